@@ -1,0 +1,41 @@
+import { z } from 'zod';
+
+const urlWithProtocol = (protocols: string[]) =>
+  z.string().refine((value) => {
+    try {
+      return protocols.includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a URL starting with ${protocols.join(' or ')}//`);
+
+export const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+
+/** Variables every service shares (see ../shared/CONTRACT.md). */
+export const sharedEnv = {
+  DATABASE_URL: urlWithProtocol(['postgres:', 'postgresql:']),
+  REDIS_URL: urlWithProtocol(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "-" and "_" only').default('bull'),
+  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
+};
+
+export const comfyUrls = z
+  .string()
+  .default('')
+  .transform((value, ctx) => {
+    const urls = value.split(',').map((s) => s.trim()).filter(Boolean);
+    for (const url of urls) {
+      try {
+        const parsed = new URL(url);
+        if (!['http:', 'https:'].includes(parsed.protocol)) throw new Error();
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `"${url}" is not an http(s) URL` });
+        return z.NEVER;
+      }
+    }
+    return urls.map((u) => u.replace(/\/+$/, ''));
+  });
+
+export const libraryDir = z.string().min(1, 'must be a directory path');
+
+export const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);

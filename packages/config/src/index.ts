@@ -1,0 +1,2 @@
+export * from './service-configs';
+export { loadConfig, loadConfigOrExit, ConfigError } from './load-config';

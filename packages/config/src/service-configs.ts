@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { comfyUrls, libraryDir, port, positiveInt, sharedEnv } from './env-fields';
+
+export const gatewayConfigSchema = z.object({
+  ...sharedEnv,
+  PORT: port(8080),
+  LIBRARY_DIR: libraryDir,
+  REFERENCE_MAX_BYTES: positiveInt(20 * 1024 * 1024),
+});
+export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
+
+export const characterConfigSchema = z.object({
+  ...sharedEnv,
+  CHARACTER_PORT: port(8081),
+  LIBRARY_DIR: libraryDir,
+});
+export type CharacterConfig = z.infer<typeof characterConfigSchema>;
+
+export const orchestratorConfigSchema = z.object({
+  ...sharedEnv,
+  ORCHESTRATOR_PORT: port(8082),
+  COMFYUI_URLS: comfyUrls.refine((urls) => urls.length > 0, 'must list at least one ComfyUI base URL'),
+  LIBRARY_DIR: libraryDir,
+  DEFAULT_CHECKPOINT: z.string().min(1).optional(),
+  JOB_MAX_ATTEMPTS: positiveInt(3),
+  JOB_TIMEOUT_S: positiveInt(1800),
+  BACKEND_PREFETCH: positiveInt(1),
+});
+export type OrchestratorConfig = z.infer<typeof orchestratorConfigSchema>;
+
+export const fileOrganizerConfigSchema = z.object({
+  ...sharedEnv,
+  FILE_ORGANIZER_PORT: port(8083),
+  LIBRARY_DIR: libraryDir,
+});
+export type FileOrganizerConfig = z.infer<typeof fileOrganizerConfigSchema>;

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { storableText } from './safe-text';
+
+export const PRIORITIES = ['interactive', 'normal', 'batch'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+/** Path segments of the library: letters, digits, dot, dash, underscore; never `.` or `..`. */
+export const librarySegment = () =>
+  storableText()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "-" and "_" only, starting with a letter or digit');
+
+const dimension = () =>
+  z.number().int().min(64).max(2048).refine((n) => n % 8 === 0, { message: 'must be a multiple of 8' });
+
+/** `POST /api/v1/generations` body. Shared by the REST API and the `generation-requests` queue. */
+export const generationRequestBodySchema = z
+  .object({
+    character: storableText().min(1).max(200),
+    prompt: storableText().min(1).max(4000),
+    negative: storableText().max(4000).optional(),
+    project: librarySegment().default('default'),
+    episode: librarySegment().default('ep00'),
+    scene: librarySegment().default('sc000'),
+    shot: librarySegment().optional(),
+    count: z.number().int().min(1).max(16).default(1),
+    seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+    width: dimension().default(512),
+    height: dimension().default(512),
+    steps: z.number().int().min(1).max(150).default(20),
+    outfit: storableText().min(1).max(100).optional(),
+    workflow: storableText().min(1).max(200).optional(),
+    priority: z.enum(PRIORITIES).default('normal'),
+    webhook: z.object({ url: z.string().url().max(2000) }).optional(),
+  })
+  .strict();
+
+export type GenerationRequestBody = z.infer<typeof generationRequestBodySchema>;
+export type GenerationRequestBodyInput = z.input<typeof generationRequestBodySchema>;
+
+/** `character` may be a slug, an id, a display name, or `slug@version`. */
+export function parseCharacterRef(ref: string): { key: string; version?: number } {
+  const match = /^(.*)@(\d+)$/.exec(ref);
+  if (!match) return { key: ref.trim() };
+  return { key: match[1].trim(), version: Number(match[2]) };
+}

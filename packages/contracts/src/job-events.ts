@@ -1,0 +1,37 @@
+import type { JobError } from './job-errors';
+import type { AssetResource } from './resources';
+
+/**
+ * Socket.IO events relayed by the gateway. Names are `subject:past-tense`; an incompatible
+ * payload change gets a new name. Every event carries `seq`, increasing per job.
+ */
+export interface JobEventPayloads {
+  'job:queued': { jobId: string };
+  'job:started': { jobId: string; backend: string };
+  'job:progress': { jobId: string; value: number; max: number; node: string | null };
+  'job:completed': { jobId: string; assets: AssetResource[] };
+  'job:failed': { jobId: string; error: Pick<JobError, 'code' | 'message'> };
+  'job:canceled': { jobId: string };
+}
+export type JobEventName = keyof JobEventPayloads;
+export const JOB_EVENT_NAMES: JobEventName[] = [
+  'job:queued',
+  'job:started',
+  'job:progress',
+  'job:completed',
+  'job:failed',
+  'job:canceled',
+];
+export const TERMINAL_EVENTS: JobEventName[] = ['job:completed', 'job:failed', 'job:canceled'];
+
+export type JobEventEnvelope<N extends JobEventName = JobEventName> = {
+  name: N;
+  seq: number;
+  payload: JobEventPayloads[N] & { seq: number };
+};
+
+/** Redis pub/sub channel (under the queue prefix) on which services publish job events. */
+export const jobEventsChannel = (queuePrefix: string) => `${queuePrefix}:job-events`;
+
+/** Client → server messages. */
+export const CLIENT_EVENTS = { subscribe: 'subscribe', unsubscribe: 'unsubscribe' } as const;

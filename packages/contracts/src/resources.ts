@@ -1,0 +1,42 @@
+import type { JobError } from './job-errors';
+
+export type JobStatus = 'queued' | 'running' | 'completed' | 'failed' | 'canceled';
+export const TERMINAL_STATUSES: JobStatus[] = ['completed', 'failed', 'canceled'];
+
+export interface AssetResource {
+  id: string;
+  jobId: string;
+  sha256: string;
+  width: number;
+  height: number;
+  mime: string;
+  bytes: number;
+  path: string;
+  url: string;
+  thumbnailUrl: string;
+  status: string;
+  character: { id: string; slug: string; version: number };
+  outfit: string | null;
+  project: string;
+  episode: string;
+  scene: string;
+  shot: string | null;
+  createdAt: string;
+}
+
+export interface GenerationResource {
+  id: string;
+  status: JobStatus;
+  progress: { value: number; max: number; node: string | null } | null;
+  error: JobError | null;
+  character: { id: string; slug: string; name: string; version: number | null } | null;
+  request: unknown;
+  seed: number | null;
+  backend: string | null;
+  promptId: string | null;
+  attempts: { backend: string; promptId: string; startedAt: string; finishedAt: string | null; error: unknown }[];
+  assets: AssetResource[];
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}

@@ -1,0 +1,22 @@
+import { z } from 'zod';
+
+// PostgreSQL text cannot hold NUL, and a lone UTF-16 surrogate cannot be encoded as UTF-8:
+// both would surface as a 500 from the database, so they are refused at the boundary.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+export function isStorableText(value: string): boolean {
+  return !value.includes('\u0000') && !LONE_SURROGATE.test(value);
+}
+
+export const storableText = () =>
+  z.string().refine(isStorableText, { message: 'must not contain NUL characters or lone UTF-16 surrogates' });
+
+/** Every string anywhere inside a JSON value must be storable. */
+export function jsonIsStorable(value: unknown): boolean {
+  if (typeof value === 'string') return isStorableText(value);
+  if (Array.isArray(value)) return value.every(jsonIsStorable);
+  if (value && typeof value === 'object') {
+    return Object.entries(value).every(([k, v]) => isStorableText(k) && jsonIsStorable(v));
+  }
+  return true;
+}

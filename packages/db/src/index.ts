@@ -1,0 +1,3 @@
+export { createDb, type Db } from './create-db';
+export { migrate, ensureDatabase, listMigrations, MIGRATIONS_DIR } from './migrate';
+export * from './generated/prisma/client';

@@ -1,0 +1,2 @@
+export { createLogger, type Logger } from './create-logger';
+export { withContext, currentContext, type LogContext } from './log-context';

@@ -1,0 +1,73 @@
+import type { AssetResource, GenerationResource, JobStatus } from '@anime/contracts';
+import type { Db } from '@anime/db';
+
+type AssetRow = NonNullable<Awaited<ReturnType<Db['asset']['findFirst']>>>;
+interface VersionInfo { number: number; character: { id: string; slug: string } }
+
+export function toAssetResource(asset: AssetRow, version: VersionInfo): AssetResource {
+  const metadata = (asset.metadata ?? {}) as { outfit?: string | null };
+  return {
+    id: asset.id,
+    jobId: asset.jobId,
+    sha256: asset.sha256,
+    width: asset.width,
+    height: asset.height,
+    mime: asset.mime,
+    bytes: asset.bytes,
+    path: asset.path,
+    url: `/api/v1/assets/${asset.id}/file`,
+    thumbnailUrl: `/api/v1/assets/${asset.id}/file`,
+    status: asset.status,
+    character: { id: version.character.id, slug: version.character.slug, version: version.number },
+    outfit: metadata.outfit ?? null,
+    project: asset.project,
+    episode: asset.episode,
+    scene: asset.scene,
+    shot: asset.shot,
+    createdAt: asset.createdAt.toISOString(),
+  };
+}
+
+const ASSET_INCLUDE = { characterVersion: { select: { number: true, character: { select: { id: true, slug: true } } } } } as const;
+
+export async function loadAssetResources(db: Db, jobId: string): Promise<AssetResource[]> {
+  const assets = await db.asset.findMany({ where: { jobId }, include: ASSET_INCLUDE, orderBy: { sourceKey: 'asc' } });
+  return assets.map((a) => toAssetResource(a, a.characterVersion));
+}
+
+export async function loadGenerationResource(db: Db, id: string): Promise<GenerationResource | null> {
+  const job = await db.generationJob.findUnique({
+    where: { id },
+    include: {
+      character: { select: { id: true, slug: true, name: true } },
+      characterVersion: { select: { number: true } },
+      attempts: { orderBy: { number: 'asc' } },
+    },
+  });
+  if (!job) return null;
+  const iso = (d: Date | null) => (d ? d.toISOString() : null);
+  return {
+    id: job.id,
+    status: job.status as JobStatus,
+    progress: job.progressMax === null ? null : { value: job.progressValue ?? 0, max: job.progressMax, node: job.progressNode },
+    error: job.errorCode
+      ? { code: job.errorCode as never, message: job.errorMessage ?? '', ...(job.errorDetails === null ? {} : { details: job.errorDetails }) }
+      : null,
+    character: job.character ? { ...job.character, version: job.characterVersion?.number ?? null } : null,
+    request: job.request,
+    seed: job.seed === null ? null : Number(job.seed),
+    backend: job.backend,
+    promptId: job.promptId,
+    attempts: job.attempts.map((a) => ({
+      backend: a.backend,
+      promptId: a.promptId,
+      startedAt: a.startedAt.toISOString(),
+      finishedAt: iso(a.finishedAt),
+      error: a.error,
+    })),
+    assets: await loadAssetResources(db, job.id),
+    createdAt: job.createdAt.toISOString(),
+    startedAt: iso(job.startedAt),
+    finishedAt: iso(job.finishedAt),
+  };
+}

@@ -1,0 +1,35 @@
+import type { Logger } from '@anime/logger';
+
+/**
+ * SIGINT/SIGTERM (and an uncaught exception) run the stop function once, within a deadline,
+ * then exit: 0 for a signal, 1 for a crash.
+ */
+export function installShutdown(log: Logger, stop: () => Promise<void>, deadlineMs = 20_000): void {
+  let stopping = false;
+  const run = (reason: string, code: number) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down', { reason });
+    const timer = setTimeout(() => {
+      log.error('shutdown deadline passed, exiting');
+      process.exit(code || 1);
+    }, deadlineMs);
+    timer.unref();
+    stop()
+      .then(() => process.exit(code))
+      .catch((error) => {
+        log.error('shutdown failed', { error: (error as Error).message });
+        process.exit(1);
+      });
+  };
+  process.on('SIGINT', () => run('SIGINT', 0));
+  process.on('SIGTERM', () => run('SIGTERM', 0));
+  process.on('uncaughtException', (error) => {
+    log.error('uncaught exception', { error: error.message, stack: error.stack });
+    run('uncaughtException', 1);
+  });
+  process.on('unhandledRejection', (reason) => {
+    log.error('unhandled rejection', { error: String((reason as Error)?.message ?? reason) });
+    run('unhandledRejection', 1);
+  });
+}

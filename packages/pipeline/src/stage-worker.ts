@@ -1,0 +1,56 @@
+import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { z } from 'zod';
+import { withContext, type Logger } from '@anime/logger';
+
+export interface StageWorkerOptions<S extends z.ZodType, R> {
+  queue: string;
+  prefix: string;
+  connection: ConnectionOptions;
+  schema: S;
+  log: Logger;
+  concurrency?: number;
+  /** Called with the parsed payload; throw UnrecoverableError for permanent faults. */
+  handle: (payload: z.infer<S>, job: Job, signal?: AbortSignal) => Promise<R>;
+  /** Called once BullMQ gave up on a job (attempts exhausted or unrecoverable). */
+  onGiveUp?: (job: Job, error: Error) => Promise<void>;
+}
+
+/**
+ * A BullMQ worker whose consumer parses what comes out of Redis: other systems write to these
+ * queues, so a malformed payload fails visibly (UnrecoverableError) instead of half-running.
+ */
+export function createStageWorker<S extends z.ZodType, R>(options: StageWorkerOptions<S, R>): Worker {
+  const worker = new Worker(
+    options.queue,
+    async (job, _token, signal) => {
+      const parsed = options.schema.safeParse(job.data);
+      if (!parsed.success) {
+        const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`).join('; ');
+        options.log.warn('rejected malformed payload', { queue: options.queue, jobId: job.id, problems });
+        throw new UnrecoverableError(`invalid ${options.queue} payload: ${problems}`);
+      }
+      const correlationId = (parsed.data as { correlationId?: string }).correlationId;
+      return withContext({ jobId: job.id, queue: options.queue, correlationId }, () => options.handle(parsed.data, job, signal));
+    },
+    {
+      connection: options.connection,
+      prefix: options.prefix,
+      concurrency: options.concurrency ?? 1,
+      autorun: false,
+      // A crashed worker's job becomes stalled and is retried by another (or the restarted) one.
+      lockDuration: 30_000,
+      stalledInterval: 15_000,
+      maxStalledCount: 5,
+    },
+  );
+  worker.on('failed', (job, error) => {
+    if (!job) return;
+    const exhausted = error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+    options.log.warn('queue job failed', { queue: options.queue, jobId: job.id, attemptsMade: job.attemptsMade, exhausted, error: error.message });
+    if (exhausted && options.onGiveUp) {
+      options.onGiveUp(job, error).catch((e) => options.log.error('give-up handler failed', { error: (e as Error).message }));
+    }
+  });
+  worker.on('error', (error) => options.log.error('worker error', { queue: options.queue, error: error.message }));
+  return worker;
+}

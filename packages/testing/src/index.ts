@@ -1,0 +1,3 @@
+export * from './test-database';
+export * from './queue-prefix';
+export * from './wait-for';
