@@ -6,3 +6,5 @@ export * from './resources';
 export * from './stage-worker';
 export * from './ops-server';
 export * from './shutdown';
+export * from './worker-service';
+export * from './recovery';

@@ -37,9 +37,10 @@ export function createStageWorker<S extends z.ZodType, R>(options: StageWorkerOp
       prefix: options.prefix,
       concurrency: options.concurrency ?? 1,
       autorun: false,
-      // A crashed worker's job becomes stalled and is retried by another (or the restarted) one.
-      lockDuration: 30_000,
-      stalledInterval: 15_000,
+      // A crashed worker's job becomes stalled and is retried by another (or the restarted) one
+      // within ~15 s; processors are idempotent, so a false stall costs time, not correctness.
+      lockDuration: 10_000,
+      stalledInterval: 5_000,
       maxStalledCount: 5,
     },
   );

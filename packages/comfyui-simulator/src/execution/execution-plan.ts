@@ -1,0 +1,56 @@
+import { NODE_CLASSES } from '../nodes/node-registry';
+import type { ApiPrompt } from '../types';
+import { isLink } from './output-cache';
+
+/**
+ * The order ComfyUI's ExecutionList runs nodes in: the output nodes plus every uncached node they
+ * depend on, staged with its "UX friendly" pick (outputs first, then what feeds them soonest).
+ */
+export function planExecution(prompt: ApiPrompt, outputs: string[], isCached: (nodeId: string) => boolean): string[] {
+  const pending = new Map<string, true>();
+  const blockCount = new Map<string, number>();
+  const blocking = new Map<string, Set<string>>();
+
+  const addNode = (start: string) => {
+    const stack = [start];
+    const links: Array<[string, string]> = [];
+    while (stack.length > 0) {
+      const nodeId = stack.pop()!;
+      if (pending.has(nodeId)) continue;
+      pending.set(nodeId, true);
+      blockCount.set(nodeId, 0);
+      blocking.set(nodeId, new Set());
+      for (const value of Object.values(prompt[nodeId].inputs as Record<string, unknown>)) {
+        if (!isLink(value)) continue;
+        if (!isCached(value[0])) stack.push(value[0]);
+        links.push([value[0], nodeId]);
+      }
+    }
+    for (const [from, to] of links) {
+      if (isCached(from)) continue;
+      addNode(from);
+      if (!blocking.get(from)!.has(to)) {
+        blocking.get(from)!.add(to);
+        blockCount.set(to, blockCount.get(to)! + 1);
+      }
+    }
+  };
+  for (const output of outputs) addNode(output);
+
+  const isOutput = (nodeId: string) => NODE_CLASSES.get(prompt[nodeId].class_type)?.outputNode === true;
+  const feedsOutput = (nodeId: string, depth: number): boolean =>
+    [...blocking.get(nodeId)!].some((next) => (depth === 1 ? isOutput(next) : feedsOutput(next, depth - 1)));
+  const pick = (ready: string[]) =>
+    ready.find(isOutput) ?? ready.find((id) => feedsOutput(id, 1)) ?? ready.find((id) => feedsOutput(id, 2)) ?? ready[0];
+
+  const order: string[] = [];
+  while (pending.size > 0) {
+    const ready = [...pending.keys()].filter((id) => blockCount.get(id) === 0);
+    if (ready.length === 0) break;
+    const next = pick(ready);
+    order.push(next);
+    pending.delete(next);
+    for (const blocked of blocking.get(next)!) blockCount.set(blocked, blockCount.get(blocked)! - 1);
+  }
+  return order;
+}

@@ -1,0 +1,3 @@
+export * from './sniff-image';
+export * from './library-storage';
+export { sha256Hex } from './sha256';

@@ -1,0 +1,87 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+
+/**
+ * Where library files live. Everything the services write goes through this interface, so an
+ * S3-compatible store can stand in for the local disk later.
+ */
+export interface LibraryStorage {
+  /** Writes atomically (temp file, fsync, rename): a reader never sees half a file. */
+  write(relativePath: string, bytes: Buffer): Promise<void>;
+  read(relativePath: string): Promise<Buffer>;
+  /** sha256 of the stored bytes, or null when there is no such file. */
+  sha256(relativePath: string): Promise<string | null>;
+  exists(relativePath: string): Promise<boolean>;
+  remove(relativePath: string): Promise<void>;
+  /** Absolute location, for streaming a local file to a client. */
+  locate(relativePath: string): string;
+}
+
+export class UnsafeLibraryPathError extends Error {
+  constructor(relativePath: string) {
+    super(`refusing a library path outside LIBRARY_DIR: ${JSON.stringify(relativePath)}`);
+    this.name = 'UnsafeLibraryPathError';
+  }
+}
+
+export class LocalLibraryStorage implements LibraryStorage {
+  private readonly root: string;
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+  }
+
+  locate(relativePath: string): string {
+    if (!relativePath || path.isAbsolute(relativePath) || relativePath.includes('\0')) throw new UnsafeLibraryPathError(relativePath);
+    const absolute = path.resolve(this.root, relativePath);
+    if (!absolute.startsWith(this.root + path.sep)) throw new UnsafeLibraryPathError(relativePath);
+    return absolute;
+  }
+
+  async write(relativePath: string, bytes: Buffer): Promise<void> {
+    const target = this.locate(relativePath);
+    await mkdir(path.dirname(target), { recursive: true });
+    const temp = `${target}.${randomBytes(6).toString('hex')}.partial`;
+    const handle = await open(temp, 'w');
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    try {
+      await rename(temp, target);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+  }
+
+  read(relativePath: string): Promise<Buffer> {
+    return readFile(this.locate(relativePath));
+  }
+
+  async sha256(relativePath: string): Promise<string | null> {
+    try {
+      return createHash('sha256').update(await this.read(relativePath)).digest('hex');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+  }
+
+  async exists(relativePath: string): Promise<boolean> {
+    try {
+      await stat(this.locate(relativePath));
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw error;
+    }
+  }
+
+  async remove(relativePath: string): Promise<void> {
+    await rm(this.locate(relativePath), { force: true });
+  }
+}

@@ -1,0 +1,34 @@
+import path from 'node:path';
+import { formatImportReport } from '../legacy/import-report';
+import { seedDemo } from '../legacy/seed-demo';
+import { consoleLog } from './console-log';
+
+const USAGE = `usage: pnpm db:seed
+
+Creates and migrates the database in DATABASE_URL if needed, then seeds the demo character
+(Kai Nakamura) by importing the legacy fixture (services/character/fixtures/legacy) through the
+legacy importer. Reference images go to LIBRARY_DIR/references/. Running it again creates nothing.`;
+
+async function main(): Promise<number> {
+  if (process.argv.includes('--help')) {
+    console.log(USAGE);
+    return 0;
+  }
+  const databaseUrl = process.env.DATABASE_URL;
+  const libraryDir = process.env.LIBRARY_DIR;
+  if (!databaseUrl || !libraryDir) {
+    console.error(`db:seed: ${!databaseUrl ? 'DATABASE_URL' : 'LIBRARY_DIR'} is not set\n\n${USAGE}`);
+    return 2;
+  }
+  const report = await seedDemo({ databaseUrl, libraryDir: path.resolve(libraryDir), log: consoleLog });
+  console.log(formatImportReport(report));
+  return report.failed ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(`db:seed failed: ${(error as Error).message}`);
+    process.exit(1);
+  },
+);

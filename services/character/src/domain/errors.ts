@@ -1,0 +1,29 @@
+export type CharacterErrorCode =
+  | 'character_not_found'
+  | 'character_ambiguous'
+  | 'character_archived'
+  | 'version_not_found'
+  | 'outfit_not_found';
+
+const STATUS: Record<CharacterErrorCode, number> = {
+  character_not_found: 404,
+  character_ambiguous: 409,
+  character_archived: 409,
+  version_not_found: 404,
+  outfit_not_found: 400,
+};
+
+/** A refusal the caller can act on: a stable snake_case code, the HTTP status it maps to, and details. */
+export class CharacterDomainError extends Error {
+  readonly status: number;
+
+  constructor(
+    readonly code: CharacterErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'CharacterDomainError';
+    this.status = STATUS[code];
+  }
+}

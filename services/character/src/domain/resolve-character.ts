@@ -1,0 +1,74 @@
+import { parseCharacterRef } from '@anime/contracts';
+import type { Character, CharacterAttribute, CharacterReference, CharacterVersion, Db } from '@anime/db';
+import { CharacterDomainError } from './errors';
+
+export type ResolvedVersion = CharacterVersion & {
+  attributes: CharacterAttribute[];
+  /** The references this version was created with (through VersionReference), oldest first. */
+  references: CharacterReference[];
+};
+
+export interface ResolvedCharacter {
+  character: Character;
+  version: ResolvedVersion;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Finds a character by slug, id, display name (case-insensitive) or `slug@N`, and the version
+ * asked for (else its current one) with that version's attributes and references.
+ *
+ * @throws CharacterDomainError `character_not_found` (404), `character_ambiguous` (409: a name
+ *   shared by several characters), `character_archived` (409), `version_not_found` (404).
+ */
+export async function resolveCharacter(db: Db, ref: string): Promise<ResolvedCharacter> {
+  const { key, version: wanted } = parseCharacterRef(ref);
+  const character = await findCharacter(db, key);
+  if (character.archivedAt) {
+    throw new CharacterDomainError('character_archived', `character ${character.slug} is archived`, { slug: character.slug });
+  }
+  const number = wanted ?? character.currentVersion;
+  const version = await db.characterVersion.findUnique({
+    where: { characterId_number: { characterId: character.id, number } },
+    include: {
+      attributes: { orderBy: { key: 'asc' } },
+      references: { include: { reference: true } },
+    },
+  });
+  if (!version) {
+    throw new CharacterDomainError('version_not_found', `character ${character.slug} has no version ${number}`, {
+      slug: character.slug,
+      version: number,
+    });
+  }
+  const references = version.references
+    .map((link) => link.reference)
+    .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.label.localeCompare(b.label));
+  return { character, version: { ...version, references } };
+}
+
+async function findCharacter(db: Db, key: string): Promise<Character> {
+  if (!key) throw notFound(key);
+  if (UUID.test(key)) {
+    const byId = await db.character.findUnique({ where: { id: key } });
+    if (byId) return byId;
+  }
+  const bySlug = await db.character.findUnique({ where: { slug: key } });
+  if (bySlug) return bySlug;
+  const byName = await db.character.findMany({ where: { name: { equals: key, mode: 'insensitive' } }, take: 10 });
+  // An archived namesake should not make a live character unreachable by name.
+  const live = byName.filter((c) => !c.archivedAt);
+  const candidates = live.length ? live : byName;
+  if (candidates.length === 1) return candidates[0];
+  if (candidates.length > 1) {
+    throw new CharacterDomainError('character_ambiguous', `several characters are named "${key}"; use a slug`, {
+      slugs: candidates.map((c) => c.slug),
+    });
+  }
+  throw notFound(key);
+}
+
+function notFound(key: string): CharacterDomainError {
+  return new CharacterDomainError('character_not_found', `no character matches "${key}"`, { ref: key });
+}

@@ -1,0 +1,6 @@
+export { CharacterDomainError, type CharacterErrorCode } from './domain/errors';
+export { buildConditioning, type BuildConditioningInput, type Conditioning, type ConditioningReference } from './domain/build-conditioning';
+export { resolveCharacter, type ResolvedCharacter, type ResolvedVersion } from './domain/resolve-character';
+export { importLegacy, type ImportLegacyOptions, type ImportLog } from './legacy/import-legacy';
+export { formatImportReport, type ImportReport, type CharacterImportResult, type MissingImage } from './legacy/import-report';
+export { seedDemo, LEGACY_FIXTURE_DIR, type SeedDemoOptions } from './legacy/seed-demo';

@@ -1,0 +1,38 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createDb, ensureDatabase, migrate } from '@anime/db';
+import { importLegacy, type ImportLog } from './import-legacy';
+import type { ImportReport } from './import-report';
+import { withScratchDatabase } from './scratch-database';
+
+/** The original system's tables holding Kai Nakamura, and the images they point at. */
+export const LEGACY_FIXTURE_DIR = path.resolve(__dirname, '..', '..', 'fixtures', 'legacy');
+
+export interface SeedDemoOptions {
+  databaseUrl: string;
+  libraryDir: string;
+  log?: ImportLog;
+}
+
+/**
+ * Seeds the demo character the way a real migration would: the legacy fixture goes into a
+ * scratch database `<target>_legacy` and the legacy importer brings it over, so there is no
+ * second, hand-written copy of Kai to drift. Creates and migrates the target when needed;
+ * running it again creates nothing.
+ */
+export async function seedDemo(options: SeedDemoOptions): Promise<ImportReport> {
+  await ensureDatabase(options.databaseUrl);
+  await migrate(options.databaseUrl);
+  const target = decodeURIComponent(new URL(options.databaseUrl).pathname.replace(/^\//, ''));
+  // PostgreSQL cuts identifiers at 63 bytes; cut the target part so the suffix survives.
+  const scratch = `${target.slice(0, 63 - '_legacy'.length)}_legacy`;
+  const sql = await readFile(path.join(LEGACY_FIXTURE_DIR, 'legacy-schema.sql'), 'utf8');
+  return withScratchDatabase(options.databaseUrl, scratch, sql, async (fromUrl) => {
+    const targetDb = createDb(options.databaseUrl, { max: 2 });
+    try {
+      return await importLegacy({ fromUrl, targetDb, libraryDir: options.libraryDir, imagesRoot: LEGACY_FIXTURE_DIR, log: options.log });
+    } finally {
+      await targetDb.$disconnect();
+    }
+  });
+}

@@ -1,0 +1,75 @@
+import type { Db, Prisma, ReferenceKind } from '@anime/db';
+import type { CharacterPlan } from './plan-character';
+
+export interface ReferenceRow {
+  label: string;
+  kind: ReferenceKind;
+  path: string;
+  sha256: string;
+  bytes: number;
+  width: number | null;
+  height: number | null;
+  mime: string;
+  missing: boolean;
+  createdAt: Date | null;
+}
+
+export interface WrittenCharacter {
+  characterId: string;
+  versions: number;
+  attributes: number;
+  references: number;
+  versionReferences: number;
+}
+
+/**
+ * Writes one planned character in a single transaction, so an import that fails part-way leaves
+ * no half character behind and a re-run starts clean. Every reference is linked to every version:
+ * the legacy system attached references to the character, not to a version.
+ */
+export async function writeCharacter(db: Db, plan: CharacterPlan, slug: string, references: ReferenceRow[]): Promise<WrittenCharacter> {
+  return db.$transaction(
+    async (tx) => {
+      const character = await tx.character.create({
+        data: {
+          slug,
+          name: plan.name,
+          legacyId: plan.legacyId,
+          archivedAt: plan.archivedAt,
+          currentVersion: plan.currentVersion,
+          ...(plan.createdAt ? { createdAt: plan.createdAt } : {}),
+        },
+      });
+      const referenceIds: string[] = [];
+      for (const { createdAt, ...reference } of references) {
+        const row = await tx.characterReference.create({
+          data: { ...reference, characterId: character.id, ...(createdAt ? { createdAt } : {}) },
+        });
+        referenceIds.push(row.id);
+      }
+      let attributes = 0;
+      for (const version of plan.versions) {
+        await tx.characterVersion.create({
+          data: {
+            characterId: character.id,
+            number: version.number,
+            definition: version.definition as Prisma.InputJsonObject,
+            note: version.note,
+            ...(version.createdAt ? { createdAt: version.createdAt } : {}),
+            attributes: { create: version.attributes.map((a) => ({ key: a.key, type: a.type, value: a.value })) },
+            references: { create: referenceIds.map((referenceId) => ({ referenceId })) },
+          },
+        });
+        attributes += version.attributes.length;
+      }
+      return {
+        characterId: character.id,
+        versions: plan.versions.length,
+        attributes,
+        references: referenceIds.length,
+        versionReferences: referenceIds.length * plan.versions.length,
+      };
+    },
+    { timeout: 60_000 },
+  );
+}

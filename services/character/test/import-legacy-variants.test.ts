@@ -1,0 +1,73 @@
+import { Client } from 'pg';
+import { createDb, type Db } from '@anime/db';
+import { createEmptyDatabase, createTestDatabase, type TestDatabase } from '@anime/testing';
+import { importLegacy } from '../src/legacy/import-legacy';
+import { createTempDir, type TempDir } from './legacy-fixture';
+
+// An older layout: attributes hang off the character, definitions are text, no slug, no current flag.
+const OLDER_LAYOUT = `
+CREATE TABLE character_definitions (id serial PRIMARY KEY, name text NOT NULL, created_at timestamptz DEFAULT now());
+CREATE TABLE character_versions (id serial PRIMARY KEY, character_id int NOT NULL, version_number int, definition text NOT NULL);
+CREATE TABLE character_attributes (id serial PRIMARY KEY, character_id int NOT NULL, attribute_name text, attribute_value text, attribute_type text);
+CREATE TABLE notes (id serial PRIMARY KEY, body text);
+INSERT INTO character_definitions (id, name) VALUES (1, 'Mio Tanaka'), (2, 'Broken One');
+INSERT INTO character_versions (character_id, version_number, definition) VALUES
+  (1, 5, '{"name": "Mio Tanaka", "appearance": {"hair": "long red hair"}}'),
+  (1, 9, '{"name": "Mio Tanaka", "appearance": {"hair": "long red hair, bangs"}, "trigger_word": "miotanaka"}'),
+  (2, 1, '{"name": "Broken One", "outfits": [{"name": "no prompt"}]}');
+INSERT INTO character_attributes (character_id, attribute_name, attribute_value, attribute_type) VALUES
+  (1, 'Hair Color', 'red', 'string'), (1, 'age', '19', NULL);
+`;
+
+let legacy: TestDatabase;
+let target: TestDatabase;
+let db: Db;
+let library: TempDir;
+
+beforeAll(async () => {
+  legacy = await createEmptyDatabase('legacyold');
+  const client = new Client({ connectionString: legacy.url });
+  await client.connect();
+  await client.query(OLDER_LAYOUT);
+  await client.end();
+  target = await createTestDatabase('variants');
+  db = createDb(target.url, { max: 2 });
+  library = await createTempDir('variants');
+});
+
+afterAll(async () => {
+  await db?.$disconnect();
+  await target?.drop();
+  await legacy?.drop();
+  await library?.remove();
+});
+
+describe('importLegacy on an older legacy layout', () => {
+  it('when attributes hang off the character, then every version gets them; a bad definition fails only its character', async () => {
+    const report = await importLegacy({ fromUrl: legacy.url, targetDb: db, libraryDir: library.path });
+
+    expect(report.failed).toBe(true);
+    expect(report.characters.map((c) => [c.name, c.status])).toEqual([
+      ['Mio Tanaka', 'created'],
+      ['Broken One', 'failed'],
+    ]);
+    expect(report.characters[1].error).toMatch(/outfits\.0\.prompt/);
+    expect(report.unknownTables).toEqual(['notes']);
+    expect(report.warnings.join('\n')).toMatch(/no version is marked current/);
+
+    const mio = await db.character.findUniqueOrThrow({
+      where: { slug: 'mio-tanaka' },
+      include: { versions: { orderBy: { number: 'asc' }, include: { attributes: { orderBy: { key: 'asc' } } } } },
+    });
+    expect(mio.currentVersion).toBe(2);
+    expect(mio.versions.map((v) => v.number)).toEqual([1, 2]);
+    for (const version of mio.versions) {
+      expect(version.attributes.map((a) => [a.key, a.type, a.value])).toEqual([
+        ['age', 'number', 19],
+        ['hair_color', 'string', 'red'],
+      ]);
+    }
+    expect(mio.versions[1].definition).toMatchObject({ triggerWords: ['miotanaka'] });
+    expect(await db.character.count({ where: { name: 'Broken One' } })).toBe(0);
+  });
+});

@@ -1,0 +1,76 @@
+import { createServer, type Server as HttpServer } from 'node:http';
+import express from 'express';
+import { Server as SocketServer } from 'socket.io';
+import type { Redis } from 'ioredis';
+import type { Db } from '@anime/db';
+import type { Logger } from '@anime/logger';
+import type { JobEventPublisher, PipelineQueues } from '@anime/pipeline';
+import { assetRoutes } from './http/routes/assets';
+import { characterRoutes } from './http/routes/characters';
+import { generationRoutes } from './http/routes/generations';
+import { schemaRoutes } from './http/routes/schemas';
+import { errorMiddleware, notFoundRoute } from './http/error-middleware';
+import { requestId } from './http/request-id';
+import { JobRelay } from './socket/job-relay';
+
+export interface GatewayDeps {
+  db: Db;
+  queues: PipelineQueues;
+  events: JobEventPublisher;
+  subscriber: Redis;
+  queuePrefix: string;
+  libraryDir: string;
+  log: Logger;
+  isReady: () => Promise<void>;
+}
+
+export interface Gateway {
+  http: HttpServer;
+  io: SocketServer;
+  listen(port: number, host?: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(requestId);
+  app.use(express.json({ limit: '1mb' }));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok', service: 'gateway' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await deps.isReady();
+      res.json({ status: 'ready', service: 'gateway' });
+    } catch (error) {
+      res.status(503).json({ error: { code: 'not_ready', message: (error as Error).message } });
+    }
+  });
+  app.use('/api/v1/generations', generationRoutes(deps));
+  app.use('/api/v1/characters', characterRoutes(deps));
+  app.use('/api/v1/assets', assetRoutes(deps));
+  app.use('/api/v1/schemas', schemaRoutes());
+  app.use(notFoundRoute);
+  app.use(errorMiddleware(deps.log));
+
+  const http = createServer(app);
+  const io = new SocketServer(http, { cors: { origin: true } });
+  await new JobRelay({ io, db: deps.db, subscriber: deps.subscriber, queuePrefix: deps.queuePrefix, log: deps.log }).start();
+
+  return {
+    http,
+    io,
+    listen: (port, host = '0.0.0.0') =>
+      new Promise((resolve, reject) => {
+        http.once('error', reject);
+        http.listen(port, host, () => resolve((http.address() as { port: number }).port));
+      }),
+    close: async () => {
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+      if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,53 @@
+import { randomInt } from 'node:crypto';
+import type { GenerationRequestBody } from '@anime/contracts';
+import type { Db } from '@anime/db';
+import { buildConditioning, resolveCharacter } from '@anime/character';
+import { enqueueRequest, recordEvent, type JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
+import type { Logger } from '@anime/logger';
+
+export interface CreateGenerationDeps {
+  db: Db;
+  queues: PipelineQueues;
+  events: JobEventPublisher;
+  log: Logger;
+}
+
+/**
+ * Validates the character reference (so a bad one is a 4xx now, not a failed job later), writes
+ * the job as `queued` with its first event, then hands it to the `generation-requests` queue.
+ * If Redis refuses the hand-off the job is still safe in PostgreSQL and the recovery sweep
+ * enqueues it, so the caller gets its 202 either way.
+ */
+export async function createGeneration(deps: CreateGenerationDeps, body: GenerationRequestBody, correlationId?: string) {
+  const { character, version } = await resolveCharacter(deps.db, body.character);
+  // Throws outfit_not_found (listing the outfits) before anything is written.
+  buildConditioning({ definition: version.definition as never, attributes: version.attributes, outfit: body.outfit, userPrompt: body.prompt, references: [] });
+
+  const seed = body.seed ?? randomInt(0, 2 ** 47);
+  const request = { ...body, seed };
+  const { job, queued } = await deps.db.$transaction(async (tx) => {
+    const job = await tx.generationJob.create({
+      data: {
+        status: 'queued',
+        priority: body.priority,
+        correlationId,
+        request: request as object,
+        characterId: character.id,
+        seed: BigInt(seed),
+        project: body.project,
+        episode: body.episode,
+        scene: body.scene,
+        shot: body.shot,
+      },
+    });
+    const queued = await recordEvent(tx, job.id, 'job:queued', { jobId: job.id });
+    return { job, queued };
+  });
+  await deps.events.publish(queued);
+  try {
+    await enqueueRequest(deps.queues, { ...request, schemaVersion: 1, generationId: job.id, correlationId });
+  } catch (error) {
+    deps.log.warn('could not enqueue; the recovery sweep will', { generationId: job.id, error: (error as Error).message });
+  }
+  return { id: job.id, status: 'queued' as const, version: version.number };
+}

@@ -1,0 +1,42 @@
+import { randomUUID } from 'node:crypto';
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { Logger } from '@anime/logger';
+import { CharacterDomainError } from '@anime/character';
+import { ApiError } from './api-error';
+
+interface BodyParserError { type?: string; status?: number; expose?: boolean; message: string }
+
+/** Maps every error to `{ error: { code, message, details? } }`; only the unknown is a 500. */
+export function errorMiddleware(log: Logger): ErrorRequestHandler {
+  return (error, req, res, _next) => {
+    const parserError = error as BodyParserError;
+    let status = 500;
+    let body: { code: string; message: string; details?: unknown };
+    if (error instanceof ApiError) {
+      status = error.status;
+      body = { code: error.code, message: error.message, details: error.details };
+    } else if (error instanceof CharacterDomainError) {
+      status = error.status;
+      body = { code: error.code, message: error.message, details: error.details };
+    } else if (parserError.type === 'entity.parse.failed') {
+      status = 400;
+      body = { code: 'invalid_json', message: 'request body is not valid JSON' };
+    } else if (parserError.type === 'entity.too.large') {
+      status = 413;
+      body = { code: 'payload_too_large', message: 'request body is too large' };
+    } else if (parserError.expose && parserError.status && parserError.status < 500) {
+      status = parserError.status;
+      body = { code: 'bad_request', message: parserError.message };
+    } else {
+      const errorId = randomUUID();
+      log.error('unexpected error', { errorId, path: req.path, error: (error as Error).message, stack: (error as Error).stack });
+      body = { code: 'internal', message: `unexpected error (id ${errorId})` };
+    }
+    if (body.details === undefined) delete body.details;
+    res.status(status).json({ error: body });
+  };
+}
+
+export const notFoundRoute: RequestHandler = (req, res) => {
+  res.status(404).json({ error: { code: 'route_not_found', message: `no route for ${req.method} ${req.path}` } });
+};

@@ -1,0 +1,44 @@
+import path from 'node:path';
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Db } from '@anime/db';
+import { toAssetResource } from '@anime/pipeline';
+import { notFound, ApiError } from '../api-error';
+import { parseOr400 } from '../parse-body';
+
+const idParam = z.string().uuid('must be an asset id (uuid)');
+const INCLUDE = { characterVersion: { select: { number: true, character: { select: { id: true, slug: true } } } } } as const;
+
+export function assetRoutes(deps: { db: Db; libraryDir: string }): Router {
+  const router = Router();
+  const root = path.resolve(deps.libraryDir);
+
+  const load = async (rawId: string) => {
+    const id = parseOr400(idParam, rawId, 'asset id');
+    const asset = await deps.db.asset.findUnique({ where: { id }, include: INCLUDE });
+    if (!asset) throw notFound(`asset ${id}`);
+    return asset;
+  };
+
+  router.get('/:id', async (req, res) => {
+    const asset = await load(req.params.id);
+    res.json(toAssetResource(asset, asset.characterVersion));
+  });
+
+  router.get('/:id/file', async (req, res) => {
+    const asset = await load(req.params.id);
+    const absolute = path.resolve(root, asset.path);
+    if (!absolute.startsWith(root + path.sep)) throw new ApiError(409, 'asset_path_invalid', 'asset path lies outside the library');
+    res.setHeader('ETag', `"${asset.sha256}"`);
+    res.type(asset.mime);
+    await new Promise<void>((resolve, reject) =>
+      res.sendFile(absolute, { dotfiles: 'allow', headers: { 'Cache-Control': 'private, max-age=31536000, immutable' } }, (error) => {
+        if (!error) return resolve();
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return reject(new ApiError(410, 'asset_file_missing', `the file of asset ${asset.id} is missing from the library`));
+        reject(error);
+      }),
+    );
+  });
+
+  return router;
+}

@@ -1,0 +1,54 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { generationRequestBodySchema, type JobStatus } from '@anime/contracts';
+import { loadGenerationResource } from '@anime/pipeline';
+import { createGeneration, type CreateGenerationDeps } from '../../domain/create-generation';
+import { notFound } from '../api-error';
+import { parseOr400 } from '../parse-body';
+
+const idParam = z.string().uuid('must be a generation id (uuid)');
+const listQuery = z.object({
+  status: z.enum(['queued', 'running', 'completed', 'failed', 'canceled']).optional(),
+  project: z.string().max(64).optional(),
+  character: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().uuid().optional(),
+});
+
+export function generationRoutes(deps: CreateGenerationDeps): Router {
+  const router = Router();
+
+  router.post('/', async (req, res) => {
+    const body = parseOr400(generationRequestBodySchema, req.body ?? {});
+    const created = await createGeneration(deps, body, res.locals.requestId);
+    res.status(202).location(`/api/v1/generations/${created.id}`).json({ id: created.id, status: created.status });
+  });
+
+  router.get('/', async (req, res) => {
+    const query = parseOr400(listQuery, req.query, 'query');
+    const where = {
+      ...(query.status ? { status: query.status as JobStatus } : {}),
+      ...(query.project ? { project: query.project } : {}),
+      ...(query.character ? { character: { OR: [{ slug: query.character }, ...(z.string().uuid().safeParse(query.character).success ? [{ id: query.character }] : [])] } } : {}),
+    };
+    const rows = await deps.db.generationJob.findMany({
+      where,
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: query.limit + 1,
+      ...(query.cursor ? { cursor: { id: query.cursor }, skip: 1 } : {}),
+      select: { id: true },
+    });
+    const page = rows.slice(0, query.limit);
+    const items = await Promise.all(page.map((r) => loadGenerationResource(deps.db, r.id)));
+    res.json({ items, nextCursor: rows.length > query.limit ? page[page.length - 1].id : null });
+  });
+
+  router.get('/:id', async (req, res) => {
+    const id = parseOr400(idParam, req.params.id, 'generation id');
+    const resource = await loadGenerationResource(deps.db, id);
+    if (!resource) throw notFound(`generation ${id}`);
+    res.json(resource);
+  });
+
+  return router;
+}

@@ -1,0 +1,121 @@
+import type { Server, Socket } from 'socket.io';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { CLIENT_EVENTS, jobEventsChannel, TERMINAL_EVENTS, type JobEventEnvelope } from '@anime/contracts';
+import type { Db } from '@anime/db';
+import type { Logger } from '@anime/logger';
+
+const subscribeMessage = z.object({ jobId: z.string().uuid() });
+
+/** One client's subscription to one job: events go out strictly in seq order, each once. */
+interface Subscription {
+  socket: Socket;
+  lastSeq: number;
+  /** Set once the terminal event went out: nothing follows it. */
+  ended: boolean;
+  /** Live events that arrived while the replay was being read from PostgreSQL. */
+  pending: JobEventEnvelope[] | null;
+}
+
+/**
+ * Relays job events from Redis pub/sub to Socket.IO clients. On `subscribe` the job's story so far
+ * is replayed from PostgreSQL (queued, started, latest progress, terminal), then live events follow;
+ * a live event that overlaps the replay is dropped by its seq.
+ */
+export class JobRelay {
+  private readonly byJob = new Map<string, Map<string, Subscription>>();
+
+  constructor(
+    private readonly deps: { io: Server; db: Db; subscriber: Redis; queuePrefix: string; log: Logger },
+  ) {}
+
+  async start(): Promise<void> {
+    const channel = jobEventsChannel(this.deps.queuePrefix);
+    this.deps.subscriber.on('message', (ch, message) => {
+      if (ch === channel) this.onLiveEvent(message);
+    });
+    await this.deps.subscriber.subscribe(channel);
+    this.deps.io.on('connection', (socket) => this.attach(socket));
+  }
+
+  private attach(socket: Socket): void {
+    socket.on(CLIENT_EVENTS.subscribe, async (raw: unknown, ack?: (reply: unknown) => void) => {
+      const reply = typeof ack === 'function' ? ack : () => undefined;
+      const parsed = subscribeMessage.safeParse(raw);
+      if (!parsed.success) return reply({ ok: false, error: { code: 'validation_failed', message: 'subscribe needs { jobId: <uuid> }' } });
+      try {
+        reply(await this.subscribe(socket, parsed.data.jobId));
+      } catch (error) {
+        this.deps.log.error('subscribe failed', { error: (error as Error).message });
+        reply({ ok: false, error: { code: 'internal', message: 'could not subscribe' } });
+      }
+    });
+    socket.on(CLIENT_EVENTS.unsubscribe, (raw: unknown, ack?: (reply: unknown) => void) => {
+      const parsed = subscribeMessage.safeParse(raw);
+      if (parsed.success) this.byJob.get(parsed.data.jobId)?.delete(socket.id);
+      if (typeof ack === 'function') ack({ ok: parsed.success });
+    });
+    socket.on('disconnect', () => {
+      for (const [jobId, subs] of this.byJob) {
+        subs.delete(socket.id);
+        if (!subs.size) this.byJob.delete(jobId);
+      }
+    });
+  }
+
+  private async subscribe(socket: Socket, jobId: string) {
+    const job = await this.deps.db.generationJob.findUnique({ where: { id: jobId }, select: { status: true } });
+    if (!job) return { ok: false, error: { code: 'not_found', message: `generation ${jobId} not found` } };
+    const existing = this.byJob.get(jobId)?.get(socket.id);
+    if (existing) return { ok: true, status: job.status };
+    // Registered before reading the story, so nothing published meanwhile is lost.
+    const sub: Subscription = { socket, lastSeq: 0, ended: false, pending: [] };
+    if (!this.byJob.has(jobId)) this.byJob.set(jobId, new Map());
+    this.byJob.get(jobId)!.set(socket.id, sub);
+    const story = await this.loadStory(jobId);
+    for (const envelope of story) this.deliver(sub, envelope);
+    const pending = sub.pending ?? [];
+    sub.pending = null;
+    for (const envelope of pending.sort((a, b) => a.seq - b.seq)) this.deliver(sub, envelope);
+    const fresh = await this.deps.db.generationJob.findUnique({ where: { id: jobId }, select: { status: true } });
+    return { ok: true, status: fresh?.status ?? job.status };
+  }
+
+  private async loadStory(jobId: string): Promise<JobEventEnvelope[]> {
+    const [events, job] = await Promise.all([
+      this.deps.db.jobEvent.findMany({ where: { jobId }, orderBy: { seq: 'asc' } }),
+      this.deps.db.generationJob.findUnique({ where: { id: jobId }, select: { progressSeq: true, progressValue: true, progressMax: true, progressNode: true } }),
+    ]);
+    const story: JobEventEnvelope[] = events.map((e) => ({ name: e.type as JobEventEnvelope['name'], seq: e.seq, payload: e.payload as never }));
+    if (job?.progressSeq && job.progressMax !== null) {
+      story.push({
+        name: 'job:progress',
+        seq: job.progressSeq,
+        payload: { jobId, value: job.progressValue ?? 0, max: job.progressMax, node: job.progressNode, seq: job.progressSeq },
+      });
+    }
+    return story.sort((a, b) => a.seq - b.seq);
+  }
+
+  private onLiveEvent(message: string): void {
+    let envelope: JobEventEnvelope;
+    try {
+      envelope = JSON.parse(message) as JobEventEnvelope;
+    } catch {
+      return;
+    }
+    const jobId = (envelope.payload as { jobId?: string })?.jobId;
+    if (!jobId) return;
+    for (const sub of this.byJob.get(jobId)?.values() ?? []) {
+      if (sub.pending) sub.pending.push(envelope);
+      else this.deliver(sub, envelope);
+    }
+  }
+
+  private deliver(sub: Subscription, envelope: JobEventEnvelope): void {
+    if (envelope.seq <= sub.lastSeq || sub.ended) return;
+    sub.lastSeq = envelope.seq;
+    sub.ended = TERMINAL_EVENTS.includes(envelope.name);
+    sub.socket.emit(envelope.name, envelope.payload);
+  }
+}

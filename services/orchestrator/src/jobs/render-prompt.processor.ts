@@ -1,0 +1,114 @@
+import { UnrecoverableError } from 'bullmq';
+import { ComfyExecutionError, ComfyValidationError, type ComfyClient } from '@anime/comfyui-client';
+import type { GenerationRenderPayload, GenerationRequestBody } from '@anime/contracts';
+import type { Db } from '@anime/db';
+import type { Logger } from '@anime/logger';
+import { enqueueFiling, JobStore, type JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
+import type { BackendPool } from '../domain/backend-pool';
+import { buildTextToImageWorkflow, type Workflow } from '../domain/build-workflow';
+import { chooseCheckpoint } from '../domain/choose-checkpoint';
+
+export interface RenderPromptDeps {
+  db: Db;
+  queues: PipelineQueues;
+  events: JobEventPublisher;
+  pool: BackendPool;
+  log: Logger;
+  defaultCheckpoint?: string;
+}
+
+interface Conditioning {
+  positive: string;
+  negative: string;
+  loras: { name: string; weight: number }[];
+  checkpoint?: string;
+}
+
+/**
+ * `generation-renders` → builds the workflow, submits it to a backend under a prompt id recorded
+ * in PostgreSQL first, follows it to the end and hands the outputs to the file-organizer.
+ * After a crash the same message resumes the recorded prompt instead of submitting a second one.
+ */
+export function createRenderPromptProcessor(deps: RenderPromptDeps) {
+  const store = new JobStore(deps.db);
+
+  return async function renderPrompt(payload: GenerationRenderPayload, signal?: AbortSignal) {
+    const job = await deps.db.generationJob.findUnique({
+      where: { id: payload.generationId },
+      include: { character: { select: { slug: true } } },
+    });
+    if (!job) throw new UnrecoverableError(`generation ${payload.generationId} does not exist`);
+    if (job.status !== 'queued' && job.status !== 'running') return { outcome: `already ${job.status}` };
+    if (!job.resolvedAt || !job.conditioning || !job.character) throw new Error(`generation ${job.id} is not resolved yet`);
+    if (job.outputs) {
+      await enqueueFiling(deps.queues, job.id, payload.correlationId);
+      return { outcome: 'outputs already recorded' };
+    }
+
+    let target: { url: string; client: ComfyClient; promptId: string; workflow: Workflow; resume: boolean };
+    const previous = job.status === 'running' && job.backend && job.promptId ? deps.pool.get(job.backend) : null;
+    if (previous && job.workflow) {
+      target = { url: job.backend!, client: previous, promptId: job.promptId!, workflow: job.workflow as unknown as Workflow, resume: true };
+    } else {
+      const { url, client } = deps.pool.pick();
+      const request = job.request as GenerationRequestBody;
+      const conditioning = job.conditioning as unknown as Conditioning;
+      const available = await client.listCheckpoints();
+      const checkpoint = chooseCheckpoint(available, conditioning.checkpoint, deps.defaultCheckpoint) ?? 'no-checkpoint-available.safetensors';
+      const workflow = buildTextToImageWorkflow({
+        jobId: job.id,
+        characterSlug: job.character.slug,
+        checkpoint,
+        positive: conditioning.positive,
+        negative: conditioning.negative,
+        loras: conditioning.loras,
+        seed: Number(job.seed ?? 0),
+        steps: request.steps,
+        width: request.width,
+        height: request.height,
+        count: request.count,
+      });
+      const attempt = (await deps.db.jobAttempt.count({ where: { jobId: job.id } })) + 1;
+      const promptId = `${job.id}-${attempt}`;
+      await deps.db.generationJob.updateMany({ where: { id: job.id, status: { in: ['queued', 'running'] } }, data: { workflow: workflow as object } });
+      const started = job.status === 'queued' ? await store.markStarted(job.id, { backend: url, promptId }) : await restartAttempt(deps.db, job.id, url, promptId);
+      if (!started) return { outcome: 'started elsewhere' };
+      if (started !== true) await deps.events.publish(started);
+      target = { url, client, promptId, workflow, resume: false };
+    }
+
+    try {
+      const onProgress = async (p: { value: number; max: number; node: string | null }) => {
+        await deps.events.publishAll([await store.recordProgress(job.id, p)]);
+      };
+      const result = target.resume
+        ? await target.client.follow(target.promptId, { onProgress, signal, resubmit: target.workflow })
+        : await target.client.run(target.workflow, { promptId: target.promptId, onProgress, signal, extraData: { extra_pnginfo: { generation: { jobId: job.id } } } });
+      await store.recordOutputs(job.id, { backend: target.url, promptId: target.promptId, items: result.outputs });
+    } catch (error) {
+      if (error instanceof ComfyValidationError) {
+        await deps.events.publishAll([await store.markFailed(job.id, { code: 'comfyui_validation', message: error.summary, details: error.body })]);
+        return { outcome: 'failed: validation' };
+      }
+      if (error instanceof ComfyExecutionError) {
+        await deps.events.publishAll([await store.markFailed(job.id, { code: 'comfyui_execution', message: error.message, details: error.details })]);
+        return { outcome: 'failed: execution' };
+      }
+      throw error;
+    }
+    await enqueueFiling(deps.queues, job.id, payload.correlationId);
+    return { outcome: 'rendered' };
+  };
+}
+
+/** A running job whose backend vanished from the config gets a new attempt on another one. */
+async function restartAttempt(db: Db, jobId: string, backend: string, promptId: string): Promise<true | null> {
+  return db.$transaction(async (tx) => {
+    const changed = await tx.generationJob.updateMany({ where: { id: jobId, status: 'running' }, data: { backend, promptId } });
+    if (!changed.count) return null;
+    await tx.jobAttempt.updateMany({ where: { jobId, finishedAt: null }, data: { finishedAt: new Date(), error: { code: 'backend_removed', message: 'backend no longer configured' } } });
+    const number = (await tx.jobAttempt.count({ where: { jobId } })) + 1;
+    await tx.jobAttempt.create({ data: { jobId, number, backend, promptId } });
+    return true;
+  });
+}
