@@ -7,5 +7,9 @@ bash scripts/ensure-services.sh
 bash scripts/ensure-node-deps.sh
 echo "[test] type-check"
 pnpm -s typecheck
+if command -v docker-compose >/dev/null 2>&1; then
+  echo "[test] docker-compose.yml"
+  docker-compose -f docker-compose.yml config -q
+fi
 echo "[test] jest"
 pnpm -s test:jest "$@"

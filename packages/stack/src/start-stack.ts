@@ -9,6 +9,7 @@ export interface StackOptions {
   /** ComfyUI base URLs; when empty, the project's simulator is started and used. */
   comfyUrls?: string[];
   gatewayPort?: number;
+  simulatorPort?: number;
   simulatorStepMs?: number;
   simulatorOutputDir?: string;
   logLevel?: string;
@@ -36,7 +37,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   let comfyUrls = options.comfyUrls ?? [];
   try {
     if (!comfyUrls.length) {
-      const port = await freePort();
+      const port = options.simulatorPort ?? (await freePort());
       services.simulator = new ServiceProcess(
         {
           name: 'simulator',
