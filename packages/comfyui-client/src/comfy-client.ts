@@ -1,37 +1,72 @@
 import { randomUUID } from 'node:crypto';
-import axios, { AxiosError, type AxiosInstance } from 'axios';
-import { ComfySocket } from './comfy-socket';
 import { ComfyPromptLostError } from './errors/comfy-prompt-lost-error';
-import { ComfyUnreachableError } from './errors/comfy-unreachable-error';
-import { ComfyValidationError, type ComfyErrorBody } from './errors/comfy-validation-error';
-import { followPrompt } from './follow-prompt';
-import type { ApiWorkflow, FollowOptions, HistoryEntry, RunResult, SubmitOptions, WsMessage } from './types';
+import { ComfyValidationError } from './errors/comfy-validation-error';
+import { ComfyHttp } from './http/comfy-http';
+import { submitPrompt } from './http/submit-prompt';
+import { comboOptions } from './models/combo-options';
+import { PromptFollower } from './run/prompt-follower';
+import type { ComfyMessage } from './socket/comfy-message';
+import { ComfySocket, type SocketState } from './socket/comfy-socket';
+import {
+  SILENT_LOGGER,
+  type ApiPrompt,
+  type ClientLogger,
+  type FollowOptions,
+  type HistoryEntry,
+  type QueueEntry,
+  type QueueState,
+  type ResumeOptions,
+  type RunOptions,
+  type RunResult,
+  type SubmitOptions,
+  type SubmitResult,
+  type UploadResult,
+} from './types';
 
 export interface ComfyClientOptions {
+  /** e.g. http://gpu-3:8188 */
   baseUrl: string;
+  /** The WebSocket id; one per client, so events of this client's prompts come to it alone. */
   clientId?: string;
+  /** Any subset of debug/info/warn/error (winston, console…); missing levels are dropped. */
+  log?: Partial<ClientLogger>;
+  /** Per HTTP request and per WebSocket handshake; default 30 s. */
   requestTimeoutMs?: number;
-  log?: { warn(message: string, meta?: object): unknown };
 }
 
-/**
- * Speaks ComfyUI's HTTP + WebSocket protocol (comfyui-protocol.md) for one backend: submit,
- * follow, history, view, upload, interrupt, queue delete, introspection. A pool holds many.
- */
+function boundLogger(log: Partial<ClientLogger> | undefined): ClientLogger {
+  if (!log) return SILENT_LOGGER;
+  const level = (name: keyof ClientLogger) => (message: string, meta?: Record<string, unknown>) => void log[name]?.call(log, message, meta);
+  return { debug: level('debug'), info: level('info'), warn: level('warn'), error: level('error') };
+}
+
+function queueEntry(item: any[]): QueueEntry {
+  return { number: item[0], promptId: item[1], prompt: item[2], extraData: item[3] ?? {}, outputsToExecute: item[4] ?? [] };
+}
+
+/** The one module that speaks ComfyUI's HTTP + WebSocket protocol, for one ComfyUI server. */
 export class ComfyClient {
   readonly baseUrl: string;
   readonly clientId: string;
-  private readonly http: AxiosInstance;
+  private readonly http: ComfyHttp;
   private readonly socket: ComfySocket;
+  private readonly log: ClientLogger;
+  private lastQueueRemaining: number | undefined;
 
-  constructor(private readonly options: ComfyClientOptions) {
+  constructor(options: ComfyClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
-    this.clientId = options.clientId ?? `anime-${randomUUID()}`;
-    this.http = axios.create({ baseURL: this.baseUrl, timeout: options.requestTimeoutMs ?? 30_000, validateStatus: () => true });
+    this.clientId = options.clientId ?? randomUUID();
+    this.log = boundLogger(options.log);
+    const timeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.http = new ComfyHttp(this.baseUrl, timeoutMs);
     const wsUrl = `${this.baseUrl.replace(/^http/, 'ws')}/ws?clientId=${encodeURIComponent(this.clientId)}`;
-    this.socket = new ComfySocket(wsUrl, (error) => options.log?.warn('comfyui websocket error', { baseUrl: this.baseUrl, error: error.message }));
+    this.socket = new ComfySocket(wsUrl, timeoutMs, this.log);
+    this.socket.onMessage((message) => {
+      if (message.type === 'status') this.lastQueueRemaining = message.data.status?.exec_info?.queue_remaining;
+    });
   }
 
+  /** Opens the long-lived socket; rejects with ComfyUnreachableError if the first attempt fails. */
   connect(): Promise<void> {
     return this.socket.connect();
   }
@@ -40,155 +75,152 @@ export class ComfyClient {
     this.socket.close();
   }
 
-  onMessage(listener: (message: WsMessage) => void): () => void {
+  get connected(): boolean {
+    return this.socket.isOpen;
+  }
+
+  /** queue_remaining from the latest status event: cheap backpressure without a request. */
+  get queueRemainingFromSocket(): number | undefined {
+    return this.lastQueueRemaining;
+  }
+
+  onMessage(listener: (message: ComfyMessage) => void): () => void {
     return this.socket.onMessage(listener);
   }
 
-  /** POST /prompt. A 400, or a 200 with node_errors, is a ComfyValidationError. */
-  async submit(prompt: ApiWorkflow, options: { promptId?: string; extraData?: Record<string, unknown>; front?: boolean } = {}): Promise<{ promptId: string; number: number }> {
-    const body = { prompt, client_id: this.clientId, prompt_id: options.promptId, extra_data: options.extraData, front: options.front };
-    const res = await this.request('post', '/prompt', body);
-    if (res.status === 400) throw new ComfyValidationError(res.data as ComfyErrorBody);
-    this.assertOk(res.status, '/prompt');
-    const data = res.data as { prompt_id: string; number: number; node_errors?: Record<string, unknown> };
-    if (data.node_errors && Object.keys(data.node_errors).length) throw new ComfyValidationError(data as ComfyErrorBody);
-    // Servers older than 2025-07 ignore our prompt_id: always use the one they return.
-    return { promptId: data.prompt_id, number: data.number };
+  onConnectionChange(listener: (state: SocketState) => void): () => void {
+    return this.socket.onState(listener);
   }
 
-  /** Submits and follows to the end; subscribes before posting so nothing is missed. */
-  async run(prompt: ApiWorkflow, options: SubmitOptions): Promise<RunResult> {
-    await this.ensureSocket();
-    const follower = followPrompt(this.ports(), options.promptId, options);
-    try {
-      const { promptId } = await this.submit(prompt, options);
-      if (promptId !== options.promptId) {
-        follower.cancel();
-        return this.follow(promptId, options);
-      }
-    } catch (error) {
-      follower.cancel();
-      follower.done.catch(() => undefined);
-      throw error;
+  /** Queues a prompt. Rejections (400, or 200 with node_errors) throw ComfyValidationError. */
+  async submit(prompt: ApiPrompt, options: SubmitOptions = {}): Promise<SubmitResult> {
+    const { promptId, number, nodeErrors } = await submitPrompt(this.http, this.clientId, prompt, options);
+    if (nodeErrors) {
+      // ComfyUI queued the valid part anyway; don't let it spend the GPU on a prompt we treat as failed.
+      await this.deleteFromQueue([promptId]).catch(() => undefined);
+      await this.interrupt(promptId).catch(() => undefined);
+      throw new ComfyValidationError({ error: { type: 'node_errors', message: 'Some outputs failed validation', details: '' }, node_errors: nodeErrors }, promptId);
     }
-    return follower.done;
+    return { promptId, number };
+  }
+
+  /** Submits and follows a prompt to its end; resolves with its output files, throws on error or interrupt. */
+  async run(prompt: ApiPrompt, options: RunOptions = {}): Promise<RunResult> {
+    options.signal?.throwIfAborted();
+    const promptId = options.promptId ?? randomUUID();
+    if (!this.socket.isRunning) await this.connect();
+    // Subscribe before posting: a fully cached prompt can finish before the POST returns.
+    const follower = this.follower(promptId, options, prompt);
+    try {
+      const submitted = await this.submit(prompt, { ...options, promptId });
+      if (submitted.promptId !== promptId) follower.retarget(submitted.promptId);
+      return await follower.result();
+    } finally {
+      follower.dispose();
+    }
   }
 
   /**
-   * Follows a prompt submitted earlier (after a crash of ours). When the backend has no trace
-   * of it, `resubmit` is posted under the same id; without it, ComfyPromptLostError.
+   * Follows a prompt submitted earlier (e.g. before our process restarted): done if history has it,
+   * followed if queued or running; otherwise `resubmit` is posted under the same id, or
+   * ComfyPromptLostError is thrown.
    */
-  async follow(promptId: string, options: FollowOptions & { resubmit?: ApiWorkflow; extraData?: Record<string, unknown> } = {}): Promise<RunResult> {
-    await this.ensureSocket();
-    const follower = followPrompt(this.ports(), promptId, options);
+  async follow(promptId: string, options: ResumeOptions = {}): Promise<RunResult> {
+    options.signal?.throwIfAborted();
+    if (!this.socket.isRunning) await this.connect();
+    const follower = this.follower(promptId, options, options.resubmit);
     try {
-      if (await this.history(promptId)) return await follower.done;
-      const queue = await this.queue();
-      const known = [...queue.queue_running, ...queue.queue_pending].some((item) => item[1] === promptId);
-      if (!known && (await this.history(promptId)) === null) {
-        if (!options.resubmit) throw new ComfyPromptLostError(promptId);
+      if (!(await this.history(promptId)) && !(await this.isQueued(promptId)) && !(await this.history(promptId))) {
+        if (!options.resubmit) throw new ComfyPromptLostError(promptId, 'is neither queued, running nor in history');
+        this.log.info('comfyui prompt unknown to the server, resubmitting', { promptId, baseUrl: this.baseUrl });
         await this.submit(options.resubmit, { promptId, extraData: options.extraData });
       }
-    } catch (error) {
-      follower.cancel();
-      follower.done.catch(() => undefined);
-      throw error;
+      return await follower.result();
+    } finally {
+      follower.dispose();
     }
-    return follower.done;
   }
 
-  async history(promptId: string): Promise<HistoryEntry | null> {
-    const res = await this.request('get', `/history/${encodeURIComponent(promptId)}`);
-    this.assertOk(res.status, '/history');
-    return ((res.data as Record<string, HistoryEntry>)[promptId] as HistoryEntry | undefined) ?? null;
+  /** The history entry of a prompt, or undefined while it has none. */
+  async history(promptId: string): Promise<HistoryEntry | undefined> {
+    const body = await this.http.ok<Record<string, HistoryEntry>>({ url: `/history/${encodeURIComponent(promptId)}` });
+    return body?.[promptId];
   }
 
-  async queue(): Promise<{ queue_running: unknown[][]; queue_pending: unknown[][] }> {
-    const res = await this.request('get', '/queue');
-    this.assertOk(res.status, '/queue');
-    return res.data as { queue_running: unknown[][]; queue_pending: unknown[][] };
-  }
-
-  async queueRemaining(): Promise<number> {
-    const res = await this.request('get', '/prompt');
-    this.assertOk(res.status, '/prompt');
-    return Number((res.data as { exec_info: { queue_remaining: number } }).exec_info.queue_remaining);
-  }
-
-  /** The exact bytes of an output (no `preview`/`channel`: no re-encoding). */
   async view(file: { filename: string; subfolder?: string; type?: string }): Promise<Buffer> {
-    const res = await this.request('get', '/view', undefined, {
-      params: { filename: file.filename, subfolder: file.subfolder ?? '', type: file.type ?? 'output' },
-      responseType: 'arraybuffer',
-    });
-    this.assertOk(res.status, '/view');
-    return Buffer.from(res.data as ArrayBuffer);
+    const params = { filename: file.filename, subfolder: file.subfolder ?? '', type: file.type ?? 'output' };
+    return Buffer.from(await this.http.ok<ArrayBuffer>({ url: '/view', params, responseType: 'arraybuffer' }));
   }
 
-  /** POST /upload/image. Always use the returned name: ComfyUI renames on a clash. */
-  async uploadImage(bytes: Buffer, filename: string, options: { subfolder?: string; overwrite?: boolean; type?: 'input' | 'temp' } = {}): Promise<{ name: string; subfolder: string; type: string }> {
+  /** Uploads into input/ (or `type`). Use the returned name: ComfyUI renames on a clash with different bytes. */
+  async uploadImage(bytes: Buffer | Uint8Array, filename: string, options: { subfolder?: string; overwrite?: boolean; type?: 'input' | 'temp' | 'output' } = {}): Promise<UploadResult> {
     const form = new FormData();
-    form.append('image', new Blob([new Uint8Array(bytes)]), filename);
-    form.append('type', options.type ?? 'input');
+    form.append('image', new Blob([bytes]), filename);
     if (options.subfolder) form.append('subfolder', options.subfolder);
     if (options.overwrite) form.append('overwrite', 'true');
-    const res = await this.request('post', '/upload/image', form);
-    this.assertOk(res.status, '/upload/image');
-    return res.data as { name: string; subfolder: string; type: string };
+    if (options.type) form.append('type', options.type);
+    return this.http.ok<UploadResult>({ method: 'post', url: '/upload/image', data: form });
   }
 
+  /** With an id, stops that prompt only if it is running; without, whatever is running. */
   async interrupt(promptId?: string): Promise<void> {
-    const res = await this.request('post', '/interrupt', promptId ? { prompt_id: promptId } : undefined);
-    this.assertOk(res.status, '/interrupt');
+    await this.http.ok({ method: 'post', url: '/interrupt', data: promptId === undefined ? {} : { prompt_id: promptId } });
   }
 
-  /** Removes pending prompts (a running one is untouched: interrupt it). */
+  /** Removes pending prompts; a running prompt is not affected (interrupt it). */
   async deleteFromQueue(promptIds: string[]): Promise<void> {
-    const res = await this.request('post', '/queue', { delete: promptIds });
-    this.assertOk(res.status, '/queue');
+    await this.http.ok({ method: 'post', url: '/queue', data: { delete: promptIds } });
   }
 
-  async systemStats(): Promise<Record<string, unknown>> {
-    const res = await this.request('get', '/system_stats');
-    this.assertOk(res.status, '/system_stats');
-    return res.data as Record<string, unknown>;
+  async queue(): Promise<QueueState> {
+    const body = await this.http.ok<{ queue_running?: any[][]; queue_pending?: any[][] }>({ url: '/queue' });
+    return { running: (body.queue_running ?? []).map(queueEntry), pending: (body.queue_pending ?? []).map(queueEntry) };
   }
 
-  async objectInfo(className?: string): Promise<Record<string, { input?: { required?: Record<string, unknown[]> } }>> {
-    const res = await this.request('get', className ? `/object_info/${encodeURIComponent(className)}` : '/object_info');
-    this.assertOk(res.status, '/object_info');
-    return res.data as Record<string, { input?: { required?: Record<string, unknown[]> } }>;
+  /** Pending plus running prompts. */
+  async queueRemaining(): Promise<number> {
+    const body = await this.http.ok<{ exec_info?: { queue_remaining?: number } }>({ url: '/prompt' });
+    return Number(body.exec_info?.queue_remaining ?? 0);
   }
 
-  /** Checkpoint names, from either combo form: legacy `[[...], {}]` or `["COMBO", {options}]`. */
-  async listCheckpoints(): Promise<string[]> {
-    const info = await this.objectInfo('CheckpointLoaderSimple');
-    const spec = info.CheckpointLoaderSimple?.input?.required?.ckpt_name;
-    if (!spec) return [];
-    if (Array.isArray(spec[0])) return spec[0] as string[];
-    if (spec[0] === 'COMBO') return ((spec[1] as { options?: string[] })?.options ?? []) as string[];
-    return [];
+  async systemStats(): Promise<Record<string, any>> {
+    return this.http.ok({ url: '/system_stats' });
   }
 
-  private async ensureSocket(): Promise<void> {
-    if (!this.socket.connected) await this.socket.connect().catch((error: Error) => {
-      throw new ComfyUnreachableError(this.baseUrl, `websocket: ${error.message}`);
-    });
+  /** All node classes, or one (`{}` when the class isn't installed). */
+  async objectInfo(className?: string): Promise<Record<string, any>> {
+    return this.http.ok({ url: className === undefined ? '/object_info' : `/object_info/${encodeURIComponent(className)}` });
   }
 
-  private ports() {
-    return { onMessage: (l: (m: WsMessage) => void) => this.onMessage(l), history: (id: string) => this.history(id), interrupt: (id: string) => this.interrupt(id) };
+  /** The options of a dropdown input, e.g. comboOptions('LoraLoader', 'lora_name'). */
+  async comboOptions(className: string, inputName: string): Promise<string[]> {
+    return comboOptions(await this.objectInfo(className), className, inputName);
   }
 
-  private async request(method: 'get' | 'post', url: string, data?: unknown, config: object = {}) {
-    try {
-      return await this.http.request({ method, url, data, ...config });
-    } catch (error) {
-      throw new ComfyUnreachableError(this.baseUrl, (error as AxiosError).message);
-    }
+  listCheckpoints(): Promise<string[]> {
+    return this.comboOptions('CheckpointLoaderSimple', 'ckpt_name');
   }
 
-  private assertOk(status: number, path: string): void {
-    if (status < 200 || status >= 300) throw new ComfyUnreachableError(this.baseUrl, `${path} answered HTTP ${status}`, status);
+  private async isQueued(promptId: string): Promise<boolean> {
+    const { running, pending } = await this.queue();
+    return [...running, ...pending].some((item) => item.promptId === promptId);
+  }
+
+  private follower(promptId: string, options: FollowOptions, prompt?: ApiPrompt): PromptFollower {
+    return new PromptFollower(
+      {
+        subscribe: (listener) => this.socket.onMessage(listener),
+        history: (id) => this.history(id),
+        queue: () => this.queue(),
+        cancel: async (id) => {
+          await this.deleteFromQueue([id]);
+          await this.interrupt(id);
+        },
+        log: this.log,
+      },
+      promptId,
+      options,
+      prompt,
+    );
   }
 }

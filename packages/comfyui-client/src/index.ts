@@ -1,8 +1,28 @@
 export { ComfyClient, type ComfyClientOptions } from './comfy-client';
-export { ComfyValidationError, summarizeValidation, type ComfyErrorBody } from './errors/comfy-validation-error';
-export { ComfyExecutionError, type ExecutionErrorEvent } from './errors/comfy-execution-error';
-export { ComfyInterruptedError } from './errors/comfy-interrupted-error';
-export { ComfyUnreachableError } from './errors/comfy-unreachable-error';
-export { ComfyPromptLostError } from './errors/comfy-prompt-lost-error';
-export { outputFilesOf, wasCached } from './history-outputs';
-export type * from './types';
+export * from './errors';
+export type { ComfyMessage, ComfyMessageType } from './socket/comfy-message';
+export type { SocketState } from './socket/comfy-socket';
+export { comboOptions } from './models/combo-options';
+export { outputFiles, wasCached } from './run/read-history';
+export type {
+  ApiPrompt,
+  ClientLogger,
+  FollowOptions,
+  HistoryEntry,
+  OutputFile,
+  ProgressEvent,
+  QueueEntry,
+  QueueState,
+  ResumeOptions,
+  RunOptions,
+  RunResult,
+  StatusMessage,
+  SubmitOptions,
+  SubmitResult,
+  UploadResult,
+} from './types';
+
+// Names used by code written against the first version of this package.
+export type { ApiPrompt as ApiWorkflow, ProgressEvent as Progress } from './types';
+export type { ComfyMessage as WsMessage } from './socket/comfy-message';
+export { outputFiles as outputFilesOf } from './run/read-history';

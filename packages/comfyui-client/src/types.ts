@@ -1,4 +1,72 @@
-export type ApiWorkflow = Record<string, { class_type: string; inputs: Record<string, unknown>; _meta?: { title: string } }>;
+/** An API-format workflow: node id → node (see the protocol notes §8). */
+export type ApiPrompt = Record<string, { class_type: string; inputs: Record<string, unknown>; _meta?: { title?: string } }>;
+
+export type StatusMessage = [type: string, data: Record<string, any>];
+
+/** One `/history/{id}` entry. */
+export interface HistoryEntry {
+  prompt: [number: number, promptId: string, prompt: ApiPrompt, extraData: Record<string, unknown>, outputsToExecute: string[]];
+  outputs: Record<string, Record<string, unknown>>;
+  status?: { status_str: 'success' | 'error'; completed: boolean; messages: StatusMessage[] } | null;
+  meta?: Record<string, unknown>;
+}
+
+export interface QueueEntry {
+  number: number;
+  promptId: string;
+  prompt: ApiPrompt;
+  extraData: Record<string, unknown>;
+  outputsToExecute: string[];
+}
+
+export interface QueueState {
+  running: QueueEntry[];
+  pending: QueueEntry[];
+}
+
+export interface SubmitOptions {
+  /** Our own id for the prompt; ComfyUI keeps it (newer servers require a UUID). */
+  promptId?: string;
+  extraData?: Record<string, unknown>;
+  /** Jump ahead of prompts queued without it. */
+  front?: boolean;
+}
+
+export interface SubmitResult {
+  promptId: string;
+  number: number;
+}
+
+export interface ProgressEvent {
+  promptId: string;
+  /** The node reporting steps (usually the sampler). */
+  node: string;
+  /** The node's class when the prompt is known (run), e.g. "KSampler". */
+  classType?: string;
+  value: number;
+  max: number;
+}
+
+export interface FollowOptions {
+  /** May be async; it is not awaited, and a rejection is only logged. */
+  onProgress?: (progress: ProgressEvent) => void | Promise<void>;
+  /** Called once, when ComfyUI starts executing the prompt. */
+  onStarted?: (info: { promptId: string }) => void | Promise<void>;
+  /** Aborting sends a targeted /interrupt (and drops the prompt if still queued), then rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Safety-net /history polling while nothing arrives over the socket; default 1000 ms. */
+  pollIntervalMs?: number;
+  /** How long ComfyUI may stay unreachable while following before giving up; default 60 s. */
+  unreachableTimeoutMs?: number;
+}
+
+export interface RunOptions extends FollowOptions, SubmitOptions {}
+
+export interface ResumeOptions extends FollowOptions {
+  /** When the server has no trace of the prompt (e.g. it restarted), post this under the same id instead of failing. */
+  resubmit?: ApiPrompt;
+  extraData?: Record<string, unknown>;
+}
 
 export interface OutputFile {
   nodeId: string;
@@ -7,42 +75,27 @@ export interface OutputFile {
   type: string;
 }
 
-export interface HistoryEntry {
-  prompt: [number, string, ApiWorkflow, Record<string, unknown>, string[]];
-  outputs: Record<string, Record<string, unknown>>;
-  status: { status_str: 'success' | 'error'; completed: boolean; messages: [string, Record<string, unknown>][] };
-  meta?: Record<string, unknown>;
-}
-
 export interface RunResult {
   promptId: string;
+  /** Every file the output nodes reported, in node order (items without a filename are skipped). */
   outputs: OutputFile[];
-  /** True when ComfyUI answered from its cache (the files were written by an earlier run). */
+  /** True when ComfyUI ran nothing: every output node's result came from its cache. */
   cached: boolean;
   history: HistoryEntry;
 }
 
-export interface Progress {
-  value: number;
-  max: number;
-  node: string | null;
-}
-
-export interface FollowOptions {
-  onProgress?: (progress: Progress) => void | Promise<void>;
-  onStarted?: () => void | Promise<void>;
-  signal?: AbortSignal;
-  /** Safety-net poll of /history for frames the WebSocket missed. */
-  pollIntervalMs?: number;
-}
-
-export interface SubmitOptions extends FollowOptions {
-  promptId: string;
-  extraData?: Record<string, unknown>;
-  front?: boolean;
-}
-
-export interface WsMessage {
+export interface UploadResult {
+  name: string;
+  subfolder: string;
   type: string;
-  data: Record<string, unknown>;
 }
+
+/** Structural, so a winston logger or console fits. */
+export interface ClientLogger {
+  debug(message: string, meta?: Record<string, unknown>): void;
+  info(message: string, meta?: Record<string, unknown>): void;
+  warn(message: string, meta?: Record<string, unknown>): void;
+  error(message: string, meta?: Record<string, unknown>): void;
+}
+
+export const SILENT_LOGGER: ClientLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };

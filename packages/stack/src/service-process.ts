@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
-const TSX = path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
 
 export interface ServiceSpec {
   name: string;
@@ -29,7 +28,9 @@ export class ServiceProcess {
   }
 
   async start(timeoutMs = 60_000): Promise<void> {
-    const child = spawn(TSX, [path.join(REPO_ROOT, this.spec.entry), ...(this.spec.args ?? [])], {
+    // `node --import tsx` rather than the tsx binary: the binary runs the script in a grandchild
+    // process, which a SIGKILL (crash tests) would leave running.
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, this.spec.entry), ...(this.spec.args ?? [])], {
       cwd: REPO_ROOT,
       env: { ...process.env, ...this.spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],

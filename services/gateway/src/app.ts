@@ -13,6 +13,8 @@ import { errorMiddleware, notFoundRoute } from './http/error-middleware';
 import { requestId } from './http/request-id';
 import { JobRelay } from './socket/job-relay';
 
+const DEFAULT_REFERENCE_MAX_BYTES = 20 * 1024 * 1024;
+
 export interface GatewayDeps {
   db: Db;
   queues: PipelineQueues;
@@ -20,6 +22,8 @@ export interface GatewayDeps {
   subscriber: Redis;
   queuePrefix: string;
   libraryDir: string;
+  /** REFERENCE_MAX_BYTES: the largest reference image accepted (default 20 MiB). */
+  referenceMaxBytes?: number;
   log: Logger;
   isReady: () => Promise<void>;
 }
@@ -50,7 +54,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     }
   });
   app.use('/api/v1/generations', generationRoutes(deps));
-  app.use('/api/v1/characters', characterRoutes(deps));
+  app.use('/api/v1/characters', characterRoutes({ ...deps, referenceMaxBytes: deps.referenceMaxBytes ?? DEFAULT_REFERENCE_MAX_BYTES }));
   app.use('/api/v1/assets', assetRoutes(deps));
   app.use('/api/v1/schemas', schemaRoutes());
   app.use(notFoundRoute);

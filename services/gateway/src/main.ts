@@ -22,6 +22,7 @@ async function main(): Promise<void> {
     subscriber,
     queuePrefix: config.QUEUE_PREFIX,
     libraryDir: config.LIBRARY_DIR,
+    referenceMaxBytes: config.REFERENCE_MAX_BYTES,
     log,
     isReady: async () => {
       await db.$queryRaw`SELECT 1`;

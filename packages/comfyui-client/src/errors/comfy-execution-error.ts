@@ -1,23 +1,17 @@
-/** The `execution_error` event of a prompt (comfyui-protocol.md §6.2). */
-export interface ExecutionErrorEvent {
-  prompt_id: string;
-  node_id?: string;
-  node_type?: string;
-  exception_message?: string;
-  exception_type?: string;
-  traceback?: string[];
-  [key: string]: unknown;
-}
-
-/** A node raised while the prompt ran; the message is ComfyUI's own `exception_message`. */
+/** A node raised while the prompt ran (ComfyUI's execution_error). */
 export class ComfyExecutionError extends Error {
+  readonly name = 'ComfyExecutionError';
   readonly nodeId?: string;
   readonly nodeType?: string;
   readonly exceptionType?: string;
 
-  constructor(readonly details: ExecutionErrorEvent) {
-    super((details.exception_message ?? 'execution failed').trim());
-    this.name = 'ComfyExecutionError';
+  constructor(
+    readonly promptId: string,
+    /** The execution_error event (or its copy in history) as ComfyUI sent it. */
+    readonly details: Record<string, any>,
+  ) {
+    // ComfyUI's message ends with "\n" plus optional tips; the trailing whitespace carries nothing.
+    super(String(details.exception_message ?? 'ComfyUI reported an execution error').trimEnd());
     this.nodeId = details.node_id;
     this.nodeType = details.node_type;
     this.exceptionType = details.exception_type;

@@ -1,7 +1,15 @@
-/** The prompt was interrupted (`/interrupt`, or `execution_interrupted` seen). */
+/** The prompt was stopped by /interrupt (ours or anyone's) before it finished. */
 export class ComfyInterruptedError extends Error {
-  constructor(readonly promptId: string) {
-    super(`prompt ${promptId} was interrupted`);
-    this.name = 'ComfyInterruptedError';
+  readonly name = 'ComfyInterruptedError';
+  readonly nodeId?: string;
+  readonly nodeType?: string;
+
+  constructor(
+    readonly promptId: string,
+    readonly details: Record<string, any> = {},
+  ) {
+    super(`ComfyUI interrupted prompt ${promptId}${details.node_type ? ` at node ${details.node_id} (${details.node_type})` : ''}`);
+    this.nodeId = details.node_id;
+    this.nodeType = details.node_type;
   }
 }

@@ -1,7 +1,11 @@
-/** The backend knows nothing of a prompt we recorded (it restarted, or the POST never landed). */
+/** The prompt is in neither the queue nor the history: deleted, never accepted, or lost with a restart. */
 export class ComfyPromptLostError extends Error {
-  constructor(readonly promptId: string) {
-    super(`prompt ${promptId} is neither in the backend's history nor in its queue`);
-    this.name = 'ComfyPromptLostError';
+  readonly name = 'ComfyPromptLostError';
+
+  constructor(
+    readonly promptId: string,
+    reason: string,
+  ) {
+    super(`ComfyUI prompt ${promptId} ${reason}`);
   }
 }

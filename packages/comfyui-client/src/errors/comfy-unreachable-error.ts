@@ -1,11 +1,12 @@
-/** The backend did not answer, or answered with a server error: transient, worth a retry. */
+/** ComfyUI could not be reached or answered with a 5xx: worth retrying, possibly on another server. */
 export class ComfyUnreachableError extends Error {
+  readonly name = 'ComfyUnreachableError';
+
   constructor(
-    readonly baseUrl: string,
     message: string,
     readonly status?: number,
+    options?: { cause?: unknown },
   ) {
-    super(`ComfyUI at ${baseUrl}: ${message}`);
-    this.name = 'ComfyUnreachableError';
+    super(message, options);
   }
 }

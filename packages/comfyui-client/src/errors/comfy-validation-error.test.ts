@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ComfyValidationError } from './comfy-validation-error';
 
 // Real ComfyUI answers, captured from a running server (copied from the project's shared notes).
-const CAPTURES = path.resolve(__dirname, '..', '..', '..', '..', 'test', 'fixtures', 'comfyui-captures');
+const CAPTURES = path.resolve(__dirname, '..', '..', '..', 'comfyui-simulator', 'test', 'fixtures', 'comfyui-captures');
 const capture = (name: string) => JSON.parse(readFileSync(path.join(CAPTURES, name), 'utf8')).json;
 
 describe('ComfyValidationError', () => {

@@ -1,12 +1,41 @@
-import type { Db } from '@anime/db';
-
-type Tx = Db;
+import type { CharacterAttribute, CharacterReference, CharacterVersion, Db } from '@anime/db';
 
 export function attributesRecord(rows: { key: string; value: unknown }[]): Record<string, unknown> {
   return Object.fromEntries(rows.map((a) => [a.key, a.value]));
 }
 
-export async function loadCharacterSummaries(db: Tx, options: { q?: string; limit: number; cursor?: string; archived: boolean }) {
+export type VersionWithAttributes = CharacterVersion & { attributes: CharacterAttribute[] };
+
+export function toVersionResource(version: VersionWithAttributes) {
+  return {
+    number: version.number,
+    definition: version.definition,
+    attributes: attributesRecord([...version.attributes].sort((a, b) => a.key.localeCompare(b.key))),
+    note: version.note,
+    createdAt: version.createdAt.toISOString(),
+  };
+}
+
+export const referenceFileUrl = (characterSlug: string, referenceId: string) =>
+  `/api/v1/characters/${encodeURIComponent(characterSlug)}/references/${referenceId}/file`;
+
+export function toReferenceResource(characterSlug: string, reference: CharacterReference) {
+  return {
+    id: reference.id,
+    label: reference.label,
+    kind: reference.kind,
+    sha256: reference.sha256,
+    width: reference.width,
+    height: reference.height,
+    mime: reference.mime,
+    bytes: reference.bytes,
+    url: referenceFileUrl(characterSlug, reference.id),
+    missing: reference.missing,
+    createdAt: reference.createdAt.toISOString(),
+  };
+}
+
+export async function loadCharacterSummaries(db: Db, options: { q?: string; limit: number; cursor?: string; archived: boolean }) {
   const rows = await db.character.findMany({
     where: {
       ...(options.archived ? {} : { archivedAt: null }),
@@ -31,7 +60,7 @@ export async function loadCharacterSummaries(db: Tx, options: { q?: string; limi
   };
 }
 
-export async function loadCharacterDetail(db: Tx, characterId: string) {
+export async function loadCharacterDetail(db: Db, characterId: string) {
   const character = await db.character.findUniqueOrThrow({
     where: { id: characterId },
     include: {
@@ -41,27 +70,15 @@ export async function loadCharacterDetail(db: Tx, characterId: string) {
   });
   const current = await db.characterVersion.findUnique({
     where: { characterId_number: { characterId, number: character.currentVersion } },
-    include: { attributes: { orderBy: { key: 'asc' } } },
+    include: { attributes: true },
   });
   return {
     id: character.id,
     slug: character.slug,
     name: character.name,
     archived: character.archivedAt !== null,
-    currentVersion: current
-      ? { number: current.number, definition: current.definition, attributes: attributesRecord(current.attributes), note: current.note, createdAt: current.createdAt.toISOString() }
-      : null,
+    currentVersion: current ? toVersionResource(current) : null,
     versionCount: character._count.versions,
-    references: character.references.map((r) => ({
-      id: r.id,
-      label: r.label,
-      kind: r.kind,
-      sha256: r.sha256,
-      width: r.width,
-      height: r.height,
-      mime: r.mime,
-      url: `/api/v1/characters/${character.slug}/references/${r.id}/file`,
-      missing: r.missing,
-    })),
+    references: character.references.map((r) => toReferenceResource(character.slug, r)),
   };
 }

@@ -18,6 +18,10 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
     } else if (error instanceof CharacterDomainError) {
       status = error.status;
       body = { code: error.code, message: error.message, details: error.details };
+    } else if (error instanceof URIError) {
+      // The router could not percent-decode a path parameter.
+      status = 400;
+      body = { code: 'invalid_path', message: 'the URL path is not valid percent-encoded UTF-8' };
     } else if (parserError.type === 'entity.parse.failed') {
       status = 400;
       body = { code: 'invalid_json', message: 'request body is not valid JSON' };

@@ -7,6 +7,7 @@ import { enqueueFiling, JobStore, type JobEventPublisher, type PipelineQueues } 
 import type { BackendPool } from '../domain/backend-pool';
 import { buildTextToImageWorkflow, type Workflow } from '../domain/build-workflow';
 import { chooseCheckpoint } from '../domain/choose-checkpoint';
+import { promptIdFor } from '../domain/prompt-id';
 
 export interface RenderPromptDeps {
   db: Db;
@@ -69,7 +70,7 @@ export function createRenderPromptProcessor(deps: RenderPromptDeps) {
         count: request.count,
       });
       const attempt = (await deps.db.jobAttempt.count({ where: { jobId: job.id } })) + 1;
-      const promptId = `${job.id}-${attempt}`;
+      const promptId = promptIdFor(job.id, attempt);
       await deps.db.generationJob.updateMany({ where: { id: job.id, status: { in: ['queued', 'running'] } }, data: { workflow: workflow as object } });
       const started = job.status === 'queued' ? await store.markStarted(job.id, { backend: url, promptId }) : await restartAttempt(deps.db, job.id, url, promptId);
       if (!started) return { outcome: 'started elsewhere' };

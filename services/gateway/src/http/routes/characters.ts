@@ -1,19 +1,30 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { storableText } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import { loadCharacterDetail, loadCharacterSummaries } from '../../domain/character-resources';
+import { createCharacter } from '../../domain/create-character';
 import { findCharacterOr404 } from '../../domain/find-character';
+import { createCharacterBodySchema } from '../character-bodies';
 import { parseOr400 } from '../parse-body';
+import { characterReferenceRoutes } from './character-references';
+import { characterVersionRoutes } from './character-versions';
 
 const listQuery = z.object({
-  q: z.string().max(200).optional(),
+  q: storableText().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().uuid().optional(),
   archived: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
 });
 
+export interface CharacterRoutesDeps {
+  db: Db;
+  libraryDir: string;
+  referenceMaxBytes: number;
+}
+
 /** Characters read from the database (never static data). */
-export function characterRoutes(deps: { db: Db }): Router {
+export function characterRoutes(deps: CharacterRoutesDeps): Router {
   const router = Router();
 
   router.get('/', async (req, res) => {
@@ -21,10 +32,26 @@ export function characterRoutes(deps: { db: Db }): Router {
     res.json(await loadCharacterSummaries(deps.db, query));
   });
 
+  router.post('/', async (req, res) => {
+    const body = parseOr400(createCharacterBodySchema, req.body ?? {});
+    const created = await createCharacter(deps.db, body);
+    res.status(201).location(`/api/v1/characters/${created.slug}`).json(await loadCharacterDetail(deps.db, created.id));
+  });
+
   router.get('/:idOrSlug', async (req, res) => {
     const character = await findCharacterOr404(deps.db, req.params.idOrSlug);
     res.json(await loadCharacterDetail(deps.db, character.id));
   });
+
+  // Archiving, never deleting: versions, jobs and assets keep pointing at the character.
+  router.delete('/:idOrSlug', async (req, res) => {
+    const character = await findCharacterOr404(deps.db, req.params.idOrSlug);
+    await deps.db.character.updateMany({ where: { id: character.id, archivedAt: null }, data: { archivedAt: new Date() } });
+    res.json(await loadCharacterDetail(deps.db, character.id));
+  });
+
+  router.use('/:idOrSlug/versions', characterVersionRoutes(deps));
+  router.use('/:idOrSlug/references', characterReferenceRoutes(deps));
 
   return router;
 }

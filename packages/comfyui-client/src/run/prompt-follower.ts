@@ -1,0 +1,205 @@
+import { ComfyExecutionError } from '../errors/comfy-execution-error';
+import { ComfyInterruptedError } from '../errors/comfy-interrupted-error';
+import { ComfyPromptLostError } from '../errors/comfy-prompt-lost-error';
+import { ComfyUnreachableError } from '../errors/comfy-unreachable-error';
+import type { ComfyMessage } from '../socket/comfy-message';
+import type { ApiPrompt, ClientLogger, FollowOptions, HistoryEntry, QueueState, RunResult } from '../types';
+import { settleFromHistory } from './read-history';
+
+export interface FollowerDeps {
+  subscribe(listener: (message: ComfyMessage) => void): () => void;
+  history(promptId: string): Promise<HistoryEntry | undefined>;
+  queue(): Promise<QueueState>;
+  cancel(promptId: string): Promise<void>;
+  log: ClientLogger;
+}
+
+/** Right after a terminal event, history is polled this fast, for this long (it lags execution_success). */
+const FAST_POLL_MS = 50;
+const HISTORY_GRACE_MS = 5_000;
+/** Every this many slow polls, /queue is checked so a deleted prompt doesn't leave us waiting forever. */
+const QUEUE_CHECK_EVERY = 5;
+const CALLBACK_DRAIN_MS = 10_000;
+
+type Hint = { kind: 'done' | 'success' } | { kind: 'error' | 'interrupted'; data: Record<string, any> };
+
+/**
+ * Follows one prompt to its end through two channels: socket events (fast, but lost on a
+ * disconnect) and /history polling (the source of truth). Subscribe by constructing it before the
+ * prompt is posted, so a prompt that finishes instantly is not missed.
+ */
+export class PromptFollower {
+  private readonly unsubscribe: () => void;
+  private hint: Hint | undefined;
+  private hintAt = 0;
+  private started = false;
+  private callbacks: Promise<void> = Promise.resolve();
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly deps: FollowerDeps,
+    private promptId: string,
+    private readonly options: FollowOptions = {},
+    private readonly prompt?: ApiPrompt,
+  ) {
+    this.unsubscribe = deps.subscribe((message) => this.onMessage(message));
+  }
+
+  /** An old server that ignored our prompt_id: follow the id it chose. */
+  retarget(promptId: string): void {
+    this.promptId = promptId;
+  }
+
+  dispose(): void {
+    this.unsubscribe();
+  }
+
+  async result(): Promise<RunResult> {
+    try {
+      return await this.settle();
+    } finally {
+      await this.drainCallbacks();
+    }
+  }
+
+  private async settle(): Promise<RunResult> {
+    const { signal } = this.options;
+    if (!signal) return this.loop();
+    signal.throwIfAborted();
+    let onAbort: () => void = () => undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => {
+        this.wake?.();
+        this.deps.cancel(this.promptId).catch((error) => this.deps.log.warn('could not cancel comfyui prompt', { promptId: this.promptId, error: (error as Error).message }));
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([this.loop(signal), aborted]);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private async loop(signal?: AbortSignal): Promise<RunResult> {
+    const pollMs = this.options.pollIntervalMs ?? 1_000;
+    const unreachableMs = this.options.unreachableTimeoutMs ?? 60_000;
+    let unreachableSince: number | undefined;
+    for (let tick = 0; !signal?.aborted; tick++) {
+      try {
+        const settled = await this.check(tick);
+        unreachableSince = undefined;
+        if (settled) return settled;
+      } catch (error) {
+        if (!(error instanceof ComfyUnreachableError)) throw error;
+        unreachableSince ??= Date.now();
+        if (Date.now() - unreachableSince > unreachableMs) throw error;
+        this.deps.log.warn('comfyui unreachable while following a prompt', { promptId: this.promptId, error: error.message });
+      }
+      await this.sleep(this.hint ? FAST_POLL_MS : pollMs);
+    }
+    // The abort handler rejects the race; this value is never seen.
+    return new Promise<never>(() => undefined);
+  }
+
+  /** One round: history first; failing that, the queue now and then, or the terminal event once history is overdue. */
+  private async check(tick: number): Promise<RunResult | undefined> {
+    const entry = await this.deps.history(this.promptId);
+    if (entry) return settleFromHistory(this.promptId, entry);
+    const overdue = this.hint !== undefined && Date.now() - this.hintAt > HISTORY_GRACE_MS;
+    if (!overdue && tick % QUEUE_CHECK_EVERY !== 0) return undefined;
+
+    const queue = await this.deps.queue();
+    if (queue.running.some((item) => item.promptId === this.promptId)) {
+      this.markStarted();
+      // Still running after a terminal-looking event: an ExecutionBlocker error lets the run go on.
+      if (overdue) this.hint = undefined;
+      return undefined;
+    }
+    if (queue.pending.some((item) => item.promptId === this.promptId)) return undefined;
+    // History is written before the prompt leaves the queue, so look once more before calling it lost.
+    const late = await this.deps.history(this.promptId);
+    if (late) return settleFromHistory(this.promptId, late);
+    if (this.hint?.kind === 'error') throw new ComfyExecutionError(this.promptId, this.hint.data);
+    if (this.hint?.kind === 'interrupted') throw new ComfyInterruptedError(this.promptId, this.hint.data);
+    throw new ComfyPromptLostError(this.promptId, this.hint ? 'finished but has no history entry' : 'is neither queued, running nor in history');
+  }
+
+  private onMessage({ type, data }: ComfyMessage): void {
+    if (data.prompt_id !== this.promptId) return;
+    switch (type) {
+      case 'execution_start':
+      case 'execution_cached':
+        this.markStarted();
+        break;
+      case 'executing':
+        if (data.node === null) this.setHint({ kind: 'done' });
+        else {
+          this.markStarted();
+          if (this.hint?.kind === 'error') this.hint = undefined;
+        }
+        break;
+      case 'progress':
+        this.markStarted();
+        this.callback('onProgress', () =>
+          this.options.onProgress?.({
+            promptId: this.promptId,
+            node: String(data.node),
+            classType: this.prompt?.[data.node]?.class_type,
+            value: Number(data.value),
+            max: Number(data.max),
+          }),
+        );
+        break;
+      case 'execution_success':
+        this.setHint({ kind: 'success' });
+        break;
+      case 'execution_error':
+        this.setHint({ kind: 'error', data });
+        break;
+      case 'execution_interrupted':
+        this.setHint({ kind: 'interrupted', data });
+        break;
+    }
+  }
+
+  private setHint(hint: Hint): void {
+    // executing{node:null} follows the error/interrupt event; keep the event, it carries the details.
+    if (hint.kind === 'done' && (this.hint?.kind === 'error' || this.hint?.kind === 'interrupted')) return;
+    this.hint = hint;
+    this.hintAt = Date.now();
+    this.wake?.();
+  }
+
+  private markStarted(): void {
+    if (this.started) return;
+    this.started = true;
+    this.callback('onStarted', () => this.options.onStarted?.({ promptId: this.promptId }));
+  }
+
+  /**
+   * Caller callbacks run one after another, in event order, even when async; their errors are
+   * logged and dropped so they cannot break following.
+   */
+  private callback(name: string, call: () => void | Promise<void> | undefined): void {
+    const report = (error: unknown) => this.deps.log.warn(`comfyui ${name} callback failed`, { promptId: this.promptId, error: (error as Error)?.message ?? String(error) });
+    this.callbacks = this.callbacks.then(call).catch(report);
+  }
+
+  /** Lets pending callbacks finish before the outcome is reported, so no progress lands after it. */
+  private async drainCallbacks(): Promise<void> {
+    await Promise.race([this.callbacks, new Promise((resolve) => setTimeout(resolve, CALLBACK_DRAIN_MS).unref())]);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+}

@@ -1,0 +1,19 @@
+import { parseComfyMessage } from './comfy-message';
+
+describe('parseComfyMessage', () => {
+  it('when a frame is a known event, then it is parsed', () => {
+    expect(parseComfyMessage('{"type": "progress", "data": {"value": 1, "max": 2, "prompt_id": "p", "node": "3"}}')).toEqual({
+      type: 'progress',
+      data: { value: 1, max: 2, prompt_id: 'p', node: '3' },
+    });
+  });
+
+  it.each([
+    ['an unknown type', '{"type": "crystools.monitor", "data": {}}'],
+    ['bad JSON', '{"type": '],
+    ['no data object', '{"type": "status", "data": 3}'],
+    ['not an object', '"status"'],
+  ])('when a frame has %s, then it is ignored', (_what, text) => {
+    expect(parseComfyMessage(text)).toBeUndefined();
+  });
+});

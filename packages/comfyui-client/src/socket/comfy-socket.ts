@@ -1,0 +1,145 @@
+import WebSocket from 'ws';
+import { ComfyUnreachableError } from '../errors/comfy-unreachable-error';
+import type { ClientLogger } from '../types';
+import { parseComfyMessage, type ComfyMessage } from './comfy-message';
+
+export type SocketState = 'open' | 'closed';
+
+const MIN_BACKOFF_MS = 250;
+const MAX_BACKOFF_MS = 10_000;
+const HEARTBEAT_MS = 20_000;
+
+/**
+ * The one long-lived /ws connection of a client. After the first successful open it reconnects with
+ * exponential backoff until closed. ComfyUI replays nothing after a reconnect, so followers must
+ * reconcile through /history and /queue.
+ */
+export class ComfySocket {
+  private socket: WebSocket | undefined;
+  private readonly messageListeners = new Set<(message: ComfyMessage) => void>();
+  private readonly stateListeners = new Set<(state: SocketState) => void>();
+  private running = false;
+  private backoffMs = MIN_BACKOFF_MS;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private opened: Promise<void> | undefined;
+
+  constructor(
+    private readonly url: string,
+    private readonly handshakeTimeoutMs: number,
+    private readonly log: ClientLogger,
+  ) {}
+
+  get isOpen(): boolean {
+    return this.socket?.readyState === WebSocket.OPEN;
+  }
+
+  /** True between a successful connect() and close(), reconnecting or not. */
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  onMessage(listener: (message: ComfyMessage) => void): () => void {
+    this.messageListeners.add(listener);
+    return () => this.messageListeners.delete(listener);
+  }
+
+  onState(listener: (state: SocketState) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  /** Opens the socket; if the first attempt fails, nothing keeps running and the promise rejects. */
+  connect(): Promise<void> {
+    if (this.running) return Promise.resolve();
+    this.opened ??= new Promise<void>((resolve, reject) => {
+      const socket = this.dial();
+      const fail = (error: unknown) => {
+        this.opened = undefined;
+        reject(new ComfyUnreachableError(`ComfyUI websocket ${this.url} unreachable: ${(error as Error)?.message ?? error}`, undefined, { cause: error }));
+      };
+      socket.once('error', fail);
+      socket.once('open', () => {
+        socket.off('error', fail);
+        this.running = true;
+        this.opened = undefined;
+        resolve();
+      });
+    });
+    return this.opened;
+  }
+
+  close(): void {
+    this.running = false;
+    clearTimeout(this.reconnectTimer);
+    clearInterval(this.heartbeat);
+    this.socket?.removeAllListeners('close');
+    this.socket?.terminate();
+    this.socket = undefined;
+  }
+
+  private dial(): WebSocket {
+    const socket = new WebSocket(this.url, { handshakeTimeout: this.handshakeTimeoutMs });
+    this.socket = socket;
+    socket.on('open', () => {
+      this.backoffMs = MIN_BACKOFF_MS;
+      this.startHeartbeat(socket);
+      this.log.debug('comfyui socket open', { url: this.url });
+      this.emitState('open');
+    });
+    socket.on('message', (raw, isBinary) => {
+      // Binary frames are previews and progress text: not needed to follow a prompt.
+      if (isBinary) return;
+      const message = parseComfyMessage(raw.toString());
+      if (message) this.emit(message);
+    });
+    socket.on('error', (error) => this.log.debug('comfyui socket error', { url: this.url, error: error.message }));
+    socket.on('close', () => {
+      clearInterval(this.heartbeat);
+      if (this.socket === socket) this.socket = undefined;
+      this.emitState('closed');
+      if (this.running) this.scheduleReconnect();
+    });
+    return socket;
+  }
+
+  private scheduleReconnect(): void {
+    const delay = this.backoffMs * (0.75 + Math.random() * 0.5);
+    this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
+    this.log.warn('comfyui socket closed, reconnecting', { url: this.url, delayMs: Math.round(delay) });
+    this.reconnectTimer = setTimeout(() => {
+      if (this.running) this.dial();
+    }, delay);
+    this.reconnectTimer.unref();
+  }
+
+  /** A server that vanished without closing TCP is only noticed by a missing pong. */
+  private startHeartbeat(socket: WebSocket): void {
+    let alive = true;
+    socket.on('pong', () => (alive = true));
+    clearInterval(this.heartbeat);
+    this.heartbeat = setInterval(() => {
+      if (!alive) {
+        socket.terminate();
+        return;
+      }
+      alive = false;
+      socket.ping();
+    }, HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  private emit(message: ComfyMessage): void {
+    for (const listener of [...this.messageListeners]) {
+      try {
+        listener(message);
+      } catch (error) {
+        this.log.error('comfyui message listener failed', { type: message.type, error: (error as Error).message });
+      }
+    }
+  }
+
+  private emitState(state: SocketState): void {
+    for (const listener of [...this.stateListeners]) listener(state);
+  }
+}

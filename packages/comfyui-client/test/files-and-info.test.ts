@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readPngText, startSimulator, type Simulator } from '@anime/comfyui-simulator';
+import { ComfyClient, ComfyHttpError } from '../src';
+import { textToImage } from './workflows';
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+describe('ComfyClient files and introspection', () => {
+  let sim: Simulator;
+  let client: ComfyClient;
+
+  beforeAll(async () => {
+    sim = await startSimulator({ stepMs: 1 });
+    client = new ComfyClient({ baseUrl: `${sim.url}/` });
+    await client.connect();
+  });
+
+  afterAll(async () => {
+    client.close();
+    await sim.close();
+  });
+
+  it('when an output is viewed, then the bytes equal the file ComfyUI wrote', async () => {
+    const { outputs } = await client.run(textToImage({ prefix: 'jobs/view/img' }), { extraData: { extra_pnginfo: { job: { id: 'j1' } } } });
+    const bytes = await client.view(outputs[0]);
+    expect(sha256(bytes)).toBe(sha256(readFileSync(join(sim.outputDir, outputs[0].subfolder, outputs[0].filename))));
+    expect(JSON.parse(readPngText(bytes).job)).toEqual({ id: 'j1' });
+  });
+
+  it('when a file is missing, then view throws ComfyHttpError with the 404', async () => {
+    const error = await client.view({ filename: 'missing.png' }).catch((e) => e);
+    expect(error).toBeInstanceOf(ComfyHttpError);
+    expect(error.status).toBe(404);
+  });
+
+  it('when images are uploaded, then identical bytes keep the name, different bytes are renamed, and LoadImage can use them', async () => {
+    const bytes = readFileSync(join(sim.outputDir, sim.received.length ? 'jobs/view' : '', 'img_00001_.png'));
+    expect(await client.uploadImage(bytes, 'face.png', { subfolder: 'refs' })).toEqual({ name: 'face.png', subfolder: 'refs', type: 'input' });
+    expect((await client.uploadImage(bytes, 'face.png', { subfolder: 'refs' })).name).toBe('face.png');
+    const renamed = await client.uploadImage(Buffer.from('other bytes'), 'face.png', { subfolder: 'refs' });
+    expect(renamed.name).toBe('face (1).png');
+    expect((await client.uploadImage(Buffer.from('third'), 'face.png', { subfolder: 'refs', overwrite: true })).name).toBe('face.png');
+    expect(sim.uploads.at(-1)).toMatchObject({ name: 'face.png', subfolder: 'refs', sha256: sha256(Buffer.from('third')) });
+
+    const uploaded = await client.uploadImage(bytes, 'ref.png');
+    const result = await client.run({
+      '1': { class_type: 'LoadImage', inputs: { image: uploaded.name } },
+      '2': { class_type: 'SaveImage', inputs: { images: ['1', 0], filename_prefix: 'refcopy' } },
+    });
+    expect(result.outputs[0].filename).toBe('refcopy_00001_.png');
+  });
+
+  it('when asking about models and nodes, then checkpoints, combo options and object info come back', async () => {
+    expect(await client.listCheckpoints()).toEqual(['anime-v1.safetensors', 'sd_xl_base_1.0.safetensors']);
+    expect(await client.comboOptions('LoraLoader', 'lora_name')).toEqual(['style/inkwash.safetensors', 'kai-nakamura.safetensors']);
+    expect(Object.keys(await client.objectInfo())).toContain('KSampler');
+    expect(await client.objectInfo('NoSuchNode')).toEqual({});
+    expect((await client.systemStats()).devices[0].type).toBe('cuda');
+  });
+
+  it('when asking about the queue, then running and pending prompts are listed by id', async () => {
+    const first = await client.submit(textToImage({ seed: 200, steps: 300 }));
+    const second = await client.submit(textToImage({ seed: 201 }));
+    await new Promise((r) => setTimeout(r, 50));
+    const queue = await client.queue();
+    expect(queue.running.map((e) => e.promptId)).toEqual([first.promptId]);
+    expect(queue.pending.map((e) => e.promptId)).toEqual([second.promptId]);
+    expect(queue.pending[0].outputsToExecute).toEqual(['9']);
+    expect(await client.queueRemaining()).toBe(2);
+    await client.deleteFromQueue([second.promptId]);
+    await client.interrupt();
+    await client.follow(first.promptId).catch(() => undefined);
+    expect(await client.queueRemaining()).toBe(0);
+  });
+});

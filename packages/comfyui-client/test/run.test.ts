@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto';
+import { startSimulator, type Simulator } from '@anime/comfyui-simulator';
+import { ComfyClient, ComfyExecutionError, ComfyInterruptedError, ComfyValidationError, type ProgressEvent } from '../src';
+import { textToImage } from './workflows';
+
+describe('ComfyClient.run against the simulator', () => {
+  let sim: Simulator;
+  let client: ComfyClient;
+
+  beforeAll(async () => {
+    sim = await startSimulator({ stepMs: 5 });
+    client = new ComfyClient({ baseUrl: sim.url });
+    await client.connect();
+  });
+
+  afterAll(async () => {
+    client.close();
+    await sim.close();
+  });
+
+  it('when a prompt runs, then progress is reported per sampler step and the output files come back', async () => {
+    const progress: ProgressEvent[] = [];
+    const started: string[] = [];
+    const promptId = randomUUID();
+    const result = await client.run(textToImage({ steps: 5 }), { promptId, onProgress: (p) => void progress.push(p), onStarted: ({ promptId: id }) => void started.push(id) });
+
+    expect(result.promptId).toBe(promptId);
+    expect(result.cached).toBe(false);
+    expect(result.outputs).toEqual([{ nodeId: '9', filename: 'img_00001_.png', subfolder: 'jobs/test', type: 'output' }]);
+    expect(result.history.status?.status_str).toBe('success');
+    expect(started).toEqual([promptId]);
+    expect(progress.map((p) => p.value)).toEqual([1, 2, 3, 4, 5]);
+    expect(progress[0]).toEqual({ promptId, node: '3', classType: 'KSampler', value: 1, max: 5 });
+    expect(sim.received.at(-1)).toMatchObject({ promptId, clientId: client.clientId });
+  });
+
+  it('when the same prompt runs again, then it is reported as cached with the earlier files', async () => {
+    const first = await client.run(textToImage({ seed: 77 }));
+    const again = await client.run(textToImage({ seed: 77 }));
+    expect(again.cached).toBe(true);
+    expect(again.outputs).toEqual(first.outputs);
+    expect(again.promptId).not.toBe(first.promptId);
+  });
+
+  it('when a checkpoint does not exist, then a ComfyValidationError names the node, its class and ComfyUI’s message', async () => {
+    const error = await client.run(textToImage({ ckpt: 'x.safetensors' })).catch((e) => e);
+    expect(error).toBeInstanceOf(ComfyValidationError);
+    expect(error.type).toBe('prompt_outputs_failed_validation');
+    expect(error.summary).toBe("node 4 (CheckpointLoaderSimple): Value not in list: ckpt_name: 'x.safetensors' not in ['anime-v1.safetensors', 'sd_xl_base_1.0.safetensors']");
+    expect(error.message).toContain(error.summary);
+    expect(error.body.node_errors['4'].class_type).toBe('CheckpointLoaderSimple');
+  });
+
+  it('when the prompt has no output node, then the summary is ComfyUI’s top-level message', async () => {
+    const prompt = textToImage();
+    delete prompt['9'];
+    const error = await client.submit(prompt).catch((e) => e);
+    expect(error).toBeInstanceOf(ComfyValidationError);
+    expect(error.summary).toBe('Prompt has no outputs');
+  });
+
+  it('when the server fails the next prompt, then ComfyExecutionError carries ComfyUI’s exception message and node', async () => {
+    sim.failNext('execution_error');
+    const error = await client.run(textToImage({ seed: 5 })).catch((e) => e);
+    expect(error).toBeInstanceOf(ComfyExecutionError);
+    expect(error.message).toBe(
+      'Allocation on device \nThis error means you ran out of memory on your GPU.\n\nTIPS: If the workflow worked before you might have accidentally set the batch_size to a large number.',
+    );
+    expect(error).toMatchObject({ nodeId: '3', nodeType: 'KSampler', exceptionType: 'torch.OutOfMemoryError' });
+    expect(error.details.traceback.length).toBeGreaterThan(0);
+    expect(error.details.exception_message).toMatch(/^Allocation on device \n/);
+  });
+
+  it('when a prompt text carries the simulator’s marker, then the error surfaces through the whole run', async () => {
+    sim.failNext('execution_error', 'CUDA error: an illegal memory access was encountered');
+    const error = await client.run(textToImage({ seed: 6 })).catch((e) => e);
+    expect(error.message).toBe('CUDA error: an illegal memory access was encountered');
+    const marked = await client.run(textToImage({ positive: 'kai __sim_execution_error__' })).catch((e) => e);
+    expect(marked).toBeInstanceOf(ComfyExecutionError);
+    expect(marked.nodeType).toBe('KSampler');
+  });
+
+  it('when the abort signal fires, then the prompt is interrupted on the server and run rejects with the reason', async () => {
+    const controller = new AbortController();
+    const promptId = randomUUID();
+    const running = client.run(textToImage({ steps: 400, seed: 9 }), { promptId, signal: controller.signal, onProgress: () => controller.abort(new Error('job cancelled')) });
+    await expect(running).rejects.toThrow('job cancelled');
+    const entry = await waitForHistory(client, promptId);
+    expect(entry.status?.messages.at(-1)?.[0]).toBe('execution_interrupted');
+  });
+
+  it('when someone else interrupts the prompt, then run rejects with ComfyInterruptedError', async () => {
+    const promptId = randomUUID();
+    const running = client.run(textToImage({ steps: 400, seed: 10 }), { promptId, onStarted: () => void client.interrupt(promptId) });
+    const error = await running.catch((e) => e);
+    expect(error).toBeInstanceOf(ComfyInterruptedError);
+    expect(error.nodeType).toBeDefined();
+  });
+
+  it('when ComfyUI queues a prompt but reports node_errors, then submit throws and the prompt does not run', async () => {
+    const prompt = { ...textToImage({ seed: 11 }), '10': { class_type: 'SaveImage', inputs: { images: ['8', 0] } } };
+    const error = await client.submit(prompt).catch((e) => e);
+    expect(error).toBeInstanceOf(ComfyValidationError);
+    expect(error.promptId).toEqual(expect.any(String));
+    expect(error.summary).toBe('node 10 (SaveImage): Required input is missing: filename_prefix');
+    await new Promise((r) => setTimeout(r, 200));
+    const entry = await client.history(error.promptId);
+    expect(entry === undefined || entry.status?.status_str === 'error').toBe(true);
+  });
+});
+
+async function waitForHistory(client: ComfyClient, promptId: string) {
+  for (let i = 0; i < 200; i++) {
+    const entry = await client.history(promptId);
+    if (entry) return entry;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`no history for ${promptId}`);
+}

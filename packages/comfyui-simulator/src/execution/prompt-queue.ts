@@ -1,0 +1,105 @@
+import type { HistoryEntry, QueueItem } from '../types';
+
+const MAXIMUM_HISTORY_SIZE = 10_000;
+
+function before(a: QueueItem, b: QueueItem): boolean {
+  return a.number < b.number || (a.number === b.number && a.promptId < b.promptId);
+}
+
+/** execution.PromptQueue: pending items by (number, prompt_id), the running one, and the history. */
+export class PromptQueue {
+  private pending: QueueItem[] = [];
+  private readonly running = new Map<number, QueueItem>();
+  private taskCounter = 0;
+  private readonly history = new Map<string, HistoryEntry>();
+
+  /** `onUpdated` broadcasts a status event, as ComfyUI does on every put, take, finish, clear and delete. */
+  constructor(private readonly onUpdated: () => void) {}
+
+  put(item: QueueItem): void {
+    const index = this.pending.findIndex((other) => before(item, other));
+    this.pending.splice(index === -1 ? this.pending.length : index, 0, item);
+    this.onUpdated();
+  }
+
+  take(): { item: QueueItem; taskId: number } | undefined {
+    const item = this.pending.shift();
+    if (!item) return undefined;
+    const taskId = this.taskCounter++;
+    this.running.set(taskId, item);
+    this.onUpdated();
+    return { item, taskId };
+  }
+
+  taskDone(taskId: number, result: Pick<HistoryEntry, 'outputs' | 'meta' | 'status'>): void {
+    const item = this.running.get(taskId);
+    if (!item) return;
+    this.running.delete(taskId);
+    if (this.history.size > MAXIMUM_HISTORY_SIZE) this.history.delete(this.history.keys().next().value!);
+    this.history.set(item.promptId, {
+      prompt: [item.number, item.promptId, item.prompt, item.extraData, item.outputs],
+      outputs: result.outputs,
+      status: result.status,
+      meta: result.meta,
+    });
+    this.onUpdated();
+  }
+
+  tasksRemaining(): number {
+    return this.pending.length + this.running.size;
+  }
+
+  runningItems(): QueueItem[] {
+    return [...this.running.values()];
+  }
+
+  pendingItems(): QueueItem[] {
+    return [...this.pending];
+  }
+
+  wipe(): void {
+    this.pending = [];
+    this.onUpdated();
+  }
+
+  /** Only pending items can go; a quirk kept from ComfyUI: removing the last one also announces a wipe. */
+  deletePending(promptId: unknown): boolean {
+    const index = this.pending.findIndex((item) => item.promptId === promptId);
+    if (index === -1) return false;
+    if (this.pending.length === 1) this.wipe();
+    else this.pending.splice(index, 1);
+    this.onUpdated();
+    return true;
+  }
+
+  /** get_history: all, one id (else {}), or a window: `max_items` alone means the newest N. */
+  getHistory(options: { promptId?: string; maxItems?: number; offset?: number } = {}): Record<string, HistoryEntry> {
+    if (options.promptId !== undefined) {
+      const entry = this.history.get(options.promptId);
+      return entry ? { [options.promptId]: structuredClone(entry) } : {};
+    }
+    const { maxItems } = options;
+    let offset = options.offset ?? -1;
+    if (offset < 0 && maxItems !== undefined) offset = this.history.size - maxItems;
+    const out: Record<string, HistoryEntry> = {};
+    let index = 0;
+    let count = 0;
+    for (const [promptId, entry] of this.history) {
+      if (index >= offset) {
+        out[promptId] = entry;
+        count += 1;
+        if (maxItems !== undefined && count >= maxItems) break;
+      }
+      index += 1;
+    }
+    return out;
+  }
+
+  wipeHistory(): void {
+    this.history.clear();
+  }
+
+  deleteHistory(promptId: unknown): void {
+    if (typeof promptId === 'string') this.history.delete(promptId);
+  }
+}

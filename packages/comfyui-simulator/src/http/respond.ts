@@ -1,0 +1,60 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pyJsonDumps } from '../python/py-format';
+
+const MAX_BODY_BYTES = 100 * 1024 * 1024;
+
+/** aiohttp's json_response: Python's json.dumps text. */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = Buffer.from(pyJsonDumps(body), 'utf8');
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': text.length });
+  res.end(text);
+}
+
+/** web.Response(status=N): no body at all. */
+export function sendEmpty(res: ServerResponse, status: number): void {
+  res.writeHead(status, { 'Content-Type': 'application/octet-stream', 'Content-Length': 0 });
+  res.end();
+}
+
+export function sendText(res: ServerResponse, status: number, text: string, contentType = 'text/plain; charset=utf-8'): void {
+  const body = Buffer.from(text, 'utf8');
+  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': body.length });
+  res.end(body);
+}
+
+/** What aiohttp answers when a handler raises, e.g. on a body that isn't JSON. */
+export function sendServerError(res: ServerResponse): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.setHeader('Connection', 'close');
+  sendText(res, 500, '500 Internal Server Error\n\nServer got itself in trouble');
+}
+
+export class BodyError extends Error {}
+
+export async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new BodyError('request body too large');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** request.json(): throws (so the caller answers 500) when the body isn't JSON. */
+export async function readJson(req: IncomingMessage): Promise<unknown> {
+  const text = (await readBody(req)).toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new BodyError('body is not JSON');
+  }
+}
+
+export function asObject(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}

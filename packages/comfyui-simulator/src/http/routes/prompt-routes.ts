@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto';
+import { pyFloat } from '../../python/py-convert';
+import type { SimulatorState } from '../../simulator-state';
+import type { ExtraData } from '../../types';
+import { validatePrompt } from '../../validation/validate-prompt';
+import { asObject, readJson, sendJson } from '../respond';
+import type { Router } from '../router';
+
+/** Keys ComfyUI keeps out of history and /queue (paid API node credentials). */
+const SENSITIVE_EXTRA_DATA_KEYS = ['auth_token_comfy_org', 'api_key_comfy_org'];
+
+export function addPromptRoutes(router: Router, state: SimulatorState): void {
+  router.add('GET', '/prompt', (_req, res) => sendJson(res, 200, { exec_info: { queue_remaining: state.queue.tasksRemaining() } }));
+
+  router.add('POST', '/prompt', async (req, res) => {
+    const parsed = await readJson(req);
+    const body = Array.isArray(parsed) ? {} : asObject(parsed);
+    if (!body) throw new Error('POST /prompt body is not an object');
+
+    let number: number;
+    if ('number' in body) {
+      number = pyFloat(body.number);
+    } else {
+      number = body.front ? -state.nextNumber : state.nextNumber;
+      state.nextNumber += 1;
+    }
+
+    if (!('prompt' in body)) {
+      const error = { type: 'no_prompt', message: 'No prompt provided', details: 'No prompt provided', extra_info: {} };
+      sendJson(res, 400, { error, node_errors: {} });
+      return;
+    }
+    const prompt = asObject(body.prompt);
+    if (!prompt) throw new Error('prompt is not an object');
+    const promptId = body.prompt_id === undefined || body.prompt_id === null ? randomUUID() : String(body.prompt_id);
+
+    const validation = validatePrompt(prompt, state.env, body.partial_execution_targets);
+    const extraData: ExtraData = { ...(asObject(body.extra_data) ?? {}) };
+    if ('client_id' in body) extraData.client_id = body.client_id;
+    if (!validation.ok) {
+      sendJson(res, 400, { error: validation.error, node_errors: validation.nodeErrors });
+      return;
+    }
+
+    const sensitive: ExtraData = {};
+    for (const key of SENSITIVE_EXTRA_DATA_KEYS) {
+      if (key in extraData) {
+        sensitive[key] = extraData[key];
+        delete extraData[key];
+      }
+    }
+    extraData.create_time = Date.now();
+    state.queue.put({ number, promptId, prompt, extraData, outputs: validation.outputs, sensitive });
+    state.received.push({ promptId, prompt, clientId: typeof body.client_id === 'string' ? body.client_id : undefined, extraData });
+    state.worker.wake();
+    sendJson(res, 200, { prompt_id: promptId, number, node_errors: validation.nodeErrors });
+  });
+}

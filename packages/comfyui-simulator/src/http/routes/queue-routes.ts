@@ -1,0 +1,33 @@
+import type { SimulatorState } from '../../simulator-state';
+import type { QueueItem } from '../../types';
+import { asObject, readBody, readJson, sendEmpty, sendJson } from '../respond';
+import type { Router } from '../router';
+
+function asTuple(item: QueueItem): unknown[] {
+  return [item.number, item.promptId, item.prompt, item.extraData, item.outputs];
+}
+
+export function addQueueRoutes(router: Router, state: SimulatorState): void {
+  router.add('GET', '/queue', (_req, res) =>
+    sendJson(res, 200, { queue_running: state.queue.runningItems().map(asTuple), queue_pending: state.queue.pendingItems().map(asTuple) }),
+  );
+
+  router.add('POST', '/queue', async (req, res) => {
+    const body = asObject(await readJson(req)) ?? {};
+    if (body.clear) state.queue.wipe();
+    if (Array.isArray(body.delete)) for (const promptId of body.delete) state.queue.deletePending(promptId);
+    sendEmpty(res, 200);
+  });
+
+  router.add('POST', '/interrupt', async (req, res) => {
+    let body: Record<string, unknown> = {};
+    try {
+      body = asObject(JSON.parse((await readBody(req)).toString('utf8'))) ?? {};
+    } catch {
+      // No or bad JSON means a global interrupt, as in ComfyUI.
+    }
+    const promptId = body.prompt_id;
+    state.worker.interrupt(promptId ? String(promptId) : undefined);
+    sendEmpty(res, 200);
+  });
+}

@@ -1,0 +1,22 @@
+import type { SimulatorState } from '../../simulator-state';
+import { asObject, readJson, sendJson } from '../respond';
+import type { Router } from '../router';
+
+/** Test hooks that a real ComfyUI lacks, for simulators started as a separate process. */
+export function addSimRoutes(router: Router, state: SimulatorState): void {
+  router.add('POST', '/sim/fail-next', async (req, res) => {
+    const body = asObject(await readJson(req)) ?? {};
+    const kind = body.kind ?? 'execution_error';
+    if (kind !== 'execution_error') {
+      sendJson(res, 400, { error: `unknown failure kind: ${String(kind)}` });
+      return;
+    }
+    state.failures.arm(typeof body.message === 'string' ? body.message : undefined, typeof body.exception_type === 'string' ? body.exception_type : undefined);
+    sendJson(res, 200, { armed: kind });
+  });
+
+  router.add('POST', '/sim/disconnect-sockets', (_req, res) => {
+    state.hub.disconnectAll();
+    sendJson(res, 200, { disconnected: true });
+  });
+}

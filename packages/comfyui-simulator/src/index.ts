@@ -1,0 +1,5 @@
+export { startSimulator, DEFAULT_CHECKPOINTS, DEFAULT_LORAS, type Simulator, type SimulatorOptions } from './start-simulator';
+export type { ReceivedPrompt, RecordedUpload } from './simulator-state';
+export { EXECUTION_ERROR_MARKER } from './execution/simulated-failures';
+export { readPngText, readPngSize } from './images/png-encoder';
+export type { ApiPrompt, HistoryEntry } from './types';

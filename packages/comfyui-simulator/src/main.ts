@@ -1,0 +1,67 @@
+import { parseArgs } from 'node:util';
+import { startSimulator } from './start-simulator';
+
+const HELP = `Usage: tsx packages/comfyui-simulator/src/main.ts [options]
+
+A stand-in for a ComfyUI server (HTTP + WebSocket protocol, no GPU).
+
+Options:
+  --port N          port to listen on (env SIM_PORT, default 8188; 0 = any free port)
+  --host HOST       address to bind (default 127.0.0.1)
+  --step-ms N       time per sampler step in ms (env SIM_STEP_MS, default 50)
+  --output-dir DIR  where SaveImage writes (default: a fresh temp dir)
+  --input-dir DIR   where uploads and LoadImage live (default: a fresh temp dir)
+  -h, --help        show this help
+
+Test hooks: POST /sim/fail-next {"kind":"execution_error","message":"..."} fails the next prompt;
+a CLIPTextEncode text containing __sim_execution_error__ fails its sampler.`;
+
+function integer(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0) {
+    console.error(`${name} must be a non-negative integer`);
+    process.exit(2);
+  }
+  return parsed;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'step-ms': { type: 'string' },
+      'output-dir': { type: 'string' },
+      'input-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  const simulator = await startSimulator({
+    port: integer(values.port ?? process.env.SIM_PORT, '--port', 8188),
+    host: values.host,
+    stepMs: integer(values['step-ms'] ?? process.env.SIM_STEP_MS, '--step-ms', 50),
+    outputDir: values['output-dir'],
+    inputDir: values['input-dir'],
+    log: (line) => console.error(line),
+  });
+  console.log(`comfyui-simulator listening on ${simulator.url}`);
+  const stop = (signal: string) => {
+    console.log(`comfyui-simulator stopping (${signal})`);
+    simulator.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

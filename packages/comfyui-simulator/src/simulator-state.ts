@@ -1,0 +1,37 @@
+import type { FailureSwitch } from './execution/failure-switch';
+import type { PromptQueue } from './execution/prompt-queue';
+import type { PromptWorker } from './execution/prompt-worker';
+import type { NodeEnvironment } from './nodes/node-definition';
+import type { ApiPrompt, ExtraData } from './types';
+import type { SocketHub } from './ws/socket-hub';
+
+export interface ReceivedPrompt {
+  promptId: string;
+  prompt: ApiPrompt;
+  clientId: string | undefined;
+  extraData: ExtraData;
+}
+
+export interface RecordedUpload {
+  name: string;
+  subfolder: string;
+  type: string;
+  sha256: string;
+  /** Size in bytes of the uploaded file. */
+  bytes: number;
+}
+
+/** Everything the HTTP routes share. */
+export interface SimulatorState {
+  env: NodeEnvironment;
+  host: string;
+  port: number;
+  queue: PromptQueue;
+  worker: PromptWorker;
+  hub: SocketHub;
+  failures: FailureSwitch;
+  received: ReceivedPrompt[];
+  uploads: RecordedUpload[];
+  /** server.number: advances on every parsed POST /prompt without an explicit number, even rejected ones. */
+  nextNumber: number;
+}

@@ -1,0 +1,118 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { FailureSwitch } from './execution/failure-switch';
+import { PromptExecutor } from './execution/prompt-executor';
+import { PromptQueue } from './execution/prompt-queue';
+import { PromptWorker } from './execution/prompt-worker';
+import { addFileRoutes } from './http/routes/file-routes';
+import { addHistoryRoutes } from './http/routes/history-routes';
+import { addInfoRoutes } from './http/routes/info-routes';
+import { addPromptRoutes } from './http/routes/prompt-routes';
+import { addQueueRoutes } from './http/routes/queue-routes';
+import { addSimRoutes } from './http/routes/sim-routes';
+import { Router } from './http/router';
+import type { RecordedUpload, ReceivedPrompt, SimulatorState } from './simulator-state';
+import { SocketHub } from './ws/socket-hub';
+
+export interface SimulatorOptions {
+  /** 0 picks a free port. */
+  port?: number;
+  host?: string;
+  /** Time per sampler step. */
+  stepMs?: number;
+  outputDir?: string;
+  inputDir?: string;
+  tempDir?: string;
+  checkpoints?: string[];
+  loras?: string[];
+  /** Where the simulator reports its own faults; silent by default. */
+  log?: (line: string) => void;
+}
+
+export interface Simulator {
+  url: string;
+  port: number;
+  outputDir: string;
+  inputDir: string;
+  tempDir: string;
+  /** Prompts accepted by POST /prompt, in order. */
+  received: ReceivedPrompt[];
+  /** Successful uploads, in order (a reused duplicate appears again under the reused name). */
+  uploads: RecordedUpload[];
+  /** Makes the next prompt to run fail with an execution_error (an OOM unless a message is given). */
+  failNext(kind: 'execution_error', message?: string, exceptionType?: string): void;
+  /** Drops every WebSocket connection, as a crashed or restarted server would. */
+  disconnectSockets(): void;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_CHECKPOINTS = ['anime-v1.safetensors', 'sd_xl_base_1.0.safetensors'];
+export const DEFAULT_LORAS = ['style/inkwash.safetensors', 'kai-nakamura.safetensors'];
+
+/** A stand-in for a GPU ComfyUI server speaking its HTTP + WebSocket protocol. */
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const created: string[] = [];
+  const folder = (given: string | undefined, name: string) => {
+    if (given) {
+      mkdirSync(given, { recursive: true });
+      return resolve(given);
+    }
+    const dir = mkdtempSync(join(tmpdir(), `comfyui-sim-${name}-`));
+    created.push(dir);
+    return dir;
+  };
+  const env = {
+    outputDir: folder(options.outputDir, 'output'),
+    inputDir: folder(options.inputDir, 'input'),
+    tempDir: folder(options.tempDir, 'temp'),
+    stepMs: options.stepMs ?? 50,
+    checkpoints: options.checkpoints ?? DEFAULT_CHECKPOINTS,
+    loras: options.loras ?? DEFAULT_LORAS,
+  };
+  const log = options.log ?? (() => undefined);
+  const host = options.host ?? '127.0.0.1';
+
+  let queue: PromptQueue;
+  const hub = new SocketHub(() => ({ exec_info: { queue_remaining: queue.tasksRemaining() } }));
+  queue = new PromptQueue(() => hub.broadcastStatus());
+  const interrupt = { requested: false };
+  const failures = new FailureSwitch();
+  const worker = new PromptWorker(queue, new PromptExecutor(env, hub, interrupt, failures), hub, interrupt, log);
+  const state: SimulatorState = { env, host, port: 0, queue, worker, hub, failures, received: [], uploads: [], nextNumber: 0 };
+
+  const router = new Router((error) => log(`request failed: ${(error as Error)?.stack ?? error}`));
+  for (const add of [addPromptRoutes, addQueueRoutes, addHistoryRoutes, addFileRoutes, addInfoRoutes, addSimRoutes]) add(router, state);
+  const server = createServer((req, res) => {
+    router.handle(req, res).catch((error) => log(`request failed: ${(error as Error)?.stack ?? error}`));
+  });
+  hub.attach(server);
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolveListen());
+  });
+  state.port = (server.address() as AddressInfo).port;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${state.port}`,
+    port: state.port,
+    outputDir: env.outputDir,
+    inputDir: env.inputDir,
+    tempDir: env.tempDir,
+    received: state.received,
+    uploads: state.uploads,
+    failNext: (_kind, message, exceptionType) => failures.arm(message, exceptionType),
+    disconnectSockets: () => hub.disconnectAll(),
+    close: () =>
+      (closing ??= (async () => {
+        await hub.close();
+        server.closeAllConnections();
+        await new Promise<void>((done) => server.close(() => done()));
+        await worker.close();
+        for (const dir of created) rmSync(dir, { recursive: true, force: true });
+      })()),
+  };
+}

@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { EventSink } from '../execution/event-sink';
+import { pyJsonDumps } from '../python/py-format';
+import { SERVER_FEATURES } from './server-features';
+
+/** server.PromptServer's socket side: one socket per client id, events routed to one id or broadcast. */
+export class SocketHub implements EventSink {
+  private readonly sockets = new Map<string, WebSocket>();
+  private readonly server = new WebSocketServer({ noServer: true });
+  private executionClientId: string | null = null;
+  private lastNodeId: string | null = null;
+
+  constructor(private readonly queueInfo: () => Record<string, unknown>) {}
+
+  attach(http: Server): void {
+    http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const url = new URL(request.url ?? '/', 'http://localhost');
+      if (url.pathname !== '/ws' && url.pathname !== '/api/ws') {
+        socket.destroy();
+        return;
+      }
+      this.server.handleUpgrade(request, socket, head, (ws) => this.accept(ws, url.searchParams.get('clientId') ?? ''));
+    });
+  }
+
+  private accept(ws: WebSocket, requestedId: string): void {
+    const sid = requestedId || randomUUID().replace(/-/g, '');
+    // The real server drops the old socket from its map without closing it: that one goes quiet.
+    this.sockets.set(sid, ws);
+    this.sendTo(ws, 'status', { status: this.queueInfo(), sid });
+    if (this.executionClientId === sid && this.lastNodeId !== null) this.sendTo(ws, 'executing', { node: this.lastNodeId });
+    let first = true;
+    ws.on('message', (raw, isBinary) => {
+      if (isBinary) return;
+      try {
+        const message = JSON.parse(raw.toString());
+        if (first && message?.type === 'feature_flags') this.sendTo(ws, 'feature_flags', SERVER_FEATURES);
+      } catch {
+        // ComfyUI logs invalid JSON from a client and carries on.
+      }
+      first = false;
+    });
+    // Unlike ComfyUI, a late close of a replaced socket doesn't unregister its successor.
+    ws.on('close', () => {
+      if (this.sockets.get(sid) === ws) this.sockets.delete(sid);
+    });
+    ws.on('error', () => undefined);
+  }
+
+  private sendTo(ws: WebSocket, event: string, data: unknown): void {
+    if (ws.readyState === WebSocket.OPEN) ws.send(pyJsonDumps({ type: event, data }));
+  }
+
+  send(event: string, data: unknown, sid: string | null): void {
+    if (sid === null) {
+      for (const ws of this.sockets.values()) this.sendTo(ws, event, data);
+      return;
+    }
+    const ws = this.sockets.get(sid);
+    if (ws) this.sendTo(ws, event, data);
+  }
+
+  setExecution(clientId: string | null, lastNodeId: string | null): void {
+    this.executionClientId = clientId;
+    this.lastNodeId = lastNodeId;
+  }
+
+  broadcastStatus(): void {
+    this.send('status', { status: this.queueInfo() }, null);
+  }
+
+  /** Drops every connection at once, like a crashed server (used by close and by tests of reconnects). */
+  disconnectAll(): void {
+    for (const ws of this.server.clients) ws.terminate();
+    this.sockets.clear();
+  }
+
+  close(): Promise<void> {
+    this.disconnectAll();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}

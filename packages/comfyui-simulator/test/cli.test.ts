@@ -1,0 +1,53 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+
+const MAIN = join(__dirname, '..', 'src', 'main.ts');
+
+function startCli(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; url: Promise<string> } {
+  const child = spawn(process.execPath, [require.resolve('tsx/cli'), MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const url = new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk) => {
+      out += chunk;
+      const match = out.match(/comfyui-simulator listening on (http:\/\/\S+)/);
+      if (match) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${out}`)));
+  });
+  return { child, url };
+}
+
+describe('the simulator CLI', () => {
+  it('when started with --port 0, then it prints its URL, serves, and exits 0 on SIGTERM', async () => {
+    const { child, url } = startCli(['--port', '0', '--step-ms', '1']);
+    try {
+      const base = await url;
+      expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect((await fetch(`${base}/system_stats`)).status).toBe(200);
+      const failNext = await fetch(`${base}/sim/fail-next`, { method: 'POST', body: JSON.stringify({ kind: 'execution_error', message: 'boom' }) });
+      expect(failNext.status).toBe(200);
+    } finally {
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    }
+  });
+
+  it('when SIM_PORT is set, then it is used; --help prints usage', async () => {
+    const help = startCli(['--help']);
+    help.url.catch(() => undefined);
+    let text = '';
+    help.child.stdout!.on('data', (chunk) => (text += chunk));
+    await new Promise((resolve) => help.child.once('exit', resolve));
+    expect(text).toContain('--step-ms');
+
+    const { child, url } = startCli([], { SIM_PORT: '0', SIM_STEP_MS: '1' });
+    try {
+      expect(await url).toMatch(/:\d+$/);
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGINT');
+      await exited;
+    }
+  });
+});

@@ -1,0 +1,76 @@
+import { Router } from 'express';
+import type { Db } from '@anime/db';
+import { LocalLibraryStorage, UnsafeLibraryPathError } from '@anime/media';
+import { attachReference } from '../../domain/attach-reference';
+import { toReferenceResource } from '../../domain/character-resources';
+import { findCharacterOr404, findLiveCharacterOr404 } from '../../domain/find-character';
+import { findAttachedReferenceOr404 } from '../../domain/find-reference';
+import { ApiError } from '../api-error';
+import { referenceFieldsSchema } from '../character-bodies';
+import { characterParam } from '../character-param';
+import { zodDetails } from '../parse-body';
+import { readUpload } from '../read-upload';
+
+export function characterReferenceRoutes(deps: { db: Db; libraryDir: string; referenceMaxBytes: number }): Router {
+  const router = Router({ mergeParams: true });
+  const storage = new LocalLibraryStorage(deps.libraryDir);
+
+  router.get('/', async (req, res) => {
+    const character = await findCharacterOr404(deps.db, characterParam(req));
+    const references = await deps.db.characterReference.findMany({
+      where: { characterId: character.id, detachedAt: null },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    });
+    res.json({ items: references.map((r) => toReferenceResource(character.slug, r)) });
+  });
+
+  router.post('/', async (req, res) => {
+    const character = await findLiveCharacterOr404(deps.db, characterParam(req));
+    const upload = await readUpload(req, { fileField: 'file', maxFileBytes: deps.referenceMaxBytes });
+    const fallbackLabel = upload.file?.filename.replace(/\.[^.]*$/, '') || 'reference';
+    const fields = referenceFieldsSchema.safeParse({ label: upload.fields.label ?? fallbackLabel, kind: upload.fields.kind || undefined });
+    const details = [
+      ...(upload.file ? [] : [{ path: 'file', message: 'required: the image, as a multipart file part named "file"' }]),
+      ...(fields.success ? [] : zodDetails(fields.error)),
+    ];
+    if (!upload.file || !fields.success) {
+      throw new ApiError(400, 'validation_failed', `invalid reference: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`, details);
+    }
+    const { reference, created } = await attachReference({ db: deps.db, storage }, character, { bytes: upload.file.bytes, ...fields.data });
+    const resource = toReferenceResource(character.slug, reference);
+    res.status(created ? 201 : 200).location(resource.url).json(resource);
+  });
+
+  router.get('/:refId/file', async (req, res) => {
+    const character = await findCharacterOr404(deps.db, characterParam(req));
+    const reference = await findAttachedReferenceOr404(deps.db, character.id, req.params.refId);
+    const missing = new ApiError(410, 'reference_file_missing', `the file of reference ${reference.id} is missing from the library`);
+    if (reference.missing) throw missing;
+    let absolute: string;
+    try {
+      absolute = storage.locate(reference.path);
+    } catch (error) {
+      if (error instanceof UnsafeLibraryPathError) throw new ApiError(409, 'reference_path_invalid', 'reference path lies outside the library');
+      throw error;
+    }
+    res.setHeader('ETag', `"${reference.sha256}"`);
+    res.type(reference.mime);
+    await new Promise<void>((resolve, reject) =>
+      res.sendFile(absolute, { dotfiles: 'allow', headers: { 'Cache-Control': 'private, max-age=31536000, immutable' } }, (error) => {
+        if (!error) return resolve();
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return reject(missing);
+        reject(error);
+      }),
+    );
+  });
+
+  // Detaching, not deleting: versions and assets made with the reference still point at its file.
+  router.delete('/:refId', async (req, res) => {
+    const character = await findLiveCharacterOr404(deps.db, characterParam(req));
+    const reference = await findAttachedReferenceOr404(deps.db, character.id, req.params.refId);
+    await deps.db.characterReference.updateMany({ where: { id: reference.id, detachedAt: null }, data: { detachedAt: new Date() } });
+    res.status(204).end();
+  });
+
+  return router;
+}

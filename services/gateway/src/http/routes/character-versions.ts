@@ -1,0 +1,66 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Db } from '@anime/db';
+import { CharacterDomainError } from '@anime/character';
+import { attributesRecord, toVersionResource } from '../../domain/character-resources';
+import { createVersion } from '../../domain/create-version';
+import { diffVersions } from '../../domain/diff-versions';
+import { findCharacterOr404, findLiveCharacterOr404 } from '../../domain/find-character';
+import { versionBodySchema } from '../character-bodies';
+import { characterParam } from '../character-param';
+import { parseOr400 } from '../parse-body';
+
+const versionNumber = z.string().regex(/^[1-9]\d{0,8}$/, 'must be a version number (1, 2, ...)').transform(Number);
+
+/**
+ * Versions are append-only: there is deliberately no PUT, PATCH or DELETE here, and the
+ * database refuses UPDATE and DELETE on versions, their attributes and reference links.
+ */
+export function characterVersionRoutes(deps: { db: Db }): Router {
+  const router = Router({ mergeParams: true });
+
+  const loadVersion = async (characterId: string, slug: string, raw: string, param: string) => {
+    const number = parseOr400(z.object({ [param]: versionNumber }), { [param]: raw }, 'version number')[param];
+    const version = await deps.db.characterVersion.findUnique({
+      where: { characterId_number: { characterId, number } },
+      include: { attributes: true },
+    });
+    if (!version) throw new CharacterDomainError('version_not_found', `character ${slug} has no version ${number}`, { slug, version: number });
+    return version;
+  };
+
+  router.get('/', async (req, res) => {
+    const character = await findCharacterOr404(deps.db, characterParam(req));
+    const versions = await deps.db.characterVersion.findMany({
+      where: { characterId: character.id },
+      orderBy: { number: 'asc' },
+      include: { attributes: true },
+    });
+    res.json({ items: versions.map(toVersionResource) });
+  });
+
+  router.post('/', async (req, res) => {
+    const character = await findLiveCharacterOr404(deps.db, characterParam(req));
+    const body = parseOr400(versionBodySchema, req.body ?? {});
+    const version = await createVersion(deps.db, character.id, body);
+    res.status(201).location(`/api/v1/characters/${character.slug}/versions/${version.number}`).json(toVersionResource(version));
+  });
+
+  router.get('/:number', async (req, res) => {
+    const character = await findCharacterOr404(deps.db, characterParam(req));
+    res.json(toVersionResource(await loadVersion(character.id, character.slug, req.params.number, 'number')));
+  });
+
+  router.get('/:from/diff/:to', async (req, res) => {
+    const character = await findCharacterOr404(deps.db, characterParam(req));
+    const from = await loadVersion(character.id, character.slug, req.params.from, 'from');
+    const to = await loadVersion(character.id, character.slug, req.params.to, 'to');
+    const changes = diffVersions(
+      { definition: from.definition, attributes: attributesRecord(from.attributes) },
+      { definition: to.definition, attributes: attributesRecord(to.attributes) },
+    );
+    res.json({ from: from.number, to: to.number, changes });
+  });
+
+  return router;
+}

@@ -1,0 +1,127 @@
+import { jsonClient } from './http-client';
+import { kaiDefinition } from './fixtures';
+import { png } from './images';
+import { startTestGateway, type TestGateway } from './start-test-gateway';
+
+let gateway: TestGateway;
+let api: ReturnType<typeof jsonClient>;
+
+beforeAll(async () => {
+  gateway = await startTestGateway('versions');
+  api = jsonClient(gateway.baseUrl);
+  const created = await api.post('/api/v1/characters', { name: 'Kai', slug: 'kai', definition: kaiDefinition, attributes: { hair_color: 'black', height_cm: 170 } });
+  expect(created.status).toBe(201);
+});
+afterAll(() => gateway?.close());
+
+const expectError = (response: { status: number; body: any }, status: number, code: string) => {
+  expect(response.status).toBe(status);
+  expect(response.body.error).toEqual(expect.objectContaining({ code, message: expect.any(String) }));
+};
+
+const upload = (slug: string, bytes: Buffer, label: string) => {
+  const form = new FormData();
+  form.set('file', new Blob([bytes]), `${label}.png`);
+  form.set('label', label);
+  return api.post(`/api/v1/characters/${slug}/references`, form);
+};
+
+describe('character versions', () => {
+  it('when a version is posted, then 201 returns number 2 and it becomes current', async () => {
+    const definition = { ...kaiDefinition, appearance: { ...kaiDefinition.appearance, hair: 'short dark blue hair' } };
+    const response = await api.post('/api/v1/characters/kai/versions', { definition, attributes: { hair_color: 'dark blue', height_cm: 172 }, note: 'dyed' });
+    expect(response.status).toBe(201);
+    expect(response.headers.get('location')).toBe('/api/v1/characters/kai/versions/2');
+    expect(response.body).toEqual({
+      number: 2,
+      definition: expect.objectContaining({ appearance: expect.objectContaining({ hair: 'short dark blue hair' }) }),
+      attributes: { hair_color: 'dark blue', height_cm: 172 },
+      note: 'dyed',
+      createdAt: expect.any(String),
+    });
+    const detail = await api.get('/api/v1/characters/kai');
+    expect(detail.body.currentVersion.number).toBe(2);
+    expect(detail.body.versionCount).toBe(2);
+  });
+
+  it('when two versions are posted at once, then they get N+1 and N+2, never a 500', async () => {
+    const body = { definition: { displayName: 'Kai' } };
+    const responses = await Promise.all([1, 2, 3].map(() => api.post('/api/v1/characters/kai/versions', body)));
+    expect(responses.map((r) => r.status)).toEqual([201, 201, 201]);
+    expect(responses.map((r) => r.body.number).sort()).toEqual([3, 4, 5]);
+    expect((await gateway.db.character.findUniqueOrThrow({ where: { slug: 'kai' } })).currentVersion).toBe(5);
+  });
+
+  it('when listing, then every version comes in order with the version shape', async () => {
+    const response = await api.get('/api/v1/characters/kai/versions');
+    expect(response.status).toBe(200);
+    expect(response.body.items.map((v: { number: number }) => v.number)).toEqual([1, 2, 3, 4, 5]);
+    expect(Object.keys(response.body.items[0]).sort()).toEqual(['attributes', 'createdAt', 'definition', 'note', 'number']);
+  });
+
+  it('when one version is fetched, then it is returned as stored', async () => {
+    const response = await api.get('/api/v1/characters/kai/versions/1');
+    expect(response.status).toBe(200);
+    expect(response.body.attributes).toEqual({ hair_color: 'black', height_cm: 170 });
+    expect(response.body.definition.displayName).toBe('Kai Nakamura');
+  });
+
+  it('when the version does not exist, then 404 version_not_found; when it is not a number, then 400', async () => {
+    expectError(await api.get('/api/v1/characters/kai/versions/99'), 404, 'version_not_found');
+    expectError(await api.get('/api/v1/characters/nobody/versions/1'), 404, 'character_not_found');
+    expectError(await api.get('/api/v1/characters/kai/versions/0'), 400, 'validation_failed');
+    const bad = await api.get('/api/v1/characters/kai/versions/abc');
+    expectError(bad, 400, 'validation_failed');
+    expect(bad.body.error.details).toEqual([{ path: 'number', message: expect.any(String) }]);
+    expect((await api.get('/api/v1/characters/kai/versions/1/diff/x')).body.error.details[0].path).toBe('to');
+  });
+
+  it('when two versions are compared, then changes name definition and attribute paths as JSON pointers', async () => {
+    const response = await api.get('/api/v1/characters/kai/versions/1/diff/2');
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({
+      from: 1,
+      to: 2,
+      changes: [
+        { path: '/appearance/hair', before: 'short black hair', after: 'short dark blue hair' },
+        { path: '/attributes/hair_color', before: 'black', after: 'dark blue' },
+        { path: '/attributes/height_cm', before: 170, after: 172 },
+      ],
+    });
+    const same = await api.get('/api/v1/characters/kai/versions/2/diff/2');
+    expect(same.body.changes).toEqual([]);
+    expectError(await api.get('/api/v1/characters/kai/versions/1/diff/42'), 404, 'version_not_found');
+  });
+
+  it('when the version body is invalid, then 400 validation_failed names the field and nothing is written', async () => {
+    const response = await api.post('/api/v1/characters/kai/versions', { definition: { displayName: 'Kai', prompt: { positive: ['x'] } } });
+    expectError(response, 400, 'validation_failed');
+    expect(response.body.error.details).toEqual([{ path: 'definition.prompt.positive', message: expect.any(String) }]);
+    expect(await gateway.db.characterVersion.count({ where: { character: { slug: 'kai' } } })).toBe(5);
+  });
+
+  it('when someone tries to change a version, then there is no route for it and the database refuses too', async () => {
+    for (const method of ['PUT', 'PATCH', 'DELETE']) {
+      expectError(await api.call(method, '/api/v1/characters/kai/versions/1', { definition: { displayName: 'x' } }), 404, 'route_not_found');
+    }
+    const version = await gateway.db.characterVersion.findFirstOrThrow({ where: { number: 1, character: { slug: 'kai' } } });
+    await expect(gateway.db.characterVersion.update({ where: { id: version.id }, data: { note: 'edited' } })).rejects.toThrow(/immutable/);
+  });
+
+  it('when references are attached or detached, then a new version links exactly those attached at the time', async () => {
+    const face = (await upload('kai', png(4, 4, 1), 'face')).body;
+    const body = (await upload('kai', png(4, 4, 2), 'body')).body;
+    const withBoth = (await api.post('/api/v1/characters/kai/versions', { definition: kaiDefinition })).body.number;
+    expect((await api.delete(`/api/v1/characters/kai/references/${face.id}`)).status).toBe(204);
+    const withBody = (await api.post('/api/v1/characters/kai/versions', { definition: kaiDefinition })).body.number;
+
+    const linked = async (number: number) =>
+      (await gateway.db.versionReference.findMany({ where: { version: { number, character: { slug: 'kai' } } }, include: { reference: true } }))
+        .map((l) => l.reference.label)
+        .sort();
+    expect(await linked(withBoth)).toEqual(['body', 'face']);
+    expect(await linked(withBody)).toEqual(['body']);
+    expect(await linked(1)).toEqual([]);
+    expect(body.id).toEqual(expect.any(String));
+  });
+});

@@ -1,0 +1,215 @@
+import { jsonClient } from './http-client';
+import { kaiDefinition } from './fixtures';
+import { startTestGateway, type TestGateway } from './start-test-gateway';
+
+let gateway: TestGateway;
+let api: ReturnType<typeof jsonClient>;
+
+beforeAll(async () => {
+  gateway = await startTestGateway('characters');
+  api = jsonClient(gateway.baseUrl);
+});
+afterAll(() => gateway?.close());
+
+const expectError = (response: { status: number; body: any }, status: number, code: string) => {
+  expect(response.status).toBe(status);
+  expect(response.body.error).toEqual(expect.objectContaining({ code, message: expect.any(String) }));
+};
+
+describe('POST /api/v1/characters', () => {
+  it('when a valid character is posted, then 201 returns the detail with version 1 and a Location', async () => {
+    const response = await api.post('/api/v1/characters', {
+      name: 'Kai Nakamura',
+      slug: 'kai',
+      definition: kaiDefinition,
+      attributes: { hair_color: 'black', height_cm: 172, is_lead: true },
+      note: 'first draft',
+    });
+    expect(response.status).toBe(201);
+    expect(response.headers.get('location')).toBe('/api/v1/characters/kai');
+    expect(response.body).toEqual({
+      id: expect.any(String),
+      slug: 'kai',
+      name: 'Kai Nakamura',
+      archived: false,
+      currentVersion: {
+        number: 1,
+        definition: expect.objectContaining({ displayName: 'Kai Nakamura', appearance: expect.objectContaining({ hair: 'short black hair' }) }),
+        attributes: { hair_color: 'black', height_cm: 172, is_lead: true },
+        note: 'first draft',
+        createdAt: expect.any(String),
+      },
+      versionCount: 1,
+      references: [],
+    });
+    const rows = await gateway.db.characterAttribute.findMany({ where: { version: { characterId: response.body.id } }, orderBy: { key: 'asc' } });
+    expect(rows.map((r) => [r.key, r.type])).toEqual([['hair_color', 'string'], ['height_cm', 'number'], ['is_lead', 'boolean']]);
+  });
+
+  it('when no slug is given, then it is a kebab-case of the name', async () => {
+    const response = await api.post('/api/v1/characters', { name: 'Émilie  O’Hara!', definition: { displayName: 'Émilie' } });
+    expect(response.status).toBe(201);
+    expect(response.body.slug).toBe('emilie-o-hara');
+    expect(response.body.currentVersion.attributes).toEqual({});
+    expect(response.body.currentVersion.note).toBeNull();
+  });
+
+  it('when the slug is taken, then 409 slug_taken and nothing is written', async () => {
+    const before = await gateway.db.character.count();
+    const response = await api.post('/api/v1/characters', { name: 'Another Kai', slug: 'kai', definition: { displayName: 'Another' } });
+    expectError(response, 409, 'slug_taken');
+    expect(response.body.error.details).toEqual({ slug: 'kai' });
+    expect(await gateway.db.character.count()).toBe(before);
+  });
+
+  it('when the defaulted slug is taken, then 409 slug_taken too', async () => {
+    expectError(await api.post('/api/v1/characters', { name: 'KAI', definition: { displayName: 'x' } }), 409, 'slug_taken');
+  });
+
+  it('when the definition is invalid, then 400 validation_failed names each bad field', async () => {
+    const response = await api.post('/api/v1/characters', {
+      name: 'Broken',
+      definition: { displayName: '', prompt: { positive: 42 }, loras: [{ name: 'x', weight: 'heavy' }] },
+      attributes: { 'Bad Key': 1, ok_key: { nested: true } },
+    });
+    expectError(response, 400, 'validation_failed');
+    const paths = response.body.error.details.map((d: { path: string }) => d.path);
+    expect(paths).toEqual(
+      expect.arrayContaining(['definition.displayName', 'definition.prompt.positive', 'definition.loras.0.weight', 'attributes.ok_key']),
+    );
+    expect(paths.some((p: string) => p.startsWith('attributes.') && p.includes('Bad Key'))).toBe(true);
+    for (const detail of response.body.error.details) expect(detail.message).toEqual(expect.any(String));
+  });
+
+  it('when name or definition is missing, or text holds NUL, then 400 validation_failed, never a 500', async () => {
+    const missing = await api.post('/api/v1/characters', {});
+    expectError(missing, 400, 'validation_failed');
+    expect(missing.body.error.details.map((d: { path: string }) => d.path)).toEqual(expect.arrayContaining(['name', 'definition']));
+    const nul = await api.post('/api/v1/characters', { name: 'a\u0000b', definition: { displayName: 'x' }, attributes: { note: 'x\u0000' } });
+    expectError(nul, 400, 'validation_failed');
+    expect(nul.body.error.details.map((d: { path: string }) => d.path)).toEqual(expect.arrayContaining(['name', 'attributes.note']));
+  });
+
+  it('when the slug is not kebab-case or looks like an id, then 400 validation_failed on slug', async () => {
+    for (const slug of ['Has Spaces', '../etc', '123e4567-e89b-12d3-a456-426614174000']) {
+      const response = await api.post('/api/v1/characters', { name: 'Odd', slug, definition: { displayName: 'Odd' } });
+      expectError(response, 400, 'validation_failed');
+      expect(response.body.error.details[0].path).toBe('slug');
+    }
+  });
+
+  it('when the body is not JSON, then 400 invalid_json', async () => {
+    const response = await fetch(`${gateway.baseUrl}/api/v1/characters`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{nope' });
+    expectError({ status: response.status, body: await response.json() }, 400, 'invalid_json');
+  });
+});
+
+describe('GET /api/v1/characters and /:idOrSlug', () => {
+  it('when listing, then each item has the summary shape', async () => {
+    const response = await api.get('/api/v1/characters?q=kai');
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({
+      items: [{ id: expect.any(String), slug: 'kai', name: 'Kai Nakamura', currentVersion: 1, archived: false, referenceCount: 0 }],
+      nextCursor: null,
+    });
+  });
+
+  it('when paging with limit and cursor, then every character appears once', async () => {
+    const first = await api.get('/api/v1/characters?limit=1');
+    expect(first.body.items).toHaveLength(1);
+    const second = await api.get(`/api/v1/characters?limit=1&cursor=${first.body.nextCursor}`);
+    expect(second.body.items[0].slug).not.toBe(first.body.items[0].slug);
+  });
+
+  it('when fetched by slug or by id, then the same detail comes back', async () => {
+    const bySlug = await api.get('/api/v1/characters/kai');
+    const byId = await api.get(`/api/v1/characters/${bySlug.body.id}`);
+    expect(bySlug.status).toBe(200);
+    expect(byId.body).toEqual(bySlug.body);
+  });
+
+  it('when the character does not exist or the key holds NUL, then 404 character_not_found', async () => {
+    expectError(await api.get('/api/v1/characters/nobody'), 404, 'character_not_found');
+    expectError(await api.get('/api/v1/characters/00000000-0000-4000-8000-000000000000'), 404, 'character_not_found');
+    expectError(await api.get('/api/v1/characters/a%00b'), 404, 'character_not_found');
+  });
+
+  it('when the path is not valid percent-encoding, then 400 invalid_path, not a 500', async () => {
+    expectError(await api.get('/api/v1/characters/%E0%A4%A'), 400, 'invalid_path');
+    expectError(await api.get('/api/v1/characters/%ED%A0%80/versions'), 400, 'invalid_path');
+  });
+
+  it('when the query is bad, then 400 validation_failed', async () => {
+    expectError(await api.get('/api/v1/characters?limit=0'), 400, 'validation_failed');
+    expectError(await api.get('/api/v1/characters?q=%00'), 400, 'validation_failed');
+    expectError(await api.get('/api/v1/characters?archived=maybe'), 400, 'validation_failed');
+  });
+});
+
+describe('DELETE /api/v1/characters/:idOrSlug', () => {
+  let slug: string;
+  beforeAll(async () => {
+    slug = (await api.post('/api/v1/characters', { name: 'Old Timer', definition: { displayName: 'Old Timer' } })).body.slug;
+  });
+
+  it('when a character is deleted, then it is archived, not destroyed', async () => {
+    const response = await api.delete(`/api/v1/characters/${slug}`);
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual(expect.objectContaining({ slug, archived: true, versionCount: 1 }));
+    const row = await gateway.db.character.findUniqueOrThrow({ where: { slug } });
+    expect(row.archivedAt).toBeInstanceOf(Date);
+    expect(await gateway.db.characterVersion.count({ where: { characterId: row.id } })).toBe(1);
+  });
+
+  it('when archived, then it is hidden from the list unless archived=true', async () => {
+    const slugs = async (query: string) => (await api.get(`/api/v1/characters${query}`)).body.items.map((c: { slug: string }) => c.slug);
+    expect(await slugs('')).not.toContain(slug);
+    expect(await slugs('?archived=true')).toContain(slug);
+    expect((await api.get(`/api/v1/characters/${slug}`)).body.archived).toBe(true);
+  });
+
+  it('when archived again, then it stays archived with its first archive time', async () => {
+    const first = (await gateway.db.character.findUniqueOrThrow({ where: { slug } })).archivedAt;
+    expect((await api.delete(`/api/v1/characters/${slug}`)).status).toBe(200);
+    expect((await gateway.db.character.findUniqueOrThrow({ where: { slug } })).archivedAt).toEqual(first);
+  });
+
+  it('when a generation asks for an archived character, then 409 character_archived and no job is written', async () => {
+    const response = await api.post('/api/v1/generations', { character: slug, prompt: 'standing' });
+    expectError(response, 409, 'character_archived');
+    expect(await gateway.db.generationJob.count()).toBe(0);
+  });
+
+  it('when an archived character gets a new version, then 409 character_archived', async () => {
+    expectError(await api.post(`/api/v1/characters/${slug}/versions`, { definition: { displayName: 'x' } }), 409, 'character_archived');
+  });
+});
+
+describe('POST /api/v1/characters/:idOrSlug/references with no limit configured', () => {
+  it('when the file is one byte over 20 MiB, then 413 payload_too_large', async () => {
+    const big = Buffer.alloc(20 * 1024 * 1024 + 1);
+    big.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    const form = new FormData();
+    form.set('file', new Blob([big]), 'big.png');
+    form.set('label', 'big');
+    expectError(await api.post('/api/v1/characters/kai/references', form), 413, 'payload_too_large');
+    expect(await gateway.db.characterReference.count()).toBe(0);
+  });
+});
+
+describe('GET /api/v1/schemas/character-definition', () => {
+  it('when fetched, then it is the JSON Schema of the definition', async () => {
+    const response = await api.get('/api/v1/schemas/character-definition');
+    expect(response.status).toBe(200);
+    expect(response.body.$schema).toMatch(/json-schema\.org/);
+    expect(response.body.type).toBe('object');
+    expect(response.body.required).toEqual(['displayName']);
+    expect(Object.keys(response.body.properties)).toEqual(
+      expect.arrayContaining(['displayName', 'appearance', 'outfits', 'prompt', 'triggerWords', 'loras', 'checkpoint']),
+    );
+  });
+
+  it('when an unknown schema is asked for, then 404 with the error shape', async () => {
+    expectError(await api.get('/api/v1/schemas/nope'), 404, 'not_found');
+  });
+});

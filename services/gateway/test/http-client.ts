@@ -1,0 +1,26 @@
+/** A response read once: status, headers and the JSON body (or null). */
+export interface JsonResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+export function jsonClient(baseUrl: string) {
+  const call = async (method: string, path: string, body?: unknown | FormData): Promise<JsonResponse> => {
+    const init: RequestInit = { method };
+    if (body instanceof FormData) init.body = body;
+    else if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      init.headers = { 'content-type': 'application/json' };
+    }
+    const response = await fetch(`${baseUrl}${path}`, init);
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
+  };
+  return {
+    get: (path: string) => call('GET', path),
+    post: (path: string, body?: unknown) => call('POST', path, body),
+    delete: (path: string) => call('DELETE', path),
+    call,
+  };
+}

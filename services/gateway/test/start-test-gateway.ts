@@ -1,0 +1,53 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createDb, type Db } from '@anime/db';
+import { createLogger } from '@anime/logger';
+import { createPipelineQueues, createRedis, JobEventPublisher } from '@anime/pipeline';
+import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix } from '@anime/testing';
+import { createGateway } from '../src/app';
+
+export interface TestGateway {
+  baseUrl: string;
+  db: Db;
+  libraryDir: string;
+  close(): Promise<void>;
+}
+
+/** The real gateway in-process on port 0, over a database, queue prefix and library of its own. */
+export async function startTestGateway(label: string, options: { referenceMaxBytes?: number } = {}): Promise<TestGateway> {
+  const database = await createTestDatabase(label);
+  const db = createDb(database.url, { max: 5 });
+  const redis = createRedis(TEST_REDIS_URL, 'worker');
+  const subscriber = createRedis(TEST_REDIS_URL, 'subscriber');
+  const queuePrefix = uniqueQueuePrefix(label);
+  const queues = createPipelineQueues(redis, queuePrefix);
+  const libraryDir = await mkdtemp(path.join(tmpdir(), `gateway-${label}-`));
+  const gateway = await createGateway({
+    db,
+    queues,
+    events: new JobEventPublisher(redis, queuePrefix),
+    subscriber,
+    queuePrefix,
+    libraryDir,
+    referenceMaxBytes: options.referenceMaxBytes,
+    log: createLogger('gateway', 'error'),
+    isReady: async () => undefined,
+  });
+  const port = await gateway.listen(0, '127.0.0.1');
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    db,
+    libraryDir,
+    close: async () => {
+      await gateway.close();
+      for (const queue of [queues.generationRequests, queues.generationRenders, queues.assetFiling]) await queue.obliterate({ force: true });
+      await queues.close();
+      subscriber.disconnect();
+      await redis.quit();
+      await db.$disconnect();
+      await database.drop();
+      await rm(libraryDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,71 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import axios, { type AxiosInstance } from 'axios';
+import { Redis } from 'ioredis';
+import { seedDemo } from '@anime/character';
+import { createDb, type Db } from '@anime/db';
+import { startStack, type Stack } from '@anime/stack';
+import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix, type TestDatabase } from '@anime/testing';
+
+export interface StackFixture {
+  stack: Stack;
+  db: Db;
+  api: AxiosInstance;
+  libraryDir: string;
+  simulatorOutputDir: string;
+  queuePrefix: string;
+  close(): Promise<void>;
+}
+
+/** A database, a queue prefix, a library and a simulator output folder of its own, with the demo seeded. */
+export async function startStackFixture(label: string, options: { simulatorStepMs?: number } = {}): Promise<StackFixture> {
+  const database: TestDatabase = await createTestDatabase(label);
+  const libraryDir = await mkdtemp(path.join(tmpdir(), `${label}-library-`));
+  const simulatorOutputDir = await mkdtemp(path.join(tmpdir(), `${label}-comfy-out-`));
+  const queuePrefix = uniqueQueuePrefix(label);
+  await seedDemo({ databaseUrl: database.url, libraryDir });
+  const echo = process.env.E2E_ECHO ? (line: string) => console.log(line) : undefined;
+  const stack = await startStack({
+    databaseUrl: database.url,
+    redisUrl: TEST_REDIS_URL,
+    queuePrefix,
+    libraryDir,
+    simulatorOutputDir,
+    simulatorStepMs: options.simulatorStepMs ?? 20,
+    logLevel: 'info',
+    echo,
+  });
+  const db = createDb(database.url, { max: 3 });
+  const api = axios.create({ baseURL: stack.gatewayUrl, validateStatus: () => true });
+  return {
+    stack,
+    db,
+    api,
+    libraryDir,
+    simulatorOutputDir,
+    queuePrefix,
+    close: async () => {
+      await stack.stop();
+      await db.$disconnect();
+      await database.drop();
+      await removeQueueKeys(queuePrefix);
+      await rm(libraryDir, { recursive: true, force: true });
+      await rm(simulatorOutputDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function removeQueueKeys(prefix: string): Promise<void> {
+  const redis = new Redis(TEST_REDIS_URL);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
