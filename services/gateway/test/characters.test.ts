@@ -180,8 +180,11 @@ describe('DELETE /api/v1/characters/:idOrSlug', () => {
     expect(await gateway.db.generationJob.count()).toBe(0);
   });
 
-  it('when an archived character gets a new version, then 409 character_archived', async () => {
+  it('when an archived character gets a new version or reference, then 409 character_archived', async () => {
     expectError(await api.post(`/api/v1/characters/${slug}/versions`, { definition: { displayName: 'x' } }), 409, 'character_archived');
+    const form = new FormData();
+    form.set('file', new Blob([Buffer.from([0x89, 0x50, 0x4e, 0x47])]), 'x.png');
+    expectError(await api.post(`/api/v1/characters/${slug}/references`, form), 409, 'character_archived');
   });
 });
 

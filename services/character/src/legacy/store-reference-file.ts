@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { safeName } from './safe-name';
-import { sniffImage } from './sniff-image';
+import { sniffImage } from '@anime/media';
 
 export type StoredReferenceFile =
   | {

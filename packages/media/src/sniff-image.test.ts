@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { sniffImage } from './sniff-image';
+import { sniffImage } from '@anime/media';
 
 describe('sniffImage', () => {
   it('when given the fixture PNG, then it reads type and size from the bytes', () => {
-    const png = readFileSync(path.join(__dirname, '..', '..', 'fixtures', 'legacy', 'images', 'sakura.png'));
+    const png = readFileSync(path.join(__dirname, '..', '..', '..', 'services', 'character', 'fixtures', 'legacy', 'images', 'sakura.png'));
     expect(sniffImage(png)).toEqual({ mime: 'image/png', extension: 'png', width: 64, height: 64 });
   });
 
