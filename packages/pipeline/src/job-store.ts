@@ -1,4 +1,5 @@
-import type { AssetResource, JobError } from '@anime/contracts';
+import { randomInt } from 'node:crypto';
+import type { AssetResource, GenerationRequestBody, JobError } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { JobEventEnvelope } from '@anime/contracts';
 import { nextSeq, recordEvent } from './job-events';
@@ -10,6 +11,42 @@ import { nextSeq, recordEvent } from './job-events';
  */
 export class JobStore {
   constructor(private readonly db: Db) {}
+
+  /**
+   * Writes a new generation as `queued` with its first event, in one transaction. The seed is
+   * chosen here when the request has none, and recorded in the request so a replay is exact.
+   */
+  async createQueued(input: {
+    body: GenerationRequestBody;
+    id?: string;
+    requestId?: string;
+    correlationId?: string;
+    characterId?: string;
+  }) {
+    const { body } = input;
+    const seed = body.seed ?? randomInt(0, 2 ** 47);
+    const request = { ...body, seed };
+    return this.db.$transaction(async (tx) => {
+      const job = await tx.generationJob.create({
+        data: {
+          ...(input.id ? { id: input.id } : {}),
+          requestId: input.requestId,
+          correlationId: input.correlationId,
+          characterId: input.characterId,
+          status: 'queued',
+          priority: body.priority,
+          request: request as object,
+          seed: BigInt(seed),
+          project: body.project,
+          episode: body.episode,
+          scene: body.scene,
+          shot: body.shot,
+        },
+      });
+      const event = await recordEvent(tx, job.id, 'job:queued', { jobId: job.id });
+      return { job, event, request };
+    });
+  }
 
   async markStarted(jobId: string, attempt: { backend: string; promptId: string }): Promise<JobEventEnvelope<'job:started'> | null> {
     return this.db.$transaction(async (tx) => {

@@ -2,7 +2,7 @@ import { UnrecoverableError } from 'bullmq';
 import type { GenerationRequestPayload } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
-import { enqueueRender, JobStore, recordEvent, type JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
+import { enqueueRender, JobStore, type JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
 import { buildConditioning } from '../domain/build-conditioning';
 import { CharacterDomainError } from '../domain/errors';
 import { resolveCharacter } from '../domain/resolve-character';
@@ -87,26 +87,7 @@ async function findOrCreateJob(deps: ResolveCharacterDeps, payload: GenerationRe
     if (existing) return existing;
   }
   const { schemaVersion: _v, requestId, generationId, correlationId, ...body } = payload;
-  const seed = body.seed ?? Math.floor(Math.random() * 2 ** 47);
-  const created = await deps.db.$transaction(async (tx) => {
-    const job = await tx.generationJob.create({
-      data: {
-        ...(generationId ? { id: generationId } : {}),
-        requestId,
-        correlationId,
-        status: 'queued',
-        priority: body.priority,
-        request: { ...body, seed } as object,
-        seed: BigInt(seed),
-        project: body.project,
-        episode: body.episode,
-        scene: body.scene,
-        shot: body.shot,
-      },
-    });
-    const event = await recordEvent(tx, job.id, 'job:queued', { jobId: job.id });
-    return { job, event };
-  });
+  const created = await new JobStore(deps.db).createQueued({ body, id: generationId, requestId, correlationId });
   await deps.events.publish(created.event);
   deps.log.info('created generation from queue message', { generationId: created.job.id, requestId });
   return created.job;

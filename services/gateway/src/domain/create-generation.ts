@@ -1,8 +1,7 @@
-import { randomInt } from 'node:crypto';
 import type { GenerationRequestBody } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import { buildConditioning, resolveCharacter } from '@anime/character';
-import { enqueueRequest, recordEvent, type JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
+import { enqueueRequest, JobStore, type JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
 import type { Logger } from '@anime/logger';
 
 export interface CreateGenerationDeps {
@@ -23,27 +22,8 @@ export async function createGeneration(deps: CreateGenerationDeps, body: Generat
   // Throws outfit_not_found (listing the outfits) before anything is written.
   buildConditioning({ definition: version.definition as never, attributes: version.attributes, outfit: body.outfit, userPrompt: body.prompt, references: [] });
 
-  const seed = body.seed ?? randomInt(0, 2 ** 47);
-  const request = { ...body, seed };
-  const { job, queued } = await deps.db.$transaction(async (tx) => {
-    const job = await tx.generationJob.create({
-      data: {
-        status: 'queued',
-        priority: body.priority,
-        correlationId,
-        request: request as object,
-        characterId: character.id,
-        seed: BigInt(seed),
-        project: body.project,
-        episode: body.episode,
-        scene: body.scene,
-        shot: body.shot,
-      },
-    });
-    const queued = await recordEvent(tx, job.id, 'job:queued', { jobId: job.id });
-    return { job, queued };
-  });
-  await deps.events.publish(queued);
+  const { job, event, request } = await new JobStore(deps.db).createQueued({ body, correlationId, characterId: character.id });
+  await deps.events.publish(event);
   try {
     await enqueueRequest(deps.queues, { ...request, schemaVersion: 1, generationId: job.id, correlationId });
   } catch (error) {
