@@ -19,7 +19,7 @@ export interface StackFixture {
 }
 
 /** A database, a queue prefix, a library and a simulator output folder of its own, with the demo seeded. */
-export async function startStackFixture(label: string, options: { simulatorStepMs?: number } = {}): Promise<StackFixture> {
+export async function startStackFixture(label: string, options: { simulatorStepMs?: number; comfyUrls?: string[] } = {}): Promise<StackFixture> {
   const database: TestDatabase = await createTestDatabase(label);
   const libraryDir = await mkdtemp(path.join(tmpdir(), `${label}-library-`));
   const simulatorOutputDir = await mkdtemp(path.join(tmpdir(), `${label}-comfy-out-`));
@@ -31,6 +31,7 @@ export async function startStackFixture(label: string, options: { simulatorStepM
     redisUrl: TEST_REDIS_URL,
     queuePrefix,
     libraryDir,
+    comfyUrls: options.comfyUrls,
     simulatorOutputDir,
     simulatorStepMs: options.simulatorStepMs ?? 20,
     logLevel: 'info',

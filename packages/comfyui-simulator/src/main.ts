@@ -14,6 +14,7 @@ Options:
   -h, --help        show this help
 
 Test hooks: POST /sim/fail-next {"kind":"execution_error","message":"..."} fails the next prompt;
+GET /sim/uploads lists every successful /upload/image with the sha256 of its bytes;
 a CLIPTextEncode text containing __sim_execution_error__ fails its sampler.`;
 
 function integer(value: string | undefined, name: string, fallback: number): number {

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 
 const MAIN = join(__dirname, '..', 'src', 'main.ts');
@@ -26,6 +27,14 @@ describe('the simulator CLI', () => {
       expect((await fetch(`${base}/system_stats`)).status).toBe(200);
       const failNext = await fetch(`${base}/sim/fail-next`, { method: 'POST', body: JSON.stringify({ kind: 'execution_error', message: 'boom' }) });
       expect(failNext.status).toBe(200);
+
+      const bytes = Buffer.from('not checked by the upload route');
+      const form = new FormData();
+      form.append('image', new Blob([bytes]), 'ref.png');
+      form.append('subfolder', 'refs');
+      expect((await fetch(`${base}/upload/image`, { method: 'POST', body: form })).status).toBe(200);
+      const uploads = await (await fetch(`${base}/sim/uploads`)).json();
+      expect(uploads).toEqual({ uploads: [{ name: 'ref.png', subfolder: 'refs', type: 'input', sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length }] });
     } finally {
       const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');

@@ -36,7 +36,7 @@ export const characterDefinitionSchema = z.object({
     })
     .default({ positive: '', negative: '' }),
   triggerWords: z.array(text(200)).default([]),
-  loras: z.array(loraSchema).default([]),
+  loras: z.array(loraSchema).max(20).default([]),
   checkpoint: text(300).optional(),
 });
 

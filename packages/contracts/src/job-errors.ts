@@ -9,6 +9,7 @@ export const JOB_ERROR_CODES = [
   'outfit_not_found',
   'invalid_request',
   'filing_failed',
+  'reference_unavailable',
   'timeout',
   'canceled',
   'internal',

@@ -3,6 +3,14 @@ import type { JobError } from './job-errors';
 export type JobStatus = 'queued' | 'running' | 'completed' | 'failed' | 'canceled';
 export const TERMINAL_STATUSES: JobStatus[] = ['completed', 'failed', 'canceled'];
 
+/** A character reference image a generation used, as recorded when its character was resolved. */
+export interface ReferenceUsed {
+  id: string;
+  label: string;
+  kind: string;
+  sha256: string;
+}
+
 export interface AssetResource {
   id: string;
   jobId: string;
@@ -17,6 +25,7 @@ export interface AssetResource {
   status: string;
   character: { id: string; slug: string; version: number };
   outfit: string | null;
+  references: ReferenceUsed[];
   project: string;
   episode: string;
   scene: string;
@@ -30,6 +39,9 @@ export interface GenerationResource {
   progress: { value: number; max: number; node: string | null } | null;
   error: JobError | null;
   character: { id: string; slug: string; name: string; version: number | null } | null;
+  /** The outfit and reference images the character version contributed (null/[] until resolved). */
+  outfit: string | null;
+  references: ReferenceUsed[];
   request: unknown;
   seed: number | null;
   backend: string | null;

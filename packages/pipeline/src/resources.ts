@@ -1,11 +1,11 @@
-import type { AssetResource, GenerationResource, JobStatus } from '@anime/contracts';
+import type { AssetResource, GenerationResource, JobStatus, ReferenceUsed } from '@anime/contracts';
 import type { Db } from '@anime/db';
 
 type AssetRow = NonNullable<Awaited<ReturnType<Db['asset']['findFirst']>>>;
 interface VersionInfo { number: number; character: { id: string; slug: string } }
 
 export function toAssetResource(asset: AssetRow, version: VersionInfo): AssetResource {
-  const metadata = (asset.metadata ?? {}) as { outfit?: string | null };
+  const metadata = (asset.metadata ?? {}) as { outfit?: string | null; references?: unknown };
   return {
     id: asset.id,
     jobId: asset.jobId,
@@ -20,6 +20,7 @@ export function toAssetResource(asset: AssetRow, version: VersionInfo): AssetRes
     status: asset.status,
     character: { id: version.character.id, slug: version.character.slug, version: version.number },
     outfit: metadata.outfit ?? null,
+    references: referencesUsed(metadata.references),
     project: asset.project,
     episode: asset.episode,
     scene: asset.scene,
@@ -54,6 +55,8 @@ export async function loadGenerationResource(db: Db, id: string): Promise<Genera
       ? { code: job.errorCode as never, message: job.errorMessage ?? '', ...(job.errorDetails === null ? {} : { details: job.errorDetails }) }
       : null,
     character: job.character ? { ...job.character, version: job.characterVersion?.number ?? null } : null,
+    outfit: job.outfit,
+    references: referencesUsed((job.conditioning as { references?: unknown } | null)?.references),
     request: job.request,
     seed: job.seed === null ? null : Number(job.seed),
     backend: job.backend,
@@ -70,4 +73,10 @@ export async function loadGenerationResource(db: Db, id: string): Promise<Genera
     startedAt: iso(job.startedAt),
     finishedAt: iso(job.finishedAt),
   };
+}
+
+/** The reference list recorded in a job's conditioning or an asset's metadata, in its public shape. */
+function referencesUsed(recorded: unknown): ReferenceUsed[] {
+  if (!Array.isArray(recorded)) return [];
+  return recorded.map((r: Partial<ReferenceUsed>) => ({ id: String(r.id), label: String(r.label), kind: String(r.kind ?? 'other'), sha256: String(r.sha256) }));
 }

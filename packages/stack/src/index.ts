@@ -1,3 +1,4 @@
 export * from './free-port';
 export * from './service-process';
 export * from './start-stack';
+export * from './simulator-process';

@@ -1,5 +1,6 @@
 import { freePort } from './free-port';
 import { ServiceProcess } from './service-process';
+import { startSimulatorProcess } from './simulator-process';
 
 export interface StackOptions {
   databaseUrl: string;
@@ -37,19 +38,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   let comfyUrls = options.comfyUrls ?? [];
   try {
     if (!comfyUrls.length) {
-      const port = options.simulatorPort ?? (await freePort());
-      services.simulator = new ServiceProcess(
-        {
-          name: 'simulator',
-          entry: 'packages/comfyui-simulator/src/main.ts',
-          args: ['--port', String(port), '--step-ms', String(options.simulatorStepMs ?? 50), ...(options.simulatorOutputDir ? ['--output-dir', options.simulatorOutputDir] : [])],
-          env: {},
-          readyPattern: /listening on http/,
-        },
-        echo,
-      );
-      await services.simulator.start();
-      comfyUrls = [`http://127.0.0.1:${port}`];
+      const simulator = await startSimulatorProcess({ port: options.simulatorPort, stepMs: options.simulatorStepMs, outputDir: options.simulatorOutputDir, echo });
+      services.simulator = simulator.process;
+      comfyUrls = [simulator.url];
     }
     const gatewayPort = options.gatewayPort ?? (await freePort());
     const env: NodeJS.ProcessEnv = {

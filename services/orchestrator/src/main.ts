@@ -1,8 +1,10 @@
 import { loadConfigOrExit, orchestratorConfigSchema } from '@anime/config';
 import { generationRenderPayloadSchema, QUEUES } from '@anime/contracts';
 import { createLogger } from '@anime/logger';
+import { LocalLibraryStorage } from '@anime/media';
 import { createStageWorker, installShutdown, JobStore, startWorkerService } from '@anime/pipeline';
 import { BackendPool } from './domain/backend-pool';
+import { ReferenceStager } from './domain/reference-stager';
 import { recoverPendingRenders } from './jobs/recover-renders';
 import { createRenderPromptProcessor } from './jobs/render-prompt.processor';
 
@@ -20,7 +22,8 @@ async function main(): Promise<void> {
     log,
     recover: recoverPendingRenders,
     build: async (ctx) => {
-      const handle = createRenderPromptProcessor({ ...ctx, pool, defaultCheckpoint: config.DEFAULT_CHECKPOINT });
+      const stager = new ReferenceStager({ db: ctx.db, storage: new LocalLibraryStorage(config.LIBRARY_DIR), log });
+      const handle = createRenderPromptProcessor({ ...ctx, pool, stager, defaultCheckpoint: config.DEFAULT_CHECKPOINT });
       const worker = createStageWorker({
         queue: QUEUES.generationRenders,
         prefix: config.QUEUE_PREFIX,

@@ -64,10 +64,10 @@ export function createFileOutputsProcessor(deps: FileOutputsDeps) {
         project: job.project, episode: job.episode, scene: job.scene, shot: job.shot,
         characterSlug: version.character.slug, version: version.number, jobId: job.id, index, extension: image.extension,
       });
-      const conditioning = (job.conditioning ?? {}) as { positive?: string; negative?: string; loras?: unknown; checkpoint?: string; references?: { id: string; label: string; sha256: string }[] };
+      const conditioning = (job.conditioning ?? {}) as { positive?: string; negative?: string; loras?: unknown; checkpoint?: string; references?: { id: string; label: string; kind: string; sha256: string }[] };
       const metadata = {
         outfit: job.outfit,
-        references: (conditioning.references ?? []).map((r) => ({ id: r.id, label: r.label, sha256: r.sha256 })),
+        references: (conditioning.references ?? []).map((r) => ({ id: r.id, label: r.label, kind: r.kind, sha256: r.sha256 })),
         comfyui: { backend: outputs.backend, promptId: outputs.promptId, ...output },
       };
       const sidecar = {

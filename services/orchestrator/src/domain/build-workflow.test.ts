@@ -19,4 +19,31 @@ describe('buildTextToImageWorkflow', () => {
     expect(wf['6'].inputs.clip).toEqual(['21', 1]);
     expect(wf['7'].inputs.clip).toEqual(['21', 1]);
   });
+
+  const face = { sha256: 'f'.repeat(64), kind: 'face', image: 'anime-refs/ffff.png' };
+  const body = { sha256: 'b'.repeat(64), kind: 'body', image: 'anime-refs/bbbb.png' };
+
+  it('when references are staged on a backend without IP-Adapter, then each is a LoadImage that nothing consumes', () => {
+    const wf = buildTextToImageWorkflow({ ...base, loras: [], references: [body, face] });
+    expect(wf['50']).toMatchObject({ class_type: 'LoadImage', inputs: { image: 'anime-refs/bbbb.png' } });
+    expect(wf['51']).toMatchObject({ class_type: 'LoadImage', inputs: { image: 'anime-refs/ffff.png' } });
+    const consumed = Object.values(wf).flatMap((node) => Object.values(node.inputs).filter(Array.isArray).map((link) => (link as unknown[])[0]));
+    expect(consumed).not.toContain('50');
+    expect(consumed).not.toContain('51');
+    expect(wf['3'].inputs.model).toEqual(['4', 0]);
+  });
+
+  it('when the backend has IP-Adapter, then the face reference conditions the model after the LoRA chain', () => {
+    const wf = buildTextToImageWorkflow({ ...base, loras: [{ name: 'a.safetensors', weight: 0.8 }], references: [body, face], ipAdapter: { weight: 0.7 } });
+    expect(wf['70']).toEqual({ class_type: 'IPAdapterUnifiedLoader', inputs: { model: ['20', 0], preset: 'PLUS FACE (portraits)' } });
+    expect(wf['71'].inputs).toMatchObject({ model: ['70', 0], ipadapter: ['70', 1], image: ['51', 0], weight: 0.7 });
+    expect(wf['3'].inputs.model).toEqual(['71', 0]);
+    expect(wf['6'].inputs.clip).toEqual(['20', 1]);
+  });
+
+  it('when the backend has IP-Adapter but the version has no reference, then the template has no reference input', () => {
+    const wf = buildTextToImageWorkflow({ ...base, loras: [], references: [], ipAdapter: { weight: 0.7 } });
+    expect(wf['70']).toBeUndefined();
+    expect(wf['3'].inputs.model).toEqual(['4', 0]);
+  });
 });

@@ -1,28 +1,23 @@
 import { UnrecoverableError } from 'bullmq';
 import { ComfyExecutionError, ComfyValidationError, type ComfyClient } from '@anime/comfyui-client';
-import type { GenerationRenderPayload, GenerationRequestBody } from '@anime/contracts';
+import type { GenerationRenderPayload } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { enqueueFiling, JobStore, type JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
 import type { BackendPool } from '../domain/backend-pool';
-import { buildTextToImageWorkflow, type Workflow } from '../domain/build-workflow';
-import { chooseCheckpoint } from '../domain/choose-checkpoint';
+import type { Workflow } from '../domain/build-workflow';
+import { ReferenceUnavailableError, type ReferenceStager } from '../domain/reference-stager';
 import { promptIdFor } from '../domain/prompt-id';
+import { prepareWorkflow } from './prepare-workflow';
 
 export interface RenderPromptDeps {
   db: Db;
   queues: PipelineQueues;
   events: JobEventPublisher;
   pool: BackendPool;
+  stager: ReferenceStager;
   log: Logger;
   defaultCheckpoint?: string;
-}
-
-interface Conditioning {
-  positive: string;
-  negative: string;
-  loras: { name: string; weight: number }[];
-  checkpoint?: string;
 }
 
 /**
@@ -52,23 +47,14 @@ export function createRenderPromptProcessor(deps: RenderPromptDeps) {
       target = { url: job.backend!, client: previous, promptId: job.promptId!, workflow: job.workflow as unknown as Workflow, resume: true };
     } else {
       const { url, client } = deps.pool.pick();
-      const request = job.request as GenerationRequestBody;
-      const conditioning = job.conditioning as unknown as Conditioning;
-      const available = await client.listCheckpoints();
-      const checkpoint = chooseCheckpoint(available, conditioning.checkpoint, deps.defaultCheckpoint) ?? 'no-checkpoint-available.safetensors';
-      const workflow = buildTextToImageWorkflow({
-        jobId: job.id,
-        characterSlug: job.character.slug,
-        checkpoint,
-        positive: conditioning.positive,
-        negative: conditioning.negative,
-        loras: conditioning.loras,
-        seed: Number(job.seed ?? 0),
-        steps: request.steps,
-        width: request.width,
-        height: request.height,
-        count: request.count,
-      });
+      let workflow: Workflow;
+      try {
+        workflow = await prepareWorkflow(deps, { ...job, characterSlug: job.character.slug }, { url, client });
+      } catch (error) {
+        if (!(error instanceof ReferenceUnavailableError)) throw error;
+        await deps.events.publishAll([await store.markFailed(job.id, { code: 'reference_unavailable', message: error.message, details: error.details })]);
+        return { outcome: 'failed: reference unavailable' };
+      }
       const attempt = (await deps.db.jobAttempt.count({ where: { jobId: job.id } })) + 1;
       const promptId = promptIdFor(job.id, attempt);
       await deps.db.generationJob.updateMany({ where: { id: job.id, status: { in: ['queued', 'running'] } }, data: { workflow: workflow as object } });

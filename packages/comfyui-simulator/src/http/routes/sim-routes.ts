@@ -15,6 +15,11 @@ export function addSimRoutes(router: Router, state: SimulatorState): void {
     sendJson(res, 200, { armed: kind });
   });
 
+  // Every successful POST /upload/image so far, in order, with the sha256 of the bytes received.
+  router.add('GET', '/sim/uploads', (_req, res) => {
+    sendJson(res, 200, { uploads: state.uploads });
+  });
+
   router.add('POST', '/sim/disconnect-sockets', (_req, res) => {
     state.hub.disconnectAll();
     sendJson(res, 200, { disconnected: true });

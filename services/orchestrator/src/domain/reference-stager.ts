@@ -1,0 +1,89 @@
+import path from 'node:path';
+import type { ComfyClient } from '@anime/comfyui-client';
+import type { Db } from '@anime/db';
+import type { Logger } from '@anime/logger';
+import { sha256Hex, type LibraryStorage } from '@anime/media';
+import type { StagedReference } from './build-workflow';
+
+/** A reference image the job's character version uses (from its recorded conditioning). */
+export interface ReferenceToStage {
+  sha256: string;
+  kind: string;
+  label: string;
+  /** Relative to LIBRARY_DIR. */
+  path: string;
+}
+
+/** The subfolder of ComfyUI's `input/` that holds the studio's reference images. */
+export const REFERENCE_SUBFOLDER = 'anime-refs';
+
+export class ReferenceUnavailableError extends Error {
+  constructor(
+    message: string,
+    readonly details: { sha256: string; path: string },
+  ) {
+    super(message);
+    this.name = 'ReferenceUnavailableError';
+  }
+}
+
+/**
+ * Puts reference images into a backend's `input/` folder with `POST /upload/image`, once per
+ * backend and image: what each backend answered is kept in `backend_uploads` (PostgreSQL), so a
+ * restarted orchestrator does not upload again, and concurrent jobs in this process share one
+ * upload. Files are named by content (`<sha256>.<ext>`) and the name the backend returns is
+ * always the one used, as the protocol asks.
+ */
+export class ReferenceStager {
+  private readonly inFlight = new Map<string, Promise<StagedReference>>();
+
+  constructor(private readonly deps: { db: Db; storage: LibraryStorage; log: Logger }) {}
+
+  async stage(backend: string, client: ComfyClient, references: ReferenceToStage[]): Promise<StagedReference[]> {
+    return Promise.all(references.map((reference) => this.stageOne(backend, client, reference)));
+  }
+
+  private stageOne(backend: string, client: ComfyClient, reference: ReferenceToStage): Promise<StagedReference> {
+    const key = `${backend}\n${reference.sha256}`;
+    let pending = this.inFlight.get(key);
+    if (!pending) {
+      pending = this.findOrUpload(backend, client, reference).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async findOrUpload(backend: string, client: ComfyClient, reference: ReferenceToStage): Promise<StagedReference> {
+    const known = await this.deps.db.backendUpload.findUnique({ where: { backend_sha256: { backend, sha256: reference.sha256 } } });
+    if (known) return { sha256: reference.sha256, kind: reference.kind, image: imageName(known.subfolder, known.name) };
+
+    const bytes = await this.readVerified(reference);
+    const filename = `${reference.sha256}${path.extname(reference.path).toLowerCase() || '.png'}`;
+    const answer = await client.uploadImage(bytes, filename, { subfolder: REFERENCE_SUBFOLDER });
+    const row = { name: answer.name, subfolder: answer.subfolder ?? '' };
+    await this.deps.db.backendUpload.upsert({
+      where: { backend_sha256: { backend, sha256: reference.sha256 } },
+      create: { backend, sha256: reference.sha256, ...row },
+      update: row,
+    });
+    this.deps.log.info('uploaded reference image to backend', { backend, sha256: reference.sha256, label: reference.label, name: imageName(row.subfolder, row.name) });
+    return { sha256: reference.sha256, kind: reference.kind, image: imageName(row.subfolder, row.name) };
+  }
+
+  private async readVerified(reference: ReferenceToStage): Promise<Buffer> {
+    let bytes: Buffer;
+    try {
+      bytes = await this.deps.storage.read(reference.path);
+    } catch (error) {
+      throw new ReferenceUnavailableError(`reference "${reference.label}" cannot be read from the library (${reference.path}): ${(error as Error).message}`, reference);
+    }
+    if (sha256Hex(bytes) !== reference.sha256) {
+      throw new ReferenceUnavailableError(`reference "${reference.label}" at ${reference.path} no longer has sha256 ${reference.sha256}`, reference);
+    }
+    return bytes;
+  }
+}
+
+function imageName(subfolder: string, name: string): string {
+  return subfolder ? `${subfolder}/${name}` : name;
+}

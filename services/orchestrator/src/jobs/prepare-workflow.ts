@@ -1,0 +1,62 @@
+import type { ComfyClient } from '@anime/comfyui-client';
+import type { GenerationRequestBody } from '@anime/contracts';
+import type { BackendPool } from '../domain/backend-pool';
+import { buildTextToImageWorkflow, type Workflow } from '../domain/build-workflow';
+import { chooseCheckpoint } from '../domain/choose-checkpoint';
+import type { ReferenceStager, ReferenceToStage } from '../domain/reference-stager';
+
+/** What the character service recorded on the job (services/character build-conditioning.ts). */
+export interface RecordedConditioning {
+  positive: string;
+  negative: string;
+  loras: { name: string; weight: number }[];
+  checkpoint?: string;
+  references?: ReferenceToStage[];
+}
+
+export interface PrepareWorkflowDeps {
+  pool: BackendPool;
+  stager: ReferenceStager;
+  defaultCheckpoint?: string;
+}
+
+export interface JobToRender {
+  id: string;
+  seed: bigint | null;
+  request: unknown;
+  conditioning: unknown;
+  characterSlug: string;
+}
+
+/** How strongly an IP-Adapter reference steers the model (ComfyUI_IPAdapter_plus's scale). */
+const IPADAPTER_WEIGHT = 0.7;
+
+/**
+ * Builds the prompt for one attempt on one backend: the checkpoint that backend has, the job's
+ * conditioning, and its reference images uploaded there first.
+ */
+export async function prepareWorkflow(deps: PrepareWorkflowDeps, job: JobToRender, backend: { url: string; client: ComfyClient }): Promise<Workflow> {
+  const request = job.request as GenerationRequestBody;
+  const conditioning = job.conditioning as RecordedConditioning;
+  const [available, references, ipAdapter] = await Promise.all([
+    backend.client.listCheckpoints(),
+    deps.stager.stage(backend.url, backend.client, conditioning.references ?? []),
+    conditioning.references?.length ? deps.pool.hasIpAdapter(backend.url) : Promise.resolve(false),
+  ]);
+  const checkpoint = chooseCheckpoint(available, conditioning.checkpoint, deps.defaultCheckpoint) ?? 'no-checkpoint-available.safetensors';
+  return buildTextToImageWorkflow({
+    jobId: job.id,
+    characterSlug: job.characterSlug,
+    checkpoint,
+    positive: conditioning.positive,
+    negative: conditioning.negative,
+    loras: conditioning.loras,
+    seed: Number(job.seed ?? 0),
+    steps: request.steps,
+    width: request.width,
+    height: request.height,
+    count: request.count,
+    references,
+    ...(ipAdapter ? { ipAdapter: { weight: IPADAPTER_WEIGHT } } : {}),
+  });
+}

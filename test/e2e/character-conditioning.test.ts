@@ -1,0 +1,120 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import axios from 'axios';
+import { startSimulatorProcess, type SimulatorProcess } from '@anime/stack';
+import { waitFor } from '@anime/testing';
+import { startStackFixture, type StackFixture } from './stack-fixture';
+
+interface GraphNode { class_type: string; inputs: Record<string, unknown> }
+type Graph = Record<string, GraphNode>;
+
+/** Issue #4: the exact character version, its outfit and its reference images reach ComfyUI. */
+describe('character versions, outfits and references reach the ComfyUI backends', () => {
+  let backends: SimulatorProcess[] = [];
+  let fx: StackFixture;
+  let kaiReferences: { sha256: string; label: string }[];
+
+  beforeAll(async () => {
+    backends = [await startSimulatorProcess({ stepMs: 5 }, 'simulator-a'), await startSimulatorProcess({ stepMs: 5 }, 'simulator-b')];
+    fx = await startStackFixture('e2e-character', { comfyUrls: backends.map((b) => b.url) });
+    const kai = await fx.api.get('/api/v1/characters/kai-nakamura');
+    kaiReferences = kai.data.references;
+  }, 120_000);
+
+  afterAll(async () => {
+    await fx?.close();
+    await Promise.all(backends.map((b) => b.process.stop()));
+  });
+
+  async function generate(body: Record<string, unknown>) {
+    const res = await fx.api.post('/api/v1/generations', { prompt: 'walking home in the rain', steps: 4, ...body });
+    expect(res.status).toBe(202);
+    return waitFor(async () => {
+      const got = await fx.api.get(`/api/v1/generations/${res.data.id}`);
+      return ['completed', 'failed', 'canceled'].includes(got.data.status) ? got.data : null;
+    }, `generation ${res.data.id} to end`, 60_000, 100);
+  }
+
+  /** The graph the backend itself stored for the prompt (its /history), not what we meant to send. */
+  async function graphReceived(generation: { backend: string; promptId: string }): Promise<Graph> {
+    const history = await axios.get(`${generation.backend}/history/${generation.promptId}`);
+    return history.data[generation.promptId].prompt[2];
+  }
+
+  const positiveText = (graph: Graph) => String(graph['6'].inputs.text);
+  const classes = (graph: Graph) => Object.values(graph).map((n) => n.class_type);
+
+  it('when a generation is pinned to kai-nakamura@2, then version 2 text reaches the backend, and the current version when unpinned', async () => {
+    const pinned = await generate({ character: 'kai-nakamura@2' });
+    const current = await generate({ character: 'kai-nakamura' });
+    expect(pinned.status).toBe('completed');
+    expect(current.status).toBe('completed');
+    expect(pinned.character).toMatchObject({ slug: 'kai-nakamura', version: 2 });
+    expect(current.character).toMatchObject({ slug: 'kai-nakamura', version: 3 });
+
+    const v2 = await graphReceived(pinned);
+    expect(positiveText(v2)).toContain('shoulder-length dark blue hair');
+    expect(positiveText(v2)).not.toContain('kainakamura');
+    expect(positiveText(v2)).not.toContain('silver ear cuff');
+    expect(classes(v2)).not.toContain('LoraLoader');
+    expect(v2['7'].inputs.text).toBe('lowres, bad anatomy');
+
+    const v3 = await graphReceived(current);
+    expect(positiveText(v3).startsWith('kainakamura')).toBe(true);
+    expect(positiveText(v3)).toContain('silver ear cuff on right ear');
+    expect(Object.values(v3).find((n) => n.class_type === 'LoraLoader')?.inputs.lora_name).toBe('kai-nakamura.safetensors');
+
+    expect(pinned.assets[0].character.version).toBe(2);
+    expect(pinned.assets[0].path).toContain('kai-nakamura_v2_');
+  });
+
+  it('when an outfit is chosen, then its prompt is in the graph and the job, asset and sidecar record it; an unknown outfit is a 400 listing the outfits', async () => {
+    const generation = await generate({ character: 'kai-nakamura', outfit: 'Jacket' });
+    expect(generation.status).toBe('completed');
+    expect(generation.outfit).toBe('jacket');
+    expect(positiveText(await graphReceived(generation))).toContain('red bomber jacket');
+    const asset = generation.assets[0];
+    expect(asset.outfit).toBe('jacket');
+    const sidecar = JSON.parse(await readFile(path.join(fx.libraryDir, `${asset.path}.json`), 'utf8'));
+    expect(sidecar.character).toMatchObject({ id: generation.character.id, slug: 'kai-nakamura', version: 3, outfit: 'jacket' });
+
+    const unknown = await fx.api.post('/api/v1/generations', { character: 'kai-nakamura', prompt: 'x', outfit: 'swimsuit' });
+    expect(unknown.status).toBe(400);
+    expect(unknown.data.error.code).toBe('outfit_not_found');
+    expect(unknown.data.error.message).toContain('school uniform');
+    expect(unknown.data.error.details.available).toEqual(['school uniform', 'jacket']);
+  });
+
+  it('when Kai is generated on two backends, then each receives each reference once through /upload/image, LoadImage names it, and job, asset and sidecar record its sha256', async () => {
+    expect(kaiReferences.map((r) => r.label).sort()).toEqual(['Hiroshi', 'Sakura']);
+    const expectedHashes = kaiReferences.map((r) => r.sha256).sort();
+
+    const generations = [];
+    for (let i = 0; i < 4; i++) generations.push(await generate({ character: 'kai-nakamura', seed: i }));
+    expect(new Set(generations.map((g) => g.backend))).toEqual(new Set(backends.map((b) => b.url)));
+
+    // An orchestrator restart forgets nothing: the uploads are remembered in PostgreSQL.
+    await fx.stack.services.orchestrator!.restart();
+    generations.push(await generate({ character: 'kai-nakamura', seed: 9 }), await generate({ character: 'kai-nakamura', seed: 10 }));
+
+    for (const backend of backends) {
+      const { uploads } = (await axios.get(`${backend.url}/sim/uploads`)).data as { uploads: { sha256: string; name: string; subfolder: string }[] };
+      expect(uploads.map((u) => u.sha256).sort()).toEqual(expectedHashes);
+    }
+
+    for (const generation of generations) {
+      expect(generation.status).toBe('completed');
+      expect(generation.references.map((r: { sha256: string }) => r.sha256).sort()).toEqual(expectedHashes);
+      const graph = await graphReceived(generation);
+      const loaded = Object.values(graph).filter((n) => n.class_type === 'LoadImage').map((n) => String(n.inputs.image));
+      const { uploads } = (await axios.get(`${generation.backend}/sim/uploads`)).data as { uploads: { sha256: string; name: string; subfolder: string }[] };
+      expect(loaded.sort()).toEqual(uploads.map((u) => `${u.subfolder}/${u.name}`).sort());
+
+      const asset = generation.assets[0];
+      expect(asset.references.map((r: { sha256: string }) => r.sha256).sort()).toEqual(expectedHashes);
+      const sidecar = JSON.parse(await readFile(path.join(fx.libraryDir, `${asset.path}.json`), 'utf8'));
+      expect(sidecar.references.map((r: { sha256: string }) => r.sha256).sort()).toEqual(expectedHashes);
+      expect(sidecar.character).toMatchObject({ id: generation.character.id, version: 3 });
+    }
+  });
+});
