@@ -14,7 +14,7 @@ export interface ReferenceFileName {
  * slashes. The content hash in the name means the same bytes always land on the same file, so an
  * existing file never needs rewriting and two labels for one image cannot overwrite each other.
  */
-export function referenceFilePath(input: ReferenceFileName, hashPrefixLength = 8): string {
-  const name = `${input.sha256.slice(0, hashPrefixLength)}-${safeName(input.label, 'reference')}.${input.extension}`;
+export function referenceFilePath(input: ReferenceFileName): string {
+  const name = `${input.sha256.slice(0, 8)}-${safeName(input.label, 'reference')}.${input.extension}`;
   return path.posix.join('references', input.characterSlug, name);
 }

@@ -1,8 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { safeName } from './safe-name';
-import { sniffImage } from '@anime/media';
+import { readFile } from 'node:fs/promises';
+import { LocalLibraryStorage, sha256Hex, sniffImage } from '@anime/media';
+import { referenceFilePath } from '../domain/reference-file-path';
 
 export type StoredReferenceFile =
   | {
@@ -28,9 +26,8 @@ export interface StoreReferenceFileInput {
 }
 
 /**
- * Copies one reference image to `references/<slug>/<sha256 prefix>-<label>.<ext>` under the
- * library. The name carries the content hash, so the same bytes always land on the same file
- * and an existing one never needs rewriting.
+ * Copies one reference image into the library at the path every reference gets
+ * (`referenceFilePath`), written atomically through the library storage.
  */
 export async function storeReferenceFile(input: StoreReferenceFileInput): Promise<StoredReferenceFile> {
   let bytes: Buffer;
@@ -40,26 +37,15 @@ export async function storeReferenceFile(input: StoreReferenceFileInput): Promis
     const code = (error as NodeJS.ErrnoException).code;
     return { found: false, sourcePath: input.sourcePath, reason: code === 'ENOENT' ? 'no such file' : `unreadable (${code ?? 'error'})` };
   }
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const sha256 = sha256Hex(bytes);
   const image = sniffImage(bytes);
-  const relative = path.posix.join('references', input.characterSlug, `${sha256.slice(0, 12)}-${safeName(input.label, 'reference')}.${image.extension}`);
-  const target = path.join(input.libraryDir, ...relative.split('/'));
+  const relative = referenceFilePath({ characterSlug: input.characterSlug, sha256, label: input.label, extension: image.extension });
   const stored = { found: true as const, path: relative, sha256, bytes: bytes.length, width: image.width, height: image.height, mime: image.mime };
 
-  if (await holdsSameBytes(target, sha256)) return { ...stored, isNew: false };
+  const storage = new LocalLibraryStorage(input.libraryDir);
+  // The name carries the hash, so a file already there with the right hash is these very bytes.
+  if ((await storage.sha256(relative)) === sha256) return { ...stored, isNew: false };
   if (input.dryRun) return { ...stored, isNew: true };
-  await mkdir(path.dirname(target), { recursive: true });
-  // Written beside the target and renamed, so a crash never leaves a half file under the final name.
-  const temporary = `${target}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(temporary, bytes);
-  await rename(temporary, target);
+  await storage.write(relative, bytes);
   return { ...stored, isNew: true };
-}
-
-async function holdsSameBytes(file: string, sha256: string): Promise<boolean> {
-  try {
-    return createHash('sha256').update(await readFile(file)).digest('hex') === sha256;
-  } catch {
-    return false;
-  }
 }
