@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { ComfyClient } from '@anime/comfyui-client';
+import { ComfyHttpError, type ComfyClient } from '@anime/comfyui-client';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { sha256Hex, type LibraryStorage } from '@anime/media';
@@ -31,11 +31,13 @@ export class ReferenceUnavailableError extends Error {
  * Puts reference images into a backend's `input/` folder with `POST /upload/image`, once per
  * backend and image: what each backend answered is kept in `backend_uploads` (PostgreSQL), so a
  * restarted orchestrator does not upload again, and concurrent jobs in this process share one
- * upload. Files are named by content (`<sha256>.<ext>`) and the name the backend returns is
+ * upload. An image found missing from the backend is uploaded again. Files are named by content (`<sha256>.<ext>`) and the name the backend returns is
  * always the one used, as the protocol asks.
  */
 export class ReferenceStager {
   private readonly inFlight = new Map<string, Promise<StagedReference>>();
+  /** Recorded uploads this process has seen still present on their backend. */
+  private readonly confirmed = new Set<string>();
 
   constructor(private readonly deps: { db: Db; storage: LibraryStorage; log: Logger }) {}
 
@@ -47,15 +49,19 @@ export class ReferenceStager {
     const key = `${backend}\n${reference.sha256}`;
     let pending = this.inFlight.get(key);
     if (!pending) {
-      pending = this.findOrUpload(backend, client, reference).finally(() => this.inFlight.delete(key));
+      pending = this.findOrUpload(backend, client, reference, key).finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, pending);
     }
     return pending;
   }
 
-  private async findOrUpload(backend: string, client: ComfyClient, reference: ReferenceToStage): Promise<StagedReference> {
+  private async findOrUpload(backend: string, client: ComfyClient, reference: ReferenceToStage, key: string): Promise<StagedReference> {
     const known = await this.deps.db.backendUpload.findUnique({ where: { backend_sha256: { backend, sha256: reference.sha256 } } });
-    if (known) return { sha256: reference.sha256, kind: reference.kind, image: imageName(known.subfolder, known.name) };
+    if (known && (this.confirmed.has(key) || (await this.stillThere(client, known, reference.sha256)))) {
+      this.confirmed.add(key);
+      return { sha256: reference.sha256, kind: reference.kind, image: imageName(known.subfolder, known.name) };
+    }
+    if (known) this.deps.log.warn('reference image gone from backend; uploading it again', { backend, sha256: reference.sha256, name: imageName(known.subfolder, known.name) });
 
     const bytes = await this.readVerified(reference);
     const filename = `${reference.sha256}${path.extname(reference.path).toLowerCase() || '.png'}`;
@@ -66,8 +72,23 @@ export class ReferenceStager {
       create: { backend, sha256: reference.sha256, ...row },
       update: row,
     });
+    this.confirmed.add(key);
     this.deps.log.info('uploaded reference image to backend', { backend, sha256: reference.sha256, label: reference.label, name: imageName(row.subfolder, row.name) });
     return { sha256: reference.sha256, kind: reference.kind, image: imageName(row.subfolder, row.name) };
+  }
+
+  /**
+   * Once per process and upload, a recorded upload is checked with `GET /view` (type input): a
+   * backend reinstalled or cleaned under the same URL gets the image again instead of a LoadImage
+   * "Invalid image file" error.
+   */
+  private async stillThere(client: ComfyClient, known: { name: string; subfolder: string }, sha256: string): Promise<boolean> {
+    try {
+      return sha256Hex(await client.view({ filename: known.name, subfolder: known.subfolder, type: 'input' })) === sha256;
+    } catch (error) {
+      if (error instanceof ComfyHttpError && error.status === 404) return false;
+      throw error;
+    }
   }
 
   private async readVerified(reference: ReferenceToStage): Promise<Buffer> {

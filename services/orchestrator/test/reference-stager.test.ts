@@ -1,0 +1,80 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ComfyClient } from '@anime/comfyui-client';
+import { startSimulator, type Simulator } from '@anime/comfyui-simulator';
+import { createDb, type Db } from '@anime/db';
+import { createLogger } from '@anime/logger';
+import { LocalLibraryStorage, sha256Hex } from '@anime/media';
+import { createTestDatabase, type TestDatabase } from '@anime/testing';
+import { ReferenceStager, ReferenceUnavailableError, type ReferenceToStage } from '../src/domain/reference-stager';
+
+// The stager moves bytes and never decodes them: two distinct byte strings with a PNG name will do.
+const PNG_A = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64');
+const PNG_B = Buffer.concat([PNG_A, Buffer.from('trailing bytes make a different file')]);
+
+describe('ReferenceStager', () => {
+  let database: TestDatabase;
+  let db: Db;
+  let libraryDir: string;
+  let simulator: Simulator;
+  let client: ComfyClient;
+  const log = createLogger('orchestrator-test', 'error');
+  const refs: ReferenceToStage[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase('reference-stager');
+    db = createDb(database.url, { max: 3 });
+    libraryDir = await mkdtemp(path.join(tmpdir(), 'stager-library-'));
+    const storage = new LocalLibraryStorage(libraryDir);
+    for (const [label, bytes, kind] of [['Sakura', PNG_A, 'face'], ['Hiroshi', PNG_B, 'body']] as const) {
+      const ref = { label, kind, sha256: sha256Hex(bytes), path: `references/kai/${label.toLowerCase()}.png` };
+      await storage.write(ref.path, bytes);
+      refs.push(ref);
+    }
+    simulator = await startSimulator({ port: 0, stepMs: 1 });
+    client = new ComfyClient({ baseUrl: simulator.url, log });
+  });
+
+  afterAll(async () => {
+    await client.close();
+    await simulator.close();
+    await db.$disconnect();
+    await database.drop();
+    await rm(libraryDir, { recursive: true, force: true });
+  });
+
+  const newStager = () => new ReferenceStager({ db, storage: new LocalLibraryStorage(libraryDir), log });
+
+  it('when two jobs stage the same references at once, then each image is uploaded once and LoadImage gets the names the backend gave', async () => {
+    const stager = newStager();
+    const [first, second] = await Promise.all([stager.stage(simulator.url, client, refs), stager.stage(simulator.url, client, refs)]);
+    expect(simulator.uploads.map((u) => u.sha256).sort()).toEqual(refs.map((r) => r.sha256).sort());
+    expect(first).toEqual(second);
+    expect(first.map((s) => s.image)).toEqual(refs.map((r) => `anime-refs/${r.sha256}.png`));
+    expect(first.map((s) => s.kind)).toEqual(['face', 'body']);
+    const rows = await db.backendUpload.findMany({ where: { backend: simulator.url } });
+    expect(rows).toHaveLength(2);
+  });
+
+  it('when a new process stages them again, then the recorded uploads are reused without uploading', async () => {
+    const before = simulator.uploads.length;
+    const staged = await newStager().stage(simulator.url, client, refs);
+    expect(simulator.uploads.length).toBe(before);
+    expect(staged.map((s) => s.image)).toEqual(refs.map((r) => `anime-refs/${r.sha256}.png`));
+  });
+
+  it('when the backend lost an uploaded file, then a new process uploads that one again', async () => {
+    await rm(path.join(simulator.inputDir, 'anime-refs', `${refs[0].sha256}.png`));
+    const before = simulator.uploads.length;
+    await newStager().stage(simulator.url, client, refs);
+    expect(simulator.uploads.slice(before).map((u) => u.sha256)).toEqual([refs[0].sha256]);
+  });
+
+  it('when the library file is missing or altered, then staging fails with ReferenceUnavailableError naming it', async () => {
+    const missing = { ...refs[0], sha256: sha256Hex(Buffer.from('other')), path: 'references/kai/gone.png' };
+    await expect(newStager().stage(simulator.url, client, [missing])).rejects.toBeInstanceOf(ReferenceUnavailableError);
+    const altered = { ...refs[1], sha256: sha256Hex(Buffer.from('not these bytes')) };
+    await expect(newStager().stage(simulator.url, client, [altered])).rejects.toThrow(/no longer has sha256/);
+  });
+});
