@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { CUSTOM_NODE_PACK_NAMES, isCustomNodePack, type CustomNodePack } from './nodes/custom-node-packs';
 import { startSimulator } from './start-simulator';
 
 const HELP = `Usage: tsx packages/comfyui-simulator/src/main.ts [options]
@@ -11,6 +12,10 @@ Options:
   --step-ms N       time per sampler step in ms (env SIM_STEP_MS, default 50)
   --output-dir DIR  where SaveImage writes (default: a fresh temp dir)
   --input-dir DIR   where uploads and LoadImage live (default: a fresh temp dir)
+  --custom-nodes LIST
+                    custom node packs to install, comma-separated (env SIM_CUSTOM_NODES; default none,
+                    like a stock ComfyUI). Known: ipadapter (ComfyUI_IPAdapter_plus: IPAdapterUnifiedLoader,
+                    IPAdapter). An unknown name exits with status 2
   -h, --help        show this help
 
 Test hooks: POST /sim/fail-next {"kind":"execution_error","message":"..."} fails the next prompt;
@@ -27,6 +32,16 @@ function integer(value: string | undefined, name: string, fallback: number): num
   return parsed;
 }
 
+function customNodes(value: string | undefined): CustomNodePack[] {
+  const names = (value ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const unknown = names.filter((name) => !isCustomNodePack(name));
+  if (unknown.length > 0) {
+    console.error(`--custom-nodes: unknown custom node pack(s) ${unknown.join(', ')} (known: ${CUSTOM_NODE_PACK_NAMES.join(', ')})`);
+    process.exit(2);
+  }
+  return names as CustomNodePack[];
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -35,6 +50,7 @@ async function main(): Promise<void> {
       'step-ms': { type: 'string' },
       'output-dir': { type: 'string' },
       'input-dir': { type: 'string' },
+      'custom-nodes': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -48,6 +64,7 @@ async function main(): Promise<void> {
     stepMs: integer(values['step-ms'] ?? process.env.SIM_STEP_MS, '--step-ms', 50),
     outputDir: values['output-dir'],
     inputDir: values['input-dir'],
+    customNodes: customNodes(values['custom-nodes'] ?? process.env.SIM_CUSTOM_NODES),
     log: (line) => console.error(line),
   });
   console.log(`comfyui-simulator listening on ${simulator.url}`);

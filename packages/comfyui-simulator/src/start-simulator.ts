@@ -14,6 +14,9 @@ import { addPromptRoutes } from './http/routes/prompt-routes';
 import { addQueueRoutes } from './http/routes/queue-routes';
 import { addSimRoutes } from './http/routes/sim-routes';
 import { Router } from './http/router';
+import type { CustomNodePack } from './nodes/custom-node-packs';
+import type { NodeEnvironment } from './nodes/node-definition';
+import { createNodeRegistry } from './nodes/node-registry';
 import type { RecordedUpload, ReceivedPrompt, SimulatorState } from './simulator-state';
 import { SocketHub } from './ws/socket-hub';
 
@@ -28,6 +31,8 @@ export interface SimulatorOptions {
   tempDir?: string;
   checkpoints?: string[];
   loras?: string[];
+  /** Custom node packs to install (none by default, like a stock ComfyUI): 'ipadapter' adds IPAdapterUnifiedLoader and IPAdapter. */
+  customNodes?: CustomNodePack[];
   /** Where the simulator reports its own faults; silent by default. */
   log?: (line: string) => void;
 }
@@ -54,6 +59,7 @@ export const DEFAULT_LORAS = ['style/inkwash.safetensors', 'kai-nakamura.safeten
 
 /** A stand-in for a GPU ComfyUI server speaking its HTTP + WebSocket protocol. */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const nodes = createNodeRegistry({ customNodes: options.customNodes });
   const created: string[] = [];
   const folder = (given: string | undefined, name: string) => {
     if (given) {
@@ -64,7 +70,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     created.push(dir);
     return dir;
   };
-  const env = {
+  const env: NodeEnvironment = {
+    nodes,
     outputDir: folder(options.outputDir, 'output'),
     inputDir: folder(options.inputDir, 'input'),
     tempDir: folder(options.tempDir, 'temp'),

@@ -1,4 +1,4 @@
-import { NODE_CLASSES } from '../nodes/node-registry';
+import type { NodeRegistry } from '../nodes/node-definition';
 import type { ApiPrompt } from '../types';
 import { isLink } from './output-cache';
 
@@ -6,7 +6,7 @@ import { isLink } from './output-cache';
  * The order ComfyUI's ExecutionList runs nodes in: the output nodes plus every uncached node they
  * depend on, staged with its "UX friendly" pick (outputs first, then what feeds them soonest).
  */
-export function planExecution(prompt: ApiPrompt, outputs: string[], isCached: (nodeId: string) => boolean): string[] {
+export function planExecution(prompt: ApiPrompt, outputs: string[], isCached: (nodeId: string) => boolean, nodes: NodeRegistry): string[] {
   const pending = new Map<string, true>();
   const blockCount = new Map<string, number>();
   const blocking = new Map<string, Set<string>>();
@@ -37,7 +37,7 @@ export function planExecution(prompt: ApiPrompt, outputs: string[], isCached: (n
   };
   for (const output of outputs) addNode(output);
 
-  const isOutput = (nodeId: string) => NODE_CLASSES.get(prompt[nodeId].class_type)?.outputNode === true;
+  const isOutput = (nodeId: string) => nodes.get(prompt[nodeId].class_type)?.outputNode === true;
   const feedsOutput = (nodeId: string, depth: number): boolean =>
     [...blocking.get(nodeId)!].some((next) => (depth === 1 ? isOutput(next) : feedsOutput(next, depth - 1)));
   const pick = (ready: string[]) =>

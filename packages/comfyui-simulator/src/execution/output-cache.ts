@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { NodeEnvironment } from '../nodes/node-definition';
-import { NODE_CLASSES } from '../nodes/node-registry';
 import type { ApiPrompt, SavedImageRef } from '../types';
 
 export interface CacheEntry {
@@ -39,7 +38,7 @@ export class OutputCache {
           return [name, isLink(value) && value[0] in prompt ? ['ANCESTOR', signature(value[0]), value[1]] : value];
         });
       visiting.delete(nodeId);
-      const isChanged = NODE_CLASSES.get(node.class_type)?.isChanged?.(inputs, env);
+      const isChanged = env.nodes.get(node.class_type)?.isChanged?.(inputs, env);
       const key = createHash('sha256').update(JSON.stringify([node.class_type, isChanged ?? null, parts])).digest('hex');
       keys.set(nodeId, key);
       return key;

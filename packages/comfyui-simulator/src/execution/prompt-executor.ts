@@ -1,5 +1,4 @@
 import type { NodeEnvironment } from '../nodes/node-definition';
-import { NODE_CLASSES } from '../nodes/node-registry';
 import { PyException } from '../python/py-exception';
 import type { HistoryEntry, QueueItem, SavedImageRef, StatusMessage } from '../types';
 import { planExecution } from './execution-plan';
@@ -52,11 +51,11 @@ export class PromptExecutor {
     const isCached = (nodeId: string) => this.cache.get(nodeId) !== undefined;
     const armed = this.failures.take();
     // An armed failure needs a node that really runs; a fully cached prompt gives up its first output's cache.
-    if (armed && planExecution(prompt, item.outputs, isCached).every(isCached)) this.cache.delete(item.outputs[0]);
+    if (armed && planExecution(prompt, item.outputs, isCached, this.env.nodes).every(isCached)) this.cache.delete(item.outputs[0]);
     addMessage('execution_cached', { nodes: Object.keys(prompt).filter(isCached), prompt_id: promptId }, false);
 
     const progress = new ProgressRegistry(promptId, (data) => this.sink.send('progress_state', data, clientId));
-    const plan = planExecution(prompt, item.outputs, isCached);
+    const plan = planExecution(prompt, item.outputs, isCached, this.env.nodes);
     const classOf = (nodeId: string) => prompt[nodeId].class_type as string;
     const failAt = armed ? (plan.find((id) => classOf(id) === 'KSampler' && !isCached(id)) ?? plan.find((id) => !isCached(id))) : undefined;
     const executed: string[] = [];
@@ -70,7 +69,7 @@ export class PromptExecutor {
         progress.finish(nodeId);
         return { ok: true };
       }
-      const definition = NODE_CLASSES.get(classOf(nodeId))!;
+      const definition = this.env.nodes.get(classOf(nodeId))!;
       progress.start(nodeId);
       const inputData = this.inputData(item, nodeId);
       if (clientId !== null) {
@@ -148,7 +147,7 @@ export class PromptExecutor {
   /** get_input_data: linked values from upstream results, declared literals, then the hidden inputs. */
   private inputData(item: QueueItem, nodeId: string): Record<string, unknown> {
     const node = item.prompt[nodeId];
-    const types = NODE_CLASSES.get(node.class_type)!.inputTypes(this.env);
+    const types = this.env.nodes.get(node.class_type)!.inputTypes(this.env);
     const declared = { ...types.required, ...types.optional };
     const data: Record<string, unknown> = {};
     for (const [name, value] of Object.entries(node.inputs as Record<string, unknown>)) {

@@ -8,8 +8,12 @@ export interface NodeInputTypes {
   hidden?: Record<string, string>;
 }
 
-/** What nodes may read from the simulator: folders, model lists and pacing. */
+/** NODE_CLASS_MAPPINGS of one simulator: class name → definition, in the order /object_info lists them. */
+export type NodeRegistry = ReadonlyMap<string, NodeDefinition>;
+
+/** What nodes may read from the simulator: folders, model lists, pacing and the node classes it has. */
 export interface NodeEnvironment {
+  nodes: NodeRegistry;
   outputDir: string;
   inputDir: string;
   tempDir: string;
@@ -41,6 +45,8 @@ export interface NodeDefinition {
   displayName: string;
   description: string;
   category: string;
+  /** Where the class comes from, as /object_info's python_module reports it; core nodes leave it out ('nodes'). */
+  pythonModule?: string;
   outputNode: boolean;
   inputTypes(env: NodeEnvironment): NodeInputTypes;
   output: string[];

@@ -1,5 +1,4 @@
 import type { NodeDefinition, NodeEnvironment } from './node-definition';
-import { NODE_CLASSES } from './node-registry';
 
 /** One /object_info entry, in the shape and key order of a real server's. */
 export function nodeInfo(node: NodeDefinition, env: NodeEnvironment): Record<string, unknown> {
@@ -13,7 +12,7 @@ export function nodeInfo(node: NodeDefinition, env: NodeEnvironment): Record<str
     name: node.name,
     display_name: node.displayName,
     description: node.description,
-    python_module: 'nodes',
+    python_module: node.pythonModule ?? 'nodes',
     category: node.category,
     output_node: node.outputNode,
   };
@@ -22,7 +21,7 @@ export function nodeInfo(node: NodeDefinition, env: NodeEnvironment): Record<str
 }
 
 export function objectInfo(env: NodeEnvironment, className?: string): Record<string, unknown> {
-  if (className === undefined) return Object.fromEntries([...NODE_CLASSES.values()].map((node) => [node.name, nodeInfo(node, env)]));
-  const node = NODE_CLASSES.get(className);
+  if (className === undefined) return Object.fromEntries([...env.nodes.values()].map((node) => [node.name, nodeInfo(node, env)]));
+  const node = env.nodes.get(className);
   return node ? { [className]: nodeInfo(node, env) } : {};
 }

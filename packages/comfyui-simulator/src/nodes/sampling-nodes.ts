@@ -85,6 +85,8 @@ export const kSampler: NodeDefinition = {
     const seedMaterial = JSON.stringify([
       model.checkpoint, model.loras, positive.clip.loras, inputs.seed, steps, inputs.cfg, inputs.sampler_name,
       inputs.scheduler, positive.text, negative.text, inputs.denoise, latent.seedMaterial ?? null,
+      // Only models an IPAdapter touched add to the material, so plain prompts keep the pixels they always had.
+      ...(model.ipadapters ? [model.ipadapters] : []),
     ]);
     return { outputs: [{ ...latent, seedMaterial }] };
   },

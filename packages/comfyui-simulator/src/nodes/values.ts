@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 
 /** Stand-ins for the tensors and model objects that flow between real ComfyUI nodes. */
 export interface LoraApplied { name: string; strength: number }
-export interface ModelValue { kind: 'MODEL'; checkpoint: string; loras: LoraApplied[] }
+/** One IPAdapter node applied to a model: the loader's preset, the reference image and how strongly it steers. */
+export interface IpAdapterApplied { preset: string; weight: number; weightType: string; startAt: number; endAt: number; image: ImageValue }
+export interface ModelValue { kind: 'MODEL'; checkpoint: string; loras: LoraApplied[]; ipadapters?: IpAdapterApplied[] }
 export interface ClipValue { kind: 'CLIP'; checkpoint: string; loras: LoraApplied[] }
 export interface VaeValue { kind: 'VAE'; checkpoint: string }
 export interface ConditioningValue { kind: 'CONDITIONING'; text: string; clip: ClipValue }
@@ -10,8 +12,10 @@ export interface LatentValue { kind: 'LATENT'; width: number; height: number; ba
 export type PixelRecipe = { kind: 'solid'; rgb: [number, number, number] } | { kind: 'pattern'; seed: string };
 export interface ImageValue { kind: 'IMAGE'; width: number; height: number; frames: PixelRecipe[] }
 export interface MaskValue { kind: 'MASK'; width: number; height: number }
+/** The pipeline IPAdapterUnifiedLoader hands on: which preset's models it loaded. */
+export interface IpAdapterValue { kind: 'IPADAPTER'; preset: string }
 
-export type SimValue = ModelValue | ClipValue | VaeValue | ConditioningValue | LatentValue | ImageValue | MaskValue;
+export type SimValue = ModelValue | ClipValue | VaeValue | ConditioningValue | LatentValue | ImageValue | MaskValue | IpAdapterValue;
 
 function fakeAddress(value: SimValue): string {
   return `0x7f${createHash('sha1').update(JSON.stringify(value)).digest('hex').slice(0, 10)}`;
@@ -35,6 +39,8 @@ export function describeValue(value: SimValue): string {
     case 'IMAGE':
     case 'MASK':
       return TENSOR;
+    case 'IPADAPTER':
+      return `{'clipvision': {'file': ..., 'model': <comfy.clip_vision.ClipVisionModel object at ${fakeAddress(value)}>}, 'ipadapter': {'file': ..., 'model': {'image_proj': {...}, 'ip_adapter': {...}}}, 'insightface': {'provider': None, 'model': None}}`;
   }
 }
 

@@ -1,5 +1,4 @@
-import type { NodeEnvironment } from '../nodes/node-definition';
-import { NODE_CLASSES } from '../nodes/node-registry';
+import type { NodeEnvironment, NodeRegistry } from '../nodes/node-definition';
 import { pyBool, pyFloat, pyInt, pyStrConvert } from '../python/py-convert';
 import { PyException } from '../python/py-exception';
 import { pyFloatRepr, pyRepr, pyStr } from '../python/py-format';
@@ -21,13 +20,13 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** prompt[o_id]['class_type'] and RETURN_TYPES[index], raising what Python would raise. */
-function linkedReturnType(prompt: ApiPrompt, link: unknown[]): string {
+function linkedReturnType(prompt: ApiPrompt, nodes: NodeRegistry, link: unknown[]): string {
   const [sourceId, index] = link;
   if (typeof sourceId !== 'string' || !Object.prototype.hasOwnProperty.call(prompt, sourceId)) {
     const message = Array.isArray(sourceId) || isPlainObject(sourceId) ? `unhashable type: '${Array.isArray(sourceId) ? 'list' : 'dict'}'` : pyRepr(sourceId);
     throw new PyException(message.startsWith('unhashable') ? 'TypeError' : 'KeyError', message, [LINK_LOOKUP_FRAME]);
   }
-  const returnTypes = NODE_CLASSES.get(prompt[sourceId].class_type)!.output;
+  const returnTypes = nodes.get(prompt[sourceId].class_type)!.output;
   if (typeof index !== 'number' || !Number.isInteger(index)) {
     throw new PyException('TypeError', `tuple indices must be integers or slices, not ${typeof index === 'number' ? 'float' : typeof index === 'string' ? 'str' : 'NoneType'}`);
   }
@@ -64,7 +63,7 @@ export function validateInputs(state: ValidationState, nodeId: string, visiting:
   const inputs = prompt[nodeId].inputs;
   if (!isPlainObject(inputs)) throw new PyException('KeyError', "'inputs'", [LINK_LOOKUP_FRAME]);
   const classType = prompt[nodeId].class_type as string;
-  const definition = NODE_CLASSES.get(classType)!;
+  const definition = env.nodes.get(classType)!;
   const types = definition.inputTypes(env);
   const customInputs = definition.customValidation?.inputs ?? [];
   const errors: ValidationErrorItem[] = [];
@@ -90,7 +89,7 @@ export function validateInputs(state: ValidationState, nodeId: string, visiting:
         });
         continue;
       }
-      const receivedType = linkedReturnType(prompt, value);
+      const receivedType = linkedReturnType(prompt, env.nodes, value);
       if (!typesCompatible(receivedType, type)) {
         errors.push({
           type: 'return_type_mismatch',

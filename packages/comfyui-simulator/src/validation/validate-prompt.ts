@@ -1,5 +1,4 @@
 import type { NodeEnvironment } from '../nodes/node-definition';
-import { NODE_CLASSES } from '../nodes/node-registry';
 import { PyException } from '../python/py-exception';
 import { pyStr } from '../python/py-format';
 import type { ApiPrompt, NodeErrors, ValidationErrorItem } from '../types';
@@ -25,7 +24,7 @@ export function validatePrompt(prompt: ApiPrompt, env: NodeEnvironment, partialT
     if (typeof node !== 'object' || node === null || !('class_type' in node)) {
       return invalidPrompt('Cannot execute because a node is missing the class_type property.', nodeId);
     }
-    const definition = typeof node.class_type === 'string' ? NODE_CLASSES.get(node.class_type) : undefined;
+    const definition = typeof node.class_type === 'string' ? env.nodes.get(node.class_type) : undefined;
     if (!definition) return invalidPrompt(`Cannot execute because node ${pyStr(node.class_type)} does not exist.`, nodeId);
     if (definition.outputNode && (!Array.isArray(partialTargets) || partialTargets.includes(nodeId))) outputs.push(nodeId);
   }
