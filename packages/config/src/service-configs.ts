@@ -6,6 +6,8 @@ export const gatewayConfigSchema = z.object({
   PORT: port(8080),
   LIBRARY_DIR: libraryDir,
   REFERENCE_MAX_BYTES: positiveInt(20 * 1024 * 1024),
+  BUNDLE_MAX_BYTES: positiveInt(200 * 1024 * 1024),
+  BUNDLE_MAX_UNCOMPRESSED_BYTES: positiveInt(500 * 1024 * 1024),
 });
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 

@@ -14,6 +14,8 @@ import { requestId } from './http/request-id';
 import { JobRelay } from './socket/job-relay';
 
 const DEFAULT_REFERENCE_MAX_BYTES = 20 * 1024 * 1024;
+const DEFAULT_BUNDLE_MAX_BYTES = 200 * 1024 * 1024;
+const DEFAULT_BUNDLE_MAX_UNCOMPRESSED_BYTES = 500 * 1024 * 1024;
 
 export interface GatewayDeps {
   db: Db;
@@ -24,6 +26,10 @@ export interface GatewayDeps {
   libraryDir: string;
   /** REFERENCE_MAX_BYTES: the largest reference image accepted (default 20 MiB). */
   referenceMaxBytes?: number;
+  /** BUNDLE_MAX_BYTES: the largest character bundle upload accepted, compressed (default 200 MiB). */
+  bundleMaxBytes?: number;
+  /** BUNDLE_MAX_UNCOMPRESSED_BYTES: the most a bundle's files may hold once uncompressed (default 500 MiB). */
+  bundleMaxUncompressedBytes?: number;
   log: Logger;
   isReady: () => Promise<void>;
 }
@@ -54,7 +60,15 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     }
   });
   app.use('/api/v1/generations', generationRoutes(deps));
-  app.use('/api/v1/characters', characterRoutes({ ...deps, referenceMaxBytes: deps.referenceMaxBytes ?? DEFAULT_REFERENCE_MAX_BYTES }));
+  app.use(
+    '/api/v1/characters',
+    characterRoutes({
+      ...deps,
+      referenceMaxBytes: deps.referenceMaxBytes ?? DEFAULT_REFERENCE_MAX_BYTES,
+      bundleMaxBytes: deps.bundleMaxBytes ?? DEFAULT_BUNDLE_MAX_BYTES,
+      bundleMaxUncompressedBytes: deps.bundleMaxUncompressedBytes ?? DEFAULT_BUNDLE_MAX_UNCOMPRESSED_BYTES,
+    }),
+  );
   app.use('/api/v1/assets', assetRoutes(deps));
   app.use('/api/v1/schemas', schemaRoutes());
   app.use(notFoundRoute);

@@ -23,6 +23,8 @@ async function main(): Promise<void> {
     queuePrefix: config.QUEUE_PREFIX,
     libraryDir: config.LIBRARY_DIR,
     referenceMaxBytes: config.REFERENCE_MAX_BYTES,
+    bundleMaxBytes: config.BUNDLE_MAX_BYTES,
+    bundleMaxUncompressedBytes: config.BUNDLE_MAX_UNCOMPRESSED_BYTES,
     log,
     isReady: async () => {
       await db.$queryRaw`SELECT 1`;

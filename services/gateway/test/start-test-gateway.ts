@@ -5,7 +5,7 @@ import { createDb, type Db } from '@anime/db';
 import { createLogger } from '@anime/logger';
 import { createPipelineQueues, createRedis, JobEventPublisher } from '@anime/pipeline';
 import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix } from '@anime/testing';
-import { createGateway } from '../src/app';
+import { createGateway, type GatewayDeps } from '../src/app';
 
 export interface TestGateway {
   baseUrl: string;
@@ -15,7 +15,10 @@ export interface TestGateway {
 }
 
 /** The real gateway in-process on port 0, over a database, queue prefix and library of its own. */
-export async function startTestGateway(label: string, options: { referenceMaxBytes?: number } = {}): Promise<TestGateway> {
+export async function startTestGateway(
+  label: string,
+  options: Pick<GatewayDeps, 'referenceMaxBytes' | 'bundleMaxBytes' | 'bundleMaxUncompressedBytes'> = {},
+): Promise<TestGateway> {
   const database = await createTestDatabase(label);
   const db = createDb(database.url, { max: 5 });
   const redis = createRedis(TEST_REDIS_URL, 'worker');
@@ -30,7 +33,7 @@ export async function startTestGateway(label: string, options: { referenceMaxByt
     subscriber,
     queuePrefix,
     libraryDir,
-    referenceMaxBytes: options.referenceMaxBytes,
+    ...options,
     log: createLogger('gateway', 'error'),
     isReady: async () => undefined,
   });

@@ -7,6 +7,7 @@ import { createCharacter } from '../../domain/create-character';
 import { findCharacterOr404 } from '../../domain/find-character';
 import { createCharacterBodySchema } from '../character-bodies';
 import { parseOr400 } from '../parse-body';
+import { characterBundleRoutes, type CharacterBundleDeps } from './character-bundles';
 import { characterReferenceRoutes } from './character-references';
 import { characterVersionRoutes } from './character-versions';
 
@@ -17,7 +18,7 @@ const listQuery = z.object({
   archived: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
 });
 
-export interface CharacterRoutesDeps {
+export interface CharacterRoutesDeps extends CharacterBundleDeps {
   db: Db;
   libraryDir: string;
   referenceMaxBytes: number;
@@ -26,6 +27,7 @@ export interface CharacterRoutesDeps {
 /** Characters read from the database (never static data). */
 export function characterRoutes(deps: CharacterRoutesDeps): Router {
   const router = Router();
+  router.use(characterBundleRoutes(deps));
 
   router.get('/', async (req, res) => {
     const query = parseOr400(listQuery, req.query, 'query');

@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { storableText } from '@anime/contracts';
+import { REFERENCE_KINDS, slugSchema } from '../../http/character-bodies';
+
+/**
+ * A character bundle is a zip holding exactly:
+ * - `manifest.json`: the format, and the sha256 and size of every other file;
+ * - `character.json`: the character, all its versions and the metadata of its references;
+ * - `references/<sha256>.<png|jpg|webp>`: each reference image, named by the hash of its bytes.
+ */
+export const BUNDLE_FORMAT = 'anime-character-bundle';
+export const BUNDLE_FORMAT_VERSION = 1;
+export const MANIFEST_ENTRY = 'manifest.json';
+export const CHARACTER_ENTRY = 'character.json';
+export const REFERENCES_DIR = 'references/';
+
+export const BUNDLE_IMAGE_EXTENSIONS = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp' } as const;
+export type BundleImageMime = keyof typeof BUNDLE_IMAGE_EXTENSIONS;
+
+/**
+ * Whether a reference travels in bundles: one the library has bytes for, of a type an upload
+ * could have. The legacy importer also records missing images and other types (GIF); those stay
+ * behind, on export and when versions are compared on import alike.
+ */
+export const isBundleable = <R extends { missing: boolean; mime: string }>(reference: R): reference is R & { mime: BundleImageMime } =>
+  !reference.missing && Object.hasOwn(BUNDLE_IMAGE_EXTENSIONS, reference.mime);
+
+/** The only name a reference's bytes may have inside a bundle. */
+export const referenceEntryName = (sha256: string, mime: BundleImageMime) => `${REFERENCES_DIR}${sha256}.${BUNDLE_IMAGE_EXTENSIONS[mime]}`;
+
+const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'a lower-case hex sha256');
+const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+export const manifestSchema = z.strictObject({
+  format: z.literal(BUNDLE_FORMAT),
+  formatVersion: z.literal(BUNDLE_FORMAT_VERSION),
+  files: z.array(z.strictObject({ path: z.string().min(1).max(300), sha256: sha256Schema, bytes: count })),
+});
+export type BundleManifest = z.infer<typeof manifestSchema>;
+
+// Kept loose on purpose: definitions and attributes are checked with the API's own body schema
+// when the bundle is parsed, so a bundle can hold nothing the API itself would refuse.
+const bundleVersionSchema = z.strictObject({
+  number: z.number().int().min(1),
+  definition: z.record(z.string(), z.unknown()),
+  attributes: z.array(z.strictObject({ key: z.string(), type: z.enum(['string', 'number', 'boolean']), value: z.union([z.string(), z.number(), z.boolean()]) })),
+  note: z.string().nullable(),
+  createdAt: z.iso.datetime(),
+  references: z.array(sha256Schema),
+});
+
+const bundleReferenceSchema = z.strictObject({
+  sha256: sha256Schema,
+  label: storableText().min(1).max(200),
+  kind: z.enum(REFERENCE_KINDS),
+  mime: z.enum(Object.keys(BUNDLE_IMAGE_EXTENSIONS) as [BundleImageMime, ...BundleImageMime[]]),
+  width: count.nullable(),
+  height: count.nullable(),
+  bytes: count,
+  file: z.string(),
+  detached: z.boolean(),
+  createdAt: z.iso.datetime(),
+});
+
+export const bundleCharacterSchema = z.strictObject({
+  id: z.uuid(),
+  slug: slugSchema,
+  name: storableText().trim().min(1).max(200),
+  currentVersion: z.number().int().min(1),
+  versions: z.array(bundleVersionSchema).min(1),
+  references: z.array(bundleReferenceSchema),
+});
+export type BundleCharacter = z.infer<typeof bundleCharacterSchema>;
+export type BundleVersion = BundleCharacter['versions'][number];
+export type BundleReference = BundleCharacter['references'][number];
