@@ -15,7 +15,8 @@ describe('character versions, outfits and references reach the ComfyUI backends'
   let kaiReferences: { sha256: string; label: string }[];
 
   beforeAll(async () => {
-    backends = [await startSimulatorProcess({ stepMs: 5 }, 'simulator-a'), await startSimulatorProcess({ stepMs: 5 }, 'simulator-b')];
+    // Backend b has the ComfyUI_IPAdapter_plus nodes, backend a only core nodes.
+    backends = [await startSimulatorProcess({ stepMs: 5 }, 'simulator-a'), await startSimulatorProcess({ stepMs: 5, customNodes: ['ipadapter'] }, 'simulator-b')];
     fx = await startStackFixture('e2e-character', { comfyUrls: backends.map((b) => b.url) });
     const kai = await fx.api.get('/api/v1/characters/kai-nakamura');
     kaiReferences = kai.data.references;
@@ -109,6 +110,18 @@ describe('character versions, outfits and references reach the ComfyUI backends'
       const loaded = Object.values(graph).filter((n) => n.class_type === 'LoadImage').map((n) => String(n.inputs.image));
       const { uploads } = (await axios.get(`${generation.backend}/sim/uploads`)).data as { uploads: { sha256: string; name: string; subfolder: string }[] };
       expect(loaded.sort()).toEqual(uploads.map((u) => `${u.subfolder}/${u.name}`).sort());
+
+      if (generation.backend === backends[1].url) {
+        // The face reference (Sakura) conditions the model through IP-Adapter, ahead of the sampler.
+        const sakura = kaiReferences.find((r) => r.label === 'Sakura')!;
+        const ipAdapter = Object.entries(graph).find(([, n]) => n.class_type === 'IPAdapter')!;
+        const [imageNode] = ipAdapter[1].inputs.image as [string, number];
+        expect(String(graph[imageNode].inputs.image)).toContain(sakura.sha256);
+        expect(graph['3'].inputs.model).toEqual([ipAdapter[0], 0]);
+      } else {
+        expect(classes(graph)).not.toContain('IPAdapter');
+        expect(graph['3'].inputs.model).toEqual(['20', 0]);
+      }
 
       const asset = generation.assets[0];
       expect(asset.references.map((r: { sha256: string }) => r.sha256).sort()).toEqual(expectedHashes);

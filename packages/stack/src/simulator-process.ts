@@ -6,6 +6,8 @@ export interface SimulatorProcessOptions {
   stepMs?: number;
   outputDir?: string;
   inputDir?: string;
+  /** Custom node packs the simulated backend has, e.g. ['ipadapter'] (ComfyUI_IPAdapter_plus). */
+  customNodes?: string[];
   echo?: (line: string) => void;
 }
 
@@ -20,6 +22,7 @@ export async function startSimulatorProcess(options: SimulatorProcessOptions = {
   const args = ['--port', String(port), '--step-ms', String(options.stepMs ?? 50)];
   if (options.outputDir) args.push('--output-dir', options.outputDir);
   if (options.inputDir) args.push('--input-dir', options.inputDir);
+  if (options.customNodes?.length) args.push('--custom-nodes', options.customNodes.join(','));
   const process = new ServiceProcess({ name, entry: 'packages/comfyui-simulator/src/main.ts', args, env: {}, readyPattern: /listening on http/ }, options.echo);
   await process.start();
   return { process, url: `http://127.0.0.1:${port}` };
