@@ -27,5 +27,7 @@ describe('loadConfig', () => {
   it('when COMFYUI_URLS lists several servers, then each is trimmed and kept in order', () => {
     const config = loadConfig(orchestratorConfigSchema, { DATABASE_URL: 'postgres://h/db', LIBRARY_DIR: '/l', COMFYUI_URLS: ' http://a:8188/ , http://b:8188' });
     expect(config.COMFYUI_URLS).toEqual(['http://a:8188', 'http://b:8188']);
+    expect(config.IPADAPTER_WEIGHT).toBe(0.7);
+    expect(() => loadConfig(orchestratorConfigSchema, { DATABASE_URL: 'postgres://h/db', LIBRARY_DIR: '/l', COMFYUI_URLS: 'http://a', IPADAPTER_WEIGHT: 'strong' })).toThrow(/IPADAPTER_WEIGHT/);
   });
 });

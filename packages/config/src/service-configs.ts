@@ -27,6 +27,8 @@ export const orchestratorConfigSchema = z.object({
   JOB_MAX_ATTEMPTS: positiveInt(3),
   JOB_TIMEOUT_S: positiveInt(1800),
   BACKEND_PREFETCH: positiveInt(1),
+  /** How strongly a face reference steers the model on backends with IP-Adapter; 0 never uses it. */
+  IPADAPTER_WEIGHT: z.coerce.number().min(0).max(3).default(0.7),
 });
 export type OrchestratorConfig = z.infer<typeof orchestratorConfigSchema>;
 

@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     recover: recoverPendingRenders,
     build: async (ctx) => {
       const stager = new ReferenceStager({ db: ctx.db, storage: new LocalLibraryStorage(config.LIBRARY_DIR), log });
-      const handle = createRenderPromptProcessor({ ...ctx, pool, stager, defaultCheckpoint: config.DEFAULT_CHECKPOINT });
+      const handle = createRenderPromptProcessor({ ...ctx, pool, stager, defaultCheckpoint: config.DEFAULT_CHECKPOINT, ipAdapterWeight: config.IPADAPTER_WEIGHT });
       const worker = createStageWorker({
         queue: QUEUES.generationRenders,
         prefix: config.QUEUE_PREFIX,

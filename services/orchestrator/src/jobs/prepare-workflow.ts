@@ -18,6 +18,8 @@ export interface PrepareWorkflowDeps {
   pool: BackendPool;
   stager: ReferenceStager;
   defaultCheckpoint?: string;
+  /** IPADAPTER_WEIGHT: how strongly a reference steers the model where IP-Adapter exists; 0 = never. */
+  ipAdapterWeight?: number;
 }
 
 export interface JobToRender {
@@ -28,8 +30,7 @@ export interface JobToRender {
   characterSlug: string;
 }
 
-/** How strongly an IP-Adapter reference steers the model (ComfyUI_IPAdapter_plus's scale). */
-const IPADAPTER_WEIGHT = 0.7;
+const DEFAULT_IPADAPTER_WEIGHT = 0.7;
 
 /**
  * Builds the prompt for one attempt on one backend: the checkpoint that backend has, the job's
@@ -38,10 +39,11 @@ const IPADAPTER_WEIGHT = 0.7;
 export async function prepareWorkflow(deps: PrepareWorkflowDeps, job: JobToRender, backend: { url: string; client: ComfyClient }): Promise<Workflow> {
   const request = job.request as GenerationRequestBody;
   const conditioning = job.conditioning as RecordedConditioning;
+  const weight = deps.ipAdapterWeight ?? DEFAULT_IPADAPTER_WEIGHT;
   const [available, references, ipAdapter] = await Promise.all([
     backend.client.listCheckpoints(),
     deps.stager.stage(backend.url, backend.client, conditioning.references ?? []),
-    conditioning.references?.length ? deps.pool.hasIpAdapter(backend.url) : Promise.resolve(false),
+    conditioning.references?.length && weight > 0 ? deps.pool.hasIpAdapter(backend.url) : Promise.resolve(false),
   ]);
   const checkpoint = chooseCheckpoint(available, conditioning.checkpoint, deps.defaultCheckpoint) ?? 'no-checkpoint-available.safetensors';
   return buildTextToImageWorkflow({
@@ -57,6 +59,6 @@ export async function prepareWorkflow(deps: PrepareWorkflowDeps, job: JobToRende
     height: request.height,
     count: request.count,
     references,
-    ...(ipAdapter ? { ipAdapter: { weight: IPADAPTER_WEIGHT } } : {}),
+    ...(ipAdapter ? { ipAdapter: { weight } } : {}),
   });
 }

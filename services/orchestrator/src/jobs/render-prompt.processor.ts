@@ -4,20 +4,16 @@ import type { GenerationRenderPayload } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { enqueueFiling, JobStore, type JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
-import type { BackendPool } from '../domain/backend-pool';
 import type { Workflow } from '../domain/build-workflow';
-import { ReferenceUnavailableError, type ReferenceStager } from '../domain/reference-stager';
+import { ReferenceUnavailableError } from '../domain/reference-stager';
 import { promptIdFor } from '../domain/prompt-id';
-import { prepareWorkflow } from './prepare-workflow';
+import { prepareWorkflow, type PrepareWorkflowDeps } from './prepare-workflow';
 
-export interface RenderPromptDeps {
+export interface RenderPromptDeps extends PrepareWorkflowDeps {
   db: Db;
   queues: PipelineQueues;
   events: JobEventPublisher;
-  pool: BackendPool;
-  stager: ReferenceStager;
   log: Logger;
-  defaultCheckpoint?: string;
 }
 
 /**
