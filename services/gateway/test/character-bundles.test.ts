@@ -187,6 +187,27 @@ describe('character bundles', () => {
     expect((await importZip(targetApi, (await exportZip(source, 'kai')).zip)).status).toBe(200);
   });
 
+  it('when a bundle is imported where it came from with ?as=<new-slug>, then a copy is made under a new id, and importing it again with ?as finds the copy', async () => {
+    const { zip } = await exportZip(source, 'kai');
+    const original = (await sourceApi.get('/api/v1/characters/kai')).body;
+    const response = await importZip(sourceApi, zip, '?as=kai-fork');
+    expect(response.status).toBe(201);
+    expect(response.body.character).toEqual(expect.objectContaining({ slug: 'kai-fork', name: original.name }));
+    expect(response.body.character.id).not.toBe(original.id);
+    expect(response.body.versionsAdded).toEqual(Array.from({ length: original.versionCount }, (_, i) => i + 1));
+    for (let n = 1; n <= original.versionCount; n++) {
+      const [copy, from] = [await sourceApi.get(`/api/v1/characters/kai-fork/versions/${n}`), await sourceApi.get(`/api/v1/characters/kai/versions/${n}`)];
+      expect({ definition: copy.body.definition, attributes: copy.body.attributes }).toEqual({ definition: from.body.definition, attributes: from.body.attributes });
+    }
+    const [rows, files] = [await rowCounts(source.db), await libraryFiles(source)];
+    const again = await importZip(sourceApi, zip, '?as=kai-fork');
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(expect.objectContaining({ created: false, versionsAdded: [], referencesAdded: 0 }));
+    expect(again.body.character.id).toBe(response.body.character.id);
+    expect(await rowCounts(source.db)).toEqual(rows);
+    expect(await libraryFiles(source)).toEqual(files);
+  });
+
   describe('when the slug belongs to another character', () => {
     let mioZip: Buffer;
 

@@ -86,7 +86,8 @@ export class ReferenceStager {
     try {
       return sha256Hex(await client.view({ filename: known.name, subfolder: known.subfolder, type: 'input' })) === sha256;
     } catch (error) {
-      if (error instanceof ComfyHttpError && error.status === 404) return false;
+      // Missing (404), or a server that cannot show input files: uploading again is always safe.
+      if (error instanceof ComfyHttpError) return false;
       throw error;
     }
   }

@@ -1,25 +1,43 @@
+import { randomUUID } from 'node:crypto';
 import { CharacterDomainError } from '@anime/character';
-import type { Db } from '@anime/db';
+import type { Character, Db } from '@anime/db';
 import { ApiError } from '../../http/api-error';
 import type { ParsedBundle } from './parse-bundle';
+import { STORED_VERSION_CONTENT, storedVersionKey } from './stored-version-key';
+import { versionContentKey } from './version-content-key';
 
 /** Where an import goes: into the character it came from, or a new one. */
 export type ImportTarget = { kind: 'merge'; id: string; slug: string } | { kind: 'create'; id: string; slug: string };
 
 /**
- * The bundle's id decides first: a character with that id is the same character, whatever its
- * slug now, and gets the versions it lacks. Otherwise a new character is made under the bundle's
- * slug, or under `as` when given; a slug held by another character is a 409, never a merge.
+ * Which character a bundle is:
+ * - without `as`, the character with the bundle's id, whatever its slug now;
+ * - else the character holding the slug asked for (`as`, or the bundle's own), when it is the
+ *   bundle's character or shares its version 1 content (an earlier import of the same bundle);
+ * - a slug held by any other character is a 409 `slug_taken`, never a merge;
+ * - otherwise a new character under that slug, keeping the bundle's id unless a character here
+ *   has it already (importing a copy with `as`).
  */
 export async function resolveImportTarget(db: Db, bundle: ParsedBundle, as: string | undefined): Promise<ImportTarget> {
   const same = await db.character.findUnique({ where: { id: bundle.character.id } });
-  if (same) {
-    if (same.archivedAt) throw new CharacterDomainError('character_archived', `character ${same.slug} is archived`, { slug: same.slug });
-    return { kind: 'merge', id: same.id, slug: same.slug };
-  }
+  if (same && (as === undefined || as === same.slug)) return merge(same);
   const slug = as ?? bundle.character.slug;
-  if (await db.character.findUnique({ where: { slug }, select: { id: true } })) throw slugConflict(slug);
-  return { kind: 'create', id: bundle.character.id, slug };
+  const holder = await db.character.findUnique({ where: { slug } });
+  if (holder) {
+    if (await sharesFirstVersion(db, holder.id, bundle)) return merge(holder);
+    throw slugConflict(slug);
+  }
+  return { kind: 'create', id: same ? randomUUID() : bundle.character.id, slug };
+}
+
+function merge(character: Character): ImportTarget {
+  if (character.archivedAt) throw new CharacterDomainError('character_archived', `character ${character.slug} is archived`, { slug: character.slug });
+  return { kind: 'merge', id: character.id, slug: character.slug };
+}
+
+async function sharesFirstVersion(db: Db, characterId: string, bundle: ParsedBundle): Promise<boolean> {
+  const first = await db.characterVersion.findUnique({ where: { characterId_number: { characterId, number: 1 } }, include: STORED_VERSION_CONTENT });
+  return first !== null && bundle.versions.length > 0 && storedVersionKey(first) === versionContentKey(bundle.versions[0]);
 }
 
 export const slugConflict = (slug: string) =>

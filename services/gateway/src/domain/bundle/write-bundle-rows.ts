@@ -1,10 +1,9 @@
 import { CharacterDomainError } from '@anime/character';
 import type { Db, Prisma } from '@anime/db';
 import { attributeRows } from '../attribute-rows';
-import { attributesRecord } from '../character-resources';
-import { isBundleable } from './bundle-format';
 import type { ParsedBundle } from './parse-bundle';
 import type { ImportTarget } from './resolve-import-target';
+import { STORED_VERSION_CONTENT, storedVersionKey } from './stored-version-key';
 import { versionContentKey } from './version-content-key';
 
 type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
@@ -52,19 +51,8 @@ export async function writeBundleRows(tx: Tx, target: ImportTarget, bundle: Pars
     referencesAdded += 1;
   }
 
-  const existing = await tx.characterVersion.findMany({
-    where: { characterId: target.id },
-    include: { attributes: true, references: { include: { reference: { select: { sha256: true, missing: true, mime: true } } } } },
-  });
-  const contents = new Set(
-    existing.map((v) =>
-      versionContentKey({
-        definition: v.definition,
-        attributes: attributesRecord(v.attributes),
-        referenceSha256s: v.references.map((link) => link.reference).filter(isBundleable).map((r) => r.sha256),
-      }),
-    ),
-  );
+  const existing = await tx.characterVersion.findMany({ where: { characterId: target.id }, include: STORED_VERSION_CONTENT });
+  const contents = new Set(existing.map(storedVersionKey));
   let next = Math.max(0, ...existing.map((v) => v.number)) + 1;
   const versionsAdded: number[] = [];
   for (const version of bundle.versions) {
