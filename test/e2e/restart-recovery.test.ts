@@ -1,17 +1,11 @@
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
 import { waitFor } from '@anime/testing';
+import { expectCompletedOnce } from './expect-completed-once';
 import { startStackFixture, type StackFixture } from './stack-fixture';
 
 /** Every service killed (no graceful shutdown) and started again, as after a crash. */
 async function crashAndRestartAll(fx: StackFixture): Promise<void> {
   await Promise.all(fx.stack.serviceNames.map((name) => fx.stack.services[name]!.stop('SIGKILL')));
   for (const name of fx.stack.serviceNames) await fx.stack.services[name]!.start();
-}
-
-async function filesOfJob(libraryDir: string, jobId: string): Promise<string[]> {
-  const entries = await readdir(libraryDir, { withFileTypes: true, recursive: true });
-  return entries.filter((e) => e.isFile() && e.name.includes(jobId)).map((e) => path.join(e.parentPath, e.name));
 }
 
 describe('restarting every service mid-job', () => {
@@ -25,21 +19,6 @@ describe('restarting every service mid-job', () => {
     await fx?.close();
   });
 
-  const expectCompletedOnce = async (jobId: string) => {
-    const done = await waitFor(async () => {
-      const job = await fx.db.generationJob.findUnique({ where: { id: jobId } });
-      return job && ['completed', 'failed'].includes(job.status) ? job : null;
-    }, `generation ${jobId} to end`, 90_000, 200);
-    expect(done.errorMessage).toBeNull();
-    expect(done.status).toBe('completed');
-    expect(await fx.db.asset.count({ where: { jobId } })).toBe(1);
-    // One image and its sidecar, nothing filed twice.
-    expect((await filesOfJob(fx.libraryDir, jobId)).map((f) => path.extname(f)).sort()).toEqual(['.json', '.png']);
-    const events = await fx.db.jobEvent.findMany({ where: { jobId }, orderBy: { seq: 'asc' } });
-    expect(events.filter((e) => e.type === 'job:completed')).toHaveLength(1);
-    expect(events[0].type).toBe('job:queued');
-  };
-
   it('when every service crashes while the job is queued, then after restart it completes once', async () => {
     await fx.stack.services.orchestrator!.stop('SIGTERM');
     const res = await fx.api.post('/api/v1/generations', { character: 'kai-nakamura', prompt: 'queued during a crash', steps: 5 });
@@ -47,7 +26,7 @@ describe('restarting every service mid-job', () => {
     await waitFor(() => fx.db.generationJob.findFirst({ where: { id: res.data.id, resolvedAt: { not: null } } }), 'the character to be resolved');
     expect((await fx.db.generationJob.findUniqueOrThrow({ where: { id: res.data.id } })).status).toBe('queued');
     await crashAndRestartAll(fx);
-    await expectCompletedOnce(res.data.id);
+    await expectCompletedOnce(fx, res.data.id);
   }, 150_000);
 
   it('when every service crashes while ComfyUI is running the prompt, then after restart it completes once on the same prompt', async () => {
@@ -59,7 +38,7 @@ describe('restarting every service mid-job', () => {
       30_000,
     );
     await crashAndRestartAll(fx);
-    await expectCompletedOnce(res.data.id);
+    await expectCompletedOnce(fx, res.data.id);
     const after = await fx.db.generationJob.findUniqueOrThrow({ where: { id: res.data.id }, include: { attempts: true } });
     expect(after.promptId).toBe(running.promptId);
     expect(after.attempts).toHaveLength(1);

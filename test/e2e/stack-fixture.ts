@@ -19,7 +19,7 @@ export interface StackFixture {
 }
 
 /** A database, a queue prefix, a library and a simulator output folder of its own, with the demo seeded. */
-export async function startStackFixture(label: string, options: { simulatorStepMs?: number; comfyUrls?: string[] } = {}): Promise<StackFixture> {
+export async function startStackFixture(label: string, options: { simulatorStepMs?: number; comfyUrls?: string[]; extraEnv?: NodeJS.ProcessEnv } = {}): Promise<StackFixture> {
   const database: TestDatabase = await createTestDatabase(label);
   const libraryDir = await mkdtemp(path.join(tmpdir(), `${label}-library-`));
   const simulatorOutputDir = await mkdtemp(path.join(tmpdir(), `${label}-comfy-out-`));
@@ -32,6 +32,7 @@ export async function startStackFixture(label: string, options: { simulatorStepM
     queuePrefix,
     libraryDir,
     comfyUrls: options.comfyUrls,
+    extraEnv: options.extraEnv,
     simulatorOutputDir,
     simulatorStepMs: options.simulatorStepMs ?? 20,
     logLevel: 'info',
@@ -57,7 +58,8 @@ export async function startStackFixture(label: string, options: { simulatorStepM
   };
 }
 
-async function removeQueueKeys(prefix: string): Promise<void> {
+/** Deletes every Redis key under the queue prefix: what a Redis restart (it keeps nothing on disk) does to the pipeline. */
+export async function removeQueueKeys(prefix: string): Promise<void> {
   const redis = new Redis(TEST_REDIS_URL);
   try {
     let cursor = '0';

@@ -17,6 +17,8 @@ export const sharedEnv = {
   REDIS_URL: urlWithProtocol(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "-" and "_" only').default('bull'),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
+  /** How often each worker service re-enqueues, from PostgreSQL, work Redis lost (ms). */
+  RECOVERY_SWEEP_MS: z.coerce.number().int().min(500).max(3_600_000).default(30_000),
 };
 
 export const comfyUrls = z

@@ -16,6 +16,7 @@ async function main(): Promise<void> {
     queuePrefix: config.QUEUE_PREFIX,
     log,
     recover: recoverUnresolvedRequests,
+    recoverEveryMs: config.RECOVERY_SWEEP_MS,
     build: async (ctx) => {
       const handle = createResolveCharacterProcessor(ctx);
       const worker = createStageWorker({

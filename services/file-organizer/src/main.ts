@@ -20,6 +20,7 @@ async function main(): Promise<void> {
     queuePrefix: config.QUEUE_PREFIX,
     log,
     recover: recoverPendingFilings,
+    recoverEveryMs: config.RECOVERY_SWEEP_MS,
     build: async (ctx) => {
       const handle = createFileOutputsProcessor({ ...ctx, storage: new LocalLibraryStorage(config.LIBRARY_DIR), fetchOutput: createOutputFetcher(log) });
       const worker = createStageWorker({

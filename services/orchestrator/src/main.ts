@@ -21,6 +21,7 @@ async function main(): Promise<void> {
     queuePrefix: config.QUEUE_PREFIX,
     log,
     recover: recoverPendingRenders,
+    recoverEveryMs: config.RECOVERY_SWEEP_MS,
     build: async (ctx) => {
       const stager = new ReferenceStager({ db: ctx.db, storage: new LocalLibraryStorage(config.LIBRARY_DIR), log });
       const handle = createRenderPromptProcessor({ ...ctx, pool, stager, defaultCheckpoint: config.DEFAULT_CHECKPOINT, ipAdapterWeight: config.IPADAPTER_WEIGHT });
