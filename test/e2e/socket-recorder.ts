@@ -26,8 +26,17 @@ export async function recordJobEvents(gatewayUrl: string, jobId: string) {
   return {
     ack,
     events,
-    ended: (timeoutMs = 60_000) =>
-      Promise.race([ended, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no terminal event; got ${events.map((e) => e.name).join(', ')}`)), timeoutMs))]),
+    ended: async (timeoutMs = 60_000) => {
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no terminal event; got ${events.map((e) => e.name).join(', ')}`)), timeoutMs);
+      });
+      try {
+        return await Promise.race([ended, expired]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
     close: () => socket.close(),
   };
 }
