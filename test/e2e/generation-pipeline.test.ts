@@ -2,7 +2,10 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import axios from 'axios';
-import { waitFor } from '@anime/testing';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { QUEUES } from '@anime/contracts';
+import { TEST_REDIS_URL, waitFor } from '@anime/testing';
 import { recordJobEvents } from './socket-recorder';
 import { startStackFixture, type StackFixture } from './stack-fixture';
 
@@ -142,6 +145,36 @@ describe('generation pipeline, each service its own process', () => {
     expect(badJson.data.error.code).toBe('invalid_json');
     const unknownJob = await fx.api.get('/api/v1/generations/not-a-uuid');
     expect(unknownJob.status).toBe(400);
+  });
+
+  it('when the workflow is unknown, then 404 workflow_not_found lists the workflows; the built-in one is accepted by name', async () => {
+    const unknown = await fx.api.post('/api/v1/generations', { character: 'kai-nakamura', prompt: 'x', workflow: 'inpaint@3' });
+    expect(unknown.status).toBe(404);
+    expect(unknown.data.error).toMatchObject({ code: 'workflow_not_found', details: { available: ['txt2img@1'] } });
+    const known = await fx.api.post('/api/v1/generations', { character: 'kai-nakamura', prompt: 'x', workflow: 'txt2img@1', steps: 2 });
+    expect(known.status).toBe(202);
+    expect((await waitForTerminal(known.data.id)).status).toBe('completed');
+  });
+
+  it('when another system puts requests straight on generation-requests, then each requestId makes one job, and a bad one fails with its code', async () => {
+    const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+    const queue = new Queue(QUEUES.generationRequests, { connection, prefix: fx.queuePrefix });
+    try {
+      const payload = { schemaVersion: 1, requestId: `ext-${Date.now()}`, character: 'kai-nakamura@2', prompt: 'from another system', steps: 2, project: 'ext' };
+      await queue.add('resolveCharacter', payload);
+      await queue.add('resolveCharacter', payload);
+      const job = await waitFor(() => fx.db.generationJob.findUnique({ where: { requestId: payload.requestId } }), 'the job to be created');
+      const done = await waitForTerminal(job.id);
+      expect(done).toMatchObject({ status: 'completed', character: { slug: 'kai-nakamura', version: 2 } });
+      expect(done.assets[0].path).toMatch(/^ext\/ep00\/sc000\/kai-nakamura\//);
+      await queue.add('resolveCharacter', { ...payload, requestId: `${payload.requestId}-wf`, workflow: 'nope' });
+      const failed = await waitFor(() => fx.db.generationJob.findFirst({ where: { requestId: `${payload.requestId}-wf`, status: 'failed' } }), 'the bad request to fail');
+      expect(failed.errorCode).toBe('workflow_not_found');
+      expect(await fx.db.generationJob.count({ where: { requestId: payload.requestId } })).toBe(1);
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
   });
 
   it('when characters are listed, then they come from the database', async () => {

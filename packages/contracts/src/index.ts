@@ -5,3 +5,4 @@ export * from './queues';
 export * from './job-errors';
 export * from './job-events';
 export * from './resources';
+export * from './workflows';

@@ -10,6 +10,7 @@ export const JOB_ERROR_CODES = [
   'invalid_request',
   'filing_failed',
   'reference_unavailable',
+  'workflow_not_found',
   'timeout',
   'canceled',
   'internal',

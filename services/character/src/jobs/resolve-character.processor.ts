@@ -1,5 +1,5 @@
 import { UnrecoverableError } from 'bullmq';
-import type { GenerationRequestPayload } from '@anime/contracts';
+import { availableWorkflows, findBuiltInWorkflow, type GenerationRequestPayload } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { enqueueRender, JobStore, type JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
@@ -27,6 +27,11 @@ export function createResolveCharacterProcessor(deps: ResolveCharacterDeps) {
     if (job.resolvedAt) {
       await enqueueRender(deps.queues, job.id, payload.priority, payload.correlationId);
       return { generationId: job.id, outcome: 'already resolved' };
+    }
+    if (payload.workflow !== undefined && !findBuiltInWorkflow(payload.workflow)) {
+      const error = { code: 'workflow_not_found' as const, message: `no workflow "${payload.workflow}"; available: ${availableWorkflows().join(', ')}`, details: { available: availableWorkflows() } };
+      await deps.events.publishAll([await store.markFailed(job.id, error, ['queued'])]);
+      throw new UnrecoverableError(error.message);
     }
     try {
       const { character, version } = await resolveCharacter(deps.db, payload.character);

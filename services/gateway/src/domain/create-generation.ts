@@ -1,8 +1,9 @@
-import type { GenerationRequestBody } from '@anime/contracts';
+import { availableWorkflows, findBuiltInWorkflow, type GenerationRequestBody } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import { buildConditioning, resolveCharacter } from '@anime/character';
 import { enqueueRequest, JobStore, type JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
 import type { Logger } from '@anime/logger';
+import { ApiError } from '../http/api-error';
 
 export interface CreateGenerationDeps {
   db: Db;
@@ -18,6 +19,12 @@ export interface CreateGenerationDeps {
  * enqueues it, so the caller gets its 202 either way.
  */
 export async function createGeneration(deps: CreateGenerationDeps, body: GenerationRequestBody, correlationId?: string) {
+  if (body.workflow !== undefined && !findBuiltInWorkflow(body.workflow)) {
+    throw new ApiError(404, 'workflow_not_found', `no workflow "${body.workflow}"; available: ${availableWorkflows().join(', ')}`, {
+      workflow: body.workflow,
+      available: availableWorkflows(),
+    });
+  }
   const { character, version } = await resolveCharacter(deps.db, body.character);
   // Throws outfit_not_found (listing the outfits) before anything is written.
   buildConditioning({ definition: version.definition as never, attributes: version.attributes, outfit: body.outfit, userPrompt: body.prompt, references: [] });
