@@ -177,6 +177,32 @@ describe('generation pipeline, each service its own process', () => {
     }
   });
 
+  it('when generations are listed, then filters, newest-first order and cursor paging hold; a bad filter is a 400', async () => {
+    const all = await fx.api.get('/api/v1/generations', { params: { limit: 200 } });
+    expect(all.status).toBe(200);
+    expect(all.data.items.length).toBeGreaterThanOrEqual(4);
+    const created = all.data.items.map((g: { createdAt: string }) => g.createdAt);
+    expect([...created].sort().reverse()).toEqual(created);
+
+    const completed = await fx.api.get('/api/v1/generations', { params: { status: 'completed', project: 'demo', character: 'kai-nakamura' } });
+    expect(completed.data.items.length).toBeGreaterThan(0);
+    for (const g of completed.data.items) expect(g).toMatchObject({ status: 'completed', character: { slug: 'kai-nakamura' }, request: { project: 'demo' } });
+
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { data: { items: { id: string }[]; nextCursor: string | null } } = await fx.api.get('/api/v1/generations', { params: { limit: 2, ...(cursor ? { cursor } : {}) } });
+      expect(page.data.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.data.items.map((g) => g.id));
+      cursor = page.data.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(all.data.items.map((g: { id: string }) => g.id));
+
+    const bad = await fx.api.get('/api/v1/generations', { params: { status: 'done', limit: 0 } });
+    expect(bad.status).toBe(400);
+    expect(bad.data.error.details.map((d: { path: string }) => d.path).sort()).toEqual(['limit', 'status']);
+  });
+
   it('when characters are listed, then they come from the database', async () => {
     const list = await fx.api.get('/api/v1/characters');
     expect(list.status).toBe(200);
