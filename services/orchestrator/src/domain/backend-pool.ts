@@ -3,12 +3,21 @@ import type { Logger } from '@anime/logger';
 
 const IPADAPTER_CLASSES = ['IPAdapterUnifiedLoader', 'IPAdapter'];
 
+/** A backend held for one job while this process drives a prompt on it. Release it once, when done. */
+export interface BackendLease {
+  url: string;
+  client: ComfyClient;
+  release(): void;
+}
+
 /**
  * The ComfyUI backends from COMFYUI_URLS, one long-lived client (and WebSocket) each.
- * Picking is round-robin for now; health- and model-aware routing comes with the pool issue.
+ * A new job goes to the backend this process drives the fewest prompts on (ties in turn), so a
+ * backend that finished early is fed first. Health- and model-aware routing comes with the pool issue.
  */
 export class BackendPool {
   private readonly clients = new Map<string, ComfyClient>();
+  private readonly inFlight = new Map<string, number>();
   private next = 0;
   private readonly ipAdapter = new Map<string, Promise<boolean>>();
 
@@ -20,15 +29,37 @@ export class BackendPool {
     await Promise.all([...this.clients.values()].map((c) => c.connect().catch(() => undefined)));
   }
 
-  pick(): { url: string; client: ComfyClient } {
+  /** The least busy backend, held for one job. */
+  acquire(): BackendLease {
     const urls = [...this.clients.keys()];
-    const url = urls[this.next++ % urls.length];
-    return { url, client: this.clients.get(url)! };
+    const start = this.next++ % urls.length;
+    const rotated = [...urls.slice(start), ...urls.slice(0, start)];
+    const url = rotated.reduce((best, candidate) => (this.load(candidate) < this.load(best) ? candidate : best));
+    return this.lease(url);
   }
 
-  /** The client for a backend a job already used; null when it is no longer configured. */
-  get(url: string): ComfyClient | null {
-    return this.clients.get(url) ?? null;
+  /** The backend a job already runs on, held again (after a restart); null when it is no longer configured. */
+  acquireExisting(url: string): BackendLease | null {
+    return this.clients.has(url) ? this.lease(url) : null;
+  }
+
+  /** Prompts this process drives on the backend right now. */
+  load(url: string): number {
+    return this.inFlight.get(url) ?? 0;
+  }
+
+  private lease(url: string): BackendLease {
+    this.inFlight.set(url, this.load(url) + 1);
+    let released = false;
+    return {
+      url,
+      client: this.clients.get(url)!,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.inFlight.set(url, this.load(url) - 1);
+      },
+    };
   }
 
   /**

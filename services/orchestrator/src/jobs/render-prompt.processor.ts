@@ -1,9 +1,10 @@
 import { UnrecoverableError } from 'bullmq';
-import { ComfyExecutionError, ComfyValidationError, type ComfyClient } from '@anime/comfyui-client';
+import { ComfyExecutionError, ComfyValidationError } from '@anime/comfyui-client';
 import type { GenerationRenderPayload } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { enqueueFiling, JobStore, type JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
+import type { BackendLease } from '../domain/backend-pool';
 import type { Workflow } from '../domain/build-workflow';
 import { ReferenceUnavailableError } from '../domain/reference-stager';
 import { promptIdFor } from '../domain/prompt-id';
@@ -16,19 +17,20 @@ export interface RenderPromptDeps extends PrepareWorkflowDeps {
   log: Logger;
 }
 
+const loadJob = (db: Db, id: string) => db.generationJob.findUnique({ where: { id }, include: { character: { select: { slug: true } } } });
+type ResolvedJob = NonNullable<Awaited<ReturnType<typeof loadJob>>> & { character: { slug: string } };
+
 /**
  * `generation-renders` → builds the workflow, submits it to a backend under a prompt id recorded
  * in PostgreSQL first, follows it to the end and hands the outputs to the file-organizer.
  * After a crash the same message resumes the recorded prompt instead of submitting a second one.
+ * The backend is held (leased) while this process drives the prompt, so new jobs go elsewhere first.
  */
 export function createRenderPromptProcessor(deps: RenderPromptDeps) {
   const store = new JobStore(deps.db);
 
   return async function renderPrompt(payload: GenerationRenderPayload, signal?: AbortSignal) {
-    const job = await deps.db.generationJob.findUnique({
-      where: { id: payload.generationId },
-      include: { character: { select: { slug: true } } },
-    });
+    const job = await loadJob(deps.db, payload.generationId);
     if (!job) throw new UnrecoverableError(`generation ${payload.generationId} does not exist`);
     if (job.status !== 'queued' && job.status !== 'running') return { outcome: `already ${job.status}` };
     if (!job.resolvedAt || !job.conditioning || !job.character) throw new Error(`generation ${job.id} is not resolved yet`);
@@ -37,13 +39,23 @@ export function createRenderPromptProcessor(deps: RenderPromptDeps) {
       return { outcome: 'outputs already recorded' };
     }
 
-    let target: { url: string; client: ComfyClient; promptId: string; workflow: Workflow; resume: boolean };
-    const previous = job.status === 'running' && job.backend && job.promptId ? deps.pool.get(job.backend) : null;
-    if (previous && job.workflow) {
-      target = { url: job.backend!, client: previous, promptId: job.promptId!, workflow: job.workflow as unknown as Workflow, resume: true };
+    const resumable = job.status === 'running' && job.backend && job.promptId && job.workflow ? deps.pool.acquireExisting(job.backend) : null;
+    const lease = resumable ?? deps.pool.acquire();
+    try {
+      return await drive({ ...job, character: job.character }, lease, resumable !== null, payload, signal);
+    } finally {
+      lease.release();
+    }
+  };
+
+  async function drive(job: ResolvedJob, lease: BackendLease, resume: boolean, payload: GenerationRenderPayload, signal?: AbortSignal) {
+    const { url, client } = lease;
+    let promptId: string;
+    let workflow: Workflow;
+    if (resume) {
+      promptId = job.promptId!;
+      workflow = job.workflow as unknown as Workflow;
     } else {
-      const { url, client } = deps.pool.pick();
-      let workflow: Workflow;
       try {
         workflow = await prepareWorkflow(deps, { ...job, characterSlug: job.character.slug }, { url, client });
       } catch (error) {
@@ -52,22 +64,21 @@ export function createRenderPromptProcessor(deps: RenderPromptDeps) {
         return { outcome: 'failed: reference unavailable' };
       }
       const attempt = (await deps.db.jobAttempt.count({ where: { jobId: job.id } })) + 1;
-      const promptId = promptIdFor(job.id, attempt);
+      promptId = promptIdFor(job.id, attempt);
       await deps.db.generationJob.updateMany({ where: { id: job.id, status: { in: ['queued', 'running'] } }, data: { workflow: workflow as object } });
       const started = job.status === 'queued' ? await store.markStarted(job.id, { backend: url, promptId }) : await restartAttempt(deps.db, job.id, url, promptId);
       if (!started) return { outcome: 'started elsewhere' };
       if (started !== true) await deps.events.publish(started);
-      target = { url, client, promptId, workflow, resume: false };
     }
 
     try {
       const onProgress = async (p: { value: number; max: number; node: string | null }) => {
         await deps.events.publishAll([await store.recordProgress(job.id, p)]);
       };
-      const result = target.resume
-        ? await target.client.follow(target.promptId, { onProgress, signal, resubmit: target.workflow })
-        : await target.client.run(target.workflow, { promptId: target.promptId, onProgress, signal, extraData: { extra_pnginfo: { generation: { jobId: job.id } } } });
-      await store.recordOutputs(job.id, { backend: target.url, promptId: target.promptId, items: result.outputs });
+      const result = resume
+        ? await client.follow(promptId, { onProgress, signal, resubmit: workflow })
+        : await client.run(workflow, { promptId, onProgress, signal, extraData: { extra_pnginfo: { generation: { jobId: job.id } } } });
+      await store.recordOutputs(job.id, { backend: url, promptId, items: result.outputs });
     } catch (error) {
       if (error instanceof ComfyValidationError) {
         await deps.events.publishAll([await store.markFailed(job.id, { code: 'comfyui_validation', message: error.summary, details: error.body })]);
@@ -81,7 +92,7 @@ export function createRenderPromptProcessor(deps: RenderPromptDeps) {
     }
     await enqueueFiling(deps.queues, job.id, payload.correlationId);
     return { outcome: 'rendered' };
-  };
+  }
 }
 
 /** A running job whose backend vanished from the config gets a new attempt on another one. */
