@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import type { AssetResource, GenerationRequestBody, JobError } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { JobEventEnvelope } from '@anime/contracts';
-import { nextSeq, recordEvent } from './job-events';
+import { recordEvent } from './job-events';
 
 /**
  * Every state change of a generation is a guarded update: it only applies from the expected
@@ -63,16 +63,16 @@ export class JobStore {
 
   /** Progress is not part of the stored story: only the latest tick is kept, with its seq. */
   async recordProgress(jobId: string, progress: { value: number; max: number; node: string | null }): Promise<JobEventEnvelope<'job:progress'> | null> {
-    return this.db.$transaction(async (tx) => {
-      const job = await tx.generationJob.findUnique({ where: { id: jobId }, select: { status: true } });
-      if (job?.status !== 'running') return null;
-      const seq = await nextSeq(tx, jobId);
-      await tx.generationJob.update({
-        where: { id: jobId },
-        data: { progressValue: progress.value, progressMax: progress.max, progressNode: progress.node, progressSeq: seq },
-      });
-      return { name: 'job:progress', seq, payload: { jobId, ...progress, seq } };
-    });
+    // The hot path (every sampler step of every job): one guarded statement, no transaction.
+    const rows = await this.db.$queryRaw<{ eventSeq: number }[]>`
+      UPDATE generation_jobs
+      SET "eventSeq" = "eventSeq" + 1, "progressSeq" = "eventSeq" + 1, "progressValue" = ${progress.value},
+          "progressMax" = ${progress.max}, "progressNode" = ${progress.node}, "updatedAt" = timezone('UTC', now())
+      WHERE id = ${jobId}::uuid AND status = 'running'
+      RETURNING "eventSeq"`;
+    if (!rows.length) return null;
+    const seq = rows[0].eventSeq;
+    return { name: 'job:progress', seq, payload: { jobId, ...progress, seq } };
   }
 
   /** The prompt finished in ComfyUI: its outputs are recorded before filing starts. */
