@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readPngText, startSimulator, type Simulator } from '@anime/comfyui-simulator';
 import { ComfyClient, ComfyHttpError } from '../src';
-import { textToImage } from './workflows';
+import { textToImage } from '@anime/comfyui-simulator';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 

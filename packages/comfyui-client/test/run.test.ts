@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { startSimulator, type Simulator } from '@anime/comfyui-simulator';
 import { ComfyClient, ComfyExecutionError, ComfyInterruptedError, ComfyValidationError, type ProgressEvent } from '../src';
-import { textToImage } from './workflows';
+import { textToImage } from '@anime/comfyui-simulator';
 
 describe('ComfyClient.run against the simulator', () => {
   let sim: Simulator;
@@ -22,7 +22,7 @@ describe('ComfyClient.run against the simulator', () => {
     const progress: ProgressEvent[] = [];
     const started: string[] = [];
     const promptId = randomUUID();
-    const result = await client.run(textToImage({ steps: 5 }), { promptId, onProgress: (p) => void progress.push(p), onStarted: ({ promptId: id }) => void started.push(id) });
+    const result = await client.run(textToImage({ steps: 5, prefix: 'jobs/test/img' }), { promptId, onProgress: (p) => void progress.push(p), onStarted: ({ promptId: id }) => void started.push(id) });
 
     expect(result.promptId).toBe(promptId);
     expect(result.cached).toBe(false);

@@ -4,3 +4,4 @@ export type { ReceivedPrompt, RecordedUpload } from './simulator-state';
 export { EXECUTION_ERROR_MARKER } from './execution/simulated-failures';
 export { readPngText, readPngSize } from './images/png-encoder';
 export type { ApiPrompt, HistoryEntry } from './types';
+export { emptyImageProbe, textToImage } from './sample-workflows';

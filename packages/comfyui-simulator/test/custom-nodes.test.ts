@@ -5,7 +5,7 @@ import { encodePng } from '../src/images/png-encoder';
 import { getJson, postJson, waitForHistory } from './helpers/http';
 import { ipAdapterTextToImage } from './helpers/ipadapter-workflow';
 import { pixelDigest } from './helpers/png-pixels';
-import { textToImage } from './helpers/workflows';
+import { textToImage } from '../src/sample-workflows';
 
 const PRESETS = [
   'LIGHT - SD1.5 only (low strength)',

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { EXECUTION_ERROR_MARKER, readPngSize, readPngText, startSimulator, type Simulator } from '../src';
 import { postJson, waitForHistory } from './helpers/http';
 import { summarize, WsRecorder } from './helpers/ws-recorder';
-import { textToImage } from './helpers/workflows';
+import { textToImage } from '../src/sample-workflows';
 
 describe('running prompts', () => {
   let sim: Simulator;

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSimulator, type Simulator } from '../src';
 import { postJson, waitForHistory } from './helpers/http';
-import { textToImage } from './helpers/workflows';
+import { textToImage } from '../src/sample-workflows';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 

@@ -1,7 +1,7 @@
 import { startSimulator, type Simulator } from '../src';
 import { getJson, postJson, waitForHistory } from './helpers/http';
 import { WsRecorder } from './helpers/ws-recorder';
-import { emptyImageProbe, textToImage } from './helpers/workflows';
+import { emptyImageProbe, textToImage } from '../src/sample-workflows';
 
 describe('queue, interrupt and history', () => {
   let sim: Simulator;

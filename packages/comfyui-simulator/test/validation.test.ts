@@ -1,6 +1,6 @@
 import { startSimulator, type Simulator } from '../src';
 import { postJson } from './helpers/http';
-import { emptyImageProbe, textToImage } from './helpers/workflows';
+import { emptyImageProbe, textToImage } from '../src/sample-workflows';
 
 describe('validating prompts', () => {
   let sim: Simulator;

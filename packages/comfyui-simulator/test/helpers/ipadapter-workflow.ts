@@ -1,4 +1,4 @@
-import { textToImage } from './workflows';
+import { textToImage } from '../../src/sample-workflows';
 
 /** The reference-image graph of the protocol notes (§8.4): LoadImage → IPAdapterUnifiedLoader → IPAdapter → KSampler.model. */
 export function ipAdapterTextToImage(options: { image: string; preset?: string; weight?: number; prefix?: string }) {

@@ -1,5 +1,9 @@
+import type { ApiPrompt } from './types';
+
+// Small API-format prompts for trying the simulator (or a real ComfyUI) and for tests.
+
 /** The standard text-to-image graph of the protocol notes (§8.2), with knobs for tests. */
-export function textToImage(options: { seed?: number; steps?: number; prefix?: string; positive?: string; width?: number; height?: number; batch?: number; ckpt?: string } = {}) {
+export function textToImage(options: { seed?: number; steps?: number; prefix?: string; positive?: string; width?: number; height?: number; batch?: number; ckpt?: string } = {}): ApiPrompt {
   return {
     '4': { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: options.ckpt ?? 'anime-v1.safetensors' } },
     '6': { class_type: 'CLIPTextEncode', inputs: { text: options.positive ?? 'a lighthouse at dusk, oil painting', clip: ['4', 1] } },
@@ -17,7 +21,7 @@ export function textToImage(options: { seed?: number; steps?: number; prefix?: s
   };
 }
 
-export function emptyImageProbe(prefix = 'probe', color = 0) {
+export function emptyImageProbe(prefix = 'probe', color = 0): ApiPrompt {
   return {
     '1': { class_type: 'EmptyImage', inputs: { width: 64, height: 64, batch_size: 1, color } },
     '2': { class_type: 'SaveImage', inputs: { images: ['1', 0], filename_prefix: prefix } },
