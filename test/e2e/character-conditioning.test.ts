@@ -63,10 +63,23 @@ describe('character versions, outfits and references reach the ComfyUI backends'
     const v3 = await graphReceived(current);
     expect(positiveText(v3).startsWith('kainakamura')).toBe(true);
     expect(positiveText(v3)).toContain('silver ear cuff on right ear');
-    expect(Object.values(v3).find((n) => n.class_type === 'LoraLoader')?.inputs.lora_name).toBe('kai-nakamura.safetensors');
 
     expect(pinned.assets[0].character.version).toBe(2);
     expect(pinned.assets[0].path).toContain('kai-nakamura_v2_');
+  });
+
+  it('when a character has LoRAs the backend lists, then they are chained between the checkpoint and the sampler', async () => {
+    const created = await fx.api.post('/api/v1/characters', {
+      name: 'Mika Ink',
+      definition: { displayName: 'Mika Ink', triggerWords: ['mikaink'], loras: [{ name: 'style/inkwash.safetensors', weight: 0.6 }] },
+    });
+    expect(created.status).toBe(201);
+    const generation = await generate({ character: 'mika-ink' });
+    expect(generation.status).toBe('completed');
+    const graph = await graphReceived(generation);
+    expect(graph['20']).toMatchObject({ class_type: 'LoraLoader', inputs: { lora_name: 'style/inkwash.safetensors', strength_model: 0.6, model: ['4', 0], clip: ['4', 1] } });
+    expect(graph['3'].inputs.model).toEqual(['20', 0]);
+    expect(graph['6'].inputs.clip).toEqual(['20', 1]);
   });
 
   it('when an outfit is chosen, then its prompt is in the graph and the job, asset and sidecar record it; an unknown outfit is a 400 listing the outfits', async () => {
@@ -120,7 +133,7 @@ describe('character versions, outfits and references reach the ComfyUI backends'
         expect(graph['3'].inputs.model).toEqual([ipAdapter[0], 0]);
       } else {
         expect(classes(graph)).not.toContain('IPAdapter');
-        expect(graph['3'].inputs.model).toEqual(['20', 0]);
+        expect(graph['3'].inputs.model).toEqual(['4', 0]);
       }
 
       const asset = generation.assets[0];

@@ -65,7 +65,7 @@ describe('importLegacy on the legacy fixture', () => {
     expect(v3).toMatchObject({
       displayName: 'Kai Nakamura',
       triggerWords: ['kainakamura'],
-      loras: [{ name: 'kai-nakamura.safetensors', weight: 0.8 }],
+      loras: [],
       prompt: { negative: 'lowres, bad anatomy, bad hands, extra fingers, watermark' },
     });
     // Keys the schema has no field for stay in the stored JSON.
@@ -120,12 +120,11 @@ describe('importLegacy on the legacy fixture', () => {
     expect(formatImportReport(report)).toMatch(/not understood.*character_definitions\.mood_board_url/);
   });
 
-  it('when imported, then the current version conditions a prompt with its trigger word, LoRA and outfit', async () => {
+  it('when imported, then the current version conditions a prompt with its trigger word and outfit', async () => {
     const { version } = await resolveCharacter(db, 'Kai Nakamura');
     const conditioning = buildConditioning({ definition: version.definition as never, attributes: version.attributes, outfit: 'jacket', userPrompt: 'on a rooftop', references: version.references });
     expect(conditioning.positive.startsWith('kainakamura, 17 years old, shoulder-length dark blue hair')).toBe(true);
     expect(conditioning.positive).toMatch(/red bomber jacket.*on a rooftop$/);
-    expect(conditioning.loras).toEqual([{ name: 'kai-nakamura.safetensors', weight: 0.8 }]);
     expect(conditioning.references.map((r) => r.label).sort()).toEqual(['Hiroshi', 'Sakura']);
   });
 
