@@ -1,7 +1,7 @@
 import { Prisma } from '@anime/db';
-import { waitFor } from '@anime/testing';
+import { removeQueueKeys, waitFor } from '@anime/testing';
 import { expectCompletedOnce } from './expect-completed-once';
-import { removeQueueKeys, startStackFixture, type StackFixture } from './stack-fixture';
+import { startStackFixture, type StackFixture } from './stack-fixture';
 
 /**
  * Redis keeps nothing on disk: a restart empties every queue. PostgreSQL holds the jobs, and each

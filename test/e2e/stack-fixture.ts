@@ -2,11 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import axios, { type AxiosInstance } from 'axios';
-import { Redis } from 'ioredis';
 import { seedDemo } from '@anime/character';
 import { createDb, type Db } from '@anime/db';
 import { startStack, type Stack } from '@anime/stack';
-import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix, type TestDatabase } from '@anime/testing';
+import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, type TestDatabase } from '@anime/testing';
 
 export interface StackFixture {
   stack: Stack;
@@ -56,19 +55,4 @@ export async function startStackFixture(label: string, options: { simulatorStepM
       await rm(simulatorOutputDir, { recursive: true, force: true });
     },
   };
-}
-
-/** Deletes every Redis key under the queue prefix: what a Redis restart (it keeps nothing on disk) does to the pipeline. */
-export async function removeQueueKeys(prefix: string): Promise<void> {
-  const redis = new Redis(TEST_REDIS_URL);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }

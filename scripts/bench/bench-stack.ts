@@ -1,0 +1,48 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { seedDemo } from '@anime/character';
+import { startSimulatorProcess, startStack, type SimulatorProcess, type Stack } from '@anime/stack';
+import { createTestDatabase, removeQueueKeys, uniqueQueuePrefix, type TestDatabase } from '@anime/testing';
+
+export interface BenchStack {
+  stack: Stack;
+  simulators: SimulatorProcess[];
+  close(): Promise<void>;
+}
+
+/**
+ * The four services and `backends` simulators, each its own process, over a scratch database,
+ * queue prefix and library that are removed afterwards: a benchmark never touches real data.
+ */
+export async function startBenchStack(options: { backends: number; stepMs: number; redisUrl: string }): Promise<BenchStack> {
+  const database: TestDatabase = await createTestDatabase('bench');
+  const libraryDir = await mkdtemp(path.join(tmpdir(), 'bench-library-'));
+  const queuePrefix = uniqueQueuePrefix('bench');
+  const simulators: SimulatorProcess[] = [];
+  let stack: Stack | undefined;
+  const close = async () => {
+    await stack?.stop();
+    await Promise.all(simulators.map((s) => s.process.stop()));
+    await database.drop();
+    await removeQueueKeys(queuePrefix, options.redisUrl);
+    await rm(libraryDir, { recursive: true, force: true });
+  };
+  try {
+    await seedDemo({ databaseUrl: database.url, libraryDir });
+    for (let i = 0; i < options.backends; i++) simulators.push(await startSimulatorProcess({ stepMs: options.stepMs }, `simulator-${i + 1}`));
+    stack = await startStack({
+      databaseUrl: database.url,
+      redisUrl: options.redisUrl,
+      queuePrefix,
+      libraryDir,
+      comfyUrls: simulators.map((s) => s.url),
+      // 'info': readiness is read from the services' "service ready" log lines.
+      logLevel: 'info',
+    });
+    return { stack, simulators, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
