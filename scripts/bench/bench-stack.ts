@@ -7,6 +7,7 @@ import { createTestDatabase, removeQueueKeys, uniqueQueuePrefix, type TestDataba
 
 export interface BenchStack {
   stack: Stack;
+  databaseUrl: string;
   simulators: SimulatorProcess[];
   close(): Promise<void>;
 }
@@ -40,7 +41,7 @@ export async function startBenchStack(options: { backends: number; stepMs: numbe
       // 'info': readiness is read from the services' "service ready" log lines.
       logLevel: 'info',
     });
-    return { stack, simulators, close };
+    return { stack, simulators, databaseUrl: database.url, close };
   } catch (error) {
     await close();
     throw error;

@@ -9,6 +9,7 @@ import { directThroughput } from './direct-baseline';
 import { rssMiB } from './process-memory';
 import { idleGaps, promptTiming, type PromptTiming } from './prompt-timings';
 import { runJobs, type JobRun } from './run-jobs';
+import { stageBreakdown } from './stage-breakdown';
 import { ms, summarize, type Summary } from './stats';
 
 const HELP = `Usage: pnpm bench [options]
@@ -35,6 +36,7 @@ interface Run {
   idleGap: Summary;
   execution: Summary;
   overhead?: Summary;
+  stages?: { stage: string; p50: number }[];
   rss: { service: string; before: number | null; after: number | null }[];
 }
 
@@ -56,10 +58,12 @@ async function measure(backends: number, options: { jobs: number; sequential: nu
     const timeoutMs = 600_000;
     await runJobs(gateway, { count: 5, steps: options.steps, sequential: true, timeoutMs }); // warm-up
     let overhead: Summary | undefined;
+    let stages: Run['stages'];
     if (options.withOverhead) {
       const runs = await runJobs(gateway, { count: options.sequential, steps: options.steps, sequential: true, timeoutMs });
       const timings = await timingsOf(runs);
       overhead = summarize(runs.map((r, i) => r.completedAt - r.submittedAt - (timings[i].finishedAt - timings[i].startedAt)));
+      stages = await stageBreakdown(bench.databaseUrl, runs, timings);
     }
     const services = bench.stack.serviceNames.map((name) => ({ name, process: bench.stack.services[name]! }));
     const before = await Promise.all(services.map((s) => rssMiB(s.process.pid)));
@@ -73,6 +77,7 @@ async function measure(backends: number, options: { jobs: number; sequential: nu
       idleGap: summarize(idleGaps(timings)),
       execution: summarize(timings.map((t) => t.finishedAt - t.startedAt)),
       overhead,
+      stages,
       rss: services.map((s, i) => ({ service: s.name, before: before[i], after: after[i] })),
     };
   } finally {
@@ -100,6 +105,11 @@ function report(runs: Run[], direct: number, options: { jobs: number; sequential
   if (withOverhead?.overhead) {
     const o = withOverhead.overhead;
     lines.push(`Orchestration overhead per job (client-seen latency − backend execution), ${withOverhead.backends} backend: p50 ${ms(o.p50)}, p95 ${ms(o.p95)}, p99 ${ms(o.p99)}, max ${ms(o.max)}.`, '');
+    if (withOverhead.stages) {
+      lines.push('Where a sequential job spends its time (p50 of each stage, from the timestamps PostgreSQL and the backend recorded):', '', '| stage | p50 |', '|---|---|');
+      for (const s of withOverhead.stages) lines.push(`| ${s.stage} | ${ms(s.p50)} |`);
+      lines.push('');
+    }
   }
   if (base) lines.push(`Straight to one simulator with a minimal client (no queue, no database): ${direct.toFixed(1)} jobs/s; the pipeline reaches ${((base / direct) * 100).toFixed(0)}% of it with one backend.`, '');
   lines.push('| backends | service | RSS before backlog | RSS after |', '|---|---|---|---|');
