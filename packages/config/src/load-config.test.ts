@@ -28,6 +28,8 @@ describe('loadConfig', () => {
     const config = loadConfig(orchestratorConfigSchema, { DATABASE_URL: 'postgres://h/db', LIBRARY_DIR: '/l', COMFYUI_URLS: ' http://a:8188/ , http://b:8188' });
     expect(config.COMFYUI_URLS).toEqual(['http://a:8188', 'http://b:8188']);
     expect(config.IPADAPTER_WEIGHT).toBe(0.7);
+    expect(config).toMatchObject({ JOB_MAX_ATTEMPTS: 3, JOB_TIMEOUT_S: 600 });
+    expect(() => loadConfig(orchestratorConfigSchema, { DATABASE_URL: 'postgres://h/db', LIBRARY_DIR: '/l', COMFYUI_URLS: 'http://a', JOB_MAX_ATTEMPTS: '51' })).toThrow(/JOB_MAX_ATTEMPTS/);
     expect(() => loadConfig(orchestratorConfigSchema, { DATABASE_URL: 'postgres://h/db', LIBRARY_DIR: '/l', COMFYUI_URLS: 'http://a', IPADAPTER_WEIGHT: 'strong' })).toThrow(/IPADAPTER_WEIGHT/);
   });
 });

@@ -24,8 +24,10 @@ export const orchestratorConfigSchema = z.object({
   COMFYUI_URLS: comfyUrls.refine((urls) => urls.length > 0, 'must list at least one ComfyUI base URL'),
   LIBRARY_DIR: libraryDir,
   DEFAULT_CHECKPOINT: z.string().min(1).optional(),
-  JOB_MAX_ATTEMPTS: positiveInt(3),
-  JOB_TIMEOUT_S: positiveInt(1800),
+  /** Tries of a job's render stage on transient faults (backend unreachable, 5xx) before it fails. */
+  JOB_MAX_ATTEMPTS: positiveInt(3).pipe(z.number().max(50, 'must be at most 50')),
+  /** How long a prompt may take from submission before it is interrupted and the job fails with `timeout`. */
+  JOB_TIMEOUT_S: positiveInt(600),
   BACKEND_PREFETCH: positiveInt(1),
   /** How strongly a face reference steers the model on backends with IP-Adapter; 0 never uses it. */
   IPADAPTER_WEIGHT: z.coerce.number().min(0).max(3).default(0.7),

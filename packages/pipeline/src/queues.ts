@@ -41,11 +41,14 @@ export function createPipelineQueues(connection: ConnectionOptions, prefix: stri
 }
 
 /** Stage hand-offs: the job id is derived from the generation id, so a repeat add is a no-op. */
+/** Renders may be tried up to this often; the orchestrator's JOB_MAX_ATTEMPTS decides within it. */
+export const RENDER_ATTEMPTS_CEILING = 50;
+
 export function enqueueRender(queues: PipelineQueues, generationId: string, priority: Priority, correlationId?: string) {
   return queues.generationRenders.add(
     JOB_NAMES.generationRenders,
     { schemaVersion: 1, generationId, correlationId },
-    { jobId: stageJobId.generationRenders(generationId), priority: PRIORITY_RANK[priority] },
+    { jobId: stageJobId.generationRenders(generationId), priority: PRIORITY_RANK[priority], attempts: RENDER_ATTEMPTS_CEILING },
   );
 }
 

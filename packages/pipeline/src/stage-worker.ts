@@ -11,6 +11,11 @@ export interface StageWorkerOptions<S extends z.ZodType, R> {
   concurrency?: number;
   /** Called with the parsed payload; throw UnrecoverableError for permanent faults. */
   handle: (payload: z.infer<S>, job: Job, signal?: AbortSignal) => Promise<R>;
+  /**
+   * Tries a job gets before it is given up, when fewer than the queue job's own `attempts`
+   * (a thrown error on the last try is treated as unrecoverable).
+   */
+  maxAttempts?: number;
   /** Called once BullMQ gave up on a job (attempts exhausted or unrecoverable). */
   onGiveUp?: (job: Job, error: Error) => Promise<void>;
 }
@@ -30,7 +35,13 @@ export function createStageWorker<S extends z.ZodType, R>(options: StageWorkerOp
         throw new UnrecoverableError(`invalid ${options.queue} payload: ${problems}`);
       }
       const correlationId = (parsed.data as { correlationId?: string }).correlationId;
-      return withContext({ jobId: job.id, queue: options.queue, correlationId }, () => options.handle(parsed.data, job, signal));
+      try {
+        return await withContext({ jobId: job.id, queue: options.queue, correlationId }, () => options.handle(parsed.data, job, signal));
+      } catch (error) {
+        const lastTry = options.maxAttempts !== undefined && job.attemptsMade + 1 >= options.maxAttempts;
+        if (lastTry && !(error instanceof UnrecoverableError)) throw new UnrecoverableError(`${(error as Error).message} (try ${job.attemptsMade + 1} of ${options.maxAttempts})`);
+        throw error;
+      }
     },
     {
       connection: options.connection,

@@ -24,7 +24,7 @@ async function main(): Promise<void> {
     recoverEveryMs: config.RECOVERY_SWEEP_MS,
     build: async (ctx) => {
       const stager = new ReferenceStager({ db: ctx.db, storage: new LocalLibraryStorage(config.LIBRARY_DIR), log });
-      const handle = createRenderPromptProcessor({ ...ctx, pool, stager, defaultCheckpoint: config.DEFAULT_CHECKPOINT, ipAdapterWeight: config.IPADAPTER_WEIGHT });
+      const handle = createRenderPromptProcessor({ ...ctx, pool, stager, defaultCheckpoint: config.DEFAULT_CHECKPOINT, ipAdapterWeight: config.IPADAPTER_WEIGHT, jobTimeoutMs: config.JOB_TIMEOUT_S * 1000 });
       const worker = createStageWorker({
         queue: QUEUES.generationRenders,
         prefix: config.QUEUE_PREFIX,
@@ -33,6 +33,7 @@ async function main(): Promise<void> {
         log,
         // Keeps every backend's own queue fed: one in flight per backend plus the prefetch.
         concurrency: config.COMFYUI_URLS.length * (1 + config.BACKEND_PREFETCH),
+        maxAttempts: config.JOB_MAX_ATTEMPTS,
         handle: (payload, _job, signal) => handle(payload, signal),
         onGiveUp: async (job, error) => {
           const generationId = (job.data as { generationId?: string }).generationId;

@@ -15,7 +15,11 @@ export interface RenderPromptDeps extends PrepareWorkflowDeps {
   queues: PipelineQueues;
   events: JobEventPublisher;
   log: Logger;
+  /** JOB_TIMEOUT_S in ms: how long a prompt may take from submission; then it is interrupted and the job fails. */
+  jobTimeoutMs?: number;
 }
+
+const DEFAULT_JOB_TIMEOUT_MS = 600_000;
 
 const loadJob = (db: Db, id: string) => db.generationJob.findUnique({ where: { id }, include: { character: { select: { slug: true } } } });
 type ResolvedJob = NonNullable<Awaited<ReturnType<typeof loadJob>>> & { character: { slug: string } };
@@ -71,15 +75,26 @@ export function createRenderPromptProcessor(deps: RenderPromptDeps) {
       if (started !== true) await deps.events.publish(started);
     }
 
+    const limitMs = deps.jobTimeoutMs ?? DEFAULT_JOB_TIMEOUT_MS;
+    // Counted from the first submission, so a resumed prompt keeps its original deadline.
+    const startedAt = resume && job.startedAt ? job.startedAt.getTime() : Date.now();
+    const deadline = AbortSignal.timeout(Math.max(0, startedAt + limitMs - Date.now()));
+    const stop = signal ? AbortSignal.any([signal, deadline]) : deadline;
     try {
       const onProgress = async (p: { value: number; max: number; node: string | null }) => {
         await deps.events.publishAll([await store.recordProgress(job.id, p)]);
       };
       const result = resume
-        ? await client.follow(promptId, { onProgress, signal, resubmit: workflow })
-        : await client.run(workflow, { promptId, onProgress, signal, extraData: { extra_pnginfo: { generation: { jobId: job.id } } } });
+        ? await client.follow(promptId, { onProgress, signal: stop, resubmit: workflow })
+        : await client.run(workflow, { promptId, onProgress, signal: stop, extraData: { extra_pnginfo: { generation: { jobId: job.id } } } });
       await store.recordOutputs(job.id, { backend: url, promptId, items: result.outputs });
     } catch (error) {
+      if (deadline.aborted && !signal?.aborted) {
+        await stopPrompt(client, promptId, deps.log);
+        const message = `timed out after ${Math.round(limitMs / 1000)} s (JOB_TIMEOUT_S); the prompt was interrupted on ${url}`;
+        await deps.events.publishAll([await store.markFailed(job.id, { code: 'timeout', message })]);
+        return { outcome: 'failed: timeout' };
+      }
       if (error instanceof ComfyValidationError) {
         await deps.events.publishAll([await store.markFailed(job.id, { code: 'comfyui_validation', message: error.summary, details: error.body })]);
         return { outcome: 'failed: validation' };
@@ -93,6 +108,12 @@ export function createRenderPromptProcessor(deps: RenderPromptDeps) {
     await enqueueFiling(deps.queues, job.id, payload.correlationId);
     return { outcome: 'rendered' };
   }
+}
+
+/** Takes a prompt out of the backend whether it still waits in its queue or already runs. */
+async function stopPrompt(client: BackendLease['client'], promptId: string, log: Logger): Promise<void> {
+  await client.deleteFromQueue([promptId]).catch((error) => log.warn('could not delete the prompt from the backend queue', { promptId, error: (error as Error).message }));
+  await client.interrupt(promptId).catch((error) => log.warn('could not interrupt the prompt', { promptId, error: (error as Error).message }));
 }
 
 /** A running job whose backend vanished from the config gets a new attempt on another one. */

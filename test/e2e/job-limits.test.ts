@@ -1,0 +1,57 @@
+import axios from 'axios';
+import { waitFor } from '@anime/testing';
+import { startStackFixture, type StackFixture } from './stack-fixture';
+
+const ended = (fx: StackFixture, id: string) =>
+  waitFor(async () => {
+    const res = await fx.api.get(`/api/v1/generations/${id}`);
+    return ['completed', 'failed', 'canceled'].includes(res.data.status) ? res.data : null;
+  }, `generation ${id} to end`, 60_000, 100);
+
+describe('JOB_TIMEOUT_S: a prompt that runs too long', () => {
+  let fx: StackFixture;
+
+  beforeAll(async () => {
+    fx = await startStackFixture('job-timeout', { simulatorStepMs: 50, extraEnv: { JOB_TIMEOUT_S: '2' } });
+  }, 120_000);
+
+  afterAll(async () => {
+    await fx?.close();
+  });
+
+  it('when a prompt outlives the limit, then it is interrupted on the backend, the job fails with timeout, and the backend takes the next job', async () => {
+    const slow = await fx.api.post('/api/v1/generations', { character: 'kai-nakamura', prompt: 'far too many steps', steps: 150 });
+    const failed = await ended(fx, slow.data.id);
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toMatchObject({ code: 'timeout', message: expect.stringContaining('timed out after 2 s') });
+    expect(failed.progress.value).toBeLessThan(150);
+
+    const history = await axios.get(`${failed.backend}/history/${failed.promptId}`);
+    const messages = history.data[failed.promptId].status.messages.map(([name]: [string]) => name);
+    expect(messages).toContain('execution_interrupted');
+
+    const next = await fx.api.post('/api/v1/generations', { character: 'kai-nakamura', prompt: 'a quick one', steps: 3 });
+    expect((await ended(fx, next.data.id)).status).toBe('completed');
+  });
+});
+
+describe('JOB_MAX_ATTEMPTS: a backend that cannot be reached', () => {
+  let fx: StackFixture;
+
+  beforeAll(async () => {
+    // Port 9 (discard) on loopback: nothing listens, every connection is refused.
+    fx = await startStackFixture('job-attempts', { comfyUrls: ['http://127.0.0.1:9'], extraEnv: { JOB_MAX_ATTEMPTS: '2' } });
+  }, 120_000);
+
+  afterAll(async () => {
+    await fx?.close();
+  });
+
+  it('when every try fails to reach the backend, then after JOB_MAX_ATTEMPTS tries the job fails with comfyui_unreachable', async () => {
+    const res = await fx.api.post('/api/v1/generations', { character: 'kai-nakamura', prompt: 'nobody home', steps: 2 });
+    const failed = await ended(fx, res.data.id);
+    expect(failed.status).toBe('failed');
+    expect(failed.error.code).toBe('comfyui_unreachable');
+    expect(failed.error.message).toContain('try 2 of 2');
+  });
+});
