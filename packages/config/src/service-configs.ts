@@ -14,7 +14,6 @@ export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 export const characterConfigSchema = z.object({
   ...sharedEnv,
   CHARACTER_PORT: port(8081),
-  LIBRARY_DIR: libraryDir,
 });
 export type CharacterConfig = z.infer<typeof characterConfigSchema>;
 
