@@ -86,4 +86,14 @@ describe('resolveCharacter', () => {
     expect((error as CharacterDomainError).code).toBe('character_ambiguous');
     expect(((error as CharacterDomainError).details as { slugs: string[] }).slugs.sort()).toEqual(['twin-a', 'twin-b']);
   });
+
+  it('when a reference is attached or detached after the current version, then unpinned generations follow it and a pinned one keeps its own', async () => {
+    const hiroshi = await db.characterReference.create({
+      data: { characterId: kaiId, label: 'Hiroshi', kind: 'body', path: 'references/kai-nakamura/b-hiroshi.png', sha256: 'b'.repeat(64), bytes: 10, mime: 'image/png' },
+    });
+    expect((await resolveCharacter(db, 'kai-nakamura')).version.references.map((r) => r.label)).toEqual(['Sakura', 'Hiroshi']);
+    await db.characterReference.updateMany({ where: { characterId: kaiId, label: 'Sakura' }, data: { detachedAt: new Date() } });
+    expect((await resolveCharacter(db, 'kai-nakamura')).version.references.map((r) => r.id)).toEqual([hiroshi.id]);
+    expect((await resolveCharacter(db, 'kai-nakamura@2')).version.references.map((r) => r.label)).toEqual(['Sakura']);
+  });
 });

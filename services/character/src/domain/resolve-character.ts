@@ -4,7 +4,10 @@ import { CharacterDomainError } from './errors';
 
 export type ResolvedVersion = CharacterVersion & {
   attributes: CharacterAttribute[];
-  /** The references this version was created with (through VersionReference), oldest first. */
+  /**
+   * The reference images a generation uses, oldest first: for a pinned `slug@N` the ones version N
+   * was created with (so it reproduces exactly); otherwise the ones attached to the character now.
+   */
   references: CharacterReference[];
 };
 
@@ -17,7 +20,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Finds a character by slug, id, display name (case-insensitive) or `slug@N`, and the version
- * asked for (else its current one) with that version's attributes and references.
+ * asked for (else its current one) with that version's attributes. References: a pinned version's
+ * own; unpinned, the character's references as attached right now, so an image just uploaded
+ * (or detached) counts at once without a new version.
  *
  * @throws CharacterDomainError `character_not_found` (404), `character_ambiguous` (409: a name
  *   shared by several characters), `character_archived` (409), `version_not_found` (404).
@@ -42,9 +47,11 @@ export async function resolveCharacter(db: Db, ref: string): Promise<ResolvedCha
       version: number,
     });
   }
-  const references = version.references
-    .map((link) => link.reference)
-    .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.label.localeCompare(b.label));
+  const references = (
+    wanted === undefined
+      ? await db.characterReference.findMany({ where: { characterId: character.id, detachedAt: null } })
+      : version.references.map((link) => link.reference)
+  ).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.label.localeCompare(b.label));
   return { character, version: { ...version, references } };
 }
 
