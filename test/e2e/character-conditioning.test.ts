@@ -6,6 +6,9 @@ import { startSimulatorProcess, type SimulatorProcess } from '@anime/stack';
 import { waitFor } from '@anime/testing';
 import { startStackFixture, type StackFixture } from './stack-fixture';
 
+/** How LoadImage names an uploaded file: `subfolder/name`, or the bare name at the top of input/. */
+const asLoadImageValue = (upload: { name: string; subfolder: string }) => (upload.subfolder ? `${upload.subfolder}/${upload.name}` : upload.name);
+
 interface GraphNode { class_type: string; inputs: Record<string, unknown> }
 type Graph = Record<string, GraphNode>;
 
@@ -99,7 +102,7 @@ describe('character versions, outfits and references reach the ComfyUI backends'
     const staged = uploads.filter((u) => u.sha256 === uploaded.data.sha256);
     expect(staged).toHaveLength(1);
     const loaded = Object.values(await graphReceived(generation)).filter((n) => n.class_type === 'LoadImage').map((n) => n.inputs.image);
-    expect(loaded).toEqual([`${staged[0].subfolder}/${staged[0].name}`]);
+    expect(loaded).toEqual([asLoadImageValue(staged[0])]);
 
     // Version 1 was made before the upload: pinned, it reproduces without the image.
     const pinned = await generate({ character: 'mika-ink@1' });
@@ -148,7 +151,7 @@ describe('character versions, outfits and references reach the ComfyUI backends'
       const graph = await graphReceived(generation);
       const loaded = Object.values(graph).filter((n) => n.class_type === 'LoadImage').map((n) => String(n.inputs.image));
       const { uploads } = (await axios.get(`${generation.backend}/sim/uploads`)).data as { uploads: { sha256: string; name: string; subfolder: string }[] };
-      expect(loaded.sort()).toEqual(uploads.filter((u) => expectedHashes.includes(u.sha256)).map((u) => `${u.subfolder}/${u.name}`).sort());
+      expect(loaded.sort()).toEqual(uploads.filter((u) => expectedHashes.includes(u.sha256)).map(asLoadImageValue).sort());
 
       if (generation.backend === backends[1].url) {
         // The face reference (Sakura) conditions the model through IP-Adapter, ahead of the sampler.

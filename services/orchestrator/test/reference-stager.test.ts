@@ -51,7 +51,7 @@ describe('ReferenceStager', () => {
     const [first, second] = await Promise.all([stager.stage(simulator.url, client, refs), stager.stage(simulator.url, client, refs)]);
     expect(simulator.uploads.map((u) => u.sha256).sort()).toEqual(refs.map((r) => r.sha256).sort());
     expect(first).toEqual(second);
-    expect(first.map((s) => s.image)).toEqual(refs.map((r) => `anime-refs/${r.sha256}.png`));
+    expect(first.map((s) => s.image)).toEqual(refs.map((r) => `anime-ref-${r.sha256}.png`));
     expect(first.map((s) => s.kind)).toEqual(['face', 'body']);
     const rows = await db.backendUpload.findMany({ where: { backend: simulator.url } });
     expect(rows).toHaveLength(2);
@@ -61,11 +61,11 @@ describe('ReferenceStager', () => {
     const before = simulator.uploads.length;
     const staged = await newStager().stage(simulator.url, client, refs);
     expect(simulator.uploads.length).toBe(before);
-    expect(staged.map((s) => s.image)).toEqual(refs.map((r) => `anime-refs/${r.sha256}.png`));
+    expect(staged.map((s) => s.image)).toEqual(refs.map((r) => `anime-ref-${r.sha256}.png`));
   });
 
   it('when the backend lost an uploaded file, then a new process uploads that one again', async () => {
-    await rm(path.join(simulator.inputDir, 'anime-refs', `${refs[0].sha256}.png`));
+    await rm(path.join(simulator.inputDir, `anime-ref-${refs[0].sha256}.png`));
     const before = simulator.uploads.length;
     await newStager().stage(simulator.url, client, refs);
     expect(simulator.uploads.slice(before).map((u) => u.sha256)).toEqual([refs[0].sha256]);

@@ -20,13 +20,13 @@ describe('buildTextToImageWorkflow', () => {
     expect(wf['7'].inputs.clip).toEqual(['21', 1]);
   });
 
-  const face = { sha256: 'f'.repeat(64), kind: 'face', image: 'anime-refs/ffff.png' };
-  const body = { sha256: 'b'.repeat(64), kind: 'body', image: 'anime-refs/bbbb.png' };
+  const face = { sha256: 'f'.repeat(64), kind: 'face', image: 'anime-ref-ffff.png' };
+  const body = { sha256: 'b'.repeat(64), kind: 'body', image: 'anime-ref-bbbb.png' };
 
   it('when references are staged on a backend without IP-Adapter, then each is a LoadImage that nothing consumes', () => {
     const wf = buildTextToImageWorkflow({ ...base, loras: [], references: [body, face] });
-    expect(wf['50']).toMatchObject({ class_type: 'LoadImage', inputs: { image: 'anime-refs/bbbb.png' } });
-    expect(wf['51']).toMatchObject({ class_type: 'LoadImage', inputs: { image: 'anime-refs/ffff.png' } });
+    expect(wf['50']).toMatchObject({ class_type: 'LoadImage', inputs: { image: 'anime-ref-bbbb.png' } });
+    expect(wf['51']).toMatchObject({ class_type: 'LoadImage', inputs: { image: 'anime-ref-ffff.png' } });
     const consumed = Object.values(wf).flatMap((node) => Object.values(node.inputs).filter(Array.isArray).map((link) => (link as unknown[])[0]));
     expect(consumed).not.toContain('50');
     expect(consumed).not.toContain('51');

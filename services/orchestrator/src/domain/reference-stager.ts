@@ -14,8 +14,11 @@ export interface ReferenceToStage {
   path: string;
 }
 
-/** The subfolder of ComfyUI's `input/` that holds the studio's reference images. */
-export const REFERENCE_SUBFOLDER = 'anime-refs';
+/**
+ * Reference images go straight into ComfyUI's `input/` as `anime-ref-<sha256>.<ext>`: files there
+ * are the ones LoadImage lists as its choices, so every ComfyUI (and stand-in) accepts the name.
+ */
+export const REFERENCE_FILE_PREFIX = 'anime-ref-';
 
 export class ReferenceUnavailableError extends Error {
   constructor(
@@ -64,8 +67,8 @@ export class ReferenceStager {
     if (known) this.deps.log.warn('reference image gone from backend; uploading it again', { backend, sha256: reference.sha256, name: imageName(known.subfolder, known.name) });
 
     const bytes = await this.readVerified(reference);
-    const filename = `${reference.sha256}${path.extname(reference.path).toLowerCase() || '.png'}`;
-    const answer = await client.uploadImage(bytes, filename, { subfolder: REFERENCE_SUBFOLDER });
+    const filename = `${REFERENCE_FILE_PREFIX}${reference.sha256}${path.extname(reference.path).toLowerCase() || '.png'}`;
+    const answer = await client.uploadImage(bytes, filename);
     const row = { name: answer.name, subfolder: answer.subfolder ?? '' };
     await this.deps.db.backendUpload.upsert({
       where: { backend_sha256: { backend, sha256: reference.sha256 } },
