@@ -3,8 +3,7 @@ import path from 'node:path';
 import axios from 'axios';
 import { encodePng } from '@anime/comfyui-simulator';
 import { startSimulatorProcess, type SimulatorProcess } from '@anime/stack';
-import { waitFor } from '@anime/testing';
-import { startStackFixture, type StackFixture } from './stack-fixture';
+import { startStackFixture, waitForGenerationEnd, type StackFixture } from './stack-fixture';
 
 /** How LoadImage names an uploaded file: `subfolder/name`, or the bare name at the top of input/. */
 const asLoadImageValue = (upload: { name: string; subfolder: string }) => (upload.subfolder ? `${upload.subfolder}/${upload.name}` : upload.name);
@@ -34,10 +33,7 @@ describe('character versions, outfits and references reach the ComfyUI backends'
   async function generate(body: Record<string, unknown>) {
     const res = await fx.api.post('/api/v1/generations', { prompt: 'walking home in the rain', steps: 4, ...body });
     expect(res.status).toBe(202);
-    return waitFor(async () => {
-      const got = await fx.api.get(`/api/v1/generations/${res.data.id}`);
-      return ['completed', 'failed', 'canceled'].includes(got.data.status) ? got.data : null;
-    }, `generation ${res.data.id} to end`, 60_000, 100);
+    return waitForGenerationEnd(fx, res.data.id);
   }
 
   /** The graph the backend itself stored for the prompt (its /history), not what we meant to send. */

@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { QUEUES } from '@anime/contracts';
 import { TEST_REDIS_URL, waitFor } from '@anime/testing';
 import { recordJobEvents } from './socket-recorder';
-import { startStackFixture, type StackFixture } from './stack-fixture';
+import { startStackFixture, waitForGenerationEnd, type StackFixture } from './stack-fixture';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
@@ -27,11 +27,7 @@ describe('generation pipeline, each service its own process', () => {
     await fx?.close();
   });
 
-  const waitForTerminal = (id: string) =>
-    waitFor(async () => {
-      const res = await fx.api.get(`/api/v1/generations/${id}`);
-      return ['completed', 'failed', 'canceled'].includes(res.data.status) ? res.data : null;
-    }, `generation ${id} to end`, 60_000, 100);
+  const waitForTerminal = (id: string) => waitForGenerationEnd(fx, id);
 
   it('when Kai Nakamura is generated, then the image is filed at its organized path with its sha256 and a socket client saw the whole story', async () => {
     const res = await fx.api.post('/api/v1/generations', {

@@ -1,12 +1,7 @@
 import axios from 'axios';
-import { waitFor } from '@anime/testing';
-import { startStackFixture, type StackFixture } from './stack-fixture';
+import { startStackFixture, waitForGenerationEnd, type StackFixture } from './stack-fixture';
 
-const ended = (fx: StackFixture, id: string) =>
-  waitFor(async () => {
-    const res = await fx.api.get(`/api/v1/generations/${id}`);
-    return ['completed', 'failed', 'canceled'].includes(res.data.status) ? res.data : null;
-  }, `generation ${id} to end`, 60_000, 100);
+const ended = waitForGenerationEnd;
 
 describe('JOB_TIMEOUT_S: a prompt that runs too long', () => {
   let fx: StackFixture;

@@ -5,7 +5,16 @@ import axios, { type AxiosInstance } from 'axios';
 import { seedDemo } from '@anime/character';
 import { createDb, type Db } from '@anime/db';
 import { startStack, type Stack } from '@anime/stack';
-import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, type TestDatabase } from '@anime/testing';
+import { TERMINAL_STATUSES } from '@anime/contracts';
+import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, waitFor, type TestDatabase } from '@anime/testing';
+
+/** Polls the REST resource until the generation is completed, failed or canceled, and returns it. */
+export function waitForGenerationEnd(fx: StackFixture, id: string, timeoutMs = 60_000) {
+  return waitFor(async () => {
+    const res = await fx.api.get(`/api/v1/generations/${id}`);
+    return TERMINAL_STATUSES.includes(res.data.status) ? res.data : null;
+  }, `generation ${id} to end`, timeoutMs, 100);
+}
 
 export interface StackFixture {
   stack: Stack;
