@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, readdir, readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createDb, type Db } from '@anime/db';
 import { createTestDatabase, type TestDatabase } from '@anime/testing';
@@ -112,6 +112,23 @@ describe('importLegacy on the legacy fixture', () => {
     expect(formatImportReport(report)).toMatch(/created nothing: everything was already imported/);
     expect(log.lines.join('\n')).toMatch(/already imported as kai-nakamura/);
     expect(await readdir(path.join(library.path, 'references', 'kai-nakamura'))).toHaveLength(2);
+  });
+
+  it('when the library lost a reference file (a new checkout), then a re-run puts it back and creates no row', async () => {
+    const sakura = await db.characterReference.findFirstOrThrow({ where: { label: 'Sakura' } });
+    await rm(path.join(library.path, sakura.path));
+    const before = await countRows(db);
+
+    const dry = await importLegacy({ fromUrl: legacy.url, targetDb: db, libraryDir: library.path, imagesRoot: LEGACY_FIXTURE_DIR, dryRun: true });
+    expect(dry.restoredFiles).toEqual([sakura.path]);
+    await expect(readFile(path.join(library.path, sakura.path))).rejects.toThrow(/ENOENT/);
+
+    const report = await importLegacy({ fromUrl: legacy.url, targetDb: db, libraryDir: library.path, imagesRoot: LEGACY_FIXTURE_DIR });
+    expect(report.restoredFiles).toEqual([sakura.path]);
+    expect(formatImportReport(report)).toContain(`restored missing library file ${sakura.path}`);
+    expect(createHash('sha256').update(await readFile(path.join(library.path, sakura.path))).digest('hex')).toBe(sakura.sha256);
+    expect(await countRows(db)).toEqual(before);
+    expect((await importLegacy({ fromUrl: legacy.url, targetDb: db, libraryDir: library.path, imagesRoot: LEGACY_FIXTURE_DIR })).restoredFiles).toEqual([]);
   });
 
   it('when the legacy tables have a column the importer does not understand, then it is listed', async () => {

@@ -5,6 +5,7 @@ import { emptyReport, type CharacterImportResult, type ImportReport } from './im
 import { inspectLegacyLayout } from './legacy-layout';
 import { planCharacter, type CharacterPlan } from './plan-character';
 import { readLegacyCharacters, type LegacyCharacter } from './read-legacy';
+import { restoreReferenceFiles } from './restore-reference-files';
 import { storeReferenceFile } from './store-reference-file';
 import { writeCharacter, type ReferenceRow } from './write-character';
 
@@ -32,7 +33,8 @@ const SILENT: ImportLog = { info: () => undefined, warn: () => undefined, error:
 /**
  * Imports every legacy character that is not imported yet (Character.legacyId = `legacy:<id>`),
  * each in one transaction, copying its reference images into the library. Safe to run again:
- * a second run creates nothing. A character that fails is reported and the others go on.
+ * a second run creates nothing, and only puts back reference files gone from the library.
+ * A character that fails is reported and the others go on.
  *
  * @throws Error when the legacy database cannot be read or lacks the tables it needs.
  */
@@ -74,6 +76,9 @@ async function importOne(character: LegacyCharacter, options: ImportLegacyOption
     const existing = await options.targetDb.character.findUnique({ where: { legacyId: result.legacyId } });
     if (existing) {
       log.info(`${character.name} (${result.legacyId}) was already imported as ${existing.slug}`);
+      const restored = await restoreReferenceFiles(options.targetDb, existing.id, planCharacter(character), options);
+      for (const file of restored) log.warn(`${options.dryRun ? 'would restore' : 'restored'} missing library file ${file}`);
+      report.restoredFiles.push(...restored);
       return { ...result, status: 'already_imported', slug: existing.slug, characterId: existing.id, currentVersion: existing.currentVersion };
     }
     const planned = planCharacter(character);

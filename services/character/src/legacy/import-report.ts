@@ -29,6 +29,8 @@ export interface ImportReport {
   characters: CharacterImportResult[];
   /** Counts of what this run wrote (on a dry run: what it would write). */
   created: { characters: number; versions: number; attributes: number; references: number; versionReferences: number; files: number };
+  /** Library files of characters imported before, put back because they were gone (no row changes). */
+  restoredFiles: string[];
   /** `table.column` of legacy columns that are not carried over. */
   unknownColumns: string[];
   unknownTables: string[];
@@ -43,6 +45,7 @@ export function emptyReport(dryRun: boolean): ImportReport {
     dryRun,
     characters: [],
     created: { characters: 0, versions: 0, attributes: 0, references: 0, versionReferences: 0, files: 0 },
+    restoredFiles: [],
     unknownColumns: [],
     unknownTables: [],
     missingImages: [],
@@ -68,6 +71,7 @@ export function formatImportReport(report: ImportReport): string {
   if (report.unknownTables.length) lines.push(`legacy tables not read: ${report.unknownTables.join(', ')}`);
   for (const m of report.missingImages) lines.push(`missing image for ${m.character} / ${m.reference}: ${m.path} (${m.reason})`);
   for (const w of report.warnings) lines.push(`warning: ${w}`);
+  for (const file of report.restoredFiles) lines.push(`${report.dryRun ? 'would restore' : 'restored'} missing library file ${file}`);
   const n = report.created;
   const total = n.characters + n.versions + n.attributes + n.references + n.versionReferences + n.files;
   lines.push(
