@@ -1,8 +1,6 @@
 import axios from 'axios';
 import { startStackFixture, waitForGenerationEnd, type StackFixture } from './stack-fixture';
 
-const ended = waitForGenerationEnd;
-
 describe('JOB_TIMEOUT_S: a prompt that runs too long', () => {
   let fx: StackFixture;
 
@@ -16,7 +14,7 @@ describe('JOB_TIMEOUT_S: a prompt that runs too long', () => {
 
   it('when a prompt outlives the limit, then it is interrupted on the backend, the job fails with timeout, and the backend takes the next job', async () => {
     const slow = await fx.api.post('/api/v1/generations', { character: 'kai-nakamura', prompt: 'far too many steps', steps: 150 });
-    const failed = await ended(fx, slow.data.id);
+    const failed = await waitForGenerationEnd(fx, slow.data.id);
     expect(failed.status).toBe('failed');
     expect(failed.error).toMatchObject({ code: 'timeout', message: expect.stringContaining('timed out after 2 s') });
     expect(failed.progress.value).toBeLessThan(150);
@@ -26,7 +24,7 @@ describe('JOB_TIMEOUT_S: a prompt that runs too long', () => {
     expect(messages).toContain('execution_interrupted');
 
     const next = await fx.api.post('/api/v1/generations', { character: 'kai-nakamura', prompt: 'a quick one', steps: 3 });
-    expect((await ended(fx, next.data.id)).status).toBe('completed');
+    expect((await waitForGenerationEnd(fx, next.data.id)).status).toBe('completed');
   });
 });
 
@@ -44,7 +42,7 @@ describe('JOB_MAX_ATTEMPTS: a backend that cannot be reached', () => {
 
   it('when every try fails to reach the backend, then after JOB_MAX_ATTEMPTS tries the job fails with comfyui_unreachable', async () => {
     const res = await fx.api.post('/api/v1/generations', { character: 'kai-nakamura', prompt: 'nobody home', steps: 2 });
-    const failed = await ended(fx, res.data.id);
+    const failed = await waitForGenerationEnd(fx, res.data.id);
     expect(failed.status).toBe('failed');
     expect(failed.error.code).toBe('comfyui_unreachable');
     expect(failed.error.message).toContain('try 2 of 2');

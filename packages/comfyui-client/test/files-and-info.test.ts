@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readPngText, startSimulator, type Simulator } from '@anime/comfyui-simulator';
+import { readPngText, startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
 import { ComfyClient, ComfyHttpError } from '../src';
-import { textToImage } from '@anime/comfyui-simulator';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 

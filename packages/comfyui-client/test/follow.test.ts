@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { startSimulator, type Simulator } from '@anime/comfyui-simulator';
+import { startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
 import { ComfyClient, ComfyPromptLostError, ComfyUnreachableError, type SocketState } from '../src';
-import { textToImage } from '@anime/comfyui-simulator';
 
 describe('ComfyClient.follow and recovery', () => {
   let sim: Simulator;

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { startSimulator, type Simulator } from '@anime/comfyui-simulator';
+import { startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
 import { ComfyClient, ComfyExecutionError, ComfyInterruptedError, ComfyValidationError, type ProgressEvent } from '../src';
-import { textToImage } from '@anime/comfyui-simulator';
 
 describe('ComfyClient.run against the simulator', () => {
   let sim: Simulator;
