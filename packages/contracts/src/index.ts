@@ -6,3 +6,4 @@ export * from './job-errors';
 export * from './job-events';
 export * from './resources';
 export * from './workflows';
+export * from './conditioning';

@@ -76,7 +76,7 @@ export async function loadGenerationResource(db: Db, id: string): Promise<Genera
 }
 
 /** The reference list recorded in a job's conditioning or an asset's metadata, in its public shape. */
-function referencesUsed(recorded: unknown): ReferenceUsed[] {
+export function referencesUsed(recorded: unknown): ReferenceUsed[] {
   if (!Array.isArray(recorded)) return [];
   return recorded.map((r: Partial<ReferenceUsed>) => ({ id: String(r.id), label: String(r.label), kind: String(r.kind ?? 'other'), sha256: String(r.sha256) }));
 }

@@ -1,16 +1,11 @@
-import { characterDefinitionSchema, type CharacterAttributes, type CharacterDefinitionInput } from '@anime/contracts';
+import { characterDefinitionSchema, type CharacterAttributes, type CharacterDefinitionInput, type ConditioningReference, type JobConditioning } from '@anime/contracts';
 import { CharacterDomainError } from './errors';
 
-export interface ConditioningReferenceInput {
-  id: string;
-  label: string;
-  kind: string;
-  sha256: string;
-  path: string;
+export interface ConditioningReferenceInput extends ConditioningReference {
   missing?: boolean;
 }
 
-export type ConditioningReference = Pick<ConditioningReferenceInput, 'id' | 'label' | 'kind' | 'sha256' | 'path'>;
+export type { ConditioningReference };
 
 export interface BuildConditioningInput {
   /** A version's stored definition; defaults are filled in here. */
@@ -24,14 +19,8 @@ export interface BuildConditioningInput {
   references: ConditioningReferenceInput[];
 }
 
-export interface Conditioning {
-  positive: string;
-  negative: string;
-  loras: { name: string; weight: number }[];
-  checkpoint?: string;
-  references: ConditioningReference[];
-  outfit: string | null;
-}
+/** The record stored on the job, declared once in the contracts. */
+export type Conditioning = JobConditioning;
 
 /**
  * Turns one character version plus a user's request into what a workflow needs.

@@ -1,20 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { LocalLibraryStorage, sha256Hex, sniffImage } from '@anime/media';
 import { referenceFilePath } from '../domain/reference-file-path';
+import type { ReferenceRow } from './write-character';
 
+/** A found file carries the reference row's file fields; `path` is relative to the library, with forward slashes. */
 export type StoredReferenceFile =
-  | {
+  | (Pick<ReferenceRow, 'path' | 'sha256' | 'bytes' | 'width' | 'height' | 'mime'> & {
       found: true;
-      /** Relative to the library directory, with forward slashes. */
-      path: string;
-      sha256: string;
-      bytes: number;
-      width: number | null;
-      height: number | null;
-      mime: string;
       /** The bytes were not in the library yet: written now, or on a dry run, would be. */
       isNew: boolean;
-    }
+    })
   | { found: false; sourcePath: string; reason: string };
 
 export interface StoreReferenceFileInput {

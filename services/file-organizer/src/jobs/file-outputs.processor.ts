@@ -1,9 +1,9 @@
 import { UnrecoverableError } from 'bullmq';
-import type { AssetFilingPayload, AssetResource } from '@anime/contracts';
+import type { AssetFilingPayload, AssetResource, JobConditioning } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { sha256Hex, sniffImage, type LibraryStorage } from '@anime/media';
-import { JobStore, toAssetResource, type JobEventPublisher } from '@anime/pipeline';
+import { JobStore, referencesUsed, toAssetResource, type JobEventPublisher } from '@anime/pipeline';
 import { libraryPath } from '../domain/library-path';
 
 export interface ComfyOutputRef {
@@ -64,10 +64,10 @@ export function createFileOutputsProcessor(deps: FileOutputsDeps) {
         project: job.project, episode: job.episode, scene: job.scene, shot: job.shot,
         characterSlug: version.character.slug, version: version.number, jobId: job.id, index, extension: image.extension,
       });
-      const conditioning = (job.conditioning ?? {}) as { positive?: string; negative?: string; loras?: unknown; checkpoint?: string; references?: { id: string; label: string; kind: string; sha256: string }[] };
+      const conditioning = (job.conditioning ?? {}) as Partial<JobConditioning>;
       const metadata = {
         outfit: job.outfit,
-        references: (conditioning.references ?? []).map((r) => ({ id: r.id, label: r.label, kind: r.kind, sha256: r.sha256 })),
+        references: referencesUsed(conditioning.references),
         comfyui: { backend: outputs.backend, promptId: outputs.promptId, ...output },
       };
       const sidecar = {

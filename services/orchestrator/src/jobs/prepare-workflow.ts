@@ -1,18 +1,9 @@
 import type { ComfyClient } from '@anime/comfyui-client';
-import type { GenerationRequestBody } from '@anime/contracts';
+import type { GenerationRequestBody, JobConditioning } from '@anime/contracts';
 import type { BackendPool } from '../domain/backend-pool';
 import { buildTextToImageWorkflow, type Workflow } from '../domain/build-workflow';
 import { chooseCheckpoint } from '../domain/choose-checkpoint';
-import type { ReferenceStager, ReferenceToStage } from '../domain/reference-stager';
-
-/** What the character service recorded on the job (services/character build-conditioning.ts). */
-export interface RecordedConditioning {
-  positive: string;
-  negative: string;
-  loras: { name: string; weight: number }[];
-  checkpoint?: string;
-  references?: ReferenceToStage[];
-}
+import type { ReferenceStager } from '../domain/reference-stager';
 
 export interface PrepareWorkflowDeps {
   pool: BackendPool;
@@ -38,7 +29,7 @@ const DEFAULT_IPADAPTER_WEIGHT = 0.7;
  */
 export async function prepareWorkflow(deps: PrepareWorkflowDeps, job: JobToRender, backend: { url: string; client: ComfyClient }): Promise<Workflow> {
   const request = job.request as GenerationRequestBody;
-  const conditioning = job.conditioning as RecordedConditioning;
+  const conditioning = job.conditioning as JobConditioning;
   const weight = deps.ipAdapterWeight ?? DEFAULT_IPADAPTER_WEIGHT;
   const [available, references, ipAdapter] = await Promise.all([
     backend.client.listCheckpoints(),
