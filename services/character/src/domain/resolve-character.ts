@@ -36,10 +36,7 @@ export async function resolveCharacter(db: Db, ref: string): Promise<ResolvedCha
   const number = wanted ?? character.currentVersion;
   const version = await db.characterVersion.findUnique({
     where: { characterId_number: { characterId: character.id, number } },
-    include: {
-      attributes: { orderBy: { key: 'asc' } },
-      references: { include: { reference: true } },
-    },
+    include: { attributes: { orderBy: { key: 'asc' } } },
   });
   if (!version) {
     throw new CharacterDomainError('version_not_found', `character ${character.slug} has no version ${number}`, {
@@ -47,11 +44,10 @@ export async function resolveCharacter(db: Db, ref: string): Promise<ResolvedCha
       version: number,
     });
   }
-  const references = (
-    wanted === undefined
-      ? await db.characterReference.findMany({ where: { characterId: character.id, detachedAt: null } })
-      : version.references.map((link) => link.reference)
-  ).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.label.localeCompare(b.label));
+  const references = await db.characterReference.findMany({
+    where: wanted === undefined ? { characterId: character.id, detachedAt: null } : { versions: { some: { versionId: version.id } } },
+  });
+  references.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.label.localeCompare(b.label));
   return { character, version: { ...version, references } };
 }
 
