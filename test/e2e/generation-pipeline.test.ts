@@ -159,7 +159,7 @@ describe('generation pipeline, each service its own process', () => {
       const payload = { schemaVersion: 1, requestId: `ext-${Date.now()}`, character: 'kai-nakamura@2', prompt: 'from another system', steps: 2, project: 'ext' };
       await queue.add('resolveCharacter', payload);
       await queue.add('resolveCharacter', payload);
-      const job = await waitFor(() => fx.db.generationJob.findUnique({ where: { requestId: payload.requestId } }), 'the job to be created');
+      const job = await waitFor(() => fx.db.generationJob.findFirst({ where: { source: 'queue', requestId: payload.requestId } }), 'the job to be created');
       const done = await waitForTerminal(job.id);
       expect(done).toMatchObject({ status: 'completed', character: { slug: 'kai-nakamura', version: 2 } });
       expect(done.assets[0].path).toMatch(/^ext\/ep00\/sc000\/kai-nakamura\//);

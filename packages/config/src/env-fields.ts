@@ -19,7 +19,15 @@ export const sharedEnv = {
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
   /** How often each worker service re-enqueues, from PostgreSQL, work Redis lost (ms). */
   RECOVERY_SWEEP_MS: z.coerce.number().int().min(500).max(3_600_000).default(30_000),
+  /**
+   * Tries of a job's render stage on transient faults (backend unreachable, 5xx) before it fails.
+   * Shared: whoever hands a job to generation-renders sets its attempts from it.
+   */
+  JOB_MAX_ATTEMPTS: z.coerce.number().int().positive().max(50, 'must be at most 50').default(3),
 };
+
+/** The queue settings every service derives from the shared variables. */
+export const queueSettingsFrom = (config: { JOB_MAX_ATTEMPTS: number }) => ({ attempts: { generationRenders: config.JOB_MAX_ATTEMPTS } });
 
 export const comfyUrls = z
   .string()

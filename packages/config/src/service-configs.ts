@@ -23,8 +23,6 @@ export const orchestratorConfigSchema = z.object({
   COMFYUI_URLS: comfyUrls.refine((urls) => urls.length > 0, 'must list at least one ComfyUI base URL'),
   LIBRARY_DIR: libraryDir,
   DEFAULT_CHECKPOINT: z.string().min(1).optional(),
-  /** Tries of a job's render stage on transient faults (backend unreachable, 5xx) before it fails. */
-  JOB_MAX_ATTEMPTS: positiveInt(3).pipe(z.number().max(50, 'must be at most 50')),
   /** How long a prompt may take from submission before it is interrupted and the job fails with `timeout`. */
   JOB_TIMEOUT_S: positiveInt(600),
   BACKEND_PREFETCH: positiveInt(1),

@@ -1,4 +1,7 @@
-/** Stable codes a failed generation carries in `error.code`. */
+/**
+ * Stable codes a failed generation carries in `error.code`. Which fault gets which code is decided
+ * in one place: packages/pipeline/src/faults/classify-fault.ts.
+ */
 export const JOB_ERROR_CODES = [
   'comfyui_validation',
   'comfyui_execution',
@@ -22,3 +25,7 @@ export interface JobError {
   message: string;
   details?: unknown;
 }
+
+/** Why one attempt of a render ended without the generation failing (it goes on with a new attempt). */
+export const ATTEMPT_END_CODES = ['backend_removed', 'prompt_lost'] as const;
+export type AttemptEndCode = (typeof ATTEMPT_END_CODES)[number];

@@ -12,6 +12,8 @@ export interface JobEventPayloads {
   'job:completed': { jobId: string; assets: AssetResource[] };
   'job:failed': { jobId: string; error: Pick<JobError, 'code' | 'message'> };
   'job:canceled': { jobId: string };
+  /** A failed generation runs a stage again (its stage job was retried); a terminal event follows again. */
+  'job:retrying': { jobId: string; reason: string };
 }
 export type JobEventName = keyof JobEventPayloads;
 export const JOB_EVENT_NAMES: JobEventName[] = [
@@ -21,6 +23,7 @@ export const JOB_EVENT_NAMES: JobEventName[] = [
   'job:completed',
   'job:failed',
   'job:canceled',
+  'job:retrying',
 ];
 export const TERMINAL_EVENTS: JobEventName[] = ['job:completed', 'job:failed', 'job:canceled'];
 

@@ -1,4 +1,5 @@
 import type { JobError } from './job-errors';
+import type { JobStage } from './job-stages';
 
 export type JobStatus = 'queued' | 'running' | 'completed' | 'failed' | 'canceled';
 export const TERMINAL_STATUSES: JobStatus[] = ['completed', 'failed', 'canceled'];
@@ -36,6 +37,8 @@ export interface AssetResource {
 export interface GenerationResource {
   id: string;
   status: JobStatus;
+  /** The step it reached: requested, resolved, submitted, rendered, filed (kept when it failed there). */
+  stage: JobStage;
   progress: { value: number; max: number; node: string | null } | null;
   error: JobError | null;
   character: { id: string; slug: string; name: string; version: number | null } | null;
@@ -43,10 +46,13 @@ export interface GenerationResource {
   outfit: string | null;
   references: ReferenceUsed[];
   request: unknown;
+  /** The producing system, and its idempotency key for this generation. */
+  source: string;
+  requestId: string | null;
   seed: number | null;
   backend: string | null;
   promptId: string | null;
-  attempts: { backend: string; promptId: string; startedAt: string; finishedAt: string | null; error: unknown }[];
+  attempts: { number: number; backend: string; promptId: string; startedAt: string; finishedAt: string | null; error: unknown }[];
   assets: AssetResource[];
   createdAt: string;
   startedAt: string | null;

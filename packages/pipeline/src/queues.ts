@@ -1,68 +1,61 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
-import {
-  QUEUES,
-  JOB_NAMES,
-  PRIORITY_RANK,
-  stageJobId,
-  type AssetFilingPayload,
-  type GenerationRenderPayload,
-  type GenerationRequestPayload,
-  type Priority,
-} from '@anime/contracts';
+import { PIPELINE_CATALOG, PRIORITY_RANK, QUEUE_KEYS, queueForStage, type JobStage, type Priority, type QueueKey, type QueuePayloadInput } from '@anime/contracts';
+
+export type PipelineQueueMap = { [K in QueueKey]: Queue };
 
 export interface PipelineQueues {
-  generationRequests: Queue<GenerationRequestPayload>;
-  generationRenders: Queue<GenerationRenderPayload>;
-  assetFiling: Queue<AssetFilingPayload>;
+  /** Each queue of the catalog, by key. */
+  byKey: PipelineQueueMap;
+  /** Adds a message to a queue, with the catalog's job name, job id rule and retry policy. */
+  enqueue<K extends QueueKey>(key: K, payload: QueuePayloadInput<K>, options?: { priority?: Priority }): Promise<unknown>;
+  /** Hands a generation to the queue of the stage it is at (none once filed). */
+  enqueueStage(generation: { id: string; stage: JobStage; priority: string; correlationId: string | null }): Promise<QueueKey | null>;
   close(): Promise<void>;
 }
 
-// Finished BullMQ jobs are kept for a while (ops dashboards) but PostgreSQL is the record.
-const BASE_OPTIONS: JobsOptions = {
-  attempts: 5,
-  backoff: { type: 'exponential', delay: 1_000 },
+export interface QueueSettings {
+  /** Overrides of a queue's retry attempts (e.g. JOB_MAX_ATTEMPTS for renders). */
+  attempts?: Partial<Record<QueueKey, number>>;
+}
+
+// Finished BullMQ jobs are kept a while for ops dashboards, bounded; PostgreSQL is the record.
+const RETENTION: JobsOptions = {
   removeOnComplete: { age: 24 * 3600, count: 5_000 },
-  removeOnFail: { age: 7 * 24 * 3600 },
+  removeOnFail: { age: 7 * 24 * 3600, count: 20_000 },
 };
 
-export function createPipelineQueues(connection: ConnectionOptions, prefix: string): PipelineQueues {
-  const make = <T>(name: string) => new Queue<T>(name, { connection, prefix, defaultJobOptions: BASE_OPTIONS });
-  const queues = {
-    generationRequests: make<GenerationRequestPayload>(QUEUES.generationRequests),
-    generationRenders: make<GenerationRenderPayload>(QUEUES.generationRenders),
-    assetFiling: make<AssetFilingPayload>(QUEUES.assetFiling),
+export function jobOptionsFor(key: QueueKey, settings: QueueSettings = {}): JobsOptions {
+  const { retry } = PIPELINE_CATALOG[key];
+  return { ...RETENTION, attempts: settings.attempts?.[key] ?? retry.attempts, backoff: retry.backoff };
+}
+
+/** The pipeline's queues, made from the catalog: a message is always added to its own queue's schema. */
+export function createPipelineQueues(connection: ConnectionOptions, prefix: string, settings: QueueSettings = {}): PipelineQueues {
+  const byKey = Object.fromEntries(
+    QUEUE_KEYS.map((key) => [key, new Queue(PIPELINE_CATALOG[key].name, { connection, prefix, defaultJobOptions: jobOptionsFor(key, settings) })]),
+  ) as PipelineQueueMap;
+
+  const enqueue: PipelineQueues['enqueue'] = (key, payload, options = {}) => {
+    const entry = PIPELINE_CATALOG[key];
+    const parsed = entry.schema.parse(payload);
+    return byKey[key].add(entry.jobName, parsed, {
+      jobId: entry.jobId(parsed as never),
+      ...(options.priority ? { priority: PRIORITY_RANK[options.priority] } : {}),
+    });
   };
+
   return {
-    ...queues,
+    byKey,
+    enqueue,
+    enqueueStage: async (generation) => {
+      const key = queueForStage(generation.stage);
+      if (!key) return null;
+      const payload = { schemaVersion: 1 as const, generationId: generation.id, ...(generation.correlationId ? { correlationId: generation.correlationId } : {}) };
+      await enqueue(key, payload, { priority: generation.priority as Priority });
+      return key;
+    },
     close: async () => {
-      await Promise.all(Object.values(queues).map((q) => q.close()));
+      await Promise.all(Object.values(byKey).map((q) => q.close()));
     },
   };
-}
-
-/** Stage hand-offs: the job id is derived from the generation id, so a repeat add is a no-op. */
-/** Renders may be tried up to this often; the orchestrator's JOB_MAX_ATTEMPTS decides within it. */
-export const RENDER_ATTEMPTS_CEILING = 50;
-
-export function enqueueRender(queues: PipelineQueues, generationId: string, priority: Priority, correlationId?: string) {
-  return queues.generationRenders.add(
-    JOB_NAMES.generationRenders,
-    { schemaVersion: 1, generationId, correlationId },
-    { jobId: stageJobId.generationRenders(generationId), priority: PRIORITY_RANK[priority], attempts: RENDER_ATTEMPTS_CEILING },
-  );
-}
-
-export function enqueueFiling(queues: PipelineQueues, generationId: string, correlationId?: string) {
-  return queues.assetFiling.add(
-    JOB_NAMES.assetFiling,
-    { schemaVersion: 1, generationId, correlationId },
-    { jobId: stageJobId.assetFiling(generationId) },
-  );
-}
-
-export function enqueueRequest(queues: PipelineQueues, payload: GenerationRequestPayload) {
-  return queues.generationRequests.add(JOB_NAMES.generationRequests, payload, {
-    jobId: payload.generationId ? stageJobId.generationRequests(payload.generationId) : undefined,
-    priority: PRIORITY_RANK[payload.priority],
-  });
 }

@@ -50,6 +50,7 @@ export async function loadGenerationResource(db: Db, id: string): Promise<Genera
   return {
     id: job.id,
     status: job.status as JobStatus,
+    stage: job.stage,
     progress: job.progressMax === null ? null : { value: job.progressValue ?? 0, max: job.progressMax, node: job.progressNode },
     error: job.errorCode
       ? { code: job.errorCode as never, message: job.errorMessage ?? '', ...(job.errorDetails === null ? {} : { details: job.errorDetails }) }
@@ -58,10 +59,13 @@ export async function loadGenerationResource(db: Db, id: string): Promise<Genera
     outfit: job.outfit,
     references: referencesUsed((job.conditioning as { references?: unknown } | null)?.references),
     request: job.request,
+    source: job.source,
+    requestId: job.requestId,
     seed: job.seed === null ? null : Number(job.seed),
     backend: job.backend,
     promptId: job.promptId,
     attempts: job.attempts.map((a) => ({
+      number: a.number,
       backend: a.backend,
       promptId: a.promptId,
       startedAt: a.startedAt.toISOString(),

@@ -1,68 +1,131 @@
 import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
-import type { z } from 'zod';
+import { PIPELINE_CATALOG, type JobStage, type QueueKey, type QueuePayload } from '@anime/contracts';
+import type { Db } from '@anime/db';
 import { withContext, type Logger } from '@anime/logger';
+import { classifyFault } from './faults/classify-fault';
+import { StageRefusedError } from './faults/stage-faults';
+import type { JobEventPublisher } from './job-events';
+import { admitStage } from './lifecycle/admit-stage';
+import { JobLifecycle } from './lifecycle/job-lifecycle';
+import { loadGeneration, type GenerationRow } from './lifecycle/load-generation';
+import type { PipelineQueues } from './queues';
 
-export interface StageWorkerOptions<S extends z.ZodType, R> {
-  queue: string;
-  prefix: string;
+export interface StageRun {
+  job: Job;
+  signal?: AbortSignal;
+}
+
+/** What a stage did; `reached` is the stage the generation is at afterwards (its next queue follows). */
+export interface StageResult {
+  outcome: string;
+  reached?: JobStage;
+}
+
+/** The work of one queue: which generation a message is about, and the stage's work on its row. */
+export interface StageHandler<K extends QueueKey> {
+  /** The generation a message names; for a new request, the handler creates it here. */
+  locate?: (payload: QueuePayload<K>, run: StageRun) => Promise<string>;
+  /** Runs the stage on a generation whose state admits it. */
+  run: (generation: GenerationRow, run: StageRun) => Promise<StageResult>;
+}
+
+export interface StageWorkerDeps {
+  db: Db;
+  queues: PipelineQueues;
+  events: JobEventPublisher;
   connection: ConnectionOptions;
-  schema: S;
+  prefix: string;
   log: Logger;
-  concurrency?: number;
-  /** Called with the parsed payload; throw UnrecoverableError for permanent faults. */
-  handle: (payload: z.infer<S>, job: Job, signal?: AbortSignal) => Promise<R>;
-  /**
-   * Tries a job gets before it is given up, when fewer than the queue job's own `attempts`
-   * (a thrown error on the last try is treated as unrecoverable).
-   */
-  maxAttempts?: number;
-  /** Called once BullMQ gave up on a job (attempts exhausted or unrecoverable). */
-  onGiveUp?: (job: Job, error: Error) => Promise<void>;
 }
 
 /**
- * A BullMQ worker whose consumer parses what comes out of Redis: other systems write to these
- * queues, so a malformed payload fails visibly (UnrecoverableError) instead of half-running.
+ * A BullMQ worker for one queue of the catalog. It parses what comes out of Redis (other systems
+ * write to these queues), asks the row whether the stage may run (admitStage), runs it, hands the
+ * generation to the queue of the stage it reached, and turns a fault into the generation's failure
+ * through the one mapping (classifyFault), once BullMQ's retries for transient faults are spent.
  */
-export function createStageWorker<S extends z.ZodType, R>(options: StageWorkerOptions<S, R>): Worker {
+export function createStageWorker<K extends QueueKey>(key: K, handler: StageHandler<K>, deps: StageWorkerDeps, options: { concurrency?: number } = {}): Worker {
+  const entry = PIPELINE_CATALOG[key];
+  const lifecycle = new JobLifecycle(deps.db);
+
+  async function process(job: Job, signal?: AbortSignal): Promise<StageResult & { generationId: string }> {
+    const parsed = entry.schema.safeParse(job.data);
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`).join('; ');
+      deps.log.warn('rejected malformed payload', { queue: entry.name, jobId: job.id, problems });
+      throw new UnrecoverableError(`invalid ${entry.name} payload: ${problems}`);
+    }
+    const payload = parsed.data as QueuePayload<K>;
+    const run: StageRun = { job, signal };
+    const generationId = handler.locate ? await handler.locate(payload, run) : (payload as { generationId: string }).generationId;
+    let generation = await loadGeneration(deps.db, generationId);
+    if (!generation) throw new UnrecoverableError(`generation ${generationId} does not exist`);
+
+    const decision = admitStage(generation, key, job.attemptsMade > 0);
+    switch (decision.action) {
+      case 'refuse':
+        throw new StageRefusedError(`generation ${generationId}: ${decision.reason}`);
+      case 'done':
+        return { generationId, outcome: decision.outcome };
+      case 'forward':
+        await deps.queues.enqueueStage(generation);
+        return { generationId, outcome: `already at ${generation.stage}; handed to ${PIPELINE_CATALOG[decision.to].name}` };
+      case 'reopen': {
+        await deps.events.publishAll([await lifecycle.retryStage(generationId, key, `its ${entry.name} job was retried`)]);
+        generation = (await loadGeneration(deps.db, generationId))!;
+        break;
+      }
+      case 'run':
+        break;
+    }
+    try {
+      const result = await handler.run(generation, run);
+      if (result.reached && result.reached !== generation.stage) await deps.queues.enqueueStage({ ...generation, stage: result.reached });
+      return { generationId, ...result };
+    } catch (error) {
+      throw await failOrRetry(job, generationId, error);
+    }
+  }
+
+  /** A transient fault with tries left goes back to BullMQ's backoff; anything else fails the generation. */
+  async function failOrRetry(job: Job, generationId: string, error: unknown): Promise<Error> {
+    if (error instanceof StageRefusedError) return new UnrecoverableError(error.message);
+    const fault = classifyFault(error, key);
+    const tries = job.opts.attempts ?? 1;
+    if (fault.transient && job.attemptsMade + 1 < tries) return error as Error;
+    const message = fault.transient ? `${fault.error.message} (try ${job.attemptsMade + 1} of ${tries})` : fault.error.message;
+    await deps.events.publishAll([await lifecycle.fail(generationId, { ...fault.error, message })]);
+    return new UnrecoverableError(message);
+  }
+
   const worker = new Worker(
-    options.queue,
+    entry.name,
     async (job, _token, signal) => {
-      const parsed = options.schema.safeParse(job.data);
-      if (!parsed.success) {
-        const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`).join('; ');
-        options.log.warn('rejected malformed payload', { queue: options.queue, jobId: job.id, problems });
-        throw new UnrecoverableError(`invalid ${options.queue} payload: ${problems}`);
-      }
-      const correlationId = (parsed.data as { correlationId?: string }).correlationId;
-      try {
-        return await withContext({ jobId: job.id, queue: options.queue, correlationId }, () => options.handle(parsed.data, job, signal));
-      } catch (error) {
-        const lastTry = options.maxAttempts !== undefined && job.attemptsMade + 1 >= options.maxAttempts;
-        if (lastTry && !(error instanceof UnrecoverableError)) throw new UnrecoverableError(`${(error as Error).message} (try ${job.attemptsMade + 1} of ${options.maxAttempts})`);
-        throw error;
-      }
+      const correlationId = (job.data as { correlationId?: string })?.correlationId;
+      return withContext({ jobId: job.id, queue: entry.name, correlationId }, async () => {
+        try {
+          return await process(job, signal);
+        } catch (error) {
+          if (error instanceof StageRefusedError) throw new UnrecoverableError(error.message);
+          throw error;
+        }
+      });
     },
     {
-      connection: options.connection,
-      prefix: options.prefix,
+      connection: deps.connection,
+      prefix: deps.prefix,
       concurrency: options.concurrency ?? 1,
       autorun: false,
       // A crashed worker's job becomes stalled and is retried by another (or the restarted) one
-      // within ~15 s; processors are idempotent, so a false stall costs time, not correctness.
+      // within ~15 s; stages are idempotent, so a false stall costs time, not correctness.
       lockDuration: 10_000,
       stalledInterval: 5_000,
       maxStalledCount: 5,
     },
   );
   worker.on('failed', (job, error) => {
-    if (!job) return;
-    const exhausted = error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
-    options.log.warn('queue job failed', { queue: options.queue, jobId: job.id, attemptsMade: job.attemptsMade, exhausted, error: error.message });
-    if (exhausted && options.onGiveUp) {
-      options.onGiveUp(job, error).catch((e) => options.log.error('give-up handler failed', { error: (e as Error).message }));
-    }
+    if (job) deps.log.warn('queue job failed', { queue: entry.name, jobId: job.id, attemptsMade: job.attemptsMade, error: error.message });
   });
-  worker.on('error', (error) => options.log.error('worker error', { queue: options.queue, error: error.message }));
+  worker.on('error', (error) => deps.log.error('worker error', { queue: entry.name, error: error.message }));
   return worker;
 }

@@ -1,11 +1,14 @@
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { PIPELINE_CATALOG, QUEUE_KEYS, type ConsumerService, type QueueKey, type QueuesOf } from '@anime/contracts';
 import { createDb, ensureDatabase, migrate, type Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { JobEventPublisher } from './job-events';
 import { startOpsServer, type OpsServer } from './ops-server';
-import { createPipelineQueues, type PipelineQueues } from './queues';
+import { createPipelineQueues, type PipelineQueues, type QueueSettings } from './queues';
+import { sweepStage } from './recovery';
 import { createRedis } from './redis';
+import { createStageWorker, type StageHandler } from './stage-worker';
 
 export interface ServiceContext {
   db: Db;
@@ -16,17 +19,20 @@ export interface ServiceContext {
   log: Logger;
 }
 
-export interface WorkerServiceOptions {
-  service: string;
+/** A handler for every queue the service consumes: a missing one does not compile. */
+export type StageHandlers<S extends ConsumerService> = { [K in QueuesOf<S>]: StageHandler<K> };
+
+export interface WorkerServiceOptions<S extends ConsumerService> {
+  service: S;
   opsPort: number;
   databaseUrl: string;
   redisUrl: string;
   queuePrefix: string;
+  queueSettings?: QueueSettings;
   log: Logger;
-  /** Builds the service's workers (created with autorun off) and anything they need. */
-  build: (ctx: ServiceContext) => Promise<{ workers: Worker[]; stop?: () => Promise<void> }>;
-  /** Re-enqueues, from PostgreSQL, work of this service's stage that Redis lost. Run at start and periodically. */
-  recover?: (ctx: ServiceContext) => Promise<number>;
+  /** Builds the service's stage handlers and anything they need. */
+  build: (ctx: ServiceContext) => Promise<{ handlers: StageHandlers<S>; concurrency?: Partial<Record<QueuesOf<S>, number>>; stop?: () => Promise<void> }>;
+  /** How often work of this service's stages that Redis lost is swept back from PostgreSQL. */
   recoverEveryMs?: number;
 }
 
@@ -36,18 +42,21 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
+/** The queues of the catalog a service consumes. */
+export const consumedQueues = (service: ConsumerService): QueueKey[] => QUEUE_KEYS.filter((key) => PIPELINE_CATALOG[key].consumer === service);
+
 /**
  * The common life of a queue-driven service: wait for PostgreSQL (migrated) and Redis, start the
- * ops server, run the workers, sweep for lost work; on stop, go unready, let in-flight jobs finish
- * (worker.close waits for them), then close everything.
+ * ops server, run a worker per consumed queue, sweep for lost work; on stop, go unready, let
+ * in-flight jobs finish (worker.close waits for them), then close everything.
  */
-export async function startWorkerService(options: WorkerServiceOptions): Promise<RunningService> {
+export async function startWorkerService<S extends ConsumerService>(options: WorkerServiceOptions<S>): Promise<RunningService> {
   await ensureDatabase(options.databaseUrl);
   await migrate(options.databaseUrl);
   const db = createDb(options.databaseUrl);
   const redis = createRedis(options.redisUrl, 'worker');
   await redis.ping();
-  const queues = createPipelineQueues(redis, options.queuePrefix);
+  const queues = createPipelineQueues(redis, options.queuePrefix, options.queueSettings);
   const ctx: ServiceContext = { db, redis, queues, events: new JobEventPublisher(redis, options.queuePrefix), queuePrefix: options.queuePrefix, log: options.log };
   const ops = await startOpsServer({
     service: options.service,
@@ -58,23 +67,30 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     },
   });
   const built = await options.build(ctx);
-  for (const worker of built.workers) {
+  const consumed = consumedQueues(options.service);
+  const handlers = built.handlers as Record<string, StageHandler<QueueKey> | undefined>;
+  const missing = consumed.filter((key) => !handlers[key]);
+  if (missing.length) throw new Error(`${options.service} consumes ${missing.map((k) => PIPELINE_CATALOG[k].name).join(', ')} but has no handler for it`);
+  const deps = { db, queues, events: ctx.events, connection: redis, prefix: options.queuePrefix, log: options.log };
+  const concurrency = (built.concurrency ?? {}) as Partial<Record<QueueKey, number>>;
+  const workers: Worker[] = consumed.map((key) => createStageWorker(key, handlers[key]!, deps, { concurrency: concurrency[key] }));
+  for (const worker of workers) {
     void worker.run().catch((error) => options.log.error('worker stopped', { error: (error as Error).message }));
   }
-  await Promise.all(built.workers.map((w) => w.waitUntilReady()));
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
 
   const sweep = async () => {
-    if (!options.recover) return;
     try {
-      const count = await options.recover(ctx);
+      let count = 0;
+      for (const key of consumed) count += await sweepStage(db, queues, key);
       if (count) options.log.info('recovery sweep re-enqueued work', { count });
     } catch (error) {
       options.log.warn('recovery sweep failed', { error: (error as Error).message });
     }
   };
   await sweep();
-  const timer = options.recover ? setInterval(sweep, options.recoverEveryMs ?? 30_000) : undefined;
-  timer?.unref();
+  const timer = setInterval(sweep, options.recoverEveryMs ?? 30_000);
+  timer.unref();
   ops.setReady(true);
   options.log.info('service ready', { service: options.service, opsPort: ops.port() });
 
@@ -85,8 +101,8 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     stop: () =>
       (stopped ??= (async () => {
         ops.setReady(false);
-        if (timer) clearInterval(timer);
-        await Promise.all(built.workers.map((w) => w.close()));
+        clearInterval(timer);
+        await Promise.all(workers.map((w) => w.close()));
         await built.stop?.();
         await queues.close();
         await redis.quit().catch(() => redis.disconnect());

@@ -6,3 +6,4 @@ export { formatImportReport, type ImportReport, type CharacterImportResult, type
 export { seedDemo, LEGACY_FIXTURE_DIR, type SeedDemoOptions } from './legacy/seed-demo';
 export { referenceFilePath, type ReferenceFileName } from './domain/reference-file-path';
 export { safeName } from './legacy/safe-name';
+export { startCharacterService } from './start';

@@ -44,7 +44,7 @@ export async function startTestGateway(
     libraryDir,
     close: async () => {
       await gateway.close();
-      for (const queue of [queues.generationRequests, queues.generationRenders, queues.assetFiling]) await queue.obliterate({ force: true });
+      for (const queue of Object.values(queues.byKey)) await queue.obliterate({ force: true });
       await queues.close();
       subscriber.disconnect();
       await redis.quit();

@@ -1,99 +1,62 @@
-import { UnrecoverableError } from 'bullmq';
-import { availableWorkflows, findBuiltInWorkflow, type GenerationRequestPayload } from '@anime/contracts';
+import { availableWorkflows, findBuiltInWorkflow, generationRequestBodySchema, type QueuePayload } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
-import { enqueueRender, JobStore, type JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
+import { JobLifecycle, MalformedDataError, WorkflowNotFoundError, type JobEventPublisher, type StageHandler } from '@anime/pipeline';
 import { buildConditioning } from '../domain/build-conditioning';
-import { CharacterDomainError } from '../domain/errors';
 import { resolveCharacter } from '../domain/resolve-character';
 
 export interface ResolveCharacterDeps {
   db: Db;
-  queues: PipelineQueues;
   events: JobEventPublisher;
   log: Logger;
 }
 
 /**
- * `generation-requests` → resolves the character version the job will use into conditioning,
- * records it on the job, and hands the job to the orchestrator. Safe to run twice for one job.
+ * `generation-requests` → resolves the character version a generation will use into conditioning
+ * and records it (stage `resolved`); the stage worker then hands it to the orchestrator.
+ * Requests from other systems arrive without a row: it is created here, once per (source, requestId).
  */
-export function createResolveCharacterProcessor(deps: ResolveCharacterDeps) {
-  const store = new JobStore(deps.db);
+export function createResolveCharacterHandler(deps: ResolveCharacterDeps): StageHandler<'generationRequests'> {
+  const lifecycle = new JobLifecycle(deps.db);
 
-  return async function resolveCharacterJob(payload: GenerationRequestPayload): Promise<{ generationId: string; outcome: string }> {
-    const job = await findOrCreateJob(deps, payload);
-    if (job.status !== 'queued') return { generationId: job.id, outcome: `already ${job.status}` };
-    if (job.resolvedAt) {
-      await enqueueRender(deps.queues, job.id, payload.priority, payload.correlationId);
-      return { generationId: job.id, outcome: 'already resolved' };
-    }
-    if (payload.workflow !== undefined && !findBuiltInWorkflow(payload.workflow)) {
-      const error = { code: 'workflow_not_found' as const, message: `no workflow "${payload.workflow}"; available: ${availableWorkflows().join(', ')}`, details: { available: availableWorkflows() } };
-      await deps.events.publishAll([await store.markFailed(job.id, error, ['queued'])]);
-      throw new UnrecoverableError(error.message);
-    }
-    try {
-      const { character, version } = await resolveCharacter(deps.db, payload.character);
+  return {
+    locate: (payload) => locateGeneration(deps, lifecycle, payload),
+    run: async (generation) => {
+      // The stored request decides, never the message that named the generation.
+      const request = generationRequestBodySchema.safeParse(generation.request);
+      if (!request.success) throw new MalformedDataError(`generation ${generation.id} has a malformed stored request`);
+      const body = request.data;
+      if (body.workflow !== undefined && !findBuiltInWorkflow(body.workflow)) {
+        throw new WorkflowNotFoundError(`no workflow "${body.workflow}"; available: ${availableWorkflows().join(', ')}`, { workflow: body.workflow, available: availableWorkflows() });
+      }
+      const { character, version } = await resolveCharacter(deps.db, body.character);
       const conditioning = buildConditioning({
         definition: version.definition as never,
         attributes: version.attributes,
-        outfit: payload.outfit,
-        userPrompt: payload.prompt,
-        userNegative: payload.negative,
+        outfit: body.outfit,
+        userPrompt: body.prompt,
+        userNegative: body.negative,
         references: version.references,
       });
-      await deps.db.generationJob.updateMany({
-        where: { id: job.id, status: 'queued', resolvedAt: null },
-        data: {
-          characterId: character.id,
-          characterVersionId: version.id,
-          outfit: conditioning.outfit,
-          conditioning: conditioning as object,
-          resolvedAt: new Date(),
-        },
-      });
-    } catch (error) {
-      if (error instanceof CharacterDomainError) {
-        await deps.events.publishAll([await store.markFailed(job.id, { code: mapCode(error.code), message: error.message, details: error.details }, ["queued"])]);
-        throw new UnrecoverableError(error.message);
-      }
-      throw error;
-    }
-    await enqueueRender(deps.queues, job.id, payload.priority, payload.correlationId);
-    return { generationId: job.id, outcome: 'resolved' };
+      const resolved = await lifecycle.resolve(generation.id, { characterId: character.id, characterVersionId: version.id, conditioning });
+      return { outcome: resolved ? 'resolved' : 'resolved elsewhere', reached: 'resolved' };
+    },
   };
 }
 
-function mapCode(code: CharacterDomainError['code']) {
-  switch (code) {
-    case 'character_not_found':
-    case 'version_not_found':
-    case 'character_ambiguous':
-      return 'character_not_found' as const;
-    case 'character_archived':
-      return 'character_archived' as const;
-    case 'outfit_not_found':
-      return 'outfit_not_found' as const;
+/** The generation a message is about: the one it names, its producer's earlier one, or a new one. */
+async function locateGeneration(deps: ResolveCharacterDeps, lifecycle: JobLifecycle, payload: QueuePayload<'generationRequests'>): Promise<string> {
+  if (payload.generationId) {
+    const existing = await deps.db.generationJob.findUnique({ where: { id: payload.generationId }, select: { id: true } });
+    if (existing) return existing.id;
   }
+  if (!('character' in payload)) throw new MalformedDataError(`generation ${payload.generationId} does not exist`);
+  const { schemaVersion: _v, source, requestId, generationId, correlationId, ...body } = payload;
+  const created = await lifecycle.create({ body, source, requestId, correlationId, id: generationId });
+  if (created.event) {
+    await deps.events.publish(created.event);
+    deps.log.info('created generation from queue message', { generationId: created.job.id, source, requestId });
+  }
+  return created.job.id;
 }
 
-/**
- * Jobs put on the queue by other systems arrive without a row: it is created here, once per
- * `requestId` (the idempotency key), with its `job:queued` event.
- */
-async function findOrCreateJob(deps: ResolveCharacterDeps, payload: GenerationRequestPayload) {
-  if (payload.generationId) {
-    const existing = await deps.db.generationJob.findUnique({ where: { id: payload.generationId } });
-    if (existing) return existing;
-  }
-  if (payload.requestId) {
-    const existing = await deps.db.generationJob.findUnique({ where: { requestId: payload.requestId } });
-    if (existing) return existing;
-  }
-  const { schemaVersion: _v, requestId, generationId, correlationId, ...body } = payload;
-  const created = await new JobStore(deps.db).createQueued({ body, id: generationId, requestId, correlationId });
-  await deps.events.publish(created.event);
-  deps.log.info('created generation from queue message', { generationId: created.job.id, requestId });
-  return created.job;
-}

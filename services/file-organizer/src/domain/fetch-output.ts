@@ -1,6 +1,6 @@
 import { ComfyClient } from '@anime/comfyui-client';
 import type { Logger } from '@anime/logger';
-import type { ComfyOutputRef } from '../jobs/file-outputs.processor';
+import type { ComfyOutputRef } from '@anime/contracts';
 
 /** Fetches outputs through `/view` of the backend that wrote them; one HTTP-only client per backend. */
 export function createOutputFetcher(log: Logger) {

@@ -1,17 +1,9 @@
-import { UnrecoverableError } from 'bullmq';
-import type { AssetFilingPayload, AssetResource, JobConditioning } from '@anime/contracts';
+import type { AssetResource, ComfyOutputRef } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { sha256Hex, sniffImage, type LibraryStorage } from '@anime/media';
-import { JobStore, referencesUsed, toAssetResource, type JobEventPublisher } from '@anime/pipeline';
+import { JobLifecycle, MalformedDataError, OutputUnreadableError, readConditioning, readOutputs, readWorkflow, referencesUsed, toAssetResource, type GenerationRow, type JobEventPublisher, type StageHandler, type StageResult } from '@anime/pipeline';
 import { libraryPath } from '../domain/library-path';
-
-export interface ComfyOutputRef {
-  nodeId: string;
-  filename: string;
-  subfolder: string;
-  type: string;
-}
 
 export interface FileOutputsDeps {
   db: Db;
@@ -22,29 +14,22 @@ export interface FileOutputsDeps {
   log: Logger;
 }
 
-interface RecordedOutputs {
-  backend: string;
-  promptId: string;
-  items: ComfyOutputRef[];
-}
-
-const VERSION_INCLUDE = { select: { id: true, number: true, character: { select: { id: true, slug: true, name: true } } } } as const;
-
 /**
  * `asset-filing` → copies each output of a finished prompt into the library (file + sidecar JSON),
  * records an Asset per output and completes the job. Keyed by (job, output), so running it again
  * after a crash files nothing twice.
  */
-export function createFileOutputsProcessor(deps: FileOutputsDeps) {
-  const store = new JobStore(deps.db);
+export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'assetFiling'> {
+  const lifecycle = new JobLifecycle(deps.db);
 
-  return async function fileOutputs(payload: AssetFilingPayload) {
-    const job = await deps.db.generationJob.findUnique({ where: { id: payload.generationId }, include: { characterVersion: VERSION_INCLUDE } });
-    if (!job) throw new UnrecoverableError(`generation ${payload.generationId} does not exist`);
-    if (job.status !== 'running') return { outcome: `already ${job.status}` };
-    const outputs = job.outputs as unknown as RecordedOutputs | null;
-    if (!outputs || !job.characterVersion) throw new UnrecoverableError(`generation ${job.id} has no recorded outputs`);
-    const version = job.characterVersion;
+  return { run: fileOutputs };
+
+  async function fileOutputs(job: GenerationRow): Promise<StageResult> {
+    const outputs = readOutputs(job);
+    if (!job.characterVersion || !job.character) throw new MalformedDataError(`generation ${job.id} has no resolved character version`);
+    const version = { ...job.characterVersion, character: job.character };
+    const conditioning = readConditioning(job);
+    const workflow = readWorkflow(job);
 
     const assets: AssetResource[] = [];
     for (const [index, output] of outputs.items.entries()) {
@@ -57,14 +42,13 @@ export function createFileOutputsProcessor(deps: FileOutputsDeps) {
       const bytes = await deps.fetchOutput(outputs.backend, output);
       const image = sniffImage(bytes);
       if (!image.mime.startsWith('image/') || !image.width || !image.height) {
-        throw new UnrecoverableError(`output ${output.filename} of generation ${job.id} is not a recognisable image`);
+        throw new OutputUnreadableError(`output ${output.filename} of generation ${job.id} is not a recognisable image`);
       }
       const sha256 = sha256Hex(bytes);
       const path = existing?.path ?? libraryPath({
         project: job.project, episode: job.episode, scene: job.scene, shot: job.shot,
         characterSlug: version.character.slug, version: version.number, jobId: job.id, index, extension: image.extension,
       });
-      const conditioning = (job.conditioning ?? {}) as Partial<JobConditioning>;
       const metadata = {
         outfit: job.outfit,
         references: referencesUsed(conditioning.references),
@@ -83,8 +67,8 @@ export function createFileOutputsProcessor(deps: FileOutputsDeps) {
         request: job.request,
         seed: job.seed === null ? null : Number(job.seed),
         prompt: { positive: conditioning.positive, negative: conditioning.negative },
-        loras: conditioning.loras ?? [],
-        workflow: job.workflow,
+        loras: conditioning.loras,
+        workflow,
         comfyui: metadata.comfyui,
         filedAt: new Date().toISOString(),
       };
@@ -101,8 +85,8 @@ export function createFileOutputsProcessor(deps: FileOutputsDeps) {
       });
       assets.push(toAssetResource(asset, version));
     }
-    await deps.events.publishAll([await store.markCompleted(job.id, assets)]);
+    await deps.events.publishAll([await lifecycle.file(job.id, assets)]);
     deps.log.info('filed outputs', { generationId: job.id, count: assets.length });
-    return { outcome: 'filed', assets: assets.map((a) => a.path) };
-  };
+    return { outcome: `filed ${assets.length}`, reached: 'filed' };
+  }
 }

@@ -1,7 +1,7 @@
 import { availableWorkflows, findBuiltInWorkflow, type GenerationRequestBody } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import { buildConditioning, resolveCharacter } from '@anime/character';
-import { enqueueRequest, JobStore, type JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
+import { JobLifecycle, type JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
 import type { Logger } from '@anime/logger';
 import { ApiError } from '../http/api-error';
 
@@ -13,10 +13,10 @@ export interface CreateGenerationDeps {
 }
 
 /**
- * Validates the character reference (so a bad one is a 4xx now, not a failed job later), writes
- * the job as `queued` with its first event, then hands it to the `generation-requests` queue.
- * If Redis refuses the hand-off the job is still safe in PostgreSQL and the recovery sweep
- * enqueues it, so the caller gets its 202 either way.
+ * Resolves the character (so a bad reference is a 4xx now, not a failed job later) and writes the
+ * generation already resolved, with its first event, then hands it straight to `generation-renders`:
+ * the character is resolved once on this path. If Redis refuses the hand-off the generation is
+ * still safe in PostgreSQL and the recovery sweep enqueues it, so the caller gets its 202 either way.
  */
 export async function createGeneration(deps: CreateGenerationDeps, body: GenerationRequestBody, correlationId?: string) {
   if (body.workflow !== undefined && !findBuiltInWorkflow(body.workflow)) {
@@ -26,13 +26,23 @@ export async function createGeneration(deps: CreateGenerationDeps, body: Generat
     });
   }
   const { character, version } = await resolveCharacter(deps.db, body.character);
-  // Throws outfit_not_found (listing the outfits) before anything is written.
-  buildConditioning({ definition: version.definition as never, attributes: version.attributes, outfit: body.outfit, userPrompt: body.prompt, references: [] });
-
-  const { job, event, request } = await new JobStore(deps.db).createQueued({ body, correlationId, characterId: character.id });
-  await deps.events.publish(event);
+  const conditioning = buildConditioning({
+    definition: version.definition as never,
+    attributes: version.attributes,
+    outfit: body.outfit,
+    userPrompt: body.prompt,
+    userNegative: body.negative,
+    references: version.references,
+  });
+  const { job, event } = await new JobLifecycle(deps.db).create({
+    body,
+    source: 'api',
+    correlationId,
+    resolution: { characterId: character.id, characterVersionId: version.id, conditioning },
+  });
+  await deps.events.publishAll([event]);
   try {
-    await enqueueRequest(deps.queues, { ...request, schemaVersion: 1, generationId: job.id, correlationId });
+    await deps.queues.enqueueStage(job);
   } catch (error) {
     deps.log.warn('could not enqueue; the recovery sweep will', { generationId: job.id, error: (error as Error).message });
   }

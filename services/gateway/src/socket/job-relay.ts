@@ -113,6 +113,8 @@ export class JobRelay {
   }
 
   private deliver(sub: Subscription, envelope: JobEventEnvelope): void {
+    // A retried stage re-opens a failed job's story: events follow its terminal one again.
+    if (envelope.name === 'job:retrying') sub.ended = false;
     if (envelope.seq <= sub.lastSeq || sub.ended) return;
     sub.lastSeq = envelope.seq;
     sub.ended = TERMINAL_EVENTS.includes(envelope.name);

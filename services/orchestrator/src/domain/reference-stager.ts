@@ -3,6 +3,7 @@ import { ComfyHttpError, type ComfyClient } from '@anime/comfyui-client';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { sha256Hex, type LibraryStorage } from '@anime/media';
+import { ReferenceUnavailableError } from '@anime/pipeline';
 import type { StagedReference } from './build-workflow';
 
 /** A reference image the job's character version uses (from its recorded conditioning). */
@@ -20,15 +21,7 @@ export interface ReferenceToStage {
  */
 export const REFERENCE_FILE_PREFIX = 'anime-ref-';
 
-export class ReferenceUnavailableError extends Error {
-  constructor(
-    message: string,
-    readonly details: { sha256: string; path: string },
-  ) {
-    super(message);
-    this.name = 'ReferenceUnavailableError';
-  }
-}
+export { ReferenceUnavailableError };
 
 /**
  * Puts reference images into a backend's `input/` folder with `POST /upload/image`, once per

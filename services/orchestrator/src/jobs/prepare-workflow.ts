@@ -16,8 +16,8 @@ export interface PrepareWorkflowDeps {
 export interface JobToRender {
   id: string;
   seed: bigint | null;
-  request: unknown;
-  conditioning: unknown;
+  request: GenerationRequestBody;
+  conditioning: JobConditioning;
   characterSlug: string;
 }
 
@@ -28,8 +28,7 @@ const DEFAULT_IPADAPTER_WEIGHT = 0.7;
  * conditioning, and its reference images uploaded there first.
  */
 export async function prepareWorkflow(deps: PrepareWorkflowDeps, job: JobToRender, backend: { url: string; client: ComfyClient }): Promise<Workflow> {
-  const request = job.request as GenerationRequestBody;
-  const conditioning = job.conditioning as JobConditioning;
+  const { request, conditioning } = job;
   const weight = deps.ipAdapterWeight ?? DEFAULT_IPADAPTER_WEIGHT;
   const [available, references, ipAdapter] = await Promise.all([
     backend.client.listCheckpoints(),

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { generationRequestBodySchema, type JobStatus } from '@anime/contracts';
+import { generationRequestBodySchema, storableText, type JobStatus } from '@anime/contracts';
 import { loadGenerationResource } from '@anime/pipeline';
 import { createGeneration, type CreateGenerationDeps } from '../../domain/create-generation';
 import { notFound } from '../api-error';
@@ -9,8 +9,10 @@ import { parseOr400 } from '../parse-body';
 const idParam = z.string().uuid('must be a generation id (uuid)');
 const listQuery = z.object({
   status: z.enum(['queued', 'running', 'completed', 'failed', 'canceled']).optional(),
-  project: z.string().max(64).optional(),
-  character: z.string().max(200).optional(),
+  project: storableText().max(64).optional(),
+  character: storableText().max(200).optional(),
+  source: storableText().max(64).optional(),
+  requestId: storableText().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().uuid().optional(),
 });
@@ -29,6 +31,8 @@ export function generationRoutes(deps: CreateGenerationDeps): Router {
     const where = {
       ...(query.status ? { status: query.status as JobStatus } : {}),
       ...(query.project ? { project: query.project } : {}),
+      ...(query.source ? { source: query.source } : {}),
+      ...(query.requestId ? { requestId: query.requestId } : {}),
       ...(query.character ? { character: { OR: [{ slug: query.character }, ...(z.string().uuid().safeParse(query.character).success ? [{ id: query.character }] : [])] } } : {}),
     };
     const rows = await deps.db.generationJob.findMany({

@@ -1,0 +1,49 @@
+import { z } from 'zod';
+
+// JSON columns of generation_jobs that carry data from one stage to the next. They are parsed
+// on read, so a row written by an older or foreign writer fails loudly instead of half-working.
+
+export const conditioningReferenceSchema = z.object({
+  id: z.string(),
+  label: z.string(),
+  kind: z.string(),
+  sha256: z.string(),
+  /** Relative to LIBRARY_DIR. */
+  path: z.string(),
+});
+export type ConditioningReference = z.infer<typeof conditioningReferenceSchema>;
+
+/** What resolving a character version records on a job (`generation_jobs.conditioning`). */
+export const jobConditioningSchema = z.object({
+  positive: z.string(),
+  negative: z.string(),
+  loras: z.array(z.object({ name: z.string(), weight: z.number() })),
+  checkpoint: z.string().optional(),
+  references: z.array(conditioningReferenceSchema),
+  outfit: z.string().nullable(),
+});
+export type JobConditioning = z.infer<typeof jobConditioningSchema>;
+
+/** An API-format ComfyUI graph as submitted (`generation_jobs.workflow`): node id → node. */
+export const storedWorkflowSchema = z.record(
+  z.string(),
+  z.object({ class_type: z.string(), inputs: z.record(z.string(), z.unknown()), _meta: z.object({ title: z.string().optional() }).optional() }),
+);
+export type StoredWorkflow = z.infer<typeof storedWorkflowSchema>;
+
+/** One image ComfyUI reported in `/history`, as `/view` serves it. */
+export const comfyOutputRefSchema = z.object({
+  nodeId: z.string(),
+  filename: z.string(),
+  subfolder: z.string(),
+  type: z.string(),
+});
+export type ComfyOutputRef = z.infer<typeof comfyOutputRefSchema>;
+
+/** A finished prompt's outputs (`generation_jobs.outputs`), for the file-organizer to fetch. */
+export const renderOutputsSchema = z.object({
+  backend: z.string(),
+  promptId: z.string(),
+  items: z.array(comfyOutputRefSchema),
+});
+export type RenderOutputs = z.infer<typeof renderOutputsSchema>;

@@ -1,0 +1,130 @@
+import {
+  ComfyExecutionError,
+  ComfyHttpError,
+  ComfyInterruptedError,
+  ComfyPromptLostError,
+  ComfyUnreachableError,
+  ComfyValidationError,
+} from '@anime/comfyui-client';
+import type { JobError, QueueKey } from '@anime/contracts';
+import {
+  MalformedDataError,
+  NoCapableBackendError,
+  OutputUnreadableError,
+  PromptTimedOutError,
+  ReferenceUnavailableError,
+  WorkflowNotFoundError,
+} from './stage-faults';
+
+/**
+ * What a fault means for its generation: the job error it fails with, and whether trying the
+ * stage again (BullMQ backoff, within the queue's retry policy) may succeed first.
+ */
+export interface ClassifiedFault {
+  error: JobError;
+  transient: boolean;
+}
+
+type FaultKind =
+  | 'comfy_validation'
+  | 'comfy_execution'
+  | 'comfy_unreachable'
+  | 'comfy_refused'
+  | 'comfy_interrupted'
+  | 'comfy_prompt_lost'
+  | 'character_not_found'
+  | 'character_archived'
+  | 'outfit_not_found'
+  | 'reference_unavailable'
+  | 'workflow_not_found'
+  | 'no_capable_backend'
+  | 'timeout'
+  | 'output_unreadable'
+  | 'malformed_data'
+  | 'unknown';
+
+/** The character domain's refusals, recognised by shape so this module needs no domain package. */
+interface CharacterDomainFault {
+  name: 'CharacterDomainError';
+  code: string;
+  message: string;
+  details?: unknown;
+}
+const isCharacterFault = (e: unknown): e is CharacterDomainFault => (e as { name?: string })?.name === 'CharacterDomainError';
+
+function kindOf(error: unknown): FaultKind {
+  if (error instanceof ComfyValidationError) return 'comfy_validation';
+  if (error instanceof ComfyExecutionError) return 'comfy_execution';
+  if (error instanceof ComfyUnreachableError) return 'comfy_unreachable';
+  if (error instanceof ComfyHttpError) return 'comfy_refused';
+  if (error instanceof ComfyInterruptedError) return 'comfy_interrupted';
+  if (error instanceof ComfyPromptLostError) return 'comfy_prompt_lost';
+  if (error instanceof ReferenceUnavailableError) return 'reference_unavailable';
+  if (error instanceof WorkflowNotFoundError) return 'workflow_not_found';
+  if (error instanceof NoCapableBackendError) return 'no_capable_backend';
+  if (error instanceof PromptTimedOutError) return 'timeout';
+  if (error instanceof OutputUnreadableError) return 'output_unreadable';
+  if (error instanceof MalformedDataError) return 'malformed_data';
+  if (isCharacterFault(error)) {
+    if (error.code === 'character_archived') return 'character_archived';
+    if (error.code === 'outfit_not_found') return 'outfit_not_found';
+    return 'character_not_found'; // also version_not_found and character_ambiguous
+  }
+  return 'unknown';
+}
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+const detailsOf = (error: unknown) => (error as { details?: unknown })?.details;
+
+/**
+ * The one mapping from a fault to the job error code a generation fails with. Exhaustive: a new
+ * fault kind does not compile until it is given a code here.
+ */
+export function classifyFault(error: unknown, queue: QueueKey): ClassifiedFault {
+  const kind = kindOf(error);
+  const message = messageOf(error);
+  const permanent = (code: JobError['code'], details?: unknown): ClassifiedFault => ({
+    error: { code, message, ...(details === undefined ? {} : { details }) },
+    transient: false,
+  });
+  switch (kind) {
+    case 'comfy_validation':
+      return { error: { code: 'comfyui_validation', message: (error as ComfyValidationError).summary, details: (error as ComfyValidationError).body }, transient: false };
+    case 'comfy_execution':
+      return permanent('comfyui_execution', detailsOf(error));
+    case 'comfy_interrupted':
+      // Someone else's /interrupt (ours is a timeout or a cancel, recognised before this).
+      return permanent('comfyui_execution', detailsOf(error));
+    case 'comfy_unreachable':
+    case 'comfy_prompt_lost':
+      // While filing, a backend that cannot serve /view fails the filing, not the render.
+      return { error: { code: queue === 'assetFiling' ? 'filing_failed' : 'comfyui_unreachable', message }, transient: true };
+    case 'comfy_refused':
+      return { error: { code: queue === 'assetFiling' ? 'filing_failed' : 'comfyui_unreachable', message, details: (error as ComfyHttpError).body }, transient: false };
+    case 'character_not_found':
+      return permanent('character_not_found', detailsOf(error));
+    case 'character_archived':
+      return permanent('character_archived', detailsOf(error));
+    case 'outfit_not_found':
+      return permanent('outfit_not_found', detailsOf(error));
+    case 'reference_unavailable':
+      return permanent('reference_unavailable', detailsOf(error));
+    case 'workflow_not_found':
+      return permanent('workflow_not_found', detailsOf(error));
+    case 'no_capable_backend':
+      return permanent('no_capable_backend', detailsOf(error));
+    case 'timeout':
+      return permanent('timeout');
+    case 'output_unreadable':
+      return permanent('filing_failed');
+    case 'malformed_data':
+      return permanent('invalid_request');
+    case 'unknown':
+      // A database blip, a full disk, a bug: worth the queue's retries, then reported as such.
+      return { error: { code: queue === 'assetFiling' ? 'filing_failed' : 'internal', message }, transient: true };
+    default: {
+      const unhandled: never = kind;
+      throw new Error(`fault kind ${String(unhandled)} has no job error code`);
+    }
+  }
+}

@@ -1,0 +1,2 @@
+export * from './stage-faults';
+export * from './classify-fault';

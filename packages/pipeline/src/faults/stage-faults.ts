@@ -1,0 +1,50 @@
+// Faults a stage throws that are not ComfyUI's or the character domain's. Each is mapped to its
+// job error code in classify-fault.ts, and nowhere else.
+
+/** A reference image of the job's character is gone from the library or no longer matches its sha256. */
+export class ReferenceUnavailableError extends Error {
+  readonly name = 'ReferenceUnavailableError';
+  constructor(message: string, readonly details: { sha256: string; path: string }) {
+    super(message);
+  }
+}
+
+/** The prompt ran longer than JOB_TIMEOUT_S and was taken off the backend. */
+export class PromptTimedOutError extends Error {
+  readonly name = 'PromptTimedOutError';
+}
+
+/** The request names a workflow template that does not exist. */
+export class WorkflowNotFoundError extends Error {
+  readonly name = 'WorkflowNotFoundError';
+  constructor(message: string, readonly details: { workflow: string; available: string[] }) {
+    super(message);
+  }
+}
+
+/** What ComfyUI produced cannot be filed (not an image, or a recorded output that is malformed). */
+export class OutputUnreadableError extends Error {
+  readonly name = 'OutputUnreadableError';
+}
+
+/** A stored JSON column or a queue message does not have the shape its schema declares. */
+export class MalformedDataError extends Error {
+  readonly name = 'MalformedDataError';
+}
+
+/** No configured backend can run the job (e.g. none has the checkpoint it needs). */
+export class NoCapableBackendError extends Error {
+  readonly name = 'NoCapableBackendError';
+  constructor(message: string, readonly details?: unknown) {
+    super(message);
+  }
+}
+
+/**
+ * The generation's state does not allow this stage to run (e.g. a completed generation's render
+ * job was retried from a dashboard). The queue job fails with this reason; the generation is untouched.
+ */
+export class StageRefusedError extends Error {
+  readonly name = 'StageRefusedError';
+}
+

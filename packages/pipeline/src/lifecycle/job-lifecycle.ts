@@ -1,0 +1,206 @@
+import { randomInt } from 'node:crypto';
+import type { AssetResource, GenerationRequestBody, JobConditioning, JobError, JobEventEnvelope, QueueKey, RenderOutputs, StoredWorkflow, AttemptEndCode } from '@anime/contracts';
+import { isUniqueViolation, Prisma, type Db } from '@anime/db';
+import { recordEvent } from '../job-events';
+import { RETRY_TRANSITION, TRANSITIONS, type TransitionName } from './transitions';
+
+type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
+
+/** What resolving a character records on a generation. */
+export interface Resolution {
+  characterId: string;
+  characterVersionId: string;
+  conditioning: JobConditioning;
+}
+
+export interface NewGeneration {
+  body: GenerationRequestBody;
+  /** The producing system; `requestId` is unique within it. */
+  source: string;
+  requestId?: string;
+  correlationId?: string;
+  id?: string;
+  /** Given when the caller already resolved the character (the gateway): the row starts at `resolved`. */
+  resolution?: Resolution;
+}
+
+export interface Attempt {
+  backend: string;
+  promptId: string;
+  workflow: StoredWorkflow;
+}
+
+/**
+ * The one module that changes a generation's status and stage. Each change applies a transition
+ * of the table in transitions.ts as one guarded UPDATE (the WHERE clause is the transition's
+ * `from` states), so a replayed or duplicated queue message never moves a job twice; it returns
+ * the event to publish, or null (or false) when the guard did not match.
+ */
+export class JobLifecycle {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * Writes a new generation with its `job:queued` event, or returns the one its producer already
+   * made under the same (source, requestId) — also when two producers race: the unique key decides.
+   */
+  async create(input: NewGeneration) {
+    if (input.requestId) {
+      const existing = await this.findByRequest(input.source, input.requestId);
+      if (existing) return { job: existing, created: false as const, event: null };
+    }
+    try {
+      return await this.insert(input);
+    } catch (error) {
+      if (!input.requestId || !isUniqueViolation(error)) throw error;
+      const winner = await this.findByRequest(input.source, input.requestId);
+      if (!winner) throw error;
+      return { job: winner, created: false as const, event: null };
+    }
+  }
+
+  private findByRequest(source: string, requestId: string) {
+    return this.db.generationJob.findUnique({ where: { source_requestId: { source, requestId } } });
+  }
+
+  private insert(input: NewGeneration) {
+    const { body, resolution } = input;
+    // Chosen once and stored in the request, so every retry and replay renders the same image.
+    const seed = body.seed ?? randomInt(0, 2 ** 47);
+    const request = { ...body, seed };
+    return this.db.$transaction(async (tx) => {
+      const job = await tx.generationJob.create({
+        data: {
+          ...(input.id ? { id: input.id } : {}),
+          source: input.source,
+          requestId: input.requestId,
+          correlationId: input.correlationId,
+          status: 'queued',
+          stage: resolution ? 'resolved' : 'requested',
+          priority: body.priority,
+          request: request as object,
+          seed: BigInt(seed),
+          project: body.project,
+          episode: body.episode,
+          scene: body.scene,
+          shot: body.shot,
+          ...(resolution ? resolutionColumns(resolution) : {}),
+        },
+      });
+      const event = await recordEvent(tx, job.id, 'job:queued', { jobId: job.id });
+      return { job, created: true as const, event };
+    });
+  }
+
+  /** Applies one transition (with the columns it sets) if the job is in one of its `from` states. */
+  private async apply(tx: Tx, id: string, name: TransitionName, data: Record<string, unknown> = {}): Promise<boolean> {
+    const transition = TRANSITIONS[name];
+    const changed = await tx.generationJob.updateMany({
+      where: { id, OR: transition.from.map((s) => ({ status: s.status, stage: s.stage })) },
+      data: { status: transition.to.status, ...('stage' in transition.to ? { stage: transition.to.stage } : {}), ...data },
+    });
+    return changed.count > 0;
+  }
+
+  async resolve(id: string, resolution: Resolution): Promise<boolean> {
+    return this.db.$transaction((tx) => this.apply(tx, id, 'resolve', resolutionColumns(resolution)));
+  }
+
+  /** Records the attempt's prompt id and graph before the prompt is sent, so a crash resumes it. */
+  async submit(id: string, attempt: Attempt): Promise<JobEventEnvelope<'job:started'> | null> {
+    return this.db.$transaction(async (tx) => {
+      if (!(await this.apply(tx, id, 'submit', { ...attemptColumns(attempt), startedAt: new Date() }))) return null;
+      await this.openAttempt(tx, id, attempt);
+      return recordEvent(tx, id, 'job:started', { jobId: id, backend: attempt.backend });
+    });
+  }
+
+  /** Ends the open attempt with `reason` and opens the next one on another backend. */
+  async resubmit(id: string, attempt: Attempt, reason: AttemptEndCode): Promise<boolean> {
+    return this.db.$transaction(async (tx) => {
+      if (!(await this.apply(tx, id, 'resubmit', attemptColumns(attempt)))) return false;
+      await tx.jobAttempt.updateMany({ where: { jobId: id, finishedAt: null }, data: { finishedAt: new Date(), error: { code: reason, message: attemptEndMessage[reason] } } });
+      await this.openAttempt(tx, id, attempt);
+      return true;
+    });
+  }
+
+  private async openAttempt(tx: Tx, id: string, attempt: Attempt) {
+    const number = (await tx.jobAttempt.count({ where: { jobId: id } })) + 1;
+    await tx.jobAttempt.create({ data: { jobId: id, number, backend: attempt.backend, promptId: attempt.promptId } });
+  }
+
+  /** Progress is not part of the stored story: only the latest tick is kept, with its seq. */
+  async progress(id: string, progress: { value: number; max: number; node: string | null }): Promise<JobEventEnvelope<'job:progress'> | null> {
+    // The hot path (every sampler step of every job): one guarded statement, no transaction.
+    const rows = await this.db.$queryRaw<{ eventSeq: number }[]>`
+      UPDATE generation_jobs
+      SET "eventSeq" = "eventSeq" + 1, "progressSeq" = "eventSeq" + 1, "progressValue" = ${progress.value},
+          "progressMax" = ${progress.max}, "progressNode" = ${progress.node}, "updatedAt" = timezone('UTC', now())
+      WHERE id = ${id}::uuid AND status = 'running' AND stage = 'submitted'
+      RETURNING "eventSeq"`;
+    if (!rows.length) return null;
+    const seq = rows[0].eventSeq;
+    return { name: 'job:progress', seq, payload: { jobId: id, ...progress, seq } };
+  }
+
+  async render(id: string, outputs: RenderOutputs): Promise<boolean> {
+    return this.db.$transaction(async (tx) => {
+      if (!(await this.apply(tx, id, 'render', { outputs: outputs as object }))) return false;
+      await tx.jobAttempt.updateMany({ where: { jobId: id, finishedAt: null }, data: { finishedAt: new Date() } });
+      return true;
+    });
+  }
+
+  async file(id: string, assets: AssetResource[]): Promise<JobEventEnvelope<'job:completed'> | null> {
+    return this.db.$transaction(async (tx) => {
+      if (!(await this.apply(tx, id, 'file', { finishedAt: new Date() }))) return null;
+      return recordEvent(tx, id, 'job:completed', { jobId: id, assets });
+    });
+  }
+
+  async fail(id: string, error: JobError): Promise<JobEventEnvelope<'job:failed'> | null> {
+    return this.db.$transaction(async (tx) => {
+      const columns = {
+        finishedAt: new Date(),
+        errorCode: error.code,
+        errorMessage: error.message,
+        errorDetails: error.details === undefined ? undefined : (error.details as object),
+      };
+      if (!(await this.apply(tx, id, 'fail', columns))) return null;
+      await tx.jobAttempt.updateMany({ where: { jobId: id, finishedAt: null }, data: { finishedAt: new Date(), error: { code: error.code, message: error.message } } });
+      return recordEvent(tx, id, 'job:failed', { jobId: id, error: { code: error.code, message: error.message } });
+    });
+  }
+
+  async cancel(id: string): Promise<JobEventEnvelope<'job:canceled'> | null> {
+    return this.db.$transaction(async (tx) => {
+      if (!(await this.apply(tx, id, 'cancel', { finishedAt: new Date(), errorCode: 'canceled', errorMessage: 'canceled' }))) return null;
+      await tx.jobAttempt.updateMany({ where: { jobId: id, finishedAt: null }, data: { finishedAt: new Date(), error: { code: 'canceled', message: 'canceled' } } });
+      return recordEvent(tx, id, 'job:canceled', { jobId: id });
+    });
+  }
+
+  /** Re-opens a failed generation at the stage `queue` runs, clearing its error. */
+  async retryStage(id: string, queue: QueueKey, reason: string): Promise<JobEventEnvelope<'job:retrying'> | null> {
+    return this.db.$transaction(async (tx) => {
+      const reopened = await this.apply(tx, id, RETRY_TRANSITION[queue], { finishedAt: null, errorCode: null, errorMessage: null, errorDetails: Prisma.DbNull });
+      if (!reopened) return null;
+      return recordEvent(tx, id, 'job:retrying', { jobId: id, reason });
+    });
+  }
+}
+
+const resolutionColumns = (r: Resolution) => ({
+  characterId: r.characterId,
+  characterVersionId: r.characterVersionId,
+  outfit: r.conditioning.outfit,
+  conditioning: r.conditioning as object,
+  resolvedAt: new Date(),
+});
+
+const attemptColumns = (a: Attempt) => ({ backend: a.backend, promptId: a.promptId, workflow: a.workflow as object });
+
+const attemptEndMessage: Record<AttemptEndCode, string> = {
+  backend_removed: 'the backend is no longer configured',
+  prompt_lost: 'the backend lost the prompt',
+};

@@ -1,0 +1,65 @@
+import type { JobEventName, JobStage, JobStatus, QueueKey } from '@anime/contracts';
+
+export interface JobState {
+  status: JobStatus;
+  stage: JobStage;
+}
+
+export interface Transition {
+  /** The states it applies from; anything else refuses it (a replay is a no-op). */
+  from: readonly JobState[];
+  /** The state it leads to; a missing stage keeps the stage the job was at. */
+  to: { status: JobStatus; stage?: JobStage };
+  /** The lifecycle event it records in the job's story, if any. */
+  event?: JobEventName;
+}
+
+/** States in which a generation still has work ahead of it. */
+export const ACTIVE_STATES: readonly JobState[] = [
+  { status: 'queued', stage: 'requested' },
+  { status: 'queued', stage: 'resolved' },
+  { status: 'running', stage: 'submitted' },
+  { status: 'running', stage: 'rendered' },
+];
+
+const failedAt = (...stages: JobStage[]): JobState[] => stages.map((stage) => ({ status: 'failed', stage }));
+
+/**
+ * Every way a generation's status and stage may change. JobLifecycle is the only code that
+ * applies them, each as one guarded UPDATE whose WHERE clause is the `from` list.
+ */
+export const TRANSITIONS = {
+  /** The character version is resolved into conditioning. */
+  resolve: { from: [{ status: 'queued', stage: 'requested' }], to: { status: 'queued', stage: 'resolved' } },
+  /** The prompt is handed to a backend under a recorded prompt id (attempt 1, or the next after a retry). */
+  submit: { from: [{ status: 'queued', stage: 'resolved' }], to: { status: 'running', stage: 'submitted' }, event: 'job:started' },
+  /** The prompt goes to another backend in a new attempt (its backend vanished or lost it). */
+  resubmit: { from: [{ status: 'running', stage: 'submitted' }], to: { status: 'running', stage: 'submitted' } },
+  /** The backend finished the prompt; its outputs are recorded for filing. */
+  render: { from: [{ status: 'running', stage: 'submitted' }], to: { status: 'running', stage: 'rendered' } },
+  /** Every output is in the library with its Asset row. */
+  file: { from: [{ status: 'running', stage: 'rendered' }], to: { status: 'completed', stage: 'filed' }, event: 'job:completed' },
+  fail: { from: ACTIVE_STATES, to: { status: 'failed' }, event: 'job:failed' },
+  cancel: { from: ACTIVE_STATES, to: { status: 'canceled' }, event: 'job:canceled' },
+  /** A failed generation's stage job was retried: the stage it failed at runs again. */
+  retryRequest: { from: failedAt('requested'), to: { status: 'queued', stage: 'requested' }, event: 'job:retrying' },
+  retryRender: { from: failedAt('resolved', 'submitted'), to: { status: 'queued', stage: 'resolved' }, event: 'job:retrying' },
+  retryFiling: { from: failedAt('rendered'), to: { status: 'running', stage: 'rendered' }, event: 'job:retrying' },
+} as const satisfies Record<string, Transition>;
+
+export type TransitionName = keyof typeof TRANSITIONS;
+
+/** Which transition re-runs a queue's stage for a failed generation. */
+export const RETRY_TRANSITION: Record<QueueKey, TransitionName> = {
+  generationRequests: 'retryRequest',
+  generationRenders: 'retryRender',
+  assetFiling: 'retryFiling',
+};
+
+export function allows(name: TransitionName, state: JobState): boolean {
+  return (TRANSITIONS[name].from as readonly JobState[]).some((s) => s.status === state.status && s.stage === state.stage);
+}
+
+export function isActive(state: JobState): boolean {
+  return ACTIVE_STATES.some((s) => s.status === state.status && s.stage === state.stage);
+}

@@ -1,0 +1,135 @@
+import { generationRequestBodySchema, JOB_STAGES, type JobStage, type JobStatus } from '@anime/contracts';
+import { createDb, type Db } from '@anime/db';
+import { createTestDatabase, type TestDatabase } from '@anime/testing';
+import { JobLifecycle } from '../src/lifecycle/job-lifecycle';
+import { allows, TRANSITIONS, type TransitionName } from '../src/lifecycle/transitions';
+
+const STATUSES: JobStatus[] = ['queued', 'running', 'completed', 'failed', 'canceled'];
+const body = () => generationRequestBodySchema.parse({ character: 'kai', prompt: 'x' });
+const conditioning = { positive: 'p', negative: 'n', loras: [], references: [], outfit: null };
+const workflow = { '1': { class_type: 'SaveImage', inputs: {} } };
+
+describe('JobLifecycle', () => {
+  let database: TestDatabase;
+  let db: Db;
+  let lifecycle: JobLifecycle;
+  let characterId: string;
+  let versionId: string;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('job-lifecycle');
+    db = createDb(database.url, { max: 4 });
+    lifecycle = new JobLifecycle(db);
+    const character = await db.character.create({ data: { slug: 'kai', name: 'Kai', currentVersion: 1 } });
+    const version = await db.characterVersion.create({ data: { characterId: character.id, number: 1, definition: { displayName: 'Kai' } } });
+    characterId = character.id;
+    versionId = version.id;
+  });
+
+  afterAll(async () => {
+    await db.$disconnect();
+    await database.drop();
+  });
+
+  const resolution = () => ({ characterId, characterVersionId: versionId, conditioning });
+  const created = async () => (await lifecycle.create({ body: body(), source: 'test' })).job.id;
+  let prompts = 0;
+  const attempt = () => ({ backend: 'http://a', promptId: `p${++prompts}`, workflow });
+
+  /** Each transition through its JobLifecycle method; true when it applied. */
+  const APPLY: Record<TransitionName, (id: string) => Promise<unknown>> = {
+    resolve: (id) => lifecycle.resolve(id, resolution()),
+    submit: (id) => lifecycle.submit(id, attempt()),
+    resubmit: (id) => lifecycle.resubmit(id, attempt(), 'backend_removed'),
+    render: (id) => lifecycle.render(id, { backend: 'http://a', promptId: 'p', items: [] }),
+    file: (id) => lifecycle.file(id, []),
+    fail: (id) => lifecycle.fail(id, { code: 'internal', message: 'boom' }),
+    cancel: (id) => lifecycle.cancel(id),
+    retryRequest: (id) => lifecycle.retryStage(id, 'generationRequests', 'test'),
+    retryRender: (id) => lifecycle.retryStage(id, 'generationRenders', 'test'),
+    retryFiling: (id) => lifecycle.retryStage(id, 'assetFiling', 'test'),
+  };
+  const applied = (result: unknown) => result !== null && result !== false;
+  const state = (id: string) => db.generationJob.findUniqueOrThrow({ where: { id }, select: { status: true, stage: true } });
+
+  it('when every transition is tried from every status and stage, then exactly the table allows it, it moves the job to its target once, and a replay is a no-op', async () => {
+    const report: string[] = [];
+    for (const name of Object.keys(TRANSITIONS) as TransitionName[]) {
+      for (const status of STATUSES) {
+        for (const stage of JOB_STAGES) {
+          const id = await created();
+          await db.$executeRaw`UPDATE generation_jobs SET status = ${status}::"JobStatus", stage = ${stage}::"JobStage" WHERE id = ${id}::uuid`;
+          const first = applied(await APPLY[name](id));
+          const expected = allows(name, { status, stage });
+          if (first !== expected) report.push(`${name} from ${status}/${stage}: applied=${first}, table says ${expected}`);
+          const after = await state(id);
+          const target = TRANSITIONS[name].to as { status: JobStatus; stage?: JobStage };
+          const want = expected ? { status: target.status, stage: target.stage ?? stage } : { status, stage };
+          if (after.status !== want.status || after.stage !== want.stage) report.push(`${name} from ${status}/${stage}: now ${after.status}/${after.stage}`);
+          // A replay applies again only when the target state is itself a source (resubmit: a new attempt each time).
+          if (expected && applied(await APPLY[name](id)) !== allows(name, after)) report.push(`${name} from ${status}/${stage}: replay not refused`);
+        }
+      }
+    }
+    expect(report).toEqual([]);
+  });
+
+  it('when a job runs, then queued, started, progress and completed take increasing seqs and only the stored story keeps lifecycle events', async () => {
+    const id = (await lifecycle.create({ body: body(), source: 'test', resolution: resolution() })).job.id;
+    const started = await lifecycle.submit(id, attempt());
+    const first = await lifecycle.progress(id, { value: 1, max: 4, node: '3' });
+    const second = await lifecycle.progress(id, { value: 2, max: 4, node: '3' });
+    expect(await lifecycle.render(id, { backend: 'http://a', promptId: 'p', items: [] })).toBe(true);
+    expect(await lifecycle.progress(id, { value: 3, max: 4, node: '3' })).toBeNull();
+    const done = await lifecycle.file(id, []);
+    expect([started!.seq, first!.seq, second!.seq, done!.seq]).toEqual([2, 3, 4, 5]);
+    expect(second!.payload).toEqual({ jobId: id, value: 2, max: 4, node: '3', seq: 4 });
+
+    const row = await db.generationJob.findUniqueOrThrow({ where: { id }, include: { attempts: true } });
+    expect(row).toMatchObject({ status: 'completed', stage: 'filed', progressValue: 2, progressSeq: 4, eventSeq: 5 });
+    expect(row.attempts).toHaveLength(1);
+    expect(row.attempts[0].finishedAt).not.toBeNull();
+    const events = await db.jobEvent.findMany({ where: { jobId: id }, orderBy: { seq: 'asc' } });
+    expect(events.map((e) => [e.seq, e.type])).toEqual([[1, 'job:queued'], [2, 'job:started'], [5, 'job:completed']]);
+  });
+
+  it('when progress arrives, then updatedAt moves to now, which the recovery sweep compares with', async () => {
+    const id = (await lifecycle.create({ body: body(), source: 'test', resolution: resolution() })).job.id;
+    await lifecycle.submit(id, attempt());
+    await db.$executeRaw`UPDATE generation_jobs SET "updatedAt" = '2000-01-01' WHERE id = ${id}::uuid`;
+    await lifecycle.progress(id, { value: 1, max: 2, node: null });
+    const { updatedAt } = await db.generationJob.findUniqueOrThrow({ where: { id } });
+    expect(Math.abs(updatedAt.getTime() - Date.now())).toBeLessThan(5_000);
+  });
+
+  it('when a job is resubmitted, then the open attempt ends with the declared reason and the next one opens', async () => {
+    const id = (await lifecycle.create({ body: body(), source: 'test', resolution: resolution() })).job.id;
+    await lifecycle.submit(id, attempt());
+    expect(await lifecycle.resubmit(id, { backend: 'http://b', promptId: 'other', workflow }, 'backend_removed')).toBe(true);
+    const attempts = await db.jobAttempt.findMany({ where: { jobId: id }, orderBy: { number: 'asc' } });
+    expect(attempts.map((a) => [a.number, a.backend, (a.error as { code?: string } | null)?.code ?? null])).toEqual([[1, 'http://a', 'backend_removed'], [2, 'http://b', null]]);
+    expect(await db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ backend: 'http://b', promptId: 'other' });
+  });
+
+  it('when a failed job is retried at its stage, then its error is cleared, a job:retrying event is recorded and it can complete', async () => {
+    const id = (await lifecycle.create({ body: body(), source: 'test', resolution: resolution() })).job.id;
+    await lifecycle.submit(id, attempt());
+    await lifecycle.fail(id, { code: 'comfyui_unreachable', message: 'down', details: { url: 'x' } });
+    const retrying = await lifecycle.retryStage(id, 'generationRenders', 'its generation-renders job was retried');
+    expect(retrying?.name).toBe('job:retrying');
+    expect(await db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'queued', stage: 'resolved', errorCode: null, errorDetails: null, finishedAt: null });
+    expect(await lifecycle.submit(id, attempt())).not.toBeNull();
+    expect(await db.jobAttempt.count({ where: { jobId: id } })).toBe(2);
+  });
+
+  it('when one source sends the same requestId twice at once, then one generation exists; another source with the same requestId gets its own', async () => {
+    const make = (source: string) => lifecycle.create({ body: body(), source, requestId: 'same-key' });
+    const results = await Promise.all([make('alpha'), make('alpha'), make('alpha'), make('beta')]);
+    const alpha = results.slice(0, 3);
+    expect(new Set(alpha.map((r) => r.job.id)).size).toBe(1);
+    expect(alpha.filter((r) => r.created)).toHaveLength(1);
+    expect(results[3].job.id).not.toBe(alpha[0].job.id);
+    expect(await db.generationJob.count({ where: { requestId: 'same-key' } })).toBe(2);
+    expect(await db.jobEvent.count({ where: { jobId: alpha[0].job.id, type: 'job:queued' } })).toBe(1);
+  });
+});

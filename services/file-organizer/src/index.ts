@@ -1,0 +1,1 @@
+export { startFileOrganizer } from './start';

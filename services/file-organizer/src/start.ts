@@ -1,0 +1,26 @@
+import { mkdir } from 'node:fs/promises';
+import { queueSettingsFrom, type FileOrganizerConfig } from '@anime/config';
+import type { Logger } from '@anime/logger';
+import { LocalLibraryStorage } from '@anime/media';
+import { startWorkerService, type RunningService } from '@anime/pipeline';
+import { createOutputFetcher } from './domain/fetch-output';
+import { createFileOutputsHandler } from './jobs/file-outputs.processor';
+
+/** The file-organizer: files rendered outputs into the library (`asset-filing`). */
+export async function startFileOrganizer(config: FileOrganizerConfig, log: Logger): Promise<RunningService> {
+  await mkdir(config.LIBRARY_DIR, { recursive: true });
+  return startWorkerService({
+    service: 'file-organizer',
+    opsPort: config.FILE_ORGANIZER_PORT,
+    databaseUrl: config.DATABASE_URL,
+    redisUrl: config.REDIS_URL,
+    queuePrefix: config.QUEUE_PREFIX,
+    queueSettings: queueSettingsFrom(config),
+    log,
+    recoverEveryMs: config.RECOVERY_SWEEP_MS,
+    build: async (ctx) => ({
+      handlers: { assetFiling: createFileOutputsHandler({ ...ctx, storage: new LocalLibraryStorage(config.LIBRARY_DIR), fetchOutput: createOutputFetcher(log) }) },
+      concurrency: { assetFiling: 4 },
+    }),
+  });
+}

@@ -1,0 +1,52 @@
+import { mkdir } from 'node:fs/promises';
+import { queueSettingsFrom, type GatewayConfig } from '@anime/config';
+import { createDb, ensureDatabase, migrate } from '@anime/db';
+import type { Logger } from '@anime/logger';
+import { createPipelineQueues, createRedis, JobEventPublisher } from '@anime/pipeline';
+import { createGateway } from './app';
+
+export interface RunningGateway {
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** The gateway: REST API and Socket.IO relay on `PORT`. */
+export async function startGateway(config: GatewayConfig, log: Logger, host?: string): Promise<RunningGateway> {
+  await mkdir(config.LIBRARY_DIR, { recursive: true });
+  await ensureDatabase(config.DATABASE_URL);
+  await migrate(config.DATABASE_URL);
+  const db = createDb(config.DATABASE_URL);
+  const redis = createRedis(config.REDIS_URL, 'worker');
+  const subscriber = createRedis(config.REDIS_URL, 'subscriber');
+  const queues = createPipelineQueues(redis, config.QUEUE_PREFIX, queueSettingsFrom(config));
+  const gateway = await createGateway({
+    db,
+    queues,
+    events: new JobEventPublisher(redis, config.QUEUE_PREFIX),
+    subscriber,
+    queuePrefix: config.QUEUE_PREFIX,
+    libraryDir: config.LIBRARY_DIR,
+    referenceMaxBytes: config.REFERENCE_MAX_BYTES,
+    bundleMaxBytes: config.BUNDLE_MAX_BYTES,
+    bundleMaxUncompressedBytes: config.BUNDLE_MAX_UNCOMPRESSED_BYTES,
+    log,
+    isReady: async () => {
+      await db.$queryRaw`SELECT 1`;
+      await redis.ping();
+    },
+  });
+  const port = await gateway.listen(config.PORT, host);
+  log.info('gateway listening', { port });
+  let stopped: Promise<void> | undefined;
+  return {
+    port,
+    stop: () =>
+      (stopped ??= (async () => {
+        await gateway.close();
+        await queues.close();
+        subscriber.disconnect();
+        await redis.quit();
+        await db.$disconnect();
+      })()),
+  };
+}

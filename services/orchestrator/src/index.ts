@@ -1,0 +1,1 @@
+export { startOrchestrator } from './start';

@@ -1,0 +1,40 @@
+import { queueSettingsFrom, type OrchestratorConfig } from '@anime/config';
+import type { Logger } from '@anime/logger';
+import { LocalLibraryStorage } from '@anime/media';
+import { startWorkerService, type RunningService } from '@anime/pipeline';
+import { BackendPool } from './domain/backend-pool';
+import { ReferenceStager } from './domain/reference-stager';
+import { createRenderPromptHandler } from './jobs/render-prompt.processor';
+
+/** The orchestrator: drives ComfyUI backends for resolved generations (`generation-renders`). */
+export async function startOrchestrator(config: OrchestratorConfig, log: Logger): Promise<RunningService> {
+  const pool = new BackendPool(config.COMFYUI_URLS, log);
+  await pool.connect();
+  return startWorkerService({
+    service: 'orchestrator',
+    opsPort: config.ORCHESTRATOR_PORT,
+    databaseUrl: config.DATABASE_URL,
+    redisUrl: config.REDIS_URL,
+    queuePrefix: config.QUEUE_PREFIX,
+    queueSettings: queueSettingsFrom(config),
+    log,
+    recoverEveryMs: config.RECOVERY_SWEEP_MS,
+    build: async (ctx) => {
+      const stager = new ReferenceStager({ db: ctx.db, storage: new LocalLibraryStorage(config.LIBRARY_DIR), log });
+      const render = createRenderPromptHandler({
+        ...ctx,
+        pool,
+        stager,
+        defaultCheckpoint: config.DEFAULT_CHECKPOINT,
+        ipAdapterWeight: config.IPADAPTER_WEIGHT,
+        jobTimeoutMs: config.JOB_TIMEOUT_S * 1000,
+      });
+      return {
+        handlers: { generationRenders: render },
+        // Keeps every backend's own queue fed: one in flight per backend plus the prefetch.
+        concurrency: { generationRenders: config.COMFYUI_URLS.length * (1 + config.BACKEND_PREFETCH) },
+        stop: () => pool.close(),
+      };
+    },
+  });
+}
