@@ -83,13 +83,15 @@ export function createStageWorker<K extends QueueKey>(key: K, handler: StageHand
       if (result.reached && result.reached !== generation.stage) await deps.queues.enqueueStage({ ...generation, stage: result.reached });
       return { generationId, ...result };
     } catch (error) {
-      throw await failOrRetry(job, generationId, error);
+      throw await failOrRetry(job, generationId, error, signal);
     }
   }
 
   /** A transient fault with tries left goes back to BullMQ's backoff; anything else fails the generation. */
-  async function failOrRetry(job: Job, generationId: string, error: unknown): Promise<Error> {
+  async function failOrRetry(job: Job, generationId: string, error: unknown, signal?: AbortSignal): Promise<Error> {
     if (error instanceof StageRefusedError) return new UnrecoverableError(error.message);
+    // The worker is closing: the generation keeps its stage and the next process picks it up.
+    if (signal?.aborted) return error as Error;
     const fault = classifyFault(error, key);
     const tries = job.opts.attempts ?? 1;
     if (fault.transient && job.attemptsMade + 1 < tries) return error as Error;
