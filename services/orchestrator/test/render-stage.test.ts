@@ -1,0 +1,133 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Job } from 'bullmq';
+import { startSimulator, type Simulator } from '@anime/comfyui-simulator';
+import { orchestratorConfigSchema } from '@anime/config';
+import { generationRequestBodySchema } from '@anime/contracts';
+import { createDb, type Db } from '@anime/db';
+import { createLogger } from '@anime/logger';
+import { JobLifecycle, type RunningService } from '@anime/pipeline';
+import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, waitFor, type TestDatabase } from '@anime/testing';
+import { startOrchestrator } from '../src/start';
+
+const conditioning = { positive: 'kainakamura, 1boy', negative: 'lowres', loras: [], references: [], outfit: null };
+
+describe('render stage (orchestrator in-process, simulator, PostgreSQL, Redis)', () => {
+  let database: TestDatabase;
+  let db: Db;
+  let simulator: Simulator;
+  let service: RunningService;
+  let libraryDir: string;
+  let lifecycle: JobLifecycle;
+  let versionId: string;
+  let characterId: string;
+  const queuePrefix = uniqueQueuePrefix('render-stage');
+
+  beforeAll(async () => {
+    database = await createTestDatabase('render-stage');
+    db = createDb(database.url, { max: 3 });
+    lifecycle = new JobLifecycle(db);
+    libraryDir = await mkdtemp(path.join(tmpdir(), 'render-stage-library-'));
+    simulator = await startSimulator({ stepMs: 5 });
+    const character = await db.character.create({ data: { slug: 'kai-nakamura', name: 'Kai Nakamura', currentVersion: 1 } });
+    const version = await db.characterVersion.create({ data: { characterId: character.id, number: 1, definition: { displayName: 'Kai Nakamura' } } });
+    characterId = character.id;
+    versionId = version.id;
+    const config = orchestratorConfigSchema.parse({
+      DATABASE_URL: database.url,
+      REDIS_URL: TEST_REDIS_URL,
+      QUEUE_PREFIX: queuePrefix,
+      COMFYUI_URLS: simulator.url,
+      LIBRARY_DIR: libraryDir,
+      ORCHESTRATOR_PORT: '0',
+      JOB_MAX_ATTEMPTS: '1',
+    });
+    service = await startOrchestrator(config, createLogger('orchestrator', 'error'));
+  });
+
+  afterAll(async () => {
+    await service.stop();
+    await simulator.close();
+    await db.$disconnect();
+    await database.drop();
+    await removeQueueKeys(queuePrefix);
+    await rm(libraryDir, { recursive: true, force: true });
+  });
+
+  async function resolvedGeneration(): Promise<string> {
+    const body = generationRequestBodySchema.parse({ character: 'kai-nakamura', prompt: 'on a rooftop', steps: 2, width: 64, height: 64 });
+    const { job } = await lifecycle.create({ body, source: 'test', resolution: { characterId, characterVersionId: versionId, conditioning } });
+    await service.ctx.queues.enqueueStage(job);
+    return job.id;
+  }
+
+  const generation = (id: string) => db.generationJob.findUniqueOrThrow({ where: { id }, include: { attempts: { orderBy: { number: 'asc' } } } });
+  const renderJob = (id: string) => Job.fromId(service.ctx.queues.byKey.generationRenders, `render-${id}`);
+  const settledRenderJob = (id: string) =>
+    waitFor(async () => {
+      const job = await renderJob(id);
+      const state = await job?.getState();
+      return state === 'completed' || state === 'failed' ? { job: job!, state } : null;
+    }, 'the render job to settle');
+
+  it('when a resolved generation is rendered, then it reaches stage rendered with its outputs, one finished attempt and a filing job', async () => {
+    const id = await resolvedGeneration();
+    const row = await waitFor(async () => {
+      const g = await generation(id);
+      return g.stage === 'rendered' ? g : null;
+    }, 'the render');
+    expect(row).toMatchObject({ status: 'running', backend: simulator.url });
+    expect((row.outputs as { items: unknown[] }).items).toHaveLength(1);
+    expect(row.attempts).toHaveLength(1);
+    expect(row.attempts[0].finishedAt).not.toBeNull();
+    expect(await service.ctx.queues.byKey.assetFiling.getJob(`filing-${id}`)).toBeDefined();
+  });
+
+  it('when a failed render stage job is retried as a dashboard does (job.retry()), then the stage runs again and the generation renders, never a silent completion', async () => {
+    simulator.failNext('execution_error', 'CUDA out of memory');
+    const id = await resolvedGeneration();
+    const failed = await settledRenderJob(id);
+    expect(failed.state).toBe('failed');
+    expect(await generation(id)).toMatchObject({ status: 'failed', stage: 'submitted', errorCode: 'comfyui_execution' });
+
+    await failed.job.retry('failed');
+    const row = await waitFor(async () => {
+      const g = await generation(id);
+      return g.stage === 'rendered' ? g : null;
+    }, 'the retried render');
+    expect(row).toMatchObject({ status: 'running', errorCode: null });
+    expect(row.attempts.map((a) => a.number)).toEqual([1, 2]);
+    expect((row.attempts[0].error as { code: string }).code).toBe('comfyui_execution');
+    const story = await db.jobEvent.findMany({ where: { jobId: id }, orderBy: { seq: 'asc' } });
+    expect(story.map((e) => e.type)).toEqual(['job:queued', 'job:started', 'job:failed', 'job:retrying', 'job:started']);
+  });
+
+  it('when the render job of a completed generation is retried, then the queue job fails saying there is nothing to run again, and the generation is untouched', async () => {
+    const id = await resolvedGeneration();
+    await waitFor(async () => (await generation(id)).stage === 'rendered', 'the render');
+    await lifecycle.file(id, []);
+    const done = await settledRenderJob(id);
+    expect(done.state).toBe('completed');
+
+    await done.job.retry('completed');
+    const refused = await waitFor(async () => {
+      const job = await renderJob(id);
+      return (await job?.getState()) === 'failed' ? job : null;
+    }, 'the retried job to be refused');
+    expect(refused!.failedReason).toMatch(/completed: generation-renders has nothing to run again/);
+    expect(await generation(id)).toMatchObject({ status: 'completed', stage: 'filed' });
+    expect(simulator.received.filter((p) => JSON.stringify(p).includes(id))).toHaveLength(1);
+  });
+
+  it('when a render job is retried for a generation that failed before rendering, then it is refused naming the stage to retry', async () => {
+    const body = generationRequestBodySchema.parse({ character: 'nobody', prompt: 'x' });
+    const { job } = await lifecycle.create({ body, source: 'test' });
+    await lifecycle.fail(job.id, { code: 'character_not_found', message: 'no character matches "nobody"' });
+    await service.ctx.queues.enqueue('generationRenders', { schemaVersion: 1, generationId: job.id });
+    const refused = await settledRenderJob(job.id);
+    expect(refused.state).toBe('failed');
+    expect(refused.job.failedReason).toMatch(/failed at stage requested \(character_not_found\).*retry its generation-requests job instead/);
+    expect(await generation(job.id)).toMatchObject({ status: 'failed', errorCode: 'character_not_found' });
+  });
+});
