@@ -1,0 +1,91 @@
+import { Queue } from 'bullmq';
+import { characterConfigSchema } from '@anime/config';
+import { generationRequestBodySchema, PIPELINE_CATALOG, type GenerationRequestMessageInput } from '@anime/contracts';
+import { createDb, type Db } from '@anime/db';
+import { createLogger } from '@anime/logger';
+import { createRedis, JobLifecycle, type RunningService } from '@anime/pipeline';
+import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, waitFor, type TestDatabase } from '@anime/testing';
+import { startCharacterService } from '../src/start';
+
+describe('request stage (character service in-process, PostgreSQL, Redis)', () => {
+  let database: TestDatabase;
+  let db: Db;
+  let service: RunningService;
+  let requests: Queue;
+  const redis = createRedis(TEST_REDIS_URL);
+  const queuePrefix = uniqueQueuePrefix('request-stage');
+  const entry = PIPELINE_CATALOG.generationRequests;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('request-stage');
+    db = createDb(database.url, { max: 3 });
+    for (const [slug, name, trigger] of [['kai-nakamura', 'Kai Nakamura', 'kainakamura'], ['hiroshi', 'Hiroshi', 'hiroshiboy']]) {
+      const character = await db.character.create({ data: { slug, name, currentVersion: 1 } });
+      await db.characterVersion.create({ data: { characterId: character.id, number: 1, definition: { displayName: name, triggerWords: [trigger] } } });
+    }
+    const config = characterConfigSchema.parse({ DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: queuePrefix, CHARACTER_PORT: '0' });
+    service = await startCharacterService(config, createLogger('character', 'error'));
+    requests = new Queue(entry.name, { connection: redis, prefix: queuePrefix });
+  });
+
+  afterAll(async () => {
+    await service.stop();
+    await requests.close();
+    redis.disconnect();
+    await db.$disconnect();
+    await database.drop();
+    await removeQueueKeys(queuePrefix);
+  });
+
+  const message = (overrides: Partial<GenerationRequestMessageInput>) => ({ schemaVersion: 1, character: 'kai-nakamura', prompt: 'on a rooftop', ...overrides });
+  const settled = (jobs: { id?: string }[]) =>
+    waitFor(async () => {
+      const states = await Promise.all(jobs.map(async (j) => (await requests.getJob(j.id!))!.getState()));
+      return states.every((s) => s === 'completed' || s === 'failed') ? states : null;
+    }, 'the queue jobs to settle');
+
+  it('when a message names an existing generation with another character and prompt, then the stored request decides what is resolved', async () => {
+    const body = generationRequestBodySchema.parse({ character: 'kai-nakamura', prompt: 'the original prompt' });
+    const { job } = await new JobLifecycle(db).create({ body, source: 'api' });
+    const added = await requests.add(entry.jobName, message({ generationId: job.id, character: 'hiroshi', prompt: 'a hijacked prompt' }));
+    expect(await settled([added])).toEqual(['completed']);
+    const row = await db.generationJob.findUniqueOrThrow({ where: { id: job.id }, include: { character: true } });
+    expect(row).toMatchObject({ stage: 'resolved', status: 'queued' });
+    expect(row.character?.slug).toBe('kai-nakamura');
+    expect(row.request).toMatchObject({ character: 'kai-nakamura', prompt: 'the original prompt' });
+    const positive = (row.conditioning as { positive: string }).positive;
+    expect(positive).toContain('the original prompt');
+    expect(positive).not.toMatch(/hijacked|hiroshiboy/);
+  });
+
+  it('when one source adds the same requestId twice at the same moment, then one generation exists and both queue jobs complete normally; another source gets its own', async () => {
+    const jobs = await Promise.all([
+      requests.add(entry.jobName, message({ source: 'render-farm', requestId: 'shot-42' })),
+      requests.add(entry.jobName, message({ source: 'render-farm', requestId: 'shot-42' })),
+      requests.add(entry.jobName, message({ source: 'storyboard', requestId: 'shot-42' })),
+    ]);
+    expect(await settled(jobs)).toEqual(['completed', 'completed', 'completed']);
+    const rows = await db.generationJob.findMany({ where: { requestId: 'shot-42' }, orderBy: { source: 'asc' } });
+    expect(rows.map((r) => [r.source, r.stage])).toEqual([['render-farm', 'resolved'], ['storyboard', 'resolved']]);
+    const returned = await Promise.all(jobs.map(async (j) => (await requests.getJob(j.id!))!.returnvalue as { generationId: string }));
+    expect(returned[0].generationId).toBe(returned[1].generationId);
+    expect(returned[2].generationId).not.toBe(returned[0].generationId);
+    expect(await db.jobEvent.count({ where: { jobId: rows[0].id, type: 'job:queued' } })).toBe(1);
+  });
+
+  it('when a request fails and its queue job is retried after the character exists, then the stage runs again and resolves', async () => {
+    const added = await requests.add(entry.jobName, message({ source: 'late', requestId: 'needs-yuki', character: 'yuki' }));
+    expect(await settled([added])).toEqual(['failed']);
+    const failed = await db.generationJob.findFirstOrThrow({ where: { source: 'late', requestId: 'needs-yuki' } });
+    expect(failed).toMatchObject({ status: 'failed', stage: 'requested', errorCode: 'character_not_found' });
+
+    const yuki = await db.character.create({ data: { slug: 'yuki', name: 'Yuki', currentVersion: 1 } });
+    await db.characterVersion.create({ data: { characterId: yuki.id, number: 1, definition: { displayName: 'Yuki' } } });
+    await (await requests.getJob(added.id!))!.retry('failed');
+    const resolved = await waitFor(async () => {
+      const row = await db.generationJob.findUniqueOrThrow({ where: { id: failed.id } });
+      return row.stage === 'resolved' ? row : null;
+    }, 'the retried request to resolve');
+    expect(resolved).toMatchObject({ status: 'queued', errorCode: null, characterId: yuki.id });
+  });
+});
