@@ -163,6 +163,11 @@ describe('generation pipeline, each service its own process', () => {
       const done = await waitForTerminal(job.id);
       expect(done).toMatchObject({ status: 'completed', character: { slug: 'kai-nakamura', version: 2 } });
       expect(done.assets[0].path).toMatch(/^ext\/ep00\/sc000\/kai-nakamura\//);
+      expect(done).toMatchObject({ source: 'queue', requestId: payload.requestId, stage: 'filed' });
+      const found = await fx.api.get('/api/v1/generations', { params: { source: 'queue', requestId: payload.requestId } });
+      expect(found.data.items.map((g: { id: string }) => g.id)).toEqual([job.id]);
+      const otherSource = await fx.api.get('/api/v1/generations', { params: { source: 'elsewhere', requestId: payload.requestId } });
+      expect(otherSource.data.items).toEqual([]);
       await queue.add('resolveCharacter', { ...payload, requestId: `${payload.requestId}-wf`, workflow: 'nope' });
       const failed = await waitFor(() => fx.db.generationJob.findFirst({ where: { requestId: `${payload.requestId}-wf`, status: 'failed' } }), 'the bad request to fail');
       expect(failed.errorCode).toBe('workflow_not_found');

@@ -66,14 +66,27 @@ export async function startWorkerService<S extends ConsumerService>(options: Wor
       await redis.ping();
     },
   });
-  const built = await options.build(ctx);
+  const closeAll = async () => {
+    await queues.close();
+    await redis.quit().catch(() => redis.disconnect());
+    await db.$disconnect();
+    await ops.close();
+  };
   const consumed = consumedQueues(options.service);
-  const handlers = built.handlers as Record<string, StageHandler<QueueKey> | undefined>;
-  const missing = consumed.filter((key) => !handlers[key]);
-  if (missing.length) throw new Error(`${options.service} consumes ${missing.map((k) => PIPELINE_CATALOG[k].name).join(', ')} but has no handler for it`);
+  let built: Awaited<ReturnType<WorkerServiceOptions<S>['build']>>;
+  try {
+    built = await options.build(ctx);
+    const given = built.handlers as Record<string, unknown>;
+    const missing = consumed.filter((key) => !given[key]);
+    if (missing.length) throw new Error(`${options.service} consumes ${missing.map((k) => PIPELINE_CATALOG[k].name).join(', ')} but has no handler for it`);
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+  const handlers = built.handlers as Record<string, StageHandler<QueueKey>>;
   const deps = { db, queues, events: ctx.events, connection: redis, prefix: options.queuePrefix, log: options.log };
   const concurrency = (built.concurrency ?? {}) as Partial<Record<QueueKey, number>>;
-  const workers: Worker[] = consumed.map((key) => createStageWorker(key, handlers[key]!, deps, { concurrency: concurrency[key] }));
+  const workers: Worker[] = consumed.map((key) => createStageWorker(key, handlers[key], deps, { concurrency: concurrency[key] }));
   for (const worker of workers) {
     void worker.run().catch((error) => options.log.error('worker stopped', { error: (error as Error).message }));
   }
@@ -104,10 +117,7 @@ export async function startWorkerService<S extends ConsumerService>(options: Wor
         clearInterval(timer);
         await Promise.all(workers.map((w) => w.close()));
         await built.stop?.();
-        await queues.close();
-        await redis.quit().catch(() => redis.disconnect());
-        await db.$disconnect();
-        await ops.close();
+        await closeAll();
       })()),
   };
 }

@@ -1,0 +1,41 @@
+import { ComfyExecutionError, ComfyHttpError, ComfyUnreachableError, ComfyValidationError } from '@anime/comfyui-client';
+import { classifyFault } from './classify-fault';
+import { MalformedDataError, OutputUnreadableError, PromptTimedOutError, ReferenceUnavailableError, WorkflowNotFoundError } from './stage-faults';
+
+const characterFault = (code: string) => Object.assign(new Error(`character says ${code}`), { name: 'CharacterDomainError', code, details: { ref: 'x' } });
+
+describe('classifyFault', () => {
+  it('when a stage throws, then each fault gets its one job error code and only reachability and unknown faults are retried', () => {
+    const validation = new ComfyValidationError({ error: { type: 'prompt_outputs_failed_validation', message: 'bad', details: '' }, node_errors: {} }, 'p1');
+    const cases: [unknown, string, boolean][] = [
+      [validation, 'comfyui_validation', false],
+      [new ComfyExecutionError('p1', { exception_message: 'OOM' }), 'comfyui_execution', false],
+      [new ComfyUnreachableError('connect ECONNREFUSED'), 'comfyui_unreachable', true],
+      [new ComfyHttpError('POST', '/prompt', 403, {}), 'comfyui_unreachable', false],
+      [new ReferenceUnavailableError('gone', { sha256: 'a', path: 'p' }), 'reference_unavailable', false],
+      [new WorkflowNotFoundError('no', { workflow: 'x', available: [] }), 'workflow_not_found', false],
+      [new PromptTimedOutError('late'), 'timeout', false],
+      [new OutputUnreadableError('not an image'), 'filing_failed', false],
+      [new MalformedDataError('bad column'), 'invalid_request', false],
+      [characterFault('character_not_found'), 'character_not_found', false],
+      [characterFault('version_not_found'), 'character_not_found', false],
+      [characterFault('character_archived'), 'character_archived', false],
+      [characterFault('outfit_not_found'), 'outfit_not_found', false],
+      [new Error('connection reset'), 'internal', true],
+    ];
+    const seen = cases.map(([error]) => {
+      const fault = classifyFault(error, 'generationRenders');
+      return [fault.error.code, fault.transient];
+    });
+    expect(seen).toEqual(cases.map(([, code, transient]) => [code, transient]));
+  });
+
+  it('when filing meets an unreachable backend or an unknown fault, then the generation fails as filing_failed', () => {
+    expect(classifyFault(new ComfyUnreachableError('down'), 'assetFiling').error.code).toBe('filing_failed');
+    expect(classifyFault(new Error('disk full'), 'assetFiling')).toMatchObject({ error: { code: 'filing_failed' }, transient: true });
+  });
+
+  it('when a character fault carries details, then they reach the job error', () => {
+    expect(classifyFault(characterFault('outfit_not_found'), 'generationRequests').error).toEqual({ code: 'outfit_not_found', message: 'character says outfit_not_found', details: { ref: 'x' } });
+  });
+});
