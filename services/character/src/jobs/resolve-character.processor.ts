@@ -1,11 +1,9 @@
 import { UnrecoverableError } from 'bullmq';
+import { CharacterDomainError, resolveGeneration } from '@anime/characters';
 import { availableWorkflows, findBuiltInWorkflow, type GenerationRequestPayload } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { enqueueRender, JobStore, type JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
-import { buildConditioning } from '../domain/build-conditioning';
-import { CharacterDomainError } from '../domain/errors';
-import { resolveCharacter } from '../domain/resolve-character';
 
 export interface ResolveCharacterDeps {
   db: Db;
@@ -34,15 +32,7 @@ export function createResolveCharacterProcessor(deps: ResolveCharacterDeps) {
       throw new UnrecoverableError(error.message);
     }
     try {
-      const { character, version } = await resolveCharacter(deps.db, payload.character);
-      const conditioning = buildConditioning({
-        definition: version.definition as never,
-        attributes: version.attributes,
-        outfit: payload.outfit,
-        userPrompt: payload.prompt,
-        userNegative: payload.negative,
-        references: version.references,
-      });
+      const { character, version, conditioning } = await resolveGeneration(deps.db, payload);
       await deps.db.generationJob.updateMany({
         where: { id: job.id, status: 'queued', resolvedAt: null },
         data: {

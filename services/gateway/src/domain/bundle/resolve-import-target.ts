@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CharacterDomainError } from '@anime/character';
+import { CharacterDomainError } from '@anime/characters';
 import type { Character, Db } from '@anime/db';
 import { ApiError } from '../../http/api-error';
 import type { ParsedBundle } from './parse-bundle';

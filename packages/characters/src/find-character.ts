@@ -1,6 +1,6 @@
-import { CharacterDomainError } from '@anime/character';
 import { isStorableText } from '@anime/contracts';
 import type { Character, Db } from '@anime/db';
+import { CharacterDomainError } from './character-domain-error';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

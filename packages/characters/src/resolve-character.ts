@@ -1,6 +1,6 @@
 import { parseCharacterRef } from '@anime/contracts';
 import type { Character, CharacterAttribute, CharacterReference, CharacterVersion, Db } from '@anime/db';
-import { CharacterDomainError } from './errors';
+import { CharacterDomainError } from './character-domain-error';
 
 export type ResolvedVersion = CharacterVersion & {
   attributes: CharacterAttribute[];
