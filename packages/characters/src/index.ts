@@ -7,7 +7,7 @@ export { lockCharacter } from './lock-character';
 export { writeVersion, type VersionContent, type VersionWithAttributes, type WriteVersionOptions } from './write-version';
 export { createVersion } from './create-version';
 export { createCharacter, type NewCharacter } from './create-character';
-export { storeReferenceFile, type StoreReferenceFileInput, type StoredReferenceFile } from './store-reference-file';
+export { storeReferenceFile, type ReferenceFileFacts, type StoreReferenceFileInput, type StoredReferenceFile } from './store-reference-file';
 export { attachReference, REFERENCE_IMAGE_MIMES, type AttachReferenceInput, type AttachedReference } from './attach-reference';
 export { referenceFilePath, type ReferenceFileName } from './reference-file-path';
 export { safeName } from './safe-name';

@@ -12,13 +12,16 @@ export interface StoreReferenceFileInput {
 }
 
 /** The facts a reference row records about its file; `path` is relative to the library, with forward slashes. */
-export interface StoredReferenceFile {
+export interface ReferenceFileFacts {
   path: string;
   sha256: string;
   bytes: number;
   width: number | null;
   height: number | null;
   mime: string;
+}
+
+export interface StoredReferenceFile extends ReferenceFileFacts {
   /** The bytes were not in the library yet: written now, or on a dry run, would be. */
   isNew: boolean;
 }

@@ -1,16 +1,11 @@
-import { writeVersion } from '@anime/characters';
+import { writeVersion, type ReferenceFileFacts } from '@anime/characters';
 import type { Db, ReferenceKind } from '@anime/db';
 import type { CharacterPlan } from './plan-character';
 
-export interface ReferenceRow {
+/** A legacy reference as its row: the stored file's facts, or for a missing image, placeholders. */
+export interface ReferenceRow extends ReferenceFileFacts {
   label: string;
   kind: ReferenceKind;
-  path: string;
-  sha256: string;
-  bytes: number;
-  width: number | null;
-  height: number | null;
-  mime: string;
   missing: boolean;
   createdAt: Date | null;
 }
