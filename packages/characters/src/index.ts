@@ -1,8 +1,8 @@
-export { CharacterDomainError, type CharacterErrorCode } from './character-domain-error';
+export { CharacterDomainError, characterArchived, characterNotFound, type CharacterErrorCode } from './character-domain-error';
 export { resolveCharacter, type ResolvedCharacter, type ResolvedVersion } from './resolve-character';
 export { buildConditioning, type BuildConditioningInput, type Conditioning, type ConditioningReference } from './build-conditioning';
 export { resolveGeneration, type GenerationCharacterRequest, type ResolvedGeneration } from './resolve-generation';
-export { findCharacterOr404, findLiveCharacterOr404 } from './find-character';
+export { findByIdOrSlug, findCharacterOr404, findLiveCharacterOr404 } from './find-character';
 export { lockCharacter } from './lock-character';
 export { writeVersion, type VersionContent, type VersionWithAttributes, type WriteVersionOptions } from './write-version';
 export { createVersion } from './create-version';

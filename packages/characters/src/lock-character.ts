@@ -1,4 +1,4 @@
-import { CharacterDomainError } from './character-domain-error';
+import { characterArchived, characterNotFound } from './character-domain-error';
 import type { Tx } from './transaction';
 
 /**
@@ -11,8 +11,6 @@ import type { Tx } from './transaction';
 export async function lockCharacter(tx: Tx, characterId: string, options: { allowArchived?: boolean } = {}): Promise<void> {
   const [locked] = await tx.$queryRaw<{ slug: string; archivedAt: Date | null }[]>`
     SELECT "slug", "archivedAt" FROM "characters" WHERE "id" = ${characterId}::uuid FOR UPDATE`;
-  if (!locked) throw new CharacterDomainError('character_not_found', `no character ${characterId}`, { ref: characterId });
-  if (locked.archivedAt && !options.allowArchived) {
-    throw new CharacterDomainError('character_archived', `character ${locked.slug} is archived`, { slug: locked.slug });
-  }
+  if (!locked) throw characterNotFound(characterId);
+  if (locked.archivedAt && !options.allowArchived) throw characterArchived(locked.slug);
 }
