@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { buildConditioning, resolveCharacter } from '@anime/characters';
 import { createDb, type Db } from '@anime/db';
 import { createTestDatabase, type TestDatabase } from '@anime/testing';
-import { buildConditioning } from '../src/domain/build-conditioning';
-import { resolveCharacter } from '../src/domain/resolve-character';
 import { importLegacy } from '../src/legacy/import-legacy';
 import { formatImportReport } from '../src/legacy/import-report';
 import { LEGACY_FIXTURE_DIR } from '../src/legacy/seed-demo';

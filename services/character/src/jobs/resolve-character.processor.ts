@@ -1,9 +1,8 @@
+import { resolveGeneration } from '@anime/characters';
 import { availableWorkflows, findBuiltInWorkflow, generationRequestBodySchema, type QueuePayload } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { JobLifecycle, MalformedDataError, WorkflowNotFoundError, type JobEventPublisher, type StageHandler } from '@anime/pipeline';
-import { buildConditioning } from '../domain/build-conditioning';
-import { resolveCharacter } from '../domain/resolve-character';
 
 export interface ResolveCharacterDeps {
   db: Db;
@@ -29,15 +28,7 @@ export function createResolveCharacterHandler(deps: ResolveCharacterDeps): Stage
       if (body.workflow !== undefined && !findBuiltInWorkflow(body.workflow)) {
         throw new WorkflowNotFoundError(`no workflow "${body.workflow}"; available: ${availableWorkflows().join(', ')}`, { workflow: body.workflow, available: availableWorkflows() });
       }
-      const { character, version } = await resolveCharacter(deps.db, body.character);
-      const conditioning = buildConditioning({
-        definition: version.definition as never,
-        attributes: version.attributes,
-        outfit: body.outfit,
-        userPrompt: body.prompt,
-        userNegative: body.negative,
-        references: version.references,
-      });
+      const { character, version, conditioning } = await resolveGeneration(deps.db, body);
       const resolved = await lifecycle.resolve(generation.id, { characterId: character.id, characterVersionId: version.id, conditioning });
       return { outcome: resolved ? 'resolved' : 'resolved elsewhere', reached: 'resolved' };
     },

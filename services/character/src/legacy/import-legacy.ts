@@ -1,12 +1,14 @@
 import path from 'node:path';
 import { Client } from 'pg';
+import { storeReferenceFile } from '@anime/characters';
 import type { Db } from '@anime/db';
+import { LocalLibraryStorage } from '@anime/media';
 import { emptyReport, type CharacterImportResult, type ImportReport } from './import-report';
 import { inspectLegacyLayout } from './legacy-layout';
 import { planCharacter, type CharacterPlan } from './plan-character';
 import { readLegacyCharacters, type LegacyCharacter } from './read-legacy';
+import { readLegacyImage } from './read-legacy-image';
 import { restoreReferenceFiles } from './restore-reference-files';
-import { storeReferenceFile } from './store-reference-file';
 import { writeCharacter, type ReferenceRow } from './write-character';
 
 /** Where progress goes; a winston logger fits, and so does a plain console adapter. */
@@ -76,7 +78,7 @@ async function importOne(character: LegacyCharacter, options: ImportLegacyOption
     const existing = await options.targetDb.character.findUnique({ where: { legacyId: result.legacyId } });
     if (existing) {
       log.info(`${character.name} (${result.legacyId}) was already imported as ${existing.slug}`);
-      const restored = await restoreReferenceFiles(options.targetDb, existing.id, planCharacter(character), options);
+      const restored = await restoreReferenceFiles(options.targetDb, existing, planCharacter(character), options);
       for (const file of restored) log.warn(`${options.dryRun ? 'would restore' : 'restored'} missing library file ${file}`);
       report.restoredFiles.push(...restored);
       return { ...result, status: 'already_imported', slug: existing.slug, characterId: existing.id, currentVersion: existing.currentVersion };
@@ -137,18 +139,20 @@ async function freeSlug(db: Db, plan: CharacterPlan, report: ImportReport): Prom
 async function storeReferences(plan: CharacterPlan, slug: string, options: ImportLegacyOptions, report: ImportReport, log: ImportLog): Promise<ReferenceRow[]> {
   const rows = new Map<string, ReferenceRow>();
   const root = options.imagesRoot ?? process.cwd();
+  const storage = new LocalLibraryStorage(options.libraryDir);
   for (const reference of plan.references) {
     const sourcePath = path.resolve(root, reference.imagePath);
-    const file = await storeReferenceFile({ sourcePath, libraryDir: options.libraryDir, characterSlug: slug, label: reference.label, dryRun: options.dryRun ?? false });
+    const image = await readLegacyImage(sourcePath);
     const common = { label: reference.label, kind: reference.kind, createdAt: reference.createdAt };
-    if (!file.found) {
-      report.missingImages.push({ character: plan.name, reference: reference.label, path: sourcePath, reason: file.reason });
-      log.warn(`missing image for ${plan.name} / ${reference.label}: ${sourcePath} (${file.reason})`);
+    if (!image.found) {
+      report.missingImages.push({ character: plan.name, reference: reference.label, path: sourcePath, reason: image.reason });
+      log.warn(`missing image for ${plan.name} / ${reference.label}: ${sourcePath} (${image.reason})`);
       // The sha256 column is unique per character and must not look like a real hash: an empty file's would.
       const sha256 = `missing:legacy-reference-${reference.legacyId}`;
       rows.set(sha256, { ...common, path: reference.imagePath, sha256, bytes: 0, width: null, height: null, mime: 'application/octet-stream', missing: true });
       continue;
     }
+    const file = await storeReferenceFile(storage, { bytes: image.bytes, characterSlug: slug, label: reference.label, dryRun: options.dryRun });
     if (rows.has(file.sha256)) {
       report.warnings.push(`${plan.name}: reference ${reference.label} has the same bytes as ${rows.get(file.sha256)!.label}; kept once`);
       continue;

@@ -1,8 +1,8 @@
+import { safeName } from '@anime/characters';
 import type { ReferenceKind } from '@anime/db';
 import { mapAttribute, type TypedAttribute } from './map-attribute';
 import { mapLegacyDefinition } from './map-definition';
 import type { LegacyCharacter } from './read-legacy';
-import { safeName } from './safe-name';
 
 export interface PlannedVersion {
   number: number;

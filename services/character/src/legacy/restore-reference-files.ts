@@ -1,8 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { storeReferenceFile } from '@anime/characters';
 import type { Db } from '@anime/db';
 import { LocalLibraryStorage, sha256Hex } from '@anime/media';
 import type { CharacterPlan } from './plan-character';
+import { readLegacyImage } from './read-legacy-image';
 
 export interface RestoreOptions {
   libraryDir: string;
@@ -16,22 +17,17 @@ export interface RestoreOptions {
  * are not touched; files already there with the recorded sha256 are left alone. Returns the
  * library paths restored (on a dry run: that would be).
  */
-export async function restoreReferenceFiles(db: Db, characterId: string, plan: CharacterPlan, options: RestoreOptions): Promise<string[]> {
+export async function restoreReferenceFiles(db: Db, character: { id: string; slug: string }, plan: CharacterPlan, options: RestoreOptions): Promise<string[]> {
   const storage = new LocalLibraryStorage(options.libraryDir);
   const root = options.imagesRoot ?? process.cwd();
   const restored: string[] = [];
   for (const reference of plan.references) {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(path.resolve(root, reference.imagePath));
-    } catch {
-      continue; // reported as missing by the import that created the row
-    }
-    const sha256 = sha256Hex(bytes);
-    const row = await db.characterReference.findUnique({ where: { characterId_sha256: { characterId, sha256 } } });
-    if (!row || (await storage.sha256(row.path)) === sha256) continue;
-    if (!options.dryRun) await storage.write(row.path, bytes);
-    restored.push(row.path);
+    const image = await readLegacyImage(path.resolve(root, reference.imagePath));
+    if (!image.found) continue; // reported as missing by the import that created the row
+    const row = await db.characterReference.findUnique({ where: { characterId_sha256: { characterId: character.id, sha256: sha256Hex(image.bytes) } } });
+    if (!row) continue;
+    const file = await storeReferenceFile(storage, { bytes: image.bytes, characterSlug: character.slug, label: row.label, path: row.path, dryRun: options.dryRun });
+    if (file.isNew) restored.push(row.path);
   }
   return restored;
 }

@@ -1,15 +1,11 @@
-import type { Db, Prisma, ReferenceKind } from '@anime/db';
+import { writeVersion, type ReferenceFileFacts } from '@anime/characters';
+import type { Db, ReferenceKind } from '@anime/db';
 import type { CharacterPlan } from './plan-character';
 
-export interface ReferenceRow {
+/** A legacy reference as its row: the stored file's facts, or for a missing image, placeholders. */
+export interface ReferenceRow extends ReferenceFileFacts {
   label: string;
   kind: ReferenceKind;
-  path: string;
-  sha256: string;
-  bytes: number;
-  width: number | null;
-  height: number | null;
-  mime: string;
   missing: boolean;
   createdAt: Date | null;
 }
@@ -24,21 +20,15 @@ export interface WrittenCharacter {
 
 /**
  * Writes one planned character in a single transaction, so an import that fails part-way leaves
- * no half character behind and a re-run starts clean. Every reference is linked to every version:
- * the legacy system attached references to the character, not to a version.
+ * no half character behind and a re-run starts clean. Versions keep their planned numbers and
+ * dates; every reference is linked to every version: the legacy system attached references to
+ * the character, not to a version.
  */
 export async function writeCharacter(db: Db, plan: CharacterPlan, slug: string, references: ReferenceRow[]): Promise<WrittenCharacter> {
   return db.$transaction(
     async (tx) => {
       const character = await tx.character.create({
-        data: {
-          slug,
-          name: plan.name,
-          legacyId: plan.legacyId,
-          archivedAt: plan.archivedAt,
-          currentVersion: plan.currentVersion,
-          ...(plan.createdAt ? { createdAt: plan.createdAt } : {}),
-        },
+        data: { slug, name: plan.name, legacyId: plan.legacyId, archivedAt: plan.archivedAt, ...(plan.createdAt ? { createdAt: plan.createdAt } : {}) },
       });
       const referenceIds: string[] = [];
       for (const { createdAt, ...reference } of references) {
@@ -49,17 +39,19 @@ export async function writeCharacter(db: Db, plan: CharacterPlan, slug: string, 
       }
       let attributes = 0;
       for (const version of plan.versions) {
-        await tx.characterVersion.create({
-          data: {
-            characterId: character.id,
+        await writeVersion(
+          tx,
+          character.id,
+          { definition: version.definition, attributes: Object.fromEntries(version.attributes.map((a) => [a.key, a.value])), note: version.note },
+          {
             number: version.number,
-            definition: version.definition as Prisma.InputJsonObject,
-            note: version.note,
-            ...(version.createdAt ? { createdAt: version.createdAt } : {}),
-            attributes: { create: version.attributes.map((a) => ({ key: a.key, type: a.type, value: a.value })) },
-            references: { create: referenceIds.map((referenceId) => ({ referenceId })) },
+            createdAt: version.createdAt ?? undefined,
+            referenceIds,
+            makeCurrent: version.number === plan.currentVersion,
+            // Archived legacy characters come over too, with their whole history.
+            allowArchived: true,
           },
-        });
+        );
         attributes += version.attributes.length;
       }
       return {

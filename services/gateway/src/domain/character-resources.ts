@@ -1,10 +1,5 @@
-import type { CharacterAttribute, CharacterReference, CharacterVersion, Db } from '@anime/db';
-
-export function attributesRecord(rows: { key: string; value: unknown }[]): Record<string, unknown> {
-  return Object.fromEntries(rows.map((a) => [a.key, a.value]));
-}
-
-export type VersionWithAttributes = CharacterVersion & { attributes: CharacterAttribute[] };
+import { attributesRecord, type VersionWithAttributes } from '@anime/characters';
+import type { CharacterReference, Db } from '@anime/db';
 
 export function toVersionResource(version: VersionWithAttributes) {
   return {

@@ -1,6 +1,6 @@
+import { resolveGeneration } from '@anime/characters';
 import { availableWorkflows, findBuiltInWorkflow, type GenerationRequestBody } from '@anime/contracts';
 import type { Db } from '@anime/db';
-import { buildConditioning, resolveCharacter } from '@anime/character';
 import { JobLifecycle, type JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
 import type { Logger } from '@anime/logger';
 import { ApiError } from '../http/api-error';
@@ -25,15 +25,8 @@ export async function createGeneration(deps: CreateGenerationDeps, body: Generat
       available: availableWorkflows(),
     });
   }
-  const { character, version } = await resolveCharacter(deps.db, body.character);
-  const conditioning = buildConditioning({
-    definition: version.definition as never,
-    attributes: version.attributes,
-    outfit: body.outfit,
-    userPrompt: body.prompt,
-    userNegative: body.negative,
-    references: version.references,
-  });
+  // Throws character_* / version_not_found / outfit_not_found (listing the outfits) before anything is written.
+  const { character, version, conditioning } = await resolveGeneration(deps.db, body);
   const { job, event } = await new JobLifecycle(deps.db).create({
     body,
     source: 'api',

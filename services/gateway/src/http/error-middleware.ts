@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { CharacterDomainError } from '@anime/characters';
 import type { Logger } from '@anime/logger';
-import { CharacterDomainError } from '@anime/character';
 import { ApiError } from './api-error';
 
 interface BodyParserError { type?: string; status?: number; expose?: boolean; message: string }

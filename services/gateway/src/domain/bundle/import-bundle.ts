@@ -1,7 +1,7 @@
+import { isUniqueViolation } from '@anime/characters';
 import type { Db } from '@anime/db';
 import type { LibraryStorage } from '@anime/media';
 import { ApiError } from '../../http/api-error';
-import { isUniqueViolation } from '../unique-violation';
 import type { ParsedBundle } from './parse-bundle';
 import { resolveImportTarget } from './resolve-import-target';
 import { storeReferenceFiles } from './store-reference-files';

@@ -28,7 +28,6 @@ export interface ParsedVersion {
 export interface ParsedReference {
   meta: BundleReference;
   data: Buffer;
-  extension: string;
   width: number | null;
   height: number | null;
 }
@@ -125,7 +124,7 @@ function parseReference(files: Map<string, Buffer>, meta: BundleReference): Pars
   // The bytes decide, as for an upload: a text file named .png is not an image.
   const image = sniffImage(data);
   if (image.mime !== meta.mime) throw invalidBundle(`"${meta.file}" is declared ${meta.mime} but its bytes are ${image.mime}`, meta.file);
-  return { meta, data, extension: image.extension, width: image.width, height: image.height };
+  return { meta, data, width: image.width, height: image.height };
 }
 
 const describe = (error: z.ZodError) =>

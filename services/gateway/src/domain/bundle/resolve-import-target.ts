@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CharacterDomainError } from '@anime/character';
+import { characterArchived } from '@anime/characters';
 import type { Character, Db } from '@anime/db';
 import { ApiError } from '../../http/api-error';
 import type { ParsedBundle } from './parse-bundle';
@@ -31,7 +31,7 @@ export async function resolveImportTarget(db: Db, bundle: ParsedBundle, as: stri
 }
 
 function merge(character: Character): ImportTarget {
-  if (character.archivedAt) throw new CharacterDomainError('character_archived', `character ${character.slug} is archived`, { slug: character.slug });
+  if (character.archivedAt) throw characterArchived(character.slug);
   return { kind: 'merge', id: character.id, slug: character.slug };
 }
 

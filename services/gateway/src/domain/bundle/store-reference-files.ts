@@ -1,4 +1,4 @@
-import { referenceFilePath } from '@anime/character';
+import { storeReferenceFile } from '@anime/characters';
 import type { Db } from '@anime/db';
 import type { LibraryStorage } from '@anime/media';
 import type { ParsedReference } from './parse-bundle';
@@ -16,11 +16,9 @@ export async function storeReferenceFiles(deps: { db: Db; storage: LibraryStorag
       : new Set<string>();
   const paths = new Map<string, string>();
   for (const reference of references) {
-    const { sha256, label } = reference.meta;
-    if (known.has(sha256)) continue;
-    const path = referenceFilePath({ characterSlug: target.slug, sha256, label, extension: reference.extension });
-    if ((await deps.storage.sha256(path)) !== sha256) await deps.storage.write(path, reference.data);
-    paths.set(sha256, path);
+    if (known.has(reference.meta.sha256)) continue;
+    const file = await storeReferenceFile(deps.storage, { bytes: reference.data, characterSlug: target.slug, label: reference.meta.label });
+    paths.set(file.sha256, file.path);
   }
   return paths;
 }

@@ -1,5 +1,5 @@
+import { attributesRecord } from '@anime/characters';
 import type { CharacterAttribute, CharacterVersion } from '@anime/db';
-import { attributesRecord } from '../character-resources';
 import { isBundleable } from './bundle-format';
 import { versionContentKey } from './version-content-key';
 

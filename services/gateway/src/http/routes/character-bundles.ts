@@ -1,6 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import { Router } from 'express';
 import { z } from 'zod';
+import { findCharacterOr404 } from '@anime/characters';
 import type { Db } from '@anime/db';
 import { LocalLibraryStorage } from '@anime/media';
 import { collectBundleFiles } from '../../domain/bundle/collect-bundle-files';
@@ -9,7 +10,6 @@ import { parseBundle } from '../../domain/bundle/parse-bundle';
 import { readZipEntries } from '../../domain/bundle/read-zip-entries';
 import { zipFiles } from '../../domain/bundle/zip-files';
 import { loadCharacterDetail } from '../../domain/character-resources';
-import { findCharacterOr404 } from '../../domain/find-character';
 import { ApiError } from '../api-error';
 import { slugSchema } from '../character-bodies';
 import { parseOr400 } from '../parse-body';

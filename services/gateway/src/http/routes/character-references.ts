@@ -1,9 +1,8 @@
 import { Router } from 'express';
+import { attachReference, findCharacterOr404, findLiveCharacterOr404, REFERENCE_IMAGE_MIMES } from '@anime/characters';
 import type { Db } from '@anime/db';
-import { LocalLibraryStorage, UnsafeLibraryPathError } from '@anime/media';
-import { attachReference } from '../../domain/attach-reference';
+import { LocalLibraryStorage, sniffImage, UnsafeLibraryPathError } from '@anime/media';
 import { toReferenceResource } from '../../domain/character-resources';
-import { findCharacterOr404, findLiveCharacterOr404 } from '../../domain/find-character';
 import { findAttachedReferenceOr404 } from '../../domain/find-reference';
 import { ApiError } from '../api-error';
 import { referenceFieldsSchema } from '../character-bodies';
@@ -35,6 +34,10 @@ export function characterReferenceRoutes(deps: { db: Db; libraryDir: string; ref
     ];
     if (!upload.file || !fields.success) {
       throw new ApiError(400, 'validation_failed', `invalid reference: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`, details);
+    }
+    // The type comes from the bytes, never from the file name or the client's content type.
+    if (!REFERENCE_IMAGE_MIMES.includes(sniffImage(upload.file.bytes).mime)) {
+      throw new ApiError(415, 'unsupported_media_type', 'a reference must be a PNG, JPEG or WebP image (recognised from its bytes)', { accepted: REFERENCE_IMAGE_MIMES });
     }
     const { reference, created } = await attachReference({ db: deps.db, storage }, character, { bytes: upload.file.bytes, ...fields.data });
     const resource = toReferenceResource(character.slug, reference);

@@ -1,11 +1,8 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { attributesRecord, CharacterDomainError, createVersion, diffVersions, findCharacterOr404, findLiveCharacterOr404 } from '@anime/characters';
 import type { Db } from '@anime/db';
-import { CharacterDomainError } from '@anime/character';
-import { attributesRecord, toVersionResource } from '../../domain/character-resources';
-import { createVersion } from '../../domain/create-version';
-import { diffVersions } from '../../domain/diff-versions';
-import { findCharacterOr404, findLiveCharacterOr404 } from '../../domain/find-character';
+import { toVersionResource } from '../../domain/character-resources';
 import { versionBodySchema } from '../character-bodies';
 import { characterParam } from '../character-param';
 import { parseOr400 } from '../parse-body';

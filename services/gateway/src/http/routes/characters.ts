@@ -1,10 +1,10 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { findCharacterOr404 } from '@anime/characters';
 import { storableText } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import { loadCharacterDetail, loadCharacterSummaries } from '../../domain/character-resources';
 import { createCharacter } from '../../domain/create-character';
-import { findCharacterOr404 } from '../../domain/find-character';
 import { createCharacterBodySchema } from '../character-bodies';
 import { parseOr400 } from '../parse-body';
 import { characterBundleRoutes, type CharacterBundleDeps } from './character-bundles';

@@ -1,6 +1,7 @@
 import { parseCharacterRef } from '@anime/contracts';
 import type { Character, CharacterAttribute, CharacterReference, CharacterVersion, Db } from '@anime/db';
-import { CharacterDomainError } from './errors';
+import { characterArchived, characterNotFound, CharacterDomainError } from './character-domain-error';
+import { findByIdOrSlug } from './find-character';
 
 export type ResolvedVersion = CharacterVersion & {
   attributes: CharacterAttribute[];
@@ -16,8 +17,6 @@ export interface ResolvedCharacter {
   version: ResolvedVersion;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * Finds a character by slug, id, display name (case-insensitive) or `slug@N`, and the version
  * asked for (else its current one) with that version's attributes. References: a pinned version's
@@ -31,7 +30,7 @@ export async function resolveCharacter(db: Db, ref: string): Promise<ResolvedCha
   const { key, version: wanted } = parseCharacterRef(ref);
   const character = await findCharacter(db, key);
   if (character.archivedAt) {
-    throw new CharacterDomainError('character_archived', `character ${character.slug} is archived`, { slug: character.slug });
+    throw characterArchived(character.slug);
   }
   const number = wanted ?? character.currentVersion;
   const version = await db.characterVersion.findUnique({
@@ -52,13 +51,9 @@ export async function resolveCharacter(db: Db, ref: string): Promise<ResolvedCha
 }
 
 async function findCharacter(db: Db, key: string): Promise<Character> {
-  if (!key) throw notFound(key);
-  if (UUID.test(key)) {
-    const byId = await db.character.findUnique({ where: { id: key } });
-    if (byId) return byId;
-  }
-  const bySlug = await db.character.findUnique({ where: { slug: key } });
-  if (bySlug) return bySlug;
+  const byIdOrSlug = await findByIdOrSlug(db, key);
+  if (byIdOrSlug) return byIdOrSlug;
+  if (!key) throw characterNotFound(key);
   const byName = await db.character.findMany({ where: { name: { equals: key, mode: 'insensitive' } }, take: 10 });
   // An archived namesake should not make a live character unreachable by name.
   const live = byName.filter((c) => !c.archivedAt);
@@ -69,9 +64,5 @@ async function findCharacter(db: Db, key: string): Promise<Character> {
       slugs: candidates.map((c) => c.slug),
     });
   }
-  throw notFound(key);
-}
-
-function notFound(key: string): CharacterDomainError {
-  return new CharacterDomainError('character_not_found', `no character matches "${key}"`, { ref: key });
+  throw characterNotFound(key);
 }

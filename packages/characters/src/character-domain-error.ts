@@ -27,3 +27,7 @@ export class CharacterDomainError extends Error {
     this.status = STATUS[code];
   }
 }
+
+// The two refusals most writers and readers share, worded once.
+export const characterNotFound = (ref: string) => new CharacterDomainError('character_not_found', `no character matches "${ref}"`, { ref });
+export const characterArchived = (slug: string) => new CharacterDomainError('character_archived', `character ${slug} is archived`, { slug });

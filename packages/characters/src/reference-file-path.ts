@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { safeName } from '../legacy/safe-name';
+import { safeName } from './safe-name';
 
 export interface ReferenceFileName {
   characterSlug: string;

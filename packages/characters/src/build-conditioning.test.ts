@@ -1,6 +1,6 @@
 import type { CharacterDefinitionInput } from '@anime/contracts';
 import { buildConditioning } from './build-conditioning';
-import { CharacterDomainError } from './errors';
+import { CharacterDomainError } from './character-domain-error';
 
 const kai: CharacterDefinitionInput = {
   displayName: 'Kai Nakamura',

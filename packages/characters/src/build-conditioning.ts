@@ -1,5 +1,5 @@
 import { characterDefinitionSchema, type CharacterAttributes, type CharacterDefinitionInput, type ConditioningReference, type JobConditioning } from '@anime/contracts';
-import { CharacterDomainError } from './errors';
+import { CharacterDomainError } from './character-domain-error';
 
 export interface ConditioningReferenceInput extends ConditioningReference {
   missing?: boolean;

@@ -1,7 +1,7 @@
 import { createDb, type Db } from '@anime/db';
 import { createTestDatabase, type TestDatabase } from '@anime/testing';
-import { CharacterDomainError } from '../src/domain/errors';
-import { resolveCharacter } from '../src/domain/resolve-character';
+import { CharacterDomainError } from '../src/character-domain-error';
+import { resolveCharacter } from '../src/resolve-character';
 
 let database: TestDatabase;
 let db: Db;

@@ -1,0 +1,17 @@
+export { CharacterDomainError, characterArchived, characterNotFound, type CharacterErrorCode } from './character-domain-error';
+export { resolveCharacter, type ResolvedCharacter, type ResolvedVersion } from './resolve-character';
+export { buildConditioning, type BuildConditioningInput, type Conditioning, type ConditioningReference } from './build-conditioning';
+export { resolveGeneration, type GenerationCharacterRequest, type ResolvedGeneration } from './resolve-generation';
+export { findByIdOrSlug, findCharacterOr404, findLiveCharacterOr404 } from './find-character';
+export { lockCharacter } from './lock-character';
+export { writeVersion, type VersionContent, type VersionWithAttributes, type WriteVersionOptions } from './write-version';
+export { createVersion } from './create-version';
+export { createCharacter, type NewCharacter } from './create-character';
+export { storeReferenceFile, type ReferenceFileFacts, type StoreReferenceFileInput, type StoredReferenceFile } from './store-reference-file';
+export { attachReference, REFERENCE_IMAGE_MIMES, type AttachReferenceInput, type AttachedReference } from './attach-reference';
+export { referenceFilePath, type ReferenceFileName } from './reference-file-path';
+export { safeName } from './safe-name';
+export { attributeRows, attributesRecord, type AttributeType } from './attribute-rows';
+export { diffJson, diffVersions, type Change, type DiffableVersion } from './diff-versions';
+export { isUniqueViolation } from '@anime/db';
+export type { Tx } from './transaction';

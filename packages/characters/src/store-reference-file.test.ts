@@ -1,0 +1,67 @@
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { LocalLibraryStorage, sha256Hex } from '@anime/media';
+import { storeReferenceFile } from './store-reference-file';
+
+// Signature and IHDR size fields are all the sniffer reads; the rest need not decode.
+function pngHeader(width: number, height: number, fill = 0): Buffer {
+  const bytes = Buffer.alloc(40, fill);
+  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(bytes);
+  bytes.writeUInt32BE(width, 16);
+  bytes.writeUInt32BE(height, 20);
+  return bytes;
+}
+
+let library: string;
+let storage: LocalLibraryStorage;
+
+beforeEach(async () => {
+  library = await mkdtemp(path.join(tmpdir(), 'characters-store-'));
+  storage = new LocalLibraryStorage(library);
+});
+
+afterEach(() => rm(library, { recursive: true, force: true }));
+
+describe('storeReferenceFile', () => {
+  it('when the bytes are new, then they are written under the content-addressed path and the facts come from the bytes', async () => {
+    const bytes = pngHeader(640, 480);
+    const sha256 = sha256Hex(bytes);
+    const stored = await storeReferenceFile(storage, { bytes, characterSlug: 'kai-nakamura', label: 'Front Face!' });
+    expect(stored).toEqual({
+      path: `references/kai-nakamura/${sha256.slice(0, 8)}-front-face.png`,
+      sha256,
+      bytes: bytes.length,
+      width: 640,
+      height: 480,
+      mime: 'image/png',
+      isNew: true,
+    });
+    expect(await readFile(path.join(library, stored.path))).toEqual(bytes);
+  });
+
+  it('when the same bytes are stored again, then the file is not rewritten and isNew is false', async () => {
+    const bytes = pngHeader(8, 8);
+    const first = await storeReferenceFile(storage, { bytes, characterSlug: 'kai', label: 'a' });
+    const before = await stat(path.join(library, first.path));
+    const again = await storeReferenceFile(storage, { bytes, characterSlug: 'kai', label: 'a' });
+    expect(again).toEqual({ ...first, isNew: false });
+    expect((await stat(path.join(library, first.path))).mtimeMs).toBe(before.mtimeMs);
+  });
+
+  it('when a path is given, then the file goes there, and a file there with other bytes is replaced', async () => {
+    const bytes = pngHeader(8, 8);
+    const target = path.join(library, 'references', 'kai', 'recorded.png');
+    await mkdir(path.dirname(target), { recursive: true });
+    await writeFile(target, 'damaged');
+    const stored = await storeReferenceFile(storage, { bytes, characterSlug: 'kai', label: 'ignored', path: 'references/kai/recorded.png' });
+    expect(stored).toMatchObject({ path: 'references/kai/recorded.png', isNew: true });
+    expect(await readFile(target)).toEqual(bytes);
+  });
+
+  it('when it is a dry run, then the facts are reported and nothing is written', async () => {
+    const stored = await storeReferenceFile(storage, { bytes: pngHeader(8, 8), characterSlug: 'kai', label: 'a', dryRun: true });
+    expect(stored.isNew).toBe(true);
+    expect(await storage.exists(stored.path)).toBe(false);
+  });
+});

@@ -1,0 +1,43 @@
+import { sha256Hex, sniffImage, type LibraryStorage } from '@anime/media';
+import { referenceFilePath } from './reference-file-path';
+
+export interface StoreReferenceFileInput {
+  bytes: Buffer;
+  characterSlug: string;
+  label: string;
+  /** The path a reference row already records for these bytes (re-attaching, restoring); else the one every new reference gets. */
+  path?: string;
+  /** Work everything out and report whether the file is missing, but write nothing. */
+  dryRun?: boolean;
+}
+
+/** The facts a reference row records about its file; `path` is relative to the library, with forward slashes. */
+export interface ReferenceFileFacts {
+  path: string;
+  sha256: string;
+  bytes: number;
+  width: number | null;
+  height: number | null;
+  mime: string;
+}
+
+export interface StoredReferenceFile extends ReferenceFileFacts {
+  /** The bytes were not in the library yet: written now, or on a dry run, would be. */
+  isNew: boolean;
+}
+
+/**
+ * The one way a reference image enters the library: hashed, its type and size taken from the
+ * bytes (never from a file name), written atomically at `referenceFilePath(...)`. Whether the
+ * image type is acceptable is the caller's decision, made before.
+ */
+export async function storeReferenceFile(storage: LibraryStorage, input: StoreReferenceFileInput): Promise<StoredReferenceFile> {
+  const sha256 = sha256Hex(input.bytes);
+  const image = sniffImage(input.bytes);
+  const path = input.path ?? referenceFilePath({ characterSlug: input.characterSlug, sha256, label: input.label, extension: image.extension });
+  const facts = { path, sha256, bytes: input.bytes.length, width: image.width, height: image.height, mime: image.mime };
+  // The name carries the hash, so a file already there with the right hash is these very bytes.
+  if ((await storage.sha256(path)) === sha256) return { ...facts, isNew: false };
+  if (!input.dryRun) await storage.write(path, input.bytes);
+  return { ...facts, isNew: true };
+}
