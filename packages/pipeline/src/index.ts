@@ -8,3 +8,6 @@ export * from './ops-server';
 export * from './shutdown';
 export * from './worker-service';
 export * from './recovery';
+export * from './bounded';
+export * from './close-workers';
+export * from './readiness';
