@@ -2,6 +2,8 @@ import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createDb, ensureDatabase, migrate, type Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
+import { bounded } from './bounded';
+import { closeWorkers } from './close-workers';
 import { JobEventPublisher } from './job-events';
 import { startOpsServer, type OpsServer } from './ops-server';
 import { createPipelineQueues, type PipelineQueues } from './queues';
@@ -28,6 +30,8 @@ export interface WorkerServiceOptions {
   /** Re-enqueues, from PostgreSQL, work of this service's stage that Redis lost. Run at start and periodically. */
   recover?: (ctx: ServiceContext) => Promise<number>;
   recoverEveryMs?: number;
+  /** How long a stop waits for jobs in flight before leaving them to a restarted worker (default 2 s). */
+  closeGraceMs?: number;
 }
 
 export interface RunningService {
@@ -38,8 +42,9 @@ export interface RunningService {
 
 /**
  * The common life of a queue-driven service: wait for PostgreSQL (migrated) and Redis, start the
- * ops server, run the workers, sweep for lost work; on stop, go unready, let in-flight jobs finish
- * (worker.close waits for them), then close everything.
+ * ops server, run the workers, sweep for lost work; on stop, go unready, give in-flight jobs a short
+ * grace (a render left running is resumed after a restart), then close everything, each step
+ * bounded so a dependency that is down cannot hold the process.
  */
 export async function startWorkerService(options: WorkerServiceOptions): Promise<RunningService> {
   await ensureDatabase(options.databaseUrl);
@@ -86,11 +91,12 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
       (stopped ??= (async () => {
         ops.setReady(false);
         if (timer) clearInterval(timer);
-        await Promise.all(built.workers.map((w) => w.close()));
-        await built.stop?.();
-        await queues.close();
-        await redis.quit().catch(() => redis.disconnect());
-        await db.$disconnect();
+        await closeWorkers(built.workers, options.closeGraceMs ?? 2_000, options.log);
+        await bounded(built.stop?.() ?? Promise.resolve(), 2_000);
+        await bounded(queues.close(), 2_000);
+        await bounded(redis.quit(), 1_000);
+        redis.disconnect();
+        await bounded(db.$disconnect(), 2_000);
         await ops.close();
       })()),
   };

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { gatewayConfigSchema, loadConfigOrExit } from '@anime/config';
 import { createDb, ensureDatabase, migrate } from '@anime/db';
 import { createLogger } from '@anime/logger';
-import { createPipelineQueues, createRedis, installShutdown, JobEventPublisher } from '@anime/pipeline';
+import { bounded, createPipelineQueues, createRedis, installShutdown, JobEventPublisher } from '@anime/pipeline';
 import { createGateway } from './app';
 
 async function main(): Promise<void> {
@@ -35,11 +35,13 @@ async function main(): Promise<void> {
   log.info('gateway listening', { port });
 
   installShutdown(log, async () => {
+    // Each step bounded: Redis or PostgreSQL being down must not hold the exit.
     await gateway.close();
-    await queues.close();
+    await bounded(queues.close(), 2_000);
     subscriber.disconnect();
-    await redis.quit();
-    await db.$disconnect();
+    await bounded(redis.quit(), 1_000);
+    redis.disconnect();
+    await bounded(db.$disconnect(), 2_000);
   });
 }
 

@@ -1,0 +1,109 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { createLogger } from '@anime/logger';
+import { createTestDatabase, removeQueueKeys, startTcpProxy, TEST_REDIS_URL, uniqueQueuePrefix, waitFor, type TcpProxy, type TestDatabase } from '@anime/testing';
+import { createRedis } from '../src/redis';
+import { createStageWorker } from '../src/stage-worker';
+import { startWorkerService, type RunningService } from '../src/worker-service';
+
+const log = createLogger('worker-service-test', 'error');
+const readyz = async (service: RunningService) => {
+  const response = await fetch(`http://127.0.0.1:${service.ops.port()}/readyz`);
+  return { status: response.status, body: (await response.json()) as { error?: { code: string } } };
+};
+
+describe('a worker service while PostgreSQL is unreachable', () => {
+  let database: TestDatabase;
+  let proxy: TcpProxy;
+  let service: RunningService;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('worker-readyz');
+    proxy = await startTcpProxy({ host: '127.0.0.1', port: 5432 });
+    service = await startWorkerService({
+      service: 'test',
+      opsPort: 0,
+      databaseUrl: proxy.urlFor(database.url),
+      redisUrl: TEST_REDIS_URL,
+      queuePrefix: uniqueQueuePrefix('worker-readyz'),
+      log,
+      build: async () => ({ workers: [] }),
+    });
+  });
+
+  afterAll(async () => {
+    await proxy.accept();
+    await service?.stop();
+    await proxy.close();
+    await database.drop();
+  });
+
+  it('when PostgreSQL goes away, then /readyz answers 503 database_unavailable, and 200 once it is back', async () => {
+    expect((await readyz(service)).status).toBe(200);
+    await proxy.refuse();
+    expect(await readyz(service)).toEqual({ status: 503, body: { error: { code: 'database_unavailable', message: expect.any(String) } } });
+    await proxy.accept();
+    await waitFor(async () => (await readyz(service)).status === 200, '/readyz to answer 200 again', 10_000);
+  });
+});
+
+describe('stopping a worker service with a job in flight', () => {
+  const prefix = uniqueQueuePrefix('worker-stop');
+  let redis: Redis;
+  let queue: Queue;
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('worker-stop');
+    redis = createRedis(TEST_REDIS_URL);
+    queue = new Queue('long-work', { connection: redis, prefix });
+  });
+
+  afterAll(async () => {
+    await queue.close();
+    redis.disconnect();
+    await removeQueueKeys(prefix);
+    await database.drop();
+  });
+
+  it('when a job outlasts the grace, then stop returns soon after the grace and leaves the job active (not failed) for a restarted worker', async () => {
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    const service = await startWorkerService({
+      service: 'test',
+      opsPort: 0,
+      databaseUrl: database.url,
+      redisUrl: TEST_REDIS_URL,
+      queuePrefix: prefix,
+      log,
+      closeGraceMs: 500,
+      build: async (ctx) => ({
+        workers: [
+          createStageWorker({
+            queue: 'long-work',
+            prefix,
+            connection: ctx.redis,
+            schema: z.object({}),
+            log,
+            // A render that would take minutes.
+            handle: () => {
+              started();
+              return new Promise(() => undefined);
+            },
+          }),
+        ],
+      }),
+    });
+    const job = await queue.add('work', {}, { attempts: 2 });
+    await running;
+
+    const t0 = Date.now();
+    await service.stop();
+    const stopMs = Date.now() - t0;
+
+    expect(stopMs).toBeLessThan(2_500);
+    expect(await queue.getJobState(job.id!)).toBe('active');
+    expect((await queue.getJob(job.id!))!.attemptsMade).toBe(0);
+  }, 20_000);
+});
