@@ -1,3 +1,6 @@
+import { mkdir, stat, utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { PARTIAL_GRACE_MS } from '@anime/media';
 import { waitFor } from '@anime/testing';
 import { expectCompletedOnce } from './expect-completed-once';
 import { startStackFixture, type StackFixture } from './stack-fixture';
@@ -44,4 +47,18 @@ describe('SIGTERM while ComfyUI runs a long prompt', () => {
     expect(after.promptId).toBe(running.promptId);
     expect(after.attempts).toHaveLength(1);
   }, 180_000);
+
+  it('when a library write was killed before its rename, then the restarted writers (gateway, file-organizer) remove its stale temp file and keep a fresh one', async () => {
+    const stale = path.join(fx.libraryDir, 'demo', 'ep01', 'killed.png.0123456789ab.partial');
+    const fresh = path.join(fx.libraryDir, 'demo', 'ep01', 'writing.png.abcdef012345.partial');
+    await mkdir(path.dirname(stale), { recursive: true });
+    await writeFile(stale, 'half an image');
+    await writeFile(fresh, 'a write in progress elsewhere');
+    const old = new Date(Date.now() - PARTIAL_GRACE_MS - 60_000);
+    await utimes(stale, old, old);
+
+    for (const name of ['gateway', 'file-organizer'] as const) await fx.stack.services[name]!.restart();
+    await expect(stat(stale)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((await stat(fresh)).isFile()).toBe(true);
+  }, 60_000);
 });

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { fileOrganizerConfigSchema, loadConfigOrExit } from '@anime/config';
 import { assetFilingPayloadSchema, QUEUES } from '@anime/contracts';
 import { createLogger } from '@anime/logger';
-import { LocalLibraryStorage } from '@anime/media';
+import { LocalLibraryStorage, removeStalePartials } from '@anime/media';
 import { createStageWorker, installShutdown, JobStore, startWorkerService } from '@anime/pipeline';
 import { createOutputFetcher } from './domain/fetch-output';
 import { createFileOutputsProcessor } from './jobs/file-outputs.processor';
@@ -12,6 +12,8 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit(fileOrganizerConfigSchema, 'file-organizer');
   const log = createLogger('file-organizer', config.LOG_LEVEL);
   await mkdir(config.LIBRARY_DIR, { recursive: true });
+  // A write killed between open and rename leaves a temp file nothing else would remove.
+  log.info('stale partial library files removed', { count: (await removeStalePartials(config.LIBRARY_DIR)).length });
   const service = await startWorkerService({
     service: 'file-organizer',
     opsPort: config.FILE_ORGANIZER_PORT,

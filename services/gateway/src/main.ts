@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { gatewayConfigSchema, loadConfigOrExit } from '@anime/config';
 import { createDb, ensureDatabase, migrate } from '@anime/db';
 import { createLogger } from '@anime/logger';
+import { removeStalePartials } from '@anime/media';
 import { bounded, createPipelineQueues, createRedis, installShutdown, JobEventPublisher } from '@anime/pipeline';
 import { createGateway } from './app';
 
@@ -9,6 +10,8 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit(gatewayConfigSchema, 'gateway');
   const log = createLogger('gateway', config.LOG_LEVEL);
   await mkdir(config.LIBRARY_DIR, { recursive: true });
+  // A write killed between open and rename leaves a temp file nothing else would remove.
+  log.info('stale partial library files removed', { count: (await removeStalePartials(config.LIBRARY_DIR)).length });
   await ensureDatabase(config.DATABASE_URL);
   await migrate(config.DATABASE_URL);
   const db = createDb(config.DATABASE_URL);
