@@ -1,4 +1,4 @@
-import { createTestDatabase, startTcpProxy, type TcpProxy, type TestDatabase } from '@anime/testing';
+import { createTestDatabase, startTcpProxy, TEST_POSTGRES, type TcpProxy, type TestDatabase } from '@anime/testing';
 import { createDb, isDatabaseUnavailable, isIdempotentRead, type Db } from '../src';
 
 const failure = (run: () => Promise<unknown>) => run().then(() => { throw new Error('expected a failure'); }, (error: unknown) => error);
@@ -10,7 +10,7 @@ describe('isDatabaseUnavailable on what Prisma and node-postgres really throw', 
 
   beforeAll(async () => {
     database = await createTestDatabase('db-unavailable');
-    proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(database.url).port || 5432) });
+    proxy = await startTcpProxy(TEST_POSTGRES);
     db = createDb(proxy.urlFor(database.url), { max: 2 });
   });
 

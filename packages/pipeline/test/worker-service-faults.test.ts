@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { createLogger } from '@anime/logger';
-import { createTestDatabase, removeQueueKeys, startTcpProxy, TEST_REDIS_URL, uniqueQueuePrefix, waitFor, type TcpProxy, type TestDatabase } from '@anime/testing';
+import { createTestDatabase, removeQueueKeys, startTcpProxy, TEST_POSTGRES, TEST_REDIS_URL, uniqueQueuePrefix, waitFor, type TcpProxy, type TestDatabase } from '@anime/testing';
 import { createRedis } from '../src/redis';
 import { createStageWorker } from '../src/stage-worker';
 import { startWorkerService, type RunningService } from '../src/worker-service';
@@ -20,7 +20,7 @@ describe('a worker service while PostgreSQL is unreachable', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase('worker-readyz');
-    proxy = await startTcpProxy({ host: '127.0.0.1', port: 5432 });
+    proxy = await startTcpProxy(TEST_POSTGRES);
     service = await startWorkerService({
       service: 'test',
       opsPort: 0,

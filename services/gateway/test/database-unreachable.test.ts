@@ -1,5 +1,5 @@
 import { io, type Socket } from 'socket.io-client';
-import { startTcpProxy, waitFor, type TcpProxy } from '@anime/testing';
+import { startTcpProxy, TEST_POSTGRES, waitFor, type TcpProxy } from '@anime/testing';
 import { kaiDefinition } from './fixtures';
 import { jsonClient } from './http-client';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
@@ -11,7 +11,7 @@ let socket: Socket;
 let generationId: string;
 
 beforeAll(async () => {
-  proxy = await startTcpProxy({ host: '127.0.0.1', port: 5432 });
+  proxy = await startTcpProxy(TEST_POSTGRES);
   gateway = await startTestGateway('db-unreachable', { connectVia: (url) => proxy.urlFor(url) });
   api = jsonClient(gateway.baseUrl);
   expect((await api.post('/api/v1/characters', { name: 'Kai Nakamura', slug: 'kai', definition: kaiDefinition })).status).toBe(201);
