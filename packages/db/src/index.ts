@@ -1,4 +1,6 @@
 export { createDb, type Db } from './create-db';
+export { isDatabaseUnavailable } from './database-unavailable';
+export { isIdempotentRead, retryReadsOnce } from './retry-reads';
 export { migrate, ensureDatabase, listMigrations, MIGRATIONS_DIR } from './migrate';
 export * from './generated/prisma/client';
 export { isUniqueViolation } from './unique-violation';

@@ -18,6 +18,10 @@ export interface LibraryStorage {
   locate(relativePath: string): string;
 }
 
+/** The temp file a write goes through, `<file>.<12 hex>.partial`, renamed onto `<file>` once synced. */
+export const partialPathFor = (target: string): string => `${target}.${randomBytes(6).toString('hex')}.partial`;
+export const PARTIAL_FILE = /\.[0-9a-f]{12}\.partial$/;
+
 export class UnsafeLibraryPathError extends Error {
   constructor(relativePath: string) {
     super(`refusing a library path outside LIBRARY_DIR: ${JSON.stringify(relativePath)}`);
@@ -42,7 +46,7 @@ export class LocalLibraryStorage implements LibraryStorage {
   async write(relativePath: string, bytes: Buffer): Promise<void> {
     const target = this.locate(relativePath);
     await mkdir(path.dirname(target), { recursive: true });
-    const temp = `${target}.${randomBytes(6).toString('hex')}.partial`;
+    const temp = partialPathFor(target);
     const handle = await open(temp, 'w');
     try {
       await handle.writeFile(bytes);

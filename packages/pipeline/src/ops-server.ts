@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import express from 'express';
 import { Registry, collectDefaultMetrics } from 'prom-client';
+import { checkReadiness } from './readiness';
 
 export interface OpsServer {
   registry: Registry;
@@ -20,13 +21,9 @@ export async function startOpsServer(options: { service: string; port: number; h
     res.json({ status: 'ok', service: options.service });
   });
   app.get('/readyz', async (_req, res) => {
-    try {
-      if (!ready) throw new Error('not ready');
-      await options.checks?.();
-      res.json({ status: 'ready', service: options.service });
-    } catch (error) {
-      res.status(503).json({ error: { code: 'not_ready', message: (error as Error).message } });
-    }
+    const problem = ready ? await checkReadiness(options.checks) : { code: 'not_ready', message: 'starting or stopping' };
+    if (problem) res.status(503).json({ error: problem });
+    else res.json({ status: 'ready', service: options.service });
   });
   app.get('/metrics', async (_req, res) => {
     res.type(registry.contentType).send(await registry.metrics());
@@ -41,6 +38,11 @@ export async function startOpsServer(options: { service: string; port: number; h
       ready = value;
     },
     port: () => (server.address() as { port: number }).port,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        // A probe or scrape in progress must not hold the stop; nothing here is worth waiting for.
+        server.closeAllConnections();
+      }),
   };
 }

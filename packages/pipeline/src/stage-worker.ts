@@ -1,6 +1,6 @@
-import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { PIPELINE_CATALOG, type JobStage, type QueueKey, type QueuePayload } from '@anime/contracts';
-import type { Db } from '@anime/db';
+import { isDatabaseUnavailable, type Db } from '@anime/db';
 import { withContext, type Logger } from '@anime/logger';
 import { classifyFault } from './faults/classify-fault';
 import { StageRefusedError } from './faults/stage-faults';
@@ -13,6 +13,7 @@ import type { PipelineQueues } from './queues';
 export interface StageRun {
   job: Job;
   signal?: AbortSignal;
+  token?: string;
 }
 
 /** What a stage did; `reached` is the stage the generation is at afterwards (its next queue follows). */
@@ -28,6 +29,9 @@ export interface StageHandler<K extends QueueKey> {
   /** Runs the stage on a generation whose state admits it. */
   run: (generation: GenerationRow, run: StageRun) => Promise<StageResult>;
 }
+
+/** How long a stage waits before trying again while PostgreSQL is unavailable. */
+const DATABASE_RETRY_DELAY_MS = 5_000;
 
 export interface StageWorkerDeps {
   db: Db;
@@ -48,7 +52,7 @@ export function createStageWorker<K extends QueueKey>(key: K, handler: StageHand
   const entry = PIPELINE_CATALOG[key];
   const lifecycle = new JobLifecycle(deps.db);
 
-  async function process(job: Job, signal?: AbortSignal): Promise<StageResult & { generationId: string }> {
+  async function process(job: Job, token?: string, signal?: AbortSignal): Promise<StageResult & { generationId: string }> {
     const parsed = entry.schema.safeParse(job.data);
     if (!parsed.success) {
       const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`).join('; ');
@@ -56,7 +60,7 @@ export function createStageWorker<K extends QueueKey>(key: K, handler: StageHand
       throw new UnrecoverableError(`invalid ${entry.name} payload: ${problems}`);
     }
     const payload = parsed.data as QueuePayload<K>;
-    const run: StageRun = { job, signal };
+    const run: StageRun = { job, signal, token };
     const generationId = handler.locate ? await handler.locate(payload, run) : (payload as { generationId: string }).generationId;
     let generation = await loadGeneration(deps.db, generationId);
     if (!generation) throw new UnrecoverableError(`generation ${generationId} does not exist`);
@@ -83,15 +87,20 @@ export function createStageWorker<K extends QueueKey>(key: K, handler: StageHand
       if (result.reached && result.reached !== generation.stage) await deps.queues.enqueueStage({ ...generation, stage: result.reached });
       return { generationId, ...result };
     } catch (error) {
-      throw await failOrRetry(job, generationId, error, signal);
+      throw await failOrRetry(run, generationId, error);
     }
   }
 
   /** A transient fault with tries left goes back to BullMQ's backoff; anything else fails the generation. */
-  async function failOrRetry(job: Job, generationId: string, error: unknown, signal?: AbortSignal): Promise<Error> {
+  async function failOrRetry({ job, signal, token }: StageRun, generationId: string, error: unknown): Promise<Error> {
     if (error instanceof StageRefusedError) return new UnrecoverableError(error.message);
     // The worker is closing: the generation keeps its stage and the next process picks it up.
     if (signal?.aborted) return error as Error;
+    // PostgreSQL away is nobody's fault and cannot record a failure: wait, without spending a try.
+    if (isDatabaseUnavailable(error) && token) {
+      await job.moveToDelayed(Date.now() + DATABASE_RETRY_DELAY_MS, token);
+      return new DelayedError();
+    }
     const fault = classifyFault(error, key);
     const tries = job.opts.attempts ?? 1;
     if (fault.transient && job.attemptsMade + 1 < tries) return error as Error;
@@ -102,11 +111,11 @@ export function createStageWorker<K extends QueueKey>(key: K, handler: StageHand
 
   const worker = new Worker(
     entry.name,
-    async (job, _token, signal) => {
+    async (job, token, signal) => {
       const correlationId = (job.data as { correlationId?: string })?.correlationId;
       return withContext({ jobId: job.id, queue: entry.name, correlationId }, async () => {
         try {
-          return await process(job, signal);
+          return await process(job, token, signal);
         } catch (error) {
           if (error instanceof StageRefusedError) throw new UnrecoverableError(error.message);
           throw error;

@@ -3,6 +3,8 @@ import type { Redis } from 'ioredis';
 import { PIPELINE_CATALOG, QUEUE_KEYS, type ConsumerService, type QueueKey, type QueuesOf } from '@anime/contracts';
 import { createDb, ensureDatabase, migrate, type Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
+import { bounded } from './bounded';
+import { closeWorkers } from './close-workers';
 import { JobEventPublisher } from './job-events';
 import { startOpsServer, type OpsServer } from './ops-server';
 import { createPipelineQueues, type PipelineQueues, type QueueSettings } from './queues';
@@ -34,6 +36,8 @@ export interface WorkerServiceOptions<S extends ConsumerService> {
   build: (ctx: ServiceContext) => Promise<{ handlers: StageHandlers<S>; concurrency?: Partial<Record<QueuesOf<S>, number>>; stop?: () => Promise<void> }>;
   /** How often work of this service's stages that Redis lost is swept back from PostgreSQL. */
   recoverEveryMs?: number;
+  /** How long a stop waits for jobs in flight before leaving them to a restarted worker (default 2 s). */
+  closeGraceMs?: number;
 }
 
 export interface RunningService {
@@ -47,8 +51,9 @@ export const consumedQueues = (service: ConsumerService): QueueKey[] => QUEUE_KE
 
 /**
  * The common life of a queue-driven service: wait for PostgreSQL (migrated) and Redis, start the
- * ops server, run a worker per consumed queue, sweep for lost work; on stop, go unready, let
- * in-flight jobs finish (worker.close waits for them), then close everything.
+ * ops server, run a worker per consumed queue, sweep for lost work; on stop, go unready, give
+ * in-flight jobs a short grace (a render left running is resumed after a restart), then close
+ * everything, each step bounded so a dependency that is down cannot hold the process.
  */
 export async function startWorkerService<S extends ConsumerService>(options: WorkerServiceOptions<S>): Promise<RunningService> {
   await ensureDatabase(options.databaseUrl);
@@ -66,10 +71,12 @@ export async function startWorkerService<S extends ConsumerService>(options: Wor
       await redis.ping();
     },
   });
+  // Each step bounded: Redis or PostgreSQL being down must not hold the exit.
   const closeAll = async () => {
-    await queues.close();
-    await redis.quit().catch(() => redis.disconnect());
-    await db.$disconnect();
+    await bounded(queues.close(), 2_000);
+    await bounded(redis.quit(), 1_000);
+    redis.disconnect();
+    await bounded(db.$disconnect(), 2_000);
     await ops.close();
   };
   const consumed = consumedQueues(options.service);
@@ -115,8 +122,8 @@ export async function startWorkerService<S extends ConsumerService>(options: Wor
       (stopped ??= (async () => {
         ops.setReady(false);
         clearInterval(timer);
-        await Promise.all(workers.map((w) => w.close()));
-        await built.stop?.();
+        await closeWorkers(workers, options.closeGraceMs ?? 2_000, options.log);
+        await bounded(built.stop?.() ?? Promise.resolve(), 2_000);
         await closeAll();
       })()),
   };

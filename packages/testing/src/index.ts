@@ -1,3 +1,5 @@
 export * from './test-database';
 export * from './queue-prefix';
 export * from './wait-for';
+export * from './tcp-proxy';
+export * from './terminate-backends';

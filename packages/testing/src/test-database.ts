@@ -2,7 +2,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { listMigrations, migrate } from '@anime/db';
 
-const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+export const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+/** Where the test PostgreSQL listens, for a TCP proxy put in front of it. */
+export const TEST_POSTGRES = { host: new URL(ADMIN_URL).hostname, port: Number(new URL(ADMIN_URL).port || 5432) };
 
 function urlFor(name: string): string {
   const url = new URL(ADMIN_URL);

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { queueSettingsFrom, type FileOrganizerConfig } from '@anime/config';
 import type { Logger } from '@anime/logger';
-import { LocalLibraryStorage } from '@anime/media';
+import { LocalLibraryStorage, removeStalePartials } from '@anime/media';
 import { startWorkerService, type RunningService } from '@anime/pipeline';
 import { createOutputFetcher } from './domain/fetch-output';
 import { createFileOutputsHandler } from './jobs/file-outputs.processor';
@@ -9,6 +9,8 @@ import { createFileOutputsHandler } from './jobs/file-outputs.processor';
 /** The file-organizer: files rendered outputs into the library (`asset-filing`). */
 export async function startFileOrganizer(config: FileOrganizerConfig, log: Logger): Promise<RunningService> {
   await mkdir(config.LIBRARY_DIR, { recursive: true });
+  // A write killed between open and rename leaves a temp file nothing else would remove.
+  log.info('stale partial library files removed', { count: (await removeStalePartials(config.LIBRARY_DIR)).length });
   return startWorkerService({
     service: 'file-organizer',
     opsPort: config.FILE_ORGANIZER_PORT,

@@ -4,7 +4,7 @@ import { Server as SocketServer } from 'socket.io';
 import type { Redis } from 'ioredis';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
-import type { JobEventPublisher, PipelineQueues } from '@anime/pipeline';
+import { checkReadiness, type JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
 import { assetRoutes } from './http/routes/assets';
 import { characterRoutes } from './http/routes/characters';
 import { generationRoutes } from './http/routes/generations';
@@ -16,6 +16,9 @@ import { JobRelay } from './socket/job-relay';
 const DEFAULT_REFERENCE_MAX_BYTES = 20 * 1024 * 1024;
 const DEFAULT_BUNDLE_MAX_BYTES = 200 * 1024 * 1024;
 const DEFAULT_BUNDLE_MAX_UNCOMPRESSED_BYTES = 500 * 1024 * 1024;
+// Requests still running at close (a download, an upload) get this long, then are cut: a stop must
+// not wait on a slow client.
+const CLOSE_GRACE_MS = 2_000;
 
 export interface GatewayDeps {
   db: Db;
@@ -52,12 +55,9 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     res.json({ status: 'ok', service: 'gateway' });
   });
   app.get('/readyz', async (_req, res) => {
-    try {
-      await deps.isReady();
-      res.json({ status: 'ready', service: 'gateway' });
-    } catch (error) {
-      res.status(503).json({ error: { code: 'not_ready', message: (error as Error).message } });
-    }
+    const problem = await checkReadiness(deps.isReady);
+    if (problem) res.status(503).json({ error: problem });
+    else res.json({ status: 'ready', service: 'gateway' });
   });
   app.use('/api/v1/generations', generationRoutes(deps));
   app.use(
@@ -87,8 +87,10 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
         http.listen(port, host, () => resolve((http.address() as { port: number }).port));
       }),
     close: async () => {
+      const cut = setTimeout(() => http.closeAllConnections(), CLOSE_GRACE_MS);
       await new Promise<void>((resolve) => io.close(() => resolve()));
       if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));
+      clearTimeout(cut);
     },
   };
 }

@@ -2,7 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import { queueSettingsFrom, type GatewayConfig } from '@anime/config';
 import { createDb, ensureDatabase, migrate } from '@anime/db';
 import type { Logger } from '@anime/logger';
-import { createPipelineQueues, createRedis, JobEventPublisher } from '@anime/pipeline';
+import { removeStalePartials } from '@anime/media';
+import { bounded, createPipelineQueues, createRedis, JobEventPublisher } from '@anime/pipeline';
 import { createGateway } from './app';
 
 export interface RunningGateway {
@@ -13,6 +14,8 @@ export interface RunningGateway {
 /** The gateway: REST API and Socket.IO relay on `PORT`. */
 export async function startGateway(config: GatewayConfig, log: Logger, host?: string): Promise<RunningGateway> {
   await mkdir(config.LIBRARY_DIR, { recursive: true });
+  // A write killed between open and rename leaves a temp file nothing else would remove.
+  log.info('stale partial library files removed', { count: (await removeStalePartials(config.LIBRARY_DIR)).length });
   await ensureDatabase(config.DATABASE_URL);
   await migrate(config.DATABASE_URL);
   const db = createDb(config.DATABASE_URL);
@@ -42,11 +45,13 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
     port,
     stop: () =>
       (stopped ??= (async () => {
+        // Each step bounded: Redis or PostgreSQL being down must not hold the exit.
         await gateway.close();
-        await queues.close();
+        await bounded(queues.close(), 2_000);
         subscriber.disconnect();
-        await redis.quit();
-        await db.$disconnect();
+        await bounded(redis.quit(), 1_000);
+        redis.disconnect();
+        await bounded(db.$disconnect(), 2_000);
       })()),
   };
 }

@@ -4,12 +4,13 @@ import path from 'node:path';
 import { createDb, type Db } from '@anime/db';
 import { createLogger } from '@anime/logger';
 import { createPipelineQueues, createRedis, JobEventPublisher } from '@anime/pipeline';
-import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix } from '@anime/testing';
+import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix, type TestDatabase } from '@anime/testing';
 import { createGateway, type GatewayDeps } from '../src/app';
 
 export interface TestGateway {
   baseUrl: string;
   db: Db;
+  database: TestDatabase;
   libraryDir: string;
   close(): Promise<void>;
 }
@@ -17,10 +18,14 @@ export interface TestGateway {
 /** The real gateway in-process on port 0, over a database, queue prefix and library of its own. */
 export async function startTestGateway(
   label: string,
-  options: Pick<GatewayDeps, 'referenceMaxBytes' | 'bundleMaxBytes' | 'bundleMaxUncompressedBytes'> = {},
+  options: Pick<GatewayDeps, 'referenceMaxBytes' | 'bundleMaxBytes' | 'bundleMaxUncompressedBytes'> & {
+    /** Routes the gateway's connections, e.g. through a TCP proxy a test can cut. */
+    connectVia?: (databaseUrl: string) => string;
+  } = {},
 ): Promise<TestGateway> {
+  const { connectVia, ...limits } = options;
   const database = await createTestDatabase(label);
-  const db = createDb(database.url, { max: 5 });
+  const db = createDb(connectVia ? connectVia(database.url) : database.url, { max: 5 });
   const redis = createRedis(TEST_REDIS_URL, 'worker');
   const subscriber = createRedis(TEST_REDIS_URL, 'subscriber');
   const queuePrefix = uniqueQueuePrefix(label);
@@ -33,14 +38,19 @@ export async function startTestGateway(
     subscriber,
     queuePrefix,
     libraryDir,
-    ...options,
+    ...limits,
     log: createLogger('gateway', 'error'),
-    isReady: async () => undefined,
+    // As services/gateway/src/main.ts checks them.
+    isReady: async () => {
+      await db.$queryRaw`SELECT 1`;
+      await redis.ping();
+    },
   });
   const port = await gateway.listen(0, '127.0.0.1');
   return {
     baseUrl: `http://127.0.0.1:${port}`,
     db,
+    database,
     libraryDir,
     close: async () => {
       await gateway.close();

@@ -1,8 +1,9 @@
+import { CharacterDomainError, type CharacterErrorCode } from '@anime/characters';
 import { ComfyExecutionError, ComfyHttpError, ComfyUnreachableError, ComfyValidationError } from '@anime/comfyui-client';
 import { classifyFault } from './classify-fault';
 import { MalformedDataError, OutputUnreadableError, PromptTimedOutError, ReferenceUnavailableError, WorkflowNotFoundError } from './stage-faults';
 
-const characterFault = (code: string) => Object.assign(new Error(`character says ${code}`), { name: 'CharacterDomainError', code, details: { ref: 'x' } });
+const characterFault = (code: CharacterErrorCode) => new CharacterDomainError(code, `character says ${code}`, { ref: 'x' });
 
 describe('classifyFault', () => {
   it('when a stage throws, then each fault gets its one job error code and only reachability and unknown faults are retried', () => {

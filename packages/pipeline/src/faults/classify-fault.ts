@@ -6,6 +6,7 @@ import {
   ComfyUnreachableError,
   ComfyValidationError,
 } from '@anime/comfyui-client';
+import { CharacterDomainError, type CharacterErrorCode } from '@anime/characters';
 import type { JobError, QueueKey } from '@anime/contracts';
 import {
   MalformedDataError,
@@ -43,14 +44,18 @@ type FaultKind =
   | 'malformed_data'
   | 'unknown';
 
-/** The character domain's refusals, recognised by shape so this module needs no domain package. */
-interface CharacterDomainFault {
-  name: 'CharacterDomainError';
-  code: string;
-  message: string;
-  details?: unknown;
+function characterFaultKind(code: CharacterErrorCode): FaultKind {
+  switch (code) {
+    case 'character_not_found':
+    case 'character_ambiguous':
+    case 'version_not_found':
+      return 'character_not_found';
+    case 'character_archived':
+      return 'character_archived';
+    case 'outfit_not_found':
+      return 'outfit_not_found';
+  }
 }
-const isCharacterFault = (e: unknown): e is CharacterDomainFault => (e as { name?: string })?.name === 'CharacterDomainError';
 
 function kindOf(error: unknown): FaultKind {
   if (error instanceof ComfyValidationError) return 'comfy_validation';
@@ -65,11 +70,7 @@ function kindOf(error: unknown): FaultKind {
   if (error instanceof PromptTimedOutError) return 'timeout';
   if (error instanceof OutputUnreadableError) return 'output_unreadable';
   if (error instanceof MalformedDataError) return 'malformed_data';
-  if (isCharacterFault(error)) {
-    if (error.code === 'character_archived') return 'character_archived';
-    if (error.code === 'outfit_not_found') return 'outfit_not_found';
-    return 'character_not_found'; // also version_not_found and character_ambiguous
-  }
+  if (error instanceof CharacterDomainError) return characterFaultKind(error.code);
   return 'unknown';
 }
 

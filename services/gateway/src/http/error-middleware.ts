@@ -2,7 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { CharacterDomainError } from '@anime/characters';
 import type { Logger } from '@anime/logger';
+import { isDatabaseUnavailable } from '@anime/db';
 import { ApiError } from './api-error';
+
+/** Seconds a client is asked to wait when PostgreSQL is away: a restart or failover takes about that. */
+export const DATABASE_RETRY_AFTER_S = 5;
 
 interface BodyParserError { type?: string; status?: number; expose?: boolean; message: string }
 
@@ -31,6 +35,12 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
     } else if (parserError.expose && parserError.status && parserError.status < 500) {
       status = parserError.status;
       body = { code: 'bad_request', message: parserError.message };
+    } else if (isDatabaseUnavailable(error)) {
+      // An outage, not a bug: the client may try again, and the cause is logged without a stack.
+      status = 503;
+      res.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_S));
+      log.warn('database unavailable', { path: req.path, error: (error as Error).message?.split('\n').at(-1) });
+      body = { code: 'database_unavailable', message: 'the database is unavailable; try again shortly' };
     } else {
       const errorId = randomUUID();
       log.error('unexpected error', { errorId, path: req.path, error: (error as Error).message, stack: (error as Error).stack });

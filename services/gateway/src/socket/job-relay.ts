@@ -2,7 +2,7 @@ import type { Server, Socket } from 'socket.io';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { CLIENT_EVENTS, jobEventsChannel, TERMINAL_EVENTS, type JobEventEnvelope } from '@anime/contracts';
-import type { Db } from '@anime/db';
+import { isDatabaseUnavailable, type Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 
 const subscribeMessage = z.object({ jobId: z.string().uuid() });
@@ -46,6 +46,13 @@ export class JobRelay {
       try {
         reply(await this.subscribe(socket, parsed.data.jobId));
       } catch (error) {
+        // A subscription registered but never replayed would buffer forever and make a retry look
+        // already subscribed; dropping it lets the client's retry start clean.
+        if (this.byJob.get(parsed.data.jobId)?.get(socket.id)?.pending) this.byJob.get(parsed.data.jobId)!.delete(socket.id);
+        if (isDatabaseUnavailable(error)) {
+          this.deps.log.warn('subscribe failed: database unavailable', { jobId: parsed.data.jobId });
+          return reply({ ok: false, error: { code: 'database_unavailable', message: 'the database is unavailable; try again shortly' } });
+        }
         this.deps.log.error('subscribe failed', { error: (error as Error).message });
         reply({ ok: false, error: { code: 'internal', message: 'could not subscribe' } });
       }
@@ -77,7 +84,8 @@ export class JobRelay {
     const pending = sub.pending ?? [];
     sub.pending = null;
     for (const envelope of pending.sort((a, b) => a.seq - b.seq)) this.deliver(sub, envelope);
-    const fresh = await this.deps.db.generationJob.findUnique({ where: { id: jobId }, select: { status: true } });
+    // Only refreshes the status in the ack: the subscription is live by now, so a failed read is not a failed subscribe.
+    const fresh = await this.deps.db.generationJob.findUnique({ where: { id: jobId }, select: { status: true } }).catch(() => null);
     return { ok: true, status: fresh?.status ?? job.status };
   }
 

@@ -1,0 +1,57 @@
+/**
+ * Whether an error means PostgreSQL could not be reached or dropped the connection — a fault of the
+ * moment, not of the query — so a caller may answer 503 and be tried again. The shapes are what
+ * Prisma 7 over @prisma/adapter-pg actually throws (reproduced by `pg_terminate_backend` during
+ * queries and by refused or closed TCP connections):
+ * - PrismaClientKnownRequestError P1001 (unreachable) or P1017 (server closed the connection);
+ * - P2039 / P2010 (raw) whose `meta.driverAdapterError.cause` holds the server's SQLSTATE (57P01…)
+ *   or the adapter's kind (DatabaseNotReachable, ConnectionClosed, SocketTimeout);
+ * - a bare DriverAdapterError `{ name, cause: { kind, code } }` (seen inside transactions);
+ * - node-postgres' own plain Errors ("Connection terminated unexpectedly", "Client has encountered
+ *   a connection error and is not queryable", a pool connect timeout) and socket errnos.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  return causes(error).some(looksUnavailable);
+}
+
+// P1001 can't reach, P1002 reach timed out, P1008 operation timed out, P1017 server closed the connection.
+const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017']);
+// Class 08 is "connection exception"; 57P01 admin_shutdown (pg_terminate_backend), 57P02 crash_shutdown,
+// 57P03 cannot_connect_now (starting or in recovery), 57P05 idle_session_timeout, 53300 too_many_connections.
+const SQLSTATES = new Set(['57P01', '57P02', '57P03', '57P05', '53300']);
+const ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
+const ERRNOS = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+const PG_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Can't reach database server|Server has closed the connection/;
+
+interface ErrorLike {
+  code?: unknown;
+  errorCode?: unknown;
+  originalCode?: unknown;
+  kind?: unknown;
+  message?: unknown;
+  cause?: unknown;
+  meta?: { driverAdapterError?: unknown };
+}
+
+function looksUnavailable(e: ErrorLike): boolean {
+  for (const code of [e.code, e.errorCode, e.originalCode]) {
+    if (typeof code !== 'string') continue;
+    if (PRISMA_CODES.has(code) || SQLSTATES.has(code) || ERRNOS.has(code) || /^08[0-9A-Z]{3}$/.test(code)) return true;
+  }
+  if (typeof e.kind === 'string' && ADAPTER_KINDS.has(e.kind)) return true;
+  return typeof e.message === 'string' && PG_MESSAGES.test(e.message);
+}
+
+/** The error and what it wraps: `cause` chains and Prisma's `meta.driverAdapterError`. */
+function causes(error: unknown): ErrorLike[] {
+  const found: ErrorLike[] = [];
+  const queue: unknown[] = [error];
+  while (queue.length && found.length < 8) {
+    const next = queue.shift();
+    if (!next || typeof next !== 'object') continue;
+    const e = next as ErrorLike;
+    found.push(e);
+    queue.push(e.cause, e.meta?.driverAdapterError);
+  }
+  return found;
+}

@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { PIPELINE_CATALOG } from '@anime/contracts';
+import { createLogger } from '@anime/logger';
+import { createTestDatabase, removeQueueKeys, startTcpProxy, TEST_POSTGRES, TEST_REDIS_URL, uniqueQueuePrefix, waitFor, type TcpProxy, type TestDatabase } from '@anime/testing';
+import { createRedis } from '../src/redis';
+import { startWorkerService, type RunningService } from '../src/worker-service';
+
+const log = createLogger('worker-service-test', 'error');
+const readyz = async (service: RunningService) => {
+  const response = await fetch(`http://127.0.0.1:${service.ops.port()}/readyz`);
+  return { status: response.status, body: (await response.json()) as { error?: { code: string } } };
+};
+
+describe('a worker service while PostgreSQL is unreachable', () => {
+  let database: TestDatabase;
+  let proxy: TcpProxy;
+  let service: RunningService;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('worker-readyz');
+    proxy = await startTcpProxy(TEST_POSTGRES);
+    service = await startWorkerService({
+      service: 'file-organizer',
+      opsPort: 0,
+      databaseUrl: proxy.urlFor(database.url),
+      redisUrl: TEST_REDIS_URL,
+      queuePrefix: uniqueQueuePrefix('worker-readyz'),
+      log,
+      build: async () => ({ handlers: { assetFiling: { run: async () => ({ outcome: 'unused' }) } } }),
+    });
+  });
+
+  afterAll(async () => {
+    await proxy.accept();
+    await service?.stop();
+    await proxy.close();
+    await database.drop();
+  });
+
+  it('when PostgreSQL goes away, then /readyz answers 503 database_unavailable, and 200 once it is back', async () => {
+    expect((await readyz(service)).status).toBe(200);
+    await proxy.refuse();
+    expect(await readyz(service)).toEqual({ status: 503, body: { error: { code: 'database_unavailable', message: expect.any(String) } } });
+    await proxy.accept();
+    await waitFor(async () => (await readyz(service)).status === 200, '/readyz to answer 200 again', 10_000);
+  });
+});
+
+describe('stopping a worker service with a job in flight', () => {
+  const prefix = uniqueQueuePrefix('worker-stop');
+  let redis: Redis;
+  let queue: Queue;
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('worker-stop');
+    redis = createRedis(TEST_REDIS_URL);
+    queue = new Queue(PIPELINE_CATALOG.assetFiling.name, { connection: redis, prefix });
+  });
+
+  afterAll(async () => {
+    await queue.close();
+    redis.disconnect();
+    await removeQueueKeys(prefix);
+    await database.drop();
+  });
+
+  it('when a job outlasts the grace, then stop returns soon after the grace and leaves the job active (not failed) for a restarted worker', async () => {
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    const service = await startWorkerService({
+      service: 'file-organizer',
+      opsPort: 0,
+      databaseUrl: database.url,
+      redisUrl: TEST_REDIS_URL,
+      queuePrefix: prefix,
+      log,
+      closeGraceMs: 500,
+      build: async () => ({
+        handlers: {
+          assetFiling: {
+            // Work that would take minutes.
+            locate: () => {
+              started();
+              return new Promise<string>(() => undefined);
+            },
+            run: async () => ({ outcome: 'unused' }),
+          },
+        },
+      }),
+    });
+    const job = await queue.add('fileOutputs', { schemaVersion: 1, generationId: randomUUID() }, { attempts: 2 });
+    await running;
+
+    const t0 = Date.now();
+    await service.stop();
+    const stopMs = Date.now() - t0;
+
+    expect(stopMs).toBeLessThan(2_500);
+    expect(await queue.getJobState(job.id!)).toBe('active');
+    expect((await queue.getJob(job.id!))!.attemptsMade).toBe(0);
+  }, 20_000);
+});
