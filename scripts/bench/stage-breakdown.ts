@@ -5,9 +5,9 @@ import { percentile } from './stats';
 
 /** Where a job's time goes, stage by stage, from the timestamps PostgreSQL and the backend recorded. */
 export const STAGES = [
-  'gateway: request → job row',
-  'character: job row → resolved',
-  'orchestrator: resolved → started',
+  // The gateway resolves the character before it writes the row (resolved once on this path).
+  'gateway: request → resolved job row',
+  'orchestrator: job row → started',
   'orchestrator: started → backend starts the prompt',
   'backend: execution',
   'orchestrator: backend done → outputs recorded',
@@ -24,12 +24,11 @@ export async function stageBreakdown(databaseUrl: string, runs: JobRun[], timing
       const job = await db.generationJob.findUniqueOrThrow({ where: { id: run.id }, include: { attempts: true, assets: true } });
       const attemptEnd = job.attempts[0]?.finishedAt?.getTime();
       const asset = job.assets[0]?.createdAt.getTime();
-      if (!job.resolvedAt || !job.startedAt || !job.finishedAt || attemptEnd === undefined || asset === undefined) continue;
+      if (!job.startedAt || !job.finishedAt || attemptEnd === undefined || asset === undefined) continue;
       const t = timings[i];
       const values = [
         job.createdAt.getTime() - run.submittedAt,
-        job.resolvedAt.getTime() - job.createdAt.getTime(),
-        job.startedAt.getTime() - job.resolvedAt.getTime(),
+        job.startedAt.getTime() - job.createdAt.getTime(),
         t.startedAt - job.startedAt.getTime(),
         t.finishedAt - t.startedAt,
         attemptEnd - t.finishedAt,
