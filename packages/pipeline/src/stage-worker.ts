@@ -1,6 +1,6 @@
 import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { PIPELINE_CATALOG, type JobStage, type QueueKey, type QueuePayload } from '@anime/contracts';
-import { isDatabaseUnavailable, type Db } from '@anime/db';
+import type { Db } from '@anime/db';
 import { withContext, type Logger } from '@anime/logger';
 import { classifyFault } from './faults/classify-fault';
 import { StageRefusedError } from './faults/stage-faults';
@@ -96,12 +96,12 @@ export function createStageWorker<K extends QueueKey>(key: K, handler: StageHand
     if (error instanceof StageRefusedError) return new UnrecoverableError(error.message);
     // The worker is closing: the generation keeps its stage and the next process picks it up.
     if (signal?.aborted) return error as Error;
+    const fault = classifyFault(error, key);
     // PostgreSQL away is nobody's fault and cannot record a failure: wait, without spending a try.
-    if (isDatabaseUnavailable(error) && token) {
+    if (fault.databaseUnavailable && token) {
       await job.moveToDelayed(Date.now() + DATABASE_RETRY_DELAY_MS, token);
       return new DelayedError();
     }
-    const fault = classifyFault(error, key);
     const tries = job.opts.attempts ?? 1;
     if (fault.transient && job.attemptsMade + 1 < tries) return error as Error;
     const message = fault.transient ? `${fault.error.message} (try ${job.attemptsMade + 1} of ${tries})` : fault.error.message;

@@ -31,6 +31,13 @@ describe('classifyFault', () => {
     expect(seen).toEqual(cases.map(([, code, transient]) => [code, transient]));
   });
 
+  it('when ComfyUI refuses the connection, then it is unreachable, not the database; a terminated PostgreSQL session is the database', () => {
+    const refused = new ComfyUnreachableError('connect ECONNREFUSED 127.0.0.1:9', undefined, { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+    expect(classifyFault(refused, 'generationRenders')).toEqual({ error: { code: 'comfyui_unreachable', message: refused.message }, transient: true });
+    const terminated = Object.assign(new Error('terminating connection due to administrator command'), { code: 'P2010', meta: { driverAdapterError: { cause: { originalCode: '57P01' } } } });
+    expect(classifyFault(terminated, 'generationRenders')).toMatchObject({ transient: true, databaseUnavailable: true });
+  });
+
   it('when filing meets an unreachable backend or an unknown fault, then the generation fails as filing_failed', () => {
     expect(classifyFault(new ComfyUnreachableError('down'), 'assetFiling').error.code).toBe('filing_failed');
     expect(classifyFault(new Error('disk full'), 'assetFiling')).toMatchObject({ error: { code: 'filing_failed' }, transient: true });

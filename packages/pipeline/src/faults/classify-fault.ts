@@ -8,6 +8,7 @@ import {
 } from '@anime/comfyui-client';
 import { CharacterDomainError, type CharacterErrorCode } from '@anime/characters';
 import type { JobError, QueueKey } from '@anime/contracts';
+import { isDatabaseUnavailable } from '@anime/db';
 import {
   MalformedDataError,
   NoCapableBackendError,
@@ -24,6 +25,8 @@ import {
 export interface ClassifiedFault {
   error: JobError;
   transient: boolean;
+  /** PostgreSQL is away: nobody's fault, and no failure can be recorded until it is back. */
+  databaseUnavailable?: boolean;
 }
 
 type FaultKind =
@@ -42,6 +45,7 @@ type FaultKind =
   | 'timeout'
   | 'output_unreadable'
   | 'malformed_data'
+  | 'database_unavailable'
   | 'unknown';
 
 function characterFaultKind(code: CharacterErrorCode): FaultKind {
@@ -71,6 +75,8 @@ function kindOf(error: unknown): FaultKind {
   if (error instanceof OutputUnreadableError) return 'output_unreadable';
   if (error instanceof MalformedDataError) return 'malformed_data';
   if (error instanceof CharacterDomainError) return characterFaultKind(error.code);
+  // Last: its socket errnos would also match a ComfyUI connection refused, classified above.
+  if (isDatabaseUnavailable(error)) return 'database_unavailable';
   return 'unknown';
 }
 
@@ -120,6 +126,8 @@ export function classifyFault(error: unknown, queue: QueueKey): ClassifiedFault 
       return permanent('filing_failed');
     case 'malformed_data':
       return permanent('invalid_request');
+    case 'database_unavailable':
+      return { error: { code: queue === 'assetFiling' ? 'filing_failed' : 'internal', message }, transient: true, databaseUnavailable: true };
     case 'unknown':
       // A database blip, a full disk, a bug: worth the queue's retries, then reported as such.
       return { error: { code: queue === 'assetFiling' ? 'filing_failed' : 'internal', message }, transient: true };
