@@ -1,0 +1,112 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Job } from 'bullmq';
+import { ComfyClient } from '@anime/comfyui-client';
+import { startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
+import { fileOrganizerConfigSchema } from '@anime/config';
+import { generationRequestBodySchema } from '@anime/contracts';
+import { createDb, type Db } from '@anime/db';
+import { createLogger } from '@anime/logger';
+import { JobLifecycle, type RunningService } from '@anime/pipeline';
+import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, waitFor, type TestDatabase } from '@anime/testing';
+import { startFileOrganizer } from '../src/start';
+
+const log = createLogger('file-organizer', 'error');
+const conditioning = { positive: 'kainakamura', negative: 'lowres', loras: [], references: [], outfit: null };
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+describe('filing stage (file-organizer in-process, simulator, PostgreSQL, Redis)', () => {
+  let database: TestDatabase;
+  let db: Db;
+  let simulator: Simulator;
+  let client: ComfyClient;
+  let service: RunningService;
+  let libraryDir: string;
+  let lifecycle: JobLifecycle;
+  const queuePrefix = uniqueQueuePrefix('filing-stage');
+
+  beforeAll(async () => {
+    database = await createTestDatabase('filing-stage');
+    db = createDb(database.url, { max: 3 });
+    lifecycle = new JobLifecycle(db);
+    libraryDir = await mkdtemp(path.join(tmpdir(), 'filing-stage-library-'));
+    simulator = await startSimulator({ stepMs: 1 });
+    client = new ComfyClient({ baseUrl: simulator.url, log });
+    const config = fileOrganizerConfigSchema.parse({ DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: queuePrefix, LIBRARY_DIR: libraryDir, FILE_ORGANIZER_PORT: '0' });
+    service = await startFileOrganizer(config, log);
+  });
+
+  afterAll(async () => {
+    await service.stop();
+    await client.close();
+    await simulator.close();
+    await db.$disconnect();
+    await database.drop();
+    await removeQueueKeys(queuePrefix);
+    await rm(libraryDir, { recursive: true, force: true });
+  });
+
+  /** A generation whose prompt really ran on the simulator, recorded as rendered. */
+  async function renderedGeneration(beforeFiling?: (id: string) => Promise<unknown>): Promise<{ id: string; outputBytes: Buffer }> {
+    const character = await db.character.create({ data: { slug: `kai-${Date.now()}`, name: 'Kai', currentVersion: 1 } });
+    const version = await db.characterVersion.create({ data: { characterId: character.id, number: 1, definition: { displayName: 'Kai' } } });
+    const body = generationRequestBodySchema.parse({ character: character.slug, prompt: 'x', project: 'demo', episode: 'ep01', scene: 'sc001' });
+    const { job } = await lifecycle.create({ body, source: 'test', resolution: { characterId: character.id, characterVersionId: version.id, conditioning } });
+    const workflow = textToImage({ steps: 1, width: 64, height: 64 });
+    const result = await client.run(workflow);
+    await lifecycle.submit(job.id, { backend: simulator.url, promptId: result.promptId, workflow });
+    await lifecycle.render(job.id, { backend: simulator.url, promptId: result.promptId, items: result.outputs });
+    const output = result.outputs[0];
+    const outputBytes = await readFile(path.join(simulator.outputDir, output.subfolder, output.filename));
+    await beforeFiling?.(job.id);
+    await service.ctx.queues.enqueueStage({ ...job, stage: 'rendered' });
+    return { id: job.id, outputBytes };
+  }
+
+  const completed = (id: string) =>
+    waitFor(async () => {
+      const g = await db.generationJob.findUniqueOrThrow({ where: { id }, include: { assets: true } });
+      return g.status === 'completed' ? g : null;
+    }, 'the filing');
+
+  it('when a rendered generation is filed, then the library holds ComfyUI exact bytes with a sidecar, one Asset records them and the generation completes at stage filed', async () => {
+    const { id, outputBytes } = await renderedGeneration();
+    const row = await completed(id);
+    expect(row.stage).toBe('filed');
+    expect(row.assets).toHaveLength(1);
+    const asset = row.assets[0];
+    expect(asset.path).toMatch(/^demo\/ep01\/sc001\/kai-\d+\/kai-\d+_v1_/);
+    const filed = await readFile(path.join(libraryDir, asset.path));
+    expect(sha256(filed)).toBe(sha256(outputBytes));
+    expect(asset.sha256).toBe(sha256(outputBytes));
+    const sidecar = JSON.parse(await readFile(path.join(libraryDir, `${asset.path}.json`), 'utf8'));
+    expect(sidecar).toMatchObject({ jobId: id, sha256: asset.sha256, comfyui: { backend: simulator.url } });
+  });
+
+  it('when the filing job of a completed generation is retried, then it is refused and nothing is filed twice', async () => {
+    const { id } = await renderedGeneration();
+    const row = await completed(id);
+    const job = await Job.fromId(service.ctx.queues.byKey.assetFiling, `filing-${id}`);
+    await waitFor(async () => (await job!.getState()) === 'completed', 'the filing job to complete');
+    await job!.retry('completed');
+    const refused = await waitFor(async () => {
+      const again = await Job.fromId(service.ctx.queues.byKey.assetFiling, `filing-${id}`);
+      return (await again?.getState()) === 'failed' ? again : null;
+    }, 'the retried filing job to be refused');
+    expect(refused!.failedReason).toMatch(/is completed: asset-filing has nothing to run again/);
+    const folder = path.join(libraryDir, path.dirname(row.assets[0].path));
+    expect((await readdir(folder)).sort()).toEqual([path.basename(row.assets[0].path), `${path.basename(row.assets[0].path)}.json`]);
+    expect(await db.asset.count({ where: { jobId: id } })).toBe(1);
+  });
+
+  it('when a recorded output is not on the backend any more, then the generation fails with filing_failed and stays at stage rendered', async () => {
+    const { id } = await renderedGeneration((generationId) => db.$executeRaw`UPDATE generation_jobs SET outputs = jsonb_set(outputs, '{items,0,filename}', '"gone.png"') WHERE id = ${generationId}::uuid`);
+    const failed = await waitFor(async () => {
+      const g = await db.generationJob.findUniqueOrThrow({ where: { id } });
+      return g.status === 'failed' ? g : null;
+    }, 'the filing to fail', 40_000);
+    expect(failed).toMatchObject({ stage: 'rendered', errorCode: 'filing_failed' });
+  }, 60_000);
+});
