@@ -3,12 +3,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createDb, type Db } from '@anime/db';
 import { createLogger } from '@anime/logger';
-import { createPipelineQueues, createRedis, JobEventPublisher } from '@anime/pipeline';
+import { createPipelineQueues, createRedis, JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
 import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix, type TestDatabase } from '@anime/testing';
 import { createGateway, type GatewayDeps } from '../src/app';
 
 export interface TestGateway {
   baseUrl: string;
+  queues: PipelineQueues;
   db: Db;
   database: TestDatabase;
   libraryDir: string;
@@ -52,6 +53,7 @@ export async function startTestGateway(
     db,
     database,
     libraryDir,
+    queues,
     close: async () => {
       await gateway.close();
       for (const queue of Object.values(queues.byKey)) await queue.obliterate({ force: true });

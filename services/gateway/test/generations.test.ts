@@ -1,0 +1,36 @@
+import { jsonClient } from './http-client';
+import { kaiDefinition } from './fixtures';
+import { startTestGateway, type TestGateway } from './start-test-gateway';
+
+let gateway: TestGateway;
+let api: ReturnType<typeof jsonClient>;
+
+beforeAll(async () => {
+  gateway = await startTestGateway('generations');
+  api = jsonClient(gateway.baseUrl);
+  expect((await api.post('/api/v1/characters', { name: 'Kai Nakamura', slug: 'kai', definition: kaiDefinition })).status).toBe(201);
+});
+afterAll(() => gateway?.close());
+
+describe('POST /api/v1/generations', () => {
+  it('when a generation is posted, then its character is resolved once, in the gateway: the row starts at stage resolved with its conditioning and goes straight to generation-renders', async () => {
+    const response = await api.post('/api/v1/generations', { character: 'kai', outfit: 'JACKET', prompt: 'on a rooftop at dusk' });
+    expect(response.status).toBe(202);
+    const id = response.body.id as string;
+    const row = await gateway.db.generationJob.findUniqueOrThrow({ where: { id } });
+    expect(row).toMatchObject({ status: 'queued', stage: 'resolved', source: 'api', outfit: 'jacket' });
+    expect((row.conditioning as { positive: string }).positive).toMatch(/^kainakamura, .*red bomber jacket.*on a rooftop at dusk$/);
+    const render = await gateway.queues.byKey.generationRenders.getJob(`render-${id}`);
+    expect(render?.data).toEqual({ schemaVersion: 1, generationId: id, correlationId: expect.any(String) });
+    expect(await gateway.queues.byKey.generationRequests.count()).toBe(0);
+
+    const resource = await api.get(`/api/v1/generations/${id}`);
+    expect(resource.body).toMatchObject({ id, status: 'queued', stage: 'resolved', source: 'api', requestId: null, character: { slug: 'kai', version: 1 }, outfit: 'jacket', attempts: [] });
+  });
+
+  it('when the list is filtered with a NUL in a parameter, then it is a 400, not a 500', async () => {
+    const response = await api.get('/api/v1/generations?project=%00');
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe('validation_failed');
+  });
+});
