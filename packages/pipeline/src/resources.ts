@@ -1,5 +1,6 @@
 import type { AssetResource, GenerationResource, JobStatus, ReferenceUsed } from '@anime/contracts';
 import type { Db } from '@anime/db';
+import { readConditioning } from './lifecycle/stored-columns';
 
 type AssetRow = NonNullable<Awaited<ReturnType<Db['asset']['findFirst']>>>;
 interface VersionInfo { number: number; character: { id: string; slug: string } }
@@ -57,7 +58,7 @@ export async function loadGenerationResource(db: Db, id: string): Promise<Genera
       : null,
     character: job.character ? { ...job.character, version: job.characterVersion?.number ?? null } : null,
     outfit: job.outfit,
-    references: referencesUsed((job.conditioning as { references?: unknown } | null)?.references),
+    references: job.conditioning === null ? [] : referencesUsed(readConditioning(job).references),
     request: job.request,
     source: job.source,
     requestId: job.requestId,
