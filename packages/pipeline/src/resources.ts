@@ -1,6 +1,5 @@
-import type { AssetResource, GenerationResource, JobStatus, ReferenceUsed } from '@anime/contracts';
+import { jobConditioningSchema, type AssetResource, type GenerationResource, type JobStatus, type ReferenceUsed } from '@anime/contracts';
 import type { Db } from '@anime/db';
-import { readConditioning } from './lifecycle/stored-columns';
 
 type AssetRow = NonNullable<Awaited<ReturnType<Db['asset']['findFirst']>>>;
 interface VersionInfo { number: number; character: { id: string; slug: string } }
@@ -58,7 +57,8 @@ export async function loadGenerationResource(db: Db, id: string): Promise<Genera
       : null,
     character: job.character ? { ...job.character, version: job.characterVersion?.number ?? null } : null,
     outfit: job.outfit,
-    references: job.conditioning === null ? [] : referencesUsed(readConditioning(job).references),
+    // Shown, not acted on: a row an older writer left without the declared shape shows no references.
+    references: referencesUsed(jobConditioningSchema.safeParse(job.conditioning).data?.references),
     request: job.request,
     source: job.source,
     requestId: job.requestId,
