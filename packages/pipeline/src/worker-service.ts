@@ -1,6 +1,6 @@
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { createDb, ensureDatabase, migrate, type Db } from '@anime/db';
+import { createDb, type Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { JobEventPublisher } from './job-events';
 import { startOpsServer, type OpsServer } from './ops-server';
@@ -37,14 +37,14 @@ export interface RunningService {
 }
 
 /**
- * The common life of a queue-driven service: wait for PostgreSQL (migrated) and Redis, start the
+ * The common life of a queue-driven service: wait for PostgreSQL and Redis (migrations are a step
+ * of their own, `pnpm db:migrate`, run before any service starts), start the
  * ops server, run the workers, sweep for lost work; on stop, go unready, let in-flight jobs finish
  * (worker.close waits for them), then close everything.
  */
 export async function startWorkerService(options: WorkerServiceOptions): Promise<RunningService> {
-  await ensureDatabase(options.databaseUrl);
-  await migrate(options.databaseUrl);
   const db = createDb(options.databaseUrl);
+  await db.$queryRaw`SELECT 1`;
   const redis = createRedis(options.redisUrl, 'worker');
   await redis.ping();
   const queues = createPipelineQueues(redis, options.queuePrefix);

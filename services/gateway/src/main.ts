@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { gatewayConfigSchema, loadConfigOrExit } from '@anime/config';
-import { createDb, ensureDatabase, migrate } from '@anime/db';
+import { createDb } from '@anime/db';
 import { createLogger } from '@anime/logger';
 import { createPipelineQueues, createRedis, installShutdown, JobEventPublisher } from '@anime/pipeline';
 import { createGateway } from './app';
@@ -9,8 +9,6 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit(gatewayConfigSchema, 'gateway');
   const log = createLogger('gateway', config.LOG_LEVEL);
   await mkdir(config.LIBRARY_DIR, { recursive: true });
-  await ensureDatabase(config.DATABASE_URL);
-  await migrate(config.DATABASE_URL);
   const db = createDb(config.DATABASE_URL);
   const redis = createRedis(config.REDIS_URL, 'worker');
   const subscriber = createRedis(config.REDIS_URL, 'subscriber');
