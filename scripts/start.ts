@@ -1,4 +1,4 @@
-import { portProblem, runFrom, runProgram, type Stack } from '@anime/stack';
+import { portProblem, runFrom, runProgram, staleBuildSource, type Stack } from '@anime/stack';
 import { withLocalDefaults } from './default-env';
 import { configuredComfyUrls, runStack } from './run-stack';
 
@@ -29,6 +29,8 @@ async function main(): Promise<void> {
   const env = withLocalDefaults();
   const simulated = configuredComfyUrls(env).length === 0;
   const ports = ['PORT', 'CHARACTER_PORT', 'ORCHESTRATOR_PORT', 'FILE_ORGANIZER_PORT', ...(simulated ? ['SIMULATOR_PORT'] : [])];
+  const stale = runFrom() === 'dist' ? staleBuildSource() : null;
+  if (stale) console.error(`warning: ${stale} changed after the last pnpm build; this runs the older build (run pnpm build)`);
   const problem = await portProblem(ports.map((variable) => ({ variable, value: env[variable] })));
   if (problem) fail(problem);
 

@@ -7,3 +7,4 @@ export * from './service-process';
 export * from './simulator-process';
 export * from './start-stack';
 export * from './supervisor';
+export * from './stale-build';
