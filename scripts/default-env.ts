@@ -1,6 +1,8 @@
 import path from 'node:path';
+import { findRepoRoot } from '@anime/stack';
 
-export const REPO_ROOT = path.resolve(__dirname, '..');
+// Found upwards: this file runs from scripts/ (tsx) and bundled in dist/start.js alike.
+export const REPO_ROOT = findRepoRoot(__dirname);
 
 /**
  * Local defaults for `pnpm start`, `pnpm demo` and the setup command, matching what
@@ -16,6 +18,7 @@ export function withLocalDefaults(env: NodeJS.ProcessEnv = process.env): NodeJS.
     CHARACTER_PORT: '8081',
     ORCHESTRATOR_PORT: '8082',
     FILE_ORGANIZER_PORT: '8083',
+    SIMULATOR_PORT: '8188',
     ...Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')),
   };
 }

@@ -1,25 +1,33 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { startStack, type Stack } from '@anime/stack';
+import { startStack, type Stack, type SupervisorOptions } from '@anime/stack';
 import { REPO_ROOT, withLocalDefaults } from './default-env';
 
+/** The ComfyUI base URLs configured, or none (then the simulator runs on SIMULATOR_PORT). */
+export function configuredComfyUrls(env: NodeJS.ProcessEnv): string[] {
+  return (env.COMFYUI_URLS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
 /** The four services, plus the simulator when COMFYUI_URLS is empty, as child processes. */
-export async function runStack(echo: (line: string) => void): Promise<{ stack: Stack; env: NodeJS.ProcessEnv }> {
-  const env = withLocalDefaults();
+export async function runStack(
+  echo: (line: string) => void,
+  options: { env?: NodeJS.ProcessEnv; supervise?: SupervisorOptions } = {},
+): Promise<{ stack: Stack; env: NodeJS.ProcessEnv }> {
+  const env = options.env ?? withLocalDefaults();
   await mkdir(env.LIBRARY_DIR!, { recursive: true });
-  const comfyUrls = (env.COMFYUI_URLS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   const stack = await startStack({
     databaseUrl: env.DATABASE_URL!,
     redisUrl: env.REDIS_URL!,
     queuePrefix: env.QUEUE_PREFIX!,
     libraryDir: path.resolve(env.LIBRARY_DIR!),
-    comfyUrls,
+    comfyUrls: configuredComfyUrls(env),
     gatewayPort: Number(env.PORT),
     simulatorPort: Number(env.SIMULATOR_PORT ?? 8188),
     simulatorStepMs: Number(env.SIMULATOR_STEP_MS ?? 50),
     simulatorOutputDir: env.SIMULATOR_OUTPUT_DIR ?? path.join(REPO_ROOT, '.data', 'comfyui-output'),
     logLevel: env.LOG_LEVEL,
     extraEnv: { CHARACTER_PORT: env.CHARACTER_PORT, ORCHESTRATOR_PORT: env.ORCHESTRATOR_PORT, FILE_ORGANIZER_PORT: env.FILE_ORGANIZER_PORT },
+    supervise: options.supervise,
     echo,
   });
   return { stack, env };

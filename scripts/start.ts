@@ -1,26 +1,85 @@
-import { runStack } from './run-stack';
+import { portProblem, runFrom, runProgram, staleBuildSource, type Stack } from '@anime/stack';
+import { withLocalDefaults } from './default-env';
+import { configuredComfyUrls, runStack } from './run-stack';
 
-// `pnpm start`: the whole stack in the foreground; Ctrl-C or SIGTERM stops every process cleanly.
+const HELP = `usage: pnpm start
+
+Applies the migrations (the db:migrate program, once), then starts gateway, character,
+orchestrator and file-organizer (and the ComfyUI simulator on SIMULATOR_PORT when COMFYUI_URLS is
+empty) in the foreground, each ready once its /readyz answers. Runs the compiled programs
+(pnpm build first); STACK_RUN_FROM=sources runs the TypeScript through tsx instead.
+
+A service that exits unexpectedly is reported and restarted after 1 s, 2 s, 4 s…; one failing
+5 times within 60 s stops the whole stack, which exits 1. Ctrl-C or SIGTERM stops everything
+cleanly (exit 0).
+
+Ports: PORT (gateway, 8080), CHARACTER_PORT (8081), ORCHESTRATOR_PORT (8082),
+FILE_ORGANIZER_PORT (8083), SIMULATOR_PORT (8188).`;
+
+function fail(message: string): never {
+  console.error(`start failed: ${message}`);
+  process.exit(1);
+}
+
 async function main(): Promise<void> {
-  if (process.argv.includes('--help')) {
-    console.log('usage: pnpm start\n\nStarts gateway, character, orchestrator and file-organizer (and the ComfyUI simulator when COMFYUI_URLS is empty).');
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    console.log(HELP);
     return;
   }
-  const { stack } = await runStack((line) => console.log(line));
-  console.log(`\nstack ready: gateway ${stack.gatewayUrl}, ComfyUI ${stack.comfyUrls.join(', ')}\n`);
+  const env = withLocalDefaults();
+  const simulated = configuredComfyUrls(env).length === 0;
+  const ports = ['PORT', 'CHARACTER_PORT', 'ORCHESTRATOR_PORT', 'FILE_ORGANIZER_PORT', ...(simulated ? ['SIMULATOR_PORT'] : [])];
+  const stale = runFrom() === 'dist' ? staleBuildSource() : null;
+  if (stale) console.error(`warning: ${stale} changed after the last pnpm build; this runs the older build (run pnpm build)`);
+  const problem = await portProblem(ports.map((variable) => ({ variable, value: env[variable] })));
+  if (problem) fail(problem);
+
+  let stack: Stack | undefined;
   let stopping = false;
-  const stop = async () => {
+  const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     console.log('stopping…');
-    await stack.stop();
-    process.exit(0);
+    await stack?.stop();
+    process.exit(code);
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  // A signal while starting stops the stack as soon as the start returns (or fails).
+  let signalled = false;
+  const onSignal = () => {
+    signalled = true;
+    if (stack) void stop(0);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  console.log(`applying migrations to ${redactUrl(env.DATABASE_URL!)} (running ${runFrom()})`);
+  const migrated = await runProgram('db:migrate', [], { DATABASE_URL: env.DATABASE_URL });
+  if (migrated !== 0) fail(`db:migrate exited with code ${migrated}`);
+  if (signalled) process.exit(0);
+
+  stack = (
+    await runStack((line) => console.log(line), {
+      env,
+      supervise: { report: (line) => console.error(line) },
+    })
+  ).stack;
+  console.log(`\nstack ready: gateway ${stack.gatewayUrl}, ComfyUI ${stack.comfyUrls.join(', ')}\n`);
+  if (signalled) return void stop(0);
+  void stack.supervisor!.gaveUp.then((giveUp) => {
+    console.error(`[supervisor] ${giveUp.service} failed ${giveUp.failures} times (last: ${giveUp.reason}): stopping the stack`);
+    void stop(1);
+  });
 }
 
-main().catch((error) => {
-  console.error(`start failed: ${(error as Error).message}`);
-  process.exit(1);
-});
+/** The database URL without its password, for the log. */
+function redactUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return '(DATABASE_URL)';
+  }
+}
+
+main().catch((error) => fail((error as Error).message));

@@ -38,7 +38,6 @@ export async function startBenchStack(options: { backends: number; stepMs: numbe
       queuePrefix,
       libraryDir,
       comfyUrls: simulators.map((s) => s.url),
-      // 'info': readiness is read from the services' "service ready" log lines.
       logLevel: 'info',
     });
     return { stack, simulators, databaseUrl: database.url, close };

@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { runFrom, RUNTIME_ENV } from '@anime/stack';
 import { TEST_REDIS_URL } from '@anime/testing';
 import { REPO_ROOT } from '../default-env';
 import { startBenchStack } from './bench-stack';
@@ -92,6 +93,7 @@ function report(runs: Run[], direct: number, options: { jobs: number; sequential
     `# Benchmarks`,
     '',
     `Run with \`pnpm bench\` on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}.`,
+    `Services: ${runFrom() === 'dist' ? 'the compiled programs (`node dist/…js`)' : 'the TypeScript sources through tsx'}, with MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? RUNTIME_ENV.MALLOC_ARENA_MAX} and NODE_OPTIONS="${process.env.NODE_OPTIONS ?? RUNTIME_ENV.NODE_OPTIONS}".`,
     `Each job: ${options.steps} sampler steps × ${options.stepMs} ms in the simulator, 64×64, Kai Nakamura; backlog ${options.jobs} jobs; overhead over ${options.sequential} sequential jobs.`,
     'The services, the simulators and the client share these cores: with simulators standing in for GPUs, the scaling column shows the',
     "pipeline's own CPU cost on this machine, not how real GPUs would scale.",

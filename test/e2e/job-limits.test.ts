@@ -1,4 +1,5 @@
 import axios from 'axios';
+import { waitFor } from '@anime/testing';
 import { startStackFixture, waitForGenerationEnd, type StackFixture } from './stack-fixture';
 
 describe('JOB_TIMEOUT_S: a prompt that runs too long', () => {
@@ -19,8 +20,9 @@ describe('JOB_TIMEOUT_S: a prompt that runs too long', () => {
     expect(failed.error).toMatchObject({ code: 'timeout', message: expect.stringContaining('timed out after 2 s') });
     expect(failed.progress.value).toBeLessThan(150);
 
-    const history = await axios.get(`${failed.backend}/history/${failed.promptId}`);
-    const messages = history.data[failed.promptId].status.messages.map(([name]: [string]) => name);
+    // ComfyUI handles /interrupt asynchronously: the prompt stops, and enters /history, at its next step.
+    const entry = await waitFor(async () => (await axios.get(`${failed.backend}/history/${failed.promptId}`)).data[failed.promptId], 'the interrupted prompt in /history', 5_000);
+    const messages = entry.status.messages.map(([name]: [string]) => name);
     expect(messages).toContain('execution_interrupted');
 
     const next = await fx.api.post('/api/v1/generations', { character: 'kai-nakamura', prompt: 'a quick one', steps: 3 });

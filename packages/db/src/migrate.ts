@@ -1,9 +1,19 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client } from 'pg';
 
-export const MIGRATIONS_DIR = path.resolve(__dirname, '..', '..', '..', 'prisma', 'migrations');
+/** The nearest `prisma/migrations` above `from`: the same folder from the sources and from any bundle in a dist/ folder. */
+function findMigrationsDir(from: string): string {
+  for (let dir = from; path.dirname(dir) !== dir; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'prisma', 'migrations');
+    if (existsSync(candidate)) return candidate;
+  }
+  return path.resolve(from, '..', '..', '..', 'prisma', 'migrations');
+}
+
+export const MIGRATIONS_DIR = findMigrationsDir(__dirname);
 
 export interface MigrationResult {
   applied: string[];

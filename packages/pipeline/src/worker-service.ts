@@ -1,7 +1,7 @@
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { PIPELINE_CATALOG, QUEUE_KEYS, type ConsumerService, type QueueKey, type QueuesOf } from '@anime/contracts';
-import { createDb, ensureDatabase, migrate, type Db } from '@anime/db';
+import { createDb, type Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { bounded } from './bounded';
 import { closeWorkers } from './close-workers';
@@ -50,15 +50,15 @@ export interface RunningService {
 export const consumedQueues = (service: ConsumerService): QueueKey[] => QUEUE_KEYS.filter((key) => PIPELINE_CATALOG[key].consumer === service);
 
 /**
- * The common life of a queue-driven service: wait for PostgreSQL (migrated) and Redis, start the
- * ops server, run a worker per consumed queue, sweep for lost work; on stop, go unready, give
- * in-flight jobs a short grace (a render left running is resumed after a restart), then close
- * everything, each step bounded so a dependency that is down cannot hold the process.
+ * The common life of a queue-driven service: wait for PostgreSQL and Redis (migrations are a step
+ * of their own, `pnpm db:migrate`, run before any service starts), start the ops server, run a
+ * worker per consumed queue, sweep for lost work; on stop, go unready, give in-flight jobs a short
+ * grace (a render left running is resumed after a restart), then close everything, each step
+ * bounded so a dependency that is down cannot hold the process.
  */
 export async function startWorkerService<S extends ConsumerService>(options: WorkerServiceOptions<S>): Promise<RunningService> {
-  await ensureDatabase(options.databaseUrl);
-  await migrate(options.databaseUrl);
   const db = createDb(options.databaseUrl);
+  await db.$queryRaw`SELECT 1`;
   const redis = createRedis(options.redisUrl, 'worker');
   await redis.ping();
   const queues = createPipelineQueues(redis, options.queuePrefix, options.queueSettings);

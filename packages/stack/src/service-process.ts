@@ -1,22 +1,74 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { PROGRAMS, type ProgramName } from './entries';
+import { findRepoRoot } from './repo-root';
 
-export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+export const REPO_ROOT = findRepoRoot(__dirname);
+
+/**
+ * What the processes run: `dist` (default) the bundles `pnpm build` writes, as production does;
+ * `sources` the TypeScript through tsx (STACK_RUN_FROM=sources), for a quick try without a build.
+ */
+export type RunFrom = 'dist' | 'sources';
+
+export function runFrom(env: NodeJS.ProcessEnv = process.env): RunFrom {
+  const value = env.STACK_RUN_FROM ?? 'dist';
+  if (value !== 'dist' && value !== 'sources') throw new Error(`STACK_RUN_FROM must be dist or sources`);
+  return value;
+}
+
+/** The node arguments that run a program, from its bundle or its sources. */
+export function programCommand(program: ProgramName, from: RunFrom = runFrom()): string[] {
+  const entry = PROGRAMS[program];
+  if (from === 'sources') {
+    // `node --import tsx` rather than the tsx binary: the binary runs the script in a grandchild
+    // process, which a SIGKILL (crash tests) would leave running.
+    return ['--import', 'tsx', path.join(REPO_ROOT, entry.source)];
+  }
+  const compiled = path.join(REPO_ROOT, entry.compiled);
+  if (!existsSync(compiled)) throw new Error(`${entry.compiled} is missing: run pnpm build (or set STACK_RUN_FROM=sources)`);
+  return [compiled];
+}
+
+/**
+ * How every process's Node runs, here (pnpm start, tests, bench) and in the image (infra/Dockerfile
+ * sets the same; a test checks). Measured with pnpm bench, they hold each service near 150-160 MiB
+ * RSS instead of 200-240 MiB, most of which was memory the process had freed but still held:
+ * - MALLOC_ARENA_MAX=1: glibc otherwise keeps a malloc arena per thread that ran V8's background
+ *   compiler or GC work, and keeps what is freed in them;
+ * - --v8-pool-size=1: one V8 background thread; the services wait on I/O, and share 2 cores;
+ * - --max-semi-space-size=2: a young generation of 2 MiB per semi-space instead of up to 16 MiB.
+ * The caller's environment wins (e.g. `NODE_OPTIONS= MALLOC_ARENA_MAX=` to measure without them).
+ */
+export const RUNTIME_ENV = { MALLOC_ARENA_MAX: '1', NODE_OPTIONS: '--max-semi-space-size=2 --v8-pool-size=1' } as const;
 
 export interface ServiceSpec {
   name: string;
-  entry: string;
+  program: ProgramName;
   args?: string[];
   env: NodeJS.ProcessEnv;
-  /** A line of output that means the process is ready. */
-  readyPattern: RegExp;
+  /** Answers 2xx once the process is ready (a service's /readyz); polled after the spawn. */
+  readyUrl: string;
+  /** The port the process listens on and the variable (or flag) choosing it, for a clear message on a clash. */
+  port?: { value: number; variable: string };
+}
+
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
 }
 
 /** One service as a child process of its own, restartable, with its output prefixed by its name. */
 export class ServiceProcess {
   private child: ChildProcess | null = null;
-  private exited: Promise<number | null> = Promise.resolve(null);
+  private exited: Promise<ExitInfo> = Promise.resolve({ code: null, signal: null });
+  private stopRequested = false;
   readonly output: string[] = [];
+  /** How the last run ended, once it has. */
+  lastExit: ExitInfo | undefined;
+  /** Called when the process exits without stop() having asked it to (a crash). */
+  onUnexpectedExit: ((exit: ExitInfo) => void) | undefined;
 
   constructor(
     readonly spec: ServiceSpec,
@@ -27,54 +79,89 @@ export class ServiceProcess {
     return this.child?.pid;
   }
 
+  get running(): boolean {
+    return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Spawns the process and resolves once its readiness URL answers 2xx; rejects if it exits first. */
   async start(timeoutMs = 60_000): Promise<void> {
-    // `node --import tsx` rather than the tsx binary: the binary runs the script in a grandchild
-    // process, which a SIGKILL (crash tests) would leave running.
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, this.spec.entry), ...(this.spec.args ?? [])], {
+    this.stopRequested = false;
+    const child = spawn(process.execPath, [...programCommand(this.spec.program), ...(this.spec.args ?? [])], {
       cwd: REPO_ROOT,
-      env: { ...process.env, ...this.spec.env },
+      env: { ...RUNTIME_ENV, ...process.env, ...this.spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
-    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-    await new Promise<void>((resolve, reject) => {
-      let ready = false;
-      const timer = setTimeout(() => reject(new Error(`${this.spec.name} not ready after ${timeoutMs} ms:\n${this.tail()}`)), timeoutMs);
-      const onLine = (line: string) => {
-        this.output.push(line);
-        if (this.output.length > 2000) this.output.shift();
-        this.echo(`[${this.spec.name}] ${line}`);
-        if (!ready && this.spec.readyPattern.test(line)) {
-          ready = true;
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      for (const stream of [child.stdout!, child.stderr!]) {
-        let buffer = '';
-        stream.on('data', (chunk: Buffer) => {
-          buffer += chunk.toString();
-          const lines = buffer.split('\n');
-          buffer = lines.pop() ?? '';
-          lines.forEach(onLine);
-        });
-      }
-      child.once('exit', (code) => {
-        if (!ready) {
-          clearTimeout(timer);
-          reject(new Error(`${this.spec.name} exited with ${code} before it was ready:\n${this.tail()}`));
-        }
+    // 'close' rather than 'exit': the last lines of output (why it died) have been read by then.
+    this.exited = new Promise((resolve) =>
+      child.once('close', (code, signal) => {
+        this.lastExit = { code, signal };
+        resolve(this.lastExit);
+      }),
+    );
+    for (const stream of [child.stdout!, child.stderr!]) {
+      let buffer = '';
+      stream.on('data', (chunk: Buffer) => {
+        buffer += chunk.toString();
+        const lines = buffer.split('\n');
+        buffer = lines.pop() ?? '';
+        for (const line of lines) this.record(line);
       });
+    }
+    let ready = false;
+    void this.exited.then((exit) => {
+      if (ready && !this.stopRequested) this.onUnexpectedExit?.(exit);
     });
+    try {
+      ready = await Promise.race([this.pollReady(child, timeoutMs), this.exited.then(() => false)]);
+    } catch (error) {
+      await this.stop('SIGKILL');
+      throw error;
+    }
+    if (!ready) throw this.exitedEarly(await this.exited);
+  }
+
+  private record(line: string): void {
+    this.output.push(line);
+    if (this.output.length > 2000) this.output.shift();
+    this.echo(`[${this.spec.name}] ${line}`);
+  }
+
+  /** True once the readiness URL answers 2xx, false if the process exits first. */
+  private async pollReady(child: ChildProcess, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (child.exitCode === null && child.signalCode === null) {
+      try {
+        const res = await fetch(this.spec.readyUrl, { signal: AbortSignal.timeout(2_000) });
+        await res.arrayBuffer();
+        if (res.ok) return true;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`${this.spec.name} not ready after ${timeoutMs} ms (${this.spec.readyUrl}):\n${this.tail()}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return false;
+  }
+
+  private exitedEarly(exit: ExitInfo): Error {
+    const port = this.spec.port;
+    if (port && this.output.some((line) => line.includes('EADDRINUSE'))) {
+      return new Error(`${this.spec.name}: port ${port.value} (${port.variable}) is already in use`);
+    }
+    return new Error(`${this.spec.name} exited with ${describeExit(exit)} before it was ready:\n${this.tail()}`);
   }
 
   /** SIGTERM (graceful) or SIGKILL (crash); resolves once the process is gone. */
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 25_000): Promise<number | null> {
+    this.stopRequested = true;
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
     child.kill(signal);
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    const code = await this.exited;
+    const { code } = await this.exited;
     clearTimeout(timer);
     return code;
   }
@@ -87,4 +174,8 @@ export class ServiceProcess {
   tail(lines = 40): string {
     return this.output.slice(-lines).join('\n');
   }
+}
+
+export function describeExit(exit: ExitInfo): string {
+  return exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
 }

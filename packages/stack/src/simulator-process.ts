@@ -8,6 +8,8 @@ export interface SimulatorProcessOptions {
   inputDir?: string;
   /** Custom node packs the simulated backend has, e.g. ['ipadapter'] (ComfyUI_IPAdapter_plus). */
   customNodes?: string[];
+  /** Names where the port came from, for the message when it is taken (default: the --port flag). */
+  portVariable?: string;
   echo?: (line: string) => void;
 }
 
@@ -23,7 +25,12 @@ export async function startSimulatorProcess(options: SimulatorProcessOptions = {
   if (options.outputDir) args.push('--output-dir', options.outputDir);
   if (options.inputDir) args.push('--input-dir', options.inputDir);
   if (options.customNodes?.length) args.push('--custom-nodes', options.customNodes.join(','));
-  const process = new ServiceProcess({ name, entry: 'packages/comfyui-simulator/src/main.ts', args, env: {}, readyPattern: /listening on http/ }, options.echo);
+  const url = `http://127.0.0.1:${port}`;
+  const process = new ServiceProcess(
+    // ComfyUI has no /readyz: /system_stats answering means it listens and serves.
+    { name, program: 'simulator', args, env: {}, readyUrl: `${url}/system_stats`, port: { value: port, variable: options.portVariable ?? '--port' } },
+    options.echo,
+  );
   await process.start();
-  return { process, url: `http://127.0.0.1:${port}` };
+  return { process, url };
 }

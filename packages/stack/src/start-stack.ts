@@ -1,6 +1,7 @@
 import { freePort } from './free-port';
 import { ServiceProcess } from './service-process';
 import { startSimulatorProcess } from './simulator-process';
+import { Supervisor, type SupervisorOptions } from './supervisor';
 
 export interface StackOptions {
   databaseUrl: string;
@@ -14,11 +15,15 @@ export interface StackOptions {
   simulatorStepMs?: number;
   simulatorOutputDir?: string;
   logLevel?: string;
+  /** Passed to every service; CHARACTER_PORT, ORCHESTRATOR_PORT, FILE_ORGANIZER_PORT set here are kept, else free ports are picked. */
   extraEnv?: NodeJS.ProcessEnv;
+  /** Restart services that exit unexpectedly (`pnpm start`); tests leave it off and stop/start services themselves. */
+  supervise?: SupervisorOptions;
   echo?: (line: string) => void;
 }
 
 export type ServiceName = 'simulator' | 'gateway' | 'character' | 'orchestrator' | 'file-organizer';
+type AppService = Exclude<ServiceName, 'simulator'>;
 
 export interface Stack {
   gatewayUrl: string;
@@ -26,23 +31,42 @@ export interface Stack {
   services: Partial<Record<ServiceName, ServiceProcess>>;
   /** The four services (not the simulator), for restart tests. */
   serviceNames: ServiceName[];
+  /** Each service's /readyz. */
+  readyUrls: Record<AppService, string>;
+  /** Present when `supervise` was given. */
+  supervisor?: Supervisor;
   stop(): Promise<void>;
 }
 
-const SERVICE_READY = /"message":"(service ready|gateway listening)"/;
+// The variable choosing each service's HTTP port (the gateway's API, the others' /readyz, /healthz, /metrics).
+const PORT_VARIABLES: Record<AppService, string> = {
+  gateway: 'PORT',
+  character: 'CHARACTER_PORT',
+  orchestrator: 'ORCHESTRATOR_PORT',
+  'file-organizer': 'FILE_ORGANIZER_PORT',
+};
+const APP_SERVICES = Object.keys(PORT_VARIABLES) as AppService[];
 
-/** Starts the four services (and the simulator when no ComfyUI is given), each as its own process. */
+/** The given port, or a free one: readiness is polled on it, so it cannot be 0. */
+async function portFor(value: string | number | undefined): Promise<number> {
+  const port = Number(value);
+  return value !== undefined && value !== '' && Number.isInteger(port) && port > 0 ? port : freePort();
+}
+
+/** Starts the four services (and the simulator when no ComfyUI is given), each as its own process, ready when its /readyz answers. */
 export async function startStack(options: StackOptions): Promise<Stack> {
   const services: Partial<Record<ServiceName, ServiceProcess>> = {};
   const echo = options.echo;
   let comfyUrls = options.comfyUrls ?? [];
   try {
     if (!comfyUrls.length) {
-      const simulator = await startSimulatorProcess({ port: options.simulatorPort, stepMs: options.simulatorStepMs, outputDir: options.simulatorOutputDir, echo });
+      const simulator = await startSimulatorProcess({ port: options.simulatorPort, stepMs: options.simulatorStepMs, outputDir: options.simulatorOutputDir, portVariable: 'SIMULATOR_PORT', echo });
       services.simulator = simulator.process;
       comfyUrls = [simulator.url];
     }
-    const gatewayPort = options.gatewayPort ?? (await freePort());
+    const ports = {} as Record<AppService, number>;
+    ports.gateway = await portFor(options.gatewayPort);
+    for (const name of APP_SERVICES.slice(1)) ports[name] = await portFor(options.extraEnv?.[PORT_VARIABLES[name]]);
     const env: NodeJS.ProcessEnv = {
       DATABASE_URL: options.databaseUrl,
       REDIS_URL: options.redisUrl,
@@ -50,27 +74,28 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       LIBRARY_DIR: options.libraryDir,
       COMFYUI_URLS: comfyUrls.join(','),
       LOG_LEVEL: options.logLevel ?? 'info',
-      PORT: String(gatewayPort),
-      CHARACTER_PORT: '0',
-      ORCHESTRATOR_PORT: '0',
-      FILE_ORGANIZER_PORT: '0',
       ...options.extraEnv,
+      ...Object.fromEntries(APP_SERVICES.map((name) => [PORT_VARIABLES[name], String(ports[name])])),
     };
-    const specs: [ServiceName, string][] = [
-      ['gateway', 'services/gateway/src/main.ts'],
-      ['character', 'services/character/src/main.ts'],
-      ['orchestrator', 'services/orchestrator/src/main.ts'],
-      ['file-organizer', 'services/file-organizer/src/main.ts'],
-    ];
-    for (const [name, entry] of specs) services[name] = new ServiceProcess({ name, entry, env, readyPattern: SERVICE_READY }, echo);
-    // Sequential on purpose: each runs the (locked, idempotent) migrations first; 2 cores.
-    for (const [name] of specs) await services[name]!.start();
+    const readyUrls = Object.fromEntries(APP_SERVICES.map((name) => [name, `http://127.0.0.1:${ports[name]}/readyz`])) as Record<AppService, string>;
+    for (const name of APP_SERVICES) {
+      services[name] = new ServiceProcess({ name, program: name, env, readyUrl: readyUrls[name], port: { value: ports[name], variable: PORT_VARIABLES[name] } }, echo);
+    }
+    // Sequential on purpose: 2 cores, and a failure names the first service that could not start.
+    for (const name of APP_SERVICES) await services[name]!.start();
+    const supervised = [...APP_SERVICES, 'simulator' as const].map((name) => services[name]).filter((s): s is ServiceProcess => !!s);
+    const supervisor = options.supervise ? new Supervisor(supervised, options.supervise) : undefined;
     return {
-      gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
+      gatewayUrl: `http://127.0.0.1:${ports.gateway}`,
       comfyUrls,
       services,
-      serviceNames: specs.map(([name]) => name),
-      stop: () => stopAll(services),
+      serviceNames: [...APP_SERVICES],
+      readyUrls,
+      supervisor,
+      stop: async () => {
+        supervisor?.stop();
+        await stopAll(services);
+      },
     };
   } catch (error) {
     await stopAll(services);

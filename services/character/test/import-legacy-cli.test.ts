@@ -6,8 +6,8 @@ import { LEGACY_FIXTURE_DIR } from '../src/legacy/seed-demo';
 import { createLegacyDatabase, createTempDir, type TempDir } from './legacy-fixture';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-const CLI = path.join(ROOT, 'services', 'character', 'src', 'cli', 'import-legacy.ts');
-const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+// The compiled program `pnpm character:import-legacy` runs (built by the jest global setup).
+const CLI = path.join(ROOT, 'services', 'character', 'dist', 'import-legacy.js');
 
 let legacy: TestDatabase;
 let target: TestDatabase;
@@ -16,7 +16,7 @@ let library: TempDir;
 async function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   const base = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' };
   try {
-    const { stdout, stderr } = await promisify(execFile)(TSX, [CLI, ...args], { cwd: ROOT, env: { ...base, ...env } });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...base, ...env } });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { queueSettingsFrom, type GatewayConfig } from '@anime/config';
-import { createDb, ensureDatabase, migrate } from '@anime/db';
+import { createDb } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { removeStalePartials } from '@anime/media';
 import { bounded, createPipelineQueues, createRedis, JobEventPublisher } from '@anime/pipeline';
@@ -16,8 +16,6 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
   await mkdir(config.LIBRARY_DIR, { recursive: true });
   // A write killed between open and rename leaves a temp file nothing else would remove.
   log.info('stale partial library files removed', { count: (await removeStalePartials(config.LIBRARY_DIR)).length });
-  await ensureDatabase(config.DATABASE_URL);
-  await migrate(config.DATABASE_URL);
   const db = createDb(config.DATABASE_URL);
   const redis = createRedis(config.REDIS_URL, 'worker');
   const subscriber = createRedis(config.REDIS_URL, 'subscriber');

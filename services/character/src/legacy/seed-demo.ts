@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createDb, ensureDatabase, migrate } from '@anime/db';
@@ -5,8 +6,17 @@ import { importLegacy, type ImportLog } from './import-legacy';
 import type { ImportReport } from './import-report';
 import { withScratchDatabase } from './scratch-database';
 
+/** The nearest `fixtures/legacy` above `from`: the same folder from src/legacy/ and from a bundle in dist/. */
+function findFixtureDir(from: string): string {
+  for (let dir = from; path.dirname(dir) !== dir; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'fixtures', 'legacy');
+    if (existsSync(path.join(candidate, 'legacy-schema.sql'))) return candidate;
+  }
+  return path.resolve(from, '..', '..', 'fixtures', 'legacy');
+}
+
 /** The original system's tables holding Kai Nakamura, and the images they point at. */
-export const LEGACY_FIXTURE_DIR = path.resolve(__dirname, '..', '..', 'fixtures', 'legacy');
+export const LEGACY_FIXTURE_DIR = findFixtureDir(__dirname);
 
 export interface SeedDemoOptions {
   databaseUrl: string;
