@@ -26,9 +26,6 @@ export const sharedEnv = {
   JOB_MAX_ATTEMPTS: z.coerce.number().int().positive().max(50, 'must be at most 50').default(3),
 };
 
-/** The queue settings every service derives from the shared variables. */
-export const queueSettingsFrom = (config: { JOB_MAX_ATTEMPTS: number }) => ({ attempts: { generationRenders: config.JOB_MAX_ATTEMPTS } });
-
 export const comfyUrls = z
   .string()
   .default('')

@@ -1,3 +1,2 @@
 export * from './service-configs';
 export { loadConfig, loadConfigOrExit, ConfigError } from './load-config';
-export { queueSettingsFrom } from './env-fields';

@@ -24,6 +24,9 @@ const RETENTION: JobsOptions = {
   removeOnFail: { age: 7 * 24 * 3600, count: 20_000 },
 };
 
+/** The queue settings every producer derives from the shared variables (JOB_MAX_ATTEMPTS for renders). */
+export const queueSettingsFrom = (config: { JOB_MAX_ATTEMPTS: number }): QueueSettings => ({ attempts: { generationRenders: config.JOB_MAX_ATTEMPTS } });
+
 export function jobOptionsFor(key: QueueKey, settings: QueueSettings = {}): JobsOptions {
   const { retry } = PIPELINE_CATALOG[key];
   return { ...RETENTION, attempts: settings.attempts?.[key] ?? retry.attempts, backoff: retry.backoff };

@@ -7,7 +7,7 @@ import { bounded } from './bounded';
 import { closeWorkers } from './close-workers';
 import { JobEventPublisher } from './job-events';
 import { startOpsServer, type OpsServer } from './ops-server';
-import { createPipelineQueues, type PipelineQueues, type QueueSettings } from './queues';
+import { createPipelineQueues, queueSettingsFrom, type PipelineQueues, type QueueSettings } from './queues';
 import { sweepStage } from './recovery';
 import { createRedis } from './redis';
 import { createStageWorker, type StageHandler } from './stage-worker';
@@ -44,6 +44,26 @@ export interface RunningService {
   ops: OpsServer;
   ctx: ServiceContext;
   stop(): Promise<void>;
+}
+
+/** The shared variables every worker service reads (see packages/config sharedEnv). */
+export interface SharedServiceConfig {
+  DATABASE_URL: string;
+  REDIS_URL: string;
+  QUEUE_PREFIX: string;
+  JOB_MAX_ATTEMPTS: number;
+  RECOVERY_SWEEP_MS: number;
+}
+
+/** The options a worker service takes from the shared configuration. */
+export function sharedServiceOptions(config: SharedServiceConfig) {
+  return {
+    databaseUrl: config.DATABASE_URL,
+    redisUrl: config.REDIS_URL,
+    queuePrefix: config.QUEUE_PREFIX,
+    queueSettings: queueSettingsFrom(config),
+    recoverEveryMs: config.RECOVERY_SWEEP_MS,
+  };
 }
 
 /** The queues of the catalog a service consumes. */

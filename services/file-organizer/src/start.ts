@@ -1,8 +1,8 @@
 import { mkdir } from 'node:fs/promises';
-import { queueSettingsFrom, type FileOrganizerConfig } from '@anime/config';
+import { type FileOrganizerConfig } from '@anime/config';
 import type { Logger } from '@anime/logger';
 import { LocalLibraryStorage, removeStalePartials } from '@anime/media';
-import { startWorkerService, type RunningService } from '@anime/pipeline';
+import { sharedServiceOptions, startWorkerService, type RunningService } from '@anime/pipeline';
 import { createOutputFetcher } from './domain/fetch-output';
 import { createFileOutputsHandler } from './jobs/file-outputs.processor';
 
@@ -14,12 +14,8 @@ export async function startFileOrganizer(config: FileOrganizerConfig, log: Logge
   return startWorkerService({
     service: 'file-organizer',
     opsPort: config.FILE_ORGANIZER_PORT,
-    databaseUrl: config.DATABASE_URL,
-    redisUrl: config.REDIS_URL,
-    queuePrefix: config.QUEUE_PREFIX,
-    queueSettings: queueSettingsFrom(config),
+    ...sharedServiceOptions(config),
     log,
-    recoverEveryMs: config.RECOVERY_SWEEP_MS,
     build: async (ctx) => ({
       handlers: { assetFiling: createFileOutputsHandler({ ...ctx, storage: new LocalLibraryStorage(config.LIBRARY_DIR), fetchOutput: createOutputFetcher(log) }) },
       concurrency: { assetFiling: 4 },

@@ -1,9 +1,9 @@
 import { mkdir } from 'node:fs/promises';
-import { queueSettingsFrom, type GatewayConfig } from '@anime/config';
+import type { GatewayConfig } from '@anime/config';
 import { createDb } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { removeStalePartials } from '@anime/media';
-import { bounded, createPipelineQueues, createRedis, JobEventPublisher } from '@anime/pipeline';
+import { bounded, createPipelineQueues, createRedis, JobEventPublisher, queueSettingsFrom } from '@anime/pipeline';
 import { createGateway } from './app';
 
 export interface RunningGateway {

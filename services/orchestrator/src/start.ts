@@ -1,7 +1,7 @@
-import { queueSettingsFrom, type OrchestratorConfig } from '@anime/config';
+import { type OrchestratorConfig } from '@anime/config';
 import type { Logger } from '@anime/logger';
 import { LocalLibraryStorage } from '@anime/media';
-import { startWorkerService, type RunningService } from '@anime/pipeline';
+import { sharedServiceOptions, startWorkerService, type RunningService } from '@anime/pipeline';
 import { BackendPool } from './domain/backend-pool';
 import { ReferenceStager } from './domain/reference-stager';
 import { createRenderPromptHandler } from './jobs/render-prompt.processor';
@@ -13,12 +13,8 @@ export async function startOrchestrator(config: OrchestratorConfig, log: Logger)
   return startWorkerService({
     service: 'orchestrator',
     opsPort: config.ORCHESTRATOR_PORT,
-    databaseUrl: config.DATABASE_URL,
-    redisUrl: config.REDIS_URL,
-    queuePrefix: config.QUEUE_PREFIX,
-    queueSettings: queueSettingsFrom(config),
+    ...sharedServiceOptions(config),
     log,
-    recoverEveryMs: config.RECOVERY_SWEEP_MS,
     build: async (ctx) => {
       const stager = new ReferenceStager({ db: ctx.db, storage: new LocalLibraryStorage(config.LIBRARY_DIR), log });
       const render = createRenderPromptHandler({
