@@ -56,7 +56,8 @@ describe('ComfyClient files and introspection', () => {
     expect(await client.comboOptions('LoraLoader', 'lora_name')).toEqual(['style/inkwash.safetensors', 'kai-nakamura.safetensors']);
     expect(Object.keys(await client.objectInfo())).toContain('KSampler');
     expect(await client.objectInfo('NoSuchNode')).toEqual({});
-    expect((await client.systemStats()).devices[0].type).toBe('cuda');
+    // The simulator reports the captured server's one device: a CPU (01_get_system_stats.json).
+    expect((await client.systemStats()).devices[0].type).toBe('cpu');
   });
 
   it('when asking about the queue, then running and pending prompts are listed by id', async () => {

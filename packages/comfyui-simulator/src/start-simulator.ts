@@ -57,7 +57,7 @@ export interface Simulator {
 export const DEFAULT_CHECKPOINTS = ['anime-v1.safetensors', 'sd_xl_base_1.0.safetensors'];
 export const DEFAULT_LORAS = ['style/inkwash.safetensors', 'kai-nakamura.safetensors'];
 
-/** A stand-in for a GPU ComfyUI server speaking its HTTP + WebSocket protocol. */
+/** A stand-in for a ComfyUI server speaking its HTTP + WebSocket protocol (it reports the captured server's CPU device). */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const nodes = createNodeRegistry({ customNodes: options.customNodes });
   const created: string[] = [];

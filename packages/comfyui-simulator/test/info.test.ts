@@ -37,10 +37,33 @@ describe('introspection routes and the socket handshake', () => {
   });
 
   it('when asking for system stats and features, then the shapes match the captures', async () => {
-    expect(shapeOf(await getJson(sim.url, '/system_stats'))).toEqual(shapeOf({ ...capture('01_get_system_stats.json').json, devices: [{ ...capture('01_get_system_stats.json').json.devices[0], index: 0 }] }));
+    expect(shapeOf(await getJson(sim.url, '/system_stats'))).toEqual(shapeOf(capture('01_get_system_stats.json').json));
     expect(await getJson(sim.url, '/features')).toEqual(capture('01_get_features.json').json);
     expect(await getJson(sim.url, '/queue')).toEqual(capture('01_get_queue_before.json').json);
     expect(await getJson(sim.url, '/prompt')).toEqual(capture('01_get_prompt_get_before.json').json);
+  });
+
+  it('when asking for system stats, then the version strings and the one CPU device are those of the captured server', async () => {
+    // 01_get_system_stats.json: the real server (ComfyUI 0.8.0, run with --cpu) reports one CPU device with no index,
+    // whose "VRAM" figures are the machine's RAM ones.
+    const real = capture('01_get_system_stats.json').json;
+    const stats = await getJson(sim.url, '/system_stats');
+    const versions = ['comfyui_version', 'required_frontend_version', 'installed_templates_version', 'required_templates_version', 'python_version', 'pytorch_version', 'embedded_python'];
+    for (const key of versions) expect([key, stats.system[key]]).toEqual([key, real.system[key]]);
+    expect(stats.system.argv).toContain('--cpu');
+    expect(stats.devices).toEqual([
+      {
+        name: 'cpu',
+        type: 'cpu',
+        index: null,
+        vram_total: stats.system.ram_total,
+        vram_free: stats.devices[0].vram_free,
+        torch_vram_total: stats.system.ram_total,
+        torch_vram_free: stats.devices[0].vram_free,
+      },
+    ]);
+    expect(Object.keys(stats.devices[0])).toEqual(Object.keys(real.devices[0]));
+    expect(stats.devices[0].torch_vram_free).toBe(stats.devices[0].vram_free);
   });
 
   it('when a socket connects without a clientId, then it is given a hex sid; a first feature_flags message is answered', async () => {

@@ -1,33 +1,36 @@
 import { freemem, totalmem } from 'node:os';
 
-const VRAM_TOTAL = 25_757_220_864;
-
-/** /system_stats in the captured server's shape, describing a pretend 24 GB CUDA card. */
+/**
+ * /system_stats as the captured server answers it (01_get_system_stats.json): ComfyUI 0.8.0 started
+ * with --cpu, so its one device is the CPU, with no index, and its "VRAM" is the machine's RAM
+ * (model_management.get_total_memory/get_free_memory on a CPU device read psutil's RAM figures).
+ */
 export function systemStats(host: string, port: number): Record<string, unknown> {
-  const vramFree = VRAM_TOTAL - 1_073_741_824;
+  const ramTotal = totalmem();
+  const ramFree = freemem();
   return {
     system: {
       os: process.platform,
-      ram_total: totalmem(),
-      ram_free: freemem(),
+      ram_total: ramTotal,
+      ram_free: ramFree,
       comfyui_version: '0.8.0',
       required_frontend_version: '1.35.9',
       installed_templates_version: null,
       required_templates_version: '0.7.67',
       python_version: '3.11.2 (main, Apr 28 2025, 14:11:48) [GCC 12.2.0]',
-      pytorch_version: '2.8.0+cu128',
+      pytorch_version: '1.13.0a0',
       embedded_python: false,
-      argv: ['main.py', '--listen', host, '--port', String(port)],
+      argv: ['main.py', '--cpu', '--listen', host, '--port', String(port)],
     },
     devices: [
       {
-        name: 'cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync (simulated)',
-        type: 'cuda',
-        index: 0,
-        vram_total: VRAM_TOTAL,
-        vram_free: vramFree,
-        torch_vram_total: 2_147_483_648,
-        torch_vram_free: 1_073_741_824,
+        name: 'cpu',
+        type: 'cpu',
+        index: null,
+        vram_total: ramTotal,
+        vram_free: ramFree,
+        torch_vram_total: ramTotal,
+        torch_vram_free: ramFree,
       },
     ],
   };
