@@ -120,6 +120,11 @@ describe('replaying the real ComfyUI captures', () => {
     expect(entry.outputs).toEqual(captured.outputs);
     expect(Object.keys(entry.prompt[3])).toEqual(Object.keys(captured.prompt[3]));
     expect(entry.prompt[3].extra_pnginfo).toEqual({ workflow: { probe: true } });
+    // The real server stamps extra_data.create_time (ms, at POST time, before execution_start): every
+    // history entry in 10/11/12/30_*_history.json and 40_get_history_all.json carries it.
+    expect(captured.prompt[3].create_time).toBeLessThanOrEqual(captured.status.messages[0][1].timestamp);
+    expect(Number.isInteger(entry.prompt[3].create_time)).toBe(true);
+    expect(entry.prompt[3].create_time).toBeLessThanOrEqual(entry.status.messages[0][1].timestamp);
   });
 
   it('when everything has run, then queue, prompt and history look like the final captures', async () => {
