@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendServerError, sendText } from './respond';
+import { setRouteHeaders, setServerHeader } from './server-headers';
 
 export interface RouteContext {
   params: Record<string, string>;
@@ -28,6 +29,7 @@ export class Router {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    setServerHeader(res);
     let url: URL;
     let parts: string[];
     try {
@@ -43,6 +45,7 @@ export class Router {
       if (!params) continue;
       pathMatched = true;
       if (route.method !== req.method) continue;
+      setRouteHeaders(res);
       try {
         await route.handler(req, res, { params, query: url.searchParams });
       } catch (error) {

@@ -1,0 +1,45 @@
+import { startSimulator, type Simulator } from '../src';
+import { capture } from './helpers/captures';
+
+/**
+ * The headers of the real server's answers. Captured answers all carry aiohttp's Server banner and
+ * ComfyUI's Content-Security-Policy (10_probe_view_response_meta.json, 01_get_system_stats.json).
+ * Empty answers (POST /interrupt, /queue, /history) are web.Response(status=200): the captured
+ * server's aiohttp 3.8.4 sends them with its default Content-Type, application/octet-stream
+ * (aio-libs/aiohttp#4612; the default was dropped for empty bodies only by PR #8858, Aug 2024).
+ */
+describe('response headers', () => {
+  let sim: Simulator;
+  const view = capture('10_probe_view_response_meta.json').headers;
+  const stats = capture('01_get_system_stats.json').headers;
+
+  beforeAll(async () => {
+    sim = await startSimulator();
+  });
+
+  afterAll(() => sim.close());
+
+  it.each([
+    ['/interrupt', undefined],
+    ['/interrupt', '{"prompt_id":"nobody"}'],
+    ['/queue', '{"clear":true}'],
+    ['/history', '{"clear":true}'],
+  ])('when POST %s answers with no body, then it carries the real empty answer headers', async (path, body) => {
+    const response = await fetch(`${sim.url}${path}`, { method: 'POST', body });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('');
+    expect(response.headers.get('content-length')).toBe('0');
+    expect(response.headers.get('content-type')).toBe('application/octet-stream');
+    expect(response.headers.get('content-security-policy')).toBe(view['Content-Security-Policy']);
+    expect(response.headers.get('server')).toBe(view.Server);
+  });
+
+  it('when a JSON route answers, then its headers are those of 01_get_system_stats.json', async () => {
+    const response = await fetch(`${sim.url}/system_stats`);
+    const body = await response.text();
+    expect(response.headers.get('content-type')).toBe(stats['Content-Type']);
+    expect(response.headers.get('content-length')).toBe(String(Buffer.byteLength(body)));
+    expect(response.headers.get('content-security-policy')).toBe(stats['Content-Security-Policy']);
+    expect(response.headers.get('server')).toBe(stats.Server);
+  });
+});
