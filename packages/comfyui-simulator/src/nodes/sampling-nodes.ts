@@ -78,6 +78,8 @@ export const kSampler: NodeDefinition = {
     const steps = Number(inputs.steps);
     for (let step = 1; step <= steps; step++) {
       checkInterrupted();
+      // A step is never cut short: real ComfyUI checks the flag only in the progress hook after each step
+      // (main.hijack_progress), before it sends that step's progress, so an interrupt lands at a step's end.
       await sleep(env.stepMs);
       checkInterrupted();
       progress(step, steps);
