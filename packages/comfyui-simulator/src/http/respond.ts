@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pyJsonDumps } from '../python/py-format';
+import { pyJsonDumps } from '../python/py-json-dumps';
+import { pyJsonLoads } from '../python/py-json-loads';
 
 const MAX_BODY_BYTES = 100 * 1024 * 1024;
 
@@ -49,11 +50,14 @@ export async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** request.json(): throws (so the caller answers 500) when the body isn't JSON. */
+/**
+ * request.json(): Python's json.loads, so what is echoed back later (history, /queue, the PNG's prompt)
+ * keeps Python's floats and key order. Throws (so the caller answers 500) when the body isn't JSON.
+ */
 export async function readJson(req: IncomingMessage): Promise<unknown> {
   const text = (await readBody(req)).toString('utf8');
   try {
-    return JSON.parse(text);
+    return pyJsonLoads(text);
   } catch {
     throw new BodyError('body is not JSON');
   }

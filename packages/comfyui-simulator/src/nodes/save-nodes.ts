@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { getSaveImagePath } from '../files/save-image-path';
 import { encodePng } from '../images/png-encoder';
 import { renderRgb } from '../images/synthetic-pixels';
-import { pyJsonDumps } from '../python/py-format';
+import { pyJsonDumps } from '../python/py-json-dumps';
 import type { SavedImageRef } from '../types';
 import type { NodeContext, NodeDefinition, NodeResult } from './node-definition';
 import type { ImageValue } from './values';

@@ -27,6 +27,7 @@ export function pyStringRepr(text: string): string {
 export function pyFloatRepr(n: number): string {
   if (Number.isNaN(n)) return 'nan';
   if (!Number.isFinite(n)) return n > 0 ? 'inf' : '-inf';
+  if (Object.is(n, -0)) return '-0.0';
   const abs = Math.abs(n);
   if (abs !== 0 && (abs >= 1e16 || abs < 1e-4)) {
     const [mantissa, exponent] = n.toExponential().split('e');
@@ -54,44 +55,4 @@ export function pyRepr(value: unknown): string {
 /** str(): like repr() except that a string is itself. */
 export function pyStr(value: unknown): string {
   return typeof value === 'string' ? value : pyRepr(value);
-}
-
-function jsonString(text: string): string {
-  let out = '"';
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    const code = text.charCodeAt(i);
-    if (ch === '"') out += '\\"';
-    else if (ch === '\\') out += '\\\\';
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\t') out += '\\t';
-    else if (ch === '\b') out += '\\b';
-    else if (ch === '\f') out += '\\f';
-    // ensure_ascii=True: everything outside printable ASCII becomes \uXXXX (UTF-16 units, as Python does).
-    else if (code < 0x20 || code > 0x7e) out += `\\u${code.toString(16).padStart(4, '0')}`;
-    else out += ch;
-  }
-  return `${out}"`;
-}
-
-/** json.dumps() with its default separators (", " and ": ") and ensure_ascii. */
-export function pyJsonDumps(value: unknown): string {
-  if (value === null || value === undefined) return 'null';
-  if (value === true) return 'true';
-  if (value === false) return 'false';
-  if (typeof value === 'number') {
-    if (Number.isNaN(value)) return 'NaN';
-    if (!Number.isFinite(value)) return value > 0 ? 'Infinity' : '-Infinity';
-    return JSON.stringify(value);
-  }
-  if (typeof value === 'string') return jsonString(value);
-  if (Array.isArray(value)) return `[${value.map(pyJsonDumps).join(', ')}]`;
-  if (typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => `${jsonString(k)}: ${pyJsonDumps(v)}`);
-    return `{${entries.join(', ')}}`;
-  }
-  return 'null';
 }

@@ -3,7 +3,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { EventSink } from '../execution/event-sink';
-import { pyJsonDumps } from '../python/py-format';
+import { pyJsonDumps } from '../python/py-json-dumps';
 import { SERVER_FEATURES } from './server-features';
 
 /** server.PromptServer's socket side: one socket per client id, events routed to one id or broadcast. */

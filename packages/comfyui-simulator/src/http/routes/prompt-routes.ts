@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { pyFloat } from '../../python/py-convert';
+import { pyDictCopy } from '../../python/py-json-marks';
 import type { SimulatorState } from '../../simulator-state';
 import type { ExtraData } from '../../types';
 import { validatePrompt } from '../../validation/validate-prompt';
@@ -35,7 +36,7 @@ export function addPromptRoutes(router: Router, state: SimulatorState): void {
     const promptId = body.prompt_id === undefined || body.prompt_id === null ? randomUUID() : String(body.prompt_id);
 
     const validation = validatePrompt(prompt, state.env, body.partial_execution_targets);
-    const extraData: ExtraData = { ...(asObject(body.extra_data) ?? {}) };
+    const extraData: ExtraData = pyDictCopy(asObject(body.extra_data) ?? {});
     if ('client_id' in body) extraData.client_id = body.client_id;
     if (!validation.ok) {
       sendJson(res, 400, { error: validation.error, node_errors: validation.nodeErrors });
