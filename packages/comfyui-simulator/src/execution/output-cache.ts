@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { NodeEnvironment } from '../nodes/node-definition';
 import type { ApiPrompt, SavedImageRef } from '../types';
+import { isChangedOf } from './is-changed';
 
 export interface CacheEntry {
   outputs: unknown[];
@@ -38,8 +39,8 @@ export class OutputCache {
           return [name, isLink(value) && value[0] in prompt ? ['ANCESTOR', signature(value[0]), value[1]] : value];
         });
       visiting.delete(nodeId);
-      const isChanged = env.nodes.get(node.class_type)?.isChanged?.(inputs, env);
-      const key = createHash('sha256').update(JSON.stringify([node.class_type, isChanged ?? null, parts])).digest('hex');
+      const isChanged = isChangedOf(node, env.nodes.get(node.class_type), env);
+      const key = createHash('sha256').update(JSON.stringify([node.class_type, isChanged, parts])).digest('hex');
       keys.set(nodeId, key);
       return key;
     };

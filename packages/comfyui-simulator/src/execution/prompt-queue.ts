@@ -76,7 +76,9 @@ export class PromptQueue {
   getHistory(options: { promptId?: string; maxItems?: number; offset?: number } = {}): Record<string, HistoryEntry> {
     if (options.promptId !== undefined) {
       const entry = this.history.get(options.promptId);
-      return entry ? { [options.promptId]: structuredClone(entry) } : {};
+      // No structuredClone: the caller serialises at once, and a clone would drop the Python number
+      // forms and key order the prompt carries (py-json-marks).
+      return entry ? { [options.promptId]: entry } : {};
     }
     const { maxItems } = options;
     let offset = options.offset ?? -1;

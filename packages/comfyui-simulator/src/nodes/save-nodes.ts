@@ -5,6 +5,7 @@ import { getSaveImagePath } from '../files/save-image-path';
 import { encodePng } from '../images/png-encoder';
 import { renderRgb } from '../images/synthetic-pixels';
 import { pyJsonDumps } from '../python/py-json-dumps';
+import { pyKeys } from '../python/py-json-marks';
 import type { SavedImageRef } from '../types';
 import type { NodeContext, NodeDefinition, NodeResult } from './node-definition';
 import type { ImageValue } from './values';
@@ -17,7 +18,8 @@ function saveImages(context: NodeContext, folder: 'output' | 'temp', prefixAppen
   const text: Array<[string, string]> = [['prompt', pyJsonDumps(context.prompt)]];
   const extraPngInfo = context.extraData.extra_pnginfo;
   if (extraPngInfo && typeof extraPngInfo === 'object') {
-    for (const [key, value] of Object.entries(extraPngInfo)) text.push([key, pyJsonDumps(value)]);
+    const info = extraPngInfo as Record<string, unknown>;
+    for (const key of pyKeys(info)) text.push([key, pyJsonDumps(info[key])]);
   }
   const results: SavedImageRef[] = [];
   let counter = target.counter;

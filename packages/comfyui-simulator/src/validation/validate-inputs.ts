@@ -1,8 +1,8 @@
 import type { NodeEnvironment, NodeRegistry } from '../nodes/node-definition';
-import { pyBool, pyFloat, pyInt, pyStrConvert } from '../python/py-convert';
 import { PyException } from '../python/py-exception';
 import { pyFloatRepr, pyRepr, pyStr } from '../python/py-format';
 import type { ApiPrompt, ValidationErrorItem } from '../types';
+import { convertLiteralInPlace } from './convert-literal';
 import { declaredInputs, inputInfo, typesCompatible } from './node-input-types';
 import { INNER_VALIDATE_FRAME, LINK_LOOKUP_FRAME } from './validation-tracebacks';
 
@@ -33,14 +33,6 @@ function linkedReturnType(prompt: ApiPrompt, nodes: NodeRegistry, link: unknown[
   const resolved = index < 0 ? returnTypes.length + index : index;
   if (resolved < 0 || resolved >= returnTypes.length) throw new PyException('IndexError', 'tuple index out of range');
   return returnTypes[resolved];
-}
-
-function convertLiteral(type: string | string[], value: unknown): unknown {
-  if (type === 'INT') return pyInt(value);
-  if (type === 'FLOAT') return pyFloat(value);
-  if (type === 'STRING') return pyStrConvert(value);
-  if (type === 'BOOLEAN') return pyBool(value);
-  return value;
 }
 
 function markCycle(state: ValidationState, visiting: string[], nodeId: string): ValidationResult {
@@ -136,14 +128,9 @@ export function validateInputs(state: ValidationState, nodeId: string, visiting:
     }
 
     try {
-      if (isPlainObject(value) && '__value__' in value) {
-        value = value.__value__;
-        inputs[name] = value;
-      }
-      const converted = convertLiteral(type, value);
-      inputs[name] = converted;
-      value = converted;
+      value = convertLiteralInPlace(inputs, name, type);
     } catch (error) {
+      value = inputs[name];
       const ex = error as PyException;
       errors.push({
         type: 'invalid_input_type',
