@@ -6,6 +6,8 @@ export type ExtraData = Record<string, unknown>;
 /** One entry of the prompt queue: the tuple ComfyUI keeps, plus the secrets it strips before showing it. */
 export interface QueueItem {
   number: number;
+  /** A number given in the POST is float()ed (5 → 5.0 in every answer); the server's own counter is an int. */
+  numberIsFloat: boolean;
   promptId: string;
   prompt: ApiPrompt;
   extraData: ExtraData;

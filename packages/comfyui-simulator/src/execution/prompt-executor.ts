@@ -1,5 +1,6 @@
 import type { NodeEnvironment } from '../nodes/node-definition';
 import { PyException } from '../python/py-exception';
+import { pyKeys } from '../python/py-json-marks';
 import type { HistoryEntry, QueueItem, SavedImageRef, StatusMessage } from '../types';
 import { planExecution } from './execution-plan';
 import type { EventSink } from './event-sink';
@@ -52,7 +53,8 @@ export class PromptExecutor {
     const armed = this.failures.take();
     // An armed failure needs a node that really runs; a fully cached prompt gives up its first output's cache.
     if (armed && planExecution(prompt, item.outputs, isCached, this.env.nodes).every(isCached)) this.cache.delete(item.outputs[0]);
-    addMessage('execution_cached', { nodes: Object.keys(prompt).filter(isCached), prompt_id: promptId }, false);
+    // `for node_id in prompt`: cached ids are listed in the order the prompt was posted.
+    addMessage('execution_cached', { nodes: pyKeys(prompt).filter(isCached), prompt_id: promptId }, false);
 
     const progress = new ProgressRegistry(promptId, (data) => this.sink.send('progress_state', data, clientId));
     const plan = planExecution(prompt, item.outputs, isCached, this.env.nodes);

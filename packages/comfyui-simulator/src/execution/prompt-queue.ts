@@ -1,4 +1,5 @@
 import type { HistoryEntry, QueueItem } from '../types';
+import { queueTuple } from './queue-tuple';
 
 const MAXIMUM_HISTORY_SIZE = 10_000;
 
@@ -37,7 +38,7 @@ export class PromptQueue {
     this.running.delete(taskId);
     if (this.history.size > MAXIMUM_HISTORY_SIZE) this.history.delete(this.history.keys().next().value!);
     this.history.set(item.promptId, {
-      prompt: [item.number, item.promptId, item.prompt, item.extraData, item.outputs],
+      prompt: queueTuple(item),
       outputs: result.outputs,
       status: result.status,
       meta: result.meta,

@@ -1,6 +1,7 @@
 import type { NodeEnvironment } from '../nodes/node-definition';
 import { PyException } from '../python/py-exception';
 import { pyStr } from '../python/py-format';
+import { pyKeys } from '../python/py-json-marks';
 import type { ApiPrompt, NodeErrors, ValidationErrorItem } from '../types';
 import { validateInputs, type ValidationState } from './validate-inputs';
 import { VALIDATE_PROMPT_FRAME } from './validation-tracebacks';
@@ -19,7 +20,8 @@ function invalidPrompt(message: string, nodeId: string): PromptValidation {
  */
 export function validatePrompt(prompt: ApiPrompt, env: NodeEnvironment, partialTargets?: unknown): PromptValidation {
   const outputs: string[] = [];
-  for (const nodeId of Object.keys(prompt)) {
+  // `for x in prompt`: the posted order decides which bad node is reported first.
+  for (const nodeId of pyKeys(prompt)) {
     const node = prompt[nodeId];
     if (typeof node !== 'object' || node === null || !('class_type' in node)) {
       return invalidPrompt('Cannot execute because a node is missing the class_type property.', nodeId);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { pyFloat } from '../../python/py-convert';
-import { pyDictCopy } from '../../python/py-json-marks';
+import { markFloat, pyDictCopy } from '../../python/py-json-marks';
 import type { SimulatorState } from '../../simulator-state';
 import type { ExtraData } from '../../types';
 import { validatePrompt } from '../../validation/validate-prompt';
@@ -19,7 +19,8 @@ export function addPromptRoutes(router: Router, state: SimulatorState): void {
     if (!body) throw new Error('POST /prompt body is not an object');
 
     let number: number;
-    if ('number' in body) {
+    const numberIsFloat = 'number' in body;
+    if (numberIsFloat) {
       number = pyFloat(body.number);
     } else {
       number = body.front ? -state.nextNumber : state.nextNumber;
@@ -51,9 +52,11 @@ export function addPromptRoutes(router: Router, state: SimulatorState): void {
       }
     }
     extraData.create_time = Date.now();
-    state.queue.put({ number, promptId, prompt, extraData, outputs: validation.outputs, sensitive });
+    state.queue.put({ number, numberIsFloat, promptId, prompt, extraData, outputs: validation.outputs, sensitive });
     state.received.push({ promptId, prompt, clientId: typeof body.client_id === 'string' ? body.client_id : undefined, extraData });
     state.worker.wake();
-    sendJson(res, 200, { prompt_id: promptId, number, node_errors: validation.nodeErrors });
+    const answer = { prompt_id: promptId, number, node_errors: validation.nodeErrors };
+    if (numberIsFloat) markFloat(answer, 'number', number);
+    sendJson(res, 200, answer);
   });
 }

@@ -1,15 +1,11 @@
 import type { SimulatorState } from '../../simulator-state';
-import type { QueueItem } from '../../types';
+import { queueTuple } from '../../execution/queue-tuple';
 import { asObject, readBody, readJson, sendEmpty, sendJson } from '../respond';
 import type { Router } from '../router';
 
-function asTuple(item: QueueItem): unknown[] {
-  return [item.number, item.promptId, item.prompt, item.extraData, item.outputs];
-}
-
 export function addQueueRoutes(router: Router, state: SimulatorState): void {
   router.add('GET', '/queue', (_req, res) =>
-    sendJson(res, 200, { queue_running: state.queue.runningItems().map(asTuple), queue_pending: state.queue.pendingItems().map(asTuple) }),
+    sendJson(res, 200, { queue_running: state.queue.runningItems().map(queueTuple), queue_pending: state.queue.pendingItems().map(queueTuple) }),
   );
 
   router.add('POST', '/queue', async (req, res) => {
