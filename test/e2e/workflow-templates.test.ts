@@ -57,7 +57,11 @@ describe('workflow templates through the whole stack', () => {
     });
     expect(res.status).toBe(202);
     const generation = await waitForGenerationEnd(fx, res.data.id);
-    expect(generation).toMatchObject({ status: 'completed', error: null, request: { workflow: 'portrait', params: { cfg: 9.5, sampler_name: 'dpmpp_2m' } } });
+    expect(generation).toMatchObject({
+      status: 'completed', error: null,
+      request: { workflow: 'portrait', params: { cfg: 9.5, sampler_name: 'dpmpp_2m' } },
+      workflow: { slug: 'portrait', version: 1, params: { cfg: 9.5, sampler_name: 'dpmpp_2m' } },
+    });
 
     const received = await graphReceived(generation);
     const lora = Object.entries(received).find(([, n]) => n.class_type === 'LoraLoader');
@@ -79,6 +83,8 @@ describe('workflow templates through the whole stack', () => {
     const asset = generation.assets[0];
     expect(asset.path).toMatch(/^studio\/ep02\/sc010\/mika-ink\/mika-ink_v1_/);
     expect(sha256(await readFile(path.join(fx.libraryDir, asset.path)))).toBe(asset.sha256);
+    const sidecar = JSON.parse(await readFile(path.join(fx.libraryDir, `${asset.path}.json`), 'utf8'));
+    expect(sidecar).toMatchObject({ template: { slug: 'portrait', version: 1 }, workflow: received });
   });
 
   it('when a registered template gets a parameter it refuses, then the POST is a 400 naming it and nothing is queued', async () => {
