@@ -162,3 +162,14 @@ describe('POST /api/v1/generations with a registered template', () => {
     expect(paths(await generate({ workflow: 'portrait', params: { cfg: { value: 1 } } }))).toEqual(['params.cfg']);
   });
 });
+
+describe('GET /api/v1/schemas/workflow', () => {
+  it('when the registration schema is fetched, then it describes graph and params; the generation request schema has params', async () => {
+    const workflow = await api.get('/api/v1/schemas/workflow');
+    expect(workflow.status).toBe(200);
+    expect(workflow.body.properties).toHaveProperty('graph');
+    expect(workflow.body.properties.params.additionalProperties.properties.type.enum).toEqual(['int', 'float', 'string', 'boolean', 'enum', 'image', 'loras']);
+    const request = await api.get('/api/v1/schemas/generation-request');
+    expect(JSON.stringify(request.body)).toContain('"params"');
+  });
+});
