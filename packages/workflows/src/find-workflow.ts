@@ -41,7 +41,8 @@ export function readTemplateVersion(row: { graph: unknown; params: unknown }, la
   return { graph: graph.data, params: params.data };
 }
 
-async function workflowNotFound(db: Db, ref: string): Promise<WorkflowDomainError> {
+/** The refusal of an unknown workflow, listing what exists (`slug@current` of each). */
+export async function workflowNotFound(db: Db, ref: string): Promise<WorkflowDomainError> {
   const stored = await db.workflowTemplate.findMany({ where: { currentVersion: { gt: 0 } }, orderBy: { slug: 'asc' }, take: 50, select: { slug: true, currentVersion: true } });
   const available = [...BUILT_IN_WORKFLOWS.map((w) => `${w.slug}@${w.version}`), ...stored.map((t) => `${t.slug}@${t.currentVersion}`)];
   return new WorkflowDomainError('workflow_not_found', `no workflow "${ref}"; available: ${available.join(', ')}`, { workflow: ref, available });

@@ -47,6 +47,8 @@ describe('POST /api/v1/workflows', () => {
     expect(missing.status).toBe(404);
     expect(missing.body.error).toMatchObject({ code: 'workflow_not_found', details: { available: ['txt2img@1', 'portrait@2'] } });
     expect((await api.get('/api/v1/workflows/txt2img')).body).toMatchObject({ slug: 'txt2img', builtIn: true, currentVersion: { number: 1 } });
+    expect((await api.get('/api/v1/workflows/txt2img/versions')).body.items).toEqual([expect.objectContaining({ number: 1, graph: null })]);
+    expect((await api.get('/api/v1/workflows/txt2img/versions/1')).body).toMatchObject({ number: 1, graph: null });
   });
 
   it('when two registrations of a new slug race, then they become versions 1 and 2', async () => {

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { registerWorkflowBodySchema } from '@anime/contracts';
 import type { Db } from '@anime/db';
-import { findWorkflow, registerWorkflow, WorkflowDomainError, type BackendCapabilities } from '@anime/workflows';
+import { registerWorkflow, WorkflowDomainError, workflowNotFound, type BackendCapabilities } from '@anime/workflows';
 import { builtInDetail, builtInListItems, toWorkflowDetail, toWorkflowListItem, toWorkflowVersionResource } from '../../domain/workflow-resources';
 import { parseOr400 } from '../parse-body';
 
@@ -48,6 +48,8 @@ export function workflowRoutes(deps: WorkflowRouteDeps): Router {
   });
 
   router.get('/:slug/versions', async (req, res) => {
+    const builtIn = builtInDetail(req.params.slug);
+    if (builtIn) return void res.json({ items: [builtIn.currentVersion] });
     const template = await findTemplate(req.params.slug);
     const versions = await deps.db.workflowTemplateVersion.findMany({ where: { templateId: template.id }, orderBy: { number: 'asc' } });
     res.json({ items: versions.map(toWorkflowVersionResource) });
@@ -67,8 +69,7 @@ export function workflowRoutes(deps: WorkflowRouteDeps): Router {
     const template = await deps.db.workflowTemplate.findUnique({ where: { slug } });
     if (template && template.currentVersion > 0) return template;
     // Same refusal (and list of what exists) as a generation naming an unknown workflow.
-    await findWorkflow(deps.db, slug);
-    throw new WorkflowDomainError('workflow_not_found', `no workflow "${slug}"`, { workflow: slug });
+    throw await workflowNotFound(deps.db, slug);
   }
 
   return router;
