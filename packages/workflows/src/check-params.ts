@@ -12,9 +12,9 @@ export function checkParams(ref: WorkflowRef, declared: TemplateParams, given: G
   const issues: WorkflowIssue[] = [];
   const values: Record<string, TemplateParamValue> = {};
   const label = `${ref.slug}@${ref.version}`;
+  const settable = Object.entries(declared).filter(([n, s]) => !isFilledParam(n) && s.type !== 'image' && s.type !== 'loras').map(([n]) => n);
   for (const [name, value] of Object.entries(given)) {
     const spec = Object.prototype.hasOwnProperty.call(declared, name) ? declared[name] : undefined;
-    const settable = Object.entries(declared).filter(([n, s]) => !isFilledParam(n) && s.type !== 'image' && s.type !== 'loras').map(([n]) => n);
     const problem = !spec
       ? `workflow ${label} has no parameter "${name}"${settable.length ? `; it takes ${settable.join(', ')}` : ''}`
       : isFilledParam(name)
