@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { storableText } from './safe-text';
+import { generationParamsSchema } from './workflow-template';
 
 export const PRIORITIES = ['interactive', 'normal', 'batch'] as const;
 export type Priority = (typeof PRIORITIES)[number];
@@ -31,6 +32,8 @@ export const generationRequestBodySchema = z
     steps: z.number().int().min(1).max(150).default(20),
     outfit: storableText().min(1).max(100).optional(),
     workflow: storableText().min(1).max(200).optional(),
+    /** The template's free parameters (validated against the template when the generation is made). */
+    params: generationParamsSchema.optional(),
     priority: z.enum(PRIORITIES).default('normal'),
     webhook: z.object({ url: z.string().url().max(2000) }).optional(),
   })

@@ -7,4 +7,5 @@ export * from './job-errors';
 export * from './job-events';
 export * from './resources';
 export * from './workflows';
+export * from './workflow-template';
 export * from './stored-columns';

@@ -45,6 +45,8 @@ export interface GenerationResource {
   /** The outfit and reference images the character version contributed (null/[] until resolved). */
   outfit: string | null;
   references: ReferenceUsed[];
+  /** The template version it runs and its parameters' values, chosen when it was resolved (null until then). */
+  workflow: { slug: string; version: number; params: Record<string, string | number | boolean> } | null;
   request: unknown;
   /** The producing system, and its idempotency key for this generation. */
   source: string;

@@ -21,6 +21,14 @@ export const jobConditioningSchema = z.object({
   checkpoint: z.string().optional(),
   references: z.array(conditioningReferenceSchema),
   outfit: z.string().nullable(),
+  /**
+   * The template version chosen when the generation was resolved and the values its parameters
+   * get (the request's, else the defaults), so a retry renders the same template. Absent on rows
+   * written before templates existed: those ran the built-in txt2img@1.
+   */
+  workflow: z
+    .object({ slug: z.string(), version: z.number().int().min(1), params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])) })
+    .optional(),
 });
 export type JobConditioning = z.infer<typeof jobConditioningSchema>;
 

@@ -110,4 +110,15 @@ describe('prisma/migrations', () => {
     await expect(client.query(`UPDATE character_versions SET note = 'changed'`)).rejects.toThrow(/immutable/);
     await expect(client.query(`DELETE FROM character_versions`)).rejects.toThrow(/immutable/);
   });
+
+  it('when a workflow template version exists, then the database refuses to update or delete it', async () => {
+    await client.query(`INSERT INTO workflow_templates (id, slug, name, "updatedAt") VALUES (gen_random_uuid(), 'w', 'W', now())`);
+    await client.query(
+      `INSERT INTO workflow_template_versions (id, "templateId", number, name, graph, params) SELECT gen_random_uuid(), id, 1, 'W', '{}', '{}' FROM workflow_templates WHERE slug = 'w'`,
+    );
+    await expect(client.query(`UPDATE workflow_template_versions SET graph = '{"1": {}}'`)).rejects.toThrow(/workflow template versions are immutable/);
+    await expect(client.query(`DELETE FROM workflow_template_versions`)).rejects.toThrow(/immutable/);
+    // The template row itself moves on (its current version, its name).
+    await client.query(`UPDATE workflow_templates SET "currentVersion" = 1 WHERE slug = 'w'`);
+  });
 });

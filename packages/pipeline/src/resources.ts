@@ -1,4 +1,4 @@
-import { jobConditioningSchema, type AssetResource, type GenerationResource, type JobStatus, type ReferenceUsed } from '@anime/contracts';
+import { BUILT_IN_WORKFLOWS, jobConditioningSchema, type AssetResource, type GenerationResource, type JobStatus, type ReferenceUsed } from '@anime/contracts';
 import type { Db } from '@anime/db';
 
 type AssetRow = NonNullable<Awaited<ReturnType<Db['asset']['findFirst']>>>;
@@ -59,6 +59,7 @@ export async function loadGenerationResource(db: Db, id: string): Promise<Genera
     outfit: job.outfit,
     // Shown, not acted on: a row an older writer left without the declared shape shows no references.
     references: referencesUsed(jobConditioningSchema.safeParse(job.conditioning).data?.references),
+    workflow: workflowUsed(job.conditioning),
     request: job.request,
     source: job.source,
     requestId: job.requestId,
@@ -84,4 +85,12 @@ export async function loadGenerationResource(db: Db, id: string): Promise<Genera
 export function referencesUsed(recorded: unknown): ReferenceUsed[] {
   if (!Array.isArray(recorded)) return [];
   return recorded.map((r: Partial<ReferenceUsed>) => ({ id: String(r.id), label: String(r.label), kind: String(r.kind ?? 'other'), sha256: String(r.sha256) }));
+}
+
+/** The template recorded in a job's conditioning; a resolved row from before templates ran the built-in. */
+function workflowUsed(conditioning: unknown): GenerationResource['workflow'] {
+  const parsed = jobConditioningSchema.safeParse(conditioning);
+  if (!parsed.success) return null;
+  const builtIn = BUILT_IN_WORKFLOWS[0];
+  return parsed.data.workflow ?? { slug: builtIn.slug, version: builtIn.version, params: {} };
 }

@@ -5,6 +5,7 @@ import { createDb, type Db } from '@anime/db';
 import { createLogger } from '@anime/logger';
 import { createRedis, JobLifecycle, type RunningService } from '@anime/pipeline';
 import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, waitFor, type TestDatabase } from '@anime/testing';
+import { registerWorkflow } from '@anime/workflows';
 import { startCharacterService } from '../src/start';
 
 describe('request stage (character service in-process, PostgreSQL, Redis)', () => {
@@ -87,5 +88,28 @@ describe('request stage (character service in-process, PostgreSQL, Redis)', () =
       return row.stage === 'resolved' ? row : null;
     }, 'the retried request to resolve');
     expect(resolved).toMatchObject({ status: 'queued', errorCode: null, characterId: yuki.id });
+  });
+
+  it('when a message names a registered template, then its version and params are recorded; a parameter it refuses fails the job with invalid_request naming it', async () => {
+    await registerWorkflow(db, {
+      slug: 'studio',
+      graph: {
+        '1': { class_type: 'EmptyImage', inputs: { width: 64, height: 64, batch_size: 1, color: 0 } },
+        '2': { class_type: 'SaveImage', inputs: { images: ['1', 0], filename_prefix: 'x' } },
+      },
+      params: { color: { type: 'int', node: '1', input: 'color', min: 0, max: 16777215, default: 255 }, width: { type: 'int', node: '1', input: 'width' } },
+    });
+    const jobs = await Promise.all([
+      requests.add(entry.jobName, message({ source: 'farm', requestId: 'tpl-ok', workflow: 'studio@1', params: { color: 65280 } })),
+      requests.add(entry.jobName, message({ source: 'farm', requestId: 'tpl-bad', workflow: 'studio', params: { color: -1, width: 64 } })),
+    ]);
+    expect(await settled(jobs)).toEqual(['completed', 'failed']);
+    const ok = await db.generationJob.findFirstOrThrow({ where: { source: 'farm', requestId: 'tpl-ok' } });
+    expect(ok.stage).toBe('resolved');
+    expect((ok.conditioning as { workflow: unknown }).workflow).toEqual({ slug: 'studio', version: 1, params: { color: 65280 } });
+    const bad = await db.generationJob.findFirstOrThrow({ where: { source: 'farm', requestId: 'tpl-bad' } });
+    expect(bad).toMatchObject({ status: 'failed', stage: 'requested', errorCode: 'invalid_request' });
+    expect(bad.errorMessage).toContain('params.color: must be ≥ 0 (got -1)');
+    expect(bad.errorMessage).toContain('params.width: "width" is filled from the request');
   });
 });

@@ -9,9 +9,11 @@ import { assetRoutes } from './http/routes/assets';
 import { characterRoutes } from './http/routes/characters';
 import { generationRoutes } from './http/routes/generations';
 import { schemaRoutes } from './http/routes/schemas';
+import { workflowRoutes } from './http/routes/workflows';
 import { errorMiddleware, notFoundRoute } from './http/error-middleware';
 import { requestId } from './http/request-id';
 import { JobRelay } from './socket/job-relay';
+import type { BackendCapabilities } from '@anime/workflows';
 
 const DEFAULT_REFERENCE_MAX_BYTES = 20 * 1024 * 1024;
 const DEFAULT_BUNDLE_MAX_BYTES = 200 * 1024 * 1024;
@@ -33,6 +35,8 @@ export interface GatewayDeps {
   bundleMaxBytes?: number;
   /** BUNDLE_MAX_UNCOMPRESSED_BYTES: the most a bundle's files may hold once uncompressed (default 500 MiB). */
   bundleMaxUncompressedBytes?: number;
+  /** What each backend offers, for template registration warnings; unknown when absent. */
+  backendCapabilities?: () => Promise<BackendCapabilities[]>;
   log: Logger;
   isReady: () => Promise<void>;
 }
@@ -70,6 +74,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     }),
   );
   app.use('/api/v1/assets', assetRoutes(deps));
+  app.use('/api/v1/workflows', workflowRoutes(deps));
   app.use('/api/v1/schemas', schemaRoutes());
   app.use(notFoundRoute);
   app.use(errorMiddleware(deps.log));

@@ -1,8 +1,9 @@
 import { resolveGeneration } from '@anime/characters';
-import { availableWorkflows, findBuiltInWorkflow, generationRequestBodySchema, type QueuePayload } from '@anime/contracts';
+import { generationRequestBodySchema, type GenerationRequestBody, type QueuePayload } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { JobLifecycle, MalformedDataError, WorkflowNotFoundError, type JobEventPublisher, type StageHandler } from '@anime/pipeline';
+import { resolveWorkflowRequest, WorkflowDomainError, type WorkflowChoice } from '@anime/workflows';
 
 export interface ResolveCharacterDeps {
   db: Db;
@@ -25,11 +26,9 @@ export function createResolveCharacterHandler(deps: ResolveCharacterDeps): Stage
       const request = generationRequestBodySchema.safeParse(generation.request);
       if (!request.success) throw new MalformedDataError(`generation ${generation.id} has a malformed stored request`);
       const body = request.data;
-      if (body.workflow !== undefined && !findBuiltInWorkflow(body.workflow)) {
-        throw new WorkflowNotFoundError(`no workflow "${body.workflow}"; available: ${availableWorkflows().join(', ')}`, { workflow: body.workflow, available: availableWorkflows() });
-      }
+      const workflow = await chooseWorkflow(deps.db, body);
       const { character, version, conditioning } = await resolveGeneration(deps.db, body);
-      const resolved = await lifecycle.resolve(generation.id, { characterId: character.id, characterVersionId: version.id, conditioning });
+      const resolved = await lifecycle.resolve(generation.id, { characterId: character.id, characterVersionId: version.id, conditioning: { ...conditioning, workflow } });
       return { outcome: resolved ? 'resolved' : 'resolved elsewhere', reached: 'resolved' };
     },
   };
@@ -51,3 +50,14 @@ async function locateGeneration(deps: ResolveCharacterDeps, lifecycle: JobLifecy
   return created.job.id;
 }
 
+/** The template and parameter values, the template domain's refusals turned into the stage's faults. */
+async function chooseWorkflow(db: Db, body: GenerationRequestBody): Promise<WorkflowChoice> {
+  try {
+    return await resolveWorkflowRequest(db, body);
+  } catch (error) {
+    if (!(error instanceof WorkflowDomainError)) throw error;
+    if (error.code === 'workflow_not_found') throw new WorkflowNotFoundError(error.message, error.details as { workflow: string; available: string[] });
+    // A parameter the template does not take or a value it refuses: the request is wrong (invalid_request).
+    throw new MalformedDataError(error.message);
+  }
+}

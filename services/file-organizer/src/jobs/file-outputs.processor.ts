@@ -68,6 +68,8 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
         seed: job.seed === null ? null : Number(job.seed),
         prompt: { positive: conditioning.positive, negative: conditioning.negative },
         loras: conditioning.loras,
+        // The template version (slug@version and its parameter values) the graph was bound from.
+        template: conditioning.workflow ?? null,
         workflow,
         comfyui: metadata.comfyui,
         filedAt: new Date().toISOString(),

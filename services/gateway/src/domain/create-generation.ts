@@ -1,9 +1,9 @@
 import { resolveGeneration } from '@anime/characters';
-import { availableWorkflows, findBuiltInWorkflow, type GenerationRequestBody } from '@anime/contracts';
+import type { GenerationRequestBody } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import { JobLifecycle, type JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
 import type { Logger } from '@anime/logger';
-import { ApiError } from '../http/api-error';
+import { resolveWorkflowRequest } from '@anime/workflows';
 
 export interface CreateGenerationDeps {
   db: Db;
@@ -19,19 +19,15 @@ export interface CreateGenerationDeps {
  * still safe in PostgreSQL and the recovery sweep enqueues it, so the caller gets its 202 either way.
  */
 export async function createGeneration(deps: CreateGenerationDeps, body: GenerationRequestBody, correlationId?: string) {
-  if (body.workflow !== undefined && !findBuiltInWorkflow(body.workflow)) {
-    throw new ApiError(404, 'workflow_not_found', `no workflow "${body.workflow}"; available: ${availableWorkflows().join(', ')}`, {
-      workflow: body.workflow,
-      available: availableWorkflows(),
-    });
-  }
+  // Throws workflow_not_found (listing what exists) or validation_failed naming each bad params.<name>.
+  const workflow = await resolveWorkflowRequest(deps.db, body);
   // Throws character_* / version_not_found / outfit_not_found (listing the outfits) before anything is written.
   const { character, version, conditioning } = await resolveGeneration(deps.db, body);
   const { job, event } = await new JobLifecycle(deps.db).create({
     body,
     source: 'api',
     correlationId,
-    resolution: { characterId: character.id, characterVersionId: version.id, conditioning },
+    resolution: { characterId: character.id, characterVersionId: version.id, conditioning: { ...conditioning, workflow } },
   });
   await deps.events.publishAll([event]);
   try {

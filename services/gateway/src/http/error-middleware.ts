@@ -3,6 +3,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { CharacterDomainError } from '@anime/characters';
 import type { Logger } from '@anime/logger';
 import { isDatabaseUnavailable } from '@anime/db';
+import { WorkflowDomainError } from '@anime/workflows';
 import { ApiError } from './api-error';
 
 /** Seconds a client is asked to wait when PostgreSQL is away: a restart or failover takes about that. */
@@ -19,7 +20,7 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
     if (error instanceof ApiError) {
       status = error.status;
       body = { code: error.code, message: error.message, details: error.details };
-    } else if (error instanceof CharacterDomainError) {
+    } else if (error instanceof CharacterDomainError || error instanceof WorkflowDomainError) {
       status = error.status;
       body = { code: error.code, message: error.message, details: error.details };
     } else if (error instanceof URIError) {

@@ -1,6 +1,8 @@
 import type { ComfyClient } from '@anime/comfyui-client';
 import type { GenerationRequestBody, JobConditioning } from '@anime/contracts';
+import type { TemplateVersion } from '@anime/workflows';
 import type { BackendPool } from '../domain/backend-pool';
+import { bindTemplate, templateCheckpoint } from '../domain/bind-template';
 import { buildTextToImageWorkflow, type Workflow } from '../domain/build-workflow';
 import { chooseCheckpoint } from '../domain/choose-checkpoint';
 import type { ReferenceStager } from '../domain/reference-stager';
@@ -19,6 +21,8 @@ export interface JobToRender {
   request: GenerationRequestBody;
   conditioning: JobConditioning;
   characterSlug: string;
+  /** The registered template the generation recorded; absent for the built-in txt2img. */
+  template?: TemplateVersion | null;
 }
 
 const DEFAULT_IPADAPTER_WEIGHT = 0.7;
@@ -35,7 +39,11 @@ export async function prepareWorkflow(deps: PrepareWorkflowDeps, job: JobToRende
     deps.stager.stage(backend.url, backend.client, conditioning.references ?? []),
     conditioning.references?.length && weight > 0 ? deps.pool.hasIpAdapter(backend.url) : Promise.resolve(false),
   ]);
-  const checkpoint = chooseCheckpoint(available, conditioning.checkpoint, deps.defaultCheckpoint) ?? 'no-checkpoint-available.safetensors';
+  const checkpoint = chooseCheckpoint(available, conditioning.checkpoint ?? templateCheckpoint(job.template), deps.defaultCheckpoint) ?? 'no-checkpoint-available.safetensors';
+  if (job.template) {
+    const filled = { prompt: conditioning.positive, negative: conditioning.negative, seed: Number(job.seed ?? 0), steps: request.steps, width: request.width, height: request.height, count: request.count, checkpoint };
+    return bindTemplate({ template: job.template, jobId: job.id, characterSlug: job.characterSlug, filled, loras: conditioning.loras, references });
+  }
   return buildTextToImageWorkflow({
     jobId: job.id,
     characterSlug: job.characterSlug,

@@ -4,6 +4,7 @@ import type { Logger } from '@anime/logger';
 import { JobLifecycle, MalformedDataError, PromptTimedOutError, readConditioning, readWorkflow, type GenerationRow, type JobEventPublisher, type StageHandler } from '@anime/pipeline';
 import type { BackendLease } from '../domain/backend-pool';
 import { promptIdFor } from '../domain/prompt-id';
+import { loadTemplate } from './load-template';
 import { prepareWorkflow, type PrepareWorkflowDeps } from './prepare-workflow';
 
 export interface RenderPromptDeps extends PrepareWorkflowDeps {
@@ -46,7 +47,9 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
     let promptId = generation.promptId!;
     let workflow = resume ? readWorkflow(generation) : undefined;
     if (!workflow) {
-      workflow = await prepareWorkflow(deps, { id: generation.id, seed: generation.seed, request, conditioning: readConditioning(generation), characterSlug: generation.character!.slug }, { url, client });
+      const conditioning = readConditioning(generation);
+      const template = await loadTemplate(deps.db, conditioning);
+      workflow = await prepareWorkflow(deps, { id: generation.id, seed: generation.seed, request, conditioning, characterSlug: generation.character!.slug, template }, { url, client });
       promptId = promptIdFor(generation.id, (await deps.db.jobAttempt.count({ where: { jobId: generation.id } })) + 1);
       const attempt = { backend: url, promptId, workflow };
       if (generation.stage === 'resolved') {

@@ -1,12 +1,13 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { characterDefinitionSchema, generationRequestPayloadSchema } from '@anime/contracts';
+import { characterDefinitionSchema, generationRequestPayloadSchema, registerWorkflowBodySchema } from '@anime/contracts';
 import { notFound } from '../api-error';
 
 // Published so that other systems can validate what they put on the queues or send us.
 const SCHEMAS: Record<string, z.ZodType> = {
   'character-definition': characterDefinitionSchema,
   'generation-request': generationRequestPayloadSchema,
+  workflow: registerWorkflowBodySchema,
 };
 
 export function schemaRoutes(): Router {

@@ -1,0 +1,76 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { registerWorkflowBodySchema } from '@anime/contracts';
+import type { Db } from '@anime/db';
+import { registerWorkflow, WorkflowDomainError, workflowNotFound, type BackendCapabilities } from '@anime/workflows';
+import { builtInDetail, builtInListItems, toWorkflowDetail, toWorkflowListItem, toWorkflowVersionResource } from '../../domain/workflow-resources';
+import { parseOr400 } from '../parse-body';
+
+export interface WorkflowRouteDeps {
+  db: Db;
+  /**
+   * What each ComfyUI backend offers, for the registration's warnings about node classes and
+   * models no backend has. Absent (or empty) means unknown: nothing is reported.
+   */
+  backendCapabilities?: () => Promise<BackendCapabilities[]>;
+}
+
+const versionNumber = z.string().regex(/^[1-9]\d{0,8}$/, 'must be a version number (1, 2, ...)').transform(Number);
+
+/**
+ * Templates are append-only like character versions: registering a slug again adds its next
+ * version; there is no route that changes or deletes one, and the database refuses it too.
+ */
+export function workflowRoutes(deps: WorkflowRouteDeps): Router {
+  const router = Router();
+
+  router.post('/', async (req, res) => {
+    const body = parseOr400(registerWorkflowBodySchema, req.body ?? {});
+    const backends = (await deps.backendCapabilities?.()) ?? [];
+    const { template, version, warnings } = await registerWorkflow(deps.db, body, backends);
+    res
+      .status(201)
+      .location(`/api/v1/workflows/${template.slug}/versions/${version.number}`)
+      .json({ slug: template.slug, version: version.number, ...toWorkflowVersionResource(version), warnings });
+  });
+
+  router.get('/', async (_req, res) => {
+    const templates = await deps.db.workflowTemplate.findMany({ where: { currentVersion: { gt: 0 } }, orderBy: { slug: 'asc' } });
+    res.json({ items: [...builtInListItems(), ...templates.map(toWorkflowListItem)] });
+  });
+
+  router.get('/:slug', async (req, res) => {
+    const builtIn = builtInDetail(req.params.slug);
+    if (builtIn) return void res.json(builtIn);
+    const template = await findTemplate(req.params.slug);
+    const current = await deps.db.workflowTemplateVersion.findUniqueOrThrow({ where: { templateId_number: { templateId: template.id, number: template.currentVersion } } });
+    res.json(toWorkflowDetail(template, current));
+  });
+
+  router.get('/:slug/versions', async (req, res) => {
+    const builtIn = builtInDetail(req.params.slug);
+    if (builtIn) return void res.json({ items: [builtIn.currentVersion] });
+    const template = await findTemplate(req.params.slug);
+    const versions = await deps.db.workflowTemplateVersion.findMany({ where: { templateId: template.id }, orderBy: { number: 'asc' } });
+    res.json({ items: versions.map(toWorkflowVersionResource) });
+  });
+
+  router.get('/:slug/versions/:number', async (req, res) => {
+    const number = parseOr400(z.object({ number: versionNumber }), { number: req.params.number }, 'version number').number;
+    const builtIn = builtInDetail(req.params.slug);
+    if (builtIn && number === builtIn.currentVersion.number) return void res.json(builtIn.currentVersion);
+    const template = await findTemplate(req.params.slug);
+    const version = await deps.db.workflowTemplateVersion.findUnique({ where: { templateId_number: { templateId: template.id, number } } });
+    if (!version) throw new WorkflowDomainError('version_not_found', `workflow ${template.slug} has no version ${number}`, { slug: template.slug, version: number });
+    res.json(toWorkflowVersionResource(version));
+  });
+
+  async function findTemplate(slug: string) {
+    const template = await deps.db.workflowTemplate.findUnique({ where: { slug } });
+    if (template && template.currentVersion > 0) return template;
+    // Same refusal (and list of what exists) as a generation naming an unknown workflow.
+    throw await workflowNotFound(deps.db, slug);
+  }
+
+  return router;
+}

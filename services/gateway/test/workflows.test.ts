@@ -1,0 +1,177 @@
+import { jsonClient } from './http-client';
+import { kaiDefinition } from './fixtures';
+import { startTestGateway, type TestGateway } from './start-test-gateway';
+import { portraitGraph, portraitParams } from './workflow-template-fixture';
+
+let gateway: TestGateway;
+let api: ReturnType<typeof jsonClient>;
+
+beforeAll(async () => {
+  gateway = await startTestGateway('workflows');
+  api = jsonClient(gateway.baseUrl);
+  expect((await api.post('/api/v1/characters', { name: 'Kai Nakamura', slug: 'kai', definition: kaiDefinition })).status).toBe(201);
+});
+afterAll(() => gateway?.close());
+
+const register = (body: Record<string, unknown>) => api.post('/api/v1/workflows', body);
+const paths = (response: { body: { error: { details: { path: string }[] } } }) => response.body.error.details.map((d) => d.path);
+
+describe('POST /api/v1/workflows', () => {
+  it('when a template is registered, then it is version 1, and the same slug again is version 2, each readable and the second current', async () => {
+    const first = await register({ slug: 'portrait', name: 'Portrait', graph: portraitGraph(), params: portraitParams() });
+    expect(first.status).toBe(201);
+    expect(first.headers.get('location')).toBe('/api/v1/workflows/portrait/versions/1');
+    expect(first.body).toMatchObject({ slug: 'portrait', version: 1, name: 'Portrait', graph: portraitGraph(), params: portraitParams(), warnings: [] });
+
+    const graph2 = portraitGraph();
+    graph2['5'].inputs.scheduler = 'karras';
+    const second = await register({ slug: 'portrait', name: 'Portrait (karras)', graph: graph2, params: portraitParams(), note: 'karras scheduler' });
+    expect(second.status).toBe(201);
+    expect(second.body).toMatchObject({ slug: 'portrait', version: 2, note: 'karras scheduler' });
+
+    const list = await api.get('/api/v1/workflows');
+    expect(list.body.items).toEqual([
+      { slug: 'txt2img', name: 'Built-in text-to-image', currentVersion: 1, builtIn: true },
+      { slug: 'portrait', name: 'Portrait (karras)', currentVersion: 2, builtIn: false },
+    ]);
+    const detail = await api.get('/api/v1/workflows/portrait');
+    expect(detail.body).toMatchObject({ slug: 'portrait', versionCount: 2, currentVersion: { number: 2, graph: graph2 } });
+    const v1 = await api.get('/api/v1/workflows/portrait/versions/1');
+    expect(v1.body).toMatchObject({ number: 1, name: 'Portrait', graph: portraitGraph() });
+    expect((await api.get('/api/v1/workflows/portrait/versions')).body.items.map((v: { number: number }) => v.number)).toEqual([1, 2]);
+
+    const missingVersion = await api.get('/api/v1/workflows/portrait/versions/3');
+    expect(missingVersion.status).toBe(404);
+    expect(missingVersion.body.error.code).toBe('version_not_found');
+    const missing = await api.get('/api/v1/workflows/nope');
+    expect(missing.status).toBe(404);
+    expect(missing.body.error).toMatchObject({ code: 'workflow_not_found', details: { available: ['txt2img@1', 'portrait@2'] } });
+    expect((await api.get('/api/v1/workflows/txt2img')).body).toMatchObject({ slug: 'txt2img', builtIn: true, currentVersion: { number: 1 } });
+    expect((await api.get('/api/v1/workflows/txt2img/versions')).body.items).toEqual([expect.objectContaining({ number: 1, graph: null })]);
+    expect((await api.get('/api/v1/workflows/txt2img/versions/1')).body).toMatchObject({ number: 1, graph: null });
+  });
+
+  it('when two registrations of a new slug race, then they become versions 1 and 2', async () => {
+    const [a, b] = await Promise.all([
+      register({ slug: 'racer', graph: portraitGraph(), params: portraitParams() }),
+      register({ slug: 'racer', graph: portraitGraph(), params: portraitParams() }),
+    ]);
+    expect([a.status, b.status]).toEqual([201, 201]);
+    expect([a.body.version, b.body.version].sort()).toEqual([1, 2]);
+  });
+
+  it('when a stored version is updated or deleted in the database, then the database refuses', async () => {
+    await expect(gateway.db.$executeRaw`UPDATE workflow_template_versions SET "graph" = '{}'::jsonb`).rejects.toThrow(/immutable/);
+    await expect(gateway.db.$executeRaw`DELETE FROM workflow_template_versions`).rejects.toThrow(/immutable/);
+  });
+
+  it('when a link points at a missing node or output, or the links loop, then it is 400 invalid_workflow naming each input', async () => {
+    const graph = portraitGraph() as Record<string, { class_type: string; inputs: Record<string, unknown> }>;
+    graph['5'].inputs.model = ['12', 0];
+    graph['6'].inputs.vae = ['1', -1];
+    graph['2'].inputs.clip = [1, 1];
+    const response = await register({ slug: 'broken', graph, params: {} });
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe('invalid_workflow');
+    expect(paths(response)).toEqual(['graph.2.inputs.clip', 'graph.5.inputs.model', 'graph.6.inputs.vae']);
+    expect(response.body.error.message).toContain('links to node "12", which is not in the graph');
+
+    const looped = portraitGraph() as Record<string, { class_type: string; inputs: Record<string, unknown> }>;
+    looped['4'].inputs.width = ['6', 0];
+    const cycle = await register({ slug: 'looped', graph: looped, params: {} });
+    expect(cycle.status).toBe(400);
+    expect(cycle.body.error.message).toMatch(/links form a cycle/);
+    expect((await api.get('/api/v1/workflows/broken')).status).toBe(404);
+  });
+
+  it('when a parameter names a missing node or input, a link, a wrong type or a default out of bounds, then it is 400 invalid_workflow naming the parameter', async () => {
+    const params = {
+      ...portraitParams(),
+      seed: { type: 'string', node: '5', input: 'seed' },
+      cfg: { type: 'float', node: '5', input: 'cfg', default: 40, min: 1, max: 15 },
+      denoise: { type: 'float', node: '55', input: 'denoise' },
+      guidance: { type: 'float', node: '5', input: 'guidance' },
+      model: { type: 'string', node: '5', input: 'model' },
+      sampler_name: { type: 'enum', node: '5', input: 'sampler_name' },
+    };
+    const response = await register({ slug: 'bad-params', graph: portraitGraph(), params });
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe('invalid_workflow');
+    expect(paths(response)).toEqual(['params.seed.type', 'params.cfg.default', 'params.sampler_name.options', 'params.denoise.node', 'params.guidance.input', 'params.model.input']);
+  });
+
+  it('when the body has the wrong shape or takes the built-in slug, then it is 400 validation_failed naming the field', async () => {
+    const shape = await register({ slug: 'Bad Slug', graph: { '1': { inputs: {} } }, params: { cfg: { type: 'double', node: '5', input: 'cfg' } } });
+    expect(shape.status).toBe(400);
+    expect(shape.body.error.code).toBe('validation_failed');
+    expect(paths(shape)).toEqual(expect.arrayContaining(['slug', 'graph.1.class_type', 'params.cfg.type']));
+    const reserved = await register({ slug: 'txt2img', graph: portraitGraph(), params: {} });
+    expect(reserved.status).toBe(400);
+    expect(paths(reserved)).toEqual(['slug']);
+  });
+
+  it('when the template has no seed or prompt parameter, then it is stored with warnings saying so', async () => {
+    const response = await register({ slug: 'fixed', graph: portraitGraph(), params: { cfg: portraitParams().cfg } });
+    expect(response.status).toBe(201);
+    expect(response.body.warnings.map((w: { code: string }) => w.code)).toEqual(['no_seed_param', 'no_prompt_param']);
+  });
+});
+
+describe('POST /api/v1/generations with a registered template', () => {
+  const generate = (body: Record<string, unknown>) => api.post('/api/v1/generations', { character: 'kai', prompt: 'on a rooftop', ...body });
+  const conditioningOf = async (id: string) => (await gateway.db.generationJob.findUniqueOrThrow({ where: { id } })).conditioning as { workflow: unknown };
+
+  it('when a generation names the template and its params, then the version and the values (defaults filled in) are recorded', async () => {
+    const response = await generate({ workflow: 'portrait', params: { cfg: 9 } });
+    expect(response.status).toBe(202);
+    expect((await conditioningOf(response.body.id)).workflow).toEqual({ slug: 'portrait', version: 2, params: { cfg: 9, sampler_name: 'euler' } });
+
+    const pinned = await generate({ workflow: 'portrait@1', params: { sampler_name: 'uni_pc' } });
+    expect(pinned.status).toBe(202);
+    expect((await conditioningOf(pinned.body.id)).workflow).toEqual({ slug: 'portrait', version: 1, params: { cfg: 5.5, sampler_name: 'uni_pc' } });
+
+    const builtIn = await generate({});
+    expect((await conditioningOf(builtIn.body.id)).workflow).toEqual({ slug: 'txt2img', version: 1, params: {} });
+  });
+
+  it('when a parameter is unknown, of the wrong type, out of bounds, not an option or one the system fills, then it is 400 validation_failed naming params.<name>', async () => {
+    const response = await generate({ workflow: 'portrait', params: { cfg: 40, sampler_name: 'nope', steps: 4, scheduler: 'karras', seed: 1 } });
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe('validation_failed');
+    expect(paths(response)).toEqual(['params.cfg', 'params.sampler_name', 'params.steps', 'params.scheduler', 'params.seed']);
+    expect(response.body.error.message).toContain('params.cfg: must be ≤ 15 (got 40)');
+    expect(response.body.error.message).toContain('workflow portrait@2 has no parameter "scheduler"; it takes cfg, sampler_name');
+
+    const typed = await generate({ workflow: 'portrait', params: { cfg: 'high' } });
+    expect(paths(typed)).toEqual(['params.cfg']);
+    const builtIn = await generate({ workflow: 'txt2img@1', params: { cfg: 7 } });
+    expect(builtIn.status).toBe(400);
+    expect(paths(builtIn)).toEqual(['params.cfg']);
+    expect(await gateway.db.generationJob.count({ where: { conditioning: { path: ['workflow', 'params', 'cfg'], equals: 40 } } })).toBe(0);
+  });
+
+  it('when the workflow or its version does not exist, then it is 404 workflow_not_found listing what exists', async () => {
+    for (const workflow of ['nope', 'portrait@9', 'txt2img@2']) {
+      const response = await generate({ workflow });
+      expect(response.status).toBe(404);
+      expect(response.body.error).toMatchObject({ code: 'workflow_not_found', details: { workflow, available: expect.arrayContaining(['txt2img@1', 'portrait@2']) } });
+    }
+  });
+
+  it('when params is too large or holds a nested value, then the body is refused', async () => {
+    const many = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`p${i}`, i]));
+    expect(paths(await generate({ workflow: 'portrait', params: many }))).toEqual(['params']);
+    expect(paths(await generate({ workflow: 'portrait', params: { cfg: { value: 1 } } }))).toEqual(['params.cfg']);
+  });
+});
+
+describe('GET /api/v1/schemas/workflow', () => {
+  it('when the registration schema is fetched, then it describes graph and params; the generation request schema has params', async () => {
+    const workflow = await api.get('/api/v1/schemas/workflow');
+    expect(workflow.status).toBe(200);
+    expect(workflow.body.properties).toHaveProperty('graph');
+    expect(workflow.body.properties.params.additionalProperties.properties.type.enum).toEqual(['int', 'float', 'string', 'boolean', 'enum', 'image', 'loras']);
+    const request = await api.get('/api/v1/schemas/generation-request');
+    expect(JSON.stringify(request.body)).toContain('"params"');
+  });
+});
