@@ -4,7 +4,7 @@ import { expectCompletedOnce } from './expect-completed-once';
 import { recordJobEvents } from './socket-recorder';
 import { startStackFixture, waitForGenerationEnd, type StackFixture } from './stack-fixture';
 
-interface BackendItem { id: string; url: string; state: string; jobsDone: number; lastError: string | null }
+interface BackendItem { id: string; url: string; state: string; jobsDone: number; lastError: string | null; checkpoints: string[]; loras: string[] }
 
 /** Two simulators as processes of their own, so one can be killed mid-prompt like a crashed ComfyUI. */
 describe('backend pool: a backend killed mid-prompt, and every backend down', () => {
@@ -12,7 +12,11 @@ describe('backend pool: a backend killed mid-prompt, and every backend down', ()
   let simulators: SimulatorProcess[];
 
   beforeAll(async () => {
-    simulators = [await startSimulatorProcess({ stepMs: 40 }, 'sim-a'), await startSimulatorProcess({ stepMs: 40 }, 'sim-b')];
+    // Both have the demo's default checkpoint (Kai names none); each also has one the other lacks.
+    simulators = [
+      await startSimulatorProcess({ stepMs: 40, checkpoints: ['anime-v1.safetensors', 'alpha-only.safetensors'] }, 'sim-a'),
+      await startSimulatorProcess({ stepMs: 40, checkpoints: ['anime-v1.safetensors', 'beta-only.safetensors'], loras: [] }, 'sim-b'),
+    ];
     fx = await startStackFixture('backend-failover', { comfyUrls: simulators.map((s) => s.url) });
   }, 120_000);
 
@@ -29,6 +33,20 @@ describe('backend pool: a backend killed mid-prompt, and every backend down', ()
     const items = await backends();
     expect(items.map((b) => [b.url, b.state]).sort()).toEqual(simulators.map((s) => [s.url, 'up']).sort());
     expect(new Set(items.map((b) => b.id)).size).toBe(2);
+  });
+
+  it('when characters need a checkpoint only one simulator has, then each job lands there; one nobody has fails at once naming it', async () => {
+    const character = async (slug: string, checkpoint: string) =>
+      expect((await fx.api.post('/api/v1/characters', { name: slug, slug, definition: { displayName: slug, checkpoint } })).status).toBe(201);
+    await character('uses-alpha', 'alpha-only.safetensors');
+    await character('uses-beta', 'beta-only.safetensors');
+    await character('uses-gamma', 'gamma.safetensors');
+    const post = async (slug: string) => (await fx.api.post('/api/v1/generations', { character: slug, prompt: 'portrait', steps: 2 })).data.id as string;
+    const [a, b, g] = await Promise.all([post('uses-alpha'), post('uses-beta'), post('uses-gamma')]);
+    const [onA, onB, none] = await Promise.all([a, b, g].map((id) => waitForGenerationEnd(fx, id, 30_000)));
+    expect([onA.status, onA.backend, onB.status, onB.backend]).toEqual(['completed', simulators[0].url, 'completed', simulators[1].url]);
+    expect(none).toMatchObject({ status: 'failed', error: { code: 'no_capable_backend', message: expect.stringContaining('checkpoint "gamma.safetensors"') }, attempts: [] });
+    expect((await backends()).find((item) => item.url === simulators[1].url)).toMatchObject({ checkpoints: ['anime-v1.safetensors', 'beta-only.safetensors'], loras: [] });
   });
 
   it('when the simulator running a prompt is killed, then it is marked down within 10 s and the job completes once on the other as attempt 2, attempt 1 carrying the error', async () => {
