@@ -165,7 +165,8 @@ export class BackendPool {
       up: b.up,
       draining: b.draining,
       capabilities: b.capabilities,
-      load: Math.max(b.inFlight, b.queueDepth),
+      // The socket's status events keep queue_remaining current between probes.
+      load: Math.max(b.inFlight, b.client.queueRemainingFromSocket ?? b.queueDepth),
       lastCheckpoint: b.lastCheckpoint,
     }));
   }

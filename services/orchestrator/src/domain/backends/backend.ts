@@ -72,10 +72,14 @@ export class Backend {
       await this.probe.systemStats();
       this.failures = 0;
       this.lastSeenAt = new Date();
-      const stale = !this.capabilitiesAt || Date.now() - this.capabilitiesAt.getTime() > CAPABILITIES_REFRESH_MS;
-      // Refreshed on every return to up: the backend may have restarted with other models.
-      if (!this.up || stale) await this.refreshCapabilities();
-      if (!this.up) await this.reconnect();
+      if (!this.up) {
+        // Refreshed on every return to up: the backend may have restarted with other models.
+        await this.refreshCapabilities();
+        await this.reconnect();
+      } else if (!this.capabilitiesAt || Date.now() - this.capabilitiesAt.getTime() > CAPABILITIES_REFRESH_MS) {
+        // Now and then while up, in the background: a slow /object_info says nothing about health.
+        this.refreshCapabilities().catch((error) => this.log.warn('could not refresh backend capabilities', { backend: this.url, error: (error as Error).message }));
+      }
       this.queueDepth = this.client.queueRemainingFromSocket ?? (await this.probe.queueRemaining());
       this.lastError = null;
       this.setUp(true, 'answering');
@@ -89,9 +93,10 @@ export class Backend {
   }
 
   private async refreshCapabilities(): Promise<void> {
+    // Stamped first, so a slow answer is not asked for again by the next probes.
+    this.capabilitiesAt = new Date();
     // The job client: a full /object_info can take seconds on a large install.
     this.capabilities = await fetchCapabilities(this.client);
-    this.capabilitiesAt = new Date();
   }
 
   /** The socket of a backend that was down may sit in a long backoff: dial now. */
