@@ -18,7 +18,7 @@ describe('the simulator CLI model flags', () => {
       });
       expect(await (await fetch(`${base}/models/checkpoints`)).json()).toEqual(['alpha.safetensors', 'beta.safetensors']);
       expect(await (await fetch(`${base}/models/loras`)).json()).toEqual([]);
-      const info = await (await fetch(`${base}/object_info/CheckpointLoaderSimple`)).json();
+      const info = (await (await fetch(`${base}/object_info/CheckpointLoaderSimple`)).json()) as { CheckpointLoaderSimple: { input: { required: { ckpt_name: unknown[] } } } };
       expect(info.CheckpointLoaderSimple.input.required.ckpt_name[0]).toEqual(['alpha.safetensors', 'beta.safetensors']);
     } finally {
       const exited = new Promise((resolve) => child.once('exit', resolve));

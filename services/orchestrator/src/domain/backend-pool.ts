@@ -165,8 +165,9 @@ export class BackendPool {
       up: b.up,
       draining: b.draining,
       capabilities: b.capabilities,
-      // The socket's status events keep queue_remaining current between probes.
-      load: Math.max(b.inFlight, b.client.queueRemainingFromSocket ?? b.queueDepth),
+      // Our own prompts only: ComfyUI's queue_remaining lags its take/finish of them, and a
+      // backend that looked full a moment too long left the other to take every job (pnpm bench).
+      load: b.inFlight,
       lastCheckpoint: b.lastCheckpoint,
     }));
   }

@@ -16,7 +16,7 @@ export interface RouteCandidate {
   draining: boolean;
   /** Null until the backend has answered once (or its last known capabilities were stored). */
   capabilities: BackendCapabilities | null;
-  /** Prompts held there: ours in flight, or its own queue when that is longer. */
+  /** Prompts this orchestrator holds there (in flight). */
   load: number;
   lastCheckpoint: string | null;
 }
