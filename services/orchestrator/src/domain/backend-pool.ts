@@ -46,7 +46,7 @@ export class BackendPool {
 
   constructor(private readonly options: BackendPoolOptions) {
     this.store = new BackendStore(options.db);
-    this.backends = options.urls.map((url) => new Backend(url, options.log, (backend) => this.changed(backend)));
+    this.backends = [...new Set(options.urls)].map((url) => new Backend(url, options.log, (backend) => this.changed(backend)));
   }
 
   /** Restores what earlier runs learned, probes every backend once, then keeps probing. */

@@ -5,8 +5,8 @@ import { BackendLostError } from './backend-lost-error';
 import { fetchCapabilities, type BackendCapabilities } from './capabilities';
 import type { BackendRecord } from './backend-store';
 
-/** A probe must answer fast: a dead backend is to be noticed within ~10 s. */
-const PROBE_TIMEOUT_MS = 2_500;
+/** A probe must answer fast: a dead backend is to be noticed within ~10 s (two failed probes 2 s apart). */
+const PROBE_TIMEOUT_MS = 2_000;
 /** Capabilities change when someone installs a model or node pack: asked again this often. */
 const CAPABILITIES_REFRESH_MS = 5 * 60_000;
 /** A probe timing out once can be a busy event loop; twice (or a closed socket too) is down. */
