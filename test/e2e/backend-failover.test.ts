@@ -103,4 +103,20 @@ describe('backend pool: a backend killed mid-prompt, and every backend down', ()
     expect(await orchestratorReady()).toBe(200);
     await simulators[0].process.start();
   }, 120_000);
+
+  it('when the orchestrator restarts and finds the backend of a running prompt dead, then the job goes on elsewhere as attempt 2', async () => {
+    await waitFor(async () => (await backends()).every((b) => b.state === 'up'), 'both backends up again', 15_000, 200);
+    const res = await fx.api.post('/api/v1/generations', { character: 'kai-nakamura', prompt: 'orphaned by a crash', steps: 100 });
+    const running = await waitFor(() => fx.db.generationJob.findFirst({ where: { id: res.data.id, status: 'running', progressValue: { gt: 2 } } }), 'the prompt to be running', 30_000);
+    const victim = simulators.find((s) => s.url === running.backend)!;
+    await fx.stack.services.orchestrator!.stop('SIGKILL');
+    await victim.process.stop('SIGKILL');
+    await fx.stack.services.orchestrator!.start();
+
+    const done = await expectCompletedOnce(fx, res.data.id);
+    expect(done.backend).not.toBe(victim.url);
+    const attempts = await fx.db.jobAttempt.findMany({ where: { jobId: res.data.id }, orderBy: { number: 'asc' } });
+    expect(attempts.map((a) => [a.number, (a.error as { code?: string } | null)?.code ?? null])).toEqual([[1, 'backend_lost'], [2, null]]);
+    await victim.process.start();
+  }, 120_000);
 });
