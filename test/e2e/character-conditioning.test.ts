@@ -127,9 +127,17 @@ describe('character versions, outfits and references reach the ComfyUI backends'
     expect(kaiReferences.map((r) => r.label).sort()).toEqual(['Hiroshi', 'Sakura']);
     const expectedHashes = kaiReferences.map((r) => r.sha256).sort();
 
+    // Routing keeps sequential jobs of one checkpoint on the backend that last used it: draining
+    // the other backend in turn sends two jobs to each.
+    const ids = new Map(((await fx.api.get('/api/v1/backends')).data.items as { id: string; url: string }[]).map((b) => [b.url, b.id]));
     const generations = [];
-    for (let i = 0; i < 4; i++) generations.push(await generate({ character: 'kai-nakamura', seed: i }));
-    expect(new Set(generations.map((g) => g.backend))).toEqual(new Set(backends.map((b) => b.url)));
+    for (const [index, backend] of backends.entries()) {
+      const others = backends.filter((b) => b !== backend).map((b) => ids.get(b.url)!);
+      for (const id of others) expect((await fx.api.post(`/api/v1/backends/${id}/drain`)).status).toBe(200);
+      for (let i = 0; i < 2; i++) generations.push(await generate({ character: 'kai-nakamura', seed: index * 2 + i }));
+      for (const id of others) expect((await fx.api.post(`/api/v1/backends/${id}/undrain`)).status).toBe(200);
+    }
+    expect(generations.map((g) => g.backend)).toEqual(backends.flatMap((b) => [b.url, b.url]));
 
     // An orchestrator restart forgets nothing: the uploads are remembered in PostgreSQL.
     await fx.stack.services.orchestrator!.restart();

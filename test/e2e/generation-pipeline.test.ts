@@ -72,12 +72,13 @@ describe('generation pipeline, each service its own process', () => {
     expect(texts[0]).toContain(definition.triggerWords[0]);
     expect(texts[0]).toContain('standing on a rooftop at dusk');
 
-    // queued → started → ≥1 progress → completed, in seq order.
+    // queued → submitted → started → ≥1 progress → completed, in seq order.
     const names = socket.events.map((e) => e.name);
-    expect(names[0]).toBe('job:queued');
-    expect(names[1]).toBe('job:started');
-    expect(names.slice(2, -1).length).toBeGreaterThanOrEqual(1);
-    expect(new Set(names.slice(2, -1))).toEqual(new Set(['job:progress']));
+    expect(names.slice(0, 3)).toEqual(['job:queued', 'job:submitted', 'job:started']);
+    expect(socket.events[1].payload).toMatchObject({ backend: fx.stack.comfyUrls[0], attempt: 1 });
+    expect(socket.events[2].payload).toMatchObject({ backend: fx.stack.comfyUrls[0], attempt: 1 });
+    expect(names.slice(3, -1).length).toBeGreaterThanOrEqual(1);
+    expect(new Set(names.slice(3, -1))).toEqual(new Set(['job:progress']));
     expect(names[names.length - 1]).toBe('job:completed');
     const seqs = socket.events.map((e) => e.payload.seq);
     expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
@@ -86,7 +87,7 @@ describe('generation pipeline, each service its own process', () => {
     expect(completed.assets.map((a) => a.sha256)).toEqual([asset.sha256]);
   });
 
-  it('when ComfyUI rejects the prompt (a LoRA it does not have), then the job fails with its validation message', async () => {
+  it('when the character needs a LoRA no backend has, then the job fails at once with no_capable_backend naming it, never sent to ComfyUI', async () => {
     const kai = await fx.db.character.findUniqueOrThrow({ where: { slug: 'kai-nakamura' } });
     const current = await fx.db.characterVersion.findFirstOrThrow({ where: { characterId: kai.id }, orderBy: { number: 'desc' } });
     const broken = await fx.db.character.create({
@@ -99,10 +100,10 @@ describe('generation pipeline, each service its own process', () => {
     expect(res.status).toBe(202);
     const generation = await waitForTerminal(res.data.id);
     expect(generation.status).toBe('failed');
-    expect(generation.error.code).toBe('comfyui_validation');
-    expect(generation.error.message).toMatch(/LoraLoader/);
-    expect(generation.error.message).toMatch(/not-installed\.safetensors/);
-    expect(generation.error.details).toHaveProperty('node_errors');
+    expect(generation.error.code).toBe('no_capable_backend');
+    expect(generation.error.message).toContain('LoRA "not-installed.safetensors"');
+    expect(generation.error.details).toMatchObject({ missing: ['LoRA "not-installed.safetensors"'] });
+    expect(generation.attempts).toEqual([]);
   });
 
   it('when ComfyUI raises during execution, then the job fails with its exception message', async () => {

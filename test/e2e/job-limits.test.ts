@@ -1,5 +1,7 @@
 import axios from 'axios';
+import { startSimulatorProcess, type SimulatorProcess } from '@anime/stack';
 import { waitFor } from '@anime/testing';
+import { startPromptRefusingProxy } from './prompt-refusing-proxy';
 import { startStackFixture, waitForGenerationEnd, type StackFixture } from './stack-fixture';
 
 describe('JOB_TIMEOUT_S: a prompt that runs too long', () => {
@@ -30,23 +32,52 @@ describe('JOB_TIMEOUT_S: a prompt that runs too long', () => {
   });
 });
 
-describe('JOB_MAX_ATTEMPTS: a backend that cannot be reached', () => {
+describe('JOB_MAX_ATTEMPTS: a backend that is up but answers 5xx to every prompt', () => {
   let fx: StackFixture;
+  let simulator: SimulatorProcess;
+  let proxy: Awaited<ReturnType<typeof startPromptRefusingProxy>>;
 
   beforeAll(async () => {
-    // Port 9 (discard) on loopback: nothing listens, every connection is refused.
-    fx = await startStackFixture('job-attempts', { comfyUrls: ['http://127.0.0.1:9'], extraEnv: { JOB_MAX_ATTEMPTS: '2' } });
+    simulator = await startSimulatorProcess({ stepMs: 20 });
+    proxy = await startPromptRefusingProxy(simulator.url);
+    fx = await startStackFixture('job-attempts', { comfyUrls: [proxy.url], extraEnv: { JOB_MAX_ATTEMPTS: '2' } });
   }, 120_000);
 
   afterAll(async () => {
     await fx?.close();
+    await proxy?.close();
+    await simulator?.process.stop();
   });
 
-  it('when every try fails to reach the backend, then after JOB_MAX_ATTEMPTS tries the job fails with comfyui_unreachable', async () => {
+  it('when every try gets a 5xx, then after JOB_MAX_ATTEMPTS tries the job fails with comfyui_unreachable', async () => {
     const res = await fx.api.post('/api/v1/generations', { character: 'kai-nakamura', prompt: 'nobody home', steps: 2 });
     const failed = await waitForGenerationEnd(fx, res.data.id);
     expect(failed.status).toBe('failed');
     expect(failed.error.code).toBe('comfyui_unreachable');
     expect(failed.error.message).toContain('try 2 of 2');
+  });
+});
+
+describe('JOB_TIMEOUT_S while no backend is up', () => {
+  let fx: StackFixture;
+  let simulator: SimulatorProcess;
+
+  beforeAll(async () => {
+    simulator = await startSimulatorProcess({ stepMs: 20 });
+    fx = await startStackFixture('job-wait-timeout', { comfyUrls: [simulator.url], extraEnv: { JOB_TIMEOUT_S: '3' } });
+  }, 120_000);
+
+  afterAll(async () => {
+    await fx?.close();
+    await simulator?.process.stop();
+  });
+
+  it('when the only backend stays down, then the job waits and fails with timeout after JOB_TIMEOUT_S, without reaching a backend', async () => {
+    await simulator.process.stop('SIGKILL');
+    await waitFor(async () => (await fetch(fx.stack.readyUrls.orchestrator)).status === 503, 'the orchestrator to be unready', 10_000, 200);
+    const res = await fx.api.post('/api/v1/generations', { character: 'kai-nakamura', prompt: 'nobody home', steps: 2 });
+    const failed = await waitForGenerationEnd(fx, res.data.id, 20_000);
+    expect(failed).toMatchObject({ status: 'failed', stage: 'resolved', attempts: [] });
+    expect(failed.error).toMatchObject({ code: 'timeout', message: expect.stringMatching(/timed out after 3 s \(JOB_TIMEOUT_S\) waiting for a backend/) });
   });
 });

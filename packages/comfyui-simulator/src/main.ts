@@ -16,6 +16,11 @@ Options:
                     custom node packs to install, comma-separated (env SIM_CUSTOM_NODES; default none,
                     like a stock ComfyUI). Known: ipadapter (ComfyUI_IPAdapter_plus: IPAdapterUnifiedLoader,
                     IPAdapter). An unknown name exits with status 2
+  --checkpoints LIST
+                    checkpoint files it has, comma-separated (env SIM_CHECKPOINTS; default
+                    anime-v1.safetensors,sd_xl_base_1.0.safetensors)
+  --loras LIST      LoRA files it has, comma-separated (env SIM_LORAS; default
+                    style/inkwash.safetensors,kai-nakamura.safetensors; "" = none)
   -h, --help        show this help
 
 Test hooks: POST /sim/fail-next {"kind":"execution_error","message":"..."} fails the next prompt;
@@ -42,6 +47,12 @@ function customNodes(value: string | undefined): CustomNodePack[] {
   return names as CustomNodePack[];
 }
 
+/** A comma-separated list; undefined keeps the simulator's default, an empty string means none. */
+function list(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  return value.split(',').map((name) => name.trim()).filter((name) => name !== '');
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -51,6 +62,8 @@ async function main(): Promise<void> {
       'output-dir': { type: 'string' },
       'input-dir': { type: 'string' },
       'custom-nodes': { type: 'string' },
+      checkpoints: { type: 'string' },
+      loras: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -65,6 +78,8 @@ async function main(): Promise<void> {
     outputDir: values['output-dir'],
     inputDir: values['input-dir'],
     customNodes: customNodes(values['custom-nodes'] ?? process.env.SIM_CUSTOM_NODES),
+    checkpoints: list(values.checkpoints ?? process.env.SIM_CHECKPOINTS),
+    loras: list(values.loras ?? process.env.SIM_LORAS),
     log: (line) => console.error(line),
   });
   console.log(`comfyui-simulator listening on ${simulator.url}`);

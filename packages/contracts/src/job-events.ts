@@ -7,17 +7,24 @@ import type { AssetResource } from './resources';
  */
 export interface JobEventPayloads {
   'job:queued': { jobId: string };
-  'job:started': { jobId: string; backend: string };
+  /** The prompt entered a backend's queue, as attempt `attempt` (1, then 2… after a failover). */
+  'job:submitted': { jobId: string; backend: string; attempt: number };
+  /** ComfyUI started executing the prompt (its execution_start). */
+  'job:started': { jobId: string; backend: string; attempt?: number };
   'job:progress': { jobId: string; value: number; max: number; node: string | null };
   'job:completed': { jobId: string; assets: AssetResource[] };
   'job:failed': { jobId: string; error: Pick<JobError, 'code' | 'message'> };
   'job:canceled': { jobId: string };
-  /** A failed generation runs a stage again (its stage job was retried); a terminal event follows again. */
-  'job:retrying': { jobId: string; reason: string };
+  /**
+   * The job runs again: a failed generation's stage job was retried, or its backend was lost and
+   * the prompt goes to another one as attempt `attempt`. A terminal event follows again.
+   */
+  'job:retrying': { jobId: string; reason: string; attempt?: number };
 }
 export type JobEventName = keyof JobEventPayloads;
 export const JOB_EVENT_NAMES: JobEventName[] = [
   'job:queued',
+  'job:submitted',
   'job:started',
   'job:progress',
   'job:completed',

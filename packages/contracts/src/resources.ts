@@ -54,9 +54,32 @@ export interface GenerationResource {
   seed: number | null;
   backend: string | null;
   promptId: string | null;
-  attempts: { number: number; backend: string; promptId: string; startedAt: string; finishedAt: string | null; error: unknown }[];
+  /** submittedAt: the prompt entered the backend's queue; startedAt: ComfyUI began executing it. */
+  attempts: { number: number; backend: string; promptId: string; submittedAt: string; startedAt: string | null; finishedAt: string | null; error: unknown }[];
   assets: AssetResource[];
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
+}
+
+/** A ComfyUI backend as `GET /api/v1/backends` shows it. */
+export interface BackendResource {
+  /** Stable for a URL: a short hash of the normalised URL. */
+  id: string;
+  url: string;
+  /** down: not answering; draining: answering but taking no new job; up: taking jobs. */
+  state: 'up' | 'draining' | 'down';
+  /** It holds work: a prompt running or queued there, or a job the orchestrator drives on it. */
+  busy: boolean;
+  /** Prompts the orchestrator drives on it right now. */
+  inFlight: number;
+  /** ComfyUI's queue_remaining (pending + running), as last seen. */
+  queueDepth: number;
+  jobsDone: number;
+  lastError: string | null;
+  lastSeenAt: string | null;
+  drainedAt: string | null;
+  checkpoints: string[];
+  loras: string[];
+  ipAdapter: boolean;
 }

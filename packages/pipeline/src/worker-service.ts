@@ -38,6 +38,8 @@ export interface WorkerServiceOptions<S extends ConsumerService> {
   recoverEveryMs?: number;
   /** How long a stop waits for jobs in flight before leaving them to a restarted worker (default 2 s). */
   closeGraceMs?: number;
+  /** A check of the service's own besides PostgreSQL and Redis for `/readyz` (e.g. a backend is up); throws when not ready. */
+  readiness?: () => Promise<void>;
 }
 
 export interface RunningService {
@@ -89,6 +91,7 @@ export async function startWorkerService<S extends ConsumerService>(options: Wor
     checks: async () => {
       await db.$queryRaw`SELECT 1`;
       await redis.ping();
+      await options.readiness?.();
     },
   });
   // Each step bounded: Redis or PostgreSQL being down must not hold the exit.

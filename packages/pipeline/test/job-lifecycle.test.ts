@@ -40,7 +40,7 @@ describe('JobLifecycle', () => {
   const APPLY: Record<TransitionName, (id: string) => Promise<unknown>> = {
     resolve: (id) => lifecycle.resolve(id, resolution()),
     submit: (id) => lifecycle.submit(id, attempt()),
-    resubmit: (id) => lifecycle.resubmit(id, attempt(), 'backend_removed'),
+    resubmit: async (id) => ((await lifecycle.resubmit(id, attempt(), 'backend_removed')).length ? true : null),
     render: (id) => lifecycle.render(id, { backend: 'http://a', promptId: 'p', items: [] }),
     file: (id) => lifecycle.file(id, []),
     fail: (id) => lifecycle.fail(id, { code: 'internal', message: 'boom' }),
@@ -90,7 +90,7 @@ describe('JobLifecycle', () => {
     expect(row.attempts).toHaveLength(1);
     expect(row.attempts[0].finishedAt).not.toBeNull();
     const events = await db.jobEvent.findMany({ where: { jobId: id }, orderBy: { seq: 'asc' } });
-    expect(events.map((e) => [e.seq, e.type])).toEqual([[1, 'job:queued'], [2, 'job:started'], [5, 'job:completed']]);
+    expect(events.map((e) => [e.seq, e.type])).toEqual([[1, 'job:queued'], [2, 'job:submitted'], [5, 'job:completed']]);
   });
 
   it('when progress arrives, then updatedAt moves to now, which the recovery sweep compares with', async () => {
@@ -105,10 +105,26 @@ describe('JobLifecycle', () => {
   it('when a job is resubmitted, then the open attempt ends with the declared reason and the next one opens', async () => {
     const id = (await lifecycle.create({ body: body(), source: 'test', resolution: resolution() })).job.id;
     await lifecycle.submit(id, attempt());
-    expect(await lifecycle.resubmit(id, { backend: 'http://b', promptId: 'other', workflow }, 'backend_removed')).toBe(true);
+    const events = await lifecycle.resubmit(id, { backend: 'http://b', promptId: 'other', workflow }, 'backend_removed');
+    expect(events.map((e) => [e.name, e.payload])).toEqual([
+      ['job:retrying', { jobId: id, attempt: 2, reason: expect.stringContaining('backend_removed'), seq: 3 }],
+      ['job:submitted', { jobId: id, backend: 'http://b', attempt: 2, seq: 4 }],
+    ]);
     const attempts = await db.jobAttempt.findMany({ where: { jobId: id }, orderBy: { number: 'asc' } });
     expect(attempts.map((a) => [a.number, a.backend, (a.error as { code?: string } | null)?.code ?? null])).toEqual([[1, 'http://a', 'backend_removed'], [2, 'http://b', null]]);
     expect(await db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ backend: 'http://b', promptId: 'other' });
+  });
+
+  it('when ComfyUI starts the open attempt, then it gets startedAt and job:started once; a notice for an older attempt records nothing', async () => {
+    const id = (await lifecycle.create({ body: body(), source: 'test', resolution: resolution() })).job.id;
+    await lifecycle.submit(id, { backend: 'http://a', promptId: 'first', workflow });
+    await lifecycle.resubmit(id, { backend: 'http://b', promptId: 'second', workflow }, 'backend_lost');
+    expect(await lifecycle.started(id, 'first')).toBeNull();
+    const started = await lifecycle.started(id, 'second');
+    expect(started?.payload).toMatchObject({ jobId: id, backend: 'http://b', attempt: 2 });
+    expect(await lifecycle.started(id, 'second')).toBeNull();
+    const attempts = await db.jobAttempt.findMany({ where: { jobId: id }, orderBy: { number: 'asc' } });
+    expect(attempts.map((a) => [a.number, a.startedAt !== null, (a.error as { code?: string } | null)?.code ?? null])).toEqual([[1, false, 'backend_lost'], [2, true, null]]);
   });
 
   it('when a failed job is retried at its stage, then its error is cleared, a job:retrying event is recorded and it can complete', async () => {

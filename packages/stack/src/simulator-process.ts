@@ -8,6 +8,9 @@ export interface SimulatorProcessOptions {
   inputDir?: string;
   /** Custom node packs the simulated backend has, e.g. ['ipadapter'] (ComfyUI_IPAdapter_plus). */
   customNodes?: string[];
+  /** The model files the simulated backend has (default: the simulator's own list). */
+  checkpoints?: string[];
+  loras?: string[];
   /** Names where the port came from, for the message when it is taken (default: the --port flag). */
   portVariable?: string;
   echo?: (line: string) => void;
@@ -25,6 +28,8 @@ export async function startSimulatorProcess(options: SimulatorProcessOptions = {
   if (options.outputDir) args.push('--output-dir', options.outputDir);
   if (options.inputDir) args.push('--input-dir', options.inputDir);
   if (options.customNodes?.length) args.push('--custom-nodes', options.customNodes.join(','));
+  if (options.checkpoints) args.push('--checkpoints', options.checkpoints.join(','));
+  if (options.loras) args.push('--loras', options.loras.join(','));
   const url = `http://127.0.0.1:${port}`;
   const process = new ServiceProcess(
     // ComfyUI has no /readyz: /system_stats answering means it listens and serves.

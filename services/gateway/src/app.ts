@@ -6,6 +6,7 @@ import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { checkReadiness, type JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
 import { assetRoutes } from './http/routes/assets';
+import { backendRoutes } from './http/routes/backends';
 import { characterRoutes } from './http/routes/characters';
 import { generationRoutes } from './http/routes/generations';
 import { schemaRoutes } from './http/routes/schemas';
@@ -75,6 +76,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   );
   app.use('/api/v1/assets', assetRoutes(deps));
   app.use('/api/v1/workflows', workflowRoutes(deps));
+  app.use('/api/v1/backends', backendRoutes(deps));
   app.use('/api/v1/schemas', schemaRoutes());
   app.use(notFoundRoute);
   app.use(errorMiddleware(deps.log));

@@ -8,15 +8,19 @@ import { createRenderPromptHandler } from './jobs/render-prompt.processor';
 
 /** The orchestrator: drives ComfyUI backends for resolved generations (`generation-renders`). */
 export async function startOrchestrator(config: OrchestratorConfig, log: Logger): Promise<RunningService> {
-  const pool = new BackendPool(config.COMFYUI_URLS, log);
-  await pool.connect();
+  let pool: BackendPool | undefined;
   return startWorkerService({
     service: 'orchestrator',
     opsPort: config.ORCHESTRATOR_PORT,
     ...sharedServiceOptions(config),
     log,
+    // Not ready while no backend is up: nothing could be rendered.
+    readiness: async () => pool?.assertAnyUp(),
     build: async (ctx) => {
-      const stager = new ReferenceStager({ db: ctx.db, storage: new LocalLibraryStorage(config.LIBRARY_DIR), log });
+      pool = new BackendPool({ urls: config.COMFYUI_URLS, db: ctx.db, log, prefetch: config.BACKEND_PREFETCH, defaultCheckpoint: config.DEFAULT_CHECKPOINT });
+      await pool.start();
+      const activePool = pool;
+      const stager = new ReferenceStager({ db: ctx.db, storage: new LocalLibraryStorage(config.LIBRARY_DIR), log, sessionOf: (url) => activePool.sessionOf(url) });
       const render = createRenderPromptHandler({
         ...ctx,
         pool,
@@ -29,7 +33,7 @@ export async function startOrchestrator(config: OrchestratorConfig, log: Logger)
         handlers: { generationRenders: render },
         // Keeps every backend's own queue fed: one in flight per backend plus the prefetch.
         concurrency: { generationRenders: config.COMFYUI_URLS.length * (1 + config.BACKEND_PREFETCH) },
-        stop: () => pool.close(),
+        stop: () => pool!.close(),
       };
     },
   });

@@ -71,6 +71,29 @@ describe('ReferenceStager', () => {
     expect(simulator.uploads.slice(before).map((u) => u.sha256)).toEqual([refs[0].sha256]);
   });
 
+  it('when the backend restarts without its input folder, then the same process checks again in the new session and uploads what is gone; within a session it does not ask', async () => {
+    let session = 1;
+    const stager = new ReferenceStager({ db, storage: new LocalLibraryStorage(libraryDir), log, sessionOf: () => session });
+    await stager.stage(simulator.url, client, refs);
+    await rm(path.join(simulator.inputDir, `anime-ref-${refs[1].sha256}.png`));
+    const before = simulator.uploads.length;
+    await stager.stage(simulator.url, client, refs);
+    expect(simulator.uploads.length).toBe(before);
+
+    session = 2;
+    await stager.stage(simulator.url, client, refs);
+    expect(simulator.uploads.slice(before).map((u) => u.sha256)).toEqual([refs[1].sha256]);
+  });
+
+  it('when a confirmation is older than the recheck bound, then it is checked again', async () => {
+    const stager = new ReferenceStager({ db, storage: new LocalLibraryStorage(libraryDir), log, recheckAfterMs: 0 });
+    await stager.stage(simulator.url, client, refs);
+    await rm(path.join(simulator.inputDir, `anime-ref-${refs[0].sha256}.png`));
+    const before = simulator.uploads.length;
+    await stager.stage(simulator.url, client, refs);
+    expect(simulator.uploads.slice(before).map((u) => u.sha256)).toEqual([refs[0].sha256]);
+  });
+
   it('when the library file is missing or altered, then staging fails with ReferenceUnavailableError naming it', async () => {
     const missing = { ...refs[0], sha256: sha256Hex(Buffer.from('other')), path: 'references/kai/gone.png' };
     await expect(newStager().stage(simulator.url, client, [missing])).rejects.toBeInstanceOf(ReferenceUnavailableError);

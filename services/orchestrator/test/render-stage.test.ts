@@ -100,7 +100,7 @@ describe('render stage (orchestrator in-process, simulator, PostgreSQL, Redis)',
     expect(row.attempts.map((a) => a.number)).toEqual([1, 2]);
     expect((row.attempts[0].error as { code: string }).code).toBe('comfyui_execution');
     const story = await db.jobEvent.findMany({ where: { jobId: id }, orderBy: { seq: 'asc' } });
-    expect(story.map((e) => e.type)).toEqual(['job:queued', 'job:started', 'job:failed', 'job:retrying', 'job:started']);
+    expect(story.map((e) => e.type)).toEqual(['job:queued', 'job:submitted', 'job:started', 'job:failed', 'job:retrying', 'job:submitted', 'job:started']);
   });
 
   it('when the render job of a completed generation is retried, then the queue job fails saying there is nothing to run again, and the generation is untouched', async () => {

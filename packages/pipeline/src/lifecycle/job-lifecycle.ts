@@ -105,28 +105,53 @@ export class JobLifecycle {
     return this.db.$transaction((tx) => this.apply(tx, id, 'resolve', resolutionColumns(resolution)));
   }
 
-  /** Records the attempt's prompt id and graph before the prompt is sent, so a crash resumes it. */
-  async submit(id: string, attempt: Attempt): Promise<JobEventEnvelope<'job:started'> | null> {
+  /**
+   * Records the attempt's prompt id and graph before the prompt is sent, so a crash resumes it;
+   * the story gets `job:submitted` (the prompt enters the backend's queue).
+   */
+  async submit(id: string, attempt: Attempt): Promise<JobEventEnvelope<'job:submitted'> | null> {
     return this.db.$transaction(async (tx) => {
       if (!(await this.apply(tx, id, 'submit', { ...attemptColumns(attempt), startedAt: new Date() }))) return null;
-      await this.openAttempt(tx, id, attempt);
-      return recordEvent(tx, id, 'job:started', { jobId: id, backend: attempt.backend });
+      const number = await this.openAttempt(tx, id, attempt);
+      return recordEvent(tx, id, 'job:submitted', { jobId: id, backend: attempt.backend, attempt: number });
     });
   }
 
-  /** Ends the open attempt with `reason` and opens the next one on another backend. */
-  async resubmit(id: string, attempt: Attempt, reason: AttemptEndCode): Promise<boolean> {
+  /**
+   * Ends the open attempt with `reason` and opens the next one on another backend: the story gets
+   * `job:retrying { attempt, reason }` then `job:submitted` for the new attempt (empty when the guard refused).
+   */
+  async resubmit(id: string, attempt: Attempt, reason: AttemptEndCode): Promise<JobEventEnvelope[]> {
     return this.db.$transaction(async (tx) => {
-      if (!(await this.apply(tx, id, 'resubmit', attemptColumns(attempt)))) return false;
+      if (!(await this.apply(tx, id, 'resubmit', attemptColumns(attempt)))) return [];
       await tx.jobAttempt.updateMany({ where: { jobId: id, finishedAt: null }, data: { finishedAt: new Date(), error: { code: reason, message: attemptEndMessage[reason] } } });
-      await this.openAttempt(tx, id, attempt);
-      return true;
+      const number = await this.openAttempt(tx, id, attempt);
+      return [
+        await recordEvent(tx, id, 'job:retrying', { jobId: id, attempt: number, reason: `${reason}: ${attemptEndMessage[reason]}` }),
+        await recordEvent(tx, id, 'job:submitted', { jobId: id, backend: attempt.backend, attempt: number }),
+      ];
     });
   }
 
-  private async openAttempt(tx: Tx, id: string, attempt: Attempt) {
+  private async openAttempt(tx: Tx, id: string, attempt: Attempt): Promise<number> {
     const number = (await tx.jobAttempt.count({ where: { jobId: id } })) + 1;
     await tx.jobAttempt.create({ data: { jobId: id, number, backend: attempt.backend, promptId: attempt.promptId } });
+    return number;
+  }
+
+  /**
+   * ComfyUI began executing the open attempt's prompt: its startedAt and `job:started`. Not a
+   * change of status or stage; guarded so a replayed or late notice (another attempt opened since,
+   * or the job over) records nothing.
+   */
+  async started(id: string, promptId: string): Promise<JobEventEnvelope<'job:started'> | null> {
+    return this.db.$transaction(async (tx) => {
+      const open = await tx.jobAttempt.findFirst({ where: { jobId: id, promptId, startedAt: null, finishedAt: null, job: { status: 'running', stage: 'submitted' } } });
+      if (!open) return null;
+      const marked = await tx.jobAttempt.updateMany({ where: { id: open.id, startedAt: null }, data: { startedAt: new Date() } });
+      if (!marked.count) return null;
+      return recordEvent(tx, id, 'job:started', { jobId: id, backend: open.backend, attempt: open.number });
+    });
   }
 
   /** Progress is not part of the stored story: only the latest tick is kept, with its seq. */
@@ -203,4 +228,5 @@ const attemptColumns = (a: Attempt) => ({ backend: a.backend, promptId: a.prompt
 const attemptEndMessage: Record<AttemptEndCode, string> = {
   backend_removed: 'the backend is no longer configured',
   prompt_lost: 'the backend lost the prompt',
+  backend_lost: 'the backend went down while holding the prompt',
 };

@@ -32,9 +32,9 @@ export const TRANSITIONS = {
   /** The character version is resolved into conditioning. */
   resolve: { from: [{ status: 'queued', stage: 'requested' }], to: { status: 'queued', stage: 'resolved' } },
   /** The prompt is handed to a backend under a recorded prompt id (attempt 1, or the next after a retry). */
-  submit: { from: [{ status: 'queued', stage: 'resolved' }], to: { status: 'running', stage: 'submitted' }, event: 'job:started' },
-  /** The prompt goes to another backend in a new attempt (its backend vanished or lost it). */
-  resubmit: { from: [{ status: 'running', stage: 'submitted' }], to: { status: 'running', stage: 'submitted' } },
+  submit: { from: [{ status: 'queued', stage: 'resolved' }], to: { status: 'running', stage: 'submitted' }, event: 'job:submitted' },
+  /** The prompt goes to another backend in a new attempt (its backend vanished, died or lost it); then job:submitted again. */
+  resubmit: { from: [{ status: 'running', stage: 'submitted' }], to: { status: 'running', stage: 'submitted' }, event: 'job:retrying' },
   /** The backend finished the prompt; its outputs are recorded for filing. */
   render: { from: [{ status: 'running', stage: 'submitted' }], to: { status: 'running', stage: 'rendered' } },
   /** Every output is in the library with its Asset row. */

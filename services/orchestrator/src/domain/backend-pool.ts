@@ -1,84 +1,214 @@
-import { ComfyClient } from '@anime/comfyui-client';
+import type { ComfyClient } from '@anime/comfyui-client';
+import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
-
-const IPADAPTER_CLASSES = ['IPAdapterUnifiedLoader', 'IPAdapter'];
+import { NoCapableBackendError, PromptTimedOutError } from '@anime/pipeline';
+import { Backend } from './backends/backend';
+import { BackendStore } from './backends/backend-store';
+import type { BackendCapabilities } from './backends/capabilities';
+import { routeJob, type JobNeeds, type RouteCandidate } from './backends/route-job';
 
 /** A backend held for one job while this process drives a prompt on it. Release it once, when done. */
 export interface BackendLease {
   url: string;
   client: ComfyClient;
+  /** The checkpoint routing chose for this job on this backend (empty when resuming a recorded prompt). */
+  checkpoint: string;
+  capabilities: BackendCapabilities | null;
+  /** Aborted when the backend goes down while the job holds it. */
+  lost: AbortSignal;
   release(): void;
 }
 
+export interface BackendPoolOptions {
+  urls: string[];
+  db: Db;
+  log: Logger;
+  /** BACKEND_PREFETCH: prompts waiting in a backend's own queue besides the running one. */
+  prefetch?: number;
+  defaultCheckpoint?: string;
+  /** How often every backend is probed (/system_stats); a dead one is marked down within two periods. */
+  probeEveryMs?: number;
+}
+
+const DEFAULT_PROBE_MS = 2_000;
+
 /**
- * The ComfyUI backends from COMFYUI_URLS, one long-lived client (and WebSocket) each.
- * A new job goes to the backend this process drives the fewest prompts on (ties in turn), so a
- * backend that finished early is fed first. Health- and model-aware routing comes with the pool issue.
+ * The ComfyUI backends of COMFYUI_URLS: health (probes and WebSocket state), cached
+ * capabilities, drain flags from PostgreSQL, and model-aware routing of jobs to them. Each
+ * backend's state is written to the `backends` table, which the gateway serves.
  */
 export class BackendPool {
-  private readonly clients = new Map<string, ComfyClient>();
-  private readonly inFlight = new Map<string, number>();
-  private next = 0;
-  private readonly ipAdapter = new Map<string, Promise<boolean>>();
+  private readonly backends: Backend[];
+  private readonly store: BackendStore;
+  private readonly waiters = new Set<() => void>();
+  private timer: NodeJS.Timeout | undefined;
+  private turn = 0;
 
-  constructor(urls: string[], log: Logger) {
-    for (const url of urls) this.clients.set(url, new ComfyClient({ baseUrl: url, log }));
+  constructor(private readonly options: BackendPoolOptions) {
+    this.store = new BackendStore(options.db);
+    this.backends = [...new Set(options.urls)].map((url) => new Backend(url, options.log, (backend) => this.changed(backend)));
   }
 
-  async connect(): Promise<void> {
-    await Promise.all([...this.clients.values()].map((c) => c.connect().catch(() => undefined)));
+  /** Restores what earlier runs learned, probes every backend once, then keeps probing. */
+  async start(): Promise<void> {
+    const stored = await this.store.load(this.backends.map((b) => b.id));
+    for (const backend of this.backends) {
+      const row = stored.get(backend.id);
+      if (row) backend.restore(row);
+    }
+    await Promise.all(this.backends.map((b) => b.check()));
+    const every = this.options.probeEveryMs ?? DEFAULT_PROBE_MS;
+    this.timer = setInterval(() => void this.tick(), every);
+    this.timer.unref();
   }
 
-  /** The least busy backend, held for one job. */
-  acquire(): BackendLease {
-    const urls = [...this.clients.keys()];
-    const start = this.next++ % urls.length;
-    const rotated = [...urls.slice(start), ...urls.slice(0, start)];
-    const url = rotated.reduce((best, candidate) => (this.load(candidate) < this.load(best) ? candidate : best));
-    return this.lease(url);
+  private async tick(): Promise<void> {
+    await Promise.all([...this.backends.map((b) => b.check()), this.refreshDrain().catch(() => undefined)]);
+  }
+
+  private async refreshDrain(): Promise<void> {
+    const draining = await this.store.draining();
+    let changed = false;
+    for (const backend of this.backends) {
+      if (backend.draining !== draining.has(backend.id)) {
+        backend.draining = draining.has(backend.id);
+        changed = true;
+      }
+    }
+    if (changed) this.wakeWaiters();
+  }
+
+  private changed(backend: Backend): void {
+    this.store.save(backend.record()).catch((error) => this.options.log.warn('could not record backend state', { backend: backend.url, error: (error as Error).message }));
+    this.wakeWaiters();
+  }
+
+  private wakeWaiters(): void {
+    for (const wake of [...this.waiters]) wake();
+  }
+
+  /** For /readyz: a service that can reach no backend cannot render anything. */
+  assertAnyUp(): void {
+    if (this.backends.some((b) => b.up)) return;
+    throw new Error(`no ComfyUI backend is up: ${this.backends.map((b) => `${b.url} (${b.lastError ?? 'not answering'})`).join('; ')}`);
+  }
+
+  /** Which connection session of the backend this is (see Backend.session); 0 when unknown. */
+  sessionOf(url: string): number {
+    return this.find(url)?.session ?? 0;
+  }
+
+  stateOf(url: string): 'up' | 'down' | 'unconfigured' {
+    const backend = this.find(url);
+    return !backend ? 'unconfigured' : backend.up ? 'up' : 'down';
+  }
+
+  /**
+   * Routes a job to a capable backend and holds it. While capable backends exist but none is up
+   * (or all drain), it waits without spending a try, until `deadlineAt` (then PromptTimedOutError);
+   * when no configured backend can ever run the job, NoCapableBackendError names what is missing.
+   */
+  async acquire(needs: JobNeeds, options: { deadlineAt: number; signal?: AbortSignal; limitS: number }): Promise<BackendLease> {
+    let logged = false;
+    for (;;) {
+      // Fresh flags: a backend drained a moment ago must get no new job.
+      await this.refreshDrain();
+      const route = routeJob(this.candidates(), needs, { defaultCheckpoint: this.options.defaultCheckpoint, capacity: 1 + (this.options.prefetch ?? 1), turn: this.turn });
+      if (route.kind === 'run') {
+        this.turn++;
+        return this.lease(this.find(route.url)!, route.checkpoint);
+      }
+      if (route.kind === 'none') throw new NoCapableBackendError(route.message, route.details);
+      if (Date.now() >= options.deadlineAt) throw new PromptTimedOutError(`timed out after ${options.limitS} s (JOB_TIMEOUT_S) waiting for a backend: ${route.reason}`);
+      if (!logged) this.options.log.info('job waits for a backend', { reason: route.reason });
+      logged = true;
+      await this.nextChange(Math.min(options.deadlineAt - Date.now(), this.options.probeEveryMs ?? DEFAULT_PROBE_MS), options.signal);
+    }
   }
 
   /** The backend a job already runs on, held again (after a restart); null when it is no longer configured. */
   acquireExisting(url: string): BackendLease | null {
-    return this.clients.has(url) ? this.lease(url) : null;
+    const backend = this.find(url);
+    return backend ? this.lease(backend, '') : null;
+  }
+
+  /** Whether the backend is down, probing it now (a request to it just failed). */
+  async confirmDown(url: string): Promise<boolean> {
+    const backend = this.find(url);
+    return !backend || !(await backend.check());
+  }
+
+  /** The checkpoint of the prompt last sent there: routing prefers it for jobs using the same one. */
+  recordSubmitted(url: string, checkpoint: string): void {
+    const backend = this.find(url);
+    if (backend && checkpoint) backend.lastCheckpoint = checkpoint;
+  }
+
+  async recordDone(url: string): Promise<void> {
+    const backend = this.find(url);
+    if (backend) await this.store.countDone(backend.id).catch(() => undefined);
   }
 
   /** Prompts this process drives on the backend right now. */
   load(url: string): number {
-    return this.inFlight.get(url) ?? 0;
+    return this.find(url)?.inFlight ?? 0;
   }
 
-  private lease(url: string): BackendLease {
-    this.inFlight.set(url, this.load(url) + 1);
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.wakeWaiters();
+    for (const backend of this.backends) backend.close();
+  }
+
+  private find(url: string): Backend | undefined {
+    return this.backends.find((b) => b.url === url);
+  }
+
+  private candidates(): RouteCandidate[] {
+    return this.backends.map((b) => ({
+      url: b.url,
+      up: b.up,
+      draining: b.draining,
+      capabilities: b.capabilities,
+      // Our own prompts only: ComfyUI's queue_remaining lags its take/finish of them, and a
+      // backend that looked full a moment too long left the other to take every job (pnpm bench).
+      load: b.inFlight,
+      lastCheckpoint: b.lastCheckpoint,
+    }));
+  }
+
+  private lease(backend: Backend, checkpoint: string): BackendLease {
+    backend.inFlight++;
     let released = false;
     return {
-      url,
-      client: this.clients.get(url)!,
+      url: backend.url,
+      client: backend.client,
+      checkpoint,
+      capabilities: backend.capabilities,
+      lost: backend.lost,
       release: () => {
         if (released) return;
         released = true;
-        this.inFlight.set(url, this.load(url) - 1);
+        backend.inFlight--;
       },
     };
   }
 
-  /**
-   * Whether the backend has the IP-Adapter custom nodes (`/object_info/<class>` answers `{}` for a
-   * class it lacks). Asked once per backend; a failed answer is not remembered.
-   */
-  hasIpAdapter(url: string): Promise<boolean> {
-    let answer = this.ipAdapter.get(url);
-    if (!answer) {
-      const client = this.clients.get(url);
-      if (!client) return Promise.resolve(false);
-      answer = Promise.all(IPADAPTER_CLASSES.map((name) => client.objectInfo(name).then((info) => name in info))).then((found) => found.every(Boolean));
-      answer.catch(() => this.ipAdapter.delete(url));
-      this.ipAdapter.set(url, answer);
-    }
-    return answer;
-  }
-
-  async close(): Promise<void> {
-    await Promise.all([...this.clients.values()].map((c) => c.close()));
+  private nextChange(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        signal?.removeEventListener('abort', aborted);
+        resolve();
+      };
+      const aborted = () => {
+        done();
+        reject(signal!.reason);
+      };
+      const timer = setTimeout(done, Math.max(0, ms));
+      this.waiters.add(done);
+      signal?.addEventListener('abort', aborted, { once: true });
+    });
   }
 }

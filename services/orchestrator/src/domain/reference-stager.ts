@@ -21,6 +21,8 @@ export interface ReferenceToStage {
  */
 export const REFERENCE_FILE_PREFIX = 'anime-ref-';
 
+const DEFAULT_RECHECK_MS = 10 * 60_000;
+
 export { ReferenceUnavailableError };
 
 /**
@@ -32,10 +34,31 @@ export { ReferenceUnavailableError };
  */
 export class ReferenceStager {
   private readonly inFlight = new Map<string, Promise<StagedReference>>();
-  /** Recorded uploads this process has seen still present on their backend. */
-  private readonly confirmed = new Set<string>();
+  /** Recorded uploads seen still present on their backend: in which connection session, and when. */
+  private readonly confirmed = new Map<string, { session: number; at: number }>();
 
-  constructor(private readonly deps: { db: Db; storage: LibraryStorage; log: Logger }) {}
+  constructor(
+    private readonly deps: {
+      db: Db;
+      storage: LibraryStorage;
+      log: Logger;
+      /** The backend's connection session (BackendPool.sessionOf): a new one means it may have restarted. */
+      sessionOf?: (backend: string) => number;
+      /** How long a confirmation holds within one session (default 10 min): files can be cleaned away. */
+      recheckAfterMs?: number;
+    },
+  ) {}
+
+  /** Whether an upload was confirmed in the backend's current session, recently enough. */
+  private stillConfirmed(backend: string, key: string): boolean {
+    const seen = this.confirmed.get(key);
+    if (!seen) return false;
+    return seen.session === (this.deps.sessionOf?.(backend) ?? 0) && Date.now() - seen.at < (this.deps.recheckAfterMs ?? DEFAULT_RECHECK_MS);
+  }
+
+  private confirm(backend: string, key: string): void {
+    this.confirmed.set(key, { session: this.deps.sessionOf?.(backend) ?? 0, at: Date.now() });
+  }
 
   async stage(backend: string, client: ComfyClient, references: ReferenceToStage[]): Promise<StagedReference[]> {
     return Promise.all(references.map((reference) => this.stageOne(backend, client, reference)));
@@ -53,8 +76,8 @@ export class ReferenceStager {
 
   private async findOrUpload(backend: string, client: ComfyClient, reference: ReferenceToStage, key: string): Promise<StagedReference> {
     const known = await this.deps.db.backendUpload.findUnique({ where: { backend_sha256: { backend, sha256: reference.sha256 } } });
-    if (known && (this.confirmed.has(key) || (await this.stillThere(client, known, reference.sha256)))) {
-      this.confirmed.add(key);
+    if (known && (this.stillConfirmed(backend, key) || (await this.stillThere(client, known, reference.sha256)))) {
+      this.confirm(backend, key);
       return { sha256: reference.sha256, kind: reference.kind, image: imageName(known.subfolder, known.name) };
     }
     if (known) this.deps.log.warn('reference image gone from backend; uploading it again', { backend, sha256: reference.sha256, name: imageName(known.subfolder, known.name) });
@@ -68,15 +91,16 @@ export class ReferenceStager {
       create: { backend, sha256: reference.sha256, ...row },
       update: row,
     });
-    this.confirmed.add(key);
+    this.confirm(backend, key);
     this.deps.log.info('uploaded reference image to backend', { backend, sha256: reference.sha256, label: reference.label, name: imageName(row.subfolder, row.name) });
     return { sha256: reference.sha256, kind: reference.kind, image: imageName(row.subfolder, row.name) };
   }
 
   /**
-   * Once per process and upload, a recorded upload is checked with `GET /view` (type input): a
-   * backend reinstalled or cleaned under the same URL gets the image again instead of a LoadImage
-   * "Invalid image file" error.
+   * A recorded upload is checked with `GET /view` (type input) once per connection session of the
+   * backend and at least every `recheckAfterMs`: a backend restarted, reinstalled or cleaned under
+   * the same URL gets the image again instead of a LoadImage "Invalid image file" error (or, for a
+   * LoadImage nothing consumes, an `is_changed` of NaN that makes its /history invalid JSON).
    */
   private async stillThere(client: ComfyClient, known: { name: string; subfolder: string }, sha256: string): Promise<boolean> {
     try {

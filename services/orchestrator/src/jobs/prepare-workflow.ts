@@ -1,10 +1,8 @@
-import type { ComfyClient } from '@anime/comfyui-client';
 import type { GenerationRequestBody, JobConditioning } from '@anime/contracts';
 import type { TemplateVersion } from '@anime/workflows';
-import type { BackendPool } from '../domain/backend-pool';
-import { bindTemplate, templateCheckpoint } from '../domain/bind-template';
+import type { BackendLease, BackendPool } from '../domain/backend-pool';
+import { bindTemplate } from '../domain/bind-template';
 import { buildTextToImageWorkflow, type Workflow } from '../domain/build-workflow';
-import { chooseCheckpoint } from '../domain/choose-checkpoint';
 import type { ReferenceStager } from '../domain/reference-stager';
 
 export interface PrepareWorkflowDeps {
@@ -28,18 +26,16 @@ export interface JobToRender {
 const DEFAULT_IPADAPTER_WEIGHT = 0.7;
 
 /**
- * Builds the prompt for one attempt on one backend: the checkpoint that backend has, the job's
- * conditioning, and its reference images uploaded there first.
+ * Builds the prompt for one attempt on one backend: the checkpoint routing chose there, the job's
+ * conditioning, and its reference images uploaded there first. Models and node classes come from
+ * the pool's cached capabilities, never asked per job.
  */
-export async function prepareWorkflow(deps: PrepareWorkflowDeps, job: JobToRender, backend: { url: string; client: ComfyClient }): Promise<Workflow> {
+export async function prepareWorkflow(deps: PrepareWorkflowDeps, job: JobToRender, backend: Pick<BackendLease, 'url' | 'client' | 'checkpoint' | 'capabilities'>): Promise<Workflow> {
   const { request, conditioning } = job;
   const weight = deps.ipAdapterWeight ?? DEFAULT_IPADAPTER_WEIGHT;
-  const [available, references, ipAdapter] = await Promise.all([
-    backend.client.listCheckpoints(),
-    deps.stager.stage(backend.url, backend.client, conditioning.references ?? []),
-    conditioning.references?.length && weight > 0 ? deps.pool.hasIpAdapter(backend.url) : Promise.resolve(false),
-  ]);
-  const checkpoint = chooseCheckpoint(available, conditioning.checkpoint ?? templateCheckpoint(job.template), deps.defaultCheckpoint) ?? 'no-checkpoint-available.safetensors';
+  const references = await deps.stager.stage(backend.url, backend.client, conditioning.references ?? []);
+  const ipAdapter = references.length > 0 && weight > 0 && !!backend.capabilities?.ipAdapter;
+  const checkpoint = backend.checkpoint;
   if (job.template) {
     const filled = { prompt: conditioning.positive, negative: conditioning.negative, seed: Number(job.seed ?? 0), steps: request.steps, width: request.width, height: request.height, count: request.count, checkpoint };
     return bindTemplate({ template: job.template, jobId: job.id, characterSlug: job.characterSlug, filled, loras: conditioning.loras, references });

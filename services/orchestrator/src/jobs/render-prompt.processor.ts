@@ -1,87 +1,132 @@
-import { generationRequestBodySchema } from '@anime/contracts';
+import { ComfyUnreachableError } from '@anime/comfyui-client';
+import { generationRequestBodySchema, type AttemptEndCode } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { JobLifecycle, MalformedDataError, PromptTimedOutError, readConditioning, readWorkflow, type GenerationRow, type JobEventPublisher, type StageHandler } from '@anime/pipeline';
 import type { BackendLease } from '../domain/backend-pool';
 import { promptIdFor } from '../domain/prompt-id';
 import { loadTemplate } from './load-template';
-import { prepareWorkflow, type PrepareWorkflowDeps } from './prepare-workflow';
+import { placeJob } from './place-job';
+import type { JobToRender, PrepareWorkflowDeps } from './prepare-workflow';
 
 export interface RenderPromptDeps extends PrepareWorkflowDeps {
   db: Db;
   events: JobEventPublisher;
   log: Logger;
-  /** JOB_TIMEOUT_S in ms: how long a prompt may take from submission; then it is interrupted and the job fails. */
+  /** JOB_TIMEOUT_S in ms: how long a prompt may take from submission (or a job may wait for a backend); then the job fails with timeout. */
   jobTimeoutMs?: number;
 }
 
 const DEFAULT_JOB_TIMEOUT_MS = 600_000;
 
+/** How one attempt ended: rendered, or its backend died under it (the job goes on elsewhere). */
+type AttemptOutcome = { kind: 'rendered' } | { kind: 'lost' } | { kind: 'gone'; outcome: string };
+
 /**
- * `generation-renders` → builds the workflow, submits it to a backend under a prompt id recorded
- * in PostgreSQL first (stage `submitted`), follows it to the end and records its outputs (stage
- * `rendered`). After a crash the same generation resumes the recorded prompt instead of
- * submitting a second one. The backend is held (leased) while this process drives the prompt, so
- * new jobs go elsewhere first. Faults are thrown; the stage worker decides what they mean.
+ * `generation-renders` → routes the job to a capable backend, builds the workflow, submits it
+ * under a prompt id recorded in PostgreSQL first (stage `submitted`), follows it to the end and
+ * records its outputs (stage `rendered`). After a crash the same generation resumes the recorded
+ * prompt instead of submitting a second one. A backend that dies under the prompt (or was removed)
+ * makes it a new attempt on another capable backend. Faults are thrown; the stage worker decides
+ * what they mean.
  */
 export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<'generationRenders'> {
   const lifecycle = new JobLifecycle(deps.db);
+  const limitMs = deps.jobTimeoutMs ?? DEFAULT_JOB_TIMEOUT_MS;
 
   return {
     run: async (generation, { signal }) => {
       if (!generation.character) throw new MalformedDataError(`generation ${generation.id} has no resolved character`);
-      const submitted = generation.stage === 'submitted' && generation.backend && generation.promptId;
-      const resumable = submitted ? deps.pool.acquireExisting(generation.backend!) : null;
-      const lease = resumable ?? deps.pool.acquire();
-      try {
-        return await drive(generation, lease, resumable !== null, signal);
-      } finally {
-        lease.release();
+      const conditioning = readConditioning(generation);
+      const template = await loadTemplate(deps.db, conditioning);
+      const job: JobToRender = { id: generation.id, seed: generation.seed, request: generationRequestBodySchema.parse(generation.request), conditioning, characterSlug: generation.character.slug, template };
+      let submitted = generation.stage === 'submitted';
+      let endReason: AttemptEndCode | undefined;
+      if (submitted && generation.backend && generation.promptId) {
+        const state = deps.pool.stateOf(generation.backend);
+        if (state === 'up') {
+          const outcome = await resume(generation, signal);
+          if (outcome.kind !== 'lost') return result(outcome);
+        }
+        endReason = state === 'unconfigured' ? 'backend_removed' : 'backend_lost';
+      }
+      // Waiting for a backend and the prompt's own run are each bounded by JOB_TIMEOUT_S; a
+      // failover keeps the clock of the first submission.
+      const clock = { waitStartedAt: Date.now(), firstSubmittedAt: generation.startedAt?.getTime() };
+      for (;;) {
+        const outcome = await attempt(generation, job, submitted ? (endReason ?? 'backend_lost') : undefined, clock, signal);
+        if (outcome.kind !== 'lost') return result(outcome);
+        submitted = true;
+        endReason = 'backend_lost';
       }
     },
   };
 
-  async function drive(generation: GenerationRow, lease: BackendLease, resume: boolean, signal?: AbortSignal) {
-    const { url, client } = lease;
-    const request = generationRequestBodySchema.parse(generation.request);
-    let promptId = generation.promptId!;
-    let workflow = resume ? readWorkflow(generation) : undefined;
-    if (!workflow) {
-      const conditioning = readConditioning(generation);
-      const template = await loadTemplate(deps.db, conditioning);
-      workflow = await prepareWorkflow(deps, { id: generation.id, seed: generation.seed, request, conditioning, characterSlug: generation.character!.slug, template }, { url, client });
-      promptId = promptIdFor(generation.id, (await deps.db.jobAttempt.count({ where: { jobId: generation.id } })) + 1);
-      const attempt = { backend: url, promptId, workflow };
-      if (generation.stage === 'resolved') {
-        const started = await lifecycle.submit(generation.id, attempt);
-        if (!started) return { outcome: 'submitted elsewhere' };
-        await deps.events.publish(started);
-      } else if (!(await lifecycle.resubmit(generation.id, attempt, 'backend_removed'))) {
-        return { outcome: 'resubmitted elsewhere' };
-      }
-    }
+  function result(outcome: Exclude<AttemptOutcome, { kind: 'lost' }>) {
+    return outcome.kind === 'gone' ? { outcome: outcome.outcome } : { outcome: 'rendered', reached: 'rendered' as const };
+  }
 
-    const limitMs = deps.jobTimeoutMs ?? DEFAULT_JOB_TIMEOUT_MS;
-    // Counted from the first submission, so a resumed prompt keeps its original deadline.
-    const startedAt = resume && generation.startedAt ? generation.startedAt.getTime() : Date.now();
-    const deadline = AbortSignal.timeout(Math.max(0, startedAt + limitMs - Date.now()));
-    const stop = signal ? AbortSignal.any([signal, deadline]) : deadline;
+  /** A new attempt: the first (`endReason` undefined) or the next after the open one ended. */
+  async function attempt(generation: GenerationRow, job: JobToRender, endReason: AttemptEndCode | undefined, clock: { waitStartedAt: number; firstSubmittedAt?: number }, signal?: AbortSignal): Promise<AttemptOutcome> {
+    const { lease, workflow } = await placeJob(deps, job, { deadlineAt: clock.waitStartedAt + limitMs, limitS: Math.round(limitMs / 1000), signal });
+    try {
+      const promptId = promptIdFor(generation.id, (await deps.db.jobAttempt.count({ where: { jobId: generation.id } })) + 1);
+      const record = { backend: lease.url, promptId, workflow };
+      const events = endReason ? await lifecycle.resubmit(generation.id, record, endReason) : [await lifecycle.submit(generation.id, record)].filter((e) => e !== null);
+      if (!events.length) return { kind: 'gone', outcome: endReason ? 'resubmitted elsewhere' : 'submitted elsewhere' };
+      await deps.events.publishAll(events);
+      deps.pool.recordSubmitted(lease.url, lease.checkpoint);
+      clock.firstSubmittedAt ??= Date.now();
+      return await follow(generation.id, lease, promptId, clock.firstSubmittedAt, signal, (options) =>
+        lease.client.run(workflow, { ...options, promptId, extraData: { extra_pnginfo: { generation: { jobId: generation.id } } } }),
+      );
+    } finally {
+      lease.release();
+    }
+  }
+
+  /** The recorded prompt on its backend, which is up: followed, or posted again if the backend lost it. */
+  async function resume(generation: GenerationRow, signal?: AbortSignal): Promise<AttemptOutcome> {
+    const lease = deps.pool.acquireExisting(generation.backend!)!;
+    try {
+      const workflow = readWorkflow(generation);
+      const promptId = generation.promptId!;
+      const startedAt = generation.startedAt?.getTime() ?? Date.now();
+      return await follow(generation.id, lease, promptId, startedAt, signal, (options) => lease.client.follow(promptId, { ...options, resubmit: workflow }));
+    } finally {
+      lease.release();
+    }
+  }
+
+  type Follow = Parameters<BackendLease['client']['follow']>[1];
+
+  /** Follows the prompt to its end, within JOB_TIMEOUT_S of the first submission; stops if the backend dies. */
+  async function follow(jobId: string, lease: BackendLease, promptId: string, since: number, signal: AbortSignal | undefined, start: (options: Follow) => ReturnType<BackendLease['client']['run']>): Promise<AttemptOutcome> {
+    const deadline = AbortSignal.timeout(Math.max(0, since + limitMs - Date.now()));
+    const stop = AbortSignal.any([...(signal ? [signal] : []), deadline, lease.lost]);
     const onProgress = async (p: { value: number; max: number; node: string | null }) => {
-      await deps.events.publishAll([await lifecycle.progress(generation.id, p)]);
+      await deps.events.publishAll([await lifecycle.progress(jobId, p)]);
+    };
+    const onStarted = async () => {
+      await deps.events.publishAll([await lifecycle.started(jobId, promptId)]);
     };
     try {
-      const result = resume
-        ? await client.follow(promptId, { onProgress, signal: stop, resubmit: workflow })
-        : await client.run(workflow, { promptId, onProgress, signal: stop, extraData: { extra_pnginfo: { generation: { jobId: generation.id } } } });
-      await lifecycle.render(generation.id, { backend: url, promptId, items: result.outputs });
+      const run = await start({ onProgress, onStarted, signal: stop });
+      await lifecycle.render(jobId, { backend: lease.url, promptId, items: run.outputs });
+      await deps.pool.recordDone(lease.url);
+      return { kind: 'rendered' };
     } catch (error) {
-      if (deadline.aborted && !signal?.aborted) {
-        await stopPrompt(client, promptId, deps.log);
-        throw new PromptTimedOutError(`timed out after ${Math.round(limitMs / 1000)} s (JOB_TIMEOUT_S); the prompt was interrupted on ${url}`);
+      if (signal?.aborted) throw error;
+      if (lease.lost.aborted || (error instanceof ComfyUnreachableError && (await deps.pool.confirmDown(lease.url)))) {
+        deps.log.warn('backend lost while holding the prompt; trying another', { jobId, backend: lease.url, promptId });
+        return { kind: 'lost' };
+      }
+      if (deadline.aborted) {
+        await stopPrompt(lease.client, promptId, deps.log);
+        throw new PromptTimedOutError(`timed out after ${Math.round(limitMs / 1000)} s (JOB_TIMEOUT_S); the prompt was interrupted on ${lease.url}`);
       }
       throw error;
     }
-    return { outcome: 'rendered', reached: 'rendered' as const };
   }
 }
 

@@ -1,0 +1,28 @@
+import { Router } from 'express';
+import type { Db } from '@anime/db';
+import { toBackendResource } from '../../domain/backend-resources';
+import { ApiError } from '../api-error';
+
+/**
+ * The ComfyUI backends, as the orchestrator records them in PostgreSQL (the gateway never talks
+ * to the orchestrator). Drain and undrain only set a flag the orchestrator reads before routing
+ * each job: a drained backend gets no new job and finishes what it holds.
+ */
+export function backendRoutes(deps: { db: Db }): Router {
+  const router = Router();
+
+  router.get('/', async (_req, res) => {
+    const rows = await deps.db.backend.findMany({ orderBy: { url: 'asc' } });
+    res.json({ items: rows.map(toBackendResource) });
+  });
+
+  const setDraining = (draining: boolean) => async (req: { params: { id: string } }, res: { json(body: unknown): void }) => {
+    const changed = await deps.db.backend.updateMany({ where: { id: req.params.id }, data: { draining, drainedAt: draining ? new Date() : null } });
+    if (!changed.count) throw new ApiError(404, 'backend_not_found', `backend ${req.params.id} not found`);
+    res.json(toBackendResource(await deps.db.backend.findUniqueOrThrow({ where: { id: req.params.id } })));
+  };
+  router.post('/:id/drain', setDraining(true));
+  router.post('/:id/undrain', setDraining(false));
+
+  return router;
+}

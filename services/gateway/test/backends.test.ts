@@ -1,0 +1,59 @@
+import { jsonClient } from './http-client';
+import { startTestGateway, type TestGateway } from './start-test-gateway';
+
+let gateway: TestGateway;
+let api: ReturnType<typeof jsonClient>;
+
+beforeAll(async () => {
+  gateway = await startTestGateway('backends');
+  api = jsonClient(gateway.baseUrl);
+  // As the orchestrator records them (services/orchestrator/src/domain/backends/backend-store.ts).
+  await gateway.db.backend.createMany({
+    data: [
+      { id: 'aaaaaaaaaaaa', url: 'http://127.0.0.1:8188', state: 'up', checkpoints: ['alpha.safetensors'], loras: ['style.safetensors'], ipAdapter: true, busy: true, inFlight: 1, queueDepth: 2, jobsDone: 7, lastSeenAt: new Date() },
+      { id: 'bbbbbbbbbbbb', url: 'http://127.0.0.1:8189', state: 'down', lastError: 'connect ECONNREFUSED', jobsDone: 3 },
+    ],
+  });
+});
+afterAll(() => gateway?.close());
+
+describe('GET /api/v1/backends', () => {
+  it('when the orchestrator recorded backends, then they are listed with state, load, counters and models', async () => {
+    const response = await api.get('/api/v1/backends');
+    expect(response.status).toBe(200);
+    expect(response.body.items).toEqual([
+      {
+        id: 'aaaaaaaaaaaa', url: 'http://127.0.0.1:8188', state: 'up', busy: true, inFlight: 1, queueDepth: 2, jobsDone: 7, lastError: null,
+        lastSeenAt: expect.any(String), drainedAt: null, checkpoints: ['alpha.safetensors'], loras: ['style.safetensors'], ipAdapter: true,
+      },
+      expect.objectContaining({ id: 'bbbbbbbbbbbb', state: 'down', lastError: 'connect ECONNREFUSED', lastSeenAt: null, checkpoints: [], loras: [], ipAdapter: false }),
+    ]);
+  });
+});
+
+describe('POST /api/v1/backends/:id/drain and /undrain', () => {
+  it('when a backend is drained, then it shows draining and the flag the orchestrator reads is set; undrain clears it', async () => {
+    const drained = await api.post('/api/v1/backends/aaaaaaaaaaaa/drain');
+    expect(drained.status).toBe(200);
+    expect(drained.body).toMatchObject({ id: 'aaaaaaaaaaaa', state: 'draining', drainedAt: expect.any(String) });
+    expect(await gateway.db.backend.findUniqueOrThrow({ where: { id: 'aaaaaaaaaaaa' } })).toMatchObject({ draining: true });
+    expect((await api.get('/api/v1/backends')).body.items[0].state).toBe('draining');
+
+    const undrained = await api.post('/api/v1/backends/aaaaaaaaaaaa/undrain');
+    expect(undrained.status).toBe(200);
+    expect(undrained.body).toMatchObject({ state: 'up', drainedAt: null });
+  });
+
+  it('when a down backend is drained, then it still shows down (it answers nothing either way)', async () => {
+    expect((await api.post('/api/v1/backends/bbbbbbbbbbbb/drain')).body.state).toBe('down');
+    await api.post('/api/v1/backends/bbbbbbbbbbbb/undrain');
+  });
+
+  it('when the id is unknown, then 404 backend_not_found', async () => {
+    for (const action of ['drain', 'undrain']) {
+      const response = await api.post(`/api/v1/backends/nope/${action}`);
+      expect(response.status).toBe(404);
+      expect(response.body.error.code).toBe('backend_not_found');
+    }
+  });
+});

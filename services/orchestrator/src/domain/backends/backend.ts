@@ -1,0 +1,137 @@
+import { ComfyClient } from '@anime/comfyui-client';
+import type { Logger } from '@anime/logger';
+import { backendIdFor } from './backend-id';
+import { BackendLostError } from './backend-lost-error';
+import { fetchCapabilities, type BackendCapabilities } from './capabilities';
+import type { BackendRecord } from './backend-store';
+
+/** A probe must answer fast: a dead backend is to be noticed within ~10 s (two failed probes 2 s apart). */
+const PROBE_TIMEOUT_MS = 2_000;
+/** Capabilities change when someone installs a model or node pack: asked again this often. */
+const CAPABILITIES_REFRESH_MS = 5 * 60_000;
+/** A probe timing out once can be a busy event loop; twice (or a closed socket too) is down. */
+const FAILURES_TO_DOWN = 2;
+
+/**
+ * One ComfyUI backend: the long-lived client jobs use, its health from /system_stats probes and
+ * the WebSocket's state, and its cached capabilities. Going down aborts `lost`, which every job
+ * following a prompt there listens to.
+ */
+export class Backend {
+  readonly id: string;
+  readonly client: ComfyClient;
+  /** Its own client: short timeouts, and never queued behind a job's slow request. */
+  private readonly probe: ComfyClient;
+  up = false;
+  draining = false;
+  capabilities: BackendCapabilities | null = null;
+  capabilitiesAt: Date | null = null;
+  inFlight = 0;
+  queueDepth = 0;
+  lastCheckpoint: string | null = null;
+  lastError: string | null = null;
+  lastSeenAt: Date | null = null;
+  /**
+   * Grows each time the socket (re)opens or the backend comes back up: a restarted ComfyUI may have
+   * lost its input/ folder, so what was checked there in an earlier session is checked again.
+   */
+  session = 0;
+  private failures = 0;
+  private lostController = new AbortController();
+  private checking: Promise<boolean> | undefined;
+
+  constructor(
+    readonly url: string,
+    private readonly log: Logger,
+    private readonly onChange: (backend: Backend) => void,
+  ) {
+    this.id = backendIdFor(url);
+    this.client = new ComfyClient({ baseUrl: url, log });
+    this.probe = new ComfyClient({ baseUrl: url, requestTimeoutMs: PROBE_TIMEOUT_MS });
+    // A killed ComfyUI closes the socket at once: probe now rather than at the next tick.
+    this.client.onConnectionChange((state) => {
+      if (state === 'open') this.session++;
+      if (state === 'closed' && this.up) void this.check();
+    });
+  }
+
+  /** Aborted when the backend goes down; a new signal once it is up again. */
+  get lost(): AbortSignal {
+    return this.lostController.signal;
+  }
+
+  restore(stored: { capabilities: BackendCapabilities | null; capabilitiesAt: Date | null; lastCheckpoint: string | null; draining: boolean }): void {
+    this.capabilities = stored.capabilities;
+    this.capabilitiesAt = stored.capabilitiesAt;
+    this.lastCheckpoint = stored.lastCheckpoint;
+    this.draining = stored.draining;
+  }
+
+  /** Probes once (concurrent callers share it); resolves with whether it is up. */
+  check(): Promise<boolean> {
+    this.checking ??= this.probeOnce().finally(() => (this.checking = undefined));
+    return this.checking;
+  }
+
+  private async probeOnce(): Promise<boolean> {
+    try {
+      await this.probe.systemStats();
+      this.failures = 0;
+      this.lastSeenAt = new Date();
+      if (!this.up) {
+        // Refreshed on every return to up: the backend may have restarted with other models.
+        await this.refreshCapabilities();
+        await this.reconnect();
+      } else if (!this.capabilitiesAt || Date.now() - this.capabilitiesAt.getTime() > CAPABILITIES_REFRESH_MS) {
+        // Now and then while up, in the background: a slow /object_info says nothing about health.
+        this.refreshCapabilities().catch((error) => this.log.warn('could not refresh backend capabilities', { backend: this.url, error: (error as Error).message }));
+      }
+      this.queueDepth = this.client.queueRemainingFromSocket ?? (await this.probe.queueRemaining());
+      this.lastError = null;
+      this.setUp(true, 'answering');
+    } catch (error) {
+      this.failures++;
+      this.lastError = (error as Error).message;
+      if (this.up && (this.failures >= FAILURES_TO_DOWN || !this.client.connected)) this.setUp(false, this.lastError);
+      else if (!this.up) this.onChange(this);
+    }
+    return this.up;
+  }
+
+  private async refreshCapabilities(): Promise<void> {
+    // Stamped first, so a slow answer is not asked for again by the next probes.
+    this.capabilitiesAt = new Date();
+    // The job client: a full /object_info can take seconds on a large install.
+    this.capabilities = await fetchCapabilities(this.client);
+  }
+
+  /** The socket of a backend that was down may sit in a long backoff: dial now. */
+  private async reconnect(): Promise<void> {
+    if (this.client.connected) return;
+    this.client.close();
+    await this.client.connect().catch((error) => this.log.warn('comfyui socket did not open', { backend: this.url, error: (error as Error).message }));
+  }
+
+  private setUp(up: boolean, reason: string): void {
+    const changed = up !== this.up;
+    this.up = up;
+    if (changed) {
+      this.log[up ? 'info' : 'warn'](`backend ${up ? 'up' : 'down'}`, { backend: this.url, reason });
+      if (up) {
+        this.lostController = new AbortController();
+        this.session++;
+      }
+      else this.lostController.abort(new BackendLostError(this.url, reason));
+    }
+    this.onChange(this);
+  }
+
+  record(): BackendRecord {
+    const { id, url, up, capabilities, capabilitiesAt, inFlight, queueDepth, lastCheckpoint, lastError, lastSeenAt } = this;
+    return { id, url, up, capabilities, capabilitiesAt, inFlight, queueDepth, lastCheckpoint, lastError, lastSeenAt };
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}

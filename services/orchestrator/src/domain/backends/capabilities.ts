@@ -1,0 +1,26 @@
+import { comboOptions, type ComfyClient } from '@anime/comfyui-client';
+
+/** What a backend can run: its models and node classes, as its /object_info lists them. */
+export interface BackendCapabilities {
+  checkpoints: string[];
+  loras: string[];
+  nodeClasses: string[];
+  /** The ComfyUI_IPAdapter_plus nodes the reference template uses are installed. */
+  ipAdapter: boolean;
+}
+
+const IPADAPTER_CLASSES = ['IPAdapterUnifiedLoader', 'IPAdapter'];
+
+/**
+ * One full /object_info answers everything (node classes, and the checkpoint and LoRA dropdowns),
+ * so it is asked on (re)connect and now and then, never per job. On a real ComfyUI it is a few MB.
+ */
+export async function fetchCapabilities(client: Pick<ComfyClient, 'objectInfo'>): Promise<BackendCapabilities> {
+  const info = await client.objectInfo();
+  return {
+    checkpoints: comboOptions(info, 'CheckpointLoaderSimple', 'ckpt_name'),
+    loras: comboOptions(info, 'LoraLoader', 'lora_name'),
+    nodeClasses: Object.keys(info).sort(),
+    ipAdapter: IPADAPTER_CLASSES.every((name) => name in info),
+  };
+}

@@ -1,0 +1,56 @@
+import { routeJob, type RouteCandidate } from './route-job';
+
+const caps = (checkpoints: string[], loras: string[] = [], nodeClasses: string[] = ['CheckpointLoaderSimple', 'KSampler']) => ({ checkpoints, loras, nodeClasses, ipAdapter: false });
+const backend = (url: string, over: Partial<RouteCandidate> = {}): RouteCandidate => ({ url, up: true, draining: false, capabilities: caps(['a.safetensors']), load: 0, lastCheckpoint: null, ...over });
+const needs = (over: Partial<{ checkpoint: string; loras: string[]; nodeClasses: string[] }> = {}) => ({ loras: [], nodeClasses: [], ...over });
+const options = { capacity: 2 };
+
+describe('routeJob', () => {
+  it('when only one backend has the checkpoint and LoRA, then the job goes there with that checkpoint', () => {
+    const pool = [backend('http://a', { capabilities: caps(['a.safetensors'], ['x']) }), backend('http://b', { capabilities: caps(['b.safetensors'], ['x']) })];
+    expect(routeJob(pool, needs({ checkpoint: 'b.safetensors', loras: ['x'] }), options)).toEqual({ kind: 'run', url: 'http://b', checkpoint: 'b.safetensors' });
+  });
+
+  it('when no backend has what the job needs, then it is refused naming what is missing', () => {
+    const pool = [backend('http://a'), backend('http://b')];
+    const route = routeJob(pool, needs({ checkpoint: 'z.safetensors', loras: ['nobody.safetensors'] }), options);
+    expect(route).toMatchObject({ kind: 'none', details: { missing: ['checkpoint "z.safetensors"', 'LoRA "nobody.safetensors"'] } });
+    expect(route.kind === 'none' && route.message).toMatch(/no backend has checkpoint "z.safetensors", LoRA "nobody.safetensors"/);
+  });
+
+  it('when the models exist but on different backends, then it is refused naming what each lacks', () => {
+    const pool = [backend('http://a', { capabilities: caps(['a.safetensors'], []) }), backend('http://b', { capabilities: caps(['b.safetensors'], ['x']) })];
+    const route = routeJob(pool, needs({ checkpoint: 'a.safetensors', loras: ['x'] }), options);
+    expect(route.kind === 'none' && route.message).toMatch(/http:\/\/a lacks LoRA "x"; http:\/\/b lacks checkpoint "a.safetensors"/);
+  });
+
+  it('when the capable backend is down or draining, then the job waits; an unknown backend also makes it wait rather than fail', () => {
+    expect(routeJob([backend('http://a', { up: false }), backend('http://b', { capabilities: caps(['b.safetensors']) })], needs({ checkpoint: 'a.safetensors' }), options).kind).toBe('wait');
+    expect(routeJob([backend('http://a', { draining: true })], needs(), options).kind).toBe('wait');
+    expect(routeJob([backend('http://a', { capabilities: null, up: false })], needs({ checkpoint: 'q' }), options).kind).toBe('wait');
+  });
+
+  it('when nothing names a checkpoint, then DEFAULT_CHECKPOINT is required, else each backend\'s first is used', () => {
+    const pool = [backend('http://a', { capabilities: caps(['a.safetensors']) }), backend('http://b', { capabilities: caps(['b.safetensors', 'd.safetensors']) })];
+    expect(routeJob(pool, needs(), { ...options, defaultCheckpoint: 'd.safetensors' })).toEqual({ kind: 'run', url: 'http://b', checkpoint: 'd.safetensors' });
+    expect(routeJob(pool, needs(), options)).toEqual({ kind: 'run', url: 'http://a', checkpoint: 'a.safetensors' });
+    expect(routeJob([backend('http://e', { capabilities: caps([]) })], needs(), options).kind).toBe('none');
+  });
+
+  it('when the graph needs a node class a backend lacks, then that backend is not chosen', () => {
+    const pool = [backend('http://a'), backend('http://b', { capabilities: caps(['a.safetensors'], [], ['CheckpointLoaderSimple', 'KSampler', 'IPAdapter']) })];
+    expect(routeJob(pool, needs({ nodeClasses: ['IPAdapter'] }), options)).toMatchObject({ url: 'http://b' });
+  });
+
+  it('when backends have room, then the one whose last prompt used the checkpoint wins, then the least loaded; a full one comes last', () => {
+    const pool = [backend('http://a', { load: 1 }), backend('http://b', { load: 0 }), backend('http://c', { load: 1, lastCheckpoint: 'a.safetensors' })];
+    expect(routeJob(pool, needs(), options)).toMatchObject({ url: 'http://c' });
+    pool[2].load = 2;
+    expect(routeJob(pool, needs(), options)).toMatchObject({ url: 'http://b' });
+  });
+
+  it('when backends are equal, then they take turns', () => {
+    const pool = [backend('http://a'), backend('http://b'), backend('http://c')];
+    expect([0, 1, 2].map((turn) => (routeJob(pool, needs(), { ...options, turn }) as { url: string }).url)).toEqual(['http://a', 'http://b', 'http://c']);
+  });
+});

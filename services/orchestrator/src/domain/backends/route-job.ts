@@ -1,0 +1,110 @@
+import type { BackendCapabilities } from './capabilities';
+
+/** What a job needs of a backend. */
+export interface JobNeeds {
+  /** The conditioning's checkpoint, if it names one. */
+  checkpoint?: string;
+  loras: string[];
+  /** Node classes of its graph (known once a graph was built). */
+  nodeClasses: string[];
+}
+
+/** A backend as routing sees it. */
+export interface RouteCandidate {
+  url: string;
+  up: boolean;
+  draining: boolean;
+  /** Null until the backend has answered once (or its last known capabilities were stored). */
+  capabilities: BackendCapabilities | null;
+  /** Prompts this orchestrator holds there (in flight). */
+  load: number;
+  lastCheckpoint: string | null;
+}
+
+export interface RouteOptions {
+  defaultCheckpoint?: string;
+  /** Prompts a backend holds before it counts as full (1 running + BACKEND_PREFETCH waiting). */
+  capacity: number;
+  /** Rotates ties, so equal backends take turns. */
+  turn?: number;
+}
+
+export type Route =
+  | { kind: 'run'; url: string; checkpoint: string }
+  /** Some backend could run it, but none that can is up and taking jobs now. */
+  | { kind: 'wait'; reason: string }
+  /** No configured backend can ever run it. */
+  | { kind: 'none'; message: string; details: NoCapableDetails };
+
+export interface NoCapableDetails {
+  checkpoint: string | null;
+  loras: string[];
+  nodeClasses: string[];
+  /** Items no backend has at all. */
+  missing: string[];
+  backends: { url: string; missing: string[] }[];
+}
+
+/**
+ * The checkpoint: the conditioning's when a backend has it; else DEFAULT_CHECKPOINT when set;
+ * else the one asked for (so the refusal names it); undefined means "each backend's first".
+ */
+function wantedCheckpoint(known: RouteCandidate[], needs: JobNeeds, fallback: string | undefined): string | undefined {
+  if (needs.checkpoint && known.some((c) => c.capabilities!.checkpoints.includes(needs.checkpoint!))) return needs.checkpoint;
+  return fallback ?? needs.checkpoint;
+}
+
+function missingOn(caps: BackendCapabilities, checkpoint: string | undefined, needs: JobNeeds): string[] {
+  const missing: string[] = [];
+  if (checkpoint ? !caps.checkpoints.includes(checkpoint) : caps.checkpoints.length === 0) missing.push(checkpoint ? `checkpoint "${checkpoint}"` : 'any checkpoint');
+  for (const lora of needs.loras) if (!caps.loras.includes(lora)) missing.push(`LoRA "${lora}"`);
+  for (const name of needs.nodeClasses) if (!caps.nodeClasses.includes(name)) missing.push(`node class "${name}"`);
+  return missing;
+}
+
+/**
+ * Where a job goes: only to a backend that has its checkpoint, every LoRA and every node class,
+ * never a draining or down one. Among those, one with room in its own queue is preferred, then
+ * the one whose last prompt used the same checkpoint (no model swap), then the least loaded.
+ */
+export function routeJob(candidates: RouteCandidate[], needs: JobNeeds, options: RouteOptions): Route {
+  const known = candidates.filter((c) => c.capabilities);
+  const checkpoint = wantedCheckpoint(known, needs, options.defaultCheckpoint);
+  const gaps = known.map((c) => ({ candidate: c, missing: missingOn(c.capabilities!, checkpoint, needs) }));
+  const capable = gaps.filter((g) => g.missing.length === 0).map((g) => g.candidate);
+  if (!capable.length) {
+    const unknown = candidates.filter((c) => !c.capabilities);
+    if (unknown.length) return { kind: 'wait', reason: `no backend known to be capable; waiting to learn the models of ${unknown.map((c) => c.url).join(', ')}` };
+    return noneCapable(candidates, gaps, checkpoint, needs);
+  }
+  const usable = capable.filter((c) => c.up && !c.draining);
+  if (!usable.length) {
+    return { kind: 'wait', reason: `every capable backend is down or draining: ${capable.map((c) => `${c.url} (${c.up ? 'draining' : 'down'})`).join(', ')}` };
+  }
+  const turn = options.turn ?? 0;
+  const order = (c: RouteCandidate) => (candidates.indexOf(c) - turn + candidates.length * 1_000) % candidates.length;
+  const checkpointOf = (c: RouteCandidate) => checkpoint ?? c.capabilities!.checkpoints[0];
+  const score = (c: RouteCandidate) => [c.load >= options.capacity ? 1 : 0, c.lastCheckpoint === checkpointOf(c) ? 0 : 1, c.load, order(c)];
+  const best = usable.reduce((a, b) => (compare(score(b), score(a)) < 0 ? b : a));
+  return { kind: 'run', url: best.url, checkpoint: checkpointOf(best) };
+}
+
+function compare(a: number[], b: number[]): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return 0;
+}
+
+function noneCapable(all: RouteCandidate[], gaps: { candidate: RouteCandidate; missing: string[] }[], checkpoint: string | undefined, needs: JobNeeds): Route {
+  // What no backend has at all names the problem best; else each backend's own gap.
+  const missing = [...new Set(gaps.flatMap((g) => g.missing))].filter((item) => gaps.every((g) => g.missing.includes(item)));
+  const message = !all.length
+    ? 'no backend is configured'
+    : missing.length
+      ? `no backend has ${missing.join(', ')} (of ${gaps.length} backend${gaps.length === 1 ? '' : 's'}: ${gaps.map((g) => g.candidate.url).join(', ')})`
+      : `no backend has everything the job needs: ${gaps.map((g) => `${g.candidate.url} lacks ${g.missing.join(', ')}`).join('; ')}`;
+  return {
+    kind: 'none',
+    message,
+    details: { checkpoint: checkpoint ?? null, loras: needs.loras, nodeClasses: needs.nodeClasses, missing, backends: gaps.map((g) => ({ url: g.candidate.url, missing: g.missing })) },
+  };
+}

@@ -1,0 +1,130 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startSimulator, type Simulator } from '@anime/comfyui-simulator';
+import { orchestratorConfigSchema } from '@anime/config';
+import { generationRequestBodySchema, type JobConditioning } from '@anime/contracts';
+import { createDb, type Db } from '@anime/db';
+import { createLogger } from '@anime/logger';
+import { JobLifecycle, type RunningService } from '@anime/pipeline';
+import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, waitFor, type TestDatabase } from '@anime/testing';
+import { backendIdFor } from '../src/domain/backends/backend-id';
+import { startOrchestrator } from '../src/start';
+
+const base: JobConditioning = { positive: 'kainakamura, 1boy', negative: 'lowres', loras: [], references: [], outfit: null };
+
+describe('backend pool (orchestrator in-process, two simulators with different models)', () => {
+  let database: TestDatabase;
+  let db: Db;
+  let alpha: Simulator;
+  let beta: Simulator;
+  let service: RunningService;
+  let libraryDir: string;
+  let lifecycle: JobLifecycle;
+  let version: { id: string; characterId: string };
+  const queuePrefix = uniqueQueuePrefix('backend-routing');
+
+  beforeAll(async () => {
+    database = await createTestDatabase('backend-routing');
+    db = createDb(database.url, { max: 3 });
+    lifecycle = new JobLifecycle(db);
+    libraryDir = await mkdtemp(path.join(tmpdir(), 'backend-routing-library-'));
+    alpha = await startSimulator({ stepMs: 5, checkpoints: ['alpha.safetensors'], loras: ['alpha-style.safetensors'] });
+    beta = await startSimulator({ stepMs: 5, checkpoints: ['beta.safetensors'], loras: [] });
+    const character = await db.character.create({ data: { slug: 'kai-nakamura', name: 'Kai Nakamura', currentVersion: 1 } });
+    version = await db.characterVersion.create({ data: { characterId: character.id, number: 1, definition: { displayName: 'Kai Nakamura' } } });
+    const config = orchestratorConfigSchema.parse({
+      DATABASE_URL: database.url,
+      REDIS_URL: TEST_REDIS_URL,
+      QUEUE_PREFIX: queuePrefix,
+      COMFYUI_URLS: `${alpha.url},${beta.url}`,
+      LIBRARY_DIR: libraryDir,
+      ORCHESTRATOR_PORT: '0',
+      JOB_MAX_ATTEMPTS: '1',
+    });
+    service = await startOrchestrator(config, createLogger('orchestrator', 'error'));
+  });
+
+  afterAll(async () => {
+    await service.stop();
+    await Promise.all([alpha.close(), beta.close()]);
+    await db.$disconnect();
+    await database.drop();
+    await removeQueueKeys(queuePrefix);
+    await rm(libraryDir, { recursive: true, force: true });
+  });
+
+  async function render(conditioning: Partial<JobConditioning>, steps = 2): Promise<string> {
+    const body = generationRequestBodySchema.parse({ character: 'kai-nakamura', prompt: 'on a rooftop', steps, width: 64, height: 64 });
+    const { job } = await lifecycle.create({ body, source: 'test', resolution: { characterId: version.characterId, characterVersionId: version.id, conditioning: { ...base, ...conditioning } } });
+    await service.ctx.queues.enqueueStage(job);
+    return job.id;
+  }
+
+  const settled = (id: string) =>
+    waitFor(async () => {
+      const g = await db.generationJob.findUniqueOrThrow({ where: { id }, include: { attempts: { orderBy: { number: 'asc' } } } });
+      return g.stage === 'rendered' || g.status === 'failed' ? g : null;
+    }, `generation ${id} to render or fail`, 30_000);
+  const received = (sim: Simulator, id: string) => sim.received.filter((p) => JSON.stringify(p).includes(id)).length;
+
+  it('when the orchestrator starts, then each backend is recorded up under a stable id with its models and node classes', async () => {
+    const rows = await db.backend.findMany({ orderBy: { url: 'asc' } });
+    const byUrl = new Map(rows.map((r) => [r.url, r]));
+    expect(byUrl.get(alpha.url)).toMatchObject({ id: backendIdFor(alpha.url), state: 'up', checkpoints: ['alpha.safetensors'], loras: ['alpha-style.safetensors'], draining: false });
+    expect(byUrl.get(beta.url)).toMatchObject({ id: backendIdFor(beta.url), state: 'up', checkpoints: ['beta.safetensors'], loras: [] });
+    expect(byUrl.get(alpha.url)!.nodeClasses).toEqual(expect.arrayContaining(['CheckpointLoaderSimple', 'KSampler', 'SaveImage']));
+    expect(backendIdFor(`${alpha.url}/`)).toBe(backendIdFor(alpha.url));
+    expect((await fetch(`http://127.0.0.1:${service.ops.port()}/readyz`)).status).toBe(200);
+  });
+
+  it('when jobs need different models, then each lands on the backend that has them, with job:submitted then job:started for attempt 1', async () => {
+    const onBeta = await render({ checkpoint: 'beta.safetensors' });
+    const onAlpha = await render({ checkpoint: 'alpha.safetensors', loras: [{ name: 'alpha-style.safetensors', weight: 0.8 }] });
+    const [b, a] = await Promise.all([settled(onBeta), settled(onAlpha)]);
+    expect([b.stage, b.backend, a.stage, a.backend]).toEqual(['rendered', beta.url, 'rendered', alpha.url]);
+    expect([received(alpha, onBeta), received(beta, onAlpha)]).toEqual([0, 0]);
+    expect(b.attempts[0].submittedAt).toBeInstanceOf(Date);
+    expect(b.attempts[0].startedAt!.getTime()).toBeGreaterThanOrEqual(b.attempts[0].submittedAt.getTime());
+    const story = await db.jobEvent.findMany({ where: { jobId: onBeta }, orderBy: { seq: 'asc' } });
+    expect(story.map((e) => [e.type, (e.payload as { attempt?: number }).attempt ?? null])).toEqual([['job:queued', null], ['job:submitted', 1], ['job:started', 1]]);
+    expect(story[1].payload).toMatchObject({ backend: beta.url });
+    const done = await waitFor(async () => (await db.backend.findUniqueOrThrow({ where: { id: backendIdFor(beta.url) } })).jobsDone >= 1, 'jobsDone to count');
+    expect(done).toBe(true);
+  });
+
+  it('when a job needs a model no backend has, then it fails at once with no_capable_backend naming it, and nothing is submitted', async () => {
+    const started = Date.now();
+    const id = await render({ checkpoint: 'beta.safetensors', loras: [{ name: 'nobody-has-this.safetensors', weight: 1 }] });
+    const failed = await settled(id);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(failed).toMatchObject({ status: 'failed', stage: 'resolved', errorCode: 'no_capable_backend' });
+    expect(failed.errorMessage).toContain('LoRA "nobody-has-this.safetensors"');
+    expect(failed.errorDetails).toMatchObject({ missing: ['LoRA "nobody-has-this.safetensors"'] });
+    expect(received(alpha, id) + received(beta, id)).toBe(0);
+  });
+
+  it('when nothing names a checkpoint, then the chosen backend\'s first is used, never a placeholder', async () => {
+    const id = await render({});
+    const row = await settled(id);
+    const graph = row.workflow as Record<string, { class_type: string; inputs: { ckpt_name?: string } }>;
+    const checkpoint = Object.values(graph).find((n) => n.class_type === 'CheckpointLoaderSimple')!.inputs.ckpt_name;
+    expect(row.stage).toBe('rendered');
+    expect(checkpoint).toBe(row.backend === alpha.url ? 'alpha.safetensors' : 'beta.safetensors');
+  });
+
+  it('when a backend is drained, then it finishes the job it holds and gets no new one until undrained', async () => {
+    const long = await render({ checkpoint: 'alpha.safetensors' }, 60);
+    await waitFor(() => db.generationJob.findFirst({ where: { id: long, stage: 'submitted', progressValue: { gt: 1 } } }), 'the long job to run on alpha');
+    await db.backend.update({ where: { id: backendIdFor(alpha.url) }, data: { draining: true, drainedAt: new Date() } });
+    const anywhere = await Promise.all([render({}), render({}), render({})]);
+    const needsAlpha = await render({ checkpoint: 'alpha.safetensors' });
+    const rendered = await Promise.all(anywhere.map(settled));
+    expect(rendered.map((g) => g.backend)).toEqual([beta.url, beta.url, beta.url]);
+    expect((await settled(long)).stage).toBe('rendered');
+    // Only alpha can run it: it waits for the drain to end rather than failing or going elsewhere.
+    expect(await db.generationJob.findUniqueOrThrow({ where: { id: needsAlpha } })).toMatchObject({ status: 'queued', stage: 'resolved' });
+    await db.backend.update({ where: { id: backendIdFor(alpha.url) }, data: { draining: false, drainedAt: null } });
+    expect(await settled(needsAlpha)).toMatchObject({ stage: 'rendered', backend: alpha.url });
+  });
+});
