@@ -12,8 +12,11 @@ export interface JobEventPayloads {
   'job:completed': { jobId: string; assets: AssetResource[] };
   'job:failed': { jobId: string; error: Pick<JobError, 'code' | 'message'> };
   'job:canceled': { jobId: string };
-  /** A failed generation runs a stage again (its stage job was retried); a terminal event follows again. */
-  'job:retrying': { jobId: string; reason: string };
+  /**
+   * A failed or canceled generation runs a stage again (REST retry, or its stage job was retried);
+   * `attempt` is the number the next render attempt gets. A terminal event follows again.
+   */
+  'job:retrying': { jobId: string; reason: string; attempt?: number };
 }
 export type JobEventName = keyof JobEventPayloads;
 export const JOB_EVENT_NAMES: JobEventName[] = [
