@@ -4,10 +4,11 @@ import { Server as SocketServer } from 'socket.io';
 import type { Redis } from 'ioredis';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
-import { checkReadiness, type JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
+import { checkReadiness, type JobControlPublisher, type JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
 import { assetRoutes } from './http/routes/assets';
 import { characterRoutes } from './http/routes/characters';
 import { generationRoutes } from './http/routes/generations';
+import { queueRoutes } from './http/routes/queues';
 import { schemaRoutes } from './http/routes/schemas';
 import { errorMiddleware, notFoundRoute } from './http/error-middleware';
 import { requestId } from './http/request-id';
@@ -24,6 +25,8 @@ export interface GatewayDeps {
   db: Db;
   queues: PipelineQueues;
   events: JobEventPublisher;
+  /** Tells the orchestrator to stop a generation's run (POST .../cancel). */
+  control: JobControlPublisher;
   subscriber: Redis;
   queuePrefix: string;
   libraryDir: string;
@@ -71,6 +74,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   );
   app.use('/api/v1/assets', assetRoutes(deps));
   app.use('/api/v1/schemas', schemaRoutes());
+  app.use('/api/v1/queues', queueRoutes(deps));
   app.use(notFoundRoute);
   app.use(errorMiddleware(deps.log));
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createDb, type Db } from '@anime/db';
 import { createLogger } from '@anime/logger';
-import { createPipelineQueues, createRedis, JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
+import { createPipelineQueues, createRedis, JobControlPublisher, JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
 import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix, type TestDatabase } from '@anime/testing';
 import { createGateway, type GatewayDeps } from '../src/app';
 
@@ -36,6 +36,7 @@ export async function startTestGateway(
     db,
     queues,
     events: new JobEventPublisher(redis, queuePrefix),
+    control: new JobControlPublisher(redis, queuePrefix),
     subscriber,
     queuePrefix,
     libraryDir,
