@@ -1,10 +1,12 @@
 import { generationRequestBodySchema } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
-import { JobLifecycle, MalformedDataError, PromptTimedOutError, readConditioning, readWorkflow, type GenerationRow, type JobEventPublisher, type StageHandler } from '@anime/pipeline';
+import { JobLifecycle, MalformedDataError, readConditioning, readWorkflow, type GenerationRow, type JobEventPublisher, type StageHandler } from '@anime/pipeline';
 import type { BackendLease } from '../domain/backend-pool';
 import { promptIdFor } from '../domain/prompt-id';
+import type { CancelRequests } from './cancel-requests';
 import { prepareWorkflow, type PrepareWorkflowDeps } from './prepare-workflow';
+import { stopCause, stopRender } from './stop-render';
 
 export interface RenderPromptDeps extends PrepareWorkflowDeps {
   db: Db;
@@ -12,6 +14,10 @@ export interface RenderPromptDeps extends PrepareWorkflowDeps {
   log: Logger;
   /** JOB_TIMEOUT_S in ms: how long a prompt may take from submission; then it is interrupted and the job fails. */
   jobTimeoutMs?: number;
+  /** Cancel requests for the generations this process renders. */
+  cancels: CancelRequests;
+  /** How long a canceled or timed-out prompt is given to leave the backend (default 15 s). */
+  stopGraceMs?: number;
 }
 
 const DEFAULT_JOB_TIMEOUT_MS = 600_000;
@@ -32,16 +38,25 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
       const submitted = generation.stage === 'submitted' && generation.backend && generation.promptId;
       const resumable = submitted ? deps.pool.acquireExisting(generation.backend!) : null;
       const lease = resumable ?? deps.pool.acquire();
+      const cancel = deps.cancels.watch(generation.id);
+      // A cancel asked for while no process drove it (a lost message, a restart) is in the row.
+      if (generation.cancelRequestedAt) deps.cancels.abort(generation.id);
       try {
-        return await drive(generation, lease, resumable !== null, signal);
+        return await drive(generation, lease, resumable !== null, signal, cancel.signal);
       } finally {
+        cancel.dispose();
         lease.release();
       }
     },
   };
 
-  async function drive(generation: GenerationRow, lease: BackendLease, resume: boolean, signal?: AbortSignal) {
+  async function drive(generation: GenerationRow, lease: BackendLease, resume: boolean, signal: AbortSignal | undefined, cancel: AbortSignal) {
     const { url, client } = lease;
+    if (cancel.aborted && !resume) {
+      // Its backend is gone: nothing to take off.
+      await deps.events.publishAll([await lifecycle.cancel(generation.id)]);
+      return { outcome: 'canceled' };
+    }
     const request = generationRequestBodySchema.parse(generation.request);
     let promptId = generation.promptId!;
     let workflow = resume ? readWorkflow(generation) : undefined;
@@ -62,28 +77,26 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
     // Counted from the first submission, so a resumed prompt keeps its original deadline.
     const startedAt = resume && generation.startedAt ? generation.startedAt.getTime() : Date.now();
     const deadline = AbortSignal.timeout(Math.max(0, startedAt + limitMs - Date.now()));
-    const stop = signal ? AbortSignal.any([signal, deadline]) : deadline;
+    const stop = AbortSignal.any([deadline, cancel, ...(signal ? [signal] : [])]);
     const onProgress = async (p: { value: number; max: number; node: string | null }) => {
       await deps.events.publishAll([await lifecycle.progress(generation.id, p)]);
     };
     try {
+      // cancelOnAbort false: stopRender takes the prompt off once and waits for ComfyUI to confirm.
       const result = resume
-        ? await client.follow(promptId, { onProgress, signal: stop, resubmit: workflow })
-        : await client.run(workflow, { promptId, onProgress, signal: stop, extraData: { extra_pnginfo: { generation: { jobId: generation.id } } } });
-      await lifecycle.render(generation.id, { backend: url, promptId, items: result.outputs });
-    } catch (error) {
-      if (deadline.aborted && !signal?.aborted) {
-        await stopPrompt(client, promptId, deps.log);
-        throw new PromptTimedOutError(`timed out after ${Math.round(limitMs / 1000)} s (JOB_TIMEOUT_S); the prompt was interrupted on ${url}`);
+        ? await client.follow(promptId, { onProgress, signal: stop, cancelOnAbort: false, resubmit: workflow })
+        : await client.run(workflow, { promptId, onProgress, signal: stop, cancelOnAbort: false, extraData: { extra_pnginfo: { generation: { jobId: generation.id } } } });
+      const rendered = await lifecycle.render(generation.id, { backend: url, promptId, items: result.outputs });
+      if (!rendered && (await deps.db.generationJob.count({ where: { id: generation.id, cancelRequestedAt: { not: null } } }))) {
+        // Finished anyway after a cancel was asked for: canceled, and nothing is filed.
+        await deps.events.publishAll([await lifecycle.cancel(generation.id)]);
+        return { outcome: 'canceled; its outputs are not filed' };
       }
+    } catch (error) {
+      const cause = stopCause({ shutdown: signal, cancel, deadline });
+      if (cause) return stopRender({ generationId: generation.id, client, promptId, lifecycle, events: deps.events, log: deps.log, graceMs: deps.stopGraceMs, limitMs }, cause);
       throw error;
     }
     return { outcome: 'rendered', reached: 'rendered' as const };
   }
-}
-
-/** Takes a prompt out of the backend whether it still waits in its queue or already runs. */
-async function stopPrompt(client: BackendLease['client'], promptId: string, log: Logger): Promise<void> {
-  await client.deleteFromQueue([promptId]).catch((error) => log.warn('could not delete the prompt from the backend queue', { promptId, error: (error as Error).message }));
-  await client.interrupt(promptId).catch((error) => log.warn('could not interrupt the prompt', { promptId, error: (error as Error).message }));
 }
