@@ -9,6 +9,7 @@ import { createGateway, type GatewayDeps } from '../src/app';
 
 export interface TestGateway {
   baseUrl: string;
+  queuePrefix: string;
   queues: PipelineQueues;
   db: Db;
   database: TestDatabase;
@@ -51,6 +52,7 @@ export async function startTestGateway(
   const port = await gateway.listen(0, '127.0.0.1');
   return {
     baseUrl: `http://127.0.0.1:${port}`,
+    queuePrefix,
     db,
     database,
     libraryDir,
