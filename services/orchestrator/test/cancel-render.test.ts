@@ -1,7 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Job } from 'bullmq';
 import { startSimulator, type Simulator } from '@anime/comfyui-simulator';
 import { orchestratorConfigSchema } from '@anime/config';
 import { generationRequestBodySchema } from '@anime/contracts';
@@ -63,14 +62,6 @@ describe('cancel in the orchestrator: a lost control message still cancels (in-p
   }
 
   const generation = (id: string) => db.generationJob.findUniqueOrThrow({ where: { id }, include: { attempts: { orderBy: { number: 'asc' } } } });
-  const renderJob = (id: string) => Job.fromId(service.ctx.queues.byKey.generationRenders, `render-${id}`);
-  const settledRenderJob = (id: string) =>
-    waitFor(async () => {
-      const job = await renderJob(id);
-      const state = await job?.getState();
-      return state === 'completed' || state === 'failed' ? { job: job!, state } : null;
-    }, 'the render job to settle');
-
   it('when cancelRequestedAt is set with no message sent, then the render is interrupted once and the generation canceled', async () => {
     const id = await resolvedGeneration();
     const running = await waitFor(async () => {
