@@ -22,10 +22,15 @@ describe('JOB_TIMEOUT_S: a prompt that runs too long', () => {
     expect(failed.error).toMatchObject({ code: 'timeout', message: expect.stringContaining('timed out after 2 s') });
     expect(failed.progress.value).toBeLessThan(150);
 
-    // ComfyUI handles /interrupt asynchronously: the prompt stops, and enters /history, at its next step.
-    const entry = await waitFor(async () => (await axios.get(`${failed.backend}/history/${failed.promptId}`)).data[failed.promptId], 'the interrupted prompt in /history', 5_000);
+    // ComfyUI handles /interrupt asynchronously (the prompt stops at its next step): the job fails
+    // only once ComfyUI confirmed, so the interrupted prompt is already in /history.
+    const entry = (await axios.get(`${failed.backend}/history/${failed.promptId}`)).data[failed.promptId];
     const messages = entry.status.messages.map(([name]: [string]) => name);
     expect(messages).toContain('execution_interrupted');
+    expect(failed.error.message).toContain('ComfyUI let go of it');
+    // One interrupt, nothing else: the client's own abort handling sends nothing.
+    const { controls } = (await axios.get(`${failed.backend}/sim/controls`)).data;
+    expect(controls.map((c: { path: string; body: unknown }) => [c.path, c.body])).toEqual([['/interrupt', { prompt_id: failed.promptId }]]);
 
     const next = await fx.api.post('/api/v1/generations', { character: 'kai-nakamura', prompt: 'a quick one', steps: 3 });
     expect((await waitForGenerationEnd(fx, next.data.id)).status).toBe('completed');

@@ -54,6 +54,11 @@ export interface FollowOptions {
   onStarted?: (info: { promptId: string }) => void | Promise<void>;
   /** Aborting sends a targeted /interrupt (and drops the prompt if still queued), then rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * Default true. False: aborting only stops following (rejects with the signal's reason) and sends
+   * nothing, for a caller that takes the prompt off the server itself and waits for ComfyUI to confirm.
+   */
+  cancelOnAbort?: boolean;
   /** Safety-net /history polling while nothing arrives over the socket; default 1000 ms. */
   pollIntervalMs?: number;
   /** How long ComfyUI may stay unreachable while following before giving up; default 60 s. */

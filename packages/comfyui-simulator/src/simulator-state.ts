@@ -21,6 +21,13 @@ export interface RecordedUpload {
   bytes: number;
 }
 
+/** A POST /queue or /interrupt as received: which prompts a client took off, and how. */
+export interface RecordedControl {
+  path: '/queue' | '/interrupt';
+  body: Record<string, unknown>;
+  at: string;
+}
+
 /** Everything the HTTP routes share. */
 export interface SimulatorState {
   env: NodeEnvironment;
@@ -32,6 +39,7 @@ export interface SimulatorState {
   failures: FailureSwitch;
   received: ReceivedPrompt[];
   uploads: RecordedUpload[];
+  controls: RecordedControl[];
   /** server.number: advances on every parsed POST /prompt without an explicit number, even rejected ones. */
   nextNumber: number;
 }

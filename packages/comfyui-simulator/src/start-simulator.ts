@@ -17,7 +17,7 @@ import { Router } from './http/router';
 import type { CustomNodePack } from './nodes/custom-node-packs';
 import type { NodeEnvironment } from './nodes/node-definition';
 import { createNodeRegistry } from './nodes/node-registry';
-import type { RecordedUpload, ReceivedPrompt, SimulatorState } from './simulator-state';
+import type { RecordedControl, RecordedUpload, ReceivedPrompt, SimulatorState } from './simulator-state';
 import { SocketHub } from './ws/socket-hub';
 
 export interface SimulatorOptions {
@@ -47,6 +47,8 @@ export interface Simulator {
   received: ReceivedPrompt[];
   /** Successful uploads, in order (a reused duplicate appears again under the reused name). */
   uploads: RecordedUpload[];
+  /** Every POST /queue and POST /interrupt, in order, with its body. */
+  controls: RecordedControl[];
   /** Makes the next prompt to run fail with an execution_error (an OOM unless a message is given). */
   failNext(kind: 'execution_error', message?: string, exceptionType?: string): void;
   /** Drops every WebSocket connection, as a crashed or restarted server would. */
@@ -88,7 +90,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const interrupt = { requested: false };
   const failures = new FailureSwitch();
   const worker = new PromptWorker(queue, new PromptExecutor(env, hub, interrupt, failures), hub, interrupt, log);
-  const state: SimulatorState = { env, host, port: 0, queue, worker, hub, failures, received: [], uploads: [], nextNumber: 0 };
+  const state: SimulatorState = { env, host, port: 0, queue, worker, hub, failures, received: [], uploads: [], controls: [], nextNumber: 0 };
 
   const router = new Router((error) => log(`request failed: ${(error as Error)?.stack ?? error}`));
   for (const add of [addPromptRoutes, addQueueRoutes, addHistoryRoutes, addFileRoutes, addInfoRoutes, addSimRoutes]) add(router, state);
@@ -111,6 +113,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     tempDir: env.tempDir,
     received: state.received,
     uploads: state.uploads,
+    controls: state.controls,
     failNext: (_kind, message, exceptionType) => failures.arm(message, exceptionType),
     disconnectSockets: () => hub.disconnectAll(),
     close: () =>

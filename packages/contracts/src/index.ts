@@ -5,6 +5,7 @@ export * from './job-stages';
 export * from './pipeline-catalog';
 export * from './job-errors';
 export * from './job-events';
+export * from './job-control';
 export * from './resources';
 export * from './workflows';
 export * from './workflow-template';

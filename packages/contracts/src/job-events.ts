@@ -16,8 +16,9 @@ export interface JobEventPayloads {
   'job:failed': { jobId: string; error: Pick<JobError, 'code' | 'message'> };
   'job:canceled': { jobId: string };
   /**
-   * The job runs again: a failed generation's stage job was retried, or its backend was lost and
-   * the prompt goes to another one as attempt `attempt`. A terminal event follows again.
+   * The job runs again: a failed or canceled generation's stage runs again (REST retry, or its stage
+   * job was retried), or its backend was lost and the prompt goes to another one; `attempt` is the
+   * number the next render attempt gets. A terminal event follows again.
    */
   'job:retrying': { jobId: string; reason: string; attempt?: number };
 }

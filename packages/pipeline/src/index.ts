@@ -1,6 +1,7 @@
 export * from './redis';
 export * from './queues';
 export * from './job-events';
+export * from './job-control';
 export * from './resources';
 export * from './stage-worker';
 export * from './ops-server';

@@ -8,10 +8,19 @@ export interface PipelineQueues {
   byKey: PipelineQueueMap;
   /** Adds a message to a queue, with the catalog's job name, job id rule and retry policy. */
   enqueue<K extends QueueKey>(key: K, payload: QueuePayloadInput<K>, options?: { priority?: Priority }): Promise<unknown>;
-  /** Hands a generation to the queue of the stage it is at (none once filed). */
-  enqueueStage(generation: { id: string; stage: JobStage; priority: string; correlationId: string | null }): Promise<QueueKey | null>;
+  /**
+   * Hands a generation to the queue of the stage it is at (none once filed). With `replaceFinished`
+   * (a retried generation), a finished stage job of an earlier run under the same job id is removed
+   * first; otherwise adding under that id would be a no-op.
+   */
+  enqueueStage(generation: StageRef, options?: { replaceFinished?: boolean }): Promise<QueueKey | null>;
   close(): Promise<void>;
 }
+
+type StageRef = { id: string; stage: JobStage; priority: string; correlationId: string | null };
+
+/** How long a re-enqueue waits for an earlier run's job still winding down (it ends within ms of the generation). */
+const ACTIVE_WAIT_MS = 5_000;
 
 export interface QueueSettings {
   /** Overrides of a queue's retry attempts (e.g. JOB_MAX_ATTEMPTS for renders). */
@@ -50,10 +59,11 @@ export function createPipelineQueues(connection: ConnectionOptions, prefix: stri
   return {
     byKey,
     enqueue,
-    enqueueStage: async (generation) => {
+    enqueueStage: async (generation, options = {}) => {
       const key = queueForStage(generation.stage);
       if (!key) return null;
       const payload = { schemaVersion: 1 as const, generationId: generation.id, ...(generation.correlationId ? { correlationId: generation.correlationId } : {}) };
+      if (options.replaceFinished) await removeFinished(byKey[key], PIPELINE_CATALOG[key].jobId(payload as never));
       await enqueue(key, payload, { priority: generation.priority as Priority });
       return key;
     },
@@ -61,4 +71,25 @@ export function createPipelineQueues(connection: ConnectionOptions, prefix: stri
       await Promise.all(Object.values(byKey).map((q) => q.close()));
     },
   };
+}
+
+/**
+ * Removes the finished job under `jobId` so the id can be used again. A job still active (the run
+ * that just failed or canceled the generation is returning) is waited for, briefly; a waiting or
+ * delayed one is kept: it will run the re-opened generation.
+ */
+async function removeFinished(queue: Queue, jobId: string | undefined): Promise<void> {
+  if (!jobId) return;
+  const until = Date.now() + ACTIVE_WAIT_MS;
+  for (;;) {
+    const job = await queue.getJob(jobId);
+    if (!job) return;
+    const state = await job.getState();
+    if (state === 'completed' || state === 'failed' || state === 'unknown') {
+      await job.remove().catch(() => undefined);
+      return;
+    }
+    if (state !== 'active' || Date.now() > until) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

@@ -138,6 +138,28 @@ describe('JobLifecycle', () => {
     expect(await db.jobAttempt.count({ where: { jobId: id } })).toBe(2);
   });
 
+  it('when a cancel is requested while the prompt is in a backend, then render is refused, cancel applies, and a retry re-opens it with a new seed as attempt 2', async () => {
+    const id = (await lifecycle.create({ body: body(), source: 'test', resolution: resolution() })).job.id;
+    expect(await lifecycle.requestCancel(id)).toBe(false);
+    await lifecycle.submit(id, attempt());
+    expect(await lifecycle.requestCancel(id)).toBe(true);
+    expect(await lifecycle.requestCancel(id)).toBe(true);
+    expect(await lifecycle.render(id, { backend: 'http://a', promptId: 'p', items: [] })).toBe(false);
+    expect((await lifecycle.cancel(id))?.name).toBe('job:canceled');
+    const before = await db.generationJob.findUniqueOrThrow({ where: { id } });
+    expect(before).toMatchObject({ status: 'canceled', stage: 'submitted', errorCode: 'canceled' });
+
+    const retrying = await lifecycle.retry(id, { reason: 'test', newSeed: true });
+    expect(retrying?.payload).toMatchObject({ jobId: id, reason: 'test', attempt: 2 });
+    const after = await db.generationJob.findUniqueOrThrow({ where: { id } });
+    expect(after).toMatchObject({ status: 'queued', stage: 'resolved', errorCode: null, cancelRequestedAt: null, finishedAt: null });
+    expect(after.seed).not.toBe(before.seed);
+    expect((after.request as { seed: number }).seed).toBe(Number(after.seed));
+    expect(await lifecycle.retry(id, { reason: 'again' })).toBeNull();
+    expect(await lifecycle.submit(id, attempt())).not.toBeNull();
+    expect(await db.jobAttempt.count({ where: { jobId: id } })).toBe(2);
+  });
+
   it('when one source sends the same requestId twice at once, then one generation exists; another source with the same requestId gets its own', async () => {
     const make = (source: string) => lifecycle.create({ body: body(), source, requestId: 'same-key' });
     const results = await Promise.all([make('alpha'), make('alpha'), make('alpha'), make('beta')]);

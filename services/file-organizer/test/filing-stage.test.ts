@@ -9,8 +9,10 @@ import { fileOrganizerConfigSchema } from '@anime/config';
 import { generationRequestBodySchema } from '@anime/contracts';
 import { createDb, type Db } from '@anime/db';
 import { createLogger } from '@anime/logger';
-import { JobLifecycle, type RunningService } from '@anime/pipeline';
+import { JobEventPublisher, JobLifecycle, loadGeneration, type RunningService } from '@anime/pipeline';
+import { LocalLibraryStorage } from '@anime/media';
 import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, waitFor, type TestDatabase } from '@anime/testing';
+import { createFileOutputsHandler } from '../src/jobs/file-outputs.processor';
 import { startFileOrganizer } from '../src/start';
 
 const log = createLogger('file-organizer', 'error');
@@ -109,4 +111,40 @@ describe('filing stage (file-organizer in-process, simulator, PostgreSQL, Redis)
     }, 'the filing to fail', 40_000);
     expect(failed).toMatchObject({ stage: 'rendered', errorCode: 'filing_failed' });
   }, 60_000);
+
+  it('when a rendered generation is canceled before filing, then its filing job files nothing', async () => {
+    const { id } = await renderedGeneration((generationId) => lifecycle.cancel(generationId));
+    const job = await waitFor(() => Job.fromId(service.ctx.queues.byKey.assetFiling, `filing-${id}`), 'the filing job');
+    await waitFor(async () => (await job!.getState()) === 'completed', 'the filing job to complete');
+    expect(await db.asset.count({ where: { jobId: id } })).toBe(0);
+    expect(await db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'canceled', stage: 'rendered' });
+  });
+
+  it('when a generation is canceled while its outputs are being filed, then what was written is removed and it stays canceled', async () => {
+    const character = await db.character.create({ data: { slug: `kai-race-${Date.now()}`, name: 'Kai', currentVersion: 1 } });
+    const version = await db.characterVersion.create({ data: { characterId: character.id, number: 1, definition: { displayName: 'Kai' } } });
+    const body = generationRequestBodySchema.parse({ character: character.slug, prompt: 'x', project: 'race', episode: 'ep01', scene: 'sc001' });
+    const { job } = await lifecycle.create({ body, source: 'test', resolution: { characterId: character.id, characterVersionId: version.id, conditioning } });
+    const workflow = textToImage({ steps: 1, width: 64, height: 64 });
+    const result = await client.run(workflow);
+    await lifecycle.submit(job.id, { backend: simulator.url, promptId: result.promptId, workflow });
+    await lifecycle.render(job.id, { backend: simulator.url, promptId: result.promptId, items: result.outputs });
+
+    const handler = createFileOutputsHandler({
+      db,
+      events: new JobEventPublisher(service.ctx.redis, queuePrefix),
+      storage: new LocalLibraryStorage(libraryDir),
+      log,
+      // The cancel lands while the output is being fetched, after the stage was admitted.
+      fetchOutput: async (_backend, output) => {
+        await lifecycle.cancel(job.id);
+        return readFile(path.join(simulator.outputDir, output.subfolder, output.filename));
+      },
+    });
+    const outcome = await handler.run((await loadGeneration(db, job.id))!, { job: {} as Job });
+    expect(outcome.reached).toBeUndefined();
+    expect(await db.asset.count({ where: { jobId: job.id } })).toBe(0);
+    expect(await readdir(path.join(libraryDir, 'race'), { recursive: true }).then((entries) => entries.filter((e) => e.endsWith('.png') || e.endsWith('.json')))).toEqual([]);
+    expect(await db.generationJob.findUniqueOrThrow({ where: { id: job.id } })).toMatchObject({ status: 'canceled', stage: 'rendered' });
+  });
 });

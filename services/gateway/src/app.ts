@@ -4,11 +4,12 @@ import { Server as SocketServer } from 'socket.io';
 import type { Redis } from 'ioredis';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
-import { checkReadiness, type JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
+import { checkReadiness, type JobControlPublisher, type JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
 import { assetRoutes } from './http/routes/assets';
 import { backendRoutes } from './http/routes/backends';
 import { characterRoutes } from './http/routes/characters';
 import { generationRoutes } from './http/routes/generations';
+import { queueRoutes } from './http/routes/queues';
 import { schemaRoutes } from './http/routes/schemas';
 import { workflowRoutes } from './http/routes/workflows';
 import { errorMiddleware, notFoundRoute } from './http/error-middleware';
@@ -27,6 +28,8 @@ export interface GatewayDeps {
   db: Db;
   queues: PipelineQueues;
   events: JobEventPublisher;
+  /** Tells the orchestrator to stop a generation's run (POST .../cancel). */
+  control: JobControlPublisher;
   subscriber: Redis;
   queuePrefix: string;
   libraryDir: string;
@@ -78,6 +81,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   app.use('/api/v1/workflows', workflowRoutes(deps));
   app.use('/api/v1/backends', backendRoutes(deps));
   app.use('/api/v1/schemas', schemaRoutes());
+  app.use('/api/v1/queues', queueRoutes(deps));
   app.use(notFoundRoute);
   app.use(errorMiddleware(deps.log));
 

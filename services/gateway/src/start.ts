@@ -3,7 +3,7 @@ import type { GatewayConfig } from '@anime/config';
 import { createDb } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { removeStalePartials } from '@anime/media';
-import { bounded, createPipelineQueues, createRedis, JobEventPublisher, queueSettingsFrom } from '@anime/pipeline';
+import { bounded, createPipelineQueues, createRedis, JobControlPublisher, JobEventPublisher, queueSettingsFrom } from '@anime/pipeline';
 import { createGateway } from './app';
 
 export interface RunningGateway {
@@ -24,6 +24,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
     db,
     queues,
     events: new JobEventPublisher(redis, config.QUEUE_PREFIX),
+    control: new JobControlPublisher(redis, config.QUEUE_PREFIX),
     subscriber,
     queuePrefix: config.QUEUE_PREFIX,
     libraryDir: config.LIBRARY_DIR,

@@ -3,12 +3,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createDb, type Db } from '@anime/db';
 import { createLogger } from '@anime/logger';
-import { createPipelineQueues, createRedis, JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
+import { createPipelineQueues, createRedis, JobControlPublisher, JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
 import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix, type TestDatabase } from '@anime/testing';
 import { createGateway, type GatewayDeps } from '../src/app';
 
 export interface TestGateway {
   baseUrl: string;
+  queuePrefix: string;
   queues: PipelineQueues;
   db: Db;
   database: TestDatabase;
@@ -36,6 +37,7 @@ export async function startTestGateway(
     db,
     queues,
     events: new JobEventPublisher(redis, queuePrefix),
+    control: new JobControlPublisher(redis, queuePrefix),
     subscriber,
     queuePrefix,
     libraryDir,
@@ -50,6 +52,7 @@ export async function startTestGateway(
   const port = await gateway.listen(0, '127.0.0.1');
   return {
     baseUrl: `http://127.0.0.1:${port}`,
+    queuePrefix,
     db,
     database,
     libraryDir,

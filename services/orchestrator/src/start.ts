@@ -1,9 +1,10 @@
 import { type OrchestratorConfig } from '@anime/config';
 import type { Logger } from '@anime/logger';
 import { LocalLibraryStorage } from '@anime/media';
-import { sharedServiceOptions, startWorkerService, type RunningService } from '@anime/pipeline';
+import { createRedis, sharedServiceOptions, startWorkerService, type RunningService } from '@anime/pipeline';
 import { BackendPool } from './domain/backend-pool';
 import { ReferenceStager } from './domain/reference-stager';
+import { CancelRequests } from './jobs/cancel-requests';
 import { createRenderPromptHandler } from './jobs/render-prompt.processor';
 
 /** The orchestrator: drives ComfyUI backends for resolved generations (`generation-renders`). */
@@ -21,6 +22,8 @@ export async function startOrchestrator(config: OrchestratorConfig, log: Logger)
       await pool.start();
       const activePool = pool;
       const stager = new ReferenceStager({ db: ctx.db, storage: new LocalLibraryStorage(config.LIBRARY_DIR), log, sessionOf: (url) => activePool.sessionOf(url) });
+      const cancels = new CancelRequests({ db: ctx.db, subscriber: createRedis(config.REDIS_URL, 'subscriber'), queuePrefix: ctx.queuePrefix, log });
+      await cancels.start();
       const render = createRenderPromptHandler({
         ...ctx,
         pool,
@@ -28,12 +31,16 @@ export async function startOrchestrator(config: OrchestratorConfig, log: Logger)
         defaultCheckpoint: config.DEFAULT_CHECKPOINT,
         ipAdapterWeight: config.IPADAPTER_WEIGHT,
         jobTimeoutMs: config.JOB_TIMEOUT_S * 1000,
+        cancels,
       });
       return {
         handlers: { generationRenders: render },
         // Keeps every backend's own queue fed: one in flight per backend plus the prefetch.
         concurrency: { generationRenders: config.COMFYUI_URLS.length * (1 + config.BACKEND_PREFETCH) },
-        stop: () => pool!.close(),
+        stop: async () => {
+          await cancels.stop();
+          await activePool.close();
+        },
       };
     },
   });

@@ -70,7 +70,9 @@ export class PromptFollower {
     const aborted = new Promise<never>((_, reject) => {
       onAbort = () => {
         this.wake?.();
-        this.deps.cancel(this.promptId).catch((error) => this.deps.log.warn('could not cancel comfyui prompt', { promptId: this.promptId, error: (error as Error).message }));
+        if (this.options.cancelOnAbort !== false) {
+          this.deps.cancel(this.promptId).catch((error) => this.deps.log.warn('could not cancel comfyui prompt', { promptId: this.promptId, error: (error as Error).message }));
+        }
         reject(signal.reason);
       };
       signal.addEventListener('abort', onAbort, { once: true });

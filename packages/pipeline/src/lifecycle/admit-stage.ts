@@ -42,6 +42,10 @@ export function admitStage(state: JobState & { errorCode?: string | null }, queu
         (at ? `; retry its ${PIPELINE_CATALOG[at].name} job instead` : ''),
     };
   }
-  if (retried) return { action: 'refuse', reason: `the generation is ${state.status}: ${name} has nothing to run again` };
+  if (retried) {
+    // A canceled generation runs again only when asked for explicitly, never by a stage job's retry.
+    const hint = state.status === 'canceled' ? '; POST /api/v1/generations/<id>/retry runs it again' : '';
+    return { action: 'refuse', reason: `the generation is ${state.status}: ${name} has nothing to run again${hint}` };
+  }
   return { action: 'done', outcome: `already ${state.status}` };
 }

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import type { AssetResource, GenerationRequestBody, JobConditioning, JobError, JobEventEnvelope, QueueKey, RenderOutputs, StoredWorkflow, AttemptEndCode } from '@anime/contracts';
+import { queueForStage, type AssetResource, type GenerationRequestBody, type JobConditioning, type JobError, type JobEventEnvelope, type QueueKey, type RenderOutputs, type StoredWorkflow, type AttemptEndCode } from '@anime/contracts';
 import { isUniqueViolation, Prisma, type Db } from '@anime/db';
 import { recordEvent } from '../job-events';
 import { RETRY_TRANSITION, TRANSITIONS, type TransitionName } from './transitions';
@@ -91,11 +91,14 @@ export class JobLifecycle {
     });
   }
 
-  /** Applies one transition (with the columns it sets) if the job is in one of its `from` states. */
-  private async apply(tx: Tx, id: string, name: TransitionName, data: Record<string, unknown> = {}): Promise<boolean> {
+  /**
+   * Applies one transition (with the columns it sets) if the job is in one of its `from` states
+   * (and, with `unlessCancelRequested`, no cancel was asked for meanwhile).
+   */
+  private async apply(tx: Tx, id: string, name: TransitionName, data: Record<string, unknown> = {}, options: { unlessCancelRequested?: boolean } = {}): Promise<boolean> {
     const transition = TRANSITIONS[name];
     const changed = await tx.generationJob.updateMany({
-      where: { id, OR: transition.from.map((s) => ({ status: s.status, stage: s.stage })) },
+      where: { id, OR: transition.from.map((s) => ({ status: s.status, stage: s.stage })), ...(options.unlessCancelRequested ? { cancelRequestedAt: null } : {}) },
       data: { status: transition.to.status, ...('stage' in transition.to ? { stage: transition.to.stage } : {}), ...data },
     });
     return changed.count > 0;
@@ -168,9 +171,10 @@ export class JobLifecycle {
     return { name: 'job:progress', seq, payload: { jobId: id, ...progress, seq } };
   }
 
+  /** Refused once a cancel was requested: what ComfyUI finished anyway is not filed. */
   async render(id: string, outputs: RenderOutputs): Promise<boolean> {
     return this.db.$transaction(async (tx) => {
-      if (!(await this.apply(tx, id, 'render', { outputs: outputs as object }))) return false;
+      if (!(await this.apply(tx, id, 'render', { outputs: outputs as object }, { unlessCancelRequested: true }))) return false;
       await tx.jobAttempt.updateMany({ where: { jobId: id, finishedAt: null }, data: { finishedAt: new Date() } });
       return true;
     });
@@ -205,13 +209,45 @@ export class JobLifecycle {
     });
   }
 
+  /**
+   * Records that a cancel was asked for while the prompt is in a backend (running, submitted): the
+   * orchestrator driving it applies `cancel` once the backend let go. True when it is recorded
+   * (again: repeating is harmless); false when the job is no longer there.
+   */
+  async requestCancel(id: string): Promise<boolean> {
+    const changed = await this.db.$executeRaw`
+      UPDATE generation_jobs SET "cancelRequestedAt" = COALESCE("cancelRequestedAt", timezone('UTC', now())), "updatedAt" = timezone('UTC', now())
+      WHERE id = ${id}::uuid AND status = 'running' AND stage = 'submitted'`;
+    return changed > 0;
+  }
+
   /** Re-opens a failed generation at the stage `queue` runs, clearing its error. */
   async retryStage(id: string, queue: QueueKey, reason: string): Promise<JobEventEnvelope<'job:retrying'> | null> {
+    return this.db.$transaction((tx) => this.reopen(tx, id, queue, reason));
+  }
+
+  /**
+   * Runs a failed or canceled generation again from the stage it stopped at, as a new attempt
+   * (REST retry); `newSeed` replaces the recorded seed, else the image is rendered with the same one.
+   */
+  async retry(id: string, options: { reason: string; newSeed?: boolean }): Promise<JobEventEnvelope<'job:retrying'> | null> {
     return this.db.$transaction(async (tx) => {
-      const reopened = await this.apply(tx, id, RETRY_TRANSITION[queue], { finishedAt: null, errorCode: null, errorMessage: null, errorDetails: Prisma.DbNull });
-      if (!reopened) return null;
-      return recordEvent(tx, id, 'job:retrying', { jobId: id, reason });
+      const row = await tx.generationJob.findUnique({ where: { id }, select: { stage: true, request: true } });
+      const queue = row && queueForStage(row.stage);
+      if (!row || !queue) return null;
+      const seed = options.newSeed ? randomInt(0, 2 ** 47) : undefined;
+      const reseeded = seed === undefined ? {} : { seed: BigInt(seed), request: { ...(row.request as object), seed } };
+      return this.reopen(tx, id, queue, options.reason, reseeded);
     });
+  }
+
+  private async reopen(tx: Tx, id: string, queue: QueueKey, reason: string, data: Record<string, unknown> = {}) {
+    const cleared = { finishedAt: null, errorCode: null, errorMessage: null, errorDetails: Prisma.DbNull, cancelRequestedAt: null };
+    const progress = queue === 'assetFiling' ? {} : { progressValue: null, progressMax: null, progressNode: null };
+    if (!(await this.apply(tx, id, RETRY_TRANSITION[queue], { ...cleared, ...progress, ...data }))) return null;
+    // Filing again reuses the recorded render; the other stages lead to a new render attempt.
+    const attempt = (await tx.jobAttempt.count({ where: { jobId: id } })) + (queue === 'assetFiling' ? 0 : 1);
+    return recordEvent(tx, id, 'job:retrying', { jobId: id, reason, attempt });
   }
 }
 

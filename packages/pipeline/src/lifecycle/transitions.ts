@@ -22,7 +22,8 @@ export const ACTIVE_STATES: readonly JobState[] = [
   { status: 'running', stage: 'rendered' },
 ];
 
-const failedAt = (...stages: JobStage[]): JobState[] => stages.map((stage) => ({ status: 'failed', stage }));
+/** Where a stage may run again: failed there, or canceled there (a retry re-opens it at that stage). */
+const endedAt = (...stages: JobStage[]): JobState[] => stages.flatMap((stage) => [{ status: 'failed', stage }, { status: 'canceled', stage }] as JobState[]);
 
 /**
  * Every way a generation's status and stage may change. JobLifecycle is the only code that
@@ -40,11 +41,18 @@ export const TRANSITIONS = {
   /** Every output is in the library with its Asset row. */
   file: { from: [{ status: 'running', stage: 'rendered' }], to: { status: 'completed', stage: 'filed' }, event: 'job:completed' },
   fail: { from: ACTIVE_STATES, to: { status: 'failed' }, event: 'job:failed' },
+  /**
+   * Queued or awaiting filing: at once (the gateway). In a backend: once the orchestrator driving it
+   * has taken the prompt off (cancelRequestedAt records the request meanwhile).
+   */
   cancel: { from: ACTIVE_STATES, to: { status: 'canceled' }, event: 'job:canceled' },
-  /** A failed generation's stage job was retried: the stage it failed at runs again. */
-  retryRequest: { from: failedAt('requested'), to: { status: 'queued', stage: 'requested' }, event: 'job:retrying' },
-  retryRender: { from: failedAt('resolved', 'submitted'), to: { status: 'queued', stage: 'resolved' }, event: 'job:retrying' },
-  retryFiling: { from: failedAt('rendered'), to: { status: 'running', stage: 'rendered' }, event: 'job:retrying' },
+  /**
+   * A failed or canceled generation runs again from the stage it stopped at (REST retry; for a
+   * failed one also its stage job retried from a dashboard, see admitStage).
+   */
+  retryRequest: { from: endedAt('requested'), to: { status: 'queued', stage: 'requested' }, event: 'job:retrying' },
+  retryRender: { from: endedAt('resolved', 'submitted'), to: { status: 'queued', stage: 'resolved' }, event: 'job:retrying' },
+  retryFiling: { from: endedAt('rendered'), to: { status: 'running', stage: 'rendered' }, event: 'job:retrying' },
 } as const satisfies Record<string, Transition>;
 
 export type TransitionName = keyof typeof TRANSITIONS;

@@ -87,8 +87,24 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
       });
       assets.push(toAssetResource(asset, version));
     }
-    await deps.events.publishAll([await lifecycle.file(job.id, assets)]);
+    const completed = await lifecycle.file(job.id, assets);
+    if (!completed && (await deps.db.generationJob.count({ where: { id: job.id, status: 'canceled' } }))) {
+      // Canceled while its outputs were being filed: nothing stays filed for a canceled generation.
+      await unfile(job.id);
+      return { outcome: 'canceled while filing; nothing filed' };
+    }
+    await deps.events.publishAll([completed]);
     deps.log.info('filed outputs', { generationId: job.id, count: assets.length });
     return { outcome: `filed ${assets.length}`, reached: 'filed' };
+  }
+
+  async function unfile(jobId: string): Promise<void> {
+    const rows = await deps.db.asset.findMany({ where: { jobId }, select: { path: true } });
+    await deps.db.asset.deleteMany({ where: { jobId } });
+    for (const { path } of rows) {
+      await deps.storage.remove(path);
+      await deps.storage.remove(`${path}.json`);
+    }
+    deps.log.info('generation canceled while filing; its files were removed', { generationId: jobId, count: rows.length });
   }
 }

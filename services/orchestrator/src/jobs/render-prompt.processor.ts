@@ -5,9 +5,11 @@ import type { Logger } from '@anime/logger';
 import { JobLifecycle, MalformedDataError, PromptTimedOutError, readConditioning, readWorkflow, type GenerationRow, type JobEventPublisher, type StageHandler } from '@anime/pipeline';
 import type { BackendLease } from '../domain/backend-pool';
 import { promptIdFor } from '../domain/prompt-id';
+import type { CancelRequests } from './cancel-requests';
 import { loadTemplate } from './load-template';
 import { placeJob } from './place-job';
 import type { JobToRender, PrepareWorkflowDeps } from './prepare-workflow';
+import { stopCause, stopRender } from './stop-render';
 
 export interface RenderPromptDeps extends PrepareWorkflowDeps {
   db: Db;
@@ -15,6 +17,10 @@ export interface RenderPromptDeps extends PrepareWorkflowDeps {
   log: Logger;
   /** JOB_TIMEOUT_S in ms: how long a prompt may take from submission (or a job may wait for a backend); then the job fails with timeout. */
   jobTimeoutMs?: number;
+  /** Cancel requests for the generations this process renders. */
+  cancels: CancelRequests;
+  /** How long a canceled or timed-out prompt is given to leave the backend (default 15 s). */
+  stopGraceMs?: number;
 }
 
 const DEFAULT_JOB_TIMEOUT_MS = 600_000;
@@ -37,38 +43,63 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
   return {
     run: async (generation, { signal }) => {
       if (!generation.character) throw new MalformedDataError(`generation ${generation.id} has no resolved character`);
-      const conditioning = readConditioning(generation);
-      const template = await loadTemplate(deps.db, conditioning);
-      const job: JobToRender = { id: generation.id, seed: generation.seed, request: generationRequestBodySchema.parse(generation.request), conditioning, characterSlug: generation.character.slug, template };
-      let submitted = generation.stage === 'submitted';
-      let endReason: AttemptEndCode | undefined;
-      if (submitted && generation.backend && generation.promptId) {
-        const state = deps.pool.stateOf(generation.backend);
-        if (state === 'up') {
-          const outcome = await resume(generation, signal);
-          if (outcome.kind !== 'lost') return result(outcome);
-        }
-        endReason = state === 'unconfigured' ? 'backend_removed' : 'backend_lost';
-      }
-      // Waiting for a backend and the prompt's own run are each bounded by JOB_TIMEOUT_S; a
-      // failover keeps the clock of the first submission.
-      const clock = { waitStartedAt: Date.now(), firstSubmittedAt: generation.startedAt?.getTime() };
-      for (;;) {
-        const outcome = await attempt(generation, job, submitted ? (endReason ?? 'backend_lost') : undefined, clock, signal);
-        if (outcome.kind !== 'lost') return result(outcome);
-        submitted = true;
-        endReason = 'backend_lost';
+      const cancel = deps.cancels.watch(generation.id);
+      // A cancel asked for while no process drove it (a lost message, a restart) is in the row.
+      if (generation.cancelRequestedAt) deps.cancels.abort(generation.id);
+      try {
+        return await render(generation, cancel.signal, signal);
+      } finally {
+        cancel.dispose();
       }
     },
   };
+
+  async function render(generation: GenerationRow, cancel: AbortSignal, signal?: AbortSignal) {
+    const conditioning = readConditioning(generation);
+    const template = await loadTemplate(deps.db, conditioning);
+    const job: JobToRender = { id: generation.id, seed: generation.seed, request: generationRequestBodySchema.parse(generation.request), conditioning, characterSlug: generation.character!.slug, template };
+    let submitted = generation.stage === 'submitted';
+    let endReason: AttemptEndCode | undefined;
+    if (submitted && generation.backend && generation.promptId) {
+      const state = deps.pool.stateOf(generation.backend);
+      if (state === 'up') {
+        const outcome = await resume(generation, cancel, signal);
+        if (outcome.kind !== 'lost') return result(outcome);
+      }
+      endReason = state === 'unconfigured' ? 'backend_removed' : 'backend_lost';
+    }
+    if (cancel.aborted) return result(await cancelNow(generation.id, 'its backend is gone: nothing to take off'));
+    // Waiting for a backend and the prompt's own run are each bounded by JOB_TIMEOUT_S; a
+    // failover keeps the clock of the first submission.
+    const clock = { waitStartedAt: Date.now(), firstSubmittedAt: generation.startedAt?.getTime() };
+    for (;;) {
+      const outcome = await attempt(generation, job, submitted ? (endReason ?? 'backend_lost') : undefined, clock, cancel, signal);
+      if (outcome.kind !== 'lost') return result(outcome);
+      if (cancel.aborted) return result(await cancelNow(generation.id, 'its backend was lost: nothing to take off'));
+      submitted = true;
+      endReason = 'backend_lost';
+    }
+  }
+
+  async function cancelNow(jobId: string, why: string): Promise<{ kind: 'gone'; outcome: string }> {
+    await deps.events.publishAll([await lifecycle.cancel(jobId)]);
+    return { kind: 'gone', outcome: `canceled; ${why}` };
+  }
 
   function result(outcome: Exclude<AttemptOutcome, { kind: 'lost' }>) {
     return outcome.kind === 'gone' ? { outcome: outcome.outcome } : { outcome: 'rendered', reached: 'rendered' as const };
   }
 
   /** A new attempt: the first (`endReason` undefined) or the next after the open one ended. */
-  async function attempt(generation: GenerationRow, job: JobToRender, endReason: AttemptEndCode | undefined, clock: { waitStartedAt: number; firstSubmittedAt?: number }, signal?: AbortSignal): Promise<AttemptOutcome> {
-    const { lease, workflow } = await placeJob(deps, job, { deadlineAt: clock.waitStartedAt + limitMs, limitS: Math.round(limitMs / 1000), signal });
+  async function attempt(generation: GenerationRow, job: JobToRender, endReason: AttemptEndCode | undefined, clock: { waitStartedAt: number; firstSubmittedAt?: number }, cancel: AbortSignal, signal?: AbortSignal): Promise<AttemptOutcome> {
+    let placement: Awaited<ReturnType<typeof placeJob>>;
+    try {
+      placement = await placeJob(deps, job, { deadlineAt: clock.waitStartedAt + limitMs, limitS: Math.round(limitMs / 1000), signal: AbortSignal.any([cancel, ...(signal ? [signal] : [])]) });
+    } catch (error) {
+      if (cancel.aborted && !signal?.aborted) return cancelNow(generation.id, 'it was still waiting for a backend');
+      throw error;
+    }
+    const { lease, workflow } = placement;
     try {
       const promptId = promptIdFor(generation.id, (await deps.db.jobAttempt.count({ where: { jobId: generation.id } })) + 1);
       const record = { backend: lease.url, promptId, workflow };
@@ -77,7 +108,7 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
       await deps.events.publishAll(events);
       deps.pool.recordSubmitted(lease.url, lease.checkpoint);
       clock.firstSubmittedAt ??= Date.now();
-      return await follow(generation.id, lease, promptId, clock.firstSubmittedAt, signal, (options) =>
+      return await follow(generation.id, lease, promptId, clock.firstSubmittedAt, cancel, signal, (options) =>
         lease.client.run(workflow, { ...options, promptId, extraData: { extra_pnginfo: { generation: { jobId: generation.id } } } }),
       );
     } finally {
@@ -86,13 +117,13 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
   }
 
   /** The recorded prompt on its backend, which is up: followed, or posted again if the backend lost it. */
-  async function resume(generation: GenerationRow, signal?: AbortSignal): Promise<AttemptOutcome> {
+  async function resume(generation: GenerationRow, cancel: AbortSignal, signal?: AbortSignal): Promise<AttemptOutcome> {
     const lease = deps.pool.acquireExisting(generation.backend!)!;
     try {
       const workflow = readWorkflow(generation);
       const promptId = generation.promptId!;
       const startedAt = generation.startedAt?.getTime() ?? Date.now();
-      return await follow(generation.id, lease, promptId, startedAt, signal, (options) => lease.client.follow(promptId, { ...options, resubmit: workflow }));
+      return await follow(generation.id, lease, promptId, startedAt, cancel, signal, (options) => lease.client.follow(promptId, { ...options, resubmit: workflow }));
     } finally {
       lease.release();
     }
@@ -100,10 +131,13 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
 
   type Follow = Parameters<BackendLease['client']['follow']>[1];
 
-  /** Follows the prompt to its end, within JOB_TIMEOUT_S of the first submission; stops if the backend dies. */
-  async function follow(jobId: string, lease: BackendLease, promptId: string, since: number, signal: AbortSignal | undefined, start: (options: Follow) => ReturnType<BackendLease['client']['run']>): Promise<AttemptOutcome> {
+  /**
+   * Follows the prompt to its end, within JOB_TIMEOUT_S of the first submission; stops if the
+   * backend dies, the job is canceled or the deadline passes (then the prompt is taken off once).
+   */
+  async function follow(jobId: string, lease: BackendLease, promptId: string, since: number, cancel: AbortSignal, signal: AbortSignal | undefined, start: (options: Follow) => ReturnType<BackendLease['client']['run']>): Promise<AttemptOutcome> {
     const deadline = AbortSignal.timeout(Math.max(0, since + limitMs - Date.now()));
-    const stop = AbortSignal.any([...(signal ? [signal] : []), deadline, lease.lost]);
+    const stop = AbortSignal.any([...(signal ? [signal] : []), deadline, lease.lost, cancel]);
     const onProgress = async (p: { value: number; max: number; node: string | null }) => {
       await deps.events.publishAll([await lifecycle.progress(jobId, p)]);
     };
@@ -111,27 +145,26 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
       await deps.events.publishAll([await lifecycle.started(jobId, promptId)]);
     };
     try {
-      const run = await start({ onProgress, onStarted, signal: stop });
-      await lifecycle.render(jobId, { backend: lease.url, promptId, items: run.outputs });
+      // cancelOnAbort false: stopRender takes the prompt off once and waits for ComfyUI to confirm.
+      const run = await start({ onProgress, onStarted, signal: stop, cancelOnAbort: false });
+      const rendered = await lifecycle.render(jobId, { backend: lease.url, promptId, items: run.outputs });
       await deps.pool.recordDone(lease.url);
+      if (!rendered && cancel.aborted) return cancelNow(jobId, 'ComfyUI finished it anyway; its outputs are not filed');
       return { kind: 'rendered' };
     } catch (error) {
       if (signal?.aborted) throw error;
-      if (lease.lost.aborted || (error instanceof ComfyUnreachableError && (await deps.pool.confirmDown(lease.url)))) {
+      const lost = lease.lost.aborted || (error instanceof ComfyUnreachableError && (await deps.pool.confirmDown(lease.url)));
+      const cause = stopCause({ shutdown: signal, cancel, deadline });
+      if (cause && !lost) {
+        const stopped = await stopRender({ generationId: jobId, client: lease.client, promptId, lifecycle, events: deps.events, log: deps.log, graceMs: deps.stopGraceMs, limitMs }, cause);
+        return { kind: 'gone', outcome: stopped.outcome };
+      }
+      if (lost) {
         deps.log.warn('backend lost while holding the prompt; trying another', { jobId, backend: lease.url, promptId });
         return { kind: 'lost' };
       }
-      if (deadline.aborted) {
-        await stopPrompt(lease.client, promptId, deps.log);
-        throw new PromptTimedOutError(`timed out after ${Math.round(limitMs / 1000)} s (JOB_TIMEOUT_S); the prompt was interrupted on ${lease.url}`);
-      }
+      if (cause === 'timeout') throw new PromptTimedOutError(`timed out after ${Math.round(limitMs / 1000)} s (JOB_TIMEOUT_S)`);
       throw error;
     }
   }
-}
-
-/** Takes a prompt out of the backend whether it still waits in its queue or already runs. */
-async function stopPrompt(client: BackendLease['client'], promptId: string, log: Logger): Promise<void> {
-  await client.deleteFromQueue([promptId]).catch((error) => log.warn('could not delete the prompt from the backend queue', { promptId, error: (error as Error).message }));
-  await client.interrupt(promptId).catch((error) => log.warn('could not interrupt the prompt', { promptId, error: (error as Error).message }));
 }

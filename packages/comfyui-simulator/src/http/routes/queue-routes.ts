@@ -10,6 +10,7 @@ export function addQueueRoutes(router: Router, state: SimulatorState): void {
 
   router.add('POST', '/queue', async (req, res) => {
     const body = asObject(await readJson(req)) ?? {};
+    state.controls.push({ path: '/queue', body, at: new Date().toISOString() });
     if (body.clear) state.queue.wipe();
     if (Array.isArray(body.delete)) for (const promptId of body.delete) state.queue.deletePending(promptId);
     sendEmpty(res, 200);
@@ -22,6 +23,7 @@ export function addQueueRoutes(router: Router, state: SimulatorState): void {
     } catch {
       // No or bad JSON means a global interrupt, as in ComfyUI.
     }
+    state.controls.push({ path: '/interrupt', body, at: new Date().toISOString() });
     const promptId = body.prompt_id;
     state.worker.interrupt(promptId ? String(promptId) : undefined);
     sendEmpty(res, 200);

@@ -20,6 +20,11 @@ export function addSimRoutes(router: Router, state: SimulatorState): void {
     sendJson(res, 200, { uploads: state.uploads });
   });
 
+  // Every POST /queue and POST /interrupt so far, in order, with its body.
+  router.add('GET', '/sim/controls', (_req, res) => {
+    sendJson(res, 200, { controls: state.controls });
+  });
+
   router.add('POST', '/sim/disconnect-sockets', (_req, res) => {
     state.hub.disconnectAll();
     sendJson(res, 200, { disconnected: true });

@@ -2,7 +2,9 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { generationRequestBodySchema, storableText, type JobStatus } from '@anime/contracts';
 import { loadGenerationResource } from '@anime/pipeline';
+import { cancelGeneration, type CancelGenerationDeps } from '../../domain/cancel-generation';
 import { createGeneration, type CreateGenerationDeps } from '../../domain/create-generation';
+import { retryGeneration } from '../../domain/retry-generation';
 import { notFound } from '../api-error';
 import { parseOr400 } from '../parse-body';
 
@@ -17,7 +19,9 @@ const listQuery = z.object({
   cursor: z.string().uuid().optional(),
 });
 
-export function generationRoutes(deps: CreateGenerationDeps): Router {
+const retryBody = z.object({ seed: z.literal('new').optional() }).strict();
+
+export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDeps): Router {
   const router = Router();
 
   router.post('/', async (req, res) => {
@@ -52,6 +56,19 @@ export function generationRoutes(deps: CreateGenerationDeps): Router {
     const resource = await loadGenerationResource(deps.db, id);
     if (!resource) throw notFound(`generation ${id}`);
     res.json(resource);
+  });
+
+  router.post('/:id/cancel', async (req, res) => {
+    const id = parseOr400(idParam, req.params.id, 'generation id');
+    await cancelGeneration(deps, id);
+    res.status(202).json(await loadGenerationResource(deps.db, id));
+  });
+
+  router.post('/:id/retry', async (req, res) => {
+    const id = parseOr400(idParam, req.params.id, 'generation id');
+    const body = parseOr400(retryBody, req.body ?? {});
+    await retryGeneration(deps, id, { newSeed: body.seed === 'new' });
+    res.status(202).json(await loadGenerationResource(deps.db, id));
   });
 
   return router;

@@ -1,0 +1,41 @@
+import type { Db } from '@anime/db';
+import { JobLifecycle, type JobControlPublisher, type JobEventPublisher } from '@anime/pipeline';
+import { ApiError, notFound } from '../http/api-error';
+
+export interface CancelGenerationDeps {
+  db: Db;
+  events: JobEventPublisher;
+  control: JobControlPublisher;
+}
+
+/**
+ * Cancels a generation. Nothing in a backend (queued, or rendered and awaiting filing): canceled at
+ * once. In a backend: the request is recorded in the row and the orchestrator told; it takes the
+ * prompt off the backend and applies the cancel once ComfyUI confirms. The gateway never talks to
+ * ComfyUI. Repeating is harmless; a completed or failed generation is 409 `not_cancelable`.
+ */
+export async function cancelGeneration(deps: CancelGenerationDeps, id: string): Promise<void> {
+  const lifecycle = new JobLifecycle(deps.db);
+  // Each guarded step may lose a race with a stage moving the job on; the next round sees where it went.
+  for (let round = 0; round < 5; round++) {
+    const job = await deps.db.generationJob.findUnique({ where: { id }, select: { status: true, stage: true } });
+    if (!job) throw notFound(`generation ${id}`);
+    if (job.status === 'canceled') return;
+    if (job.status === 'completed' || job.status === 'failed') {
+      throw new ApiError(409, 'not_cancelable', `generation ${id} is ${job.status}; only a queued or running generation can be canceled`, { status: job.status });
+    }
+    if (job.status === 'running' && job.stage === 'submitted') {
+      if (await lifecycle.requestCancel(id)) {
+        await deps.control.requestCancel(id);
+        return;
+      }
+      continue;
+    }
+    const event = await lifecycle.cancel(id);
+    if (event) {
+      await deps.events.publish(event);
+      return;
+    }
+  }
+  throw new Error(`generation ${id} kept changing state while being canceled`);
+}

@@ -1,0 +1,32 @@
+import type { Db } from '@anime/db';
+import { JobLifecycle, type JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
+import type { Logger } from '@anime/logger';
+import { ApiError, notFound } from '../http/api-error';
+
+export interface RetryGenerationDeps {
+  db: Db;
+  queues: PipelineQueues;
+  events: JobEventPublisher;
+  log: Logger;
+}
+
+/**
+ * Runs a failed or canceled generation again as a new attempt under the same id, from the stage it
+ * stopped at (same seed unless `newSeed`), and hands it to that stage's queue. Anything else is
+ * 409 `not_retryable`. If Redis refuses the hand-off, the recovery sweep enqueues it.
+ */
+export async function retryGeneration(deps: RetryGenerationDeps, id: string, options: { newSeed: boolean }): Promise<void> {
+  const lifecycle = new JobLifecycle(deps.db);
+  const event = await lifecycle.retry(id, { reason: 'retry requested over the API', newSeed: options.newSeed });
+  const job = await deps.db.generationJob.findUnique({ where: { id }, select: { id: true, status: true, stage: true, priority: true, correlationId: true } });
+  if (!job) throw notFound(`generation ${id}`);
+  if (!event) {
+    throw new ApiError(409, 'not_retryable', `generation ${id} is ${job.status}; only a failed or canceled generation can be retried`, { status: job.status });
+  }
+  await deps.events.publish(event);
+  try {
+    await deps.queues.enqueueStage(job, { replaceFinished: true });
+  } catch (error) {
+    deps.log.warn('could not enqueue the retried generation; the recovery sweep will', { generationId: id, error: (error as Error).message });
+  }
+}

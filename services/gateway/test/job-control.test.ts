@@ -1,0 +1,60 @@
+import { jobControlChannel } from '@anime/contracts';
+import { createRedis, JobLifecycle } from '@anime/pipeline';
+import { TEST_REDIS_URL, waitFor } from '@anime/testing';
+import { kaiDefinition } from './fixtures';
+import { jsonClient } from './http-client';
+import { startTestGateway, type TestGateway } from './start-test-gateway';
+
+let gateway: TestGateway;
+let api: ReturnType<typeof jsonClient>;
+
+beforeAll(async () => {
+  gateway = await startTestGateway('job-control');
+  api = jsonClient(gateway.baseUrl);
+  expect((await api.post('/api/v1/characters', { name: 'Kai Nakamura', slug: 'kai', definition: kaiDefinition })).status).toBe(201);
+});
+afterAll(() => gateway?.close());
+
+const create = async () => (await api.post('/api/v1/generations', { character: 'kai', prompt: 'on a rooftop' })).body.id as string;
+
+describe('POST /api/v1/generations/:id/cancel and /retry (gateway alone)', () => {
+  it('when a generation is in a backend, then the cancel is recorded in its row and the orchestrator is told on the control channel; the gateway applies nothing itself', async () => {
+    const id = await create();
+    await new JobLifecycle(gateway.db).submit(id, { backend: 'http://gpu-1', promptId: 'p-1', workflow: {} });
+    const subscriber = createRedis(TEST_REDIS_URL, 'subscriber');
+    const messages: unknown[] = [];
+    subscriber.on('message', (_channel, raw) => messages.push(JSON.parse(raw)));
+    await subscriber.subscribe(jobControlChannel(gateway.queuePrefix));
+    try {
+      const first = await api.post(`/api/v1/generations/${id}/cancel`);
+      expect(first.status).toBe(202);
+      expect(first.body).toMatchObject({ id, status: 'running', stage: 'submitted' });
+      const { cancelRequestedAt } = await gateway.db.generationJob.findUniqueOrThrow({ where: { id } });
+      expect(cancelRequestedAt).not.toBeNull();
+      expect((await api.post(`/api/v1/generations/${id}/cancel`)).status).toBe(202);
+      await waitFor(() => messages.length === 2, 'two control messages');
+      expect(messages).toEqual([{ type: 'cancel', generationId: id }, { type: 'cancel', generationId: id }]);
+      // Repeated: the first request's time is kept.
+      expect((await gateway.db.generationJob.findUniqueOrThrow({ where: { id } })).cancelRequestedAt).toEqual(cancelRequestedAt);
+    } finally {
+      subscriber.disconnect();
+    }
+  });
+
+  it('when a queued generation is canceled, then it is canceled at once; retried, it is queued again on generation-renders', async () => {
+    const id = await create();
+    const canceled = await api.post(`/api/v1/generations/${id}/cancel`);
+    expect(canceled.body).toMatchObject({ status: 'canceled', stage: 'resolved', error: { code: 'canceled' } });
+    const retried = await api.post(`/api/v1/generations/${id}/retry`, {});
+    expect(retried.status).toBe(202);
+    expect(retried.body).toMatchObject({ status: 'queued', stage: 'resolved', error: null });
+    expect(await gateway.queues.byKey.generationRenders.getJob(`render-${id}`)).toBeTruthy();
+  });
+
+  it('when the id is unknown or not a uuid, then 404 not_found or 400 validation_failed', async () => {
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    expect((await api.post(`/api/v1/generations/${unknown}/cancel`)).body.error.code).toBe('not_found');
+    expect((await api.post(`/api/v1/generations/${unknown}/retry`)).body.error.code).toBe('not_found');
+    expect((await api.post('/api/v1/generations/nope/cancel')).status).toBe(400);
+  });
+});

@@ -1,0 +1,46 @@
+import type { ComfyClient } from '@anime/comfyui-client';
+import type { Logger } from '@anime/logger';
+
+/** How long to wait for ComfyUI to let go of an interrupted prompt: it stops at the sampler's next step (4.7 s on CPU). */
+export const DEFAULT_STOP_GRACE_MS = 15_000;
+const POLL_MS = 100;
+
+export type TakeOffOutcome =
+  /** ComfyUI no longer holds the prompt: deleted from its queue, interrupted, or it had already ended. */
+  | 'confirmed'
+  /** Still there when the grace ran out; the backend will finish it on its own (its result is not used). */
+  | 'unconfirmed';
+
+/**
+ * Takes one prompt off a backend, whatever the others there are doing: deleted from ComfyUI's queue
+ * while it waits there (`POST /queue { delete }`), interrupted once if it runs (`POST /interrupt
+ * { prompt_id }`), then waits until ComfyUI's queue no longer holds it, at most `graceMs`. Shared by
+ * cancel and JOB_TIMEOUT_S. A prompt moving from pending to running between two looks is interrupted then.
+ */
+export async function takePromptOff(client: ComfyClient, promptId: string, options: { log: Logger; graceMs?: number }): Promise<TakeOffOutcome> {
+  const until = Date.now() + (options.graceMs ?? DEFAULT_STOP_GRACE_MS);
+  let deleted = false;
+  let interrupted = false;
+  for (;;) {
+    try {
+      const { running, pending } = await client.queue();
+      const isRunning = running.some((item) => item.promptId === promptId);
+      const isPending = pending.some((item) => item.promptId === promptId);
+      if (!isRunning && !isPending) return 'confirmed';
+      if (isPending && !deleted) {
+        deleted = true;
+        await client.deleteFromQueue([promptId]);
+      } else if (isRunning && !interrupted) {
+        interrupted = true;
+        await client.interrupt(promptId);
+      }
+    } catch (error) {
+      options.log.warn('could not take the prompt off the backend yet', { promptId, baseUrl: client.baseUrl, error: (error as Error).message });
+    }
+    if (Date.now() >= until) {
+      options.log.warn('the backend still holds the prompt after the grace; going on without it', { promptId, baseUrl: client.baseUrl });
+      return 'unconfirmed';
+    }
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}

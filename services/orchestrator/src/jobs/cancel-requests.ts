@@ -1,0 +1,91 @@
+import type { Redis } from 'ioredis';
+import { jobControlChannel, jobControlMessageSchema } from '@anime/contracts';
+import type { Db } from '@anime/db';
+import type { Logger } from '@anime/logger';
+
+/** The reason a render's stop signal carries when its generation was canceled. */
+export class CancelRequested extends Error {
+  readonly name = 'CancelRequested';
+  constructor(readonly generationId: string) {
+    super(`generation ${generationId} was canceled`);
+  }
+}
+
+/** How often the renders this process drives are checked against `cancelRequestedAt`, for a lost message. */
+const DEFAULT_CHECK_MS = 2_000;
+
+/**
+ * Cancel requests for the renders this process drives: each render watches its generation, and the
+ * watch aborts when the gateway's message arrives on the control channel or, should that message be
+ * lost, when the generation's `cancelRequestedAt` is seen set (checked every few seconds, and by the
+ * render itself when it picks the job).
+ */
+export class CancelRequests {
+  private readonly watched = new Map<string, Set<AbortController>>();
+  private timer: NodeJS.Timeout | undefined;
+
+  /** `subscriber` is a connection of its own (subscriber mode), closed by stop(). */
+  constructor(private readonly deps: { db: Db; subscriber: Redis; queuePrefix: string; log: Logger; checkEveryMs?: number }) {}
+
+  async start(): Promise<void> {
+    const channel = jobControlChannel(this.deps.queuePrefix);
+    this.deps.subscriber.on('message', (from: string, raw: string) => {
+      if (from !== channel) return;
+      const parsed = jobControlMessageSchema.safeParse(safeJson(raw));
+      if (!parsed.success) {
+        this.deps.log.warn('ignored a malformed job control message', { channel });
+        return;
+      }
+      this.abort(parsed.data.generationId);
+    });
+    await this.deps.subscriber.subscribe(channel);
+    this.timer = setInterval(() => void this.checkColumn(), this.deps.checkEveryMs ?? DEFAULT_CHECK_MS);
+    this.timer.unref();
+  }
+
+  /** A signal that aborts (with CancelRequested) when the generation is canceled; dispose when the render ends. */
+  watch(generationId: string): { signal: AbortSignal; dispose(): void } {
+    const controller = new AbortController();
+    const set = this.watched.get(generationId) ?? new Set();
+    set.add(controller);
+    this.watched.set(generationId, set);
+    return {
+      signal: controller.signal,
+      dispose: () => {
+        set.delete(controller);
+        if (!set.size && this.watched.get(generationId) === set) this.watched.delete(generationId);
+      },
+    };
+  }
+
+  abort(generationId: string): void {
+    for (const controller of this.watched.get(generationId) ?? []) {
+      if (!controller.signal.aborted) controller.abort(new CancelRequested(generationId));
+    }
+  }
+
+  private async checkColumn(): Promise<void> {
+    const ids = [...this.watched.keys()];
+    if (!ids.length) return;
+    try {
+      const requested = await this.deps.db.generationJob.findMany({ where: { id: { in: ids }, cancelRequestedAt: { not: null } }, select: { id: true } });
+      for (const { id } of requested) this.abort(id);
+    } catch (error) {
+      this.deps.log.warn('could not check for cancel requests', { error: (error as Error).message });
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.deps.subscriber.unsubscribe().catch(() => undefined);
+    this.deps.subscriber.disconnect();
+  }
+}
+
+function safeJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+}
