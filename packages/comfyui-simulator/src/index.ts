@@ -5,3 +5,4 @@ export { EXECUTION_ERROR_MARKER } from './execution/simulated-failures';
 export { encodePng, readPngText, readPngSize } from './images/png-encoder';
 export type { ApiPrompt, HistoryEntry } from './types';
 export { emptyImageProbe, textToImage } from './sample-workflows';
+export { COMFYUI_VERSIONS, DEFAULT_COMFYUI_VERSION, serverProfile, type ComfyuiVersion, type ServerProfile } from './server-profile';

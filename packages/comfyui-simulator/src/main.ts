@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { CUSTOM_NODE_PACK_NAMES, isCustomNodePack, type CustomNodePack } from './nodes/custom-node-packs';
+import { COMFYUI_VERSIONS, DEFAULT_COMFYUI_VERSION, isComfyuiVersion, type ComfyuiVersion } from './server-profile';
 import { startSimulator } from './start-simulator';
 
 const HELP = `Usage: tsx packages/comfyui-simulator/src/main.ts [options]
@@ -21,6 +22,15 @@ Options:
                     anime-v1.safetensors,sd_xl_base_1.0.safetensors)
   --loras LIST      LoRA files it has, comma-separated (env SIM_LORAS; default
                     style/inkwash.safetensors,kai-nakamura.safetensors; "" = none)
+  --comfyui-version V
+                    which real ComfyUI to answer as (env SIM_COMFYUI_VERSION; default 0.3.64). Known:
+                    0.3.64 (the server issue 14 reports against): system_stats says 0.3.64, no
+                      extra_data.create_time, empty answers carry no Content-Type, and with one cached and
+                      one new output node the new node's executed comes before the cached node's replay;
+                    0.8.0 (the server the captures were recorded from): system_stats says 0.8.0,
+                      extra_data.create_time is stamped, empty answers are application/octet-stream, and
+                      the cached output's replay comes first.
+                    An unknown version exits with status 2
   -h, --help        show this help
 
 Test hooks: POST /sim/fail-next {"kind":"execution_error","message":"..."} fails the next prompt;
@@ -36,6 +46,15 @@ function integer(value: string | undefined, name: string, fallback: number): num
     process.exit(2);
   }
   return parsed;
+}
+
+function comfyuiVersion(value: string | undefined): ComfyuiVersion {
+  if (value === undefined || value === '') return DEFAULT_COMFYUI_VERSION;
+  if (!isComfyuiVersion(value)) {
+    console.error(`--comfyui-version: unknown version ${value} (known: ${COMFYUI_VERSIONS.join(', ')})`);
+    process.exit(2);
+  }
+  return value;
 }
 
 function customNodes(value: string | undefined): CustomNodePack[] {
@@ -65,6 +84,7 @@ async function main(): Promise<void> {
       'custom-nodes': { type: 'string' },
       checkpoints: { type: 'string' },
       loras: { type: 'string' },
+      'comfyui-version': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -81,9 +101,10 @@ async function main(): Promise<void> {
     customNodes: customNodes(values['custom-nodes'] ?? process.env.SIM_CUSTOM_NODES),
     checkpoints: list(values.checkpoints ?? process.env.SIM_CHECKPOINTS),
     loras: list(values.loras ?? process.env.SIM_LORAS),
+    comfyuiVersion: comfyuiVersion(values['comfyui-version'] ?? process.env.SIM_COMFYUI_VERSION),
     log: (line) => console.error(line),
   });
-  console.log(`comfyui-simulator listening on ${simulator.url}`);
+  console.log(`comfyui-simulator listening on ${simulator.url} (ComfyUI ${simulator.comfyuiVersion})`);
   const stop = (signal: string) => {
     console.log(`comfyui-simulator stopping (${signal})`);
     simulator.close().then(

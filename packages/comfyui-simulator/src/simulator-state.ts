@@ -2,6 +2,7 @@ import type { FailureSwitch } from './execution/failure-switch';
 import type { PromptQueue } from './execution/prompt-queue';
 import type { PromptWorker } from './execution/prompt-worker';
 import type { NodeEnvironment } from './nodes/node-definition';
+import type { ServerProfile } from './server-profile';
 import type { ApiPrompt, ExtraData } from './types';
 import type { SocketHub } from './ws/socket-hub';
 
@@ -31,6 +32,8 @@ export interface RecordedControl {
 /** Everything the HTTP routes share. */
 export interface SimulatorState {
   env: NodeEnvironment;
+  /** The real ComfyUI version it answers as. */
+  profile: ServerProfile;
   host: string;
   port: number;
   queue: PromptQueue;

@@ -17,6 +17,7 @@ import { Router } from './http/router';
 import type { CustomNodePack } from './nodes/custom-node-packs';
 import type { NodeEnvironment } from './nodes/node-definition';
 import { createNodeRegistry } from './nodes/node-registry';
+import { serverProfile, type ComfyuiVersion } from './server-profile';
 import type { RecordedControl, RecordedUpload, ReceivedPrompt, SimulatorState } from './simulator-state';
 import { SocketHub } from './ws/socket-hub';
 
@@ -33,6 +34,11 @@ export interface SimulatorOptions {
   loras?: string[];
   /** Custom node packs to install (none by default, like a stock ComfyUI): 'ipadapter' adds IPAdapterUnifiedLoader and IPAdapter. */
   customNodes?: CustomNodePack[];
+  /**
+   * Which real ComfyUI it answers as (default '0.3.64', the server issue 14 reports against); '0.8.0' is the
+   * server the captures were recorded from. See server-profile.ts for what differs.
+   */
+  comfyuiVersion?: ComfyuiVersion;
   /** Where the simulator reports its own faults; silent by default. */
   log?: (line: string) => void;
 }
@@ -43,6 +49,8 @@ export interface Simulator {
   outputDir: string;
   inputDir: string;
   tempDir: string;
+  /** The ComfyUI version it answers as. */
+  comfyuiVersion: ComfyuiVersion;
   /** Prompts accepted by POST /prompt, in order. */
   received: ReceivedPrompt[];
   /** Successful uploads, in order (a reused duplicate appears again under the reused name). */
@@ -61,6 +69,7 @@ export const DEFAULT_LORAS = ['style/inkwash.safetensors', 'kai-nakamura.safeten
 
 /** A stand-in for a ComfyUI server speaking its HTTP + WebSocket protocol (it reports the captured server's CPU device). */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const profile = serverProfile(options.comfyuiVersion);
   const nodes = createNodeRegistry({ customNodes: options.customNodes });
   const created: string[] = [];
   const folder = (given: string | undefined, name: string) => {
@@ -89,8 +98,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   queue = new PromptQueue(() => hub.broadcastStatus());
   const interrupt = { requested: false };
   const failures = new FailureSwitch();
-  const worker = new PromptWorker(queue, new PromptExecutor(env, hub, interrupt, failures), hub, interrupt, log);
-  const state: SimulatorState = { env, host, port: 0, queue, worker, hub, failures, received: [], uploads: [], controls: [], nextNumber: 0 };
+  const worker = new PromptWorker(queue, new PromptExecutor(env, hub, interrupt, failures, profile), hub, interrupt, log);
+  const state: SimulatorState = { env, profile, host, port: 0, queue, worker, hub, failures, received: [], uploads: [], controls: [], nextNumber: 0 };
 
   const router = new Router((error) => log(`request failed: ${(error as Error)?.stack ?? error}`));
   for (const add of [addPromptRoutes, addQueueRoutes, addHistoryRoutes, addFileRoutes, addInfoRoutes, addSimRoutes]) add(router, state);
@@ -111,6 +120,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     outputDir: env.outputDir,
     inputDir: env.inputDir,
     tempDir: env.tempDir,
+    comfyuiVersion: profile.version,
     received: state.received,
     uploads: state.uploads,
     controls: state.controls,

@@ -5,8 +5,19 @@ import { isLink } from './output-cache';
 /**
  * The order ComfyUI's ExecutionList runs nodes in: the output nodes plus every uncached node they
  * depend on, staged with its "UX friendly" pick (outputs first, then what feeds them soonest).
+ *
+ * The only cached nodes in the plan are output nodes (a cached output is replayed, not run). With
+ * cachedOutputReplay 'staged' (0.8.0, 11_probe_again_cached_ws_messages.json) they are picked like any
+ * ready output, so first; with 'after-new' (reported against 0.3.64 in issue 14: the new output's
+ * `executed` comes first, then the cached output's replay) they are picked only once nothing uncached is ready.
  */
-export function planExecution(prompt: ApiPrompt, outputs: string[], isCached: (nodeId: string) => boolean, nodes: NodeRegistry): string[] {
+export function planExecution(
+  prompt: ApiPrompt,
+  outputs: string[],
+  isCached: (nodeId: string) => boolean,
+  nodes: NodeRegistry,
+  cachedOutputReplay: 'staged' | 'after-new' = 'staged',
+): string[] {
   const pending = new Map<string, true>();
   const blockCount = new Map<string, number>();
   const blocking = new Map<string, Set<string>>();
@@ -40,8 +51,13 @@ export function planExecution(prompt: ApiPrompt, outputs: string[], isCached: (n
   const isOutput = (nodeId: string) => nodes.get(prompt[nodeId].class_type)?.outputNode === true;
   const feedsOutput = (nodeId: string, depth: number): boolean =>
     [...blocking.get(nodeId)!].some((next) => (depth === 1 ? isOutput(next) : feedsOutput(next, depth - 1)));
-  const pick = (ready: string[]) =>
+  const uxPick = (ready: string[]) =>
     ready.find(isOutput) ?? ready.find((id) => feedsOutput(id, 1)) ?? ready.find((id) => feedsOutput(id, 2)) ?? ready[0];
+  const pick = (ready: string[]) => {
+    if (cachedOutputReplay === 'staged') return uxPick(ready);
+    const uncached = ready.filter((id) => !isCached(id));
+    return uxPick(uncached.length > 0 ? uncached : ready);
+  };
 
   const order: string[] = [];
   while (pending.size > 0) {

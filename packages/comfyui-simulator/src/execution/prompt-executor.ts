@@ -9,6 +9,7 @@ import { formatCurrentInputs } from './format-inputs';
 import { InterruptedError } from './interrupted-error';
 import { isLink, OutputCache } from './output-cache';
 import { ProgressRegistry } from './progress-registry';
+import type { ServerProfile } from '../server-profile';
 import { NodeFailure } from './simulated-failures';
 
 export interface ExecutionOutcome {
@@ -33,6 +34,7 @@ export class PromptExecutor {
     private readonly sink: EventSink,
     private readonly interrupt: InterruptFlag,
     private readonly failures: FailureSwitch,
+    private readonly profile: ServerProfile,
   ) {}
 
   async execute(item: QueueItem): Promise<ExecutionOutcome> {
@@ -52,12 +54,12 @@ export class PromptExecutor {
     const isCached = (nodeId: string) => this.cache.get(nodeId) !== undefined;
     const armed = this.failures.take();
     // An armed failure needs a node that really runs; a fully cached prompt gives up its first output's cache.
-    if (armed && planExecution(prompt, item.outputs, isCached, this.env.nodes).every(isCached)) this.cache.delete(item.outputs[0]);
+    if (armed && planExecution(prompt, item.outputs, isCached, this.env.nodes, this.profile.cachedOutputReplay).every(isCached)) this.cache.delete(item.outputs[0]);
     // `for node_id in prompt`: cached ids are listed in the order the prompt was posted.
     addMessage('execution_cached', { nodes: pyKeys(prompt).filter(isCached), prompt_id: promptId }, false);
 
     const progress = new ProgressRegistry(promptId, (data) => this.sink.send('progress_state', data, clientId));
-    const plan = planExecution(prompt, item.outputs, isCached, this.env.nodes);
+    const plan = planExecution(prompt, item.outputs, isCached, this.env.nodes, this.profile.cachedOutputReplay);
     const classOf = (nodeId: string) => prompt[nodeId].class_type as string;
     const failAt = armed ? (plan.find((id) => classOf(id) === 'KSampler' && !isCached(id)) ?? plan.find((id) => !isCached(id))) : undefined;
     const executed: string[] = [];

@@ -12,12 +12,13 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 }
 
 /**
- * web.Response(status=N): no body at all. The captured server runs aiohttp 3.8.4 (its Server header),
- * which still gives such answers its default Content-Type: application/octet-stream (aio-libs/aiohttp
- * #4612 shows it on an empty 204); only releases after PR #8858 (Aug 2024, backported to 3.10) leave it out.
+ * web.Response(status=N): no body at all. Whether aiohttp still gives it its default Content-Type
+ * (application/octet-stream) depends on the server version (see server-profile.ts); undefined sends none.
  */
-export function sendEmpty(res: ServerResponse, status: number): void {
-  res.writeHead(status, { 'Content-Type': 'application/octet-stream', 'Content-Length': 0 });
+export function sendEmpty(res: ServerResponse, status: number, contentType: string | undefined): void {
+  const headers: Record<string, string | number> = { 'Content-Length': 0 };
+  if (contentType !== undefined) headers['Content-Type'] = contentType;
+  res.writeHead(status, headers);
   res.end();
 }
 

@@ -1,11 +1,14 @@
 import { freemem, totalmem } from 'node:os';
+import type { ServerProfile } from '../server-profile';
 
 /**
  * /system_stats as the captured server answers it (01_get_system_stats.json): ComfyUI 0.8.0 started
  * with --cpu, so its one device is the CPU, with no index, and its "VRAM" is the machine's RAM
  * (model_management.get_total_memory/get_free_memory on a CPU device read psutil's RAM figures).
+ * Only comfyui_version follows the profile (a 0.3.64 reports "0.3.64", reported against 0.3.64 in issue 14);
+ * the rest keeps the capture's shape and values.
  */
-export function systemStats(host: string, port: number): Record<string, unknown> {
+export function systemStats(host: string, port: number, profile: ServerProfile): Record<string, unknown> {
   const ramTotal = totalmem();
   const ramFree = freemem();
   return {
@@ -13,7 +16,7 @@ export function systemStats(host: string, port: number): Record<string, unknown>
       os: process.platform,
       ram_total: ramTotal,
       ram_free: ramFree,
-      comfyui_version: '0.8.0',
+      comfyui_version: profile.comfyuiVersion,
       required_frontend_version: '1.35.9',
       installed_templates_version: null,
       required_templates_version: '0.7.67',

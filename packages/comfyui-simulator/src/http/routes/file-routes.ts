@@ -10,7 +10,7 @@ export function addFileRoutes(router: Router, state: SimulatorState): void {
   router.add('GET', '/view', (_req, res, { query }) => {
     const target = resolveView(query, state.env);
     if (target.status !== 200) {
-      sendEmpty(res, target.status);
+      sendEmpty(res, target.status, state.profile.emptyBodyContentType);
       return;
     }
     const disposition = `${target.attachment ? 'attachment; ' : ''}filename="${target.filename.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
@@ -29,7 +29,7 @@ export function addFileRoutes(router: Router, state: SimulatorState): void {
       outcome = storeUpload(await readMultipart(req), state.env);
     } catch {
       // A body that isn't multipart fails inside aiohttp's post() parser.
-      sendEmpty(res, 400);
+      sendEmpty(res, 400, state.profile.emptyBodyContentType);
       return;
     }
     if (outcome.status === 500) {
@@ -37,7 +37,7 @@ export function addFileRoutes(router: Router, state: SimulatorState): void {
       return;
     }
     if (outcome.status === 400) {
-      sendEmpty(res, 400);
+      sendEmpty(res, 400, state.profile.emptyBodyContentType);
       return;
     }
     state.uploads.push(outcome.record);

@@ -19,6 +19,6 @@ export function addHistoryRoutes(router: Router, state: SimulatorState): void {
     const body = asObject(await readJson(req)) ?? {};
     if (body.clear) state.queue.wipeHistory();
     if (Array.isArray(body.delete)) for (const promptId of body.delete) state.queue.deleteHistory(promptId);
-    sendEmpty(res, 200);
+    sendEmpty(res, 200, state.profile.emptyBodyContentType);
   });
 }

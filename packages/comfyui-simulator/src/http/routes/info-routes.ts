@@ -14,7 +14,7 @@ const MODEL_FOLDERS = [
 
 export function addInfoRoutes(router: Router, state: SimulatorState): void {
   router.add('GET', '/', (_req, res) => sendText(res, 200, '<!doctype html><title>ComfyUI simulator</title>', 'text/html; charset=utf-8'));
-  router.add('GET', '/system_stats', (_req, res) => sendJson(res, 200, systemStats(state.host, state.port)));
+  router.add('GET', '/system_stats', (_req, res) => sendJson(res, 200, systemStats(state.host, state.port, state.profile)));
   router.add('GET', '/features', (_req, res) => sendJson(res, 200, SERVER_FEATURES));
   router.add('GET', '/object_info', (_req, res) => sendJson(res, 200, objectInfo(state.env)));
   router.add('GET', '/object_info/:className', (_req, res, { params }) => sendJson(res, 200, objectInfo(state.env, params.className)));
@@ -22,7 +22,7 @@ export function addInfoRoutes(router: Router, state: SimulatorState): void {
   router.add('GET', '/models', (_req, res) => sendJson(res, 200, MODEL_FOLDERS));
   router.add('GET', '/models/:folder', (_req, res, { params }) => {
     if (!MODEL_FOLDERS.includes(params.folder)) {
-      sendEmpty(res, 404);
+      sendEmpty(res, 404, state.profile.emptyBodyContentType);
       return;
     }
     const files: Record<string, string[]> = { checkpoints: state.env.checkpoints, loras: state.env.loras };

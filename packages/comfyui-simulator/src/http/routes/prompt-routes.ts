@@ -51,7 +51,8 @@ export function addPromptRoutes(router: Router, state: SimulatorState): void {
         delete extraData[key];
       }
     }
-    extraData.create_time = Date.now();
+    // 0.8.0 stamps create_time (every captured history entry has it); 0.3.64 does not (issue 14).
+    if (state.profile.stampsCreateTime) extraData.create_time = Date.now();
     state.queue.put({ number, numberIsFloat, promptId, prompt, extraData, outputs: validation.outputs, sensitive });
     state.received.push({ promptId, prompt, clientId: typeof body.client_id === 'string' ? body.client_id : undefined, extraData });
     state.worker.wake();

@@ -13,7 +13,7 @@ export function addQueueRoutes(router: Router, state: SimulatorState): void {
     state.controls.push({ path: '/queue', body, at: new Date().toISOString() });
     if (body.clear) state.queue.wipe();
     if (Array.isArray(body.delete)) for (const promptId of body.delete) state.queue.deletePending(promptId);
-    sendEmpty(res, 200);
+    sendEmpty(res, 200, state.profile.emptyBodyContentType);
   });
 
   router.add('POST', '/interrupt', async (req, res) => {
@@ -26,6 +26,6 @@ export function addQueueRoutes(router: Router, state: SimulatorState): void {
     state.controls.push({ path: '/interrupt', body, at: new Date().toISOString() });
     const promptId = body.prompt_id;
     state.worker.interrupt(promptId ? String(promptId) : undefined);
-    sendEmpty(res, 200);
+    sendEmpty(res, 200, state.profile.emptyBodyContentType);
   });
 }
