@@ -7,6 +7,7 @@ import { summarize, WsRecorder, type WsMessage } from './helpers/ws-recorder';
 /**
  * Replays, in the captured order, the requests made against a real ComfyUI and compares what comes
  * back: WebSocket sequences, message shapes, error bodies, history entries and prompt numbers.
+ * The captures were recorded from ComfyUI 0.8.0 (01_get_system_stats.json), so the simulator answers as 0.8.0 here.
  */
 describe('replaying the real ComfyUI captures', () => {
   const summary = capture('SUMMARY_ws_sequences.json');
@@ -14,7 +15,7 @@ describe('replaying the real ComfyUI captures', () => {
   let ws: WsRecorder;
 
   beforeAll(async () => {
-    sim = await startSimulator({ stepMs: 1 });
+    sim = await startSimulator({ stepMs: 1, comfyuiVersion: '0.8.0' });
     ws = await WsRecorder.connect(sim.url, 'x');
   });
 

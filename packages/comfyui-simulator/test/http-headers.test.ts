@@ -5,16 +5,20 @@ import { capture } from './helpers/captures';
  * The headers of the real server's answers. Captured answers all carry aiohttp's Server banner and
  * ComfyUI's Content-Security-Policy (10_probe_view_response_meta.json, 01_get_system_stats.json).
  * Empty answers (POST /interrupt, /queue, /history) are web.Response(status=200): the captured
- * server's aiohttp 3.8.4 sends them with its default Content-Type, application/octet-stream
- * (aio-libs/aiohttp#4612; the default was dropped for empty bodies only by PR #8858, Aug 2024).
+ * server (ComfyUI 0.8.0) on aiohttp 3.8.4 sends them with its default Content-Type,
+ * application/octet-stream (aio-libs/aiohttp#4612; the default was dropped for empty bodies only by
+ * PR #8858, Aug 2024); a real 0.3.64 sends no Content-Type on them (reported against 0.3.64 in issue 14).
  */
-describe('response headers', () => {
+describe.each([
+  ['0.8.0', 'application/octet-stream'],
+  ['0.3.64', null],
+] as const)('response headers of ComfyUI %s', (comfyuiVersion, emptyContentType) => {
   let sim: Simulator;
   const view = capture('10_probe_view_response_meta.json').headers;
   const stats = capture('01_get_system_stats.json').headers;
 
   beforeAll(async () => {
-    sim = await startSimulator();
+    sim = await startSimulator({ comfyuiVersion });
   });
 
   afterAll(() => sim.close());
@@ -29,7 +33,7 @@ describe('response headers', () => {
     expect(response.status).toBe(200);
     expect(await response.text()).toBe('');
     expect(response.headers.get('content-length')).toBe('0');
-    expect(response.headers.get('content-type')).toBe('application/octet-stream');
+    expect(response.headers.get('content-type')).toBe(emptyContentType);
     expect(response.headers.get('content-security-policy')).toBe(view['Content-Security-Policy']);
     expect(response.headers.get('server')).toBe(view.Server);
   });

@@ -65,7 +65,7 @@ describe('the prompt chunk of a saved PNG', () => {
 
     // History keeps the same dict, so its raw JSON carries the same text.
     const raw = await (await fetch(`${sim.url}/history/${promptId}`)).text();
-    expect(raw).toContain(`"prompt": [${entry.prompt[0]}, "${promptId}", ${expected}, {"extra_pnginfo": {"workflow": {"zoom": 1.0, "10": 1, "2": 2}}, "client_id": "c", "create_time": `);
+    expect(raw).toContain(`"prompt": [${entry.prompt[0]}, "${promptId}", ${expected}, {"extra_pnginfo": {"workflow": {"zoom": 1.0, "10": 1, "2": 2}}, "client_id": "c"}, ["9"]]`);
     expect((await getJson(sim.url, '/queue')).queue_running).toEqual([]);
   });
 
