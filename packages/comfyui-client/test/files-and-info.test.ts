@@ -1,17 +1,19 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readPngText, startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
+import { COMFYUI_VERSIONS, readPngText, startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
 import { ComfyClient, ComfyHttpError } from '../src';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
-describe('ComfyClient files and introspection', () => {
+// Against both real ComfyUI versions the simulator stands in for (they differ in empty-body Content-Type,
+// extra_data.create_time and the order of a cached output's replay; the client must not depend on those).
+describe.each(COMFYUI_VERSIONS)('ComfyClient files and introspection (simulating ComfyUI %s)', (comfyuiVersion) => {
   let sim: Simulator;
   let client: ComfyClient;
 
   beforeAll(async () => {
-    sim = await startSimulator({ stepMs: 1 });
+    sim = await startSimulator({ stepMs: 1, comfyuiVersion });
     client = new ComfyClient({ baseUrl: `${sim.url}/` });
     await client.connect();
   });

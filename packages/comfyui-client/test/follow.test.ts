@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
+import { COMFYUI_VERSIONS, startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
 import { ComfyClient, ComfyPromptLostError, ComfyUnreachableError, type SocketState } from '../src';
 
-describe('ComfyClient.follow and recovery', () => {
+// Against both real ComfyUI versions the simulator stands in for (they differ in empty-body Content-Type,
+// extra_data.create_time and the order of a cached output's replay; the client must not depend on those).
+describe.each(COMFYUI_VERSIONS)('ComfyClient.follow and recovery (simulating ComfyUI %s)', (comfyuiVersion) => {
   let sim: Simulator;
   let client: ComfyClient;
 
   beforeAll(async () => {
-    sim = await startSimulator({ stepMs: 5 });
+    sim = await startSimulator({ stepMs: 5, comfyuiVersion });
     client = new ComfyClient({ baseUrl: sim.url });
     await client.connect();
   });

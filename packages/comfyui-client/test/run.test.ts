@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
+import { COMFYUI_VERSIONS, startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
 import { ComfyClient, ComfyExecutionError, ComfyInterruptedError, ComfyValidationError, type ProgressEvent } from '../src';
 
-describe('ComfyClient.run against the simulator', () => {
+// Against both real ComfyUI versions the simulator stands in for (they differ in empty-body Content-Type,
+// extra_data.create_time and the order of a cached output's replay; the client must not depend on those).
+describe.each(COMFYUI_VERSIONS)('ComfyClient.run against the simulator (simulating ComfyUI %s)', (comfyuiVersion) => {
   let sim: Simulator;
   let client: ComfyClient;
 
   beforeAll(async () => {
-    sim = await startSimulator({ stepMs: 5 });
+    sim = await startSimulator({ stepMs: 5, comfyuiVersion });
     client = new ComfyClient({ baseUrl: sim.url });
     await client.connect();
   });
@@ -39,6 +41,20 @@ describe('ComfyClient.run against the simulator', () => {
     expect(again.cached).toBe(true);
     expect(again.outputs).toEqual(first.outputs);
     expect(again.promptId).not.toBe(first.promptId);
+  });
+
+  it('when one output is cached and another new, then both files come back, whichever executed message arrives first', async () => {
+    const withProbe = (seed: number) => ({
+      ...textToImage({ seed, steps: 2, prefix: `jobs/mix-${comfyuiVersion}/img` }),
+      '1': { class_type: 'EmptyImage', inputs: { width: 64, height: 64, batch_size: 1, color: 0 } },
+      '2': { class_type: 'SaveImage', inputs: { images: ['1', 0], filename_prefix: `mix-${comfyuiVersion}/probe` } },
+    });
+    const first = await client.run(withProbe(501));
+    const second = await client.run(withProbe(502));
+    expect(second.cached).toBe(false);
+    expect(second.outputs.map((o) => o.nodeId).sort()).toEqual(['2', '9']);
+    expect(second.outputs.find((o) => o.nodeId === '2')).toEqual(first.outputs.find((o) => o.nodeId === '2'));
+    expect(second.outputs.find((o) => o.nodeId === '9')?.filename).toBe('img_00002_.png');
   });
 
   it('when a checkpoint does not exist, then a ComfyValidationError names the node, its class and ComfyUI’s message', async () => {
