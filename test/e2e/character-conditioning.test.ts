@@ -169,11 +169,38 @@ describe('character versions, outfits and references reach the ComfyUI backends'
         expect(graph['3'].inputs.model).toEqual(['4', 0]);
       }
 
+      // Provenance says which reference conditioned the image on the backend that rendered it.
+      const applied = (refs: { label: string; applied?: boolean; appliedHow?: unknown }[]) =>
+        refs.map((r) => [r.label, r.applied, r.appliedHow]).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+      const expectedApplied =
+        generation.backend === backends[1].url
+          ? [['Hiroshi', false, { reason: 'not_used' }], ['Sakura', true, { method: 'ipadapter', weight: 0.7 }]]
+          : [['Hiroshi', false, { reason: 'no_ipadapter_on_backend' }], ['Sakura', false, { reason: 'no_ipadapter_on_backend' }]];
+      expect(applied(generation.references)).toEqual(expectedApplied);
+
       const asset = generation.assets[0];
       expect(asset.references.map((r: { sha256: string }) => r.sha256).sort()).toEqual(expectedHashes);
+      expect(applied(asset.references)).toEqual(expectedApplied);
       const sidecar = JSON.parse(await readFile(path.join(fx.libraryDir, `${asset.path}.json`), 'utf8'));
       expect(sidecar.references.map((r: { sha256: string }) => r.sha256).sort()).toEqual(expectedHashes);
+      expect(applied(sidecar.references)).toEqual(expectedApplied);
       expect(sidecar.character).toMatchObject({ id: generation.character.id, version: 3 });
     }
+  });
+
+  it('when references are required, then the job runs only on the IP-Adapter backend; a version without references is a 400 references_unavailable', async () => {
+    const required = [];
+    for (let i = 0; i < 3; i++) required.push(await generate({ character: 'kai-nakamura', seed: 20 + i, references: 'required' }));
+    expect(required.map((g) => [g.status, g.backend])).toEqual(required.map(() => ['completed', backends[1].url]));
+    expect(required[0].request.references).toBe('required');
+    expect(required[0].references.filter((r: { applied?: boolean }) => r.applied).map((r: { label: string }) => r.label)).toEqual(['Sakura']);
+
+    const none = await fx.api.post('/api/v1/generations', { character: 'mika-ink@1', prompt: 'x', references: 'required' });
+    expect(none.status).toBe(400);
+    expect(none.data.error.code).toBe('references_unavailable');
+    expect(none.data.error.details).toEqual({ character: 'mika-ink', version: 1 });
+    const bad = await fx.api.post('/api/v1/generations', { character: 'kai-nakamura', prompt: 'x', references: 'always' });
+    expect(bad.status).toBe(400);
+    expect(bad.data.error.details).toEqual([expect.objectContaining({ path: 'references' })]);
   });
 });

@@ -3,7 +3,8 @@ export type CharacterErrorCode =
   | 'character_ambiguous'
   | 'character_archived'
   | 'version_not_found'
-  | 'outfit_not_found';
+  | 'outfit_not_found'
+  | 'references_unavailable';
 
 const STATUS: Record<CharacterErrorCode, number> = {
   character_not_found: 404,
@@ -11,6 +12,7 @@ const STATUS: Record<CharacterErrorCode, number> = {
   character_archived: 409,
   version_not_found: 404,
   outfit_not_found: 400,
+  references_unavailable: 400,
 };
 
 /** A refusal the caller can act on: a stable snake_case code, the HTTP status it maps to, and details. */

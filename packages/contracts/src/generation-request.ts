@@ -5,6 +5,9 @@ import { generationParamsSchema } from './workflow-template';
 export const PRIORITIES = ['interactive', 'normal', 'batch'] as const;
 export type Priority = (typeof PRIORITIES)[number];
 
+export const REFERENCE_MODES = ['auto', 'required'] as const;
+export type ReferenceMode = (typeof REFERENCE_MODES)[number];
+
 /** Path segments of the library: letters, digits, dot, dash, underscore; never `.` or `..`. */
 export const librarySegment = () =>
   storableText()
@@ -35,6 +38,8 @@ export const generationRequestBodySchema = z
     /** The template's free parameters (validated against the template when the generation is made). */
     params: generationParamsSchema.optional(),
     priority: z.enum(PRIORITIES).default('normal'),
+    /** `required`: only a backend whose graph feeds a reference into the model may run it (IP-Adapter). */
+    references: z.enum(REFERENCE_MODES).default('auto'),
     webhook: z.object({ url: z.string().url().max(2000) }).optional(),
   })
   .strict();

@@ -1,5 +1,6 @@
 import type { JobError } from './job-errors';
 import type { JobStage } from './job-stages';
+import type { ReferenceUse } from './stored-columns';
 
 export type JobStatus = 'queued' | 'running' | 'completed' | 'failed' | 'canceled';
 export const TERMINAL_STATUSES: JobStatus[] = ['completed', 'failed', 'canceled'];
@@ -10,6 +11,9 @@ export interface ReferenceUsed {
   label: string;
   kind: string;
   sha256: string;
+  /** Whether it conditioned the image on the backend that rendered it; absent until a graph was built. */
+  applied?: boolean;
+  appliedHow?: ReferenceUse[number]['appliedHow'];
 }
 
 export interface AssetResource {

@@ -55,3 +55,18 @@ export const renderOutputsSchema = z.object({
   items: z.array(comfyOutputRefSchema),
 });
 export type RenderOutputs = z.infer<typeof renderOutputsSchema>;
+
+/**
+ * Whether a reference conditioned the image on the backend that rendered the attempt, decided
+ * when the graph was built (`generation_jobs.referenceUse`, one entry per reference by sha256).
+ */
+export const referenceAppliedHowSchema = z.union([
+  z.object({ method: z.literal('ipadapter'), weight: z.number() }),
+  /** A registered template's image parameter took it; what that input does is the template's. */
+  z.object({ method: z.literal('template'), param: z.string() }),
+  z.object({ reason: z.enum(['no_ipadapter_on_backend', 'not_used', 'ipadapter_disabled']) }),
+]);
+export const referenceUseSchema = z.array(
+  z.object({ sha256: z.string(), applied: z.boolean(), appliedHow: referenceAppliedHowSchema }),
+);
+export type ReferenceUse = z.infer<typeof referenceUseSchema>;

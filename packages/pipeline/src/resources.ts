@@ -1,4 +1,4 @@
-import { BUILT_IN_WORKFLOWS, jobConditioningSchema, type AssetResource, type GenerationResource, type JobStatus, type ReferenceUsed } from '@anime/contracts';
+import { BUILT_IN_WORKFLOWS, jobConditioningSchema, referenceUseSchema, type ReferenceUse, type AssetResource, type GenerationResource, type JobStatus, type ReferenceUsed } from '@anime/contracts';
 import type { Db } from '@anime/db';
 
 type AssetRow = NonNullable<Awaited<ReturnType<Db['asset']['findFirst']>>>;
@@ -58,7 +58,7 @@ export async function loadGenerationResource(db: Db, id: string): Promise<Genera
     character: job.character ? { ...job.character, version: job.characterVersion?.number ?? null } : null,
     outfit: job.outfit,
     // Shown, not acted on: a row an older writer left without the declared shape shows no references.
-    references: referencesUsed(jobConditioningSchema.safeParse(job.conditioning).data?.references),
+    references: referencesUsed(jobConditioningSchema.safeParse(job.conditioning).data?.references, referenceUseSchema.safeParse(job.referenceUse).data),
     workflow: workflowUsed(job.conditioning),
     request: job.request,
     source: job.source,
@@ -82,10 +82,18 @@ export async function loadGenerationResource(db: Db, id: string): Promise<Genera
   };
 }
 
-/** The reference list recorded in a job's conditioning or an asset's metadata, in its public shape. */
-export function referencesUsed(recorded: unknown): ReferenceUsed[] {
+/**
+ * The reference list recorded in a job's conditioning or an asset's metadata, in its public shape.
+ * With `use` (the attempt's referenceUse) each one says whether it conditioned the image; an
+ * asset's metadata already carries what its attempt recorded.
+ */
+export function referencesUsed(recorded: unknown, use?: ReferenceUse | null): ReferenceUsed[] {
   if (!Array.isArray(recorded)) return [];
-  return recorded.map((r: Partial<ReferenceUsed>) => ({ id: String(r.id), label: String(r.label), kind: String(r.kind ?? 'other'), sha256: String(r.sha256) }));
+  return recorded.map((r: Partial<ReferenceUsed>) => {
+    const reference: ReferenceUsed = { id: String(r.id), label: String(r.label), kind: String(r.kind ?? 'other'), sha256: String(r.sha256) };
+    const found = use ? use.find((u) => u.sha256 === reference.sha256) : r.applied === undefined ? undefined : { applied: r.applied, appliedHow: r.appliedHow };
+    return found ? { ...reference, applied: found.applied, ...(found.appliedHow ? { appliedHow: found.appliedHow } : {}) } : reference;
+  });
 }
 
 /** The template recorded in a job's conditioning; a resolved row from before templates ran the built-in. */

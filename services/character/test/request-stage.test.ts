@@ -112,4 +112,12 @@ describe('request stage (character service in-process, PostgreSQL, Redis)', () =
     expect(bad.errorMessage).toContain('params.color: must be ≥ 0 (got -1)');
     expect(bad.errorMessage).toContain('params.width: "width" is filled from the request');
   });
+
+  it('when a message requires references its character has none of, then the job fails with invalid_request naming the version', async () => {
+    const [job] = [await requests.add(entry.jobName, message({ source: 'farm', requestId: 'refs-required', references: 'required' }))];
+    expect(await settled([job])).toEqual(['failed']);
+    const failed = await db.generationJob.findFirstOrThrow({ where: { source: 'farm', requestId: 'refs-required' } });
+    expect(failed).toMatchObject({ status: 'failed', stage: 'requested', errorCode: 'invalid_request', errorDetails: { character: 'kai-nakamura', version: 1 } });
+    expect(failed.errorMessage).toContain('"references": "required" but kai-nakamura version 1 has no reference images');
+  });
 });

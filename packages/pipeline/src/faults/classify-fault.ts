@@ -15,6 +15,7 @@ import {
   OutputUnreadableError,
   PromptTimedOutError,
   ReferenceUnavailableError,
+  RequestUnsatisfiableError,
   WorkflowNotFoundError,
 } from './stage-faults';
 
@@ -39,6 +40,7 @@ type FaultKind =
   | 'character_not_found'
   | 'character_archived'
   | 'outfit_not_found'
+  | 'request_unsatisfiable'
   | 'reference_unavailable'
   | 'workflow_not_found'
   | 'no_capable_backend'
@@ -58,6 +60,8 @@ function characterFaultKind(code: CharacterErrorCode): FaultKind {
       return 'character_archived';
     case 'outfit_not_found':
       return 'outfit_not_found';
+    case 'references_unavailable':
+      return 'request_unsatisfiable';
   }
 }
 
@@ -70,6 +74,7 @@ function kindOf(error: unknown): FaultKind {
   if (error instanceof ComfyPromptLostError) return 'comfy_prompt_lost';
   if (error instanceof ReferenceUnavailableError) return 'reference_unavailable';
   if (error instanceof WorkflowNotFoundError) return 'workflow_not_found';
+  if (error instanceof RequestUnsatisfiableError) return 'request_unsatisfiable';
   if (error instanceof NoCapableBackendError) return 'no_capable_backend';
   if (error instanceof PromptTimedOutError) return 'timeout';
   if (error instanceof OutputUnreadableError) return 'output_unreadable';
@@ -116,6 +121,9 @@ export function classifyFault(error: unknown, queue: QueueKey): ClassifiedFault 
       return permanent('outfit_not_found', detailsOf(error));
     case 'reference_unavailable':
       return permanent('reference_unavailable', detailsOf(error));
+    case 'request_unsatisfiable':
+      // The request asks what its character cannot give (e.g. required references it has none of).
+      return permanent('invalid_request', detailsOf(error));
     case 'workflow_not_found':
       return permanent('workflow_not_found', detailsOf(error));
     case 'no_capable_backend':

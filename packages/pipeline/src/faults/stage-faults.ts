@@ -9,6 +9,14 @@ export class ReferenceUnavailableError extends Error {
   }
 }
 
+/** The request asks what no backend or template can give it (e.g. required references a template leaves unused). */
+export class RequestUnsatisfiableError extends Error {
+  readonly name = 'RequestUnsatisfiableError';
+  constructor(message: string, readonly details?: unknown) {
+    super(message);
+  }
+}
+
 /** The prompt ran longer than JOB_TIMEOUT_S and was taken off the backend. */
 export class PromptTimedOutError extends Error {
   readonly name = 'PromptTimedOutError';

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { queueForStage, type AssetResource, type GenerationRequestBody, type JobConditioning, type JobError, type JobEventEnvelope, type QueueKey, type RenderOutputs, type StoredWorkflow, type AttemptEndCode } from '@anime/contracts';
+import { queueForStage, type AssetResource, type GenerationRequestBody, type JobConditioning, type JobError, type JobEventEnvelope, type QueueKey, type RenderOutputs, type StoredWorkflow, type AttemptEndCode, type ReferenceUse } from '@anime/contracts';
 import { isUniqueViolation, Prisma, type Db } from '@anime/db';
 import { recordEvent } from '../job-events';
 import { RETRY_TRANSITION, TRANSITIONS, type TransitionName } from './transitions';
@@ -28,6 +28,8 @@ export interface Attempt {
   backend: string;
   promptId: string;
   workflow: StoredWorkflow;
+  /** Per reference, whether this graph conditions the model with it on this backend. */
+  referenceUse?: ReferenceUse;
 }
 
 /**
@@ -259,7 +261,7 @@ const resolutionColumns = (r: Resolution) => ({
   resolvedAt: new Date(),
 });
 
-const attemptColumns = (a: Attempt) => ({ backend: a.backend, promptId: a.promptId, workflow: a.workflow as object });
+const attemptColumns = (a: Attempt) => ({ backend: a.backend, promptId: a.promptId, workflow: a.workflow as object, referenceUse: a.referenceUse ?? Prisma.DbNull });
 
 const attemptEndMessage: Record<AttemptEndCode, string> = {
   backend_removed: 'the backend is no longer configured',

@@ -2,7 +2,7 @@ import type { AssetResource, ComfyOutputRef } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { sha256Hex, sniffImage, type LibraryStorage } from '@anime/media';
-import { JobLifecycle, MalformedDataError, OutputUnreadableError, readConditioning, readOutputs, readWorkflow, referencesUsed, toAssetResource, type GenerationRow, type JobEventPublisher, type StageHandler, type StageResult } from '@anime/pipeline';
+import { JobLifecycle, MalformedDataError, OutputUnreadableError, readConditioning, readOutputs, readReferenceUse, readWorkflow, referencesUsed, toAssetResource, type GenerationRow, type JobEventPublisher, type StageHandler, type StageResult } from '@anime/pipeline';
 import { libraryPath } from '../domain/library-path';
 
 export interface FileOutputsDeps {
@@ -51,7 +51,7 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
       });
       const metadata = {
         outfit: job.outfit,
-        references: referencesUsed(conditioning.references),
+        references: referencesUsed(conditioning.references, readReferenceUse(job)),
         comfyui: { backend: outputs.backend, promptId: outputs.promptId, ...output },
       };
       const sidecar = {

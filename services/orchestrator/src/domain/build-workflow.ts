@@ -45,6 +45,12 @@ const FIRST_REFERENCE_NODE = 50;
 const IPADAPTER_LOADER_NODE = '70';
 const IPADAPTER_NODE = '71';
 
+/** The reference that feeds IP-Adapter: the first face one, else the first (-1 when there is none). */
+export function conditioningReferenceIndex(references: { kind: string }[]): number {
+  const face = references.findIndex((r) => r.kind === 'face');
+  return face >= 0 ? face : references.length ? 0 : -1;
+}
+
 /**
  * The default text-to-image template (checkpoint → LoRA chain → prompts → KSampler → save).
  * LoRAs become chained LoraLoader nodes between the checkpoint and its consumers. Outputs go to
@@ -80,10 +86,10 @@ export function buildTextToImageWorkflow(params: WorkflowParams): Workflow {
       _meta: { title: `reference ${reference.kind} ${reference.sha256.slice(0, 12)}` },
     };
   });
-  const conditioningImage = references.findIndex((r) => r.kind === 'face');
   if (params.ipAdapter && references.length) {
-    const imageNode = String(FIRST_REFERENCE_NODE + Math.max(conditioningImage, 0));
-    const face = conditioningImage >= 0;
+    const conditioningImage = conditioningReferenceIndex(references);
+    const imageNode = String(FIRST_REFERENCE_NODE + conditioningImage);
+    const face = references[conditioningImage].kind === 'face';
     workflow[IPADAPTER_LOADER_NODE] = {
       class_type: 'IPAdapterUnifiedLoader',
       inputs: { model, preset: face ? 'PLUS FACE (portraits)' : 'PLUS (high strength)' },

@@ -1,12 +1,16 @@
+import type { ReferenceUse } from '@anime/contracts';
+import { NoCapableBackendError, RequestUnsatisfiableError } from '@anime/pipeline';
 import type { BackendLease } from '../domain/backend-pool';
 import type { JobNeeds } from '../domain/backends/route-job';
 import type { Workflow } from '../domain/build-workflow';
 import { templateCheckpoint } from '../domain/bind-template';
-import { prepareWorkflow, type JobToRender, type PrepareWorkflowDeps } from './prepare-workflow';
+import { conditionsOnReferences } from '../domain/reference-use';
+import { DEFAULT_IPADAPTER_WEIGHT, prepareWorkflow, type JobToRender, type PrepareWorkflowDeps } from './prepare-workflow';
 
 export interface Placement {
   lease: BackendLease;
   workflow: Workflow;
+  referenceUse: ReferenceUse;
 }
 
 const classesOf = (workflow: Workflow) => [...new Set(Object.values(workflow).map((node) => node.class_type))];
@@ -15,16 +19,30 @@ const classesOf = (workflow: Workflow) => [...new Set(Object.values(workflow).ma
  * Finds the backend for one attempt and builds the job's graph for it. The graph's node classes
  * are known only once it is built (a template decides them), so a backend lacking one is ruled out
  * and routing runs again knowing them; the pool then refuses or waits as for a missing model.
+ * `"references": "required"` on the built-in graph needs a backend with IP-Adapter; a template
+ * must feed a reference into one of its image parameters, whatever the backend.
  */
 export async function placeJob(deps: PrepareWorkflowDeps, job: JobToRender, options: { deadlineAt: number; limitS: number; signal?: AbortSignal }): Promise<Placement> {
-  const needs: JobNeeds = { checkpoint: job.conditioning.checkpoint ?? templateCheckpoint(job.template), loras: job.conditioning.loras.map((l) => l.name), nodeClasses: [] };
+  const required = job.request.references === 'required';
+  if (required && !job.template && (deps.ipAdapterWeight ?? DEFAULT_IPADAPTER_WEIGHT) <= 0) {
+    throw new NoCapableBackendError('"references": "required" but IP-Adapter is disabled here (IPADAPTER_WEIGHT=0), so no backend can condition on a reference', { missing: ['IP-Adapter (IPADAPTER_WEIGHT is 0)'] });
+  }
+  const needs: JobNeeds = {
+    checkpoint: job.conditioning.checkpoint ?? templateCheckpoint(job.template),
+    loras: job.conditioning.loras.map((l) => l.name),
+    nodeClasses: [],
+    ipAdapter: required && !job.template,
+  };
   for (;;) {
     const lease = await deps.pool.acquire(needs, options);
     try {
-      const workflow = await prepareWorkflow(deps, job, lease);
+      const { workflow, referenceUse } = await prepareWorkflow(deps, job, lease);
+      if (required && !conditionsOnReferences(referenceUse)) {
+        throw new RequestUnsatisfiableError('"references": "required" but the graph feeds none of the references into the model', { references: referenceUse });
+      }
       const classes = classesOf(workflow);
       const available = lease.capabilities?.nodeClasses ?? [];
-      if (classes.every((name) => available.includes(name))) return { lease, workflow };
+      if (classes.every((name) => available.includes(name))) return { lease, workflow, referenceUse };
       needs.nodeClasses = [...new Set([...needs.nodeClasses, ...classes])];
     } catch (error) {
       lease.release();

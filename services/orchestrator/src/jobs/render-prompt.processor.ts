@@ -99,10 +99,10 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
       if (cancel.aborted && !signal?.aborted) return cancelNow(generation.id, 'it was still waiting for a backend');
       throw error;
     }
-    const { lease, workflow } = placement;
+    const { lease, workflow, referenceUse } = placement;
     try {
       const promptId = promptIdFor(generation.id, (await deps.db.jobAttempt.count({ where: { jobId: generation.id } })) + 1);
-      const record = { backend: lease.url, promptId, workflow };
+      const record = { backend: lease.url, promptId, workflow, referenceUse };
       const events = endReason ? await lifecycle.resubmit(generation.id, record, endReason) : [await lifecycle.submit(generation.id, record)].filter((e) => e !== null);
       if (!events.length) return { kind: 'gone', outcome: endReason ? 'resubmitted elsewhere' : 'submitted elsewhere' };
       await deps.events.publishAll(events);

@@ -2,7 +2,7 @@ import { routeJob, type RouteCandidate } from './route-job';
 
 const caps = (checkpoints: string[], loras: string[] = [], nodeClasses: string[] = ['CheckpointLoaderSimple', 'KSampler']) => ({ checkpoints, loras, nodeClasses, ipAdapter: false });
 const backend = (url: string, over: Partial<RouteCandidate> = {}): RouteCandidate => ({ url, up: true, draining: false, capabilities: caps(['a.safetensors']), load: 0, lastCheckpoint: null, ...over });
-const needs = (over: Partial<{ checkpoint: string; loras: string[]; nodeClasses: string[] }> = {}) => ({ loras: [], nodeClasses: [], ...over });
+const needs = (over: Partial<{ checkpoint: string; loras: string[]; nodeClasses: string[]; ipAdapter: boolean }> = {}) => ({ loras: [], nodeClasses: [], ...over });
 const options = { capacity: 2 };
 
 describe('routeJob', () => {
@@ -40,6 +40,13 @@ describe('routeJob', () => {
   it('when the graph needs a node class a backend lacks, then that backend is not chosen', () => {
     const pool = [backend('http://a'), backend('http://b', { capabilities: caps(['a.safetensors'], [], ['CheckpointLoaderSimple', 'KSampler', 'IPAdapter']) })];
     expect(routeJob(pool, needs({ nodeClasses: ['IPAdapter'] }), options)).toMatchObject({ url: 'http://b' });
+  });
+
+  it('when references are required, then only a backend with IP-Adapter is chosen, and with none the refusal names IP-Adapter', () => {
+    const pool = [backend('http://a', { load: 0 }), backend('http://b', { load: 1, capabilities: { ...caps(['a.safetensors']), ipAdapter: true } })];
+    expect(routeJob(pool, needs({ ipAdapter: true }), options)).toMatchObject({ kind: 'run', url: 'http://b' });
+    const route = routeJob([pool[0]], needs({ ipAdapter: true }), options);
+    expect(route).toMatchObject({ kind: 'none', details: { ipAdapter: true, missing: [expect.stringContaining('IP-Adapter nodes (ComfyUI_IPAdapter_plus)')] } });
   });
 
   it('when backends have room, then the one whose last prompt used the checkpoint wins, then the least loaded; a full one comes last', () => {

@@ -7,6 +7,8 @@ export interface JobNeeds {
   loras: string[];
   /** Node classes of its graph (known once a graph was built). */
   nodeClasses: string[];
+  /** `"references": "required"`: the backend must have the IP-Adapter nodes, so a reference conditions the model. */
+  ipAdapter?: boolean;
 }
 
 /** A backend as routing sees it. */
@@ -40,6 +42,7 @@ export interface NoCapableDetails {
   checkpoint: string | null;
   loras: string[];
   nodeClasses: string[];
+  ipAdapter: boolean;
   /** Items no backend has at all. */
   missing: string[];
   backends: { url: string; missing: string[] }[];
@@ -59,11 +62,13 @@ function missingOn(caps: BackendCapabilities, checkpoint: string | undefined, ne
   if (checkpoint ? !caps.checkpoints.includes(checkpoint) : caps.checkpoints.length === 0) missing.push(checkpoint ? `checkpoint "${checkpoint}"` : 'any checkpoint');
   for (const lora of needs.loras) if (!caps.loras.includes(lora)) missing.push(`LoRA "${lora}"`);
   for (const name of needs.nodeClasses) if (!caps.nodeClasses.includes(name)) missing.push(`node class "${name}"`);
+  if (needs.ipAdapter && !caps.ipAdapter) missing.push('the IP-Adapter nodes (ComfyUI_IPAdapter_plus) that "references": "required" needs');
   return missing;
 }
 
 /**
- * Where a job goes: only to a backend that has its checkpoint, every LoRA and every node class,
+ * Where a job goes: only to a backend that has its checkpoint, every LoRA and every node class
+ * (and IP-Adapter when its references are required),
  * never a draining or down one. Among those, one with room in its own queue is preferred, then
  * the one whose last prompt used the same checkpoint (no model swap), then the least loaded.
  */
@@ -105,6 +110,6 @@ function noneCapable(all: RouteCandidate[], gaps: { candidate: RouteCandidate; m
   return {
     kind: 'none',
     message,
-    details: { checkpoint: checkpoint ?? null, loras: needs.loras, nodeClasses: needs.nodeClasses, missing, backends: gaps.map((g) => ({ url: g.candidate.url, missing: g.missing })) },
+    details: { checkpoint: checkpoint ?? null, loras: needs.loras, nodeClasses: needs.nodeClasses, ipAdapter: !!needs.ipAdapter, missing, backends: gaps.map((g) => ({ url: g.candidate.url, missing: g.missing })) },
   };
 }
