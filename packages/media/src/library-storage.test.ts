@@ -1,7 +1,7 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { LocalLibraryStorage, UnsafeLibraryPathError } from './library-storage';
+import { LocalLibraryStorage, partialPathFor, UnsafeLibraryPathError } from './library-storage';
 import { sha256Hex } from './sha256';
 
 describe('LocalLibraryStorage', () => {
@@ -27,5 +27,18 @@ describe('LocalLibraryStorage', () => {
   it('when a file is missing, then sha256 is null and exists is false', async () => {
     expect(await storage.sha256('none.png')).toBeNull();
     expect(await storage.exists('none.png')).toBe(false);
+  });
+
+  it('when a killed write left temp files of a path, then removeLeftovers takes exactly those, not the file nor those of other paths', async () => {
+    const folder = path.join(root, 'p/e/s/kai');
+    await mkdir(folder, { recursive: true });
+    const leftover = partialPathFor(path.join(folder, 'a.png'));
+    const ofSidecar = partialPathFor(path.join(folder, 'a.png.json'));
+    const ofOther = partialPathFor(path.join(folder, 'b.png'));
+    for (const file of [leftover, ofSidecar, ofOther, path.join(folder, 'a.png.notes.partial')]) await writeFile(file, 'half');
+    await storage.write('p/e/s/kai/a.png', Buffer.from('whole'));
+    expect(await storage.removeLeftovers('p/e/s/kai/a.png')).toEqual([path.relative(root, leftover)]);
+    expect((await readdir(folder)).sort()).toEqual(['a.png', 'a.png.notes.partial', path.basename(ofSidecar), path.basename(ofOther)].sort());
+    expect(await storage.removeLeftovers('p/e/s/none/x.png')).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
@@ -14,6 +14,13 @@ export interface LibraryStorage {
   sha256(relativePath: string): Promise<string | null>;
   exists(relativePath: string): Promise<boolean>;
   remove(relativePath: string): Promise<void>;
+  /**
+   * Removes the temp files earlier writes of this one path left (`<file>.<hex>.partial`, a process
+   * killed between open and rename) and returns them, relative to the root. Only for a caller that
+   * owns the path, once its own write has landed: a write of the same path still running elsewhere
+   * would lose its temp file.
+   */
+  removeLeftovers(relativePath: string): Promise<string[]>;
   /** Absolute location, for streaming a local file to a client. */
   locate(relativePath: string): string;
 }
@@ -21,6 +28,8 @@ export interface LibraryStorage {
 /** The temp file a write goes through, `<file>.<12 hex>.partial`, renamed onto `<file>` once synced. */
 export const partialPathFor = (target: string): string => `${target}.${randomBytes(6).toString('hex')}.partial`;
 export const PARTIAL_FILE = /\.[0-9a-f]{12}\.partial$/;
+// `.<12 hex>.partial`: what partialPathFor adds to its target's name.
+const PARTIAL_SUFFIX_LENGTH = 1 + 12 + '.partial'.length;
 
 export class UnsafeLibraryPathError extends Error {
   constructor(relativePath: string) {
@@ -87,5 +96,20 @@ export class LocalLibraryStorage implements LibraryStorage {
 
   async remove(relativePath: string): Promise<void> {
     await rm(this.locate(relativePath), { force: true });
+  }
+
+  async removeLeftovers(relativePath: string): Promise<string[]> {
+    const target = this.locate(relativePath);
+    const base = path.basename(target);
+    let names: string[];
+    try {
+      names = await readdir(path.dirname(target));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const leftovers = names.filter((name) => name.startsWith(`${base}.`) && PARTIAL_FILE.test(name) && name.length === base.length + PARTIAL_SUFFIX_LENGTH);
+    for (const name of leftovers) await rm(path.join(path.dirname(target), name), { force: true });
+    return leftovers.map((name) => path.relative(this.root, path.join(path.dirname(target), name)));
   }
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Job } from 'bullmq';
@@ -10,8 +10,9 @@ import { generationRequestBodySchema } from '@anime/contracts';
 import { createDb, type Db } from '@anime/db';
 import { createLogger } from '@anime/logger';
 import { JobEventPublisher, JobLifecycle, loadGeneration, type RunningService } from '@anime/pipeline';
-import { LocalLibraryStorage } from '@anime/media';
+import { LocalLibraryStorage, partialPathFor } from '@anime/media';
 import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, waitFor, type TestDatabase } from '@anime/testing';
+import { libraryPath } from '../src/domain/library-path';
 import { createFileOutputsHandler } from '../src/jobs/file-outputs.processor';
 import { startFileOrganizer } from '../src/start';
 
@@ -101,6 +102,21 @@ describe('filing stage (file-organizer in-process, simulator, PostgreSQL, Redis)
     const folder = path.join(libraryDir, path.dirname(row.assets[0].path));
     expect((await readdir(folder)).sort()).toEqual([path.basename(row.assets[0].path), `${path.basename(row.assets[0].path)}.json`]);
     expect(await db.asset.count({ where: { jobId: id } })).toBe(1);
+  });
+
+  it('when an earlier filing was killed mid-write, then filing again leaves the image and its sidecar and none of the temp files it left', async () => {
+    let folder = '';
+    const { id } = await renderedGeneration(async (generationId) => {
+      // What a SIGKILL between open and rename leaves: temp files of the image and of its sidecar.
+      const generation = await db.generationJob.findUniqueOrThrow({ where: { id: generationId }, include: { character: true } });
+      const target = path.join(libraryDir, libraryPath({ project: 'demo', episode: 'ep01', scene: 'sc001', shot: null, characterSlug: generation.character!.slug, version: 1, jobId: generationId, index: 0, extension: 'png' }));
+      folder = path.dirname(target);
+      await mkdir(folder, { recursive: true });
+      await writeFile(partialPathFor(target), 'half an image');
+      await writeFile(partialPathFor(`${target}.json`), '{"half');
+    });
+    const row = await completed(id);
+    expect((await readdir(folder)).sort()).toEqual([path.basename(row.assets[0].path), `${path.basename(row.assets[0].path)}.json`]);
   });
 
   it('when a recorded output is not on the backend any more, then the generation fails with filing_failed and stays at stage rendered', async () => {

@@ -76,6 +76,8 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
       };
       await deps.storage.write(path, bytes);
       await deps.storage.write(`${path}.json`, Buffer.from(JSON.stringify(sidecar, null, 2)));
+      // An earlier try killed mid-write left its temp files; this job alone writes these paths, and its write has landed.
+      await removeLeftovers(path);
       const asset = await deps.db.asset.upsert({
         where: { jobId_sourceKey: { jobId: job.id, sourceKey } },
         update: { sha256, bytes: bytes.length, width: image.width, height: image.height, mime: image.mime },
@@ -98,12 +100,18 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
     return { outcome: `filed ${assets.length}`, reached: 'filed' };
   }
 
+  async function removeLeftovers(path: string): Promise<void> {
+    const removed = [...(await deps.storage.removeLeftovers(path)), ...(await deps.storage.removeLeftovers(`${path}.json`))];
+    if (removed.length) deps.log.info('removed temp files an interrupted filing left', { files: removed });
+  }
+
   async function unfile(jobId: string): Promise<void> {
     const rows = await deps.db.asset.findMany({ where: { jobId }, select: { path: true } });
     await deps.db.asset.deleteMany({ where: { jobId } });
     for (const { path } of rows) {
       await deps.storage.remove(path);
       await deps.storage.remove(`${path}.json`);
+      await removeLeftovers(path);
     }
     deps.log.info('generation canceled while filing; its files were removed', { generationId: jobId, count: rows.length });
   }
