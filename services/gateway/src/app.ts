@@ -12,6 +12,7 @@ import { generationRoutes } from './http/routes/generations';
 import { queueRoutes } from './http/routes/queues';
 import { schemaRoutes } from './http/routes/schemas';
 import { workflowRoutes } from './http/routes/workflows';
+import { knownBackendCapabilities } from './domain/known-capabilities';
 import { errorMiddleware, notFoundRoute } from './http/error-middleware';
 import { requestId } from './http/request-id';
 import { JobRelay } from './socket/job-relay';
@@ -78,7 +79,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     }),
   );
   app.use('/api/v1/assets', assetRoutes(deps));
-  app.use('/api/v1/workflows', workflowRoutes(deps));
+  app.use('/api/v1/workflows', workflowRoutes({ ...deps, backendCapabilities: deps.backendCapabilities ?? (() => knownBackendCapabilities(deps.db)) }));
   app.use('/api/v1/backends', backendRoutes(deps));
   app.use('/api/v1/schemas', schemaRoutes());
   app.use('/api/v1/queues', queueRoutes(deps));

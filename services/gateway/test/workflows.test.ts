@@ -110,6 +110,20 @@ describe('POST /api/v1/workflows', () => {
     expect(paths(reserved)).toEqual(['slug']);
   });
 
+  it('when the orchestrator has recorded what its backends offer, then registration warns about node classes and models none of them has', async () => {
+    const offered = ['CheckpointLoaderSimple', 'CLIPTextEncode', 'EmptyLatentImage', 'KSampler', 'SaveImage'];
+    await gateway.db.backend.create({ data: { id: 'b1', url: 'http://gpu-1:8188', state: 'up', checkpoints: ['other.safetensors'], nodeClasses: offered, capabilitiesAt: new Date() } });
+    // A backend never asked yet says nothing either way.
+    await gateway.db.backend.create({ data: { id: 'b2', url: 'http://gpu-2:8188', state: 'down' } });
+    try {
+      const response = await register({ slug: 'checked', graph: portraitGraph(), params: portraitParams() });
+      expect(response.status).toBe(201);
+      expect(response.body.warnings.map((w: { code: string; node: string }) => [w.code, w.node])).toEqual([['missing_model', '1'], ['missing_node_class', '6']]);
+    } finally {
+      await gateway.db.backend.deleteMany({});
+    }
+  });
+
   it('when the template has no seed or prompt parameter, then it is stored with warnings saying so', async () => {
     const response = await register({ slug: 'fixed', graph: portraitGraph(), params: { cfg: portraitParams().cfg } });
     expect(response.status).toBe(201);
