@@ -267,4 +267,5 @@ const attemptEndMessage: Record<AttemptEndCode, string> = {
   backend_removed: 'the backend is no longer configured',
   prompt_lost: 'the backend lost the prompt',
   backend_lost: 'the backend went down while holding the prompt',
+  backend_error: 'the backend failed the prompt with a transient fault (e.g. a 5xx); tried again on another capable backend when there is one',
 };

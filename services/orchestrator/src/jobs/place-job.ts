@@ -22,7 +22,7 @@ const classesOf = (workflow: Workflow) => [...new Set(Object.values(workflow).ma
  * `"references": "required"` on the built-in graph needs a backend with IP-Adapter; a template
  * must feed a reference into one of its image parameters, whatever the backend.
  */
-export async function placeJob(deps: PrepareWorkflowDeps, job: JobToRender, options: { deadlineAt: number; limitS: number; signal?: AbortSignal }): Promise<Placement> {
+export async function placeJob(deps: PrepareWorkflowDeps, job: JobToRender, options: { deadlineAt: number; limitS: number; signal?: AbortSignal; avoid?: string }): Promise<Placement> {
   const required = job.request.references === 'required';
   if (required && !job.template && (deps.ipAdapterWeight ?? DEFAULT_IPADAPTER_WEIGHT) <= 0) {
     throw new NoCapableBackendError('"references": "required" but IP-Adapter is disabled here (IPADAPTER_WEIGHT=0), so no backend can condition on a reference', { missing: ['IP-Adapter (IPADAPTER_WEIGHT is 0)'] });
@@ -32,6 +32,7 @@ export async function placeJob(deps: PrepareWorkflowDeps, job: JobToRender, opti
     loras: job.conditioning.loras.map((l) => l.name),
     nodeClasses: [],
     ipAdapter: required && !job.template,
+    avoid: options.avoid,
   };
   for (;;) {
     const lease = await deps.pool.acquire(needs, options);

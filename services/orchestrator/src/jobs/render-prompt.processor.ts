@@ -1,4 +1,4 @@
-import { ComfyUnreachableError } from '@anime/comfyui-client';
+import { ComfyPromptLostError, ComfyUnreachableError } from '@anime/comfyui-client';
 import { generationRequestBodySchema, type AttemptEndCode } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
@@ -41,39 +41,44 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
   const limitMs = deps.jobTimeoutMs ?? DEFAULT_JOB_TIMEOUT_MS;
 
   return {
-    run: async (generation, { signal }) => {
+    run: async (generation, { signal, job }) => {
       if (!generation.character) throw new MalformedDataError(`generation ${generation.id} has no resolved character`);
       const cancel = deps.cancels.watch(generation.id);
       // A cancel asked for while no process drove it (a lost message, a restart) is in the row.
       if (generation.cancelRequestedAt) deps.cancels.abort(generation.id);
       try {
-        return await render(generation, cancel.signal, signal);
+        // A retry after a transient fault: a prompt no longer on its backend goes to another one.
+        return await render(generation, cancel.signal, signal, job.attemptsMade > 0);
       } finally {
         cancel.dispose();
       }
     },
   };
 
-  async function render(generation: GenerationRow, cancel: AbortSignal, signal?: AbortSignal) {
+  async function render(generation: GenerationRow, cancel: AbortSignal, signal: AbortSignal | undefined, retried: boolean) {
     const conditioning = readConditioning(generation);
     const template = await loadTemplate(deps.db, conditioning);
     const job: JobToRender = { id: generation.id, seed: generation.seed, request: generationRequestBodySchema.parse(generation.request), conditioning, characterSlug: generation.character!.slug, template };
     let submitted = generation.stage === 'submitted';
     let endReason: AttemptEndCode | undefined;
+    let avoid: string | undefined;
     if (submitted && generation.backend && generation.promptId) {
       const state = deps.pool.stateOf(generation.backend);
       if (state === 'up') {
-        const outcome = await resume(generation, cancel, signal);
-        if (outcome.kind !== 'lost') return result(outcome);
+        const outcome = await resume(generation, cancel, signal, retried);
+        if (outcome.kind === 'failed_here') {
+          endReason = 'backend_error';
+          avoid = generation.backend;
+        } else if (outcome.kind !== 'lost') return result(outcome);
       }
-      endReason = state === 'unconfigured' ? 'backend_removed' : 'backend_lost';
+      endReason ??= state === 'unconfigured' ? 'backend_removed' : 'backend_lost';
     }
     if (cancel.aborted) return result(await cancelNow(generation.id, 'its backend is gone: nothing to take off'));
     // Waiting for a backend and the prompt's own run are each bounded by JOB_TIMEOUT_S; a
     // failover keeps the clock of the first submission.
     const clock = { waitStartedAt: Date.now(), firstSubmittedAt: generation.startedAt?.getTime() };
     for (;;) {
-      const outcome = await attempt(generation, job, submitted ? (endReason ?? 'backend_lost') : undefined, clock, cancel, signal);
+      const outcome = await attempt(generation, job, submitted ? (endReason ?? 'backend_lost') : undefined, clock, cancel, signal, avoid);
       if (outcome.kind !== 'lost') return result(outcome);
       if (cancel.aborted) return result(await cancelNow(generation.id, 'its backend was lost: nothing to take off'));
       submitted = true;
@@ -91,10 +96,10 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
   }
 
   /** A new attempt: the first (`endReason` undefined) or the next after the open one ended. */
-  async function attempt(generation: GenerationRow, job: JobToRender, endReason: AttemptEndCode | undefined, clock: { waitStartedAt: number; firstSubmittedAt?: number }, cancel: AbortSignal, signal?: AbortSignal): Promise<AttemptOutcome> {
+  async function attempt(generation: GenerationRow, job: JobToRender, endReason: AttemptEndCode | undefined, clock: { waitStartedAt: number; firstSubmittedAt?: number }, cancel: AbortSignal, signal?: AbortSignal, avoid?: string): Promise<AttemptOutcome> {
     let placement: Awaited<ReturnType<typeof placeJob>>;
     try {
-      placement = await placeJob(deps, job, { deadlineAt: clock.waitStartedAt + limitMs, limitS: Math.round(limitMs / 1000), signal: AbortSignal.any([cancel, ...(signal ? [signal] : [])]) });
+      placement = await placeJob(deps, job, { deadlineAt: clock.waitStartedAt + limitMs, limitS: Math.round(limitMs / 1000), signal: AbortSignal.any([cancel, ...(signal ? [signal] : [])]), avoid });
     } catch (error) {
       if (cancel.aborted && !signal?.aborted) return cancelNow(generation.id, 'it was still waiting for a backend');
       throw error;
@@ -117,13 +122,18 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
   }
 
   /** The recorded prompt on its backend, which is up: followed, or posted again if the backend lost it. */
-  async function resume(generation: GenerationRow, cancel: AbortSignal, signal?: AbortSignal): Promise<AttemptOutcome> {
+  async function resume(generation: GenerationRow, cancel: AbortSignal, signal: AbortSignal | undefined, retried: boolean): Promise<AttemptOutcome | { kind: 'failed_here' }> {
     const lease = deps.pool.acquireExisting(generation.backend!)!;
     try {
       const workflow = readWorkflow(generation);
       const promptId = generation.promptId!;
       const startedAt = generation.startedAt?.getTime() ?? Date.now();
-      return await follow(generation.id, lease, promptId, startedAt, cancel, signal, (options) => lease.client.follow(promptId, { ...options, resubmit: workflow }));
+      // After a crash of ours the backend still holds the prompt, or gets it again (resubmit). After a
+      // transient fault there, a prompt it does not hold goes to another capable backend instead.
+      return await follow(generation.id, lease, promptId, startedAt, cancel, signal, (options) => lease.client.follow(promptId, { ...options, ...(retried ? {} : { resubmit: workflow }) }));
+    } catch (error) {
+      if (retried && error instanceof ComfyPromptLostError) return { kind: 'failed_here' };
+      throw error;
     } finally {
       lease.release();
     }

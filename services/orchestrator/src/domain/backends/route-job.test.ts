@@ -2,7 +2,7 @@ import { routeJob, type RouteCandidate } from './route-job';
 
 const caps = (checkpoints: string[], loras: string[] = [], nodeClasses: string[] = ['CheckpointLoaderSimple', 'KSampler']) => ({ checkpoints, loras, nodeClasses, ipAdapter: false });
 const backend = (url: string, over: Partial<RouteCandidate> = {}): RouteCandidate => ({ url, up: true, draining: false, capabilities: caps(['a.safetensors']), load: 0, lastCheckpoint: null, ...over });
-const needs = (over: Partial<{ checkpoint: string; loras: string[]; nodeClasses: string[]; ipAdapter: boolean }> = {}) => ({ loras: [], nodeClasses: [], ...over });
+const needs = (over: Partial<{ checkpoint: string; loras: string[]; nodeClasses: string[]; ipAdapter: boolean; avoid: string }> = {}) => ({ loras: [], nodeClasses: [], ...over });
 const options = { capacity: 2 };
 
 describe('routeJob', () => {
@@ -22,6 +22,12 @@ describe('routeJob', () => {
     const pool = [backend('http://a', { capabilities: caps(['a.safetensors'], []) }), backend('http://b', { capabilities: caps(['b.safetensors'], ['x']) })];
     const route = routeJob(pool, needs({ checkpoint: 'a.safetensors', loras: ['x'] }), options);
     expect(route.kind === 'none' && route.message).toMatch(/http:\/\/a lacks LoRA "x"; http:\/\/b lacks checkpoint "a.safetensors"/);
+  });
+
+  it('when the job just failed on a backend with a transient fault, then another capable one takes it, and the same one only when it is the only one', () => {
+    const pool = [backend('http://a', { lastCheckpoint: 'a.safetensors' }), backend('http://b', { load: 1 })];
+    expect(routeJob(pool, needs({ avoid: 'http://a' }), options)).toMatchObject({ kind: 'run', url: 'http://b' });
+    expect(routeJob([backend('http://a')], needs({ avoid: 'http://a' }), options)).toMatchObject({ kind: 'run', url: 'http://a' });
   });
 
   it('when the capable backend is down or draining, then the job waits; an unknown backend also makes it wait rather than fail', () => {
