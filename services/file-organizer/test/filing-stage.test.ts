@@ -94,10 +94,8 @@ describe('filing stage (file-organizer in-process, simulator, PostgreSQL, Redis)
     const job = await Job.fromId(service.ctx.queues.byKey.assetFiling, `filing-${id}`);
     await waitFor(async () => (await job!.getState()) === 'completed', 'the filing job to complete');
     await job!.retry('completed');
-    const refused = await waitFor(async () => {
-      const again = await Job.fromId(service.ctx.queues.byKey.assetFiling, `filing-${id}`);
-      return (await again?.getState()) === 'failed' ? again : null;
-    }, 'the retried filing job to be refused');
+    // The state first, then the job: a job read while still active would lack its failedReason.
+    const refused = await waitFor(async () => ((await service.ctx.queues.byKey.assetFiling.getJobState(`filing-${id}`)) === 'failed' ? Job.fromId(service.ctx.queues.byKey.assetFiling, `filing-${id}`) : null), 'the retried filing job to be refused');
     expect(refused!.failedReason).toMatch(/is completed: asset-filing has nothing to run again/);
     const folder = path.join(libraryDir, path.dirname(row.assets[0].path));
     expect((await readdir(folder)).sort()).toEqual([path.basename(row.assets[0].path), `${path.basename(row.assets[0].path)}.json`]);

@@ -64,11 +64,11 @@ describe('render stage (orchestrator in-process, simulator, PostgreSQL, Redis)',
 
   const generation = (id: string) => db.generationJob.findUniqueOrThrow({ where: { id }, include: { attempts: { orderBy: { number: 'asc' } } } });
   const renderJob = (id: string) => Job.fromId(service.ctx.queues.byKey.generationRenders, `render-${id}`);
+  // The state first, then the job: a job read while still active would lack its failedReason.
   const settledRenderJob = (id: string) =>
     waitFor(async () => {
-      const job = await renderJob(id);
-      const state = await job?.getState();
-      return state === 'completed' || state === 'failed' ? { job: job!, state } : null;
+      const state = await service.ctx.queues.byKey.generationRenders.getJobState(`render-${id}`);
+      return state === 'completed' || state === 'failed' ? { job: (await renderJob(id))!, state } : null;
     }, 'the render job to settle');
 
   it('when a resolved generation is rendered, then it reaches stage rendered with its outputs, one finished attempt and a filing job', async () => {
@@ -111,10 +111,7 @@ describe('render stage (orchestrator in-process, simulator, PostgreSQL, Redis)',
     expect(done.state).toBe('completed');
 
     await done.job.retry('completed');
-    const refused = await waitFor(async () => {
-      const job = await renderJob(id);
-      return (await job?.getState()) === 'failed' ? job : null;
-    }, 'the retried job to be refused');
+    const refused = await waitFor(async () => ((await service.ctx.queues.byKey.generationRenders.getJobState(`render-${id}`)) === 'failed' ? renderJob(id) : null), 'the retried job to be refused');
     expect(refused!.failedReason).toMatch(/completed: generation-renders has nothing to run again/);
     expect(await generation(id)).toMatchObject({ status: 'completed', stage: 'filed' });
     expect(simulator.received.filter((p) => JSON.stringify(p).includes(id))).toHaveLength(1);
