@@ -33,5 +33,10 @@ describe('render retries after a transient fault', () => {
     const history = await axios.get(`${simulators[1].url}/history/${done.promptId}`);
     expect(history.data[done.promptId].status.status_str).toBe('success');
     expect(done.assets).toHaveLength(1);
+    // Each attempt keeps the graph it sent; the one that rendered is what the generation shows.
+    const attempts = await fx.db.jobAttempt.findMany({ where: { jobId: done.id }, orderBy: { number: 'asc' } });
+    expect(attempts.every((a) => a.workflow !== null)).toBe(true);
+    const row = await fx.db.generationJob.findUniqueOrThrow({ where: { id: done.id } });
+    expect(attempts[1].workflow).toEqual(row.workflow);
   });
 });

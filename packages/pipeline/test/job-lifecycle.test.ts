@@ -112,6 +112,8 @@ describe('JobLifecycle', () => {
     ]);
     const attempts = await db.jobAttempt.findMany({ where: { jobId: id }, orderBy: { number: 'asc' } });
     expect(attempts.map((a) => [a.number, a.backend, (a.error as { code?: string } | null)?.code ?? null])).toEqual([[1, 'http://a', 'backend_removed'], [2, 'http://b', null]]);
+    // Each attempt keeps the exact graph it sent.
+    expect(attempts.map((a) => a.workflow)).toEqual([workflow, workflow]);
     expect(await db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ backend: 'http://b', promptId: 'other' });
   });
 

@@ -140,7 +140,7 @@ export class JobLifecycle {
 
   private async openAttempt(tx: Tx, id: string, attempt: Attempt): Promise<number> {
     const number = (await tx.jobAttempt.count({ where: { jobId: id } })) + 1;
-    await tx.jobAttempt.create({ data: { jobId: id, number, backend: attempt.backend, promptId: attempt.promptId } });
+    await tx.jobAttempt.create({ data: { jobId: id, number, backend: attempt.backend, promptId: attempt.promptId, workflow: attempt.workflow as object } });
     return number;
   }
 
