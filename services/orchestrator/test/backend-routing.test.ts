@@ -1,57 +1,31 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { startSimulator, type Simulator } from '@anime/comfyui-simulator';
-import { orchestratorConfigSchema } from '@anime/config';
+import type { Simulator } from '@anime/comfyui-simulator';
 import { generationRequestBodySchema, type JobConditioning } from '@anime/contracts';
-import { createDb, type Db } from '@anime/db';
-import { createLogger } from '@anime/logger';
+import type { Db } from '@anime/db';
 import { JobLifecycle, type RunningService } from '@anime/pipeline';
-import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, waitFor, type TestDatabase } from '@anime/testing';
+import { waitFor } from '@anime/testing';
 import { backendIdFor } from '../src/domain/backends/backend-id';
-import { startOrchestrator } from '../src/start';
+import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrator-fixture';
 
 const base: JobConditioning = { positive: 'kainakamura, 1boy', negative: 'lowres', loras: [], references: [], outfit: null };
 
 describe('backend pool (orchestrator in-process, two simulators with different models)', () => {
-  let database: TestDatabase;
+  let fx: OrchestratorFixture;
   let db: Db;
   let alpha: Simulator;
   let beta: Simulator;
   let service: RunningService;
-  let libraryDir: string;
   let lifecycle: JobLifecycle;
   let version: { id: string; characterId: string };
-  const queuePrefix = uniqueQueuePrefix('backend-routing');
 
   beforeAll(async () => {
-    database = await createTestDatabase('backend-routing');
-    db = createDb(database.url, { max: 3 });
-    lifecycle = new JobLifecycle(db);
-    libraryDir = await mkdtemp(path.join(tmpdir(), 'backend-routing-library-'));
-    alpha = await startSimulator({ stepMs: 5, checkpoints: ['alpha.safetensors'], loras: ['alpha-style.safetensors'] });
-    beta = await startSimulator({ stepMs: 5, checkpoints: ['beta.safetensors'], loras: [] });
-    const character = await db.character.create({ data: { slug: 'kai-nakamura', name: 'Kai Nakamura', currentVersion: 1 } });
-    version = await db.characterVersion.create({ data: { characterId: character.id, number: 1, definition: { displayName: 'Kai Nakamura' } } });
-    const config = orchestratorConfigSchema.parse({
-      DATABASE_URL: database.url,
-      REDIS_URL: TEST_REDIS_URL,
-      QUEUE_PREFIX: queuePrefix,
-      COMFYUI_URLS: `${alpha.url},${beta.url}`,
-      LIBRARY_DIR: libraryDir,
-      ORCHESTRATOR_PORT: '0',
-      JOB_MAX_ATTEMPTS: '1',
-    });
-    service = await startOrchestrator(config, createLogger('orchestrator', 'error'));
+    fx = await startOrchestratorFixture('backend-routing', { simulators: [{ stepMs: 5, checkpoints: ['alpha.safetensors'], loras: ['alpha-style.safetensors'] }, { stepMs: 5, checkpoints: ['beta.safetensors'], loras: [] }] });
+    ({ db, lifecycle, service } = fx);
+    [alpha, beta] = fx.simulators;
+    version = { id: fx.character.versionId, characterId: fx.character.id };
   });
 
   afterAll(async () => {
-    await service.stop();
-    await Promise.all([alpha.close(), beta.close()]);
-    await db.$disconnect();
-    await database.drop();
-    await removeQueueKeys(queuePrefix);
-    await rm(libraryDir, { recursive: true, force: true });
+    await fx?.close();
   });
 
   async function render(conditioning: Partial<JobConditioning>, steps = 2): Promise<string> {

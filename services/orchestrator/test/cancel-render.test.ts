@@ -1,57 +1,31 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { startSimulator, type Simulator } from '@anime/comfyui-simulator';
-import { orchestratorConfigSchema } from '@anime/config';
+import type { Simulator } from '@anime/comfyui-simulator';
 import { generationRequestBodySchema } from '@anime/contracts';
-import { createDb, type Db } from '@anime/db';
-import { createLogger } from '@anime/logger';
+import type { Db } from '@anime/db';
 import { JobLifecycle, type RunningService } from '@anime/pipeline';
-import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, waitFor, type TestDatabase } from '@anime/testing';
-import { startOrchestrator } from '../src/start';
+import { waitFor } from '@anime/testing';
+import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrator-fixture';
 
 const conditioning = { positive: 'kainakamura, 1boy', negative: 'lowres', loras: [], references: [], outfit: null };
 
 describe('cancel in the orchestrator: a lost control message still cancels (in-process, simulator)', () => {
-  let database: TestDatabase;
+  let fx: OrchestratorFixture;
   let db: Db;
   let simulator: Simulator;
   let service: RunningService;
-  let libraryDir: string;
   let lifecycle: JobLifecycle;
   let versionId: string;
   let characterId: string;
-  const queuePrefix = uniqueQueuePrefix('cancel-render');
 
   beforeAll(async () => {
-    database = await createTestDatabase('cancel-render');
-    db = createDb(database.url, { max: 3 });
-    lifecycle = new JobLifecycle(db);
-    libraryDir = await mkdtemp(path.join(tmpdir(), 'cancel-render-library-'));
-    simulator = await startSimulator({ stepMs: 50 });
-    const character = await db.character.create({ data: { slug: 'kai-nakamura', name: 'Kai Nakamura', currentVersion: 1 } });
-    const version = await db.characterVersion.create({ data: { characterId: character.id, number: 1, definition: { displayName: 'Kai Nakamura' } } });
-    characterId = character.id;
-    versionId = version.id;
-    const config = orchestratorConfigSchema.parse({
-      DATABASE_URL: database.url,
-      REDIS_URL: TEST_REDIS_URL,
-      QUEUE_PREFIX: queuePrefix,
-      COMFYUI_URLS: simulator.url,
-      LIBRARY_DIR: libraryDir,
-      ORCHESTRATOR_PORT: '0',
-      JOB_MAX_ATTEMPTS: '1',
-    });
-    service = await startOrchestrator(config, createLogger('orchestrator', 'error'));
+    fx = await startOrchestratorFixture('cancel-render', { simulators: [{ stepMs: 50 }] });
+    ({ db, lifecycle, service } = fx);
+    [simulator] = fx.simulators;
+    characterId = fx.character.id;
+    versionId = fx.character.versionId;
   });
 
   afterAll(async () => {
-    await service.stop();
-    await simulator.close();
-    await db.$disconnect();
-    await database.drop();
-    await removeQueueKeys(queuePrefix);
-    await rm(libraryDir, { recursive: true, force: true });
+    await fx?.close();
   });
 
   async function resolvedGeneration(): Promise<string> {

@@ -1,15 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { startSimulator, type Simulator } from '@anime/comfyui-simulator';
-import { orchestratorConfigSchema } from '@anime/config';
 import { generationRequestBodySchema, type JobConditioning } from '@anime/contracts';
-import { createDb, type Db } from '@anime/db';
-import { createLogger } from '@anime/logger';
+import type { Db } from '@anime/db';
 import { JobLifecycle, type RunningService } from '@anime/pipeline';
-import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, waitFor, type TestDatabase } from '@anime/testing';
+import { waitFor } from '@anime/testing';
 import { registerWorkflow } from '@anime/workflows';
-import { startOrchestrator } from '../src/start';
+import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrator-fixture';
 
 const graph = (scheduler: string) => ({
   '1': { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'anime-v1.safetensors' } },
@@ -26,36 +20,19 @@ const params = {
 };
 
 describe('render stage with a registered template (orchestrator in-process, simulator, PostgreSQL, Redis)', () => {
-  let database: TestDatabase;
+  let fx: OrchestratorFixture;
   let db: Db;
-  let simulator: Simulator;
   let service: RunningService;
-  let libraryDir: string;
   let resolution: { characterId: string; characterVersionId: string };
-  const queuePrefix = uniqueQueuePrefix('template-render');
 
   beforeAll(async () => {
-    database = await createTestDatabase('template-render');
-    db = createDb(database.url, { max: 3 });
-    libraryDir = await mkdtemp(path.join(tmpdir(), 'template-render-library-'));
-    simulator = await startSimulator({ stepMs: 5 });
-    const character = await db.character.create({ data: { slug: 'kai-nakamura', name: 'Kai Nakamura', currentVersion: 1 } });
-    const version = await db.characterVersion.create({ data: { characterId: character.id, number: 1, definition: { displayName: 'Kai Nakamura' } } });
-    resolution = { characterId: character.id, characterVersionId: version.id };
-    const config = orchestratorConfigSchema.parse({
-      DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: queuePrefix, COMFYUI_URLS: simulator.url,
-      LIBRARY_DIR: libraryDir, ORCHESTRATOR_PORT: '0', JOB_MAX_ATTEMPTS: '1',
-    });
-    service = await startOrchestrator(config, createLogger('orchestrator', 'error'));
+    fx = await startOrchestratorFixture('template-render', { simulators: [{ stepMs: 5 }] });
+    ({ db, service } = fx);
+    resolution = { characterId: fx.character.id, characterVersionId: fx.character.versionId };
   });
 
   afterAll(async () => {
-    await service.stop();
-    await simulator.close();
-    await db.$disconnect();
-    await database.drop();
-    await removeQueueKeys(queuePrefix);
-    await rm(libraryDir, { recursive: true, force: true });
+    await fx?.close();
   });
 
   async function render(workflow: JobConditioning['workflow']) {

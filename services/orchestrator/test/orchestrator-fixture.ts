@@ -1,0 +1,62 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startSimulator, type Simulator, type SimulatorOptions } from '@anime/comfyui-simulator';
+import { orchestratorConfigSchema } from '@anime/config';
+import { createDb, type Db } from '@anime/db';
+import { createLogger } from '@anime/logger';
+import { JobLifecycle, type RunningService } from '@anime/pipeline';
+import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, type TestDatabase } from '@anime/testing';
+import { startOrchestrator } from '../src/start';
+
+export interface OrchestratorFixture {
+  db: Db;
+  lifecycle: JobLifecycle;
+  simulators: Simulator[];
+  service: RunningService;
+  libraryDir: string;
+  /** Kai Nakamura, version 1: what a resolved generation names. */
+  character: { id: string; versionId: string };
+  close(): Promise<void>;
+}
+
+/**
+ * The orchestrator in-process over a database, queue prefix and library of its own, driving the
+ * given simulators (in-process too), with one character to resolve generations against.
+ */
+export async function startOrchestratorFixture(label: string, options: { simulators: SimulatorOptions[]; env?: Record<string, string> }): Promise<OrchestratorFixture> {
+  const database: TestDatabase = await createTestDatabase(label);
+  const db = createDb(database.url, { max: 3 });
+  const queuePrefix = uniqueQueuePrefix(label);
+  const libraryDir = await mkdtemp(path.join(tmpdir(), `${label}-library-`));
+  const simulators = await Promise.all(options.simulators.map((o) => startSimulator(o)));
+  const character = await db.character.create({ data: { slug: 'kai-nakamura', name: 'Kai Nakamura', currentVersion: 1 } });
+  const version = await db.characterVersion.create({ data: { characterId: character.id, number: 1, definition: { displayName: 'Kai Nakamura' } } });
+  const config = orchestratorConfigSchema.parse({
+    DATABASE_URL: database.url,
+    REDIS_URL: TEST_REDIS_URL,
+    QUEUE_PREFIX: queuePrefix,
+    COMFYUI_URLS: simulators.map((s) => s.url).join(','),
+    LIBRARY_DIR: libraryDir,
+    ORCHESTRATOR_PORT: '0',
+    JOB_MAX_ATTEMPTS: '1',
+    ...options.env,
+  });
+  const service = await startOrchestrator(config, createLogger('orchestrator', 'error'));
+  return {
+    db,
+    lifecycle: new JobLifecycle(db),
+    simulators,
+    service,
+    libraryDir,
+    character: { id: character.id, versionId: version.id },
+    close: async () => {
+      await service.stop();
+      await Promise.all(simulators.map((s) => s.close()));
+      await db.$disconnect();
+      await database.drop();
+      await removeQueueKeys(queuePrefix);
+      await rm(libraryDir, { recursive: true, force: true });
+    },
+  };
+}
