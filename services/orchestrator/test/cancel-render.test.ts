@@ -5,8 +5,6 @@ import { JobLifecycle, type RunningService } from '@anime/pipeline';
 import { waitFor } from '@anime/testing';
 import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrator-fixture';
 
-const conditioning = { positive: 'kainakamura, 1boy', negative: 'lowres', loras: [], references: [], outfit: null };
-
 describe('cancel in the orchestrator: a lost control message still cancels (in-process, simulator)', () => {
   let fx: OrchestratorFixture;
   let db: Db;
@@ -28,16 +26,10 @@ describe('cancel in the orchestrator: a lost control message still cancels (in-p
     await fx?.close();
   });
 
-  async function resolvedGeneration(): Promise<string> {
-    const body = generationRequestBodySchema.parse({ character: 'kai-nakamura', prompt: 'on a rooftop', steps: 100, width: 64, height: 64 });
-    const { job } = await lifecycle.create({ body, source: 'test', resolution: { characterId, characterVersionId: versionId, conditioning } });
-    await service.ctx.queues.enqueueStage(job);
-    return job.id;
-  }
 
   const generation = (id: string) => db.generationJob.findUniqueOrThrow({ where: { id }, include: { attempts: { orderBy: { number: 'asc' } } } });
   it('when cancelRequestedAt is set with no message sent, then the render is interrupted once and the generation canceled', async () => {
-    const id = await resolvedGeneration();
+    const id = await fx.resolvedGeneration({ steps: 100 });
     const running = await waitFor(async () => {
       const g = await generation(id);
       return g.progressValue ? g : null;
@@ -56,7 +48,7 @@ describe('cancel in the orchestrator: a lost control message still cancels (in-p
 
   it('when a job picked after a restart already has a cancel request, then it is canceled without following its prompt', async () => {
     const body = generationRequestBodySchema.parse({ character: 'kai-nakamura', prompt: 'asked to stop while nobody drove it', steps: 2 });
-    const { job } = await lifecycle.create({ body, source: 'test', resolution: { characterId, characterVersionId: versionId, conditioning } });
+    const { job } = await lifecycle.create({ body, source: 'test', resolution: { characterId, characterVersionId: versionId, conditioning: { positive: 'kainakamura', negative: '', loras: [], references: [], outfit: null } } });
     const workflow = { '1': { class_type: 'SaveImage', inputs: {} } };
     await lifecycle.submit(job.id, { backend: simulator.url, promptId: 'never-sent', workflow });
     await db.generationJob.update({ where: { id: job.id }, data: { cancelRequestedAt: new Date() } });

@@ -3,11 +3,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startSimulator, type Simulator, type SimulatorOptions } from '@anime/comfyui-simulator';
 import { orchestratorConfigSchema } from '@anime/config';
+import { generationRequestBodySchema, type GenerationRequestBodyInput, type JobConditioning } from '@anime/contracts';
 import { createDb, type Db } from '@anime/db';
 import { createLogger } from '@anime/logger';
 import { JobLifecycle, type RunningService } from '@anime/pipeline';
 import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, type TestDatabase } from '@anime/testing';
 import { startOrchestrator } from '../src/start';
+
+const BASE_CONDITIONING: JobConditioning = { positive: 'kainakamura, 1boy', negative: 'lowres', loras: [], references: [], outfit: null };
 
 export interface OrchestratorFixture {
   db: Db;
@@ -17,6 +20,8 @@ export interface OrchestratorFixture {
   libraryDir: string;
   /** Kai Nakamura, version 1: what a resolved generation names. */
   character: { id: string; versionId: string };
+  /** A generation already resolved (as the gateway writes it), handed to generation-renders; its id. */
+  resolvedGeneration(request?: Partial<GenerationRequestBodyInput>, conditioning?: Partial<JobConditioning>): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -43,13 +48,21 @@ export async function startOrchestratorFixture(label: string, options: { simulat
     ...options.env,
   });
   const service = await startOrchestrator(config, createLogger('orchestrator', 'error'));
+  const lifecycle = new JobLifecycle(db);
   return {
     db,
-    lifecycle: new JobLifecycle(db),
+    lifecycle,
     simulators,
     service,
     libraryDir,
     character: { id: character.id, versionId: version.id },
+    resolvedGeneration: async (request = {}, conditioning = {}) => {
+      const body = generationRequestBodySchema.parse({ character: 'kai-nakamura', prompt: 'on a rooftop', steps: 2, width: 64, height: 64, ...request });
+      const resolution = { characterId: character.id, characterVersionId: version.id, conditioning: { ...BASE_CONDITIONING, ...conditioning } };
+      const { job } = await lifecycle.create({ body, source: 'test', resolution });
+      await service.ctx.queues.enqueueStage(job);
+      return job.id;
+    },
     close: async () => {
       await service.stop();
       await Promise.all(simulators.map((s) => s.close()));

@@ -6,35 +6,23 @@ import { JobLifecycle, type RunningService } from '@anime/pipeline';
 import { waitFor } from '@anime/testing';
 import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrator-fixture';
 
-const conditioning = { positive: 'kainakamura, 1boy', negative: 'lowres', loras: [], references: [], outfit: null };
-
 describe('render stage (orchestrator in-process, simulator, PostgreSQL, Redis)', () => {
   let fx: OrchestratorFixture;
   let db: Db;
   let simulator: Simulator;
   let service: RunningService;
   let lifecycle: JobLifecycle;
-  let versionId: string;
-  let characterId: string;
 
   beforeAll(async () => {
     fx = await startOrchestratorFixture('render-stage', { simulators: [{ stepMs: 5 }] });
     ({ db, lifecycle, service } = fx);
     [simulator] = fx.simulators;
-    characterId = fx.character.id;
-    versionId = fx.character.versionId;
   });
 
   afterAll(async () => {
     await fx?.close();
   });
 
-  async function resolvedGeneration(): Promise<string> {
-    const body = generationRequestBodySchema.parse({ character: 'kai-nakamura', prompt: 'on a rooftop', steps: 2, width: 64, height: 64 });
-    const { job } = await lifecycle.create({ body, source: 'test', resolution: { characterId, characterVersionId: versionId, conditioning } });
-    await service.ctx.queues.enqueueStage(job);
-    return job.id;
-  }
 
   const generation = (id: string) => db.generationJob.findUniqueOrThrow({ where: { id }, include: { attempts: { orderBy: { number: 'asc' } } } });
   const renderJob = (id: string) => Job.fromId(service.ctx.queues.byKey.generationRenders, `render-${id}`);
@@ -46,7 +34,7 @@ describe('render stage (orchestrator in-process, simulator, PostgreSQL, Redis)',
     }, 'the render job to settle');
 
   it('when a resolved generation is rendered, then it reaches stage rendered with its outputs, one finished attempt and a filing job', async () => {
-    const id = await resolvedGeneration();
+    const id = await fx.resolvedGeneration();
     const row = await waitFor(async () => {
       const g = await generation(id);
       return g.stage === 'rendered' ? g : null;
@@ -60,7 +48,7 @@ describe('render stage (orchestrator in-process, simulator, PostgreSQL, Redis)',
 
   it('when a failed render stage job is retried as a dashboard does (job.retry()), then the stage runs again and the generation renders, never a silent completion', async () => {
     simulator.failNext('execution_error', 'CUDA out of memory');
-    const id = await resolvedGeneration();
+    const id = await fx.resolvedGeneration();
     const failed = await settledRenderJob(id);
     expect(failed.state).toBe('failed');
     expect(await generation(id)).toMatchObject({ status: 'failed', stage: 'submitted', errorCode: 'comfyui_execution' });
@@ -78,7 +66,7 @@ describe('render stage (orchestrator in-process, simulator, PostgreSQL, Redis)',
   });
 
   it('when the render job of a completed generation is retried, then the queue job fails saying there is nothing to run again, and the generation is untouched', async () => {
-    const id = await resolvedGeneration();
+    const id = await fx.resolvedGeneration();
     await waitFor(async () => (await generation(id)).stage === 'rendered', 'the render');
     await lifecycle.file(id, []);
     const done = await settledRenderJob(id);
