@@ -1,35 +1,21 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { startSimulator, type Simulator } from '@anime/comfyui-simulator';
-import { orchestratorConfigSchema } from '@anime/config';
-import { generationRequestBodySchema, type ConditioningReference, type JobConditioning } from '@anime/contracts';
-import { createDb, type Db } from '@anime/db';
-import { createLogger } from '@anime/logger';
+import type { Simulator, SimulatorOptions } from '@anime/comfyui-simulator';
+import type { ConditioningReference, JobConditioning } from '@anime/contracts';
 import { LocalLibraryStorage, sha256Hex } from '@anime/media';
-import { JobLifecycle, loadGenerationResource, type RunningService } from '@anime/pipeline';
-import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, waitFor, type TestDatabase } from '@anime/testing';
-import { startOrchestrator } from '../src/start';
+import { loadGenerationResource } from '@anime/pipeline';
+import { waitFor } from '@anime/testing';
+import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrator-fixture';
 
 // The simulator moves bytes and never decodes references: distinct byte strings with a PNG name will do.
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64');
 
-interface Fixture {
-  database: TestDatabase;
-  db: Db;
-  libraryDir: string;
-  service: RunningService;
-  lifecycle: JobLifecycle;
-  version: { id: string; characterId: string };
+interface Fixture extends OrchestratorFixture {
   references: ConditioningReference[];
-  queuePrefix: string;
 }
 
-async function setUp(name: string, simulators: Simulator[]): Promise<Fixture> {
-  const database = await createTestDatabase(name);
-  const db = createDb(database.url, { max: 3 });
-  const libraryDir = await mkdtemp(path.join(tmpdir(), `${name}-library-`));
-  const storage = new LocalLibraryStorage(libraryDir);
+/** The shared orchestrator fixture, weight 0.6, with three reference images in its library. */
+async function setUp(name: string, simulators: SimulatorOptions[]): Promise<Fixture> {
+  const fx = await startOrchestratorFixture(name, { simulators, env: { IPADAPTER_WEIGHT: '0.6' } });
+  const storage = new LocalLibraryStorage(fx.libraryDir);
   const references: ConditioningReference[] = [];
   // The face comes second: IP-Adapter takes the first face reference, not the first reference.
   for (const [label, kind] of [['full body', 'body'], ['face close-up', 'face'], ['side view', 'turnaround']] as const) {
@@ -38,38 +24,10 @@ async function setUp(name: string, simulators: Simulator[]): Promise<Fixture> {
     await storage.write(reference.path, bytes);
     references.push(reference);
   }
-  const character = await db.character.create({ data: { slug: 'kai-nakamura', name: 'Kai Nakamura', currentVersion: 1 } });
-  const version = await db.characterVersion.create({ data: { characterId: character.id, number: 1, definition: { displayName: 'Kai Nakamura' } } });
-  const queuePrefix = uniqueQueuePrefix(name);
-  const config = orchestratorConfigSchema.parse({
-    DATABASE_URL: database.url,
-    REDIS_URL: TEST_REDIS_URL,
-    QUEUE_PREFIX: queuePrefix,
-    COMFYUI_URLS: simulators.map((s) => s.url).join(','),
-    LIBRARY_DIR: libraryDir,
-    ORCHESTRATOR_PORT: '0',
-    JOB_MAX_ATTEMPTS: '1',
-    IPADAPTER_WEIGHT: '0.6',
-  });
-  const service = await startOrchestrator(config, createLogger('orchestrator', 'error'));
-  return { database, db, libraryDir, service, lifecycle: new JobLifecycle(db), version, references, queuePrefix };
+  return { ...fx, references };
 }
 
-async function tearDown(f: Fixture) {
-  await f.service.stop();
-  await f.db.$disconnect();
-  await f.database.drop();
-  await removeQueueKeys(f.queuePrefix);
-  await rm(f.libraryDir, { recursive: true, force: true });
-}
-
-async function render(f: Fixture, conditioning: Partial<JobConditioning>, request: Record<string, unknown> = {}): Promise<string> {
-  const body = generationRequestBodySchema.parse({ character: 'kai-nakamura', prompt: 'on a rooftop', steps: 2, width: 64, height: 64, ...request });
-  const full: JobConditioning = { positive: 'kainakamura, 1boy', negative: 'lowres', loras: [], references: f.references, outfit: null, ...conditioning };
-  const { job } = await f.lifecycle.create({ body, source: 'test', resolution: { characterId: f.version.characterId, characterVersionId: f.version.id, conditioning: full } });
-  await f.service.ctx.queues.enqueueStage(job);
-  return job.id;
-}
+const render = (f: Fixture, conditioning: Partial<JobConditioning>, request: Record<string, unknown> = {}) => f.resolvedGeneration(request, { references: f.references, ...conditioning });
 
 const settled = (f: Fixture, id: string) =>
   waitFor(async () => {
@@ -85,14 +43,15 @@ describe('references that condition (orchestrator in-process, one backend with I
   let plain: Simulator;
 
   beforeAll(async () => {
-    withIpAdapter = await startSimulator({ stepMs: 5, checkpoints: ['ip.safetensors', 'shared.safetensors'], customNodes: ['ipadapter'] });
-    plain = await startSimulator({ stepMs: 5, checkpoints: ['plain.safetensors', 'shared.safetensors'] });
-    f = await setUp('reference-conditioning', [plain, withIpAdapter]);
+    f = await setUp('reference-conditioning', [
+      { stepMs: 5, checkpoints: ['plain.safetensors', 'shared.safetensors'] },
+      { stepMs: 5, checkpoints: ['ip.safetensors', 'shared.safetensors'], customNodes: ['ipadapter'] },
+    ]);
+    [plain, withIpAdapter] = f.simulators;
   });
 
   afterAll(async () => {
-    await tearDown(f);
-    await Promise.all([withIpAdapter.close(), plain.close()]);
+    await f?.close();
   });
 
   it('when the IP-Adapter backend renders it, then the face reference is applied with the weight and the others are not_used', async () => {
@@ -147,13 +106,12 @@ describe('references required with only backends without IP-Adapter (orchestrato
   let plain: Simulator;
 
   beforeAll(async () => {
-    plain = await startSimulator({ stepMs: 5, checkpoints: ['plain.safetensors'] });
-    f = await setUp('reference-required-plain', [plain]);
+    f = await setUp('reference-required-plain', [{ stepMs: 5, checkpoints: ['plain.safetensors'] }]);
+    [plain] = f.simulators;
   });
 
   afterAll(async () => {
-    await tearDown(f);
-    await plain.close();
+    await f?.close();
   });
 
   it('when references are required, then it fails at once with no_capable_backend naming the IP-Adapter nodes, and nothing is submitted', async () => {
