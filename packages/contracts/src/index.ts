@@ -10,3 +10,4 @@ export * from './resources';
 export * from './workflows';
 export * from './workflow-template';
 export * from './stored-columns';
+export * from './access-scopes';
