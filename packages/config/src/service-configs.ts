@@ -8,6 +8,9 @@ export const gatewayConfigSchema = z.object({
   REFERENCE_MAX_BYTES: positiveInt(20 * 1024 * 1024),
   BUNDLE_MAX_BYTES: positiveInt(200 * 1024 * 1024),
   BUNDLE_MAX_UNCOMPRESSED_BYTES: positiveInt(500 * 1024 * 1024),
+  /** `off` must be chosen explicitly: no API keys, and the gateway then listens on 127.0.0.1 only. */
+  AUTH_MODE: z.enum(['on', 'off']).default('on'),
+  SOCKET_MAX_SUBSCRIPTIONS: positiveInt(200),
 });
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 

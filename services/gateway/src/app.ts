@@ -15,12 +15,16 @@ import { workflowRoutes } from './http/routes/workflows';
 import { knownBackendCapabilities } from './domain/known-capabilities';
 import { errorMiddleware, notFoundRoute } from './http/error-middleware';
 import { requestId } from './http/request-id';
+import { authenticate } from './http/auth/authenticate';
+import { keyAuthenticator, type AuthMode } from './http/auth/authenticate-key';
+import { authorize } from './http/auth/authorize';
 import { JobRelay } from './socket/job-relay';
 import type { BackendCapabilities } from '@anime/workflows';
 
 const DEFAULT_REFERENCE_MAX_BYTES = 20 * 1024 * 1024;
 const DEFAULT_BUNDLE_MAX_BYTES = 200 * 1024 * 1024;
 const DEFAULT_BUNDLE_MAX_UNCOMPRESSED_BYTES = 500 * 1024 * 1024;
+const DEFAULT_SOCKET_MAX_SUBSCRIPTIONS = 200;
 // Requests still running at close (a download, an upload) get this long, then are cut: a stop must
 // not wait on a slow client.
 const CLOSE_GRACE_MS = 2_000;
@@ -44,6 +48,10 @@ export interface GatewayDeps {
   backendCapabilities?: () => Promise<BackendCapabilities[]>;
   log: Logger;
   isReady: () => Promise<void>;
+  /** AUTH_MODE (default on): off lets every caller do everything and binds 127.0.0.1 only. */
+  authMode?: AuthMode;
+  /** SOCKET_MAX_SUBSCRIPTIONS: the most jobs one Socket.IO connection may follow (default 200). */
+  socketMaxSubscriptions?: number;
 }
 
 export interface Gateway {
@@ -58,7 +66,13 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(requestId);
+  const authMode = deps.authMode ?? 'on';
+  if (authMode === 'off') deps.log.warn('AUTH_MODE=off: no API key is asked for and every caller may do everything; listening on 127.0.0.1 only');
+  const authenticateKey = keyAuthenticator({ db: deps.db, log: deps.log, mode: authMode });
+  // Before the body is read: an anonymous request costs no parsing.
+  app.use('/api', authenticate(authenticateKey));
   app.use(express.json({ limit: '1mb' }));
+  app.use('/api', authorize);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', service: 'gateway' });
@@ -88,7 +102,15 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
 
   const http = createServer(app);
   const io = new SocketServer(http, { cors: { origin: true } });
-  await new JobRelay({ io, db: deps.db, subscriber: deps.subscriber, queuePrefix: deps.queuePrefix, log: deps.log }).start();
+  await new JobRelay({
+    io,
+    db: deps.db,
+    subscriber: deps.subscriber,
+    queuePrefix: deps.queuePrefix,
+    log: deps.log,
+    authenticateKey,
+    maxSubscriptions: deps.socketMaxSubscriptions ?? DEFAULT_SOCKET_MAX_SUBSCRIPTIONS,
+  }).start();
 
   return {
     http,
@@ -96,7 +118,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     listen: (port, host = '0.0.0.0') =>
       new Promise((resolve, reject) => {
         http.once('error', reject);
-        http.listen(port, host, () => resolve((http.address() as { port: number }).port));
+        // Without keys the gateway must not be reachable from the network, whatever it was asked.
+        http.listen(port, authMode === 'off' ? '127.0.0.1' : host, () => resolve((http.address() as { port: number }).port));
       }),
     close: async () => {
       const cut = setTimeout(() => http.closeAllConnections(), CLOSE_GRACE_MS);

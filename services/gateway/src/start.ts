@@ -31,6 +31,8 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
     referenceMaxBytes: config.REFERENCE_MAX_BYTES,
     bundleMaxBytes: config.BUNDLE_MAX_BYTES,
     bundleMaxUncompressedBytes: config.BUNDLE_MAX_UNCOMPRESSED_BYTES,
+    authMode: config.AUTH_MODE,
+    socketMaxSubscriptions: config.SOCKET_MAX_SUBSCRIPTIONS,
     log,
     isReady: async () => {
       await db.$queryRaw`SELECT 1`;

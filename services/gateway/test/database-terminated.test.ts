@@ -13,7 +13,7 @@ const generationIds: string[] = [];
 
 beforeAll(async () => {
   gateway = await startTestGateway('db-terminated');
-  api = jsonClient(gateway.baseUrl);
+  api = gateway.client();
   expect((await api.post('/api/v1/characters', { name: 'Kai Nakamura', slug: 'kai', definition: kaiDefinition })).status).toBe(201);
   for (let i = 0; i < 5; i++) {
     const created = await api.post('/api/v1/generations', { character: 'kai', prompt: `shot ${i}` });

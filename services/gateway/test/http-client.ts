@@ -5,13 +5,15 @@ export interface JsonResponse<T = any> {
   body: T;
 }
 
-export function jsonClient(baseUrl: string) {
+/** A client sending `Authorization: Bearer <token>` when a token is given (none: no header, for 401 tests). */
+export function jsonClient(baseUrl: string, token?: string | null) {
   const call = async (method: string, path: string, body?: unknown | FormData): Promise<JsonResponse> => {
-    const init: RequestInit = { method };
+    const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+    const init: RequestInit = { method, headers };
     if (body instanceof FormData) init.body = body;
     else if (body !== undefined) {
       init.body = JSON.stringify(body);
-      init.headers = { 'content-type': 'application/json' };
+      headers['content-type'] = 'application/json';
     }
     const response = await fetch(`${baseUrl}${path}`, init);
     const text = await response.text();

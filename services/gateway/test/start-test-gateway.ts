@@ -1,11 +1,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { mintKey, type NewApiKey } from '@anime/api-keys';
 import { createDb, type Db } from '@anime/db';
 import { createLogger } from '@anime/logger';
 import { createPipelineQueues, createRedis, JobControlPublisher, JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
 import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix, type TestDatabase } from '@anime/testing';
 import { createGateway, type GatewayDeps } from '../src/app';
+import { jsonClient } from './http-client';
 
 export interface TestGateway {
   baseUrl: string;
@@ -14,13 +16,20 @@ export interface TestGateway {
   db: Db;
   database: TestDatabase;
   libraryDir: string;
+  /** An admin key minted into this gateway's database; `client()` and `authHeaders` send it. */
+  apiKey: string;
+  authHeaders: { authorization: string };
+  /** A JSON client sending `token` (default: the admin key; null: no Authorization header). */
+  client(token?: string | null): ReturnType<typeof jsonClient>;
+  /** Another key in this gateway's database (name defaults to a fresh one). */
+  mintKey(input: Partial<NewApiKey> & Pick<NewApiKey, 'scopes'>): Promise<string>;
   close(): Promise<void>;
 }
 
 /** The real gateway in-process on port 0, over a database, queue prefix and library of its own. */
 export async function startTestGateway(
   label: string,
-  options: Pick<GatewayDeps, 'referenceMaxBytes' | 'bundleMaxBytes' | 'bundleMaxUncompressedBytes'> & {
+  options: Pick<GatewayDeps, 'referenceMaxBytes' | 'bundleMaxBytes' | 'bundleMaxUncompressedBytes' | 'authMode' | 'socketMaxSubscriptions'> & {
     /** Routes the gateway's connections, e.g. through a TCP proxy a test can cut. */
     connectVia?: (databaseUrl: string) => string;
   } = {},
@@ -50,8 +59,16 @@ export async function startTestGateway(
     },
   });
   const port = await gateway.listen(0, '127.0.0.1');
+  const baseUrl = `http://127.0.0.1:${port}`;
+  let minted = 0;
+  const mint = async (input: Partial<NewApiKey> & Pick<NewApiKey, 'scopes'>) => (await mintKey(db, { name: `test-${++minted}`, ...input })).key;
+  const apiKey = await mint({ name: 'test-admin', scopes: ['admin'] });
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
+    apiKey,
+    authHeaders: { authorization: `Bearer ${apiKey}` },
+    client: (token = apiKey) => jsonClient(baseUrl, token),
+    mintKey: mint,
+    baseUrl,
     queuePrefix,
     db,
     database,

@@ -5,7 +5,11 @@ import { loadGenerationResource } from '@anime/pipeline';
 import { cancelGeneration, type CancelGenerationDeps } from '../../domain/cancel-generation';
 import { createGeneration, type CreateGenerationDeps } from '../../domain/create-generation';
 import { retryGeneration } from '../../domain/retry-generation';
+import type { Db } from '@anime/db';
 import { notFound } from '../api-error';
+import { projectNotAllowed } from '../auth/auth-errors';
+import { callerOf, type Caller } from '../auth/caller';
+import { projectScope, reachesProject } from '../auth/project-access';
 import { parseOr400 } from '../parse-body';
 
 const idParam = z.string().uuid('must be a generation id (uuid)');
@@ -21,20 +25,30 @@ const listQuery = z.object({
 
 const retryBody = z.object({ seed: z.literal('new').optional() }).strict();
 
+/** A generation outside the caller's projects answers exactly as one that does not exist. */
+async function requireVisible(db: Db, caller: Caller, id: string): Promise<void> {
+  if (caller.projects === null) return;
+  const job = await db.generationJob.findUnique({ where: { id }, select: { project: true } });
+  if (!job || !reachesProject(caller, job.project)) throw notFound(`generation ${id}`);
+}
+
 export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDeps): Router {
   const router = Router();
 
   router.post('/', async (req, res) => {
     const body = parseOr400(generationRequestBodySchema, req.body ?? {});
-    const created = await createGeneration(deps, body, res.locals.requestId);
+    const caller = callerOf(res);
+    if (!reachesProject(caller, body.project)) throw projectNotAllowed(body.project);
+    const created = await createGeneration(deps, body, res.locals.requestId, caller.keyId);
     res.status(202).location(`/api/v1/generations/${created.id}`).json({ id: created.id, status: created.status });
   });
 
   router.get('/', async (req, res) => {
     const query = parseOr400(listQuery, req.query, 'query');
     const where = {
+      ...projectScope(callerOf(res)),
       ...(query.status ? { status: query.status as JobStatus } : {}),
-      ...(query.project ? { project: query.project } : {}),
+      ...(query.project ? { AND: [{ project: query.project }] } : {}),
       ...(query.source ? { source: query.source } : {}),
       ...(query.requestId ? { requestId: query.requestId } : {}),
       ...(query.character ? { character: { OR: [{ slug: query.character }, ...(z.string().uuid().safeParse(query.character).success ? [{ id: query.character }] : [])] } } : {}),
@@ -53,6 +67,7 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
 
   router.get('/:id', async (req, res) => {
     const id = parseOr400(idParam, req.params.id, 'generation id');
+    await requireVisible(deps.db, callerOf(res), id);
     const resource = await loadGenerationResource(deps.db, id);
     if (!resource) throw notFound(`generation ${id}`);
     res.json(resource);
@@ -60,6 +75,7 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
 
   router.post('/:id/cancel', async (req, res) => {
     const id = parseOr400(idParam, req.params.id, 'generation id');
+    await requireVisible(deps.db, callerOf(res), id);
     await cancelGeneration(deps, id);
     res.status(202).json(await loadGenerationResource(deps.db, id));
   });
@@ -67,6 +83,7 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
   router.post('/:id/retry', async (req, res) => {
     const id = parseOr400(idParam, req.params.id, 'generation id');
     const body = parseOr400(retryBody, req.body ?? {});
+    await requireVisible(deps.db, callerOf(res), id);
     await retryGeneration(deps, id, { newSeed: body.seed === 'new' });
     res.status(202).json(await loadGenerationResource(deps.db, id));
   });
