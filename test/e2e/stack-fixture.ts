@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import axios, { type AxiosInstance } from 'axios';
+import { mintKey } from '@anime/api-keys';
 import { seedDemo } from '@anime/character';
 import { createDb, type Db } from '@anime/db';
 import { startStack, type Stack } from '@anime/stack';
@@ -19,7 +20,10 @@ export function waitForGenerationEnd(fx: StackFixture, id: string, timeoutMs = 6
 export interface StackFixture {
   stack: Stack;
   db: Db;
+  /** Sends the fixture's admin key. */
   api: AxiosInstance;
+  /** An admin key in the fixture's database (for Socket.IO clients and raw requests). */
+  apiKey: string;
   libraryDir: string;
   simulatorOutputDir: string;
   queuePrefix: string;
@@ -47,11 +51,13 @@ export async function startStackFixture(label: string, options: { simulatorStepM
     echo,
   });
   const db = createDb(database.url, { max: 3 });
-  const api = axios.create({ baseURL: stack.gatewayUrl, validateStatus: () => true });
+  const { key: apiKey } = await mintKey(db, { name: 'e2e-admin', scopes: ['admin'] });
+  const api = axios.create({ baseURL: stack.gatewayUrl, validateStatus: () => true, headers: { Authorization: `Bearer ${apiKey}` } });
   return {
     stack,
     db,
     api,
+    apiKey,
     libraryDir,
     simulatorOutputDir,
     queuePrefix,

@@ -11,6 +11,8 @@ import { jsonClient } from './http-client';
 
 export interface TestGateway {
   baseUrl: string;
+  /** The address the server is bound to. */
+  address: string;
   queuePrefix: string;
   queues: PipelineQueues;
   db: Db;
@@ -32,9 +34,11 @@ export async function startTestGateway(
   options: Pick<GatewayDeps, 'referenceMaxBytes' | 'bundleMaxBytes' | 'bundleMaxUncompressedBytes' | 'authMode' | 'socketMaxSubscriptions'> & {
     /** Routes the gateway's connections, e.g. through a TCP proxy a test can cut. */
     connectVia?: (databaseUrl: string) => string;
+    /** Where to listen (default 127.0.0.1). */
+    host?: string;
   } = {},
 ): Promise<TestGateway> {
-  const { connectVia, ...limits } = options;
+  const { connectVia, host = '127.0.0.1', ...limits } = options;
   const database = await createTestDatabase(label);
   const db = createDb(connectVia ? connectVia(database.url) : database.url, { max: 5 });
   const redis = createRedis(TEST_REDIS_URL, 'worker');
@@ -58,7 +62,8 @@ export async function startTestGateway(
       await redis.ping();
     },
   });
-  const port = await gateway.listen(0, '127.0.0.1');
+  const port = await gateway.listen(0, host);
+  const { address } = gateway.http.address() as { address: string };
   const baseUrl = `http://127.0.0.1:${port}`;
   let minted = 0;
   const mint = async (input: Partial<NewApiKey> & Pick<NewApiKey, 'scopes'>) => (await mintKey(db, { name: `test-${++minted}`, ...input })).key;
@@ -69,6 +74,7 @@ export async function startTestGateway(
     client: (token = apiKey) => jsonClient(baseUrl, token),
     mintKey: mint,
     baseUrl,
+    address,
     queuePrefix,
     db,
     database,
