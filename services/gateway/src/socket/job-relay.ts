@@ -70,6 +70,8 @@ export class JobRelay {
         const answer = await this.subscribe(socket, jobId);
         if (!answer.ok && isNew) following.delete(jobId);
         reply(answer);
+        // After the answer went out, so the client learns why.
+        if (!answer.ok && answer.error.code === 'unauthenticated') socket.disconnect(true);
       } catch (error) {
         if (isNew) following.delete(jobId);
         // A subscription registered but never replayed would buffer forever and make a retry look
@@ -108,7 +110,6 @@ export class JobRelay {
   private async subscribe(socket: Socket, jobId: string): Promise<{ ok: true; status: string } | { ok: false; error: { code: string; message: string } }> {
     const caller = await this.currentCaller(socket);
     if (!caller) {
-      socket.disconnect(true);
       return { ok: false, error: { code: 'unauthenticated', message: 'the API key is no longer valid' } };
     }
     socket.data[SOCKET_CALLER] = caller;
