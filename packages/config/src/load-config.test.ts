@@ -32,4 +32,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig(orchestratorConfigSchema, { DATABASE_URL: 'postgres://h/db', LIBRARY_DIR: '/l', COMFYUI_URLS: 'http://a', JOB_MAX_ATTEMPTS: '51' })).toThrow(/JOB_MAX_ATTEMPTS/);
     expect(() => loadConfig(orchestratorConfigSchema, { DATABASE_URL: 'postgres://h/db', LIBRARY_DIR: '/l', COMFYUI_URLS: 'http://a', IPADAPTER_WEIGHT: 'strong' })).toThrow(/IPADAPTER_WEIGHT/);
   });
+
+  it('when AUTH_MODE or SOCKET_MAX_SUBSCRIPTIONS is not set, then auth is on with 200 subscriptions; a bad value names the variable', () => {
+    const base = { DATABASE_URL: 'postgres://h/db', LIBRARY_DIR: '/l' };
+    expect(loadConfig(gatewayConfigSchema, base)).toMatchObject({ AUTH_MODE: 'on', SOCKET_MAX_SUBSCRIPTIONS: 200 });
+    expect(loadConfig(gatewayConfigSchema, { ...base, AUTH_MODE: 'off' }).AUTH_MODE).toBe('off');
+    expect(() => loadConfig(gatewayConfigSchema, { ...base, AUTH_MODE: 'maybe' })).toThrow(/AUTH_MODE/);
+    expect(() => loadConfig(gatewayConfigSchema, { ...base, SOCKET_MAX_SUBSCRIPTIONS: '0' })).toThrow(/SOCKET_MAX_SUBSCRIPTIONS/);
+  });
 });
