@@ -19,6 +19,7 @@ import { authenticate } from './http/auth/authenticate';
 import { keyAuthenticator, type AuthMode } from './http/auth/authenticate-key';
 import { authorize } from './http/auth/authorize';
 import { JobRelay } from './socket/job-relay';
+import { revalidateSockets } from './socket/revalidate-sockets';
 import type { BackendCapabilities } from '@anime/workflows';
 
 const DEFAULT_REFERENCE_MAX_BYTES = 20 * 1024 * 1024;
@@ -52,6 +53,8 @@ export interface GatewayDeps {
   authMode?: AuthMode;
   /** SOCKET_MAX_SUBSCRIPTIONS: the most jobs one Socket.IO connection may follow (default 200). */
   socketMaxSubscriptions?: number;
+  /** How often open Socket.IO connections have their key checked again (default 30 s). */
+  socketKeyRecheckMs?: number;
 }
 
 export interface Gateway {
@@ -111,6 +114,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     authenticateKey,
     maxSubscriptions: deps.socketMaxSubscriptions ?? DEFAULT_SOCKET_MAX_SUBSCRIPTIONS,
   }).start();
+  const stopRevalidating = authMode === 'on' ? revalidateSockets({ io, authenticateKey, log: deps.log, everyMs: deps.socketKeyRecheckMs ?? 30_000 }) : () => undefined;
 
   return {
     http,
@@ -122,6 +126,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
         http.listen(port, authMode === 'off' ? '127.0.0.1' : host, () => resolve((http.address() as { port: number }).port));
       }),
     close: async () => {
+      stopRevalidating();
       const cut = setTimeout(() => http.closeAllConnections(), CLOSE_GRACE_MS);
       await new Promise<void>((resolve) => io.close(() => resolve()));
       if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));

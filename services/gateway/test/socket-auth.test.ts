@@ -8,7 +8,7 @@ let gateway: TestGateway;
 const sockets: Socket[] = [];
 
 beforeAll(async () => {
-  gateway = await startTestGateway('socket-auth', { socketMaxSubscriptions: MAX_SUBSCRIPTIONS });
+  gateway = await startTestGateway('socket-auth', { socketMaxSubscriptions: MAX_SUBSCRIPTIONS, socketKeyRecheckMs: 300 });
   expect((await gateway.client().post('/api/v1/characters', { name: 'Kai Nakamura', slug: 'kai', definition: kaiDefinition })).status).toBe(201);
 });
 afterAll(async () => {
@@ -90,6 +90,22 @@ describe('Socket.IO with API keys', () => {
     await gateway.db.apiKey.updateMany({ where: { name: 'revoked-later' }, data: { revokedAt: new Date() } });
     expect(await subscribe(socket, created.body.id)).toMatchObject({ ok: false, error: { code: 'unauthenticated' } });
     await waitFor(() => socket.disconnected, 'the socket to be disconnected');
+  });
+
+  it('when a key is revoked while its connection follows a job, then the connection is closed within the re-check interval and hears nothing more', async () => {
+    const key = await gateway.mintKey({ name: 'revoked-while-following', scopes: ['read'] });
+    const socket = await connect(key);
+    const heard = record(socket);
+    const created = await gateway.client().post('/api/v1/generations', { character: 'kai', prompt: 'followed' });
+    expect(await subscribe(socket, created.body.id)).toMatchObject({ ok: true });
+    await waitFor(() => heard.some((e) => e.name === 'job:queued'), 'the replayed job:queued');
+    const untouched = await connect(gateway.apiKey);
+    await gateway.db.apiKey.updateMany({ where: { name: 'revoked-while-following' }, data: { revokedAt: new Date() } });
+    await waitFor(() => socket.disconnected, 'the revoked key\'s connection to be closed', 5_000);
+    expect((await gateway.client().post(`/api/v1/generations/${created.body.id}/cancel`)).status).toBe(202);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(heard.map((e) => e.name)).toEqual(['job:queued']);
+    expect(untouched.connected).toBe(true);
   });
 
   it(`when a socket follows SOCKET_MAX_SUBSCRIPTIONS (${MAX_SUBSCRIPTIONS}) jobs, then one more is too_many_subscriptions until it unsubscribes from one`, async () => {
