@@ -24,6 +24,8 @@ export const sharedEnv = {
    * Shared: whoever hands a job to generation-renders sets its attempts from it.
    */
   JOB_MAX_ATTEMPTS: z.coerce.number().int().positive().max(50, 'must be at most 50').default(3),
+  /** About how many entries the generation-events stream keeps (XADD MAXLEN ~); shared: every service publishes. */
+  GENERATION_EVENTS_MAXLEN: z.coerce.number().int().min(1_000).max(10_000_000).default(100_000),
 };
 
 export const comfyUrls = z

@@ -31,6 +31,8 @@ export interface WorkerServiceOptions<S extends ConsumerService> {
   redisUrl: string;
   queuePrefix: string;
   queueSettings?: QueueSettings;
+  /** GENERATION_EVENTS_MAXLEN: about how many entries the generation-events stream keeps. */
+  eventsStreamMaxLength?: number;
   log: Logger;
   /** Builds the service's stage handlers and anything they need. */
   build: (ctx: ServiceContext) => Promise<{ handlers: StageHandlers<S>; concurrency?: Partial<Record<QueuesOf<S>, number>>; stop?: () => Promise<void> }>;
@@ -55,6 +57,7 @@ export interface SharedServiceConfig {
   QUEUE_PREFIX: string;
   JOB_MAX_ATTEMPTS: number;
   RECOVERY_SWEEP_MS: number;
+  GENERATION_EVENTS_MAXLEN: number;
 }
 
 /** The options a worker service takes from the shared configuration. */
@@ -65,6 +68,7 @@ export function sharedServiceOptions(config: SharedServiceConfig) {
     queuePrefix: config.QUEUE_PREFIX,
     queueSettings: queueSettingsFrom(config),
     recoverEveryMs: config.RECOVERY_SWEEP_MS,
+    eventsStreamMaxLength: config.GENERATION_EVENTS_MAXLEN,
   };
 }
 
@@ -84,7 +88,7 @@ export async function startWorkerService<S extends ConsumerService>(options: Wor
   const redis = createRedis(options.redisUrl, 'worker');
   await redis.ping();
   const queues = createPipelineQueues(redis, options.queuePrefix, options.queueSettings);
-  const ctx: ServiceContext = { db, redis, queues, events: new JobEventPublisher(redis, options.queuePrefix), queuePrefix: options.queuePrefix, log: options.log };
+  const ctx: ServiceContext = { db, redis, queues, events: new JobEventPublisher(redis, options.queuePrefix, options.eventsStreamMaxLength), queuePrefix: options.queuePrefix, log: options.log };
   const ops = await startOpsServer({
     service: options.service,
     port: options.opsPort,

@@ -23,7 +23,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
   const gateway = await createGateway({
     db,
     queues,
-    events: new JobEventPublisher(redis, config.QUEUE_PREFIX),
+    events: new JobEventPublisher(redis, config.QUEUE_PREFIX, config.GENERATION_EVENTS_MAXLEN),
     control: new JobControlPublisher(redis, config.QUEUE_PREFIX),
     subscriber,
     queuePrefix: config.QUEUE_PREFIX,
