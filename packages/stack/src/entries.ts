@@ -17,6 +17,7 @@ export const PROGRAMS = {
   'db:migrate': { source: 'packages/db/src/cli/migrate.ts', compiled: 'packages/db/dist/migrate.js' },
   'db:seed': { source: 'services/character/src/cli/seed-demo.ts', compiled: 'services/character/dist/seed-demo.js' },
   'character:import-legacy': { source: 'services/character/src/cli/import-legacy.ts', compiled: 'services/character/dist/import-legacy.js' },
+  anime: { source: 'packages/cli/src/main.ts', compiled: 'packages/cli/dist/anime.js' },
   start: { source: 'scripts/start.ts', compiled: 'dist/start.js' },
 } as const satisfies Record<string, ProgramEntry>;
 
