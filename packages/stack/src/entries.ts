@@ -21,6 +21,7 @@ export const PROGRAMS = {
   'apikey:list': { source: 'packages/api-keys/src/cli/list.ts', compiled: 'packages/api-keys/dist/apikey-list.js' },
   'apikey:revoke': { source: 'packages/api-keys/src/cli/revoke.ts', compiled: 'packages/api-keys/dist/apikey-revoke.js' },
   'apikey:ensure-file': { source: 'packages/api-keys/src/cli/ensure-key-file.ts', compiled: 'packages/api-keys/dist/apikey-ensure-file.js' },
+  anime: { source: 'packages/cli/src/main.ts', compiled: 'packages/cli/dist/anime.js' },
   start: { source: 'scripts/start.ts', compiled: 'dist/start.js' },
 } as const satisfies Record<string, ProgramEntry>;
 
