@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from '@anime/stack';
@@ -23,7 +25,11 @@ describe('anime CLI against the real stack', () => {
 
   /** Runs the compiled CLI as a user would, with the fixture's key in ANIME_API_KEY; never throws. */
   async function anime(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const env = { ...process.env, ANIME_URL: fx.stack.gatewayUrl, ANIME_API_KEY: fx.apiKey, ANIME_CONFIG_DIR: '/nonexistent' };
+    return animeWith({ ANIME_API_KEY: fx.apiKey }, ...args);
+  }
+
+  async function animeWith(extraEnv: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const env = { ...process.env, ANIME_URL: fx.stack.gatewayUrl, ANIME_CONFIG_DIR: '/nonexistent', ...extraEnv };
     try {
       const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env });
       return { code: 0, stdout, stderr };
@@ -79,6 +85,8 @@ describe('anime CLI against the real stack', () => {
   });
 
   it('when asked for help, given a bad option, an unknown id or a missing key, then it answers plainly with the right exit code', async () => {
+    const keyDir = await mkdtemp(path.join(tmpdir(), 'anime-config-'));
+    await writeFile(path.join(keyDir, 'api-key'), `${fx.apiKey}\n`, { mode: 0o600 });
     for (const command of ['generate', 'jobs', 'show', 'cancel', 'retry', 'characters', 'backends', 'queues']) {
       const help = await anime(command, '--help');
       expect({ command, code: help.code, usage: help.stdout.startsWith(`Usage: anime ${command}`) }).toEqual({ command, code: 0, usage: true });
@@ -89,6 +97,11 @@ describe('anime CLI against the real stack', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/404 not_found/);
     expect(missing.stderr).not.toMatch(/\n\s+at /);
+    const keyless = await animeWith({ ANIME_API_KEY: '' }, 'jobs');
+    expect(keyless.code).toBe(1);
+    expect(keyless.stderr).toMatch(/401 unauthenticated: .*\(key from none/);
+    const fromFile = await animeWith({ ANIME_API_KEY: '', ANIME_CONFIG_DIR: keyDir }, '--json', 'characters');
+    expect(fromFile.code).toBe(0);
     const unreachable = await anime('--url', 'http://127.0.0.1:1', 'jobs');
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr).toMatch(/cannot reach the gateway/);
