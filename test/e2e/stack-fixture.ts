@@ -5,6 +5,7 @@ import axios, { type AxiosInstance } from 'axios';
 import { seedDemo } from '@anime/character';
 import { createDb, type Db } from '@anime/db';
 import { startStack, type Stack } from '@anime/stack';
+import { checkAgainstApiDocument } from '../../services/gateway/test/openapi-conformance';
 import { TERMINAL_STATUSES } from '@anime/contracts';
 import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, waitFor, type TestDatabase } from '@anime/testing';
 
@@ -48,6 +49,17 @@ export async function startStackFixture(label: string, options: { simulatorStepM
   });
   const db = createDb(database.url, { max: 3 });
   const api = axios.create({ baseURL: stack.gatewayUrl, validateStatus: () => true });
+  // Every answer the end-to-end tests see is checked against the OpenAPI document.
+  api.interceptors.response.use((response) => {
+    checkAgainstApiDocument({
+      method: (response.config.method ?? 'get').toUpperCase(),
+      url: response.config.url ?? '/',
+      status: response.status,
+      contentType: String(response.headers['content-type'] ?? ''),
+      body: response.data,
+    });
+    return response;
+  });
   return {
     stack,
     db,

@@ -11,3 +11,6 @@ export * from './workflows';
 export * from './workflow-template';
 export * from './stored-columns';
 export * from './access-scopes';
+export * from './character-resources';
+export * from './operations-resources';
+export * from './api-queries';

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { checkReadiness, type JobControlPublisher, type JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
+import { apiDocsRoutes } from './http/routes/api-docs';
 import { assetRoutes } from './http/routes/assets';
 import { backendRoutes } from './http/routes/backends';
 import { characterRoutes } from './http/routes/characters';
@@ -48,6 +49,8 @@ export interface GatewayDeps {
 
 export interface Gateway {
   http: HttpServer;
+  /** The Express app (its routes are read by the OpenAPI coverage test). */
+  app: express.Express;
   io: SocketServer;
   listen(port: number, host?: string): Promise<number>;
   close(): Promise<void>;
@@ -68,6 +71,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     if (problem) res.status(503).json({ error: problem });
     else res.json({ status: 'ready', service: 'gateway' });
   });
+  app.use('/api', apiDocsRoutes());
   app.use('/api/v1/generations', generationRoutes(deps));
   app.use(
     '/api/v1/characters',
@@ -92,6 +96,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
 
   return {
     http,
+    app,
     io,
     listen: (port, host = '0.0.0.0') =>
       new Promise((resolve, reject) => {

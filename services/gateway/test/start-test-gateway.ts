@@ -9,6 +9,8 @@ import { createGateway, type GatewayDeps } from '../src/app';
 
 export interface TestGateway {
   baseUrl: string;
+  /** The gateway's Express app (its routes can be read from it). */
+  app: import('express').Express;
   queuePrefix: string;
   queues: PipelineQueues;
   db: Db;
@@ -52,6 +54,7 @@ export async function startTestGateway(
   const port = await gateway.listen(0, '127.0.0.1');
   return {
     baseUrl: `http://127.0.0.1:${port}`,
+    app: gateway.app,
     queuePrefix,
     db,
     database,

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { generationRequestBodySchema, storableText, type JobStatus } from '@anime/contracts';
+import { generationListQuerySchema, generationRequestBodySchema, retryGenerationBodySchema, type JobStatus } from '@anime/contracts';
 import { loadGenerationResource } from '@anime/pipeline';
 import { cancelGeneration, type CancelGenerationDeps } from '../../domain/cancel-generation';
 import { createGeneration, type CreateGenerationDeps } from '../../domain/create-generation';
@@ -9,17 +9,7 @@ import { notFound } from '../api-error';
 import { parseOr400 } from '../parse-body';
 
 const idParam = z.string().uuid('must be a generation id (uuid)');
-const listQuery = z.object({
-  status: z.enum(['queued', 'running', 'completed', 'failed', 'canceled']).optional(),
-  project: storableText().max(64).optional(),
-  character: storableText().max(200).optional(),
-  source: storableText().max(64).optional(),
-  requestId: storableText().max(200).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().uuid().optional(),
-});
-
-const retryBody = z.object({ seed: z.literal('new').optional() }).strict();
+const listQuery = generationListQuerySchema;
 
 export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDeps): Router {
   const router = Router();
@@ -66,7 +56,7 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
 
   router.post('/:id/retry', async (req, res) => {
     const id = parseOr400(idParam, req.params.id, 'generation id');
-    const body = parseOr400(retryBody, req.body ?? {});
+    const body = parseOr400(retryGenerationBodySchema, req.body ?? {});
     await retryGeneration(deps, id, { newSeed: body.seed === 'new' });
     res.status(202).json(await loadGenerationResource(deps.db, id));
   });
