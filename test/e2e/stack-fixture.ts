@@ -6,6 +6,7 @@ import { mintKey } from '@anime/api-keys';
 import { seedDemo } from '@anime/character';
 import { createDb, type Db } from '@anime/db';
 import { startStack, type Stack } from '@anime/stack';
+import { checkAgainstApiDocument } from '../../services/gateway/test/openapi-conformance';
 import { TERMINAL_STATUSES } from '@anime/contracts';
 import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, waitFor, type TestDatabase } from '@anime/testing';
 
@@ -53,6 +54,17 @@ export async function startStackFixture(label: string, options: { simulatorStepM
   const db = createDb(database.url, { max: 3 });
   const { key: apiKey } = await mintKey(db, { name: 'e2e-admin', scopes: ['admin'] });
   const api = axios.create({ baseURL: stack.gatewayUrl, validateStatus: () => true, headers: { Authorization: `Bearer ${apiKey}` } });
+  // Every answer the end-to-end tests see is checked against the OpenAPI document.
+  api.interceptors.response.use((response) => {
+    checkAgainstApiDocument({
+      method: (response.config.method ?? 'get').toUpperCase(),
+      url: response.config.url ?? '/',
+      status: response.status,
+      contentType: String(response.headers['content-type'] ?? ''),
+      body: response.data,
+    });
+    return response;
+  });
   return {
     stack,
     db,

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { checkReadiness, type JobControlPublisher, type JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
+import { apiDocsRoutes } from './http/routes/api-docs';
 import { assetRoutes } from './http/routes/assets';
 import { backendRoutes } from './http/routes/backends';
 import { characterRoutes } from './http/routes/characters';
@@ -59,6 +60,8 @@ export interface GatewayDeps {
 
 export interface Gateway {
   http: HttpServer;
+  /** The Express app (its routes are read by the OpenAPI coverage test). */
+  app: express.Express;
   io: SocketServer;
   listen(port: number, host?: string): Promise<number>;
   close(): Promise<void>;
@@ -72,6 +75,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   const authMode = deps.authMode ?? 'on';
   if (authMode === 'off') deps.log.warn('AUTH_MODE=off: no API key is asked for and every caller may do everything; listening on 127.0.0.1 only');
   const authenticateKey = keyAuthenticator({ db: deps.db, log: deps.log, mode: authMode });
+  // The API's description is public, as any OpenAPI document: Swagger UI loads it before a key is given.
+  app.use('/api', apiDocsRoutes());
   // Before the body is read: an anonymous request costs no parsing.
   app.use('/api', authenticate(authenticateKey));
   app.use(express.json({ limit: '1mb' }));
@@ -118,6 +123,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
 
   return {
     http,
+    app,
     io,
     listen: (port, host = '0.0.0.0') =>
       new Promise((resolve, reject) => {

@@ -1,3 +1,5 @@
+import { checkAgainstApiDocument } from './openapi-conformance';
+
 /** A response read once: status, headers and the JSON body (or null). */
 export interface JsonResponse<T = any> {
   status: number;
@@ -17,7 +19,9 @@ export function jsonClient(baseUrl: string, token?: string | null) {
     }
     const response = await fetch(`${baseUrl}${path}`, init);
     const text = await response.text();
-    return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
+    const answer = { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
+    checkAgainstApiDocument({ method, url: path, status: answer.status, contentType: response.headers.get('content-type'), body: answer.body });
+    return answer;
   };
   return {
     get: (path: string) => call('GET', path),

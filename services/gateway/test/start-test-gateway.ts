@@ -13,6 +13,8 @@ export interface TestGateway {
   baseUrl: string;
   /** The address the server is bound to. */
   address: string;
+  /** The gateway's Express app (its routes can be read from it). */
+  app: import('express').Express;
   queuePrefix: string;
   queues: PipelineQueues;
   db: Db;
@@ -75,6 +77,7 @@ export async function startTestGateway(
     mintKey: mint,
     baseUrl,
     address,
+    app: gateway.app,
     queuePrefix,
     db,
     database,

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { generationRequestBodySchema, storableText, type JobStatus } from '@anime/contracts';
+import { generationListQuerySchema, generationRequestBodySchema, retryGenerationBodySchema, type JobStatus } from '@anime/contracts';
 import { loadGenerationResource } from '@anime/pipeline';
 import { cancelGeneration, type CancelGenerationDeps } from '../../domain/cancel-generation';
 import { createGeneration, type CreateGenerationDeps } from '../../domain/create-generation';
@@ -13,17 +13,7 @@ import { projectScope, reachesProject } from '../auth/project-access';
 import { parseOr400 } from '../parse-body';
 
 const idParam = z.string().uuid('must be a generation id (uuid)');
-const listQuery = z.object({
-  status: z.enum(['queued', 'running', 'completed', 'failed', 'canceled']).optional(),
-  project: storableText().max(64).optional(),
-  character: storableText().max(200).optional(),
-  source: storableText().max(64).optional(),
-  requestId: storableText().max(200).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().uuid().optional(),
-});
-
-const retryBody = z.object({ seed: z.literal('new').optional() }).strict();
+const listQuery = generationListQuerySchema;
 
 /** A generation outside the caller's projects answers exactly as one that does not exist. */
 async function requireVisible(db: Db, caller: Caller, id: string): Promise<void> {
@@ -82,7 +72,7 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
 
   router.post('/:id/retry', async (req, res) => {
     const id = parseOr400(idParam, req.params.id, 'generation id');
-    const body = parseOr400(retryBody, req.body ?? {});
+    const body = parseOr400(retryGenerationBodySchema, req.body ?? {});
     await requireVisible(deps.db, callerOf(res), id);
     await retryGeneration(deps, id, { newSeed: body.seed === 'new' });
     res.status(202).json(await loadGenerationResource(deps.db, id));
