@@ -47,8 +47,8 @@ export function checkAgainstApiDocument(answer: SeenAnswer): void {
   const found = operationFor(answer.method, pathname);
   const where = `${answer.method} ${pathname} → ${answer.status}`;
   if (!found) {
-    // An unknown route may only be the JSON 404 (or an auth refusal before routing).
-    if (answer.status === 404 || answer.status === 401 || answer.status === 405) return checkBody(`${where} (no such route)`, 'Error', errorSchema(), answer.body);
+    // An unknown route may only be the JSON 404, or a refusal that comes before routing (auth, limits, input checks).
+    if ([400, 401, 403, 404, 405, 408, 413, 429].includes(answer.status)) return checkBody(`${where} (no such route)`, 'Error', errorSchema(), answer.body);
     throw new Error(`${where}: the OpenAPI document has no such operation`);
   }
   const response = found.operation.responses[String(answer.status)];
