@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { opsHost } from './edge-fields';
 
 const urlWithProtocol = (protocols: string[]) =>
   z.string().refine((value) => {
@@ -24,6 +25,8 @@ export const sharedEnv = {
    * Shared: whoever hands a job to generation-renders sets its attempts from it.
    */
   JOB_MAX_ATTEMPTS: z.coerce.number().int().positive().max(50, 'must be at most 50').default(3),
+  /** Where each worker service's /healthz, /readyz and /metrics listen (containers set 0.0.0.0 for probes). */
+  OPS_HOST: opsHost,
 };
 
 export const comfyUrls = z

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { gatewayEdgeEnv } from './edge-fields';
 import { comfyUrls, libraryDir, port, positiveInt, sharedEnv } from './env-fields';
 
 export const gatewayConfigSchema = z.object({
@@ -8,6 +9,7 @@ export const gatewayConfigSchema = z.object({
   REFERENCE_MAX_BYTES: positiveInt(20 * 1024 * 1024),
   BUNDLE_MAX_BYTES: positiveInt(200 * 1024 * 1024),
   BUNDLE_MAX_UNCOMPRESSED_BYTES: positiveInt(500 * 1024 * 1024),
+  ...gatewayEdgeEnv,
 });
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 

@@ -1,10 +1,10 @@
-import { createServer, type Server as HttpServer } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
 import express from 'express';
 import { Server as SocketServer } from 'socket.io';
 import type { Redis } from 'ioredis';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
-import { checkReadiness, type JobControlPublisher, type JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
+import { checkReadiness, type JobControlPublisher, type JobEventPublisher, type PipelineQueues, type ReadinessChecks } from '@anime/pipeline';
 import { assetRoutes } from './http/routes/assets';
 import { backendRoutes } from './http/routes/backends';
 import { characterRoutes } from './http/routes/characters';
@@ -15,6 +15,10 @@ import { workflowRoutes } from './http/routes/workflows';
 import { knownBackendCapabilities } from './domain/known-capabilities';
 import { errorMiddleware, notFoundRoute } from './http/error-middleware';
 import { requestId } from './http/request-id';
+import { edgeMiddleware } from './http/edge/edge-middleware';
+import { DEFAULT_EDGE_SETTINGS, type EdgeSettings } from './http/edge/edge-settings';
+import { OriginPolicy } from './http/edge/origin-policy';
+import { createBoundedServer } from './http/edge/request-deadlines';
 import { JobRelay } from './socket/job-relay';
 import type { BackendCapabilities } from '@anime/workflows';
 
@@ -43,7 +47,10 @@ export interface GatewayDeps {
   /** What each backend offers, for template registration warnings; unknown when absent. */
   backendCapabilities?: () => Promise<BackendCapabilities[]>;
   log: Logger;
-  isReady: () => Promise<void>;
+  /** What `/readyz` checks, by dependency name (`database`, `redis`). */
+  readiness: ReadinessChecks;
+  /** Server timeouts, CORS origins and allowed hosts; defaults in DEFAULT_EDGE_SETTINGS. */
+  edge?: Partial<EdgeSettings>;
 }
 
 export interface Gateway {
@@ -54,19 +61,21 @@ export interface Gateway {
 }
 
 export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
+  const edge: EdgeSettings = { ...DEFAULT_EDGE_SETTINGS, ...deps.edge };
+  const origins = new OriginPolicy(edge);
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(requestId);
+  app.use(edgeMiddleware(origins));
   app.use(express.json({ limit: '1mb' }));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', service: 'gateway' });
   });
   app.get('/readyz', async (_req, res) => {
-    const problem = await checkReadiness(deps.isReady);
-    if (problem) res.status(503).json({ error: problem });
-    else res.json({ status: 'ready', service: 'gateway' });
+    const report = await checkReadiness('gateway', deps.readiness, { log: deps.log });
+    res.status(report.status === 'ready' ? 200 : 503).json(report);
   });
   app.use('/api/v1/generations', generationRoutes(deps));
   app.use(
@@ -86,8 +95,14 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   app.use(notFoundRoute);
   app.use(errorMiddleware(deps.log));
 
-  const http = createServer(app);
-  const io = new SocketServer(http, { cors: { origin: true } });
+  const http = createBoundedServer(app, edge);
+  const io = new SocketServer(http, {
+    cors: { origin: (origin, done) => done(null, origins.isListed(origin)) },
+    allowRequest: (req, done) => {
+      const refusal = origins.handshakeRefusal(req);
+      done(refusal, !refusal);
+    },
+  });
   await new JobRelay({ io, db: deps.db, subscriber: deps.subscriber, queuePrefix: deps.queuePrefix, log: deps.log }).start();
 
   return {
