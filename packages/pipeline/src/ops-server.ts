@@ -42,6 +42,9 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
   app.get('/metrics', async (_req, res) => {
     res.type(registry.contentType).send(await registry.metrics());
   });
+  app.use((req, res) => {
+    res.status(404).json({ error: { code: 'route_not_found', message: `no route for ${req.method} ${req.path}` } });
+  });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(options.port, options.host ?? '127.0.0.1', () => resolve(s));
     s.on('error', reject);

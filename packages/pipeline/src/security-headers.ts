@@ -15,3 +15,11 @@ export function securityHeaders(): RequestHandler {
     strictTransportSecurity: false,
   });
 }
+
+/** The same essentials as plain headers, for answers written outside Express (Socket.IO's transport). */
+export const ESSENTIAL_SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'Content-Security-Policy': "default-src 'none';frame-ancestors 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+});

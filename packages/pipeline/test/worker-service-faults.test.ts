@@ -56,6 +56,16 @@ describe('a worker service while PostgreSQL is unreachable', () => {
   it('when OPS_HOST is not given, then the ops server listens on the loopback address only', () => {
     expect(service.ops.host()).toBe('127.0.0.1');
   });
+
+  it('when the ops endpoints answer, then with nosniff, frame-ancestors none, no-referrer and no X-Powered-By', async () => {
+    for (const path of ['/healthz', '/readyz', '/metrics', '/nothing-here']) {
+      const response = await fetch(`http://127.0.0.1:${service.ops.port()}${path}`);
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(response.headers.get('content-security-policy')).toMatch(/frame-ancestors 'none'/);
+      expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+      expect(response.headers.get('x-powered-by')).toBeNull();
+    }
+  });
 });
 
 describe('stopping a worker service with a job in flight', () => {

@@ -4,7 +4,7 @@ import { Server as SocketServer } from 'socket.io';
 import type { Redis } from 'ioredis';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
-import { checkReadiness, type JobControlPublisher, type JobEventPublisher, type PipelineQueues, type ReadinessChecks } from '@anime/pipeline';
+import { checkReadiness, ESSENTIAL_SECURITY_HEADERS, type JobControlPublisher, type JobEventPublisher, type PipelineQueues, type ReadinessChecks } from '@anime/pipeline';
 import { assetRoutes } from './http/routes/assets';
 import { backendRoutes } from './http/routes/backends';
 import { characterRoutes } from './http/routes/characters';
@@ -103,6 +103,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       done(refusal, !refusal);
     },
   });
+  // Socket.IO writes its HTTP answers itself, past Express and helmet.
+  io.engine.on('headers', (headers: Record<string, string>) => Object.assign(headers, ESSENTIAL_SECURITY_HEADERS));
   await new JobRelay({ io, db: deps.db, subscriber: deps.subscriber, queuePrefix: deps.queuePrefix, log: deps.log }).start();
 
   return {
