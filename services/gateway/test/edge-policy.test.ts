@@ -144,7 +144,7 @@ describe('Socket.IO handshakes', () => {
         ws.close();
         resolve(101);
       });
-      ws.on('unexpected-response', (_req, res) => {
+      ws.on('unexpected-response', (_req: unknown, res: { statusCode?: number }) => {
         resolve(res.statusCode ?? 0);
         ws.terminate();
       });
