@@ -1,5 +1,6 @@
 import { readdir } from 'node:fs/promises';
-import WebSocket from 'ws';
+import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
 import { kaiDefinition } from './fixtures';
 import { jsonClient } from './http-client';
 import { png } from './images';
@@ -137,18 +138,27 @@ describe('ALLOWED_HOSTS', () => {
 
 describe('Socket.IO handshakes', () => {
   const handshake = (gateway: TestGateway, headers: Record<string, string>) => rawRequest(gateway.baseUrl, 'GET', '/socket.io/?EIO=4&transport=polling', headers);
+  /** The status of a WebSocket upgrade to Socket.IO: 101 when accepted. */
   const upgrade = (gateway: TestGateway, origin?: string) =>
-    new Promise<number>((resolve) => {
-      const ws = new WebSocket(`${gateway.baseUrl.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket`, origin ? { origin } : {});
-      ws.on('open', () => {
-        ws.close();
-        resolve(101);
+    new Promise<number>((resolve, reject) => {
+      const url = new URL('/socket.io/?EIO=4&transport=websocket', gateway.baseUrl);
+      const req = request({
+        host: url.hostname,
+        port: url.port,
+        path: `${url.pathname}${url.search}`,
+        agent: false,
+        headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': randomBytes(16).toString('base64'), ...(origin ? { origin } : {}) },
       });
-      ws.on('unexpected-response', (_req: unknown, res: { statusCode?: number }) => {
+      req.on('upgrade', (res, socket) => {
+        socket.destroy();
         resolve(res.statusCode ?? 0);
-        ws.terminate();
       });
-      ws.on('error', () => {});
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end();
     });
 
   it('when a browser of a foreign origin opens a socket (polling or WebSocket), then it is refused', async () => {
