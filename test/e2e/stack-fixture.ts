@@ -32,7 +32,10 @@ export interface StackFixture {
 }
 
 /** A database, a queue prefix, a library and a simulator output folder of its own, with the demo seeded. */
-export async function startStackFixture(label: string, options: { simulatorStepMs?: number; comfyUrls?: string[]; extraEnv?: NodeJS.ProcessEnv } = {}): Promise<StackFixture> {
+export async function startStackFixture(
+  label: string,
+  options: { simulatorStepMs?: number; comfyUrls?: string[]; extraEnv?: NodeJS.ProcessEnv; /** The services' REDIS_URL (e.g. with credentials); TEST_REDIS_URL by default. */ redisUrl?: string } = {},
+): Promise<StackFixture> {
   const database: TestDatabase = await createTestDatabase(label);
   const libraryDir = await mkdtemp(path.join(tmpdir(), `${label}-library-`));
   const simulatorOutputDir = await mkdtemp(path.join(tmpdir(), `${label}-comfy-out-`));
@@ -41,7 +44,7 @@ export async function startStackFixture(label: string, options: { simulatorStepM
   const echo = process.env.E2E_ECHO ? (line: string) => console.log(line) : undefined;
   const stack = await startStack({
     databaseUrl: database.url,
-    redisUrl: TEST_REDIS_URL,
+    redisUrl: options.redisUrl ?? TEST_REDIS_URL,
     queuePrefix,
     libraryDir,
     comfyUrls: options.comfyUrls,
@@ -77,7 +80,7 @@ export async function startStackFixture(label: string, options: { simulatorStepM
       await stack.stop();
       await db.$disconnect();
       await database.drop();
-      await removeQueueKeys(queuePrefix);
+      await removeQueueKeys(queuePrefix, options.redisUrl);
       await rm(libraryDir, { recursive: true, force: true });
       await rm(simulatorOutputDir, { recursive: true, force: true });
     },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { gatewayEdgeEnv } from './edge-fields';
 import { comfyUrls, libraryDir, port, positiveInt, sharedEnv } from './env-fields';
 
 export const gatewayConfigSchema = z.object({
@@ -11,6 +12,7 @@ export const gatewayConfigSchema = z.object({
   /** `off` must be chosen explicitly: no API keys, and the gateway then listens on 127.0.0.1 only. */
   AUTH_MODE: z.enum(['on', 'off']).default('on'),
   SOCKET_MAX_SUBSCRIPTIONS: positiveInt(200),
+  ...gatewayEdgeEnv,
 });
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 

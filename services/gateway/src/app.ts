@@ -1,10 +1,10 @@
-import { createServer, type Server as HttpServer } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
 import express from 'express';
 import { Server as SocketServer } from 'socket.io';
 import type { Redis } from 'ioredis';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
-import { checkReadiness, type JobControlPublisher, type JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
+import { checkReadiness, ESSENTIAL_SECURITY_HEADERS, type JobControlPublisher, type JobEventPublisher, type PipelineQueues, type ReadinessChecks } from '@anime/pipeline';
 import { apiDocsRoutes } from './http/routes/api-docs';
 import { assetRoutes } from './http/routes/assets';
 import { backendRoutes } from './http/routes/backends';
@@ -19,6 +19,10 @@ import { requestId } from './http/request-id';
 import { authenticate } from './http/auth/authenticate';
 import { keyAuthenticator, type AuthMode } from './http/auth/authenticate-key';
 import { authorize } from './http/auth/authorize';
+import { edgeMiddleware } from './http/edge/edge-middleware';
+import { DEFAULT_EDGE_SETTINGS, type EdgeSettings } from './http/edge/edge-settings';
+import { OriginPolicy } from './http/edge/origin-policy';
+import { createBoundedServer } from './http/edge/request-deadlines';
 import { JobRelay } from './socket/job-relay';
 import { revalidateSockets } from './socket/revalidate-sockets';
 import type { BackendCapabilities } from '@anime/workflows';
@@ -49,7 +53,10 @@ export interface GatewayDeps {
   /** What each backend offers, for template registration warnings; unknown when absent. */
   backendCapabilities?: () => Promise<BackendCapabilities[]>;
   log: Logger;
-  isReady: () => Promise<void>;
+  /** What `/readyz` checks, by dependency name (`database`, `redis`). */
+  readiness: ReadinessChecks;
+  /** Server timeouts, CORS origins and allowed hosts; defaults in DEFAULT_EDGE_SETTINGS. */
+  edge?: Partial<EdgeSettings>;
   /** AUTH_MODE (default on): off lets every caller do everything and binds 127.0.0.1 only. */
   authMode?: AuthMode;
   /** SOCKET_MAX_SUBSCRIPTIONS: the most jobs one Socket.IO connection may follow (default 200). */
@@ -68,10 +75,14 @@ export interface Gateway {
 }
 
 export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
+  const edge: EdgeSettings = { ...DEFAULT_EDGE_SETTINGS, ...deps.edge };
+  const origins = new OriginPolicy(edge);
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(requestId);
+  // CORS, Origin and Host checks come first: a browser's preflight carries no key.
+  app.use(edgeMiddleware(origins));
   const authMode = deps.authMode ?? 'on';
   if (authMode === 'off') deps.log.warn('AUTH_MODE=off: no API key is asked for and every caller may do everything; listening on 127.0.0.1 only');
   const authenticateKey = keyAuthenticator({ db: deps.db, log: deps.log, mode: authMode });
@@ -86,9 +97,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     res.json({ status: 'ok', service: 'gateway' });
   });
   app.get('/readyz', async (_req, res) => {
-    const problem = await checkReadiness(deps.isReady);
-    if (problem) res.status(503).json({ error: problem });
-    else res.json({ status: 'ready', service: 'gateway' });
+    const report = await checkReadiness('gateway', deps.readiness, { log: deps.log });
+    res.status(report.status === 'ready' ? 200 : 503).json(report);
   });
   app.use('/api/v1/generations', generationRoutes(deps));
   app.use(
@@ -108,8 +118,16 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   app.use(notFoundRoute);
   app.use(errorMiddleware(deps.log));
 
-  const http = createServer(app);
-  const io = new SocketServer(http, { cors: { origin: true } });
+  const http = createBoundedServer(app, edge);
+  const io = new SocketServer(http, {
+    cors: { origin: (origin, done) => done(null, origins.isListed(origin)) },
+    allowRequest: (req, done) => {
+      const refusal = origins.handshakeRefusal(req);
+      done(refusal, !refusal);
+    },
+  });
+  // Socket.IO writes its HTTP answers itself, past Express and helmet.
+  io.engine.on('headers', (headers: Record<string, string>) => Object.assign(headers, ESSENTIAL_SECURITY_HEADERS));
   await new JobRelay({
     io,
     db: deps.db,

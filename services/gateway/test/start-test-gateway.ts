@@ -33,7 +33,7 @@ export interface TestGateway {
 /** The real gateway in-process on port 0, over a database, queue prefix and library of its own. */
 export async function startTestGateway(
   label: string,
-  options: Pick<GatewayDeps, 'referenceMaxBytes' | 'bundleMaxBytes' | 'bundleMaxUncompressedBytes' | 'authMode' | 'socketMaxSubscriptions' | 'socketKeyRecheckMs'> & {
+  options: Pick<GatewayDeps, 'referenceMaxBytes' | 'bundleMaxBytes' | 'bundleMaxUncompressedBytes' | 'authMode' | 'socketMaxSubscriptions' | 'socketKeyRecheckMs' | 'edge'> & {
     /** Routes the gateway's connections, e.g. through a TCP proxy a test can cut. */
     connectVia?: (databaseUrl: string) => string;
     /** Where to listen (default 127.0.0.1). */
@@ -58,10 +58,14 @@ export async function startTestGateway(
     libraryDir,
     ...limits,
     log: createLogger('gateway', 'error'),
-    // As services/gateway/src/main.ts checks them.
-    isReady: async () => {
-      await db.$queryRaw`SELECT 1`;
-      await redis.ping();
+    // As services/gateway/src/start.ts checks them.
+    readiness: {
+      database: async () => {
+        await db.$queryRaw`SELECT 1`;
+      },
+      redis: async () => {
+        await redis.ping();
+      },
     },
   });
   const port = await gateway.listen(0, host);

@@ -6,6 +6,7 @@ import { toAssetResource } from '@anime/pipeline';
 import { notFound, ApiError } from '../api-error';
 import { callerOf, type Caller } from '../auth/caller';
 import { reachesProject } from '../auth/project-access';
+import { attachmentHeader } from '../download-name';
 import { parseOr400 } from '../parse-body';
 
 const idParam = z.string().uuid('must be an asset id (uuid)');
@@ -33,6 +34,7 @@ export function assetRoutes(deps: { db: Db; libraryDir: string }): Router {
     const absolute = path.resolve(root, asset.path);
     if (!absolute.startsWith(root + path.sep)) throw new ApiError(409, 'asset_path_invalid', 'asset path lies outside the library');
     res.setHeader('ETag', `"${asset.sha256}"`);
+    res.setHeader('Content-Disposition', attachmentHeader(path.basename(asset.path), `asset-${asset.id}`));
     res.type(asset.mime);
     await new Promise<void>((resolve, reject) =>
       res.sendFile(absolute, { dotfiles: 'allow', headers: { 'Cache-Control': 'private, max-age=31536000, immutable' } }, (error) => {
