@@ -11,3 +11,4 @@ export * from './workflows';
 export * from './workflow-template';
 export * from './stored-columns';
 export * from './access-scopes';
+export * from './input-bounds';

@@ -14,6 +14,7 @@ import { schemaRoutes } from './http/routes/schemas';
 import { workflowRoutes } from './http/routes/workflows';
 import { knownBackendCapabilities } from './domain/known-capabilities';
 import { errorMiddleware, notFoundRoute } from './http/error-middleware';
+import { queryGuard } from './http/query-guard';
 import { requestId } from './http/request-id';
 import { JobRelay } from './socket/job-relay';
 import type { BackendCapabilities } from '@anime/workflows';
@@ -58,6 +59,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(requestId);
+  app.use(queryGuard);
   app.use(express.json({ limit: '1mb' }));
 
   app.get('/healthz', (_req, res) => {

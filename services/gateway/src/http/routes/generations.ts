@@ -1,11 +1,11 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { generationRequestBodySchema, storableText, type JobStatus } from '@anime/contracts';
+import { generationRequestBodySchema, storableText, WEBHOOKS_NOT_AVAILABLE, type JobStatus } from '@anime/contracts';
 import { loadGenerationResource } from '@anime/pipeline';
 import { cancelGeneration, type CancelGenerationDeps } from '../../domain/cancel-generation';
 import { createGeneration, type CreateGenerationDeps } from '../../domain/create-generation';
 import { retryGeneration } from '../../domain/retry-generation';
-import { notFound } from '../api-error';
+import { ApiError, notFound } from '../api-error';
 import { parseOr400 } from '../parse-body';
 
 const idParam = z.string().uuid('must be a generation id (uuid)');
@@ -26,6 +26,8 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
 
   router.post('/', async (req, res) => {
     const body = parseOr400(generationRequestBodySchema, req.body ?? {});
+    // Kept in the schema for the webhooks to come; never accepted and silently ignored meanwhile.
+    if (body.webhook) throw new ApiError(400, 'not_supported', WEBHOOKS_NOT_AVAILABLE, [{ path: 'webhook', message: 'signed webhooks are not available yet' }]);
     const created = await createGeneration(deps, body, res.locals.requestId);
     res.status(202).location(`/api/v1/generations/${created.id}`).json({ id: created.id, status: created.status });
   });
