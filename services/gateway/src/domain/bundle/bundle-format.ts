@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { storableText } from '@anime/contracts';
+import { CHARACTER_LIMITS, storableText } from '@anime/contracts';
 import { REFERENCE_KINDS, slugSchema } from '../../http/character-bodies';
 
 /**
@@ -43,7 +43,9 @@ export type BundleManifest = z.infer<typeof manifestSchema>;
 const bundleVersionSchema = z.strictObject({
   number: z.number().int().min(1),
   definition: z.record(z.string(), z.unknown()),
-  attributes: z.array(z.strictObject({ key: z.string(), type: z.enum(['string', 'number', 'boolean']), value: z.union([z.string(), z.number(), z.boolean()]) })),
+  attributes: z
+    .array(z.strictObject({ key: z.string(), type: z.enum(['string', 'number', 'boolean']), value: z.union([z.string(), z.number(), z.boolean()]) }))
+    .max(CHARACTER_LIMITS.attributesPerVersion, `at most ${CHARACTER_LIMITS.attributesPerVersion} attributes per version`),
   note: z.string().nullable(),
   createdAt: z.iso.datetime(),
   references: z.array(sha256Schema),
