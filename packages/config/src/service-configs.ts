@@ -8,6 +8,10 @@ export const gatewayConfigSchema = z.object({
   REFERENCE_MAX_BYTES: positiveInt(20 * 1024 * 1024),
   BUNDLE_MAX_BYTES: positiveInt(200 * 1024 * 1024),
   BUNDLE_MAX_UNCOMPRESSED_BYTES: positiveInt(500 * 1024 * 1024),
+  /** The most bundle imports running at once; one more is answered 429 with Retry-After. */
+  IMPORT_CONCURRENCY: positiveInt(2),
+  /** The most pixels an uploaded image (reference, bundle reference) may decode to; more is 413. */
+  REFERENCE_MAX_PIXELS: positiveInt(40_000_000),
 });
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 

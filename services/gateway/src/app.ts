@@ -22,6 +22,8 @@ import type { BackendCapabilities } from '@anime/workflows';
 const DEFAULT_REFERENCE_MAX_BYTES = 20 * 1024 * 1024;
 const DEFAULT_BUNDLE_MAX_BYTES = 200 * 1024 * 1024;
 const DEFAULT_BUNDLE_MAX_UNCOMPRESSED_BYTES = 500 * 1024 * 1024;
+const DEFAULT_IMPORT_CONCURRENCY = 2;
+const DEFAULT_REFERENCE_MAX_PIXELS = 40_000_000;
 // Requests still running at close (a download, an upload) get this long, then are cut: a stop must
 // not wait on a slow client.
 const CLOSE_GRACE_MS = 2_000;
@@ -41,6 +43,10 @@ export interface GatewayDeps {
   bundleMaxBytes?: number;
   /** BUNDLE_MAX_UNCOMPRESSED_BYTES: the most a bundle's files may hold once uncompressed (default 500 MiB). */
   bundleMaxUncompressedBytes?: number;
+  /** IMPORT_CONCURRENCY: the most bundle imports at once (default 2); one more is a 429. */
+  importConcurrency?: number;
+  /** REFERENCE_MAX_PIXELS: the most pixels an uploaded image may decode to (default 40 MP). */
+  referenceMaxPixels?: number;
   /** What each backend offers, for template registration warnings; unknown when absent. */
   backendCapabilities?: () => Promise<BackendCapabilities[]>;
   log: Logger;
@@ -78,6 +84,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       referenceMaxBytes: deps.referenceMaxBytes ?? DEFAULT_REFERENCE_MAX_BYTES,
       bundleMaxBytes: deps.bundleMaxBytes ?? DEFAULT_BUNDLE_MAX_BYTES,
       bundleMaxUncompressedBytes: deps.bundleMaxUncompressedBytes ?? DEFAULT_BUNDLE_MAX_UNCOMPRESSED_BYTES,
+      importConcurrency: deps.importConcurrency ?? DEFAULT_IMPORT_CONCURRENCY,
+      referenceMaxPixels: deps.referenceMaxPixels ?? DEFAULT_REFERENCE_MAX_PIXELS,
     }),
   );
   app.use('/api/v1/assets', assetRoutes(deps));
