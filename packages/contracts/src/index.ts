@@ -12,3 +12,4 @@ export * from './workflow-template';
 export * from './stored-columns';
 export * from './access-scopes';
 export * from './input-bounds';
+export * from './json-depth';

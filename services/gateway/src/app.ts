@@ -14,6 +14,7 @@ import { schemaRoutes } from './http/routes/schemas';
 import { workflowRoutes } from './http/routes/workflows';
 import { knownBackendCapabilities } from './domain/known-capabilities';
 import { errorMiddleware, notFoundRoute } from './http/error-middleware';
+import { bodyDepthGuard } from './http/body-depth-guard';
 import { queryGuard } from './http/query-guard';
 import { requestId } from './http/request-id';
 import { JobRelay } from './socket/job-relay';
@@ -67,6 +68,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   app.use(requestId);
   app.use(queryGuard);
   app.use(express.json({ limit: '1mb' }));
+  app.use(bodyDepthGuard);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', service: 'gateway' });

@@ -28,6 +28,10 @@ export const isBundleable = <R extends { missing: boolean; mime: string }>(refer
 /** The only name a reference's bytes may have inside a bundle. */
 export const referenceEntryName = (sha256: string, mime: BundleImageMime) => `${REFERENCES_DIR}${sha256}.${BUNDLE_IMAGE_EXTENSIONS[mime]}`;
 
+// An import writes every version and reference in one transaction: these keep it well within its timeout.
+export const MAX_BUNDLE_VERSIONS = 1000;
+export const MAX_BUNDLE_REFERENCES = 1000;
+
 const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'a lower-case hex sha256');
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
@@ -69,8 +73,8 @@ export const bundleCharacterSchema = z.strictObject({
   slug: slugSchema,
   name: storableText().trim().min(1).max(200),
   currentVersion: z.number().int().min(1),
-  versions: z.array(bundleVersionSchema).min(1),
-  references: z.array(bundleReferenceSchema),
+  versions: z.array(bundleVersionSchema).min(1).max(MAX_BUNDLE_VERSIONS, `at most ${MAX_BUNDLE_VERSIONS} versions`),
+  references: z.array(bundleReferenceSchema).max(MAX_BUNDLE_REFERENCES, `at most ${MAX_BUNDLE_REFERENCES} references`),
 });
 export type BundleCharacter = z.infer<typeof bundleCharacterSchema>;
 export type BundleVersion = BundleCharacter['versions'][number];

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { jsonIsStorable, type CharacterAttributes } from '@anime/contracts';
+import { jsonDeeperThan, jsonIsStorable, MAX_JSON_DEPTH, type CharacterAttributes } from '@anime/contracts';
 import { sha256Hex, sniffImage } from '@anime/media';
 import { versionBodySchema } from '../../http/character-bodies';
 import { zodDetails } from '../../http/parse-body';
@@ -128,6 +128,7 @@ function parseJson<S extends z.ZodType>(bytes: Buffer, name: string, schema: S):
   } catch {
     throw invalidBundle(`${name} is not valid JSON`, name);
   }
+  if (jsonDeeperThan(json)) throw invalidBundle(`${name} is nested deeper than ${MAX_JSON_DEPTH} levels`, name);
   const result = schema.safeParse(json);
   if (!result.success) throw invalidBundle(`${name} is invalid: ${describe(result.error)}`, name);
   return result.data;

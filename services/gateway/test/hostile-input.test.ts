@@ -5,7 +5,7 @@ let gateway: TestGateway;
 let api: ReturnType<typeof jsonClient>;
 
 beforeAll(async () => {
-  gateway = await startTestGateway('hostile-query');
+  gateway = await startTestGateway('hostile-input');
   api = jsonClient(gateway.baseUrl);
 });
 afterAll(() => gateway?.close());
@@ -47,5 +47,21 @@ describe('query parameters on every route', () => {
       expect((await api.get(`${route}?cursor=not-a-cursor`)).status).toBe(400);
       expect((await api.get(`${route}?limit=1&limit=2`)).status).toBe(400);
     }
+  });
+});
+
+describe('JSON bodies on every route', () => {
+  const depth = 200_000;
+  const deep = `${'['.repeat(depth)}${']'.repeat(depth)}`;
+  const bodies: [string, string][] = [
+    ['/api/v1/workflows', `{"slug":"deep","graph":{"1":{"class_type":"X","inputs":{"a":${deep}}}}}`],
+    ['/api/v1/characters', `{"name":"x","definition":{"displayName":"x","legacy":${deep}}}`],
+    ['/api/v1/generations', `{"character":"x","prompt":"x","params":{"a":${deep}}}`],
+  ];
+
+  it.each(bodies)('when a body posted to %s nests 200,000 levels deep, then 400 validation_failed names the limit, never a 500', async (route, body) => {
+    const response = await fetch(`${gateway.baseUrl}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(response.status).toBe(400);
+    expect((await response.json()).error).toEqual(expect.objectContaining({ code: 'validation_failed', message: expect.stringContaining('nested deeper than 64 levels') }));
   });
 });
