@@ -62,6 +62,6 @@ describe('JSON bodies on every route', () => {
   it.each(bodies)('when a body posted to %s nests 200,000 levels deep, then 400 validation_failed names the limit, never a 500', async (route, body) => {
     const response = await fetch(`${gateway.baseUrl}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     expect(response.status).toBe(400);
-    expect((await response.json()).error).toEqual(expect.objectContaining({ code: 'validation_failed', message: expect.stringContaining('nested deeper than 64 levels') }));
+    expect(((await response.json()) as { error: unknown }).error).toEqual(expect.objectContaining({ code: 'validation_failed', message: expect.stringContaining('nested deeper than 64 levels') }));
   });
 });
