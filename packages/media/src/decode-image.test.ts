@@ -45,6 +45,11 @@ describe('decodeImage', () => {
     await refusedWith(whole.subarray(0, whole.length - 30), 'invalid');
   });
 
+  it('when a JPEG is cut in half, then it is invalid', async () => {
+    const whole = await sharp({ create: { width: 256, height: 256, channels: 3, background: '#36c' } }).jpeg().toBuffer();
+    await refusedWith(whole.subarray(0, Math.floor(whole.length / 2)), 'invalid');
+  });
+
   it('when a PNG declares 60000×60000 over a few bytes of data, then it is too many pixels, found from the header', async () => {
     const started = Date.now();
     await refusedWith(declaredPng(60_000, 60_000, deflateSync(Buffer.alloc(1000))), 'too_many_pixels');

@@ -1,5 +1,8 @@
 import sharp from 'sharp';
 
+// Each image is decoded once, on upload: libvips' operation cache would only hold memory after it.
+sharp.cache(false);
+
 export interface DecodedImage {
   mime: 'image/png' | 'image/jpeg' | 'image/webp' | 'image/gif';
   extension: string;
@@ -35,7 +38,8 @@ const FORMATS: Record<string, Pick<DecodedImage, 'mime' | 'extension'>> = {
  * come from the decoder, never from bytes a client chose to put in a header.
  */
 export async function decodeImage(input: Buffer | string, maxPixels: number): Promise<DecodedImage> {
-  const options = { limitInputPixels: maxPixels, sequentialRead: true, failOn: 'warning' as const };
+  // failOn 'error' takes truncation and corrupt data (it implies 'truncated') but not a decoder's mere warning.
+  const options = { limitInputPixels: maxPixels, sequentialRead: true, failOn: 'error' as const };
   let metadata: Awaited<ReturnType<ReturnType<typeof sharp>['metadata']>>;
   try {
     metadata = await sharp(input, options).metadata();
