@@ -65,3 +65,49 @@ describe('JSON bodies on every route', () => {
     expect(((await response.json()) as { error: unknown }).error).toEqual(expect.objectContaining({ code: 'validation_failed', message: expect.stringContaining('nested deeper than 64 levels') }));
   });
 });
+
+describe('path parameters on every route', () => {
+  const segments = ['a%00b', '%ED%A0%80', '%E0%A4%A', 'x'.repeat(4000)];
+  const templates = [
+    'GET /api/v1/generations/:p',
+    'POST /api/v1/generations/:p/cancel',
+    'POST /api/v1/generations/:p/retry',
+    'GET /api/v1/assets/:p',
+    'GET /api/v1/assets/:p/file',
+    'GET /api/v1/characters/:p',
+    'DELETE /api/v1/characters/:p',
+    'GET /api/v1/characters/:p/export',
+    'GET /api/v1/characters/:p/versions',
+    'POST /api/v1/characters/:p/versions',
+    'GET /api/v1/characters/:p/versions/:p',
+    'GET /api/v1/characters/:p/versions/:p/diff/:p',
+    'GET /api/v1/characters/:p/references',
+    'POST /api/v1/characters/:p/references',
+    'GET /api/v1/characters/:p/references/:p/file',
+    'DELETE /api/v1/characters/:p/references/:p',
+    'GET /api/v1/workflows/:p',
+    'GET /api/v1/workflows/:p/versions',
+    'GET /api/v1/workflows/:p/versions/:p',
+    'POST /api/v1/backends/:p/drain',
+    'POST /api/v1/backends/:p/undrain',
+    'POST /api/v1/queues/:p/pause',
+    'POST /api/v1/queues/:p/resume',
+    'GET /api/v1/schemas/:p',
+  ];
+
+  it('when a path segment holds NUL, broken percent-encoding, a lone surrogate or 4000 characters, then every route answers 4xx, never a 5xx', async () => {
+    const answers: string[] = [];
+    for (const template of templates) {
+      const [method, route] = template.split(' ');
+      for (const segment of segments) {
+        const response = await fetch(`${gateway.baseUrl}${route.replaceAll(':p', segment)}`, {
+          method,
+          ...(method === 'POST' ? { headers: { 'content-type': 'application/json' }, body: '{}' } : {}),
+        });
+        const body = (await response.json()) as { error?: { code?: string } };
+        if (response.status < 400 || response.status >= 500 || !body.error?.code) answers.push(`${template} ${segment.slice(0, 12)} → ${response.status}`);
+      }
+    }
+    expect(answers).toEqual([]);
+  });
+});
