@@ -64,7 +64,7 @@ const routes: [string, string][] = [
   ['GET', '/api/v1/schemas/:p'],
 ];
 
-function body(): { headers?: Record<string, string>; body?: BodyInit } {
+function body(): { headers?: Record<string, string>; body?: string | FormData } {
   const kind = random();
   if (kind < 0.6) {
     const object: Record<string, unknown> = pick([{}, { character: 'kai', prompt: 'x' }, { name: 'Fuzz', definition: { displayName: 'F' } }, { definition: kaiDefinition }]);
