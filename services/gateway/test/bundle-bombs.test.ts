@@ -63,10 +63,17 @@ const bombs: Record<string, () => Buffer> = {
   ]),
 };
 
-function importZip(zip: Buffer): Promise<JsonResponse> {
+function formOf(zip: Buffer): FormData {
   const form = new FormData();
   form.set('file', new Blob([zip], { type: 'application/zip' }), 'bundle.zip');
-  return api.post('/api/v1/characters/import', form);
+  return form;
+}
+
+const importZip = (zip: Buffer): Promise<JsonResponse> => api.post('/api/v1/characters/import', formOf(zip));
+
+async function libraryFiles(): Promise<string[]> {
+  const entries = await readdir(gateway.libraryDir, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile()).map((e) => path.relative(gateway.libraryDir, path.join(e.parentPath, e.name))).sort();
 }
 
 async function workspaceFiles(): Promise<string[]> {
@@ -108,6 +115,20 @@ describe('hostile bundles cost bounded memory', () => {
     console.log(`bundle bombs: RSS ${Math.round(before / MiB)} MiB before, peak ${Math.round(peak / MiB)} MiB (+${grownMiB.toFixed(1)} MiB)`);
     expect(grownMiB).toBeLessThan(100);
     expect(await workspaceFiles()).toEqual([]);
+  });
+});
+
+describe('bundle content within the version limits', () => {
+  it('when a version keeps a legacy key holding 2 MiB, then 400 invalid_bundle names the limit before any image is stored', async () => {
+    const character = JSON.parse(rin.get('character.json')!.toString());
+    character.versions[0].definition.legacyNotes = 'x'.repeat(2 * MiB);
+    const files = new Map([...rin, ['character.json', Buffer.from(JSON.stringify(character))]]);
+    const before = { references: await gateway.db.characterReference.count(), files: await libraryFiles() };
+    const response = await api.post('/api/v1/characters/import?as=rin-large', formOf(bundle(files, [], [])));
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe('invalid_bundle');
+    expect(response.body.error.message).toContain('more than the limit of 1048576');
+    expect({ references: await gateway.db.characterReference.count(), files: await libraryFiles() }).toEqual(before);
   });
 });
 

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { assertVersionWithinLimits, CharacterDomainError } from '@anime/characters';
 import { jsonDeeperThan, jsonIsStorable, MAX_JSON_DEPTH, type CharacterAttributes } from '@anime/contracts';
 import { sha256Hex, sniffImage } from '@anime/media';
 import { versionBodySchema } from '../../http/character-bodies';
@@ -145,6 +146,13 @@ function parseVersion(version: BundleVersion, knownShas: Set<string>): ParsedVer
   if (!body.success) throw invalidBundle(`${where} is invalid: ${describe(body.error)}`, CHARACTER_ENTRY);
   // Keys the schema has no field for are kept, so they too must fit in PostgreSQL text.
   if (!jsonIsStorable(version.definition)) throw invalidBundle(`${where}: the definition holds NUL characters or lone surrogates`, CHARACTER_ENTRY);
+  // The writer's own limits, checked now so that a refusal comes before any image is stored.
+  try {
+    assertVersionWithinLimits({ definition: version.definition, attributes: body.data.attributes });
+  } catch (error) {
+    if (error instanceof CharacterDomainError) throw invalidBundle(`${where}: ${error.message}`, CHARACTER_ENTRY);
+    throw error;
+  }
   const unknown = version.references.find((sha) => !knownShas.has(sha));
   if (unknown) throw invalidBundle(`${where} uses reference ${unknown}, which the bundle does not hold`, CHARACTER_ENTRY);
   return {
