@@ -33,7 +33,7 @@ export interface TestGateway {
 /** The real gateway in-process on port 0, over a database, queue prefix and library of its own. */
 export async function startTestGateway(
   label: string,
-  options: Pick<GatewayDeps, 'referenceMaxBytes' | 'bundleMaxBytes' | 'bundleMaxUncompressedBytes' | 'authMode' | 'socketMaxSubscriptions' | 'socketKeyRecheckMs' | 'edge'> & {
+  options: Pick<GatewayDeps, 'referenceMaxBytes' | 'bundleMaxBytes' | 'bundleMaxUncompressedBytes' | 'authMode' | 'socketMaxSubscriptions' | 'socketKeyRecheckMs' | 'edge' | 'importConcurrency' | 'referenceMaxPixels'> & {
     /** Routes the gateway's connections, e.g. through a TCP proxy a test can cut. */
     connectVia?: (databaseUrl: string) => string;
     /** Where to listen (default 127.0.0.1). */
