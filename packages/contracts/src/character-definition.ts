@@ -73,6 +73,6 @@ const attributeKeySchema = storableText()
 const atMostAttributes = z.custom<unknown>((value) => !value || typeof value !== 'object' || Object.keys(value).length <= CHARACTER_LIMITS.attributesPerVersion, {
   message: `at most ${CHARACTER_LIMITS.attributesPerVersion} attributes per version`,
   abort: true,
-});
+}).meta({ type: 'object', maxProperties: CHARACTER_LIMITS.attributesPerVersion, additionalProperties: { type: ['string', 'number', 'boolean'] }, propertyNames: { pattern: '^[a-z][a-z0-9_]*$', maxLength: CHARACTER_LIMITS.attributeKeyLength }, description: `at most ${CHARACTER_LIMITS.attributesPerVersion} attributes per version` });
 export const attributesSchema = atMostAttributes.pipe(z.record(attributeKeySchema, attributeValueSchema));
 export type CharacterAttributes = z.infer<typeof attributesSchema>;

@@ -21,12 +21,12 @@ let bomb: DeflatedData;
 
 beforeAll(async () => {
   gateway = await startTestGateway('bundle-bombs');
-  api = jsonClient(gateway.baseUrl);
+  api = gateway.client();
   expect((await api.post('/api/v1/characters', { name: 'Rin', slug: 'rin', definition: { displayName: 'Rin' } })).status).toBe(201);
   const form = new FormData();
   form.set('file', new Blob([png(16, 16, 5)]), 'rin.png');
   expect((await api.post('/api/v1/characters/rin/references', form)).status).toBe(201);
-  rin = await unzip(Buffer.from(await (await fetch(`${gateway.baseUrl}/api/v1/characters/rin/export`)).arrayBuffer()));
+  rin = await unzip(Buffer.from(await (await fetch(`${gateway.baseUrl}/api/v1/characters/rin/export`, { headers: gateway.authHeaders })).arrayBuffer()));
   bomb = await deflatedZeros(BOMB_BYTES);
 }, 60_000);
 afterAll(() => gateway?.close());
@@ -138,7 +138,7 @@ describe('IMPORT_CONCURRENCY', () => {
     const boundary = 'stall';
     const req = request(`${gateway.baseUrl}/api/v1/characters/import`, {
       method: 'POST',
-      headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(10 * MiB) },
+      headers: { ...gateway.authHeaders, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(10 * MiB) },
     });
     req.on('error', () => undefined);
     req.write(`--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="b.zip"\r\ncontent-type: application/zip\r\n\r\nPK`);

@@ -19,7 +19,7 @@ let generationId: string;
 
 beforeAll(async () => {
   gateway = await startTestGateway('fuzz');
-  api = jsonClient(gateway.baseUrl);
+  api = gateway.client();
   expect((await api.post('/api/v1/characters', { name: 'Kai', slug: 'kai', definition: kaiDefinition })).status).toBe(201);
   const form = new FormData();
   form.set('file', new Blob([png(8, 8)]), 'kai.png');
@@ -92,7 +92,8 @@ describe('fuzzed requests over every route', () => {
         .replace(':slug', () => pick(['kai', 'kai', ...strings]))
         .replaceAll(':p', () => pick(strings));
       if (random() < 0.5) path += `?${Array.from({ length: 1 + Math.floor(random() * 3) }, () => `${pick(queryKeys)}=${pick(strings)}`).join('&')}`;
-      const response = await fetch(`${gateway.baseUrl}${path}`, { method, ...(method === 'GET' ? {} : body()) });
+      const sent = method === 'GET' ? {} : body();
+      const response = await fetch(`${gateway.baseUrl}${path}`, { method, ...sent, headers: { ...gateway.authHeaders, ...(sent as { headers?: Record<string, string> }).headers } });
       const text = await response.text();
       const isJson = (response.headers.get('content-type') ?? '').includes('json');
       const shaped = response.status < 400 || (isJson && typeof JSON.parse(text)?.error?.code === 'string');

@@ -6,7 +6,7 @@ let api: ReturnType<typeof jsonClient>;
 
 beforeAll(async () => {
   gateway = await startTestGateway('hostile-input');
-  api = jsonClient(gateway.baseUrl);
+  api = gateway.client();
 });
 afterAll(() => gateway?.close());
 
@@ -60,7 +60,7 @@ describe('JSON bodies on every route', () => {
   ];
 
   it.each(bodies)('when a body posted to %s nests 200,000 levels deep, then 400 validation_failed names the limit, never a 500', async (route, body) => {
-    const response = await fetch(`${gateway.baseUrl}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const response = await fetch(`${gateway.baseUrl}${route}`, { method: 'POST', headers: { ...gateway.authHeaders, 'content-type': 'application/json' }, body });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: unknown }).error).toEqual(expect.objectContaining({ code: 'validation_failed', message: expect.stringContaining('nested deeper than 64 levels') }));
   });
@@ -102,7 +102,7 @@ describe('path parameters on every route', () => {
       for (const segment of segments) {
         const response = await fetch(`${gateway.baseUrl}${route.replaceAll(':p', segment)}`, {
           method,
-          ...(method === 'POST' ? { headers: { 'content-type': 'application/json' }, body: '{}' } : {}),
+          ...(method === 'POST' ? { headers: { ...gateway.authHeaders, 'content-type': 'application/json' }, body: '{}' } : { headers: gateway.authHeaders }),
         });
         const body = (await response.json()) as { error?: { code?: string } };
         if (response.status < 400 || response.status >= 500 || !body.error?.code) answers.push(`${template} ${segment.slice(0, 12)} → ${response.status}`);

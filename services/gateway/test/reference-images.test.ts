@@ -15,7 +15,7 @@ let api: ReturnType<typeof jsonClient>;
 
 beforeAll(async () => {
   gateway = await startTestGateway('reference-images', { referenceMaxPixels: MAX_PIXELS });
-  api = jsonClient(gateway.baseUrl);
+  api = gateway.client();
   expect((await api.post('/api/v1/characters', { name: 'Kai', slug: 'kai', definition: { displayName: 'Kai' } })).status).toBe(201);
 });
 afterAll(() => gateway?.close());
@@ -62,7 +62,7 @@ describe('uploaded reference images are decoded whole before anything is stored'
   });
 
   it('when a bundle carries a decompression-bomb PNG under its true hash, then the import is 413 and nothing is stored', async () => {
-    const exported = await fetch(`${gateway.baseUrl}/api/v1/characters/kai/export`);
+    const exported = await fetch(`${gateway.baseUrl}/api/v1/characters/kai/export`, { headers: gateway.authHeaders });
     const files = await unzip(Buffer.from(await exported.arrayBuffer()));
     const bomb = declaredPng(60_000, 60_000, deflateSync(Buffer.alloc(1000)));
     const bombSha = sha256Hex(bomb);
