@@ -19,6 +19,8 @@ export function waitForGenerationEnd(fx: StackFixture, id: string, timeoutMs = 6
 export interface StackFixture {
   stack: Stack;
   db: Db;
+  /** The fixture's own database, for CLIs run against it. */
+  databaseUrl: string;
   api: AxiosInstance;
   libraryDir: string;
   simulatorOutputDir: string;
@@ -51,6 +53,7 @@ export async function startStackFixture(label: string, options: { simulatorStepM
   return {
     stack,
     db,
+    databaseUrl: database.url,
     api,
     libraryDir,
     simulatorOutputDir,

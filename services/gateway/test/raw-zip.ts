@@ -10,6 +10,8 @@ export interface RawZipEntry {
   unixMode?: number;
   /** The uncompressed size to claim, when it should lie. */
   declaredSize?: number;
+  /** Bytes already deflated (method 8), with the crc32 and size of what they inflate to: for bombs too big to hold inflated. */
+  deflated?: { body: Buffer; crc: number; size: number };
 }
 
 const DOS_DATE_1980_01_01 = (1 << 5) | 1;
@@ -23,10 +25,10 @@ export function rawZip(entries: RawZipEntry[]): Buffer {
   let offset = 0;
   for (const entry of entries) {
     const name = Buffer.from(entry.name, 'utf8');
-    const method = entry.method ?? 0;
-    const body = method === 8 ? deflateRawSync(entry.data) : entry.data;
-    const crc = crc32(entry.data);
-    const size = entry.declaredSize ?? entry.data.length;
+    const method = entry.deflated ? 8 : (entry.method ?? 0);
+    const body = entry.deflated?.body ?? (method === 8 ? deflateRawSync(entry.data) : entry.data);
+    const crc = entry.deflated?.crc ?? crc32(entry.data);
+    const size = entry.declaredSize ?? entry.deflated?.size ?? entry.data.length;
 
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
