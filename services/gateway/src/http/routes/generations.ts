@@ -26,9 +26,12 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
   const router = Router();
 
   router.post('/', async (req, res) => {
+    // Kept in the schema for the webhooks to come; never accepted and silently ignored meanwhile,
+    // whatever its URL (checked first, so a bad URL does not read as the only problem).
+    if ((req.body as { webhook?: unknown } | undefined)?.webhook !== undefined) {
+      throw new ApiError(400, 'not_supported', WEBHOOKS_NOT_AVAILABLE, [{ path: 'webhook', message: 'signed webhooks are not available yet' }]);
+    }
     const body = parseOr400(generationRequestBodySchema, req.body ?? {});
-    // Kept in the schema for the webhooks to come; never accepted and silently ignored meanwhile.
-    if (body.webhook) throw new ApiError(400, 'not_supported', WEBHOOKS_NOT_AVAILABLE, [{ path: 'webhook', message: 'signed webhooks are not available yet' }]);
     const caller = callerOf(res);
     if (!reachesProject(caller, body.project)) throw projectNotAllowed(body.project);
     const created = await createGeneration(deps, body, res.locals.requestId, caller.keyId);
