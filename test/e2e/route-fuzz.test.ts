@@ -46,26 +46,35 @@ describe('route fuzzing (issue #15)', () => {
     await fx?.close();
   });
 
-  async function send(request: FuzzRequest): Promise<number> {
-    const response = await fetch(`${fx.stack.gatewayUrl}${request.path}`, { method: request.method, headers: request.headers, body: request.body as RequestInit["body"] });
-    await response.arrayBuffer();
-    return response.status;
+  /** Sends one request; returns its status and whether a refusal came in the error shape. */
+  async function send(request: FuzzRequest): Promise<{ status: number; shaped: boolean }> {
+    const response = await fetch(`${fx.stack.gatewayUrl}${request.path}`, { method: request.method, headers: request.headers, body: request.body as RequestInit['body'] });
+    const text = await response.text();
+    if (response.status < 400) return { status: response.status, shaped: true };
+    try {
+      const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
+      return { status: response.status, shaped: typeof body.error?.code === 'string' && typeof body.error?.message === 'string' };
+    } catch {
+      return { status: response.status, shaped: false };
+    }
   }
 
-  it(`when ${REQUESTS} fuzzed requests hit every route with and without keys, then none is a 5xx and the gateway's RSS ends within 150 MiB of where it began`, async () => {
+  it(`when ${REQUESTS} fuzzed requests hit every route with and without keys, then none is a 5xx, every refusal has the error shape, and the gateway's RSS ends within 150 MiB of where it began`, async () => {
     const requests = fc.sample(fuzzRequest(context), { numRuns: REQUESTS, seed: 15 });
     const pid = fx.stack.services.gateway!.pid!;
     const rssBefore = await rssOf(pid);
     const statuses = new Map<number, number>();
     const serverErrors: { request: string; status: number }[] = [];
+    const unshaped: { request: string; status: number }[] = [];
     let next = 0;
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
         while (next < requests.length) {
           const request = requests[next++];
-          const status = await send(request);
+          const { status, shaped } = await send(request);
           statuses.set(status, (statuses.get(status) ?? 0) + 1);
           if (status >= 500) serverErrors.push({ request: `${request.method} ${request.path.slice(0, 200)}`, status });
+          if (!shaped) unshaped.push({ request: `${request.method} ${request.path.slice(0, 200)}`, status });
         }
       }),
     );
@@ -73,6 +82,8 @@ describe('route fuzzing (issue #15)', () => {
     const summary = { statuses: Object.fromEntries([...statuses].sort(([a], [b]) => a - b)), rssBeforeMiB: Math.round(rssBefore / MiB), rssAfterMiB: Math.round(rssAfter / MiB) };
     console.log(`route fuzz: ${JSON.stringify(summary)}`);
     expect(serverErrors.slice(0, 20)).toEqual([]);
+    // Every refusal is JSON { error: { code, message } }.
+    expect(unshaped.slice(0, 20)).toEqual([]);
     expect([...statuses.values()].reduce((a, b) => a + b, 0)).toBe(REQUESTS);
     // Deep enough to mean something: successes, refusals of each kind and not-founds all occurred.
     for (const status of [200, 400, 401, 403, 404]) expect({ status, seen: (statuses.get(status) ?? 0) > 0 }).toEqual({ status, seen: true });
