@@ -1,6 +1,6 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import express from 'express';
-import { Server as SocketServer } from 'socket.io';
+import { Server as SocketServer, type ServerOptions } from 'socket.io';
 import type { Redis } from 'ioredis';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
@@ -44,6 +44,8 @@ export interface GatewayDeps {
   backendCapabilities?: () => Promise<BackendCapabilities[]>;
   log: Logger;
   isReady: () => Promise<void>;
+  /** Socket.IO's adapter (the Redis adapter, so gateways share rooms and broadcasts); in-memory when absent. */
+  socketAdapter?: ServerOptions['adapter'];
 }
 
 export interface Gateway {
@@ -87,7 +89,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   app.use(errorMiddleware(deps.log));
 
   const http = createServer(app);
-  const io = new SocketServer(http, { cors: { origin: true } });
+  const io = new SocketServer(http, { cors: { origin: true }, adapter: deps.socketAdapter });
   await new JobRelay({ io, db: deps.db, subscriber: deps.subscriber, queuePrefix: deps.queuePrefix, log: deps.log }).start();
 
   return {

@@ -5,6 +5,7 @@ import type { Logger } from '@anime/logger';
 import { removeStalePartials } from '@anime/media';
 import { bounded, createPipelineQueues, createRedis, JobControlPublisher, JobEventPublisher, queueSettingsFrom } from '@anime/pipeline';
 import { createGateway } from './app';
+import { createSocketAdapter } from './socket/redis-adapter';
 
 export interface RunningGateway {
   port: number;
@@ -20,6 +21,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
   const redis = createRedis(config.REDIS_URL, 'worker');
   const subscriber = createRedis(config.REDIS_URL, 'subscriber');
   const queues = createPipelineQueues(redis, config.QUEUE_PREFIX, queueSettingsFrom(config));
+  const socketAdapter = createSocketAdapter(config.REDIS_URL, config.QUEUE_PREFIX);
   const gateway = await createGateway({
     db,
     queues,
@@ -31,6 +33,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
     referenceMaxBytes: config.REFERENCE_MAX_BYTES,
     bundleMaxBytes: config.BUNDLE_MAX_BYTES,
     bundleMaxUncompressedBytes: config.BUNDLE_MAX_UNCOMPRESSED_BYTES,
+    socketAdapter: socketAdapter.adapter,
     log,
     isReady: async () => {
       await db.$queryRaw`SELECT 1`;
@@ -48,6 +51,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
         await gateway.close();
         await bounded(queues.close(), 2_000);
         subscriber.disconnect();
+        socketAdapter.close();
         await bounded(redis.quit(), 1_000);
         redis.disconnect();
         await bounded(db.$disconnect(), 2_000);

@@ -5,10 +5,12 @@ import { createDb, type Db } from '@anime/db';
 import { createLogger } from '@anime/logger';
 import { createPipelineQueues, createRedis, JobControlPublisher, JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
 import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix, type TestDatabase } from '@anime/testing';
-import { createGateway, type GatewayDeps } from '../src/app';
+import { createGateway, type Gateway, type GatewayDeps } from '../src/app';
+import { createSocketAdapter } from '../src/socket/redis-adapter';
 
 export interface TestGateway {
   baseUrl: string;
+  gateway: Gateway;
   queuePrefix: string;
   queues: PipelineQueues;
   db: Db;
@@ -23,14 +25,19 @@ export async function startTestGateway(
   options: Pick<GatewayDeps, 'referenceMaxBytes' | 'bundleMaxBytes' | 'bundleMaxUncompressedBytes'> & {
     /** Routes the gateway's connections, e.g. through a TCP proxy a test can cut. */
     connectVia?: (databaseUrl: string) => string;
+    /** Another gateway's prefix, to share its job events and (with `socketAdapter`) its Socket.IO rooms. */
+    queuePrefix?: string;
+    /** Socket.IO on the Redis adapter, as the gateway runs in production (scale-out tests). */
+    socketAdapter?: boolean;
   } = {},
 ): Promise<TestGateway> {
-  const { connectVia, ...limits } = options;
+  const { connectVia, queuePrefix: sharedPrefix, socketAdapter: withAdapter, ...limits } = options;
   const database = await createTestDatabase(label);
   const db = createDb(connectVia ? connectVia(database.url) : database.url, { max: 5 });
   const redis = createRedis(TEST_REDIS_URL, 'worker');
   const subscriber = createRedis(TEST_REDIS_URL, 'subscriber');
-  const queuePrefix = uniqueQueuePrefix(label);
+  const queuePrefix = sharedPrefix ?? uniqueQueuePrefix(label);
+  const socketAdapter = withAdapter ? createSocketAdapter(TEST_REDIS_URL, queuePrefix) : undefined;
   const queues = createPipelineQueues(redis, queuePrefix);
   const libraryDir = await mkdtemp(path.join(tmpdir(), `gateway-${label}-`));
   const gateway = await createGateway({
@@ -42,6 +49,7 @@ export async function startTestGateway(
     queuePrefix,
     libraryDir,
     ...limits,
+    socketAdapter: socketAdapter?.adapter,
     log: createLogger('gateway', 'error'),
     // As services/gateway/src/main.ts checks them.
     isReady: async () => {
@@ -52,6 +60,7 @@ export async function startTestGateway(
   const port = await gateway.listen(0, '127.0.0.1');
   return {
     baseUrl: `http://127.0.0.1:${port}`,
+    gateway,
     queuePrefix,
     db,
     database,
@@ -59,6 +68,7 @@ export async function startTestGateway(
     queues,
     close: async () => {
       await gateway.close();
+      socketAdapter?.close();
       for (const queue of Object.values(queues.byKey)) await queue.obliterate({ force: true });
       await queues.close();
       subscriber.disconnect();
