@@ -22,5 +22,9 @@ fi
 echo "[test] docker-compose.yml"
 # .env.example holds every variable the file requires (the database password has no default).
 docker-compose --env-file .env.example -f docker-compose.yml config -q
+echo "[test] infra/k8s"
+# Each overlay builds, and each built resource validates against the Kubernetes (and KEDA) API schemas.
+for overlay in infra/k8s/overlays/*/; do kubectl kustomize "$overlay" >/dev/null; done
+node scripts/validate-k8s.mjs infra/k8s/overlays/*/
 echo "[test] jest"
 pnpm -s test:jest "$@"

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { textToImage } from '../src/sample-workflows';
 
 const MAIN = join(__dirname, '..', 'src', 'main.ts');
 
@@ -35,6 +36,12 @@ describe('the simulator CLI', () => {
       expect((await fetch(`${base}/upload/image`, { method: 'POST', body: form })).status).toBe(200);
       const uploads = await (await fetch(`${base}/sim/uploads`)).json();
       expect(uploads).toEqual({ uploads: [{ name: 'ref.png', subfolder: 'refs', type: 'input', sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length }] });
+
+      // Every accepted POST /prompt is listed with its id, client id and graph; a refused one is not.
+      const prompt = textToImage({ positive: 'listed prompt' });
+      const queued = (await (await fetch(`${base}/prompt`, { method: 'POST', body: JSON.stringify({ prompt, client_id: 'client-1' }) })).json()) as { prompt_id: string };
+      expect((await fetch(`${base}/prompt`, { method: 'POST', body: JSON.stringify({ prompt: { '1': { class_type: 'NoSuchNode', inputs: {} } } }) })).status).toBe(400);
+      expect(await (await fetch(`${base}/sim/prompts`)).json()).toEqual({ prompts: [{ promptId: queued.prompt_id, clientId: 'client-1', prompt }] });
     } finally {
       const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');

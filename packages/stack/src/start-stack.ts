@@ -23,7 +23,7 @@ export interface StackOptions {
 }
 
 export type ServiceName = 'simulator' | 'gateway' | 'character' | 'orchestrator' | 'file-organizer';
-type AppService = Exclude<ServiceName, 'simulator'>;
+export type AppService = Exclude<ServiceName, 'simulator'>;
 
 export interface Stack {
   gatewayUrl: string;
@@ -35,7 +35,21 @@ export interface Stack {
   readyUrls: Record<AppService, string>;
   /** Present when `supervise` was given. */
   supervisor?: Supervisor;
+  /** Extra instances started with `addInstance`, in start order. */
+  extraInstances: StackInstance[];
+  /**
+   * Starts one more process of a service (scale-out), on the stack's environment with a port of its
+   * own (the gateway's API, or the worker's ops port); stopped with the stack.
+   */
+  addInstance(name: AppService): Promise<StackInstance>;
   stop(): Promise<void>;
+}
+
+export interface StackInstance {
+  name: AppService;
+  process: ServiceProcess;
+  /** http://127.0.0.1:<its port>: the gateway's API, or a worker's /healthz, /readyz and /metrics. */
+  url: string;
 }
 
 // The variable choosing each service's HTTP port (the gateway's API, the others' /readyz, /healthz, /metrics).
@@ -85,6 +99,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     for (const name of APP_SERVICES) await services[name]!.start();
     const supervised = [...APP_SERVICES, 'simulator' as const].map((name) => services[name]).filter((s): s is ServiceProcess => !!s);
     const supervisor = options.supervise ? new Supervisor(supervised, options.supervise) : undefined;
+    const extraInstances: StackInstance[] = [];
     return {
       gatewayUrl: `http://127.0.0.1:${ports.gateway}`,
       comfyUrls,
@@ -92,9 +107,22 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       serviceNames: [...APP_SERVICES],
       readyUrls,
       supervisor,
+      extraInstances,
+      addInstance: async (name) => {
+        const port = await freePort();
+        const url = `http://127.0.0.1:${port}`;
+        const child = new ServiceProcess(
+          { name: `${name}-${extraInstances.filter((i) => i.name === name).length + 2}`, program: name, env: { ...env, [PORT_VARIABLES[name]]: String(port) }, readyUrl: `${url}/readyz`, port: { value: port, variable: PORT_VARIABLES[name] } },
+          echo,
+        );
+        const instance = { name, process: child, url };
+        extraInstances.push(instance);
+        await child.start();
+        return instance;
+      },
       stop: async () => {
         supervisor?.stop();
-        await stopAll(services);
+        await Promise.all([stopAll(services), ...extraInstances.map((i) => i.process.stop())]);
       },
     };
   } catch (error) {

@@ -1,6 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import express from 'express';
-import { Server as SocketServer } from 'socket.io';
+import { Server as SocketServer, type ServerOptions } from 'socket.io';
 import type { Redis } from 'ioredis';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
@@ -71,6 +71,8 @@ export interface GatewayDeps {
   socketMaxSubscriptions?: number;
   /** How often open Socket.IO connections have their key checked again (default 30 s). */
   socketKeyRecheckMs?: number;
+  /** Socket.IO's adapter (the Redis adapter, so gateways share rooms and broadcasts); in-memory when absent. */
+  socketAdapter?: ServerOptions['adapter'];
 }
 
 export interface Gateway {
@@ -138,6 +140,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       const refusal = origins.handshakeRefusal(req);
       done(refusal, !refusal);
     },
+    adapter: deps.socketAdapter,
   });
   // Socket.IO writes its HTTP answers itself, past Express and helmet.
   io.engine.on('headers', (headers: Record<string, string>) => Object.assign(headers, ESSENTIAL_SECURITY_HEADERS));

@@ -6,6 +6,7 @@ import { removeStalePartials } from '@anime/media';
 import { bounded, createPipelineQueues, createRedis, JobControlPublisher, JobEventPublisher, queueSettingsFrom } from '@anime/pipeline';
 import { createGateway } from './app';
 import { removeStaleBundleWorkspaces } from './domain/bundle/bundle-workspace';
+import { createSocketAdapter } from './socket/redis-adapter';
 
 export interface RunningGateway {
   port: number;
@@ -22,6 +23,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
   const redis = createRedis(config.REDIS_URL, 'worker');
   const subscriber = createRedis(config.REDIS_URL, 'subscriber');
   const queues = createPipelineQueues(redis, config.QUEUE_PREFIX, queueSettingsFrom(config));
+  const socketAdapter = createSocketAdapter(config.REDIS_URL, config.QUEUE_PREFIX);
   const gateway = await createGateway({
     db,
     queues,
@@ -37,6 +39,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
     socketMaxSubscriptions: config.SOCKET_MAX_SUBSCRIPTIONS,
     importConcurrency: config.IMPORT_CONCURRENCY,
     referenceMaxPixels: config.REFERENCE_MAX_PIXELS,
+    socketAdapter: socketAdapter.adapter,
     log,
     readiness: {
       database: async () => {
@@ -66,6 +69,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
         await gateway.close();
         await bounded(queues.close(), 2_000);
         subscriber.disconnect();
+        socketAdapter.close();
         await bounded(redis.quit(), 1_000);
         redis.disconnect();
         await bounded(db.$disconnect(), 2_000);

@@ -6,11 +6,13 @@ import { createDb, type Db } from '@anime/db';
 import { createLogger } from '@anime/logger';
 import { createPipelineQueues, createRedis, JobControlPublisher, JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
 import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix, type TestDatabase } from '@anime/testing';
-import { createGateway, type GatewayDeps } from '../src/app';
+import { createGateway, type Gateway, type GatewayDeps } from '../src/app';
+import { createSocketAdapter } from '../src/socket/redis-adapter';
 import { jsonClient } from './http-client';
 
 export interface TestGateway {
   baseUrl: string;
+  gateway: Gateway;
   /** The address the server is bound to. */
   address: string;
   /** The gateway's Express app (its routes can be read from it). */
@@ -38,14 +40,19 @@ export async function startTestGateway(
     connectVia?: (databaseUrl: string) => string;
     /** Where to listen (default 127.0.0.1). */
     host?: string;
+    /** Another gateway's prefix, to share its job events and (with `socketAdapter`) its Socket.IO rooms. */
+    queuePrefix?: string;
+    /** Socket.IO on the Redis adapter, as the gateway runs in production (scale-out tests). */
+    socketAdapter?: boolean;
   } = {},
 ): Promise<TestGateway> {
-  const { connectVia, host = '127.0.0.1', ...limits } = options;
+  const { connectVia, host = '127.0.0.1', queuePrefix: sharedPrefix, socketAdapter: withAdapter, ...limits } = options;
   const database = await createTestDatabase(label);
   const db = createDb(connectVia ? connectVia(database.url) : database.url, { max: 5 });
   const redis = createRedis(TEST_REDIS_URL, 'worker');
   const subscriber = createRedis(TEST_REDIS_URL, 'subscriber');
-  const queuePrefix = uniqueQueuePrefix(label);
+  const queuePrefix = sharedPrefix ?? uniqueQueuePrefix(label);
+  const socketAdapter = withAdapter ? createSocketAdapter(TEST_REDIS_URL, queuePrefix) : undefined;
   const queues = createPipelineQueues(redis, queuePrefix);
   const libraryDir = await mkdtemp(path.join(tmpdir(), `gateway-${label}-`));
   const gateway = await createGateway({
@@ -57,6 +64,7 @@ export async function startTestGateway(
     queuePrefix,
     libraryDir,
     ...limits,
+    socketAdapter: socketAdapter?.adapter,
     log: createLogger('gateway', 'error'),
     // As services/gateway/src/start.ts checks them.
     readiness: {
@@ -82,6 +90,7 @@ export async function startTestGateway(
     baseUrl,
     address,
     app: gateway.app,
+    gateway,
     queuePrefix,
     db,
     database,
@@ -89,6 +98,7 @@ export async function startTestGateway(
     queues,
     close: async () => {
       await gateway.close();
+      socketAdapter?.close();
       for (const queue of Object.values(queues.byKey)) await queue.obliterate({ force: true });
       await queues.close();
       subscriber.disconnect();

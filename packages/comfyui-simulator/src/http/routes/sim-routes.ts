@@ -20,6 +20,11 @@ export function addSimRoutes(router: Router, state: SimulatorState): void {
     sendJson(res, 200, { uploads: state.uploads });
   });
 
+  // Every accepted POST /prompt so far, in order: its prompt_id, client_id and graph (to count what each backend was sent).
+  router.add('GET', '/sim/prompts', (_req, res) => {
+    sendJson(res, 200, { prompts: state.received.map((r) => ({ promptId: r.promptId, clientId: r.clientId, prompt: r.prompt })) });
+  });
+
   // Every POST /queue and POST /interrupt so far, in order, with its body.
   router.add('GET', '/sim/controls', (_req, res) => {
     sendJson(res, 200, { controls: state.controls });
