@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { comfyUrls, libraryDir, port, positiveInt, sharedEnv } from './env-fields';
+import { gatewayLimitsEnv } from './gateway-limits-env';
 
 export const gatewayConfigSchema = z.object({
   ...sharedEnv,
@@ -8,6 +9,7 @@ export const gatewayConfigSchema = z.object({
   REFERENCE_MAX_BYTES: positiveInt(20 * 1024 * 1024),
   BUNDLE_MAX_BYTES: positiveInt(200 * 1024 * 1024),
   BUNDLE_MAX_UNCOMPRESSED_BYTES: positiveInt(500 * 1024 * 1024),
+  ...gatewayLimitsEnv,
 });
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 

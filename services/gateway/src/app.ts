@@ -15,6 +15,8 @@ import { workflowRoutes } from './http/routes/workflows';
 import { knownBackendCapabilities } from './domain/known-capabilities';
 import { errorMiddleware, notFoundRoute } from './http/error-middleware';
 import { requestId } from './http/request-id';
+import { createGatewayLimits, type GatewayLimitSettings } from './http/limits/gateway-limits';
+import { queuePressure } from './http/queue-readiness';
 import { JobRelay } from './socket/job-relay';
 import type { BackendCapabilities } from '@anime/workflows';
 
@@ -44,6 +46,10 @@ export interface GatewayDeps {
   backendCapabilities?: () => Promise<BackendCapabilities[]>;
   log: Logger;
   isReady: () => Promise<void>;
+  /** The rate limiters' connection (createLimiterRedis: fails fast rather than queueing commands). */
+  limiterRedis: Redis;
+  /** RATE_LIMIT_*, MAX_QUEUED_PER_KEY, MAX_QUEUE_DEPTH; the config's defaults for those absent. */
+  limits?: Partial<GatewayLimitSettings>;
 }
 
 export interface Gateway {
@@ -58,17 +64,22 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(requestId);
+  const limits = createGatewayLimits({ redis: deps.limiterRedis, queuePrefix: deps.queuePrefix, log: deps.log, settings: deps.limits });
+  // Counted before any body is read: a refused request costs no parsing.
+  app.use('/api', limits.requests);
   app.use(express.json({ limit: '1mb' }));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', service: 'gateway' });
   });
   app.get('/readyz', async (_req, res) => {
-    const problem = await checkReadiness(deps.isReady);
-    if (problem) res.status(503).json({ error: problem });
-    else res.json({ status: 'ready', service: 'gateway' });
+    const [problem, queue] = await Promise.all([checkReadiness(deps.isReady), queuePressure(deps.db, limits.queueCaps.maxQueueDepth)]);
+    // A full queue is reported, not unready: the gateway still answers everything else.
+    const pressure = queue ? { queue } : {};
+    if (problem) res.status(503).json({ error: problem, ...pressure });
+    else res.json({ status: 'ready', service: 'gateway', ...pressure });
   });
-  app.use('/api/v1/generations', generationRoutes(deps));
+  app.use('/api/v1/generations', generationRoutes({ ...deps, limits }));
   app.use(
     '/api/v1/characters',
     characterRoutes({

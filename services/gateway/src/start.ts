@@ -5,6 +5,7 @@ import type { Logger } from '@anime/logger';
 import { removeStalePartials } from '@anime/media';
 import { bounded, createPipelineQueues, createRedis, JobControlPublisher, JobEventPublisher, queueSettingsFrom } from '@anime/pipeline';
 import { createGateway } from './app';
+import { createLimiterRedis } from './http/limits/limiter-redis';
 
 export interface RunningGateway {
   port: number;
@@ -19,6 +20,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
   const db = createDb(config.DATABASE_URL);
   const redis = createRedis(config.REDIS_URL, 'worker');
   const subscriber = createRedis(config.REDIS_URL, 'subscriber');
+  const limiterRedis = createLimiterRedis(config.REDIS_URL);
   const queues = createPipelineQueues(redis, config.QUEUE_PREFIX, queueSettingsFrom(config));
   const gateway = await createGateway({
     db,
@@ -31,6 +33,8 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
     referenceMaxBytes: config.REFERENCE_MAX_BYTES,
     bundleMaxBytes: config.BUNDLE_MAX_BYTES,
     bundleMaxUncompressedBytes: config.BUNDLE_MAX_UNCOMPRESSED_BYTES,
+    limiterRedis,
+    limits: config,
     log,
     isReady: async () => {
       await db.$queryRaw`SELECT 1`;
@@ -48,6 +52,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
         await gateway.close();
         await bounded(queues.close(), 2_000);
         subscriber.disconnect();
+        limiterRedis.disconnect();
         await bounded(redis.quit(), 1_000);
         redis.disconnect();
         await bounded(db.$disconnect(), 2_000);

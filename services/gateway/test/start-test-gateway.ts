@@ -6,6 +6,7 @@ import { createLogger } from '@anime/logger';
 import { createPipelineQueues, createRedis, JobControlPublisher, JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
 import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix, type TestDatabase } from '@anime/testing';
 import { createGateway, type GatewayDeps } from '../src/app';
+import { createLimiterRedis } from '../src/http/limits/limiter-redis';
 
 export interface TestGateway {
   baseUrl: string;
@@ -20,16 +21,19 @@ export interface TestGateway {
 /** The real gateway in-process on port 0, over a database, queue prefix and library of its own. */
 export async function startTestGateway(
   label: string,
-  options: Pick<GatewayDeps, 'referenceMaxBytes' | 'bundleMaxBytes' | 'bundleMaxUncompressedBytes'> & {
+  options: Pick<GatewayDeps, 'referenceMaxBytes' | 'bundleMaxBytes' | 'bundleMaxUncompressedBytes' | 'limits'> & {
     /** Routes the gateway's connections, e.g. through a TCP proxy a test can cut. */
     connectVia?: (databaseUrl: string) => string;
+    /** Routes the rate limiters' Redis connection, e.g. through a TCP proxy a test can cut. */
+    limiterRedisVia?: (redisUrl: string) => string;
   } = {},
 ): Promise<TestGateway> {
-  const { connectVia, ...limits } = options;
+  const { connectVia, limiterRedisVia, ...limits } = options;
   const database = await createTestDatabase(label);
   const db = createDb(connectVia ? connectVia(database.url) : database.url, { max: 5 });
   const redis = createRedis(TEST_REDIS_URL, 'worker');
   const subscriber = createRedis(TEST_REDIS_URL, 'subscriber');
+  const limiterRedis = createLimiterRedis(limiterRedisVia ? limiterRedisVia(TEST_REDIS_URL) : TEST_REDIS_URL);
   const queuePrefix = uniqueQueuePrefix(label);
   const queues = createPipelineQueues(redis, queuePrefix);
   const libraryDir = await mkdtemp(path.join(tmpdir(), `gateway-${label}-`));
@@ -41,6 +45,7 @@ export async function startTestGateway(
     subscriber,
     queuePrefix,
     libraryDir,
+    limiterRedis,
     ...limits,
     log: createLogger('gateway', 'error'),
     // As services/gateway/src/main.ts checks them.
@@ -62,6 +67,7 @@ export async function startTestGateway(
       for (const queue of Object.values(queues.byKey)) await queue.obliterate({ force: true });
       await queues.close();
       subscriber.disconnect();
+      limiterRedis.disconnect();
       await redis.quit();
       await db.$disconnect();
       await database.drop();

@@ -6,6 +6,8 @@ import { cancelGeneration, type CancelGenerationDeps } from '../../domain/cancel
 import { createGeneration, type CreateGenerationDeps } from '../../domain/create-generation';
 import { retryGeneration } from '../../domain/retry-generation';
 import { notFound } from '../api-error';
+import type { GatewayLimits } from '../limits/gateway-limits';
+import { requireQueueRoom } from '../limits/queue-room';
 import { parseOr400 } from '../parse-body';
 
 const idParam = z.string().uuid('must be a generation id (uuid)');
@@ -21,12 +23,17 @@ const listQuery = z.object({
 
 const retryBody = z.object({ seed: z.literal('new').optional() }).strict();
 
-export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDeps): Router {
+export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDeps & { limits: GatewayLimits }): Router {
   const router = Router();
 
   router.post('/', async (req, res) => {
     const body = parseOr400(generationRequestBodySchema, req.body ?? {});
-    const created = await createGeneration(deps, body, res.locals.requestId);
+    await requireQueueRoom(res, deps.db, deps.limits.queueCaps);
+    const charge = await deps.limits.chargeGenerationCost(req, res, body);
+    const created = await createGeneration(deps, body, res.locals.requestId).catch(async (error: unknown) => {
+      await charge.refund();
+      throw error;
+    });
     res.status(202).location(`/api/v1/generations/${created.id}`).json({ id: created.id, status: created.status });
   });
 
@@ -67,6 +74,7 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
   router.post('/:id/retry', async (req, res) => {
     const id = parseOr400(idParam, req.params.id, 'generation id');
     const body = parseOr400(retryBody, req.body ?? {});
+    await requireQueueRoom(res, deps.db, deps.limits.queueCaps);
     await retryGeneration(deps, id, { newSeed: body.seed === 'new' });
     res.status(202).json(await loadGenerationResource(deps.db, id));
   });
