@@ -1,0 +1,103 @@
+import { Redis } from 'ioredis';
+import { startTcpProxy, TEST_REDIS_URL, waitFor, type TcpProxy } from '@anime/testing';
+import { clientFromAddress } from './client-from-address';
+import { kaiDefinition } from './fixtures';
+import { jsonClient, type JsonResponse } from './http-client';
+import { startTestGateway, type TestGateway } from './start-test-gateway';
+
+let proxy: TcpProxy;
+let gateway: TestGateway;
+let api: ReturnType<typeof jsonClient>;
+
+beforeAll(async () => {
+  const redisUrl = new URL(TEST_REDIS_URL);
+  proxy = await startTcpProxy({ host: redisUrl.hostname, port: Number(redisUrl.port || 6379) });
+  gateway = await startTestGateway('limits-resilience', {
+    limits: { MAX_QUEUE_DEPTH: 12, MAX_QUEUED_PER_KEY: 5 },
+    limiterRedisVia: (url) => proxy.urlFor(url),
+  });
+  api = jsonClient(gateway.baseUrl);
+  expect((await api.post('/api/v1/characters', { name: 'Kai Nakamura', slug: 'kai', definition: kaiDefinition })).status).toBe(201);
+});
+afterAll(async () => {
+  await proxy?.accept();
+  await gateway?.close();
+  await proxy?.close();
+});
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const tally = (responses: JsonResponse[]) => {
+  const counts: Record<string, number> = {};
+  for (const r of responses) {
+    const key = `${r.status}${r.body?.error ? ` ${r.body.error.code}` : ''}`;
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  return counts;
+};
+
+describe('rate limits and queue caps together', () => {
+  it('when three clients storm reads, cheap and costly generations at once, then every answer is 200, 202 or 429 (rate_limited and queue_full both seen), never a 5xx', async () => {
+    const clients = ['127.0.0.1', '127.0.0.2', '127.0.0.3'].map((address) => clientFromAddress(gateway.baseUrl, address));
+    const largest = { character: 'kai', prompt: 'storm large', count: 16, width: 2048, height: 2048, steps: 150 };
+    const cheap = { character: 'kai', prompt: 'storm small' };
+    const responses = await Promise.all(
+      Array.from({ length: 240 }, (_, i) => {
+        const client = clients[i % 3];
+        if (i % 4 === 0) return client.post('/api/v1/generations', largest);
+        if (i % 4 === 1) return client.post('/api/v1/generations', cheap);
+        return client.get(i % 8 === 2 ? '/api/v1/generations?limit=5' : '/api/v1/characters');
+      }),
+    );
+    const counts = tally(responses);
+    console.log(`limits-resilience: 240 mixed requests from 3 IPs → ${JSON.stringify(counts)}`);
+    expect(responses.filter((r) => ![200, 202, 429].includes(r.status)).map((r) => [r.status, r.body])).toEqual([]);
+    expect(counts['429 rate_limited']).toBeGreaterThan(0);
+    expect(counts['429 queue_full']).toBeGreaterThan(0);
+    expect(await gateway.db.generationJob.count({ where: { status: 'queued' } })).toBeLessThanOrEqual(12 + 3 * 5);
+  });
+
+  it("then the limiters' Redis keys sit under the gateway's QUEUE_PREFIX and expire by themselves", async () => {
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      const keys = await redis.keys(`${gateway.queuePrefix}:rate-limit:*`);
+      expect(keys.length).toBeGreaterThan(0);
+      for (const key of keys) {
+        const ttl = await redis.pttl(key);
+        expect(ttl).toBeGreaterThan(0);
+        expect(ttl).toBeLessThanOrEqual(60_000);
+      }
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('when Redis is out of reach of the limiters, then requests are still answered at once (200, or 429 by the per-process fallback limits), never a 5xx', async () => {
+    await pause(1_100);
+    await proxy.refuse();
+    const started = Date.now();
+    const one = await api.get('/api/v1/characters');
+    expect(one.status).toBe(200);
+    expect(one.headers.get('ratelimit-limit')).toBe('20');
+    const burst = await Promise.all(Array.from({ length: 100 }, () => api.get('/api/v1/characters')));
+    const counts = tally(burst);
+    console.log(`limits-resilience: with the limiters' Redis refused, 100 GETs → ${JSON.stringify(counts)} in ${Date.now() - started} ms`);
+    expect(Object.keys(counts).sort()).toEqual(['200', '429 rate_limited']);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    await pause(1_100);
+    const generation = await clientFromAddress(gateway.baseUrl, '127.0.0.9').post('/api/v1/generations', { character: 'kai', prompt: 'during the Redis outage', project: 'outage' });
+    expect([202, 429]).toContain(generation.status);
+  });
+
+  it('when Redis is back, then the limits are kept in Redis again', async () => {
+    await proxy.accept();
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      await waitFor(async () => {
+        const res = await clientFromAddress(gateway.baseUrl, '127.0.0.10').get('/api/v1/characters');
+        return res.status === 200 && (await redis.exists(`${gateway.queuePrefix}:rate-limit:requests:ip:127.0.0.10`)) === 1;
+      }, 'a request counted in Redis', 10_000, 200);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
