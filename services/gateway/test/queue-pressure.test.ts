@@ -59,6 +59,9 @@ describe('backpressure on POST /api/v1/generations', () => {
     expect(extra.status).toBe(202);
     expectQueueFull(await api.post(`/api/v1/generations/${ids[1]}/retry`), 'global', MAX_QUEUE_DEPTH);
     expect((await gateway.db.generationJob.findUniqueOrThrow({ where: { id: ids[1] } })).status).toBe('failed');
+    // What could not be retried anyway keeps its own answer.
+    expect((await api.post(`/api/v1/generations/${ids[2]}/retry`)).status).toBe(409);
+    expect((await api.post('/api/v1/generations/00000000-0000-4000-8000-000000000000/retry')).status).toBe(404);
   });
 
   it('when a generation ends, then there is room again and /readyz says so', async () => {

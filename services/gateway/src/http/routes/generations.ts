@@ -74,7 +74,9 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
   router.post('/:id/retry', async (req, res) => {
     const id = parseOr400(idParam, req.params.id, 'generation id');
     const body = parseOr400(retryBody, req.body ?? {});
-    await requireQueueRoom(res, deps.db, deps.limits.queueCaps);
+    // Only a retry that would queue again waits for room: a missing or active one keeps its 404 or 409.
+    const current = await deps.db.generationJob.findUnique({ where: { id }, select: { status: true } });
+    if (current?.status === 'failed' || current?.status === 'canceled') await requireQueueRoom(res, deps.db, deps.limits.queueCaps);
     await retryGeneration(deps, id, { newSeed: body.seed === 'new' });
     res.status(202).json(await loadGenerationResource(deps.db, id));
   });
