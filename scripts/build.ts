@@ -7,7 +7,7 @@ import { findRepoRoot, PROGRAMS, type ProgramName } from '@anime/stack';
 const HELP = `usage: pnpm build [--only NAME,...]
 
 Compiles every program to one JavaScript file each (esbuild): the four services, the ComfyUI
-simulator, the CLIs (db:migrate, db:seed, character:import-legacy) and the \`pnpm start\` supervisor.
+simulator, the CLIs (db:migrate, db:seed, character:import-legacy, apikey:create/list/revoke) and the \`pnpm start\` supervisor.
 The @anime/* workspace packages are bundled in (they ship TypeScript sources); third-party packages
 stay external and are loaded from node_modules at run time, so each program's package.json must
 declare them: the build checks it, and that each one resolves from where the program lies.

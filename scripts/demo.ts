@@ -1,5 +1,7 @@
 import path from 'node:path';
 import axios from 'axios';
+import { mintKey, revokeKey } from '@anime/api-keys';
+import { createDb } from '@anime/db';
 import { runStack } from './run-stack';
 
 /**
@@ -15,8 +17,13 @@ async function main(): Promise<void> {
   const { stack, env } = await runStack((line) => {
     if (verbose) console.log(line);
   });
+  // A key of its own for this run, limited to the demo project and revoked at the end: the demo never
+  // needs a key on its command line or in a file.
+  const db = createDb(env.DATABASE_URL!, { max: 1 });
+  const keyName = `demo-run-${Date.now()}`;
   try {
-    const api = axios.create({ baseURL: stack.gatewayUrl, validateStatus: () => true });
+    const { key } = await mintKey(db, { name: keyName, scopes: ['read', 'generate'], projects: ['demo'] });
+    const api = axios.create({ baseURL: stack.gatewayUrl, validateStatus: () => true, headers: { Authorization: `Bearer ${key}` } });
     const created = await api.post('/api/v1/generations', {
       character: 'kai-nakamura',
       prompt: 'standing on a rooftop at dusk, wind in the hair',
@@ -43,6 +50,8 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 250));
     }
   } finally {
+    await revokeKey(db, keyName).catch(() => undefined);
+    await db.$disconnect();
     await stack.stop();
   }
 }

@@ -1,13 +1,17 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { mintKey } from '@anime/api-keys';
 import { seedDemo } from '@anime/character';
+import { createDb } from '@anime/db';
 import { startSimulatorProcess, startStack, type SimulatorProcess, type Stack } from '@anime/stack';
 import { createTestDatabase, removeQueueKeys, uniqueQueuePrefix, type TestDatabase } from '@anime/testing';
 
 export interface BenchStack {
   stack: Stack;
   databaseUrl: string;
+  /** A key minted into the scratch database for the benchmark's client. */
+  apiKey: string;
   simulators: SimulatorProcess[];
   close(): Promise<void>;
 }
@@ -31,6 +35,8 @@ export async function startBenchStack(options: { backends: number; stepMs: numbe
   };
   try {
     await seedDemo({ databaseUrl: database.url, libraryDir });
+    const db = createDb(database.url, { max: 1 });
+    const { key: apiKey } = await mintKey(db, { name: 'bench', scopes: ['read', 'generate'] }).finally(() => db.$disconnect());
     for (let i = 0; i < options.backends; i++) simulators.push(await startSimulatorProcess({ stepMs: options.stepMs }, `simulator-${i + 1}`));
     stack = await startStack({
       databaseUrl: database.url,
@@ -43,7 +49,7 @@ export async function startBenchStack(options: { backends: number; stepMs: numbe
       // the pipeline, not the per-client limits, so they are lifted out of its way.
       extraEnv: { RATE_LIMIT_RPS: '1000000', MAX_QUEUED_PER_KEY: '1000000', MAX_QUEUE_DEPTH: '1000000' },
     });
-    return { stack, simulators, databaseUrl: database.url, close };
+    return { stack, simulators, databaseUrl: database.url, apiKey, close };
   } catch (error) {
     await close();
     throw error;

@@ -57,18 +57,18 @@ async function measure(backends: number, options: { jobs: number; sequential: nu
   try {
     const gateway = bench.stack.gatewayUrl;
     const timeoutMs = 600_000;
-    await runJobs(gateway, { count: 5, steps: options.steps, sequential: true, timeoutMs }); // warm-up
+    await runJobs(gateway, bench.apiKey, { count: 5, steps: options.steps, sequential: true, timeoutMs }); // warm-up
     let overhead: Summary | undefined;
     let stages: Run['stages'];
     if (options.withOverhead) {
-      const runs = await runJobs(gateway, { count: options.sequential, steps: options.steps, sequential: true, timeoutMs });
+      const runs = await runJobs(gateway, bench.apiKey, { count: options.sequential, steps: options.steps, sequential: true, timeoutMs });
       const timings = await timingsOf(runs);
       overhead = summarize(runs.map((r, i) => r.completedAt - r.submittedAt - (timings[i].finishedAt - timings[i].startedAt)));
       stages = await stageBreakdown(bench.databaseUrl, runs, timings);
     }
     const services = bench.stack.serviceNames.map((name) => ({ name, process: bench.stack.services[name]! }));
     const before = await Promise.all(services.map((s) => rssMiB(s.process.pid)));
-    const runs = await runJobs(gateway, { count: options.jobs, steps: options.steps, sequential: false, timeoutMs });
+    const runs = await runJobs(gateway, bench.apiKey, { count: options.jobs, steps: options.steps, sequential: false, timeoutMs });
     const after = await Promise.all(services.map((s) => rssMiB(s.process.pid)));
     const timings = await timingsOf(runs);
     const wallMs = Math.max(...runs.map((r) => r.completedAt)) - Math.min(...runs.map((r) => r.submittedAt));

@@ -16,9 +16,9 @@ const REQUEST = { character: 'kai-nakamura', prompt: 'benchmark frame', project:
  * Submits `count` generations (all at once, or each after the previous one ended) and waits for
  * every `job:completed` on one Socket.IO connection, as a studio client would.
  */
-export async function runJobs(gatewayUrl: string, options: { count: number; steps: number; sequential: boolean; timeoutMs: number }): Promise<JobRun[]> {
-  const api = axios.create({ baseURL: gatewayUrl, validateStatus: () => true });
-  const socket = io(gatewayUrl, { transports: ['websocket'], forceNew: true });
+export async function runJobs(gatewayUrl: string, apiKey: string, options: { count: number; steps: number; sequential: boolean; timeoutMs: number }): Promise<JobRun[]> {
+  const api = axios.create({ baseURL: gatewayUrl, validateStatus: () => true, headers: { Authorization: `Bearer ${apiKey}` } });
+  const socket = io(gatewayUrl, { transports: ['websocket'], forceNew: true, auth: { token: apiKey } });
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve());
     socket.once('connect_error', reject);

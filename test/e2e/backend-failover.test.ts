@@ -52,7 +52,7 @@ describe('backend pool: a backend killed mid-prompt, and every backend down', ()
   it('when the simulator running a prompt is killed, then it is marked down within 10 s and the job completes once on the other as attempt 2, attempt 1 carrying the error', async () => {
     const res = await fx.api.post('/api/v1/generations', { character: 'kai-nakamura', prompt: 'a backend dies under me', steps: 100 });
     expect(res.status).toBe(202);
-    const socket = await recordJobEvents(fx.stack.gatewayUrl, res.data.id);
+    const socket = await recordJobEvents(fx.stack.gatewayUrl, res.data.id, fx.apiKey);
     const running = await waitFor(() => fx.db.generationJob.findFirst({ where: { id: res.data.id, status: 'running', progressValue: { gt: 2 } } }), 'the prompt to be running', 30_000);
     const victim = simulators.find((s) => s.url === running.backend)!;
     const survivor = simulators.find((s) => s !== victim)!;

@@ -37,7 +37,7 @@ describe('generation pipeline, each service its own process', () => {
     expect(res.data).toEqual({ id: expect.any(String), status: 'queued' });
     expect(res.headers.location).toBe(`/api/v1/generations/${res.data.id}`);
 
-    const socket = await recordJobEvents(fx.stack.gatewayUrl, res.data.id);
+    const socket = await recordJobEvents(fx.stack.gatewayUrl, res.data.id, fx.apiKey);
     expect(socket.ack).toMatchObject({ ok: true });
     await socket.ended();
     socket.close();
@@ -109,7 +109,7 @@ describe('generation pipeline, each service its own process', () => {
   it('when ComfyUI raises during execution, then the job fails with its exception message', async () => {
     const res = await fx.api.post('/api/v1/generations', { character: 'Kai Nakamura', prompt: 'portrait __sim_execution_error__', steps: 4 });
     expect(res.status).toBe(202);
-    const socket = await recordJobEvents(fx.stack.gatewayUrl, res.data.id);
+    const socket = await recordJobEvents(fx.stack.gatewayUrl, res.data.id, fx.apiKey);
     await socket.ended();
     socket.close();
     const generation = await waitForTerminal(res.data.id);

@@ -56,7 +56,7 @@ describe('job control: cancel, retry and queues over REST (one backend, BACKEND_
       return null;
     }, 'one prompt running and one waiting in the backend', 40_000);
     const [executing, waiting] = [run.id as string, wait.id as string];
-    const socket = await recordJobEvents(fx.stack.gatewayUrl, executing);
+    const socket = await recordJobEvents(fx.stack.gatewayUrl, executing, fx.apiKey);
 
     const inBackend = await fx.api.post(`/api/v1/generations/${waiting}/cancel`);
     expect(inBackend.status).toBe(202);
@@ -109,7 +109,7 @@ describe('job control: cancel, retry and queues over REST (one backend, BACKEND_
     const failed = await waitForGenerationEnd(fx, id);
     expect(failed).toMatchObject({ status: 'failed', error: { code: 'comfyui_execution' } });
 
-    const socket = await recordJobEvents(fx.stack.gatewayUrl, id);
+    const socket = await recordJobEvents(fx.stack.gatewayUrl, id, fx.apiKey);
     const retried = await fx.api.post(`/api/v1/generations/${id}/retry`, { seed: 'new' });
     expect(retried.status).toBe(202);
     const done = await waitFor(async () => ((await get(id)).status === 'completed' ? get(id) : null), 'the retried job to complete', 30_000);

@@ -6,9 +6,9 @@ export interface RecordedEvent {
   payload: { jobId: string; seq: number; [key: string]: unknown };
 }
 
-/** A Socket.IO client subscribed to one job, recording every event it receives in order. */
-export async function recordJobEvents(gatewayUrl: string, jobId: string) {
-  const socket: Socket = io(gatewayUrl, { transports: ['websocket'], forceNew: true });
+/** A Socket.IO client (authenticated with `token`) subscribed to one job, recording every event it receives in order. */
+export async function recordJobEvents(gatewayUrl: string, jobId: string, token: string) {
+  const socket: Socket = io(gatewayUrl, { transports: ['websocket'], forceNew: true, auth: { token } });
   const events: RecordedEvent[] = [];
   let resolveEnd!: () => void;
   const ended = new Promise<void>((resolve) => (resolveEnd = resolve));

@@ -2,9 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import axios, { type AxiosInstance } from 'axios';
+import { mintKey } from '@anime/api-keys';
 import { seedDemo } from '@anime/character';
 import { createDb, type Db } from '@anime/db';
 import { startStack, type Stack } from '@anime/stack';
+import { checkAgainstApiDocument } from '../../services/gateway/test/openapi-conformance';
 import { TERMINAL_STATUSES } from '@anime/contracts';
 import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, waitFor, type TestDatabase } from '@anime/testing';
 
@@ -19,7 +21,10 @@ export function waitForGenerationEnd(fx: StackFixture, id: string, timeoutMs = 6
 export interface StackFixture {
   stack: Stack;
   db: Db;
+  /** Sends the fixture's admin key. */
   api: AxiosInstance;
+  /** An admin key in the fixture's database (for Socket.IO clients and raw requests). */
+  apiKey: string;
   libraryDir: string;
   simulatorOutputDir: string;
   queuePrefix: string;
@@ -27,7 +32,10 @@ export interface StackFixture {
 }
 
 /** A database, a queue prefix, a library and a simulator output folder of its own, with the demo seeded. */
-export async function startStackFixture(label: string, options: { simulatorStepMs?: number; comfyUrls?: string[]; extraEnv?: NodeJS.ProcessEnv } = {}): Promise<StackFixture> {
+export async function startStackFixture(
+  label: string,
+  options: { simulatorStepMs?: number; comfyUrls?: string[]; extraEnv?: NodeJS.ProcessEnv; /** The services' REDIS_URL (e.g. with credentials); TEST_REDIS_URL by default. */ redisUrl?: string } = {},
+): Promise<StackFixture> {
   const database: TestDatabase = await createTestDatabase(label);
   const libraryDir = await mkdtemp(path.join(tmpdir(), `${label}-library-`));
   const simulatorOutputDir = await mkdtemp(path.join(tmpdir(), `${label}-comfy-out-`));
@@ -36,7 +44,7 @@ export async function startStackFixture(label: string, options: { simulatorStepM
   const echo = process.env.E2E_ECHO ? (line: string) => console.log(line) : undefined;
   const stack = await startStack({
     databaseUrl: database.url,
-    redisUrl: TEST_REDIS_URL,
+    redisUrl: options.redisUrl ?? TEST_REDIS_URL,
     queuePrefix,
     libraryDir,
     comfyUrls: options.comfyUrls,
@@ -47,11 +55,24 @@ export async function startStackFixture(label: string, options: { simulatorStepM
     echo,
   });
   const db = createDb(database.url, { max: 3 });
-  const api = axios.create({ baseURL: stack.gatewayUrl, validateStatus: () => true });
+  const { key: apiKey } = await mintKey(db, { name: 'e2e-admin', scopes: ['admin'] });
+  const api = axios.create({ baseURL: stack.gatewayUrl, validateStatus: () => true, headers: { Authorization: `Bearer ${apiKey}` } });
+  // Every answer the end-to-end tests see is checked against the OpenAPI document.
+  api.interceptors.response.use((response) => {
+    checkAgainstApiDocument({
+      method: (response.config.method ?? 'get').toUpperCase(),
+      url: response.config.url ?? '/',
+      status: response.status,
+      contentType: String(response.headers['content-type'] ?? ''),
+      body: response.data,
+    });
+    return response;
+  });
   return {
     stack,
     db,
     api,
+    apiKey,
     libraryDir,
     simulatorOutputDir,
     queuePrefix,
@@ -59,7 +80,7 @@ export async function startStackFixture(label: string, options: { simulatorStepM
       await stack.stop();
       await db.$disconnect();
       await database.drop();
-      await removeQueueKeys(queuePrefix);
+      await removeQueueKeys(queuePrefix, options.redisUrl);
       await rm(libraryDir, { recursive: true, force: true });
       await rm(simulatorOutputDir, { recursive: true, force: true });
     },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { opsHost } from './edge-fields';
 
 const urlWithProtocol = (protocols: string[]) =>
   z.string().refine((value) => {
@@ -24,6 +25,10 @@ export const sharedEnv = {
    * Shared: whoever hands a job to generation-renders sets its attempts from it.
    */
   JOB_MAX_ATTEMPTS: z.coerce.number().int().positive().max(50, 'must be at most 50').default(3),
+  /** About how many entries the generation-events stream keeps (XADD MAXLEN ~); shared: every service publishes. */
+  GENERATION_EVENTS_MAXLEN: z.coerce.number().int().min(1_000).max(10_000_000).default(100_000),
+  /** Where each worker service's /healthz, /readyz and /metrics listen (containers set 0.0.0.0 for probes). */
+  OPS_HOST: opsHost,
 };
 
 export const comfyUrls = z

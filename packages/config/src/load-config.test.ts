@@ -32,4 +32,57 @@ describe('loadConfig', () => {
     expect(() => loadConfig(orchestratorConfigSchema, { DATABASE_URL: 'postgres://h/db', LIBRARY_DIR: '/l', COMFYUI_URLS: 'http://a', JOB_MAX_ATTEMPTS: '51' })).toThrow(/JOB_MAX_ATTEMPTS/);
     expect(() => loadConfig(orchestratorConfigSchema, { DATABASE_URL: 'postgres://h/db', LIBRARY_DIR: '/l', COMFYUI_URLS: 'http://a', IPADAPTER_WEIGHT: 'strong' })).toThrow(/IPADAPTER_WEIGHT/);
   });
+
+  it('when AUTH_MODE or SOCKET_MAX_SUBSCRIPTIONS is not set, then auth is on with 200 subscriptions; a bad value names the variable', () => {
+    const base = { DATABASE_URL: 'postgres://h/db', LIBRARY_DIR: '/l' };
+    expect(loadConfig(gatewayConfigSchema, base)).toMatchObject({ AUTH_MODE: 'on', SOCKET_MAX_SUBSCRIPTIONS: 200 });
+    expect(loadConfig(gatewayConfigSchema, { ...base, AUTH_MODE: 'off' }).AUTH_MODE).toBe('off');
+    expect(() => loadConfig(gatewayConfigSchema, { ...base, AUTH_MODE: 'maybe' })).toThrow(/AUTH_MODE/);
+    expect(() => loadConfig(gatewayConfigSchema, { ...base, SOCKET_MAX_SUBSCRIPTIONS: '0' })).toThrow(/SOCKET_MAX_SUBSCRIPTIONS/);
+  });
+});
+
+describe('the HTTP edge variables', () => {
+  const base = { DATABASE_URL: 'postgresql://u@h/db', LIBRARY_DIR: '/tmp/lib' };
+
+  it('when nothing is set, then ops ports are loopback, no origin or host list applies, and the timeouts are bounded', () => {
+    const config = loadConfig(gatewayConfigSchema, base);
+    expect(config).toMatchObject({
+      OPS_HOST: '127.0.0.1',
+      CORS_ORIGINS: [],
+      ALLOWED_HOSTS: [],
+      HTTP_HEADERS_TIMEOUT_MS: 10_000,
+      HTTP_REQUEST_TIMEOUT_MS: 30_000,
+      HTTP_KEEPALIVE_TIMEOUT_MS: 5_000,
+      HTTP_UPLOAD_TIMEOUT_MS: 300_000,
+    });
+    expect(loadConfig(orchestratorConfigSchema, { ...base, COMFYUI_URLS: 'http://a' }).OPS_HOST).toBe('127.0.0.1');
+  });
+
+  it('when lists are given, then origins are normalised and hosts lower-cased', () => {
+    const config = loadConfig(gatewayConfigSchema, { ...base, OPS_HOST: '0.0.0.0', CORS_ORIGINS: 'https://Studio.example.com, http://localhost:3000/', ALLOWED_HOSTS: 'API.example.com,10.0.0.5:8080' });
+    expect(config.OPS_HOST).toBe('0.0.0.0');
+    expect(config.CORS_ORIGINS).toEqual(['https://studio.example.com', 'http://localhost:3000']);
+    expect(config.ALLOWED_HOSTS).toEqual(['api.example.com', '10.0.0.5:8080']);
+  });
+
+  it('when values are bad, then each variable is named and no value is echoed', () => {
+    for (const [variable, value] of [
+      ['OPS_HOST', 'not a host!'],
+      ['CORS_ORIGINS', 'https://ok.example,https://secret-path.example/app'],
+      ['CORS_ORIGINS', '*'],
+      ['ALLOWED_HOSTS', 'bad host/secret'],
+      ['HTTP_REQUEST_TIMEOUT_MS', '0'],
+      ['HTTP_HEADERS_TIMEOUT_MS', 'soon'],
+    ]) {
+      let message = '';
+      try {
+        loadConfig(gatewayConfigSchema, { ...base, [variable]: value });
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toContain(variable);
+      expect(message).not.toMatch(/secret|not a host|soon/);
+    }
+  });
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { gatewayEdgeEnv } from './edge-fields';
 import { comfyUrls, libraryDir, port, positiveInt, sharedEnv } from './env-fields';
 import { gatewayLimitsEnv } from './gateway-limits-env';
 
@@ -9,6 +10,10 @@ export const gatewayConfigSchema = z.object({
   REFERENCE_MAX_BYTES: positiveInt(20 * 1024 * 1024),
   BUNDLE_MAX_BYTES: positiveInt(200 * 1024 * 1024),
   BUNDLE_MAX_UNCOMPRESSED_BYTES: positiveInt(500 * 1024 * 1024),
+  /** `off` must be chosen explicitly: no API keys, and the gateway then listens on 127.0.0.1 only. */
+  AUTH_MODE: z.enum(['on', 'off']).default('on'),
+  SOCKET_MAX_SUBSCRIPTIONS: positiveInt(200),
+  ...gatewayEdgeEnv,
   ...gatewayLimitsEnv,
 });
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

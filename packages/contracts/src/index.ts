@@ -11,3 +11,7 @@ export * from './workflows';
 export * from './workflow-template';
 export * from './stored-columns';
 export * from './access-scopes';
+export * from './generation-events-stream';
+export * from './character-resources';
+export * from './operations-resources';
+export * from './api-queries';

@@ -39,6 +39,8 @@ export type JobEventEnvelope<N extends JobEventName = JobEventName> = {
   name: N;
   seq: number;
   payload: JobEventPayloads[N] & { seq: number };
+  /** Who asked for the generation: set on lifecycle events, carried onto the generation-events stream. */
+  origin?: { source: string; requestId: string | null };
 };
 
 /** Redis pub/sub channel (under the queue prefix) on which services publish job events. */

@@ -18,3 +18,4 @@ export * from './lifecycle/find-stranded';
 export * from './bounded';
 export * from './close-workers';
 export * from './readiness';
+export * from './security-headers';

@@ -1,43 +1,62 @@
 import type { Server } from 'node:http';
 import express from 'express';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { checkReadiness } from './readiness';
+import type { Logger } from '@anime/logger';
+import { checkReadiness, notReadyWhileStarting, type ReadinessChecks } from './readiness';
+import { securityHeaders } from './security-headers';
 
 export interface OpsServer {
   registry: Registry;
   setReady(ready: boolean): void;
   port(): number;
+  /** The address the server listens on (OPS_HOST). */
+  host(): string;
   close(): Promise<void>;
 }
 
+export interface OpsServerOptions {
+  service: string;
+  port: number;
+  /** OPS_HOST: loopback unless the operator opens it (containers set 0.0.0.0 for their probes). */
+  host?: string;
+  checks?: ReadinessChecks;
+  log?: Logger;
+}
+
 /** `/healthz` (alive), `/readyz` (dependencies answer, not shutting down) and `/metrics`. */
-export async function startOpsServer(options: { service: string; port: number; host?: string; checks?: () => Promise<void> }): Promise<OpsServer> {
+export async function startOpsServer(options: OpsServerOptions): Promise<OpsServer> {
   const registry = new Registry();
   registry.setDefaultLabels({ service: options.service });
   collectDefaultMetrics({ register: registry });
   let ready = false;
   const app = express();
+  app.disable('x-powered-by');
+  app.use(securityHeaders());
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', service: options.service });
   });
   app.get('/readyz', async (_req, res) => {
-    const problem = ready ? await checkReadiness(options.checks) : { code: 'not_ready', message: 'starting or stopping' };
-    if (problem) res.status(503).json({ error: problem });
-    else res.json({ status: 'ready', service: options.service });
+    const report = ready ? await checkReadiness(options.service, options.checks ?? {}, { log: options.log }) : notReadyWhileStarting(options.service);
+    res.status(report.status === 'ready' ? 200 : 503).json(report);
   });
   app.get('/metrics', async (_req, res) => {
     res.type(registry.contentType).send(await registry.metrics());
   });
+  app.use((req, res) => {
+    res.status(404).json({ error: { code: 'route_not_found', message: `no route for ${req.method} ${req.path}` } });
+  });
   const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(options.port, options.host ?? '0.0.0.0', () => resolve(s));
+    const s = app.listen(options.port, options.host ?? '127.0.0.1', () => resolve(s));
     s.on('error', reject);
   });
+  const address = server.address() as { port: number; address: string };
   return {
     registry,
     setReady: (value) => {
       ready = value;
     },
-    port: () => (server.address() as { port: number }).port,
+    port: () => address.port,
+    host: () => address.address,
     close: () =>
       new Promise((resolve) => {
         server.close(() => resolve());

@@ -1,27 +1,58 @@
-import { isDatabaseUnavailable } from '@anime/db';
+import type { Logger } from '@anime/logger';
 
-export interface NotReady {
-  code: 'not_ready' | 'database_unavailable';
-  message: string;
-}
+/** A service's dependencies by name (`database`, `redis`, `comfyui`, …), each throwing when it does not answer. */
+export type ReadinessChecks = Record<string, () => Promise<void>>;
+
+/** The body of a `/readyz` answer. */
+export type ReadinessReport =
+  | { status: 'ready'; service: string }
+  | {
+      status: 'not_ready';
+      service: string;
+      /** The dependencies that did not answer, by name; empty while the service starts or stops. */
+      failing: string[];
+      /** As every error body: a stable code and a sentence, never a driver's message (those go to the log). */
+      error: { code: 'not_ready' | 'database_unavailable'; message: string };
+    };
 
 /**
- * Runs a service's dependency checks for `/readyz`, at most `timeoutMs`: a probe must answer
- * quickly even while a dependency hangs (ioredis queues a ping while it reconnects). PostgreSQL
- * being away is named as such, so an operator reading the probe sees which dependency is missing.
+ * Runs a service's dependency checks for `/readyz`, side by side, each for at most `timeoutMs`: a
+ * probe must answer quickly even while a dependency hangs (ioredis queues a ping while it
+ * reconnects). The answer names which dependency failed; the cause (a driver's message, which may
+ * carry host names or credentials) goes to the log only.
  */
-export async function checkReadiness(checks: (() => Promise<void>) | undefined, timeoutMs = 2_000): Promise<NotReady | null> {
-  if (!checks) return null;
+export async function checkReadiness(service: string, checks: ReadinessChecks, options: { timeoutMs?: number; log?: Logger } = {}): Promise<ReadinessReport> {
+  const timeoutMs = options.timeoutMs ?? 2_000;
+  const names = Object.keys(checks);
+  const results = await Promise.all(names.map((name) => settleWithin(checks[name], timeoutMs)));
+  const failing = names.filter((name, i) => {
+    const error = results[i];
+    if (error) options.log?.warn('readiness check failed', { dependency: name, error: error.message });
+    return error !== null;
+  });
+  if (!failing.length) return { status: 'ready', service };
+  const code = failing.includes('database') ? 'database_unavailable' : 'not_ready';
+  return { status: 'not_ready', service, failing, error: { code, message: `${service} is not ready: ${failing.join(', ')} not answering` } };
+}
+
+/** The report of a service that is starting or stopping: it takes no work whatever its dependencies say. */
+export const notReadyWhileStarting = (service: string): ReadinessReport => ({
+  status: 'not_ready',
+  service,
+  failing: [],
+  error: { code: 'not_ready', message: `${service} is starting or stopping` },
+});
+
+async function settleWithin(check: () => Promise<void>, timeoutMs: number): Promise<Error | null> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`dependency checks did not answer within ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(() => reject(new Error(`did not answer within ${timeoutMs} ms`)), timeoutMs);
   });
   try {
-    await Promise.race([checks(), timeout]);
+    await Promise.race([check(), timeout]);
     return null;
   } catch (error) {
-    if (isDatabaseUnavailable(error)) return { code: 'database_unavailable', message: 'PostgreSQL is unavailable' };
-    return { code: 'not_ready', message: (error as Error).message };
+    return error instanceof Error ? error : new Error(String(error));
   } finally {
     clearTimeout(timer);
   }

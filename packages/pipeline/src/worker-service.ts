@@ -7,6 +7,7 @@ import { bounded } from './bounded';
 import { closeWorkers } from './close-workers';
 import { JobEventPublisher } from './job-events';
 import { startOpsServer, type OpsServer } from './ops-server';
+import type { ReadinessChecks } from './readiness';
 import { createPipelineQueues, queueSettingsFrom, type PipelineQueues, type QueueSettings } from './queues';
 import { sweepStage } from './recovery';
 import { createRedis } from './redis';
@@ -27,10 +28,14 @@ export type StageHandlers<S extends ConsumerService> = { [K in QueuesOf<S>]: Sta
 export interface WorkerServiceOptions<S extends ConsumerService> {
   service: S;
   opsPort: number;
+  /** OPS_HOST: where the ops server listens (default 127.0.0.1). */
+  opsHost?: string;
   databaseUrl: string;
   redisUrl: string;
   queuePrefix: string;
   queueSettings?: QueueSettings;
+  /** GENERATION_EVENTS_MAXLEN: about how many entries the generation-events stream keeps. */
+  eventsStreamMaxLength?: number;
   log: Logger;
   /** Builds the service's stage handlers and anything they need. */
   build: (ctx: ServiceContext) => Promise<{ handlers: StageHandlers<S>; concurrency?: Partial<Record<QueuesOf<S>, number>>; stop?: () => Promise<void> }>;
@@ -38,8 +43,8 @@ export interface WorkerServiceOptions<S extends ConsumerService> {
   recoverEveryMs?: number;
   /** How long a stop waits for jobs in flight before leaving them to a restarted worker (default 2 s). */
   closeGraceMs?: number;
-  /** A check of the service's own besides PostgreSQL and Redis for `/readyz` (e.g. a backend is up); throws when not ready. */
-  readiness?: () => Promise<void>;
+  /** Checks of the service's own besides `database` and `redis` for `/readyz`, by dependency name (e.g. `comfyui`); each throws when not ready. */
+  readiness?: ReadinessChecks;
 }
 
 export interface RunningService {
@@ -55,6 +60,8 @@ export interface SharedServiceConfig {
   QUEUE_PREFIX: string;
   JOB_MAX_ATTEMPTS: number;
   RECOVERY_SWEEP_MS: number;
+  GENERATION_EVENTS_MAXLEN: number;
+  OPS_HOST: string;
 }
 
 /** The options a worker service takes from the shared configuration. */
@@ -65,6 +72,8 @@ export function sharedServiceOptions(config: SharedServiceConfig) {
     queuePrefix: config.QUEUE_PREFIX,
     queueSettings: queueSettingsFrom(config),
     recoverEveryMs: config.RECOVERY_SWEEP_MS,
+    eventsStreamMaxLength: config.GENERATION_EVENTS_MAXLEN,
+    opsHost: config.OPS_HOST,
   };
 }
 
@@ -84,15 +93,21 @@ export async function startWorkerService<S extends ConsumerService>(options: Wor
   const redis = createRedis(options.redisUrl, 'worker');
   await redis.ping();
   const queues = createPipelineQueues(redis, options.queuePrefix, options.queueSettings);
-  const ctx: ServiceContext = { db, redis, queues, events: new JobEventPublisher(redis, options.queuePrefix), queuePrefix: options.queuePrefix, log: options.log };
+  const ctx: ServiceContext = { db, redis, queues, events: new JobEventPublisher(redis, options.queuePrefix, options.eventsStreamMaxLength), queuePrefix: options.queuePrefix, log: options.log };
   const ops = await startOpsServer({
     service: options.service,
     port: options.opsPort,
-    checks: async () => {
-      await db.$queryRaw`SELECT 1`;
-      await redis.ping();
-      await options.readiness?.();
+    host: options.opsHost,
+    checks: {
+      database: async () => {
+        await db.$queryRaw`SELECT 1`;
+      },
+      redis: async () => {
+        await redis.ping();
+      },
+      ...options.readiness,
     },
+    log: options.log,
   });
   // Each step bounded: Redis or PostgreSQL being down must not hold the exit.
   const closeAll = async () => {
@@ -135,7 +150,7 @@ export async function startWorkerService<S extends ConsumerService>(options: Wor
   const timer = setInterval(sweep, options.recoverEveryMs ?? 30_000);
   timer.unref();
   ops.setReady(true);
-  options.log.info('service ready', { service: options.service, opsPort: ops.port() });
+  options.log.info('service ready', { service: options.service, opsHost: ops.host(), opsPort: ops.port() });
 
   let stopped: Promise<void> | undefined;
   return {

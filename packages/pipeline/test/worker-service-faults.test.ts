@@ -10,7 +10,7 @@ import { startWorkerService, type RunningService } from '../src/worker-service';
 const log = createLogger('worker-service-test', 'error');
 const readyz = async (service: RunningService) => {
   const response = await fetch(`http://127.0.0.1:${service.ops.port()}/readyz`);
-  return { status: response.status, body: (await response.json()) as { error?: { code: string } } };
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 };
 
 describe('a worker service while PostgreSQL is unreachable', () => {
@@ -39,12 +39,32 @@ describe('a worker service while PostgreSQL is unreachable', () => {
     await database.drop();
   });
 
-  it('when PostgreSQL goes away, then /readyz answers 503 database_unavailable, and 200 once it is back', async () => {
-    expect((await readyz(service)).status).toBe(200);
+  it('when PostgreSQL goes away, then /readyz answers 503 naming the database without the driver message, and 200 once it is back', async () => {
+    expect(await readyz(service)).toEqual({ status: 200, body: { status: 'ready', service: 'file-organizer' } });
     await proxy.refuse();
-    expect(await readyz(service)).toEqual({ status: 503, body: { error: { code: 'database_unavailable', message: expect.any(String) } } });
+    const notReady = await readyz(service);
+    expect(notReady).toEqual({
+      status: 503,
+      body: { status: 'not_ready', service: 'file-organizer', failing: ['database'], error: { code: 'database_unavailable', message: 'file-organizer is not ready: database not answering' } },
+    });
+    // Nothing of the driver: no host, port, user or database name, no library error text.
+    expect(JSON.stringify(notReady.body)).not.toMatch(/127\.0\.0\.1|5432|postgres|ECONN|prisma|connect/i);
     await proxy.accept();
     await waitFor(async () => (await readyz(service)).status === 200, '/readyz to answer 200 again', 10_000);
+  });
+
+  it('when OPS_HOST is not given, then the ops server listens on the loopback address only', () => {
+    expect(service.ops.host()).toBe('127.0.0.1');
+  });
+
+  it('when the ops endpoints answer, then with nosniff, frame-ancestors none, no-referrer and no X-Powered-By', async () => {
+    for (const path of ['/healthz', '/readyz', '/metrics', '/nothing-here']) {
+      const response = await fetch(`http://127.0.0.1:${service.ops.port()}${path}`);
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(response.headers.get('content-security-policy')).toMatch(/frame-ancestors 'none'/);
+      expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+      expect(response.headers.get('x-powered-by')).toBeNull();
+    }
   });
 });
 

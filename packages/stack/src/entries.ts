@@ -17,6 +17,11 @@ export const PROGRAMS = {
   'db:migrate': { source: 'packages/db/src/cli/migrate.ts', compiled: 'packages/db/dist/migrate.js' },
   'db:seed': { source: 'services/character/src/cli/seed-demo.ts', compiled: 'services/character/dist/seed-demo.js' },
   'character:import-legacy': { source: 'services/character/src/cli/import-legacy.ts', compiled: 'services/character/dist/import-legacy.js' },
+  'apikey:create': { source: 'packages/api-keys/src/cli/create.ts', compiled: 'packages/api-keys/dist/apikey-create.js' },
+  'apikey:list': { source: 'packages/api-keys/src/cli/list.ts', compiled: 'packages/api-keys/dist/apikey-list.js' },
+  'apikey:revoke': { source: 'packages/api-keys/src/cli/revoke.ts', compiled: 'packages/api-keys/dist/apikey-revoke.js' },
+  'apikey:ensure-file': { source: 'packages/api-keys/src/cli/ensure-key-file.ts', compiled: 'packages/api-keys/dist/apikey-ensure-file.js' },
+  anime: { source: 'packages/cli/src/main.ts', compiled: 'packages/cli/dist/anime.js' },
   start: { source: 'scripts/start.ts', compiled: 'dist/start.js' },
 } as const satisfies Record<string, ProgramEntry>;
 

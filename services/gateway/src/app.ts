@@ -1,10 +1,11 @@
-import { createServer, type Server as HttpServer } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
 import express from 'express';
 import { Server as SocketServer } from 'socket.io';
 import type { Redis } from 'ioredis';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
-import { checkReadiness, type JobControlPublisher, type JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
+import { checkReadiness, ESSENTIAL_SECURITY_HEADERS, type JobControlPublisher, type JobEventPublisher, type PipelineQueues, type ReadinessChecks } from '@anime/pipeline';
+import { apiDocsRoutes } from './http/routes/api-docs';
 import { assetRoutes } from './http/routes/assets';
 import { backendRoutes } from './http/routes/backends';
 import { characterRoutes } from './http/routes/characters';
@@ -15,14 +16,23 @@ import { workflowRoutes } from './http/routes/workflows';
 import { knownBackendCapabilities } from './domain/known-capabilities';
 import { errorMiddleware, notFoundRoute } from './http/error-middleware';
 import { requestId } from './http/request-id';
+import { authenticate } from './http/auth/authenticate';
+import { keyAuthenticator, type AuthMode } from './http/auth/authenticate-key';
+import { authorize } from './http/auth/authorize';
+import { edgeMiddleware } from './http/edge/edge-middleware';
+import { DEFAULT_EDGE_SETTINGS, type EdgeSettings } from './http/edge/edge-settings';
+import { OriginPolicy } from './http/edge/origin-policy';
+import { createBoundedServer } from './http/edge/request-deadlines';
 import { createGatewayLimits, type GatewayLimitSettings } from './http/limits/gateway-limits';
 import { queuePressure } from './http/queue-readiness';
 import { JobRelay } from './socket/job-relay';
+import { revalidateSockets } from './socket/revalidate-sockets';
 import type { BackendCapabilities } from '@anime/workflows';
 
 const DEFAULT_REFERENCE_MAX_BYTES = 20 * 1024 * 1024;
 const DEFAULT_BUNDLE_MAX_BYTES = 200 * 1024 * 1024;
 const DEFAULT_BUNDLE_MAX_UNCOMPRESSED_BYTES = 500 * 1024 * 1024;
+const DEFAULT_SOCKET_MAX_SUBSCRIPTIONS = 200;
 // Requests still running at close (a download, an upload) get this long, then are cut: a stop must
 // not wait on a slow client.
 const CLOSE_GRACE_MS = 2_000;
@@ -45,7 +55,16 @@ export interface GatewayDeps {
   /** What each backend offers, for template registration warnings; unknown when absent. */
   backendCapabilities?: () => Promise<BackendCapabilities[]>;
   log: Logger;
-  isReady: () => Promise<void>;
+  /** What `/readyz` checks, by dependency name (`database`, `redis`). */
+  readiness: ReadinessChecks;
+  /** Server timeouts, CORS origins and allowed hosts; defaults in DEFAULT_EDGE_SETTINGS. */
+  edge?: Partial<EdgeSettings>;
+  /** AUTH_MODE (default on): off lets every caller do everything and binds 127.0.0.1 only. */
+  authMode?: AuthMode;
+  /** SOCKET_MAX_SUBSCRIPTIONS: the most jobs one Socket.IO connection may follow (default 200). */
+  socketMaxSubscriptions?: number;
+  /** How often open Socket.IO connections have their key checked again (default 30 s). */
+  socketKeyRecheckMs?: number;
   /** The rate limiters' connection (createLimiterRedis: fails fast rather than queueing commands). */
   limiterRedis: Redis;
   /** RATE_LIMIT_*, MAX_QUEUED_PER_KEY, MAX_QUEUE_DEPTH; the config's defaults for those absent. */
@@ -54,30 +73,42 @@ export interface GatewayDeps {
 
 export interface Gateway {
   http: HttpServer;
+  /** The Express app (its routes are read by the OpenAPI coverage test). */
+  app: express.Express;
   io: SocketServer;
   listen(port: number, host?: string): Promise<number>;
   close(): Promise<void>;
 }
 
 export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
+  const edge: EdgeSettings = { ...DEFAULT_EDGE_SETTINGS, ...deps.edge };
+  const origins = new OriginPolicy(edge);
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(requestId);
+  // CORS, Origin and Host checks come first: a browser's preflight carries no key.
+  app.use(edgeMiddleware(origins));
+  const authMode = deps.authMode ?? 'on';
+  if (authMode === 'off') deps.log.warn('AUTH_MODE=off: no API key is asked for and every caller may do everything; listening on 127.0.0.1 only');
+  const authenticateKey = keyAuthenticator({ db: deps.db, log: deps.log, mode: authMode });
+  // The API's description is public, as any OpenAPI document: Swagger UI loads it before a key is given.
+  app.use('/api', apiDocsRoutes());
+  // Before the body is read: an anonymous request costs no parsing.
+  app.use('/api', authenticate(authenticateKey));
   const limits = createGatewayLimits({ redis: deps.limiterRedis, queuePrefix: deps.queuePrefix, log: deps.log, settings: deps.limits });
-  // Counted before any body is read: a refused request costs no parsing.
+  // Counted once the key is known (per key, else per client IP), before any body is read.
   app.use('/api', limits.requests);
   app.use(express.json({ limit: '1mb' }));
+  app.use('/api', authorize);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', service: 'gateway' });
   });
   app.get('/readyz', async (_req, res) => {
-    const [problem, queue] = await Promise.all([checkReadiness(deps.isReady), queuePressure(deps.db, limits.queueCaps.maxQueueDepth)]);
-    // A full queue is reported, not unready: the gateway still answers everything else.
-    const pressure = queue ? { queue } : {};
-    if (problem) res.status(503).json({ error: problem, ...pressure });
-    else res.json({ status: 'ready', service: 'gateway', ...pressure });
+    const [report, queue] = await Promise.all([checkReadiness('gateway', deps.readiness, { log: deps.log }), queuePressure(deps.db, limits.queueCaps.maxQueueDepth)]);
+    // A full queue is reported, not unready: 200/503 stays about the dependencies.
+    res.status(report.status === 'ready' ? 200 : 503).json(queue ? { ...report, queue } : report);
   });
   app.use('/api/v1/generations', generationRoutes({ ...deps, limits }));
   app.use(
@@ -97,19 +128,39 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   app.use(notFoundRoute);
   app.use(errorMiddleware(deps.log));
 
-  const http = createServer(app);
-  const io = new SocketServer(http, { cors: { origin: true } });
-  await new JobRelay({ io, db: deps.db, subscriber: deps.subscriber, queuePrefix: deps.queuePrefix, log: deps.log }).start();
+  const http = createBoundedServer(app, edge);
+  const io = new SocketServer(http, {
+    cors: { origin: (origin, done) => done(null, origins.isListed(origin)) },
+    allowRequest: (req, done) => {
+      const refusal = origins.handshakeRefusal(req);
+      done(refusal, !refusal);
+    },
+  });
+  // Socket.IO writes its HTTP answers itself, past Express and helmet.
+  io.engine.on('headers', (headers: Record<string, string>) => Object.assign(headers, ESSENTIAL_SECURITY_HEADERS));
+  await new JobRelay({
+    io,
+    db: deps.db,
+    subscriber: deps.subscriber,
+    queuePrefix: deps.queuePrefix,
+    log: deps.log,
+    authenticateKey,
+    maxSubscriptions: deps.socketMaxSubscriptions ?? DEFAULT_SOCKET_MAX_SUBSCRIPTIONS,
+  }).start();
+  const stopRevalidating = authMode === 'on' ? revalidateSockets({ io, authenticateKey, log: deps.log, everyMs: deps.socketKeyRecheckMs ?? 30_000 }) : () => undefined;
 
   return {
     http,
+    app,
     io,
     listen: (port, host = '0.0.0.0') =>
       new Promise((resolve, reject) => {
         http.once('error', reject);
-        http.listen(port, host, () => resolve((http.address() as { port: number }).port));
+        // Without keys the gateway must not be reachable from the network, whatever it was asked.
+        http.listen(port, authMode === 'off' ? '127.0.0.1' : host, () => resolve((http.address() as { port: number }).port));
       }),
     close: async () => {
+      stopRevalidating();
       const cut = setTimeout(() => http.closeAllConnections(), CLOSE_GRACE_MS);
       await new Promise<void>((resolve) => io.close(() => resolve()));
       if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));

@@ -25,7 +25,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
   const gateway = await createGateway({
     db,
     queues,
-    events: new JobEventPublisher(redis, config.QUEUE_PREFIX),
+    events: new JobEventPublisher(redis, config.QUEUE_PREFIX, config.GENERATION_EVENTS_MAXLEN),
     control: new JobControlPublisher(redis, config.QUEUE_PREFIX),
     subscriber,
     queuePrefix: config.QUEUE_PREFIX,
@@ -35,10 +35,24 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
     bundleMaxUncompressedBytes: config.BUNDLE_MAX_UNCOMPRESSED_BYTES,
     limiterRedis,
     limits: config,
+    authMode: config.AUTH_MODE,
+    socketMaxSubscriptions: config.SOCKET_MAX_SUBSCRIPTIONS,
     log,
-    isReady: async () => {
-      await db.$queryRaw`SELECT 1`;
-      await redis.ping();
+    readiness: {
+      database: async () => {
+        await db.$queryRaw`SELECT 1`;
+      },
+      redis: async () => {
+        await redis.ping();
+      },
+    },
+    edge: {
+      headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: config.HTTP_KEEPALIVE_TIMEOUT_MS,
+      uploadTimeoutMs: config.HTTP_UPLOAD_TIMEOUT_MS,
+      corsOrigins: config.CORS_ORIGINS,
+      allowedHosts: config.ALLOWED_HOSTS,
     },
   });
   const port = await gateway.listen(config.PORT, host);

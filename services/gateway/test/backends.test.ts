@@ -6,7 +6,7 @@ let api: ReturnType<typeof jsonClient>;
 
 beforeAll(async () => {
   gateway = await startTestGateway('backends');
-  api = jsonClient(gateway.baseUrl);
+  api = gateway.client();
   // As the orchestrator records them (services/orchestrator/src/domain/backends/backend-store.ts).
   await gateway.db.backend.createMany({
     data: [

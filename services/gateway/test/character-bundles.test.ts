@@ -26,8 +26,8 @@ const [faceSha, bodySha, styleSha] = [face, body, style].map(sha256Hex);
 
 beforeAll(async () => {
   [source, target] = await Promise.all([startTestGateway('bundles-source', limits), startTestGateway('bundles-target', limits)]);
-  sourceApi = jsonClient(source.baseUrl);
-  targetApi = jsonClient(target.baseUrl);
+  sourceApi = source.client();
+  targetApi = target.client();
 
   const attributes = { hair_color: 'black', height_cm: 170, is_lead: true };
   expect((await sourceApi.post('/api/v1/characters', { name: 'Kai Nakamura', slug: 'kai', definition: kaiDefinition, attributes, note: 'first draft' })).status).toBe(201);
@@ -50,7 +50,7 @@ function upload(api: ReturnType<typeof jsonClient>, slug: string, bytes: Buffer,
 }
 
 async function exportZip(gateway: TestGateway, slug: string) {
-  const response = await fetch(`${gateway.baseUrl}/api/v1/characters/${slug}/export`);
+  const response = await fetch(`${gateway.baseUrl}/api/v1/characters/${slug}/export`, { headers: gateway.authHeaders });
   expect(response.status).toBe(200);
   return { headers: response.headers, zip: Buffer.from(await response.arrayBuffer()) };
 }
@@ -155,7 +155,7 @@ describe('character bundles', () => {
     expect(await target.db.characterReference.findFirst({ where: { sha256: bodySha } })).toEqual(expect.objectContaining({ detachedAt: expect.any(Date), label: 'Side' }));
 
     for (const reference of targetDetail.references) {
-      const file = await fetch(`${target.baseUrl}${reference.url}`);
+      const file = await fetch(`${target.baseUrl}${reference.url}`, { headers: target.authHeaders });
       expect(file.status).toBe(200);
       expect(sha256Hex(Buffer.from(await file.arrayBuffer()))).toBe(reference.sha256);
     }

@@ -11,7 +11,7 @@ let api: ReturnType<typeof jsonClient>;
 
 beforeAll(async () => {
   gateway = await startTestGateway('references', { referenceMaxBytes: LIMIT });
-  api = jsonClient(gateway.baseUrl);
+  api = gateway.client();
   for (const slug of ['kai', 'mio']) {
     expect((await api.post('/api/v1/characters', { name: slug, slug, definition: { displayName: slug } })).status).toBe(201);
   }
@@ -125,7 +125,7 @@ describe('character references', () => {
     const before = await libraryFiles();
     const truncated = await fetch(`${gateway.baseUrl}/api/v1/characters/kai/references`, {
       method: 'POST',
-      headers: { 'content-type': 'multipart/form-data; boundary=xyz' },
+      headers: { ...gateway.authHeaders, 'content-type': 'multipart/form-data; boundary=xyz' },
       body: '--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\nabc',
     });
     expectError({ status: truncated.status, body: await truncated.json() }, 400, 'invalid_multipart');
@@ -153,7 +153,7 @@ describe('character references', () => {
   });
 
   it('when the file is fetched, then the exact bytes come with the sniffed content type', async () => {
-    const response = await fetch(`${gateway.baseUrl}/api/v1/characters/kai/references/${faceId}/file`);
+    const response = await fetch(`${gateway.baseUrl}/api/v1/characters/kai/references/${faceId}/file`, { headers: gateway.authHeaders });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('image/png');
     expect(Buffer.from(await response.arrayBuffer())).toEqual(face);

@@ -8,7 +8,7 @@ let api: ReturnType<typeof jsonClient>;
 
 beforeAll(async () => {
   gateway = await startTestGateway('versions');
-  api = jsonClient(gateway.baseUrl);
+  api = gateway.client();
   const created = await api.post('/api/v1/characters', { name: 'Kai', slug: 'kai', definition: kaiDefinition, attributes: { hair_color: 'black', height_cm: 170 } });
   expect(created.status).toBe(201);
 });

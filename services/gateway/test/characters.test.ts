@@ -7,7 +7,7 @@ let api: ReturnType<typeof jsonClient>;
 
 beforeAll(async () => {
   gateway = await startTestGateway('characters');
-  api = jsonClient(gateway.baseUrl);
+  api = gateway.client();
 });
 afterAll(() => gateway?.close());
 
@@ -99,7 +99,7 @@ describe('POST /api/v1/characters', () => {
   });
 
   it('when the body is not JSON, then 400 invalid_json', async () => {
-    const response = await fetch(`${gateway.baseUrl}/api/v1/characters`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{nope' });
+    const response = await fetch(`${gateway.baseUrl}/api/v1/characters`, { method: 'POST', headers: { ...gateway.authHeaders, 'content-type': 'application/json' }, body: '{nope' });
     expectError({ status: response.status, body: await response.json() }, 400, 'invalid_json');
   });
 });

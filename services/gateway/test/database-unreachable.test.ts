@@ -13,10 +13,10 @@ let generationId: string;
 beforeAll(async () => {
   proxy = await startTcpProxy(TEST_POSTGRES);
   gateway = await startTestGateway('db-unreachable', { connectVia: (url) => proxy.urlFor(url) });
-  api = jsonClient(gateway.baseUrl);
+  api = gateway.client();
   expect((await api.post('/api/v1/characters', { name: 'Kai Nakamura', slug: 'kai', definition: kaiDefinition })).status).toBe(201);
   generationId = (await api.post('/api/v1/generations', { character: 'kai', prompt: 'on a rooftop' })).body.id;
-  socket = io(gateway.baseUrl, { transports: ['websocket'], forceNew: true });
+  socket = io(gateway.baseUrl, { transports: ['websocket'], forceNew: true, auth: { token: gateway.apiKey } });
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve());
     socket.once('connect_error', reject);

@@ -10,7 +10,7 @@ let api: ReturnType<typeof jsonClient>;
 
 beforeAll(async () => {
   gateway = await startTestGateway('job-control');
-  api = jsonClient(gateway.baseUrl);
+  api = gateway.client();
   expect((await api.post('/api/v1/characters', { name: 'Kai Nakamura', slug: 'kai', definition: kaiDefinition })).status).toBe(201);
 });
 afterAll(() => gateway?.close());

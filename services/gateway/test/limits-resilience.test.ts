@@ -12,7 +12,9 @@ let api: ReturnType<typeof jsonClient>;
 beforeAll(async () => {
   const redisUrl = new URL(TEST_REDIS_URL);
   proxy = await startTcpProxy({ host: redisUrl.hostname, port: Number(redisUrl.port || 6379) });
+  // AUTH_MODE=off: no keys, so every limit counts per client IP (and the local caller's queue share).
   gateway = await startTestGateway('limits-resilience', {
+    authMode: 'off',
     limits: { MAX_QUEUE_DEPTH: 12, MAX_QUEUED_PER_KEY: 5 },
     limiterRedisVia: (url) => proxy.urlFor(url),
   });
@@ -35,7 +37,14 @@ const tally = (responses: JsonResponse[]) => {
   return counts;
 };
 
-describe('rate limits and queue caps together', () => {
+describe('rate limits and queue caps together, without keys', () => {
+  it('when one client IP is limited, then another IP is served', async () => {
+    const limited = clientFromAddress(gateway.baseUrl, '127.0.0.20');
+    await Promise.all(Array.from({ length: 80 }, () => limited.get('/api/v1/schemas/generation-request')));
+    expect((await limited.get('/api/v1/schemas/generation-request')).status).toBe(429);
+    expect((await clientFromAddress(gateway.baseUrl, '127.0.0.21').get('/api/v1/schemas/generation-request')).status).toBe(200);
+  });
+
   it('when three clients storm reads, cheap and costly generations at once, then every answer is 200, 202 or 429 (rate_limited and queue_full both seen), never a 5xx', async () => {
     const clients = ['127.0.0.1', '127.0.0.2', '127.0.0.3'].map((address) => clientFromAddress(gateway.baseUrl, address));
     const largest = { character: 'kai', prompt: 'storm large', count: 16, width: 2048, height: 2048, steps: 150 };

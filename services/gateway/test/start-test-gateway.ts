@@ -1,34 +1,49 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { mintKey, type NewApiKey } from '@anime/api-keys';
 import { createDb, type Db } from '@anime/db';
 import { createLogger } from '@anime/logger';
 import { createPipelineQueues, createRedis, JobControlPublisher, JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
 import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix, type TestDatabase } from '@anime/testing';
 import { createGateway, type GatewayDeps } from '../src/app';
 import { createLimiterRedis } from '../src/http/limits/limiter-redis';
+import { jsonClient } from './http-client';
 
 export interface TestGateway {
   baseUrl: string;
+  /** The address the server is bound to. */
+  address: string;
+  /** The gateway's Express app (its routes can be read from it). */
+  app: import('express').Express;
   queuePrefix: string;
   queues: PipelineQueues;
   db: Db;
   database: TestDatabase;
   libraryDir: string;
+  /** An admin key minted into this gateway's database; `client()` and `authHeaders` send it. */
+  apiKey: string;
+  authHeaders: { authorization: string };
+  /** A JSON client sending `token` (default: the admin key; null: no Authorization header). */
+  client(token?: string | null): ReturnType<typeof jsonClient>;
+  /** Another key in this gateway's database (name defaults to a fresh one). */
+  mintKey(input: Partial<NewApiKey> & Pick<NewApiKey, 'scopes'>): Promise<string>;
   close(): Promise<void>;
 }
 
 /** The real gateway in-process on port 0, over a database, queue prefix and library of its own. */
 export async function startTestGateway(
   label: string,
-  options: Pick<GatewayDeps, 'referenceMaxBytes' | 'bundleMaxBytes' | 'bundleMaxUncompressedBytes' | 'limits'> & {
+  options: Pick<GatewayDeps, 'referenceMaxBytes' | 'bundleMaxBytes' | 'bundleMaxUncompressedBytes' | 'authMode' | 'socketMaxSubscriptions' | 'socketKeyRecheckMs' | 'edge' | 'limits'> & {
     /** Routes the gateway's connections, e.g. through a TCP proxy a test can cut. */
     connectVia?: (databaseUrl: string) => string;
     /** Routes the rate limiters' Redis connection, e.g. through a TCP proxy a test can cut. */
     limiterRedisVia?: (redisUrl: string) => string;
+    /** Where to listen (default 127.0.0.1). */
+    host?: string;
   } = {},
 ): Promise<TestGateway> {
-  const { connectVia, limiterRedisVia, ...limits } = options;
+  const { connectVia, limiterRedisVia, host = '127.0.0.1', ...limits } = options;
   const database = await createTestDatabase(label);
   const db = createDb(connectVia ? connectVia(database.url) : database.url, { max: 5 });
   const redis = createRedis(TEST_REDIS_URL, 'worker');
@@ -48,15 +63,30 @@ export async function startTestGateway(
     limiterRedis,
     ...limits,
     log: createLogger('gateway', 'error'),
-    // As services/gateway/src/main.ts checks them.
-    isReady: async () => {
-      await db.$queryRaw`SELECT 1`;
-      await redis.ping();
+    // As services/gateway/src/start.ts checks them.
+    readiness: {
+      database: async () => {
+        await db.$queryRaw`SELECT 1`;
+      },
+      redis: async () => {
+        await redis.ping();
+      },
     },
   });
-  const port = await gateway.listen(0, '127.0.0.1');
+  const port = await gateway.listen(0, host);
+  const { address } = gateway.http.address() as { address: string };
+  const baseUrl = `http://127.0.0.1:${port}`;
+  let minted = 0;
+  const mint = async (input: Partial<NewApiKey> & Pick<NewApiKey, 'scopes'>) => (await mintKey(db, { name: `test-${++minted}`, ...input })).key;
+  const apiKey = await mint({ name: 'test-admin', scopes: ['admin'] });
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
+    apiKey,
+    authHeaders: { authorization: `Bearer ${apiKey}` },
+    client: (token = apiKey) => jsonClient(baseUrl, token),
+    mintKey: mint,
+    baseUrl,
+    address,
+    app: gateway.app,
     queuePrefix,
     db,
     database,

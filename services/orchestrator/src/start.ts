@@ -16,7 +16,7 @@ export async function startOrchestrator(config: OrchestratorConfig, log: Logger)
     ...sharedServiceOptions(config),
     log,
     // Not ready while no backend is up: nothing could be rendered.
-    readiness: async () => pool?.assertAnyUp(),
+    readiness: { comfyui: async () => pool?.assertAnyUp() },
     build: async (ctx) => {
       pool = new BackendPool({ urls: config.COMFYUI_URLS, db: ctx.db, log, prefetch: config.BACKEND_PREFETCH, defaultCheckpoint: config.DEFAULT_CHECKPOINT });
       await pool.start();

@@ -19,6 +19,8 @@ export interface NewGeneration {
   source: string;
   requestId?: string;
   correlationId?: string;
+  /** The API key that asked for it over REST (null for queue producers and AUTH_MODE=off). */
+  apiKeyId?: string | null;
   id?: string;
   /** Given when the caller already resolved the character (the gateway): the row starts at `resolved`. */
   resolution?: Resolution;
@@ -76,6 +78,7 @@ export class JobLifecycle {
           source: input.source,
           requestId: input.requestId,
           correlationId: input.correlationId,
+          apiKeyId: input.apiKeyId ?? null,
           status: 'queued',
           stage: resolution ? 'resolved' : 'requested',
           priority: body.priority,

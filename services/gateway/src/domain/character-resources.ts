@@ -1,11 +1,12 @@
 import { attributesRecord, type VersionWithAttributes } from '@anime/characters';
+import type { CharacterAttributes, CharacterDetail, CharacterReferenceResource, CharacterSummary, CharacterVersionResource } from '@anime/contracts';
 import type { CharacterReference, Db } from '@anime/db';
 
-export function toVersionResource(version: VersionWithAttributes) {
+export function toVersionResource(version: VersionWithAttributes): CharacterVersionResource {
   return {
     number: version.number,
-    definition: version.definition,
-    attributes: attributesRecord([...version.attributes].sort((a, b) => a.key.localeCompare(b.key))),
+    definition: version.definition as Record<string, unknown>,
+    attributes: attributesRecord([...version.attributes].sort((a, b) => a.key.localeCompare(b.key))) as CharacterAttributes,
     note: version.note,
     createdAt: version.createdAt.toISOString(),
   };
@@ -14,7 +15,7 @@ export function toVersionResource(version: VersionWithAttributes) {
 export const referenceFileUrl = (characterSlug: string, referenceId: string) =>
   `/api/v1/characters/${encodeURIComponent(characterSlug)}/references/${referenceId}/file`;
 
-export function toReferenceResource(characterSlug: string, reference: CharacterReference) {
+export function toReferenceResource(characterSlug: string, reference: CharacterReference): CharacterReferenceResource {
   return {
     id: reference.id,
     label: reference.label,
@@ -30,7 +31,7 @@ export function toReferenceResource(characterSlug: string, reference: CharacterR
   };
 }
 
-export async function loadCharacterSummaries(db: Db, options: { q?: string; limit: number; cursor?: string; archived: boolean }) {
+export async function loadCharacterSummaries(db: Db, options: { q?: string; limit: number; cursor?: string; archived: boolean }): Promise<{ items: CharacterSummary[]; nextCursor: string | null }> {
   const rows = await db.character.findMany({
     where: {
       ...(options.archived ? {} : { archivedAt: null }),
@@ -55,7 +56,7 @@ export async function loadCharacterSummaries(db: Db, options: { q?: string; limi
   };
 }
 
-export async function loadCharacterDetail(db: Db, characterId: string) {
+export async function loadCharacterDetail(db: Db, characterId: string): Promise<CharacterDetail> {
   const character = await db.character.findUniqueOrThrow({
     where: { id: characterId },
     include: {

@@ -18,7 +18,7 @@ export interface CreateGenerationDeps {
  * the character is resolved once on this path. If Redis refuses the hand-off the generation is
  * still safe in PostgreSQL and the recovery sweep enqueues it, so the caller gets its 202 either way.
  */
-export async function createGeneration(deps: CreateGenerationDeps, body: GenerationRequestBody, correlationId?: string) {
+export async function createGeneration(deps: CreateGenerationDeps, body: GenerationRequestBody, correlationId?: string, apiKeyId?: string | null) {
   // Throws workflow_not_found (listing what exists) or validation_failed naming each bad params.<name>.
   const workflow = await resolveWorkflowRequest(deps.db, body);
   // Throws character_* / version_not_found / outfit_not_found (listing the outfits) before anything is written.
@@ -27,6 +27,7 @@ export async function createGeneration(deps: CreateGenerationDeps, body: Generat
     body,
     source: 'api',
     correlationId,
+    apiKeyId,
     resolution: { characterId: character.id, characterVersionId: version.id, conditioning: { ...conditioning, workflow } },
   });
   await deps.events.publishAll([event]);

@@ -48,6 +48,13 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
       body = { code: 'internal', message: `unexpected error (id ${errorId})` };
     }
     if (body.details === undefined) delete body.details;
+    if (res.headersSent) {
+      // A file was already streaming: nothing can be said any more; end the answer.
+      res.destroy();
+      return;
+    }
+    // A download route may have set its file's type and caching before failing: the error is JSON.
+    for (const header of ['Content-Type', 'Content-Disposition', 'ETag', 'Cache-Control', 'Last-Modified']) res.removeHeader(header);
     res.status(status).json({ error: body });
   };
 }

@@ -4,6 +4,11 @@ import { z } from 'zod';
 import { CLIENT_EVENTS, jobEventsChannel, TERMINAL_EVENTS, type JobEventEnvelope } from '@anime/contracts';
 import { isDatabaseUnavailable, type Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
+import { grants } from '@anime/contracts';
+import type { KeyAuthenticator } from '../http/auth/authenticate-key';
+import type { Caller } from '../http/auth/caller';
+import { reachesProject } from '../http/auth/project-access';
+import { authenticateSocket, SOCKET_CALLER, SOCKET_TOKEN } from './authenticate-socket';
 
 const subscribeMessage = z.object({ jobId: z.string().uuid() });
 
@@ -26,7 +31,16 @@ export class JobRelay {
   private readonly byJob = new Map<string, Map<string, Subscription>>();
 
   constructor(
-    private readonly deps: { io: Server; db: Db; subscriber: Redis; queuePrefix: string; log: Logger },
+    private readonly deps: {
+      io: Server;
+      db: Db;
+      subscriber: Redis;
+      queuePrefix: string;
+      log: Logger;
+      authenticateKey: KeyAuthenticator;
+      /** SOCKET_MAX_SUBSCRIPTIONS: jobs one connection may follow at once. */
+      maxSubscriptions: number;
+    },
   ) {}
 
   async start(): Promise<void> {
@@ -35,17 +49,31 @@ export class JobRelay {
       if (ch === channel) this.onLiveEvent(message);
     });
     await this.deps.subscriber.subscribe(channel);
+    this.deps.io.use(authenticateSocket(this.deps.authenticateKey));
     this.deps.io.on('connection', (socket) => this.attach(socket));
   }
 
   private attach(socket: Socket): void {
+    // The jobs this connection follows or is being subscribed to: counted against the cap before any await.
+    const following = new Set<string>();
     socket.on(CLIENT_EVENTS.subscribe, async (raw: unknown, ack?: (reply: unknown) => void) => {
       const reply = typeof ack === 'function' ? ack : () => undefined;
       const parsed = subscribeMessage.safeParse(raw);
       if (!parsed.success) return reply({ ok: false, error: { code: 'validation_failed', message: 'subscribe needs { jobId: <uuid> }' } });
+      const { jobId } = parsed.data;
+      if (!following.has(jobId) && following.size >= this.deps.maxSubscriptions) {
+        return reply({ ok: false, error: { code: 'too_many_subscriptions', message: `a connection may follow at most ${this.deps.maxSubscriptions} jobs (SOCKET_MAX_SUBSCRIPTIONS); unsubscribe from ended ones first` } });
+      }
+      const isNew = !following.has(jobId);
+      following.add(jobId);
       try {
-        reply(await this.subscribe(socket, parsed.data.jobId));
+        const answer = await this.subscribe(socket, jobId);
+        if (!answer.ok && isNew) following.delete(jobId);
+        reply(answer);
+        // After the answer went out, so the client learns why.
+        if (!answer.ok && answer.error.code === 'unauthenticated') socket.disconnect(true);
       } catch (error) {
+        if (isNew) following.delete(jobId);
         // A subscription registered but never replayed would buffer forever and make a retry look
         // already subscribed; dropping it lets the client's retry start clean.
         if (this.byJob.get(parsed.data.jobId)?.get(socket.id)?.pending) this.byJob.get(parsed.data.jobId)!.delete(socket.id);
@@ -59,7 +87,10 @@ export class JobRelay {
     });
     socket.on(CLIENT_EVENTS.unsubscribe, (raw: unknown, ack?: (reply: unknown) => void) => {
       const parsed = subscribeMessage.safeParse(raw);
-      if (parsed.success) this.byJob.get(parsed.data.jobId)?.delete(socket.id);
+      if (parsed.success) {
+        this.byJob.get(parsed.data.jobId)?.delete(socket.id);
+        following.delete(parsed.data.jobId);
+      }
       if (typeof ack === 'function') ack({ ok: parsed.success });
     });
     socket.on('disconnect', () => {
@@ -70,9 +101,23 @@ export class JobRelay {
     });
   }
 
-  private async subscribe(socket: Socket, jobId: string) {
-    const job = await this.deps.db.generationJob.findUnique({ where: { id: jobId }, select: { status: true } });
-    if (!job) return { ok: false, error: { code: 'not_found', message: `generation ${jobId} not found` } };
+  /** The caller of this connection, read again from the database: a key revoked since the handshake stops here. */
+  private async currentCaller(socket: Socket): Promise<Caller | null> {
+    const outcome = await this.deps.authenticateKey(socket.data[SOCKET_TOKEN] ?? null);
+    return 'caller' in outcome ? outcome.caller : null;
+  }
+
+  private async subscribe(socket: Socket, jobId: string): Promise<{ ok: true; status: string } | { ok: false; error: { code: string; message: string } }> {
+    const caller = await this.currentCaller(socket);
+    if (!caller) {
+      return { ok: false, error: { code: 'unauthenticated', message: 'the API key is no longer valid' } };
+    }
+    socket.data[SOCKET_CALLER] = caller;
+    const job = await this.deps.db.generationJob.findUnique({ where: { id: jobId }, select: { status: true, project: true } });
+    // Outside the key's reach reads exactly like a job that does not exist: nothing is told about it.
+    if (!job || !grants(caller.scopes, 'read') || !reachesProject(caller, job.project)) {
+      return { ok: false, error: { code: 'not_found', message: `generation ${jobId} not found` } };
+    }
     const existing = this.byJob.get(jobId)?.get(socket.id);
     if (existing) return { ok: true, status: job.status };
     // Registered before reading the story, so nothing published meanwhile is lost.

@@ -4,6 +4,9 @@ import { z } from 'zod';
 import type { Db } from '@anime/db';
 import { toAssetResource } from '@anime/pipeline';
 import { notFound, ApiError } from '../api-error';
+import { callerOf, type Caller } from '../auth/caller';
+import { reachesProject } from '../auth/project-access';
+import { attachmentHeader } from '../download-name';
 import { parseOr400 } from '../parse-body';
 
 const idParam = z.string().uuid('must be an asset id (uuid)');
@@ -13,23 +16,25 @@ export function assetRoutes(deps: { db: Db; libraryDir: string }): Router {
   const router = Router();
   const root = path.resolve(deps.libraryDir);
 
-  const load = async (rawId: string) => {
+  const load = async (rawId: string, caller: Caller) => {
     const id = parseOr400(idParam, rawId, 'asset id');
     const asset = await deps.db.asset.findUnique({ where: { id }, include: INCLUDE });
-    if (!asset) throw notFound(`asset ${id}`);
+    // Outside the caller's projects reads as absent: 404, not 403, so ids cannot be probed.
+    if (!asset || !reachesProject(caller, asset.project)) throw notFound(`asset ${id}`);
     return asset;
   };
 
   router.get('/:id', async (req, res) => {
-    const asset = await load(req.params.id);
+    const asset = await load(req.params.id, callerOf(res));
     res.json(toAssetResource(asset, asset.characterVersion));
   });
 
   router.get('/:id/file', async (req, res) => {
-    const asset = await load(req.params.id);
+    const asset = await load(req.params.id, callerOf(res));
     const absolute = path.resolve(root, asset.path);
     if (!absolute.startsWith(root + path.sep)) throw new ApiError(409, 'asset_path_invalid', 'asset path lies outside the library');
     res.setHeader('ETag', `"${asset.sha256}"`);
+    res.setHeader('Content-Disposition', attachmentHeader(path.basename(asset.path), `asset-${asset.id}`));
     res.type(asset.mime);
     await new Promise<void>((resolve, reject) =>
       res.sendFile(absolute, { dotfiles: 'allow', headers: { 'Cache-Control': 'private, max-age=31536000, immutable' } }, (error) => {

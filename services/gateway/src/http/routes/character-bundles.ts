@@ -11,6 +11,7 @@ import { readZipEntries } from '../../domain/bundle/read-zip-entries';
 import { zipFiles } from '../../domain/bundle/zip-files';
 import { loadCharacterDetail } from '../../domain/character-resources';
 import { ApiError } from '../api-error';
+import { attachmentHeader } from '../download-name';
 import { slugSchema } from '../character-bodies';
 import { parseOr400 } from '../parse-body';
 import { readUpload } from '../read-upload';
@@ -34,7 +35,7 @@ export function characterBundleRoutes(deps: CharacterBundleDeps): Router {
   router.get('/:idOrSlug/export', async (req, res) => {
     const character = await findCharacterOr404(deps.db, req.params.idOrSlug);
     const bundle = await collectBundleFiles({ db: deps.db, storage }, character);
-    res.type('application/zip').attachment(`${character.slug}.zip`);
+    res.type('application/zip').setHeader('Content-Disposition', attachmentHeader(`${character.slug}.zip`, 'character.zip'));
     res.setHeader('X-Bundle-Omitted-References', String(bundle.omittedReferences));
     await pipeline(zipFiles(bundle.files), res);
   });

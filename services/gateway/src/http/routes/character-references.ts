@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Router } from 'express';
 import { attachReference, findCharacterOr404, findLiveCharacterOr404, REFERENCE_IMAGE_MIMES } from '@anime/characters';
 import type { Db } from '@anime/db';
@@ -5,6 +6,7 @@ import { LocalLibraryStorage, sniffImage, UnsafeLibraryPathError } from '@anime/
 import { toReferenceResource } from '../../domain/character-resources';
 import { findAttachedReferenceOr404 } from '../../domain/find-reference';
 import { ApiError } from '../api-error';
+import { attachmentHeader } from '../download-name';
 import { referenceFieldsSchema } from '../character-bodies';
 import { characterParam } from '../character-param';
 import { zodDetails } from '../parse-body';
@@ -57,6 +59,7 @@ export function characterReferenceRoutes(deps: { db: Db; libraryDir: string; ref
       throw error;
     }
     res.setHeader('ETag', `"${reference.sha256}"`);
+    res.setHeader('Content-Disposition', attachmentHeader(`${reference.label}${path.extname(reference.path)}`, `reference-${reference.id}`));
     res.type(reference.mime);
     await new Promise<void>((resolve, reject) =>
       res.sendFile(absolute, { dotfiles: 'allow', headers: { 'Cache-Control': 'private, max-age=31536000, immutable' } }, (error) => {

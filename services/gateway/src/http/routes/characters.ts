@@ -1,7 +1,6 @@
 import { Router } from 'express';
-import { z } from 'zod';
 import { findCharacterOr404 } from '@anime/characters';
-import { storableText } from '@anime/contracts';
+import { characterListQuerySchema } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import { loadCharacterDetail, loadCharacterSummaries } from '../../domain/character-resources';
 import { createCharacter } from '../../domain/create-character';
@@ -11,12 +10,7 @@ import { characterBundleRoutes, type CharacterBundleDeps } from './character-bun
 import { characterReferenceRoutes } from './character-references';
 import { characterVersionRoutes } from './character-versions';
 
-const listQuery = z.object({
-  q: storableText().max(200).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().uuid().optional(),
-  archived: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
-});
+const listQuery = characterListQuerySchema;
 
 export interface CharacterRoutesDeps extends CharacterBundleDeps {
   db: Db;

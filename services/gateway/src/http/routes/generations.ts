@@ -1,36 +1,39 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { generationRequestBodySchema, storableText, type JobStatus } from '@anime/contracts';
+import { generationListQuerySchema, generationRequestBodySchema, retryGenerationBodySchema, type JobStatus } from '@anime/contracts';
 import { loadGenerationResource } from '@anime/pipeline';
 import { cancelGeneration, type CancelGenerationDeps } from '../../domain/cancel-generation';
 import { createGeneration, type CreateGenerationDeps } from '../../domain/create-generation';
 import { retryGeneration } from '../../domain/retry-generation';
+import type { Db } from '@anime/db';
 import { notFound } from '../api-error';
 import type { GatewayLimits } from '../limits/gateway-limits';
 import { requireQueueRoom } from '../limits/queue-room';
+import { projectNotAllowed } from '../auth/auth-errors';
+import { callerOf, type Caller } from '../auth/caller';
+import { projectScope, reachesProject } from '../auth/project-access';
 import { parseOr400 } from '../parse-body';
 
 const idParam = z.string().uuid('must be a generation id (uuid)');
-const listQuery = z.object({
-  status: z.enum(['queued', 'running', 'completed', 'failed', 'canceled']).optional(),
-  project: storableText().max(64).optional(),
-  character: storableText().max(200).optional(),
-  source: storableText().max(64).optional(),
-  requestId: storableText().max(200).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().uuid().optional(),
-});
+const listQuery = generationListQuerySchema;
 
-const retryBody = z.object({ seed: z.literal('new').optional() }).strict();
+/** A generation outside the caller's projects answers exactly as one that does not exist. */
+async function requireVisible(db: Db, caller: Caller, id: string): Promise<void> {
+  if (caller.projects === null) return;
+  const job = await db.generationJob.findUnique({ where: { id }, select: { project: true } });
+  if (!job || !reachesProject(caller, job.project)) throw notFound(`generation ${id}`);
+}
 
 export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDeps & { limits: GatewayLimits }): Router {
   const router = Router();
 
   router.post('/', async (req, res) => {
     const body = parseOr400(generationRequestBodySchema, req.body ?? {});
+    const caller = callerOf(res);
+    if (!reachesProject(caller, body.project)) throw projectNotAllowed(body.project);
     await requireQueueRoom(res, deps.db, deps.limits.queueCaps);
     const charge = await deps.limits.chargeGenerationCost(req, res, body);
-    const created = await createGeneration(deps, body, res.locals.requestId).catch(async (error: unknown) => {
+    const created = await createGeneration(deps, body, res.locals.requestId, caller.keyId).catch(async (error: unknown) => {
       await charge.refund();
       throw error;
     });
@@ -40,8 +43,9 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
   router.get('/', async (req, res) => {
     const query = parseOr400(listQuery, req.query, 'query');
     const where = {
+      ...projectScope(callerOf(res)),
       ...(query.status ? { status: query.status as JobStatus } : {}),
-      ...(query.project ? { project: query.project } : {}),
+      ...(query.project ? { AND: [{ project: query.project }] } : {}),
       ...(query.source ? { source: query.source } : {}),
       ...(query.requestId ? { requestId: query.requestId } : {}),
       ...(query.character ? { character: { OR: [{ slug: query.character }, ...(z.string().uuid().safeParse(query.character).success ? [{ id: query.character }] : [])] } } : {}),
@@ -60,6 +64,7 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
 
   router.get('/:id', async (req, res) => {
     const id = parseOr400(idParam, req.params.id, 'generation id');
+    await requireVisible(deps.db, callerOf(res), id);
     const resource = await loadGenerationResource(deps.db, id);
     if (!resource) throw notFound(`generation ${id}`);
     res.json(resource);
@@ -67,13 +72,15 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
 
   router.post('/:id/cancel', async (req, res) => {
     const id = parseOr400(idParam, req.params.id, 'generation id');
+    await requireVisible(deps.db, callerOf(res), id);
     await cancelGeneration(deps, id);
     res.status(202).json(await loadGenerationResource(deps.db, id));
   });
 
   router.post('/:id/retry', async (req, res) => {
     const id = parseOr400(idParam, req.params.id, 'generation id');
-    const body = parseOr400(retryBody, req.body ?? {});
+    const body = parseOr400(retryGenerationBodySchema, req.body ?? {});
+    await requireVisible(deps.db, callerOf(res), id);
     // Only a retry that would queue again waits for room: a missing or active one keeps its 404 or 409.
     const current = await deps.db.generationJob.findUnique({ where: { id }, select: { status: true } });
     if (current?.status === 'failed' || current?.status === 'canceled') await requireQueueRoom(res, deps.db, deps.limits.queueCaps);

@@ -1,0 +1,37 @@
+import { parseArgs } from 'node:util';
+import { API_SCOPES } from '@anime/contracts';
+import { mintKey } from '../mint-key';
+import { parseExpiry } from './parse-expiry';
+import { commaList, runCli, UsageError } from './run-cli';
+
+const USAGE = `usage: pnpm apikey:create --name <name> --scopes <comma list> [--projects <comma list>] [--expires <ISO date>]
+
+Creates an API key in the database in DATABASE_URL and prints it, alone, on the last line. Only its
+sha256 is stored: the key is shown this once and cannot be shown again.
+
+  --name      a name for the key (unique among live keys), e.g. "render-farm"
+  --scopes    ${API_SCOPES.join(', ')} (admin implies all)
+  --projects  limit the key to these projects (default: every project)
+  --expires   the key stops working at this date (ISO 8601, e.g. 2027-01-31 or 2027-01-31T12:00:00Z)
+
+Use it as: Authorization: Bearer <key>`;
+
+runCli('apikey:create', USAGE, async (db, argv) => {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: { name: { type: 'string' }, scopes: { type: 'string' }, projects: { type: 'string' }, expires: { type: 'string' } }, strict: true }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (!values.name) throw new UsageError('--name is required');
+  if (!values.scopes) throw new UsageError('--scopes is required');
+  const minted = await mintKey(db, {
+    name: values.name,
+    scopes: commaList(values.scopes) ?? [],
+    projects: commaList(values.projects) ?? null,
+    expiresAt: parseExpiry(values.expires),
+  });
+  console.log(`created API key "${minted.name}" (${minted.prefix}…): scopes ${minted.scopes.join(', ')}; projects ${minted.projects?.join(', ') ?? 'all'}; expires ${minted.expiresAt?.toISOString() ?? 'never'}`);
+  console.log('Store it now: it is shown only this once and cannot be shown again.');
+  console.log(minted.key);
+});

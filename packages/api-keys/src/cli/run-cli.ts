@@ -1,0 +1,43 @@
+import { createDb, type Db } from '@anime/db';
+import { ApiKeyError } from '../key-errors';
+
+/** A mistake in the command line: printed with the usage, exit 2. */
+export class UsageError extends Error {}
+
+/**
+ * Runs one API-key command: `--help` prints the usage; DATABASE_URL comes from the environment;
+ * a refusal (unknown scope, taken name, …) or a usage mistake is one clear line and a non-zero
+ * exit, never a stack trace. Nothing here ever logs a key except the one line `create` prints.
+ */
+export function runCli(name: string, usage: string, run: (db: Db, argv: string[]) => Promise<void>): void {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(usage);
+    return;
+  }
+  const databaseUrl = process.env.DATABASE_URL;
+  if (!databaseUrl) {
+    console.error(`${name}: DATABASE_URL is not set\n\n${usage}`);
+    process.exit(2);
+  }
+  const db = createDb(databaseUrl, { max: 1 });
+  run(db, argv)
+    .then(
+      () => 0,
+      (error: Error) => {
+        if (error instanceof UsageError) console.error(`${name}: ${error.message}\n\n${usage}`);
+        else if (error instanceof ApiKeyError) console.error(`${name}: ${error.message}`);
+        else console.error(`${name} failed: ${error.message}`);
+        return error instanceof UsageError ? 2 : 1;
+      },
+    )
+    .then(async (code) => {
+      await db.$disconnect().catch(() => undefined);
+      process.exit(code);
+    });
+}
+
+/** `a, b,c` → ['a', 'b', 'c']; undefined stays undefined. */
+export function commaList(value: string | undefined): string[] | undefined {
+  return value === undefined ? undefined : value.split(',').map((s) => s.trim()).filter(Boolean);
+}

@@ -1,0 +1,154 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Client } from 'pg';
+import { findRepoRoot, PROGRAMS } from '@anime/stack';
+import { createTestDatabase, type TestDatabase } from '@anime/testing';
+import { createDb, type Db } from '@anime/db';
+import { verifyKey } from '../src';
+
+const REPO = findRepoRoot(__dirname);
+let database: TestDatabase;
+let db: Db;
+let home: string;
+
+beforeAll(async () => {
+  database = await createTestDatabase('apikey-cli');
+  db = createDb(database.url, { max: 2 });
+  home = await mkdtemp(path.join(tmpdir(), 'apikey-cli-'));
+});
+afterAll(async () => {
+  await db?.$disconnect();
+  await database?.drop();
+  await rm(home, { recursive: true, force: true });
+});
+
+type Program = 'apikey:create' | 'apikey:list' | 'apikey:revoke' | 'apikey:ensure-file';
+
+/** Runs a compiled CLI as its own process, as `pnpm apikey:…` does. */
+function cli(program: Program, args: string[], env: NodeJS.ProcessEnv = { DATABASE_URL: database.url }): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [path.join(REPO, PROGRAMS[program].compiled), ...args], { env: { PATH: process.env.PATH, HOME: home, ...env } }, (error, stdout, stderr) => {
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+const lastLine = (text: string) => text.trimEnd().split('\n').at(-1)!;
+
+describe('pnpm apikey:create / list / revoke', () => {
+  it('when --help is asked, then each prints its usage and exits 0 (no database needed)', async () => {
+    for (const program of ['apikey:create', 'apikey:list', 'apikey:revoke'] as const) {
+      const { code, stdout } = await cli(program, ['--help'], {});
+      expect(code).toBe(0);
+      expect(stdout).toContain(`usage: pnpm ${program}`);
+    }
+  });
+
+  it('when a key is created, then the key is printed alone on the last line, once, and works; the database holds only its sha256', async () => {
+    const { code, stdout, stderr } = await cli('apikey:create', ['--name', 'render-farm', '--scopes', 'read,generate', '--projects', 'demo,trailer', '--expires', '2099-01-31']);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    const key = lastLine(stdout);
+    expect(key).toMatch(/^ak_[A-Za-z0-9_-]{43}$/);
+    expect(stdout).toMatch(/cannot be shown again/);
+    expect(stdout.split(key).length).toBe(2);
+    const verified = await verifyKey(db, key);
+    expect(verified).toEqual({ ok: true, key: { id: expect.any(String), name: 'render-farm', scopes: ['read', 'generate'], projects: ['demo', 'trailer'] } });
+
+    // No column of any row holds the key: a dump of the table shows only its hash and first characters.
+    const client = new Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      const dump = JSON.stringify((await client.query('SELECT * FROM api_keys')).rows);
+      expect(dump).not.toContain(key);
+      expect(dump).not.toContain(key.slice(0, 20));
+      expect(dump).toContain(createHash('sha256').update(key).digest('hex'));
+    } finally {
+      await client.end();
+    }
+    // And list never shows it.
+    const listed = await cli('apikey:list', ['--json']);
+    expect(listed.stdout).not.toContain(key);
+  });
+
+  it('when keys are listed, then name, prefix, scopes, projects, expiry, revocation and last use are shown, as a table or JSON', async () => {
+    await cli('apikey:create', ['--name', 'viewer', '--scopes', 'read']);
+    const table = await cli('apikey:list', []);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^NAME\s+PREFIX\s+SCOPES\s+PROJECTS\s+EXPIRES\s+REVOKED\s+LAST USED$/m);
+    expect(table.stdout).toMatch(/^viewer\s+ak_\S{7}\s+read\s+\*\s+-\s+-\s+-$/m);
+    expect(table.stdout).toMatch(/^render-farm\s+ak_\S{7}\s+read,generate\s+demo,trailer\s+2099-01-31T00:00:00Z/m);
+    const json = JSON.parse((await cli('apikey:list', ['--json'])).stdout);
+    expect(json.find((k: { name: string }) => k.name === 'viewer')).toMatchObject({ name: 'viewer', prefix: expect.stringMatching(/^ak_/), scopes: ['read'], projects: null, expiresAt: null, revokedAt: null, lastUsedAt: null });
+  });
+
+  it('when a key is revoked by name, then it no longer verifies, the list shows it revoked and the name is free again', async () => {
+    const key = lastLine((await cli('apikey:create', ['--name', 'temp', '--scopes', 'read'])).stdout);
+    const revoked = await cli('apikey:revoke', ['temp']);
+    expect(revoked).toMatchObject({ code: 0, stdout: expect.stringContaining('revoked API key "temp"') });
+    expect(await verifyKey(db, key)).toEqual({ ok: false, reason: 'revoked' });
+    const json = JSON.parse((await cli('apikey:list', ['--json'])).stdout);
+    expect(json.find((k: { name: string }) => k.name === 'temp').revokedAt).not.toBeNull();
+    expect((await cli('apikey:create', ['--name', 'temp', '--scopes', 'read'])).code).toBe(0);
+  });
+
+  it('when the input is wrong, then the exit is non-zero with a clear message and nothing is created', async () => {
+    const before = await db.apiKey.count();
+    const cases: [Program, string[], RegExp][] = [
+      ['apikey:create', ['--name', 'x', '--scopes', 'read,superuser'], /unknown scope\(s\): superuser/],
+      ['apikey:create', ['--name', 'viewer', '--scopes', 'read'], /a live key named "viewer" exists/],
+      ['apikey:create', ['--name', 'x', '--scopes', 'read', '--expires', 'next week'], /--expires "next week" is not an ISO date/],
+      ['apikey:create', ['--name', 'x', '--scopes', 'read', '--expires', '2001-01-01'], /--expires 2001-01-01 is in the past/],
+      ['apikey:create', ['--name', 'x', '--scopes', 'read', '--expires', '2027-02-31'], /--expires "2027-02-31" is not an ISO date/],
+      ['apikey:create', ['--scopes', 'read'], /--name is required/],
+      ['apikey:create', ['--name', 'x'], /--scopes is required/],
+      ['apikey:create', ['--name', 'x', '--scopes', 'read', '--bogus'], /Unknown option '--bogus'/],
+      ['apikey:create', ['--name', 'bad name!', '--scopes', 'read'], /a key name is/],
+      ['apikey:revoke', ['nobody'], /no live key named "nobody"/],
+      ['apikey:revoke', [], /give exactly one key name/],
+    ];
+    for (const [program, args, message] of cases) {
+      const { code, stdout, stderr } = await cli(program, args);
+      expect({ args, code: code !== 0, stderr }).toEqual({ args, code: true, stderr: expect.stringMatching(message) });
+      expect(stdout).not.toMatch(/ak_/);
+    }
+    const noDatabase = await cli('apikey:list', [], {});
+    expect(noDatabase).toMatchObject({ code: 2, stderr: expect.stringContaining('DATABASE_URL is not set') });
+    expect(await db.apiKey.count()).toBe(before);
+  });
+});
+
+describe('the key file scripts/setup.sh keeps', () => {
+  it('when none exists, then a key is minted into a 0600 file in a 0700 directory and only the path is printed; a second run keeps it; a revoked one is replaced', async () => {
+    const file = path.join(home, '.config', 'anime', 'api-key');
+    const first = await cli('apikey:ensure-file', ['--name', 'demo', '--scopes', 'read,generate,characters:write', '--file', file]);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain(file);
+    expect(first.stdout).not.toMatch(/ak_/);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect((await stat(path.dirname(file))).mode & 0o777).toBe(0o700);
+    const { readFile } = await import('node:fs/promises');
+    const key = (await readFile(file, 'utf8')).trim();
+    expect(await verifyKey(db, key)).toMatchObject({ ok: true, key: { name: 'demo', scopes: ['read', 'generate', 'characters:write'] } });
+
+    const again = await cli('apikey:ensure-file', ['--name', 'demo', '--scopes', 'read,generate,characters:write', '--file', file]);
+    expect(again.stdout).toContain('kept');
+    expect((await readFile(file, 'utf8')).trim()).toBe(key);
+
+    await cli('apikey:revoke', ['demo']);
+    const replaced = await cli('apikey:ensure-file', ['--name', 'demo', '--scopes', 'read,generate,characters:write', '--file', file]);
+    expect(replaced.code).toBe(0);
+    const fresh = (await readFile(file, 'utf8')).trim();
+    expect(fresh).not.toBe(key);
+    expect(await verifyKey(db, fresh)).toMatchObject({ ok: true });
+
+    // A file holding a key that does not verify (another database's) is replaced, and the live "demo" revoked.
+    await writeFile(file, 'ak_not-a-key-of-this-database\n');
+    const rotated = await cli('apikey:ensure-file', ['--name', 'demo', '--scopes', 'read,generate,characters:write', '--file', file]);
+    expect(rotated.code).toBe(0);
+    expect(await verifyKey(db, fresh)).toEqual({ ok: false, reason: 'revoked' });
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+  });
+});

@@ -1,0 +1,81 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { CliError } from '../cli-error';
+import { describeAssets, type GenerationResource } from '../generation-summary';
+import { printJson } from '../output';
+import { ProgressLine } from '../progress-line';
+import { watchJob, type WatchedEvent } from '../watch-job';
+import type { CommandContext } from './context';
+
+export const integer = (name: string) => (value: string) => {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be a whole number`);
+  return Number(value);
+};
+
+const param = (value: string, previous: Record<string, unknown> = {}) => {
+  const at = value.indexOf('=');
+  if (at < 1) throw new InvalidArgumentError('use name=value');
+  const raw = value.slice(at + 1);
+  let parsed: unknown = raw;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    // a plain string
+  }
+  return { ...previous, [value.slice(0, at)]: parsed };
+};
+
+export function generateCommand(context: CommandContext): Command {
+  return new Command('generate')
+    .description('create a generation of a character; with --watch, follow it live and print where its files landed')
+    .requiredOption('-c, --character <character>', 'slug, id, name or slug@version')
+    .requiredOption('-p, --prompt <text>', 'what to draw')
+    .option('--negative <text>', 'what not to draw')
+    .option('--project <name>')
+    .option('--episode <name>')
+    .option('--scene <name>')
+    .option('--shot <name>')
+    .option('--count <n>', 'images (1-16)', integer('--count'))
+    .option('--seed <n>', 'seed (random when absent, recorded)', integer('--seed'))
+    .option('--width <px>', '64-2048, a multiple of 8', integer('--width'))
+    .option('--height <px>', '64-2048, a multiple of 8', integer('--height'))
+    .option('--steps <n>', '1-150', integer('--steps'))
+    .option('--outfit <name>')
+    .option('--workflow <slug[@version]>')
+    .option('--param <name=value>', "a workflow template's parameter (repeatable)", param)
+    .option('--priority <priority>', 'interactive | normal | batch')
+    .option('-w, --watch', 'follow the job live until it ends; exit 1 when it fails')
+    .action(async (options) => {
+      const api = context.api();
+      const { watch, param: params, ...fields } = options;
+      const body = Object.fromEntries(Object.entries({ ...fields, params }).filter(([, v]) => v !== undefined));
+      const created = await api.post<{ id: string; status: string }>('/api/v1/generations', body);
+      if (!watch) {
+        if (context.json()) printJson(created);
+        else console.log(`${created.id} ${created.status}  (follow it: anime show ${created.id}, or use --watch)`);
+        return;
+      }
+      if (!context.json()) console.error(`generation ${created.id} queued`);
+      const progress = new ProgressLine();
+      const terminal = await watchJob(api, created.id, (event) => (context.json() ? console.log(JSON.stringify(event)) : narrate(progress, event)));
+      progress.end();
+      const generation = await api.get<GenerationResource>(`/api/v1/generations/${created.id}`);
+      if (context.json()) printJson(generation);
+      if (terminal.name !== 'job:completed') {
+        const error = generation.error ?? (terminal.payload.error as { code: string; message: string } | undefined);
+        throw new CliError(`generation ${created.id} ${generation.status}${error ? `: ${error.code}: ${error.message}` : ''}`, 1, context.json() ? generation : undefined);
+      }
+      if (!context.json()) {
+        console.log(`completed: ${generation.assets.length} file(s) in the library`);
+        for (const line of describeAssets(api, generation)) console.log(`  ${line}`);
+      }
+    });
+}
+
+function narrate(progress: ProgressLine, { name, payload }: WatchedEvent): void {
+  if (name === 'job:progress') return progress.update(payload.value as number, payload.max as number, (payload.node as string | null) ?? null);
+  if (name === 'job:submitted') return progress.note(`submitted to ${payload.backend} (attempt ${payload.attempt})`);
+  if (name === 'job:started') return progress.note(`started on ${payload.backend}`);
+  if (name === 'job:retrying') return progress.note(`retrying: ${payload.reason}`);
+  if (name === 'job:failed') return progress.note(`failed: ${(payload.error as { message: string }).message}`);
+  if (name === 'job:canceled') return progress.note('canceled');
+}

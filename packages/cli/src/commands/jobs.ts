@@ -1,0 +1,68 @@
+import { Command } from 'commander';
+import { describeGeneration, type GenerationResource } from '../generation-summary';
+import { printJson, printTable } from '../output';
+import type { CommandContext } from './context';
+import { integer } from './generate';
+
+const list = (g: GenerationResource) => ({
+  id: g.id,
+  status: g.status,
+  character: g.character ? `${g.character.slug}@${g.character.version}` : null,
+  project: g.request?.project,
+  progress: g.progress ? `${g.progress.value}/${g.progress.max}` : null,
+  files: g.assets.length,
+  created: g.createdAt,
+  error: g.error?.code,
+});
+
+export function jobsCommand(context: CommandContext): Command {
+  return new Command('jobs')
+    .description('list generations, newest first')
+    .option('--status <status>', 'queued | running | completed | failed | canceled')
+    .option('--project <name>')
+    .option('--character <slug>')
+    .option('--limit <n>', 'how many (default 20)', integer('--limit'), 20)
+    .action(async (options) => {
+      const query = new URLSearchParams(Object.entries(options).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)]));
+      const page = await context.api().get<{ items: GenerationResource[]; nextCursor: string | null }>(`/api/v1/generations?${query}`);
+      if (context.json()) return printJson(page);
+      printTable(page.items.map(list), ['id', 'status', 'character', 'project', 'progress', 'files', 'created', 'error']);
+    });
+}
+
+export function showCommand(context: CommandContext): Command {
+  return new Command('show')
+    .description('show one generation: status, attempts, error and where its files are')
+    .argument('<id>', 'generation id')
+    .action(async (id: string) => {
+      const api = context.api();
+      const generation = await api.get<GenerationResource>(`/api/v1/generations/${encodeURIComponent(id)}`);
+      if (context.json()) printJson(generation);
+      else console.log(describeGeneration(api, generation));
+    });
+}
+
+export function cancelCommand(context: CommandContext): Command {
+  return new Command('cancel')
+    .description('cancel a generation that has not ended')
+    .argument('<id>', 'generation id')
+    .action(async (id: string) => {
+      const generation = await context.api().post<GenerationResource>(`/api/v1/generations/${encodeURIComponent(id)}/cancel`);
+      if (context.json()) printJson(generation);
+      // A prompt already in a backend is interrupted there first: the job ends canceled shortly after.
+      else console.log(generation.status === 'canceled' ? `${generation.id} canceled` : `${generation.id} cancel requested (still ${generation.status}; anime show ${generation.id})`);
+    });
+}
+
+export function retryCommand(context: CommandContext): Command {
+  return new Command('retry')
+    .description('run a failed or canceled generation again')
+    .argument('<id>', 'generation id')
+    .option('--new-seed', 'draw a new seed instead of reusing the recorded one')
+    .action(async (id: string, options: { newSeed?: boolean }) => {
+      const generation = await context.api().post<GenerationResource>(`/api/v1/generations/${encodeURIComponent(id)}/retry`, options.newSeed ? { seed: 'new' } : {});
+      if (context.json()) printJson(generation);
+      else console.log(`${generation.id} ${generation.status}`);
+    });
+}
+

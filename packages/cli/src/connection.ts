@@ -1,0 +1,32 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
+
+/** Where `scripts/setup.sh` stores the demo key, and where the CLI looks for one: a file only its user can read. */
+export function configDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.ANIME_CONFIG_DIR) return env.ANIME_CONFIG_DIR;
+  return path.join(env.XDG_CONFIG_HOME || path.join(homedir(), '.config'), 'anime');
+}
+
+export interface Connection {
+  baseUrl: string;
+  key: string | null;
+  /** Where the key came from, for messages (never the key itself). */
+  keySource: string;
+}
+
+/**
+ * The gateway and the key: `--url`, else ANIME_URL, else http://127.0.0.1:8080; the key from
+ * ANIME_API_KEY, else the file `--key-file` names, else <config dir>/api-key.
+ */
+export function resolveConnection(options: { url?: string; keyFile?: string }, env: NodeJS.ProcessEnv = process.env): Connection {
+  const baseUrl = (options.url ?? env.ANIME_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+  if (env.ANIME_API_KEY) return { baseUrl, key: env.ANIME_API_KEY.trim(), keySource: 'ANIME_API_KEY' };
+  const file = options.keyFile ?? path.join(configDir(env), 'api-key');
+  try {
+    const key = readFileSync(file, 'utf8').trim();
+    return { baseUrl, key: key || null, keySource: file };
+  } catch {
+    return { baseUrl, key: null, keySource: 'none (set ANIME_API_KEY or run scripts/setup.sh)' };
+  }
+}

@@ -1,0 +1,109 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { REPO_ROOT } from '@anime/stack';
+import { waitFor } from '@anime/testing';
+import { startStackFixture, type StackFixture } from '../../../test/e2e/stack-fixture';
+
+const run = promisify(execFile);
+const CLI = path.join(REPO_ROOT, 'packages/cli/dist/anime.js');
+
+jest.setTimeout(120_000);
+
+describe('anime CLI against the real stack', () => {
+  let fx: StackFixture;
+
+  beforeAll(async () => {
+    fx = await startStackFixture('anime-cli', { simulatorStepMs: 30 });
+  });
+
+  afterAll(async () => {
+    await fx?.close();
+  });
+
+  /** Runs the compiled CLI as a user would, with the fixture's key in ANIME_API_KEY; never throws. */
+  async function anime(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return animeWith({ ANIME_API_KEY: fx.apiKey }, ...args);
+  }
+
+  async function animeWith(extraEnv: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const env = { ...process.env, ANIME_URL: fx.stack.gatewayUrl, ANIME_CONFIG_DIR: '/nonexistent', ...extraEnv };
+    try {
+      const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env });
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const failed = error as { code: number; stdout: string; stderr: string };
+      return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+    }
+  }
+
+  it('when a generation is watched, then progress lines are drawn, it exits 0 and prints where each file landed in the library', async () => {
+    const result = await anime('generate', '--character', 'kai-nakamura', '--prompt', 'walking in the rain', '--width', '64', '--height', '64', '--steps', '5', '--watch');
+    expect(result).toMatchObject({ code: 0 });
+    expect(result.stderr).toMatch(/^progress +\d+% \d+\/5/m);
+    expect(result.stderr).toMatch(/submitted to /);
+    const files = result.stdout.split('\n').filter((l) => l.startsWith('  '));
+    expect(files.length).toBe(1);
+    const [libraryPath] = files[0].trim().split(/\s+/);
+    expect(libraryPath).toMatch(/^default\//);
+    const id = /generation ([0-9a-f-]{36}) queued/.exec(result.stderr)![1];
+    const shown = await anime('show', id, '--json');
+    expect(JSON.parse(shown.stdout)).toMatchObject({ id, status: 'completed', assets: [{ path: libraryPath }] });
+  });
+
+  it("when a watched generation fails, then it exits 1 with ComfyUI's own message", async () => {
+    const result = await anime('generate', '-c', 'kai-nakamura', '-p', '__sim_execution_error__ please', '--width', '64', '--height', '64', '--steps', '2', '--watch');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/comfyui_execution: .+/);
+  });
+
+  it('when each command runs with --json, then it prints JSON the API returned; jobs, cancel and retry act on real generations', async () => {
+    for (const command of ['characters', 'backends', 'queues', 'jobs']) {
+      const result = await anime('--json', command);
+      expect({ command, code: result.code }).toEqual({ command, code: 0 });
+      expect(JSON.parse(result.stdout)).toHaveProperty('items');
+    }
+    const created = JSON.parse((await anime('--json', 'generate', '-c', 'kai-nakamura', '-p', 'long one', '--steps', '40', '--width', '64', '--height', '64')).stdout);
+    expect(created).toMatchObject({ id: expect.any(String), status: 'queued' });
+    const canceled = await anime('cancel', created.id);
+    expect(canceled.code).toBe(0);
+    expect(canceled.stdout).toMatch(new RegExp(`^${created.id} (canceled|cancel requested)`));
+    await waitFor(async () => JSON.parse((await anime('--json', 'show', created.id)).stdout).status === 'canceled', 'the cancel', 30_000, 200);
+    expect((await anime('cancel', created.id)).stdout).toBe(`${created.id} canceled\n`); // repeating is harmless
+    const retried = await anime('--json', 'retry', created.id, '--new-seed');
+    expect(retried.code).toBe(0);
+    expect(JSON.parse(retried.stdout)).toMatchObject({ id: created.id, status: 'queued' });
+    await waitFor(async () => JSON.parse((await anime('--json', 'show', created.id)).stdout).status === 'completed', 'the retried job', 60_000, 200);
+    const late = await anime('cancel', created.id);
+    expect(late.code).toBe(1);
+    expect(late.stderr).toMatch(/409 not_cancelable/);
+    const listed = await anime('jobs', '--limit', '50');
+    expect(listed.stdout).toMatch(/^ID +STATUS +CHARACTER/);
+    expect(listed.stdout).toContain(created.id);
+  });
+
+  it('when asked for help, given a bad option, an unknown id or a missing key, then it answers plainly with the right exit code', async () => {
+    const keyDir = await mkdtemp(path.join(tmpdir(), 'anime-config-'));
+    await writeFile(path.join(keyDir, 'api-key'), `${fx.apiKey}\n`, { mode: 0o600 });
+    for (const command of ['generate', 'jobs', 'show', 'cancel', 'retry', 'characters', 'backends', 'queues']) {
+      const help = await anime(command, '--help');
+      expect({ command, code: help.code, usage: help.stdout.startsWith(`Usage: anime ${command}`) }).toEqual({ command, code: 0, usage: true });
+    }
+    expect((await anime('generate', '-c', 'kai-nakamura', '-p', 'x', '--count', 'many')).code).toBe(2);
+    expect((await anime('frobnicate')).code).toBe(2);
+    const missing = await anime('show', '00000000-0000-4000-8000-000000000000');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/404 not_found/);
+    expect(missing.stderr).not.toMatch(/\n\s+at /);
+    const keyless = await animeWith({ ANIME_API_KEY: '' }, 'jobs');
+    expect(keyless.code).toBe(1);
+    expect(keyless.stderr).toMatch(/401 unauthenticated: .*\(key from none/);
+    const fromFile = await animeWith({ ANIME_API_KEY: '', ANIME_CONFIG_DIR: keyDir }, '--json', 'characters');
+    expect(fromFile.code).toBe(0);
+    const unreachable = await anime('--url', 'http://127.0.0.1:1', 'jobs');
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toMatch(/cannot reach the gateway/);
+  });
+});

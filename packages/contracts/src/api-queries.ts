@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { storableText } from './safe-text';
+import { JOB_STATUSES } from './resources';
+
+// Query parameters of the REST list routes, declared once: the routes parse with them and the
+// OpenAPI document describes them.
+
+export const generationListQuerySchema = z.object({
+  status: z.enum(JOB_STATUSES).optional(),
+  project: storableText().max(64).optional(),
+  character: storableText().max(200).optional().describe('slug or id'),
+  source: storableText().max(64).optional().describe('the producing system'),
+  requestId: storableText().max(200).optional().describe("the producer's idempotency key"),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.uuid().optional().describe('nextCursor of the previous page'),
+});
+
+export const characterListQuerySchema = z.object({
+  q: storableText().max(200).optional().describe('part of a name or slug'),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.uuid().optional().describe('nextCursor of the previous page'),
+  archived: z.enum(['true', 'false']).default('false').transform((v) => v === 'true').describe('include archived characters'),
+});
+
+/** `POST /api/v1/generations/:id/retry`. */
+export const retryGenerationBodySchema = z.object({ seed: z.literal('new').optional().describe('"new": draw a new seed instead of reusing the recorded one') }).strict();

@@ -1,0 +1,41 @@
+import type { ApiScope } from '@anime/contracts';
+
+/**
+ * The scope each route needs, in one place. Every GET needs `read` (bundle export included); a
+ * write needs what its row says, matched first to last; a write no row names needs `admin`, so a
+ * route added later is closed until someone decides otherwise.
+ */
+interface RouteScope {
+  method: 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  path: string;
+  scopes: (body: unknown) => ApiScope[];
+}
+
+const just = (scope: ApiScope) => () => [scope];
+
+const WRITES: RouteScope[] = [
+  // An interactive generation jumps the queue: it needs its own scope on top of `generate`.
+  { method: 'POST', path: '/api/v1/generations', scopes: (body) => ((body as { priority?: unknown } | undefined)?.priority === 'interactive' ? ['generate', 'generate:interactive'] : ['generate']) },
+  { method: 'POST', path: '/api/v1/generations/:id/cancel', scopes: just('generate') },
+  { method: 'POST', path: '/api/v1/generations/:id/retry', scopes: just('generate') },
+  { method: 'POST', path: '/api/v1/characters', scopes: just('characters:write') },
+  { method: 'POST', path: '/api/v1/characters/import', scopes: just('characters:write') },
+  { method: 'DELETE', path: '/api/v1/characters/:idOrSlug', scopes: just('characters:write') },
+  { method: 'POST', path: '/api/v1/characters/:idOrSlug/versions', scopes: just('characters:write') },
+  { method: 'POST', path: '/api/v1/characters/:idOrSlug/references', scopes: just('characters:write') },
+  { method: 'DELETE', path: '/api/v1/characters/:idOrSlug/references/:refId', scopes: just('characters:write') },
+  { method: 'POST', path: '/api/v1/workflows', scopes: just('admin') },
+  { method: 'POST', path: '/api/v1/backends/:id/drain', scopes: just('admin') },
+  { method: 'POST', path: '/api/v1/backends/:id/undrain', scopes: just('admin') },
+  { method: 'POST', path: '/api/v1/queues/:name/pause', scopes: just('admin') },
+  { method: 'POST', path: '/api/v1/queues/:name/resume', scopes: just('admin') },
+];
+
+const compiled = WRITES.map((route) => ({ ...route, pattern: new RegExp(`^${route.path.replace(/:[A-Za-z]+/g, '[^/]+')}/?$`) }));
+
+/** The scopes a request needs (all of them). */
+export function requiredScopes(method: string, path: string, body: unknown): ApiScope[] {
+  if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return ['read'];
+  const route = compiled.find((r) => r.method === method && r.pattern.test(path));
+  return route ? route.scopes(body) : ['admin'];
+}

@@ -1,0 +1,27 @@
+import { attachmentHeader } from './download-name';
+
+const SAFE_ASCII = /^attachment; filename="[A-Za-z0-9._-]+"/;
+
+describe('attachmentHeader', () => {
+  it('when the name is plain ASCII, then it is sent as is, once', () => {
+    expect(attachmentHeader('kai-nakamura_v3_01.png')).toBe('attachment; filename="kai-nakamura_v3_01.png"');
+  });
+
+  it('when the name holds quotes, line breaks, separators or reserved characters, then none reach the header', () => {
+    for (const name of ['a"b.png', 'x\r\nSet-Cookie: y=1.png', '../../etc/passwd', 'C:\\Windows\\win.ini', 'a\u0000b.png', 'a;b=c.png', 'what?*<>|.png']) {
+      const header = attachmentHeader(name);
+      expect(header).toMatch(SAFE_ASCII);
+      expect(header).not.toMatch(/[\r\n\u0000\\]|\.\.\/|"[^"]*"[^;]*"/);
+      expect(header.split('"').length).toBe(3);
+    }
+  });
+
+  it('when the name is not ASCII, then filename is its ASCII spelling and filename* the UTF-8 name', () => {
+    expect(attachmentHeader('étoile 星.png')).toBe(`attachment; filename="etoile_.png"; filename*=UTF-8''%C3%A9toile%20%E6%98%9F.png`);
+  });
+
+  it('when nothing usable is left, then the fallback name is used', () => {
+    expect(attachmentHeader('...', 'asset-1.png')).toBe('attachment; filename="asset-1.png"');
+    expect(attachmentHeader('星', 'reference-1')).toMatch(/^attachment; filename="reference-1"; filename\*=UTF-8''%E6%98%9F$/);
+  });
+});

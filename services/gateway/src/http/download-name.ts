@@ -1,0 +1,39 @@
+import contentDisposition from 'content-disposition';
+
+const MAX_NAME_LENGTH = 120;
+
+/**
+ * A file name safe to show a browser: no control characters, quotes, path separators or
+ * characters Windows refuses; `fallback` when nothing is left.
+ */
+function cleanName(name: string, fallback: string): string {
+  const cleaned = name
+    .normalize('NFC')
+    // Controls (CR, LF, NUL…), quotes, separators, Windows-reserved characters, lone surrogates.
+    .replace(/[\u0000-\u001f\u007f-\u009f"'\\/:*?<>|%;]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '_')
+    .replace(/^[\s.]+|[\s.]+$/g, '')
+    .slice(0, MAX_NAME_LENGTH);
+  return cleaned || fallback;
+}
+
+/** The plain-ASCII spelling for clients that ignore `filename*`: letters, digits, `.`, `-`, `_`. */
+function asciiName(name: string, fallback: string): string {
+  const ascii = name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/^[._]+|[._]+$/g, '')
+    .slice(0, MAX_NAME_LENGTH);
+  return ascii && !/^_*$/.test(ascii) ? ascii : fallback;
+}
+
+/**
+ * `Content-Disposition: attachment` for a download: browsers save the file instead of showing it
+ * (an image with an HTML tail is never rendered as a page). `filename` is ASCII-safe; `filename*`
+ * carries the UTF-8 name when it differs.
+ */
+export function attachmentHeader(name: string, fallback = 'download'): string {
+  const unicode = cleanName(name, fallback);
+  const ascii = asciiName(unicode, fallback);
+  return contentDisposition(unicode, { type: 'attachment', fallback: ascii });
+}

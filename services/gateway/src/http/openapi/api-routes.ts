@@ -1,0 +1,118 @@
+import { z } from 'zod';
+import {
+  assetResourceSchema,
+  backendListSchema,
+  backendResourceSchema,
+  bundleImportResultSchema,
+  characterDetailSchema,
+  characterListQuerySchema,
+  characterReferenceResourceSchema,
+  characterSummarySchema,
+  characterVersionResourceSchema,
+  generationListQuerySchema,
+  generationRequestBodySchema,
+  generationResourceSchema,
+  queueListSchema,
+  queueResourceSchema,
+  registerWorkflowBodySchema,
+  retryGenerationBodySchema,
+  schemaListSchema,
+  versionDiffSchema,
+  workflowDetailSchema,
+  workflowListItemSchema,
+  workflowRegisteredSchema,
+  workflowVersionResourceSchema,
+} from '@anime/contracts';
+import { createCharacterBodySchema, referenceFieldsSchema, versionBodySchema } from '../character-bodies';
+import { filePart, type ApiRoute } from './api-path';
+
+// Every route of the gateway, as the OpenAPI document describes it. A test checks that this table
+// and the routes Express serves are the same set, and that real answers validate against it.
+
+const id = (description: string) => z.object({ id: z.uuid().describe(description) });
+const character = z.object({ idOrSlug: z.string().describe('the character: slug or id') });
+const page = <T extends z.ZodType>(item: T, name: string) => z.object({ items: z.array(item), nextCursor: z.uuid().nullable().describe('pass as cursor for the next page; null on the last') }).meta({ id: name });
+const items = <T extends z.ZodType>(item: T, name: string) => z.object({ items: z.array(item) }).meta({ id: name });
+const ok = (description: string, schema?: z.ZodType) => ({ description, schema });
+
+const generationAccepted = z.object({ id: z.uuid(), status: z.literal('queued') }).meta({ id: 'GenerationAccepted' });
+const health = z.object({ status: z.string(), service: z.string() }).passthrough().meta({ id: 'Health' });
+
+export const API_ROUTES: ApiRoute[] = [
+  // Generations
+  {
+    method: 'post', path: '/api/v1/generations', tags: ['generations'], summary: 'Create a generation of a character',
+    description: 'Queues it and answers at once; follow it over Socket.IO (`subscribe { jobId }`) or by polling its Location. `priority: "interactive"` also needs `generate:interactive`.',
+    body: { schema: generationRequestBodySchema },
+    responses: { 202: { description: 'queued', schema: generationAccepted, headers: { Location: 'the generation' } } },
+    errors: [400, 404, 409],
+  },
+  { method: 'get', path: '/api/v1/generations', tags: ['generations'], summary: 'List generations, newest first', query: generationListQuerySchema, responses: { 200: ok('a page', page(generationResourceSchema, 'GenerationPage')) }, errors: [400] },
+  { method: 'get', path: '/api/v1/generations/:id', tags: ['generations'], summary: 'Read a generation', params: id('generation id'), responses: { 200: ok('the generation', generationResourceSchema) }, errors: [400, 404] },
+  {
+    method: 'post', path: '/api/v1/generations/:id/cancel', tags: ['generations'], summary: 'Cancel a generation',
+    description: 'Queued: canceled at once. In a backend: taken off it; the generation ends `canceled` shortly after. Repeating is harmless.',
+    params: id('generation id'), responses: { 202: ok('canceled, or cancel requested', generationResourceSchema) }, errors: [400, 404, 409],
+  },
+  {
+    method: 'post', path: '/api/v1/generations/:id/retry', tags: ['generations'], summary: 'Run a failed or canceled generation again',
+    params: id('generation id'), body: { schema: retryGenerationBodySchema }, responses: { 202: ok('queued again', generationResourceSchema) }, errors: [400, 404, 409],
+  },
+  // Assets
+  { method: 'get', path: '/api/v1/assets/:id', tags: ['assets'], summary: 'Read an asset', params: id('asset id'), responses: { 200: ok('the asset', assetResourceSchema) }, errors: [400, 404] },
+  {
+    method: 'get', path: '/api/v1/assets/:id/file', tags: ['assets'], summary: "Download an asset's file (exactly ComfyUI's bytes)",
+    params: id('asset id'), responses: { 200: { description: 'the image', media: 'image/png', headers: { 'Content-Disposition': 'attachment with a safe file name', ETag: 'the sha256' } } }, errors: [400, 404, 410],
+  },
+  // Characters
+  { method: 'get', path: '/api/v1/characters', tags: ['characters'], summary: 'List characters', query: characterListQuerySchema, responses: { 200: ok('a page', page(characterSummarySchema, 'CharacterPage')) }, errors: [400] },
+  { method: 'post', path: '/api/v1/characters', tags: ['characters'], summary: 'Create a character and its version 1', body: { schema: createCharacterBodySchema }, responses: { 201: ok('created', characterDetailSchema) }, errors: [400, 409] },
+  { method: 'get', path: '/api/v1/characters/:idOrSlug', tags: ['characters'], summary: 'Read a character', params: character, responses: { 200: ok('the character', characterDetailSchema) }, errors: [404] },
+  { method: 'delete', path: '/api/v1/characters/:idOrSlug', tags: ['characters'], summary: 'Archive a character (never deleted)', params: character, responses: { 200: ok('archived', characterDetailSchema) }, errors: [404] },
+  { method: 'get', path: '/api/v1/characters/:idOrSlug/versions', tags: ['characters'], summary: "List a character's versions", params: character, responses: { 200: ok('every version', items(characterVersionResourceSchema, 'CharacterVersionList')) }, errors: [404] },
+  { method: 'post', path: '/api/v1/characters/:idOrSlug/versions', tags: ['characters'], summary: 'Add a version', params: character, body: { schema: versionBodySchema }, responses: { 201: ok('the new version', characterVersionResourceSchema) }, errors: [400, 404, 409] },
+  {
+    method: 'get', path: '/api/v1/characters/:idOrSlug/versions/:number', tags: ['characters'], summary: 'Read a version',
+    params: character.extend({ number: z.string().describe('version number') }), responses: { 200: ok('the version', characterVersionResourceSchema) }, errors: [400, 404],
+  },
+  {
+    method: 'get', path: '/api/v1/characters/:idOrSlug/versions/:from/diff/:to', tags: ['characters'], summary: 'Compare two versions',
+    params: character.extend({ from: z.string(), to: z.string() }), responses: { 200: ok('the changes, as JSON pointers', versionDiffSchema) }, errors: [400, 404],
+  },
+  { method: 'get', path: '/api/v1/characters/:idOrSlug/references', tags: ['characters'], summary: "List a character's reference images", params: character, responses: { 200: ok('the references', items(characterReferenceResourceSchema, 'CharacterReferenceList')) }, errors: [404] },
+  {
+    method: 'post', path: '/api/v1/characters/:idOrSlug/references', tags: ['characters'], summary: 'Upload a reference image (PNG, JPEG or WebP)',
+    params: character, body: { schema: referenceFieldsSchema.extend({ file: filePart }), contentType: 'multipart/form-data' },
+    responses: { 201: ok('stored', characterReferenceResourceSchema), 200: ok('the same image was already attached', characterReferenceResourceSchema) }, errors: [400, 404, 409, 413, 415],
+  },
+  {
+    method: 'get', path: '/api/v1/characters/:idOrSlug/references/:refId/file', tags: ['characters'], summary: "Download a reference image",
+    params: character.extend({ refId: z.uuid() }), responses: { 200: { description: 'the image', media: 'image/*' } }, errors: [404, 410],
+  },
+  { method: 'delete', path: '/api/v1/characters/:idOrSlug/references/:refId', tags: ['characters'], summary: 'Detach a reference image', params: character.extend({ refId: z.uuid() }), responses: { 204: { description: 'detached' } }, errors: [404] },
+  { method: 'get', path: '/api/v1/characters/:idOrSlug/export', tags: ['characters'], summary: 'Export a character as a bundle (zip)', params: character, responses: { 200: { description: 'the bundle', media: 'application/zip' } }, errors: [404, 409] },
+  {
+    method: 'post', path: '/api/v1/characters/import', tags: ['characters'], summary: 'Import a character bundle',
+    query: z.object({ as: z.string().optional().describe('import under this slug') }), body: { schema: z.object({ file: filePart }), contentType: 'multipart/form-data' },
+    responses: { 201: ok('imported', bundleImportResultSchema), 200: ok('nothing new', bundleImportResultSchema) }, errors: [400, 409, 413, 415],
+  },
+  // Workflow templates
+  { method: 'post', path: '/api/v1/workflows', tags: ['workflows'], summary: 'Register a workflow template (a new version when the slug exists)', body: { schema: registerWorkflowBodySchema }, responses: { 201: ok('registered', workflowRegisteredSchema) }, errors: [400] },
+  { method: 'get', path: '/api/v1/workflows', tags: ['workflows'], summary: 'List workflow templates', responses: { 200: ok('every template', items(workflowListItemSchema, 'WorkflowList')) } },
+  { method: 'get', path: '/api/v1/workflows/:slug', tags: ['workflows'], summary: 'Read a workflow template', params: z.object({ slug: z.string() }), responses: { 200: ok('the template', workflowDetailSchema) }, errors: [404] },
+  { method: 'get', path: '/api/v1/workflows/:slug/versions', tags: ['workflows'], summary: "List a template's versions", params: z.object({ slug: z.string() }), responses: { 200: ok('every version', items(workflowVersionResourceSchema, 'WorkflowVersionList')) }, errors: [404] },
+  { method: 'get', path: '/api/v1/workflows/:slug/versions/:number', tags: ['workflows'], summary: 'Read a template version', params: z.object({ slug: z.string(), number: z.string() }), responses: { 200: ok('the version', workflowVersionResourceSchema) }, errors: [400, 404] },
+  // Operations
+  { method: 'get', path: '/api/v1/backends', tags: ['operations'], summary: 'List the ComfyUI backends', responses: { 200: ok('the pool', backendListSchema) } },
+  { method: 'post', path: '/api/v1/backends/:id/drain', tags: ['operations'], summary: 'Drain a backend: no new job, it finishes what it holds', params: z.object({ id: z.string() }), responses: { 200: ok('the backend', backendResourceSchema) }, errors: [404] },
+  { method: 'post', path: '/api/v1/backends/:id/undrain', tags: ['operations'], summary: 'Take a backend back into routing', params: z.object({ id: z.string() }), responses: { 200: ok('the backend', backendResourceSchema) }, errors: [404] },
+  { method: 'get', path: '/api/v1/queues', tags: ['operations'], summary: 'List the pipeline queues and their counts', responses: { 200: ok('the queues', queueListSchema) } },
+  { method: 'post', path: '/api/v1/queues/:name/pause', tags: ['operations'], summary: 'Pause a queue', params: z.object({ name: z.string() }), responses: { 200: ok('the queue', queueResourceSchema) }, errors: [404] },
+  { method: 'post', path: '/api/v1/queues/:name/resume', tags: ['operations'], summary: 'Resume a queue', params: z.object({ name: z.string() }), responses: { 200: ok('the queue', queueResourceSchema) }, errors: [404] },
+  { method: 'get', path: '/api/v1/schemas', tags: ['schemas'], summary: 'List the published JSON Schemas', responses: { 200: ok('the schemas', schemaListSchema) } },
+  { method: 'get', path: '/api/v1/schemas/:name', tags: ['schemas'], summary: 'A JSON Schema (generation-request: the queue payload)', params: z.object({ name: z.string() }), responses: { 200: ok('the JSON Schema', z.record(z.string(), z.unknown())) }, errors: [404] },
+  // Probes and this document
+  { method: 'get', path: '/healthz', tags: ['probes'], open: true, summary: 'Liveness', responses: { 200: ok('alive', health) } },
+  { method: 'get', path: '/readyz', tags: ['probes'], open: true, summary: 'Readiness: PostgreSQL and Redis answer', responses: { 200: ok('ready', health), 503: ok('not ready, and which dependency', health) } },
+  { method: 'get', path: '/api/openapi.json', tags: ['probes'], open: true, summary: 'This document (OpenAPI 3.1)', responses: { 200: ok('the document', z.record(z.string(), z.unknown())) } },
+];

@@ -1,0 +1,76 @@
+import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
+import { apiDocument } from '../src/http/openapi/api-document';
+
+// Checks a real answer of the gateway against the OpenAPI document: the test clients (http-client.ts,
+// the e2e fixture's axios) call it on every response, so every answer the suite sees is checked.
+
+type Document = ReturnType<typeof apiDocument>;
+interface Operation {
+  responses: Record<string, { content?: Record<string, { schema: object }> }>;
+}
+
+const document: Document = apiDocument();
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+addFormats(ajv);
+const compiled = new Map<string, ValidateFunction>();
+
+const templates = Object.keys(document.paths ?? {}).map((template) => ({
+  template,
+  pattern: new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/]+')}$`),
+}));
+
+/** The documented operation answering a concrete method and path, if any. */
+function operationFor(method: string, pathname: string): { template: string; operation: Operation } | null {
+  // A literal segment beats a parameter (/characters/import over /characters/{idOrSlug}).
+  const matches = templates.filter((t) => t.pattern.test(pathname)).sort((a, b) => (a.template.match(/\{/g)?.length ?? 0) - (b.template.match(/\{/g)?.length ?? 0));
+  for (const { template } of matches) {
+    const operation = (document.paths as Record<string, Record<string, Operation>>)[template][method.toLowerCase()];
+    if (operation) return { template, operation };
+  }
+  return null;
+}
+
+export interface SeenAnswer {
+  method: string;
+  url: string;
+  status: number;
+  contentType: string | null;
+  body: unknown;
+}
+
+/** Throws when the answer is not one the document describes for its route and status. */
+export function checkAgainstApiDocument(answer: SeenAnswer): void {
+  const pathname = new URL(answer.url, 'http://x').pathname;
+  if (!pathname.startsWith('/api/') && pathname !== '/healthz' && pathname !== '/readyz') return;
+  if (pathname.startsWith('/api/docs')) return;
+  const found = operationFor(answer.method, pathname);
+  const where = `${answer.method} ${pathname} → ${answer.status}`;
+  if (!found) {
+    // An unknown route may only be the JSON 404, or a refusal that comes before routing (auth, limits, input checks).
+    if ([400, 401, 403, 404, 405, 408, 413, 429].includes(answer.status)) return checkBody(`${where} (no such route)`, 'Error', errorSchema(), answer.body);
+    throw new Error(`${where}: the OpenAPI document has no such operation`);
+  }
+  const response = found.operation.responses[String(answer.status)];
+  if (!response) throw new Error(`${where}: status ${answer.status} is not documented for ${answer.method} ${found.template}`);
+  const json = response.content?.['application/json'];
+  if (!json) return; // a file, or no body
+  if (!answer.contentType?.includes('application/json')) throw new Error(`${where}: documented as JSON, sent ${answer.contentType}`);
+  checkBody(where, `${answer.method} ${found.template} ${answer.status}`, json.schema, answer.body);
+}
+
+function errorSchema(): object {
+  return { $ref: '#/components/schemas/Error' };
+}
+
+function checkBody(where: string, key: string, schema: object, body: unknown): void {
+  let validate = compiled.get(key);
+  if (!validate) {
+    validate = ajv.compile({ ...schema, components: document.components });
+    compiled.set(key, validate);
+  }
+  if (!validate(body)) {
+    const problems = (validate.errors ?? []).slice(0, 5).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
+    throw new Error(`${where}: the body does not match the OpenAPI document: ${problems}`);
+  }
+}

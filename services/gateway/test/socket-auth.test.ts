@@ -1,0 +1,126 @@
+import { io, type Socket } from 'socket.io-client';
+import { waitFor } from '@anime/testing';
+import { kaiDefinition } from './fixtures';
+import { startTestGateway, type TestGateway } from './start-test-gateway';
+
+const MAX_SUBSCRIPTIONS = 5;
+let gateway: TestGateway;
+const sockets: Socket[] = [];
+
+beforeAll(async () => {
+  gateway = await startTestGateway('socket-auth', { socketMaxSubscriptions: MAX_SUBSCRIPTIONS, socketKeyRecheckMs: 300 });
+  expect((await gateway.client().post('/api/v1/characters', { name: 'Kai Nakamura', slug: 'kai', definition: kaiDefinition })).status).toBe(201);
+});
+afterAll(async () => {
+  for (const socket of sockets) socket.close();
+  await gateway?.close();
+});
+
+function connect(token?: unknown): Promise<Socket> {
+  const socket = io(gateway.baseUrl, { transports: ['websocket'], forceNew: true, reconnection: false, ...(token === undefined ? {} : { auth: { token } }) });
+  sockets.push(socket);
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => resolve(socket));
+    socket.once('connect_error', reject);
+  });
+}
+
+/** Every event a socket receives, whatever its name. */
+function record(socket: Socket) {
+  const events: { name: string; payload: { jobId?: string } }[] = [];
+  socket.onAny((name: string, payload: { jobId?: string }) => events.push({ name, payload }));
+  return events;
+}
+
+const subscribe = (socket: Socket, jobId: string) => socket.timeout(5_000).emitWithAck('subscribe', { jobId });
+
+describe('Socket.IO with API keys', () => {
+  it('when a client connects without a key or with a bad, unknown or revoked one, then the handshake fails with connect_error "unauthenticated"', async () => {
+    await expect(connect()).rejects.toThrow('unauthenticated');
+    await expect(connect('nope')).rejects.toThrow('unauthenticated');
+    await expect(connect(42)).rejects.toThrow('unauthenticated');
+    await expect(connect(`ak_${'B'.repeat(43)}`)).rejects.toThrow('unauthenticated');
+    const revoked = await gateway.mintKey({ name: 'socket-revoked', scopes: ['read'] });
+    await gateway.db.apiKey.updateMany({ where: { name: 'socket-revoked' }, data: { revokedAt: new Date() } });
+    await expect(connect(revoked)).rejects.toThrow('unauthenticated');
+  });
+
+  it("when a second key's client listens, then it receives nothing of the first key's jobs across 20 jobs, and its subscribe to them is not_found", async () => {
+    const firstKey = await gateway.mintKey({ name: 'studio-a', scopes: ['read', 'generate'], projects: ['studio-a'] });
+    const secondKey = await gateway.mintKey({ name: 'studio-b', scopes: ['read', 'generate'], projects: ['studio-b'] });
+    const first = await connect(firstKey);
+    const second = await connect(secondKey);
+    const firstEvents = record(first);
+    const secondEvents = record(second);
+    const api = gateway.client(firstKey);
+    const jobIds: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const created = await api.post('/api/v1/generations', { character: 'kai', prompt: `frame ${i}`, project: 'studio-a' });
+      expect(created.status).toBe(202);
+      jobIds.push(created.body.id);
+      expect(await subscribe(first, created.body.id)).toMatchObject({ ok: true });
+      expect(await subscribe(second, created.body.id)).toEqual({ ok: false, error: { code: 'not_found', message: expect.any(String) } });
+      // Live events after the subscribe attempts: the second client is not told about these either.
+      expect((await api.post(`/api/v1/generations/${created.body.id}/cancel`)).status).toBe(202);
+      if (i === 4) expect((await api.get('/api/v1/generations')).status).toBe(200);
+      // Unsubscribing keeps the first client under its subscription cap.
+      await first.timeout(5_000).emitWithAck('unsubscribe', { jobId: created.body.id });
+    }
+    await waitFor(() => firstEvents.filter((e) => e.name === 'job:canceled').length === 20, 'the first client to see 20 cancels');
+    expect(new Set(firstEvents.map((e) => e.payload.jobId))).toEqual(new Set(jobIds));
+    expect(secondEvents).toEqual([]);
+    // The admin key reaches every project.
+    const admin = await connect(gateway.apiKey);
+    expect(await subscribe(admin, jobIds[0])).toMatchObject({ ok: true, status: 'canceled' });
+  });
+
+  it('when a key without the read scope subscribes, or a job does not exist, then the answer is not_found', async () => {
+    const created = await gateway.client().post('/api/v1/generations', { character: 'kai', prompt: 'secret' });
+    const writer = await connect(await gateway.mintKey({ scopes: ['generate'] }));
+    expect(await subscribe(writer, created.body.id)).toMatchObject({ ok: false, error: { code: 'not_found' } });
+    const reader = await connect(await gateway.mintKey({ scopes: ['read'] }));
+    expect(await subscribe(reader, '00000000-0000-4000-8000-000000000000')).toMatchObject({ ok: false, error: { code: 'not_found' } });
+    expect(await subscribe(reader, created.body.id)).toMatchObject({ ok: true });
+  });
+
+  it('when a key is revoked after the handshake, then its next subscribe is refused and the connection closed', async () => {
+    const key = await gateway.mintKey({ name: 'revoked-later', scopes: ['read'] });
+    const socket = await connect(key);
+    const created = await gateway.client().post('/api/v1/generations', { character: 'kai', prompt: 'later' });
+    await gateway.db.apiKey.updateMany({ where: { name: 'revoked-later' }, data: { revokedAt: new Date() } });
+    expect(await subscribe(socket, created.body.id)).toMatchObject({ ok: false, error: { code: 'unauthenticated' } });
+    await waitFor(() => socket.disconnected, 'the socket to be disconnected');
+  });
+
+  it('when a key is revoked while its connection follows a job, then the connection is closed within the re-check interval and hears nothing more', async () => {
+    const key = await gateway.mintKey({ name: 'revoked-while-following', scopes: ['read'] });
+    const socket = await connect(key);
+    const heard = record(socket);
+    const created = await gateway.client().post('/api/v1/generations', { character: 'kai', prompt: 'followed' });
+    expect(await subscribe(socket, created.body.id)).toMatchObject({ ok: true });
+    await waitFor(() => heard.some((e) => e.name === 'job:queued'), 'the replayed job:queued');
+    const untouched = await connect(gateway.apiKey);
+    await gateway.db.apiKey.updateMany({ where: { name: 'revoked-while-following' }, data: { revokedAt: new Date() } });
+    await waitFor(() => socket.disconnected, 'the revoked key\'s connection to be closed', 5_000);
+    expect((await gateway.client().post(`/api/v1/generations/${created.body.id}/cancel`)).status).toBe(202);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(heard.map((e) => e.name)).toEqual(['job:queued']);
+    expect(untouched.connected).toBe(true);
+  });
+
+  it(`when a socket follows SOCKET_MAX_SUBSCRIPTIONS (${MAX_SUBSCRIPTIONS}) jobs, then one more is too_many_subscriptions until it unsubscribes from one`, async () => {
+    const socket = await connect(gateway.apiKey);
+    const ids: string[] = [];
+    for (let i = 0; i <= MAX_SUBSCRIPTIONS; i++) ids.push((await gateway.client().post('/api/v1/generations', { character: 'kai', prompt: `n${i}` })).body.id);
+    // All at once: the cap holds while the earlier subscribes are still reading their story.
+    const answers = await Promise.all(ids.map((id) => subscribe(socket, id)));
+    expect(answers.filter((a) => a.ok)).toHaveLength(MAX_SUBSCRIPTIONS);
+    const refused = answers.find((a) => !a.ok);
+    expect(refused.error.code).toBe('too_many_subscriptions');
+    const left = ids[answers.indexOf(refused)];
+    // Subscribing again to a job it already follows is not a new subscription.
+    expect(await subscribe(socket, ids[answers.findIndex((a) => a.ok)])).toMatchObject({ ok: true });
+    await socket.timeout(5_000).emitWithAck('unsubscribe', { jobId: ids[answers.findIndex((a) => a.ok)] });
+    expect(await subscribe(socket, left)).toMatchObject({ ok: true });
+  });
+});
