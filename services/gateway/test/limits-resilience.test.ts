@@ -15,7 +15,8 @@ beforeAll(async () => {
   // AUTH_MODE=off: no keys, so every limit counts per client IP (and the local caller's queue share).
   gateway = await startTestGateway('limits-resilience', {
     authMode: 'off',
-    limits: { MAX_QUEUE_DEPTH: 12, MAX_QUEUED_PER_KEY: 5 },
+    // Low request limits, so a burst is refused however a loaded machine spreads it across seconds.
+    limits: { RATE_LIMIT_RPS: 10, RATE_LIMIT_BURST: 10, MAX_QUEUE_DEPTH: 12, MAX_QUEUED_PER_KEY: 5 },
     limiterRedisVia: (url) => proxy.urlFor(url),
   });
   api = jsonClient(gateway.baseUrl);
@@ -40,8 +41,13 @@ const tally = (responses: JsonResponse[]) => {
 describe('rate limits and queue caps together, without keys', () => {
   it('when one client IP is limited, then another IP is served', async () => {
     const limited = clientFromAddress(gateway.baseUrl, '127.0.0.20');
-    await Promise.all(Array.from({ length: 80 }, () => limited.get('/api/v1/schemas/generation-request')));
-    expect((await limited.get('/api/v1/schemas/generation-request')).status).toBe(429);
+    // Bursts until one is refused: how many that takes depends on how the burst falls across one-second windows.
+    let refused = false;
+    for (let round = 0; round < 20 && !refused; round++) {
+      const statuses = (await Promise.all(Array.from({ length: 40 }, () => limited.get('/api/v1/schemas/generation-request')))).map((r) => r.status);
+      refused = statuses.includes(429);
+    }
+    expect(refused).toBe(true);
     expect((await clientFromAddress(gateway.baseUrl, '127.0.0.21').get('/api/v1/schemas/generation-request')).status).toBe(200);
   });
 
@@ -86,7 +92,7 @@ describe('rate limits and queue caps together, without keys', () => {
     const started = Date.now();
     const one = await api.get('/api/v1/characters');
     expect(one.status).toBe(200);
-    expect(one.headers.get('ratelimit-limit')).toBe('20');
+    expect(one.headers.get('ratelimit-limit')).toBe('10');
     const burst = await Promise.all(Array.from({ length: 100 }, () => api.get('/api/v1/characters')));
     const counts = tally(burst);
     console.log(`limits-resilience: with the limiters' Redis refused, 100 GETs → ${JSON.stringify(counts)} in ${Date.now() - started} ms`);

@@ -62,15 +62,23 @@ describe('requests per second', () => {
     expectRateLimitHeaders(again, 'requests');
   });
 
+  // Bursts until one is refused: how many that takes depends on how the burst falls across one-second windows.
+  const exhaust = async (client: ReturnType<typeof jsonClient>) => {
+    for (let round = 0; round < 20; round++) {
+      const statuses = (await Promise.all(Array.from({ length: 40 }, () => client.get('/api/v1/schemas/generation-request')))).map((r) => r.status);
+      if (statuses.includes(429)) return true;
+    }
+    return false;
+  };
+
   it('when one key is limited, then another key from the same address is served', async () => {
-    await Promise.all(Array.from({ length: 80 }, () => api.get('/api/v1/schemas/generation-request')));
-    expect((await api.get('/api/v1/schemas/generation-request')).status).toBe(429);
+    expect(await exhaust(api)).toBe(true);
     const other = gateway.client(await gateway.mintKey({ scopes: ['read'] }));
     expect((await other.get('/api/v1/schemas/generation-request')).status).toBe(200);
   });
 
   it('when /healthz or /readyz are polled, then they are not rate limited', async () => {
-    await Promise.all(Array.from({ length: 80 }, () => api.get('/api/v1/schemas/generation-request')));
+    expect(await exhaust(api)).toBe(true);
     const probes = await Promise.all(Array.from({ length: 30 }, (_, i) => api.get(i % 2 ? '/healthz' : '/readyz')));
     expect(probes.map((r) => r.status)).toEqual(probes.map(() => 200));
   });
