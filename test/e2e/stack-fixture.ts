@@ -21,6 +21,8 @@ export function waitForGenerationEnd(fx: StackFixture, id: string, timeoutMs = 6
 export interface StackFixture {
   stack: Stack;
   db: Db;
+  /** The fixture's own database, for CLIs run against it. */
+  databaseUrl: string;
   /** Sends the fixture's admin key. */
   api: AxiosInstance;
   /** An admin key in the fixture's database (for Socket.IO clients and raw requests). */
@@ -71,6 +73,7 @@ export async function startStackFixture(
   return {
     stack,
     db,
+    databaseUrl: database.url,
     api,
     apiKey,
     libraryDir,

@@ -11,6 +11,8 @@ export interface AttachReferenceInput {
   bytes: Buffer;
   label: string;
   kind: ReferenceKind;
+  /** The image as decoded whole by the caller (decodeImage): its type and size are recorded. */
+  decoded?: { mime: string; extension: string; width: number; height: number };
 }
 
 export interface AttachedReference {
@@ -28,7 +30,7 @@ export async function attachReference(deps: { db: Db; storage: LibraryStorage },
   const existing = await deps.db.characterReference.findUnique({ where: key });
   if (existing && !existing.detachedAt) return { reference: existing, created: false };
 
-  const { isNew: _isNew, ...file } = await storeReferenceFile(deps.storage, { bytes: input.bytes, characterSlug: character.slug, label: input.label, path: existing?.path });
+  const { isNew: _isNew, ...file } = await storeReferenceFile(deps.storage, { bytes: input.bytes, characterSlug: character.slug, label: input.label, path: existing?.path, decoded: input.decoded });
   if (existing) {
     const reference = await deps.db.characterReference.update({
       where: { id: existing.id },

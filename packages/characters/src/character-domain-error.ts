@@ -4,7 +4,8 @@ export type CharacterErrorCode =
   | 'character_archived'
   | 'version_not_found'
   | 'outfit_not_found'
-  | 'references_unavailable';
+  | 'references_unavailable'
+  | 'validation_failed';
 
 const STATUS: Record<CharacterErrorCode, number> = {
   character_not_found: 404,
@@ -13,6 +14,7 @@ const STATUS: Record<CharacterErrorCode, number> = {
   version_not_found: 404,
   outfit_not_found: 400,
   references_unavailable: 400,
+  validation_failed: 400,
 };
 
 /** A refusal the caller can act on: a stable snake_case code, the HTTP status it maps to, and details. */

@@ -6,6 +6,7 @@ export { findByIdOrSlug, findCharacterOr404, findLiveCharacterOr404 } from './fi
 export { lockCharacter } from './lock-character';
 export { writeVersion, type VersionContent, type VersionWithAttributes, type WriteVersionOptions } from './write-version';
 export { createVersion } from './create-version';
+export { assertVersionWithinLimits, MAX_DEFINITION_JSON_BYTES } from './version-limits';
 export { createCharacter, type NewCharacter } from './create-character';
 export { storeReferenceFile, type ReferenceFileFacts, type StoreReferenceFileInput, type StoredReferenceFile } from './store-reference-file';
 export { attachReference, REFERENCE_IMAGE_MIMES, type AttachReferenceInput, type AttachedReference } from './attach-reference';

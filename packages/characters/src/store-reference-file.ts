@@ -9,6 +9,8 @@ export interface StoreReferenceFileInput {
   path?: string;
   /** Work everything out and report whether the file is missing, but write nothing. */
   dryRun?: boolean;
+  /** What a full decode found (decodeImage): recorded instead of what the header bytes claim. */
+  decoded?: { mime: string; extension: string; width: number; height: number };
 }
 
 /** The facts a reference row records about its file; `path` is relative to the library, with forward slashes. */
@@ -29,11 +31,12 @@ export interface StoredReferenceFile extends ReferenceFileFacts {
 /**
  * The one way a reference image enters the library: hashed, its type and size taken from the
  * bytes (never from a file name), written atomically at `referenceFilePath(...)`. Whether the
- * image type is acceptable is the caller's decision, made before.
+ * image type is acceptable, and decoding it whole, is the caller's work, done before; the legacy
+ * importer keeps images no decoder would take, so the header's word is the fallback.
  */
 export async function storeReferenceFile(storage: LibraryStorage, input: StoreReferenceFileInput): Promise<StoredReferenceFile> {
   const sha256 = sha256Hex(input.bytes);
-  const image = sniffImage(input.bytes);
+  const image = input.decoded ?? sniffImage(input.bytes);
   const path = input.path ?? referenceFilePath({ characterSlug: input.characterSlug, sha256, label: input.label, extension: image.extension });
   const facts = { path, sha256, bytes: input.bytes.length, width: image.width, height: image.height, mime: image.mime };
   // The name carries the hash, so a file already there with the right hash is these very bytes.

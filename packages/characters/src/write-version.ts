@@ -3,6 +3,7 @@ import type { CharacterAttribute, CharacterVersion, Prisma } from '@anime/db';
 import { attributeRows } from './attribute-rows';
 import { lockCharacter } from './lock-character';
 import type { Tx } from './transaction';
+import { assertVersionWithinLimits } from './version-limits';
 
 /** What a version holds; everything else about it (number, date, links) is the writer's to decide. */
 export interface VersionContent {
@@ -32,9 +33,11 @@ export type VersionWithAttributes = CharacterVersion & { attributes: CharacterAt
  * locked first (lockCharacter), so concurrent writers queue behind each other and each sees the
  * number the previous one took: N+1 and N+2, never a unique-constraint failure.
  *
- * @throws CharacterDomainError `character_archived` unless `allowArchived` (see lockCharacter).
+ * @throws CharacterDomainError `character_archived` unless `allowArchived` (see lockCharacter);
+ *   `validation_failed` past a version's limits (see assertVersionWithinLimits).
  */
 export async function writeVersion(tx: Tx, characterId: string, content: VersionContent, options: WriteVersionOptions = {}): Promise<VersionWithAttributes> {
+  assertVersionWithinLimits(content);
   await lockCharacter(tx, characterId, options);
   const number = options.number ?? (await nextNumber(tx, characterId));
   const referenceIds =

@@ -14,6 +14,10 @@ export const gatewayConfigSchema = z.object({
   AUTH_MODE: z.enum(['on', 'off']).default('on'),
   SOCKET_MAX_SUBSCRIPTIONS: positiveInt(200),
   ...gatewayEdgeEnv,
+  /** The most bundle imports running at once; one more is answered 429 with Retry-After. */
+  IMPORT_CONCURRENCY: positiveInt(2),
+  /** The most pixels an uploaded image (reference, bundle reference) may decode to; more is 413. */
+  REFERENCE_MAX_PIXELS: positiveInt(40_000_000),
   ...gatewayLimitsEnv,
 });
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

@@ -1,7 +1,26 @@
 import { z } from 'zod';
 import { storableText } from './safe-text';
 
-const text = (max = 2000) => storableText().max(max);
+/**
+ * Every list and string of a character version is bounded, so no request can make a version cost
+ * unbounded memory, rows or time (a version's attributes are one row each). Each refusal names
+ * its limit.
+ */
+export const CHARACTER_LIMITS = {
+  attributesPerVersion: 200,
+  attributeKeyLength: 100,
+  attributeValueLength: 2000,
+  outfits: 50,
+  loras: 20,
+  triggerWords: 50,
+  distinguishingFeatures: 50,
+  personalityTraits: 50,
+  /** The default length of a definition's free text; some fields allow more or less. */
+  textLength: 2000,
+} as const;
+
+const text = (max: number = CHARACTER_LIMITS.textLength) => storableText().max(max, `must be at most ${max} characters`);
+const list = <T extends z.ZodType>(item: T, max: number, what: string) => z.array(item).max(max, `at most ${max} ${what}`);
 
 export const outfitSchema = z.object({
   name: text(100).min(1),
@@ -24,19 +43,19 @@ export const characterDefinitionSchema = z.object({
       hair: text().optional(),
       eyes: text().optional(),
       build: text().optional(),
-      distinguishingFeatures: z.array(text()).default([]),
+      distinguishingFeatures: list(text(), CHARACTER_LIMITS.distinguishingFeatures, 'distinguishing features').default([]),
     })
     .default({ distinguishingFeatures: [] }),
-  outfits: z.array(outfitSchema).default([]),
-  personality: z.union([text(), z.array(text())]).optional(),
+  outfits: list(outfitSchema, CHARACTER_LIMITS.outfits, 'outfits').default([]),
+  personality: z.union([text(), list(text(), CHARACTER_LIMITS.personalityTraits, 'personality traits')]).optional(),
   prompt: z
     .object({
       positive: text(4000).default(''),
       negative: text(4000).default(''),
     })
     .default({ positive: '', negative: '' }),
-  triggerWords: z.array(text(200)).default([]),
-  loras: z.array(loraSchema).max(20).default([]),
+  triggerWords: list(text(200), CHARACTER_LIMITS.triggerWords, 'trigger words').default([]),
+  loras: list(loraSchema, CHARACTER_LIMITS.loras, 'LoRAs').default([]),
   checkpoint: text(300).optional(),
 });
 
@@ -45,5 +64,15 @@ export type CharacterDefinitionInput = z.input<typeof characterDefinitionSchema>
 
 /** Typed key/values attached to a version (hair_color, eye_color, height_cm, ...). */
 export const attributeValueSchema = z.union([z.string(), z.number(), z.boolean()]);
-export const attributesSchema = z.record(storableText().min(1).max(100).regex(/^[a-z][a-z0-9_]*$/, 'snake_case key'), attributeValueSchema);
+const attributeKeySchema = storableText()
+  .min(1)
+  .max(CHARACTER_LIMITS.attributeKeyLength, `keys are at most ${CHARACTER_LIMITS.attributeKeyLength} characters`)
+  .regex(/^[a-z][a-z0-9_]*$/, 'snake_case key');
+
+// Counted before any entry is parsed: 60,000 attributes are one issue, found at once, not 60,000.
+const atMostAttributes = z.custom<unknown>((value) => !value || typeof value !== 'object' || Object.keys(value).length <= CHARACTER_LIMITS.attributesPerVersion, {
+  message: `at most ${CHARACTER_LIMITS.attributesPerVersion} attributes per version`,
+  abort: true,
+}).meta({ type: 'object', maxProperties: CHARACTER_LIMITS.attributesPerVersion, additionalProperties: { type: ['string', 'number', 'boolean'] }, propertyNames: { pattern: '^[a-z][a-z0-9_]*$', maxLength: CHARACTER_LIMITS.attributeKeyLength }, description: `at most ${CHARACTER_LIMITS.attributesPerVersion} attributes per version` });
+export const attributesSchema = atMostAttributes.pipe(z.record(attributeKeySchema, attributeValueSchema));
 export type CharacterAttributes = z.infer<typeof attributesSchema>;

@@ -15,3 +15,5 @@ export * from './generation-events-stream';
 export * from './character-resources';
 export * from './operations-resources';
 export * from './api-queries';
+export * from './input-bounds';
+export * from './json-depth';

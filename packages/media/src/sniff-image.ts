@@ -10,7 +10,7 @@ const UNKNOWN: SniffedImage = { mime: 'application/octet-stream', extension: 'bi
 /** Type and size from the bytes themselves: a legacy file's name says nothing reliable about either. */
 export function sniffImage(bytes: Buffer): SniffedImage {
   if (bytes.length >= 24 && bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) {
-    return { mime: 'image/png', extension: 'png', width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20) };
+    return { mime: 'image/png', extension: 'png', width: pngDimension(bytes.readUInt32BE(16)), height: pngDimension(bytes.readUInt32BE(20)) };
   }
   if (bytes.length >= 10 && bytes.toString('latin1', 0, 4) === 'GIF8') {
     return { mime: 'image/gif', extension: 'gif', width: bytes.readUInt16LE(6), height: bytes.readUInt16LE(8) };
@@ -23,6 +23,9 @@ export function sniffImage(bytes: Buffer): SniffedImage {
   }
   return UNKNOWN;
 }
+
+// PNG allows at most 2^31 - 1; a header claiming more is not a size to record (nor fits an int column).
+const pngDimension = (n: number): number | null => (n > 0 && n <= 0x7fffffff ? n : null);
 
 function webpSize(bytes: Buffer): { width: number | null; height: number | null } {
   const chunk = bytes.toString('latin1', 12, 16);

@@ -1,5 +1,5 @@
 import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
-import { PIPELINE_CATALOG, type JobStage, type QueueKey, type QueuePayload } from '@anime/contracts';
+import { MAX_QUEUE_PAYLOAD_BYTES, PIPELINE_CATALOG, type JobStage, type QueueKey, type QueuePayload } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import { withContext, type Logger } from '@anime/logger';
 import { classifyFault } from './faults/classify-fault';
@@ -53,6 +53,12 @@ export function createStageWorker<K extends QueueKey>(key: K, handler: StageHand
   const lifecycle = new JobLifecycle(deps.db);
 
   async function process(job: Job, token?: string, signal?: AbortSignal): Promise<StageResult & { generationId: string }> {
+    // Checked before the schema: parsing a huge message is the unbounded work this refuses.
+    const bytes = payloadBytes(job.data);
+    if (bytes > MAX_QUEUE_PAYLOAD_BYTES) {
+      deps.log.warn('rejected oversized payload', { queue: entry.name, jobId: job.id, bytes });
+      throw new UnrecoverableError(`invalid ${entry.name} payload: ${bytes} bytes, more than the limit of ${MAX_QUEUE_PAYLOAD_BYTES}`);
+    }
     const parsed = entry.schema.safeParse(job.data);
     if (!parsed.success) {
       const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`).join('; ');
@@ -139,4 +145,9 @@ export function createStageWorker<K extends QueueKey>(key: K, handler: StageHand
   });
   worker.on('error', (error) => deps.log.error('worker error', { queue: entry.name, error: error.message }));
   return worker;
+}
+
+/** The message's size as stored in Redis (BullMQ keeps job data as JSON text). */
+function payloadBytes(data: unknown): number {
+  return Buffer.byteLength(JSON.stringify(data ?? null) ?? '', 'utf8');
 }

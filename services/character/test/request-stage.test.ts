@@ -120,4 +120,23 @@ describe('request stage (character service in-process, PostgreSQL, Redis)', () =
     expect(failed).toMatchObject({ status: 'failed', stage: 'requested', errorCode: 'invalid_request', errorDetails: { character: 'kai-nakamura', version: 1 } });
     expect(failed.errorMessage).toContain('"references": "required" but kai-nakamura version 1 has no reference images');
   });
+  it('when a message asks for a webhook, then its queue job fails once with not-available-yet, is not retried, and no generation is made', async () => {
+    const added = await requests.add(entry.jobName, message({ source: 'farm', requestId: 'wants-hook', webhook: { url: 'https://example.test/hook' } }), { attempts: 5 });
+    expect(await settled([added])).toEqual(['failed']);
+    const job = (await requests.getJob(added.id!))!;
+    expect(job.attemptsMade).toBe(1);
+    expect(job.failedReason).toContain('signed webhooks are not available yet');
+    expect(await db.generationJob.count({ where: { source: 'farm', requestId: 'wants-hook' } })).toBe(0);
+  });
+
+  it('when a message is larger than MAX_QUEUE_PAYLOAD_BYTES, then it is refused before parsing, once, naming the limit, and the worker goes on', async () => {
+    const huge = message({ source: 'farm', requestId: 'huge', params: Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`p${i}`, 'x'.repeat(20)])) });
+    const added = await requests.add(entry.jobName, huge, { attempts: 5 });
+    const after = await requests.add(entry.jobName, message({ source: 'farm', requestId: 'after-huge' }));
+    expect(await settled([added, after])).toEqual(['failed', 'completed']);
+    const job = (await requests.getJob(added.id!))!;
+    expect(job.attemptsMade).toBe(1);
+    expect(job.failedReason).toMatch(/more than the limit of 65536/);
+    expect(await db.generationJob.count({ where: { source: 'farm', requestId: 'huge' } })).toBe(0);
+  });
 });

@@ -15,6 +15,8 @@ import { schemaRoutes } from './http/routes/schemas';
 import { workflowRoutes } from './http/routes/workflows';
 import { knownBackendCapabilities } from './domain/known-capabilities';
 import { errorMiddleware, notFoundRoute } from './http/error-middleware';
+import { bodyDepthGuard } from './http/body-depth-guard';
+import { queryGuard } from './http/query-guard';
 import { requestId } from './http/request-id';
 import { authenticate } from './http/auth/authenticate';
 import { keyAuthenticator, type AuthMode } from './http/auth/authenticate-key';
@@ -33,6 +35,8 @@ const DEFAULT_REFERENCE_MAX_BYTES = 20 * 1024 * 1024;
 const DEFAULT_BUNDLE_MAX_BYTES = 200 * 1024 * 1024;
 const DEFAULT_BUNDLE_MAX_UNCOMPRESSED_BYTES = 500 * 1024 * 1024;
 const DEFAULT_SOCKET_MAX_SUBSCRIPTIONS = 200;
+const DEFAULT_IMPORT_CONCURRENCY = 2;
+const DEFAULT_REFERENCE_MAX_PIXELS = 40_000_000;
 // Requests still running at close (a download, an upload) get this long, then are cut: a stop must
 // not wait on a slow client.
 const CLOSE_GRACE_MS = 2_000;
@@ -52,6 +56,10 @@ export interface GatewayDeps {
   bundleMaxBytes?: number;
   /** BUNDLE_MAX_UNCOMPRESSED_BYTES: the most a bundle's files may hold once uncompressed (default 500 MiB). */
   bundleMaxUncompressedBytes?: number;
+  /** IMPORT_CONCURRENCY: the most bundle imports at once (default 2); one more is a 429. */
+  importConcurrency?: number;
+  /** REFERENCE_MAX_PIXELS: the most pixels an uploaded image may decode to (default 40 MP). */
+  referenceMaxPixels?: number;
   /** What each backend offers, for template registration warnings; unknown when absent. */
   backendCapabilities?: () => Promise<BackendCapabilities[]>;
   log: Logger;
@@ -94,12 +102,15 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   const authenticateKey = keyAuthenticator({ db: deps.db, log: deps.log, mode: authMode });
   // The API's description is public, as any OpenAPI document: Swagger UI loads it before a key is given.
   app.use('/api', apiDocsRoutes());
+  // Every query parameter is checked once, before anything reads it.
+  app.use(queryGuard);
   // Before the body is read: an anonymous request costs no parsing.
   app.use('/api', authenticate(authenticateKey));
   const limits = createGatewayLimits({ redis: deps.limiterRedis, queuePrefix: deps.queuePrefix, log: deps.log, settings: deps.limits });
   // Counted once the key is known (per key, else per client IP), before any body is read.
   app.use('/api', limits.requests);
   app.use(express.json({ limit: '1mb' }));
+  app.use(bodyDepthGuard);
   app.use('/api', authorize);
 
   app.get('/healthz', (_req, res) => {
@@ -118,6 +129,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       referenceMaxBytes: deps.referenceMaxBytes ?? DEFAULT_REFERENCE_MAX_BYTES,
       bundleMaxBytes: deps.bundleMaxBytes ?? DEFAULT_BUNDLE_MAX_BYTES,
       bundleMaxUncompressedBytes: deps.bundleMaxUncompressedBytes ?? DEFAULT_BUNDLE_MAX_UNCOMPRESSED_BYTES,
+      importConcurrency: deps.importConcurrency ?? DEFAULT_IMPORT_CONCURRENCY,
+      referenceMaxPixels: deps.referenceMaxPixels ?? DEFAULT_REFERENCE_MAX_PIXELS,
     }),
   );
   app.use('/api/v1/assets', assetRoutes(deps));

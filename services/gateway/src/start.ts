@@ -5,6 +5,7 @@ import type { Logger } from '@anime/logger';
 import { removeStalePartials } from '@anime/media';
 import { bounded, createPipelineQueues, createRedis, JobControlPublisher, JobEventPublisher, queueSettingsFrom } from '@anime/pipeline';
 import { createGateway } from './app';
+import { removeStaleBundleWorkspaces } from './domain/bundle/bundle-workspace';
 import { createLimiterRedis } from './http/limits/limiter-redis';
 
 export interface RunningGateway {
@@ -17,6 +18,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
   await mkdir(config.LIBRARY_DIR, { recursive: true });
   // A write killed between open and rename leaves a temp file nothing else would remove.
   log.info('stale partial library files removed', { count: (await removeStalePartials(config.LIBRARY_DIR)).length });
+  log.info('stale bundle import workspaces removed', { count: await removeStaleBundleWorkspaces(config.LIBRARY_DIR) });
   const db = createDb(config.DATABASE_URL);
   const redis = createRedis(config.REDIS_URL, 'worker');
   const subscriber = createRedis(config.REDIS_URL, 'subscriber');
@@ -37,6 +39,8 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
     limits: config,
     authMode: config.AUTH_MODE,
     socketMaxSubscriptions: config.SOCKET_MAX_SUBSCRIPTIONS,
+    importConcurrency: config.IMPORT_CONCURRENCY,
+    referenceMaxPixels: config.REFERENCE_MAX_PIXELS,
     log,
     readiness: {
       database: async () => {

@@ -4,7 +4,7 @@ import type { Db } from '@anime/db';
 import { sha256Hex } from '@anime/media';
 import { kaiDefinition } from './fixtures';
 import { jsonClient, type JsonResponse } from './http-client';
-import { jpegHeader, png, webpHeader } from './images';
+import { jpeg, png, webp } from './images';
 import { rawZip, type RawZipEntry } from './raw-zip';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
 import { unzip } from './unzip';
@@ -20,11 +20,15 @@ let sourceApi: ReturnType<typeof jsonClient>;
 let targetApi: ReturnType<typeof jsonClient>;
 
 const face = png(32, 48, 7);
-const body = jpegHeader(640, 480);
-const style = webpHeader(300, 200);
-const [faceSha, bodySha, styleSha] = [face, body, style].map(sha256Hex);
+const faceSha = sha256Hex(face);
+let body: Buffer;
+let style: Buffer;
+let bodySha: string;
+let styleSha: string;
 
 beforeAll(async () => {
+  [body, style] = await Promise.all([jpeg(640, 480), webp(300, 200)]);
+  [bodySha, styleSha] = [body, style].map(sha256Hex);
   [source, target] = await Promise.all([startTestGateway('bundles-source', limits), startTestGateway('bundles-target', limits)]);
   sourceApi = source.client();
   targetApi = target.client();

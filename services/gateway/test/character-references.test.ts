@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { sha256Hex } from '@anime/media';
 import { jsonClient } from './http-client';
-import { jpegHeader, png, webpHeader } from './images';
+import { jpeg as jpegImage, png, webp as webpImage } from './images';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
 
 const LIMIT = 64 * 1024;
@@ -54,10 +54,10 @@ describe('character references', () => {
   });
 
   it('when JPEG and WebP are uploaded under misleading names and types, then the bytes decide', async () => {
-    const jpeg = await api.post('/api/v1/characters/kai/references', form(jpegHeader(640, 480), { label: 'side', kind: 'body' }, 'side.png', 'image/png'));
+    const jpeg = await api.post('/api/v1/characters/kai/references', form(await jpegImage(640, 480), { label: 'side', kind: 'body' }, 'side.png', 'image/png'));
     expect(jpeg.status).toBe(201);
     expect(jpeg.body).toEqual(expect.objectContaining({ mime: 'image/jpeg', width: 640, height: 480, kind: 'body' }));
-    const webp = await api.post('/api/v1/characters/kai/references', form(webpHeader(300, 200), { label: 'style' }, 'style.gif', 'image/gif'));
+    const webp = await api.post('/api/v1/characters/kai/references', form(await webpImage(300, 200), { label: 'style' }, 'style.gif', 'image/gif'));
     expect(webp.status).toBe(201);
     expect(webp.body).toEqual(expect.objectContaining({ mime: 'image/webp', width: 300, height: 200, kind: 'other' }));
     expect((await libraryFiles()).filter((f) => /\.(jpg|webp)$/.test(f))).toHaveLength(2);

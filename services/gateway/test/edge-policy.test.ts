@@ -5,6 +5,10 @@ import { kaiDefinition } from './fixtures';
 import { jsonClient } from './http-client';
 import { png } from './images';
 import { multipart, rawRequest, type RawResponse } from './raw-request';
+
+/** A raw request that carries the test gateway's admin key, as a real client would. */
+const raw = (gateway: TestGateway, method: string, path: string, headers: Record<string, string> = {}, body?: Buffer | string) =>
+  rawRequest(gateway.baseUrl, method, path, { ...gateway.authHeaders, ...headers }, body);
 import { startTestGateway, type TestGateway } from './start-test-gateway';
 
 const STUDIO = 'https://studio.example';
@@ -20,7 +24,7 @@ beforeAll(async () => {
     startTestGateway('edge-strict', { edge: { corsOrigins: [STUDIO], allowedHosts: ['127.0.0.1', 'api.studio.test'] } }),
   ]);
   for (const gateway of [open, strict]) {
-    expect((await jsonClient(gateway.baseUrl).post('/api/v1/characters', { name: 'Kai', slug: 'kai', definition: kaiDefinition })).status).toBe(201);
+    expect((await gateway.client().post('/api/v1/characters', { name: 'Kai', slug: 'kai', definition: kaiDefinition })).status).toBe(201);
   }
 });
 afterAll(async () => {
@@ -39,7 +43,7 @@ const referenceForm = async (label = 'front') => {
 };
 const uploadReference = async (gateway: TestGateway, headers: Record<string, string>, label?: string) => {
   const { body, contentType } = await referenceForm(label);
-  return rawRequest(gateway.baseUrl, 'POST', '/api/v1/characters/kai/references', { ...headers, 'content-type': contentType }, body);
+  return raw(gateway, 'POST', '/api/v1/characters/kai/references', { ...headers, 'content-type': contentType }, body);
 };
 const expectError = (response: RawResponse, status: number, code: string) => {
   expect({ status: response.status, code: response.json?.error?.code }).toEqual({ status, code });
@@ -50,7 +54,7 @@ describe('security headers', () => {
   it('when any answer is sent (probe, list, 404, 400), then it carries nosniff, frame-ancestors none, no-referrer and no X-Powered-By', async () => {
     for (const gateway of [open, strict]) {
       for (const path of ['/healthz', '/readyz', '/api/v1/characters', '/api/v1/no-such-route', '/api/v1/generations/not-a-uuid', '/socket.io/?EIO=4&transport=polling']) {
-        const response = await rawRequest(gateway.baseUrl, 'GET', path);
+        const response = await raw(gateway, 'GET', path);
         expect(response.headers['x-content-type-options']).toBe('nosniff');
         expect(response.headers['content-security-policy']).toMatch(/frame-ancestors 'none'/);
         expect(response.headers['content-security-policy']).toMatch(/default-src 'none'/);
@@ -64,25 +68,25 @@ describe('security headers', () => {
 describe('CORS', () => {
   it('when CORS_ORIGINS is not set, then no origin is granted access, not even on a preflight', async () => {
     for (const origin of [STUDIO, EVIL, ownOrigin(open)]) {
-      const read = await rawRequest(open.baseUrl, 'GET', '/api/v1/characters', { origin });
+      const read = await raw(open, 'GET', '/api/v1/characters', { origin });
       expect(read.status).toBe(200);
       expect(read.headers['access-control-allow-origin']).toBeUndefined();
-      const preflight = await rawRequest(open.baseUrl, 'OPTIONS', '/api/v1/generations', { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' });
+      const preflight = await raw(open, 'OPTIONS', '/api/v1/generations', { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' });
       expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
     }
   });
 
   it('when an origin is listed, then it is granted access and may read the useful headers; others are not', async () => {
-    const read = await rawRequest(strict.baseUrl, 'GET', '/api/v1/characters', { origin: STUDIO });
+    const read = await raw(strict, 'GET', '/api/v1/characters', { origin: STUDIO });
     expect(read.headers['access-control-allow-origin']).toBe(STUDIO);
     expect(read.headers['access-control-expose-headers']).toMatch(/Location/);
     expect(read.headers['access-control-expose-headers']).toMatch(/Retry-After/);
     expect(read.headers.vary).toMatch(/Origin/);
-    const preflight = await rawRequest(strict.baseUrl, 'OPTIONS', '/api/v1/generations', { origin: STUDIO, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,authorization' });
+    const preflight = await raw(strict, 'OPTIONS', '/api/v1/generations', { origin: STUDIO, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,authorization' });
     expect(preflight.status).toBe(204);
     expect(preflight.headers['access-control-allow-origin']).toBe(STUDIO);
     expect(preflight.headers['access-control-allow-headers']).toMatch(/authorization/i);
-    const foreign = await rawRequest(strict.baseUrl, 'GET', '/api/v1/characters', { origin: EVIL });
+    const foreign = await raw(strict, 'GET', '/api/v1/characters', { origin: EVIL });
     expect(foreign.headers['access-control-allow-origin']).toBeUndefined();
   });
 });
@@ -100,7 +104,7 @@ describe('state-changing requests from a foreign origin', () => {
           form.set('file', new Blob([Buffer.from('PK\u0005\u0006' + '\0'.repeat(18), 'latin1')], { type: 'application/zip' }), 'kai.zip');
           return form;
         })());
-        expectError(await rawRequest(gateway.baseUrl, 'POST', '/api/v1/characters/import', { origin, 'content-type': bundle.contentType }, bundle.body), 403, 'origin_not_allowed');
+        expectError(await raw(gateway, 'POST', '/api/v1/characters/import', { origin, 'content-type': bundle.contentType }, bundle.body), 403, 'origin_not_allowed');
       }
       expect(await storedFiles(gateway)).toBe(before);
       expect(await gateway.db.characterReference.count()).toBe(0);
@@ -109,10 +113,10 @@ describe('state-changing requests from a foreign origin', () => {
 
   it('when a foreign origin sends JSON writes or a DELETE, then 403 origin_not_allowed; reads still answer', async () => {
     const json = { 'content-type': 'application/json', origin: EVIL };
-    expectError(await rawRequest(open.baseUrl, 'POST', '/api/v1/generations', json, JSON.stringify({ character: 'kai', prompt: 'x' })), 403, 'origin_not_allowed');
-    expectError(await rawRequest(open.baseUrl, 'POST', '/api/v1/characters', json, JSON.stringify({ name: 'Mio', slug: 'mio', definition: kaiDefinition })), 403, 'origin_not_allowed');
-    expectError(await rawRequest(open.baseUrl, 'DELETE', '/api/v1/characters/kai', { origin: EVIL }), 403, 'origin_not_allowed');
-    expect((await rawRequest(open.baseUrl, 'GET', '/api/v1/characters/kai', { origin: EVIL })).status).toBe(200);
+    expectError(await raw(open, 'POST', '/api/v1/generations', json, JSON.stringify({ character: 'kai', prompt: 'x' })), 403, 'origin_not_allowed');
+    expectError(await raw(open, 'POST', '/api/v1/characters', json, JSON.stringify({ name: 'Mio', slug: 'mio', definition: kaiDefinition })), 403, 'origin_not_allowed');
+    expectError(await raw(open, 'DELETE', '/api/v1/characters/kai', { origin: EVIL }), 403, 'origin_not_allowed');
+    expect((await raw(open, 'GET', '/api/v1/characters/kai', { origin: EVIL })).status).toBe(200);
     expect(await open.db.character.count({ where: { archivedAt: { not: null } } })).toBe(0);
   });
 
@@ -125,19 +129,19 @@ describe('state-changing requests from a foreign origin', () => {
 
 describe('ALLOWED_HOSTS', () => {
   it('when the Host is not listed, then 400 host_not_allowed; listed names (any port) and probes pass', async () => {
-    expectError(await rawRequest(strict.baseUrl, 'GET', '/api/v1/characters', { host: 'evil.test' }), 400, 'host_not_allowed');
-    expectError(await rawRequest(strict.baseUrl, 'GET', '/api/v1/characters', { host: 'api.studio.test.evil.test' }), 400, 'host_not_allowed');
-    expect((await rawRequest(strict.baseUrl, 'GET', '/api/v1/characters', { host: 'API.studio.test:8443' })).status).toBe(200);
-    expect((await rawRequest(strict.baseUrl, 'GET', '/readyz', { host: '10.1.2.3:8080' })).status).toBe(200);
+    expectError(await raw(strict, 'GET', '/api/v1/characters', { host: 'evil.test' }), 400, 'host_not_allowed');
+    expectError(await raw(strict, 'GET', '/api/v1/characters', { host: 'api.studio.test.evil.test' }), 400, 'host_not_allowed');
+    expect((await raw(strict, 'GET', '/api/v1/characters', { host: 'API.studio.test:8443' })).status).toBe(200);
+    expect((await raw(strict, 'GET', '/readyz', { host: '10.1.2.3:8080' })).status).toBe(200);
   });
 
   it('when ALLOWED_HOSTS is not set, then any Host is answered', async () => {
-    expect((await rawRequest(open.baseUrl, 'GET', '/api/v1/characters', { host: 'whatever.example' })).status).toBe(200);
+    expect((await raw(open, 'GET', '/api/v1/characters', { host: 'whatever.example' })).status).toBe(200);
   });
 });
 
 describe('Socket.IO handshakes', () => {
-  const handshake = (gateway: TestGateway, headers: Record<string, string>) => rawRequest(gateway.baseUrl, 'GET', '/socket.io/?EIO=4&transport=polling', headers);
+  const handshake = (gateway: TestGateway, headers: Record<string, string>) => raw(gateway, 'GET', '/socket.io/?EIO=4&transport=polling', headers);
   /** The status of a WebSocket upgrade to Socket.IO: 101 when accepted. */
   const upgrade = (gateway: TestGateway, origin?: string) =>
     new Promise<number>((resolve, reject) => {
@@ -193,7 +197,7 @@ describe('downloads', () => {
     const label = 'evil"\r\nSet-Cookie: x=1; ../../étoile 星';
     const uploaded = await uploadReference(open, {}, label);
     expect(uploaded.status).toBe(201);
-    const file = await rawRequest(open.baseUrl, 'GET', uploaded.json.url);
+    const file = await raw(open, 'GET', uploaded.json.url);
     expect(file.status).toBe(200);
     const disposition = String(file.headers['content-disposition']);
     expect(disposition).toMatch(SAFE_DISPOSITION);
@@ -204,7 +208,7 @@ describe('downloads', () => {
   });
 
   it('when a character bundle is exported, then it is an attachment named after the slug', async () => {
-    const bundle = await rawRequest(open.baseUrl, 'GET', '/api/v1/characters/kai/export');
+    const bundle = await raw(open, 'GET', '/api/v1/characters/kai/export');
     expect(bundle.status).toBe(200);
     expect(bundle.headers['content-disposition']).toBe('attachment; filename="kai.zip"');
   });

@@ -28,6 +28,18 @@ describe('POST /api/v1/generations', () => {
     expect(resource.body).toMatchObject({ id, status: 'queued', stage: 'resolved', source: 'api', requestId: null, character: { slug: 'kai', version: 1 }, outfit: 'jacket', attempts: [] });
   });
 
+  it('when the request asks for a webhook, then 400 not_supported and no generation is written', async () => {
+    const before = await gateway.db.generationJob.count();
+    for (const url of ['https://example.test/hook', 'javascript:alert(1)']) {
+      const response = await api.post('/api/v1/generations', { character: 'kai', prompt: 'x', webhook: { url } });
+      expect(response.status).toBe(400);
+      expect(response.body.error.code).toBe(url.startsWith('https') ? 'not_supported' : 'validation_failed');
+    }
+    const refused = await api.post('/api/v1/generations', { character: 'kai', prompt: 'x', webhook: { url: 'https://example.test/hook' } });
+    expect(refused.body.error.message).toContain('signed webhooks are not available yet');
+    expect(await gateway.db.generationJob.count()).toBe(before);
+  });
+
   it('when the list is filtered with a NUL in a parameter, then it is a 400, not a 500', async () => {
     const response = await api.get('/api/v1/generations?project=%00');
     expect(response.status).toBe(400);

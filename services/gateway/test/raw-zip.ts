@@ -1,15 +1,44 @@
-import { crc32, deflateRawSync } from 'node:zlib';
+import { crc32, createDeflateRaw, deflateRawSync } from 'node:zlib';
 
 export interface RawZipEntry {
   /** Written as given: `../x` and `/etc/x` too, which no zip library will write. */
   name: string;
-  data: Buffer;
+  data?: Buffer;
   /** 0 stores the bytes, 8 deflates them. */
   method?: 0 | 8;
   /** The Unix mode in the external attributes (0o120777 makes a symbolic link). */
   unixMode?: number;
   /** The uncompressed size to claim, when it should lie. */
   declaredSize?: number;
+  /** Deflated bytes made elsewhere (see deflatedZeros), written as they are instead of `data`. */
+  deflated?: DeflatedData;
+}
+
+export interface DeflatedData {
+  body: Buffer;
+  crc: number;
+  size: number;
+}
+
+/**
+ * `size` zero bytes, raw-deflated without ever holding them: a zip bomb's payload (about 1/1000 of
+ * its size) made in 1 MiB steps, so the test process stays small.
+ */
+export async function deflatedZeros(size: number): Promise<DeflatedData> {
+  const step = Buffer.alloc(1024 * 1024);
+  const deflate = createDeflateRaw();
+  const out: Buffer[] = [];
+  deflate.on('data', (chunk: Buffer) => out.push(chunk));
+  const ended = new Promise((resolve) => deflate.on('end', resolve));
+  let crc = 0;
+  for (let left = size; left > 0; left -= step.length) {
+    const part = left >= step.length ? step : step.subarray(0, left);
+    crc = crc32(part, crc);
+    if (!deflate.write(part)) await new Promise((resolve) => deflate.once('drain', resolve));
+  }
+  deflate.end();
+  await ended;
+  return { body: Buffer.concat(out), crc, size };
 }
 
 const DOS_DATE_1980_01_01 = (1 << 5) | 1;
@@ -23,10 +52,11 @@ export function rawZip(entries: RawZipEntry[]): Buffer {
   let offset = 0;
   for (const entry of entries) {
     const name = Buffer.from(entry.name, 'utf8');
-    const method = entry.method ?? 0;
-    const body = method === 8 ? deflateRawSync(entry.data) : entry.data;
-    const crc = crc32(entry.data);
-    const size = entry.declaredSize ?? entry.data.length;
+    const data = entry.data ?? Buffer.alloc(0);
+    const method = entry.deflated ? 8 : (entry.method ?? 0);
+    const body = entry.deflated?.body ?? (method === 8 ? deflateRawSync(data) : data);
+    const crc = entry.deflated?.crc ?? crc32(data);
+    const size = entry.declaredSize ?? entry.deflated?.size ?? data.length;
 
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);

@@ -15,7 +15,7 @@ beforeAll(async () => {
   gateway = await startTestGateway('slow-clients', { edge: EDGE });
   port = Number(new URL(gateway.baseUrl).port);
   // Warm: the first query opens the database pool.
-  expect((await jsonClient(gateway.baseUrl).get('/api/v1/characters')).status).toBe(200);
+  expect((await gateway.client().get('/api/v1/characters')).status).toBe(200);
 });
 afterAll(() => gateway?.close());
 
@@ -52,18 +52,18 @@ function slowClient(head: string, dribble: string): SlowSocket {
 }
 
 const HEADERS_DRIBBLED = ['GET /api/v1/characters HTTP/1.1\r\nHost: 127.0.0.1\r\n', 'X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n'] as const;
-const bodyTo = (path: string, contentType: string) => [
-  `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ${contentType}\r\nContent-Length: 100000\r\n\r\n`,
+const bodyTo = (path: string, contentType: string, key?: string) => [
+  `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${key ? `Authorization: Bearer ${key}\r\n` : ''}Content-Type: ${contentType}\r\nContent-Length: 100000\r\n\r\n`,
   '{"character":"kai","prompt":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
 ] as const;
 
 describe('slow clients against the gateway', () => {
   it('when 80 sockets dribble headers or a body to a non-upload route, then each is closed within its timeout while normal requests are answered', async () => {
     const headerClients = Array.from({ length: 40 }, () => slowClient(...HEADERS_DRIBBLED));
-    const bodyClients = Array.from({ length: 40 }, () => slowClient(...bodyTo('/api/v1/generations', 'application/json')));
+    const bodyClients = Array.from({ length: 40 }, () => slowClient(...bodyTo('/api/v1/generations', 'application/json', gateway.apiKey)));
 
     // Meanwhile the gateway answers others at once.
-    const api = jsonClient(gateway.baseUrl);
+    const api = gateway.client();
     for (let i = 0; i < 5; i++) {
       const started = Date.now();
       expect((await api.get('/healthz')).status).toBe(200);
@@ -97,16 +97,16 @@ describe('slow clients against the gateway', () => {
   });
 
   it('when a request was answered early but its body still trickles in, then the socket is closed within the request timeout', async () => {
-    // Not JSON: no body parser reads it, the 404 goes out at once.
+    // Not JSON and no key: nothing reads the body, the 401 goes out at once.
     const client = slowClient(...bodyTo('/api/v1/no-such-route', 'text/plain'));
     const ms = await client.closedAfter;
-    expect(client.received()).toMatch(/^HTTP\/1\.1 404 /);
+    expect(client.received()).toMatch(/^HTTP\/1\.1 401 /);
     expect(ms).toBeLessThanOrEqual(EDGE.requestTimeoutMs + MARGIN_MS);
   });
 
   it('when an upload route receives a slow body, then it has the upload timeout, not the request timeout', async () => {
-    const reference = slowClient(...bodyTo('/api/v1/characters/kai/references', 'multipart/form-data; boundary=x'));
-    const bundle = slowClient(...bodyTo('/api/v1/characters/import', 'multipart/form-data; boundary=x'));
+    const reference = slowClient(...bodyTo('/api/v1/characters/kai/references', 'multipart/form-data; boundary=x', gateway.apiKey));
+    const bundle = slowClient(...bodyTo('/api/v1/characters/import', 'multipart/form-data; boundary=x', gateway.apiKey));
     await new Promise((r) => setTimeout(r, EDGE.requestTimeoutMs + MARGIN_MS));
     expect(reference.socket.destroyed).toBe(false);
     expect(bundle.socket.destroyed).toBe(false);

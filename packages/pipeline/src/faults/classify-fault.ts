@@ -62,6 +62,9 @@ function characterFaultKind(code: CharacterErrorCode): FaultKind {
       return 'outfit_not_found';
     case 'references_unavailable':
       return 'request_unsatisfiable';
+    // Only version writers throw it; a stage never writes a version.
+    case 'validation_failed':
+      return 'malformed_data';
   }
 }
 

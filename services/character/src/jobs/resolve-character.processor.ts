@@ -1,5 +1,6 @@
 import { resolveGeneration } from '@anime/characters';
-import { generationRequestBodySchema, type GenerationRequestBody, type QueuePayload } from '@anime/contracts';
+import { generationRequestBodySchema, WEBHOOKS_NOT_AVAILABLE, type GenerationRequestBody, type QueuePayload } from '@anime/contracts';
+import { UnrecoverableError } from 'bullmq';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { JobLifecycle, MalformedDataError, WorkflowNotFoundError, type JobEventPublisher, type StageHandler } from '@anime/pipeline';
@@ -41,6 +42,8 @@ async function locateGeneration(deps: ResolveCharacterDeps, lifecycle: JobLifecy
     if (existing) return existing.id;
   }
   if (!('character' in payload)) throw new MalformedDataError(`generation ${payload.generationId} does not exist`);
+  // Refused before a row exists, and never retried: the same message would be refused again.
+  if (payload.webhook) throw new UnrecoverableError(`invalid generation-requests payload: ${WEBHOOKS_NOT_AVAILABLE}`);
   const { schemaVersion: _v, source, requestId, generationId, correlationId, ...body } = payload;
   const created = await lifecycle.create({ body, source, requestId, correlationId, id: generationId });
   if (created.event) {

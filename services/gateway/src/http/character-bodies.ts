@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { attributesSchema, characterDefinitionSchema, isStorableText, storableText } from '@anime/contracts';
+import { attributesSchema, CHARACTER_LIMITS, characterDefinitionSchema, isStorableText, storableText } from '@anime/contracts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -16,8 +16,8 @@ const storableAttributes = attributesSchema.superRefine((attributes, ctx) => {
   for (const [key, value] of Object.entries(attributes)) {
     if (typeof value === 'string' && !isStorableText(value)) {
       ctx.addIssue({ code: 'custom', path: [key], message: 'must not contain NUL characters or lone UTF-16 surrogates' });
-    } else if (typeof value === 'string' && value.length > 2000) {
-      ctx.addIssue({ code: 'custom', path: [key], message: 'must be at most 2000 characters' });
+    } else if (typeof value === 'string' && value.length > CHARACTER_LIMITS.attributeValueLength) {
+      ctx.addIssue({ code: 'custom', path: [key], message: `must be at most ${CHARACTER_LIMITS.attributeValueLength} characters` });
     }
   }
 });

@@ -1,12 +1,26 @@
 import type { z } from 'zod';
 import { ApiError } from './api-error';
 
+// A body with thousands of bad fields gets the first ones named, not an answer as large as the body.
+const MAX_DETAILS = 50;
+
 export function zodDetails(error: z.ZodError): { path: string; message: string }[] {
-  return error.issues.map((issue) => ({
+  const more = error.issues.length - MAX_DETAILS;
+  const shown = error.issues.slice(0, MAX_DETAILS).map((issue) => ({
     path: issue.path.join('.') || '(body)',
-    message: issue.code === 'unrecognized_keys' ? `unknown field(s): ${(issue as { keys: string[] }).keys.join(', ')}` : issue.message,
+    message: messageOf(issue),
   }));
+  return more > 0 ? [...shown, { path: '(body)', message: `and ${more} more problems` }] : shown;
 }
+
+function messageOf(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return `unknown field(s): ${unknownKeys(issue.keys)}`;
+  // A record's bad key: zod nests why (too long, not snake_case) under a generic "Invalid key".
+  if (issue.code === 'invalid_key') return `invalid key: ${issue.issues.map((i) => i.message).join('; ')}`;
+  return issue.message;
+}
+
+const unknownKeys = (keys: string[]) => (keys.length > 20 ? `${keys.slice(0, 20).join(', ')} and ${keys.length - 20} more` : keys.join(', '));
 
 /** Parses with zod; a failure is a 400 listing each bad field. */
 export function parseOr400<S extends z.ZodType>(schema: S, value: unknown, what = 'request body'): z.infer<S> {

@@ -1,15 +1,25 @@
+import { createWriteStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
 import type { Request } from 'express';
 import { ApiError } from './api-error';
 
-export interface Upload {
+export interface Upload<F = { bytes: Buffer; filename: string }> {
   fields: Record<string, string>;
-  file: { bytes: Buffer; filename: string } | null;
+  file: F | null;
 }
 
 export interface ReadUploadOptions {
   fileField: string;
   maxFileBytes: number;
+}
+
+/** A file part written to disk by saveUpload: where, how many bytes, and the client's name for it. */
+export interface SavedFile {
+  path: string;
+  bytes: number;
+  filename: string;
 }
 
 /**
@@ -18,6 +28,31 @@ export interface ReadUploadOptions {
  * still gets its 413 instead of a reset; nothing is kept, so nothing can be written.
  */
 export function readUpload(req: Request, options: ReadUploadOptions): Promise<Upload> {
+  return receiveUpload(req, options, async (stream, filename, refused) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) if (!refused()) chunks.push(chunk as Buffer);
+    return { bytes: refused() ? Buffer.alloc(0) : Buffer.concat(chunks), filename };
+  });
+}
+
+/**
+ * As readUpload, but the file part streams to `path` (which the caller owns and removes, also on
+ * failure): an archive is never held in memory. Past `maxFileBytes` the rest is read and dropped.
+ */
+export function saveUpload(req: Request, options: ReadUploadOptions & { path: string }): Promise<Upload<SavedFile>> {
+  return receiveUpload(req, options, async (stream, filename) => {
+    let bytes = 0;
+    stream.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+    });
+    await pipeline(stream, createWriteStream(options.path, { flags: 'wx' }));
+    return { path: options.path, bytes, filename };
+  });
+}
+
+type FileReader<F> = (stream: Readable, filename: string, refused: () => boolean) => Promise<F>;
+
+function receiveUpload<F>(req: Request, options: ReadUploadOptions, readFile: FileReader<F>): Promise<Upload<F>> {
   let parser: busboy.Busboy;
   try {
     parser = busboy({
@@ -26,17 +61,15 @@ export function readUpload(req: Request, options: ReadUploadOptions): Promise<Up
       limits: { fileSize: options.maxFileBytes + 1, files: 1, fields: 20, parts: 30, fieldSize: 64 * 1024 },
     });
   } catch {
-    return Promise.reject(new ApiError(415, 'unsupported_media_type', `send multipart/form-data with the image in a "${options.fileField}" part`));
+    return Promise.reject(new ApiError(415, 'unsupported_media_type', `send multipart/form-data with the file in a "${options.fileField}" part`));
   }
 
   return new Promise((resolve, reject) => {
     const fields: Record<string, string> = {};
-    const chunks: Buffer[] = [];
-    let filename: string | null = null;
+    let file: Promise<F> | null = null;
     let refusal: ApiError | null = null;
     const refuse = (error: ApiError) => {
       refusal ??= error;
-      chunks.length = 0;
     };
 
     parser.on('field', (name, value, info) => {
@@ -46,17 +79,16 @@ export function readUpload(req: Request, options: ReadUploadOptions): Promise<Up
     parser.on('file', (name, stream, info) => {
       // A broken form destroys the part with the error the parser also emits; that one is handled.
       stream.on('error', () => undefined);
-      if (name !== options.fileField || filename !== null) {
+      if (name !== options.fileField || file !== null) {
         stream.resume();
         return;
       }
-      filename = info.filename ?? '';
-      stream.on('data', (chunk: Buffer) => {
-        if (!refusal) chunks.push(chunk);
-      });
       stream.on('limit', () =>
         refuse(new ApiError(413, 'payload_too_large', `the file is larger than the limit of ${options.maxFileBytes} bytes`, { maxBytes: options.maxFileBytes })),
       );
+      file = readFile(stream, info.filename ?? '', () => refusal !== null);
+      // Settled at 'close'; until then a failure must not count as unhandled.
+      file.catch(() => undefined);
     });
     const tooMany = (what: string) => () => refuse(new ApiError(400, 'validation_failed', `too many ${what} in the form`, [{ path: '(body)', message: `too many ${what}` }]));
     parser.on('filesLimit', tooMany('files'));
@@ -69,11 +101,15 @@ export function readUpload(req: Request, options: ReadUploadOptions): Promise<Up
     });
     parser.on('close', () => {
       if (refusal) return reject(refusal);
-      resolve({ fields, file: filename === null ? null : { bytes: Buffer.concat(chunks), filename } });
+      if (!file) return resolve({ fields, file: null });
+      file.then((saved) => (refusal ? reject(refusal) : resolve({ fields, file: saved })), reject);
     });
     req.on('close', () => {
       // The client went away mid-upload: nothing more will come, so settle instead of waiting forever.
-      if (!req.complete) reject(new ApiError(400, 'upload_aborted', 'the upload ended before the body was complete'));
+      if (req.complete) return;
+      reject(new ApiError(400, 'upload_aborted', 'the upload ended before the body was complete'));
+      // Ends the file part too, so a file being written is closed rather than left waiting for bytes.
+      parser.destroy();
     });
     req.pipe(parser);
   });

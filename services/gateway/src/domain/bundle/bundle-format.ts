@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { storableText } from '@anime/contracts';
+import { CHARACTER_LIMITS, storableText } from '@anime/contracts';
 import { REFERENCE_KINDS, slugSchema } from '../../http/character-bodies';
 
 /**
@@ -28,6 +28,10 @@ export const isBundleable = <R extends { missing: boolean; mime: string }>(refer
 /** The only name a reference's bytes may have inside a bundle. */
 export const referenceEntryName = (sha256: string, mime: BundleImageMime) => `${REFERENCES_DIR}${sha256}.${BUNDLE_IMAGE_EXTENSIONS[mime]}`;
 
+// An import writes every version and reference in one transaction: these keep it well within its timeout.
+export const MAX_BUNDLE_VERSIONS = 1000;
+export const MAX_BUNDLE_REFERENCES = 1000;
+
 const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'a lower-case hex sha256');
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
@@ -43,7 +47,9 @@ export type BundleManifest = z.infer<typeof manifestSchema>;
 const bundleVersionSchema = z.strictObject({
   number: z.number().int().min(1),
   definition: z.record(z.string(), z.unknown()),
-  attributes: z.array(z.strictObject({ key: z.string(), type: z.enum(['string', 'number', 'boolean']), value: z.union([z.string(), z.number(), z.boolean()]) })),
+  attributes: z
+    .array(z.strictObject({ key: z.string(), type: z.enum(['string', 'number', 'boolean']), value: z.union([z.string(), z.number(), z.boolean()]) }))
+    .max(CHARACTER_LIMITS.attributesPerVersion, `at most ${CHARACTER_LIMITS.attributesPerVersion} attributes per version`),
   note: z.string().nullable(),
   createdAt: z.iso.datetime(),
   references: z.array(sha256Schema),
@@ -67,8 +73,8 @@ export const bundleCharacterSchema = z.strictObject({
   slug: slugSchema,
   name: storableText().trim().min(1).max(200),
   currentVersion: z.number().int().min(1),
-  versions: z.array(bundleVersionSchema).min(1),
-  references: z.array(bundleReferenceSchema),
+  versions: z.array(bundleVersionSchema).min(1).max(MAX_BUNDLE_VERSIONS, `at most ${MAX_BUNDLE_VERSIONS} versions`),
+  references: z.array(bundleReferenceSchema).max(MAX_BUNDLE_REFERENCES, `at most ${MAX_BUNDLE_REFERENCES} references`),
 });
 export type BundleCharacter = z.infer<typeof bundleCharacterSchema>;
 export type BundleVersion = BundleCharacter['versions'][number];

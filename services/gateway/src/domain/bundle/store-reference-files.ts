@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { storeReferenceFile } from '@anime/characters';
 import type { Db } from '@anime/db';
 import type { LibraryStorage } from '@anime/media';
@@ -17,7 +18,9 @@ export async function storeReferenceFiles(deps: { db: Db; storage: LibraryStorag
   const paths = new Map<string, string>();
   for (const reference of references) {
     if (known.has(reference.meta.sha256)) continue;
-    const file = await storeReferenceFile(deps.storage, { bytes: reference.data, characterSlug: target.slug, label: reference.meta.label });
+    // One image in memory at a time, at most REFERENCE_MAX_BYTES: the bundle's own limit per entry.
+    const bytes = await readFile(reference.path);
+    const file = await storeReferenceFile(deps.storage, { bytes, characterSlug: target.slug, label: reference.meta.label, decoded: reference.decoded });
     paths.set(file.sha256, file.path);
   }
   return paths;

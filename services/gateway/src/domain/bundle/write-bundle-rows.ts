@@ -22,7 +22,7 @@ export async function writeBundleRows(tx: Tx, target: ImportTarget, bundle: Pars
 
   const referenceIds = new Map((await tx.characterReference.findMany({ where: { characterId: target.id }, select: { id: true, sha256: true } })).map((r) => [r.sha256, r.id]));
   let referencesAdded = 0;
-  for (const { meta, width, height } of bundle.references) {
+  for (const { meta, decoded } of bundle.references) {
     if (referenceIds.has(meta.sha256)) continue;
     const path = paths.get(meta.sha256);
     if (!path) throw new Error(`reference ${meta.sha256} appeared on the character while its file was not written`);
@@ -34,8 +34,8 @@ export async function writeBundleRows(tx: Tx, target: ImportTarget, bundle: Pars
         path,
         sha256: meta.sha256,
         bytes: meta.bytes,
-        width,
-        height,
+        width: decoded.width,
+        height: decoded.height,
         mime: meta.mime,
         detachedAt: meta.detached ? new Date() : null,
         createdAt: new Date(meta.createdAt),

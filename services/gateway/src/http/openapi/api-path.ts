@@ -26,6 +26,7 @@ export interface ApiRoute {
 
 const ERROR_TEXT: Record<number, string> = {
   400: 'invalid input (validation_failed lists each bad field)',
+  408: 'request_timeout: the body did not arrive in time',
   401: 'unauthenticated: no key, or a bad, expired or revoked one',
   403: 'insufficient_scope (details.scope names it)',
   404: 'not found, or outside the key’s projects',
@@ -45,7 +46,9 @@ export function registerRoute(registry: OpenAPIRegistry, route: ApiRoute): void 
   // The scopes come from the table the gateway enforces, so the document cannot promise other ones.
   const scopes = route.open ? [] : requiredScopes(route.method.toUpperCase(), route.path, {});
   const authErrors = route.open ? [] : [401, 403, 404, 429];
-  const errorStatuses = [...new Set([400, ...(route.errors ?? []), ...authErrors, 503])].sort();
+  // A body may be too large, or too slow to arrive.
+  const bodyErrors = route.body ? [408, 413] : [];
+  const errorStatuses = [...new Set([400, ...(route.errors ?? []), ...authErrors, ...bodyErrors, 503])].sort();
   const responses: RouteConfig['responses'] = {};
   for (const [status, answer] of Object.entries(route.responses)) {
     responses[Number(status)] = {

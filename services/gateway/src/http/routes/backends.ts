@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { isStorableText } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import { toBackendResource } from '../../domain/backend-resources';
 import { ApiError } from '../api-error';
@@ -17,7 +18,10 @@ export function backendRoutes(deps: { db: Db }): Router {
   });
 
   const setDraining = (draining: boolean) => async (req: { params: { id: string } }, res: { json(body: unknown): void }) => {
-    const changed = await deps.db.backend.updateMany({ where: { id: req.params.id }, data: { draining, drainedAt: draining ? new Date() : null } });
+    // PostgreSQL would answer NUL with an error; such an id names nothing anyway.
+    const changed = isStorableText(req.params.id)
+      ? await deps.db.backend.updateMany({ where: { id: req.params.id }, data: { draining, drainedAt: draining ? new Date() : null } })
+      : { count: 0 };
     if (!changed.count) throw new ApiError(404, 'backend_not_found', `backend ${req.params.id} not found`);
     res.json(toBackendResource(await deps.db.backend.findUniqueOrThrow({ where: { id: req.params.id } })));
   };

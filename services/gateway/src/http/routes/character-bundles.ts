@@ -5,16 +5,17 @@ import { findCharacterOr404 } from '@anime/characters';
 import type { Db } from '@anime/db';
 import { LocalLibraryStorage } from '@anime/media';
 import { collectBundleFiles } from '../../domain/bundle/collect-bundle-files';
+import { createBundleWorkspace } from '../../domain/bundle/bundle-workspace';
 import { importBundle } from '../../domain/bundle/import-bundle';
-import { parseBundle } from '../../domain/bundle/parse-bundle';
-import { readZipEntries } from '../../domain/bundle/read-zip-entries';
+import { ImportSlots, IMPORT_RETRY_AFTER_S } from '../../domain/bundle/import-slots';
+import { readBundle } from '../../domain/bundle/read-bundle';
 import { zipFiles } from '../../domain/bundle/zip-files';
 import { loadCharacterDetail } from '../../domain/character-resources';
 import { ApiError } from '../api-error';
 import { attachmentHeader } from '../download-name';
 import { slugSchema } from '../character-bodies';
 import { parseOr400 } from '../parse-body';
-import { readUpload } from '../read-upload';
+import { saveUpload } from '../read-upload';
 
 const importQuery = z.object({ as: slugSchema.optional() });
 
@@ -25,12 +26,18 @@ export interface CharacterBundleDeps {
   bundleMaxBytes: number;
   /** The most bytes a bundle's files may hold together once uncompressed. */
   bundleMaxUncompressedBytes: number;
+  /** The most bytes and pixels one reference image may hold, in a bundle as in an upload. */
+  referenceMaxBytes: number;
+  referenceMaxPixels: number;
+  /** The most imports at once; one more is a 429. */
+  importConcurrency: number;
 }
 
 /** `GET /:idOrSlug/export` and `POST /import`: a character with all its versions and images as one zip. */
 export function characterBundleRoutes(deps: CharacterBundleDeps): Router {
   const router = Router();
   const storage = new LocalLibraryStorage(deps.libraryDir);
+  const slots = new ImportSlots(deps.importConcurrency);
 
   router.get('/:idOrSlug/export', async (req, res) => {
     const character = await findCharacterOr404(deps.db, req.params.idOrSlug);
@@ -42,21 +49,44 @@ export function characterBundleRoutes(deps: CharacterBundleDeps): Router {
 
   router.post('/import', async (req, res) => {
     const query = parseOr400(importQuery, req.query, 'query');
-    const upload = await readUpload(req, { fileField: 'file', maxFileBytes: deps.bundleMaxBytes });
-    if (!upload.file) {
-      throw new ApiError(400, 'validation_failed', 'file: required: the bundle zip, as a multipart file part named "file"', [
-        { path: 'file', message: 'required: the bundle zip, as a multipart file part named "file"' },
-      ]);
+    let release: () => void;
+    try {
+      release = slots.take();
+    } catch (error) {
+      res.setHeader('Retry-After', String(IMPORT_RETRY_AFTER_S));
+      // The body is not wanted; read and drop it so the client gets the 429 rather than a reset.
+      req.resume();
+      throw error;
     }
-    // The whole archive is checked before the first file or row is written.
-    const bundle = parseBundle(await readZipEntries(upload.file.bytes, { maxUncompressedBytes: deps.bundleMaxUncompressedBytes }));
-    const result = await importBundle({ db: deps.db, storage }, bundle, { as: query.as });
-    const character = await loadCharacterDetail(deps.db, result.characterId);
-    const changed = result.created || result.versionsAdded.length > 0 || result.referencesAdded > 0;
-    res
-      .status(changed ? 201 : 200)
-      .location(`/api/v1/characters/${encodeURIComponent(character.slug)}`)
-      .json({ character, created: result.created, versionsAdded: result.versionsAdded, referencesAdded: result.referencesAdded });
+    // The upload and every inflated entry live in a workspace on the library's disk, removed whatever happens.
+    const workspace = await createBundleWorkspace(deps.libraryDir).catch((error: unknown) => {
+      release();
+      throw error;
+    });
+    try {
+      const upload = await saveUpload(req, { fileField: 'file', maxFileBytes: deps.bundleMaxBytes, path: workspace.file('upload.zip') });
+      if (!upload.file) {
+        throw new ApiError(400, 'validation_failed', 'file: required: the bundle zip, as a multipart file part named "file"', [
+          { path: 'file', message: 'required: the bundle zip, as a multipart file part named "file"' },
+        ]);
+      }
+      // The whole archive is checked before the first file or row is written.
+      const bundle = await readBundle(upload.file.path, workspace, {
+        maxUncompressedBytes: deps.bundleMaxUncompressedBytes,
+        maxReferenceBytes: deps.referenceMaxBytes,
+        maxReferencePixels: deps.referenceMaxPixels,
+      });
+      const result = await importBundle({ db: deps.db, storage }, bundle, { as: query.as });
+      const character = await loadCharacterDetail(deps.db, result.characterId);
+      const changed = result.created || result.versionsAdded.length > 0 || result.referencesAdded > 0;
+      res
+        .status(changed ? 201 : 200)
+        .location(`/api/v1/characters/${encodeURIComponent(character.slug)}`)
+        .json({ character, created: result.created, versionsAdded: result.versionsAdded, referencesAdded: result.referencesAdded });
+    } finally {
+      await workspace.dispose();
+      release();
+    }
   });
 
   return router;

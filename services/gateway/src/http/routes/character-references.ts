@@ -2,17 +2,18 @@ import path from 'node:path';
 import { Router } from 'express';
 import { attachReference, findCharacterOr404, findLiveCharacterOr404, REFERENCE_IMAGE_MIMES } from '@anime/characters';
 import type { Db } from '@anime/db';
-import { LocalLibraryStorage, sniffImage, UnsafeLibraryPathError } from '@anime/media';
+import { decodeImage, LocalLibraryStorage, sniffImage, UnsafeLibraryPathError } from '@anime/media';
 import { toReferenceResource } from '../../domain/character-resources';
 import { findAttachedReferenceOr404 } from '../../domain/find-reference';
 import { ApiError } from '../api-error';
 import { attachmentHeader } from '../download-name';
 import { referenceFieldsSchema } from '../character-bodies';
 import { characterParam } from '../character-param';
+import { imageRefusal } from '../image-refusal';
 import { zodDetails } from '../parse-body';
 import { readUpload } from '../read-upload';
 
-export function characterReferenceRoutes(deps: { db: Db; libraryDir: string; referenceMaxBytes: number }): Router {
+export function characterReferenceRoutes(deps: { db: Db; libraryDir: string; referenceMaxBytes: number; referenceMaxPixels: number }): Router {
   const router = Router({ mergeParams: true });
   const storage = new LocalLibraryStorage(deps.libraryDir);
 
@@ -41,7 +42,11 @@ export function characterReferenceRoutes(deps: { db: Db; libraryDir: string; ref
     if (!REFERENCE_IMAGE_MIMES.includes(sniffImage(upload.file.bytes).mime)) {
       throw new ApiError(415, 'unsupported_media_type', 'a reference must be a PNG, JPEG or WebP image (recognised from its bytes)', { accepted: REFERENCE_IMAGE_MIMES });
     }
-    const { reference, created } = await attachReference({ db: deps.db, storage }, character, { bytes: upload.file.bytes, ...fields.data });
+    // Decoded whole before anything is stored: a truncated file or a decompression bomb never reaches the library or a backend.
+    const decoded = await decodeImage(upload.file.bytes, deps.referenceMaxPixels).catch((error: unknown) => {
+      throw imageRefusal(error);
+    });
+    const { reference, created } = await attachReference({ db: deps.db, storage }, character, { bytes: upload.file.bytes, ...fields.data, decoded });
     const resource = toReferenceResource(character.slug, reference);
     res.status(created ? 201 : 200).location(resource.url).json(resource);
   });

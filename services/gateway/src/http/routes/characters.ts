@@ -16,6 +16,7 @@ export interface CharacterRoutesDeps extends CharacterBundleDeps {
   db: Db;
   libraryDir: string;
   referenceMaxBytes: number;
+  referenceMaxPixels: number;
 }
 
 /** Characters read from the database (never static data). */

@@ -1,12 +1,12 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { generationListQuerySchema, generationRequestBodySchema, retryGenerationBodySchema, type JobStatus } from '@anime/contracts';
+import { generationListQuerySchema, generationRequestBodySchema, retryGenerationBodySchema, WEBHOOKS_NOT_AVAILABLE, type JobStatus } from '@anime/contracts';
 import { loadGenerationResource } from '@anime/pipeline';
 import { cancelGeneration, type CancelGenerationDeps } from '../../domain/cancel-generation';
 import { createGeneration, type CreateGenerationDeps } from '../../domain/create-generation';
 import { retryGeneration } from '../../domain/retry-generation';
 import type { Db } from '@anime/db';
-import { notFound } from '../api-error';
+import { ApiError, notFound } from '../api-error';
 import type { GatewayLimits } from '../limits/gateway-limits';
 import { requireQueueRoom } from '../limits/queue-room';
 import { projectNotAllowed } from '../auth/auth-errors';
@@ -29,6 +29,8 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
 
   router.post('/', async (req, res) => {
     const body = parseOr400(generationRequestBodySchema, req.body ?? {});
+    // Kept in the schema for the webhooks to come; never accepted and silently ignored meanwhile.
+    if (body.webhook) throw new ApiError(400, 'not_supported', WEBHOOKS_NOT_AVAILABLE, [{ path: 'webhook', message: 'signed webhooks are not available yet' }]);
     const caller = callerOf(res);
     if (!reachesProject(caller, body.project)) throw projectNotAllowed(body.project);
     await requireQueueRoom(res, deps.db, deps.limits.queueCaps);

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { registerWorkflowBodySchema } from '@anime/contracts';
+import { isStorableText, registerWorkflowBodySchema } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import { registerWorkflow, WorkflowDomainError, workflowNotFound, type BackendCapabilities } from '@anime/workflows';
 import { builtInDetail, builtInListItems, toWorkflowDetail, toWorkflowListItem, toWorkflowVersionResource } from '../../domain/workflow-resources';
@@ -66,7 +66,8 @@ export function workflowRoutes(deps: WorkflowRouteDeps): Router {
   });
 
   async function findTemplate(slug: string) {
-    const template = await deps.db.workflowTemplate.findUnique({ where: { slug } });
+    // PostgreSQL would answer NUL with an error; such a slug names nothing anyway.
+    const template = isStorableText(slug) ? await deps.db.workflowTemplate.findUnique({ where: { slug } }) : null;
     if (template && template.currentVersion > 0) return template;
     // Same refusal (and list of what exists) as a generation naming an unknown workflow.
     throw await workflowNotFound(deps.db, slug);
