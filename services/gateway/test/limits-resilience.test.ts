@@ -93,12 +93,14 @@ describe('rate limits and queue caps together, without keys', () => {
     const started = Date.now();
     const one = await api.get('/api/v1/characters');
     expect(one.status).toBe(200);
+    // Not held waiting on Redis (the pipeline's connections would queue the command until it is back).
+    expect(Date.now() - started).toBeLessThan(2_000);
     expect(one.headers.get('ratelimit-limit')).toBe('10');
     const burst = await Promise.all(Array.from({ length: 100 }, () => api.get('/api/v1/characters')));
     const counts = tally(burst);
     console.log(`limits-resilience: with the limiters' Redis refused, 100 GETs → ${JSON.stringify(counts)} in ${Date.now() - started} ms`);
     expect(Object.keys(counts).sort()).toEqual(['200', '429 rate_limited']);
-    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(Date.now() - started).toBeLessThan(15_000);
     await pause(1_100);
     const generation = await clientFromAddress(gateway.baseUrl, '127.0.0.9').post('/api/v1/generations', { character: 'kai', prompt: 'during the Redis outage', project: 'outage' });
     expect([202, 429]).toContain(generation.status);
