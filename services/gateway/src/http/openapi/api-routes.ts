@@ -23,7 +23,7 @@ import {
   workflowRegisteredSchema,
   workflowVersionResourceSchema,
 } from '@anime/contracts';
-import { createCharacterBodySchema, referenceFieldsSchema, versionBodySchema } from '../character-bodies';
+import { createCharacterBodySchema, referenceFieldsSchema, versionBodySchema, versionPatchBodySchema } from '../character-bodies';
 import { filePart, type ApiRoute } from './api-path';
 
 // Every route of the gateway, as the OpenAPI document describes it. A test checks that this table
@@ -70,7 +70,11 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'get', path: '/api/v1/characters/:idOrSlug', tags: ['characters'], summary: 'Read a character', params: character, responses: { 200: ok('the character', characterDetailSchema) }, errors: [404] },
   { method: 'delete', path: '/api/v1/characters/:idOrSlug', tags: ['characters'], summary: 'Archive a character (never deleted)', params: character, responses: { 200: ok('archived', characterDetailSchema) }, errors: [404] },
   { method: 'get', path: '/api/v1/characters/:idOrSlug/versions', tags: ['characters'], summary: "List a character's versions", params: character, responses: { 200: ok('every version', items(characterVersionResourceSchema, 'CharacterVersionList')) }, errors: [404] },
-  { method: 'post', path: '/api/v1/characters/:idOrSlug/versions', tags: ['characters'], summary: 'Add a version', params: character, body: { schema: versionBodySchema }, responses: { 201: ok('the new version', characterVersionResourceSchema) }, errors: [400, 404, 409] },
+  {
+    method: 'post', path: '/api/v1/characters/:idOrSlug/versions', tags: ['characters'], summary: 'Add a version: a full definition, or a JSON Merge Patch of an earlier version',
+    description: 'Either `{ definition, attributes?, note? }`, or `{ basedOn: N, patch: { definition?, attributes? }, note? }`: an RFC 7396 JSON Merge Patch of version N (null deletes a key, arrays are replaced whole), validated as a full definition.',
+    params: character, body: { schema: z.union([versionBodySchema, versionPatchBodySchema]) }, responses: { 201: ok('the new version', characterVersionResourceSchema) }, errors: [400, 404, 409],
+  },
   {
     method: 'get', path: '/api/v1/characters/:idOrSlug/versions/:number', tags: ['characters'], summary: 'Read a version',
     params: character.extend({ number: z.string().describe('version number') }), responses: { 200: ok('the version', characterVersionResourceSchema) }, errors: [400, 404],
