@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  assetListQuerySchema,
   assetResourceSchema,
   backendListSchema,
   backendResourceSchema,
@@ -59,6 +60,11 @@ export const API_ROUTES: ApiRoute[] = [
     params: id('generation id'), body: { schema: retryGenerationBodySchema }, responses: { 202: ok('queued again', generationResourceSchema) }, errors: [400, 404, 409],
   },
   // Assets
+  {
+    method: 'get', path: '/api/v1/assets', tags: ['assets'], summary: 'List assets, newest first',
+    description: 'Every filter is exact; `character` is a slug or id, `version` its version number. A key limited to projects sees only their assets.',
+    query: assetListQuerySchema, responses: { 200: ok('a page', page(assetResourceSchema, 'AssetPage')) }, errors: [400],
+  },
   { method: 'get', path: '/api/v1/assets/:id', tags: ['assets'], summary: 'Read an asset', params: id('asset id'), responses: { 200: ok('the asset', assetResourceSchema) }, errors: [400, 404] },
   {
     method: 'get', path: '/api/v1/assets/:id/file', tags: ['assets'], summary: "Download an asset's file (exactly ComfyUI's bytes)",
