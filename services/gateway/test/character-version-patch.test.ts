@@ -104,3 +104,17 @@ describe('versions by JSON Merge Patch', () => {
     expect(response.body.error.code).toBe('character_archived');
   });
 });
+
+describe('the OpenAPI document', () => {
+  it('when read, then the versions body is a union of the full form and the patch form', async () => {
+    const doc = (await gateway.client(null).get('/api/openapi.json')).body;
+    const body = doc.paths['/api/v1/characters/{idOrSlug}/versions'].post.requestBody.content['application/json'].schema;
+    const forms = (body.anyOf ?? body.oneOf) as { $ref?: string; required?: string[]; properties?: Record<string, unknown> }[];
+    expect(forms).toHaveLength(2);
+    const resolved = forms.map((form) => (form.$ref ? doc.components.schemas[form.$ref.split('/').pop()!] : form));
+    expect(resolved.map((form) => Object.keys(form.properties ?? {}).sort())).toEqual(expect.arrayContaining([
+      expect.arrayContaining(['definition', 'attributes', 'note']),
+      ['basedOn', 'note', 'patch'],
+    ]));
+  });
+});
