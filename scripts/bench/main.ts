@@ -1,10 +1,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { runFrom, RUNTIME_ENV } from '@anime/stack';
 import { TEST_REDIS_URL } from '@anime/testing';
 import { REPO_ROOT } from '../default-env';
+import { parseBenchArgs, UsageError } from './bench-args';
 import { startBenchStack } from './bench-stack';
 import { directThroughput } from './direct-baseline';
 import { rssMiB } from './process-memory';
@@ -39,13 +39,6 @@ interface Run {
   overhead?: Summary;
   stages?: { stage: string; p50: number }[];
   rss: { service: string; before: number | null; after: number | null }[];
-}
-
-function integer(value: string | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer`);
-  return n;
 }
 
 async function timingsOf(runs: JobRun[]): Promise<PromptTiming[]> {
@@ -120,28 +113,13 @@ function report(runs: Run[], direct: number, options: { jobs: number; sequential
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      backends: { type: 'string' },
-      jobs: { type: 'string' },
-      sequential: { type: 'string' },
-      steps: { type: 'string' },
-      'step-ms': { type: 'string' },
-      out: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
+  const args = parseBenchArgs(process.argv.slice(2));
+  if (args.help) {
     console.log(HELP);
     return;
   }
-  const backends = (values.backends ?? '1,2').split(',').map((v) => integer(v.trim(), '--backends', 1));
-  const options = {
-    jobs: integer(values.jobs, '--jobs', 200),
-    sequential: integer(values.sequential, '--sequential', 50),
-    steps: integer(values.steps, '--steps', 5),
-    stepMs: integer(values['step-ms'], '--step-ms', 10),
-  };
+  const { backends } = args;
+  const options = { jobs: args.jobs, sequential: args.sequential, steps: args.steps, stepMs: args.stepMs };
   const runs: Run[] = [];
   for (const [i, k] of backends.entries()) {
     console.error(`bench: ${k} backend(s)…`);
@@ -151,7 +129,7 @@ async function main(): Promise<void> {
   const direct = await directThroughput({ count: options.jobs, steps: options.steps, stepMs: options.stepMs });
   const text = report(runs, direct, options);
   console.log(text);
-  const out = values.out ?? path.join('docs', 'benchmarks.md');
+  const out = args.out ?? path.join('docs', 'benchmarks.md');
   if (out !== '-') {
     const file = path.resolve(REPO_ROOT, out);
     await mkdir(path.dirname(file), { recursive: true });
@@ -161,6 +139,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
+  if (error instanceof UsageError) {
+    console.error(`pnpm bench: ${error.message}\n\n${HELP}`);
+    process.exit(2);
+  }
   console.error(`bench failed: ${(error as Error).stack ?? error}`);
   process.exit(1);
 });

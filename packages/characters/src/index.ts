@@ -16,3 +16,4 @@ export { attributeRows, attributesRecord, type AttributeType } from './attribute
 export { diffJson, diffVersions, type Change, type DiffableVersion } from './diff-versions';
 export { isUniqueViolation } from '@anime/db';
 export type { Tx } from './transaction';
+export { applyMergePatch, type JsonValue } from './apply-merge-patch';

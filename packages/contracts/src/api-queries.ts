@@ -15,6 +15,18 @@ export const generationListQuerySchema = z.object({
   cursor: z.uuid().optional().describe('nextCursor of the previous page'),
 });
 
+/** `GET /api/v1/assets`: every filter exact; a key limited to projects sees only theirs. */
+export const assetListQuerySchema = z.object({
+  project: storableText().max(64).optional(),
+  episode: storableText().max(64).optional(),
+  scene: storableText().max(64).optional(),
+  shot: storableText().max(64).optional(),
+  character: storableText().max(200).optional().describe('slug or id'),
+  version: z.coerce.number().int().min(1).max(999_999_999).optional().describe("the character version's number"),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.uuid().optional().describe('nextCursor of the previous page'),
+});
+
 export const characterListQuerySchema = z.object({
   q: storableText().max(200).optional().describe('part of a name or slug'),
   limit: z.coerce.number().int().min(1).max(200).default(50),

@@ -15,33 +15,33 @@ export const librarySegment = () =>
     .max(64)
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "-" and "_" only, starting with a letter or digit');
 
-const dimension = () =>
-  z.number().int().min(64).max(2048).refine((n) => n % 8 === 0, { message: 'must be a multiple of 8' });
+// multipleOf rather than a refine: the published JSON Schema then carries the rule as well.
+const dimension = () => z.number().int().min(64).max(2048).multipleOf(8, 'must be a multiple of 8');
 
 /** `POST /api/v1/generations` body. Shared by the REST API and the `generation-requests` queue. */
 export const generationRequestBodySchema = z
   .object({
-    character: storableText().min(1).max(200),
-    prompt: storableText().min(1).max(4000),
-    negative: storableText().max(4000).optional(),
-    project: librarySegment().default('default'),
-    episode: librarySegment().default('ep00'),
-    scene: librarySegment().default('sc000'),
-    shot: librarySegment().optional(),
-    count: z.number().int().min(1).max(16).default(1),
-    seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
-    width: dimension().default(512),
-    height: dimension().default(512),
-    steps: z.number().int().min(1).max(150).default(20),
-    outfit: storableText().min(1).max(100).optional(),
-    workflow: storableText().min(1).max(200).optional(),
+    character: storableText().min(1).max(200).describe('The character: slug, id, display name, or `slug@N` for version N (default: its current version).'),
+    prompt: storableText().min(1).max(4000).describe('What to draw; the character\'s trigger words, appearance and outfit are added to it.'),
+    negative: storableText().max(4000).optional().describe('Extra negative prompt, added to the character\'s own.'),
+    project: librarySegment().default('default').describe('Library folder level 1; a key limited to projects may only use its own.'),
+    episode: librarySegment().default('ep00').describe('Library folder level 2.'),
+    scene: librarySegment().default('sc000').describe('Library folder level 3.'),
+    shot: librarySegment().optional().describe('Optional library folder under the character\'s.'),
+    count: z.number().int().min(1).max(16).default(1).describe('Images in the batch.'),
+    seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().describe('Sampler seed; default random, recorded on the generation.'),
+    width: dimension().default(512).describe('Image width in pixels, a multiple of 8.'),
+    height: dimension().default(512).describe('Image height in pixels, a multiple of 8.'),
+    steps: z.number().int().min(1).max(150).default(20).describe('Sampler steps.'),
+    outfit: storableText().min(1).max(100).optional().describe('One of the character version\'s outfits, any case.'),
+    workflow: storableText().min(1).max(200).optional().describe('A registered workflow template, `slug` or `slug@N` (default: the built-in txt2img).'),
     /** The template's free parameters (validated against the template when the generation is made). */
-    params: generationParamsSchema.optional(),
-    priority: z.enum(PRIORITIES).default('normal'),
+    params: generationParamsSchema.optional().describe('The workflow template\'s parameters by name, checked against the template.'),
+    priority: z.enum(PRIORITIES).default('normal').describe('Queue priority; `interactive` needs the generate:interactive scope over REST.'),
     /** `required`: only a backend whose graph feeds a reference into the model may run it (IP-Adapter). */
-    references: z.enum(REFERENCE_MODES).default('auto'),
+    references: z.enum(REFERENCE_MODES).default('auto').describe('`required`: only a backend that feeds reference images into the model (IP-Adapter) may run it.'),
     /** Refused with `not_supported` until signed webhooks exist (see WEBHOOKS_NOT_AVAILABLE); kept so that issue can enable it. */
-    webhook: z.object({ url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2000) }).strict().optional(),
+    webhook: z.object({ url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2000).describe('http(s) URL') }).strict().optional().describe('A signed webhook for this generation\'s outcome.'),
   })
   .strict();
 

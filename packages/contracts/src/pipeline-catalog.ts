@@ -27,7 +27,7 @@ export interface CatalogEntry<S extends z.ZodType> {
   retry: RetryPolicy;
 }
 
-const correlationId = z.string().max(200).optional();
+const correlationId = z.string().max(200).optional().describe('Carried into every log line of the job (the gateway copies x-request-id); not the idempotency key.');
 
 /**
  * What another system (or the gateway) puts on `generation-requests`: the POST body plus a schema
@@ -35,14 +35,14 @@ const correlationId = z.string().max(200).optional();
  * `generationId` names an existing generation; once one exists its row decides, not the message.
  */
 export const generationRequestMessageSchema = generationRequestBodySchema.extend({
-  schemaVersion: z.literal(1),
+  schemaVersion: z.literal(1).describe('Always 1.'),
   source: z
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, 'letters, digits, ".", "_", ":" and "-"; at most 64')
     .default('queue')
     .describe('The producing system; requestId is unique within it.'),
-  requestId: z.string().min(1).max(200).optional(),
-  generationId: z.string().uuid().optional(),
+  requestId: z.string().min(1).max(200).optional().describe('Idempotency key, unique within source: the same (source, requestId) gives back the same generation.'),
+  generationId: z.string().uuid().optional().describe('An existing generation (recovery re-enqueues these); its stored request decides, not this message.'),
   correlationId,
 });
 export type GenerationRequestMessage = z.infer<typeof generationRequestMessageSchema>;
@@ -50,12 +50,16 @@ export type GenerationRequestMessageInput = z.input<typeof generationRequestMess
 
 /** A stage job naming a generation whose row holds everything the stage needs. */
 export const generationRefSchema = z
-  .object({ schemaVersion: z.literal(1), generationId: z.string().uuid(), correlationId })
+  .object({ schemaVersion: z.literal(1).describe('Always 1.'), generationId: z.string().uuid().describe('The generation whose row holds everything the stage needs.'), correlationId })
   .strict();
 export type GenerationRef = z.infer<typeof generationRefSchema>;
 
 /** `generation-requests` takes a full request, or (from recovery) a reference to an existing row. */
-export const generationRequestPayloadSchema = z.union([generationRefSchema, generationRequestMessageSchema]);
+export const generationRequestPayloadSchema = z
+  .union([generationRefSchema, generationRequestMessageSchema])
+  .describe(
+    'A message of the generation-requests queue (job name resolveCharacter): a new request, or a reference to an existing generation. Strings must not hold NUL characters or lone UTF-16 surrogates; a message over 64 KiB as stored JSON is refused unread.',
+  );
 export type GenerationRequestPayload = z.infer<typeof generationRequestPayloadSchema>;
 
 const refJobId = (prefix: string) => (payload: { generationId?: string }) => (payload.generationId ? `${prefix}-${payload.generationId}` : undefined);

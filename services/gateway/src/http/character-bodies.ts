@@ -30,6 +30,37 @@ export const versionBodySchema = z.object({
 });
 export type VersionBody = z.infer<typeof versionBodySchema>;
 
+const mergePatchOf = (what: string) =>
+  z.record(z.string(), z.unknown(), { error: `must be a JSON Merge Patch object for the ${what}, or null` }).nullable().optional();
+
+/**
+ * `POST /api/v1/characters/:idOrSlug/versions`, the patch form: an RFC 7396 JSON Merge Patch of
+ * version `basedOn`'s `{ definition, attributes }` (null deletes a key, arrays are replaced whole).
+ * The result is then validated as a full version body (versionBodySchema).
+ */
+export const versionPatchBodySchema = z
+  .object({
+    basedOn: z.number({ error: 'must be the number of the version the patch applies to' }).int().min(1).max(999_999_999).describe('the version the patch applies to'),
+    patch: z
+      .object(
+        {
+          definition: mergePatchOf('definition').describe('merged into the definition of version basedOn'),
+          attributes: mergePatchOf('attributes').describe('merged into the attributes of version basedOn; null deletes one'),
+        },
+        { error: 'must be a JSON object: a JSON Merge Patch (RFC 7396) of { definition, attributes }' },
+      )
+      .strict()
+      .describe('a JSON Merge Patch (RFC 7396) of { definition, attributes }'),
+    note: storableText().max(4000).nullable().optional(),
+  })
+  .strict()
+  .meta({ id: 'VersionPatchBody' });
+export type VersionPatchBody = z.infer<typeof versionPatchBodySchema>;
+
+/** A body naming `basedOn` or `patch` is the patch form; any other is a full version. */
+export const isVersionPatchBody = (body: unknown): boolean =>
+  typeof body === 'object' && body !== null && !Array.isArray(body) && ('basedOn' in body || 'patch' in body);
+
 /** `POST /api/v1/characters`: the character and its version 1. */
 export const createCharacterBodySchema = versionBodySchema.extend({
   name: storableText().trim().min(1).max(200),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  assetListQuerySchema,
   assetResourceSchema,
   backendListSchema,
   backendResourceSchema,
@@ -23,7 +24,7 @@ import {
   workflowRegisteredSchema,
   workflowVersionResourceSchema,
 } from '@anime/contracts';
-import { createCharacterBodySchema, referenceFieldsSchema, versionBodySchema } from '../character-bodies';
+import { createCharacterBodySchema, referenceFieldsSchema, versionBodySchema, versionPatchBodySchema } from '../character-bodies';
 import { filePart, type ApiRoute } from './api-path';
 
 // Every route of the gateway, as the OpenAPI document describes it. A test checks that this table
@@ -59,6 +60,11 @@ export const API_ROUTES: ApiRoute[] = [
     params: id('generation id'), body: { schema: retryGenerationBodySchema }, responses: { 202: ok('queued again', generationResourceSchema) }, errors: [400, 404, 409],
   },
   // Assets
+  {
+    method: 'get', path: '/api/v1/assets', tags: ['assets'], summary: 'List assets, newest first',
+    description: 'Every filter is exact; `character` is a slug or id, `version` its version number. A key limited to projects sees only their assets.',
+    query: assetListQuerySchema, responses: { 200: ok('a page', page(assetResourceSchema, 'AssetPage')) }, errors: [400],
+  },
   { method: 'get', path: '/api/v1/assets/:id', tags: ['assets'], summary: 'Read an asset', params: id('asset id'), responses: { 200: ok('the asset', assetResourceSchema) }, errors: [400, 404] },
   {
     method: 'get', path: '/api/v1/assets/:id/file', tags: ['assets'], summary: "Download an asset's file (exactly ComfyUI's bytes)",
@@ -70,7 +76,11 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'get', path: '/api/v1/characters/:idOrSlug', tags: ['characters'], summary: 'Read a character', params: character, responses: { 200: ok('the character', characterDetailSchema) }, errors: [404] },
   { method: 'delete', path: '/api/v1/characters/:idOrSlug', tags: ['characters'], summary: 'Archive a character (never deleted)', params: character, responses: { 200: ok('archived', characterDetailSchema) }, errors: [404] },
   { method: 'get', path: '/api/v1/characters/:idOrSlug/versions', tags: ['characters'], summary: "List a character's versions", params: character, responses: { 200: ok('every version', items(characterVersionResourceSchema, 'CharacterVersionList')) }, errors: [404] },
-  { method: 'post', path: '/api/v1/characters/:idOrSlug/versions', tags: ['characters'], summary: 'Add a version', params: character, body: { schema: versionBodySchema }, responses: { 201: ok('the new version', characterVersionResourceSchema) }, errors: [400, 404, 409] },
+  {
+    method: 'post', path: '/api/v1/characters/:idOrSlug/versions', tags: ['characters'], summary: 'Add a version: a full definition, or a JSON Merge Patch of an earlier version',
+    description: 'Either `{ definition, attributes?, note? }`, or `{ basedOn: N, patch: { definition?, attributes? }, note? }`: an RFC 7396 JSON Merge Patch of version N (null deletes a key, arrays are replaced whole), validated as a full definition.',
+    params: character, body: { schema: z.union([versionBodySchema, versionPatchBodySchema]) }, responses: { 201: ok('the new version', characterVersionResourceSchema) }, errors: [400, 404, 409],
+  },
   {
     method: 'get', path: '/api/v1/characters/:idOrSlug/versions/:number', tags: ['characters'], summary: 'Read a version',
     params: character.extend({ number: z.string().describe('version number') }), responses: { 200: ok('the version', characterVersionResourceSchema) }, errors: [400, 404],

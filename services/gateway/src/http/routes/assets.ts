@@ -1,11 +1,12 @@
 import path from 'node:path';
 import { Router } from 'express';
 import { z } from 'zod';
+import { assetListQuerySchema } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import { toAssetResource } from '@anime/pipeline';
 import { notFound, ApiError } from '../api-error';
 import { callerOf, type Caller } from '../auth/caller';
-import { reachesProject } from '../auth/project-access';
+import { projectScope, reachesProject } from '../auth/project-access';
 import { attachmentHeader } from '../download-name';
 import { parseOr400 } from '../parse-body';
 
@@ -23,6 +24,36 @@ export function assetRoutes(deps: { db: Db; libraryDir: string }): Router {
     if (!asset || !reachesProject(caller, asset.project)) throw notFound(`asset ${id}`);
     return asset;
   };
+
+  router.get('/', async (req, res) => {
+    const query = parseOr400(assetListQuerySchema, req.query, 'query');
+    const isId = z.uuid().safeParse(query.character).success;
+    const where = {
+      ...projectScope(callerOf(res)),
+      // Under AND: the key's project scope already holds the `project` key.
+      ...(query.project ? { AND: [{ project: query.project }] } : {}),
+      ...(query.episode ? { episode: query.episode } : {}),
+      ...(query.scene ? { scene: query.scene } : {}),
+      ...(query.shot ? { shot: query.shot } : {}),
+      ...(query.character || query.version
+        ? {
+            characterVersion: {
+              ...(query.version ? { number: query.version } : {}),
+              ...(query.character ? { character: { OR: [{ slug: query.character }, ...(isId ? [{ id: query.character }] : [])] } } : {}),
+            },
+          }
+        : {}),
+    };
+    const rows = await deps.db.asset.findMany({
+      where,
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: query.limit + 1,
+      ...(query.cursor ? { cursor: { id: query.cursor }, skip: 1 } : {}),
+      include: INCLUDE,
+    });
+    const page = rows.slice(0, query.limit);
+    res.json({ items: page.map((asset) => toAssetResource(asset, asset.characterVersion)), nextCursor: rows.length > query.limit ? page[page.length - 1].id : null });
+  });
 
   router.get('/:id', async (req, res) => {
     const asset = await load(req.params.id, callerOf(res));

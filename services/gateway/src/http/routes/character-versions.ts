@@ -3,9 +3,10 @@ import { z } from 'zod';
 import { attributesRecord, CharacterDomainError, createVersion, diffVersions, findCharacterOr404, findLiveCharacterOr404 } from '@anime/characters';
 import type { Db } from '@anime/db';
 import { toVersionResource } from '../../domain/character-resources';
-import { versionBodySchema } from '../character-bodies';
+import { isVersionPatchBody, versionBodySchema } from '../character-bodies';
 import { characterParam } from '../character-param';
 import { parseOr400 } from '../parse-body';
+import { versionFromPatch } from '../version-from-patch';
 
 const versionNumber = z.string().regex(/^[1-9]\d{0,8}$/, 'must be a version number (1, 2, ...)').transform(Number);
 
@@ -38,7 +39,8 @@ export function characterVersionRoutes(deps: { db: Db }): Router {
 
   router.post('/', async (req, res) => {
     const character = await findLiveCharacterOr404(deps.db, characterParam(req));
-    const body = parseOr400(versionBodySchema, req.body ?? {});
+    // Either a full version, or `{ basedOn, patch }`: a JSON Merge Patch of an earlier one.
+    const body = isVersionPatchBody(req.body) ? await versionFromPatch(deps.db, character, req.body) : parseOr400(versionBodySchema, req.body ?? {});
     const version = await createVersion(deps.db, character.id, body);
     res.status(201).location(`/api/v1/characters/${character.slug}/versions/${version.number}`).json(toVersionResource(version));
   });

@@ -1,0 +1,120 @@
+import { CHARACTER_LIMITS } from '@anime/contracts';
+import { kaiDefinition } from './fixtures';
+import { startTestGateway, type TestGateway } from './start-test-gateway';
+
+let gateway: TestGateway;
+let api: ReturnType<TestGateway['client']>;
+
+beforeAll(async () => {
+  gateway = await startTestGateway('version-patch');
+  api = gateway.client();
+  const created = await api.post('/api/v1/characters', { name: 'Kai', slug: 'kai', definition: kaiDefinition, attributes: { hair_color: 'black', height_cm: 170, left_handed: true } });
+  expect(created.status).toBe(201);
+});
+afterAll(() => gateway?.close());
+
+const versions = () => gateway.db.characterVersion.count({ where: { character: { slug: 'kai' } } });
+const post = (body: unknown) => api.post('/api/v1/characters/kai/versions', body);
+
+const expectRefused = async (response: { status: number; body: any }, path: string, message: RegExp) => {
+  expect(response.status).toBe(400);
+  expect(response.body.error).toMatchObject({ code: 'validation_failed', message: expect.stringMatching(message) });
+  expect(response.body.error.details).toEqual(expect.arrayContaining([expect.objectContaining({ path })]));
+};
+
+describe('versions by JSON Merge Patch', () => {
+  it('when a patch changes one field, deletes an attribute and replaces an array, then only those change', async () => {
+    const response = await post({
+      basedOn: 1,
+      note: 'blue hair',
+      patch: { definition: { appearance: { hair: 'short dark blue hair' }, triggerWords: ['kai', 'kainakamura'] }, attributes: { hair_color: 'dark blue', left_handed: null, eye_color: 'amber' } },
+    });
+    expect(response.status).toBe(201);
+    expect(response.body.number).toBe(2);
+    expect(response.body.note).toBe('blue hair');
+    expect(response.body.attributes).toEqual({ hair_color: 'dark blue', height_cm: 170, eye_color: 'amber' });
+    const diff = await api.get('/api/v1/characters/kai/versions/1/diff/2');
+    expect(diff.body.changes).toEqual([
+      { path: '/appearance/hair', before: 'short black hair', after: 'short dark blue hair' },
+      { path: '/triggerWords/0', before: 'kainakamura', after: 'kai' },
+      { path: '/triggerWords/1', before: null, after: 'kainakamura' },
+      { path: '/attributes/hair_color', before: 'black', after: 'dark blue' },
+      { path: '/attributes/left_handed', before: true, after: null },
+      { path: '/attributes/eye_color', before: null, after: 'amber' },
+    ]);
+    expect((await api.get('/api/v1/characters/kai')).body.currentVersion.number).toBe(2);
+  });
+
+  it('when the patch is empty, then the new version is version N again with no note carried over', async () => {
+    const response = await post({ basedOn: 1, patch: {} });
+    expect(response.status).toBe(201);
+    expect(response.body.note).toBeNull();
+    expect((await api.get(`/api/v1/characters/kai/versions/1/diff/${response.body.number}`)).body.changes).toEqual([]);
+  });
+
+  it('when basedOn names no version, then 400 names basedOn and nothing is written', async () => {
+    const before = await versions();
+    await expectRefused(await post({ basedOn: 99, patch: {} }), 'basedOn', /has no version 99/);
+    await expectRefused(await post({ basedOn: 0, patch: {} }), 'basedOn', /basedOn/);
+    await expectRefused(await post({ basedOn: '1', patch: {} }), 'basedOn', /basedOn/);
+    expect(await versions()).toBe(before);
+  });
+
+  it('when the patch is not an object, then 400 says it must be a JSON Merge Patch object', async () => {
+    for (const patch of [null, [1], 'x', 3]) {
+      await expectRefused(await post({ basedOn: 1, patch }), 'patch', /JSON Merge Patch/);
+    }
+    await expectRefused(await post({ basedOn: 1 }), 'patch', /JSON Merge Patch/);
+    await expectRefused(await post({ basedOn: 1, patch: { definition: [1] } }), 'patch.definition', /JSON Merge Patch/);
+    await expectRefused(await post({ basedOn: 1, patch: { outfits: [] } }), 'patch', /unknown field/);
+    await expectRefused(await post({ basedOn: 1, patch: {}, definition: kaiDefinition }), '(body)', /unknown field/);
+  });
+
+  it('when the patched result is invalid, then 400 says the patch produced it, names the field, and nothing is written', async () => {
+    const before = await versions();
+    const noName = await post({ basedOn: 1, patch: { definition: { displayName: null } } });
+    await expectRefused(noName, 'definition.displayName', /the patch on version 1 produced an invalid version/);
+    await expectRefused(await post({ basedOn: 1, patch: { definition: null } }), 'definition', /patch .* produced/);
+    await expectRefused(await post({ basedOn: 1, patch: { definition: { outfits: [{ name: 'x' }] } } }), 'definition.outfits.0.prompt', /produced/);
+    await expectRefused(await post({ basedOn: 1, patch: { attributes: { 'Bad Key': 1 } } }), 'attributes.Bad Key', /produced/);
+    expect(await versions()).toBe(before);
+  });
+
+  it('when the patch passes a limit, then it is refused exactly as a full definition would be', async () => {
+    const before = await versions();
+    const many = Object.fromEntries(Array.from({ length: CHARACTER_LIMITS.attributesPerVersion }, (_, i) => [`extra_${i}`, i]));
+    await expectRefused(await post({ basedOn: 1, patch: { attributes: many } }), 'attributes', new RegExp(`at most ${CHARACTER_LIMITS.attributesPerVersion} attributes`));
+    const words = Array.from({ length: CHARACTER_LIMITS.triggerWords + 1 }, (_, i) => `w${i}`);
+    await expectRefused(await post({ basedOn: 1, patch: { definition: { triggerWords: words } } }), 'definition.triggerWords', /produced/);
+    await expectRefused(await post({ basedOn: 1, patch: { definition: { prompt: { positive: 'x'.repeat(4001) } } } }), 'definition.prompt.positive', /produced/);
+    expect(await versions()).toBe(before);
+  });
+
+  it('when a full definition is posted, then it is still accepted as before', async () => {
+    const response = await post({ definition: kaiDefinition, attributes: { hair_color: 'black' } });
+    expect(response.status).toBe(201);
+    expect(response.body.attributes).toEqual({ hair_color: 'black' });
+  });
+
+  it('when the character is archived, then a patch answers 409 character_archived like a full body', async () => {
+    await api.post('/api/v1/characters', { name: 'Old', slug: 'old', definition: kaiDefinition });
+    expect((await api.delete('/api/v1/characters/old')).status).toBe(200);
+    const response = await api.post('/api/v1/characters/old/versions', { basedOn: 1, patch: {} });
+    expect(response.status).toBe(409);
+    expect(response.body.error.code).toBe('character_archived');
+  });
+});
+
+describe('the OpenAPI document', () => {
+  it('when read, then the versions body is a union of the full form and the patch form', async () => {
+    const doc = (await gateway.client(null).get('/api/openapi.json')).body;
+    const body = doc.paths['/api/v1/characters/{idOrSlug}/versions'].post.requestBody.content['application/json'].schema;
+    const forms = (body.anyOf ?? body.oneOf) as { $ref?: string; required?: string[]; properties?: Record<string, unknown> }[];
+    expect(forms).toHaveLength(2);
+    const resolved = forms.map((form) => (form.$ref ? doc.components.schemas[form.$ref.split('/').pop()!] : form));
+    expect(resolved.map((form) => Object.keys(form.properties ?? {}).sort())).toEqual(expect.arrayContaining([
+      expect.arrayContaining(['definition', 'attributes', 'note']),
+      ['basedOn', 'note', 'patch'],
+    ]));
+  });
+});
