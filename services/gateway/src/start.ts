@@ -7,6 +7,7 @@ import { bounded, createPipelineQueues, createRedis, JobControlPublisher, JobEve
 import { createGateway } from './app';
 import { removeStaleBundleWorkspaces } from './domain/bundle/bundle-workspace';
 import { createSocketAdapter } from './socket/redis-adapter';
+import { startWebhookDelivery } from './webhooks/start-webhook-delivery';
 
 export interface RunningGateway {
   port: number;
@@ -36,6 +37,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
     bundleMaxBytes: config.BUNDLE_MAX_BYTES,
     bundleMaxUncompressedBytes: config.BUNDLE_MAX_UNCOMPRESSED_BYTES,
     authMode: config.AUTH_MODE,
+    webhookAllow: config.WEBHOOK_ALLOW,
     socketMaxSubscriptions: config.SOCKET_MAX_SUBSCRIPTIONS,
     importConcurrency: config.IMPORT_CONCURRENCY,
     referenceMaxPixels: config.REFERENCE_MAX_PIXELS,
@@ -58,6 +60,15 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
       allowedHosts: config.ALLOWED_HOSTS,
     },
   });
+  const webhooks = await startWebhookDelivery({
+    db,
+    connection: redis,
+    streamReader: createRedis(config.REDIS_URL, 'subscriber'),
+    queues,
+    queuePrefix: config.QUEUE_PREFIX,
+    allow: config.WEBHOOK_ALLOW,
+    log,
+  });
   const port = await gateway.listen(config.PORT, host);
   log.info('gateway listening', { port });
   let stopped: Promise<void> | undefined;
@@ -67,6 +78,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
       (stopped ??= (async () => {
         // Each step bounded: Redis or PostgreSQL being down must not hold the exit.
         await gateway.close();
+        await webhooks.stop();
         await bounded(queues.close(), 2_000);
         subscriber.disconnect();
         socketAdapter.close();

@@ -1,0 +1,36 @@
+import ipaddr from 'ipaddr.js';
+import { z } from 'zod';
+
+/** WEBHOOK_ALLOW, parsed: host names allowed whatever they resolve to, and address ranges. */
+export interface WebhookAllowList {
+  hosts: string[];
+  /** `[address, prefix length]`, e.g. `['127.0.0.1', 32]`. */
+  cidrs: [string, number][];
+}
+
+/**
+ * Webhook targets allowed although they are not public (private, loopback, link-local …): a comma
+ * list of host names, IP addresses and CIDRs. Empty (the default): only public addresses.
+ */
+export const webhookAllow = z
+  .string()
+  .default('')
+  .transform((value, ctx): WebhookAllowList => {
+    const list: WebhookAllowList = { hosts: [], cidrs: [] };
+    for (const item of value.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)) {
+      const bare = item.replace(/^\[(.*)\]$/, '$1');
+      if (bare.includes('/') && ipaddr.isValidCIDR(bare)) {
+        const [address, bits] = ipaddr.parseCIDR(bare);
+        list.cidrs.push([address.toString(), bits]);
+      } else if (ipaddr.isValid(bare)) {
+        const address = ipaddr.process(bare);
+        list.cidrs.push([address.toString(), address.kind() === 'ipv4' ? 32 : 128]);
+      } else if (/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(item) && item.length <= 253) {
+        list.hosts.push(item);
+      } else {
+        ctx.addIssue({ code: 'custom', message: 'each entry must be a host name, an IP address or a CIDR such as 10.0.0.0/8' });
+        return z.NEVER;
+      }
+    }
+    return list;
+  });
