@@ -1,4 +1,4 @@
-import ipaddr from 'ipaddr.js';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /** WEBHOOK_ALLOW, parsed: host names allowed whatever they resolve to, and address ranges. */
@@ -19,12 +19,11 @@ export const webhookAllow = z
     const list: WebhookAllowList = { hosts: [], cidrs: [] };
     for (const item of value.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)) {
       const bare = item.replace(/^\[(.*)\]$/, '$1');
-      if (bare.includes('/') && ipaddr.isValidCIDR(bare)) {
-        const [address, bits] = ipaddr.parseCIDR(bare);
-        list.cidrs.push([address.toString(), bits]);
-      } else if (ipaddr.isValid(bare)) {
-        const address = ipaddr.process(bare);
-        list.cidrs.push([address.toString(), address.kind() === 'ipv4' ? 32 : 128]);
+      const [address, bits, extra] = bare.split('/');
+      const family = isIP(address);
+      const max = family === 4 ? 32 : 128;
+      if (family && extra === undefined && (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max))) {
+        list.cidrs.push([address, bits === undefined ? max : Number(bits)]);
       } else if (/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(item) && item.length <= 253) {
         list.hosts.push(item);
       } else {
