@@ -90,12 +90,16 @@ describe('signed webhooks on the real stack (WEBHOOK_ALLOW=127.0.0.1 so the loca
     const redirect = await fx.api.post('/api/v1/webhooks', { url: `${base}/redirect`, events: ['generation.completed'] });
     expect([flaky.status, redirect.status]).toEqual([201, 201]);
 
-    // Secrets are shown once: neither the list nor the detail carries them; another key sees nothing.
+    // Secrets are shown once: neither the list nor the detail carries them. A key sees its own
+    // endpoints (an unlimited admin key sees all); another key's answer as absent.
     const listed = await fx.api.get('/api/v1/webhooks', as(alphaKey));
     expect(listed.data.items.map((w: { id: string }) => w.id)).toEqual([alpha.data.id]);
     expect(JSON.stringify(listed.data)).not.toContain('whsec_');
-    expect((await fx.api.get(`/api/v1/webhooks/${alpha.data.id}`)).status).toBe(404);
+    const seenByAdmin = await fx.api.get(`/api/v1/webhooks/${alpha.data.id}`);
+    expect(seenByAdmin.status).toBe(200);
+    expect(seenByAdmin.data.secret).toBeUndefined();
     expect((await fx.api.get(`/api/v1/webhooks/${flaky.data.id}`, as(alphaKey))).status).toBe(404);
+    expect((await fx.api.delete(`/api/v1/webhooks/${flaky.data.id}`, as(alphaKey))).status).toBe(404);
 
     const inAlpha = await fx.api.post('/api/v1/generations', { character: 'kai-nakamura', prompt: 'alpha', project: 'alpha', width: 64, height: 64, steps: 2 }, as(alphaKey));
     const inBeta = await fx.api.post('/api/v1/generations', { character: 'kai-nakamura', prompt: 'beta', project: 'beta', width: 64, height: 64, steps: 2 });

@@ -18,8 +18,8 @@ export const webhookAllow = z
   .transform((value, ctx): WebhookAllowList => {
     const list: WebhookAllowList = { hosts: [], cidrs: [] };
     for (const item of value.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)) {
-      const bare = item.replace(/^\[(.*)\]$/, '$1');
-      const [address, bits, extra] = bare.split('/');
+      const [bracketed, bits, extra] = item.split('/');
+      const address = bracketed.replace(/^\[(.*)\]$/, '$1');
       const family = isIP(address);
       const max = family === 4 ? 32 : 128;
       if (family && extra === undefined && (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max))) {

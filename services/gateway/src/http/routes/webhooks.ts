@@ -25,10 +25,12 @@ const toResource = (row: EndpointRow): WebhookResource => ({
 });
 
 /**
- * An endpoint belongs to the key that registered it: only that key sees, lists and deletes it
- * (AUTH_MODE=off: the one local caller sees all). Another key's endpoint answers as one that does not exist.
+ * An endpoint belongs to the key that registered it: only that key sees, lists and deletes it, and an
+ * admin key reaching every project (an operator; AUTH_MODE=off's local caller is one). To any other
+ * key, an endpoint answers as one that does not exist.
  */
-const ownedBy = (caller: Caller) => ({ deletedAt: null, ...(caller.keyId ? { apiKeyId: caller.keyId } : {}) });
+const ownedBy = (caller: Caller) => ({ deletedAt: null, ...(seesAll(caller) ? {} : { apiKeyId: caller.keyId }) });
+const seesAll = (caller: Caller) => caller.keyId === null || (caller.scopes.includes('admin') && caller.projects === null);
 
 export function webhookRoutes(deps: { db: Db; allow: WebhookAllowList }): Router {
   const router = Router();
