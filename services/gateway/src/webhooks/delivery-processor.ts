@@ -30,8 +30,11 @@ export function deliveryProcessor(deps: DeliveryDeps) {
     const parsed = webhookDeliveryMessageSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid webhook-deliveries payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     const message = parsed.data;
-    const endpoint = await deps.db.webhookEndpoint.findUnique({ where: { id: message.endpointId } });
+    const endpoint = await deps.db.webhookEndpoint.findUnique({ where: { id: message.endpointId }, include: { apiKey: { select: { revokedAt: true, expiresAt: true } } } });
     if (!endpoint || endpoint.deletedAt) return { outcome: 'endpoint deleted' };
+    // A key revoked (or expired) since the event was queued: its endpoints hear nothing more.
+    const key = endpoint.apiKey;
+    if (key && (key.revokedAt || (key.expiresAt && key.expiresAt <= new Date()))) return { outcome: 'endpoint key no longer valid' };
     const generation = await loadGenerationResource(deps.db, message.generationId);
     if (!generation) throw new UnrecoverableError(`generation ${message.generationId} does not exist`);
 
