@@ -46,7 +46,7 @@ export const API_ROUTES: ApiRoute[] = [
   // Generations
   {
     method: 'post', path: '/api/v1/generations', tags: ['generations'], summary: 'Create a generation of a character',
-    description: 'Queues it and answers at once; follow it over Socket.IO (`subscribe { jobId }`) or by polling its Location. `priority: "interactive"` also needs `generate:interactive`.',
+    description: 'Queues it and answers at once; follow it over Socket.IO (`subscribe { jobId }`) or by polling its Location. `priority: "interactive"` also needs `generate:interactive`. `webhook.url` must be the URL of a webhook endpoint this key registered (else 400 `webhook_not_registered`); the generation\'s terminal event is then delivered there, signed with that endpoint\'s secret.',
     body: { schema: generationRequestBodySchema },
     responses: { 202: { description: 'queued', schema: generationAccepted, headers: { Location: 'the generation' } } },
     errors: [400, 404, 409],
