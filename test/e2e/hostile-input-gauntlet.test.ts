@@ -291,10 +291,10 @@ describe('hostile-input gauntlet (issue #15 security probe, on the real stack)',
     expect((await api.get('/api/v1/characters/kai%00nakamura', { key: keys.admin })).status).toBeLessThan(500);
   });
 
-  it('when a request names a webhook, then it is 400 not_supported, never silently ignored', async () => {
+  it('when a request names a webhook URL that is not a registered endpoint, then it is 400, never silently ignored', async () => {
     for (const url of ['https://example.com/hook', 'javascript:alert(1)']) {
       const answer = await api.post('/api/v1/generations', { key: keys.generator, body: { ...small, webhook: { url } } });
-      expect({ url, status: answer.status, code: answer.body.error?.code }).toEqual({ url, status: 400, code: 'not_supported' });
+      expect({ url, status: answer.status, code: answer.body.error?.code }).toEqual({ url, status: 400, code: url.startsWith('https') ? 'webhook_not_registered' : 'validation_failed' });
     }
   });
 

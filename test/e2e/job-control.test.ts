@@ -140,7 +140,7 @@ describe('job control: cancel, retry and queues over REST (one backend, BACKEND_
       return res.data.items?.[1]?.counts.active === 0 ? res : null;
     }, 'the renders queue to be idle');
     expect(list.status).toBe(200);
-    expect(list.data.items.map((q: { name: string }) => q.name)).toEqual(['generation-requests', 'generation-renders', 'asset-filing']);
+    expect(list.data.items.map((q: { name: string }) => q.name)).toEqual(['generation-requests', 'generation-renders', 'asset-filing', 'webhook-deliveries']);
     expect(list.data.items[1]).toMatchObject({ paused: false, counts: { waiting: 0, active: 0, delayed: 0, completed: expect.any(Number), failed: expect.any(Number) } });
 
     const paused = await fx.api.post('/api/v1/queues/generation-renders/pause');

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { opsHost } from './edge-fields';
+import { webhookAllow } from './webhook-allow';
 
 const urlWithProtocol = (protocols: string[]) =>
   z.string().refine((value) => {
@@ -29,6 +30,8 @@ export const sharedEnv = {
   GENERATION_EVENTS_MAXLEN: z.coerce.number().int().min(1_000).max(10_000_000).default(100_000),
   /** Where each worker service's /healthz, /readyz and /metrics listen (containers set 0.0.0.0 for probes). */
   OPS_HOST: opsHost,
+  /** Webhook targets allowed although not public: host names, IPs, CIDRs (comma list); empty: public addresses only. */
+  WEBHOOK_ALLOW: webhookAllow,
 };
 
 export const comfyUrls = z

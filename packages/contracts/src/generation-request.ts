@@ -40,8 +40,12 @@ export const generationRequestBodySchema = z
     priority: z.enum(PRIORITIES).default('normal').describe('Queue priority; `interactive` needs the generate:interactive scope over REST.'),
     /** `required`: only a backend whose graph feeds a reference into the model may run it (IP-Adapter). */
     references: z.enum(REFERENCE_MODES).default('auto').describe('`required`: only a backend that feeds reference images into the model (IP-Adapter) may run it.'),
-    /** Refused with `not_supported` until signed webhooks exist (see WEBHOOKS_NOT_AVAILABLE); kept so that issue can enable it. */
-    webhook: z.object({ url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2000).describe('http(s) URL') }).strict().optional().describe('A signed webhook for this generation\'s outcome.'),
+    /** This generation's terminal event is also POSTed here, through the endpoint registered at this exact URL (see webhookNotRegistered). */
+    webhook: z
+      .object({ url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2000).describe('the http(s) URL of a webhook endpoint registered by the same key') })
+      .strict()
+      .optional()
+      .describe("this generation's terminal event is also delivered here: the URL of a webhook endpoint registered (POST /api/v1/webhooks) by the same key, whose secret signs it"),
   })
   .strict();
 

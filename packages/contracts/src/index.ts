@@ -17,3 +17,4 @@ export * from './operations-resources';
 export * from './api-queries';
 export * from './input-bounds';
 export * from './json-depth';
+export * from './webhooks';

@@ -5,5 +5,9 @@
  */
 export const MAX_QUEUE_PAYLOAD_BYTES = 64 * 1024;
 
-/** Why `webhook` in a request is refused until signed webhooks exist (REST 400 `not_supported`, queue: the job fails). */
-export const WEBHOOKS_NOT_AVAILABLE = 'webhook: signed webhooks are not available yet; follow the generation over Socket.IO or poll it';
+/**
+ * Why a request's `webhook.url` is refused (REST 400 `webhook_not_registered`, queue: the job fails):
+ * it is delivered through, and signed with the secret of, an endpoint registered at that exact URL.
+ */
+export const webhookNotRegistered = (url: string) =>
+  `webhook: ${url.slice(0, 200)} is not a registered webhook endpoint reaching this project; register it first (POST /api/v1/webhooks), its secret signs the deliveries`;

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { generationRequestBodySchema } from './generation-request';
 import type { JobStage } from './job-stages';
+import { WEBHOOK_EVENT_TYPES } from './webhooks';
 
 /** The services that consume queues; each queue has exactly one. */
-export type ConsumerService = 'character' | 'orchestrator' | 'file-organizer';
+export type ConsumerService = 'character' | 'orchestrator' | 'file-organizer' | 'gateway';
 
 /** A stage job's retry policy, in BullMQ's own terms (`attempts`, `backoff`). */
 export interface RetryPolicy {
@@ -62,6 +63,21 @@ export const generationRequestPayloadSchema = z
   );
 export type GenerationRequestPayload = z.infer<typeof generationRequestPayloadSchema>;
 
+/**
+ * One event for one webhook endpoint: ids only, the dispatcher loads the endpoint and the generation.
+ * `seq` is the terminal event's number, so a generation retried and ending again is a new message.
+ */
+export const webhookDeliveryMessageSchema = z
+  .object({
+    schemaVersion: z.literal(1),
+    endpointId: z.uuid(),
+    generationId: z.uuid(),
+    eventType: z.enum(WEBHOOK_EVENT_TYPES),
+    seq: z.number().int().positive(),
+  })
+  .strict();
+export type WebhookDeliveryMessage = z.infer<typeof webhookDeliveryMessageSchema>;
+
 const refJobId = (prefix: string) => (payload: { generationId?: string }) => (payload.generationId ? `${prefix}-${payload.generationId}` : undefined);
 
 /**
@@ -97,9 +113,23 @@ export const PIPELINE_CATALOG = {
     stages: ['rendered'],
     retry: { attempts: 5, backoff: { type: 'exponential', delay: 1_000 } },
   },
+  webhookDeliveries: {
+    name: 'webhook-deliveries',
+    jobName: 'deliverWebhook',
+    // The gateway owns webhook endpoints (their routes and secrets); it runs this queue's worker.
+    consumer: 'gateway',
+    schema: webhookDeliveryMessageSchema,
+    // One job per event and endpoint: the stream read twice (a restart before XACK) adds nothing.
+    jobId: (m: { endpointId?: string; generationId?: string; seq?: number }) => (m.endpointId && m.generationId && m.seq ? `webhook-${m.endpointId}-${m.generationId}-${m.seq}` : undefined),
+    stages: [],
+    // 8 tries over about 2 minutes (1 s, 2 s, 4 s … 64 s apart); each is recorded.
+    retry: { attempts: 8, backoff: { type: 'exponential', delay: 1_000 } },
+  },
 } as const satisfies Record<string, CatalogEntry<any>>;
 
 export type QueueKey = keyof typeof PIPELINE_CATALOG;
+/** The queues that carry a generation's stages (webhook deliveries carry none). */
+export type StageQueueKey = Exclude<QueueKey, 'webhookDeliveries'>;
 export const QUEUE_KEYS = Object.keys(PIPELINE_CATALOG) as QueueKey[];
 export type QueuePayload<K extends QueueKey> = z.infer<(typeof PIPELINE_CATALOG)[K]['schema']>;
 export type QueuePayloadInput<K extends QueueKey> = z.input<(typeof PIPELINE_CATALOG)[K]['schema']>;
@@ -111,8 +141,8 @@ export const QUEUES = Object.fromEntries(QUEUE_KEYS.map((k) => [k, PIPELINE_CATA
 export type QueuesOf<S extends ConsumerService> = { [K in QueueKey]: (typeof PIPELINE_CATALOG)[K]['consumer'] extends S ? K : never }[QueueKey];
 
 /** The queue that carries a generation's work at a stage (none once it is filed). */
-export function queueForStage(stage: JobStage): QueueKey | null {
-  return QUEUE_KEYS.find((key) => (PIPELINE_CATALOG[key].stages as readonly JobStage[]).includes(stage)) ?? null;
+export function queueForStage(stage: JobStage): StageQueueKey | null {
+  return (QUEUE_KEYS.find((key) => (PIPELINE_CATALOG[key].stages as readonly JobStage[]).includes(stage)) as StageQueueKey | undefined) ?? null;
 }
 
 /** BullMQ priority: lower runs first. */

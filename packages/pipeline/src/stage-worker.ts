@@ -1,5 +1,5 @@
 import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
-import { MAX_QUEUE_PAYLOAD_BYTES, PIPELINE_CATALOG, type JobStage, type QueueKey, type QueuePayload } from '@anime/contracts';
+import { MAX_QUEUE_PAYLOAD_BYTES, PIPELINE_CATALOG, type JobStage, type QueueKey, type QueuePayload, type StageQueueKey } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import { withContext, type Logger } from '@anime/logger';
 import { classifyFault } from './faults/classify-fault';
@@ -48,7 +48,7 @@ export interface StageWorkerDeps {
  * generation to the queue of the stage it reached, and turns a fault into the generation's failure
  * through the one mapping (classifyFault), once BullMQ's retries for transient faults are spent.
  */
-export function createStageWorker<K extends QueueKey>(key: K, handler: StageHandler<K>, deps: StageWorkerDeps, options: { concurrency?: number } = {}): Worker {
+export function createStageWorker<K extends StageQueueKey>(key: K, handler: StageHandler<K>, deps: StageWorkerDeps, options: { concurrency?: number } = {}): Worker {
   const entry = PIPELINE_CATALOG[key];
   const lifecycle = new JobLifecycle(deps.db);
 

@@ -1,6 +1,6 @@
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { PIPELINE_CATALOG, QUEUE_KEYS, type ConsumerService, type QueueKey, type QueuesOf } from '@anime/contracts';
+import { PIPELINE_CATALOG, QUEUE_KEYS, type ConsumerService, type QueueKey, type QueuesOf, type StageQueueKey } from '@anime/contracts';
 import { createDb, type Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { bounded } from './bounded';
@@ -128,10 +128,10 @@ export async function startWorkerService<S extends ConsumerService>(options: Wor
     await closeAll();
     throw error;
   }
-  const handlers = built.handlers as Record<string, StageHandler<QueueKey>>;
+  const handlers = built.handlers as Record<string, StageHandler<StageQueueKey>>;
   const deps = { db, queues, events: ctx.events, connection: redis, prefix: options.queuePrefix, log: options.log };
   const concurrency = (built.concurrency ?? {}) as Partial<Record<QueueKey, number>>;
-  const workers: Worker[] = consumed.map((key) => createStageWorker(key, handlers[key], deps, { concurrency: concurrency[key] }));
+  const workers: Worker[] = consumed.map((key) => createStageWorker(key as StageQueueKey, handlers[key], deps, { concurrency: concurrency[key] }));
   for (const worker of workers) {
     void worker.run().catch((error) => options.log.error('worker stopped', { error: (error as Error).message }));
   }

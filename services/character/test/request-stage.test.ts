@@ -120,12 +120,12 @@ describe('request stage (character service in-process, PostgreSQL, Redis)', () =
     expect(failed).toMatchObject({ status: 'failed', stage: 'requested', errorCode: 'invalid_request', errorDetails: { character: 'kai-nakamura', version: 1 } });
     expect(failed.errorMessage).toContain('"references": "required" but kai-nakamura version 1 has no reference images');
   });
-  it('when a message asks for a webhook, then its queue job fails once with not-available-yet, is not retried, and no generation is made', async () => {
+  it('when a message names a webhook URL no endpoint is registered at, then its queue job fails once saying so, is not retried, and no generation is made', async () => {
     const added = await requests.add(entry.jobName, message({ source: 'farm', requestId: 'wants-hook', webhook: { url: 'https://example.test/hook' } }), { attempts: 5 });
     expect(await settled([added])).toEqual(['failed']);
     const job = (await requests.getJob(added.id!))!;
     expect(job.attemptsMade).toBe(1);
-    expect(job.failedReason).toContain('signed webhooks are not available yet');
+    expect(job.failedReason).toContain('is not a registered webhook endpoint');
     expect(await db.generationJob.count({ where: { source: 'farm', requestId: 'wants-hook' } })).toBe(0);
   });
 

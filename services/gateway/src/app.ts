@@ -2,6 +2,7 @@ import type { Server as HttpServer } from 'node:http';
 import express from 'express';
 import { Server as SocketServer, type ServerOptions } from 'socket.io';
 import type { Redis } from 'ioredis';
+import type { WebhookAllowList } from '@anime/config';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { checkReadiness, ESSENTIAL_SECURITY_HEADERS, type JobControlPublisher, type JobEventPublisher, type PipelineQueues, type ReadinessChecks } from '@anime/pipeline';
@@ -13,6 +14,7 @@ import { generationRoutes } from './http/routes/generations';
 import { queueRoutes } from './http/routes/queues';
 import { schemaRoutes } from './http/routes/schemas';
 import { workflowRoutes } from './http/routes/workflows';
+import { webhookRoutes } from './http/routes/webhooks';
 import { knownBackendCapabilities } from './domain/known-capabilities';
 import { errorMiddleware, notFoundRoute } from './http/error-middleware';
 import { bodyDepthGuard } from './http/body-depth-guard';
@@ -28,6 +30,7 @@ import { createBoundedServer } from './http/edge/request-deadlines';
 import { createGatewayLimits, type GatewayLimitSettings } from './http/limits/gateway-limits';
 import { queuePressure } from './http/queue-readiness';
 import { JobRelay } from './socket/job-relay';
+import { NO_ALLOW } from './webhooks/target-policy';
 import { revalidateSockets } from './socket/revalidate-sockets';
 import type { BackendCapabilities } from '@anime/workflows';
 
@@ -73,6 +76,8 @@ export interface GatewayDeps {
   socketMaxSubscriptions?: number;
   /** How often open Socket.IO connections have their key checked again (default 30 s). */
   socketKeyRecheckMs?: number;
+  /** WEBHOOK_ALLOW: webhook targets allowed although not public; none when absent. */
+  webhookAllow?: WebhookAllowList;
   /** Socket.IO's adapter (the Redis adapter, so gateways share rooms and broadcasts); in-memory when absent. */
   socketAdapter?: ServerOptions['adapter'];
   /** The rate limiters' connection (createLimiterRedis: fails fast rather than queueing commands). */
@@ -140,6 +145,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   app.use('/api/v1/backends', backendRoutes(deps));
   app.use('/api/v1/schemas', schemaRoutes());
   app.use('/api/v1/queues', queueRoutes(deps));
+  app.use('/api/v1/webhooks', webhookRoutes({ db: deps.db, allow: deps.webhookAllow ?? NO_ALLOW }));
   app.use(notFoundRoute);
   app.use(errorMiddleware(deps.log));
 

@@ -8,6 +8,7 @@ import { createGateway } from './app';
 import { removeStaleBundleWorkspaces } from './domain/bundle/bundle-workspace';
 import { createSocketAdapter } from './socket/redis-adapter';
 import { createLimiterRedis } from './http/limits/limiter-redis';
+import { startWebhookDelivery } from './webhooks/start-webhook-delivery';
 
 export interface RunningGateway {
   port: number;
@@ -40,6 +41,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
     limiterRedis,
     limits: config,
     authMode: config.AUTH_MODE,
+    webhookAllow: config.WEBHOOK_ALLOW,
     socketMaxSubscriptions: config.SOCKET_MAX_SUBSCRIPTIONS,
     importConcurrency: config.IMPORT_CONCURRENCY,
     referenceMaxPixels: config.REFERENCE_MAX_PIXELS,
@@ -62,6 +64,15 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
       allowedHosts: config.ALLOWED_HOSTS,
     },
   });
+  const webhooks = await startWebhookDelivery({
+    db,
+    connection: redis,
+    streamReader: createRedis(config.REDIS_URL, 'subscriber'),
+    queues,
+    queuePrefix: config.QUEUE_PREFIX,
+    allow: config.WEBHOOK_ALLOW,
+    log,
+  });
   const port = await gateway.listen(config.PORT, host);
   log.info('gateway listening', { port });
   let stopped: Promise<void> | undefined;
@@ -71,6 +82,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
       (stopped ??= (async () => {
         // Each step bounded: Redis or PostgreSQL being down must not hold the exit.
         await gateway.close();
+        await webhooks.stop();
         await bounded(queues.close(), 2_000);
         subscriber.disconnect();
         socketAdapter.close();

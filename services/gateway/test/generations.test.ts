@@ -28,15 +28,15 @@ describe('POST /api/v1/generations', () => {
     expect(resource.body).toMatchObject({ id, status: 'queued', stage: 'resolved', source: 'api', requestId: null, character: { slug: 'kai', version: 1 }, outfit: 'jacket', attempts: [] });
   });
 
-  it('when the request asks for a webhook, then 400 not_supported and no generation is written', async () => {
+  it('when the request names a webhook URL no endpoint of the key is registered at, then 400 webhook_not_registered and no generation is written', async () => {
     const before = await gateway.db.generationJob.count();
     for (const url of ['https://example.test/hook', 'javascript:alert(1)']) {
       const response = await api.post('/api/v1/generations', { character: 'kai', prompt: 'x', webhook: { url } });
       expect(response.status).toBe(400);
-      expect(response.body.error.code).toBe('not_supported'); // whatever the URL: never silently ignored
+      expect(response.body.error.code).toBe(url.startsWith('https') ? 'webhook_not_registered' : 'validation_failed');
     }
     const refused = await api.post('/api/v1/generations', { character: 'kai', prompt: 'x', webhook: { url: 'https://example.test/hook' } });
-    expect(refused.body.error.message).toContain('signed webhooks are not available yet');
+    expect(refused.body.error.message).toContain('register it first (POST /api/v1/webhooks)');
     expect(await gateway.db.generationJob.count()).toBe(before);
   });
 

@@ -1,11 +1,11 @@
-import { JOB_STAGES, PIPELINE_CATALOG, queueForStage, type JobStage, type QueueKey } from '@anime/contracts';
+import { JOB_STAGES, PIPELINE_CATALOG, queueForStage, type JobStage, type StageQueueKey } from '@anime/contracts';
 import { allows, isActive, RETRY_TRANSITION, type JobState } from './transitions';
 
 export type StageDecision =
   /** The generation is at this queue's stage: do the work. */
   | { action: 'run' }
   /** The generation already moved past this stage: make sure the queue of its stage has it. */
-  | { action: 'forward'; to: QueueKey }
+  | { action: 'forward'; to: StageQueueKey }
   /** Over, and this was not a retry: nothing to do (a duplicate or stale delivery). */
   | { action: 'done'; outcome: string }
   /** A failed generation whose stage job was retried: re-open it at this stage, then run. */
@@ -20,7 +20,7 @@ const order = (stage: JobStage) => JOB_STAGES.indexOf(stage);
  * queue job ran before (BullMQ `attemptsMade` > 0: a backoff retry or a dashboard's `retry()`):
  * such a run never silently completes on a generation that is over.
  */
-export function admitStage(state: JobState & { errorCode?: string | null }, queue: QueueKey, retried: boolean): StageDecision {
+export function admitStage(state: JobState & { errorCode?: string | null }, queue: StageQueueKey, retried: boolean): StageDecision {
   const stages = PIPELINE_CATALOG[queue].stages as readonly JobStage[];
   const name = PIPELINE_CATALOG[queue].name;
   if (isActive(state)) {

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { queueForStage, type AssetResource, type GenerationRequestBody, type JobConditioning, type JobError, type JobEventEnvelope, type QueueKey, type RenderOutputs, type StoredWorkflow, type AttemptEndCode, type ReferenceUse } from '@anime/contracts';
+import { queueForStage, type AssetResource, type GenerationRequestBody, type JobConditioning, type JobError, type JobEventEnvelope, type StageQueueKey, type RenderOutputs, type StoredWorkflow, type AttemptEndCode, type ReferenceUse } from '@anime/contracts';
 import { isUniqueViolation, Prisma, type Db } from '@anime/db';
 import { recordEvent } from '../job-events';
 import { RETRY_TRANSITION, TRANSITIONS, type TransitionName } from './transitions';
@@ -227,7 +227,7 @@ export class JobLifecycle {
   }
 
   /** Re-opens a failed generation at the stage `queue` runs, clearing its error. */
-  async retryStage(id: string, queue: QueueKey, reason: string): Promise<JobEventEnvelope<'job:retrying'> | null> {
+  async retryStage(id: string, queue: StageQueueKey, reason: string): Promise<JobEventEnvelope<'job:retrying'> | null> {
     return this.db.$transaction((tx) => this.reopen(tx, id, queue, reason));
   }
 
@@ -246,7 +246,7 @@ export class JobLifecycle {
     });
   }
 
-  private async reopen(tx: Tx, id: string, queue: QueueKey, reason: string, data: Record<string, unknown> = {}) {
+  private async reopen(tx: Tx, id: string, queue: StageQueueKey, reason: string, data: Record<string, unknown> = {}) {
     const cleared = { finishedAt: null, errorCode: null, errorMessage: null, errorDetails: Prisma.DbNull, cancelRequestedAt: null };
     const progress = queue === 'assetFiling' ? {} : { progressValue: null, progressMax: null, progressNode: null };
     if (!(await this.apply(tx, id, RETRY_TRANSITION[queue], { ...cleared, ...progress, ...data }))) return null;

@@ -1,4 +1,4 @@
-import type { JobEventName, JobStage, JobStatus, QueueKey } from '@anime/contracts';
+import type { JobEventName, JobStage, JobStatus, StageQueueKey } from '@anime/contracts';
 
 export interface JobState {
   status: JobStatus;
@@ -58,7 +58,7 @@ export const TRANSITIONS = {
 export type TransitionName = keyof typeof TRANSITIONS;
 
 /** Which transition re-runs a queue's stage for a failed generation. */
-export const RETRY_TRANSITION: Record<QueueKey, TransitionName> = {
+export const RETRY_TRANSITION: Record<StageQueueKey, TransitionName> = {
   generationRequests: 'retryRequest',
   generationRenders: 'retryRender',
   assetFiling: 'retryFiling',

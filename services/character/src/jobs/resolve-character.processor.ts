@@ -1,9 +1,9 @@
 import { resolveGeneration } from '@anime/characters';
-import { generationRequestBodySchema, WEBHOOKS_NOT_AVAILABLE, type GenerationRequestBody, type QueuePayload } from '@anime/contracts';
+import { generationRequestBodySchema, webhookNotRegistered, type GenerationRequestBody, type QueuePayload } from '@anime/contracts';
 import { UnrecoverableError } from 'bullmq';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
-import { JobLifecycle, MalformedDataError, WorkflowNotFoundError, type JobEventPublisher, type StageHandler } from '@anime/pipeline';
+import { JobLifecycle, MalformedDataError, requestWebhookEndpoint, WorkflowNotFoundError, type JobEventPublisher, type StageHandler } from '@anime/pipeline';
 import { resolveWorkflowRequest, WorkflowDomainError, type WorkflowChoice } from '@anime/workflows';
 
 export interface ResolveCharacterDeps {
@@ -43,7 +43,9 @@ async function locateGeneration(deps: ResolveCharacterDeps, lifecycle: JobLifecy
   }
   if (!('character' in payload)) throw new MalformedDataError(`generation ${payload.generationId} does not exist`);
   // Refused before a row exists, and never retried: the same message would be refused again.
-  if (payload.webhook) throw new UnrecoverableError(`invalid generation-requests payload: ${WEBHOOKS_NOT_AVAILABLE}`);
+  if (payload.webhook && !(await requestWebhookEndpoint(deps.db, payload.webhook.url, payload.project, null))) {
+    throw new UnrecoverableError(`invalid generation-requests payload: ${webhookNotRegistered(payload.webhook.url)}`);
+  }
   const { schemaVersion: _v, source, requestId, generationId, correlationId, ...body } = payload;
   const created = await lifecycle.create({ body, source, requestId, correlationId, id: generationId });
   if (created.event) {

@@ -24,6 +24,9 @@ const WRITES: RouteScope[] = [
   { method: 'POST', path: '/api/v1/characters/:idOrSlug/versions', scopes: just('characters:write') },
   { method: 'POST', path: '/api/v1/characters/:idOrSlug/references', scopes: just('characters:write') },
   { method: 'DELETE', path: '/api/v1/characters/:idOrSlug/references/:refId', scopes: just('characters:write') },
+  // A key that may make generations may ask to be told how they end (its endpoints reach its projects only).
+  { method: 'POST', path: '/api/v1/webhooks', scopes: just('generate') },
+  { method: 'DELETE', path: '/api/v1/webhooks/:id', scopes: just('generate') },
   { method: 'POST', path: '/api/v1/workflows', scopes: just('admin') },
   { method: 'POST', path: '/api/v1/backends/:id/drain', scopes: just('admin') },
   { method: 'POST', path: '/api/v1/backends/:id/undrain', scopes: just('admin') },

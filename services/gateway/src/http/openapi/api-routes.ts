@@ -10,6 +10,7 @@ import {
   characterReferenceResourceSchema,
   characterSummarySchema,
   characterVersionResourceSchema,
+  createWebhookBodySchema,
   generationListQuerySchema,
   generationRequestBodySchema,
   generationResourceSchema,
@@ -19,6 +20,9 @@ import {
   retryGenerationBodySchema,
   schemaListSchema,
   versionDiffSchema,
+  webhookCreatedSchema,
+  webhookDeliverySchema,
+  webhookResourceSchema,
   workflowDetailSchema,
   workflowListItemSchema,
   workflowRegisteredSchema,
@@ -43,7 +47,7 @@ export const API_ROUTES: ApiRoute[] = [
   // Generations
   {
     method: 'post', path: '/api/v1/generations', tags: ['generations'], summary: 'Create a generation of a character',
-    description: 'Queues it and answers at once; follow it over Socket.IO (`subscribe { jobId }`) or by polling its Location. `priority: "interactive"` also needs `generate:interactive`.',
+    description: 'Queues it and answers at once; follow it over Socket.IO (`subscribe { jobId }`) or by polling its Location. `priority: "interactive"` also needs `generate:interactive`. `webhook.url` must be the URL of a webhook endpoint this key registered (else 400 `webhook_not_registered`); the generation\'s terminal event is then delivered there, signed with that endpoint\'s secret.',
     body: { schema: generationRequestBodySchema },
     responses: { 202: { description: 'queued', schema: generationAccepted, headers: { Location: 'the generation' } } },
     errors: [400, 404, 409],
@@ -121,6 +125,19 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'post', path: '/api/v1/queues/:name/resume', tags: ['operations'], summary: 'Resume a queue', params: z.object({ name: z.string() }), responses: { 200: ok('the queue', queueResourceSchema) }, errors: [404] },
   { method: 'get', path: '/api/v1/schemas', tags: ['schemas'], summary: 'List the published JSON Schemas', responses: { 200: ok('the schemas', schemaListSchema) } },
   { method: 'get', path: '/api/v1/schemas/:name', tags: ['schemas'], summary: 'A JSON Schema (generation-request: the queue payload)', params: z.object({ name: z.string() }), responses: { 200: ok('the JSON Schema', z.record(z.string(), z.unknown())) }, errors: [404] },
+  // Webhooks
+  {
+    method: 'post', path: '/api/v1/webhooks', tags: ['webhooks'], summary: 'Register a webhook endpoint',
+    description: "Answers its signing `secret` this once. It hears of the events it names for generations of the registering key's projects, signed as Standard Webhooks. Private, loopback and link-local targets are refused unless WEBHOOK_ALLOW lists them.",
+    body: { schema: createWebhookBodySchema }, responses: { 201: { description: 'registered', schema: webhookCreatedSchema, headers: { Location: 'the endpoint' } } }, errors: [400],
+  },
+  { method: 'get', path: '/api/v1/webhooks', tags: ['webhooks'], summary: "List the key's webhook endpoints (no secrets)", responses: { 200: ok('the endpoints', items(webhookResourceSchema, 'WebhookList')) } },
+  { method: 'get', path: '/api/v1/webhooks/:id', tags: ['webhooks'], summary: 'Read a webhook endpoint (no secret)', params: id('webhook id'), responses: { 200: ok('the endpoint', webhookResourceSchema) }, errors: [400, 404] },
+  { method: 'delete', path: '/api/v1/webhooks/:id', tags: ['webhooks'], summary: 'Delete a webhook endpoint (its delivery log stays)', params: id('webhook id'), responses: { 204: { description: 'deleted' } }, errors: [400, 404] },
+  {
+    method: 'get', path: '/api/v1/webhooks/:id/deliveries', tags: ['webhooks'], summary: 'Every delivery attempt to an endpoint, newest first',
+    params: id('webhook id'), responses: { 200: ok('the attempts', items(webhookDeliverySchema, 'WebhookDeliveryList')) }, errors: [400, 404],
+  },
   // Probes and this document
   { method: 'get', path: '/healthz', tags: ['probes'], open: true, summary: 'Liveness', responses: { 200: ok('alive', health) } },
   { method: 'get', path: '/readyz', tags: ['probes'], open: true, summary: 'Readiness: PostgreSQL and Redis answer', responses: { 200: ok('ready', health), 503: ok('not ready, and which dependency', health) } },

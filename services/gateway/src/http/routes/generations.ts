@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { generationListQuerySchema, generationRequestBodySchema, retryGenerationBodySchema, WEBHOOKS_NOT_AVAILABLE, type JobStatus } from '@anime/contracts';
-import { loadGenerationResource } from '@anime/pipeline';
+import { generationListQuerySchema, generationRequestBodySchema, retryGenerationBodySchema, webhookNotRegistered, type JobStatus } from '@anime/contracts';
+import { loadGenerationResource, requestWebhookEndpoint } from '@anime/pipeline';
 import { cancelGeneration, type CancelGenerationDeps } from '../../domain/cancel-generation';
 import { createGeneration, type CreateGenerationDeps } from '../../domain/create-generation';
 import { retryGeneration } from '../../domain/retry-generation';
@@ -28,14 +28,13 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
   const router = Router();
 
   router.post('/', async (req, res) => {
-    // Kept in the schema for the webhooks to come; never accepted and silently ignored meanwhile,
-    // whatever its URL (checked first, so a bad URL does not read as the only problem).
-    if ((req.body as { webhook?: unknown } | undefined)?.webhook !== undefined) {
-      throw new ApiError(400, 'not_supported', WEBHOOKS_NOT_AVAILABLE, [{ path: 'webhook', message: 'signed webhooks are not available yet' }]);
-    }
     const body = parseOr400(generationRequestBodySchema, req.body ?? {});
     const caller = callerOf(res);
     if (!reachesProject(caller, body.project)) throw projectNotAllowed(body.project);
+    if (body.webhook && !(await requestWebhookEndpoint(deps.db, body.webhook.url, body.project, caller.keyId))) {
+      const message = webhookNotRegistered(body.webhook.url);
+      throw new ApiError(400, 'webhook_not_registered', message, [{ path: 'webhook.url', message }]);
+    }
     await requireQueueRoom(res, deps.db, deps.limits.queueCaps);
     const charge = await deps.limits.chargeGenerationCost(req, res, body);
     const created = await createGeneration(deps, body, res.locals.requestId, caller.keyId).catch(async (error: unknown) => {

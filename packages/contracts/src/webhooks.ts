@@ -1,0 +1,66 @@
+import { z } from 'zod';
+
+/** The terminal lifecycle events a webhook endpoint can ask for, by their webhook type names. */
+export const WEBHOOK_EVENT_TYPES = ['generation.completed', 'generation.failed', 'generation.canceled'] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+/** The terminal job event (generation-events stream) behind each webhook type. */
+export const WEBHOOK_TYPE_OF_EVENT: Record<string, WebhookEventType | undefined> = {
+  'job:completed': 'generation.completed',
+  'job:failed': 'generation.failed',
+  'job:canceled': 'generation.canceled',
+};
+
+export const webhookUrlSchema = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2000);
+
+export const createWebhookBodySchema = z
+  .object({
+    url: webhookUrlSchema.describe('where events are POSTed; private, loopback and link-local addresses are refused unless WEBHOOK_ALLOW lists them'),
+    events: z
+      .array(z.enum(WEBHOOK_EVENT_TYPES))
+      .min(1, 'name at least one event')
+      .max(WEBHOOK_EVENT_TYPES.length)
+      .refine((events) => new Set(events).size === events.length, 'each event at most once')
+      .describe('the events delivered to this endpoint'),
+  })
+  .strict()
+  .meta({ id: 'CreateWebhook' });
+export type CreateWebhookBody = z.infer<typeof createWebhookBodySchema>;
+
+export const webhookResourceSchema = z
+  .object({
+    id: z.uuid(),
+    url: z.string(),
+    events: z.array(z.enum(WEBHOOK_EVENT_TYPES)),
+    projects: z.array(z.string()).nullable().describe("the projects whose generations it hears of (the registering key's); null: every project"),
+    createdAt: z.string(),
+  })
+  .meta({ id: 'Webhook' });
+export type WebhookResource = z.infer<typeof webhookResourceSchema>;
+
+export const webhookCreatedSchema = webhookResourceSchema
+  .extend({ secret: z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/).describe('the signing secret: shown this once') })
+  .meta({ id: 'WebhookCreated' });
+
+export const webhookDeliverySchema = z
+  .object({
+    id: z.uuid(),
+    messageId: z.string().describe('the webhook-id header: the same for every attempt of one event'),
+    eventType: z.enum(WEBHOOK_EVENT_TYPES),
+    generationId: z.uuid(),
+    attempt: z.number().int().positive(),
+    statusCode: z.number().int().nullable().describe("the receiver's HTTP status; null when no answer came"),
+    error: z.string().nullable().describe('why the attempt failed; null when it succeeded'),
+    succeeded: z.boolean(),
+    durationMs: z.number().int().nonnegative(),
+    createdAt: z.string(),
+  })
+  .meta({ id: 'WebhookDelivery' });
+export type WebhookDeliveryResource = z.infer<typeof webhookDeliverySchema>;
+
+/** The body POSTed to a receiver; `data` is the generation resource (GET /api/v1/generations/:id). */
+export interface WebhookMessage<T = unknown> {
+  type: WebhookEventType;
+  timestamp: string;
+  data: T;
+}

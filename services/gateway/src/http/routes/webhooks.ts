@@ -1,0 +1,97 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { createWebhookBodySchema, type WebhookDeliveryResource, type WebhookEventType, type WebhookResource } from '@anime/contracts';
+import type { WebhookAllowList } from '@anime/config';
+import type { Db } from '@anime/db';
+import { ApiError, notFound } from '../api-error';
+import { callerOf, type Caller } from '../auth/caller';
+import { parseOr400 } from '../parse-body';
+import { newWebhookSecret } from '../../webhooks/sign-webhook';
+import { checkTargetAtRegistration, TargetRefusedError } from '../../webhooks/target-policy';
+
+const idParam = z.string().uuid('must be a webhook id (uuid)');
+/** The most attempts one deliveries answer lists, newest first. */
+const DELIVERIES_SHOWN = 200;
+
+type EndpointRow = NonNullable<Awaited<ReturnType<Db['webhookEndpoint']['findFirst']>>>;
+
+const toResource = (row: EndpointRow): WebhookResource => ({
+  id: row.id,
+  url: row.url,
+  events: row.events as WebhookEventType[],
+  // Prisma reads a NULL text[] as an empty list; no endpoint is stored with an empty one.
+  projects: row.projects?.length ? row.projects : null,
+  createdAt: row.createdAt.toISOString(),
+});
+
+/**
+ * An endpoint belongs to the key that registered it: only that key sees, lists and deletes it, and an
+ * admin key reaching every project (an operator; AUTH_MODE=off's local caller is one). To any other
+ * key, an endpoint answers as one that does not exist.
+ */
+const ownedBy = (caller: Caller) => ({ deletedAt: null, ...(seesAll(caller) ? {} : { apiKeyId: caller.keyId }) });
+const seesAll = (caller: Caller) => caller.keyId === null || (caller.scopes.includes('admin') && caller.projects === null);
+
+export function webhookRoutes(deps: { db: Db; allow: WebhookAllowList }): Router {
+  const router = Router();
+
+  const findOwned = async (caller: Caller, rawId: string) => {
+    const id = parseOr400(idParam, rawId, 'webhook id');
+    const row = await deps.db.webhookEndpoint.findFirst({ where: { id, ...ownedBy(caller) } });
+    if (!row) throw notFound(`webhook ${id}`);
+    return row;
+  };
+
+  router.post('/', async (req, res) => {
+    const body = parseOr400(createWebhookBodySchema, req.body ?? {});
+    try {
+      await checkTargetAtRegistration(body.url, deps.allow);
+    } catch (error) {
+      if (error instanceof TargetRefusedError) throw new ApiError(400, 'webhook_target_refused', error.message, [{ path: 'url', message: error.message }]);
+      throw error;
+    }
+    const caller = callerOf(res);
+    const secret = newWebhookSecret();
+    // It hears of the projects its key reaches, as they are now.
+    const row = await deps.db.webhookEndpoint.create({
+      data: { url: body.url, events: body.events, secret, projects: caller.projects ? [...caller.projects] : undefined, apiKeyId: caller.keyId },
+    });
+    res.status(201).location(`/api/v1/webhooks/${row.id}`).json({ ...toResource(row), secret });
+  });
+
+  router.get('/', async (_req, res) => {
+    const rows = await deps.db.webhookEndpoint.findMany({ where: ownedBy(callerOf(res)), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], take: 1_000 });
+    res.json({ items: rows.map(toResource) });
+  });
+
+  router.get('/:id', async (req, res) => {
+    res.json(toResource(await findOwned(callerOf(res), req.params.id)));
+  });
+
+  router.delete('/:id', async (req, res) => {
+    const row = await findOwned(callerOf(res), req.params.id);
+    // Kept (deleted) so its delivery log stays answerable; nothing more is sent to it.
+    await deps.db.webhookEndpoint.update({ where: { id: row.id }, data: { deletedAt: new Date() } });
+    res.status(204).end();
+  });
+
+  router.get('/:id/deliveries', async (req, res) => {
+    const row = await findOwned(callerOf(res), req.params.id);
+    const deliveries = await deps.db.webhookDelivery.findMany({ where: { endpointId: row.id }, orderBy: [{ createdAt: 'desc' }, { attempt: 'desc' }], take: DELIVERIES_SHOWN });
+    const items: WebhookDeliveryResource[] = deliveries.map((d) => ({
+      id: d.id,
+      messageId: d.messageId,
+      eventType: d.eventType as WebhookEventType,
+      generationId: d.generationId,
+      attempt: d.attempt,
+      statusCode: d.statusCode,
+      error: d.error,
+      succeeded: d.succeeded,
+      durationMs: d.durationMs,
+      createdAt: d.createdAt.toISOString(),
+    }));
+    res.json({ items });
+  });
+
+  return router;
+}

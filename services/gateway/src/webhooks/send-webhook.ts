@@ -1,0 +1,93 @@
+import http from 'node:http';
+import https from 'node:https';
+import { isIP } from 'node:net';
+import type { WebhookAllowList } from '@anime/config';
+import { pinnedLookup, systemResolve, type Resolve } from './pinned-lookup';
+import { addressRefusal, bareHost, checkScheme, hostAllowed, TargetRefusedError } from './target-policy';
+
+export interface SendOptions {
+  allow: WebhookAllowList;
+  /** The whole attempt, connect to last byte read (default 10 s). */
+  timeoutMs?: number;
+  /** The most of the answer read; the rest is dropped (default 64 KiB). */
+  maxResponseBytes?: number;
+  resolve?: Resolve;
+}
+
+export interface SendOutcome {
+  ok: boolean;
+  statusCode: number | null;
+  error: string | null;
+  durationMs: number;
+  /** The first bytes of the answer, for the delivery record. */
+  excerpt: string | null;
+}
+
+const EXCERPT_CHARS = 500;
+
+/**
+ * POSTs one signed message. Redirects are not followed (a 3xx fails the attempt: the signature was
+ * made for this URL); only a 2xx succeeds. Never throws: every outcome is an attempt to record.
+ */
+export async function sendWebhook(rawUrl: string, body: string, headers: Record<string, string>, options: SendOptions): Promise<SendOutcome> {
+  const started = Date.now();
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const maxBytes = options.maxResponseBytes ?? 64 * 1024;
+  const done = (outcome: Omit<SendOutcome, 'durationMs'>): SendOutcome => ({ ...outcome, durationMs: Date.now() - started });
+  try {
+    const url = new URL(rawUrl);
+    checkScheme(url);
+    const host = bareHost(url);
+    // An IP literal never goes through `lookup`: check it here.
+    if (isIP(host) && !hostAllowed(host, options.allow)) {
+      const refusal = addressRefusal(host, options.allow);
+      if (refusal) throw new TargetRefusedError(refusal);
+    }
+    const client = url.protocol === 'https:' ? https : http;
+    return await new Promise<SendOutcome>((resolve) => {
+      const request = client.request(
+        url,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body).toString(), 'user-agent': 'anime-webhooks/1', ...headers },
+          lookup: pinnedLookup(options.allow, options.resolve ?? systemResolve),
+          agent: false,
+          signal: AbortSignal.timeout(timeoutMs),
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          let read = 0;
+          const finish = () => {
+            const status = response.statusCode ?? 0;
+            const excerpt = Buffer.concat(chunks).toString('utf8').slice(0, EXCERPT_CHARS);
+            const ok = status >= 200 && status < 300;
+            const error = ok ? null : status >= 300 && status < 400 ? `redirect (${status}) not followed` : `receiver answered ${status}`;
+            resolve(done({ ok, statusCode: status, error, excerpt: excerpt || null }));
+          };
+          response.on('data', (chunk: Buffer) => {
+            if (read < maxBytes) chunks.push(chunk.subarray(0, maxBytes - read));
+            read += chunk.length;
+            // Enough read: the rest of a huge answer is not waited for.
+            if (read >= maxBytes) {
+              finish();
+              response.destroy();
+            }
+          });
+          response.on('end', finish);
+          response.on('error', () => finish());
+        },
+      );
+      request.on('error', (error) => resolve(done({ ok: false, statusCode: null, error: describe(error), excerpt: null })));
+      request.end(body);
+    });
+  } catch (error) {
+    return done({ ok: false, statusCode: null, error: describe(error as Error), excerpt: null });
+  }
+}
+
+function describe(error: Error): string {
+  if (error instanceof TargetRefusedError) return `refused: ${error.message}`;
+  if (error.name === 'TimeoutError' || error.name === 'AbortError') return 'timed out';
+  const code = (error as NodeJS.ErrnoException).code;
+  return code ? `${code}: ${error.message}` : error.message;
+}
