@@ -19,3 +19,4 @@ export * from './bounded';
 export * from './close-workers';
 export * from './readiness';
 export * from './security-headers';
+export * from './metrics';

@@ -4,6 +4,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '@anime/logger';
 import { checkReadiness, notReadyWhileStarting, type ReadinessChecks } from './readiness';
 import { securityHeaders } from './security-headers';
+import { metricsText } from './metrics/metrics-text';
 
 export interface OpsServer {
   registry: Registry;
@@ -40,7 +41,8 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
     res.status(report.status === 'ready' ? 200 : 503).json(report);
   });
   app.get('/metrics', async (_req, res) => {
-    res.type(registry.contentType).send(await registry.metrics());
+    const { contentType, body } = await metricsText(registry);
+    res.type(contentType).send(body);
   });
   app.use((req, res) => {
     res.status(404).json({ error: { code: 'route_not_found', message: `no route for ${req.method} ${req.path}` } });

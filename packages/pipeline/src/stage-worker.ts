@@ -9,6 +9,7 @@ import { admitStage } from './lifecycle/admit-stage';
 import { JobLifecycle } from './lifecycle/job-lifecycle';
 import { loadGeneration, type GenerationRow } from './lifecycle/load-generation';
 import type { PipelineQueues } from './queues';
+import { jobDuration } from './metrics/anime-metrics';
 
 export interface StageRun {
   job: Job;
@@ -120,9 +121,13 @@ export function createStageWorker<K extends QueueKey>(key: K, handler: StageHand
     async (job, token, signal) => {
       const correlationId = (job.data as { correlationId?: string })?.correlationId;
       return withContext({ jobId: job.id, queue: entry.name, correlationId }, async () => {
+        const stopTimer = jobDuration.startTimer({ queue: entry.name, stage: entry.jobName });
         try {
-          return await process(job, token, signal);
+          const result = await process(job, token, signal);
+          stopTimer({ outcome: 'completed' });
+          return result;
         } catch (error) {
+          stopTimer({ outcome: durationOutcome(error) });
           if (error instanceof StageRefusedError) throw new UnrecoverableError(error.message);
           throw error;
         }
@@ -150,4 +155,11 @@ export function createStageWorker<K extends QueueKey>(key: K, handler: StageHand
 /** The message's size as stored in Redis (BullMQ keeps job data as JSON text). */
 function payloadBytes(data: unknown): number {
   return Buffer.byteLength(JSON.stringify(data ?? null) ?? '', 'utf8');
+}
+
+/** How a stage job that threw ended, for anime_job_duration_seconds. */
+function durationOutcome(error: unknown): 'failed' | 'deferred' | 'errored' {
+  if (error instanceof DelayedError) return 'deferred';
+  if (error instanceof UnrecoverableError || error instanceof StageRefusedError) return 'failed';
+  return 'errored';
 }

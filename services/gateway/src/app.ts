@@ -4,7 +4,7 @@ import { Server as SocketServer, type ServerOptions } from 'socket.io';
 import type { Redis } from 'ioredis';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
-import { checkReadiness, ESSENTIAL_SECURITY_HEADERS, type JobControlPublisher, type JobEventPublisher, type PipelineQueues, type ReadinessChecks } from '@anime/pipeline';
+import { checkReadiness, ESSENTIAL_SECURITY_HEADERS, watchQueueDepths, type JobControlPublisher, type JobEventPublisher, type PipelineQueues, type ReadinessChecks } from '@anime/pipeline';
 import { apiDocsRoutes } from './http/routes/api-docs';
 import { assetRoutes } from './http/routes/assets';
 import { backendRoutes } from './http/routes/backends';
@@ -18,6 +18,8 @@ import { errorMiddleware, notFoundRoute } from './http/error-middleware';
 import { bodyDepthGuard } from './http/body-depth-guard';
 import { queryGuard } from './http/query-guard';
 import { requestId } from './http/request-id';
+import { observeRequests } from './http/observe-requests';
+import { metricsRoutes } from './http/routes/metrics';
 import { authenticate } from './http/auth/authenticate';
 import { keyAuthenticator, type AuthMode } from './http/auth/authenticate-key';
 import { authorize } from './http/auth/authorize';
@@ -91,6 +93,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(requestId);
+  app.use(observeRequests(deps.log));
   // CORS, Origin and Host checks come first: a browser's preflight carries no key.
   app.use(edgeMiddleware(origins));
   const authMode = deps.authMode ?? 'on';
@@ -106,6 +109,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   app.use(bodyDepthGuard);
   app.use('/api', authorize);
 
+  app.use(metricsRoutes(authenticateKey));
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', service: 'gateway' });
   });
@@ -153,6 +157,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     authenticateKey,
     maxSubscriptions: deps.socketMaxSubscriptions ?? DEFAULT_SOCKET_MAX_SUBSCRIPTIONS,
   }).start();
+  const unwatchQueues = watchQueueDepths(deps.queues);
   const stopRevalidating = authMode === 'on' ? revalidateSockets({ io, authenticateKey, log: deps.log, everyMs: deps.socketKeyRecheckMs ?? 30_000 }) : () => undefined;
 
   return {
@@ -166,6 +171,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
         http.listen(port, authMode === 'off' ? '127.0.0.1' : host, () => resolve((http.address() as { port: number }).port));
       }),
     close: async () => {
+      unwatchQueues();
       stopRevalidating();
       const cut = setTimeout(() => http.closeAllConnections(), CLOSE_GRACE_MS);
       await new Promise<void>((resolve) => io.close(() => resolve()));

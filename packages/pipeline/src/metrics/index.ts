@@ -1,0 +1,3 @@
+export * from './anime-metrics';
+export * from './metrics-text';
+export * from './queue-depth';
