@@ -20,6 +20,7 @@ import { queryGuard } from './http/query-guard';
 import { requestId } from './http/request-id';
 import { observeRequests } from './http/observe-requests';
 import { metricsRoutes } from './http/routes/metrics';
+import { QUEUE_BOARD_PATH, queueBoard } from './http/admin/queue-board';
 import { authenticate } from './http/auth/authenticate';
 import { keyAuthenticator, type AuthMode } from './http/auth/authenticate-key';
 import { authorize } from './http/auth/authorize';
@@ -110,6 +111,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   app.use('/api', authorize);
 
   app.use(metricsRoutes(authenticateKey));
+  app.use(QUEUE_BOARD_PATH, queueBoard({ queues: deps.queues, authenticateKey }));
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', service: 'gateway' });
   });
