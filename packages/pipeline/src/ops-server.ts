@@ -1,10 +1,11 @@
 import type { Server } from 'node:http';
 import express from 'express';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Registry } from 'prom-client';
 import type { Logger } from '@anime/logger';
 import { checkReadiness, notReadyWhileStarting, type ReadinessChecks } from './readiness';
 import { securityHeaders } from './security-headers';
 import { metricsText } from './metrics/metrics-text';
+import { collectProcessMetrics } from './metrics/process-metrics';
 
 export interface OpsServer {
   registry: Registry;
@@ -27,8 +28,7 @@ export interface OpsServerOptions {
 /** `/healthz` (alive), `/readyz` (dependencies answer, not shutting down) and `/metrics`. */
 export async function startOpsServer(options: OpsServerOptions): Promise<OpsServer> {
   const registry = new Registry();
-  registry.setDefaultLabels({ service: options.service });
-  collectDefaultMetrics({ register: registry });
+  collectProcessMetrics(registry, options.service);
   let ready = false;
   const app = express();
   app.disable('x-powered-by');

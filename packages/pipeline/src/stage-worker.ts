@@ -124,10 +124,13 @@ export function createStageWorker<K extends QueueKey>(key: K, handler: StageHand
         const stopTimer = jobDuration.startTimer({ queue: entry.name, stage: entry.jobName });
         try {
           const result = await process(job, token, signal);
-          stopTimer({ outcome: 'completed' });
+          const seconds = stopTimer({ outcome: 'completed' });
+          // In the job's context: the line carries its correlation id, so one id follows a job through every service.
+          deps.log.info('stage job done', { generationId: result.generationId, outcome: result.outcome, durationMs: Math.round(seconds * 1000) });
           return result;
         } catch (error) {
-          stopTimer({ outcome: durationOutcome(error) });
+          const seconds = stopTimer({ outcome: durationOutcome(error) });
+          deps.log.info('stage job ended without completing', { outcome: durationOutcome(error), durationMs: Math.round(seconds * 1000), error: (error as Error).message });
           if (error instanceof StageRefusedError) throw new UnrecoverableError(error.message);
           throw error;
         }

@@ -19,10 +19,16 @@ function captureRoutePattern(req: Request): () => string {
     get: () => route,
     set: (value: { path?: unknown } | undefined) => {
       route = value;
-      if (value && typeof value.path === 'string') pattern = `${req.baseUrl}${value.path}`;
+      if (value && typeof value.path === 'string') pattern = joinPattern(req.baseUrl, value.path);
     },
   });
   return () => pattern ?? UNMATCHED_ROUTE;
+}
+
+/** A mounted router's `/` route is its mount path itself: `/api/v1/generations`, not `/api/v1/generations/`. */
+function joinPattern(base: string, path: string): string {
+  if (!base) return path;
+  return path === '/' ? base : `${base}${path}`;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { Router } from 'express';
-import { collectDefaultMetrics, Registry } from 'prom-client';
-import { metricsText } from '@anime/pipeline';
+import { Registry } from 'prom-client';
+import { collectProcessMetrics, metricsText } from '@anime/pipeline';
 import { authenticate } from '../auth/authenticate';
 import { authorize } from '../auth/authorize';
 import type { KeyAuthenticator } from '../auth/authenticate-key';
@@ -13,8 +13,7 @@ import type { KeyAuthenticator } from '../auth/authenticate-key';
  */
 export function metricsRoutes(authenticateKey: KeyAuthenticator): Router {
   const registry = new Registry();
-  registry.setDefaultLabels({ service: 'gateway' });
-  collectDefaultMetrics({ register: registry });
+  collectProcessMetrics(registry, 'gateway');
   const router = Router();
   router.get('/metrics', authenticate(authenticateKey), authorize, async (_req, res) => {
     const { contentType, body } = await metricsText(registry);
