@@ -45,6 +45,9 @@ export async function startBenchStack(options: { backends: number; stepMs: numbe
       libraryDir,
       comfyUrls: simulators.map((s) => s.url),
       logLevel: 'info',
+      // The backlog is submitted as fast as the gateway answers, from one address: the bench measures
+      // the pipeline, not the per-client limits, so they are lifted out of its way.
+      extraEnv: { RATE_LIMIT_RPS: '1000000', MAX_QUEUED_PER_KEY: '1000000', MAX_QUEUE_DEPTH: '1000000' },
     });
     return { stack, simulators, databaseUrl: database.url, apiKey, close };
   } catch (error) {

@@ -1,6 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { io, type Socket } from 'socket.io-client';
+import { mintKey } from '@anime/api-keys';
 import { JOB_EVENT_NAMES, TERMINAL_EVENTS } from '@anime/contracts';
 import { waitFor } from '@anime/testing';
 import { unzip } from '../../services/gateway/test/unzip';
@@ -70,9 +71,11 @@ describe('hostile-input gauntlet (issue #15 security probe, on the real stack)',
     expect((await api.get('/api/v1/generations', { key: 'ak_not-a-real-key' })).status).toBe(401);
     expect((await api.get('/api/v1/characters', { headers: { authorization: 'Basic YWRtaW46YWRtaW4=' } })).status).toBe(401);
 
-    const expiring = await mintKeyWithCli(databaseUrl, { name: 'gauntlet-expiring', scopes: 'read', expires: new Date(Date.now() + 1_500).toISOString() });
+    // Minted in-process (a CLI run can take seconds on a loaded machine): valid now, expired 3 s later.
+    const expiresAt = new Date(Date.now() + 3_000);
+    const { key: expiring } = await mintKey(fx.db, { name: 'gauntlet-expiring', scopes: ['read'], expiresAt });
     expect((await api.get('/api/v1/characters', { key: expiring })).status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 1_600));
+    await new Promise((resolve) => setTimeout(resolve, expiresAt.getTime() - Date.now() + 100));
     expect((await api.get('/api/v1/characters', { key: expiring })).body.error.code).toBe('unauthenticated');
 
     const revoked = await mintKeyWithCli(databaseUrl, { name: 'gauntlet-revoked', scopes: 'read' });

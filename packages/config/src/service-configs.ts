@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { gatewayEdgeEnv } from './edge-fields';
 import { comfyUrls, libraryDir, port, positiveInt, sharedEnv } from './env-fields';
+import { gatewayLimitsEnv } from './gateway-limits-env';
 
 export const gatewayConfigSchema = z.object({
   ...sharedEnv,
@@ -17,6 +18,7 @@ export const gatewayConfigSchema = z.object({
   IMPORT_CONCURRENCY: positiveInt(2),
   /** The most pixels an uploaded image (reference, bundle reference) may decode to; more is 413. */
   REFERENCE_MAX_PIXELS: positiveInt(40_000_000),
+  ...gatewayLimitsEnv,
 });
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 

@@ -28,6 +28,8 @@ import { edgeMiddleware } from './http/edge/edge-middleware';
 import { DEFAULT_EDGE_SETTINGS, type EdgeSettings } from './http/edge/edge-settings';
 import { OriginPolicy } from './http/edge/origin-policy';
 import { createBoundedServer } from './http/edge/request-deadlines';
+import { createGatewayLimits, type GatewayLimitSettings } from './http/limits/gateway-limits';
+import { queuePressure } from './http/queue-readiness';
 import { JobRelay } from './socket/job-relay';
 import { revalidateSockets } from './socket/revalidate-sockets';
 import type { BackendCapabilities } from '@anime/workflows';
@@ -76,6 +78,10 @@ export interface GatewayDeps {
   socketKeyRecheckMs?: number;
   /** Socket.IO's adapter (the Redis adapter, so gateways share rooms and broadcasts); in-memory when absent. */
   socketAdapter?: ServerOptions['adapter'];
+  /** The rate limiters' connection (createLimiterRedis: fails fast rather than queueing commands). */
+  limiterRedis: Redis;
+  /** RATE_LIMIT_*, MAX_QUEUED_PER_KEY, MAX_QUEUE_DEPTH; the config's defaults for those absent. */
+  limits?: Partial<GatewayLimitSettings>;
 }
 
 export interface Gateway {
@@ -106,6 +112,9 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   app.use(queryGuard);
   // Before the body is read: an anonymous request costs no parsing.
   app.use('/api', authenticate(authenticateKey));
+  const limits = createGatewayLimits({ redis: deps.limiterRedis, queuePrefix: deps.queuePrefix, log: deps.log, settings: deps.limits });
+  // Counted once the key is known (per key, else per client IP), before any body is read.
+  app.use('/api', limits.requests);
   app.use(express.json({ limit: '1mb' }));
   app.use(bodyDepthGuard);
   app.use('/api', authorize);
@@ -116,10 +125,11 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     res.json({ status: 'ok', service: 'gateway' });
   });
   app.get('/readyz', async (_req, res) => {
-    const report = await checkReadiness('gateway', deps.readiness, { log: deps.log });
-    res.status(report.status === 'ready' ? 200 : 503).json(report);
+    const [report, queue] = await Promise.all([checkReadiness('gateway', deps.readiness, { log: deps.log }), queuePressure(deps.db, limits.queueCaps.maxQueueDepth)]);
+    // A full queue is reported, not unready: 200/503 stays about the dependencies.
+    res.status(report.status === 'ready' ? 200 : 503).json(queue ? { ...report, queue } : report);
   });
-  app.use('/api/v1/generations', generationRoutes(deps));
+  app.use('/api/v1/generations', generationRoutes({ ...deps, limits }));
   app.use(
     '/api/v1/characters',
     characterRoutes({

@@ -7,6 +7,7 @@ import { bounded, createPipelineQueues, createRedis, JobControlPublisher, JobEve
 import { createGateway } from './app';
 import { removeStaleBundleWorkspaces } from './domain/bundle/bundle-workspace';
 import { createSocketAdapter } from './socket/redis-adapter';
+import { createLimiterRedis } from './http/limits/limiter-redis';
 
 export interface RunningGateway {
   port: number;
@@ -22,6 +23,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
   const db = createDb(config.DATABASE_URL);
   const redis = createRedis(config.REDIS_URL, 'worker');
   const subscriber = createRedis(config.REDIS_URL, 'subscriber');
+  const limiterRedis = createLimiterRedis(config.REDIS_URL);
   const queues = createPipelineQueues(redis, config.QUEUE_PREFIX, queueSettingsFrom(config));
   const socketAdapter = createSocketAdapter(config.REDIS_URL, config.QUEUE_PREFIX);
   const gateway = await createGateway({
@@ -35,6 +37,8 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
     referenceMaxBytes: config.REFERENCE_MAX_BYTES,
     bundleMaxBytes: config.BUNDLE_MAX_BYTES,
     bundleMaxUncompressedBytes: config.BUNDLE_MAX_UNCOMPRESSED_BYTES,
+    limiterRedis,
+    limits: config,
     authMode: config.AUTH_MODE,
     socketMaxSubscriptions: config.SOCKET_MAX_SUBSCRIPTIONS,
     importConcurrency: config.IMPORT_CONCURRENCY,
@@ -70,6 +74,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
         await bounded(queues.close(), 2_000);
         subscriber.disconnect();
         socketAdapter.close();
+        limiterRedis.disconnect();
         await bounded(redis.quit(), 1_000);
         redis.disconnect();
         await bounded(db.$disconnect(), 2_000);

@@ -8,6 +8,7 @@ import { createPipelineQueues, createRedis, JobControlPublisher, JobEventPublish
 import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix, type TestDatabase } from '@anime/testing';
 import { createGateway, type Gateway, type GatewayDeps } from '../src/app';
 import { createSocketAdapter } from '../src/socket/redis-adapter';
+import { createLimiterRedis } from '../src/http/limits/limiter-redis';
 import { jsonClient } from './http-client';
 
 export interface TestGateway {
@@ -35,9 +36,11 @@ export interface TestGateway {
 /** The real gateway in-process on port 0, over a database, queue prefix and library of its own. */
 export async function startTestGateway(
   label: string,
-  options: Pick<GatewayDeps, 'referenceMaxBytes' | 'bundleMaxBytes' | 'bundleMaxUncompressedBytes' | 'authMode' | 'socketMaxSubscriptions' | 'socketKeyRecheckMs' | 'edge' | 'importConcurrency' | 'referenceMaxPixels'> & {
+  options: Pick<GatewayDeps, 'referenceMaxBytes' | 'bundleMaxBytes' | 'bundleMaxUncompressedBytes' | 'authMode' | 'socketMaxSubscriptions' | 'socketKeyRecheckMs' | 'edge' | 'importConcurrency' | 'referenceMaxPixels' | 'limits'> & {
     /** Routes the gateway's connections, e.g. through a TCP proxy a test can cut. */
     connectVia?: (databaseUrl: string) => string;
+    /** Routes the rate limiters' Redis connection, e.g. through a TCP proxy a test can cut. */
+    limiterRedisVia?: (redisUrl: string) => string;
     /** Where to listen (default 127.0.0.1). */
     host?: string;
     /** Another gateway's prefix, to share its job events and (with `socketAdapter`) its Socket.IO rooms. */
@@ -46,11 +49,12 @@ export async function startTestGateway(
     socketAdapter?: boolean;
   } = {},
 ): Promise<TestGateway> {
-  const { connectVia, host = '127.0.0.1', queuePrefix: sharedPrefix, socketAdapter: withAdapter, ...limits } = options;
+  const { connectVia, limiterRedisVia, host = '127.0.0.1', queuePrefix: sharedPrefix, socketAdapter: withAdapter, ...limits } = options;
   const database = await createTestDatabase(label);
   const db = createDb(connectVia ? connectVia(database.url) : database.url, { max: 5 });
   const redis = createRedis(TEST_REDIS_URL, 'worker');
   const subscriber = createRedis(TEST_REDIS_URL, 'subscriber');
+  const limiterRedis = createLimiterRedis(limiterRedisVia ? limiterRedisVia(TEST_REDIS_URL) : TEST_REDIS_URL);
   const queuePrefix = sharedPrefix ?? uniqueQueuePrefix(label);
   const socketAdapter = withAdapter ? createSocketAdapter(TEST_REDIS_URL, queuePrefix) : undefined;
   const queues = createPipelineQueues(redis, queuePrefix);
@@ -63,6 +67,7 @@ export async function startTestGateway(
     subscriber,
     queuePrefix,
     libraryDir,
+    limiterRedis,
     ...limits,
     socketAdapter: socketAdapter?.adapter,
     log: createLogger('gateway', 'error'),
@@ -102,6 +107,7 @@ export async function startTestGateway(
       for (const queue of Object.values(queues.byKey)) await queue.obliterate({ force: true });
       await queues.close();
       subscriber.disconnect();
+      limiterRedis.disconnect();
       await redis.quit();
       await db.$disconnect();
       await database.drop();

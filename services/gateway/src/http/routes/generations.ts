@@ -7,6 +7,8 @@ import { createGeneration, type CreateGenerationDeps } from '../../domain/create
 import { retryGeneration } from '../../domain/retry-generation';
 import type { Db } from '@anime/db';
 import { ApiError, notFound } from '../api-error';
+import type { GatewayLimits } from '../limits/gateway-limits';
+import { requireQueueRoom } from '../limits/queue-room';
 import { projectNotAllowed } from '../auth/auth-errors';
 import { callerOf, type Caller } from '../auth/caller';
 import { projectScope, reachesProject } from '../auth/project-access';
@@ -22,7 +24,7 @@ async function requireVisible(db: Db, caller: Caller, id: string): Promise<void>
   if (!job || !reachesProject(caller, job.project)) throw notFound(`generation ${id}`);
 }
 
-export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDeps): Router {
+export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDeps & { limits: GatewayLimits }): Router {
   const router = Router();
 
   router.post('/', async (req, res) => {
@@ -34,7 +36,12 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
     const body = parseOr400(generationRequestBodySchema, req.body ?? {});
     const caller = callerOf(res);
     if (!reachesProject(caller, body.project)) throw projectNotAllowed(body.project);
-    const created = await createGeneration(deps, body, res.locals.requestId, caller.keyId);
+    await requireQueueRoom(res, deps.db, deps.limits.queueCaps);
+    const charge = await deps.limits.chargeGenerationCost(req, res, body);
+    const created = await createGeneration(deps, body, res.locals.requestId, caller.keyId).catch(async (error: unknown) => {
+      await charge.refund();
+      throw error;
+    });
     res.status(202).location(`/api/v1/generations/${created.id}`).json({ id: created.id, status: created.status });
   });
 
@@ -79,6 +86,9 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
     const id = parseOr400(idParam, req.params.id, 'generation id');
     const body = parseOr400(retryGenerationBodySchema, req.body ?? {});
     await requireVisible(deps.db, callerOf(res), id);
+    // Only a retry that would queue again waits for room: a missing or active one keeps its 404 or 409.
+    const current = await deps.db.generationJob.findUnique({ where: { id }, select: { status: true } });
+    if (current?.status === 'failed' || current?.status === 'canceled') await requireQueueRoom(res, deps.db, deps.limits.queueCaps);
     await retryGeneration(deps, id, { newSeed: body.seed === 'new' });
     res.status(202).json(await loadGenerationResource(deps.db, id));
   });
