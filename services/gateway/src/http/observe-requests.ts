@@ -8,21 +8,53 @@ export const UNMATCHED_ROUTE = 'unmatched';
 
 /**
  * Remembers the route pattern the moment the router matches it: by the time the response ends,
- * an error that left the sub-router has put `req.baseUrl` back to its parent's.
+ * an error that left the sub-router has put `req.baseUrl` back to its parent's. A router mounted
+ * under a parameter (`/:idOrSlug/versions`) leaves the concrete value in `req.baseUrl`, so every
+ * parameter the routers set on the way (each sets `req.params`) is recorded and its value put
+ * back as `:name`: the label is the pattern, never the URL.
  */
 function captureRoutePattern(req: Request): () => string {
   let pattern: string | undefined;
   let route: unknown;
+  let params: unknown = req.params;
+  const names = new Map<string, string>();
+  Object.defineProperty(req, 'params', {
+    configurable: true,
+    enumerable: true,
+    get: () => params,
+    set: (value: Record<string, unknown> | undefined) => {
+      params = value;
+      for (const [name, given] of Object.entries(value ?? {})) if (typeof given === 'string') names.set(given, name);
+    },
+  });
   Object.defineProperty(req, 'route', {
     configurable: true,
     enumerable: true,
     get: () => route,
     set: (value: { path?: unknown } | undefined) => {
       route = value;
-      if (value && typeof value.path === 'string') pattern = joinPattern(req.baseUrl, value.path);
+      if (value && typeof value.path === 'string') pattern = joinPattern(baseAsPattern(req.baseUrl, names), value.path);
     },
   });
   return () => pattern ?? UNMATCHED_ROUTE;
+}
+
+function baseAsPattern(baseUrl: string, names: Map<string, string>): string {
+  return baseUrl
+    .split('/')
+    .map((segment) => {
+      const name = names.get(safeDecode(segment));
+      return name ? `:${name}` : segment;
+    })
+    .join('/');
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 /** A mounted router's `/` route is its mount path itself: `/api/v1/generations`, not `/api/v1/generations/`. */
