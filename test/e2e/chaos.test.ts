@@ -1,10 +1,9 @@
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { QUEUES, TERMINAL_STATUSES } from '@anime/contracts';
 import { startSimulatorProcess, type SimulatorProcess } from '@anime/stack';
 import { removeQueueKeys, TEST_REDIS_URL, waitFor } from '@anime/testing';
+import { libraryFiles } from './library-files';
 import { startStackFixture, type StackFixture } from './stack-fixture';
 
 const JOBS = 60;
@@ -150,11 +149,7 @@ describe('chaos: services killed at random and Redis emptied while 60 jobs run',
       expect(new Set(assets.map((a) => a.path)).size).toBe(assets.length);
 
       // The library holds each asset and its sidecar and nothing else: no orphan, no duplicate, no .partial.
-      const entries = await readdir(fx.libraryDir, { withFileTypes: true, recursive: true });
-      const files = entries
-        .filter((e) => e.isFile())
-        .map((e) => path.relative(fx.libraryDir, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
-        .filter((f) => !f.startsWith('references/'));
+      const files = await libraryFiles(fx.libraryDir);
       const expected = assets.flatMap((a) => [a.path, `${a.path}.json`]).sort();
       expect(files.filter((f) => f.endsWith('.partial'))).toEqual([]);
       expect(files.sort()).toEqual(expected);

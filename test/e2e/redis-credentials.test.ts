@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { QUEUES } from '@anime/contracts';
-import { removeQueueKeys, TEST_REDIS_URL, waitFor } from '@anime/testing';
+import { removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, waitFor } from '@anime/testing';
 import { startStackFixture, waitForGenerationEnd, type StackFixture } from './stack-fixture';
 
 // Another database index than the other tests use, to see that the index in REDIS_URL is honoured.
@@ -20,6 +20,16 @@ const urlFor = (user: string, db = DB_INDEX) => {
   url.pathname = `/${db}`;
   return url.toString();
 };
+
+/** The services' rule of the README's "Redis users" section, for this test's queue prefix and password. */
+function readmeServiceRule(queuePrefix: string): string[] {
+  const readme = readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+  const line = /^ACL SETUSER anime-services (.+)$/m.exec(readme)?.[1];
+  if (!line) throw new Error('README.md has no "ACL SETUSER anime-services" line');
+  return line
+    .split(/\s+/)
+    .map((rule) => rule.replace(/^>PASSWORD$/, `>${password}`).replace(/^([~&])bull:/, `$1${queuePrefix}:`));
+}
 
 /** The producer rule of the README's "Redis users" section, for this test's queue prefix and password. */
 function readmeProducerRule(queuePrefix: string): string[] {
@@ -38,9 +48,10 @@ describe('Redis with users and passwords', () => {
   let fx: StackFixture;
 
   beforeAll(async () => {
-    // The services' user: every key and channel under the test's queue prefix (test-redis-acl-…), nothing else.
-    await admin.acl('SETUSER', serviceUser, 'reset', 'on', `>${password}`, '~test-redis-acl-*', '&test-redis-acl-*', '+@all');
-    fx = await startStackFixture('redis-acl', { redisUrl: urlFor(serviceUser) });
+    // The services' user: the README's rule for the test's queue prefix, so nothing outside that prefix.
+    const queuePrefix = uniqueQueuePrefix('redis-acl');
+    await admin.acl('SETUSER', serviceUser, 'reset', ...readmeServiceRule(queuePrefix));
+    fx = await startStackFixture('redis-acl', { redisUrl: urlFor(serviceUser), queuePrefix });
     await admin.acl('SETUSER', producerUser, 'reset', ...readmeProducerRule(fx.queuePrefix));
   }, 120_000);
 

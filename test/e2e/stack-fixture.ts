@@ -36,12 +36,12 @@ export interface StackFixture {
 /** A database, a queue prefix, a library and a simulator output folder of its own, with the demo seeded. */
 export async function startStackFixture(
   label: string,
-  options: { simulatorStepMs?: number; comfyUrls?: string[]; extraEnv?: NodeJS.ProcessEnv; /** The services' REDIS_URL (e.g. with credentials); TEST_REDIS_URL by default. */ redisUrl?: string } = {},
+  options: { simulatorStepMs?: number; comfyUrls?: string[]; extraEnv?: NodeJS.ProcessEnv; /** The services' REDIS_URL (e.g. with credentials); TEST_REDIS_URL by default. */ redisUrl?: string; /** A queue prefix chosen beforehand (e.g. for Redis ACL rules naming it); unique by default. */ queuePrefix?: string } = {},
 ): Promise<StackFixture> {
   const database: TestDatabase = await createTestDatabase(label);
   const libraryDir = await mkdtemp(path.join(tmpdir(), `${label}-library-`));
   const simulatorOutputDir = await mkdtemp(path.join(tmpdir(), `${label}-comfy-out-`));
-  const queuePrefix = uniqueQueuePrefix(label);
+  const queuePrefix = options.queuePrefix ?? uniqueQueuePrefix(label);
   await seedDemo({ databaseUrl: database.url, libraryDir });
   const echo = process.env.E2E_ECHO ? (line: string) => console.log(line) : undefined;
   const stack = await startStack({

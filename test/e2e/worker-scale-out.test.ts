@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { io as connect, type Socket } from 'socket.io-client';
 import { JOB_EVENT_NAMES, TERMINAL_STATUSES } from '@anime/contracts';
 import { startSimulatorProcess, type SimulatorProcess } from '@anime/stack';
 import { waitFor } from '@anime/testing';
+import { libraryFiles } from './library-files';
 import { startStackFixture, type StackFixture } from './stack-fixture';
 
 const JOBS = 100;
@@ -110,11 +111,7 @@ describe('two orchestrators and two file-organizers over 100 jobs', () => {
       for (const [n, id] of ids.entries()) expect([n, assets.filter((a) => a.jobId === id).length]).toEqual([n, n % 4 === 0 ? 2 : 1]);
       expect(new Set(assets.map((a) => a.sha256)).size).toBe(assets.length);
       expect(new Set(assets.map((a) => a.path)).size).toBe(assets.length);
-      const entries = await readdir(fx.libraryDir, { withFileTypes: true, recursive: true });
-      const files = entries
-        .filter((e) => e.isFile())
-        .map((e) => path.relative(fx.libraryDir, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
-        .filter((f) => !f.startsWith('references/'));
+      const files = await libraryFiles(fx.libraryDir);
       expect(files.sort()).toEqual(assets.flatMap((a) => [a.path, `${a.path}.json`]).sort());
       for (const asset of assets) {
         const bytes = await readFile(path.join(fx.libraryDir, asset.path));

@@ -1,28 +1,10 @@
-import { crc32, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
+import { declaredPng } from '@anime/testing';
 import { decodeImage, ImageDecodeError } from './decode-image';
 
 const MAX = 40_000_000;
 
-function chunk(type: string, data: Buffer): Buffer {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body));
-  return Buffer.concat([length, body, crc]);
-}
-
-/** A PNG whose IHDR declares width × height, with `idat` as its only data. */
-function declaredPng(width: number, height: number, idat = Buffer.alloc(0)): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width >>> 0, 0);
-  ihdr.writeUInt32BE(height >>> 0, 4);
-  ihdr[8] = 8;
-  ihdr[9] = 2;
-  const idatChunk = idat.length ? [chunk('IDAT', idat)] : [];
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), ...idatChunk, chunk('IEND', Buffer.alloc(0))]);
-}
 
 const refusedWith = async (input: Buffer, reason: ImageDecodeError['reason']) => {
   const error = await decodeImage(input, MAX).catch((e: unknown) => e);

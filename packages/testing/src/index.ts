@@ -3,3 +3,4 @@ export * from './queue-prefix';
 export * from './wait-for';
 export * from './tcp-proxy';
 export * from './terminate-backends';
+export * from './hostile-png';

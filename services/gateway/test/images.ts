@@ -1,5 +1,4 @@
 import sharp from 'sharp';
-import { crc32 } from 'node:zlib';
 import { encodePng } from '@anime/comfyui-simulator';
 
 /** A real, decodable RGB PNG; `seed` changes the pixels so each call can give other bytes. */
@@ -34,25 +33,4 @@ export const jpeg = (width: number, height: number): Promise<Buffer> =>
 export const webp = (width: number, height: number): Promise<Buffer> =>
   sharp({ create: { width, height, channels: 3, background: { r: 40, g: 80, b: 200 } } }).webp({ lossless: true }).toBuffer();
 
-function pngChunk(type: string, data: Buffer): Buffer {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body));
-  return Buffer.concat([length, body, crc]);
-}
-
-/**
- * A PNG whose header declares width × height over `idat` alone: no data makes a header-only PNG,
- * a little deflated data under a huge size makes a decompression bomb.
- */
-export function declaredPng(width: number, height: number, idat = Buffer.alloc(0)): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width >>> 0, 0);
-  ihdr.writeUInt32BE(height >>> 0, 4);
-  ihdr[8] = 8;
-  ihdr[9] = 2;
-  const data = idat.length > 0 ? [pngChunk('IDAT', idat)] : [];
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', ihdr), ...data, pngChunk('IEND', Buffer.alloc(0))]);
-}
+export { declaredPng } from '@anime/testing';
