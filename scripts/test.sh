@@ -19,6 +19,14 @@ if ! command -v docker-compose >/dev/null 2>&1; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq docker-compose >/dev/null
 fi
+# promtool (Debian's prometheus package) checks every service's /metrics in test/e2e/operations-metrics.test.ts.
+if ! command -v promtool >/dev/null 2>&1; then
+  echo "[test] installing prometheus with apt (promtool, to check the services' /metrics)"
+  SUDO=""
+  if [ "$(id -u)" != "0" ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
 echo "[test] docker-compose.yml"
 # .env.example holds every variable the file requires (the database password has no default).
 docker-compose --env-file .env.example -f docker-compose.yml config -q

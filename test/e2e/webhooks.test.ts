@@ -145,6 +145,12 @@ describe('signed webhooks on the real stack (WEBHOOK_ALLOW=127.0.0.1 so the loca
     expect(redirected[0]).toMatchObject({ statusCode: 302, succeeded: false, error: 'redirect (302) not followed' });
     expect(received.filter((r) => r.path === '/redirect-target')).toHaveLength(0);
 
+    // Operators see the delivery results on the gateway's /metrics.
+    const metrics = String((await fx.api.get('/metrics')).data);
+    const counted = (outcome: string) => Number(new RegExp(`^anime_webhook_deliveries_total\\{outcome="${outcome}"\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? 0);
+    expect(counted('failed')).toBeGreaterThanOrEqual(5); // 2 × 2 flaky attempts and the redirect
+    expect(counted('delivered')).toBeGreaterThanOrEqual(2);
+
     // Deleted: nothing more is sent to it, and its log is gone from the key's view.
     expect((await fx.api.delete(`/api/v1/webhooks/${redirect.data.id}`)).status).toBe(204);
     expect((await fx.api.get(`/api/v1/webhooks/${redirect.data.id}`)).status).toBe(404);

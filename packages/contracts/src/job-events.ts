@@ -41,10 +41,15 @@ export type JobEventEnvelope<N extends JobEventName = JobEventName> = {
   payload: JobEventPayloads[N] & { seq: number };
   /** Who asked for the generation: set on lifecycle events, carried onto the generation-events stream. */
   origin?: { source: string; requestId: string | null };
+  /** When a worker published it on pub/sub (ms since the epoch): the gateway measures its relay latency from it. */
+  publishedAt?: number;
 };
 
 /** Redis pub/sub channel (under the queue prefix) on which services publish job events. */
 export const jobEventsChannel = (queuePrefix: string) => `${queuePrefix}:job-events`;
 
 /** Client → server messages. */
-export const CLIENT_EVENTS = { subscribe: 'subscribe', unsubscribe: 'unsubscribe' } as const;
+export const CLIENT_EVENTS = { subscribe: 'subscribe', unsubscribe: 'unsubscribe', opsJoin: 'ops:join', opsLeave: 'ops:leave' } as const;
+
+/** The Socket.IO room of admin clients that receive every job's events (a live wall); joined with `ops:join`. */
+export const OPS_ROOM = 'ops';

@@ -20,3 +20,4 @@ export * from './close-workers';
 export * from './readiness';
 export * from './security-headers';
 export * from './webhook-endpoints';
+export * from './metrics';

@@ -43,7 +43,7 @@ export class JobEventPublisher {
   ) {}
 
   async publish(envelope: JobEventEnvelope): Promise<void> {
-    const batch = this.redis.pipeline().publish(jobEventsChannel(this.queuePrefix), JSON.stringify(envelope));
+    const batch = this.redis.pipeline().publish(jobEventsChannel(this.queuePrefix), JSON.stringify({ ...envelope, publishedAt: Date.now() }));
     const entry = generationStreamEntry(envelope);
     if (entry) batch.xadd(generationEventsStream(this.queuePrefix), 'MAXLEN', '~', this.streamMaxLength, '*', ...entry);
     await batch.exec().catch(() => undefined);

@@ -1,9 +1,11 @@
 import type { Server } from 'node:http';
 import express from 'express';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Registry } from 'prom-client';
 import type { Logger } from '@anime/logger';
 import { checkReadiness, notReadyWhileStarting, type ReadinessChecks } from './readiness';
 import { securityHeaders } from './security-headers';
+import { metricsText } from './metrics/metrics-text';
+import { collectProcessMetrics } from './metrics/process-metrics';
 
 export interface OpsServer {
   registry: Registry;
@@ -26,8 +28,7 @@ export interface OpsServerOptions {
 /** `/healthz` (alive), `/readyz` (dependencies answer, not shutting down) and `/metrics`. */
 export async function startOpsServer(options: OpsServerOptions): Promise<OpsServer> {
   const registry = new Registry();
-  registry.setDefaultLabels({ service: options.service });
-  collectDefaultMetrics({ register: registry });
+  collectProcessMetrics(registry, options.service);
   let ready = false;
   const app = express();
   app.disable('x-powered-by');
@@ -40,7 +41,8 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
     res.status(report.status === 'ready' ? 200 : 503).json(report);
   });
   app.get('/metrics', async (_req, res) => {
-    res.type(registry.contentType).send(await registry.metrics());
+    const { contentType, body } = await metricsText(registry);
+    res.type(contentType).send(body);
   });
   app.use((req, res) => {
     res.status(404).json({ error: { code: 'route_not_found', message: `no route for ${req.method} ${req.path}` } });

@@ -9,6 +9,7 @@ import { admitStage } from './lifecycle/admit-stage';
 import { JobLifecycle } from './lifecycle/job-lifecycle';
 import { loadGeneration, type GenerationRow } from './lifecycle/load-generation';
 import type { PipelineQueues } from './queues';
+import { jobDuration } from './metrics/anime-metrics';
 
 export interface StageRun {
   job: Job;
@@ -120,9 +121,16 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
     async (job, token, signal) => {
       const correlationId = (job.data as { correlationId?: string })?.correlationId;
       return withContext({ jobId: job.id, queue: entry.name, correlationId }, async () => {
+        const stopTimer = jobDuration.startTimer({ queue: entry.name, stage: entry.jobName });
         try {
-          return await process(job, token, signal);
+          const result = await process(job, token, signal);
+          const seconds = stopTimer({ outcome: 'completed' });
+          // In the job's context: the line carries its correlation id, so one id follows a job through every service.
+          deps.log.info('stage job done', { generationId: result.generationId, outcome: result.outcome, durationMs: Math.round(seconds * 1000) });
+          return result;
         } catch (error) {
+          const seconds = stopTimer({ outcome: durationOutcome(error) });
+          deps.log.info('stage job ended without completing', { outcome: durationOutcome(error), durationMs: Math.round(seconds * 1000), error: (error as Error).message });
           if (error instanceof StageRefusedError) throw new UnrecoverableError(error.message);
           throw error;
         }
@@ -150,4 +158,11 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
 /** The message's size as stored in Redis (BullMQ keeps job data as JSON text). */
 function payloadBytes(data: unknown): number {
   return Buffer.byteLength(JSON.stringify(data ?? null) ?? '', 'utf8');
+}
+
+/** How a stage job that threw ended, for anime_job_duration_seconds. */
+function durationOutcome(error: unknown): 'failed' | 'deferred' | 'errored' {
+  if (error instanceof DelayedError) return 'deferred';
+  if (error instanceof UnrecoverableError || error instanceof StageRefusedError) return 'failed';
+  return 'errored';
 }

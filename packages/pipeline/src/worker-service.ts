@@ -7,6 +7,7 @@ import { bounded } from './bounded';
 import { closeWorkers } from './close-workers';
 import { JobEventPublisher } from './job-events';
 import { startOpsServer, type OpsServer } from './ops-server';
+import { watchQueueDepths } from './metrics/queue-depth';
 import type { ReadinessChecks } from './readiness';
 import { createPipelineQueues, queueSettingsFrom, type PipelineQueues, type QueueSettings } from './queues';
 import { sweepStage } from './recovery';
@@ -110,7 +111,9 @@ export async function startWorkerService<S extends ConsumerService>(options: Wor
     log: options.log,
   });
   // Each step bounded: Redis or PostgreSQL being down must not hold the exit.
+  const unwatchQueues = watchQueueDepths(queues);
   const closeAll = async () => {
+    unwatchQueues();
     await bounded(queues.close(), 2_000);
     await bounded(redis.quit(), 1_000);
     redis.disconnect();

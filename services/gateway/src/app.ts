@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import type { WebhookAllowList } from '@anime/config';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
-import { checkReadiness, ESSENTIAL_SECURITY_HEADERS, type JobControlPublisher, type JobEventPublisher, type PipelineQueues, type ReadinessChecks } from '@anime/pipeline';
+import { checkReadiness, ESSENTIAL_SECURITY_HEADERS, watchQueueDepths, type JobControlPublisher, type JobEventPublisher, type PipelineQueues, type ReadinessChecks } from '@anime/pipeline';
 import { apiDocsRoutes } from './http/routes/api-docs';
 import { assetRoutes } from './http/routes/assets';
 import { backendRoutes } from './http/routes/backends';
@@ -20,6 +20,9 @@ import { errorMiddleware, notFoundRoute } from './http/error-middleware';
 import { bodyDepthGuard } from './http/body-depth-guard';
 import { queryGuard } from './http/query-guard';
 import { requestId } from './http/request-id';
+import { observeRequests } from './http/observe-requests';
+import { metricsRoutes } from './http/routes/metrics';
+import { QUEUE_BOARD_PATH, queueBoard } from './http/admin/queue-board';
 import { authenticate } from './http/auth/authenticate';
 import { keyAuthenticator, type AuthMode } from './http/auth/authenticate-key';
 import { authorize } from './http/auth/authorize';
@@ -102,6 +105,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(requestId);
+  app.use(observeRequests(deps.log));
   // CORS, Origin and Host checks come first: a browser's preflight carries no key.
   app.use(edgeMiddleware(origins));
   const authMode = deps.authMode ?? 'on';
@@ -120,6 +124,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   app.use(bodyDepthGuard);
   app.use('/api', authorize);
 
+  app.use(metricsRoutes(authenticateKey));
+  app.use(QUEUE_BOARD_PATH, queueBoard({ queues: deps.queues, authenticateKey }));
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', service: 'gateway' });
   });
@@ -169,6 +175,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     authenticateKey,
     maxSubscriptions: deps.socketMaxSubscriptions ?? DEFAULT_SOCKET_MAX_SUBSCRIPTIONS,
   }).start();
+  const unwatchQueues = watchQueueDepths(deps.queues);
   const stopRevalidating = authMode === 'on' ? revalidateSockets({ io, authenticateKey, log: deps.log, everyMs: deps.socketKeyRecheckMs ?? 30_000 }) : () => undefined;
 
   return {
@@ -182,6 +189,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
         http.listen(port, authMode === 'off' ? '127.0.0.1' : host, () => resolve((http.address() as { port: number }).port));
       }),
     close: async () => {
+      unwatchQueues();
       stopRevalidating();
       const cut = setTimeout(() => http.closeAllConnections(), CLOSE_GRACE_MS);
       await new Promise<void>((resolve) => io.close(() => resolve()));

@@ -3,6 +3,7 @@ import type { Logger } from '@anime/logger';
 import { LocalLibraryStorage } from '@anime/media';
 import { createRedis, sharedServiceOptions, startWorkerService, type RunningService } from '@anime/pipeline';
 import { BackendPool } from './domain/backend-pool';
+import { watchBackendMetrics } from './domain/backend-metrics';
 import { ReferenceStager } from './domain/reference-stager';
 import { CancelRequests } from './jobs/cancel-requests';
 import { createRenderPromptHandler } from './jobs/render-prompt.processor';
@@ -21,6 +22,7 @@ export async function startOrchestrator(config: OrchestratorConfig, log: Logger)
       pool = new BackendPool({ urls: config.COMFYUI_URLS, db: ctx.db, log, prefetch: config.BACKEND_PREFETCH, defaultCheckpoint: config.DEFAULT_CHECKPOINT });
       await pool.start();
       const activePool = pool;
+      const unwatchBackends = watchBackendMetrics(activePool);
       const stager = new ReferenceStager({ db: ctx.db, storage: new LocalLibraryStorage(config.LIBRARY_DIR), log, sessionOf: (url) => activePool.sessionOf(url) });
       const cancels = new CancelRequests({ db: ctx.db, subscriber: createRedis(config.REDIS_URL, 'subscriber'), queuePrefix: ctx.queuePrefix, log });
       await cancels.start();
@@ -38,6 +40,7 @@ export async function startOrchestrator(config: OrchestratorConfig, log: Logger)
         // Keeps every backend's own queue fed: one in flight per backend plus the prefetch.
         concurrency: { generationRenders: config.COMFYUI_URLS.length * (1 + config.BACKEND_PREFETCH) },
         stop: async () => {
+          unwatchBackends();
           await cancels.stop();
           await activePool.close();
         },

@@ -1,14 +1,16 @@
 import type { Server, Socket } from 'socket.io';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { CLIENT_EVENTS, jobEventsChannel, TERMINAL_EVENTS, type JobEventEnvelope } from '@anime/contracts';
+import { CLIENT_EVENTS, JOB_EVENT_NAMES, jobEventsChannel, TERMINAL_EVENTS, type JobEventEnvelope } from '@anime/contracts';
 import { isDatabaseUnavailable, type Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { grants } from '@anime/contracts';
 import type { KeyAuthenticator } from '../http/auth/authenticate-key';
 import type { Caller } from '../http/auth/caller';
 import { reachesProject } from '../http/auth/project-access';
+import { progressRelayLatency } from '@anime/pipeline';
 import { authenticateSocket, SOCKET_CALLER, SOCKET_TOKEN } from './authenticate-socket';
+import { attachOpsRoom, relayToOpsRoom } from './ops-room';
 
 const subscribeMessage = z.object({ jobId: z.string().uuid() });
 
@@ -54,6 +56,7 @@ export class JobRelay {
   }
 
   private attach(socket: Socket): void {
+    attachOpsRoom(socket, this.deps);
     // The jobs this connection follows or is being subscribed to: counted against the cap before any await.
     const following = new Set<string>();
     socket.on(CLIENT_EVENTS.subscribe, async (raw: unknown, ack?: (reply: unknown) => void) => {
@@ -163,6 +166,9 @@ export class JobRelay {
       if (sub.pending) sub.pending.push(envelope);
       else this.deliver(sub, envelope);
     }
+    relayToOpsRoom(this.deps.io, envelope);
+    // Known names only: the label's values stay bounded whatever lands on the channel.
+    if (typeof envelope.publishedAt === 'number' && JOB_EVENT_NAMES.includes(envelope.name)) progressRelayLatency.observe({ event: envelope.name }, Math.max(0, Date.now() - envelope.publishedAt) / 1000);
   }
 
   private deliver(sub: Subscription, envelope: JobEventEnvelope): void {

@@ -4,7 +4,7 @@ import type { WebhookAllowList } from '@anime/config';
 import { webhookDeliveryMessageSchema, type WebhookMessage } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
-import { loadGenerationResource } from '@anime/pipeline';
+import { countWebhookDelivery, loadGenerationResource } from '@anime/pipeline';
 import type { Resolve } from './pinned-lookup';
 import { sendWebhook } from './send-webhook';
 import { signWebhook } from './sign-webhook';
@@ -60,6 +60,7 @@ export function deliveryProcessor(deps: DeliveryDeps) {
       },
     });
     deps.log.info('webhook delivery attempt', { endpointId: endpoint.id, generationId: message.generationId, type: message.eventType, attempt, status: outcome.statusCode, ok: outcome.ok, error: outcome.error });
+    countWebhookDelivery(outcome.ok ? 'delivered' : outcome.error?.startsWith('refused:') ? 'refused' : 'failed');
     if (outcome.ok) return { outcome: `delivered (${outcome.statusCode})` };
     if (outcome.error?.startsWith('refused:')) throw new UnrecoverableError(outcome.error);
     throw new Error(outcome.error ?? 'delivery failed');

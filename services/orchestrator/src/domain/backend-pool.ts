@@ -149,6 +149,12 @@ export class BackendPool {
     if (backend) await this.store.countDone(backend.id).catch(() => undefined);
   }
 
+  /** Each backend's state and how full this process keeps it, for the metrics. */
+  snapshot(): { url: string; state: 'up' | 'draining' | 'down'; inFlight: number; capacity: number }[] {
+    const capacity = 1 + (this.options.prefetch ?? 1);
+    return this.backends.map((b) => ({ url: b.url, state: !b.up ? 'down' : b.draining ? 'draining' : 'up', inFlight: b.inFlight, capacity }));
+  }
+
   /** Prompts this process drives on the backend right now. */
   load(url: string): number {
     return this.find(url)?.inFlight ?? 0;

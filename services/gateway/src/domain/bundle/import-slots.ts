@@ -1,3 +1,4 @@
+import { countRateLimitRefusal } from '@anime/pipeline';
 import { ApiError } from '../../http/api-error';
 
 /** Seconds a refused import is asked to wait: an import of a typical bundle takes about that. */
@@ -16,6 +17,7 @@ export class ImportSlots {
   /** Takes a slot, or throws 429 `rate_limited`; the returned function gives it back (once). */
   take(): () => void {
     if (this.running >= this.limit) {
+      countRateLimitRefusal('bundle_imports');
       throw new ApiError(429, 'rate_limited', `at most ${this.limit} bundle imports run at once; try again in ${IMPORT_RETRY_AFTER_S} s`, {
         reason: 'import_busy',
         limit: this.limit,

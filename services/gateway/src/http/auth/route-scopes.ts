@@ -36,8 +36,12 @@ const WRITES: RouteScope[] = [
 
 const compiled = WRITES.map((route) => ({ ...route, pattern: new RegExp(`^${route.path.replace(/:[A-Za-z]+/g, '[^/]+')}/?$`) }));
 
+// Reads of the whole system's state, beyond any one project: Prometheus text.
+const ADMIN_READS = new Set(['/metrics']);
+
 /** The scopes a request needs (all of them). */
 export function requiredScopes(method: string, path: string, body: unknown): ApiScope[] {
+  if (ADMIN_READS.has(path)) return ['admin'];
   if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return ['read'];
   const route = compiled.find((r) => r.method === method && r.pattern.test(path));
   return route ? route.scopes(body) : ['admin'];

@@ -1,3 +1,4 @@
+import { countRateLimitRefusal } from '@anime/pipeline';
 import type { Request, Response } from 'express';
 import type { Redis } from 'ioredis';
 import { RateLimiterRes } from 'rate-limiter-flexible';
@@ -33,6 +34,7 @@ export function generationCostLimit(options: { redis: Redis; prefix: string; cos
       // Would never fit: refused without spending the window, so the caller's smaller requests still pass.
       const current = (await limiter.get(key).catch(() => null)) ?? new RateLimiterRes(limit, WINDOW_S * 1000, 0);
       addRateLimitHeaders(res, limitState('cost', limit, WINDOW_S, current), true);
+      countRateLimitRefusal('generation_cost');
       throw tooMany(res, 'rate_limited', WINDOW_S, `this generation costs ${cost} (count × width × height × steps), more than the ${limit} allowed per minute; ask for fewer, smaller or shorter images`, {
         cost,
         limit,
@@ -53,6 +55,7 @@ export function generationCostLimit(options: { redis: Redis; prefix: string; cos
       state.remaining = Math.max(0, limit - (outcome.res.consumedPoints - cost));
       addRateLimitHeaders(res, state, true);
       const retryAfter = secondsUntil(outcome.res.msBeforeNext);
+      countRateLimitRefusal('generation_cost');
       throw tooMany(res, 'rate_limited', retryAfter, `this generation costs ${cost} and only ${state.remaining} of the ${limit} allowed per minute remain; retry in ${retryAfter} s`, {
         cost,
         limit,

@@ -1,3 +1,4 @@
+import { countRateLimitRefusal } from '@anime/pipeline';
 import type { RequestHandler } from 'express';
 import { BurstyRateLimiter, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Redis } from 'ioredis';
@@ -30,6 +31,7 @@ export function requestRateLimit(options: { redis: Redis; prefix: string; rps: n
     addRateLimitHeaders(res, limitState('requests', options.rps, 1, outcome.res), true);
     if (outcome.allowed) return next();
     const retryAfter = secondsUntil(outcome.res.msBeforeNext);
+    countRateLimitRefusal('request_rate');
     throw tooMany(res, 'rate_limited', retryAfter, `more than ${options.rps} requests per second (plus a burst of ${options.burst} per ${BURST_WINDOW_S} s); retry in ${retryAfter} s`, {
       limit: options.rps,
       windowS: 1,

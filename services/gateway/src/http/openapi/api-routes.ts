@@ -141,5 +141,6 @@ export const API_ROUTES: ApiRoute[] = [
   // Probes and this document
   { method: 'get', path: '/healthz', tags: ['probes'], open: true, summary: 'Liveness', responses: { 200: ok('alive', health) } },
   { method: 'get', path: '/readyz', tags: ['probes'], open: true, summary: 'Readiness: PostgreSQL and Redis answer', responses: { 200: ok('ready', health), 503: ok('not ready, and which dependency', health) } },
+  { method: 'get', path: '/metrics', tags: ['probes'], summary: 'Prometheus metrics of the gateway (admin key)', responses: { 200: { description: 'Prometheus text exposition format', media: 'text/plain' } } },
   { method: 'get', path: '/api/openapi.json', tags: ['probes'], open: true, summary: 'This document (OpenAPI 3.1)', responses: { 200: ok('the document', z.record(z.string(), z.unknown())) } },
 ];

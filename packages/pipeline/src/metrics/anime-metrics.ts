@@ -1,0 +1,107 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * Every `anime_*` metric, declared once. One registry per process: each service runs in its own
+ * process, and code anywhere (the rate limiter, webhook delivery, a stage worker) increments these
+ * without a registry being passed around. Each service's `/metrics` serves it beside prom-client's
+ * process defaults (see metricsText).
+ */
+export const animeRegistry = new Registry();
+
+type ScrapeHook = () => void | Promise<void>;
+const scrapeHooks = new Map<string, ScrapeHook>();
+
+/**
+ * Gauges read at scrape time (queue depths from Redis, backend states from the pool) get their
+ * values from the hook the owning code installs; returns the removal of that hook.
+ */
+export function onScrape(metric: 'anime_queue_jobs' | 'anime_backend_state', hook: ScrapeHook): () => void {
+  scrapeHooks.set(metric, hook);
+  return () => {
+    if (scrapeHooks.get(metric) === hook) scrapeHooks.delete(metric);
+  };
+}
+const runHook = (metric: string) => () => scrapeHooks.get(metric)?.();
+
+/** Finished HTTP requests of the gateway, by the Express route pattern (never the raw URL) and status. */
+export const httpRequestDuration = new Histogram({
+  name: 'anime_http_request_duration_seconds',
+  help: 'Gateway HTTP request durations by method, route pattern and status code.',
+  labelNames: ['method', 'route', 'status'] as const,
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  registers: [animeRegistry],
+});
+
+/** BullMQ jobs per queue and state; KEDA scales the workers on waiting + prioritized (infra/k8s). */
+export const QUEUE_JOB_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed'] as const;
+export const queueJobs = new Gauge({
+  name: 'anime_queue_jobs',
+  help: 'Jobs in each BullMQ queue of the pipeline, by state (read from Redis at scrape time).',
+  labelNames: ['queue', 'state'] as const,
+  registers: [animeRegistry],
+  collect: runHook('anime_queue_jobs'),
+});
+
+/**
+ * How long a stage job ran, by queue, stage (the job name) and outcome: `completed`, `failed`
+ * (final: the generation failed or the message was refused), `errored` (a transient fault; BullMQ
+ * retries it while tries are left), `deferred` (PostgreSQL away: put back without spending a try).
+ */
+export const jobDuration = new Histogram({
+  name: 'anime_job_duration_seconds',
+  help: 'Stage job run time by queue, stage and outcome.',
+  labelNames: ['queue', 'stage', 'outcome'] as const,
+  buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
+  registers: [animeRegistry],
+});
+
+/** Each ComfyUI backend's state as a state set: 1 for its current state, 0 for the others. */
+export const BACKEND_STATES = ['up', 'draining', 'down'] as const;
+export const backendState = new Gauge({
+  name: 'anime_backend_state',
+  help: 'ComfyUI backend state as seen by this orchestrator: 1 for the current state, 0 otherwise.',
+  labelNames: ['backend', 'state'] as const,
+  registers: [animeRegistry],
+  // Also fills anime_backend_busy_ratio, which is listed after it.
+  collect: runHook('anime_backend_state'),
+});
+
+export const backendBusyRatio = new Gauge({
+  name: 'anime_backend_busy_ratio',
+  help: "Prompts this orchestrator drives on a backend, over what it may hold (one running plus BACKEND_PREFETCH).",
+  labelNames: ['backend'] as const,
+  registers: [animeRegistry],
+});
+
+/** Gateway: from a job event's publication (its envelope's publishedAt) to its emission on Socket.IO. */
+export const progressRelayLatency = new Histogram({
+  name: 'anime_progress_relay_latency_seconds',
+  help: 'Time from a job event being published by a worker to the gateway emitting it on Socket.IO, by event.',
+  labelNames: ['event'] as const,
+  buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  registers: [animeRegistry],
+});
+
+export const rateLimitRefusals = new Counter({
+  name: 'anime_rate_limit_refusals_total',
+  help: 'Requests refused by a limit (429), by which limit refused them.',
+  labelNames: ['limit'] as const,
+  registers: [animeRegistry],
+});
+
+export const webhookDeliveries = new Counter({
+  name: 'anime_webhook_deliveries_total',
+  help: 'Webhook delivery attempts by outcome.',
+  labelNames: ['outcome'] as const,
+  registers: [animeRegistry],
+});
+
+/** The rate-limit code calls this for every refusal (`limit`: which limit, e.g. `per_key`, `queue_full`). */
+export function countRateLimitRefusal(limit: string): void {
+  rateLimitRefusals.inc({ limit });
+}
+
+/** Webhook delivery calls this once per attempt (`outcome`: e.g. `delivered`, `failed`, `refused`). */
+export function countWebhookDelivery(outcome: string): void {
+  webhookDeliveries.inc({ outcome });
+}

@@ -1,0 +1,73 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import { grants, QUEUE_KEYS } from '@anime/contracts';
+import type { PipelineQueues } from '@anime/pipeline';
+import { Router, type RequestHandler } from 'express';
+import { ApiError } from '../api-error';
+import { insufficientScope, unauthenticated } from '../auth/auth-errors';
+import type { KeyAuthenticator } from '../auth/authenticate-key';
+import { boardCredential } from './board-credential';
+
+/** Where bull-board is served. Not part of the REST API (a UI and its private calls): outside the OpenAPI document. */
+export const QUEUE_BOARD_PATH = '/admin/queues';
+
+// The board is a page: its own scripts, styles and XHRs from this origin (the fonts from Google, as
+// bull-board ships them), still never framed. Replaces the API's `default-src 'none'` on its answers only.
+const BOARD_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline' https://fonts.googleapis.com",
+  "font-src 'self' https://fonts.gstatic.com data:",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join(';');
+
+const SAFE_METHODS = new Set(['GET', 'HEAD']);
+
+function boardRouter(queues: PipelineQueues, readOnlyMode: boolean): RequestHandler {
+  const serverAdapter = new ExpressAdapter();
+  serverAdapter.setBasePath(QUEUE_BOARD_PATH);
+  createBullBoard({
+    queues: QUEUE_KEYS.map((key) => new BullMQAdapter(queues.byKey[key], { readOnlyMode, allowRetries: !readOnlyMode })),
+    serverAdapter,
+    options: { uiConfig: { boardTitle: 'anime queues' } },
+  });
+  return serverAdapter.getRouter() as RequestHandler;
+}
+
+/**
+ * bull-board over every queue of the pipeline catalog. An admin key gets the full board (retry,
+ * remove, pause, …); a key with `read` gets the same board in bull-board's read-only mode, and
+ * anything but a read is refused before the board sees it; no key is a 401 asking for HTTP Basic.
+ * A retry from the board is BullMQ's `job.retry()`: the stage worker sees a job with attempts made
+ * and re-opens the generation (admitStage → reopen), so a retried failed stage re-runs it.
+ */
+export function queueBoard(deps: { queues: PipelineQueues; authenticateKey: KeyAuthenticator }): Router {
+  const full = boardRouter(deps.queues, false);
+  const readOnly = boardRouter(deps.queues, true);
+  const router = Router();
+  router.use(async (req, res, next) => {
+    try {
+      res.setHeader('Content-Security-Policy', BOARD_CSP);
+      const outcome = await deps.authenticateKey(boardCredential(req.header('authorization')));
+      if ('refused' in outcome) {
+        res.setHeader('WWW-Authenticate', 'Basic realm="anime queues (an API key as the password)", charset="UTF-8"');
+        return next(unauthenticated(outcome.refused));
+      }
+      res.locals.caller = outcome.caller;
+      const { scopes, projects } = outcome.caller;
+      // The board shows every project's jobs: a key limited to projects does not see it.
+      if (!grants(scopes, 'read') || projects !== null) return next(projects !== null ? new ApiError(403, 'insufficient_scope', 'the queue board shows every project: it needs a key not limited to projects', { scope: 'read' }) : insufficientScope('read'));
+      if (grants(scopes, 'admin')) return full(req, res, next);
+      if (!SAFE_METHODS.has(req.method)) return next(insufficientScope('admin'));
+      return readOnly(req, res, next);
+    } catch (error) {
+      next(error);
+    }
+  });
+  return router;
+}
