@@ -1,7 +1,7 @@
 import axios from 'axios';
 import { io as connect, type Socket } from 'socket.io-client';
 import { mintKey } from '@anime/api-keys';
-import { JOB_EVENT_NAMES } from '@anime/contracts';
+import { JOB_EVENT_NAMES, PIPELINE_CATALOG } from '@anime/contracts';
 import type { StackInstance } from '@anime/stack';
 import { waitFor } from '@anime/testing';
 import { startStackFixture, waitForGenerationEnd, type StackFixture } from './stack-fixture';
@@ -62,7 +62,8 @@ describe('bull-board and the ops room', () => {
     const asReader = await board('/api/queues', { authorization: `Bearer ${readKey}` });
     expect(asReader.status).toBe(200);
     const names = asReader.data.queues.map((q: { name: string }) => q.name).sort();
-    expect(names).toEqual(['asset-filing', 'generation-renders', 'generation-requests']);
+    // Every queue of the pipeline catalog, webhook deliveries included.
+    expect(names).toEqual(Object.values(PIPELINE_CATALOG).map((q) => q.name).sort());
     expect(asReader.data.queues.every((q: { readOnlyMode: boolean }) => q.readOnlyMode)).toBe(true);
     const readerPause = await board('/api/queues/generation-renders/pause', { authorization: `Bearer ${readKey}` }, 'put');
     expect(readerPause.status).toBe(403);
