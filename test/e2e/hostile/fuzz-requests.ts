@@ -1,6 +1,10 @@
 import fc from 'fast-check';
 
-/** Every route of the gateway, with `:param` placeholders (plus a few that do not exist). */
+/**
+ * The routes of issue #15's gateway, with `:param` placeholders (plus a few that do not exist). Not yet
+ * here: the routes #16 added (webhooks, the assets list, /metrics): with them the gateway's RSS grew
+ * 136-157 MiB over the run (84 without), not yet explained — see the closing note of #16.
+ */
 export const ROUTES: [method: string, template: string][] = [
   ['GET', '/healthz'],
   ['GET', '/readyz'],
