@@ -63,6 +63,8 @@ export function characterBundleRoutes(deps: CharacterBundleDeps): Router {
       release();
       throw error;
     });
+    // Answered only once the workspace is gone, so a client that looks at the library next sees no trace of it.
+    let answer: { status: number; location: string; body: unknown };
     try {
       const upload = await saveUpload(req, { fileField: 'file', maxFileBytes: deps.bundleMaxBytes, path: workspace.file('upload.zip') });
       if (!upload.file) {
@@ -79,14 +81,16 @@ export function characterBundleRoutes(deps: CharacterBundleDeps): Router {
       const result = await importBundle({ db: deps.db, storage }, bundle, { as: query.as });
       const character = await loadCharacterDetail(deps.db, result.characterId);
       const changed = result.created || result.versionsAdded.length > 0 || result.referencesAdded > 0;
-      res
-        .status(changed ? 201 : 200)
-        .location(`/api/v1/characters/${encodeURIComponent(character.slug)}`)
-        .json({ character, created: result.created, versionsAdded: result.versionsAdded, referencesAdded: result.referencesAdded });
+      answer = {
+        status: changed ? 201 : 200,
+        location: `/api/v1/characters/${encodeURIComponent(character.slug)}`,
+        body: { character, created: result.created, versionsAdded: result.versionsAdded, referencesAdded: result.referencesAdded },
+      };
     } finally {
       await workspace.dispose();
       release();
     }
+    res.status(answer.status).location(answer.location).json(answer.body);
   });
 
   return router;
