@@ -50,7 +50,10 @@ export async function runJobs(gatewayUrl: string, apiKey: string, options: { cou
       else waiting.set(id, done);
     });
     completed.catch(() => undefined);
-    await socket.timeout(10_000).emitWithAck('subscribe', { jobId: id });
+    const ack = (await socket.timeout(10_000).emitWithAck('subscribe', { jobId: id })) as { ok: boolean; error?: { code: string; message: string } };
+    if (!ack.ok) throw new Error(`subscribe to ${id} refused: ${ack.error?.code}: ${ack.error?.message}`);
+    // A connection follows at most SOCKET_MAX_SUBSCRIPTIONS jobs at once: an ended job's slot is given back.
+    completed.then(() => socket.emit('unsubscribe', { jobId: id }), () => undefined);
     return { id, submittedAt, completed };
   };
 
