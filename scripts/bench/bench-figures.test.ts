@@ -1,4 +1,8 @@
-import { idleGaps } from './prompt-timings';
+import { cpuCeiling, figureTable, formatValue, growthPercent, scalingEfficiency, verdict, type Figure } from './figures';
+import { cpuMsFromStat } from './process-memory';
+import { idleGaps, progressLatencies } from './prompt-timings';
+import { worstScaling } from './report';
+import { metricValue } from './service-metrics';
 import { percentile, summarize } from './stats';
 
 describe('benchmark figures', () => {
@@ -20,5 +24,97 @@ describe('benchmark figures', () => {
       { backend: 'a', promptId: '5', startedAt: 205, finishedAt: 300 },
     ]);
     expect(gaps.sort((x, y) => x - y)).toEqual([0, 5, 20]);
+  });
+});
+
+describe('PASS and FAIL', () => {
+  const figure = (measured: number | undefined, bound: Figure['bound'] = 'max'): Figure => ({ figure: 'f', measured, unit: 'ms', bound, limit: 25 });
+
+  it('when a ceiling is met exactly or a floor is reached, then the figure passes; past it, it fails', () => {
+    expect(verdict(figure(25))).toBe('PASS');
+    expect(verdict(figure(25.1))).toBe('FAIL');
+    expect(verdict(figure(25, 'min'))).toBe('PASS');
+    expect(verdict(figure(24.9, 'min'))).toBe('FAIL');
+  });
+
+  it('when a scenario yielded no sample, then it fails; when it did not run, it says so', () => {
+    expect(verdict(figure(Number.NaN))).toBe('FAIL');
+    expect(verdict(figure(undefined))).toBe('not run');
+    expect(verdict({ ...figure(0), failure: 'kept 24 h' })).toBe('FAIL');
+  });
+
+  it('when the table is written, then each row has the measured value, the target and the verdict', () => {
+    const rows = figureTable([
+      { figure: 'overhead p50', measured: 46.74, unit: 'ms', bound: 'max', limit: 25 },
+      { figure: 'throughput', measured: 212.3, unit: 'jobs/s', bound: 'min', limit: 200 },
+      { figure: 'soak', measured: undefined, unit: '%', bound: 'max', limit: 10 },
+      { figure: 'redis', measured: 3, unit: 'MiB', bound: 'max', limit: 1, failure: 'kept 24 h' },
+    ]);
+    expect(rows).toEqual([
+      '| figure | measured | target | verdict |',
+      '|---|---|---|---|',
+      '| overhead p50 | 46.7 ms | ≤ 25.0 ms | FAIL |',
+      '| throughput | 212.3 jobs/s | ≥ 200.0 jobs/s | PASS |',
+      '| soak | – | ≤ 10.0 % | not run |',
+      '| redis | 3.0 MiB | ≤ 1.0 MiB | FAIL: kept 24 h |',
+    ]);
+    expect(formatValue(0.9, '×')).toBe('0.90 ×');
+    expect(formatValue(Number.NaN, 'ms')).toBe('no sample');
+  });
+
+  it('when k backends are compared with one, then the worst k > 1 is the scaling figure', () => {
+    const ratios = scalingEfficiency([
+      { backends: 1, throughput: 10 },
+      { backends: 2, throughput: 19 },
+      { backends: 4, throughput: 30 },
+    ]);
+    expect(ratios).toEqual([
+      { backends: 1, ratio: 1 },
+      { backends: 2, ratio: 0.95 },
+      { backends: 4, ratio: 0.75 },
+    ]);
+    expect(worstScaling(ratios)).toBe(0.75);
+    expect(worstScaling([{ backends: 1, ratio: 1 }])).toBeNaN();
+    expect(worstScaling(scalingEfficiency([{ backends: 2, throughput: 5 }]))).toBeNaN();
+  });
+
+  it('when growth and CPU ceilings are computed, then they follow the measurements', () => {
+    expect(growthPercent(200, 220)).toBeCloseTo(10);
+    expect(growthPercent(null, 220)).toBeNaN();
+    expect(cpuCeiling(2, 31)).toBeCloseTo(64.5, 1);
+  });
+});
+
+describe('reading the measurements', () => {
+  it('when /proc/<pid>/stat is read, then utime + stime are in ms, even with spaces in the command name', () => {
+    const stat = '4242 (node dist/ma) in) S 1 4242 4242 0 -1 4194560 9126 0 0 0 1234 56 0 0 20 0 11 0 123456 1 2 3';
+    expect(cpuMsFromStat(stat)).toBe(12900);
+  });
+
+  it('when a Prometheus exposition is read, then a metric is the sum of its samples, and a longer name is not mistaken for it', () => {
+    const text = [
+      '# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.',
+      '# TYPE process_cpu_seconds_total counter',
+      'process_cpu_seconds_total{service="gateway"} 1.5',
+      'process_cpu_seconds_total_extra 99',
+      'anime_db_statements_total 120',
+    ].join('\n');
+    expect(metricValue(text, 'process_cpu_seconds_total')).toBe(1.5);
+    expect(metricValue(text, 'anime_db_statements_total')).toBe(120);
+    expect(metricValue(text, 'absent_total')).toBeNaN();
+  });
+
+  it('when progress is matched, then each received tick is paired with the same prompt, node and value sent, and collapsed ticks count as sent only', () => {
+    const runs = [{ id: 'job-1', promptId: 'p1', backend: 'b', submittedAt: 0, completedAt: 0 }];
+    const sent = [
+      { promptId: 'p1', node: '3', value: 1, max: 2, sentAt: 1000 },
+      { promptId: 'p1', node: '3', value: 2, max: 2, sentAt: 1040 },
+      { promptId: 'other', node: '3', value: 1, max: 2, sentAt: 1000 },
+    ];
+    const received = [
+      { jobId: 'job-1', node: '3', value: 2, max: 2, receivedAt: 1042.5 },
+      { jobId: 'job-unknown', node: '3', value: 1, max: 2, receivedAt: 1001 },
+    ];
+    expect(progressLatencies(runs, sent, received)).toEqual({ latencies: [2.5], sent: 2, received: 1 });
   });
 });

@@ -4,15 +4,22 @@ import path from 'node:path';
 import { mintKey } from '@anime/api-keys';
 import { seedDemo } from '@anime/character';
 import { createDb } from '@anime/db';
-import { startSimulatorProcess, startStack, type SimulatorProcess, type Stack } from '@anime/stack';
+import { startSimulatorProcess, startStack, type AppService, type SimulatorProcess, type Stack } from '@anime/stack';
 import { createTestDatabase, removeQueueKeys, uniqueQueuePrefix, type TestDatabase } from '@anime/testing';
+import type { MetricsEndpoint } from './service-metrics';
+import { withTimeout } from './waits';
 
 export interface BenchStack {
   stack: Stack;
   databaseUrl: string;
+  redisUrl: string;
+  queuePrefix: string;
   /** A key minted into the scratch database for the benchmark's client. */
   apiKey: string;
   simulators: SimulatorProcess[];
+  /** Each service's /metrics: the gateway's with an admin key, the workers' on their ops port. */
+  metrics: Record<AppService, MetricsEndpoint>;
+  services: { name: AppService; pid: number | undefined }[];
   close(): Promise<void>;
 }
 
@@ -20,38 +27,74 @@ export interface BenchStack {
  * The four services and `backends` simulators, each its own process, over a scratch database,
  * queue prefix and library that are removed afterwards: a benchmark never touches real data.
  */
-export async function startBenchStack(options: { backends: number; stepMs: number; redisUrl: string }): Promise<BenchStack> {
+export async function startBenchStack(options: { backends: number; stepMs: number; redisUrl: string; timeoutMs: number }): Promise<BenchStack> {
   const database: TestDatabase = await createTestDatabase('bench');
   const libraryDir = await mkdtemp(path.join(tmpdir(), 'bench-library-'));
   const queuePrefix = uniqueQueuePrefix('bench');
   const simulators: SimulatorProcess[] = [];
   let stack: Stack | undefined;
   const close = async () => {
-    await stack?.stop();
-    await Promise.all(simulators.map((s) => s.process.stop()));
-    await database.drop();
-    await removeQueueKeys(queuePrefix, options.redisUrl);
-    await rm(libraryDir, { recursive: true, force: true });
+    await withTimeout(
+      (async () => {
+        await stack?.stop();
+        await Promise.all(simulators.map((s) => s.process.stop()));
+        await database.drop();
+        await removeQueueKeys(queuePrefix, options.redisUrl);
+        await rm(libraryDir, { recursive: true, force: true });
+      })(),
+      60_000,
+      'the bench stack to stop',
+    );
   };
   try {
     await seedDemo({ databaseUrl: database.url, libraryDir });
     const db = createDb(database.url, { max: 1 });
-    const { key: apiKey } = await mintKey(db, { name: 'bench', scopes: ['read', 'generate'] }).finally(() => db.$disconnect());
+    const [{ key: apiKey }, { key: adminKey }] = await Promise.all([
+      mintKey(db, { name: 'bench', scopes: ['read', 'generate'] }),
+      mintKey(db, { name: 'bench-metrics', scopes: ['admin'] }),
+    ]).finally(() => db.$disconnect());
     for (let i = 0; i < options.backends; i++) simulators.push(await startSimulatorProcess({ stepMs: options.stepMs }, `simulator-${i + 1}`));
-    stack = await startStack({
-      databaseUrl: database.url,
-      redisUrl: options.redisUrl,
-      queuePrefix,
-      libraryDir,
-      comfyUrls: simulators.map((s) => s.url),
-      logLevel: 'info',
-      // The backlog is submitted as fast as the gateway answers, from one address: the bench measures
-      // the pipeline, not the per-client limits, so they are lifted out of its way.
-      extraEnv: { RATE_LIMIT_RPS: '1000000', MAX_QUEUED_PER_KEY: '1000000', MAX_QUEUE_DEPTH: '1000000' },
-    });
-    return { stack, simulators, databaseUrl: database.url, apiKey, close };
+    stack = await withTimeout(
+      startStack({
+        databaseUrl: database.url,
+        redisUrl: options.redisUrl,
+        queuePrefix,
+        libraryDir,
+        comfyUrls: simulators.map((s) => s.url),
+        logLevel: 'info',
+        // The backlog is submitted as fast as the gateway answers, from one address and one
+        // connection that follows every job of it: the bench measures the pipeline, not the
+        // per-client limits, so they are lifted out of its way.
+        extraEnv: { RATE_LIMIT_RPS: '1000000', MAX_QUEUED_PER_KEY: '1000000', MAX_QUEUE_DEPTH: '1000000', SOCKET_MAX_SUBSCRIPTIONS: '1000000' },
+      }),
+      options.timeoutMs,
+      'the four services to start',
+    );
+    const started = stack;
+    const metrics = Object.fromEntries(
+      started.serviceNames.map((name) => {
+        const service = name as AppService;
+        const endpoint: MetricsEndpoint =
+          service === 'gateway'
+            ? { url: `${started.gatewayUrl}/metrics`, headers: { Authorization: `Bearer ${adminKey}` } }
+            : { url: started.readyUrls[service].replace(/\/readyz$/, '/metrics') };
+        return [service, endpoint];
+      }),
+    ) as Record<AppService, MetricsEndpoint>;
+    const services = started.serviceNames.map((name) => ({ name: name as AppService, pid: started.services[name]?.pid }));
+    return { stack: started, simulators, databaseUrl: database.url, redisUrl: options.redisUrl, queuePrefix, apiKey, metrics, services, close };
   } catch (error) {
     await close();
     throw error;
+  }
+}
+
+/** Starts a bench stack, runs `use` on it and always stops it. */
+export async function withBenchStack<T>(options: Parameters<typeof startBenchStack>[0], use: (bench: BenchStack) => Promise<T>): Promise<T> {
+  const bench = await startBenchStack(options);
+  try {
+    return await use(bench);
+  } finally {
+    await bench.close();
   }
 }

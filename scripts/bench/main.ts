@@ -1,115 +1,104 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, totalmem } from 'node:os';
 import path from 'node:path';
 import { runFrom, RUNTIME_ENV } from '@anime/stack';
 import { TEST_REDIS_URL } from '@anime/testing';
 import { REPO_ROOT } from '../default-env';
-import { parseBenchArgs, UsageError } from './bench-args';
-import { startBenchStack } from './bench-stack';
+import { runBacklog, type BacklogResult } from './backlog';
+import { parseBenchArgs, UsageError, type BenchArgs } from './bench-args';
+import { withBenchStack } from './bench-stack';
 import { directThroughput } from './direct-baseline';
-import { rssMiB } from './process-memory';
-import { idleGaps, promptTiming, type PromptTiming } from './prompt-timings';
-import { runJobs, type JobRun } from './run-jobs';
-import { stageBreakdown } from './stage-breakdown';
-import { ms, summarize, type Summary } from './stats';
+import { describeMachine } from './machine';
+import { cpuMs } from './process-memory';
+import { renderReport, type BenchReport, type ThroughputResult } from './report';
+import { overheadScenario, type OverheadResult } from './scenario-overhead';
+import { soakScenario } from './scenario-soak';
 
 const HELP = `Usage: pnpm bench [options]
 
-Measures the pipeline end to end: the four services and N ComfyUI simulators, each its own
-process, on a scratch database, queue prefix and library (removed afterwards).
+Measures every figure of issue #17 against its target (PASS or FAIL) with the four services and
+ComfyUI simulators, each its own process, on a scratch database, queue prefix and library
+(removed afterwards), and writes the report. Exit 0 whatever the verdicts; non-zero only when
+the bench itself fails (a wait that times out, a job that fails).
 
-  --backends LIST   simulator counts to run, comma-separated (default 1,2)
-  --jobs N          jobs submitted at once per run, the backlog (default 200)
-  --sequential N    jobs run one after another for the overhead figure (default 50)
-  --steps N         sampler steps per job (default 5)
-  --step-ms N       simulator time per step (default 10)
-  --out FILE        also write the report as Markdown (default docs/benchmarks.md; "-" for none)
-  -h, --help        this help
+Scenarios (all by default):
+  overhead     sequential jobs on one backend: overhead per job (client-seen latency minus the
+               backend's execution), where it goes, progress latency (simulator → Socket.IO)
+  throughput   a backlog on N simulators at 1 step × 1 ms, against a minimal client driving the
+               same simulators; CPU and database statements per job per service
+  scaling      k simulators at S steps × M ms: throughput against k × one backend, backend idle gaps
 
-Figures: orchestration overhead per job (client-seen latency minus the backend's own execution
-time), backend idle gap between prompts under a backlog (from the backends' own timestamps),
-throughput and its scaling with backends, the same work sent straight to a simulator by a
-minimal client, and each service's RSS before and after the backlog.`;
+  --sequential N          sequential jobs of the overhead figure (default 50)
+  --jobs N                throughput backlog, submitted at once (default 2000)
+  --throughput-backends N simulators of the throughput figure and the soak (default 4)
+  --backends LIST         simulator counts of the scaling figure (default 1,2,4,8)
+  --per-backend N         scaling backlog per backend: k backends get N × k jobs (default 30)
+  --steps N               sampler steps of the overhead and scaling jobs (default 5)
+  --step-ms N             simulator time per step of those jobs (default 40)
+  --only LIST             run only these scenarios, comma-separated (overhead,throughput,scaling)
+  --soak N                run only the soak: N jobs in a steady stream on the throughput simulators;
+                          each service's RSS after warm-up vs the end, Redis memory, PostgreSQL rows
+  --window N              soak jobs in flight at once (default 200)
+  --submit-concurrency N  POSTs in flight while a backlog is submitted (default 32)
+  --timeout N             seconds any one wait may take before the bench fails: a stack start,
+                          a run in which no job completes (default 120)
+  --out FILE              write the report as Markdown (default docs/benchmarks.md, or
+                          docs/benchmarks-soak.md with --soak; "-" for none)
+  -h, --help              this help`;
 
-interface Run {
-  backends: number;
-  throughput: number;
-  idleGap: Summary;
-  execution: Summary;
-  overhead?: Summary;
-  stages?: { stage: string; p50: number }[];
-  rss: { service: string; before: number | null; after: number | null }[];
+function log(line: string): void {
+  console.error(`bench: ${line}`);
 }
 
-async function timingsOf(runs: JobRun[]): Promise<PromptTiming[]> {
-  return Promise.all(runs.map((r) => promptTiming(r.backend, r.promptId)));
-}
-
-async function measure(backends: number, options: { jobs: number; sequential: number; steps: number; stepMs: number; withOverhead: boolean }): Promise<Run> {
-  const bench = await startBenchStack({ backends, stepMs: options.stepMs, redisUrl: process.env.REDIS_URL ?? TEST_REDIS_URL });
-  try {
-    const gateway = bench.stack.gatewayUrl;
-    const timeoutMs = 600_000;
-    await runJobs(gateway, bench.apiKey, { count: 5, steps: options.steps, sequential: true, timeoutMs }); // warm-up
-    let overhead: Summary | undefined;
-    let stages: Run['stages'];
-    if (options.withOverhead) {
-      const runs = await runJobs(gateway, bench.apiKey, { count: options.sequential, steps: options.steps, sequential: true, timeoutMs });
-      const timings = await timingsOf(runs);
-      overhead = summarize(runs.map((r, i) => r.completedAt - r.submittedAt - (timings[i].finishedAt - timings[i].startedAt)));
-      stages = await stageBreakdown(bench.databaseUrl, runs, timings);
-    }
-    const services = bench.stack.serviceNames.map((name) => ({ name, process: bench.stack.services[name]! }));
-    const before = await Promise.all(services.map((s) => rssMiB(s.process.pid)));
-    const runs = await runJobs(gateway, bench.apiKey, { count: options.jobs, steps: options.steps, sequential: false, timeoutMs });
-    const after = await Promise.all(services.map((s) => rssMiB(s.process.pid)));
-    const timings = await timingsOf(runs);
-    const wallMs = Math.max(...runs.map((r) => r.completedAt)) - Math.min(...runs.map((r) => r.submittedAt));
-    return {
-      backends,
-      throughput: runs.length / (wallMs / 1000),
-      idleGap: summarize(idleGaps(timings)),
-      execution: summarize(timings.map((t) => t.finishedAt - t.startedAt)),
-      overhead,
-      stages,
-      rss: services.map((s, i) => ({ service: s.name, before: before[i], after: after[i] })),
-    };
-  } finally {
-    await bench.close();
+async function scenarios(args: BenchArgs, redisUrl: string): Promise<Omit<BenchReport, 'machine' | 'args' | 'services'>> {
+  const timeoutMs = args.timeoutS * 1000;
+  const job = { steps: args.steps, submitConcurrency: args.submitConcurrency, timeoutMs };
+  if (args.soak !== undefined) {
+    log(`soak: ${args.soak} jobs on ${args.throughputBackends} simulators…`);
+    const soak = await withBenchStack({ backends: args.throughputBackends, stepMs: 1, redisUrl, timeoutMs }, (bench) =>
+      soakScenario(bench, { jobs: args.soak!, window: args.window, steps: 1, submitConcurrency: args.submitConcurrency, timeoutMs }),
+    );
+    return { soak };
   }
-}
-
-function report(runs: Run[], direct: number, options: { jobs: number; sequential: number; steps: number; stepMs: number }): string {
-  const base = runs.find((r) => r.backends === 1)?.throughput;
-  const mib = (v: number | null) => (v === null ? '–' : `${v.toFixed(0)} MiB`);
-  const lines = [
-    `# Benchmarks`,
-    '',
-    `Run with \`pnpm bench\` on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}.`,
-    `Services: ${runFrom() === 'dist' ? 'the compiled programs (`node dist/…js`)' : 'the TypeScript sources through tsx'}, with MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? RUNTIME_ENV.MALLOC_ARENA_MAX} and NODE_OPTIONS="${process.env.NODE_OPTIONS ?? RUNTIME_ENV.NODE_OPTIONS}".`,
-    `Each job: ${options.steps} sampler steps × ${options.stepMs} ms in the simulator, 64×64, Kai Nakamura; backlog ${options.jobs} jobs; overhead over ${options.sequential} sequential jobs.`,
-    'The services, the simulators and the client share these cores: with simulators standing in for GPUs, the scaling column shows the',
-    "pipeline's own CPU cost on this machine, not how real GPUs would scale.",
-    '',
-    '| backends | throughput | vs k × 1 backend | backend idle gap p50 / p99 | backend execution p50 |',
-    '|---|---|---|---|---|',
-    ...runs.map((r) => `| ${r.backends} | ${r.throughput.toFixed(1)} jobs/s | ${base ? (r.throughput / (base * r.backends)).toFixed(2) : '–'} | ${ms(r.idleGap.p50)} / ${ms(r.idleGap.p99)} | ${ms(r.execution.p50)} |`),
-    '',
-  ];
-  const withOverhead = runs.find((r) => r.overhead);
-  if (withOverhead?.overhead) {
-    const o = withOverhead.overhead;
-    lines.push(`Orchestration overhead per job (client-seen latency − backend execution), ${withOverhead.backends} backend: p50 ${ms(o.p50)}, p95 ${ms(o.p95)}, p99 ${ms(o.p99)}, max ${ms(o.max)}.`, '');
-    if (withOverhead.stages) {
-      lines.push('Where a sequential job spends its time (p50 of each stage, from the timestamps PostgreSQL and the backend recorded):', '', '| stage | p50 |', '|---|---|');
-      for (const s of withOverhead.stages) lines.push(`| ${s.stage} | ${ms(s.p50)} |`);
-      lines.push('');
-    }
+  const result: Omit<BenchReport, 'machine' | 'args' | 'services'> = {};
+  const wants = (s: BenchArgs['only'][number]) => args.only.includes(s);
+  if (wants('throughput')) {
+    log(`throughput: ${args.jobs}-job backlog on ${args.throughputBackends} simulators at 1 step × 1 ms…`);
+    result.throughput = await withBenchStack({ backends: args.throughputBackends, stepMs: 1, redisUrl, timeoutMs }, async (bench): Promise<ThroughputResult> => {
+      const pipeline = await runBacklog(bench, { ...job, steps: 1, jobs: args.jobs });
+      log(`throughput: the pipeline did ${pipeline.throughput.toFixed(1)} jobs/s; now a minimal client on the same simulators…`);
+      const simCpu = async () => (await Promise.all(bench.simulators.map((s) => cpuMs(s.process.pid)))).reduce<number | null>((a, b) => (a === null || b === null ? null : a + b), 0);
+      const before = await simCpu();
+      const direct = await directThroughput(bench.simulators.map((s) => s.url), { count: args.jobs, steps: 1, timeoutMs });
+      const after = await simCpu();
+      return { pipeline, direct: { jobsPerSecond: direct.jobsPerSecond, simulatorsCpuMsPerJob: before === null || after === null ? null : (after - before) / args.jobs } };
+    });
   }
-  if (base) lines.push(`Straight to one simulator with a minimal client (no queue, no database): ${direct.toFixed(1)} jobs/s; the pipeline reaches ${((base / direct) * 100).toFixed(0)}% of it with one backend.`, '');
-  lines.push('| backends | service | RSS before backlog | RSS after |', '|---|---|---|---|');
-  for (const r of runs) for (const s of r.rss) lines.push(`| ${r.backends} | ${s.service} | ${mib(s.before)} | ${mib(s.after)} |`);
-  return lines.join('\n') + '\n';
+  let overhead: OverheadResult | undefined;
+  if (wants('overhead') || wants('scaling')) {
+    const counts = wants('scaling') ? args.backends : [1];
+    const scaling: BacklogResult[] = [];
+    for (const k of counts) {
+      await withBenchStack({ backends: k, stepMs: args.stepMs, redisUrl, timeoutMs }, async (bench) => {
+        if (k === 1 && wants('overhead') && !overhead) {
+          log(`overhead: ${args.sequential} sequential jobs on one backend, ${args.steps} steps × ${args.stepMs} ms…`);
+          overhead = await overheadScenario(bench, { ...job, jobs: args.sequential });
+        }
+        if (wants('scaling')) {
+          log(`scaling: ${args.perBackend * k} jobs on ${k} simulator(s)…`);
+          scaling.push(await runBacklog(bench, { ...job, jobs: args.perBackend * k }));
+        }
+      });
+    }
+    if (wants('overhead') && !overhead) {
+      await withBenchStack({ backends: 1, stepMs: args.stepMs, redisUrl, timeoutMs }, async (bench) => {
+        log(`overhead: ${args.sequential} sequential jobs on one backend…`);
+        overhead = await overheadScenario(bench, { ...job, jobs: args.sequential });
+      });
+    }
+    result.overhead = overhead;
+    if (wants('scaling')) result.scaling = scaling;
+  }
+  return result;
 }
 
 async function main(): Promise<void> {
@@ -118,23 +107,18 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
-  const { backends } = args;
-  const options = { jobs: args.jobs, sequential: args.sequential, steps: args.steps, stepMs: args.stepMs };
-  const runs: Run[] = [];
-  for (const [i, k] of backends.entries()) {
-    console.error(`bench: ${k} backend(s)…`);
-    runs.push(await measure(k, { ...options, withOverhead: i === 0 }));
-  }
-  console.error('bench: direct baseline…');
-  const direct = await directThroughput({ count: options.jobs, steps: options.steps, stepMs: options.stepMs });
-  const text = report(runs, direct, options);
+  const machine = describeMachine();
+  const started = performance.now();
+  const measured = await scenarios(args, process.env.REDIS_URL ?? TEST_REDIS_URL);
+  const services = `${runFrom() === 'dist' ? 'the compiled programs (`node dist/…js`)' : 'the TypeScript sources through tsx'}, with MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? RUNTIME_ENV.MALLOC_ARENA_MAX} and NODE_OPTIONS="${process.env.NODE_OPTIONS ?? RUNTIME_ENV.NODE_OPTIONS}"; the bench took ${((performance.now() - started) / 1000).toFixed(0)} s`;
+  const text = renderReport({ machine, args, services, ...measured });
   console.log(text);
-  const out = args.out ?? path.join('docs', 'benchmarks.md');
+  const out = args.out ?? path.join('docs', args.soak === undefined ? 'benchmarks.md' : 'benchmarks-soak.md');
   if (out !== '-') {
     const file = path.resolve(REPO_ROOT, out);
     await mkdir(path.dirname(file), { recursive: true });
     await writeFile(file, text);
-    console.error(`bench: written to ${path.relative(REPO_ROOT, file)}`);
+    log(`written to ${path.relative(REPO_ROOT, file)}`);
   }
 }
 

@@ -1,77 +1,191 @@
 import axios from 'axios';
-import { io } from 'socket.io-client';
+import { io, type Socket } from 'socket.io-client';
+import { mapLimit, withTimeout } from './waits';
 
 export interface JobRun {
   id: string;
   submittedAt: number;
-  /** When a Socket.IO client received `job:completed`. */
+  /** When a Socket.IO client received `job:completed` (epoch ms, fractional). */
   completedAt: number;
+}
+
+/** A run with what the gateway says of it afterwards: which backend ran it under which prompt id. */
+export interface DescribedRun extends JobRun {
   backend: string;
   promptId: string;
 }
 
+/** A `job:progress` as the client received it. */
+export interface ReceivedProgress {
+  jobId: string;
+  node: string | null;
+  value: number;
+  max: number;
+  receivedAt: number;
+}
+
+export interface RunOptions {
+  count: number;
+  steps: number;
+  /** Jobs in flight at once: 1 runs them one after another, `count` submits a backlog at once. */
+  inFlight: number;
+  /** POSTs (with their subscriptions) in flight at once. */
+  submitConcurrency: number;
+  /**
+   * The longest the run may go without a job completing (from its start, then from each
+   * completion): a stalled pipeline fails the bench instead of hanging it, however long the backlog.
+   */
+  timeoutMs: number;
+  /** Called after each completion with how many have completed (the soak samples memory from it). */
+  onCompleted?: (done: number) => void | Promise<void>;
+}
+
+export interface RunResult {
+  runs: JobRun[];
+  progress: ReceivedProgress[];
+}
+
 const REQUEST = { character: 'kai-nakamura', prompt: 'benchmark frame', project: 'bench', width: 64, height: 64 };
+const REQUEST_TIMEOUT_MS = 30_000;
+export const now = () => performance.timeOrigin + performance.now();
+
+export function gatewayApi(gatewayUrl: string, apiKey: string) {
+  return axios.create({ baseURL: gatewayUrl, timeout: REQUEST_TIMEOUT_MS, validateStatus: () => true, headers: { Authorization: `Bearer ${apiKey}` } });
+}
+
+async function connect(gatewayUrl: string, apiKey: string): Promise<Socket> {
+  const socket = io(gatewayUrl, { transports: ['websocket'], forceNew: true, reconnection: false, auth: { token: apiKey } });
+  await withTimeout(
+    new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('connect_error', reject);
+    }),
+    10_000,
+    'the Socket.IO connection to the gateway',
+  ).catch((error) => {
+    socket.close();
+    throw error;
+  });
+  return socket;
+}
 
 /**
- * Submits `count` generations (all at once, or each after the previous one ended) and waits for
- * every `job:completed` on one Socket.IO connection, as a studio client would.
+ * Submits `count` generations through REST, at most `inFlight` unfinished at once, and waits for
+ * every `job:completed` on one Socket.IO connection, as a studio client would. Every wait is bounded.
  */
-export async function runJobs(gatewayUrl: string, apiKey: string, options: { count: number; steps: number; sequential: boolean; timeoutMs: number }): Promise<JobRun[]> {
-  const api = axios.create({ baseURL: gatewayUrl, validateStatus: () => true, headers: { Authorization: `Bearer ${apiKey}` } });
-  const socket = io(gatewayUrl, { transports: ['websocket'], forceNew: true, auth: { token: apiKey } });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', () => resolve());
-    socket.once('connect_error', reject);
-  });
+export async function runJobs(gatewayUrl: string, apiKey: string, options: RunOptions): Promise<RunResult> {
+  const api = gatewayApi(gatewayUrl, apiKey);
+  const socket = await connect(gatewayUrl, apiKey);
   // A job may end before its subscription is acknowledged: outcomes are kept until claimed.
   const waiting = new Map<string, (outcome: number | Error) => void>();
   const early = new Map<string, number | Error>();
+  const progress: ReceivedProgress[] = [];
   const settle = (jobId: string, outcome: number | Error) => {
     const claim = waiting.get(jobId);
     if (claim) claim(outcome);
     else early.set(jobId, outcome);
   };
-  socket.on('job:completed', ({ jobId }: { jobId: string }) => settle(jobId, performance.timeOrigin + performance.now()));
+  let lost: Error | undefined;
+  socket.on('disconnect', (reason) => {
+    lost = new Error(`the Socket.IO connection to the gateway dropped (${reason})`);
+    for (const claim of waiting.values()) claim(lost);
+  });
+  socket.on('job:completed', ({ jobId }: { jobId: string }) => settle(jobId, now()));
   socket.on('job:failed', ({ jobId, error }: { jobId: string; error: { message: string } }) => settle(jobId, new Error(`generation ${jobId} failed: ${error.message}`)));
+  socket.on('job:progress', ({ jobId, node, value, max }: Omit<ReceivedProgress, 'receivedAt'>) => progress.push({ jobId, node, value, max, receivedAt: now() }));
 
-  const submitOne = async () => {
-    const submittedAt = performance.timeOrigin + performance.now();
+  const runs: JobRun[] = [];
+  let next = 0;
+  let unfinished = 0;
+  let failure: Error | undefined;
+  const slotFreed: (() => void)[] = [];
+  const freeSlot = () => {
+    unfinished--;
+    slotFreed.shift()?.();
+  };
+
+  /** POST and subscribe; resolves to the job's completion, still pending. */
+  const submit = async (): Promise<{ id: string; submittedAt: number; completed: Promise<number> }> => {
+    const submittedAt = now();
     const res = await api.post('/api/v1/generations', { ...REQUEST, steps: options.steps });
     if (res.status !== 202) throw new Error(`POST /api/v1/generations answered ${res.status}: ${JSON.stringify(res.data)}`);
     const id = res.data.id as string;
     const completed = new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`generation ${id} did not complete in ${options.timeoutMs} ms`)), options.timeoutMs);
       const done = (outcome: number | Error) => {
-        clearTimeout(timer);
+        waiting.delete(id);
+        early.delete(id);
         if (outcome instanceof Error) reject(outcome);
         else resolve(outcome);
       };
-      if (early.has(id)) done(early.get(id)!);
+      if (lost) done(lost);
+      else if (early.has(id)) done(early.get(id)!);
       else waiting.set(id, done);
     });
     completed.catch(() => undefined);
     const ack = (await socket.timeout(10_000).emitWithAck('subscribe', { jobId: id })) as { ok: boolean; error?: { code: string; message: string } };
     if (!ack.ok) throw new Error(`subscribe to ${id} refused: ${ack.error?.code}: ${ack.error?.message}`);
-    // A connection follows at most SOCKET_MAX_SUBSCRIPTIONS jobs at once: an ended job's slot is given back.
-    completed.then(() => socket.emit('unsubscribe', { jobId: id }), () => undefined);
     return { id, submittedAt, completed };
   };
 
+  const fail = (error: Error) => {
+    failure ??= error;
+    for (const wake of slotFreed.splice(0)) wake();
+    // The run is lost: nothing else is waited for.
+    for (const claim of [...waiting.values()]) claim(failure);
+  };
+  // Each submitter has one POST in flight at a time; a job holds its in-flight slot until it completed.
+  const submitter = async (): Promise<void> => {
+    const own: Promise<void>[] = [];
+    while (next < options.count && !failure) {
+      if (unfinished >= options.inFlight) {
+        await new Promise<void>((resolve) => slotFreed.push(resolve));
+        continue;
+      }
+      next++;
+      unfinished++;
+      try {
+        const job = await submit();
+        own.push(
+          job.completed
+            .then(async (completedAt) => {
+              lastCompletion = now();
+              socket.emit('unsubscribe', { jobId: job.id });
+              runs.push({ id: job.id, submittedAt: job.submittedAt, completedAt });
+              await options.onCompleted?.(runs.length);
+            })
+            .catch(fail)
+            .finally(freeSlot),
+        );
+      } catch (error) {
+        fail(error as Error);
+        freeSlot();
+      }
+    }
+    await Promise.all(own);
+  };
+
+  let lastCompletion = now();
+  const watchdog = setInterval(() => {
+    if (now() - lastCompletion > options.timeoutMs) {
+      fail(new Error(`no generation completed for ${(options.timeoutMs / 1000).toFixed(0)} s (${runs.length} of ${options.count} done, ${unfinished} unfinished): the pipeline stalled`));
+    }
+  }, 1_000);
   try {
-    const started: { id: string; submittedAt: number; completed: Promise<number> }[] = [];
-    for (let i = 0; i < options.count; i++) {
-      const job = await submitOne();
-      started.push(job);
-      if (options.sequential) await job.completed;
-    }
-    const runs: JobRun[] = [];
-    for (const job of started) {
-      const completedAt = await job.completed;
-      const { data } = await api.get(`/api/v1/generations/${job.id}`);
-      runs.push({ id: job.id, submittedAt: job.submittedAt, completedAt, backend: data.backend, promptId: data.promptId });
-    }
-    return runs;
+    await Promise.all(Array.from({ length: Math.min(options.submitConcurrency, options.count) }, submitter));
+    if (failure) throw failure;
+    return { runs, progress };
   } finally {
+    clearInterval(watchdog);
     socket.close();
   }
+}
+
+/** The backend and prompt id of each run, read from the gateway after the measuring window (so they cost it nothing). */
+export async function describeRuns(gatewayUrl: string, apiKey: string, runs: JobRun[]): Promise<DescribedRun[]> {
+  const api = gatewayApi(gatewayUrl, apiKey);
+  return mapLimit(runs, 16, async (run) => {
+    const res = await api.get(`/api/v1/generations/${run.id}`);
+    if (res.status !== 200) throw new Error(`GET /api/v1/generations/${run.id} answered ${res.status}`);
+    return { ...run, backend: res.data.backend as string, promptId: res.data.promptId as string };
+  });
 }

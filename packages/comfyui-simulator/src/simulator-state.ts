@@ -29,6 +29,15 @@ export interface RecordedControl {
   at: string;
 }
 
+/** A `progress` WebSocket message as sent, with the epoch time (ms, fractional) it was handed to the sockets. */
+export interface RecordedProgress {
+  promptId: string;
+  node: string;
+  value: number;
+  max: number;
+  sentAt: number;
+}
+
 /** Everything the HTTP routes share. */
 export interface SimulatorState {
   env: NodeEnvironment;
@@ -43,6 +52,8 @@ export interface SimulatorState {
   received: ReceivedPrompt[];
   uploads: RecordedUpload[];
   controls: RecordedControl[];
+  /** The last MAX_RECORDED_PROGRESS `progress` messages sent, oldest first (for `pnpm bench`'s progress latency). */
+  progressSent: RecordedProgress[];
   /** server.number: advances on every parsed POST /prompt without an explicit number, even rejected ones. */
   nextNumber: number;
 }

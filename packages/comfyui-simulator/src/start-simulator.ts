@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { EventSink } from './execution/event-sink';
 import { FailureSwitch } from './execution/failure-switch';
 import { PromptExecutor } from './execution/prompt-executor';
 import { PromptQueue } from './execution/prompt-queue';
@@ -18,7 +19,7 @@ import type { CustomNodePack } from './nodes/custom-node-packs';
 import type { NodeEnvironment } from './nodes/node-definition';
 import { createNodeRegistry } from './nodes/node-registry';
 import { serverProfile, type ComfyuiVersion } from './server-profile';
-import type { RecordedControl, RecordedUpload, ReceivedPrompt, SimulatorState } from './simulator-state';
+import type { RecordedControl, RecordedProgress, RecordedUpload, ReceivedPrompt, SimulatorState } from './simulator-state';
 import { SocketHub } from './ws/socket-hub';
 
 export interface SimulatorOptions {
@@ -64,6 +65,9 @@ export interface Simulator {
   close(): Promise<void>;
 }
 
+/** Bounds the progress record of a long-running simulator (a 10,000-job soak at 5 steps is 50,000). */
+const MAX_RECORDED_PROGRESS = 100_000;
+
 export const DEFAULT_CHECKPOINTS = ['anime-v1.safetensors', 'sd_xl_base_1.0.safetensors'];
 export const DEFAULT_LORAS = ['style/inkwash.safetensors', 'kai-nakamura.safetensors'];
 
@@ -98,8 +102,20 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   queue = new PromptQueue(() => hub.broadcastStatus());
   const interrupt = { requested: false };
   const failures = new FailureSwitch();
-  const worker = new PromptWorker(queue, new PromptExecutor(env, hub, interrupt, failures, profile), hub, interrupt, log);
-  const state: SimulatorState = { env, profile, host, port: 0, queue, worker, hub, failures, received: [], uploads: [], controls: [], nextNumber: 0 };
+  const progressSent: RecordedProgress[] = [];
+  // The messages themselves are ComfyUI's; only when each `progress` left is noted beside them.
+  const sink: EventSink = {
+    send: (event, data, sid) => {
+      hub.send(event, data, sid);
+      if (event !== 'progress') return;
+      const { prompt_id: promptId, node, value, max } = data as { prompt_id: string; node: string; value: number; max: number };
+      if (progressSent.length >= MAX_RECORDED_PROGRESS) progressSent.splice(0, progressSent.length - MAX_RECORDED_PROGRESS + 1);
+      progressSent.push({ promptId, node, value, max, sentAt: performance.timeOrigin + performance.now() });
+    },
+    setExecution: (clientId, lastNodeId) => hub.setExecution(clientId, lastNodeId),
+  };
+  const worker = new PromptWorker(queue, new PromptExecutor(env, sink, interrupt, failures, profile), hub, interrupt, log);
+  const state: SimulatorState = { env, profile, host, port: 0, queue, worker, hub, failures, received: [], uploads: [], controls: [], progressSent, nextNumber: 0 };
 
   const router = new Router((error) => log(`request failed: ${(error as Error)?.stack ?? error}`));
   for (const add of [addPromptRoutes, addQueueRoutes, addHistoryRoutes, addFileRoutes, addInfoRoutes, addSimRoutes]) add(router, state);

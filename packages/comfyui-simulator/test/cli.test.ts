@@ -49,6 +49,30 @@ describe('the simulator CLI', () => {
     }
   });
 
+  it('when a prompt runs, then GET /sim/progress lists each progress message sent with its epoch send time', async () => {
+    const { child, url } = startCli(['--port', '0', '--step-ms', '1']);
+    try {
+      const base = await url;
+      const before = Date.now();
+      const queued = (await (await fetch(`${base}/prompt`, { method: 'POST', body: JSON.stringify({ prompt: textToImage({ steps: 3 }) }) })).json()) as { prompt_id: string };
+      let progress: { promptId: string; node: string; value: number; max: number; sentAt: number }[] = [];
+      for (let tries = 0; tries < 200 && progress.length < 3; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        ({ progress } = (await (await fetch(`${base}/sim/progress`)).json()) as { progress: typeof progress });
+      }
+      expect(progress.map(({ promptId, value, max }) => ({ promptId, value, max }))).toEqual([1, 2, 3].map((value) => ({ promptId: queued.prompt_id, value, max: 3 })));
+      for (const p of progress) {
+        expect(typeof p.node).toBe('string');
+        expect(p.sentAt).toBeGreaterThanOrEqual(before - 1);
+        expect(p.sentAt).toBeLessThanOrEqual(Date.now() + 1);
+      }
+    } finally {
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    }
+  });
+
   it('when SIM_PORT is set, then it is used; --help prints usage', async () => {
     const help = startCli(['--help']);
     help.url.catch(() => undefined);

@@ -5,6 +5,16 @@ import { retryReadsOnce } from './retry-reads';
 
 export type Db = PrismaClient;
 
+let statements = 0;
+
+/**
+ * Statements this process sent to PostgreSQL through every createDb pool so far (BEGIN and COMMIT
+ * included): what `pnpm bench` divides by jobs, served as anime_db_statements_total.
+ */
+export function databaseStatements(): number {
+  return statements;
+}
+
 /**
  * One Prisma client per process, over node-postgres (no native query engine needed). Reads that
  * meet a dropped connection are retried once; a connection attempt gives up after 5 s so an
@@ -19,6 +29,12 @@ export function createDb(databaseUrl: string, options: { max?: number } = {}): D
   // life closes that window; the error still fails the client's queries and the pool discards it.
   pool.on('connect', (client) => {
     client.on('error', () => undefined);
+    // Every statement goes through a pooled client's query(), pool.query() included: counted here once.
+    const query = client.query;
+    client.query = function countedQuery(this: pg.PoolClient, ...args: unknown[]) {
+      statements++;
+      return (query as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof client.query;
   });
   const adapter = new PrismaPg(pool, { disposeExternalPool: true });
   return retryReadsOnce(new PrismaClient({ adapter }));

@@ -1,3 +1,4 @@
+import { databaseStatements } from '@anime/db';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
@@ -105,3 +106,14 @@ export function countRateLimitRefusal(limit: string): void {
 export function countWebhookDelivery(outcome: string): void {
   webhookDeliveries.inc({ outcome });
 }
+
+/** Statements this process sent to PostgreSQL (BEGIN/COMMIT included), read from the pools at scrape time. */
+export const dbStatements = new Counter({
+  name: 'anime_db_statements_total',
+  help: 'SQL statements this process sent to PostgreSQL, transaction control included.',
+  registers: [animeRegistry],
+  collect() {
+    this.reset();
+    this.inc(databaseStatements());
+  },
+});

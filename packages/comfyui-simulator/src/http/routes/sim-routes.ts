@@ -25,6 +25,11 @@ export function addSimRoutes(router: Router, state: SimulatorState): void {
     sendJson(res, 200, { prompts: state.received.map((r) => ({ promptId: r.promptId, clientId: r.clientId, prompt: r.prompt })) });
   });
 
+  // Every `progress` message sent (the latest 100,000), with its epoch send time in fractional ms.
+  router.add('GET', '/sim/progress', (_req, res) => {
+    sendJson(res, 200, { progress: state.progressSent });
+  });
+
   // Every POST /queue and POST /interrupt so far, in order, with its body.
   router.add('GET', '/sim/controls', (_req, res) => {
     sendJson(res, 200, { controls: state.controls });

@@ -1,0 +1,50 @@
+import type { BenchStack } from './bench-stack';
+import { idleGaps, progressLatencies, promptTimings, sentProgress } from './prompt-timings';
+import { measureWindow, type WindowUse } from './resource-window';
+import { describeRuns, runJobs } from './run-jobs';
+import { summarize, type Summary } from './stats';
+
+export interface BacklogResult {
+  backends: number;
+  jobs: number;
+  throughput: number;
+  idleGap: Summary;
+  /** Every idle gap, to pool them across runs. */
+  gaps: number[];
+  execution: Summary;
+  progress: { latency: Summary; sent: number; received: number };
+  use: WindowUse;
+}
+
+/**
+ * A backlog submitted at once (POSTs `submitConcurrency` at a time), its wall time from the first
+ * POST to the last `job:completed`, and the resources it used; the reads for the backends'
+ * timestamps come after the window, so they cost the pipeline nothing measured.
+ */
+export async function runBacklog(bench: BenchStack, options: { jobs: number; steps: number; submitConcurrency: number; timeoutMs: number }): Promise<BacklogResult> {
+  const gateway = bench.stack.gatewayUrl;
+  const warmUp = Math.max(4, 2 * bench.simulators.length);
+  await runJobs(gateway, bench.apiKey, { count: warmUp, steps: options.steps, inFlight: warmUp, submitConcurrency: options.submitConcurrency, timeoutMs: options.timeoutMs });
+  const { result, use } = await measureWindow(
+    bench,
+    (r) => r.runs.length,
+    () => runJobs(gateway, bench.apiKey, { count: options.jobs, steps: options.steps, inFlight: options.jobs, submitConcurrency: options.submitConcurrency, timeoutMs: options.timeoutMs }),
+  );
+  const { runs, progress } = result;
+  const wallMs = Math.max(...runs.map((r) => r.completedAt)) - Math.min(...runs.map((r) => r.submittedAt));
+  const described = await describeRuns(gateway, bench.apiKey, runs);
+  const timings = await promptTimings(described);
+  const sent = (await Promise.all(bench.simulators.map((s) => sentProgress(s.url)))).flat();
+  const matched = progressLatencies(described, sent, progress);
+  const gaps = idleGaps(timings);
+  return {
+    backends: bench.simulators.length,
+    jobs: runs.length,
+    throughput: runs.length / (wallMs / 1000),
+    idleGap: summarize(gaps),
+    gaps,
+    execution: summarize(timings.map((t) => t.finishedAt - t.startedAt)),
+    progress: { latency: summarize(matched.latencies), sent: matched.sent, received: matched.received },
+    use,
+  };
+}

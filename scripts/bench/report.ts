@@ -1,0 +1,201 @@
+import type { BacklogResult } from './backlog';
+import type { BenchArgs } from './bench-args';
+import { cpuCeiling, figureTable, growthPercent, scalingEfficiency, type Figure } from './figures';
+import { machineLine, type Machine } from './machine';
+import type { OverheadResult } from './scenario-overhead';
+import type { SoakResult } from './scenario-soak';
+import { ms, summarize } from './stats';
+
+export interface ThroughputResult {
+  pipeline: BacklogResult;
+  direct: { jobsPerSecond: number; simulatorsCpuMsPerJob: number | null };
+}
+
+export interface BenchReport {
+  machine: Machine;
+  args: BenchArgs;
+  services: string;
+  overhead?: OverheadResult;
+  throughput?: ThroughputResult;
+  scaling?: BacklogResult[];
+  soak?: SoakResult;
+}
+
+const SOAK_RSS_SERVICES = ['gateway', 'character', 'orchestrator', 'file-organizer'];
+/** "Near its baseline": what the bench's own queue keys may still hold once finished jobs aged out. */
+const REDIS_NEAR_BASELINE_MIB = 1;
+
+/** Every figure of issue #17 with its target, measured or not run. */
+export function figuresOf(r: BenchReport): Figure[] {
+  const o = r.overhead;
+  const t = r.throughput;
+  const scaling = r.scaling ? scalingEfficiency(r.scaling) : undefined;
+  const gaps = r.scaling ? summarize(r.scaling.flatMap((s) => s.gaps)) : undefined;
+  const soak = r.soak;
+  const figures: Figure[] = [
+    { figure: 'overhead per job p50 (sequential, 1 backend)', measured: o?.overhead.p50, unit: 'ms', bound: 'max', limit: 25 },
+    { figure: 'overhead per job p99 (sequential, 1 backend)', measured: o?.overhead.p99, unit: 'ms', bound: 'max', limit: 60 },
+    { figure: `throughput, ${r.args.throughputBackends} × 1 step × 1 ms, ${r.args.jobs}-job backlog`, measured: t?.pipeline.throughput, unit: 'jobs/s', bound: 'min', limit: 200 },
+    { figure: 'throughput vs a minimal client on the same simulators', measured: t ? (t.pipeline.throughput / t.direct.jobsPerSecond) * 100 : undefined, unit: '%', bound: 'min', limit: 75 },
+    {
+      figure: `scaling: worst k of ${r.args.backends.join(', ')} (throughput / (k × 1 backend))`,
+      measured: scaling ? worstScaling(scaling) : undefined,
+      unit: '×',
+      bound: 'min',
+      limit: 0.9,
+    },
+    { figure: 'backend idle gap between prompts under backlog p50', measured: gaps?.p50, unit: 'ms', bound: 'max', limit: 1 },
+    { figure: 'backend idle gap between prompts under backlog p99', measured: gaps?.p99, unit: 'ms', bound: 'max', limit: 10 },
+    { figure: 'progress latency p50 (simulator → Socket.IO client)', measured: o?.progress.latency.p50, unit: 'ms', bound: 'max', limit: 3 },
+    { figure: 'progress latency p99 (simulator → Socket.IO client)', measured: o?.progress.latency.p99, unit: 'ms', bound: 'max', limit: 10 },
+    { figure: 'CPU per job, four services together (throughput window)', measured: t?.pipeline.use.totalCpuMsPerJob, unit: 'ms', bound: 'max', limit: 8 },
+  ];
+  for (const service of SOAK_RSS_SERVICES) {
+    const row = soak?.rss.find((s) => s.service === service);
+    figures.push({ figure: `soak: ${service} RSS growth after warm-up`, measured: row ? growthPercent(row.warm, row.end) : undefined, unit: '%', bound: 'max', limit: 10 });
+  }
+  const redis = soak?.redis;
+  figures.push({
+    figure: "soak: Redis held by the bench's queues once finished jobs aged out, over baseline",
+    measured: redis ? (redis.agedOut ?? redis.end).prefixMiB - redis.baseline.prefixMiB : undefined,
+    unit: 'MiB',
+    bound: 'max',
+    limit: REDIS_NEAR_BASELINE_MIB,
+    failure: redis && !redis.agedOut ? `finished jobs are kept ${retentionText(soak!)}: they do not age out within a bench (the figure is at the end of the soak)` : undefined,
+  });
+  return figures;
+}
+
+/** The lowest ratio among k > 1 (NaN without one, or without the one-backend run to compare with). */
+export function worstScaling(ratios: { backends: number; ratio: number }[]): number {
+  const others = ratios.filter((s) => s.backends !== 1).map((s) => s.ratio);
+  if (!others.length || others.some(Number.isNaN)) return Number.NaN;
+  return Math.min(...others);
+}
+
+function retentionText(soak: SoakResult): string {
+  const distinct = new Set(Object.values(soak.retention).map((r) => `completed ${bound(r.completeAgeS, r.completeCount)}, failed ${bound(r.failAgeS, r.failCount)}`));
+  return [...distinct].join('; ') + ' per queue';
+}
+
+const bound = (ageS: number | undefined, count: number | undefined) =>
+  ageS === undefined && count === undefined ? 'forever' : [ageS === undefined ? null : `up to ${ageS >= 3600 ? `${(ageS / 3600).toFixed(0)} h` : `${ageS} s`}`, count === undefined ? null : `at most ${count.toLocaleString('en')}`].filter(Boolean).join(', ');
+
+const num = (v: number | null | undefined, digits = 1) => (v === null || v === undefined || Number.isNaN(v) ? '–' : v.toFixed(digits));
+
+export function renderReport(r: BenchReport): string {
+  const a = r.args;
+  const lines = [
+    '# Benchmarks',
+    '',
+    `Run with \`pnpm bench${r.soak ? ` --soak ${a.soak}` : ''}\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: ${machineLine(r.machine)}.`,
+    `Services: ${r.services}.`,
+    r.soak
+      ? `Soak: ${a.soak} jobs in a steady stream of ${a.window} in flight, on ${a.throughputBackends} simulators at 1 step × 1 ms.`
+      : `Overhead and progress: ${a.sequential} sequential jobs, ${a.steps} steps × ${a.stepMs} ms, one backend. Throughput: ${a.jobs}-job backlog on ${a.throughputBackends} simulators at 1 step × 1 ms. Scaling: ${a.perBackend} × k jobs on k = ${a.backends.join(', ')} simulators at ${a.steps} steps × ${a.stepMs} ms.`,
+    'The services, the simulators, PostgreSQL, Redis and the bench client share these cores.',
+    '',
+    ...figureTable(figuresOf(r)),
+    '',
+  ];
+  if (r.overhead) lines.push(...overheadSection(r.overhead));
+  if (r.throughput) lines.push(...throughputSection(r.throughput, r.machine, a.throughputBackends));
+  if (r.scaling) lines.push(...scalingSection(r.scaling));
+  if (r.soak) lines.push(...soakSection(r.soak));
+  if (!r.soak) lines.push('The soak figures come from `pnpm bench --soak 10000`, written to its own report (docs/benchmarks-soak.md by default).', '');
+  return lines.join('\n');
+}
+
+function overheadSection(o: OverheadResult): string[] {
+  const p = o.progress;
+  return [
+    `## Overhead and progress (${o.jobs} sequential jobs, one backend)`,
+    '',
+    `Overhead (client-seen latency − backend execution): p50 ${ms(o.overhead.p50)}, p95 ${ms(o.overhead.p95)}, p99 ${ms(o.overhead.p99)}, max ${ms(o.overhead.max)}; backend execution p50 ${ms(o.execution.p50)}.`,
+    `Progress: ${p.received} of ${p.sent} \`progress\` messages the simulator sent reached the client as \`job:progress\` (the pipeline may collapse ticks: only the latest value matters); latency p50 ${ms(p.latency.p50)}, p95 ${ms(p.latency.p95)}, p99 ${ms(p.latency.p99)}, max ${ms(p.latency.max)}.`,
+    '',
+    'Where a sequential job spends its time (p50 of each stage, from the timestamps PostgreSQL and the backend recorded):',
+    '',
+    '| stage | p50 |',
+    '|---|---|',
+    ...o.stages.map((s) => `| ${s.stage} | ${ms(s.p50)} |`),
+    '',
+  ];
+}
+
+function useTables(use: BacklogResult['use'], label: string): string[] {
+  return [
+    `CPU and database statements per job over the ${label} window (${use.jobs} jobs; CPU from each service's \`process_cpu_seconds_total\`, i.e. process.cpuUsage user + system; statements from \`anime_db_statements_total\`):`,
+    '',
+    '| service | CPU per job | statements per job | RSS before | RSS after |',
+    '|---|---|---|---|---|',
+    ...use.services.map((s) => `| ${s.service} | ${num(s.cpuMsPerJob, 2)} ms | ${num(s.statementsPerJob)} | ${num(s.rssBefore, 0)} MiB | ${num(s.rssAfter, 0)} MiB |`),
+    `| **four services** | **${num(use.totalCpuMsPerJob, 2)} ms** | **${num(use.totalStatementsPerJob)}** | | |`,
+    `| simulators (from /proc) | ${num(use.simulatorsCpuMsPerJob, 2)} ms | | | |`,
+    `| bench client (process.cpuUsage) | ${num(use.clientCpuMsPerJob, 2)} ms | | | |`,
+    '',
+  ];
+}
+
+function throughputSection(t: ThroughputResult, m: Machine, backends: number): string[] {
+  const p = t.pipeline;
+  const use = p.use;
+  const everything = use.totalCpuMsPerJob + (use.simulatorsCpuMsPerJob ?? 0) + use.clientCpuMsPerJob;
+  return [
+    `## Throughput (${p.jobs}-job backlog, ${backends} simulators at 1 step × 1 ms)`,
+    '',
+    `The pipeline: ${num(p.throughput)} jobs/s; a minimal client (no queue, no database, ${2} prompts per backend like the orchestrator) on the same simulators: ${num(t.direct.jobsPerSecond)} jobs/s, the simulators using ${num(t.direct.simulatorsCpuMsPerJob, 2)} ms CPU per job there.`,
+    `Backend idle gap between prompts p50 ${ms(p.idleGap.p50)}, p99 ${ms(p.idleGap.p99)}; backend execution p50 ${ms(p.execution.p50)}.`,
+    `CPU ceiling of this machine: ${m.cores} cores ÷ ${num(everything, 2)} ms per job (services + simulators + client) = ${num(cpuCeiling(m.cores, everything))} jobs/s at these costs; the simulators and the client alone (${num((use.simulatorsCpuMsPerJob ?? 0) + use.clientCpuMsPerJob, 2)} ms) would allow ${num(cpuCeiling(m.cores, (use.simulatorsCpuMsPerJob ?? 0) + use.clientCpuMsPerJob))} jobs/s, PostgreSQL and Redis not counted.`,
+    '',
+    ...useTables(use, 'throughput'),
+  ];
+}
+
+function scalingSection(rows: BacklogResult[]): string[] {
+  const ratios = scalingEfficiency(rows);
+  return [
+    '## Scaling',
+    '',
+    '| backends | jobs | throughput | vs k × 1 backend | idle gap p50 / p99 | execution p50 | progress p50 / p99 (received/sent) | CPU per job (4 services) |',
+    '|---|---|---|---|---|---|---|---|',
+    ...rows.map(
+      (r, i) =>
+        `| ${r.backends} | ${r.jobs} | ${num(r.throughput)} jobs/s | ${num(ratios[i].ratio, 2)} | ${ms(r.idleGap.p50)} / ${ms(r.idleGap.p99)} | ${ms(r.execution.p50)} | ${ms(r.progress.latency.p50)} / ${ms(r.progress.latency.p99)} (${r.progress.received}/${r.progress.sent}) | ${num(r.use.totalCpuMsPerJob, 2)} ms |`,
+    ),
+    '',
+  ];
+}
+
+function soakSection(s: SoakResult): string[] {
+  const redis = s.redis;
+  const redisRow = (label: string, v: SoakResult['redis']['baseline'] | undefined) =>
+    v ? `| ${label} | ${num(v.usedMiB)} MiB | ${num(v.prefixMiB, 2)} MiB | ${Object.entries(v.finished).map(([q, n]) => `${q} ${n}`).join(', ')} |` : `| ${label} | not measured | | |`;
+  return [
+    `## Soak (${s.jobs} jobs in ${num(s.wallMs / 1000, 0)} s, ${num((s.jobs / s.wallMs) * 1000)} jobs/s)`,
+    '',
+    '| service | RSS after warm-up (10 %) | RSS at the end | growth |',
+    '|---|---|---|---|',
+    ...s.rss.map((r) => `| ${r.service} | ${num(r.warm, 0)} MiB | ${num(r.end, 0)} MiB | ${num(growthPercent(r.warm, r.end))} % |`),
+    '',
+    `Redis (used_memory is the whole server's, shared with anything else using it; the bench's keys are its queue prefix). Retention: ${retentionText(s)}.`,
+    '',
+    "| when | used_memory | bench's queue keys | finished jobs kept per queue |",
+    '|---|---|---|---|',
+    redisRow('baseline (stack started)', redis.baseline),
+    redisRow('end of the soak', redis.end),
+    redisRow(redis.agedOut ? `after ${redis.waitedS} s (aged out)` : 'after aging out (retention too long to wait)', redis.agedOut),
+    '',
+    'PostgreSQL rows per job (rows added over the soak ÷ jobs):',
+    '',
+    '| table | rows per job |',
+    '|---|---|',
+    ...Object.entries(s.rowsPerJob)
+      .filter(([, n]) => n !== 0)
+      .map(([t, n]) => `| ${t} | ${num(n, 2)} |`),
+    '',
+    'Tables not listed gained no rows.',
+    '',
+    ...useTables(s.use, 'soak'),
+  ];
+}

@@ -1,0 +1,30 @@
+import axios from 'axios';
+
+/** The sum of every sample of `name` in a Prometheus text exposition; NaN when it is absent. */
+export function metricValue(text: string, name: string): number {
+  let total = Number.NaN;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name) || (line[name.length] !== ' ' && line[name.length] !== '{')) continue;
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    total = Number.isNaN(total) ? value : total + value;
+  }
+  return total;
+}
+
+export interface ServiceCounters {
+  /** process_cpu_seconds_total (prom-client: process.cpuUsage user + system), in ms. */
+  cpuMs: number;
+  /** anime_db_statements_total: statements sent to PostgreSQL. */
+  statements: number;
+}
+
+export interface MetricsEndpoint {
+  url: string;
+  headers?: Record<string, string>;
+}
+
+export async function readCounters(endpoint: MetricsEndpoint): Promise<ServiceCounters> {
+  const res = await axios.get<string>(endpoint.url, { headers: endpoint.headers, timeout: 10_000, responseType: 'text', validateStatus: () => true });
+  if (res.status !== 200) throw new Error(`GET ${endpoint.url} answered ${res.status}`);
+  return { cpuMs: metricValue(res.data, 'process_cpu_seconds_total') * 1000, statements: metricValue(res.data, 'anime_db_statements_total') };
+}
