@@ -1,4 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import { runFrom, RUNTIME_ENV } from '@anime/stack';
 import { TEST_REDIS_URL } from '@anime/testing';
@@ -110,7 +111,7 @@ async function main(): Promise<void> {
   const machine = describeMachine();
   const started = performance.now();
   const measured = await scenarios(args, process.env.REDIS_URL ?? TEST_REDIS_URL);
-  const services = `${runFrom() === 'dist' ? 'the compiled programs (`node dist/…js`)' : 'the TypeScript sources through tsx'}, with MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? RUNTIME_ENV.MALLOC_ARENA_MAX} and NODE_OPTIONS="${process.env.NODE_OPTIONS ?? RUNTIME_ENV.NODE_OPTIONS}"; the bench took ${((performance.now() - started) / 1000).toFixed(0)} s`;
+  const services = `${runFrom() === 'dist' ? 'the compiled programs (`node dist/…js`)' : 'the TypeScript sources through tsx'}, with MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? RUNTIME_ENV.MALLOC_ARENA_MAX} and NODE_OPTIONS="${process.env.NODE_OPTIONS ?? RUNTIME_ENV.NODE_OPTIONS}"; the bench took ${((performance.now() - started) / 1000).toFixed(0)} s, load average ${loadavg()[0].toFixed(2)} at its end`;
   const text = renderReport({ machine, args, services, ...measured });
   console.log(text);
   const out = args.out ?? path.join('docs', args.soak === undefined ? 'benchmarks.md' : 'benchmarks-soak.md');

@@ -17,6 +17,8 @@ export interface OverheadResult {
 /** Sequential jobs on one backend: the overhead per job, where it goes, and how late progress arrives. */
 export async function overheadScenario(bench: BenchStack, options: { jobs: number; steps: number; submitConcurrency: number; timeoutMs: number }): Promise<OverheadResult> {
   const gateway = bench.stack.gatewayUrl;
+  // Warm-up: the first jobs of a fresh stack pay for connections and JIT compilation.
+  await runJobs(gateway, bench.apiKey, { count: 5, steps: options.steps, inFlight: 1, submitConcurrency: 1, timeoutMs: options.timeoutMs });
   const { runs, progress } = await runJobs(gateway, bench.apiKey, { count: options.jobs, steps: options.steps, inFlight: 1, submitConcurrency: 1, timeoutMs: options.timeoutMs });
   const described = await describeRuns(gateway, bench.apiKey, runs);
   const timings = await promptTimings(described);
