@@ -94,6 +94,13 @@ export async function withBenchStack<T>(options: Parameters<typeof startBenchSta
   const bench = await startBenchStack(options);
   try {
     return await use(bench);
+  } catch (error) {
+    // What the services logged as going wrong is what explains a failed run: shown before they stop.
+    for (const name of bench.stack.serviceNames) {
+      const lines = (bench.stack.services[name]?.output ?? []).filter((line) => /"level":"(error|warn)"|Error|FATAL/.test(line)).slice(-5);
+      for (const line of lines) console.error(`[${name}] ${line.slice(0, 2000)}`);
+    }
+    throw error;
   } finally {
     await bench.close();
   }
