@@ -1,7 +1,8 @@
 import { cpuCeiling, figureTable, formatValue, growthPercent, scalingEfficiency, verdict, type Figure } from './figures';
 import { cpuMsFromStat } from './process-memory';
 import { idleGaps, progressLatencies } from './prompt-timings';
-import { worstScaling } from './report';
+import { parseBenchArgs } from './bench-args';
+import { figuresOf, renderReport, worstScaling } from './report';
 import { metricValue } from './service-metrics';
 import { percentile, summarize } from './stats';
 
@@ -116,5 +117,51 @@ describe('reading the measurements', () => {
       { jobId: 'job-unknown', node: '3', value: 1, max: 2, receivedAt: 1001 },
     ];
     expect(progressLatencies(runs, sent, received)).toEqual({ latencies: [2.5], sent: 2, received: 1 });
+  });
+});
+
+describe('the report', () => {
+  const machine = { cores: 2, model: 'Test CPU', memoryGiB: 24, node: 'v20.0.0', load: 0.5 };
+
+  it('when nothing ran, then every figure of issue #17 is still listed with its target, as not run', () => {
+    const figures = figuresOf({ machine, args: parseBenchArgs([]), services: 'test' });
+    expect(figures.map((f) => f.figure)).toEqual([
+      'overhead per job p50 (sequential, 1 backend)',
+      'overhead per job p99 (sequential, 1 backend)',
+      'throughput, 4 × 1 step × 1 ms, 2000-job backlog',
+      'throughput vs a minimal client on the same simulators',
+      'scaling: worst k of 1, 2, 4, 8 (throughput / (k × 1 backend))',
+      'backend idle gap between prompts under backlog p50',
+      'backend idle gap between prompts under backlog p99',
+      'progress latency p50 (simulator → Socket.IO client)',
+      'progress latency p99 (simulator → Socket.IO client)',
+      'CPU per job, four services together (throughput window)',
+      'soak: gateway RSS growth after warm-up',
+      'soak: character RSS growth after warm-up',
+      'soak: orchestrator RSS growth after warm-up',
+      'soak: file-organizer RSS growth after warm-up',
+      "soak: Redis held by the bench's queues once finished jobs aged out, over baseline",
+    ]);
+    expect(renderReport({ machine, args: parseBenchArgs([]), services: 'test' })).toContain('2 × Test CPU, 24 GiB, Node v20.0.0');
+  });
+
+  it('when finished jobs are kept longer than a bench can wait, then the Redis figure fails and says which bound applies', () => {
+    const memory = (prefixMiB: number) => ({ usedMiB: 10, prefixMiB, finished: { 'asset-filing': 5 } });
+    const use = { jobs: 10, services: [], totalCpuMsPerJob: 1, totalStatementsPerJob: 1, simulatorsCpuMsPerJob: 1, clientCpuMsPerJob: 1 };
+    const soak = {
+      jobs: 10,
+      wallMs: 1000,
+      rss: [{ service: 'gateway' as const, warm: 100, end: 105 }],
+      redis: { baseline: memory(0), end: memory(0.5), agedOut: undefined, waitedS: 0 },
+      retention: { 'asset-filing': { completeAgeS: 86400, completeCount: 5000, failAgeS: 604800, failCount: 20000 } },
+      rowsPerJob: { job_events: 4 },
+      use,
+    };
+    const figures = figuresOf({ machine, args: parseBenchArgs(['--soak', '10']), services: 'test', soak });
+    const redis = figures[figures.length - 1];
+    expect(verdict(redis)).toBe('FAIL');
+    expect(redis.failure).toContain('completed up to 24 h, at most 5,000, failed up to 168 h, at most 20,000 per queue');
+    expect(verdict(figures.find((f) => f.figure === 'soak: gateway RSS growth after warm-up')!)).toBe('PASS');
+    expect(verdict(figures.find((f) => f.figure === 'soak: character RSS growth after warm-up')!)).toBe('not run');
   });
 });

@@ -90,9 +90,14 @@ export function renderReport(r: BenchReport): string {
     '',
     `Run with \`pnpm bench${r.soak ? ` --soak ${a.soak}` : ''}\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: ${machineLine(r.machine)}.`,
     `Services: ${r.services}.`,
-    r.soak
-      ? `Soak: ${a.soak} jobs in a steady stream of ${a.window} in flight, on ${a.throughputBackends} simulators at 1 step × 1 ms.`
-      : `Overhead and progress: ${a.sequential} sequential jobs, ${a.steps} steps × ${a.stepMs} ms, one backend. Throughput: ${a.jobs}-job backlog on ${a.throughputBackends} simulators at 1 step × 1 ms. Scaling: ${a.perBackend} × k jobs on k = ${a.backends.join(', ')} simulators at ${a.steps} steps × ${a.stepMs} ms.`,
+    [
+      r.soak && `Soak: ${a.soak} jobs in a steady stream of ${a.window} in flight, on ${a.throughputBackends} simulators at 1 step × 1 ms.`,
+      r.overhead && `Overhead and progress: ${a.sequential} sequential jobs, ${a.steps} steps × ${a.stepMs} ms, one backend.`,
+      r.throughput && `Throughput: ${a.jobs}-job backlog on ${a.throughputBackends} simulators at 1 step × 1 ms, POSTs ${a.submitConcurrency} at a time.`,
+      r.scaling && `Scaling: ${a.perBackend} × k jobs on k = ${a.backends.join(', ')} simulators at ${a.steps} steps × ${a.stepMs} ms.`,
+    ]
+      .filter(Boolean)
+      .join(' '),
     'The services, the simulators, PostgreSQL, Redis and the bench client share these cores.',
     '',
     ...figureTable(figuresOf(r)),
