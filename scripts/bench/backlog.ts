@@ -14,6 +14,8 @@ export interface BacklogResult {
   execution: Summary;
   progress: { latency: Summary; sent: number; received: number };
   use: WindowUse;
+  /** POSTs the gateway answered 5xx and the client retried, by status. */
+  retried: Record<string, number>;
 }
 
 /**
@@ -46,5 +48,6 @@ export async function runBacklog(bench: BenchStack, options: { jobs: number; ste
     execution: summarize(timings.map((t) => t.finishedAt - t.startedAt)),
     progress: { latency: summarize(matched.latencies), sent: matched.sent, received: matched.received },
     use,
+    retried: result.retried,
   };
 }

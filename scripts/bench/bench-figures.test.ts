@@ -2,7 +2,7 @@ import { cpuCeiling, figureTable, formatValue, growthPercent, scalingEfficiency,
 import { cpuMsFromStat } from './process-memory';
 import { idleGaps, progressLatencies } from './prompt-timings';
 import { parseBenchArgs } from './bench-args';
-import { figuresOf, renderReport, worstScaling } from './report';
+import { figuresOf, renderReport, retriedLine, worstScaling } from './report';
 import { metricValue } from './service-metrics';
 import { percentile, summarize } from './stats';
 
@@ -156,6 +156,7 @@ describe('the report', () => {
       retention: { 'asset-filing': { completeAgeS: 86400, completeCount: 5000, failAgeS: 604800, failCount: 20000 } },
       rowsPerJob: { job_events: 4 },
       use,
+      retried: {},
     };
     const figures = figuresOf({ machine, args: parseBenchArgs(['--soak', '10']), services: 'test', soak });
     const redis = figures[figures.length - 1];
@@ -163,5 +164,10 @@ describe('the report', () => {
     expect(redis.failure).toContain('completed up to 24 h, at most 5,000, failed up to 168 h, at most 20,000 per queue');
     expect(verdict(figures.find((f) => f.figure === 'soak: gateway RSS growth after warm-up')!)).toBe('PASS');
     expect(verdict(figures.find((f) => f.figure === 'soak: character RSS growth after warm-up')!)).toBe('not run');
+  });
+
+  it('when POSTs were retried after a 5xx, then the report says how many, by status; otherwise nothing', () => {
+    expect(retriedLine({})).toEqual([]);
+    expect(retriedLine({ '500': 3, 'no answer': 1 })[0]).toContain('500 × 3, no answer × 1');
   });
 });

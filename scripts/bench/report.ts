@@ -81,6 +81,13 @@ function retentionText(soak: SoakResult): string {
 const bound = (ageS: number | undefined, count: number | undefined) =>
   ageS === undefined && count === undefined ? 'forever' : [ageS === undefined ? null : `up to ${ageS >= 3600 ? `${(ageS / 3600).toFixed(0)} h` : `${ageS} s`}`, count === undefined ? null : `at most ${count.toLocaleString('en')}`].filter(Boolean).join(', ');
 
+/** A line naming the POSTs the gateway answered 5xx (retried under the same x-request-id), when there were any. */
+export function retriedLine(retried: Record<string, number>): string[] {
+  const entries = Object.entries(retried);
+  if (!entries.length) return [];
+  return [`POSTs the gateway answered without a 2xx/4xx and the client retried under the same x-request-id: ${entries.map(([status, n]) => `${status} × ${n}`).join(', ')}.`, ''];
+}
+
 const num = (v: number | null | undefined, digits = 1) => (v === null || v === undefined || Number.isNaN(v) ? '–' : v.toFixed(digits));
 
 export function renderReport(r: BenchReport): string {
@@ -125,6 +132,7 @@ function overheadSection(o: OverheadResult): string[] {
     '|---|---|',
     ...o.stages.map((s) => `| ${s.stage} | ${ms(s.p50)} |`),
     '',
+    ...retriedLine(o.retried),
   ];
 }
 
@@ -153,6 +161,7 @@ function throughputSection(t: ThroughputResult, m: Machine, backends: number): s
     `Backend idle gap between prompts p50 ${ms(p.idleGap.p50)}, p99 ${ms(p.idleGap.p99)}; backend execution p50 ${ms(p.execution.p50)}.`,
     `CPU ceiling of this machine: ${m.cores} cores ÷ ${num(everything, 2)} ms per job (services + simulators + client) = ${num(cpuCeiling(m.cores, everything))} jobs/s at these costs; the simulators and the client alone (${num((use.simulatorsCpuMsPerJob ?? 0) + use.clientCpuMsPerJob, 2)} ms) would allow ${num(cpuCeiling(m.cores, (use.simulatorsCpuMsPerJob ?? 0) + use.clientCpuMsPerJob))} jobs/s, PostgreSQL and Redis not counted.`,
     '',
+    ...retriedLine(p.retried),
     ...useTables(use, 'throughput'),
   ];
 }
@@ -169,6 +178,7 @@ function scalingSection(rows: BacklogResult[]): string[] {
         `| ${r.backends} | ${r.jobs} | ${num(r.throughput)} jobs/s | ${num(ratios[i].ratio, 2)} | ${ms(r.idleGap.p50)} / ${ms(r.idleGap.p99)} | ${ms(r.execution.p50)} | ${ms(r.progress.latency.p50)} / ${ms(r.progress.latency.p99)} (${r.progress.received}/${r.progress.sent}) | ${num(r.use.totalCpuMsPerJob, 2)} ms |`,
     ),
     '',
+    ...rows.flatMap((r) => retriedLine(r.retried).map((line) => (line ? `${r.backends} backend(s): ${line}` : line))),
   ];
 }
 
@@ -201,6 +211,7 @@ function soakSection(s: SoakResult): string[] {
     '',
     'Tables not listed gained no rows.',
     '',
+    ...retriedLine(s.retried),
     ...useTables(s.use, 'soak'),
   ];
 }

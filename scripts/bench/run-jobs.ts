@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import axios from 'axios';
+import type { AxiosResponse } from 'axios';
 import { io, type Socket } from 'socket.io-client';
 import { mapLimit, withTimeout } from './waits';
 
@@ -43,7 +45,12 @@ export interface RunOptions {
 export interface RunResult {
   runs: JobRun[];
   progress: ReceivedProgress[];
+  /** POSTs answered 5xx (or not at all) and retried under the same x-request-id, by status. */
+  retried: Record<string, number>;
 }
+
+/** Tries of one POST: a 5xx is retried under the same x-request-id, which the gateway deduplicates. */
+const POST_TRIES = 5;
 
 const REQUEST = { character: 'kai-nakamura', prompt: 'benchmark frame', project: 'bench', width: 64, height: 64 };
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -80,6 +87,7 @@ export async function runJobs(gatewayUrl: string, apiKey: string, options: RunOp
   const waiting = new Map<string, (outcome: number | Error) => void>();
   const early = new Map<string, number | Error>();
   const progress: ReceivedProgress[] = [];
+  const retried: Record<string, number> = {};
   const settle = (jobId: string, outcome: number | Error) => {
     const claim = waiting.get(jobId);
     if (claim) claim(outcome);
@@ -107,7 +115,21 @@ export async function runJobs(gatewayUrl: string, apiKey: string, options: RunOp
   /** POST and subscribe; resolves to the job's completion, still pending. */
   const submit = async (): Promise<{ id: string; submittedAt: number; completed: Promise<number> }> => {
     const submittedAt = now();
-    const res = await api.post('/api/v1/generations', { ...REQUEST, steps: options.steps });
+    // A studio client retries what the server could not do (e.g. a transaction that did not start
+    // in time under the burst) under the same request id: (source, requestId) makes it one job.
+    const headers = { 'x-request-id': `bench-${randomUUID()}` };
+    let res: AxiosResponse | undefined;
+    for (let tryNo = 1; ; tryNo++) {
+      const answer: AxiosResponse | Error = await api.post('/api/v1/generations', { ...REQUEST, steps: options.steps }, { headers }).catch((error: Error) => error);
+      const status = answer instanceof Error ? 'no answer' : answer.status;
+      if (!(answer instanceof Error) && answer.status < 500) {
+        res = answer;
+        break;
+      }
+      if (tryNo >= POST_TRIES) throw new Error(`POST /api/v1/generations answered ${status} ${POST_TRIES} times: ${answer instanceof Error ? answer.message : JSON.stringify(answer.data)}`);
+      retried[status] = (retried[status] ?? 0) + 1;
+      await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** tryNo));
+    }
     if (res.status !== 202) throw new Error(`POST /api/v1/generations answered ${res.status}: ${JSON.stringify(res.data)}`);
     const id = res.data.id as string;
     const completed = new Promise<number>((resolve, reject) => {
@@ -173,7 +195,7 @@ export async function runJobs(gatewayUrl: string, apiKey: string, options: RunOp
   try {
     await Promise.all(Array.from({ length: Math.min(options.submitConcurrency, options.count) }, submitter));
     if (failure) throw failure;
-    return { runs, progress };
+    return { runs, progress, retried };
   } finally {
     clearInterval(watchdog);
     socket.close();

@@ -12,6 +12,7 @@ export interface OverheadResult {
   stages: { stage: string; p50: number }[];
   /** Simulator `progress` sent → Socket.IO `job:progress` received. */
   progress: { latency: Summary; sent: number; received: number };
+  retried: Record<string, number>;
 }
 
 /** Sequential jobs on one backend: the overhead per job, where it goes, and how late progress arrives. */
@@ -19,7 +20,7 @@ export async function overheadScenario(bench: BenchStack, options: { jobs: numbe
   const gateway = bench.stack.gatewayUrl;
   // Warm-up: the first jobs of a fresh stack pay for connections and JIT compilation.
   await runJobs(gateway, bench.apiKey, { count: 5, steps: options.steps, inFlight: 1, submitConcurrency: 1, timeoutMs: options.timeoutMs });
-  const { runs, progress } = await runJobs(gateway, bench.apiKey, { count: options.jobs, steps: options.steps, inFlight: 1, submitConcurrency: 1, timeoutMs: options.timeoutMs });
+  const { runs, progress, retried } = await runJobs(gateway, bench.apiKey, { count: options.jobs, steps: options.steps, inFlight: 1, submitConcurrency: 1, timeoutMs: options.timeoutMs });
   const described = await describeRuns(gateway, bench.apiKey, runs);
   const timings = await promptTimings(described);
   const sent = (await Promise.all(bench.simulators.map((s) => sentProgress(s.url)))).flat();
@@ -30,5 +31,6 @@ export async function overheadScenario(bench: BenchStack, options: { jobs: numbe
     execution: summarize(timings.map((t) => t.finishedAt - t.startedAt)),
     stages: await stageBreakdown(bench.databaseUrl, described, timings),
     progress: { latency: summarize(matched.latencies), sent: matched.sent, received: matched.received },
+    retried,
   };
 }

@@ -16,6 +16,7 @@ export interface SoakResult {
   /** Rows each job left per table (rows added over the soak / jobs). */
   rowsPerJob: Record<string, number>;
   use: WindowUse;
+  retried: Record<string, number>;
 }
 
 const WARM_UP_SHARE = 0.1;
@@ -32,7 +33,7 @@ export async function soakScenario(bench: BenchStack, options: { jobs: number; w
   const rssNow = async () => Object.fromEntries(await Promise.all(bench.services.map(async (s) => [s.name, await rssMiB(s.pid)] as const))) as Record<AppService, number | null>;
   let lastReport = 0;
   const started = performance.now();
-  const { use } = await measureWindow(
+  const { result, use } = await measureWindow(
     bench,
     (r) => r.runs.length,
     () =>
@@ -75,5 +76,6 @@ export async function soakScenario(bench: BenchStack, options: { jobs: number; w
     retention,
     rowsPerJob: Object.fromEntries(Object.keys(rowsAfter).map((t) => [t, (rowsAfter[t] - (rowsBefore[t] ?? 0)) / use.jobs])),
     use,
+    retried: result.retried,
   };
 }
