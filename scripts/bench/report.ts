@@ -93,7 +93,7 @@ const num = (v: number | null | undefined, digits = 1) => (v === null || v === u
 export function renderReport(r: BenchReport): string {
   const a = r.args;
   const lines = [
-    '# Benchmarks',
+    r.soak ? '# Benchmarks: soak' : '# Benchmarks',
     '',
     `Run with \`pnpm bench${r.soak ? ` --soak ${a.soak}` : ''}\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: ${machineLine(r.machine)}.`,
     `Services: ${r.services}.`,
