@@ -2,6 +2,7 @@ import { generationRequestBodySchema } from '@anime/contracts';
 import { createDb, poolOf, type Db } from '@anime/db';
 import { createTestDatabase, type TestDatabase } from '@anime/testing';
 import { JobLifecycle } from '../src/lifecycle/job-lifecycle';
+import { loadGeneration } from '../src/lifecycle/load-generation';
 
 const body = () => generationRequestBodySchema.parse({ character: 'kai', prompt: 'x' });
 const conditioning = { positive: 'p', negative: 'n', loras: [], references: [], outfit: null };
@@ -112,5 +113,23 @@ describe('JobLifecycle statements', () => {
     expect(after).toMatchObject({ status: 'queued', stage: 'resolved', errorDetails: null, errorCode: null, progressValue: null });
     expect(after.seed).not.toBe(before.seed);
     expect(after.request).toEqual({ ...(before.request as object), seed: Number(after.seed) });
+  });
+
+  it('when a generation is loaded, then it is the row with its character and version as Prisma includes them, in one statement', async () => {
+    const include = { character: { select: { id: true, slug: true, name: true } }, characterVersion: { select: { id: true, number: true } } } as const;
+    const withCharacter = await resolved();
+    const without = (await lifecycle.create({ body: body(), source: 'test' })).job.id;
+    const query = jest.spyOn(poolOf(db), 'query');
+    let loaded;
+    try {
+      loaded = await loadGeneration(db, withCharacter);
+      expect(query).toHaveBeenCalledTimes(1);
+    } finally {
+      query.mockRestore();
+    }
+    expect(loaded).toEqual(await db.generationJob.findUnique({ where: { id: withCharacter }, include }));
+    expect((await loadGeneration(db, withCharacter))?.character).toEqual({ id: resolution.characterId, slug: 'kai', name: 'Kai' });
+    expect(await loadGeneration(db, without)).toEqual(await db.generationJob.findUnique({ where: { id: without }, include }));
+    expect(await loadGeneration(db, '00000000-0000-4000-8000-000000000000')).toBeNull();
   });
 });

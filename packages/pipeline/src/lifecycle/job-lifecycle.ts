@@ -1,7 +1,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { queueForStage, type AssetResource, type GenerationRequestBody, type JobConditioning, type JobError, type JobEventEnvelope, type JobEventName, type JobEventPayloads, type StageQueueKey, type RenderOutputs, type StoredWorkflow, type AttemptEndCode, type ReferenceUse } from '@anime/contracts';
 import { isUniqueViolation, type Db, type GenerationJob } from '@anime/db';
-import { json, run, runNumbering } from './lifecycle-sql';
+import { json, run, runNumbering, runRead } from './lifecycle-sql';
 import { CANCEL, CREATE, FAIL, FILE, FIND_BY_REQUEST, PROGRESS, RENDER, REOPEN, REQUEST_CANCEL, RESOLVE, RESUBMIT, STAGE_OF, STARTED, SUBMIT } from './lifecycle-statements';
 
 /** What resolving a character records on a generation. */
@@ -72,7 +72,7 @@ export class JobLifecycle {
       if (!input.requestId || !isUniqueViolation(error)) throw error;
       refused = error;
     }
-    const winner = input.requestId ? (await run<GenerationJob>(this.db, FIND_BY_REQUEST, [input.source, input.requestId]))[0] : undefined;
+    const winner = input.requestId ? (await runRead<GenerationJob>(this.db, FIND_BY_REQUEST, [input.source, input.requestId]))[0] : undefined;
     if (!winner) throw refused ?? new Error(`generation ${input.source}/${input.requestId} was neither created nor found`);
     return { job: winner, created: false as const, event: null };
   }
@@ -187,7 +187,7 @@ export class JobLifecycle {
    * The stage is read first to pick the transition; its guard still holds if the row changed since.
    */
   async retry(id: string, options: { reason: string; newSeed?: boolean }): Promise<JobEventEnvelope<'job:retrying'> | null> {
-    const [row] = await run<{ stage: GenerationJob['stage'] }>(this.db, STAGE_OF, [id]);
+    const [row] = await runRead<{ stage: GenerationJob['stage'] }>(this.db, STAGE_OF, [id]);
     const queue = row && queueForStage(row.stage);
     if (!queue) return null;
     return this.reopen(id, queue, options.reason, options.newSeed ? randomInt(0, 2 ** 47) : null);

@@ -1,4 +1,4 @@
-import { isUniqueViolation, poolOf, type Db } from '@anime/db';
+import { isDatabaseUnavailable, isUniqueViolation, poolOf, type Db } from '@anime/db';
 import { TRANSITIONS, type JobState, type TransitionName } from './transitions';
 
 /**
@@ -46,6 +46,19 @@ export interface Statement {
 export async function run<Row>(db: Db, statement: Statement, values: unknown[]): Promise<Row[]> {
   const result = await poolOf(db).query({ name: statement.name, text: statement.text, values });
   return result.rows as Row[];
+}
+
+/**
+ * Runs a statement that only reads, retried once when the connection was dropped or refused under
+ * it (what createDb's retryReadsOnce does for Prisma's reads): running it twice is running it once.
+ */
+export async function runRead<Row>(db: Db, statement: Statement, values: unknown[]): Promise<Row[]> {
+  try {
+    return await run<Row>(db, statement, values);
+  } catch (error) {
+    if (!isDatabaseUnavailable(error)) throw error;
+    return run<Row>(db, statement, values);
+  }
 }
 
 /**
