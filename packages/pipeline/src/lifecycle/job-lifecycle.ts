@@ -87,7 +87,6 @@ export class JobLifecycle {
       resolution ? 'resolved' : 'requested', body.priority, json({ ...body, seed }), String(seed),
       body.project, body.episode, body.scene, body.shot ?? null,
       resolution?.characterId ?? null, resolution?.characterVersionId ?? null, resolution?.conditioning.outfit ?? null, json(resolution?.conditioning),
-      json({ jobId: id }),
     ];
   }
 

@@ -1,4 +1,4 @@
-import { isDatabaseUnavailable, isUniqueViolation, poolOf, type Db } from '@anime/db';
+import { isDatabaseUnavailable, isUniqueViolation, poolOf, Prisma, type Db } from '@anime/db';
 import { TRANSITIONS, type JobState, type TransitionName } from './transitions';
 
 /**
@@ -31,6 +31,13 @@ export function target(name: TransitionName): string {
   const to = TRANSITIONS[name].to as { status: string; stage?: string };
   return `status = ${literal(to.status)}::"JobStatus"` + (to.stage ? `, stage = ${literal(to.stage)}::"JobStage"` : '');
 }
+
+/**
+ * generation_jobs' columns as Prisma's model lists them (no field is @map-ped), so a row read here
+ * is the row Prisma reads. Named, never `*`: a column a migration adds under a running process
+ * would change a prepared statement's result type, which PostgreSQL refuses until reconnecting.
+ */
+export const jobColumns = (alias: string) => Object.values(Prisma.GenerationJobScalarFieldEnum).map((c) => `${alias}."${c}"`).join(', ');
 
 /** A job_events row for each (seq, type, payload) the SELECT after it yields; the payload gets its seq. */
 export const insertEvents = (select: string) => `INSERT INTO job_events (id, "jobId", seq, type, payload, "createdAt")

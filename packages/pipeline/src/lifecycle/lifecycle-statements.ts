@@ -1,5 +1,5 @@
 import type { StageQueueKey } from '@anime/contracts';
-import { guard, insertEvents, NOW, target, type Statement } from './lifecycle-sql';
+import { guard, insertEvents, jobColumns, NOW, target, type Statement } from './lifecycle-sql';
 import { RETRY_TRANSITION } from './transitions';
 
 /*
@@ -9,7 +9,7 @@ import { RETRY_TRANSITION } from './transitions';
  * row it updates, so seqs have no gaps. Every other part runs only for the row it RETURNs.
  */
 
-/** $1 id, $2 source, $3 requestId, $4 correlationId, $5 apiKeyId, $6 stage, $7 priority, $8 request, $9 seed, $10-$13 project..shot, $14-$17 resolution, $18 queued payload. */
+/** $1 id, $2 source, $3 requestId, $4 correlationId, $5 apiKeyId, $6 stage, $7 priority, $8 request, $9 seed, $10-$13 project..shot, $14-$17 resolution. */
 export const CREATE: Statement = {
   name: 'lifecycle-create',
   text: `WITH j AS (
@@ -18,16 +18,16 @@ export const CREATE: Statement = {
   VALUES ($1::uuid, $2, $3, $4, $5::uuid, 'queued', $6::"JobStage", $7, $8::jsonb, $9::bigint, $10, $11, $12, $13,
     $14::uuid, $15::uuid, $16, $17::jsonb, CASE WHEN $6::"JobStage" = 'resolved' THEN ${NOW} END, 1, ${NOW}, ${NOW})
   ON CONFLICT (source, "requestId") DO NOTHING
-  RETURNING *
+  RETURNING ${jobColumns('generation_jobs')}
 ), e AS (
-  ${insertEvents(`SELECT j.id AS "jobId", 1 AS seq, 'job:queued' AS type, $18::jsonb AS payload FROM j`)}
+  ${insertEvents(`SELECT j.id AS "jobId", 1 AS seq, 'job:queued' AS type, jsonb_build_object('jobId', j.id) AS payload FROM j`)}
 )
 SELECT * FROM j`,
 };
 
 export const FIND_BY_REQUEST: Statement = {
   name: 'lifecycle-find-by-request',
-  text: `SELECT * FROM generation_jobs WHERE source = $1 AND "requestId" = $2`,
+  text: `SELECT ${jobColumns('g')} FROM generation_jobs g WHERE g.source = $1 AND g."requestId" = $2`,
 };
 
 /** $1 id, $2 characterId, $3 characterVersionId, $4 outfit, $5 conditioning. */

@@ -1,5 +1,5 @@
 import type { Db, GenerationJob } from '@anime/db';
-import { runRead, type Statement } from './lifecycle-sql';
+import { jobColumns, runRead, type Statement } from './lifecycle-sql';
 
 /** A generation's row as every stage reads it: the row decides what a stage does. */
 export type GenerationRow = GenerationJob & {
@@ -11,7 +11,7 @@ export type GenerationRow = GenerationJob & {
 // returned, in one statement on the pool instead of three through Prisma's interpreter.
 const LOAD: Statement = {
   name: 'lifecycle-load-generation',
-  text: `SELECT j.*,
+  text: `SELECT ${jobColumns('j')},
   CASE WHEN c.id IS NULL THEN NULL ELSE json_build_object('id', c.id, 'slug', c.slug, 'name', c.name) END AS character,
   CASE WHEN v.id IS NULL THEN NULL ELSE json_build_object('id', v.id, 'number', v.number) END AS "characterVersion"
 FROM generation_jobs j
