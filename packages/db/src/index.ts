@@ -1,4 +1,4 @@
-export { createDb, databaseStatements, type Db } from './create-db';
+export { createDb, databaseStatements, poolOf, type Db, type SqlPool } from './create-db';
 export { isDatabaseUnavailable } from './database-unavailable';
 export { isIdempotentRead, retryReadsOnce } from './retry-reads';
 export { migrate, ensureDatabase, listMigrations, MIGRATIONS_DIR } from './migrate';

@@ -1,10 +1,8 @@
-import { randomInt } from 'node:crypto';
-import { queueForStage, type AssetResource, type GenerationRequestBody, type JobConditioning, type JobError, type JobEventEnvelope, type StageQueueKey, type RenderOutputs, type StoredWorkflow, type AttemptEndCode, type ReferenceUse } from '@anime/contracts';
-import { isUniqueViolation, Prisma, type Db } from '@anime/db';
-import { recordEvent } from '../job-events';
-import { RETRY_TRANSITION, TRANSITIONS, type TransitionName } from './transitions';
-
-type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
+import { randomInt, randomUUID } from 'node:crypto';
+import { queueForStage, type AssetResource, type GenerationRequestBody, type JobConditioning, type JobError, type JobEventEnvelope, type JobEventName, type JobEventPayloads, type StageQueueKey, type RenderOutputs, type StoredWorkflow, type AttemptEndCode, type ReferenceUse } from '@anime/contracts';
+import { isUniqueViolation, type Db, type GenerationJob } from '@anime/db';
+import { json, run, runNumbering, runRead } from './lifecycle-sql';
+import { CANCEL, CREATE, FAIL, FILE, FIND_BY_REQUEST, PROGRESS, RENDER, REOPEN, REQUEST_CANCEL, RESOLVE, RESUBMIT, STAGE_OF, STARTED, SUBMIT } from './lifecycle-statements';
 
 /** What resolving a character records on a generation. */
 export interface Resolution {
@@ -34,11 +32,28 @@ export interface Attempt {
   referenceUse?: ReferenceUse;
 }
 
+/** A new generation with its first event, or the one its producer already made. */
+export type Created = { job: GenerationJob; created: true; event: JobEventEnvelope<'job:queued'> } | { job: GenerationJob; created: false; event: null };
+
+/** What a statement that records an event returns: the seq it took and who asked for the job. */
+interface Recorded {
+  seq: number;
+  source: string;
+  requestId: string | null;
+}
+
+const envelope = <N extends JobEventName>(name: N, row: Recorded, payload: JobEventPayloads[N]): JobEventEnvelope<N> => ({
+  name,
+  seq: row.seq,
+  payload: { ...payload, seq: row.seq } as JobEventPayloads[N] & { seq: number },
+  origin: { source: row.source, requestId: row.requestId },
+});
+
 /**
  * The one module that changes a generation's status and stage. Each change applies a transition
- * of the table in transitions.ts as one guarded UPDATE (the WHERE clause is the transition's
- * `from` states), so a replayed or duplicated queue message never moves a job twice; it returns
- * the event to publish, or null (or false) when the guard did not match.
+ * of the table in transitions.ts as one statement (lifecycle-statements.ts) whose guarded UPDATE's
+ * WHERE clause is the transition's `from` states, so a replayed or duplicated queue message never
+ * moves a job twice; it returns the event to publish, or null (or false) when the guard did not match.
  */
 export class JobLifecycle {
   constructor(private readonly db: Db) {}
@@ -47,70 +62,37 @@ export class JobLifecycle {
    * Writes a new generation with its `job:queued` event, or returns the one its producer already
    * made under the same (source, requestId) — also when two producers race: the unique key decides.
    */
-  async create(input: NewGeneration) {
-    if (input.requestId) {
-      const existing = await this.findByRequest(input.source, input.requestId);
-      if (existing) return { job: existing, created: false as const, event: null };
-    }
+  async create(input: NewGeneration): Promise<Created> {
+    let refused: unknown;
     try {
-      return await this.insert(input);
+      // ON CONFLICT (source, requestId) DO NOTHING: a duplicate, even one committed by a racing producer meanwhile, inserts nothing.
+      const [job] = await run<GenerationJob>(this.db, CREATE, this.insertValues(input));
+      if (job) return { job, created: true as const, event: envelope('job:queued', { seq: 1, source: job.source, requestId: job.requestId }, { jobId: job.id }) };
     } catch (error) {
       if (!input.requestId || !isUniqueViolation(error)) throw error;
-      const winner = await this.findByRequest(input.source, input.requestId);
-      if (!winner) throw error;
-      return { job: winner, created: false as const, event: null };
+      refused = error;
     }
+    const winner = input.requestId ? (await runRead<GenerationJob>(this.db, FIND_BY_REQUEST, [input.source, input.requestId]))[0] : undefined;
+    if (!winner) throw refused ?? new Error(`generation ${input.source}/${input.requestId} was neither created nor found`);
+    return { job: winner, created: false as const, event: null };
   }
 
-  private findByRequest(source: string, requestId: string) {
-    return this.db.generationJob.findUnique({ where: { source_requestId: { source, requestId } } });
-  }
-
-  private insert(input: NewGeneration) {
+  private insertValues(input: NewGeneration): unknown[] {
     const { body, resolution } = input;
     // Chosen once and stored in the request, so every retry and replay renders the same image.
     const seed = body.seed ?? randomInt(0, 2 ** 47);
-    const request = { ...body, seed };
-    return this.db.$transaction(async (tx) => {
-      const job = await tx.generationJob.create({
-        data: {
-          ...(input.id ? { id: input.id } : {}),
-          source: input.source,
-          requestId: input.requestId,
-          correlationId: input.correlationId,
-          apiKeyId: input.apiKeyId ?? null,
-          status: 'queued',
-          stage: resolution ? 'resolved' : 'requested',
-          priority: body.priority,
-          request: request as object,
-          seed: BigInt(seed),
-          project: body.project,
-          episode: body.episode,
-          scene: body.scene,
-          shot: body.shot,
-          ...(resolution ? resolutionColumns(resolution) : {}),
-        },
-      });
-      const event = await recordEvent(tx, job.id, 'job:queued', { jobId: job.id });
-      return { job, created: true as const, event };
-    });
-  }
-
-  /**
-   * Applies one transition (with the columns it sets) if the job is in one of its `from` states
-   * (and, with `unlessCancelRequested`, no cancel was asked for meanwhile).
-   */
-  private async apply(tx: Tx, id: string, name: TransitionName, data: Record<string, unknown> = {}, options: { unlessCancelRequested?: boolean } = {}): Promise<boolean> {
-    const transition = TRANSITIONS[name];
-    const changed = await tx.generationJob.updateMany({
-      where: { id, OR: transition.from.map((s) => ({ status: s.status, stage: s.stage })), ...(options.unlessCancelRequested ? { cancelRequestedAt: null } : {}) },
-      data: { status: transition.to.status, ...('stage' in transition.to ? { stage: transition.to.stage } : {}), ...data },
-    });
-    return changed.count > 0;
+    const id = input.id ?? randomUUID();
+    return [
+      id, input.source, input.requestId ?? null, input.correlationId ?? null, input.apiKeyId ?? null,
+      resolution ? 'resolved' : 'requested', body.priority, json({ ...body, seed }), String(seed),
+      body.project, body.episode, body.scene, body.shot ?? null,
+      resolution?.characterId ?? null, resolution?.characterVersionId ?? null, resolution?.conditioning.outfit ?? null, json(resolution?.conditioning),
+    ];
   }
 
   async resolve(id: string, resolution: Resolution): Promise<boolean> {
-    return this.db.$transaction((tx) => this.apply(tx, id, 'resolve', resolutionColumns(resolution)));
+    const { characterId, characterVersionId, conditioning } = resolution;
+    return (await run(this.db, RESOLVE, [id, characterId, characterVersionId, conditioning.outfit ?? null, json(conditioning)])).length > 0;
   }
 
   /**
@@ -118,11 +100,8 @@ export class JobLifecycle {
    * the story gets `job:submitted` (the prompt enters the backend's queue).
    */
   async submit(id: string, attempt: Attempt): Promise<JobEventEnvelope<'job:submitted'> | null> {
-    return this.db.$transaction(async (tx) => {
-      if (!(await this.apply(tx, id, 'submit', { ...attemptColumns(attempt), startedAt: new Date() }))) return null;
-      const number = await this.openAttempt(tx, id, attempt);
-      return recordEvent(tx, id, 'job:submitted', { jobId: id, backend: attempt.backend, attempt: number });
-    });
+    const [row] = await runNumbering<Recorded & { number: number }>(this.db, SUBMIT, [...attemptValues(id, attempt), json({ jobId: id, backend: attempt.backend })]);
+    return row ? envelope('job:submitted', row, { jobId: id, backend: attempt.backend, attempt: row.number }) : null;
   }
 
   /**
@@ -130,21 +109,18 @@ export class JobLifecycle {
    * `job:retrying { attempt, reason }` then `job:submitted` for the new attempt (empty when the guard refused).
    */
   async resubmit(id: string, attempt: Attempt, reason: AttemptEndCode): Promise<JobEventEnvelope[]> {
-    return this.db.$transaction(async (tx) => {
-      if (!(await this.apply(tx, id, 'resubmit', attemptColumns(attempt)))) return [];
-      await tx.jobAttempt.updateMany({ where: { jobId: id, finishedAt: null }, data: { finishedAt: new Date(), error: { code: reason, message: attemptEndMessage[reason] } } });
-      const number = await this.openAttempt(tx, id, attempt);
-      return [
-        await recordEvent(tx, id, 'job:retrying', { jobId: id, attempt: number, reason: `${reason}: ${attemptEndMessage[reason]}` }),
-        await recordEvent(tx, id, 'job:submitted', { jobId: id, backend: attempt.backend, attempt: number }),
-      ];
-    });
-  }
-
-  private async openAttempt(tx: Tx, id: string, attempt: Attempt): Promise<number> {
-    const number = (await tx.jobAttempt.count({ where: { jobId: id } })) + 1;
-    await tx.jobAttempt.create({ data: { jobId: id, number, backend: attempt.backend, promptId: attempt.promptId, workflow: attempt.workflow as object } });
-    return number;
+    const why = `${reason}: ${attemptEndMessage[reason]}`;
+    const [row] = await runNumbering<Recorded & { number: number }>(this.db, RESUBMIT, [
+      ...attemptValues(id, attempt),
+      json({ code: reason, message: attemptEndMessage[reason] }),
+      json({ jobId: id, reason: why }),
+      json({ jobId: id, backend: attempt.backend }),
+    ]);
+    if (!row) return [];
+    return [
+      envelope('job:retrying', { ...row, seq: row.seq - 1 }, { jobId: id, attempt: row.number, reason: why }),
+      envelope('job:submitted', row, { jobId: id, backend: attempt.backend, attempt: row.number }),
+    ];
   }
 
   /**
@@ -153,65 +129,41 @@ export class JobLifecycle {
    * or the job over) records nothing.
    */
   async started(id: string, promptId: string): Promise<JobEventEnvelope<'job:started'> | null> {
-    return this.db.$transaction(async (tx) => {
-      const open = await tx.jobAttempt.findFirst({ where: { jobId: id, promptId, startedAt: null, finishedAt: null, job: { status: 'running', stage: 'submitted' } } });
-      if (!open) return null;
-      const marked = await tx.jobAttempt.updateMany({ where: { id: open.id, startedAt: null }, data: { startedAt: new Date() } });
-      if (!marked.count) return null;
-      return recordEvent(tx, id, 'job:started', { jobId: id, backend: open.backend, attempt: open.number });
-    });
+    const [row] = await run<Recorded & { backend: string; number: number }>(this.db, STARTED, [id, promptId, json({ jobId: id })]);
+    return row ? envelope('job:started', row, { jobId: id, backend: row.backend, attempt: row.number }) : null;
   }
 
   /** Progress is not part of the stored story: only the latest tick is kept, with its seq. */
   async progress(id: string, progress: { value: number; max: number; node: string | null }): Promise<JobEventEnvelope<'job:progress'> | null> {
-    // The hot path (every sampler step of every job): one guarded statement, no transaction.
-    const rows = await this.db.$queryRaw<{ eventSeq: number }[]>`
-      UPDATE generation_jobs
-      SET "eventSeq" = "eventSeq" + 1, "progressSeq" = "eventSeq" + 1, "progressValue" = ${progress.value},
-          "progressMax" = ${progress.max}, "progressNode" = ${progress.node}, "updatedAt" = timezone('UTC', now())
-      WHERE id = ${id}::uuid AND status = 'running' AND stage = 'submitted'
-      RETURNING "eventSeq"`;
-    if (!rows.length) return null;
-    const seq = rows[0].eventSeq;
+    // The hot path (every sampler step of every job): one guarded statement.
+    const [row] = await run<{ eventSeq: number }>(this.db, PROGRESS, [id, progress.value, progress.max, progress.node]);
+    if (!row) return null;
+    const seq = row.eventSeq;
     return { name: 'job:progress', seq, payload: { jobId: id, ...progress, seq } };
   }
 
   /** Refused once a cancel was requested: what ComfyUI finished anyway is not filed. */
   async render(id: string, outputs: RenderOutputs): Promise<boolean> {
-    return this.db.$transaction(async (tx) => {
-      if (!(await this.apply(tx, id, 'render', { outputs: outputs as object }, { unlessCancelRequested: true }))) return false;
-      await tx.jobAttempt.updateMany({ where: { jobId: id, finishedAt: null }, data: { finishedAt: new Date() } });
-      return true;
-    });
+    return (await run(this.db, RENDER, [id, json(outputs)])).length > 0;
   }
 
   async file(id: string, assets: AssetResource[]): Promise<JobEventEnvelope<'job:completed'> | null> {
-    return this.db.$transaction(async (tx) => {
-      if (!(await this.apply(tx, id, 'file', { finishedAt: new Date() }))) return null;
-      return recordEvent(tx, id, 'job:completed', { jobId: id, assets });
-    });
+    const payload = { jobId: id, assets };
+    const [row] = await run<Recorded>(this.db, FILE, [id, json(payload)]);
+    return row ? envelope('job:completed', row, payload) : null;
   }
 
   async fail(id: string, error: JobError): Promise<JobEventEnvelope<'job:failed'> | null> {
-    return this.db.$transaction(async (tx) => {
-      const columns = {
-        finishedAt: new Date(),
-        errorCode: error.code,
-        errorMessage: error.message,
-        errorDetails: error.details === undefined ? undefined : (error.details as object),
-      };
-      if (!(await this.apply(tx, id, 'fail', columns))) return null;
-      await tx.jobAttempt.updateMany({ where: { jobId: id, finishedAt: null }, data: { finishedAt: new Date(), error: { code: error.code, message: error.message } } });
-      return recordEvent(tx, id, 'job:failed', { jobId: id, error: { code: error.code, message: error.message } });
-    });
+    const summary = { code: error.code, message: error.message };
+    const payload = { jobId: id, error: summary };
+    const [row] = await run<Recorded>(this.db, FAIL, [id, error.code, error.message, error.details !== undefined, json(error.details), json(summary), json(payload)]);
+    return row ? envelope('job:failed', row, payload) : null;
   }
 
   async cancel(id: string): Promise<JobEventEnvelope<'job:canceled'> | null> {
-    return this.db.$transaction(async (tx) => {
-      if (!(await this.apply(tx, id, 'cancel', { finishedAt: new Date(), errorCode: 'canceled', errorMessage: 'canceled' }))) return null;
-      await tx.jobAttempt.updateMany({ where: { jobId: id, finishedAt: null }, data: { finishedAt: new Date(), error: { code: 'canceled', message: 'canceled' } } });
-      return recordEvent(tx, id, 'job:canceled', { jobId: id });
-    });
+    const payload = { jobId: id };
+    const [row] = await run<Recorded>(this.db, CANCEL, [id, 'canceled', 'canceled', false, null, json({ code: 'canceled', message: 'canceled' }), json(payload)]);
+    return row ? envelope('job:canceled', row, payload) : null;
   }
 
   /**
@@ -220,51 +172,34 @@ export class JobLifecycle {
    * (again: repeating is harmless); false when the job is no longer there.
    */
   async requestCancel(id: string): Promise<boolean> {
-    const changed = await this.db.$executeRaw`
-      UPDATE generation_jobs SET "cancelRequestedAt" = COALESCE("cancelRequestedAt", timezone('UTC', now())), "updatedAt" = timezone('UTC', now())
-      WHERE id = ${id}::uuid AND status = 'running' AND stage = 'submitted'`;
-    return changed > 0;
+    return (await run(this.db, REQUEST_CANCEL, [id])).length > 0;
   }
 
   /** Re-opens a failed generation at the stage `queue` runs, clearing its error. */
   async retryStage(id: string, queue: StageQueueKey, reason: string): Promise<JobEventEnvelope<'job:retrying'> | null> {
-    return this.db.$transaction((tx) => this.reopen(tx, id, queue, reason));
+    return this.reopen(id, queue, reason, null);
   }
 
   /**
    * Runs a failed or canceled generation again from the stage it stopped at, as a new attempt
    * (REST retry); `newSeed` replaces the recorded seed, else the image is rendered with the same one.
+   * The stage is read first to pick the transition; its guard still holds if the row changed since.
    */
   async retry(id: string, options: { reason: string; newSeed?: boolean }): Promise<JobEventEnvelope<'job:retrying'> | null> {
-    return this.db.$transaction(async (tx) => {
-      const row = await tx.generationJob.findUnique({ where: { id }, select: { stage: true, request: true } });
-      const queue = row && queueForStage(row.stage);
-      if (!row || !queue) return null;
-      const seed = options.newSeed ? randomInt(0, 2 ** 47) : undefined;
-      const reseeded = seed === undefined ? {} : { seed: BigInt(seed), request: { ...(row.request as object), seed } };
-      return this.reopen(tx, id, queue, options.reason, reseeded);
-    });
+    const [row] = await runRead<{ stage: GenerationJob['stage'] }>(this.db, STAGE_OF, [id]);
+    const queue = row && queueForStage(row.stage);
+    if (!queue) return null;
+    return this.reopen(id, queue, options.reason, options.newSeed ? randomInt(0, 2 ** 47) : null);
   }
 
-  private async reopen(tx: Tx, id: string, queue: StageQueueKey, reason: string, data: Record<string, unknown> = {}) {
-    const cleared = { finishedAt: null, errorCode: null, errorMessage: null, errorDetails: Prisma.DbNull, cancelRequestedAt: null };
-    const progress = queue === 'assetFiling' ? {} : { progressValue: null, progressMax: null, progressNode: null };
-    if (!(await this.apply(tx, id, RETRY_TRANSITION[queue], { ...cleared, ...progress, ...data }))) return null;
-    // Filing again reuses the recorded render; the other stages lead to a new render attempt.
-    const attempt = (await tx.jobAttempt.count({ where: { jobId: id } })) + (queue === 'assetFiling' ? 0 : 1);
-    return recordEvent(tx, id, 'job:retrying', { jobId: id, reason, attempt });
+  private async reopen(id: string, queue: StageQueueKey, reason: string, seed: number | null) {
+    const [row] = await run<Recorded & { attempt: number }>(this.db, REOPEN[queue], [id, json({ jobId: id, reason }), seed === null ? null : String(seed)]);
+    return row ? envelope('job:retrying', row, { jobId: id, reason, attempt: row.attempt }) : null;
   }
 }
 
-const resolutionColumns = (r: Resolution) => ({
-  characterId: r.characterId,
-  characterVersionId: r.characterVersionId,
-  outfit: r.conditioning.outfit,
-  conditioning: r.conditioning as object,
-  resolvedAt: new Date(),
-});
-
-const attemptColumns = (a: Attempt) => ({ backend: a.backend, promptId: a.promptId, workflow: a.workflow as object, referenceUse: a.referenceUse ?? Prisma.DbNull });
+/** $1-$5 of SUBMIT and RESUBMIT. */
+const attemptValues = (id: string, a: Attempt) => [id, a.backend, a.promptId, json(a.workflow), json(a.referenceUse)];
 
 const attemptEndMessage: Record<AttemptEndCode, string> = {
   backend_removed: 'the backend is no longer configured',

@@ -1,0 +1,89 @@
+import { isDatabaseUnavailable, isUniqueViolation, poolOf, Prisma, type Db } from '@anime/db';
+import { TRANSITIONS, type JobState, type TransitionName } from './transitions';
+
+/**
+ * The SQL of JobLifecycle's statements. Each transition is one statement (data-modifying CTEs: the
+ * guarded UPDATE of generation_jobs, the job_attempts change and the job_events row with the next
+ * seq), so it is atomic without an interactive transaction, and it runs as a named (server-side
+ * prepared) statement on the Db's pool, skipping Prisma's query interpreter: measured on this
+ * machine, ~0.2 ms of CPU per statement against ~0.5 ms for $queryRaw, ~0.65 ms for a model call
+ * and ~1.8 ms for a transaction of two.
+ */
+
+/** Timestamps as Prisma writes them: `timestamp(3)` holding UTC. */
+export const NOW = `timezone('UTC', now())`;
+
+const literal = (value: string) => {
+  // The table holds enum names; anything else would be a bug, never input.
+  if (!/^[a-z]+$/.test(value)) throw new Error(`not an enum value: ${value}`);
+  return `'${value}'`;
+};
+
+/** The WHERE clause of a transition, from its `from` states in the TRANSITIONS table. */
+export function guard(name: TransitionName, alias = ''): string {
+  const from = TRANSITIONS[name].from as readonly JobState[];
+  const pairs = from.map((s) => `(${literal(s.status)}::"JobStatus", ${literal(s.stage)}::"JobStage")`);
+  return `(${alias}status, ${alias}stage) IN (${pairs.join(', ')})`;
+}
+
+/** The SET of a transition's target state (a missing stage keeps the job's). */
+export function target(name: TransitionName): string {
+  const to = TRANSITIONS[name].to as { status: string; stage?: string };
+  return `status = ${literal(to.status)}::"JobStatus"` + (to.stage ? `, stage = ${literal(to.stage)}::"JobStage"` : '');
+}
+
+/**
+ * generation_jobs' columns as Prisma's model lists them (no field is @map-ped), so a row read here
+ * is the row Prisma reads. Named, never `*`: a column a migration adds under a running process
+ * would change a prepared statement's result type, which PostgreSQL refuses until reconnecting.
+ */
+export const jobColumns = (alias: string) => Object.values(Prisma.GenerationJobScalarFieldEnum).map((c) => `${alias}."${c}"`).join(', ');
+
+/** A job_events row for each (seq, type, payload) the SELECT after it yields; the payload gets its seq. */
+export const insertEvents = (select: string) => `INSERT INTO job_events (id, "jobId", seq, type, payload, "createdAt")
+  SELECT gen_random_uuid(), ev."jobId", ev.seq, ev.type, ev.payload || jsonb_build_object('seq', ev.seq), ${NOW} FROM (${select}) ev`;
+
+export interface Statement {
+  /** Unique per text: node-postgres prepares it once per connection under this name. */
+  name: string;
+  text: string;
+}
+
+/** Runs one statement on the Db's pool; the text is prepared once per connection. */
+export async function run<Row>(db: Db, statement: Statement, values: unknown[]): Promise<Row[]> {
+  const result = await poolOf(db).query({ name: statement.name, text: statement.text, values });
+  return result.rows as Row[];
+}
+
+/**
+ * Runs a statement that only reads, retried once when the connection was dropped or refused under
+ * it (what createDb's retryReadsOnce does for Prisma's reads): running it twice is running it once.
+ */
+export async function runRead<Row>(db: Db, statement: Statement, values: unknown[]): Promise<Row[]> {
+  try {
+    return await run<Row>(db, statement, values);
+  } catch (error) {
+    if (!isDatabaseUnavailable(error)) throw error;
+    return run<Row>(db, statement, values);
+  }
+}
+
+/**
+ * A statement that opens an attempt numbers it from the count its snapshot sees; a concurrent
+ * writer that committed another attempt meanwhile makes the insert collide on (jobId, number) and
+ * the whole statement roll back, so it is run again on a fresh snapshot (what the separate
+ * statements of a transaction saw).
+ */
+export async function runNumbering<Row>(db: Db, statement: Statement, values: unknown[]): Promise<Row[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run<Row>(db, statement, values);
+    } catch (error) {
+      const collided = isUniqueViolation(error) && (error as { constraint?: string }).constraint === 'job_attempts_jobId_number_key';
+      if (!collided || attempt >= 5) throw error;
+    }
+  }
+}
+
+/** A jsonb parameter: node-postgres would turn a top-level array into a PostgreSQL array. */
+export const json = (value: unknown) => (value === undefined || value === null ? null : JSON.stringify(value));

@@ -1,0 +1,201 @@
+import type { StageQueueKey } from '@anime/contracts';
+import { guard, insertEvents, jobColumns, NOW, target, type Statement } from './lifecycle-sql';
+import { RETRY_TRANSITION } from './transitions';
+
+/*
+ * One statement per lifecycle change. The guarded UPDATE of generation_jobs comes first: it takes
+ * the row lock (concurrent changes of one job queue there, and a waiting one re-checks the guard on
+ * the row as committed, so a replay never moves a job twice), and it takes the event's seq from the
+ * row it updates, so seqs have no gaps. Every other part runs only for the row it RETURNs.
+ */
+
+/** $1 id, $2 source, $3 requestId, $4 correlationId, $5 apiKeyId, $6 stage, $7 priority, $8 request, $9 seed, $10-$13 project..shot, $14-$17 resolution. */
+export const CREATE: Statement = {
+  name: 'lifecycle-create',
+  text: `WITH j AS (
+  INSERT INTO generation_jobs (id, source, "requestId", "correlationId", "apiKeyId", status, stage, priority, request, seed, project, episode, scene, shot,
+    "characterId", "characterVersionId", outfit, conditioning, "resolvedAt", "eventSeq", "createdAt", "updatedAt")
+  VALUES ($1::uuid, $2, $3, $4, $5::uuid, 'queued', $6::"JobStage", $7, $8::jsonb, $9::bigint, $10, $11, $12, $13,
+    $14::uuid, $15::uuid, $16, $17::jsonb, CASE WHEN $6::"JobStage" = 'resolved' THEN ${NOW} END, 1, ${NOW}, ${NOW})
+  ON CONFLICT (source, "requestId") DO NOTHING
+  RETURNING ${jobColumns('generation_jobs')}
+), e AS (
+  ${insertEvents(`SELECT j.id AS "jobId", 1 AS seq, 'job:queued' AS type, jsonb_build_object('jobId', j.id) AS payload FROM j`)}
+)
+SELECT * FROM j`,
+};
+
+export const FIND_BY_REQUEST: Statement = {
+  name: 'lifecycle-find-by-request',
+  text: `SELECT ${jobColumns('g')} FROM generation_jobs g WHERE g.source = $1 AND g."requestId" = $2`,
+};
+
+/** $1 id, $2 characterId, $3 characterVersionId, $4 outfit, $5 conditioning. */
+export const RESOLVE: Statement = {
+  name: 'lifecycle-resolve',
+  text: `UPDATE generation_jobs SET ${target('resolve')}, "characterId" = $2::uuid, "characterVersionId" = $3::uuid, outfit = $4, conditioning = $5::jsonb,
+  "resolvedAt" = ${NOW}, "updatedAt" = ${NOW}
+WHERE id = $1::uuid AND ${guard('resolve')}
+RETURNING id`,
+};
+
+/** The next attempt's number, for the row j RETURNed. */
+const numbered = `n AS (SELECT j.*, (SELECT count(*) FROM job_attempts WHERE "jobId" = j.id)::int + 1 AS number FROM j)`;
+const openAttempt = `a AS (
+  INSERT INTO job_attempts (id, "jobId", number, backend, "promptId", workflow, "submittedAt")
+  SELECT gen_random_uuid(), n.id, n.number, $2::text, $3::text, $4::jsonb, ${NOW} FROM n
+)`;
+
+/** $1 id, $2 backend, $3 promptId, $4 workflow, $5 referenceUse, $6 submitted payload. */
+export const SUBMIT: Statement = {
+  name: 'lifecycle-submit',
+  text: `WITH j AS (
+  UPDATE generation_jobs SET ${target('submit')}, backend = $2::text, "promptId" = $3::text, workflow = $4::jsonb, "referenceUse" = $5::jsonb,
+    "startedAt" = ${NOW}, "updatedAt" = ${NOW}, "eventSeq" = "eventSeq" + 1
+  WHERE id = $1::uuid AND ${guard('submit')}
+  RETURNING id, "eventSeq", source, "requestId"
+), ${numbered}, ${openAttempt}, e AS (
+  ${insertEvents(`SELECT n.id AS "jobId", n."eventSeq" AS seq, 'job:submitted' AS type, $6::jsonb || jsonb_build_object('attempt', n.number) AS payload FROM n`)}
+)
+SELECT "eventSeq" AS seq, source, "requestId", number FROM n`,
+};
+
+/** $1-$5 as SUBMIT, $6 the ended attempt's error, $7 retrying payload, $8 submitted payload. */
+export const RESUBMIT: Statement = {
+  name: 'lifecycle-resubmit',
+  text: `WITH j AS (
+  UPDATE generation_jobs SET ${target('resubmit')}, backend = $2::text, "promptId" = $3::text, workflow = $4::jsonb, "referenceUse" = $5::jsonb,
+    "updatedAt" = ${NOW}, "eventSeq" = "eventSeq" + 2
+  WHERE id = $1::uuid AND ${guard('resubmit')}
+  RETURNING id, "eventSeq", source, "requestId"
+), ended AS (
+  UPDATE job_attempts t SET "finishedAt" = ${NOW}, error = $6::jsonb FROM j WHERE t."jobId" = j.id AND t."finishedAt" IS NULL
+), ${numbered}, ${openAttempt}, e AS (
+  ${insertEvents(`SELECT n.id AS "jobId", n."eventSeq" - 1 AS seq, 'job:retrying' AS type, $7::jsonb || jsonb_build_object('attempt', n.number) AS payload FROM n
+    UNION ALL SELECT n.id, n."eventSeq", 'job:submitted', $8::jsonb || jsonb_build_object('attempt', n.number) FROM n`)}
+)
+SELECT "eventSeq" AS seq, source, "requestId", number FROM n`,
+};
+
+/**
+ * $1 id, $2 promptId, $3 started payload. Not a transition: the job row is locked first (as every
+ * transition does, so this never deadlocks with one), then the open attempt is marked, then the seq
+ * taken only if it was (a late or repeated notice records nothing and leaves no gap).
+ */
+export const STARTED: Statement = {
+  name: 'lifecycle-started',
+  text: `WITH j AS MATERIALIZED (
+  SELECT id FROM generation_jobs WHERE id = $1::uuid AND status = 'running' AND stage = 'submitted' FOR UPDATE
+), t AS (
+  UPDATE job_attempts t SET "startedAt" = ${NOW} FROM j
+  WHERE t.id = (SELECT id FROM job_attempts WHERE "jobId" = $1::uuid AND "promptId" = $2 AND "startedAt" IS NULL AND "finishedAt" IS NULL ORDER BY number LIMIT 1)
+    AND t."jobId" = j.id AND t."startedAt" IS NULL AND t."finishedAt" IS NULL
+  RETURNING t."jobId", t.backend, t.number
+), s AS (
+  UPDATE generation_jobs g SET "eventSeq" = g."eventSeq" + 1 FROM t WHERE g.id = t."jobId"
+  RETURNING g.id, g."eventSeq", g.source, g."requestId", t.backend, t.number
+), e AS (
+  ${insertEvents(`SELECT s.id AS "jobId", s."eventSeq" AS seq, 'job:started' AS type, $3::jsonb || jsonb_build_object('backend', s.backend, 'attempt', s.number) AS payload FROM s`)}
+)
+SELECT "eventSeq" AS seq, source, "requestId", backend, number FROM s`,
+};
+
+/** $1 id, $2 value, $3 max, $4 node. Only the latest tick is kept, with its seq; no stored event. */
+export const PROGRESS: Statement = {
+  name: 'lifecycle-progress',
+  text: `UPDATE generation_jobs
+SET "eventSeq" = "eventSeq" + 1, "progressSeq" = "eventSeq" + 1, "progressValue" = $2::int, "progressMax" = $3::int, "progressNode" = $4::text, "updatedAt" = ${NOW}
+WHERE id = $1::uuid AND status = 'running' AND stage = 'submitted'
+RETURNING "eventSeq"`,
+};
+
+/** $1 id, $2 outputs. Refused once a cancel was requested. */
+export const RENDER: Statement = {
+  name: 'lifecycle-render',
+  text: `WITH j AS (
+  UPDATE generation_jobs SET ${target('render')}, outputs = $2::jsonb, "updatedAt" = ${NOW}
+  WHERE id = $1::uuid AND ${guard('render')} AND "cancelRequestedAt" IS NULL
+  RETURNING id
+), ended AS (
+  UPDATE job_attempts t SET "finishedAt" = ${NOW} FROM j WHERE t."jobId" = j.id AND t."finishedAt" IS NULL
+)
+SELECT id FROM j`,
+};
+
+/** $1 id, $2 completed payload. */
+export const FILE: Statement = {
+  name: 'lifecycle-file',
+  text: `WITH j AS (
+  UPDATE generation_jobs SET ${target('file')}, "finishedAt" = ${NOW}, "updatedAt" = ${NOW}, "eventSeq" = "eventSeq" + 1
+  WHERE id = $1::uuid AND ${guard('file')}
+  RETURNING id, "eventSeq", source, "requestId"
+), e AS (
+  ${insertEvents(`SELECT j.id AS "jobId", j."eventSeq" AS seq, 'job:completed' AS type, $2::jsonb AS payload FROM j`)}
+)
+SELECT "eventSeq" AS seq, source, "requestId" FROM j`,
+};
+
+/**
+ * $1 id, $2 errorCode, $3 errorMessage, $4 whether errorDetails is given, $5 errorDetails, $6 the
+ * open attempt's error, $7 the event's payload. Shared by fail and cancel.
+ */
+const ending = (name: 'fail' | 'cancel', event: 'job:failed' | 'job:canceled'): Statement => ({
+  name: `lifecycle-${name}`,
+  text: `WITH j AS (
+  UPDATE generation_jobs SET ${target(name)}, "finishedAt" = ${NOW}, "errorCode" = $2::text, "errorMessage" = $3::text,
+    "errorDetails" = CASE WHEN $4::boolean THEN $5::jsonb ELSE "errorDetails" END, "updatedAt" = ${NOW}, "eventSeq" = "eventSeq" + 1
+  WHERE id = $1::uuid AND ${guard(name)}
+  RETURNING id, "eventSeq", source, "requestId"
+), ended AS (
+  UPDATE job_attempts t SET "finishedAt" = ${NOW}, error = $6::jsonb FROM j WHERE t."jobId" = j.id AND t."finishedAt" IS NULL
+), e AS (
+  ${insertEvents(`SELECT j.id AS "jobId", j."eventSeq" AS seq, '${event}' AS type, $7::jsonb AS payload FROM j`)}
+)
+SELECT "eventSeq" AS seq, source, "requestId" FROM j`,
+});
+export const FAIL = ending('fail', 'job:failed');
+export const CANCEL = ending('cancel', 'job:canceled');
+
+/** $1 id. Recorded (again) while the prompt is in a backend. */
+export const REQUEST_CANCEL: Statement = {
+  name: 'lifecycle-request-cancel',
+  text: `UPDATE generation_jobs SET "cancelRequestedAt" = COALESCE("cancelRequestedAt", ${NOW}), "updatedAt" = ${NOW}
+WHERE id = $1::uuid AND status = 'running' AND stage = 'submitted'
+RETURNING id`,
+};
+
+export const STAGE_OF: Statement = {
+  name: 'lifecycle-stage-of',
+  text: `SELECT stage FROM generation_jobs WHERE id = $1::uuid`,
+};
+
+/**
+ * $1 id, $2 retrying payload, $3 a new seed or null. Re-opens a failed or canceled generation at
+ * the stage `queue` runs, clearing its error; filing again reuses the recorded render (no new
+ * attempt, progress kept), the other stages lead to a new render attempt.
+ */
+const reopen = (queue: StageQueueKey): Statement => {
+  const filing = queue === 'assetFiling';
+  const name = RETRY_TRANSITION[queue];
+  return {
+    name: `lifecycle-${name}`,
+    text: `WITH j AS (
+  UPDATE generation_jobs SET ${target(name)}, "finishedAt" = NULL, "errorCode" = NULL, "errorMessage" = NULL, "errorDetails" = NULL, "cancelRequestedAt" = NULL,
+    ${filing ? '' : '"progressValue" = NULL, "progressMax" = NULL, "progressNode" = NULL,'}
+    seed = COALESCE($3::bigint, seed), request = CASE WHEN $3::bigint IS NULL THEN request ELSE request || jsonb_build_object('seed', $3::bigint) END,
+    "updatedAt" = ${NOW}, "eventSeq" = "eventSeq" + 1
+  WHERE id = $1::uuid AND ${guard(name)}
+  RETURNING id, "eventSeq", source, "requestId"
+), n AS (
+  SELECT j.*, (SELECT count(*) FROM job_attempts WHERE "jobId" = j.id)::int + ${filing ? 0 : 1} AS attempt FROM j
+), e AS (
+  ${insertEvents(`SELECT n.id AS "jobId", n."eventSeq" AS seq, 'job:retrying' AS type, $2::jsonb || jsonb_build_object('attempt', n.attempt) AS payload FROM n`)}
+)
+SELECT "eventSeq" AS seq, source, "requestId", attempt FROM n`,
+  };
+};
+export const REOPEN: Record<StageQueueKey, Statement> = {
+  generationRequests: reopen('generationRequests'),
+  generationRenders: reopen('generationRenders'),
+  assetFiling: reopen('assetFiling'),
+};

@@ -1,0 +1,135 @@
+import { generationRequestBodySchema } from '@anime/contracts';
+import { createDb, poolOf, type Db } from '@anime/db';
+import { createTestDatabase, type TestDatabase } from '@anime/testing';
+import { JobLifecycle } from '../src/lifecycle/job-lifecycle';
+import { loadGeneration } from '../src/lifecycle/load-generation';
+
+const body = () => generationRequestBodySchema.parse({ character: 'kai', prompt: 'x' });
+const conditioning = { positive: 'p', negative: 'n', loras: [], references: [], outfit: null };
+const workflow = { '1': { class_type: 'SaveImage', inputs: {} } };
+
+describe('JobLifecycle statements', () => {
+  let database: TestDatabase;
+  let db: Db;
+  let lifecycle: JobLifecycle;
+  let resolution: { characterId: string; characterVersionId: string; conditioning: typeof conditioning };
+
+  beforeAll(async () => {
+    database = await createTestDatabase('lifecycle-statements');
+    db = createDb(database.url, { max: 4 });
+    lifecycle = new JobLifecycle(db);
+    const character = await db.character.create({ data: { slug: 'kai', name: 'Kai', currentVersion: 1 } });
+    const version = await db.characterVersion.create({ data: { characterId: character.id, number: 1, definition: { displayName: 'Kai' } } });
+    resolution = { characterId: character.id, characterVersionId: version.id, conditioning };
+  });
+
+  afterAll(async () => {
+    await db.$disconnect();
+    await database.drop();
+  });
+
+  const story = async (id: string) => (await db.jobEvent.findMany({ where: { jobId: id }, orderBy: { seq: 'asc' } })).map((e) => e.seq);
+  const resolved = async () => (await lifecycle.create({ body: body(), source: 'test', resolution })).job.id;
+
+  it('when a job is created, then it returns the row as Prisma reads it, and its job:queued event is stored as Prisma would store it', async () => {
+    const { job, event } = await lifecycle.create({ body: body(), source: 'test', requestId: 'r-1', correlationId: 'c-1', resolution });
+    expect(job).toEqual(await db.generationJob.findUniqueOrThrow({ where: { id: job.id } }));
+    expect(job).toMatchObject({ status: 'queued', stage: 'resolved', eventSeq: 1, source: 'test', requestId: 'r-1', correlationId: 'c-1', outfit: null });
+    expect(typeof job.seed).toBe('bigint');
+    expect((job.request as { seed: number }).seed).toBe(Number(job.seed));
+    expect(Math.abs(job.createdAt.getTime() - Date.now())).toBeLessThan(5_000);
+    expect(job.resolvedAt).not.toBeNull();
+    expect(event).toEqual({ name: 'job:queued', seq: 1, payload: { jobId: job.id, seq: 1 }, origin: { source: 'test', requestId: 'r-1' } });
+    const [stored] = await db.jobEvent.findMany({ where: { jobId: job.id } });
+    expect(stored).toMatchObject({ seq: 1, type: 'job:queued', payload: { jobId: job.id, seq: 1 } });
+    expect(Math.abs(stored.createdAt.getTime() - Date.now())).toBeLessThan(5_000);
+    const again = await lifecycle.create({ body: body(), source: 'test', requestId: 'r-1' });
+    expect(again).toEqual({ job, created: false, event: null });
+  });
+
+  it('when each transition runs, then it is one statement on the pool and no transaction', async () => {
+    const pool = poolOf(db);
+    const query = jest.spyOn(pool, 'query');
+    const connect = jest.spyOn(pool, 'connect');
+    // [statements, connections taken]: pool.query takes its connection through pool.connect; a transaction would take one more.
+    const counts: Record<string, [number, number]> = {};
+    const count = async (name: string, step: () => Promise<unknown>) => {
+      query.mockClear();
+      connect.mockClear();
+      await step();
+      counts[name] = [query.mock.calls.length, connect.mock.calls.length];
+    };
+    let id = '';
+    try {
+      await count('create', async () => { id = (await lifecycle.create({ body: body(), source: 'test' })).job.id; });
+      await count('resolve', () => lifecycle.resolve(id, resolution));
+      await count('submit', () => lifecycle.submit(id, { backend: 'http://a', promptId: 'p1', workflow }));
+      await count('resubmit', () => lifecycle.resubmit(id, { backend: 'http://b', promptId: 'p2', workflow }, 'backend_lost'));
+      await count('started', () => lifecycle.started(id, 'p2'));
+      await count('progress', () => lifecycle.progress(id, { value: 1, max: 2, node: null }));
+      await count('requestCancel', () => lifecycle.requestCancel(id));
+      await count('cancel', () => lifecycle.cancel(id));
+      await count('retryStage', () => lifecycle.retryStage(id, 'generationRenders', 'test'));
+      await count('fail', () => lifecycle.fail(id, { code: 'internal', message: 'boom' }));
+    } finally {
+      query.mockRestore();
+      connect.mockRestore();
+    }
+    const one: [number, number] = [1, 1];
+    expect(counts).toEqual({ create: one, resolve: one, submit: one, resubmit: one, started: one, progress: one, requestCancel: one, cancel: one, retryStage: one, fail: one });
+    expect(await story(id)).toEqual([1, 2, 3, 4, 5, 7, 8, 9]);
+  });
+
+  it('when the same job is moved from several connections at once, then attempts stay numbered 1..n and the stored story has no gap', async () => {
+    const id = await resolved();
+    await lifecycle.submit(id, { backend: 'http://a', promptId: 'p0', workflow });
+    // resubmit goes from running/submitted to itself: each applies, each opening the next attempt.
+    const resubmits = await Promise.all([1, 2, 3].map((n) => lifecycle.resubmit(id, { backend: `http://b${n}`, promptId: `p${n}`, workflow }, 'backend_lost')));
+    expect(resubmits.every((events) => events.length === 2)).toBe(true);
+    const attempts = await db.jobAttempt.findMany({ where: { jobId: id }, orderBy: { number: 'asc' } });
+    expect(attempts.map((a) => a.number)).toEqual([1, 2, 3, 4]);
+    expect(attempts.filter((a) => a.finishedAt === null)).toHaveLength(1);
+    const open = attempts[3];
+    const started = await Promise.all([1, 2, 3].map(() => lifecycle.started(id, open.promptId)));
+    expect(started.filter((e) => e !== null)).toHaveLength(1);
+    const ended = await Promise.all([lifecycle.fail(id, { code: 'internal', message: 'boom' }), lifecycle.cancel(id), lifecycle.fail(id, { code: 'internal', message: 'again' })]);
+    expect(ended.filter((e) => e !== null)).toHaveLength(1);
+    const seqs = await story(id);
+    expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+    expect(seqs).toHaveLength(1 + 1 + 3 * 2 + 1 + 1);
+    const row = await db.generationJob.findUniqueOrThrow({ where: { id } });
+    expect(row.eventSeq).toBe(seqs.length);
+    expect(await db.jobAttempt.count({ where: { jobId: id, finishedAt: null } })).toBe(0);
+  });
+
+  it('when a job fails with details and is retried with a new seed, then the details are stored and cleared, and the request carries the new seed', async () => {
+    const id = await resolved();
+    await lifecycle.submit(id, { backend: 'http://a', promptId: 'q1', workflow });
+    await lifecycle.fail(id, { code: 'comfyui_validation', message: 'bad', details: [{ node: '3', message: 'x' }] });
+    expect(await db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'failed', errorDetails: [{ node: '3', message: 'x' }] });
+    const before = await db.generationJob.findUniqueOrThrow({ where: { id } });
+    expect((await lifecycle.retry(id, { reason: 'again', newSeed: true }))?.payload).toEqual({ jobId: id, reason: 'again', attempt: 2, seq: 4 });
+    const after = await db.generationJob.findUniqueOrThrow({ where: { id } });
+    expect(after).toMatchObject({ status: 'queued', stage: 'resolved', errorDetails: null, errorCode: null, progressValue: null });
+    expect(after.seed).not.toBe(before.seed);
+    expect(after.request).toEqual({ ...(before.request as object), seed: Number(after.seed) });
+  });
+
+  it('when a generation is loaded, then it is the row with its character and version as Prisma includes them, in one statement', async () => {
+    const include = { character: { select: { id: true, slug: true, name: true } }, characterVersion: { select: { id: true, number: true } } } as const;
+    const withCharacter = await resolved();
+    const without = (await lifecycle.create({ body: body(), source: 'test' })).job.id;
+    const query = jest.spyOn(poolOf(db), 'query');
+    let loaded;
+    try {
+      loaded = await loadGeneration(db, withCharacter);
+      expect(query).toHaveBeenCalledTimes(1);
+    } finally {
+      query.mockRestore();
+    }
+    expect(loaded).toEqual(await db.generationJob.findUnique({ where: { id: withCharacter }, include }));
+    expect((await loadGeneration(db, withCharacter))?.character).toEqual({ id: resolution.characterId, slug: 'kai', name: 'Kai' });
+    expect(await loadGeneration(db, without)).toEqual(await db.generationJob.findUnique({ where: { id: without }, include }));
+    expect(await loadGeneration(db, '00000000-0000-4000-8000-000000000000')).toBeNull();
+  });
+});
