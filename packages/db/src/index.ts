@@ -1,4 +1,4 @@
-export { createDb, type Db } from './create-db';
+export { createDb, poolOf, type Db, type SqlPool } from './create-db';
 export { isDatabaseUnavailable } from './database-unavailable';
 export { isIdempotentRead, retryReadsOnce } from './retry-reads';
 export { migrate, ensureDatabase, listMigrations, MIGRATIONS_DIR } from './migrate';
