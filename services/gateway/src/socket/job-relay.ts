@@ -9,8 +9,28 @@ import type { KeyAuthenticator } from '../http/auth/authenticate-key';
 import type { Caller } from '../http/auth/caller';
 import { reachesProject } from '../http/auth/project-access';
 import { progressRelayLatency } from '@anime/pipeline';
+import { readRows } from '../data/read-rows';
 import { authenticateSocket, SOCKET_CALLER, SOCKET_TOKEN } from './authenticate-socket';
 import { attachOpsRoom, relayToOpsRoom } from './ops-room';
+
+const JOB_REACH = { name: 'gateway-job-reach', text: `SELECT status::text AS status, project FROM generation_jobs WHERE id = $1::uuid` };
+// One consistent snapshot: the row and every lifecycle event it has so far, in seq order.
+const JOB_STORY = {
+  name: 'gateway-job-story',
+  text: `SELECT j.status::text AS status, j.project, j."progressSeq", j."progressValue", j."progressMax", j."progressNode",
+    (SELECT json_agg(json_build_object('seq', e.seq, 'type', e.type, 'payload', e.payload) ORDER BY e.seq) FROM job_events e WHERE e."jobId" = j.id) AS events
+  FROM generation_jobs j WHERE j.id = $1::uuid`,
+};
+
+interface StoryRow {
+  status: string;
+  project: string;
+  progressSeq: number | null;
+  progressValue: number | null;
+  progressMax: number | null;
+  progressNode: string | null;
+  events: { seq: number; type: string; payload: unknown }[] | null;
+}
 
 const subscribeMessage = z.object({ jobId: z.string().uuid() });
 
@@ -116,41 +136,49 @@ export class JobRelay {
       return { ok: false, error: { code: 'unauthenticated', message: 'the API key is no longer valid' } };
     }
     socket.data[SOCKET_CALLER] = caller;
-    const job = await this.deps.db.generationJob.findUnique({ where: { id: jobId }, select: { status: true, project: true } });
     // Outside the key's reach reads exactly like a job that does not exist: nothing is told about it.
-    if (!job || !grants(caller.scopes, 'read') || !reachesProject(caller, job.project)) {
-      return { ok: false, error: { code: 'not_found', message: `generation ${jobId} not found` } };
+    const notFound = { ok: false as const, error: { code: 'not_found', message: `generation ${jobId} not found` } };
+    if (!grants(caller.scopes, 'read')) return notFound;
+    const jobs = this.byJob.get(jobId) ?? new Map<string, Subscription>();
+    if (jobs.has(socket.id)) {
+      const [job] = await readRows<{ status: string; project: string }>(this.deps.db, JOB_REACH, [jobId]);
+      return job && reachesProject(caller, job.project) ? { ok: true, status: job.status } : notFound;
     }
-    const existing = this.byJob.get(jobId)?.get(socket.id);
-    if (existing) return { ok: true, status: job.status };
-    // Registered before reading the story, so nothing published meanwhile is lost.
+    // Registered before reading the story, so nothing published meanwhile is lost; it is given back
+    // if the job turns out to be out of reach (nothing was sent to the client by then).
     const sub: Subscription = { socket, lastSeq: 0, ended: false, pending: [] };
-    if (!this.byJob.has(jobId)) this.byJob.set(jobId, new Map());
-    this.byJob.get(jobId)!.set(socket.id, sub);
+    this.byJob.set(jobId, jobs);
+    jobs.set(socket.id, sub);
     const story = await this.loadStory(jobId);
-    for (const envelope of story) this.deliver(sub, envelope);
+    if (!story || !reachesProject(caller, story.project)) {
+      if (jobs.get(socket.id) === sub) jobs.delete(socket.id);
+      if (!jobs.size && this.byJob.get(jobId) === jobs) this.byJob.delete(jobId);
+      return notFound;
+    }
+    for (const envelope of story.events) this.deliver(sub, envelope);
     const pending = sub.pending ?? [];
     sub.pending = null;
     for (const envelope of pending.sort((a, b) => a.seq - b.seq)) this.deliver(sub, envelope);
-    // Only refreshes the status in the ack: the subscription is live by now, so a failed read is not a failed subscribe.
-    const fresh = await this.deps.db.generationJob.findUnique({ where: { id: jobId }, select: { status: true } }).catch(() => null);
-    return { ok: true, status: fresh?.status ?? job.status };
+    if (!pending.length) return { ok: true, status: story.status };
+    // Events arrived during the replay: the status is read again for the ack. The subscription is
+    // live by now, so a failed read is not a failed subscribe.
+    const fresh = await readRows<{ status: string }>(this.deps.db, JOB_REACH, [jobId]).catch(() => []);
+    return { ok: true, status: fresh[0]?.status ?? story.status };
   }
 
-  private async loadStory(jobId: string): Promise<JobEventEnvelope[]> {
-    const [events, job] = await Promise.all([
-      this.deps.db.jobEvent.findMany({ where: { jobId }, orderBy: { seq: 'asc' } }),
-      this.deps.db.generationJob.findUnique({ where: { id: jobId }, select: { progressSeq: true, progressValue: true, progressMax: true, progressNode: true } }),
-    ]);
-    const story: JobEventEnvelope[] = events.map((e) => ({ name: e.type as JobEventEnvelope['name'], seq: e.seq, payload: e.payload as never }));
-    if (job?.progressSeq && job.progressMax !== null) {
-      story.push({
+  /** The job's status, project and story so far (lifecycle events, then its latest progress), in one statement. */
+  private async loadStory(jobId: string): Promise<{ status: string; project: string; events: JobEventEnvelope[] } | null> {
+    const [job] = await readRows<StoryRow>(this.deps.db, JOB_STORY, [jobId]);
+    if (!job) return null;
+    const events: JobEventEnvelope[] = (job.events ?? []).map((e) => ({ name: e.type as JobEventEnvelope['name'], seq: e.seq, payload: e.payload as never }));
+    if (job.progressSeq && job.progressMax !== null) {
+      events.push({
         name: 'job:progress',
         seq: job.progressSeq,
         payload: { jobId, value: job.progressValue ?? 0, max: job.progressMax, node: job.progressNode, seq: job.progressSeq },
       });
     }
-    return story.sort((a, b) => a.seq - b.seq);
+    return { status: job.status, project: job.project, events: events.sort((a, b) => a.seq - b.seq) };
   }
 
   private onLiveEvent(message: string): void {
