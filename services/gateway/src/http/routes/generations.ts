@@ -1,7 +1,8 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { generationListQuerySchema, generationRequestBodySchema, retryGenerationBodySchema, webhookNotRegistered, type JobStatus } from '@anime/contracts';
-import { loadGenerationResource, requestWebhookEndpoint } from '@anime/pipeline';
+import { requestWebhookEndpoint } from '@anime/pipeline';
+import { loadGenerationResourceFast as loadGenerationResource, loadGenerationResources } from '../../data/generation-resources';
 import { cancelGeneration, type CancelGenerationDeps } from '../../domain/cancel-generation';
 import { createGeneration, type CreateGenerationDeps } from '../../domain/create-generation';
 import { retryGeneration } from '../../domain/retry-generation';
@@ -62,14 +63,14 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
       select: { id: true },
     });
     const page = rows.slice(0, query.limit);
-    const items = await Promise.all(page.map((r) => loadGenerationResource(deps.db, r.id)));
+    const items = await loadGenerationResources(deps.db, page.map((r) => r.id));
     res.json({ items, nextCursor: rows.length > query.limit ? page[page.length - 1].id : null });
   });
 
   router.get('/:id', async (req, res) => {
     const id = parseOr400(idParam, req.params.id, 'generation id');
-    await requireVisible(deps.db, callerOf(res), id);
-    const resource = await loadGenerationResource(deps.db, id);
+    // One statement: a generation outside the caller's projects reads as one that does not exist.
+    const resource = await loadGenerationResource(deps.db, id, callerOf(res).projects);
     if (!resource) throw notFound(`generation ${id}`);
     res.json(resource);
   });
