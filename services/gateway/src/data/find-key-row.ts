@@ -3,25 +3,29 @@ import type { Db } from '@anime/db';
 import { readRows } from './read-rows';
 
 // By the unique hash, only what verifying needs; the dates as epoch ms (see readRows).
-const KEY_BY_HASH = { name: 'gateway-key-by-hash', text: `SELECT id::text AS id, name, scopes, projects,
-  (extract(epoch FROM "expiresAt") * 1000)::float8 AS "expiresAt", (extract(epoch FROM "revokedAt") * 1000)::float8 AS "revokedAt"
-  FROM api_keys WHERE "keyHash" = $1` };
+export const KEY_COLUMNS = `k.id::text AS "keyId", k.name AS "keyName", k.scopes AS "keyScopes", k.projects AS "keyProjects",
+  (extract(epoch FROM k."expiresAt") * 1000)::float8 AS "keyExpiresAt", (extract(epoch FROM k."revokedAt") * 1000)::float8 AS "keyRevokedAt"`;
+const KEY_BY_HASH = { name: 'gateway-key-by-hash', text: `SELECT ${KEY_COLUMNS} FROM api_keys k WHERE k."keyHash" = $1` };
 
-interface Row {
-  id: string;
-  name: string;
-  scopes: string[];
-  projects: string[] | null;
-  expiresAt: number | null;
-  revokedAt: number | null;
+/** The key columns as a statement selects them (KEY_COLUMNS, from `api_keys k`). */
+export interface KeyColumns {
+  keyId: string | null;
+  keyName: string;
+  keyScopes: string[];
+  keyProjects: string[] | null;
+  keyExpiresAt: number | null;
+  keyRevokedAt: number | null;
+}
+
+const date = (ms: number | null) => (ms === null ? null : new Date(ms));
+
+/** The row verifyKey needs, from KEY_COLUMNS (null when no key matched). */
+export function toKeyRow(row: KeyColumns | undefined): KeyRow | null {
+  if (!row || row.keyId === null) return null;
+  return { id: row.keyId, name: row.keyName, scopes: row.keyScopes, projects: row.keyProjects, expiresAt: date(row.keyExpiresAt), revokedAt: date(row.keyRevokedAt) };
 }
 
 /** The API key lookup made on every request: one indexed statement, no Prisma interpreter, no cache (revocation is immediate). */
 export function keyRowFinder(db: Db): KeyRowFinder {
-  return async (keyHash: string): Promise<KeyRow | null> => {
-    const [row] = await readRows<Row>(db, KEY_BY_HASH, [keyHash]);
-    if (!row) return null;
-    const date = (ms: number | null) => (ms === null ? null : new Date(ms));
-    return { id: row.id, name: row.name, scopes: row.scopes, projects: row.projects, expiresAt: date(row.expiresAt), revokedAt: date(row.revokedAt) };
-  };
+  return async (keyHash: string): Promise<KeyRow | null> => toKeyRow((await readRows<KeyColumns>(db, KEY_BY_HASH, [keyHash]))[0]);
 }
