@@ -100,7 +100,7 @@ function toResource(row: Row): GenerationResource {
  * The resources of these generations, in the order asked, in one statement; an id without a row,
  * or (with `projects`) outside the caller's projects, is left out, as if it did not exist.
  */
-export async function loadGenerationResources(db: Db, ids: readonly string[], projects: readonly string[] | null = null): Promise<GenerationResource[]> {
+export async function readGenerationResources(db: Db, ids: readonly string[], projects: readonly string[] | null = null): Promise<GenerationResource[]> {
   if (!ids.length) return [];
   const rows = await readRows<Row>(db, GENERATIONS, [ids]);
   const byId = new Map(rows.filter((r) => projects === null || projects.includes(r.project)).map((r) => [r.id, r]));
@@ -111,6 +111,6 @@ export async function loadGenerationResources(db: Db, ids: readonly string[], pr
 }
 
 /** One generation's resource, null when it does not exist or lies outside `projects`. */
-export async function loadGenerationResourceFast(db: Db, id: string, projects: readonly string[] | null = null): Promise<GenerationResource | null> {
-  return (await loadGenerationResources(db, [id], projects))[0] ?? null;
+export async function readGenerationResource(db: Db, id: string, projects: readonly string[] | null = null): Promise<GenerationResource | null> {
+  return (await readGenerationResources(db, [id], projects))[0] ?? null;
 }
