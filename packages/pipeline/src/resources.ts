@@ -1,5 +1,5 @@
 import { BUILT_IN_WORKFLOWS, jobConditioningSchema, referenceUseSchema, type ReferenceUse, type AssetResource, type GenerationResource, type JobStatus, type ReferenceUsed } from '@anime/contracts';
-import type { Db } from '@anime/db';
+import type { Db, GenerationJob, JobAttempt } from '@anime/db';
 
 type AssetRow = NonNullable<Awaited<ReturnType<Db['asset']['findFirst']>>>;
 interface VersionInfo { number: number; character: { id: string; slug: string } }
@@ -36,16 +36,32 @@ export async function loadAssetResources(db: Db, jobId: string): Promise<AssetRe
   return assets.map((a) => toAssetResource(a, a.characterVersion));
 }
 
+const JOB_INCLUDE = {
+  character: { select: { id: true, slug: true, name: true } },
+  characterVersion: { select: { number: true } },
+  attempts: { orderBy: { number: 'asc' } },
+} as const;
+
+/** What a generation's resource is made of: its row, its character, version and attempts. */
+export type GenerationResourceRow = Pick<
+  GenerationJob,
+  'id' | 'status' | 'stage' | 'progressValue' | 'progressMax' | 'progressNode' | 'errorCode' | 'errorMessage' | 'errorDetails' | 'outfit' | 'conditioning' | 'referenceUse' | 'request' | 'source' | 'requestId' | 'seed' | 'backend' | 'promptId' | 'createdAt' | 'startedAt' | 'finishedAt'
+> & {
+  character: { id: string; slug: string; name: string } | null;
+  characterVersion: { number: number } | null;
+  attempts: Pick<JobAttempt, 'number' | 'backend' | 'promptId' | 'submittedAt' | 'startedAt' | 'finishedAt' | 'error'>[];
+};
+
+const findGenerationRow = (db: Db, id: string) => db.generationJob.findUnique({ where: { id }, include: JOB_INCLUDE });
+
 export async function loadGenerationResource(db: Db, id: string): Promise<GenerationResource | null> {
-  const job = await db.generationJob.findUnique({
-    where: { id },
-    include: {
-      character: { select: { id: true, slug: true, name: true } },
-      characterVersion: { select: { number: true } },
-      attempts: { orderBy: { number: 'asc' } },
-    },
-  });
+  const job = await findGenerationRow(db, id);
   if (!job) return null;
+  return toGenerationResource(job, await loadAssetResources(db, job.id));
+}
+
+/** The public shape of a generation row (shared by every way of reading one). */
+export function toGenerationResource(job: GenerationResourceRow, assets: AssetResource[]): GenerationResource {
   const iso = (d: Date | null) => (d ? d.toISOString() : null);
   return {
     id: job.id,
@@ -75,7 +91,7 @@ export async function loadGenerationResource(db: Db, id: string): Promise<Genera
       finishedAt: iso(a.finishedAt),
       error: a.error,
     })),
-    assets: await loadAssetResources(db, job.id),
+    assets,
     createdAt: job.createdAt.toISOString(),
     startedAt: iso(job.startedAt),
     finishedAt: iso(job.finishedAt),

@@ -1,27 +1,24 @@
 import type { Db } from '@anime/db';
 import type { WebhookEventType } from '@anime/contracts';
 
-interface GenerationFacts {
-  project: string;
-  apiKeyId: string | null;
-  /** The request's own `webhook.url`, if it named one. */
-  requestUrl: string | null;
-}
-
 /**
- * The endpoints an event of a generation goes to: live endpoints (not deleted, their key neither
- * revoked nor expired) reaching the generation's project, that subscribed to the event type, plus the
- * endpoint a request's own `webhook.url` names (see requestWebhookEndpoint), whatever it subscribed to.
+ * The endpoints an event of a generation goes to, read with the generation in one statement: live
+ * endpoints (not deleted, their key neither revoked nor expired) reaching the generation's project,
+ * that subscribed to the event type, plus the endpoint a request's own `webhook.url` names (see
+ * requestWebhookEndpoint), whatever it subscribed to. Null when the generation does not exist.
  */
-export async function endpointsForEvent(db: Db, generation: GenerationFacts, type: WebhookEventType): Promise<string[]> {
-  const rows = await db.$queryRaw<{ id: string }[]>`
-    SELECT e.id FROM webhook_endpoints e LEFT JOIN api_keys k ON k.id = e."apiKeyId"
-    WHERE e."deletedAt" IS NULL
-      AND (e."apiKeyId" IS NULL OR (k."revokedAt" IS NULL AND (k."expiresAt" IS NULL OR k."expiresAt" > now())))
-      AND (e.projects IS NULL OR ${generation.project} = ANY(e.projects))
-      AND ${type} = ANY(e.events)
-    ORDER BY e."createdAt"`;
-  const ids = rows.map((r) => r.id);
+export async function endpointsForEvent(db: Db, generationId: string, type: WebhookEventType): Promise<string[] | null> {
+  const [generation] = await db.$queryRaw<{ project: string; apiKeyId: string | null; requestUrl: string | null; endpoints: string[] }[]>`
+    SELECT j.project, j."apiKeyId"::text AS "apiKeyId", j.request #>> '{webhook,url}' AS "requestUrl",
+      ARRAY(SELECT e.id::text FROM webhook_endpoints e LEFT JOIN api_keys k ON k.id = e."apiKeyId"
+        WHERE e."deletedAt" IS NULL
+          AND (e."apiKeyId" IS NULL OR (k."revokedAt" IS NULL AND (k."expiresAt" IS NULL OR k."expiresAt" > now())))
+          AND (e.projects IS NULL OR j.project = ANY(e.projects))
+          AND ${type} = ANY(e.events)
+        ORDER BY e."createdAt") AS endpoints
+    FROM generation_jobs j WHERE j.id = ${generationId}::uuid`;
+  if (!generation) return null;
+  const ids = [...generation.endpoints];
   if (generation.requestUrl) {
     const own = await requestWebhookEndpoint(db, generation.requestUrl, generation.project, generation.apiKeyId);
     if (own && !ids.includes(own)) ids.push(own);

@@ -1,9 +1,9 @@
-import { resolveGeneration } from '@anime/characters';
 import type { GenerationRequestBody } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import { JobLifecycle, type JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
 import type { Logger } from '@anime/logger';
 import { resolveWorkflowRequest } from '@anime/workflows';
+import { resolveGenerationFast } from './resolve-generation-fast';
 
 export interface CreateGenerationDeps {
   db: Db;
@@ -22,7 +22,7 @@ export async function createGeneration(deps: CreateGenerationDeps, body: Generat
   // Throws workflow_not_found (listing what exists) or validation_failed naming each bad params.<name>.
   const workflow = await resolveWorkflowRequest(deps.db, body);
   // Throws character_* / version_not_found / outfit_not_found (listing the outfits) before anything is written.
-  const { character, version, conditioning } = await resolveGeneration(deps.db, body);
+  const { character, version, conditioning } = await resolveGenerationFast(deps.db, body);
   const { job, event } = await new JobLifecycle(deps.db).create({
     body,
     source: 'api',

@@ -9,8 +9,56 @@ import type { KeyAuthenticator } from '../http/auth/authenticate-key';
 import type { Caller } from '../http/auth/caller';
 import { reachesProject } from '../http/auth/project-access';
 import { progressRelayLatency } from '@anime/pipeline';
+import { KEY_COLUMNS, toKeyRow, type KeyColumns } from '../data/find-key-row';
+import { readRows } from '../data/read-rows';
 import { authenticateSocket, SOCKET_CALLER, SOCKET_TOKEN } from './authenticate-socket';
 import { attachOpsRoom, relayToOpsRoom } from './ops-room';
+
+const JOB_REACH = { name: 'gateway-job-reach', text: `SELECT status::text AS status, project FROM generation_jobs WHERE id = $1::uuid` };
+// The job's row and every lifecycle event it has so far, in seq order: one consistent snapshot.
+const STORY_COLUMNS = `j.status::text AS status, j.project, j."progressSeq", j."progressValue", j."progressMax", j."progressNode",
+  (SELECT json_agg(json_build_object('seq', e.seq, 'type', e.type, 'payload', e.payload) ORDER BY e.seq) FROM job_events e WHERE e."jobId" = j.id) AS events`;
+const JOB_STORY = { name: 'gateway-job-story', text: `SELECT ${STORY_COLUMNS} FROM generation_jobs j WHERE j.id = $1::uuid` };
+// The same with the connection's key ($1 its hash), so a subscribe is one statement.
+const KEY_AND_STORY = {
+  name: 'gateway-key-and-story',
+  text: `SELECT ${KEY_COLUMNS}, ${STORY_COLUMNS}
+  FROM (SELECT 1) AS one LEFT JOIN api_keys k ON k."keyHash" = $1 LEFT JOIN generation_jobs j ON j.id = $2::uuid`,
+};
+
+interface StoryRow {
+  status: string | null;
+  project: string;
+  progressSeq: number | null;
+  progressValue: number | null;
+  progressMax: number | null;
+  progressNode: string | null;
+  events: { seq: number; type: string; payload: unknown }[] | null;
+}
+
+interface Story {
+  status: string;
+  project: string;
+  /** Lifecycle events, then the latest progress, in seq order. */
+  events: JobEventEnvelope[];
+}
+
+function toStory(jobId: string, job: StoryRow | undefined): Story | null {
+  if (!job || job.status === null) return null;
+  const events: JobEventEnvelope[] = (job.events ?? []).map((e) => ({ name: e.type as JobEventEnvelope['name'], seq: e.seq, payload: e.payload as never }));
+  if (job.progressSeq && job.progressMax !== null) {
+    events.push({
+      name: 'job:progress',
+      seq: job.progressSeq,
+      payload: { jobId, value: job.progressValue ?? 0, max: job.progressMax, node: job.progressNode, seq: job.progressSeq },
+    });
+  }
+  return { status: job.status, project: job.project, events: events.sort((a, b) => a.seq - b.seq) };
+}
+
+type SubscribeAnswer = { ok: true; status: string } | { ok: false; error: { code: string; message: string } };
+const UNAUTHENTICATED: SubscribeAnswer = { ok: false, error: { code: 'unauthenticated', message: 'the API key is no longer valid' } };
+const notFound = (jobId: string): SubscribeAnswer => ({ ok: false, error: { code: 'not_found', message: `generation ${jobId} not found` } });
 
 const subscribeMessage = z.object({ jobId: z.string().uuid() });
 
@@ -110,47 +158,56 @@ export class JobRelay {
     return 'caller' in outcome ? outcome.caller : null;
   }
 
-  private async subscribe(socket: Socket, jobId: string): Promise<{ ok: true; status: string } | { ok: false; error: { code: string; message: string } }> {
-    const caller = await this.currentCaller(socket);
-    if (!caller) {
-      return { ok: false, error: { code: 'unauthenticated', message: 'the API key is no longer valid' } };
-    }
-    socket.data[SOCKET_CALLER] = caller;
-    const job = await this.deps.db.generationJob.findUnique({ where: { id: jobId }, select: { status: true, project: true } });
-    // Outside the key's reach reads exactly like a job that does not exist: nothing is told about it.
-    if (!job || !grants(caller.scopes, 'read') || !reachesProject(caller, job.project)) {
-      return { ok: false, error: { code: 'not_found', message: `generation ${jobId} not found` } };
-    }
-    const existing = this.byJob.get(jobId)?.get(socket.id);
-    if (existing) return { ok: true, status: job.status };
-    // Registered before reading the story, so nothing published meanwhile is lost.
+  private async subscribe(socket: Socket, jobId: string): Promise<SubscribeAnswer> {
+    const jobs = this.byJob.get(jobId) ?? new Map<string, Subscription>();
+    if (jobs.has(socket.id)) return this.confirm(socket, jobId);
+    // Registered before reading the story, so nothing published meanwhile is lost; given back if the
+    // key or the job turns out wrong (nothing was sent to the client by then).
     const sub: Subscription = { socket, lastSeq: 0, ended: false, pending: [] };
-    if (!this.byJob.has(jobId)) this.byJob.set(jobId, new Map());
-    this.byJob.get(jobId)!.set(socket.id, sub);
-    const story = await this.loadStory(jobId);
-    for (const envelope of story) this.deliver(sub, envelope);
+    this.byJob.set(jobId, jobs);
+    jobs.set(socket.id, sub);
+    const giveBack = () => {
+      if (jobs.get(socket.id) === sub) jobs.delete(socket.id);
+      if (!jobs.size && this.byJob.get(jobId) === jobs) this.byJob.delete(jobId);
+    };
+    // The key is read again (one revoked since the handshake stops here) by the statement that reads the story.
+    let story: Story | null | undefined;
+    const outcome = await this.deps.authenticateKey(socket.data[SOCKET_TOKEN] ?? null, async (keyHash) => {
+      const [row] = await readRows<KeyColumns & StoryRow>(this.deps.db, KEY_AND_STORY, [keyHash, jobId]);
+      story = toStory(jobId, row);
+      return toKeyRow(row);
+    });
+    if (!('caller' in outcome)) {
+      giveBack();
+      return UNAUTHENTICATED;
+    }
+    const { caller } = outcome;
+    socket.data[SOCKET_CALLER] = caller;
+    // No key was read (AUTH_MODE=off): the story on its own.
+    if (story === undefined) story = toStory(jobId, (await readRows<StoryRow>(this.deps.db, JOB_STORY, [jobId]))[0]);
+    // Outside the key's reach reads exactly like a job that does not exist: nothing is told about it.
+    if (!story || !grants(caller.scopes, 'read') || !reachesProject(caller, story.project)) {
+      giveBack();
+      return notFound(jobId);
+    }
+    for (const envelope of story.events) this.deliver(sub, envelope);
     const pending = sub.pending ?? [];
     sub.pending = null;
     for (const envelope of pending.sort((a, b) => a.seq - b.seq)) this.deliver(sub, envelope);
-    // Only refreshes the status in the ack: the subscription is live by now, so a failed read is not a failed subscribe.
-    const fresh = await this.deps.db.generationJob.findUnique({ where: { id: jobId }, select: { status: true } }).catch(() => null);
-    return { ok: true, status: fresh?.status ?? job.status };
+    if (!pending.length) return { ok: true, status: story.status };
+    // Events arrived during the replay: the status is read again for the ack. The subscription is
+    // live by now, so a failed read is not a failed subscribe.
+    const fresh = await readRows<{ status: string }>(this.deps.db, JOB_REACH, [jobId]).catch(() => []);
+    return { ok: true, status: fresh[0]?.status ?? story.status };
   }
 
-  private async loadStory(jobId: string): Promise<JobEventEnvelope[]> {
-    const [events, job] = await Promise.all([
-      this.deps.db.jobEvent.findMany({ where: { jobId }, orderBy: { seq: 'asc' } }),
-      this.deps.db.generationJob.findUnique({ where: { id: jobId }, select: { progressSeq: true, progressValue: true, progressMax: true, progressNode: true } }),
-    ]);
-    const story: JobEventEnvelope[] = events.map((e) => ({ name: e.type as JobEventEnvelope['name'], seq: e.seq, payload: e.payload as never }));
-    if (job?.progressSeq && job.progressMax !== null) {
-      story.push({
-        name: 'job:progress',
-        seq: job.progressSeq,
-        payload: { jobId, value: job.progressValue ?? 0, max: job.progressMax, node: job.progressNode, seq: job.progressSeq },
-      });
-    }
-    return story.sort((a, b) => a.seq - b.seq);
+  /** A subscribe for a job this connection already follows: the key and the job are checked again, nothing replayed. */
+  private async confirm(socket: Socket, jobId: string): Promise<SubscribeAnswer> {
+    const caller = await this.currentCaller(socket);
+    if (!caller) return UNAUTHENTICATED;
+    socket.data[SOCKET_CALLER] = caller;
+    const [job] = await readRows<{ status: string; project: string }>(this.deps.db, JOB_REACH, [jobId]);
+    return job && grants(caller.scopes, 'read') && reachesProject(caller, job.project) ? { ok: true, status: job.status } : notFound(jobId);
   }
 
   private onLiveEvent(message: string): void {

@@ -1,10 +1,13 @@
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
-import { generationEventsStream, parseGenerationStreamEntry, WEBHOOK_TYPE_OF_EVENT, type GenerationStreamEntry } from '@anime/contracts';
+import { generationEventsStream, JOB_EVENT_NAMES, parseGenerationStreamEntry, WEBHOOK_TYPE_OF_EVENT, type GenerationStreamEntry } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { endpointsForEvent, type PipelineQueues } from '@anime/pipeline';
 
+
+// Streamed lifecycle events that no webhook type follows.
+const NO_WEBHOOK_EVENTS = new Set<string>(JOB_EVENT_NAMES.filter((name) => !WEBHOOK_TYPE_OF_EVENT[name]));
 
 /** The consumer group of every gateway on the generation-events stream. */
 export const WEBHOOK_GROUP = 'webhooks';
@@ -38,7 +41,11 @@ export function startEventDispatcher(deps: DispatcherDeps): { stop(): Promise<vo
     if (!e.message.includes('BUSYGROUP')) throw e;
   });
 
-  const handle = async (id: string, fields: string[]) => {
+  /** Enqueues the entry's deliveries; says whether there were any (the caller acknowledges the entry). */
+  const handle = async (id: string, fields: string[]): Promise<boolean> => {
+    // Most entries are events no webhook is about (queued, started, …): skipped unparsed.
+    const event = fields[fields.indexOf('event') + 1];
+    if (NO_WEBHOOK_EVENTS.has(event)) return false;
     let entry: GenerationStreamEntry | null = null;
     try {
       entry = parseGenerationStreamEntry(fields);
@@ -47,23 +54,35 @@ export function startEventDispatcher(deps: DispatcherDeps): { stop(): Promise<vo
     }
     const type = entry ? WEBHOOK_TYPE_OF_EVENT[entry.event] : undefined;
     if (entry && type) {
-      const generation = await deps.db.generationJob.findUnique({ where: { id: entry.generationId }, select: { project: true, apiKeyId: true, request: true } });
-      if (generation) {
-        const requestUrl = (generation.request as { webhook?: { url?: string } } | null)?.webhook?.url ?? null;
-        const endpoints = await endpointsForEvent(deps.db, { project: generation.project, apiKeyId: generation.apiKeyId, requestUrl }, type);
-        for (const endpointId of endpoints) {
-          await deps.queues.enqueue('webhookDeliveries', { schemaVersion: 1, endpointId, generationId: entry.generationId, eventType: type, seq: entry.seq });
-        }
-        if (endpoints.length) deps.log.info('webhooks: event dispatched', { generationId: entry.generationId, type, endpoints: endpoints.length });
+      const endpoints = (await endpointsForEvent(deps.db, entry.generationId, type)) ?? [];
+      for (const endpointId of endpoints) {
+        await deps.queues.enqueue('webhookDeliveries', { schemaVersion: 1, endpointId, generationId: entry.generationId, eventType: type, seq: entry.seq });
       }
+      if (endpoints.length) deps.log.info('webhooks: event dispatched', { generationId: entry.generationId, type, endpoints: endpoints.length });
+      return endpoints.length > 0;
     }
-    await deps.redis.xack(stream, WEBHOOK_GROUP, id);
+    return false;
   };
 
+  // An entry that enqueued deliveries is acknowledged at once; those that enqueued nothing are
+  // acknowledged together (one XACK for many). One that failed, and those after it, are not.
   const handleAll = async (entries: [string, string[]][]) => {
-    for (const [id, fields] of entries) {
-      if (stopping) return;
-      await handle(id, fields);
+    let handled: string[] = [];
+    const ack = async () => {
+      if (!handled.length) return;
+      const ids = handled;
+      handled = [];
+      await deps.redis.xack(stream, WEBHOOK_GROUP, ...ids);
+    };
+    try {
+      for (const [id, fields] of entries) {
+        if (stopping) return;
+        const dispatched = await handle(id, fields);
+        handled.push(id);
+        if (dispatched) await ack();
+      }
+    } finally {
+      await ack();
     }
   };
 

@@ -1,7 +1,8 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { generationListQuerySchema, generationRequestBodySchema, retryGenerationBodySchema, webhookNotRegistered, type JobStatus } from '@anime/contracts';
-import { loadGenerationResource, requestWebhookEndpoint } from '@anime/pipeline';
+import { requestWebhookEndpoint } from '@anime/pipeline';
+import { readGenerationResource, readGenerationResources } from '../../data/generation-resources';
 import { cancelGeneration, type CancelGenerationDeps } from '../../domain/cancel-generation';
 import { createGeneration, type CreateGenerationDeps } from '../../domain/create-generation';
 import { retryGeneration } from '../../domain/retry-generation';
@@ -62,14 +63,14 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
       select: { id: true },
     });
     const page = rows.slice(0, query.limit);
-    const items = await Promise.all(page.map((r) => loadGenerationResource(deps.db, r.id)));
+    const items = await readGenerationResources(deps.db, page.map((r) => r.id));
     res.json({ items, nextCursor: rows.length > query.limit ? page[page.length - 1].id : null });
   });
 
   router.get('/:id', async (req, res) => {
     const id = parseOr400(idParam, req.params.id, 'generation id');
-    await requireVisible(deps.db, callerOf(res), id);
-    const resource = await loadGenerationResource(deps.db, id);
+    // One statement: a generation outside the caller's projects reads as one that does not exist.
+    const resource = await readGenerationResource(deps.db, id, callerOf(res).projects);
     if (!resource) throw notFound(`generation ${id}`);
     res.json(resource);
   });
@@ -78,7 +79,7 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
     const id = parseOr400(idParam, req.params.id, 'generation id');
     await requireVisible(deps.db, callerOf(res), id);
     await cancelGeneration(deps, id);
-    res.status(202).json(await loadGenerationResource(deps.db, id));
+    res.status(202).json(await readGenerationResource(deps.db, id));
   });
 
   router.post('/:id/retry', async (req, res) => {
@@ -89,7 +90,7 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
     const current = await deps.db.generationJob.findUnique({ where: { id }, select: { status: true } });
     if (current?.status === 'failed' || current?.status === 'canceled') await requireQueueRoom(res, deps.db, deps.limits.queueCaps);
     await retryGeneration(deps, id, { newSeed: body.seed === 'new' });
-    res.status(202).json(await loadGenerationResource(deps.db, id));
+    res.status(202).json(await readGenerationResource(deps.db, id));
   });
 
   return router;
