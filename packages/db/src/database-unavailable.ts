@@ -3,7 +3,8 @@
  * moment, not of the query — so a caller may answer 503 and be tried again. The shapes are what
  * Prisma 7 over @prisma/adapter-pg actually throws (reproduced by `pg_terminate_backend` during
  * queries and by refused or closed TCP connections):
- * - PrismaClientKnownRequestError P1001 (unreachable) or P1017 (server closed the connection);
+ * - PrismaClientKnownRequestError P1001 (unreachable), P1017 (server closed the connection) or P2028
+ *   (a transaction that could not start in time: every pooled connection busy);
  * - P2039 / P2010 (raw) whose `meta.driverAdapterError.cause` holds the server's SQLSTATE (57P01…)
  *   or the adapter's kind (DatabaseNotReachable, ConnectionClosed, SocketTimeout);
  * - a bare DriverAdapterError `{ name, cause: { kind, code } }` (seen inside transactions);
@@ -14,8 +15,10 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return causes(error).some(looksUnavailable);
 }
 
-// P1001 can't reach, P1002 reach timed out, P1008 operation timed out, P1017 server closed the connection.
-const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017']);
+// P1001 can't reach, P1002 reach timed out, P1008 operation timed out, P1017 server closed the connection,
+// P2028 a transaction could not start (or ran out of time) while every pooled connection was busy:
+// the database is saturated for the moment, which a burst of requests showed as a 500.
+const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2028']);
 // Class 08 is "connection exception"; 57P01 admin_shutdown (pg_terminate_backend), 57P02 crash_shutdown,
 // 57P03 cannot_connect_now (starting or in recovery), 57P05 idle_session_timeout, 53300 too_many_connections.
 const SQLSTATES = new Set(['57P01', '57P02', '57P03', '57P05', '53300']);

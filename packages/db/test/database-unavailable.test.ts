@@ -42,6 +42,17 @@ describe('isDatabaseUnavailable on what Prisma and node-postgres really throw', 
     expect(await db.character.count()).toBe(0);
   });
 
+  it('when every pooled connection is busy past a transaction start limit, then the timeout is unavailable (a busy database, 503), not a 500', async () => {
+    const busy = createDb(database.url, { max: 1 });
+    const holding = busy.$queryRaw`SELECT 1 AS slept FROM pg_sleep(3)`.then(() => undefined); // a Prisma query starts when awaited
+    await new Promise((r) => setTimeout(r, 100));
+    const error = await failure(() => busy.$transaction((tx) => tx.character.count()));
+    expect(String((error as Error).message)).toMatch(/Unable to start a transaction in the given time/);
+    expect(isDatabaseUnavailable(error)).toBe(true);
+    await holding;
+    await busy.$disconnect();
+  });
+
   it('when the query itself is at fault, then it is not unavailable', async () => {
     await db.character.create({ data: { slug: 'taken', name: 'Taken' } });
     expect(isDatabaseUnavailable(await failure(() => db.character.create({ data: { slug: 'taken', name: 'Again' } })))).toBe(false);
