@@ -3,7 +3,7 @@ import { ComfyInterruptedError } from '../errors/comfy-interrupted-error';
 import { ComfyPromptLostError } from '../errors/comfy-prompt-lost-error';
 import { ComfyUnreachableError } from '../errors/comfy-unreachable-error';
 import type { ComfyMessage } from '../socket/comfy-message';
-import type { ApiPrompt, ClientLogger, FollowOptions, HistoryEntry, QueueState, RunResult } from '../types';
+import type { ApiPrompt, ClientLogger, FollowOptions, HistoryEntry, ProgressEvent, QueueState, RunResult } from '../types';
 import { settleFromHistory } from './read-history';
 
 export interface FollowerDeps {
@@ -35,6 +35,8 @@ export class PromptFollower {
   private started = false;
   private callbacks: Promise<void> = Promise.resolve();
   private wake: (() => void) | undefined;
+  /** With latestProgressOnly: the tick whose onProgress call is queued and not started yet. */
+  private queuedTick: ProgressEvent | undefined;
 
   constructor(
     private readonly deps: FollowerDeps,
@@ -142,18 +144,30 @@ export class PromptFollower {
           if (this.hint?.kind === 'error') this.hint = undefined;
         }
         break;
-      case 'progress':
+      case 'progress': {
         this.markStarted();
-        this.callback('onProgress', () =>
-          this.options.onProgress?.({
-            promptId: this.promptId,
-            node: String(data.node),
-            classType: this.prompt?.[data.node]?.class_type,
-            value: Number(data.value),
-            max: Number(data.max),
-          }),
-        );
+        const tick: ProgressEvent = {
+          promptId: this.promptId,
+          node: String(data.node),
+          classType: this.prompt?.[data.node]?.class_type,
+          value: Number(data.value),
+          max: Number(data.max),
+        };
+        if (!this.options.latestProgressOnly) {
+          this.callback('onProgress', () => this.options.onProgress?.(tick));
+          break;
+        }
+        // A tick already waiting its turn takes this newer value instead of a second call.
+        const waiting = this.queuedTick !== undefined;
+        this.queuedTick = tick;
+        if (waiting) break;
+        this.callback('onProgress', () => {
+          const latest = this.queuedTick!;
+          this.queuedTick = undefined;
+          return this.options.onProgress?.(latest);
+        });
         break;
+      }
       case 'execution_success':
         this.setHint({ kind: 'success' });
         break;
