@@ -74,8 +74,8 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
         comfyui: metadata.comfyui,
         filedAt: new Date().toISOString(),
       };
-      await deps.storage.write(path, bytes);
-      await deps.storage.write(`${path}.json`, Buffer.from(JSON.stringify(sidecar, null, 2)));
+      // Both synced side by side, then their folder once: the image and its sidecar land together.
+      await deps.storage.writeAll([{ path, bytes }, { path: `${path}.json`, bytes: Buffer.from(JSON.stringify(sidecar, null, 2)) }]);
       // An earlier try killed mid-write left its temp files; this job alone writes these paths, and its write has landed.
       await removeLeftovers(path);
       const asset = await deps.db.asset.upsert({
@@ -101,7 +101,7 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
   }
 
   async function removeLeftovers(path: string): Promise<void> {
-    const removed = [...(await deps.storage.removeLeftovers(path)), ...(await deps.storage.removeLeftovers(`${path}.json`))];
+    const removed = await deps.storage.removeLeftovers(path, `${path}.json`);
     if (removed.length) deps.log.info('removed temp files an interrupted filing left', { files: removed });
   }
 
