@@ -11,6 +11,8 @@ export interface FollowerDeps {
   history(promptId: string): Promise<HistoryEntry | undefined>;
   queue(): Promise<QueueState>;
   cancel(promptId: string): Promise<void>;
+  /** Whether the socket is open now (its events then wake the follower as soon as anything happens). */
+  socketOpen?(): boolean;
   log: ClientLogger;
 }
 
@@ -37,6 +39,7 @@ export class PromptFollower {
   private wake: (() => void) | undefined;
   /** With latestProgressOnly: the tick whose onProgress call is queued and not started yet. */
   private queuedTick: ProgressEvent | undefined;
+  private justPosted = false;
 
   constructor(
     private readonly deps: FollowerDeps,
@@ -56,7 +59,13 @@ export class PromptFollower {
     this.unsubscribe();
   }
 
-  async result(): Promise<RunResult> {
+  /**
+   * Resolves once the prompt ended. `justPosted`: we posted it a moment ago, so with the socket open
+   * the first look waits for its events (or the poll interval) instead of asking /history and
+   * /queue about a prompt that has surely not finished: two requests fewer per prompt.
+   */
+  async result(options: { justPosted?: boolean } = {}): Promise<RunResult> {
+    this.justPosted = !!options.justPosted;
     try {
       return await this.settle();
     } finally {
@@ -90,6 +99,7 @@ export class PromptFollower {
     const pollMs = this.options.pollIntervalMs ?? 1_000;
     const unreachableMs = this.options.unreachableTimeoutMs ?? 60_000;
     let unreachableSince: number | undefined;
+    if (this.justPosted && !this.hint && this.deps.socketOpen?.()) await this.sleep(pollMs);
     for (let tick = 0; !signal?.aborted; tick++) {
       try {
         const settled = await this.check(tick);
