@@ -31,6 +31,8 @@ export interface BackendPoolOptions {
 }
 
 const DEFAULT_PROBE_MS = 2_000;
+/** A probe that changes nothing but lastSeenAt rewrites the row only this often. */
+const LAST_SEEN_EVERY_MS = 30_000;
 /** How often finished-job counts are added to `backends.jobsDone`: one statement per backend per period, not one per job. */
 const JOBS_DONE_FLUSH_MS = 1_000;
 
@@ -51,6 +53,8 @@ export class BackendPool {
   /** The drain-flag read in flight, and the one queued behind it for callers that arrived meanwhile. */
   private drainRead: Promise<void> | undefined;
   private drainReadNext: Promise<void> | undefined;
+  /** Per backend id: what was last written to its row (without lastSeenAt), and when. */
+  private readonly saved = new Map<string, { state: string; at: number }>();
 
   constructor(private readonly options: BackendPoolOptions) {
     this.store = new BackendStore(options.db);
@@ -108,8 +112,21 @@ export class BackendPool {
   }
 
   private changed(backend: Backend): void {
-    this.store.save(backend.record()).catch((error) => this.options.log.warn('could not record backend state', { backend: backend.url, error: (error as Error).message }));
+    this.save(backend);
     this.wakeWaiters();
+  }
+
+  /** Writes the backend's row when it says something new (every probe calls this), else lastSeenAt now and then. */
+  private save(backend: Backend): void {
+    const record = backend.record();
+    const state = JSON.stringify({ ...record, lastSeenAt: undefined });
+    const last = this.saved.get(backend.id);
+    if (last && last.state === state && Date.now() - last.at < LAST_SEEN_EVERY_MS) return;
+    this.saved.set(backend.id, { state, at: Date.now() });
+    this.store.save(record).catch((error) => {
+      this.saved.delete(backend.id);
+      this.options.log.warn('could not record backend state', { backend: backend.url, error: (error as Error).message });
+    });
   }
 
   private wakeWaiters(): void {
