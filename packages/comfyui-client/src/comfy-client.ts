@@ -114,7 +114,7 @@ export class ComfyClient {
     try {
       const submitted = await this.submit(prompt, { ...options, promptId });
       if (submitted.promptId !== promptId) follower.retarget(submitted.promptId);
-      return await follower.result();
+      return await follower.result({ justPosted: true });
     } finally {
       follower.dispose();
     }
@@ -216,6 +216,7 @@ export class ComfyClient {
           await this.deleteFromQueue([id]);
           await this.interrupt(id);
         },
+        socketOpen: () => this.socket.isOpen,
         log: this.log,
       },
       promptId,

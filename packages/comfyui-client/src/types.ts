@@ -50,6 +50,12 @@ export interface ProgressEvent {
 export interface FollowOptions {
   /** May be async; it is not awaited, and a rejection is only logged. */
   onProgress?: (progress: ProgressEvent) => void | Promise<void>;
+  /**
+   * Default false. True: a tick arriving while an earlier one's onProgress is still pending (queued
+   * or running) replaces any tick queued behind it, so a slow onProgress sees the latest value, not
+   * a backlog; the first tick is never held back.
+   */
+  latestProgressOnly?: boolean;
   /** Called once, when ComfyUI starts executing the prompt. */
   onStarted?: (info: { promptId: string }) => void | Promise<void>;
   /** Aborting sends a targeted /interrupt (and drops the prompt if still queued), then rejects with the signal's reason. */

@@ -35,6 +35,22 @@ describe.each(COMFYUI_VERSIONS)('ComfyClient.run against the simulator (simulati
     expect(sim.received.at(-1)).toMatchObject({ promptId, clientId: client.clientId });
   });
 
+  it('when latestProgressOnly and onProgress is slow, then ticks collapse into the latest, in order, the first at once and the last before the result', async () => {
+    const seen: number[] = [];
+    const result = await client.run(textToImage({ steps: 30, seed: 4242 }), {
+      latestProgressOnly: true,
+      onProgress: async (p) => {
+        seen.push(p.value);
+        await new Promise((resolve) => setTimeout(resolve, 40));
+      },
+    });
+    expect(result.outputs).toHaveLength(1);
+    expect(seen[0]).toBe(1);
+    expect(seen.at(-1)).toBe(30);
+    expect(seen.length).toBeLessThan(30);
+    expect([...seen].sort((a, b) => a - b)).toEqual(seen);
+  });
+
   it('when the same prompt runs again, then it is reported as cached with the earlier files', async () => {
     const first = await client.run(textToImage({ seed: 77 }));
     const again = await client.run(textToImage({ seed: 77 }));

@@ -41,4 +41,16 @@ describe('LocalLibraryStorage', () => {
     expect((await readdir(folder)).sort()).toEqual(['a.png', 'a.png.notes.partial', path.basename(ofSidecar), path.basename(ofOther)].sort());
     expect(await storage.removeLeftovers('p/e/s/none/x.png')).toEqual([]);
   });
+
+  it('when several files are written together, then each reads back whole, no temp file is left, and leftovers of both go in one call', async () => {
+    const folder = path.join(root, 'p/e/s/kai');
+    await mkdir(folder, { recursive: true });
+    const leftovers = [partialPathFor(path.join(folder, 'a.png')), partialPathFor(path.join(folder, 'a.png.json'))];
+    for (const file of leftovers) await writeFile(file, 'half');
+    await storage.writeAll([{ path: 'p/e/s/kai/a.png', bytes: Buffer.from('image') }, { path: 'p/e/s/kai/a.png.json', bytes: Buffer.from('{}') }]);
+    expect(await storage.sha256('p/e/s/kai/a.png')).toBe(sha256Hex(Buffer.from('image')));
+    expect(await storage.sha256('p/e/s/kai/a.png.json')).toBe(sha256Hex(Buffer.from('{}')));
+    expect((await storage.removeLeftovers('p/e/s/kai/a.png', 'p/e/s/kai/a.png.json')).sort()).toEqual(leftovers.map((f) => path.relative(root, f)).sort());
+    expect((await readdir(folder)).sort()).toEqual(['a.png', 'a.png.json']);
+  });
 });

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -9,6 +10,11 @@ import path from 'node:path';
 export interface LibraryStorage {
   /** Writes atomically (temp file, fsync, rename): a reader never sees half a file. */
   write(relativePath: string, bytes: Buffer): Promise<void>;
+  /**
+   * Writes several files, each atomically as `write` does, their fsyncs running side by side, then
+   * syncs each folder once so the renames themselves survive a crash of the machine.
+   */
+  writeAll(files: { path: string; bytes: Buffer }[]): Promise<void>;
   read(relativePath: string): Promise<Buffer>;
   /** sha256 of the stored bytes, or null when there is no such file. */
   sha256(relativePath: string): Promise<string | null>;
@@ -20,7 +26,7 @@ export interface LibraryStorage {
    * owns the path, once its own write has landed: a write of the same path still running elsewhere
    * would lose its temp file.
    */
-  removeLeftovers(relativePath: string): Promise<string[]>;
+  removeLeftovers(...relativePaths: string[]): Promise<string[]>;
   /** Absolute location, for streaming a local file to a client. */
   locate(relativePath: string): string;
 }
@@ -55,6 +61,19 @@ export class LocalLibraryStorage implements LibraryStorage {
   async write(relativePath: string, bytes: Buffer): Promise<void> {
     const target = this.locate(relativePath);
     await mkdir(path.dirname(target), { recursive: true });
+    await this.writeSynced(target, bytes);
+  }
+
+  async writeAll(files: { path: string; bytes: Buffer }[]): Promise<void> {
+    const targets = files.map((file) => ({ target: this.locate(file.path), bytes: file.bytes }));
+    const folders = [...new Set(targets.map((t) => path.dirname(t.target)))];
+    await Promise.all(folders.map((folder) => mkdir(folder, { recursive: true })));
+    await Promise.all(targets.map((t) => this.writeSynced(t.target, t.bytes)));
+    await Promise.all(folders.map(syncFolder));
+  }
+
+  /** Temp file, fsync, rename onto the target: a reader never sees half a file. */
+  private async writeSynced(target: string, bytes: Buffer): Promise<void> {
     const temp = partialPathFor(target);
     const handle = await open(temp, 'w');
     try {
@@ -98,18 +117,44 @@ export class LocalLibraryStorage implements LibraryStorage {
     await rm(this.locate(relativePath), { force: true });
   }
 
-  async removeLeftovers(relativePath: string): Promise<string[]> {
-    const target = this.locate(relativePath);
-    const base = path.basename(target);
-    let names: string[];
-    try {
-      names = await readdir(path.dirname(target));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
+  async removeLeftovers(...relativePaths: string[]): Promise<string[]> {
+    const removed: string[] = [];
+    // Each folder is listed once for all its paths: a library folder can hold thousands of files.
+    const byFolder = new Map<string, string[]>();
+    for (const relativePath of relativePaths) {
+      const target = this.locate(relativePath);
+      byFolder.set(path.dirname(target), [...(byFolder.get(path.dirname(target)) ?? []), path.basename(target)]);
     }
-    const leftovers = names.filter((name) => name.startsWith(`${base}.`) && PARTIAL_FILE.test(name) && name.length === base.length + PARTIAL_SUFFIX_LENGTH);
-    for (const name of leftovers) await rm(path.join(path.dirname(target), name), { force: true });
-    return leftovers.map((name) => path.relative(this.root, path.join(path.dirname(target), name)));
+    for (const [folder, bases] of byFolder) {
+      let names: string[];
+      try {
+        names = await readdir(folder);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw error;
+      }
+      const leftovers = names.filter((name) => PARTIAL_FILE.test(name) && bases.some((base) => name.startsWith(`${base}.`) && name.length === base.length + PARTIAL_SUFFIX_LENGTH));
+      for (const name of leftovers) await rm(path.join(folder, name), { force: true });
+      removed.push(...leftovers.map((name) => path.relative(this.root, path.join(folder, name))));
+    }
+    return removed;
+  }
+}
+
+/** fsync of a folder: makes the renames into it durable (where the platform can open a folder). */
+async function syncFolder(folder: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(folder, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0));
+  } catch {
+    return;
+  }
+  try {
+    await handle.sync();
+  } catch (error) {
+    // Some filesystems refuse fsync on a folder (EINVAL); the files themselves are synced.
+    if ((error as NodeJS.ErrnoException).code !== 'EINVAL') throw error;
+  } finally {
+    await handle.close();
   }
 }

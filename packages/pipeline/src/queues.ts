@@ -27,11 +27,16 @@ export interface QueueSettings {
   attempts?: Partial<Record<QueueKey, number>>;
 }
 
-// Finished BullMQ jobs are kept a while for ops dashboards, bounded; PostgreSQL is the record.
+// Finished BullMQ jobs are kept a while for ops dashboards, bounded by age AND count so Redis
+// returns to its baseline once a burst (a 10,000-job soak) has aged out; PostgreSQL is the record.
+// Completed: 1 h, at most 1,000 per queue. Failed (worth a look, rare): 7 days, at most 5,000.
 const RETENTION: JobsOptions = {
-  removeOnComplete: { age: 24 * 3600, count: 5_000 },
-  removeOnFail: { age: 7 * 24 * 3600, count: 20_000 },
+  removeOnComplete: { age: 3600, count: 1_000 },
+  removeOnFail: { age: 7 * 24 * 3600, count: 5_000 },
 };
+
+/** About how many entries each queue's BullMQ event stream keeps (BullMQ's default is 10,000); only dashboards read it. */
+export const QUEUE_EVENTS_MAXLEN = 1_000;
 
 /** The queue settings every producer derives from the shared variables (JOB_MAX_ATTEMPTS for renders). */
 export const queueSettingsFrom = (config: { JOB_MAX_ATTEMPTS: number }): QueueSettings => ({ attempts: { generationRenders: config.JOB_MAX_ATTEMPTS } });
@@ -44,7 +49,7 @@ export function jobOptionsFor(key: QueueKey, settings: QueueSettings = {}): Jobs
 /** The pipeline's queues, made from the catalog: a message is always added to its own queue's schema. */
 export function createPipelineQueues(connection: ConnectionOptions, prefix: string, settings: QueueSettings = {}): PipelineQueues {
   const byKey = Object.fromEntries(
-    QUEUE_KEYS.map((key) => [key, new Queue(PIPELINE_CATALOG[key].name, { connection, prefix, defaultJobOptions: jobOptionsFor(key, settings) })]),
+    QUEUE_KEYS.map((key) => [key, new Queue(PIPELINE_CATALOG[key].name, { connection, prefix, defaultJobOptions: jobOptionsFor(key, settings), streams: { events: { maxLen: QUEUE_EVENTS_MAXLEN } } })]),
   ) as PipelineQueueMap;
 
   const enqueue: PipelineQueues['enqueue'] = (key, payload, options = {}) => {

@@ -3,7 +3,7 @@ import { ComfyInterruptedError } from '../errors/comfy-interrupted-error';
 import { ComfyPromptLostError } from '../errors/comfy-prompt-lost-error';
 import { ComfyUnreachableError } from '../errors/comfy-unreachable-error';
 import type { ComfyMessage } from '../socket/comfy-message';
-import type { ApiPrompt, ClientLogger, FollowOptions, HistoryEntry, QueueState, RunResult } from '../types';
+import type { ApiPrompt, ClientLogger, FollowOptions, HistoryEntry, ProgressEvent, QueueState, RunResult } from '../types';
 import { settleFromHistory } from './read-history';
 
 export interface FollowerDeps {
@@ -11,6 +11,8 @@ export interface FollowerDeps {
   history(promptId: string): Promise<HistoryEntry | undefined>;
   queue(): Promise<QueueState>;
   cancel(promptId: string): Promise<void>;
+  /** Whether the socket is open now (its events then wake the follower as soon as anything happens). */
+  socketOpen?(): boolean;
   log: ClientLogger;
 }
 
@@ -35,6 +37,9 @@ export class PromptFollower {
   private started = false;
   private callbacks: Promise<void> = Promise.resolve();
   private wake: (() => void) | undefined;
+  /** With latestProgressOnly: the tick whose onProgress call is queued and not started yet. */
+  private queuedTick: ProgressEvent | undefined;
+  private justPosted = false;
 
   constructor(
     private readonly deps: FollowerDeps,
@@ -54,7 +59,13 @@ export class PromptFollower {
     this.unsubscribe();
   }
 
-  async result(): Promise<RunResult> {
+  /**
+   * Resolves once the prompt ended. `justPosted`: we posted it a moment ago, so with the socket open
+   * the first look waits for its events (or the poll interval) instead of asking /history and
+   * /queue about a prompt that has surely not finished: two requests fewer per prompt.
+   */
+  async result(options: { justPosted?: boolean } = {}): Promise<RunResult> {
+    this.justPosted = !!options.justPosted;
     try {
       return await this.settle();
     } finally {
@@ -88,6 +99,7 @@ export class PromptFollower {
     const pollMs = this.options.pollIntervalMs ?? 1_000;
     const unreachableMs = this.options.unreachableTimeoutMs ?? 60_000;
     let unreachableSince: number | undefined;
+    if (this.justPosted && !this.hint && this.deps.socketOpen?.()) await this.sleep(pollMs);
     for (let tick = 0; !signal?.aborted; tick++) {
       try {
         const settled = await this.check(tick);
@@ -142,18 +154,30 @@ export class PromptFollower {
           if (this.hint?.kind === 'error') this.hint = undefined;
         }
         break;
-      case 'progress':
+      case 'progress': {
         this.markStarted();
-        this.callback('onProgress', () =>
-          this.options.onProgress?.({
-            promptId: this.promptId,
-            node: String(data.node),
-            classType: this.prompt?.[data.node]?.class_type,
-            value: Number(data.value),
-            max: Number(data.max),
-          }),
-        );
+        const tick: ProgressEvent = {
+          promptId: this.promptId,
+          node: String(data.node),
+          classType: this.prompt?.[data.node]?.class_type,
+          value: Number(data.value),
+          max: Number(data.max),
+        };
+        if (!this.options.latestProgressOnly) {
+          this.callback('onProgress', () => this.options.onProgress?.(tick));
+          break;
+        }
+        // A tick already waiting its turn takes this newer value instead of a second call.
+        const waiting = this.queuedTick !== undefined;
+        this.queuedTick = tick;
+        if (waiting) break;
+        this.callback('onProgress', () => {
+          const latest = this.queuedTick!;
+          this.queuedTick = undefined;
+          return this.options.onProgress?.(latest);
+        });
         break;
+      }
       case 'execution_success':
         this.setHint({ kind: 'success' });
         break;

@@ -3,6 +3,7 @@ import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { sha256Hex, sniffImage, type LibraryStorage } from '@anime/media';
 import { JobLifecycle, MalformedDataError, OutputUnreadableError, readConditioning, readOutputs, readReferenceUse, readWorkflow, referencesUsed, toAssetResource, type GenerationRow, type JobEventPublisher, type StageHandler, type StageResult } from '@anime/pipeline';
+import { findFiledOutput, recordFiledOutput } from '../data/asset-rows';
 import { libraryPath } from '../domain/library-path';
 
 export interface FileOutputsDeps {
@@ -34,7 +35,7 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
     const assets: AssetResource[] = [];
     for (const [index, output] of outputs.items.entries()) {
       const sourceKey = `${output.nodeId}/${output.type}/${output.subfolder}/${output.filename}`;
-      const existing = await deps.db.asset.findUnique({ where: { jobId_sourceKey: { jobId: job.id, sourceKey } } });
+      const existing = await findFiledOutput(deps.db, job.id, sourceKey);
       if (existing && (await deps.storage.sha256(existing.path)) === existing.sha256) {
         assets.push(toAssetResource(existing, version));
         continue;
@@ -74,18 +75,14 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
         comfyui: metadata.comfyui,
         filedAt: new Date().toISOString(),
       };
-      await deps.storage.write(path, bytes);
-      await deps.storage.write(`${path}.json`, Buffer.from(JSON.stringify(sidecar, null, 2)));
+      // Both synced side by side, then their folder once: the image and its sidecar land together.
+      await deps.storage.writeAll([{ path, bytes }, { path: `${path}.json`, bytes: Buffer.from(JSON.stringify(sidecar, null, 2)) }]);
       // An earlier try killed mid-write left its temp files; this job alone writes these paths, and its write has landed.
       await removeLeftovers(path);
-      const asset = await deps.db.asset.upsert({
-        where: { jobId_sourceKey: { jobId: job.id, sourceKey } },
-        update: { sha256, bytes: bytes.length, width: image.width, height: image.height, mime: image.mime },
-        create: {
-          jobId: job.id, characterVersionId: version.id, sourceKey, path, sha256, bytes: bytes.length,
-          width: image.width, height: image.height, mime: image.mime,
-          project: job.project, episode: job.episode, scene: job.scene, shot: job.shot, metadata: metadata as object,
-        },
+      const asset = await recordFiledOutput(deps.db, {
+        jobId: job.id, characterVersionId: version.id, sourceKey, path, sha256, bytes: bytes.length,
+        width: image.width, height: image.height, mime: image.mime,
+        project: job.project, episode: job.episode, scene: job.scene, shot: job.shot, metadata,
       });
       assets.push(toAssetResource(asset, version));
     }
@@ -101,7 +98,7 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
   }
 
   async function removeLeftovers(path: string): Promise<void> {
-    const removed = [...(await deps.storage.removeLeftovers(path)), ...(await deps.storage.removeLeftovers(`${path}.json`))];
+    const removed = await deps.storage.removeLeftovers(path, `${path}.json`);
     if (removed.length) deps.log.info('removed temp files an interrupted filing left', { files: removed });
   }
 

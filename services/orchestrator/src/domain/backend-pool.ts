@@ -31,6 +31,10 @@ export interface BackendPoolOptions {
 }
 
 const DEFAULT_PROBE_MS = 2_000;
+/** A probe that changes nothing but lastSeenAt rewrites the row only this often. */
+const LAST_SEEN_EVERY_MS = 30_000;
+/** How often finished-job counts are added to `backends.jobsDone`: one statement per backend per period, not one per job. */
+const JOBS_DONE_FLUSH_MS = 1_000;
 
 /**
  * The ComfyUI backends of COMFYUI_URLS: health (probes and WebSocket state), cached
@@ -43,6 +47,14 @@ export class BackendPool {
   private readonly waiters = new Set<() => void>();
   private timer: NodeJS.Timeout | undefined;
   private turn = 0;
+  /** Jobs finished per backend id, not yet added to `backends.jobsDone`. */
+  private readonly doneUnflushed = new Map<string, number>();
+  private flushTimer: NodeJS.Timeout | undefined;
+  /** The drain-flag read in flight, and the one queued behind it for callers that arrived meanwhile. */
+  private drainRead: Promise<void> | undefined;
+  private drainReadNext: Promise<void> | undefined;
+  /** Per backend id: what was last written to its row (without lastSeenAt), and when. */
+  private readonly saved = new Map<string, { state: string; at: number }>();
 
   constructor(private readonly options: BackendPoolOptions) {
     this.store = new BackendStore(options.db);
@@ -60,13 +72,34 @@ export class BackendPool {
     const every = this.options.probeEveryMs ?? DEFAULT_PROBE_MS;
     this.timer = setInterval(() => void this.tick(), every);
     this.timer.unref();
+    this.flushTimer = setInterval(() => void this.flushDone(), JOBS_DONE_FLUSH_MS);
+    this.flushTimer.unref();
   }
 
   private async tick(): Promise<void> {
     await Promise.all([...this.backends.map((b) => b.check()), this.refreshDrain().catch(() => undefined)]);
   }
 
-  private async refreshDrain(): Promise<void> {
+  /**
+   * Reads the drain flags as they are now: a read already in flight may predate the caller (a drain
+   * just committed), so callers arriving meanwhile share one read started after it, never its answer.
+   * Under load that is one statement per round trip, not one per placement.
+   */
+  private refreshDrain(): Promise<void> {
+    if (!this.drainRead) {
+      this.drainRead = this.readDrain().finally(() => (this.drainRead = undefined));
+      return this.drainRead;
+    }
+    this.drainReadNext ??= this.drainRead
+      .catch(() => undefined)
+      .then(() => {
+        this.drainReadNext = undefined;
+        return this.refreshDrain();
+      });
+    return this.drainReadNext;
+  }
+
+  private async readDrain(): Promise<void> {
     const draining = await this.store.draining();
     let changed = false;
     for (const backend of this.backends) {
@@ -79,8 +112,21 @@ export class BackendPool {
   }
 
   private changed(backend: Backend): void {
-    this.store.save(backend.record()).catch((error) => this.options.log.warn('could not record backend state', { backend: backend.url, error: (error as Error).message }));
+    this.save(backend);
     this.wakeWaiters();
+  }
+
+  /** Writes the backend's row when it says something new (every probe calls this), else lastSeenAt now and then. */
+  private save(backend: Backend): void {
+    const record = backend.record();
+    const state = JSON.stringify({ ...record, lastSeenAt: undefined });
+    const last = this.saved.get(backend.id);
+    if (last && last.state === state && Date.now() - last.at < LAST_SEEN_EVERY_MS) return;
+    this.saved.set(backend.id, { state, at: Date.now() });
+    this.store.save(record).catch((error) => {
+      this.saved.delete(backend.id);
+      this.options.log.warn('could not record backend state', { backend: backend.url, error: (error as Error).message });
+    });
   }
 
   private wakeWaiters(): void {
@@ -144,9 +190,24 @@ export class BackendPool {
     if (backend && checkpoint) backend.lastCheckpoint = checkpoint;
   }
 
-  async recordDone(url: string): Promise<void> {
+  /** Counts a finished job; the `backends` row shows it within JOBS_DONE_FLUSH_MS (or at close). */
+  recordDone(url: string): void {
     const backend = this.find(url);
-    if (backend) await this.store.countDone(backend.id).catch(() => undefined);
+    if (backend) this.doneUnflushed.set(backend.id, (this.doneUnflushed.get(backend.id) ?? 0) + 1);
+  }
+
+  private async flushDone(): Promise<void> {
+    const counts = [...this.doneUnflushed];
+    this.doneUnflushed.clear();
+    await Promise.all(
+      counts.map(([id, count]) =>
+        this.store.countDone(id, count).catch((error) => {
+          // Kept for the next flush: a counter is not worth failing a job, nor losing.
+          this.doneUnflushed.set(id, (this.doneUnflushed.get(id) ?? 0) + count);
+          this.options.log.warn('could not record finished jobs of backend', { backend: id, error: (error as Error).message });
+        }),
+      ),
+    );
   }
 
   /** Each backend's state and how full this process keeps it, for the metrics. */
@@ -162,6 +223,8 @@ export class BackendPool {
 
   async close(): Promise<void> {
     clearInterval(this.timer);
+    clearInterval(this.flushTimer);
+    await this.flushDone();
     this.wakeWaiters();
     for (const backend of this.backends) backend.close();
   }
@@ -196,6 +259,8 @@ export class BackendPool {
         if (released) return;
         released = true;
         backend.inFlight--;
+        // A job waiting because every capable backend was full takes the freed place now, not at the next probe.
+        this.wakeWaiters();
       },
     };
   }

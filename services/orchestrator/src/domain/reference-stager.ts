@@ -22,6 +22,8 @@ export interface ReferenceToStage {
 export const REFERENCE_FILE_PREFIX = 'anime-ref-';
 
 const DEFAULT_RECHECK_MS = 10 * 60_000;
+/** Confirmed uploads remembered (backend × image); past it the oldest are forgotten and read from PostgreSQL again. */
+const MAX_CONFIRMED = 10_000;
 
 export { ReferenceUnavailableError };
 
@@ -34,8 +36,11 @@ export { ReferenceUnavailableError };
  */
 export class ReferenceStager {
   private readonly inFlight = new Map<string, Promise<StagedReference>>();
-  /** Recorded uploads seen still present on their backend: in which connection session, and when. */
-  private readonly confirmed = new Map<string, { session: number; at: number }>();
+  /**
+   * Recorded uploads seen still present on their backend: the name it gave, in which connection
+   * session, and when. A confirmed one is used without asking PostgreSQL or the backend again.
+   */
+  private readonly confirmed = new Map<string, { name: string; subfolder: string; session: number; at: number }>();
 
   constructor(
     private readonly deps: {
@@ -49,15 +54,18 @@ export class ReferenceStager {
     },
   ) {}
 
-  /** Whether an upload was confirmed in the backend's current session, recently enough. */
-  private stillConfirmed(backend: string, key: string): boolean {
+  /** The upload confirmed in the backend's current session, recently enough; else undefined. */
+  private stillConfirmed(backend: string, key: string): { name: string; subfolder: string } | undefined {
     const seen = this.confirmed.get(key);
-    if (!seen) return false;
-    return seen.session === (this.deps.sessionOf?.(backend) ?? 0) && Date.now() - seen.at < (this.deps.recheckAfterMs ?? DEFAULT_RECHECK_MS);
+    if (!seen) return undefined;
+    const fresh = seen.session === (this.deps.sessionOf?.(backend) ?? 0) && Date.now() - seen.at < (this.deps.recheckAfterMs ?? DEFAULT_RECHECK_MS);
+    return fresh ? seen : undefined;
   }
 
-  private confirm(backend: string, key: string): void {
-    this.confirmed.set(key, { session: this.deps.sessionOf?.(backend) ?? 0, at: Date.now() });
+  private confirm(backend: string, key: string, upload: { name: string; subfolder: string }): void {
+    this.confirmed.delete(key);
+    if (this.confirmed.size >= MAX_CONFIRMED) this.confirmed.delete(this.confirmed.keys().next().value!);
+    this.confirmed.set(key, { name: upload.name, subfolder: upload.subfolder, session: this.deps.sessionOf?.(backend) ?? 0, at: Date.now() });
   }
 
   async stage(backend: string, client: ComfyClient, references: ReferenceToStage[]): Promise<StagedReference[]> {
@@ -75,9 +83,12 @@ export class ReferenceStager {
   }
 
   private async findOrUpload(backend: string, client: ComfyClient, reference: ReferenceToStage, key: string): Promise<StagedReference> {
+    // Confirmed in this session: the row it came from names the same upload (only this stager writes it).
+    const confirmed = this.stillConfirmed(backend, key);
+    if (confirmed) return { sha256: reference.sha256, kind: reference.kind, image: imageName(confirmed.subfolder, confirmed.name) };
     const known = await this.deps.db.backendUpload.findUnique({ where: { backend_sha256: { backend, sha256: reference.sha256 } } });
-    if (known && (this.stillConfirmed(backend, key) || (await this.stillThere(client, known, reference.sha256)))) {
-      this.confirm(backend, key);
+    if (known && (await this.stillThere(client, known, reference.sha256))) {
+      this.confirm(backend, key, known);
       return { sha256: reference.sha256, kind: reference.kind, image: imageName(known.subfolder, known.name) };
     }
     if (known) this.deps.log.warn('reference image gone from backend; uploading it again', { backend, sha256: reference.sha256, name: imageName(known.subfolder, known.name) });
@@ -91,7 +102,7 @@ export class ReferenceStager {
       create: { backend, sha256: reference.sha256, ...row },
       update: row,
     });
-    this.confirm(backend, key);
+    this.confirm(backend, key, row);
     this.deps.log.info('uploaded reference image to backend', { backend, sha256: reference.sha256, label: reference.label, name: imageName(row.subfolder, row.name) });
     return { sha256: reference.sha256, kind: reference.kind, image: imageName(row.subfolder, row.name) };
   }

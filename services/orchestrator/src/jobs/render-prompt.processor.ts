@@ -25,6 +25,13 @@ export interface RenderPromptDeps extends PrepareWorkflowDeps {
 
 const DEFAULT_JOB_TIMEOUT_MS = 600_000;
 
+/** The clocks of a render across its attempts, and how many attempts it has (undefined: ask PostgreSQL). */
+interface AttemptClock {
+  waitStartedAt: number;
+  firstSubmittedAt?: number;
+  attempts?: number;
+}
+
 /** How one attempt ended: rendered, or its backend died under it (the job goes on elsewhere). */
 type AttemptOutcome = { kind: 'rendered' } | { kind: 'lost' } | { kind: 'gone'; outcome: string };
 
@@ -76,7 +83,8 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
     if (cancel.aborted) return result(await cancelNow(generation.id, 'its backend is gone: nothing to take off'));
     // Waiting for a backend and the prompt's own run are each bounded by JOB_TIMEOUT_S; a
     // failover keeps the clock of the first submission.
-    const clock = { waitStartedAt: Date.now(), firstSubmittedAt: generation.startedAt?.getTime() };
+    // A generation never submitted (no prompt id recorded) has no attempt yet: its first needs no count.
+    const clock: AttemptClock = { waitStartedAt: Date.now(), firstSubmittedAt: generation.startedAt?.getTime(), attempts: generation.promptId ? undefined : 0 };
     for (;;) {
       const outcome = await attempt(generation, job, submitted ? (endReason ?? 'backend_lost') : undefined, clock, cancel, signal, avoid);
       if (outcome.kind !== 'lost') return result(outcome);
@@ -96,7 +104,7 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
   }
 
   /** A new attempt: the first (`endReason` undefined) or the next after the open one ended. */
-  async function attempt(generation: GenerationRow, job: JobToRender, endReason: AttemptEndCode | undefined, clock: { waitStartedAt: number; firstSubmittedAt?: number }, cancel: AbortSignal, signal?: AbortSignal, avoid?: string): Promise<AttemptOutcome> {
+  async function attempt(generation: GenerationRow, job: JobToRender, endReason: AttemptEndCode | undefined, clock: AttemptClock, cancel: AbortSignal, signal?: AbortSignal, avoid?: string): Promise<AttemptOutcome> {
     let placement: Awaited<ReturnType<typeof placeJob>>;
     try {
       placement = await placeJob(deps, job, { deadlineAt: clock.waitStartedAt + limitMs, limitS: Math.round(limitMs / 1000), signal: AbortSignal.any([cancel, ...(signal ? [signal] : [])]), avoid });
@@ -106,10 +114,12 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
     }
     const { lease, workflow, referenceUse } = placement;
     try {
-      const promptId = promptIdFor(generation.id, (await deps.db.jobAttempt.count({ where: { jobId: generation.id } })) + 1);
+      const number = (clock.attempts ?? (await deps.db.jobAttempt.count({ where: { jobId: generation.id } }))) + 1;
+      const promptId = promptIdFor(generation.id, number);
       const record = { backend: lease.url, promptId, workflow, referenceUse };
       const events = endReason ? await lifecycle.resubmit(generation.id, record, endReason) : [await lifecycle.submit(generation.id, record)].filter((e) => e !== null);
       if (!events.length) return { kind: 'gone', outcome: endReason ? 'resubmitted elsewhere' : 'submitted elsewhere' };
+      clock.attempts = number;
       await deps.events.publishAll(events);
       deps.pool.recordSubmitted(lease.url, lease.checkpoint);
       clock.firstSubmittedAt ??= Date.now();
@@ -148,6 +158,8 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
   async function follow(jobId: string, lease: BackendLease, promptId: string, since: number, cancel: AbortSignal, signal: AbortSignal | undefined, start: (options: Follow) => ReturnType<BackendLease['client']['run']>): Promise<AttemptOutcome> {
     const deadline = AbortSignal.timeout(Math.max(0, since + limitMs - Date.now()));
     const stop = AbortSignal.any([...(signal ? [signal] : []), deadline, lease.lost, cancel]);
+    // Only the latest tick matters (latestProgressOnly): one write in flight per job, ticks arriving
+    // meanwhile collapse into the newest; the follower drains it before the outcome is recorded.
     const onProgress = async (p: { value: number; max: number; node: string | null }) => {
       await deps.events.publishAll([await lifecycle.progress(jobId, p)]);
     };
@@ -156,9 +168,9 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
     };
     try {
       // cancelOnAbort false: stopRender takes the prompt off once and waits for ComfyUI to confirm.
-      const run = await start({ onProgress, onStarted, signal: stop, cancelOnAbort: false });
+      const run = await start({ onProgress, onStarted, signal: stop, cancelOnAbort: false, latestProgressOnly: true });
       const rendered = await lifecycle.render(jobId, { backend: lease.url, promptId, items: run.outputs });
-      await deps.pool.recordDone(lease.url);
+      deps.pool.recordDone(lease.url);
       if (!rendered && cancel.aborted) return cancelNow(jobId, 'ComfyUI finished it anyway; its outputs are not filed');
       return { kind: 'rendered' };
     } catch (error) {

@@ -58,13 +58,14 @@ export class BackendStore {
     await this.db.backend.upsert({ where: { id: record.id }, create: { id: record.id, ...data }, update: data });
   }
 
-  /** Ids of backends the gateway marked draining. */
+  /** Ids of backends the gateway marked draining. Raw SQL: asked before every placement, it skips Prisma's query interpreter. */
   async draining(): Promise<Set<string>> {
-    const rows = await this.db.backend.findMany({ where: { draining: true }, select: { id: true } });
+    const rows = await this.db.$queryRaw<{ id: string }[]>`SELECT id FROM backends WHERE draining`;
     return new Set(rows.map((r) => r.id));
   }
 
-  async countDone(id: string): Promise<void> {
-    await this.db.backend.updateMany({ where: { id }, data: { jobsDone: { increment: 1 } } });
+  /** Adds `count` finished jobs to the backend's counter. */
+  async countDone(id: string, count: number): Promise<void> {
+    await this.db.$executeRaw`UPDATE backends SET "jobsDone" = "jobsDone" + ${count}, "updatedAt" = timezone('UTC', now()) WHERE id = ${id}`;
   }
 }
