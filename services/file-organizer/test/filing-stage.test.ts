@@ -161,4 +161,34 @@ describe('filing stage (file-organizer in-process, simulator, PostgreSQL, Redis)
     expect(await readdir(path.join(libraryDir, 'race'), { recursive: true }).then((entries) => entries.filter((e) => e.endsWith('.png') || e.endsWith('.json')))).toEqual([]);
     expect(await db.generationJob.findUniqueOrThrow({ where: { id: job.id } })).toMatchObject({ status: 'canceled', stage: 'rendered' });
   });
+  it('when many generations are filed into one folder, then the folder is listed for temp files once per process, and again on a try that may follow a cut write', async () => {
+    const character = await db.character.create({ data: { slug: `kai-folder-${Date.now()}`, name: 'Kai', currentVersion: 1 } });
+    const version = await db.characterVersion.create({ data: { characterId: character.id, number: 1, definition: { displayName: 'Kai' } } });
+    const storage = new LocalLibraryStorage(libraryDir);
+    const listings = jest.spyOn(storage, 'removeLeftovers');
+    const handler = createFileOutputsHandler({
+      db,
+      events: new JobEventPublisher(service.ctx.redis, queuePrefix),
+      storage,
+      log,
+      fetchOutput: (_backend, output) => readFile(path.join(simulator.outputDir, output.subfolder, output.filename)),
+    });
+    const fileOne = async (bullJob: Partial<Job>) => {
+      const body = generationRequestBodySchema.parse({ character: character.slug, prompt: 'x', project: 'folder', episode: 'ep01', scene: 'sc001' });
+      const { job } = await lifecycle.create({ body, source: 'test', resolution: { characterId: character.id, characterVersionId: version.id, conditioning } });
+      const workflow = textToImage({ steps: 1, width: 64, height: 64, seed: Math.floor(Math.random() * 1e9) });
+      const result = await client.run(workflow);
+      await lifecycle.submit(job.id, { backend: simulator.url, promptId: result.promptId, workflow });
+      await lifecycle.render(job.id, { backend: simulator.url, promptId: result.promptId, items: result.outputs });
+      expect((await handler.run((await loadGeneration(db, job.id))!, { job: bullJob as Job })).reached).toBe('filed');
+      return listings.mock.calls.length;
+    };
+    expect(await fileOne({ attemptsMade: 0, stalledCounter: 0 })).toBe(1);
+    expect(await fileOne({ attemptsMade: 0, stalledCounter: 0 })).toBe(1);
+    expect(await fileOne({ attemptsMade: 0, stalledCounter: 0 })).toBe(1);
+    // A stalled job (its worker was killed) or a retry may follow a write cut short: listed again.
+    expect(await fileOne({ attemptsMade: 0, stalledCounter: 1 })).toBe(2);
+    expect(await fileOne({ attemptsMade: 1, stalledCounter: 0 })).toBe(3);
+    expect(await db.asset.count({ where: { project: 'folder' } })).toBe(5);
+  });
 });

@@ -1,10 +1,13 @@
+import { dirname } from 'node:path';
 import type { AssetResource, ComfyOutputRef } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { sha256Hex, sniffImage, type LibraryStorage } from '@anime/media';
-import { JobLifecycle, MalformedDataError, OutputUnreadableError, readConditioning, readOutputs, readReferenceUse, readWorkflow, referencesUsed, toAssetResource, type GenerationRow, type JobEventPublisher, type StageHandler, type StageResult } from '@anime/pipeline';
+import { JobLifecycle, MalformedDataError, OutputUnreadableError, readConditioning, readOutputs, readReferenceUse, readWorkflow, referencesUsed, toAssetResource, type GenerationRow, type JobEventPublisher, type StageHandler, type StageResult, type StageRun } from '@anime/pipeline';
 import { findFiledOutput, recordFiledOutput } from '../data/asset-rows';
 import { libraryPath } from '../domain/library-path';
+
+const FOLDERS_REMEMBERED = 10_000;
 
 export interface FileOutputsDeps {
   db: Db;
@@ -22,10 +25,16 @@ export interface FileOutputsDeps {
  */
 export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'assetFiling'> {
   const lifecycle = new JobLifecycle(deps.db);
+  // Library folders this process has already cleared of temp files: listing one on every filing
+  // made filing O(files in the folder) — 10,000 images of one scene cost the soak +43 % RSS and
+  // twice the CPU per job. Bounded: forgotten (and listed again) past FOLDERS_REMEMBERED.
+  const clearedFolders = new Set<string>();
 
   return { run: fileOutputs };
 
-  async function fileOutputs(job: GenerationRow): Promise<StageResult> {
+  async function fileOutputs(job: GenerationRow, run: StageRun): Promise<StageResult> {
+    // A try after a fault or a crash (BullMQ counts a stalled job) may follow a write cut short.
+    const mayFollowCutWrite = run.job.attemptsMade > 0 || (run.job.stalledCounter ?? 0) > 0;
     const outputs = readOutputs(job);
     if (!job.characterVersion || !job.character) throw new MalformedDataError(`generation ${job.id} has no resolved character version`);
     const version = { ...job.characterVersion, character: job.character };
@@ -78,7 +87,7 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
       // Both synced side by side, then their folder once: the image and its sidecar land together.
       await deps.storage.writeAll([{ path, bytes }, { path: `${path}.json`, bytes: Buffer.from(JSON.stringify(sidecar, null, 2)) }]);
       // An earlier try killed mid-write left its temp files; this job alone writes these paths, and its write has landed.
-      await removeLeftovers(path);
+      await removeLeftovers(path, mayFollowCutWrite);
       const asset = await recordFiledOutput(deps.db, {
         jobId: job.id, characterVersionId: version.id, sourceKey, path, sha256, bytes: bytes.length,
         width: image.width, height: image.height, mime: image.mime,
@@ -97,7 +106,17 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
     return { outcome: `filed ${assets.length}`, reached: 'filed' };
   }
 
-  async function removeLeftovers(path: string): Promise<void> {
+  /**
+   * Removes the temp files a killed write of `path` left beside it: when the folder was not listed
+   * since this process started (a restart, or another instance's crash before), or when this try may
+   * follow a cut write. What neither covers (two instances, a crash, and the generation re-queued by
+   * the recovery sweep rather than BullMQ) is removed by the startup sweep of stale partials.
+   */
+  async function removeLeftovers(path: string, mayFollowCutWrite = true): Promise<void> {
+    const folder = dirname(path);
+    if (!mayFollowCutWrite && clearedFolders.has(folder)) return;
+    if (clearedFolders.size >= FOLDERS_REMEMBERED) clearedFolders.clear();
+    clearedFolders.add(folder);
     const removed = await deps.storage.removeLeftovers(path, `${path}.json`);
     if (removed.length) deps.log.info('removed temp files an interrupted filing left', { files: removed });
   }
