@@ -140,13 +140,13 @@ describe('the report', () => {
       'soak: character RSS growth after warm-up',
       'soak: orchestrator RSS growth after warm-up',
       'soak: file-organizer RSS growth after warm-up',
-      "soak: Redis held by the bench's queues once finished jobs aged out, over baseline",
+      "soak: Redis held by the bench's queues once finished jobs aged out, over baseline (the generation-events history aside)",
     ]);
     expect(renderReport({ machine, args: parseBenchArgs([]), services: 'test' })).toContain('2 × Test CPU, 24 GiB, Node v20.0.0');
   });
 
   it('when finished jobs are kept longer than a bench can wait, then the Redis figure fails and says which bound applies', () => {
-    const memory = (prefixMiB: number) => ({ usedMiB: 10, prefixMiB, finished: { 'asset-filing': 5 } });
+    const memory = (prefixMiB: number) => ({ usedMiB: 10, prefixMiB, eventsStreamMiB: 0, finished: { 'asset-filing': 5 } });
     const use = { jobs: 10, services: [], totalCpuMsPerJob: 1, totalStatementsPerJob: 1, simulatorsCpuMsPerJob: 1, clientCpuMsPerJob: 1 };
     const soak = {
       jobs: 10,

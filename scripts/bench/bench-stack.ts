@@ -20,6 +20,8 @@ export interface BenchStack {
   /** Each service's /metrics: the gateway's with an admin key, the workers' on their ops port. */
   metrics: Record<AppService, MetricsEndpoint>;
   services: { name: AppService; pid: number | undefined }[];
+  /** The variables this bench set on the services beyond the defaults (e.g. the soak's retention). */
+  env: NodeJS.ProcessEnv;
   close(): Promise<void>;
 }
 
@@ -27,7 +29,7 @@ export interface BenchStack {
  * The four services and `backends` simulators, each its own process, over a scratch database,
  * queue prefix and library that are removed afterwards: a benchmark never touches real data.
  */
-export async function startBenchStack(options: { backends: number; stepMs: number; redisUrl: string; timeoutMs: number }): Promise<BenchStack> {
+export async function startBenchStack(options: { backends: number; stepMs: number; redisUrl: string; timeoutMs: number; env?: NodeJS.ProcessEnv }): Promise<BenchStack> {
   const database: TestDatabase = await createTestDatabase('bench');
   const libraryDir = await mkdtemp(path.join(tmpdir(), 'bench-library-'));
   const queuePrefix = uniqueQueuePrefix('bench');
@@ -65,7 +67,7 @@ export async function startBenchStack(options: { backends: number; stepMs: numbe
         // The backlog is submitted as fast as the gateway answers, from one address and one
         // connection that follows every job of it: the bench measures the pipeline, not the
         // per-client limits, so they are lifted out of its way.
-        extraEnv: { RATE_LIMIT_RPS: '1000000', MAX_QUEUED_PER_KEY: '1000000', MAX_QUEUE_DEPTH: '1000000', SOCKET_MAX_SUBSCRIPTIONS: '1000000' },
+        extraEnv: { RATE_LIMIT_RPS: '1000000', MAX_QUEUED_PER_KEY: '1000000', MAX_QUEUE_DEPTH: '1000000', SOCKET_MAX_SUBSCRIPTIONS: '1000000', ...options.env },
       }),
       options.timeoutMs,
       'the four services to start',
@@ -82,7 +84,7 @@ export async function startBenchStack(options: { backends: number; stepMs: numbe
       }),
     ) as Record<AppService, MetricsEndpoint>;
     const services = started.serviceNames.map((name) => ({ name: name as AppService, pid: started.services[name]?.pid }));
-    return { stack: started, simulators, databaseUrl: database.url, redisUrl: options.redisUrl, queuePrefix, apiKey, metrics, services, close };
+    return { stack: started, simulators, databaseUrl: database.url, redisUrl: options.redisUrl, queuePrefix, apiKey, metrics, services, env: options.env ?? {}, close };
   } catch (error) {
     await close();
     throw error;

@@ -12,7 +12,7 @@ import { describeMachine } from './machine';
 import { cpuMs } from './process-memory';
 import { renderReport, type BenchReport, type ThroughputResult } from './report';
 import { overheadScenario, type OverheadResult } from './scenario-overhead';
-import { soakScenario } from './scenario-soak';
+import { soakScenario, SOAK_RETENTION_ENV } from './scenario-soak';
 
 const HELP = `Usage: pnpm bench [options]
 
@@ -55,7 +55,7 @@ async function scenarios(args: BenchArgs, redisUrl: string): Promise<Omit<BenchR
   const job = { steps: args.steps, submitConcurrency: args.submitConcurrency, timeoutMs };
   if (args.soak !== undefined) {
     log(`soak: ${args.soak} jobs on ${args.throughputBackends} simulators…`);
-    const soak = await withBenchStack({ backends: args.throughputBackends, stepMs: 1, redisUrl, timeoutMs }, (bench) =>
+    const soak = await withBenchStack({ backends: args.throughputBackends, stepMs: 1, redisUrl, timeoutMs, env: SOAK_RETENTION_ENV }, (bench) =>
       soakScenario(bench, { jobs: args.soak!, window: args.window, steps: 1, submitConcurrency: args.submitConcurrency, timeoutMs }),
     );
     return { soak };

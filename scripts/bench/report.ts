@@ -56,7 +56,7 @@ export function figuresOf(r: BenchReport): Figure[] {
   }
   const redis = soak?.redis;
   figures.push({
-    figure: "soak: Redis held by the bench's queues once finished jobs aged out, over baseline",
+    figure: "soak: Redis held by the bench's queues once finished jobs aged out, over baseline (the generation-events history aside)",
     measured: redis ? (redis.agedOut ?? redis.end).prefixMiB - redis.baseline.prefixMiB : undefined,
     unit: 'MiB',
     bound: 'max',
@@ -185,7 +185,7 @@ function scalingSection(rows: BacklogResult[]): string[] {
 function soakSection(s: SoakResult): string[] {
   const redis = s.redis;
   const redisRow = (label: string, v: SoakResult['redis']['baseline'] | undefined) =>
-    v ? `| ${label} | ${num(v.usedMiB)} MiB | ${num(v.prefixMiB, 2)} MiB | ${Object.entries(v.finished).map(([q, n]) => `${q} ${n}`).join(', ')} |` : `| ${label} | not measured | | |`;
+    v ? `| ${label} | ${num(v.usedMiB)} MiB | ${num(v.prefixMiB, 2)} MiB | ${num(v.eventsStreamMiB, 2)} MiB | ${Object.entries(v.finished).map(([q, n]) => `${q} ${n}`).join(', ')} |` : `| ${label} | not measured | | | |`;
   return [
     `## Soak (${s.jobs} jobs in ${num(s.wallMs / 1000, 0)} s, ${num((s.jobs / s.wallMs) * 1000)} jobs/s)`,
     '',
@@ -195,8 +195,8 @@ function soakSection(s: SoakResult): string[] {
     '',
     `Redis (used_memory is the whole server's, shared with anything else using it; the bench's keys are its queue prefix). Retention: ${retentionText(s)}.`,
     '',
-    "| when | used_memory | bench's queue keys | finished jobs kept per queue |",
-    '|---|---|---|---|',
+    "| when | used_memory | bench's queue keys | generation-events stream (kept: producers' replayable history, MAXLEN ~ GENERATION_EVENTS_MAXLEN) | finished jobs kept per queue |",
+    '|---|---|---|---|---|',
     redisRow('baseline (stack started)', redis.baseline),
     redisRow('end of the soak', redis.end),
     redisRow(redis.agedOut ? `after ${redis.waitedS} s (aged out)` : 'after aging out (retention too long to wait)', redis.agedOut),

@@ -20,6 +20,13 @@ export interface SoakResult {
 }
 
 const WARM_UP_SHARE = 0.1;
+
+/**
+ * The soak's stack keeps finished queue jobs 30 s instead of the default 1 h (completed) and 7 days
+ * (failed), through the same variables an operator sets, so the bench can wait them out and show
+ * Redis back near its baseline; the count bounds (1,000 and 5,000 per queue) are the defaults.
+ */
+export const SOAK_RETENTION_ENV = { QUEUE_KEEP_COMPLETED_S: '30', QUEUE_KEEP_FAILED_S: '30' };
 /** Finished jobs age out only when a later job finishes; the bench waits for an age at most this long. */
 const MAX_AGE_WAIT_S = 120;
 
@@ -55,7 +62,7 @@ export async function soakScenario(bench: BenchStack, options: { jobs: number; w
   const wallMs = performance.now() - started;
   const end = await rssNow();
   const redisEnd = await redisMemory(bench.redisUrl, bench.queuePrefix);
-  const retention = queueRetention();
+  const retention = queueRetention(bench.env);
   const ages = Object.values(retention).flatMap((r) => [r.completeAgeS, r.failAgeS]);
   const longest = ages.some((a) => a === undefined) ? Number.POSITIVE_INFINITY : Math.max(...(ages as number[]));
   let agedOut: RedisMemory | undefined;

@@ -1,14 +1,19 @@
-import { PIPELINE_CATALOG, QUEUE_KEYS } from '@anime/contracts';
+import { generationEventsStream, PIPELINE_CATALOG, QUEUE_KEYS } from '@anime/contracts';
 import { createDb } from '@anime/db';
-import { createRedis, jobOptionsFor } from '@anime/pipeline';
+import { createRedis, jobOptionsFor, queueSettingsFrom } from '@anime/pipeline';
 
 const MiB = 2 ** 20;
 
 export interface RedisMemory {
   /** INFO memory used_memory of the whole server (shared with whatever else uses it), MiB. */
   usedMiB: number;
-  /** MEMORY USAGE summed over the bench's own queue keys, MiB. */
+  /** MEMORY USAGE summed over the bench's own queue keys (the generation-events stream aside), MiB. */
   prefixMiB: number;
+  /**
+   * MEMORY USAGE of the generation-events stream: the outcome history producers replay, kept on
+   * purpose and bounded by GENERATION_EVENTS_MAXLEN (about 100,000 entries), not finished queue jobs.
+   */
+  eventsStreamMiB: number;
   /** Finished jobs BullMQ still holds, per queue: completed + failed. */
   finished: Record<string, number>;
 }
@@ -20,12 +25,14 @@ export async function redisMemory(redisUrl: string, prefix: string): Promise<Red
     const info = await redis.info('memory');
     const used = Number(/used_memory:(\d+)/.exec(info)?.[1] ?? Number.NaN);
     let bytes = 0;
+    const streamKey = generationEventsStream(prefix);
+    const streamBytes = Number((await redis.memory('USAGE', streamKey)) ?? 0);
     let cursor = '0';
     do {
       const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
       cursor = nextCursor;
       if (keys.length) {
-        const sizes = await Promise.all(keys.map((k) => redis.memory('USAGE', k) as Promise<number | null>));
+        const sizes = await Promise.all(keys.filter((k) => k !== streamKey).map((k) => redis.memory('USAGE', k) as Promise<number | null>));
         bytes += sizes.reduce<number>((a, b) => a + (b ?? 0), 0);
       }
     } while (cursor !== '0');
@@ -34,7 +41,7 @@ export async function redisMemory(redisUrl: string, prefix: string): Promise<Red
       const name = PIPELINE_CATALOG[key].name;
       finished[name] = (await redis.zcard(`${prefix}:${name}:completed`)) + (await redis.zcard(`${prefix}:${name}:failed`));
     }
-    return { usedMiB: used / MiB, prefixMiB: bytes / MiB, finished };
+    return { usedMiB: used / MiB, prefixMiB: bytes / MiB, eventsStreamMiB: streamBytes / MiB, finished };
   } finally {
     redis.disconnect();
   }
@@ -55,11 +62,19 @@ const bounds = (keep: KeepJobs) => {
   return { age: keep.age, count: keep.count };
 };
 
-/** The retention of finished jobs the pipeline's producers set (packages/pipeline/src/queues.ts), per queue. */
-export function queueRetention(): Record<string, Retention> {
+/**
+ * The retention of finished jobs the pipeline's producers set (packages/pipeline/src/queues.ts), per
+ * queue, under the stack's QUEUE_KEEP_COMPLETED_S / QUEUE_KEEP_FAILED_S (`env`).
+ */
+export function queueRetention(env: NodeJS.ProcessEnv = {}): Record<string, Retention> {
+  const settings = queueSettingsFrom({
+    JOB_MAX_ATTEMPTS: 3,
+    QUEUE_KEEP_COMPLETED_S: env.QUEUE_KEEP_COMPLETED_S ? Number(env.QUEUE_KEEP_COMPLETED_S) : undefined,
+    QUEUE_KEEP_FAILED_S: env.QUEUE_KEEP_FAILED_S ? Number(env.QUEUE_KEEP_FAILED_S) : undefined,
+  });
   return Object.fromEntries(
     QUEUE_KEYS.map((key) => {
-      const options = jobOptionsFor(key);
+      const options = jobOptionsFor(key, settings);
       const complete = bounds(options.removeOnComplete as KeepJobs);
       const fail = bounds(options.removeOnFail as KeepJobs);
       return [PIPELINE_CATALOG[key].name, { completeAgeS: complete.age, completeCount: complete.count, failAgeS: fail.age, failCount: fail.count }];

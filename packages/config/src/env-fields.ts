@@ -26,6 +26,12 @@ export const sharedEnv = {
    * Shared: whoever hands a job to generation-renders sets its attempts from it.
    */
   JOB_MAX_ATTEMPTS: z.coerce.number().int().positive().max(50, 'must be at most 50').default(3),
+  /**
+   * How long finished BullMQ jobs stay in Redis for dashboards (seconds; each queue also keeps at
+   * most 1,000 completed and 5,000 failed): PostgreSQL is the record. Shared: producers set them.
+   */
+  QUEUE_KEEP_COMPLETED_S: z.coerce.number().int().min(1).max(30 * 24 * 3600).default(3600),
+  QUEUE_KEEP_FAILED_S: z.coerce.number().int().min(1).max(90 * 24 * 3600).default(7 * 24 * 3600),
   /** About how many entries the generation-events stream keeps (XADD MAXLEN ~); shared: every service publishes. */
   GENERATION_EVENTS_MAXLEN: z.coerce.number().int().min(1_000).max(10_000_000).default(100_000),
   /** Where each worker service's /healthz, /readyz and /metrics listen (containers set 0.0.0.0 for probes). */

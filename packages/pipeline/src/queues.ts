@@ -25,25 +25,34 @@ const ACTIVE_WAIT_MS = 5_000;
 export interface QueueSettings {
   /** Overrides of a queue's retry attempts (e.g. JOB_MAX_ATTEMPTS for renders). */
   attempts?: Partial<Record<QueueKey, number>>;
+  /** How long finished jobs are kept, in seconds (QUEUE_KEEP_COMPLETED_S, QUEUE_KEEP_FAILED_S); the counts stay bounded. */
+  keep?: { completedS?: number; failedS?: number };
 }
 
 // Finished BullMQ jobs are kept a while for ops dashboards, bounded by age AND count so Redis
 // returns to its baseline once a burst (a 10,000-job soak) has aged out; PostgreSQL is the record.
-// Completed: 1 h, at most 1,000 per queue. Failed (worth a look, rare): 7 days, at most 5,000.
-const RETENTION: JobsOptions = {
-  removeOnComplete: { age: 3600, count: 1_000 },
-  removeOnFail: { age: 7 * 24 * 3600, count: 5_000 },
-};
+// Completed: 1 h (QUEUE_KEEP_COMPLETED_S), at most 1,000 per queue. Failed (worth a look, rare): 7 days
+// (QUEUE_KEEP_FAILED_S), at most 5,000.
+const KEEP_COMPLETED = { age: 3600, count: 1_000 };
+const KEEP_FAILED = { age: 7 * 24 * 3600, count: 5_000 };
 
 /** About how many entries each queue's BullMQ event stream keeps (BullMQ's default is 10,000); only dashboards read it. */
 export const QUEUE_EVENTS_MAXLEN = 1_000;
 
 /** The queue settings every producer derives from the shared variables (JOB_MAX_ATTEMPTS for renders). */
-export const queueSettingsFrom = (config: { JOB_MAX_ATTEMPTS: number }): QueueSettings => ({ attempts: { generationRenders: config.JOB_MAX_ATTEMPTS } });
+export const queueSettingsFrom = (config: { JOB_MAX_ATTEMPTS: number; QUEUE_KEEP_COMPLETED_S?: number; QUEUE_KEEP_FAILED_S?: number }): QueueSettings => ({
+  attempts: { generationRenders: config.JOB_MAX_ATTEMPTS },
+  keep: { completedS: config.QUEUE_KEEP_COMPLETED_S, failedS: config.QUEUE_KEEP_FAILED_S },
+});
 
 export function jobOptionsFor(key: QueueKey, settings: QueueSettings = {}): JobsOptions {
   const { retry } = PIPELINE_CATALOG[key];
-  return { ...RETENTION, attempts: settings.attempts?.[key] ?? retry.attempts, backoff: retry.backoff };
+  return {
+    removeOnComplete: { ...KEEP_COMPLETED, age: settings.keep?.completedS ?? KEEP_COMPLETED.age },
+    removeOnFail: { ...KEEP_FAILED, age: settings.keep?.failedS ?? KEEP_FAILED.age },
+    attempts: settings.attempts?.[key] ?? retry.attempts,
+    backoff: retry.backoff,
+  };
 }
 
 /** The pipeline's queues, made from the catalog: a message is always added to its own queue's schema. */

@@ -60,6 +60,8 @@ export interface SharedServiceConfig {
   REDIS_URL: string;
   QUEUE_PREFIX: string;
   JOB_MAX_ATTEMPTS: number;
+  QUEUE_KEEP_COMPLETED_S?: number;
+  QUEUE_KEEP_FAILED_S?: number;
   RECOVERY_SWEEP_MS: number;
   GENERATION_EVENTS_MAXLEN: number;
   OPS_HOST: string;
