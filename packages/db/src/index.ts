@@ -4,3 +4,4 @@ export { isIdempotentRead, retryReadsOnce } from './retry-reads';
 export { migrate, ensureDatabase, listMigrations, MIGRATIONS_DIR } from './migrate';
 export * from './generated/prisma/client';
 export { isUniqueViolation } from './unique-violation';
+export { readRows, runStatement, type Statement } from './statements';

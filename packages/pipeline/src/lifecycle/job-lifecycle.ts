@@ -1,7 +1,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { queueForStage, type AssetResource, type GenerationRequestBody, type JobConditioning, type JobError, type JobEventEnvelope, type JobEventName, type JobEventPayloads, type StageQueueKey, type RenderOutputs, type StoredWorkflow, type AttemptEndCode, type ReferenceUse } from '@anime/contracts';
-import { isUniqueViolation, type Db, type GenerationJob } from '@anime/db';
-import { json, run, runNumbering, runRead } from './lifecycle-sql';
+import { isUniqueViolation, readRows, runStatement, type Db, type GenerationJob } from '@anime/db';
+import { json, runNumbering } from './lifecycle-sql';
 import { CANCEL, CREATE, FAIL, FILE, FIND_BY_REQUEST, PROGRESS, RENDER, REOPEN, REQUEST_CANCEL, RESOLVE, RESUBMIT, STAGE_OF, STARTED, SUBMIT } from './lifecycle-statements';
 
 /** What resolving a character records on a generation. */
@@ -66,13 +66,13 @@ export class JobLifecycle {
     let refused: unknown;
     try {
       // ON CONFLICT (source, requestId) DO NOTHING: a duplicate, even one committed by a racing producer meanwhile, inserts nothing.
-      const [job] = await run<GenerationJob>(this.db, CREATE, this.insertValues(input));
+      const [job] = await runStatement<GenerationJob>(this.db, CREATE, this.insertValues(input));
       if (job) return { job, created: true as const, event: envelope('job:queued', { seq: 1, source: job.source, requestId: job.requestId }, { jobId: job.id }) };
     } catch (error) {
       if (!input.requestId || !isUniqueViolation(error)) throw error;
       refused = error;
     }
-    const winner = input.requestId ? (await runRead<GenerationJob>(this.db, FIND_BY_REQUEST, [input.source, input.requestId]))[0] : undefined;
+    const winner = input.requestId ? (await readRows<GenerationJob>(this.db, FIND_BY_REQUEST, [input.source, input.requestId]))[0] : undefined;
     if (!winner) throw refused ?? new Error(`generation ${input.source}/${input.requestId} was neither created nor found`);
     return { job: winner, created: false as const, event: null };
   }
@@ -92,7 +92,7 @@ export class JobLifecycle {
 
   async resolve(id: string, resolution: Resolution): Promise<boolean> {
     const { characterId, characterVersionId, conditioning } = resolution;
-    return (await run(this.db, RESOLVE, [id, characterId, characterVersionId, conditioning.outfit ?? null, json(conditioning)])).length > 0;
+    return (await runStatement(this.db, RESOLVE, [id, characterId, characterVersionId, conditioning.outfit ?? null, json(conditioning)])).length > 0;
   }
 
   /**
@@ -129,14 +129,14 @@ export class JobLifecycle {
    * or the job over) records nothing.
    */
   async started(id: string, promptId: string): Promise<JobEventEnvelope<'job:started'> | null> {
-    const [row] = await run<Recorded & { backend: string; number: number }>(this.db, STARTED, [id, promptId, json({ jobId: id })]);
+    const [row] = await runStatement<Recorded & { backend: string; number: number }>(this.db, STARTED, [id, promptId, json({ jobId: id })]);
     return row ? envelope('job:started', row, { jobId: id, backend: row.backend, attempt: row.number }) : null;
   }
 
   /** Progress is not part of the stored story: only the latest tick is kept, with its seq. */
   async progress(id: string, progress: { value: number; max: number; node: string | null }): Promise<JobEventEnvelope<'job:progress'> | null> {
     // The hot path (every sampler step of every job): one guarded statement.
-    const [row] = await run<{ eventSeq: number }>(this.db, PROGRESS, [id, progress.value, progress.max, progress.node]);
+    const [row] = await runStatement<{ eventSeq: number }>(this.db, PROGRESS, [id, progress.value, progress.max, progress.node]);
     if (!row) return null;
     const seq = row.eventSeq;
     return { name: 'job:progress', seq, payload: { jobId: id, ...progress, seq } };
@@ -144,25 +144,25 @@ export class JobLifecycle {
 
   /** Refused once a cancel was requested: what ComfyUI finished anyway is not filed. */
   async render(id: string, outputs: RenderOutputs): Promise<boolean> {
-    return (await run(this.db, RENDER, [id, json(outputs)])).length > 0;
+    return (await runStatement(this.db, RENDER, [id, json(outputs)])).length > 0;
   }
 
   async file(id: string, assets: AssetResource[]): Promise<JobEventEnvelope<'job:completed'> | null> {
     const payload = { jobId: id, assets };
-    const [row] = await run<Recorded>(this.db, FILE, [id, json(payload)]);
+    const [row] = await runStatement<Recorded>(this.db, FILE, [id, json(payload)]);
     return row ? envelope('job:completed', row, payload) : null;
   }
 
   async fail(id: string, error: JobError): Promise<JobEventEnvelope<'job:failed'> | null> {
     const summary = { code: error.code, message: error.message };
     const payload = { jobId: id, error: summary };
-    const [row] = await run<Recorded>(this.db, FAIL, [id, error.code, error.message, error.details !== undefined, json(error.details), json(summary), json(payload)]);
+    const [row] = await runStatement<Recorded>(this.db, FAIL, [id, error.code, error.message, error.details !== undefined, json(error.details), json(summary), json(payload)]);
     return row ? envelope('job:failed', row, payload) : null;
   }
 
   async cancel(id: string): Promise<JobEventEnvelope<'job:canceled'> | null> {
     const payload = { jobId: id };
-    const [row] = await run<Recorded>(this.db, CANCEL, [id, 'canceled', 'canceled', false, null, json({ code: 'canceled', message: 'canceled' }), json(payload)]);
+    const [row] = await runStatement<Recorded>(this.db, CANCEL, [id, 'canceled', 'canceled', false, null, json({ code: 'canceled', message: 'canceled' }), json(payload)]);
     return row ? envelope('job:canceled', row, payload) : null;
   }
 
@@ -172,7 +172,7 @@ export class JobLifecycle {
    * (again: repeating is harmless); false when the job is no longer there.
    */
   async requestCancel(id: string): Promise<boolean> {
-    return (await run(this.db, REQUEST_CANCEL, [id])).length > 0;
+    return (await runStatement(this.db, REQUEST_CANCEL, [id])).length > 0;
   }
 
   /** Re-opens a failed generation at the stage `queue` runs, clearing its error. */
@@ -186,14 +186,14 @@ export class JobLifecycle {
    * The stage is read first to pick the transition; its guard still holds if the row changed since.
    */
   async retry(id: string, options: { reason: string; newSeed?: boolean }): Promise<JobEventEnvelope<'job:retrying'> | null> {
-    const [row] = await runRead<{ stage: GenerationJob['stage'] }>(this.db, STAGE_OF, [id]);
+    const [row] = await readRows<{ stage: GenerationJob['stage'] }>(this.db, STAGE_OF, [id]);
     const queue = row && queueForStage(row.stage);
     if (!queue) return null;
     return this.reopen(id, queue, options.reason, options.newSeed ? randomInt(0, 2 ** 47) : null);
   }
 
   private async reopen(id: string, queue: StageQueueKey, reason: string, seed: number | null) {
-    const [row] = await run<Recorded & { attempt: number }>(this.db, REOPEN[queue], [id, json({ jobId: id, reason }), seed === null ? null : String(seed)]);
+    const [row] = await runStatement<Recorded & { attempt: number }>(this.db, REOPEN[queue], [id, json({ jobId: id, reason }), seed === null ? null : String(seed)]);
     return row ? envelope('job:retrying', row, { jobId: id, reason, attempt: row.attempt }) : null;
   }
 }

@@ -1,4 +1,4 @@
-import { isDatabaseUnavailable, isUniqueViolation, poolOf, Prisma, type Db } from '@anime/db';
+import { isUniqueViolation, Prisma, runStatement, type Db, type Statement } from '@anime/db';
 import { TRANSITIONS, type JobState, type TransitionName } from './transitions';
 
 /**
@@ -43,31 +43,6 @@ export const jobColumns = (alias: string) => Object.values(Prisma.GenerationJobS
 export const insertEvents = (select: string) => `INSERT INTO job_events (id, "jobId", seq, type, payload, "createdAt")
   SELECT gen_random_uuid(), ev."jobId", ev.seq, ev.type, ev.payload || jsonb_build_object('seq', ev.seq), ${NOW} FROM (${select}) ev`;
 
-export interface Statement {
-  /** Unique per text: node-postgres prepares it once per connection under this name. */
-  name: string;
-  text: string;
-}
-
-/** Runs one statement on the Db's pool; the text is prepared once per connection. */
-export async function run<Row>(db: Db, statement: Statement, values: unknown[]): Promise<Row[]> {
-  const result = await poolOf(db).query({ name: statement.name, text: statement.text, values });
-  return result.rows as Row[];
-}
-
-/**
- * Runs a statement that only reads, retried once when the connection was dropped or refused under
- * it (what createDb's retryReadsOnce does for Prisma's reads): running it twice is running it once.
- */
-export async function runRead<Row>(db: Db, statement: Statement, values: unknown[]): Promise<Row[]> {
-  try {
-    return await run<Row>(db, statement, values);
-  } catch (error) {
-    if (!isDatabaseUnavailable(error)) throw error;
-    return run<Row>(db, statement, values);
-  }
-}
-
 /**
  * A statement that opens an attempt numbers it from the count its snapshot sees; a concurrent
  * writer that committed another attempt meanwhile makes the insert collide on (jobId, number) and
@@ -77,7 +52,7 @@ export async function runRead<Row>(db: Db, statement: Statement, values: unknown
 export async function runNumbering<Row>(db: Db, statement: Statement, values: unknown[]): Promise<Row[]> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await run<Row>(db, statement, values);
+      return await runStatement<Row>(db, statement, values);
     } catch (error) {
       const collided = isUniqueViolation(error) && (error as { constraint?: string }).constraint === 'job_attempts_jobId_number_key';
       if (!collided || attempt >= 5) throw error;

@@ -1,5 +1,6 @@
 import type { StageQueueKey } from '@anime/contracts';
-import { guard, insertEvents, jobColumns, NOW, target, type Statement } from './lifecycle-sql';
+import type { Statement } from '@anime/db';
+import { guard, insertEvents, jobColumns, NOW, target } from './lifecycle-sql';
 import { RETRY_TRANSITION } from './transitions';
 
 /*

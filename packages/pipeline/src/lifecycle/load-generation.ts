@@ -1,5 +1,5 @@
-import type { Db, GenerationJob } from '@anime/db';
-import { jobColumns, runRead, type Statement } from './lifecycle-sql';
+import { readRows, type Db, type GenerationJob, type Statement } from '@anime/db';
+import { jobColumns } from './lifecycle-sql';
 
 /** A generation's row as every stage reads it: the row decides what a stage does. */
 export type GenerationRow = GenerationJob & {
@@ -22,6 +22,6 @@ WHERE j.id = $1::uuid`,
 
 /** A generation's row with its character and version; null when there is none. */
 export async function loadGeneration(db: Db, id: string): Promise<GenerationRow | null> {
-  const [row] = await runRead<GenerationRow>(db, LOAD, [id]);
+  const [row] = await readRows<GenerationRow>(db, LOAD, [id]);
   return row ?? null;
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Db } from '@anime/db';
+import { readRows, runStatement, type Db, type Statement } from '@anime/db';
 
 /** An `assets` row, as Prisma types it. */
 export type AssetRow = NonNullable<Awaited<ReturnType<Db['asset']['findFirst']>>>;
@@ -21,13 +21,26 @@ export interface FiledOutput {
   metadata: object;
 }
 
-// Raw SQL: one statement each per filed output, without Prisma's query interpreter on the hot path.
+// Named statements, one each per filed output, without Prisma's query interpreter on the hot path.
+
+const ASSET_COLUMNS = `id, "jobId", "characterVersionId", "sourceKey", path, sha256, bytes, width, height, mime, status, project, episode, scene, shot, metadata, "createdAt"`;
+
+const FIND_FILED: Statement = {
+  name: 'assets.find-filed',
+  text: `SELECT ${ASSET_COLUMNS} FROM assets WHERE "jobId" = $1::uuid AND "sourceKey" = $2`,
+};
+
+const RECORD_FILED: Statement = {
+  name: 'assets.record-filed',
+  text: `INSERT INTO assets (id, "jobId", "characterVersionId", "sourceKey", path, sha256, bytes, width, height, mime, project, episode, scene, shot, metadata, "createdAt")
+    VALUES ($1::uuid, $2::uuid, $3::uuid, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb, timezone('UTC', now()))
+    ON CONFLICT ("jobId", "sourceKey") DO UPDATE SET sha256 = EXCLUDED.sha256, bytes = EXCLUDED.bytes, width = EXCLUDED.width, height = EXCLUDED.height, mime = EXCLUDED.mime
+    RETURNING ${ASSET_COLUMNS}`,
+};
 
 /** The asset an earlier filing of this output recorded, if any. */
 export async function findFiledOutput(db: Db, jobId: string, sourceKey: string): Promise<AssetRow | null> {
-  const rows = await db.$queryRaw<AssetRow[]>`
-    SELECT id, "jobId", "characterVersionId", "sourceKey", path, sha256, bytes, width, height, mime, status, project, episode, scene, shot, metadata, "createdAt"
-    FROM assets WHERE "jobId" = ${jobId}::uuid AND "sourceKey" = ${sourceKey}`;
+  const rows = await readRows<AssetRow>(db, FIND_FILED, [jobId, sourceKey]);
   return rows[0] ?? null;
 }
 
@@ -37,11 +50,9 @@ export async function findFiledOutput(db: Db, jobId: string, sourceKey: string):
  */
 export async function recordFiledOutput(db: Db, output: FiledOutput): Promise<AssetRow> {
   const o = output;
-  const rows = await db.$queryRaw<AssetRow[]>`
-    INSERT INTO assets (id, "jobId", "characterVersionId", "sourceKey", path, sha256, bytes, width, height, mime, project, episode, scene, shot, metadata, "createdAt")
-    VALUES (${randomUUID()}::uuid, ${o.jobId}::uuid, ${o.characterVersionId}::uuid, ${o.sourceKey}, ${o.path}, ${o.sha256}, ${o.bytes}, ${o.width}, ${o.height}, ${o.mime},
-            ${o.project}, ${o.episode}, ${o.scene}, ${o.shot}, ${JSON.stringify(o.metadata)}::jsonb, timezone('UTC', now()))
-    ON CONFLICT ("jobId", "sourceKey") DO UPDATE SET sha256 = EXCLUDED.sha256, bytes = EXCLUDED.bytes, width = EXCLUDED.width, height = EXCLUDED.height, mime = EXCLUDED.mime
-    RETURNING id, "jobId", "characterVersionId", "sourceKey", path, sha256, bytes, width, height, mime, status, project, episode, scene, shot, metadata, "createdAt"`;
+  const rows = await runStatement<AssetRow>(db, RECORD_FILED, [
+    randomUUID(), o.jobId, o.characterVersionId, o.sourceKey, o.path, o.sha256, o.bytes, o.width, o.height, o.mime,
+    o.project, o.episode, o.scene, o.shot, JSON.stringify(o.metadata),
+  ]);
   return rows[0];
 }

@@ -1,6 +1,5 @@
 import type { KeyRow, KeyRowFinder } from '@anime/api-keys';
-import type { Db } from '@anime/db';
-import { readRows } from './read-rows';
+import { readRows, type Db } from '@anime/db';
 
 // By the unique hash, only what verifying needs; the dates as epoch ms (see readRows).
 export const KEY_COLUMNS = `k.id::text AS "keyId", k.name AS "keyName", k.scopes AS "keyScopes", k.projects AS "keyProjects",

@@ -1,7 +1,6 @@
 import type { GenerationResource } from '@anime/contracts';
-import type { Db } from '@anime/db';
+import { readRows, type Db } from '@anime/db';
 import { toAssetResource, toGenerationResource, type GenerationResourceRow } from '@anime/pipeline';
-import { readRows } from './read-rows';
 
 const ms = (column: string) => `(extract(epoch FROM ${column}) * 1000)::float8`;
 

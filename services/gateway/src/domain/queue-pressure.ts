@@ -1,5 +1,4 @@
-import type { Db } from '@anime/db';
-import { readRows } from '../data/read-rows';
+import { readRows, type Db } from '@anime/db';
 import { ApiError } from '../http/api-error';
 
 /** Asked of a refused caller: long enough for a backend to finish a few jobs. */

@@ -1,7 +1,6 @@
 import { buildConditioning, CharacterDomainError, resolveGeneration, type GenerationCharacterRequest } from '@anime/characters';
 import { isStorableText, parseCharacterRef, type JobConditioning } from '@anime/contracts';
-import type { Db } from '@anime/db';
-import { readRows } from '../data/read-rows';
+import { readRows, type Db } from '@anime/db';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_INT4 = 2_147_483_647;

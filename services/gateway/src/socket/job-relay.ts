@@ -2,7 +2,7 @@ import type { Server, Socket } from 'socket.io';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { CLIENT_EVENTS, JOB_EVENT_NAMES, jobEventsChannel, TERMINAL_EVENTS, type JobEventEnvelope } from '@anime/contracts';
-import { isDatabaseUnavailable, type Db } from '@anime/db';
+import { isDatabaseUnavailable, readRows, type Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { grants } from '@anime/contracts';
 import type { KeyAuthenticator } from '../http/auth/authenticate-key';
@@ -10,7 +10,6 @@ import type { Caller } from '../http/auth/caller';
 import { reachesProject } from '../http/auth/project-access';
 import { progressRelayLatency } from '@anime/pipeline';
 import { KEY_COLUMNS, toKeyRow, type KeyColumns } from '../data/find-key-row';
-import { readRows } from '../data/read-rows';
 import { authenticateSocket, SOCKET_CALLER, SOCKET_TOKEN } from './authenticate-socket';
 import { attachOpsRoom, relayToOpsRoom } from './ops-room';
 

@@ -1,5 +1,12 @@
-import type { Db } from '@anime/db';
+import { readRows, runStatement, type Db, type Statement } from '@anime/db';
 import type { BackendCapabilities } from './capabilities';
+
+const DRAINING: Statement = { name: 'backends.draining', text: 'SELECT id FROM backends WHERE draining' };
+
+const COUNT_DONE: Statement = {
+  name: 'backends.count-done',
+  text: `UPDATE backends SET "jobsDone" = "jobsDone" + $1, "updatedAt" = timezone('UTC', now()) WHERE id = $2`,
+};
 
 /** What the orchestrator keeps about a backend in the `backends` table. */
 export interface BackendRecord {
@@ -58,14 +65,14 @@ export class BackendStore {
     await this.db.backend.upsert({ where: { id: record.id }, create: { id: record.id, ...data }, update: data });
   }
 
-  /** Ids of backends the gateway marked draining. Raw SQL: asked before every placement, it skips Prisma's query interpreter. */
+  /** Ids of backends the gateway marked draining. A named statement: it is asked before every placement. */
   async draining(): Promise<Set<string>> {
-    const rows = await this.db.$queryRaw<{ id: string }[]>`SELECT id FROM backends WHERE draining`;
+    const rows = await readRows<{ id: string }>(this.db, DRAINING, []);
     return new Set(rows.map((r) => r.id));
   }
 
   /** Adds `count` finished jobs to the backend's counter. */
   async countDone(id: string, count: number): Promise<void> {
-    await this.db.$executeRaw`UPDATE backends SET "jobsDone" = "jobsDone" + ${count}, "updatedAt" = timezone('UTC', now()) WHERE id = ${id}`;
+    await runStatement(this.db, COUNT_DONE, [count, id]);
   }
 }
