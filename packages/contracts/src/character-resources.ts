@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { attributesSchema } from './character-definition';
+import { isoDate } from './resource-fields';
 
 // The character resources the REST API returns (see resources.ts for why they are zod schemas).
 
-const isoDate = z.iso.datetime();
 
 export const characterVersionResourceSchema = z
   .object({

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { backendResourceSchema } from './resources';
+import { isoDate } from './resource-fields';
 
 // Workflow templates, queues and schema listings as the REST API returns them (see resources.ts).
 
-const isoDate = z.iso.datetime();
 
 export const workflowVersionResourceSchema = z
   .object({

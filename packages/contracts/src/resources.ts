@@ -2,12 +2,12 @@ import { z } from 'zod';
 import { JOB_ERROR_CODES } from './job-errors';
 import { JOB_STAGES } from './job-stages';
 import { referenceAppliedHowSchema } from './stored-columns';
+import { isoDate } from './resource-fields';
 
 // The resources the REST API returns, as zod schemas: the OpenAPI document is generated from them
 // (services/gateway/src/http/openapi), and the types the code builds them with are inferred from
 // them, so the document cannot drift from what is sent.
 
-const isoDate = z.iso.datetime();
 const uuid = z.uuid();
 
 export const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'canceled'] as const;
