@@ -186,12 +186,12 @@ function scalingSection(rows: BacklogResult[]): string[] {
 function soakRssTable(s: SoakResult): string[] {
   const range = (w: RssWindow | undefined) => (w ? ` (${num(w.min, 0)}–${num(w.max, 0)}, ${w.samples} readings)` : '');
   return [
-    'RSS of each service, read every second from /proc. Under load the V8 heap fills and empties at each major collection (a cycle of',
-    '1,500–2,500 jobs here), so RSS saws by tens of MiB and a single reading lands anywhere on it: after warm-up and at the end are each the',
+    'RSS of each service, read every second from /proc. Under load the V8 heap fills and empties at each major collection (1,500–2,500',
+    'jobs per cycle when this measure was chosen), so RSS saws by tens of MiB and a single reading lands anywhere on it: after warm-up and at the end are each the',
     'median of the readings over a fifth of the jobs (jobs 10–30 %, and the last 20 %), which a real growth moves as a whole. The single',
     'readings the soak compared before (as the 10 %-th and the last job completed) are shown beside them.',
     '',
-    `| service | RSS after warm-up: median (range) | RSS at the end: median (range) | growth | single readings: 10 % → end (growth) | idle ${s.redis.waitedS} s after the last job |`,
+    `| service | RSS after warm-up: median (range) | RSS at the end: median (range) | growth | single readings: 10 % → end (growth) | ${s.redis.waitedS ? `idle ${s.redis.waitedS} s after the last job` : 'idle (the bench did not wait)'} |`,
     '|---|---|---|---|---|---|',
     ...s.rss.map(
       (r) =>
