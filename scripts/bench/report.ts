@@ -3,6 +3,7 @@ import type { BenchArgs } from './bench-args';
 import { cpuCeiling, figureTable, growthPercent, scalingEfficiency, type Figure } from './figures';
 import { machineLine, type Machine } from './machine';
 import type { OverheadResult } from './scenario-overhead';
+import type { RssWindow } from './rss-windows';
 import type { SoakResult } from './scenario-soak';
 import { ms, summarize } from './stats';
 
@@ -182,6 +183,24 @@ function scalingSection(rows: BacklogResult[]): string[] {
   ];
 }
 
+function soakRssTable(s: SoakResult): string[] {
+  const range = (w: RssWindow | undefined) => (w ? ` (${num(w.min, 0)}–${num(w.max, 0)}, ${w.samples} readings)` : '');
+  return [
+    'RSS of each service, read every second from /proc. Under load the V8 heap fills and empties at each major collection (1,500–2,500',
+    'jobs per cycle when this measure was chosen), so RSS saws by tens of MiB and a single reading lands anywhere on it: after warm-up and at the end are each the',
+    'median of the readings over a fifth of the jobs (jobs 10–30 %, and the last 20 %), which a real growth moves as a whole. The single',
+    'readings the soak compared before (as the 10 %-th and the last job completed) are shown beside them.',
+    '',
+    `| service | RSS after warm-up: median (range) | RSS at the end: median (range) | growth | single readings: 10 % → end (growth) | ${s.redis.waitedS ? `idle ${s.redis.waitedS} s after the last job` : 'idle (the bench did not wait)'} |`,
+    '|---|---|---|---|---|---|',
+    ...s.rss.map(
+      (r) =>
+        `| ${r.service} | ${num(r.warm, 0)} MiB${range(r.windows?.warm)} | ${num(r.end, 0)} MiB${range(r.windows?.end)} | ${num(growthPercent(r.warm, r.end))} % | ` +
+        `${r.single ? `${num(r.single.warm, 0)} → ${num(r.single.end, 0)} MiB (${num(growthPercent(r.single.warm, r.single.end))} %)` : '–'} | ${r.idle === undefined ? '–' : `${num(r.idle, 0)} MiB`} |`,
+    ),
+  ];
+}
+
 function soakSection(s: SoakResult): string[] {
   const redis = s.redis;
   const redisRow = (label: string, v: SoakResult['redis']['baseline'] | undefined) =>
@@ -189,9 +208,7 @@ function soakSection(s: SoakResult): string[] {
   return [
     `## Soak (${s.jobs} jobs in ${num(s.wallMs / 1000, 0)} s, ${num((s.jobs / s.wallMs) * 1000)} jobs/s)`,
     '',
-    '| service | RSS after warm-up (10 %) | RSS at the end | growth |',
-    '|---|---|---|---|',
-    ...s.rss.map((r) => `| ${r.service} | ${num(r.warm, 0)} MiB | ${num(r.end, 0)} MiB | ${num(growthPercent(r.warm, r.end))} % |`),
+    ...soakRssTable(s),
     '',
     `Redis (used_memory is the whole server's, shared with anything else using it; the bench's keys are its queue prefix). Retention: ${retentionText(s)}.`,
     '',

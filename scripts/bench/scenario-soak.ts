@@ -2,6 +2,7 @@ import type { AppService } from '@anime/stack';
 import type { BenchStack } from './bench-stack';
 import { rssMiB } from './process-memory';
 import { measureWindow, type WindowUse } from './resource-window';
+import { rssWindow, sampleRss, type RssWindow } from './rss-windows';
 import { runJobs } from './run-jobs';
 import { queueRetention, redisMemory, tableRows, type RedisMemory, type Retention } from './soak-stores';
 import { sleep } from './waits';
@@ -9,8 +10,20 @@ import { sleep } from './waits';
 export interface SoakResult {
   jobs: number;
   wallMs: number;
-  /** RSS after warm-up (the first WARM_UP_SHARE of the jobs) and at the end, per service. */
-  rss: { service: AppService; warm: number | null; end: number | null }[];
+  /**
+   * RSS after warm-up and at the end, per service: `warm` and `end` are the medians of the readings
+   * taken while jobs WARM_UP_SHARE to WARM_UP_SHARE + WINDOW_SHARE, and the last WINDOW_SHARE of them, completed.
+   */
+  rss: {
+    service: AppService;
+    warm: number | null;
+    end: number | null;
+    windows?: { warm: RssWindow; end: RssWindow };
+    /** The single readings the soak used to compare: as the WARM_UP_SHARE-th job completed, and as the last did. */
+    single?: { warm: number | null; end: number | null };
+    /** Idle, once the finished jobs' age-out wait is over (redis.waitedS after the last job; undefined when the bench does not wait). */
+    idle?: number | null;
+  }[];
   redis: { baseline: RedisMemory; end: RedisMemory; agedOut: RedisMemory | undefined; waitedS: number };
   retention: Record<string, Retention>;
   /** Rows each job left per table (rows added over the soak / jobs). */
@@ -20,6 +33,14 @@ export interface SoakResult {
 }
 
 const WARM_UP_SHARE = 0.1;
+/**
+ * The share of the jobs each RSS window spans (after warm-up: jobs 10–30 %; at the end: the last
+ * 20 %): in a 10,000-job soak a major-collection cycle of a service takes 1,500–2,500 jobs, and a
+ * window shorter than a cycle gives a median that still depends on where in it the window falls.
+ */
+const WINDOW_SHARE = 0.2;
+/** How often each service's RSS is read (from /proc) during the soak. */
+const RSS_EVERY_MS = 1_000;
 
 /**
  * The soak's stack keeps finished queue jobs 30 s instead of the default 1 h (completed) and 7 days
@@ -39,6 +60,8 @@ export async function soakScenario(bench: BenchStack, options: { jobs: number; w
   const warm: Partial<Record<AppService, number | null>> = {};
   const rssNow = async () => Object.fromEntries(await Promise.all(bench.services.map(async (s) => [s.name, await rssMiB(s.pid)] as const))) as Record<AppService, number | null>;
   let lastReport = 0;
+  let completed = 0;
+  const sampler = sampleRss(bench.services, RSS_EVERY_MS, () => completed);
   const started = performance.now();
   const { result, use } = await measureWindow(
     bench,
@@ -51,26 +74,30 @@ export async function soakScenario(bench: BenchStack, options: { jobs: number; w
         submitConcurrency: options.submitConcurrency,
         timeoutMs: options.timeoutMs,
         onCompleted: async (done) => {
-          if (done === warmAt) Object.assign(warm, await rssNow());
+          completed = done;
+          if (done === warmAt) Object.assign(warm, await sampler.add(done));
           if (done - lastReport >= Math.max(100, options.jobs / 10)) {
             lastReport = done;
             console.error(`bench: soak ${done}/${options.jobs} jobs, ${((done / (performance.now() - started)) * 1000).toFixed(1)} jobs/s`);
           }
         },
       }),
-  );
+  ).finally(() => sampler.stop());
   const wallMs = performance.now() - started;
-  const end = await rssNow();
+  const end = await sampler.add(use.jobs);
+  const samples = sampler.stop();
   const redisEnd = await redisMemory(bench.redisUrl, bench.queuePrefix);
   const retention = queueRetention(bench.env);
   const ages = Object.values(retention).flatMap((r) => [r.completeAgeS, r.failAgeS]);
   const longest = ages.some((a) => a === undefined) ? Number.POSITIVE_INFINITY : Math.max(...(ages as number[]));
   let agedOut: RedisMemory | undefined;
+  let idle: Record<AppService, number | null> | undefined;
   let waitedS = 0;
   if (longest <= MAX_AGE_WAIT_S) {
     // BullMQ removes aged jobs when a later one finishes: wait out the age, then finish a few more.
     waitedS = longest + 1;
     await sleep(waitedS * 1000);
+    idle = await rssNow();
     await runJobs(gateway, bench.apiKey, { count: 4, steps: options.steps, inFlight: 4, submitConcurrency: 4, timeoutMs: options.timeoutMs });
     agedOut = await redisMemory(bench.redisUrl, bench.queuePrefix);
   }
@@ -78,7 +105,11 @@ export async function soakScenario(bench: BenchStack, options: { jobs: number; w
   return {
     jobs: use.jobs,
     wallMs,
-    rss: bench.services.map((s) => ({ service: s.name, warm: warm[s.name] ?? null, end: end[s.name] })),
+    rss: bench.services.map((s) => {
+      const span = Math.max(1, Math.round(use.jobs * WINDOW_SHARE));
+      const windows = { warm: rssWindow(samples[s.name], warmAt, warmAt + span), end: rssWindow(samples[s.name], use.jobs - span, use.jobs) };
+      return { service: s.name, warm: windows.warm.median, end: windows.end.median, windows, single: { warm: warm[s.name] ?? null, end: end[s.name] }, idle: idle?.[s.name] };
+    }),
     redis: { baseline, end: redisEnd, agedOut, waitedS },
     retention,
     rowsPerJob: Object.fromEntries(Object.keys(rowsAfter).map((t) => [t, (rowsAfter[t] - (rowsBefore[t] ?? 0)) / use.jobs])),

@@ -6,6 +6,7 @@ import { JobLifecycle, MalformedDataError, PromptTimedOutError, readConditioning
 import type { BackendLease } from '../domain/backend-pool';
 import { promptIdFor } from '../domain/prompt-id';
 import type { CancelRequests } from './cancel-requests';
+import { linkSignals } from './linked-signal';
 import { loadTemplate } from './load-template';
 import { placeJob } from './place-job';
 import type { JobToRender, PrepareWorkflowDeps } from './prepare-workflow';
@@ -157,7 +158,8 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
    */
   async function follow(jobId: string, lease: BackendLease, promptId: string, since: number, cancel: AbortSignal, signal: AbortSignal | undefined, start: (options: Follow) => ReturnType<BackendLease['client']['run']>): Promise<AttemptOutcome> {
     const deadline = AbortSignal.timeout(Math.max(0, since + limitMs - Date.now()));
-    const stop = AbortSignal.any([...(signal ? [signal] : []), deadline, lease.lost, cancel]);
+    // Linked, not AbortSignal.any: the backend's `lost` outlives the job and must keep nothing of it.
+    const stop = linkSignals([signal, deadline, lease.lost, cancel]);
     // Only the latest tick matters (latestProgressOnly): one write in flight per job, ticks arriving
     // meanwhile collapse into the newest; the follower drains it before the outcome is recorded.
     const onProgress = async (p: { value: number; max: number; node: string | null }) => {
@@ -168,7 +170,7 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
     };
     try {
       // cancelOnAbort false: stopRender takes the prompt off once and waits for ComfyUI to confirm.
-      const run = await start({ onProgress, onStarted, signal: stop, cancelOnAbort: false, latestProgressOnly: true });
+      const run = await start({ onProgress, onStarted, signal: stop.signal, cancelOnAbort: false, latestProgressOnly: true });
       const rendered = await lifecycle.render(jobId, { backend: lease.url, promptId, items: run.outputs });
       deps.pool.recordDone(lease.url);
       if (!rendered && cancel.aborted) return cancelNow(jobId, 'ComfyUI finished it anyway; its outputs are not filed');
@@ -187,6 +189,8 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
       }
       if (cause === 'timeout') throw new PromptTimedOutError(`timed out after ${Math.round(limitMs / 1000)} s (JOB_TIMEOUT_S)`);
       throw error;
+    } finally {
+      stop.dispose();
     }
   }
 }

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { ComfyClient } from '@anime/comfyui-client';
 import type { Logger } from '@anime/logger';
 import { backendIdFor } from './backend-id';
@@ -37,7 +38,7 @@ export class Backend {
    */
   session = 0;
   private failures = 0;
-  private lostController = new AbortController();
+  private lostController = lostSignalController();
   private checking: Promise<boolean> | undefined;
 
   constructor(
@@ -118,7 +119,7 @@ export class Backend {
     if (changed) {
       this.log[up ? 'info' : 'warn'](`backend ${up ? 'up' : 'down'}`, { backend: this.url, reason });
       if (up) {
-        this.lostController = new AbortController();
+        this.lostController = lostSignalController();
         this.session++;
       }
       else this.lostController.abort(new BackendLostError(this.url, reason));
@@ -134,4 +135,11 @@ export class Backend {
   close(): void {
     this.client.close();
   }
+}
+
+/** `lost` is listened to by every job following a prompt on the backend, however many (no listener-count warning). */
+function lostSignalController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }
