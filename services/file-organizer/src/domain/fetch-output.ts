@@ -18,16 +18,14 @@ type OutputFetcher = (backend: string, output: ComfyOutputRef) => Promise<Buffer
  * than 200 is ComfyHttpError.
  */
 export function createOutputFetcher(): OutputFetcher & { close: () => void } {
-  const backends = new Map<string, { base: URL; agent: http.Agent }>();
+  const backends = new Map<string, Backend>();
   const fetchOutput = (backend: string, output: ComfyOutputRef): Promise<Buffer> => {
     let target = backends.get(backend);
     if (!target) {
-      const base = new URL(backend.replace(/\/+$/, ''));
-      const agent = base.protocol === 'https:' ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
-      target = { base, agent };
+      target = backendAt(backend);
       backends.set(backend, target);
     }
-    return view(target.base, target.agent, output);
+    return view(target, output);
   };
   return Object.assign(fetchOutput, {
     close: () => {
@@ -37,10 +35,31 @@ export function createOutputFetcher(): OutputFetcher & { close: () => void } {
   });
 }
 
-function view(base: URL, agent: http.Agent, output: ComfyOutputRef): Promise<Buffer> {
-  const query = new URLSearchParams({ filename: output.filename, subfolder: output.subfolder, type: output.type });
-  const url = new URL(`${base.pathname === '/' ? '' : base.pathname}/view?${query}`, base);
-  const get = url.protocol === 'https:' ? https.get : http.get;
+/** Where a backend's `/view` is, parsed once: a URL object per request cost as much as the rest of the GET. */
+interface Backend {
+  origin: string;
+  get: typeof http.get;
+  host: string;
+  port: string;
+  viewPath: string;
+  agent: http.Agent;
+}
+
+function backendAt(backend: string): Backend {
+  const base = new URL(backend.replace(/\/+$/, ''));
+  const secure = base.protocol === 'https:';
+  return {
+    origin: base.origin,
+    get: secure ? https.get : http.get,
+    host: base.hostname,
+    port: base.port,
+    viewPath: `${base.pathname === '/' ? '' : base.pathname}/view`,
+    agent: secure ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true }),
+  };
+}
+
+function view(backend: Backend, output: ComfyOutputRef): Promise<Buffer> {
+  const path = `${backend.viewPath}?filename=${encodeURIComponent(output.filename)}&subfolder=${encodeURIComponent(output.subfolder)}&type=${encodeURIComponent(output.type)}`;
   return new Promise<Buffer>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
     const fail = (error: Error) => {
@@ -48,15 +67,15 @@ function view(base: URL, agent: http.Agent, output: ComfyOutputRef): Promise<Buf
       reject(error);
     };
     const unreachable = (error: Error) =>
-      fail(new ComfyUnreachableError(`ComfyUI at ${base.origin} unreachable (GET /view: ${(error as NodeJS.ErrnoException).code ?? error.message})`, undefined, { cause: error }));
-    const request = get(url, { agent }, (response) => {
+      fail(new ComfyUnreachableError(`ComfyUI at ${backend.origin} unreachable (GET /view: ${(error as NodeJS.ErrnoException).code ?? error.message})`, undefined, { cause: error }));
+    const request = backend.get({ host: backend.host, port: backend.port, path, agent: backend.agent }, (response) => {
       const status = response.statusCode ?? 0;
       if (status >= 500) {
         response.resume();
-        fail(new ComfyUnreachableError(`ComfyUI at ${base.origin} answered ${status} to GET /view`, status));
+        fail(new ComfyUnreachableError(`ComfyUI at ${backend.origin} answered ${status} to GET /view`, status));
         return;
       }
-      const announced = Number(response.headers['content-length']);
+      const announced = response.headers['content-length'];
       const chunks: Buffer[] = [];
       let length = 0;
       response.on('data', (chunk: Buffer) => {
@@ -68,7 +87,7 @@ function view(base: URL, agent: http.Agent, output: ComfyOutputRef): Promise<Buf
         const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, length);
         if (status !== 200) fail(new ComfyHttpError('GET', '/view', status, body.toString('utf8', 0, Math.min(body.length, REFUSAL_BODY_BYTES))));
         // A connection cut mid-body: never file a truncated image.
-        else if (response.headers['content-length'] !== undefined && announced !== body.length) unreachable(new Error(`${body.length} of ${announced} bytes`));
+        else if (announced !== undefined && Number(announced) !== body.length) unreachable(new Error(`${body.length} of ${announced} bytes`));
         else {
           clearTimeout(timer);
           resolve(body);
