@@ -53,4 +53,14 @@ describe('LocalLibraryStorage', () => {
     expect((await storage.removeLeftovers('p/e/s/kai/a.png', 'p/e/s/kai/a.png.json')).sort()).toEqual(leftovers.map((f) => path.relative(root, f)).sort());
     expect((await readdir(folder)).sort()).toEqual(['a.png', 'a.png.json']);
   });
+
+  it('when a folder written to before is removed under the storage, then the next write makes it again', async () => {
+    await storage.writeAll([{ path: 'p/e/s/kai/a.png', bytes: Buffer.from('image') }, { path: 'p/e/s/kai/a.png.json', bytes: Buffer.from('{}') }]);
+    await rm(path.join(root, 'p'), { recursive: true });
+    await storage.writeAll([{ path: 'p/e/s/kai/b.png', bytes: Buffer.from('image') }, { path: 'p/e/s/kai/b.png.json', bytes: Buffer.from('{}') }]);
+    expect((await readdir(path.join(root, 'p/e/s/kai'))).sort()).toEqual(['b.png', 'b.png.json']);
+    await rm(path.join(root, 'p/e/s/kai'), { recursive: true });
+    await storage.write('p/e/s/kai/c.png', Buffer.from('image'));
+    expect(await readdir(path.join(root, 'p/e/s/kai'))).toEqual(['c.png']);
+  });
 });

@@ -44,8 +44,12 @@ export class UnsafeLibraryPathError extends Error {
   }
 }
 
+/** Folders a LocalLibraryStorage remembers having made; forgotten (and made again) past this many. */
+const FOLDERS_REMEMBERED = 10_000;
+
 export class LocalLibraryStorage implements LibraryStorage {
   private readonly root: string;
+  private readonly madeFolders = new Set<string>();
 
   constructor(root: string) {
     this.root = path.resolve(root);
@@ -60,16 +64,36 @@ export class LocalLibraryStorage implements LibraryStorage {
 
   async write(relativePath: string, bytes: Buffer): Promise<void> {
     const target = this.locate(relativePath);
-    await mkdir(path.dirname(target), { recursive: true });
-    await this.writeSynced(target, bytes);
+    await this.makeFolder(path.dirname(target));
+    await this.writeInFolder(target, bytes);
   }
 
   async writeAll(files: { path: string; bytes: Buffer }[]): Promise<void> {
     const targets = files.map((file) => ({ target: this.locate(file.path), bytes: file.bytes }));
     const folders = [...new Set(targets.map((t) => path.dirname(t.target)))];
-    await Promise.all(folders.map((folder) => mkdir(folder, { recursive: true })));
-    await Promise.all(targets.map((t) => this.writeSynced(t.target, t.bytes)));
+    await Promise.all(folders.map((folder) => this.makeFolder(folder)));
+    await Promise.all(targets.map((t) => this.writeInFolder(t.target, t.bytes)));
     await Promise.all(folders.map(syncFolder));
+  }
+
+  /** mkdir -p, once per folder while it is known to exist (the library's folders are few and stay). */
+  private async makeFolder(folder: string): Promise<void> {
+    if (this.madeFolders.has(folder)) return;
+    await mkdir(folder, { recursive: true });
+    if (this.madeFolders.size >= FOLDERS_REMEMBERED) this.madeFolders.clear();
+    this.madeFolders.add(folder);
+  }
+
+  /** writeSynced, making the folder again when it was removed under this process since it was made. */
+  private async writeInFolder(target: string, bytes: Buffer): Promise<void> {
+    try {
+      await this.writeSynced(target, bytes);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      this.madeFolders.delete(path.dirname(target));
+      await this.makeFolder(path.dirname(target));
+      await this.writeSynced(target, bytes);
+    }
   }
 
   /** Temp file, fsync, rename onto the target: a reader never sees half a file. */
