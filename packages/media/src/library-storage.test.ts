@@ -63,4 +63,11 @@ describe('LocalLibraryStorage', () => {
     await storage.write('p/e/s/kai/c.png', Buffer.from('image'));
     expect(await readdir(path.join(root, 'p/e/s/kai'))).toEqual(['c.png']);
   });
+
+  it('when a file of several MB is written, then it reads back whole', async () => {
+    const bytes = Buffer.alloc(5 * 1024 * 1024 + 17);
+    for (let i = 0; i < bytes.length; i += 4096) bytes[i] = i % 251;
+    await storage.writeAll([{ path: 'p/e/s/kai/big.png', bytes }]);
+    expect(await storage.sha256('p/e/s/kai/big.png')).toBe(sha256Hex(bytes));
+  });
 });

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { closeFd, fsyncFd, openFd, writeAllFd } from './fd-io';
 
 /**
  * Where library files live. Everything the services write goes through this interface, so an
@@ -99,12 +100,12 @@ export class LocalLibraryStorage implements LibraryStorage {
   /** Temp file, fsync, rename onto the target: a reader never sees half a file. */
   private async writeSynced(target: string, bytes: Buffer): Promise<void> {
     const temp = partialPathFor(target);
-    const handle = await open(temp, 'w');
+    const fd = await openFd(temp, 'w');
     try {
-      await handle.writeFile(bytes);
-      await handle.sync();
+      await writeAllFd(fd, bytes);
+      await fsyncFd(fd);
     } finally {
-      await handle.close();
+      await closeFd(fd);
     }
     try {
       await rename(temp, target);
@@ -167,18 +168,18 @@ export class LocalLibraryStorage implements LibraryStorage {
 
 /** fsync of a folder: makes the renames into it durable (where the platform can open a folder). */
 async function syncFolder(folder: string): Promise<void> {
-  let handle;
+  let fd: number;
   try {
-    handle = await open(folder, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0));
+    fd = await openFd(folder, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0));
   } catch {
     return;
   }
   try {
-    await handle.sync();
+    await fsyncFd(fd);
   } catch (error) {
     // Some filesystems refuse fsync on a folder (EINVAL); the files themselves are synced.
     if ((error as NodeJS.ErrnoException).code !== 'EINVAL') throw error;
   } finally {
-    await handle.close();
+    await closeFd(fd);
   }
 }
