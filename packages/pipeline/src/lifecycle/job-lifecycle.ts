@@ -160,8 +160,8 @@ export class JobLifecycle {
    */
   async fileWithAssets(id: string, assets: AssetResource[], rows: Asset[]): Promise<{ completed: JobEventEnvelope<'job:completed'> | null; earlier: number }> {
     const payload = { jobId: id, assets };
-    const [row] = await runStatement<Recorded & { earlier: number; seq: number | null }>(this.db, FILE_WITH_ASSETS, [id, json(payload), json(rows)]);
-    return { completed: row.seq === null ? null : envelope('job:completed', row, payload), earlier: row.earlier };
+    const [row] = await runStatement<Omit<Recorded, 'seq'> & { seq: number | null; earlier: number }>(this.db, FILE_WITH_ASSETS, [id, json(payload), json(rows)]);
+    return { completed: row.seq === null ? null : envelope('job:completed', { ...row, seq: row.seq }, payload), earlier: row.earlier };
   }
 
   async fail(id: string, error: JobError): Promise<JobEventEnvelope<'job:failed'> | null> {
