@@ -53,4 +53,21 @@ describe('LocalLibraryStorage', () => {
     expect((await storage.removeLeftovers('p/e/s/kai/a.png', 'p/e/s/kai/a.png.json')).sort()).toEqual(leftovers.map((f) => path.relative(root, f)).sort());
     expect((await readdir(folder)).sort()).toEqual(['a.png', 'a.png.json']);
   });
+
+  it('when a folder written to before is removed under the storage, then the next write makes it again', async () => {
+    await storage.writeAll([{ path: 'p/e/s/kai/a.png', bytes: Buffer.from('image') }, { path: 'p/e/s/kai/a.png.json', bytes: Buffer.from('{}') }]);
+    await rm(path.join(root, 'p'), { recursive: true });
+    await storage.writeAll([{ path: 'p/e/s/kai/b.png', bytes: Buffer.from('image') }, { path: 'p/e/s/kai/b.png.json', bytes: Buffer.from('{}') }]);
+    expect((await readdir(path.join(root, 'p/e/s/kai'))).sort()).toEqual(['b.png', 'b.png.json']);
+    await rm(path.join(root, 'p/e/s/kai'), { recursive: true });
+    await storage.write('p/e/s/kai/c.png', Buffer.from('image'));
+    expect(await readdir(path.join(root, 'p/e/s/kai'))).toEqual(['c.png']);
+  });
+
+  it('when a file of several MB is written, then it reads back whole', async () => {
+    const bytes = Buffer.alloc(5 * 1024 * 1024 + 17);
+    for (let i = 0; i < bytes.length; i += 4096) bytes[i] = i % 251;
+    await storage.writeAll([{ path: 'p/e/s/kai/big.png', bytes }]);
+    expect(await storage.sha256('p/e/s/kai/big.png')).toBe(sha256Hex(bytes));
+  });
 });

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { closeFd, fsyncFd, openFd, writeAllFd } from './fd-io';
 
 /**
  * Where library files live. Everything the services write goes through this interface, so an
@@ -44,8 +45,12 @@ export class UnsafeLibraryPathError extends Error {
   }
 }
 
+/** Folders a LocalLibraryStorage remembers having made; forgotten (and made again) past this many. */
+const FOLDERS_REMEMBERED = 10_000;
+
 export class LocalLibraryStorage implements LibraryStorage {
   private readonly root: string;
+  private readonly madeFolders = new Set<string>();
 
   constructor(root: string) {
     this.root = path.resolve(root);
@@ -60,27 +65,47 @@ export class LocalLibraryStorage implements LibraryStorage {
 
   async write(relativePath: string, bytes: Buffer): Promise<void> {
     const target = this.locate(relativePath);
-    await mkdir(path.dirname(target), { recursive: true });
-    await this.writeSynced(target, bytes);
+    await this.makeFolder(path.dirname(target));
+    await this.writeInFolder(target, bytes);
   }
 
   async writeAll(files: { path: string; bytes: Buffer }[]): Promise<void> {
     const targets = files.map((file) => ({ target: this.locate(file.path), bytes: file.bytes }));
     const folders = [...new Set(targets.map((t) => path.dirname(t.target)))];
-    await Promise.all(folders.map((folder) => mkdir(folder, { recursive: true })));
-    await Promise.all(targets.map((t) => this.writeSynced(t.target, t.bytes)));
+    await Promise.all(folders.map((folder) => this.makeFolder(folder)));
+    await Promise.all(targets.map((t) => this.writeInFolder(t.target, t.bytes)));
     await Promise.all(folders.map(syncFolder));
+  }
+
+  /** mkdir -p, once per folder while it is known to exist (the library's folders are few and stay). */
+  private async makeFolder(folder: string): Promise<void> {
+    if (this.madeFolders.has(folder)) return;
+    await mkdir(folder, { recursive: true });
+    if (this.madeFolders.size >= FOLDERS_REMEMBERED) this.madeFolders.clear();
+    this.madeFolders.add(folder);
+  }
+
+  /** writeSynced, making the folder again when it was removed under this process since it was made. */
+  private async writeInFolder(target: string, bytes: Buffer): Promise<void> {
+    try {
+      await this.writeSynced(target, bytes);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      this.madeFolders.delete(path.dirname(target));
+      await this.makeFolder(path.dirname(target));
+      await this.writeSynced(target, bytes);
+    }
   }
 
   /** Temp file, fsync, rename onto the target: a reader never sees half a file. */
   private async writeSynced(target: string, bytes: Buffer): Promise<void> {
     const temp = partialPathFor(target);
-    const handle = await open(temp, 'w');
+    const fd = await openFd(temp, 'w');
     try {
-      await handle.writeFile(bytes);
-      await handle.sync();
+      await writeAllFd(fd, bytes);
+      await fsyncFd(fd);
     } finally {
-      await handle.close();
+      await closeFd(fd);
     }
     try {
       await rename(temp, target);
@@ -143,18 +168,18 @@ export class LocalLibraryStorage implements LibraryStorage {
 
 /** fsync of a folder: makes the renames into it durable (where the platform can open a folder). */
 async function syncFolder(folder: string): Promise<void> {
-  let handle;
+  let fd: number;
   try {
-    handle = await open(folder, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0));
+    fd = await openFd(folder, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0));
   } catch {
     return;
   }
   try {
-    await handle.sync();
+    await fsyncFd(fd);
   } catch (error) {
     // Some filesystems refuse fsync on a folder (EINVAL); the files themselves are synced.
     if ((error as NodeJS.ErrnoException).code !== 'EINVAL') throw error;
   } finally {
-    await handle.close();
+    await closeFd(fd);
   }
 }

@@ -115,6 +115,49 @@ describe('JobLifecycle statements', () => {
     expect(after.request).toEqual({ ...(before.request as object), seed: Number(after.seed) });
   });
 
+  it('when a rendered job is filed with its Asset rows, then one statement stores the rows as Prisma reads them and the event; refused, it stores neither', async () => {
+    const rendered = async () => {
+      const id = await resolved();
+      await lifecycle.submit(id, { backend: 'http://a', promptId: `f-${id}`, workflow });
+      await lifecycle.render(id, { backend: 'http://a', promptId: `f-${id}`, items: [] });
+      return id;
+    };
+    const rowFor = (jobId: string, n: number) => ({
+      id: crypto.randomUUID(), jobId, characterVersionId: resolution.characterVersionId, sourceKey: `9/output//img_${n}.png`, path: `p/e/s/kai/${jobId}_${n}.png`,
+      sha256: 'ab'.repeat(32), bytes: 1730, width: 64, height: 64, mime: 'image/png', status: 'active', project: 'p', episode: 'e', scene: 's', shot: null,
+      metadata: { outfit: null, references: [], comfyui: { backend: 'http://a', n } }, createdAt: new Date(),
+    });
+    const id = await rendered();
+    const rows = [rowFor(id, 1), rowFor(id, 2)];
+    const query = jest.spyOn(poolOf(db), 'query');
+    let filed;
+    try {
+      filed = await lifecycle.fileWithAssets(id, [], rows);
+      expect(query).toHaveBeenCalledTimes(1);
+    } finally {
+      query.mockRestore();
+    }
+    expect(filed).toEqual({ earlier: 0, completed: { name: 'job:completed', seq: 3, payload: { jobId: id, assets: [], seq: 3 }, origin: { source: 'test', requestId: null } } });
+    expect(await db.asset.findMany({ where: { jobId: id }, orderBy: { sourceKey: 'asc' } })).toEqual(rows);
+    expect(await db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'completed', stage: 'filed' });
+    expect(await story(id)).toEqual([1, 2, 3]);
+    // Filed already: the guard refuses, and nothing more is inserted.
+    expect(await lifecycle.fileWithAssets(id, [], [rowFor(id, 3)])).toEqual({ earlier: 2, completed: null });
+    expect(await db.asset.count({ where: { jobId: id } })).toBe(2);
+
+    const canceled = await rendered();
+    await lifecycle.cancel(canceled);
+    expect(await lifecycle.fileWithAssets(canceled, [], [rowFor(canceled, 1)])).toEqual({ earlier: 0, completed: null });
+    expect(await db.asset.count({ where: { jobId: canceled } })).toBe(0);
+
+    // An earlier filing recorded one output on its own: refused, for the caller to record over it.
+    const recorded = await rendered();
+    await db.asset.create({ data: rowFor(recorded, 1) });
+    expect(await lifecycle.fileWithAssets(recorded, [], [rowFor(recorded, 1), rowFor(recorded, 2)])).toEqual({ earlier: 1, completed: null });
+    expect(await db.asset.count({ where: { jobId: recorded } })).toBe(1);
+    expect(await db.generationJob.findUniqueOrThrow({ where: { id: recorded } })).toMatchObject({ status: 'running', stage: 'rendered' });
+  });
+
   it('when a generation is loaded, then it is the row with its character and version as Prisma includes them, in one statement', async () => {
     const include = { character: { select: { id: true, slug: true, name: true } }, characterVersion: { select: { id: true, number: true } } } as const;
     const withCharacter = await resolved();

@@ -16,9 +16,13 @@ export async function startFileOrganizer(config: FileOrganizerConfig, log: Logge
     opsPort: config.FILE_ORGANIZER_PORT,
     ...sharedServiceOptions(config),
     log,
-    build: async (ctx) => ({
-      handlers: { assetFiling: createFileOutputsHandler({ ...ctx, storage: new LocalLibraryStorage(config.LIBRARY_DIR), fetchOutput: createOutputFetcher(log) }) },
-      concurrency: { assetFiling: 4 },
-    }),
+    build: async (ctx) => {
+      const fetchOutput = createOutputFetcher();
+      return {
+        handlers: { assetFiling: createFileOutputsHandler({ ...ctx, storage: new LocalLibraryStorage(config.LIBRARY_DIR), fetchOutput }) },
+        concurrency: { assetFiling: 4 },
+        stop: async () => fetchOutput.close(),
+      };
+    },
   });
 }

@@ -1,8 +1,8 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { queueForStage, type AssetResource, type GenerationRequestBody, type JobConditioning, type JobError, type JobEventEnvelope, type JobEventName, type JobEventPayloads, type StageQueueKey, type RenderOutputs, type StoredWorkflow, type AttemptEndCode, type ReferenceUse } from '@anime/contracts';
-import { isUniqueViolation, readRows, runStatement, type Db, type GenerationJob } from '@anime/db';
+import { isUniqueViolation, readRows, runStatement, type Asset, type Db, type GenerationJob } from '@anime/db';
 import { json, runNumbering } from './lifecycle-sql';
-import { CANCEL, CREATE, FAIL, FILE, FIND_BY_REQUEST, PROGRESS, RENDER, REOPEN, REQUEST_CANCEL, RESOLVE, RESUBMIT, STAGE_OF, STARTED, SUBMIT } from './lifecycle-statements';
+import { CANCEL, CREATE, FAIL, FILE, FILE_WITH_ASSETS, FIND_BY_REQUEST, PROGRESS, RENDER, REOPEN, REQUEST_CANCEL, RESOLVE, RESUBMIT, STAGE_OF, STARTED, SUBMIT } from './lifecycle-statements';
 
 /** What resolving a character records on a generation. */
 export interface Resolution {
@@ -151,6 +151,17 @@ export class JobLifecycle {
     const payload = { jobId: id, assets };
     const [row] = await runStatement<Recorded>(this.db, FILE, [id, json(payload)]);
     return row ? envelope('job:completed', row, payload) : null;
+  }
+
+  /**
+   * `file` with the Asset rows of the job's outputs, in one statement: a crash records both or
+   * neither. Refused (null) also while the job has Asset rows already, counted in `earlier`: an
+   * earlier filing recorded them one by one, and its caller records over them and calls `file`.
+   */
+  async fileWithAssets(id: string, assets: AssetResource[], rows: Asset[]): Promise<{ completed: JobEventEnvelope<'job:completed'> | null; earlier: number }> {
+    const payload = { jobId: id, assets };
+    const [row] = await runStatement<Omit<Recorded, 'seq'> & { seq: number | null; earlier: number }>(this.db, FILE_WITH_ASSETS, [id, json(payload), json(rows)]);
+    return { completed: row.seq === null ? null : envelope('job:completed', { ...row, seq: row.seq }, payload), earlier: row.earlier };
   }
 
   async fail(id: string, error: JobError): Promise<JobEventEnvelope<'job:failed'> | null> {

@@ -137,6 +137,31 @@ SELECT "eventSeq" AS seq, source, "requestId" FROM j`,
 };
 
 /**
+ * $1 id, $2 completed payload, $3 the Asset rows of its outputs (a JSON array of `assets` rows). The
+ * `file` transition and its Asset rows in one statement: both land, or (guard refused, crash) neither.
+ * Refused too while the job has Asset rows already (a filing that recorded them one by one), whose
+ * caller records over them; `earlier` counts them.
+ */
+export const FILE_WITH_ASSETS: Statement = {
+  name: 'lifecycle-file-with-assets',
+  text: `WITH earlier AS (
+  SELECT count(*)::int AS n FROM assets WHERE "jobId" = $1::uuid
+), j AS (
+  UPDATE generation_jobs SET ${target('file')}, "finishedAt" = ${NOW}, "updatedAt" = ${NOW}, "eventSeq" = "eventSeq" + 1
+  WHERE id = $1::uuid AND ${guard('file')} AND (SELECT n FROM earlier) = 0
+  RETURNING id, "eventSeq", source, "requestId"
+), a AS (
+  INSERT INTO assets (id, "jobId", "characterVersionId", "sourceKey", path, sha256, bytes, width, height, mime, status, project, episode, scene, shot, metadata, "createdAt")
+  SELECT r.id, j.id, r."characterVersionId", r."sourceKey", r.path, r.sha256, r.bytes, r.width, r.height, r.mime, r.status, r.project, r.episode, r.scene, r.shot, r.metadata, r."createdAt"
+  FROM j, jsonb_to_recordset($3::jsonb) AS r(id uuid, "characterVersionId" uuid, "sourceKey" text, path text, sha256 text, bytes int, width int, height int, mime text,
+    status text, project text, episode text, scene text, shot text, metadata jsonb, "createdAt" timestamp(3))
+), e AS (
+  ${insertEvents(`SELECT j.id AS "jobId", j."eventSeq" AS seq, 'job:completed' AS type, $2::jsonb AS payload FROM j`)}
+)
+SELECT earlier.n AS earlier, j."eventSeq" AS seq, j.source, j."requestId" FROM earlier LEFT JOIN j ON true`,
+};
+
+/**
  * $1 id, $2 errorCode, $3 errorMessage, $4 whether errorDetails is given, $5 errorDetails, $6 the
  * open attempt's error, $7 the event's payload. Shared by fail and cancel.
  */

@@ -38,6 +38,21 @@ const RECORD_FILED: Statement = {
     RETURNING ${ASSET_COLUMNS}`,
 };
 
+/**
+ * The row `output` becomes when it is recorded fresh (what RECORD_FILED would insert), made here so
+ * the job:completed event can name it in the statement that inserts it.
+ */
+export function newAssetRow(output: FiledOutput): AssetRow {
+  const o = output;
+  return {
+    id: randomUUID(), jobId: o.jobId, characterVersionId: o.characterVersionId, sourceKey: o.sourceKey, path: o.path, sha256: o.sha256, bytes: o.bytes,
+    width: o.width, height: o.height, mime: o.mime, status: 'active', project: o.project, episode: o.episode, scene: o.scene, shot: o.shot,
+    metadata: o.metadata as AssetRow['metadata'],
+    // Milliseconds, as the timestamp(3) column keeps it.
+    createdAt: new Date(),
+  };
+}
+
 /** The asset an earlier filing of this output recorded, if any. */
 export async function findFiledOutput(db: Db, jobId: string, sourceKey: string): Promise<AssetRow | null> {
   const rows = await readRows<AssetRow>(db, FIND_FILED, [jobId, sourceKey]);
