@@ -9,7 +9,7 @@ import { retryGeneration } from '../../domain/retry-generation';
 import type { Db } from '@anime/db';
 import { ApiError, notFound } from '../api-error';
 import type { GatewayLimits } from '../limits/gateway-limits';
-import { requireQueueRoom } from '../limits/queue-room';
+import { queueRoomReadWithKey, requireQueueRoom } from '../limits/queue-room';
 import { projectNotAllowed } from '../auth/auth-errors';
 import { callerOf, type Caller } from '../auth/caller';
 import { projectScope, reachesProject } from '../auth/project-access';
@@ -36,7 +36,8 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
       const message = webhookNotRegistered(body.webhook.url);
       throw new ApiError(400, 'webhook_not_registered', message, [{ path: 'webhook.url', message }]);
     }
-    await requireQueueRoom(res, deps.db, deps.limits.queueCaps);
+    // Read with the key when there is one (one statement for both).
+    await requireQueueRoom(res, deps.db, deps.limits.queueCaps, queueRoomReadWithKey(res));
     const charge = await deps.limits.chargeGenerationCost(req, res, body);
     const created = await createGeneration(deps, body, res.locals.requestId, caller.keyId).catch(async (error: unknown) => {
       await charge.refund();
