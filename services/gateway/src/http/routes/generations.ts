@@ -4,7 +4,7 @@ import { generationListQuerySchema, generationRequestBodySchema, retryGeneration
 import { requestWebhookEndpoint } from '@anime/pipeline';
 import { readGenerationResource, readGenerationResources } from '../../data/generation-resources';
 import { cancelGeneration, type CancelGenerationDeps } from '../../domain/cancel-generation';
-import { createGeneration, type CreateGenerationDeps } from '../../domain/create-generation';
+import { resolveGenerationRequest, writeGeneration, type CreateGenerationDeps } from '../../domain/create-generation';
 import { retryGeneration } from '../../domain/retry-generation';
 import type { Db } from '@anime/db';
 import { ApiError, notFound } from '../api-error';
@@ -38,8 +38,17 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
     }
     // Read with the key when there is one (one statement for both).
     await requireQueueRoom(res, deps.db, deps.limits.queueCaps, queueRoomReadWithKey(res));
-    const charge = await deps.limits.chargeGenerationCost(req, res, body);
-    const created = await createGeneration(deps, body, res.locals.requestId, caller.keyId).catch(async (error: unknown) => {
+    // The cost is charged while the workflow and the character are resolved (two round trips at
+    // once); a refused charge answers first, as it would have before resolving, and a failed
+    // resolution gives the points back.
+    const [charged, resolved] = await Promise.allSettled([deps.limits.chargeGenerationCost(req, res, body), resolveGenerationRequest(deps, body)]);
+    if (charged.status === 'rejected') throw charged.reason;
+    const charge = charged.value;
+    if (resolved.status === 'rejected') {
+      await charge.refund();
+      throw resolved.reason;
+    }
+    const created = await writeGeneration(deps, body, resolved.value, res.locals.requestId, caller.keyId).catch(async (error: unknown) => {
       await charge.refund();
       throw error;
     });
