@@ -1,29 +1,54 @@
-import type { Db } from '@anime/db';
+import { readRows, type Db, type Statement } from '@anime/db';
 import type { WebhookEventType } from '@anime/contracts';
 
+// The endpoints of several events at once ($1 generation ids, $2 their event types, in step), each
+// read with its generation: `i` is the event's 1-based place in the arrays; a missing generation has no row.
+const ENDPOINTS_FOR_EVENTS: Statement = {
+  name: 'webhook-endpoints-for-events',
+  text: `SELECT q.i::int AS i, j.project, j."apiKeyId"::text AS "apiKeyId", j.request #>> '{webhook,url}' AS "requestUrl",
+    ARRAY(SELECT e.id::text FROM webhook_endpoints e LEFT JOIN api_keys k ON k.id = e."apiKeyId"
+      WHERE e."deletedAt" IS NULL
+        AND (e."apiKeyId" IS NULL OR (k."revokedAt" IS NULL AND (k."expiresAt" IS NULL OR k."expiresAt" > now())))
+        AND (e.projects IS NULL OR j.project = ANY(e.projects))
+        AND q.type = ANY(e.events)
+      ORDER BY e."createdAt") AS endpoints
+  FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS q(id, type, i)
+  JOIN generation_jobs j ON j.id = q.id`,
+};
+
+/** An event a webhook type follows: which generation, which type. */
+export interface WebhookEvent {
+  generationId: string;
+  type: WebhookEventType;
+}
+
 /**
- * The endpoints an event of a generation goes to, read with the generation in one statement: live
- * endpoints (not deleted, their key neither revoked nor expired) reaching the generation's project,
- * that subscribed to the event type, plus the endpoint a request's own `webhook.url` names (see
- * requestWebhookEndpoint), whatever it subscribed to. Null when the generation does not exist.
+ * The endpoints each event goes to (in the order given), read in one statement: live endpoints
+ * (not deleted, their key neither revoked nor expired) reaching the generation's project, that
+ * subscribed to the event type, plus the endpoint a request's own `webhook.url` names (see
+ * requestWebhookEndpoint), whatever it subscribed to. Null for an event whose generation does not exist.
  */
-export async function endpointsForEvent(db: Db, generationId: string, type: WebhookEventType): Promise<string[] | null> {
-  const [generation] = await db.$queryRaw<{ project: string; apiKeyId: string | null; requestUrl: string | null; endpoints: string[] }[]>`
-    SELECT j.project, j."apiKeyId"::text AS "apiKeyId", j.request #>> '{webhook,url}' AS "requestUrl",
-      ARRAY(SELECT e.id::text FROM webhook_endpoints e LEFT JOIN api_keys k ON k.id = e."apiKeyId"
-        WHERE e."deletedAt" IS NULL
-          AND (e."apiKeyId" IS NULL OR (k."revokedAt" IS NULL AND (k."expiresAt" IS NULL OR k."expiresAt" > now())))
-          AND (e.projects IS NULL OR j.project = ANY(e.projects))
-          AND ${type} = ANY(e.events)
-        ORDER BY e."createdAt") AS endpoints
-    FROM generation_jobs j WHERE j.id = ${generationId}::uuid`;
-  if (!generation) return null;
-  const ids = [...generation.endpoints];
-  if (generation.requestUrl) {
-    const own = await requestWebhookEndpoint(db, generation.requestUrl, generation.project, generation.apiKeyId);
-    if (own && !ids.includes(own)) ids.push(own);
+export async function endpointsForEvents(db: Db, events: WebhookEvent[]): Promise<(string[] | null)[]> {
+  if (!events.length) return [];
+  const rows = await readRows<{ i: number; project: string; apiKeyId: string | null; requestUrl: string | null; endpoints: string[] }>(db, ENDPOINTS_FOR_EVENTS, [
+    events.map((e) => e.generationId),
+    events.map((e) => e.type),
+  ]);
+  const found: (string[] | null)[] = events.map(() => null);
+  for (const generation of rows) {
+    const ids = [...generation.endpoints];
+    if (generation.requestUrl) {
+      const own = await requestWebhookEndpoint(db, generation.requestUrl, generation.project, generation.apiKeyId);
+      if (own && !ids.includes(own)) ids.push(own);
+    }
+    found[generation.i - 1] = ids;
   }
-  return ids;
+  return found;
+}
+
+/** endpointsForEvents for one event. */
+export async function endpointsForEvent(db: Db, generationId: string, type: WebhookEventType): Promise<string[] | null> {
+  return (await endpointsForEvents(db, [{ generationId, type }]))[0];
 }
 
 /**

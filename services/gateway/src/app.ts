@@ -32,6 +32,7 @@ import { OriginPolicy } from './http/edge/origin-policy';
 import { createBoundedServer } from './http/edge/request-deadlines';
 import { createGatewayLimits, type GatewayLimitSettings } from './http/limits/gateway-limits';
 import { queuePressure } from './http/queue-readiness';
+import { keyFinderWithQueueRoom } from './http/limits/queue-room';
 import { JobRelay } from './socket/job-relay';
 import { NO_ALLOW } from './webhooks/target-policy';
 import { revalidateSockets } from './socket/revalidate-sockets';
@@ -115,9 +116,9 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   app.use('/api', apiDocsRoutes());
   // Every query parameter is checked once, before anything reads it.
   app.use(queryGuard);
-  // Before the body is read: an anonymous request costs no parsing.
-  app.use('/api', authenticate(authenticateKey));
   const limits = createGatewayLimits({ redis: deps.limiterRedis, queuePrefix: deps.queuePrefix, log: deps.log, settings: deps.limits });
+  // Before the body is read: an anonymous request costs no parsing.
+  app.use('/api', authenticate(authenticateKey, keyFinderWithQueueRoom(deps.db, limits.queueCaps)));
   // Counted once the key is known (per key, else per client IP), before any body is read.
   app.use('/api', limits.requests);
   app.use(express.json({ limit: '1mb' }));

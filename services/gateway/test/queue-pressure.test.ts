@@ -75,3 +75,19 @@ describe('backpressure on POST /api/v1/generations', () => {
     expectQueueFull(await post(alpha, 100), 'global', MAX_QUEUE_DEPTH);
   });
 });
+
+describe('the key read with the queue counts (one statement on POST /api/v1/generations)', () => {
+  it('when a key is revoked, then its very next POST /api/v1/generations is 401, however the path is spelled; before, it passed the key check and met the full queue', async () => {
+    const client = gateway.client(await gateway.mintKey({ name: 'gamma', scopes: ['read', 'generate'] }));
+    // The queue is still full from above: a key that passes gets queue_full, on each spelling of the route.
+    for (const route of ['/api/v1/generations', '/api/v1/generations/']) {
+      expectQueueFull(await client.post(route, { character: 'kai', prompt: 'gamma' }), 'global', MAX_QUEUE_DEPTH);
+    }
+    await gateway.db.apiKey.updateMany({ where: { name: 'gamma' }, data: { revokedAt: new Date() } });
+    for (const route of ['/api/v1/generations', '/api/v1/generations/']) {
+      const refused = await client.post(route, { character: 'kai', prompt: 'gamma' });
+      expect(refused.status).toBe(401);
+      expect(refused.body.error.code).toBe('unauthenticated');
+    }
+  });
+});

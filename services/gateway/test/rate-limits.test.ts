@@ -127,4 +127,12 @@ describe('generation cost per minute', () => {
     expect((await caller.post('/api/v1/generations', largest)).status).toBe(404);
     expect((await caller.post('/api/v1/generations', { ...largest, character: 'kai' })).status).toBe(202);
   });
+
+  it('when the budget is spent and the request also names an unknown character, then it is still 429 rate_limited (the charge answers before the resolution, which runs alongside), and nothing is written', async () => {
+    const caller = await generator();
+    const largest = { character: 'kai', prompt: 'spend it', scene: 'spent', count: 16, width: 2048, height: 2048, steps: 150 };
+    expect((await caller.post('/api/v1/generations', largest)).status).toBe(202);
+    expectRefused(await caller.post('/api/v1/generations', { ...largest, character: 'nobody' }), 'rate_limited');
+    expect(await gateway.db.generationJob.count({ where: { scene: 'spent' } })).toBe(1);
+  });
 });

@@ -22,28 +22,44 @@ export function queueDepth(db: Db, upTo?: number): Promise<number> {
   return db.generationJob.count({ where: { status: 'queued' }, ...(upTo ? { take: upTo } : {}) });
 }
 
-// Both counts in one statement, each an index range stopped at its cap (so never more than the cap
-// is counted): waiting generations on (status, createdAt), the key's on (apiKeyId, status). The
-// local caller of AUTH_MODE=off (no key) counts the keyless generations made over the API.
-const queueRoomSql = (ofKey: string) => `SELECT
-  (SELECT count(*) FROM (SELECT 1 FROM generation_jobs WHERE status = 'queued' LIMIT $1) AS w)::int AS depth,
-  (SELECT count(*) FROM (SELECT 1 FROM generation_jobs WHERE ${ofKey} AND status IN ('queued', 'running') LIMIT $2) AS k)::int AS "ofKey"`;
-const QUEUE_ROOM_OF_KEY = { name: 'gateway-queue-room-of-key', text: queueRoomSql(`"apiKeyId" = $3::uuid`) };
-const QUEUE_ROOM_KEYLESS = { name: 'gateway-queue-room-keyless', text: queueRoomSql(`"apiKeyId" IS NULL AND source = 'api'`) };
+/** What the queue holds now, each count stopped at its cap. */
+export interface QueueRoom {
+  /** Generations waiting (queued), every key together. */
+  depth: number;
+  /** The caller's generations not yet terminal (queued or running). */
+  ofKey: number;
+}
+
+/**
+ * Both counts as two columns, each an index range stopped at its cap (so never more than the cap is
+ * counted): waiting generations on (status, createdAt), the key's on (apiKeyId, status). `ofKey` is
+ * the condition picking the key's generations; `depthCap` and `keyCap` the parameters holding the caps.
+ */
+export const queueRoomColumns = (ofKey: string, depthCap: string, keyCap: string) => `
+  (SELECT count(*) FROM (SELECT 1 FROM generation_jobs WHERE status = 'queued' LIMIT ${depthCap}) AS waiting)::int AS depth,
+  (SELECT count(*) FROM (SELECT 1 FROM generation_jobs WHERE ${ofKey} AND status IN ('queued', 'running') LIMIT ${keyCap}) AS mine)::int AS "ofKey"`;
+// The local caller of AUTH_MODE=off (no key) counts the keyless generations made over the API.
+const QUEUE_ROOM_OF_KEY = { name: 'gateway-queue-room-of-key', text: `SELECT ${queueRoomColumns(`"apiKeyId" = $3::uuid`, '$1', '$2')}` };
+const QUEUE_ROOM_KEYLESS = { name: 'gateway-queue-room-keyless', text: `SELECT ${queueRoomColumns(`"apiKeyId" IS NULL AND source = 'api'`, '$1', '$2')}` };
 
 /**
  * Refuses a new (or retried) generation when the queue, or this key's share of it, is full.
  * Counts are read, not reserved: requests racing each other may overshoot a cap by how many are in
  * flight at once, which the per-second rate limit keeps small. Both are read exactly, in one
- * statement that bypasses Prisma's interpreter (a cached depth would let a burst overshoot by more).
+ * statement that bypasses Prisma's interpreter (a cached depth would let a burst overshoot by more);
+ * `room` is them read already by this request (with its key, see keyAndQueueRoomFinder).
  * `keyId` null is the local caller of AUTH_MODE=off: generations made over the API without a key.
  */
-export async function assertQueueRoom(db: Db, caps: QueueCaps, keyId: string | null): Promise<void> {
-  const [{ depth, ofKey }] = await readRows<{ depth: number; ofKey: number }>(
-    db,
-    keyId ? QUEUE_ROOM_OF_KEY : QUEUE_ROOM_KEYLESS,
-    keyId ? [caps.maxQueueDepth, caps.maxQueuedPerKey, keyId] : [caps.maxQueueDepth, caps.maxQueuedPerKey],
-  );
+export async function assertQueueRoom(db: Db, caps: QueueCaps, keyId: string | null, room?: QueueRoom): Promise<void> {
+  const { depth, ofKey } =
+    room ??
+    (
+      await readRows<QueueRoom>(
+        db,
+        keyId ? QUEUE_ROOM_OF_KEY : QUEUE_ROOM_KEYLESS,
+        keyId ? [caps.maxQueueDepth, caps.maxQueuedPerKey, keyId] : [caps.maxQueueDepth, caps.maxQueuedPerKey],
+      )
+    )[0];
   if (depth >= caps.maxQueueDepth) {
     throw new QueueFullError(`the queue holds ${caps.maxQueueDepth} waiting generations, its limit; retry later`, { scope: 'global', limit: caps.maxQueueDepth, retryAfterS: QUEUE_FULL_RETRY_AFTER_S });
   }

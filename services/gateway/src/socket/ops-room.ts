@@ -40,5 +40,7 @@ export function attachOpsRoom(socket: Socket, deps: { authenticateKey: KeyAuthen
  * and an admin would get each event once per gateway.
  */
 export function relayToOpsRoom(io: Server, envelope: JobEventEnvelope): void {
+  // Most of the time no admin is watching: a broadcast would still encode the packet first.
+  if (!io.sockets.adapter.rooms.get(OPS_ROOM)?.size) return;
   io.local.to(OPS_ROOM).emit(envelope.name, envelope.payload);
 }

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { generationEventsStream, JOB_EVENT_NAMES, parseGenerationStreamEntry, WEBHOOK_TYPE_OF_EVENT, type GenerationStreamEntry } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
-import { endpointsForEvent, type PipelineQueues } from '@anime/pipeline';
+import { endpointsForEvents, type PipelineQueues, type WebhookEvent } from '@anime/pipeline';
 
 
 // Streamed lifecycle events that no webhook type follows.
@@ -13,6 +13,8 @@ const NO_WEBHOOK_EVENTS = new Set<string>(JOB_EVENT_NAMES.filter((name) => !WEBH
 export const WEBHOOK_GROUP = 'webhooks';
 const BATCH = 100;
 const BLOCK_MS = 2_000;
+/** After a short read, the dispatcher waits this long before the next (see the loop). */
+const COALESCE_MS = 50;
 /** An entry read by a gateway that died before XACK is taken over after this long. */
 const CLAIM_IDLE_MS = 30_000;
 
@@ -36,16 +38,24 @@ export function startEventDispatcher(deps: DispatcherDeps): { stop(): Promise<vo
   const consumer = `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   let stopping = false;
   let lastClaim = 0;
+  let wake: () => void = () => undefined;
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
 
   const ensureGroup = () => deps.redis.xgroup('CREATE', stream, WEBHOOK_GROUP, '$', 'MKSTREAM').catch((e: Error) => {
     if (!e.message.includes('BUSYGROUP')) throw e;
   });
 
-  /** Enqueues the entry's deliveries; says whether there were any (the caller acknowledges the entry). */
-  const handle = async (id: string, fields: string[]): Promise<boolean> => {
-    // Most entries are events no webhook is about (queued, started, …): skipped unparsed.
+  /** The event a webhook type follows in this entry, else null (most entries: queued, started, …, skipped unparsed). */
+  const webhookEvent = (id: string, fields: string[]): (WebhookEvent & { seq: number }) | null => {
     const event = fields[fields.indexOf('event') + 1];
-    if (NO_WEBHOOK_EVENTS.has(event)) return false;
+    if (NO_WEBHOOK_EVENTS.has(event)) return null;
     let entry: GenerationStreamEntry | null = null;
     try {
       entry = parseGenerationStreamEntry(fields);
@@ -53,20 +63,17 @@ export function startEventDispatcher(deps: DispatcherDeps): { stop(): Promise<vo
       deps.log.warn('webhooks: unreadable generation-events entry skipped', { id });
     }
     const type = entry ? WEBHOOK_TYPE_OF_EVENT[entry.event] : undefined;
-    if (entry && type) {
-      const endpoints = (await endpointsForEvent(deps.db, entry.generationId, type)) ?? [];
-      for (const endpointId of endpoints) {
-        await deps.queues.enqueue('webhookDeliveries', { schemaVersion: 1, endpointId, generationId: entry.generationId, eventType: type, seq: entry.seq });
-      }
-      if (endpoints.length) deps.log.info('webhooks: event dispatched', { generationId: entry.generationId, type, endpoints: endpoints.length });
-      return endpoints.length > 0;
-    }
-    return false;
+    return entry && type ? { generationId: entry.generationId, type, seq: entry.seq } : null;
   };
 
-  // An entry that enqueued deliveries is acknowledged at once; those that enqueued nothing are
-  // acknowledged together (one XACK for many). One that failed, and those after it, are not.
+  // The endpoints of every webhook event of a read come from one statement. An entry that enqueued
+  // deliveries is acknowledged at once; those that enqueued nothing are acknowledged together (one
+  // XACK for many). One that failed, and those after it, are not (a failed lookup: none of them).
   const handleAll = async (entries: [string, string[]][]) => {
+    const events = entries.map(([id, fields]) => webhookEvent(id, fields));
+    const wanted = events.filter((e): e is WebhookEvent & { seq: number } => e !== null);
+    const found = await endpointsForEvents(deps.db, wanted);
+    const endpointsOf = new Map(wanted.map((e, i) => [e, found[i] ?? []]));
     let handled: string[] = [];
     const ack = async () => {
       if (!handled.length) return;
@@ -75,11 +82,16 @@ export function startEventDispatcher(deps: DispatcherDeps): { stop(): Promise<vo
       await deps.redis.xack(stream, WEBHOOK_GROUP, ...ids);
     };
     try {
-      for (const [id, fields] of entries) {
+      for (const [index, [id]] of entries.entries()) {
         if (stopping) return;
-        const dispatched = await handle(id, fields);
+        const event = events[index];
+        const endpoints = event ? endpointsOf.get(event)! : [];
+        for (const endpointId of endpoints) {
+          await deps.queues.enqueue('webhookDeliveries', { schemaVersion: 1, endpointId, generationId: event!.generationId, eventType: event!.type, seq: event!.seq });
+        }
+        if (endpoints.length) deps.log.info('webhooks: event dispatched', { generationId: event!.generationId, type: event!.type, endpoints: endpoints.length });
         handled.push(id);
-        if (dispatched) await ack();
+        if (endpoints.length) await ack();
       }
     } finally {
       await ack();
@@ -96,7 +108,11 @@ export function startEventDispatcher(deps: DispatcherDeps): { stop(): Promise<vo
           await handleAll(claimed[1] ?? []);
         }
         const read = (await deps.redis.xreadgroup('GROUP', WEBHOOK_GROUP, consumer, 'COUNT', BATCH, 'BLOCK', BLOCK_MS, 'STREAMS', stream, '>')) as [string, [string, string[]][]][] | null;
-        if (read) await handleAll(read[0][1]);
+        const entries = read?.[0][1] ?? [];
+        await handleAll(entries);
+        // A short read: entries come in ones and twos under load, each read and XACK a round trip;
+        // waiting a moment lets the next read take many at once (webhooks are not that urgent).
+        if (entries.length && entries.length < BATCH) await pause(COALESCE_MS);
       } catch (error) {
         if (stopping) return;
         const message = (error as Error).message;
@@ -114,6 +130,7 @@ export function startEventDispatcher(deps: DispatcherDeps): { stop(): Promise<vo
   return {
     stop: async () => {
       stopping = true;
+      wake();
       deps.redis.disconnect();
       await running;
     },

@@ -1,13 +1,32 @@
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
+import type { KeyRowFinder } from '@anime/api-keys';
 import type { Db } from '@anime/db';
 import { countRateLimitRefusal } from '@anime/pipeline';
-import { assertQueueRoom, QUEUE_FULL_RETRY_AFTER_S, QueueFullError, type QueueCaps } from '../../domain/queue-pressure';
+import { keyAndQueueRoomFinder } from '../../data/find-key-with-queue-room';
+import { assertQueueRoom, QUEUE_FULL_RETRY_AFTER_S, QueueFullError, type QueueCaps, type QueueRoom } from '../../domain/queue-pressure';
 import { callerOf } from '../auth/caller';
 
-/** 429 `queue_full` with `Retry-After` when the queue, or the caller's share of it, is full. */
-export async function requireQueueRoom(res: Response, db: Db, caps: QueueCaps): Promise<void> {
+const PRE_READ = 'queueRoom';
+// POST /api/v1/generations as the /api authentication middleware sees it (Express routes ignore case and a trailing slash).
+const NEW_GENERATION = /^\/v1\/generations\/?$/i;
+
+/**
+ * For the /api authentication middleware: a new generation's key is read with the queue's room in
+ * one statement (kept on the response for requireQueueRoom); any other request reads its key alone.
+ */
+export function keyFinderWithQueueRoom(db: Db, caps: QueueCaps): (req: Request, res: Response) => KeyRowFinder | undefined {
+  return (req, res) => (req.method === 'POST' && NEW_GENERATION.test(req.path) ? keyAndQueueRoomFinder(db, caps, (room) => (res.locals[PRE_READ] = room)) : undefined);
+}
+
+/** The queue's room this request read with its key, if it did (see keyFinderWithQueueRoom). */
+export function queueRoomReadWithKey(res: Response): QueueRoom | undefined {
+  return res.locals[PRE_READ] as QueueRoom | undefined;
+}
+
+/** 429 `queue_full` with `Retry-After` when the queue, or the caller's share of it, is full; `room` when already read. */
+export async function requireQueueRoom(res: Response, db: Db, caps: QueueCaps, room?: QueueRoom): Promise<void> {
   try {
-    await assertQueueRoom(db, caps, callerOf(res).keyId);
+    await assertQueueRoom(db, caps, callerOf(res).keyId, room);
   } catch (error) {
     if (error instanceof QueueFullError) {
       res.setHeader('Retry-After', String(QUEUE_FULL_RETRY_AFTER_S));

@@ -4,12 +4,12 @@ import { generationListQuerySchema, generationRequestBodySchema, retryGeneration
 import { requestWebhookEndpoint } from '@anime/pipeline';
 import { readGenerationResource, readGenerationResources } from '../../data/generation-resources';
 import { cancelGeneration, type CancelGenerationDeps } from '../../domain/cancel-generation';
-import { createGeneration, type CreateGenerationDeps } from '../../domain/create-generation';
+import { resolveGenerationRequest, writeGeneration, type CreateGenerationDeps } from '../../domain/create-generation';
 import { retryGeneration } from '../../domain/retry-generation';
 import type { Db } from '@anime/db';
 import { ApiError, notFound } from '../api-error';
 import type { GatewayLimits } from '../limits/gateway-limits';
-import { requireQueueRoom } from '../limits/queue-room';
+import { queueRoomReadWithKey, requireQueueRoom } from '../limits/queue-room';
 import { projectNotAllowed } from '../auth/auth-errors';
 import { callerOf, type Caller } from '../auth/caller';
 import { projectScope, reachesProject } from '../auth/project-access';
@@ -36,9 +36,19 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
       const message = webhookNotRegistered(body.webhook.url);
       throw new ApiError(400, 'webhook_not_registered', message, [{ path: 'webhook.url', message }]);
     }
-    await requireQueueRoom(res, deps.db, deps.limits.queueCaps);
-    const charge = await deps.limits.chargeGenerationCost(req, res, body);
-    const created = await createGeneration(deps, body, res.locals.requestId, caller.keyId).catch(async (error: unknown) => {
+    // Read with the key when there is one (one statement for both).
+    await requireQueueRoom(res, deps.db, deps.limits.queueCaps, queueRoomReadWithKey(res));
+    // The cost is charged while the workflow and the character are resolved (two round trips at
+    // once); a refused charge answers first, as it would have before resolving, and a failed
+    // resolution gives the points back.
+    const [charged, resolved] = await Promise.allSettled([deps.limits.chargeGenerationCost(req, res, body), resolveGenerationRequest(deps, body)]);
+    if (charged.status === 'rejected') throw charged.reason;
+    const charge = charged.value;
+    if (resolved.status === 'rejected') {
+      await charge.refund();
+      throw resolved.reason;
+    }
+    const created = await writeGeneration(deps, body, resolved.value, res.locals.requestId, caller.keyId).catch(async (error: unknown) => {
       await charge.refund();
       throw error;
     });
