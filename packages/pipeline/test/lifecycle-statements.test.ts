@@ -3,6 +3,7 @@ import { createDb, poolOf, type Db } from '@anime/db';
 import { createTestDatabase, type TestDatabase } from '@anime/testing';
 import { JobLifecycle } from '../src/lifecycle/job-lifecycle';
 import { loadGeneration } from '../src/lifecycle/load-generation';
+import { CREATED_JOB_FIELDS } from '../src/lifecycle/lifecycle-statements';
 
 const body = () => generationRequestBodySchema.parse({ character: 'kai', prompt: 'x' });
 const conditioning = { positive: 'p', negative: 'n', loras: [], references: [], outfit: null };
@@ -31,14 +32,16 @@ describe('JobLifecycle statements', () => {
   const story = async (id: string) => (await db.jobEvent.findMany({ where: { jobId: id }, orderBy: { seq: 'asc' } })).map((e) => e.seq);
   const resolved = async () => (await lifecycle.create({ body: body(), source: 'test', resolution })).job.id;
 
-  it('when a job is created, then it returns the row as Prisma reads it, and its job:queued event is stored as Prisma would store it', async () => {
+  it('when a job is created, then it returns its producer fields as Prisma reads them, the row is stored as Prisma would store it, and so is its job:queued event', async () => {
     const { job, event } = await lifecycle.create({ body: body(), source: 'test', requestId: 'r-1', correlationId: 'c-1', resolution });
-    expect(job).toEqual(await db.generationJob.findUniqueOrThrow({ where: { id: job.id } }));
-    expect(job).toMatchObject({ status: 'queued', stage: 'resolved', eventSeq: 1, source: 'test', requestId: 'r-1', correlationId: 'c-1', outfit: null });
-    expect(typeof job.seed).toBe('bigint');
-    expect((job.request as { seed: number }).seed).toBe(Number(job.seed));
+    const row = await db.generationJob.findUniqueOrThrow({ where: { id: job.id } });
+    expect(Object.keys(job).sort()).toEqual([...CREATED_JOB_FIELDS].sort());
+    expect(job).toEqual(Object.fromEntries(CREATED_JOB_FIELDS.map((field) => [field, row[field]])));
+    expect(row).toMatchObject({ status: 'queued', stage: 'resolved', eventSeq: 1, source: 'test', requestId: 'r-1', correlationId: 'c-1', outfit: null });
+    expect(typeof row.seed).toBe('bigint');
+    expect((row.request as { seed: number }).seed).toBe(Number(row.seed));
     expect(Math.abs(job.createdAt.getTime() - Date.now())).toBeLessThan(5_000);
-    expect(job.resolvedAt).not.toBeNull();
+    expect(row.resolvedAt).not.toBeNull();
     expect(event).toEqual({ name: 'job:queued', seq: 1, payload: { jobId: job.id, seq: 1 }, origin: { source: 'test', requestId: 'r-1' } });
     const [stored] = await db.jobEvent.findMany({ where: { jobId: job.id } });
     expect(stored).toMatchObject({ seq: 1, type: 'job:queued', payload: { jobId: job.id, seq: 1 } });

@@ -2,7 +2,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { queueForStage, type AssetResource, type GenerationRequestBody, type JobConditioning, type JobError, type JobEventEnvelope, type JobEventName, type JobEventPayloads, type StageQueueKey, type RenderOutputs, type StoredWorkflow, type AttemptEndCode, type ReferenceUse } from '@anime/contracts';
 import { isUniqueViolation, readRows, runStatement, type Asset, type Db, type GenerationJob } from '@anime/db';
 import { json, runNumbering } from './lifecycle-sql';
-import { CANCEL, CREATE, FAIL, FILE, FILE_WITH_ASSETS, FIND_BY_REQUEST, PROGRESS, RENDER, REOPEN, REQUEST_CANCEL, RESOLVE, RESUBMIT, STAGE_OF, STARTED, SUBMIT } from './lifecycle-statements';
+import { CANCEL, CREATE, FAIL, FILE, FILE_WITH_ASSETS, FIND_BY_REQUEST, PROGRESS, RENDER, REOPEN, REQUEST_CANCEL, RESOLVE, RESUBMIT, STAGE_OF, STARTED, SUBMIT, CREATED_JOB_FIELDS } from './lifecycle-statements';
 
 /** What resolving a character records on a generation. */
 export interface Resolution {
@@ -32,8 +32,15 @@ export interface Attempt {
   referenceUse?: ReferenceUse;
 }
 
+/**
+ * What creating a generation returns of its row: what a producer needs to hand it on (enqueueStage)
+ * and to answer. Not the whole row: reading back the request and conditioning JSON it just wrote
+ * cost a producer more than the insert.
+ */
+export type CreatedJob = Pick<GenerationJob, (typeof CREATED_JOB_FIELDS)[number]>;
+
 /** A new generation with its first event, or the one its producer already made. */
-export type Created = { job: GenerationJob; created: true; event: JobEventEnvelope<'job:queued'> } | { job: GenerationJob; created: false; event: null };
+export type Created = { job: CreatedJob; created: true; event: JobEventEnvelope<'job:queued'> } | { job: CreatedJob; created: false; event: null };
 
 /** What a statement that records an event returns: the seq it took and who asked for the job. */
 interface Recorded {
@@ -66,13 +73,13 @@ export class JobLifecycle {
     let refused: unknown;
     try {
       // ON CONFLICT (source, requestId) DO NOTHING: a duplicate, even one committed by a racing producer meanwhile, inserts nothing.
-      const [job] = await runStatement<GenerationJob>(this.db, CREATE, this.insertValues(input));
+      const [job] = await runStatement<CreatedJob>(this.db, CREATE, this.insertValues(input));
       if (job) return { job, created: true as const, event: envelope('job:queued', { seq: 1, source: job.source, requestId: job.requestId }, { jobId: job.id }) };
     } catch (error) {
       if (!input.requestId || !isUniqueViolation(error)) throw error;
       refused = error;
     }
-    const winner = input.requestId ? (await readRows<GenerationJob>(this.db, FIND_BY_REQUEST, [input.source, input.requestId]))[0] : undefined;
+    const winner = input.requestId ? (await readRows<CreatedJob>(this.db, FIND_BY_REQUEST, [input.source, input.requestId]))[0] : undefined;
     if (!winner) throw refused ?? new Error(`generation ${input.source}/${input.requestId} was neither created nor found`);
     return { job: winner, created: false as const, event: null };
   }

@@ -10,6 +10,10 @@ import { RETRY_TRANSITION } from './transitions';
  * row it updates, so seqs have no gaps. Every other part runs only for the row it RETURNs.
  */
 
+/** The columns of a generation that CREATE and FIND_BY_REQUEST return (JobLifecycle's CreatedJob). */
+export const CREATED_JOB_FIELDS = ['id', 'source', 'requestId', 'correlationId', 'status', 'stage', 'priority', 'createdAt'] as const;
+const createdJobColumns = (alias: string) => CREATED_JOB_FIELDS.map((c) => `${alias}."${c}"`).join(', ');
+
 /** $1 id, $2 source, $3 requestId, $4 correlationId, $5 apiKeyId, $6 stage, $7 priority, $8 request, $9 seed, $10-$13 project..shot, $14-$17 resolution. */
 export const CREATE: Statement = {
   name: 'lifecycle-create',
@@ -19,7 +23,7 @@ export const CREATE: Statement = {
   VALUES ($1::uuid, $2, $3, $4, $5::uuid, 'queued', $6::"JobStage", $7, $8::jsonb, $9::bigint, $10, $11, $12, $13,
     $14::uuid, $15::uuid, $16, $17::jsonb, CASE WHEN $6::"JobStage" = 'resolved' THEN ${NOW} END, 1, ${NOW}, ${NOW})
   ON CONFLICT (source, "requestId") DO NOTHING
-  RETURNING ${jobColumns('generation_jobs')}
+  RETURNING ${createdJobColumns('generation_jobs')}
 ), e AS (
   ${insertEvents(`SELECT j.id AS "jobId", 1 AS seq, 'job:queued' AS type, jsonb_build_object('jobId', j.id) AS payload FROM j`)}
 )
@@ -28,7 +32,7 @@ SELECT * FROM j`,
 
 export const FIND_BY_REQUEST: Statement = {
   name: 'lifecycle-find-by-request',
-  text: `SELECT ${jobColumns('g')} FROM generation_jobs g WHERE g.source = $1 AND g."requestId" = $2`,
+  text: `SELECT ${createdJobColumns('g')} FROM generation_jobs g WHERE g.source = $1 AND g."requestId" = $2`,
 };
 
 /** $1 id, $2 characterId, $3 characterVersionId, $4 outfit, $5 conditioning. */
