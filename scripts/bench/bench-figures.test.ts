@@ -1,5 +1,5 @@
 import { cpuCeiling, figureTable, formatValue, growthPercent, scalingEfficiency, verdict, type Figure } from './figures';
-import { cpuMsFromStat } from './process-memory';
+import { commandOfStat, cpuMsFromStat, cpuMsOfCommand, cpuMsWithChildrenFromStat } from './process-memory';
 import { idleGaps, progressLatencies } from './prompt-timings';
 import { parseBenchArgs } from './bench-args';
 import { figuresOf, renderReport, retriedLine, worstScaling } from './report';
@@ -92,6 +92,15 @@ describe('reading the measurements', () => {
     expect(cpuMsFromStat(stat)).toBe(12900);
   });
 
+  it('when a store is measured from /proc, then reaped children count (an exited connection backend lands in its postmaster), and processes are matched by command', async () => {
+    const postmaster = '2195 (postgres) S 1 2195 2195 0 -1 4194560 9126 0 0 0 1234 56 700 44 20 0 1 0 123456 1 2 3';
+    expect(cpuMsWithChildrenFromStat(postmaster)).toBe(20340);
+    expect(commandOfStat('4242 (node dist/ma) in) S 1')).toBe('node dist/ma) in');
+    // This process is a `node` (jest's worker): counting every node of the machine includes at least its own CPU.
+    expect(await cpuMsOfCommand('node')).toBeGreaterThan(0);
+    expect(await cpuMsOfCommand('no-such-command-here')).toBe(0);
+  });
+
   it('when a Prometheus exposition is read, then a metric is the sum of its samples, and a longer name is not mistaken for it', () => {
     const text = [
       '# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.',
@@ -147,7 +156,7 @@ describe('the report', () => {
 
   it('when finished jobs are kept longer than a bench can wait, then the Redis figure fails and says which bound applies', () => {
     const memory = (prefixMiB: number) => ({ usedMiB: 10, prefixMiB, eventsStreamMiB: 0, finished: { 'asset-filing': 5 } });
-    const use = { jobs: 10, services: [], totalCpuMsPerJob: 1, totalStatementsPerJob: 1, simulatorsCpuMsPerJob: 1, clientCpuMsPerJob: 1 };
+    const use = { jobs: 10, services: [], totalCpuMsPerJob: 1, totalStatementsPerJob: 1, simulatorsCpuMsPerJob: 1, clientCpuMsPerJob: 1, postgresCpuMsPerJob: 1, redisCpuMsPerJob: 1 };
     const soak = {
       jobs: 10,
       wallMs: 1000,

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 
 /** Resident set size of a process in MiB, from /proc (Linux); null when it cannot be read. */
 export async function rssMiB(pid: number | undefined): Promise<number | null> {
@@ -27,6 +27,34 @@ export async function cpuMs(pid: number | undefined): Promise<number | null> {
   if (pid === undefined) return null;
   try {
     return cpuMsFromStat(await readFile(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** utime + stime + cutime + cstime of /proc/<pid>/stat in ms: the process and the children it reaped. */
+export function cpuMsWithChildrenFromStat(stat: string): number {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** The command name of /proc/<pid>/stat (field 2, between the first '(' and the last ')'). */
+export const commandOfStat = (stat: string) => stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+
+/**
+ * CPU time used so far in ms by every process of this machine whose command is `command` (e.g. all
+ * of PostgreSQL's processes), with the children they reaped: a connection's backend that exits is
+ * then counted in its postmaster. Null when /proc cannot be read.
+ */
+export async function cpuMsOfCommand(command: string): Promise<number | null> {
+  try {
+    const pids = (await readdir('/proc')).filter((entry) => /^\d+$/.test(entry));
+    let total = 0;
+    for (const pid of pids) {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+      if (stat !== null && commandOfStat(stat) === command) total += cpuMsWithChildrenFromStat(stat);
+    }
+    return total;
   } catch {
     return null;
   }

@@ -147,6 +147,8 @@ function useTables(use: BacklogResult['use'], label: string): string[] {
     `| **four services** | **${num(use.totalCpuMsPerJob, 2)} ms** | **${num(use.totalStatementsPerJob)}** | | |`,
     `| simulators (from /proc) | ${num(use.simulatorsCpuMsPerJob, 2)} ms | | | |`,
     `| bench client (process.cpuUsage) | ${num(use.clientCpuMsPerJob, 2)} ms | | | |`,
+    `| PostgreSQL (all its processes, from /proc) | ${num(use.postgresCpuMsPerJob, 2)} ms | | | |`,
+    `| Redis (from /proc) | ${num(use.redisCpuMsPerJob, 2)} ms | | | |`,
     '',
   ];
 }
@@ -154,13 +156,15 @@ function useTables(use: BacklogResult['use'], label: string): string[] {
 function throughputSection(t: ThroughputResult, m: Machine, backends: number): string[] {
   const p = t.pipeline;
   const use = p.use;
-  const everything = use.totalCpuMsPerJob + (use.simulatorsCpuMsPerJob ?? 0) + use.clientCpuMsPerJob;
+  const outside = (use.simulatorsCpuMsPerJob ?? 0) + use.clientCpuMsPerJob;
+  const stores = (use.postgresCpuMsPerJob ?? 0) + (use.redisCpuMsPerJob ?? 0);
+  const everything = use.totalCpuMsPerJob + outside + stores;
   return [
     `## Throughput (${p.jobs}-job backlog, ${backends} simulators at 1 step × 1 ms)`,
     '',
     `The pipeline: ${num(p.throughput)} jobs/s; a minimal client (no queue, no database, ${2} prompts per backend like the orchestrator) on the same simulators: ${num(t.direct.jobsPerSecond)} jobs/s, the simulators using ${num(t.direct.simulatorsCpuMsPerJob, 2)} ms CPU per job there.`,
     `Backend idle gap between prompts p50 ${ms(p.idleGap.p50)}, p99 ${ms(p.idleGap.p99)}; backend execution p50 ${ms(p.execution.p50)}.`,
-    `CPU ceiling of this machine: ${m.cores} cores ÷ ${num(everything, 2)} ms per job (services + simulators + client) = ${num(cpuCeiling(m.cores, everything))} jobs/s at these costs; the simulators and the client alone (${num((use.simulatorsCpuMsPerJob ?? 0) + use.clientCpuMsPerJob, 2)} ms) would allow ${num(cpuCeiling(m.cores, (use.simulatorsCpuMsPerJob ?? 0) + use.clientCpuMsPerJob))} jobs/s, PostgreSQL and Redis not counted.`,
+    `CPU ceiling of this machine: ${m.cores} cores ÷ ${num(everything, 2)} ms per job (services ${num(use.totalCpuMsPerJob, 2)} + simulators and client ${num(outside, 2)} + PostgreSQL and Redis ${num(stores, 2)}) = ${num(cpuCeiling(m.cores, everything))} jobs/s at these costs; the simulators and the client alone would allow ${num(cpuCeiling(m.cores, outside))} jobs/s, and with PostgreSQL and Redis ${num(cpuCeiling(m.cores, outside + stores))} jobs/s before any service runs.`,
     '',
     ...retriedLine(p.retried),
     ...useTables(use, 'throughput'),

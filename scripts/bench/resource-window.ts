@@ -1,12 +1,14 @@
 import type { AppService } from '@anime/stack';
 import type { BenchStack } from './bench-stack';
-import { cpuMs, rssMiB } from './process-memory';
+import { cpuMs, cpuMsOfCommand, rssMiB } from './process-memory';
 import { readCounters, type ServiceCounters } from './service-metrics';
 
 interface Snapshot {
   services: Record<AppService, ServiceCounters>;
   simulatorsCpuMs: number | null;
   clientCpuMs: number;
+  postgresCpuMs: number | null;
+  redisCpuMs: number | null;
   rss: Record<AppService, number | null>;
 }
 
@@ -26,6 +28,9 @@ export interface WindowUse {
   totalStatementsPerJob: number;
   simulatorsCpuMsPerJob: number | null;
   clientCpuMsPerJob: number;
+  /** Every PostgreSQL and Redis process of the machine (from /proc): the bench's share when it runs alone. */
+  postgresCpuMsPerJob: number | null;
+  redisCpuMsPerJob: number | null;
 }
 
 async function snapshot(bench: BenchStack): Promise<Snapshot> {
@@ -38,14 +43,19 @@ async function snapshot(bench: BenchStack): Promise<Snapshot> {
     }),
   );
   const sims = await Promise.all(bench.simulators.map((s) => cpuMs(s.process.pid)));
+  const [postgresCpuMs, redisCpuMs] = await Promise.all([cpuMsOfCommand('postgres'), cpuMsOfCommand('redis-server')]);
   const usage = process.cpuUsage();
   return {
     services,
     rss,
     simulatorsCpuMs: sims.some((v) => v === null) ? null : sims.reduce<number>((a, b) => a + (b ?? 0), 0),
     clientCpuMs: (usage.user + usage.system) / 1000,
+    postgresCpuMs,
+    redisCpuMs,
   };
 }
+
+const perJob = (before: number | null, after: number | null, jobs: number) => (before === null || after === null ? null : (after - before) / jobs);
 
 /** Counters read before `work` and after it: CPU (process_cpu_seconds_total), statements, RSS. */
 export async function measureWindow<T>(bench: BenchStack, jobs: (result: T) => number, work: () => Promise<T>): Promise<{ result: T; use: WindowUse }> {
@@ -69,6 +79,8 @@ export async function measureWindow<T>(bench: BenchStack, jobs: (result: T) => n
       totalStatementsPerJob: services.reduce((a, s) => a + s.statementsPerJob, 0),
       simulatorsCpuMsPerJob: before.simulatorsCpuMs === null || after.simulatorsCpuMs === null ? null : (after.simulatorsCpuMs - before.simulatorsCpuMs) / n,
       clientCpuMsPerJob: (after.clientCpuMs - before.clientCpuMs) / n,
+      postgresCpuMsPerJob: perJob(before.postgresCpuMs, after.postgresCpuMs, n),
+      redisCpuMsPerJob: perJob(before.redisCpuMs, after.redisCpuMs, n),
     },
   };
 }
