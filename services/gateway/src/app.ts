@@ -95,6 +95,8 @@ export interface Gateway {
   /** The Express app (its routes are read by the OpenAPI coverage test). */
   app: express.Express;
   io: SocketServer;
+  /** How many jobs the Socket.IO relay holds subscriptions for. */
+  followedJobs(): number;
   listen(port: number, host?: string): Promise<number>;
   close(): Promise<void>;
 }
@@ -167,7 +169,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   });
   // Socket.IO writes its HTTP answers itself, past Express and helmet.
   io.engine.on('headers', (headers: Record<string, string>) => Object.assign(headers, ESSENTIAL_SECURITY_HEADERS));
-  await new JobRelay({
+  const relay = new JobRelay({
     io,
     db: deps.db,
     subscriber: deps.subscriber,
@@ -175,7 +177,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     log: deps.log,
     authenticateKey,
     maxSubscriptions: deps.socketMaxSubscriptions ?? DEFAULT_SOCKET_MAX_SUBSCRIPTIONS,
-  }).start();
+  });
+  await relay.start();
   const unwatchQueues = watchQueueDepths(deps.queues);
   const stopRevalidating = authMode === 'on' ? revalidateSockets({ io, authenticateKey, log: deps.log, everyMs: deps.socketKeyRecheckMs ?? 30_000 }) : () => undefined;
 
@@ -183,6 +186,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     http,
     app,
     io,
+    followedJobs: () => relay.followedJobs(),
     listen: (port, host = '0.0.0.0') =>
       new Promise((resolve, reject) => {
         http.once('error', reject);

@@ -123,4 +123,22 @@ describe('Socket.IO with API keys', () => {
     await socket.timeout(5_000).emitWithAck('unsubscribe', { jobId: ids[answers.findIndex((a) => a.ok)] });
     expect(await subscribe(socket, left)).toMatchObject({ ok: true });
   });
+
+  it('when one connection follows job after job and unsubscribes from each, then the relay holds none of them, and a connection that closes leaves nothing behind', async () => {
+    const held = () => gateway.gateway.followedJobs();
+    const before = held();
+    const socket = await connect(gateway.apiKey);
+    const ids: string[] = [];
+    for (let i = 0; i < 3 * MAX_SUBSCRIPTIONS; i++) ids.push((await gateway.client().post('/api/v1/generations', { character: 'kai', prompt: `u${i}` })).body.id);
+    for (const id of ids) {
+      expect(await subscribe(socket, id)).toMatchObject({ ok: true });
+      expect(held()).toBe(before + 1);
+      expect(await socket.timeout(5_000).emitWithAck('unsubscribe', { jobId: id })).toEqual({ ok: true });
+      expect(held()).toBe(before);
+    }
+    for (const id of ids.slice(0, MAX_SUBSCRIPTIONS)) expect(await subscribe(socket, id)).toMatchObject({ ok: true });
+    expect(held()).toBe(before + MAX_SUBSCRIPTIONS);
+    socket.close();
+    await waitFor(() => held() === before, 'the closed connection to be forgotten', 5_000);
+  });
 });

@@ -126,7 +126,7 @@ export class JobRelay {
         if (isNew) following.delete(jobId);
         // A subscription registered but never replayed would buffer forever and make a retry look
         // already subscribed; dropping it lets the client's retry start clean.
-        if (this.byJob.get(parsed.data.jobId)?.get(socket.id)?.pending) this.byJob.get(parsed.data.jobId)!.delete(socket.id);
+        if (this.byJob.get(parsed.data.jobId)?.get(socket.id)?.pending) this.drop(parsed.data.jobId, socket.id);
         if (isDatabaseUnavailable(error)) {
           this.deps.log.warn('subscribe failed: database unavailable', { jobId: parsed.data.jobId });
           return reply({ ok: false, error: { code: 'database_unavailable', message: 'the database is unavailable; try again shortly' } });
@@ -138,17 +138,28 @@ export class JobRelay {
     socket.on(CLIENT_EVENTS.unsubscribe, (raw: unknown, ack?: (reply: unknown) => void) => {
       const parsed = subscribeMessage.safeParse(raw);
       if (parsed.success) {
-        this.byJob.get(parsed.data.jobId)?.delete(socket.id);
+        this.drop(parsed.data.jobId, socket.id);
         following.delete(parsed.data.jobId);
       }
       if (typeof ack === 'function') ack({ ok: parsed.success });
     });
+    // Only the jobs this connection follows (at most SOCKET_MAX_SUBSCRIPTIONS), not every job followed here.
     socket.on('disconnect', () => {
-      for (const [jobId, subs] of this.byJob) {
-        subs.delete(socket.id);
-        if (!subs.size) this.byJob.delete(jobId);
-      }
+      for (const jobId of following) this.drop(jobId, socket.id);
     });
+  }
+
+  /** Ends one connection's subscription to a job; a job nobody here follows any more is forgotten. */
+  private drop(jobId: string, socketId: string): void {
+    const subs = this.byJob.get(jobId);
+    if (!subs) return;
+    subs.delete(socketId);
+    if (!subs.size) this.byJob.delete(jobId);
+  }
+
+  /** How many jobs at least one connection of this gateway follows (what the relay holds in memory). */
+  followedJobs(): number {
+    return this.byJob.size;
   }
 
   /** The caller of this connection, read again from the database: a key revoked since the handshake stops here. */
