@@ -6,6 +6,7 @@ export * from './pipeline-catalog';
 export * from './job-errors';
 export * from './job-events';
 export * from './job-control';
+export * from './backend-changes';
 export * from './resources';
 export * from './workflows';
 export * from './workflow-template';

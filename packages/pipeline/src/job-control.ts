@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { jobControlChannel, type JobControlMessage } from '@anime/contracts';
+import { backendChangesChannel, jobControlChannel, type BackendChangeMessage, type JobControlMessage } from '@anime/contracts';
 
 /**
  * The gateway's side of job control: tells whichever orchestrator drives a generation to stop it.
@@ -15,5 +15,11 @@ export class JobControlPublisher {
   async requestCancel(generationId: string): Promise<void> {
     const message: JobControlMessage = { type: 'cancel', generationId };
     await this.redis.publish(jobControlChannel(this.queuePrefix), JSON.stringify(message)).catch(() => undefined);
+  }
+
+  /** Tells every orchestrator that a backend's drain flag changed in PostgreSQL (written before this). */
+  async backendChanged(backendId: string): Promise<void> {
+    const message: BackendChangeMessage = { type: 'backend-changed', backendId };
+    await this.redis.publish(backendChangesChannel(this.queuePrefix), JSON.stringify(message)).catch(() => undefined);
   }
 }

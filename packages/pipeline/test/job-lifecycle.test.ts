@@ -1,7 +1,7 @@
 import { generationRequestBodySchema, JOB_STAGES, type JobStage, type JobStatus } from '@anime/contracts';
 import { createDb, type Db } from '@anime/db';
 import { createTestDatabase, type TestDatabase } from '@anime/testing';
-import { JobLifecycle } from '../src/lifecycle/job-lifecycle';
+import { BackendDrainingError, JobLifecycle } from '../src/lifecycle/job-lifecycle';
 import { allows, TRANSITIONS, type TransitionName } from '../src/lifecycle/transitions';
 
 const STATUSES: JobStatus[] = ['queued', 'running', 'completed', 'failed', 'canceled'];
@@ -115,6 +115,21 @@ describe('JobLifecycle', () => {
     // Each attempt keeps the exact graph it sent.
     expect(attempts.map((a) => a.workflow)).toEqual([workflow, workflow]);
     expect(await db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ backend: 'http://b', promptId: 'other' });
+  });
+
+  it('when the backend is marked draining, then submit and resubmit to it record nothing and throw BackendDrainingError; another backend takes the prompt', async () => {
+    await db.backend.create({ data: { id: 'drainingxxxx', url: 'http://draining', state: 'up', draining: true, drainedAt: new Date() } });
+    const id = (await lifecycle.create({ body: body(), source: 'test', resolution: resolution() })).job.id;
+    await expect(lifecycle.submit(id, { backend: 'http://draining', promptId: 'd1', workflow })).rejects.toBeInstanceOf(BackendDrainingError);
+    expect(await db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'queued', stage: 'resolved', eventSeq: 1, backend: null });
+    expect(await db.jobAttempt.count({ where: { jobId: id } })).toBe(0);
+    expect(await lifecycle.submit(id, { backend: 'http://a', promptId: 'a1', workflow })).toMatchObject({ name: 'job:submitted', seq: 2 });
+    await expect(lifecycle.resubmit(id, { backend: 'http://draining', promptId: 'd2', workflow }, 'backend_lost')).rejects.toBeInstanceOf(BackendDrainingError);
+    expect(await db.jobAttempt.findMany({ where: { jobId: id } })).toEqual([expect.objectContaining({ number: 1, backend: 'http://a', finishedAt: null })]);
+    expect((await db.jobEvent.findMany({ where: { jobId: id }, orderBy: { seq: 'asc' } })).map((e) => e.type)).toEqual(['job:queued', 'job:submitted']);
+    // A refusal for the job's state is still null, never the drain error.
+    await db.backend.update({ where: { id: 'drainingxxxx' }, data: { draining: false } });
+    expect(await lifecycle.submit(id, { backend: 'http://draining', promptId: 'd3', workflow })).toBeNull();
   });
 
   it('when ComfyUI starts the open attempt, then it gets startedAt and job:started once; a notice for an older attempt records nothing', async () => {

@@ -1,3 +1,6 @@
+import { backendChangesChannel } from '@anime/contracts';
+import { createRedis } from '@anime/pipeline';
+import { TEST_REDIS_URL, waitFor } from '@anime/testing';
 import { jsonClient } from './http-client';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
 
@@ -42,6 +45,31 @@ describe('POST /api/v1/backends/:id/drain and /undrain', () => {
     const undrained = await api.post('/api/v1/backends/aaaaaaaaaaaa/undrain');
     expect(undrained.status).toBe(200);
     expect(undrained.body).toMatchObject({ state: 'up', drainedAt: null });
+  });
+
+  it('when a backend is drained or undrained, then the orchestrators are told on the backend-changes channel, after the flag is written', async () => {
+    const subscriber = createRedis(TEST_REDIS_URL, 'subscriber');
+    const seen: { message: unknown; draining: boolean }[] = [];
+    subscriber.on('message', (_channel, raw) => {
+      void gateway.db.backend.findUniqueOrThrow({ where: { id: 'aaaaaaaaaaaa' } }).then((row) => seen.push({ message: JSON.parse(raw), draining: row.draining }));
+    });
+    await subscriber.subscribe(backendChangesChannel(gateway.queuePrefix));
+    try {
+      await api.post('/api/v1/backends/aaaaaaaaaaaa/drain');
+      await waitFor(() => seen.length === 1, 'the drain notice');
+      await api.post('/api/v1/backends/aaaaaaaaaaaa/undrain');
+      await waitFor(() => seen.length === 2, 'the undrain notice');
+      expect(seen).toEqual([
+        { message: { type: 'backend-changed', backendId: 'aaaaaaaaaaaa' }, draining: true },
+        { message: { type: 'backend-changed', backendId: 'aaaaaaaaaaaa' }, draining: false },
+      ]);
+      // An unknown backend changes nothing and tells nobody.
+      await api.post('/api/v1/backends/nope/drain');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(seen).toHaveLength(2);
+    } finally {
+      subscriber.disconnect();
+    }
   });
 
   it('when a down backend is drained, then it still shows down (it answers nothing either way)', async () => {

@@ -4,6 +4,7 @@ import { LocalLibraryStorage } from '@anime/media';
 import { createRedis, sharedServiceOptions, startWorkerService, type RunningService } from '@anime/pipeline';
 import { BackendPool } from './domain/backend-pool';
 import { watchBackendMetrics } from './domain/backend-metrics';
+import { listenForBackendChanges } from './domain/backends/backend-change-notices';
 import { ReferenceStager } from './domain/reference-stager';
 import { CancelRequests } from './jobs/cancel-requests';
 import { createRenderPromptHandler } from './jobs/render-prompt.processor';
@@ -23,6 +24,12 @@ export async function startOrchestrator(config: OrchestratorConfig, log: Logger)
       await pool.start();
       const activePool = pool;
       const unwatchBackends = watchBackendMetrics(activePool);
+      const stopBackendNotices = await listenForBackendChanges({
+        subscriber: createRedis(config.REDIS_URL, 'subscriber'),
+        queuePrefix: ctx.queuePrefix,
+        log,
+        onChange: () => void activePool.refreshDrain().catch((error) => log.warn('could not read the drain flags', { error: (error as Error).message })),
+      });
       const stager = new ReferenceStager({ db: ctx.db, storage: new LocalLibraryStorage(config.LIBRARY_DIR), log, sessionOf: (url) => activePool.sessionOf(url) });
       const cancels = new CancelRequests({ db: ctx.db, subscriber: createRedis(config.REDIS_URL, 'subscriber'), queuePrefix: ctx.queuePrefix, log });
       await cancels.start();
@@ -41,6 +48,7 @@ export async function startOrchestrator(config: OrchestratorConfig, log: Logger)
         concurrency: { generationRenders: config.COMFYUI_URLS.length * (1 + config.BACKEND_PREFETCH) },
         stop: async () => {
           unwatchBackends();
+          await stopBackendNotices();
           await cancels.stop();
           await activePool.close();
         },

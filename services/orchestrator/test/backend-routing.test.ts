@@ -1,8 +1,8 @@
 import type { Simulator } from '@anime/comfyui-simulator';
 import { generationRequestBodySchema, type JobConditioning } from '@anime/contracts';
 import type { Db } from '@anime/db';
-import { JobLifecycle, type RunningService } from '@anime/pipeline';
-import { waitFor } from '@anime/testing';
+import { createRedis, JobControlPublisher, JobLifecycle, type RunningService } from '@anime/pipeline';
+import { TEST_REDIS_URL, waitFor } from '@anime/testing';
 import { backendIdFor } from '../src/domain/backends/backend-id';
 import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrator-fixture';
 
@@ -100,5 +100,39 @@ describe('backend pool (orchestrator in-process, two simulators with different m
     expect(await db.generationJob.findUniqueOrThrow({ where: { id: needsAlpha } })).toMatchObject({ status: 'queued', stage: 'resolved' });
     await db.backend.update({ where: { id: backendIdFor(alpha.url) }, data: { draining: false, drainedAt: null } });
     expect(await settled(needsAlpha)).toMatchObject({ stage: 'rendered', backend: alpha.url });
+  });
+
+  const drainState = async (sim: Simulator) => {
+    const text = await (await fetch(`http://127.0.0.1:${service.ops.port()}/metrics`)).text();
+    return text.includes(`anime_backend_state{backend="${new URL(sim.url).origin}",state="draining"} 1`);
+  };
+
+  it('when a backend is drained in PostgreSQL with no notice, then jobs created right after never get submitted there: the submit itself refuses it', async () => {
+    await db.backend.update({ where: { id: backendIdFor(alpha.url) }, data: { draining: true, drainedAt: new Date() } });
+    // The orchestrator's cached flags may still say alpha takes jobs (read every 2 s): routing may pick it, the submit may not.
+    const ids = await Promise.all([render({}), render({}), render({}), render({})]);
+    const rendered = await Promise.all(ids.map(settled));
+    expect(rendered.map((g) => [g.stage, g.backend])).toEqual(ids.map(() => ['rendered', beta.url]));
+    expect(rendered.map((g) => g.attempts.map((a) => a.backend))).toEqual(ids.map(() => [beta.url]));
+    expect(ids.map((id) => received(alpha, id))).toEqual([0, 0, 0, 0]);
+    await db.backend.update({ where: { id: backendIdFor(alpha.url) }, data: { draining: false, drainedAt: null } });
+    await waitFor(async () => !(await drainState(alpha)), 'alpha to take jobs again', 10_000);
+  });
+
+  it('when the gateway publishes a backend change, then the orchestrator reads the drain flags at once, not at its next periodic read', async () => {
+    const publisher = createRedis(TEST_REDIS_URL);
+    const control = new JobControlPublisher(publisher, service.ctx.queuePrefix);
+    try {
+      for (const draining of [true, false]) {
+        await db.backend.update({ where: { id: backendIdFor(alpha.url) }, data: { draining, drainedAt: draining ? new Date() : null } });
+        const sent = Date.now();
+        await control.backendChanged(backendIdFor(alpha.url));
+        await waitFor(async () => (await drainState(alpha)) === draining, `alpha draining=${draining} in the orchestrator`, 5_000, 10);
+        // The periodic read is every 2 s; the notice gets there well before (generous for a loaded machine).
+        expect(Date.now() - sent).toBeLessThan(1_500);
+      }
+    } finally {
+      publisher.disconnect();
+    }
   });
 });

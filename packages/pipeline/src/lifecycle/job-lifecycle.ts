@@ -104,25 +104,30 @@ export class JobLifecycle {
 
   /**
    * Records the attempt's prompt id and graph before the prompt is sent, so a crash resumes it;
-   * the story gets `job:submitted` (the prompt enters the backend's queue).
+   * the story gets `job:submitted` (the prompt enters the backend's queue). Throws
+   * BackendDrainingError, recording nothing, when the backend is marked draining.
    */
   async submit(id: string, attempt: Attempt): Promise<JobEventEnvelope<'job:submitted'> | null> {
-    const [row] = await runNumbering<Recorded & { number: number }>(this.db, SUBMIT, [...attemptValues(id, attempt), json({ jobId: id, backend: attempt.backend })]);
+    const row = recorded(attempt, await runNumbering<RecordedAttempt>(this.db, SUBMIT, [...attemptValues(id, attempt), json({ jobId: id, backend: attempt.backend })]));
     return row ? envelope('job:submitted', row, { jobId: id, backend: attempt.backend, attempt: row.number }) : null;
   }
 
   /**
    * Ends the open attempt with `reason` and opens the next one on another backend: the story gets
-   * `job:retrying { attempt, reason }` then `job:submitted` for the new attempt (empty when the guard refused).
+   * `job:retrying { attempt, reason }` then `job:submitted` for the new attempt (empty when the guard refused;
+   * BackendDrainingError when the backend is marked draining).
    */
   async resubmit(id: string, attempt: Attempt, reason: AttemptEndCode): Promise<JobEventEnvelope[]> {
     const why = `${reason}: ${attemptEndMessage[reason]}`;
-    const [row] = await runNumbering<Recorded & { number: number }>(this.db, RESUBMIT, [
-      ...attemptValues(id, attempt),
-      json({ code: reason, message: attemptEndMessage[reason] }),
-      json({ jobId: id, reason: why }),
-      json({ jobId: id, backend: attempt.backend }),
-    ]);
+    const row = recorded(
+      attempt,
+      await runNumbering<RecordedAttempt>(this.db, RESUBMIT, [
+        ...attemptValues(id, attempt),
+        json({ code: reason, message: attemptEndMessage[reason] }),
+        json({ jobId: id, reason: why }),
+        json({ jobId: id, backend: attempt.backend }),
+      ]),
+    );
     if (!row) return [];
     return [
       envelope('job:retrying', { ...row, seq: row.seq - 1 }, { jobId: id, attempt: row.number, reason: why }),
@@ -214,6 +219,23 @@ export class JobLifecycle {
     const [row] = await runStatement<Recorded & { attempt: number }>(this.db, REOPEN[queue], [id, json({ jobId: id, reason }), seed === null ? null : String(seed)]);
     return row ? envelope('job:retrying', row, { jobId: id, reason, attempt: row.attempt }) : null;
   }
+}
+
+/** A prompt was not recorded because its backend is marked draining: place the job elsewhere (or wait). */
+export class BackendDrainingError extends Error {
+  readonly name = 'BackendDrainingError';
+  constructor(readonly backend: string) {
+    super(`backend ${backend} is draining: it takes no new prompt`);
+  }
+}
+
+/** What SUBMIT and RESUBMIT return: one row, its seq null when nothing was recorded. */
+type RecordedAttempt = { seq: number | null; source: string; requestId: string | null; number: number; draining: boolean };
+
+function recorded(attempt: Attempt, [row]: RecordedAttempt[]): (Recorded & { number: number }) | null {
+  if (row && row.seq !== null) return row as Recorded & { number: number };
+  if (row?.draining) throw new BackendDrainingError(attempt.backend);
+  return null;
 }
 
 /** $1-$5 of SUBMIT and RESUBMIT. */

@@ -51,27 +51,36 @@ const openAttempt = `a AS (
   SELECT gen_random_uuid(), n.id, n.number, $2::text, $3::text, $4::jsonb, ${NOW} FROM n
 )`;
 
+/**
+ * Whether the backend ($2, its URL) is marked draining (the gateway's drain). A prompt is never
+ * recorded for a draining backend: the check is part of the statement that records it, so a drain
+ * committed before it is always seen, whatever the orchestrator's cached flags said.
+ */
+const drainingBackend = `d AS (SELECT EXISTS (SELECT 1 FROM backends WHERE url = $2::text AND draining) AS draining)`;
+/** One row: the recorded attempt's seq and number (null when nothing was recorded), and whether the backend drains. */
+const recordedOrDraining = `SELECT n."eventSeq" AS seq, n.source, n."requestId", n.number, d.draining FROM d LEFT JOIN n ON true`;
+
 /** $1 id, $2 backend, $3 promptId, $4 workflow, $5 referenceUse, $6 submitted payload. */
 export const SUBMIT: Statement = {
   name: 'lifecycle-submit',
-  text: `WITH j AS (
+  text: `WITH ${drainingBackend}, j AS (
   UPDATE generation_jobs SET ${target('submit')}, backend = $2::text, "promptId" = $3::text, workflow = $4::jsonb, "referenceUse" = $5::jsonb,
     "startedAt" = ${NOW}, "updatedAt" = ${NOW}, "eventSeq" = "eventSeq" + 1
-  WHERE id = $1::uuid AND ${guard('submit')}
+  WHERE id = $1::uuid AND ${guard('submit')} AND NOT (SELECT draining FROM d)
   RETURNING id, "eventSeq", source, "requestId"
 ), ${numbered}, ${openAttempt}, e AS (
   ${insertEvents(`SELECT n.id AS "jobId", n."eventSeq" AS seq, 'job:submitted' AS type, $6::jsonb || jsonb_build_object('attempt', n.number) AS payload FROM n`)}
 )
-SELECT "eventSeq" AS seq, source, "requestId", number FROM n`,
+${recordedOrDraining}`,
 };
 
 /** $1-$5 as SUBMIT, $6 the ended attempt's error, $7 retrying payload, $8 submitted payload. */
 export const RESUBMIT: Statement = {
   name: 'lifecycle-resubmit',
-  text: `WITH j AS (
+  text: `WITH ${drainingBackend}, j AS (
   UPDATE generation_jobs SET ${target('resubmit')}, backend = $2::text, "promptId" = $3::text, workflow = $4::jsonb, "referenceUse" = $5::jsonb,
     "updatedAt" = ${NOW}, "eventSeq" = "eventSeq" + 2
-  WHERE id = $1::uuid AND ${guard('resubmit')}
+  WHERE id = $1::uuid AND ${guard('resubmit')} AND NOT (SELECT draining FROM d)
   RETURNING id, "eventSeq", source, "requestId"
 ), ended AS (
   UPDATE job_attempts t SET "finishedAt" = ${NOW}, error = $6::jsonb FROM j WHERE t."jobId" = j.id AND t."finishedAt" IS NULL
@@ -79,7 +88,7 @@ export const RESUBMIT: Statement = {
   ${insertEvents(`SELECT n.id AS "jobId", n."eventSeq" - 1 AS seq, 'job:retrying' AS type, $7::jsonb || jsonb_build_object('attempt', n.number) AS payload FROM n
     UNION ALL SELECT n.id, n."eventSeq", 'job:submitted', $8::jsonb || jsonb_build_object('attempt', n.number) FROM n`)}
 )
-SELECT "eventSeq" AS seq, source, "requestId", number FROM n`,
+${recordedOrDraining}`,
 };
 
 /**

@@ -38,7 +38,8 @@ const JOBS_DONE_FLUSH_MS = 1_000;
 
 /**
  * The ComfyUI backends of COMFYUI_URLS: health (probes and WebSocket state), cached
- * capabilities, drain flags from PostgreSQL, and model-aware routing of jobs to them. Each
+ * capabilities, drain flags from PostgreSQL (read at every probe tick and on a backend-changes
+ * notice), and model-aware routing of jobs to them. Each
  * backend's state is written to the `backends` table, which the gateway serves.
  */
 export class BackendPool {
@@ -81,11 +82,11 @@ export class BackendPool {
   }
 
   /**
-   * Reads the drain flags as they are now: a read already in flight may predate the caller (a drain
-   * just committed), so callers arriving meanwhile share one read started after it, never its answer.
-   * Under load that is one statement per round trip, not one per placement.
+   * Reads the drain flags as they are now (periodically, on a backend-changes notice, and when a
+   * submit was refused because the backend drains): a read already in flight may predate the caller
+   * (a drain just committed), so callers arriving meanwhile share one read started after it, never its answer.
    */
-  private refreshDrain(): Promise<void> {
+  refreshDrain(): Promise<void> {
     if (!this.drainRead) {
       this.drainRead = this.readDrain().finally(() => (this.drainRead = undefined));
       return this.drainRead;
@@ -157,8 +158,8 @@ export class BackendPool {
   async acquire(needs: JobNeeds, options: { deadlineAt: number; signal?: AbortSignal; limitS: number }): Promise<BackendLease> {
     let logged = false;
     for (;;) {
-      // Fresh flags: a backend drained a moment ago must get no new job.
-      await this.refreshDrain();
+      // The cached drain flags: a drain they do not show yet is caught by the submit statement itself
+      // (BackendDrainingError), so no read is spent per placement.
       const route = routeJob(this.candidates(), needs, { defaultCheckpoint: this.options.defaultCheckpoint, capacity: 1 + (this.options.prefetch ?? 1), turn: this.turn });
       if (route.kind === 'run') {
         this.turn++;

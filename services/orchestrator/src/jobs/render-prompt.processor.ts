@@ -1,8 +1,8 @@
 import { ComfyPromptLostError, ComfyUnreachableError } from '@anime/comfyui-client';
-import { generationRequestBodySchema, type AttemptEndCode } from '@anime/contracts';
+import { generationRequestBodySchema, type AttemptEndCode, type JobEventEnvelope } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
-import { JobLifecycle, MalformedDataError, PromptTimedOutError, readConditioning, readWorkflow, type GenerationRow, type JobEventPublisher, type StageHandler } from '@anime/pipeline';
+import { BackendDrainingError, JobLifecycle, MalformedDataError, PromptTimedOutError, readConditioning, readWorkflow, type GenerationRow, type JobEventPublisher, type StageHandler } from '@anime/pipeline';
 import type { BackendLease } from '../domain/backend-pool';
 import { promptIdFor } from '../domain/prompt-id';
 import type { CancelRequests } from './cancel-requests';
@@ -104,8 +104,20 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
     return outcome.kind === 'gone' ? { outcome: outcome.outcome } : { outcome: 'rendered', reached: 'rendered' as const };
   }
 
-  /** A new attempt: the first (`endReason` undefined) or the next after the open one ended. */
+  /**
+   * A new attempt: the first (`endReason` undefined) or the next after the open one ended. A backend
+   * whose drain the cached flags did not show yet refuses the submit: the flags are read again and
+   * the job placed anew.
+   */
   async function attempt(generation: GenerationRow, job: JobToRender, endReason: AttemptEndCode | undefined, clock: AttemptClock, cancel: AbortSignal, signal?: AbortSignal, avoid?: string): Promise<AttemptOutcome> {
+    for (;;) {
+      const outcome = await attemptOnce(generation, job, endReason, clock, cancel, signal, avoid);
+      if (outcome.kind !== 'draining') return outcome;
+      await deps.pool.refreshDrain();
+    }
+  }
+
+  async function attemptOnce(generation: GenerationRow, job: JobToRender, endReason: AttemptEndCode | undefined, clock: AttemptClock, cancel: AbortSignal, signal?: AbortSignal, avoid?: string): Promise<AttemptOutcome | { kind: 'draining' }> {
     let placement: Awaited<ReturnType<typeof placeJob>>;
     try {
       placement = await placeJob(deps, job, { deadlineAt: clock.waitStartedAt + limitMs, limitS: Math.round(limitMs / 1000), signal: AbortSignal.any([cancel, ...(signal ? [signal] : [])]), avoid });
@@ -118,7 +130,13 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
       const number = (clock.attempts ?? (await deps.db.jobAttempt.count({ where: { jobId: generation.id } }))) + 1;
       const promptId = promptIdFor(generation.id, number);
       const record = { backend: lease.url, promptId, workflow, referenceUse };
-      const events = endReason ? await lifecycle.resubmit(generation.id, record, endReason) : [await lifecycle.submit(generation.id, record)].filter((e) => e !== null);
+      let events: JobEventEnvelope[];
+      try {
+        events = endReason ? await lifecycle.resubmit(generation.id, record, endReason) : [await lifecycle.submit(generation.id, record)].filter((e) => e !== null);
+      } catch (error) {
+        if (error instanceof BackendDrainingError) return { kind: 'draining' };
+        throw error;
+      }
       if (!events.length) return { kind: 'gone', outcome: endReason ? 'resubmitted elsewhere' : 'submitted elsewhere' };
       clock.attempts = number;
       await deps.events.publishAll(events);
