@@ -34,11 +34,18 @@ export class JobEventPublisher {
   async publishAll(envelopes: (JobEventEnvelope | null | undefined)[]): Promise<void> {
     const sent: Promise<unknown>[] = [];
     const publishedAt = Date.now();
-    for (const envelope of envelopes) {
-      if (!envelope) continue;
-      sent.push(this.redis.publish(jobEventsChannel(this.queuePrefix), JSON.stringify({ ...envelope, publishedAt })));
-      const entry = generationStreamEntry(envelope);
-      if (entry) sent.push(this.redis.xadd(generationEventsStream(this.queuePrefix), 'MAXLEN', '~', this.streamMaxLength, '*', ...entry));
+    // ioredis writes each command to its socket at once, a system call each: corked, they leave in one.
+    const socket = (this.redis as unknown as { stream?: { cork?(): void; uncork?(): void } }).stream;
+    socket?.cork?.();
+    try {
+      for (const envelope of envelopes) {
+        if (!envelope) continue;
+        sent.push(this.redis.publish(jobEventsChannel(this.queuePrefix), JSON.stringify({ ...envelope, publishedAt })));
+        const entry = generationStreamEntry(envelope);
+        if (entry) sent.push(this.redis.xadd(generationEventsStream(this.queuePrefix), 'MAXLEN', '~', this.streamMaxLength, '*', ...entry));
+      }
+    } finally {
+      socket?.uncork?.();
     }
     await Promise.all(sent.map((p) => p.catch(() => undefined)));
   }

@@ -144,6 +144,32 @@ describe('JobLifecycle', () => {
     expect(attempts.map((a) => [a.number, a.startedAt !== null, (a.error as { code?: string } | null)?.code ?? null])).toEqual([[1, false, 'backend_lost'], [2, true, null]]);
   });
 
+  it('when the first tick comes before the started notice was written, then one statement records job:started then job:progress, as the two would', async () => {
+    const id = (await lifecycle.create({ body: body(), source: 'test', resolution: resolution() })).job.id;
+    await lifecycle.submit(id, { backend: 'http://a', promptId: 'both', workflow });
+    const events = await lifecycle.startedWithProgress(id, 'both', { value: 1, max: 4, node: '3' });
+    expect(events.map((e) => [e.name, e.seq, e.payload])).toEqual([
+      ['job:started', 3, { jobId: id, backend: 'http://a', attempt: 1, seq: 3 }],
+      ['job:progress', 4, { jobId: id, value: 1, max: 4, node: '3', seq: 4 }],
+    ]);
+    // The notice again (a replay): only the tick is recorded, with the next seq; then a plain tick goes on from there.
+    expect((await lifecycle.startedWithProgress(id, 'both', { value: 2, max: 4, node: '3' })).map((e) => [e.name, e.seq])).toEqual([['job:progress', 5]]);
+    expect((await lifecycle.progress(id, { value: 3, max: 4, node: '3' }))?.seq).toBe(6);
+    const row = await db.generationJob.findUniqueOrThrow({ where: { id }, include: { attempts: true } });
+    expect(row).toMatchObject({ eventSeq: 6, progressSeq: 6, progressValue: 3, progressMax: 4, progressNode: '3' });
+    expect(row.attempts[0].startedAt).not.toBeNull();
+    const story = await db.jobEvent.findMany({ where: { jobId: id }, orderBy: { seq: 'asc' } });
+    expect(story.map((e) => [e.seq, e.type, e.payload])).toEqual([
+      [1, 'job:queued', { jobId: id, seq: 1 }],
+      [2, 'job:submitted', { jobId: id, backend: 'http://a', attempt: 1, seq: 2 }],
+      [3, 'job:started', { jobId: id, backend: 'http://a', attempt: 1, seq: 3 }],
+    ]);
+    // Over (rendered): nothing is recorded.
+    await lifecycle.render(id, { backend: 'http://a', promptId: 'both', items: [] });
+    expect(await lifecycle.startedWithProgress(id, 'both', { value: 4, max: 4, node: '3' })).toEqual([]);
+    expect((await db.generationJob.findUniqueOrThrow({ where: { id } })).eventSeq).toBe(6);
+  });
+
   it('when a failed job is retried at its stage, then its error is cleared, a job:retrying event is recorded and it can complete', async () => {
     const id = (await lifecycle.create({ body: body(), source: 'test', resolution: resolution() })).job.id;
     await lifecycle.submit(id, attempt());

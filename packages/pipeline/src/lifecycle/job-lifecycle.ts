@@ -2,7 +2,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { queueForStage, type AssetResource, type GenerationRequestBody, type JobConditioning, type JobError, type JobEventEnvelope, type JobEventName, type JobEventPayloads, type StageQueueKey, type RenderOutputs, type StoredWorkflow, type AttemptEndCode, type ReferenceUse } from '@anime/contracts';
 import { isUniqueViolation, readRows, runStatement, type Asset, type Db, type GenerationJob } from '@anime/db';
 import { json, runNumbering } from './lifecycle-sql';
-import { CANCEL, CREATE, FAIL, FILE, FILE_WITH_ASSETS, FIND_BY_REQUEST, PROGRESS, RENDER, REOPEN, REQUEST_CANCEL, RESOLVE, RESUBMIT, STAGE_OF, STARTED, SUBMIT, CREATED_JOB_FIELDS } from './lifecycle-statements';
+import { CANCEL, CREATE, FAIL, FILE, FILE_WITH_ASSETS, FIND_BY_REQUEST, PROGRESS, RENDER, REOPEN, REQUEST_CANCEL, RESOLVE, RESUBMIT, STAGE_OF, STARTED, STARTED_WITH_PROGRESS, SUBMIT, CREATED_JOB_FIELDS } from './lifecycle-statements';
 
 /** What resolving a character records on a generation. */
 export interface Resolution {
@@ -143,6 +143,19 @@ export class JobLifecycle {
   async started(id: string, promptId: string): Promise<JobEventEnvelope<'job:started'> | null> {
     const [row] = await runStatement<Recorded & { backend: string; number: number }>(this.db, STARTED, [id, promptId, json({ jobId: id })]);
     return row ? envelope('job:started', row, { jobId: id, backend: row.backend, attempt: row.number }) : null;
+  }
+
+  /**
+   * `started` and `progress` in one statement, for a tick that came before the started notice was
+   * written: job:started (when the notice applies, as in `started`) then job:progress, in seq order;
+   * empty when the job is no longer running there.
+   */
+  async startedWithProgress(id: string, promptId: string, progress: { value: number; max: number; node: string | null }): Promise<JobEventEnvelope<'job:started' | 'job:progress'>[]> {
+    const [row] = await runStatement<Recorded & { backend: string | null; number: number | null }>(this.db, STARTED_WITH_PROGRESS, [id, promptId, json({ jobId: id }), progress.value, progress.max, progress.node]);
+    if (!row) return [];
+    const tick: JobEventEnvelope<'job:progress'> = { name: 'job:progress', seq: row.seq, payload: { jobId: id, ...progress, seq: row.seq } };
+    if (row.backend === null || row.number === null) return [tick];
+    return [envelope('job:started', { ...row, seq: row.seq - 1 }, { jobId: id, backend: row.backend, attempt: row.number }), tick];
   }
 
   /** Progress is not part of the stored story: only the latest tick is kept, with its seq. */

@@ -114,6 +114,32 @@ export const STARTED: Statement = {
 SELECT "eventSeq" AS seq, source, "requestId", backend, number FROM s`,
 };
 
+/**
+ * $1 id, $2 promptId, $3 started payload, $4 value, $5 max, $6 node: STARTED and PROGRESS in one
+ * statement, for a first tick that came before the started notice was written. The row is locked
+ * first as in STARTED; the open attempt is marked started if the notice applies, and the one
+ * UPDATE of the job row takes its seq (job:started) and the next (the tick), or only the tick's.
+ */
+export const STARTED_WITH_PROGRESS: Statement = {
+  name: 'lifecycle-started-with-progress',
+  text: `WITH j AS MATERIALIZED (
+  SELECT id FROM generation_jobs WHERE id = $1::uuid AND status = 'running' AND stage = 'submitted' FOR UPDATE
+), t AS (
+  UPDATE job_attempts t SET "startedAt" = ${NOW} FROM j
+  WHERE t.id = (SELECT id FROM job_attempts WHERE "jobId" = $1::uuid AND "promptId" = $2 AND "startedAt" IS NULL AND "finishedAt" IS NULL ORDER BY number LIMIT 1)
+    AND t."jobId" = j.id AND t."startedAt" IS NULL AND t."finishedAt" IS NULL
+  RETURNING t."jobId", t.backend, t.number
+), s AS (
+  UPDATE generation_jobs g SET "eventSeq" = g."eventSeq" + 1 + (SELECT count(*) FROM t)::int, "progressSeq" = g."eventSeq" + 1 + (SELECT count(*) FROM t)::int,
+    "progressValue" = $4::int, "progressMax" = $5::int, "progressNode" = $6::text, "updatedAt" = ${NOW}
+  FROM j WHERE g.id = j.id
+  RETURNING g.id, g."eventSeq", g.source, g."requestId"
+), e AS (
+  ${insertEvents(`SELECT s.id AS "jobId", s."eventSeq" - 1 AS seq, 'job:started' AS type, $3::jsonb || jsonb_build_object('backend', t.backend, 'attempt', t.number) AS payload FROM s, t`)}
+)
+SELECT s."eventSeq" AS seq, s.source, s."requestId", t.backend, t.number FROM s LEFT JOIN t ON true`,
+};
+
 /** $1 id, $2 value, $3 max, $4 node. Only the latest tick is kept, with its seq; no stored event. */
 export const PROGRESS: Statement = {
   name: 'lifecycle-progress',

@@ -8,6 +8,7 @@ import { promptIdFor } from '../domain/prompt-id';
 import type { CancelRequests } from './cancel-requests';
 import { linkSignals } from './linked-signal';
 import { loadTemplate } from './load-template';
+import { PromptNotices } from './prompt-notices';
 import { placeJob } from './place-job';
 import type { JobToRender, PrepareWorkflowDeps } from './prepare-workflow';
 import { stopCause, stopRender } from './stop-render';
@@ -179,21 +180,18 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
     // Linked, not AbortSignal.any: the backend's `lost` outlives the job and must keep nothing of it.
     const stop = linkSignals([signal, deadline, lease.lost, cancel]);
     // Only the latest tick matters (latestProgressOnly): one write in flight per job, ticks arriving
-    // meanwhile collapse into the newest; the follower drains it before the outcome is recorded.
-    const onProgress = async (p: { value: number; max: number; node: string | null }) => {
-      await deps.events.publishAll([await lifecycle.progress(jobId, p)]);
-    };
-    const onStarted = async () => {
-      await deps.events.publishAll([await lifecycle.started(jobId, promptId)]);
-    };
+    // meanwhile collapse into the newest; everything noticed is recorded before the outcome is.
+    const notices = new PromptNotices({ lifecycle, events: deps.events, log: deps.log }, jobId, promptId);
     try {
       // cancelOnAbort false: stopRender takes the prompt off once and waits for ComfyUI to confirm.
-      const run = await start({ onProgress, onStarted, signal: stop.signal, cancelOnAbort: false, latestProgressOnly: true });
+      const run = await start({ onProgress: notices.progress, onStarted: notices.started, signal: stop.signal, cancelOnAbort: false, latestProgressOnly: true });
+      await notices.settled();
       const rendered = await lifecycle.render(jobId, { backend: lease.url, promptId, items: run.outputs });
       deps.pool.recordDone(lease.url);
       if (!rendered && cancel.aborted) return cancelNow(jobId, 'ComfyUI finished it anyway; its outputs are not filed');
       return { kind: 'rendered' };
     } catch (error) {
+      await notices.settled();
       if (signal?.aborted) throw error;
       const lost = lease.lost.aborted || (error instanceof ComfyUnreachableError && (await deps.pool.confirmDown(lease.url)));
       const cause = stopCause({ shutdown: signal, cancel, deadline });

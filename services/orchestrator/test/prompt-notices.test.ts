@@ -1,0 +1,86 @@
+import { generationRequestBodySchema, jobEventsChannel } from '@anime/contracts';
+import { createDb, databaseStatements, type Db } from '@anime/db';
+import { createLogger } from '@anime/logger';
+import { createRedis, JobEventPublisher, JobLifecycle } from '@anime/pipeline';
+import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix, waitFor, type TestDatabase } from '@anime/testing';
+import type { Redis } from 'ioredis';
+import { PromptNotices } from '../src/jobs/prompt-notices';
+
+const workflow = { '1': { class_type: 'SaveImage', inputs: {} } };
+const conditioning = { positive: 'p', negative: 'n', loras: [], references: [], outfit: null };
+
+describe('PromptNotices (started and progress of one prompt, recorded in order)', () => {
+  let database: TestDatabase;
+  let db: Db;
+  let lifecycle: JobLifecycle;
+  let redis: Redis;
+  let subscriber: Redis;
+  let events: JobEventPublisher;
+  let resolution: { characterId: string; characterVersionId: string; conditioning: typeof conditioning };
+  const published: { jobId: string; name: string; seq: number }[] = [];
+  const log = createLogger('orchestrator', 'error');
+
+  beforeAll(async () => {
+    database = await createTestDatabase('prompt-notices');
+    db = createDb(database.url, { max: 3 });
+    lifecycle = new JobLifecycle(db);
+    const prefix = uniqueQueuePrefix('prompt-notices');
+    redis = createRedis(TEST_REDIS_URL);
+    subscriber = createRedis(TEST_REDIS_URL, 'subscriber');
+    subscriber.on('message', (_channel, raw) => {
+      const { name, seq, payload } = JSON.parse(raw);
+      published.push({ jobId: payload.jobId, name, seq });
+    });
+    await subscriber.subscribe(jobEventsChannel(prefix));
+    events = new JobEventPublisher(redis, prefix);
+    const character = await db.character.create({ data: { slug: 'kai', name: 'Kai', currentVersion: 1 } });
+    const version = await db.characterVersion.create({ data: { characterId: character.id, number: 1, definition: { displayName: 'Kai' } } });
+    resolution = { characterId: character.id, characterVersionId: version.id, conditioning };
+  });
+
+  afterAll(async () => {
+    subscriber.disconnect();
+    redis.disconnect();
+    await db.$disconnect();
+    await database.drop();
+  });
+
+  const submitted = async (promptId: string) => {
+    const { job } = await lifecycle.create({ body: generationRequestBodySchema.parse({ character: 'kai', prompt: 'x' }), source: 'test', resolution });
+    await lifecycle.submit(job.id, { backend: 'http://a', promptId, workflow });
+    return job.id;
+  };
+  const publishedFor = (id: string, count: number) => waitFor(() => (published.filter((e) => e.jobId === id).length >= count ? published.filter((e) => e.jobId === id) : null), `${count} events of ${id}`);
+
+  it('when the first tick comes with the started notice, then both are one statement, published job:started then job:progress', async () => {
+    const id = await submitted('fast');
+    const notices = new PromptNotices({ lifecycle, events, log }, id, 'fast');
+    const before = databaseStatements();
+    notices.started();
+    await notices.progress({ value: 1, max: 1, node: '3' });
+    await notices.settled();
+    expect(databaseStatements() - before).toBe(1);
+    expect((await publishedFor(id, 2)).map((e) => [e.name, e.seq])).toEqual([['job:started', 3], ['job:progress', 4]]);
+    expect((await db.jobAttempt.findFirstOrThrow({ where: { jobId: id } })).startedAt).not.toBeNull();
+  });
+
+  it('when the first tick comes later, then the started notice is recorded alone first, and ticks follow in order', async () => {
+    const id = await submitted('slow');
+    const notices = new PromptNotices({ lifecycle, events, log }, id, 'slow');
+    notices.started();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await db.jobAttempt.findFirstOrThrow({ where: { jobId: id } })).startedAt).not.toBeNull();
+    await notices.progress({ value: 1, max: 2, node: '3' });
+    await notices.progress({ value: 2, max: 2, node: '3' });
+    await notices.settled();
+    expect((await publishedFor(id, 3)).map((e) => [e.name, e.seq])).toEqual([['job:started', 3], ['job:progress', 4], ['job:progress', 5]]);
+  });
+
+  it('when the prompt ends with no tick, then settled() waits for the started notice to be recorded', async () => {
+    const id = await submitted('cached');
+    const notices = new PromptNotices({ lifecycle, events, log }, id, 'cached');
+    notices.started();
+    await notices.settled();
+    expect((await db.generationJob.findUniqueOrThrow({ where: { id } })).eventSeq).toBe(3);
+  });
+});
