@@ -10,6 +10,7 @@ describe('parseComfyMessage', () => {
 
   it.each([
     ['an unknown type', '{"type": "crystools.monitor", "data": {}}'],
+    ['progress_state (every node\'s state; progress carries the tick)', '{"type":"progress_state","data":{"prompt_id":"p","nodes":{}}}'],
     ['bad JSON', '{"type": '],
     ['no data object', '{"type": "status", "data": 3}'],
     ['not an object', '"status"'],

@@ -1,4 +1,7 @@
-/** The JSON event types ComfyUI core sends over /ws; anything else (custom nodes) is dropped. */
+/**
+ * The JSON event types ComfyUI core sends over /ws that a client uses; anything else (custom nodes,
+ * progress_state: every node's state, see ComfySocket) is dropped.
+ */
 export const KNOWN_MESSAGE_TYPES = [
   'status',
   'feature_flags',
@@ -6,7 +9,6 @@ export const KNOWN_MESSAGE_TYPES = [
   'execution_cached',
   'executing',
   'progress',
-  'progress_state',
   'executed',
   'execution_success',
   'execution_error',

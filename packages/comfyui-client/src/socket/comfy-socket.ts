@@ -90,7 +90,9 @@ export class ComfySocket {
     socket.on('message', (raw, isBinary) => {
       // Binary frames are previews and progress text: not needed to follow a prompt.
       if (isBinary) return;
-      const message = parseComfyMessage(raw.toString());
+      const text = raw.toString();
+      if (isProgressState(text)) return;
+      const message = parseComfyMessage(text);
       if (message) this.emit(message);
     });
     socket.on('error', (error) => this.log.debug('comfyui socket error', { url: this.url, error: error.message }));
@@ -142,4 +144,14 @@ export class ComfySocket {
   private emitState(state: SocketState): void {
     for (const listener of [...this.stateListeners]) listener(state);
   }
+}
+
+/**
+ * progress_state: every node's state, sent on each change of any (about half the frames of a prompt
+ * and most of their bytes, growing with the graph). `progress` carries the tick a follower needs,
+ * so these frames are dropped unparsed. ComfyUI writes `json.dumps({"type": ..., "data": ...})`;
+ * a frame spelled otherwise is parsed and dropped as an unknown type.
+ */
+function isProgressState(text: string): boolean {
+  return text.startsWith('{"type": "progress_state"');
 }
