@@ -10,14 +10,18 @@ type Tick = { value: number; max: number; node: string | null };
  * takes it along, and the two are one statement (job:started then job:progress, in seq order).
  */
 export class PromptNotices {
-  private chain: Promise<void> = Promise.resolve();
+  private chain: Promise<void>;
   private startedDue = false;
 
   constructor(
     private readonly deps: { lifecycle: JobLifecycle; events: JobEventPublisher; log: Logger },
     private readonly jobId: string,
     private readonly promptId: string,
-  ) {}
+    /** What must be published first (the attempt's job:submitted): every notice waits for it. */
+    after: Promise<void> = Promise.resolve(),
+  ) {
+    this.chain = after.catch(() => undefined);
+  }
 
   /** ComfyUI began executing the prompt. Returns at once, so the follower hands over a tick that came with it. */
   started = (): void => {

@@ -140,11 +140,21 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
       }
       if (!events.length) return { kind: 'gone', outcome: endReason ? 'resubmitted elsewhere' : 'submitted elsewhere' };
       clock.attempts = number;
-      await deps.events.publishAll(events);
+      // Not awaited before the prompt is posted (one Redis round trip less on the way to the
+      // backend): the commands are on the publisher's one connection, ahead of any later event of
+      // this job, and the prompt's own notices wait for it.
+      const announced = deps.events.publishAll(events);
       deps.pool.recordSubmitted(lease.url, lease.checkpoint);
       clock.firstSubmittedAt ??= Date.now();
-      return await follow(generation.id, lease, promptId, clock.firstSubmittedAt, cancel, signal, (options) =>
-        lease.client.run(workflow, { ...options, promptId, extraData: { extra_pnginfo: { generation: { jobId: generation.id } } } }),
+      return await follow(
+        generation.id,
+        lease,
+        promptId,
+        clock.firstSubmittedAt,
+        cancel,
+        signal,
+        (options) => lease.client.run(workflow, { ...options, promptId, extraData: { extra_pnginfo: { generation: { jobId: generation.id } } } }),
+        announced,
       );
     } finally {
       lease.release();
@@ -175,13 +185,22 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
    * Follows the prompt to its end, within JOB_TIMEOUT_S of the first submission; stops if the
    * backend dies, the job is canceled or the deadline passes (then the prompt is taken off once).
    */
-  async function follow(jobId: string, lease: BackendLease, promptId: string, since: number, cancel: AbortSignal, signal: AbortSignal | undefined, start: (options: Follow) => ReturnType<BackendLease['client']['run']>): Promise<AttemptOutcome> {
+  async function follow(
+    jobId: string,
+    lease: BackendLease,
+    promptId: string,
+    since: number,
+    cancel: AbortSignal,
+    signal: AbortSignal | undefined,
+    start: (options: Follow) => ReturnType<BackendLease['client']['run']>,
+    announced?: Promise<void>,
+  ): Promise<AttemptOutcome> {
     const deadline = AbortSignal.timeout(Math.max(0, since + limitMs - Date.now()));
     // Linked, not AbortSignal.any: the backend's `lost` outlives the job and must keep nothing of it.
     const stop = linkSignals([signal, deadline, lease.lost, cancel]);
     // Only the latest tick matters (latestProgressOnly): one write in flight per job, ticks arriving
     // meanwhile collapse into the newest; everything noticed is recorded before the outcome is.
-    const notices = new PromptNotices({ lifecycle, events: deps.events, log: deps.log }, jobId, promptId);
+    const notices = new PromptNotices({ lifecycle, events: deps.events, log: deps.log }, jobId, promptId, announced);
     try {
       // cancelOnAbort false: stopRender takes the prompt off once and waits for ComfyUI to confirm.
       const run = await start({ onProgress: notices.progress, onStarted: notices.started, signal: stop.signal, cancelOnAbort: false, latestProgressOnly: true });
