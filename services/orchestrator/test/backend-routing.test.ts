@@ -65,6 +65,8 @@ describe('backend pool (orchestrator in-process, two simulators with different m
     expect(story[1].payload).toMatchObject({ backend: beta.url });
     const done = await waitFor(async () => (await db.backend.findUniqueOrThrow({ where: { id: backendIdFor(beta.url) } })).jobsDone >= 1, 'jobsDone to count');
     expect(done).toBe(true);
+    // Both backends' counts (added together, one statement per flush).
+    expect(await waitFor(async () => (await db.backend.findUniqueOrThrow({ where: { id: backendIdFor(alpha.url) } })).jobsDone >= 1, 'alpha jobsDone to count')).toBe(true);
   });
 
   it('when a job needs a model no backend has, then it fails at once with no_capable_backend naming it, and nothing is submitted', async () => {

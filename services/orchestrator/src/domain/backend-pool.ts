@@ -33,7 +33,7 @@ export interface BackendPoolOptions {
 const DEFAULT_PROBE_MS = 2_000;
 /** A probe that changes nothing but lastSeenAt rewrites the row only this often. */
 const LAST_SEEN_EVERY_MS = 30_000;
-/** How often finished-job counts are added to `backends.jobsDone`: one statement per backend per period, not one per job. */
+/** How often finished-job counts are added to `backends.jobsDone`: one statement per period for all backends, not one per job. */
 const JOBS_DONE_FLUSH_MS = 1_000;
 
 /**
@@ -200,15 +200,11 @@ export class BackendPool {
   private async flushDone(): Promise<void> {
     const counts = [...this.doneUnflushed];
     this.doneUnflushed.clear();
-    await Promise.all(
-      counts.map(([id, count]) =>
-        this.store.countDone(id, count).catch((error) => {
-          // Kept for the next flush: a counter is not worth failing a job, nor losing.
-          this.doneUnflushed.set(id, (this.doneUnflushed.get(id) ?? 0) + count);
-          this.options.log.warn('could not record finished jobs of backend', { backend: id, error: (error as Error).message });
-        }),
-      ),
-    );
+    await this.store.countDone(counts).catch((error) => {
+      // Kept for the next flush: a counter is not worth failing a job, nor losing.
+      for (const [id, count] of counts) this.doneUnflushed.set(id, (this.doneUnflushed.get(id) ?? 0) + count);
+      this.options.log.warn('could not record finished jobs of backends', { backends: counts.map(([id]) => id), error: (error as Error).message });
+    });
   }
 
   /** Each backend's state and how full this process keeps it, for the metrics. */

@@ -3,9 +3,11 @@ import type { BackendCapabilities } from './capabilities';
 
 const DRAINING: Statement = { name: 'backends.draining', text: 'SELECT id FROM backends WHERE draining' };
 
+/** $1 backend ids, $2 finished jobs to add to each: every backend's count in one statement. */
 const COUNT_DONE: Statement = {
   name: 'backends.count-done',
-  text: `UPDATE backends SET "jobsDone" = "jobsDone" + $1, "updatedAt" = timezone('UTC', now()) WHERE id = $2`,
+  text: `UPDATE backends b SET "jobsDone" = b."jobsDone" + c.done, "updatedAt" = timezone('UTC', now())
+FROM unnest($1::text[], $2::int[]) AS c(id, done) WHERE b.id = c.id`,
 };
 
 /** What the orchestrator keeps about a backend in the `backends` table. */
@@ -71,8 +73,9 @@ export class BackendStore {
     return new Set(rows.map((r) => r.id));
   }
 
-  /** Adds `count` finished jobs to the backend's counter. */
-  async countDone(id: string, count: number): Promise<void> {
-    await runStatement(this.db, COUNT_DONE, [count, id]);
+  /** Adds each backend's finished jobs to its counter, in one statement. */
+  async countDone(counts: [id: string, count: number][]): Promise<void> {
+    if (!counts.length) return;
+    await runStatement(this.db, COUNT_DONE, [counts.map(([id]) => id), counts.map(([, count]) => count)]);
   }
 }
