@@ -3,6 +3,29 @@ import type { BackendCapabilities } from './capabilities';
 
 const DRAINING: Statement = { name: 'backends.draining', text: 'SELECT id FROM backends WHERE draining' };
 
+const UTC = (param: string) => `(${param}::timestamptz AT TIME ZONE 'UTC')`;
+const NOW = `timezone('UTC', now())`;
+
+/**
+ * $1 id, $2 url, $3 state, $4 busy, $5 inFlight, $6 queueDepth, $7 lastCheckpoint, $8 lastError,
+ * $9 lastSeenAt (ISO), $10 whether capabilities are given, $11-$14 checkpoints, loras, nodeClasses,
+ * ipAdapter, $15 capabilitiesAt (ISO). What Prisma's upsert wrote, as a named statement: the probes
+ * write it every few seconds while the load changes.
+ */
+const SAVE: Statement = {
+  name: 'backends.save',
+  text: `INSERT INTO backends (id, url, state, busy, "inFlight", "queueDepth", "lastCheckpoint", "lastError", "lastSeenAt", checkpoints, loras, "nodeClasses", "ipAdapter", "capabilitiesAt", "updatedAt")
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, ${UTC('$9')}, COALESCE($11::jsonb, '[]'), COALESCE($12::jsonb, '[]'), COALESCE($13::jsonb, '[]'), COALESCE($14::boolean, false), ${UTC('$15')}, ${NOW})
+ON CONFLICT (id) DO UPDATE SET url = EXCLUDED.url, state = EXCLUDED.state, busy = EXCLUDED.busy, "inFlight" = EXCLUDED."inFlight", "queueDepth" = EXCLUDED."queueDepth",
+  "lastCheckpoint" = EXCLUDED."lastCheckpoint", "lastError" = EXCLUDED."lastError", "lastSeenAt" = EXCLUDED."lastSeenAt",
+  checkpoints = CASE WHEN $10::boolean THEN EXCLUDED.checkpoints ELSE backends.checkpoints END,
+  loras = CASE WHEN $10::boolean THEN EXCLUDED.loras ELSE backends.loras END,
+  "nodeClasses" = CASE WHEN $10::boolean THEN EXCLUDED."nodeClasses" ELSE backends."nodeClasses" END,
+  "ipAdapter" = CASE WHEN $10::boolean THEN EXCLUDED."ipAdapter" ELSE backends."ipAdapter" END,
+  "capabilitiesAt" = CASE WHEN $10::boolean THEN EXCLUDED."capabilitiesAt" ELSE backends."capabilitiesAt" END,
+  "updatedAt" = ${NOW}`,
+};
+
 /** $1 backend ids, $2 finished jobs to add to each: every backend's count in one statement. */
 const COUNT_DONE: Statement = {
   name: 'backends.count-done',
@@ -51,20 +74,27 @@ export class BackendStore {
     );
   }
 
+  /** Writes the backend's row; stored capabilities are kept while none are known. */
   async save(record: BackendRecord): Promise<void> {
     const caps = record.capabilities;
-    const data = {
-      url: record.url,
-      state: record.up ? 'up' : 'down',
-      busy: record.inFlight > 0 || record.queueDepth > 0,
-      inFlight: record.inFlight,
-      queueDepth: record.queueDepth,
-      lastCheckpoint: record.lastCheckpoint,
-      lastError: record.lastError,
-      lastSeenAt: record.lastSeenAt,
-      ...(caps ? { checkpoints: caps.checkpoints, loras: caps.loras, nodeClasses: caps.nodeClasses, ipAdapter: caps.ipAdapter, capabilitiesAt: record.capabilitiesAt } : {}),
-    };
-    await this.db.backend.upsert({ where: { id: record.id }, create: { id: record.id, ...data }, update: data });
+    const json = (value: string[] | undefined) => (value ? JSON.stringify(value) : null);
+    await runStatement(this.db, SAVE, [
+      record.id,
+      record.url,
+      record.up ? 'up' : 'down',
+      record.inFlight > 0 || record.queueDepth > 0,
+      record.inFlight,
+      record.queueDepth,
+      record.lastCheckpoint,
+      record.lastError,
+      record.lastSeenAt?.toISOString() ?? null,
+      !!caps,
+      json(caps?.checkpoints),
+      json(caps?.loras),
+      json(caps?.nodeClasses),
+      caps ? caps.ipAdapter : null,
+      caps ? (record.capabilitiesAt?.toISOString() ?? null) : null,
+    ]);
   }
 
   /** Ids of backends the gateway marked draining. A named statement: it is asked before every placement. */

@@ -1,0 +1,50 @@
+import { createDb, type Db } from '@anime/db';
+import { createTestDatabase, type TestDatabase } from '@anime/testing';
+import { BackendStore, type BackendRecord } from '../src/domain/backends/backend-store';
+
+describe('BackendStore (the backends table as the orchestrator writes it)', () => {
+  let database: TestDatabase;
+  let db: Db;
+  let store: BackendStore;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('backend-store');
+    db = createDb(database.url, { max: 2 });
+    store = new BackendStore(db);
+  });
+  afterAll(async () => {
+    await db.$disconnect();
+    await database.drop();
+  });
+
+  const seenAt = new Date('2026-11-28T13:14:15.678Z');
+  const record = (over: Partial<BackendRecord> = {}): BackendRecord => ({
+    id: 'aaaaaaaaaaaa', url: 'http://gpu-1:8188', up: true, inFlight: 1, queueDepth: 0, lastCheckpoint: 'a.safetensors', lastError: null, lastSeenAt: seenAt,
+    capabilities: { checkpoints: ['a.safetensors'], loras: ['l.safetensors'], nodeClasses: ['KSampler'], ipAdapter: true }, capabilitiesAt: new Date('2026-11-28T13:00:00.000Z'),
+    ...over,
+  });
+
+  it('when a backend is saved, then its row holds state, load, times in UTC and capabilities; saved again without capabilities, the stored ones stay', async () => {
+    await store.save(record());
+    expect(await db.backend.findUniqueOrThrow({ where: { id: 'aaaaaaaaaaaa' } })).toMatchObject({
+      url: 'http://gpu-1:8188', state: 'up', busy: true, inFlight: 1, queueDepth: 0, lastCheckpoint: 'a.safetensors', lastError: null, lastSeenAt: seenAt,
+      checkpoints: ['a.safetensors'], loras: ['l.safetensors'], nodeClasses: ['KSampler'], ipAdapter: true, capabilitiesAt: new Date('2026-11-28T13:00:00.000Z'), draining: false, jobsDone: 0,
+    });
+    await db.backend.update({ where: { id: 'aaaaaaaaaaaa' }, data: { draining: true } });
+    await store.save(record({ up: false, inFlight: 0, lastError: 'connect ECONNREFUSED', lastSeenAt: null, capabilities: null, capabilitiesAt: null }));
+    const row = await db.backend.findUniqueOrThrow({ where: { id: 'aaaaaaaaaaaa' } });
+    expect(row).toMatchObject({ state: 'down', busy: false, lastError: 'connect ECONNREFUSED', lastSeenAt: null, checkpoints: ['a.safetensors'], ipAdapter: true, draining: true });
+    expect(Math.abs(row.updatedAt.getTime() - Date.now())).toBeLessThan(60_000);
+    const loaded = await store.load(['aaaaaaaaaaaa']);
+    expect(loaded.get('aaaaaaaaaaaa')).toEqual({ capabilities: { checkpoints: ['a.safetensors'], loras: ['l.safetensors'], nodeClasses: ['KSampler'], ipAdapter: true }, capabilitiesAt: new Date('2026-11-28T13:00:00.000Z'), lastCheckpoint: 'a.safetensors', draining: true });
+  });
+
+  it('when a new backend is saved without capabilities, then it gets the defaults; finished jobs of several backends are counted at once', async () => {
+    await store.save(record({ id: 'bbbbbbbbbbbb', url: 'http://gpu-2:8188', capabilities: null, capabilitiesAt: null }));
+    expect(await db.backend.findUniqueOrThrow({ where: { id: 'bbbbbbbbbbbb' } })).toMatchObject({ checkpoints: [], loras: [], nodeClasses: [], ipAdapter: false, capabilitiesAt: null });
+    await store.countDone([['aaaaaaaaaaaa', 3], ['bbbbbbbbbbbb', 2]]);
+    await store.countDone([['bbbbbbbbbbbb', 1]]);
+    const rows = await db.backend.findMany({ orderBy: { id: 'asc' }, select: { id: true, jobsDone: true } });
+    expect(rows).toEqual([{ id: 'aaaaaaaaaaaa', jobsDone: 3 }, { id: 'bbbbbbbbbbbb', jobsDone: 3 }]);
+  });
+});
