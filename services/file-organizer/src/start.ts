@@ -17,7 +17,7 @@ export async function startFileOrganizer(config: FileOrganizerConfig, log: Logge
     ...sharedServiceOptions(config),
     log,
     build: async (ctx) => {
-      const fetchOutput = createOutputFetcher();
+      const fetchOutput = createOutputFetcher(log);
       return {
         handlers: { assetFiling: createFileOutputsHandler({ ...ctx, storage: new LocalLibraryStorage(config.LIBRARY_DIR), fetchOutput }) },
         concurrency: { assetFiling: 4 },

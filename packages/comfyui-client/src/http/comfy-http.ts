@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import axios, { type AxiosInstance } from 'axios';
 import { ComfyHttpError } from '../errors/comfy-http-error';
 import { ComfyUnreachableError } from '../errors/comfy-unreachable-error';
 
@@ -19,25 +19,32 @@ export interface ComfyResponse<T> {
   data: T;
 }
 
-/** How a request that outlived its time fails (axios' code, which the messages name). */
-const TIMED_OUT = 'ECONNABORTED';
+/** One keep-alive agent per protocol for every ComfyUI of the process. */
+const KEEP_ALIVE = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
 
 /**
- * node:http bound to one ComfyUI, on the global keep-alive agent (as axios used). Network failures and 5xx
- * become ComfyUnreachableError; other statuses are returned to the caller, which knows what a 400
- * means for its route. A JSON answer is parsed (a body that is not JSON stays text); no redirect
- * is followed. Plain node:http rather than axios: per prompt the orchestrator makes two requests,
- * and axios' config merging, transforms and redirect wrapper cost more CPU than the requests themselves.
+ * axios bound to one ComfyUI. Network failures and 5xx become ComfyUnreachableError; other
+ * statuses are returned to the caller, which knows what a 400 means for its route. A JSON answer is
+ * parsed (a body that is not JSON stays text). Set up for the hot path: no redirect is followed
+ * (ComfyUI's API has none, and without them axios skips its redirect wrapper), and connections are
+ * kept alive: per prompt the orchestrator makes two requests.
  */
 export class ComfyHttp {
-  private readonly origin: URL;
-  private readonly transport: typeof http | typeof https;
-  private readonly auth: string | undefined;
+  private readonly axios: AxiosInstance;
 
-  constructor(readonly baseUrl: string, private readonly timeoutMs: number) {
-    this.origin = new URL(baseUrl.replace(/\/+$/, ''));
-    this.transport = this.origin.protocol === 'https:' ? https : http;
-    this.auth = this.origin.username ? `${decodeURIComponent(this.origin.username)}:${decodeURIComponent(this.origin.password)}` : undefined;
+  constructor(readonly baseUrl: string, timeoutMs: number) {
+    this.axios = axios.create({
+      baseURL: baseUrl.replace(/\/+$/, ''),
+      timeout: timeoutMs,
+      validateStatus: () => true,
+      // ComfyUI sits next to the orchestrator; a proxy from the environment would only get in the way.
+      proxy: false,
+      maxBodyLength: Infinity,
+      maxContentLength: Infinity,
+      maxRedirects: 0,
+      httpAgent: KEEP_ALIVE.http,
+      httpsAgent: KEEP_ALIVE.https,
+    });
   }
 
   async request<T = any>(config: ComfyRequest): Promise<ComfyResponse<T>> {
@@ -45,8 +52,8 @@ export class ComfyHttp {
     const what = `${method} ${config.url}`;
     let response: ComfyResponse<T>;
     try {
-      const { body, contentType } = await encodeBody(config.data);
-      response = await this.send<T>(method, this.pathOf(config), body, contentType, config.responseType ?? 'json');
+      const answer = await this.axios.request<T>(config);
+      response = { status: answer.status, data: answer.data };
     } catch (error) {
       const code = (error as { code?: string }).code;
       throw new ComfyUnreachableError(`ComfyUI at ${this.baseUrl} unreachable (${what}: ${code ?? (error as Error).message})`, undefined, { cause: error });
@@ -62,74 +69,5 @@ export class ComfyHttp {
     const response = await this.request<T>(config);
     if (response.status !== 200) throw new ComfyHttpError((config.method ?? 'get').toUpperCase(), String(config.url), response.status, response.data);
     return response.data;
-  }
-
-  private pathOf(config: ComfyRequest): string {
-    const base = this.origin.pathname.replace(/\/+$/, '');
-    const query = config.params ? `?${new URLSearchParams(config.params).toString()}` : '';
-    return `${base}/${config.url.replace(/^\/+/, '')}${query}`;
-  }
-
-  private send<T>(method: string, path: string, body: Buffer | undefined, contentType: string | undefined, responseType: 'json' | 'arraybuffer'): Promise<ComfyResponse<T>> {
-    return new Promise((resolve, reject) => {
-      const headers: http.OutgoingHttpHeaders = { accept: 'application/json, */*' };
-      if (body) {
-        headers['content-type'] = contentType;
-        headers['content-length'] = body.length;
-      }
-      const request = this.transport.request(
-        { protocol: this.origin.protocol, hostname: this.origin.hostname, port: this.origin.port, path, method, headers, agent: this.transport.globalAgent, auth: this.auth },
-        (response) => {
-          const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('error', reject);
-          response.on('end', () => {
-            clearTimeout(timer);
-            try {
-              const raw = decode(Buffer.concat(chunks), response.headers['content-encoding']);
-              resolve({ status: response.statusCode ?? 0, data: (responseType === 'arraybuffer' ? raw : parseText(raw)) as T });
-            } catch (error) {
-              reject(error);
-            }
-          });
-        },
-      );
-      const timer = setTimeout(() => request.destroy(Object.assign(new Error(`timeout of ${this.timeoutMs}ms exceeded`), { code: TIMED_OUT })), this.timeoutMs);
-      request.on('error', (error) => {
-        clearTimeout(timer);
-        reject(error);
-      });
-      request.end(body);
-    });
-  }
-}
-
-async function encodeBody(data: unknown): Promise<{ body?: Buffer; contentType?: string }> {
-  if (data === undefined) return {};
-  if (data instanceof FormData) {
-    // The multipart encoding (boundary and all) as fetch would send it.
-    const encoded = new Request('http://comfyui.invalid/', { method: 'POST', body: data });
-    return { body: Buffer.from(await encoded.arrayBuffer()), contentType: encoded.headers.get('content-type') ?? undefined };
-  }
-  return { body: Buffer.from(JSON.stringify(data)), contentType: 'application/json' };
-}
-
-/** A compressed answer (only if a server compresses unasked) as plain bytes. */
-function decode(raw: Buffer, encoding: string | undefined): Buffer {
-  if (!encoding || encoding === 'identity' || !raw.length) return raw;
-  if (encoding === 'gzip' || encoding === 'x-gzip') return gunzipSync(raw);
-  if (encoding === 'deflate') return inflateSync(raw);
-  if (encoding === 'br') return brotliDecompressSync(raw);
-  return raw;
-}
-
-/** JSON when it parses, else the text itself (as axios did). */
-function parseText(raw: Buffer): unknown {
-  const text = raw.toString('utf8');
-  if (!text) return text;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
   }
 }
