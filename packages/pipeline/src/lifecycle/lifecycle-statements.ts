@@ -92,20 +92,26 @@ ${recordedOrDraining}`,
 };
 
 /**
- * $1 id, $2 promptId, $3 started payload. Not a transition: the job row is locked first (as every
- * transition does, so this never deadlocks with one), then the open attempt is marked, then the seq
- * taken only if it was (a late or repeated notice records nothing and leaves no gap).
+ * The start of STARTED and STARTED_WITH_PROGRESS ($1 id, $2 promptId): j locks the job row while it
+ * is submitted; t marks its open attempt for that prompt started, if not yet.
  */
-export const STARTED: Statement = {
-  name: 'lifecycle-started',
-  text: `WITH j AS MATERIALIZED (
+const MARK_STARTED = `WITH j AS MATERIALIZED (
   SELECT id FROM generation_jobs WHERE id = $1::uuid AND status = 'running' AND stage = 'submitted' FOR UPDATE
 ), t AS (
   UPDATE job_attempts t SET "startedAt" = ${NOW} FROM j
   WHERE t.id = (SELECT id FROM job_attempts WHERE "jobId" = $1::uuid AND "promptId" = $2 AND "startedAt" IS NULL AND "finishedAt" IS NULL ORDER BY number LIMIT 1)
     AND t."jobId" = j.id AND t."startedAt" IS NULL AND t."finishedAt" IS NULL
   RETURNING t."jobId", t.backend, t.number
-), s AS (
+)`;
+
+/**
+ * $1 id, $2 promptId, $3 started payload. Not a transition: the job row is locked first (as every
+ * transition does, so this never deadlocks with one), then the open attempt is marked, then the seq
+ * taken only if it was (a late or repeated notice records nothing and leaves no gap).
+ */
+export const STARTED: Statement = {
+  name: 'lifecycle-started',
+  text: `${MARK_STARTED}, s AS (
   UPDATE generation_jobs g SET "eventSeq" = g."eventSeq" + 1 FROM t WHERE g.id = t."jobId"
   RETURNING g.id, g."eventSeq", g.source, g."requestId", t.backend, t.number
 ), e AS (
@@ -122,14 +128,7 @@ SELECT "eventSeq" AS seq, source, "requestId", backend, number FROM s`,
  */
 export const STARTED_WITH_PROGRESS: Statement = {
   name: 'lifecycle-started-with-progress',
-  text: `WITH j AS MATERIALIZED (
-  SELECT id FROM generation_jobs WHERE id = $1::uuid AND status = 'running' AND stage = 'submitted' FOR UPDATE
-), t AS (
-  UPDATE job_attempts t SET "startedAt" = ${NOW} FROM j
-  WHERE t.id = (SELECT id FROM job_attempts WHERE "jobId" = $1::uuid AND "promptId" = $2 AND "startedAt" IS NULL AND "finishedAt" IS NULL ORDER BY number LIMIT 1)
-    AND t."jobId" = j.id AND t."startedAt" IS NULL AND t."finishedAt" IS NULL
-  RETURNING t."jobId", t.backend, t.number
-), s AS (
+  text: `${MARK_STARTED}, s AS (
   UPDATE generation_jobs g SET "eventSeq" = g."eventSeq" + 1 + (SELECT count(*) FROM t)::int, "progressSeq" = g."eventSeq" + 1 + (SELECT count(*) FROM t)::int,
     "progressValue" = $4::int, "progressMax" = $5::int, "progressNode" = $6::text, "updatedAt" = ${NOW}
   FROM j WHERE g.id = j.id
