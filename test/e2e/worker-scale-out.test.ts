@@ -33,7 +33,12 @@ describe('two orchestrators and two file-organizers over 100 jobs', () => {
 
   beforeAll(async () => {
     simulators = [await startSimulatorProcess({ stepMs: 5 }, 'sim-a'), await startSimulatorProcess({ stepMs: 5 }, 'sim-b')];
-    fx = await startStackFixture('worker-scale', { comfyUrls: simulators.map((s) => s.url) });
+    // The 100 POSTs go out back to back: this test is about exactly-once work across instances, so
+    // the per-key request and cost limits (20/s plus a burst of 40 by default) are set out of its way.
+    fx = await startStackFixture('worker-scale', {
+      comfyUrls: simulators.map((s) => s.url),
+      extraEnv: { RATE_LIMIT_RPS: '1000', RATE_LIMIT_COST_PER_MIN: '1000000000000000' },
+    });
     await fx.stack.addInstance('orchestrator');
     await fx.stack.addInstance('file-organizer');
   }, 180_000);
