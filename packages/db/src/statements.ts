@@ -2,6 +2,9 @@ import type { Db } from './create-db';
 import { poolOf, type SqlPool } from './create-db';
 import { isDatabaseUnavailable } from './database-unavailable';
 
+/** Now, as Prisma writes timestamps: a `timestamp(3)` column holding UTC. For statement texts. */
+export const SQL_NOW = `timezone('UTC', now())`;
+
 /**
  * A hot-path SQL statement. Its name prepares it once per connection, so the text under a name
  * never changes (build the text once, at module load).

@@ -1,4 +1,4 @@
-import { isUniqueViolation, Prisma, runStatement, type Db, type Statement } from '@anime/db';
+import { isUniqueViolation, Prisma, runStatement, SQL_NOW, type Db, type Statement } from '@anime/db';
 import { TRANSITIONS, type JobState, type TransitionName } from './transitions';
 
 /**
@@ -9,9 +9,6 @@ import { TRANSITIONS, type JobState, type TransitionName } from './transitions';
  * machine, ~0.2 ms of CPU per statement against ~0.5 ms for $queryRaw, ~0.65 ms for a model call
  * and ~1.8 ms for a transaction of two.
  */
-
-/** Timestamps as Prisma writes them: `timestamp(3)` holding UTC. */
-export const NOW = `timezone('UTC', now())`;
 
 const literal = (value: string) => {
   // The table holds enum names; anything else would be a bug, never input.
@@ -41,7 +38,7 @@ export const jobColumns = (alias: string) => Object.values(Prisma.GenerationJobS
 
 /** A job_events row for each (seq, type, payload) the SELECT after it yields; the payload gets its seq. */
 export const insertEvents = (select: string) => `INSERT INTO job_events (id, "jobId", seq, type, payload, "createdAt")
-  SELECT gen_random_uuid(), ev."jobId", ev.seq, ev.type, ev.payload || jsonb_build_object('seq', ev.seq), ${NOW} FROM (${select}) ev`;
+  SELECT gen_random_uuid(), ev."jobId", ev.seq, ev.type, ev.payload || jsonb_build_object('seq', ev.seq), ${SQL_NOW} FROM (${select}) ev`;
 
 /**
  * A statement that opens an attempt numbers it from the count its snapshot sees; a concurrent

@@ -1,6 +1,6 @@
 import type { StageQueueKey } from '@anime/contracts';
-import type { Statement } from '@anime/db';
-import { guard, insertEvents, jobColumns, NOW, target } from './lifecycle-sql';
+import { SQL_NOW, type Statement } from '@anime/db';
+import { guard, insertEvents, jobColumns, target } from './lifecycle-sql';
 import { RETRY_TRANSITION } from './transitions';
 
 /*
@@ -21,7 +21,7 @@ export const CREATE: Statement = {
   INSERT INTO generation_jobs (id, source, "requestId", "correlationId", "apiKeyId", status, stage, priority, request, seed, project, episode, scene, shot,
     "characterId", "characterVersionId", outfit, conditioning, "resolvedAt", "eventSeq", "createdAt", "updatedAt")
   VALUES ($1::uuid, $2, $3, $4, $5::uuid, 'queued', $6::"JobStage", $7, $8::jsonb, $9::bigint, $10, $11, $12, $13,
-    $14::uuid, $15::uuid, $16, $17::jsonb, CASE WHEN $6::"JobStage" = 'resolved' THEN ${NOW} END, 1, ${NOW}, ${NOW})
+    $14::uuid, $15::uuid, $16, $17::jsonb, CASE WHEN $6::"JobStage" = 'resolved' THEN ${SQL_NOW} END, 1, ${SQL_NOW}, ${SQL_NOW})
   ON CONFLICT (source, "requestId") DO NOTHING
   RETURNING ${createdJobColumns('generation_jobs')}
 ), e AS (
@@ -39,7 +39,7 @@ export const FIND_BY_REQUEST: Statement = {
 export const RESOLVE: Statement = {
   name: 'lifecycle-resolve',
   text: `UPDATE generation_jobs SET ${target('resolve')}, "characterId" = $2::uuid, "characterVersionId" = $3::uuid, outfit = $4, conditioning = $5::jsonb,
-  "resolvedAt" = ${NOW}, "updatedAt" = ${NOW}
+  "resolvedAt" = ${SQL_NOW}, "updatedAt" = ${SQL_NOW}
 WHERE id = $1::uuid AND ${guard('resolve')}
 RETURNING id`,
 };
@@ -48,7 +48,7 @@ RETURNING id`,
 const numbered = `n AS (SELECT j.*, (SELECT count(*) FROM job_attempts WHERE "jobId" = j.id)::int + 1 AS number FROM j)`;
 const openAttempt = `a AS (
   INSERT INTO job_attempts (id, "jobId", number, backend, "promptId", workflow, "submittedAt")
-  SELECT gen_random_uuid(), n.id, n.number, $2::text, $3::text, $4::jsonb, ${NOW} FROM n
+  SELECT gen_random_uuid(), n.id, n.number, $2::text, $3::text, $4::jsonb, ${SQL_NOW} FROM n
 )`;
 
 /**
@@ -65,7 +65,7 @@ export const SUBMIT: Statement = {
   name: 'lifecycle-submit',
   text: `WITH ${drainingBackend}, j AS (
   UPDATE generation_jobs SET ${target('submit')}, backend = $2::text, "promptId" = $3::text, workflow = $4::jsonb, "referenceUse" = $5::jsonb,
-    "startedAt" = ${NOW}, "updatedAt" = ${NOW}, "eventSeq" = "eventSeq" + 1
+    "startedAt" = ${SQL_NOW}, "updatedAt" = ${SQL_NOW}, "eventSeq" = "eventSeq" + 1
   WHERE id = $1::uuid AND ${guard('submit')} AND NOT (SELECT draining FROM d)
   RETURNING id, "eventSeq", source, "requestId"
 ), ${numbered}, ${openAttempt}, e AS (
@@ -79,11 +79,11 @@ export const RESUBMIT: Statement = {
   name: 'lifecycle-resubmit',
   text: `WITH ${drainingBackend}, j AS (
   UPDATE generation_jobs SET ${target('resubmit')}, backend = $2::text, "promptId" = $3::text, workflow = $4::jsonb, "referenceUse" = $5::jsonb,
-    "updatedAt" = ${NOW}, "eventSeq" = "eventSeq" + 2
+    "updatedAt" = ${SQL_NOW}, "eventSeq" = "eventSeq" + 2
   WHERE id = $1::uuid AND ${guard('resubmit')} AND NOT (SELECT draining FROM d)
   RETURNING id, "eventSeq", source, "requestId"
 ), ended AS (
-  UPDATE job_attempts t SET "finishedAt" = ${NOW}, error = $6::jsonb FROM j WHERE t."jobId" = j.id AND t."finishedAt" IS NULL
+  UPDATE job_attempts t SET "finishedAt" = ${SQL_NOW}, error = $6::jsonb FROM j WHERE t."jobId" = j.id AND t."finishedAt" IS NULL
 ), ${numbered}, ${openAttempt}, e AS (
   ${insertEvents(`SELECT n.id AS "jobId", n."eventSeq" - 1 AS seq, 'job:retrying' AS type, $7::jsonb || jsonb_build_object('attempt', n.number) AS payload FROM n
     UNION ALL SELECT n.id, n."eventSeq", 'job:submitted', $8::jsonb || jsonb_build_object('attempt', n.number) FROM n`)}
@@ -98,7 +98,7 @@ ${recordedOrDraining}`,
 const MARK_STARTED = `WITH j AS MATERIALIZED (
   SELECT id FROM generation_jobs WHERE id = $1::uuid AND status = 'running' AND stage = 'submitted' FOR UPDATE
 ), t AS (
-  UPDATE job_attempts t SET "startedAt" = ${NOW} FROM j
+  UPDATE job_attempts t SET "startedAt" = ${SQL_NOW} FROM j
   WHERE t.id = (SELECT id FROM job_attempts WHERE "jobId" = $1::uuid AND "promptId" = $2 AND "startedAt" IS NULL AND "finishedAt" IS NULL ORDER BY number LIMIT 1)
     AND t."jobId" = j.id AND t."startedAt" IS NULL AND t."finishedAt" IS NULL
   RETURNING t."jobId", t.backend, t.number
@@ -130,7 +130,7 @@ export const STARTED_WITH_PROGRESS: Statement = {
   name: 'lifecycle-started-with-progress',
   text: `${MARK_STARTED}, s AS (
   UPDATE generation_jobs g SET "eventSeq" = g."eventSeq" + 1 + (SELECT count(*) FROM t)::int, "progressSeq" = g."eventSeq" + 1 + (SELECT count(*) FROM t)::int,
-    "progressValue" = $4::int, "progressMax" = $5::int, "progressNode" = $6::text, "updatedAt" = ${NOW}
+    "progressValue" = $4::int, "progressMax" = $5::int, "progressNode" = $6::text, "updatedAt" = ${SQL_NOW}
   FROM j WHERE g.id = j.id
   RETURNING g.id, g."eventSeq", g.source, g."requestId"
 ), e AS (
@@ -143,7 +143,7 @@ SELECT s."eventSeq" AS seq, s.source, s."requestId", t.backend, t.number FROM s 
 export const PROGRESS: Statement = {
   name: 'lifecycle-progress',
   text: `UPDATE generation_jobs
-SET "eventSeq" = "eventSeq" + 1, "progressSeq" = "eventSeq" + 1, "progressValue" = $2::int, "progressMax" = $3::int, "progressNode" = $4::text, "updatedAt" = ${NOW}
+SET "eventSeq" = "eventSeq" + 1, "progressSeq" = "eventSeq" + 1, "progressValue" = $2::int, "progressMax" = $3::int, "progressNode" = $4::text, "updatedAt" = ${SQL_NOW}
 WHERE id = $1::uuid AND status = 'running' AND stage = 'submitted'
 RETURNING "eventSeq"`,
 };
@@ -152,11 +152,11 @@ RETURNING "eventSeq"`,
 export const RENDER: Statement = {
   name: 'lifecycle-render',
   text: `WITH j AS (
-  UPDATE generation_jobs SET ${target('render')}, outputs = $2::jsonb, "updatedAt" = ${NOW}
+  UPDATE generation_jobs SET ${target('render')}, outputs = $2::jsonb, "updatedAt" = ${SQL_NOW}
   WHERE id = $1::uuid AND ${guard('render')} AND "cancelRequestedAt" IS NULL
   RETURNING id
 ), ended AS (
-  UPDATE job_attempts t SET "finishedAt" = ${NOW} FROM j WHERE t."jobId" = j.id AND t."finishedAt" IS NULL
+  UPDATE job_attempts t SET "finishedAt" = ${SQL_NOW} FROM j WHERE t."jobId" = j.id AND t."finishedAt" IS NULL
 )
 SELECT id FROM j`,
 };
@@ -165,7 +165,7 @@ SELECT id FROM j`,
 export const FILE: Statement = {
   name: 'lifecycle-file',
   text: `WITH j AS (
-  UPDATE generation_jobs SET ${target('file')}, "finishedAt" = ${NOW}, "updatedAt" = ${NOW}, "eventSeq" = "eventSeq" + 1
+  UPDATE generation_jobs SET ${target('file')}, "finishedAt" = ${SQL_NOW}, "updatedAt" = ${SQL_NOW}, "eventSeq" = "eventSeq" + 1
   WHERE id = $1::uuid AND ${guard('file')}
   RETURNING id, "eventSeq", source, "requestId"
 ), e AS (
@@ -185,7 +185,7 @@ export const FILE_WITH_ASSETS: Statement = {
   text: `WITH earlier AS (
   SELECT count(*)::int AS n FROM assets WHERE "jobId" = $1::uuid
 ), j AS (
-  UPDATE generation_jobs SET ${target('file')}, "finishedAt" = ${NOW}, "updatedAt" = ${NOW}, "eventSeq" = "eventSeq" + 1
+  UPDATE generation_jobs SET ${target('file')}, "finishedAt" = ${SQL_NOW}, "updatedAt" = ${SQL_NOW}, "eventSeq" = "eventSeq" + 1
   WHERE id = $1::uuid AND ${guard('file')} AND (SELECT n FROM earlier) = 0
   RETURNING id, "eventSeq", source, "requestId"
 ), a AS (
@@ -206,12 +206,12 @@ SELECT earlier.n AS earlier, j."eventSeq" AS seq, j.source, j."requestId" FROM e
 const ending = (name: 'fail' | 'cancel', event: 'job:failed' | 'job:canceled'): Statement => ({
   name: `lifecycle-${name}`,
   text: `WITH j AS (
-  UPDATE generation_jobs SET ${target(name)}, "finishedAt" = ${NOW}, "errorCode" = $2::text, "errorMessage" = $3::text,
-    "errorDetails" = CASE WHEN $4::boolean THEN $5::jsonb ELSE "errorDetails" END, "updatedAt" = ${NOW}, "eventSeq" = "eventSeq" + 1
+  UPDATE generation_jobs SET ${target(name)}, "finishedAt" = ${SQL_NOW}, "errorCode" = $2::text, "errorMessage" = $3::text,
+    "errorDetails" = CASE WHEN $4::boolean THEN $5::jsonb ELSE "errorDetails" END, "updatedAt" = ${SQL_NOW}, "eventSeq" = "eventSeq" + 1
   WHERE id = $1::uuid AND ${guard(name)}
   RETURNING id, "eventSeq", source, "requestId"
 ), ended AS (
-  UPDATE job_attempts t SET "finishedAt" = ${NOW}, error = $6::jsonb FROM j WHERE t."jobId" = j.id AND t."finishedAt" IS NULL
+  UPDATE job_attempts t SET "finishedAt" = ${SQL_NOW}, error = $6::jsonb FROM j WHERE t."jobId" = j.id AND t."finishedAt" IS NULL
 ), e AS (
   ${insertEvents(`SELECT j.id AS "jobId", j."eventSeq" AS seq, '${event}' AS type, $7::jsonb AS payload FROM j`)}
 )
@@ -223,7 +223,7 @@ export const CANCEL = ending('cancel', 'job:canceled');
 /** $1 id. Recorded (again) while the prompt is in a backend. */
 export const REQUEST_CANCEL: Statement = {
   name: 'lifecycle-request-cancel',
-  text: `UPDATE generation_jobs SET "cancelRequestedAt" = COALESCE("cancelRequestedAt", ${NOW}), "updatedAt" = ${NOW}
+  text: `UPDATE generation_jobs SET "cancelRequestedAt" = COALESCE("cancelRequestedAt", ${SQL_NOW}), "updatedAt" = ${SQL_NOW}
 WHERE id = $1::uuid AND status = 'running' AND stage = 'submitted'
 RETURNING id`,
 };
@@ -247,7 +247,7 @@ const reopen = (queue: StageQueueKey): Statement => {
   UPDATE generation_jobs SET ${target(name)}, "finishedAt" = NULL, "errorCode" = NULL, "errorMessage" = NULL, "errorDetails" = NULL, "cancelRequestedAt" = NULL,
     ${filing ? '' : '"progressValue" = NULL, "progressMax" = NULL, "progressNode" = NULL,'}
     seed = COALESCE($3::bigint, seed), request = CASE WHEN $3::bigint IS NULL THEN request ELSE request || jsonb_build_object('seed', $3::bigint) END,
-    "updatedAt" = ${NOW}, "eventSeq" = "eventSeq" + 1
+    "updatedAt" = ${SQL_NOW}, "eventSeq" = "eventSeq" + 1
   WHERE id = $1::uuid AND ${guard(name)}
   RETURNING id, "eventSeq", source, "requestId"
 ), n AS (

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readRows, runStatement, type Db, type Statement } from '@anime/db';
+import { readRows, runStatement, SQL_NOW, type Db, type Statement } from '@anime/db';
 
 /** An `assets` row, as Prisma types it. */
 export type AssetRow = NonNullable<Awaited<ReturnType<Db['asset']['findFirst']>>>;
@@ -33,7 +33,7 @@ const FIND_FILED: Statement = {
 const RECORD_FILED: Statement = {
   name: 'assets.record-filed',
   text: `INSERT INTO assets (id, "jobId", "characterVersionId", "sourceKey", path, sha256, bytes, width, height, mime, project, episode, scene, shot, metadata, "createdAt")
-    VALUES ($1::uuid, $2::uuid, $3::uuid, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb, timezone('UTC', now()))
+    VALUES ($1::uuid, $2::uuid, $3::uuid, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb, ${SQL_NOW})
     ON CONFLICT ("jobId", "sourceKey") DO UPDATE SET sha256 = EXCLUDED.sha256, bytes = EXCLUDED.bytes, width = EXCLUDED.width, height = EXCLUDED.height, mime = EXCLUDED.mime
     RETURNING ${ASSET_COLUMNS}`,
 };

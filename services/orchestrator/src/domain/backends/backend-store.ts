@@ -1,10 +1,9 @@
-import { readRows, runStatement, type Db, type Statement } from '@anime/db';
+import { readRows, runStatement, SQL_NOW, type Db, type Statement } from '@anime/db';
 import type { BackendCapabilities } from './capabilities';
 
 const DRAINING: Statement = { name: 'backends.draining', text: 'SELECT id FROM backends WHERE draining' };
 
 const UTC = (param: string) => `(${param}::timestamptz AT TIME ZONE 'UTC')`;
-const NOW = `timezone('UTC', now())`;
 
 /**
  * $1 id, $2 url, $3 state, $4 busy, $5 inFlight, $6 queueDepth, $7 lastCheckpoint, $8 lastError,
@@ -15,7 +14,7 @@ const NOW = `timezone('UTC', now())`;
 const SAVE: Statement = {
   name: 'backends.save',
   text: `INSERT INTO backends (id, url, state, busy, "inFlight", "queueDepth", "lastCheckpoint", "lastError", "lastSeenAt", checkpoints, loras, "nodeClasses", "ipAdapter", "capabilitiesAt", "updatedAt")
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, ${UTC('$9')}, COALESCE($11::jsonb, '[]'), COALESCE($12::jsonb, '[]'), COALESCE($13::jsonb, '[]'), COALESCE($14::boolean, false), ${UTC('$15')}, ${NOW})
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, ${UTC('$9')}, COALESCE($11::jsonb, '[]'), COALESCE($12::jsonb, '[]'), COALESCE($13::jsonb, '[]'), COALESCE($14::boolean, false), ${UTC('$15')}, ${SQL_NOW})
 ON CONFLICT (id) DO UPDATE SET url = EXCLUDED.url, state = EXCLUDED.state, busy = EXCLUDED.busy, "inFlight" = EXCLUDED."inFlight", "queueDepth" = EXCLUDED."queueDepth",
   "lastCheckpoint" = EXCLUDED."lastCheckpoint", "lastError" = EXCLUDED."lastError", "lastSeenAt" = EXCLUDED."lastSeenAt",
   checkpoints = CASE WHEN $10::boolean THEN EXCLUDED.checkpoints ELSE backends.checkpoints END,
@@ -23,13 +22,13 @@ ON CONFLICT (id) DO UPDATE SET url = EXCLUDED.url, state = EXCLUDED.state, busy 
   "nodeClasses" = CASE WHEN $10::boolean THEN EXCLUDED."nodeClasses" ELSE backends."nodeClasses" END,
   "ipAdapter" = CASE WHEN $10::boolean THEN EXCLUDED."ipAdapter" ELSE backends."ipAdapter" END,
   "capabilitiesAt" = CASE WHEN $10::boolean THEN EXCLUDED."capabilitiesAt" ELSE backends."capabilitiesAt" END,
-  "updatedAt" = ${NOW}`,
+  "updatedAt" = ${SQL_NOW}`,
 };
 
 /** $1 backend ids, $2 finished jobs to add to each: every backend's count in one statement. */
 const COUNT_DONE: Statement = {
   name: 'backends.count-done',
-  text: `UPDATE backends b SET "jobsDone" = b."jobsDone" + c.done, "updatedAt" = timezone('UTC', now())
+  text: `UPDATE backends b SET "jobsDone" = b."jobsDone" + c.done, "updatedAt" = ${SQL_NOW}
 FROM unnest($1::text[], $2::int[]) AS c(id, done) WHERE b.id = c.id`,
 };
 
@@ -97,7 +96,7 @@ export class BackendStore {
     ]);
   }
 
-  /** Ids of backends the gateway marked draining. A named statement: it is asked before every placement. */
+  /** Ids of backends the gateway marked draining (read at each probe tick, on a backend-changes notice, and after a refused submit). */
   async draining(): Promise<Set<string>> {
     const rows = await readRows<{ id: string }>(this.db, DRAINING, []);
     return new Set(rows.map((r) => r.id));
