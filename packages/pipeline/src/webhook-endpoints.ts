@@ -1,19 +1,34 @@
 import { readRows, type Db, type Statement } from '@anime/db';
 import type { WebhookEventType } from '@anime/contracts';
 
+/**
+ * A live endpoint `e` (joined to its key `k` by LEFT JOIN) reaching the project `project`: not
+ * deleted, its key (if any) neither revoked nor expired, its projects (if listed) holding it.
+ */
+const liveEndpointReaching = (project: string) => `e."deletedAt" IS NULL
+        AND (e."apiKeyId" IS NULL OR (k."revokedAt" IS NULL AND (k."expiresAt" IS NULL OR k."expiresAt" > now())))
+        AND (e.projects IS NULL OR ${project} = ANY(e.projects))`;
+
 // The endpoints of several events at once ($1 generation ids, $2 their event types, in step), each
 // read with its generation: `i` is the event's 1-based place in the arrays; a missing generation has no row.
 const ENDPOINTS_FOR_EVENTS: Statement = {
   name: 'webhook-endpoints-for-events',
   text: `SELECT q.i::int AS i, j.project, j."apiKeyId"::text AS "apiKeyId", j.request #>> '{webhook,url}' AS "requestUrl",
     ARRAY(SELECT e.id::text FROM webhook_endpoints e LEFT JOIN api_keys k ON k.id = e."apiKeyId"
-      WHERE e."deletedAt" IS NULL
-        AND (e."apiKeyId" IS NULL OR (k."revokedAt" IS NULL AND (k."expiresAt" IS NULL OR k."expiresAt" > now())))
-        AND (e.projects IS NULL OR j.project = ANY(e.projects))
+      WHERE ${liveEndpointReaching('j.project')}
         AND q.type = ANY(e.events)
       ORDER BY e."createdAt") AS endpoints
   FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS q(id, type, i)
   JOIN generation_jobs j ON j.id = q.id`,
+};
+
+// The endpoint of a request's own webhook url ($1) for its project ($2) and key ($3, null for a queue producer).
+const REQUEST_ENDPOINT: Statement = {
+  name: 'webhook-endpoint-of-request',
+  text: `SELECT e.id::text AS id FROM webhook_endpoints e LEFT JOIN api_keys k ON k.id = e."apiKeyId"
+    WHERE e.url = $1 AND ${liveEndpointReaching('$2::text')}
+      AND ($3::uuid IS NULL OR e."apiKeyId" = $3::uuid)
+    ORDER BY e."createdAt" LIMIT 1`,
 };
 
 /** An event a webhook type follows: which generation, which type. */
@@ -57,12 +72,6 @@ export async function endpointsForEvent(db: Db, generationId: string, type: Webh
  * key when the generation has one (REST); any such endpoint for a queue producer's generation.
  */
 export async function requestWebhookEndpoint(db: Db, url: string, project: string, apiKeyId: string | null): Promise<string | null> {
-  const rows = await db.$queryRaw<{ id: string }[]>`
-    SELECT e.id FROM webhook_endpoints e LEFT JOIN api_keys k ON k.id = e."apiKeyId"
-    WHERE e."deletedAt" IS NULL AND e.url = ${url}
-      AND (e."apiKeyId" IS NULL OR (k."revokedAt" IS NULL AND (k."expiresAt" IS NULL OR k."expiresAt" > now())))
-      AND (e.projects IS NULL OR ${project} = ANY(e.projects))
-      AND (${apiKeyId}::uuid IS NULL OR e."apiKeyId" = ${apiKeyId}::uuid)
-    ORDER BY e."createdAt" LIMIT 1`;
+  const rows = await readRows<{ id: string }>(db, REQUEST_ENDPOINT, [url, project, apiKeyId]);
   return rows[0]?.id ?? null;
 }

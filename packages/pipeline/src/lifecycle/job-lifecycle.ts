@@ -150,21 +150,19 @@ export class JobLifecycle {
    * written: job:started (when the notice applies, as in `started`) then job:progress, in seq order;
    * empty when the job is no longer running there.
    */
-  async startedWithProgress(id: string, promptId: string, progress: { value: number; max: number; node: string | null }): Promise<JobEventEnvelope<'job:started' | 'job:progress'>[]> {
+  async startedWithProgress(id: string, promptId: string, progress: ProgressTick): Promise<JobEventEnvelope<'job:started' | 'job:progress'>[]> {
     const [row] = await runStatement<Recorded & { backend: string | null; number: number | null }>(this.db, STARTED_WITH_PROGRESS, [id, promptId, json({ jobId: id }), progress.value, progress.max, progress.node]);
     if (!row) return [];
-    const tick: JobEventEnvelope<'job:progress'> = { name: 'job:progress', seq: row.seq, payload: { jobId: id, ...progress, seq: row.seq } };
+    const tick = progressEvent(id, progress, row.seq);
     if (row.backend === null || row.number === null) return [tick];
     return [envelope('job:started', { ...row, seq: row.seq - 1 }, { jobId: id, backend: row.backend, attempt: row.number }), tick];
   }
 
   /** Progress is not part of the stored story: only the latest tick is kept, with its seq. */
-  async progress(id: string, progress: { value: number; max: number; node: string | null }): Promise<JobEventEnvelope<'job:progress'> | null> {
+  async progress(id: string, progress: ProgressTick): Promise<JobEventEnvelope<'job:progress'> | null> {
     // The hot path (every sampler step of every job): one guarded statement.
     const [row] = await runStatement<{ eventSeq: number }>(this.db, PROGRESS, [id, progress.value, progress.max, progress.node]);
-    if (!row) return null;
-    const seq = row.eventSeq;
-    return { name: 'job:progress', seq, payload: { jobId: id, ...progress, seq } };
+    return row ? progressEvent(id, progress, row.eventSeq) : null;
   }
 
   /** Refused once a cancel was requested: what ComfyUI finished anyway is not filed. */
@@ -249,6 +247,14 @@ function recorded(attempt: Attempt, [row]: RecordedAttempt[]): (Recorded & { num
   if (row && row.seq !== null) return row as Recorded & { number: number };
   if (row?.draining) throw new BackendDrainingError(attempt.backend);
   return null;
+}
+
+/** A sampler's progress as ComfyUI reports it. */
+type ProgressTick = { value: number; max: number; node: string | null };
+
+/** A progress tick as published (it is not stored in the job's story, so it has no origin). */
+function progressEvent(jobId: string, progress: ProgressTick, seq: number): JobEventEnvelope<'job:progress'> {
+  return { name: 'job:progress', seq, payload: { jobId, ...progress, seq } };
 }
 
 /** $1-$5 of SUBMIT and RESUBMIT. */
