@@ -1,5 +1,6 @@
 import { cpuCeiling, figureTable, formatValue, growthPercent, scalingEfficiency, verdict, type Figure } from './figures';
 import { commandOfStat, cpuMsFromStat, cpuMsOfCommand, cpuMsWithChildrenFromStat } from './process-memory';
+import { idleRate } from './idle-cpu';
 import { idleGaps, progressLatencies } from './prompt-timings';
 import { parseBenchArgs } from './bench-args';
 import { figuresOf, renderReport, retriedLine, worstScaling } from './report';
@@ -178,5 +179,12 @@ describe('the report', () => {
   it('when POSTs were retried after a 5xx, then the report says how many, by status; otherwise nothing', () => {
     expect(retriedLine({})).toEqual([]);
     expect(retriedLine({ '500': 3, 'no answer': 1 })[0]).toContain('500 × 3, no answer × 1');
+  });
+
+  it('when a process was watched idle, then its rate is CPU ms per second of wall time, unknown where /proc was not read', () => {
+    expect(idleRate(1_000, 1_150, 10)).toBeCloseTo(15);
+    expect(idleRate(null, 1_150, 10)).toBeNull();
+    expect(idleRate(1_000, null, 10)).toBeNull();
+    expect(idleRate(1_000, 1_000, 0)).toBeNull();
   });
 });

@@ -8,6 +8,7 @@ import { runBacklog, type BacklogResult } from './backlog';
 import { parseBenchArgs, UsageError, type BenchArgs } from './bench-args';
 import { withBenchStack } from './bench-stack';
 import { directThroughput } from './direct-baseline';
+import { IDLE_SECONDS, measureIdleCpu, SETTLE_SECONDS } from './idle-cpu';
 import { describeMachine } from './machine';
 import { cpuMs } from './process-memory';
 import { renderReport, type BenchReport, type ThroughputResult } from './report';
@@ -25,7 +26,8 @@ Scenarios (all by default):
   overhead     sequential jobs on one backend: overhead per job (client-seen latency minus the
                backend's execution), where it goes, progress latency (simulator → Socket.IO)
   throughput   a backlog on N simulators at 1 step × 1 ms, against a minimal client driving the
-               same simulators; CPU and database statements per job per service
+               same simulators; CPU and database statements per job per service; first,
+               each process's CPU while the stack sits idle
   scaling      k simulators at S steps × M ms: throughput against k × one backend, backend idle gaps
 
   --sequential N          sequential jobs of the overhead figure (default 50)
@@ -65,13 +67,15 @@ async function scenarios(args: BenchArgs, redisUrl: string): Promise<Omit<BenchR
   if (wants('throughput')) {
     log(`throughput: ${args.jobs}-job backlog on ${args.throughputBackends} simulators at 1 step × 1 ms…`);
     result.throughput = await withBenchStack({ backends: args.throughputBackends, stepMs: 1, redisUrl, timeoutMs }, async (bench): Promise<ThroughputResult> => {
+      log(`throughput: first ${SETTLE_SECONDS + IDLE_SECONDS} s with nothing queued, for the stack's idle CPU…`);
+      const idle = await measureIdleCpu(bench, IDLE_SECONDS);
       const pipeline = await runBacklog(bench, { ...job, steps: 1, jobs: args.jobs });
       log(`throughput: the pipeline did ${pipeline.throughput.toFixed(1)} jobs/s; now a minimal client on the same simulators…`);
       const simCpu = async () => (await Promise.all(bench.simulators.map((s) => cpuMs(s.process.pid)))).reduce<number | null>((a, b) => (a === null || b === null ? null : a + b), 0);
       const before = await simCpu();
       const direct = await directThroughput(bench.simulators.map((s) => s.url), { count: args.jobs, steps: 1, timeoutMs });
       const after = await simCpu();
-      return { pipeline, direct: { jobsPerSecond: direct.jobsPerSecond, simulatorsCpuMsPerJob: before === null || after === null ? null : (after - before) / args.jobs } };
+      return { pipeline, idle, direct: { jobsPerSecond: direct.jobsPerSecond, simulatorsCpuMsPerJob: before === null || after === null ? null : (after - before) / args.jobs } };
     });
   }
   let overhead: OverheadResult | undefined;

@@ -1,5 +1,6 @@
 import type { BacklogResult } from './backlog';
 import type { BenchArgs } from './bench-args';
+import { IDLE_SECONDS, SETTLE_SECONDS, type IdleCpu } from './idle-cpu';
 import { cpuCeiling, figureTable, growthPercent, scalingEfficiency, type Figure } from './figures';
 import { machineLine, type Machine } from './machine';
 import type { OverheadResult } from './scenario-overhead';
@@ -9,6 +10,8 @@ import { ms, summarize } from './stats';
 
 export interface ThroughputResult {
   pipeline: BacklogResult;
+  /** Each process's CPU with nothing queued, measured on the same stack before the backlog. */
+  idle?: IdleCpu[];
   direct: { jobsPerSecond: number; simulatorsCpuMsPerJob: number | null };
 }
 
@@ -168,6 +171,17 @@ function throughputSection(t: ThroughputResult, m: Machine, backends: number): s
     '',
     ...retriedLine(p.retried),
     ...useTables(use, 'throughput'),
+    ...idleLines(t.idle),
+  ];
+}
+
+function idleLines(idle: IdleCpu[] | undefined): string[] {
+  if (!idle?.length) return [];
+  const services = idle.filter((i) => !i.process.startsWith('simulator'));
+  const total = services.every((i) => i.msPerSecond !== null) ? services.reduce((sum, i) => sum + i.msPerSecond!, 0) : null;
+  return [
+    `Idle, on the same stack before its backlog (${IDLE_SECONDS} s with nothing queued, from ${SETTLE_SECONDS} s after it was ready; CPU ms per second of wall time, from /proc): ${idle.map((i) => `${i.process} ${num(i.msPerSecond, 1)}`).join(', ')}; the four services ${num(total, 1)} ms/s. At a low job rate this is most of a job's CPU (see the scaling table's k = 1).`,
+    '',
   ];
 }
 
