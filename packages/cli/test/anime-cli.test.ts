@@ -65,7 +65,9 @@ describe('anime CLI against the real stack', () => {
       expect({ command, code: result.code }).toEqual({ command, code: 0 });
       expect(JSON.parse(result.stdout)).toHaveProperty('items');
     }
-    const created = JSON.parse((await anime('--json', 'generate', '-c', 'kai-nakamura', '-p', 'long one', '--steps', '40', '--width', '64', '--height', '64')).stdout);
+    // 150 steps × 30 ms: the job must still be running when the next CLI process (a Node start,
+    // over a second on a loaded 2-core machine) asks to cancel it; 40 steps once finished first.
+    const created = JSON.parse((await anime('--json', 'generate', '-c', 'kai-nakamura', '-p', 'long one', '--steps', '150', '--width', '64', '--height', '64')).stdout);
     expect(created).toMatchObject({ id: expect.any(String), status: 'queued' });
     const canceled = await anime('cancel', created.id);
     expect(canceled.code).toBe(0);
@@ -82,7 +84,7 @@ describe('anime CLI against the real stack', () => {
     const listed = await anime('jobs', '--limit', '50');
     expect(listed.stdout).toMatch(/^ID +STATUS +CHARACTER/);
     expect(listed.stdout).toContain(created.id);
-  });
+  }, 120_000);
 
   it('when asked for help, given a bad option, an unknown id or a missing key, then it answers plainly with the right exit code', async () => {
     const keyDir = await mkdtemp(path.join(tmpdir(), 'anime-config-'));
