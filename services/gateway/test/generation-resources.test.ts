@@ -90,7 +90,7 @@ describe('generation resources read in one statement', () => {
     expect(await readGenerationResources(db, [...ids, missing])).toEqual(expected);
     expect(JSON.stringify(await readGenerationResources(db, ids))).toBe(JSON.stringify(expected));
     expect(await readGenerationResource(db, missing)).toBeNull();
-    // One generation alone is read by its own statement (one plan kept): the same answer, key order included.
+    // One generation alone is read by its own statement: the same answer, key order included.
     for (const [i, id] of ids.entries()) expect(JSON.stringify(await readGenerationResource(db, id))).toBe(JSON.stringify(expected[i]));
   });
 

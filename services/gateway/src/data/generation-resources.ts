@@ -27,8 +27,8 @@ WHERE ${which}`;
 const GENERATIONS = { name: 'gateway-generations', text: generationsSql('j.id = ANY($1::uuid[])') };
 /**
  * One generation (GET /generations/:id, a cancel's or retry's answer): its own statement, because
- * PostgreSQL plans `= ANY($1)` afresh on every call (a generic plan cannot know the array's length),
- * 0.6 of its 1.0 ms, while `= $1` keeps one plan (pg_stat_statements, 1,000 GETs).
+ * PostgreSQL planned `= ANY($1)` afresh on every call (a generic plan cannot know the array's
+ * length): 0.6 of its 1.0 ms per call; by `= $1`, 0.5 ms in all (pg_stat_statements, 1,000 GETs).
  */
 const GENERATION = { name: 'gateway-generation', text: generationsSql('j.id = $1::uuid') };
 
