@@ -114,7 +114,9 @@ describe.each(COMFYUI_VERSIONS)('ComfyClient.run against the simulator (simulati
   it('when the abort signal fires, then the prompt is interrupted on the server and run rejects with the reason', async () => {
     const controller = new AbortController();
     const promptId = randomUUID();
-    const running = client.run(textToImage({ steps: 400, seed: 9 }), { promptId, signal: controller.signal, onProgress: () => controller.abort(new Error('job cancelled')) });
+    // 2,000 steps × 5 ms: the cancel (two requests) lands while the prompt runs even on a loaded
+    // machine; with 400 steps, a 2-s stall under the full suite once let it finish first.
+    const running = client.run(textToImage({ steps: 2000, seed: 9 }), { promptId, signal: controller.signal, onProgress: () => controller.abort(new Error('job cancelled')) });
     await expect(running).rejects.toThrow('job cancelled');
     const entry = await waitForHistory(client, promptId);
     expect(entry.status?.messages.at(-1)?.[0]).toBe('execution_interrupted');
@@ -122,7 +124,7 @@ describe.each(COMFYUI_VERSIONS)('ComfyClient.run against the simulator (simulati
 
   it('when someone else interrupts the prompt, then run rejects with ComfyInterruptedError', async () => {
     const promptId = randomUUID();
-    const running = client.run(textToImage({ steps: 400, seed: 10 }), { promptId, onStarted: () => void client.interrupt(promptId) });
+    const running = client.run(textToImage({ steps: 2000, seed: 10 }), { promptId, onStarted: () => void client.interrupt(promptId) });
     const error = await running.catch((e) => e);
     expect(error).toBeInstanceOf(ComfyInterruptedError);
     expect(error.nodeType).toBeDefined();
@@ -141,7 +143,7 @@ describe.each(COMFYUI_VERSIONS)('ComfyClient.run against the simulator (simulati
 });
 
 async function waitForHistory(client: ComfyClient, promptId: string) {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 600; i++) {
     const entry = await client.history(promptId);
     if (entry) return entry;
     await new Promise((r) => setTimeout(r, 25));
