@@ -7,6 +7,7 @@ export * from './job-errors';
 export * from './job-events';
 export * from './job-control';
 export * from './backend-changes';
+export * from './channel-message';
 export * from './resources';
 export * from './workflows';
 export * from './workflow-template';

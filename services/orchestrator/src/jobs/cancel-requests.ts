@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { jobControlChannel, jobControlMessageSchema } from '@anime/contracts';
+import { jobControlChannel, jobControlMessageSchema, parseChannelMessage } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 
@@ -31,12 +31,12 @@ export class CancelRequests {
     const channel = jobControlChannel(this.deps.queuePrefix);
     this.deps.subscriber.on('message', (from: string, raw: string) => {
       if (from !== channel) return;
-      const parsed = jobControlMessageSchema.safeParse(safeJson(raw));
-      if (!parsed.success) {
+      const message = parseChannelMessage(jobControlMessageSchema, raw);
+      if (!message) {
         this.deps.log.warn('ignored a malformed job control message', { channel });
         return;
       }
-      this.abort(parsed.data.generationId);
+      this.abort(message.generationId);
     });
     await this.deps.subscriber.subscribe(channel);
     this.timer = setInterval(() => void this.checkColumn(), this.deps.checkEveryMs ?? DEFAULT_CHECK_MS);
@@ -79,13 +79,5 @@ export class CancelRequests {
     clearInterval(this.timer);
     await this.deps.subscriber.unsubscribe().catch(() => undefined);
     this.deps.subscriber.disconnect();
-  }
-}
-
-function safeJson(raw: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return undefined;
   }
 }

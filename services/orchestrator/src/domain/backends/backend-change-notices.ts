@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { backendChangeMessageSchema, backendChangesChannel } from '@anime/contracts';
+import { backendChangeMessageSchema, backendChangesChannel, parseChannelMessage } from '@anime/contracts';
 import type { Logger } from '@anime/logger';
 
 /**
@@ -12,7 +12,7 @@ export async function listenForBackendChanges(deps: { subscriber: Redis; queuePr
   const channel = backendChangesChannel(deps.queuePrefix);
   deps.subscriber.on('message', (from: string, raw: string) => {
     if (from !== channel) return;
-    if (!backendChangeMessageSchema.safeParse(safeJson(raw)).success) {
+    if (!parseChannelMessage(backendChangeMessageSchema, raw)) {
       deps.log.warn('ignored a malformed backend change message', { channel });
       return;
     }
@@ -25,12 +25,4 @@ export async function listenForBackendChanges(deps: { subscriber: Redis; queuePr
     await deps.subscriber.unsubscribe().catch(() => undefined);
     deps.subscriber.disconnect();
   };
-}
-
-function safeJson(raw: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
 }
