@@ -18,15 +18,13 @@ export function keyFinderWithQueueRoom(db: Db, caps: QueueCaps): (req: Request, 
   return (req, res) => (req.method === 'POST' && NEW_GENERATION.test(req.path) ? keyAndQueueRoomFinder(db, caps, (room) => (res.locals[PRE_READ] = room)) : undefined);
 }
 
-/** The queue's room this request read with its key, if it did (see keyFinderWithQueueRoom). */
-export function queueRoomReadWithKey(res: Response): QueueRoom | undefined {
-  return res.locals[PRE_READ] as QueueRoom | undefined;
-}
-
-/** 429 `queue_full` with `Retry-After` when the queue, or the caller's share of it, is full; `room` when already read. */
-export async function requireQueueRoom(res: Response, db: Db, caps: QueueCaps, room?: QueueRoom): Promise<void> {
+/**
+ * 429 `queue_full` with `Retry-After` when the queue, or the caller's share of it, is full: from the
+ * counts this request read with its key (keyFinderWithQueueRoom), else read now.
+ */
+export async function requireQueueRoom(res: Response, db: Db, caps: QueueCaps): Promise<void> {
   try {
-    await assertQueueRoom(db, caps, callerOf(res).keyId, room);
+    await assertQueueRoom(db, caps, callerOf(res).keyId, res.locals[PRE_READ] as QueueRoom | undefined);
   } catch (error) {
     if (error instanceof QueueFullError) {
       res.setHeader('Retry-After', String(QUEUE_FULL_RETRY_AFTER_S));

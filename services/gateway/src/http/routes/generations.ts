@@ -9,7 +9,7 @@ import { retryGeneration } from '../../domain/retry-generation';
 import type { Db } from '@anime/db';
 import { ApiError, notFound } from '../api-error';
 import type { GatewayLimits } from '../limits/gateway-limits';
-import { queueRoomReadWithKey, requireQueueRoom } from '../limits/queue-room';
+import { requireQueueRoom } from '../limits/queue-room';
 import { projectNotAllowed } from '../auth/auth-errors';
 import { callerOf, type Caller } from '../auth/caller';
 import { projectScope, reachesProject } from '../auth/project-access';
@@ -37,7 +37,7 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
       throw new ApiError(400, 'webhook_not_registered', message, [{ path: 'webhook.url', message }]);
     }
     // Read with the key when there is one (one statement for both).
-    await requireQueueRoom(res, deps.db, deps.limits.queueCaps, queueRoomReadWithKey(res));
+    await requireQueueRoom(res, deps.db, deps.limits.queueCaps);
     // The cost is charged while the workflow and the character are resolved (two round trips at
     // once); a refused charge answers first, as it would have before resolving, and a failed
     // resolution gives the points back.
