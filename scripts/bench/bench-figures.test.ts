@@ -1,11 +1,10 @@
 import { cpuCeiling, figureTable, formatValue, growthPercent, scalingEfficiency, verdict, type Figure } from './figures';
 import { commandOfStat, cpuMsFromStat, cpuMsOfCommand, cpuMsWithChildrenFromStat } from './process-memory';
-import { idleRate } from './idle-cpu';
 import { idleGaps, progressLatencies } from './prompt-timings';
 import { parseBenchArgs } from './bench-args';
 import { figuresOf, renderReport, retriedLine, worstScaling } from './report';
 import { metricValue } from './service-metrics';
-import { percentile, summarize } from './stats';
+import { deltaPer, percentile, summarize } from './stats';
 
 describe('benchmark figures', () => {
   it('when percentiles are taken, then they use the nearest rank', () => {
@@ -181,10 +180,10 @@ describe('the report', () => {
     expect(retriedLine({ '500': 3, 'no answer': 1 })[0]).toContain('500 × 3, no answer × 1');
   });
 
-  it('when a process was watched idle, then its rate is CPU ms per second of wall time, unknown where /proc was not read', () => {
-    expect(idleRate(1_000, 1_150, 10)).toBeCloseTo(15);
-    expect(idleRate(null, 1_150, 10)).toBeNull();
-    expect(idleRate(1_000, null, 10)).toBeNull();
-    expect(idleRate(1_000, 1_000, 0)).toBeNull();
+  it('when a counter is read before and after (idle CPU per second, CPU per job), then its rate is the growth per unit, unknown where /proc was not read', () => {
+    expect(deltaPer(1_000, 1_150, 10)).toBeCloseTo(15);
+    expect(deltaPer(null, 1_150, 10)).toBeNull();
+    expect(deltaPer(1_000, null, 10)).toBeNull();
+    expect(deltaPer(1_000, 1_000, 0)).toBeNull();
   });
 });

@@ -1,5 +1,7 @@
 import type { BenchStack } from './bench-stack';
 import { cpuMs } from './process-memory';
+import { deltaPer } from './stats';
+import { sleep } from './waits';
 
 /** How long the throughput stack is watched idle before its backlog is submitted. */
 export const IDLE_SECONDS = 10;
@@ -28,11 +30,5 @@ export async function measureIdleCpu(bench: BenchStack, seconds: number): Promis
   await sleep(seconds * 1000);
   const after = await Promise.all(processes.map((p) => cpuMs(p.pid)));
   const wallS = (performance.now() - started) / 1000;
-  return processes.map((p, i) => ({ process: p.process, msPerSecond: idleRate(before[i], after[i], wallS) }));
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-export function idleRate(before: number | null, after: number | null, wallS: number): number | null {
-  return before === null || after === null || wallS <= 0 ? null : (after - before) / wallS;
+  return processes.map((p, i) => ({ process: p.process, msPerSecond: deltaPer(before[i], after[i], wallS) }));
 }

@@ -10,10 +10,11 @@ import { withBenchStack } from './bench-stack';
 import { directThroughput } from './direct-baseline';
 import { IDLE_SECONDS, measureIdleCpu, SETTLE_SECONDS } from './idle-cpu';
 import { describeMachine } from './machine';
-import { cpuMs } from './process-memory';
 import { renderReport, type BenchReport, type ThroughputResult } from './report';
+import { simulatorsCpuMs } from './resource-window';
 import { overheadScenario, type OverheadResult } from './scenario-overhead';
 import { soakScenario, SOAK_RETENTION_ENV } from './scenario-soak';
+import { deltaPer } from './stats';
 
 const HELP = `Usage: pnpm bench [options]
 
@@ -71,11 +72,10 @@ async function scenarios(args: BenchArgs, redisUrl: string): Promise<Omit<BenchR
       const idle = await measureIdleCpu(bench, IDLE_SECONDS);
       const pipeline = await runBacklog(bench, { ...job, steps: 1, jobs: args.jobs });
       log(`throughput: the pipeline did ${pipeline.throughput.toFixed(1)} jobs/s; now a minimal client on the same simulators…`);
-      const simCpu = async () => (await Promise.all(bench.simulators.map((s) => cpuMs(s.process.pid)))).reduce<number | null>((a, b) => (a === null || b === null ? null : a + b), 0);
-      const before = await simCpu();
+      const before = await simulatorsCpuMs(bench);
       const direct = await directThroughput(bench.simulators.map((s) => s.url), { count: args.jobs, steps: 1, timeoutMs });
-      const after = await simCpu();
-      return { pipeline, idle, direct: { jobsPerSecond: direct.jobsPerSecond, simulatorsCpuMsPerJob: before === null || after === null ? null : (after - before) / args.jobs } };
+      const after = await simulatorsCpuMs(bench);
+      return { pipeline, idle, direct: { jobsPerSecond: direct.jobsPerSecond, simulatorsCpuMsPerJob: deltaPer(before, after, args.jobs) } };
     });
   }
   let overhead: OverheadResult | undefined;

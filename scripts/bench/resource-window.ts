@@ -2,6 +2,7 @@ import type { AppService } from '@anime/stack';
 import type { BenchStack } from './bench-stack';
 import { cpuMs, cpuMsOfCommand, rssMiB } from './process-memory';
 import { readCounters, type ServiceCounters } from './service-metrics';
+import { deltaPer } from './stats';
 
 interface Snapshot {
   services: Record<AppService, ServiceCounters>;
@@ -33,6 +34,12 @@ export interface WindowUse {
   redisCpuMsPerJob: number | null;
 }
 
+/** CPU used so far by all the bench's simulators together, in ms; null when one cannot be read. */
+export async function simulatorsCpuMs(bench: BenchStack): Promise<number | null> {
+  const each = await Promise.all(bench.simulators.map((s) => cpuMs(s.process.pid)));
+  return each.some((v) => v === null) ? null : each.reduce<number>((a, b) => a + (b ?? 0), 0);
+}
+
 async function snapshot(bench: BenchStack): Promise<Snapshot> {
   const services = {} as Record<AppService, ServiceCounters>;
   const rss = {} as Record<AppService, number | null>;
@@ -42,20 +49,17 @@ async function snapshot(bench: BenchStack): Promise<Snapshot> {
       rss[name] = await rssMiB(pid);
     }),
   );
-  const sims = await Promise.all(bench.simulators.map((s) => cpuMs(s.process.pid)));
   const [postgresCpuMs, redisCpuMs] = await Promise.all([cpuMsOfCommand('postgres'), cpuMsOfCommand('redis-server')]);
   const usage = process.cpuUsage();
   return {
     services,
     rss,
-    simulatorsCpuMs: sims.some((v) => v === null) ? null : sims.reduce<number>((a, b) => a + (b ?? 0), 0),
+    simulatorsCpuMs: await simulatorsCpuMs(bench),
     clientCpuMs: (usage.user + usage.system) / 1000,
     postgresCpuMs,
     redisCpuMs,
   };
 }
-
-const perJob = (before: number | null, after: number | null, jobs: number) => (before === null || after === null ? null : (after - before) / jobs);
 
 /** Counters read before `work` and after it: CPU (process_cpu_seconds_total), statements, RSS. */
 export async function measureWindow<T>(bench: BenchStack, jobs: (result: T) => number, work: () => Promise<T>): Promise<{ result: T; use: WindowUse }> {
@@ -77,10 +81,10 @@ export async function measureWindow<T>(bench: BenchStack, jobs: (result: T) => n
       services,
       totalCpuMsPerJob: services.reduce((a, s) => a + s.cpuMsPerJob, 0),
       totalStatementsPerJob: services.reduce((a, s) => a + s.statementsPerJob, 0),
-      simulatorsCpuMsPerJob: before.simulatorsCpuMs === null || after.simulatorsCpuMs === null ? null : (after.simulatorsCpuMs - before.simulatorsCpuMs) / n,
+      simulatorsCpuMsPerJob: deltaPer(before.simulatorsCpuMs, after.simulatorsCpuMs, n),
       clientCpuMsPerJob: (after.clientCpuMs - before.clientCpuMs) / n,
-      postgresCpuMsPerJob: perJob(before.postgresCpuMs, after.postgresCpuMs, n),
-      redisCpuMsPerJob: perJob(before.redisCpuMs, after.redisCpuMs, n),
+      postgresCpuMsPerJob: deltaPer(before.postgresCpuMs, after.postgresCpuMs, n),
+      redisCpuMsPerJob: deltaPer(before.redisCpuMs, after.redisCpuMs, n),
     },
   };
 }

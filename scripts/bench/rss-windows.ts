@@ -32,10 +32,17 @@ export function rssWindow(samples: readonly RssSample[], from: number, to: numbe
   return { median, min: values[0], max: values[values.length - 1], samples: values.length };
 }
 
+type ServiceProcess = { name: AppService; pid: number | undefined };
+
+/** Every service's RSS now (MiB, from /proc; null where unreadable). */
+export async function servicesRss(services: readonly ServiceProcess[]): Promise<Record<AppService, number | null>> {
+  return Object.fromEntries(await Promise.all(services.map(async (s) => [s.name, await rssMiB(s.pid)] as const))) as Record<AppService, number | null>;
+}
+
 /** Reads every service's RSS from /proc each `everyMs` (nothing asked of the services themselves) until stopped. */
-export function sampleRss(services: readonly { name: AppService; pid: number | undefined }[], everyMs: number, done: () => number) {
+export function sampleRss(services: readonly ServiceProcess[], everyMs: number, done: () => number) {
   const samples = Object.fromEntries(services.map((s) => [s.name, [] as RssSample[]])) as Record<AppService, RssSample[]>;
-  const read = async () => Object.fromEntries(await Promise.all(services.map(async (s) => [s.name, await rssMiB(s.pid)] as const))) as Record<AppService, number | null>;
+  const read = () => servicesRss(services);
   const keep = (at: number, rss: Record<AppService, number | null>) => {
     for (const s of services) samples[s.name].push({ done: at, rss: rss[s.name] });
   };

@@ -1,8 +1,7 @@
 import type { AppService } from '@anime/stack';
 import type { BenchStack } from './bench-stack';
-import { rssMiB } from './process-memory';
 import { measureWindow, type WindowUse } from './resource-window';
-import { rssWindow, sampleRss, type RssWindow } from './rss-windows';
+import { rssWindow, sampleRss, servicesRss, type RssWindow } from './rss-windows';
 import { runJobs } from './run-jobs';
 import { queueRetention, redisMemory, tableRows, type RedisMemory, type Retention } from './soak-stores';
 import { sleep } from './waits';
@@ -58,7 +57,6 @@ export async function soakScenario(bench: BenchStack, options: { jobs: number; w
   const rowsBefore = await tableRows(bench.databaseUrl);
   const warmAt = Math.max(1, Math.ceil(options.jobs * WARM_UP_SHARE));
   const warm: Partial<Record<AppService, number | null>> = {};
-  const rssNow = async () => Object.fromEntries(await Promise.all(bench.services.map(async (s) => [s.name, await rssMiB(s.pid)] as const))) as Record<AppService, number | null>;
   let lastReport = 0;
   let completed = 0;
   const sampler = sampleRss(bench.services, RSS_EVERY_MS, () => completed);
@@ -97,7 +95,7 @@ export async function soakScenario(bench: BenchStack, options: { jobs: number; w
     // BullMQ removes aged jobs when a later one finishes: wait out the age, then finish a few more.
     waitedS = longest + 1;
     await sleep(waitedS * 1000);
-    idle = await rssNow();
+    idle = await servicesRss(bench.services);
     await runJobs(gateway, bench.apiKey, { count: 4, steps: options.steps, inFlight: 4, submitConcurrency: 4, timeoutMs: options.timeoutMs });
     agedOut = await redisMemory(bench.redisUrl, bench.queuePrefix);
   }

@@ -19,3 +19,8 @@ export function summarize(values: number[]): Summary {
 }
 
 export const ms = (value: number) => (Number.isNaN(value) ? '–' : `${value.toFixed(1)} ms`);
+
+/** How much a counter grew per unit (job, second): null when a reading is unknown or there are no units. */
+export function deltaPer(before: number | null, after: number | null, units: number): number | null {
+  return before === null || after === null || units <= 0 ? null : (after - before) / units;
+}
