@@ -4,7 +4,7 @@ import { createLogger } from '@anime/logger';
 import { createRedis, JobEventPublisher, JobLifecycle } from '@anime/pipeline';
 import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix, waitFor, type TestDatabase } from '@anime/testing';
 import type { Redis } from 'ioredis';
-import { PromptNotices } from '../src/jobs/prompt-notices';
+import { PROGRESS_STORE_INTERVAL_MS, PromptNotices } from '../src/jobs/prompt-notices';
 
 const workflow = { '1': { class_type: 'SaveImage', inputs: {} } };
 const conditioning = { positive: 'p', negative: 'n', loras: [], references: [], outfit: null };
@@ -82,5 +82,69 @@ describe('PromptNotices (started and progress of one prompt, recorded in order)'
     notices.started();
     await notices.settled();
     expect((await db.generationJob.findUniqueOrThrow({ where: { id } })).eventSeq).toBe(3);
+  });
+
+  it('when ticks follow the first, then they go out under the seqs its statement reserved, with no statement each, and settled() stores the latest; the next event comes after them', async () => {
+    const id = await submitted('steps');
+    const notices = new PromptNotices({ lifecycle, events, log }, id, 'steps');
+    notices.started();
+    await notices.progress({ value: 1, max: 5, node: '3' });
+    const before = databaseStatements();
+    for (let value = 2; value <= 5; value++) await notices.progress({ value, max: 5, node: '3' });
+    expect(databaseStatements() - before).toBe(0);
+    await notices.settled();
+    expect(databaseStatements() - before).toBe(1);
+    expect((await publishedFor(id, 6)).map((e) => [e.name, e.seq])).toEqual([['job:started', 3], ...[4, 5, 6, 7, 8].map((seq) => ['job:progress', seq])]);
+    expect(await db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ eventSeq: 8, progressSeq: 8, progressValue: 5, progressMax: 5 });
+    expect((await lifecycle.cancel(id))?.seq).toBe(9);
+  });
+
+  it('when a second sampler ticks past the reservation, then its first tick reserves again by a statement, and seqs go on without a gap', async () => {
+    const id = await submitted('two-samplers');
+    const notices = new PromptNotices({ lifecycle, events, log }, id, 'two-samplers');
+    await notices.progress({ value: 1, max: 2, node: '3' });
+    await notices.progress({ value: 2, max: 2, node: '3' });
+    const before = databaseStatements();
+    await notices.progress({ value: 1, max: 3, node: '8' });
+    expect(databaseStatements() - before).toBe(1);
+    await notices.progress({ value: 2, max: 3, node: '8' });
+    await notices.settled();
+    expect((await publishedFor(id, 4)).map((e) => e.seq)).toEqual([3, 4, 5, 6]);
+    expect(await db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ eventSeq: 7, progressSeq: 6, progressValue: 2, progressMax: 3, progressNode: '8' });
+  });
+
+  it('when ticks keep coming, then the latest is stored while the prompt runs, at most once per interval, for a client that subscribes meanwhile', async () => {
+    const id = await submitted('long');
+    const notices = new PromptNotices({ lifecycle, events, log }, id, 'long');
+    await notices.progress({ value: 1, max: 100, node: '3' });
+    const before = databaseStatements();
+    const started = Date.now();
+    let value = 1;
+    while (Date.now() - started < PROGRESS_STORE_INTERVAL_MS * 3) {
+      await notices.progress({ value: ++value, max: 100, node: '3' });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const stored = await db.generationJob.findUniqueOrThrow({ where: { id } });
+    expect(stored.progressValue).toBeGreaterThan(1);
+    // One store per interval at most (and the reads of this test aside): far fewer than one per tick.
+    expect(databaseStatements() - before).toBeLessThanOrEqual(1 + 4);
+    expect(value).toBeGreaterThan(10);
+    await notices.settled();
+    expect(await db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ progressValue: value, progressSeq: 3 + value - 1 });
+  });
+
+  it('when a store finds the job no longer running there, then no later tick is published', async () => {
+    const id = await submitted('gone');
+    const notices = new PromptNotices({ lifecycle, events, log }, id, 'gone');
+    await notices.progress({ value: 1, max: 10, node: '3' });
+    await lifecycle.cancel(id);
+    await notices.progress({ value: 2, max: 10, node: '3' });
+    await new Promise((resolve) => setTimeout(resolve, PROGRESS_STORE_INTERVAL_MS + 100));
+    await notices.progress({ value: 3, max: 10, node: '3' });
+    await notices.progress({ value: 4, max: 10, node: '3' });
+    await notices.settled();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(published.filter((e) => e.jobId === id).map((e) => e.seq)).toEqual([3, 4]);
+    expect(await db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'canceled', progressSeq: 3, progressValue: 1 });
   });
 });

@@ -2,7 +2,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { queueForStage, type AssetResource, type GenerationRequestBody, type JobConditioning, type JobError, type JobEventEnvelope, type JobEventName, type JobEventPayloads, type StageQueueKey, type RenderOutputs, type StoredWorkflow, type AttemptEndCode, type ReferenceUse } from '@anime/contracts';
 import { isUniqueViolation, readRows, runStatement, type Asset, type Db, type GenerationJob } from '@anime/db';
 import { json, runNumbering } from './lifecycle-sql';
-import { CANCEL, CREATE, FAIL, FILE, FILE_WITH_ASSETS, FIND_BY_REQUEST, PROGRESS, RENDER, REOPEN, REQUEST_CANCEL, RESOLVE, RESUBMIT, STAGE_OF, STARTED, STARTED_WITH_PROGRESS, SUBMIT, CREATED_JOB_FIELDS } from './lifecycle-statements';
+import { CANCEL, CREATE, FAIL, FILE, FILE_WITH_ASSETS, FIND_BY_REQUEST, PROGRESS, PROGRESS_LATEST, RENDER, REOPEN, REQUEST_CANCEL, RESOLVE, RESUBMIT, STAGE_OF, STARTED, STARTED_WITH_PROGRESS, SUBMIT, CREATED_JOB_FIELDS } from './lifecycle-statements';
 
 /** What resolving a character records on a generation. */
 export interface Resolution {
@@ -148,21 +148,30 @@ export class JobLifecycle {
   /**
    * `started` and `progress` in one statement, for a tick that came before the started notice was
    * written: job:started (when the notice applies, as in `started`) then job:progress, in seq order;
-   * empty when the job is no longer running there.
+   * empty when the job is no longer running there. `reserve` as in `progress`.
    */
-  async startedWithProgress(id: string, promptId: string, progress: ProgressTick): Promise<JobEventEnvelope<'job:started' | 'job:progress'>[]> {
-    const [row] = await runStatement<Recorded & { backend: string | null; number: number | null }>(this.db, STARTED_WITH_PROGRESS, [id, promptId, json({ jobId: id }), progress.value, progress.max, progress.node]);
+  async startedWithProgress(id: string, promptId: string, progress: ProgressTick, reserve = 1): Promise<JobEventEnvelope<'job:started' | 'job:progress'>[]> {
+    const [row] = await runStatement<Recorded & { backend: string | null; number: number | null }>(this.db, STARTED_WITH_PROGRESS, [id, promptId, json({ jobId: id }), progress.value, progress.max, progress.node, reserveCount(reserve)]);
     if (!row) return [];
     const tick = progressEvent(id, progress, row.seq);
     if (row.backend === null || row.number === null) return [tick];
     return [envelope('job:started', { ...row, seq: row.seq - 1 }, { jobId: id, backend: row.backend, attempt: row.number }), tick];
   }
 
-  /** Progress is not part of the stored story: only the latest tick is kept, with its seq. */
-  async progress(id: string, progress: ProgressTick): Promise<JobEventEnvelope<'job:progress'> | null> {
+  /**
+   * Progress is not part of the stored story: only the latest tick is kept, with its seq. The tick
+   * takes the first of `reserve` seqs; the caller may publish its next ticks under the others
+   * without a statement each (progressEvent), storing the latest with `keepProgress`.
+   */
+  async progress(id: string, progress: ProgressTick, reserve = 1): Promise<JobEventEnvelope<'job:progress'> | null> {
     // The hot path (every sampler step of every job): one guarded statement.
-    const [row] = await runStatement<{ eventSeq: number }>(this.db, PROGRESS, [id, progress.value, progress.max, progress.node]);
-    return row ? progressEvent(id, progress, row.eventSeq) : null;
+    const [row] = await runStatement<{ seq: number }>(this.db, PROGRESS, [id, progress.value, progress.max, progress.node, reserveCount(reserve)]);
+    return row ? progressEvent(id, progress, row.seq) : null;
+  }
+
+  /** Stores a tick published under a reserved seq; false once the job no longer runs there (or a later tick is stored). */
+  async keepProgress(id: string, progress: ProgressTick, seq: number): Promise<boolean> {
+    return (await runStatement(this.db, PROGRESS_LATEST, [id, seq, progress.value, progress.max, progress.node])).length > 0;
   }
 
   /** Refused once a cancel was requested: what ComfyUI finished anyway is not filed. */
@@ -250,10 +259,17 @@ function recorded(attempt: Attempt, [row]: RecordedAttempt[]): (Recorded & { num
 }
 
 /** A sampler's progress as ComfyUI reports it. */
-type ProgressTick = { value: number; max: number; node: string | null };
+export type ProgressTick = { value: number; max: number; node: string | null };
+
+/** The most seqs one statement reserves for a prompt's ticks. */
+export const MAX_RESERVED_PROGRESS_SEQS = 1_000;
+const reserveCount = (n: number) => Math.min(MAX_RESERVED_PROGRESS_SEQS, Math.max(1, Math.floor(Number.isFinite(n) ? n : 1)));
+
+/** How many seqs a tick's statement reserves: its own and one per step the sampler has left, within 1..MAX_RESERVED_PROGRESS_SEQS. */
+export const progressSeqsFor = (tick: ProgressTick): number => reserveCount(tick.max - tick.value + 1);
 
 /** A progress tick as published (it is not stored in the job's story, so it has no origin). */
-function progressEvent(jobId: string, progress: ProgressTick, seq: number): JobEventEnvelope<'job:progress'> {
+export function progressEvent(jobId: string, progress: ProgressTick, seq: number): JobEventEnvelope<'job:progress'> {
   return { name: 'job:progress', seq, payload: { jobId, ...progress, seq } };
 }
 

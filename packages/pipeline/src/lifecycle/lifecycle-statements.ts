@@ -121,31 +121,49 @@ SELECT "eventSeq" AS seq, source, "requestId", backend, number FROM s`,
 };
 
 /**
- * $1 id, $2 promptId, $3 started payload, $4 value, $5 max, $6 node: STARTED and PROGRESS in one
- * statement, for a first tick that came before the started notice was written. The row is locked
- * first as in STARTED; the open attempt is marked started if the notice applies, and the one
- * UPDATE of the job row takes its seq (job:started) and the next (the tick), or only the tick's.
+ * $1 id, $2 promptId, $3 started payload, $4 value, $5 max, $6 node, $7 seqs reserved for ticks (≥ 1):
+ * STARTED and PROGRESS in one statement, for a first tick that came before the started notice was
+ * written. The row is locked first as in STARTED; the open attempt is marked started if the notice
+ * applies, and the one UPDATE of the job row takes its seq (job:started) and the tick's, the first
+ * of the $7 seqs reserved for this prompt's ticks (see PROGRESS).
  */
 export const STARTED_WITH_PROGRESS: Statement = {
   name: 'lifecycle-started-with-progress',
   text: `${MARK_STARTED}, s AS (
-  UPDATE generation_jobs g SET "eventSeq" = g."eventSeq" + 1 + (SELECT count(*) FROM t)::int, "progressSeq" = g."eventSeq" + 1 + (SELECT count(*) FROM t)::int,
+  UPDATE generation_jobs g SET "eventSeq" = g."eventSeq" + (SELECT count(*) FROM t)::int + $7::int, "progressSeq" = g."eventSeq" + 1 + (SELECT count(*) FROM t)::int,
     "progressValue" = $4::int, "progressMax" = $5::int, "progressNode" = $6::text, "updatedAt" = ${SQL_NOW}
   FROM j WHERE g.id = j.id
-  RETURNING g.id, g."eventSeq", g.source, g."requestId"
+  RETURNING g.id, g."progressSeq", g.source, g."requestId"
 ), e AS (
-  ${insertEvents(`SELECT s.id AS "jobId", s."eventSeq" - 1 AS seq, 'job:started' AS type, $3::jsonb || jsonb_build_object('backend', t.backend, 'attempt', t.number) AS payload FROM s, t`)}
+  ${insertEvents(`SELECT s.id AS "jobId", s."progressSeq" - 1 AS seq, 'job:started' AS type, $3::jsonb || jsonb_build_object('backend', t.backend, 'attempt', t.number) AS payload FROM s, t`)}
 )
-SELECT s."eventSeq" AS seq, s.source, s."requestId", t.backend, t.number FROM s LEFT JOIN t ON true`,
+SELECT s."progressSeq" AS seq, s.source, s."requestId", t.backend, t.number FROM s LEFT JOIN t ON true`,
 };
 
-/** $1 id, $2 value, $3 max, $4 node. Only the latest tick is kept, with its seq; no stored event. */
+/**
+ * $1 id, $2 value, $3 max, $4 node, $5 seqs reserved (≥ 1). Only the latest tick is kept, with its
+ * seq; no stored event. The tick takes the first of $5 seqs: the process that follows the prompt
+ * gives the rest to its next ticks itself, publishing them before PROGRESS_LATEST stores the latest
+ * (the job's next event is numbered after all of them, so seqs still only increase).
+ */
 export const PROGRESS: Statement = {
   name: 'lifecycle-progress',
   text: `UPDATE generation_jobs
-SET "eventSeq" = "eventSeq" + 1, "progressSeq" = "eventSeq" + 1, "progressValue" = $2::int, "progressMax" = $3::int, "progressNode" = $4::text, "updatedAt" = ${SQL_NOW}
+SET "eventSeq" = "eventSeq" + $5::int, "progressSeq" = "eventSeq" + 1, "progressValue" = $2::int, "progressMax" = $3::int, "progressNode" = $4::text, "updatedAt" = ${SQL_NOW}
 WHERE id = $1::uuid AND status = 'running' AND stage = 'submitted'
-RETURNING "eventSeq"`,
+RETURNING "progressSeq" AS seq`,
+};
+
+/**
+ * $1 id, $2 seq, $3 value, $4 max, $5 node: stores a tick published under a seq PROGRESS reserved,
+ * unless a later one is stored already or the job no longer runs there.
+ */
+export const PROGRESS_LATEST: Statement = {
+  name: 'lifecycle-progress-latest',
+  text: `UPDATE generation_jobs
+SET "progressSeq" = $2::int, "progressValue" = $3::int, "progressMax" = $4::int, "progressNode" = $5::text, "updatedAt" = ${SQL_NOW}
+WHERE id = $1::uuid AND status = 'running' AND stage = 'submitted' AND COALESCE("progressSeq", 0) < $2::int AND "eventSeq" >= $2::int
+RETURNING id`,
 };
 
 /** $1 id, $2 outputs. Refused once a cancel was requested. */

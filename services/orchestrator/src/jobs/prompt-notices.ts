@@ -1,17 +1,32 @@
 import type { Logger } from '@anime/logger';
-import type { JobEventPublisher, JobLifecycle } from '@anime/pipeline';
+import { progressEvent, progressSeqsFor, type JobEventPublisher, type JobLifecycle, type ProgressTick } from '@anime/pipeline';
 
-type Tick = { value: number; max: number; node: string | null };
+/** How often, at most, a tick published under a reserved seq is stored as the job's latest progress. */
+export const PROGRESS_STORE_INTERVAL_MS = 250;
 
 /**
  * What ComfyUI tells about one prompt while it runs (started, progress ticks), recorded and
  * published one after another in the order it came. The started notice waits one turn of the event
  * loop: a first tick that arrived with it (a fast sampler, or a busy process reading both at once)
  * takes it along, and the two are one statement (job:started then job:progress, in seq order).
+ *
+ * A tick's statement reserves seqs for the sampler's remaining steps. The ticks after it are
+ * published at once under those seqs, with no statement on their way; the latest is stored at most
+ * every PROGRESS_STORE_INTERVAL_MS, and always before `settled()` resolves (so before the outcome is
+ * recorded, whose seq comes after every reserved one). While this process follows the prompt, no
+ * other writes an event of the job; should a store find the job no longer running there, the
+ * reservation is dropped and the next tick goes through a guarded statement again.
  */
 export class PromptNotices {
   private chain: Promise<void>;
   private startedDue = false;
+  /** Seqs reserved for ticks and not used yet: next..last. */
+  private reserved: { next: number; last: number } | undefined;
+  /** The newest tick published under a reserved seq and not stored yet. */
+  private unstored: { tick: ProgressTick; seq: number } | undefined;
+  private storing: Promise<void> | undefined;
+  private storeTimer: NodeJS.Timeout | undefined;
+  private storedAt = 0;
 
   constructor(
     private readonly deps: { lifecycle: JobLifecycle; events: JobEventPublisher; log: Logger },
@@ -34,18 +49,40 @@ export class PromptNotices {
     });
   };
 
-  /** A progress tick; resolves once it is recorded and published (the follower collapses ticks meanwhile). */
-  progress = (tick: Tick): Promise<void> => {
+  /** A progress tick; resolves once it is published (the follower collapses ticks meanwhile). */
+  progress = (tick: ProgressTick): Promise<void> => {
     if (this.startedDue) {
       this.startedDue = false;
-      return this.enqueue('progress', async () => this.deps.events.publishAll(await this.deps.lifecycle.startedWithProgress(this.jobId, this.promptId, tick)));
+      return this.enqueue('progress', async () => {
+        const events = await this.deps.lifecycle.startedWithProgress(this.jobId, this.promptId, tick, progressSeqsFor(tick));
+        this.reserve(events.at(-1)?.seq, tick);
+        await this.deps.events.publishAll(events);
+      });
     }
-    return this.enqueue('progress', async () => this.deps.events.publishAll([await this.deps.lifecycle.progress(this.jobId, tick)]));
+    return this.enqueue('progress', async () => {
+      const seq = this.takeReserved();
+      if (seq !== undefined) {
+        await this.deps.events.publishAll([progressEvent(this.jobId, tick, seq)]);
+        this.store({ tick, seq });
+        return;
+      }
+      const event = await this.deps.lifecycle.progress(this.jobId, tick, progressSeqsFor(tick));
+      this.reserve(event?.seq, tick);
+      await this.deps.events.publishAll([event]);
+    });
   };
 
-  /** Resolves once everything noticed so far is recorded (or failed and was logged): before the outcome is. */
-  settled(): Promise<void> {
-    return this.chain;
+  /** Resolves once everything noticed so far is published and recorded (or failed and was logged): before the outcome is. */
+  async settled(): Promise<void> {
+    await this.chain;
+    while (this.storing || this.unstored) {
+      clearTimeout(this.storeTimer);
+      this.storeTimer = undefined;
+      if (!this.storing) this.storeLatest();
+      await this.storing;
+    }
+    clearTimeout(this.storeTimer);
+    this.storeTimer = undefined;
   }
 
   private enqueue(what: string, write: () => Promise<void>): Promise<void> {
@@ -53,5 +90,50 @@ export class PromptNotices {
       this.deps.log.warn(`could not record the prompt's ${what}`, { jobId: this.jobId, promptId: this.promptId, error: (error as Error).message });
     });
     return this.chain;
+  }
+
+  /** The statement that published `seq` (the tick's, stored with it) reserved the seqs after it up to the sampler's last step. */
+  private reserve(seq: number | undefined, tick: ProgressTick): void {
+    this.unstored = undefined;
+    this.storedAt = Date.now();
+    this.reserved = seq === undefined ? undefined : { next: seq + 1, last: seq + progressSeqsFor(tick) - 1 };
+  }
+
+  private takeReserved(): number | undefined {
+    const reserved = this.reserved;
+    if (!reserved || reserved.next > reserved.last) return undefined;
+    return reserved.next++;
+  }
+
+  /** Keeps `latest` as the tick to store; stores it now, or once the interval since the last store is over. */
+  private store(latest: { tick: ProgressTick; seq: number }): void {
+    this.unstored = latest;
+    if (this.storing || this.storeTimer) return;
+    const wait = this.storedAt + PROGRESS_STORE_INTERVAL_MS - Date.now();
+    if (wait <= 0) return this.storeLatest();
+    this.storeTimer = setTimeout(() => {
+      this.storeTimer = undefined;
+      if (!this.storing) this.storeLatest();
+    }, wait);
+  }
+
+  private storeLatest(): void {
+    const latest = this.unstored;
+    if (!latest) return;
+    this.unstored = undefined;
+    this.storedAt = Date.now();
+    this.storing = this.deps.lifecycle
+      .keepProgress(this.jobId, latest.tick, latest.seq)
+      .then((kept) => {
+        // Not running there any more, or a later tick stored: reserved seqs are not used again.
+        if (!kept) this.reserved = undefined;
+      })
+      .catch((error) => {
+        this.deps.log.warn("could not store the prompt's progress", { jobId: this.jobId, promptId: this.promptId, error: (error as Error).message });
+      })
+      .finally(() => {
+        this.storing = undefined;
+        if (this.unstored && !this.storeTimer) this.store(this.unstored);
+      });
   }
 }
