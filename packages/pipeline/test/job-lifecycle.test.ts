@@ -1,7 +1,7 @@
 import { generationRequestBodySchema, JOB_STAGES, type JobStage, type JobStatus } from '@anime/contracts';
 import { createDb, type Db } from '@anime/db';
 import { createTestDatabase, type TestDatabase } from '@anime/testing';
-import { BackendDrainingError, JobLifecycle } from '../src/lifecycle/job-lifecycle';
+import { BackendDrainingError, JobLifecycle, progressSeqsFor } from '../src/lifecycle/job-lifecycle';
 import { allows, TRANSITIONS, type TransitionName } from '../src/lifecycle/transitions';
 
 const STATUSES: JobStatus[] = ['queued', 'running', 'completed', 'failed', 'canceled'];
@@ -168,6 +168,37 @@ describe('JobLifecycle', () => {
     await lifecycle.render(id, { backend: 'http://a', promptId: 'both', items: [] });
     expect(await lifecycle.startedWithProgress(id, 'both', { value: 4, max: 4, node: '3' })).toEqual([]);
     expect((await db.generationJob.findUniqueOrThrow({ where: { id } })).eventSeq).toBe(6);
+  });
+
+  it('when a tick reserves seqs for the steps left, then the next event comes after them, and a reserved tick is stored by keepProgress or with the outputs, never an older one', async () => {
+    const id = (await lifecycle.create({ body: body(), source: 'test', resolution: resolution() })).job.id;
+    await lifecycle.submit(id, { ...attempt(), promptId: 'reserving' });
+    const [started, first] = await lifecycle.startedWithProgress(id, 'reserving', { value: 1, max: 6, node: '3' }, progressSeqsFor({ value: 1, max: 6, node: '3' }));
+    expect([started.seq, first.seq]).toEqual([3, 4]);
+    // Seqs 4..9 are the six steps' ticks: the job's counter is past them.
+    expect(await db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ eventSeq: 9, progressSeq: 4, progressValue: 1 });
+    expect(await lifecycle.keepProgress(id, { value: 3, max: 6, node: '3' }, 6)).toBe(true);
+    // An older tick, or a seq never reserved, is not stored.
+    expect(await lifecycle.keepProgress(id, { value: 2, max: 6, node: '3' }, 5)).toBe(false);
+    expect(await lifecycle.keepProgress(id, { value: 9, max: 6, node: '3' }, 10)).toBe(false);
+    expect(await db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ progressSeq: 6, progressValue: 3 });
+    expect(await lifecycle.render(id, { backend: 'http://a', promptId: 'reserving', items: [] }, { tick: { value: 6, max: 6, node: '3' }, seq: 9 })).toBe(true);
+    expect(await db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ stage: 'rendered', eventSeq: 9, progressSeq: 9, progressValue: 6, progressMax: 6, progressNode: '3' });
+    // Not running there any more: nothing is kept.
+    expect(await lifecycle.keepProgress(id, { value: 6, max: 6, node: '3' }, 9)).toBe(false);
+  });
+
+  it('when the outputs are recorded with no unstored tick (or an older one), then the stored progress stays as it was', async () => {
+    const id = (await lifecycle.create({ body: body(), source: 'test', resolution: resolution() })).job.id;
+    await lifecycle.submit(id, { ...attempt(), promptId: 'kept' });
+    await lifecycle.progress(id, { value: 1, max: 2, node: '3' }, 2);
+    await lifecycle.keepProgress(id, { value: 2, max: 2, node: '3' }, 4);
+    expect(await lifecycle.render(id, { backend: 'http://a', promptId: 'kept', items: [] }, { tick: { value: 1, max: 2, node: '3' }, seq: 3 })).toBe(true);
+    expect(await db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ eventSeq: 4, progressSeq: 4, progressValue: 2 });
+    const other = (await lifecycle.create({ body: body(), source: 'test', resolution: resolution() })).job.id;
+    await lifecycle.submit(other, { ...attempt(), promptId: 'none' });
+    expect(await lifecycle.render(other, { backend: 'http://a', promptId: 'none', items: [] })).toBe(true);
+    expect(await db.generationJob.findUniqueOrThrow({ where: { id: other } })).toMatchObject({ stage: 'rendered', progressSeq: null, progressValue: null });
   });
 
   it('when a failed job is retried at its stage, then its error is cleared, a job:retrying event is recorded and it can complete', async () => {

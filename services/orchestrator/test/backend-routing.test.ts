@@ -91,7 +91,8 @@ describe('backend pool (orchestrator in-process, two simulators with different m
 
   it('when a backend is drained, then it finishes the job it holds and gets no new one until undrained', async () => {
     const long = await render({ checkpoint: 'alpha.safetensors' }, 60);
-    await waitFor(() => db.generationJob.findFirst({ where: { id: long, stage: 'submitted', progressValue: { gt: 1 } } }), 'the long job to run on alpha');
+    // Started there and not rendered yet (its ticks are stored at most once a second: the attempt's start tells).
+    await waitFor(() => db.generationJob.findFirst({ where: { id: long, stage: 'submitted', attempts: { some: { startedAt: { not: null } } } } }), 'the long job to run on alpha');
     await db.backend.update({ where: { id: backendIdFor(alpha.url) }, data: { draining: true, drainedAt: new Date() } });
     const anywhere = await Promise.all([render({}), render({}), render({})]);
     const needsAlpha = await render({ checkpoint: 'alpha.safetensors' });

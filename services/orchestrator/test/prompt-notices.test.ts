@@ -116,12 +116,12 @@ describe('PromptNotices (started and progress of one prompt, recorded in order)'
   it('when ticks keep coming, then the latest is stored while the prompt runs, at most once per interval, for a client that subscribes meanwhile', async () => {
     const id = await submitted('long');
     const notices = new PromptNotices({ lifecycle, events, log }, id, 'long');
-    await notices.progress({ value: 1, max: 100, node: '3' });
+    await notices.progress({ value: 1, max: 1000, node: '3' });
     const before = databaseStatements();
     const started = Date.now();
     let value = 1;
     while (Date.now() - started < PROGRESS_STORE_INTERVAL_MS * 3) {
-      await notices.progress({ value: ++value, max: 100, node: '3' });
+      await notices.progress({ value: ++value, max: 1000, node: '3' });
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     const stored = await db.generationJob.findUniqueOrThrow({ where: { id } });
@@ -146,5 +146,18 @@ describe('PromptNotices (started and progress of one prompt, recorded in order)'
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(published.filter((e) => e.jobId === id).map((e) => e.seq)).toEqual([3, 4]);
     expect(await db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'canceled', progressSeq: 3, progressValue: 1 });
+  });
+
+  it('when the outcome is about to be recorded, then settledButLatest() hands over the latest unstored tick instead of storing it', async () => {
+    const id = await submitted('handover');
+    const notices = new PromptNotices({ lifecycle, events, log }, id, 'handover');
+    await notices.progress({ value: 1, max: 3, node: '3' });
+    await notices.progress({ value: 2, max: 3, node: '3' });
+    await notices.progress({ value: 3, max: 3, node: '3' });
+    const before = databaseStatements();
+    expect(await notices.settledButLatest()).toEqual({ tick: { value: 3, max: 3, node: '3' }, seq: 5 });
+    expect(databaseStatements() - before).toBe(0);
+    expect(await db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ progressSeq: 3, progressValue: 1, eventSeq: 5 });
+    expect(await notices.settledButLatest()).toBeUndefined();
   });
 });

@@ -174,9 +174,13 @@ export class JobLifecycle {
     return (await runStatement(this.db, PROGRESS_LATEST, [id, seq, progress.value, progress.max, progress.node])).length > 0;
   }
 
-  /** Refused once a cancel was requested: what ComfyUI finished anyway is not filed. */
-  async render(id: string, outputs: RenderOutputs): Promise<boolean> {
-    return (await runStatement(this.db, RENDER, [id, json(outputs)])).length > 0;
+  /**
+   * Refused once a cancel was requested: what ComfyUI finished anyway is not filed. `latest`: a tick
+   * published under a reserved seq and not stored yet, stored with it (as `keepProgress` would).
+   */
+  async render(id: string, outputs: RenderOutputs, latest?: { tick: ProgressTick; seq: number }): Promise<boolean> {
+    const tick = latest ? [latest.seq, latest.tick.value, latest.tick.max, latest.tick.node] : [null, null, null, null];
+    return (await runStatement(this.db, RENDER, [id, json(outputs), ...tick])).length > 0;
   }
 
   async file(id: string, assets: AssetResource[]): Promise<JobEventEnvelope<'job:completed'> | null> {

@@ -166,11 +166,18 @@ WHERE id = $1::uuid AND status = 'running' AND stage = 'submitted' AND COALESCE(
 RETURNING id`,
 };
 
-/** $1 id, $2 outputs. Refused once a cancel was requested. */
+/** A tick published under a reserved seq ($n seq, then value, max, node) stored with another change, as PROGRESS_LATEST would. */
+const latestTick = (n: number) => {
+  const newer = `$${n}::int IS NOT NULL AND $${n}::int > COALESCE("progressSeq", 0) AND $${n}::int <= "eventSeq"`;
+  const column = (name: string, value: string) => `"${name}" = CASE WHEN ${newer} THEN ${value} ELSE "${name}" END`;
+  return [column('progressSeq', `$${n}::int`), column('progressValue', `$${n + 1}::int`), column('progressMax', `$${n + 2}::int`), column('progressNode', `$${n + 3}::text`)].join(', ');
+};
+
+/** $1 id, $2 outputs, $3-$6 the prompt's latest tick not stored yet (seq, value, max, node; all null without one). Refused once a cancel was requested. */
 export const RENDER: Statement = {
   name: 'lifecycle-render',
   text: `WITH j AS (
-  UPDATE generation_jobs SET ${target('render')}, outputs = $2::jsonb, "updatedAt" = ${SQL_NOW}
+  UPDATE generation_jobs SET ${target('render')}, outputs = $2::jsonb, ${latestTick(3)}, "updatedAt" = ${SQL_NOW}
   WHERE id = $1::uuid AND ${guard('render')} AND "cancelRequestedAt" IS NULL
   RETURNING id
 ), ended AS (

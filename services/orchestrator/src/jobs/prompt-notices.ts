@@ -2,7 +2,7 @@ import type { Logger } from '@anime/logger';
 import { progressEvent, progressSeqsFor, type JobEventPublisher, type JobLifecycle, type ProgressTick } from '@anime/pipeline';
 
 /** How often, at most, a tick published under a reserved seq is stored as the job's latest progress. */
-export const PROGRESS_STORE_INTERVAL_MS = 250;
+export const PROGRESS_STORE_INTERVAL_MS = 500;
 
 /**
  * What ComfyUI tells about one prompt while it runs (started, progress ticks), recorded and
@@ -12,8 +12,8 @@ export const PROGRESS_STORE_INTERVAL_MS = 250;
  *
  * A tick's statement reserves seqs for the sampler's remaining steps. The ticks after it are
  * published at once under those seqs, with no statement on their way; the latest is stored at most
- * every PROGRESS_STORE_INTERVAL_MS, and always before `settled()` resolves (so before the outcome is
- * recorded, whose seq comes after every reserved one). While this process follows the prompt, no
+ * every PROGRESS_STORE_INTERVAL_MS, and always by the time the outcome is recorded (by `settled()`,
+ * or with the outcome itself), whose seq comes after every reserved one. While this process follows the prompt, no
  * other writes an event of the job; should a store find the job no longer running there, the
  * reservation is dropped and the next tick goes through a guarded statement again.
  */
@@ -74,15 +74,27 @@ export class PromptNotices {
 
   /** Resolves once everything noticed so far is published and recorded (or failed and was logged): before the outcome is. */
   async settled(): Promise<void> {
+    const latest = await this.settledButLatest();
+    if (!latest) return;
+    this.unstored = latest;
+    this.storeLatest();
+    await this.storing;
+  }
+
+  /**
+   * As settled(), but the latest tick published under a reserved seq and not stored yet is handed
+   * over instead of stored: the caller stores it with the outcome, one statement less per prompt.
+   */
+  async settledButLatest(): Promise<{ tick: ProgressTick; seq: number } | undefined> {
     await this.chain;
-    while (this.storing || this.unstored) {
+    do {
       clearTimeout(this.storeTimer);
       this.storeTimer = undefined;
-      if (!this.storing) this.storeLatest();
       await this.storing;
-    }
-    clearTimeout(this.storeTimer);
-    this.storeTimer = undefined;
+    } while (this.storing);
+    const latest = this.unstored;
+    this.unstored = undefined;
+    return latest;
   }
 
   private enqueue(what: string, write: () => Promise<void>): Promise<void> {

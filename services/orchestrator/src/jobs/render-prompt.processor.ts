@@ -204,8 +204,8 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
     try {
       // cancelOnAbort false: stopRender takes the prompt off once and waits for ComfyUI to confirm.
       const run = await start({ onProgress: notices.progress, onStarted: notices.started, signal: stop.signal, cancelOnAbort: false, latestProgressOnly: true });
-      await notices.settled();
-      const rendered = await lifecycle.render(jobId, { backend: lease.url, promptId, items: run.outputs });
+      // The latest tick not stored yet is stored with the outputs.
+      const rendered = await lifecycle.render(jobId, { backend: lease.url, promptId, items: run.outputs }, await notices.settledButLatest());
       deps.pool.recordDone(lease.url);
       if (!rendered && cancel.aborted) return cancelNow(jobId, 'ComfyUI finished it anyway; its outputs are not filed');
       return { kind: 'rendered' };
