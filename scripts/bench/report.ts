@@ -3,16 +3,23 @@ import type { BenchArgs } from './bench-args';
 import { IDLE_SECONDS, SETTLE_SECONDS, type IdleCpu } from './idle-cpu';
 import { cpuCeiling, figureTable, growthPercent, scalingEfficiency, type Figure } from './figures';
 import { machineLine, type Machine } from './machine';
+import { QUEUE_FLOOR_HOPS, QUEUE_FLOOR_STATEMENTS_PER_JOB, type QueueFloor } from './queue-floor';
 import type { OverheadResult } from './scenario-overhead';
 import type { RssWindow } from './rss-windows';
 import type { SoakResult } from './scenario-soak';
 import { ms, summarize } from './stats';
 
+/** The issue's throughput targets: jobs/s, and % of the minimal client in the same run. */
+const THROUGHPUT_TARGET = 200;
+const THROUGHPUT_VS_DIRECT_TARGET = 75;
+
 export interface ThroughputResult {
   pipeline: BacklogResult;
   /** Each process's CPU with nothing queued, measured on the same stack before the backlog. */
   idle?: IdleCpu[];
-  direct: { jobsPerSecond: number; simulatorsCpuMsPerJob: number | null };
+  direct: { jobsPerSecond: number; simulatorsCpuMsPerJob: number | null; clientCpuMsPerJob: number };
+  /** Three BullMQ hops with four statements per job in one process, on the same Redis and PostgreSQL. */
+  floor?: QueueFloor;
 }
 
 export interface BenchReport {
@@ -39,8 +46,8 @@ export function figuresOf(r: BenchReport): Figure[] {
   const figures: Figure[] = [
     { figure: 'overhead per job p50 (sequential, 1 backend)', measured: o?.overhead.p50, unit: 'ms', bound: 'max', limit: 25 },
     { figure: 'overhead per job p99 (sequential, 1 backend)', measured: o?.overhead.p99, unit: 'ms', bound: 'max', limit: 60 },
-    { figure: `throughput, ${r.args.throughputBackends} × 1 step × 1 ms, ${r.args.jobs}-job backlog`, measured: t?.pipeline.throughput, unit: 'jobs/s', bound: 'min', limit: 200 },
-    { figure: 'throughput vs a minimal client on the same simulators', measured: t ? (t.pipeline.throughput / t.direct.jobsPerSecond) * 100 : undefined, unit: '%', bound: 'min', limit: 75 },
+    { figure: `throughput, ${r.args.throughputBackends} × 1 step × 1 ms, ${r.args.jobs}-job backlog`, measured: t?.pipeline.throughput, unit: 'jobs/s', bound: 'min', limit: THROUGHPUT_TARGET },
+    { figure: 'throughput vs a minimal client on the same simulators', measured: t ? (t.pipeline.throughput / t.direct.jobsPerSecond) * 100 : undefined, unit: '%', bound: 'min', limit: THROUGHPUT_VS_DIRECT_TARGET },
     {
       figure: `scaling: worst k of ${r.args.backends.join(', ')} (throughput / (k × 1 backend))`,
       measured: scaling ? worstScaling(scaling) : undefined,
@@ -166,12 +173,29 @@ function throughputSection(t: ThroughputResult, m: Machine, backends: number): s
     `## Throughput (${p.jobs}-job backlog, ${backends} simulators at 1 step × 1 ms)`,
     '',
     `The pipeline: ${num(p.throughput)} jobs/s; a minimal client (no queue, no database, ${2} prompts per backend like the orchestrator) on the same simulators: ${num(t.direct.jobsPerSecond)} jobs/s, the simulators using ${num(t.direct.simulatorsCpuMsPerJob, 2)} ms CPU per job there.`,
+    ...floorLines(t, m),
     `Backend idle gap between prompts p50 ${ms(p.idleGap.p50)}, p99 ${ms(p.idleGap.p99)}; backend execution p50 ${ms(p.execution.p50)}.`,
     `CPU ceiling of this machine: ${m.cores} cores ÷ ${num(everything, 2)} ms per job (services ${num(use.totalCpuMsPerJob, 2)} + simulators and client ${num(outside, 2)} + PostgreSQL and Redis ${num(stores, 2)}) = ${num(cpuCeiling(m.cores, everything))} jobs/s at these costs; the simulators and the client alone would allow ${num(cpuCeiling(m.cores, outside))} jobs/s, and with PostgreSQL and Redis ${num(cpuCeiling(m.cores, outside + stores))} jobs/s before any service runs.`,
     '',
     ...retriedLine(p.retried),
     ...useTables(use, 'throughput'),
     ...idleLines(t.idle),
+  ];
+}
+
+/**
+ * The queue and database floor, and what a pipeline made of nothing but the minimal client and that
+ * floor would cost here: the measurement that shows whether the throughput targets fit these cores.
+ */
+function floorLines(t: ThroughputResult, m: Machine): string[] {
+  const f = t.floor;
+  if (!f) return [];
+  const floorCpu = f.processCpuMsPerJob + (f.postgresCpuMsPerJob ?? 0) + (f.redisCpuMsPerJob ?? 0);
+  const leanest = (t.direct.simulatorsCpuMsPerJob ?? 0) + t.direct.clientCpuMsPerJob + floorCpu;
+  const needed = Math.max(THROUGHPUT_TARGET, (THROUGHPUT_VS_DIRECT_TARGET / 100) * t.direct.jobsPerSecond);
+  return [
+    `The queue and database floor (the limit the issue names: ${QUEUE_FLOOR_HOPS} BullMQ hops with ${QUEUE_FLOOR_STATEMENTS_PER_JOB} PostgreSQL statements per job, ids alone on the queues, in one process; no HTTP, ComfyUI, files or events), same Redis and PostgreSQL, ${f.jobs} jobs: ${num(f.jobsPerSecond)} jobs/s; its process ${num(f.processCpuMsPerJob, 2)} ms CPU per job, PostgreSQL ${num(f.postgresCpuMsPerJob, 2)}, Redis ${num(f.redisCpuMsPerJob, 2)}.`,
+    `A pipeline made of nothing but the minimal client and this floor would cost ${num(leanest, 2)} ms of CPU per job here (simulators ${num(t.direct.simulatorsCpuMsPerJob, 2)} + the minimal client ${num(t.direct.clientCpuMsPerJob, 2)} + the floor ${num(floorCpu, 2)}): at most ${num(cpuCeiling(m.cores, leanest))} jobs/s on these ${m.cores} cores, before any of the services' own work, against the ${num(needed)} jobs/s the throughput targets ask (≥ ${THROUGHPUT_TARGET} and ≥ ${THROUGHPUT_VS_DIRECT_TARGET} % of the minimal client).`,
   ];
 }
 
