@@ -1,4 +1,4 @@
-import { cpuCeiling, figureTable, formatValue, growthPercent, scalingEfficiency, verdict, type Figure } from './figures';
+import { coresBusyPercent, cpuCeiling, figureTable, formatValue, growthPercent, scalingEfficiency, verdict, type Figure } from './figures';
 import { commandOfStat, cpuMsFromStat, cpuMsOfCommand, cpuMsWithChildrenFromStat } from './process-memory';
 import { idleGaps, progressLatencies } from './prompt-timings';
 import { parseBenchArgs } from './bench-args';
@@ -83,6 +83,8 @@ describe('PASS and FAIL', () => {
     expect(growthPercent(200, 220)).toBeCloseTo(10);
     expect(growthPercent(null, 220)).toBeNaN();
     expect(cpuCeiling(2, 31)).toBeCloseTo(64.5, 1);
+    // 31 ms per job at 32 jobs/s on 2 cores: 992 ms of CPU each second out of 2,000.
+    expect(coresBusyPercent(2, 31, 32)).toBeCloseTo(49.6, 1);
   });
 });
 

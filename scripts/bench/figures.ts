@@ -61,3 +61,6 @@ export function scalingEfficiency(rows: { backends: number; throughput: number }
  * throughput target meets when services, simulators and client share the same cores.
  */
 export const cpuCeiling = (cores: number, cpuMsPerJob: number) => (cores * 1000) / cpuMsPerJob;
+
+/** How busy the cores were: CPU ms per job of every process at a rate of jobs per second, as a % of the cores' time. */
+export const coresBusyPercent = (cores: number, cpuMsPerJob: number, jobsPerSecond: number) => (cpuMsPerJob * jobsPerSecond) / (cores * 1000) * 100;

@@ -1,7 +1,7 @@
 import type { BacklogResult } from './backlog';
 import type { BenchArgs } from './bench-args';
 import { IDLE_SECONDS, SETTLE_SECONDS, type IdleCpu } from './idle-cpu';
-import { cpuCeiling, figureTable, growthPercent, scalingEfficiency, type Figure } from './figures';
+import { coresBusyPercent, cpuCeiling, figureTable, growthPercent, scalingEfficiency, type Figure } from './figures';
 import { machineLine, type Machine } from './machine';
 import { QUEUE_FLOOR_HOPS, QUEUE_FLOOR_STATEMENTS_PER_JOB, type QueueFloor } from './queue-floor';
 import type { OverheadResult } from './scenario-overhead';
@@ -123,7 +123,7 @@ export function renderReport(r: BenchReport): string {
   ];
   if (r.overhead) lines.push(...overheadSection(r.overhead));
   if (r.throughput) lines.push(...throughputSection(r.throughput, r.machine, a.throughputBackends));
-  if (r.scaling) lines.push(...scalingSection(r.scaling));
+  if (r.scaling) lines.push(...scalingSection(r.scaling, r.machine));
   if (r.soak) lines.push(...soakSection(r.soak));
   if (!r.soak) lines.push('The soak figures come from `pnpm bench --soak 10000`, written to its own report (docs/benchmarks-soak.md by default).', '');
   return lines.join('\n');
@@ -209,16 +209,23 @@ function idleLines(idle: IdleCpu[] | undefined): string[] {
   ];
 }
 
-function scalingSection(rows: BacklogResult[]): string[] {
+/** Every process of a window (services, simulators, the bench client, PostgreSQL, Redis), CPU ms per job. */
+function allCpuMsPerJob(use: BacklogResult['use']): number {
+  return use.totalCpuMsPerJob + (use.simulatorsCpuMsPerJob ?? 0) + use.clientCpuMsPerJob + (use.postgresCpuMsPerJob ?? 0) + (use.redisCpuMsPerJob ?? 0);
+}
+
+function scalingSection(rows: BacklogResult[], m: Machine): string[] {
   const ratios = scalingEfficiency(rows);
   return [
     '## Scaling',
     '',
-    '| backends | jobs | throughput | vs k × 1 backend | idle gap p50 / p99 | execution p50 | progress p50 / p99 (received/sent) | CPU per job (4 services) |',
-    '|---|---|---|---|---|---|---|---|',
+    `The last column is how busy the machine's ${m.cores} cores were over the run: the CPU of every process (services, simulators, bench client, PostgreSQL, Redis) per job, at the run's throughput. Near 100 %, the cores, not the backends, set the pace.`,
+    '',
+    '| backends | jobs | throughput | vs k × 1 backend | idle gap p50 / p99 | execution p50 | progress p50 / p99 (received/sent) | CPU per job (4 services) | cores busy |',
+    '|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r, i) =>
-        `| ${r.backends} | ${r.jobs} | ${num(r.throughput)} jobs/s | ${num(ratios[i].ratio, 2)} | ${ms(r.idleGap.p50)} / ${ms(r.idleGap.p99)} | ${ms(r.execution.p50)} | ${ms(r.progress.latency.p50)} / ${ms(r.progress.latency.p99)} (${r.progress.received}/${r.progress.sent}) | ${num(r.use.totalCpuMsPerJob, 2)} ms |`,
+        `| ${r.backends} | ${r.jobs} | ${num(r.throughput)} jobs/s | ${num(ratios[i].ratio, 2)} | ${ms(r.idleGap.p50)} / ${ms(r.idleGap.p99)} | ${ms(r.execution.p50)} | ${ms(r.progress.latency.p50)} / ${ms(r.progress.latency.p99)} (${r.progress.received}/${r.progress.sent}) | ${num(r.use.totalCpuMsPerJob, 2)} ms | ${num(coresBusyPercent(m.cores, allCpuMsPerJob(r.use), r.throughput), 0)} % |`,
     ),
     '',
     ...rows.flatMap((r) => retriedLine(r.retried).map((line) => (line ? `${r.backends} backend(s): ${line}` : line))),
