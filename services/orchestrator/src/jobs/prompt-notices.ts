@@ -13,9 +13,9 @@ export const PROGRESS_STORE_INTERVAL_MS = 500;
  * A tick's statement reserves seqs for the sampler's remaining steps. The ticks after it are
  * published at once under those seqs, with no statement on their way; the latest is stored at most
  * every PROGRESS_STORE_INTERVAL_MS, and always by the time the outcome is recorded (by `settled()`,
- * or with the outcome itself), whose seq comes after every reserved one. While this process follows the prompt, no
- * other writes an event of the job; should a store find the job no longer running there, the
- * reservation is dropped and the next tick goes through a guarded statement again.
+ * or with the outcome itself), whose seq comes after every reserved one. While this process
+ * follows the prompt, no other writes an event of the job; should a store find the job no longer
+ * running there, the reservation is dropped and the next tick goes through a guarded statement.
  */
 export class PromptNotices {
   private chain: Promise<void>;
