@@ -188,6 +188,17 @@ describe('JobLifecycle', () => {
     expect(await lifecycle.keepProgress(id, { value: 6, max: 6, node: '3' }, 9)).toBe(false);
   });
 
+  it('when the started notice reserves seqs for ticks, then job:started takes the first and the next event comes after the reserved ones; a late notice reserves nothing', async () => {
+    const id = (await lifecycle.create({ body: body(), source: 'test', resolution: resolution() })).job.id;
+    await lifecycle.submit(id, { ...attempt(), promptId: 'ahead' });
+    expect((await lifecycle.started(id, 'ahead', 20))?.seq).toBe(3);
+    expect(await db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ eventSeq: 23 });
+    expect((await db.jobEvent.findMany({ where: { jobId: id }, orderBy: { seq: 'asc' } })).map((e) => [e.seq, e.type])).toEqual([[1, 'job:queued'], [2, 'job:submitted'], [3, 'job:started']]);
+    expect(await lifecycle.started(id, 'ahead', 20)).toBeNull();
+    expect((await db.generationJob.findUniqueOrThrow({ where: { id } })).eventSeq).toBe(23);
+    expect((await lifecycle.progress(id, { value: 21, max: 22, node: '3' }, 2))?.seq).toBe(24);
+  });
+
   it('when the outputs are recorded with no unstored tick (or an older one), then the stored progress stays as it was', async () => {
     const id = (await lifecycle.create({ body: body(), source: 'test', resolution: resolution() })).job.id;
     await lifecycle.submit(id, { ...attempt(), promptId: 'kept' });

@@ -160,4 +160,30 @@ describe('PromptNotices (started and progress of one prompt, recorded in order)'
     expect(await db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ progressSeq: 3, progressValue: 1, eventSeq: 5 });
     expect(await notices.settledButLatest()).toBeUndefined();
   });
+
+  it('when the prompt is expected to tick, then the started notice reserves their seqs and every tick goes out with no statement of its own', async () => {
+    const id = await submitted('expected');
+    const notices = new PromptNotices({ lifecycle, events, log }, id, 'expected', undefined, 3);
+    notices.started();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const before = databaseStatements();
+    for (let value = 1; value <= 3; value++) await notices.progress({ value, max: 3, node: '3' });
+    expect(databaseStatements() - before).toBe(0);
+    expect(await notices.settledButLatest()).toEqual({ tick: { value: 3, max: 3, node: '3' }, seq: 6 });
+    expect((await publishedFor(id, 4)).map((e) => [e.name, e.seq])).toEqual([['job:started', 3], ['job:progress', 4], ['job:progress', 5], ['job:progress', 6]]);
+    expect(await db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ eventSeq: 6 });
+  });
+
+  it('when a prompt ticks more than expected, then the tick past the reservation reserves again by a statement, seqs going on without a gap', async () => {
+    const id = await submitted('more-than-expected');
+    const notices = new PromptNotices({ lifecycle, events, log }, id, 'more-than-expected', undefined, 1);
+    notices.started();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const before = databaseStatements();
+    for (let value = 1; value <= 3; value++) await notices.progress({ value, max: 3, node: '3' });
+    expect(databaseStatements() - before).toBe(1);
+    await notices.settled();
+    expect((await publishedFor(id, 4)).map((e) => e.seq)).toEqual([3, 4, 5, 6]);
+    expect(await db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ eventSeq: 6, progressSeq: 6, progressValue: 3 });
+  });
 });

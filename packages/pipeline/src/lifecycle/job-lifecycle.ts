@@ -138,10 +138,11 @@ export class JobLifecycle {
   /**
    * ComfyUI began executing the open attempt's prompt: its startedAt and `job:started`. Not a
    * change of status or stage; guarded so a replayed or late notice (another attempt opened since,
-   * or the job over) records nothing.
+   * or the job over) records nothing. `ticks`: seqs reserved after job:started's for the prompt's
+   * progress ticks (the caller publishes them under those seqs, as after `progress`); none by default.
    */
-  async started(id: string, promptId: string): Promise<JobEventEnvelope<'job:started'> | null> {
-    const [row] = await runStatement<Recorded & { backend: string; number: number }>(this.db, STARTED, [id, promptId, json({ jobId: id })]);
+  async started(id: string, promptId: string, ticks = 0): Promise<JobEventEnvelope<'job:started'> | null> {
+    const [row] = await runStatement<Recorded & { backend: string; number: number }>(this.db, STARTED, [id, promptId, json({ jobId: id }), ticksReservedAtStart(ticks)]);
     return row ? envelope('job:started', row, { jobId: id, backend: row.backend, attempt: row.number }) : null;
   }
 
@@ -268,6 +269,9 @@ export type ProgressTick = { value: number; max: number; node: string | null };
 /** The most seqs one statement reserves for a prompt's ticks. */
 export const MAX_RESERVED_PROGRESS_SEQS = 1_000;
 const reserveCount = (n: number) => Math.min(MAX_RESERVED_PROGRESS_SEQS, Math.max(1, Math.floor(Number.isFinite(n) ? n : 1)));
+
+/** How many seqs `started` reserves for ticks when asked for `ticks`: within 0..MAX_RESERVED_PROGRESS_SEQS. */
+export const ticksReservedAtStart = (ticks: number): number => Math.min(MAX_RESERVED_PROGRESS_SEQS, Math.max(0, Math.floor(Number.isFinite(ticks) ? ticks : 0)));
 
 /** How many seqs a tick's statement reserves: its own and one per step the sampler has left, within 1..MAX_RESERVED_PROGRESS_SEQS. */
 export const progressSeqsFor = (tick: ProgressTick): number => reserveCount(tick.max - tick.value + 1);

@@ -105,15 +105,17 @@ const MARK_STARTED = `WITH j AS MATERIALIZED (
 )`;
 
 /**
- * $1 id, $2 promptId, $3 started payload. Not a transition: the job row is locked first (as every
- * transition does, so this never deadlocks with one), then the open attempt is marked, then the seq
- * taken only if it was (a late or repeated notice records nothing and leaves no gap).
+ * $1 id, $2 promptId, $3 started payload, $4 seqs reserved for the prompt's ticks (≥ 0, see
+ * PROGRESS). Not a transition: the job row is locked first (as every transition does, so this never
+ * deadlocks with one), then the open attempt is marked, then the seq taken only if it was (a late or
+ * repeated notice records nothing and leaves no gap); job:started takes the first, the ticks the $4
+ * after it.
  */
 export const STARTED: Statement = {
   name: 'lifecycle-started',
   text: `${MARK_STARTED}, s AS (
-  UPDATE generation_jobs g SET "eventSeq" = g."eventSeq" + 1 FROM t WHERE g.id = t."jobId"
-  RETURNING g.id, g."eventSeq", g.source, g."requestId", t.backend, t.number
+  UPDATE generation_jobs g SET "eventSeq" = g."eventSeq" + 1 + $4::int FROM t WHERE g.id = t."jobId"
+  RETURNING g.id, g."eventSeq" - $4::int AS "eventSeq", g.source, g."requestId", t.backend, t.number
 ), e AS (
   ${insertEvents(`SELECT s.id AS "jobId", s."eventSeq" AS seq, 'job:started' AS type, $3::jsonb || jsonb_build_object('backend', s.backend, 'attempt', s.number) AS payload FROM s`)}
 )

@@ -1,5 +1,5 @@
 import type { Logger } from '@anime/logger';
-import { progressEvent, progressSeqsFor, type JobEventPublisher, type JobLifecycle, type ProgressTick } from '@anime/pipeline';
+import { progressEvent, progressSeqsFor, ticksReservedAtStart, type JobEventPublisher, type JobLifecycle, type ProgressTick } from '@anime/pipeline';
 
 /** How often, at most, a tick published under a reserved seq is stored as the job's latest progress. */
 export const PROGRESS_STORE_INTERVAL_MS = 500;
@@ -10,12 +10,13 @@ export const PROGRESS_STORE_INTERVAL_MS = 500;
  * loop: a first tick that arrived with it (a fast sampler, or a busy process reading both at once)
  * takes it along, and the two are one statement (job:started then job:progress, in seq order).
  *
- * A tick's statement reserves seqs for the sampler's remaining steps. The ticks after it are
- * published at once under those seqs, with no statement on their way; the latest is stored at most
- * every PROGRESS_STORE_INTERVAL_MS, and always by the time the outcome is recorded (by `settled()`,
- * or with the outcome itself), whose seq comes after every reserved one. While this process
- * follows the prompt, no other writes an event of the job; should a store find the job no longer
- * running there, the reservation is dropped and the next tick goes through a guarded statement.
+ * The started notice reserves seqs for the ticks the prompt is expected to send (its sampler
+ * steps), and a tick past them reserves for its sampler's remaining steps. Ticks under reserved seqs
+ * are published at once, with no statement on their way; the latest is stored at most every
+ * PROGRESS_STORE_INTERVAL_MS, and always by the time the outcome is recorded (by `settled()`, or
+ * with the outcome itself), whose seq comes after every reserved one. While this process follows
+ * the prompt, no other writes an event of the job; should a store find the job no longer running
+ * there, the reservation is dropped and the next tick goes through a guarded statement.
  */
 export class PromptNotices {
   private chain: Promise<void>;
@@ -34,6 +35,8 @@ export class PromptNotices {
     private readonly promptId: string,
     /** What must be published first (the attempt's job:submitted): every notice waits for it. */
     after: Promise<void> = Promise.resolve(),
+    /** The ticks the prompt is expected to send (samplerSteps): the started notice reserves their seqs. */
+    private readonly expectedTicks = 0,
   ) {
     this.chain = after.catch(() => undefined);
   }
@@ -45,7 +48,10 @@ export class PromptNotices {
       await new Promise((resolve) => setImmediate(resolve));
       if (!this.startedDue) return;
       this.startedDue = false;
-      await this.deps.events.publishAll([await this.deps.lifecycle.started(this.jobId, this.promptId)]);
+      const ticks = ticksReservedAtStart(this.expectedTicks);
+      const started = await this.deps.lifecycle.started(this.jobId, this.promptId, ticks);
+      if (started && ticks > 0) this.reserveAfter(started.seq, ticks);
+      await this.deps.events.publishAll([started]);
     });
   };
 
@@ -106,9 +112,15 @@ export class PromptNotices {
 
   /** The statement that published `seq` (the tick's, stored with it) reserved the seqs after it up to the sampler's last step. */
   private reserve(seq: number | undefined, tick: ProgressTick): void {
+    if (seq === undefined) this.reserved = undefined;
+    else this.reserveAfter(seq, progressSeqsFor(tick) - 1);
+  }
+
+  /** The `count` seqs after `seq` are this prompt's ticks'; what was stored with `seq` is the latest stored. */
+  private reserveAfter(seq: number, count: number): void {
     this.unstored = undefined;
     this.storedAt = Date.now();
-    this.reserved = seq === undefined ? undefined : { next: seq + 1, last: seq + progressSeqsFor(tick) - 1 };
+    this.reserved = { next: seq + 1, last: seq + count };
   }
 
   private takeReserved(): number | undefined {

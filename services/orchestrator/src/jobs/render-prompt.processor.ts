@@ -5,6 +5,7 @@ import type { Logger } from '@anime/logger';
 import { BackendDrainingError, JobLifecycle, MalformedDataError, PromptTimedOutError, readConditioning, readWorkflow, type GenerationRow, type JobEventPublisher, type StageHandler } from '@anime/pipeline';
 import type { BackendLease } from '../domain/backend-pool';
 import { promptIdFor } from '../domain/prompt-id';
+import { samplerSteps } from '../domain/sampler-steps';
 import type { CancelRequests } from './cancel-requests';
 import { linkSignals } from './linked-signal';
 import { loadTemplate } from './load-template';
@@ -155,6 +156,7 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
         signal,
         (options) => lease.client.run(workflow, { ...options, promptId, extraData: { extra_pnginfo: { generation: { jobId: generation.id } } } }),
         announced,
+        samplerSteps(workflow),
       );
     } finally {
       lease.release();
@@ -170,7 +172,7 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
       const startedAt = generation.startedAt?.getTime() ?? Date.now();
       // After a crash of ours the backend still holds the prompt, or gets it again (resubmit). After a
       // transient fault there, a prompt it does not hold goes to another capable backend instead.
-      return await follow(generation.id, lease, promptId, startedAt, cancel, signal, (options) => lease.client.follow(promptId, { ...options, ...(retried ? {} : { resubmit: workflow }) }));
+      return await follow(generation.id, lease, promptId, startedAt, cancel, signal, (options) => lease.client.follow(promptId, { ...options, ...(retried ? {} : { resubmit: workflow }) }), undefined, samplerSteps(workflow));
     } catch (error) {
       if (retried && error instanceof ComfyPromptLostError) return { kind: 'failed_here' };
       throw error;
@@ -194,13 +196,15 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
     signal: AbortSignal | undefined,
     start: (options: Follow) => ReturnType<BackendLease['client']['run']>,
     announced?: Promise<void>,
+    /** The progress ticks the prompt is expected to send: their seqs are reserved when it starts. */
+    expectedTicks = 0,
   ): Promise<AttemptOutcome> {
     const deadline = AbortSignal.timeout(Math.max(0, since + limitMs - Date.now()));
     // Linked, not AbortSignal.any: the backend's `lost` outlives the job and must keep nothing of it.
     const stop = linkSignals([signal, deadline, lease.lost, cancel]);
     // Only the latest tick matters (latestProgressOnly): one write in flight per job, ticks arriving
     // meanwhile collapse into the newest; everything noticed is recorded before the outcome is.
-    const notices = new PromptNotices({ lifecycle, events: deps.events, log: deps.log }, jobId, promptId, announced);
+    const notices = new PromptNotices({ lifecycle, events: deps.events, log: deps.log }, jobId, promptId, announced, expectedTicks);
     try {
       // cancelOnAbort false: stopRender takes the prompt off once and waits for ComfyUI to confirm.
       const run = await start({ onProgress: notices.progress, onStarted: notices.started, signal: stop.signal, cancelOnAbort: false, latestProgressOnly: true });
