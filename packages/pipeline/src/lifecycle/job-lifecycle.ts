@@ -179,7 +179,7 @@ export class JobLifecycle {
    * Refused once a cancel was requested: what ComfyUI finished anyway is not filed. `latest`: a tick
    * published under a reserved seq and not stored yet, stored with it (as `keepProgress` would).
    */
-  async render(id: string, outputs: RenderOutputs, latest?: { tick: ProgressTick; seq: number }): Promise<boolean> {
+  async render(id: string, outputs: RenderOutputs, latest?: ReservedTick): Promise<boolean> {
     const tick = latest ? [latest.seq, latest.tick.value, latest.tick.max, latest.tick.node] : [null, null, null, null];
     return (await runStatement(this.db, RENDER, [id, json(outputs), ...tick])).length > 0;
   }
@@ -266,12 +266,17 @@ function recorded(attempt: Attempt, [row]: RecordedAttempt[]): (Recorded & { num
 /** A sampler's progress as ComfyUI reports it. */
 export type ProgressTick = { value: number; max: number; node: string | null };
 
+/** A tick published under a seq its statement reserved, not stored by that statement. */
+export type ReservedTick = { tick: ProgressTick; seq: number };
+
 /** The most seqs one statement reserves for a prompt's ticks. */
 export const MAX_RESERVED_PROGRESS_SEQS = 1_000;
-const reserveCount = (n: number) => Math.min(MAX_RESERVED_PROGRESS_SEQS, Math.max(1, Math.floor(Number.isFinite(n) ? n : 1)));
+/** `n` seqs as a whole number within least..MAX_RESERVED_PROGRESS_SEQS (least when n is not a number). */
+const seqsWithin = (n: number, least: number) => Math.min(MAX_RESERVED_PROGRESS_SEQS, Math.max(least, Math.floor(Number.isFinite(n) ? n : least)));
+const reserveCount = (n: number) => seqsWithin(n, 1);
 
 /** How many seqs `started` reserves for ticks when asked for `ticks`: within 0..MAX_RESERVED_PROGRESS_SEQS. */
-export const ticksReservedAtStart = (ticks: number): number => Math.min(MAX_RESERVED_PROGRESS_SEQS, Math.max(0, Math.floor(Number.isFinite(ticks) ? ticks : 0)));
+export const ticksReservedAtStart = (ticks: number): number => seqsWithin(ticks, 0);
 
 /** How many seqs a tick's statement reserves: its own and one per step the sampler has left, within 1..MAX_RESERVED_PROGRESS_SEQS. */
 export const progressSeqsFor = (tick: ProgressTick): number => reserveCount(tick.max - tick.value + 1);

@@ -156,6 +156,9 @@ WHERE id = $1::uuid AND status = 'running' AND stage = 'submitted'
 RETURNING "progressSeq" AS seq`,
 };
 
+/** `seq` (a parameter) is a reserved seq (taken by PROGRESS, at most eventSeq) newer than the stored tick's. */
+const newerReservedSeq = (seq: string) => `COALESCE("progressSeq", 0) < ${seq} AND ${seq} <= "eventSeq"`;
+
 /**
  * $1 id, $2 seq, $3 value, $4 max, $5 node: stores a tick published under a seq PROGRESS reserved,
  * unless a later one is stored already or the job no longer runs there.
@@ -164,13 +167,13 @@ export const PROGRESS_LATEST: Statement = {
   name: 'lifecycle-progress-latest',
   text: `UPDATE generation_jobs
 SET "progressSeq" = $2::int, "progressValue" = $3::int, "progressMax" = $4::int, "progressNode" = $5::text, "updatedAt" = ${SQL_NOW}
-WHERE id = $1::uuid AND status = 'running' AND stage = 'submitted' AND COALESCE("progressSeq", 0) < $2::int AND "eventSeq" >= $2::int
+WHERE id = $1::uuid AND status = 'running' AND stage = 'submitted' AND ${newerReservedSeq('$2::int')}
 RETURNING id`,
 };
 
 /** A tick published under a reserved seq ($n seq, then value, max, node) stored with another change, as PROGRESS_LATEST would. */
 const latestTick = (n: number) => {
-  const newer = `$${n}::int IS NOT NULL AND $${n}::int > COALESCE("progressSeq", 0) AND $${n}::int <= "eventSeq"`;
+  const newer = `$${n}::int IS NOT NULL AND ${newerReservedSeq(`$${n}::int`)}`;
   const column = (name: string, value: string) => `"${name}" = CASE WHEN ${newer} THEN ${value} ELSE "${name}" END`;
   return [column('progressSeq', `$${n}::int`), column('progressValue', `$${n + 1}::int`), column('progressMax', `$${n + 2}::int`), column('progressNode', `$${n + 3}::text`)].join(', ');
 };

@@ -1,5 +1,5 @@
 import type { Logger } from '@anime/logger';
-import { progressEvent, progressSeqsFor, ticksReservedAtStart, type JobEventPublisher, type JobLifecycle, type ProgressTick } from '@anime/pipeline';
+import { progressEvent, progressSeqsFor, ticksReservedAtStart, type JobEventPublisher, type JobLifecycle, type ProgressTick, type ReservedTick } from '@anime/pipeline';
 
 /** How often, at most, a tick published under a reserved seq is stored as the job's latest progress. */
 export const PROGRESS_STORE_INTERVAL_MS = 500;
@@ -24,7 +24,7 @@ export class PromptNotices {
   /** Seqs reserved for ticks and not used yet: next..last. */
   private reserved: { next: number; last: number } | undefined;
   /** The newest tick published under a reserved seq and not stored yet. */
-  private unstored: { tick: ProgressTick; seq: number } | undefined;
+  private unstored: ReservedTick | undefined;
   private storing: Promise<void> | undefined;
   private storeTimer: NodeJS.Timeout | undefined;
   private storedAt = 0;
@@ -91,7 +91,7 @@ export class PromptNotices {
    * As settled(), but the latest tick published under a reserved seq and not stored yet is handed
    * over instead of stored: the caller stores it with the outcome, one statement less per prompt.
    */
-  async settledButLatest(): Promise<{ tick: ProgressTick; seq: number } | undefined> {
+  async settledButLatest(): Promise<ReservedTick | undefined> {
     await this.chain;
     do {
       clearTimeout(this.storeTimer);
@@ -130,7 +130,7 @@ export class PromptNotices {
   }
 
   /** Keeps `latest` as the tick to store; stores it now, or once the interval since the last store is over. */
-  private store(latest: { tick: ProgressTick; seq: number }): void {
+  private store(latest: ReservedTick): void {
     this.unstored = latest;
     if (this.storing || this.storeTimer) return;
     const wait = this.storedAt + PROGRESS_STORE_INTERVAL_MS - Date.now();
