@@ -8,6 +8,7 @@ import { runBacklog, type BacklogResult } from './backlog';
 import { parseBenchArgs, UsageError, type BenchArgs } from './bench-args';
 import { withBenchStack } from './bench-stack';
 import { directThroughput } from './direct-baseline';
+import { ownCpuMs } from './process-memory';
 import { queueFloor } from './queue-floor';
 import { IDLE_SECONDS, measureIdleCpu, SETTLE_SECONDS } from './idle-cpu';
 import { describeMachine } from './machine';
@@ -74,16 +75,16 @@ async function scenarios(args: BenchArgs, redisUrl: string): Promise<Omit<BenchR
       const pipeline = await runBacklog(bench, { ...job, steps: 1, jobs: args.jobs });
       log(`throughput: the pipeline did ${pipeline.throughput.toFixed(1)} jobs/s; now a minimal client on the same simulators…`);
       const before = await simulatorsCpuMs(bench);
-      const clientBefore = process.cpuUsage();
+      const clientBefore = ownCpuMs();
       const direct = await directThroughput(bench.simulators.map((s) => s.url), { count: args.jobs, steps: 1, timeoutMs });
-      const client = process.cpuUsage(clientBefore);
+      const clientAfter = ownCpuMs();
       const after = await simulatorsCpuMs(bench);
       log(`throughput: the minimal client did ${direct.jobsPerSecond.toFixed(1)} jobs/s; now the queue and database floor…`);
       const floor = await queueFloor({ databaseUrl: bench.databaseUrl, redisUrl, prefix: bench.queuePrefix, count: args.jobs });
       return {
         pipeline,
         idle,
-        direct: { jobsPerSecond: direct.jobsPerSecond, simulatorsCpuMsPerJob: deltaPer(before, after, args.jobs), clientCpuMsPerJob: (client.user + client.system) / 1000 / args.jobs },
+        direct: { jobsPerSecond: direct.jobsPerSecond, simulatorsCpuMsPerJob: deltaPer(before, after, args.jobs), clientCpuMsPerJob: (clientAfter - clientBefore) / args.jobs },
         floor,
       };
     });

@@ -22,6 +22,12 @@ export function cpuMsFromStat(stat: string): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 
+/** CPU time this process has used so far in ms (process.cpuUsage user + system). */
+export function ownCpuMs(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+}
+
 /** CPU time a process has used so far in ms (10 ms resolution); null when it cannot be read. */
 export async function cpuMs(pid: number | undefined): Promise<number | null> {
   if (pid === undefined) return null;

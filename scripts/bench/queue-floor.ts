@@ -2,7 +2,7 @@ import { Queue, Worker } from 'bullmq';
 import { createDb, runStatement, type Db, type Statement } from '@anime/db';
 import { createRedis } from '@anime/pipeline';
 import { removeQueueKeys } from '@anime/testing';
-import { cpuMsOfCommand } from './process-memory';
+import { cpuMsOfCommand, ownCpuMs } from './process-memory';
 import { deltaPer } from './stats';
 
 /** What carrying jobs through the queues and the database alone costs, in one process. */
@@ -70,18 +70,18 @@ export async function queueFloor(options: { databaseUrl: string; redisUrl: strin
     await Promise.all(workers.map((w) => w.waitUntilReady()));
 
     const [postgresBefore, redisBefore] = await Promise.all([cpuMsOfCommand('postgres'), cpuMsOfCommand('redis-server')]);
-    const cpuBefore = process.cpuUsage();
+    const cpuBefore = ownCpuMs();
     const started = performance.now();
     const requests = Array.from({ length: options.count }, (_, i) => ({ name: 'request', data: { request: { character: 'kai-nakamura', prompt: 'on a rooftop', seed: i } }, opts: RETENTION }));
     await queues[0].addBulk(requests);
     await finished;
     const wallMs = performance.now() - started;
-    const cpu = process.cpuUsage(cpuBefore);
+    const cpuAfter = ownCpuMs();
     const [postgresAfter, redisAfter] = await Promise.all([cpuMsOfCommand('postgres'), cpuMsOfCommand('redis-server')]);
     return {
       jobs: options.count,
       jobsPerSecond: options.count / (wallMs / 1000),
-      processCpuMsPerJob: (cpu.user + cpu.system) / 1000 / options.count,
+      processCpuMsPerJob: (cpuAfter - cpuBefore) / options.count,
       postgresCpuMsPerJob: deltaPer(postgresBefore, postgresAfter, options.count),
       redisCpuMsPerJob: deltaPer(redisBefore, redisAfter, options.count),
     };

@@ -168,7 +168,7 @@ function throughputSection(t: ThroughputResult, m: Machine, backends: number): s
   const use = p.use;
   const outside = (use.simulatorsCpuMsPerJob ?? 0) + use.clientCpuMsPerJob;
   const stores = (use.postgresCpuMsPerJob ?? 0) + (use.redisCpuMsPerJob ?? 0);
-  const everything = use.totalCpuMsPerJob + outside + stores;
+  const everything = allCpuMsPerJob(use);
   return [
     `## Throughput (${p.jobs}-job backlog, ${backends} simulators at 1 step × 1 ms)`,
     '',

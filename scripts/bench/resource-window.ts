@@ -1,6 +1,6 @@
 import type { AppService } from '@anime/stack';
 import type { BenchStack } from './bench-stack';
-import { cpuMs, cpuMsOfCommand, rssMiB } from './process-memory';
+import { cpuMs, cpuMsOfCommand, ownCpuMs, rssMiB } from './process-memory';
 import { readCounters, type ServiceCounters } from './service-metrics';
 import { deltaPer } from './stats';
 
@@ -50,12 +50,12 @@ async function snapshot(bench: BenchStack): Promise<Snapshot> {
     }),
   );
   const [postgresCpuMs, redisCpuMs] = await Promise.all([cpuMsOfCommand('postgres'), cpuMsOfCommand('redis-server')]);
-  const usage = process.cpuUsage();
+  const clientCpuMs = ownCpuMs();
   return {
     services,
     rss,
     simulatorsCpuMs: await simulatorsCpuMs(bench),
-    clientCpuMs: (usage.user + usage.system) / 1000,
+    clientCpuMs,
     postgresCpuMs,
     redisCpuMs,
   };
