@@ -21,11 +21,13 @@ export interface BacklogResult {
 /**
  * A backlog submitted at once (POSTs `submitConcurrency` at a time), its wall time from the first
  * POST to the last `job:completed`, and the resources it used; the reads for the backends'
- * timestamps come after the window, so they cost the pipeline nothing measured.
+ * timestamps come after the window, so they cost the pipeline nothing measured. Before it, a
+ * warm-up outside the window: a few jobs, or `warmUp` of them run as a backlog too, so that the
+ * services' code is compiled and their pools full, as on a stack that has been serving for a while.
  */
-export async function runBacklog(bench: BenchStack, options: { jobs: number; steps: number; submitConcurrency: number; timeoutMs: number }): Promise<BacklogResult> {
+export async function runBacklog(bench: BenchStack, options: { jobs: number; steps: number; submitConcurrency: number; timeoutMs: number; warmUp?: number }): Promise<BacklogResult> {
   const gateway = bench.stack.gatewayUrl;
-  const warmUp = Math.max(4, 2 * bench.simulators.length);
+  const warmUp = Math.max(4, 2 * bench.simulators.length, options.warmUp ?? 0);
   await runJobs(gateway, bench.apiKey, { count: warmUp, steps: options.steps, inFlight: warmUp, submitConcurrency: options.submitConcurrency, timeoutMs: options.timeoutMs });
   const { result, use } = await measureWindow(
     bench,

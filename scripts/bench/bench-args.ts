@@ -9,6 +9,8 @@ export interface BenchArgs {
   sequential: number;
   /** The throughput backlog, submitted at once. */
   jobs: number;
+  /** Jobs run through the throughput stack before its backlog is measured (0: none beyond the usual few). */
+  warmUp: number;
   /** Simulators (1 step × 1 ms) of the throughput figure and the soak. */
   throughputBackends: number;
   /** Simulator counts of the scaling figure. */
@@ -36,10 +38,10 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-function integer(value: string | undefined, name: string, fallback: number): number {
+function integer(value: string | undefined, name: string, fallback: number, least = 1): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive integer, not "${value}"`);
+  if (value.trim() === '' || !Number.isInteger(n) || n < least) throw new UsageError(`${name} must be ${least === 0 ? 'a whole number, 0 or more' : 'a positive integer'}, not "${value}"`);
   return n;
 }
 
@@ -61,6 +63,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       options: {
         sequential: { type: 'string' },
         jobs: { type: 'string' },
+        'warm-up': { type: 'string' },
         'throughput-backends': { type: 'string' },
         backends: { type: 'string' },
         'per-backend': { type: 'string' },
@@ -86,6 +89,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     help: values.help === true,
     sequential: integer(text('sequential'), '--sequential', 50),
     jobs: integer(text('jobs'), '--jobs', 2000),
+    warmUp: integer(text('warm-up'), '--warm-up', 500, 0),
     throughputBackends: integer(text('throughput-backends'), '--throughput-backends', 4),
     backends: (text('backends') ?? '1,2,4,8').split(',').map((v) => integer(v.trim(), '--backends', 1)),
     perBackend: integer(text('per-backend'), '--per-backend', 30),

@@ -177,6 +177,24 @@ describe('the report', () => {
     expect(verdict(figures.find((f) => f.figure === 'soak: character RSS growth after warm-up')!)).toBe('not run');
   });
 
+  it('when the floors were measured, then the leanest pipeline adds the simulators, the minimal client, the queue and database floor and the filing floor, and the warm-up is named', () => {
+    const use = { jobs: 2000, services: [], totalCpuMsPerJob: 17, totalStatementsPerJob: 10, simulatorsCpuMsPerJob: 7, clientCpuMsPerJob: 2.5, postgresCpuMsPerJob: 6, redisCpuMsPerJob: 1.5 };
+    const pipeline = { backends: 4, jobs: 2000, throughput: 55, idleGap: summarize([1]), gaps: [1], execution: summarize([13]), progress: { latency: summarize([1]), sent: 0, received: 0 }, use, retried: {} };
+    const throughput = {
+      pipeline,
+      direct: { jobsPerSecond: 240, simulatorsCpuMsPerJob: 5, clientCpuMsPerJob: 2 },
+      floor: { jobs: 2000, jobsPerSecond: 600, processCpuMsPerJob: 1.5, postgresCpuMsPerJob: 0.5, redisCpuMsPerJob: 0.5 },
+      filing: { filings: 2000, imageBytes: 2661, sidecarBytes: 4537, cpuMsPerFiling: 2 },
+    };
+    const text = renderReport({ machine, args: parseBenchArgs(['--only', 'throughput']), services: 'test', throughput });
+    expect(text).toContain('after 500 jobs that warmed the stack up (not measured)');
+    expect(text).toContain('The filing floor (an image of 2661 bytes and its sidecar of 4537 bytes');
+    // 5 + 2 + (1.5 + 0.5 + 0.5) + 2 = 11.5 ms: 2 cores ÷ 11.5 ms = 173.9 jobs/s, against 0.75 × 240 = 180 asked.
+    expect(text).toContain('would cost 11.50 ms of CPU per job here (simulators 5.00 + the minimal client 2.00 + the queue and database floor 2.50 + the filing floor 2.00): at most 173.9 jobs/s on these 2 cores');
+    expect(text).toContain('against the 200.0 jobs/s the throughput targets ask');
+    expect(renderReport({ machine, args: parseBenchArgs(['--only', 'throughput', '--warm-up', '0']), services: 'test', throughput: { ...throughput, filing: undefined } })).toContain('after a few warm-up jobs only (a cold stack)');
+  });
+
   it('when POSTs were retried after a 5xx, then the report says how many, by status; otherwise nothing', () => {
     expect(retriedLine({})).toEqual([]);
     expect(retriedLine({ '500': 3, 'no answer': 1 })[0]).toContain('500 × 3, no answer × 1');

@@ -14,6 +14,8 @@ export interface BenchStack {
   databaseUrl: string;
   redisUrl: string;
   queuePrefix: string;
+  /** The scratch library the file-organizer files into. */
+  libraryDir: string;
   /** A key minted into the scratch database for the benchmark's client. */
   apiKey: string;
   simulators: SimulatorProcess[];
@@ -84,7 +86,7 @@ export async function startBenchStack(options: { backends: number; stepMs: numbe
       }),
     ) as Record<AppService, MetricsEndpoint>;
     const services = started.serviceNames.map((name) => ({ name: name as AppService, pid: started.services[name]?.pid }));
-    return { stack: started, simulators, databaseUrl: database.url, redisUrl: options.redisUrl, queuePrefix, apiKey, metrics, services, env: options.env ?? {}, close };
+    return { stack: started, simulators, databaseUrl: database.url, redisUrl: options.redisUrl, queuePrefix, libraryDir, apiKey, metrics, services, env: options.env ?? {}, close };
   } catch (error) {
     await close();
     throw error;

@@ -32,6 +32,7 @@ describe('pnpm bench: usage', () => {
   it.each([
     [['--bogus'], "Unknown option '--bogus'"],
     [['--jobs', 'many'], '--jobs must be a positive integer, not "many"'],
+    [['--warm-up=-1'], '--warm-up must be a whole number, 0 or more, not "-1"'],
     [['--backends', '1,0'], '--backends must be a positive integer, not "0"'],
     [['stray'], "Unexpected argument 'stray'"],
     [['--soak', '0'], '--soak must be a positive integer, not "0"'],
@@ -54,6 +55,7 @@ describe('parseBenchArgs', () => {
       help: false,
       sequential: 50,
       jobs: 2000,
+      warmUp: 500,
       throughputBackends: 4,
       backends: [1, 2, 4, 8],
       perBackend: 30,
@@ -69,6 +71,7 @@ describe('parseBenchArgs', () => {
     expect(parseBenchArgs(['--backends', '1,2,4', '--out', '-'])).toMatchObject({ backends: [1, 2, 4], out: '-' });
     expect(parseBenchArgs(['--soak', '10000', '--window', '300'])).toMatchObject({ soak: 10000, window: 300 });
     expect(parseBenchArgs(['--only', 'throughput, scaling'])).toMatchObject({ only: ['throughput', 'scaling'] });
+    expect(parseBenchArgs(['--warm-up', '0'])).toMatchObject({ warmUp: 0 });
   });
 
   it('when a number is empty or fractional, then it is a UsageError', () => {

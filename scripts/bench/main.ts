@@ -8,6 +8,7 @@ import { runBacklog, type BacklogResult } from './backlog';
 import { parseBenchArgs, UsageError, type BenchArgs } from './bench-args';
 import { withBenchStack } from './bench-stack';
 import { directThroughput } from './direct-baseline';
+import { filedSizes, filingFloor } from './filing-floor';
 import { ownCpuMs } from './process-memory';
 import { queueFloor } from './queue-floor';
 import { IDLE_SECONDS, measureIdleCpu, SETTLE_SECONDS } from './idle-cpu';
@@ -35,6 +36,9 @@ Scenarios (all by default):
 
   --sequential N          sequential jobs of the overhead figure (default 50)
   --jobs N                throughput backlog, submitted at once (default 2000)
+  --warm-up N             jobs run through the throughput stack before its backlog is measured, so
+                          that the services' code is compiled, as on a stack that has been serving
+                          (default 500; 0 for a cold stack, a few jobs only)
   --throughput-backends N simulators of the throughput figure and the soak (default 4)
   --backends LIST         simulator counts of the scaling figure (default 1,2,4,8)
   --per-backend N         scaling backlog per backend: k backends get N × k jobs (default 30)
@@ -72,7 +76,8 @@ async function scenarios(args: BenchArgs, redisUrl: string): Promise<Omit<BenchR
     result.throughput = await withBenchStack({ backends: args.throughputBackends, stepMs: 1, redisUrl, timeoutMs }, async (bench): Promise<ThroughputResult> => {
       log(`throughput: first ${SETTLE_SECONDS + IDLE_SECONDS} s with nothing queued, for the stack's idle CPU…`);
       const idle = await measureIdleCpu(bench, IDLE_SECONDS);
-      const pipeline = await runBacklog(bench, { ...job, steps: 1, jobs: args.jobs });
+      if (args.warmUp) log(`throughput: ${args.warmUp} jobs to warm the stack up, not measured…`);
+      const pipeline = await runBacklog(bench, { ...job, steps: 1, jobs: args.jobs, warmUp: args.warmUp });
       log(`throughput: the pipeline did ${pipeline.throughput.toFixed(1)} jobs/s; now a minimal client on the same simulators…`);
       const before = await simulatorsCpuMs(bench);
       const clientBefore = ownCpuMs();
@@ -81,11 +86,15 @@ async function scenarios(args: BenchArgs, redisUrl: string): Promise<Omit<BenchR
       const after = await simulatorsCpuMs(bench);
       log(`throughput: the minimal client did ${direct.jobsPerSecond.toFixed(1)} jobs/s; now the queue and database floor…`);
       const floor = await queueFloor({ databaseUrl: bench.databaseUrl, redisUrl, prefix: bench.queuePrefix, count: args.jobs });
+      const sizes = await filedSizes(bench.libraryDir);
+      if (sizes) log('throughput: now the filing floor (an image and its sidecar written as the file-organizer writes them)…');
+      const filing = sizes ? await filingFloor({ libraryDir: bench.libraryDir, count: args.jobs, ...sizes }) : undefined;
       return {
         pipeline,
         idle,
         direct: { jobsPerSecond: direct.jobsPerSecond, simulatorsCpuMsPerJob: deltaPer(before, after, args.jobs), clientCpuMsPerJob: (clientAfter - clientBefore) / args.jobs },
         floor,
+        filing,
       };
     });
   }

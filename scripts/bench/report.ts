@@ -3,6 +3,7 @@ import type { BenchArgs } from './bench-args';
 import { IDLE_SECONDS, SETTLE_SECONDS, type IdleCpu } from './idle-cpu';
 import { coresBusyPercent, cpuCeiling, figureTable, growthPercent, scalingEfficiency, type Figure } from './figures';
 import { machineLine, type Machine } from './machine';
+import type { FilingFloor } from './filing-floor';
 import { QUEUE_FLOOR_HOPS, QUEUE_FLOOR_STATEMENTS_PER_JOB, type QueueFloor } from './queue-floor';
 import type { OverheadResult } from './scenario-overhead';
 import type { RssWindow } from './rss-windows';
@@ -20,6 +21,8 @@ export interface ThroughputResult {
   direct: { jobsPerSecond: number; simulatorsCpuMsPerJob: number | null; clientCpuMsPerJob: number };
   /** Three BullMQ hops with four statements per job in one process, on the same Redis and PostgreSQL. */
   floor?: QueueFloor;
+  /** An image and its sidecar written as the file-organizer writes them, in one process, on the library's file system. */
+  filing?: FilingFloor;
 }
 
 export interface BenchReport {
@@ -111,7 +114,7 @@ export function renderReport(r: BenchReport): string {
     [
       r.soak && `Soak: ${a.soak} jobs in a steady stream of ${a.window} in flight, on ${a.throughputBackends} simulators at 1 step × 1 ms.`,
       r.overhead && `Overhead and progress: ${a.sequential} sequential jobs, ${a.steps} steps × ${a.stepMs} ms, one backend.`,
-      r.throughput && `Throughput: ${a.jobs}-job backlog on ${a.throughputBackends} simulators at 1 step × 1 ms, POSTs ${a.submitConcurrency} at a time.`,
+      r.throughput && `Throughput: ${a.jobs}-job backlog on ${a.throughputBackends} simulators at 1 step × 1 ms, POSTs ${a.submitConcurrency} at a time, after ${a.warmUp ? `${a.warmUp} jobs that warmed the stack up (not measured)` : 'a few warm-up jobs only (a cold stack)'}.`,
       r.scaling && `Scaling: ${a.perBackend} × k jobs on k = ${a.backends.join(', ')} simulators at ${a.steps} steps × ${a.stepMs} ms.`,
     ]
       .filter(Boolean)
@@ -191,11 +194,17 @@ function floorLines(t: ThroughputResult, m: Machine): string[] {
   const f = t.floor;
   if (!f) return [];
   const floorCpu = f.processCpuMsPerJob + (f.postgresCpuMsPerJob ?? 0) + (f.redisCpuMsPerJob ?? 0);
-  const leanest = (t.direct.simulatorsCpuMsPerJob ?? 0) + t.direct.clientCpuMsPerJob + floorCpu;
+  const filing = t.filing;
+  const leanest = (t.direct.simulatorsCpuMsPerJob ?? 0) + t.direct.clientCpuMsPerJob + floorCpu + (filing?.cpuMsPerFiling ?? 0);
   const needed = Math.max(THROUGHPUT_TARGET, (THROUGHPUT_VS_DIRECT_TARGET / 100) * t.direct.jobsPerSecond);
   return [
     `The queue and database floor (the limit the issue names: ${QUEUE_FLOOR_HOPS} BullMQ hops with ${QUEUE_FLOOR_STATEMENTS_PER_JOB} PostgreSQL statements per job, ids alone on the queues, in one process; no HTTP, ComfyUI, files or events), same Redis and PostgreSQL, ${f.jobs} jobs: ${num(f.jobsPerSecond)} jobs/s; its process ${num(f.processCpuMsPerJob, 2)} ms CPU per job, PostgreSQL ${num(f.postgresCpuMsPerJob, 2)}, Redis ${num(f.redisCpuMsPerJob, 2)}.`,
-    `A pipeline made of nothing but the minimal client and this floor would cost ${num(leanest, 2)} ms of CPU per job here (simulators ${num(t.direct.simulatorsCpuMsPerJob, 2)} + the minimal client ${num(t.direct.clientCpuMsPerJob, 2)} + the floor ${num(floorCpu, 2)}): at most ${num(cpuCeiling(m.cores, leanest))} jobs/s on these ${m.cores} cores, before any of the services' own work, against the ${num(needed)} jobs/s the throughput targets ask (≥ ${THROUGHPUT_TARGET} and ≥ ${THROUGHPUT_VS_DIRECT_TARGET} % of the minimal client).`,
+    ...(filing
+      ? [
+          `The filing floor (an image of ${filing.imageBytes} bytes and its sidecar of ${filing.sidecarBytes} bytes, as the pipeline filed them, written ${filing.filings} times as the file-organizer writes them: temp file, fsync, rename, then the folder synced; in one process, on the library's file system, with no HTTP, hashing or database): ${num(filing.cpuMsPerFiling, 2)} ms of CPU per filing, the kernel's file system work included.`,
+        ]
+      : []),
+    `A pipeline made of nothing but the minimal client and ${filing ? 'these floors' : 'this floor'} would cost ${num(leanest, 2)} ms of CPU per job here (simulators ${num(t.direct.simulatorsCpuMsPerJob, 2)} + the minimal client ${num(t.direct.clientCpuMsPerJob, 2)} + the queue and database floor ${num(floorCpu, 2)}${filing ? ` + the filing floor ${num(filing.cpuMsPerFiling, 2)}` : ''}): at most ${num(cpuCeiling(m.cores, leanest))} jobs/s on these ${m.cores} cores, before any of the services' own work, against the ${num(needed)} jobs/s the throughput targets ask (≥ ${THROUGHPUT_TARGET} and ≥ ${THROUGHPUT_VS_DIRECT_TARGET} % of the minimal client).`,
   ];
 }
 
