@@ -3,6 +3,7 @@ import { idleGaps, progressLatencies, promptTimings, sentProgress } from './prom
 import { measureWindow, type WindowUse } from './resource-window';
 import { describeRuns, runJobs } from './run-jobs';
 import { summarize, type Summary } from './stats';
+import { warmUpStack } from './warm-up';
 
 export interface BacklogResult {
   backends: number;
@@ -22,13 +23,12 @@ export interface BacklogResult {
  * A backlog submitted at once (POSTs `submitConcurrency` at a time), its wall time from the first
  * POST to the last `job:completed`, and the resources it used; the reads for the backends'
  * timestamps come after the window, so they cost the pipeline nothing measured. Before it, a
- * warm-up outside the window: a few jobs, or `warmUp` of them run as a backlog too, so that the
- * services' code is compiled and their pools full, as on a stack that has been serving for a while.
+ * warm-up outside the window (warmUpStack): a few jobs, or `warmUp` of them.
  */
 export async function runBacklog(bench: BenchStack, options: { jobs: number; steps: number; submitConcurrency: number; timeoutMs: number; warmUp?: number }): Promise<BacklogResult> {
   const gateway = bench.stack.gatewayUrl;
-  const warmUp = Math.max(4, 2 * bench.simulators.length, options.warmUp ?? 0);
-  await runJobs(gateway, bench.apiKey, { count: warmUp, steps: options.steps, inFlight: warmUp, submitConcurrency: options.submitConcurrency, timeoutMs: options.timeoutMs });
+  // At least enough to have every backend's connections open and every pool filled.
+  await warmUpStack(bench, { jobs: Math.max(4, 2 * bench.simulators.length, options.warmUp ?? 0), submitConcurrency: options.submitConcurrency, timeoutMs: options.timeoutMs });
   const { result, use } = await measureWindow(
     bench,
     (r) => r.runs.length,

@@ -187,12 +187,24 @@ describe('the report', () => {
       filing: { filings: 2000, imageBytes: 2661, sidecarBytes: 4537, cpuMsPerFiling: 2 },
     };
     const text = renderReport({ machine, args: parseBenchArgs(['--only', 'throughput']), services: 'test', throughput });
-    expect(text).toContain('after 500 jobs that warmed the stack up (not measured)');
+    expect(text).toContain('POSTs 32 at a time, after 500 one-step jobs that warmed the stack up (not measured).');
     expect(text).toContain('The filing floor (an image of 2661 bytes and its sidecar of 4537 bytes');
     // 5 + 2 + (1.5 + 0.5 + 0.5) + 2 = 11.5 ms: 2 cores ÷ 11.5 ms = 173.9 jobs/s, against 0.75 × 240 = 180 asked.
     expect(text).toContain('would cost 11.50 ms of CPU per job here (simulators 5.00 + the minimal client 2.00 + the queue and database floor 2.50 + the filing floor 2.00): at most 173.9 jobs/s on these 2 cores');
     expect(text).toContain('against the 200.0 jobs/s the throughput targets ask');
     expect(renderReport({ machine, args: parseBenchArgs(['--only', 'throughput', '--warm-up', '0']), services: 'test', throughput: { ...throughput, filing: undefined } })).toContain('after a few warm-up jobs only (a cold stack)');
+  });
+
+  it('when the overhead and scaling stacks ran, then the report names the warm-up each had, or a cold stack', () => {
+    const summary = summarize([40]);
+    const overhead = { jobs: 50, overhead: summary, execution: summary, stages: [], progress: { latency: summary, sent: 0, received: 0 }, retried: {} };
+    const use = { jobs: 30, services: [], totalCpuMsPerJob: 40, totalStatementsPerJob: 10, simulatorsCpuMsPerJob: 7, clientCpuMsPerJob: 2.5, postgresCpuMsPerJob: 6, redisCpuMsPerJob: 1.5 };
+    const scaling = [{ backends: 1, jobs: 30, throughput: 4.7, idleGap: summary, gaps: [0], execution: summary, progress: { latency: summary, sent: 0, received: 0 }, use, retried: {} }];
+    const warm = renderReport({ machine, args: parseBenchArgs(['--only', 'overhead,scaling', '--backends', '1', '--warm-up', '200']), services: 'test', overhead, scaling });
+    expect(warm).toContain('50 sequential jobs, 5 steps × 40 ms, one backend, after 200 one-step jobs that warmed the stack up (not measured).');
+    expect(warm).toContain('simulators at 5 steps × 40 ms, each stack after 200 one-step jobs that warmed the stack up (not measured).');
+    const cold = renderReport({ machine, args: parseBenchArgs(['--only', 'overhead', '--warm-up', '0']), services: 'test', overhead });
+    expect(cold).toContain('one backend, after a few warm-up jobs only (a cold stack).');
   });
 
   it('when POSTs were retried after a 5xx, then the report says how many, by status; otherwise nothing', () => {

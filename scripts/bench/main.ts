@@ -36,9 +36,10 @@ Scenarios (all by default):
 
   --sequential N          sequential jobs of the overhead figure (default 50)
   --jobs N                throughput backlog, submitted at once (default 2000)
-  --warm-up N             jobs run through the throughput stack before its backlog is measured, so
-                          that the services' code is compiled, as on a stack that has been serving
-                          (default 500; 0 for a cold stack, a few jobs only)
+  --warm-up N             one-step jobs run through each stack before it is measured (the overhead,
+                          throughput and scaling stacks), so that the services' code is compiled, as
+                          on a stack that has been serving (default 500; 0 for a cold stack: a few
+                          jobs only)
   --throughput-backends N simulators of the throughput figure and the soak (default 4)
   --backends LIST         simulator counts of the scaling figure (default 1,2,4,8)
   --per-backend N         scaling backlog per backend: k backends get N × k jobs (default 30)
@@ -58,6 +59,8 @@ Scenarios (all by default):
 function log(line: string): void {
   console.error(`bench: ${line}`);
 }
+
+const warmingUp = (jobs: number) => (jobs ? `${jobs} one-step jobs to warm the stack up (not measured), then ` : '');
 
 async function scenarios(args: BenchArgs, redisUrl: string): Promise<Omit<BenchReport, 'machine' | 'args' | 'services'>> {
   const timeoutMs = args.timeoutS * 1000;
@@ -104,20 +107,22 @@ async function scenarios(args: BenchArgs, redisUrl: string): Promise<Omit<BenchR
     const scaling: BacklogResult[] = [];
     for (const k of counts) {
       await withBenchStack({ backends: k, stepMs: args.stepMs, redisUrl, timeoutMs }, async (bench) => {
+        let warmed = false;
         if (k === 1 && wants('overhead') && !overhead) {
-          log(`overhead: ${args.sequential} sequential jobs on one backend, ${args.steps} steps × ${args.stepMs} ms…`);
-          overhead = await overheadScenario(bench, { ...job, jobs: args.sequential });
+          log(`overhead: ${warmingUp(args.warmUp)}${args.sequential} sequential jobs on one backend, ${args.steps} steps × ${args.stepMs} ms…`);
+          overhead = await overheadScenario(bench, { ...job, jobs: args.sequential, warmUp: args.warmUp });
+          warmed = true;
         }
         if (wants('scaling')) {
-          log(`scaling: ${args.perBackend * k} jobs on ${k} simulator(s)…`);
-          scaling.push(await runBacklog(bench, { ...job, jobs: args.perBackend * k }));
+          log(`scaling: ${warmed ? '' : warmingUp(args.warmUp)}${args.perBackend * k} jobs on ${k} simulator(s)…`);
+          scaling.push(await runBacklog(bench, { ...job, jobs: args.perBackend * k, warmUp: warmed ? 0 : args.warmUp }));
         }
       });
     }
     if (wants('overhead') && !overhead) {
       await withBenchStack({ backends: 1, stepMs: args.stepMs, redisUrl, timeoutMs }, async (bench) => {
-        log(`overhead: ${args.sequential} sequential jobs on one backend…`);
-        overhead = await overheadScenario(bench, { ...job, jobs: args.sequential });
+        log(`overhead: ${warmingUp(args.warmUp)}${args.sequential} sequential jobs on one backend…`);
+        overhead = await overheadScenario(bench, { ...job, jobs: args.sequential, warmUp: args.warmUp });
       });
     }
     result.overhead = overhead;

@@ -104,6 +104,9 @@ export function retriedLine(retried: Record<string, number>): string[] {
 
 const num = (v: number | null | undefined, digits = 1) => (v === null || v === undefined || Number.isNaN(v) ? '–' : v.toFixed(digits));
 
+/** What ran through a stack before it was measured (warmUpStack). */
+const warmUpPhrase = (jobs: number) => (jobs ? `after ${jobs} one-step jobs that warmed the stack up (not measured)` : 'after a few warm-up jobs only (a cold stack)');
+
 export function renderReport(r: BenchReport): string {
   const a = r.args;
   const lines = [
@@ -113,9 +116,9 @@ export function renderReport(r: BenchReport): string {
     `Services: ${r.services}.`,
     [
       r.soak && `Soak: ${a.soak} jobs in a steady stream of ${a.window} in flight, on ${a.throughputBackends} simulators at 1 step × 1 ms.`,
-      r.overhead && `Overhead and progress: ${a.sequential} sequential jobs, ${a.steps} steps × ${a.stepMs} ms, one backend.`,
-      r.throughput && `Throughput: ${a.jobs}-job backlog on ${a.throughputBackends} simulators at 1 step × 1 ms, POSTs ${a.submitConcurrency} at a time, after ${a.warmUp ? `${a.warmUp} jobs that warmed the stack up (not measured)` : 'a few warm-up jobs only (a cold stack)'}.`,
-      r.scaling && `Scaling: ${a.perBackend} × k jobs on k = ${a.backends.join(', ')} simulators at ${a.steps} steps × ${a.stepMs} ms.`,
+      r.overhead && `Overhead and progress: ${a.sequential} sequential jobs, ${a.steps} steps × ${a.stepMs} ms, one backend, ${warmUpPhrase(a.warmUp)}.`,
+      r.throughput && `Throughput: ${a.jobs}-job backlog on ${a.throughputBackends} simulators at 1 step × 1 ms, POSTs ${a.submitConcurrency} at a time, ${warmUpPhrase(a.warmUp)}.`,
+      r.scaling && `Scaling: ${a.perBackend} × k jobs on k = ${a.backends.join(', ')} simulators at ${a.steps} steps × ${a.stepMs} ms, each stack ${warmUpPhrase(a.warmUp)}.`,
     ]
       .filter(Boolean)
       .join(' '),

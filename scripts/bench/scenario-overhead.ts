@@ -3,6 +3,7 @@ import { progressLatencies, promptTimings, sentProgress } from './prompt-timings
 import { describeRuns, runJobs } from './run-jobs';
 import { stageBreakdown } from './stage-breakdown';
 import { summarize, type Summary } from './stats';
+import { warmUpStack } from './warm-up';
 
 export interface OverheadResult {
   jobs: number;
@@ -16,9 +17,11 @@ export interface OverheadResult {
 }
 
 /** Sequential jobs on one backend: the overhead per job, where it goes, and how late progress arrives. */
-export async function overheadScenario(bench: BenchStack, options: { jobs: number; steps: number; submitConcurrency: number; timeoutMs: number }): Promise<OverheadResult> {
+export async function overheadScenario(bench: BenchStack, options: { jobs: number; steps: number; submitConcurrency: number; timeoutMs: number; warmUp?: number }): Promise<OverheadResult> {
   const gateway = bench.stack.gatewayUrl;
-  // Warm-up: the first jobs of a fresh stack pay for connections and JIT compilation.
+  // Warm-up: the first jobs of a fresh stack pay for connections and JIT compilation; then a few
+  // of the scenario's own jobs, one at a time, as the measured ones run.
+  await warmUpStack(bench, { jobs: options.warmUp ?? 0, submitConcurrency: options.submitConcurrency, timeoutMs: options.timeoutMs });
   await runJobs(gateway, bench.apiKey, { count: 5, steps: options.steps, inFlight: 1, submitConcurrency: 1, timeoutMs: options.timeoutMs });
   const { runs, progress, retried } = await runJobs(gateway, bench.apiKey, { count: options.jobs, steps: options.steps, inFlight: 1, submitConcurrency: 1, timeoutMs: options.timeoutMs });
   const described = await describeRuns(gateway, bench.apiKey, runs);
