@@ -15,6 +15,8 @@ export interface BacklogResult {
   execution: Summary;
   progress: { latency: Summary; sent: number; received: number };
   use: WindowUse;
+  /** What the warm-up before the backlog cost (its own jobs: a fresh stack's first ones). */
+  warmUp?: WindowUse;
   /** POSTs the gateway answered 5xx and the client retried, by status. */
   retried: Record<string, number>;
 }
@@ -28,7 +30,7 @@ export interface BacklogResult {
 export async function runBacklog(bench: BenchStack, options: { jobs: number; steps: number; submitConcurrency: number; timeoutMs: number; warmUp?: number }): Promise<BacklogResult> {
   const gateway = bench.stack.gatewayUrl;
   // At least enough to have every backend's connections open and every pool filled.
-  await warmUpStack(bench, { jobs: Math.max(4, 2 * bench.simulators.length, options.warmUp ?? 0), submitConcurrency: options.submitConcurrency, timeoutMs: options.timeoutMs });
+  const warmUp = await warmUpStack(bench, { jobs: Math.max(4, 2 * bench.simulators.length, options.warmUp ?? 0), submitConcurrency: options.submitConcurrency, timeoutMs: options.timeoutMs });
   const { result, use } = await measureWindow(
     bench,
     (r) => r.runs.length,
@@ -50,6 +52,7 @@ export async function runBacklog(bench: BenchStack, options: { jobs: number; ste
     execution: summarize(timings.map((t) => t.finishedAt - t.startedAt)),
     progress: { latency: summarize(matched.latencies), sent: matched.sent, received: matched.received },
     use,
+    ...(warmUp ? { warmUp } : {}),
     retried: result.retried,
   };
 }

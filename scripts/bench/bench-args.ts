@@ -89,7 +89,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     help: values.help === true,
     sequential: integer(text('sequential'), '--sequential', 50),
     jobs: integer(text('jobs'), '--jobs', 2000),
-    warmUp: integer(text('warm-up'), '--warm-up', 500, 0),
+    warmUp: integer(text('warm-up'), '--warm-up', 2000, 0),
     throughputBackends: integer(text('throughput-backends'), '--throughput-backends', 4),
     backends: (text('backends') ?? '1,2,4,8').split(',').map((v) => integer(v.trim(), '--backends', 1)),
     perBackend: integer(text('per-backend'), '--per-backend', 30),

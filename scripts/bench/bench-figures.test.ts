@@ -2,7 +2,7 @@ import { coresBusyPercent, cpuCeiling, figureTable, formatValue, growthPercent, 
 import { commandOfStat, cpuMsFromStat, cpuMsOfCommand, cpuMsWithChildrenFromStat } from './process-memory';
 import { idleGaps, progressLatencies } from './prompt-timings';
 import { parseBenchArgs } from './bench-args';
-import { figuresOf, renderReport, retriedLine, worstScaling } from './report';
+import { figuresOf, renderReport, retriedLine, warmUpCostLine, worstScaling } from './report';
 import { metricValue } from './service-metrics';
 import { deltaPer, percentile, summarize } from './stats';
 
@@ -187,12 +187,21 @@ describe('the report', () => {
       filing: { filings: 2000, imageBytes: 2661, sidecarBytes: 4537, cpuMsPerFiling: 2 },
     };
     const text = renderReport({ machine, args: parseBenchArgs(['--only', 'throughput']), services: 'test', throughput });
-    expect(text).toContain('POSTs 32 at a time, after 500 one-step jobs that warmed the stack up (not measured).');
+    expect(text).toContain('POSTs 32 at a time, after 2000 one-step jobs that warmed the stack up (not measured).');
     expect(text).toContain('The filing floor (an image of 2661 bytes and its sidecar of 4537 bytes');
     // 5 + 2 + (1.5 + 0.5 + 0.5) + 2 = 11.5 ms: 2 cores ÷ 11.5 ms = 173.9 jobs/s, against 0.75 × 240 = 180 asked.
     expect(text).toContain('would cost 11.50 ms of CPU per job here (simulators 5.00 + the minimal client 2.00 + the queue and database floor 2.50 + the filing floor 2.00): at most 173.9 jobs/s on these 2 cores');
     expect(text).toContain('against the 200.0 jobs/s the throughput targets ask');
     expect(renderReport({ machine, args: parseBenchArgs(['--only', 'throughput', '--warm-up', '0']), services: 'test', throughput: { ...throughput, filing: undefined } })).toContain('after a few warm-up jobs only (a cold stack)');
+  });
+
+  it('when the backlog had a warm-up, then the report sets what its jobs cost against the measured ones; without one, nothing', () => {
+    const use = (cpu: number, jobs: number) => ({ jobs, services: [], totalCpuMsPerJob: cpu, totalStatementsPerJob: 10, simulatorsCpuMsPerJob: 7, clientCpuMsPerJob: 2.5, postgresCpuMsPerJob: 6, redisCpuMsPerJob: 1.5 });
+    const backlog = { backends: 4, jobs: 2000, throughput: 55, idleGap: summarize([1]), gaps: [1], execution: summarize([13]), progress: { latency: summarize([1]), sent: 0, received: 0 }, use: use(17.25, 2000), retried: {} };
+    expect(warmUpCostLine({ ...backlog, warmUp: use(31.5, 500) })).toEqual([
+      'The 500 warm-up jobs before the backlog, a fresh stack\'s first, cost the four services 31.50 ms of CPU per job (V8 compiles their code meanwhile), against 17.25 ms in the measured backlog.',
+    ]);
+    expect(warmUpCostLine(backlog)).toEqual([]);
   });
 
   it('when the overhead and scaling stacks ran, then the report names the warm-up each had, or a cold stack', () => {

@@ -55,7 +55,7 @@ describe('parseBenchArgs', () => {
       help: false,
       sequential: 50,
       jobs: 2000,
-      warmUp: 500,
+      warmUp: 2000,
       throughputBackends: 4,
       backends: [1, 2, 4, 8],
       perBackend: 30,

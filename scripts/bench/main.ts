@@ -38,7 +38,8 @@ Scenarios (all by default):
   --jobs N                throughput backlog, submitted at once (default 2000)
   --warm-up N             one-step jobs run through each stack before it is measured (the overhead,
                           throughput and scaling stacks), so that the services' code is compiled, as
-                          on a stack that has been serving (default 500; 0 for a cold stack: a few
+                          on a stack that has been serving (default 2000: V8 compiles a fresh
+                          service's code over about its first 2,000 jobs; 0 for a cold stack: a few
                           jobs only)
   --throughput-backends N simulators of the throughput figure and the soak (default 4)
   --backends LIST         simulator counts of the scaling figure (default 1,2,4,8)

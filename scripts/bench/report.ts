@@ -182,10 +182,20 @@ function throughputSection(t: ThroughputResult, m: Machine, backends: number): s
     ...floorLines(t, m),
     `Backend idle gap between prompts p50 ${ms(p.idleGap.p50)}, p99 ${ms(p.idleGap.p99)}; backend execution p50 ${ms(p.execution.p50)}.`,
     `CPU ceiling of this machine: ${m.cores} cores ÷ ${num(everything, 2)} ms per job (services ${num(use.totalCpuMsPerJob, 2)} + simulators and client ${num(outside, 2)} + PostgreSQL and Redis ${num(stores, 2)}) = ${num(cpuCeiling(m.cores, everything))} jobs/s at these costs; the simulators and the client alone would allow ${num(cpuCeiling(m.cores, outside))} jobs/s, and with PostgreSQL and Redis ${num(cpuCeiling(m.cores, outside + stores))} jobs/s before any service runs.`,
+    ...warmUpCostLine(p),
     '',
     ...retriedLine(p.retried),
     ...useTables(use, 'throughput'),
     ...idleLines(t.idle),
+  ];
+}
+
+/** What the fresh stack's first jobs cost against the measured ones: the price of a cold start. */
+export function warmUpCostLine(p: BacklogResult): string[] {
+  const w = p.warmUp;
+  if (!w) return [];
+  return [
+    `The ${w.jobs} warm-up jobs before the backlog, a fresh stack's first, cost the four services ${num(w.totalCpuMsPerJob, 2)} ms of CPU per job (V8 compiles their code meanwhile), against ${num(p.use.totalCpuMsPerJob, 2)} ms in the measured backlog.`,
   ];
 }
 
