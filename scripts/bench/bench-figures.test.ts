@@ -2,7 +2,7 @@ import { coresBusyPercent, cpuCeiling, figureTable, formatValue, growthPercent, 
 import { commandOfStat, cpuMsFromStat, cpuMsOfCommand, cpuMsWithChildrenFromStat } from './process-memory';
 import { idleGaps, progressLatencies } from './prompt-timings';
 import { parseBenchArgs } from './bench-args';
-import { figuresOf, renderReport, retriedLine, warmUpCostLine, worstScaling } from './report';
+import { figuresOf, renderReport, retriedLine, servicesFloorLine, warmUpCostLine, worstScaling } from './report';
 import { metricValue } from './service-metrics';
 import { deltaPer, percentile, summarize } from './stats';
 
@@ -193,6 +193,19 @@ describe('the report', () => {
     expect(text).toContain('would cost 11.50 ms of CPU per job here (simulators 5.00 + the minimal client 2.00 + the queue and database floor 2.50 + the filing floor 2.00): at most 173.9 jobs/s on these 2 cores');
     expect(text).toContain('against the 200.0 jobs/s the throughput targets ask');
     expect(renderReport({ machine, args: parseBenchArgs(['--only', 'throughput', '--warm-up', '0']), services: 'test', throughput: { ...throughput, filing: undefined } })).toContain('after a few warm-up jobs only (a cold stack)');
+  });
+
+  it('when the floors were measured, then the services\' own share of them is set against the CPU target: what it leaves, or by how much it is below', () => {
+    const use = { jobs: 2000, services: [], totalCpuMsPerJob: 17, totalStatementsPerJob: 10, simulatorsCpuMsPerJob: 7, clientCpuMsPerJob: 2.5, postgresCpuMsPerJob: 6, redisCpuMsPerJob: 1.5 };
+    const pipeline = { backends: 4, jobs: 2000, throughput: 55, idleGap: summarize([1]), gaps: [1], execution: summarize([13]), progress: { latency: summarize([1]), sent: 0, received: 0 }, use, retried: {} };
+    const floor = { jobs: 2000, jobsPerSecond: 600, processCpuMsPerJob: 2.5, postgresCpuMsPerJob: 1, redisCpuMsPerJob: 1 };
+    const throughput = { pipeline, direct: { jobsPerSecond: 240, simulatorsCpuMsPerJob: 5, clientCpuMsPerJob: 3 }, floor, filing: { filings: 2000, imageBytes: 2661, sidecarBytes: 4537, cpuMsPerFiling: 1.25 } };
+    // 2.5 + 3 + 1.25 = 6.75 of the 8 ms: 1.25 left.
+    expect(servicesFloorLine(throughput)[0]).toContain('the queue and database floor\'s process 2.50 + the minimal client 3.00 (each prompt\'s POST, WebSocket and history) + the filing floor 1.25 = 6.75 ms per job, against the ≤ 8 ms the CPU target allows them and the 17.00 ms they spent: the target leaves 1.25 ms per job for everything else they do.');
+    // 4 + 3 + 2 = 9: above the target before anything else.
+    expect(servicesFloorLine({ ...throughput, floor: { ...floor, processCpuMsPerJob: 4 }, filing: { ...throughput.filing, cpuMsPerFiling: 2 } })[0]).toContain('= 9.00 ms per job, against the ≤ 8 ms the CPU target allows them and the 17.00 ms they spent: the target is below it by 1.00 ms per job before anything else they do.');
+    expect(servicesFloorLine({ ...throughput, floor: undefined })).toEqual([]);
+    expect(renderReport({ machine, args: parseBenchArgs(['--only', 'throughput']), services: 'test', throughput })).toContain('Of that, the four services\' own share');
   });
 
   it('when the backlog had a warm-up, then the report sets what its jobs cost against the measured ones; without one, nothing', () => {
