@@ -1,8 +1,9 @@
 import { coresBusyPercent, cpuCeiling, figureTable, formatValue, growthPercent, scalingEfficiency, verdict, type Figure } from './figures';
-import { commandOfStat, cpuMsFromStat, cpuMsOfCommand, cpuMsWithChildrenFromStat } from './process-memory';
+import { commandOfStat, contextSwitches, contextSwitchesFromStatus, cpuMsFromStat, cpuMsOfCommand, cpuMsWithChildrenFromStat } from './process-memory';
+import { commandCallsFromInfo, commandsPerJob } from './redis-commands';
 import { idleGaps, progressLatencies } from './prompt-timings';
 import { parseBenchArgs } from './bench-args';
-import { figuresOf, renderReport, retriedLine, servicesFloorLine, warmUpCostLine, worstScaling } from './report';
+import { figuresOf, renderReport, redisCommandsLine, retriedLine, servicesFloorLine, warmUpCostLine, worstScaling } from './report';
 import { metricValue } from './service-metrics';
 import { deltaPer, percentile, summarize } from './stats';
 
@@ -101,6 +102,31 @@ describe('reading the measurements', () => {
     // This process is a `node` (jest's worker): counting every node of the machine includes at least its own CPU.
     expect(await cpuMsOfCommand('node')).toBeGreaterThan(0);
     expect(await cpuMsOfCommand('no-such-command-here')).toBe(0);
+  });
+
+  it('when context switches are read, then voluntary and forced ones of every thread count, from /proc', async () => {
+    expect(contextSwitchesFromStatus('Name:\tnode\nThreads:\t11\nvoluntary_ctxt_switches:\t1200\nnonvoluntary_ctxt_switches:\t34\n')).toBe(1234);
+    expect(contextSwitchesFromStatus('Name:\tnode\n')).toBe(0);
+    // This process (jest's worker) has switched at least once; a process that is not there reads as unknown.
+    expect(await contextSwitches(process.pid)).toBeGreaterThan(0);
+    expect(await contextSwitches(2 ** 30)).toBeNull();
+  });
+
+  it('when Redis commands are counted, then INFO commandstats gives each command\'s calls, and a window gives them per job, the most frequent first', () => {
+    const before = commandCallsFromInfo('# Commandstats\r\ncmdstat_evalsha:calls=100,usec=900,usec_per_call=9.00,rejected_calls=0,failed_calls=0\r\ncmdstat_publish:calls=10,usec=20,usec_per_call=2.00,rejected_calls=0,failed_calls=0\r\n');
+    expect(before).toEqual({ evalsha: 100, publish: 10 });
+    const after = { evalsha: 300, publish: 10, xadd: 150, 'client|setname': 2 };
+    expect(commandsPerJob(before, after, 50)).toEqual([
+      { command: 'evalsha', perJob: 4 },
+      { command: 'xadd', perJob: 3 },
+      { command: 'client|setname', perJob: 0.04 },
+    ]);
+    expect(commandsPerJob(null, after, 50)).toBeNull();
+    expect(redisCommandsLine(commandsPerJob(before, after, 50), 2)).toEqual([
+      'Redis ran 7.0 commands per job over the window (INFO commandstats, the whole server\'s): evalsha 4.0, xadd 3.0, 1 other command 0.0. BullMQ\'s scripts run as evalsha.',
+      '',
+    ]);
+    expect(redisCommandsLine(null)).toEqual([]);
   });
 
   it('when a Prometheus exposition is read, then a metric is the sum of its samples, and a longer name is not mistaken for it', () => {

@@ -65,3 +65,29 @@ export async function cpuMsOfCommand(command: string): Promise<number | null> {
     return null;
   }
 }
+
+/** voluntary + nonvoluntary context switches of one /proc/<pid>/task/<tid>/status. */
+export function contextSwitchesFromStatus(status: string): number {
+  const voluntary = /^voluntary_ctxt_switches:\s+(\d+)$/m.exec(status)?.[1];
+  const forced = /^nonvoluntary_ctxt_switches:\s+(\d+)$/m.exec(status)?.[1];
+  return Number(voluntary ?? 0) + Number(forced ?? 0);
+}
+
+/**
+ * Context switches of every thread of a process so far: each time one of its threads gave up its
+ * core (to wait for I/O, or pre-empted) and later woke. Null when /proc cannot be read.
+ */
+export async function contextSwitches(pid: number | undefined): Promise<number | null> {
+  if (pid === undefined) return null;
+  try {
+    const tids = await readdir(`/proc/${pid}/task`);
+    let total = 0;
+    for (const tid of tids) {
+      const status = await readFile(`/proc/${pid}/task/${tid}/status`, 'utf8').catch(() => null);
+      if (status !== null) total += contextSwitchesFromStatus(status);
+    }
+    return total;
+  } catch {
+    return null;
+  }
+}

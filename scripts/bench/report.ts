@@ -159,16 +159,32 @@ function useTables(use: BacklogResult['use'], label: string): string[] {
   return [
     `CPU and database statements per job over the ${label} window (${use.jobs} jobs; CPU from each service's \`process_cpu_seconds_total\`, i.e. process.cpuUsage user + system; statements from \`anime_db_statements_total\`):`,
     '',
-    '| service | CPU per job | statements per job | RSS before | RSS after |',
-    '|---|---|---|---|---|',
-    ...use.services.map((s) => `| ${s.service} | ${num(s.cpuMsPerJob, 2)} ms | ${num(s.statementsPerJob)} | ${num(s.rssBefore, 0)} MiB | ${num(s.rssAfter, 0)} MiB |`),
-    `| **four services** | **${num(use.totalCpuMsPerJob, 2)} ms** | **${num(use.totalStatementsPerJob)}** | | |`,
-    `| simulators (from /proc) | ${num(use.simulatorsCpuMsPerJob, 2)} ms | | | |`,
-    `| bench client (process.cpuUsage) | ${num(use.clientCpuMsPerJob, 2)} ms | | | |`,
-    `| PostgreSQL (all its processes, from /proc) | ${num(use.postgresCpuMsPerJob, 2)} ms | | | |`,
-    `| Redis (from /proc) | ${num(use.redisCpuMsPerJob, 2)} ms | | | |`,
+    '| service | CPU per job | statements per job | context switches per job | RSS before | RSS after |',
+    '|---|---|---|---|---|---|',
+    ...use.services.map((s) => `| ${s.service} | ${num(s.cpuMsPerJob, 2)} ms | ${num(s.statementsPerJob)} | ${num(s.switchesPerJob)} | ${num(s.rssBefore, 0)} MiB | ${num(s.rssAfter, 0)} MiB |`),
+    `| **four services** | **${num(use.totalCpuMsPerJob, 2)} ms** | **${num(use.totalStatementsPerJob)}** | **${num(totalSwitchesPerJob(use))}** | | |`,
+    `| simulators (from /proc) | ${num(use.simulatorsCpuMsPerJob, 2)} ms | | | | |`,
+    `| bench client (process.cpuUsage) | ${num(use.clientCpuMsPerJob, 2)} ms | | | | |`,
+    `| PostgreSQL (all its processes, from /proc) | ${num(use.postgresCpuMsPerJob, 2)} ms | | | | |`,
+    `| Redis (from /proc) | ${num(use.redisCpuMsPerJob, 2)} ms | | | | |`,
     '',
+    ...redisCommandsLine(use.redisCommands),
   ];
+}
+
+/** The services' context switches per job together; unknown when one could not be read. */
+function totalSwitchesPerJob(use: BacklogResult['use']): number | null {
+  return use.services.every((s) => s.switchesPerJob !== null) ? use.services.reduce((sum, s) => sum + s.switchesPerJob!, 0) : null;
+}
+
+/** Redis commands per job, in all and the most frequent by name (whole server: the bench runs alone). */
+export function redisCommandsLine(commands: { command: string; perJob: number }[] | null | undefined, shown = 8): string[] {
+  if (!commands?.length) return [];
+  const total = commands.reduce((sum, c) => sum + c.perJob, 0);
+  const listed = commands.slice(0, shown).map((c) => `${c.command} ${num(c.perJob)}`);
+  const others = commands.length - shown;
+  const rest = others > 0 ? `, ${others} other command${others === 1 ? '' : 's'} ${num(commands.slice(shown).reduce((sum, c) => sum + c.perJob, 0))}` : '';
+  return [`Redis ran ${num(total)} commands per job over the window (INFO commandstats, the whole server's): ${listed.join(', ')}${rest}. BullMQ's scripts run as evalsha.`, ''];
 }
 
 function throughputSection(t: ThroughputResult, m: Machine, backends: number): string[] {

@@ -1,6 +1,7 @@
 import type { AppService } from '@anime/stack';
 import type { BenchStack } from './bench-stack';
-import { cpuMs, cpuMsOfCommand, ownCpuMs, rssMiB } from './process-memory';
+import { contextSwitches, cpuMs, cpuMsOfCommand, ownCpuMs, rssMiB } from './process-memory';
+import { commandsPerJob, redisCommandCalls } from './redis-commands';
 import { readCounters, type ServiceCounters } from './service-metrics';
 import { deltaPer } from './stats';
 
@@ -11,12 +12,16 @@ interface Snapshot {
   postgresCpuMs: number | null;
   redisCpuMs: number | null;
   rss: Record<AppService, number | null>;
+  switches: Record<AppService, number | null>;
+  redisCalls: Record<string, number> | null;
 }
 
 export interface ServiceUse {
   service: AppService;
   cpuMsPerJob: number;
   statementsPerJob: number;
+  /** Context switches of all its threads per job (from /proc): how often it gave up its core and woke. */
+  switchesPerJob: number | null;
   rssBefore: number | null;
   rssAfter: number | null;
 }
@@ -32,6 +37,8 @@ export interface WindowUse {
   /** Every PostgreSQL and Redis process of the machine (from /proc): the bench's share when it runs alone. */
   postgresCpuMsPerJob: number | null;
   redisCpuMsPerJob: number | null;
+  /** Commands Redis ran per job, by command, the most frequent first (INFO commandstats). */
+  redisCommands?: { command: string; perJob: number }[] | null;
 }
 
 /** CPU used so far by all the bench's simulators together, in ms; null when one cannot be read. */
@@ -43,17 +50,22 @@ export async function simulatorsCpuMs(bench: BenchStack): Promise<number | null>
 async function snapshot(bench: BenchStack): Promise<Snapshot> {
   const services = {} as Record<AppService, ServiceCounters>;
   const rss = {} as Record<AppService, number | null>;
+  const switches = {} as Record<AppService, number | null>;
   await Promise.all(
     bench.services.map(async ({ name, pid }) => {
       services[name] = await readCounters(bench.metrics[name]);
       rss[name] = await rssMiB(pid);
+      switches[name] = await contextSwitches(pid);
     }),
   );
+  const redisCalls = await redisCommandCalls(bench.redisUrl);
   const [postgresCpuMs, redisCpuMs] = await Promise.all([cpuMsOfCommand('postgres'), cpuMsOfCommand('redis-server')]);
   const clientCpuMs = ownCpuMs();
   return {
     services,
     rss,
+    switches,
+    redisCalls,
     simulatorsCpuMs: await simulatorsCpuMs(bench),
     clientCpuMs,
     postgresCpuMs,
@@ -71,6 +83,7 @@ export async function measureWindow<T>(bench: BenchStack, jobs: (result: T) => n
     service: name,
     cpuMsPerJob: (after.services[name].cpuMs - before.services[name].cpuMs) / n,
     statementsPerJob: (after.services[name].statements - before.services[name].statements) / n,
+    switchesPerJob: deltaPer(before.switches[name], after.switches[name], n),
     rssBefore: before.rss[name],
     rssAfter: after.rss[name],
   }));
@@ -85,6 +98,7 @@ export async function measureWindow<T>(bench: BenchStack, jobs: (result: T) => n
       clientCpuMsPerJob: (after.clientCpuMs - before.clientCpuMs) / n,
       postgresCpuMsPerJob: deltaPer(before.postgresCpuMs, after.postgresCpuMs, n),
       redisCpuMsPerJob: deltaPer(before.redisCpuMs, after.redisCpuMs, n),
+      redisCommands: commandsPerJob(before.redisCalls, after.redisCalls, n),
     },
   };
 }
