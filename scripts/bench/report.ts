@@ -157,7 +157,7 @@ function overheadSection(o: OverheadResult): string[] {
 
 function useTables(use: BacklogResult['use'], label: string): string[] {
   return [
-    `CPU and database statements per job over the ${label} window (${use.jobs} jobs; CPU from each service's \`process_cpu_seconds_total\`, i.e. process.cpuUsage user + system; statements from \`anime_db_statements_total\`):`,
+    `CPU and database statements per job over the ${label} window (${use.jobs} jobs; CPU from each service's \`process_cpu_seconds_total\`, i.e. process.cpuUsage user + system; statements from \`anime_db_statements_total\`; context switches of every thread from /proc):`,
     '',
     '| service | CPU per job | statements per job | context switches per job | RSS before | RSS after |',
     '|---|---|---|---|---|---|',
