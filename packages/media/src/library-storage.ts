@@ -1,8 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { closeFd, fsyncFd, openFd, writeAllFd } from './fd-io';
+import { SyncedWriteThreads } from './synced-write-threads';
 
 /**
  * Where library files live. Everything the services write goes through this interface, so an
@@ -12,8 +11,8 @@ export interface LibraryStorage {
   /** Writes atomically (temp file, fsync, rename): a reader never sees half a file. */
   write(relativePath: string, bytes: Buffer): Promise<void>;
   /**
-   * Writes several files, each atomically as `write` does, their fsyncs running side by side, then
-   * syncs each folder once so the renames themselves survive a crash of the machine.
+   * Writes several files, each atomically as `write` does, then syncs each folder once so the
+   * renames themselves survive a crash of the machine.
    */
   writeAll(files: { path: string; bytes: Buffer }[]): Promise<void>;
   read(relativePath: string): Promise<Buffer>;
@@ -48,6 +47,10 @@ export class UnsafeLibraryPathError extends Error {
 /** Folders a LocalLibraryStorage remembers having made; forgotten (and made again) past this many. */
 const FOLDERS_REMEMBERED = 10_000;
 
+let threads: SyncedWriteThreads | undefined;
+/** The process's synced-write threads, shared by every LocalLibraryStorage of it. */
+const syncedWrites = () => (threads ??= new SyncedWriteThreads());
+
 export class LocalLibraryStorage implements LibraryStorage {
   private readonly root: string;
   private readonly madeFolders = new Set<string>();
@@ -66,53 +69,25 @@ export class LocalLibraryStorage implements LibraryStorage {
   async write(relativePath: string, bytes: Buffer): Promise<void> {
     const target = this.locate(relativePath);
     await this.makeFolder(path.dirname(target));
-    await this.writeInFolder(target, bytes);
+    await syncedWrites().run([{ temp: partialPathFor(target), target, bytes }], []);
   }
 
   async writeAll(files: { path: string; bytes: Buffer }[]): Promise<void> {
     const targets = files.map((file) => ({ target: this.locate(file.path), bytes: file.bytes }));
     const folders = [...new Set(targets.map((t) => path.dirname(t.target)))];
     await Promise.all(folders.map((folder) => this.makeFolder(folder)));
-    await Promise.all(targets.map((t) => this.writeInFolder(t.target, t.bytes)));
-    await Promise.all(folders.map(syncFolder));
+    await syncedWrites().run(
+      targets.map((t) => ({ temp: partialPathFor(t.target), target: t.target, bytes: t.bytes })),
+      folders,
+    );
   }
 
-  /** mkdir -p, once per folder while it is known to exist (the library's folders are few and stay). */
+  /** mkdir -p, once per folder while it is known to exist (the library's folders are few and stay; a write makes one again that vanished). */
   private async makeFolder(folder: string): Promise<void> {
     if (this.madeFolders.has(folder)) return;
     await mkdir(folder, { recursive: true });
     if (this.madeFolders.size >= FOLDERS_REMEMBERED) this.madeFolders.clear();
     this.madeFolders.add(folder);
-  }
-
-  /** writeSynced, making the folder again when it was removed under this process since it was made. */
-  private async writeInFolder(target: string, bytes: Buffer): Promise<void> {
-    try {
-      await this.writeSynced(target, bytes);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      this.madeFolders.delete(path.dirname(target));
-      await this.makeFolder(path.dirname(target));
-      await this.writeSynced(target, bytes);
-    }
-  }
-
-  /** Temp file, fsync, rename onto the target: a reader never sees half a file. */
-  private async writeSynced(target: string, bytes: Buffer): Promise<void> {
-    const temp = partialPathFor(target);
-    const fd = await openFd(temp, 'w');
-    try {
-      await writeAllFd(fd, bytes);
-      await fsyncFd(fd);
-    } finally {
-      await closeFd(fd);
-    }
-    try {
-      await rename(temp, target);
-    } catch (error) {
-      await rm(temp, { force: true });
-      throw error;
-    }
   }
 
   read(relativePath: string): Promise<Buffer> {
@@ -163,23 +138,5 @@ export class LocalLibraryStorage implements LibraryStorage {
       removed.push(...leftovers.map((name) => path.relative(this.root, path.join(folder, name))));
     }
     return removed;
-  }
-}
-
-/** fsync of a folder: makes the renames into it durable (where the platform can open a folder). */
-async function syncFolder(folder: string): Promise<void> {
-  let fd: number;
-  try {
-    fd = await openFd(folder, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0));
-  } catch {
-    return;
-  }
-  try {
-    await fsyncFd(fd);
-  } catch (error) {
-    // Some filesystems refuse fsync on a folder (EINVAL); the files themselves are synced.
-    if ((error as NodeJS.ErrnoException).code !== 'EINVAL') throw error;
-  } finally {
-    await closeFd(fd);
   }
 }

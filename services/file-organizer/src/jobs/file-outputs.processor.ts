@@ -73,7 +73,7 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
       });
       const metadata: AssetMetadata = { outfit: job.outfit, references, comfyui: { backend: outputs.backend, promptId: outputs.promptId, ...output } };
       const sidecarAt = (at: string) => sidecarBytes({ job, version, conditioning, workflow, metadata, path: at, sha256, bytes: bytes.length, image: measured });
-      // Both synced side by side, then their folder once: the image and its sidecar land together.
+      // Both synced, then their folder once, in one task of a synced-write thread: the image and its sidecar land together.
       await deps.storage.writeAll([{ path, bytes }, { path: `${path}.json`, bytes: sidecarAt(path) }]);
       // An earlier try killed mid-write left its temp files; this job alone writes these paths, and its write has landed.
       await removeLeftovers(path, mayFollowCutWrite);
