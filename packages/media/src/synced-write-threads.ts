@@ -10,7 +10,7 @@ export interface SyncedFile {
 /**
  * The threads' program, plain JavaScript run with `eval` so a bundled service needs no file beside
  * it. One task: each file written to its temp file (open, write all, fsync, close) and renamed onto
- * its target, its folder made again when it vanished since; then each folder given fsynced, so the
+ * its target, its folder made again when it vanished since; then each folder fsynced, so the
  * renames too survive a crash of the machine (a folder that cannot be opened, or a file system that
  * refuses fsync on one, EINVAL, is left: the files themselves are synced).
  *
