@@ -1,4 +1,4 @@
-import { coresBusyPercent, cpuCeiling, figureTable, formatValue, growthPercent, scalingEfficiency, verdict, type Figure } from './figures';
+import { coresBusyPercent, cpuCeiling, figureTable, formatValue, growthPercent, measuredText, scalingEfficiency, verdict, type Figure } from './figures';
 import { commandOfStat, contextSwitches, contextSwitchesFromStatus, cpuMsFromStat, cpuMsOfCommand, cpuMsWithChildrenFromStat } from './process-memory';
 import { commandCallsFromInfo, commandsPerJob } from './redis-commands';
 import { idleGaps, progressLatencies } from './prompt-timings';
@@ -62,6 +62,16 @@ describe('PASS and FAIL', () => {
     ]);
     expect(formatValue(0.9, '×')).toBe('0.90 ×');
     expect(formatValue(Number.NaN, 'ms')).toBe('no sample');
+    // A value that would round to its target, on the wrong side of it, shows the decimals that tell them apart.
+    const scaling = (measured: number): Figure => ({ figure: 'scaling', measured, unit: '×', bound: 'min', limit: 0.9 });
+    expect(measuredText(scaling(0.8974))).toBe('0.897 ×');
+    expect(measuredText(scaling(0.89999))).toBe('0.89999 ×');
+    // At most three more decimals.
+    expect(measuredText(scaling(0.8999999))).toBe('0.90000 ×');
+    expect(measuredText(scaling(0.9))).toBe('0.90 ×');
+    expect(measuredText(scaling(0.87))).toBe('0.87 ×');
+    expect(measuredText({ figure: 'p99', measured: 10.04, unit: 'ms', bound: 'max', limit: 10 })).toBe('10.04 ms');
+    expect(figureTable([scaling(0.8974)])[2]).toBe('| scaling | 0.897 × | ≥ 0.90 × | FAIL |');
   });
 
   it('when k backends are compared with one, then the worst k > 1 is the scaling figure', () => {

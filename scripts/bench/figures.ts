@@ -20,28 +20,31 @@ export function verdict(f: Figure): Verdict {
   return (f.bound === 'max' ? f.measured <= f.limit : f.measured >= f.limit) ? 'PASS' : 'FAIL';
 }
 
-export function formatValue(value: number | undefined, unit: Figure['unit']): string {
+/** Decimals each unit is shown with. */
+const DIGITS: Record<Figure['unit'], number> = { ms: 1, 'jobs/s': 1, '%': 1, '×': 2, MiB: 1 };
+
+/** A value with its unit; `extraDigits` more decimals than the unit's usual. */
+export function formatValue(value: number | undefined, unit: Figure['unit'], extraDigits = 0): string {
   if (value === undefined) return '–';
   if (Number.isNaN(value)) return 'no sample';
-  switch (unit) {
-    case 'ms':
-      return `${value.toFixed(1)} ms`;
-    case 'jobs/s':
-      return `${value.toFixed(1)} jobs/s`;
-    case '%':
-      return `${value.toFixed(1)} %`;
-    case '×':
-      return `${value.toFixed(2)} ×`;
-    case 'MiB':
-      return `${value.toFixed(1)} MiB`;
-  }
+  return `${value.toFixed(DIGITS[unit] + extraDigits)} ${unit}`;
+}
+
+/**
+ * The measured value as the table shows it: with as many more decimals as it takes (up to 3) not to
+ * read as its target when it is not (0.897 failing ≥ 0.9 would otherwise show as 0.90).
+ */
+export function measuredText(f: Figure): string {
+  let extra = 0;
+  while (extra < 3 && f.measured !== undefined && f.measured !== f.limit && formatValue(f.measured, f.unit, extra) === formatValue(f.limit, f.unit, extra)) extra++;
+  return formatValue(f.measured, f.unit, extra);
 }
 
 export const target = (f: Figure) => `${f.bound === 'max' ? '≤' : '≥'} ${formatValue(f.limit, f.unit)}`;
 
 /** `| figure | measured | target | PASS/FAIL |` as Markdown. */
 export function figureTable(figures: Figure[]): string[] {
-  return ['| figure | measured | target | verdict |', '|---|---|---|---|', ...figures.map((f) => `| ${f.figure} | ${formatValue(f.measured, f.unit)} | ${target(f)} | ${verdict(f)}${f.failure && f.measured !== undefined ? `: ${f.failure}` : ''} |`)];
+  return ['| figure | measured | target | verdict |', '|---|---|---|---|', ...figures.map((f) => `| ${f.figure} | ${measuredText(f)} | ${target(f)} | ${verdict(f)}${f.failure && f.measured !== undefined ? `: ${f.failure}` : ''} |`)];
 }
 
 /** Percent growth from `before` to `after` (NaN when either is missing). */
