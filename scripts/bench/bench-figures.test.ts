@@ -5,7 +5,7 @@ import { idleGaps, progressLatencies } from './prompt-timings';
 import { parseBenchArgs } from './bench-args';
 import { figuresOf, renderReport, redisCommandsLine, retriedLine, servicesFloorLine, warmUpCostLine, worstScaling } from './report';
 import { metricValue } from './service-metrics';
-import { deltaPer, percentile, summarize } from './stats';
+import { deltaPer, percentile, sumKnown, summarize } from './stats';
 
 describe('benchmark figures', () => {
   it('when percentiles are taken, then they use the nearest rank', () => {
@@ -274,6 +274,8 @@ describe('the report', () => {
     expect(deltaPer(1_000, 1_150, 10)).toBeCloseTo(15);
     expect(deltaPer(null, 1_150, 10)).toBeNull();
     expect(deltaPer(1_000, null, 10)).toBeNull();
+    expect(sumKnown([1.5, 2, 0])).toBe(3.5);
+    expect(sumKnown([1.5, null])).toBeNull();
     expect(deltaPer(1_000, 1_000, 0)).toBeNull();
   });
 });

@@ -8,7 +8,7 @@ import { QUEUE_FLOOR_HOPS, QUEUE_FLOOR_STATEMENTS_PER_JOB, type QueueFloor } fro
 import type { OverheadResult } from './scenario-overhead';
 import type { RssWindow } from './rss-windows';
 import type { SoakResult } from './scenario-soak';
-import { ms, summarize } from './stats';
+import { ms, sumKnown, summarize } from './stats';
 
 /** The issue's throughput targets: jobs/s, and % of the minimal client in the same run. */
 const THROUGHPUT_TARGET = 200;
@@ -162,7 +162,7 @@ function useTables(use: BacklogResult['use'], label: string): string[] {
     '| service | CPU per job | statements per job | context switches per job | RSS before | RSS after |',
     '|---|---|---|---|---|---|',
     ...use.services.map((s) => `| ${s.service} | ${num(s.cpuMsPerJob, 2)} ms | ${num(s.statementsPerJob)} | ${num(s.switchesPerJob)} | ${num(s.rssBefore, 0)} MiB | ${num(s.rssAfter, 0)} MiB |`),
-    `| **four services** | **${num(use.totalCpuMsPerJob, 2)} ms** | **${num(use.totalStatementsPerJob)}** | **${num(totalSwitchesPerJob(use))}** | | |`,
+    `| **four services** | **${num(use.totalCpuMsPerJob, 2)} ms** | **${num(use.totalStatementsPerJob)}** | **${num(sumKnown(use.services.map((s) => s.switchesPerJob)))}** | | |`,
     `| simulators (from /proc) | ${num(use.simulatorsCpuMsPerJob, 2)} ms | | | | |`,
     `| bench client (process.cpuUsage) | ${num(use.clientCpuMsPerJob, 2)} ms | | | | |`,
     `| PostgreSQL (all its processes, from /proc) | ${num(use.postgresCpuMsPerJob, 2)} ms | | | | |`,
@@ -170,11 +170,6 @@ function useTables(use: BacklogResult['use'], label: string): string[] {
     '',
     ...redisCommandsLine(use.redisCommands),
   ];
-}
-
-/** The services' context switches per job together; unknown when one could not be read. */
-function totalSwitchesPerJob(use: BacklogResult['use']): number | null {
-  return use.services.every((s) => s.switchesPerJob !== null) ? use.services.reduce((sum, s) => sum + s.switchesPerJob!, 0) : null;
 }
 
 /** Redis commands per job, in all and the most frequent by name (whole server: the bench runs alone). */
@@ -259,7 +254,7 @@ export function servicesFloorLine(t: ThroughputResult): string[] {
 function idleLines(idle: IdleCpu[] | undefined): string[] {
   if (!idle?.length) return [];
   const services = idle.filter((i) => !i.process.startsWith('simulator'));
-  const total = services.every((i) => i.msPerSecond !== null) ? services.reduce((sum, i) => sum + i.msPerSecond!, 0) : null;
+  const total = sumKnown(services.map((i) => i.msPerSecond));
   return [
     `Idle, on the same stack before its backlog (${IDLE_SECONDS} s with nothing queued, from ${SETTLE_SECONDS} s after it was ready; CPU ms per second of wall time, from /proc): ${idle.map((i) => `${i.process} ${num(i.msPerSecond, 1)}`).join(', ')}; the four services ${num(total, 1)} ms/s. At a low job rate this is most of a job's CPU (see the scaling table's k = 1).`,
     '',

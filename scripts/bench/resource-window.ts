@@ -3,7 +3,7 @@ import type { BenchStack } from './bench-stack';
 import { contextSwitches, cpuMs, cpuMsOfCommand, ownCpuMs, rssMiB } from './process-memory';
 import { commandsPerJob, redisCommandCalls } from './redis-commands';
 import { readCounters, type ServiceCounters } from './service-metrics';
-import { deltaPer } from './stats';
+import { deltaPer, sumKnown } from './stats';
 
 interface Snapshot {
   services: Record<AppService, ServiceCounters>;
@@ -44,7 +44,7 @@ export interface WindowUse {
 /** CPU used so far by all the bench's simulators together, in ms; null when one cannot be read. */
 export async function simulatorsCpuMs(bench: BenchStack): Promise<number | null> {
   const each = await Promise.all(bench.simulators.map((s) => cpuMs(s.process.pid)));
-  return each.some((v) => v === null) ? null : each.reduce<number>((a, b) => a + (b ?? 0), 0);
+  return sumKnown(each);
 }
 
 async function snapshot(bench: BenchStack): Promise<Snapshot> {

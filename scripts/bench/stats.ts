@@ -24,3 +24,8 @@ export const ms = (value: number) => (Number.isNaN(value) ? '–' : `${value.toF
 export function deltaPer(before: number | null, after: number | null, units: number): number | null {
   return before === null || after === null || units <= 0 ? null : (after - before) / units;
 }
+
+/** The sum of readings, unknown (null) when any of them is. */
+export function sumKnown(values: (number | null)[]): number | null {
+  return values.some((v) => v === null) ? null : values.reduce<number>((sum, v) => sum + v!, 0);
+}
