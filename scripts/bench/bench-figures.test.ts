@@ -152,6 +152,17 @@ describe('reading the measurements', () => {
     expect(metricValue(text, 'absent_total')).toBeNaN();
   });
 
+  it('when GC pauses are read, then every kind\'s sum counts, and neither the buckets nor the count do', () => {
+    const text = [
+      'nodejs_gc_duration_seconds_bucket{le="0.001",kind="minor"} 90',
+      'nodejs_gc_duration_seconds_sum{kind="minor"} 0.25',
+      'nodejs_gc_duration_seconds_count{kind="minor"} 100',
+      'nodejs_gc_duration_seconds_sum{kind="major"} 0.125',
+      'nodejs_gc_duration_seconds_sum{kind="incremental"} 0.0625',
+    ].join('\n');
+    expect(metricValue(text, 'nodejs_gc_duration_seconds_sum')).toBe(0.4375);
+  });
+
   it('when progress is matched, then each received tick is paired with the same prompt, node and value sent, and collapsed ticks count as sent only', () => {
     const runs = [{ id: 'job-1', promptId: 'p1', backend: 'b', submittedAt: 0, completedAt: 0 }];
     const sent = [
@@ -229,6 +240,18 @@ describe('the report', () => {
     expect(text).toContain('would cost 11.50 ms of CPU per job here (simulators 5.00 + the minimal client 2.00 + the queue and database floor 2.50 + the filing floor 2.00): at most 173.9 jobs/s on these 2 cores');
     expect(text).toContain('against the 200.0 jobs/s the throughput targets ask');
     expect(renderReport({ machine, args: parseBenchArgs(['--only', 'throughput', '--warm-up', '0']), services: 'test', throughput: { ...throughput, filing: undefined } })).toContain('after a few warm-up jobs only (a cold stack)');
+  });
+
+  it('when a window was measured, then each service\'s GC pauses per job stand beside its CPU, summed over the services where each is known', () => {
+    const service = (name: 'gateway' | 'orchestrator', cpu: number, gc: number | null) => ({ service: name, cpuMsPerJob: cpu, gcMsPerJob: gc, statementsPerJob: 4, switchesPerJob: 10, rssBefore: 100, rssAfter: 101 });
+    const use = { jobs: 2000, services: [service('gateway', 3, 0.25), service('orchestrator', 4, 0.5)], totalCpuMsPerJob: 7, totalStatementsPerJob: 8, simulatorsCpuMsPerJob: 5, clientCpuMsPerJob: 2, postgresCpuMsPerJob: 4, redisCpuMsPerJob: 1 };
+    const pipeline = { backends: 4, jobs: 2000, throughput: 90, idleGap: summarize([1]), gaps: [1], execution: summarize([8]), progress: { latency: summarize([1]), sent: 0, received: 0 }, use, retried: {} };
+    const throughput = { pipeline, direct: { jobsPerSecond: 400, simulatorsCpuMsPerJob: 3, clientCpuMsPerJob: 1 } };
+    const text = renderReport({ machine, args: parseBenchArgs(['--only', 'throughput']), services: 'test', throughput });
+    expect(text).toContain('| gateway | 3.00 ms | 0.25 ms | 4.0 | 10.0 | 100 MiB | 101 MiB |');
+    expect(text).toContain('| **four services** | **7.00 ms** | **0.75 ms** | **8.0** | **20.0** | | |');
+    const unknown = { ...use, services: [service('gateway', 3, 0.25), service('orchestrator', 4, null)] };
+    expect(renderReport({ machine, args: parseBenchArgs(['--only', 'throughput']), services: 'test', throughput: { ...throughput, pipeline: { ...pipeline, use: unknown } } })).toContain('| **four services** | **7.00 ms** | **– ms** |');
   });
 
   it('when the floors were measured, then the services\' own share of them is set against the CPU target: what it leaves, or by how much it is below', () => {

@@ -157,16 +157,16 @@ function overheadSection(o: OverheadResult): string[] {
 
 function useTables(use: BacklogResult['use'], label: string): string[] {
   return [
-    `CPU and database statements per job over the ${label} window (${use.jobs} jobs; CPU from each service's \`process_cpu_seconds_total\`, i.e. process.cpuUsage user + system; statements from \`anime_db_statements_total\`; context switches of every thread from /proc):`,
+    `CPU and database statements per job over the ${label} window (${use.jobs} jobs; CPU from each service's \`process_cpu_seconds_total\`, i.e. process.cpuUsage user + system; statements from \`anime_db_statements_total\`; GC pauses, part of that CPU, from \`nodejs_gc_duration_seconds\`; context switches of every thread from /proc):`,
     '',
-    '| service | CPU per job | statements per job | context switches per job | RSS before | RSS after |',
-    '|---|---|---|---|---|---|',
-    ...use.services.map((s) => `| ${s.service} | ${num(s.cpuMsPerJob, 2)} ms | ${num(s.statementsPerJob)} | ${num(s.switchesPerJob)} | ${num(s.rssBefore, 0)} MiB | ${num(s.rssAfter, 0)} MiB |`),
-    `| **four services** | **${num(use.totalCpuMsPerJob, 2)} ms** | **${num(use.totalStatementsPerJob)}** | **${num(sumKnown(use.services.map((s) => s.switchesPerJob)))}** | | |`,
-    `| simulators (from /proc) | ${num(use.simulatorsCpuMsPerJob, 2)} ms | | | | |`,
-    `| bench client (process.cpuUsage) | ${num(use.clientCpuMsPerJob, 2)} ms | | | | |`,
-    `| PostgreSQL (all its processes, from /proc) | ${num(use.postgresCpuMsPerJob, 2)} ms | | | | |`,
-    `| Redis (from /proc) | ${num(use.redisCpuMsPerJob, 2)} ms | | | | |`,
+    '| service | CPU per job | of which GC pauses | statements per job | context switches per job | RSS before | RSS after |',
+    '|---|---|---|---|---|---|---|',
+    ...use.services.map((s) => `| ${s.service} | ${num(s.cpuMsPerJob, 2)} ms | ${num(s.gcMsPerJob, 2)} ms | ${num(s.statementsPerJob)} | ${num(s.switchesPerJob)} | ${num(s.rssBefore, 0)} MiB | ${num(s.rssAfter, 0)} MiB |`),
+    `| **four services** | **${num(use.totalCpuMsPerJob, 2)} ms** | **${num(sumKnown(use.services.map((s) => s.gcMsPerJob)), 2)} ms** | **${num(use.totalStatementsPerJob)}** | **${num(sumKnown(use.services.map((s) => s.switchesPerJob)))}** | | |`,
+    `| simulators (from /proc) | ${num(use.simulatorsCpuMsPerJob, 2)} ms | | | | | |`,
+    `| bench client (process.cpuUsage) | ${num(use.clientCpuMsPerJob, 2)} ms | | | | | |`,
+    `| PostgreSQL (all its processes, from /proc) | ${num(use.postgresCpuMsPerJob, 2)} ms | | | | | |`,
+    `| Redis (from /proc) | ${num(use.redisCpuMsPerJob, 2)} ms | | | | | |`,
     '',
     ...redisCommandsLine(use.redisCommands),
   ];

@@ -20,6 +20,8 @@ export interface ServiceUse {
   service: AppService;
   cpuMsPerJob: number;
   statementsPerJob: number;
+  /** Garbage-collection pauses of its main thread per job (part of its CPU); null when its metrics lack them. */
+  gcMsPerJob: number | null;
   /** Context switches of all its threads per job (from /proc): how often it gave up its core and woke. */
   switchesPerJob: number | null;
   rssBefore: number | null;
@@ -73,6 +75,9 @@ async function snapshot(bench: BenchStack): Promise<Snapshot> {
   };
 }
 
+/** A counter a service's metrics lacked (NaN) is unknown. */
+const known = (value: number): number | null => (Number.isNaN(value) ? null : value);
+
 /** Counters read before `work` and after it: CPU (process_cpu_seconds_total), statements, RSS. */
 export async function measureWindow<T>(bench: BenchStack, jobs: (result: T) => number, work: () => Promise<T>): Promise<{ result: T; use: WindowUse }> {
   const before = await snapshot(bench);
@@ -83,6 +88,7 @@ export async function measureWindow<T>(bench: BenchStack, jobs: (result: T) => n
     service: name,
     cpuMsPerJob: (after.services[name].cpuMs - before.services[name].cpuMs) / n,
     statementsPerJob: (after.services[name].statements - before.services[name].statements) / n,
+    gcMsPerJob: deltaPer(known(before.services[name].gcMs), known(after.services[name].gcMs), n),
     switchesPerJob: deltaPer(before.switches[name], after.switches[name], n),
     rssBefore: before.rss[name],
     rssAfter: after.rss[name],

@@ -16,6 +16,8 @@ export interface ServiceCounters {
   cpuMs: number;
   /** anime_db_statements_total: statements sent to PostgreSQL. */
   statements: number;
+  /** nodejs_gc_duration_seconds_sum over every kind (prom-client's GC observer), in ms: the main thread's pauses. */
+  gcMs: number;
 }
 
 export interface MetricsEndpoint {
@@ -26,5 +28,9 @@ export interface MetricsEndpoint {
 export async function readCounters(endpoint: MetricsEndpoint): Promise<ServiceCounters> {
   const res = await axios.get<string>(endpoint.url, { headers: endpoint.headers, timeout: 10_000, responseType: 'text', validateStatus: () => true });
   if (res.status !== 200) throw new Error(`GET ${endpoint.url} answered ${res.status}`);
-  return { cpuMs: metricValue(res.data, 'process_cpu_seconds_total') * 1000, statements: metricValue(res.data, 'anime_db_statements_total') };
+  return {
+    cpuMs: metricValue(res.data, 'process_cpu_seconds_total') * 1000,
+    statements: metricValue(res.data, 'anime_db_statements_total'),
+    gcMs: metricValue(res.data, 'nodejs_gc_duration_seconds_sum') * 1000,
+  };
 }
