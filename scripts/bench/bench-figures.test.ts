@@ -4,6 +4,7 @@ import { commandCallsFromInfo, commandsPerJob } from './redis-commands';
 import { idleGaps, progressLatencies } from './prompt-timings';
 import { parseBenchArgs } from './bench-args';
 import { figuresOf, renderReport, redisCommandsLine, retriedLine, servicesFloorLine, warmUpCostLine, worstScaling } from './report';
+import { gcMsPer } from './resource-window';
 import { metricValue } from './service-metrics';
 import { deltaPer, percentile, sumKnown, summarize } from './stats';
 
@@ -161,6 +162,10 @@ describe('reading the measurements', () => {
       'nodejs_gc_duration_seconds_sum{kind="incremental"} 0.0625',
     ].join('\n');
     expect(metricValue(text, 'nodejs_gc_duration_seconds_sum')).toBe(0.4375);
+    // Shown once a pause was observed: absent before is none yet; absent after is not exposed.
+    expect(gcMsPer(Number.NaN, 30, 10)).toBe(3);
+    expect(gcMsPer(10, 30, 10)).toBe(2);
+    expect(gcMsPer(10, Number.NaN, 10)).toBeNull();
   });
 
   it('when progress is matched, then each received tick is paired with the same prompt, node and value sent, and collapsed ticks count as sent only', () => {

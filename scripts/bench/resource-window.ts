@@ -75,8 +75,15 @@ async function snapshot(bench: BenchStack): Promise<Snapshot> {
   };
 }
 
-/** A counter a service's metrics lacked (NaN) is unknown. */
-const known = (value: number): number | null => (Number.isNaN(value) ? null : value);
+/**
+ * GC pauses per unit between two readings of nodejs_gc_duration_seconds_sum. prom-client shows the
+ * histogram once a pause was observed: absent before but present after is none before; absent after
+ * is unknown (the service does not expose it).
+ */
+export function gcMsPer(before: number, after: number, units: number): number | null {
+  if (Number.isNaN(after)) return null;
+  return deltaPer(Number.isNaN(before) ? 0 : before, after, units);
+}
 
 /** Counters read before `work` and after it: CPU (process_cpu_seconds_total), statements, RSS. */
 export async function measureWindow<T>(bench: BenchStack, jobs: (result: T) => number, work: () => Promise<T>): Promise<{ result: T; use: WindowUse }> {
@@ -88,7 +95,7 @@ export async function measureWindow<T>(bench: BenchStack, jobs: (result: T) => n
     service: name,
     cpuMsPerJob: (after.services[name].cpuMs - before.services[name].cpuMs) / n,
     statementsPerJob: (after.services[name].statements - before.services[name].statements) / n,
-    gcMsPerJob: deltaPer(known(before.services[name].gcMs), known(after.services[name].gcMs), n),
+    gcMsPerJob: gcMsPer(before.services[name].gcMs, after.services[name].gcMs, n),
     switchesPerJob: deltaPer(before.switches[name], after.switches[name], n),
     rssBefore: before.rss[name],
     rssAfter: after.rss[name],
