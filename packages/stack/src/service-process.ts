@@ -33,8 +33,9 @@ export function programCommand(program: ProgramName, from: RunFrom = runFrom()):
 
 /**
  * How every process's Node runs, here (pnpm start, tests, bench) and in the image (infra/Dockerfile
- * sets the same; a test checks). Measured with pnpm bench, they hold each service near 150-160 MiB
- * RSS instead of 200-240 MiB, most of which was memory the process had freed but still held:
+ * sets the same; a test checks). Measured with pnpm bench, they hold each service near 170-200 MiB
+ * RSS (150-160 with a 2-MiB young generation) instead of 200-240 MiB, most of which was memory the
+ * process had freed but still held:
  * - MALLOC_ARENA_MAX=1: glibc otherwise keeps a malloc arena per thread that ran V8's background
  *   compiler or GC work, and keeps what is freed in them;
  * - --v8-pool-size=1: one V8 background thread; the services wait on I/O, and share 2 cores;
