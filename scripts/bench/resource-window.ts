@@ -85,7 +85,7 @@ export function gcMsPer(before: number, after: number, units: number): number | 
   return deltaPer(Number.isNaN(before) ? 0 : before, after, units);
 }
 
-/** Counters read before `work` and after it: CPU (process_cpu_seconds_total), statements, RSS. */
+/** Counters read before `work` and after it: CPU (process_cpu_seconds_total), GC pauses, statements, RSS, context switches, Redis commands. */
 export async function measureWindow<T>(bench: BenchStack, jobs: (result: T) => number, work: () => Promise<T>): Promise<{ result: T; use: WindowUse }> {
   const before = await snapshot(bench);
   const result = await work();
