@@ -1,12 +1,14 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
+import axios, { AxiosError } from 'axios';
 import { ComfyHttpError } from '../src/errors/comfy-http-error';
 import { ComfyUnreachableError } from '../src/errors/comfy-unreachable-error';
 import { ComfyHttp } from '../src/http/comfy-http';
+import { undiciAdapter } from '../src/http/undici-adapter';
 
 /** A ComfyUI stand-in that records what it was sent and answers by path. */
-describe('ComfyHttp (node:http, no axios)', () => {
+describe('ComfyHttp (axios over undici)', () => {
   let server: http.Server;
   let base: string;
   const seen: { method?: string; url?: string; authorization?: string; contentType?: string; body: string }[] = [];
@@ -22,6 +24,8 @@ describe('ComfyHttp (node:http, no axios)', () => {
         if (req.url!.endsWith('/text')) return void res.writeHead(400).end('not json');
         if (req.url!.endsWith('/gzip')) return void res.writeHead(200, { 'content-encoding': 'gzip', 'content-type': 'application/json' }).end(gzipSync('{"zipped":true}'));
         if (req.url!.endsWith('/bytes')) return void res.end(Buffer.from([0, 1, 2, 255]));
+        if (req.url!.endsWith('/brotli')) return void res.writeHead(200, { 'content-encoding': 'br' }).end(brotliCompressSync('{"brotli":true}'));
+        if (req.url!.endsWith('/missing')) return void res.writeHead(404).end('{"error":"none"}');
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true }));
       });
     });
@@ -42,14 +46,41 @@ describe('ComfyHttp (node:http, no axios)', () => {
     expect(await client.request({ url: '/text' })).toEqual({ status: 400, data: 'not json' });
     await expect(client.ok({ url: '/text' })).rejects.toBeInstanceOf(ComfyHttpError);
     expect(await client.ok({ url: '/gzip' })).toEqual({ zipped: true });
+    expect(await client.ok({ url: '/brotli' })).toEqual({ brotli: true });
     expect([...(await client.ok<Buffer>({ url: '/bytes', responseType: 'arraybuffer' }))]).toEqual([0, 1, 2, 255]);
   });
 
   it('when ComfyUI answers 5xx, is too slow or is not there, then ComfyUnreachableError says which', async () => {
     const client = new ComfyHttp(base, 200);
     await expect(client.ok({ url: '/boom' })).rejects.toMatchObject({ name: 'ComfyUnreachableError', status: 500 });
+    const asked = Date.now();
     await expect(client.ok({ url: '/slow' })).rejects.toThrow(/unreachable \(GET \/slow: ECONNABORTED\)/);
+    expect(Date.now() - asked).toBeLessThan(800); // the answer comes after 1 s; undici's own timeouts could fire that late
     const gone = new ComfyHttp('http://127.0.0.1:1', 2_000);
-    await expect(gone.ok({ url: '/prompt' })).rejects.toBeInstanceOf(ComfyUnreachableError);
+    await expect(gone.ok({ url: '/prompt' })).rejects.toThrow(/unreachable \(GET \/prompt: ECONNREFUSED\)/);
+  });
+
+  it('when an image is uploaded as FormData, then it arrives as multipart with its boundary, its file name and its bytes', async () => {
+    const client = new ComfyHttp(base, 2_000);
+    const form = new FormData();
+    form.append('image', new Blob([Buffer.from('PNG-BYTES')]), 'kai.png');
+    form.append('overwrite', 'true');
+    await client.ok({ method: 'post', url: '/upload/image', data: form });
+    const [upload] = seen;
+    const boundary = /^multipart\/form-data; boundary=(.+)$/.exec(upload.contentType ?? '')?.[1];
+    expect(boundary).toBeDefined();
+    expect(upload.body).toContain(`--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="kai.png"`);
+    expect(upload.body).toContain('\r\n\r\nPNG-BYTES\r\n');
+    expect(upload.body).toContain(`name="overwrite"\r\n\r\ntrue\r\n--${boundary}--`);
+  });
+
+  it("when axios's own checks apply (validateStatus, maxContentLength), then the adapter keeps them", async () => {
+    const strict = axios.create({ adapter: undiciAdapter(base), timeout: 2_000 });
+    const refused = await strict.get('/missing').catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(AxiosError);
+    expect(refused).toMatchObject({ code: 'ERR_BAD_REQUEST', response: { status: 404, data: { error: 'none' } } });
+    const bounded = axios.create({ adapter: undiciAdapter(base), maxContentLength: 3, responseType: 'arraybuffer' });
+    await expect(bounded.get('/bytes')).rejects.toThrow('maxContentLength size of 3 exceeded');
+    expect((await bounded.get('/bytes', { maxContentLength: 4 })).data).toEqual(Buffer.from([0, 1, 2, 255]));
   });
 });

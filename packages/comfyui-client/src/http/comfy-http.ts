@@ -1,8 +1,7 @@
-import http from 'node:http';
-import https from 'node:https';
 import axios, { type AxiosInstance } from 'axios';
 import { ComfyHttpError } from '../errors/comfy-http-error';
 import { ComfyUnreachableError } from '../errors/comfy-unreachable-error';
+import { undiciAdapter } from './undici-adapter';
 
 /** One request to ComfyUI: a JSON body (or a FormData upload), an answer read as JSON (or bytes). */
 export interface ComfyRequest {
@@ -19,31 +18,23 @@ export interface ComfyResponse<T> {
   data: T;
 }
 
-/** One keep-alive agent per protocol for every ComfyUI of the process. */
-const KEEP_ALIVE = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
-
 /**
  * axios bound to one ComfyUI. Network failures and 5xx become ComfyUnreachableError; other
  * statuses are returned to the caller, which knows what a 400 means for its route. A JSON answer is
- * parsed (a body that is not JSON stays text). Set up for the hot path: no redirect is followed
- * (ComfyUI's API has none, and without them axios skips its redirect wrapper), and connections are
- * kept alive: per prompt the orchestrator makes two requests.
+ * parsed (a body that is not JSON stays text). Set up for the hot path (per job the orchestrator
+ * makes two requests and the file-organizer one): the requests go over undici's keep-alive pools
+ * (undiciAdapter) rather than axios's http adapter, and no redirect is followed (ComfyUI's API has none).
  */
 export class ComfyHttp {
   private readonly axios: AxiosInstance;
 
   constructor(readonly baseUrl: string, timeoutMs: number) {
     this.axios = axios.create({
-      baseURL: baseUrl.replace(/\/+$/, ''),
+      adapter: undiciAdapter(baseUrl),
       timeout: timeoutMs,
       validateStatus: () => true,
-      // ComfyUI sits next to the orchestrator; a proxy from the environment would only get in the way.
-      proxy: false,
       maxBodyLength: Infinity,
       maxContentLength: Infinity,
-      maxRedirects: 0,
-      httpAgent: KEEP_ALIVE.http,
-      httpsAgent: KEEP_ALIVE.https,
     });
   }
 

@@ -1,0 +1,126 @@
+import { pipeline, type Readable, type Transform } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { AxiosError, AxiosHeaders, type AxiosAdapter, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import { Agent, type Dispatcher } from 'undici';
+
+/**
+ * The connections to every ComfyUI of the process: a keep-alive pool per origin (undici's Agent).
+ * Idle sockets are unreferenced, so they never keep a process alive.
+ */
+const COMFY_DISPATCHER = new Agent();
+
+/** Where one ComfyUI lies, parsed once: `http://user:pass@host:8188/comfy/` → origin, path, auth. */
+interface Target {
+  origin: string;
+  basePath: string;
+  authorization: string | undefined;
+}
+
+function targetOf(baseUrl: string): Target {
+  const url = new URL(baseUrl);
+  const credentials = url.username || url.password ? `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` : undefined;
+  return {
+    origin: url.origin,
+    basePath: url.pathname.replace(/\/+$/, ''),
+    authorization: credentials === undefined ? undefined : `Basic ${Buffer.from(credentials).toString('base64')}`,
+  };
+}
+
+function pathOf(target: Target, config: InternalAxiosRequestConfig): string {
+  const path = `${target.basePath}${config.url ?? ''}`;
+  const params = config.params as Record<string, string> | undefined;
+  if (!params) return path;
+  const query = new URLSearchParams(params).toString();
+  return query ? `${path}${path.includes('?') ? '&' : '?'}${query}` : path;
+}
+
+/** The request body as undici sends it. A FormData goes as the multipart bytes fetch's Response makes of it (uploads only). */
+async function bodyOf(data: unknown, headers: AxiosHeaders): Promise<string | Buffer | undefined> {
+  if (data === undefined || data === null) return undefined;
+  if (data instanceof FormData) {
+    const encoded = new Response(data);
+    headers.set('Content-Type', encoded.headers.get('content-type'));
+    return Buffer.from(await encoded.arrayBuffer());
+  }
+  if (typeof data === 'string' || Buffer.isBuffer(data)) return data;
+  throw new TypeError('the ComfyUI adapter sends strings, Buffers and FormData only');
+}
+
+const DECODERS: Record<string, () => Transform> = { gzip: createGunzip, 'x-gzip': createGunzip, deflate: createInflate, br: createBrotliDecompress };
+
+/** The whole answer, decoded, up to `limit` bytes (axios's maxContentLength: -1 or Infinity for none). */
+async function readBody(body: Readable, encoding: string | undefined, limit: number): Promise<Buffer> {
+  const decoder = encoding ? DECODERS[encoding.trim().toLowerCase()] : undefined;
+  const stream = (decoder ? pipeline(body, decoder(), () => undefined) : body) as AsyncIterable<Buffer>;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += chunk.length;
+    if (limit > -1 && size > limit) {
+      body.destroy();
+      throw new AxiosError(`maxContentLength size of ${limit} exceeded`, AxiosError.ERR_BAD_RESPONSE);
+    }
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+}
+
+/** An undici failure as axios reports one: a timeout as ECONNABORTED, a socket error by its system code. */
+function asAxiosError(error: unknown, config: InternalAxiosRequestConfig, timedOut: boolean): AxiosError {
+  if (timedOut) return new AxiosError(`timeout of ${config.timeout}ms exceeded`, AxiosError.ECONNABORTED, config);
+  if (error instanceof AxiosError) {
+    error.config ??= config;
+    return error;
+  }
+  const { code, cause } = error as { code?: string; cause?: { code?: string } };
+  return AxiosError.from(error, code === 'UND_ERR_SOCKET' ? (cause?.code ?? code) : code, config);
+}
+
+/** axios's own settle: a status that validateStatus refuses rejects with the response. */
+function settle(response: AxiosResponse, config: InternalAxiosRequestConfig): AxiosResponse {
+  const status = response.status;
+  if (!config.validateStatus || config.validateStatus(status)) return response;
+  const code = status >= 500 ? AxiosError.ERR_BAD_RESPONSE : AxiosError.ERR_BAD_REQUEST;
+  throw new AxiosError(`Request failed with status code ${status}`, code, config, undefined, response);
+}
+
+/**
+ * axios's transport for one ComfyUI, on undici instead of node:http. Measured with the same
+ * request and answer on this machine, a request cost 0.24-0.42 ms of CPU through axios's own http
+ * adapter, 0.10-0.16 through this one and 0.04-0.07 through undici alone: axios keeps its config,
+ * JSON transforms and errors, and the transport no longer dominates the orchestrator's and the
+ * file-organizer's per-job CPU (three requests per job: the prompt, its history, the image).
+ * Paths are relative to the base URL; `timeout` bounds the whole exchange, as in axios (a timer of
+ * our own: undici's headersTimeout fires up to a second late); answers are unzipped as axios would.
+ */
+export function undiciAdapter(baseUrl: string, dispatcher: Dispatcher = COMFY_DISPATCHER): AxiosAdapter {
+  const target = targetOf(baseUrl);
+  return async (config) => {
+    const deadline = new AbortController();
+    const timer = config.timeout ? setTimeout(() => deadline.abort(), config.timeout) : undefined;
+    const signal = config.signal ? AbortSignal.any([deadline.signal, config.signal as AbortSignal]) : deadline.signal;
+    try {
+      const headers = AxiosHeaders.from(config.headers);
+      if (target.authorization) headers.set('Authorization', target.authorization);
+      // What axios's http adapter asks for; real ComfyUI compresses only with --enable-compress-response-body.
+      if (!headers.has('Accept-Encoding')) headers.set('Accept-Encoding', 'gzip, deflate, br');
+      const body = await bodyOf(config.data, headers);
+      const answer = await dispatcher.request({
+        origin: target.origin,
+        path: pathOf(target, config),
+        method: (config.method ?? 'get').toUpperCase() as Dispatcher.HttpMethod,
+        headers: headers.toJSON() as Record<string, string>,
+        body,
+        signal,
+      });
+      const responseHeaders = AxiosHeaders.from(answer.headers as Record<string, string>);
+      const bytes = await readBody(answer.body, responseHeaders.get('content-encoding') as string | undefined, config.maxContentLength ?? -1);
+      const data = config.responseType === 'arraybuffer' ? bytes : bytes.toString('utf8');
+      return settle({ data, status: answer.statusCode, statusText: '', headers: responseHeaders, config, request: undefined }, config);
+    } catch (error) {
+      throw asAxiosError(error, config, deadline.signal.aborted);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
