@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { COMFYUI_VERSIONS, startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
 import { ComfyClient, ComfyExecutionError, ComfyInterruptedError, ComfyValidationError, type ProgressEvent } from '../src';
+import { PromptFollower } from '../src/run/prompt-follower';
 
 // Against both real ComfyUI versions the simulator stands in for (they differ in empty-body Content-Type,
 // extra_data.create_time and the order of a cached output's replay; the client must not depend on those).
@@ -118,6 +119,39 @@ describe.each(COMFYUI_VERSIONS)('ComfyClient.run against the simulator (simulati
     // machine; with 400 steps, a 2-s stall under the full suite once let it finish first.
     const running = client.run(textToImage({ steps: 2000, seed: 9 }), { promptId, signal: controller.signal, onProgress: () => controller.abort(new Error('job cancelled')) });
     await expect(running).rejects.toThrow('job cancelled');
+    const entry = await waitForHistory(client, promptId);
+    expect(entry.status?.messages.at(-1)?.[0]).toBe('execution_interrupted');
+  });
+
+  it('when the abort comes before the POST is answered (the first progress can come first), then the prompt is still interrupted on the server', async () => {
+    // What run does, with its steps pulled apart: follow, post, abort on the first progress, and only then wait for the result.
+    const controller = new AbortController();
+    const promptId = randomUUID();
+    const follower = new PromptFollower(
+      {
+        subscribe: (listener) => client.onMessage(listener),
+        history: (id) => client.history(id),
+        queue: () => client.queue(),
+        cancel: async (id) => {
+          await client.deleteFromQueue([id]);
+          await client.interrupt(id);
+        },
+        log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
+      },
+      promptId,
+      { signal: controller.signal },
+    );
+    const firstProgress = new Promise<void>((resolve) => {
+      const stop = client.onMessage((message) => message.type === 'progress' && message.data.prompt_id === promptId && (stop(), resolve()));
+    });
+    await client.submit(textToImage({ steps: 2000, seed: 10 }), { promptId });
+    await firstProgress;
+    controller.abort(new Error('job cancelled'));
+    try {
+      await expect(follower.result({ justPosted: true })).rejects.toThrow('job cancelled');
+    } finally {
+      follower.dispose();
+    }
     const entry = await waitForHistory(client, promptId);
     expect(entry.status?.messages.at(-1)?.[0]).toBe('execution_interrupted');
   });

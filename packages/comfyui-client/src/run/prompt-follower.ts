@@ -76,14 +76,17 @@ export class PromptFollower {
   private async settle(): Promise<RunResult> {
     const { signal } = this.options;
     if (!signal) return this.loop();
-    signal.throwIfAborted();
+    // Aborted while the prompt was being posted (its first progress can arrive before the POST's
+    // answer): the prompt is on the server all the same, so it is taken off as on a later abort.
+    if (signal.aborted) {
+      this.takeOff();
+      throw signal.reason;
+    }
     let onAbort: () => void = () => undefined;
     const aborted = new Promise<never>((_, reject) => {
       onAbort = () => {
         this.wake?.();
-        if (this.options.cancelOnAbort !== false) {
-          this.deps.cancel(this.promptId).catch((error) => this.deps.log.warn('could not cancel comfyui prompt', { promptId: this.promptId, error: (error as Error).message }));
-        }
+        this.takeOff();
         reject(signal.reason);
       };
       signal.addEventListener('abort', onAbort, { once: true });
@@ -93,6 +96,12 @@ export class PromptFollower {
     } finally {
       signal.removeEventListener('abort', onAbort);
     }
+  }
+
+  /** On abort, unless the caller takes the prompt off itself (cancelOnAbort false). */
+  private takeOff(): void {
+    if (this.options.cancelOnAbort === false) return;
+    this.deps.cancel(this.promptId).catch((error) => this.deps.log.warn('could not cancel comfyui prompt', { promptId: this.promptId, error: (error as Error).message }));
   }
 
   private async loop(signal?: AbortSignal): Promise<RunResult> {
