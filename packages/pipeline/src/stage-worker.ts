@@ -1,7 +1,7 @@
 import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { MAX_QUEUE_PAYLOAD_BYTES, PIPELINE_CATALOG, type JobStage, type QueueKey, type QueuePayload, type StageQueueKey } from '@anime/contracts';
 import type { Db } from '@anime/db';
-import { withContext, type Logger } from '@anime/logger';
+import type { Logger } from '@anime/logger';
 import { classifyFault } from './faults/classify-fault';
 import { StageRefusedError } from './faults/stage-faults';
 import type { JobEventPublisher } from './job-events';
@@ -13,6 +13,8 @@ import { jobDuration } from './metrics/anime-metrics';
 
 export interface StageRun {
   job: Job;
+  /** The service's logger bound to this queue job: its id, queue and correlation id are on every line. */
+  log: Logger;
   signal?: AbortSignal;
   token?: string;
 }
@@ -53,7 +55,7 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
   const entry = PIPELINE_CATALOG[key];
   const lifecycle = new JobLifecycle(deps.db);
 
-  async function process(job: Job, token?: string, signal?: AbortSignal): Promise<StageResult & { generationId: string }> {
+  async function process(job: Job, log: Logger, token?: string, signal?: AbortSignal): Promise<StageResult & { generationId: string }> {
     // Checked before the schema: parsing a huge message is the unbounded work this refuses.
     const bytes = payloadBytes(job.data);
     if (bytes > MAX_QUEUE_PAYLOAD_BYTES) {
@@ -67,7 +69,7 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
       throw new UnrecoverableError(`invalid ${entry.name} payload: ${problems}`);
     }
     const payload = parsed.data as QueuePayload<K>;
-    const run: StageRun = { job, signal, token };
+    const run: StageRun = { job, log, signal, token };
     const generationId = handler.locate ? await handler.locate(payload, run) : (payload as { generationId: string }).generationId;
     let generation = await loadGeneration(deps.db, generationId);
     if (!generation) throw new UnrecoverableError(`generation ${generationId} does not exist`);
@@ -120,21 +122,20 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
     entry.name,
     async (job, token, signal) => {
       const correlationId = (job.data as { correlationId?: string })?.correlationId;
-      return withContext({ jobId: job.id, queue: entry.name, correlationId }, async () => {
-        const stopTimer = jobDuration.startTimer({ queue: entry.name, stage: entry.jobName });
-        try {
-          const result = await process(job, token, signal);
-          const seconds = stopTimer({ outcome: 'completed' });
-          // In the job's context: the line carries its correlation id, so one id follows a job through every service.
-          deps.log.info('stage job done', { generationId: result.generationId, outcome: result.outcome, durationMs: Math.round(seconds * 1000) });
-          return result;
-        } catch (error) {
-          const seconds = stopTimer({ outcome: durationOutcome(error) });
-          deps.log.info('stage job ended without completing', { outcome: durationOutcome(error), durationMs: Math.round(seconds * 1000), error: (error as Error).message });
-          if (error instanceof StageRefusedError) throw new UnrecoverableError(error.message);
-          throw error;
-        }
-      });
+      // The job's lines carry its correlation id, so one id follows a job through every service.
+      const log = deps.log.child({ jobId: job.id, queue: entry.name, correlationId });
+      const stopTimer = jobDuration.startTimer({ queue: entry.name, stage: entry.jobName });
+      try {
+        const result = await process(job, log, token, signal);
+        const seconds = stopTimer({ outcome: 'completed' });
+        log.info('stage job done', { generationId: result.generationId, outcome: result.outcome, durationMs: Math.round(seconds * 1000) });
+        return result;
+      } catch (error) {
+        const seconds = stopTimer({ outcome: durationOutcome(error) });
+        log.info('stage job ended without completing', { outcome: durationOutcome(error), durationMs: Math.round(seconds * 1000), error: (error as Error).message });
+        if (error instanceof StageRefusedError) throw new UnrecoverableError(error.message);
+        throw error;
+      }
     },
     {
       connection: deps.connection,

@@ -18,7 +18,7 @@ import { createFileOutputsHandler, type FileOutputsDeps } from '../src/jobs/file
 const log = createLogger('file-organizer', 'error');
 const conditioning = { positive: 'kainakamura', negative: 'lowres', loras: [], references: [], outfit: null };
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
-const firstTry = { job: { attemptsMade: 0, stalledCounter: 0 } as Job };
+const firstTry = { job: { attemptsMade: 0, stalledCounter: 0 } as Job, log };
 
 describe('filing records (handler in-process, simulator, PostgreSQL, Redis)', () => {
   let database: TestDatabase;

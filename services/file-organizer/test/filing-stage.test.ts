@@ -155,7 +155,7 @@ describe('filing stage (file-organizer in-process, simulator, PostgreSQL, Redis)
         return readFile(path.join(simulator.outputDir, output.subfolder, output.filename));
       },
     });
-    const outcome = await handler.run((await loadGeneration(db, job.id))!, { job: {} as Job });
+    const outcome = await handler.run((await loadGeneration(db, job.id))!, { job: {} as Job, log });
     expect(outcome.reached).toBeUndefined();
     expect(await db.asset.count({ where: { jobId: job.id } })).toBe(0);
     expect(await readdir(path.join(libraryDir, 'race'), { recursive: true }).then((entries) => entries.filter((e) => e.endsWith('.png') || e.endsWith('.json')))).toEqual([]);
@@ -180,7 +180,7 @@ describe('filing stage (file-organizer in-process, simulator, PostgreSQL, Redis)
       const result = await client.run(workflow);
       await lifecycle.submit(job.id, { backend: simulator.url, promptId: result.promptId, workflow });
       await lifecycle.render(job.id, { backend: simulator.url, promptId: result.promptId, items: result.outputs });
-      expect((await handler.run((await loadGeneration(db, job.id))!, { job: bullJob as Job })).reached).toBe('filed');
+      expect((await handler.run((await loadGeneration(db, job.id))!, { job: bullJob as Job, log })).reached).toBe('filed');
       return listings.mock.calls.length;
     };
     expect(await fileOne({ attemptsMade: 0, stalledCounter: 0 })).toBe(1);

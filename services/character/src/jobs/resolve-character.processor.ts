@@ -21,7 +21,7 @@ export function createResolveCharacterHandler(deps: ResolveCharacterDeps): Stage
   const lifecycle = new JobLifecycle(deps.db);
 
   return {
-    locate: (payload) => locateGeneration(deps, lifecycle, payload),
+    locate: (payload, run) => locateGeneration(deps, lifecycle, payload, run.log),
     run: async (generation) => {
       // The stored request decides, never the message that named the generation.
       const request = generationRequestBodySchema.safeParse(generation.request);
@@ -36,7 +36,7 @@ export function createResolveCharacterHandler(deps: ResolveCharacterDeps): Stage
 }
 
 /** The generation a message is about: the one it names, its producer's earlier one, or a new one. */
-async function locateGeneration(deps: ResolveCharacterDeps, lifecycle: JobLifecycle, payload: QueuePayload<'generationRequests'>): Promise<string> {
+async function locateGeneration(deps: ResolveCharacterDeps, lifecycle: JobLifecycle, payload: QueuePayload<'generationRequests'>, log: Logger): Promise<string> {
   if (payload.generationId) {
     const existing = await deps.db.generationJob.findUnique({ where: { id: payload.generationId }, select: { id: true } });
     if (existing) return existing.id;
@@ -50,7 +50,7 @@ async function locateGeneration(deps: ResolveCharacterDeps, lifecycle: JobLifecy
   const created = await lifecycle.create({ body, source, requestId, correlationId, id: generationId });
   if (created.event) {
     await deps.events.publish(created.event);
-    deps.log.info('created generation from queue message', { generationId: created.job.id, source, requestId });
+    log.info('created generation from queue message', { generationId: created.job.id, source, requestId });
   }
   return created.job.id;
 }

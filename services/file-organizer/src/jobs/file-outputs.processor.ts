@@ -87,11 +87,11 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
     const completed = await completeFiling(job, version, filings);
     if (!completed && (await deps.db.generationJob.count({ where: { id: job.id, status: 'canceled' } }))) {
       // Canceled while its outputs were being filed: nothing stays filed for a canceled generation.
-      await unfile(job.id, filings.flatMap((f) => ('written' in f ? [f.written.path] : [])));
+      await unfile(job.id, filings.flatMap((f) => ('written' in f ? [f.written.path] : [])), run.log);
       return { outcome: 'canceled while filing; nothing filed' };
     }
     await deps.events.publishAll([completed]);
-    deps.log.info('filed outputs', { generationId: job.id, count: filings.length });
+    run.log.info('filed outputs', { generationId: job.id, count: filings.length });
     return { outcome: `filed ${filings.length}`, reached: 'filed' };
   }
 
@@ -153,7 +153,7 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
   }
 
   /** Removes the job's Asset rows and their files, and the files this try wrote (recorded or not). */
-  async function unfile(jobId: string, written: string[]): Promise<void> {
+  async function unfile(jobId: string, written: string[], log: Logger): Promise<void> {
     const rows = await deps.db.asset.findMany({ where: { jobId }, select: { path: true } });
     await deps.db.asset.deleteMany({ where: { jobId } });
     const paths = [...new Set([...rows.map((r) => r.path), ...written])];
@@ -162,6 +162,6 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
       await deps.storage.remove(`${path}.json`);
       await removeLeftovers(path);
     }
-    deps.log.info('generation canceled while filing; its files were removed', { generationId: jobId, count: paths.length });
+    log.info('generation canceled while filing; its files were removed', { generationId: jobId, count: paths.length });
   }
 }

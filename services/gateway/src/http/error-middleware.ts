@@ -40,11 +40,11 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
       // An outage, not a bug: the client may try again, and the cause is logged without a stack.
       status = 503;
       res.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_S));
-      log.warn('database unavailable', { path: req.path, error: (error as Error).message?.split('\n').at(-1) });
+      log.warn('database unavailable', { requestId: res.locals.requestId, path: req.path, error: (error as Error).message?.split('\n').at(-1) });
       body = { code: 'database_unavailable', message: 'the database is unavailable; try again shortly' };
     } else {
       const errorId = randomUUID();
-      log.error('unexpected error', { errorId, path: req.path, error: (error as Error).message, stack: (error as Error).stack });
+      log.error('unexpected error', { errorId, requestId: res.locals.requestId, path: req.path, error: (error as Error).message, stack: (error as Error).stack });
       body = { code: 'internal', message: `unexpected error (id ${errorId})` };
     }
     if (body.details === undefined) delete body.details;
