@@ -33,20 +33,21 @@ export function programCommand(program: ProgramName, from: RunFrom = runFrom()):
 
 /**
  * How every process's Node runs, here (pnpm start, tests, bench) and in the image (infra/Dockerfile
- * sets the same; a test checks). Measured with pnpm bench, they hold each service near 170-200 MiB
- * RSS (150-160 with a 2-MiB young generation) instead of 200-240 MiB, most of which was memory the
- * process had freed but still held:
+ * sets the same; a test checks). Measured with pnpm bench, they hold each service near 185-225 MiB
+ * of RSS, most of the rest being memory the process had freed but still held:
  * - MALLOC_ARENA_MAX=1: glibc otherwise keeps a malloc arena per thread that ran V8's background
  *   compiler or GC work, and keeps what is freed in them;
  * - --v8-pool-size=1: one V8 background thread; the services wait on I/O, and share 2 cores;
- * - --max-semi-space-size=8: a young generation of up to 8 MiB per semi-space instead of 16 MiB.
- *   At 2 MiB the scavenges ran four times as often and copied what in-flight jobs held each time:
- *   the bench's GC pauses (nodejs_gc_duration_seconds) were 1.69-1.72 ms per job over the four
- *   services against 0.75-0.89 at 8 MiB and 0.70 at 16 (four services' CPU per job 10.0-11.0 ms
- *   against 8.9-9.0), for about 10-15 MiB more RSS per service.
+ * - --max-semi-space-size=16: a young generation of up to 16 MiB per semi-space, V8's 64-bit
+ *   default, said here so that it holds. A smaller one scavenges more often and copies what the
+ *   jobs in flight hold each time: the bench's GC pauses (nodejs_gc_duration_seconds) were
+ *   1.69-1.72 ms per job over the four services at 2 MiB and 0.75-0.89 at 8 (CPU per job 10.0-11.0
+ *   against 8.9-9.0 ms); two stacks benched at the same time, 8 against 16, paused 1.73 / 1.55
+ *   against 1.15 / 1.10 ms per job and spent 10.75 / 10.50 against 10.40 / 9.83 ms of CPU, for
+ *   about 15 MiB more RSS per service (each step up costs 10-20 MiB).
  * The caller's environment wins (e.g. `NODE_OPTIONS= MALLOC_ARENA_MAX=` to measure without them).
  */
-export const RUNTIME_ENV = { MALLOC_ARENA_MAX: '1', NODE_OPTIONS: '--max-semi-space-size=8 --v8-pool-size=1' } as const;
+export const RUNTIME_ENV = { MALLOC_ARENA_MAX: '1', NODE_OPTIONS: '--max-semi-space-size=16 --v8-pool-size=1' } as const;
 
 export interface ServiceSpec {
   name: string;
