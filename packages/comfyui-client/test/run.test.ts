@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { COMFYUI_VERSIONS, startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
 import { ComfyClient, ComfyExecutionError, ComfyInterruptedError, ComfyValidationError, type ProgressEvent } from '../src';
 import { PromptFollower } from '../src/run/prompt-follower';
+import { SILENT_LOGGER } from '../src/types';
 
 // Against both real ComfyUI versions the simulator stands in for (they differ in empty-body Content-Type,
 // extra_data.create_time and the order of a cached output's replay; the client must not depend on those).
@@ -136,7 +137,7 @@ describe.each(COMFYUI_VERSIONS)('ComfyClient.run against the simulator (simulati
           await client.deleteFromQueue([id]);
           await client.interrupt(id);
         },
-        log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
+        log: SILENT_LOGGER,
       },
       promptId,
       { signal: controller.signal },

@@ -33,7 +33,7 @@ export class ComfyHttp {
       adapter: undiciAdapter(baseUrl),
       timeout: timeoutMs,
       validateStatus: () => true,
-      maxBodyLength: Infinity,
+      // Read by undiciAdapter: no bound on ComfyUI's answers (an image, a large /object_info).
       maxContentLength: Infinity,
     });
   }
