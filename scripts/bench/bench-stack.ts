@@ -1,11 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { mintKey } from '@anime/api-keys';
 import { seedDemo } from '@anime/character';
 import { createDb } from '@anime/db';
 import { startSimulatorProcess, startStack, type AppService, type SimulatorProcess, type Stack } from '@anime/stack';
 import { createTestDatabase, removeQueueKeys, uniqueQueuePrefix, type TestDatabase } from '@anime/testing';
+import { scratchFolder } from './scratch-root';
 import type { MetricsEndpoint } from './service-metrics';
 import { withTimeout } from './waits';
 
@@ -27,13 +25,24 @@ export interface BenchStack {
   close(): Promise<void>;
 }
 
+export interface BenchStackOptions {
+  backends: number;
+  stepMs: number;
+  redisUrl: string;
+  timeoutMs: number;
+  /** The run's scratch root (withScratchRoot): the library and the simulators' outputs go there, and stay until the run ends. */
+  scratchRoot: string;
+  env?: NodeJS.ProcessEnv;
+}
+
 /**
  * The four services and `backends` simulators, each its own process, over a scratch database,
- * queue prefix and library that are removed afterwards: a benchmark never touches real data.
+ * queue prefix and library: a benchmark never touches real data. The database and the queues are
+ * removed when the stack stops, the files with the run's scratch root (see withScratchRoot).
  */
-export async function startBenchStack(options: { backends: number; stepMs: number; redisUrl: string; timeoutMs: number; env?: NodeJS.ProcessEnv }): Promise<BenchStack> {
+export async function startBenchStack(options: BenchStackOptions): Promise<BenchStack> {
   const database: TestDatabase = await createTestDatabase('bench');
-  const libraryDir = await mkdtemp(path.join(tmpdir(), 'bench-library-'));
+  const libraryDir = await scratchFolder(options.scratchRoot, 'library');
   const queuePrefix = uniqueQueuePrefix('bench');
   const simulators: SimulatorProcess[] = [];
   let stack: Stack | undefined;
@@ -44,7 +53,6 @@ export async function startBenchStack(options: { backends: number; stepMs: numbe
         await Promise.all(simulators.map((s) => s.process.stop()));
         await database.drop();
         await removeQueueKeys(queuePrefix, options.redisUrl);
-        await rm(libraryDir, { recursive: true, force: true });
       })(),
       60_000,
       'the bench stack to stop',
@@ -57,7 +65,10 @@ export async function startBenchStack(options: { backends: number; stepMs: numbe
       mintKey(db, { name: 'bench', scopes: ['read', 'generate'] }),
       mintKey(db, { name: 'bench-metrics', scopes: ['admin'] }),
     ]).finally(() => db.$disconnect());
-    for (let i = 0; i < options.backends; i++) simulators.push(await startSimulatorProcess({ stepMs: options.stepMs }, `simulator-${i + 1}`));
+    for (let i = 0; i < options.backends; i++) {
+      const name = `simulator-${i + 1}`;
+      simulators.push(await startSimulatorProcess({ stepMs: options.stepMs, outputDir: await scratchFolder(options.scratchRoot, `${name}-output`) }, name));
+    }
     stack = await withTimeout(
       startStack({
         databaseUrl: database.url,
@@ -94,7 +105,7 @@ export async function startBenchStack(options: { backends: number; stepMs: numbe
 }
 
 /** Starts a bench stack, runs `use` on it and always stops it. */
-export async function withBenchStack<T>(options: Parameters<typeof startBenchStack>[0], use: (bench: BenchStack) => Promise<T>): Promise<T> {
+export async function withBenchStack<T>(options: BenchStackOptions, use: (bench: BenchStack) => Promise<T>): Promise<T> {
   const bench = await startBenchStack(options);
   try {
     return await use(bench);

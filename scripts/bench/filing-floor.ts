@@ -1,4 +1,4 @@
-import { readdir, rm, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { LocalLibraryStorage } from '@anime/media';
 import { ownCpuMs } from './process-memory';
@@ -12,35 +12,29 @@ export interface FilingFloor {
   cpuMsPerFiling: number;
 }
 
-/** The scratch folder the floor writes in, inside the library it measures beside: the same file system. */
-export const FILING_FLOOR_FOLDER = 'bench-filing-floor';
-
 /**
  * The file-organizer's least work per job: an image and its sidecar written as it writes them
  * (LocalLibraryStorage.writeAll: each to a temp file, fsynced, renamed, then their folder synced),
- * `count` times, in a scratch folder of `libraryDir` (removed afterwards). No HTTP, no database, no
- * hashing: what the library's file system alone charges for two new files per job.
+ * `count` times, in `folder` (a scratch folder on the library's file system, which the caller
+ * removes; left as written, see withScratchRoot). No HTTP, no database, no hashing: what the
+ * library's file system alone charges for two new files per job.
  */
-export async function filingFloor(options: { libraryDir: string; count: number; imageBytes: number; sidecarBytes: number }): Promise<FilingFloor> {
-  const storage = new LocalLibraryStorage(options.libraryDir);
+export async function filingFloor(options: { folder: string; count: number; imageBytes: number; sidecarBytes: number }): Promise<FilingFloor> {
+  const storage = new LocalLibraryStorage(options.folder);
   const image = Buffer.alloc(options.imageBytes, 1);
   const sidecar = Buffer.alloc(options.sidecarBytes, 0x20);
-  try {
-    const before = ownCpuMs();
-    for (let i = 0; i < options.count; i++) {
-      const file = `${FILING_FLOOR_FOLDER}/floor-${i}.png`;
-      await storage.writeAll([{ path: file, bytes: image }, { path: `${file}.json`, bytes: sidecar }]);
-    }
-    return { filings: options.count, imageBytes: options.imageBytes, sidecarBytes: options.sidecarBytes, cpuMsPerFiling: (ownCpuMs() - before) / options.count };
-  } finally {
-    await rm(path.join(options.libraryDir, FILING_FLOOR_FOLDER), { recursive: true, force: true });
+  const before = ownCpuMs();
+  for (let i = 0; i < options.count; i++) {
+    const file = `floor/floor-${i}.png`;
+    await storage.writeAll([{ path: file, bytes: image }, { path: `${file}.json`, bytes: sidecar }]);
   }
+  return { filings: options.count, imageBytes: options.imageBytes, sidecarBytes: options.sidecarBytes, cpuMsPerFiling: (ownCpuMs() - before) / options.count };
 }
 
 /** The sizes of one image the pipeline filed in `libraryDir` and of its sidecar, or null when it filed none. */
 export async function filedSizes(libraryDir: string): Promise<{ imageBytes: number; sidecarBytes: number } | null> {
   const files = (await readdir(libraryDir, { recursive: true })) as string[];
-  const sidecar = files.find((f) => f.endsWith('.png.json') && !f.startsWith(FILING_FLOOR_FOLDER));
+  const sidecar = files.find((f) => f.endsWith('.png.json'));
   if (!sidecar) return null;
   const [image, json] = await Promise.all([stat(path.join(libraryDir, sidecar.slice(0, -'.json'.length))), stat(path.join(libraryDir, sidecar))]);
   return { imageBytes: image.size, sidecarBytes: json.size };

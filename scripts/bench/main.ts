@@ -17,13 +17,14 @@ import { renderReport, type BenchReport, type ThroughputResult } from './report'
 import { simulatorsCpuMs } from './resource-window';
 import { overheadScenario, type OverheadResult } from './scenario-overhead';
 import { soakScenario, SOAK_RETENTION_ENV } from './scenario-soak';
+import { scratchFolder, withScratchRoot } from './scratch-root';
 import { deltaPer } from './stats';
 
 const HELP = `Usage: pnpm bench [options]
 
 Measures every figure of issue #17 against its target (PASS or FAIL) with the four services and
 ComfyUI simulators, each its own process, on a scratch database, queue prefix and library
-(removed afterwards), and writes the report. Exit 0 whatever the verdicts; non-zero only when
+(removed afterwards; the files once the whole run is over), and writes the report. Exit 0 whatever the verdicts; non-zero only when
 the bench itself fails (a wait that times out, a job that fails).
 
 Scenarios (all by default):
@@ -63,12 +64,12 @@ function log(line: string): void {
 
 const warmingUp = (jobs: number) => (jobs ? `${jobs} one-step jobs to warm the stack up (not measured), then ` : '');
 
-async function scenarios(args: BenchArgs, redisUrl: string): Promise<Omit<BenchReport, 'machine' | 'args' | 'services'>> {
+async function scenarios(args: BenchArgs, redisUrl: string, scratchRoot: string): Promise<Omit<BenchReport, 'machine' | 'args' | 'services'>> {
   const timeoutMs = args.timeoutS * 1000;
   const job = { steps: args.steps, submitConcurrency: args.submitConcurrency, timeoutMs };
   if (args.soak !== undefined) {
     log(`soak: ${args.soak} jobs on ${args.throughputBackends} simulators…`);
-    const soak = await withBenchStack({ backends: args.throughputBackends, stepMs: 1, redisUrl, timeoutMs, env: SOAK_RETENTION_ENV }, (bench) =>
+    const soak = await withBenchStack({ backends: args.throughputBackends, stepMs: 1, redisUrl, timeoutMs, scratchRoot, env: SOAK_RETENTION_ENV }, (bench) =>
       soakScenario(bench, { jobs: args.soak!, window: args.window, steps: 1, submitConcurrency: args.submitConcurrency, timeoutMs }),
     );
     return { soak };
@@ -77,7 +78,7 @@ async function scenarios(args: BenchArgs, redisUrl: string): Promise<Omit<BenchR
   const wants = (s: BenchArgs['only'][number]) => args.only.includes(s);
   if (wants('throughput')) {
     log(`throughput: ${args.jobs}-job backlog on ${args.throughputBackends} simulators at 1 step × 1 ms…`);
-    result.throughput = await withBenchStack({ backends: args.throughputBackends, stepMs: 1, redisUrl, timeoutMs }, async (bench): Promise<ThroughputResult> => {
+    result.throughput = await withBenchStack({ backends: args.throughputBackends, stepMs: 1, redisUrl, timeoutMs, scratchRoot }, async (bench): Promise<ThroughputResult> => {
       log(`throughput: first ${SETTLE_SECONDS + IDLE_SECONDS} s with nothing queued, for the stack's idle CPU…`);
       const idle = await measureIdleCpu(bench, IDLE_SECONDS);
       if (args.warmUp) log(`throughput: ${args.warmUp} jobs to warm the stack up, not measured…`);
@@ -92,7 +93,7 @@ async function scenarios(args: BenchArgs, redisUrl: string): Promise<Omit<BenchR
       const floor = await queueFloor({ databaseUrl: bench.databaseUrl, redisUrl, prefix: bench.queuePrefix, count: args.jobs });
       const sizes = await filedSizes(bench.libraryDir);
       if (sizes) log('throughput: now the filing floor (an image and its sidecar written as the file-organizer writes them)…');
-      const filing = sizes ? await filingFloor({ libraryDir: bench.libraryDir, count: args.jobs, ...sizes }) : undefined;
+      const filing = sizes ? await filingFloor({ folder: await scratchFolder(scratchRoot, 'filing-floor'), count: args.jobs, ...sizes }) : undefined;
       return {
         pipeline,
         idle,
@@ -107,7 +108,7 @@ async function scenarios(args: BenchArgs, redisUrl: string): Promise<Omit<BenchR
     const counts = wants('scaling') ? args.backends : [1];
     const scaling: BacklogResult[] = [];
     for (const k of counts) {
-      await withBenchStack({ backends: k, stepMs: args.stepMs, redisUrl, timeoutMs }, async (bench) => {
+      await withBenchStack({ backends: k, stepMs: args.stepMs, redisUrl, timeoutMs, scratchRoot }, async (bench) => {
         let warmed = false;
         if (k === 1 && wants('overhead') && !overhead) {
           log(`overhead: ${warmingUp(args.warmUp)}${args.sequential} sequential jobs on one backend, ${args.steps} steps × ${args.stepMs} ms…`);
@@ -121,7 +122,7 @@ async function scenarios(args: BenchArgs, redisUrl: string): Promise<Omit<BenchR
       });
     }
     if (wants('overhead') && !overhead) {
-      await withBenchStack({ backends: 1, stepMs: args.stepMs, redisUrl, timeoutMs }, async (bench) => {
+      await withBenchStack({ backends: 1, stepMs: args.stepMs, redisUrl, timeoutMs, scratchRoot }, async (bench) => {
         log(`overhead: ${warmingUp(args.warmUp)}${args.sequential} sequential jobs on one backend…`);
         overhead = await overheadScenario(bench, { ...job, jobs: args.sequential, warmUp: args.warmUp });
       });
@@ -140,7 +141,7 @@ async function main(): Promise<void> {
   }
   const machine = describeMachine();
   const started = performance.now();
-  const measured = await scenarios(args, process.env.REDIS_URL ?? TEST_REDIS_URL);
+  const measured = await withScratchRoot((scratchRoot) => scenarios(args, process.env.REDIS_URL ?? TEST_REDIS_URL, scratchRoot));
   const services = `${runFrom() === 'dist' ? 'the compiled programs (`node dist/…js`)' : 'the TypeScript sources through tsx'}, with MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? RUNTIME_ENV.MALLOC_ARENA_MAX} and NODE_OPTIONS="${process.env.NODE_OPTIONS ?? RUNTIME_ENV.NODE_OPTIONS}"; the bench took ${((performance.now() - started) / 1000).toFixed(0)} s, load average ${loadavg()[0].toFixed(2)} at its end`;
   const text = renderReport({ machine, args, services, ...measured });
   console.log(text);

@@ -124,7 +124,7 @@ export function renderReport(r: BenchReport): string {
     ]
       .filter(Boolean)
       .join(' '),
-    'The services, the simulators, PostgreSQL, Redis and the bench client share these cores.',
+    'The services, the simulators, PostgreSQL, Redis and the bench client share these cores. Every stack files into a scratch folder that is removed only when the whole run ends: on a file system without a journal, files deleted in the last minutes make each new file cost several times more (see scripts/bench/scratch-root.ts), so no stack pays for the one before it.',
     '',
     ...figureTable(figuresOf(r)),
     '',
