@@ -208,6 +208,14 @@ describe('the report', () => {
     expect(renderReport({ machine, args: parseBenchArgs([]), services: 'test' })).toContain('2 × Test CPU, 24 GiB, Node v20.0.0');
   });
 
+  it('when the file system was measured before any stack, then the report says what a filing cost at the start; unmeasured, it says nothing of it', () => {
+    const filingAtStart = { filings: 300, imageBytes: 2700, sidecarBytes: 4500, cpuMsPerFiling: 1.234 };
+    expect(renderReport({ machine, args: parseBenchArgs([]), services: 'test', filingAtStart })).toContain(
+      'Before any stack started, an image of 2700 bytes and its sidecar of 4500 bytes written 300 times as the file-organizer writes them cost 1.23 ms of CPU per filing',
+    );
+    expect(renderReport({ machine, args: parseBenchArgs([]), services: 'test' })).not.toContain('Before any stack started');
+  });
+
   it('when finished jobs are kept longer than a bench can wait, then the Redis figure fails and says which bound applies', () => {
     const memory = (prefixMiB: number) => ({ usedMiB: 10, prefixMiB, eventsStreamMiB: 0, finished: { 'asset-filing': 5 } });
     const use = { jobs: 10, services: [], totalCpuMsPerJob: 1, totalStatementsPerJob: 1, simulatorsCpuMsPerJob: 1, clientCpuMsPerJob: 1, postgresCpuMsPerJob: 1, redisCpuMsPerJob: 1 };

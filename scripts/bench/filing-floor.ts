@@ -31,6 +31,13 @@ export async function filingFloor(options: { folder: string; count: number; imag
   return { filings: options.count, imageBytes: options.imageBytes, sidecarBytes: options.sidecarBytes, cpuMsPerFiling: (ownCpuMs() - before) / options.count };
 }
 
+/**
+ * The filing measured once before any stack starts, at about the sizes the bench's 64 × 64 jobs
+ * file: the file system as the run found it (files deleted in the minutes before make each new one
+ * several times dearer on this machine; see withScratchRoot).
+ */
+export const FILING_AT_START = { count: 300, imageBytes: 2700, sidecarBytes: 4500 };
+
 /** The sizes of one image the pipeline filed in `libraryDir` and of its sidecar, or null when it filed none. */
 export async function filedSizes(libraryDir: string): Promise<{ imageBytes: number; sidecarBytes: number } | null> {
   const files = (await readdir(libraryDir, { recursive: true })) as string[];

@@ -31,6 +31,8 @@ export interface BenchReport {
   machine: Machine;
   args: BenchArgs;
   services: string;
+  /** The filing floor measured before any stack started: the file system's state at the start. */
+  filingAtStart?: FilingFloor;
   overhead?: OverheadResult;
   throughput?: ThroughputResult;
   scaling?: BacklogResult[];
@@ -109,6 +111,9 @@ const num = (v: number | null | undefined, digits = 1) => (v === null || v === u
 /** What ran through a stack before it was measured (warmUpStack). */
 const warmUpPhrase = (jobs: number) => (jobs ? `after ${jobs} one-step jobs that warmed the stack up (not measured)` : 'after a few warm-up jobs only (a cold stack)');
 
+const filingAtStartLine = (f: FilingFloor) =>
+  `Before any stack started, an image of ${f.imageBytes} bytes and its sidecar of ${f.sidecarBytes} bytes written ${f.filings} times as the file-organizer writes them cost ${num(f.cpuMsPerFiling, 2)} ms of CPU per filing: the file system as the run found it (measured here about 0.4 ms on a quiet one, 1.2–1.6 ms within minutes of a run that deleted its files).`;
+
 export function renderReport(r: BenchReport): string {
   const a = r.args;
   const lines = [
@@ -125,6 +130,7 @@ export function renderReport(r: BenchReport): string {
       .filter(Boolean)
       .join(' '),
     'The services, the simulators, PostgreSQL, Redis and the bench client share these cores. Every stack files into a scratch folder that is removed only when the whole run ends: on a file system without a journal, files deleted in the last minutes make each new file cost several times more (see scripts/bench/scratch-root.ts), so no stack pays for the one before it.',
+    ...(r.filingAtStart ? [filingAtStartLine(r.filingAtStart)] : []),
     '',
     ...figureTable(figuresOf(r)),
     '',
