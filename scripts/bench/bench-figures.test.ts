@@ -252,6 +252,9 @@ describe('the report', () => {
     // 5 + 2 + (1.5 + 0.5 + 0.5) + 2 = 11.5 ms: 2 cores ÷ 11.5 ms = 173.9 jobs/s, against 0.75 × 240 = 180 asked.
     expect(text).toContain('would cost 11.50 ms of CPU per job here (simulators 5.00 + the minimal client 2.00 + the queue and database floor 2.50 + the filing floor 2.00): at most 173.9 jobs/s on these 2 cores');
     expect(text).toContain('against the 200.0 jobs/s the throughput targets ask');
+    // Everything: services 17 + simulators and client 7 + 2.5 = 9.5 + PostgreSQL and Redis 7.5 = 34 ms per job.
+    expect(text).toContain('CPU ceiling of this machine: 2 cores ÷ 34.00 ms per job');
+    expect(text).toContain('200 jobs/s would take at most 10.00 ms of CPU per job from all of them together.');
     expect(renderReport({ machine, args: parseBenchArgs(['--only', 'throughput', '--warm-up', '0']), services: 'test', throughput: { ...throughput, filing: undefined } })).toContain('after a few warm-up jobs only (a cold stack)');
   });
 

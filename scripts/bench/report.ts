@@ -201,7 +201,7 @@ function throughputSection(t: ThroughputResult, m: Machine, backends: number): s
     ...floorLines(t, m),
     ...servicesFloorLine(t),
     `Backend idle gap between prompts p50 ${ms(p.idleGap.p50)}, p99 ${ms(p.idleGap.p99)}; backend execution p50 ${ms(p.execution.p50)}.`,
-    `CPU ceiling of this machine: ${m.cores} cores ÷ ${num(everything, 2)} ms per job (services ${num(use.totalCpuMsPerJob, 2)} + simulators and client ${num(outside, 2)} + PostgreSQL and Redis ${num(stores, 2)}) = ${num(cpuCeiling(m.cores, everything))} jobs/s at these costs; the simulators and the client alone would allow ${num(cpuCeiling(m.cores, outside))} jobs/s, and with PostgreSQL and Redis ${num(cpuCeiling(m.cores, outside + stores))} jobs/s before any service runs.`,
+    `CPU ceiling of this machine: ${m.cores} cores ÷ ${num(everything, 2)} ms per job (services ${num(use.totalCpuMsPerJob, 2)} + simulators and client ${num(outside, 2)} + PostgreSQL and Redis ${num(stores, 2)}) = ${num(cpuCeiling(m.cores, everything))} jobs/s at these costs; the simulators and the client alone would allow ${num(cpuCeiling(m.cores, outside))} jobs/s, and with PostgreSQL and Redis ${num(cpuCeiling(m.cores, outside + stores))} jobs/s before any service runs. ${THROUGHPUT_TARGET} jobs/s would take at most ${num((m.cores * 1000) / THROUGHPUT_TARGET, 2)} ms of CPU per job from all of them together.`,
     ...warmUpCostLine(p),
     '',
     ...retriedLine(p.retried),
