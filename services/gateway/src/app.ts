@@ -120,7 +120,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   app.use(queryGuard);
   const limits = createGatewayLimits({ redis: deps.limiterRedis, queuePrefix: deps.queuePrefix, log: deps.log, settings: deps.limits });
   // Before the body is read: an anonymous request costs no parsing.
-  app.use('/api', authenticate(authenticateKey, keyFinderWithQueueRoom(deps.db, limits.queueCaps)));
+  app.use('/api', authenticate(authenticateKey, keyFinderWithQueueRoom(deps.db, limits.queueRoom)));
   // Counted once the key is known (per key, else per client IP), before any body is read.
   app.use('/api', limits.requests);
   app.use(express.json({ limit: '1mb' }));

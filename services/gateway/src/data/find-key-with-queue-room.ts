@@ -12,13 +12,13 @@ const KEY_AND_QUEUE_ROOM = {
 
 /**
  * The key lookup of a request that will check the queue's room (POST /generations): the same row
- * as keyRowFinder, and the counts handed to `keep` when the key exists. Read in the statement that
+ * as keyRowFinder, and the counts handed to `keep` (with the key's id and hash) when the key exists. Read in the statement that
  * reads the key anyway, so the key is still read on every request (revocation stays immediate).
  */
-export function keyAndQueueRoomFinder(db: Db, caps: QueueCaps, keep: (room: QueueRoom) => void): KeyRowFinder {
+export function keyAndQueueRoomFinder(db: Db, caps: QueueCaps, keep: (room: QueueRoom, keyId: string, keyHash: string) => void): KeyRowFinder {
   return async (keyHash) => {
     const [row] = await readRows<KeyColumns & QueueRoom>(db, KEY_AND_QUEUE_ROOM, [keyHash, caps.maxQueueDepth, caps.maxQueuedPerKey]);
-    if (row && row.keyId !== null) keep({ depth: row.depth, ofKey: row.ofKey });
+    if (row && row.keyId !== null) keep({ depth: row.depth, ofKey: row.ofKey }, row.keyId, keyHash);
     return toKeyRow(row);
   };
 }

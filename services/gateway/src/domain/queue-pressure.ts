@@ -43,27 +43,30 @@ const QUEUE_ROOM_OF_KEY = { name: 'gateway-queue-room-of-key', text: `SELECT ${q
 const QUEUE_ROOM_KEYLESS = { name: 'gateway-queue-room-keyless', text: `SELECT ${queueRoomColumns(`"apiKeyId" IS NULL AND source = 'api'`, '$1', '$2')}` };
 
 /**
- * Refuses a new (or retried) generation when the queue, or this key's share of it, is full.
- * Counts are read, not reserved: requests racing each other may overshoot a cap by how many are in
- * flight at once, which the per-second rate limit keeps small. Both are read exactly, in one
- * statement that bypasses Prisma's interpreter (a cached depth would let a burst overshoot by more);
- * `room` is them read already by this request (with its key, see keyAndQueueRoomFinder).
- * `keyId` null is the local caller of AUTH_MODE=off: generations made over the API without a key.
+ * The queue's counts for a new (or retried) generation, read exactly in one statement that
+ * bypasses Prisma's interpreter. `keyId` null is the local caller of AUTH_MODE=off: generations
+ * made over the API without a key.
  */
-export async function assertQueueRoom(db: Db, caps: QueueCaps, keyId: string | null, room?: QueueRoom): Promise<void> {
-  const { depth, ofKey } =
-    room ??
-    (
-      await readRows<QueueRoom>(
-        db,
-        keyId ? QUEUE_ROOM_OF_KEY : QUEUE_ROOM_KEYLESS,
-        keyId ? [caps.maxQueueDepth, caps.maxQueuedPerKey, keyId] : [caps.maxQueueDepth, caps.maxQueuedPerKey],
-      )
-    )[0];
-  if (depth >= caps.maxQueueDepth) {
+export async function readQueueRoom(db: Db, caps: QueueCaps, keyId: string | null): Promise<QueueRoom> {
+  const [room] = await readRows<QueueRoom>(
+    db,
+    keyId ? QUEUE_ROOM_OF_KEY : QUEUE_ROOM_KEYLESS,
+    keyId ? [caps.maxQueueDepth, caps.maxQueuedPerKey, keyId] : [caps.maxQueueDepth, caps.maxQueuedPerKey],
+  );
+  return room;
+}
+
+/**
+ * Refuses a new (or retried) generation when the queue, or this key's share of it, is full by
+ * these counts. Counts are read, not reserved: requests racing each other may overshoot a cap by
+ * how many are in flight at once, which the per-second rate limit keeps small (and see
+ * QueueRoomBounds for the counts a process vouches for between readings).
+ */
+export function assertQueueRoom(caps: QueueCaps, room: QueueRoom): void {
+  if (room.depth >= caps.maxQueueDepth) {
     throw new QueueFullError(`the queue holds ${caps.maxQueueDepth} waiting generations, its limit; retry later`, { scope: 'global', limit: caps.maxQueueDepth, retryAfterS: QUEUE_FULL_RETRY_AFTER_S });
   }
-  if (ofKey >= caps.maxQueuedPerKey) {
+  if (room.ofKey >= caps.maxQueuedPerKey) {
     throw new QueueFullError(`this key already has ${caps.maxQueuedPerKey} generations queued or running, its limit; retry once some finish`, {
       scope: 'key',
       limit: caps.maxQueuedPerKey,

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { gatewayLimitsSchema, type GatewayLimitsConfig } from '@anime/config';
 import type { Logger } from '@anime/logger';
 import type { QueueCaps } from '../../domain/queue-pressure';
+import { QueueRoomBounds } from '../../domain/queue-room-bounds';
 import { generationCostLimit, type ChargeGenerationCost } from './generation-cost-limit';
 import { requestRateLimit } from './request-rate-limit';
 
@@ -12,6 +13,8 @@ export interface GatewayLimits {
   requests: RequestHandler;
   chargeGenerationCost: ChargeGenerationCost;
   queueCaps: QueueCaps;
+  /** The counts the caps are checked against, as this process vouches for them between readings. */
+  queueRoom: QueueRoomBounds;
 }
 
 export type GatewayLimitSettings = Pick<GatewayLimitsConfig, 'RATE_LIMIT_RPS' | 'RATE_LIMIT_BURST' | 'RATE_LIMIT_COST_PER_MIN' | 'MAX_QUEUED_PER_KEY' | 'MAX_QUEUE_DEPTH'>;
@@ -20,9 +23,11 @@ export type GatewayLimitSettings = Pick<GatewayLimitsConfig, 'RATE_LIMIT_RPS' | 
 export function createGatewayLimits(options: { redis: Redis; queuePrefix: string; log: Logger; settings?: Partial<GatewayLimitSettings> }): GatewayLimits {
   const settings = { ...gatewayLimitsSchema.parse({}), ...options.settings };
   const shared = { redis: options.redis, prefix: options.queuePrefix, log: options.log };
+  const queueCaps = { maxQueuedPerKey: settings.MAX_QUEUED_PER_KEY, maxQueueDepth: settings.MAX_QUEUE_DEPTH };
   return {
     requests: requestRateLimit({ ...shared, rps: settings.RATE_LIMIT_RPS, burst: settings.RATE_LIMIT_BURST }),
     chargeGenerationCost: generationCostLimit({ ...shared, costPerMinute: settings.RATE_LIMIT_COST_PER_MIN }),
-    queueCaps: { maxQueuedPerKey: settings.MAX_QUEUED_PER_KEY, maxQueueDepth: settings.MAX_QUEUE_DEPTH },
+    queueCaps,
+    queueRoom: new QueueRoomBounds(queueCaps),
   };
 }

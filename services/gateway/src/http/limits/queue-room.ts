@@ -3,28 +3,60 @@ import type { KeyRowFinder } from '@anime/api-keys';
 import type { Db } from '@anime/db';
 import { countRateLimitRefusal } from '@anime/pipeline';
 import { keyAndQueueRoomFinder } from '../../data/find-key-with-queue-room';
-import { assertQueueRoom, QUEUE_FULL_RETRY_AFTER_S, QueueFullError, type QueueCaps, type QueueRoom } from '../../domain/queue-pressure';
+import { keyRowFinder } from '../../data/find-key-row';
+import { assertQueueRoom, QUEUE_FULL_RETRY_AFTER_S, QueueFullError, readQueueRoom, type QueueRoom } from '../../domain/queue-pressure';
+import type { QueueRoomBounds } from '../../domain/queue-room-bounds';
 import { callerOf } from '../auth/caller';
 
+/** What the key lookup of this request settled: a place already taken on the bounds, or the counts read with the key. */
 const PRE_READ = 'queueRoom';
+type PreRead = { reserved: true } | { reserved: false; room: QueueRoom };
 // POST /api/v1/generations as the /api authentication middleware sees it (Express routes ignore case and a trailing slash).
 const NEW_GENERATION = /^\/v1\/generations\/?$/i;
 
 /**
- * For the /api authentication middleware: a new generation's key is read with the queue's room in
- * one statement (kept on the response for requireQueueRoom); any other request reads its key alone.
+ * For the /api authentication middleware: a new generation's key is read alone when the process's
+ * bounds still vouch for a place in the queue (taking it), else with the queue's counts in one
+ * statement (kept on the response for requireQueueRoom); any other request reads its key alone.
+ * The key itself is read on every request either way, so revocation stays immediate.
  */
-export function keyFinderWithQueueRoom(db: Db, caps: QueueCaps): (req: Request, res: Response) => KeyRowFinder | undefined {
-  return (req, res) => (req.method === 'POST' && NEW_GENERATION.test(req.path) ? keyAndQueueRoomFinder(db, caps, (room) => (res.locals[PRE_READ] = room)) : undefined);
+export function keyFinderWithQueueRoom(db: Db, bounds: QueueRoomBounds): (req: Request, res: Response) => KeyRowFinder | undefined {
+  const keyAlone = keyRowFinder(db);
+  return (req, res) => {
+    if (req.method !== 'POST' || !NEW_GENERATION.test(req.path)) return undefined;
+    const withRoom = keyAndQueueRoomFinder(db, bounds.caps, (room, keyId, keyHash) => {
+      bounds.record(keyId, room, keyHash);
+      res.locals[PRE_READ] = { reserved: false, room } satisfies PreRead;
+    });
+    return (keyHash) => {
+      const keyId = bounds.keyOf(keyHash);
+      if (keyId === undefined || !bounds.reserve(keyId)) return withRoom(keyHash);
+      res.locals[PRE_READ] = { reserved: true } satisfies PreRead;
+      return keyAlone(keyHash);
+    };
+  };
 }
 
 /**
- * 429 `queue_full` with `Retry-After` when the queue, or the caller's share of it, is full: from the
- * counts this request read with its key (keyFinderWithQueueRoom), else read now.
+ * 429 `queue_full` with `Retry-After` when the queue, or the caller's share of it, is full: a place
+ * the bounds vouched for passes; else the counts this request read with its key
+ * (keyFinderWithQueueRoom), or read now, decide, and an admission counts on the bounds.
  */
-export async function requireQueueRoom(res: Response, db: Db, caps: QueueCaps): Promise<void> {
+export async function requireQueueRoom(res: Response, db: Db, bounds: QueueRoomBounds): Promise<void> {
+  const keyId = callerOf(res).keyId;
+  const key = keyId ?? '';
+  const preRead = res.locals[PRE_READ] as PreRead | undefined;
+  // Taken once: a request that checks twice (it cannot today) would not pass on one place.
+  res.locals[PRE_READ] = undefined;
+  if (preRead?.reserved) return;
+  if (!preRead && bounds.reserve(key)) return;
+  let room = preRead?.room;
+  if (!room) {
+    room = await readQueueRoom(db, bounds.caps, keyId);
+    bounds.record(key, room);
+  }
   try {
-    await assertQueueRoom(db, caps, callerOf(res).keyId, res.locals[PRE_READ] as QueueRoom | undefined);
+    assertQueueRoom(bounds.caps, room);
   } catch (error) {
     if (error instanceof QueueFullError) {
       res.setHeader('Retry-After', String(QUEUE_FULL_RETRY_AFTER_S));
@@ -32,4 +64,5 @@ export async function requireQueueRoom(res: Response, db: Db, caps: QueueCaps): 
     }
     throw error;
   }
+  bounds.admitted(key);
 }

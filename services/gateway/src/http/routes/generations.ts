@@ -36,8 +36,8 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
       const message = webhookNotRegistered(body.webhook.url);
       throw new ApiError(400, 'webhook_not_registered', message, [{ path: 'webhook.url', message }]);
     }
-    // Read with the key when there is one (one statement for both).
-    await requireQueueRoom(res, deps.db, deps.limits.queueCaps);
+    // On the bounds this process holds, else read (with the key when there is one: one statement for both).
+    await requireQueueRoom(res, deps.db, deps.limits.queueRoom);
     // The cost is charged while the workflow and the character are resolved (two round trips at
     // once); a refused charge answers first, as it would have before resolving, and a failed
     // resolution gives the points back.
@@ -98,7 +98,7 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
     await requireVisible(deps.db, callerOf(res), id);
     // Only a retry that would queue again waits for room: a missing or active one keeps its 404 or 409.
     const current = await deps.db.generationJob.findUnique({ where: { id }, select: { status: true } });
-    if (current?.status === 'failed' || current?.status === 'canceled') await requireQueueRoom(res, deps.db, deps.limits.queueCaps);
+    if (current?.status === 'failed' || current?.status === 'canceled') await requireQueueRoom(res, deps.db, deps.limits.queueRoom);
     await retryGeneration(deps, id, { newSeed: body.seed === 'new' });
     res.status(202).json(await readGenerationResource(deps.db, id));
   });
