@@ -24,15 +24,16 @@ export function keyFinderWithQueueRoom(db: Db, bounds: QueueRoomBounds): (req: R
   const keyAlone = keyRowFinder(db);
   return (req, res) => {
     if (req.method !== 'POST' || !NEW_GENERATION.test(req.path)) return undefined;
-    const withRoom = keyAndQueueRoomFinder(db, bounds.caps, (room, keyId, keyHash) => {
-      bounds.record(keyId, room, keyHash);
-      res.locals[PRE_READ] = { reserved: false, room } satisfies PreRead;
-    });
     return (keyHash) => {
       const keyId = bounds.keyOf(keyHash);
-      if (keyId === undefined || !bounds.reserve(keyId)) return withRoom(keyHash);
-      res.locals[PRE_READ] = { reserved: true } satisfies PreRead;
-      return keyAlone(keyHash);
+      if (keyId !== undefined && bounds.reserve(keyId)) {
+        res.locals[PRE_READ] = { reserved: true } satisfies PreRead;
+        return keyAlone(keyHash);
+      }
+      return keyAndQueueRoomFinder(db, bounds.caps, (room, readId) => {
+        bounds.record(readId, room, keyHash);
+        res.locals[PRE_READ] = { reserved: false, room } satisfies PreRead;
+      })(keyHash);
     };
   };
 }
@@ -46,8 +47,6 @@ export async function requireQueueRoom(res: Response, db: Db, bounds: QueueRoomB
   const keyId = callerOf(res).keyId;
   const key = keyId ?? '';
   const preRead = res.locals[PRE_READ] as PreRead | undefined;
-  // Taken once: a request that checks twice (it cannot today) would not pass on one place.
-  res.locals[PRE_READ] = undefined;
   if (preRead?.reserved) return;
   if (!preRead && bounds.reserve(key)) return;
   let room = preRead?.room;
