@@ -131,8 +131,9 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
         log.info('stage job done', { generationId: result.generationId, outcome: result.outcome, durationMs: Math.round(seconds * 1000) });
         return result;
       } catch (error) {
-        const seconds = stopTimer({ outcome: durationOutcome(error) });
-        log.info('stage job ended without completing', { outcome: durationOutcome(error), durationMs: Math.round(seconds * 1000), error: (error as Error).message });
+        const outcome = durationOutcome(error);
+        const seconds = stopTimer({ outcome });
+        log.info('stage job ended without completing', { outcome, durationMs: Math.round(seconds * 1000), error: (error as Error).message });
         if (error instanceof StageRefusedError) throw new UnrecoverableError(error.message);
         throw error;
       }
