@@ -1,7 +1,11 @@
 import { markedNumberText, pyKeys } from './py-json-marks';
 import { pyFloatRepr } from './py-format';
 
+/** Printable ASCII without '"' or '\\': such a string (most keys and values) is written as it is. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
 function jsonString(text: string): string {
+  if (PLAIN.test(text)) return `"${text}"`;
   let out = '"';
   for (let i = 0; i < text.length; i++) {
     const ch = text[i];
