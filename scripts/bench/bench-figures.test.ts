@@ -216,6 +216,13 @@ describe('the report', () => {
     expect(renderReport({ machine, args: parseBenchArgs([]), services: 'test' })).not.toContain('Before any stack started');
   });
 
+  it('when the machine\'s speed was read before and after, then the report gives both times of the same workload; unread, it says nothing of it', () => {
+    const speed = { start: { cpuMs: 164.8, wallMs: 170 }, end: { cpuMs: 181.2, wallMs: 190 } };
+    const text = renderReport({ machine, args: parseBenchArgs([]), services: 'test', speed });
+    expect(text).toContain('took 165 ms of CPU before the first stack and 181 ms after the last (lower is faster)');
+    expect(renderReport({ machine, args: parseBenchArgs([]), services: 'test' })).not.toContain('Machine speed');
+  });
+
   it('when finished jobs are kept longer than a bench can wait, then the Redis figure fails and says which bound applies', () => {
     const memory = (prefixMiB: number) => ({ usedMiB: 10, prefixMiB, eventsStreamMiB: 0, finished: { 'asset-filing': 5 } });
     const use = { jobs: 10, services: [], totalCpuMsPerJob: 1, totalStatementsPerJob: 1, simulatorsCpuMsPerJob: 1, clientCpuMsPerJob: 1, postgresCpuMsPerJob: 1, redisCpuMsPerJob: 1 };

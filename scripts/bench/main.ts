@@ -13,6 +13,7 @@ import { ownCpuMs } from './process-memory';
 import { queueFloor } from './queue-floor';
 import { IDLE_SECONDS, measureIdleCpu, SETTLE_SECONDS } from './idle-cpu';
 import { describeMachine } from './machine';
+import { measureYardstick } from './machine-speed';
 import { renderReport, type BenchReport, type ThroughputResult } from './report';
 import { simulatorsCpuMs } from './resource-window';
 import { overheadScenario, type OverheadResult } from './scenario-overhead';
@@ -141,13 +142,16 @@ async function main(): Promise<void> {
   }
   const machine = describeMachine();
   const started = performance.now();
+  log('the machine\'s speed first: a fixed workload…');
+  const speedAtStart = measureYardstick();
   const { filingAtStart, measured } = await withScratchRoot(async (scratchRoot) => {
     log(`the file system first: ${FILING_AT_START.count} filings written as the file-organizer writes them…`);
     const filingAtStart = await filingFloor({ folder: await scratchFolder(scratchRoot, 'filing-at-start'), ...FILING_AT_START });
     return { filingAtStart, measured: await scenarios(args, process.env.REDIS_URL ?? TEST_REDIS_URL, scratchRoot) };
   });
+  const speed = { start: speedAtStart, end: measureYardstick() };
   const services = `${runFrom() === 'dist' ? 'the compiled programs (`node dist/…js`)' : 'the TypeScript sources through tsx'}, with MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? RUNTIME_ENV.MALLOC_ARENA_MAX} and NODE_OPTIONS="${process.env.NODE_OPTIONS ?? RUNTIME_ENV.NODE_OPTIONS}"; the bench took ${((performance.now() - started) / 1000).toFixed(0)} s, load average ${loadavg()[0].toFixed(2)} at its end`;
-  const text = renderReport({ machine, args, services, filingAtStart, ...measured });
+  const text = renderReport({ machine, args, services, speed, filingAtStart, ...measured });
   console.log(text);
   const out = args.out ?? path.join('docs', args.soak === undefined ? 'benchmarks.md' : 'benchmarks-soak.md');
   if (out !== '-') {

@@ -3,6 +3,7 @@ import type { BenchArgs } from './bench-args';
 import { IDLE_SECONDS, SETTLE_SECONDS, type IdleCpu } from './idle-cpu';
 import { coresBusyPercent, cpuCeiling, figureTable, growthPercent, scalingEfficiency, type Figure } from './figures';
 import { machineLine, type Machine } from './machine';
+import { machineSpeedLine, type MachineSpeed } from './machine-speed';
 import type { FilingFloor } from './filing-floor';
 import { QUEUE_FLOOR_HOPS, QUEUE_FLOOR_STATEMENTS_PER_JOB, type QueueFloor } from './queue-floor';
 import type { OverheadResult } from './scenario-overhead';
@@ -31,6 +32,8 @@ export interface BenchReport {
   machine: Machine;
   args: BenchArgs;
   services: string;
+  /** The yardstick's time before the first stack and after the last. */
+  speed?: MachineSpeed;
   /** The filing floor measured before any stack started: the file system's state at the start. */
   filingAtStart?: FilingFloor;
   overhead?: OverheadResult;
@@ -130,6 +133,7 @@ export function renderReport(r: BenchReport): string {
       .filter(Boolean)
       .join(' '),
     'The services, the simulators, PostgreSQL, Redis and the bench client share these cores. Every stack files into a scratch folder that is removed only when the whole run ends: on a file system without a journal, files deleted in the last minutes make each new file cost several times more (see scripts/bench/scratch-root.ts), so no stack pays for the one before it.',
+    ...(r.speed ? [machineSpeedLine(r.speed)] : []),
     ...(r.filingAtStart ? [filingAtStartLine(r.filingAtStart)] : []),
     '',
     ...figureTable(figuresOf(r)),

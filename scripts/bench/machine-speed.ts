@@ -1,0 +1,48 @@
+import { createHash } from 'node:crypto';
+
+/** What the yardstick workload cost once: CPU and wall time, in ms. */
+export interface YardstickRun {
+  cpuMs: number;
+  wallMs: number;
+}
+
+/** The machine's own speed when the bench started and when it ended, read by the same workload. */
+export interface MachineSpeed {
+  start: YardstickRun;
+  end: YardstickRun;
+}
+
+const HASHED = Buffer.alloc(8 * 2 ** 20, 7);
+const OBJECTS = 20_000;
+
+/**
+ * A fixed single-thread workload of the kinds the services do (integer arithmetic, hashing,
+ * JSON): it does the same work on every run, so its time tells how fast this machine ran then.
+ * The bench's figures move with that speed: on a shared VM the same code measured 128–174 jobs/s
+ * within one session, and a session's machine was half as fast as the one before.
+ */
+function yardstickWork(scale: number): number {
+  let x = 1;
+  for (let i = 0; i < 30_000_000 * scale; i++) x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+  const digest = createHash('sha256').update(HASHED.subarray(0, Math.ceil(HASHED.length * scale))).digest();
+  const text = JSON.stringify(Array.from({ length: Math.ceil(OBJECTS * scale) }, (_, i) => ({ i, name: `item ${i}`, x })));
+  return (JSON.parse(text) as unknown[]).length + digest[0];
+}
+
+function runOnce(scale: number): YardstickRun {
+  const cpu = process.cpuUsage();
+  const wall = performance.now();
+  yardstickWork(scale);
+  const used = process.cpuUsage(cpu);
+  return { cpuMs: (used.user + used.system) / 1000, wallMs: performance.now() - wall };
+}
+
+/** The median of `rounds` runs of the yardstick, after one that warms it up (`scale` < 1: a part of it, for tests). */
+export function measureYardstick(rounds = 3, scale = 1): YardstickRun {
+  runOnce(scale);
+  const runs = Array.from({ length: rounds }, () => runOnce(scale)).sort((a, b) => a.cpuMs - b.cpuMs);
+  return runs[Math.floor(runs.length / 2)];
+}
+
+export const machineSpeedLine = ({ start, end }: MachineSpeed) =>
+  `Machine speed: a fixed single-thread workload (integer arithmetic, a sha256 of 8 MiB, JSON of ${OBJECTS.toLocaleString('en-US')} objects; scripts/bench/machine-speed.ts) took ${start.cpuMs.toFixed(0)} ms of CPU before the first stack and ${end.cpuMs.toFixed(0)} ms after the last (lower is faster). Every figure here moves with this speed, which other tenants of a VM change: compare runs, and changes, by it.`;
