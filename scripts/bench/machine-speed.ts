@@ -17,9 +17,12 @@ const OBJECTS = 20_000;
 
 /**
  * A fixed single-thread workload of the kinds the services do (integer arithmetic, hashing,
- * JSON): it does the same work on every run, so its time tells how fast this machine ran then.
- * The bench's figures move with that speed: on a shared VM the same code measured 128–174 jobs/s
- * within one session, and a session's machine was half as fast as the one before.
+ * JSON): it does the same work on every run, so its time tells how fast this machine's cores are.
+ * It tells one machine from another (sessions have run on VMs twice as fast as others); it does not
+ * explain the drift within one machine: eight throughput runs of the same services (four alternating
+ * pairs, only the simulators changed) gave 96.9–122.5 jobs/s while it held at 313–327 ms, so that
+ * drift lies in what the processes sharing the two cores cost each other, and changes are measured
+ * in alternating runs.
  */
 function yardstickWork(scale: number): number {
   let x = 1;
@@ -45,4 +48,4 @@ export function measureYardstick(rounds = 3, scale = 1): YardstickRun {
 }
 
 export const machineSpeedLine = ({ start, end }: MachineSpeed) =>
-  `Machine speed: a fixed single-thread workload (integer arithmetic, a sha256 of 8 MiB, JSON of ${OBJECTS.toLocaleString('en-US')} objects; scripts/bench/machine-speed.ts) took ${start.cpuMs.toFixed(0)} ms of CPU before the first stack and ${end.cpuMs.toFixed(0)} ms after the last (lower is faster). Every figure here moves with this speed, which other tenants of a VM change: compare runs, and changes, by it.`;
+  `Machine speed: a fixed single-thread workload (integer arithmetic, a sha256 of 8 MiB, JSON of ${OBJECTS.toLocaleString('en-US')} objects; scripts/bench/machine-speed.ts) took ${start.cpuMs.toFixed(0)} ms of CPU before the first stack and ${end.cpuMs.toFixed(0)} ms after the last (lower is faster): the speed of the cores themselves, which tells one machine from another. Runs of the same code on one machine have differed by a quarter while this held within 5 %, so a change is judged by alternating runs, not by this.`;
