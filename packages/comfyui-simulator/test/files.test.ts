@@ -49,6 +49,16 @@ describe('files: /view and /upload/image', () => {
     expect(await response.text()).toBe('');
   });
 
+  it('when a file is larger than what is read whole (8 MiB), then /view streams exactly its bytes with their length', async () => {
+    const big = Buffer.alloc(9 * 2 ** 20 + 3);
+    for (let i = 0; i < big.length; i += 4096) big[i] = i % 251;
+    writeFileSync(join(sim.outputDir, 'big.png'), big);
+    const response = await fetch(`${sim.url}/view?filename=big.png`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-length')).toBe(String(big.length));
+    expect(sha256(Buffer.from(await response.arrayBuffer()))).toBe(sha256(big));
+  });
+
   it('when html is viewed, then it is served as an octet-stream attachment', async () => {
     writeFileSync(join(sim.outputDir, 'page.html'), '<script>alert(1)</script>');
     const response = await fetch(`${sim.url}/view?filename=page.html`);

@@ -1,10 +1,17 @@
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { readMultipart } from '../../files/multipart';
 import { resolveView } from '../../files/resolve-view';
 import { storeUpload } from '../../files/store-upload';
 import type { SimulatorState } from '../../simulator-state';
 import { sendEmpty, sendJson, sendServerError } from '../respond';
 import type { Router } from '../router';
+
+/**
+ * Files up to this size are answered from one read: a stream costs several thread-pool hand-offs per
+ * file (for a 2.6 KB image, 0.36-0.57 ms of CPU per request against 0.09-0.11 read whole, client
+ * included), and the bench's simulators serve one image per job. Larger files are streamed.
+ */
+const READ_WHOLE_MAX_BYTES = 8 * 2 ** 20;
 
 export function addFileRoutes(router: Router, state: SimulatorState): void {
   router.add('GET', '/view', (_req, res, { query }) => {
@@ -14,13 +21,16 @@ export function addFileRoutes(router: Router, state: SimulatorState): void {
       return;
     }
     const disposition = `${target.attachment ? 'attachment; ' : ''}filename="${target.filename.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+    const size = statSync(target.path).size;
+    const whole = size <= READ_WHOLE_MAX_BYTES ? readFileSync(target.path) : undefined;
     res.writeHead(200, {
       'Content-Type': target.contentType,
-      'Content-Length': statSync(target.path).size,
+      'Content-Length': whole?.length ?? size,
       'Content-Disposition': disposition,
       'X-Content-Type-Options': 'nosniff',
     });
-    createReadStream(target.path).pipe(res);
+    if (whole) res.end(whole);
+    else createReadStream(target.path).pipe(res);
   });
 
   router.add('POST', '/upload/image', async (req, res) => {
