@@ -109,6 +109,9 @@ export function startEventDispatcher(deps: DispatcherDeps): { stop(): Promise<vo
         }
         const read = (await deps.redis.xreadgroup('GROUP', WEBHOOK_GROUP, consumer, 'COUNT', BATCH, 'BLOCK', BLOCK_MS, 'STREAMS', stream, '>')) as [string, [string, string[]][]][] | null;
         const entries = read?.[0][1] ?? [];
+        // The live relay of the same events (pub/sub) often arrives in the same read of the sockets:
+        // it goes first, and the webhooks wait one turn of the event loop, which they can spare.
+        if (entries.length) await new Promise((resolve) => setImmediate(resolve));
         await handleAll(entries);
         // A short read: entries come in ones and twos under load, each read and XACK a round trip;
         // waiting a moment lets the next read take many at once (webhooks are not that urgent).
