@@ -16,11 +16,24 @@ const literal = (value: string) => {
   return `'${value}'`;
 };
 
+/**
+ * A condition on a job's state, next to `id = $1`, that the planner cannot turn into an index
+ * condition (it looks through no IS TRUE), so the job is always reached by its key. A named
+ * statement keeps the generic plan its connection first made: on a new install, with no statistics
+ * yet, a bare `stage = 'resolved'` made that plan walk the (stage, updatedAt) index and filter every
+ * job waiting at the stage, once per transition (seen in the bench: the submit statement filtering
+ * up to 308 rows of a 1,000-job backlog, 0.44 ms against about 0.1).
+ */
+export const stateIs = (condition: string) => `(${condition}) IS TRUE`;
+
+/** A job running in a backend: what a prompt's notices and a cancel request find. */
+export const RUNNING_IN_BACKEND = stateIs(`status = 'running' AND stage = 'submitted'`);
+
 /** The WHERE clause of a transition, from its `from` states in the TRANSITIONS table. */
 export function guard(name: TransitionName, alias = ''): string {
   const from = TRANSITIONS[name].from as readonly JobState[];
   const pairs = from.map((s) => `(${literal(s.status)}::"JobStatus", ${literal(s.stage)}::"JobStage")`);
-  return `(${alias}status, ${alias}stage) IN (${pairs.join(', ')})`;
+  return stateIs(`(${alias}status, ${alias}stage) IN (${pairs.join(', ')})`);
 }
 
 /** The SET of a transition's target state (a missing stage keeps the job's). */

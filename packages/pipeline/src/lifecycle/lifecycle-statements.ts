@@ -1,6 +1,6 @@
 import type { StageQueueKey } from '@anime/contracts';
 import { SQL_NOW, type Statement } from '@anime/db';
-import { guard, insertEvents, jobColumns, target } from './lifecycle-sql';
+import { guard, insertEvents, jobColumns, RUNNING_IN_BACKEND, target } from './lifecycle-sql';
 import { RETRY_TRANSITION } from './transitions';
 
 /*
@@ -96,7 +96,7 @@ ${recordedOrDraining}`,
  * is submitted; t marks its open attempt for that prompt started, if not yet.
  */
 const MARK_STARTED = `WITH j AS MATERIALIZED (
-  SELECT id FROM generation_jobs WHERE id = $1::uuid AND status = 'running' AND stage = 'submitted' FOR UPDATE
+  SELECT id FROM generation_jobs WHERE id = $1::uuid AND ${RUNNING_IN_BACKEND} FOR UPDATE
 ), t AS (
   UPDATE job_attempts t SET "startedAt" = ${SQL_NOW} FROM j
   WHERE t.id = (SELECT id FROM job_attempts WHERE "jobId" = $1::uuid AND "promptId" = $2 AND "startedAt" IS NULL AND "finishedAt" IS NULL ORDER BY number LIMIT 1)
@@ -152,7 +152,7 @@ export const PROGRESS: Statement = {
   name: 'lifecycle-progress',
   text: `UPDATE generation_jobs
 SET "eventSeq" = "eventSeq" + $5::int, "progressSeq" = "eventSeq" + 1, "progressValue" = $2::int, "progressMax" = $3::int, "progressNode" = $4::text, "updatedAt" = ${SQL_NOW}
-WHERE id = $1::uuid AND status = 'running' AND stage = 'submitted'
+WHERE id = $1::uuid AND ${RUNNING_IN_BACKEND}
 RETURNING "progressSeq" AS seq`,
 };
 
@@ -167,7 +167,7 @@ export const PROGRESS_LATEST: Statement = {
   name: 'lifecycle-progress-latest',
   text: `UPDATE generation_jobs
 SET "progressSeq" = $2::int, "progressValue" = $3::int, "progressMax" = $4::int, "progressNode" = $5::text, "updatedAt" = ${SQL_NOW}
-WHERE id = $1::uuid AND status = 'running' AND stage = 'submitted' AND ${newerReservedSeq('$2::int')}
+WHERE id = $1::uuid AND ${RUNNING_IN_BACKEND} AND ${newerReservedSeq('$2::int')}
 RETURNING id`,
 };
 
@@ -254,7 +254,7 @@ export const CANCEL = ending('cancel', 'job:canceled');
 export const REQUEST_CANCEL: Statement = {
   name: 'lifecycle-request-cancel',
   text: `UPDATE generation_jobs SET "cancelRequestedAt" = COALESCE("cancelRequestedAt", ${SQL_NOW}), "updatedAt" = ${SQL_NOW}
-WHERE id = $1::uuid AND status = 'running' AND stage = 'submitted'
+WHERE id = $1::uuid AND ${RUNNING_IN_BACKEND}
 RETURNING id`,
 };
 
