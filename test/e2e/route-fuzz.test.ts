@@ -13,10 +13,16 @@ const CONCURRENCY = 16;
 const MiB = 1024 * 1024;
 /** What the gateway's RSS may have grown by, once it had time to give the load's memory back. */
 const RSS_GROWTH_BOUND_MIB = 150;
-/** How long the gateway gets, idle after the load, to give the memory back. */
-const RSS_SETTLE_MS = 30_000;
+/**
+ * How long the gateway gets, idle after the load, to give the memory back: V8's memory reducer does
+ * it on its own schedule. Beside four other stacks' tests, the RSS held at 280 MiB for 20 s after the
+ * load and fell to 167 MiB at 26 s; one clean-clone CI run still read +176 MiB at 30 s. What the
+ * load leaves is garbage, not a leak: four rounds of 10,000 requests held at 280–362 MiB, then
+ * 168 MiB after 30 s idle. The loop ends as soon as the bound holds.
+ */
+const RSS_SETTLE_MS = 120_000;
 
-jest.setTimeout(240_000);
+jest.setTimeout(360_000);
 
 describe('route fuzzing (issue #15)', () => {
   let fx: StackFixture;
