@@ -21,8 +21,8 @@ const literal = (value: string) => {
  * condition (it looks through no IS TRUE), so the job is always reached by its key. A named
  * statement keeps the generic plan its connection first made: on a new install, with no statistics
  * yet, a bare `stage = 'resolved'` made that plan walk the (stage, updatedAt) index and filter every
- * job waiting at the stage, once per transition (seen in the bench: the submit statement filtering
- * up to 308 rows of a 1,000-job backlog, 0.44 ms against about 0.1).
+ * job waiting at the stage, once per transition (in a 2,000-job bench backlog the submit statement
+ * read 200 buffers per call, 49 by the key; at 100,000 waiting jobs, 6,768 buffers and 19.7 ms).
  */
 export const stateIs = (condition: string) => `(${condition}) IS TRUE`;
 
