@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { generationEventsStream, JOB_EVENT_NAMES, parseGenerationStreamEntry, WEBHOOK_TYPE_OF_EVENT, type GenerationStreamEntry } from '@anime/contracts';
 import type { Db } from '@anime/db';
@@ -111,7 +112,7 @@ export function startEventDispatcher(deps: DispatcherDeps): { stop(): Promise<vo
         const entries = read?.[0][1] ?? [];
         // The live relay of the same events (pub/sub) often arrives in the same read of the sockets:
         // it goes first, and the webhooks wait one turn of the event loop, which they can spare.
-        if (entries.length) await new Promise((resolve) => setImmediate(resolve));
+        if (entries.length) await nextTurn();
         await handleAll(entries);
         // A short read: entries come in ones and twos under load, each read and XACK a round trip;
         // waiting a moment lets the next read take many at once (webhooks are not that urgent).

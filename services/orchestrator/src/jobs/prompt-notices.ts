@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from '@anime/logger';
 import { progressEvent, progressSeqsFor, ticksReservedAtStart, type JobEventPublisher, type JobLifecycle, type ProgressTick, type ReservedTick } from '@anime/pipeline';
 
@@ -45,7 +46,7 @@ export class PromptNotices {
   started = (): void => {
     this.startedDue = true;
     void this.enqueue('started', async () => {
-      await new Promise((resolve) => setImmediate(resolve));
+      await nextTurn();
       if (!this.startedDue) return;
       this.startedDue = false;
       const ticks = ticksReservedAtStart(this.expectedTicks);
