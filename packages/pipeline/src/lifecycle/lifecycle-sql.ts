@@ -24,7 +24,7 @@ const literal = (value: string) => {
  * job waiting at the stage, once per transition (in a 2,000-job bench backlog the submit statement
  * read 200 buffers per call, 49 by the key; at 100,000 waiting jobs, 6,768 buffers and 19.7 ms).
  */
-export const stateIs = (condition: string) => `(${condition}) IS TRUE`;
+const stateIs = (condition: string) => `(${condition}) IS TRUE`;
 
 /** A job running in a backend: what a prompt's notices and a cancel request find. */
 export const RUNNING_IN_BACKEND = stateIs(`status = 'running' AND stage = 'submitted'`);
