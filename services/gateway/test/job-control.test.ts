@@ -51,6 +51,26 @@ describe('POST /api/v1/generations/:id/cancel and /retry (gateway alone)', () =>
     expect(await gateway.queues.byKey.generationRenders.getJob(`render-${id}`)).toBeTruthy();
   });
 
+  it('when a worker takes the retried generation before the gateway answers, then the answer still reads queued (as the retry left it)', async () => {
+    const id = await create();
+    await api.post(`/api/v1/generations/${id}/cancel`);
+    // An orchestrator on a fast machine: the job is in a backend by the time the hand-off returns.
+    const enqueueStage = gateway.queues.enqueueStage;
+    gateway.queues.enqueueStage = async (generation, options) => {
+      const key = await enqueueStage(generation, options);
+      await new JobLifecycle(gateway.db).submit(generation.id, { backend: 'http://gpu-1', promptId: 'p-2', workflow: {} });
+      return key;
+    };
+    try {
+      const retried = await api.post(`/api/v1/generations/${id}/retry`, {});
+      expect(retried.status).toBe(202);
+      expect(retried.body).toMatchObject({ id, status: 'queued', stage: 'resolved', error: null });
+      expect((await api.get(`/api/v1/generations/${id}`)).body).toMatchObject({ status: 'running', stage: 'submitted' });
+    } finally {
+      gateway.queues.enqueueStage = enqueueStage;
+    }
+  });
+
   it('when the id is unknown or not a uuid, then 404 not_found or 400 validation_failed', async () => {
     const unknown = '00000000-0000-4000-8000-000000000000';
     expect((await api.post(`/api/v1/generations/${unknown}/cancel`)).body.error.code).toBe('not_found');

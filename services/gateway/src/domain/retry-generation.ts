@@ -1,6 +1,8 @@
 import type { Db } from '@anime/db';
 import { JobLifecycle, type JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
 import type { Logger } from '@anime/logger';
+import type { GenerationResource } from '@anime/contracts';
+import { readGenerationResource } from '../data/generation-resources';
 import { ApiError, notFound } from '../http/api-error';
 
 export interface RetryGenerationDeps {
@@ -14,8 +16,10 @@ export interface RetryGenerationDeps {
  * Runs a failed or canceled generation again as a new attempt under the same id, from the stage it
  * stopped at (same seed unless `newSeed`), and hands it to that stage's queue. Anything else is
  * 409 `not_retryable`. If Redis refuses the hand-off, the recovery sweep enqueues it.
+ * Answers the generation as the retry left it (queued), read before the hand-off: once handed off,
+ * a worker may already have moved it on, and the answer must not depend on that race.
  */
-export async function retryGeneration(deps: RetryGenerationDeps, id: string, options: { newSeed: boolean }): Promise<void> {
+export async function retryGeneration(deps: RetryGenerationDeps, id: string, options: { newSeed: boolean }): Promise<GenerationResource> {
   const lifecycle = new JobLifecycle(deps.db);
   const event = await lifecycle.retry(id, { reason: 'retry requested over the API', newSeed: options.newSeed });
   const job = await deps.db.generationJob.findUnique({ where: { id }, select: { id: true, status: true, stage: true, priority: true, correlationId: true } });
@@ -23,10 +27,13 @@ export async function retryGeneration(deps: RetryGenerationDeps, id: string, opt
   if (!event) {
     throw new ApiError(409, 'not_retryable', `generation ${id} is ${job.status}; only a failed or canceled generation can be retried`, { status: job.status });
   }
+  const accepted = await readGenerationResource(deps.db, id);
+  if (!accepted) throw notFound(`generation ${id}`);
   await deps.events.publish(event);
   try {
     await deps.queues.enqueueStage(job, { replaceFinished: true });
   } catch (error) {
     deps.log.warn('could not enqueue the retried generation; the recovery sweep will', { generationId: id, error: (error as Error).message });
   }
+  return accepted;
 }

@@ -99,8 +99,7 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
     // Only a retry that would queue again waits for room: a missing or active one keeps its 404 or 409.
     const current = await deps.db.generationJob.findUnique({ where: { id }, select: { status: true } });
     if (current?.status === 'failed' || current?.status === 'canceled') await requireQueueRoom(res, deps.db, deps.limits.queueRoom);
-    await retryGeneration(deps, id, { newSeed: body.seed === 'new' });
-    res.status(202).json(await readGenerationResource(deps.db, id));
+    res.status(202).json(await retryGeneration(deps, id, { newSeed: body.seed === 'new' }));
   });
 
   return router;
