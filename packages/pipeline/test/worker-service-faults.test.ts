@@ -14,6 +14,7 @@ const readyz = async (service: RunningService) => {
 };
 
 describe('a worker service while PostgreSQL is unreachable', () => {
+  const queuePrefix = uniqueQueuePrefix('worker-readyz');
   let database: TestDatabase;
   let proxy: TcpProxy;
   let service: RunningService;
@@ -26,7 +27,7 @@ describe('a worker service while PostgreSQL is unreachable', () => {
       opsPort: 0,
       databaseUrl: proxy.urlFor(database.url),
       redisUrl: TEST_REDIS_URL,
-      queuePrefix: uniqueQueuePrefix('worker-readyz'),
+      queuePrefix,
       log,
       build: async () => ({ handlers: { assetFiling: { run: async () => ({ outcome: 'unused' }) } } }),
     });
@@ -37,6 +38,7 @@ describe('a worker service while PostgreSQL is unreachable', () => {
     await service?.stop();
     await proxy.close();
     await database.drop();
+    await removeQueueKeys(queuePrefix);
   });
 
   it('when PostgreSQL goes away, then /readyz answers 503 naming the database without the driver message, and 200 once it is back', async () => {

@@ -5,7 +5,7 @@ import { mintKey, type NewApiKey } from '@anime/api-keys';
 import { createDb, type Db } from '@anime/db';
 import { createLogger } from '@anime/logger';
 import { createPipelineQueues, createRedis, JobControlPublisher, JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
-import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix, type TestDatabase } from '@anime/testing';
+import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, type TestDatabase } from '@anime/testing';
 import { createGateway, type Gateway, type GatewayDeps } from '../src/app';
 import { createSocketAdapter } from '../src/socket/redis-adapter';
 import { createLimiterRedis } from '../src/http/limits/limiter-redis';
@@ -106,6 +106,8 @@ export async function startTestGateway(
       socketAdapter?.close();
       for (const queue of Object.values(queues.byKey)) await queue.obliterate({ force: true });
       await queues.close();
+      // What obliterate leaves: the generation-events stream and the like.
+      await removeQueueKeys(queuePrefix);
       subscriber.disconnect();
       limiterRedis.disconnect();
       await redis.quit();
