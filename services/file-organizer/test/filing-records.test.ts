@@ -11,7 +11,7 @@ import { createDb, databaseStatements, type Db } from '@anime/db';
 import { createLogger } from '@anime/logger';
 import { LocalLibraryStorage } from '@anime/media';
 import { createRedis, JobEventPublisher, JobLifecycle, loadAssetResources, loadGeneration } from '@anime/pipeline';
-import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix, type TestDatabase } from '@anime/testing';
+import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, type TestDatabase } from '@anime/testing';
 import { libraryPath } from '../src/domain/library-path';
 import { createFileOutputsHandler, type FileOutputsDeps } from '../src/jobs/file-outputs.processor';
 
@@ -51,6 +51,7 @@ describe('filing records (handler in-process, simulator, PostgreSQL, Redis)', ()
     await db.$disconnect();
     await database.drop();
     await rm(libraryDir, { recursive: true, force: true });
+    await removeQueueKeys(queuePrefix);
   });
 
   const handlerWith = (fetchOutput?: FileOutputsDeps['fetchOutput']) =>

@@ -2,7 +2,7 @@ import { generationRequestBodySchema, jobEventsChannel } from '@anime/contracts'
 import { createDb, databaseStatements, type Db } from '@anime/db';
 import { createLogger } from '@anime/logger';
 import { createRedis, JobEventPublisher, JobLifecycle } from '@anime/pipeline';
-import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix, waitFor, type TestDatabase } from '@anime/testing';
+import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, waitFor, type TestDatabase } from '@anime/testing';
 import type { Redis } from 'ioredis';
 import { PROGRESS_STORE_INTERVAL_MS, PromptNotices } from '../src/jobs/prompt-notices';
 
@@ -19,12 +19,12 @@ describe('PromptNotices (started and progress of one prompt, recorded in order)'
   let resolution: { characterId: string; characterVersionId: string; conditioning: typeof conditioning };
   const published: { jobId: string; name: string; seq: number }[] = [];
   const log = createLogger('orchestrator', 'error');
+  const prefix = uniqueQueuePrefix('prompt-notices');
 
   beforeAll(async () => {
     database = await createTestDatabase('prompt-notices');
     db = createDb(database.url, { max: 3 });
     lifecycle = new JobLifecycle(db);
-    const prefix = uniqueQueuePrefix('prompt-notices');
     redis = createRedis(TEST_REDIS_URL);
     subscriber = createRedis(TEST_REDIS_URL, 'subscriber');
     subscriber.on('message', (_channel, raw) => {
@@ -43,6 +43,7 @@ describe('PromptNotices (started and progress of one prompt, recorded in order)'
     redis.disconnect();
     await db.$disconnect();
     await database.drop();
+    await removeQueueKeys(prefix);
   });
 
   const submitted = async (promptId: string) => {
