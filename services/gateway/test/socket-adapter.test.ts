@@ -30,7 +30,7 @@ describe('Socket.IO across gateways (Redis adapter)', () => {
 
   afterAll(async () => {
     for (const socket of sockets) socket.close();
-    // One after the other: A and B obliterate the same queues.
+    // One after the other: A and B remove the same prefix's keys.
     for (const gateway of [a, b, other]) await gateway?.close();
   });
 

@@ -104,9 +104,8 @@ export async function startTestGateway(
     close: async () => {
       await gateway.close();
       socketAdapter?.close();
-      for (const queue of Object.values(queues.byKey)) await queue.obliterate({ force: true });
       await queues.close();
-      // What obliterate leaves: the generation-events stream and the like.
+      // Every key under the prefix: the queues and what BullMQ's obliterate would leave (the generation-events stream).
       await removeQueueKeys(queuePrefix);
       subscriber.disconnect();
       limiterRedis.disconnect();
