@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import axios from 'axios';
+import { ComfyClient } from '@anime/comfyui-client';
 import { encodePng } from '@anime/comfyui-simulator';
 import { portraitGraph, portraitParams } from '../../services/gateway/test/workflow-template-fixture';
 import { startStackFixture, waitForGenerationEnd, type StackFixture } from './stack-fixture';
@@ -36,10 +36,16 @@ describe('workflow templates through the whole stack', () => {
     await fx?.close();
   });
 
-  /** The graph the backend itself stored for the prompt (its /history), not what we meant to send. */
+  /** The graph the backend itself stored for the prompt (its /history, read as ComfyUI writes it), not what we meant to send. */
   async function graphReceived(generation: { backend: string; promptId: string }): Promise<Graph> {
-    const history = await axios.get(`${generation.backend}/history/${generation.promptId}`);
-    return history.data[generation.promptId].prompt[2];
+    const client = new ComfyClient({ baseUrl: generation.backend });
+    try {
+      const entry = await client.history(generation.promptId);
+      if (!entry) throw new Error(`no /history entry for prompt ${generation.promptId}`);
+      return entry.prompt[2] as Graph;
+    } finally {
+      client.close();
+    }
   }
 
   it('when a template is registered through REST and a generation runs it with params, then the backend receives the bound graph and the asset is filed', async () => {
@@ -90,6 +96,20 @@ describe('workflow templates through the whole stack', () => {
     expect(sha256(await readFile(path.join(fx.libraryDir, asset.path)))).toBe(asset.sha256);
     const sidecar = JSON.parse(await readFile(path.join(fx.libraryDir, `${asset.path}.json`), 'utf8'));
     expect(sidecar).toMatchObject({ template: { slug: 'portrait', version: 1 }, workflow: withoutIsChanged });
+  });
+
+  it('when a template keeps a LoadImage of a file the backend lacks and nothing consumes it, then the generation still completes', async () => {
+    // ComfyUI does not validate that node, but hashes its missing file to NaN and writes the NaN into
+    // the prompt /history returns (Python's json.dumps): the history must still be read.
+    const graph = { ...portraitGraph(), '21': { class_type: 'LoadImage', inputs: { image: 'never-uploaded.png' } } };
+    const registered = await fx.api.post('/api/v1/workflows', { slug: 'portrait-with-spare-loader', graph, params: portraitParams() });
+    expect(registered.status).toBe(201);
+    const res = await fx.api.post('/api/v1/generations', { character: 'mika-ink', prompt: 'spare loader', workflow: 'portrait-with-spare-loader', steps: 2 });
+    expect(res.status).toBe(202);
+    const generation = await waitForGenerationEnd(fx, res.data.id, 30_000);
+    expect(generation).toMatchObject({ status: 'completed', error: null });
+    expect(generation.assets).toHaveLength(1);
+    expect((await graphReceived(generation))['21']).toMatchObject({ class_type: 'LoadImage', inputs: { image: 'never-uploaded.png' } });
   });
 
   it('when a registered template gets a parameter it refuses, then the POST is a 400 naming it and nothing is queued', async () => {

@@ -37,6 +37,17 @@ describe.each(COMFYUI_VERSIONS)('ComfyClient.run against the simulator (simulati
     expect(sim.received.at(-1)).toMatchObject({ promptId, clientId: client.clientId });
   });
 
+  it('when the prompt keeps a LoadImage of a missing file that nothing consumes, then its NaN is_changed does not hide the history and the run completes', async () => {
+    // ComfyUI does not validate a node no output needs, but still hashes LoadImage's file for the
+    // cache; a missing file makes that hash NaN, which json.dumps writes as a bare NaN in /history.
+    const prompt = { ...textToImage({ steps: 1, seed: 4242 }), '30': { class_type: 'LoadImage', inputs: { image: 'gone-from-input.png' } } };
+    const promptId = randomUUID();
+    const result = await client.run(prompt, { promptId, signal: AbortSignal.timeout(10_000) });
+    expect(result.outputs).toHaveLength(1);
+    expect(result.history.prompt[2]['30']).toMatchObject({ class_type: 'LoadImage', is_changed: null });
+    expect(await client.history(promptId)).toMatchObject({ status: { status_str: 'success' } });
+  });
+
   it('when latestProgressOnly and onProgress is slow, then ticks collapse into the latest, in order, the first at once and the last before the result', async () => {
     const seen: number[] = [];
     const result = await client.run(textToImage({ steps: 30, seed: 4242 }), {

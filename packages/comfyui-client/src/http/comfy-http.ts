@@ -1,6 +1,7 @@
 import axios, { type AxiosInstance } from 'axios';
 import { ComfyHttpError } from '../errors/comfy-http-error';
 import { ComfyUnreachableError } from '../errors/comfy-unreachable-error';
+import { parseComfyJson } from '../parse-comfy-json';
 import { undiciAdapter } from './undici-adapter';
 
 /** One request to ComfyUI: a JSON body (or a FormData upload), an answer read as JSON (or bytes). */
@@ -21,9 +22,10 @@ export interface ComfyResponse<T> {
 /**
  * axios bound to one ComfyUI. Network failures and 5xx become ComfyUnreachableError; other
  * statuses are returned to the caller, which knows what a 400 means for its route. A JSON answer is
- * parsed (a body that is not JSON stays text). Set up for the hot path (per job the orchestrator
- * makes two requests and the file-organizer one): the requests go over undici's keep-alive pools
- * (undiciAdapter) rather than axios's http adapter, and no redirect is followed (ComfyUI's API has none).
+ * parsed, Python's NaN and Infinity included (a body that is not JSON stays text). Set up for the
+ * hot path (per job the orchestrator makes two requests and the file-organizer one): the requests go
+ * over undici's keep-alive pools (undiciAdapter) rather than axios's http adapter, and no redirect
+ * is followed (ComfyUI's API has none).
  */
 export class ComfyHttp {
   private readonly axios: AxiosInstance;
@@ -35,6 +37,8 @@ export class ComfyHttp {
       validateStatus: () => true,
       // Read by undiciAdapter: no bound on ComfyUI's answers (an image, a large /object_info).
       maxContentLength: Infinity,
+      // In place of axios's own JSON parse: ComfyUI's JSON may hold Python's NaN (parseComfyJson).
+      transformResponse: (data: unknown) => (typeof data === 'string' ? parseComfyJson(data) : data),
     });
   }
 

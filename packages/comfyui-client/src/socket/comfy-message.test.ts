@@ -8,6 +8,14 @@ describe('parseComfyMessage', () => {
     });
   });
 
+  it('when json.dumps wrote a NaN into a frame (an execution_error\'s inputs), then the frame is still parsed, the NaN as null', () => {
+    const text = '{"type": "execution_error", "data": {"prompt_id": "p", "node_id": "3", "exception_message": "bad cfg", "current_inputs": {"cfg": [NaN]}}}';
+    expect(parseComfyMessage(text)).toEqual({
+      type: 'execution_error',
+      data: { prompt_id: 'p', node_id: '3', exception_message: 'bad cfg', current_inputs: { cfg: [null] } },
+    });
+  });
+
   it.each([
     ['an unknown type', '{"type": "crystools.monitor", "data": {}}'],
     ['progress_state (every node\'s state; progress carries the tick)', '{"type":"progress_state","data":{"prompt_id":"p","nodes":{}}}'],

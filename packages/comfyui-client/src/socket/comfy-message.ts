@@ -1,3 +1,5 @@
+import { parseComfyJson } from '../parse-comfy-json';
+
 /**
  * The JSON event types ComfyUI core sends over /ws that a client uses; anything else (custom nodes,
  * progress_state: every node's state, see ComfySocket) is dropped.
@@ -24,12 +26,8 @@ export interface ComfyMessage {
 
 /** A text frame as a known message, or undefined for bad JSON, odd shapes and unknown types. */
 export function parseComfyMessage(text: string): ComfyMessage | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+  // A string back means the text is not JSON, not even with Python's NaN read as null.
+  const parsed = parseComfyJson(text);
   if (typeof parsed !== 'object' || parsed === null) return undefined;
   const { type, data } = parsed as { type?: unknown; data?: unknown };
   if (typeof type !== 'string' || !(KNOWN_MESSAGE_TYPES as readonly string[]).includes(type)) return undefined;

@@ -111,7 +111,7 @@ export class ReferenceStager {
    * A recorded upload is checked with `GET /view` (type input) once per connection session of the
    * backend and at least every `recheckAfterMs`: a backend restarted, reinstalled or cleaned under
    * the same URL gets the image again instead of a LoadImage "Invalid image file" error (or, for a
-   * LoadImage nothing consumes, an `is_changed` of NaN that makes its /history invalid JSON).
+   * LoadImage nothing consumes, an `is_changed` of NaN in its /history).
    */
   private async stillThere(client: ComfyClient, known: { name: string; subfolder: string }, sha256: string): Promise<boolean> {
     try {
