@@ -10,12 +10,29 @@ import { checkAgainstApiDocument } from '../../services/gateway/test/openapi-con
 import { TERMINAL_STATUSES } from '@anime/contracts';
 import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, waitFor, type TestDatabase } from '@anime/testing';
 
-/** Polls the REST resource until the generation is completed, failed or canceled, and returns it. */
-export function waitForGenerationEnd(fx: StackFixture, id: string, timeoutMs = 60_000) {
-  return waitFor(async () => {
-    const res = await fx.api.get(`/api/v1/generations/${id}`);
-    return TERMINAL_STATUSES.includes(res.data.status) ? res.data : null;
-  }, `generation ${id} to end`, timeoutMs, 100);
+/**
+ * Polls the REST resource until the generation is completed, failed or canceled, and returns it.
+ * Gives up before jest's own 60 s test timeout, so a generation that never ends fails its test with
+ * where it stood (the last resource read) and what each service logged last, not a bare timeout.
+ */
+export async function waitForGenerationEnd(fx: StackFixture, id: string, timeoutMs = 45_000) {
+  let last: unknown;
+  try {
+    return await waitFor(async () => {
+      const res = await fx.api.get(`/api/v1/generations/${id}`);
+      last = res.data;
+      return TERMINAL_STATUSES.includes(res.data.status) ? res.data : null;
+    }, `generation ${id} to end`, timeoutMs, 100);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\nlast read: ${JSON.stringify(last)}\n${serviceTails(fx.stack)}`);
+  }
+}
+
+/** The last lines each process of the stack wrote, for a failure message. */
+function serviceTails(stack: Stack, lines = 15): string {
+  return Object.entries(stack.services)
+    .map(([name, service]) => `--- ${name}, last ${lines} lines:\n${service?.tail(lines) ?? '(not running)'}`)
+    .join('\n');
 }
 
 export interface StackFixture {
