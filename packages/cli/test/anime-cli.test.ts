@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -87,8 +87,6 @@ describe('anime CLI against the real stack', () => {
   }, 120_000);
 
   it('when asked for help, given a bad option, an unknown id or a missing key, then it answers plainly with the right exit code', async () => {
-    const keyDir = await mkdtemp(path.join(tmpdir(), 'anime-config-'));
-    await writeFile(path.join(keyDir, 'api-key'), `${fx.apiKey}\n`, { mode: 0o600 });
     for (const command of ['generate', 'jobs', 'show', 'cancel', 'retry', 'characters', 'backends', 'queues']) {
       const help = await anime(command, '--help');
       expect({ command, code: help.code, usage: help.stdout.startsWith(`Usage: anime ${command}`) }).toEqual({ command, code: 0, usage: true });
@@ -102,7 +100,10 @@ describe('anime CLI against the real stack', () => {
     const keyless = await animeWith({ ANIME_API_KEY: '' }, 'jobs');
     expect(keyless.code).toBe(1);
     expect(keyless.stderr).toMatch(/401 unauthenticated: .*\(key from none/);
-    const fromFile = await animeWith({ ANIME_API_KEY: '', ANIME_CONFIG_DIR: keyDir }, '--json', 'characters');
+    // The key file lives only as long as the command that reads it: a test leaves no key behind in /tmp.
+    const keyDir = await mkdtemp(path.join(tmpdir(), 'anime-config-'));
+    await writeFile(path.join(keyDir, 'api-key'), `${fx.apiKey}\n`, { mode: 0o600 });
+    const fromFile = await animeWith({ ANIME_API_KEY: '', ANIME_CONFIG_DIR: keyDir }, '--json', 'characters').finally(() => rm(keyDir, { recursive: true, force: true }));
     expect(fromFile.code).toBe(0);
     const unreachable = await anime('--url', 'http://127.0.0.1:1', 'jobs');
     expect(unreachable.code).toBe(1);
