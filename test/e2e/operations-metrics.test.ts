@@ -93,6 +93,8 @@ describe('metrics and logs of a real stack', () => {
     // Declared for the rate limiter and webhook delivery to increment.
     expect(texts.gateway).toContain('# TYPE anime_rate_limit_refusals_total counter');
     expect(texts.gateway).toContain('# TYPE anime_webhook_deliveries_total counter');
+    // What each process retains, for leak dashboards: a gauge on every service (0 until its first major collection).
+    for (const text of Object.values(texts)) expect(text).toMatch(/^anime_heap_after_major_gc_bytes \d+$/m);
   });
 
   it("when the gateway's /metrics is asked without a key or with a read key, then it is 401 or 403: metrics need an admin key", async () => {

@@ -1,5 +1,6 @@
 import { databaseStatements } from '@anime/db';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { heapAfterMajorCollection } from './heap-after-gc';
 
 /**
  * Every `anime_*` metric, declared once. One registry per process: each service runs in its own
@@ -115,5 +116,15 @@ export const dbStatements = new Counter({
   collect() {
     this.reset();
     this.inc(databaseStatements());
+  },
+});
+
+/** What the process retains: the V8 heap in use after its latest major collection (see watchMajorCollections). */
+export const heapAfterMajorGc = new Gauge({
+  name: 'anime_heap_after_major_gc_bytes',
+  help: 'V8 heap in use right after the latest major (mark-compact) collection: what the process retains, whatever V8 reserves; 0 before the first.',
+  registers: [animeRegistry],
+  collect() {
+    this.set(heapAfterMajorCollection());
   },
 });

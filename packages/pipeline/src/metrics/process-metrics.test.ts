@@ -1,4 +1,8 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Registry } from 'prom-client';
+import { animeRegistry } from './anime-metrics';
+import { majorCollectionsRead } from './heap-after-gc';
 import { collectProcessMetrics } from './process-metrics';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -20,4 +24,35 @@ describe('collectProcessMetrics', () => {
     expect(text).toMatch(/nodejs_eventloop_lag_p99_seconds\{service="test-service"\}/);
     expect(text).not.toMatch(/nodejs_active_handles_total/);
   });
+
+  it('reports the heap a major collection leaves: what is retained moves it, garbage does not', async () => {
+    collectProcessMetrics(new Registry(), 'test-service');
+    // A full collection on demand, as `node --expose-gc` would give it.
+    setFlagsFromString('--expose-gc');
+    const collect = runInNewContext('gc') as () => void;
+    const reading = async () => {
+      const seen = majorCollectionsRead();
+      collect();
+      // GC entries reach their observer asynchronously.
+      for (let waited = 0; majorCollectionsRead() === seen && waited < 5_000; waited += 10) await sleep(10);
+      const text = await animeRegistry.getSingleMetricAsString('anime_heap_after_major_gc_bytes');
+      return Number(/^anime_heap_after_major_gc_bytes (\S+)$/m.exec(text)?.[1]);
+    };
+
+    const before = await reading();
+    let kept: string[] | null = Array.from({ length: 200_000 }, (_, i) => `retained string number ${i}`.repeat(4));
+    const holding = await reading();
+    for (let i = 0; i < 200_000; i++) void `garbage ${i}`.repeat(4);
+    const afterGarbage = await reading();
+    expect(kept.length).toBe(200_000);
+    kept = null;
+    const released = await reading();
+
+    const MiB = 2 ** 20;
+    expect(before).toBeGreaterThan(0);
+    expect(holding - before).toBeGreaterThan(15 * MiB);
+    expect(Math.abs(afterGarbage - holding)).toBeLessThan(5 * MiB);
+    expect(holding - released).toBeGreaterThan(15 * MiB);
+  });
 });
+

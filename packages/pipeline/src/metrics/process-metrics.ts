@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, type Registry } from 'prom-client';
+import { watchMajorCollections } from './heap-after-gc';
 
 // prom-client names these gauges with a `_total` suffix, which Prometheus reserves for counters
 // (`promtool check metrics` refuses them); the same counts stay available, by type, without it
@@ -13,9 +14,13 @@ const MISNAMED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_request
  */
 const EVENT_LOOP_SAMPLE_MS = 100;
 
-/** prom-client's process and Node.js metrics on `registry`, labelled with the service. */
+/**
+ * prom-client's process and Node.js metrics on `registry`, labelled with the service; and the heap
+ * each major collection leaves (`anime_heap_after_major_gc_bytes`).
+ */
 export function collectProcessMetrics(registry: Registry, service: string): void {
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(name);
+  watchMajorCollections();
 }
