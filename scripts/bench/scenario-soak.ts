@@ -1,8 +1,9 @@
 import type { AppService } from '@anime/stack';
 import type { BenchStack } from './bench-stack';
 import { measureWindow, type WindowUse } from './resource-window';
-import { rssWindow, sampleRss, servicesRss, type RssWindow } from './rss-windows';
+import { memoryWindow, sampleMemory, sampleRss, servicesRss, type MemorySample, type MemoryWindow } from './memory-windows';
 import { runJobs } from './run-jobs';
+import { heapAfterMajorGcMiB } from './service-metrics';
 import { queueRetention, redisMemory, tableRows, type RedisMemory, type Retention } from './soak-stores';
 import { sleep } from './waits';
 
@@ -17,7 +18,12 @@ export interface SoakResult {
     service: AppService;
     warm: number | null;
     end: number | null;
-    windows?: { warm: RssWindow; end: RssWindow };
+    windows?: { warm: MemoryWindow; end: MemoryWindow };
+    /**
+     * The heap the service kept after its major collections (MiB, from its /metrics), over the same
+     * windows: what it retains, which RSS (following the heap V8 reserves) does not tell apart.
+     */
+    heapAfterGc?: { warm: MemoryWindow; end: MemoryWindow };
     /** The single readings the soak used to compare: as the WARM_UP_SHARE-th job completed, and as the last did. */
     single?: { warm: number | null; end: number | null };
     /** Idle, once the finished jobs' age-out wait is over (redis.waitedS after the last job; undefined when the bench does not wait). */
@@ -40,6 +46,8 @@ const WARM_UP_SHARE = 0.1;
 const WINDOW_SHARE = 0.2;
 /** How often each service's RSS is read (from /proc) during the soak. */
 const RSS_EVERY_MS = 1_000;
+/** How often each service's heap after its latest major collection is read from its /metrics (a scrape costs the service a little CPU). */
+const HEAP_EVERY_MS = 5_000;
 
 /**
  * The soak's stack keeps finished queue jobs 30 s instead of the default 1 h (completed) and 7 days
@@ -60,6 +68,10 @@ export async function soakScenario(bench: BenchStack, options: { jobs: number; w
   let lastReport = 0;
   let completed = 0;
   const sampler = sampleRss(bench.services, RSS_EVERY_MS, () => completed);
+  const names = bench.services.map((s) => s.name);
+  const heapSampler = sampleMemory(names, HEAP_EVERY_MS, () => completed, async () =>
+    Object.fromEntries(await Promise.all(names.map(async (name) => [name, await heapAfterMajorGcMiB(bench.metrics[name])] as const))) as Record<AppService, number | null>,
+  );
   const started = performance.now();
   const { result, use } = await measureWindow(
     bench,
@@ -80,10 +92,15 @@ export async function soakScenario(bench: BenchStack, options: { jobs: number; w
           }
         },
       }),
-  ).finally(() => sampler.stop());
+  ).finally(() => {
+    sampler.stop();
+    heapSampler.stop();
+  });
   const wallMs = performance.now() - started;
   const end = await sampler.add(use.jobs);
+  await heapSampler.add(use.jobs);
   const samples = sampler.stop();
+  const heapSamples = heapSampler.stop();
   const redisEnd = await redisMemory(bench.redisUrl, bench.queuePrefix);
   const retention = queueRetention(bench.env);
   const ages = Object.values(retention).flatMap((r) => [r.completeAgeS, r.failAgeS]);
@@ -105,8 +122,9 @@ export async function soakScenario(bench: BenchStack, options: { jobs: number; w
     wallMs,
     rss: bench.services.map((s) => {
       const span = Math.max(1, Math.round(use.jobs * WINDOW_SHARE));
-      const windows = { warm: rssWindow(samples[s.name], warmAt, warmAt + span), end: rssWindow(samples[s.name], use.jobs - span, use.jobs) };
-      return { service: s.name, warm: windows.warm.median, end: windows.end.median, windows, single: { warm: warm[s.name] ?? null, end: end[s.name] }, idle: idle?.[s.name] };
+      const over = (readings: readonly MemorySample[]) => ({ warm: memoryWindow(readings, warmAt, warmAt + span), end: memoryWindow(readings, use.jobs - span, use.jobs) });
+      const windows = over(samples[s.name]);
+      return { service: s.name, warm: windows.warm.median, end: windows.end.median, windows, heapAfterGc: over(heapSamples[s.name]), single: { warm: warm[s.name] ?? null, end: end[s.name] }, idle: idle?.[s.name] };
     }),
     redis: { baseline, end: redisEnd, agedOut, waitedS },
     retention,

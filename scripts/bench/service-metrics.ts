@@ -34,3 +34,13 @@ export async function readCounters(endpoint: MetricsEndpoint): Promise<ServiceCo
     gcMs: metricValue(res.data, 'nodejs_gc_duration_seconds_sum') * 1000,
   };
 }
+
+/**
+ * The heap a service kept after its latest major collection (`anime_heap_after_major_gc_bytes`), in
+ * MiB; null before its first such collection, or when /metrics does not answer.
+ */
+export async function heapAfterMajorGcMiB(endpoint: MetricsEndpoint): Promise<number | null> {
+  const res = await axios.get<string>(endpoint.url, { headers: endpoint.headers, timeout: 10_000, responseType: 'text', validateStatus: () => true }).catch(() => null);
+  const bytes = res?.status === 200 ? metricValue(res.data, 'anime_heap_after_major_gc_bytes') : Number.NaN;
+  return bytes > 0 ? bytes / 2 ** 20 : null;
+}
