@@ -1,8 +1,8 @@
-import { memoryWindow, type MemorySample } from './memory-windows';
+import { heapWindow, memoryWindow, type MemorySample } from './memory-windows';
 
 describe('memoryWindow', () => {
   // A sawtooth like the orchestrator's under load: the heap fills, a major collection empties it.
-  const sawtooth = (fromDone: number, base: number): MemorySample[] => [170, 185, 200, 215, 168, 184, 199, 214].map((v, i) => ({ done: fromDone + i * 100, mib: v - 170 + base }));
+  const sawtooth = (fromDone: number, base: number): MemorySample[] => [170, 185, 200, 215, 168, 184, 199, 214].map((v, i) => ({ done: fromDone + i * 100, value: v - 170 + base }));
 
   it('when RSS saws between collections, then the windows compare medians: the same sawtooth later shows no growth, whichever reading a single sample would have hit', () => {
     const samples = [...sawtooth(1000, 170), ...sawtooth(9000, 170)];
@@ -18,6 +18,16 @@ describe('memoryWindow', () => {
   });
 
   it('when a window holds no readable sample, then it has no median', () => {
-    expect(memoryWindow([{ done: 5, mib: null }, { done: 50, mib: 100 }], 0, 10)).toEqual({ median: null, min: null, max: null, samples: 0 });
+    expect(memoryWindow([{ done: 5, value: null }, { done: 50, value: 100 }], 0, 10)).toEqual({ median: null, min: null, max: null, samples: 0 });
+  });
+});
+
+describe('heapWindow', () => {
+  it('when major collections ran in a window, then it gives the median heap they left and how many ran; a window without one says 0', () => {
+    const reading = (done: number, mib: number | null, majorCollections: number | null) => ({ done, value: { mib, majorCollections } });
+    const samples = [reading(100, 40, 3), reading(200, 44, 4), reading(300, 42, 5), reading(400, 42, 5), reading(900, 42, 5), reading(1000, 42, 5)];
+    expect(heapWindow(samples, 100, 400)).toEqual({ median: 42, min: 40, max: 44, samples: 4, collections: 2 });
+    expect(heapWindow(samples, 900, 1000)).toMatchObject({ median: 42, collections: 0 });
+    expect(heapWindow([reading(100, null, null)], 0, 200)).toEqual({ median: null, min: null, max: null, samples: 0, collections: null });
   });
 });

@@ -1,11 +1,15 @@
 import type { AppService } from '@anime/stack';
 import { rssMiB } from './process-memory';
+import type { HeapReading } from './service-metrics';
 
-/** One reading of a service's memory (MiB, null when unreadable) and how many soak jobs had completed by then. */
-export interface MemorySample {
+/** One reading of a service and how many soak jobs had completed by then. */
+export interface Sample<T> {
   done: number;
-  mib: number | null;
+  value: T;
 }
+
+/** A reading of a service's memory in MiB, null when unreadable. */
+export type MemorySample = Sample<number | null>;
 
 /** Memory over a window of the soak: its median (the figure compared), range, and how many readings made it. */
 export interface MemoryWindow {
@@ -23,8 +27,8 @@ export interface MemoryWindow {
  */
 export function memoryWindow(samples: readonly MemorySample[], from: number, to: number): MemoryWindow {
   const values = samples
-    .filter((s) => s.done >= from && s.done <= to && s.mib !== null)
-    .map((s) => s.mib as number)
+    .filter((s) => s.done >= from && s.done <= to && s.value !== null)
+    .map((s) => s.value as number)
     .sort((a, b) => a - b);
   if (!values.length) return { median: null, min: null, max: null, samples: 0 };
   const mid = values.length >> 1;
@@ -33,18 +37,18 @@ export function memoryWindow(samples: readonly MemorySample[], from: number, to:
 }
 
 type ServiceProcess = { name: AppService; pid: number | undefined };
-type Reading = Record<AppService, number | null>;
+type Reading<T> = Record<AppService, T>;
 
 /** Every service's RSS now (MiB, from /proc; null where unreadable). */
-export async function servicesRss(services: readonly ServiceProcess[]): Promise<Reading> {
-  return Object.fromEntries(await Promise.all(services.map(async (s) => [s.name, await rssMiB(s.pid)] as const))) as Reading;
+export async function servicesRss(services: readonly ServiceProcess[]): Promise<Reading<number | null>> {
+  return Object.fromEntries(await Promise.all(services.map(async (s) => [s.name, await rssMiB(s.pid)] as const))) as Reading<number | null>;
 }
 
 /** Takes `read()` of every service each `everyMs` until stopped, each reading tagged with the jobs `done()` by then. */
-export function sampleMemory(services: readonly AppService[], everyMs: number, done: () => number, read: () => Promise<Reading>) {
-  const samples = Object.fromEntries(services.map((s) => [s, [] as MemorySample[]])) as Record<AppService, MemorySample[]>;
-  const keep = (at: number, reading: Reading) => {
-    for (const s of services) samples[s].push({ done: at, mib: reading[s] });
+export function sampleEvery<T>(services: readonly AppService[], everyMs: number, done: () => number, read: () => Promise<Reading<T>>) {
+  const samples = Object.fromEntries(services.map((s) => [s, [] as Sample<T>[]])) as Record<AppService, Sample<T>[]>;
+  const keep = (at: number, reading: Reading<T>) => {
+    for (const s of services) samples[s].push({ done: at, value: reading[s] });
   };
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -58,13 +62,13 @@ export function sampleMemory(services: readonly AppService[], everyMs: number, d
   timer = setTimeout(() => void tick(), everyMs);
   return {
     /** Takes a reading now (e.g. at a window's edge), besides the periodic ones, even once stopped; returns it. */
-    add: async (at: number): Promise<Reading> => {
+    add: async (at: number): Promise<Reading<T>> => {
       const reading = await read();
       keep(at, reading);
       return reading;
     },
     /** Ends the periodic readings; the readings so far, per service. */
-    stop: (): Record<AppService, MemorySample[]> => {
+    stop: (): Record<AppService, Sample<T>[]> => {
       stopped = true;
       clearTimeout(timer);
       return samples;
@@ -74,10 +78,29 @@ export function sampleMemory(services: readonly AppService[], everyMs: number, d
 
 /** Reads every service's RSS from /proc each `everyMs` (nothing asked of the services themselves) until stopped. */
 export function sampleRss(services: readonly ServiceProcess[], everyMs: number, done: () => number) {
-  return sampleMemory(
+  return sampleEvery(
     services.map((s) => s.name),
     everyMs,
     done,
     () => servicesRss(services),
   );
+}
+
+/** The heap kept after major collections over a window, and how many major collections ran between its first and last reading. */
+export interface HeapWindow extends MemoryWindow {
+  /** 0: every reading of the window is the one a collection left before it. Null when the counts were unread. */
+  collections: number | null;
+}
+
+export function heapWindow(samples: readonly Sample<HeapReading>[], from: number, to: number): HeapWindow {
+  const inWindow = samples.filter((s) => s.done >= from && s.done <= to);
+  const counts = inWindow.map((s) => s.value.majorCollections).filter((c): c is number => c !== null);
+  return {
+    ...memoryWindow(
+      inWindow.map((s) => ({ done: s.done, value: s.value.mib })),
+      from,
+      to,
+    ),
+    collections: counts.length ? Math.max(...counts) - Math.min(...counts) : null,
+  };
 }

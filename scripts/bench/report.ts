@@ -7,7 +7,7 @@ import { machineSpeedLine, type MachineSpeed } from './machine-speed';
 import type { FilingFloor } from './filing-floor';
 import { QUEUE_FLOOR_HOPS, QUEUE_FLOOR_STATEMENTS_PER_JOB, type QueueFloor } from './queue-floor';
 import type { OverheadResult } from './scenario-overhead';
-import type { MemoryWindow } from './memory-windows';
+import type { HeapWindow, MemoryWindow } from './memory-windows';
 import type { SoakResult } from './scenario-soak';
 import { ms, sumKnown, summarize } from './stats';
 
@@ -296,15 +296,17 @@ function scalingSection(rows: BacklogResult[], m: Machine): string[] {
 
 function soakRssTable(s: SoakResult): string[] {
   const range = (w: MemoryWindow | undefined) => (w ? ` (${num(w.min, 0)}–${num(w.max, 0)}, ${w.samples} readings)` : '');
-  const heap = (h: { warm: MemoryWindow; end: MemoryWindow } | undefined) =>
-    h && h.warm.median !== null && h.end.median !== null ? `${num(h.warm.median, 1)} → ${num(h.end.median, 1)} MiB (${num(growthPercent(h.warm.median, h.end.median))} %)` : '– (no major collection in a window)';
+  const heap = (h: { warm: HeapWindow; end: HeapWindow } | undefined) =>
+    h && h.warm.median !== null && h.end.median !== null
+      ? `${num(h.warm.median, 1)} → ${num(h.end.median, 1)} MiB (${num(growthPercent(h.warm.median, h.end.median))} %; ${h.warm.collections ?? '?'} and ${h.end.collections ?? '?'} major collections in the windows)`
+      : '– (no major collection yet)';
   return [
     'RSS of each service, read every second from /proc. Under load the V8 heap fills and empties at each major collection (1,500–2,500',
     'jobs per cycle when this measure was chosen), so RSS saws by tens of MiB and a single reading lands anywhere on it: after warm-up and at the end are each the',
     'median of the readings over a fifth of the jobs (jobs 10–30 %, and the last 20 %), which a real growth moves as a whole. The single',
     'readings the soak compared before (as the 10 %-th and the last job completed) are shown beside them.',
     "RSS also follows the heap V8 reserves between two major collections, which it sizes anew at each: it can end a soak a tenth higher with nothing more retained.",
-    "What a service retains is its heap right after a major collection (`anime_heap_after_major_gc_bytes`, read from its /metrics every 5 s), over the same windows: a leak grows it.",
+    "What a service retains is its heap right after a major collection (`anime_heap_after_major_gc_bytes`, read from its /metrics every 5 s), over the same windows: a leak grows it. A window in which no major collection ran holds the reading of the one before it.",
     '',
     `| service | RSS after warm-up: median (range) | RSS at the end: median (range) | growth | heap kept after major collections: after warm-up → end (growth) | single readings: 10 % → end (growth) | ${s.redis.waitedS ? `idle ${s.redis.waitedS} s after the last job` : 'idle (the bench did not wait)'} |`,
     '|---|---|---|---|---|---|---|',

@@ -1,9 +1,9 @@
 import type { AppService } from '@anime/stack';
 import type { BenchStack } from './bench-stack';
 import { measureWindow, type WindowUse } from './resource-window';
-import { memoryWindow, sampleMemory, sampleRss, servicesRss, type MemorySample, type MemoryWindow } from './memory-windows';
+import { heapWindow, memoryWindow, sampleEvery, sampleRss, servicesRss, type HeapWindow, type MemoryWindow } from './memory-windows';
 import { runJobs } from './run-jobs';
-import { heapAfterMajorGcMiB } from './service-metrics';
+import { readHeapAfterMajorGc, type HeapReading } from './service-metrics';
 import { queueRetention, redisMemory, tableRows, type RedisMemory, type Retention } from './soak-stores';
 import { sleep } from './waits';
 
@@ -23,7 +23,7 @@ export interface SoakResult {
      * The heap the service kept after its major collections (MiB, from its /metrics), over the same
      * windows: what it retains, which RSS (following the heap V8 reserves) does not tell apart.
      */
-    heapAfterGc?: { warm: MemoryWindow; end: MemoryWindow };
+    heapAfterGc?: { warm: HeapWindow; end: HeapWindow };
     /** The single readings the soak used to compare: as the WARM_UP_SHARE-th job completed, and as the last did. */
     single?: { warm: number | null; end: number | null };
     /** Idle, once the finished jobs' age-out wait is over (redis.waitedS after the last job; undefined when the bench does not wait). */
@@ -69,8 +69,8 @@ export async function soakScenario(bench: BenchStack, options: { jobs: number; w
   let completed = 0;
   const sampler = sampleRss(bench.services, RSS_EVERY_MS, () => completed);
   const names = bench.services.map((s) => s.name);
-  const heapSampler = sampleMemory(names, HEAP_EVERY_MS, () => completed, async () =>
-    Object.fromEntries(await Promise.all(names.map(async (name) => [name, await heapAfterMajorGcMiB(bench.metrics[name])] as const))) as Record<AppService, number | null>,
+  const heapSampler = sampleEvery(names, HEAP_EVERY_MS, () => completed, async () =>
+    Object.fromEntries(await Promise.all(names.map(async (name) => [name, await readHeapAfterMajorGc(bench.metrics[name])] as const))) as Record<AppService, HeapReading>,
   );
   const started = performance.now();
   const { result, use } = await measureWindow(
@@ -122,9 +122,9 @@ export async function soakScenario(bench: BenchStack, options: { jobs: number; w
     wallMs,
     rss: bench.services.map((s) => {
       const span = Math.max(1, Math.round(use.jobs * WINDOW_SHARE));
-      const over = (readings: readonly MemorySample[]) => ({ warm: memoryWindow(readings, warmAt, warmAt + span), end: memoryWindow(readings, use.jobs - span, use.jobs) });
-      const windows = over(samples[s.name]);
-      return { service: s.name, warm: windows.warm.median, end: windows.end.median, windows, heapAfterGc: over(heapSamples[s.name]), single: { warm: warm[s.name] ?? null, end: end[s.name] }, idle: idle?.[s.name] };
+      const windows = { warm: memoryWindow(samples[s.name], warmAt, warmAt + span), end: memoryWindow(samples[s.name], use.jobs - span, use.jobs) };
+      const heapAfterGc = { warm: heapWindow(heapSamples[s.name], warmAt, warmAt + span), end: heapWindow(heapSamples[s.name], use.jobs - span, use.jobs) };
+      return { service: s.name, warm: windows.warm.median, end: windows.end.median, windows, heapAfterGc, single: { warm: warm[s.name] ?? null, end: end[s.name] }, idle: idle?.[s.name] };
     }),
     redis: { baseline, end: redisEnd, agedOut, waitedS },
     retention,

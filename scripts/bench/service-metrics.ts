@@ -35,12 +35,18 @@ export async function readCounters(endpoint: MetricsEndpoint): Promise<ServiceCo
   };
 }
 
-/**
- * The heap a service kept after its latest major collection (`anime_heap_after_major_gc_bytes`), in
- * MiB; null before its first such collection, or when /metrics does not answer.
- */
-export async function heapAfterMajorGcMiB(endpoint: MetricsEndpoint): Promise<number | null> {
+/** A service's heap after its latest major collection, and how many major collections it had run by then. */
+export interface HeapReading {
+  /** `anime_heap_after_major_gc_bytes` in MiB; null before its first major collection, or when /metrics does not answer. */
+  mib: number | null;
+  /** prom-client's `nodejs_gc_duration_seconds_count{kind="major"}`; null when unread. */
+  majorCollections: number | null;
+}
+
+export async function readHeapAfterMajorGc(endpoint: MetricsEndpoint): Promise<HeapReading> {
   const res = await axios.get<string>(endpoint.url, { headers: endpoint.headers, timeout: 10_000, responseType: 'text', validateStatus: () => true }).catch(() => null);
-  const bytes = res?.status === 200 ? metricValue(res.data, 'anime_heap_after_major_gc_bytes') : Number.NaN;
-  return bytes > 0 ? bytes / 2 ** 20 : null;
+  if (res?.status !== 200) return { mib: null, majorCollections: null };
+  const bytes = metricValue(res.data, 'anime_heap_after_major_gc_bytes');
+  const majors = /^nodejs_gc_duration_seconds_count\{[^}]*kind="major"[^}]*\} (\S+)$/m.exec(res.data);
+  return { mib: bytes > 0 ? bytes / 2 ** 20 : null, majorCollections: majors ? Number(majors[1]) : null };
 }
