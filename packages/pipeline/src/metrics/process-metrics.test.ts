@@ -70,4 +70,3 @@ describe('collectProcessMetrics', () => {
     expect(m.fell).toBeGreaterThan(24);
   });
 });
-
