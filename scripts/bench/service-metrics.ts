@@ -25,8 +25,12 @@ export interface MetricsEndpoint {
   headers?: Record<string, string>;
 }
 
+/** One scrape of a service's /metrics, whatever its status. */
+const scrape = (endpoint: MetricsEndpoint) =>
+  axios.get<string>(endpoint.url, { headers: endpoint.headers, timeout: 10_000, responseType: 'text', validateStatus: () => true });
+
 export async function readCounters(endpoint: MetricsEndpoint): Promise<ServiceCounters> {
-  const res = await axios.get<string>(endpoint.url, { headers: endpoint.headers, timeout: 10_000, responseType: 'text', validateStatus: () => true });
+  const res = await scrape(endpoint);
   if (res.status !== 200) throw new Error(`GET ${endpoint.url} answered ${res.status}`);
   return {
     cpuMs: metricValue(res.data, 'process_cpu_seconds_total') * 1000,
@@ -44,7 +48,7 @@ export interface HeapReading {
 }
 
 export async function readHeapAfterMajorGc(endpoint: MetricsEndpoint): Promise<HeapReading> {
-  const res = await axios.get<string>(endpoint.url, { headers: endpoint.headers, timeout: 10_000, responseType: 'text', validateStatus: () => true }).catch(() => null);
+  const res = await scrape(endpoint).catch(() => null);
   if (res?.status !== 200) return { mib: null, majorCollections: null };
   const bytes = metricValue(res.data, 'anime_heap_after_major_gc_bytes');
   const majors = /^nodejs_gc_duration_seconds_count\{[^}]*kind="major"[^}]*\} (\S+)$/m.exec(res.data);
