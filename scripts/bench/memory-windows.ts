@@ -93,14 +93,7 @@ export interface HeapWindow extends MemoryWindow {
 }
 
 export function heapWindow(samples: readonly Sample<HeapReading>[], from: number, to: number): HeapWindow {
-  const inWindow = samples.filter((s) => s.done >= from && s.done <= to);
-  const counts = inWindow.map((s) => s.value.majorCollections).filter((c): c is number => c !== null);
-  return {
-    ...memoryWindow(
-      inWindow.map((s) => ({ done: s.done, value: s.value.mib })),
-      from,
-      to,
-    ),
-    collections: counts.length ? Math.max(...counts) - Math.min(...counts) : null,
-  };
+  const counts = samples.filter((s) => s.done >= from && s.done <= to && s.value.majorCollections !== null).map((s) => s.value.majorCollections as number);
+  const heap = memoryWindow(samples.map((s) => ({ done: s.done, value: s.value.mib })), from, to);
+  return { ...heap, collections: counts.length ? Math.max(...counts) - Math.min(...counts) : null };
 }
