@@ -299,7 +299,7 @@ function soakRssTable(s: SoakResult): string[] {
   const heap = (h: { warm: HeapWindow; end: HeapWindow } | undefined) =>
     h && h.warm.median !== null && h.end.median !== null
       ? `${num(h.warm.median, 1)} → ${num(h.end.median, 1)} MiB (${num(growthPercent(h.warm.median, h.end.median))} %; ${h.warm.collections ?? '?'} and ${h.end.collections ?? '?'} major collections in the windows)`
-      : '– (no major collection yet)';
+      : '– (no reading after a major collection in a window)';
   return [
     'RSS of each service, read every second from /proc. Under load the V8 heap fills and empties at each major collection (1,500–2,500',
     'jobs per cycle when this measure was chosen), so RSS saws by tens of MiB and a single reading lands anywhere on it: after warm-up and at the end are each the',
