@@ -56,13 +56,18 @@ export class BackendPool {
   private drainReadNext: Promise<void> | undefined;
   /** Per backend id: what was last written to its row (without lastSeenAt), and when. */
   private readonly saved = new Map<string, { state: string; at: number }>();
+  /** Row writes still in flight (start() waits for the first probe's). */
+  private readonly saving = new Set<Promise<void>>();
 
   constructor(private readonly options: BackendPoolOptions) {
     this.store = new BackendStore(options.db);
     this.backends = [...new Set(options.urls)].map((url) => new Backend(url, options.log, (backend) => this.changed(backend)));
   }
 
-  /** Restores what earlier runs learned, probes every backend once, then keeps probing. */
+  /**
+   * Restores what earlier runs learned, probes every backend once and records what it found (so a
+   * ready orchestrator's backends table already tells every backend's state), then keeps probing.
+   */
   async start(): Promise<void> {
     const stored = await this.store.load(this.backends.map((b) => b.id));
     for (const backend of this.backends) {
@@ -70,6 +75,7 @@ export class BackendPool {
       if (row) backend.restore(row);
     }
     await Promise.all(this.backends.map((b) => b.check()));
+    await Promise.all(this.saving);
     const every = this.options.probeEveryMs ?? DEFAULT_PROBE_MS;
     this.timer = setInterval(() => void this.tick(), every);
     this.timer.unref();
@@ -124,10 +130,14 @@ export class BackendPool {
     const last = this.saved.get(backend.id);
     if (last && last.state === state && Date.now() - last.at < LAST_SEEN_EVERY_MS) return;
     this.saved.set(backend.id, { state, at: Date.now() });
-    this.store.save(record).catch((error) => {
-      this.saved.delete(backend.id);
-      this.options.log.warn('could not record backend state', { backend: backend.url, error: (error as Error).message });
-    });
+    const write = this.store
+      .save(record)
+      .catch((error) => {
+        this.saved.delete(backend.id);
+        this.options.log.warn('could not record backend state', { backend: backend.url, error: (error as Error).message });
+      })
+      .finally(() => this.saving.delete(write));
+    this.saving.add(write);
   }
 
   private wakeWaiters(): void {
