@@ -11,7 +11,7 @@ import { directThroughput } from './direct-baseline';
 import { filedSizes, FILING_AT_START, filingFloor } from './filing-floor';
 import { ownCpuMs } from './process-memory';
 import { queueFloor } from './queue-floor';
-import { IDLE_SECONDS, measureIdleCpu, SETTLE_SECONDS } from './idle-cpu';
+import { IDLE_WINDOW_SECONDS, IDLE_WINDOWS, measureIdleCpu, SETTLE_SECONDS } from './idle-cpu';
 import { describeMachine } from './machine';
 import { measureYardstick } from './machine-speed';
 import { renderReport, type BenchReport, type ThroughputResult } from './report';
@@ -80,8 +80,8 @@ async function scenarios(args: BenchArgs, redisUrl: string, scratchRoot: string)
   if (wants('throughput')) {
     log(`throughput: ${args.jobs}-job backlog on ${args.throughputBackends} simulators at 1 step × 1 ms…`);
     result.throughput = await withBenchStack({ backends: args.throughputBackends, stepMs: 1, redisUrl, timeoutMs, scratchRoot }, async (bench): Promise<ThroughputResult> => {
-      log(`throughput: first ${SETTLE_SECONDS + IDLE_SECONDS} s with nothing queued, for the stack's idle CPU…`);
-      const idle = await measureIdleCpu(bench, IDLE_SECONDS);
+      log(`throughput: first ${SETTLE_SECONDS + IDLE_WINDOWS * IDLE_WINDOW_SECONDS} s with nothing queued, for the stack's idle CPU…`);
+      const idle = await measureIdleCpu(bench);
       if (args.warmUp) log(`throughput: ${args.warmUp} jobs to warm the stack up, not measured…`);
       const pipeline = await runBacklog(bench, { ...job, steps: 1, jobs: args.jobs, warmUp: args.warmUp });
       log(`throughput: the pipeline did ${pipeline.throughput.toFixed(1)} jobs/s; now a minimal client on the same simulators…`);

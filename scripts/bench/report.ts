@@ -1,6 +1,6 @@
 import type { BacklogResult } from './backlog';
 import type { BenchArgs } from './bench-args';
-import { IDLE_SECONDS, SETTLE_SECONDS, type IdleCpu } from './idle-cpu';
+import { IDLE_WINDOW_SECONDS, IDLE_WINDOWS, SETTLE_SECONDS, type IdleCpu } from './idle-cpu';
 import { coresBusyPercent, cpuCeiling, figureTable, growthPercent, scalingEfficiency, type Figure } from './figures';
 import { machineLine, type Machine } from './machine';
 import { machineSpeedLine, type MachineSpeed } from './machine-speed';
@@ -261,12 +261,12 @@ export function servicesFloorLine(t: ThroughputResult): string[] {
   ];
 }
 
-function idleLines(idle: IdleCpu[] | undefined): string[] {
+export function idleLines(idle: IdleCpu[] | undefined): string[] {
   if (!idle?.length) return [];
   const services = idle.filter((i) => !i.process.startsWith('simulator'));
   const total = sumKnown(services.map((i) => i.msPerSecond));
   return [
-    `Idle, on the same stack before its backlog (${IDLE_SECONDS} s with nothing queued, from ${SETTLE_SECONDS} s after it was ready; CPU ms per second of wall time, from /proc): ${idle.map((i) => `${i.process} ${num(i.msPerSecond, 1)}`).join(', ')}; the four services ${num(total, 1)} ms/s. At a low job rate this is most of a job's CPU (see the scaling table's k = 1).`,
+    `Idle, on the same stack before its backlog (nothing queued, ${IDLE_WINDOWS} readings of ${IDLE_WINDOW_SECONDS} s from ${SETTLE_SECONDS} s after it was ready; CPU ms per second of wall time, from /proc; the median reading, then the busiest): ${idle.map((i) => `${i.process} ${num(i.msPerSecond, 1)} (${num(i.peakMsPerSecond, 1)})`).join(', ')}; the four services ${num(total, 1)} ms/s. A fresh service does one-off work in its first half minute (V8's memory reducer collecting its start-up heap): the busiest reading, not the median. At a low job rate the idle CPU is most of a job's CPU (see the scaling table's k = 1).`,
     '',
   ];
 }
