@@ -50,16 +50,12 @@ export async function measureIdleCpu(bench: BenchStack): Promise<IdleCpu[]> {
   const readings: (number | null)[][] = processes.map(() => []);
   const read = async () => (await Promise.all(processes.map((p) => cpuMs(p.pid)))).forEach((ms, i) => readings[i].push(ms));
   await read();
-  let windowStarted = performance.now();
-  const lengths: number[] = [];
+  const started = performance.now();
   for (let w = 0; w < IDLE_WINDOWS; w++) {
     await sleep(IDLE_WINDOW_SECONDS * 1000);
     await read();
-    const now = performance.now();
-    lengths.push((now - windowStarted) / 1000);
-    windowStarted = now;
   }
-  // The windows last IDLE_WINDOW_SECONDS give or take a timer's lateness: each is divided by its average length.
-  const windowSeconds = lengths.reduce((sum, s) => sum + s, 0) / lengths.length;
+  // The windows last IDLE_WINDOW_SECONDS give or take a timer's lateness: each is divided by their average length.
+  const windowSeconds = (performance.now() - started) / 1000 / IDLE_WINDOWS;
   return processes.map((p, i) => idleFromReadings(p.process, readings[i], windowSeconds));
 }
