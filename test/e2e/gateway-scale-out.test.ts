@@ -2,7 +2,7 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import { Server } from 'socket.io';
 import { io as connect, type Socket } from 'socket.io-client';
 import type { StackInstance } from '@anime/stack';
-import { TEST_REDIS_URL } from '@anime/testing';
+import { TEST_REDIS_URL, waitFor } from '@anime/testing';
 import { Redis } from 'ioredis';
 import { recordJobEvents } from './socket-recorder';
 import { startStackFixture, type StackFixture } from './stack-fixture';
@@ -84,10 +84,13 @@ describe('two gateways (separate processes) sharing Socket.IO', () => {
       const all = await node.fetchSockets();
       expect(all.map((s) => s.id).sort()).toEqual([onA.id, onB.id].sort());
       node.in(onB.id!).socketsJoin('wall');
-      await new Promise((r) => setTimeout(r, 300));
+      // A broadcast to the gateways: B joins its socket when the message arrives.
+      await waitFor(async () => (await node.in('wall').fetchSockets()).length > 0, 'B\'s socket in the room', 10_000);
       expect((await node.in('wall').fetchSockets()).map((s) => s.id)).toEqual([onB.id]);
       node.to('wall').emit('wall:notice', { n: 1 });
-      await new Promise((r) => setTimeout(r, 500));
+      await waitFor(() => got.b.length > 0, 'the broadcast at B', 10_000);
+      // Then a while for a second copy, or one at A, to show up if either were sent.
+      await new Promise((r) => setTimeout(r, 300));
       expect(got).toEqual({ a: [], b: [{ n: 1 }] });
     } finally {
       for (const socket of sockets) socket.close();

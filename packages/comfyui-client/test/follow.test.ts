@@ -48,7 +48,8 @@ describe.each(COMFYUI_VERSIONS)('ComfyClient.follow and recovery (simulating Com
     const blocker = await client.submit(textToImage({ seed: 103, steps: 60 }));
     const promptId = randomUUID();
     const waiting = client.run(textToImage({ seed: 104 }), { promptId, pollIntervalMs: 20 });
-    await new Promise((r) => setTimeout(r, 50));
+    // Deleted once it is queued (behind the blocker), however long the POST takes on a busy machine.
+    for (let i = 0; i < 200 && !sim.received.some((r) => r.promptId === promptId); i++) await new Promise((r) => setTimeout(r, 25));
     await client.deleteFromQueue([promptId]);
     await expect(waiting).rejects.toBeInstanceOf(ComfyPromptLostError);
     await client.interrupt(blocker.promptId);

@@ -1,5 +1,5 @@
 import { io as connect, type Socket } from 'socket.io-client';
-import { uniqueQueuePrefix } from '@anime/testing';
+import { uniqueQueuePrefix, waitFor } from '@anime/testing';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
 
 async function connected(gateway: TestGateway): Promise<Socket> {
@@ -48,12 +48,13 @@ describe('Socket.IO across gateways (Redis adapter)', () => {
     const seen = (await a.gateway.io.fetchSockets()).map((s) => s.id).sort();
     expect(seen).toEqual([onA.id, onB.id].sort());
     a.gateway.io.in(onB.id!).socketsJoin('wall');
-    await new Promise((r) => setTimeout(r, 200));
+    // socketsJoin is a broadcast to the other gateways: B joins its socket when the message arrives.
+    await waitFor(async () => (await a.gateway.io.in('wall').fetchSockets()).length > 0, 'B\'s socket in the room', 5_000);
     expect((await a.gateway.io.in('wall').fetchSockets()).map((s) => s.id)).toEqual([onB.id]);
 
     a.gateway.io.to('wall').emit('wall:notice', { from: 'a', n: 1 });
     a.gateway.io.emit('wall:notice', { from: 'a', n: 2, everyone: true });
-    await new Promise((r) => setTimeout(r, 500));
+    await waitFor(() => received.b.length >= 2 && received.a.length >= 1, 'both broadcasts', 5_000);
     expect(received.b).toEqual([{ from: 'a', n: 1 }, { from: 'a', n: 2, everyone: true }]);
     expect(received.a).toEqual([{ from: 'a', n: 2, everyone: true }]);
     expect(received.other).toEqual([]);
