@@ -33,6 +33,7 @@ import { createBoundedServer } from './http/edge/request-deadlines';
 import { createGatewayLimits, type GatewayLimitSettings } from './http/limits/gateway-limits';
 import { queuePressure } from './http/queue-readiness';
 import { keyFinderWithQueueRoom } from './http/limits/queue-room';
+import { keyFinderWithGeneration } from './http/routes/generation-pre-read';
 import { JobRelay } from './socket/job-relay';
 import { NO_ALLOW } from './webhooks/target-policy';
 import { revalidateSockets } from './socket/revalidate-sockets';
@@ -119,8 +120,11 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   // Every query parameter is checked once, before anything reads it.
   app.use(queryGuard);
   const limits = createGatewayLimits({ redis: deps.limiterRedis, queuePrefix: deps.queuePrefix, log: deps.log, settings: deps.limits });
+  // A new generation's key is read with the queue's room, a generation's GET with the generation.
+  const withQueueRoom = keyFinderWithQueueRoom(deps.db, limits.queueRoom);
+  const withGeneration = keyFinderWithGeneration(deps.db);
   // Before the body is read: an anonymous request costs no parsing.
-  app.use('/api', authenticate(authenticateKey, keyFinderWithQueueRoom(deps.db, limits.queueRoom)));
+  app.use('/api', authenticate(authenticateKey, (req, res) => withQueueRoom(req, res) ?? withGeneration(req, res)));
   // Counted once the key is known (per key, else per client IP), before any body is read.
   app.use('/api', limits.requests);
   app.use(express.json({ limit: '1mb' }));

@@ -7,7 +7,7 @@ const ms = (column: string) => `(extract(epoch FROM ${column}) * 1000)::float8`;
 // Generations with their character, version, attempts and assets (with each asset's character
 // version), in one statement however many: what loadGenerationResource reads in seven. Dates as
 // epoch ms, the seed (bigint) as text (see readRows).
-const generationsSql = (which: string) => `SELECT j.id::text AS id, j.project, j.status::text AS status, j.stage::text AS stage,
+export const generationsSql = (which: string) => `SELECT j.id::text AS id, j.project, j.status::text AS status, j.stage::text AS stage,
   j."progressValue", j."progressMax", j."progressNode", j."errorCode", j."errorMessage", j."errorDetails",
   j.outfit, j.conditioning, j."referenceUse", j.request, j.source, j."requestId", j.seed::text AS seed, j.backend, j."promptId",
   ${ms('j."createdAt"')} AS "createdAt", ${ms('j."startedAt"')} AS "startedAt", ${ms('j."finishedAt"')} AS "finishedAt",
@@ -63,7 +63,8 @@ interface AssetJson {
   characterSlug: string;
 }
 
-type Row = Omit<GenerationResourceRow, 'seed' | 'createdAt' | 'startedAt' | 'finishedAt' | 'character' | 'characterVersion' | 'attempts'> & {
+/** A row of generationsSql. */
+export type GenerationRow = Omit<GenerationResourceRow, 'seed' | 'createdAt' | 'startedAt' | 'finishedAt' | 'character' | 'characterVersion' | 'attempts'> & {
   project: string;
   seed: string | null;
   createdAt: number;
@@ -79,7 +80,7 @@ type Row = Omit<GenerationResourceRow, 'seed' | 'createdAt' | 'startedAt' | 'fin
 
 const date = (value: number | null) => (value === null ? null : new Date(value));
 
-function toResource(row: Row): GenerationResource {
+function toResource(row: GenerationRow): GenerationResource {
   const job: GenerationResourceRow = {
     ...row,
     seed: row.seed === null ? null : BigInt(row.seed),
@@ -105,7 +106,7 @@ function toResource(row: Row): GenerationResource {
  */
 export async function readGenerationResources(db: Db, ids: readonly string[], projects: readonly string[] | null = null): Promise<GenerationResource[]> {
   if (!ids.length) return [];
-  const rows = await readRows<Row>(db, GENERATIONS, [ids]);
+  const rows = await readRows<GenerationRow>(db, GENERATIONS, [ids]);
   const byId = new Map(rows.filter((r) => projects === null || projects.includes(r.project)).map((r) => [r.id, r]));
   return ids.flatMap((id) => {
     const row = byId.get(id);
@@ -115,6 +116,11 @@ export async function readGenerationResources(db: Db, ids: readonly string[], pr
 
 /** One generation's resource, null when it does not exist or lies outside `projects`. */
 export async function readGenerationResource(db: Db, id: string, projects: readonly string[] | null = null): Promise<GenerationResource | null> {
-  const [row] = await readRows<Row>(db, GENERATION, [id]);
+  const [row] = await readRows<GenerationRow>(db, GENERATION, [id]);
+  return generationResourceOf(row, projects);
+}
+
+/** The resource of a generationsSql row, null when there is none or it lies outside `projects`. */
+export function generationResourceOf(row: GenerationRow | undefined, projects: readonly string[] | null): GenerationResource | null {
   return row && (projects === null || projects.includes(row.project)) ? toResource(row) : null;
 }

@@ -10,6 +10,7 @@ import type { Db } from '@anime/db';
 import { ApiError, notFound } from '../api-error';
 import type { GatewayLimits } from '../limits/gateway-limits';
 import { requireQueueRoom } from '../limits/queue-room';
+import { generationReadWithKey } from './generation-pre-read';
 import { projectNotAllowed } from '../auth/auth-errors';
 import { callerOf, type Caller } from '../auth/caller';
 import { projectScope, reachesProject } from '../auth/project-access';
@@ -79,8 +80,11 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
 
   router.get('/:id', async (req, res) => {
     const id = parseOr400(idParam, req.params.id, 'generation id');
-    // One statement: a generation outside the caller's projects reads as one that does not exist.
-    const resource = await readGenerationResource(deps.db, id, callerOf(res).projects);
+    // Read with the key (keyFinderWithGeneration), else in one statement of its own; a generation
+    // outside the caller's projects reads as one that does not exist.
+    const { projects } = callerOf(res);
+    const readWithKey = generationReadWithKey(res, id, projects);
+    const resource = readWithKey === undefined ? await readGenerationResource(deps.db, id, projects) : readWithKey;
     if (!resource) throw notFound(`generation ${id}`);
     res.json(resource);
   });
