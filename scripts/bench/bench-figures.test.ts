@@ -162,6 +162,9 @@ describe('reading the measurements', () => {
       'nodejs_gc_duration_seconds_sum{kind="incremental"} 0.0625',
     ].join('\n');
     expect(metricValue(text, 'nodejs_gc_duration_seconds_sum')).toBe(0.4375);
+    // One kind alone, by its label: the major collections' sum, none of a kind not exposed.
+    expect(metricValue(text, 'nodejs_gc_duration_seconds_sum', 'kind="major"')).toBe(0.125);
+    expect(metricValue(text, 'nodejs_gc_duration_seconds_count', 'kind="major"')).toBeNaN();
     // Shown once a pause was observed: absent before is none yet; absent after is not exposed.
     expect(gcMsPer(Number.NaN, 30, 10)).toBe(3);
     expect(gcMsPer(10, 30, 10)).toBe(2);

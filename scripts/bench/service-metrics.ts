@@ -1,15 +1,22 @@
 import axios from 'axios';
 
-/** The sum of every sample of `name` in a Prometheus text exposition; NaN when it is absent. */
-export function metricValue(text: string, name: string): number {
+/**
+ * The sum of every sample of `name` in a Prometheus text exposition, or of those whose labels hold
+ * `label` (e.g. `kind="major"`); NaN when there is none.
+ */
+export function metricValue(text: string, name: string, label?: string): number {
   let total = Number.NaN;
   for (const line of text.split('\n')) {
     if (!line.startsWith(name) || (line[name.length] !== ' ' && line[name.length] !== '{')) continue;
+    if (label !== undefined && !labelsOf(line, name).includes(label)) continue;
     const value = Number(line.slice(line.lastIndexOf(' ') + 1));
     total = Number.isNaN(total) ? value : total + value;
   }
   return total;
 }
+
+/** The labels of a sample line of `name`, `a="1",b="2"`; empty when it has none. */
+const labelsOf = (line: string, name: string) => (line[name.length] === '{' ? line.slice(name.length + 1, line.lastIndexOf('}')).split(',') : []);
 
 export interface ServiceCounters {
   /** process_cpu_seconds_total (prom-client: process.cpuUsage user + system), in ms. */
@@ -51,6 +58,6 @@ export async function readHeapAfterMajorGc(endpoint: MetricsEndpoint): Promise<H
   const res = await scrape(endpoint).catch(() => null);
   if (res?.status !== 200) return { mib: null, majorCollections: null };
   const bytes = metricValue(res.data, 'anime_heap_after_major_gc_bytes');
-  const majors = /^nodejs_gc_duration_seconds_count\{[^}]*kind="major"[^}]*\} (\S+)$/m.exec(res.data);
-  return { mib: bytes > 0 ? bytes / 2 ** 20 : null, majorCollections: majors ? Number(majors[1]) : null };
+  const majors = metricValue(res.data, 'nodejs_gc_duration_seconds_count', 'kind="major"');
+  return { mib: bytes > 0 ? bytes / 2 ** 20 : null, majorCollections: Number.isNaN(majors) ? null : majors };
 }
