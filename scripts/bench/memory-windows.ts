@@ -39,9 +39,14 @@ export function memoryWindow(samples: readonly MemorySample[], from: number, to:
 type ServiceProcess = { name: AppService; pid: number | undefined };
 type Reading<T> = Record<AppService, T>;
 
+/** `read` of every service at once, by its name. */
+export async function readEachService<S extends { name: AppService }, T>(services: readonly S[], read: (service: S) => Promise<T>): Promise<Reading<T>> {
+  return Object.fromEntries(await Promise.all(services.map(async (s) => [s.name, await read(s)] as const))) as Reading<T>;
+}
+
 /** Every service's RSS now (MiB, from /proc; null where unreadable). */
-export async function servicesRss(services: readonly ServiceProcess[]): Promise<Reading<number | null>> {
-  return Object.fromEntries(await Promise.all(services.map(async (s) => [s.name, await rssMiB(s.pid)] as const))) as Reading<number | null>;
+export function servicesRss(services: readonly ServiceProcess[]): Promise<Reading<number | null>> {
+  return readEachService(services, (s) => rssMiB(s.pid));
 }
 
 /** Takes `read()` of every service each `everyMs` until stopped, each reading tagged with the jobs `done()` by then. */

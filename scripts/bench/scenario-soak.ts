@@ -1,9 +1,9 @@
 import type { AppService } from '@anime/stack';
 import type { BenchStack } from './bench-stack';
 import { measureWindow, type WindowUse } from './resource-window';
-import { heapWindow, memoryWindow, sampleEvery, sampleRss, servicesRss, type HeapWindow, type MemoryWindow } from './memory-windows';
+import { heapWindow, memoryWindow, readEachService, sampleEvery, sampleRss, servicesRss, type HeapWindow, type MemoryWindow } from './memory-windows';
 import { runJobs } from './run-jobs';
-import { readHeapAfterMajorGc, type HeapReading } from './service-metrics';
+import { readHeapAfterMajorGc } from './service-metrics';
 import { queueRetention, redisMemory, tableRows, type RedisMemory, type Retention } from './soak-stores';
 import { sleep } from './waits';
 
@@ -68,9 +68,11 @@ export async function soakScenario(bench: BenchStack, options: { jobs: number; w
   let lastReport = 0;
   let completed = 0;
   const sampler = sampleRss(bench.services, RSS_EVERY_MS, () => completed);
-  const names = bench.services.map((s) => s.name);
-  const heapSampler = sampleEvery(names, HEAP_EVERY_MS, () => completed, async () =>
-    Object.fromEntries(await Promise.all(names.map(async (name) => [name, await readHeapAfterMajorGc(bench.metrics[name])] as const))) as Record<AppService, HeapReading>,
+  const heapSampler = sampleEvery(
+    bench.services.map((s) => s.name),
+    HEAP_EVERY_MS,
+    () => completed,
+    () => readEachService(bench.services, (s) => readHeapAfterMajorGc(bench.metrics[s.name])),
   );
   const started = performance.now();
   const { result, use } = await measureWindow(
