@@ -29,7 +29,9 @@ export async function placeJob(deps: PrepareWorkflowDeps, job: JobToRender, opti
   }
   const needs: JobNeeds = {
     checkpoint: job.conditioning.checkpoint ?? templateCheckpoint(job.template),
-    loras: job.conditioning.loras.map((l) => l.name),
+    loadsCheckpoint: !job.template || !!job.template.params.checkpoint,
+    // A template without a `loras` parameter applies none of the character's LoRAs, so needs none.
+    loras: !job.template || job.template.params.loras ? job.conditioning.loras.map((l) => l.name) : [],
     nodeClasses: [],
     ipAdapter: required && !job.template,
     avoid: options.avoid,

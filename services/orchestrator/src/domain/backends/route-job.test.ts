@@ -2,7 +2,7 @@ import { routeJob, type RouteCandidate } from './route-job';
 
 const caps = (checkpoints: string[], loras: string[] = [], nodeClasses: string[] = ['CheckpointLoaderSimple', 'KSampler']) => ({ checkpoints, loras, nodeClasses, ipAdapter: false });
 const backend = (url: string, over: Partial<RouteCandidate> = {}): RouteCandidate => ({ url, up: true, draining: false, capabilities: caps(['a.safetensors']), load: 0, lastCheckpoint: null, ...over });
-const needs = (over: Partial<{ checkpoint: string; loras: string[]; nodeClasses: string[]; ipAdapter: boolean; avoid: string }> = {}) => ({ loras: [], nodeClasses: [], ...over });
+const needs = (over: Partial<{ checkpoint: string; loadsCheckpoint: boolean; loras: string[]; nodeClasses: string[]; ipAdapter: boolean; avoid: string }> = {}) => ({ loras: [], nodeClasses: [], ...over });
 const options = { capacity: 2 };
 
 describe('routeJob', () => {
@@ -41,6 +41,14 @@ describe('routeJob', () => {
     expect(routeJob(pool, needs(), { ...options, defaultCheckpoint: 'd.safetensors' })).toEqual({ kind: 'run', url: 'http://b', checkpoint: 'd.safetensors' });
     expect(routeJob(pool, needs(), options)).toEqual({ kind: 'run', url: 'http://a', checkpoint: 'a.safetensors' });
     expect(routeJob([backend('http://e', { capabilities: caps([]) })], needs(), options).kind).toBe('none');
+  });
+
+  it('when the graph loads no checkpoint, then a backend without any runs it, DEFAULT_CHECKPOINT is not asked for, and no checkpoint is chosen', () => {
+    const bare = backend('http://bare', { capabilities: caps([], [], ['EmptyImage', 'SaveImage']) });
+    expect(routeJob([bare], needs({ loadsCheckpoint: false }), { ...options, defaultCheckpoint: 'd.safetensors' })).toEqual({ kind: 'run', url: 'http://bare', checkpoint: '' });
+    expect(routeJob([bare], needs(), options)).toMatchObject({ kind: 'none', details: { missing: ['any checkpoint'] } });
+    const pool = [backend('http://a', { load: 1, lastCheckpoint: 'a.safetensors' }), backend('http://b', { load: 0 })];
+    expect(routeJob(pool, needs({ loadsCheckpoint: false }), options)).toMatchObject({ url: 'http://b', checkpoint: '' });
   });
 
   it('when the graph needs a node class a backend lacks, then that backend is not chosen', () => {

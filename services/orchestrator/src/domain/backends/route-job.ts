@@ -4,6 +4,11 @@ import type { BackendCapabilities } from './capabilities';
 export interface JobNeeds {
   /** The conditioning's checkpoint, if it names one. */
   checkpoint?: string;
+  /**
+   * False when the graph loads no checkpoint (a template without a `checkpoint` parameter, such as
+   * EmptyImage → SaveImage): then no backend needs one, and a backend without models can run it.
+   */
+  loadsCheckpoint?: boolean;
   loras: string[];
   /** Node classes of its graph (known once a graph was built). */
   nodeClasses: string[];
@@ -34,6 +39,7 @@ export interface RouteOptions {
 }
 
 export type Route =
+  /** `checkpoint` is empty when the graph loads none. */
   | { kind: 'run'; url: string; checkpoint: string }
   /** Some backend could run it, but none that can is up and taking jobs now. */
   | { kind: 'wait'; reason: string }
@@ -55,13 +61,14 @@ export interface NoCapableDetails {
  * else the one asked for (so the refusal names it); undefined means "each backend's first".
  */
 function wantedCheckpoint(known: RouteCandidate[], needs: JobNeeds, fallback: string | undefined): string | undefined {
+  if (needs.loadsCheckpoint === false) return undefined;
   if (needs.checkpoint && known.some((c) => c.capabilities!.checkpoints.includes(needs.checkpoint!))) return needs.checkpoint;
   return fallback ?? needs.checkpoint;
 }
 
 function missingOn(caps: BackendCapabilities, checkpoint: string | undefined, needs: JobNeeds): string[] {
   const missing: string[] = [];
-  if (checkpoint ? !caps.checkpoints.includes(checkpoint) : caps.checkpoints.length === 0) missing.push(checkpoint ? `checkpoint "${checkpoint}"` : 'any checkpoint');
+  if (needs.loadsCheckpoint !== false && (checkpoint ? !caps.checkpoints.includes(checkpoint) : caps.checkpoints.length === 0)) missing.push(checkpoint ? `checkpoint "${checkpoint}"` : 'any checkpoint');
   for (const lora of needs.loras) if (!caps.loras.includes(lora)) missing.push(`LoRA "${lora}"`);
   for (const name of needs.nodeClasses) if (!caps.nodeClasses.includes(name)) missing.push(`node class "${name}"`);
   if (needs.ipAdapter && !caps.ipAdapter) missing.push('the IP-Adapter nodes (ComfyUI_IPAdapter_plus) that "references": "required" needs');
@@ -91,8 +98,8 @@ export function routeJob(candidates: RouteCandidate[], needs: JobNeeds, options:
   }
   const turn = options.turn ?? 0;
   const order = (c: RouteCandidate) => (candidates.indexOf(c) - turn + candidates.length * 1_000) % candidates.length;
-  const checkpointOf = (c: RouteCandidate) => checkpoint ?? c.capabilities!.checkpoints[0];
-  const score = (c: RouteCandidate) => [c.url === needs.avoid ? 1 : 0, c.load >= options.capacity ? 1 : 0, c.lastCheckpoint === checkpointOf(c) ? 0 : 1, c.load, order(c)];
+  const checkpointOf = (c: RouteCandidate) => (needs.loadsCheckpoint === false ? '' : (checkpoint ?? c.capabilities!.checkpoints[0]));
+  const score = (c: RouteCandidate) => [c.url === needs.avoid ? 1 : 0, c.load >= options.capacity ? 1 : 0, checkpointOf(c) && c.lastCheckpoint === checkpointOf(c) ? 0 : 1, c.load, order(c)];
   const best = usable.reduce((a, b) => (compare(score(b), score(a)) < 0 ? b : a));
   return { kind: 'run', url: best.url, checkpoint: checkpointOf(best) };
 }
