@@ -26,12 +26,17 @@ import {
 export interface ComfyClientOptions {
   /** e.g. http://gpu-3:8188 */
   baseUrl: string;
-  /** The WebSocket id; one per client, so events of this client's prompts come to it alone. */
+  /** The WebSocket id; one per client, so events of this client's prompts come to it alone (random when absent). */
   clientId?: string;
   /** Any subset of debug/info/warn/error (winston, console…); missing levels are dropped. */
   log?: Partial<ClientLogger>;
   /** Per HTTP request and per WebSocket handshake; default 30 s. */
   requestTimeoutMs?: number;
+  /**
+   * How long the socket may stay silent after a prompt was queued (ComfyUI then broadcasts `status`)
+   * before it is taken as dropped by the server and dialled again; default 10 s.
+   */
+  socketSilenceMs?: number;
 }
 
 function boundLogger(log: Partial<ClientLogger> | undefined): ClientLogger {
@@ -47,20 +52,19 @@ function queueEntry(item: any[]): QueueEntry {
 /** The one module that speaks ComfyUI's HTTP + WebSocket protocol, for one ComfyUI server. */
 export class ComfyClient {
   readonly baseUrl: string;
-  readonly clientId: string;
   private readonly http: ComfyHttp;
   private readonly socket: ComfySocket;
   private readonly log: ClientLogger;
   private lastQueueRemaining: number | undefined;
+  private readonly socketSilenceMs: number;
 
   constructor(options: ComfyClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
-    this.clientId = options.clientId ?? randomUUID();
     this.log = boundLogger(options.log);
     const timeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.socketSilenceMs = options.socketSilenceMs ?? 10_000;
     this.http = new ComfyHttp(this.baseUrl, timeoutMs);
-    const wsUrl = `${this.baseUrl.replace(/^http/, 'ws')}/ws?clientId=${encodeURIComponent(this.clientId)}`;
-    this.socket = new ComfySocket(wsUrl, timeoutMs, this.log);
+    this.socket = new ComfySocket(`${this.baseUrl.replace(/^http/, 'ws')}/ws`, options.clientId ?? randomUUID(), timeoutMs, this.log);
     this.socket.onMessage((message) => {
       if (message.type === 'status') this.lastQueueRemaining = message.data.status?.exec_info?.queue_remaining;
     });
@@ -73,6 +77,11 @@ export class ComfyClient {
 
   close(): void {
     this.socket.close();
+  }
+
+  /** The WebSocket id sent as each prompt's client_id. */
+  get clientId(): string {
+    return this.socket.clientId;
   }
 
   get connected(): boolean {
@@ -94,7 +103,9 @@ export class ComfyClient {
 
   /** Queues a prompt. Rejections (400, or 200 with node_errors) throw ComfyValidationError. */
   async submit(prompt: ApiPrompt, options: SubmitOptions = {}): Promise<SubmitResult> {
+    const sentAt = Date.now();
     const { promptId, number, nodeErrors } = await submitPrompt(this.http, this.clientId, prompt, options);
+    this.socket.expectMessageSince(sentAt, this.socketSilenceMs);
     if (nodeErrors) {
       // ComfyUI queued the valid part anyway; don't let it spend the GPU on a prompt we treat as failed.
       await this.deleteFromQueue([promptId]).catch(() => undefined);

@@ -1,4 +1,4 @@
-import { startSimulator, type Simulator } from '../src';
+import { emptyImageProbe, startSimulator, type Simulator } from '../src';
 import { capture, shapeOf } from './helpers/captures';
 import { getJson } from './helpers/http';
 import { WsRecorder } from './helpers/ws-recorder';
@@ -75,6 +75,23 @@ describe('introspection routes and the socket handshake', () => {
     const reply = await ws.waitFor((m) => m.type === 'feature_flags');
     expect(reply.data).toMatchObject({ supports_preview_metadata: true, max_upload_size: 104857600 });
     ws.close();
+  });
+
+  it('when a socket replaced under the same clientId closes late, then, as in server.py, its successor is unregistered and hears nothing', async () => {
+    const observer = await WsRecorder.connect(sim.url);
+    const replaced = await WsRecorder.connect(sim.url, 'same-id');
+    const successor = await WsRecorder.connect(sim.url, 'same-id');
+    replaced.close();
+    await new Promise((r) => setTimeout(r, 100));
+    const [seenBefore, heardBefore] = [observer.messages.length, successor.messages.length];
+    const posted = await fetch(`${sim.url}/prompt`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: emptyImageProbe('late-close'), client_id: 'same-id' }) });
+    const { prompt_id } = (await posted.json()) as { prompt_id: string };
+    await observer.waitFor((m) => m.type === 'status', 15_000, seenBefore);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(successor.messages.length).toBe(heardBefore);
+    expect(successor.messages.filter((m) => m.data?.prompt_id === prompt_id)).toEqual([]);
+    observer.close();
+    successor.close();
   });
 
   it('when a route is unknown, then it is a 404; a wrong method is a 405', async () => {

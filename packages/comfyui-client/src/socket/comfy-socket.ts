@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { ComfyUnreachableError } from '../errors/comfy-unreachable-error';
 import type { ClientLogger } from '../types';
@@ -11,8 +12,9 @@ const HEARTBEAT_MS = 20_000;
 
 /**
  * The one long-lived /ws connection of a client. After the first successful open it reconnects with
- * exponential backoff until closed. ComfyUI replays nothing after a reconnect, so followers must
- * reconcile through /history and /queue.
+ * exponential backoff until closed, under the same clientId, so the events of prompts already
+ * queued keep coming. ComfyUI replays nothing after a reconnect, so followers must reconcile through
+ * /history and /queue.
  */
 export class ComfySocket {
   private socket: WebSocket | undefined;
@@ -23,12 +25,21 @@ export class ComfySocket {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private opened: Promise<void> | undefined;
+  private lastMessageAt = 0;
+  private silenceCheck: NodeJS.Timeout | undefined;
 
   constructor(
+    /** ws(s)://host:port/ws */
     private readonly url: string,
+    private currentClientId: string,
     private readonly handshakeTimeoutMs: number,
     private readonly log: ClientLogger,
   ) {}
+
+  /** The id ComfyUI routes this client's prompts to; a new one only after the server dropped the old (see expectMessageSince). */
+  get clientId(): string {
+    return this.currentClientId;
+  }
 
   get isOpen(): boolean {
     return this.socket?.readyState === WebSocket.OPEN;
@@ -69,9 +80,34 @@ export class ComfySocket {
     return this.opened;
   }
 
+  /**
+   * ComfyUI broadcasts `status` to every socket in its map whenever its queue changes, so a prompt
+   * just queued is answered on a socket the server still sends to. If nothing arrives within
+   * `withinMs` of `since`, the server has dropped this socket from its map (server.py: a replaced
+   * socket's late close removes its successor under the same clientId), and every event of our
+   * prompts would be lost while the socket looks healthy. It is closed and dialled again under a
+   * new clientId, since closing it under the old one would race the same way: prompts queued under
+   * the old id finish through their /history poll, later ones are followed on the new socket.
+   * One check at a time; a check pending covers the prompts queued meanwhile.
+   */
+  expectMessageSince(since: number, withinMs: number): void {
+    const socket = this.socket;
+    if (this.silenceCheck || !socket || socket.readyState !== WebSocket.OPEN) return;
+    this.silenceCheck = setTimeout(() => {
+      this.silenceCheck = undefined;
+      if (this.lastMessageAt >= since || socket !== this.socket || socket.readyState !== WebSocket.OPEN) return;
+      const previous = this.currentClientId;
+      this.currentClientId = randomUUID();
+      this.log.warn('comfyui socket got nothing after a prompt was queued: the server no longer sends to it; reconnecting under a new clientId', { url: this.url, silentMs: withinMs, previous, clientId: this.currentClientId });
+      socket.terminate();
+    }, withinMs);
+    this.silenceCheck.unref();
+  }
+
   close(): void {
     this.running = false;
     clearTimeout(this.reconnectTimer);
+    clearTimeout(this.silenceCheck);
     clearInterval(this.heartbeat);
     this.socket?.removeAllListeners('close');
     this.socket?.terminate();
@@ -79,7 +115,7 @@ export class ComfySocket {
   }
 
   private dial(): WebSocket {
-    const socket = new WebSocket(this.url, { handshakeTimeout: this.handshakeTimeoutMs });
+    const socket = new WebSocket(`${this.url}?clientId=${encodeURIComponent(this.currentClientId)}`, { handshakeTimeout: this.handshakeTimeoutMs });
     this.socket = socket;
     socket.on('open', () => {
       this.backoffMs = MIN_BACKOFF_MS;
@@ -88,6 +124,7 @@ export class ComfySocket {
       this.emitState('open');
     });
     socket.on('message', (raw, isBinary) => {
+      this.lastMessageAt = Date.now();
       // Binary frames are previews and progress text: not needed to follow a prompt.
       if (isBinary) return;
       const text = raw.toString();

@@ -43,10 +43,9 @@ export class SocketHub implements EventSink {
       }
       first = false;
     });
-    // Unlike ComfyUI, a late close of a replaced socket doesn't unregister its successor.
-    ws.on('close', () => {
-      if (this.sockets.get(sid) === ws) this.sockets.delete(sid);
-    });
+    // As server.py's `finally: self.sockets.pop(sid, None)`: a replaced socket that closes late
+    // unregisters its successor under the same id, which then hears nothing while it stays open.
+    ws.on('close', () => this.sockets.delete(sid));
     ws.on('error', () => undefined);
   }
 
