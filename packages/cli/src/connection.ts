@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { CliError } from './cli-error';
 
 /** Where `scripts/setup.sh` stores the demo key, and where the CLI looks for one: a file only its user can read. */
 export function configDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -17,7 +18,8 @@ export interface Connection {
 
 /**
  * The gateway and the key: `--url`, else ANIME_URL, else http://127.0.0.1:8080; the key from
- * ANIME_API_KEY, else the file `--key-file` names, else <config dir>/api-key.
+ * ANIME_API_KEY, else the file `--key-file` names (CliError, exit 2, when it cannot be read), else
+ * <config dir>/api-key when it exists.
  */
 export function resolveConnection(options: { url?: string; keyFile?: string }, env: NodeJS.ProcessEnv = process.env): Connection {
   const baseUrl = (options.url ?? env.ANIME_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
@@ -26,7 +28,9 @@ export function resolveConnection(options: { url?: string; keyFile?: string }, e
   try {
     const key = readFileSync(file, 'utf8').trim();
     return { baseUrl, key: key || null, keySource: file };
-  } catch {
+  } catch (error) {
+    // A file the user named must be there; the default one is only looked for.
+    if (options.keyFile) throw new CliError(`cannot read --key-file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 2);
     return { baseUrl, key: null, keySource: 'none (set ANIME_API_KEY or run scripts/setup.sh)' };
   }
 }

@@ -100,6 +100,9 @@ describe('anime CLI against the real stack', () => {
     const keyless = await animeWith({ ANIME_API_KEY: '' }, 'jobs');
     expect(keyless.code).toBe(1);
     expect(keyless.stderr).toMatch(/401 unauthenticated: .*\(key from none/);
+    const namedButMissing = await animeWith({ ANIME_API_KEY: '' }, '--key-file', '/nonexistent/api-key', 'jobs');
+    expect(namedButMissing.code).toBe(2);
+    expect(namedButMissing.stderr).toMatch(/cannot read --key-file \/nonexistent\/api-key: ENOENT/);
     // The key file lives only as long as the command that reads it: a test leaves no key behind in /tmp.
     const keyDir = await mkdtemp(path.join(tmpdir(), 'anime-config-'));
     await writeFile(path.join(keyDir, 'api-key'), `${fx.apiKey}\n`, { mode: 0o600 });
