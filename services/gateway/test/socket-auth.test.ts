@@ -136,6 +136,10 @@ describe('Socket.IO with API keys', () => {
       expect(await socket.timeout(5_000).emitWithAck('unsubscribe', { jobId: id })).toEqual({ ok: true });
       expect(held()).toBe(before);
     }
+    // An unsubscribe the relay cannot read says why, as a subscribe does.
+    for (const bad of [{ jobId: 'not-a-uuid' }, 'x', null]) {
+      expect(await socket.timeout(5_000).emitWithAck('unsubscribe', bad)).toEqual({ ok: false, error: { code: 'validation_failed', message: expect.stringContaining('jobId') } });
+    }
     for (const id of ids.slice(0, MAX_SUBSCRIPTIONS)) expect(await subscribe(socket, id)).toMatchObject({ ok: true });
     expect(held()).toBe(before + MAX_SUBSCRIPTIONS);
     socket.close();

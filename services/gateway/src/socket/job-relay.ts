@@ -141,7 +141,7 @@ export class JobRelay {
         this.drop(parsed.data.jobId, socket.id);
         following.delete(parsed.data.jobId);
       }
-      if (typeof ack === 'function') ack({ ok: parsed.success });
+      if (typeof ack === 'function') ack(parsed.success ? { ok: true } : { ok: false, error: { code: 'validation_failed', message: 'unsubscribe needs { jobId: <uuid> }' } });
     });
     // Only the jobs this connection follows (at most SOCKET_MAX_SUBSCRIPTIONS), not every job followed here.
     socket.on('disconnect', () => {
