@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { jsonRecord } from './json-record';
 import { storableText } from './safe-text';
 
 /**
@@ -74,5 +75,5 @@ const atMostAttributes = z.custom<unknown>((value) => !value || typeof value !==
   message: `at most ${CHARACTER_LIMITS.attributesPerVersion} attributes per version`,
   abort: true,
 }).meta({ type: 'object', maxProperties: CHARACTER_LIMITS.attributesPerVersion, additionalProperties: { type: ['string', 'number', 'boolean'] }, propertyNames: { pattern: '^[a-z][a-z0-9_]*$', maxLength: CHARACTER_LIMITS.attributeKeyLength }, description: `at most ${CHARACTER_LIMITS.attributesPerVersion} attributes per version` });
-export const attributesSchema = atMostAttributes.pipe(z.record(attributeKeySchema, attributeValueSchema));
+export const attributesSchema = atMostAttributes.pipe(jsonRecord(attributeKeySchema, attributeValueSchema));
 export type CharacterAttributes = z.infer<typeof attributesSchema>;

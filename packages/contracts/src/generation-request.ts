@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { storableText } from './safe-text';
+import { webhookUrlSchema } from './webhooks';
 import { generationParamsSchema } from './workflow-template';
 
 export const PRIORITIES = ['interactive', 'normal', 'batch'] as const;
@@ -42,7 +43,7 @@ export const generationRequestBodySchema = z
     references: z.enum(REFERENCE_MODES).default('auto').describe('`required`: only a backend that feeds reference images into the model (IP-Adapter) may run it.'),
     /** This generation's terminal event is also POSTed here, through the endpoint registered at this exact URL (see webhookNotRegistered). */
     webhook: z
-      .object({ url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2000).describe('the http(s) URL of a webhook endpoint registered by the same key') })
+      .object({ url: webhookUrlSchema.describe('the http(s) URL of a webhook endpoint registered by the same key') })
       .strict()
       .optional()
       .describe("this generation's terminal event is also delivered here: the URL of a webhook endpoint registered (POST /api/v1/webhooks) by the same key, whose secret signs it"),

@@ -19,4 +19,5 @@ export * from './operations-resources';
 export * from './api-queries';
 export * from './input-bounds';
 export * from './json-depth';
+export * from './json-record';
 export * from './webhooks';

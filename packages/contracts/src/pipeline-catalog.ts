@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { generationRequestBodySchema } from './generation-request';
 import type { JobStage } from './job-stages';
+import { storableText } from './safe-text';
 import { WEBHOOK_EVENT_TYPES } from './webhooks';
 
 /** The services that consume queues; each queue has exactly one. */
@@ -28,7 +29,7 @@ export interface CatalogEntry<S extends z.ZodType> {
   retry: RetryPolicy;
 }
 
-const correlationId = z.string().max(200).optional().describe('Carried into every log line of the job (the gateway copies x-request-id); not the idempotency key.');
+const correlationId = storableText().max(200).optional().describe('Carried into every log line of the job (the gateway copies x-request-id); not the idempotency key.');
 
 /**
  * What another system (or the gateway) puts on `generation-requests`: the POST body plus a schema
@@ -42,7 +43,7 @@ export const generationRequestMessageSchema = generationRequestBodySchema.extend
     .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, 'letters, digits, ".", "_", ":" and "-"; at most 64')
     .default('queue')
     .describe('The producing system; requestId is unique within it.'),
-  requestId: z.string().min(1).max(200).optional().describe('Idempotency key, unique within source: the same (source, requestId) gives back the same generation.'),
+  requestId: storableText().min(1).max(200).optional().describe('Idempotency key, unique within source: the same (source, requestId) gives back the same generation.'),
   generationId: z.string().uuid().optional().describe('An existing generation (recovery re-enqueues these); its stored request decides, not this message.'),
   correlationId,
 });

@@ -8,8 +8,9 @@ export function isStorableText(value: string): boolean {
   return !value.includes('\u0000') && !LONE_SURROGATE.test(value);
 }
 
-export const storableText = () =>
-  z.string().refine(isStorableText, { message: 'must not contain NUL characters or lone UTF-16 surrogates' });
+export const STORABLE_TEXT_MESSAGE = 'must not contain NUL characters or lone UTF-16 surrogates';
+
+export const storableText = () => z.string().refine(isStorableText, { message: STORABLE_TEXT_MESSAGE });
 
 /** Every string anywhere inside a JSON value must be storable. */
 export function jsonIsStorable(value: unknown): boolean {

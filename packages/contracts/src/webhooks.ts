@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isStorableText, STORABLE_TEXT_MESSAGE } from './safe-text';
 
 /** The terminal lifecycle events a webhook endpoint can ask for, by their webhook type names. */
 export const WEBHOOK_EVENT_TYPES = ['generation.completed', 'generation.failed', 'generation.canceled'] as const;
@@ -11,7 +12,18 @@ export const WEBHOOK_TYPE_OF_EVENT: Record<string, WebhookEventType | undefined>
   'job:canceled': 'generation.canceled',
 };
 
-export const webhookUrlSchema = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2000);
+// `protocol` is checked on the parsed URL, which JSON Schema cannot say; the pattern says it in the
+// published schemas too (no `i` flag there, hence the classes). The URL parser percent-encodes NUL
+// and lone surrogates, but the string stored is the one sent, so it must be storable text itself.
+const HTTP_URL = /^[Hh][Tt][Tt][Pp][Ss]?:\/\//;
+
+/** An http(s) URL that a webhook endpoint is registered at (and a request's `webhook.url` names). */
+export const webhookUrlSchema = z
+  .url({ protocol: /^https?$/, error: 'must be an http(s) URL', abort: true })
+  .max(2000)
+  .regex(HTTP_URL, 'must be an http(s) URL')
+  .refine(isStorableText, { message: STORABLE_TEXT_MESSAGE })
+  .meta({ format: 'uri' });
 
 export const createWebhookBodySchema = z
   .object({

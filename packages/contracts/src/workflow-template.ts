@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { jsonIsStorable, storableText } from './safe-text';
+import { jsonRecord } from './json-record';
+import { jsonIsStorable, STORABLE_TEXT_MESSAGE, storableText } from './safe-text';
 
 /**
  * Parameter types of a registered template. `image` binds one of the character's reference images
@@ -57,26 +58,30 @@ export type TemplateParamSpec = z.infer<typeof templateParamSpecSchema>;
 export const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const MAX_PARAMS = 100;
 const MAX_NODES = 2000;
+const MAX_GENERATION_PARAMS = 64;
 
 const graphNodeSchema = z
   .object({
     class_type: storableText().min(1).max(200),
-    inputs: z.record(z.string(), z.unknown()),
+    inputs: jsonRecord(z.string(), z.unknown()),
     _meta: z.object({ title: z.string().optional() }).passthrough().optional(),
   })
   .passthrough();
 
-/** An API-format graph as ComfyUI's "Export (API)" writes it: node id → { class_type, inputs }. */
-export const templateGraphSchema = z
-  .record(storableText().min(1).max(64), graphNodeSchema)
+/**
+ * An API-format graph as ComfyUI's "Export (API)" writes it: node id → { class_type, inputs }.
+ * The node counts are refines, which JSON Schema cannot carry: meta publishes them as well.
+ */
+export const templateGraphSchema = jsonRecord(storableText().min(1).max(64), graphNodeSchema)
   .refine((graph) => Object.keys(graph).length > 0, { message: 'must hold at least one node' })
   .refine((graph) => Object.keys(graph).length <= MAX_NODES, { message: `at most ${MAX_NODES} nodes` })
-  .refine(jsonIsStorable, { message: 'must not contain NUL characters or lone UTF-16 surrogates' });
+  .refine(jsonIsStorable, { message: STORABLE_TEXT_MESSAGE })
+  .meta({ minProperties: 1, maxProperties: MAX_NODES });
 export type TemplateGraph = z.infer<typeof templateGraphSchema>;
 
-export const templateParamsSchema = z
-  .record(z.string().regex(PARAM_NAME, 'parameter names are letters, digits and "_", starting with a letter or "_"'), templateParamSpecSchema)
-  .refine((params) => Object.keys(params).length <= MAX_PARAMS, { message: `at most ${MAX_PARAMS} parameters` });
+export const templateParamsSchema = jsonRecord(z.string().regex(PARAM_NAME, 'parameter names are letters, digits and "_", starting with a letter or "_"'), templateParamSpecSchema)
+  .refine((params) => Object.keys(params).length <= MAX_PARAMS, { message: `at most ${MAX_PARAMS} parameters` })
+  .meta({ maxProperties: MAX_PARAMS });
 export type TemplateParams = z.infer<typeof templateParamsSchema>;
 
 export const workflowSlugSchema = () =>
@@ -99,7 +104,7 @@ export const registerWorkflowBodySchema = z
 export type RegisterWorkflowBody = z.infer<typeof registerWorkflowBodySchema>;
 
 /** A generation's `params`: a template's free parameters by name. */
-export const generationParamsSchema = z
-  .record(z.string().regex(PARAM_NAME, 'parameter names are letters, digits and "_"'), paramValue)
-  .refine((params) => Object.keys(params).length <= 64, { message: 'at most 64 parameters' });
+export const generationParamsSchema = jsonRecord(z.string().regex(PARAM_NAME, 'parameter names are letters, digits and "_"'), paramValue)
+  .refine((params) => Object.keys(params).length <= MAX_GENERATION_PARAMS, { message: `at most ${MAX_GENERATION_PARAMS} parameters` })
+  .meta({ maxProperties: MAX_GENERATION_PARAMS });
 export type GenerationParams = z.infer<typeof generationParamsSchema>;

@@ -129,6 +129,23 @@ describe('request stage (character service in-process, PostgreSQL, Redis)', () =
     expect(await db.generationJob.count({ where: { source: 'farm', requestId: 'wants-hook' } })).toBe(0);
   });
 
+  it('when a message holds NUL or a lone surrogate in webhook.url, correlationId or requestId, then each job is refused once, unretried, naming the field, and no generation is made', async () => {
+    const unstorable: [string, Partial<GenerationRequestMessageInput>][] = [
+      ['webhook.url', { requestId: 'nul-hook', webhook: { url: 'https://example.com/\u0000' } }],
+      ['webhook.url', { requestId: 'surrogate-hook', webhook: { url: 'https://example.com/\ud800' } }],
+      ['correlationId', { requestId: 'nul-correlation', correlationId: 'a\u0000' }],
+      ['requestId', { requestId: 'nul-\u0000-request' }],
+    ];
+    const added = await Promise.all(unstorable.map(([, fields]) => requests.add(entry.jobName, message({ source: 'unstorable', ...fields }), { attempts: 5 })));
+    expect(await settled(added)).toEqual(unstorable.map(() => 'failed'));
+    for (const [index, [field]] of unstorable.entries()) {
+      const job = (await requests.getJob(added[index].id!))!;
+      expect({ field, attemptsMade: job.attemptsMade }).toEqual({ field, attemptsMade: 1 });
+      expect(job.failedReason).toContain(`invalid generation-requests payload: ${field}: must not contain NUL characters or lone UTF-16 surrogates`);
+    }
+    expect(await db.generationJob.count({ where: { source: 'unstorable' } })).toBe(0);
+  });
+
   it('when a message is larger than MAX_QUEUE_PAYLOAD_BYTES, then it is refused before parsing, once, naming the limit, and the worker goes on', async () => {
     const huge = message({ source: 'farm', requestId: 'huge', params: Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`p${i}`, 'x'.repeat(20)])) });
     const added = await requests.add(entry.jobName, huge, { attempts: 5 });

@@ -70,6 +70,16 @@ describe('versions by JSON Merge Patch', () => {
     await expectRefused(await post({ basedOn: 1, patch: {}, definition: kaiDefinition }), '(body)', /unknown field/);
   });
 
+  it('when the patch names a "__proto__" key in definition or attributes, then 400 names it instead of dropping it, and nothing is written', async () => {
+    const before = await versions();
+    // As the body parser builds it: JSON.parse makes "__proto__" an own key.
+    for (const part of ['definition', 'attributes']) {
+      const patch = JSON.parse(`{"${part}":{"__proto__":"x"}}`);
+      await expectRefused(await post({ basedOn: 1, patch }), `patch.${part}.__proto__`, /__proto__/);
+    }
+    expect(await versions()).toBe(before);
+  });
+
   it('when the patched result is invalid, then 400 says the patch produced it, names the field, and nothing is written', async () => {
     const before = await versions();
     const noName = await post({ basedOn: 1, patch: { definition: { displayName: null } } });

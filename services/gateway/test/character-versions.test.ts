@@ -100,6 +100,20 @@ describe('character versions', () => {
     expect(await gateway.db.characterVersion.count({ where: { character: { slug: 'kai' } } })).toBe(5);
   });
 
+  it('when a full version body has a mistyped field, then 400 validation_failed names it instead of dropping it, and nothing is written', async () => {
+    const response = await api.post('/api/v1/characters/kai/versions', { definition: { displayName: 'Kai Nakamura' }, atributes: { hair_color: 'black' }, nots: 'typo' });
+    expectError(response, 400, 'validation_failed');
+    expect(response.body.error.details).toEqual([{ path: '(body)', message: 'unknown field(s): atributes, nots' }]);
+    expect(await gateway.db.characterVersion.count({ where: { character: { slug: 'kai' } } })).toBe(5);
+  });
+
+  it('when attributes hold a "__proto__" key, then 400 validation_failed names it instead of dropping it', async () => {
+    const response = await api.post('/api/v1/characters/kai/versions', { definition: { displayName: 'Kai Nakamura' }, attributes: JSON.parse('{"hair_color":"black","__proto__":"x"}') });
+    expectError(response, 400, 'validation_failed');
+    expect(response.body.error.details).toEqual([{ path: 'attributes.__proto__', message: expect.stringContaining('__proto__') }]);
+    expect(await gateway.db.characterVersion.count({ where: { character: { slug: 'kai' } } })).toBe(5);
+  });
+
   it('when someone tries to change a version, then there is no route for it and the database refuses too', async () => {
     for (const method of ['PUT', 'PATCH', 'DELETE']) {
       expectError(await api.call(method, '/api/v1/characters/kai/versions/1', { definition: { displayName: 'x' } }), 404, 'route_not_found');

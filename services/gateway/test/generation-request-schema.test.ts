@@ -1,6 +1,6 @@
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import { generationRequestPayloadSchema } from '@anime/contracts';
+import { createWebhookBodySchema, generationRequestBodySchema, generationRequestPayloadSchema } from '@anime/contracts';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
 
 // The JSON Schema producers validate against (GET /api/v1/schemas/generation-request) must say what
@@ -25,6 +25,19 @@ function properties(node: any, at = ''): [string, any][] {
 }
 
 const request = () => schema.anyOf.find((branch: any) => branch.properties?.prompt);
+
+/** Limits the consumer enforces beyond the scalar bounds: three of these pass, the others are refused. */
+const limitCases = (base: Record<string, unknown>): Record<string, unknown>[] => [
+  { ...base, webhook: { url: 'https://example.com/hook' } },
+  { ...base, webhook: { url: 'ftp://example.com/x' } },
+  { ...base, webhook: { url: 'mailto:ops@example.com' } },
+  { ...base, params: Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`p${i}`, i])) },
+  { ...base, params: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`p${i}`, i])) },
+  { ...base, params: { cfg: 7, sampler: 'euler', hires: true } },
+  // As JSON.parse builds them: "__proto__" an own key.
+  { ...base, params: JSON.parse('{"__proto__":{"x":1}}') },
+  { ...base, params: JSON.parse('{"__proto__":1}') },
+];
 
 describe('the generation-request JSON Schema', () => {
   it('when served, then every property of both message forms, nested ones included, has a description', () => {
@@ -76,10 +89,34 @@ describe('the generation-request JSON Schema', () => {
       { ...base, seed: -1 },
       { ...base, seed: 1.5 },
       { schemaVersion: 1, generationId: '0b7f6f7e-3f5e-4c8e-9a59-1f0c5b8a9d10' },
+      ...limitCases(base),
     ];
     const verdicts = cases.map((message) => ({ message, schema: validate(message), consumer: generationRequestPayloadSchema.safeParse(message).success }));
     expect(verdicts.filter((v) => v.schema !== v.consumer)).toEqual([]);
-    expect(verdicts.filter((v) => v.consumer).length).toBe(4);
+    expect(verdicts.filter((v) => v.consumer).length).toBe(4 + 3);
+  });
+
+  it('when a client validates with the OpenAPI request bodies of POST /generations and POST /webhooks, then they agree with the API on each limit', async () => {
+    const document = (await gateway.client().get('/api/openapi.json')).body;
+    const bodyOf = (path: string) => {
+      const schema = document.paths[path].post.requestBody.content['application/json'].schema;
+      return schema.$ref ? document.components.schemas[schema.$ref.split('/').at(-1)] : schema;
+    };
+    const ajv = new Ajv2020({ strict: false });
+    addFormats(ajv);
+    const base = { character: 'kai-nakamura', prompt: 'on a rooftop' };
+    const validateGeneration = ajv.compile(bodyOf('/api/v1/generations'));
+    const generations = [base, ...limitCases(base)].map((body) => ({ body, schema: validateGeneration(body), api: generationRequestBodySchema.safeParse(body).success }));
+    expect(generations.filter((v) => v.schema !== v.api)).toEqual([]);
+    expect(generations.filter((v) => v.api).length).toBe(1 + 3);
+
+    const validateWebhook = ajv.compile(bodyOf('/api/v1/webhooks'));
+    const webhooks = ['https://example.com/hook', 'HTTP://example.com/hook', 'ftp://example.com/x', 'mailto:ops@example.com'].map((url) => {
+      const body = { url, events: ['generation.completed'] };
+      return { body, schema: validateWebhook(body), api: createWebhookBodySchema.safeParse(body).success };
+    });
+    expect(webhooks.filter((v) => v.schema !== v.api)).toEqual([]);
+    expect(webhooks.filter((v) => v.api).length).toBe(2);
   });
 
   it('when a width is not a multiple of 8, then the consumer names it so', () => {

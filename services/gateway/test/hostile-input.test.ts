@@ -66,6 +66,27 @@ describe('JSON bodies on every route', () => {
   });
 });
 
+describe('strings PostgreSQL cannot store, in JSON bodies', () => {
+  // JSON.stringify writes NUL as \u0000 and a lone surrogate as \ud800: both reach the gateway intact.
+  const unstorable = ['https://example.com/\u0000', 'https://example.com/?q=\u0000', 'https://example.com/#\u0000', 'https://example.com/\ud800', 'https://example.com/\udc00x'];
+
+  it('when a webhook URL holds NUL or a lone surrogate, then registering it is 400 validation_failed on url and nothing is stored', async () => {
+    for (const url of unstorable) {
+      const response = await api.post('/api/v1/webhooks', { url, events: ['generation.completed'] });
+      expect({ url, status: response.status, code: response.body?.error?.code, paths: response.body?.error?.details?.map((d: { path: string }) => d.path) }).toEqual({ url, status: 400, code: 'validation_failed', paths: ['url'] });
+    }
+    expect(await gateway.db.webhookEndpoint.count()).toBe(0);
+  });
+
+  it("when a generation's webhook.url holds NUL or a lone surrogate, then it is 400 validation_failed on webhook.url, not webhook_not_registered", async () => {
+    for (const url of unstorable) {
+      const response = await api.post('/api/v1/generations', { character: 'kai-nakamura', prompt: 'x', webhook: { url } });
+      expect({ url, status: response.status, code: response.body?.error?.code, paths: response.body?.error?.details?.map((d: { path: string }) => d.path) }).toEqual({ url, status: 400, code: 'validation_failed', paths: ['webhook.url'] });
+    }
+    expect(await gateway.db.generationJob.count()).toBe(0);
+  });
+});
+
 describe('path parameters on every route', () => {
   const segments = ['a%00b', '%ED%A0%80', '%E0%A4%A', 'x'.repeat(4000)];
   const templates = [

@@ -110,6 +110,21 @@ describe('POST /api/v1/workflows', () => {
     expect(paths(reserved)).toEqual(['slug']);
   });
 
+  it('when params or graph hold a "__proto__" key, then it is 400 validation_failed naming it, not dropped and stored without it', async () => {
+    // Built by JSON.parse, as the gateway's body parser builds it: "__proto__" is then an own key.
+    const params = JSON.parse('{"__proto__":{"type":"int","node":"1","input":"x"}}');
+    const viaParams = await register({ slug: 'proto-params', graph: portraitGraph(), params });
+    expect(viaParams.status).toBe(400);
+    expect(viaParams.body.error.code).toBe('validation_failed');
+    expect(paths(viaParams)).toEqual(['params.__proto__']);
+    const graph = { ...portraitGraph(), ...JSON.parse('{"__proto__":{"class_type":"SaveImage","inputs":{}}}') };
+    expect(paths(await register({ slug: 'proto-graph', graph, params: {} }))).toEqual(['graph.__proto__']);
+    const inputs = portraitGraph();
+    Object.assign(inputs['7'], { inputs: { ...inputs['7'].inputs, ...JSON.parse('{"__proto__":1}') } });
+    expect(paths(await register({ slug: 'proto-inputs', graph: inputs, params: {} }))).toEqual(['graph.7.inputs.__proto__']);
+    expect(await gateway.db.workflowTemplate.count({ where: { slug: { startsWith: 'proto-' } } })).toBe(0);
+  });
+
   it('when the orchestrator has recorded what its backends offer, then registration warns about node classes and models none of them has', async () => {
     const offered = ['CheckpointLoaderSimple', 'CLIPTextEncode', 'EmptyLatentImage', 'KSampler', 'SaveImage'];
     await gateway.db.backend.create({ data: { id: 'b1', url: 'http://gpu-1:8188', state: 'up', checkpoints: ['other.safetensors'], nodeClasses: offered, capabilitiesAt: new Date() } });
@@ -176,6 +191,15 @@ describe('POST /api/v1/generations with a registered template', () => {
     const many = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`p${i}`, i]));
     expect(paths(await generate({ workflow: 'portrait', params: many }))).toEqual(['params']);
     expect(paths(await generate({ workflow: 'portrait', params: { cfg: { value: 1 } } }))).toEqual(['params.cfg']);
+  });
+
+  it('when params holds a "__proto__" key, then it is 400 validation_failed naming params.__proto__, as any other unknown name is refused', async () => {
+    for (const params of [JSON.parse('{"__proto__":1}'), JSON.parse('{"cfg":9,"__proto__":{"x":1}}')]) {
+      const response = await generate({ workflow: 'portrait', params });
+      expect(response.status).toBe(400);
+      expect(response.body.error.code).toBe('validation_failed');
+      expect(paths(response)).toEqual(['params.__proto__']);
+    }
   });
 });
 

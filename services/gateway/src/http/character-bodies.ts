@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { attributesSchema, CHARACTER_LIMITS, characterDefinitionSchema, isStorableText, storableText } from '@anime/contracts';
+import { attributesSchema, CHARACTER_LIMITS, characterDefinitionSchema, isStorableText, jsonRecord, STORABLE_TEXT_MESSAGE, storableText } from '@anime/contracts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -15,23 +15,29 @@ export const slugSchema = z
 const storableAttributes = attributesSchema.superRefine((attributes, ctx) => {
   for (const [key, value] of Object.entries(attributes)) {
     if (typeof value === 'string' && !isStorableText(value)) {
-      ctx.addIssue({ code: 'custom', path: [key], message: 'must not contain NUL characters or lone UTF-16 surrogates' });
+      ctx.addIssue({ code: 'custom', path: [key], message: STORABLE_TEXT_MESSAGE });
     } else if (typeof value === 'string' && value.length > CHARACTER_LIMITS.attributeValueLength) {
       ctx.addIssue({ code: 'custom', path: [key], message: `must be at most ${CHARACTER_LIMITS.attributeValueLength} characters` });
     }
   }
 });
 
-/** `POST /api/v1/characters/:idOrSlug/versions`. */
-export const versionBodySchema = z.object({
-  definition: characterDefinitionSchema,
-  attributes: storableAttributes.default({}),
-  note: storableText().max(4000).nullable().optional(),
-});
+/**
+ * `POST /api/v1/characters/:idOrSlug/versions`. Strict: a mistyped `atributes` would otherwise be
+ * dropped and the version written without its attributes. `definition` itself is not: versions an
+ * import wrote keep legacy keys the schema has no field for, and they are read back through it.
+ */
+export const versionBodySchema = z
+  .object({
+    definition: characterDefinitionSchema,
+    attributes: storableAttributes.default({}),
+    note: storableText().max(4000).nullable().optional(),
+  })
+  .strict();
 export type VersionBody = z.infer<typeof versionBodySchema>;
 
 const mergePatchOf = (what: string) =>
-  z.record(z.string(), z.unknown(), { error: `must be a JSON Merge Patch object for the ${what}, or null` }).nullable().optional();
+  jsonRecord(z.string(), z.unknown(), { error: `must be a JSON Merge Patch object for the ${what}, or null` }).nullable().optional();
 
 /**
  * `POST /api/v1/characters/:idOrSlug/versions`, the patch form: an RFC 7396 JSON Merge Patch of
