@@ -60,8 +60,8 @@ describe('route fuzzing (issue #15)', () => {
   async function send(request: FuzzRequest): Promise<{ status: number; shaped: boolean }> {
     const response = await fetch(`${fx.stack.gatewayUrl}${request.path}`, { method: request.method, headers: request.headers, body: request.body as RequestInit['body'] });
     const text = await response.text();
-    // Below 400, or Node's own refusal of an over-long request line or headers (431/414: no body, before any route).
-    if (response.status < 400 || response.status === 431 || response.status === 414) return { status: response.status, shaped: true };
+    // Below 400 nothing is asked of the body; every refusal, Node's parser's own (431) included, is the error shape.
+    if (response.status < 400) return { status: response.status, shaped: true };
     try {
       const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
       return { status: response.status, shaped: typeof body.error?.code === 'string' && typeof body.error?.message === 'string' };

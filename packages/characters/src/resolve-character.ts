@@ -1,5 +1,5 @@
 import { parseCharacterRef } from '@anime/contracts';
-import type { Character, CharacterAttribute, CharacterReference, CharacterVersion, Db } from '@anime/db';
+import { literalLikePattern, type Character, type CharacterAttribute, type CharacterReference, type CharacterVersion, type Db } from '@anime/db';
 import { characterArchived, characterNotFound, CharacterDomainError } from './character-domain-error';
 import { findByIdOrSlug } from './find-character';
 
@@ -54,7 +54,8 @@ async function findCharacter(db: Db, key: string): Promise<Character> {
   const byIdOrSlug = await findByIdOrSlug(db, key);
   if (byIdOrSlug) return byIdOrSlug;
   if (!key) throw characterNotFound(key);
-  const byName = await db.character.findMany({ where: { name: { equals: key, mode: 'insensitive' } }, take: 10 });
+  // Insensitive `equals` is an ILIKE: the name is matched as written, not as a pattern.
+  const byName = await db.character.findMany({ where: { name: { equals: literalLikePattern(key), mode: 'insensitive' } }, take: 10 });
   // An archived namesake should not make a live character unreachable by name.
   const live = byName.filter((c) => !c.archivedAt);
   const candidates = live.length ? live : byName;

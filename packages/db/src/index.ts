@@ -4,4 +4,5 @@ export { isIdempotentRead, retryReadsOnce } from './retry-reads';
 export { migrate, ensureDatabase, listMigrations, MIGRATIONS_DIR } from './migrate';
 export * from './generated/prisma/client';
 export { isUniqueViolation } from './unique-violation';
+export { literalLikePattern } from './like-pattern';
 export { readRows, runStatement, SQL_NOW, type Statement } from './statements';

@@ -18,6 +18,7 @@ import { webhookRoutes } from './http/routes/webhooks';
 import { knownBackendCapabilities } from './domain/known-capabilities';
 import { errorMiddleware, notFoundRoute } from './http/error-middleware';
 import { bodyDepthGuard } from './http/body-depth-guard';
+import { refuseInvalidUtf8 } from './http/utf8-body';
 import { queryGuard } from './http/query-guard';
 import { requestId } from './http/request-id';
 import { observeRequests } from './http/observe-requests';
@@ -127,7 +128,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   app.use('/api', authenticate(authenticateKey, (req, res) => withQueueRoom(req, res) ?? withGeneration(req, res)));
   // Counted once the key is known (per key, else per client IP), before any body is read.
   app.use('/api', limits.requests);
-  app.use(express.json({ limit: '1mb' }));
+  app.use(express.json({ limit: '1mb', verify: refuseInvalidUtf8 }));
   app.use(bodyDepthGuard);
   app.use('/api', authorize);
 

@@ -187,3 +187,15 @@ describe('character references', () => {
     expectError(await api.get(`/api/v1/characters/mio/references/${mio.id}/file`), 410, 'reference_file_missing');
   });
 });
+
+describe('reference file names', () => {
+  it('when a file named in non-ASCII letters is uploaded without a label (as Node and browsers send it: raw UTF-8), then its name is the label and the download names it in UTF-8', async () => {
+    expect((await api.post('/api/v1/characters', { name: 'hana', slug: 'hana', definition: { displayName: 'hana' } })).status).toBe(201);
+    const response = await api.post('/api/v1/characters/hana/references', form(png(5, 5, 77), {}, '日本.png'));
+    expect(response.status).toBe(201);
+    expect(response.body.label).toBe('日本');
+    const file = await fetch(`${gateway.baseUrl}${response.body.url}`, { headers: gateway.authHeaders });
+    expect(file.status).toBe(200);
+    expect(file.headers.get('content-disposition')).toBe(`attachment; filename="reference-${response.body.id}.png"; filename*=UTF-8''%E6%97%A5%E6%9C%AC.png`);
+  });
+});

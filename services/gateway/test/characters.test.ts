@@ -90,6 +90,14 @@ describe('POST /api/v1/characters', () => {
     expect(nul.body.error.details.map((d: { path: string }) => d.path)).toEqual(expect.arrayContaining(['name', 'attributes.note']));
   });
 
+  it('when the body has a field the API does not know, then 400 validation_failed names it and nothing is written', async () => {
+    const before = await gateway.db.character.count();
+    const response = await api.post('/api/v1/characters', { name: 'Typo', definition: { displayName: 'Typo' }, atributes: { hair_color: 'black' }, extra: 1 });
+    expectError(response, 400, 'validation_failed');
+    expect(response.body.error.details).toEqual([{ path: '(body)', message: 'unknown field(s): atributes, extra' }]);
+    expect(await gateway.db.character.count()).toBe(before);
+  });
+
   it('when the slug is not kebab-case or looks like an id, then 400 validation_failed on slug', async () => {
     for (const slug of ['Has Spaces', '../etc', '123e4567-e89b-12d3-a456-426614174000']) {
       const response = await api.post('/api/v1/characters', { name: 'Odd', slug, definition: { displayName: 'Odd' } });
@@ -143,6 +151,33 @@ describe('GET /api/v1/characters and /:idOrSlug', () => {
     expectError(await api.get('/api/v1/characters?limit=0'), 400, 'validation_failed');
     expectError(await api.get('/api/v1/characters?q=%00'), 400, 'validation_failed');
     expectError(await api.get('/api/v1/characters?archived=maybe'), 400, 'validation_failed');
+  });
+});
+
+describe('GET /api/v1/characters?q= (search)', () => {
+  beforeAll(async () => {
+    const characters = [['Test One', 'test-one'], ['Rin 100% Sure', 'rin-percent'], ['Under_Score', 'under-score'], ['Back\\Slash', 'back-slash']];
+    for (const [name, slug] of characters) expect((await api.post('/api/v1/characters', { name, slug, definition: { displayName: name } })).status).toBe(201);
+  });
+  const found = async (q: string) => {
+    const response = await api.get(`/api/v1/characters?q=${encodeURIComponent(q)}`);
+    expect(response.status).toBe(200);
+    return response.body.items.map((c: { slug: string }) => c.slug);
+  };
+
+  it('when q holds %, _ or \\, then they are matched literally, never as SQL LIKE wildcards', async () => {
+    expect(await found('k%ra')).toEqual([]);
+    expect(await found('t_st')).toEqual([]);
+    expect(await found('%')).toEqual(['rin-percent']);
+    expect(await found('_')).toEqual(['under-score']);
+    expect(await found('\\')).toEqual(['back-slash']);
+    expect(await found('0% S')).toEqual(['rin-percent']);
+    expect(await found('UNDER_s')).toEqual(['under-score']);
+  });
+
+  it('when q is plain text, then name (case-insensitively) and slug are searched as substrings', async () => {
+    expect(await found('NAKAMURA')).toEqual(['kai']);
+    expect(await found('st-on')).toEqual(['test-one']);
   });
 });
 

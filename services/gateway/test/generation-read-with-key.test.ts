@@ -70,6 +70,8 @@ describe('GET /api/v1/generations/:id reads the key and the generation in one st
     expect(missing.body.error.code).toBe('not_found');
     const malformed = await api.get('/api/v1/generations/not-a-uuid');
     expect(malformed.status).toBe(400);
+    // The path parameter is the field named, not the body.
+    expect(malformed.body.error).toMatchObject({ code: 'validation_failed', details: [{ path: 'id', message: expect.stringContaining('uuid') }] });
   });
 
   it('when a key is limited to other projects, then the generation it read with its key answers 404, as one that does not exist', async () => {

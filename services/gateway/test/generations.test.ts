@@ -40,6 +40,16 @@ describe('POST /api/v1/generations', () => {
     expect(await gateway.db.generationJob.count()).toBe(before);
   });
 
+  it('when the character is named by its display name, then the match ignores case but is literal: % and _ are no wildcards', async () => {
+    expect((await api.post('/api/v1/generations', { character: 'KAI nakamura', prompt: 'by name' })).status).toBe(202);
+    const before = await gateway.db.generationJob.count();
+    for (const character of ['K_i Nakamura', '%', 'Kai%', '_ai nakamura']) {
+      const response = await api.post('/api/v1/generations', { character, prompt: 'by pattern' });
+      expect({ character, status: response.status, code: response.body.error?.code }).toEqual({ character, status: 404, code: 'character_not_found' });
+    }
+    expect(await gateway.db.generationJob.count()).toBe(before);
+  });
+
   it('when the list is filtered with a NUL in a parameter, then it is a 400, not a 500', async () => {
     const response = await api.get('/api/v1/generations?project=%00');
     expect(response.status).toBe(400);

@@ -1,6 +1,6 @@
 import { attributesRecord, type VersionWithAttributes } from '@anime/characters';
 import type { CharacterAttributes, CharacterDetail, CharacterReferenceResource, CharacterSummary, CharacterVersionResource } from '@anime/contracts';
-import type { CharacterReference, Db } from '@anime/db';
+import { literalLikePattern, type CharacterReference, type Db } from '@anime/db';
 
 export function toVersionResource(version: VersionWithAttributes): CharacterVersionResource {
   return {
@@ -35,7 +35,7 @@ export async function loadCharacterSummaries(db: Db, options: { q?: string; limi
   const rows = await db.character.findMany({
     where: {
       ...(options.archived ? {} : { archivedAt: null }),
-      ...(options.q ? { OR: [{ name: { contains: options.q, mode: 'insensitive' } }, { slug: { contains: options.q.toLowerCase() } }] } : {}),
+      ...(options.q ? { OR: [{ name: { contains: literalLikePattern(options.q), mode: 'insensitive' } }, { slug: { contains: literalLikePattern(options.q.toLowerCase()) } }] } : {}),
     },
     orderBy: [{ slug: 'asc' }],
     take: options.limit + 1,

@@ -24,4 +24,9 @@ describe('attachmentHeader', () => {
     expect(attachmentHeader('...', 'asset-1.png')).toBe('attachment; filename="asset-1.png"');
     expect(attachmentHeader('星', 'reference-1')).toMatch(/^attachment; filename="reference-1"; filename\*=UTF-8''%E6%98%9F$/);
   });
+
+  it('when the name has no ASCII letter or digit before its extension, then filename is the fallback with that extension, not the bare extension', () => {
+    expect(attachmentHeader('日本.png', 'reference-1')).toBe(`attachment; filename="reference-1.png"; filename*=UTF-8''%E6%97%A5%E6%9C%AC.png`);
+    expect(attachmentHeader('星.zip', 'character.zip')).toBe(`attachment; filename="character.zip"; filename*=UTF-8''%E6%98%9F.zip`);
+  });
 });

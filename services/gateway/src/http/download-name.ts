@@ -16,15 +16,26 @@ function cleanName(name: string, fallback: string): string {
   return cleaned || fallback;
 }
 
-/** The plain-ASCII spelling for clients that ignore `filename*`: letters, digits, `.`, `-`, `_`. */
-function asciiName(name: string, fallback: string): string {
-  const ascii = name
+const toAscii = (text: string) =>
+  text
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')
     .replace(/[^A-Za-z0-9._-]+/g, '_')
     .replace(/^[._]+|[._]+$/g, '')
     .slice(0, MAX_NAME_LENGTH);
-  return ascii && !/^_*$/.test(ascii) ? ascii : fallback;
+
+/**
+ * The plain-ASCII spelling for clients that ignore `filename*`: letters, digits, `.`, `-`, `_`.
+ * A name with nothing ASCII before its extension (`日本.png`) would shrink to the bare extension
+ * (`png`): the fallback takes its place, keeping the extension.
+ */
+function asciiName(name: string, fallback: string): string {
+  const extension = /\.[A-Za-z0-9]{1,16}$/.exec(name)?.[0] ?? '';
+  if (!/[A-Za-z0-9]/.test(toAscii(name.slice(0, name.length - extension.length)))) {
+    return fallback.endsWith(extension) ? fallback : `${fallback}${extension}`;
+  }
+  const ascii = toAscii(name);
+  return /[A-Za-z0-9]/.test(ascii) ? ascii : fallback;
 }
 
 /**

@@ -5,6 +5,7 @@ import type { Logger } from '@anime/logger';
 import { isDatabaseUnavailable } from '@anime/db';
 import { WorkflowDomainError } from '@anime/workflows';
 import { ApiError } from './api-error';
+import { errorCodeForStatus } from './status-error-code';
 
 /** Seconds a client is asked to wait when PostgreSQL is away: a restart or failover takes about that. */
 export const DATABASE_RETRY_AFTER_S = 5;
@@ -35,7 +36,7 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
       body = { code: 'payload_too_large', message: 'request body is too large' };
     } else if (parserError.expose && parserError.status && parserError.status < 500) {
       status = parserError.status;
-      body = { code: 'bad_request', message: parserError.message };
+      body = { code: errorCodeForStatus(parserError.status), message: parserError.message };
     } else if (isDatabaseUnavailable(error)) {
       // An outage, not a bug: the client may try again, and the cause is logged without a stack.
       status = 503;

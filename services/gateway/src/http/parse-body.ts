@@ -4,13 +4,14 @@ import { ApiError } from './api-error';
 // A body with thousands of bad fields gets the first ones named, not an answer as large as the body.
 const MAX_DETAILS = 50;
 
-export function zodDetails(error: z.ZodError): { path: string; message: string }[] {
+/** `root` names the value itself when a problem is with all of it: `(body)`, or a path parameter's name. */
+export function zodDetails(error: z.ZodError, root = '(body)'): { path: string; message: string }[] {
   const more = error.issues.length - MAX_DETAILS;
   const shown = error.issues.slice(0, MAX_DETAILS).map((issue) => ({
-    path: issue.path.join('.') || '(body)',
+    path: issue.path.join('.') || root,
     message: messageOf(issue),
   }));
-  return more > 0 ? [...shown, { path: '(body)', message: `and ${more} more problems` }] : shown;
+  return more > 0 ? [...shown, { path: root, message: `and ${more} more problems` }] : shown;
 }
 
 function messageOf(issue: z.core.$ZodIssue): string {
@@ -23,9 +24,9 @@ function messageOf(issue: z.core.$ZodIssue): string {
 const unknownKeys = (keys: string[]) => (keys.length > 20 ? `${keys.slice(0, 20).join(', ')} and ${keys.length - 20} more` : keys.join(', '));
 
 /** Parses with zod; a failure is a 400 listing each bad field. */
-export function parseOr400<S extends z.ZodType>(schema: S, value: unknown, what = 'request body'): z.infer<S> {
+export function parseOr400<S extends z.ZodType>(schema: S, value: unknown, what = 'request body', root?: string): z.infer<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const details = zodDetails(result.error);
+  const details = zodDetails(result.error, root);
   throw new ApiError(400, 'validation_failed', `invalid ${what}: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`, details);
 }

@@ -57,6 +57,9 @@ function receiveUpload<F>(req: Request, options: ReadUploadOptions, readFile: Fi
   try {
     parser = busboy({
       headers: req.headers,
+      // Browsers and Node's FormData send a file name as raw UTF-8 bytes in `filename="…"`;
+      // busboy's default (latin1) turned `日本.png` into mojibake. `filename*=` still names its own charset.
+      defParamCharset: 'utf8',
       // busboy reports the limit once a file reaches it; one byte more lets a file of exactly the limit through.
       limits: { fileSize: options.maxFileBytes + 1, files: 1, fields: 20, parts: 30, fieldSize: 64 * 1024 },
     });

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { answerClientError } from './client-error-answer';
 import type { EdgeSettings } from './edge-settings';
 
 /**
@@ -34,6 +35,8 @@ export function createBoundedServer(listener: RequestListener, settings: EdgeSet
     },
     listener,
   );
+  // What Node's parser refuses (too large, malformed, too slow) is answered as JSON too.
+  server.on('clientError', answerClientError);
   // Every request, Socket.IO's long-polling included (it answers before Express sees the request).
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     if (!isUploadRoute(req.method, req.url)) armRequestDeadline(req, res, settings.requestTimeoutMs);

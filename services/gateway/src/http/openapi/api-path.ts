@@ -32,8 +32,10 @@ const ERROR_TEXT: Record<number, string> = {
   404: 'not found, or outside the key’s projects',
   409: 'the resource is not in a state that allows this',
   410: 'the file is gone from the library',
+  412: 'precondition_failed: If-Match or If-Unmodified-Since did not hold',
   413: 'payload_too_large',
-  415: 'unsupported_media_type',
+  415: 'unsupported_media_type: a JSON body not sent as application/json (or in a charset or encoding the gateway cannot read), or an upload that is not the multipart form or image asked for',
+  416: 'range_not_satisfiable: the Range lies outside the file',
   429: 'rate_limited or queue_full (Retry-After says when to try again)',
   503: 'database_unavailable (Retry-After)',
 };
@@ -46,8 +48,8 @@ export function registerRoute(registry: OpenAPIRegistry, route: ApiRoute): void 
   // The scopes come from the table the gateway enforces, so the document cannot promise other ones.
   const scopes = route.open ? [] : requiredScopes(route.method.toUpperCase(), route.path, {});
   const authErrors = route.open ? [] : [401, 403, 404, 429];
-  // A body may be too large, or too slow to arrive.
-  const bodyErrors = route.body ? [408, 413] : [];
+  // A body may be too large, too slow to arrive, or not of the type the route reads.
+  const bodyErrors = route.body ? [408, 413, 415] : [];
   const errorStatuses = [...new Set([400, ...(route.errors ?? []), ...authErrors, ...bodyErrors, 503])].sort();
   const responses: RouteConfig['responses'] = {};
   for (const [status, answer] of Object.entries(route.responses)) {

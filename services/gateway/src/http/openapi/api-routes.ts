@@ -72,7 +72,7 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'get', path: '/api/v1/assets/:id', tags: ['assets'], summary: 'Read an asset', params: id('asset id'), responses: { 200: ok('the asset', assetResourceSchema) }, errors: [400, 404] },
   {
     method: 'get', path: '/api/v1/assets/:id/file', tags: ['assets'], summary: "Download an asset's file (exactly ComfyUI's bytes)",
-    params: id('asset id'), responses: { 200: { description: 'the image', media: 'image/png', headers: { 'Content-Disposition': 'attachment with a safe file name', ETag: 'the sha256' } } }, errors: [400, 404, 410],
+    params: id('asset id'), responses: { 200: { description: 'the image', media: 'image/png', headers: { 'Content-Disposition': 'attachment with a safe file name', ETag: 'the sha256' } }, 206: { description: 'the bytes a Range asked for', media: 'image/png' } }, errors: [400, 404, 410, 412, 416],
   },
   // Characters
   { method: 'get', path: '/api/v1/characters', tags: ['characters'], summary: 'List characters', query: characterListQuerySchema, responses: { 200: ok('a page', page(characterSummarySchema, 'CharacterPage')) }, errors: [400] },
@@ -101,7 +101,7 @@ export const API_ROUTES: ApiRoute[] = [
   },
   {
     method: 'get', path: '/api/v1/characters/:idOrSlug/references/:refId/file', tags: ['characters'], summary: "Download a reference image",
-    params: character.extend({ refId: z.uuid() }), responses: { 200: { description: 'the image', media: 'image/*' } }, errors: [404, 410],
+    params: character.extend({ refId: z.uuid() }), responses: { 200: { description: 'the image', media: 'image/*' }, 206: { description: 'the bytes a Range asked for', media: 'image/*' } }, errors: [404, 410, 412, 416],
   },
   { method: 'delete', path: '/api/v1/characters/:idOrSlug/references/:refId', tags: ['characters'], summary: 'Detach a reference image', params: character.extend({ refId: z.uuid() }), responses: { 204: { description: 'detached' } }, errors: [404] },
   { method: 'get', path: '/api/v1/characters/:idOrSlug/export', tags: ['characters'], summary: 'Export a character as a bundle (zip)', params: character, responses: { 200: { description: 'the bundle', media: 'application/zip' } }, errors: [404, 409] },

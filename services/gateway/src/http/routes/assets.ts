@@ -18,7 +18,7 @@ export function assetRoutes(deps: { db: Db; libraryDir: string }): Router {
   const root = path.resolve(deps.libraryDir);
 
   const load = async (rawId: string, caller: Caller) => {
-    const id = parseOr400(idParam, rawId, 'asset id');
+    const id = parseOr400(idParam, rawId, 'asset id', 'id');
     const asset = await deps.db.asset.findUnique({ where: { id }, include: INCLUDE });
     // Outside the caller's projects reads as absent: 404, not 403, so ids cannot be probed.
     if (!asset || !reachesProject(caller, asset.project)) throw notFound(`asset ${id}`);

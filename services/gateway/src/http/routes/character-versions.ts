@@ -5,6 +5,7 @@ import type { Db } from '@anime/db';
 import { toVersionResource } from '../../domain/character-resources';
 import { isVersionPatchBody, versionBodySchema } from '../character-bodies';
 import { characterParam } from '../character-param';
+import { jsonBodyOnly } from '../json-body-only';
 import { parseOr400 } from '../parse-body';
 import { versionFromPatch } from '../version-from-patch';
 
@@ -37,7 +38,7 @@ export function characterVersionRoutes(deps: { db: Db }): Router {
     res.json({ items: versions.map(toVersionResource) });
   });
 
-  router.post('/', async (req, res) => {
+  router.post('/', jsonBodyOnly, async (req, res) => {
     const character = await findLiveCharacterOr404(deps.db, characterParam(req));
     // Either a full version, or `{ basedOn, patch }`: a JSON Merge Patch of an earlier one.
     const body = isVersionPatchBody(req.body) ? await versionFromPatch(deps.db, character, req.body) : parseOr400(versionBodySchema, req.body ?? {});

@@ -14,6 +14,7 @@ import { generationReadWithKey } from './generation-pre-read';
 import { projectNotAllowed } from '../auth/auth-errors';
 import { callerOf, type Caller } from '../auth/caller';
 import { projectScope, reachesProject } from '../auth/project-access';
+import { jsonBodyOnly } from '../json-body-only';
 import { parseOr400 } from '../parse-body';
 
 const idParam = z.string().uuid('must be a generation id (uuid)');
@@ -29,7 +30,7 @@ async function requireVisible(db: Db, caller: Caller, id: string): Promise<void>
 export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDeps & { limits: GatewayLimits }): Router {
   const router = Router();
 
-  router.post('/', async (req, res) => {
+  router.post('/', jsonBodyOnly, async (req, res) => {
     const body = parseOr400(generationRequestBodySchema, req.body ?? {});
     const caller = callerOf(res);
     if (!reachesProject(caller, body.project)) throw projectNotAllowed(body.project);
@@ -79,7 +80,7 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
   });
 
   router.get('/:id', async (req, res) => {
-    const id = parseOr400(idParam, req.params.id, 'generation id');
+    const id = parseOr400(idParam, req.params.id, 'generation id', 'id');
     // Read with the key (keyFinderWithGeneration), else in one statement of its own; a generation
     // outside the caller's projects reads as one that does not exist.
     const { projects } = callerOf(res);
@@ -90,14 +91,14 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
   });
 
   router.post('/:id/cancel', async (req, res) => {
-    const id = parseOr400(idParam, req.params.id, 'generation id');
+    const id = parseOr400(idParam, req.params.id, 'generation id', 'id');
     await requireVisible(deps.db, callerOf(res), id);
     await cancelGeneration(deps, id);
     res.status(202).json(await readGenerationResource(deps.db, id));
   });
 
-  router.post('/:id/retry', async (req, res) => {
-    const id = parseOr400(idParam, req.params.id, 'generation id');
+  router.post('/:id/retry', jsonBodyOnly, async (req, res) => {
+    const id = parseOr400(idParam, req.params.id, 'generation id', 'id');
     const body = parseOr400(retryGenerationBodySchema, req.body ?? {});
     await requireVisible(deps.db, callerOf(res), id);
     // Only a retry that would queue again waits for room: a missing or active one keeps its 404 or 409.

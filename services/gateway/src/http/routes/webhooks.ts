@@ -5,6 +5,7 @@ import type { WebhookAllowList } from '@anime/config';
 import type { Db } from '@anime/db';
 import { ApiError, notFound } from '../api-error';
 import { callerOf, type Caller } from '../auth/caller';
+import { jsonBodyOnly } from '../json-body-only';
 import { parseOr400 } from '../parse-body';
 import { newWebhookSecret } from '../../webhooks/sign-webhook';
 import { checkTargetAtRegistration, TargetRefusedError } from '../../webhooks/target-policy';
@@ -36,13 +37,13 @@ export function webhookRoutes(deps: { db: Db; allow: WebhookAllowList }): Router
   const router = Router();
 
   const findOwned = async (caller: Caller, rawId: string) => {
-    const id = parseOr400(idParam, rawId, 'webhook id');
+    const id = parseOr400(idParam, rawId, 'webhook id', 'id');
     const row = await deps.db.webhookEndpoint.findFirst({ where: { id, ...ownedBy(caller) } });
     if (!row) throw notFound(`webhook ${id}`);
     return row;
   };
 
-  router.post('/', async (req, res) => {
+  router.post('/', jsonBodyOnly, async (req, res) => {
     const body = parseOr400(createWebhookBodySchema, req.body ?? {});
     try {
       await checkTargetAtRegistration(body.url, deps.allow);

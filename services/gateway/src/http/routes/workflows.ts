@@ -4,6 +4,7 @@ import { isStorableText, registerWorkflowBodySchema } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import { registerWorkflow, WorkflowDomainError, workflowNotFound, type BackendCapabilities } from '@anime/workflows';
 import { builtInDetail, builtInListItems, toWorkflowDetail, toWorkflowListItem, toWorkflowVersionResource } from '../../domain/workflow-resources';
+import { jsonBodyOnly } from '../json-body-only';
 import { parseOr400 } from '../parse-body';
 
 export interface WorkflowRouteDeps {
@@ -24,7 +25,7 @@ const versionNumber = z.string().regex(/^[1-9]\d{0,8}$/, 'must be a version numb
 export function workflowRoutes(deps: WorkflowRouteDeps): Router {
   const router = Router();
 
-  router.post('/', async (req, res) => {
+  router.post('/', jsonBodyOnly, async (req, res) => {
     const body = parseOr400(registerWorkflowBodySchema, req.body ?? {});
     const backends = (await deps.backendCapabilities?.()) ?? [];
     const { template, version, warnings } = await registerWorkflow(deps.db, body, backends);
