@@ -5,6 +5,9 @@ export interface SniffedImage {
   height: number | null;
 }
 
+/** Every extension sniffImage gives an image (so every one a filed output can have). */
+export const IMAGE_EXTENSIONS = ['png', 'gif', 'webp', 'jpg'] as const;
+
 const UNKNOWN: SniffedImage = { mime: 'application/octet-stream', extension: 'bin', width: null, height: null };
 
 /** Type and size from the bytes themselves: a legacy file's name says nothing reliable about either. */

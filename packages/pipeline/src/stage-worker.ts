@@ -31,6 +31,12 @@ export interface StageHandler<K extends QueueKey> {
   locate?: (payload: QueuePayload<K>, run: StageRun) => Promise<string>;
   /** Runs the stage on a generation whose state admits it. */
   run: (generation: GenerationRow, run: StageRun) => Promise<StageResult>;
+  /**
+   * A job of this queue came for a generation that is over without this stage's work (canceled or
+   * failed): undoes what an earlier try may have left outside the database (files written before a
+   * crash). Runs before the job ends as 'done' or refused.
+   */
+  settle?: (generation: GenerationRow, run: StageRun) => Promise<void>;
 }
 
 /** How long a stage waits before trying again while PostgreSQL is unavailable. */
@@ -75,6 +81,9 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
     if (!generation) throw new UnrecoverableError(`generation ${generationId} does not exist`);
 
     const decision = admitStage(generation, key, job.attemptsMade > 0);
+    if ((decision.action === 'done' || decision.action === 'refuse') && (generation.status === 'canceled' || generation.status === 'failed')) {
+      await handler.settle?.(generation, run);
+    }
     switch (decision.action) {
       case 'refuse':
         throw new StageRefusedError(`generation ${generationId}: ${decision.reason}`);

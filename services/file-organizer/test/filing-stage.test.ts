@@ -52,12 +52,12 @@ describe('filing stage (file-organizer in-process, simulator, PostgreSQL, Redis)
   });
 
   /** A generation whose prompt really ran on the simulator, recorded as rendered. */
-  async function renderedGeneration(beforeFiling?: (id: string) => Promise<unknown>): Promise<{ id: string; outputBytes: Buffer }> {
+  async function renderedGeneration(beforeFiling?: (id: string) => Promise<unknown>, batch = 1): Promise<{ id: string; outputBytes: Buffer }> {
     const character = await db.character.create({ data: { slug: `kai-${Date.now()}`, name: 'Kai', currentVersion: 1 } });
     const version = await db.characterVersion.create({ data: { characterId: character.id, number: 1, definition: { displayName: 'Kai' } } });
     const body = generationRequestBodySchema.parse({ character: character.slug, prompt: 'x', project: 'demo', episode: 'ep01', scene: 'sc001' });
     const { job } = await lifecycle.create({ body, source: 'test', resolution: { characterId: character.id, characterVersionId: version.id, conditioning } });
-    const workflow = textToImage({ steps: 1, width: 64, height: 64 });
+    const workflow = textToImage({ steps: 1, width: 64, height: 64, batch });
     const result = await client.run(workflow);
     await lifecycle.submit(job.id, { backend: simulator.url, promptId: result.promptId, workflow });
     await lifecycle.render(job.id, { backend: simulator.url, promptId: result.promptId, items: result.outputs });
@@ -117,21 +117,38 @@ describe('filing stage (file-organizer in-process, simulator, PostgreSQL, Redis)
     expect((await readdir(folder)).sort()).toEqual([path.basename(row.assets[0].path), `${path.basename(row.assets[0].path)}.json`]);
   });
 
-  it('when a recorded output is not on the backend any more, then the generation fails with filing_failed and stays at stage rendered', async () => {
-    const { id } = await renderedGeneration((generationId) => db.$executeRaw`UPDATE generation_jobs SET outputs = jsonb_set(outputs, '{items,0,filename}', '"gone.png"') WHERE id = ${generationId}::uuid`);
+  /** Every file of the job's outputs in the library, temp files included, whatever their folder. */
+  const filesOfJob = async (jobId: string) => (await readdir(libraryDir, { recursive: true })).filter((name) => name.includes(jobId));
+
+  it('when a recorded output is not on the backend any more, then the generation fails with filing_failed, stays at stage rendered, and the outputs filed before it do not stay in the library', async () => {
+    // The second of two outputs is gone: the first was written before the fetch of the second failed.
+    const { id } = await renderedGeneration((generationId) => db.$executeRaw`UPDATE generation_jobs SET outputs = jsonb_set(outputs, '{items,1,filename}', '"gone.png"') WHERE id = ${generationId}::uuid`, 2);
     const failed = await waitFor(async () => {
       const g = await db.generationJob.findUniqueOrThrow({ where: { id } });
       return g.status === 'failed' ? g : null;
     }, 'the filing to fail', 40_000);
     expect(failed).toMatchObject({ stage: 'rendered', errorCode: 'filing_failed' });
+    expect(failed.errorDetails).toMatchObject({ status: 404 });
+    expect(await filesOfJob(id)).toEqual([]);
+    expect(await db.asset.count({ where: { jobId: id } })).toBe(0);
   }, 60_000);
 
-  it('when a rendered generation is canceled before filing, then its filing job files nothing', async () => {
-    const { id } = await renderedGeneration((generationId) => lifecycle.cancel(generationId));
+  it('when a rendered generation is canceled before filing, then its filing job files nothing, and removes what a try killed between writing and recording left', async () => {
+    const { id } = await renderedGeneration(async (generationId) => {
+      // A try that wrote the image and its sidecar, then died before its statement committed.
+      const generation = await db.generationJob.findUniqueOrThrow({ where: { id: generationId }, include: { character: true } });
+      const target = path.join(libraryDir, libraryPath({ project: 'demo', episode: 'ep01', scene: 'sc001', shot: null, characterSlug: generation.character!.slug, version: 1, jobId: generationId, index: 0, extension: 'png' }));
+      await mkdir(path.dirname(target), { recursive: true });
+      await writeFile(target, 'an image');
+      await writeFile(`${target}.json`, '{}');
+      await writeFile(partialPathFor(target), 'half an image');
+      await lifecycle.cancel(generationId);
+    });
     const job = await waitFor(() => Job.fromId(service.ctx.queues.byKey.assetFiling, `filing-${id}`), 'the filing job');
     await waitFor(async () => (await job!.getState()) === 'completed', 'the filing job to complete');
     expect(await db.asset.count({ where: { jobId: id } })).toBe(0);
     expect(await db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'canceled', stage: 'rendered' });
+    expect(await filesOfJob(id)).toEqual([]);
   });
 
   it('when a generation is canceled while its outputs are being filed, then what was written is removed and it stays canceled', async () => {

@@ -38,6 +38,15 @@ describe('classifyFault', () => {
     expect(classifyFault(terminated, 'generationRenders')).toMatchObject({ transient: true, databaseUnavailable: true });
   });
 
+  it('when ComfyUI refuses a request, then the details say its status and request, and an answer that came as bytes is kept as text', () => {
+    const view = new ComfyHttpError('GET', '/view', 404, Buffer.from('404: Not Found'));
+    expect(classifyFault(view, 'assetFiling').error).toEqual({ code: 'filing_failed', message: view.message, details: { status: 404, request: 'GET /view', body: '404: Not Found' } });
+    const empty = new ComfyHttpError('GET', '/view', 404, Buffer.alloc(0));
+    expect(classifyFault(empty, 'assetFiling').error.details).toEqual({ status: 404, request: 'GET /view' });
+    const forbidden = new ComfyHttpError('POST', '/prompt', 403, { error: 'no' });
+    expect(classifyFault(forbidden, 'generationRenders').error.details).toEqual({ status: 403, request: 'POST /prompt', body: { error: 'no' } });
+  });
+
   it('when filing meets an unreachable backend or an unknown fault, then the generation fails as filing_failed', () => {
     expect(classifyFault(new ComfyUnreachableError('down'), 'assetFiling').error.code).toBe('filing_failed');
     expect(classifyFault(new Error('disk full'), 'assetFiling')).toMatchObject({ error: { code: 'filing_failed' }, transient: true });

@@ -91,6 +91,16 @@ function kindOf(error: unknown): FaultKind {
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 const detailsOf = (error: unknown) => (error as { details?: unknown })?.details;
 
+// Enough of a refusal's body to say why; a /view answer comes as bytes, which would be stored as { type: 'Buffer', data }.
+const REFUSAL_BODY_CHARS = 2_000;
+
+/** ComfyUI refused a request: its status, the request, and its answer (as text when it came as bytes). */
+function refusalDetails(error: ComfyHttpError): Record<string, unknown> {
+  const raw = error.body;
+  const body = Buffer.isBuffer(raw) || raw instanceof ArrayBuffer ? Buffer.from(raw as Buffer).toString('utf8').slice(0, REFUSAL_BODY_CHARS) : raw;
+  return { status: error.status, request: `${error.method} ${error.path}`, ...(body === undefined || body === null || body === '' ? {} : { body }) };
+}
+
 /**
  * The one mapping from a fault to the job error code a generation fails with. Exhaustive: a new
  * fault kind does not compile until it is given a code here.
@@ -115,7 +125,7 @@ export function classifyFault(error: unknown, queue: QueueKey): ClassifiedFault 
       // While filing, a backend that cannot serve /view fails the filing, not the render.
       return { error: { code: queue === 'assetFiling' ? 'filing_failed' : 'comfyui_unreachable', message }, transient: true };
     case 'comfy_refused':
-      return { error: { code: queue === 'assetFiling' ? 'filing_failed' : 'comfyui_unreachable', message, details: (error as ComfyHttpError).body }, transient: false };
+      return { error: { code: queue === 'assetFiling' ? 'filing_failed' : 'comfyui_unreachable', message, details: refusalDetails(error as ComfyHttpError) }, transient: false };
     case 'character_not_found':
       return permanent('character_not_found', detailsOf(error));
     case 'character_archived':

@@ -2,7 +2,7 @@ import { dirname } from 'node:path';
 import type { AssetResource, ComfyOutputRef, JobEventEnvelope } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
-import { sha256Hex, sniffImage, type LibraryStorage } from '@anime/media';
+import { IMAGE_EXTENSIONS, sha256Hex, sniffImage, type LibraryStorage } from '@anime/media';
 import { JobLifecycle, MalformedDataError, OutputUnreadableError, readConditioning, readOutputs, readReferenceUse, readWorkflow, referencesUsed, toAssetResource, type GenerationRow, type JobEventPublisher, type StageHandler, type StageResult, type StageRun } from '@anime/pipeline';
 import { findFiledOutput, newAssetRow, recordFiledOutput, type AssetRow, type FiledOutput } from '../data/asset-rows';
 import { libraryPath } from '../domain/library-path';
@@ -23,6 +23,8 @@ export interface FileOutputsDeps {
 type Filing = { written: FiledOutput; bytes: Buffer; sidecarAt: (path: string) => Buffer } | { kept: AssetRow };
 type VersionOf = Parameters<typeof toAssetResource>[1];
 
+const writtenPaths = (filings: Filing[]) => filings.flatMap((f) => ('written' in f ? [f.written.path] : []));
+
 /**
  * `asset-filing` → copies each output of a finished prompt into the library (file + sidecar JSON),
  * then records an Asset per output and completes the job in one statement: a crash records both or
@@ -36,19 +38,45 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
   // twice the CPU per job. Bounded: forgotten (and listed again) past FOLDERS_REMEMBERED.
   const clearedFolders = new Set<string>();
 
-  return { run: fileOutputs };
+  return { run: fileOutputs, settle: removeUnfiled };
 
   async function fileOutputs(job: GenerationRow, run: StageRun): Promise<StageResult> {
+    if (!job.characterVersion || !job.character) throw new MalformedDataError(`generation ${job.id} has no resolved character version`);
+    const version = { ...job.characterVersion, character: job.character };
+
+    const filings: Filing[] = [];
+    try {
+      await fileEach(job, run, filings);
+    } catch (error) {
+      // A try that fails keeps nothing it wrote: a later try writes the same paths again, and a
+      // generation that fails here leaves no file behind.
+      await removeUnrecorded(job.id, filings, run.log);
+      throw error;
+    }
+
+    const completed = await completeFiling(job, version, filings);
+    if (!completed) {
+      const status = (await deps.db.generationJob.findUnique({ where: { id: job.id }, select: { status: true } }))?.status;
+      // Another try filed it first (the same paths, the same bytes): nothing to undo.
+      if (status === 'completed') return { outcome: 'filed by another try' };
+      // Canceled (or failed) while its outputs were being filed: nothing stays filed for it.
+      await unfile(job.id, writtenPaths(filings), run.log, `generation ${status ?? 'gone'} while filing`);
+      return { outcome: `${status ?? 'gone'} while filing; nothing filed` };
+    }
+    await deps.events.publishAll([completed]);
+    run.log.info('filed outputs', { generationId: job.id, count: filings.length });
+    return { outcome: `filed ${filings.length}`, reached: 'filed' };
+  }
+
+  /** Fetches and writes each output of the job (file, then sidecar), pushing each onto `filings` as it lands. */
+  async function fileEach(job: GenerationRow, run: StageRun, filings: Filing[]): Promise<void> {
     // A try after a fault or a crash (BullMQ counts a stalled job) may follow a write cut short.
     const mayFollowCutWrite = run.job.attemptsMade > 0 || (run.job.stalledCounter ?? 0) > 0;
     const outputs = readOutputs(job);
-    if (!job.characterVersion || !job.character) throw new MalformedDataError(`generation ${job.id} has no resolved character version`);
-    const version = { ...job.characterVersion, character: job.character };
+    const version = { ...job.characterVersion!, character: job.character! };
     const conditioning = readConditioning(job);
     const workflow = readWorkflow(job);
     const references = referencesUsed(conditioning.references, readReferenceUse(job));
-
-    const filings: Filing[] = [];
     for (const [index, output] of outputs.items.entries()) {
       const sourceKey = `${output.nodeId}/${output.type}/${output.subfolder}/${output.filename}`;
       let bytes: Buffer;
@@ -83,16 +111,38 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
       };
       filings.push({ written, bytes, sidecarAt });
     }
+  }
 
-    const completed = await completeFiling(job, version, filings);
-    if (!completed && (await deps.db.generationJob.count({ where: { id: job.id, status: 'canceled' } }))) {
-      // Canceled while its outputs were being filed: nothing stays filed for a canceled generation.
-      await unfile(job.id, filings.flatMap((f) => ('written' in f ? [f.written.path] : [])), run.log);
-      return { outcome: 'canceled while filing; nothing filed' };
+  /**
+   * The generation is over without having been filed (canceled or failed), and a job of this queue
+   * still came for it: an earlier try may have written its files and died before recording them
+   * (a crash, then a cancel). Its outputs' paths are a function of the job, so they are removed
+   * whatever image type each was, with any Asset row of it.
+   */
+  async function removeUnfiled(job: GenerationRow, run: StageRun): Promise<void> {
+    if (job.status === 'completed' || !job.outputs || !job.characterVersion || !job.character) return;
+    const { items } = readOutputs(job);
+    const paths = items.flatMap((_, index) =>
+      IMAGE_EXTENSIONS.map((extension) =>
+        libraryPath({ project: job.project, episode: job.episode, scene: job.scene, shot: job.shot, characterSlug: job.character!.slug, version: job.characterVersion!.number, jobId: job.id, index, extension }),
+      ),
+    );
+    await unfile(job.id, paths, run.log, `generation ${job.status} before it was filed`);
+  }
+
+  /** Removes the files this try wrote that no Asset row records (an earlier filing's rows keep theirs). */
+  async function removeUnrecorded(jobId: string, filings: Filing[], log: Logger): Promise<void> {
+    const written = writtenPaths(filings);
+    if (!written.length) return;
+    try {
+      const recorded = new Set((await deps.db.asset.findMany({ where: { jobId }, select: { path: true } })).map((r) => r.path));
+      for (const path of written.filter((p) => !recorded.has(p))) {
+        await deps.storage.remove(path);
+        await deps.storage.remove(`${path}.json`);
+      }
+    } catch (error) {
+      log.warn('could not remove the files of a failed filing; the next try writes them again', { generationId: jobId, error: (error as Error).message });
     }
-    await deps.events.publishAll([completed]);
-    run.log.info('filed outputs', { generationId: job.id, count: filings.length });
-    return { outcome: `filed ${filings.length}`, reached: 'filed' };
   }
 
   /** Records the Assets and applies `file`: one statement, unless an earlier filing recorded Assets of the job already. */
@@ -152,16 +202,17 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
     if (removed.length) deps.log.info('removed temp files an interrupted filing left', { files: removed });
   }
 
-  /** Removes the job's Asset rows and their files, and the files this try wrote (recorded or not). */
-  async function unfile(jobId: string, written: string[], log: Logger): Promise<void> {
+  /** Removes the job's Asset rows and their files, and the files at `written` (recorded or not). */
+  async function unfile(jobId: string, written: string[], log: Logger, why: string): Promise<void> {
     const rows = await deps.db.asset.findMany({ where: { jobId }, select: { path: true } });
     await deps.db.asset.deleteMany({ where: { jobId } });
     const paths = [...new Set([...rows.map((r) => r.path), ...written])];
     for (const path of paths) {
       await deps.storage.remove(path);
       await deps.storage.remove(`${path}.json`);
-      await removeLeftovers(path);
     }
-    log.info('generation canceled while filing; its files were removed', { generationId: jobId, count: paths.length });
+    // Each folder listed once for all the paths in it.
+    await deps.storage.removeLeftovers(...paths.flatMap((path) => [path, `${path}.json`]));
+    log.info(`${why}: its files were removed`, { generationId: jobId, paths: paths.length });
   }
 }
