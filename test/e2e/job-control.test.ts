@@ -133,6 +133,29 @@ describe('job control: cancel, retry and queues over REST (one backend, BACKEND_
     expect((await waitForGenerationEnd(fx, active)).status).toBe('canceled');
   }, 90_000);
 
+  it('when a generation canceled while awaiting filing is retried with a new seed, then it is rendered again with that seed, not filed with the image of the old one', async () => {
+    await fx.api.post('/api/v1/queues/asset-filing/pause');
+    const id = await submit('rendered, then canceled before filing', 2);
+    await waitFor(async () => ((await get(id)).stage === 'rendered' ? true : null), 'the render', 30_000);
+    expect((await fx.api.post(`/api/v1/generations/${id}/cancel`)).status).toBe(202);
+    const canceled = await waitForGenerationEnd(fx, id);
+    expect(canceled).toMatchObject({ status: 'canceled', stage: 'rendered' });
+    await fx.api.post('/api/v1/queues/asset-filing/resume');
+
+    expect((await fx.api.post(`/api/v1/generations/${id}/retry`, { seed: 'new' })).status).toBe(202);
+    // Within 8 s: handed from stage to stage, not picked up by the recovery sweep (work untouched 10 s)
+    // because the first run's filing job still held its id.
+    const done = await waitFor(async () => ((await get(id)).status === 'completed' ? get(id) : null), 'the retried job to complete', 8_000);
+    expect(done.seed).not.toBe(canceled.seed);
+    expect(done.attempts.map((a: { number: number }) => a.number)).toEqual([1, 2]);
+    // The image filed is the second attempt's, whose sampler had the new seed.
+    const { data } = await axios.get(`${backend}/sim/prompts`);
+    const sent = data.prompts.find((p: { promptId: string }) => p.promptId === done.promptId).prompt as Record<string, { class_type: string; inputs: { seed?: number } }>;
+    const sampler = Object.values(sent).find((node) => node.class_type === 'KSampler')!;
+    expect(String(sampler.inputs.seed)).toBe(String(done.seed));
+    expect(done.assets).toHaveLength(1);
+  }, 90_000);
+
   it('when a queue is paused over REST, then its jobs wait (counted) until it is resumed; an unknown queue is 404 queue_not_found', async () => {
     // The run that canceled the last job may still be returning its queue job.
     const list = await waitFor(async () => {

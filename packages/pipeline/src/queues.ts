@@ -1,5 +1,5 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
-import { PIPELINE_CATALOG, PRIORITY_RANK, QUEUE_KEYS, queueForStage, type JobStage, type Priority, type QueueKey, type QueuePayloadInput } from '@anime/contracts';
+import { JOB_STAGES, PIPELINE_CATALOG, PRIORITY_RANK, QUEUE_KEYS, queueForStage, type JobStage, type Priority, type QueueKey, type QueuePayloadInput } from '@anime/contracts';
 
 export type PipelineQueueMap = { [K in QueueKey]: Queue };
 
@@ -11,7 +11,9 @@ export interface PipelineQueues {
   /**
    * Hands a generation to the queue of the stage it is at (none once filed). With `replaceFinished`
    * (a retried generation), a finished stage job of an earlier run under the same job id is removed
-   * first; otherwise adding under that id would be a no-op.
+   * first; otherwise adding under that id would be a no-op. So are the earlier run's jobs of the
+   * later stages, which the generation will pass through again (a retry with a new seed renders a
+   * generation that had reached filing): the hand-offs of this run must not find their ids taken.
    */
   enqueueStage(generation: StageRef, options?: { replaceFinished?: boolean }): Promise<QueueKey | null>;
   close(): Promise<void>;
@@ -77,7 +79,10 @@ export function createPipelineQueues(connection: ConnectionOptions, prefix: stri
       const key = queueForStage(generation.stage);
       if (!key) return null;
       const payload = { schemaVersion: 1 as const, generationId: generation.id, ...(generation.correlationId ? { correlationId: generation.correlationId } : {}) };
-      if (options.replaceFinished) await removeFinished(byKey[key], PIPELINE_CATALOG[key].jobId(payload as never));
+      if (options.replaceFinished) {
+        await removeFinished(byKey[key], PIPELINE_CATALOG[key].jobId(payload as never));
+        for (const later of laterStageQueues(key)) await removeFinished(byKey[later], PIPELINE_CATALOG[later].jobId(payload as never), { evenWaiting: true });
+      }
       await enqueue(key, payload, { priority: generation.priority as Priority });
       return key;
     },
@@ -87,19 +92,26 @@ export function createPipelineQueues(connection: ConnectionOptions, prefix: stri
   };
 }
 
+/** The stage queues after `key`'s stage, in the order a generation passes through them. */
+function laterStageQueues(key: QueueKey): QueueKey[] {
+  const stageOrder = (k: QueueKey) => Math.min(...(PIPELINE_CATALOG[k].stages as readonly JobStage[]).map((stage) => JOB_STAGES.indexOf(stage)));
+  return QUEUE_KEYS.filter((k) => PIPELINE_CATALOG[k].stages.length > 0 && stageOrder(k) > stageOrder(key));
+}
+
 /**
  * Removes the finished job under `jobId` so the id can be used again. A job still active (the run
  * that just failed or canceled the generation is returning) is waited for, briefly; a waiting or
- * delayed one is kept: it will run the re-opened generation.
+ * delayed one is kept (it will run the re-opened generation) unless `evenWaiting`: a later stage's
+ * job of the earlier run, which would only be refused.
  */
-async function removeFinished(queue: Queue, jobId: string | undefined): Promise<void> {
+async function removeFinished(queue: Queue, jobId: string | undefined, options: { evenWaiting?: boolean } = {}): Promise<void> {
   if (!jobId) return;
   const until = Date.now() + ACTIVE_WAIT_MS;
   for (;;) {
     const job = await queue.getJob(jobId);
     if (!job) return;
     const state = await job.getState();
-    if (state === 'completed' || state === 'failed' || state === 'unknown') {
+    if (state === 'completed' || state === 'failed' || state === 'unknown' || (options.evenWaiting && state !== 'active')) {
       await job.remove().catch(() => undefined);
       return;
     }

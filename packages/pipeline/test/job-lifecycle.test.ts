@@ -48,6 +48,7 @@ describe('JobLifecycle', () => {
     retryRequest: (id) => lifecycle.retryStage(id, 'generationRequests', 'test'),
     retryRender: (id) => lifecycle.retryStage(id, 'generationRenders', 'test'),
     retryFiling: (id) => lifecycle.retryStage(id, 'assetFiling', 'test'),
+    rerender: (id) => lifecycle.rerender(id, 'test'),
   };
   const applied = (result: unknown) => result !== null && result !== false;
   const state = (id: string) => db.generationJob.findUniqueOrThrow({ where: { id }, select: { status: true, stage: true } });

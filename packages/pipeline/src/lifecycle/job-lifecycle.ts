@@ -2,7 +2,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { queueForStage, type AssetResource, type GenerationRequestBody, type JobConditioning, type JobError, type JobEventEnvelope, type JobEventName, type JobEventPayloads, type StageQueueKey, type RenderOutputs, type StoredWorkflow, type AttemptEndCode, type ReferenceUse } from '@anime/contracts';
 import { isUniqueViolation, readRows, runStatement, type Asset, type Db, type GenerationJob } from '@anime/db';
 import { json, runNumbering } from './lifecycle-sql';
-import { CANCEL, CREATE, FAIL, FILE, FILE_WITH_ASSETS, FIND_BY_REQUEST, PROGRESS, PROGRESS_LATEST, RENDER, REOPEN, REQUEST_CANCEL, RESOLVE, RESUBMIT, STAGE_OF, STARTED, STARTED_WITH_PROGRESS, SUBMIT, CREATED_JOB_FIELDS } from './lifecycle-statements';
+import { CANCEL, CREATE, FAIL, FILE, FILE_WITH_ASSETS, FIND_BY_REQUEST, PROGRESS, PROGRESS_LATEST, RENDER, REOPEN, REQUEST_CANCEL, RERENDER, RESOLVE, RESUBMIT, STAGE_OF, STARTED, STARTED_WITH_PROGRESS, SUBMIT, CREATED_JOB_FIELDS } from './lifecycle-statements';
 
 /** What resolving a character records on a generation. */
 export interface Resolution {
@@ -231,17 +231,25 @@ export class JobLifecycle {
   /**
    * Runs a failed or canceled generation again from the stage it stopped at, as a new attempt
    * (REST retry); `newSeed` replaces the recorded seed, else the image is rendered with the same one.
+   * One stopped at filing with `newSeed` is rendered again (rerender): its image has the old seed.
    * The stage is read first to pick the transition; its guard still holds if the row changed since.
    */
   async retry(id: string, options: { reason: string; newSeed?: boolean }): Promise<JobEventEnvelope<'job:retrying'> | null> {
     const [row] = await readRows<{ stage: GenerationJob['stage'] }>(this.db, STAGE_OF, [id]);
     const queue = row && queueForStage(row.stage);
     if (!queue) return null;
-    return this.reopen(id, queue, options.reason, options.newSeed ? randomInt(0, 2 ** 47) : null);
+    const seed = options.newSeed ? randomInt(0, 2 ** 47) : null;
+    if (queue === 'assetFiling' && seed !== null) return this.rerender(id, options.reason, seed);
+    return this.reopen(id, queue, options.reason, seed);
   }
 
-  private async reopen(id: string, queue: StageQueueKey, reason: string, seed: number | null) {
-    const [row] = await runStatement<Recorded & { attempt: number }>(this.db, REOPEN[queue], [id, json({ jobId: id, reason }), seed === null ? null : String(seed)]);
+  /** A failed or canceled generation stopped at filing goes back to its render, with `seed` when given, as a new attempt. */
+  async rerender(id: string, reason: string, seed: number | null = null): Promise<JobEventEnvelope<'job:retrying'> | null> {
+    return this.reopen(id, 'generationRenders', reason, seed, RERENDER);
+  }
+
+  private async reopen(id: string, queue: StageQueueKey, reason: string, seed: number | null, statement = REOPEN[queue]) {
+    const [row] = await runStatement<Recorded & { attempt: number }>(this.db, statement, [id, json({ jobId: id, reason }), seed === null ? null : String(seed)]);
     return row ? envelope('job:retrying', row, { jobId: id, reason, attempt: row.attempt }) : null;
   }
 }

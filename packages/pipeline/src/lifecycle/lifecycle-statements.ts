@@ -1,7 +1,7 @@
 import type { StageQueueKey } from '@anime/contracts';
 import { SQL_NOW, type Statement } from '@anime/db';
 import { guard, insertEvents, jobColumns, RUNNING_IN_BACKEND, target } from './lifecycle-sql';
-import { RETRY_TRANSITION } from './transitions';
+import { RETRY_TRANSITION, type TransitionName } from './transitions';
 
 /*
  * One statement per lifecycle change. The guarded UPDATE of generation_jobs comes first: it takes
@@ -268,14 +268,13 @@ export const STAGE_OF: Statement = {
  * the stage `queue` runs, clearing its error; filing again reuses the recorded render (no new
  * attempt, progress kept), the other stages lead to a new render attempt.
  */
-const reopen = (queue: StageQueueKey): Statement => {
+const reopen = (queue: StageQueueKey, name: TransitionName = RETRY_TRANSITION[queue]): Statement => {
   const filing = queue === 'assetFiling';
-  const name = RETRY_TRANSITION[queue];
   return {
     name: `lifecycle-${name}`,
     text: `WITH j AS (
   UPDATE generation_jobs SET ${target(name)}, "finishedAt" = NULL, "errorCode" = NULL, "errorMessage" = NULL, "errorDetails" = NULL, "cancelRequestedAt" = NULL,
-    ${filing ? '' : '"progressValue" = NULL, "progressMax" = NULL, "progressNode" = NULL,'}
+    ${filing ? '' : '"progressValue" = NULL, "progressMax" = NULL, "progressNode" = NULL,'}${name === 'rerender' ? ' outputs = NULL,' : ''}
     seed = COALESCE($3::bigint, seed), request = CASE WHEN $3::bigint IS NULL THEN request ELSE request || jsonb_build_object('seed', $3::bigint) END,
     "updatedAt" = ${SQL_NOW}, "eventSeq" = "eventSeq" + 1
   WHERE id = $1::uuid AND ${guard(name)}
@@ -293,3 +292,5 @@ export const REOPEN: Record<StageQueueKey, Statement> = {
   generationRenders: reopen('generationRenders'),
   assetFiling: reopen('assetFiling'),
 };
+/** $1..$3 as REOPEN's: a generation stopped at filing goes back to its render (a new seed asks for a new image). */
+export const RERENDER: Statement = reopen('generationRenders', 'rerender');

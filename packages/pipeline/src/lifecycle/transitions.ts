@@ -53,6 +53,11 @@ export const TRANSITIONS = {
   retryRequest: { from: endedAt('requested'), to: { status: 'queued', stage: 'requested' }, event: 'job:retrying' },
   retryRender: { from: endedAt('resolved', 'submitted'), to: { status: 'queued', stage: 'resolved' }, event: 'job:retrying' },
   retryFiling: { from: endedAt('rendered'), to: { status: 'running', stage: 'rendered' }, event: 'job:retrying' },
+  /**
+   * A REST retry with `{ "seed": "new" }` of a generation stopped at filing: its recorded image was
+   * rendered with the old seed, so it is rendered again (a new attempt) instead of filed.
+   */
+  rerender: { from: endedAt('rendered'), to: { status: 'queued', stage: 'resolved' }, event: 'job:retrying' },
 } as const satisfies Record<string, Transition>;
 
 export type TransitionName = keyof typeof TRANSITIONS;
