@@ -19,6 +19,8 @@ export interface LibraryStorage {
   /** sha256 of the stored bytes, or null when there is no such file. */
   sha256(relativePath: string): Promise<string | null>;
   exists(relativePath: string): Promise<boolean>;
+  /** Size and modification time (a store's HEAD), or null when there is no such file: tells a changed file from one already verified. */
+  version(relativePath: string): Promise<{ bytes: number; modifiedMs: number } | null>;
   remove(relativePath: string): Promise<void>;
   /**
    * Removes the temp files earlier writes of this one path left (`<file>.<hex>.partial`, a process
@@ -109,6 +111,16 @@ export class LocalLibraryStorage implements LibraryStorage {
       return true;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw error;
+    }
+  }
+
+  async version(relativePath: string): Promise<{ bytes: number; modifiedMs: number } | null> {
+    try {
+      const info = await stat(this.locate(relativePath));
+      return info.isFile() ? { bytes: info.size, modifiedMs: info.mtimeMs } : null;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw error;
     }
   }

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ComfyClient } from '@anime/comfyui-client';
@@ -99,5 +99,21 @@ describe('ReferenceStager', () => {
     await expect(newStager().stage(simulator.url, client, [missing])).rejects.toBeInstanceOf(ReferenceUnavailableError);
     const altered = { ...refs[1], sha256: sha256Hex(Buffer.from('not these bytes')) };
     await expect(newStager().stage(simulator.url, client, [altered])).rejects.toThrow(/no longer has sha256/);
+  });
+
+  it('when the backend already has the image but the library file was altered or removed since, then staging still fails; restored, it stages again', async () => {
+    const stager = newStager();
+    const [sakura] = refs;
+    const file = path.join(libraryDir, sakura.path);
+    await stager.stage(simulator.url, client, [sakura]);
+    // Confirmed on the backend now: what is checked is the library's file.
+    await appendFile(file, 'one more byte');
+    await expect(stager.stage(simulator.url, client, [sakura])).rejects.toThrow(/no longer has sha256/);
+    await writeFile(file, PNG_A);
+    expect(await stager.stage(simulator.url, client, [sakura])).toHaveLength(1);
+    await rename(file, `${file}.moved`);
+    await expect(stager.stage(simulator.url, client, [sakura])).rejects.toThrow(/missing from the library/);
+    await rename(`${file}.moved`, file);
+    expect(await stager.stage(simulator.url, client, [sakura])).toHaveLength(1);
   });
 });

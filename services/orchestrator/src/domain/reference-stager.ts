@@ -24,6 +24,8 @@ export const REFERENCE_FILE_PREFIX = 'anime-ref-';
 const DEFAULT_RECHECK_MS = 10 * 60_000;
 /** Confirmed uploads remembered (backend × image); past it the oldest are forgotten and read from PostgreSQL again. */
 const MAX_CONFIRMED = 10_000;
+/** Library files remembered as verified; past it the oldest are forgotten and hashed again when next used. */
+const MAX_VERIFIED = 10_000;
 
 export { ReferenceUnavailableError };
 
@@ -41,6 +43,12 @@ export class ReferenceStager {
    * session, and when. A confirmed one is used without asking PostgreSQL or the backend again.
    */
   private readonly confirmed = new Map<string, { name: string; subfolder: string; session: number; at: number }>();
+  /**
+   * Library files whose bytes had the reference's sha256, by path, with their size and modification
+   * time then: a job whose image is already on its backend still fails when the library's file is
+   * gone or changed, at the cost of one stat, and a changed file is read and hashed again.
+   */
+  private readonly verified = new Map<string, { sha256: string; bytes: number; modifiedMs: number }>();
 
   constructor(
     private readonly deps: {
@@ -83,6 +91,8 @@ export class ReferenceStager {
   }
 
   private async findOrUpload(backend: string, client: ComfyClient, reference: ReferenceToStage, key: string): Promise<StagedReference> {
+    // The library's file is the reference: gone or altered, the job fails even if the backend has a copy.
+    await this.checkLibraryFile(reference);
     // Confirmed in this session: the row it came from names the same upload (only this stager writes it).
     const confirmed = this.stillConfirmed(backend, key);
     if (confirmed) return { sha256: reference.sha256, kind: reference.kind, image: imageName(confirmed.subfolder, confirmed.name) };
@@ -123,7 +133,18 @@ export class ReferenceStager {
     }
   }
 
+  /** The library file is there, unchanged since its bytes were last seen to have the reference's sha256; else read and checked. */
+  private async checkLibraryFile(reference: ReferenceToStage): Promise<void> {
+    const now = await this.deps.storage.version(reference.path).catch(() => null);
+    if (!now) throw new ReferenceUnavailableError(`reference "${reference.label}" is missing from the library (${reference.path})`, reference);
+    const seen = this.verified.get(reference.path);
+    if (seen && seen.sha256 === reference.sha256 && seen.bytes === now.bytes && seen.modifiedMs === now.modifiedMs) return;
+    await this.readVerified(reference);
+  }
+
   private async readVerified(reference: ReferenceToStage): Promise<Buffer> {
+    // Stat before reading: a change landing between the two makes the next job hash it again.
+    const before = await this.deps.storage.version(reference.path).catch(() => null);
     let bytes: Buffer;
     try {
       bytes = await this.deps.storage.read(reference.path);
@@ -131,7 +152,13 @@ export class ReferenceStager {
       throw new ReferenceUnavailableError(`reference "${reference.label}" cannot be read from the library (${reference.path}): ${(error as Error).message}`, reference);
     }
     if (sha256Hex(bytes) !== reference.sha256) {
+      this.verified.delete(reference.path);
       throw new ReferenceUnavailableError(`reference "${reference.label}" at ${reference.path} no longer has sha256 ${reference.sha256}`, reference);
+    }
+    if (before) {
+      this.verified.delete(reference.path);
+      if (this.verified.size >= MAX_VERIFIED) this.verified.delete(this.verified.keys().next().value!);
+      this.verified.set(reference.path, { sha256: reference.sha256, ...before });
     }
     return bytes;
   }
