@@ -49,6 +49,9 @@ describe('POST /api/v1/workflows', () => {
     expect((await api.get('/api/v1/workflows/txt2img')).body).toMatchObject({ slug: 'txt2img', builtIn: true, currentVersion: { number: 1 } });
     expect((await api.get('/api/v1/workflows/txt2img/versions')).body.items).toEqual([expect.objectContaining({ number: 1, graph: null })]);
     expect((await api.get('/api/v1/workflows/txt2img/versions/1')).body).toMatchObject({ number: 1, graph: null });
+    // A version the built-in does not have is a missing version, as for a registered template.
+    const noSuchVersion = await api.get('/api/v1/workflows/txt2img/versions/2');
+    expect([noSuchVersion.status, noSuchVersion.body.error.code]).toEqual([404, 'version_not_found']);
   });
 
   it('when two registrations of a new slug race, then they become versions 1 and 2', async () => {

@@ -60,6 +60,8 @@ export function workflowRoutes(deps: WorkflowRouteDeps): Router {
     const number = parseOr400(z.object({ number: versionNumber }), { number: req.params.number }, 'version number').number;
     const builtIn = builtInDetail(req.params.slug);
     if (builtIn && number === builtIn.currentVersion.number) return void res.json(builtIn.currentVersion);
+    // The built-in workflow exists, in one version: another number is a missing version, as for a template.
+    if (builtIn) throw new WorkflowDomainError('version_not_found', `workflow ${req.params.slug} has no version ${number}`, { slug: req.params.slug, version: number });
     const template = await findTemplate(req.params.slug);
     const version = await deps.db.workflowTemplateVersion.findUnique({ where: { templateId_number: { templateId: template.id, number } } });
     if (!version) throw new WorkflowDomainError('version_not_found', `workflow ${template.slug} has no version ${number}`, { slug: template.slug, version: number });
