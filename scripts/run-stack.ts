@@ -14,7 +14,10 @@ export async function runStack(
   options: { env?: NodeJS.ProcessEnv; supervise?: SupervisorOptions } = {},
 ): Promise<{ stack: Stack; env: NodeJS.ProcessEnv }> {
   const env = options.env ?? withLocalDefaults();
-  await mkdir(env.LIBRARY_DIR!, { recursive: true });
+  // The services prove it writable at start; a path that cannot even be made is said here, once.
+  await mkdir(env.LIBRARY_DIR!, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+    throw new Error(`LIBRARY_DIR: cannot create the library directory (${error.code ?? 'unknown error'})`);
+  });
   const stack = await startStack({
     databaseUrl: env.DATABASE_URL!,
     redisUrl: env.REDIS_URL!,

@@ -13,10 +13,26 @@ const urlWithProtocol = (protocols: string[]) =>
 
 export const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 
+/**
+ * A Redis URL whose database index (the path, or a `db` query parameter) is a whole number: ioredis
+ * would send `SELECT NaN` for `/abc`. Whether the server has that many databases only it can say
+ * (the services ask at start).
+ */
+const redisUrl = urlWithProtocol(['redis:', 'rediss:']).refine((value) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return true; // reported as not a URL
+  }
+  const db = url.searchParams.get('db');
+  return /^\/?(\d+)?$/.test(url.pathname) && (db === null || /^\d+$/.test(db));
+}, 'the database index (the path after host:port) must be a whole number such as /0');
+
 /** Variables every service shares (see ../shared/CONTRACT.md). */
 export const sharedEnv = {
   DATABASE_URL: urlWithProtocol(['postgres:', 'postgresql:']),
-  REDIS_URL: urlWithProtocol(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "-" and "_" only').default('bull'),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
   /** How often each worker service re-enqueues, from PostgreSQL, work Redis lost (ms). */
@@ -45,12 +61,13 @@ export const comfyUrls = z
   .default('')
   .transform((value, ctx) => {
     const urls = value.split(',').map((s) => s.trim()).filter(Boolean);
-    for (const url of urls) {
+    for (const [index, url] of urls.entries()) {
       try {
         const parsed = new URL(url);
         if (!['http:', 'https:'].includes(parsed.protocol)) throw new Error();
       } catch {
-        ctx.addIssue({ code: 'custom', message: `"${url}" is not an http(s) URL` });
+        // By its position, never its text: an entry may carry credentials (ftp://user:password@host).
+        ctx.addIssue({ code: 'custom', message: `entry ${index + 1} of ${urls.length} is not an http(s) URL` });
         return z.NEVER;
       }
     }

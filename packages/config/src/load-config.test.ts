@@ -33,6 +33,35 @@ describe('loadConfig', () => {
     expect(() => loadConfig(orchestratorConfigSchema, { DATABASE_URL: 'postgres://h/db', LIBRARY_DIR: '/l', COMFYUI_URLS: 'http://a', IPADAPTER_WEIGHT: 'strong' })).toThrow(/IPADAPTER_WEIGHT/);
   });
 
+  it('when a COMFYUI_URLS entry is not an http(s) URL, then the error names the variable and the entry by its position, never the entry', () => {
+    let error: ConfigError | undefined;
+    try {
+      loadConfig(orchestratorConfigSchema, { DATABASE_URL: 'postgres://h/db', LIBRARY_DIR: '/l', COMFYUI_URLS: 'http://127.0.0.1:8488,ftp://admin:t0psecret@gpu' });
+    } catch (e) {
+      error = e as ConfigError;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error!.message).toMatch(/COMFYUI_URLS: entry 2 /);
+    expect(error!.message).not.toMatch(/t0psecret|admin|gpu|ftp|8488/);
+  });
+
+  it('when REDIS_URL names a database index, then it must be a whole number; a bad one names the variable, not the value', () => {
+    const base = { DATABASE_URL: 'postgres://h/db', LIBRARY_DIR: '/l' };
+    for (const good of ['redis://127.0.0.1:6379', 'redis://127.0.0.1:6379/', 'redis://u:p@127.0.0.1:6379/15', 'rediss://h:6380/0']) {
+      expect(loadConfig(gatewayConfigSchema, { ...base, REDIS_URL: good }).REDIS_URL).toBe(good);
+    }
+    for (const bad of ['redis://u:s3cretPW@127.0.0.1:6379/abc', 'redis://u:s3cretPW@127.0.0.1:6379/-1', 'redis://u:s3cretPW@127.0.0.1:6379/1.5', 'redis://u:s3cretPW@127.0.0.1:6379/1/2', 'redis://u:s3cretPW@127.0.0.1:6379?db=abc']) {
+      let message = '';
+      try {
+        loadConfig(gatewayConfigSchema, { ...base, REDIS_URL: bad });
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect(message).toMatch(/REDIS_URL: .*database index/);
+      expect(message).not.toMatch(/s3cretPW|abc/);
+    }
+  });
+
   it('when AUTH_MODE or SOCKET_MAX_SUBSCRIPTIONS is not set, then auth is on with 200 subscriptions; a bad value names the variable', () => {
     const base = { DATABASE_URL: 'postgres://h/db', LIBRARY_DIR: '/l' };
     expect(loadConfig(gatewayConfigSchema, base)).toMatchObject({ AUTH_MODE: 'on', SOCKET_MAX_SUBSCRIPTIONS: 200 });

@@ -21,3 +21,7 @@ export * from './readiness';
 export * from './security-headers';
 export * from './webhook-endpoints';
 export * from './metrics';
+export * from './redis-errors';
+export * from './redis-start-check';
+export * from './listen-on';
+export * from './library-dir';

@@ -1,7 +1,8 @@
-import type { Server } from 'node:http';
+import { createServer } from 'node:http';
 import express from 'express';
 import { Registry } from 'prom-client';
 import type { Logger } from '@anime/logger';
+import { listenOn } from './listen-on';
 import { checkReadiness, notReadyWhileStarting, type ReadinessChecks } from './readiness';
 import { securityHeaders } from './security-headers';
 import { metricsText } from './metrics/metrics-text';
@@ -21,6 +22,8 @@ export interface OpsServerOptions {
   port: number;
   /** OPS_HOST: loopback unless the operator opens it (containers set 0.0.0.0 for their probes). */
   host?: string;
+  /** The variable choosing `port` (`CHARACTER_PORT`…), named when the port cannot be listened on. */
+  portVariable?: string;
   checks?: ReadinessChecks;
   log?: Logger;
 }
@@ -47,10 +50,8 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
   app.use((req, res) => {
     res.status(404).json({ error: { code: 'route_not_found', message: `no route for ${req.method} ${req.path}` } });
   });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(options.port, options.host ?? '127.0.0.1', () => resolve(s));
-    s.on('error', reject);
-  });
+  const server = createServer(app);
+  await listenOn(server, { port: options.port, host: options.host ?? '127.0.0.1', portVariable: options.portVariable, hostVariable: 'OPS_HOST' });
   const address = server.address() as { port: number; address: string };
   return {
     registry,

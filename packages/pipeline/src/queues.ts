@@ -1,5 +1,7 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import { JOB_STAGES, PIPELINE_CATALOG, PRIORITY_RANK, QUEUE_KEYS, queueForStage, type JobStage, type Priority, type QueueKey, type QueuePayloadInput } from '@anime/contracts';
+import { createLogger, type Logger } from '@anime/logger';
+import { reportRedisErrors } from './redis-errors';
 
 export type PipelineQueueMap = { [K in QueueKey]: Queue };
 
@@ -57,10 +59,17 @@ export function jobOptionsFor(key: QueueKey, settings: QueueSettings = {}): Jobs
   };
 }
 
-/** The pipeline's queues, made from the catalog: a message is always added to its own queue's schema. */
-export function createPipelineQueues(connection: ConnectionOptions, prefix: string, settings: QueueSettings = {}): PipelineQueues {
+/**
+ * The pipeline's queues, made from the catalog: a message is always added to its own queue's schema.
+ * Each queue's Redis errors go to `log` (by default a logger of its own), message only.
+ */
+export function createPipelineQueues(connection: ConnectionOptions, prefix: string, settings: QueueSettings = {}, log: Logger = createLogger('pipeline')): PipelineQueues {
   const byKey = Object.fromEntries(
-    QUEUE_KEYS.map((key) => [key, new Queue(PIPELINE_CATALOG[key].name, { connection, prefix, defaultJobOptions: jobOptionsFor(key, settings), streams: { events: { maxLen: QUEUE_EVENTS_MAXLEN } } })]),
+    QUEUE_KEYS.map((key) => {
+      const name = PIPELINE_CATALOG[key].name;
+      const queue = new Queue(name, { connection, prefix, defaultJobOptions: jobOptionsFor(key, settings), streams: { events: { maxLen: QUEUE_EVENTS_MAXLEN } } });
+      return [key, reportRedisErrors(queue, log, `queue ${name}`)];
+    }),
   ) as PipelineQueueMap;
 
   const enqueue: PipelineQueues['enqueue'] = (key, payload, options = {}) => {

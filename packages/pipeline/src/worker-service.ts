@@ -12,6 +12,7 @@ import type { ReadinessChecks } from './readiness';
 import { createPipelineQueues, queueSettingsFrom, type PipelineQueues, type QueueSettings } from './queues';
 import { sweepStage } from './recovery';
 import { createRedis } from './redis';
+import { checkRedisAtStart } from './redis-start-check';
 import { createStageWorker, type StageHandler } from './stage-worker';
 
 export interface ServiceContext {
@@ -80,38 +81,66 @@ export function sharedServiceOptions(config: SharedServiceConfig) {
   };
 }
 
+/** The variable choosing each service's ops port, named when it cannot be listened on. */
+const OPS_PORT_VARIABLES: Record<ConsumerService, string> = {
+  character: 'CHARACTER_PORT',
+  orchestrator: 'ORCHESTRATOR_PORT',
+  'file-organizer': 'FILE_ORGANIZER_PORT',
+  gateway: 'PORT',
+};
+
 /** The queues of the catalog a service consumes. */
 export const consumedQueues = (service: ConsumerService): QueueKey[] => QUEUE_KEYS.filter((key) => PIPELINE_CATALOG[key].consumer === service);
 
 /**
  * The common life of a queue-driven service: wait for PostgreSQL and Redis (migrations are a step
- * of their own, `pnpm db:migrate`, run before any service starts), start the ops server, run a
- * worker per consumed queue, sweep for lost work; on stop, go unready, give in-flight jobs a short
- * grace (a render left running is resumed after a restart), then close everything, each step
- * bounded so a dependency that is down cannot hold the process.
+ * of their own, `pnpm db:migrate`, run before any service starts; a login or database index Redis
+ * refuses stops the start naming REDIS_URL), start the ops server (a port or OPS_HOST it cannot
+ * listen on stops it naming the variable), run a worker per consumed queue, sweep for lost work;
+ * on stop, go unready, give in-flight jobs a short grace (a render left running is resumed after a
+ * restart), then close everything, each step bounded so a dependency that is down cannot hold the
+ * process.
  */
 export async function startWorkerService<S extends ConsumerService>(options: WorkerServiceOptions<S>): Promise<RunningService> {
   const db = createDb(options.databaseUrl);
-  await db.$queryRaw`SELECT 1`;
-  const redis = createRedis(options.redisUrl, 'worker');
-  await redis.ping();
-  const queues = createPipelineQueues(redis, options.queuePrefix, options.queueSettings);
+  const redis = createRedis(options.redisUrl, 'worker', options.log);
+  // A refused start must not leave connections retrying in a process (a test's) that goes on.
+  const closeConnections = async () => {
+    redis.disconnect();
+    await bounded(db.$disconnect(), 2_000);
+  };
+  try {
+    await db.$queryRaw`SELECT 1`;
+    await checkRedisAtStart(redis);
+  } catch (error) {
+    await closeConnections();
+    throw error;
+  }
+  const queues = createPipelineQueues(redis, options.queuePrefix, options.queueSettings, options.log);
   const ctx: ServiceContext = { db, redis, queues, events: new JobEventPublisher(redis, options.queuePrefix, options.eventsStreamMaxLength), queuePrefix: options.queuePrefix, log: options.log };
-  const ops = await startOpsServer({
-    service: options.service,
-    port: options.opsPort,
-    host: options.opsHost,
-    checks: {
-      database: async () => {
-        await db.$queryRaw`SELECT 1`;
+  let ops: OpsServer;
+  try {
+    ops = await startOpsServer({
+      service: options.service,
+      port: options.opsPort,
+      host: options.opsHost,
+      portVariable: OPS_PORT_VARIABLES[options.service],
+      checks: {
+        database: async () => {
+          await db.$queryRaw`SELECT 1`;
+        },
+        redis: async () => {
+          await redis.ping();
+        },
+        ...options.readiness,
       },
-      redis: async () => {
-        await redis.ping();
-      },
-      ...options.readiness,
-    },
-    log: options.log,
-  });
+      log: options.log,
+    });
+  } catch (error) {
+    await bounded(queues.close(), 2_000);
+    await closeConnections();
+    throw error;
+  }
   // Each step bounded: Redis or PostgreSQL being down must not hold the exit.
   const unwatchQueues = watchQueueDepths(queues);
   const closeAll = async () => {

@@ -8,3 +8,4 @@ export * from './simulator-process';
 export * from './start-stack';
 export * from './supervisor';
 export * from './stale-build';
+export * from './probe-host';

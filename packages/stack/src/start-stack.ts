@@ -1,4 +1,5 @@
 import { freePort } from './free-port';
+import { probeHost } from './probe-host';
 import { ServiceProcess } from './service-process';
 import { startSimulatorProcess } from './simulator-process';
 import { Supervisor, type SupervisorOptions } from './supervisor';
@@ -48,7 +49,7 @@ export interface Stack {
 export interface StackInstance {
   name: AppService;
   process: ServiceProcess;
-  /** http://127.0.0.1:<its port>: the gateway's API, or a worker's /healthz, /readyz and /metrics. */
+  /** http://127.0.0.1:<its port>, the gateway's API, or http://<OPS_HOST>:<its port>, a worker's /healthz, /readyz and /metrics. */
   url: string;
 }
 
@@ -91,7 +92,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       ...options.extraEnv,
       ...Object.fromEntries(APP_SERVICES.map((name) => [PORT_VARIABLES[name], String(ports[name])])),
     };
-    const readyUrls = Object.fromEntries(APP_SERVICES.map((name) => [name, `http://127.0.0.1:${ports[name]}/readyz`])) as Record<AppService, string>;
+    // The workers' /readyz listen on OPS_HOST, as each child sees it (its own environment over this one's).
+    const opsHost = probeHost({ ...process.env, ...env }.OPS_HOST);
+    const baseUrl = (name: AppService, port: number) => `http://${name === 'gateway' ? '127.0.0.1' : opsHost}:${port}`;
+    const readyUrls = Object.fromEntries(APP_SERVICES.map((name) => [name, `${baseUrl(name, ports[name])}/readyz`])) as Record<AppService, string>;
     for (const name of APP_SERVICES) {
       services[name] = new ServiceProcess({ name, program: name, env, readyUrl: readyUrls[name], port: { value: ports[name], variable: PORT_VARIABLES[name] } }, echo);
     }
@@ -110,7 +114,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       extraInstances,
       addInstance: async (name) => {
         const port = await freePort();
-        const url = `http://127.0.0.1:${port}`;
+        const url = baseUrl(name, port);
         const child = new ServiceProcess(
           { name: `${name}-${extraInstances.filter((i) => i.name === name).length + 2}`, program: name, env: { ...env, [PORT_VARIABLES[name]]: String(port) }, readyUrl: `${url}/readyz`, port: { value: port, variable: PORT_VARIABLES[name] } },
           echo,

@@ -1,14 +1,13 @@
-import { mkdir } from 'node:fs/promises';
 import { type FileOrganizerConfig } from '@anime/config';
 import type { Logger } from '@anime/logger';
 import { LocalLibraryStorage, removeStalePartials } from '@anime/media';
-import { sharedServiceOptions, startWorkerService, type RunningService } from '@anime/pipeline';
+import { prepareLibraryDir, sharedServiceOptions, startWorkerService, type RunningService } from '@anime/pipeline';
 import { createOutputFetcher } from './domain/fetch-output';
 import { createFileOutputsHandler } from './jobs/file-outputs.processor';
 
 /** The file-organizer: files rendered outputs into the library (`asset-filing`). */
 export async function startFileOrganizer(config: FileOrganizerConfig, log: Logger): Promise<RunningService> {
-  await mkdir(config.LIBRARY_DIR, { recursive: true });
+  await prepareLibraryDir(config.LIBRARY_DIR);
   // A write killed between open and rename leaves a temp file nothing else would remove.
   log.info('stale partial library files removed', { count: (await removeStalePartials(config.LIBRARY_DIR)).length });
   return startWorkerService({

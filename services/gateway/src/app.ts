@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import type { WebhookAllowList } from '@anime/config';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
-import { checkReadiness, ESSENTIAL_SECURITY_HEADERS, watchQueueDepths, type JobControlPublisher, type JobEventPublisher, type PipelineQueues, type ReadinessChecks } from '@anime/pipeline';
+import { checkReadiness, ESSENTIAL_SECURITY_HEADERS, listenOn, watchQueueDepths, type JobControlPublisher, type JobEventPublisher, type PipelineQueues, type ReadinessChecks } from '@anime/pipeline';
 import { apiDocsRoutes } from './http/routes/api-docs';
 import { assetRoutes } from './http/routes/assets';
 import { backendRoutes } from './http/routes/backends';
@@ -192,12 +192,11 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     app,
     io,
     followedJobs: () => relay.followedJobs(),
-    listen: (port, host = '0.0.0.0') =>
-      new Promise((resolve, reject) => {
-        http.once('error', reject);
-        // Without keys the gateway must not be reachable from the network, whatever it was asked.
-        http.listen(port, authMode === 'off' ? '127.0.0.1' : host, () => resolve((http.address() as { port: number }).port));
-      }),
+    listen: async (port, host = '0.0.0.0') => {
+      // Without keys the gateway must not be reachable from the network, whatever it was asked.
+      await listenOn(http, { port, host: authMode === 'off' ? '127.0.0.1' : host, portVariable: 'PORT' });
+      return (http.address() as { port: number }).port;
+    },
     close: async () => {
       unwatchQueues();
       stopRevalidating();

@@ -1,9 +1,8 @@
-import { mkdir } from 'node:fs/promises';
 import type { GatewayConfig } from '@anime/config';
 import { createDb } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { removeStalePartials } from '@anime/media';
-import { bounded, createPipelineQueues, createRedis, JobControlPublisher, JobEventPublisher, queueSettingsFrom } from '@anime/pipeline';
+import { bounded, checkRedisAtStart, createPipelineQueues, createRedis, JobControlPublisher, JobEventPublisher, prepareLibraryDir, queueSettingsFrom, reportRedisErrors } from '@anime/pipeline';
 import { createGateway } from './app';
 import { removeStaleBundleWorkspaces } from './domain/bundle/bundle-workspace';
 import { createSocketAdapter } from './socket/redis-adapter';
@@ -17,16 +16,22 @@ export interface RunningGateway {
 
 /** The gateway: REST API and Socket.IO relay on `PORT`. */
 export async function startGateway(config: GatewayConfig, log: Logger, host?: string): Promise<RunningGateway> {
-  await mkdir(config.LIBRARY_DIR, { recursive: true });
+  await prepareLibraryDir(config.LIBRARY_DIR);
   // A write killed between open and rename leaves a temp file nothing else would remove.
   log.info('stale partial library files removed', { count: (await removeStalePartials(config.LIBRARY_DIR)).length });
   log.info('stale bundle import workspaces removed', { count: await removeStaleBundleWorkspaces(config.LIBRARY_DIR) });
   const db = createDb(config.DATABASE_URL);
-  const redis = createRedis(config.REDIS_URL, 'worker');
-  const subscriber = createRedis(config.REDIS_URL, 'subscriber');
-  const limiterRedis = createLimiterRedis(config.REDIS_URL);
-  const queues = createPipelineQueues(redis, config.QUEUE_PREFIX, queueSettingsFrom(config));
-  const socketAdapter = createSocketAdapter(config.REDIS_URL, config.QUEUE_PREFIX);
+  const redis = createRedis(config.REDIS_URL, 'worker', log);
+  try {
+    await checkRedisAtStart(redis);
+  } catch (error) {
+    redis.disconnect();
+    throw error;
+  }
+  const subscriber = createRedis(config.REDIS_URL, 'subscriber', log);
+  const limiterRedis = reportRedisErrors(createLimiterRedis(config.REDIS_URL), log, 'redis rate limiter');
+  const queues = createPipelineQueues(redis, config.QUEUE_PREFIX, queueSettingsFrom(config), log);
+  const socketAdapter = createSocketAdapter(config.REDIS_URL, config.QUEUE_PREFIX, log);
   const gateway = await createGateway({
     db,
     queues,
@@ -67,7 +72,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
   const webhooks = await startWebhookDelivery({
     db,
     connection: redis,
-    streamReader: createRedis(config.REDIS_URL, 'subscriber'),
+    streamReader: createRedis(config.REDIS_URL, 'subscriber', log),
     queues,
     queuePrefix: config.QUEUE_PREFIX,
     allow: config.WEBHOOK_ALLOW,

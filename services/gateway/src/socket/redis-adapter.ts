@@ -1,4 +1,5 @@
 import { createAdapter } from '@socket.io/redis-adapter';
+import type { Logger } from '@anime/logger';
 import { createRedis } from '@anime/pipeline';
 
 /** The Redis key (pub/sub channel prefix) gateways sharing `QUEUE_PREFIX` meet under. */
@@ -16,9 +17,9 @@ export interface SocketAdapter {
  * of them stays in subscriber mode). Job events do not go through it: each gateway relays them from
  * the job-events channel to its own sockets (JobRelay), which keeps per-socket seq order and replay.
  */
-export function createSocketAdapter(redisUrl: string, queuePrefix: string): SocketAdapter {
-  const pub = createRedis(redisUrl, 'subscriber');
-  const sub = createRedis(redisUrl, 'subscriber');
+export function createSocketAdapter(redisUrl: string, queuePrefix: string, log?: Logger): SocketAdapter {
+  const pub = createRedis(redisUrl, 'subscriber', log);
+  const sub = createRedis(redisUrl, 'subscriber', log);
   return {
     adapter: createAdapter(pub, sub, { key: socketAdapterKey(queuePrefix) }),
     close: () => {
