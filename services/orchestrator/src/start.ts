@@ -25,13 +25,13 @@ export async function startOrchestrator(config: OrchestratorConfig, log: Logger)
       const activePool = pool;
       const unwatchBackends = watchBackendMetrics(activePool);
       const stopBackendNotices = await listenForBackendChanges({
-        subscriber: createRedis(config.REDIS_URL, 'subscriber'),
+        subscriber: createRedis(config.REDIS_URL, 'subscriber', log),
         queuePrefix: ctx.queuePrefix,
         log,
         onChange: () => void activePool.refreshDrain().catch((error) => log.warn('could not read the drain flags', { error: (error as Error).message })),
       });
       const stager = new ReferenceStager({ db: ctx.db, storage: new LocalLibraryStorage(config.LIBRARY_DIR), log, sessionOf: (url) => activePool.sessionOf(url) });
-      const cancels = new CancelRequests({ db: ctx.db, subscriber: createRedis(config.REDIS_URL, 'subscriber'), queuePrefix: ctx.queuePrefix, log });
+      const cancels = new CancelRequests({ db: ctx.db, subscriber: createRedis(config.REDIS_URL, 'subscriber', log), queuePrefix: ctx.queuePrefix, log });
       await cancels.start();
       const render = createRenderPromptHandler({
         ...ctx,
