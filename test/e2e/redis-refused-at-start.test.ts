@@ -1,30 +1,14 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort, type ProgramName } from '@anime/stack';
-import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, type TestDatabase } from '@anime/testing';
+import { createTestDatabase, refusedRedisUrls, removeQueueKeys, uniqueQueuePrefix, type TestDatabase } from '@anime/testing';
 import { runToExit } from './run-to-exit';
 
 // Each service, and `pnpm start`, run as processes with a REDIS_URL Redis refuses: they stop at
 // start naming REDIS_URL, and nothing they print holds the URL's password.
 
-const password = `pw-${randomBytes(8).toString('hex')}`;
-const urlWith = (change: (url: URL) => void) => {
-  const url = new URL(TEST_REDIS_URL);
-  change(url);
-  return url.toString();
-};
-// A user Redis does not know: the login is refused (WRONGPASS), as for a wrong password.
-const wrongLogin = urlWith((url) => {
-  url.username = `nobody-${randomBytes(3).toString('hex')}`;
-  url.password = password;
-  url.pathname = '/7';
-});
-// Far beyond the 16 databases a Redis has unless configured otherwise.
-const missingDatabase = urlWith((url) => {
-  url.pathname = '/999999';
-});
+const { password, wrongLogin, missingDatabase, nonNumericDatabase } = refusedRedisUrls();
 
 const SERVICES: ProgramName[] = ['gateway', 'character', 'orchestrator', 'file-organizer'];
 
@@ -68,7 +52,7 @@ describe('a service whose REDIS_URL Redis refuses', () => {
   }, 60_000);
 
   it('when the database index is not a number, then each service exits 2 naming REDIS_URL, not its value', async () => {
-    const ends = await Promise.all(SERVICES.map((program) => runToExit(program, { ...env, REDIS_URL: urlWith((url) => (url.pathname = '/abc')) })));
+    const ends = await Promise.all(SERVICES.map((program) => runToExit(program, { ...env, REDIS_URL: nonNumericDatabase })));
     ends.forEach((end, i) => {
       const what = `${SERVICES[i]}:\n${end.output}`;
       expect({ what, code: end.code }).toEqual({ what, code: 2 });

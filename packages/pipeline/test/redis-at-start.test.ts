@@ -1,27 +1,12 @@
-import { randomBytes } from 'node:crypto';
 import { format } from 'node:util';
 import type { Logger } from '@anime/logger';
-import { TEST_REDIS_URL, uniqueQueuePrefix, waitFor } from '@anime/testing';
+import { refusedRedisUrls, TEST_REDIS_URL, uniqueQueuePrefix, waitFor } from '@anime/testing';
 import { bounded } from '../src/bounded';
 import { createPipelineQueues } from '../src/queues';
 import { createRedis } from '../src/redis';
 import { checkRedisAtStart } from '../src/redis-start-check';
 
-const password = `pw-${randomBytes(8).toString('hex')}`;
-const urlWith = (change: (url: URL) => void) => {
-  const url = new URL(TEST_REDIS_URL);
-  change(url);
-  return url.toString();
-};
-// A user Redis does not know: it refuses the login (WRONGPASS), as for a wrong password.
-const wrongLogin = urlWith((url) => {
-  url.username = `nobody-${randomBytes(3).toString('hex')}`;
-  url.password = password;
-});
-// Far beyond the 16 databases a Redis has unless configured otherwise.
-const missingDatabase = urlWith((url) => {
-  url.pathname = '/999999';
-});
+const { password, wrongLogin, missingDatabase } = refusedRedisUrls();
 
 /** A logger keeping each line as text. */
 function recordingLog(): { log: Logger; lines: string[] } {

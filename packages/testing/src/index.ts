@@ -4,3 +4,4 @@ export * from './wait-for';
 export * from './tcp-proxy';
 export * from './terminate-backends';
 export * from './hostile-png';
+export * from './refused-redis-urls';
