@@ -92,7 +92,7 @@ export class ReferenceStager {
 
   private async findOrUpload(backend: string, client: ComfyClient, reference: ReferenceToStage, key: string): Promise<StagedReference> {
     // The library's file is the reference: gone or altered, the job fails even if the backend has a copy.
-    await this.checkLibraryFile(reference);
+    const libraryBytes = await this.checkLibraryFile(reference);
     // Confirmed in this session: the row it came from names the same upload (only this stager writes it).
     const confirmed = this.stillConfirmed(backend, key);
     if (confirmed) return { sha256: reference.sha256, kind: reference.kind, image: imageName(confirmed.subfolder, confirmed.name) };
@@ -103,7 +103,7 @@ export class ReferenceStager {
     }
     if (known) this.deps.log.warn('reference image gone from backend; uploading it again', { backend, sha256: reference.sha256, name: imageName(known.subfolder, known.name) });
 
-    const bytes = await this.readVerified(reference);
+    const bytes = libraryBytes ?? (await this.readVerified(reference));
     const filename = `${REFERENCE_FILE_PREFIX}${reference.sha256}${path.extname(reference.path).toLowerCase() || '.png'}`;
     const answer = await client.uploadImage(bytes, filename);
     const row = { name: answer.name, subfolder: answer.subfolder ?? '' };
@@ -133,18 +133,24 @@ export class ReferenceStager {
     }
   }
 
-  /** The library file is there, unchanged since its bytes were last seen to have the reference's sha256; else read and checked. */
-  private async checkLibraryFile(reference: ReferenceToStage): Promise<void> {
+  /**
+   * The library file is there, unchanged since its bytes were last seen to have the reference's
+   * sha256; else it is read and checked, and its bytes returned (an upload that follows needs them).
+   */
+  private async checkLibraryFile(reference: ReferenceToStage): Promise<Buffer | undefined> {
     const now = await this.deps.storage.version(reference.path).catch(() => null);
     if (!now) throw new ReferenceUnavailableError(`reference "${reference.label}" is missing from the library (${reference.path})`, reference);
     const seen = this.verified.get(reference.path);
-    if (seen && seen.sha256 === reference.sha256 && seen.bytes === now.bytes && seen.modifiedMs === now.modifiedMs) return;
-    await this.readVerified(reference);
+    if (seen && seen.sha256 === reference.sha256 && seen.bytes === now.bytes && seen.modifiedMs === now.modifiedMs) return undefined;
+    const bytes = await this.readVerified(reference);
+    // Remembered with the version read before the bytes: a change landing between the two makes the next job hash it again.
+    this.verified.delete(reference.path);
+    if (this.verified.size >= MAX_VERIFIED) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(reference.path, { sha256: reference.sha256, ...now });
+    return bytes;
   }
 
   private async readVerified(reference: ReferenceToStage): Promise<Buffer> {
-    // Stat before reading: a change landing between the two makes the next job hash it again.
-    const before = await this.deps.storage.version(reference.path).catch(() => null);
     let bytes: Buffer;
     try {
       bytes = await this.deps.storage.read(reference.path);
@@ -154,11 +160,6 @@ export class ReferenceStager {
     if (sha256Hex(bytes) !== reference.sha256) {
       this.verified.delete(reference.path);
       throw new ReferenceUnavailableError(`reference "${reference.label}" at ${reference.path} no longer has sha256 ${reference.sha256}`, reference);
-    }
-    if (before) {
-      this.verified.delete(reference.path);
-      if (this.verified.size >= MAX_VERIFIED) this.verified.delete(this.verified.keys().next().value!);
-      this.verified.set(reference.path, { sha256: reference.sha256, ...before });
     }
     return bytes;
   }
