@@ -41,7 +41,7 @@ export const orchestratorConfigSchema = z.object({
   LIBRARY_DIR: libraryDir,
   DEFAULT_CHECKPOINT: z.string().min(1).optional(),
   /** How long a prompt may take from submission before it is interrupted and the job fails with `timeout`. */
-  JOB_TIMEOUT_S: z.coerce.number().int().positive().max(JOB_TIMEOUT_MAX_S, 'must be at most 604800 (7 days)').default(600),
+  JOB_TIMEOUT_S: z.coerce.number().int().positive().max(JOB_TIMEOUT_MAX_S, `must be at most ${JOB_TIMEOUT_MAX_S} (7 days)`).default(600),
   BACKEND_PREFETCH: positiveInt(1),
   /** How strongly a face reference steers the model on backends with IP-Adapter; 0 never uses it. */
   IPADAPTER_WEIGHT: z.coerce.number().min(0).max(3).default(0.7),
