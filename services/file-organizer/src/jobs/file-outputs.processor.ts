@@ -22,6 +22,8 @@ export interface FileOutputsDeps {
 /** One output of the job being filed: written to the library by this try, or kept as an earlier filing recorded it. */
 type Filing = { written: FiledOutput; bytes: Buffer; sidecarAt: (path: string) => Buffer } | { kept: AssetRow };
 type VersionOf = Parameters<typeof toAssetResource>[1];
+/** The generation's character version with its character, as filing reads them. */
+type ResolvedVersion = NonNullable<GenerationRow['characterVersion']> & { character: NonNullable<GenerationRow['character']> };
 
 const writtenPaths = (filings: Filing[]) => filings.flatMap((f) => ('written' in f ? [f.written.path] : []));
 
@@ -42,11 +44,11 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
 
   async function fileOutputs(job: GenerationRow, run: StageRun): Promise<StageResult> {
     if (!job.characterVersion || !job.character) throw new MalformedDataError(`generation ${job.id} has no resolved character version`);
-    const version = { ...job.characterVersion, character: job.character };
+    const version: ResolvedVersion = { ...job.characterVersion, character: job.character };
 
     const filings: Filing[] = [];
     try {
-      await fileEach(job, run, filings);
+      await fileEach(job, version, run, filings);
     } catch (error) {
       // A try that fails keeps nothing it wrote: a later try writes the same paths again, and a
       // generation that fails here leaves no file behind.
@@ -69,11 +71,10 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
   }
 
   /** Fetches and writes each output of the job (file, then sidecar), pushing each onto `filings` as it lands. */
-  async function fileEach(job: GenerationRow, run: StageRun, filings: Filing[]): Promise<void> {
+  async function fileEach(job: GenerationRow, version: ResolvedVersion, run: StageRun, filings: Filing[]): Promise<void> {
     // A try after a fault or a crash (BullMQ counts a stalled job) may follow a write cut short.
     const mayFollowCutWrite = run.job.attemptsMade > 0 || (run.job.stalledCounter ?? 0) > 0;
     const outputs = readOutputs(job);
-    const version = { ...job.characterVersion!, character: job.character! };
     const conditioning = readConditioning(job);
     const workflow = readWorkflow(job);
     const references = referencesUsed(conditioning.references, readReferenceUse(job));
