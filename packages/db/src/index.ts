@@ -1,7 +1,7 @@
 export { createDb, databaseStatements, poolOf, type Db, type SqlPool } from './create-db';
 export { isDatabaseUnavailable } from './database-unavailable';
 export { isIdempotentRead, retryReadsOnce } from './retry-reads';
-export { migrate, ensureDatabase, listMigrations, MIGRATIONS_DIR } from './migrate';
+export { migrate, ensureDatabase, listMigrations, pendingMigrations, MIGRATIONS_DIR } from './migrate';
 export * from './generated/prisma/client';
 export { isUniqueViolation } from './unique-violation';
 export { literalLikePattern } from './like-pattern';

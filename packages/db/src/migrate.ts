@@ -99,6 +99,28 @@ export async function migrate(databaseUrl: string, dir = MIGRATIONS_DIR): Promis
   }
 }
 
+/**
+ * The committed migrations a database has not applied yet, read without writing anything (no
+ * lock, no table created): what a dry run reports before it would migrate.
+ */
+export async function pendingMigrations(databaseUrl: string, dir = MIGRATIONS_DIR): Promise<Migration[]> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const table = await client.query<{ name: string | null }>(`SELECT to_regclass('"_prisma_migrations"')::text AS name`);
+    const done = table.rows[0]?.name
+      ? new Set(
+          (await client.query<{ migration_name: string }>(
+            'SELECT migration_name FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL',
+          )).rows.map((r) => r.migration_name),
+        )
+      : new Set<string>();
+    return (await listMigrations(dir)).filter((migration) => !done.has(migration.name));
+  } finally {
+    await client.end();
+  }
+}
+
 /** Creates the database named in the URL when it does not exist yet (connecting to `postgres`). */
 export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
   const url = new URL(databaseUrl);

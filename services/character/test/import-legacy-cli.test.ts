@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createTestDatabase, type TestDatabase } from '@anime/testing';
+import { createEmptyDatabase, createTestDatabase, type TestDatabase } from '@anime/testing';
+import { createDb } from '@anime/db';
 import { LEGACY_FIXTURE_DIR } from '../src/legacy/seed-demo';
 import { createLegacyDatabase, createTempDir, type TempDir } from './legacy-fixture';
 
@@ -69,5 +70,33 @@ describe('pnpm character:import-legacy', () => {
     const second = await run(args, env);
     expect(second.code).toBe(0);
     expect(second.stdout).toMatch(/created nothing: everything was already imported/);
+  });
+
+  it('when the target database is not migrated yet, then a dry run says so and exits 1, and a real run migrates it and imports', async () => {
+    const fresh = await createEmptyDatabase('legacyfresh');
+    const freshLibrary = await createTempDir('cli-fresh');
+    try {
+      const env = { DATABASE_URL: fresh.url, LIBRARY_DIR: freshLibrary.path };
+      const args = ['--from', legacy.url, '--images-root', LEGACY_FIXTURE_DIR];
+      // Once: every character "failed" with Prisma's "The table `public.characters` does not exist".
+      const dry = await run([...args, '--dry-run'], env);
+      expect(dry.code).toBe(1);
+      expect(dry.stderr).toMatch(/lacks \d+ migration\(s\).*run pnpm db:migrate/);
+      expect(dry.stderr).not.toMatch(/does not exist/);
+
+      const real = await run(args, env);
+      expect(real.stderr).not.toMatch(/does not exist/);
+      expect(real.code).toBe(0);
+      expect(real.stdout).toMatch(/created Kai Nakamura \(legacy:7\) as kai-nakamura: 3 versions/);
+      const db = createDb(fresh.url, { max: 1 });
+      try {
+        expect(await db.characterVersion.count()).toBe(3);
+      } finally {
+        await db.$disconnect();
+      }
+    } finally {
+      await fresh.drop();
+      await freshLibrary.remove();
+    }
   });
 });

@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { createDb, type Db } from '@anime/db';
 import { createEmptyDatabase, createTestDatabase, type TestDatabase } from '@anime/testing';
 import { importLegacy } from '../src/legacy/import-legacy';
+import { LEGACY_FIXTURE_DIR } from '../src/legacy/seed-demo';
 import { createTempDir, type TempDir } from './legacy-fixture';
 
 // An older layout: attributes hang off the character, definitions are text, no slug, no current flag.
@@ -69,5 +70,36 @@ describe('importLegacy on an older legacy layout', () => {
     }
     expect(mio.versions[1].definition).toMatchObject({ triggerWords: ['miotanaka'] });
     expect(await db.character.count({ where: { name: 'Broken One' } })).toBe(0);
+  });
+});
+
+describe('importLegacy with names and labels the API would not take', () => {
+  let odd: TestDatabase;
+  beforeAll(async () => {
+    odd = await createEmptyDatabase('legacyodd');
+    const client = new Client({ connectionString: odd.url });
+    await client.connect();
+    await client.query(`
+      CREATE TABLE character_definitions (id serial PRIMARY KEY, name text NOT NULL, slug text);
+      CREATE TABLE character_versions (id serial PRIMARY KEY, character_id int NOT NULL, version_number int, definition jsonb NOT NULL, is_current boolean);
+      CREATE TABLE character_references (id serial PRIMARY KEY, character_id int NOT NULL, name text NOT NULL, image_path text NOT NULL, reference_type text);
+      INSERT INTO character_definitions (id, name, slug) VALUES (21, repeat('Long', 60), 'long-name');
+      INSERT INTO character_versions (character_id, version_number, definition, is_current) VALUES (21, 1, '{"name": "Long"}', true);
+      INSERT INTO character_references (character_id, name, image_path, reference_type) VALUES
+        (21, '', 'images/sakura.png', 'face'), (21, repeat('L', 250), 'images/hiroshi.png', 'body');
+    `);
+    await client.end();
+  });
+  afterAll(() => odd?.drop());
+
+  it('then the name and each label are cut to 200 characters or named after the image file, with a warning, so the character can travel in a bundle', async () => {
+    const report = await importLegacy({ fromUrl: odd.url, targetDb: db, libraryDir: library.path, imagesRoot: LEGACY_FIXTURE_DIR });
+    expect(report.characters.map((c) => c.status)).toEqual(['created']);
+    const character = await db.character.findUniqueOrThrow({ where: { slug: 'long-name' }, include: { references: { orderBy: { createdAt: 'asc' } } } });
+    // Once stored as they came: 240 characters and an empty label, which a bundle import refuses (1 to 200).
+    expect(character.name).toBe('Long'.repeat(60).slice(0, 200));
+    expect(character.references.map((r) => r.label).sort()).toEqual(['L'.repeat(200), 'sakura']);
+    expect(report.warnings.join('\n')).toMatch(/name is 240 characters; cut to 200/);
+    expect(report.warnings.join('\n')).toMatch(/reference label is 250 characters; cut to 200/);
   });
 });

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createDb } from '@anime/db';
+import { createDb, migrate, pendingMigrations } from '@anime/db';
 import { importLegacy } from '../legacy/import-legacy';
 import { formatImportReport } from '../legacy/import-report';
 import { consoleLog } from './console-log';
@@ -17,8 +17,8 @@ characters already imported (by legacy id) are skipped, so a second run creates 
   --json              print the report as JSON instead of the summary
   --help              this text
 
-Environment: DATABASE_URL (the database to import into), LIBRARY_DIR (reference images are
-copied to LIBRARY_DIR/references/<character>/).
+Environment: DATABASE_URL (the database to import into, migrated first as pnpm db:migrate would;
+with --dry-run only checked), LIBRARY_DIR (reference images are copied to LIBRARY_DIR/references/<character>/).
 Exit status: 0 done, 1 the import or a character failed, 2 bad usage.`;
 
 class UsageError extends Error {}
@@ -65,6 +65,7 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  await prepareTarget(parsed.databaseUrl, parsed.dryRun);
   const targetDb = createDb(parsed.databaseUrl, { max: 2 });
   try {
     const report = await importLegacy({ ...parsed, targetDb, log: consoleLog });
@@ -73,6 +74,21 @@ async function main(): Promise<number> {
   } finally {
     await targetDb.$disconnect();
   }
+}
+
+/**
+ * The target's tables must exist before the first character is read: an unmigrated database once
+ * failed every character with Prisma's "table does not exist". A real run migrates it (as
+ * `pnpm start` and `pnpm db:seed` do); a dry run writes nothing, so it only says what is missing.
+ */
+async function prepareTarget(databaseUrl: string, dryRun: boolean): Promise<void> {
+  if (!dryRun) {
+    const { applied } = await migrate(databaseUrl);
+    if (applied.length) consoleLog.info(`applied ${applied.length} migration(s) to the target database`);
+    return;
+  }
+  const pending = await pendingMigrations(databaseUrl);
+  if (pending.length) throw new Error(`the target database (DATABASE_URL) lacks ${pending.length} migration(s), e.g. ${pending[0].name}: run pnpm db:migrate, or import without --dry-run`);
 }
 
 main().then(

@@ -82,20 +82,39 @@ export function planCharacter(legacy: LegacyCharacter): CharacterPlan {
   return {
     legacyId: `legacy:${legacy.id}`,
     slug: safeName(legacy.slug ?? legacy.name, `character-${legacy.id}`),
-    name: legacy.name,
+    name: bounded(legacy.name.trim() || `character ${legacy.id}`, `${label}: name`, warnings),
     archivedAt: legacy.archivedAt,
     createdAt: legacy.createdAt,
     currentVersion,
     versions,
     references: legacy.references.map((r) => ({
       legacyId: r.id,
-      label: r.name,
+      label: bounded(r.name.trim() || referenceLabelFallback(r.imagePath), `${label}: reference label`, warnings),
       kind: KINDS[(r.type ?? '').trim().toLowerCase()] ?? 'other',
       imagePath: r.imagePath,
       createdAt: r.createdAt,
     })),
     warnings,
   };
+}
+
+/**
+ * Names and labels as the API bounds them (1 to NAME_MAX characters), so that what the import
+ * writes can also leave in a bundle and come back: an empty legacy label once made an export
+ * that no import would take.
+ */
+const NAME_MAX = 200;
+
+function bounded(text: string, what: string, warnings: string[]): string {
+  if (text.length <= NAME_MAX) return text;
+  warnings.push(`${what} is ${text.length} characters; cut to ${NAME_MAX}`);
+  // Never split a surrogate pair: a lone half cannot be stored.
+  return text.slice(0, NAME_MAX).replace(/[\uD800-\uDBFF]$/, '');
+}
+
+/** An unnamed legacy reference is labelled after its image file, else plainly "reference". */
+function referenceLabelFallback(imagePath: string): string {
+  return (imagePath.split(/[\\/]/).pop() ?? '').replace(/\.[^.]*$/, '').trim() || 'reference';
 }
 
 function typedAttributes(rows: LegacyCharacter['versions'][number]['attributes'], where: string, warnings: string[]): TypedAttribute[] {
