@@ -277,6 +277,13 @@ describe('character bundles', () => {
       return rawZip(sealed(files));
     }
 
+    /** Rin's bundle with character.json changed by `edit`, the manifest resealed to match. */
+    function withCharacter(edit: (character: { versions: { createdAt: string }[]; references: { createdAt: string }[] }) => void): Buffer {
+      const character = JSON.parse(rin.get('character.json')!.toString());
+      edit(character);
+      return rawZip(sealed(new Map(rin).set('character.json', Buffer.from(JSON.stringify(character)))));
+    }
+
     const cases: [string, () => Buffer, () => string][] = [
       ['an entry named ../evil.png', () => rawZip([...honest(), { name: '../evil.png', data: face }]), () => '../evil.png'],
       ['an absolute entry /etc/x', () => rawZip([...honest(), { name: '/etc/x', data: Buffer.from('x') }]), () => '/etc/x'],
@@ -297,6 +304,9 @@ describe('character bundles', () => {
       ['the same entry twice', () => rawZip([...honest(), honest()[1]]), () => 'appears twice'],
       ['no manifest', () => rawZip(honest().slice(1)), () => 'manifest.json'],
       ['no zip at all', () => Buffer.from('PK? not really a zip'), () => 'not a readable zip'],
+      // ISO 8601 allows the year 0000, PostgreSQL's timestamps do not: once a 500 from the insert.
+      ['a version dated in the year 0000', () => withCharacter((c) => (c.versions[0].createdAt = '0000-06-01T00:00:00Z')), () => 'versions.0.createdAt'],
+      ['a reference dated in the year 0000', () => withCharacter((c) => (c.references[0].createdAt = '0000-01-01T00:00:00Z')), () => 'references.0.createdAt'],
     ];
 
     it.each(cases)('holding %s, then 400 invalid_bundle names it, and no row or file is left behind', async (_what, build, named) => {
@@ -343,6 +353,24 @@ describe('character bundles', () => {
       expect(JSON.parse((await unzip(exported.zip)).get('character.json')!.toString()).references).toEqual([]);
       expect((await importZip(targetApi, exported.zip)).status).toBe(201);
       expect((await targetApi.get('/api/v1/characters/sora/versions/2')).body.definition).toEqual(expect.objectContaining({ voice_notes: 'soft' }));
+      expect((await importZip(sourceApi, exported.zip)).status).toBe(200);
+    });
+
+    it('then a slug the API would not make (one that looks like an id) still travels: a new character needs ?as=, the one it came from merges', async () => {
+      const oddSlug = '0b7e5a52-8d1c-4f55-9c3e-2f7d9a1b6c40';
+      expect((await sourceApi.post('/api/v1/characters', { name: 'Uuid Slug', slug: 'uuid-slug', definition: { displayName: 'Uuid Slug' } })).status).toBe(201);
+      // As a legacy system whose slugs were uuids leaves them after the legacy import.
+      await source.db.character.update({ where: { slug: 'uuid-slug' }, data: { slug: oddSlug } });
+      const exported = await exportZip(source, oddSlug);
+      const [rows, files] = [await rowCounts(target.db), await libraryFiles(target)];
+      const refused = await importZip(targetApi, exported.zip);
+      expectError(refused, 400, 'invalid_bundle');
+      expect(refused.body.error.message).toContain('?as=');
+      expect(await rowCounts(target.db)).toEqual(rows);
+      expect(await libraryFiles(target)).toEqual(files);
+      const copied = await importZip(targetApi, exported.zip, '?as=uuid-slug-copy');
+      expect(copied.status).toBe(201);
+      expect(copied.body.character).toEqual(expect.objectContaining({ slug: 'uuid-slug-copy', name: 'Uuid Slug' }));
       expect((await importZip(sourceApi, exported.zip)).status).toBe(200);
     });
 

@@ -106,6 +106,14 @@ describe('POST /api/v1/characters', () => {
     }
   });
 
+  it('when no slug is given and the name is an id (uuid), then 400 validation_failed on slug rather than a slug that looks like an id', async () => {
+    const name = '123e4567-e89b-12d3-a456-426614174001';
+    const response = await api.post('/api/v1/characters', { name, definition: { displayName: 'Odd' } });
+    expectError(response, 400, 'validation_failed');
+    expect(response.body.error.details[0].path).toBe('slug');
+    expect(await gateway.db.character.count({ where: { name } })).toBe(0);
+  });
+
   it('when the body is not JSON, then 400 invalid_json', async () => {
     const response = await fetch(`${gateway.baseUrl}/api/v1/characters`, { method: 'POST', headers: { ...gateway.authHeaders, 'content-type': 'application/json' }, body: '{nope' });
     expectError({ status: response.status, body: await response.json() }, 400, 'invalid_json');
@@ -127,6 +135,20 @@ describe('GET /api/v1/characters and /:idOrSlug', () => {
     expect(first.body.items).toHaveLength(1);
     const second = await api.get(`/api/v1/characters?limit=1&cursor=${first.body.nextCursor}`);
     expect(second.body.items[0].slug).not.toBe(first.body.items[0].slug);
+  });
+
+  it('when the character a cursor points at is archived before the next page, then the next page still starts right after it', async () => {
+    for (const slug of ['page-a', 'page-b', 'page-c', 'page-d']) {
+      expect((await api.post('/api/v1/characters', { name: slug, slug, definition: { displayName: slug } })).status).toBe(201);
+    }
+    const first = await api.get('/api/v1/characters?q=page-&limit=2');
+    expect(first.body.items.map((c: { slug: string }) => c.slug)).toEqual(['page-a', 'page-b']);
+    expect((await api.delete('/api/v1/characters/page-b')).status).toBe(200);
+    // Once `skip: 1` dropped page-c: the row it skipped was no longer the cursor's own.
+    const second = await api.get(`/api/v1/characters?q=page-&limit=2&cursor=${first.body.nextCursor}`);
+    expect(second.body).toEqual({ items: [expect.objectContaining({ slug: 'page-c' }), expect.objectContaining({ slug: 'page-d' })], nextCursor: null });
+    const unknown = await api.get('/api/v1/characters?limit=2&cursor=00000000-0000-4000-8000-000000000000');
+    expect(unknown.body).toEqual({ items: [], nextCursor: null });
   });
 
   it('when fetched by slug or by id, then the same detail comes back', async () => {

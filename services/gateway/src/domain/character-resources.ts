@@ -32,14 +32,19 @@ export function toReferenceResource(characterSlug: string, reference: CharacterR
 }
 
 export async function loadCharacterSummaries(db: Db, options: { q?: string; limit: number; cursor?: string; archived: boolean }): Promise<{ items: CharacterSummary[]; nextCursor: string | null }> {
+  // Pages follow the slug (unique) after the cursor's, looked up whatever it is now: Prisma's
+  // `cursor` + `skip: 1` would skip a live character whenever the one at the cursor was archived
+  // between two pages. An unknown cursor is past the end, as it always was.
+  const after = options.cursor ? await db.character.findUnique({ where: { id: options.cursor }, select: { slug: true } }) : null;
+  if (options.cursor && !after) return { items: [], nextCursor: null };
   const rows = await db.character.findMany({
     where: {
+      ...(after ? { slug: { gt: after.slug } } : {}),
       ...(options.archived ? {} : { archivedAt: null }),
       ...(options.q ? { OR: [{ name: { contains: literalLikePattern(options.q), mode: 'insensitive' } }, { slug: { contains: literalLikePattern(options.q.toLowerCase()) } }] } : {}),
     },
     orderBy: [{ slug: 'asc' }],
     take: options.limit + 1,
-    ...(options.cursor ? { cursor: { id: options.cursor }, skip: 1 } : {}),
     include: { _count: { select: { references: { where: { detachedAt: null } } } } },
   });
   const page = rows.slice(0, options.limit);

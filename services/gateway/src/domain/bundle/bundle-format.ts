@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CHARACTER_LIMITS, storableText } from '@anime/contracts';
-import { REFERENCE_KINDS, slugSchema } from '../../http/character-bodies';
+import { REFERENCE_KINDS } from '../../http/character-bodies';
 
 /**
  * A character bundle is a zip holding exactly:
@@ -34,6 +34,9 @@ export const MAX_BUNDLE_REFERENCES = 1000;
 
 const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'a lower-case hex sha256');
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+// PostgreSQL's timestamps start at 4713 BC but it reads a year written 0000 as out of range: an
+// ISO year 0000 (1 BC) is refused here, naming the entry, rather than failing the insert with a 500.
+const bundleDate = z.iso.datetime().refine((value) => new Date(value).getUTCFullYear() >= 1, 'must be a date from the year 0001 on');
 
 export const manifestSchema = z.strictObject({
   format: z.literal(BUNDLE_FORMAT),
@@ -51,7 +54,7 @@ const bundleVersionSchema = z.strictObject({
     .array(z.strictObject({ key: z.string(), type: z.enum(['string', 'number', 'boolean']), value: z.union([z.string(), z.number(), z.boolean()]) }))
     .max(CHARACTER_LIMITS.attributesPerVersion, `at most ${CHARACTER_LIMITS.attributesPerVersion} attributes per version`),
   note: z.string().nullable(),
-  createdAt: z.iso.datetime(),
+  createdAt: bundleDate,
   references: z.array(sha256Schema),
 });
 
@@ -65,12 +68,15 @@ const bundleReferenceSchema = z.strictObject({
   bytes: count,
   file: z.string(),
   detached: z.boolean(),
-  createdAt: z.iso.datetime(),
+  createdAt: bundleDate,
 });
 
 export const bundleCharacterSchema = z.strictObject({
   id: z.uuid(),
-  slug: slugSchema,
+  // Where the bundle came from, as that database holds it (the legacy importer keeps slugs the API
+  // would not make, such as one that looks like an id): checked as a slug only where it names a new
+  // character (resolveImportTarget), so such a character's bundle still merges, or imports with ?as.
+  slug: storableText().min(1).max(200),
   name: storableText().trim().min(1).max(200),
   currentVersion: z.number().int().min(1),
   versions: z.array(bundleVersionSchema).min(1).max(MAX_BUNDLE_VERSIONS, `at most ${MAX_BUNDLE_VERSIONS} versions`),

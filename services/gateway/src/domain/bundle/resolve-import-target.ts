@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { characterArchived } from '@anime/characters';
 import type { Character, Db } from '@anime/db';
 import { ApiError } from '../../http/api-error';
+import { slugSchema } from '../../http/character-bodies';
 import type { ParsedBundle } from './parse-bundle';
 import { STORED_VERSION_CONTENT, storedVersionKey } from './stored-version-key';
 import { versionContentKey } from './version-content-key';
@@ -26,6 +27,16 @@ export async function resolveImportTarget(db: Db, bundle: ParsedBundle, as: stri
   if (holder) {
     if (await sharesFirstVersion(db, holder.id, bundle)) return merge(holder);
     throw slugConflict(slug);
+  }
+  if (as === undefined) {
+    const valid = slugSchema.safeParse(slug);
+    if (!valid.success) {
+      const why = valid.error.issues.map((issue) => issue.message).join('; ');
+      throw new ApiError(400, 'invalid_bundle', `the bundle's slug "${slug}" cannot name a new character here (${why}); import it under another with ?as=<new-slug>`, {
+        entry: 'character.json',
+        slug,
+      });
+    }
   }
   return { kind: 'create', id: same ? randomUUID() : bundle.character.id, slug };
 }
