@@ -198,4 +198,14 @@ describe('reference file names', () => {
     expect(file.status).toBe(200);
     expect(file.headers.get('content-disposition')).toBe(`attachment; filename="reference-${response.body.id}.png"; filename*=UTF-8''%E6%97%A5%E6%9C%AC.png`);
   });
+
+  it('when a long label has an emoji where the download name is cut, then the file still downloads, named with its extension', async () => {
+    const label = `${'x'.repeat(115)}${'😀'.repeat(5)}`;
+    const response = await api.post('/api/v1/characters/hana/references', form(png(6, 5, 78), { label }));
+    expect(response.status).toBe(201);
+    // Once a 400 invalid_path: the cut left half a surrogate pair, which the header's encoding refused.
+    const file = await fetch(`${gateway.baseUrl}${response.body.url}`, { headers: gateway.authHeaders });
+    expect(file.status).toBe(200);
+    expect(file.headers.get('content-disposition')).toBe(`attachment; filename="${'x'.repeat(115)}.png"`);
+  });
 });

@@ -20,6 +20,16 @@ describe('attachmentHeader', () => {
     expect(attachmentHeader('étoile 星.png')).toBe(`attachment; filename="etoile_.png"; filename*=UTF-8''%C3%A9toile%20%E6%98%9F.png`);
   });
 
+  it('when the name is longer than 120 characters, then it is cut before its extension, never inside a surrogate pair', () => {
+    // An emoji straddling the cut once left a lone surrogate that made the header throw (a 400 invalid_path).
+    expect(attachmentHeader(`${'x'.repeat(115)}${'😀'.repeat(5)}.png`, 'reference-1')).toBe(`attachment; filename="${'x'.repeat(115)}.png"`);
+    expect(attachmentHeader(`${'x'.repeat(114)}${'😀'.repeat(5)}.png`, 'reference-1')).toBe(
+      `attachment; filename="${'x'.repeat(114)}_.png"; filename*=UTF-8''${'x'.repeat(114)}%F0%9F%98%80.png`,
+    );
+    const long = attachmentHeader(`${'y'.repeat(200)}.png`);
+    expect(long).toBe(`attachment; filename="${'y'.repeat(116)}.png"`);
+  });
+
   it('when nothing usable is left, then the fallback name is used', () => {
     expect(attachmentHeader('...', 'asset-1.png')).toBe('attachment; filename="asset-1.png"');
     expect(attachmentHeader('星', 'reference-1')).toMatch(/^attachment; filename="reference-1"; filename\*=UTF-8''%E6%98%9F$/);
