@@ -34,5 +34,11 @@ export const characterListQuerySchema = z.object({
   archived: z.enum(['true', 'false']).default('false').transform((v) => v === 'true').describe('include archived characters'),
 });
 
+/** `GET /api/v1/webhooks/:id/deliveries`: every attempt, newest first, paged like the other lists. */
+export const webhookDeliveryListQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.uuid().optional().describe('nextCursor of the previous page'),
+});
+
 /** `POST /api/v1/generations/:id/retry`. */
 export const retryGenerationBodySchema = z.object({ seed: z.literal('new').optional().describe('"new": draw a new seed instead of reusing the recorded one') }).strict();

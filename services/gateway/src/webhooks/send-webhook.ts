@@ -59,7 +59,7 @@ export async function sendWebhook(rawUrl: string, body: string, headers: Record<
           let read = 0;
           const finish = () => {
             const status = response.statusCode ?? 0;
-            const excerpt = Buffer.concat(chunks).toString('utf8').slice(0, EXCERPT_CHARS);
+            const excerpt = storableExcerpt(Buffer.concat(chunks).toString('utf8'));
             const ok = status >= 200 && status < 300;
             const error = ok ? null : status >= 300 && status < 400 ? `redirect (${status}) not followed` : `receiver answered ${status}`;
             resolve(done({ ok, statusCode: status, error, excerpt: excerpt || null }));
@@ -83,6 +83,18 @@ export async function sendWebhook(rawUrl: string, body: string, headers: Record<
   } catch (error) {
     return done({ ok: false, statusCode: null, error: describe(error as Error), excerpt: null });
   }
+}
+
+/**
+ * The first characters of an answer as text PostgreSQL can store: a receiver's NUL bytes (which a
+ * text column refuses, failing the record of a delivery that succeeded) become U+FFFD, as does half
+ * of a surrogate pair cut at the limit.
+ */
+export function storableExcerpt(text: string): string {
+  return text
+    .slice(0, EXCERPT_CHARS)
+    .replace(/\u0000/g, '\uFFFD')
+    .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
 }
 
 function describe(error: Error): string {

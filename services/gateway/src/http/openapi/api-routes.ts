@@ -21,6 +21,7 @@ import {
   schemaListSchema,
   versionDiffSchema,
   webhookCreatedSchema,
+  webhookDeliveryListQuerySchema,
   webhookDeliverySchema,
   webhookResourceSchema,
   workflowDetailSchema,
@@ -136,7 +137,7 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'delete', path: '/api/v1/webhooks/:id', tags: ['webhooks'], summary: 'Delete a webhook endpoint (its delivery log stays)', params: id('webhook id'), responses: { 204: { description: 'deleted' } }, errors: [400, 404] },
   {
     method: 'get', path: '/api/v1/webhooks/:id/deliveries', tags: ['webhooks'], summary: 'Every delivery attempt to an endpoint, newest first',
-    params: id('webhook id'), responses: { 200: ok('the attempts', items(webhookDeliverySchema, 'WebhookDeliveryList')) }, errors: [400, 404],
+    params: id('webhook id'), query: webhookDeliveryListQuerySchema, responses: { 200: ok('a page of attempts', page(webhookDeliverySchema, 'WebhookDeliveryPage')) }, errors: [400, 404],
   },
   // Probes and this document
   { method: 'get', path: '/healthz', tags: ['probes'], open: true, summary: 'Liveness', responses: { 200: ok('alive', health) } },

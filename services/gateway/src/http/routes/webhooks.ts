@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { createWebhookBodySchema, type WebhookDeliveryResource, type WebhookEventType, type WebhookResource } from '@anime/contracts';
+import { createWebhookBodySchema, webhookDeliveryListQuerySchema, type WebhookDeliveryResource, type WebhookEventType, type WebhookResource } from '@anime/contracts';
 import type { WebhookAllowList } from '@anime/config';
 import type { Db } from '@anime/db';
 import { ApiError, notFound } from '../api-error';
@@ -11,8 +11,6 @@ import { newWebhookSecret } from '../../webhooks/sign-webhook';
 import { checkTargetAtRegistration, TargetRefusedError } from '../../webhooks/target-policy';
 
 const idParam = z.string().uuid('must be a webhook id (uuid)');
-/** The most attempts one deliveries answer lists, newest first. */
-const DELIVERIES_SHOWN = 200;
 
 type EndpointRow = NonNullable<Awaited<ReturnType<Db['webhookEndpoint']['findFirst']>>>;
 
@@ -78,7 +76,15 @@ export function webhookRoutes(deps: { db: Db; allow: WebhookAllowList }): Router
 
   router.get('/:id/deliveries', async (req, res) => {
     const row = await findOwned(callerOf(res), req.params.id);
-    const deliveries = await deps.db.webhookDelivery.findMany({ where: { endpointId: row.id }, orderBy: [{ createdAt: 'desc' }, { attempt: 'desc' }], take: DELIVERIES_SHOWN });
+    const query = parseOr400(webhookDeliveryListQuerySchema, req.query, 'query');
+    // Every attempt stays reachable: newest first, a page at a time (nextCursor), like the other lists.
+    const rows = await deps.db.webhookDelivery.findMany({
+      where: { endpointId: row.id },
+      orderBy: [{ createdAt: 'desc' }, { attempt: 'desc' }, { id: 'desc' }],
+      take: query.limit + 1,
+      ...(query.cursor ? { cursor: { id: query.cursor }, skip: 1 } : {}),
+    });
+    const deliveries = rows.slice(0, query.limit);
     const items: WebhookDeliveryResource[] = deliveries.map((d) => ({
       id: d.id,
       messageId: d.messageId,
@@ -91,7 +97,7 @@ export function webhookRoutes(deps: { db: Db; allow: WebhookAllowList }): Router
       durationMs: d.durationMs,
       createdAt: d.createdAt.toISOString(),
     }));
-    res.json({ items });
+    res.json({ items, nextCursor: rows.length > query.limit ? deliveries[deliveries.length - 1].id : null });
   });
 
   return router;
