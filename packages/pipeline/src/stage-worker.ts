@@ -70,7 +70,7 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
     }
     const parsed = entry.schema.safeParse(job.data);
     if (!parsed.success) {
-      const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`).join('; ');
+      const problems = describeIssues(parsed.error.issues);
       deps.log.warn('rejected malformed payload', { queue: entry.name, jobId: job.id, problems });
       throw new UnrecoverableError(`invalid ${entry.name} payload: ${problems}`);
     }
@@ -176,4 +176,26 @@ function durationOutcome(error: unknown): 'failed' | 'deferred' | 'errored' {
   if (error instanceof DelayedError) return 'deferred';
   if (error instanceof UnrecoverableError || error instanceof StageRefusedError) return 'failed';
   return 'errored';
+}
+
+type Issue = { code: string; path: PropertyKey[]; message: string; errors?: Issue[][] };
+
+/**
+ * A refusal a producer can act on: each issue as `path: message`. A message matching no form of a
+ * union (generation-requests takes a request or a reference to a generation) is described by the
+ * form it came closest to, rather than zod's bare "Invalid input": a form that does not even know the
+ * message's keys is the wrong one, then the one with the fewest issues; on a tie the last (the request).
+ */
+export function describeIssues(issues: readonly Issue[], prefix: PropertyKey[] = []): string {
+  return issues
+    .map((issue) => {
+      const path = [...prefix, ...issue.path];
+      if (issue.code === 'invalid_union' && issue.errors?.length) {
+        const rank = (branch: Issue[]) => (branch.some((i) => i.code === 'unrecognized_keys' && !i.path.length) ? 1_000_000 : 0) + branch.length;
+        const closest = issue.errors.reduce((best, branch) => (rank(branch) <= rank(best) ? branch : best));
+        if (closest.length) return describeIssues(closest, path);
+      }
+      return `${path.map(String).join('.') || '(payload)'}: ${issue.message}`;
+    })
+    .join('; ');
 }

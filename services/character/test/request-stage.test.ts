@@ -156,4 +156,29 @@ describe('request stage (character service in-process, PostgreSQL, Redis)', () =
     expect(job.failedReason).toMatch(/more than the limit of 65536/);
     expect(await db.generationJob.count({ where: { source: 'farm', requestId: 'huge' } })).toBe(0);
   });
+
+  it('when a message has a wrong or missing schemaVersion, is not an object, or holds a __proto__ param, then it is refused once naming what is wrong, not a bare "Invalid input"', async () => {
+    const bad: [unknown, string][] = [
+      [{ ...message({ source: 'versions', requestId: 'v2' }), schemaVersion: 2 }, 'schemaVersion: Invalid input: expected 1'],
+      [{ ...message({ source: 'versions', requestId: 'v-none' }), schemaVersion: undefined }, 'schemaVersion: Invalid input: expected 1'],
+      [{ ...message({ source: 'versions', requestId: 'v-string' }), schemaVersion: '1' }, 'schemaVersion: Invalid input: expected 1'],
+      [null, '(payload): Invalid input: expected object, received null'],
+      [{ schemaVersion: 1, source: 'versions', requestId: 'no-character', prompt: 'x' }, 'character: Invalid input: expected string, received undefined'],
+      [JSON.parse('{"schemaVersion":1,"source":"versions","requestId":"proto","character":"kai-nakamura","prompt":"x","params":{"__proto__":{"x":1}}}'), 'params.__proto__: "__proto__" is not allowed as a key'],
+    ];
+    const added = await Promise.all(bad.map(([payload]) => requests.add(entry.jobName, payload, { attempts: 5 })));
+    expect(await settled(added)).toEqual(bad.map(() => 'failed'));
+    for (const [index, [, reason]] of bad.entries()) {
+      const job = (await requests.getJob(added[index].id!))!;
+      expect({ attemptsMade: job.attemptsMade, failedReason: job.failedReason }).toEqual({ attemptsMade: 1, failedReason: `invalid generation-requests payload: ${reason}` });
+    }
+    expect(await db.generationJob.count({ where: { source: 'versions' } })).toBe(0);
+  });
+
+  it('when a message only references a generation that does not exist, then it fails once saying so, whatever attempts says', async () => {
+    const added = await requests.add(entry.jobName, { schemaVersion: 1, generationId: '00000000-0000-4000-8000-000000000000' }, { attempts: 5, backoff: { type: 'fixed', delay: 10 } });
+    expect(await settled([added])).toEqual(['failed']);
+    const job = (await requests.getJob(added.id!))!;
+    expect({ attemptsMade: job.attemptsMade, failedReason: job.failedReason }).toEqual({ attemptsMade: 1, failedReason: 'generation 00000000-0000-4000-8000-000000000000 does not exist' });
+  });
 });

@@ -41,7 +41,8 @@ async function locateGeneration(deps: ResolveCharacterDeps, lifecycle: JobLifecy
     const existing = await deps.db.generationJob.findUnique({ where: { id: payload.generationId }, select: { id: true } });
     if (existing) return existing.id;
   }
-  if (!('character' in payload)) throw new MalformedDataError(`generation ${payload.generationId} does not exist`);
+  // A reference to no generation can only be refused again: it fails once, like an invalid message.
+  if (!('character' in payload)) throw new UnrecoverableError(`generation ${payload.generationId} does not exist`);
   // Refused before a row exists, and never retried: the same message would be refused again.
   if (payload.webhook && !(await requestWebhookEndpoint(deps.db, payload.webhook.url, payload.project, null))) {
     throw new UnrecoverableError(`invalid generation-requests payload: ${webhookNotRegistered(payload.webhook.url)}`);
