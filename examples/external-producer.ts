@@ -39,9 +39,18 @@ export interface ProducerOptions {
   source: string;
 }
 
+/**
+ * The BullMQ job id of one (source, requestId): the same pair always gives the same id, so adding it
+ * again is a no-op, and two pairs never share one. Each part is percent-encoded and joined by `/`
+ * (which the encoding never leaves in a part): a plain `${source}-${requestId}` would give
+ * ('render', 'farm-1') and ('render-farm', '1') one id, the second add silently dropped, and BullMQ
+ * refuses a `:` in a job id, which a source or a requestId may hold.
+ */
+export const jobIdOf = (source: string, requestId: string) => `${encodeURIComponent(source)}/${encodeURIComponent(requestId)}`;
+
 /** Puts one request on the queue; resolves with its queue job id. */
 export async function submit(queue: Queue, source: string, requestId: string, request: Record<string, unknown>): Promise<string> {
-  const job = await queue.add(JOB_NAME, { schemaVersion: 1, source, requestId, ...request }, { jobId: `${source}-${requestId}` });
+  const job = await queue.add(JOB_NAME, { schemaVersion: 1, source, requestId, ...request }, { jobId: jobIdOf(source, requestId) });
   return job.id!;
 }
 
