@@ -56,3 +56,25 @@ describe('POST /api/v1/generations', () => {
     expect(response.body.error.code).toBe('validation_failed');
   });
 });
+
+describe('GET /api/v1/generations paging', () => {
+  it('when the generation a cursor points at leaves the filter before the next page, then the next page still starts right after it', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i += 1) {
+      const response = await api.post('/api/v1/generations', { character: 'kai', prompt: `page ${i}`, project: 'paging' });
+      expect(response.status).toBe(202);
+      ids.push(response.body.id as string);
+    }
+    const newestFirst = [...ids].reverse();
+    const first = await api.get('/api/v1/generations?project=paging&status=queued&limit=2');
+    expect(first.body.items.map((g: { id: string }) => g.id)).toEqual(newestFirst.slice(0, 2));
+    expect(first.body.nextCursor).toBe(newestFirst[1]);
+    // The cursor's generation is canceled: it is no longer queued, but the page after it stays the same.
+    expect((await api.post(`/api/v1/generations/${newestFirst[1]}/cancel`, {})).status).toBe(202);
+    const second = await api.get(`/api/v1/generations?project=paging&status=queued&limit=2&cursor=${first.body.nextCursor}`);
+    expect(second.body.items.map((g: { id: string }) => g.id)).toEqual(newestFirst.slice(2, 4));
+    expect(second.body.nextCursor).toBeNull();
+    // A cursor naming no generation is past the end.
+    expect((await api.get('/api/v1/generations?limit=2&cursor=00000000-0000-4000-8000-000000000000')).body).toEqual({ items: [], nextCursor: null });
+  });
+});

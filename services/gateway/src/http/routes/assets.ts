@@ -8,6 +8,7 @@ import { notFound, ApiError } from '../api-error';
 import { callerOf, type Caller } from '../auth/caller';
 import { projectScope, reachesProject } from '../auth/project-access';
 import { attachmentHeader } from '../download-name';
+import { pageFilter } from '../newest-first-page';
 import { parseOr400 } from '../parse-body';
 
 const idParam = z.string().uuid('must be an asset id (uuid)');
@@ -44,13 +45,9 @@ export function assetRoutes(deps: { db: Db; libraryDir: string }): Router {
           }
         : {}),
     };
-    const rows = await deps.db.asset.findMany({
-      where,
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      take: query.limit + 1,
-      ...(query.cursor ? { cursor: { id: query.cursor }, skip: 1 } : {}),
-      include: INCLUDE,
-    });
+    const filter = await pageFilter(where, query.cursor, (id) => deps.db.asset.findUnique({ where: { id }, select: { createdAt: true, id: true } }));
+    if (!filter) return void res.json({ items: [], nextCursor: null });
+    const rows = await deps.db.asset.findMany({ where: filter, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: query.limit + 1, include: INCLUDE });
     const page = rows.slice(0, query.limit);
     res.json({ items: page.map((asset) => toAssetResource(asset, asset.characterVersion)), nextCursor: rows.length > query.limit ? page[page.length - 1].id : null });
   });

@@ -15,6 +15,7 @@ import { projectNotAllowed } from '../auth/auth-errors';
 import { callerOf, type Caller } from '../auth/caller';
 import { projectScope, reachesProject } from '../auth/project-access';
 import { jsonBodyOnly } from '../json-body-only';
+import { pageFilter } from '../newest-first-page';
 import { parseOr400 } from '../parse-body';
 
 const idParam = z.string().uuid('must be a generation id (uuid)');
@@ -67,13 +68,9 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
       ...(query.requestId ? { requestId: query.requestId } : {}),
       ...(query.character ? { character: { OR: [{ slug: query.character }, ...(z.string().uuid().safeParse(query.character).success ? [{ id: query.character }] : [])] } } : {}),
     };
-    const rows = await deps.db.generationJob.findMany({
-      where,
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      take: query.limit + 1,
-      ...(query.cursor ? { cursor: { id: query.cursor }, skip: 1 } : {}),
-      select: { id: true },
-    });
+    const filter = await pageFilter(where, query.cursor, (id) => deps.db.generationJob.findUnique({ where: { id }, select: { createdAt: true, id: true } }));
+    if (!filter) return void res.json({ items: [], nextCursor: null });
+    const rows = await deps.db.generationJob.findMany({ where: filter, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: query.limit + 1, select: { id: true } });
     const page = rows.slice(0, query.limit);
     const items = await readGenerationResources(deps.db, page.map((r) => r.id));
     res.json({ items, nextCursor: rows.length > query.limit ? page[page.length - 1].id : null });
