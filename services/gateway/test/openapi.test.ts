@@ -62,4 +62,29 @@ describe('OpenAPI document (GET /api/openapi.json, /api/docs)', () => {
     const init = await fetch(`${gw.baseUrl}/api/docs/swagger-ui-init.js`);
     expect(await init.text()).toContain('/api/openapi.json');
   });
+
+  it("when /api/docs is opened in a browser, then its policy lets the page run its own scripts, styles and document fetch (the API's default-src 'none' would leave it blank), still never framed", async () => {
+    const directives = (csp: string | null) => new Map((csp ?? '').split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name, values]));
+    const page = await fetch(`${gw.baseUrl}/api/docs/`);
+    const html = await page.text();
+    const policy = directives(page.headers.get('content-security-policy'));
+    // What the page loads: its scripts and stylesheet from here, an inline <style>, then /api/openapi.json.
+    expect(html).toMatch(/<script src="\.\/swagger-ui-bundle\.js">/);
+    expect(html).toMatch(/<style>/);
+    expect(policy.get('script-src')).toEqual(["'self'"]);
+    expect(policy.get('style-src')).toEqual(expect.arrayContaining(["'self'", "'unsafe-inline'"]));
+    expect(policy.get('img-src')).toEqual(expect.arrayContaining(["'self'", 'data:']));
+    expect(policy.get('connect-src')).toEqual(["'self'"]);
+    expect(policy.get('frame-ancestors')).toEqual(["'none'"]);
+    for (const asset of ['swagger-ui-bundle.js', 'swagger-ui.css']) {
+      const answer = await fetch(`${gw.baseUrl}/api/docs/${asset}`);
+      expect({ asset, status: answer.status }).toEqual({ asset, status: 200 });
+      await answer.arrayBuffer();
+    }
+    // The API itself keeps the strict policy.
+    const document = await fetch(`${gw.baseUrl}/api/openapi.json`);
+    await document.arrayBuffer();
+    expect(directives(document.headers.get('content-security-policy')).get('default-src')).toEqual(["'none'"]);
+    expect(directives(document.headers.get('content-security-policy')).has('script-src')).toBe(false);
+  });
 });
