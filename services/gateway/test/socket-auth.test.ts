@@ -145,4 +145,18 @@ describe('Socket.IO with API keys', () => {
     socket.close();
     await waitFor(() => held() === before, 'the closed connection to be forgotten', 5_000);
   });
+
+  it('when ops:join and ops:leave are emitted with or without a payload, then each is acknowledged, and the room relays job events only while joined', async () => {
+    const admin = await connect(gateway.apiKey);
+    const events = record(admin);
+    // No payload: the acknowledgement is the event's only argument.
+    expect(await admin.timeout(5_000).emitWithAck('ops:join')).toEqual({ ok: true });
+    const created = await gateway.client().post('/api/v1/generations', { character: 'kai', prompt: 'for the wall' });
+    await waitFor(() => events.some((e) => e.name === 'job:queued' && e.payload.jobId === created.body.id), 'the ops room to hear the new job');
+    expect(await admin.timeout(5_000).emitWithAck('ops:leave')).toEqual({ ok: true });
+    expect(await admin.timeout(5_000).emitWithAck('ops:join', {})).toEqual({ ok: true });
+    expect(await admin.timeout(5_000).emitWithAck('ops:leave', {})).toEqual({ ok: true });
+    const reader = await connect(await gateway.mintKey({ scopes: ['read'] }));
+    expect(await reader.timeout(5_000).emitWithAck('ops:join')).toMatchObject({ ok: false, error: { code: 'insufficient_scope' } });
+  });
 });

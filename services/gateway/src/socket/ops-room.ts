@@ -12,8 +12,8 @@ type Ack = (reply: unknown) => void;
  * every project. The key is read again at join, so one revoked since the handshake cannot join.
  */
 export function attachOpsRoom(socket: Socket, deps: { authenticateKey: KeyAuthenticator; log: Logger }): void {
-  socket.on(CLIENT_EVENTS.opsJoin, async (_raw: unknown, ack?: Ack) => {
-    const reply: Ack = typeof ack === 'function' ? ack : () => undefined;
+  socket.on(CLIENT_EVENTS.opsJoin, async (raw: unknown, ack?: Ack) => {
+    const reply = ackOf(raw, ack);
     try {
       const outcome = await deps.authenticateKey(socket.data[SOCKET_TOKEN] ?? null);
       if ('refused' in outcome) return reply({ ok: false, error: { code: 'unauthenticated', message: 'the API key is no longer valid' } });
@@ -27,10 +27,20 @@ export function attachOpsRoom(socket: Socket, deps: { authenticateKey: KeyAuthen
       reply({ ok: false, error: { code: 'database_unavailable', message: 'could not check the API key; try again shortly' } });
     }
   });
-  socket.on(CLIENT_EVENTS.opsLeave, async (_raw: unknown, ack?: Ack) => {
+  socket.on(CLIENT_EVENTS.opsLeave, async (raw: unknown, ack?: Ack) => {
     await socket.leave(OPS_ROOM);
-    if (typeof ack === 'function') ack({ ok: true });
+    ackOf(raw, ack)({ ok: true });
   });
+}
+
+/**
+ * The acknowledgement of an event that carries no data: `emitWithAck('ops:join', {})` sends it
+ * second, `emitWithAck('ops:join')` (or `emit('ops:join', cb)`) first. Either is answered.
+ */
+function ackOf(raw: unknown, ack: unknown): Ack {
+  if (typeof ack === 'function') return ack as Ack;
+  if (typeof raw === 'function') return raw as Ack;
+  return () => undefined;
 }
 
 /**
