@@ -41,8 +41,15 @@ export class ApiClient {
     if (!response.ok) {
       const error = parsed?.error ?? { code: `http_${response.status}`, message: response.statusText };
       const hint = response.status === 401 ? ` (key from ${this.connection.keySource})` : '';
-      const fields = Array.isArray(error.details) ? error.details.map((d: { path?: string; message?: string }) => `\n  ${d.path}: ${d.message}`).join('') : '';
-      throw new CliError(`${response.status} ${error.code}: ${error.message}${hint}${fields}`, 1, parsed);
+      // The gateway's message usually names each bad field already: a detail is added only when it does not.
+      const message = String(error.message ?? '');
+      const fields = Array.isArray(error.details)
+        ? error.details
+            .filter((d: { path?: string; message?: string }) => !message.includes(`${d.path}: ${d.message}`))
+            .map((d: { path?: string; message?: string }) => `; ${d.path}: ${d.message}`)
+            .join('')
+        : '';
+      throw new CliError(`${response.status} ${error.code}: ${message}${fields}${hint}`, 1, parsed);
     }
     return parsed as T;
   }

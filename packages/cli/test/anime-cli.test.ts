@@ -57,6 +57,26 @@ describe('anime CLI against the real stack', () => {
     const result = await anime('generate', '-c', 'kai-nakamura', '-p', '__sim_execution_error__ please', '--width', '64', '--height', '64', '--steps', '2', '--watch');
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/comfyui_execution: .+/);
+    // With --json: each event on a line of its own, then the failed generation once, as one JSON document.
+    const json = await anime('--json', 'generate', '-c', 'kai-nakamura', '-p', '__sim_execution_error__ again', '--width', '64', '--height', '64', '--steps', '2', '--watch');
+    expect(json.code).toBe(1);
+    const lines = json.stdout.split('\n');
+    const documentStart = lines.indexOf('{');
+    expect(lines.slice(0, documentStart).map((l) => JSON.parse(l).name)).toContain('job:failed');
+    expect(JSON.parse(lines.slice(documentStart).join('\n'))).toMatchObject({ status: 'failed', error: { code: 'comfyui_execution' } });
+  });
+
+  it('when generate is given --references or --webhook, then they reach the REST body, and a refusal is one line naming each bad field', async () => {
+    const badMode = await anime('generate', '-c', 'kai-nakamura', '-p', 'x', '--references', 'sometimes');
+    expect(badMode.code).toBe(1);
+    expect(badMode.stderr).toMatch(/^anime: 400 validation_failed: .*references/);
+    const unregistered = await anime('generate', '-c', 'kai-nakamura', '-p', 'x', '--references', 'auto', '--webhook', 'https://hooks.example.com/anime');
+    expect(unregistered.code).toBe(1);
+    expect(unregistered.stderr).toMatch(/^anime: 400 webhook_not_registered: /);
+    const several = await anime('generate', '-c', 'kai-nakamura', '-p', 'x', '--count', '99', '--width', '7');
+    expect(several.code).toBe(1);
+    expect(several.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(several.stderr).toMatch(/count: .*width: /);
   });
 
   it('when each command runs with --json, then it prints JSON the API returned; jobs, cancel and retry act on real generations', async () => {
@@ -81,6 +101,8 @@ describe('anime CLI against the real stack', () => {
     const late = await anime('cancel', created.id);
     expect(late.code).toBe(1);
     expect(late.stderr).toMatch(/409 not_cancelable/);
+    // What README says each listing shows: a backend's state, load, checkpoints and LoRAs.
+    expect((await anime('backends')).stdout).toMatch(/^ID +URL +STATE +BUSY +QUEUEDEPTH +JOBSDONE +CHECKPOINTS +LORAS +LASTERROR\n.*\bup\b/);
     const listed = await anime('jobs', '--limit', '50');
     expect(listed.stdout).toMatch(/^ID +STATUS +CHARACTER/);
     expect(listed.stdout).toContain(created.id);

@@ -43,11 +43,13 @@ export function generateCommand(context: CommandContext): Command {
     .option('--workflow <slug[@version]>')
     .option('--param <name=value>', "a workflow template's parameter (repeatable)", param)
     .option('--priority <priority>', 'interactive | normal | batch')
+    .option('--references <mode>', 'auto | required (a reference image must condition the image)')
+    .option('--webhook <url>', "also send the generation's end to this registered webhook endpoint")
     .option('-w, --watch', 'follow the job live until it ends; exit 1 when it fails')
     .action(async (options) => {
       const api = context.api();
-      const { watch, param: params, ...fields } = options;
-      const body = Object.fromEntries(Object.entries({ ...fields, params }).filter(([, v]) => v !== undefined));
+      const { watch, param: params, webhook, ...fields } = options;
+      const body = Object.fromEntries(Object.entries({ ...fields, params, webhook: webhook === undefined ? undefined : { url: webhook } }).filter(([, v]) => v !== undefined));
       const created = await api.post<{ id: string; status: string }>('/api/v1/generations', body);
       if (!watch) {
         if (context.json()) printJson(created);
@@ -59,12 +61,13 @@ export function generateCommand(context: CommandContext): Command {
       const terminal = await watchJob(api, created.id, (event) => (context.json() ? console.log(JSON.stringify(event)) : narrate(progress, event)));
       progress.end();
       const generation = await api.get<GenerationResource>(`/api/v1/generations/${created.id}`);
-      if (context.json()) printJson(generation);
       if (terminal.name !== 'job:completed') {
+        // With --json the generation is printed once, by the error report (main.ts prints its body).
         const error = generation.error ?? (terminal.payload.error as { code: string; message: string } | undefined);
         throw new CliError(`generation ${created.id} ${generation.status}${error ? `: ${error.code}: ${error.message}` : ''}`, 1, context.json() ? generation : undefined);
       }
-      if (!context.json()) {
+      if (context.json()) printJson(generation);
+      else {
         console.log(`completed: ${generation.assets.length} file(s) in the library`);
         for (const line of describeAssets(api, generation)) console.log(`  ${line}`);
       }

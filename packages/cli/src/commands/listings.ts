@@ -21,7 +21,7 @@ export const charactersCommand = listing('characters', 'list characters and thei
 ]);
 
 export const backendsCommand = listing('backends', 'list ComfyUI backends: state, load, what they offer', '/api/v1/backends', (b) =>
-  b.items.map((x: any) => ({ ...x, checkpoints: x.checkpoints?.length ?? 0, lastError: x.lastError ?? null })), ['id', 'url', 'state', 'busy', 'queueDepth', 'jobsDone', 'checkpoints', 'lastError']);
+  b.items.map((x: any) => ({ ...x, checkpoints: x.checkpoints?.length ?? 0, loras: x.loras?.length ?? 0, lastError: x.lastError ?? null })), ['id', 'url', 'state', 'busy', 'queueDepth', 'jobsDone', 'checkpoints', 'loras', 'lastError']);
 
 export const queuesCommand = listing('queues', 'list the pipeline queues and their job counts', '/api/v1/queues', (b) =>
   b.items.map((q: any) => ({ name: q.name, paused: q.paused, ...q.counts })), ['name', 'paused', 'waiting', 'active', 'delayed', 'completed', 'failed']);
