@@ -108,6 +108,8 @@ describe('pnpm apikey:create / list / revoke', () => {
       ['apikey:create', ['--name', 'bad name!', '--scopes', 'read'], /a key name is/],
       ['apikey:revoke', ['nobody'], /no live key named "nobody"/],
       ['apikey:revoke', [], /give exactly one key name/],
+      ['apikey:list', ['--jsn'], /Unknown option '--jsn'/],
+      ['apikey:list', ['viewer'], /Unexpected argument 'viewer'/],
     ];
     for (const [program, args, message] of cases) {
       const { code, stdout, stderr } = await cli(program, args);

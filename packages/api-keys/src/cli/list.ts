@@ -1,5 +1,6 @@
 import { listKeys, type ListedKey } from '../list-keys';
-import { runCli } from './run-cli';
+import { parseArgs } from 'node:util';
+import { runCli, UsageError } from './run-cli';
 
 const USAGE = `usage: pnpm apikey:list [--json]
 
@@ -20,7 +21,13 @@ function table(keys: ListedKey[]): string {
 }
 
 runCli('apikey:list', USAGE, async (db, argv) => {
+  let json: boolean | undefined;
+  try {
+    ({ values: { json } } = parseArgs({ args: argv, options: { json: { type: 'boolean' } }, strict: true }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
   const keys = await listKeys(db);
-  if (argv.includes('--json')) console.log(JSON.stringify(keys, null, 2));
+  if (json) console.log(JSON.stringify(keys, null, 2));
   else console.log(keys.length ? table(keys) : 'no API keys (create one with pnpm apikey:create)');
 });

@@ -1,8 +1,19 @@
+import { parseArgs } from 'node:util';
 import { ensureDatabase, migrate } from '../migrate';
 
+const USAGE = 'usage: pnpm db:migrate\n\nCreates the database in DATABASE_URL if needed and applies prisma/migrations.';
+
 async function main(): Promise<void> {
-  if (process.argv.includes('--help')) {
-    console.log('usage: pnpm db:migrate\n\nCreates the database in DATABASE_URL if needed and applies prisma/migrations.');
+  let help: boolean | undefined;
+  try {
+    ({ values: { help } } = parseArgs({ options: { help: { type: 'boolean', short: 'h' } }, strict: true }));
+  } catch (error) {
+    // A mistyped flag must not run the migrations it was meant to ask about.
+    console.error(`db:migrate: ${(error as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (help) {
+    console.log(USAGE);
     return;
   }
   const url = process.env.DATABASE_URL;

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { formatImportReport } from '../legacy/import-report';
 import { seedDemo } from '../legacy/seed-demo';
 import { consoleLog } from './console-log';
@@ -10,7 +11,14 @@ Creates and migrates the database in DATABASE_URL if needed, then seeds the demo
 legacy importer. Reference images go to LIBRARY_DIR/references/. Running it again creates nothing.`;
 
 async function main(): Promise<number> {
-  if (process.argv.includes('--help')) {
+  let help: boolean | undefined;
+  try {
+    ({ values: { help } } = parseArgs({ options: { help: { type: 'boolean', short: 'h' } }, strict: true }));
+  } catch (error) {
+    console.error(`db:seed: ${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (help) {
     console.log(USAGE);
     return 0;
   }

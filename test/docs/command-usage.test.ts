@@ -1,0 +1,37 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { REPO_ROOT } from '@anime/stack';
+
+// README (Build and start) and CONTRACT (Commands): each command prints --help and exits non-zero
+// on failure. A mistyped flag is a failure: it must not run the command (migrations, a seed) anyway.
+// DATABASE_URL points at a port nothing listens on, so a command that reached for it would exit 1.
+
+const NOWHERE = { DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/nowhere', LIBRARY_DIR: '/nonexistent/library' };
+const COMMANDS = { 'db:migrate': 'packages/db/dist/migrate.js', 'db:seed': 'services/character/dist/seed-demo.js' } as const;
+
+function run(program: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [path.join(REPO_ROOT, program), ...args], { env: { PATH: process.env.PATH, ...NOWHERE }, timeout: 30_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe.each(Object.entries(COMMANDS))('pnpm %s', (name, program) => {
+  it('when asked for help with --help or -h, then it prints its usage and exits 0 without touching the database', async () => {
+    for (const flag of ['--help', '-h']) {
+      const result = await run(program, [flag]);
+      expect({ flag, code: result.code, usage: result.stdout.startsWith(`usage: pnpm ${name}`) }).toEqual({ flag, code: 0, usage: true });
+    }
+  });
+
+  it('when given an unknown option or a stray argument, then it exits 2 naming it, with the usage, and does nothing', async () => {
+    for (const args of [['--bogus'], ['--dry-run'], ['now']]) {
+      const result = await run(program, args);
+      expect({ args, code: result.code }).toEqual({ args, code: 2 });
+      expect(result.stderr.split('\n')[0]).toMatch(new RegExp(`^${name}: .*${args[0].replace(/^-+/, '')}`));
+      expect(result.stderr).toContain(`usage: pnpm ${name}`);
+      expect(result.stdout).toBe('');
+    }
+  });
+});
