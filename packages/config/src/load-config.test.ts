@@ -33,6 +33,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig(orchestratorConfigSchema, { DATABASE_URL: 'postgres://h/db', LIBRARY_DIR: '/l', COMFYUI_URLS: 'http://a', IPADAPTER_WEIGHT: 'strong' })).toThrow(/IPADAPTER_WEIGHT/);
   });
 
+  it('when BACKEND_PREFETCH is 0, then it is accepted (one prompt per backend at a time); a negative or fractional one is refused by name', () => {
+    const base = { DATABASE_URL: 'postgres://h/db', LIBRARY_DIR: '/l', COMFYUI_URLS: 'http://a:8188' };
+    expect(loadConfig(orchestratorConfigSchema, base).BACKEND_PREFETCH).toBe(1);
+    expect(loadConfig(orchestratorConfigSchema, { ...base, BACKEND_PREFETCH: '0' }).BACKEND_PREFETCH).toBe(0);
+    for (const bad of ['-1', '1.5', 'two']) expect(() => loadConfig(orchestratorConfigSchema, { ...base, BACKEND_PREFETCH: bad })).toThrow(/BACKEND_PREFETCH/);
+  });
+
   it('when a COMFYUI_URLS entry is not an http(s) URL, then the error names the variable and the entry by its position, never the entry', () => {
     let error: ConfigError | undefined;
     try {

@@ -42,7 +42,8 @@ export const orchestratorConfigSchema = z.object({
   DEFAULT_CHECKPOINT: z.string().min(1).optional(),
   /** How long a prompt may take from submission before it is interrupted and the job fails with `timeout`. */
   JOB_TIMEOUT_S: z.coerce.number().int().positive().max(JOB_TIMEOUT_MAX_S, `must be at most ${JOB_TIMEOUT_MAX_S} (7 days)`).default(600),
-  BACKEND_PREFETCH: positiveInt(1),
+  /** Prompts waiting in each backend's own queue besides the running one; 0: one prompt per backend at a time. */
+  BACKEND_PREFETCH: z.coerce.number().int().min(0).default(1),
   /** How strongly a face reference steers the model on backends with IP-Adapter; 0 never uses it. */
   IPADAPTER_WEIGHT: z.coerce.number().min(0).max(3).default(0.7),
 });
