@@ -40,13 +40,23 @@ export interface WorkerServiceOptions<S extends ConsumerService> {
   eventsStreamMaxLength?: number;
   log: Logger;
   /** Builds the service's stage handlers and anything they need. */
-  build: (ctx: ServiceContext) => Promise<{ handlers: StageHandlers<S>; concurrency?: Partial<Record<QueuesOf<S>, number>>; stop?: () => Promise<void> }>;
+  build: (ctx: ServiceContext) => Promise<{ handlers: StageHandlers<S>; concurrency?: Partial<Record<QueuesOf<S>, number | DynamicConcurrency>>; stop?: () => Promise<void> }>;
   /** How often work of this service's stages that Redis lost is swept back from PostgreSQL. */
   recoverEveryMs?: number;
   /** How long a stop waits for jobs in flight before leaving them to a restarted worker (default 2 s). */
   closeGraceMs?: number;
   /** Checks of the service's own besides `database` and `redis` for `/readyz`, by dependency name (e.g. `comfyui`); each throws when not ready. */
   readiness?: ReadinessChecks;
+}
+
+/**
+ * A worker's concurrency that follows the service's own state (the orchestrator: the room its
+ * usable backends have), so the worker takes from the queue no more jobs than it can place now.
+ */
+export interface DynamicConcurrency {
+  current(): number;
+  /** Calls `changed` whenever current() may answer something new; returns the unsubscribe. */
+  subscribe(changed: () => void): () => void;
 }
 
 export interface RunningService {
@@ -164,8 +174,16 @@ export async function startWorkerService<S extends ConsumerService>(options: Wor
   }
   const handlers = built.handlers as Record<string, StageHandler<StageQueueKey>>;
   const deps = { db, queues, events: ctx.events, connection: redis, prefix: options.queuePrefix, log: options.log };
-  const concurrency = (built.concurrency ?? {}) as Partial<Record<QueueKey, number>>;
-  const workers: Worker[] = consumed.map((key) => createStageWorker(key as StageQueueKey, handlers[key], deps, { concurrency: concurrency[key] }));
+  const concurrency = (built.concurrency ?? {}) as Partial<Record<QueueKey, number | DynamicConcurrency>>;
+  const unfollow: (() => void)[] = [];
+  const workers: Worker[] = consumed.map((key) => {
+    const given = concurrency[key];
+    if (typeof given !== 'object') return createStageWorker(key as StageQueueKey, handlers[key], deps, { concurrency: given });
+    const worker = createStageWorker(key as StageQueueKey, handlers[key], deps, { concurrency: Math.max(1, given.current()) });
+    // BullMQ reads it before each fetch: a lower value takes no new job until enough have finished.
+    unfollow.push(given.subscribe(() => (worker.concurrency = Math.max(1, given.current()))));
+    return worker;
+  });
   for (const worker of workers) {
     void worker.run().catch((error) => options.log.error('worker stopped', { error: (error as Error).message }));
   }
@@ -194,6 +212,7 @@ export async function startWorkerService<S extends ConsumerService>(options: Wor
       (stopped ??= (async () => {
         ops.setReady(false);
         clearInterval(timer);
+        for (const stop of unfollow) stop();
         await closeWorkers(workers, options.closeGraceMs ?? 2_000, options.log);
         await bounded(built.stop?.() ?? Promise.resolve(), 2_000);
         await closeAll();

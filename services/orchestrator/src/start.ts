@@ -44,8 +44,9 @@ export async function startOrchestrator(config: OrchestratorConfig, log: Logger)
       });
       return {
         handlers: { generationRenders: render },
-        // Keeps every backend's own queue fed: one in flight per backend plus the prefetch.
-        concurrency: { generationRenders: config.COMFYUI_URLS.length * (1 + config.BACKEND_PREFETCH) },
+        // Keeps every usable backend's own queue fed: one in flight per backend plus the prefetch, and
+        // takes no more (a backend down or draining lends its share to no one: priority keeps holding).
+        concurrency: { generationRenders: activePool.renderConcurrency },
         stop: async () => {
           unwatchBackends();
           await stopBackendNotices();

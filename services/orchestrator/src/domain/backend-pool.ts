@@ -1,7 +1,7 @@
 import type { ComfyClient } from '@anime/comfyui-client';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
-import { NoCapableBackendError, PromptTimedOutError } from '@anime/pipeline';
+import { NoCapableBackendError, PromptTimedOutError, type DynamicConcurrency } from '@anime/pipeline';
 import { Backend } from './backends/backend';
 import { BackendStore } from './backends/backend-store';
 import type { BackendCapabilities } from './backends/capabilities';
@@ -58,6 +58,9 @@ export class BackendPool {
   private readonly saved = new Map<string, { state: string; at: number }>();
   /** Row writes still in flight (start() waits for the first probe's). */
   private readonly saving = new Set<Promise<void>>();
+  /** Jobs in acquire() waiting because no capable backend is up and taking jobs. */
+  private waitingJobs = 0;
+  private readonly capacityListeners = new Set<() => void>();
 
   constructor(private readonly options: BackendPoolOptions) {
     this.store = new BackendStore(options.db);
@@ -115,12 +118,41 @@ export class BackendPool {
         changed = true;
       }
     }
-    if (changed) this.wakeWaiters();
+    if (changed) {
+      this.wakeWaiters();
+      this.capacityChanged();
+    }
   }
 
   private changed(backend: Backend): void {
     this.save(backend);
     this.wakeWaiters();
+    this.capacityChanged();
+  }
+
+  /**
+   * How many render jobs to hold at once: (1 + BACKEND_PREFETCH) per backend that is up and not
+   * draining, plus the jobs waiting for a backend that cannot take them now (they hold a worker slot
+   * but no place). A backend down or draining thus lets no more jobs out of the queue than the others
+   * can take, so a job of higher priority still overtakes what waits there. With no backend taking
+   * jobs, every configured backend's share, as ever (each job then waits up to JOB_TIMEOUT_S).
+   */
+  readonly renderConcurrency: DynamicConcurrency = {
+    current: () => {
+      const capacity = 1 + (this.options.prefetch ?? 1);
+      const configured = Math.max(1, this.backends.length * capacity);
+      const usable = this.backends.filter((b) => b.up && !b.draining).length;
+      if (!usable) return configured;
+      return Math.max(1, Math.min(configured, usable * capacity + this.waitingJobs));
+    },
+    subscribe: (changed) => {
+      this.capacityListeners.add(changed);
+      return () => this.capacityListeners.delete(changed);
+    },
+  };
+
+  private capacityChanged(): void {
+    for (const listener of [...this.capacityListeners]) listener();
   }
 
   /** Writes the backend's row when it says something new (every probe calls this), else lastSeenAt now and then. */
@@ -166,20 +198,32 @@ export class BackendPool {
    * when no configured backend can ever run the job, NoCapableBackendError names what is missing.
    */
   async acquire(needs: JobNeeds, options: { deadlineAt: number; signal?: AbortSignal; limitS: number }): Promise<BackendLease> {
-    let logged = false;
-    for (;;) {
-      // The cached drain flags: a drain they do not show yet is caught by the submit statement itself
-      // (BackendDrainingError), so no read is spent per placement.
-      const route = routeJob(this.candidates(), needs, { defaultCheckpoint: this.options.defaultCheckpoint, capacity: 1 + (this.options.prefetch ?? 1), turn: this.turn });
-      if (route.kind === 'run') {
-        this.turn++;
-        return this.lease(this.find(route.url)!, route.checkpoint);
+    let waiting = false;
+    try {
+      for (;;) {
+        // The cached drain flags: a drain they do not show yet is caught by the submit statement itself
+        // (BackendDrainingError), so no read is spent per placement.
+        const route = routeJob(this.candidates(), needs, { defaultCheckpoint: this.options.defaultCheckpoint, capacity: 1 + (this.options.prefetch ?? 1), turn: this.turn });
+        if (route.kind === 'run') {
+          this.turn++;
+          return this.lease(this.find(route.url)!, route.checkpoint);
+        }
+        if (route.kind === 'none') throw new NoCapableBackendError(route.message, route.details);
+        if (Date.now() >= options.deadlineAt) throw new PromptTimedOutError(`timed out after ${options.limitS} s (JOB_TIMEOUT_S) waiting for a backend: ${route.reason}`);
+        if (!waiting) {
+          this.options.log.info('job waits for a backend', { reason: route.reason });
+          // It holds a worker slot but takes no backend's room: another job may take that room.
+          waiting = true;
+          this.waitingJobs++;
+          this.capacityChanged();
+        }
+        await this.nextChange(Math.min(options.deadlineAt - Date.now(), this.options.probeEveryMs ?? DEFAULT_PROBE_MS), options.signal);
       }
-      if (route.kind === 'none') throw new NoCapableBackendError(route.message, route.details);
-      if (Date.now() >= options.deadlineAt) throw new PromptTimedOutError(`timed out after ${options.limitS} s (JOB_TIMEOUT_S) waiting for a backend: ${route.reason}`);
-      if (!logged) this.options.log.info('job waits for a backend', { reason: route.reason });
-      logged = true;
-      await this.nextChange(Math.min(options.deadlineAt - Date.now(), this.options.probeEveryMs ?? DEFAULT_PROBE_MS), options.signal);
+    } finally {
+      if (waiting) {
+        this.waitingJobs--;
+        this.capacityChanged();
+      }
     }
   }
 
@@ -272,16 +316,29 @@ export class BackendPool {
     };
   }
 
+  /**
+   * Resolves at the next backend change or after `ms`; rejects with the signal's reason once it is
+   * aborted (a cancel, a shutdown), at once if it already is: a job waiting for a backend stops then.
+   */
   private nextChange(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
-      const done = () => {
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const settle = () => {
         clearTimeout(timer);
         this.waiters.delete(done);
         signal?.removeEventListener('abort', aborted);
+      };
+      const done = () => {
+        settle();
         resolve();
       };
+      // Rejected, not resolved: resolving first (as once) made the abort a mere wake-up, and the
+      // job went on waiting, with a signal already aborted, until a backend came or JOB_TIMEOUT_S.
       const aborted = () => {
-        done();
+        settle();
         reject(signal!.reason);
       };
       const timer = setTimeout(done, Math.max(0, ms));

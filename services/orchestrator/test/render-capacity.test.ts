@@ -1,0 +1,82 @@
+import type { Simulator } from '@anime/comfyui-simulator';
+import type { Db } from '@anime/db';
+import { waitFor } from '@anime/testing';
+import { backendIdFor } from '../src/domain/backends/backend-id';
+import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrator-fixture';
+
+const PREFETCH = 1;
+
+/**
+ * README "Priority": the orchestrator takes only as many render jobs as it can place in backends
+ * ((1 + BACKEND_PREFETCH) per backend), so an interactive job overtakes every batch job still queued.
+ * That must hold while a backend is drained or down too: its share of worker slots may not pile
+ * more prompts into the backends that are left.
+ */
+describe('render capacity follows the usable backends (orchestrator in-process, two simulators)', () => {
+  let fx: OrchestratorFixture;
+  let db: Db;
+  let alpha: Simulator;
+  let beta: Simulator;
+
+  beforeAll(async () => {
+    fx = await startOrchestratorFixture('render-capacity', {
+      simulators: [
+        { stepMs: 100, checkpoints: ['alpha.safetensors'], loras: [] },
+        { stepMs: 100, checkpoints: ['beta.safetensors'], loras: [] },
+      ],
+      env: { BACKEND_PREFETCH: String(PREFETCH) },
+    });
+    ({ db } = fx);
+    [alpha, beta] = fx.simulators;
+  });
+
+  afterAll(async () => {
+    await fx?.close();
+  });
+
+  const drain = async (sim: Simulator, draining: boolean) => {
+    await db.backend.update({ where: { id: backendIdFor(sim.url) }, data: { draining, drainedAt: draining ? new Date() : null } });
+    // The orchestrator reads the flags every 2 s (a notice would be sooner): its metrics tell.
+    await waitFor(async () => {
+      const text = await (await fetch(`http://127.0.0.1:${fx.service.ops.port()}/metrics`)).text();
+      return text.includes(`anime_backend_state{backend="${new URL(sim.url).origin}",state="draining"} ${draining ? 1 : 0}`);
+    }, `the orchestrator to see ${sim.url} ${draining ? 'draining' : 'taking jobs'}`, 10_000);
+  };
+  const heldBy = (sim: Simulator, ids: string[]) => ids.filter((id) => sim.received.some((p) => JSON.stringify(p.prompt).includes(id))).length;
+  const rendered = (ids: string[]) =>
+    waitFor(async () => {
+      const rows = await db.generationJob.findMany({ where: { id: { in: ids } }, include: { attempts: true } });
+      return rows.every((r) => r.stage === 'rendered') ? rows : null;
+    }, 'every job to render', 60_000);
+
+  it('when one backend is drained, then the other holds no more than 1 + BACKEND_PREFETCH prompts and an interactive job overtakes the queued batch jobs', async () => {
+    await drain(beta, true);
+    const batch: string[] = [];
+    for (let i = 0; i < 6; i++) batch.push(await fx.resolvedGeneration({ prompt: `background ${i}`, steps: 10, priority: 'batch' }, { checkpoint: 'alpha.safetensors' }));
+    await waitFor(() => heldBy(alpha, batch) > 0, 'the first batch job to reach alpha');
+    const interactive = await fx.resolvedGeneration({ prompt: 'look at this now', steps: 1, priority: 'interactive' }, { checkpoint: 'alpha.safetensors' });
+
+    const rows = await rendered([...batch, interactive]);
+    const startOf = (id: string) => rows.find((r) => r.id === id)!.attempts[0].startedAt!.getTime();
+    const ahead = batch.filter((id) => startOf(id) < startOf(interactive));
+    // Only what was already in alpha when it came: one running and BACKEND_PREFETCH waiting there.
+    expect(ahead.length).toBeLessThanOrEqual(1 + PREFETCH);
+    expect(heldBy(beta, [...batch, interactive])).toBe(0);
+    await drain(beta, false);
+  });
+
+  it('when a job waits for a drained backend, then it does not take the room of the backend that is left', async () => {
+    await drain(beta, true);
+    const needsBeta = await fx.resolvedGeneration({ prompt: 'only beta has my model', steps: 1 }, { checkpoint: 'beta.safetensors' });
+    const forAlpha = [
+      await fx.resolvedGeneration({ prompt: 'alpha one', steps: 30 }, { checkpoint: 'alpha.safetensors' }),
+      await fx.resolvedGeneration({ prompt: 'alpha two', steps: 30 }, { checkpoint: 'alpha.safetensors' }),
+    ];
+    // Both at once in alpha (one running, one in its queue), although the beta job holds a worker slot.
+    await waitFor(() => heldBy(alpha, forAlpha) === 2, 'alpha to hold both of its jobs at once', 5_000);
+    expect(await db.generationJob.findUniqueOrThrow({ where: { id: needsBeta } })).toMatchObject({ stage: 'resolved' });
+    await drain(beta, false);
+    const rows = await rendered([needsBeta, ...forAlpha]);
+    expect(rows.find((r) => r.id === needsBeta)!.backend).toBe(beta.url);
+  });
+});
