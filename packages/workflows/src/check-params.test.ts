@@ -18,6 +18,13 @@ describe('checkParams', () => {
     expect(checkParams(ref, params)).toEqual({ values: { upscale: false }, issues: [] });
   });
 
+  it('when parameters are named like Object.prototype members, then they are checked and defaulted as any other', () => {
+    const named: TemplateParams = { constructor: { type: 'int' as const, node: '2', input: 'a', default: 3 }, toString: { type: 'string' as const, node: '2', input: 'b', default: 'x' }, hasOwnProperty: { type: 'int' as const, node: '2', input: 'c' } };
+    expect(checkParams(ref, named)).toEqual({ values: { constructor: 3, toString: 'x' }, issues: [] });
+    expect(checkParams(ref, named, { hasOwnProperty: 1 })).toEqual({ values: { hasOwnProperty: 1, constructor: 3, toString: 'x' }, issues: [] });
+    expect(validateTemplate({ '2': { class_type: 'Custom', inputs: { a: 1, b: 'y', c: 2 } } }, named).issues).toEqual([]);
+  });
+
   it('when a param is a string "false", an image slot or a filled name, then each is an issue at params.<name>', () => {
     const { issues } = checkParams(ref, params, { upscale: 'false', ref: 'x.png', prompt: 'hi', steps: 4 });
     expect(issues).toEqual([

@@ -24,7 +24,7 @@ export function checkParams(ref: WorkflowRef, declared: TemplateParams, given: G
     else values[name] = value;
   }
   for (const [name, spec] of Object.entries(declared)) {
-    if (!(name in values) && !isFilledParam(name) && spec.default !== undefined) values[name] = spec.default;
+    if (!Object.prototype.hasOwnProperty.call(values, name) && !isFilledParam(name) && spec.default !== undefined) values[name] = spec.default;
   }
   return { values, issues };
 }

@@ -90,7 +90,8 @@ function checkCycles(graph: TemplateGraph): WorkflowIssue[] {
 function checkParam(graph: TemplateGraph, name: string, spec: TemplateParamSpec): WorkflowIssue[] {
   const issues: WorkflowIssue[] = [];
   const at = (field: string | null, message: string) => issues.push({ path: field ? `params.${name}.${field}` : `params.${name}`, message });
-  const wellKnown = WELL_KNOWN_PARAM_TYPES[name];
+  // Own names only: "constructor" or "toString" are free parameters, not Object.prototype's.
+  const wellKnown = Object.prototype.hasOwnProperty.call(WELL_KNOWN_PARAM_TYPES, name) ? WELL_KNOWN_PARAM_TYPES[name] : undefined;
   if (wellKnown && !wellKnown.includes(spec.type)) at('type', `"${name}" is a well-known parameter of type ${wellKnown.join(' or ')}`);
   if (spec.type === 'loras' && name !== 'loras') at('type', 'only the parameter named "loras" has type loras');
 

@@ -216,3 +216,31 @@ describe('GET /api/v1/schemas/workflow', () => {
     expect(JSON.stringify(request.body)).toContain('"params"');
   });
 });
+
+describe('parameters named like Object.prototype members', () => {
+  // Parameter names are letters, digits and "_": "constructor" or "toString" are as valid as "cfg",
+  // and were once looked up on a plain object (a 500 at registration, defaults never filled).
+  const params = () => ({
+    ...portraitParams(),
+    constructor: { type: 'float', node: '5', input: 'denoise', default: 0.5, min: 0, max: 1 },
+    toString: { type: 'enum', node: '5', input: 'scheduler', options: ['normal', 'karras'], default: 'karras' },
+    valueOf: { type: 'int', node: '4', input: 'batch_size', min: 1, max: 4 },
+  });
+
+  it('when a template has parameters named constructor, toString or valueOf, then it is registered and generations fill their defaults and take their values', async () => {
+    const registered = await register({ slug: 'object-names', graph: portraitGraph(), params: params() });
+    expect(registered.status).toBe(201);
+    expect(registered.body.params).toEqual(params());
+
+    const generate = (body: Record<string, unknown>) => api.post('/api/v1/generations', { character: 'kai', prompt: 'on a rooftop', workflow: 'object-names', ...body });
+    const conditioningOf = async (id: string) => (await gateway.db.generationJob.findUniqueOrThrow({ where: { id } })).conditioning as { workflow: unknown };
+    const defaults = await generate({});
+    expect(defaults.status).toBe(202);
+    expect((await conditioningOf(defaults.body.id)).workflow).toEqual({ slug: 'object-names', version: 1, params: { cfg: 5.5, sampler_name: 'euler', constructor: 0.5, toString: 'karras' } });
+
+    const given = await generate({ params: { valueOf: 2, toString: 'normal' } });
+    expect(given.status).toBe(202);
+    expect((await conditioningOf(given.body.id)).workflow).toEqual({ slug: 'object-names', version: 1, params: { valueOf: 2, toString: 'normal', cfg: 5.5, sampler_name: 'euler', constructor: 0.5 } });
+    expect(paths(await generate({ params: { valueOf: 9 } }))).toEqual(['params.valueOf']);
+  });
+});

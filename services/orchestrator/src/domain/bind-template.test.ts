@@ -67,6 +67,14 @@ describe('bindTemplate', () => {
     expect([...assignReferences(params, [face]).keys()]).toEqual(['face']);
   });
 
+  it('when a free parameter is named like an Object.prototype member and has no value, then the graph literal stays', () => {
+    const named: TemplateParams = { ...params, toString: { type: 'float' as const, node: '5', input: 'cfg' }, constructor: { type: 'enum' as const, node: '5', input: 'sampler_name', options: ['euler', 'uni_pc'] } };
+    const wf = bindTemplate({ template: template({}, { params: named }), jobId: 'j1', characterSlug: 'kai', filled, loras: [], references: [] });
+    expect(wf['5'].inputs).toMatchObject({ cfg: 7, sampler_name: 'euler' });
+    const given = bindTemplate({ template: template({ toString: 9, constructor: 'uni_pc' }, { params: named }), jobId: 'j1', characterSlug: 'kai', filled, loras: [], references: [] });
+    expect(given['5'].inputs).toMatchObject({ cfg: 9, sampler_name: 'uni_pc' });
+  });
+
   it('when no value is recorded for a free parameter, then the graph literal stays', () => {
     const wf = bindTemplate({ template: template({}), jobId: 'j1', characterSlug: 'kai', filled, loras: [], references: [] });
     expect(wf['5'].inputs).toMatchObject({ cfg: 7, sampler_name: 'euler' });

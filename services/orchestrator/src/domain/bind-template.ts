@@ -38,7 +38,8 @@ export function bindTemplate(input: BindTemplateInput): Workflow {
     if (isFilledParam(name)) {
       const value = input.filled[name as keyof BindTemplateInput['filled']];
       if (value !== null && value !== undefined) set(spec, value);
-    } else if (values[name] !== undefined) {
+    } else if (Object.prototype.hasOwnProperty.call(values, name) && values[name] !== undefined) {
+      // An own value only: a parameter named "toString" left unset keeps the graph's literal.
       set(spec, values[name]);
     }
   }
