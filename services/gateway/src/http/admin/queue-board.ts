@@ -1,7 +1,7 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import { grants, QUEUE_KEYS } from '@anime/contracts';
+import { grants, PIPELINE_CATALOG, QUEUE_KEYS } from '@anime/contracts';
 import type { PipelineQueues } from '@anime/pipeline';
 import { Router, type RequestHandler } from 'express';
 import { ApiError } from '../api-error';
@@ -40,6 +40,29 @@ function boardRouter(queues: PipelineQueues, readOnlyMode: boolean): RequestHand
 }
 
 /**
+ * bull-board's promote of a job that is not delayed (the board showed it delayed, then BullMQ moved
+ * it on) throws inside bull-board, which answers 500; this answers 409 `job_not_delayed` first.
+ * An unknown queue or job is left to bull-board (404).
+ */
+function promoteGuard(queues: PipelineQueues): Router {
+  const guard = Router();
+  guard.put('/api/queues/:queueName/:jobId/promote', async (req, _res, next) => {
+    try {
+      const key = QUEUE_KEYS.find((k) => PIPELINE_CATALOG[k].name === req.params.queueName);
+      const job = key ? await queues.byKey[key].getJob(req.params.jobId) : undefined;
+      const state = job ? await job.getState() : 'delayed';
+      if (state !== 'delayed') {
+        return next(new ApiError(409, 'job_not_delayed', `job ${req.params.jobId} is ${state}, not delayed: only a delayed job can be promoted`, { state }));
+      }
+      next();
+    } catch (error) {
+      next(error);
+    }
+  });
+  return guard;
+}
+
+/**
  * bull-board over every queue of the pipeline catalog. An admin key gets the full board (retry,
  * remove, pause, …); a key with `read` gets the same board in bull-board's read-only mode, and
  * anything but a read is refused before the board sees it; no key is a 401 asking for HTTP Basic.
@@ -49,6 +72,7 @@ function boardRouter(queues: PipelineQueues, readOnlyMode: boolean): RequestHand
 export function queueBoard(deps: { queues: PipelineQueues; authenticateKey: KeyAuthenticator }): Router {
   const full = boardRouter(deps.queues, false);
   const readOnly = boardRouter(deps.queues, true);
+  const guard = promoteGuard(deps.queues);
   const router = Router();
   router.use(async (req, res, next) => {
     try {
@@ -62,7 +86,7 @@ export function queueBoard(deps: { queues: PipelineQueues; authenticateKey: KeyA
       const { scopes, projects } = outcome.caller;
       // The board shows every project's jobs: a key limited to projects does not see it.
       if (!grants(scopes, 'read') || projects !== null) return next(projects !== null ? new ApiError(403, 'insufficient_scope', 'the queue board shows every project: it needs a key not limited to projects', { scope: 'read' }) : insufficientScope('read'));
-      if (grants(scopes, 'admin')) return full(req, res, next);
+      if (grants(scopes, 'admin')) return guard(req, res, (error?: unknown) => (error ? next(error) : full(req, res, next)));
       if (!SAFE_METHODS.has(req.method)) return next(insufficientScope('admin'));
       return readOnly(req, res, next);
     } catch (error) {
