@@ -59,7 +59,9 @@ type SubscribeAnswer = { ok: true; status: string } | { ok: false; error: { code
 const UNAUTHENTICATED: SubscribeAnswer = { ok: false, error: { code: 'unauthenticated', message: 'the API key is no longer valid' } };
 const notFound = (jobId: string): SubscribeAnswer => ({ ok: false, error: { code: 'not_found', message: `generation ${jobId} not found` } });
 
-const subscribeMessage = z.object({ jobId: z.string().uuid() });
+// Lower-cased as the events carry it (REST takes either case): else a subscription keyed by an upper-case
+// id would get its replay but never a live event, and the same job in two cases would count twice.
+const subscribeMessage = z.object({ jobId: z.string().uuid().transform((id) => id.toLowerCase()) });
 
 /** One client's subscription to one job: events go out strictly in seq order, each once. */
 interface Subscription {
@@ -69,6 +71,8 @@ interface Subscription {
   ended: boolean;
   /** Live events that arrived while the replay was being read from PostgreSQL. */
   pending: JobEventEnvelope[] | null;
+  /** Live events that arrived while a catch-up (after the Redis subscription dropped) was being read. */
+  held?: JobEventEnvelope[] | null;
 }
 
 /**
@@ -78,6 +82,9 @@ interface Subscription {
  */
 export class JobRelay {
   private readonly byJob = new Map<string, Map<string, Subscription>>();
+  /** One catch-up at a time; a drop during one runs another after it. */
+  private catchingUp = false;
+  private catchUpAgain = false;
 
   constructor(
     private readonly deps: {
@@ -98,6 +105,9 @@ export class JobRelay {
       if (ch === channel) this.onLiveEvent(message);
     });
     await this.deps.subscriber.subscribe(channel);
+    // Redis pub/sub keeps nothing for a subscriber that was away: what the followed jobs published
+    // while the connection was down is read from PostgreSQL once it is back (ioredis resubscribes).
+    this.deps.subscriber.on('ready', () => this.requestCatchUp(channel));
     this.deps.io.use(authenticateSocket(this.deps.authenticateKey));
     this.deps.io.on('connection', (socket) => this.attach(socket));
   }
@@ -211,6 +221,51 @@ export class JobRelay {
     return { ok: true, status: fresh[0]?.status ?? story.status };
   }
 
+  private requestCatchUp(channel: string): void {
+    if (this.catchingUp) {
+      this.catchUpAgain = true;
+      return;
+    }
+    this.catchingUp = true;
+    void (async () => {
+      do {
+        this.catchUpAgain = false;
+        await this.catchUp(channel).catch((error: unknown) => this.deps.log.warn('catch-up after the Redis subscription dropped failed', { error: (error as Error).message }));
+      } while (this.catchUpAgain);
+      this.catchingUp = false;
+    })();
+  }
+
+  /**
+   * After the event subscription came back: the subscription is confirmed first (events from then on
+   * arrive live), then each followed job's story is read and what a follower lacks is sent, in seq
+   * order; live events arriving meanwhile are held and sent after it (each once, by seq).
+   */
+  private async catchUp(channel: string): Promise<void> {
+    await this.deps.subscriber.subscribe(channel);
+    for (const [jobId, subs] of [...this.byJob]) {
+      const live = [...subs.values()];
+      const holding = live.filter((sub) => !sub.pending && !sub.held);
+      for (const sub of holding) sub.held = [];
+      let story: Story | null = null;
+      try {
+        story = toStory(jobId, (await readRows<StoryRow>(this.deps.db, JOB_STORY, [jobId]))[0]);
+      } finally {
+        for (const sub of live) {
+          // A subscribe still reading its own story sends these after it, sorted, with what it holds.
+          if (sub.pending) sub.pending.push(...(story?.events ?? []));
+          else if (holding.includes(sub)) {
+            const held = sub.held ?? [];
+            sub.held = null;
+            // Unsubscribed meanwhile: nothing more for it.
+            if (this.byJob.get(jobId)?.get(sub.socket.id) !== sub) continue;
+            for (const envelope of [...(story?.events ?? []), ...held].sort((a, b) => a.seq - b.seq)) this.deliver(sub, envelope);
+          }
+        }
+      }
+    }
+  }
+
   /** A subscribe for a job this connection already follows: the key and the job are checked again, nothing replayed. */
   private async confirm(socket: Socket, jobId: string): Promise<SubscribeAnswer> {
     const caller = await this.currentCaller(socket);
@@ -231,6 +286,7 @@ export class JobRelay {
     if (!jobId) return;
     for (const sub of this.byJob.get(jobId)?.values() ?? []) {
       if (sub.pending) sub.pending.push(envelope);
+      else if (sub.held) sub.held.push(envelope);
       else this.deliver(sub, envelope);
     }
     relayToOpsRoom(this.deps.io, envelope);
@@ -239,9 +295,10 @@ export class JobRelay {
   }
 
   private deliver(sub: Subscription, envelope: JobEventEnvelope): void {
+    if (envelope.seq <= sub.lastSeq) return;
     // A retried stage re-opens a failed job's story: events follow its terminal one again.
     if (envelope.name === 'job:retrying') sub.ended = false;
-    if (envelope.seq <= sub.lastSeq || sub.ended) return;
+    if (sub.ended) return;
     sub.lastSeq = envelope.seq;
     sub.ended = TERMINAL_EVENTS.includes(envelope.name);
     sub.socket.emit(envelope.name, envelope.payload);
