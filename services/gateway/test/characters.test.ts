@@ -118,6 +118,15 @@ describe('POST /api/v1/characters', () => {
     const response = await fetch(`${gateway.baseUrl}/api/v1/characters`, { method: 'POST', headers: { ...gateway.authHeaders, 'content-type': 'application/json' }, body: '{nope' });
     expectError({ status: response.status, body: await response.json() }, 400, 'invalid_json');
   });
+
+  it('when the body is JSON but not an object (null, a string, a number), then 400 invalid_json saying so, not that it is no JSON', async () => {
+    for (const [body, kind] of [['null', 'null'], ['"kai"', 'string'], ['3', 'number']]) {
+      const response = await fetch(`${gateway.baseUrl}/api/v1/characters`, { method: 'POST', headers: { ...gateway.authHeaders, 'content-type': 'application/json' }, body });
+      const answer = (await response.json()) as { error: { message: string } };
+      expectError({ status: response.status, body: answer }, 400, 'invalid_json');
+      expect(answer.error.message).toBe(`request body must be a JSON object, not ${kind}`);
+    }
+  });
 });
 
 describe('GET /api/v1/characters and /:idOrSlug', () => {

@@ -10,7 +10,23 @@ import { errorCodeForStatus } from './status-error-code';
 /** Seconds a client is asked to wait when PostgreSQL is away: a restart or failover takes about that. */
 export const DATABASE_RETRY_AFTER_S = 5;
 
-interface BodyParserError { type?: string; status?: number; expose?: boolean; message: string }
+interface BodyParserError { type?: string; status?: number; expose?: boolean; message: string; body?: unknown }
+
+/**
+ * What is wrong with a body express.json refused: JSON that is not an object or an array (`null`,
+ * `"x"`, `3`) is valid JSON, which the message must not deny.
+ */
+function unparsedBodyMessage(body: unknown): string {
+  if (typeof body === 'string') {
+    try {
+      const value: unknown = JSON.parse(body);
+      return `request body must be a JSON object, not ${value === null ? 'null' : typeof value}`;
+    } catch {
+      // Not JSON at all.
+    }
+  }
+  return 'request body is not valid JSON';
+}
 
 /** Maps every error to `{ error: { code, message, details? } }`; only the unknown is a 500. */
 export function errorMiddleware(log: Logger): ErrorRequestHandler {
@@ -30,7 +46,7 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
       body = { code: 'invalid_path', message: 'the URL path is not valid percent-encoded UTF-8' };
     } else if (parserError.type === 'entity.parse.failed') {
       status = 400;
-      body = { code: 'invalid_json', message: 'request body is not valid JSON' };
+      body = { code: 'invalid_json', message: unparsedBodyMessage(parserError.body) };
     } else if (parserError.type === 'entity.too.large') {
       status = 413;
       body = { code: 'payload_too_large', message: 'request body is too large' };
