@@ -3,6 +3,9 @@ import { literalLikePattern, type Character, type CharacterAttribute, type Chara
 import { characterArchived, characterNotFound, CharacterDomainError } from './character-domain-error';
 import { findByIdOrSlug } from './find-character';
 
+/** Version numbers are PostgreSQL integers (int4). */
+const MAX_VERSION_NUMBER = 2_147_483_647;
+
 export type ResolvedVersion = CharacterVersion & {
   attributes: CharacterAttribute[];
   /**
@@ -33,7 +36,8 @@ export async function resolveCharacter(db: Db, ref: string): Promise<ResolvedCha
     throw characterArchived(character.slug);
   }
   const number = wanted ?? character.currentVersion;
-  const version = await db.characterVersion.findUnique({
+  // A number past the column's int4 is no version this character can have; asking the database would throw.
+  const version = number > MAX_VERSION_NUMBER ? null : await db.characterVersion.findUnique({
     where: { characterId_number: { characterId: character.id, number } },
     include: { attributes: { orderBy: { key: 'asc' } } },
   });

@@ -77,6 +77,12 @@ describe('resolveCharacter', () => {
     await expectDomainError(resolveCharacter(db, 'kai-nakamura@9'), 'version_not_found', 404);
   });
 
+  it('when the pinned number is beyond what a version number can be, then version_not_found (404), not a database error', async () => {
+    for (const ref of ['kai-nakamura@2147483648', 'kai-nakamura@9223372036854775807', 'kai-nakamura@99999999999999999999', 'Kai Nakamura@99999999999999999999', `${kaiId}@2147483648`]) {
+      await expectDomainError(resolveCharacter(db, ref), 'version_not_found', 404);
+    }
+  });
+
   it('when the character is archived, then character_archived (409)', async () => {
     await expectDomainError(resolveCharacter(db, 'old-timer'), 'character_archived', 409);
   });

@@ -50,6 +50,15 @@ describe('POST /api/v1/generations', () => {
     expect(await gateway.db.generationJob.count()).toBe(before);
   });
 
+  it('when the character is pinned to a version number past what PostgreSQL holds, then 404 version_not_found, not a 500, and nothing is written', async () => {
+    const before = await gateway.db.generationJob.count();
+    for (const character of ['kai@2147483648', 'kai@99999999999999999999', 'Kai Nakamura@2147483648']) {
+      const response = await api.post('/api/v1/generations', { character, prompt: 'x' });
+      expect({ character, status: response.status, code: response.body.error?.code }).toEqual({ character, status: 404, code: 'version_not_found' });
+    }
+    expect(await gateway.db.generationJob.count()).toBe(before);
+  });
+
   it('when the list is filtered with a NUL in a parameter, then it is a 400, not a 500', async () => {
     const response = await api.get('/api/v1/generations?project=%00');
     expect(response.status).toBe(400);
