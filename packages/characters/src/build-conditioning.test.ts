@@ -93,6 +93,15 @@ describe('buildConditioning', () => {
     expect(result.positive).toMatch(/navy gakuran, white shirt/);
   });
 
+  it('when two outfits differ only in case, then the one named exactly is used, else the first', () => {
+    const twins = { ...kai, outfits: [{ name: 'Jacket', prompt: 'red bomber jacket' }, { name: 'jacket', prompt: 'blue denim jacket' }] };
+    const exact = buildConditioning({ definition: twins, attributes: {}, outfit: 'jacket', userPrompt: 'x', references: [] });
+    expect([exact.outfit, exact.positive]).toEqual(['jacket', expect.stringContaining('blue denim jacket')]);
+    expect(exact.positive).not.toContain('red bomber jacket');
+    expect(buildConditioning({ definition: twins, attributes: {}, outfit: ' Jacket ', userPrompt: 'x', references: [] }).outfit).toBe('Jacket');
+    expect(buildConditioning({ definition: twins, attributes: {}, outfit: 'JACKET', userPrompt: 'x', references: [] }).outfit).toBe('Jacket');
+  });
+
   it('when the outfit is unknown, then outfit_not_found lists the outfits there are', () => {
     let error: unknown;
     try {

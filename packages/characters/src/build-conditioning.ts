@@ -68,7 +68,8 @@ type AttributeRecord = Record<string, unknown>;
 function chooseOutfit(definition: Definition, wanted: string | null | undefined): Definition['outfits'][number] | null {
   if (wanted === undefined || wanted === null || wanted.trim() === '') return null;
   const key = wanted.trim().toLowerCase();
-  const found = definition.outfits.find((o) => o.name.trim().toLowerCase() === key);
+  // An outfit named exactly as asked wins over one differing only in case (a version may hold both).
+  const found = definition.outfits.find((o) => o.name.trim() === wanted.trim()) ?? definition.outfits.find((o) => o.name.trim().toLowerCase() === key);
   if (found) return found;
   const available = definition.outfits.map((o) => o.name);
   throw new CharacterDomainError(
