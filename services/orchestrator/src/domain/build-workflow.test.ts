@@ -41,6 +41,19 @@ describe('buildTextToImageWorkflow', () => {
     expect(wf['6'].inputs.clip).toEqual(['20', 1]);
   });
 
+  it('when a character has more than 20 references, then each keeps its own LoadImage and none collides with the IP-Adapter nodes', () => {
+    const references = Array.from({ length: 25 }, (_, i) => ({ sha256: i.toString(16).padStart(64, '0'), kind: i === 21 ? 'face' : 'body', image: `anime-ref-${i}.png` }));
+    const wf = buildTextToImageWorkflow({ ...base, loras: [], references, ipAdapter: { weight: 0.7 } });
+    const loaded = Object.entries(wf).filter(([, node]) => node.class_type === 'LoadImage');
+    expect(loaded.map(([, node]) => node.inputs.image).sort()).toEqual(references.map((r) => r.image).sort());
+    const faceNode = loaded.find(([, node]) => node.inputs.image === 'anime-ref-21.png')![0];
+    const adapter = Object.entries(wf).filter(([, node]) => node.class_type === 'IPAdapter');
+    expect(adapter).toHaveLength(1);
+    expect(adapter[0][1].inputs.image).toEqual([faceNode, 0]);
+    expect(wf[(adapter[0][1].inputs.ipadapter as [string, number])[0]].class_type).toBe('IPAdapterUnifiedLoader');
+    expect(wf['3'].inputs.model).toEqual([adapter[0][0], 0]);
+  });
+
   it('when the backend has IP-Adapter but the version has no reference, then the template has no reference input', () => {
     const wf = buildTextToImageWorkflow({ ...base, loras: [], references: [], ipAdapter: { weight: 0.7 } });
     expect(wf['70']).toBeUndefined();

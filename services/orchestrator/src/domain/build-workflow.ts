@@ -39,11 +39,21 @@ export interface IpAdapterOptions {
 }
 
 export const SAVE_NODE_ID = '9';
-/** LoRA n is node 20+n (at most 20 LoRAs), reference n is LoadImage 50+n, the IP-Adapter pair 70/71. */
+/**
+ * LoRA n is node 20+n (at most 20 LoRAs), reference n is LoadImage 50+n for the first 20 and
+ * 100+(n-20) after them (a character may have any number), the IP-Adapter pair 70/71.
+ */
 const FIRST_LORA_NODE = 20;
 const FIRST_REFERENCE_NODE = 50;
+const REFERENCES_BEFORE_IPADAPTER = 20;
+const LATER_REFERENCE_NODE = 100;
 const IPADAPTER_LOADER_NODE = '70';
 const IPADAPTER_NODE = '71';
+
+/** The LoadImage node of reference `index`: never one of the fixed nodes, whatever the count. */
+function referenceNodeId(index: number): string {
+  return String(index < REFERENCES_BEFORE_IPADAPTER ? FIRST_REFERENCE_NODE + index : LATER_REFERENCE_NODE + index - REFERENCES_BEFORE_IPADAPTER);
+}
 
 /** The reference that feeds IP-Adapter: the first face one, else the first (-1 when there is none). */
 export function conditioningReferenceIndex(references: { kind: string }[]): number {
@@ -80,7 +90,7 @@ export function buildTextToImageWorkflow(params: WorkflowParams): Workflow {
   });
   const references = params.references ?? [];
   references.forEach((reference, index) => {
-    workflow[String(FIRST_REFERENCE_NODE + index)] = {
+    workflow[referenceNodeId(index)] = {
       class_type: 'LoadImage',
       inputs: { image: reference.image },
       _meta: { title: `reference ${reference.kind} ${reference.sha256.slice(0, 12)}` },
@@ -88,7 +98,7 @@ export function buildTextToImageWorkflow(params: WorkflowParams): Workflow {
   });
   if (params.ipAdapter && references.length) {
     const conditioningImage = conditioningReferenceIndex(references);
-    const imageNode = String(FIRST_REFERENCE_NODE + conditioningImage);
+    const imageNode = referenceNodeId(conditioningImage);
     const face = references[conditioningImage].kind === 'face';
     workflow[IPADAPTER_LOADER_NODE] = {
       class_type: 'IPAdapterUnifiedLoader',
