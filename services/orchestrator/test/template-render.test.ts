@@ -3,6 +3,7 @@ import type { Db } from '@anime/db';
 import { JobLifecycle, type RunningService } from '@anime/pipeline';
 import { waitFor } from '@anime/testing';
 import { registerWorkflow } from '@anime/workflows';
+import { DEFAULT_CHECKPOINTS } from '@anime/comfyui-simulator';
 import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrator-fixture';
 
 const graph = (scheduler: string) => ({
@@ -56,6 +57,15 @@ describe('render stage with a registered template (orchestrator in-process, simu
     expect(sent['5'].inputs).toMatchObject({ scheduler: 'normal', cfg: 9, seed: 77 });
     expect(sent['2'].inputs.text).toBe('kainakamura, on a rooftop');
     expect(sent['7'].inputs.filename_prefix).toBe(`jobs/${row.id}/kai-nakamura`);
+  });
+
+  it('when the template\'s checkpoint literal is a file no backend has, then the backend\'s first checkpoint is bound and it renders (README: Workflow templates, checkpoint)', async () => {
+    const studioGraph = graph('normal');
+    studioGraph['1'].inputs.ckpt_name = 'studio-machine-only.safetensors';
+    await registerWorkflow(db, { slug: 'exported', graph: studioGraph, params: { ...params, checkpoint: { type: 'string' as const, node: '1', input: 'ckpt_name' } } });
+    const row = await render({ slug: 'exported', version: 1, params: { cfg: 6 } });
+    expect(row).toMatchObject({ stage: 'rendered', errorCode: null });
+    expect((row.workflow as ReturnType<typeof graph>)['1'].inputs.ckpt_name).toBe(DEFAULT_CHECKPOINTS[0]);
   });
 
   it('when the recorded template version is not stored, then the generation fails with workflow_not_found', async () => {

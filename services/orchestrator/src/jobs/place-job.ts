@@ -28,7 +28,8 @@ export async function placeJob(deps: PrepareWorkflowDeps, job: JobToRender, opti
     throw new NoCapableBackendError('"references": "required" but IP-Adapter is disabled here (IPADAPTER_WEIGHT=0), so no backend can condition on a reference', { missing: ['IP-Adapter (IPADAPTER_WEIGHT is 0)'] });
   }
   const needs: JobNeeds = {
-    checkpoint: job.conditioning.checkpoint ?? templateCheckpoint(job.template),
+    checkpoint: job.conditioning.checkpoint,
+    templateCheckpoint: templateCheckpoint(job.template),
     loadsCheckpoint: !job.template || !!job.template.params.checkpoint,
     // A template without a `loras` parameter applies none of the character's LoRAs, so needs none.
     loras: !job.template || job.template.params.loras ? job.conditioning.loras.map((l) => l.name) : [],

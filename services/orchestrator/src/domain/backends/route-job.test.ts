@@ -2,7 +2,7 @@ import { routeJob, type RouteCandidate } from './route-job';
 
 const caps = (checkpoints: string[], loras: string[] = [], nodeClasses: string[] = ['CheckpointLoaderSimple', 'KSampler']) => ({ checkpoints, loras, nodeClasses, ipAdapter: false });
 const backend = (url: string, over: Partial<RouteCandidate> = {}): RouteCandidate => ({ url, up: true, draining: false, capabilities: caps(['a.safetensors']), load: 0, lastCheckpoint: null, ...over });
-const needs = (over: Partial<{ checkpoint: string; loadsCheckpoint: boolean; loras: string[]; nodeClasses: string[]; ipAdapter: boolean; avoid: string }> = {}) => ({ loras: [], nodeClasses: [], ...over });
+const needs = (over: Partial<{ checkpoint: string; templateCheckpoint: string; loadsCheckpoint: boolean; loras: string[]; nodeClasses: string[]; ipAdapter: boolean; avoid: string }> = {}) => ({ loras: [], nodeClasses: [], ...over });
 const options = { capacity: 2 };
 
 describe('routeJob', () => {
@@ -41,6 +41,18 @@ describe('routeJob', () => {
     expect(routeJob(pool, needs(), { ...options, defaultCheckpoint: 'd.safetensors' })).toEqual({ kind: 'run', url: 'http://b', checkpoint: 'd.safetensors' });
     expect(routeJob(pool, needs(), options)).toEqual({ kind: 'run', url: 'http://a', checkpoint: 'a.safetensors' });
     expect(routeJob([backend('http://e', { capabilities: caps([]) })], needs(), options).kind).toBe('none');
+  });
+
+  it('when a template\'s own checkpoint (default or literal) is on no backend, then DEFAULT_CHECKPOINT is used, else the chosen backend\'s first; on a backend it is used', () => {
+    const pool = [backend('http://a', { capabilities: caps(['a.safetensors']) }), backend('http://b', { capabilities: caps(['b.safetensors', 'd.safetensors']) })];
+    expect(routeJob(pool, needs({ templateCheckpoint: 'studio.safetensors' }), { ...options, defaultCheckpoint: 'd.safetensors' })).toEqual({ kind: 'run', url: 'http://b', checkpoint: 'd.safetensors' });
+    expect(routeJob(pool, needs({ templateCheckpoint: 'studio.safetensors' }), options)).toEqual({ kind: 'run', url: 'http://a', checkpoint: 'a.safetensors' });
+    expect(routeJob(pool, needs({ templateCheckpoint: 'b.safetensors' }), options)).toEqual({ kind: 'run', url: 'http://b', checkpoint: 'b.safetensors' });
+    // The character's own checkpoint comes first, and stays required as before.
+    expect(routeJob(pool, needs({ checkpoint: 'a.safetensors', templateCheckpoint: 'b.safetensors' }), options)).toEqual({ kind: 'run', url: 'http://a', checkpoint: 'a.safetensors' });
+    expect(routeJob(pool, needs({ checkpoint: 'z.safetensors', templateCheckpoint: 'b.safetensors' }), options)).toMatchObject({ kind: 'none', details: { missing: ['checkpoint "z.safetensors"'] } });
+    // A backend with no checkpoint at all still cannot run it.
+    expect(routeJob([backend('http://e', { capabilities: caps([]) })], needs({ templateCheckpoint: 'studio.safetensors' }), options)).toMatchObject({ kind: 'none', details: { missing: ['any checkpoint'] } });
   });
 
   it('when the graph loads no checkpoint, then a backend without any runs it, DEFAULT_CHECKPOINT is not asked for, and no checkpoint is chosen', () => {

@@ -5,6 +5,13 @@ export interface JobNeeds {
   /** The conditioning's checkpoint, if it names one. */
   checkpoint?: string;
   /**
+   * A registered template's own checkpoint (its `checkpoint` parameter's default, else the graph's
+   * literal), used when the character names none: only if a backend has it, else DEFAULT_CHECKPOINT,
+   * else each backend's first (README "Workflow templates"), since a graph exported from a studio's
+   * own ComfyUI names that machine's file.
+   */
+  templateCheckpoint?: string;
+  /**
    * False when the graph loads no checkpoint (a template without a `checkpoint` parameter, such as
    * EmptyImage → SaveImage): then no backend needs one, and a backend without models can run it.
    */
@@ -59,10 +66,14 @@ export interface NoCapableDetails {
 /**
  * The checkpoint: the conditioning's when a backend has it; else DEFAULT_CHECKPOINT when set;
  * else the one asked for (so the refusal names it); undefined means "each backend's first".
+ * Without the conditioning's, a template's own when a backend has it; else DEFAULT_CHECKPOINT or
+ * each backend's first.
  */
 function wantedCheckpoint(known: RouteCandidate[], needs: JobNeeds, fallback: string | undefined): string | undefined {
   if (needs.loadsCheckpoint === false) return undefined;
-  if (needs.checkpoint && known.some((c) => c.capabilities!.checkpoints.includes(needs.checkpoint!))) return needs.checkpoint;
+  const somewhere = (name: string) => known.some((c) => c.capabilities!.checkpoints.includes(name));
+  if (needs.checkpoint && somewhere(needs.checkpoint)) return needs.checkpoint;
+  if (!needs.checkpoint && needs.templateCheckpoint && somewhere(needs.templateCheckpoint)) return needs.templateCheckpoint;
   return fallback ?? needs.checkpoint;
 }
 
