@@ -35,17 +35,22 @@ describe('backend pool: a backend killed mid-prompt, and every backend down', ()
     expect(new Set(items.map((b) => b.id)).size).toBe(2);
   });
 
-  it('when characters need a checkpoint only one simulator has, then each job lands there; one nobody has fails at once naming it', async () => {
-    const character = async (slug: string, checkpoint: string) =>
-      expect((await fx.api.post('/api/v1/characters', { name: slug, slug, definition: { displayName: slug, checkpoint } })).status).toBe(201);
-    await character('uses-alpha', 'alpha-only.safetensors');
-    await character('uses-beta', 'beta-only.safetensors');
-    await character('uses-gamma', 'gamma.safetensors');
+  it('when characters need a checkpoint only one simulator has, then each job lands there; one nobody has renders with the chosen backend\'s first (CONTRACT: checkpoint choice); a LoRA nobody has fails at once naming it', async () => {
+    const character = async (slug: string, definition: Record<string, unknown>) =>
+      expect((await fx.api.post('/api/v1/characters', { name: slug, slug, definition: { displayName: slug, ...definition } })).status).toBe(201);
+    await character('uses-alpha', { checkpoint: 'alpha-only.safetensors' });
+    await character('uses-beta', { checkpoint: 'beta-only.safetensors' });
+    await character('uses-gamma', { checkpoint: 'gamma.safetensors' });
+    await character('uses-delta-lora', { loras: [{ name: 'delta-nobody.safetensors', weight: 0.8 }] });
     const post = async (slug: string) => (await fx.api.post('/api/v1/generations', { character: slug, prompt: 'portrait', steps: 2 })).data.id as string;
-    const [a, b, g] = await Promise.all([post('uses-alpha'), post('uses-beta'), post('uses-gamma')]);
-    const [onA, onB, none] = await Promise.all([a, b, g].map((id) => waitForGenerationEnd(fx, id, 30_000)));
+    const [a, b, g, d] = await Promise.all([post('uses-alpha'), post('uses-beta'), post('uses-gamma'), post('uses-delta-lora')]);
+    const [onA, onB, fallback, none] = await Promise.all([a, b, g, d].map((id) => waitForGenerationEnd(fx, id, 30_000)));
     expect([onA.status, onA.backend, onB.status, onB.backend]).toEqual(['completed', simulators[0].url, 'completed', simulators[1].url]);
-    expect(none).toMatchObject({ status: 'failed', error: { code: 'no_capable_backend', message: expect.stringContaining('checkpoint "gamma.safetensors"') }, attempts: [] });
+    // Both simulators list anime-v1.safetensors first: the missing name is never sent to ComfyUI.
+    expect(fallback.status).toBe('completed');
+    const graph = (await fx.db.generationJob.findUniqueOrThrow({ where: { id: g } })).workflow as Record<string, { class_type: string; inputs: Record<string, unknown> }>;
+    expect(Object.values(graph).filter((node) => node.class_type === 'CheckpointLoaderSimple').map((node) => node.inputs.ckpt_name)).toEqual(['anime-v1.safetensors']);
+    expect(none).toMatchObject({ status: 'failed', error: { code: 'no_capable_backend', message: expect.stringContaining('LoRA "delta-nobody.safetensors"') }, attempts: [] });
     expect((await backends()).find((item) => item.url === simulators[1].url)).toMatchObject({ checkpoints: ['anime-v1.safetensors', 'beta-only.safetensors'], loras: [] });
   });
 

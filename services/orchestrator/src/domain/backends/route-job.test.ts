@@ -13,9 +13,18 @@ describe('routeJob', () => {
 
   it('when no backend has what the job needs, then it is refused naming what is missing', () => {
     const pool = [backend('http://a'), backend('http://b')];
-    const route = routeJob(pool, needs({ checkpoint: 'z.safetensors', loras: ['nobody.safetensors'] }), options);
-    expect(route).toMatchObject({ kind: 'none', details: { missing: ['checkpoint "z.safetensors"', 'LoRA "nobody.safetensors"'] } });
-    expect(route.kind === 'none' && route.message).toMatch(/no backend has checkpoint "z.safetensors", LoRA "nobody.safetensors"/);
+    const route = routeJob(pool, needs({ loras: ['nobody.safetensors'] }), options);
+    expect(route).toMatchObject({ kind: 'none', details: { missing: ['LoRA "nobody.safetensors"'] } });
+    expect(route.kind === 'none' && route.message).toMatch(/no backend has LoRA "nobody.safetensors"/);
+    const namedDefault = routeJob(pool, needs({ checkpoint: 'z.safetensors' }), { ...options, defaultCheckpoint: 'd.safetensors' });
+    expect(namedDefault).toMatchObject({ kind: 'none', details: { missing: ['checkpoint "d.safetensors"'] } });
+  });
+
+  it('when the character names a checkpoint no backend has, then DEFAULT_CHECKPOINT is used, else the chosen backend\'s first (CONTRACT: checkpoint choice), never the missing name', () => {
+    const pool = [backend('http://a', { capabilities: caps(['a.safetensors']) }), backend('http://b', { capabilities: caps(['b.safetensors', 'd.safetensors']) })];
+    expect(routeJob(pool, needs({ checkpoint: 'z.safetensors' }), { ...options, defaultCheckpoint: 'd.safetensors' })).toEqual({ kind: 'run', url: 'http://b', checkpoint: 'd.safetensors' });
+    expect(routeJob(pool, needs({ checkpoint: 'z.safetensors' }), options)).toEqual({ kind: 'run', url: 'http://a', checkpoint: 'a.safetensors' });
+    expect(routeJob([backend('http://e', { capabilities: caps([]) })], needs({ checkpoint: 'z.safetensors' }), options)).toMatchObject({ kind: 'none', details: { missing: ['any checkpoint'] } });
   });
 
   it('when the models exist but on different backends, then it is refused naming what each lacks', () => {
@@ -48,9 +57,9 @@ describe('routeJob', () => {
     expect(routeJob(pool, needs({ templateCheckpoint: 'studio.safetensors' }), { ...options, defaultCheckpoint: 'd.safetensors' })).toEqual({ kind: 'run', url: 'http://b', checkpoint: 'd.safetensors' });
     expect(routeJob(pool, needs({ templateCheckpoint: 'studio.safetensors' }), options)).toEqual({ kind: 'run', url: 'http://a', checkpoint: 'a.safetensors' });
     expect(routeJob(pool, needs({ templateCheckpoint: 'b.safetensors' }), options)).toEqual({ kind: 'run', url: 'http://b', checkpoint: 'b.safetensors' });
-    // The character's own checkpoint comes first, and stays required as before.
+    // The character's own checkpoint comes first; one no backend has gives way to the template's.
     expect(routeJob(pool, needs({ checkpoint: 'a.safetensors', templateCheckpoint: 'b.safetensors' }), options)).toEqual({ kind: 'run', url: 'http://a', checkpoint: 'a.safetensors' });
-    expect(routeJob(pool, needs({ checkpoint: 'z.safetensors', templateCheckpoint: 'b.safetensors' }), options)).toMatchObject({ kind: 'none', details: { missing: ['checkpoint "z.safetensors"'] } });
+    expect(routeJob(pool, needs({ checkpoint: 'z.safetensors', templateCheckpoint: 'b.safetensors' }), options)).toEqual({ kind: 'run', url: 'http://b', checkpoint: 'b.safetensors' });
     // A backend with no checkpoint at all still cannot run it.
     expect(routeJob([backend('http://e', { capabilities: caps([]) })], needs({ templateCheckpoint: 'studio.safetensors' }), options)).toMatchObject({ kind: 'none', details: { missing: ['any checkpoint'] } });
   });

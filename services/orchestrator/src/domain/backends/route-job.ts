@@ -6,9 +6,9 @@ export interface JobNeeds {
   checkpoint?: string;
   /**
    * A registered template's own checkpoint (its `checkpoint` parameter's default, else the graph's
-   * literal), used when the character names none: only if a backend has it, else DEFAULT_CHECKPOINT,
-   * else each backend's first (README "Workflow templates"), since a graph exported from a studio's
-   * own ComfyUI names that machine's file.
+   * literal), used when no backend has the character's: only if a backend has it, else
+   * DEFAULT_CHECKPOINT, else each backend's first (README "Workflow templates"), since a graph
+   * exported from a studio's own ComfyUI names that machine's file.
    */
   templateCheckpoint?: string;
   /**
@@ -64,17 +64,15 @@ export interface NoCapableDetails {
 }
 
 /**
- * The checkpoint: the conditioning's when a backend has it; else DEFAULT_CHECKPOINT when set;
- * else the one asked for (so the refusal names it); undefined means "each backend's first".
- * Without the conditioning's, a template's own when a backend has it; else DEFAULT_CHECKPOINT or
- * each backend's first.
+ * The checkpoint (CONTRACT, "Checkpoint choice"): the conditioning's, else the template's own, when a
+ * backend has it; else DEFAULT_CHECKPOINT when set; else undefined, "each backend's first". A name
+ * no backend has is thus never sent: a job fails for its checkpoint only when no backend has any
+ * (or DEFAULT_CHECKPOINT names one none has), and the graph records the checkpoint that was used.
  */
 function wantedCheckpoint(known: RouteCandidate[], needs: JobNeeds, fallback: string | undefined): string | undefined {
   if (needs.loadsCheckpoint === false) return undefined;
-  const somewhere = (name: string) => known.some((c) => c.capabilities!.checkpoints.includes(name));
-  if (needs.checkpoint && somewhere(needs.checkpoint)) return needs.checkpoint;
-  if (!needs.checkpoint && needs.templateCheckpoint && somewhere(needs.templateCheckpoint)) return needs.templateCheckpoint;
-  return fallback ?? needs.checkpoint;
+  const somewhere = (name: string | undefined) => !!name && known.some((c) => c.capabilities!.checkpoints.includes(name));
+  return [needs.checkpoint, needs.templateCheckpoint].find(somewhere) ?? fallback;
 }
 
 function missingOn(caps: BackendCapabilities, checkpoint: string | undefined, needs: JobNeeds): string[] {
