@@ -35,6 +35,7 @@ export async function placeJob(deps: PrepareWorkflowDeps, job: JobToRender, opti
     loras: !job.template || job.template.params.loras ? job.conditioning.loras.map((l) => l.name) : [],
     nodeClasses: [],
     ipAdapter: required && !job.template,
+    prefersIpAdapter: !required && !job.template && (job.conditioning.references?.length ?? 0) > 0 && (deps.ipAdapterWeight ?? DEFAULT_IPADAPTER_WEIGHT) > 0,
     avoid: options.avoid,
   };
   for (;;) {

@@ -2,7 +2,7 @@ import { routeJob, type RouteCandidate } from './route-job';
 
 const caps = (checkpoints: string[], loras: string[] = [], nodeClasses: string[] = ['CheckpointLoaderSimple', 'KSampler']) => ({ checkpoints, loras, nodeClasses, ipAdapter: false });
 const backend = (url: string, over: Partial<RouteCandidate> = {}): RouteCandidate => ({ url, up: true, draining: false, capabilities: caps(['a.safetensors']), load: 0, lastCheckpoint: null, ...over });
-const needs = (over: Partial<{ checkpoint: string; templateCheckpoint: string; loadsCheckpoint: boolean; loras: string[]; nodeClasses: string[]; ipAdapter: boolean; avoid: string }> = {}) => ({ loras: [], nodeClasses: [], ...over });
+const needs = (over: Partial<{ checkpoint: string; templateCheckpoint: string; loadsCheckpoint: boolean; loras: string[]; nodeClasses: string[]; ipAdapter: boolean; prefersIpAdapter: boolean; avoid: string }> = {}) => ({ loras: [], nodeClasses: [], ...over });
 const options = { capacity: 2 };
 
 describe('routeJob', () => {
@@ -75,6 +75,14 @@ describe('routeJob', () => {
   it('when the graph needs a node class a backend lacks, then that backend is not chosen', () => {
     const pool = [backend('http://a'), backend('http://b', { capabilities: caps(['a.safetensors'], [], ['CheckpointLoaderSimple', 'KSampler', 'IPAdapter']) })];
     expect(routeJob(pool, needs({ nodeClasses: ['IPAdapter'] }), options)).toMatchObject({ url: 'http://b' });
+  });
+
+  it('when references are "auto", then a backend with IP-Adapter and room is preferred over a plain one, but a full one is not waited for', () => {
+    const plain = backend('http://plain', { load: 0, lastCheckpoint: 'a.safetensors' });
+    const adapter = backend('http://adapter', { load: 1, capabilities: { ...caps(['a.safetensors']), ipAdapter: true } });
+    expect(routeJob([plain, adapter], needs({ prefersIpAdapter: true }), options)).toMatchObject({ kind: 'run', url: 'http://adapter' });
+    expect(routeJob([plain, adapter], needs(), options)).toMatchObject({ kind: 'run', url: 'http://plain' });
+    expect(routeJob([plain, { ...adapter, load: 2 }], needs({ prefersIpAdapter: true }), options)).toMatchObject({ kind: 'run', url: 'http://plain' });
   });
 
   it('when references are required, then only a backend with IP-Adapter is chosen, and with none the refusal names IP-Adapter', () => {

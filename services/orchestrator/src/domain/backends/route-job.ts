@@ -21,6 +21,11 @@ export interface JobNeeds {
   nodeClasses: string[];
   /** `"references": "required"`: the backend must have the IP-Adapter nodes, so a reference conditions the model. */
   ipAdapter?: boolean;
+  /**
+   * `"references": "auto"` with references IP-Adapter could use: among backends with room, one with
+   * IP-Adapter is preferred, so the reference conditions the image whenever such a backend is free.
+   */
+  prefersIpAdapter?: boolean;
   /** A backend that just failed this job with a transient fault: used only when no other can take it. */
   avoid?: string;
 }
@@ -88,8 +93,9 @@ function missingOn(caps: BackendCapabilities, checkpoint: string | undefined, ne
  * Where a job goes: only to a backend that has its checkpoint, every LoRA and every node class
  * (and IP-Adapter when its references are required),
  * never a draining or down one. Among those, one other than the backend it should avoid (a transient
- * fault there) is preferred, then one with room in its own queue, then
- * the one whose last prompt used the same checkpoint (no model swap), then the least loaded.
+ * fault there) is preferred, then one with room in its own queue, then (for references "auto") one
+ * with IP-Adapter, then the one whose last prompt used the same checkpoint (no model swap), then the
+ * least loaded.
  */
 export function routeJob(candidates: RouteCandidate[], needs: JobNeeds, options: RouteOptions): Route {
   const known = candidates.filter((c) => c.capabilities);
@@ -108,7 +114,8 @@ export function routeJob(candidates: RouteCandidate[], needs: JobNeeds, options:
   const turn = options.turn ?? 0;
   const order = (c: RouteCandidate) => (candidates.indexOf(c) - turn + candidates.length * 1_000) % candidates.length;
   const checkpointOf = (c: RouteCandidate) => (needs.loadsCheckpoint === false ? '' : (checkpoint ?? c.capabilities!.checkpoints[0]));
-  const score = (c: RouteCandidate) => [c.url === needs.avoid ? 1 : 0, c.load >= options.capacity ? 1 : 0, checkpointOf(c) && c.lastCheckpoint === checkpointOf(c) ? 0 : 1, c.load, order(c)];
+  const withoutIpAdapter = (c: RouteCandidate) => (needs.prefersIpAdapter && !c.capabilities!.ipAdapter ? 1 : 0);
+  const score = (c: RouteCandidate) => [c.url === needs.avoid ? 1 : 0, c.load >= options.capacity ? 1 : 0, withoutIpAdapter(c), checkpointOf(c) && c.lastCheckpoint === checkpointOf(c) ? 0 : 1, c.load, order(c)];
   const best = usable.reduce((a, b) => (compare(score(b), score(a)) < 0 ? b : a));
   return { kind: 'run', url: best.url, checkpoint: checkpointOf(best) };
 }
