@@ -76,11 +76,32 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
     }
     const payload = parsed.data as QueuePayload<K>;
     const run: StageRun = { job, log, signal, token };
+    let admitted: Awaited<ReturnType<typeof admit>>;
+    try {
+      admitted = await admit(payload, run);
+    } catch (error) {
+      // Finding, creating or reading the generation met PostgreSQL away: the message waits without
+      // spending a try (a producer's message may have no retries at all, and has no row yet to sweep back).
+      throw await deferWhileDatabaseAway(run, error);
+    }
+    if (!('generation' in admitted)) return admitted;
+    const { generationId, generation } = admitted;
+    try {
+      const result = await handler.run(generation, run);
+      if (result.reached && result.reached !== generation.stage) await deps.queues.enqueueStage({ ...generation, stage: result.reached });
+      return { generationId, ...result };
+    } catch (error) {
+      throw await failOrRetry(run, generationId, error);
+    }
+  }
+
+  /** The generation a message is about and what the row admits: a stage outcome, or the generation to run the stage on. */
+  async function admit(payload: QueuePayload<K>, run: StageRun): Promise<(StageResult & { generationId: string }) | { generationId: string; generation: GenerationRow }> {
     const generationId = handler.locate ? await handler.locate(payload, run) : (payload as { generationId: string }).generationId;
-    let generation = await loadGeneration(deps.db, generationId);
+    const generation = await loadGeneration(deps.db, generationId);
     if (!generation) throw new UnrecoverableError(`generation ${generationId} does not exist`);
 
-    const decision = admitStage(generation, key, job.attemptsMade > 0);
+    const decision = admitStage(generation, key, run.job.attemptsMade > 0);
     if ((decision.action === 'done' || decision.action === 'refuse') && (generation.status === 'canceled' || generation.status === 'failed')) {
       await handler.settle?.(generation, run);
     }
@@ -94,19 +115,18 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
         return { generationId, outcome: `already at ${generation.stage}; handed to ${PIPELINE_CATALOG[decision.to].name}` };
       case 'reopen': {
         await deps.events.publishAll([await lifecycle.retryStage(generationId, key, `its ${entry.name} job was retried`)]);
-        generation = (await loadGeneration(deps.db, generationId))!;
-        break;
+        return { generationId, generation: (await loadGeneration(deps.db, generationId))! };
       }
       case 'run':
-        break;
+        return { generationId, generation };
     }
-    try {
-      const result = await handler.run(generation, run);
-      if (result.reached && result.reached !== generation.stage) await deps.queues.enqueueStage({ ...generation, stage: result.reached });
-      return { generationId, ...result };
-    } catch (error) {
-      throw await failOrRetry(run, generationId, error);
-    }
+  }
+
+  /** PostgreSQL away before the stage ran: the job is delayed, its tries untouched; any other fault is thrown as it is. */
+  async function deferWhileDatabaseAway({ job, signal, token }: StageRun, error: unknown): Promise<Error> {
+    if (signal?.aborted || !token || !classifyFault(error, key).databaseUnavailable) return error as Error;
+    await job.moveToDelayed(Date.now() + DATABASE_RETRY_DELAY_MS, token);
+    return new DelayedError();
   }
 
   /** A transient fault with tries left goes back to BullMQ's backoff; anything else fails the generation. */
