@@ -43,6 +43,8 @@ export async function startTestGateway(
     limiterRedisVia?: (redisUrl: string) => string;
     /** Routes the job-event subscriber's Redis connection, e.g. through a TCP proxy a test can cut. */
     subscriberRedisVia?: (redisUrl: string) => string;
+    /** Routes the queues' and publishers' Redis connection, e.g. through a TCP proxy a test can cut. */
+    redisVia?: (redisUrl: string) => string;
     /** Where to listen (default 127.0.0.1). */
     host?: string;
     /** Another gateway's prefix, to share its job events and (with `socketAdapter`) its Socket.IO rooms. */
@@ -51,10 +53,10 @@ export async function startTestGateway(
     socketAdapter?: boolean;
   } = {},
 ): Promise<TestGateway> {
-  const { connectVia, limiterRedisVia, subscriberRedisVia, host = '127.0.0.1', queuePrefix: sharedPrefix, socketAdapter: withAdapter, ...limits } = options;
+  const { connectVia, limiterRedisVia, subscriberRedisVia, redisVia, host = '127.0.0.1', queuePrefix: sharedPrefix, socketAdapter: withAdapter, ...limits } = options;
   const database = await createTestDatabase(label);
   const db = createDb(connectVia ? connectVia(database.url) : database.url, { max: 5 });
-  const redis = createRedis(TEST_REDIS_URL, 'worker');
+  const redis = createRedis(redisVia ? redisVia(TEST_REDIS_URL) : TEST_REDIS_URL, 'worker');
   const subscriber = createRedis(subscriberRedisVia ? subscriberRedisVia(TEST_REDIS_URL) : TEST_REDIS_URL, 'subscriber');
   const limiterRedis = createLimiterRedis(limiterRedisVia ? limiterRedisVia(TEST_REDIS_URL) : TEST_REDIS_URL);
   const queuePrefix = sharedPrefix ?? uniqueQueuePrefix(label);

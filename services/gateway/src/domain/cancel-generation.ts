@@ -1,11 +1,14 @@
 import type { Db } from '@anime/db';
+import type { Logger } from '@anime/logger';
 import { JobLifecycle, type JobControlPublisher, type JobEventPublisher } from '@anime/pipeline';
 import { ApiError, notFound } from '../http/api-error';
+import { boundedHandoff } from './bounded-handoff';
 
 export interface CancelGenerationDeps {
   db: Db;
   events: JobEventPublisher;
   control: JobControlPublisher;
+  log: Logger;
 }
 
 /**
@@ -26,14 +29,15 @@ export async function cancelGeneration(deps: CancelGenerationDeps, id: string): 
     }
     if (job.status === 'running' && job.stage === 'submitted') {
       if (await lifecycle.requestCancel(id)) {
-        await deps.control.requestCancel(id);
+        // Recorded in the row, which the orchestrator driving the render also checks every few seconds.
+        await boundedHandoff(deps.control.requestCancel(id), deps.log, 'tell the orchestrators of the cancel', { generationId: id });
         return;
       }
       continue;
     }
     const event = await lifecycle.cancel(id);
     if (event) {
-      await deps.events.publish(event);
+      await boundedHandoff(deps.events.publish(event), deps.log, 'publish the cancel', { generationId: id });
       return;
     }
   }

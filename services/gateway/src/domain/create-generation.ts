@@ -3,6 +3,7 @@ import type { Db } from '@anime/db';
 import { JobLifecycle, type JobEventPublisher, type PipelineQueues, type Resolution } from '@anime/pipeline';
 import type { Logger } from '@anime/logger';
 import { resolveWorkflowRequest } from '@anime/workflows';
+import { boundedHandoff } from './bounded-handoff';
 import { resolveGenerationFast } from './resolve-generation-fast';
 
 export interface CreateGenerationDeps {
@@ -34,15 +35,14 @@ export async function resolveGenerationRequest(deps: Pick<CreateGenerationDeps, 
  * Writes the generation already resolved, with its first event, then hands it straight to
  * `generation-renders`. The event and the hand-off go out together on the one Redis connection,
  * in that order (so `job:queued` is published before anything can start the job). If Redis
- * refuses the hand-off the generation is still safe in PostgreSQL and the recovery sweep enqueues
- * it, so the caller gets its 202 either way.
+ * refuses the hand-off, or does not answer within HANDOFF_WAIT_MS, the generation is still safe in
+ * PostgreSQL and the recovery sweep enqueues it, so the caller gets its 202 either way.
  */
 export async function writeGeneration(deps: CreateGenerationDeps, body: GenerationRequestBody, resolved: ResolvedGeneration, correlationId?: string, apiKeyId?: string | null) {
   const { job, event } = await new JobLifecycle(deps.db).create({ body, source: 'api', correlationId, apiKeyId, resolution: resolved.resolution });
   const published = deps.events.publishAll([event]);
-  const enqueued = deps.queues.enqueueStage(job).catch((error: unknown) => {
-    deps.log.warn('could not enqueue; the recovery sweep will', { generationId: job.id, error: (error as Error).message });
-  });
-  await Promise.all([published, enqueued]);
+  const enqueued = deps.queues.enqueueStage(job);
+  // Committed: the 202 does not wait for a Redis that is away (see boundedHandoff).
+  await boundedHandoff(Promise.all([published, enqueued]), deps.log, 'enqueue', { generationId: job.id });
   return { id: job.id, status: 'queued' as const, version: resolved.version };
 }

@@ -4,6 +4,7 @@ import type { Logger } from '@anime/logger';
 import type { GenerationResource } from '@anime/contracts';
 import { readGenerationResource } from '../data/generation-resources';
 import { ApiError, notFound } from '../http/api-error';
+import { boundedHandoff } from './bounded-handoff';
 
 export interface RetryGenerationDeps {
   db: Db;
@@ -29,11 +30,10 @@ export async function retryGeneration(deps: RetryGenerationDeps, id: string, opt
   }
   const accepted = await readGenerationResource(deps.db, id);
   if (!accepted) throw notFound(`generation ${id}`);
-  await deps.events.publish(event);
-  try {
+  const handoff = (async () => {
+    await deps.events.publish(event);
     await deps.queues.enqueueStage(job, { replaceFinished: true });
-  } catch (error) {
-    deps.log.warn('could not enqueue the retried generation; the recovery sweep will', { generationId: id, error: (error as Error).message });
-  }
+  })();
+  await boundedHandoff(handoff, deps.log, 'enqueue the retried generation', { generationId: id });
   return accepted;
 }

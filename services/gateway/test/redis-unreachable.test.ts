@@ -1,0 +1,67 @@
+import { startTcpProxy, TEST_REDIS_URL, waitFor, type TcpProxy } from '@anime/testing';
+import { HANDOFF_WAIT_MS } from '../src/domain/bounded-handoff';
+import { kaiDefinition } from './fixtures';
+import { jsonClient } from './http-client';
+import { startTestGateway, type TestGateway } from './start-test-gateway';
+
+let proxy: TcpProxy;
+let gateway: TestGateway;
+let api: ReturnType<typeof jsonClient>;
+
+beforeAll(async () => {
+  const redisUrl = new URL(TEST_REDIS_URL);
+  proxy = await startTcpProxy({ host: redisUrl.hostname, port: Number(redisUrl.port || 6379) });
+  // The queues' and publishers' connection goes through the proxy; PostgreSQL stays up.
+  gateway = await startTestGateway('redis-unreachable', { redisVia: (url) => proxy.urlFor(url) });
+  api = gateway.client();
+  expect((await api.post('/api/v1/characters', { name: 'Kai Nakamura', slug: 'kai', definition: kaiDefinition })).status).toBe(201);
+});
+afterAll(async () => {
+  await proxy?.accept();
+  await gateway?.close();
+  await proxy?.close();
+});
+
+/** The request, timed. */
+const timed = async <T>(request: Promise<T>) => {
+  const t0 = Date.now();
+  const response = await request;
+  return { response, ms: Date.now() - t0 };
+};
+// The answer waits for Redis at most HANDOFF_WAIT_MS, plus the request's own work.
+const ANSWER_WITHIN_MS = HANDOFF_WAIT_MS + 3_000;
+
+describe('the gateway while Redis is unreachable (PostgreSQL up)', () => {
+  let created: string;
+  let canceled: string;
+
+  it('when a generation is posted, then it is answered 202 within the hand-off wait (not held until Redis is back), and the row is queued', async () => {
+    const before = await api.post('/api/v1/generations', { character: 'kai', prompt: 'posted before the outage' });
+    expect(before.status).toBe(202);
+    canceled = before.body.id;
+
+    await proxy.refuse();
+    const { response, ms } = await timed(api.post('/api/v1/generations', { character: 'kai', prompt: 'posted while Redis is away' }));
+    expect(response.status).toBe(202);
+    expect(ms).toBeLessThan(ANSWER_WITHIN_MS);
+    created = response.body.id;
+    expect(await gateway.db.generationJob.findUniqueOrThrow({ where: { id: created }, select: { status: true } })).toEqual({ status: 'queued' });
+  }, 30_000);
+
+  it('when a queued generation is canceled and then retried, then each is answered 202 within the hand-off wait', async () => {
+    const cancel = await timed(api.post(`/api/v1/generations/${canceled}/cancel`));
+    expect([cancel.response.status, cancel.response.body.status]).toEqual([202, 'canceled']);
+    expect(cancel.ms).toBeLessThan(ANSWER_WITHIN_MS);
+    const retry = await timed(api.post(`/api/v1/generations/${canceled}/retry`, {}));
+    expect([retry.response.status, retry.response.body.status]).toEqual([202, 'queued']);
+    expect(retry.ms).toBeLessThan(ANSWER_WITHIN_MS);
+  }, 30_000);
+
+  it('when Redis is back, then the hand-offs held meanwhile reach the render queue', async () => {
+    await proxy.accept();
+    const renders = gateway.queues.byKey.generationRenders;
+    for (const id of [created, canceled]) {
+      await waitFor(async () => ((await renders.getJobState(`render-${id}`)) !== 'unknown' ? true : null), `the render job of ${id}`, 15_000);
+    }
+  }, 30_000);
+});
