@@ -125,6 +125,7 @@ export class ComfyClient {
     try {
       const submitted = await this.submit(prompt, { ...options, promptId });
       if (submitted.promptId !== promptId) follower.retarget(submitted.promptId);
+      follower.expectNumber(submitted.number);
       return await follower.result({ justPosted: true });
     } finally {
       follower.dispose();
@@ -154,13 +155,16 @@ export class ComfyClient {
 
   /** The history entry of a prompt, or undefined while it has none. */
   async history(promptId: string): Promise<HistoryEntry | undefined> {
-    const body = await this.http.ok<Record<string, HistoryEntry>>({ url: `/history/${encodeURIComponent(promptId)}` });
+    const body = await this.http.okObject<Record<string, HistoryEntry>>({ url: `/history/${encodeURIComponent(promptId)}` });
     return body?.[promptId];
   }
 
-  async view(file: { filename: string; subfolder?: string; type?: string }): Promise<Buffer> {
+  /** A file's bytes; a file larger than `maxBytes` (default MAX_FILE_ANSWER_BYTES) is a ComfyHttpError, never read whole. */
+  async view(file: { filename: string; subfolder?: string; type?: string }, options: { maxBytes?: number } = {}): Promise<Buffer> {
     const params = { filename: file.filename, subfolder: file.subfolder ?? '', type: file.type ?? 'output' };
-    return Buffer.from(await this.http.ok<ArrayBuffer>({ url: '/view', params, responseType: 'arraybuffer' }));
+    const bytes = await this.http.ok<Buffer>({ url: '/view', params, responseType: 'arraybuffer', maxBytes: options.maxBytes });
+    // The adapter hands over a Buffer already: no copy of a large image.
+    return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes);
   }
 
   /** Uploads into input/ (or `type`). Use the returned name: ComfyUI renames on a clash with different bytes. */
@@ -184,23 +188,23 @@ export class ComfyClient {
   }
 
   async queue(): Promise<QueueState> {
-    const body = await this.http.ok<{ queue_running?: any[][]; queue_pending?: any[][] }>({ url: '/queue' });
+    const body = await this.http.okObject<{ queue_running?: any[][]; queue_pending?: any[][] }>({ url: '/queue' });
     return { running: (body.queue_running ?? []).map(queueEntry), pending: (body.queue_pending ?? []).map(queueEntry) };
   }
 
   /** Pending plus running prompts. */
   async queueRemaining(): Promise<number> {
-    const body = await this.http.ok<{ exec_info?: { queue_remaining?: number } }>({ url: '/prompt' });
+    const body = await this.http.okObject<{ exec_info?: { queue_remaining?: number } }>({ url: '/prompt' });
     return Number(body.exec_info?.queue_remaining ?? 0);
   }
 
   async systemStats(): Promise<Record<string, any>> {
-    return this.http.ok({ url: '/system_stats' });
+    return this.http.okObject({ url: '/system_stats' });
   }
 
   /** All node classes, or one (`{}` when the class isn't installed). */
   async objectInfo(className?: string): Promise<Record<string, any>> {
-    return this.http.ok({ url: className === undefined ? '/object_info' : `/object_info/${encodeURIComponent(className)}` });
+    return this.http.okObject({ url: className === undefined ? '/object_info' : `/object_info/${encodeURIComponent(className)}` });
   }
 
   /** The options of a dropdown input, e.g. comboOptions('LoraLoader', 'lora_name'). */

@@ -1,4 +1,5 @@
 import type { FailureSwitch } from './execution/failure-switch';
+import type { Misbehaviour } from './http/misbehaviour';
 import type { PromptQueue } from './execution/prompt-queue';
 import type { PromptWorker } from './execution/prompt-worker';
 import type { NodeEnvironment } from './nodes/node-definition';
@@ -56,4 +57,6 @@ export interface SimulatorState {
   progressSent: RecordedProgress[];
   /** server.number: advances on every parsed POST /prompt without an explicit number, even rejected ones. */
   nextNumber: number;
+  /** The answer no real ComfyUI gives that a test armed (simulator.misbehave), if any. */
+  misbehaviour?: Misbehaviour;
 }

@@ -14,6 +14,7 @@ import { addInfoRoutes } from './http/routes/info-routes';
 import { addPromptRoutes } from './http/routes/prompt-routes';
 import { addQueueRoutes } from './http/routes/queue-routes';
 import { addSimRoutes } from './http/routes/sim-routes';
+import { misbehave, type Misbehaviour, type MisbehaviourRecord } from './http/misbehaviour';
 import { Router } from './http/router';
 import type { CustomNodePack } from './nodes/custom-node-packs';
 import type { NodeEnvironment } from './nodes/node-definition';
@@ -42,6 +43,8 @@ export interface SimulatorOptions {
   comfyuiVersion?: ComfyuiVersion;
   /** Where the simulator reports its own faults; silent by default. */
   log?: (line: string) => void;
+  /** An answer no real ComfyUI gives, from the start (see misbehaviour.ts); none by default. */
+  misbehave?: Misbehaviour;
 }
 
 export interface Simulator {
@@ -62,6 +65,10 @@ export interface Simulator {
   failNext(kind: 'execution_error', message?: string, exceptionType?: string): void;
   /** Drops every WebSocket connection, as a crashed or restarted server would. */
   disconnectSockets(): void;
+  /** Arms an answer no real ComfyUI gives (see misbehaviour.ts), or with none, follows the protocol again. */
+  misbehave(misbehaviour?: Misbehaviour): void;
+  /** The oversized answers sent so far, with how many bytes of each left before the client stopped reading. */
+  misbehaviours: MisbehaviourRecord[];
   close(): Promise<void>;
 }
 
@@ -103,10 +110,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const interrupt = { requested: false };
   const failures = new FailureSwitch();
   const progressSent: RecordedProgress[] = [];
+  const misbehaviours: MisbehaviourRecord[] = [];
   // The messages themselves are ComfyUI's; only when each `progress` left is noted beside them.
   const sink: EventSink = {
     send: (event, data, sid) => {
-      hub.send(event, data, sid);
+      const misbehaviour = state.misbehaviour;
+      if (event === 'progress' && misbehaviour?.kind === 'progress') {
+        for (const sent of misbehaviour.rewrite(data as Parameters<typeof misbehaviour.rewrite>[0])) hub.send(event, sent, sid);
+      } else hub.send(event, data, sid);
       if (event !== 'progress') return;
       const { prompt_id: promptId, node, value, max } = data as { prompt_id: string; node: string; value: number; max: number };
       if (progressSent.length >= MAX_RECORDED_PROGRESS) progressSent.splice(0, progressSent.length - MAX_RECORDED_PROGRESS + 1);
@@ -115,11 +126,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     setExecution: (clientId, lastNodeId) => hub.setExecution(clientId, lastNodeId),
   };
   const worker = new PromptWorker(queue, new PromptExecutor(env, sink, interrupt, failures, profile), hub, interrupt, log);
-  const state: SimulatorState = { env, profile, host, port: 0, queue, worker, hub, failures, received: [], uploads: [], controls: [], progressSent, nextNumber: 0 };
+  const state: SimulatorState = { env, profile, host, port: 0, queue, worker, hub, failures, received: [], uploads: [], controls: [], progressSent, nextNumber: 0, misbehaviour: options.misbehave };
 
   const router = new Router((error) => log(`request failed: ${(error as Error)?.stack ?? error}`));
   for (const add of [addPromptRoutes, addQueueRoutes, addHistoryRoutes, addFileRoutes, addInfoRoutes, addSimRoutes]) add(router, state);
   const server = createServer((req, res) => {
+    if (misbehave(state.misbehaviour, req, res, state, misbehaviours)) return;
     router.handle(req, res).catch((error) => log(`request failed: ${(error as Error)?.stack ?? error}`));
   });
   hub.attach(server);
@@ -142,6 +154,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     controls: state.controls,
     failNext: (_kind, message, exceptionType) => failures.arm(message, exceptionType),
     disconnectSockets: () => hub.disconnectAll(),
+    misbehave: (next) => {
+      state.misbehaviour = next;
+    },
+    misbehaviours,
     close: () =>
       (closing ??= (async () => {
         await hub.close();

@@ -1,13 +1,41 @@
-/** An unexpected 4xx from ComfyUI, other than a prompt validation failure. */
+/**
+ * An unexpected answer from ComfyUI, other than a prompt validation failure: a 4xx, or a 200 whose
+ * body breaks the protocol (not JSON where JSON is due, larger than any real answer is).
+ */
 export class ComfyHttpError extends Error {
   readonly name = 'ComfyHttpError';
+  /** The answer, for diagnosis: at most BODY_KEPT characters of it (it ends up in the job's error details). */
+  readonly body: unknown;
 
   constructor(
     readonly method: string,
     readonly path: string,
     readonly status: number,
-    readonly body: unknown,
+    body: unknown,
+    /** What was wrong with the answer, when not its status. */
+    message?: string,
   ) {
-    super(`ComfyUI answered ${status} to ${method} ${path}`);
+    super(message ?? `ComfyUI answered ${status} to ${method} ${path}`);
+    this.body = boundedBody(body);
   }
+}
+
+const BODY_KEPT = 2_000;
+
+/** A body as kept: small ones as they came, a long text, bytes or JSON value as its first BODY_KEPT characters. */
+function boundedBody(body: unknown): unknown {
+  if (body === undefined || body === null) return body;
+  if (typeof body === 'string') return body.length > BODY_KEPT ? `${body.slice(0, BODY_KEPT)}…` : body;
+  if (Buffer.isBuffer(body) || body instanceof ArrayBuffer || ArrayBuffer.isView(body)) {
+    const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body as ArrayBuffer);
+    return bytes.length > BODY_KEPT ? Buffer.from(bytes.subarray(0, BODY_KEPT)) : body;
+  }
+  if (typeof body !== 'object') return body;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(body);
+  } catch {
+    return undefined;
+  }
+  return text !== undefined && text.length > BODY_KEPT ? `${text.slice(0, BODY_KEPT)}…` : body;
 }

@@ -12,7 +12,24 @@ export interface ComfyRequest {
   params?: Record<string, string>;
   data?: unknown;
   responseType?: 'json' | 'arraybuffer';
+  /** The most bytes the answer may have; default MAX_JSON_ANSWER_BYTES, or MAX_FILE_ANSWER_BYTES for bytes. */
+  maxBytes?: number;
 }
+
+/**
+ * The largest JSON answer read from ComfyUI. The largest real ones are a full /object_info (a few MB,
+ * tens with many node packs) and /queue with many prompts waiting; more is a broken or hostile
+ * server, and reading it would cost the process gigabytes (a 500 MB /history took 1.8 GB).
+ */
+export const MAX_JSON_ANSWER_BYTES = 64 * 1024 * 1024;
+/**
+ * The largest file (a /view answer) read from ComfyUI by default. A 2048² image (the largest a
+ * generation asks for) is at most 16 MiB as an 8-bit RGBA PNG, a 4096² one 64 MiB; the file-organizer
+ * holds up to four at once, within its 512 MiB memory limit. ComfyClient.view takes another bound.
+ */
+export const MAX_FILE_ANSWER_BYTES = 64 * 1024 * 1024;
+
+const mib = (bytes: number) => `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MiB`;
 
 export interface ComfyResponse<T> {
   status: number;
@@ -35,8 +52,8 @@ export class ComfyHttp {
       adapter: undiciAdapter(baseUrl),
       timeout: timeoutMs,
       validateStatus: () => true,
-      // Read by undiciAdapter: no bound on ComfyUI's answers (an image, a large /object_info).
-      maxContentLength: Infinity,
+      // Read by undiciAdapter; each request sets its own (ComfyRequest.maxBytes).
+      maxContentLength: MAX_JSON_ANSWER_BYTES,
       // In place of axios's own JSON parse: ComfyUI's JSON may hold Python's NaN (parseComfyJson).
       transformResponse: (data: unknown) => (typeof data === 'string' ? parseComfyJson(data) : data),
     });
@@ -45,12 +62,19 @@ export class ComfyHttp {
   async request<T = any>(config: ComfyRequest): Promise<ComfyResponse<T>> {
     const method = (config.method ?? 'get').toUpperCase();
     const what = `${method} ${config.url}`;
+    const { maxBytes, ...request } = config;
+    const limit = maxBytes ?? (config.responseType === 'arraybuffer' ? MAX_FILE_ANSWER_BYTES : MAX_JSON_ANSWER_BYTES);
     let response: ComfyResponse<T>;
     try {
-      const answer = await this.axios.request<T>(config);
+      const answer = await this.axios.request<T>({ ...request, maxContentLength: limit });
       response = { status: answer.status, data: answer.data };
     } catch (error) {
       const code = (error as { code?: string }).code;
+      const status = (error as { response?: { status?: number } }).response?.status;
+      if (status !== undefined && status < 500 && code === 'ERR_BAD_RESPONSE' && /^maxContentLength/.test((error as Error).message)) {
+        // Not a network fault to try again: the server answers something no ComfyUI does.
+        throw new ComfyHttpError(method, String(config.url), status, undefined, `ComfyUI at ${this.baseUrl} answered ${what} with more than ${mib(limit)}: no such answer is read`);
+      }
       throw new ComfyUnreachableError(`ComfyUI at ${this.baseUrl} unreachable (${what}: ${code ?? (error as Error).message})`, undefined, { cause: error });
     }
     if (response.status >= 500) {
@@ -59,10 +83,26 @@ export class ComfyHttp {
     return response;
   }
 
-  /** A request whose only acceptable answer is 200. */
+  /** A request whose only acceptable answer is 200: JSON (or nothing), or bytes when asked for. */
   async ok<T = any>(config: ComfyRequest): Promise<T> {
     const response = await this.request<T>(config);
-    if (response.status !== 200) throw new ComfyHttpError((config.method ?? 'get').toUpperCase(), String(config.url), response.status, response.data);
+    const method = (config.method ?? 'get').toUpperCase();
+    if (response.status !== 200) throw new ComfyHttpError(method, String(config.url), response.status, response.data);
+    // parseComfyJson hands back text that is not JSON: a proxy's page, a server that is not ComfyUI.
+    if (config.responseType !== 'arraybuffer' && typeof response.data === 'string' && response.data.trim() !== '') {
+      throw new ComfyHttpError(method, String(config.url), 200, response.data, `ComfyUI at ${this.baseUrl} answered ${method} ${config.url} with a body that is not JSON`);
+    }
     return response.data;
+  }
+
+  /** As ok(), for the routes whose answer is a JSON object (/history, /queue, /object_info…): anything else is a ComfyHttpError. */
+  async okObject<T extends object = Record<string, any>>(config: ComfyRequest): Promise<T> {
+    const data = await this.ok<unknown>(config);
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+      const method = (config.method ?? 'get').toUpperCase();
+      const what = data === null ? 'null' : Array.isArray(data) ? 'an array' : typeof data === 'string' ? 'nothing' : `a ${typeof data}`;
+      throw new ComfyHttpError(method, String(config.url), 200, data, `ComfyUI at ${this.baseUrl} answered ${method} ${config.url} with ${what} where a JSON object is due`);
+    }
+    return data as T;
   }
 }

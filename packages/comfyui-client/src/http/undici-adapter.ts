@@ -48,20 +48,40 @@ async function bodyOf(data: unknown, headers: AxiosHeaders): Promise<string | Bu
 
 const DECODERS: Record<string, () => Transform> = { gzip: createGunzip, 'x-gzip': createGunzip, deflate: createInflate, br: createBrotliDecompress };
 
-/** The whole answer, decoded, up to `limit` bytes (axios's maxContentLength: -1 or Infinity for none). */
-async function readBody(body: Readable, encoding: string | undefined, limit: number): Promise<Buffer> {
+/**
+ * The whole answer, decoded, up to `limit` bytes (axios's maxContentLength: -1 or Infinity for none).
+ * An answer announcing more (Content-Length) is refused before a byte of it is read; one sending
+ * more than it announced or than the limit is cut off there.
+ */
+async function readBody(body: Readable, encoding: string | undefined, declared: number, limit: number, tooLarge: () => AxiosError): Promise<Buffer> {
+  if (limit > -1 && declared > limit) {
+    // Not read at all: undici reports the abort as an error event, which nobody is left to hear.
+    body.once('error', () => undefined);
+    body.destroy();
+    throw tooLarge();
+  }
   const decoder = encoding ? DECODERS[encoding.trim().toLowerCase()] : undefined;
   const stream = (decoder ? pipeline(body, decoder(), () => undefined) : body) as AsyncIterable<Buffer>;
+  // An announced length (ComfyUI's /view: a FileResponse) is read into one buffer of that size: an
+  // image costs its size once, not twice (its chunks, then their concatenation).
+  let whole = !decoder && declared > 0 ? Buffer.allocUnsafe(declared) : undefined;
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stream) {
-    size += chunk.length;
-    if (limit > -1 && size > limit) {
+    if (limit > -1 && size + chunk.length > limit) {
       body.destroy();
-      throw new AxiosError(`maxContentLength size of ${limit} exceeded`, AxiosError.ERR_BAD_RESPONSE);
+      throw tooLarge();
     }
-    chunks.push(chunk);
+    if (whole && size + chunk.length <= whole.length) chunk.copy(whole, size);
+    else if (whole) {
+      // More than announced (undici normally refuses that first): gathered as chunks after all.
+      chunks.push(whole.subarray(0, size));
+      whole = undefined;
+    }
+    if (!whole) chunks.push(chunk);
+    size += chunk.length;
   }
+  if (whole) return size === whole.length ? whole : whole.subarray(0, size);
   return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
 }
 
@@ -114,7 +134,11 @@ export function undiciAdapter(baseUrl: string, dispatcher: Dispatcher = COMFY_DI
         signal,
       });
       const responseHeaders = AxiosHeaders.from(answer.headers as Record<string, string>);
-      const bytes = await readBody(answer.body, responseHeaders.get('content-encoding') as string | undefined, config.maxContentLength ?? -1);
+      const limit = config.maxContentLength ?? -1;
+      const declared = Number(responseHeaders.get('content-length') ?? 0) || 0;
+      // axios's own error for it, with the status: its caller tells a too-large answer from a failed connection.
+      const tooLarge = () => new AxiosError(`maxContentLength size of ${limit} exceeded`, AxiosError.ERR_BAD_RESPONSE, config, undefined, { data: undefined, status: answer.statusCode, statusText: '', headers: responseHeaders, config });
+      const bytes = await readBody(answer.body, responseHeaders.get('content-encoding') as string | undefined, declared, limit, tooLarge);
       const data = config.responseType === 'arraybuffer' ? bytes : bytes.toString('utf8');
       return settle({ data, status: answer.statusCode, statusText: '', headers: responseHeaders, config, request: undefined }, config);
     } catch (error) {

@@ -6,7 +6,9 @@ export function comboOptions(objectInfo: any, className: string, inputName: stri
   const inputs = objectInfo?.[className]?.input ?? {};
   const spec = inputs.required?.[inputName] ?? inputs.optional?.[inputName];
   if (!Array.isArray(spec)) return [];
-  if (Array.isArray(spec[0])) return spec[0].map(String);
-  if (spec[0] === 'COMBO' && Array.isArray(spec[1]?.options)) return spec[1].options.map(String);
+  // Names are strings: anything else in the list names no file ComfyUI would accept.
+  const names = (options: unknown[]) => options.filter((option): option is string => typeof option === 'string');
+  if (Array.isArray(spec[0])) return names(spec[0]);
+  if (spec[0] === 'COMBO' && Array.isArray(spec[1]?.options)) return names(spec[1].options);
   return [];
 }

@@ -25,6 +25,26 @@ const CALLBACK_DRAIN_MS = 10_000;
 
 type Hint = { kind: 'done' | 'success' } | { kind: 'error' | 'interrupted'; data: Record<string, any> };
 
+/** The longest node id a progress tick may name (ComfyUI's are short: "3", "12:5:7" in subgraphs). */
+const MAX_NODE_ID_CHARS = 256;
+/** The largest step count a tick may report (the job's row keeps it as a 32-bit integer). */
+const MAX_STEPS = 2_147_483_647;
+
+/**
+ * A `progress` message's step as ComfyUI sends it: whole numbers 0 ≤ value ≤ max, max ≥ 1, and a
+ * node id. Anything else (text, NaN, negative, max 0, a value past max, an object as node) is not a
+ * step of a sampler: undefined, and the message is dropped.
+ */
+function progressStep(data: Record<string, any>): { node: string; value: number; max: number } | undefined {
+  const { value, max, node } = data;
+  if (typeof value !== 'number' || typeof max !== 'number' || !Number.isFinite(value) || !Number.isFinite(max)) return undefined;
+  if (max < 1 || max > MAX_STEPS || value < 0 || value > max) return undefined;
+  if (node !== null && node !== undefined && typeof node !== 'string' && typeof node !== 'number') return undefined;
+  const id = String(node);
+  if (id.length > MAX_NODE_ID_CHARS) return undefined;
+  return { node: id, value: Math.floor(value), max: Math.floor(max) };
+}
+
 /**
  * Follows one prompt to its end through two channels: socket events (fast, but lost on a
  * disconnect) and /history polling (the source of truth). Subscribe by constructing it before the
@@ -40,6 +60,7 @@ export class PromptFollower {
   /** With latestProgressOnly: the tick whose onProgress call is queued and not started yet. */
   private queuedTick: ProgressEvent | undefined;
   private justPosted = false;
+  private number: number | undefined;
 
   constructor(
     private readonly deps: FollowerDeps,
@@ -53,6 +74,23 @@ export class PromptFollower {
   /** An old server that ignored our prompt_id: follow the id it chose. */
   retarget(promptId: string): void {
     this.promptId = promptId;
+  }
+
+  /**
+   * The queue number POST /prompt gave the prompt, which its history entry repeats (`prompt[0]`).
+   * A server that reuses ids (prompt_id is not checked for uniqueness; one that ignores ours may hand
+   * out one already used) keeps an earlier prompt's entry under the id until ours ends: an entry with
+   * another number is that earlier prompt's, and its outputs are not ours.
+   */
+  expectNumber(number: number): void {
+    if (Number.isFinite(number)) this.number = number;
+  }
+
+  private isOurs(entry: HistoryEntry): boolean {
+    const number = Array.isArray(entry.prompt) ? entry.prompt[0] : undefined;
+    if (this.number === undefined || typeof number !== 'number' || number === this.number) return true;
+    this.deps.log.debug('comfyui history holds an earlier prompt under this id; waiting for ours', { promptId: this.promptId, number, expected: this.number });
+    return false;
   }
 
   dispose(): void {
@@ -129,7 +167,7 @@ export class PromptFollower {
   /** One round: history first; failing that, the queue now and then, or the terminal event once history is overdue. */
   private async check(tick: number): Promise<RunResult | undefined> {
     const entry = await this.deps.history(this.promptId);
-    if (entry) return settleFromHistory(this.promptId, entry);
+    if (entry && this.isOurs(entry)) return settleFromHistory(this.promptId, entry);
     const overdue = this.hint !== undefined && Date.now() - this.hintAt > HISTORY_GRACE_MS;
     if (!overdue && tick % QUEUE_CHECK_EVERY !== 0) return undefined;
 
@@ -143,7 +181,7 @@ export class PromptFollower {
     if (queue.pending.some((item) => item.promptId === this.promptId)) return undefined;
     // History is written before the prompt leaves the queue, so look once more before calling it lost.
     const late = await this.deps.history(this.promptId);
-    if (late) return settleFromHistory(this.promptId, late);
+    if (late && this.isOurs(late)) return settleFromHistory(this.promptId, late);
     if (this.hint?.kind === 'error') throw new ComfyExecutionError(this.promptId, this.hint.data);
     if (this.hint?.kind === 'interrupted') throw new ComfyInterruptedError(this.promptId, this.hint.data);
     throw new ComfyPromptLostError(this.promptId, this.hint ? 'finished but has no history entry' : 'is neither queued, running nor in history');
@@ -165,12 +203,15 @@ export class PromptFollower {
         break;
       case 'progress': {
         this.markStarted();
+        const step = progressStep(data);
+        // Numbers no sampler reports (text, NaN, max 0, past max…) would reach every subscriber and the job's row.
+        if (!step) break;
         const tick: ProgressEvent = {
           promptId: this.promptId,
-          node: String(data.node),
-          classType: this.prompt?.[data.node]?.class_type,
-          value: Number(data.value),
-          max: Number(data.max),
+          node: step.node,
+          classType: this.prompt?.[step.node]?.class_type,
+          value: step.value,
+          max: step.max,
         };
         if (!this.options.latestProgressOnly) {
           this.callback('onProgress', () => this.options.onProgress?.(tick));

@@ -1,19 +1,43 @@
 import { ComfyExecutionError } from '../errors/comfy-execution-error';
+import { ComfyHttpError } from '../errors/comfy-http-error';
 import { ComfyInterruptedError } from '../errors/comfy-interrupted-error';
 import type { HistoryEntry, OutputFile, RunResult } from '../types';
 
-/** Every file named by the output nodes' UI dicts (images, gifs, audio…); entries without a filename aren't files. */
+/**
+ * Every file named by the output nodes' UI dicts (images, gifs, audio…), each once (a file a node
+ * lists twice is one file); entries without a filename aren't files.
+ */
 export function outputFiles(entry: HistoryEntry): OutputFile[] {
   const files: OutputFile[] = [];
+  const seen = new Set<string>();
   for (const [nodeId, ui] of Object.entries(entry.outputs ?? {})) {
     for (const items of Object.values(ui ?? {})) {
       if (!Array.isArray(items)) continue;
       for (const item of items) {
         if (item && typeof item === 'object' && typeof item.filename === 'string') {
-          files.push({ nodeId, filename: item.filename, subfolder: String(item.subfolder ?? ''), type: String(item.type ?? 'output') });
+          const file = { nodeId, filename: item.filename, subfolder: String(item.subfolder ?? ''), type: String(item.type ?? 'output') };
+          const key = JSON.stringify([file.nodeId, file.type, file.subfolder, file.filename]);
+          if (seen.has(key)) continue;
+          seen.add(key);
+          files.push(file);
         }
       }
     }
+  }
+  return files;
+}
+
+/** NUL or a lone UTF-16 surrogate: no file name has them, and PostgreSQL cannot store them in JSON. */
+const UNNAMEABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const shown = (text: string) => JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text);
+
+/** A history entry's output files; one that no file could be named by is ComfyUI breaking the protocol. */
+function checkedOutputFiles(promptId: string, entry: HistoryEntry): OutputFile[] {
+  const files = outputFiles(entry);
+  const bad = files.find((file) => UNNAMEABLE.test(file.nodeId) || UNNAMEABLE.test(file.filename) || UNNAMEABLE.test(file.subfolder) || UNNAMEABLE.test(file.type) || file.filename === '');
+  if (bad) {
+    const path = `/history/${promptId}`;
+    throw new ComfyHttpError('GET', path, 200, undefined, `ComfyUI's history of prompt ${promptId} lists an output of node ${bad.nodeId} that names no file it could serve (${shown(bad.filename)} in ${shown(bad.subfolder)})`);
   }
   return files;
 }
@@ -32,7 +56,7 @@ export function wasCached(entry: HistoryEntry): boolean {
 export function settleFromHistory(promptId: string, entry: HistoryEntry): RunResult {
   const status = entry.status;
   if (!status || status.status_str === 'success' || status.completed) {
-    return { promptId, outputs: outputFiles(entry), cached: wasCached(entry), history: entry };
+    return { promptId, outputs: checkedOutputFiles(promptId, entry), cached: wasCached(entry), history: entry };
   }
   const last = [...(status.messages ?? [])].reverse().find(([type]) => type === 'execution_error' || type === 'execution_interrupted');
   if (last?.[0] === 'execution_interrupted') throw new ComfyInterruptedError(promptId, last[1]);

@@ -9,6 +9,13 @@ export type SocketState = 'open' | 'closed';
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 10_000;
 const HEARTBEAT_MS = 20_000;
+/**
+ * The largest frame read: a frame of ComfyUI's is a few KB (an `executed` of hundreds of images, a
+ * progress_state of a large graph: about a MB; a latent preview is at most 512 px). A larger one
+ * closes the socket (1009), which reconnects; ws's own default (100 MiB) let one frame cost the
+ * process some 250 MB (buffer, text, parse).
+ */
+const MAX_FRAME_BYTES = 32 * 1024 * 1024;
 
 /**
  * The one long-lived /ws connection of a client. After the first successful open it reconnects with
@@ -115,7 +122,7 @@ export class ComfySocket {
   }
 
   private dial(): WebSocket {
-    const socket = new WebSocket(`${this.url}?clientId=${encodeURIComponent(this.currentClientId)}`, { handshakeTimeout: this.handshakeTimeoutMs });
+    const socket = new WebSocket(`${this.url}?clientId=${encodeURIComponent(this.currentClientId)}`, { handshakeTimeout: this.handshakeTimeoutMs, maxPayload: MAX_FRAME_BYTES });
     this.socket = socket;
     socket.on('open', () => {
       this.backoffMs = MIN_BACKOFF_MS;

@@ -34,7 +34,8 @@ export function addPromptRoutes(router: Router, state: SimulatorState): void {
     }
     const prompt = asObject(body.prompt);
     if (!prompt) throw new Error('prompt is not an object');
-    const promptId = body.prompt_id === undefined || body.prompt_id === null ? randomUUID() : String(body.prompt_id);
+    const reused = state.misbehaviour?.kind === 'reuse_prompt_id' ? state.misbehaviour.promptId : undefined;
+    const promptId = reused ?? (body.prompt_id === undefined || body.prompt_id === null ? randomUUID() : String(body.prompt_id));
 
     const validation = validatePrompt(prompt, state.env, body.partial_execution_targets);
     const extraData: ExtraData = pyDictCopy(asObject(body.extra_data) ?? {});

@@ -1,0 +1,121 @@
+import { startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
+import { ComfyClient, ComfyHttpError, MAX_JSON_ANSWER_BYTES, type ProgressEvent } from '../src';
+
+const MiB = 1024 * 1024;
+
+/**
+ * A broken or hostile ComfyUI (the simulator armed with one answer no real ComfyUI gives): every
+ * answer costs a bounded amount of memory and time, and ends in an error that says what was wrong.
+ */
+describe('ComfyClient facing answers no ComfyUI gives (simulator misbehaving)', () => {
+  let sim: Simulator;
+  let client: ComfyClient;
+
+  beforeAll(async () => {
+    sim = await startSimulator({ stepMs: 1 });
+    client = new ComfyClient({ baseUrl: sim.url });
+    await client.connect();
+  });
+
+  afterEach(() => sim.misbehave(undefined));
+
+  afterAll(async () => {
+    client.close();
+    await sim.close();
+  });
+
+  it('when /history streams hundreds of MB, then reading stops past the JSON bound with a ComfyHttpError saying so', async () => {
+    sim.misbehave({ kind: 'oversized', path: '/history/', bytes: 400 * MiB });
+    const error = await client.history('p-1').catch((e) => e);
+    expect(error).toBeInstanceOf(ComfyHttpError);
+    expect(error.message).toMatch(/answered GET \/history\/p-1 with more than 64 MiB/);
+    // Cut off at the bound: what the server got to send is the bound plus what socket buffers hold.
+    expect(sim.misbehaviours.at(-1)!.bytesSent).toBeLessThan(MAX_JSON_ANSWER_BYTES + 32 * MiB);
+  });
+
+  it('when /view announces gigabytes, then not a byte more is read and it is a ComfyHttpError; a stream past the caller\'s bound is cut there', async () => {
+    sim.misbehave({ kind: 'oversized', path: '/view', bytes: 5 * 1024 * MiB, declared: true });
+    const asked = Date.now();
+    const error = await client.view({ filename: 'x.png' }).catch((e) => e);
+    expect(error).toBeInstanceOf(ComfyHttpError);
+    expect(error.message).toMatch(/with more than 64 MiB/);
+    expect(Date.now() - asked).toBeLessThan(5_000);
+    expect(sim.misbehaviours.at(-1)!.bytesSent).toBeLessThan(32 * MiB);
+
+    sim.misbehave({ kind: 'oversized', path: '/view', bytes: 100 * MiB });
+    await expect(client.view({ filename: 'x.png' }, { maxBytes: MiB })).rejects.toThrow(/with more than 1 MiB/);
+    expect(sim.misbehaviours.at(-1)!.bytesSent).toBeLessThan(33 * MiB);
+  });
+
+  it('when a JSON route answers 200 with a page that is not JSON, then it is a ComfyHttpError saying so, not an empty history or model list', async () => {
+    sim.misbehave({ kind: 'not_json', path: '/history/' });
+    const error = await client.history('p-2').catch((e) => e);
+    expect(error).toBeInstanceOf(ComfyHttpError);
+    expect(error.message).toBe(`ComfyUI at ${sim.url} answered GET /history/p-2 with a body that is not JSON`);
+    expect(error.body).toContain('502 Bad Gateway');
+    sim.misbehave({ kind: 'not_json', path: '/object_info' });
+    await expect(client.listCheckpoints()).rejects.toThrow(/not JSON/);
+  });
+
+  it('when a route answers JSON of the wrong shape (null, an array), then it is a ComfyHttpError saying so; a model list keeps only names', async () => {
+    sim.misbehave({ kind: 'json', path: '/object_info', body: null });
+    await expect(client.objectInfo()).rejects.toThrow(`ComfyUI at ${sim.url} answered GET /object_info with null where a JSON object is due`);
+    sim.misbehave({ kind: 'json', path: '/queue', body: [1, 2, 3] });
+    await expect(client.queue()).rejects.toThrow(/answered GET \/queue with an array where a JSON object is due/);
+    sim.misbehave({ kind: 'json', path: '/object_info/CheckpointLoaderSimple', body: { CheckpointLoaderSimple: { input: { required: { ckpt_name: [[{ evil: true }, 7, null, 'anime-v1.safetensors'], {}] } } } } });
+    expect(await client.listCheckpoints()).toEqual(['anime-v1.safetensors']);
+  });
+
+  it('when history lists a file twice, then it is one output; when it names one with a NUL, then the run fails saying which node', async () => {
+    sim.misbehave({ kind: 'history_images', rewrite: (images) => [...images, ...images, ...images] });
+    const twice = await client.run(textToImage({ seed: 1, steps: 1, width: 64, height: 64 }));
+    expect(twice.outputs).toHaveLength(1);
+
+    sim.misbehave({ kind: 'history_images', rewrite: (images) => images.map((image) => ({ ...image, filename: `${image.filename}\u0000.png` })) });
+    const error = await client.run(textToImage({ seed: 2, steps: 1, width: 64, height: 64 })).catch((e) => e);
+    expect(error).toBeInstanceOf(ComfyHttpError);
+    expect(error.message).toMatch(/lists an output of node 9 that names no file it could serve \("img_\d+_\.png\\u0000\.png" in "jobs\/job-0001"\)/);
+  });
+
+  it('when the server ignores our prompt_id and reuses one it gave before, then the run waits for its own history entry, not the earlier prompt\'s', async () => {
+    sim.misbehave({ kind: 'reuse_prompt_id', promptId: 'the-one-id' });
+    const first = await client.run(textToImage({ seed: 5, steps: 1, prefix: 'jobs/first/img' }), { pollIntervalMs: 20 });
+    // Still running while the earlier entry sits under the same id: a poll must not take that one.
+    const second = await client.run(textToImage({ seed: 6, steps: 300, prefix: 'jobs/second/img' }), { pollIntervalMs: 20 });
+    expect(first.promptId).toBe('the-one-id');
+    expect(second.promptId).toBe('the-one-id');
+    expect(first.outputs.map((o) => o.subfolder)).toEqual(['jobs/first']);
+    expect(second.outputs.map((o) => o.subfolder)).toEqual(['jobs/second']);
+  });
+
+  it('when a frame of tens of MB comes over the socket, then it is not read: the socket closes and reconnects, and the run still completes', async () => {
+    const states: string[] = [];
+    const off = client.onConnectionChange((state) => states.push(state));
+    sim.misbehave({ kind: 'progress', rewrite: (data) => [{ ...data, pad: 'x'.repeat(40 * MiB) }] });
+    const result = await client.run(textToImage({ seed: 4, steps: 2, width: 64, height: 64 }));
+    off();
+    expect(result.outputs).toHaveLength(1);
+    expect(states).toContain('closed');
+    for (let waited = 0; !client.connected && waited < 5_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(client.connected).toBe(true);
+  });
+
+  it('when progress messages carry text, NaN, max 0, negatives, a value past max or an object as node, then only the real steps reach onProgress', async () => {
+    sim.misbehave({
+      kind: 'progress',
+      rewrite: (data) => [
+        { ...data, value: String(data.value), max: String(data.max) },
+        { ...data, value: Number.NaN, max: Number.POSITIVE_INFINITY },
+        { ...data, value: 1, max: 0 },
+        { ...data, value: -1, max: -1 },
+        { ...data, value: data.max + 1 },
+        { ...data, node: { evil: true } },
+        { ...data, node: 'n'.repeat(10_000) },
+        data,
+      ],
+    });
+    const ticks: ProgressEvent[] = [];
+    await client.run(textToImage({ seed: 3, steps: 3, width: 64, height: 64 }), { onProgress: (tick) => void ticks.push(tick) });
+    expect(ticks.map(({ node, value, max }) => ({ node, value, max }))).toEqual([1, 2, 3].map((value) => ({ node: '3', value, max: 3 })));
+  });
+});

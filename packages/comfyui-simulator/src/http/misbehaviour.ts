@@ -1,0 +1,98 @@
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { resolveView } from '../files/resolve-view';
+import type { SimulatorState } from '../simulator-state';
+import type { SavedImageRef } from '../types';
+import { sendJson } from './respond';
+
+/**
+ * An answer no real ComfyUI gives, armed by a test (simulator.misbehave) to see what a broken or
+ * hostile server costs its clients. Everything else keeps following the protocol. `path` matches
+ * GET requests whose path starts with it (`/history/` covers every prompt's history).
+ */
+export type Misbehaviour =
+  /** 200 with an HTML page instead of JSON (a proxy's page, a server that is not ComfyUI). */
+  | { kind: 'not_json'; path: string }
+  /** 200 with `body` as JSON, whatever the route's answer should look like (null, an array, odd values). */
+  | { kind: 'json'; path: string; body: unknown }
+  /**
+   * 200 with `bytes` of body, streamed as fast as the client reads: the start of a JSON object (a
+   * PNG signature on /view) then padding. `declared`: announced in Content-Length (else chunked).
+   */
+  | { kind: 'oversized'; path: string; bytes: number; declared?: boolean }
+  /** GET /history/<id> as it is, with every output node's `images` list replaced by what `rewrite` makes of it. */
+  | { kind: 'history_images'; rewrite: (images: SavedImageRef[]) => unknown }
+  /**
+   * POST /prompt ignores the client's prompt_id and queues every prompt under this one (as a server
+   * from before prompt_id was accepted would, were its ids not unique): history keeps the earlier
+   * prompt's entry under it until the new one ends.
+   */
+  | { kind: 'reuse_prompt_id'; promptId: string }
+  /** GET /view of an existing file answers what `rewrite` makes of its bytes (a cut image: a Content-Length that lied). */
+  | { kind: 'view_bytes'; rewrite: (bytes: Buffer) => Buffer }
+  /** Each `progress` message's data replaced by the messages' data `rewrite` makes of it (none, one or several). */
+  | { kind: 'progress'; rewrite: (data: { value: number; max: number; prompt_id: string; node: string }) => unknown[] };
+
+/** What the armed misbehaviour did: bytes of oversized answers handed to sockets, per request. */
+export interface MisbehaviourRecord {
+  path: string;
+  bytesSent: number;
+}
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const PAD = Buffer.alloc(64 * 1024, 0x20);
+
+/** Answers the request as the armed misbehaviour says; false when it does not apply (the real route answers). */
+export function misbehave(m: Misbehaviour | undefined, req: IncomingMessage, res: ServerResponse, state: SimulatorState, record: MisbehaviourRecord[]): boolean {
+  if (!m || m.kind === 'progress' || m.kind === 'reuse_prompt_id' || req.method !== 'GET') return false;
+  const path = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/^\/api(?=\/)/, '');
+  if (m.kind === 'history_images') {
+    const match = /^\/history\/([^/]+)$/.exec(path);
+    if (!match) return false;
+    const history = structuredClone(state.queue.getHistory({ promptId: decodeURIComponent(match[1]) })) as Record<string, { outputs?: Record<string, Record<string, unknown>> }>;
+    for (const entry of Object.values(history)) {
+      for (const ui of Object.values(entry.outputs ?? {})) {
+        if (Array.isArray(ui.images)) ui.images = m.rewrite(ui.images as SavedImageRef[]);
+      }
+    }
+    sendJson(res, 200, history);
+    return true;
+  }
+  if (m.kind === 'view_bytes') {
+    if (path !== '/view') return false;
+    const target = resolveView(new URL(req.url ?? '/', 'http://localhost').searchParams, state.env);
+    if (target.status !== 200) return false;
+    const body = m.rewrite(readFileSync(target.path));
+    res.writeHead(200, { 'Content-Type': target.contentType, 'Content-Length': body.length });
+    res.end(body);
+    return true;
+  }
+  if (!path.startsWith(m.path)) return false;
+  if (m.kind === 'json') {
+    sendJson(res, 200, m.body);
+    return true;
+  }
+  if (m.kind === 'not_json') {
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+    res.end('<html><body><h1>502 Bad Gateway</h1></body></html>');
+    return true;
+  }
+  const head = path === '/view' ? PNG_SIGNATURE : Buffer.from('{"pad": "');
+  res.writeHead(200, { 'Content-Type': path === '/view' ? 'image/png' : 'application/json', ...(m.declared ? { 'Content-Length': m.bytes } : {}) });
+  const sent: MisbehaviourRecord = { path, bytesSent: 0 };
+  record.push(sent);
+  const write = (chunk: Buffer) => {
+    sent.bytesSent += chunk.length;
+    return res.write(chunk);
+  };
+  write(head);
+  const pump = () => {
+    while (!res.destroyed && sent.bytesSent < m.bytes) {
+      if (!write(PAD.subarray(0, Math.min(PAD.length, m.bytes - sent.bytesSent)))) return void res.once('drain', pump);
+    }
+    if (!res.destroyed) res.end();
+  };
+  res.on('close', () => res.removeAllListeners('drain'));
+  pump();
+  return true;
+}
