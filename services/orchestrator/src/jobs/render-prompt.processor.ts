@@ -1,4 +1,4 @@
-import { ComfyPromptLostError, ComfyUnreachableError } from '@anime/comfyui-client';
+import { ComfyExecutionError, ComfyPromptLostError, ComfyUnreachableError } from '@anime/comfyui-client';
 import { generationRequestBodySchema, type AttemptEndCode, type JobEventEnvelope } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
@@ -27,6 +27,8 @@ export interface RenderPromptDeps extends PrepareWorkflowDeps {
 }
 
 const DEFAULT_JOB_TIMEOUT_MS = 600_000;
+/** The most output files one prompt may list (a generation asks for at most 16 images; a template may save a few per image). */
+export const MAX_OUTPUTS_PER_PROMPT = 1_000;
 
 /** The clocks of a render across its attempts, and how many attempts it has (undefined: ask PostgreSQL). */
 interface AttemptClock {
@@ -208,6 +210,12 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
     try {
       // cancelOnAbort false: stopRender takes the prompt off once and waits for ComfyUI to confirm.
       const run = await start({ onProgress: notices.progress, onStarted: notices.started, signal: stop.signal, cancelOnAbort: false, latestProgressOnly: true });
+      // A success with nothing to file would complete the generation with no image; one with
+      // thousands would fill the library and every event and resource naming its assets.
+      if (run.outputs.length === 0) throw new ComfyExecutionError(promptId, { exception_message: `ComfyUI reports prompt ${promptId} finished, but its history lists no output file` });
+      if (run.outputs.length > MAX_OUTPUTS_PER_PROMPT) {
+        throw new ComfyExecutionError(promptId, { exception_message: `ComfyUI's history of prompt ${promptId} lists ${run.outputs.length} output files; a generation files at most ${MAX_OUTPUTS_PER_PROMPT}` });
+      }
       // The latest tick not stored yet is stored with the outputs.
       const rendered = await lifecycle.render(jobId, { backend: lease.url, promptId, items: run.outputs }, await notices.settledButLatest());
       deps.pool.recordDone(lease.url);
