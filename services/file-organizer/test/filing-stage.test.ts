@@ -133,6 +133,34 @@ describe('filing stage (file-organizer in-process, simulator, PostgreSQL, Redis)
     expect(await db.asset.count({ where: { jobId: id } })).toBe(0);
   }, 60_000);
 
+  it('when /view hands over only the start of the image (a Content-Length that lied), then the generation fails with filing_failed saying it is cut short, and nothing is filed', async () => {
+    try {
+      const { id } = await renderedGeneration(async () => simulator.misbehave({ kind: 'view_bytes', rewrite: (bytes) => bytes.subarray(0, 100) }));
+      const failed = await waitFor(async () => {
+        const g = await db.generationJob.findUniqueOrThrow({ where: { id } });
+        return g.status === 'failed' || g.status === 'completed' ? g : null;
+      }, 'the filing to end', 40_000);
+      expect(failed).toMatchObject({ status: 'failed', stage: 'rendered', errorCode: 'filing_failed' });
+      expect(failed.errorMessage).toMatch(/is cut short: its PNG data ends before the IEND chunk \(100 bytes from http/);
+      expect(await filesOfJob(id)).toEqual([]);
+      expect(await db.asset.count({ where: { jobId: id } })).toBe(0);
+    } finally {
+      simulator.misbehave(undefined);
+    }
+  });
+
+  it('when recording the Assets fails after every file was written (outputs listing one file twice), then the generation fails and no file of it stays in the library', async () => {
+    // What an orchestrator recorded when ComfyUI's history listed an image twice: two outputs, one source.
+    const { id } = await renderedGeneration((generationId) => db.$executeRaw`UPDATE generation_jobs SET outputs = jsonb_set(outputs, '{items}', (outputs->'items') || (outputs->'items')) WHERE id = ${generationId}::uuid`);
+    const failed = await waitFor(async () => {
+      const g = await db.generationJob.findUniqueOrThrow({ where: { id } });
+      return g.status === 'failed' ? g : null;
+    }, 'the filing to fail', 50_000);
+    expect(failed).toMatchObject({ stage: 'rendered', errorCode: 'filing_failed' });
+    expect(await filesOfJob(id)).toEqual([]);
+    expect(await db.asset.count({ where: { jobId: id } })).toBe(0);
+  }, 60_000);
+
   it('when a rendered generation is canceled before filing, then its filing job files nothing, and removes what a try killed between writing and recording left', async () => {
     const { id } = await renderedGeneration(async (generationId) => {
       // A try that wrote the image and its sidecar, then died before its statement committed.

@@ -7,6 +7,7 @@ import { JobLifecycle, MalformedDataError, OutputUnreadableError, readConditioni
 import { findFiledOutput, newAssetRow, recordFiledOutput, type AssetRow, type FiledOutput } from '../data/asset-rows';
 import { libraryPath } from '../domain/library-path';
 import { sidecarBytes, type AssetMetadata } from '../domain/sidecar';
+import { cutShort } from '../domain/whole-image';
 
 const FOLDERS_REMEMBERED = 10_000;
 
@@ -19,8 +20,12 @@ export interface FileOutputsDeps {
   log: Logger;
 }
 
-/** One output of the job being filed: written to the library by this try, or kept as an earlier filing recorded it. */
-type Filing = { written: FiledOutput; bytes: Buffer; sidecarAt: (path: string) => Buffer } | { kept: AssetRow };
+/**
+ * One output of the job being filed: written to the library by this try, or kept as an earlier filing
+ * recorded it. Its bytes are not held: a prompt may list many outputs, and only the rare move onto an
+ * earlier record's path reads them back from the library.
+ */
+type Filing = { written: FiledOutput; sidecarAt: (path: string) => Buffer } | { kept: AssetRow };
 type VersionOf = Parameters<typeof toAssetResource>[1];
 /** The generation's character version with its character, as filing reads them. */
 type ResolvedVersion = NonNullable<GenerationRow['characterVersion']> & { character: NonNullable<GenerationRow['character']> };
@@ -56,7 +61,14 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
       throw error;
     }
 
-    const completed = await completeFiling(job, version, filings);
+    let completed: JobEventEnvelope<'job:completed'> | null;
+    try {
+      completed = await completeFiling(job, version, filings);
+    } catch (error) {
+      // Recording failed (a fault of the database, or of what ComfyUI listed): the files no row records go too.
+      await removeUnrecorded(job.id, filings, run.log);
+      throw error;
+    }
     if (!completed) {
       const status = (await deps.db.generationJob.findUnique({ where: { id: job.id }, select: { status: true } }))?.status;
       // Another try filed it first (the same paths, the same bytes): nothing to undo.
@@ -94,6 +106,8 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
       if (!image.mime.startsWith('image/') || !image.width || !image.height) {
         throw new OutputUnreadableError(`output ${output.filename} of generation ${job.id} is not a recognisable image`);
       }
+      const cut = cutShort(bytes, image.mime);
+      if (cut) throw new OutputUnreadableError(`output ${output.filename} of generation ${job.id} is cut short: ${cut} (${bytes.length} bytes from ${outputs.backend})`);
       const measured = { width: image.width, height: image.height, mime: image.mime };
       const sha256 = sha256Hex(bytes);
       const path = libraryPath({
@@ -101,16 +115,17 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
         characterSlug: version.character.slug, version: version.number, jobId: job.id, index, extension: image.extension,
       });
       const metadata: AssetMetadata = { outfit: job.outfit, references, comfyui: { backend: outputs.backend, promptId: outputs.promptId, ...output } };
-      const sidecarAt = (at: string) => sidecarBytes({ job, version, conditioning, workflow, metadata, path: at, sha256, bytes: bytes.length, image: measured });
+      const size = bytes.length;
+      const sidecarAt = (at: string) => sidecarBytes({ job, version, conditioning, workflow, metadata, path: at, sha256, bytes: size, image: measured });
       // Both synced, then their folder once, in one task of a synced-write thread: the image and its sidecar land together.
       await deps.storage.writeAll([{ path, bytes }, { path: `${path}.json`, bytes: sidecarAt(path) }]);
       // An earlier try killed mid-write left its temp files; this job alone writes these paths, and its write has landed.
       await removeLeftovers(path, mayFollowCutWrite);
       const written: FiledOutput = {
-        jobId: job.id, characterVersionId: version.id, sourceKey, path, sha256, bytes: bytes.length, ...measured,
+        jobId: job.id, characterVersionId: version.id, sourceKey, path, sha256, bytes: size, ...measured,
         project: job.project, episode: job.episode, scene: job.scene, shot: job.shot, metadata,
       };
-      filings.push({ written, bytes, sidecarAt });
+      filings.push({ written, sidecarAt });
     }
   }
 
@@ -177,7 +192,8 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
       let output = filing.written;
       const existing = await findFiledOutput(deps.db, job.id, output.sourceKey);
       if (existing && existing.path !== output.path) {
-        await deps.storage.writeAll([{ path: existing.path, bytes: filing.bytes }, { path: `${existing.path}.json`, bytes: filing.sidecarAt(existing.path) }]);
+        const bytes = await deps.storage.read(output.path);
+        await deps.storage.writeAll([{ path: existing.path, bytes }, { path: `${existing.path}.json`, bytes: filing.sidecarAt(existing.path) }]);
         await removeLeftovers(existing.path);
         await deps.storage.remove(output.path);
         await deps.storage.remove(`${output.path}.json`);
