@@ -7,24 +7,14 @@ import { Router, type RequestHandler } from 'express';
 import { ApiError } from '../api-error';
 import { insufficientScope, unauthenticated } from '../auth/auth-errors';
 import type { KeyAuthenticator } from '../auth/authenticate-key';
+import { pagePolicy } from '../edge/page-policy';
 import { boardCredential } from './board-credential';
 
 /** Where bull-board is served. Not part of the REST API (a UI and its private calls): outside the OpenAPI document. */
 export const QUEUE_BOARD_PATH = '/admin/queues';
 
-// The board is a page: its own scripts, styles and XHRs from this origin (the fonts from Google, as
-// bull-board ships them), still never framed. Replaces the API's `default-src 'none'` on its answers only.
-const BOARD_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline' https://fonts.googleapis.com",
-  "font-src 'self' https://fonts.gstatic.com data:",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "base-uri 'self'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join(';');
+// The board is a page (the fonts from Google, as bull-board ships them).
+const BOARD_CSP = pagePolicy({ defaultSrc: "'self'", styleSrc: ['https://fonts.googleapis.com'], fontSrc: ['https://fonts.gstatic.com', 'data:'] });
 
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
 

@@ -1,20 +1,10 @@
 import { Router } from 'express';
 import swaggerUi from 'swagger-ui-express';
+import { pagePolicy } from '../edge/page-policy';
 import { apiDocument } from '../openapi/api-document';
 
-// Swagger UI is a page: its own scripts, its stylesheet and inline styles, SVG data images, and the
-// document and "Try it out" requests to this origin; still never framed. Replaces the API's
-// `default-src 'none'` (under which a browser runs none of it: a blank page) on its answers only.
-const DOCS_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "base-uri 'self'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join(';');
+// Swagger UI is a page: under the API's `default-src 'none'` a browser ran none of it (a blank page).
+const DOCS_CSP = pagePolicy();
 
 /** `GET /api/openapi.json` (the OpenAPI 3.1 document) and `/api/docs` (browsable, Swagger UI served from this gateway). */
 export function apiDocsRoutes(): Router {
