@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { request } from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { PROGRAMS, findRepoRoot } from '@anime/stack';
@@ -40,6 +41,35 @@ describe('API keys on the REST API', () => {
     // Unknown routes under /api are not probed without a key either.
     expectUnauthenticated(await gateway.client(null).get('/api/v1/nothing-here'));
     expectUnauthenticated(await gateway.client(null).post('/api/v1/generations', { character: 'kai', prompt: 'x' }));
+  });
+
+  it('when a request carries two Authorization headers, then it is 401 unauthenticated whichever comes first (never one of them picked)', async () => {
+    const reader = await gateway.mintKey({ scopes: ['read'] });
+    const twice = (first: string, second: string, target = '/api/v1/characters') =>
+      new Promise<{ status: number; body: any; authenticate: string | undefined }>((resolve, reject) => {
+        const url = new URL(target, gateway.baseUrl);
+        const req = request({ host: url.hostname, port: url.port, path: url.pathname, agent: false }, (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text), authenticate: res.headers['www-authenticate'] }));
+        });
+        // An array sends the header once per entry (fetch would join them into one).
+        req.setHeader('authorization', [first, second]);
+        req.on('error', reject);
+        req.end();
+      });
+    for (const [first, second] of [
+      [`Bearer ${reader}`, 'Bearer ak_someone-else'],
+      ['Bearer ak_someone-else', `Bearer ${reader}`],
+      [`Bearer ${reader}`, `Bearer ${gateway.apiKey}`],
+    ]) {
+      const answer = await twice(first, second);
+      expect({ status: answer.status, code: answer.body.error?.code, message: answer.body.error?.message }).toEqual({ status: 401, code: 'unauthenticated', message: expect.stringMatching(/one Authorization header/) });
+      expect(answer.authenticate).toMatch(/^Bearer/);
+    }
+    // The admin-only metrics and the queue board likewise.
+    expect((await twice(`Bearer ${gateway.apiKey}`, `Bearer ${gateway.apiKey}`, '/metrics')).status).toBe(401);
+    expect((await twice(`Bearer ${gateway.apiKey}`, `Basic ${Buffer.from(`x:${gateway.apiKey}`).toString('base64')}`, '/admin/queues/api/queues')).status).toBe(401);
   });
 
   it('when /healthz or /readyz is asked without a key, then it answers', async () => {
@@ -108,6 +138,29 @@ describe('API keys on the REST API', () => {
     }
     // A write no route table row names is admin-only.
     expectScopeMissing(await writer.post('/api/v1/something-new', {}), 'admin');
+  });
+
+  it('when a route is asked in another letter case or with a trailing slash (Express routes it the same), then it needs the same scope', async () => {
+    const readerKey = await gateway.mintKey({ scopes: ['read'] });
+    const metrics = async (route: string, token: string) => {
+      const res = await fetch(`${gateway.baseUrl}${route}`, { headers: { authorization: `Bearer ${token}` } });
+      return { status: res.status, headers: res.headers, body: res.headers.get('content-type')?.includes('json') ? await res.json() : await res.text() };
+    };
+    // Prometheus text tells about every project: admin only, however the path is spelled.
+    for (const route of ['/metrics', '/metrics/', '/METRICS', '/Metrics/']) {
+      expectScopeMissing(await metrics(route, readerKey), 'admin');
+      expect((await metrics(route, gateway.apiKey)).status).toBe(200);
+    }
+    const generatorKey = await gateway.mintKey({ scopes: ['read', 'generate'] });
+    const generator = gateway.client(generatorKey);
+    const generation = { character: 'kai', prompt: 'on a rooftop' };
+    for (const route of ['/api/v1/generations/', '/API/V1/Generations']) {
+      expectScopeMissing(await generator.post(route, { ...generation, priority: 'interactive' }), 'generate:interactive');
+      // Not a spelling the OpenAPI document names (the JSON client checks answers against it): plain fetch.
+      const created = await fetch(`${gateway.baseUrl}${route}`, { method: 'POST', headers: { authorization: `Bearer ${generatorKey}`, 'content-type': 'application/json' }, body: JSON.stringify(generation) });
+      expect(created.status).toBe(202);
+    }
+    expectScopeMissing(await gateway.client(readerKey).post('/API/v1/Generations', generation), 'generate');
   });
 
   it('when an admin key is used, then every scope is granted', async () => {

@@ -67,7 +67,9 @@ export function queueBoard(deps: { queues: PipelineQueues; authenticateKey: KeyA
   router.use(async (req, res, next) => {
     try {
       res.setHeader('Content-Security-Policy', BOARD_CSP);
-      const outcome = await deps.authenticateKey(boardCredential(req.header('authorization')));
+      // Two Authorization headers are ambiguous (Node keeps the first, a proxy may honour another): neither is used.
+      const authorization = req.headersDistinct.authorization ?? [];
+      const outcome = await deps.authenticateKey(authorization.length > 1 ? 'two Authorization headers' : boardCredential(authorization[0]));
       if ('refused' in outcome) {
         res.setHeader('WWW-Authenticate', 'Basic realm="anime queues (an API key as the password)", charset="UTF-8"');
         return next(unauthenticated(outcome.refused));

@@ -12,10 +12,14 @@ import { bearerToken } from './bearer-token';
 export function authenticate(authenticateKey: KeyAuthenticator, finderFor?: (req: Request, res: Response) => KeyRowFinder | undefined): RequestHandler {
   return async (req, res, next) => {
     try {
-      const outcome = await authenticateKey(bearerToken(req.header('authorization')), finderFor?.(req, res));
-      if ('refused' in outcome) {
+      // Node keeps only the first of several Authorization headers; a proxy in front may honour
+      // another. Two credentials are ambiguous: neither is picked (AUTH_MODE=off reads none).
+      const headers = req.headersDistinct.authorization ?? [];
+      const outcome = await authenticateKey(bearerToken(headers[0]), finderFor?.(req, res));
+      const ambiguous = headers.length > 1 && ('refused' in outcome || outcome.caller.keyId !== null);
+      if (ambiguous || 'refused' in outcome) {
         res.setHeader('WWW-Authenticate', 'Bearer realm="api"');
-        return next(unauthenticated(outcome.refused));
+        return next(unauthenticated(ambiguous ? `send one Authorization header, not ${headers.length}` : (outcome as { refused: string }).refused));
       }
       res.locals.caller = outcome.caller;
       next();

@@ -34,13 +34,18 @@ const WRITES: RouteScope[] = [
   { method: 'POST', path: '/api/v1/queues/:name/resume', scopes: just('admin') },
 ];
 
-const compiled = WRITES.map((route) => ({ ...route, pattern: new RegExp(`^${route.path.replace(/:[A-Za-z]+/g, '[^/]+')}/?$`) }));
+// Matched against the lower-cased path, without its trailing slash (see requiredScopes).
+const compiled = WRITES.map((route) => ({ ...route, pattern: new RegExp(`^${route.path.replace(/:[A-Za-z]+/g, '[^/]+')}$`) }));
 
 // Reads of the whole system's state, beyond any one project: Prometheus text.
 const ADMIN_READS = new Set(['/metrics']);
 
-/** The scopes a request needs (all of them). */
-export function requiredScopes(method: string, path: string, body: unknown): ApiScope[] {
+/**
+ * The scopes a request needs (all of them). Express routes a path in any letter case and with a
+ * trailing slash, so the path is matched the same way: `/METRICS` or `/metrics/` is `/metrics`.
+ */
+export function requiredScopes(method: string, rawPath: string, body: unknown): ApiScope[] {
+  const path = rawPath.toLowerCase().replace(/\/+$/, '');
   if (ADMIN_READS.has(path)) return ['admin'];
   if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return ['read'];
   const route = compiled.find((r) => r.method === method && r.pattern.test(path));
