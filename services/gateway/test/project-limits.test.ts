@@ -102,6 +102,22 @@ describe('a key limited to projects', () => {
     expect(await gateway.db.generationJob.count({ where: { project: { in: ['beta', 'default'] } } })).toBe(1);
   });
 
+  it("when it pages generations or assets from a cursor naming another project's row, then the page is the same as for an unknown cursor (no sign the row exists)", async () => {
+    for (const [list, outside] of [
+      ['/api/v1/generations', ids.beta.generation],
+      ['/api/v1/assets', ids.beta.asset],
+    ] as const) {
+      const unknown = await alpha.get(`${list}?cursor=${randomUUID()}`);
+      expect(unknown.status).toBe(200);
+      expect(unknown.body).toEqual({ items: [], nextCursor: null });
+      // beta's rows were made after alpha's: paging from one of them would list alpha's older rows.
+      const fromOutside = await alpha.get(`${list}?cursor=${outside}`);
+      expect({ list, status: fromOutside.status, body: fromOutside.body }).toEqual({ list, status: 200, body: { items: [], nextCursor: null } });
+      // The admin key reaches beta: its cursor pages on as usual.
+      expect((await admin.get(`${list}?cursor=${outside}`)).body.items.length).toBeGreaterThan(0);
+    }
+  });
+
   it('when it reads characters, then they stay global', async () => {
     expect((await alpha.get('/api/v1/characters/kai')).status).toBe(200);
   });

@@ -45,7 +45,8 @@ export function assetRoutes(deps: { db: Db; libraryDir: string }): Router {
           }
         : {}),
     };
-    const filter = await pageFilter(where, query.cursor, (id) => deps.db.asset.findUnique({ where: { id }, select: { createdAt: true, id: true } }));
+    // A cursor outside the caller's projects reads as an unknown one (an empty page), as in the generation list.
+    const filter = await pageFilter(where, query.cursor, (id) => deps.db.asset.findFirst({ where: { id, ...projectScope(callerOf(res)) }, select: { createdAt: true, id: true } }));
     if (!filter) return void res.json({ items: [], nextCursor: null });
     const rows = await deps.db.asset.findMany({ where: filter, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: query.limit + 1, include: INCLUDE });
     const page = rows.slice(0, query.limit);

@@ -68,7 +68,9 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
       ...(query.requestId ? { requestId: query.requestId } : {}),
       ...(query.character ? { character: { OR: [{ slug: query.character }, ...(z.string().uuid().safeParse(query.character).success ? [{ id: query.character }] : [])] } } : {}),
     };
-    const filter = await pageFilter(where, query.cursor, (id) => deps.db.generationJob.findUnique({ where: { id }, select: { createdAt: true, id: true } }));
+    // A cursor outside the caller's projects reads as an unknown one (an empty page): else paging
+    // from another project's id would tell that it exists, and when it was made.
+    const filter = await pageFilter(where, query.cursor, (id) => deps.db.generationJob.findFirst({ where: { id, ...projectScope(callerOf(res)) }, select: { createdAt: true, id: true } }));
     if (!filter) return void res.json({ items: [], nextCursor: null });
     const rows = await deps.db.generationJob.findMany({ where: filter, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: query.limit + 1, select: { id: true } });
     const page = rows.slice(0, query.limit);
