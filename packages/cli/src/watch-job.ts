@@ -30,6 +30,16 @@ export async function watchJob(api: ApiClient, jobId: string, onEvent: (event: W
         // Refusals are final; a gateway restarting is retried by the client.
         if (!socket.active) reject(new CliError(`cannot follow ${jobId} over Socket.IO: ${error.message}`));
       });
+      // The gateway closes a connection whose key was revoked or expired since the handshake, and the
+      // client never reconnects after that: without this the watch would wait forever (or, with nothing
+      // else keeping the process alive, exit 0). REST says why (a 401 naming revoked or expired).
+      socket.on('disconnect', (reason) => {
+        if (reason !== 'io server disconnect') return;
+        api.get(`/api/v1/generations/${jobId}`).then(
+          () => reject(new CliError(`the gateway closed the connection following ${jobId}; anime show ${jobId} tells where it stands`)),
+          (error: unknown) => reject(error instanceof CliError ? error : new CliError(`the gateway closed the connection following ${jobId}: ${(error as Error).message}`)),
+        );
+      });
       // (Re)subscribing after a reconnection replays what was missed, each event once (by seq).
       socket.on('connect', async () => {
         const ack = await socket.timeout(10_000).emitWithAck(CLIENT_EVENTS.subscribe, { jobId }).catch((error: Error) => ({ ok: false, error: { code: 'timeout', message: error.message } }));
