@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PROGRAMS, type ProgramName } from './entries';
 import { findRepoRoot } from './repo-root';
@@ -58,6 +59,12 @@ export interface ServiceSpec {
   readyUrl: string;
   /** The port the process listens on and the variable (or flag) choosing it, for a clear message on a clash. */
   port?: { value: number; variable: string };
+  /**
+   * Gives each run a TMPDIR of its own (a folder with this name prefix under ours), removed once the
+   * run has ended however it ended: a program that makes temp folders (the simulator) removes them
+   * when it closes, which a SIGKILL leaves it no chance to do.
+   */
+  ownTmpdir?: string;
 }
 
 export interface ExitInfo {
@@ -92,15 +99,20 @@ export class ServiceProcess {
   /** Spawns the process and resolves once its readiness URL answers 2xx; rejects if it exits first. */
   async start(timeoutMs = 60_000): Promise<void> {
     this.stopRequested = false;
+    const env: NodeJS.ProcessEnv = { ...RUNTIME_ENV, ...process.env, ...this.spec.env };
+    // Under the TMPDIR the child would have had.
+    const scratch = this.spec.ownTmpdir ? mkdtempSync(path.join(env.TMPDIR || tmpdir(), `${this.spec.ownTmpdir}-`)) : undefined;
+    if (scratch) env.TMPDIR = scratch;
     const child = spawn(process.execPath, [...programCommand(this.spec.program), ...(this.spec.args ?? [])], {
       cwd: REPO_ROOT,
-      env: { ...RUNTIME_ENV, ...process.env, ...this.spec.env },
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
     // 'close' rather than 'exit': the last lines of output (why it died) have been read by then.
     this.exited = new Promise((resolve) =>
       child.once('close', (code, signal) => {
+        if (scratch) rmSync(scratch, { recursive: true, force: true });
         this.lastExit = { code, signal };
         resolve(this.lastExit);
       }),

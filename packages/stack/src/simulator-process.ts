@@ -33,7 +33,8 @@ export async function startSimulatorProcess(options: SimulatorProcessOptions = {
   const url = `http://127.0.0.1:${port}`;
   const process = new ServiceProcess(
     // ComfyUI has no /readyz: /system_stats answering means it listens and serves.
-    { name, program: 'simulator', args, env: {}, readyUrl: `${url}/system_stats`, port: { value: port, variable: options.portVariable ?? '--port' } },
+    // Its default input, output and temp folders go under a TMPDIR removed after each run, even a SIGKILLed one.
+    { name, program: 'simulator', args, env: {}, readyUrl: `${url}/system_stats`, port: { value: port, variable: options.portVariable ?? '--port' }, ownTmpdir: 'comfyui-sim-run' },
     options.echo,
   );
   await process.start();
