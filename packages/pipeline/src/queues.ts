@@ -1,4 +1,4 @@
-import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { Queue, type ConnectionOptions, type JobsOptions, type KeepJobs } from 'bullmq';
 import { JOB_STAGES, PIPELINE_CATALOG, PRIORITY_RANK, QUEUE_KEYS, queueForStage, type JobStage, type Priority, type QueueKey, type QueuePayloadInput } from '@anime/contracts';
 import { createLogger, type Logger } from '@anime/logger';
 import { reportRedisErrors } from './redis-errors';
@@ -49,11 +49,18 @@ export const queueSettingsFrom = (config: { JOB_MAX_ATTEMPTS: number; QUEUE_KEEP
   keep: { completedS: config.QUEUE_KEEP_COMPLETED_S, failedS: config.QUEUE_KEEP_FAILED_S },
 });
 
-export function jobOptionsFor(key: QueueKey, settings: QueueSettings = {}): JobsOptions {
-  const { retry } = PIPELINE_CATALOG[key];
+/** How long, and how many, finished jobs are kept (BullMQ removeOnComplete / removeOnFail). */
+export function keepJobsFor(settings: QueueSettings = {}): { removeOnComplete: KeepJobs; removeOnFail: KeepJobs } {
   return {
     removeOnComplete: { ...KEEP_COMPLETED, age: settings.keep?.completedS ?? KEEP_COMPLETED.age },
     removeOnFail: { ...KEEP_FAILED, age: settings.keep?.failedS ?? KEEP_FAILED.age },
+  };
+}
+
+export function jobOptionsFor(key: QueueKey, settings: QueueSettings = {}): JobsOptions {
+  const { retry } = PIPELINE_CATALOG[key];
+  return {
+    ...keepJobsFor(settings),
     attempts: settings.attempts?.[key] ?? retry.attempts,
     backoff: retry.backoff,
   };

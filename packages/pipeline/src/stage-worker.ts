@@ -8,7 +8,7 @@ import type { JobEventPublisher } from './job-events';
 import { admitStage } from './lifecycle/admit-stage';
 import { JobLifecycle } from './lifecycle/job-lifecycle';
 import { loadGeneration, type GenerationRow } from './lifecycle/load-generation';
-import type { PipelineQueues } from './queues';
+import { keepJobsFor, type PipelineQueues, type QueueSettings } from './queues';
 import { jobDuration } from './metrics/anime-metrics';
 
 export interface StageRun {
@@ -49,6 +49,8 @@ export interface StageWorkerDeps {
   connection: ConnectionOptions;
   prefix: string;
   log: Logger;
+  /** QUEUE_KEEP_COMPLETED_S / QUEUE_KEEP_FAILED_S: also applied to jobs added without removal options (other systems' plain Queue.add). */
+  queueSettings?: QueueSettings;
 }
 
 /**
@@ -59,6 +61,8 @@ export interface StageWorkerDeps {
  */
 export function createStageWorker<K extends StageQueueKey>(key: K, handler: StageHandler<K>, deps: StageWorkerDeps, options: { concurrency?: number } = {}): Worker {
   const entry = PIPELINE_CATALOG[key];
+  // What every producer of ours sets on its jobs; BullMQ otherwise keeps a job added without them for good.
+  const { removeOnComplete, removeOnFail } = keepJobsFor(deps.queueSettings);
   const lifecycle = new JobLifecycle(deps.db);
 
   async function process(job: Job, log: Logger, token?: string, signal?: AbortSignal): Promise<StageResult & { generationId: string }> {
@@ -172,6 +176,9 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
       prefix: deps.prefix,
       concurrency: options.concurrency ?? 1,
       autorun: false,
+      // For jobs that name none (a job's own removeOnComplete / removeOnFail wins).
+      removeOnComplete,
+      removeOnFail,
       // A crashed worker's job becomes stalled and is retried by another (or the restarted) one
       // within ~15 s; stages are idempotent, so a false stall costs time, not correctness.
       lockDuration: 10_000,

@@ -173,7 +173,7 @@ export async function startWorkerService<S extends ConsumerService>(options: Wor
     throw error;
   }
   const handlers = built.handlers as Record<string, StageHandler<StageQueueKey>>;
-  const deps = { db, queues, events: ctx.events, connection: redis, prefix: options.queuePrefix, log: options.log };
+  const deps = { db, queues, events: ctx.events, connection: redis, prefix: options.queuePrefix, log: options.log, queueSettings: options.queueSettings };
   const concurrency = (built.concurrency ?? {}) as Partial<Record<QueueKey, number | DynamicConcurrency>>;
   const unfollow: (() => void)[] = [];
   const workers: Worker[] = consumed.map((key) => {
