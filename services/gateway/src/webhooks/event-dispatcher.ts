@@ -18,6 +18,17 @@ const BLOCK_MS = 2_000;
 const COALESCE_MS = 50;
 /** An entry read by a gateway that died before XACK is taken over after this long. */
 const CLAIM_IDLE_MS = 30_000;
+/**
+ * A consumer of the group idle this long that holds no entry is deleted: else every gateway ever
+ * started (each start names a new consumer) stayed in the group for good. It is mostly a gateway
+ * gone; a live one that was handed nothing that long (Redis before 7.2 counts only reads that
+ * returned entries) is made again by Redis when its blocked read is next served, and, holding
+ * nothing, loses nothing.
+ */
+export const FORGET_CONSUMER_IDLE_MS = 10 * 60_000;
+/** Deletes the consumer only if it holds no entry, in one step: an entry handed to it meanwhile is never orphaned. */
+const DELETE_IF_HOLDS_NOTHING = `if #redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2]) > 0 then return 0 end
+return redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])`;
 
 export interface DispatcherDeps {
   db: Db;
@@ -26,6 +37,8 @@ export interface DispatcherDeps {
   queues: PipelineQueues;
   queuePrefix: string;
   log: Logger;
+  /** FORGET_CONSUMER_IDLE_MS unless given (tests). */
+  forgetConsumerIdleMs?: number;
 }
 
 /**
@@ -99,6 +112,20 @@ export function startEventDispatcher(deps: DispatcherDeps): { stop(): Promise<vo
     }
   };
 
+  /** Deletes idle consumers holding nothing (see FORGET_CONSUMER_IDLE_MS); a dead gateway's entries are taken over by XAUTOCLAIM first. */
+  const forgetGoneConsumers = async () => {
+    const forgetAfter = deps.forgetConsumerIdleMs ?? FORGET_CONSUMER_IDLE_MS;
+    const consumers = (await deps.redis.xinfo('CONSUMERS', stream, WEBHOOK_GROUP)) as unknown[][];
+    for (const fields of consumers) {
+      const info: Record<string, unknown> = {};
+      for (let i = 0; i + 1 < fields.length; i += 2) info[String(fields[i])] = fields[i + 1];
+      const name = String(info.name);
+      if (name === consumer || Number(info.pending) !== 0 || !(Number(info.idle) >= forgetAfter)) continue;
+      await deps.redis.eval(DELETE_IF_HOLDS_NOTHING, 1, stream, WEBHOOK_GROUP, name);
+      deps.log.info('webhooks: idle consumer removed from the group', { consumer: name, idleMs: Number(info.idle) });
+    }
+  };
+
   const loop = async () => {
     await ensureGroup();
     while (!stopping) {
@@ -107,6 +134,7 @@ export function startEventDispatcher(deps: DispatcherDeps): { stop(): Promise<vo
           lastClaim = Date.now();
           const claimed = (await deps.redis.xautoclaim(stream, WEBHOOK_GROUP, consumer, CLAIM_IDLE_MS, '0-0', 'COUNT', BATCH)) as [string, [string, string[]][]];
           await handleAll(claimed[1] ?? []);
+          await forgetGoneConsumers();
         }
         const read = (await deps.redis.xreadgroup('GROUP', WEBHOOK_GROUP, consumer, 'COUNT', BATCH, 'BLOCK', BLOCK_MS, 'STREAMS', stream, '>')) as [string, [string, string[]][]][] | null;
         const entries = read?.[0][1] ?? [];
