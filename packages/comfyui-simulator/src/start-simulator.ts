@@ -45,6 +45,8 @@ export interface SimulatorOptions {
   log?: (line: string) => void;
   /** An answer no real ComfyUI gives, from the start (see misbehaviour.ts); none by default. */
   misbehave?: Misbehaviour;
+  /** How many received prompts, uploads and controls are recorded, the newest (default MAX_RECORDED). */
+  maxRecorded?: number;
 }
 
 export interface Simulator {
@@ -74,6 +76,28 @@ export interface Simulator {
 
 /** Bounds the progress record of a long-running simulator (a 10,000-job soak at 5 steps is 50,000). */
 const MAX_RECORDED_PROGRESS = 100_000;
+/** Bounds the records of prompts, uploads and controls: ComfyUI itself keeps 10,000 history items. */
+export const MAX_RECORDED = 10_000;
+
+/**
+ * A record that keeps its newest `max` entries, so a simulator left running (pnpm start, a soak)
+ * does not grow with every prompt ever sent. Derived arrays (map, filter, slice) are plain ones.
+ */
+class RecentRecord<T> extends Array<T> {
+  static get [Symbol.species]() {
+    return Array;
+  }
+  readonly #max: number;
+  constructor(max: number) {
+    super();
+    this.#max = max;
+  }
+  override push(...items: T[]): number {
+    super.push(...items);
+    if (this.length > this.#max) this.splice(0, this.length - this.#max);
+    return this.length;
+  }
+}
 
 export const DEFAULT_CHECKPOINTS = ['anime-v1.safetensors', 'sd_xl_base_1.0.safetensors'];
 export const DEFAULT_LORAS = ['style/inkwash.safetensors', 'kai-nakamura.safetensors'];
@@ -126,7 +150,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     setExecution: (clientId, lastNodeId) => hub.setExecution(clientId, lastNodeId),
   };
   const worker = new PromptWorker(queue, new PromptExecutor(env, sink, interrupt, failures, profile), hub, interrupt, log);
-  const state: SimulatorState = { env, profile, host, port: 0, queue, worker, hub, failures, received: [], uploads: [], controls: [], progressSent, nextNumber: 0, misbehaviour: options.misbehave };
+  const maxRecorded = options.maxRecorded ?? MAX_RECORDED;
+  const state: SimulatorState = { env, profile, host, port: 0, queue, worker, hub, failures, progressSent, nextNumber: 0, misbehaviour: options.misbehave,
+    received: new RecentRecord(maxRecorded), uploads: new RecentRecord(maxRecorded), controls: new RecentRecord(maxRecorded) };
 
   const router = new Router((error) => log(`request failed: ${(error as Error)?.stack ?? error}`));
   for (const add of [addPromptRoutes, addQueueRoutes, addHistoryRoutes, addFileRoutes, addInfoRoutes, addSimRoutes]) add(router, state);
