@@ -93,11 +93,11 @@ describe('ComfyClient facing answers no ComfyUI gives (simulator misbehaving)', 
     const off = client.onConnectionChange((state) => states.push(state));
     sim.misbehave({ kind: 'progress', rewrite: (data) => [{ ...data, pad: 'x'.repeat(40 * MiB) }] });
     const result = await client.run(textToImage({ seed: 4, steps: 2, width: 64, height: 64 }));
-    off();
     expect(result.outputs).toHaveLength(1);
-    expect(states).toContain('closed');
-    for (let waited = 0; !client.connected && waited < 5_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(client.connected).toBe(true);
+    // On a busy machine the /history poll may finish the run before the socket has refused the frame.
+    await waitUntil(() => states.includes('closed'), 'the socket to close on the oversized frame');
+    await waitUntil(() => client.connected, 'the socket to reconnect');
+    off();
   });
 
   it('when progress messages carry text, NaN, max 0, negatives, a value past max or an object as node, then only the real steps reach onProgress', async () => {
@@ -114,8 +114,15 @@ describe('ComfyClient facing answers no ComfyUI gives (simulator misbehaving)', 
         data,
       ],
     });
+    await waitUntil(() => client.connected, 'the socket to be connected');
     const ticks: ProgressEvent[] = [];
     await client.run(textToImage({ seed: 3, steps: 3, width: 64, height: 64 }), { onProgress: (tick) => void ticks.push(tick) });
     expect(ticks.map(({ node, value, max }) => ({ node, value, max }))).toEqual([1, 2, 3].map((value) => ({ node: '3', value, max: 3 })));
   });
 });
+
+async function waitUntil(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  for (const started = Date.now(); !condition(); await new Promise((resolve) => setTimeout(resolve, 50))) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+  }
+}

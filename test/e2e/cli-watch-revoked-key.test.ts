@@ -1,9 +1,9 @@
 import { revokeKey } from '@anime/api-keys';
-import { kaiDefinition } from '../../../services/gateway/test/fixtures';
-import { startTestGateway, type TestGateway } from '../../../services/gateway/test/start-test-gateway';
-import { ApiClient } from '../src/api-client';
-import { CliError } from '../src/cli-error';
-import { watchJob, type WatchedEvent } from '../src/watch-job';
+import { kaiDefinition } from '../../services/gateway/test/fixtures';
+import { startTestGateway, type TestGateway } from '../../services/gateway/test/start-test-gateway';
+import { ApiClient } from '../../packages/cli/src/api-client';
+import { CliError } from '../../packages/cli/src/cli-error';
+import { watchJob, type WatchedEvent } from '../../packages/cli/src/watch-job';
 
 // `anime generate --watch` follows a job over Socket.IO. When its key is revoked (or expires) the
 // gateway closes the connection ("io server disconnect"), which socket.io-client never reconnects:
