@@ -3,9 +3,15 @@ import { z } from 'zod';
 // PostgreSQL text cannot hold NUL, and a lone UTF-16 surrogate cannot be encoded as UTF-8:
 // both would surface as a 500 from the database, so they are refused at the boundary.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const UNSTORABLE = new RegExp(`\u0000|${LONE_SURROGATE.source}`, 'g');
 
 export function isStorableText(value: string): boolean {
   return !value.includes('\u0000') && !LONE_SURROGATE.test(value);
+}
+
+/** Text from outside (a receiver's answer, say) made storable: each NUL and lone surrogate becomes U+FFFD. */
+export function toStorableText(value: string): string {
+  return value.replace(UNSTORABLE, '\uFFFD');
 }
 
 export const STORABLE_TEXT_MESSAGE = 'must not contain NUL characters or lone UTF-16 surrogates';

@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
 import type { WebhookAllowList } from '@anime/config';
+import { toStorableText } from '@anime/contracts';
 import { pinnedLookup, systemResolve, type Resolve } from './pinned-lookup';
 import { addressRefusal, bareHost, checkScheme, hostAllowed, TargetRefusedError } from './target-policy';
 
@@ -91,10 +92,7 @@ export async function sendWebhook(rawUrl: string, body: string, headers: Record<
  * of a surrogate pair cut at the limit.
  */
 export function storableExcerpt(text: string): string {
-  return text
-    .slice(0, EXCERPT_CHARS)
-    .replace(/\u0000/g, '\uFFFD')
-    .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+  return toStorableText(text.slice(0, EXCERPT_CHARS));
 }
 
 function describe(error: Error): string {
