@@ -133,7 +133,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   queue = new PromptQueue(() => hub.broadcastStatus());
   const interrupt = { requested: false };
   const failures = new FailureSwitch();
-  const progressSent: RecordedProgress[] = [];
+  const progressSent: RecordedProgress[] = new RecentRecord(MAX_RECORDED_PROGRESS);
   const misbehaviours: MisbehaviourRecord[] = [];
   // The messages themselves are ComfyUI's; only when each `progress` left is noted beside them.
   const sink: EventSink = {
@@ -144,7 +144,6 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       } else hub.send(event, data, sid);
       if (event !== 'progress') return;
       const { prompt_id: promptId, node, value, max } = data as { prompt_id: string; node: string; value: number; max: number };
-      if (progressSent.length >= MAX_RECORDED_PROGRESS) progressSent.splice(0, progressSent.length - MAX_RECORDED_PROGRESS + 1);
       progressSent.push({ promptId, node, value, max, sentAt: performance.timeOrigin + performance.now() });
     },
     setExecution: (clientId, lastNodeId) => hub.setExecution(clientId, lastNodeId),
