@@ -53,6 +53,14 @@ CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
 // Any number of processes may start at once (four services, tests): one advisory lock serialises them.
 const LOCK_KEY = 72707369;
 
+/** The migrations recorded as applied (and not rolled back), by name, with their checksums. */
+async function appliedMigrations(client: Client): Promise<Map<string, string>> {
+  const { rows } = await client.query<{ migration_name: string; checksum: string }>(
+    'SELECT migration_name, checksum FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL',
+  );
+  return new Map(rows.map((r) => [r.migration_name, r.checksum]));
+}
+
 /**
  * Applies the committed SQL migrations in name order, each in its own transaction, recording them
  * in `_prisma_migrations`. An applied migration whose file changed since is an error, never re-run.
@@ -63,10 +71,7 @@ export async function migrate(databaseUrl: string, dir = MIGRATIONS_DIR): Promis
   try {
     await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
     await client.query(CREATE_TABLE);
-    const { rows } = await client.query<{ migration_name: string; checksum: string }>(
-      'SELECT migration_name, checksum FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL',
-    );
-    const done = new Map(rows.map((r) => [r.migration_name, r.checksum]));
+    const done = await appliedMigrations(client);
     const result: MigrationResult = { applied: [], alreadyApplied: [] };
     for (const migration of await listMigrations(dir)) {
       const recorded = done.get(migration.name);
@@ -108,13 +113,7 @@ export async function pendingMigrations(databaseUrl: string, dir = MIGRATIONS_DI
   await client.connect();
   try {
     const table = await client.query<{ name: string | null }>(`SELECT to_regclass('"_prisma_migrations"')::text AS name`);
-    const done = table.rows[0]?.name
-      ? new Set(
-          (await client.query<{ migration_name: string }>(
-            'SELECT migration_name FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL',
-          )).rows.map((r) => r.migration_name),
-        )
-      : new Set<string>();
+    const done = table.rows[0]?.name ? await appliedMigrations(client) : new Map<string, string>();
     return (await listMigrations(dir)).filter((migration) => !done.has(migration.name));
   } finally {
     await client.end();
