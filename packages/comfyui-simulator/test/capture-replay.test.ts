@@ -29,14 +29,20 @@ describe('replaying the real ComfyUI captures', () => {
     ours.forEach((message, i) => expect(shapeOf(message)).toEqual(shapeOf(captured[i].data)));
   }
 
-  async function runCase(name: string): Promise<{ response: any; messages: WsMessage[] }> {
+  async function runCase(name: string): Promise<{ response: any; messages: WsMessage[]; raw: string[] }> {
     const request = capture(`${name}_post_prompt_response.json`).request_json;
     const from = ws.messages.length;
     const response = await postJson(sim.url, '/prompt', request);
     expect(response.status).toBe(200);
     const messages = await ws.untilDone(response.json.prompt_id, from);
     expect(messages.map(summarize)).toEqual(summary[name].ws);
-    return { response: response.json, messages };
+    return { response: response.json, messages, raw: ws.raw.slice(from, from + messages.length) };
+  }
+
+  /** The frames' text with the prompt id and the clock taken out: what json.dumps wrote, to the byte. */
+  function expectSameText(raw: string[], captured: Array<{ raw: string }>, ourId: string, theirId: string) {
+    const plain = (text: string, id: string) => text.split(id).join('<prompt_id>').replace(/"timestamp": \d+/g, '"timestamp": <ms>');
+    expect(raw.map((text) => plain(text, ourId))).toEqual(captured.map((c) => plain(c.raw, theirId)));
   }
 
   it('when connecting with a clientId, then the first message is status with that sid', () => {
@@ -44,10 +50,12 @@ describe('replaying the real ComfyUI captures', () => {
   });
 
   it('when the probe prompt runs, then events, history and the PNG match the capture', async () => {
-    const { response, messages } = await runCase('10_probe');
+    const { response, messages, raw } = await runCase('10_probe');
     expect(shapeOf(response)).toEqual(shapeOf(capture('10_probe_post_prompt_response.json').json));
     expect(response.number).toBe(0);
     expectSameShapes(messages, capture('10_probe_ws_messages.json'));
+    // progress_state included: a node that starts gets 0.0/1.0 (floats), a cached one 1/1 (ints).
+    expectSameText(raw, capture('10_probe_ws_messages.json'), response.prompt_id, '08f5aa8b-e933-431f-991f-1b7dda305222');
 
     const captured = capture('10_probe_history.json').json['08f5aa8b-e933-431f-991f-1b7dda305222'];
     const entry = await waitForHistory(sim.url, response.prompt_id);
@@ -64,9 +72,10 @@ describe('replaying the real ComfyUI captures', () => {
   });
 
   it('when the same prompt is resubmitted, then everything is cached and the old file is reported', async () => {
-    const { response, messages } = await runCase('11_probe_again_cached');
+    const { response, messages, raw } = await runCase('11_probe_again_cached');
     expect(response.number).toBe(1);
     expectSameShapes(messages, capture('11_probe_again_cached_ws_messages.json'));
+    expectSameText(raw, capture('11_probe_again_cached_ws_messages.json'), response.prompt_id, '9d133993-d02a-4cc0-b6f8-aca0369af1f0');
     const entry = await waitForHistory(sim.url, response.prompt_id);
     const captured = capture('11_probe_again_cached_history.json').json['9d133993-d02a-4cc0-b6f8-aca0369af1f0'];
     expect(entry.outputs).toEqual(captured.outputs);
@@ -113,9 +122,10 @@ describe('replaying the real ComfyUI captures', () => {
   });
 
   it('when extra_data is sent after the failures, then the number counts rejected prompts too and pnginfo is kept', async () => {
-    const { response, messages } = await runCase('30_with_extra_data');
+    const { response, messages, raw } = await runCase('30_with_extra_data');
     expect(response.number).toBe(capture('30_with_extra_data_post_prompt_response.json').json.number);
     expectSameShapes(messages, capture('30_with_extra_data_ws_messages.json'));
+    expectSameText(raw, capture('30_with_extra_data_ws_messages.json'), response.prompt_id, '135bacc0-9dd3-470d-aa7a-e6b1b35dea43');
     const entry = await waitForHistory(sim.url, response.prompt_id);
     const captured = capture('30_with_extra_data_history.json').json['135bacc0-9dd3-470d-aa7a-e6b1b35dea43'];
     expect(entry.outputs).toEqual(captured.outputs);

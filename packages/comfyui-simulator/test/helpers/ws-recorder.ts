@@ -9,11 +9,14 @@ export interface WsMessage {
 /** A test client socket that keeps every JSON message it receives. */
 export class WsRecorder {
   readonly messages: WsMessage[] = [];
+  /** The text of each message, as sent (messages[i] is raw[i] parsed). */
+  readonly raw: string[] = [];
   private waiters: Array<() => void> = [];
 
   private constructor(private readonly socket: WebSocket) {
     socket.on('message', (raw, isBinary) => {
       if (isBinary) return;
+      this.raw.push(raw.toString());
       this.messages.push(JSON.parse(raw.toString()));
       for (const wake of this.waiters) wake();
     });
