@@ -161,6 +161,29 @@ describe('JobLifecycle statements', () => {
     expect(await db.generationJob.findUniqueOrThrow({ where: { id: recorded } })).toMatchObject({ status: 'running', stage: 'rendered' });
   });
 
+  it('when a later filing try claims the filing, then the earlier try records no Asset and completes nothing, the owner does, and once filed the filing cannot be claimed', async () => {
+    const id = await resolved();
+    await lifecycle.submit(id, { backend: 'http://a', promptId: `c-${id}`, workflow });
+    await lifecycle.render(id, { backend: 'http://a', promptId: `c-${id}`, items: [] });
+    const row = {
+      id: crypto.randomUUID(), jobId: id, characterVersionId: resolution.characterVersionId, sourceKey: '9/output//img_1.png', path: `p/e/s/kai/${id}_1.png`,
+      sha256: 'ab'.repeat(32), bytes: 1730, width: 64, height: 64, mime: 'image/png', status: 'active', project: 'p', episode: 'e', scene: 's', shot: null,
+      metadata: { outfit: null, references: [] }, createdAt: new Date(),
+    };
+    const [earlier, later] = [crypto.randomUUID(), crypto.randomUUID()];
+    expect(await lifecycle.claimFiling(id, earlier)).toBe(true);
+    expect(await lifecycle.claimFiling(id, later)).toBe(true);
+    expect(await lifecycle.fileWithAssets(id, [], [row], earlier)).toEqual({ earlier: 0, completed: null });
+    expect(await lifecycle.file(id, [], earlier)).toBeNull();
+    // A caller naming no try may complete only a filing nobody claimed.
+    expect(await lifecycle.file(id, [])).toBeNull();
+    expect(await db.asset.count({ where: { jobId: id } })).toBe(0);
+    expect(await db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'running', stage: 'rendered' });
+    expect((await lifecycle.fileWithAssets(id, [], [row], later)).completed).toMatchObject({ name: 'job:completed' });
+    expect(await db.asset.count({ where: { jobId: id } })).toBe(1);
+    expect(await lifecycle.claimFiling(id, crypto.randomUUID())).toBe(false);
+  });
+
   it('when a generation is loaded, then it is the row with its character and version as Prisma includes them, in one statement', async () => {
     const include = { character: { select: { id: true, slug: true, name: true } }, characterVersion: { select: { id: true, number: true } } } as const;
     const withCharacter = await resolved();

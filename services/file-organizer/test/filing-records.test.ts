@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import { ComfyClient } from '@anime/comfyui-client';
 import { startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
 import { generationRequestBodySchema } from '@anime/contracts';
-import { createDb, databaseStatements, type Db } from '@anime/db';
+import { createDb, databaseStatements, poolOf, type Db } from '@anime/db';
 import { createLogger } from '@anime/logger';
 import { LocalLibraryStorage } from '@anime/media';
 import { createRedis, JobEventPublisher, JobLifecycle, loadAssetResources, loadGeneration } from '@anime/pipeline';
@@ -88,12 +88,19 @@ describe('filing records (handler in-process, simulator, PostgreSQL, Redis)', ()
 
   const folderOf = async (target: string) => (await readdir(path.join(libraryDir, path.dirname(target)))).sort();
 
-  it('when a rendered generation is filed, then its Asset and its completion are one statement, and the job:completed event names the Assets as they are stored', async () => {
+  it('when a rendered generation is filed, then its Asset and its completion are one statement after the claim of the filing, and the job:completed event names the Assets as they are stored', async () => {
     const { id, bytes, target } = await rendered('sc001');
     const generation = (await loadGeneration(db, id))!;
     const before = databaseStatements();
-    expect((await handlerWith().run(generation, firstTry)).reached).toBe('filed');
-    expect(databaseStatements() - before).toBe(1);
+    const query = jest.spyOn(poolOf(db), 'query');
+    try {
+      expect((await handlerWith().run(generation, firstTry)).reached).toBe('filed');
+      // The try claims the filing before it writes (another try may be writing the same paths), then records.
+      expect(query.mock.calls.map(([statement]) => (statement as unknown as { name: string }).name)).toEqual(['lifecycle-claim-filing', 'lifecycle-file-with-assets']);
+    } finally {
+      query.mockRestore();
+    }
+    expect(databaseStatements() - before).toBe(2);
     const assets = await db.asset.findMany({ where: { jobId: id } });
     expect(assets).toMatchObject([{ path: target, sha256: sha256(bytes), bytes: bytes.length, width: 64, height: 64, mime: 'image/png', status: 'active' }]);
     const event = await db.jobEvent.findFirstOrThrow({ where: { jobId: id, type: 'job:completed' } });

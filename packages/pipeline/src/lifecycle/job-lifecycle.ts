@@ -2,7 +2,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { queueForStage, type AssetResource, type GenerationRequestBody, type JobConditioning, type JobError, type JobEventEnvelope, type JobEventName, type JobEventPayloads, type StageQueueKey, type RenderOutputs, type StoredWorkflow, type AttemptEndCode, type ReferenceUse } from '@anime/contracts';
 import { isUniqueViolation, readRows, runStatement, type Asset, type Db, type GenerationJob } from '@anime/db';
 import { json, runNumbering } from './lifecycle-sql';
-import { CANCEL, CREATE, FAIL, FILE, FILE_WITH_ASSETS, FIND_BY_REQUEST, PROGRESS, PROGRESS_LATEST, RENDER, REOPEN, REQUEST_CANCEL, RERENDER, RESOLVE, RESUBMIT, STAGE_OF, STARTED, STARTED_WITH_PROGRESS, SUBMIT, CREATED_JOB_FIELDS } from './lifecycle-statements';
+import { CANCEL, CLAIM_FILING, CREATE, FAIL, FILE, FILE_WITH_ASSETS, FIND_BY_REQUEST, PROGRESS, PROGRESS_LATEST, RENDER, REOPEN, REQUEST_CANCEL, RERENDER, RESOLVE, RESUBMIT, STAGE_OF, STARTED, STARTED_WITH_PROGRESS, SUBMIT, CREATED_JOB_FIELDS } from './lifecycle-statements';
 
 /** What resolving a character records on a generation. */
 export interface Resolution {
@@ -184,9 +184,18 @@ export class JobLifecycle {
     return (await runStatement(this.db, RENDER, [id, json(outputs), ...tick])).length > 0;
   }
 
-  async file(id: string, assets: AssetResource[]): Promise<JobEventEnvelope<'job:completed'> | null> {
+  /**
+   * A filing try takes the rendered job's filing over before it writes a file: from then on only
+   * `token` records it (`file`, `fileWithAssets`). False when the job is not awaiting filing.
+   */
+  async claimFiling(id: string, token: string): Promise<boolean> {
+    return (await runStatement(this.db, CLAIM_FILING, [id, token])).length > 0;
+  }
+
+  /** Refused (null) also when `token` is not the filing's owner (claimFiling; none: the filing must be unclaimed). */
+  async file(id: string, assets: AssetResource[], token: string | null = null): Promise<JobEventEnvelope<'job:completed'> | null> {
     const payload = { jobId: id, assets };
-    const [row] = await runStatement<Recorded>(this.db, FILE, [id, json(payload)]);
+    const [row] = await runStatement<Recorded>(this.db, FILE, [id, json(payload), token]);
     return row ? envelope('job:completed', row, payload) : null;
   }
 
@@ -195,9 +204,9 @@ export class JobLifecycle {
    * neither. Refused (null) also while the job has Asset rows already, counted in `earlier`: an
    * earlier filing recorded them one by one, and its caller records over them and calls `file`.
    */
-  async fileWithAssets(id: string, assets: AssetResource[], rows: Asset[]): Promise<{ completed: JobEventEnvelope<'job:completed'> | null; earlier: number }> {
+  async fileWithAssets(id: string, assets: AssetResource[], rows: Asset[], token: string | null = null): Promise<{ completed: JobEventEnvelope<'job:completed'> | null; earlier: number }> {
     const payload = { jobId: id, assets };
-    const [row] = await runStatement<Omit<Recorded, 'seq'> & { seq: number | null; earlier: number }>(this.db, FILE_WITH_ASSETS, [id, json(payload), json(rows)]);
+    const [row] = await runStatement<Omit<Recorded, 'seq'> & { seq: number | null; earlier: number }>(this.db, FILE_WITH_ASSETS, [id, json(payload), json(rows), token]);
     return { completed: row.seq === null ? null : envelope('job:completed', { ...row, seq: row.seq }, payload), earlier: row.earlier };
   }
 

@@ -191,12 +191,28 @@ export const RENDER: Statement = {
 SELECT id FROM j`,
 };
 
-/** $1 id, $2 completed payload. */
+/**
+ * The filing try $n names owns the filing (CLAIM_FILING): none claimed it when $n is null. Part of
+ * every statement that records a filing, so a try another one took over records nothing.
+ */
+const ownsFiling = (n: number) => `"filingToken" IS NOT DISTINCT FROM $${n}::uuid`;
+
+/**
+ * $1 id, $2 the try's token. Not a transition: a filing try takes the rendered job's filing over
+ * (from any earlier try) before it writes a file, so an earlier try still running (its queue job
+ * handed to another instance) sees it no longer owns the paths both write.
+ */
+export const CLAIM_FILING: Statement = {
+  name: 'lifecycle-claim-filing',
+  text: `UPDATE generation_jobs SET "filingToken" = $2::uuid WHERE id = $1::uuid AND ${guard('file')} RETURNING id`,
+};
+
+/** $1 id, $2 completed payload, $3 the filing try's token (null: unclaimed). */
 export const FILE: Statement = {
   name: 'lifecycle-file',
   text: `WITH j AS (
   UPDATE generation_jobs SET ${target('file')}, "finishedAt" = ${SQL_NOW}, "updatedAt" = ${SQL_NOW}, "eventSeq" = "eventSeq" + 1
-  WHERE id = $1::uuid AND ${guard('file')}
+  WHERE id = $1::uuid AND ${guard('file')} AND ${ownsFiling(3)}
   RETURNING id, "eventSeq", source, "requestId"
 ), e AS (
   ${insertEvents(`SELECT j.id AS "jobId", j."eventSeq" AS seq, 'job:completed' AS type, $2::jsonb AS payload FROM j`)}
@@ -205,10 +221,10 @@ SELECT "eventSeq" AS seq, source, "requestId" FROM j`,
 };
 
 /**
- * $1 id, $2 completed payload, $3 the Asset rows of its outputs (a JSON array of `assets` rows). The
- * `file` transition and its Asset rows in one statement: both land, or (guard refused, crash) neither.
- * Refused too while the job has Asset rows already (a filing that recorded them one by one), whose
- * caller records over them; `earlier` counts them.
+ * $1 id, $2 completed payload, $3 the Asset rows of its outputs (a JSON array of `assets` rows), $4
+ * the filing try's token (null: unclaimed). The `file` transition and its Asset rows in one
+ * statement: both land, or (guard refused, crash) neither. Refused too while the job has Asset rows
+ * already (a filing that recorded them one by one), whose caller records over them; `earlier` counts them.
  */
 export const FILE_WITH_ASSETS: Statement = {
   name: 'lifecycle-file-with-assets',
@@ -216,7 +232,7 @@ export const FILE_WITH_ASSETS: Statement = {
   SELECT count(*)::int AS n FROM assets WHERE "jobId" = $1::uuid
 ), j AS (
   UPDATE generation_jobs SET ${target('file')}, "finishedAt" = ${SQL_NOW}, "updatedAt" = ${SQL_NOW}, "eventSeq" = "eventSeq" + 1
-  WHERE id = $1::uuid AND ${guard('file')} AND (SELECT n FROM earlier) = 0
+  WHERE id = $1::uuid AND ${guard('file')} AND ${ownsFiling(4)} AND (SELECT n FROM earlier) = 0
   RETURNING id, "eventSeq", source, "requestId"
 ), a AS (
   INSERT INTO assets (id, "jobId", "characterVersionId", "sourceKey", path, sha256, bytes, width, height, mime, status, project, episode, scene, shot, metadata, "createdAt")

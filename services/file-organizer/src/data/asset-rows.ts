@@ -30,10 +30,13 @@ const FIND_FILED: Statement = {
   text: `SELECT ${ASSET_COLUMNS} FROM assets WHERE "jobId" = $1::uuid AND "sourceKey" = $2`,
 };
 
+// $16 the filing try's token: only the try that owns the job's filing records (the row locked, as
+// the claim and holdFiling lock it, so a claim never interleaves with a record).
 const RECORD_FILED: Statement = {
   name: 'assets.record-filed',
-  text: `INSERT INTO assets (id, "jobId", "characterVersionId", "sourceKey", path, sha256, bytes, width, height, mime, project, episode, scene, shot, metadata, "createdAt")
-    VALUES ($1::uuid, $2::uuid, $3::uuid, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb, ${SQL_NOW})
+  text: `WITH j AS MATERIALIZED (SELECT id FROM generation_jobs WHERE id = $2::uuid AND "filingToken" IS NOT DISTINCT FROM $16::uuid FOR UPDATE)
+    INSERT INTO assets (id, "jobId", "characterVersionId", "sourceKey", path, sha256, bytes, width, height, mime, project, episode, scene, shot, metadata, "createdAt")
+    SELECT $1::uuid, j.id, $3::uuid, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb, ${SQL_NOW} FROM j
     ON CONFLICT ("jobId", "sourceKey") DO UPDATE SET sha256 = EXCLUDED.sha256, bytes = EXCLUDED.bytes, width = EXCLUDED.width, height = EXCLUDED.height, mime = EXCLUDED.mime
     RETURNING ${ASSET_COLUMNS}`,
 };
@@ -61,13 +64,14 @@ export async function findFiledOutput(db: Db, jobId: string, sourceKey: string):
 
 /**
  * Records a filed output, keyed by (job, output): filing it again updates what the bytes say and
- * keeps the path and metadata of the first record.
+ * keeps the path and metadata of the first record. Null, recording nothing, when the try `token`
+ * names no longer owns the job's filing.
  */
-export async function recordFiledOutput(db: Db, output: FiledOutput): Promise<AssetRow> {
+export async function recordFiledOutput(db: Db, output: FiledOutput, token: string): Promise<AssetRow | null> {
   const o = output;
   const rows = await runStatement<AssetRow>(db, RECORD_FILED, [
     randomUUID(), o.jobId, o.characterVersionId, o.sourceKey, o.path, o.sha256, o.bytes, o.width, o.height, o.mime,
-    o.project, o.episode, o.scene, o.shot, JSON.stringify(o.metadata),
+    o.project, o.episode, o.scene, o.shot, JSON.stringify(o.metadata), token,
   ]);
-  return rows[0];
+  return rows[0] ?? null;
 }

@@ -1,10 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
 import type { AssetResource, ComfyOutputRef, JobEventEnvelope } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { IMAGE_EXTENSIONS, sha256Hex, sniffImage, type LibraryStorage } from '@anime/media';
-import { JobLifecycle, MalformedDataError, OutputUnreadableError, readConditioning, readOutputs, readReferenceUse, readWorkflow, referencesUsed, toAssetResource, type GenerationRow, type JobEventPublisher, type StageHandler, type StageResult, type StageRun } from '@anime/pipeline';
+import { allows, JobLifecycle, MalformedDataError, OutputUnreadableError, readConditioning, readOutputs, readReferenceUse, readWorkflow, referencesUsed, toAssetResource, type GenerationRow, type JobEventPublisher, type StageHandler, type StageResult, type StageRun } from '@anime/pipeline';
 import { findFiledOutput, newAssetRow, recordFiledOutput, type AssetRow, type FiledOutput } from '../data/asset-rows';
+import { holdFiling, type HeldFiling } from '../data/filing-hold';
 import { libraryPath } from '../domain/library-path';
 import { sidecarBytes, type AssetMetadata } from '../domain/sidecar';
 import { cutShort } from '../domain/whole-image';
@@ -32,11 +34,20 @@ type ResolvedVersion = NonNullable<GenerationRow['characterVersion']> & { charac
 
 const writtenPaths = (filings: Filing[]) => filings.flatMap((f) => ('written' in f ? [f.written.path] : []));
 
+/** How a try ends that finds another try owns the filing now: not a failure of the generation's filing. */
+const TAKEN_OVER: StageResult = { outcome: 'another try owns the filing now; this one stopped' };
+
 /**
  * `asset-filing` → copies each output of a finished prompt into the library (file + sidecar JSON),
  * then records an Asset per output and completes the job in one statement: a crash records both or
  * neither, and a try after it writes the same paths again. Keyed by (job, output), so running it
  * again files nothing twice.
+ *
+ * Two tries may run at once (a try whose queue job went to another instance after its lock expired
+ * goes on, as does one whose job Redis lost and the recovery sweep added again), writing the same
+ * paths. Each claims the filing before it writes (JobLifecycle.claimFiling); only the owner records
+ * or completes it, and files are removed only with the row locked (holdFiling) by the owner or once
+ * the generation is over. A try another one took over stops without failing the generation.
  */
 export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'assetFiling'> {
   const lifecycle = new JobLifecycle(deps.db);
@@ -50,6 +61,9 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
   async function fileOutputs(job: GenerationRow, run: StageRun): Promise<StageResult> {
     if (!job.characterVersion || !job.character) throw new MalformedDataError(`generation ${job.id} has no resolved character version`);
     const version: ResolvedVersion = { ...job.characterVersion, character: job.character };
+    // Before any write: from here an earlier try still running records and removes nothing.
+    const token = randomUUID();
+    if (!(await lifecycle.claimFiling(job.id, token))) return notFiled(job, version, token, [], run.log);
 
     const filings: Filing[] = [];
     try {
@@ -57,26 +71,19 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
     } catch (error) {
       // A try that fails keeps nothing it wrote: a later try writes the same paths again, and a
       // generation that fails here leaves no file behind.
-      await removeUnrecorded(job.id, filings, run.log);
+      if ((await removeUnrecorded(job, version, token, filings, run.log)) === 'taken over') return takenOver(job, run.log);
       throw error;
     }
 
     let completed: JobEventEnvelope<'job:completed'> | null;
     try {
-      completed = await completeFiling(job, version, filings);
+      completed = await completeFiling(job, version, filings, token);
     } catch (error) {
       // Recording failed (a fault of the database, or of what ComfyUI listed): the files no row records go too.
-      await removeUnrecorded(job.id, filings, run.log);
+      if ((await removeUnrecorded(job, version, token, filings, run.log)) === 'taken over') return takenOver(job, run.log);
       throw error;
     }
-    if (!completed) {
-      const status = (await deps.db.generationJob.findUnique({ where: { id: job.id }, select: { status: true } }))?.status;
-      // Another try filed it first (the same paths, the same bytes): nothing to undo.
-      if (status === 'completed') return { outcome: 'filed by another try' };
-      // Canceled (or failed) while its outputs were being filed: nothing stays filed for it.
-      await unfile(job.id, writtenPaths(filings), run.log, `generation ${status ?? 'gone'} while filing`);
-      return { outcome: `${status ?? 'gone'} while filing; nothing filed` };
-    }
+    if (!completed) return notFiled(job, version, token, writtenPaths(filings), run.log);
     await deps.events.publishAll([completed]);
     run.log.info('filed outputs', { generationId: job.id, count: filings.length });
     return { outcome: `filed ${filings.length}`, reached: 'filed' };
@@ -137,38 +144,73 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
    */
   async function removeUnfiled(job: GenerationRow, run: StageRun): Promise<void> {
     if (job.status === 'completed' || !job.outputs || !job.characterVersion || !job.character) return;
-    const { items } = readOutputs(job);
-    const paths = items.flatMap((_, index) =>
-      IMAGE_EXTENSIONS.map((extension) =>
-        libraryPath({ project: job.project, episode: job.episode, scene: job.scene, shot: job.shot, characterSlug: job.character!.slug, version: job.characterVersion!.number, jobId: job.id, index, extension }),
-      ),
-    );
-    await unfile(job.id, paths, run.log, `generation ${job.status} before it was filed`);
+    const paths = outputPaths(job, { ...job.characterVersion, character: job.character });
+    await holdFiling(deps.db, job.id, null, async (held) => {
+      // Re-opened since it was read (a retry): its filing is a try's again.
+      if (held.status !== 'canceled' && held.status !== 'failed') return;
+      await unfile(held, job.id, paths, run.log, `generation ${held.status} before it was filed`);
+    });
   }
 
-  /** Removes the files this try wrote that no Asset row records (an earlier filing's rows keep theirs). */
-  async function removeUnrecorded(jobId: string, filings: Filing[], log: Logger): Promise<void> {
-    const written = writtenPaths(filings);
-    if (!written.length) return;
+  /** Every path an output of the job may be filed at (its image type decides the extension). */
+  function outputPaths(job: GenerationRow, version: ResolvedVersion): string[] {
+    return readOutputs(job).items.flatMap((_, index) =>
+      IMAGE_EXTENSIONS.map((extension) =>
+        libraryPath({ project: job.project, episode: job.episode, scene: job.scene, shot: job.shot, characterSlug: version.character.slug, version: version.number, jobId: job.id, index, extension }),
+      ),
+    );
+  }
+
+  /**
+   * After a try failed: removes the files of the job's outputs that no Asset row records (an earlier
+   * filing's rows keep theirs), this try's and any an earlier try still running wrote. Unless another
+   * try owns the filing now ('taken over'): those paths are its own to write, record or remove.
+   */
+  async function removeUnrecorded(job: GenerationRow, version: ResolvedVersion, token: string, filings: Filing[], log: Logger): Promise<'removed' | 'taken over' | 'kept'> {
     try {
-      const recorded = new Set((await deps.db.asset.findMany({ where: { jobId }, select: { path: true } })).map((r) => r.path));
-      for (const path of written.filter((p) => !recorded.has(p))) {
-        await deps.storage.remove(path);
-        await deps.storage.remove(`${path}.json`);
-      }
+      const paths = [...new Set([...outputPaths(job, version), ...writtenPaths(filings)])];
+      const done = await holdFiling(deps.db, job.id, token, async (held) => {
+        if (!held.owner && allows('file', held)) return 'taken over' as const;
+        await removeFiles(paths.filter((path) => !held.recorded.has(path)));
+        return 'removed' as const;
+      });
+      return done ?? 'kept';
     } catch (error) {
-      log.warn('could not remove the files of a failed filing; the next try writes them again', { generationId: jobId, error: (error as Error).message });
+      log.warn('could not remove the files of a failed filing; the next try writes them again', { generationId: job.id, error: (error as Error).message });
+      return 'kept';
     }
+  }
+
+  /**
+   * Recording was refused, or the claim: another try filed the generation or owns its filing now,
+   * or it was canceled (or failed) meanwhile, and then nothing stays filed for it.
+   */
+  async function notFiled(job: GenerationRow, version: ResolvedVersion, token: string, written: string[], log: Logger): Promise<StageResult> {
+    const ended = await holdFiling(deps.db, job.id, token, async (held): Promise<StageResult> => {
+      // Another try filed it first (the same paths, the same bytes): nothing to undo.
+      if (held.status === 'completed') return { outcome: 'filed by another try' };
+      if (allows('file', held)) return TAKEN_OVER;
+      await unfile(held, job.id, [...outputPaths(job, version), ...written], log, `generation ${held.status} while filing`);
+      return { outcome: `${held.status} while filing; nothing filed` };
+    });
+    if (ended) return ended;
+    await removeFiles(written);
+    return { outcome: 'gone while filing; nothing filed' };
+  }
+
+  function takenOver(job: GenerationRow, log: Logger): StageResult {
+    log.info('another try owns the filing now: this one stopped, leaving the files to it', { generationId: job.id });
+    return TAKEN_OVER;
   }
 
   /** Records the Assets and applies `file`: one statement, unless an earlier filing recorded Assets of the job already. */
-  async function completeFiling(job: GenerationRow, version: VersionOf, filings: Filing[]): Promise<JobEventEnvelope<'job:completed'> | null> {
+  async function completeFiling(job: GenerationRow, version: VersionOf, filings: Filing[], token: string): Promise<JobEventEnvelope<'job:completed'> | null> {
     if (filings.every((f) => 'written' in f)) {
       const rows = filings.map((f) => newAssetRow(f.written));
-      const { completed, earlier } = await lifecycle.fileWithAssets(job.id, rows.map((row) => toAssetResource(row, version)), rows);
+      const { completed, earlier } = await lifecycle.fileWithAssets(job.id, rows.map((row) => toAssetResource(row, version)), rows, token);
       if (completed || earlier === 0) return completed;
     }
-    return fileOverEarlierRecords(job, version, filings);
+    return fileOverEarlierRecords(job, version, filings, token);
   }
 
   /** An output an earlier filing recorded whose file is still intact, if any. */
@@ -182,7 +224,7 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
    * records each output over its row (keeping the row's path: should that name another file than
    * this try wrote, the image moves there), then applies `file`.
    */
-  async function fileOverEarlierRecords(job: GenerationRow, version: VersionOf, filings: Filing[]): Promise<JobEventEnvelope<'job:completed'> | null> {
+  async function fileOverEarlierRecords(job: GenerationRow, version: VersionOf, filings: Filing[], token: string): Promise<JobEventEnvelope<'job:completed'> | null> {
     const assets: AssetResource[] = [];
     for (const filing of filings) {
       if ('kept' in filing) {
@@ -199,9 +241,12 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
         await deps.storage.remove(`${output.path}.json`);
         output = { ...output, path: existing.path };
       }
-      assets.push(toAssetResource(await recordFiledOutput(deps.db, output), version));
+      const recorded = await recordFiledOutput(deps.db, output, token);
+      // Another try owns the filing now.
+      if (!recorded) return null;
+      assets.push(toAssetResource(recorded, version));
     }
-    return lifecycle.file(job.id, assets);
+    return lifecycle.file(job.id, assets, token);
   }
 
   /**
@@ -219,15 +264,19 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
     if (removed.length) deps.log.info('removed temp files an interrupted filing left', { files: removed });
   }
 
-  /** Removes the job's Asset rows and their files, and the files at `written` (recorded or not). */
-  async function unfile(jobId: string, written: string[], log: Logger, why: string): Promise<void> {
-    const rows = await deps.db.asset.findMany({ where: { jobId }, select: { path: true } });
-    await deps.db.asset.deleteMany({ where: { jobId } });
-    const paths = [...new Set([...rows.map((r) => r.path), ...written])];
+  /** Each file and its sidecar. */
+  async function removeFiles(paths: string[]): Promise<void> {
     for (const path of paths) {
       await deps.storage.remove(path);
       await deps.storage.remove(`${path}.json`);
     }
+  }
+
+  /** With the row held (a generation that is over): removes the job's Asset rows and their files, and the files at `written` (recorded or not). */
+  async function unfile(held: HeldFiling, jobId: string, written: string[], log: Logger, why: string): Promise<void> {
+    await held.forgetAssets();
+    const paths = [...new Set([...held.recorded, ...written])];
+    await removeFiles(paths);
     // Each folder listed once for all the paths in it.
     await deps.storage.removeLeftovers(...paths.flatMap((path) => [path, `${path}.json`]));
     log.info(`${why}: its files were removed`, { generationId: jobId, paths: paths.length });
