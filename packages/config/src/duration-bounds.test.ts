@@ -13,6 +13,7 @@ type Schema = (typeof SCHEMAS)[keyof typeof SCHEMAS];
 const DURATIONS: { variable: string; schema: Schema; unitMs: number; timer: boolean }[] = [
   { variable: 'JOB_TIMEOUT_S', schema: orchestratorConfigSchema, unitMs: 1000, timer: true },
   { variable: 'RECOVERY_SWEEP_MS', schema: characterConfigSchema, unitMs: 1, timer: true },
+  { variable: 'DATABASE_QUERY_TIMEOUT_MS', schema: characterConfigSchema, unitMs: 1, timer: true },
   { variable: 'HTTP_HEADERS_TIMEOUT_MS', schema: gatewayConfigSchema, unitMs: 1, timer: true },
   { variable: 'HTTP_REQUEST_TIMEOUT_MS', schema: gatewayConfigSchema, unitMs: 1, timer: true },
   { variable: 'HTTP_KEEPALIVE_TIMEOUT_MS', schema: gatewayConfigSchema, unitMs: 1, timer: true },

@@ -32,6 +32,13 @@ const redisUrl = urlWithProtocol(['redis:', 'rediss:']).refine((value) => {
 /** Variables every service shares (see ../shared/CONTRACT.md). */
 export const sharedEnv = {
   DATABASE_URL: urlWithProtocol(['postgres:', 'postgresql:']),
+  /**
+   * How long one statement may go unanswered before it fails as "database unavailable" (503, a
+   * deferred stage) and its connection is closed: a partitioned or frozen PostgreSQL closes nothing,
+   * and would hold requests and stage jobs for as long as it lasts. Deployments differ in how slow a
+   * loaded server may be, hence a variable; below 1 s ordinary statements of a busy server are cut.
+   */
+  DATABASE_QUERY_TIMEOUT_MS: z.coerce.number().int().min(1_000, 'must be at least 1000 (ms)').max(600_000, 'must be at most 600000 (10 minutes)').default(10_000),
   REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "-" and "_" only').default('bull'),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),

@@ -110,6 +110,8 @@ describe('the HTTP edge variables', () => {
       ['ALLOWED_HOSTS', 'bad host/secret'],
       ['HTTP_REQUEST_TIMEOUT_MS', '0'],
       ['HTTP_HEADERS_TIMEOUT_MS', 'soon'],
+      ['DATABASE_QUERY_TIMEOUT_MS', '500'],
+      ['DATABASE_QUERY_TIMEOUT_MS', 'soon'],
     ]) {
       let message = '';
       try {

@@ -1,6 +1,7 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from './generated/prisma/client';
+import { isQueryTimeout } from './database-unavailable';
 import { retryReadsOnce } from './retry-reads';
 
 export type Db = PrismaClient;
@@ -47,12 +48,45 @@ const PRISMA_LIKE_TYPES = {
 };
 
 /**
- * One Prisma client per process, over node-postgres (no native query engine needed). Reads that
- * meet a dropped connection are retried once; a connection attempt gives up after 5 s so an
- * unreachable server answers as an error (503 upstream) instead of a request that hangs.
+ * How long one statement may go unanswered (DATABASE_QUERY_TIMEOUT_MS): a PostgreSQL that stops
+ * answering without closing its connections (a partition, a frozen host) would otherwise hold the
+ * request, or the stage job and its lock, for as long as the partition lasts. Statements here are
+ * short (by-id reads, capped listings, the lifecycle CTEs, milliseconds each on an idle server), so
+ * this leaves room for a loaded one. Migrations run on their own client, without it.
  */
-export function createDb(databaseUrl: string, options: { max?: number } = {}): Db {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: options.max ?? 10, idleTimeoutMillis: 5_000, connectionTimeoutMillis: 5_000, types: PRISMA_LIKE_TYPES });
+export const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
+
+// Beyond the client's limit: the server ends a statement whose client gave up on it (the server
+// would otherwise run it to the end), yet never cuts one first, so a timeout always reads the same.
+const STATEMENT_TIMEOUT_MARGIN_MS = 1_000;
+
+export interface CreateDbOptions {
+  max?: number;
+  /** How long a statement may go unanswered before it fails as unavailable and its connection is closed (default DEFAULT_QUERY_TIMEOUT_MS). */
+  queryTimeoutMs?: number;
+}
+
+/**
+ * One Prisma client per process, over node-postgres (no native query engine needed). Reads that
+ * meet a dropped connection are retried once; a connection attempt gives up after 5 s and a
+ * statement after `queryTimeoutMs`, so a server that is unreachable or silent answers as an error
+ * (503 upstream, a deferred stage) instead of a request or job that hangs.
+ */
+export function createDb(databaseUrl: string, options: CreateDbOptions = {}): Db {
+  const queryTimeoutMs = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: options.max ?? 10,
+    idleTimeoutMillis: 5_000,
+    connectionTimeoutMillis: 5_000,
+    // TCP keepalive after 10 s of quiet: a connection whose peer is gone is closed in the end rather
+    // than kept; what bounds a statement is query_timeout below.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    query_timeout: queryTimeoutMs,
+    statement_timeout: queryTimeoutMs + STATEMENT_TIMEOUT_MARGIN_MS,
+    types: PRISMA_LIKE_TYPES,
+  });
   // pg-pool hands a new client to a promise-based `connect()` (the adapter's transactions) with no
   // 'error' listener until the awaiting code resumes; a backend terminated right after it connected
   // delivers ReadyForQuery and its FATAL in one packet, and the unhandled 'error' crashed the
@@ -61,14 +95,40 @@ export function createDb(databaseUrl: string, options: { max?: number } = {}): D
   pool.on('connect', (client) => {
     client.on('error', () => undefined);
     // Every statement goes through a pooled client's query(), pool.query() included: counted here once.
-    const query = client.query;
+    const query = client.query as (...a: unknown[]) => unknown;
     client.query = function countedQuery(this: pg.PoolClient, ...args: unknown[]) {
       statements++;
-      return (query as (...a: unknown[]) => unknown).apply(this, args);
+      const last = args.length - 1;
+      if (typeof args[last] === 'function') {
+        // pool.query() passes a callback (and releases the client with the error it gets).
+        const callback = args[last] as (error: unknown, result?: unknown) => void;
+        args[last] = (error: unknown, result?: unknown) => {
+          if (error) closeIfTimedOut(client, error);
+          callback(error, result);
+        };
+        return query.apply(this, args);
+      }
+      const result = query.apply(this, args);
+      if (!(result instanceof Promise)) return result;
+      return result.catch((error: unknown) => {
+        closeIfTimedOut(client, error);
+        throw error;
+      });
     } as typeof client.query;
   });
   const adapter = new PrismaPg(pool, { disposeExternalPool: true });
   const db = retryReadsOnce(new PrismaClient({ adapter }));
   pools.set(db, pool);
   return db;
+}
+
+/**
+ * node-postgres fails a statement past query_timeout but keeps its connection, still waiting for
+ * the answer: the next statement on it would queue behind one that may never come. The connection
+ * is closed instead (at once, not with a goodbye the silent server would never acknowledge), so
+ * the client stops being queryable and the pool discards it, a transaction's client included.
+ */
+function closeIfTimedOut(client: pg.PoolClient, error: unknown): void {
+  if (!isQueryTimeout(error)) return;
+  (client as unknown as { connection?: { stream?: { destroy(error?: Error): void } } }).connection?.stream?.destroy(error as Error);
 }

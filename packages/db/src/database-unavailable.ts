@@ -9,7 +9,9 @@
  *   or the adapter's kind (DatabaseNotReachable, ConnectionClosed, SocketTimeout);
  * - a bare DriverAdapterError `{ name, cause: { kind, code } }` (seen inside transactions);
  * - node-postgres' own plain Errors ("Connection terminated unexpectedly", "Client has encountered
- *   a connection error and is not queryable", a pool connect timeout) and socket errnos.
+ *   a connection error and is not queryable", a pool connect timeout, a statement past query_timeout)
+ *   and socket errnos;
+ * - a statement the server canceled (57014: past statement_timeout, or pg_cancel_backend).
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
   return causes(error).some(looksUnavailable);
@@ -20,11 +22,22 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 // the database is saturated for the moment, which a burst of requests showed as a 500.
 const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2028']);
 // Class 08 is "connection exception"; 57P01 admin_shutdown (pg_terminate_backend), 57P02 crash_shutdown,
-// 57P03 cannot_connect_now (starting or in recovery), 57P05 idle_session_timeout, 53300 too_many_connections.
-const SQLSTATES = new Set(['57P01', '57P02', '57P03', '57P05', '53300']);
+// 57P03 cannot_connect_now (starting or in recovery), 57P05 idle_session_timeout, 53300 too_many_connections,
+// 57014 query_canceled (statement_timeout, pg_cancel_backend): the server could not finish it now, not a fault of the query.
+const SQLSTATES = new Set(['57P01', '57P02', '57P03', '57P05', '53300', '57014']);
 const ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
 const ERRNOS = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
-const PG_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Can't reach database server|Server has closed the connection/;
+// node-postgres' words for a statement past query_timeout (createDb closes its connection).
+const QUERY_TIMEOUT_MESSAGE = 'Query read timeout';
+const PG_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Can't reach database server|Server has closed the connection|Query read timeout/;
+
+/**
+ * Whether an error is a statement PostgreSQL left unanswered past the query timeout (createDb):
+ * unavailable, and not worth trying again at once (the same wait would most likely follow).
+ */
+export function isQueryTimeout(error: unknown): boolean {
+  return causes(error).some((e) => typeof e.message === 'string' && e.message.includes(QUERY_TIMEOUT_MESSAGE));
+}
 
 interface ErrorLike {
   code?: unknown;

@@ -1,5 +1,5 @@
 import type { PrismaClient } from './generated/prisma/client';
-import { isDatabaseUnavailable } from './database-unavailable';
+import { isDatabaseUnavailable, isQueryTimeout } from './database-unavailable';
 
 const READ_OPERATIONS = new Set(['findUnique', 'findUniqueOrThrow', 'findFirst', 'findFirstOrThrow', 'findMany', 'count', 'aggregate', 'groupBy']);
 
@@ -25,7 +25,9 @@ export function isIdempotentRead(operation: string, args: unknown): boolean {
  * Retries, once, a read that met a dropped or refused connection: PostgreSQL restarting or an
  * administrator terminating backends kills the pooled connection under a query that would succeed
  * on a fresh one. Writes are never retried (the first may have committed before the connection
- * died), nor is anything inside a transaction (its connection, and so the transaction, is gone).
+ * died), nor is anything inside a transaction (its connection, and so the transaction, is gone),
+ * nor a read the server left unanswered past the query timeout: a server that is silent (a
+ * partition) would hold the caller for a second full timeout before the same answer.
  */
 export function retryReadsOnce(client: PrismaClient, onRetry?: (operation: string, model: string | undefined) => void): PrismaClient {
   const extended = client.$extends({
@@ -38,7 +40,7 @@ export function retryReadsOnce(client: PrismaClient, onRetry?: (operation: strin
         } catch (error) {
           // Not public API, but the only sign of a transaction: Prisma sets it for interactive and batch ones.
           const inTransaction = (params as { __internalParams?: { transaction?: unknown } }).__internalParams?.transaction !== undefined;
-          if (inTransaction || !isDatabaseUnavailable(error) || !isIdempotentRead(operation, args)) throw error;
+          if (inTransaction || !isDatabaseUnavailable(error) || isQueryTimeout(error) || !isIdempotentRead(operation, args)) throw error;
           onRetry?.(operation, model);
           return query(args);
         }

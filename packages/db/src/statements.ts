@@ -1,6 +1,6 @@
 import type { Db } from './create-db';
 import { poolOf, type SqlPool } from './create-db';
-import { isDatabaseUnavailable } from './database-unavailable';
+import { isDatabaseUnavailable, isQueryTimeout } from './database-unavailable';
 
 /** Now, as Prisma writes timestamps: a `timestamp(3)` column holding UTC. For statement texts. */
 export const SQL_NOW = `timezone('UTC', now())`;
@@ -37,13 +37,14 @@ export async function runStatement<Row>(db: Db, statement: Statement, values: un
 
 /**
  * Runs a statement that only reads, retried once when the connection was dropped or refused under
- * it (what retryReadsOnce does for Prisma's reads): running a read twice is running it once.
+ * it (what retryReadsOnce does for Prisma's reads): running a read twice is running it once. Not
+ * after a query timeout: a silent server would hold the caller for a second full timeout.
  */
 export async function readRows<Row>(db: Db, statement: Statement, values: unknown[]): Promise<Row[]> {
   try {
     return await runStatement<Row>(db, statement, values);
   } catch (error) {
-    if (!isDatabaseUnavailable(error)) throw error;
+    if (!isDatabaseUnavailable(error) || isQueryTimeout(error)) throw error;
     return runStatement<Row>(db, statement, values);
   }
 }

@@ -33,6 +33,8 @@ export interface WorkerServiceOptions<S extends ConsumerService> {
   /** OPS_HOST: where the ops server listens (default 127.0.0.1). */
   opsHost?: string;
   databaseUrl: string;
+  /** DATABASE_QUERY_TIMEOUT_MS: how long a statement may go unanswered (default: createDb's). */
+  databaseQueryTimeoutMs?: number;
   redisUrl: string;
   queuePrefix: string;
   queueSettings?: QueueSettings;
@@ -68,6 +70,7 @@ export interface RunningService {
 /** The shared variables every worker service reads (see packages/config sharedEnv). */
 export interface SharedServiceConfig {
   DATABASE_URL: string;
+  DATABASE_QUERY_TIMEOUT_MS?: number;
   REDIS_URL: string;
   QUEUE_PREFIX: string;
   JOB_MAX_ATTEMPTS: number;
@@ -82,6 +85,7 @@ export interface SharedServiceConfig {
 export function sharedServiceOptions(config: SharedServiceConfig) {
   return {
     databaseUrl: config.DATABASE_URL,
+    databaseQueryTimeoutMs: config.DATABASE_QUERY_TIMEOUT_MS,
     redisUrl: config.REDIS_URL,
     queuePrefix: config.QUEUE_PREFIX,
     queueSettings: queueSettingsFrom(config),
@@ -112,7 +116,7 @@ export const consumedQueues = (service: ConsumerService): QueueKey[] => QUEUE_KE
  * process.
  */
 export async function startWorkerService<S extends ConsumerService>(options: WorkerServiceOptions<S>): Promise<RunningService> {
-  const db = createDb(options.databaseUrl);
+  const db = createDb(options.databaseUrl, { queryTimeoutMs: options.databaseQueryTimeoutMs });
   const redis = createRedis(options.redisUrl, 'worker', options.log);
   // A refused start must not leave connections retrying in a process (a test's) that goes on.
   const closeConnections = async () => {

@@ -20,7 +20,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
   // A write killed between open and rename leaves a temp file nothing else would remove.
   log.info('stale partial library files removed', { count: (await removeStalePartials(config.LIBRARY_DIR)).length });
   log.info('stale bundle import workspaces removed', { count: await removeStaleBundleWorkspaces(config.LIBRARY_DIR) });
-  const db = createDb(config.DATABASE_URL);
+  const db = createDb(config.DATABASE_URL, { queryTimeoutMs: config.DATABASE_QUERY_TIMEOUT_MS });
   const redis = createRedis(config.REDIS_URL, 'worker', log);
   try {
     await checkRedisAtStart(redis);
