@@ -72,4 +72,8 @@ describe('docker-compose.yml', () => {
     }
     for (const name of APP) expect({ name, value: services[name].environment.WEBHOOK_ALLOW }).toEqual({ name, value: '${WEBHOOK_ALLOW:-}' });
   });
+
+  it('when a studio sets DATABASE_QUERY_TIMEOUT_MS in .env, then every service that talks to PostgreSQL gets it', () => {
+    for (const name of APP) expect({ name, value: services[name].environment.DATABASE_QUERY_TIMEOUT_MS }).toEqual({ name, value: '${DATABASE_QUERY_TIMEOUT_MS:-}' });
+  });
 });
