@@ -100,7 +100,7 @@ describe('ComfyClient facing answers no ComfyUI gives (simulator misbehaving)', 
     off();
   });
 
-  it('when progress messages carry text, NaN, max 0, negatives, a value past max or an object as node, then only the real steps reach onProgress', async () => {
+  it('when progress messages carry text, NaN, max 0, negatives, a value past max, an object as node or a node id with NUL or a lone surrogate, then only the real steps reach onProgress', async () => {
     sim.misbehave({
       kind: 'progress',
       rewrite: (data) => [
@@ -111,6 +111,8 @@ describe('ComfyClient facing answers no ComfyUI gives (simulator misbehaving)', 
         { ...data, value: data.max + 1 },
         { ...data, node: { evil: true } },
         { ...data, node: 'n'.repeat(10_000) },
+        { ...data, node: `${data.node}\u0000` },
+        { ...data, node: `${data.node}\uD800` },
         data,
       ],
     });

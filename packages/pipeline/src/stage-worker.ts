@@ -3,6 +3,7 @@ import { MAX_QUEUE_PAYLOAD_BYTES, PIPELINE_CATALOG, type JobStage, type QueueKey
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { classifyFault } from './faults/classify-fault';
+import { storableJobError } from './faults/storable-job-error';
 import { StageRefusedError } from './faults/stage-faults';
 import type { JobEventPublisher } from './job-events';
 import { admitStage } from './lifecycle/admit-stage';
@@ -146,8 +147,10 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
     }
     const tries = job.opts.attempts ?? 1;
     if (fault.transient && job.attemptsMade + 1 < tries) return error as Error;
-    const message = fault.transient ? `${fault.error.message} (try ${job.attemptsMade + 1} of ${tries})` : fault.error.message;
-    await deps.events.publishAll([await lifecycle.fail(generationId, { ...fault.error, message })]);
+    // ComfyUI's words (and any fault's) made storable and bounded before PostgreSQL, pub/sub, sockets and webhooks get them.
+    const stored = storableJobError(fault.error);
+    const message = fault.transient ? `${stored.message} (try ${job.attemptsMade + 1} of ${tries})` : stored.message;
+    await deps.events.publishAll([await lifecycle.fail(generationId, { ...stored, message })]);
     return new UnrecoverableError(message);
   }
 

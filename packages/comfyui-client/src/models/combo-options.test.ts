@@ -11,6 +11,11 @@ describe('comboOptions', () => {
     expect(comboOptions(info, 'CheckpointLoaderSimple', 'ckpt_name')).toEqual(['sdxl/c.safetensors']);
   });
 
+  it('when a name holds NUL or a lone surrogate (a file name that is not UTF-8), then it is left out', () => {
+    const info = { LoraLoader: { input: { required: { lora_name: [['a\u0000.safetensors', 'b\uDCFF.safetensors', 'c\uD83D\uDE00.safetensors', 'd.safetensors'], {}] } } } };
+    expect(comboOptions(info, 'LoraLoader', 'lora_name')).toEqual(['c\uD83D\uDE00.safetensors', 'd.safetensors']);
+  });
+
   it('when the class or input is missing, then there are no options', () => {
     expect(comboOptions({}, 'CheckpointLoaderSimple', 'ckpt_name')).toEqual([]);
     expect(comboOptions({ X: { input: { required: { n: ['INT', {}] } } } }, 'X', 'n')).toEqual([]);

@@ -4,7 +4,7 @@ import { ComfyPromptLostError } from '../errors/comfy-prompt-lost-error';
 import { ComfyUnreachableError } from '../errors/comfy-unreachable-error';
 import type { ComfyMessage } from '../socket/comfy-message';
 import type { ApiPrompt, ClientLogger, FollowOptions, HistoryEntry, ProgressEvent, QueueState, RunResult } from '../types';
-import { settleFromHistory } from './read-history';
+import { settleFromHistory, UNNAMEABLE } from './read-history';
 
 export interface FollowerDeps {
   subscribe(listener: (message: ComfyMessage) => void): () => void;
@@ -32,8 +32,8 @@ const MAX_STEPS = 2_147_483_647;
 
 /**
  * A `progress` message's step as ComfyUI sends it: whole numbers 0 ≤ value ≤ max, max ≥ 1, and a
- * node id. Anything else (text, NaN, negative, max 0, a value past max, an object as node) is not a
- * step of a sampler: undefined, and the message is dropped.
+ * node id. Anything else (text, NaN, negative, max 0, a value past max, an object as node, a node id
+ * with NUL or a lone surrogate) is not a step of a sampler: undefined, and the message is dropped.
  */
 function progressStep(data: Record<string, any>): { node: string; value: number; max: number } | undefined {
   const { value, max, node } = data;
@@ -41,7 +41,7 @@ function progressStep(data: Record<string, any>): { node: string; value: number;
   if (max < 1 || max > MAX_STEPS || value < 0 || value > max) return undefined;
   if (node !== null && node !== undefined && typeof node !== 'string' && typeof node !== 'number') return undefined;
   const id = String(node);
-  if (id.length > MAX_NODE_ID_CHARS) return undefined;
+  if (id.length > MAX_NODE_ID_CHARS || UNNAMEABLE.test(id)) return undefined;
   return { node: id, value: Math.floor(value), max: Math.floor(max) };
 }
 

@@ -27,8 +27,8 @@ export function outputFiles(entry: HistoryEntry): OutputFile[] {
   return files;
 }
 
-/** NUL or a lone UTF-16 surrogate: no file name has them, and PostgreSQL cannot store them in JSON. */
-const UNNAMEABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** NUL or a lone UTF-16 surrogate: no file name or node id has them, and PostgreSQL cannot store them in JSON. */
+export const UNNAMEABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const shown = (text: string) => JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text);
 
 /** A history entry's output files; one that no file could be named by is ComfyUI breaking the protocol. */

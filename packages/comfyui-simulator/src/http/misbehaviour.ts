@@ -28,6 +28,11 @@ export type Misbehaviour =
    * prompt's entry under it until the new one ends.
    */
   | { kind: 'reuse_prompt_id'; promptId: string }
+  /**
+   * POST /prompt answers `status` with `body` as JSON and queues nothing: a refusal (400, or 200 with
+   * node_errors) in ComfyUI's shape but with words no ComfyUI sends (NUL characters, lone surrogates, megabytes).
+   */
+  | { kind: 'prompt_answer'; status: number; body: unknown }
   /** GET /view of an existing file answers what `rewrite` makes of its bytes (a cut image: a Content-Length that lied). */
   | { kind: 'view_bytes'; rewrite: (bytes: Buffer) => Buffer }
   /** Each `progress` message's data replaced by the messages' data `rewrite` makes of it (none, one or several). */
@@ -44,8 +49,16 @@ const PAD = Buffer.alloc(64 * 1024, 0x20);
 
 /** Answers the request as the armed misbehaviour says; false when it does not apply (the real route answers). */
 export function misbehave(m: Misbehaviour | undefined, req: IncomingMessage, res: ServerResponse, state: SimulatorState, record: MisbehaviourRecord[]): boolean {
-  if (!m || m.kind === 'progress' || m.kind === 'reuse_prompt_id' || req.method !== 'GET') return false;
+  if (!m || m.kind === 'progress' || m.kind === 'reuse_prompt_id') return false;
   const path = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/^\/api(?=\/)/, '');
+  if (m.kind === 'prompt_answer') {
+    if (req.method !== 'POST' || path !== '/prompt') return false;
+    // The prompt is read to its end (and dropped), so the connection stays usable.
+    req.resume();
+    req.once('end', () => sendJson(res, m.status, m.body));
+    return true;
+  }
+  if (req.method !== 'GET') return false;
   if (m.kind === 'history_images') {
     const match = /^\/history\/([^/]+)$/.exec(path);
     if (!match) return false;

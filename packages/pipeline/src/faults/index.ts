@@ -1,2 +1,3 @@
 export * from './stage-faults';
 export * from './classify-fault';
+export * from './storable-job-error';

@@ -1,4 +1,5 @@
 import { comboOptions, type ComfyClient } from '@anime/comfyui-client';
+import { isStorableText } from '@anime/contracts';
 
 /** What a backend can run: its models and node classes, as its /object_info lists them. */
 export interface BackendCapabilities {
@@ -20,7 +21,8 @@ export async function fetchCapabilities(client: Pick<ComfyClient, 'objectInfo'>)
   return {
     checkpoints: comboOptions(info, 'CheckpointLoaderSimple', 'ckpt_name'),
     loras: comboOptions(info, 'LoraLoader', 'lora_name'),
-    nodeClasses: Object.keys(info).sort(),
+    // A class name PostgreSQL cannot store names no node a workflow could use.
+    nodeClasses: Object.keys(info).filter(isStorableText).sort(),
     ipAdapter: IPADAPTER_CLASSES.every((name) => name in info),
   };
 }
