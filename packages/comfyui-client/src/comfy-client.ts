@@ -3,6 +3,7 @@ import { ComfyPromptLostError } from './errors/comfy-prompt-lost-error';
 import { ComfyValidationError } from './errors/comfy-validation-error';
 import { ComfyHttp } from './http/comfy-http';
 import { submitPrompt } from './http/submit-prompt';
+import { uploadResult } from './http/upload-result';
 import { comboOptions } from './models/combo-options';
 import { PromptFollower } from './run/prompt-follower';
 import type { ComfyMessage } from './socket/comfy-message';
@@ -174,7 +175,8 @@ export class ComfyClient {
     if (options.subfolder) form.append('subfolder', options.subfolder);
     if (options.overwrite) form.append('overwrite', 'true');
     if (options.type) form.append('type', options.type);
-    return this.http.ok<UploadResult>({ method: 'post', url: '/upload/image', data: form });
+    const answer = await this.http.okObject<Record<string, unknown>>({ method: 'post', url: '/upload/image', data: form });
+    return uploadResult(answer, options.type ?? 'input', this.baseUrl);
   }
 
   /** With an id, stops that prompt only if it is running; without, whatever is running. */

@@ -66,6 +66,21 @@ describe('ComfyClient facing answers no ComfyUI gives (simulator misbehaving)', 
     expect(await client.listCheckpoints()).toEqual(['anime-v1.safetensors']);
   });
 
+  it('when /upload/image answers no usable file name (missing, not text, with a NUL or a lone surrogate), then it is a ComfyHttpError saying so, never a name to store', async () => {
+    const bytes = Buffer.from('png-bytes');
+    for (const body of [{}, { name: 42, subfolder: '', type: 'input' }, { name: 'a\u0000.png', subfolder: '', type: 'input' }, { name: 'b.png', subfolder: 'x\uDC80', type: 'input' }, { name: '' }]) {
+      sim.misbehave({ kind: 'post_answer', path: '/upload/image', status: 200, body });
+      const error = await client.uploadImage(bytes, 'face.png').catch((e) => e);
+      expect(error).toBeInstanceOf(ComfyHttpError);
+      expect(error.message).toBe(`ComfyUI at ${sim.url} answered POST /upload/image without a usable file name`);
+    }
+    // An answer with only a name (older servers' subfolder and type left out) is the file in input/.
+    sim.misbehave({ kind: 'post_answer', path: '/upload/image', status: 200, body: { name: 'face.png' } });
+    expect(await client.uploadImage(bytes, 'face.png')).toEqual({ name: 'face.png', subfolder: '', type: 'input' });
+    sim.misbehave(undefined);
+    expect(await client.uploadImage(bytes, 'face.png')).toEqual({ name: 'face.png', subfolder: '', type: 'input' });
+  });
+
   it('when history lists a file twice, then it is one output; when it names one with a NUL, then the run fails saying which node', async () => {
     sim.misbehave({ kind: 'history_images', rewrite: (images) => [...images, ...images, ...images] });
     const twice = await client.run(textToImage({ seed: 1, steps: 1, width: 64, height: 64 }));

@@ -112,7 +112,7 @@ describe('render stage on a broken or hostile ComfyUI (orchestrator in-process, 
       error: { type: 'prompt_outputs_failed_validation', message: 'Prompt outputs failed validation', details: '', extra_info: {} },
       node_errors: { '4': { class_type: 'CheckpointLoader\u0000Simple', errors: [{ type: 'value_not_in_list', message: 'Value not in list', details: "ckpt_name: 'x\uDC00' not in (list of length 2)", extra_info: {} }], dependent_outputs: ['9'] } },
     };
-    simulator.misbehave({ kind: 'prompt_answer', status: 400, body });
+    simulator.misbehave({ kind: 'post_answer', status: 400, body });
     const id = await fx.resolvedGeneration({ seed: 18 });
     const { row, stored } = await failureRecord(id);
     expect(row).toMatchObject({ status: 'failed', errorCode: 'comfyui_validation', errorMessage: "node 4 (CheckpointLoader\uFFFDSimple): Value not in list: ckpt_name: 'x\uFFFD' not in (list of length 2)" });
@@ -127,7 +127,7 @@ describe('render stage on a broken or hostile ComfyUI (orchestrator in-process, 
     const nodeErrors = Object.fromEntries(
       Array.from({ length: 20_000 }, (_, i) => [String(i + 1), { class_type: 'EmptyImage', errors: [{ type: 'required_input_missing', message: 'Required input is missing', details: 'color', extra_info: {} }], dependent_outputs: [String(i + 1)] }]),
     );
-    simulator.misbehave({ kind: 'prompt_answer', status: 400, body: { error: { type: 'prompt_outputs_failed_validation', message: 'Prompt outputs failed validation', details: '', extra_info: {} }, node_errors: nodeErrors } });
+    simulator.misbehave({ kind: 'post_answer', status: 400, body: { error: { type: 'prompt_outputs_failed_validation', message: 'Prompt outputs failed validation', details: '', extra_info: {} }, node_errors: nodeErrors } });
     const id = await fx.resolvedGeneration({ seed: 19 });
     const { row } = await failureRecord(id);
     expect(row).toMatchObject({ status: 'failed', errorCode: 'comfyui_validation' });

@@ -29,10 +29,11 @@ export type Misbehaviour =
    */
   | { kind: 'reuse_prompt_id'; promptId: string }
   /**
-   * POST /prompt answers `status` with `body` as JSON and queues nothing: a refusal (400, or 200 with
-   * node_errors) in ComfyUI's shape but with words no ComfyUI sends (NUL characters, lone surrogates, megabytes).
+   * A POST to `path` (default /prompt) answers `status` with `body` as JSON and does nothing else: a
+   * /prompt refusal (400, or 200 with node_errors) in ComfyUI's shape but with words no ComfyUI sends
+   * (NUL characters, lone surrogates, megabytes), or an /upload/image answer naming no usable file.
    */
-  | { kind: 'prompt_answer'; status: number; body: unknown }
+  | { kind: 'post_answer'; path?: string; status: number; body: unknown }
   /** GET /view of an existing file answers what `rewrite` makes of its bytes (a cut image: a Content-Length that lied). */
   | { kind: 'view_bytes'; rewrite: (bytes: Buffer) => Buffer }
   /** Each `progress` message's data replaced by the messages' data `rewrite` makes of it (none, one or several). */
@@ -51,9 +52,9 @@ const PAD = Buffer.alloc(64 * 1024, 0x20);
 export function misbehave(m: Misbehaviour | undefined, req: IncomingMessage, res: ServerResponse, state: SimulatorState, record: MisbehaviourRecord[]): boolean {
   if (!m || m.kind === 'progress' || m.kind === 'reuse_prompt_id') return false;
   const path = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/^\/api(?=\/)/, '');
-  if (m.kind === 'prompt_answer') {
-    if (req.method !== 'POST' || path !== '/prompt') return false;
-    // The prompt is read to its end (and dropped), so the connection stays usable.
+  if (m.kind === 'post_answer') {
+    if (req.method !== 'POST' || path !== (m.path ?? '/prompt')) return false;
+    // The body is read to its end (and dropped), so the connection stays usable.
     req.resume();
     req.once('end', () => sendJson(res, m.status, m.body));
     return true;
