@@ -36,6 +36,7 @@ import { queuePressure } from './http/queue-readiness';
 import { keyFinderWithQueueRoom } from './http/limits/queue-room';
 import { keyFinderWithGeneration } from './http/routes/generation-pre-read';
 import { JobRelay } from './socket/job-relay';
+import { engineErrorEnvelope } from './socket/engine-error-envelope';
 import { NO_ALLOW } from './webhooks/target-policy';
 import { revalidateSockets } from './socket/revalidate-sockets';
 import type { BackendCapabilities } from '@anime/workflows';
@@ -168,10 +169,12 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     cors: { origin: (origin, done) => done(null, origins.isListed(origin)) },
     allowRequest: (req, done) => {
       const refusal = origins.handshakeRefusal(req);
-      done(refusal, !refusal);
+      done(refusal?.message ?? null, !refusal);
     },
     adapter: deps.socketAdapter,
   });
+  // Its own HTTP refusals (a refused handshake, an unknown transport or session) in the error envelope.
+  io.engine.use(engineErrorEnvelope((req) => origins.handshakeRefusal(req)));
   // Socket.IO writes its HTTP answers itself, past Express and helmet.
   io.engine.on('headers', (headers: Record<string, string>) => Object.assign(headers, ESSENTIAL_SECURITY_HEADERS));
   const relay = new JobRelay({

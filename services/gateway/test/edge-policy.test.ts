@@ -53,7 +53,7 @@ const expectError = (response: RawResponse, status: number, code: string) => {
 describe('security headers', () => {
   it('when any answer is sent (probe, list, 404, 400), then it carries nosniff, frame-ancestors none, no-referrer and no X-Powered-By', async () => {
     for (const gateway of [open, strict]) {
-      for (const path of ['/healthz', '/readyz', '/api/v1/characters', '/api/v1/no-such-route', '/api/v1/generations/not-a-uuid', '/socket.io/?EIO=4&transport=polling']) {
+      for (const path of ['/healthz', '/readyz', '/api/v1/characters', '/api/v1/no-such-route', '/api/v1/generations/not-a-uuid', '/socket.io/?EIO=4&transport=polling', '/socket.io/?EIO=4&transport=bogus']) {
         const response = await raw(gateway, 'GET', path);
         expect(response.headers['x-content-type-options']).toBe('nosniff');
         expect(response.headers['content-security-policy']).toMatch(/frame-ancestors 'none'/);
@@ -187,6 +187,31 @@ describe('Socket.IO handshakes', () => {
 
   it('when the Host is not allowed, then the handshake is refused', async () => {
     expect((await handshake(strict, { host: 'evil.test' })).status).toBe(403);
+  });
+
+  it('when Socket.IO refuses an HTTP request itself (foreign origin or Host, unknown transport or session, old protocol, bad polling body), then the answer is the JSON error envelope with a snake_case code', async () => {
+    expectError(await handshake(open, { origin: EVIL }), 403, 'origin_not_allowed');
+    expectError(await handshake(strict, { host: 'evil.test' }), 403, 'host_not_allowed');
+    expectError(await raw(open, 'GET', '/socket.io/?EIO=4&transport=bogus'), 400, 'unknown_transport');
+    expectError(await raw(open, 'GET', '/socket.io/'), 400, 'unknown_transport');
+    expectError(await raw(open, 'GET', '/socket.io/?EIO=4&transport=polling&sid=no-such-session'), 400, 'unknown_session');
+    expectError(await raw(open, 'GET', '/socket.io/?EIO=3&transport=polling'), 400, 'unsupported_protocol_version');
+    expectError(await raw(open, 'GET', '/socket.io/?EIO=4&transport=websocket'), 400, 'bad_request');
+    // Engine.io's transports answer some faults with a bare status: JSON too.
+    const session = await handshake(open, {});
+    const sid = (JSON.parse(session.text.slice(1)) as { sid: string }).sid;
+    // A second long-poll while one is open: engine.io's polling transport answers a bare 400.
+    const polls = await Promise.all([0, 1].map(() => raw(open, 'GET', `/socket.io/?EIO=4&transport=polling&sid=${sid}`)));
+    const refusedPolls = polls.filter((poll) => poll.status >= 400);
+    expect(refusedPolls).toHaveLength(1);
+    expectError(refusedPolls[0], 400, 'bad_request');
+    for (const refused of [await handshake(open, { origin: EVIL }), await raw(open, 'GET', '/socket.io/?EIO=4&transport=bogus')]) {
+      expect(refused.headers['content-type']).toMatch(/^application\/json/);
+      expect(Object.keys(refused.json)).toEqual(['error']);
+    }
+    // What Socket.IO answers with success is untouched.
+    expect(session.status).toBe(200);
+    expect(session.text).toMatch(/^0\{"sid":/);
   });
 });
 

@@ -89,4 +89,23 @@ describe('bull-board', () => {
     expect((await board('put', '/queues/generation-renders/delayed-one/promote')).status).toBe(204);
     expect((await board('get', '/queues/generation-renders/delayed-one')).data.status).toBe('waiting');
   });
+
+  it("when bull-board's own API refuses (an unknown queue or job), then the answer is the error envelope with a snake_case code, bull-board's translation key kept for its page", async () => {
+    for (const [method, path, code] of [
+      ['put', '/queues/no-such-queue/pause', 'queue_not_found'],
+      ['get', '/queues/generation-renders/no-such-job', 'job_not_found'],
+      ['put', '/queues/generation-renders/no-such-job/promote', 'job_not_found'],
+    ] as const) {
+      const refused = await board(method, path);
+      expect({ path, status: refused.status, body: refused.data }).toEqual({
+        path,
+        status: 404,
+        body: { error: { code, message: expect.any(String), key: `ERRORS.${code.toUpperCase()}` } },
+      });
+    }
+    // Successes are untouched.
+    const listed = await board('get', '/queues');
+    expect(listed.status).toBe(200);
+    expect(listed.data).toHaveProperty('queues');
+  });
 });

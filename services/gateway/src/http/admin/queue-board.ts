@@ -53,6 +53,20 @@ function promoteGuard(queues: PipelineQueues): Router {
 }
 
 /**
+ * bull-board answers its own refusals `{ error: { key: 'ERRORS.QUEUE_NOT_FOUND', options? } }` for its
+ * page to translate; the gateway's envelope (`code`, `message`) is added beside the key.
+ */
+function withErrorEnvelope(body: unknown): unknown {
+  const error = (body as { error?: unknown } | null)?.error;
+  if (typeof error !== 'object' || error === null || 'code' in error || typeof (error as { key?: unknown }).key !== 'string') return body;
+  const { key, options } = error as { key: string; options?: unknown };
+  const name = key.replace(/^ERRORS\./, '').toLowerCase();
+  const code = name === 'internal_server_error' ? 'internal' : name;
+  const message = `queue board: ${name.replace(/_/g, ' ')}${options === undefined ? '' : ` (${JSON.stringify(options)})`}`;
+  return { ...(body as object), error: { code, message, ...error } };
+}
+
+/**
  * bull-board over every queue of the pipeline catalog. An admin key gets the full board (retry,
  * remove, pause, …); a key with `read` gets the same board in bull-board's read-only mode, and
  * anything but a read is refused before the board sees it; no key is a 401 asking for HTTP Basic.
@@ -67,6 +81,8 @@ export function queueBoard(deps: { queues: PipelineQueues; authenticateKey: KeyA
   router.use(async (req, res, next) => {
     try {
       res.setHeader('Content-Security-Policy', BOARD_CSP);
+      const json = res.json.bind(res);
+      res.json = ((body: unknown) => json(res.statusCode >= 400 ? withErrorEnvelope(body) : body)) as typeof res.json;
       // Two Authorization headers are ambiguous (Node keeps the first, a proxy may honour another): neither is used.
       const authorization = req.headersDistinct.authorization ?? [];
       const outcome = await deps.authenticateKey(authorization.length > 1 ? 'two Authorization headers' : boardCredential(authorization[0]));

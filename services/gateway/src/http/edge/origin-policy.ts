@@ -64,11 +64,13 @@ export class OriginPolicy {
     return null;
   }
 
-  /** Socket.IO handshakes: the Host rule, and any Origin a browser sends must be allowed. */
-  handshakeRefusal(req: Pick<IncomingMessage, 'headers'>): string | null {
-    if (!this.isAllowedHost(req.headers.host)) return 'host not allowed';
+  /** Socket.IO handshakes (engine.io answers them 403): the Host rule, and any Origin a browser sends must be allowed. */
+  handshakeRefusal(req: Pick<IncomingMessage, 'headers'>): EdgeRefusal {
+    if (!this.isAllowedHost(req.headers.host)) return { status: 403, code: 'host_not_allowed', message: 'this server does not answer for the requested Host' };
     const origin = req.headers.origin;
-    if (origin !== undefined && !this.isAllowedOrigin(origin, req.headers.host)) return 'origin not allowed';
+    if (origin !== undefined && !this.isAllowedOrigin(origin, req.headers.host)) {
+      return { status: 403, code: 'origin_not_allowed', message: 'Socket.IO connections from this Origin are not allowed (see CORS_ORIGINS)' };
+    }
     return null;
   }
 }
