@@ -66,8 +66,8 @@ describe('versions by JSON Merge Patch', () => {
     }
     await expectRefused(await post({ basedOn: 1 }), 'patch', /JSON Merge Patch/);
     await expectRefused(await post({ basedOn: 1, patch: { definition: [1] } }), 'patch.definition', /JSON Merge Patch/);
-    await expectRefused(await post({ basedOn: 1, patch: { outfits: [] } }), 'patch', /unknown field/);
-    await expectRefused(await post({ basedOn: 1, patch: {}, definition: kaiDefinition }), '(body)', /unknown field/);
+    await expectRefused(await post({ basedOn: 1, patch: { outfits: [] } }), 'patch.outfits', /unknown field/);
+    await expectRefused(await post({ basedOn: 1, patch: {}, definition: kaiDefinition }), 'definition', /unknown field/);
   });
 
   it('when the patch names a "__proto__" key in definition or attributes, then 400 names it instead of dropping it, and nothing is written', async () => {

@@ -59,6 +59,22 @@ describe('POST /api/v1/generations', () => {
     expect(await gateway.db.generationJob.count()).toBe(before);
   });
 
+  it('when the body carries fields the request has none of (top level or nested), then 400 validation_failed lists each as a bad field by its path, and nothing is written', async () => {
+    const before = await gateway.db.generationJob.count();
+    const response = await api.post('/api/v1/generations', { character: 'kai', prompt: 'x', colour: 'red', webhook: { url: 'https://example.test/hook', secret: 's' }, size: 3 });
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe('validation_failed');
+    expect(response.body.error.details).toEqual(
+      expect.arrayContaining([
+        { path: 'colour', message: 'unknown field' },
+        { path: 'size', message: 'unknown field' },
+        { path: 'webhook.secret', message: 'unknown field' },
+      ]),
+    );
+    expect(response.body.error.message).toContain('colour');
+    expect(await gateway.db.generationJob.count()).toBe(before);
+  });
+
   it('when the list is filtered with a NUL in a parameter, then it is a 400, not a 500', async () => {
     const response = await api.get('/api/v1/generations?project=%00');
     expect(response.status).toBe(400);

@@ -4,24 +4,26 @@ import { ApiError } from './api-error';
 // A body with thousands of bad fields gets the first ones named, not an answer as large as the body.
 const MAX_DETAILS = 50;
 
-/** `root` names the value itself when a problem is with all of it: `(body)`, or a path parameter's name. */
+/**
+ * `root` names the value itself when a problem is with all of it: `(body)`, or a path parameter's name.
+ * Each unknown field is a bad field of its own, named by its path (`webhook.colour`).
+ */
 export function zodDetails(error: z.ZodError, root = '(body)'): { path: string; message: string }[] {
-  const more = error.issues.length - MAX_DETAILS;
-  const shown = error.issues.slice(0, MAX_DETAILS).map((issue) => ({
-    path: issue.path.join('.') || root,
-    message: messageOf(issue),
-  }));
+  const all = error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ path: [...issue.path, key].join('.'), message: 'unknown field' }))
+      : [{ path: issue.path.join('.') || root, message: messageOf(issue) }],
+  );
+  const more = all.length - MAX_DETAILS;
+  const shown = all.slice(0, MAX_DETAILS);
   return more > 0 ? [...shown, { path: root, message: `and ${more} more problems` }] : shown;
 }
 
 function messageOf(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') return `unknown field(s): ${unknownKeys(issue.keys)}`;
   // A record's bad key: zod nests why (too long, not snake_case) under a generic "Invalid key".
   if (issue.code === 'invalid_key') return `invalid key: ${issue.issues.map((i) => i.message).join('; ')}`;
   return issue.message;
 }
-
-const unknownKeys = (keys: string[]) => (keys.length > 20 ? `${keys.slice(0, 20).join(', ')} and ${keys.length - 20} more` : keys.join(', '));
 
 /** Parses with zod; a failure is a 400 listing each bad field. */
 export function parseOr400<S extends z.ZodType>(schema: S, value: unknown, what = 'request body', root?: string): z.infer<S> {
