@@ -35,3 +35,26 @@ describe.each(Object.entries(COMMANDS))('pnpm %s', (name, program) => {
     }
   });
 });
+
+// CONTRACT (Processes and configuration): a bad value stops the process at start with a message
+// naming the variable, never its value (a DATABASE_URL may hold a password).
+describe('a DATABASE_URL that is not a PostgreSQL URL', () => {
+  const PROGRAMS_READING_IT: [string, string, string[]][] = [
+    ['db:migrate', COMMANDS['db:migrate'], []],
+    ['db:seed', COMMANDS['db:seed'], []],
+    ['character:import-legacy', 'services/character/dist/import-legacy.js', ['--from', 'postgresql://postgres@127.0.0.1:1/legacy', '--dry-run']],
+    ['apikey:list', 'packages/api-keys/dist/apikey-list.js', []],
+  ];
+
+  it.each(PROGRAMS_READING_IT)('when pnpm %s starts with one, then it exits 2 naming DATABASE_URL, never its value', async (name, program, args) => {
+    for (const value of ['not a url s3cret', 'mysql://user:s3cret@127.0.0.1:1/db']) {
+      const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, [path.join(REPO_ROOT, program), ...args], { env: { PATH: process.env.PATH, DATABASE_URL: value, LIBRARY_DIR: '/nonexistent/library' }, timeout: 30_000 }, (error, stdout, stderr) => {
+          resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+        });
+      });
+      expect({ value, code: result.code, firstLine: result.stderr.split('\n')[0] }).toEqual({ value, code: 2, firstLine: expect.stringMatching(new RegExp(`^${name}: DATABASE_URL: `)) });
+      expect(result.stderr + result.stdout).not.toContain('s3cret');
+    }
+  });
+});

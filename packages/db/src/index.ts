@@ -6,3 +6,4 @@ export * from './generated/prisma/client';
 export { isUniqueViolation } from './unique-violation';
 export { literalLikePattern } from './like-pattern';
 export { readRows, runStatement, SQL_NOW, type Statement } from './statements';
+export { databaseUrlProblem } from './database-url';

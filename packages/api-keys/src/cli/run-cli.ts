@@ -1,4 +1,4 @@
-import { createDb, type Db } from '@anime/db';
+import { createDb, databaseUrlProblem, type Db } from '@anime/db';
 import { ApiKeyError } from '../key-errors';
 
 /** A mistake in the command line: printed with the usage, exit 2. */
@@ -16,8 +16,9 @@ export function runCli(name: string, usage: string, run: (db: Db, argv: string[]
     return;
   }
   const databaseUrl = process.env.DATABASE_URL;
-  if (!databaseUrl) {
-    console.error(`${name}: DATABASE_URL is not set\n\n${usage}`);
+  const problem = databaseUrlProblem(databaseUrl);
+  if (problem || !databaseUrl) {
+    console.error(`${name}: ${problem}\n\n${usage}`);
     process.exit(2);
   }
   const db = createDb(databaseUrl, { max: 1 });

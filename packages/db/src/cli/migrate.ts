@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { databaseUrlProblem } from '../database-url';
 import { ensureDatabase, migrate } from '../migrate';
 
 const USAGE = 'usage: pnpm db:migrate\n\nCreates the database in DATABASE_URL if needed and applies prisma/migrations.';
@@ -17,7 +18,11 @@ async function main(): Promise<void> {
     return;
   }
   const url = process.env.DATABASE_URL;
-  if (!url) throw new Error('DATABASE_URL is not set');
+  const problem = databaseUrlProblem(url);
+  if (problem || !url) {
+    console.error(`db:migrate: ${problem}\n\n${USAGE}`);
+    process.exit(2);
+  }
   if (await ensureDatabase(url)) console.log('created database');
   const result = await migrate(url);
   for (const name of result.applied) console.log(`applied ${name}`);

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createDb, migrate, pendingMigrations } from '@anime/db';
+import { createDb, databaseUrlProblem, migrate, pendingMigrations } from '@anime/db';
 import { importLegacy } from '../legacy/import-legacy';
 import { formatImportReport } from '../legacy/import-report';
 import { consoleLog } from './console-log';
@@ -40,6 +40,8 @@ function options() {
   const databaseUrl = process.env.DATABASE_URL;
   const libraryDir = process.env.LIBRARY_DIR;
   if (!databaseUrl) throw new UsageError('DATABASE_URL is not set (the database to import into)');
+  const problem = databaseUrlProblem(databaseUrl);
+  if (problem) throw new UsageError(problem);
   if (!libraryDir) throw new UsageError('LIBRARY_DIR is not set (where reference images are copied)');
   // pnpm runs scripts from the workspace root; relative paths mean the caller's directory.
   const callerDir = process.env.INIT_CWD ?? process.cwd();

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { databaseUrlProblem } from '@anime/db';
 import { formatImportReport } from '../legacy/import-report';
 import { seedDemo } from '../legacy/seed-demo';
 import { consoleLog } from './console-log';
@@ -24,8 +25,9 @@ async function main(): Promise<number> {
   }
   const databaseUrl = process.env.DATABASE_URL;
   const libraryDir = process.env.LIBRARY_DIR;
-  if (!databaseUrl || !libraryDir) {
-    console.error(`db:seed: ${!databaseUrl ? 'DATABASE_URL' : 'LIBRARY_DIR'} is not set\n\n${USAGE}`);
+  const problem = databaseUrlProblem(databaseUrl) ?? (libraryDir ? null : 'LIBRARY_DIR is not set');
+  if (problem || !databaseUrl || !libraryDir) {
+    console.error(`db:seed: ${problem}\n\n${USAGE}`);
     return 2;
   }
   const report = await seedDemo({ databaseUrl, libraryDir: path.resolve(libraryDir), log: consoleLog });
