@@ -46,6 +46,7 @@ export const webhookResourceSchema = z
     events: z.array(z.enum(WEBHOOK_EVENT_TYPES)),
     projects: z.array(z.string()).nullable().describe("the projects whose generations it hears of (the registering key's); null: every project"),
     createdAt: z.string(),
+    disabledAt: z.string().nullable().describe('when its receiver answered 410 Gone, after which nothing more is sent to it (delete and register again to resume); null: enabled'),
   })
   .meta({ id: 'Webhook' });
 export type WebhookResource = z.infer<typeof webhookResourceSchema>;

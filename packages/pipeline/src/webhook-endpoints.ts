@@ -2,10 +2,11 @@ import { readRows, type Db, type Statement } from '@anime/db';
 import type { WebhookEventType } from '@anime/contracts';
 
 /**
- * A live endpoint `e` (joined to its key `k` by LEFT JOIN) reaching the project `project`: not
- * deleted, its key (if any) neither revoked nor expired, its projects (if listed) holding it.
+ * A live endpoint `e` (joined to its key `k` by LEFT JOIN) reaching the project `project`: neither
+ * deleted nor disabled (its receiver answered 410 Gone), its key (if any) neither revoked nor
+ * expired, its projects (if listed) holding it.
  */
-const liveEndpointReaching = (project: string) => `e."deletedAt" IS NULL
+const liveEndpointReaching = (project: string) => `e."deletedAt" IS NULL AND e."disabledAt" IS NULL
         AND (e."apiKeyId" IS NULL OR (k."revokedAt" IS NULL AND (k."expiresAt" IS NULL OR k."expiresAt" > now())))
         AND (e.projects IS NULL OR ${project} = ANY(e.projects))`;
 

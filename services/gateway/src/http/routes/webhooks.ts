@@ -21,6 +21,7 @@ const toResource = (row: EndpointRow): WebhookResource => ({
   // Prisma reads a NULL text[] as an empty list; no endpoint is stored with an empty one.
   projects: row.projects?.length ? row.projects : null,
   createdAt: row.createdAt.toISOString(),
+  disabledAt: row.disabledAt ? row.disabledAt.toISOString() : null,
 });
 
 /**
