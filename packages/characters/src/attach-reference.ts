@@ -1,7 +1,8 @@
 import type { Character, CharacterReference, Db, ReferenceKind } from '@anime/db';
 import { sha256Hex, type LibraryStorage } from '@anime/media';
+import { assertRoomForReferences } from './character-capacity';
+import { lockCharacter } from './lock-character';
 import { storeReferenceFile } from './store-reference-file';
-import { isUniqueViolation } from '@anime/db';
 
 /** The image types a reference may have, judged from its bytes (see sniffImage). */
 export const REFERENCE_IMAGE_MIMES: readonly string[] = ['image/png', 'image/jpeg', 'image/webp'];
@@ -24,26 +25,33 @@ export interface AttachedReference {
 /**
  * Attaches an image to a character. The same bytes twice give back the reference already there;
  * bytes once detached are attached again under the new label and kind, at the file they had.
+ * The character must have room (assertRoomForReferences): checked before the file is written, and
+ * again with the character locked, so concurrent uploads cannot pass the limit together.
+ *
+ * @throws CharacterDomainError `too_many_references` (409) when the character has no room;
+ *   `character_archived` when it was archived meanwhile.
  */
 export async function attachReference(deps: { db: Db; storage: LibraryStorage }, character: Character, input: AttachReferenceInput): Promise<AttachedReference> {
   const key = { characterId_sha256: { characterId: character.id, sha256: sha256Hex(input.bytes) } };
   const existing = await deps.db.characterReference.findUnique({ where: key });
   if (existing && !existing.detachedAt) return { reference: existing, created: false };
+  const growth = { attached: 1, stored: existing ? 0 : 1 };
+  await assertRoomForReferences(deps.db, character, growth);
 
   const { isNew: _isNew, ...file } = await storeReferenceFile(deps.storage, { bytes: input.bytes, characterSlug: character.slug, label: input.label, path: existing?.path, decoded: input.decoded });
-  if (existing) {
-    const reference = await deps.db.characterReference.update({
-      where: { id: existing.id },
-      data: { detachedAt: null, label: input.label, kind: input.kind },
-    });
-    return { reference, created: true };
-  }
-  try {
-    const reference = await deps.db.characterReference.create({ data: { characterId: character.id, label: input.label, kind: input.kind, ...file } });
-    return { reference, created: true };
-  } catch (error) {
-    // A concurrent upload of the same bytes won the race: answer with its row.
-    if (isUniqueViolation(error)) return { reference: await deps.db.characterReference.findUniqueOrThrow({ where: key }), created: false };
-    throw error;
-  }
+  return deps.db.$transaction(
+    async (tx) => {
+      await lockCharacter(tx, character.id);
+      // Read again under the lock: a concurrent upload of the same bytes may have attached them.
+      const current = await tx.characterReference.findUnique({ where: key });
+      if (current && !current.detachedAt) return { reference: current, created: false };
+      await assertRoomForReferences(tx, character, { attached: 1, stored: current ? 0 : 1 });
+      const reference = current
+        ? await tx.characterReference.update({ where: { id: current.id }, data: { detachedAt: null, label: input.label, kind: input.kind } })
+        : await tx.characterReference.create({ data: { characterId: character.id, label: input.label, kind: input.kind, ...file } });
+      return { reference, created: true };
+    },
+    // Waiting for the row lock counts against the timeout; a burst of uploads must not expire.
+    { maxWait: 10_000, timeout: 30_000 },
+  );
 }

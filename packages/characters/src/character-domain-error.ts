@@ -5,6 +5,8 @@ export type CharacterErrorCode =
   | 'version_not_found'
   | 'outfit_not_found'
   | 'references_unavailable'
+  | 'too_many_references'
+  | 'too_many_versions'
   | 'validation_failed';
 
 const STATUS: Record<CharacterErrorCode, number> = {
@@ -14,6 +16,9 @@ const STATUS: Record<CharacterErrorCode, number> = {
   version_not_found: 404,
   outfit_not_found: 400,
   references_unavailable: 400,
+  // The character is full, not the request wrong: the same request succeeds once a reference is detached.
+  too_many_references: 409,
+  too_many_versions: 409,
   validation_failed: 400,
 };
 

@@ -7,6 +7,7 @@ export { lockCharacter } from './lock-character';
 export { writeVersion, type VersionContent, type VersionWithAttributes, type WriteVersionOptions } from './write-version';
 export { createVersion } from './create-version';
 export { assertVersionWithinLimits, MAX_DEFINITION_JSON_BYTES } from './version-limits';
+export { assertRoomForReferences, assertRoomForVersion, assertVersionReferences, type ReferenceGrowth } from './character-capacity';
 export { createCharacter, type NewCharacter } from './create-character';
 export { storeReferenceFile, type ReferenceFileFacts, type StoreReferenceFileInput, type StoredReferenceFile } from './store-reference-file';
 export { attachReference, REFERENCE_IMAGE_MIMES, type AttachReferenceInput, type AttachedReference } from './attach-reference';

@@ -8,9 +8,10 @@ import type { Tx } from './transaction';
  * @throws CharacterDomainError `character_archived` when the character is archived (archiving may
  *   have happened after the caller looked it up), unless `allowArchived`; `character_not_found`.
  */
-export async function lockCharacter(tx: Tx, characterId: string, options: { allowArchived?: boolean } = {}): Promise<void> {
+export async function lockCharacter(tx: Tx, characterId: string, options: { allowArchived?: boolean } = {}): Promise<{ id: string; slug: string }> {
   const [locked] = await tx.$queryRaw<{ slug: string; archivedAt: Date | null }[]>`
     SELECT "slug", "archivedAt" FROM "characters" WHERE "id" = ${characterId}::uuid FOR UPDATE`;
   if (!locked) throw characterNotFound(characterId);
   if (locked.archivedAt && !options.allowArchived) throw characterArchived(locked.slug);
+  return { id: characterId, slug: locked.slug };
 }

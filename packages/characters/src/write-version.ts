@@ -1,6 +1,7 @@
 import type { CharacterAttributes } from '@anime/contracts';
 import type { CharacterAttribute, CharacterVersion, Prisma } from '@anime/db';
 import { attributeRows } from './attribute-rows';
+import { assertRoomForVersion, assertVersionReferences } from './character-capacity';
 import { lockCharacter } from './lock-character';
 import type { Tx } from './transaction';
 import { assertVersionWithinLimits } from './version-limits';
@@ -34,12 +35,17 @@ export type VersionWithAttributes = CharacterVersion & { attributes: CharacterAt
  * number the previous one took: N+1 and N+2, never a unique-constraint failure.
  *
  * @throws CharacterDomainError `character_archived` unless `allowArchived` (see lockCharacter);
- *   `validation_failed` past a version's limits (see assertVersionWithinLimits).
+ *   `validation_failed` past a version's limits (see assertVersionWithinLimits); `too_many_versions`
+ *   past the versions a character may have, `too_many_references` for a longer `referenceIds` list
+ *   than may be attached (see character-capacity).
  */
 export async function writeVersion(tx: Tx, characterId: string, content: VersionContent, options: WriteVersionOptions = {}): Promise<VersionWithAttributes> {
   assertVersionWithinLimits(content);
-  await lockCharacter(tx, characterId, options);
+  const character = await lockCharacter(tx, characterId, options);
   const number = options.number ?? (await nextNumber(tx, characterId));
+  assertRoomForVersion(character, number);
+  // A list given is checked; the attached ones are within the limit as attaching keeps them so.
+  if (options.referenceIds) assertVersionReferences(character, new Set(options.referenceIds).size);
   const referenceIds =
     options.referenceIds ?? (await tx.characterReference.findMany({ where: { characterId, detachedAt: null }, select: { id: true } })).map((r) => r.id);
   const version = await tx.characterVersion.create({

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { CliError } from './cli-error';
@@ -26,11 +26,38 @@ export function resolveConnection(options: { url?: string; keyFile?: string }, e
   if (env.ANIME_API_KEY) return { baseUrl, key: env.ANIME_API_KEY.trim(), keySource: 'ANIME_API_KEY' };
   const file = options.keyFile ?? path.join(configDir(env), 'api-key');
   try {
-    const key = readFileSync(file, 'utf8').trim();
+    const key = readKeyFile(file);
     return { baseUrl, key: key || null, keySource: file };
   } catch (error) {
     // A file the user named must be there; the default one is only looked for.
-    if (options.keyFile) throw new CliError(`cannot read --key-file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 2);
+    if (options.keyFile) {
+      const why = error instanceof KeyFileRefused ? error.message : `cannot read --key-file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
+      throw new CliError(why, 2);
+    }
     return { baseUrl, key: null, keySource: 'none (set ANIME_API_KEY or run scripts/setup.sh)' };
+  }
+}
+
+/** A key is ~50 characters; a key file holds one key and a newline. */
+const MAX_KEY_FILE_BYTES = 4096;
+
+class KeyFileRefused extends Error {}
+
+/**
+ * The key in `file`, read only if it is a regular file of at most MAX_KEY_FILE_BYTES: a path to
+ * /dev/zero or a large file once read without end, and a FIFO without a writer blocked forever
+ * (opened non-blocking here, so it is refused instead).
+ */
+function readKeyFile(file: string): string {
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new KeyFileRefused(`--key-file ${file} is not a regular file`);
+    if (stat.size > MAX_KEY_FILE_BYTES) throw new KeyFileRefused(`--key-file ${file} is ${stat.size} bytes: an API key file holds one key (at most ${MAX_KEY_FILE_BYTES} bytes)`);
+    const buffer = Buffer.alloc(MAX_KEY_FILE_BYTES);
+    const length = readSync(fd, buffer, 0, MAX_KEY_FILE_BYTES, 0);
+    return buffer.subarray(0, length).toString('utf8').trim();
+  } finally {
+    closeSync(fd);
   }
 }

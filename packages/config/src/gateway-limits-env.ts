@@ -20,6 +20,8 @@ export const gatewayLimitsEnv = {
   MAX_QUEUED_PER_KEY: positiveInt(1_000),
   /** Generations waiting (queued) across every key beyond which POST /generations is refused. */
   MAX_QUEUE_DEPTH: positiveInt(10_000),
+  /** Requests of one key (or client IP without one) whose body is still arriving, each held in memory until whole. */
+  REQUEST_BODIES_PER_KEY: positiveInt(8),
 };
 
 export const gatewayLimitsSchema = z.object(gatewayLimitsEnv);

@@ -69,9 +69,10 @@ describe('loadConfig', () => {
     }
   });
 
-  it('when AUTH_MODE or SOCKET_MAX_SUBSCRIPTIONS is not set, then auth is on with 200 subscriptions; a bad value names the variable', () => {
+  it('when AUTH_MODE, SOCKET_MAX_SUBSCRIPTIONS or SOCKET_MAX_CONNECTIONS_PER_KEY is not set, then auth is on with 200 subscriptions and 500 connections per key; a bad value names the variable', () => {
     const base = { DATABASE_URL: 'postgres://h/db', LIBRARY_DIR: '/l' };
-    expect(loadConfig(gatewayConfigSchema, base)).toMatchObject({ AUTH_MODE: 'on', SOCKET_MAX_SUBSCRIPTIONS: 200 });
+    expect(loadConfig(gatewayConfigSchema, base)).toMatchObject({ AUTH_MODE: 'on', SOCKET_MAX_SUBSCRIPTIONS: 200, SOCKET_MAX_CONNECTIONS_PER_KEY: 500 });
+    expect(() => loadConfig(gatewayConfigSchema, { ...base, SOCKET_MAX_CONNECTIONS_PER_KEY: 'many' })).toThrow(/SOCKET_MAX_CONNECTIONS_PER_KEY/);
     expect(loadConfig(gatewayConfigSchema, { ...base, AUTH_MODE: 'off' }).AUTH_MODE).toBe('off');
     expect(() => loadConfig(gatewayConfigSchema, { ...base, AUTH_MODE: 'maybe' })).toThrow(/AUTH_MODE/);
     expect(() => loadConfig(gatewayConfigSchema, { ...base, SOCKET_MAX_SUBSCRIPTIONS: '0' })).toThrow(/SOCKET_MAX_SUBSCRIPTIONS/);

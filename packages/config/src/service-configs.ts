@@ -13,6 +13,8 @@ export const gatewayConfigSchema = z.object({
   /** `off` must be chosen explicitly: no API keys, and the gateway then listens on 127.0.0.1 only. */
   AUTH_MODE: z.enum(['on', 'off']).default('on'),
   SOCKET_MAX_SUBSCRIPTIONS: positiveInt(200),
+  /** Socket.IO connections one API key may hold to one gateway; one more gets connect_error too_many_connections. */
+  SOCKET_MAX_CONNECTIONS_PER_KEY: positiveInt(500),
   ...gatewayEdgeEnv,
   /** The most bundle imports running at once; one more is answered 429 with Retry-After. */
   IMPORT_CONCURRENCY: positiveInt(2),

@@ -18,6 +18,17 @@ export const CHARACTER_LIMITS = {
   personalityTraits: 50,
   /** The default length of a definition's free text; some fields allow more or less. */
   textLength: 2000,
+  /**
+   * References attached to a character at once: each is uploaded to every backend that runs one of
+   * its jobs and becomes a LoadImage node of every job, so a job's graph and uploads stay bounded.
+   */
+  attachedReferences: 50,
+  /**
+   * References a character holds, detached ones included (they stay: versions and assets were made
+   * with them), and versions of a character: what one bundle carries, so every export imports again.
+   */
+  storedReferences: 1000,
+  versions: 1000,
 } as const;
 
 const text = (max: number = CHARACTER_LIMITS.textLength) => storableText().max(max, `must be at most ${max} characters`);

@@ -1,6 +1,6 @@
 import { isFilledParam, type GenerationParams, type TemplateParamValue, type TemplateParams, type WorkflowRef } from '@anime/contracts';
 import { valueProblem } from './validate-template';
-import type { WorkflowIssue } from './workflow-domain-error';
+import { someNames, type WorkflowIssue } from './workflow-domain-error';
 
 /**
  * A generation's `params` checked against its template: each must be a parameter the template
@@ -16,7 +16,7 @@ export function checkParams(ref: WorkflowRef, declared: TemplateParams, given: G
   for (const [name, value] of Object.entries(given)) {
     const spec = Object.prototype.hasOwnProperty.call(declared, name) ? declared[name] : undefined;
     const problem = !spec
-      ? `workflow ${label} has no parameter "${name}"${settable.length ? `; it takes ${settable.join(', ')}` : ''}`
+      ? `workflow ${label} has no parameter "${name}"${settable.length ? `; it takes ${someNames(settable)}` : ''}`
       : isFilledParam(name)
         ? `"${name}" is filled from the request's own fields and the character, not from params`
         : valueProblem(spec, value);

@@ -3,7 +3,7 @@ import { BUILT_IN_WORKFLOWS, type RegisterWorkflowBody } from '@anime/contracts'
 import type { Db, Prisma, WorkflowTemplate, WorkflowTemplateVersion } from '@anime/db';
 import { capabilityWarnings, type BackendCapabilities } from './capability-warnings';
 import { validateTemplate, type TemplateWarning } from './validate-template';
-import { describeIssues, WorkflowDomainError } from './workflow-domain-error';
+import { describeIssues, issuesRefusal, WorkflowDomainError } from './workflow-domain-error';
 
 export interface RegisteredWorkflow {
   template: WorkflowTemplate;
@@ -26,7 +26,7 @@ export async function registerWorkflow(db: Db, body: RegisterWorkflowBody, backe
     throw new WorkflowDomainError('validation_failed', `invalid request body: ${describeIssues(details)}`, details);
   }
   const { issues, warnings } = validateTemplate(body.graph, body.params);
-  if (issues.length) throw new WorkflowDomainError('invalid_workflow', `the workflow cannot run: ${describeIssues(issues)}`, issues);
+  if (issues.length) throw issuesRefusal('invalid_workflow', 'the workflow cannot run', issues);
 
   const name = body.name ?? body.slug;
   return db.$transaction(async (tx) => {

@@ -2,7 +2,7 @@ import { DEFAULT_WORKFLOW, type GenerationRequestBody, type JobConditioning } fr
 import type { Db } from '@anime/db';
 import { checkParams } from './check-params';
 import { findWorkflow } from './find-workflow';
-import { describeIssues, WorkflowDomainError } from './workflow-domain-error';
+import { issuesRefusal } from './workflow-domain-error';
 
 export type WorkflowChoice = NonNullable<JobConditioning['workflow']>;
 
@@ -17,6 +17,6 @@ export type WorkflowChoice = NonNullable<JobConditioning['workflow']>;
 export async function resolveWorkflowRequest(db: Db, request: Pick<GenerationRequestBody, 'workflow' | 'params'>): Promise<WorkflowChoice> {
   const chosen = await findWorkflow(db, request.workflow ?? DEFAULT_WORKFLOW);
   const { values, issues } = checkParams(chosen.ref, chosen.params, request.params);
-  if (issues.length) throw new WorkflowDomainError('validation_failed', `invalid request body: ${describeIssues(issues)}`, issues);
+  if (issues.length) throw issuesRefusal('validation_failed', 'invalid request body', issues);
   return { slug: chosen.ref.slug, version: chosen.ref.version, params: values };
 }

@@ -1,5 +1,5 @@
 import { WELL_KNOWN_PARAM_TYPES, type TemplateGraph, type TemplateParamSpec, type TemplateParams } from '@anime/contracts';
-import type { WorkflowIssue } from './workflow-domain-error';
+import { someNames, type WorkflowIssue } from './workflow-domain-error';
 
 /** Something a registration may want to know that does not stop the template from running. */
 export interface TemplateWarning {
@@ -100,7 +100,7 @@ function checkParam(graph: TemplateGraph, name: string, spec: TemplateParamSpec)
     at('node', `no node "${spec.node}" in the graph`);
   } else if (spec.type !== 'loras') {
     if (spec.input === undefined) at('input', `required: the input of node ${spec.node} (${node.class_type}) the value goes to`);
-    else if (!(spec.input in node.inputs)) at('input', `node ${spec.node} (${node.class_type}) has no input "${spec.input}"; it has ${Object.keys(node.inputs).join(', ') || 'none'}`);
+    else if (!(spec.input in node.inputs)) at('input', `node ${spec.node} (${node.class_type}) has no input "${spec.input}"; it has ${someNames(Object.keys(node.inputs)) || 'none'}`);
     else if (isLinkShaped(node.inputs[spec.input])) at('input', `node ${spec.node} input ${spec.input} is a link; a parameter replaces a literal value`);
   }
 

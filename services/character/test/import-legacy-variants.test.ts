@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { CHARACTER_LIMITS } from '@anime/contracts';
 import { createDb, type Db } from '@anime/db';
 import { createEmptyDatabase, createTestDatabase, type TestDatabase } from '@anime/testing';
 import { importLegacy } from '../src/legacy/import-legacy';
@@ -101,5 +102,48 @@ describe('importLegacy with names and labels the API would not take', () => {
     expect(character.references.map((r) => r.label).sort()).toEqual(['L'.repeat(200), 'sakura']);
     expect(report.warnings.join('\n')).toMatch(/name is 240 characters; cut to 200/);
     expect(report.warnings.join('\n')).toMatch(/reference label is 250 characters; cut to 200/);
+  });
+});
+
+describe('importLegacy with more reference images than a character may hold', () => {
+  const { attachedReferences, storedReferences, versions: maxVersions } = CHARACTER_LIMITS;
+  let many: TestDatabase;
+  beforeAll(async () => {
+    many = await createEmptyDatabase('legacymany');
+    const client = new Client({ connectionString: many.url });
+    await client.connect();
+    // Images that are not there are imported as references marked missing: enough to count rows.
+    await client.query(`
+      CREATE TABLE character_definitions (id serial PRIMARY KEY, name text NOT NULL, slug text);
+      CREATE TABLE character_versions (id serial PRIMARY KEY, character_id int NOT NULL, version_number int, definition jsonb NOT NULL, is_current boolean);
+      CREATE TABLE character_references (id serial PRIMARY KEY, character_id int NOT NULL, name text NOT NULL, image_path text NOT NULL, reference_type text);
+      INSERT INTO character_definitions (id, name, slug) VALUES (31, 'Sixty', 'sixty'), (32, 'Hoarder', 'hoarder'), (33, 'Ancient', 'ancient');
+      INSERT INTO character_versions (character_id, version_number, definition, is_current) VALUES (31, 1, '{"name": "Sixty"}', false), (31, 2, '{"name": "Sixty"}', true), (32, 1, '{"name": "Hoarder"}', true);
+      INSERT INTO character_versions (character_id, version_number, definition, is_current) SELECT 33, n, '{"name": "Ancient"}', n = 1 FROM generate_series(1, ${maxVersions + 1}) AS n;
+      INSERT INTO character_references (character_id, name, image_path, reference_type) SELECT 31, 'ref ' || n, 'gone/' || n || '.png', 'face' FROM generate_series(1, ${attachedReferences + 10}) AS n;
+      INSERT INTO character_references (character_id, name, image_path, reference_type) SELECT 32, 'ref ' || n, 'gone/' || n || '.png', 'face' FROM generate_series(1, ${storedReferences + 1}) AS n;
+    `);
+    await client.end();
+  });
+  afterAll(() => many?.drop());
+
+  it(`then the first ${attachedReferences} are attached and linked to every version, the rest kept detached with a warning; past ${storedReferences} images or ${maxVersions} versions the character fails naming the limit`, async () => {
+    const report = await importLegacy({ fromUrl: many.url, targetDb: db, libraryDir: library.path, imagesRoot: library.path });
+    expect(report.characters.map((c) => [c.name, c.status])).toEqual([
+      ['Sixty', 'created'],
+      ['Hoarder', 'failed'],
+      ['Ancient', 'failed'],
+    ]);
+    expect(report.characters[1].error).toContain(`has ${storedReferences + 1} reference images: a character holds at most ${storedReferences}`);
+    expect(report.characters[2].error).toContain(`has ${maxVersions + 1} versions: a character has at most ${maxVersions} versions`);
+    expect(report.warnings.join('\n')).toContain(`Sixty: ${attachedReferences + 10} reference images; the first ${attachedReferences} are attached and the other 10 imported detached`);
+
+    const sixty = await db.character.findUniqueOrThrow({ where: { slug: 'sixty' }, include: { references: true, versions: { include: { references: true } } } });
+    expect(sixty.references).toHaveLength(attachedReferences + 10);
+    const attached = sixty.references.filter((r) => !r.detachedAt);
+    expect(attached.map((r) => r.label).sort()).toEqual(Array.from({ length: attachedReferences }, (_, i) => `ref ${i + 1}`).sort());
+    for (const version of sixty.versions) expect(version.references.map((l) => l.referenceId).sort()).toEqual(attached.map((r) => r.id).sort());
+    expect(report.created.versionReferences).toBe(attachedReferences * 2);
+    expect(await db.character.count({ where: { slug: { in: ['hoarder', 'ancient'] } } })).toBe(0);
   });
 });

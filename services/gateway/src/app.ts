@@ -45,6 +45,7 @@ const DEFAULT_REFERENCE_MAX_BYTES = 20 * 1024 * 1024;
 const DEFAULT_BUNDLE_MAX_BYTES = 200 * 1024 * 1024;
 const DEFAULT_BUNDLE_MAX_UNCOMPRESSED_BYTES = 500 * 1024 * 1024;
 const DEFAULT_SOCKET_MAX_SUBSCRIPTIONS = 200;
+const DEFAULT_SOCKET_MAX_CONNECTIONS_PER_KEY = 500;
 const DEFAULT_IMPORT_CONCURRENCY = 2;
 const DEFAULT_REFERENCE_MAX_PIXELS = 40_000_000;
 // Requests still running at close (a download, an upload) get this long, then are cut: a stop must
@@ -81,6 +82,8 @@ export interface GatewayDeps {
   authMode?: AuthMode;
   /** SOCKET_MAX_SUBSCRIPTIONS: the most jobs one Socket.IO connection may follow (default 200). */
   socketMaxSubscriptions?: number;
+  /** SOCKET_MAX_CONNECTIONS_PER_KEY: the most Socket.IO connections one key may hold to this gateway (default 500). */
+  socketMaxConnectionsPerKey?: number;
   /** How often open Socket.IO connections have their key checked again (default 30 s). */
   socketKeyRecheckMs?: number;
   /** WEBHOOK_ALLOW: webhook targets allowed although not public; none when absent. */
@@ -129,6 +132,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   app.use('/api', authenticate(authenticateKey, (req, res) => withQueueRoom(req, res) ?? withGeneration(req, res)));
   // Counted once the key is known (per key, else per client IP), before any body is read.
   app.use('/api', limits.requests);
+  app.use('/api', limits.bodies);
   app.use(express.json({ limit: '1mb', verify: refuseInvalidUtf8 }));
   app.use(bodyDepthGuard);
   app.use('/api', authorize);
@@ -185,6 +189,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     log: deps.log,
     authenticateKey,
     maxSubscriptions: deps.socketMaxSubscriptions ?? DEFAULT_SOCKET_MAX_SUBSCRIPTIONS,
+    maxConnectionsPerKey: deps.socketMaxConnectionsPerKey ?? DEFAULT_SOCKET_MAX_CONNECTIONS_PER_KEY,
   });
   await relay.start();
   const unwatchQueues = watchQueueDepths(deps.queues);

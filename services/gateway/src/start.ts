@@ -48,6 +48,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
     authMode: config.AUTH_MODE,
     webhookAllow: config.WEBHOOK_ALLOW,
     socketMaxSubscriptions: config.SOCKET_MAX_SUBSCRIPTIONS,
+    socketMaxConnectionsPerKey: config.SOCKET_MAX_CONNECTIONS_PER_KEY,
     importConcurrency: config.IMPORT_CONCURRENCY,
     referenceMaxPixels: config.REFERENCE_MAX_PIXELS,
     socketAdapter: socketAdapter.adapter,

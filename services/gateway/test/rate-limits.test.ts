@@ -1,4 +1,6 @@
+import { request } from 'node:http';
 import { LARGEST_GENERATION_COST } from '@anime/config';
+import { waitFor } from '@anime/testing';
 import { kaiDefinition } from './fixtures';
 import type { jsonClient, JsonResponse } from './http-client';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
@@ -134,5 +136,72 @@ describe('generation cost per minute', () => {
     expect((await caller.post('/api/v1/generations', largest)).status).toBe(202);
     expectRefused(await caller.post('/api/v1/generations', { ...largest, character: 'nobody' }), 'rate_limited');
     expect(await gateway.db.generationJob.count({ where: { scene: 'spent' } })).toBe(1);
+  });
+});
+
+describe('request bodies arriving at once', () => {
+  const MAX_BODIES = 4;
+  const MiB = 1024 * 1024;
+  let bodies: TestGateway;
+  beforeAll(async () => {
+    bodies = await startTestGateway('bodies-in-flight', { limits: { REQUEST_BODIES_PER_KEY: MAX_BODIES } });
+    expect((await bodies.client().post('/api/v1/characters', { name: 'Kai', slug: 'kai', definition: kaiDefinition })).status).toBe(201);
+  });
+  afterAll(() => bodies?.close());
+
+  /** A reference upload that sends 2 MiB of its 20 and then waits, as a client holding the gateway's memory would. */
+  function stalledUpload(token: string) {
+    const url = new URL(bodies.baseUrl);
+    const answer: { status?: number; body?: any; retryAfter?: string } = {};
+    const req = request({
+      host: url.hostname,
+      port: url.port,
+      method: 'POST',
+      path: '/api/v1/characters/kai/references',
+      agent: false,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'multipart/form-data; boundary=X', 'content-length': String(20 * MiB) },
+    });
+    req.on('error', () => undefined);
+    req.on('response', (res) => {
+      let text = '';
+      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      res.on('end', () => Object.assign(answer, { status: res.statusCode, body: JSON.parse(text), retryAfter: res.headers['retry-after'] }));
+    });
+    req.write('--X\r\nContent-Disposition: form-data; name="file"; filename="big.png"\r\nContent-Type: image/png\r\n\r\n');
+    req.write(Buffer.alloc(2 * MiB, 7));
+    return { answer, close: () => req.destroy() };
+  }
+
+  it(`when one key keeps more than REQUEST_BODIES_PER_KEY (${MAX_BODIES}) bodies arriving, then the rest are 429 rate_limited at once; small bodies, other keys and freed places are served`, async () => {
+    // Once: each stalled upload held its bytes until the 5-minute upload deadline; 30 held 570 MB.
+    const uploads = Array.from({ length: 10 }, () => stalledUpload(bodies.apiKey));
+    try {
+      await waitFor(() => uploads.filter((u) => u.answer.status).length === 10 - MAX_BODIES, '429 for the bodies past the limit');
+      const refused = uploads.filter((u) => u.answer.status);
+      for (const { answer } of refused) {
+        expect(answer.status).toBe(429);
+        expect(answer.body.error).toEqual({ code: 'rate_limited', message: expect.stringContaining(`at most ${MAX_BODIES} request bodies`), details: expect.objectContaining({ reason: 'bodies_in_flight', limit: MAX_BODIES }) });
+        expect(answer.retryAfter).toBe('1');
+      }
+
+      // A whole body (any small one) is not held waiting: the key's JSON requests go on.
+      const api = bodies.client();
+      const versions = await Promise.all(Array.from({ length: 10 }, (_, i) => api.post('/api/v1/characters/kai/versions', { definition: { ...kaiDefinition, description: `take ${i}` } })));
+      expect(versions.map((v) => v.status)).toEqual(Array(10).fill(201));
+      // Another key has places of its own.
+      const other = stalledUpload(await bodies.mintKey({ scopes: ['characters:write'] }));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(other.answer.status).toBeUndefined();
+      other.close();
+
+      // A held upload that goes away frees its place.
+      for (const upload of uploads) upload.close();
+      const again = stalledUpload(bodies.apiKey);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(again.answer.status).toBeUndefined();
+      again.close();
+    } finally {
+      for (const upload of uploads) upload.close();
+    }
   });
 });

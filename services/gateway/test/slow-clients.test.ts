@@ -12,7 +12,9 @@ let gateway: TestGateway;
 let port: number;
 
 beforeAll(async () => {
-  gateway = await startTestGateway('slow-clients', { edge: EDGE });
+  // 40 bodies of one key dribble at once here, to see each cut by its deadline: past
+  // REQUEST_BODIES_PER_KEY (8) they would be refused at once instead (rate-limits.test.ts).
+  gateway = await startTestGateway('slow-clients', { edge: EDGE, limits: { REQUEST_BODIES_PER_KEY: 100 } });
   port = Number(new URL(gateway.baseUrl).port);
   // Warm: the first query opens the database pool.
   expect((await gateway.client().get('/api/v1/characters')).status).toBe(200);

@@ -160,3 +160,41 @@ describe('Socket.IO with API keys', () => {
     expect(await reader.timeout(5_000).emitWithAck('ops:join')).toMatchObject({ ok: false, error: { code: 'insufficient_scope' } });
   });
 });
+
+describe('Socket.IO connections per key', () => {
+  const MAX_CONNECTIONS = 3;
+  let capped: TestGateway;
+  const open: Socket[] = [];
+  beforeAll(async () => {
+    capped = await startTestGateway('socket-connections', { socketMaxConnectionsPerKey: MAX_CONNECTIONS });
+  });
+  afterAll(async () => {
+    for (const socket of open) socket.close();
+    await capped?.close();
+  });
+
+  function connectTo(token: string): Promise<Socket> {
+    const socket = io(capped.baseUrl, { transports: ['websocket'], forceNew: true, reconnection: false, auth: { token } });
+    open.push(socket);
+    return new Promise((resolve, reject) => {
+      socket.once('connect', () => resolve(socket));
+      socket.once('connect_error', reject);
+    });
+  }
+
+  it(`when a key holds SOCKET_MAX_CONNECTIONS_PER_KEY (${MAX_CONNECTIONS}) connections, then one more is refused with too_many_connections naming the limit; another key is not; closing one makes room`, async () => {
+    // Once: 5,000 connections of one key took 66 MB of the gateway, and nothing stopped 50,000.
+    const key = await capped.mintKey({ name: 'crowd', scopes: ['read'] });
+    const held = await Promise.all(Array.from({ length: MAX_CONNECTIONS }, () => connectTo(key)));
+    const refused = await connectTo(key).catch((error: Error & { data?: { code: string; message: string } }) => error);
+    expect(refused).toBeInstanceOf(Error);
+    expect((refused as Error).message).toBe('too_many_connections');
+    expect((refused as Error & { data: { message: string } }).data).toEqual({ code: 'too_many_connections', message: expect.stringContaining(`at most ${MAX_CONNECTIONS}`) });
+    expect((refused as Error & { data: { message: string } }).data.message).toContain('SOCKET_MAX_CONNECTIONS_PER_KEY');
+
+    await expect(connectTo(capped.apiKey)).resolves.toBeTruthy();
+    held[0].close();
+    await waitFor(() => connectTo(key).then(() => true, () => false), 'room for a connection once one closed', 10_000);
+    await expect(connectTo(key)).rejects.toThrow('too_many_connections');
+  });
+});

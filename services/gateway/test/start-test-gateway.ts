@@ -36,7 +36,7 @@ export interface TestGateway {
 /** The real gateway in-process on port 0, over a database, queue prefix and library of its own. */
 export async function startTestGateway(
   label: string,
-  options: Pick<GatewayDeps, 'referenceMaxBytes' | 'bundleMaxBytes' | 'bundleMaxUncompressedBytes' | 'authMode' | 'socketMaxSubscriptions' | 'socketKeyRecheckMs' | 'edge' | 'importConcurrency' | 'referenceMaxPixels' | 'limits' | 'webhookAllow'> & {
+  options: Pick<GatewayDeps, 'referenceMaxBytes' | 'bundleMaxBytes' | 'bundleMaxUncompressedBytes' | 'authMode' | 'socketMaxSubscriptions' | 'socketMaxConnectionsPerKey' | 'socketKeyRecheckMs' | 'edge' | 'importConcurrency' | 'referenceMaxPixels' | 'limits' | 'webhookAllow'> & {
     /** Routes the gateway's connections, e.g. through a TCP proxy a test can cut. */
     connectVia?: (databaseUrl: string) => string;
     /** Routes the rate limiters' Redis connection, e.g. through a TCP proxy a test can cut. */

@@ -1,3 +1,4 @@
+import { heldGrowth, streamedGet } from './held-memory';
 import { jsonClient } from './http-client';
 import { kaiDefinition } from './fixtures';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
@@ -103,6 +104,28 @@ describe('POST /api/v1/workflows', () => {
     expect(paths(response)).toEqual(['params.seed.type', 'params.cfg.default', 'params.sampler_name.options', 'params.denoise.node', 'params.guidance.input', 'params.model.input']);
   });
 
+  it('when a graph has thousands of problems or a node thousands of inputs, then the answer names the first 50 problems and the first inputs, not all of them', async () => {
+    // Once: 474 KB of body answered with 70 MB in 8 s (each of 100 parameters listing a node's 40,000 inputs).
+    const inputs = Object.fromEntries(Array.from({ length: 40_000 }, (_, i) => [`in${i}`, 1]));
+    const params = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`p${i}`, { type: 'int', node: '1', input: `missing${i}` }]));
+    const wide = await register({ slug: 'wide', graph: { '1': { class_type: 'Wide', inputs }, '2': { class_type: 'SaveImage', inputs: { images: ['1', 0] } } }, params });
+    expect(wide.status).toBe(400);
+    expect(wide.body.error.code).toBe('invalid_workflow');
+    expect(wide.body.error.details).toHaveLength(51);
+    expect(wide.body.error.details[50]).toEqual({ path: '(body)', message: 'and 50 more problems' });
+    expect(wide.body.error.details[0].message).toContain('it has in0, in1, in2');
+    expect(wide.body.error.details[0].message).toContain('and 39980 more');
+    expect(JSON.stringify(wide.body).length).toBeLessThan(64 * 1024);
+
+    // 28,000 links to nodes that are not there: one problem each.
+    const dangling = Object.fromEntries(Array.from({ length: 2000 }, (_, n) => [String(n), { class_type: 'N', inputs: Object.fromEntries(Array.from({ length: 14 }, (_, i) => [`x${i}`, [`gone${i}`, 0]])) }]));
+    const broken = await register({ slug: 'dangling', graph: dangling, params: {} });
+    expect(broken.status).toBe(400);
+    expect(broken.body.error.details).toHaveLength(51);
+    expect(broken.body.error.details[50]).toEqual({ path: '(body)', message: 'and 27950 more problems' });
+    expect(JSON.stringify(broken.body).length).toBeLessThan(64 * 1024);
+  });
+
   it('when the body has the wrong shape or takes the built-in slug, then it is 400 validation_failed naming the field', async () => {
     const shape = await register({ slug: 'Bad Slug', graph: { '1': { inputs: {} } }, params: { cfg: { type: 'double', node: '5', input: 'cfg' } } });
     expect(shape.status).toBe(400);
@@ -204,6 +227,36 @@ describe('POST /api/v1/generations with a registered template', () => {
       expect(paths(response)).toEqual(['params.__proto__']);
     }
   });
+});
+
+describe("a template's versions listed", () => {
+  it('when a template has 120 versions of ~800 KB, then every one is listed in order while the gateway holds less than 40 MiB more', async () => {
+    // A studio's CI registering its graph on every deploy gathers versions without end; each graph may be near the body limit.
+    const first = await register({ slug: 'deployed', graph: portraitGraph(), params: portraitParams() });
+    expect(first.status).toBe(201);
+    const template = await gateway.db.workflowTemplate.findUniqueOrThrow({ where: { slug: 'deployed' } });
+    const graph = { ...portraitGraph(), '9': { class_type: 'Note', inputs: { text: 'あ'.repeat(270_000) } } };
+    for (let start = 2; start <= 120; start += 10) {
+      const numbers = Array.from({ length: Math.min(10, 121 - start) }, (_, i) => start + i);
+      await gateway.db.workflowTemplateVersion.createMany({ data: numbers.map((number) => ({ templateId: template.id, number, name: `deploy ${number}`, graph, params: portraitParams() })) });
+    }
+    const numbers: number[] = [];
+    let tail = '';
+    let bytes = 0;
+    const grown = await heldGrowth(async () => {
+      const status = await streamedGet(`${gateway.baseUrl}/api/v1/workflows/deployed/versions`, gateway.authHeaders, (chunk) => {
+        bytes += chunk.length;
+        const text = tail + chunk.toString('latin1');
+        for (const match of text.matchAll(/\{"number":(\d+),/g)) if (match.index + match[0].length > tail.length) numbers.push(Number(match[1]));
+        tail = text.slice(-20);
+      });
+      expect(status).toBe(200);
+    });
+    console.log(`template versions list: ${(bytes / 1024 / 1024).toFixed(0)} MiB sent, held +${grown.toFixed(1)} MiB`);
+    expect(numbers).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
+    expect(tail.endsWith('}]}')).toBe(true);
+    expect(grown).toBeLessThan(40);
+  }, 120_000);
 });
 
 describe('GET /api/v1/schemas/workflow', () => {

@@ -62,7 +62,9 @@ function characterFaultKind(code: CharacterErrorCode): FaultKind {
       return 'outfit_not_found';
     case 'references_unavailable':
       return 'request_unsatisfiable';
-    // Only version writers throw it; a stage never writes a version.
+    // Only version and reference writers throw these; a stage never writes either.
+    case 'too_many_references':
+    case 'too_many_versions':
     case 'validation_failed':
       return 'malformed_data';
   }

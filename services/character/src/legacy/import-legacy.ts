@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Client } from 'pg';
 import { storeReferenceFile } from '@anime/characters';
+import { CHARACTER_LIMITS } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import { LocalLibraryStorage } from '@anime/media';
 import { emptyReport, type CharacterImportResult, type ImportReport } from './import-report';
@@ -87,11 +88,12 @@ async function importOne(character: LegacyCharacter, options: ImportLegacyOption
     report.warnings.push(...planned.warnings);
     const slug = await freeSlug(options.targetDb, planned, report);
     const references = await storeReferences(planned, slug, options, report, log);
+    const attached = checkReferenceCount(planned, references.length, report);
     const counts = {
       versions: planned.versions.length,
       attributes: planned.versions.reduce((n, v) => n + v.attributes.length, 0),
       references: references.length,
-      versionReferences: references.length * planned.versions.length,
+      versionReferences: attached * planned.versions.length,
     };
     let characterId: string | null = null;
     if (!options.dryRun) {
@@ -126,6 +128,21 @@ async function importOne(character: LegacyCharacter, options: ImportLegacyOption
     log.error(`import of ${character.name} (${result.legacyId}) failed: ${message}`);
     return { ...result, status: 'failed', error: message };
   }
+}
+
+/**
+ * A character holds at most CHARACTER_LIMITS.storedReferences images (else it fails, naming the
+ * limit) and has at most attachedReferences of them attached: the rest come over detached (see
+ * writeCharacter), with a warning. Returns how many are attached.
+ */
+function checkReferenceCount(plan: CharacterPlan, count: number, report: ImportReport): number {
+  const { attachedReferences, storedReferences } = CHARACTER_LIMITS;
+  if (count > storedReferences) throw new Error(`${plan.name} has ${count} reference images: a character holds at most ${storedReferences}`);
+  if (count <= attachedReferences) return count;
+  report.warnings.push(
+    `${plan.name}: ${count} reference images; the first ${attachedReferences} are attached and the other ${count - attachedReferences} imported detached (at most ${attachedReferences} attached references per character)`,
+  );
+  return attachedReferences;
 }
 
 // A slug already held by a character of the new system keeps it; the import takes a suffixed one.

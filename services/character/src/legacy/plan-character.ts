@@ -1,4 +1,5 @@
 import { safeName } from '@anime/characters';
+import { CHARACTER_LIMITS } from '@anime/contracts';
 import type { ReferenceKind } from '@anime/db';
 import { mapAttribute, type TypedAttribute } from './map-attribute';
 import { mapLegacyDefinition } from './map-definition';
@@ -45,12 +46,16 @@ const KINDS: Record<string, ReferenceKind> = {
  * What one legacy character becomes: versions renumbered 1..N in legacy order, definitions
  * mapped onto the schema, attributes typed. Touches neither database nor files.
  *
- * @throws Error when the character has no versions or a definition cannot be mapped.
+ * @throws Error when the character has no versions, more than a character may have, or a
+ *   definition cannot be mapped.
  */
 export function planCharacter(legacy: LegacyCharacter): CharacterPlan {
   const warnings: string[] = [];
   const label = `${legacy.name} (legacy:${legacy.id})`;
   if (!legacy.versions.length) throw new Error(`${label} has no versions`);
+  if (legacy.versions.length > CHARACTER_LIMITS.versions) {
+    throw new Error(`${label} has ${legacy.versions.length} versions: a character has at most ${CHARACTER_LIMITS.versions} versions`);
+  }
 
   const ordered = [...legacy.versions].sort(
     (a, b) => (a.number ?? Infinity) - (b.number ?? Infinity) || (a.createdAt?.getTime() ?? 0) - (b.createdAt?.getTime() ?? 0) || Number(a.id) - Number(b.id),

@@ -1,4 +1,5 @@
 import { writeVersion, type ReferenceFileFacts } from '@anime/characters';
+import { CHARACTER_LIMITS } from '@anime/contracts';
 import type { Db, ReferenceKind } from '@anime/db';
 import type { CharacterPlan } from './plan-character';
 
@@ -21,8 +22,9 @@ export interface WrittenCharacter {
 /**
  * Writes one planned character in a single transaction, so an import that fails part-way leaves
  * no half character behind and a re-run starts clean. Versions keep their planned numbers and
- * dates; every reference is linked to every version: the legacy system attached references to
- * the character, not to a version.
+ * dates; every attached reference is linked to every version: the legacy system attached
+ * references to the character, not to a version. Past CHARACTER_LIMITS.attachedReferences, the
+ * rest come over detached (kept, as an upload's detached references are, but conditioning no job).
  */
 export async function writeCharacter(db: Db, plan: CharacterPlan, slug: string, references: ReferenceRow[]): Promise<WrittenCharacter> {
   return db.$transaction(
@@ -31,11 +33,13 @@ export async function writeCharacter(db: Db, plan: CharacterPlan, slug: string, 
         data: { slug, name: plan.name, legacyId: plan.legacyId, archivedAt: plan.archivedAt, ...(plan.createdAt ? { createdAt: plan.createdAt } : {}) },
       });
       const referenceIds: string[] = [];
-      for (const { createdAt, ...reference } of references) {
+      const detachedAt = new Date();
+      for (const [index, { createdAt, ...reference }] of references.entries()) {
+        const attached = index < CHARACTER_LIMITS.attachedReferences;
         const row = await tx.characterReference.create({
-          data: { ...reference, characterId: character.id, ...(createdAt ? { createdAt } : {}) },
+          data: { ...reference, characterId: character.id, ...(createdAt ? { createdAt } : {}), ...(attached ? {} : { detachedAt }) },
         });
-        referenceIds.push(row.id);
+        if (attached) referenceIds.push(row.id);
       }
       let attributes = 0;
       for (const version of plan.versions) {
@@ -58,7 +62,7 @@ export async function writeCharacter(db: Db, plan: CharacterPlan, slug: string, 
         characterId: character.id,
         versions: plan.versions.length,
         attributes,
-        references: referenceIds.length,
+        references: references.length,
         versionReferences: referenceIds.length * plan.versions.length,
       };
     },

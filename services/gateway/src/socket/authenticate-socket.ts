@@ -7,9 +7,21 @@ export const SOCKET_TOKEN = 'token';
 
 /**
  * The Socket.IO handshake carries the key (`io(url, { auth: { token } })`). Without a valid one the
- * client gets `connect_error` with the message `unauthenticated` and no connection.
+ * client gets `connect_error` with the message `unauthenticated` and no connection. A key holding
+ * `maxConnectionsPerKey` connections to this gateway already gets `too_many_connections`: each costs
+ * memory here and may follow SOCKET_MAX_SUBSCRIPTIONS jobs, so one key must not open them without end.
  */
-export function authenticateSocket(authenticateKey: KeyAuthenticator) {
+export function authenticateSocket(authenticateKey: KeyAuthenticator, maxConnectionsPerKey = Infinity) {
+  const connections = new Map<string, number>();
+  /** Counts a connection of `keyId` until its transport closes (connected or not: a handshake can fail after this). */
+  const hold = (socket: Socket, keyId: string) => {
+    connections.set(keyId, (connections.get(keyId) ?? 0) + 1);
+    socket.conn.once('close', () => {
+      const left = (connections.get(keyId) ?? 1) - 1;
+      if (left > 0) connections.set(keyId, left);
+      else connections.delete(keyId);
+    });
+  };
   return (socket: Socket, next: (error?: Error) => void): void => {
     const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
     const presented = typeof token === 'string' ? token : null;
@@ -19,6 +31,19 @@ export function authenticateSocket(authenticateKey: KeyAuthenticator) {
           const error = new Error('unauthenticated') as Error & { data?: unknown };
           error.data = { code: 'unauthenticated', message: outcome.refused };
           return next(error);
+        }
+        const { keyId } = outcome.caller;
+        // AUTH_MODE=off has no keys: one local caller, on 127.0.0.1 only.
+        if (keyId !== null) {
+          if ((connections.get(keyId) ?? 0) >= maxConnectionsPerKey) {
+            const error = new Error('too_many_connections') as Error & { data?: unknown };
+            error.data = {
+              code: 'too_many_connections',
+              message: `this API key has ${maxConnectionsPerKey} connections open to this gateway, at most ${maxConnectionsPerKey} (SOCKET_MAX_CONNECTIONS_PER_KEY); close one first`,
+            };
+            return next(error);
+          }
+          hold(socket, keyId);
         }
         socket.data[SOCKET_CALLER] = outcome.caller;
         socket.data[SOCKET_TOKEN] = presented;

@@ -96,6 +96,8 @@ export class JobRelay {
       authenticateKey: KeyAuthenticator;
       /** SOCKET_MAX_SUBSCRIPTIONS: jobs one connection may follow at once. */
       maxSubscriptions: number;
+      /** SOCKET_MAX_CONNECTIONS_PER_KEY: connections one key may hold to this gateway at once. */
+      maxConnectionsPerKey: number;
     },
   ) {}
 
@@ -108,7 +110,7 @@ export class JobRelay {
     // Redis pub/sub keeps nothing for a subscriber that was away: what the followed jobs published
     // while the connection was down is read from PostgreSQL once it is back (ioredis resubscribes).
     this.deps.subscriber.on('ready', () => this.requestCatchUp(channel));
-    this.deps.io.use(authenticateSocket(this.deps.authenticateKey));
+    this.deps.io.use(authenticateSocket(this.deps.authenticateKey, this.deps.maxConnectionsPerKey));
     this.deps.io.on('connection', (socket) => this.attach(socket));
   }
 

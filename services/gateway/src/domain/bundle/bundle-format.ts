@@ -28,9 +28,10 @@ export const isBundleable = <R extends { missing: boolean; mime: string }>(refer
 /** The only name a reference's bytes may have inside a bundle. */
 export const referenceEntryName = (sha256: string, mime: BundleImageMime) => `${REFERENCES_DIR}${sha256}.${BUNDLE_IMAGE_EXTENSIONS[mime]}`;
 
-// An import writes every version and reference in one transaction: these keep it well within its timeout.
-export const MAX_BUNDLE_VERSIONS = 1000;
-export const MAX_BUNDLE_REFERENCES = 1000;
+// What one character may hold (CHARACTER_LIMITS), so every export imports again; an import writes
+// every version and reference in one transaction, and these keep it well within its timeout.
+export const MAX_BUNDLE_VERSIONS = CHARACTER_LIMITS.versions;
+export const MAX_BUNDLE_REFERENCES = CHARACTER_LIMITS.storedReferences;
 
 const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'a lower-case hex sha256');
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -55,7 +56,8 @@ const bundleVersionSchema = z.strictObject({
     .max(CHARACTER_LIMITS.attributesPerVersion, `at most ${CHARACTER_LIMITS.attributesPerVersion} attributes per version`),
   note: z.string().nullable(),
   createdAt: bundleDate,
-  references: z.array(sha256Schema),
+  // Counted again once repeats are dropped (parseVersion): at most CHARACTER_LIMITS.attachedReferences.
+  references: z.array(sha256Schema).max(MAX_BUNDLE_REFERENCES, `at most ${MAX_BUNDLE_REFERENCES} references`),
 });
 
 const bundleReferenceSchema = z.strictObject({

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import type { Character, CharacterReference, Db } from '@anime/db';
 import { sha256Hex, type LibraryStorage } from '@anime/media';
 import { ApiError } from '../../http/api-error';
@@ -10,12 +12,12 @@ import {
   referenceEntryName,
   type BundleCharacter,
   type BundleManifest,
+  type BundleVersion,
 } from './bundle-format';
+import { MAX_BUNDLE_DOCUMENT_BYTES } from './read-bundle';
 
-export interface BundleFile {
-  path: string;
-  bytes: Buffer;
-}
+/** A file of the bundle: bytes made here (manifest.json, character.json), or an image streamed from the library. */
+export type BundleFile = { path: string; bytes: Buffer } | { path: string; source: string };
 
 export interface CollectedBundle {
   /** The manifest first, then character.json, then the reference images. */
@@ -24,37 +26,30 @@ export interface CollectedBundle {
   omittedReferences: number;
 }
 
+/** Versions read at once while character.json is made: a few MB in memory, whatever the character holds. */
+const VERSION_BATCH = 10;
+
 /**
  * Everything a character's bundle holds, archived characters included: all versions with their
- * attributes and references, and each reference's bytes, checked against its recorded hash.
+ * attributes and references, and each reference image, checked against its recorded hash and size
+ * now and streamed from the library into the zip later, so no image is held in memory. character.json
+ * may hold at most MAX_BUNDLE_DOCUMENT_BYTES, what an import reads: beyond, 409 `bundle_too_large`.
  */
 export async function collectBundleFiles(deps: { db: Db; storage: LibraryStorage }, character: Character): Promise<CollectedBundle> {
-  const [versions, references] = await Promise.all([
-    deps.db.characterVersion.findMany({
-      where: { characterId: character.id },
-      orderBy: { number: 'asc' },
-      include: { attributes: { orderBy: { key: 'asc' } }, references: { include: { reference: true } } },
-    }),
-    deps.db.characterReference.findMany({ where: { characterId: character.id }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }),
-  ]);
+  const references = await deps.db.characterReference.findMany({ where: { characterId: character.id }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
   const carried = references.filter(isBundleable);
   const carriedShas = new Set(carried.map((r) => r.sha256));
+  // Versions first: a refusal for their size comes before any image is read.
+  const versions = await bundleVersions(deps.db, character, carriedShas);
   const images: BundleFile[] = [];
-  for (const reference of carried) images.push({ path: referenceEntryName(reference.sha256, reference.mime), bytes: await readReference(deps.storage, reference) });
+  for (const reference of carried) images.push({ path: referenceEntryName(reference.sha256, reference.mime), source: await checkedReference(deps.storage, reference) });
 
   const document: BundleCharacter = {
     id: character.id,
     slug: character.slug,
     name: character.name,
     currentVersion: character.currentVersion,
-    versions: versions.map((v) => ({
-      number: v.number,
-      definition: v.definition as Record<string, unknown>,
-      attributes: v.attributes.map((a) => ({ key: a.key, type: a.type as 'string' | 'number' | 'boolean', value: a.value as string | number | boolean })),
-      note: v.note,
-      createdAt: v.createdAt.toISOString(),
-      references: v.references.map((link) => link.reference.sha256).filter((sha) => carriedShas.has(sha)).sort(),
-    })),
+    versions,
     references: carried.map((r) => ({
       sha256: r.sha256,
       label: r.label,
@@ -68,28 +63,81 @@ export async function collectBundleFiles(deps: { db: Db; storage: LibraryStorage
       createdAt: r.createdAt.toISOString(),
     })),
   };
-  const files = [{ path: CHARACTER_ENTRY, bytes: jsonBytes(document) }, ...images];
+  const characterJson = jsonBytes(document);
+  if (characterJson.length > MAX_BUNDLE_DOCUMENT_BYTES) throw bundleTooLarge(character);
   const manifest: BundleManifest = {
     format: BUNDLE_FORMAT,
     formatVersion: BUNDLE_FORMAT_VERSION,
-    files: files.map((f) => ({ path: f.path, sha256: sha256Hex(f.bytes), bytes: f.bytes.length })),
+    files: [
+      { path: CHARACTER_ENTRY, sha256: sha256Hex(characterJson), bytes: characterJson.length },
+      ...carried.map((r) => ({ path: referenceEntryName(r.sha256, r.mime), sha256: r.sha256, bytes: r.bytes })),
+    ],
   };
-  return { files: [{ path: MANIFEST_ENTRY, bytes: jsonBytes(manifest) }, ...files], omittedReferences: references.length - carried.length };
+  return {
+    files: [{ path: MANIFEST_ENTRY, bytes: jsonBytes(manifest) }, { path: CHARACTER_ENTRY, bytes: characterJson }, ...images],
+    omittedReferences: references.length - carried.length,
+  };
 }
 
-// A file gone or changed behind the library's back would make a bundle its own import refuses.
-async function readReference(storage: LibraryStorage, reference: CharacterReference): Promise<Buffer> {
+/** Every version as character.json holds it, read a batch at a time and refused as soon as they outgrow the limit. */
+async function bundleVersions(db: Db, character: Character, carriedShas: Set<string>): Promise<BundleVersion[]> {
+  const versions: BundleVersion[] = [];
+  let bytes = 0;
+  for (let last = 0; ; ) {
+    const batch = await db.characterVersion.findMany({
+      where: { characterId: character.id, number: { gt: last } },
+      orderBy: { number: 'asc' },
+      take: VERSION_BATCH,
+      include: { attributes: { orderBy: { key: 'asc' } }, references: { include: { reference: { select: { sha256: true } } } } },
+    });
+    for (const v of batch) {
+      const version: BundleVersion = {
+        number: v.number,
+        definition: v.definition as Record<string, unknown>,
+        attributes: v.attributes.map((a) => ({ key: a.key, type: a.type as 'string' | 'number' | 'boolean', value: a.value as string | number | boolean })),
+        note: v.note,
+        createdAt: v.createdAt.toISOString(),
+        references: v.references.map((link) => link.reference.sha256).filter((sha) => carriedShas.has(sha)).sort(),
+      };
+      // Compact JSON is a lower bound of what the indented document takes: stop before holding more.
+      bytes += Buffer.byteLength(JSON.stringify(version), 'utf8');
+      if (bytes > MAX_BUNDLE_DOCUMENT_BYTES) throw bundleTooLarge(character);
+      versions.push(version);
+    }
+    if (batch.length < VERSION_BATCH) return versions;
+    last = batch[batch.length - 1].number;
+  }
+}
+
+const bundleTooLarge = (character: Character) =>
+  new ApiError(
+    409,
+    'bundle_too_large',
+    `the versions of character ${character.slug} take more than ${MAX_BUNDLE_DOCUMENT_BYTES} bytes as ${CHARACTER_ENTRY}, the most a bundle may hold (an import reads it whole)`,
+    { entry: CHARACTER_ENTRY, maxBytes: MAX_BUNDLE_DOCUMENT_BYTES },
+  );
+
+/**
+ * Where a reference's file lies, once its bytes were hashed (streamed) against what was recorded: a
+ * file gone or changed behind the library's back would make a bundle its own import refuses.
+ */
+async function checkedReference(storage: LibraryStorage, reference: CharacterReference): Promise<string> {
   const incomplete = new ApiError(409, 'bundle_incomplete', `the file of reference ${reference.id} is missing from the library or no longer matches its sha256`, {
     referenceId: reference.id,
   });
-  let bytes: Buffer;
   try {
-    bytes = await storage.read(reference.path);
+    const absolute = storage.locate(reference.path);
+    const hash = createHash('sha256');
+    let size = 0;
+    for await (const chunk of createReadStream(absolute)) {
+      hash.update(chunk as Buffer);
+      size += (chunk as Buffer).length;
+    }
+    if (size === reference.bytes && hash.digest('hex') === reference.sha256) return absolute;
   } catch {
-    throw incomplete;
+    // Gone, unreadable or outside the library: the same answer.
   }
-  if (sha256Hex(bytes) !== reference.sha256) throw incomplete;
-  return bytes;
+  throw incomplete;
 }
 
 const jsonBytes = (value: unknown) => Buffer.from(`${JSON.stringify(value, null, 2)}\n`, 'utf8');

@@ -2,6 +2,7 @@ import { isUniqueViolation } from '@anime/characters';
 import type { Db } from '@anime/db';
 import type { LibraryStorage } from '@anime/media';
 import { ApiError } from '../../http/api-error';
+import { assertRoomForBundle } from './bundle-room';
 import type { ParsedBundle } from './parse-bundle';
 import { resolveImportTarget } from './resolve-import-target';
 import { storeReferenceFiles } from './store-reference-files';
@@ -22,6 +23,8 @@ export interface ImportResult {
  */
 export async function importBundle(deps: { db: Db; storage: LibraryStorage }, bundle: ParsedBundle, options: { as?: string } = {}): Promise<ImportResult> {
   const target = await resolveImportTarget(deps.db, bundle, options.as);
+  // Before any file is written; checked again with the character locked.
+  await assertRoomForBundle(deps.db, target, bundle);
   const paths = await storeReferenceFiles(deps, target, bundle.references);
   try {
     const written = await deps.db.$transaction((tx) => writeBundleRows(tx, target, bundle, paths), { maxWait: 10_000, timeout: 60_000 });

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { assertVersionWithinLimits, CharacterDomainError } from '@anime/characters';
-import { jsonDeeperThan, jsonIsStorable, MAX_JSON_DEPTH, type CharacterAttributes } from '@anime/contracts';
+import { CHARACTER_LIMITS, jsonDeeperThan, jsonIsStorable, MAX_JSON_DEPTH, type CharacterAttributes } from '@anime/contracts';
 import { sha256Hex, sniffImage } from '@anime/media';
 import { versionBodySchema } from '../../http/character-bodies';
 import { zodDetails } from '../../http/parse-body';
@@ -101,6 +101,10 @@ export function parseCharacterDocument(bytes: Buffer, manifest: BundleManifest):
   }
   const shas = new Set(character.references.map((r) => r.sha256));
   if (shas.size !== character.references.length) throw invalidBundle(`${CHARACTER_ENTRY} lists a reference twice`, CHARACTER_ENTRY);
+  const attached = character.references.filter((r) => !r.detached).length;
+  if (attached > CHARACTER_LIMITS.attachedReferences) {
+    throw invalidBundle(`${CHARACTER_ENTRY}: ${attached} references are attached; a character has at most ${CHARACTER_LIMITS.attachedReferences} attached references`, CHARACTER_ENTRY);
+  }
   const referenceFiles = new Set(character.references.map((r) => r.file));
   for (const name of listed.keys()) {
     if (name !== CHARACTER_ENTRY && !referenceFiles.has(name)) throw invalidBundle(`unexpected entry "${name}": no reference in ${CHARACTER_ENTRY} uses it`, name);
@@ -155,6 +159,10 @@ function parseVersion(version: BundleVersion, knownShas: Set<string>): ParsedVer
   }
   const unknown = version.references.find((sha) => !knownShas.has(sha));
   if (unknown) throw invalidBundle(`${where} uses reference ${unknown}, which the bundle does not hold`, CHARACTER_ENTRY);
+  const used = new Set(version.references).size;
+  if (used > CHARACTER_LIMITS.attachedReferences) {
+    throw invalidBundle(`${where} is made with ${used} references: at most ${CHARACTER_LIMITS.attachedReferences} references per version`, CHARACTER_ENTRY);
+  }
   return {
     number: version.number,
     definition: version.definition,

@@ -1,4 +1,6 @@
 import { lockCharacter, writeVersion, type Tx } from '@anime/characters';
+import { sha256Hex } from '@anime/media';
+import { assertRoomForBundle } from './bundle-room';
 import type { ParsedBundle } from './parse-bundle';
 import type { ImportTarget } from './resolve-import-target';
 import { STORED_VERSION_CONTENT, storedVersionKey } from './stored-version-key';
@@ -19,6 +21,7 @@ export async function writeBundleRows(tx: Tx, target: ImportTarget, bundle: Pars
   if (fresh) await tx.character.create({ data: { id: target.id, slug: target.slug, name: bundle.character.name, currentVersion: 0 } });
   // Locked before its references are written too; archiving may have happened since the target was chosen.
   await lockCharacter(tx, target.id);
+  await assertRoomForBundle(tx, target, bundle);
 
   const referenceIds = new Map((await tx.characterReference.findMany({ where: { characterId: target.id }, select: { id: true, sha256: true } })).map((r) => [r.sha256, r.id]));
   let referencesAdded = 0;
@@ -45,12 +48,11 @@ export async function writeBundleRows(tx: Tx, target: ImportTarget, bundle: Pars
     referencesAdded += 1;
   }
 
-  const existing = await tx.characterVersion.findMany({ where: { characterId: target.id }, include: STORED_VERSION_CONTENT });
-  const contents = new Set(existing.map(storedVersionKey));
+  const contents = fresh ? new Set<string>() : await storedContentKeys(tx, target.id);
   const linked = (shas: string[]) => shas.map((sha) => referenceIds.get(sha)!);
   const versionsAdded: number[] = [];
   for (const version of bundle.versions) {
-    const key = versionContentKey(version);
+    const key = sha256Hex(versionContentKey(version));
     if (!fresh && contents.has(key)) continue;
     contents.add(key);
     const written = await writeVersion(
@@ -65,4 +67,23 @@ export async function writeBundleRows(tx: Tx, target: ImportTarget, bundle: Pars
     versionsAdded.push(written.number);
   }
   return { versionsAdded, referencesAdded };
+}
+
+/** Versions read at once to compare: a few MB in memory, whatever the character holds. */
+const VERSION_BATCH = 10;
+
+/** The sha256 of each stored version's content key, read a batch at a time (a key is as long as its version). */
+async function storedContentKeys(tx: Tx, characterId: string): Promise<Set<string>> {
+  const keys = new Set<string>();
+  for (let last = 0; ; ) {
+    const batch = await tx.characterVersion.findMany({
+      where: { characterId, number: { gt: last } },
+      orderBy: { number: 'asc' },
+      take: VERSION_BATCH,
+      include: STORED_VERSION_CONTENT,
+    });
+    for (const version of batch) keys.add(sha256Hex(storedVersionKey(version)));
+    if (batch.length < VERSION_BATCH) return keys;
+    last = batch[batch.length - 1].number;
+  }
 }

@@ -1,13 +1,17 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { attributesRecord, CharacterDomainError, createVersion, diffVersions, findCharacterOr404, findLiveCharacterOr404 } from '@anime/characters';
+import { attributesRecord, CharacterDomainError, createVersion, diffVersions, findCharacterOr404, findLiveCharacterOr404, type VersionWithAttributes } from '@anime/characters';
 import type { Db } from '@anime/db';
 import { toVersionResource } from '../../domain/character-resources';
 import { isVersionPatchBody, versionBodySchema } from '../character-bodies';
 import { characterParam } from '../character-param';
 import { jsonBodyOnly } from '../json-body-only';
 import { parseOr400 } from '../parse-body';
+import { sendItemsInBatches } from '../send-items-in-batches';
 import { versionFromPatch } from '../version-from-patch';
+
+/** Versions read and sent at once by the list: at most a few MB in memory, whatever the character holds. */
+const VERSION_BATCH = 10;
 
 const versionNumber = z.string().regex(/^[1-9]\d{0,8}$/, 'must be a version number (1, 2, ...)').transform(Number);
 
@@ -28,14 +32,20 @@ export function characterVersionRoutes(deps: { db: Db }): Router {
     return version;
   };
 
+  // Every version, oldest first: up to CHARACTER_LIMITS.versions of up to ~1 MB each, so read and sent in batches.
   router.get('/', async (req, res) => {
     const character = await findCharacterOr404(deps.db, characterParam(req));
-    const versions = await deps.db.characterVersion.findMany({
-      where: { characterId: character.id },
-      orderBy: { number: 'asc' },
-      include: { attributes: true },
+    await sendItemsInBatches(res, {
+      batchSize: VERSION_BATCH,
+      nextBatch: (last: VersionWithAttributes | null) =>
+        deps.db.characterVersion.findMany({
+          where: { characterId: character.id, ...(last ? { number: { gt: last.number } } : {}) },
+          orderBy: { number: 'asc' },
+          take: VERSION_BATCH,
+          include: { attributes: true },
+        }),
+      toJson: toVersionResource,
     });
-    res.json({ items: versions.map(toVersionResource) });
   });
 
   router.post('/', jsonBodyOnly, async (req, res) => {

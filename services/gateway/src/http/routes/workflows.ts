@@ -1,11 +1,12 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { isStorableText, registerWorkflowBodySchema } from '@anime/contracts';
-import type { Db } from '@anime/db';
+import type { Db, WorkflowTemplateVersion } from '@anime/db';
 import { registerWorkflow, WorkflowDomainError, workflowNotFound, type BackendCapabilities } from '@anime/workflows';
 import { builtInDetail, builtInListItems, toWorkflowDetail, toWorkflowListItem, toWorkflowVersionResource } from '../../domain/workflow-resources';
 import { jsonBodyOnly } from '../json-body-only';
 import { parseOr400 } from '../parse-body';
+import { sendItemsInBatches } from '../send-items-in-batches';
 
 export interface WorkflowRouteDeps {
   db: Db;
@@ -15,6 +16,9 @@ export interface WorkflowRouteDeps {
    */
   backendCapabilities?: () => Promise<BackendCapabilities[]>;
 }
+
+/** Versions read and sent at once by the list: a few MB in memory, however many a template has. */
+const VERSION_BATCH = 10;
 
 const versionNumber = z.string().regex(/^[1-9]\d{0,8}$/, 'must be a version number (1, 2, ...)').transform(Number);
 
@@ -52,8 +56,17 @@ export function workflowRoutes(deps: WorkflowRouteDeps): Router {
     const builtIn = builtInDetail(req.params.slug);
     if (builtIn) return void res.json({ items: [builtIn.currentVersion] });
     const template = await findTemplate(req.params.slug);
-    const versions = await deps.db.workflowTemplateVersion.findMany({ where: { templateId: template.id }, orderBy: { number: 'asc' } });
-    res.json({ items: versions.map(toWorkflowVersionResource) });
+    // Versions gather without end (a deploy registering its graph each time), each graph up to ~1 MB: sent in batches.
+    await sendItemsInBatches(res, {
+      batchSize: VERSION_BATCH,
+      nextBatch: (last: WorkflowTemplateVersion | null) =>
+        deps.db.workflowTemplateVersion.findMany({
+          where: { templateId: template.id, ...(last ? { number: { gt: last.number } } : {}) },
+          orderBy: { number: 'asc' },
+          take: VERSION_BATCH,
+        }),
+      toJson: toWorkflowVersionResource,
+    });
   });
 
   router.get('/:slug/versions/:number', async (req, res) => {

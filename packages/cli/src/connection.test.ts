@@ -1,0 +1,47 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { CliError } from './cli-error';
+import { resolveConnection } from './connection';
+
+describe('resolveConnection reading --key-file', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'anime-key-file-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  const refusal = (file: string): CliError => {
+    try {
+      resolveConnection({ keyFile: file }, {});
+    } catch (error) {
+      return error as CliError;
+    }
+    throw new Error(`${file} was read as a key`);
+  };
+
+  it('when the file holds a key, then the key is used, trimmed', async () => {
+    await writeFile(path.join(dir, 'api-key'), 'ak_live_0123456789abcdef\n', { mode: 0o600 });
+    expect(resolveConnection({ keyFile: path.join(dir, 'api-key') }, {})).toMatchObject({ key: 'ak_live_0123456789abcdef' });
+  });
+
+  it('when --key-file names a file far larger than a key, then exit 2 saying so, without reading it whole', async () => {
+    const big = path.join(dir, 'big');
+    await writeFile(big, Buffer.alloc(8 * 1024 * 1024, 'k'));
+    const error = refusal(big);
+    expect(error).toBeInstanceOf(CliError);
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toMatch(/--key-file .*big is 8388608 bytes: an API key file holds one key \(at most 4096 bytes\)/);
+  });
+
+  it('when --key-file names a device or a pipe (/dev/zero never ends; a FIFO without writer never answers), then exit 2 at once, naming it', async () => {
+    const fifo = path.join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    for (const file of ['/dev/zero', fifo]) {
+      const error = refusal(file);
+      expect(error.exitCode).toBe(2);
+      expect(error.message).toContain(`--key-file ${file} is not a regular file`);
+    }
+  });
+});
