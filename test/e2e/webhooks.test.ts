@@ -58,7 +58,7 @@ describe('signed webhooks on the real stack (WEBHOOK_ALLOW=127.0.0.1 so the loca
     });
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
-    fx = await startStackFixture('webhooks', { extraEnv: { WEBHOOK_ALLOW: '127.0.0.1' } });
+    fx = await startStackFixture('webhooks', { extraEnv: { WEBHOOK_ALLOW: '127.0.0.1', WEBHOOK_RETRY_DELAYS: '1s,2s,4s' } });
   });
 
   afterAll(async () => {

@@ -2,6 +2,30 @@ import { z } from 'zod';
 import { opsHost } from './edge-fields';
 import { webhookAllow } from './webhook-allow';
 
+const DURATION_UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+export const webhookRetryDelays = z
+  .string()
+  .default('')
+  .transform((value, ctx) => {
+    const parts = value.split(',').map((s) => s.trim()).filter(Boolean);
+    if (!parts.length) return undefined;
+    const delays: number[] = [];
+    for (const part of parts) {
+      const match = /^(\d+)(ms|s|m|h)$/.exec(part);
+      const ms = match ? Number(match[1]) * DURATION_UNIT_MS[match[2]] : NaN;
+      if (!(ms >= 0 && ms <= 24 * 3_600_000)) {
+        ctx.addIssue({ code: 'custom', message: `"${part}" is not a duration of 0 to 24h (e.g. 500ms, 5s, 5m, 2h)` });
+        return z.NEVER;
+      }
+      delays.push(ms);
+    }
+    if (delays.length > 20) {
+      ctx.addIssue({ code: 'custom', message: 'at most 20 waits (21 tries)' });
+      return z.NEVER;
+    }
+    return delays;
+  });
+
 const urlWithProtocol = (protocols: string[]) =>
   z.string().refine((value) => {
     try {
@@ -61,6 +85,11 @@ export const sharedEnv = {
   OPS_HOST: opsHost,
   /** Webhook targets allowed although not public: host names, IPs, CIDRs (comma list); empty: public addresses only. */
   WEBHOOK_ALLOW: webhookAllow,
+  /**
+   * The waits between a webhook message's tries (comma list of durations: `500ms`, `5s`, `5m`, `2h`;
+   * one try more than waits); empty: Standard Webhooks' 5s,5m,30m,2h,5h,10h,10h. Each is drawn ± 10 %.
+   */
+  WEBHOOK_RETRY_DELAYS: webhookRetryDelays,
 };
 
 export const comfyUrls = z

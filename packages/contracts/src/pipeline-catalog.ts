@@ -10,7 +10,8 @@ export type ConsumerService = 'character' | 'orchestrator' | 'file-organizer' | 
 /** A stage job's retry policy, in BullMQ's own terms (`attempts`, `backoff`). */
 export interface RetryPolicy {
   attempts: number;
-  backoff: { type: 'exponential' | 'fixed'; delay: number };
+  /** BullMQ's own, or one its worker computes (`webhook`: the delay the failed try chose). */
+  backoff: { type: 'exponential' | 'fixed'; delay: number } | { type: 'webhook' };
 }
 
 export interface CatalogEntry<S extends z.ZodType> {
@@ -123,8 +124,11 @@ export const PIPELINE_CATALOG = {
     // One job per event and endpoint: the stream read twice (a restart before XACK) adds nothing.
     jobId: (m: { endpointId?: string; generationId?: string; seq?: number }) => (m.endpointId && m.generationId && m.seq ? `webhook-${m.endpointId}-${m.generationId}-${m.seq}` : undefined),
     stages: [],
-    // 8 tries over about 2 minutes (1 s, 2 s, 4 s … 64 s apart); each is recorded.
-    retry: { attempts: 8, backoff: { type: 'exponential', delay: 1_000 } },
+    // The gateway's retry schedule decides (tries made and the next one due are kept in PostgreSQL,
+    // webhook_messages, and a job lost by Redis is re-enqueued from there, starting its count anew):
+    // the worker's backoff strategy gives the delay the failed try chose; the last try of the
+    // schedule fails unrecoverably. `attempts` only has to be more than any schedule's tries.
+    retry: { attempts: 1_000, backoff: { type: 'webhook' } },
   },
 } as const satisfies Record<string, CatalogEntry<any>>;
 

@@ -7,6 +7,7 @@ import { createGateway } from './app';
 import { removeStaleBundleWorkspaces } from './domain/bundle/bundle-workspace';
 import { createSocketAdapter } from './socket/redis-adapter';
 import { createLimiterRedis } from './http/limits/limiter-redis';
+import { DEFAULT_RETRY_SCHEDULE } from './webhooks/retry-schedule';
 import { startWebhookDelivery } from './webhooks/start-webhook-delivery';
 
 export interface RunningGateway {
@@ -77,6 +78,8 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
     queues,
     queuePrefix: config.QUEUE_PREFIX,
     allow: config.WEBHOOK_ALLOW,
+    retrySchedule: config.WEBHOOK_RETRY_DELAYS ? { ...DEFAULT_RETRY_SCHEDULE, delaysMs: config.WEBHOOK_RETRY_DELAYS } : DEFAULT_RETRY_SCHEDULE,
+    recovery: { everyMs: config.RECOVERY_SWEEP_MS },
     log,
   });
   const port = await gateway.listen(config.PORT, host);

@@ -65,6 +65,8 @@ describe('webhooks follow Standard Webhooks, as its reference library verifies t
       queuePrefix: gateway.queuePrefix,
       allow,
       log: createLogger('test', 'error'),
+      // Waits of 1 s, then 2 s (no jitter): the schedule's timing below is exact.
+      retrySchedule: { delaysMs: [1_000, 2_000, 4_000], jitter: 0, maxRetryAfterMs: 4_000 },
     });
   });
   afterAll(async () => {

@@ -4,7 +4,8 @@ import type { Redis } from 'ioredis';
 import { generationEventsStream, JOB_EVENT_NAMES, parseGenerationStreamEntry, WEBHOOK_TYPE_OF_EVENT, type GenerationStreamEntry } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
-import { endpointsForEvents, type PipelineQueues, type WebhookEvent } from '@anime/pipeline';
+import type { PipelineQueues, WebhookEvent } from '@anime/pipeline';
+import { dispatchEvents, type DispatchEvent } from './webhook-outbox';
 
 
 // Streamed lifecycle events that no webhook type follows.
@@ -42,10 +43,12 @@ export interface DispatcherDeps {
 }
 
 /**
- * Turns terminal lifecycle events into webhook-deliveries jobs. It reads the generation-events stream
- * in a consumer group: gateways share the work, and an entry is acknowledged (XACK) only once its jobs
- * are enqueued, so a gateway stopped mid-way loses nothing; another takes its pending entries over
- * (XAUTOCLAIM). Job ids make a second enqueue of one event a no-op.
+ * Turns terminal lifecycle events into webhook messages (PostgreSQL) and webhook-deliveries jobs. It
+ * reads the generation-events stream in a consumer group: gateways share the work, and an entry is
+ * acknowledged (XACK) only once its messages are recorded and jobs enqueued, so a gateway stopped
+ * mid-way loses nothing; another takes its pending entries over (XAUTOCLAIM). Job ids make a second
+ * enqueue of one event a no-op. The stream is the fast path only: an entry Redis lost is found by the
+ * recovery sweep in job_events (webhook-outbox.ts).
  */
 export function startEventDispatcher(deps: DispatcherDeps): { stop(): Promise<void> } {
   const stream = generationEventsStream(deps.queuePrefix);
@@ -80,36 +83,17 @@ export function startEventDispatcher(deps: DispatcherDeps): { stop(): Promise<vo
     return entry && type ? { generationId: entry.generationId, type, seq: entry.seq } : null;
   };
 
-  // The endpoints of every webhook event of a read come from one statement. An entry that enqueued
-  // deliveries is acknowledged at once; those that enqueued nothing are acknowledged together (one
-  // XACK for many). One that failed, and those after it, are not (a failed lookup: none of them).
+  // The messages of every webhook event of a read are recorded in PostgreSQL in one statement and
+  // their jobs enqueued (dispatchEvents), then the whole read is acknowledged in one XACK. A failure
+  // acknowledges nothing: the entries are read again (XAUTOCLAIM), and what was recorded meanwhile
+  // the recovery sweep enqueues anyway.
   const handleAll = async (entries: [string, string[]][]) => {
-    const events = entries.map(([id, fields]) => webhookEvent(id, fields));
-    const wanted = events.filter((e): e is WebhookEvent & { seq: number } => e !== null);
-    const found = await endpointsForEvents(deps.db, wanted);
-    const endpointsOf = new Map(wanted.map((e, i) => [e, found[i] ?? []]));
-    let handled: string[] = [];
-    const ack = async () => {
-      if (!handled.length) return;
-      const ids = handled;
-      handled = [];
-      await deps.redis.xack(stream, WEBHOOK_GROUP, ...ids);
-    };
-    try {
-      for (const [index, [id]] of entries.entries()) {
-        if (stopping) return;
-        const event = events[index];
-        const endpoints = event ? endpointsOf.get(event)! : [];
-        for (const endpointId of endpoints) {
-          await deps.queues.enqueue('webhookDeliveries', { schemaVersion: 1, endpointId, generationId: event!.generationId, eventType: event!.type, seq: event!.seq });
-        }
-        if (endpoints.length) deps.log.info('webhooks: event dispatched', { generationId: event!.generationId, type: event!.type, endpoints: endpoints.length });
-        handled.push(id);
-        if (endpoints.length) await ack();
-      }
-    } finally {
-      await ack();
+    if (!entries.length) return;
+    const events = entries.map(([id, fields]) => webhookEvent(id, fields)).filter((e): e is DispatchEvent => e !== null);
+    for (const { event, endpoints } of await dispatchEvents({ db: deps.db, queues: deps.queues, log: deps.log }, events)) {
+      if (endpoints.length) deps.log.info('webhooks: event dispatched', { generationId: event.generationId, type: event.type, endpoints: endpoints.length });
     }
+    await deps.redis.xack(stream, WEBHOOK_GROUP, ...entries.map(([id]) => id));
   };
 
   /** Deletes idle consumers holding nothing (see FORGET_CONSUMER_IDLE_MS); a dead gateway's entries are taken over by XAUTOCLAIM first. */

@@ -22,6 +22,8 @@ export interface SendOutcome {
   durationMs: number;
   /** The first bytes of the answer, for the delivery record. */
   excerpt: string | null;
+  /** The answer's Retry-After header, on a 429 or 503 (when the receiver asks to be tried again). */
+  retryAfter?: string;
 }
 
 const EXCERPT_CHARS = 500;
@@ -63,7 +65,8 @@ export async function sendWebhook(rawUrl: string, body: string, headers: Record<
             const excerpt = storableExcerpt(Buffer.concat(chunks).toString('utf8'));
             const ok = status >= 200 && status < 300;
             const error = ok ? null : status >= 300 && status < 400 ? `redirect (${status}) not followed` : `receiver answered ${status}`;
-            resolve(done({ ok, statusCode: status, error, excerpt: excerpt || null }));
+            const retryAfter = status === 429 || status === 503 ? response.headers['retry-after'] : undefined;
+            resolve(done({ ok, statusCode: status, error, excerpt: excerpt || null, ...(retryAfter ? { retryAfter } : {}) }));
           };
           response.on('data', (chunk: Buffer) => {
             if (read < maxBytes) chunks.push(chunk.subarray(0, maxBytes - read));

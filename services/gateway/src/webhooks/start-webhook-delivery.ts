@@ -5,9 +5,11 @@ import { PIPELINE_CATALOG } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { bounded, type PipelineQueues } from '@anime/pipeline';
-import { deliveryProcessor } from './delivery-processor';
+import { deliveryProcessor, webhookBackoff } from './delivery-processor';
 import { startEventDispatcher } from './event-dispatcher';
 import type { Resolve } from './pinned-lookup';
+import type { RetrySchedule } from './retry-schedule';
+import { webhookSweep } from './webhook-outbox';
 
 export interface WebhookDeliveryDeps {
   db: Db;
@@ -21,21 +23,41 @@ export interface WebhookDeliveryDeps {
   log: Logger;
   concurrency?: number;
   resolve?: Resolve;
+  /** DEFAULT_RETRY_SCHEDULE unless given (tests use short delays). */
+  retrySchedule?: RetrySchedule;
+  /** The recovery sweep: every RECOVERY_SWEEP_MS (30 s unless given), on work older than `graceMs` (RECOVERY_GRACE_MS). */
+  recovery?: { everyMs?: number; graceMs?: number };
 }
 
-/** The gateway's webhook machinery: the stream dispatcher and the webhook-deliveries worker. */
+/**
+ * The gateway's webhook machinery: the stream dispatcher, the webhook-deliveries worker, and the
+ * recovery sweep that hands on from PostgreSQL what Redis lost (webhook-outbox.ts).
+ */
 export async function startWebhookDelivery(deps: WebhookDeliveryDeps): Promise<{ stop(): Promise<void> }> {
   const entry = PIPELINE_CATALOG.webhookDeliveries;
-  const worker = new Worker(entry.name, deliveryProcessor({ db: deps.db, allow: deps.allow, log: deps.log, resolve: deps.resolve }), {
+  const worker = new Worker(entry.name, deliveryProcessor({ db: deps.db, allow: deps.allow, log: deps.log, resolve: deps.resolve, retrySchedule: deps.retrySchedule }), {
     connection: deps.connection,
     prefix: deps.queuePrefix,
     concurrency: deps.concurrency ?? 8,
+    settings: { backoffStrategy: webhookBackoff },
   });
   worker.on('error', (error) => deps.log.warn('webhook worker error', { error: error.message }));
   await worker.waitUntilReady();
   const dispatcher = startEventDispatcher({ db: deps.db, redis: deps.streamReader, queues: deps.queues, queuePrefix: deps.queuePrefix, log: deps.log });
+  // One pass at a time: one still running when the timer fires again is not doubled.
+  let sweeping: Promise<unknown> | null = null;
+  const sweep = () => {
+    sweeping ??= webhookSweep({ db: deps.db, queues: deps.queues, log: deps.log }, deps.recovery?.graceMs)
+      .catch((error) => deps.log.warn('webhooks: recovery sweep failed', { error: (error as Error).message }))
+      .finally(() => (sweeping = null));
+  };
+  sweep();
+  const timer = setInterval(sweep, deps.recovery?.everyMs ?? 30_000);
+  timer.unref();
   return {
     stop: async () => {
+      clearInterval(timer);
+      await bounded(sweeping ?? Promise.resolve(), 5_000);
       await dispatcher.stop();
       await bounded(worker.close(), 5_000);
     },

@@ -1,0 +1,133 @@
+import { PIPELINE_CATALOG, TERMINAL_EVENTS, WEBHOOK_TYPE_OF_EVENT } from '@anime/contracts';
+import { runStatement, SQL_NOW, type Db, type Statement } from '@anime/db';
+import type { Logger } from '@anime/logger';
+import { endpointsForEvents, RECOVERY_GRACE_MS, type PipelineQueues, type WebhookEvent } from '@anime/pipeline';
+
+/**
+ * PostgreSQL is where webhook messages live, as generations do: Redis keeps nothing on disk, so the
+ * generation-events entry of a terminal event, or a delivery job waiting for its retry, may vanish
+ * with a Redis restart. A terminal job_events row is `webhooksDispatched` once a webhook_messages
+ * row exists for each endpoint it goes to; a message is owed until `finishedAt`. The gateway's sweep
+ * (webhookSweep) dispatches what the stream lost and re-enqueues the deliveries whose job Redis lost.
+ */
+
+/** A terminal event a webhook type follows. */
+export type DispatchEvent = WebhookEvent & { seq: number };
+
+const TERMINAL_TYPES = `(${TERMINAL_EVENTS.map((name) => `'${name}'`).join(', ')})`;
+const ms = (param: string) => `make_interval(secs => ${param}::double precision / 1000)`;
+
+// The messages of several events ($1..$4 in step: endpoint, generation, seq, type), and the events
+// ($5 generations, $6 seqs) marked dispatched, in one statement: both or neither.
+const RECORD_MESSAGES: Statement = {
+  name: 'webhook-record-messages',
+  text: `WITH added AS (
+    INSERT INTO webhook_messages ("endpointId", "generationId", seq, "eventType", attempts, "nextAttemptAt", "createdAt", "updatedAt")
+    SELECT m.e, m.g, m.s, m.t, 0, ${SQL_NOW}, ${SQL_NOW}, ${SQL_NOW} FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[]) AS m(e, g, s, t)
+    ON CONFLICT DO NOTHING RETURNING 1)
+  UPDATE job_events SET "webhooksDispatched" = true
+    WHERE ("jobId", seq) IN (SELECT d.g, d.s FROM unnest($5::uuid[], $6::int[]) AS d(g, s)) AND NOT "webhooksDispatched"`,
+};
+
+// Terminal events older than $1 ms whose messages were never recorded (the stream entry lost, or no gateway read it yet).
+const UNDISPATCHED: Statement = {
+  name: 'webhook-undispatched-events',
+  text: `SELECT "jobId"::text AS "generationId", seq, type FROM job_events
+    WHERE NOT "webhooksDispatched" AND type IN ${TERMINAL_TYPES} AND "createdAt" < ${SQL_NOW} - ${ms('$1')}
+    ORDER BY "createdAt" LIMIT $2`,
+};
+
+// Messages still owed, untouched for $1 ms, after the cursor ($2 updatedAt as text, $3 endpoint, $4 generation, $5 seq).
+const OWED: Statement = {
+  name: 'webhook-owed-messages',
+  text: `SELECT "endpointId"::text AS "endpointId", "generationId"::text AS "generationId", seq, "eventType",
+      to_char("updatedAt", 'YYYY-MM-DD"T"HH24:MI:SS.MS') AS "updatedAt",
+      GREATEST(0, CEIL(EXTRACT(EPOCH FROM ("nextAttemptAt" - ${SQL_NOW})) * 1000))::bigint AS "dueInMs"
+    FROM webhook_messages
+    WHERE "finishedAt" IS NULL AND "updatedAt" < ${SQL_NOW} - ${ms('$1')}
+      AND ($2::timestamp IS NULL OR ("updatedAt", "endpointId", "generationId", seq) > ($2::timestamp, $3::uuid, $4::uuid, $5::int))
+    ORDER BY "updatedAt", "endpointId", "generationId", seq LIMIT $6`,
+};
+
+const STILL_OWED: Statement = {
+  name: 'webhook-message-still-owed',
+  text: `SELECT 1 FROM webhook_messages WHERE "endpointId" = $1::uuid AND "generationId" = $2::uuid AND seq = $3 AND "finishedAt" IS NULL`,
+};
+
+const PAGE = 500;
+
+export interface OutboxDeps {
+  db: Db;
+  queues: PipelineQueues;
+  log: Logger;
+}
+
+/**
+ * Records the messages of terminal events in PostgreSQL (one per endpoint each goes to), marks the
+ * events dispatched, then enqueues their delivery jobs. Recorded first: a Redis that refuses or
+ * loses the jobs loses nothing, the sweep enqueues them. The job id (endpoint, generation, seq)
+ * makes a second enqueue of one message a no-op. `all` are every terminal event handled (those
+ * going to no endpoint are marked dispatched too).
+ */
+export async function dispatchEvents(deps: OutboxDeps, events: DispatchEvent[]): Promise<{ event: DispatchEvent; endpoints: string[] }[]> {
+  if (!events.length) return [];
+  const found = await endpointsForEvents(deps.db, events);
+  const dispatched = events.map((event, i) => ({ event, endpoints: found[i] ?? [] }));
+  const messages = dispatched.flatMap(({ event, endpoints }) => endpoints.map((endpointId) => ({ endpointId, ...event })));
+  await runStatement(deps.db, RECORD_MESSAGES, [
+    messages.map((m) => m.endpointId),
+    messages.map((m) => m.generationId),
+    messages.map((m) => m.seq),
+    messages.map((m) => m.type),
+    events.map((e) => e.generationId),
+    events.map((e) => e.seq),
+  ]);
+  for (const m of messages) {
+    await deps.queues.enqueue('webhookDeliveries', { schemaVersion: 1, endpointId: m.endpointId, generationId: m.generationId, eventType: m.type, seq: m.seq });
+  }
+  return dispatched;
+}
+
+/**
+ * One pass of the webhook recovery sweep: terminal events older than `graceMs` never dispatched are
+ * dispatched; messages still owed, untouched for `graceMs`, whose delivery job Redis no longer holds
+ * (or holds finished) get it again, delayed until their next try is due. A live job (waiting,
+ * active, delayed) is left alone. Returns how many events and deliveries it handed on.
+ */
+export async function webhookSweep(deps: OutboxDeps, graceMs = RECOVERY_GRACE_MS): Promise<{ events: number; deliveries: number }> {
+  let events = 0;
+  for (;;) {
+    const rows = await runStatement<{ generationId: string; seq: number; type: string }>(deps.db, UNDISPATCHED, [graceMs, PAGE]);
+    const page = rows.flatMap((r) => {
+      const type = WEBHOOK_TYPE_OF_EVENT[r.type];
+      return type ? [{ generationId: r.generationId, seq: r.seq, type }] : [];
+    });
+    await dispatchEvents(deps, page);
+    events += page.length;
+    if (rows.length < PAGE) break;
+  }
+
+  const entry = PIPELINE_CATALOG.webhookDeliveries;
+  const queue = deps.queues.byKey.webhookDeliveries;
+  let deliveries = 0;
+  let after: [string | null, string | null, string | null, number | null] = [null, null, null, null];
+  for (;;) {
+    const page = await runStatement<{ endpointId: string; generationId: string; seq: number; eventType: string; updatedAt: string; dueInMs: string | number }>(deps.db, OWED, [graceMs, ...after, PAGE]);
+    for (const m of page) {
+      const payload = { schemaVersion: 1 as const, endpointId: m.endpointId, generationId: m.generationId, eventType: m.eventType, seq: m.seq };
+      const jobId = entry.jobId(payload)!;
+      const state = await queue.getJobState(jobId);
+      if (state !== 'completed' && state !== 'failed' && state !== 'unknown') continue;
+      // Read again: its job may have delivered it (and been removed) since the page was read.
+      if (!(await runStatement(deps.db, STILL_OWED, [m.endpointId, m.generationId, m.seq])).length) continue;
+      if (state !== 'unknown') await queue.remove(jobId).catch(() => undefined);
+      await queue.add(entry.jobName, entry.schema.parse(payload), { jobId, delay: Number(m.dueInMs) });
+      deliveries++;
+    }
+    if (page.length < PAGE) break;
+    const last = page[page.length - 1];
+    after = [last.updatedAt, last.endpointId, last.generationId, last.seq];
+  }
+  if (events || deliveries) deps.log.info('webhooks: recovery sweep handed on what Redis lost', { events, deliveries });
+  return { events, deliveries };
+}
