@@ -71,6 +71,7 @@ describe('docker-compose.yml', () => {
       expect({ variable, value: services.orchestrator.environment[variable] }).toEqual({ variable, value: `\${${variable}:-}` });
     }
     for (const name of APP) expect({ name, value: services[name].environment.WEBHOOK_ALLOW }).toEqual({ name, value: '${WEBHOOK_ALLOW:-}' });
+    for (const name of APP) expect({ name, value: services[name].environment.WEBHOOK_RETRY_DELAYS }).toEqual({ name, value: '${WEBHOOK_RETRY_DELAYS:-}' });
   });
 
   it('when a studio sets DATABASE_QUERY_TIMEOUT_MS in .env, then every service that talks to PostgreSQL gets it', () => {
