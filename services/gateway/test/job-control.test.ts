@@ -1,5 +1,5 @@
 import { jobControlChannel } from '@anime/contracts';
-import { createRedis, JobLifecycle } from '@anime/pipeline';
+import { createRedis, JobLifecycle, MAX_GENERATION_EVENTS } from '@anime/pipeline';
 import { TEST_REDIS_URL, waitFor } from '@anime/testing';
 import { kaiDefinition } from './fixtures';
 import { jsonClient } from './http-client';
@@ -49,6 +49,23 @@ describe('POST /api/v1/generations/:id/cancel and /retry (gateway alone)', () =>
     expect(retried.status).toBe(202);
     expect(retried.body).toMatchObject({ status: 'queued', stage: 'resolved', error: null });
     expect(await gateway.queues.byKey.generationRenders.getJob(`render-${id}`)).toBeTruthy();
+  });
+
+  it('when a generation has been canceled and retried so often that its history reached the cap, then a retry is 409 not_retryable saying so, and nothing changes', async () => {
+    const id = await create();
+    expect((await api.post(`/api/v1/generations/${id}/cancel`)).body).toMatchObject({ status: 'canceled' });
+    // As hundreds of cancel-and-retry rounds leave it: one event short of the cap, a retry still runs.
+    await gateway.db.generationJob.update({ where: { id }, data: { eventSeq: MAX_GENERATION_EVENTS - 1 } });
+    expect((await api.post(`/api/v1/generations/${id}/retry`, {})).status).toBe(202);
+    expect((await api.post(`/api/v1/generations/${id}/cancel`)).body).toMatchObject({ status: 'canceled' });
+    const before = await gateway.db.generationJob.findUniqueOrThrow({ where: { id } });
+    expect(before.eventSeq).toBeGreaterThanOrEqual(MAX_GENERATION_EVENTS);
+    const refused = await api.post(`/api/v1/generations/${id}/retry`, {});
+    expect({ status: refused.status, error: refused.body.error }).toEqual({
+      status: 409,
+      error: { code: 'not_retryable', message: expect.stringContaining('retried too often'), details: { status: 'canceled', events: before.eventSeq, max: MAX_GENERATION_EVENTS } },
+    });
+    expect(await gateway.db.generationJob.findUniqueOrThrow({ where: { id } })).toEqual(before);
   });
 
   it('when a worker takes the retried generation before the gateway answers, then the answer still reads queued (as the retry left it)', async () => {

@@ -2,6 +2,8 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { queueForStage, type AssetResource, type GenerationRequestBody, type JobConditioning, type JobError, type JobEventEnvelope, type JobEventName, type JobEventPayloads, type StageQueueKey, type RenderOutputs, type StoredWorkflow, type AttemptEndCode, type ReferenceUse } from '@anime/contracts';
 import { isUniqueViolation, readRows, runStatement, type Asset, type Db, type GenerationJob } from '@anime/db';
 import { json, runNumbering } from './lifecycle-sql';
+
+export { MAX_GENERATION_EVENTS } from './lifecycle-statements';
 import { CANCEL, CLAIM_FILING, CREATE, FAIL, FILE, FILE_WITH_ASSETS, FIND_BY_REQUEST, PROGRESS, PROGRESS_LATEST, RENDER, REOPEN, REQUEST_CANCEL, RERENDER, RESOLVE, RESUBMIT, STAGE_OF, STARTED, STARTED_WITH_PROGRESS, SUBMIT, CREATED_JOB_FIELDS } from './lifecycle-statements';
 
 /** What resolving a character records on a generation. */

@@ -280,6 +280,13 @@ export const STAGE_OF: Statement = {
 };
 
 /**
+ * The most events one generation may have before it can no longer be re-opened: each retry adds a
+ * few (retrying, submitted, started, the end), and every Socket.IO subscribe replays them all, so a
+ * cancel-and-retry loop must not grow one generation's history without end. A few hundred retries.
+ */
+export const MAX_GENERATION_EVENTS = 1_000;
+
+/**
  * $1 id, $2 retrying payload, $3 a new seed or null. Re-opens a failed or canceled generation at
  * the stage `queue` runs, clearing its error; filing again reuses the recorded render (no new
  * attempt, progress kept), the other stages lead to a new render attempt.
@@ -293,7 +300,7 @@ const reopen = (queue: StageQueueKey, name: TransitionName = RETRY_TRANSITION[qu
     ${filing ? '' : '"progressValue" = NULL, "progressMax" = NULL, "progressNode" = NULL,'}${name === 'rerender' ? ' outputs = NULL,' : ''}
     seed = COALESCE($3::bigint, seed), request = CASE WHEN $3::bigint IS NULL THEN request ELSE request || jsonb_build_object('seed', $3::bigint) END,
     "updatedAt" = ${SQL_NOW}, "eventSeq" = "eventSeq" + 1
-  WHERE id = $1::uuid AND ${guard(name)}
+  WHERE id = $1::uuid AND ${guard(name)} AND "eventSeq" < ${MAX_GENERATION_EVENTS}
   RETURNING id, "eventSeq", source, "requestId"
 ), n AS (
   SELECT j.*, (SELECT count(*) FROM job_attempts WHERE "jobId" = j.id)::int + ${filing ? 0 : 1} AS attempt FROM j

@@ -1,5 +1,5 @@
 import type { Db } from '@anime/db';
-import { JobLifecycle, type JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
+import { JobLifecycle, MAX_GENERATION_EVENTS, type JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
 import type { Logger } from '@anime/logger';
 import type { GenerationResource } from '@anime/contracts';
 import { readGenerationResource } from '../data/generation-resources';
@@ -16,15 +16,23 @@ export interface RetryGenerationDeps {
 /**
  * Runs a failed or canceled generation again as a new attempt under the same id, from the stage it
  * stopped at (same seed unless `newSeed`), and hands it to that stage's queue. Anything else is
- * 409 `not_retryable`. If Redis refuses the hand-off, the recovery sweep enqueues it.
+ * 409 `not_retryable`, as is one whose history reached MAX_GENERATION_EVENTS (a cancel-and-retry
+ * loop would grow it, and every subscribe's replay, without end). If Redis refuses the hand-off, the recovery sweep enqueues it.
  * Answers the generation as the retry left it (queued), read before the hand-off: once handed off,
  * a worker may already have moved it on, and the answer must not depend on that race.
  */
 export async function retryGeneration(deps: RetryGenerationDeps, id: string, options: { newSeed: boolean }): Promise<GenerationResource> {
   const lifecycle = new JobLifecycle(deps.db);
   const event = await lifecycle.retry(id, { reason: 'retry requested over the API', newSeed: options.newSeed });
-  const job = await deps.db.generationJob.findUnique({ where: { id }, select: { id: true, status: true, stage: true, priority: true, correlationId: true } });
+  const job = await deps.db.generationJob.findUnique({ where: { id }, select: { id: true, status: true, stage: true, priority: true, correlationId: true, eventSeq: true } });
   if (!job) throw notFound(`generation ${id}`);
+  if (!event && (job.status === 'failed' || job.status === 'canceled') && job.eventSeq >= MAX_GENERATION_EVENTS) {
+    throw new ApiError(409, 'not_retryable', `generation ${id} has been retried too often (${job.eventSeq} events, at most ${MAX_GENERATION_EVENTS}); submit a new generation instead`, {
+      status: job.status,
+      events: job.eventSeq,
+      max: MAX_GENERATION_EVENTS,
+    });
+  }
   if (!event) {
     throw new ApiError(409, 'not_retryable', `generation ${id} is ${job.status}; only a failed or canceled generation can be retried`, { status: job.status });
   }
