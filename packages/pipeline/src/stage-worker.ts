@@ -7,7 +7,8 @@ import { storableJobError } from './faults/storable-job-error';
 import { StageRefusedError } from './faults/stage-faults';
 import type { JobEventPublisher } from './job-events';
 import { admitStage } from './lifecycle/admit-stage';
-import { JobLifecycle } from './lifecycle/job-lifecycle';
+import { JobLifecycle, MAX_GENERATION_EVENTS } from './lifecycle/job-lifecycle';
+import { isActive } from './lifecycle/transitions';
 import { loadGeneration, type GenerationRow } from './lifecycle/load-generation';
 import { keepJobsFor, type PipelineQueues, type QueueSettings } from './queues';
 import { jobDuration } from './metrics/anime-metrics';
@@ -119,8 +120,17 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
         await deps.queues.enqueueStage(generation);
         return { generationId, outcome: `already at ${generation.stage}; handed to ${PIPELINE_CATALOG[decision.to].name}` };
       case 'reopen': {
-        await deps.events.publishAll([await lifecycle.retryStage(generationId, key, `its ${entry.name} job was retried`)]);
-        return { generationId, generation: (await loadGeneration(deps.db, generationId))! };
+        const reopened = await lifecycle.retryStage(generationId, key, `its ${entry.name} job was retried`);
+        await deps.events.publishAll([reopened]);
+        const now = await loadGeneration(deps.db, generationId);
+        if (!now) throw new UnrecoverableError(`generation ${generationId} does not exist`);
+        // Not re-opened (its history reached the cap, or another transition came first) and not running
+        // meanwhile: the stage must not run on a generation that is over, nor complete as if it had.
+        if (!reopened && !isActive(now)) {
+          const capped = (await deps.db.jobEvent.count({ where: { jobId: generationId } })) >= MAX_GENERATION_EVENTS;
+          throw new StageRefusedError(`generation ${generationId}: it is ${now.status} and could not be re-opened` + (capped ? ` (its history reached ${MAX_GENERATION_EVENTS} events; submit a new generation instead)` : ''));
+        }
+        return { generationId, generation: now };
       }
       case 'run':
         return { generationId, generation };

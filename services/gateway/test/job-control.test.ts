@@ -51,21 +51,46 @@ describe('POST /api/v1/generations/:id/cancel and /retry (gateway alone)', () =>
     expect(await gateway.queues.byKey.generationRenders.getJob(`render-${id}`)).toBeTruthy();
   });
 
+  /** Stored events (what a subscribe replays) added as cancel-and-retry rounds add them, until the history holds `total`. */
+  const growHistory = async (id: string, total: number) => {
+    const { eventSeq } = await gateway.db.generationJob.findUniqueOrThrow({ where: { id } });
+    const add = total - (await gateway.db.jobEvent.count({ where: { jobId: id } }));
+    await gateway.db.jobEvent.createMany({
+      data: Array.from({ length: add }, (_, i) => ({ jobId: id, seq: eventSeq + 1 + i, type: i % 2 ? 'job:canceled' : 'job:retrying', payload: { jobId: id }, webhooksDispatched: true })),
+    });
+    await gateway.db.generationJob.update({ where: { id }, data: { eventSeq: eventSeq + add } });
+  };
+
   it('when a generation has been canceled and retried so often that its history reached the cap, then a retry is 409 not_retryable saying so, and nothing changes', async () => {
     const id = await create();
     expect((await api.post(`/api/v1/generations/${id}/cancel`)).body).toMatchObject({ status: 'canceled' });
     // As hundreds of cancel-and-retry rounds leave it: one event short of the cap, a retry still runs.
-    await gateway.db.generationJob.update({ where: { id }, data: { eventSeq: MAX_GENERATION_EVENTS - 1 } });
+    await growHistory(id, MAX_GENERATION_EVENTS - 1);
     expect((await api.post(`/api/v1/generations/${id}/retry`, {})).status).toBe(202);
     expect((await api.post(`/api/v1/generations/${id}/cancel`)).body).toMatchObject({ status: 'canceled' });
     const before = await gateway.db.generationJob.findUniqueOrThrow({ where: { id } });
-    expect(before.eventSeq).toBeGreaterThanOrEqual(MAX_GENERATION_EVENTS);
+    const events = await gateway.db.jobEvent.count({ where: { jobId: id } });
+    expect(events).toBeGreaterThanOrEqual(MAX_GENERATION_EVENTS);
     const refused = await api.post(`/api/v1/generations/${id}/retry`, {});
     expect({ status: refused.status, error: refused.body.error }).toEqual({
       status: 409,
-      error: { code: 'not_retryable', message: expect.stringContaining('retried too often'), details: { status: 'canceled', events: before.eventSeq, max: MAX_GENERATION_EVENTS } },
+      error: { code: 'not_retryable', message: expect.stringContaining('retried too often'), details: { status: 'canceled', events, max: MAX_GENERATION_EVENTS } },
     });
     expect(await gateway.db.generationJob.findUniqueOrThrow({ where: { id } })).toEqual(before);
+  });
+
+  it('when a generation failed after a long render (each sampler step reserves a seq for its progress, which is not stored), then its history is short and a retry runs', async () => {
+    const id = await create();
+    const lifecycle = new JobLifecycle(gateway.db);
+    await lifecycle.submit(id, { backend: 'http://gpu-1', promptId: 'p-long', workflow: {} });
+    // Seven sampler passes of 150 steps: each tick's statement reserves a seq per step left.
+    for (let pass = 0; pass < 7; pass++) expect(await lifecycle.progress(id, { value: 1, max: 150, node: '3' }, 150)).not.toBeNull();
+    await lifecycle.fail(id, { code: 'comfyui_execution', message: 'CUDA out of memory' });
+    expect((await gateway.db.generationJob.findUniqueOrThrow({ where: { id } })).eventSeq).toBeGreaterThanOrEqual(MAX_GENERATION_EVENTS);
+    expect(await gateway.db.jobEvent.count({ where: { jobId: id } })).toBeLessThan(10);
+
+    const retried = await api.post(`/api/v1/generations/${id}/retry`, {});
+    expect({ status: retried.status, body: retried.body }).toMatchObject({ status: 202, body: { status: 'queued', stage: 'resolved' } });
   });
 
   it('when a worker takes the retried generation before the gateway answers, then the answer still reads queued (as the retry left it)', async () => {

@@ -2,7 +2,7 @@ import { Job } from 'bullmq';
 import type { Simulator } from '@anime/comfyui-simulator';
 import { generationRequestBodySchema } from '@anime/contracts';
 import type { Db } from '@anime/db';
-import { JobLifecycle, type RunningService } from '@anime/pipeline';
+import { JobLifecycle, MAX_GENERATION_EVENTS, type RunningService } from '@anime/pipeline';
 import { waitFor } from '@anime/testing';
 import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrator-fixture';
 
@@ -63,6 +63,28 @@ describe('render stage (orchestrator in-process, simulator, PostgreSQL, Redis)',
     expect((row.attempts[0].error as { code: string }).code).toBe('comfyui_execution');
     const story = await db.jobEvent.findMany({ where: { jobId: id }, orderBy: { seq: 'asc' } });
     expect(story.map((e) => e.type)).toEqual(['job:queued', 'job:submitted', 'job:started', 'job:failed', 'job:retrying', 'job:submitted', 'job:started']);
+  });
+
+  it('when a failed render job is retried as a dashboard does but its generation reached the events cap, then the queue job is refused saying so, no prompt is sent again and the generation stays failed', async () => {
+    simulator.failNext('execution_error', 'CUDA out of memory');
+    const id = await fx.resolvedGeneration();
+    const failed = await settledRenderJob(id);
+    expect(failed.state).toBe('failed');
+    // As hundreds of retries leave it (their events stored), the last one having failed before its prompt reached a backend (stage resolved).
+    const { eventSeq } = await db.generationJob.findUniqueOrThrow({ where: { id } });
+    const add = MAX_GENERATION_EVENTS - (await db.jobEvent.count({ where: { jobId: id } }));
+    await db.jobEvent.createMany({ data: Array.from({ length: add }, (_, i) => ({ jobId: id, seq: eventSeq + 1 + i, type: i % 2 ? 'job:failed' : 'job:retrying', payload: { jobId: id }, webhooksDispatched: true })) });
+    await db.generationJob.update({ where: { id }, data: { eventSeq: eventSeq + add, stage: 'resolved' } });
+    const before = await generation(id);
+
+    await failed.job.retry('failed');
+    const refused = await waitFor(async () => {
+      const job = await renderJob(id);
+      return job && job.attemptsMade > failed.job.attemptsMade && (await job.getState()) === 'failed' ? job : null;
+    }, 'the retried job to be refused');
+    expect(refused.failedReason).toMatch(/failed and could not be re-opened \(its history reached 1000 events/);
+    expect(await generation(id)).toEqual(before);
+    expect(simulator.received.filter((p) => JSON.stringify(p).includes(id))).toHaveLength(1);
   });
 
   it('when the render job of a completed generation is retried, then the queue job fails saying there is nothing to run again, and the generation is untouched', async () => {

@@ -287,6 +287,13 @@ export const STAGE_OF: Statement = {
 export const MAX_GENERATION_EVENTS = 1_000;
 
 /**
+ * The generation's stored events (job_events, what a subscribe replays) are fewer than the cap.
+ * Counted, not read from "eventSeq": that also counts the seqs progress reserves (one per sampler
+ * step, never stored), which a single long render takes past the cap.
+ */
+const historyBelowCap = (id: string) => `(SELECT count(*) FROM job_events WHERE "jobId" = ${id}) < ${MAX_GENERATION_EVENTS}`;
+
+/**
  * $1 id, $2 retrying payload, $3 a new seed or null. Re-opens a failed or canceled generation at
  * the stage `queue` runs, clearing its error; filing again reuses the recorded render (no new
  * attempt, progress kept), the other stages lead to a new render attempt.
@@ -300,7 +307,7 @@ const reopen = (queue: StageQueueKey, name: TransitionName = RETRY_TRANSITION[qu
     ${filing ? '' : '"progressValue" = NULL, "progressMax" = NULL, "progressNode" = NULL,'}${name === 'rerender' ? ' outputs = NULL,' : ''}
     seed = COALESCE($3::bigint, seed), request = CASE WHEN $3::bigint IS NULL THEN request ELSE request || jsonb_build_object('seed', $3::bigint) END,
     "updatedAt" = ${SQL_NOW}, "eventSeq" = "eventSeq" + 1
-  WHERE id = $1::uuid AND ${guard(name)} AND "eventSeq" < ${MAX_GENERATION_EVENTS}
+  WHERE id = $1::uuid AND ${guard(name)} AND ${historyBelowCap('$1::uuid')}
   RETURNING id, "eventSeq", source, "requestId"
 ), n AS (
   SELECT j.*, (SELECT count(*) FROM job_attempts WHERE "jobId" = j.id)::int + ${filing ? 0 : 1} AS attempt FROM j

@@ -24,12 +24,14 @@ export interface RetryGenerationDeps {
 export async function retryGeneration(deps: RetryGenerationDeps, id: string, options: { newSeed: boolean }): Promise<GenerationResource> {
   const lifecycle = new JobLifecycle(deps.db);
   const event = await lifecycle.retry(id, { reason: 'retry requested over the API', newSeed: options.newSeed });
-  const job = await deps.db.generationJob.findUnique({ where: { id }, select: { id: true, status: true, stage: true, priority: true, correlationId: true, eventSeq: true } });
+  const job = await deps.db.generationJob.findUnique({ where: { id }, select: { id: true, status: true, stage: true, priority: true, correlationId: true } });
   if (!job) throw notFound(`generation ${id}`);
-  if (!event && (job.status === 'failed' || job.status === 'canceled') && job.eventSeq >= MAX_GENERATION_EVENTS) {
-    throw new ApiError(409, 'not_retryable', `generation ${id} has been retried too often (${job.eventSeq} events, at most ${MAX_GENERATION_EVENTS}); submit a new generation instead`, {
+  // Its stored events (what a subscribe replays), not "eventSeq", which counts progress seqs too.
+  const events = !event && (job.status === 'failed' || job.status === 'canceled') ? await deps.db.jobEvent.count({ where: { jobId: id } }) : 0;
+  if (events >= MAX_GENERATION_EVENTS) {
+    throw new ApiError(409, 'not_retryable', `generation ${id} has been retried too often (${events} events, at most ${MAX_GENERATION_EVENTS}); submit a new generation instead`, {
       status: job.status,
-      events: job.eventSeq,
+      events,
       max: MAX_GENERATION_EVENTS,
     });
   }
