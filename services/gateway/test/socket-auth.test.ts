@@ -1,7 +1,12 @@
+import { EventEmitter } from 'node:events';
+import type { Socket as IoSocket } from 'socket.io';
 import { io, type Socket } from 'socket.io-client';
 import { waitFor } from '@anime/testing';
 import { kaiDefinition } from './fixtures';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
+import type { Caller } from '../src/http/auth/caller';
+import type { KeyAuthenticator } from '../src/http/auth/authenticate-key';
+import { authenticateSocket } from '../src/socket/authenticate-socket';
 
 const MAX_SUBSCRIPTIONS = 5;
 let gateway: TestGateway;
@@ -196,5 +201,37 @@ describe('Socket.IO connections per key', () => {
     held[0].close();
     await waitFor(() => connectTo(key).then(() => true, () => false), 'room for a connection once one closed', 10_000);
     await expect(connectTo(key)).rejects.toThrow('too_many_connections');
+  });
+});
+
+describe('Socket.IO connections per key, counted by authenticateSocket', () => {
+  // A stand-in of what the middleware reads of a Socket.IO socket: its handshake, data and engine connection.
+  function fakeSocket() {
+    const conn = Object.assign(new EventEmitter(), { readyState: 'open' as string });
+    const socket = { handshake: { auth: { token: 'a key' } }, data: {}, conn } as unknown as IoSocket;
+    const closeTransport = () => {
+      conn.readyState = 'closed';
+      conn.emit('close', 'transport close');
+    };
+    return { socket, closeTransport };
+  }
+  const caller = { keyId: 'key-1', name: 'crowd', scopes: ['read'], projects: null } as unknown as Caller;
+
+  it('when a connection closes while its key is still being checked, then it is not left counted: the key can connect again up to the limit', async () => {
+    let answer: (outcome: { caller: Caller }) => void = () => undefined;
+    const slow = new Promise<{ caller: Caller }>((resolve) => (answer = resolve));
+    const authenticate = jest.fn<ReturnType<KeyAuthenticator>, Parameters<KeyAuthenticator>>().mockReturnValueOnce(slow).mockResolvedValue({ caller });
+    const middleware = authenticateSocket(authenticate, 1);
+
+    // The client goes away mid-handshake (its transport closes) before the key check answers.
+    const gone = fakeSocket();
+    const goneNext = new Promise<Error | undefined>((resolve) => middleware(gone.socket, resolve));
+    gone.closeTransport();
+    answer({ caller });
+    await goneNext;
+
+    const next = fakeSocket();
+    const outcome = await new Promise<Error | undefined>((resolve) => middleware(next.socket, resolve));
+    expect(outcome?.message).toBeUndefined();
   });
 });

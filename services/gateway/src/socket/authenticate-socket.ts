@@ -15,6 +15,8 @@ export function authenticateSocket(authenticateKey: KeyAuthenticator, maxConnect
   const connections = new Map<string, number>();
   /** Counts a connection of `keyId` until its transport closes (connected or not: a handshake can fail after this). */
   const hold = (socket: Socket, keyId: string) => {
+    // Closed while its key was being checked: its 'close' has been emitted already, and Socket.IO drops it.
+    if (socket.conn.readyState === 'closed') return;
     connections.set(keyId, (connections.get(keyId) ?? 0) + 1);
     socket.conn.once('close', () => {
       const left = (connections.get(keyId) ?? 1) - 1;
