@@ -30,8 +30,17 @@ export async function sendItemsInBatches<T>(
   res.end(']}');
 }
 
-/** Writes and waits while the client is slower than the database, so unsent batches do not pile up. */
+/**
+ * Writes and waits while the client is slower than the database, so unsent batches do not pile up.
+ * The wait that lost the race is taken off the response (else each wait left a listener on it).
+ */
 async function write(res: Response, chunk: string): Promise<void> {
-  if (res.write(chunk)) return;
-  await Promise.race([once(res, 'drain'), once(res, 'close')]);
+  // A client gone already (its 'close' emitted, say while a batch was read) would be waited for without end.
+  if (res.write(chunk) || res.destroyed) return;
+  const waited = new AbortController();
+  try {
+    await Promise.race([once(res, 'drain', { signal: waited.signal }), once(res, 'close', { signal: waited.signal })]);
+  } finally {
+    waited.abort();
+  }
 }
