@@ -8,6 +8,7 @@ import { kaiDefinition } from './fixtures';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
 import { newWebhookSecret } from '../src/webhooks/sign-webhook';
 import { startWebhookDelivery } from '../src/webhooks/start-webhook-delivery';
+import { webhookSweep } from '../src/webhooks/webhook-outbox';
 
 jest.setTimeout(90_000);
 
@@ -119,5 +120,33 @@ describe('webhooks: a Redis emptied before or during delivery loses no message',
     // Delivered: the sweep does not send it again.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(received.filter((r) => r.path === '/flaky')).toHaveLength(2);
+  });
+  it('when many messages wait hours for their next try, then a sweep asks Redis about none of them; one whose try is due and whose job Redis lost is enqueued again', async () => {
+    const endpoint = await gateway.db.webhookEndpoint.create({ data: { url: `${base}/later`, events: ['generation.canceled'], secret: newWebhookSecret() } });
+    const generationId = await cancelOne('its receiver down for hours');
+    // As a receiver down for a day leaves them: owed, untouched for minutes, each next try hours away, their delayed jobs in Redis.
+    const minutesAgo = new Date(Date.now() - 5 * 60_000);
+    const hoursAhead = new Date(Date.now() + 5 * 3_600_000);
+    await gateway.db.webhookMessage.createMany({
+      data: Array.from({ length: 50 }, (_, i) => ({ endpointId: endpoint.id, generationId, seq: 1_000 + i, eventType: 'generation.canceled', attempts: 3, nextAttemptAt: hoursAhead, createdAt: minutesAgo, updatedAt: minutesAgo })),
+    });
+    const queue = gateway.queues.byKey.webhookDeliveries;
+    const asked = jest.spyOn(queue, 'getJobState');
+    try {
+      const log = createLogger('test', 'error');
+      await webhookSweep({ db: gateway.db, queues: gateway.queues, log }, 300);
+      const askedAboutLater = asked.mock.calls.filter(([jobId]) => String(jobId).includes(endpoint.id)).length;
+      expect(askedAboutLater).toBe(0);
+
+      // One of them comes due (its job lost meanwhile): the next sweep hands it on.
+      await gateway.db.webhookMessage.update({ where: { endpointId_generationId_seq: { endpointId: endpoint.id, generationId, seq: 1_000 } }, data: { nextAttemptAt: minutesAgo } });
+      await webhookSweep({ db: gateway.db, queues: gateway.queues, log }, 300);
+      const jobId = `webhook-${endpoint.id}-${generationId}-1000`;
+      expect(await queue.getJobState(jobId)).not.toBe('unknown');
+      expect(await queue.getJobState(`webhook-${endpoint.id}-${generationId}-1001`)).toBe('unknown');
+    } finally {
+      asked.mockRestore();
+      await gateway.db.webhookMessage.updateMany({ where: { endpointId: endpoint.id }, data: { finishedAt: new Date(), outcome: 'test over' } });
+    }
   });
 });

@@ -37,14 +37,16 @@ const UNDISPATCHED: Statement = {
     ORDER BY "createdAt" LIMIT $2`,
 };
 
-// Messages still owed, untouched for $1 ms, after the cursor ($2 updatedAt as text, $3 endpoint, $4 generation, $5 seq).
+// Messages still owed, untouched for $1 ms and due for $1 ms (a try hours away has its delayed job to
+// come, or is handed on once due: a sweep never asks Redis about every message a dead receiver is
+// owed), after the cursor ($2 updatedAt as text, $3 endpoint, $4 generation, $5 seq).
 const OWED: Statement = {
   name: 'webhook-owed-messages',
   text: `SELECT "endpointId"::text AS "endpointId", "generationId"::text AS "generationId", seq, "eventType",
       to_char("updatedAt", 'YYYY-MM-DD"T"HH24:MI:SS.MS') AS "updatedAt",
       GREATEST(0, CEIL(EXTRACT(EPOCH FROM ("nextAttemptAt" - ${SQL_NOW})) * 1000))::bigint AS "dueInMs"
     FROM webhook_messages
-    WHERE "finishedAt" IS NULL AND "updatedAt" < ${SQL_NOW} - ${ms('$1')}
+    WHERE "finishedAt" IS NULL AND "updatedAt" < ${SQL_NOW} - ${ms('$1')} AND "nextAttemptAt" < ${SQL_NOW} - ${ms('$1')}
       AND ($2::timestamp IS NULL OR ("updatedAt", "endpointId", "generationId", seq) > ($2::timestamp, $3::uuid, $4::uuid, $5::int))
     ORDER BY "updatedAt", "endpointId", "generationId", seq LIMIT $6`,
 };
@@ -90,8 +92,8 @@ export async function dispatchEvents(deps: OutboxDeps, events: DispatchEvent[]):
 
 /**
  * One pass of the webhook recovery sweep: terminal events older than `graceMs` never dispatched are
- * dispatched; messages still owed, untouched for `graceMs`, whose delivery job Redis no longer holds
- * (or holds finished) get it again, delayed until their next try is due. A live job (waiting,
+ * dispatched; messages still owed, untouched for `graceMs` and due (their next try `graceMs` past),
+ * whose delivery job Redis no longer holds (or holds finished) get it again. A live job (waiting,
  * active, delayed) is left alone. Returns how many events and deliveries it handed on.
  */
 export async function webhookSweep(deps: OutboxDeps, graceMs = RECOVERY_GRACE_MS): Promise<{ events: number; deliveries: number }> {
