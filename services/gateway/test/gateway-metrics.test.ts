@@ -4,7 +4,7 @@ import { startTestGateway, type TestGateway } from './start-test-gateway';
 let gw: TestGateway;
 
 beforeAll(async () => {
-  gw = await startTestGateway('gateway-metrics');
+  gw = await startTestGateway('gateway-metrics', { limits: {} });
 });
 afterAll(() => gw?.close());
 

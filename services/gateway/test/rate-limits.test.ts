@@ -10,7 +10,7 @@ let api: ReturnType<typeof jsonClient>;
 
 // The defaults: RATE_LIMIT_RPS 20, RATE_LIMIT_BURST 40 per 10 s, RATE_LIMIT_COST_PER_MIN = one 16 × 2048² × 150-step request.
 beforeAll(async () => {
-  gateway = await startTestGateway('rate-limits');
+  gateway = await startTestGateway('rate-limits', { limits: {} });
   api = gateway.client();
   expect((await api.post('/api/v1/characters', { name: 'Kai Nakamura', slug: 'kai', definition: kaiDefinition })).status).toBe(201);
 });
