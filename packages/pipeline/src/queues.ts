@@ -9,7 +9,7 @@ export interface PipelineQueues {
   /** Each queue of the catalog, by key. */
   byKey: PipelineQueueMap;
   /** Adds a message to a queue, with the catalog's job name, job id rule and retry policy. */
-  enqueue<K extends QueueKey>(key: K, payload: QueuePayloadInput<K>, options?: { priority?: Priority }): Promise<unknown>;
+  enqueue<K extends QueueKey>(key: K, payload: QueuePayloadInput<K>, options?: { priority?: Priority; delayMs?: number }): Promise<unknown>;
   /**
    * Hands a generation to the queue of the stage it is at (none once filed). With `replaceFinished`
    * (a retried generation), a finished stage job of an earlier run under the same job id is removed
@@ -85,6 +85,7 @@ export function createPipelineQueues(connection: ConnectionOptions, prefix: stri
     return byKey[key].add(entry.jobName, parsed, {
       jobId: entry.jobId(parsed as never),
       ...(options.priority ? { priority: PRIORITY_RANK[options.priority] } : {}),
+      ...(options.delayMs ? { delay: options.delayMs } : {}),
     });
   };
 

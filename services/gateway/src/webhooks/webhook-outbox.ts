@@ -1,4 +1,4 @@
-import { PIPELINE_CATALOG, TERMINAL_EVENTS, WEBHOOK_TYPE_OF_EVENT } from '@anime/contracts';
+import { PIPELINE_CATALOG, TERMINAL_EVENTS, WEBHOOK_TYPE_OF_EVENT, type WebhookEventType } from '@anime/contracts';
 import { runStatement, SQL_NOW, type Db, type Statement } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { endpointsForEvents, RECOVERY_GRACE_MS, type PipelineQueues, type WebhookEvent } from '@anime/pipeline';
@@ -114,7 +114,7 @@ export async function webhookSweep(deps: OutboxDeps, graceMs = RECOVERY_GRACE_MS
   let deliveries = 0;
   let after: [string | null, string | null, string | null, number | null] = [null, null, null, null];
   for (;;) {
-    const page = await runStatement<{ endpointId: string; generationId: string; seq: number; eventType: string; updatedAt: string; dueInMs: string | number }>(deps.db, OWED, [graceMs, ...after, PAGE]);
+    const page = await runStatement<{ endpointId: string; generationId: string; seq: number; eventType: WebhookEventType; updatedAt: string; dueInMs: string | number }>(deps.db, OWED, [graceMs, ...after, PAGE]);
     for (const m of page) {
       const payload = { schemaVersion: 1 as const, endpointId: m.endpointId, generationId: m.generationId, eventType: m.eventType, seq: m.seq };
       const jobId = entry.jobId(payload)!;
@@ -123,7 +123,7 @@ export async function webhookSweep(deps: OutboxDeps, graceMs = RECOVERY_GRACE_MS
       // Read again: its job may have delivered it (and been removed) since the page was read.
       if (!(await runStatement(deps.db, STILL_OWED, [m.endpointId, m.generationId, m.seq])).length) continue;
       if (state !== 'unknown') await queue.remove(jobId).catch(() => undefined);
-      await queue.add(entry.jobName, entry.schema.parse(payload), { jobId, delay: Number(m.dueInMs) });
+      await deps.queues.enqueue('webhookDeliveries', payload, { delayMs: Number(m.dueInMs) });
       deliveries++;
     }
     if (page.length < PAGE) break;
