@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import { countRateLimitRefusal } from '@anime/pipeline';
-import { ApiError } from '../api-error';
 import { rateLimitKey } from './rate-limit-key';
+import { tooMany } from './rate-limited';
 
 /** Seconds a refused request is asked to wait: a body under way usually ends within that. */
 export const BODIES_RETRY_AFTER_S = 1;
@@ -21,11 +21,10 @@ export function bodiesInFlightLimit(max: number): RequestHandler {
     const count = arriving.get(key) ?? 0;
     if (count >= max) {
       countRateLimitRefusal('bodies_in_flight');
-      res.setHeader('Retry-After', String(BODIES_RETRY_AFTER_S));
       // Read and dropped, so the client gets its 429 rather than a reset; nothing of it is kept.
       req.resume();
       return next(
-        new ApiError(429, 'rate_limited', `at most ${max} request bodies of one key may be arriving at once (REQUEST_BODIES_PER_KEY); send this one once another has ended`, {
+        tooMany(res, 'rate_limited', BODIES_RETRY_AFTER_S, `at most ${max} request bodies of one key may be arriving at once (REQUEST_BODIES_PER_KEY); send this one once another has ended`, {
           reason: 'bodies_in_flight',
           limit: max,
           retryAfterSeconds: BODIES_RETRY_AFTER_S,
