@@ -1,6 +1,7 @@
 import { ServerResponse, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { ESSENTIAL_SECURITY_HEADERS } from '@anime/pipeline';
 import type { EdgeRefusal } from '../http/edge/origin-policy';
+import { errorCodeForStatus } from '../http/status-error-code';
 
 /** Engine.io's protocol error numbers (engine.io `Server.errors`) as the API's codes. */
 const ENGINE_ERROR_CODES: Readonly<Record<number, string>> = {
@@ -11,8 +12,6 @@ const ENGINE_ERROR_CODES: Readonly<Record<number, string>> = {
   4: 'forbidden',
   5: 'unsupported_protocol_version',
 };
-
-const STATUS_CODES: Readonly<Record<number, string>> = { 400: 'bad_request', 403: 'forbidden', 413: 'payload_too_large' };
 
 type EngineMiddleware = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
 
@@ -75,7 +74,7 @@ function errorOf(status: number, text: string, req: IncomingMessage, refusalOf: 
     // a bare status from a transport
   }
   const engineCode = typeof engine.code === 'number' ? engine.code : undefined;
-  const code = (engineCode !== undefined && ENGINE_ERROR_CODES[engineCode]) || STATUS_CODES[status] || (status >= 500 ? 'internal' : 'bad_request');
+  const code = (engineCode !== undefined && ENGINE_ERROR_CODES[engineCode]) || (status >= 500 ? 'internal' : errorCodeForStatus(status));
   const message = typeof engine.message === 'string' && engine.message ? `Socket.IO: ${engine.message}` : `Socket.IO refused the request (${status})`;
   return engineCode === undefined ? { code, message } : { code, message, details: { engineCode } };
 }
