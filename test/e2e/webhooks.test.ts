@@ -168,7 +168,11 @@ describe('signed webhooks on the real stack (WEBHOOK_ALLOW=127.0.0.1 so the loca
     const hit = await waitFor(async () => received.find((r) => r.path === '/own') ?? null, 'per-request delivery', 30_000, 50);
     expect(JSON.parse(hit.body)).toMatchObject({ type: 'generation.completed', data: { id: created.data.id } });
     expect(verifyStandardWebhook(own.data.secret, hit.headers, hit.body)).toBe(true);
-    const deliveries = (await fx.api.get(`/api/v1/webhooks/${own.data.id}/deliveries`, as(key))).data.items;
+    // The attempt is recorded once the receiver's answer is in, a moment after the receiver saw the request.
+    const deliveries = await waitFor(async () => {
+      const items = (await fx.api.get(`/api/v1/webhooks/${own.data.id}/deliveries`, as(key))).data.items as unknown[];
+      return items.length ? items : null;
+    }, 'the per-request delivery to be recorded', 10_000, 50);
     expect(deliveries).toEqual([expect.objectContaining({ eventType: 'generation.completed', generationId: created.data.id, attempt: 1, statusCode: 204, succeeded: true, error: null })]);
   });
 });

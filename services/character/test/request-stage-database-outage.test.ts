@@ -113,10 +113,9 @@ describe('a stage message whose generation cannot be read while PostgreSQL is un
 
     await proxy.accept();
     // Back: the row is read at last (there is none), which fails the job once, for that reason.
-    const failed = await waitFor(async () => {
-      const job = (await filing.getJob(added.id!))!;
-      return (await job.getState()) === 'failed' ? job : null;
-    }, 'the job to run after the outage', 20_000);
+    await waitFor(async () => ((await filing.getJobState(added.id!)) === 'failed' ? true : null), 'the job to run after the outage', 20_000);
+    // Read after the state: a job read before it moved to failed has no failedReason yet.
+    const failed = (await filing.getJob(added.id!))!;
     expect(failed.failedReason).toBe(`generation ${generationId} does not exist`);
     expect(failed.attemptsMade).toBe(1);
   }, 40_000);
