@@ -62,7 +62,8 @@ describe('queue, interrupt and history', () => {
   });
 
   it('when front is set, then the prompt jumps ahead of pending ones with a negative number', async () => {
-    const first = await submit(textToImage({ steps: 5 }));
+    // Long enough (1 s) that both prompts are still pending when the queue is read on a loaded machine.
+    const first = await submit(textToImage({ steps: 50 }));
     await started(first.prompt_id);
     const normal = await submit(emptyImageProbe('normal'));
     const urgent = await submit(emptyImageProbe('urgent'), { front: true });

@@ -94,7 +94,11 @@ describe('webhooks: a Redis emptied before or during delivery loses no message',
     delivery = await startDelivery();
     await waitFor(async () => (received.some((r) => r.path === '/before') ? true : null), 'the webhook of the event Redis lost', 30_000, 100);
     expect(received.filter((r) => r.path === '/before')).toHaveLength(1);
-    const log = await gateway.db.webhookDelivery.findMany({ where: { endpointId: endpoint.id } });
+    // The attempt is recorded once the receiver's answer is in, a moment after the receiver saw it.
+    const log = await waitFor(async () => {
+      const rows = await gateway.db.webhookDelivery.findMany({ where: { endpointId: endpoint.id } });
+      return rows.length ? rows : null;
+    }, 'the delivery to be recorded', 10_000, 20);
     expect(log).toEqual([expect.objectContaining({ generationId, eventType: 'generation.canceled', attempt: 1, statusCode: 204, succeeded: true })]);
   });
 
