@@ -1,27 +1,17 @@
 import { markedNumberText, pyKeys } from './py-json-marks';
 import { pyFloatRepr } from './py-format';
 
-/** Printable ASCII without '"' or '\\': such a string (most keys and values) is written as it is. */
-const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+/** What JSON.stringify leaves as it is but ensure_ascii escapes: DEL and everything past ASCII (UTF-16 units). */
+const NOT_ASCII = /[^\x20-\x7e]/g;
+const asciiEscape = (ch: string) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
 
+/**
+ * json.dumps's string with ensure_ascii. JSON.stringify already writes \" \\ \n \r \t \b \f, the
+ * other control characters and lone surrogates as lowercase \u00XX as Python does; the rest outside
+ * printable ASCII becomes \uXXXX here. Both are linear: a megabytes-long message costs milliseconds.
+ */
 function jsonString(text: string): string {
-  if (PLAIN.test(text)) return `"${text}"`;
-  let out = '"';
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    const code = text.charCodeAt(i);
-    if (ch === '"') out += '\\"';
-    else if (ch === '\\') out += '\\\\';
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\t') out += '\\t';
-    else if (ch === '\b') out += '\\b';
-    else if (ch === '\f') out += '\\f';
-    // ensure_ascii=True: everything outside printable ASCII becomes \uXXXX (UTF-16 units, as Python does).
-    else if (code < 0x20 || code > 0x7e) out += `\\u${code.toString(16).padStart(4, '0')}`;
-    else out += ch;
-  }
-  return `${out}"`;
+  return JSON.stringify(text).replace(NOT_ASCII, asciiEscape);
 }
 
 function numberText(value: number, holder: object | undefined, key: string): string {
