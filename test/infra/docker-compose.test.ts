@@ -72,6 +72,8 @@ describe('docker-compose.yml', () => {
     }
     for (const name of APP) expect({ name, value: services[name].environment.WEBHOOK_ALLOW }).toEqual({ name, value: '${WEBHOOK_ALLOW:-}' });
     for (const name of APP) expect({ name, value: services[name].environment.WEBHOOK_RETRY_DELAYS }).toEqual({ name, value: '${WEBHOOK_RETRY_DELAYS:-}' });
+    // The gateway alone runs the webhook sweep that prunes.
+    expect(services.gateway.environment.WEBHOOK_LOG_RETENTION_DAYS).toBe('${WEBHOOK_LOG_RETENTION_DAYS:-}');
   });
 
   it('when a studio sets DATABASE_QUERY_TIMEOUT_MS in .env, then every service that talks to PostgreSQL gets it', () => {

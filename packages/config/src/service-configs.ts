@@ -3,6 +3,9 @@ import { gatewayEdgeEnv } from './edge-fields';
 import { comfyUrls, libraryDir, port, positiveInt, sharedEnv } from './env-fields';
 import { gatewayLimitsEnv } from './gateway-limits-env';
 
+/** How many days webhook delivery attempts and finished webhook messages are kept unless WEBHOOK_LOG_RETENTION_DAYS says otherwise. */
+export const WEBHOOK_LOG_RETENTION_DEFAULT_DAYS = 30;
+
 export const gatewayConfigSchema = z.object({
   ...sharedEnv,
   PORT: port(8080),
@@ -21,6 +24,11 @@ export const gatewayConfigSchema = z.object({
   /** The most pixels an uploaded image (reference, bundle reference) may decode to; more is 413. */
   REFERENCE_MAX_PIXELS: positiveInt(40_000_000),
   ...gatewayLimitsEnv,
+  /**
+   * Days the webhook delivery log (GET /webhooks/:id/deliveries) and finished webhook messages are
+   * kept: the gateway's sweep deletes older ones. A message still owed is kept whatever its age.
+   */
+  WEBHOOK_LOG_RETENTION_DAYS: z.coerce.number().int().min(1, 'must be at least 1 (day)').max(3650, 'must be at most 3650 (10 years)').default(WEBHOOK_LOG_RETENTION_DEFAULT_DAYS),
 });
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 

@@ -34,7 +34,7 @@ export const characterListQuerySchema = z.object({
   archived: z.enum(['true', 'false']).default('false').transform((v) => v === 'true').describe('include archived characters'),
 });
 
-/** `GET /api/v1/webhooks/:id/deliveries`: every attempt, newest first, paged like the other lists. */
+/** `GET /api/v1/webhooks/:id/deliveries`: every attempt of the retention (WEBHOOK_LOG_RETENTION_DAYS), newest first, paged like the other lists. */
 export const webhookDeliveryListQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.uuid().optional().describe('nextCursor of the previous page'),

@@ -80,6 +80,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
     allow: config.WEBHOOK_ALLOW,
     retrySchedule: config.WEBHOOK_RETRY_DELAYS ? { ...DEFAULT_RETRY_SCHEDULE, delaysMs: config.WEBHOOK_RETRY_DELAYS } : DEFAULT_RETRY_SCHEDULE,
     recovery: { everyMs: config.RECOVERY_SWEEP_MS },
+    logRetentionDays: config.WEBHOOK_LOG_RETENTION_DAYS,
     log,
   });
   const port = await gateway.listen(config.PORT, host);

@@ -74,7 +74,8 @@ describe("webhooks: whatever a receiver answers, each attempt is recorded and a 
     const api = gateway.client();
     const generation = await api.post('/api/v1/generations', { character: 'kai', prompt: 'many attempts' });
     // 30 events of 8 tries each: 240 attempts, more than the 200 one answer may hold.
-    const start = Date.parse('2026-01-01T00:00:00Z');
+    // Within the last hour: the running sweep deletes attempts older than WEBHOOK_LOG_RETENTION_DAYS.
+    const start = Date.now() - 3_600_000;
     await gateway.db.webhookDelivery.createMany({
       data: Array.from({ length: 240 }, (_, i) => ({
         endpointId: endpoint.id, messageId: `msg_${Math.floor(i / 8)}`, eventType: 'generation.failed', generationId: generation.body.id,

@@ -1,6 +1,6 @@
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { WebhookAllowList } from '@anime/config';
+import { WEBHOOK_LOG_RETENTION_DEFAULT_DAYS, type WebhookAllowList } from '@anime/config';
 import { PIPELINE_CATALOG } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
@@ -9,6 +9,7 @@ import { deliveryProcessor, webhookBackoff } from './delivery-processor';
 import { startEventDispatcher } from './event-dispatcher';
 import type { Resolve } from './pinned-lookup';
 import type { RetrySchedule } from './retry-schedule';
+import { pruneWebhookLog } from './webhook-log-retention';
 import { webhookSweep } from './webhook-outbox';
 
 export interface WebhookDeliveryDeps {
@@ -27,11 +28,14 @@ export interface WebhookDeliveryDeps {
   retrySchedule?: RetrySchedule;
   /** The recovery sweep: every RECOVERY_SWEEP_MS (30 s unless given), on work older than `graceMs` (RECOVERY_GRACE_MS). */
   recovery?: { everyMs?: number; graceMs?: number };
+  /** Days delivery attempts and finished messages are kept (WEBHOOK_LOG_RETENTION_DAYS); each sweep deletes older ones. */
+  logRetentionDays?: number;
 }
 
 /**
  * The gateway's webhook machinery: the stream dispatcher, the webhook-deliveries worker, and the
- * recovery sweep that hands on from PostgreSQL what Redis lost (webhook-outbox.ts).
+ * recovery sweep that hands on from PostgreSQL what Redis lost (webhook-outbox.ts) and deletes what
+ * is past the retention (webhook-log-retention.ts).
  */
 export async function startWebhookDelivery(deps: WebhookDeliveryDeps): Promise<{ stop(): Promise<void> }> {
   const entry = PIPELINE_CATALOG.webhookDeliveries;
@@ -47,9 +51,13 @@ export async function startWebhookDelivery(deps: WebhookDeliveryDeps): Promise<{
   // One pass at a time: one still running when the timer fires again is not doubled.
   let sweeping: Promise<unknown> | null = null;
   const sweep = () => {
-    sweeping ??= webhookSweep({ db: deps.db, queues: deps.queues, log: deps.log }, deps.recovery?.graceMs)
-      .catch((error) => deps.log.warn('webhooks: recovery sweep failed', { error: (error as Error).message }))
-      .finally(() => (sweeping = null));
+    sweeping ??= (async () => {
+      // Each part apart: pruning needs only PostgreSQL, and goes on while Redis is away.
+      await webhookSweep({ db: deps.db, queues: deps.queues, log: deps.log }, deps.recovery?.graceMs)
+        .catch((error) => deps.log.warn('webhooks: recovery sweep failed', { error: (error as Error).message }));
+      await pruneWebhookLog({ db: deps.db, log: deps.log }, deps.logRetentionDays ?? WEBHOOK_LOG_RETENTION_DEFAULT_DAYS)
+        .catch((error) => deps.log.warn('webhooks: pruning past the retention failed', { error: (error as Error).message }));
+    })().finally(() => (sweeping = null));
   };
   sweep();
   const timer = setInterval(sweep, deps.recovery?.everyMs ?? 30_000);

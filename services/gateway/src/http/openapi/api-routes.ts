@@ -136,7 +136,7 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'get', path: '/api/v1/webhooks/:id', tags: ['webhooks'], summary: 'Read a webhook endpoint (no secret)', params: id('webhook id'), responses: { 200: ok('the endpoint', webhookResourceSchema) }, errors: [400, 404] },
   { method: 'delete', path: '/api/v1/webhooks/:id', tags: ['webhooks'], summary: 'Delete a webhook endpoint (its delivery log stays)', params: id('webhook id'), responses: { 204: { description: 'deleted' } }, errors: [400, 404] },
   {
-    method: 'get', path: '/api/v1/webhooks/:id/deliveries', tags: ['webhooks'], summary: 'Every delivery attempt to an endpoint, newest first',
+    method: 'get', path: '/api/v1/webhooks/:id/deliveries', tags: ['webhooks'], summary: 'The delivery attempts to an endpoint of the last WEBHOOK_LOG_RETENTION_DAYS days (30), newest first',
     params: id('webhook id'), query: webhookDeliveryListQuerySchema, responses: { 200: ok('a page of attempts', page(webhookDeliverySchema, 'WebhookDeliveryPage')) }, errors: [400, 404],
   },
   // Probes and this document

@@ -78,7 +78,8 @@ export function webhookRoutes(deps: { db: Db; allow: WebhookAllowList }): Router
   router.get('/:id/deliveries', async (req, res) => {
     const row = await findOwned(callerOf(res), req.params.id);
     const query = parseOr400(webhookDeliveryListQuerySchema, req.query, 'query');
-    // Every attempt stays reachable: newest first, a page at a time (nextCursor), like the other lists.
+    // Every attempt of the retention (WEBHOOK_LOG_RETENTION_DAYS) stays reachable: newest first, a page
+    // at a time (nextCursor), like the other lists. A cursor pruned meanwhile answers an empty page.
     const rows = await deps.db.webhookDelivery.findMany({
       where: { endpointId: row.id },
       orderBy: [{ createdAt: 'desc' }, { attempt: 'desc' }, { id: 'desc' }],
