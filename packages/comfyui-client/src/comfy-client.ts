@@ -6,11 +6,13 @@ import { submitPrompt } from './http/submit-prompt';
 import { uploadResult } from './http/upload-result';
 import { comboOptions } from './models/combo-options';
 import { PromptFollower } from './run/prompt-follower';
+import { ClientIdWatch } from './socket/client-id-watch';
 import type { ComfyMessage } from './socket/comfy-message';
 import { ComfySocket, type SocketState } from './socket/comfy-socket';
 import {
   SILENT_LOGGER,
   type ApiPrompt,
+  type ClientIdLeases,
   type ClientLogger,
   type FollowOptions,
   type HistoryEntry,
@@ -50,6 +52,15 @@ function queueEntry(item: any[]): QueueEntry {
   return { number: item[0], promptId: item[1], prompt: item[2], extraData: item[3] ?? {}, outputsToExecute: item[4] ?? [] };
 }
 
+/** The longest clientId a socket is opened under: the id comes from the server's /queue answer. */
+const MAX_CLIENT_ID_CHARS = 256;
+
+/** The clientId a queued prompt was sent with (ComfyUI copies `client_id` into its extra_data); undefined when none usable. */
+function sentClientId(entry: QueueEntry): string | undefined {
+  const id = entry.extraData?.client_id;
+  return typeof id === 'string' && id.length > 0 && id.length <= MAX_CLIENT_ID_CHARS ? id : undefined;
+}
+
 /** The one module that speaks ComfyUI's HTTP + WebSocket protocol, for one ComfyUI server. */
 export class ComfyClient {
   readonly baseUrl: string;
@@ -58,14 +69,20 @@ export class ComfyClient {
   private readonly log: ClientLogger;
   private lastQueueRemaining: number | undefined;
   private readonly socketSilenceMs: number;
+  private readonly wsUrl: string;
+  private readonly timeoutMs: number;
+  /** Sockets under the clientIds of prompts followed for another client, one per id however many prompts it sent (two would replace each other). */
+  private readonly watches = new Map<string, { watch: ClientIdWatch; users: number }>();
 
   constructor(options: ComfyClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.log = boundLogger(options.log);
     const timeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.timeoutMs = timeoutMs;
     this.socketSilenceMs = options.socketSilenceMs ?? 10_000;
     this.http = new ComfyHttp(this.baseUrl, timeoutMs);
-    this.socket = new ComfySocket(`${this.baseUrl.replace(/^http/, 'ws')}/ws`, options.clientId ?? randomUUID(), timeoutMs, this.log);
+    this.wsUrl = `${this.baseUrl.replace(/^http/, 'ws')}/ws`;
+    this.socket = new ComfySocket(this.wsUrl, options.clientId ?? randomUUID(), timeoutMs, this.log);
     this.socket.onMessage((message) => {
       if (message.type === 'status') this.lastQueueRemaining = message.data.status?.exec_info?.queue_remaining;
     });
@@ -78,6 +95,8 @@ export class ComfyClient {
 
   close(): void {
     this.socket.close();
+    for (const { watch } of this.watches.values()) watch.close();
+    this.watches.clear();
   }
 
   /** The WebSocket id sent as each prompt's client_id. */
@@ -135,23 +154,49 @@ export class ComfyClient {
 
   /**
    * Follows a prompt submitted earlier (e.g. before our process restarted): done if history has it,
-   * followed if queued or running; otherwise `resubmit` is posted under the same id, or
-   * ComfyPromptLostError is thrown.
+   * followed if queued or running (its events heard under the clientId it was sent with, when
+   * `leases` lend it); otherwise `resubmit` is posted under the same id, or ComfyPromptLostError is thrown.
    */
   async follow(promptId: string, options: ResumeOptions = {}): Promise<RunResult> {
     options.signal?.throwIfAborted();
     if (!this.socket.isRunning) await this.connect();
     const follower = this.follower(promptId, options, options.resubmit);
+    let unwatch: (() => void) | undefined;
     try {
-      if (!(await this.history(promptId)) && !(await this.isQueued(promptId)) && !(await this.history(promptId))) {
-        if (!options.resubmit) throw new ComfyPromptLostError(promptId, 'is neither queued, running nor in history');
-        this.log.info('comfyui prompt unknown to the server, resubmitting', { promptId, baseUrl: this.baseUrl });
-        await this.submit(options.resubmit, { promptId, extraData: options.extraData });
+      if (!(await this.history(promptId))) {
+        const queued = await this.queuedEntry(promptId);
+        if (queued) unwatch = this.watchSentAs(queued, follower, options.leases);
+        else if (!(await this.history(promptId))) {
+          if (!options.resubmit) throw new ComfyPromptLostError(promptId, 'is neither queued, running nor in history');
+          this.log.info('comfyui prompt unknown to the server, resubmitting', { promptId, baseUrl: this.baseUrl });
+          await this.submit(options.resubmit, { promptId, extraData: options.extraData });
+        }
       }
       return await follower.result();
     } finally {
       follower.dispose();
+      unwatch?.();
     }
+  }
+
+  /** Hands the follower the events of a prompt queued under another clientId; returns what ends that (undefined: nothing to watch). */
+  private watchSentAs(entry: QueueEntry, follower: PromptFollower, leases: ClientIdLeases | undefined): (() => void) | undefined {
+    const clientId = sentClientId(entry);
+    if (!leases || !clientId || clientId === this.clientId) return undefined;
+    let shared = this.watches.get(clientId);
+    if (!shared) {
+      shared = { watch: new ClientIdWatch(this.wsUrl, clientId, this.timeoutMs, this.log, leases), users: 0 };
+      this.watches.set(clientId, shared);
+      shared.watch.start();
+    }
+    const watching = shared;
+    watching.users++;
+    follower.alsoListenTo(watching.watch);
+    return () => {
+      if (--watching.users > 0) return;
+      if (this.watches.get(clientId) === watching) this.watches.delete(clientId);
+      watching.watch.close();
+    };
   }
 
   /** The history entry of a prompt, or undefined while it has none. */
@@ -218,9 +263,9 @@ export class ComfyClient {
     return this.comboOptions('CheckpointLoaderSimple', 'ckpt_name');
   }
 
-  private async isQueued(promptId: string): Promise<boolean> {
+  private async queuedEntry(promptId: string): Promise<QueueEntry | undefined> {
     const { running, pending } = await this.queue();
-    return [...running, ...pending].some((item) => item.promptId === promptId);
+    return [...running, ...pending].find((item) => item.promptId === promptId);
   }
 
   private follower(promptId: string, options: FollowOptions, prompt?: ApiPrompt): PromptFollower {

@@ -7,6 +7,7 @@ export { comboOptions } from './models/combo-options';
 export { outputFiles, wasCached } from './run/read-history';
 export type {
   ApiPrompt,
+  ClientIdLeases,
   ClientLogger,
   FollowOptions,
   HistoryEntry,

@@ -77,6 +77,26 @@ export interface ResumeOptions extends FollowOptions {
   /** When the server has no trace of the prompt (e.g. it restarted), post this under the same id instead of failing. */
   resubmit?: ApiPrompt;
   extraData?: Record<string, unknown>;
+  /**
+   * ComfyUI sends a prompt's events only to the socket of the clientId it was sent with. For a
+   * prompt queued under another id (another process's, or ours before a restart), a socket is
+   * opened under that id while `leases` lend it to this process (see ClientIdWatch). Without
+   * leases, such a prompt is followed through /history alone, with no progress.
+   */
+  leases?: ClientIdLeases;
+}
+
+/**
+ * Who may listen under a clientId. ComfyUI keeps one socket per id: opening one takes the id's
+ * events from any other socket open under it, and closing one unregisters whichever socket holds
+ * the id by then. So at most one live process holds an id: its owner while it lives, then at most
+ * one process following a prompt sent under it.
+ */
+export interface ClientIdLeases {
+  /** Takes or renews this process's hold on `clientId`: false while another live process holds it (or when unsure). */
+  hold(clientId: string): Promise<boolean>;
+  /** Gives the hold up, once this process's socket under the id is closed. */
+  release(clientId: string): Promise<void>;
 }
 
 export interface OutputFile {

@@ -5,6 +5,7 @@ import { createRedis, sharedServiceOptions, startWorkerService, type RunningServ
 import { BackendPool } from './domain/backend-pool';
 import { watchBackendMetrics } from './domain/backend-metrics';
 import { listenForBackendChanges } from './domain/backends/backend-change-notices';
+import { RedisClientIdLeases } from './domain/backends/client-id-leases';
 import { ReferenceStager } from './domain/reference-stager';
 import { CancelRequests } from './jobs/cancel-requests';
 import { createRenderPromptHandler } from './jobs/render-prompt.processor';
@@ -31,6 +32,9 @@ export async function startOrchestrator(config: OrchestratorConfig, log: Logger)
         onChange: () => void activePool.refreshDrain().catch((error) => log.warn('could not read the drain flags', { error: (error as Error).message })),
       });
       const stager = new ReferenceStager({ db: ctx.db, storage: new LocalLibraryStorage(config.LIBRARY_DIR), log, sessionOf: (url) => activePool.sessionOf(url) });
+      // Before any prompt is posted under the sockets' ids: no other process may listen under them while we live.
+      const clientIdLeases = new RedisClientIdLeases({ redis: ctx.redis, queuePrefix: ctx.queuePrefix, log, ownIds: () => activePool.clientIds() });
+      await clientIdLeases.start();
       const cancels = new CancelRequests({ db: ctx.db, subscriber: createRedis(config.REDIS_URL, 'subscriber', log), queuePrefix: ctx.queuePrefix, log });
       await cancels.start();
       const render = createRenderPromptHandler({
@@ -41,6 +45,7 @@ export async function startOrchestrator(config: OrchestratorConfig, log: Logger)
         ipAdapterWeight: config.IPADAPTER_WEIGHT,
         jobTimeoutMs: config.JOB_TIMEOUT_S * 1000,
         cancels,
+        clientIdLeases,
       });
       return {
         handlers: { generationRenders: render },
@@ -52,6 +57,8 @@ export async function startOrchestrator(config: OrchestratorConfig, log: Logger)
           await stopBackendNotices();
           await cancels.stop();
           await activePool.close();
+          // After the sockets closed: a restarted process then hears our prompts at once.
+          await clientIdLeases.stop();
         },
       };
     },

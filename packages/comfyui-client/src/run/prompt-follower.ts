@@ -51,7 +51,7 @@ function progressStep(data: Record<string, any>): { node: string; value: number;
  * prompt is posted, so a prompt that finishes instantly is not missed.
  */
 export class PromptFollower {
-  private readonly unsubscribe: () => void;
+  private readonly unsubscribes: (() => void)[];
   private hint: Hint | undefined;
   private hintAt = 0;
   private started = false;
@@ -68,7 +68,12 @@ export class PromptFollower {
     private readonly options: FollowOptions = {},
     private readonly prompt?: ApiPrompt,
   ) {
-    this.unsubscribe = deps.subscribe((message) => this.onMessage(message));
+    this.unsubscribes = [deps.subscribe((message) => this.onMessage(message))];
+  }
+
+  /** Also takes the prompt's events from `source`: a socket under the clientId it was sent with (ClientIdWatch). */
+  alsoListenTo(source: { onMessage(listener: (message: ComfyMessage) => void): () => void }): void {
+    this.unsubscribes.push(source.onMessage((message) => this.onMessage(message)));
   }
 
   /** An old server that ignored our prompt_id: follow the id it chose. */
@@ -94,7 +99,7 @@ export class PromptFollower {
   }
 
   dispose(): void {
-    this.unsubscribe();
+    for (const unsubscribe of this.unsubscribes) unsubscribe();
   }
 
   /**

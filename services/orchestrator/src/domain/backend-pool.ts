@@ -267,6 +267,11 @@ export class BackendPool {
     return this.backends.map((b) => ({ url: b.url, state: !b.up ? 'down' : b.draining ? 'draining' : 'up', inFlight: b.inFlight, capacity }));
   }
 
+  /** The clientIds the backends' sockets use now (this process's prompts are sent under them). */
+  clientIds(): string[] {
+    return this.backends.map((b) => b.client.clientId);
+  }
+
   /** Prompts this process drives on the backend right now. */
   load(url: string): number {
     return this.find(url)?.inFlight ?? 0;

@@ -1,4 +1,4 @@
-import { ComfyExecutionError, ComfyPromptLostError, ComfyUnreachableError } from '@anime/comfyui-client';
+import { ComfyExecutionError, ComfyPromptLostError, ComfyUnreachableError, type ClientIdLeases } from '@anime/comfyui-client';
 import { generationRequestBodySchema, type AttemptEndCode, type JobEventEnvelope } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
@@ -24,6 +24,8 @@ export interface RenderPromptDeps extends PrepareWorkflowDeps {
   cancels: CancelRequests;
   /** How long a canceled or timed-out prompt is given to leave the backend (default 15 s). */
   stopGraceMs?: number;
+  /** Lend the clientId a resumed prompt was sent with (another process's, or ours before a restart), so its progress is heard. */
+  clientIdLeases?: ClientIdLeases;
 }
 
 const DEFAULT_JOB_TIMEOUT_MS = 600_000;
@@ -174,7 +176,7 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
       const startedAt = generation.startedAt?.getTime() ?? Date.now();
       // After a crash of ours the backend still holds the prompt, or gets it again (resubmit). After a
       // transient fault there, a prompt it does not hold goes to another capable backend instead.
-      return await follow(generation.id, lease, promptId, startedAt, cancel, signal, (options) => lease.client.follow(promptId, { ...options, ...(retried ? {} : { resubmit: workflow }) }), undefined, samplerSteps(workflow));
+      return await follow(generation.id, lease, promptId, startedAt, cancel, signal, (options) => lease.client.follow(promptId, { ...options, ...(retried ? {} : { resubmit: workflow }), leases: deps.clientIdLeases }), undefined, samplerSteps(workflow));
     } catch (error) {
       if (retried && error instanceof ComfyPromptLostError) return { kind: 'failed_here' };
       throw error;
