@@ -170,10 +170,12 @@ describe('job control: cancel, retry and queues over REST (one backend, BACKEND_
     expect(paused.status).toBe(200);
     expect(paused.data).toMatchObject({ name: 'generation-renders', paused: true });
     const id = await submit('held by a paused queue', 2);
+    const renders = async () => (await fx.api.get('/api/v1/queues')).data.items.find((q: { name: string }) => q.name === 'generation-renders');
+    // The character service resolves it into the renders queue first: a moment, longer on a loaded machine.
+    await waitFor(async () => ((await renders()).counts.waiting === 1 ? true : null), 'the job to reach the paused renders queue', 15_000, 100);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect((await get(id)).status).toBe('queued');
-    const renders = (await fx.api.get('/api/v1/queues')).data.items.find((q: { name: string }) => q.name === 'generation-renders');
-    expect(renders).toMatchObject({ paused: true, counts: { waiting: 1 } });
+    expect(await renders()).toMatchObject({ paused: true, counts: { waiting: 1 } });
 
     const resumed = await fx.api.post('/api/v1/queues/generation-renders/resume');
     expect(resumed.data.paused).toBe(false);

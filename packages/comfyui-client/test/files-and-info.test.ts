@@ -63,10 +63,12 @@ describe.each(COMFYUI_VERSIONS)('ComfyClient files and introspection (simulating
   });
 
   it('when asking about the queue, then running and pending prompts are listed by id', async () => {
-    const first = await client.submit(textToImage({ seed: 200, steps: 300 }));
+    // Long enough (5,000 steps of 1 ms, interrupted below) to still run when the queue is read on a loaded machine.
+    const first = await client.submit(textToImage({ seed: 200, steps: 5_000 }));
     const second = await client.submit(textToImage({ seed: 201 }));
-    await new Promise((r) => setTimeout(r, 50));
-    const queue = await client.queue();
+    // Taken by ComfyUI's worker a moment after it was queued.
+    let queue = await client.queue();
+    for (let i = 0; i < 200 && !queue.running.length; i++) queue = await new Promise((r) => setTimeout(r, 25)).then(() => client.queue());
     expect(queue.running.map((e) => e.promptId)).toEqual([first.promptId]);
     expect(queue.pending.map((e) => e.promptId)).toEqual([second.promptId]);
     expect(queue.pending[0].outputsToExecute).toEqual(['9']);

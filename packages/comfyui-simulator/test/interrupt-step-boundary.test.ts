@@ -10,7 +10,9 @@ import { WsRecorder } from './helpers/ws-recorder';
  * POST /interrupt for one step), and the interrupted step sends no `progress`.
  */
 describe('interrupt during a sampler step', () => {
-  const STEP_MS = 400;
+  // Long enough (1 s) that the interrupt, sent a quarter step after step 1 was heard, still lands mid-step 2
+  // and well before its end when that was heard late on a loaded machine.
+  const STEP_MS = 1_000;
   let sim: Simulator;
   let ws: WsRecorder;
 

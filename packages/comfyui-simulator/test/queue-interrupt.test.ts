@@ -50,7 +50,8 @@ describe('queue, interrupt and history', () => {
   });
 
   it('when a pending prompt is deleted, then it never runs while the running one is untouched', async () => {
-    const running = await submit(textToImage({ steps: 10 }));
+    // Long enough (1 s) that it still runs when the queue is read and edited on a loaded machine.
+    const running = await submit(textToImage({ steps: 50 }));
     const pending = await submit(textToImage({ steps: 10, seed: 2 }));
     await started(running.prompt_id);
     expect((await getJson(sim.url, '/prompt')).exec_info.queue_remaining).toBe(2);
