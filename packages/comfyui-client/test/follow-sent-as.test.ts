@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
+import { startTcpProxy } from '@anime/testing';
 import { ComfyClient, type ClientIdLeases, type ComfyMessage } from '../src';
 import { ClientIdWatch } from '../src/socket/client-id-watch';
 
@@ -19,6 +20,26 @@ class MemoryLeases implements ClientIdLeases {
 
   async release(clientId: string): Promise<void> {
     if (this.holders.get(clientId) === this.me) this.holders.delete(clientId);
+  }
+}
+
+/** Holds that lapse `leaseMs` after their last renewal, as RedisClientIdLeases' keys do. */
+class LapsingLeases implements ClientIdLeases {
+  constructor(
+    private readonly holders: Map<string, { holder: string; until: number }>,
+    private readonly me: string,
+    private readonly leaseMs: number,
+  ) {}
+
+  async hold(clientId: string): Promise<boolean> {
+    const held = this.holders.get(clientId);
+    if (held && held.holder !== this.me && held.until > Date.now()) return false;
+    this.holders.set(clientId, { holder: this.me, until: Date.now() + this.leaseMs });
+    return true;
+  }
+
+  async release(clientId: string): Promise<void> {
+    if (this.holders.get(clientId)?.holder === this.me) this.holders.delete(clientId);
   }
 }
 
@@ -128,5 +149,47 @@ describe('ComfyClient.follow of a prompt sent under another clientId (ComfyUI se
       watch.close();
     }
     await until(() => !holders.has(clientId), 'the hold to be given up');
+  });
+
+  it('when the server leaves the handshake hanging longer than a lease, then the hold is renewed meanwhile: no other process takes the id this one is dialling', async () => {
+    const proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(sim.url).port) });
+    const holders = new Map<string, { holder: string; until: number }>();
+    const clientId = `dialling-${randomUUID()}`;
+    const watch = new ClientIdWatch(`${proxy.urlFor(sim.url).replace(/^http/, 'ws').replace(/\/+$/, '')}/ws`, clientId, 10_000, QUIET, new LapsingLeases(holders, 'this process', 300), 50);
+    try {
+      // A frozen host: the dial is taken and held, unanswered, for three leases.
+      proxy.blackHole();
+      watch.start();
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(watch.listening).toBe(false);
+      expect(await new LapsingLeases(holders, 'another process', 300).hold(clientId)).toBe(false);
+      proxy.heal();
+      await until(() => watch.listening, 'the socket to open once the server answers');
+    } finally {
+      watch.close();
+      await proxy.close();
+    }
+  });
+
+  it('when the hold is lost while the handshake hangs, then the dial is given up: no socket opens under an id another process holds', async () => {
+    const proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(sim.url).port) });
+    const holders = new Map<string, string>();
+    const clientId = `dialling-${randomUUID()}`;
+    const watch = new ClientIdWatch(`${proxy.urlFor(sim.url).replace(/^http/, 'ws').replace(/\/+$/, '')}/ws`, clientId, 10_000, QUIET, new MemoryLeases(holders), 50);
+    const heard: string[] = [];
+    watch.onMessage((message) => void heard.push(message.type));
+    try {
+      proxy.blackHole();
+      watch.start();
+      await until(() => holders.has(clientId), 'the watch to hold the id');
+      holders.set(clientId, 'another process');
+      await new Promise((r) => setTimeout(r, 300));
+      proxy.heal();
+      await new Promise((r) => setTimeout(r, 500));
+      expect({ listening: watch.listening, heard }).toEqual({ listening: false, heard: [] });
+    } finally {
+      watch.close();
+      await proxy.close();
+    }
   });
 });

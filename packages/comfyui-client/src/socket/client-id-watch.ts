@@ -17,6 +17,7 @@ const HOLD_CHECK_MS = 3_000;
 export class ClientIdWatch {
   private readonly socket: ComfySocket;
   private timer: NodeJS.Timeout | undefined;
+  private dialling: Promise<void> | undefined;
   private closed = false;
 
   constructor(
@@ -63,21 +64,25 @@ export class ClientIdWatch {
       if (held) this.release();
       return;
     }
-    if (held && !this.socket.isRunning) {
-      await this.socket.connect().then(
-        () => this.log.info('comfyui socket opened under the clientId a followed prompt was sent with', { clientId: this.clientId }),
-        (error) => this.log.debug('comfyui socket under a borrowed clientId did not open', { clientId: this.clientId, error: (error as Error).message }),
-      );
-    } else if (!held && this.socket.isRunning) {
+    // Due whatever the dial awaits: a handshake left hanging (up to its timeout) must not let the hold lapse meanwhile.
+    this.timer = setTimeout(() => void this.check(), this.checkEveryMs);
+    this.timer.unref();
+    if (held && !this.socket.isRunning) this.dial();
+    else if (!held && (this.socket.isRunning || this.dialling)) {
       this.log.warn('another live process holds the clientId a followed prompt was sent with; no longer listening under it', { clientId: this.clientId });
       this.socket.close();
     }
-    if (this.closed) {
-      this.socket.close();
-      return;
-    }
-    this.timer = setTimeout(() => void this.check(), this.checkEveryMs);
-    this.timer.unref();
+  }
+
+  /** One dial at a time; close() ends one still under way. */
+  private dial(): void {
+    this.dialling ??= this.socket
+      .connect()
+      .then(
+        () => this.log.info('comfyui socket opened under the clientId a followed prompt was sent with', { clientId: this.clientId }),
+        (error) => this.log.debug('comfyui socket under a borrowed clientId did not open', { clientId: this.clientId, error: (error as Error).message }),
+      )
+      .finally(() => (this.dialling = undefined));
   }
 
   private release(): void {
