@@ -46,11 +46,12 @@ describe('metrics and logs of a real stack', () => {
       await queues.close();
       redis.disconnect();
     }
-    const produced = await waitFor(async () => {
+    const createdId = await waitFor(async () => {
       const res = await fx.api.get('/api/v1/generations', { params: { source: 'ops-test', requestId: 'r1' } });
-      return res.data.items?.[0]?.status === 'completed' ? res.data.items[0] : null;
-    }, 'the producer job to complete', 60_000, 100);
-    expect(produced.status).toBe('completed');
+      return (res.data.items?.[0]?.id as string | undefined) ?? null;
+    }, 'the producer job to become a generation', 30_000, 100);
+    // Past the deadline, this names where the generation stood and what each service logged last.
+    expect(await waitForGenerationEnd(fx, createdId, 60_000)).toMatchObject({ status: 'completed' });
   }, 120_000);
 
   afterAll(async () => {
