@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { ClientIdLeases } from '@anime/comfyui-client';
 import type { Logger } from '@anime/logger';
+import { within } from '@anime/pipeline';
 
 /**
  * How long a hold outlives its last renewal. Longer than a render job of a frozen process takes to
@@ -99,18 +100,5 @@ export class RedisClientIdLeases implements ClientIdLeases {
         this.deps.log.warn('could not hold our ComfyUI clientId: another process holds it, or Redis did not answer', { clientId: id });
       }
     });
-  }
-}
-
-/** `work`'s answer, or undefined when it fails or takes longer than `ms`. */
-async function within<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  try {
-    return await Promise.race([work.catch(() => undefined), late]);
-  } finally {
-    clearTimeout(timer);
   }
 }
