@@ -1,12 +1,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createLogger } from '@anime/logger';
 import { createRedis } from '@anime/pipeline';
 import { TEST_REDIS_URL, waitFor } from '@anime/testing';
 import { kaiDefinition } from './fixtures';
+import { startTestWebhookDelivery } from './start-test-webhook-delivery';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
 import { newWebhookSecret } from '../src/webhooks/sign-webhook';
-import { startWebhookDelivery } from '../src/webhooks/start-webhook-delivery';
 
 describe("webhooks: whatever a receiver answers, each attempt is recorded and a 2xx is never sent again", () => {
   let gateway: TestGateway;
@@ -28,14 +27,8 @@ describe("webhooks: whatever a receiver answers, each attempt is recorded and a 
     });
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     port = (receiver.address() as AddressInfo).port;
-    delivery = await startWebhookDelivery({
-      db: gateway.db,
-      connection,
-      streamReader: createRedis(TEST_REDIS_URL, 'subscriber'),
-      queues: gateway.queues,
-      queuePrefix: gateway.queuePrefix,
+    delivery = await startTestWebhookDelivery(gateway, connection, {
       allow: { hosts: [], cidrs: [['127.0.0.1', 32]] },
-      log: createLogger('test', 'error'),
     });
   });
   afterAll(async () => {

@@ -1,12 +1,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createLogger } from '@anime/logger';
 import { createRedis } from '@anime/pipeline';
 import { TEST_REDIS_URL, waitFor } from '@anime/testing';
 import { kaiDefinition } from './fixtures';
+import { startTestWebhookDelivery } from './start-test-webhook-delivery';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
 import { newWebhookSecret } from '../src/webhooks/sign-webhook';
-import { startWebhookDelivery } from '../src/webhooks/start-webhook-delivery';
 import { NO_ALLOW } from '../src/webhooks/target-policy';
 
 describe('webhooks: the target is checked at registration and again on the address resolved at delivery', () => {
@@ -28,14 +27,8 @@ describe('webhooks: the target is checked at registration and again on the addre
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     port = (receiver.address() as AddressInfo).port;
     // WEBHOOK_ALLOW empty; `hooks.example` answers 127.0.0.1, as a name re-pointed after registration would.
-    delivery = await startWebhookDelivery({
-      db: gateway.db,
-      connection,
-      streamReader: createRedis(TEST_REDIS_URL, 'subscriber'),
-      queues: gateway.queues,
-      queuePrefix: gateway.queuePrefix,
+    delivery = await startTestWebhookDelivery(gateway, connection, {
       allow: NO_ALLOW,
-      log: createLogger('test', 'error'),
       resolve: async () => [{ address: '127.0.0.1', family: 4 }],
     });
   });

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { createLogger } from '@anime/logger';
 import { createRedis } from '@anime/pipeline';
 import { TEST_REDIS_URL, waitFor } from '@anime/testing';
+import { startTestWebhookDelivery } from './start-test-webhook-delivery';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
 import { newWebhookSecret } from '../src/webhooks/sign-webhook';
-import { startWebhookDelivery } from '../src/webhooks/start-webhook-delivery';
 import { PRUNE_BATCH, PRUNE_BATCHES_PER_PASS, pruneWebhookLog } from '../src/webhooks/webhook-log-retention';
 
 jest.setTimeout(60_000);
@@ -111,12 +111,7 @@ describe('webhooks: the delivery log and finished messages are kept for the rete
     await gateway.db.webhookDelivery.createMany({ data: [attempt(endpoint.id, generation, daysAgo(8), 1), attempt(endpoint.id, generation, daysAgo(6), 2)] });
     await gateway.db.webhookMessage.createMany({ data: [message(endpoint.id, 1, { createdAt: daysAgo(9), finishedAt: daysAgo(8), outcome: 'delivered' })] });
     const connection = createRedis(TEST_REDIS_URL, 'worker');
-    const delivery = await startWebhookDelivery({
-      db: gateway.db,
-      connection,
-      streamReader: createRedis(TEST_REDIS_URL, 'subscriber'),
-      queues: gateway.queues,
-      queuePrefix: gateway.queuePrefix,
+    const delivery = await startTestWebhookDelivery(gateway, connection, {
       allow: { hosts: [], cidrs: [] },
       log,
       logRetentionDays: 7,

@@ -5,9 +5,9 @@ import { createLogger } from '@anime/logger';
 import { createRedis } from '@anime/pipeline';
 import { removeQueueKeys, TEST_REDIS_URL, waitFor } from '@anime/testing';
 import { kaiDefinition } from './fixtures';
+import { startTestWebhookDelivery } from './start-test-webhook-delivery';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
 import { newWebhookSecret } from '../src/webhooks/sign-webhook';
-import { startWebhookDelivery } from '../src/webhooks/start-webhook-delivery';
 import { webhookSweep } from '../src/webhooks/webhook-outbox';
 
 jest.setTimeout(90_000);
@@ -29,14 +29,8 @@ describe('webhooks: a Redis emptied before or during delivery loses no message',
   const allow = { hosts: [], cidrs: [['127.0.0.1', 32]] as [string, number][] };
 
   const startDelivery = () =>
-    startWebhookDelivery({
-      db: gateway.db,
-      connection,
-      streamReader: createRedis(TEST_REDIS_URL, 'subscriber'),
-      queues: gateway.queues,
-      queuePrefix: gateway.queuePrefix,
+    startTestWebhookDelivery(gateway, connection, {
       allow,
-      log: createLogger('test', 'error'),
       // Short, so the test is quick: the sweep every half second, on work a moment old; a retry 2 s after a failure.
       recovery: { everyMs: 500, graceMs: 300 },
       retrySchedule: { delaysMs: [2_000, 2_000], jitter: 0, maxRetryAfterMs: 2_000 },

@@ -1,12 +1,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
-import { createLogger } from '@anime/logger';
 import { createRedis } from '@anime/pipeline';
 import { TEST_REDIS_URL, waitFor } from '@anime/testing';
 import { kaiDefinition } from './fixtures';
+import { startTestWebhookDelivery } from './start-test-webhook-delivery';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
-import { startWebhookDelivery } from '../src/webhooks/start-webhook-delivery';
 
 jest.setTimeout(90_000);
 
@@ -57,14 +56,8 @@ describe('webhooks follow Standard Webhooks, as its reference library verifies t
     const allow = { hosts: [], cidrs: [['127.0.0.1', 32]] as [string, number][] };
     gateway = await startTestGateway('webhook-standard', { webhookAllow: allow });
     expect((await gateway.client().post('/api/v1/characters', { name: 'Kai Nakamura', slug: 'kai', definition: kaiDefinition })).status).toBe(201);
-    delivery = await startWebhookDelivery({
-      db: gateway.db,
-      connection,
-      streamReader: createRedis(TEST_REDIS_URL, 'subscriber'),
-      queues: gateway.queues,
-      queuePrefix: gateway.queuePrefix,
+    delivery = await startTestWebhookDelivery(gateway, connection, {
       allow,
-      log: createLogger('test', 'error'),
       // Waits of 1 s, then 2 s (no jitter): the schedule's timing below is exact.
       retrySchedule: { delaysMs: [1_000, 2_000, 4_000], jitter: 0, maxRetryAfterMs: 4_000 },
     });
