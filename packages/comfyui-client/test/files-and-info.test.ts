@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { COMFYUI_VERSIONS, readPngText, startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
+import { waitFor } from '@anime/testing';
 import { ComfyClient, ComfyHttpError } from '../src';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
@@ -67,8 +68,10 @@ describe.each(COMFYUI_VERSIONS)('ComfyClient files and introspection (simulating
     const first = await client.submit(textToImage({ seed: 200, steps: 5_000 }));
     const second = await client.submit(textToImage({ seed: 201 }));
     // Taken by ComfyUI's worker a moment after it was queued.
-    let queue = await client.queue();
-    for (let i = 0; i < 200 && !queue.running.length; i++) queue = await new Promise((r) => setTimeout(r, 25)).then(() => client.queue());
+    const queue = await waitFor(async () => {
+      const now = await client.queue();
+      return now.running.length ? now : null;
+    }, 'the first prompt to run', 5_000, 25);
     expect(queue.running.map((e) => e.promptId)).toEqual([first.promptId]);
     expect(queue.pending.map((e) => e.promptId)).toEqual([second.promptId]);
     expect(queue.pending[0].outputsToExecute).toEqual(['9']);

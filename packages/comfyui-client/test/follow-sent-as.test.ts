@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
-import { startTcpProxy } from '@anime/testing';
+import { startTcpProxy, waitFor } from '@anime/testing';
 import { ComfyClient, type ClientIdLeases, type ComfyMessage } from '../src';
 import { ClientIdWatch } from '../src/socket/client-id-watch';
 
@@ -45,10 +45,7 @@ class LapsingLeases implements ClientIdLeases {
 
 const QUIET = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
-const until = async (condition: () => boolean, what: string) => {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 25));
-  if (!condition()) throw new Error(`timed out waiting for ${what}`);
-};
+const until = (condition: () => boolean, what: string) => waitFor(condition, what, 5_000, 25);
 
 /** The progress values of one prompt a client's own socket hears. */
 function progressHeard(client: ComfyClient, promptId: string): number[] {
