@@ -146,6 +146,7 @@ export class ComfyClient {
       const submitted = await this.submit(prompt, { ...options, promptId });
       if (submitted.promptId !== promptId) follower.retarget(submitted.promptId);
       follower.expectNumber(submitted.number);
+      options.onAccepted?.(submitted);
       return await follower.result({ justPosted: true });
     } finally {
       follower.dispose();

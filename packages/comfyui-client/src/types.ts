@@ -71,7 +71,13 @@ export interface FollowOptions {
   unreachableTimeoutMs?: number;
 }
 
-export interface RunOptions extends FollowOptions, SubmitOptions {}
+export interface RunOptions extends FollowOptions, SubmitOptions {
+  /**
+   * Called once ComfyUI has queued the prompt: `POST /prompt` answered 200 with no node_errors. Not
+   * called when it refused the prompt or the POST got no answer (run rejects then).
+   */
+  onAccepted?: (accepted: SubmitResult) => void;
+}
 
 export interface ResumeOptions extends FollowOptions {
   /** When the server has no trace of the prompt (e.g. it restarted), post this under the same id instead of failing. */

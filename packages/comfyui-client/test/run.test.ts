@@ -25,13 +25,20 @@ describe.each(COMFYUI_VERSIONS)('ComfyClient.run against the simulator (simulati
     const progress: ProgressEvent[] = [];
     const started: string[] = [];
     const promptId = randomUUID();
-    const result = await client.run(textToImage({ steps: 5, prefix: 'jobs/test/img' }), { promptId, onProgress: (p) => void progress.push(p), onStarted: ({ promptId: id }) => void started.push(id) });
+    const accepted: { promptId: string; number: number }[] = [];
+    const result = await client.run(textToImage({ steps: 5, prefix: 'jobs/test/img' }), {
+      promptId,
+      onProgress: (p) => void progress.push(p),
+      onStarted: ({ promptId: id }) => void started.push(id),
+      onAccepted: (a) => void accepted.push(a),
+    });
 
     expect(result.promptId).toBe(promptId);
     expect(result.cached).toBe(false);
     expect(result.outputs).toEqual([{ nodeId: '9', filename: 'img_00001_.png', subfolder: 'jobs/test', type: 'output' }]);
     expect(result.history.status?.status_str).toBe('success');
     expect(started).toEqual([promptId]);
+    expect(accepted).toEqual([{ promptId, number: expect.any(Number) }]);
     expect(progress.map((p) => p.value)).toEqual([1, 2, 3, 4, 5]);
     expect(progress[0]).toEqual({ promptId, node: '3', classType: 'KSampler', value: 1, max: 5 });
     expect(sim.received.at(-1)).toMatchObject({ promptId, clientId: client.clientId });
@@ -87,8 +94,10 @@ describe.each(COMFYUI_VERSIONS)('ComfyClient.run against the simulator (simulati
   });
 
   it('when a checkpoint does not exist, then a ComfyValidationError names the node, its class and ComfyUI’s message', async () => {
-    const error = await client.run(textToImage({ ckpt: 'x.safetensors' })).catch((e) => e);
+    const accepted: unknown[] = [];
+    const error = await client.run(textToImage({ ckpt: 'x.safetensors' }), { onAccepted: (a) => void accepted.push(a) }).catch((e) => e);
     expect(error).toBeInstanceOf(ComfyValidationError);
+    expect(accepted).toEqual([]);
     expect(error.type).toBe('prompt_outputs_failed_validation');
     expect(error.summary).toBe("node 4 (CheckpointLoaderSimple): Value not in list: ckpt_name: 'x.safetensors' not in ['anime-v1.safetensors', 'sd_xl_base_1.0.safetensors']");
     expect(error.message).toContain(error.summary);

@@ -1,9 +1,9 @@
 import { Job } from 'bullmq';
 import type { Simulator } from '@anime/comfyui-simulator';
-import { generationRequestBodySchema } from '@anime/contracts';
+import { generationEventsStream, generationRequestBodySchema, jobEventsChannel, parseGenerationStreamEntry } from '@anime/contracts';
 import type { Db } from '@anime/db';
-import { JobLifecycle, MAX_GENERATION_EVENTS, type RunningService } from '@anime/pipeline';
-import { waitFor } from '@anime/testing';
+import { createRedis, JobLifecycle, MAX_GENERATION_EVENTS, type RunningService } from '@anime/pipeline';
+import { TEST_REDIS_URL, waitFor } from '@anime/testing';
 import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrator-fixture';
 
 describe('render stage (orchestrator in-process, simulator, PostgreSQL, Redis)', () => {
@@ -44,6 +44,43 @@ describe('render stage (orchestrator in-process, simulator, PostgreSQL, Redis)',
     expect(row.attempts).toHaveLength(1);
     expect(row.attempts[0].finishedAt).not.toBeNull();
     expect(await service.ctx.queues.byKey.assetFiling.getJob(`filing-${id}`)).toBeDefined();
+  });
+
+  it('when ComfyUI refuses the prompt (400, failed validation), then the generation fails with comfyui_validation and no job:submitted was published or kept: the prompt never entered its queue', async () => {
+    const subscriber = createRedis(TEST_REDIS_URL, 'subscriber');
+    const published: { jobId: string; name: string }[] = [];
+    subscriber.on('message', (_channel, raw) => {
+      const { name, payload } = JSON.parse(raw);
+      published.push({ jobId: payload.jobId, name });
+    });
+    try {
+      await subscriber.subscribe(jobEventsChannel(service.ctx.queuePrefix));
+      simulator.misbehave({
+        kind: 'post_answer',
+        status: 400,
+        body: {
+          error: { type: 'prompt_outputs_failed_validation', message: 'Prompt outputs failed validation', details: '', extra_info: {} },
+          node_errors: { '4': { class_type: 'CheckpointLoaderSimple', errors: [{ type: 'value_not_in_list', message: 'Value not in list', details: "ckpt_name: 'gone.safetensors' not in []", extra_info: {} }], dependent_outputs: ['9'] } },
+        },
+      });
+      const id = await fx.resolvedGeneration();
+      const failed = await settledRenderJob(id);
+      simulator.misbehave(undefined);
+      expect(failed.state).toBe('failed');
+      const row = await generation(id);
+      expect(row).toMatchObject({ status: 'failed', errorCode: 'comfyui_validation' });
+      expect(row.attempts).toHaveLength(1);
+      expect((row.attempts[0].error as { code: string }).code).toBe('comfyui_validation');
+      const story = await db.jobEvent.findMany({ where: { jobId: id }, orderBy: { seq: 'asc' } });
+      expect(story.map((e) => e.type)).toEqual(['job:queued', 'job:failed']);
+      await waitFor(() => published.some((e) => e.jobId === id && e.name === 'job:failed'), 'job:failed published');
+      expect(published.filter((e) => e.jobId === id).map((e) => e.name)).toEqual(['job:failed']);
+      const streamed = (await service.ctx.redis.xrange(generationEventsStream(service.ctx.queuePrefix), '-', '+')).map(([, fields]) => parseGenerationStreamEntry(fields)).filter((e) => e.generationId === id);
+      expect(streamed.map((e) => e.event)).toEqual(['job:failed']);
+    } finally {
+      simulator.misbehave(undefined);
+      subscriber.disconnect();
+    }
   });
 
   it('when a failed render stage job is retried as a dashboard does (job.retry()), then the stage runs again and the generation renders, never a silent completion', async () => {

@@ -4,7 +4,7 @@ import { isUniqueViolation, readRows, runStatement, type Asset, type Db, type Ge
 import { json, runNumbering } from './lifecycle-sql';
 
 export { MAX_GENERATION_EVENTS } from './lifecycle-statements';
-import { CANCEL, CLAIM_FILING, CREATE, FAIL, FILE, FILE_WITH_ASSETS, FIND_BY_REQUEST, PROGRESS, PROGRESS_LATEST, RENDER, REOPEN, REQUEST_CANCEL, RERENDER, RESOLVE, RESUBMIT, STAGE_OF, STARTED, STARTED_WITH_PROGRESS, SUBMIT, CREATED_JOB_FIELDS } from './lifecycle-statements';
+import { CANCEL, CLAIM_FILING, CREATE, FAIL, FILE, FILE_WITH_ASSETS, FIND_BY_REQUEST, PROGRESS, PROGRESS_LATEST, RENDER, REOPEN, REQUEST_CANCEL, RERENDER, RESOLVE, RESUBMIT, STAGE_OF, STARTED, STARTED_WITH_PROGRESS, SUBMIT, WITHDRAW_SUBMITTED, CREATED_JOB_FIELDS } from './lifecycle-statements';
 
 /** What resolving a character records on a generation. */
 export interface Resolution {
@@ -112,6 +112,16 @@ export class JobLifecycle {
   async submit(id: string, attempt: Attempt): Promise<JobEventEnvelope<'job:submitted'> | null> {
     const row = recorded(attempt, await runNumbering<RecordedAttempt>(this.db, SUBMIT, [...attemptValues(id, attempt), json({ jobId: id, backend: attempt.backend })]));
     return row ? envelope('job:submitted', row, { jobId: id, backend: attempt.backend, attempt: row.number }) : null;
+  }
+
+  /**
+   * Takes an attempt's `job:submitted` (its seq) out of the story: ComfyUI refused the prompt, or
+   * its POST got no answer, so the prompt never entered the backend's queue as the event says. The
+   * attempt stays; how it ended is recorded with the failure or the next attempt. False when there
+   * was no such event.
+   */
+  async withdrawSubmitted(id: string, seq: number): Promise<boolean> {
+    return (await runStatement(this.db, WITHDRAW_SUBMITTED, [id, seq])).length > 0;
   }
 
   /**

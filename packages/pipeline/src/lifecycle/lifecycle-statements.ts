@@ -74,6 +74,12 @@ export const SUBMIT: Statement = {
 ${recordedOrDraining}`,
 };
 
+/** $1 id, $2 seq: an attempt's job:submitted, out of the story again (ComfyUI did not queue its prompt). */
+export const WITHDRAW_SUBMITTED: Statement = {
+  name: 'lifecycle-withdraw-submitted',
+  text: `DELETE FROM job_events WHERE "jobId" = $1::uuid AND seq = $2::int AND type = 'job:submitted' RETURNING id`,
+};
+
 /** $1-$5 as SUBMIT, $6 the ended attempt's error, $7 retrying payload, $8 submitted payload. */
 export const RESUBMIT: Statement = {
   name: 'lifecycle-resubmit',

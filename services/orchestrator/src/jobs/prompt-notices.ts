@@ -21,6 +21,8 @@ export const PROGRESS_STORE_INTERVAL_MS = 500;
  */
 export class PromptNotices {
   private chain: Promise<void>;
+  /** The prompt was not queued (its job:submitted withdrawn): nothing of it is recorded. */
+  private dropped = false;
   private startedDue = false;
   /** Seqs reserved for ticks and not used yet: next..last. */
   private reserved: { next: number; last: number } | undefined;
@@ -34,12 +36,20 @@ export class PromptNotices {
     private readonly deps: { lifecycle: JobLifecycle; events: JobEventPublisher; log: Logger },
     private readonly jobId: string,
     private readonly promptId: string,
-    /** What must be published first (the attempt's job:submitted): every notice waits for it. */
-    after: Promise<void> = Promise.resolve(),
+    /**
+     * What must be published first (the attempt's job:submitted): every notice waits for it. False:
+     * ComfyUI did not queue the prompt, and no notice of it is recorded or published.
+     */
+    after: Promise<boolean | void> = Promise.resolve(),
     /** The ticks the prompt is expected to send (samplerSteps): the started notice reserves their seqs. */
     private readonly expectedTicks = 0,
   ) {
-    this.chain = after.catch(() => undefined);
+    this.chain = after.then(
+      (published) => {
+        if (published === false) this.dropped = true;
+      },
+      () => undefined,
+    );
   }
 
   /** ComfyUI began executing the prompt. Returns at once, so the follower hands over a tick that came with it. */
@@ -105,7 +115,7 @@ export class PromptNotices {
   }
 
   private enqueue(what: string, write: () => Promise<void>): Promise<void> {
-    this.chain = this.chain.then(write).catch((error) => {
+    this.chain = this.chain.then(() => (this.dropped ? undefined : write())).catch((error) => {
       this.deps.log.warn(`could not record the prompt's ${what}`, { jobId: this.jobId, promptId: this.promptId, error: (error as Error).message });
     });
     return this.chain;

@@ -10,6 +10,7 @@ import type { CancelRequests } from './cancel-requests';
 import { linkSignals } from './linked-signal';
 import { loadTemplate } from './load-template';
 import { PromptNotices } from './prompt-notices';
+import { SubmittedNotice } from './submitted-notice';
 import { placeJob } from './place-job';
 import type { JobToRender, PrepareWorkflowDeps } from './prepare-workflow';
 import { stopCause, stopRender } from './stop-render';
@@ -145,10 +146,11 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
       }
       if (!events.length) return { kind: 'gone', outcome: endReason ? 'resubmitted elsewhere' : 'submitted elsewhere' };
       clock.attempts = number;
-      // Not awaited before the prompt is posted (one Redis round trip less on the way to the
+      // job:retrying is published at once, job:submitted once ComfyUI has queued the prompt; neither
+      // is awaited before the prompt is posted (one Redis round trip less on the way to the
       // backend): the commands are on the publisher's one connection, ahead of any later event of
-      // this job, and the prompt's own notices wait for it.
-      const announced = deps.events.publishAll(events);
+      // this job, and the prompt's own notices wait for them.
+      const submitted = new SubmittedNotice({ lifecycle, events: deps.events, log: deps.log }, events.at(-1) as JobEventEnvelope<'job:submitted'>, deps.events.publishAll(events.slice(0, -1)));
       deps.pool.recordSubmitted(lease.url, lease.checkpoint);
       clock.firstSubmittedAt ??= Date.now();
       return await follow(
@@ -158,8 +160,8 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
         clock.firstSubmittedAt,
         cancel,
         signal,
-        (options) => lease.client.run(workflow, { ...options, promptId, extraData: { extra_pnginfo: { generation: { jobId: generation.id } } } }),
-        announced,
+        (options) => lease.client.run(workflow, { ...options, promptId, onAccepted: submitted.accepted, extraData: { extra_pnginfo: { generation: { jobId: generation.id } } } }),
+        submitted,
         samplerSteps(workflow),
       );
     } finally {
@@ -199,7 +201,8 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
     cancel: AbortSignal,
     signal: AbortSignal | undefined,
     start: (options: Follow) => ReturnType<BackendLease['client']['run']>,
-    announced?: Promise<void>,
+    /** A new attempt's job:submitted, published once ComfyUI queues the prompt (none when a recorded prompt is resumed). */
+    submitted?: SubmittedNotice,
     /** The progress ticks the prompt is expected to send: their seqs are reserved when it starts. */
     expectedTicks = 0,
   ): Promise<AttemptOutcome> {
@@ -208,7 +211,7 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
     const stop = linkSignals([signal, deadline, lease.lost, cancel]);
     // Only the latest tick matters (latestProgressOnly): one write in flight per job, ticks arriving
     // meanwhile collapse into the newest; everything noticed is recorded before the outcome is.
-    const notices = new PromptNotices({ lifecycle, events: deps.events, log: deps.log }, jobId, promptId, announced, expectedTicks);
+    const notices = new PromptNotices({ lifecycle, events: deps.events, log: deps.log }, jobId, promptId, submitted?.announced, expectedTicks);
     try {
       // cancelOnAbort false: stopRender takes the prompt off once and waits for ComfyUI to confirm.
       const run = await start({ onProgress: notices.progress, onStarted: notices.started, signal: stop.signal, cancelOnAbort: false, latestProgressOnly: true });
@@ -224,6 +227,9 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
       if (!rendered && cancel.aborted) return cancelNow(jobId, 'ComfyUI finished it anyway; its outputs are not filed');
       return { kind: 'rendered' };
     } catch (error) {
+      // A prompt ComfyUI did not queue has no job:submitted, and its notices are dropped. At
+      // shutdown the event stays: the next process resumes the recorded prompt.
+      await submitted?.notQueued({ withdraw: !signal?.aborted });
       await notices.settled();
       if (signal?.aborted) throw error;
       const lost = lease.lost.aborted || (error instanceof ComfyUnreachableError && (await deps.pool.confirmDown(lease.url)));
