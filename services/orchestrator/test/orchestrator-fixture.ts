@@ -7,7 +7,7 @@ import { generationRequestBodySchema, type GenerationRequestBodyInput, type JobC
 import { createDb, type Db } from '@anime/db';
 import { createLogger } from '@anime/logger';
 import { JobLifecycle, type RunningService } from '@anime/pipeline';
-import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, type TestDatabase } from '@anime/testing';
+import { createTestDatabase, removeQueueKeys, startTcpProxy, TEST_REDIS_URL, uniqueQueuePrefix, type TcpProxy, type TestDatabase } from '@anime/testing';
 import { startOrchestrator } from '../src/start';
 
 const BASE_CONDITIONING: JobConditioning = { positive: 'kainakamura, 1boy', negative: 'lowres', loras: [], references: [], outfit: null };
@@ -16,6 +16,8 @@ export interface OrchestratorFixture {
   db: Db;
   lifecycle: JobLifecycle;
   simulators: Simulator[];
+  /** With `proxied`: a TCP proxy in front of each simulator (the orchestrator's COMFYUI_URLS name them), to cut or partition. */
+  proxies: TcpProxy[];
   service: RunningService;
   libraryDir: string;
   /** Kai Nakamura, version 1: what a resolved generation names. */
@@ -29,19 +31,21 @@ export interface OrchestratorFixture {
  * The orchestrator in-process over a database, queue prefix and library of its own, driving the
  * given simulators (in-process too), with one character to resolve generations against.
  */
-export async function startOrchestratorFixture(label: string, options: { simulators: SimulatorOptions[]; env?: Record<string, string> }): Promise<OrchestratorFixture> {
+export async function startOrchestratorFixture(label: string, options: { simulators: SimulatorOptions[]; env?: Record<string, string>; proxied?: boolean }): Promise<OrchestratorFixture> {
   const database: TestDatabase = await createTestDatabase(label);
   const db = createDb(database.url, { max: 3 });
   const queuePrefix = uniqueQueuePrefix(label);
   const libraryDir = await mkdtemp(path.join(tmpdir(), `${label}-library-`));
   const simulators = await Promise.all(options.simulators.map((o) => startSimulator(o)));
+  const proxies = options.proxied ? await Promise.all(simulators.map((s) => startTcpProxy({ host: '127.0.0.1', port: s.port }))) : [];
+  const backendUrls = options.proxied ? simulators.map((s, i) => proxies[i].urlFor(s.url)) : simulators.map((s) => s.url);
   const character = await db.character.create({ data: { slug: 'kai-nakamura', name: 'Kai Nakamura', currentVersion: 1 } });
   const version = await db.characterVersion.create({ data: { characterId: character.id, number: 1, definition: { displayName: 'Kai Nakamura' } } });
   const config = orchestratorConfigSchema.parse({
     DATABASE_URL: database.url,
     REDIS_URL: TEST_REDIS_URL,
     QUEUE_PREFIX: queuePrefix,
-    COMFYUI_URLS: simulators.map((s) => s.url).join(','),
+    COMFYUI_URLS: backendUrls.join(','),
     LIBRARY_DIR: libraryDir,
     ORCHESTRATOR_PORT: '0',
     JOB_MAX_ATTEMPTS: '1',
@@ -53,6 +57,7 @@ export async function startOrchestratorFixture(label: string, options: { simulat
     db,
     lifecycle,
     simulators,
+    proxies,
     service,
     libraryDir,
     character: { id: character.id, versionId: version.id },
@@ -65,6 +70,7 @@ export async function startOrchestratorFixture(label: string, options: { simulat
     },
     close: async () => {
       await service.stop();
+      await Promise.all(proxies.map((p) => p.close()));
       await Promise.all(simulators.map((s) => s.close()));
       await db.$disconnect();
       await database.drop();

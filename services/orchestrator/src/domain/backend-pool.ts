@@ -2,6 +2,7 @@ import type { ComfyClient } from '@anime/comfyui-client';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { NoCapableBackendError, PromptTimedOutError, type DynamicConcurrency } from '@anime/pipeline';
+import { AbandonedPrompts } from './backends/abandoned-prompts';
 import { Backend } from './backends/backend';
 import { BackendStore } from './backends/backend-store';
 import type { BackendCapabilities } from './backends/capabilities';
@@ -61,9 +62,12 @@ export class BackendPool {
   /** Jobs in acquire() waiting because no capable backend is up and taking jobs. */
   private waitingJobs = 0;
   private readonly capacityListeners = new Set<() => void>();
+  /** Prompts this process left on backends it took for down; taken off them once they are back. */
+  private readonly abandoned: AbandonedPrompts;
 
   constructor(private readonly options: BackendPoolOptions) {
     this.store = new BackendStore(options.db);
+    this.abandoned = new AbandonedPrompts(options.db, options.log);
     this.backends = [...new Set(options.urls)].map((url) => new Backend(url, options.log, (backend) => this.changed(backend)));
   }
 
@@ -88,6 +92,7 @@ export class BackendPool {
 
   private async tick(): Promise<void> {
     await Promise.all([...this.backends.map((b) => b.check()), this.refreshDrain().catch(() => undefined)]);
+    await Promise.all(this.backends.filter((b) => b.up).map((b) => this.abandoned.sweep(b.url, b.client)));
   }
 
   /**
@@ -237,6 +242,14 @@ export class BackendPool {
   async confirmDown(url: string): Promise<boolean> {
     const backend = this.find(url);
     return !backend || !(await backend.check());
+  }
+
+  /**
+   * The job's prompt stays behind on a backend taken for down while the job goes on (or ends): once
+   * the backend is back and the prompt's attempt is over, the prompt is taken off it.
+   */
+  abandon(url: string, jobId: string, promptId: string): void {
+    if (this.find(url)) this.abandoned.add(url, jobId, promptId);
   }
 
   /** The checkpoint of the prompt last sent there: routing prefers it for jobs using the same one. */

@@ -87,6 +87,7 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
         } else if (outcome.kind !== 'lost') return result(outcome);
       }
       endReason ??= state === 'unconfigured' ? 'backend_removed' : 'backend_lost';
+      if (state === 'down') deps.pool.abandon(generation.backend, generation.id, generation.promptId);
     }
     if (cancel.aborted) return result(await cancelNow(generation.id, 'its backend is gone: nothing to take off'));
     // Waiting for a backend and the prompt's own run are each bounded by JOB_TIMEOUT_S; a
@@ -240,6 +241,7 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
       }
       if (lost) {
         deps.log.warn('backend lost while holding the prompt; trying another', { jobId, backend: lease.url, promptId });
+        deps.pool.abandon(lease.url, jobId, promptId);
         return { kind: 'lost' };
       }
       if (cause === 'timeout') throw new PromptTimedOutError(`timed out after ${Math.round(limitMs / 1000)} s (JOB_TIMEOUT_S)`);

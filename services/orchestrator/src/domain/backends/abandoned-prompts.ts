@@ -1,0 +1,112 @@
+import type { ComfyClient } from '@anime/comfyui-client';
+import type { Db } from '@anime/db';
+import type { Logger } from '@anime/logger';
+
+/** How long an abandoned prompt is looked for: a backend back after longer has restarted, its queue gone, in all likelihood. */
+const KEEP_MS = 60 * 60_000;
+/** The most prompts one process remembers (the oldest are forgotten first). */
+const MAX_REMEMBERED = 10_000;
+
+interface Abandoned {
+  jobId: string;
+  promptId: string;
+  at: number;
+  /** Its attempt is over in PostgreSQL: nobody follows the prompt any more. */
+  ended: boolean;
+  interrupted: boolean;
+}
+
+/**
+ * Prompts this process left on a backend it took for down (a partition, a frozen host) while it
+ * held them. Their jobs went on elsewhere, or ended; but a backend that comes back still runs what
+ * its queue held, spending its GPU on images nobody files, ahead of the jobs it is given now.
+ *
+ * Once the backend is up again (swept at each probe tick) and a prompt's attempt is over in
+ * PostgreSQL, the prompt is deleted from the backend's queue, or interrupted if it runs, and
+ * forgotten once the backend holds it no more. An attempt still open is left alone: another
+ * process may have taken the job over and follow that very prompt.
+ */
+export class AbandonedPrompts {
+  private readonly byBackend = new Map<string, Map<string, Abandoned>>();
+  private readonly sweeping = new Set<string>();
+  private count = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly log: Logger,
+  ) {}
+
+  add(url: string, jobId: string, promptId: string): void {
+    let held = this.byBackend.get(url);
+    if (!held) this.byBackend.set(url, (held = new Map()));
+    if (held.has(promptId)) return;
+    held.set(promptId, { jobId, promptId, at: Date.now(), ended: false, interrupted: false });
+    this.count++;
+    if (this.count > MAX_REMEMBERED) this.forgetOldest();
+  }
+
+  /** How many prompts are remembered for the backend. */
+  heldOn(url: string): number {
+    return this.byBackend.get(url)?.size ?? 0;
+  }
+
+  /** Takes off the backend (which answers again) what it still holds of the prompts abandoned there. */
+  async sweep(url: string, client: ComfyClient): Promise<void> {
+    const held = this.byBackend.get(url);
+    if (!held?.size || this.sweeping.has(url)) return;
+    this.sweeping.add(url);
+    try {
+      for (const [promptId, prompt] of held) if (Date.now() - prompt.at > KEEP_MS) this.forget(held, promptId);
+      await this.markEnded([...held.values()].filter((p) => !p.ended));
+      const ended = [...held.values()].filter((p) => p.ended);
+      if (ended.length) await this.takeOff(url, client, held, ended);
+    } catch (error) {
+      this.log.warn('could not take abandoned prompts off the backend yet', { backend: url, error: (error as Error).message });
+    } finally {
+      this.sweeping.delete(url);
+    }
+  }
+
+  private async markEnded(open: Abandoned[]): Promise<void> {
+    if (!open.length) return;
+    const finished = await this.db.jobAttempt.findMany({
+      where: { OR: open.map(({ jobId, promptId }) => ({ jobId, promptId })), finishedAt: { not: null } },
+      select: { jobId: true, promptId: true },
+    });
+    const over = new Set(finished.map((a) => `${a.jobId}/${a.promptId}`));
+    for (const prompt of open) if (over.has(`${prompt.jobId}/${prompt.promptId}`)) prompt.ended = true;
+  }
+
+  private async takeOff(url: string, client: ComfyClient, held: Map<string, Abandoned>, ended: Abandoned[]): Promise<void> {
+    const queue = await client.queue();
+    const running = new Set(queue.running.map((item) => item.promptId));
+    const pending = new Set(queue.pending.map((item) => item.promptId));
+    const toDelete = ended.filter((p) => pending.has(p.promptId)).map((p) => p.promptId);
+    if (toDelete.length) {
+      await client.deleteFromQueue(toDelete);
+      this.log.info('deleted abandoned prompts from the queue of a backend back up', { backend: url, promptIds: toDelete });
+    }
+    for (const prompt of ended) {
+      if (running.has(prompt.promptId) && !prompt.interrupted) {
+        prompt.interrupted = true;
+        await client.interrupt(prompt.promptId);
+        this.log.info('interrupted an abandoned prompt on a backend back up', { backend: url, promptId: prompt.promptId, jobId: prompt.jobId });
+      }
+      // Gone from its queue (ended, taken off, or lost in a restart): nothing more to do.
+      if (!running.has(prompt.promptId) && !pending.has(prompt.promptId)) this.forget(held, prompt.promptId);
+    }
+  }
+
+  private forget(held: Map<string, Abandoned>, promptId: string): void {
+    if (held.delete(promptId)) this.count--;
+  }
+
+  private forgetOldest(): void {
+    let oldest: { held: Map<string, Abandoned>; prompt: Abandoned } | undefined;
+    for (const held of this.byBackend.values()) {
+      const first = held.values().next().value;
+      if (first && (!oldest || first.at < oldest.prompt.at)) oldest = { held, prompt: first };
+    }
+    if (oldest) this.forget(oldest.held, oldest.prompt.promptId);
+  }
+}
