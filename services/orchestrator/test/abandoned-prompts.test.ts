@@ -1,4 +1,6 @@
-import type { Simulator } from '@anime/comfyui-simulator';
+import { randomUUID } from 'node:crypto';
+import { textToImage, type Simulator } from '@anime/comfyui-simulator';
+import { generationRequestBodySchema } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { TcpProxy } from '@anime/testing';
 import { waitFor } from '@anime/testing';
@@ -15,7 +17,8 @@ describe('prompts abandoned on a backend taken for down (orchestrator in-process
   let simulator: Simulator;
   let proxy: TcpProxy;
 
-  beforeAll(async () => {
+  // Each case on a stack of its own: the prompts of one would hold the render slots the next needs.
+  beforeEach(async () => {
     // 150 steps of 100 ms: the first attempts' prompts still run, or wait, when the partition heals.
     fx = await startOrchestratorFixture('abandoned-prompts', { simulators: [{ stepMs: 100 }], proxied: true, env: { BACKEND_PREFETCH: '1' } });
     ({ db } = fx);
@@ -23,7 +26,7 @@ describe('prompts abandoned on a backend taken for down (orchestrator in-process
     [proxy] = fx.proxies;
   });
 
-  afterAll(async () => {
+  afterEach(async () => {
     proxy?.heal();
     await fx?.close();
   });
@@ -74,5 +77,28 @@ describe('prompts abandoned on a backend taken for down (orchestrator in-process
       const entry = ((await (await fetch(`${simulator.url}/history/${promptId}`)).json()) as Record<string, { status: { status_str: string; messages: [string, unknown][] } }>)[promptId];
       if (entry) expect(entry.status.messages.map(([type]) => type)).toContain('execution_interrupted');
     }
+  }, 60_000);
+
+  it('when a job whose recorded prompt is on a backend now down is picked up (after a restart), then that prompt is taken off once the backend is back', async () => {
+    // The prompt an earlier process sent, still running on the backend: queued there straight, not through the proxy.
+    const workflow = textToImage({ steps: 150, width: 64, height: 64, seed: 3 });
+    const promptId = randomUUID();
+    const posted = await fetch(`${simulator.url}/prompt`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: workflow, prompt_id: promptId, client_id: 'an-earlier-process' }) });
+    expect(posted.status).toBe(200);
+    proxy.blackHole();
+    await waitFor(async () => (await db.backend.findFirst())?.state === 'down', 'the backend to be marked down', 20_000);
+    // The generation as that process recorded it: submitted on the backend, under that prompt id.
+    const body = generationRequestBodySchema.parse({ character: 'kai-nakamura', prompt: 'on a rooftop', steps: 150, width: 64, height: 64, seed: 3 });
+    const resolution = { characterId: fx.character.id, characterVersionId: fx.character.versionId, conditioning: { positive: 'kainakamura', negative: 'lowres', loras: [], references: [], outfit: null } };
+    const { job } = await fx.lifecycle.create({ body, source: 'test', resolution });
+    const backend = (await db.backend.findFirstOrThrow()).url;
+    await fx.lifecycle.submit(job.id, { backend, promptId, workflow });
+    await fx.service.ctx.queues.enqueueStage({ ...job, stage: 'submitted' });
+    await waitFor(async () => (await fx.service.ctx.queues.byKey.generationRenders.getJobState(`render-${job.id}`)) === 'active', 'the render job to be picked up');
+    proxy.heal();
+
+    await waitFor(async () => (await attempts(job.id)).length === 2, 'a second attempt once the backend is back', 20_000);
+    await waitFor(() => simulator.controls.some((c) => c.path === '/interrupt' && c.body.prompt_id === promptId), 'the recorded prompt to be interrupted', 15_000);
+    expect((await attempts(job.id))[0]).toMatchObject({ promptId, error: { code: 'backend_lost' } });
   }, 60_000);
 });
