@@ -1,7 +1,8 @@
 import type { Simulator } from '@anime/comfyui-simulator';
 import type { Db } from '@anime/db';
-import { JOB_ERROR_DETAILS_MAX_CHARS, JOB_ERROR_MESSAGE_MAX_CHARS } from '@anime/pipeline';
-import { waitFor } from '@anime/testing';
+import { jobEventsChannel } from '@anime/contracts';
+import { createRedis, JOB_ERROR_DETAILS_MAX_CHARS, JOB_ERROR_MESSAGE_MAX_CHARS } from '@anime/pipeline';
+import { TEST_REDIS_URL, waitFor } from '@anime/testing';
 import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrator-fixture';
 
 /**
@@ -105,6 +106,39 @@ describe('render stage on a broken or hostile ComfyUI (orchestrator in-process, 
     expect(JSON.stringify(row.errorDetails).length).toBeLessThanOrEqual(JOB_ERROR_DETAILS_MAX_CHARS + 200);
     // The generation's message and details, the attempt's error and the event: all of it bounded.
     expect(stored.length).toBeLessThan(4 * (JOB_ERROR_MESSAGE_MAX_CHARS + JOB_ERROR_DETAILS_MAX_CHARS));
+  });
+
+  it('when the answer to POST /prompt is lost (a proxy\'s 502 after ComfyUI queued the prompt), then the retry follows that prompt, and its job:submitted is published and kept', async () => {
+    const subscriber = createRedis(TEST_REDIS_URL, 'subscriber');
+    const published: { jobId: string; name: string }[] = [];
+    subscriber.on('message', (_channel, raw) => {
+      const { name, payload } = JSON.parse(raw);
+      published.push({ jobId: payload.jobId, name });
+    });
+    try {
+      await subscriber.subscribe(jobEventsChannel(fx.service.ctx.queuePrefix));
+      simulator.misbehave({ kind: 'answer_lost', status: 502, body: { error: 'Bad Gateway' } });
+      const id = await fx.resolvedGeneration({ seed: 20 });
+      const [attempt] = await waitFor(async () => {
+        const recorded = await db.jobAttempt.findMany({ where: { jobId: id } });
+        return recorded.length ? recorded : null;
+      }, 'the attempt to be recorded');
+      await waitFor(() => simulator.received.some((p) => p.promptId === attempt.promptId), 'the prompt queued by the backend');
+      simulator.misbehave(undefined);
+      const row = await waitFor(async () => {
+        const g = await db.generationJob.findUniqueOrThrow({ where: { id }, include: { attempts: true } });
+        return g.stage === 'rendered' || g.status === 'failed' ? g : null;
+      }, 'the generation to be rendered', 30_000);
+      expect(row).toMatchObject({ status: 'running', stage: 'rendered' });
+      expect(row.attempts).toHaveLength(1);
+      expect(promptsOf(id, row.attempts)).toBe(1);
+      const story = await db.jobEvent.findMany({ where: { jobId: id }, orderBy: { seq: 'asc' } });
+      expect(story.map((e) => e.type)).toEqual(['job:queued', 'job:submitted', 'job:started']);
+      await waitFor(() => published.some((e) => e.jobId === id && e.name === 'job:started'), 'job:started published');
+      expect(published.filter((e) => e.jobId === id && e.name !== 'job:progress').map((e) => e.name)).toEqual(['job:submitted', 'job:started']);
+    } finally {
+      subscriber.disconnect();
+    }
   });
 
   it('when /prompt answers 400 with node errors holding NUL characters and lone surrogates, then the generation fails with comfyui_validation naming the node, its class and ComfyUI\'s message', async () => {

@@ -10,7 +10,7 @@ import { SubmittedNotice } from '../src/jobs/submitted-notice';
 const workflow = { '1': { class_type: 'SaveImage', inputs: {} } };
 const conditioning = { positive: 'p', negative: 'n', loras: [], references: [], outfit: null };
 
-describe('SubmittedNotice (job:submitted published once ComfyUI queued the prompt, withdrawn when it did not)', () => {
+describe('SubmittedNotice (job:submitted published once ComfyUI queued the prompt, withdrawn when it refused it)', () => {
   let database: TestDatabase;
   let db: Db;
   let lifecycle: JobLifecycle;
@@ -85,7 +85,7 @@ describe('SubmittedNotice (job:submitted published once ComfyUI queued the promp
     const notices = new PromptNotices({ lifecycle, events, log }, id, 'refused', submitted.announced);
     notices.started();
 
-    await submitted.notQueued({ withdraw: true });
+    await submitted.refused();
     await notices.settled();
     expect(await story(id)).toEqual(['job:queued']);
     expect((await db.jobAttempt.findFirstOrThrow({ where: { jobId: id } })).startedAt).toBeNull();
@@ -94,10 +94,22 @@ describe('SubmittedNotice (job:submitted published once ComfyUI queued the promp
     expect(await db.jobAttempt.count({ where: { jobId: id } })).toBe(1);
   });
 
+  it('when the POST got no answer, then the stored job:submitted stands and is published (ComfyUI may hold the prompt), and a started notice meanwhile follows it', async () => {
+    const { id, event } = await recordedAttempt('unanswered');
+    const submitted = new SubmittedNotice({ lifecycle, events, log }, event);
+    const notices = new PromptNotices({ lifecycle, events, log }, id, 'unanswered', submitted.announced);
+    notices.started();
+    submitted.unanswered({ publish: true });
+    await notices.settled();
+    expect(await submitted.announced).toBe(true);
+    expect(await story(id)).toEqual(['job:queued', 'job:submitted', 'job:started']);
+    expect(await markerSeen(id)).toEqual(['job:submitted', 'job:started']);
+  });
+
   it('when the process shuts down before ComfyUI answered, then the stored job:submitted stays for the next process to resume, and nothing is published', async () => {
     const { id, event } = await recordedAttempt('shutdown');
     const submitted = new SubmittedNotice({ lifecycle, events, log }, event);
-    await submitted.notQueued({ withdraw: false });
+    submitted.unanswered({ publish: false });
     expect(await submitted.announced).toBe(false);
     expect(await story(id)).toEqual(['job:queued', 'job:submitted']);
     expect(await markerSeen(id)).toEqual([]);
@@ -106,7 +118,7 @@ describe('SubmittedNotice (job:submitted published once ComfyUI queued the promp
   it('when the answer comes after the attempt was given up, then it changes nothing', async () => {
     const { id, event } = await recordedAttempt('late');
     const submitted = new SubmittedNotice({ lifecycle, events, log }, event);
-    await submitted.notQueued({ withdraw: true });
+    await submitted.refused();
     submitted.accepted();
     expect(await submitted.announced).toBe(false);
     expect(await story(id)).toEqual(['job:queued']);

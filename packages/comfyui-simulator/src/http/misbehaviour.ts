@@ -34,6 +34,11 @@ export type Misbehaviour =
    * (NUL characters, lone surrogates, megabytes), or an /upload/image answer naming no usable file.
    */
   | { kind: 'post_answer'; path?: string; status: number; body: unknown }
+  /**
+   * POST /prompt queues the prompt as ComfyUI does, but answers `status` with `body` instead: what a
+   * proxy in front of ComfyUI sends when ComfyUI's answer did not reach it in time (a 502 or 504).
+   */
+  | { kind: 'answer_lost'; status: number; body: unknown }
   /** GET /view of an existing file answers what `rewrite` makes of its bytes (a cut image: a Content-Length that lied). */
   | { kind: 'view_bytes'; rewrite: (bytes: Buffer) => Buffer }
   /** Each `progress` message's data replaced by the messages' data `rewrite` makes of it (none, one or several). */
@@ -50,7 +55,7 @@ const PAD = Buffer.alloc(64 * 1024, 0x20);
 
 /** Answers the request as the armed misbehaviour says; false when it does not apply (the real route answers). */
 export function misbehave(m: Misbehaviour | undefined, req: IncomingMessage, res: ServerResponse, state: SimulatorState, record: MisbehaviourRecord[]): boolean {
-  if (!m || m.kind === 'progress' || m.kind === 'reuse_prompt_id') return false;
+  if (!m || m.kind === 'progress' || m.kind === 'reuse_prompt_id' || m.kind === 'answer_lost') return false;
   const path = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/^\/api(?=\/)/, '');
   if (m.kind === 'post_answer') {
     if (req.method !== 'POST' || path !== (m.path ?? '/prompt')) return false;

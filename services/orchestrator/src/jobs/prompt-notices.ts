@@ -21,7 +21,7 @@ export const PROGRESS_STORE_INTERVAL_MS = 500;
  */
 export class PromptNotices {
   private chain: Promise<void>;
-  /** The prompt was not queued (its job:submitted withdrawn): nothing of it is recorded. */
+  /** Its job:submitted is not published (refused, or shutting down): nothing of the prompt is recorded. */
   private dropped = false;
   private startedDue = false;
   /** Seqs reserved for ticks and not used yet: next..last. */
@@ -38,7 +38,8 @@ export class PromptNotices {
     private readonly promptId: string,
     /**
      * What must be published first (the attempt's job:submitted): every notice waits for it. False:
-     * ComfyUI did not queue the prompt, and no notice of it is recorded or published.
+     * it is not published (ComfyUI refused the prompt, or the process stops), and no notice of the
+     * prompt is recorded or published.
      */
     after: Promise<boolean | void> = Promise.resolve(),
     /** The ticks the prompt is expected to send (samplerSteps): the started notice reserves their seqs. */

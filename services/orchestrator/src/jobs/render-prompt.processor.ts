@@ -1,4 +1,4 @@
-import { ComfyExecutionError, ComfyPromptLostError, ComfyUnreachableError, type ClientIdLeases } from '@anime/comfyui-client';
+import { ComfyExecutionError, ComfyHttpError, ComfyPromptLostError, ComfyUnreachableError, ComfyValidationError, type ClientIdLeases } from '@anime/comfyui-client';
 import { generationRequestBodySchema, type AttemptEndCode, type JobEventEnvelope } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
@@ -228,9 +228,10 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
       if (!rendered && cancel.aborted) return cancelNow(jobId, 'ComfyUI finished it anyway; its outputs are not filed');
       return { kind: 'rendered' };
     } catch (error) {
-      // A prompt ComfyUI did not queue has no job:submitted, and its notices are dropped. At
-      // shutdown the event stays: the next process resumes the recorded prompt.
-      await submitted?.notQueued({ withdraw: !signal?.aborted });
+      // A prompt ComfyUI refused has no job:submitted, and its notices are dropped. With no answer
+      // it may hold the prompt: the event stands (at shutdown stored alone, for the next process).
+      if (isRefusal(error)) await submitted?.refused();
+      else submitted?.unanswered({ publish: !signal?.aborted });
       await notices.settled();
       if (signal?.aborted) throw error;
       const lost = lease.lost.aborted || (error instanceof ComfyUnreachableError && (await deps.pool.confirmDown(lease.url)));
@@ -250,4 +251,9 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
       stop.dispose();
     }
   }
+}
+
+/** ComfyUI answered the POST and refused the prompt (a 4xx, node_errors): it did not queue it. */
+function isRefusal(error: unknown): boolean {
+  return error instanceof ComfyValidationError || (error instanceof ComfyHttpError && error.status >= 400 && error.status < 500);
 }

@@ -57,6 +57,8 @@ export function addPromptRoutes(router: Router, state: SimulatorState): void {
     state.queue.put({ number, numberIsFloat, promptId, prompt, extraData, outputs: validation.outputs, sensitive });
     state.received.push({ promptId, prompt, clientId: typeof body.client_id === 'string' ? body.client_id : undefined, extraData });
     state.worker.wake();
+    const lost = state.misbehaviour?.kind === 'answer_lost' ? state.misbehaviour : undefined;
+    if (lost) return sendJson(res, lost.status, lost.body);
     const answer = { prompt_id: promptId, number, node_errors: validation.nodeErrors };
     if (numberIsFloat) markFloat(answer, 'number', number);
     sendJson(res, 200, answer);
