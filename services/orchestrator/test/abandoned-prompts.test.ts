@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { textToImage, type Simulator } from '@anime/comfyui-simulator';
 import { generationRequestBodySchema } from '@anime/contracts';
+import { createLogger } from '@anime/logger';
 import type { Db } from '@anime/db';
 import type { TcpProxy } from '@anime/testing';
 import { waitFor } from '@anime/testing';
@@ -18,9 +19,16 @@ describe('prompts abandoned on a backend taken for down (orchestrator in-process
   let proxy: TcpProxy;
 
   // Each case on a stack of its own: the prompts of one would hold the render slots the next needs.
+  /** What the orchestrator logged (info and up), for the moments a test must wait for that leave no other trace. */
+  let logged: string[];
+
   beforeEach(async () => {
-    // 150 steps of 100 ms: the first attempts' prompts still run, or wait, when the partition heals.
-    fx = await startOrchestratorFixture('abandoned-prompts', { simulators: [{ stepMs: 100 }], proxied: true, env: { BACKEND_PREFETCH: '1' } });
+    logged = [];
+    const log = createLogger('orchestrator', 'info');
+    for (const transport of log.transports) transport.silent = true;
+    log.on('data', (info: { message: string }) => logged.push(info.message));
+    // 150 steps of 200 ms: the first attempts' prompts still run, or wait, when the partition heals.
+    fx = await startOrchestratorFixture('abandoned-prompts', { simulators: [{ stepMs: 200 }], proxied: true, env: { BACKEND_PREFETCH: '1' }, log });
     ({ db } = fx);
     [simulator] = fx.simulators;
     [proxy] = fx.proxies;
@@ -28,6 +36,11 @@ describe('prompts abandoned on a backend taken for down (orchestrator in-process
 
   afterEach(async () => {
     proxy?.heal();
+    // Nothing left running for the stopped orchestrator to go on following (its handlers would hold
+    // this process until JOB_TIMEOUT_S): the backend drops every prompt, so each job ends first.
+    await fetch(`${simulator.url}/queue`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ clear: true }) });
+    await fetch(`${simulator.url}/interrupt`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    await waitFor(async () => (await fx.service.ctx.queues.byKey.generationRenders.getActiveCount()) === 0, 'the render jobs to end', 20_000);
     await fx?.close();
   });
 
@@ -94,7 +107,8 @@ describe('prompts abandoned on a backend taken for down (orchestrator in-process
     const backend = (await db.backend.findFirstOrThrow()).url;
     await fx.lifecycle.submit(job.id, { backend, promptId, workflow });
     await fx.service.ctx.queues.enqueueStage({ ...job, stage: 'submitted' });
-    await waitFor(async () => (await fx.service.ctx.queues.byKey.generationRenders.getJobState(`render-${job.id}`)) === 'active', 'the render job to be picked up');
+    // Healed only once the job found its backend down (were it up, the job would follow the prompt there).
+    await waitFor(() => logged.includes('job waits for a backend'), 'the job to wait for its backend');
     proxy.heal();
 
     await waitFor(async () => (await attempts(job.id)).length === 2, 'a second attempt once the backend is back', 20_000);

@@ -5,7 +5,7 @@ import { startSimulator, type Simulator, type SimulatorOptions } from '@anime/co
 import { orchestratorConfigSchema } from '@anime/config';
 import { generationRequestBodySchema, type GenerationRequestBodyInput, type JobConditioning } from '@anime/contracts';
 import { createDb, type Db } from '@anime/db';
-import { createLogger } from '@anime/logger';
+import { createLogger, type Logger } from '@anime/logger';
 import { JobLifecycle, type RunningService } from '@anime/pipeline';
 import { createTestDatabase, removeQueueKeys, startTcpProxy, TEST_REDIS_URL, uniqueQueuePrefix, type TcpProxy, type TestDatabase } from '@anime/testing';
 import { startOrchestrator } from '../src/start';
@@ -31,7 +31,7 @@ export interface OrchestratorFixture {
  * The orchestrator in-process over a database, queue prefix and library of its own, driving the
  * given simulators (in-process too), with one character to resolve generations against.
  */
-export async function startOrchestratorFixture(label: string, options: { simulators: SimulatorOptions[]; env?: Record<string, string>; proxied?: boolean }): Promise<OrchestratorFixture> {
+export async function startOrchestratorFixture(label: string, options: { simulators: SimulatorOptions[]; env?: Record<string, string>; proxied?: boolean; log?: Logger }): Promise<OrchestratorFixture> {
   const database: TestDatabase = await createTestDatabase(label);
   const db = createDb(database.url, { max: 3 });
   const queuePrefix = uniqueQueuePrefix(label);
@@ -51,7 +51,7 @@ export async function startOrchestratorFixture(label: string, options: { simulat
     JOB_MAX_ATTEMPTS: '1',
     ...options.env,
   });
-  const service = await startOrchestrator(config, createLogger('orchestrator', 'error'));
+  const service = await startOrchestrator(config, options.log ?? createLogger('orchestrator', 'error'));
   const lifecycle = new JobLifecycle(db);
   return {
     db,

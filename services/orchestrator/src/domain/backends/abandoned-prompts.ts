@@ -6,6 +6,8 @@ import type { Logger } from '@anime/logger';
 const KEEP_MS = 60 * 60_000;
 /** The most prompts one process remembers (the oldest are forgotten first). */
 const MAX_REMEMBERED = 10_000;
+/** How many prompts' attempts one sweep asks PostgreSQL about (the rest at the next ticks). */
+const ASKED_AT_ONCE = 500;
 
 interface Abandoned {
   jobId: string;
@@ -67,14 +69,16 @@ export class AbandonedPrompts {
     }
   }
 
+  /** Asks about at most ASKED_AT_ONCE prompts per sweep, by their jobs (the attempts' index). */
   private async markEnded(open: Abandoned[]): Promise<void> {
-    if (!open.length) return;
+    const asked = open.slice(0, ASKED_AT_ONCE);
+    if (!asked.length) return;
     const finished = await this.db.jobAttempt.findMany({
-      where: { OR: open.map(({ jobId, promptId }) => ({ jobId, promptId })), finishedAt: { not: null } },
+      where: { jobId: { in: [...new Set(asked.map((p) => p.jobId))] }, finishedAt: { not: null } },
       select: { jobId: true, promptId: true },
     });
     const over = new Set(finished.map((a) => `${a.jobId}/${a.promptId}`));
-    for (const prompt of open) if (over.has(`${prompt.jobId}/${prompt.promptId}`)) prompt.ended = true;
+    for (const prompt of asked) if (over.has(`${prompt.jobId}/${prompt.promptId}`)) prompt.ended = true;
   }
 
   private async takeOff(url: string, client: ComfyClient, held: Map<string, Abandoned>, ended: Abandoned[]): Promise<void> {
@@ -88,8 +92,8 @@ export class AbandonedPrompts {
     }
     for (const prompt of ended) {
       if (running.has(prompt.promptId) && !prompt.interrupted) {
-        prompt.interrupted = true;
         await client.interrupt(prompt.promptId);
+        prompt.interrupted = true;
         this.log.info('interrupted an abandoned prompt on a backend back up', { backend: url, promptId: prompt.promptId, jobId: prompt.jobId });
       }
       // Gone from its queue (ended, taken off, or lost in a restart): nothing more to do.
