@@ -1,8 +1,8 @@
 import type { Simulator } from '@anime/comfyui-simulator';
 import type { Db } from '@anime/db';
-import { jobEventsChannel } from '@anime/contracts';
-import { createRedis, JOB_ERROR_DETAILS_MAX_CHARS, JOB_ERROR_MESSAGE_MAX_CHARS } from '@anime/pipeline';
-import { TEST_REDIS_URL, waitFor } from '@anime/testing';
+import { JOB_ERROR_DETAILS_MAX_CHARS, JOB_ERROR_MESSAGE_MAX_CHARS } from '@anime/pipeline';
+import { waitFor } from '@anime/testing';
+import { listenToJobEvents } from './job-events-listener';
 import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrator-fixture';
 
 /**
@@ -109,14 +109,8 @@ describe('render stage on a broken or hostile ComfyUI (orchestrator in-process, 
   });
 
   it('when the answer to POST /prompt is lost (a proxy\'s 502 after ComfyUI queued the prompt), then the retry follows that prompt, and its job:submitted is published and kept', async () => {
-    const subscriber = createRedis(TEST_REDIS_URL, 'subscriber');
-    const published: { jobId: string; name: string }[] = [];
-    subscriber.on('message', (_channel, raw) => {
-      const { name, payload } = JSON.parse(raw);
-      published.push({ jobId: payload.jobId, name });
-    });
+    const { published, close } = await listenToJobEvents(fx.service.ctx.queuePrefix);
     try {
-      await subscriber.subscribe(jobEventsChannel(fx.service.ctx.queuePrefix));
       simulator.misbehave({ kind: 'answer_lost', status: 502, body: { error: 'Bad Gateway' } });
       const id = await fx.resolvedGeneration({ seed: 20 });
       const [attempt] = await waitFor(async () => {
@@ -137,7 +131,7 @@ describe('render stage on a broken or hostile ComfyUI (orchestrator in-process, 
       await waitFor(() => published.some((e) => e.jobId === id && e.name === 'job:started'), 'job:started published');
       expect(published.filter((e) => e.jobId === id && e.name !== 'job:progress').map((e) => e.name)).toEqual(['job:submitted', 'job:started']);
     } finally {
-      subscriber.disconnect();
+      close();
     }
   });
 

@@ -1,56 +1,29 @@
-import { generationRequestBodySchema, jobEventsChannel } from '@anime/contracts';
-import { createDb, databaseStatements, type Db } from '@anime/db';
-import { createLogger } from '@anime/logger';
-import { createRedis, JobEventPublisher, JobLifecycle } from '@anime/pipeline';
-import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, waitFor, type TestDatabase } from '@anime/testing';
-import type { Redis } from 'ioredis';
+import { databaseStatements, type Db } from '@anime/db';
+import type { Logger } from '@anime/logger';
+import type { JobEventPublisher, JobLifecycle } from '@anime/pipeline';
+import { waitFor } from '@anime/testing';
 import { PROGRESS_STORE_INTERVAL_MS, PromptNotices } from '../src/jobs/prompt-notices';
-
-const workflow = { '1': { class_type: 'SaveImage', inputs: {} } };
-const conditioning = { positive: 'p', negative: 'n', loras: [], references: [], outfit: null };
+import { startNoticesFixture, type NoticesFixture } from './notices-fixture';
+import type { PublishedEvent } from './job-events-listener';
 
 describe('PromptNotices (started and progress of one prompt, recorded in order)', () => {
-  let database: TestDatabase;
+  let fx: NoticesFixture;
   let db: Db;
   let lifecycle: JobLifecycle;
-  let redis: Redis;
-  let subscriber: Redis;
   let events: JobEventPublisher;
-  let resolution: { characterId: string; characterVersionId: string; conditioning: typeof conditioning };
-  const published: { jobId: string; name: string; seq: number }[] = [];
-  const log = createLogger('orchestrator', 'error');
-  const prefix = uniqueQueuePrefix('prompt-notices');
+  let log: Logger;
+  let published: PublishedEvent[];
 
   beforeAll(async () => {
-    database = await createTestDatabase('prompt-notices');
-    db = createDb(database.url, { max: 3 });
-    lifecycle = new JobLifecycle(db);
-    redis = createRedis(TEST_REDIS_URL);
-    subscriber = createRedis(TEST_REDIS_URL, 'subscriber');
-    subscriber.on('message', (_channel, raw) => {
-      const { name, seq, payload } = JSON.parse(raw);
-      published.push({ jobId: payload.jobId, name, seq });
-    });
-    await subscriber.subscribe(jobEventsChannel(prefix));
-    events = new JobEventPublisher(redis, prefix);
-    const character = await db.character.create({ data: { slug: 'kai', name: 'Kai', currentVersion: 1 } });
-    const version = await db.characterVersion.create({ data: { characterId: character.id, number: 1, definition: { displayName: 'Kai' } } });
-    resolution = { characterId: character.id, characterVersionId: version.id, conditioning };
+    fx = await startNoticesFixture('prompt-notices');
+    ({ db, lifecycle, events, log, published } = fx);
   });
 
   afterAll(async () => {
-    subscriber.disconnect();
-    redis.disconnect();
-    await db.$disconnect();
-    await database.drop();
-    await removeQueueKeys(prefix);
+    await fx?.close();
   });
 
-  const submitted = async (promptId: string) => {
-    const { job } = await lifecycle.create({ body: generationRequestBodySchema.parse({ character: 'kai', prompt: 'x' }), source: 'test', resolution });
-    await lifecycle.submit(job.id, { backend: 'http://a', promptId, workflow });
-    return job.id;
-  };
+  const submitted = async (promptId: string) => (await fx.recordedAttempt(promptId)).id;
   // The started notice goes out alone when no tick comes within its turn: recorded one PostgreSQL round trip
   // later, which a fixed pause may not cover on a loaded machine (nor the opening of a pooled connection).
   const startedRecorded = (id: string) => waitFor(async () => (await db.jobAttempt.findFirstOrThrow({ where: { jobId: id } })).startedAt, 'the started notice to be recorded', 10_000, 10);

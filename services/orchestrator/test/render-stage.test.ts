@@ -1,9 +1,10 @@
 import { Job } from 'bullmq';
 import type { Simulator } from '@anime/comfyui-simulator';
-import { generationEventsStream, generationRequestBodySchema, jobEventsChannel, parseGenerationStreamEntry } from '@anime/contracts';
+import { generationEventsStream, generationRequestBodySchema, parseGenerationStreamEntry } from '@anime/contracts';
 import type { Db } from '@anime/db';
-import { createRedis, JobLifecycle, MAX_GENERATION_EVENTS, type RunningService } from '@anime/pipeline';
-import { TEST_REDIS_URL, waitFor } from '@anime/testing';
+import { JobLifecycle, MAX_GENERATION_EVENTS, type RunningService } from '@anime/pipeline';
+import { waitFor } from '@anime/testing';
+import { listenToJobEvents } from './job-events-listener';
 import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrator-fixture';
 
 describe('render stage (orchestrator in-process, simulator, PostgreSQL, Redis)', () => {
@@ -47,14 +48,8 @@ describe('render stage (orchestrator in-process, simulator, PostgreSQL, Redis)',
   });
 
   it('when ComfyUI refuses the prompt (400, failed validation), then the generation fails with comfyui_validation and no job:submitted was published or kept: the prompt never entered its queue', async () => {
-    const subscriber = createRedis(TEST_REDIS_URL, 'subscriber');
-    const published: { jobId: string; name: string }[] = [];
-    subscriber.on('message', (_channel, raw) => {
-      const { name, payload } = JSON.parse(raw);
-      published.push({ jobId: payload.jobId, name });
-    });
+    const { published, close } = await listenToJobEvents(service.ctx.queuePrefix);
     try {
-      await subscriber.subscribe(jobEventsChannel(service.ctx.queuePrefix));
       simulator.misbehave({
         kind: 'post_answer',
         status: 400,
@@ -79,7 +74,7 @@ describe('render stage (orchestrator in-process, simulator, PostgreSQL, Redis)',
       expect(streamed.map((e) => e.event)).toEqual(['job:failed']);
     } finally {
       simulator.misbehave(undefined);
-      subscriber.disconnect();
+      close();
     }
   });
 
