@@ -8,8 +8,4 @@ module.exports = {
   globalSetup: '<rootDir>/scripts/jest-global-setup.js',
   testTimeout: 60_000,
   maxWorkers: 2,
-  // A worker whose heap grew past this after a test file is replaced by a fresh one: files that
-  // stream hundreds of MB (the library and version listings) then do not run in a worker swollen by
-  // dozens of earlier files, nor beside what an in-process stack stopped mid-job left running.
-  workerIdleMemoryLimit: '512MB',
 };
