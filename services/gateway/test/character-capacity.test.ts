@@ -22,7 +22,9 @@ let api: ReturnType<typeof jsonClient>;
 
 beforeAll(async () => {
   // Hundreds of requests in a row from one key: the request rate is not what is tested here.
-  gateway = await startTestGateway('character-capacity', { limits: { RATE_LIMIT_RPS: 1_000_000 } });
+  // Reading ~100 MB of versions and images: on a CI machine whose two cores a whole stack next door
+  // keeps busy, this file ran 5× slower than alone, and a 10 s query timeout cut a listing (aborted).
+  gateway = await startTestGateway('character-capacity', { limits: { RATE_LIMIT_RPS: 1_000_000 }, queryTimeoutMs: 60_000 });
   api = gateway.client();
 });
 afterAll(() => gateway?.close());
@@ -247,7 +249,7 @@ describe("a character's whole history costs bounded memory to read", () => {
       await gateway.db.characterVersion.createMany({ data: Array.from({ length: 10 }, (_, i) => ({ characterId: id, number: start + i, definition: bulky(start + i) })) });
     }
     await gateway.db.character.update({ where: { id }, data: { currentVersion: LONG + 1 } });
-  }, 120_000);
+  }, 300_000);
 
   it(`when a character has ${LONG} versions of ~700 KB, then listing them sends every one in order while the gateway holds less than 40 MiB more`, async () => {
     const numbers: number[] = [];
@@ -271,7 +273,7 @@ describe("a character's whole history costs bounded memory to read", () => {
     expect(tail.endsWith('}]}')).toBe(true);
     expect(numbers).toEqual(Array.from({ length: LONG + 1 }, (_, i) => i + 1));
     expect(grown).toBeLessThan(40);
-  });
+  }, 300_000);
 
   it('when its versions outgrow what a bundle may hold, then the export is 409 bundle_too_large naming the limit, before holding them all', async () => {
     let answer = '';
@@ -282,7 +284,7 @@ describe("a character's whole history costs bounded memory to read", () => {
     console.log(`export refused: held +${grown.toFixed(1)} MiB`);
     expect(JSON.parse(answer).error).toEqual(expect.objectContaining({ code: 'bundle_too_large', message: expect.stringContaining(`more than ${16 * MiB} bytes as character.json, the most a bundle may hold`) }));
     expect(grown).toBeLessThan(100);
-  });
+  }, 300_000);
 
   it('when a bundle is merged into that character, then its versions are compared a batch at a time: the new version is added while the gateway holds less than 40 MiB more', async () => {
     const epic = await api.get('/api/v1/characters/epic');
@@ -308,7 +310,7 @@ describe("a character's whole history costs bounded memory to read", () => {
     expect(response!.status).toBe(201);
     expect(response!.body).toEqual(expect.objectContaining({ created: false, versionsAdded: [LONG + 2] }));
     expect(grown).toBeLessThan(40);
-  });
+  }, 300_000);
 
   it('when a character has large reference images, then the export streams them from the library: every image in the zip, the gateway holding less than half its images', async () => {
     const { shas, imageMiB } = await paintedReferences(await createCharacter('painted'), 10);
@@ -333,5 +335,5 @@ describe("a character's whole history costs bounded memory to read", () => {
     }
     zip.close();
     expect(hashed).toEqual(shas);
-  });
+  }, 300_000);
 });

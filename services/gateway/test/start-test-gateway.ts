@@ -51,14 +51,16 @@ export async function startTestGateway(
     queuePrefix?: string;
     /** Socket.IO on the Redis adapter, as the gateway runs in production (scale-out tests). */
     socketAdapter?: boolean;
+    /** DATABASE_QUERY_TIMEOUT_MS of the gateway's connections (default 10 s). */
+    queryTimeoutMs?: number;
   } = {},
 ): Promise<TestGateway> {
-  const { connectVia, limiterRedisVia, subscriberRedisVia, redisVia, host = '127.0.0.1', queuePrefix: sharedPrefix, socketAdapter: withAdapter, ...settings } = options;
+  const { connectVia, limiterRedisVia, subscriberRedisVia, redisVia, host = '127.0.0.1', queuePrefix: sharedPrefix, socketAdapter: withAdapter, queryTimeoutMs, ...settings } = options;
   // A test sends requests back to back, faster on a quiet machine than any client: the request rate
   // limit (20/s + 40 per 10 s) is lifted unless the test names its limits (`limits: {}` keeps the defaults).
   const limits = { ...settings, limits: settings.limits ?? { RATE_LIMIT_RPS: 1_000_000 } };
   const database = await createTestDatabase(label);
-  const db = createDb(connectVia ? connectVia(database.url) : database.url, { max: 5 });
+  const db = createDb(connectVia ? connectVia(database.url) : database.url, { max: 5, queryTimeoutMs });
   const redis = createRedis(redisVia ? redisVia(TEST_REDIS_URL) : TEST_REDIS_URL, 'worker');
   const subscriber = createRedis(subscriberRedisVia ? subscriberRedisVia(TEST_REDIS_URL) : TEST_REDIS_URL, 'subscriber');
   const limiterRedis = createLimiterRedis(limiterRedisVia ? limiterRedisVia(TEST_REDIS_URL) : TEST_REDIS_URL);

@@ -8,7 +8,7 @@ let gateway: TestGateway;
 let api: ReturnType<typeof jsonClient>;
 
 beforeAll(async () => {
-  gateway = await startTestGateway('workflows');
+  gateway = await startTestGateway('workflows', { queryTimeoutMs: 60_000 });
   api = gateway.client();
   expect((await api.post('/api/v1/characters', { name: 'Kai Nakamura', slug: 'kai', definition: kaiDefinition })).status).toBe(201);
 });
