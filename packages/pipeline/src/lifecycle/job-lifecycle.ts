@@ -115,10 +115,9 @@ export class JobLifecycle {
   }
 
   /**
-   * Takes an attempt's `job:submitted` (its seq) out of the story: ComfyUI refused the prompt, or
-   * its POST got no answer, so the prompt never entered the backend's queue as the event says. The
-   * attempt stays; how it ended is recorded with the failure or the next attempt. False when there
-   * was no such event.
+   * Takes an attempt's `job:submitted` (its seq) out of the story: ComfyUI refused the prompt, so
+   * it never entered the backend's queue as the event says. The attempt stays; how it ended is
+   * recorded with the failure or the next attempt. False when there was no such event.
    */
   async withdrawSubmitted(id: string, seq: number): Promise<boolean> {
     return (await runStatement(this.db, WITHDRAW_SUBMITTED, [id, seq])).length > 0;

@@ -74,7 +74,7 @@ export const SUBMIT: Statement = {
 ${recordedOrDraining}`,
 };
 
-/** $1 id, $2 seq: an attempt's job:submitted, out of the story again (ComfyUI did not queue its prompt). */
+/** $1 id, $2 seq: an attempt's job:submitted, out of the story again (ComfyUI refused its prompt). */
 export const WITHDRAW_SUBMITTED: Statement = {
   name: 'lifecycle-withdraw-submitted',
   text: `DELETE FROM job_events WHERE "jobId" = $1::uuid AND seq = $2::int AND type = 'job:submitted' RETURNING id`,
