@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { textToImage, type Simulator } from '@anime/comfyui-simulator';
-import { ComfyClient } from '@anime/comfyui-client';
+import { generationRequestBodySchema } from '@anime/contracts';
 import { createLogger } from '@anime/logger';
 import type { Db } from '@anime/db';
 import type { TcpProxy } from '@anime/testing';
@@ -17,7 +17,6 @@ describe('prompts abandoned on a backend taken for down (orchestrator in-process
   let db: Db;
   let simulator: Simulator;
   let proxy: TcpProxy;
-  let comfy: ComfyClient;
 
   // Each case on a stack of its own: the prompts of one would hold the render slots the next needs.
   /** What the orchestrator logged (info and up), for the moments a test must wait for that leave no other trace. */
@@ -33,19 +32,15 @@ describe('prompts abandoned on a backend taken for down (orchestrator in-process
     ({ db } = fx);
     [simulator] = fx.simulators;
     [proxy] = fx.proxies;
-    // Straight to the simulator, not through the proxy: what the backend itself holds.
-    comfy = new ComfyClient({ baseUrl: simulator.url });
   });
 
   afterEach(async () => {
     proxy?.heal();
     // Nothing left running for the stopped orchestrator to go on following (its handlers would hold
     // this process until JOB_TIMEOUT_S): the backend drops every prompt, so each job ends first.
-    const { running, pending } = await comfy.queue();
-    await comfy.deleteFromQueue(pending.map((item) => item.promptId));
-    for (const item of running) await comfy.interrupt(item.promptId);
+    await fetch(`${simulator.url}/queue`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ clear: true }) });
+    await fetch(`${simulator.url}/interrupt`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     await waitFor(async () => (await fx.service.ctx.queues.byKey.generationRenders.getActiveCount()) === 0, 'the render jobs to end', 20_000);
-    comfy.close();
     await fx?.close();
   });
 
@@ -87,24 +82,28 @@ describe('prompts abandoned on a backend taken for down (orchestrator in-process
     expect(newIds.filter(takenOff)).toEqual([]);
     // Neither old prompt runs to its end: each is in history as interrupted, or never ran.
     await waitFor(async () => {
-      const { running, pending } = await comfy.queue();
-      const held = [...running, ...pending].map((item) => item.promptId);
+      const queue = (await (await fetch(`${simulator.url}/queue`)).json()) as { queue_running: unknown[][]; queue_pending: unknown[][] };
+      const held = [...queue.queue_running, ...queue.queue_pending].map((item) => item[1]);
       return !held.includes(first.promptId) && !held.includes(second.promptId);
     }, 'the backend to hold neither abandoned prompt');
     for (const { promptId } of [first, second]) {
-      const entry = await comfy.history(promptId);
-      if (entry) expect(entry.status?.messages.map(([type]) => type)).toContain('execution_interrupted');
+      const entry = ((await (await fetch(`${simulator.url}/history/${promptId}`)).json()) as Record<string, { status: { status_str: string; messages: [string, unknown][] } }>)[promptId];
+      if (entry) expect(entry.status.messages.map(([type]) => type)).toContain('execution_interrupted');
     }
   }, 60_000);
 
   it('when a job whose recorded prompt is on a backend now down is picked up (after a restart), then that prompt is taken off once the backend is back', async () => {
     // The prompt an earlier process sent, still running on the backend: queued there straight, not through the proxy.
     const workflow = textToImage({ steps: 150, width: 64, height: 64, seed: 3 });
-    const { promptId } = await comfy.submit(workflow, { promptId: randomUUID() });
+    const promptId = randomUUID();
+    const posted = await fetch(`${simulator.url}/prompt`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: workflow, prompt_id: promptId, client_id: 'an-earlier-process' }) });
+    expect(posted.status).toBe(200);
     proxy.blackHole();
     await waitFor(async () => (await db.backend.findFirst())?.state === 'down', 'the backend to be marked down', 20_000);
     // The generation as that process recorded it: submitted on the backend, under that prompt id.
-    const job = await fx.createResolved({ steps: 150, seed: 3 });
+    const body = generationRequestBodySchema.parse({ character: 'kai-nakamura', prompt: 'on a rooftop', steps: 150, width: 64, height: 64, seed: 3 });
+    const resolution = { characterId: fx.character.id, characterVersionId: fx.character.versionId, conditioning: { positive: 'kainakamura', negative: 'lowres', loras: [], references: [], outfit: null } };
+    const { job } = await fx.lifecycle.create({ body, source: 'test', resolution });
     const backend = (await db.backend.findFirstOrThrow()).url;
     await fx.lifecycle.submit(job.id, { backend, promptId, workflow });
     await fx.service.ctx.queues.enqueueStage({ ...job, stage: 'submitted' });

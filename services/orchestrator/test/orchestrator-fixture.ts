@@ -22,8 +22,6 @@ export interface OrchestratorFixture {
   libraryDir: string;
   /** Kai Nakamura, version 1: what a resolved generation names. */
   character: { id: string; versionId: string };
-  /** A generation resolved as the gateway writes it, not handed to any queue yet. */
-  createResolved(request?: Partial<GenerationRequestBodyInput>, conditioning?: Partial<JobConditioning>): Promise<Awaited<ReturnType<JobLifecycle['create']>>['job']>;
   /** A generation already resolved (as the gateway writes it), handed to generation-renders; its id. */
   resolvedGeneration(request?: Partial<GenerationRequestBodyInput>, conditioning?: Partial<JobConditioning>): Promise<string>;
   close(): Promise<void>;
@@ -55,11 +53,6 @@ export async function startOrchestratorFixture(label: string, options: { simulat
   });
   const service = await startOrchestrator(config, options.log ?? createLogger('orchestrator', 'error'));
   const lifecycle = new JobLifecycle(db);
-  const createResolved = async (request: Partial<GenerationRequestBodyInput> = {}, conditioning: Partial<JobConditioning> = {}) => {
-    const body = generationRequestBodySchema.parse({ character: 'kai-nakamura', prompt: 'on a rooftop', steps: 2, width: 64, height: 64, ...request });
-    const resolution = { characterId: character.id, characterVersionId: version.id, conditioning: { ...BASE_CONDITIONING, ...conditioning } };
-    return (await lifecycle.create({ body, source: 'test', resolution })).job;
-  };
   return {
     db,
     lifecycle,
@@ -68,9 +61,10 @@ export async function startOrchestratorFixture(label: string, options: { simulat
     service,
     libraryDir,
     character: { id: character.id, versionId: version.id },
-    createResolved,
     resolvedGeneration: async (request = {}, conditioning = {}) => {
-      const job = await createResolved(request, conditioning);
+      const body = generationRequestBodySchema.parse({ character: 'kai-nakamura', prompt: 'on a rooftop', steps: 2, width: 64, height: 64, ...request });
+      const resolution = { characterId: character.id, characterVersionId: version.id, conditioning: { ...BASE_CONDITIONING, ...conditioning } };
+      const { job } = await lifecycle.create({ body, source: 'test', resolution });
       await service.ctx.queues.enqueueStage(job);
       return job.id;
     },
