@@ -48,6 +48,38 @@ describe('SIGTERM while ComfyUI runs a long prompt', () => {
     expect(after.attempts).toHaveLength(1);
   }, 180_000);
 
+  it('when one of two orchestrators gets SIGTERM mid-render, then it hands the job back and the other follows the same prompt within seconds (not after its lock lapses), and the job completes once', async () => {
+    const res = await fx.api.post('/api/v1/generations', { character: 'kai-nakamura', prompt: 'a render handed over', steps: 150 });
+    expect(res.status).toBe(202);
+    const running = await waitFor(
+      () => fx.db.generationJob.findFirst({ where: { id: res.data.id, status: 'running', progressValue: { gt: 2 } } }),
+      'the prompt to be running',
+      30_000,
+    );
+    // The second orchestrator comes only now: the render is the first one's.
+    await fx.stack.addInstance('orchestrator');
+
+    const t0 = Date.now();
+    expect(await fx.stack.services.orchestrator!.stop('SIGTERM')).toBe(0);
+    const exitedMs = Date.now() - t0;
+    const stoppedAt = (await fx.db.generationJob.findUniqueOrThrow({ where: { id: res.data.id } })).progressValue ?? 0;
+    // The other one stores the prompt's progress again: it follows it. Before, the job stayed active
+    // under the stopped process's lock until that lapsed (10 s) and BullMQ's stall check (every 5 s) ran.
+    await waitFor(
+      async () => ((await fx.db.generationJob.findUniqueOrThrow({ where: { id: res.data.id } })).progressValue ?? 0) > stoppedAt + 2,
+      'the other orchestrator to follow the prompt',
+      4_000,
+      100,
+    );
+    console.log(`graceful-shutdown: the first orchestrator exited ${exitedMs} ms after its SIGTERM; the other stored the prompt's progress ${Date.now() - t0} ms after it`);
+
+    await expectCompletedOnce(fx, res.data.id);
+    const after = await fx.db.generationJob.findUniqueOrThrow({ where: { id: res.data.id }, include: { attempts: true } });
+    expect(after.promptId).toBe(running.promptId);
+    expect(after.attempts).toHaveLength(1);
+    await fx.stack.services.orchestrator!.start();
+  }, 120_000);
+
   it('when a library write was killed before its rename, then the restarted writers (gateway, file-organizer) remove its stale temp file and keep a fresh one', async () => {
     const stale = path.join(fx.libraryDir, 'demo', 'ep01', 'killed.png.0123456789ab.partial');
     const fresh = path.join(fx.libraryDir, 'demo', 'ep01', 'writing.png.abcdef012345.partial');

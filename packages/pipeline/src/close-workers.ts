@@ -1,26 +1,47 @@
 import type { Worker } from 'bullmq';
 import type { Logger } from '@anime/logger';
 
+/** The reason the processors' signals carry when their jobs are handed back. */
+const WORKER_CLOSING = 'the worker is closing';
+
 /**
- * Stops the workers taking jobs and gives the jobs in flight `graceMs` to finish; what is still
- * running then (a render can take minutes) is left where it is: the worker closes without waiting,
- * BullMQ records nothing for those jobs (their locks lapse, so a restarted worker takes them as
- * stalled), and each processor is safe to run again — the orchestrator resumes the prompt it
- * recorded in PostgreSQL instead of submitting another.
+ * Stops the workers taking jobs and gives the jobs in flight `graceMs` to finish. What is still
+ * running then (a render can take minutes) is handed back: each processor's signal is aborted, and
+ * the stage worker puts its job back in its queue, its tries untouched, for another process (or this
+ * one restarted) to take at once; the orchestrator there resumes the prompt it recorded in
+ * PostgreSQL instead of submitting another. A processor that does not end within `handBackMs` of
+ * its abort is left where it is: the worker closes without waiting, BullMQ records nothing for its
+ * job (its lock lapses, so a worker takes it as stalled), and each processor is safe to run again.
  *
  * `pause()` waits for the active jobs without committing to a way of closing (BullMQ's `close()`
  * keeps its first call's promise, so `close()` then `close(true)` would still wait for them).
  */
-export async function closeWorkers(workers: Worker[], graceMs: number, log: Logger): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const graceOver = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), graceMs);
-  });
-  const drained = Promise.all(workers.map((w) => w.pause())).then(() => true);
-  const finished = await Promise.race([drained, graceOver]).catch(() => false);
-  clearTimeout(timer);
+export async function closeWorkers(workers: Worker[], graceMs: number, log: Logger, handBackMs = 1_000): Promise<void> {
+  const drained = Promise.all(workers.map((w) => w.pause())).then(
+    () => true,
+    () => false,
+  );
+  let finished = await within(drained, graceMs);
   if (!finished) {
-    log.warn('in-flight jobs left for a restarted worker to resume', { graceMs, active: workers.map((w) => w.name) });
+    log.info('in-flight jobs outlasted the grace: handing them back to their queues', { graceMs, active: workers.map((w) => w.name) });
+    for (const worker of workers) worker.cancelAllJobs(WORKER_CLOSING);
+    finished = await within(drained, handBackMs);
+  }
+  if (!finished) {
+    log.warn('in-flight jobs left for a restarted worker to resume', { graceMs, handBackMs, active: workers.map((w) => w.name) });
   }
   await Promise.all(workers.map((w) => w.close(!finished)));
+}
+
+/** Whether `done` resolved true within `ms`. */
+async function within(done: Promise<boolean>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const over = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([done, over]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -88,7 +88,7 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
     } catch (error) {
       // Finding, creating or reading the generation met PostgreSQL away: the message waits without
       // spending a try (a producer's message may have no retries at all, and has no row yet to sweep back).
-      throw await deferWhileDatabaseAway(run, error);
+      throw run.signal?.aborted ? await handBack(run, error) : await deferWhileDatabaseAway(run, error);
     }
     if (!('generation' in admitted)) return admitted;
     const { generationId, generation } = admitted;
@@ -97,7 +97,7 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
       if (result.reached && result.reached !== generation.stage) await deps.queues.enqueueStage({ ...generation, stage: result.reached });
       return { generationId, ...result };
     } catch (error) {
-      throw await failOrRetry(run, generationId, error);
+      throw run.signal?.aborted ? await handBack(run, error) : await failOrRetry(run, generationId, error);
     }
   }
 
@@ -137,18 +137,36 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
     }
   }
 
+  /**
+   * The worker is closing and aborted the job's signal (closeWorkers, once the grace is over): the
+   * generation keeps its stage, and the job goes back to its queue at once, its tries untouched, for
+   * another process (or this one restarted) to take, rather than waiting for its lock to lapse.
+   * Through the delayed set with no delay, not `moveToWait`: BullMQ 6.7's moveToWait puts a job
+   * with a priority back without the marker that wakes idle workers, which then see it only when
+   * their block times out (5 s). Without its lock (lost meanwhile) the job is left for the stall check.
+   */
+  async function handBack({ job, token, log }: StageRun, error: unknown): Promise<Error> {
+    if (!token) return error as Error;
+    try {
+      await job.moveToDelayed(Date.now(), token);
+      log.info('handed the job back to its queue: the worker is closing', { error: error instanceof Error ? error.message : String(error) });
+      return new DelayedError();
+    } catch (moveError) {
+      log.warn('could not hand the job back to its queue; it waits for the stall check', { error: (moveError as Error).message });
+      return error as Error;
+    }
+  }
+
   /** PostgreSQL away before the stage ran: the job is delayed, its tries untouched; any other fault is thrown as it is. */
-  async function deferWhileDatabaseAway({ job, signal, token }: StageRun, error: unknown): Promise<Error> {
-    if (signal?.aborted || !token || !classifyFault(error, key).databaseUnavailable) return error as Error;
+  async function deferWhileDatabaseAway({ job, token }: StageRun, error: unknown): Promise<Error> {
+    if (!token || !classifyFault(error, key).databaseUnavailable) return error as Error;
     await job.moveToDelayed(Date.now() + DATABASE_RETRY_DELAY_MS, token);
     return new DelayedError();
   }
 
   /** A transient fault with tries left goes back to BullMQ's backoff; anything else fails the generation. */
-  async function failOrRetry({ job, signal, token }: StageRun, generationId: string, error: unknown): Promise<Error> {
+  async function failOrRetry({ job, token }: StageRun, generationId: string, error: unknown): Promise<Error> {
     if (error instanceof StageRefusedError) return new UnrecoverableError(error.message);
-    // The worker is closing: the generation keeps its stage and the next process picks it up.
-    if (signal?.aborted) return error as Error;
     const fault = classifyFault(error, key);
     // PostgreSQL away is nobody's fault and cannot record a failure: wait, without spending a try.
     if (fault.databaseUnavailable && token) {
@@ -213,6 +231,7 @@ function payloadBytes(data: unknown): number {
 
 /** How a stage job that threw ended, for anime_job_duration_seconds. */
 function durationOutcome(error: unknown): 'failed' | 'deferred' | 'errored' {
+  // Delayed (PostgreSQL away) or handed back (the worker closing): it runs again, its tries untouched.
   if (error instanceof DelayedError) return 'deferred';
   if (error instanceof UnrecoverableError || error instanceof StageRefusedError) return 'failed';
   return 'errored';

@@ -89,7 +89,74 @@ describe('stopping a worker service with a job in flight', () => {
     await database.drop();
   });
 
-  it('when a job outlasts the grace, then stop returns soon after the grace and leaves the job active (not failed) for a restarted worker', async () => {
+  it('when a job outlasts the grace and its processor ends on its signal, then the job is back in its queue with its tries untouched, and another worker takes it at once', async () => {
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    const stoppingService = await startWorkerService({
+      service: 'file-organizer',
+      opsPort: 0,
+      databaseUrl: database.url,
+      redisUrl: TEST_REDIS_URL,
+      queuePrefix: prefix,
+      log,
+      closeGraceMs: 500,
+      build: async () => ({
+        handlers: {
+          assetFiling: {
+            // Work that would take minutes, but ends when its signal is aborted (as a render does).
+            locate: (_payload, { signal }) =>
+              new Promise<string>((_resolve, reject) => {
+                started();
+                signal?.addEventListener('abort', () => reject(signal.reason));
+              }),
+            run: async () => ({ outcome: 'unused' }),
+          },
+        },
+      }),
+    });
+    const job = await queue.add('fileOutputs', { schemaVersion: 1, generationId: randomUUID() }, { attempts: 2 });
+    await running;
+
+    const t0 = Date.now();
+    await stoppingService.stop();
+    const stopMs = Date.now() - t0;
+    expect(stopMs).toBeLessThan(2_500);
+    // Delayed by nothing: the next worker to look takes it (moveToDelayed wakes idle workers, moveToWait does not).
+    expect(await queue.getJobState(job.id!)).toBe('delayed');
+    expect((await queue.getJob(job.id!))!.delay).toBe(0);
+    expect((await queue.getJob(job.id!))!.attemptsMade).toBe(0);
+
+    // Another process takes it without waiting for a lock to lapse (10 s) and the stall check (5 s).
+    let takenAt: number | undefined;
+    const takingService = await startWorkerService({
+      service: 'file-organizer',
+      opsPort: 0,
+      databaseUrl: database.url,
+      redisUrl: TEST_REDIS_URL,
+      queuePrefix: prefix,
+      log,
+      closeGraceMs: 500,
+      build: async () => ({
+        handlers: {
+          assetFiling: {
+            locate: (payload) => {
+              takenAt ??= Date.now();
+              return Promise.resolve((payload as { generationId: string }).generationId);
+            },
+            run: async () => ({ outcome: 'unused' }),
+          },
+        },
+      }),
+    });
+    try {
+      await waitFor(async () => takenAt !== undefined, 'the job to be taken by the other worker', 3_000);
+      expect(takenAt! - t0).toBeLessThan(5_000);
+    } finally {
+      await takingService.stop();
+    }
+  }, 20_000);
+
+  it('when a job outlasts the grace and its processor ignores its signal, then stop returns soon after the grace and the hand-back wait, and leaves the job active (not failed) for a restarted worker', async () => {
     let started!: () => void;
     const running = new Promise<void>((resolve) => (started = resolve));
     const service = await startWorkerService({
@@ -120,7 +187,8 @@ describe('stopping a worker service with a job in flight', () => {
     await service.stop();
     const stopMs = Date.now() - t0;
 
-    expect(stopMs).toBeLessThan(2_500);
+    // The grace (500 ms), then at most 1 s for the aborted processor to end, then the forced close.
+    expect(stopMs).toBeLessThan(3_000);
     expect(await queue.getJobState(job.id!)).toBe('active');
     expect((await queue.getJob(job.id!))!.attemptsMade).toBe(0);
   }, 20_000);
