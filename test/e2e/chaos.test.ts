@@ -20,12 +20,12 @@ interface Planned { n: number; via: 'rest' | 'queue'; count: number; seed: numbe
 /**
  * Issue 14's chaos run: 60 generations, some posted over REST and some put straight on
  * `generation-requests` by "another system", on two simulated backends, while a random service is
- * SIGKILLed and started again every few seconds and, once, every Redis key of the pipeline is
+ * stopped (SIGKILL or SIGTERM, in turn) and started again every few seconds and, once, every Redis key of the pipeline is
  * deleted (a Redis restart). Each service's recovery sweep (1 s here) puts back from PostgreSQL
  * the work Redis lost. At the end each generation is completed once, filed once, and the library
  * holds exactly its assets.
  */
-describe('chaos: services killed at random and Redis emptied while 60 jobs run', () => {
+describe('chaos: services killed or stopped at random and Redis emptied while 60 jobs run', () => {
   let fx: StackFixture;
   let simulators: SimulatorProcess[];
 
@@ -92,8 +92,11 @@ describe('chaos: services killed at random and Redis emptied while 60 jobs run',
         const up = fx.stack.serviceNames.filter((name) => !restarts.has(name));
         if (!up.length) continue;
         const name = up[between(0, up.length - 1)];
-        await fx.stack.services[name]!.stop('SIGKILL');
-        kills.push(name);
+        // Every other stop is a SIGTERM: the service hands the jobs it still runs after its grace
+        // back to their queues, at whatever point of their work the stop finds them.
+        const signal = kills.length % 2 ? 'SIGTERM' : 'SIGKILL';
+        await fx.stack.services[name]!.stop(signal);
+        kills.push(`${name} (${signal})`);
         restarts.set(name, (async () => {
           await pause(between(100, 800));
           await fx.stack.services[name]!.start();
@@ -132,7 +135,7 @@ describe('chaos: services killed at random and Redis emptied while 60 jobs run',
         return rows.every((r) => TERMINAL_STATUSES.includes(r.status)) ? rows : null;
       }, 'every generation to end', 60_000, 500);
       const elapsed = Date.now() - t0;
-      console.log(`chaos: ${jobs.length} generations (${restIds.size} REST, ${queueRows.length} queue, ${jobs.length - restIds.size - queueRows.length} extra from REST responses lost to a kill, ${restRetries} REST retries, ${resends} late queue resends), ${kills.length} kills (${kills.join(', ')}), Redis emptied once with ${inFlightAtWipe} unfinished, all ended after ${elapsed} ms`);
+      console.log(`chaos: ${jobs.length} generations (${restIds.size} REST, ${queueRows.length} queue, ${jobs.length - restIds.size - queueRows.length} extra from REST responses lost to a kill, ${restRetries} REST retries, ${resends} late queue resends), ${kills.length} stops (${kills.join(', ')}), Redis emptied once with ${inFlightAtWipe} unfinished, all ended after ${elapsed} ms`);
 
       // Every generation ever created, including any a lost REST response left, completed once.
       expect(await fx.db.generationJob.count()).toBe(jobs.length);
