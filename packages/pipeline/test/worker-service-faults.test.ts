@@ -5,6 +5,7 @@ import { PIPELINE_CATALOG } from '@anime/contracts';
 import { createLogger } from '@anime/logger';
 import { createTestDatabase, removeQueueKeys, startTcpProxy, TEST_POSTGRES, TEST_REDIS_URL, uniqueQueuePrefix, waitFor, type TcpProxy, type TestDatabase } from '@anime/testing';
 import { createRedis } from '../src/redis';
+import type { StageHandler } from '../src/stage-worker';
 import { startWorkerService, type RunningService } from '../src/worker-service';
 
 const log = createLogger('worker-service-test', 'error');
@@ -89,10 +90,10 @@ describe('stopping a worker service with a job in flight', () => {
     await database.drop();
   });
 
-  it('when a job outlasts the grace and its processor ends on its signal, then the job is back in its queue with its tries untouched, and another worker takes it at once', async () => {
-    let started!: () => void;
-    const running = new Promise<void>((resolve) => (started = resolve));
-    const stoppingService = await startWorkerService({
+  type Locate = NonNullable<StageHandler<'assetFiling'>['locate']>;
+  /** A file-organizer whose asset-filing jobs do `locate` (what a stage does first), with a 500 ms grace at stop. */
+  const startWith = (locate: Locate) =>
+    startWorkerService({
       service: 'file-organizer',
       opsPort: 0,
       databaseUrl: database.url,
@@ -100,27 +101,30 @@ describe('stopping a worker service with a job in flight', () => {
       queuePrefix: prefix,
       log,
       closeGraceMs: 500,
-      build: async () => ({
-        handlers: {
-          assetFiling: {
-            // Work that would take minutes, but ends when its signal is aborted (as a render does).
-            locate: (_payload, { signal }) =>
-              new Promise<string>((_resolve, reject) => {
-                started();
-                signal?.addEventListener('abort', () => reject(signal.reason));
-              }),
-            run: async () => ({ outcome: 'unused' }),
-          },
-        },
-      }),
+      build: async () => ({ handlers: { assetFiling: { locate, run: async () => ({ outcome: 'unused' }) } } }),
     });
+  /** A job added and its `locate` called: it runs. */
+  const addRunning = async (started: Promise<void>) => {
     const job = await queue.add('fileOutputs', { schemaVersion: 1, generationId: randomUUID() }, { attempts: 2 });
-    await running;
+    await started;
+    return job;
+  };
+
+  it('when a job outlasts the grace and its processor ends on its signal, then the job is back in its queue with its tries untouched, and another worker takes it at once', async () => {
+    let started!: () => void;
+    // Work that would take minutes, but ends when its signal is aborted (as a render does).
+    const stoppingService = await startWith(
+      (_payload, { signal }) =>
+        new Promise<string>((_resolve, reject) => {
+          started();
+          signal?.addEventListener('abort', () => reject(signal.reason));
+        }),
+    );
+    const job = await addRunning(new Promise<void>((resolve) => (started = resolve)));
 
     const t0 = Date.now();
     await stoppingService.stop();
-    const stopMs = Date.now() - t0;
-    expect(stopMs).toBeLessThan(2_500);
+    expect(Date.now() - t0).toBeLessThan(2_500);
     // Delayed by nothing: the next worker to look takes it (moveToDelayed wakes idle workers, moveToWait does not).
     expect(await queue.getJobState(job.id!)).toBe('delayed');
     expect((await queue.getJob(job.id!))!.delay).toBe(0);
@@ -128,25 +132,9 @@ describe('stopping a worker service with a job in flight', () => {
 
     // Another process takes it without waiting for a lock to lapse (10 s) and the stall check (5 s).
     let takenAt: number | undefined;
-    const takingService = await startWorkerService({
-      service: 'file-organizer',
-      opsPort: 0,
-      databaseUrl: database.url,
-      redisUrl: TEST_REDIS_URL,
-      queuePrefix: prefix,
-      log,
-      closeGraceMs: 500,
-      build: async () => ({
-        handlers: {
-          assetFiling: {
-            locate: (payload) => {
-              takenAt ??= Date.now();
-              return Promise.resolve((payload as { generationId: string }).generationId);
-            },
-            run: async () => ({ outcome: 'unused' }),
-          },
-        },
-      }),
+    const takingService = await startWith((payload) => {
+      takenAt ??= Date.now();
+      return Promise.resolve((payload as { generationId: string }).generationId);
     });
     try {
       await waitFor(async () => takenAt !== undefined, 'the job to be taken by the other worker', 3_000);
@@ -158,37 +146,17 @@ describe('stopping a worker service with a job in flight', () => {
 
   it('when a job outlasts the grace and its processor ignores its signal, then stop returns soon after the grace and the hand-back wait, and leaves the job active (not failed) for a restarted worker', async () => {
     let started!: () => void;
-    const running = new Promise<void>((resolve) => (started = resolve));
-    const service = await startWorkerService({
-      service: 'file-organizer',
-      opsPort: 0,
-      databaseUrl: database.url,
-      redisUrl: TEST_REDIS_URL,
-      queuePrefix: prefix,
-      log,
-      closeGraceMs: 500,
-      build: async () => ({
-        handlers: {
-          assetFiling: {
-            // Work that would take minutes.
-            locate: () => {
-              started();
-              return new Promise<string>(() => undefined);
-            },
-            run: async () => ({ outcome: 'unused' }),
-          },
-        },
-      }),
+    // Work that would take minutes.
+    const service = await startWith(() => {
+      started();
+      return new Promise<string>(() => undefined);
     });
-    const job = await queue.add('fileOutputs', { schemaVersion: 1, generationId: randomUUID() }, { attempts: 2 });
-    await running;
+    const job = await addRunning(new Promise<void>((resolve) => (started = resolve)));
 
     const t0 = Date.now();
     await service.stop();
-    const stopMs = Date.now() - t0;
-
     // The grace (500 ms), then at most 1 s for the aborted processor to end, then the forced close.
-    expect(stopMs).toBeLessThan(3_000);
+    expect(Date.now() - t0).toBeLessThan(3_000);
     expect(await queue.getJobState(job.id!)).toBe('active');
     expect((await queue.getJob(job.id!))!.attemptsMade).toBe(0);
   }, 20_000);
