@@ -8,6 +8,20 @@ import { waitFor } from '@anime/testing';
 import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrator-fixture';
 
 /**
+ * The simulators drop every prompt, straight (not through the proxies), and the render jobs end:
+ * nothing is left running when the orchestrator stops (no 2 s grace and hand-back to wait for).
+ * A global clear and interrupt, not prompt by prompt: a cleanup by prompt id left a render active
+ * past 20 s in a full CI run.
+ */
+async function endEveryJob(fx: OrchestratorFixture, simulators: Simulator[]): Promise<void> {
+  for (const simulator of simulators) {
+    await fetch(`${simulator.url}/queue`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ clear: true }) });
+    await fetch(`${simulator.url}/interrupt`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  }
+  await waitFor(async () => (await fx.service.ctx.queues.byKey.generationRenders.getActiveCount()) === 0, 'the render jobs to end', 20_000);
+}
+
+/**
  * A backend the orchestrator took for down (a partition: no byte goes through, nothing is refused)
  * while it held prompts comes back with its queue as it was. The jobs went on with new attempts;
  * what the backend still holds of the old ones is taken off it, not run for nobody.
@@ -36,11 +50,7 @@ describe('prompts abandoned on a backend taken for down (orchestrator in-process
 
   afterEach(async () => {
     proxy?.heal();
-    // Nothing left running for the stopped orchestrator to go on following (its handlers would hold
-    // this process until JOB_TIMEOUT_S): the backend drops every prompt, so each job ends first.
-    await fetch(`${simulator.url}/queue`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ clear: true }) });
-    await fetch(`${simulator.url}/interrupt`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-    await waitFor(async () => (await fx.service.ctx.queues.byKey.generationRenders.getActiveCount()) === 0, 'the render jobs to end', 20_000);
+    if (fx) await endEveryJob(fx, [simulator]);
     await fx?.close();
   });
 
@@ -115,4 +125,64 @@ describe('prompts abandoned on a backend taken for down (orchestrator in-process
     await waitFor(() => simulator.controls.some((c) => c.path === '/interrupt' && c.body.prompt_id === promptId), 'the recorded prompt to be interrupted', 15_000);
     expect((await attempts(job.id))[0]).toMatchObject({ promptId, error: { code: 'backend_lost' } });
   }, 60_000);
+});
+
+/**
+ * What one orchestrator left on a backend it took for down is still taken off it when another
+ * orchestrator (this one restarted) runs by the time the backend comes back: the attempts ended as
+ * backend_lost in PostgreSQL name those prompts.
+ */
+describe('prompts abandoned by an orchestrator that restarted before the backend came back (two simulators; only the one holding the prompt is cut off)', () => {
+  let fx: OrchestratorFixture;
+  let db: Db;
+
+  beforeEach(async () => {
+    // 150 steps of 200 ms: the abandoned prompt still runs when the partition heals.
+    fx = await startOrchestratorFixture('abandoned-restart', { simulators: [{ stepMs: 200 }, { stepMs: 200 }], proxied: true, env: { BACKEND_PREFETCH: '1' } });
+    ({ db } = fx);
+  });
+
+  afterEach(async () => {
+    for (const proxy of fx?.proxies ?? []) proxy.heal();
+    if (fx) await endEveryJob(fx, fx.simulators);
+    await fx?.close();
+  });
+
+  const attempts = (id: string) => db.jobAttempt.findMany({ where: { jobId: id }, orderBy: { number: 'asc' } });
+
+  it('when the orchestrator restarts while the backend it left a prompt on is cut off, then the new one takes that prompt off once the backend is back', async () => {
+    const jobId = await fx.resolvedGeneration({ steps: 150, seed: 4 });
+    const [first] = await waitFor(async () => {
+      const a = await attempts(jobId);
+      return a[0]?.startedAt ? a : null;
+    }, 'the prompt to start');
+    // The backend that took the prompt (A) is cut off; the other (B) stays reachable.
+    const behind = (backend: string) => fx.proxies.findIndex((p) => new URL(backend).port === String(p.port));
+    const a = behind(first.backend);
+    const [simulatorA, simulatorB] = [fx.simulators[a], fx.simulators[1 - a]];
+    fx.proxies[a].blackHole();
+    const [, second] = await waitFor(async () => {
+      const all = await attempts(jobId);
+      return all.length === 2 ? all : null;
+    }, 'the job to go on on the other backend', 20_000);
+    expect((await attempts(jobId))[0]).toMatchObject({ promptId: first.promptId, error: { code: 'backend_lost' } });
+    expect(behind(second.backend)).toBe(1 - a);
+
+    // The job ends on B before the orchestrator stops (nothing in flight to hand back; A keeps its
+    // prompt); the new orchestrator starts with A still cut off, and only then does A answer again.
+    await endEveryJob(fx, [simulatorB]);
+    const interruptedOnB = simulatorB.controls.length;
+    await fx.restart();
+    fx.proxies[a].heal();
+
+    const takenOff = (promptId: string) =>
+      simulatorA.controls.some((c) => (c.path === '/interrupt' && c.body.prompt_id === promptId) || (c.path === '/queue' && (c.body.delete as string[] | undefined)?.includes(promptId)));
+    await waitFor(() => takenOff(first.promptId), 'the restarted orchestrator to take the abandoned prompt off the backend back up', 10_000);
+    await waitFor(async () => {
+      const queue = (await (await fetch(`${simulatorA.url}/queue`)).json()) as { queue_running: unknown[][]; queue_pending: unknown[][] };
+      return ![...queue.queue_running, ...queue.queue_pending].some((item) => item[1] === first.promptId);
+    }, 'backend A to hold the abandoned prompt no more');
+    // Nothing was sent to B after the test's own clearing: only A's abandoned prompt is taken off.
+    expect(simulatorB.controls.length).toBe(interruptedOnB);
+  }, 45_000);
 });

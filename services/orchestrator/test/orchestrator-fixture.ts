@@ -24,6 +24,8 @@ export interface OrchestratorFixture {
   character: { id: string; versionId: string };
   /** A generation already resolved (as the gateway writes it), handed to generation-renders; its id. */
   resolvedGeneration(request?: Partial<GenerationRequestBodyInput>, conditioning?: Partial<JobConditioning>): Promise<string>;
+  /** Stops the orchestrator and starts a new one over the same database, queues, library and backends; `service` is then the new one. */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -51,9 +53,10 @@ export async function startOrchestratorFixture(label: string, options: { simulat
     JOB_MAX_ATTEMPTS: '1',
     ...options.env,
   });
-  const service = await startOrchestrator(config, options.log ?? createLogger('orchestrator', 'error'));
+  const log = options.log ?? createLogger('orchestrator', 'error');
+  const service = await startOrchestrator(config, log);
   const lifecycle = new JobLifecycle(db);
-  return {
+  const fixture: OrchestratorFixture = {
     db,
     lifecycle,
     simulators,
@@ -65,11 +68,15 @@ export async function startOrchestratorFixture(label: string, options: { simulat
       const body = generationRequestBodySchema.parse({ character: 'kai-nakamura', prompt: 'on a rooftop', steps: 2, width: 64, height: 64, ...request });
       const resolution = { characterId: character.id, characterVersionId: version.id, conditioning: { ...BASE_CONDITIONING, ...conditioning } };
       const { job } = await lifecycle.create({ body, source: 'test', resolution });
-      await service.ctx.queues.enqueueStage(job);
+      await fixture.service.ctx.queues.enqueueStage(job);
       return job.id;
     },
+    restart: async () => {
+      await fixture.service.stop();
+      fixture.service = await startOrchestrator(config, log);
+    },
     close: async () => {
-      await service.stop();
+      await fixture.service.stop();
       await Promise.all(proxies.map((p) => p.close()));
       await Promise.all(simulators.map((s) => s.close()));
       await db.$disconnect();
@@ -78,4 +85,5 @@ export async function startOrchestratorFixture(label: string, options: { simulat
       await rm(libraryDir, { recursive: true, force: true });
     },
   };
+  return fixture;
 }

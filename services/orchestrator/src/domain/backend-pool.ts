@@ -62,8 +62,10 @@ export class BackendPool {
   /** Jobs in acquire() waiting because no capable backend is up and taking jobs. */
   private waitingJobs = 0;
   private readonly capacityListeners = new Set<() => void>();
-  /** Prompts this process left on backends it took for down; taken off them once they are back. */
+  /** Prompts this process (or, restored at start, an earlier one) left on backends taken for down; taken off them once they are back. */
   private readonly abandoned: AbandonedPrompts;
+  /** The start's restore of what earlier processes abandoned, while it reads (it never rejects). */
+  private restoring: Promise<void> | undefined;
 
   constructor(private readonly options: BackendPoolOptions) {
     this.store = new BackendStore(options.db);
@@ -76,6 +78,8 @@ export class BackendPool {
    * ready orchestrator's backends table already tells every backend's state), then keeps probing.
    */
   async start(): Promise<void> {
+    // Not awaited: readiness waits for no read of past attempts; a sweep before it ends finds less to take off.
+    this.restoring = this.restoreAbandoned();
     const stored = await this.store.load(this.backends.map((b) => b.id));
     for (const backend of this.backends) {
       const row = stored.get(backend.id);
@@ -88,6 +92,16 @@ export class BackendPool {
     this.timer.unref();
     this.flushTimer = setInterval(() => void this.flushDone(), JOBS_DONE_FLUSH_MS);
     this.flushTimer.unref();
+  }
+
+  /** The prompts earlier processes left on configured backends taken for down (as their attempts recorded). */
+  private async restoreAbandoned(): Promise<void> {
+    try {
+      const count = await this.abandoned.restore(this.backends.map((b) => b.url));
+      if (count) this.options.log.info('restored prompts abandoned by earlier processes', { count });
+    } catch (error) {
+      this.options.log.warn('could not restore the prompts earlier processes abandoned', { error: (error as Error).message });
+    }
   }
 
   private async tick(): Promise<void> {
@@ -296,6 +310,8 @@ export class BackendPool {
     await this.flushDone();
     this.wakeWaiters();
     for (const backend of this.backends) backend.close();
+    // Last: a read held by a silent database (up to its query timeout) must not keep the sockets open.
+    await this.restoring;
   }
 
   private find(url: string): Backend | undefined {

@@ -1,3 +1,4 @@
+import type { ComfyClient } from '@anime/comfyui-client';
 import type { Db } from '@anime/db';
 import { createLogger } from '@anime/logger';
 import { AbandonedPrompts } from './abandoned-prompts';
@@ -19,5 +20,37 @@ describe('AbandonedPrompts (what one process remembers)', () => {
     abandoned.add('http://a', 'job', 'prompt');
     abandoned.add('http://a', 'job', 'prompt');
     expect(abandoned.heldOn('http://a')).toBe(1);
+  });
+
+  /** A Db answering only the restore's statement (run through $queryRawUnsafe when not made by createDb), with these rows. */
+  const dbWithLost = (rows: { backend: string; jobId: string; promptId: string; endedMsAgo: number }[]) => ({ $queryRawUnsafe: async () => rows }) as unknown as Db;
+
+  it('when prompts earlier processes abandoned are restored, then they are taken off the backend without asking whether their attempts are over', async () => {
+    const abandoned = new AbandonedPrompts(
+      dbWithLost([
+        { backend: 'http://a', jobId: 'job-1', promptId: 'running', endedMsAgo: 1_000 },
+        { backend: 'http://a', jobId: 'job-2', promptId: 'waiting', endedMsAgo: 2_000 },
+      ]),
+      createLogger('orchestrator', 'error'),
+    );
+    expect(await abandoned.restore(['http://a'])).toBe(2);
+    const interrupt = jest.fn(async () => undefined);
+    const deleteFromQueue = jest.fn(async () => undefined);
+    const client = { queue: async () => ({ running: [{ promptId: 'running' }], pending: [{ promptId: 'waiting' }, { promptId: 'another' }] }), interrupt, deleteFromQueue } as unknown as ComfyClient;
+    await abandoned.sweep('http://a', client);
+    expect(interrupt).toHaveBeenCalledWith('running');
+    expect(deleteFromQueue).toHaveBeenCalledWith(['waiting']);
+  });
+
+  it('when restored prompts and those this process abandoned exceed what it keeps, then the oldest are forgotten first, the restored ones kept oldest first ahead of those abandoned meanwhile', async () => {
+    // Newest first, as the query returns them: one on b, then 9,999 older ones on a.
+    const rows = [{ backend: 'http://b', jobId: 'job-b', promptId: 'b', endedMsAgo: 5_000 }, ...Array.from({ length: 9_999 }, (_, i) => ({ backend: 'http://a', jobId: `job-${i}`, promptId: `a-${i}`, endedMsAgo: 10_000 + i }))];
+    const abandoned = new AbandonedPrompts(dbWithLost(rows), createLogger('orchestrator', 'error'));
+    // Abandoned by this process while the restore read: the newest of all.
+    abandoned.add('http://a', 'job-now', 'now');
+    await abandoned.restore(['http://a', 'http://b']);
+    // One too many: the oldest restored on a goes, not b's (a's first entry is its oldest, not the one added meanwhile).
+    expect(abandoned.heldOn('http://a')).toBe(9_999);
+    expect(abandoned.heldOn('http://b')).toBe(1);
   });
 });

@@ -1,6 +1,7 @@
 import type { ComfyClient } from '@anime/comfyui-client';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
+import { findLostPrompts } from './lost-prompts';
 
 /** How long an abandoned prompt is looked for: a backend back after longer has restarted, its queue gone, in all likelihood. */
 const KEEP_MS = 60 * 60_000;
@@ -20,7 +21,8 @@ interface Abandoned {
 
 /**
  * Prompts this process left on a backend it took for down (a partition, a frozen host) while it
- * held them. Their jobs went on elsewhere, or ended; but a backend that comes back still runs what
+ * held them, and (restored at start) those earlier processes left so, as their attempts recorded.
+ * Their jobs went on elsewhere, or ended; but a backend that comes back still runs what
  * its queue held, spending its GPU on images nobody files, ahead of the jobs it is given now.
  *
  * Once the backend is up again (swept at each probe tick) and a prompt's attempt is over in
@@ -45,6 +47,38 @@ export class AbandonedPrompts {
     held.set(promptId, { jobId, promptId, at: Date.now(), ended: false, interrupted: false });
     this.count++;
     if (this.count > MAX_REMEMBERED) this.forgetOldest();
+  }
+
+  /**
+   * Remembers what earlier processes left (a restart forgets it all): the prompts of attempts ended
+   * as backend_lost on these backends within KEEP_MS, newest first, at most MAX_REMEMBERED. Their
+   * attempts are over, so a sweep takes them off without asking. Each backend's prompts stay oldest
+   * first (forgetOldest relies on it), ahead of any this process left meanwhile. How many it read.
+   */
+  async restore(urls: string[]): Promise<number> {
+    const lost = await findLostPrompts(this.db, urls, { withinMs: KEEP_MS, limit: MAX_REMEMBERED });
+    const now = Date.now();
+    const byBackend = new Map<string, Abandoned[]>();
+    for (const row of lost.reverse()) {
+      const restored = byBackend.get(row.backend) ?? [];
+      restored.push({ jobId: row.jobId, promptId: row.promptId, at: now - row.endedMsAgo, ended: true, interrupted: false });
+      byBackend.set(row.backend, restored);
+    }
+    for (const [url, restored] of byBackend) {
+      let held = this.byBackend.get(url);
+      if (!held) this.byBackend.set(url, (held = new Map()));
+      // Refilled in place: a sweep in flight keeps working on this very map.
+      const since = new Map(held);
+      held.clear();
+      for (const prompt of restored) {
+        if (held.has(prompt.promptId) || since.has(prompt.promptId)) continue;
+        held.set(prompt.promptId, prompt);
+        this.count++;
+      }
+      for (const [promptId, prompt] of since) held.set(promptId, prompt);
+    }
+    while (this.count > MAX_REMEMBERED) this.forgetOldest();
+    return lost.length;
   }
 
   /** How many prompts are remembered for the backend. */
