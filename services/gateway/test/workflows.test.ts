@@ -260,7 +260,7 @@ describe("a template's versions listed", () => {
     expect(numbers).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
     expect(tail.endsWith('}]}')).toBe(true);
     expect(grown).toBeLessThan(40);
-    // 2–8 s alone, even beside two busy cores and a disk writer; a full CI run once took 45 s and once over 120 s (cause not found).
+    // 2–8 s alone. Full CI runs once took 45 s, and over 120 s and 300 s: heldGrowth then collected a 1–2 GB jest worker heap every 250 ms (see held-memory.ts).
   }, 300_000);
 });
 
