@@ -1,5 +1,6 @@
-import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, WaitingError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { MAX_QUEUE_PAYLOAD_BYTES, PIPELINE_CATALOG, type JobStage, type QueueKey, type QueuePayload, type StageQueueKey } from '@anime/contracts';
+import type { Redis } from 'ioredis';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { classifyFault } from './faults/classify-fault';
@@ -88,7 +89,7 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
     } catch (error) {
       // Finding, creating or reading the generation met PostgreSQL away: the message waits without
       // spending a try (a producer's message may have no retries at all, and has no row yet to sweep back).
-      throw run.signal?.aborted ? await handBack(run, error) : await deferWhileDatabaseAway(run, error);
+      throw handsBack(run, error) ? await handBack(run, error) : await deferWhileDatabaseAway(run, error);
     }
     if (!('generation' in admitted)) return admitted;
     const { generationId, generation } = admitted;
@@ -97,7 +98,7 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
       if (result.reached && result.reached !== generation.stage) await deps.queues.enqueueStage({ ...generation, stage: result.reached });
       return { generationId, ...result };
     } catch (error) {
-      throw run.signal?.aborted ? await handBack(run, error) : await failOrRetry(run, generationId, error);
+      throw handsBack(run, error) ? await handBack(run, error) : await failOrRetry(run, generationId, error);
     }
   }
 
@@ -138,23 +139,41 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
   }
 
   /**
-   * The worker is closing and aborted the job's signal (closeWorkers, once the grace is over): the
-   * generation keeps its stage, and the job goes back to its queue at once, its tries untouched, for
-   * another process (or this one restarted) to take, rather than waiting for its lock to lapse.
-   * Through the delayed set with no delay, not `moveToWait`: BullMQ 6.7's moveToWait puts a job
-   * with a priority back without the marker that wakes idle workers, which then see it only when
-   * their block times out (5 s). Without its lock (lost meanwhile) the job is left for the stall check.
+   * The worker is closing and aborted the job's signal (closeWorkers, once the grace is over), and
+   * the stage stopped on it without a verdict of its own: the generation keeps its stage, and the
+   * job goes back to the front of its queue (of its priority), its tries untouched, for another
+   * process (or this one restarted) to take at once, rather than once its lock lapses. A refusal or a
+   * permanent fault reached meanwhile is still the job's outcome (failOrRetry).
+   */
+  function handsBack({ signal }: StageRun, error: unknown): boolean {
+    if (!signal?.aborted) return false;
+    if (error instanceof StageRefusedError || error instanceof UnrecoverableError) return false;
+    return error === signal.reason || classifyFault(error, key).transient;
+  }
+
+  /**
+   * BullMQ 6.7's moveToWait puts a job with a priority back without the marker that wakes idle
+   * workers (they would see it only when their block times out, 5 s): the marker is added as its
+   * own scripts do. (moveToDelayed wakes them, but its promotion puts the job behind every job of
+   * its priority already waiting.) Without its lock (lost meanwhile) the job is left as it is, for
+   * the stall check.
    */
   async function handBack({ job, token, log }: StageRun, error: unknown): Promise<Error> {
     if (!token) return error as Error;
     try {
-      await job.moveToDelayed(Date.now(), token);
-      log.info('handed the job back to its queue: the worker is closing', { error: error instanceof Error ? error.message : String(error) });
-      return new DelayedError();
+      await job.moveToWait(token);
     } catch (moveError) {
       log.warn('could not hand the job back to its queue; it waits for the stall check', { error: (moveError as Error).message });
       return error as Error;
     }
+    await wakeIdleWorkers().catch((wakeError) => log.warn('handed the job back, but could not wake idle workers; they see it within 5 s', { error: (wakeError as Error).message }));
+    log.info('handed the job back to its queue: the worker is closing', { error: error instanceof Error ? error.message : String(error) });
+    return new WaitingError();
+  }
+
+  async function wakeIdleWorkers(): Promise<void> {
+    const client = (await worker.getBackend().client) as unknown as Redis;
+    await client.zadd(worker.keys.marker, 0, '0');
   }
 
   /** PostgreSQL away before the stage ran: the job is delayed, its tries untouched; any other fault is thrown as it is. */
@@ -232,7 +251,7 @@ function payloadBytes(data: unknown): number {
 /** How a stage job that threw ended, for anime_job_duration_seconds. */
 function durationOutcome(error: unknown): 'failed' | 'deferred' | 'errored' {
   // Delayed (PostgreSQL away) or handed back (the worker closing): it runs again, its tries untouched.
-  if (error instanceof DelayedError) return 'deferred';
+  if (error instanceof DelayedError || error instanceof WaitingError) return 'deferred';
   if (error instanceof UnrecoverableError || error instanceof StageRefusedError) return 'failed';
   return 'errored';
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Queue } from 'bullmq';
+import { Queue, UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { PIPELINE_CATALOG } from '@anime/contracts';
 import { createLogger } from '@anime/logger';
@@ -72,86 +72,141 @@ describe('a worker service while PostgreSQL is unreachable', () => {
 });
 
 describe('stopping a worker service with a job in flight', () => {
-  const prefix = uniqueQueuePrefix('worker-stop');
   let redis: Redis;
-  let queue: Queue;
   let database: TestDatabase;
+  const prefixes: string[] = [];
 
   beforeAll(async () => {
     database = await createTestDatabase('worker-stop');
     redis = createRedis(TEST_REDIS_URL);
-    queue = new Queue(PIPELINE_CATALOG.assetFiling.name, { connection: redis, prefix });
   });
 
   afterAll(async () => {
-    await queue.close();
     redis.disconnect();
-    await removeQueueKeys(prefix);
+    for (const prefix of prefixes) await removeQueueKeys(prefix);
     await database.drop();
   });
 
   type Locate = NonNullable<StageHandler<'assetFiling'>['locate']>;
-  /** A file-organizer whose asset-filing jobs do `locate` (what a stage does first), with a 500 ms grace at stop. */
-  const startWith = (locate: Locate) =>
-    startWorkerService({
-      service: 'file-organizer',
-      opsPort: 0,
-      databaseUrl: database.url,
-      redisUrl: TEST_REDIS_URL,
-      queuePrefix: prefix,
-      log,
-      closeGraceMs: 500,
-      build: async () => ({ handlers: { assetFiling: { locate, run: async () => ({ outcome: 'unused' }) } } }),
-    });
-  /** A job added and its `locate` called: it runs. */
-  const addRunning = async (started: Promise<void>) => {
-    const job = await queue.add('fileOutputs', { schemaVersion: 1, generationId: randomUUID() }, { attempts: 2 });
-    await started;
-    return job;
+  /** Each case its own queues: a job one case leaves active must not be run by the next one's workers. */
+  const queues = () => {
+    const prefix = uniqueQueuePrefix('worker-stop');
+    prefixes.push(prefix);
+    const queue = new Queue(PIPELINE_CATALOG.assetFiling.name, { connection: redis, prefix });
+    /** A file-organizer whose asset-filing jobs do `locate` (what a stage does first), one at a time, with a 500 ms grace at stop. */
+    const startWith = (locate: Locate) =>
+      startWorkerService({
+        service: 'file-organizer',
+        opsPort: 0,
+        databaseUrl: database.url,
+        redisUrl: TEST_REDIS_URL,
+        queuePrefix: prefix,
+        log,
+        closeGraceMs: 500,
+        build: async () => ({ handlers: { assetFiling: { locate, run: async () => ({ outcome: 'unused' }) } } }),
+      });
+    const numbers = new Map<string, number>();
+    // A priority, as every stage job has one: BullMQ keeps such jobs in their own set.
+    const add = (n: number) => {
+      const generationId = randomUUID();
+      numbers.set(generationId, n);
+      return queue.add('fileOutputs', { schemaVersion: 1, generationId }, { attempts: 2, priority: 5 });
+    };
+    /** The number `add` gave the job of this payload. */
+    const numberOf = (payload: unknown) => numbers.get((payload as { generationId: string }).generationId);
+    return { queue, startWith, add, numberOf };
   };
+  /** Work that would take minutes, but ends when its signal is aborted (as a render does). */
+  const untilAborted = (onStart: () => void): Locate => (_payload, { signal }) =>
+    new Promise<string>((_resolve, reject) => {
+      onStart();
+      signal?.addEventListener('abort', () => reject(signal.reason));
+    });
 
-  it('when a job outlasts the grace and its processor ends on its signal, then the job is back in its queue with its tries untouched, and another worker takes it at once', async () => {
+  it('when a job outlasts the grace and its processor ends on its signal, then an idle worker takes it at once', async () => {
+    const { queue, startWith, add } = queues();
     let started!: () => void;
-    // Work that would take minutes, but ends when its signal is aborted (as a render does).
-    const stoppingService = await startWith(
-      (_payload, { signal }) =>
-        new Promise<string>((_resolve, reject) => {
-          started();
-          signal?.addEventListener('abort', () => reject(signal.reason));
-        }),
-    );
-    const job = await addRunning(new Promise<void>((resolve) => (started = resolve)));
-
-    const t0 = Date.now();
-    await stoppingService.stop();
-    expect(Date.now() - t0).toBeLessThan(2_500);
-    // Delayed by nothing: the next worker to look takes it (moveToDelayed wakes idle workers, moveToWait does not).
-    expect(await queue.getJobState(job.id!)).toBe('delayed');
-    expect((await queue.getJob(job.id!))!.delay).toBe(0);
-    expect((await queue.getJob(job.id!))!.attemptsMade).toBe(0);
-
-    // Another process takes it without waiting for a lock to lapse (10 s) and the stall check (5 s).
+    const running = new Promise<void>((resolve) => (started = resolve));
+    const stoppingService = await startWith(untilAborted(() => started()));
+    const job = await add(1);
+    await running;
+    // Started once the job runs, so it waits idle for work, blocked on BullMQ's marker.
     let takenAt: number | undefined;
-    const takingService = await startWith((payload) => {
+    const takingService = await startWith(async (payload) => {
       takenAt ??= Date.now();
-      return Promise.resolve((payload as { generationId: string }).generationId);
+      return (payload as { generationId: string }).generationId;
     });
     try {
-      await waitFor(async () => takenAt !== undefined, 'the job to be taken by the other worker', 3_000);
-      expect(takenAt! - t0).toBeLessThan(5_000);
+      const t0 = Date.now();
+      await stoppingService.stop();
+      expect(Date.now() - t0).toBeLessThan(2_500);
+      // Woken, not left until its block times out (5 s), nor until the job's lock lapses (10 s) and the stall check (5 s).
+      await waitFor(async () => takenAt !== undefined, 'the job to be taken by the idle worker', 3_000);
+      expect(takenAt! - t0).toBeLessThan(2_500);
+      // Started by both workers (the stopped one's try did not count: the next case checks it before any other worker runs).
+      expect((await queue.getJob(job.id!))!.attemptsStarted).toBe(2);
     } finally {
       await takingService.stop();
+      await queue.close();
     }
   }, 20_000);
 
-  it('when a job outlasts the grace and its processor ignores its signal, then stop returns soon after the grace and the hand-back wait, and leaves the job active (not failed) for a restarted worker', async () => {
+  it('when a job is handed back while others of its priority wait, then it is taken first, with its tries untouched', async () => {
+    const { queue, startWith, add, numberOf } = queues();
     let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    const stoppingService = await startWith(untilAborted(() => started()));
+    const first = await add(1);
+    await running;
+    for (const n of [2, 3, 4]) await add(n);
+    await stoppingService.stop();
+    expect(await queue.getJobState(first.id!)).toBe('prioritized');
+    expect((await queue.getJob(first.id!))!.attemptsMade).toBe(0);
+
+    const order: number[] = [];
+    const takingService = await startWith(async (payload) => {
+      order.push(numberOf(payload)!);
+      return (payload as { generationId: string }).generationId;
+    });
+    try {
+      await waitFor(async () => order.length === 4, 'the four jobs to be taken', 5_000);
+      expect(order).toEqual([1, 2, 3, 4]);
+    } finally {
+      await takingService.stop();
+      await queue.close();
+    }
+  }, 20_000);
+
+  it('when a stage reaches a verdict of its own after its signal was aborted, then that is the job\'s outcome, not a hand-back', async () => {
+    const { queue, startWith, add } = queues();
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    const service = await startWith(
+      (_payload, { signal }) =>
+        new Promise<string>((_resolve, reject) => {
+          started();
+          signal?.addEventListener('abort', () => setTimeout(() => reject(new UnrecoverableError('the stage refused the job')), 200));
+        }),
+    );
+    const job = await add(1);
+    await running;
+    await service.stop();
+    expect(await queue.getJobState(job.id!)).toBe('failed');
+    expect((await queue.getJob(job.id!))!.failedReason).toBe('the stage refused the job');
+    await queue.close();
+  }, 20_000);
+
+  it('when a job outlasts the grace and its processor ignores its signal, then stop returns soon after the grace and the hand-back wait, and leaves the job active (not failed) for a restarted worker', async () => {
+    const { queue, startWith, add } = queues();
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
     // Work that would take minutes.
     const service = await startWith(() => {
       started();
       return new Promise<string>(() => undefined);
     });
-    const job = await addRunning(new Promise<void>((resolve) => (started = resolve)));
+    const job = await add(1);
+    await running;
 
     const t0 = Date.now();
     await service.stop();
@@ -159,5 +214,6 @@ describe('stopping a worker service with a job in flight', () => {
     expect(Date.now() - t0).toBeLessThan(3_000);
     expect(await queue.getJobState(job.id!)).toBe('active');
     expect((await queue.getJob(job.id!))!.attemptsMade).toBe(0);
+    await queue.close();
   }, 20_000);
 });
