@@ -186,3 +186,41 @@ describe('prompts abandoned by an orchestrator that restarted before the backend
     expect(simulatorB.controls.length).toBe(interruptedOnB);
   }, 45_000);
 });
+
+/**
+ * A job whose only backend is cut off fails (JOB_TIMEOUT_S) while it waits for a backend: its attempt
+ * ends with the job's own error, not backend_lost, and its prompt is still on that backend. An
+ * orchestrator that restarted before the backend came back still takes it off.
+ */
+describe('a prompt left by a job that failed while its only backend was cut off, taken off by a restarted orchestrator', () => {
+  let fx: OrchestratorFixture;
+
+  beforeEach(async () => {
+    // 150 steps of 200 ms: the prompt still runs when the partition heals.
+    fx = await startOrchestratorFixture('abandoned-timeout', { simulators: [{ stepMs: 200 }], proxied: true, env: { JOB_TIMEOUT_S: '8' } });
+  });
+
+  afterEach(async () => {
+    for (const proxy of fx?.proxies ?? []) proxy.heal();
+    if (fx) await endEveryJob(fx, fx.simulators);
+    await fx?.close();
+  });
+
+  it('when the job times out while the backend is cut off and the orchestrator restarts, then the new one takes the prompt off once the backend is back', async () => {
+    const [simulator] = fx.simulators;
+    const jobId = await fx.resolvedGeneration({ steps: 150, seed: 5 });
+    const first = await waitFor(async () => (await fx.db.jobAttempt.findFirst({ where: { jobId, startedAt: { not: null } } })) ?? null, 'the prompt to start');
+    fx.proxies[0].blackHole();
+    const failed = await waitFor(async () => (await fx.db.generationJob.findFirst({ where: { id: jobId, status: 'failed' } })) ?? null, 'the job to fail', 30_000);
+    expect(failed.errorCode).toBe('timeout');
+    const ended = await fx.db.jobAttempt.findUniqueOrThrow({ where: { id: first.id } });
+    expect(ended.finishedAt).not.toBeNull();
+    expect(ended.error).toMatchObject({ code: 'timeout' });
+
+    await fx.restart();
+    fx.proxies[0].heal();
+    const takenOff = () =>
+      simulator.controls.some((c) => (c.path === '/interrupt' && c.body.prompt_id === first.promptId) || (c.path === '/queue' && (c.body.delete as string[] | undefined)?.includes(first.promptId)));
+    await waitFor(takenOff, 'the restarted orchestrator to take the prompt off the backend back up', 10_000);
+  }, 60_000);
+});

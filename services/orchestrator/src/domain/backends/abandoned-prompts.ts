@@ -51,7 +51,7 @@ export class AbandonedPrompts {
 
   /**
    * Remembers what earlier processes left (a restart forgets it all): the prompts of attempts ended
-   * as backend_lost on these backends within KEEP_MS, newest first, at most MAX_REMEMBERED. Their
+   * with an error on these backends within KEEP_MS, newest first, at most MAX_REMEMBERED. Their
    * attempts are over, so a sweep takes them off without asking. Each backend's prompts stay oldest
    * first (forgetOldest relies on it), ahead of any this process left meanwhile. How many it read.
    */
