@@ -19,7 +19,7 @@ export interface LostPrompt {
  * `error IS NOT NULL` is the predicate of the partial index job_attempts_ended_with_error_idx, word
  * for word, so the planner reads that index backwards by finishedAt and stops at the limit.
  */
-const BACKEND_LOST: Statement = {
+const ENDED_WITH_ERROR: Statement = {
   name: 'job-attempts.ended-with-error',
   text: `SELECT backend, "jobId", "promptId", (extract(epoch FROM ${SQL_NOW} - "finishedAt") * 1000)::float8 AS "endedMsAgo"
 FROM job_attempts
@@ -30,5 +30,5 @@ LIMIT $3::int`,
 
 /** The prompts of attempts ended with an error on one of `backends` within `withinMs`, newest first, at most `limit`. */
 export function findLostPrompts(db: Db, backends: string[], options: { withinMs: number; limit: number }): Promise<LostPrompt[]> {
-  return readRows<LostPrompt>(db, BACKEND_LOST, [backends, options.withinMs, options.limit]);
+  return readRows<LostPrompt>(db, ENDED_WITH_ERROR, [backends, options.withinMs, options.limit]);
 }
