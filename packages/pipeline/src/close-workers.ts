@@ -1,5 +1,6 @@
 import type { Worker } from 'bullmq';
 import type { Logger } from '@anime/logger';
+import { within } from './bounded';
 
 /** The reason the processors' signals carry when their jobs are handed back. */
 const WORKER_CLOSING = 'the worker is closing';
@@ -17,31 +18,16 @@ const WORKER_CLOSING = 'the worker is closing';
  * keeps its first call's promise, so `close()` then `close(true)` would still wait for them).
  */
 export async function closeWorkers(workers: Worker[], graceMs: number, log: Logger, handBackMs = 1_000): Promise<void> {
-  const drained = Promise.all(workers.map((w) => w.pause())).then(
-    () => true,
-    () => false,
-  );
-  let finished = await within(drained, graceMs);
+  // A pause that fails counts as not drained (within answers undefined for it).
+  const drained = Promise.all(workers.map((w) => w.pause())).then(() => true);
+  let finished = (await within(drained, graceMs)) ?? false;
   if (!finished) {
     log.info('in-flight jobs outlasted the grace: handing them back to their queues', { graceMs, active: workers.map((w) => w.name) });
     for (const worker of workers) worker.cancelAllJobs(WORKER_CLOSING);
-    finished = await within(drained, handBackMs);
+    finished = (await within(drained, handBackMs)) ?? false;
   }
   if (!finished) {
     log.warn('in-flight jobs left for a restarted worker to resume', { graceMs, handBackMs, active: workers.map((w) => w.name) });
   }
   await Promise.all(workers.map((w) => w.close(!finished)));
-}
-
-/** Whether `done` resolved true within `ms`. */
-async function within(done: Promise<boolean>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const over = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([done, over]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
