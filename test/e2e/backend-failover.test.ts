@@ -2,6 +2,7 @@ import { startSimulatorProcess, type SimulatorProcess } from '@anime/stack';
 import { waitFor } from '@anime/testing';
 import { expectCompletedOnce } from './expect-completed-once';
 import { recordJobEvents } from './socket-recorder';
+import { untilPromptRuns } from './prompt-running';
 import { startStackFixture, waitForGenerationEnd, type StackFixture } from './stack-fixture';
 
 interface BackendItem { id: string; url: string; state: string; jobsDone: number; lastError: string | null; checkpoints: string[]; loras: string[] }
@@ -58,7 +59,7 @@ describe('backend pool: a backend killed mid-prompt, and every backend down', ()
     const res = await fx.api.post('/api/v1/generations', { character: 'kai-nakamura', prompt: 'a backend dies under me', steps: 100 });
     expect(res.status).toBe(202);
     const socket = await recordJobEvents(fx.stack.gatewayUrl, res.data.id, fx.apiKey);
-    const running = await waitFor(() => fx.db.generationJob.findFirst({ where: { id: res.data.id, status: 'running', progressValue: { gt: 2 } } }), 'the prompt to be running', 30_000);
+    const running = await untilPromptRuns(fx, res.data.id);
     const victim = simulators.find((s) => s.url === running.backend)!;
     const survivor = simulators.find((s) => s !== victim)!;
 
@@ -112,7 +113,7 @@ describe('backend pool: a backend killed mid-prompt, and every backend down', ()
   it('when the orchestrator restarts and finds the backend of a running prompt dead, then the job goes on elsewhere as attempt 2', async () => {
     await waitFor(async () => (await backends()).every((b) => b.state === 'up'), 'both backends up again', 15_000, 200);
     const res = await fx.api.post('/api/v1/generations', { character: 'kai-nakamura', prompt: 'orphaned by a crash', steps: 100 });
-    const running = await waitFor(() => fx.db.generationJob.findFirst({ where: { id: res.data.id, status: 'running', progressValue: { gt: 2 } } }), 'the prompt to be running', 30_000);
+    const running = await untilPromptRuns(fx, res.data.id);
     const victim = simulators.find((s) => s.url === running.backend)!;
     await fx.stack.services.orchestrator!.stop('SIGKILL');
     await victim.process.stop('SIGKILL');

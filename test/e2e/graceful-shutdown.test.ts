@@ -3,6 +3,7 @@ import path from 'node:path';
 import { PARTIAL_GRACE_MS } from '@anime/media';
 import { waitFor } from '@anime/testing';
 import { expectCompletedOnce } from './expect-completed-once';
+import { untilPromptRuns } from './prompt-running';
 import { startStackFixture, type StackFixture } from './stack-fixture';
 
 // Every service must be gone this soon after SIGTERM, a render in flight or not.
@@ -22,11 +23,7 @@ describe('SIGTERM while ComfyUI runs a long prompt', () => {
   it('when every service gets SIGTERM mid-render, then each exits 0 within 5 s, and after a restart the job completes once on the same prompt', async () => {
     const res = await fx.api.post('/api/v1/generations', { character: 'kai-nakamura', prompt: 'a long render', steps: 100 });
     expect(res.status).toBe(202);
-    const running = await waitFor(
-      () => fx.db.generationJob.findFirst({ where: { id: res.data.id, status: 'running', progressValue: { gt: 2 } } }),
-      'the prompt to be running',
-      30_000,
-    );
+    const running = await untilPromptRuns(fx, res.data.id);
 
     const stops = await Promise.all(
       fx.stack.serviceNames.map(async (name) => {
@@ -51,11 +48,7 @@ describe('SIGTERM while ComfyUI runs a long prompt', () => {
   it('when one of two orchestrators gets SIGTERM mid-render, then it hands the job back and the other follows the same prompt within seconds (not after its lock lapses), and the job completes once', async () => {
     const res = await fx.api.post('/api/v1/generations', { character: 'kai-nakamura', prompt: 'a render handed over', steps: 150 });
     expect(res.status).toBe(202);
-    const running = await waitFor(
-      () => fx.db.generationJob.findFirst({ where: { id: res.data.id, status: 'running', progressValue: { gt: 2 } } }),
-      'the prompt to be running',
-      30_000,
-    );
+    const running = await untilPromptRuns(fx, res.data.id);
     // The second orchestrator comes only now: the render is the first one's.
     await fx.stack.addInstance('orchestrator');
 

@@ -1,6 +1,7 @@
 import { Prisma } from '@anime/db';
 import { removeQueueKeys, waitFor } from '@anime/testing';
 import { expectCompletedOnce } from './expect-completed-once';
+import { untilPromptRuns } from './prompt-running';
 import { startStackFixture, type StackFixture } from './stack-fixture';
 
 /**
@@ -36,11 +37,7 @@ describe('Redis losing every queue mid-job', () => {
 
   it('when the queues are lost while ComfyUI runs the prompt, then the same prompt completes once', async () => {
     const id = await post('lost while running', 60);
-    const running = await waitFor(
-      () => fx.db.generationJob.findFirst({ where: { id, status: 'running', progressValue: { gt: 2 } } }),
-      'the prompt to be running',
-      30_000,
-    );
+    const running = await untilPromptRuns(fx, id);
     await removeQueueKeys(fx.queuePrefix);
     const done = await expectCompletedOnce(fx, id);
     expect(done.promptId).toBe(running.promptId);
@@ -49,11 +46,7 @@ describe('Redis losing every queue mid-job', () => {
 
   it('when the queues are lost and the orchestrator dies while ComfyUI runs the prompt, then after restart the same prompt completes once', async () => {
     const id = await post('lost with the orchestrator', 60);
-    const running = await waitFor(
-      () => fx.db.generationJob.findFirst({ where: { id, status: 'running', progressValue: { gt: 2 } } }),
-      'the prompt to be running',
-      30_000,
-    );
+    const running = await untilPromptRuns(fx, id);
     await fx.stack.services.orchestrator!.stop('SIGKILL');
     await removeQueueKeys(fx.queuePrefix);
     await fx.stack.services.orchestrator!.start();

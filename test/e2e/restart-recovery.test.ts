@@ -1,5 +1,6 @@
 import { waitFor } from '@anime/testing';
 import { expectCompletedOnce } from './expect-completed-once';
+import { untilPromptRuns } from './prompt-running';
 import { startStackFixture, type StackFixture } from './stack-fixture';
 
 /** Every service killed (no graceful shutdown) and started again, as after a crash. */
@@ -32,11 +33,7 @@ describe('restarting every service mid-job', () => {
   it('when every service crashes while ComfyUI is running the prompt, then after restart it completes once on the same prompt', async () => {
     const res = await fx.api.post('/api/v1/generations', { character: 'kai-nakamura', prompt: 'running during a crash', steps: 100 });
     expect(res.status).toBe(202);
-    const running = await waitFor(
-      () => fx.db.generationJob.findFirst({ where: { id: res.data.id, status: 'running', progressValue: { gt: 2 } } }),
-      'the prompt to be running',
-      30_000,
-    );
+    const running = await untilPromptRuns(fx, res.data.id);
     await crashAndRestartAll(fx);
     await expectCompletedOnce(fx, res.data.id);
     const after = await fx.db.generationJob.findUniqueOrThrow({ where: { id: res.data.id }, include: { attempts: true } });
