@@ -13,6 +13,11 @@ import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrat
  * A global clear and interrupt, not prompt by prompt: a cleanup by prompt id left a render active
  * past 20 s in a full CI run.
  */
+/** Whether the simulator was asked to interrupt the prompt or delete it from its queue. */
+function takenOff(simulator: Simulator, promptId: string): boolean {
+  return simulator.controls.some((c) => (c.path === '/interrupt' && c.body.prompt_id === promptId) || (c.path === '/queue' && (c.body.delete as string[] | undefined)?.includes(promptId)));
+}
+
 async function endEveryJob(fx: OrchestratorFixture, simulators: Simulator[]): Promise<void> {
   for (const simulator of simulators) {
     await fetch(`${simulator.url}/queue`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ clear: true }) });
@@ -83,13 +88,11 @@ describe('prompts abandoned on a backend taken for down (orchestrator in-process
 
     // The running one is interrupted. The waiting one is deleted from the queue, or interrupted in
     // turn if it began to run before its job ended its attempt (each job does so on its own).
-    const takenOff = (promptId: string) =>
-      simulator.controls.some((c) => (c.path === '/interrupt' && c.body.prompt_id === promptId) || (c.path === '/queue' && (c.body.delete as string[] | undefined)?.includes(promptId)));
-    await waitFor(() => takenOff(first.promptId) && takenOff(second.promptId), 'both abandoned prompts to be taken off', 15_000);
+    await waitFor(() => takenOff(simulator, first.promptId) && takenOff(simulator, second.promptId), 'both abandoned prompts to be taken off', 15_000);
     expect(simulator.controls.some((c) => c.path === '/interrupt' && c.body.prompt_id === first.promptId)).toBe(true);
     // The new attempts' prompts are left to run.
     const newIds = [reopened.a[1].promptId, reopened.b[1].promptId];
-    expect(newIds.filter(takenOff)).toEqual([]);
+    expect(newIds.filter((id) => takenOff(simulator, id))).toEqual([]);
     // Neither old prompt runs to its end: each is in history as interrupted, or never ran.
     await waitFor(async () => {
       const queue = (await (await fetch(`${simulator.url}/queue`)).json()) as { queue_running: unknown[][]; queue_pending: unknown[][] };
@@ -175,9 +178,7 @@ describe('prompts abandoned by an orchestrator that restarted before the backend
     await fx.restart();
     fx.proxies[a].heal();
 
-    const takenOff = (promptId: string) =>
-      simulatorA.controls.some((c) => (c.path === '/interrupt' && c.body.prompt_id === promptId) || (c.path === '/queue' && (c.body.delete as string[] | undefined)?.includes(promptId)));
-    await waitFor(() => takenOff(first.promptId), 'the restarted orchestrator to take the abandoned prompt off the backend back up', 10_000);
+    await waitFor(() => takenOff(simulatorA, first.promptId), 'the restarted orchestrator to take the abandoned prompt off the backend back up', 10_000);
     await waitFor(async () => {
       const queue = (await (await fetch(`${simulatorA.url}/queue`)).json()) as { queue_running: unknown[][]; queue_pending: unknown[][] };
       return ![...queue.queue_running, ...queue.queue_pending].some((item) => item[1] === first.promptId);
@@ -219,8 +220,6 @@ describe('a prompt left by a job that failed while its only backend was cut off,
 
     await fx.restart();
     fx.proxies[0].heal();
-    const takenOff = () =>
-      simulator.controls.some((c) => (c.path === '/interrupt' && c.body.prompt_id === first.promptId) || (c.path === '/queue' && (c.body.delete as string[] | undefined)?.includes(first.promptId)));
-    await waitFor(takenOff, 'the restarted orchestrator to take the prompt off the backend back up', 10_000);
+    await waitFor(() => takenOff(simulator, first.promptId), 'the restarted orchestrator to take the prompt off the backend back up', 10_000);
   }, 60_000);
 });
