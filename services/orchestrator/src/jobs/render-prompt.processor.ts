@@ -138,6 +138,10 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
       const number = (clock.attempts ?? (await deps.db.jobAttempt.count({ where: { jobId: generation.id } }))) + 1;
       const promptId = promptIdFor(generation.id, number);
       const record = { backend: lease.url, promptId, workflow, referenceUse };
+      // A free backend is handed out without a look at the signal: once the worker is closing
+      // (closeWorkers aborted it) no attempt is recorded that this process would not follow; the job
+      // is handed back as it is (its reason thrown) for the next process to place.
+      signal?.throwIfAborted();
       let events: JobEventEnvelope[];
       try {
         events = endReason ? await lifecycle.resubmit(generation.id, record, endReason) : [await lifecycle.submit(generation.id, record)].filter((e) => e !== null);

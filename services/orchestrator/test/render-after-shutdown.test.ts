@@ -1,0 +1,111 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Job } from 'bullmq';
+import { textToImage, type Simulator } from '@anime/comfyui-simulator';
+import { generationRequestBodySchema } from '@anime/contracts';
+import { createLogger } from '@anime/logger';
+import { LocalLibraryStorage } from '@anime/media';
+import { createRedis, loadGeneration, type StageHandler } from '@anime/pipeline';
+import { TEST_REDIS_URL } from '@anime/testing';
+import { BackendPool } from '../src/domain/backend-pool';
+import { ReferenceStager } from '../src/domain/reference-stager';
+import { CancelRequests } from '../src/jobs/cancel-requests';
+import { createRenderPromptHandler } from '../src/jobs/render-prompt.processor';
+import { listenToJobEvents } from './job-events-listener';
+import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrator-fixture';
+
+/**
+ * closeWorkers aborts the render's signal (the grace is over) while the job is between attempts:
+ * a backend free at once must not take a new attempt then. The job is handed back as it is (the
+ * error thrown is the signal's reason, what the stage worker hands back), and the next process
+ * places it; nothing is recorded, published or posted for an attempt this process will not follow.
+ */
+describe('a render placed after the shutdown aborted its signal (handler in-process, a free simulator)', () => {
+  let fx: OrchestratorFixture;
+  let simulator: Simulator;
+  let pool: BackendPool;
+  let cancels: CancelRequests;
+  let libraryDir: string;
+  let render: StageHandler<'generationRenders'>;
+  const log = createLogger('orchestrator', 'error');
+
+  beforeAll(async () => {
+    fx = await startOrchestratorFixture('render-after-shutdown', { simulators: [{ stepMs: 5 }] });
+    [simulator] = fx.simulators;
+    // A handler of its own over the fixture's database, Redis and simulator: the fixture's workers never see these jobs.
+    pool = new BackendPool({ urls: [simulator.url], db: fx.db, log });
+    await pool.start();
+    libraryDir = await mkdtemp(path.join(tmpdir(), 'render-after-shutdown-'));
+    cancels = new CancelRequests({ db: fx.db, subscriber: createRedis(TEST_REDIS_URL, 'subscriber'), queuePrefix: fx.service.ctx.queuePrefix, log });
+    const stager = new ReferenceStager({ db: fx.db, storage: new LocalLibraryStorage(libraryDir), log });
+    render = createRenderPromptHandler({ db: fx.db, events: fx.service.ctx.events, log, pool, stager, cancels });
+  });
+
+  afterAll(async () => {
+    await cancels?.stop();
+    await pool?.close();
+    await fx?.close();
+    if (libraryDir) await rm(libraryDir, { recursive: true, force: true });
+  });
+
+  /** A generation as the gateway and character service leave it (resolved), not handed to any queue. */
+  async function resolved(seed: number): Promise<string> {
+    const body = generationRequestBodySchema.parse({ character: 'kai-nakamura', prompt: 'on a rooftop', steps: 2, width: 64, height: 64, seed });
+    const resolution = { characterId: fx.character.id, characterVersionId: fx.character.versionId, conditioning: { positive: 'kainakamura', negative: 'lowres', loras: [], references: [], outfit: null } };
+    return (await fx.lifecycle.create({ body, source: 'test', resolution })).job.id;
+  }
+
+  /** Runs the render as the stage worker would, with the signal closeWorkers has already aborted. */
+  async function renderAfterShutdown(id: string): Promise<{ thrown: unknown; reason: unknown }> {
+    const shutdown = new AbortController();
+    shutdown.abort('the worker is closing');
+    const generation = (await loadGeneration(fx.db, id))!;
+    const thrown = await render.run(generation, { job: { attemptsMade: 0 } as Job, log, signal: shutdown.signal }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    return { thrown, reason: shutdown.signal.reason };
+  }
+
+  const posted = (id: string) => simulator.received.filter((p) => JSON.stringify(p).includes(id));
+
+  it('when a generation never submitted is placed on a free backend, then no attempt is recorded, no job:submitted stored or published, nothing posted, and the signal reason is thrown (handed back)', async () => {
+    const id = await resolved(1);
+    const { published, close } = await listenToJobEvents(fx.service.ctx.queuePrefix);
+    try {
+      const { thrown, reason } = await renderAfterShutdown(id);
+      expect(thrown).toBe(reason);
+      expect(await fx.db.jobAttempt.count({ where: { jobId: id } })).toBe(0);
+      expect((await fx.db.jobEvent.findMany({ where: { jobId: id }, orderBy: { seq: 'asc' } })).map((e) => e.type)).toEqual(['job:queued']);
+      expect(await fx.db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'queued', promptId: null });
+      // A publish would have reached the listener by the time the handler returned (one connection, in order); a round trip more to be sure.
+      await fx.service.ctx.redis.ping();
+      expect(published.filter((e) => e.jobId === id)).toEqual([]);
+      expect(posted(id)).toEqual([]);
+    } finally {
+      close();
+    }
+  });
+
+  it('when a generation whose backend is gone fails over to a free backend, then its open attempt stays as it was, no job:retrying is stored or published, nothing posted, and the signal reason is thrown (handed back)', async () => {
+    const id = await resolved(2);
+    // Submitted by an earlier process on a backend no longer configured here: the job fails over.
+    await fx.lifecycle.submit(id, { backend: 'http://127.0.0.1:9/', promptId: 'earlier-prompt', workflow: textToImage({ steps: 2, width: 64, height: 64, seed: 2 }) });
+    const before = await fx.db.jobEvent.findMany({ where: { jobId: id }, orderBy: { seq: 'asc' } });
+    const { published, close } = await listenToJobEvents(fx.service.ctx.queuePrefix);
+    try {
+      const { thrown, reason } = await renderAfterShutdown(id);
+      expect(thrown).toBe(reason);
+      const attempts = await fx.db.jobAttempt.findMany({ where: { jobId: id } });
+      expect(attempts).toHaveLength(1);
+      expect(attempts[0]).toMatchObject({ promptId: 'earlier-prompt', finishedAt: null });
+      expect((await fx.db.jobEvent.findMany({ where: { jobId: id }, orderBy: { seq: 'asc' } })).map((e) => e.type)).toEqual(before.map((e) => e.type));
+      await fx.service.ctx.redis.ping();
+      expect(published.filter((e) => e.jobId === id)).toEqual([]);
+      expect(posted(id)).toEqual([]);
+    } finally {
+      close();
+    }
+  });
+});
