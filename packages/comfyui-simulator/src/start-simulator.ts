@@ -156,8 +156,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const router = new Router((error) => log(`request failed: ${(error as Error)?.stack ?? error}`));
   for (const add of [addPromptRoutes, addQueueRoutes, addHistoryRoutes, addFileRoutes, addInfoRoutes, addSimRoutes]) add(router, state);
   const server = createServer((req, res) => {
-    if (misbehave(state.misbehaviour, req, res, state, misbehaviours)) return;
-    router.handle(req, res).catch((error) => log(`request failed: ${(error as Error)?.stack ?? error}`));
+    const route = () => void router.handle(req, res).catch((error) => log(`request failed: ${(error as Error)?.stack ?? error}`));
+    if (misbehave(state.misbehaviour, req, res, state, misbehaviours, route)) return;
+    route();
   });
   hub.attach(server);
   await new Promise<void>((resolveListen, reject) => {

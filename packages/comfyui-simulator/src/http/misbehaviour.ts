@@ -42,9 +42,15 @@ export type Misbehaviour =
   /** GET /view of an existing file answers what `rewrite` makes of its bytes (a cut image: a Content-Length that lied). */
   | { kind: 'view_bytes'; rewrite: (bytes: Buffer) => Buffer }
   /** Each `progress` message's data replaced by the messages' data `rewrite` makes of it (none, one or several). */
-  | { kind: 'progress'; rewrite: (data: { value: number; max: number; prompt_id: string; node: string }) => unknown[] };
+  | { kind: 'progress'; rewrite: (data: { value: number; max: number; prompt_id: string; node: string }) => unknown[] }
+  /**
+   * A GET of `path` (exactly) answered as ComfyUI does, but only once `until` settles: a server
+   * slow to answer, for a test to catch its client with a request in flight. Each held request is
+   * recorded (0 bytes) when it arrives.
+   */
+  | { kind: 'held'; path: string; until: Promise<unknown> };
 
-/** What the armed misbehaviour did: bytes of oversized answers handed to sockets, per request. */
+/** What the armed misbehaviour did: bytes of oversized answers handed to sockets, per request (a held request: 0). */
 export interface MisbehaviourRecord {
   path: string;
   bytesSent: number;
@@ -53,8 +59,8 @@ export interface MisbehaviourRecord {
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const PAD = Buffer.alloc(64 * 1024, 0x20);
 
-/** Answers the request as the armed misbehaviour says; false when it does not apply (the real route answers). */
-export function misbehave(m: Misbehaviour | undefined, req: IncomingMessage, res: ServerResponse, state: SimulatorState, record: MisbehaviourRecord[]): boolean {
+/** Answers the request as the armed misbehaviour says (`route`: the real route's answer); false when it does not apply (the real route answers). */
+export function misbehave(m: Misbehaviour | undefined, req: IncomingMessage, res: ServerResponse, state: SimulatorState, record: MisbehaviourRecord[], route: () => void): boolean {
   if (!m || m.kind === 'progress' || m.kind === 'reuse_prompt_id' || m.kind === 'answer_lost') return false;
   const path = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/^\/api(?=\/)/, '');
   if (m.kind === 'post_answer') {
@@ -65,6 +71,12 @@ export function misbehave(m: Misbehaviour | undefined, req: IncomingMessage, res
     return true;
   }
   if (req.method !== 'GET') return false;
+  if (m.kind === 'held') {
+    if (path !== m.path) return false;
+    record.push({ path, bytesSent: 0 });
+    void m.until.then(route, route);
+    return true;
+  }
   if (m.kind === 'history_images') {
     const match = /^\/history\/([^/]+)$/.exec(path);
     if (!match) return false;

@@ -1,7 +1,7 @@
 import type { ComfyClient } from '@anime/comfyui-client';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
-import { NoCapableBackendError, PromptTimedOutError, type DynamicConcurrency } from '@anime/pipeline';
+import { NoCapableBackendError, PromptTimedOutError, within, type DynamicConcurrency } from '@anime/pipeline';
 import { AbandonedPrompts } from './backends/abandoned-prompts';
 import { Backend } from './backends/backend';
 import { BackendStore } from './backends/backend-store';
@@ -36,6 +36,12 @@ const DEFAULT_PROBE_MS = 2_000;
 const LAST_SEEN_EVERY_MS = 30_000;
 /** How often finished-job counts are added to `backends.jobsDone`: one statement per period for all backends, not one per job. */
 const JOBS_DONE_FLUSH_MS = 1_000;
+/**
+ * How long close() waits for a probe tick in flight. Its sweep sends nothing more once the pool
+ * closes, but the request it waits on may take its own timeout (30 s for the job client, 10 s for a
+ * query): past the 2 s a service's stop is given, which would cut the steps after the pool's close.
+ */
+const CLOSE_WAIT_MS = 1_000;
 
 /**
  * The ComfyUI backends of COMFYUI_URLS: health (probes and WebSocket state), cached
@@ -66,6 +72,10 @@ export class BackendPool {
   private readonly abandoned: AbandonedPrompts;
   /** The start's restore of what earlier processes abandoned, while it reads (it never rejects). */
   private restoring: Promise<void> | undefined;
+  /** Probe ticks in flight (they never reject): close() waits for them. */
+  private readonly ticks = new Set<Promise<void>>();
+  /** Aborted by close(): no tick starts, and a sweep in flight sends no further request. */
+  private readonly closing = new AbortController();
 
   constructor(private readonly options: BackendPoolOptions) {
     this.store = new BackendStore(options.db);
@@ -88,7 +98,7 @@ export class BackendPool {
     await Promise.all(this.backends.map((b) => b.check()));
     await Promise.all(this.saving);
     const every = this.options.probeEveryMs ?? DEFAULT_PROBE_MS;
-    this.timer = setInterval(() => void this.tick(), every);
+    this.timer = setInterval(() => this.startTick(), every);
     this.timer.unref();
     this.flushTimer = setInterval(() => void this.flushDone(), JOBS_DONE_FLUSH_MS);
     this.flushTimer.unref();
@@ -104,9 +114,18 @@ export class BackendPool {
     }
   }
 
+  /** A probe tick, kept until it ends (close() waits for it); none once the pool is closing. */
+  private startTick(): void {
+    if (this.closing.signal.aborted) return;
+    const tick = this.tick().finally(() => this.ticks.delete(tick));
+    this.ticks.add(tick);
+  }
+
   private async tick(): Promise<void> {
     await Promise.all([...this.backends.map((b) => b.check()), this.refreshDrain().catch(() => undefined)]);
-    await Promise.all(this.backends.filter((b) => b.up).map((b) => this.abandoned.sweep(b.url, b.client)));
+    // Closed meanwhile: what is left to take off waits for the next process (it restores it from PostgreSQL).
+    if (this.closing.signal.aborted) return;
+    await Promise.all(this.backends.filter((b) => b.up).map((b) => this.abandoned.sweep(b.url, b.client, this.closing.signal)));
   }
 
   /**
@@ -307,6 +326,10 @@ export class BackendPool {
   async close(): Promise<void> {
     clearInterval(this.timer);
     clearInterval(this.flushTimer);
+    this.closing.abort();
+    // Before the sockets close (a probe in flight may dial one again), and before the service
+    // disconnects PostgreSQL: a sweep in flight ends at its next step, once its request is answered.
+    await within(Promise.all(this.ticks), CLOSE_WAIT_MS);
     await this.flushDone();
     this.wakeWaiters();
     for (const backend of this.backends) backend.close();

@@ -86,8 +86,12 @@ export class AbandonedPrompts {
     return this.byBackend.get(url)?.size ?? 0;
   }
 
-  /** Takes off the backend (which answers again) what it still holds of the prompts abandoned there. */
-  async sweep(url: string, client: ComfyClient): Promise<void> {
+  /**
+   * Takes off the backend (which answers again) what it still holds of the prompts abandoned there.
+   * Once `stop` aborts (the pool closes) no further request is sent, to the backend nor PostgreSQL:
+   * what is left is taken off by the next process, which restores it from the ended attempts.
+   */
+  async sweep(url: string, client: ComfyClient, stop?: AbortSignal): Promise<void> {
     const held = this.byBackend.get(url);
     if (!held?.size || this.sweeping.has(url)) return;
     this.sweeping.add(url);
@@ -95,8 +99,9 @@ export class AbandonedPrompts {
       for (const [promptId, prompt] of held) if (Date.now() - prompt.at > KEEP_MS) this.forget(held, promptId);
       await this.markEnded([...held.values()].filter((p) => !p.ended));
       const ended = [...held.values()].filter((p) => p.ended);
-      if (ended.length) await this.takeOff(url, client, held, ended);
+      if (ended.length) await this.takeOff(url, client, held, ended, stop);
     } catch (error) {
+      if (stop?.aborted) return;
       this.log.warn('could not take abandoned prompts off the backend yet', { backend: url, error: (error as Error).message });
     } finally {
       this.sweeping.delete(url);
@@ -115,17 +120,20 @@ export class AbandonedPrompts {
     for (const prompt of asked) if (over.has(`${prompt.jobId}/${prompt.promptId}`)) prompt.ended = true;
   }
 
-  private async takeOff(url: string, client: ComfyClient, held: Map<string, Abandoned>, ended: Abandoned[]): Promise<void> {
+  private async takeOff(url: string, client: ComfyClient, held: Map<string, Abandoned>, ended: Abandoned[], stop?: AbortSignal): Promise<void> {
+    stop?.throwIfAborted();
     const queue = await client.queue();
     const running = new Set(queue.running.map((item) => item.promptId));
     const pending = new Set(queue.pending.map((item) => item.promptId));
     const toDelete = ended.filter((p) => pending.has(p.promptId)).map((p) => p.promptId);
     if (toDelete.length) {
+      stop?.throwIfAborted();
       await client.deleteFromQueue(toDelete);
       this.log.info('deleted abandoned prompts from the queue of a backend back up', { backend: url, promptIds: toDelete });
     }
     for (const prompt of ended) {
       if (running.has(prompt.promptId) && !prompt.interrupted) {
+        stop?.throwIfAborted();
         await client.interrupt(prompt.promptId);
         prompt.interrupted = true;
         this.log.info('interrupted an abandoned prompt on a backend back up', { backend: url, promptId: prompt.promptId, jobId: prompt.jobId });
