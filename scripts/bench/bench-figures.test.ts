@@ -247,6 +247,23 @@ describe('the report', () => {
     expect(verdict(figures.find((f) => f.figure === 'soak: character RSS growth after warm-up')!)).toBe('not run');
   });
 
+  it('when the soak read the heap V8 holds, then its table shows the medians after warm-up and at the end beside the heap kept after collections', () => {
+    const memory = { usedMiB: 10, prefixMiB: 0, eventsStreamMiB: 0, finished: {} };
+    const use = { jobs: 10, services: [], totalCpuMsPerJob: 1, totalStatementsPerJob: 1, simulatorsCpuMsPerJob: 1, clientCpuMsPerJob: 1, postgresCpuMsPerJob: 1, redisCpuMsPerJob: 1 };
+    const window = (median: number) => ({ median, min: median - 5, max: median + 5, samples: 10 });
+    const gateway = {
+      service: 'gateway' as const,
+      warm: 200,
+      end: 230,
+      heapAfterGc: { warm: { ...window(54), collections: 2 }, end: { ...window(55), collections: 0 } },
+      heapCommitted: { warm: window(104), end: window(131) },
+    };
+    const soak = { jobs: 10, wallMs: 1000, rss: [gateway], redis: { baseline: memory, end: memory, agedOut: memory, waitedS: 31 }, retention: {}, rowsPerJob: {}, use, retried: {} };
+    const text = renderReport({ machine, args: parseBenchArgs(['--soak', '10']), services: 'test', soak });
+    expect(text).toContain('| heap kept after major collections: after warm-up → end (growth) | heap V8 holds (medians): after warm-up → end |');
+    expect(text).toContain('| 54.0 → 55.0 MiB (1.9 %; 2 and 0 major collections in the windows) | 104 → 131 MiB (27 MiB) |');
+  });
+
   it('when the floors were measured, then the leanest pipeline adds the simulators, the minimal client, the queue and database floor and the filing floor, and the warm-up is named', () => {
     const use = { jobs: 2000, services: [], totalCpuMsPerJob: 17, totalStatementsPerJob: 10, simulatorsCpuMsPerJob: 7, clientCpuMsPerJob: 2.5, postgresCpuMsPerJob: 6, redisCpuMsPerJob: 1.5 };
     const pipeline = { backends: 4, jobs: 2000, throughput: 55, idleGap: summarize([1]), gaps: [1], execution: summarize([13]), progress: { latency: summarize([1]), sent: 0, received: 0 }, use, retried: {} };

@@ -1,4 +1,4 @@
-import { heapWindow, memoryWindow, type MemorySample } from './memory-windows';
+import { committedHeapWindow, heapWindow, memoryWindow, type MemorySample } from './memory-windows';
 
 describe('memoryWindow', () => {
   // A sawtooth like the orchestrator's under load: the heap fills, a major collection empties it.
@@ -29,5 +29,14 @@ describe('heapWindow', () => {
     expect(heapWindow(samples, 100, 400)).toEqual({ median: 42, min: 40, max: 44, samples: 4, collections: 2 });
     expect(heapWindow(samples, 900, 1000)).toMatchObject({ median: 42, collections: 0 });
     expect(heapWindow([reading(100, null, null)], 0, 200)).toEqual({ median: null, min: null, max: null, samples: 0, collections: null });
+  });
+});
+
+describe('committedHeapWindow', () => {
+  it('when the heap V8 holds saws with the collections, then it gives the median of the readings in the window; readings without it are left out', () => {
+    const reading = (done: number, committedMib: number | null | undefined) => ({ done, value: { mib: 40, majorCollections: 1, committedMib } });
+    const samples = [reading(100, 60), reading(200, 90), reading(300, 70), reading(400, null), reading(500, undefined), reading(900, 120)];
+    expect(committedHeapWindow(samples, 100, 500)).toEqual({ median: 70, min: 60, max: 90, samples: 3 });
+    expect(committedHeapWindow(samples, 400, 500)).toEqual({ median: null, min: null, max: null, samples: 0 });
   });
 });

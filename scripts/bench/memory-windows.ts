@@ -102,3 +102,12 @@ export function heapWindow(samples: readonly Sample<HeapReading>[], from: number
   const heap = memoryWindow(samples.map((s) => ({ done: s.done, value: s.value.mib })), from, to);
   return { ...heap, collections: counts.length ? Math.max(...counts) - Math.min(...counts) : null };
 }
+
+/** The heap V8 held (reserved) over a window: the medians of its readings, whatever the collections. */
+export function committedHeapWindow(samples: readonly Sample<HeapReading>[], from: number, to: number): MemoryWindow {
+  return memoryWindow(
+    samples.map((s) => ({ done: s.done, value: s.value.committedMib ?? null })),
+    from,
+    to,
+  );
+}

@@ -300,19 +300,22 @@ function soakRssTable(s: SoakResult): string[] {
     h && h.warm.median !== null && h.end.median !== null
       ? `${num(h.warm.median, 1)} → ${num(h.end.median, 1)} MiB (${num(growthPercent(h.warm.median, h.end.median))} %; ${h.warm.collections ?? '?'} and ${h.end.collections ?? '?'} major collections in the windows)`
       : '– (no reading after a major collection in a window)';
+  const held = (h: { warm: MemoryWindow; end: MemoryWindow } | undefined) =>
+    h && h.warm.median !== null && h.end.median !== null ? `${num(h.warm.median, 0)} → ${num(h.end.median, 0)} MiB (${num(h.end.median - h.warm.median, 0)} MiB)` : '–';
   return [
     'RSS of each service, read every second from /proc. Under load the V8 heap fills and empties at each major collection (1,500–2,500',
     'jobs per cycle when this measure was chosen), so RSS saws by tens of MiB and a single reading lands anywhere on it: after warm-up and at the end are each the',
     'median of the readings over a fifth of the jobs (jobs 10–30 %, and the last 20 %), which a real growth moves as a whole. The single',
     'readings the soak compared before (as the 10 %-th and the last job completed) are shown beside them.',
     "RSS also follows the heap V8 reserves between two major collections, which it sizes anew at each: it can end a soak a tenth higher with nothing more retained.",
-    "What a service retains is its heap right after a major collection (`anime_heap_after_major_gc_bytes`, read from its /metrics every 5 s), over the same windows: a leak grows it. A window in which no major collection ran holds the reading of the one before it.",
+    "What a service retains is its heap right after a major collection (`anime_heap_after_major_gc_bytes`, read from its /metrics every 2 s), over the same windows: a leak grows it. A window in which no major collection ran holds the reading of the one before it.",
+    'The heap V8 holds (`nodejs_heap_size_total_bytes`, read with it: what it keeps reserved, garbage not collected yet included) tells which part of a growth of RSS is V8 sizing its heap anew and which lies outside it (code, malloc, buffers).',
     '',
-    `| service | RSS after warm-up: median (range) | RSS at the end: median (range) | growth | heap kept after major collections: after warm-up → end (growth) | single readings: 10 % → end (growth) | ${s.redis.waitedS ? `idle ${s.redis.waitedS} s after the last job` : 'idle (the bench did not wait)'} |`,
-    '|---|---|---|---|---|---|---|',
+    `| service | RSS after warm-up: median (range) | RSS at the end: median (range) | growth | heap kept after major collections: after warm-up → end (growth) | heap V8 holds (medians): after warm-up → end | single readings: 10 % → end (growth) | ${s.redis.waitedS ? `idle ${s.redis.waitedS} s after the last job` : 'idle (the bench did not wait)'} |`,
+    '|---|---|---|---|---|---|---|---|',
     ...s.rss.map(
       (r) =>
-        `| ${r.service} | ${num(r.warm, 0)} MiB${range(r.windows?.warm)} | ${num(r.end, 0)} MiB${range(r.windows?.end)} | ${num(growthPercent(r.warm, r.end))} % | ${heap(r.heapAfterGc)} | ` +
+        `| ${r.service} | ${num(r.warm, 0)} MiB${range(r.windows?.warm)} | ${num(r.end, 0)} MiB${range(r.windows?.end)} | ${num(growthPercent(r.warm, r.end))} % | ${heap(r.heapAfterGc)} | ${held(r.heapCommitted)} | ` +
         `${r.single ? `${num(r.single.warm, 0)} → ${num(r.single.end, 0)} MiB (${num(growthPercent(r.single.warm, r.single.end))} %)` : '–'} | ${r.idle === undefined ? '–' : `${num(r.idle, 0)} MiB`} |`,
     ),
   ];

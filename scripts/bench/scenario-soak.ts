@@ -1,9 +1,9 @@
 import type { AppService } from '@anime/stack';
 import type { BenchStack } from './bench-stack';
 import { measureWindow, type WindowUse } from './resource-window';
-import { heapWindow, memoryWindow, readEachService, sampleEvery, sampleRss, servicesRss, type HeapWindow, type MemoryWindow } from './memory-windows';
+import { committedHeapWindow, heapWindow, memoryWindow, readEachService, sampleEvery, sampleRss, servicesRss, type HeapWindow, type MemoryWindow } from './memory-windows';
 import { runJobs } from './run-jobs';
-import { readHeapAfterMajorGc } from './service-metrics';
+import { readHeap } from './service-metrics';
 import { queueRetention, redisMemory, tableRows, type RedisMemory, type Retention } from './soak-stores';
 import { sleep } from './waits';
 
@@ -24,6 +24,8 @@ export interface SoakResult {
      * windows: what it retains, which RSS (following the heap V8 reserves) does not tell apart.
      */
     heapAfterGc?: { warm: HeapWindow; end: HeapWindow };
+    /** The heap V8 held over the same windows (MiB, from its /metrics): RSS minus it is what lies outside V8's heap (code, malloc, buffers). */
+    heapCommitted?: { warm: MemoryWindow; end: MemoryWindow };
     /** The single readings the soak used to compare: as the WARM_UP_SHARE-th job completed, and as the last did. */
     single?: { warm: number | null; end: number | null };
     /** Idle, once the finished jobs' age-out wait is over (redis.waitedS after the last job; undefined when the bench does not wait). */
@@ -46,8 +48,11 @@ const WARM_UP_SHARE = 0.1;
 const WINDOW_SHARE = 0.2;
 /** How often each service's RSS is read (from /proc) during the soak. */
 const RSS_EVERY_MS = 1_000;
-/** How often each service's heap after its latest major collection is read from its /metrics (a scrape costs the service a little CPU). */
-const HEAP_EVERY_MS = 5_000;
+/**
+ * How often each service's heap (after its latest major collection, and held now) is read from its
+ * /metrics: a scrape costs the service a little CPU, and a 20-s window still gets about ten readings.
+ */
+const HEAP_EVERY_MS = 2_000;
 
 /**
  * The soak's stack keeps finished queue jobs 30 s instead of the default 1 h (completed) and 7 days
@@ -72,7 +77,7 @@ export async function soakScenario(bench: BenchStack, options: { jobs: number; w
     bench.services.map((s) => s.name),
     HEAP_EVERY_MS,
     () => completed,
-    () => readEachService(bench.services, (s) => readHeapAfterMajorGc(bench.metrics[s.name])),
+    () => readEachService(bench.services, (s) => readHeap(bench.metrics[s.name])),
   );
   const started = performance.now();
   const { result, use } = await measureWindow(
@@ -126,7 +131,8 @@ export async function soakScenario(bench: BenchStack, options: { jobs: number; w
       const span = Math.max(1, Math.round(use.jobs * WINDOW_SHARE));
       const windows = { warm: memoryWindow(samples[s.name], warmAt, warmAt + span), end: memoryWindow(samples[s.name], use.jobs - span, use.jobs) };
       const heapAfterGc = { warm: heapWindow(heapSamples[s.name], warmAt, warmAt + span), end: heapWindow(heapSamples[s.name], use.jobs - span, use.jobs) };
-      return { service: s.name, warm: windows.warm.median, end: windows.end.median, windows, heapAfterGc, single: { warm: warm[s.name] ?? null, end: end[s.name] }, idle: idle?.[s.name] };
+      const heapCommitted = { warm: committedHeapWindow(heapSamples[s.name], warmAt, warmAt + span), end: committedHeapWindow(heapSamples[s.name], use.jobs - span, use.jobs) };
+      return { service: s.name, warm: windows.warm.median, end: windows.end.median, windows, heapAfterGc, heapCommitted, single: { warm: warm[s.name] ?? null, end: end[s.name] }, idle: idle?.[s.name] };
     }),
     redis: { baseline, end: redisEnd, agedOut, waitedS },
     retention,

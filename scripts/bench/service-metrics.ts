@@ -46,18 +46,24 @@ export async function readCounters(endpoint: MetricsEndpoint): Promise<ServiceCo
   };
 }
 
-/** A service's heap after its latest major collection, and how many major collections it had run by then. */
+/** A service's heap after its latest major collection, how many major collections it had run by then, and the heap V8 holds now. */
 export interface HeapReading {
   /** `anime_heap_after_major_gc_bytes` in MiB; null before its first major collection, or when /metrics does not answer. */
   mib: number | null;
   /** prom-client's `nodejs_gc_duration_seconds_count{kind="major"}`; null when unread. */
   majorCollections: number | null;
+  /**
+   * prom-client's `nodejs_heap_size_total_bytes` in MiB: what V8 has reserved for its heap right now,
+   * garbage not collected yet included (the part of RSS that follows the collections); null when unread.
+   */
+  committedMib?: number | null;
 }
 
-export async function readHeapAfterMajorGc(endpoint: MetricsEndpoint): Promise<HeapReading> {
+export async function readHeap(endpoint: MetricsEndpoint): Promise<HeapReading> {
   const res = await scrape(endpoint).catch(() => null);
-  if (res?.status !== 200) return { mib: null, majorCollections: null };
+  if (res?.status !== 200) return { mib: null, majorCollections: null, committedMib: null };
   const bytes = metricValue(res.data, 'anime_heap_after_major_gc_bytes');
   const majors = metricValue(res.data, 'nodejs_gc_duration_seconds_count', 'kind="major"');
-  return { mib: bytes > 0 ? bytes / 2 ** 20 : null, majorCollections: Number.isNaN(majors) ? null : majors };
+  const committed = metricValue(res.data, 'nodejs_heap_size_total_bytes');
+  return { mib: bytes > 0 ? bytes / 2 ** 20 : null, majorCollections: Number.isNaN(majors) ? null : majors, committedMib: committed > 0 ? committed / 2 ** 20 : null };
 }
