@@ -55,13 +55,14 @@ describe('a worker service whose ops port cannot be listened on', () => {
   }, 60_000);
 
   it.each([
-    ['192.0.2.1', /failed to start: 192\.0\.2\.1 \(OPS_HOST\) is not an address of this machine \(EADDRNOTAVAIL\)/],
-    ['no-such-host.invalid', /failed to start: no-such-host\.invalid \(OPS_HOST\) cannot be resolved \((ENOTFOUND|EAI_AGAIN)\)/],
+    ['192.0.2.1', /failed to start: OPS_HOST is not an address of this machine \(EADDRNOTAVAIL\)/],
+    ['no-such-host.invalid', /failed to start: OPS_HOST cannot be resolved \((ENOTFOUND|EAI_AGAIN)\)/],
   ])('when OPS_HOST is %s, then each exits 1 naming OPS_HOST', async (opsHost, expected) => {
     const ends = await Promise.all(WORKERS.map(({ program }) => runToExit(program, { ...env, OPS_HOST: opsHost })));
     for (const end of ends) {
       expect({ code: end.code, output: end.output }).toEqual({ code: 1, output: expect.stringMatching(expected) });
       expect(end.output).not.toMatch(/Cannot read properties/);
+      expect(end.output).not.toContain(opsHost);
     }
   }, 60_000);
 

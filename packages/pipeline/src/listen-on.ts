@@ -32,18 +32,20 @@ export function listenFailure(error: NodeJS.ErrnoException, target: ListenTarget
   const hostVariable = target.hostVariable ?? 'the address';
   const port = `port ${target.port}${target.portVariable ? ` (${target.portVariable})` : ''}`;
   const host = `${target.host}${target.hostVariable ? ` (${target.hostVariable})` : ''}`;
+  // A bad address is named by its variable alone, never echoed: a bad value is never repeated (CONTRACT).
+  const badHost = target.hostVariable ?? target.host;
   switch (error.code) {
     case 'EADDRINUSE':
       return new Error(`${port} on ${host} is already in use (EADDRINUSE): stop what listens there or set ${portVariable} to a free port`);
     case 'EACCES':
       return new Error(`${port} on ${host} needs privileges this process does not have (EACCES): set ${portVariable} to a port above 1023`);
     case 'EADDRNOTAVAIL':
-      return new Error(`${host} is not an address of this machine (EADDRNOTAVAIL): set ${hostVariable} to one of its addresses, or 0.0.0.0 / :: for all`);
+      return new Error(`${badHost} is not an address of this machine (EADDRNOTAVAIL): set ${hostVariable} to one of its addresses, or 0.0.0.0 / :: for all`);
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
     case 'EAI_FAIL':
     case 'EAI_NONAME':
-      return new Error(`${host} cannot be resolved (${error.code}): set ${hostVariable} to an address or a host name of this machine`);
+      return new Error(`${badHost} cannot be resolved (${error.code}): set ${hostVariable} to an address or a host name of this machine`);
     default:
       return new Error(`cannot listen on ${host}, ${port} (${error.code ?? error.message})`);
   }
