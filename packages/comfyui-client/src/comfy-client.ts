@@ -128,8 +128,7 @@ export class ComfyClient {
     this.socket.expectMessageSince(sentAt, this.socketSilenceMs);
     if (nodeErrors) {
       // ComfyUI queued the valid part anyway; don't let it spend the GPU on a prompt we treat as failed.
-      await this.deleteFromQueue([promptId]).catch(() => undefined);
-      await this.interrupt(promptId).catch(() => undefined);
+      await this.takeOff(promptId).catch(() => undefined);
       throw new ComfyValidationError({ error: { type: 'node_errors', message: 'Some outputs failed validation', details: '' }, node_errors: nodeErrors }, promptId);
     }
     return { promptId, number };
@@ -230,6 +229,17 @@ export class ComfyClient {
     await this.http.ok({ method: 'post', url: '/interrupt', data: promptId === undefined ? {} : { prompt_id: promptId } });
   }
 
+  /**
+   * Takes one prompt off: deleted while it waits, interrupted only if /queue shows it running. A
+   * server older than 2025-09 ignores the id /interrupt names and stops whatever runs, which would
+   * be another prompt whenever this one is still pending (protocol notes §11).
+   */
+  private async takeOff(promptId: string): Promise<void> {
+    await this.deleteFromQueue([promptId]);
+    const { running } = await this.queue();
+    if (running.some((item) => item.promptId === promptId)) await this.interrupt(promptId);
+  }
+
   /** Removes pending prompts; a running prompt is not affected (interrupt it). */
   async deleteFromQueue(promptIds: string[]): Promise<void> {
     await this.http.ok({ method: 'post', url: '/queue', data: { delete: promptIds } });
@@ -275,10 +285,7 @@ export class ComfyClient {
         subscribe: (listener) => this.socket.onMessage(listener),
         history: (id) => this.history(id),
         queue: () => this.queue(),
-        cancel: async (id) => {
-          await this.deleteFromQueue([id]);
-          await this.interrupt(id);
-        },
+        cancel: (id) => this.takeOff(id),
         socketOpen: () => this.socket.isOpen,
         log: this.log,
       },

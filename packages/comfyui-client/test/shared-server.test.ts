@@ -54,4 +54,23 @@ describe('two ComfyClients sharing one ComfyUI', () => {
     await expect(running).rejects.toMatchObject({ name: 'ComfyInterruptedError' });
     expect((await queued).history.status?.status_str).toBe('success');
   });
+
+  it("when one client aborts its prompt still waiting behind the other's, then it is only deleted from the queue: no /interrupt, which a server before 2025-09 applies to whatever runs", async () => {
+    const [idA, idB] = [randomUUID(), randomUUID()];
+    const running = a.run(textToImage({ seed: 5, steps: 2000 }), { promptId: idA });
+    await new Promise<void>((resolve) => {
+      const stop = a.onMessage((m) => m.type === 'progress' && m.data.prompt_id === idA && (stop(), resolve()));
+    });
+    const controller = new AbortController();
+    const waiting = b.run(textToImage({ seed: 6, steps: 2 }), { promptId: idB, signal: controller.signal, onAccepted: () => controller.abort(new Error('job cancelled')) });
+    await expect(waiting).rejects.toThrow('job cancelled');
+    const controlsOf = (id: string) => sim.controls.filter((c) => c.body.prompt_id === id || (Array.isArray(c.body.delete) && c.body.delete.includes(id)));
+    for (let i = 0; i < 200 && controlsOf(idB).length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    // The take-off asks /queue once the delete is answered; an /interrupt would follow at once.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(controlsOf(idB).map((c) => c.path)).toEqual(['/queue']);
+    expect((await a.queue()).running.map((item) => item.promptId)).toEqual([idA]);
+    await a.interrupt(idA);
+    await expect(running).rejects.toMatchObject({ name: 'ComfyInterruptedError' });
+  });
 });
