@@ -77,6 +77,17 @@ describe('introspection routes and the socket handshake', () => {
     ws.close();
   });
 
+  it('when the first messages a socket sends are JSON but not objects, then they do not use up its feature_flags negotiation', async () => {
+    // server.py: `data.get("type")` raises on them inside the try, before `first_message = False`.
+    const ws = await WsRecorder.connect(sim.url);
+    ws.send('not an object');
+    ws.send([1, 2]);
+    ws.send({ type: 'feature_flags', data: { supports_preview_metadata: true } });
+    const reply = await ws.waitFor((m) => m.type === 'feature_flags', 2_000);
+    expect(reply.data).toMatchObject({ supports_preview_metadata: true });
+    ws.close();
+  });
+
   it('when a socket replaced under the same clientId closes late, then, as in server.py, its successor is unregistered and hears nothing', async () => {
     const observer = await WsRecorder.connect(sim.url);
     const replaced = await WsRecorder.connect(sim.url, 'same-id');

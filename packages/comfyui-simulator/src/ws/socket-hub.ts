@@ -3,6 +3,8 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { EventSink } from '../execution/event-sink';
+import { refusedForOrigin } from '../http/origin-guard';
+import { SERVER_BANNER } from '../http/server-headers';
 import { pyJsonDumps } from '../python/py-json-dumps';
 import { SERVER_FEATURES } from './server-features';
 
@@ -22,6 +24,10 @@ export class SocketHub implements EventSink {
         socket.destroy();
         return;
       }
+      if (refusedForOrigin(request.headers)) {
+        socket.end(`HTTP/1.1 403 Forbidden\r\nServer: ${SERVER_BANNER}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+        return;
+      }
       this.server.handleUpgrade(request, socket, head, (ws) => this.accept(ws, url.searchParams.get('clientId') ?? ''));
     });
   }
@@ -35,12 +41,16 @@ export class SocketHub implements EventSink {
     let first = true;
     ws.on('message', (raw, isBinary) => {
       if (isBinary) return;
+      let message: unknown;
       try {
-        const message = JSON.parse(raw.toString());
-        if (first && message?.type === 'feature_flags') this.sendTo(ws, 'feature_flags', SERVER_FEATURES);
+        message = JSON.parse(raw.toString());
       } catch {
-        // ComfyUI logs invalid JSON from a client and carries on.
+        // ComfyUI logs invalid JSON from a client and carries on; the next message still counts as the first.
+        return;
       }
+      // `data.get("type")` raises on JSON that is not an object, before first_message is cleared.
+      if (typeof message !== 'object' || message === null || Array.isArray(message)) return;
+      if (first && (message as { type?: unknown }).type === 'feature_flags') this.sendTo(ws, 'feature_flags', SERVER_FEATURES);
       first = false;
     });
     // As server.py's `finally: self.sockets.pop(sid, None)`: a replaced socket that closes late
