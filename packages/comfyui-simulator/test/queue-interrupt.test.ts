@@ -49,6 +49,15 @@ describe('queue, interrupt and history', () => {
     expect((await waitForHistory(sim.url, promptId)).status.messages.at(-1)[0]).toBe('execution_interrupted');
   });
 
+  it('when the interrupt body is JSON but not an object, then it is a 500 and nothing is interrupted', async () => {
+    // server.py catches only JSONDecodeError; `json_data.get('prompt_id')` on a list or null raises.
+    const { prompt_id: promptId } = await submit(textToImage({ steps: 10 }));
+    await started(promptId);
+    expect((await postJson(sim.url, '/interrupt', [promptId])).status).toBe(500);
+    expect((await postJson(sim.url, '/interrupt', 'null')).status).toBe(500);
+    expect((await waitForHistory(sim.url, promptId)).status.status_str).toBe('success');
+  });
+
   it('when a pending prompt is deleted, then it never runs while the running one is untouched', async () => {
     // Long enough (1 s) that it still runs when the queue is read and edited on a loaded machine.
     const running = await submit(textToImage({ steps: 50 }));

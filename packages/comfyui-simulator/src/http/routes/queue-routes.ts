@@ -17,12 +17,15 @@ export function addQueueRoutes(router: Router, state: SimulatorState): void {
   });
 
   router.add('POST', '/interrupt', async (req, res) => {
-    let body: Record<string, unknown> = {};
+    let parsed: unknown = {};
     try {
-      body = asObject(JSON.parse((await readBody(req)).toString('utf8'))) ?? {};
+      parsed = JSON.parse((await readBody(req)).toString('utf8'));
     } catch {
       // No or bad JSON means a global interrupt, as in ComfyUI.
     }
+    const body = asObject(parsed);
+    // Only a JSONDecodeError is caught there: `json_data.get('prompt_id')` on a list or null raises (a 500).
+    if (!body) throw new Error('POST /interrupt body is JSON but not an object');
     state.controls.push({ path: '/interrupt', body, at: new Date().toISOString() });
     const promptId = body.prompt_id;
     state.worker.interrupt(promptId ? String(promptId) : undefined);
