@@ -47,6 +47,7 @@ export function listenFailure(error: NodeJS.ErrnoException, target: ListenTarget
     case 'EAI_NONAME':
       return new Error(`${badHost} cannot be resolved (${error.code}): set ${hostVariable} to an address or a host name of this machine`);
     default:
-      return new Error(`cannot listen on ${host}, ${port} (${error.code ?? error.message})`);
+      // Any other refusal of the address (EINVAL: a link-local IPv6 without its zone) names it the same way.
+      return new Error(`cannot listen on ${badHost}, ${port} (${error.code ?? error.message})`);
   }
 }

@@ -42,6 +42,13 @@ describe('the ops server failing to listen', () => {
     expect(error?.message).not.toContain('no-such-host');
   });
 
+  it('when OPS_HOST is an IPv6 address no socket can bind without a zone (link-local, EINVAL), then the start fails naming OPS_HOST, never its value', async () => {
+    // fe80::1 passes the config's IPv6 check; listen() refuses it with EINVAL, a code of its own.
+    const error = await failure({ service: 'orchestrator', port: 0, host: 'fe80::1', portVariable: 'ORCHESTRATOR_PORT' });
+    expect(error?.message).toMatch(/OPS_HOST/);
+    expect(error?.message).not.toContain('fe80');
+  });
+
   it('when the port is free, then the server listens where it was asked', async () => {
     const ops = await startOpsServer({ service: 'character', port: 0, host: '::1', portVariable: 'CHARACTER_PORT' });
     try {
