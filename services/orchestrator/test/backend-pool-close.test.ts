@@ -79,7 +79,8 @@ describe('BackendPool.close() with a sweep of abandoned prompts in flight (pool 
     const { release, heldQueueReads } = await poolWithHeldSweep();
     let closedAt: number | undefined;
     const closing = pool!.close().then(() => (closedAt = Date.now()));
-    await sleep(300);
+    // Well within the 1 s close() waits at most, however late a loaded machine fires timers.
+    await sleep(100);
     expect(closedAt).toBeUndefined();
     const answeredAt = Date.now();
     release();
@@ -95,7 +96,8 @@ describe('BackendPool.close() with a sweep of abandoned prompts in flight (pool 
     const { release, heldQueueReads } = await poolWithHeldSweep();
     const startedAt = Date.now();
     await pool!.close();
-    expect(Date.now() - startedAt).toBeLessThan(1_800);
+    // 1 s of waiting, with room for a loaded machine: far below the request's own 30 s timeout.
+    expect(Date.now() - startedAt).toBeLessThan(4_000);
     release();
     await sleep(500);
     expect(simulator.controls).toEqual([]);
