@@ -66,8 +66,9 @@ describe('two ComfyClients sharing one ComfyUI', () => {
     await expect(waiting).rejects.toThrow('job cancelled');
     const controlsOf = (id: string) => sim.controls.filter((c) => c.body.prompt_id === id || (Array.isArray(c.body.delete) && c.body.delete.includes(id)));
     for (let i = 0; i < 200 && controlsOf(idB).length === 0; i++) await new Promise((r) => setTimeout(r, 10));
-    // The take-off asks /queue once the delete is answered; an /interrupt would follow at once.
-    await new Promise((r) => setTimeout(r, 300));
+    // The take-off asks /queue once the delete is answered; an /interrupt would follow at once
+    // (two local round trips): a second leaves a loaded machine room to send it.
+    await new Promise((r) => setTimeout(r, 1_000));
     expect(controlsOf(idB).map((c) => c.path)).toEqual(['/queue']);
     expect((await a.queue()).running.map((item) => item.promptId)).toEqual([idA]);
     await a.interrupt(idA);
