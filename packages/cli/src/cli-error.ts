@@ -10,3 +10,8 @@ export class CliError extends Error {
     this.name = 'CliError';
   }
 }
+
+/** A message as the one line the CLI promises: ComfyUI's messages and HTML error pages span several. */
+export function oneLine(message: string): string {
+  return message.replace(/\s*\n\s*/g, ' ').trim();
+}

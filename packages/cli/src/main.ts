@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ApiClient } from './api-client';
-import { CliError } from './cli-error';
+import { CliError, oneLine } from './cli-error';
 import { configDir, resolveConnection } from './connection';
 import { backendsCommand, charactersCommand, queuesCommand } from './commands/listings';
 import type { CommandContext } from './commands/context';
@@ -35,10 +35,10 @@ async function main(): Promise<number> {
     }
     if (error instanceof CliError) {
       if (context.json() && error.body !== undefined) console.log(JSON.stringify(error.body, null, 2));
-      console.error(`anime: ${error.message}`);
+      console.error(`anime: ${oneLine(error.message)}`);
       return error.exitCode;
     }
-    console.error(`anime: ${(error as Error).message}`);
+    console.error(`anime: ${oneLine((error as Error).message)}`);
     return 1;
   }
 }

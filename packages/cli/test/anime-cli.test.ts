@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -57,6 +59,8 @@ describe('anime CLI against the real stack', () => {
     const result = await anime('generate', '-c', 'kai-nakamura', '-p', '__sim_execution_error__ please', '--width', '64', '--height', '64', '--steps', '2', '--watch');
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/comfyui_execution: .+/);
+    // ComfyUI's message spans several lines (the simulator's, like the real out-of-memory one): the reason stays one line.
+    expect(result.stderr.trimEnd().split('\n').at(-1)).toMatch(/^anime: generation [0-9a-f-]{36} failed: comfyui_execution: \S/);
     // With --json: each event on a line of its own, then the failed generation once, as one JSON document.
     const json = await anime('--json', 'generate', '-c', 'kai-nakamura', '-p', '__sim_execution_error__ again', '--width', '64', '--height', '64', '--steps', '2', '--watch');
     expect(json.code).toBe(1);
@@ -133,5 +137,11 @@ describe('anime CLI against the real stack', () => {
     const unreachable = await anime('--url', 'http://127.0.0.1:1', 'jobs');
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr).toMatch(/cannot reach the gateway/);
+    // Something else answering at --url (a proxy's HTML error page): one line too.
+    const proxy = createServer((_request, response) => response.writeHead(502, { 'content-type': 'text/html' }).end('<html>\n<body>\n<h1>502 Bad Gateway</h1>\n</body>\n</html>\n'));
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const proxied = await anime('--url', `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, 'jobs').finally(() => proxy.close());
+    expect(proxied.code).toBe(1);
+    expect(proxied.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/^anime: 502 not_json: <html> <body> <h1>502 Bad Gateway/)]);
   });
 });

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { CliError } from '../cli-error';
+import { CliError, oneLine } from '../cli-error';
 import { describeAssets, type GenerationResource } from '../generation-summary';
 import { printJson } from '../output';
 import { ProgressLine } from '../progress-line';
@@ -79,6 +79,6 @@ function narrate(progress: ProgressLine, { name, payload }: WatchedEvent): void 
   if (name === 'job:submitted') return progress.note(`submitted to ${payload.backend} (attempt ${payload.attempt})`);
   if (name === 'job:started') return progress.note(`started on ${payload.backend}`);
   if (name === 'job:retrying') return progress.note(`retrying: ${payload.reason}`);
-  if (name === 'job:failed') return progress.note(`failed: ${(payload.error as { message: string }).message}`);
+  if (name === 'job:failed') return progress.note(`failed: ${oneLine((payload.error as { message: string }).message)}`);
   if (name === 'job:canceled') return progress.note('canceled');
 }
