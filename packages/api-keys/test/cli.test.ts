@@ -118,6 +118,18 @@ describe('pnpm apikey:create / list / revoke', () => {
     }
     const noDatabase = await cli('apikey:list', [], {});
     expect(noDatabase).toMatchObject({ code: 2, stderr: expect.stringContaining('DATABASE_URL is not set') });
+    // A database that cannot be reached, or does not exist: one line saying so, not Prisma's quote of the bundle's code.
+    const unreachable = `postgresql://postgres@127.0.0.1:1/anime`;
+    const missing = database.url.replace(/\/([^/?]+)(\?|$)/, '/$1_missing$2');
+    for (const [program, args, url, message] of [
+      ['apikey:list', [], unreachable, /^apikey:list failed: Can't reach database server at 127\.0\.0\.1:1$/],
+      ['apikey:create', ['--name', 'x', '--scopes', 'read'], missing, /^apikey:create failed: Database `\w+_missing` does not exist/],
+      ['apikey:revoke', ['viewer'], unreachable, /^apikey:revoke failed: Can't reach database server/],
+    ] as [Program, string[], string, RegExp][]) {
+      const { code, stdout, stderr } = await cli(program, args, { DATABASE_URL: url });
+      expect({ program, code, lines: stderr.trimEnd().split('\n') }).toEqual({ program, code: 1, lines: [expect.stringMatching(message)] });
+      expect(stdout).toBe('');
+    }
     expect(await db.apiKey.count()).toBe(before);
   });
 });

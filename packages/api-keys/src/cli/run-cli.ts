@@ -28,7 +28,7 @@ export function runCli(name: string, usage: string, run: (db: Db, argv: string[]
       (error: Error) => {
         if (error instanceof UsageError) console.error(`${name}: ${error.message}\n\n${usage}`);
         else if (error instanceof ApiKeyError) console.error(`${name}: ${error.message}`);
-        else console.error(`${name} failed: ${error.message}`);
+        else console.error(`${name} failed: ${reason(error)}`);
         return error instanceof UsageError ? 2 : 1;
       },
     )
@@ -36,6 +36,16 @@ export function runCli(name: string, usage: string, run: (db: Db, argv: string[]
       await db.$disconnect().catch(() => undefined);
       process.exit(code);
     });
+}
+
+/**
+ * Prisma's message for a failed query quotes the calling code (`Invalid \`db.apiKey.findMany()\`
+ * invocation in <file>:<line>` and a source excerpt) before the reason on its last line: only that
+ * reason is printed ("Can't reach database server at …").
+ */
+function reason(error: Error): string {
+  const lines = error.message.trim().split('\n');
+  return /^Invalid `.+` invocation/m.test(error.message) ? lines[lines.length - 1].trim() : lines.join(' ');
 }
 
 /** `a, b,c` → ['a', 'b', 'c']; undefined stays undefined. */
