@@ -8,11 +8,15 @@ export interface WatchedEvent {
   payload: { jobId: string; seq: number; [field: string]: unknown };
 }
 
+/** The connection to the gateway lost (the client reconnects on its own), then back. */
+export type ConnectionChange = { state: 'lost'; reason: string } | { state: 'back' };
+
 /**
  * Follows one generation over Socket.IO until its terminal event: the gateway replays the story so
- * far, then relays each new event. `onEvent` sees every event in order.
+ * far, then relays each new event. `onEvent` sees every event in order; `onConnection` hears when the
+ * gateway goes away and comes back (a restart), so a silent wait is never mistaken for a hang.
  */
-export async function watchJob(api: ApiClient, jobId: string, onEvent: (event: WatchedEvent) => void): Promise<WatchedEvent> {
+export async function watchJob(api: ApiClient, jobId: string, onEvent: (event: WatchedEvent) => void, onConnection?: (change: ConnectionChange) => void): Promise<WatchedEvent> {
   const socket: Socket = io(api.baseUrl, { transports: ['websocket'], reconnection: true, auth: api.key ? { token: api.key } : {} });
   try {
     return await new Promise<WatchedEvent>((resolve, reject) => {
@@ -30,11 +34,18 @@ export async function watchJob(api: ApiClient, jobId: string, onEvent: (event: W
         // Refusals are final; a gateway restarting is retried by the client.
         if (!socket.active) reject(new CliError(`cannot follow ${jobId} over Socket.IO: ${error.message}`));
       });
+      let lost = false;
       // The gateway closes a connection whose key was revoked or expired since the handshake, and the
       // client never reconnects after that: without this the watch would wait forever (or, with nothing
       // else keeping the process alive, exit 0). REST says why (a 401 naming revoked or expired).
+      // Any other loss (a restart, a cut) is reconnected by the client: said, then waited through.
       socket.on('disconnect', (reason) => {
-        if (reason !== 'io server disconnect') return;
+        if (reason === 'io client disconnect') return;
+        if (reason !== 'io server disconnect') {
+          lost = true;
+          onConnection?.({ state: 'lost', reason });
+          return;
+        }
         api.get(`/api/v1/generations/${jobId}`).then(
           () => reject(new CliError(`the gateway closed the connection following ${jobId}; anime show ${jobId} tells where it stands`)),
           (error: unknown) => reject(error instanceof CliError ? error : new CliError(`the gateway closed the connection following ${jobId}: ${(error as Error).message}`)),
@@ -42,6 +53,8 @@ export async function watchJob(api: ApiClient, jobId: string, onEvent: (event: W
       });
       // (Re)subscribing after a reconnection replays what was missed, each event once (by seq).
       socket.on('connect', async () => {
+        if (lost) onConnection?.({ state: 'back' });
+        lost = false;
         const ack = await socket.timeout(10_000).emitWithAck(CLIENT_EVENTS.subscribe, { jobId }).catch((error: Error) => ({ ok: false, error: { code: 'timeout', message: error.message } }));
         if (!ack?.ok) reject(new CliError(`cannot follow ${jobId}: ${ack?.error?.code}: ${ack?.error?.message ?? ''}`.trim()));
       });

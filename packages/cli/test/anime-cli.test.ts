@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -82,6 +82,25 @@ describe('anime CLI against the real stack', () => {
     expect(several.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(several.stderr).toMatch(/count: .*width: /);
   });
+
+  it('when the gateway restarts during a watch, then the watch says it lost the gateway and got it back, and still ends with the files', async () => {
+    // 100 steps × 30 ms: still rendering while the gateway stops and starts again.
+    const child = spawn(process.execPath, [CLI, 'generate', '-c', 'kai-nakamura', '-p', 'through a restart', '--steps', '100', '--width', '64', '--height', '64', '--watch'], {
+      env: { ...process.env, ANIME_API_KEY: fx.apiKey, ANIME_URL: fx.stack.gatewayUrl, ANIME_CONFIG_DIR: '/nonexistent' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await waitFor(() => /^started on /m.test(stderr), 'the watched prompt to start', 60_000, 50);
+    await fx.stack.services.gateway!.restart();
+    expect(await exited).toBe(0);
+    expect(stderr).toMatch(/^lost the gateway \(transport close\); reconnecting…$/m);
+    expect(stderr).toMatch(/^reconnected to the gateway; catching up$/m);
+    expect(stderr.indexOf('reconnected to the gateway')).toBeGreaterThan(stderr.indexOf('lost the gateway'));
+    expect(stdout).toMatch(/^completed: 1 file\(s\) in the library$/m);
+  }, 120_000);
 
   it('when each command runs with --json, then it prints JSON the API returned; jobs, cancel and retry act on real generations', async () => {
     for (const command of ['characters', 'backends', 'queues', 'jobs']) {

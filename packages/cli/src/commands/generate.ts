@@ -3,7 +3,7 @@ import { CliError, oneLine } from '../cli-error';
 import { describeAssets, type GenerationResource } from '../generation-summary';
 import { printJson } from '../output';
 import { ProgressLine } from '../progress-line';
-import { watchJob, type WatchedEvent } from '../watch-job';
+import { watchJob, type ConnectionChange, type WatchedEvent } from '../watch-job';
 import type { CommandContext } from './context';
 
 export const integer = (name: string) => (value: string) => {
@@ -58,7 +58,12 @@ export function generateCommand(context: CommandContext): Command {
       }
       if (!context.json()) console.error(`generation ${created.id} queued`);
       const progress = new ProgressLine();
-      const terminal = await watchJob(api, created.id, (event) => (context.json() ? console.log(JSON.stringify(event)) : narrate(progress, event)));
+      const terminal = await watchJob(
+        api,
+        created.id,
+        (event) => (context.json() ? console.log(JSON.stringify(event)) : narrate(progress, event)),
+        (change) => (context.json() ? undefined : narrateConnection(progress, change)),
+      );
       progress.end();
       const generation = await api.get<GenerationResource>(`/api/v1/generations/${created.id}`);
       if (terminal.name !== 'job:completed') {
@@ -81,4 +86,10 @@ function narrate(progress: ProgressLine, { name, payload }: WatchedEvent): void 
   if (name === 'job:retrying') return progress.note(`retrying: ${payload.reason}`);
   if (name === 'job:failed') return progress.note(`failed: ${oneLine((payload.error as { message: string }).message)}`);
   if (name === 'job:canceled') return progress.note('canceled');
+}
+
+/** A gateway gone (a restart, a network cut) is said, and so is its return: the watch waits through it. */
+function narrateConnection(progress: ProgressLine, change: ConnectionChange): void {
+  if (change.state === 'lost') progress.note(`lost the gateway (${change.reason}); reconnecting…`);
+  else progress.note('reconnected to the gateway; catching up');
 }
