@@ -44,3 +44,14 @@ export function describeGeneration(api: ApiClient, g: GenerationResource): strin
   if (g.assets.length) lines.push('files (library path, download):', ...describeAssets(api, g).map((l) => `  ${l}`));
   return lines.join('\n');
 }
+
+/**
+ * How a generation that did not complete ended, in one phrase: its status, then its error's code and
+ * message, each left out where it only repeats what came before ("canceled", not "canceled: canceled: canceled").
+ */
+export function endedWithout(id: string, status: string, error: { code: string; message: string } | null | undefined): string {
+  const parts = [`generation ${id} ${status}`];
+  if (error && error.code !== status) parts.push(error.code);
+  if (error && error.message !== error.code && error.message !== status) parts.push(error.message);
+  return parts.join(': ');
+}

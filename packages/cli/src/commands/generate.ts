@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { CliError, oneLine } from '../cli-error';
-import { describeAssets, type GenerationResource } from '../generation-summary';
+import { describeAssets, endedWithout, type GenerationResource } from '../generation-summary';
 import { printJson } from '../output';
 import { ProgressLine } from '../progress-line';
 import { watchJob, type ConnectionChange, type WatchedEvent } from '../watch-job';
@@ -69,7 +69,7 @@ export function generateCommand(context: CommandContext): Command {
       if (terminal.name !== 'job:completed') {
         // With --json the generation is printed once, by the error report (main.ts prints its body).
         const error = generation.error ?? (terminal.payload.error as { code: string; message: string } | undefined);
-        throw new CliError(`generation ${created.id} ${generation.status}${error ? `: ${error.code}: ${error.message}` : ''}`, 1, context.json() ? generation : undefined);
+        throw new CliError(endedWithout(created.id, generation.status, error), 1, context.json() ? generation : undefined);
       }
       if (context.json()) printJson(generation);
       else {
