@@ -45,3 +45,26 @@ describe('resolveConnection reading --key-file', () => {
     }
   });
 });
+
+describe('resolveConnection choosing the gateway', () => {
+  const refusal = (url: string | undefined, env: NodeJS.ProcessEnv): CliError => {
+    try {
+      resolveConnection({ url }, env);
+    } catch (error) {
+      return error as CliError;
+    }
+    throw new Error(`${url ?? env.ANIME_URL} was taken as the gateway`);
+  };
+
+  it('when --url or ANIME_URL is an http(s) URL, then it is used without its trailing slash; --url first', () => {
+    expect(resolveConnection({ url: 'https://studio.example:8443/' }, { ANIME_URL: 'http://other' }).baseUrl).toBe('https://studio.example:8443');
+    expect(resolveConnection({}, { ANIME_URL: 'http://10.0.0.5:8080' }).baseUrl).toBe('http://10.0.0.5:8080');
+    expect(resolveConnection({}, {}).baseUrl).toBe('http://127.0.0.1:8080');
+  });
+
+  it('when --url or ANIME_URL is not an http(s) URL, then exit 2 naming where it came from', () => {
+    expect(refusal('foo', {})).toMatchObject({ exitCode: 2, message: expect.stringMatching(/^--url "foo" is not an http\(s\) URL/) });
+    expect(refusal('ftp://gw', {})).toMatchObject({ exitCode: 2 });
+    expect(refusal(undefined, { ANIME_URL: 'localhost:8080' })).toMatchObject({ exitCode: 2, message: expect.stringMatching(/^ANIME_URL "localhost:8080" is not an http\(s\) URL/) });
+  });
+});

@@ -22,7 +22,7 @@ export interface Connection {
  * <config dir>/api-key when it exists.
  */
 export function resolveConnection(options: { url?: string; keyFile?: string }, env: NodeJS.ProcessEnv = process.env): Connection {
-  const baseUrl = (options.url ?? env.ANIME_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+  const baseUrl = gatewayUrl(options.url, env.ANIME_URL);
   if (env.ANIME_API_KEY) return { baseUrl, key: env.ANIME_API_KEY.trim(), keySource: 'ANIME_API_KEY' };
   const file = options.keyFile ?? path.join(configDir(env), 'api-key');
   try {
@@ -36,6 +36,19 @@ export function resolveConnection(options: { url?: string; keyFile?: string }, e
     }
     return { baseUrl, key: null, keySource: 'none (set ANIME_API_KEY or run scripts/setup.sh)' };
   }
+}
+
+/** `--url`, else ANIME_URL, else the default; a value that is no http(s) URL is a usage error (exit 2), named by where it came from. */
+function gatewayUrl(flag: string | undefined, fromEnv: string | undefined): string {
+  const [value, source] = flag !== undefined ? [flag, '--url'] : fromEnv ? [fromEnv, 'ANIME_URL'] : ['http://127.0.0.1:8080', 'the default'];
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(value);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) throw new CliError(`${source} ${JSON.stringify(value)} is not an http(s) URL (e.g. http://127.0.0.1:8080)`, 2);
+  return value.replace(/\/+$/, '');
 }
 
 /** A key is ~50 characters; a key file holds one key and a newline. */
