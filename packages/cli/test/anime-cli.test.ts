@@ -96,7 +96,7 @@ describe('anime CLI against the real stack', () => {
     await waitFor(() => /^started on /m.test(stderr), 'the watched prompt to start', 60_000, 50);
     await fx.stack.services.gateway!.restart();
     expect(await exited).toBe(0);
-    expect(stderr).toMatch(/^lost the gateway \(transport close\); reconnecting…$/m);
+    expect(stderr).toMatch(/^lost the gateway \((transport close|transport error|ping timeout)\); reconnecting…$/m);
     expect(stderr).toMatch(/^reconnected to the gateway; catching up$/m);
     expect(stderr.indexOf('reconnected to the gateway')).toBeGreaterThan(stderr.indexOf('lost the gateway'));
     expect(stdout).toMatch(/^completed: 1 file\(s\) in the library$/m);
