@@ -11,6 +11,8 @@ let gateway: TestGateway;
 const image = png(16, 16, 5);
 /** The two download routes, each serving `image`. */
 const files: Record<'asset' | 'reference', string> = { asset: '', reference: '' };
+/** The row behind each file, to point its stored path elsewhere. */
+const rows: Record<'asset' | 'reference', string> = { asset: '', reference: '' };
 
 beforeAll(async () => {
   gateway = await startTestGateway('file-ranges');
@@ -28,9 +30,12 @@ beforeAll(async () => {
     },
   });
   files.asset = `/api/v1/assets/${asset.id}/file`;
+  rows.asset = asset.id;
   const form = new FormData();
   form.set('file', new Blob([image], { type: 'image/png' }), 'front.png');
-  files.reference = (await api.post('/api/v1/characters/kai/references', form)).body.url;
+  const reference = (await api.post('/api/v1/characters/kai/references', form)).body;
+  files.reference = reference.url;
+  rows.reference = reference.id;
 });
 afterAll(() => gateway?.close());
 
@@ -58,5 +63,25 @@ describe.each(['asset', 'reference'] as const)('Range and conditional requests o
   it('when If-Match names another version of the file, then 412 precondition_failed, as JSON', async () => {
     const response = await get(files[which], { 'if-match': '"not-this-one"' });
     expect({ status: response.status, code: response.json?.error?.code }).toEqual({ status: 412, code: 'precondition_failed' });
+  });
+});
+
+describe.each(['asset', 'reference'] as const)('Answers of the %s file that the API document must declare', (which) => {
+  it('when If-None-Match names its ETag, then 304 with no body', async () => {
+    const etag = String((await get(files[which], {})).headers.etag);
+    const response = await get(files[which], { 'if-none-match': etag });
+    expect({ status: response.status, text: response.text }).toEqual({ status: 304, text: '' });
+  });
+
+  it('when its stored path lies outside the library, then 409 as JSON, never the file', async () => {
+    const setPath = (data: { path: string }) =>
+      which === 'asset' ? gateway.db.asset.update({ where: { id: rows.asset }, data }) : gateway.db.characterReference.update({ where: { id: rows.reference }, data });
+    const { path: original } = await setPath({ path: '../outside.png' });
+    try {
+      const response = await get(files[which], {});
+      expect({ status: response.status, code: response.json?.error?.code }).toEqual({ status: 409, code: `${which}_path_invalid` });
+    } finally {
+      await setPath({ path: original });
+    }
   });
 });

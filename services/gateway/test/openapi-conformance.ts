@@ -7,7 +7,7 @@ import { apiDocument } from '../src/http/openapi/api-document';
 
 type Document = ReturnType<typeof apiDocument>;
 interface Operation {
-  responses: Record<string, { content?: Record<string, { schema: object }> }>;
+  responses: Record<string, { content?: Record<string, { schema: object }>; headers?: Record<string, unknown> }>;
 }
 
 const document: Document = apiDocument();
@@ -37,6 +37,8 @@ export interface SeenAnswer {
   status: number;
   contentType: string | null;
   body: unknown;
+  /** The Location header, when the client read it: then the document must declare it for this status. */
+  location?: string | null;
 }
 
 /** Throws when the answer is not one the document describes for its route and status. */
@@ -53,6 +55,7 @@ export function checkAgainstApiDocument(answer: SeenAnswer): void {
   }
   const response = found.operation.responses[String(answer.status)];
   if (!response) throw new Error(`${where}: status ${answer.status} is not documented for ${answer.method} ${found.template}`);
+  if (answer.location && !response.headers?.Location) throw new Error(`${where}: sent a Location header the document does not declare for ${answer.method} ${found.template}`);
   const json = response.content?.['application/json'];
   if (!json) return; // a file, or no body
   if (!answer.contentType?.includes('application/json')) throw new Error(`${where}: documented as JSON, sent ${answer.contentType}`);

@@ -5,6 +5,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from '@anime/stack';
 import { expressRoutes } from './express-routes';
+import { kaiDefinition } from './fixtures';
+import { png } from './images';
+import { portraitGraph, portraitParams } from './workflow-template-fixture';
 import { jsonClient } from './http-client';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
 import { toOpenApiPath } from '../src/http/openapi/api-path';
@@ -53,6 +56,29 @@ describe('OpenAPI document (GET /api/openapi.json, /api/docs)', () => {
       .sort();
     expect(served.length).toBeGreaterThan(30);
     expect(served).toEqual(documented);
+  });
+
+  it('when a create answers with a Location header, then the document declares that header for its status', async () => {
+    // The client checks each answer against the document, its Location header included.
+    const api = gw.client();
+    const form = (name: string, bytes: Buffer) => {
+      const body = new FormData();
+      body.set('file', new Blob([bytes]), name);
+      return body;
+    };
+    const image = png(16, 16, 3);
+    const answers = [
+      await api.post('/api/v1/characters', { name: 'Kai Nakamura', slug: 'kai', definition: kaiDefinition }),
+      await api.post('/api/v1/characters/kai/versions', { definition: kaiDefinition, note: 'again' }),
+      await api.post('/api/v1/characters/kai/references', form('front.png', image)),
+      await api.post('/api/v1/characters/kai/references', form('front.png', image)),
+      await api.post('/api/v1/workflows', { slug: 'portrait', graph: portraitGraph(), params: portraitParams() }),
+    ];
+    const bundle = Buffer.from(await (await fetch(`${gw.baseUrl}/api/v1/characters/kai/export`, { headers: gw.authHeaders })).arrayBuffer());
+    answers.push(await api.post('/api/v1/characters/import?as=kai-copy', form('bundle.zip', bundle)));
+    answers.push(await api.post('/api/v1/characters/import?as=kai-copy', form('bundle.zip', bundle)));
+    expect(answers.map((a) => a.status)).toEqual([201, 201, 201, 200, 201, 201, 200]);
+    for (const answer of answers) expect(answer.headers.get('location')).toMatch(/^\/api\/v1\//);
   });
 
   it('when /api/docs is opened, then Swagger UI is served by the gateway itself, pointed at the document', async () => {

@@ -40,6 +40,8 @@ const character = z.object({ idOrSlug: z.string().describe('the character: slug 
 const page = <T extends z.ZodType>(item: T, name: string) => z.object({ items: z.array(item), nextCursor: z.uuid().nullable().describe('pass as cursor for the next page; null on the last') }).meta({ id: name });
 const items = <T extends z.ZodType>(item: T, name: string) => z.object({ items: z.array(item) }).meta({ id: name });
 const ok = (description: string, schema?: z.ZodType) => ({ description, schema });
+/** A file download answered from the client's copy: `If-None-Match` (the ETag) or `If-Modified-Since` held. */
+const NOT_MODIFIED = { description: 'not modified: the copy If-None-Match or If-Modified-Since names is current (no body)' };
 
 const generationAccepted = z.object({ id: z.uuid(), status: z.literal('queued') }).meta({ id: 'GenerationAccepted' });
 const health = z.object({ status: z.string(), service: z.string() }).passthrough().meta({ id: 'Health' });
@@ -73,18 +75,19 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'get', path: '/api/v1/assets/:id', tags: ['assets'], summary: 'Read an asset', params: id('asset id'), responses: { 200: ok('the asset', assetResourceSchema) }, errors: [400, 404] },
   {
     method: 'get', path: '/api/v1/assets/:id/file', tags: ['assets'], summary: "Download an asset's file (exactly ComfyUI's bytes)",
-    params: id('asset id'), responses: { 200: { description: 'the image', media: 'image/png', headers: { 'Content-Disposition': 'attachment with a safe file name', ETag: 'the sha256' } }, 206: { description: 'the bytes a Range asked for', media: 'image/png' } }, errors: [400, 404, 410, 412, 416],
+    params: id('asset id'), responses: { 200: { description: 'the image', media: 'image/png', headers: { 'Content-Disposition': 'attachment with a safe file name', ETag: 'the sha256' } }, 206: { description: 'the bytes a Range asked for', media: 'image/png' }, 304: NOT_MODIFIED },
+    errors: [400, 404, 409, 410, 412, 416],
   },
   // Characters
   { method: 'get', path: '/api/v1/characters', tags: ['characters'], summary: 'List characters', query: characterListQuerySchema, responses: { 200: ok('a page', page(characterSummarySchema, 'CharacterPage')) }, errors: [400] },
-  { method: 'post', path: '/api/v1/characters', tags: ['characters'], summary: 'Create a character and its version 1', body: { schema: createCharacterBodySchema }, responses: { 201: ok('created', characterDetailSchema) }, errors: [400, 409] },
+  { method: 'post', path: '/api/v1/characters', tags: ['characters'], summary: 'Create a character and its version 1', body: { schema: createCharacterBodySchema }, responses: { 201: { description: 'created', schema: characterDetailSchema, headers: { Location: 'the character' } } }, errors: [400, 409] },
   { method: 'get', path: '/api/v1/characters/:idOrSlug', tags: ['characters'], summary: 'Read a character', params: character, responses: { 200: ok('the character', characterDetailSchema) }, errors: [404] },
   { method: 'delete', path: '/api/v1/characters/:idOrSlug', tags: ['characters'], summary: 'Archive a character (never deleted)', params: character, responses: { 200: ok('archived', characterDetailSchema) }, errors: [404] },
   { method: 'get', path: '/api/v1/characters/:idOrSlug/versions', tags: ['characters'], summary: "List a character's versions", params: character, responses: { 200: ok('every version', items(characterVersionResourceSchema, 'CharacterVersionList')) }, errors: [404] },
   {
     method: 'post', path: '/api/v1/characters/:idOrSlug/versions', tags: ['characters'], summary: 'Add a version: a full definition, or a JSON Merge Patch of an earlier version',
     description: 'Either `{ definition, attributes?, note? }`, or `{ basedOn: N, patch: { definition?, attributes? }, note? }`: an RFC 7396 JSON Merge Patch of version N (null deletes a key, arrays are replaced whole), validated as a full definition.',
-    params: character, body: { schema: z.union([versionBodySchema, versionPatchBodySchema]) }, responses: { 201: ok('the new version', characterVersionResourceSchema) }, errors: [400, 404, 409],
+    params: character, body: { schema: z.union([versionBodySchema, versionPatchBodySchema]) }, responses: { 201: { description: 'the new version', schema: characterVersionResourceSchema, headers: { Location: 'the version' } } }, errors: [400, 404, 409],
   },
   {
     method: 'get', path: '/api/v1/characters/:idOrSlug/versions/:number', tags: ['characters'], summary: 'Read a version',
@@ -98,21 +101,26 @@ export const API_ROUTES: ApiRoute[] = [
   {
     method: 'post', path: '/api/v1/characters/:idOrSlug/references', tags: ['characters'], summary: 'Upload a reference image (PNG, JPEG or WebP)',
     params: character, body: { schema: referenceFieldsSchema.extend({ file: filePart }), contentType: 'multipart/form-data' },
-    responses: { 201: ok('stored', characterReferenceResourceSchema), 200: ok('the same image was already attached', characterReferenceResourceSchema) }, errors: [400, 404, 409, 413, 415],
+    responses: {
+      201: { description: 'stored', schema: characterReferenceResourceSchema, headers: { Location: 'its file' } },
+      200: { description: 'the same image was already attached', schema: characterReferenceResourceSchema, headers: { Location: 'its file' } },
+    },
+    errors: [400, 404, 409, 413, 415],
   },
   {
     method: 'get', path: '/api/v1/characters/:idOrSlug/references/:refId/file', tags: ['characters'], summary: "Download a reference image",
-    params: character.extend({ refId: z.uuid() }), responses: { 200: { description: 'the image', media: 'image/*' }, 206: { description: 'the bytes a Range asked for', media: 'image/*' } }, errors: [404, 410, 412, 416],
+    params: character.extend({ refId: z.uuid() }), responses: { 200: { description: 'the image', media: 'image/*' }, 206: { description: 'the bytes a Range asked for', media: 'image/*' }, 304: NOT_MODIFIED }, errors: [404, 409, 410, 412, 416],
   },
   { method: 'delete', path: '/api/v1/characters/:idOrSlug/references/:refId', tags: ['characters'], summary: 'Detach a reference image', params: character.extend({ refId: z.uuid() }), responses: { 204: { description: 'detached' } }, errors: [404] },
   { method: 'get', path: '/api/v1/characters/:idOrSlug/export', tags: ['characters'], summary: 'Export a character as a bundle (zip)', params: character, responses: { 200: { description: 'the bundle', media: 'application/zip' } }, errors: [404, 409] },
   {
     method: 'post', path: '/api/v1/characters/import', tags: ['characters'], summary: 'Import a character bundle',
     query: z.object({ as: z.string().optional().describe('import under this slug') }), body: { schema: z.object({ file: filePart }), contentType: 'multipart/form-data' },
-    responses: { 201: ok('imported', bundleImportResultSchema), 200: ok('nothing new', bundleImportResultSchema) }, errors: [400, 409, 413, 415],
+    responses: { 201: { description: 'imported', schema: bundleImportResultSchema, headers: { Location: 'the character' } }, 200: { description: 'nothing new', schema: bundleImportResultSchema, headers: { Location: 'the character' } } },
+    errors: [400, 409, 413, 415],
   },
   // Workflow templates
-  { method: 'post', path: '/api/v1/workflows', tags: ['workflows'], summary: 'Register a workflow template (a new version when the slug exists)', body: { schema: registerWorkflowBodySchema }, responses: { 201: ok('registered', workflowRegisteredSchema) }, errors: [400] },
+  { method: 'post', path: '/api/v1/workflows', tags: ['workflows'], summary: 'Register a workflow template (a new version when the slug exists)', body: { schema: registerWorkflowBodySchema }, responses: { 201: { description: 'registered', schema: workflowRegisteredSchema, headers: { Location: 'the new version' } } }, errors: [400] },
   { method: 'get', path: '/api/v1/workflows', tags: ['workflows'], summary: 'List workflow templates', responses: { 200: ok('every template', items(workflowListItemSchema, 'WorkflowList')) } },
   { method: 'get', path: '/api/v1/workflows/:slug', tags: ['workflows'], summary: 'Read a workflow template', params: z.object({ slug: z.string() }), responses: { 200: ok('the template', workflowDetailSchema) }, errors: [404] },
   { method: 'get', path: '/api/v1/workflows/:slug/versions', tags: ['workflows'], summary: "List a template's versions", params: z.object({ slug: z.string() }), responses: { 200: ok('every version', items(workflowVersionResourceSchema, 'WorkflowVersionList')) }, errors: [404] },
