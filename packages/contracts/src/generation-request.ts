@@ -30,7 +30,7 @@ export const generationRequestBodySchema = z
     scene: librarySegment().default('sc000').describe('Library folder level 3.'),
     shot: librarySegment().optional().describe('Optional library folder under the character\'s.'),
     count: z.number().int().min(1).max(16).default(1).describe('Images in the batch.'),
-    seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().describe('Sampler seed; default random, recorded on the generation.'),
+    seed: z.number().int().min(0).optional().describe('Sampler seed; default random, recorded on the generation.'),
     width: dimension().default(512).describe('Image width in pixels, a multiple of 8.'),
     height: dimension().default(512).describe('Image height in pixels, a multiple of 8.'),
     steps: z.number().int().min(1).max(150).default(20).describe('Sampler steps.'),

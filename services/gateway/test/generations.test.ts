@@ -75,6 +75,14 @@ describe('POST /api/v1/generations', () => {
     expect(await gateway.db.generationJob.count()).toBe(before);
   });
 
+  it('when the seed is past the largest safe integer, then 400 validation_failed says so once for it, and nothing is written', async () => {
+    const before = await gateway.db.generationJob.count();
+    const response = await api.post('/api/v1/generations', { character: 'kai', prompt: 'x', seed: 1e20 });
+    expect(response.status).toBe(400);
+    expect(response.body.error.details).toEqual([{ path: 'seed', message: `Too big: expected int to be <=${Number.MAX_SAFE_INTEGER}` }]);
+    expect(await gateway.db.generationJob.count()).toBe(before);
+  });
+
   it('when the list is filtered with a NUL in a parameter, then it is a 400, not a 500', async () => {
     const response = await api.get('/api/v1/generations?project=%00');
     expect(response.status).toBe(400);
