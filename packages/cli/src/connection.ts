@@ -41,13 +41,8 @@ export function resolveConnection(options: { url?: string; keyFile?: string }, e
 /** `--url`, else ANIME_URL, else the default; a value that is no http(s) URL is a usage error (exit 2), named by where it came from. */
 function gatewayUrl(flag: string | undefined, fromEnv: string | undefined): string {
   const [value, source] = flag !== undefined ? [flag, '--url'] : fromEnv ? [fromEnv, 'ANIME_URL'] : ['http://127.0.0.1:8080', 'the default'];
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(value);
-  } catch {
-    parsed = undefined;
-  }
-  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) throw new CliError(`${source} ${JSON.stringify(value)} is not an http(s) URL (e.g. http://127.0.0.1:8080)`, 2);
+  const protocol = URL.canParse(value) ? new URL(value).protocol : undefined;
+  if (protocol !== 'http:' && protocol !== 'https:') throw new CliError(`${source} ${JSON.stringify(value)} is not an http(s) URL (e.g. http://127.0.0.1:8080)`, 2);
   return value.replace(/\/+$/, '');
 }
 
