@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { textToImage, type Simulator } from '@anime/comfyui-simulator';
-import { generationRequestBodySchema } from '@anime/contracts';
 import { createLogger } from '@anime/logger';
 import type { Db } from '@anime/db';
 import type { TcpProxy } from '@anime/testing';
 import { waitFor } from '@anime/testing';
+import { queuedByAnEarlierProcess } from './earlier-prompt';
 import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrator-fixture';
 
 /**
@@ -108,15 +107,11 @@ describe('prompts abandoned on a backend taken for down (orchestrator in-process
   it('when a job whose recorded prompt is on a backend now down is picked up (after a restart), then that prompt is taken off once the backend is back', async () => {
     // The prompt an earlier process sent, still running on the backend: queued there straight, not through the proxy.
     const workflow = textToImage({ steps: 150, width: 64, height: 64, seed: 3 });
-    const promptId = randomUUID();
-    const posted = await fetch(`${simulator.url}/prompt`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: workflow, prompt_id: promptId, client_id: 'an-earlier-process' }) });
-    expect(posted.status).toBe(200);
+    const promptId = await queuedByAnEarlierProcess(simulator.url, workflow);
     proxy.blackHole();
     await waitFor(async () => (await db.backend.findFirst())?.state === 'down', 'the backend to be marked down', 20_000);
     // The generation as that process recorded it: submitted on the backend, under that prompt id.
-    const body = generationRequestBodySchema.parse({ character: 'kai-nakamura', prompt: 'on a rooftop', steps: 150, width: 64, height: 64, seed: 3 });
-    const resolution = { characterId: fx.character.id, characterVersionId: fx.character.versionId, conditioning: { positive: 'kainakamura', negative: 'lowres', loras: [], references: [], outfit: null } };
-    const { job } = await fx.lifecycle.create({ body, source: 'test', resolution });
+    const job = await fx.createdGeneration({ steps: 150, seed: 3 });
     const backend = (await db.backend.findFirstOrThrow()).url;
     await fx.lifecycle.submit(job.id, { backend, promptId, workflow });
     await fx.service.ctx.queues.enqueueStage({ ...job, stage: 'submitted' });

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
 import { generationRequestBodySchema } from '@anime/contracts';
 import { createDb, type Db } from '@anime/db';
@@ -6,6 +5,7 @@ import { createLogger } from '@anime/logger';
 import { JobLifecycle } from '@anime/pipeline';
 import { createTestDatabase, waitFor, type TestDatabase } from '@anime/testing';
 import { BackendPool } from '../src/domain/backend-pool';
+import { queuedByAnEarlierProcess } from './earlier-prompt';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -51,9 +51,7 @@ describe('BackendPool.close() with a sweep of abandoned prompts in flight (pool 
   /** A prompt running on the simulator whose attempt ended with an error: a sweep interrupts it. */
   async function abandonedPrompt(): Promise<{ jobId: string; promptId: string }> {
     const workflow = textToImage({ steps: 150, width: 64, height: 64, seed: 1 });
-    const promptId = randomUUID();
-    const posted = await fetch(`${simulator.url}/prompt`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: workflow, prompt_id: promptId, client_id: 'an-earlier-process' }) });
-    expect(posted.status).toBe(200);
+    const promptId = await queuedByAnEarlierProcess(simulator.url, workflow);
     const body = generationRequestBodySchema.parse({ character: 'kai-nakamura', prompt: 'on a rooftop', steps: 150, width: 64, height: 64, seed: 1 });
     const resolution = { characterId: character.id, characterVersionId: character.versionId, conditioning: { positive: 'kainakamura', negative: 'lowres', loras: [], references: [], outfit: null } };
     const { job } = await lifecycle.create({ body, source: 'test', resolution });

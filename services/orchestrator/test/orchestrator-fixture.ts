@@ -6,7 +6,7 @@ import { orchestratorConfigSchema } from '@anime/config';
 import { generationRequestBodySchema, type GenerationRequestBodyInput, type JobConditioning } from '@anime/contracts';
 import { createDb, type Db } from '@anime/db';
 import { createLogger, type Logger } from '@anime/logger';
-import { JobLifecycle, type RunningService } from '@anime/pipeline';
+import { JobLifecycle, type CreatedJob, type RunningService } from '@anime/pipeline';
 import { createTestDatabase, removeQueueKeys, startTcpProxy, TEST_REDIS_URL, uniqueQueuePrefix, type TcpProxy, type TestDatabase } from '@anime/testing';
 import { startOrchestrator } from '../src/start';
 
@@ -24,6 +24,8 @@ export interface OrchestratorFixture {
   character: { id: string; versionId: string };
   /** A generation already resolved (as the gateway writes it), handed to generation-renders; its id. */
   resolvedGeneration(request?: Partial<GenerationRequestBodyInput>, conditioning?: Partial<JobConditioning>): Promise<string>;
+  /** The same generation's row, handed to no queue (a test drives it, or enqueues it at a stage of its choosing). */
+  createdGeneration(request?: Partial<GenerationRequestBodyInput>, conditioning?: Partial<JobConditioning>): Promise<CreatedJob>;
   /** Stops the orchestrator and starts a new one over the same database, queues, library and backends; `service` is then the new one. */
   restart(): Promise<void>;
   close(): Promise<void>;
@@ -65,11 +67,14 @@ export async function startOrchestratorFixture(label: string, options: { simulat
     libraryDir,
     character: { id: character.id, versionId: version.id },
     resolvedGeneration: async (request = {}, conditioning = {}) => {
-      const body = generationRequestBodySchema.parse({ character: 'kai-nakamura', prompt: 'on a rooftop', steps: 2, width: 64, height: 64, ...request });
-      const resolution = { characterId: character.id, characterVersionId: version.id, conditioning: { ...BASE_CONDITIONING, ...conditioning } };
-      const { job } = await lifecycle.create({ body, source: 'test', resolution });
+      const job = await fixture.createdGeneration(request, conditioning);
       await fixture.service.ctx.queues.enqueueStage(job);
       return job.id;
+    },
+    createdGeneration: async (request = {}, conditioning = {}) => {
+      const body = generationRequestBodySchema.parse({ character: 'kai-nakamura', prompt: 'on a rooftop', steps: 2, width: 64, height: 64, ...request });
+      const resolution = { characterId: character.id, characterVersionId: version.id, conditioning: { ...BASE_CONDITIONING, ...conditioning } };
+      return (await lifecycle.create({ body, source: 'test', resolution })).job;
     },
     restart: async () => {
       await fixture.service.stop();

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Job } from 'bullmq';
 import { textToImage, type Simulator } from '@anime/comfyui-simulator';
-import { generationRequestBodySchema } from '@anime/contracts';
 import { createLogger } from '@anime/logger';
 import { LocalLibraryStorage } from '@anime/media';
 import { createRedis, loadGeneration, type StageHandler } from '@anime/pipeline';
@@ -49,13 +48,6 @@ describe('a render placed after the shutdown aborted its signal (handler in-proc
     if (libraryDir) await rm(libraryDir, { recursive: true, force: true });
   });
 
-  /** A generation as the gateway and character service leave it (resolved), not handed to any queue. */
-  async function resolved(seed: number): Promise<string> {
-    const body = generationRequestBodySchema.parse({ character: 'kai-nakamura', prompt: 'on a rooftop', steps: 2, width: 64, height: 64, seed });
-    const resolution = { characterId: fx.character.id, characterVersionId: fx.character.versionId, conditioning: { positive: 'kainakamura', negative: 'lowres', loras: [], references: [], outfit: null } };
-    return (await fx.lifecycle.create({ body, source: 'test', resolution })).job.id;
-  }
-
   /** Runs the render as the stage worker would, with the signal closeWorkers has already aborted. */
   async function renderAfterShutdown(id: string): Promise<{ thrown: unknown; reason: unknown }> {
     const shutdown = new AbortController();
@@ -71,7 +63,7 @@ describe('a render placed after the shutdown aborted its signal (handler in-proc
   const posted = (id: string) => simulator.received.filter((p) => JSON.stringify(p).includes(id));
 
   it('when a generation never submitted is placed on a free backend, then no attempt is recorded, no job:submitted stored or published, nothing posted, and the signal reason is thrown (handed back)', async () => {
-    const id = await resolved(1);
+    const { id } = await fx.createdGeneration({ seed: 1 });
     const { published, close } = await listenToJobEvents(fx.service.ctx.queuePrefix);
     try {
       const { thrown, reason } = await renderAfterShutdown(id);
@@ -89,7 +81,7 @@ describe('a render placed after the shutdown aborted its signal (handler in-proc
   });
 
   it('when a generation whose backend is gone fails over to a free backend, then its open attempt stays as it was, no job:retrying is stored or published, nothing posted, and the signal reason is thrown (handed back)', async () => {
-    const id = await resolved(2);
+    const { id } = await fx.createdGeneration({ seed: 2 });
     // Submitted by an earlier process on a backend no longer configured here: the job fails over.
     await fx.lifecycle.submit(id, { backend: 'http://127.0.0.1:9/', promptId: 'earlier-prompt', workflow: textToImage({ steps: 2, width: 64, height: 64, seed: 2 }) });
     const before = await fx.db.jobEvent.findMany({ where: { jobId: id }, orderBy: { seq: 'asc' } });
