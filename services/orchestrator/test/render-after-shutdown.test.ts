@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Job } from 'bullmq';
 import { textToImage, type Simulator } from '@anime/comfyui-simulator';
 import { createLogger } from '@anime/logger';
-import { LocalLibraryStorage } from '@anime/media';
+import { LocalLibraryStorage, sha256Hex } from '@anime/media';
 import { createRedis, loadGeneration, type StageHandler } from '@anime/pipeline';
 import { TEST_REDIS_URL } from '@anime/testing';
 import { BackendPool } from '../src/domain/backend-pool';
@@ -20,6 +20,10 @@ import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrat
  * error thrown is the signal's reason, what the stage worker hands back), and the next process
  * places it; nothing is recorded, published or posted for an attempt this process will not follow.
  */
+// The simulator moves bytes and never decodes references: a PNG's name will do.
+const FACE_BYTES = Buffer.from('a face close-up');
+const FACE = { id: 'ref-face', label: 'face close-up', kind: 'face' as const, sha256: sha256Hex(FACE_BYTES), path: 'references/kai/face.png' };
+
 describe('a render placed after the shutdown aborted its signal (handler in-process, a free simulator)', () => {
   let fx: OrchestratorFixture;
   let simulator: Simulator;
@@ -30,14 +34,17 @@ describe('a render placed after the shutdown aborted its signal (handler in-proc
   const log = createLogger('orchestrator', 'error');
 
   beforeAll(async () => {
-    fx = await startOrchestratorFixture('render-after-shutdown', { simulators: [{ stepMs: 5 }] });
+    // With IP-Adapter: a job with a face reference would upload it there before its attempt.
+    fx = await startOrchestratorFixture('render-after-shutdown', { simulators: [{ stepMs: 5, customNodes: ['ipadapter'] }] });
     [simulator] = fx.simulators;
     // A handler of its own over the fixture's database, Redis and simulator: the fixture's workers never see these jobs.
     pool = new BackendPool({ urls: [simulator.url], db: fx.db, log });
     await pool.start();
     libraryDir = await mkdtemp(path.join(tmpdir(), 'render-after-shutdown-'));
     cancels = new CancelRequests({ db: fx.db, subscriber: createRedis(TEST_REDIS_URL, 'subscriber'), queuePrefix: fx.service.ctx.queuePrefix, log });
-    const stager = new ReferenceStager({ db: fx.db, storage: new LocalLibraryStorage(libraryDir), log });
+    const storage = new LocalLibraryStorage(libraryDir);
+    await storage.write(FACE.path, FACE_BYTES);
+    const stager = new ReferenceStager({ db: fx.db, storage, log });
     render = createRenderPromptHandler({ db: fx.db, events: fx.service.ctx.events, log, pool, stager, cancels });
   });
 
@@ -78,6 +85,16 @@ describe('a render placed after the shutdown aborted its signal (handler in-proc
     } finally {
       close();
     }
+  });
+
+  it('when a generation with a face reference is placed on a free backend with IP-Adapter, then the reference is not uploaded there either (the pool hands out no backend once the signal is aborted)', async () => {
+    const { id } = await fx.createdGeneration({ seed: 3 }, { references: [FACE] });
+    const uploadsBefore = simulator.uploads.length;
+    const { thrown, reason } = await renderAfterShutdown(id);
+    expect(thrown).toBe(reason);
+    expect(simulator.uploads.length).toBe(uploadsBefore);
+    expect(await fx.db.jobAttempt.count({ where: { jobId: id } })).toBe(0);
+    expect(posted(id)).toEqual([]);
   });
 
   it('when a generation whose backend is gone fails over to a free backend, then its open attempt stays as it was, no job:retrying is stored or published, nothing posted, and the signal reason is thrown (handed back)', async () => {

@@ -234,11 +234,15 @@ export class BackendPool {
    * Routes a job to a capable backend and holds it. While capable backends exist but none is up
    * (or all drain), it waits without spending a try, until `deadlineAt` (then PromptTimedOutError);
    * when no configured backend can ever run the job, NoCapableBackendError names what is missing.
+   * An aborted signal rejects with its reason, before or while it waits.
    */
   async acquire(needs: JobNeeds, options: { deadlineAt: number; signal?: AbortSignal; limitS: number }): Promise<BackendLease> {
     let waiting = false;
     try {
       for (;;) {
+        // An aborted signal (a cancel, or the worker closing) takes no backend, free or not: nothing is
+        // then prepared or uploaded for an attempt that will not run.
+        options.signal?.throwIfAborted();
         // The cached drain flags: a drain they do not show yet is caught by the submit statement itself
         // (BackendDrainingError), so no read is spent per placement.
         const route = routeJob(this.candidates(), needs, { defaultCheckpoint: this.options.defaultCheckpoint, capacity: 1 + (this.options.prefetch ?? 1), turn: this.turn });
