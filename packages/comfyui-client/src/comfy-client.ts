@@ -205,10 +205,13 @@ export class ComfyClient {
     return body?.[promptId];
   }
 
-  /** A file's bytes; a file larger than `maxBytes` (default MAX_FILE_ANSWER_BYTES) is a ComfyHttpError, never read whole. */
-  async view(file: { filename: string; subfolder?: string; type?: string }, options: { maxBytes?: number } = {}): Promise<Buffer> {
+  /**
+   * A file's bytes; a file larger than `maxBytes` (default MAX_FILE_ANSWER_BYTES) is a ComfyHttpError,
+   * never read whole. Aborting `signal` cuts the transfer off and rejects with its reason.
+   */
+  async view(file: { filename: string; subfolder?: string; type?: string }, options: { maxBytes?: number; signal?: AbortSignal } = {}): Promise<Buffer> {
     const params = { filename: file.filename, subfolder: file.subfolder ?? '', type: file.type ?? 'output' };
-    const bytes = await this.http.ok<Buffer>({ url: '/view', params, responseType: 'arraybuffer', maxBytes: options.maxBytes });
+    const bytes = await this.http.ok<Buffer>({ url: '/view', params, responseType: 'arraybuffer', maxBytes: options.maxBytes, signal: options.signal });
     // The adapter hands over a Buffer already: no copy of a large image.
     return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes);
   }

@@ -2,14 +2,14 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Job } from 'bullmq';
+import { Job, Queue } from 'bullmq';
 import { ComfyClient } from '@anime/comfyui-client';
 import { startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
 import { fileOrganizerConfigSchema } from '@anime/config';
-import { generationRequestBodySchema } from '@anime/contracts';
+import { generationRequestBodySchema, PIPELINE_CATALOG } from '@anime/contracts';
 import { createDb, type Db } from '@anime/db';
 import { createLogger } from '@anime/logger';
-import { JobEventPublisher, JobLifecycle, loadGeneration, type RunningService } from '@anime/pipeline';
+import { createRedis, JobEventPublisher, JobLifecycle, loadGeneration, type RunningService } from '@anime/pipeline';
 import { LocalLibraryStorage, partialPathFor } from '@anime/media';
 import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, waitFor, type TestDatabase } from '@anime/testing';
 import { libraryPath } from '../src/domain/library-path';
@@ -28,6 +28,7 @@ describe('filing stage (file-organizer in-process, simulator, PostgreSQL, Redis)
   let service: RunningService;
   let libraryDir: string;
   let lifecycle: JobLifecycle;
+  let config: ReturnType<typeof fileOrganizerConfigSchema.parse>;
   const queuePrefix = uniqueQueuePrefix('filing-stage');
 
   beforeAll(async () => {
@@ -37,7 +38,7 @@ describe('filing stage (file-organizer in-process, simulator, PostgreSQL, Redis)
     libraryDir = await mkdtemp(path.join(tmpdir(), 'filing-stage-library-'));
     simulator = await startSimulator({ stepMs: 1 });
     client = new ComfyClient({ baseUrl: simulator.url, log });
-    const config = fileOrganizerConfigSchema.parse({ DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: queuePrefix, LIBRARY_DIR: libraryDir, FILE_ORGANIZER_PORT: '0' });
+    config = fileOrganizerConfigSchema.parse({ DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: queuePrefix, LIBRARY_DIR: libraryDir, FILE_ORGANIZER_PORT: '0' });
     service = await startFileOrganizer(config, log);
   });
 
@@ -235,5 +236,36 @@ describe('filing stage (file-organizer in-process, simulator, PostgreSQL, Redis)
     expect(await fileOne({ attemptsMade: 0, stalledCounter: 1 })).toBe(2);
     expect(await fileOne({ attemptsMade: 1, stalledCounter: 0 })).toBe(3);
     expect(await db.asset.count({ where: { project: 'folder' } })).toBe(5);
+  });
+
+  it('when the service stops while a backend holds back an output (GET /view unanswered), then the filing job is handed back to its queue with its tries untouched, nothing of it stays in the library, and the next process files it', async () => {
+    let answer!: () => void;
+    simulator.misbehave({ kind: 'held', path: '/view', until: new Promise<void>((resolve) => (answer = resolve)) });
+    const heldViews = () => simulator.misbehaviours.filter((r) => r.path === '/view').length;
+    const { id, outputBytes } = await renderedGeneration();
+    await waitFor(() => heldViews() > 0, "the filing's GET /view to reach the backend");
+    await service.stop();
+    try {
+      // Handed back at once (the fetch cut off), not left active for the stall check once its lock lapses.
+      const redis = createRedis(TEST_REDIS_URL);
+      const filing = new Queue(PIPELINE_CATALOG.assetFiling.name, { connection: redis, prefix: queuePrefix });
+      try {
+        expect(await filing.getJobState(`filing-${id}`)).toMatch(/^(waiting|prioritized)$/);
+        expect((await Job.fromId(filing, `filing-${id}`))!.attemptsMade).toBe(0);
+      } finally {
+        await filing.close();
+        redis.disconnect();
+      }
+      expect(await db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'running', stage: 'rendered', errorCode: null });
+      expect(await filesOfJob(id)).toEqual([]);
+    } finally {
+      // Answered even when an expectation failed: the simulator closes only once its held request is.
+      simulator.misbehave(undefined);
+      answer();
+    }
+    service = await startFileOrganizer(config, log);
+    const row = await completed(id);
+    expect(row.assets.map((a) => a.sha256)).toEqual([sha256(outputBytes)]);
+    expect(heldViews()).toBe(1);
   });
 });

@@ -14,6 +14,8 @@ export interface ComfyRequest {
   responseType?: 'json' | 'arraybuffer';
   /** The most bytes the answer may have; default MAX_JSON_ANSWER_BYTES, or MAX_FILE_ANSWER_BYTES for bytes. */
   maxBytes?: number;
+  /** Aborting cuts the request off; it then rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -69,6 +71,7 @@ export class ComfyHttp {
       const answer = await this.axios.request<T>({ ...request, maxContentLength: limit });
       response = { status: answer.status, data: answer.data };
     } catch (error) {
+      config.signal?.throwIfAborted();
       const code = (error as { code?: string }).code;
       const status = (error as { response?: { status?: number } }).response?.status;
       if (status !== undefined && status < 500 && code === 'ERR_BAD_RESPONSE' && /^maxContentLength/.test((error as Error).message)) {

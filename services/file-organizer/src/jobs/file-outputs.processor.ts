@@ -18,7 +18,7 @@ export interface FileOutputsDeps {
   events: JobEventPublisher;
   storage: LibraryStorage;
   /** The exact bytes ComfyUI wrote, fetched through `/view` of the backend that made them. */
-  fetchOutput: (backend: string, output: ComfyOutputRef) => Promise<Buffer>;
+  fetchOutput: (backend: string, output: ComfyOutputRef, signal?: AbortSignal) => Promise<Buffer>;
   log: Logger;
 }
 
@@ -98,11 +98,15 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
     const workflow = readWorkflow(job);
     const references = referencesUsed(conditioning.references, readReferenceUse(job));
     for (const [index, output] of outputs.items.entries()) {
+      // The worker is closing (closeWorkers aborted the signal): the job goes back to its queue, what
+      // this try wrote is removed (fileOutputs), and the next process files it all.
+      run.signal?.throwIfAborted();
       const sourceKey = `${output.nodeId}/${output.type}/${output.subfolder}/${output.filename}`;
       let bytes: Buffer;
       try {
-        bytes = await deps.fetchOutput(outputs.backend, output);
+        bytes = await deps.fetchOutput(outputs.backend, output, run.signal);
       } catch (error) {
+        run.signal?.throwIfAborted();
         // Gone from the backend, but an earlier filing (one that recorded outputs one by one) kept it intact.
         const kept = await keptEarlierFiling(job.id, sourceKey);
         if (!kept) throw error;
