@@ -94,26 +94,33 @@ describe('pnpm apikey:create / list / revoke', () => {
     expect((await cli('apikey:create', ['--name', 'temp', '--scopes', 'read'])).code).toBe(0);
   });
 
-  it('when the input is wrong, then the exit is non-zero with a clear message and nothing is created', async () => {
+  it('when the input is wrong, then the exit is 2 for a mistake in the command line and 1 for a refusal, with a clear message, and nothing is created', async () => {
     const before = await db.apiKey.count();
-    const cases: [Program, string[], RegExp][] = [
-      ['apikey:create', ['--name', 'x', '--scopes', 'read,superuser'], /unknown scope\(s\): superuser/],
-      ['apikey:create', ['--name', 'viewer', '--scopes', 'read'], /a live key named "viewer" exists/],
-      ['apikey:create', ['--name', 'x', '--scopes', 'read', '--expires', 'next week'], /--expires "next week" is not an ISO date/],
-      ['apikey:create', ['--name', 'x', '--scopes', 'read', '--expires', '2001-01-01'], /--expires 2001-01-01 is in the past/],
-      ['apikey:create', ['--name', 'x', '--scopes', 'read', '--expires', '2027-02-31'], /--expires "2027-02-31" is not an ISO date/],
-      ['apikey:create', ['--scopes', 'read'], /--name is required/],
-      ['apikey:create', ['--name', 'x'], /--scopes is required/],
-      ['apikey:create', ['--name', 'x', '--scopes', 'read', '--bogus'], /Unknown option '--bogus'/],
-      ['apikey:create', ['--name', 'bad name!', '--scopes', 'read'], /a key name is/],
-      ['apikey:revoke', ['nobody'], /no live key named "nobody"/],
-      ['apikey:revoke', [], /give exactly one key name/],
-      ['apikey:list', ['--jsn'], /Unknown option '--jsn'/],
-      ['apikey:list', ['viewer'], /Unexpected argument 'viewer'/],
+    // Exit 2 for a mistake in the command line (printed with the usage), 1 for a refusal of what it asks.
+    const file = path.join(home, 'never-written', 'api-key');
+    const cases: [Program, string[], number, RegExp][] = [
+      ['apikey:create', ['--name', 'x', '--scopes', 'read,superuser'], 1, /unknown scope\(s\): superuser/],
+      ['apikey:create', ['--name', 'viewer', '--scopes', 'read'], 1, /a live key named "viewer" exists/],
+      ['apikey:create', ['--name', 'x', '--scopes', 'read', '--expires', 'next week'], 2, /--expires "next week" is not an ISO date/],
+      ['apikey:create', ['--name', 'x', '--scopes', 'read', '--expires', '2001-01-01'], 2, /--expires 2001-01-01 is in the past/],
+      ['apikey:create', ['--name', 'x', '--scopes', 'read', '--expires', '2027-02-31'], 2, /--expires "2027-02-31" is not an ISO date/],
+      ['apikey:create', ['--scopes', 'read'], 2, /--name is required/],
+      ['apikey:create', ['--name', 'x'], 2, /--scopes is required/],
+      ['apikey:create', ['--name', 'x', '--scopes', 'read', '--bogus'], 2, /Unknown option '--bogus'/],
+      ['apikey:create', ['--name', 'bad name!', '--scopes', 'read'], 1, /a key name is/],
+      ['apikey:revoke', ['nobody'], 1, /no live key named "nobody"/],
+      ['apikey:revoke', [], 2, /give exactly one key name/],
+      ['apikey:list', ['--jsn'], 2, /Unknown option '--jsn'/],
+      ['apikey:list', ['viewer'], 2, /Unexpected argument 'viewer'/],
+      // A comma list naming nothing is a mistake in the command line too: its first line names the flag.
+      ['apikey:create', ['--name', 'x', '--scopes', ','], 2, /^apikey:create: --scopes "," names nothing: give one or more of read, generate/],
+      ['apikey:create', ['--name', 'x', '--scopes', ' , '], 2, /^apikey:create: --scopes " , " names nothing/],
+      ['apikey:create', ['--name', 'x', '--scopes', 'read', '--projects', ','], 2, /^apikey:create: --projects "," names nothing/],
+      ['apikey:ensure-file', ['--name', 'x', '--scopes', ',', '--file', file], 2, /^apikey-ensure-file: --scopes "," names nothing/],
     ];
-    for (const [program, args, message] of cases) {
+    for (const [program, args, exitCode, message] of cases) {
       const { code, stdout, stderr } = await cli(program, args);
-      expect({ args, code: code !== 0, stderr }).toEqual({ args, code: true, stderr: expect.stringMatching(message) });
+      expect({ args, code, stderr }).toEqual({ args, code: exitCode, stderr: expect.stringMatching(message) });
       expect(stdout).not.toMatch(/ak_/);
     }
     const noDatabase = await cli('apikey:list', [], {});
@@ -131,6 +138,7 @@ describe('pnpm apikey:create / list / revoke', () => {
       expect(stdout).toBe('');
     }
     expect(await db.apiKey.count()).toBe(before);
+    await expect(stat(file)).rejects.toThrow(/ENOENT/);
   });
 });
 

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { API_SCOPES } from '@anime/contracts';
 import { mintKey } from '../mint-key';
 import { parseExpiry } from './parse-expiry';
-import { commaList, runCli, UsageError } from './run-cli';
+import { nonEmptyCommaList, runCli, UsageError } from './run-cli';
 
 const USAGE = `usage: pnpm apikey:create --name <name> --scopes <comma list> [--projects <comma list>] [--expires <ISO date>]
 
@@ -25,10 +25,12 @@ runCli('apikey:create', USAGE, async (db, argv) => {
   }
   if (!values.name) throw new UsageError('--name is required');
   if (!values.scopes) throw new UsageError('--scopes is required');
+  const scopes = nonEmptyCommaList('--scopes', values.scopes, `one or more of ${API_SCOPES.join(', ')}, comma-separated`)!;
+  const projects = nonEmptyCommaList('--projects', values.projects, 'one or more project names, comma-separated (leave it out for every project)') ?? null;
   const minted = await mintKey(db, {
     name: values.name,
-    scopes: commaList(values.scopes) ?? [],
-    projects: commaList(values.projects) ?? null,
+    scopes,
+    projects,
     expiresAt: parseExpiry(values.expires),
   });
   console.log(`created API key "${minted.name}" (${minted.prefix}…): scopes ${minted.scopes.join(', ')}; projects ${minted.projects?.join(', ') ?? 'all'}; expires ${minted.expiresAt?.toISOString() ?? 'never'}`);

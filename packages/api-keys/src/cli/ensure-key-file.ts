@@ -1,11 +1,12 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { API_SCOPES } from '@anime/contracts';
 import { DEFAULT_KEY_FILE, readKeyFile, writeKeyFile } from '../key-file';
 import { mintKey } from '../mint-key';
 import { revokeKey } from '../revoke-key';
 import { verifyKey } from '../verify-key';
 import { ApiKeyError } from '../key-errors';
-import { commaList, runCli, UsageError } from './run-cli';
+import { nonEmptyCommaList, runCli, UsageError } from './run-cli';
 
 const USAGE = `usage: apikey-ensure-file --name <name> --scopes <comma list> [--file <path>]
 
@@ -22,6 +23,7 @@ runCli('apikey-ensure-file', USAGE, async (db, argv) => {
     throw new UsageError((error as Error).message);
   }
   if (!values.name || !values.scopes) throw new UsageError('--name and --scopes are required');
+  const scopes = nonEmptyCommaList('--scopes', values.scopes, `one or more of ${API_SCOPES.join(', ')}, comma-separated`)!;
   const file = path.resolve(values.file ?? DEFAULT_KEY_FILE);
   const existing = await readKeyFile(file);
   const verified = existing ? await verifyKey(db, existing) : null;
@@ -33,7 +35,7 @@ runCli('apikey-ensure-file', USAGE, async (db, argv) => {
   await revokeKey(db, values.name).catch((error) => {
     if (!(error instanceof ApiKeyError && error.code === 'not_found')) throw error;
   });
-  const minted = await mintKey(db, { name: values.name, scopes: commaList(values.scopes) ?? [] });
+  const minted = await mintKey(db, { name: values.name, scopes });
   await writeKeyFile(file, minted.key);
   console.log(`API key "${values.name}" (scopes ${minted.scopes.join(', ')}) written to ${file}`);
 });

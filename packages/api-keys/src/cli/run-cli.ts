@@ -52,3 +52,13 @@ function reason(error: Error): string {
 export function commaList(value: string | undefined): string[] | undefined {
   return value === undefined ? undefined : value.split(',').map((s) => s.trim()).filter(Boolean);
 }
+
+/**
+ * A comma list given on the command line: `--scopes ,` (or `" , "`) names nothing, which is a
+ * mistake in the command line (exit 2, naming the flag), not a refusal of what it names.
+ */
+export function nonEmptyCommaList(flag: string, value: string | undefined, expected: string): string[] | undefined {
+  const list = commaList(value);
+  if (list && !list.length) throw new UsageError(`${flag} "${value}" names nothing: give ${expected}`);
+  return list;
+}
