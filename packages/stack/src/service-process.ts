@@ -77,7 +77,10 @@ export class ServiceProcess {
   private child: ChildProcess | null = null;
   private exited: Promise<ExitInfo> = Promise.resolve({ code: null, signal: null });
   private stopRequested = false;
+  /** Every line the process printed, over all its runs (the last 2000). */
   readonly output: string[] = [];
+  /** How many lines the current run printed: what it says about itself when it dies before it is ready. */
+  private runLines = 0;
   /** How the last run ended, once it has. */
   lastExit: ExitInfo | undefined;
   /** Called when the process exits without stop() having asked it to (a crash). */
@@ -99,6 +102,7 @@ export class ServiceProcess {
   /** Spawns the process and resolves once its readiness URL answers 2xx; rejects if it exits first. */
   async start(timeoutMs = 60_000): Promise<void> {
     this.stopRequested = false;
+    this.runLines = 0;
     const env: NodeJS.ProcessEnv = { ...RUNTIME_ENV, ...process.env, ...this.spec.env };
     // Under the TMPDIR the child would have had.
     const scratch = this.spec.ownTmpdir ? mkdtempSync(path.join(env.TMPDIR || tmpdir(), `${this.spec.ownTmpdir}-`)) : undefined;
@@ -125,6 +129,11 @@ export class ServiceProcess {
         buffer = lines.pop() ?? '';
         for (const line of lines) this.record(line);
       });
+      // A last line without a newline (a dying process's message, often) counts too.
+      stream.on('end', () => {
+        if (buffer) this.record(buffer);
+        buffer = '';
+      });
     }
     let ready = false;
     void this.exited.then((exit) => {
@@ -141,6 +150,7 @@ export class ServiceProcess {
 
   private record(line: string): void {
     this.output.push(line);
+    this.runLines++;
     if (this.output.length > 2000) this.output.shift();
     this.echo(`[${this.spec.name}] ${line}`);
   }
@@ -157,7 +167,7 @@ export class ServiceProcess {
         // not listening yet
       }
       if (Date.now() > deadline) {
-        throw new Error(`${this.spec.name} not ready after ${timeoutMs} ms (${this.spec.readyUrl}):\n${this.tail()}`);
+        throw new Error(this.withRunOutput(`${this.spec.name} not ready after ${timeoutMs} ms (${this.spec.readyUrl})`));
       }
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -166,10 +176,22 @@ export class ServiceProcess {
 
   private exitedEarly(exit: ExitInfo): Error {
     const port = this.spec.port;
-    if (port && this.output.some((line) => line.includes('EADDRINUSE'))) {
+    if (port && this.runOutput().some((line) => line.includes('EADDRINUSE'))) {
       return new Error(`${this.spec.name}: port ${port.value} (${port.variable}) is already in use`);
     }
-    return new Error(`${this.spec.name} exited with ${describeExit(exit)} before it was ready:\n${this.tail()}`);
+    return new Error(this.withRunOutput(`${this.spec.name} exited with ${describeExit(exit)} before it was ready`));
+  }
+
+  /** The lines the current run printed (not an earlier run's: a restart's failure is about itself). */
+  private runOutput(lines = 2000): string[] {
+    const count = Math.min(lines, this.runLines, this.output.length);
+    return count ? this.output.slice(-count) : [];
+  }
+
+  /** `what:` and the run's last lines below it, or `what (it printed nothing)`: never a colon introducing nothing. */
+  private withRunOutput(what: string): string {
+    const lines = this.runOutput(40);
+    return lines.length ? `${what}:\n${lines.join('\n')}` : `${what} (it printed nothing)`;
   }
 
   /** SIGTERM (graceful) or SIGKILL (crash); resolves once the process is gone. */

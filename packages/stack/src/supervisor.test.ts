@@ -6,6 +6,8 @@ class FakeService {
   pid = 100;
   starts = 0;
   failStarts = 0;
+  /** What each failed start says, in turn, as ServiceProcess words it. */
+  failures: string[] = [];
   lastExit: ExitInfo | undefined;
   onUnexpectedExit: ((exit: ExitInfo) => void) | undefined;
   constructor(readonly spec: { name: string }) {}
@@ -18,7 +20,7 @@ class FakeService {
     this.pid++;
     if (this.failStarts-- > 0) {
       this.lastExit = { code: 1, signal: null };
-      throw new Error('exited with code 1 before it was ready');
+      throw new Error(this.failures.shift() ?? 'exited with code 1 before it was ready (it printed nothing)');
     }
   }
 }
@@ -54,6 +56,25 @@ describe('Supervisor', () => {
     expect(giveUp).toEqual({ service: 'orchestrator', failures: 3, reason: 'code 1' });
     expect(lines.filter((l) => l.includes('restarting in')).map((l) => /restarting in (\d+) ms/.exec(l)![1])).toEqual(['10', '20']);
     expect(lines.at(-1)).toMatch(/3 failures within 10 s, giving up on the stack/);
+    supervisor.stop();
+  });
+
+  it('when a restart dies before it is ready, then the report is one complete line: never a colon introducing nothing', async () => {
+    const lines: string[] = [];
+    const gateway = new FakeService({ name: 'gateway' });
+    gateway.failStarts = 2;
+    gateway.failures = [
+      'gateway exited with code 1 before it was ready (it printed nothing)',
+      'gateway exited with code 1 before it was ready:\n{"level":"info","msg":"starting"}\nfailed to start: REDIS_URL: Redis refused the connection\n',
+    ];
+    const supervisor = supervise([gateway], lines, { maxFailures: 10 });
+    gateway.crash({ code: 1, signal: null });
+    await until(() => lines.some((l) => l.includes('gateway is back')));
+    const failed = lines.filter((l) => l.includes('restart failed'));
+    expect(failed).toEqual([
+      '[supervisor] gateway restart failed: gateway exited with code 1 before it was ready (it printed nothing)',
+      '[supervisor] gateway restart failed: gateway exited with code 1 before it was ready; it last printed: failed to start: REDIS_URL: Redis refused the connection',
+    ]);
     supervisor.stop();
   });
 

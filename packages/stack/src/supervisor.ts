@@ -75,11 +75,24 @@ export class Supervisor {
         // A restart that dies before it is ready counts as one more failure, with a longer wait.
         (error) => {
           if (this.stopped) return;
-          this.report(`${name} restart failed: ${(error as Error).message.split('\n')[0]}`);
+          this.report(`${name} restart failed: ${summary(error as Error)}`);
           this.onExit(service, service.lastExit ?? { code: null, signal: null });
         },
       );
     }, delay);
     this.timers.add(timer);
   }
+}
+
+/**
+ * A failed start's message on one line: its first line, which ends with a colon when the process's
+ * last lines follow ("… before it was ready:\n<output>"), completed with the last thing it printed
+ * rather than left hanging (the output itself went by already, each line prefixed with its name).
+ */
+function summary(error: Error): string {
+  const [first, ...rest] = error.message.split('\n');
+  if (!first.endsWith(':')) return first;
+  const last = rest.map((line) => line.trim()).filter(Boolean).at(-1);
+  if (!last) return first.slice(0, -1);
+  return `${first.slice(0, -1)}; it last printed: ${last.length > 300 ? `${last.slice(0, 300)}…` : last}`;
 }
