@@ -131,6 +131,29 @@ describe('anime CLI against the real stack', () => {
     expect(listed.stdout).toContain(created.id);
   }, 120_000);
 
+  it('when there are more jobs than --limit, then a hint on stderr gives the --cursor of the next page; --json keeps the API page, nextCursor included', async () => {
+    for (const prompt of ['page one', 'page two']) {
+      expect((await fx.api.post('/api/v1/generations', { character: 'kai-nakamura', prompt, width: 64, height: 64, steps: 1, project: 'paging' })).status).toBe(202);
+    }
+    const first = await anime('jobs', '--project', 'paging', '--limit', '1');
+    expect(first.code).toBe(0);
+    expect(first.stdout.trimEnd().split('\n')).toEqual([expect.stringMatching(/^ID +STATUS/), expect.stringMatching(/^[0-9a-f-]{36} /)]);
+    const hint = /^more jobs past --limit 1: add --cursor ([0-9a-f-]{36}) \(same filters\) for the next page, or raise --limit \(at most 200\)$/.exec(first.stderr.trimEnd());
+    expect({ stderr: first.stderr, hint: Boolean(hint) }).toEqual({ stderr: first.stderr, hint: true });
+    const cursor = hint![1];
+    expect(first.stdout).toContain(cursor);
+    // Following the hint reaches the other one, the last: no hint then.
+    const second = await anime('jobs', '--project', 'paging', '--limit', '1', '--cursor', cursor);
+    expect({ code: second.code, stderr: second.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(second.stdout.trimEnd().split('\n')).toHaveLength(2);
+    expect(second.stdout).not.toContain(cursor);
+    expect((await anime('jobs', '--project', 'paging', '--limit', '2')).stderr).toBe('');
+    // --json: the API's page as it is, on stdout alone.
+    const json = await anime('--json', 'jobs', '--project', 'paging', '--limit', '1');
+    expect({ code: json.code, stderr: json.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(JSON.parse(json.stdout)).toEqual({ items: [expect.objectContaining({ id: cursor })], nextCursor: cursor });
+  });
+
   it('when asked for help, given a bad option, an unknown id or a missing key, then it answers plainly with the right exit code', async () => {
     for (const command of ['generate', 'jobs', 'show', 'cancel', 'retry', 'characters', 'backends', 'queues']) {
       const help = await anime(command, '--help');

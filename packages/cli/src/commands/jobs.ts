@@ -21,12 +21,16 @@ export function jobsCommand(context: CommandContext): Command {
     .option('--status <status>', 'queued | running | completed | failed | canceled')
     .option('--project <name>')
     .option('--character <slug>')
-    .option('--limit <n>', 'how many (default 20)', integer('--limit'), 20)
+    .option('--limit <n>', 'how many (default 20, at most 200)', integer('--limit'), 20)
+    .option('--cursor <id>', 'the next page: the cursor the previous page ended with (its hint, or nextCursor with --json)')
     .action(async (options) => {
       const query = new URLSearchParams(Object.entries(options).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)]));
       const page = await context.api().get<{ items: GenerationResource[]; nextCursor: string | null }>(`/api/v1/generations?${query}`);
+      // With --json the page is printed as the API returned it: its nextCursor says whether there is more.
       if (context.json()) return printJson(page);
       printTable(page.items.map(list), ['id', 'status', 'character', 'project', 'progress', 'files', 'created', 'error']);
+      // On stderr, so that stdout stays the table alone.
+      if (page.nextCursor) console.error(`more jobs past --limit ${options.limit}: add --cursor ${page.nextCursor} (same filters) for the next page, or raise --limit (at most 200)`);
     });
 }
 
