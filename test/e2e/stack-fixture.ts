@@ -84,6 +84,7 @@ export async function startStackFixture(
       status: response.status,
       contentType: String(response.headers['content-type'] ?? ''),
       body: response.data,
+      headers: response.headers,
     });
     return response;
   });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { attributesSchema } from './character-definition';
-import { isoDate } from './resource-fields';
+import { anyJsonValue, isoDate } from './resource-fields';
 
 // The character resources the REST API returns (see resources.ts for why they are zod schemas).
 
@@ -55,7 +55,7 @@ export const versionDiffSchema = z
   .object({
     from: z.number().int(),
     to: z.number().int(),
-    changes: z.array(z.object({ path: z.string().describe('a JSON pointer'), before: z.unknown(), after: z.unknown() })),
+    changes: z.array(z.object({ path: z.string().describe('a JSON pointer'), before: anyJsonValue.describe('the value in `from`; null where it has none'), after: anyJsonValue.describe('the value in `to`; null where it has none') })),
   })
   .meta({ id: 'VersionDiff' });
 

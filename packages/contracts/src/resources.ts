@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { JOB_ERROR_CODES } from './job-errors';
 import { JOB_STAGES } from './job-stages';
 import { referenceAppliedHowSchema } from './stored-columns';
-import { isoDate } from './resource-fields';
+import { anyJsonValue, isoDate } from './resource-fields';
 
 // The resources the REST API returns, as zod schemas: the OpenAPI document is generated from them
 // (services/gateway/src/http/openapi), and the types the code builds them with are inferred from
@@ -79,7 +79,7 @@ export const generationResourceSchema = z
       .object({ slug: z.string(), version: z.number().int(), params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])) })
       .nullable()
       .describe('the template version it runs and its parameter values, chosen when it was resolved'),
-    request: z.unknown().describe('the request as it was accepted'),
+    request: anyJsonValue.describe('the request as it was accepted'),
     source: z.string().describe('the producing system (api for REST)'),
     requestId: z.string().nullable().describe("the producer's idempotency key"),
     seed: z.number().int().nullable(),
@@ -93,7 +93,7 @@ export const generationResourceSchema = z
         submittedAt: isoDate.describe("the prompt entered the backend's queue"),
         startedAt: isoDate.nullable().describe('ComfyUI began executing it'),
         finishedAt: isoDate.nullable(),
-        error: z.unknown(),
+        error: anyJsonValue.describe('why the attempt ended ({ code, message }), or null'),
       }),
     ),
     assets: z.array(assetResourceSchema),

@@ -42,7 +42,7 @@ afterAll(() => gateway?.close());
 /** A GET with the admin key and these headers; its answer must be one the API document describes. */
 async function get(url: string, headers: Record<string, string>): Promise<RawResponse> {
   const response = await rawRequest(gateway.baseUrl, 'GET', url, { ...gateway.authHeaders, ...headers });
-  checkAgainstApiDocument({ method: 'GET', url, status: response.status, contentType: String(response.headers['content-type'] ?? ''), body: response.json });
+  checkAgainstApiDocument({ method: 'GET', url, status: response.status, contentType: String(response.headers['content-type'] ?? ''), body: response.json, headers: response.headers });
   return response;
 }
 
@@ -53,9 +53,17 @@ describe.each(['asset', 'reference'] as const)('Range and conditional requests o
     expect(response.headers['content-range']).toBe(`bytes 0-7/${image.length}`);
   });
 
+  it('when the whole file is asked for, then 200 with its validators and Accept-Ranges, each declared by the API document', async () => {
+    // get() fails on a header the document does not declare for the answer's status.
+    const response = await get(files[which], {});
+    expect(response.status).toBe(200);
+    expect(response.headers).toMatchObject({ etag: `"${sha256Hex(image)}"`, 'last-modified': expect.any(String), 'accept-ranges': 'bytes' });
+  });
+
   it('when the range starts past the end of the file, then 416 range_not_satisfiable, as JSON', async () => {
     const response = await get(files[which], { range: 'bytes=999999-' });
     expect({ status: response.status, code: response.json?.error?.code }).toEqual({ status: 416, code: 'range_not_satisfiable' });
+    expect(response.headers['content-range']).toBe(`bytes */${image.length}`);
     expect(response.headers['content-type']).toMatch(/^application\/json/);
     expect(response.headers['content-disposition']).toBeUndefined();
   });
@@ -71,6 +79,7 @@ describe.each(['asset', 'reference'] as const)('Answers of the %s file that the 
     const etag = String((await get(files[which], {})).headers.etag);
     const response = await get(files[which], { 'if-none-match': etag });
     expect({ status: response.status, text: response.text }).toEqual({ status: 304, text: '' });
+    expect(response.headers).toMatchObject({ etag, 'last-modified': expect.any(String) });
   });
 
   it('when its stored path lies outside the library, then 409 as JSON, never the file', async () => {

@@ -20,7 +20,7 @@ export function jsonClient(baseUrl: string, token?: string | null) {
     const response = await fetch(`${baseUrl}${path}`, init);
     const text = await response.text();
     const answer = { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
-    checkAgainstApiDocument({ method, url: path, status: answer.status, contentType: response.headers.get('content-type'), body: answer.body, location: response.headers.get('location') });
+    checkAgainstApiDocument({ method, url: path, status: answer.status, contentType: response.headers.get('content-type'), body: answer.body, headers: response.headers });
     return answer;
   };
   return {

@@ -2,12 +2,13 @@ import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { apiDocument } from '../src/http/openapi/api-document';
 
-// Checks a real answer of the gateway against the OpenAPI document: the test clients (http-client.ts,
-// the e2e fixture's axios) call it on every response, so every answer the suite sees is checked.
+// Checks a real answer of the gateway against the OpenAPI document, its body and the headers in
+// DECLARED_HEADERS: the test clients (http-client.ts, the e2e fixture's axios, the raw requests of
+// file-ranges and request-bodies) call it on every response, so every answer the suite sees is checked.
 
 type Document = ReturnType<typeof apiDocument>;
 interface Operation {
-  responses: Record<string, { content?: Record<string, { schema: object }>; headers?: Record<string, unknown> }>;
+  responses: Record<string, { content?: Record<string, { schema: object }>; headers?: Record<string, { schema?: { type?: string } }> }>;
 }
 
 const document: Document = apiDocument();
@@ -31,13 +32,21 @@ function operationFor(method: string, pathname: string): { template: string; ope
   return null;
 }
 
+/** Headers an answer may carry only where the document declares them, each with a value its schema allows. */
+export const DECLARED_HEADERS = ['Location', 'ETag', 'Last-Modified', 'Retry-After', 'Content-Range', 'Accept-Ranges', 'X-Bundle-Omitted-References', 'Content-Disposition', 'Cache-Control'];
+
+/** A fetch Headers, axios's headers, or node:http's (lower-case names). */
+export type SeenHeaders = { get(name: string): unknown } | Record<string, unknown>;
+
 export interface SeenAnswer {
   method: string;
   url: string;
   status: number;
   contentType: string | null;
   body: unknown;
-  /** The Location header, when the client read it: then the document must declare it for this status. */
+  /** The answer's headers: each of DECLARED_HEADERS it carries must be declared for its route and status. */
+  headers?: SeenHeaders;
+  /** The Location header alone, for a client that read only that one. */
   location?: string | null;
 }
 
@@ -55,11 +64,36 @@ export function checkAgainstApiDocument(answer: SeenAnswer): void {
   }
   const response = found.operation.responses[String(answer.status)];
   if (!response) throw new Error(`${where}: status ${answer.status} is not documented for ${answer.method} ${found.template}`);
-  if (answer.location && !response.headers?.Location) throw new Error(`${where}: sent a Location header the document does not declare for ${answer.method} ${found.template}`);
+  checkHeaders(where, `${answer.method} ${found.template}`, response.headers ?? {}, answer);
   const json = response.content?.['application/json'];
   if (!json) return; // a file, or no body
   if (!answer.contentType?.includes('application/json')) throw new Error(`${where}: documented as JSON, sent ${answer.contentType}`);
   checkBody(where, `${answer.method} ${found.template} ${answer.status}`, json.schema, answer.body);
+}
+
+function headerValue(headers: SeenHeaders | undefined, name: string): string | undefined {
+  if (!headers) return undefined;
+  const value = typeof headers.get === 'function' ? (headers as { get(name: string): unknown }).get(name) : Object.entries(headers).find(([key]) => key.toLowerCase() === name.toLowerCase())?.[1];
+  if (value === undefined || value === null) return undefined;
+  return Array.isArray(value) ? value.join(', ') : String(value);
+}
+
+function checkHeaders(where: string, operation: string, declared: Record<string, { schema?: { type?: string } }>, answer: SeenAnswer): void {
+  for (const name of DECLARED_HEADERS) {
+    const value = headerValue(answer.headers, name) ?? (name === 'Location' ? answer.location ?? undefined : undefined);
+    if (value === undefined) continue;
+    const declaration = Object.entries(declared).find(([key]) => key.toLowerCase() === name.toLowerCase())?.[1];
+    if (!declaration) throw new Error(`${where}: sent a ${name} header the document does not declare for ${operation}`);
+    if (!declaration.schema) continue;
+    const typed = declaration.schema.type === 'integer' && /^-?\d+$/.test(value) ? Number(value) : value;
+    const key = `${operation} ${answer.status} header ${name}`;
+    let validate = compiled.get(key);
+    if (!validate) {
+      validate = ajv.compile(declaration.schema);
+      compiled.set(key, validate);
+    }
+    if (!validate(typed)) throw new Error(`${where}: its ${name} header (${value}) does not match the document: ${ajv.errorsText(validate.errors)}`);
+  }
 }
 
 function errorSchema(): object {

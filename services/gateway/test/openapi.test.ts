@@ -9,6 +9,8 @@ import { kaiDefinition } from './fixtures';
 import { png } from './images';
 import { portraitGraph, portraitParams } from './workflow-template-fixture';
 import { jsonClient } from './http-client';
+import { checkAgainstApiDocument } from './openapi-conformance';
+import { rawRequest } from './raw-request';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
 import { toOpenApiPath } from '../src/http/openapi/api-path';
 import { QUEUE_BOARD_PATH } from '../src/http/admin/queue-board';
@@ -79,6 +81,85 @@ describe('OpenAPI document (GET /api/openapi.json, /api/docs)', () => {
     answers.push(await api.post('/api/v1/characters/import?as=kai-copy', form('bundle.zip', bundle)));
     expect(answers.map((a) => a.status)).toEqual([201, 201, 201, 200, 201, 201, 200]);
     for (const answer of answers) expect(answer.headers.get('location')).toMatch(/^\/api\/v1\//);
+  });
+
+  it('when an answer carries ETag, Last-Modified, Retry-After, Content-Range, Accept-Ranges or X-Bundle-Omitted-References, then the document declares it for that route and status', async () => {
+    const { body } = await jsonClient(gw.baseUrl).get('/api/openapi.json');
+    type Response = { headers?: Record<string, { description: string; schema: { type: string } }>; content?: Record<string, unknown> };
+    const operations = Object.entries(body.paths as Record<string, Record<string, { responses: Record<string, Response> }>>).flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, operation]) => ({ route: `${method.toUpperCase()} ${path}`, responses: operation.responses })),
+    );
+    const declared = (route: string, status: number) => Object.keys(operations.find((o) => o.route === route)?.responses[status]?.headers ?? {}).sort();
+    // The downloads (Express's sendFile): validators and ranges on the file, its part and the 304; the size on a 416.
+    for (const file of ['GET /api/v1/assets/{id}/file', 'GET /api/v1/characters/{idOrSlug}/references/{refId}/file']) {
+      const validators = ['Accept-Ranges', 'ETag', 'Last-Modified'];
+      expect({ file, 200: declared(file, 200), 206: declared(file, 206), 304: declared(file, 304), 412: declared(file, 412), 416: declared(file, 416) }).toEqual({
+        file,
+        200: expect.arrayContaining(validators),
+        206: expect.arrayContaining([...validators, 'Content-Range']),
+        304: expect.arrayContaining(validators),
+        412: expect.arrayContaining(['Accept-Ranges']),
+        416: expect.arrayContaining(['Accept-Ranges', 'Content-Range']),
+      });
+    }
+    const exported = operations.find((o) => o.route === 'GET /api/v1/characters/{idOrSlug}/export')!.responses[200];
+    expect(exported.headers?.['X-Bundle-Omitted-References']).toMatchObject({ description: expect.any(String), schema: { type: 'integer', minimum: 0 } });
+    // Every refusal to wait (rate_limited, queue_full, database_unavailable) says how long; every body sent by
+    // res.json carries Express's weak ETag.
+    const undeclared = operations.flatMap(({ route, responses }) =>
+      Object.entries(responses).flatMap(([status, response]) => [
+        ...(['429', '503'].includes(status) && response.headers?.['Retry-After']?.schema.type !== 'integer' ? [`${route} ${status} Retry-After`] : []),
+        ...(response.content?.['application/json'] && !response.headers?.ETag ? [`${route} ${status} ETag`] : []),
+      ]),
+    );
+    expect(undeclared).toEqual([]);
+  });
+
+  it('when answers carrying those headers are checked against the document, then they conform, and a header it does not declare fails the check', async () => {
+    const api = gw.client();
+    await api.post('/api/v1/characters', { name: 'Mika', slug: 'mika', definition: kaiDefinition });
+    const raw = async (path: string, headers: Record<string, string> = {}) => {
+      const response = await rawRequest(gw.baseUrl, 'GET', path, { ...gw.authHeaders, ...headers });
+      checkAgainstApiDocument({ method: 'GET', url: path, status: response.status, contentType: String(response.headers['content-type'] ?? ''), body: response.json, headers: response.headers });
+      return response;
+    };
+    // A bundle download, not JSON: its count of left-out references is declared.
+    const bundle = await raw('/api/v1/characters/mika/export');
+    expect({ status: bundle.status, omitted: bundle.headers['x-bundle-omitted-references'] }).toEqual({ status: 200, omitted: '0' });
+    // A JSON read sent again with its ETag: Express answers 304.
+    const read = await raw('/api/v1/characters/mika');
+    expect(read.headers.etag).toMatch(/^W\//);
+    expect((await raw('/api/v1/characters/mika', { 'if-none-match': String(read.headers.etag) })).status).toBe(304);
+    // The check itself: a header where the document declares none, or a value its schema refuses.
+    const answer = { method: 'GET', url: '/api/v1/characters/mika', status: 200, contentType: 'application/json', body: read.json };
+    expect(() => checkAgainstApiDocument({ ...answer, headers: { 'x-bundle-omitted-references': '0' } })).toThrow(/X-Bundle-Omitted-References header the document does not declare/);
+    expect(() => checkAgainstApiDocument({ ...answer, headers: new Headers({ 'Content-Range': 'bytes 0-1/2' }) })).toThrow(/Content-Range header the document does not declare/);
+    const refused = { method: 'GET', url: '/api/v1/characters', status: 429, contentType: 'application/json', body: { error: { code: 'rate_limited', message: 'slow down' } } };
+    expect(() => checkAgainstApiDocument({ ...refused, headers: { 'retry-after': '3' } })).not.toThrow();
+    expect(() => checkAgainstApiDocument({ ...refused, headers: { 'retry-after': 'soon' } })).toThrow(/Retry-After header \(soon\) does not match/);
+  });
+
+  it('when a field is always sent, then the document requires it, even one that may hold any JSON value', async () => {
+    const { body } = await jsonClient(gw.baseUrl).get('/api/openapi.json');
+    const schemas = body.components.schemas;
+    expect(schemas.Generation.required).toContain('request');
+    expect(schemas.Generation.properties.attempts.items.required).toContain('error');
+    expect(schemas.VersionDiff.properties.changes.items.required).toEqual(expect.arrayContaining(['path', 'before', 'after']));
+    // A property whose schema says nothing of its type is optional only where the gateway leaves it out.
+    const sometimesLeftOut = ['Error.error.details', 'JobError.details'];
+    const optionalAny: string[] = [];
+    const walk = (schema: unknown, where: string): void => {
+      if (!schema || typeof schema !== 'object') return;
+      const object = schema as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
+      for (const [name, property] of Object.entries(object.properties ?? {})) {
+        const typeless = !['type', '$ref', 'anyOf', 'oneOf', 'allOf', 'enum', 'const', 'not'].some((k) => k in property);
+        if (typeless && !object.required?.includes(name)) optionalAny.push(`${where}.${name}`);
+        walk(property, `${where}.${name}`);
+      }
+      for (const [key, value] of Object.entries(schema)) if (key !== 'properties') walk(value, where);
+    };
+    for (const [name, schema] of Object.entries(schemas)) walk(schema, name);
+    expect(optionalAny.filter((p) => !sometimesLeftOut.includes(p))).toEqual([]);
   });
 
   it('when /api/docs is opened, then Swagger UI is served by the gateway itself, pointed at the document', async () => {

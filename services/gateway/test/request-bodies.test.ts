@@ -16,7 +16,7 @@ afterAll(() => gateway?.close());
 /** A request with exactly these headers (and the admin key) and these bytes; its answer must be one the API document describes. */
 async function send(method: string, path: string, headers: Record<string, string>, body?: Buffer | string): Promise<RawResponse> {
   const response = await rawRequest(gateway.baseUrl, method, path, { ...gateway.authHeaders, ...headers }, body);
-  checkAgainstApiDocument({ method, url: path, status: response.status, contentType: String(response.headers['content-type'] ?? ''), body: response.json });
+  checkAgainstApiDocument({ method, url: path, status: response.status, contentType: String(response.headers['content-type'] ?? ''), body: response.json, headers: response.headers });
   return response;
 }
 const JSON_TYPE = { 'content-type': 'application/json' };

@@ -18,11 +18,50 @@ export interface ApiRoute {
   params?: z.ZodObject;
   query?: z.ZodObject;
   body?: { schema: z.ZodType; contentType?: 'application/json' | 'multipart/form-data' };
-  /** Success answers by status: a JSON schema, or a media type for files. */
-  responses: Record<number, { description: string; schema?: z.ZodType; media?: string; headers?: Record<string, string> }>;
+  /**
+   * Success answers by status: a JSON schema, or a media type for files. Their headers: a description
+   * (a string value), or a ResponseHeader. A JSON answer's weak ETag is declared by registerRoute.
+   */
+  responses: Record<number, { description: string; schema?: z.ZodType; media?: string; headers?: Record<string, string | ResponseHeader> }>;
   /** The error answers this route can give (the shared Error body). */
   errors?: number[];
+  /** Headers some of this route's error answers carry besides the ones every route's do (ETag; Retry-After on 429 and 503). */
+  errorHeaders?: Partial<Record<number, Record<string, ResponseHeader>>>;
 }
+
+/** A response header: what it says, and the JSON Schema of its value. */
+export interface ResponseHeader {
+  description: string;
+  schema: { type: 'string' | 'integer'; minimum?: number; enum?: string[]; pattern?: string; examples?: unknown[] };
+}
+
+/** The response headers the gateway sends, as the document declares them. */
+export const HEADERS = {
+  /** Express computes it from every body sent with res.json or res.send (a download sets its own). */
+  bodyETag: {
+    description: 'a weak validator of this body (`W/"…"`), computed from its bytes: a GET sending it back as If-None-Match is answered 304 while the body is the same',
+    schema: { type: 'string', pattern: '^W/".*"$' },
+  },
+  /** The same on an error: Express computes it for any body, but never answers an error 304. */
+  errorETag: { description: 'a weak validator of this body (`W/"…"`), computed from its bytes (an error is never answered 304)', schema: { type: 'string', pattern: '^W/".*"$' } },
+  fileETag: {
+    description: "the file's sha256, quoted: a strong validator, for If-None-Match, If-Match and If-Range",
+    schema: { type: 'string', pattern: '^"[0-9a-f]{64}"$' },
+  },
+  lastModified: {
+    description: "when the library's copy of the file was last written (an HTTP date), for If-Modified-Since and If-Unmodified-Since",
+    schema: { type: 'string', examples: ['Wed, 21 Oct 2026 07:28:00 GMT'] },
+  },
+  acceptRanges: { description: '`bytes`: a Range request may ask for part of the file', schema: { type: 'string', enum: ['bytes'] } },
+  contentRange: { description: 'the bytes sent and the size of the whole file: `bytes <first>-<last>/<size>`', schema: { type: 'string', pattern: '^bytes \\d+-\\d+/\\d+$' } },
+  unsatisfiedRange: { description: 'the size of the whole file, which the Range lies outside of: `bytes */<size>`', schema: { type: 'string', pattern: '^bytes \\*/\\d+$' } },
+  fileCacheControl: { description: 'a file never changes under its URL: `private, max-age=31536000, immutable`', schema: { type: 'string' } },
+  retryAfter: { description: 'whole seconds to wait before trying again (at least 1)', schema: { type: 'integer', minimum: 1 } },
+  attachment: (what: string): ResponseHeader => ({ description: `attachment, with ${what}`, schema: { type: 'string', pattern: '^attachment' } }),
+} satisfies Record<string, ResponseHeader | ((what: string) => ResponseHeader)>;
+
+/** A GET answered from the client's copy: If-None-Match named the current body's ETag. */
+const NOT_MODIFIED_BODY = { description: 'not modified: If-None-Match names the ETag of the current body (no body)', headers: { ETag: HEADERS.bodyETag } };
 
 const ERROR_TEXT: Record<number, string> = {
   400: 'invalid input (validation_failed lists each bad field)',
@@ -53,14 +92,22 @@ export function registerRoute(registry: OpenAPIRegistry, route: ApiRoute): void 
   const errorStatuses = [...new Set([400, ...(route.errors ?? []), ...authErrors, ...bodyErrors, 503])].sort();
   const responses: RouteConfig['responses'] = {};
   for (const [status, answer] of Object.entries(route.responses)) {
+    // res.json gives every JSON answer a weak ETag (a download sets its own and declares it).
+    const headers = { ...(answer.schema ? { ETag: HEADERS.bodyETag } : {}), ...declaredHeaders(answer.headers) };
     responses[Number(status)] = {
       description: answer.description,
-      ...(answer.headers ? { headers: Object.fromEntries(Object.entries(answer.headers).map(([name, description]) => [name, { description, schema: { type: 'string' } }])) } : {}),
+      ...(Object.keys(headers).length ? { headers } : {}),
       ...(answer.schema ? { content: { 'application/json': { schema: answer.schema } } } : {}),
       ...(answer.media ? { content: { [answer.media]: { schema: { type: 'string', format: 'binary' } } } } : {}),
     };
   }
-  for (const status of errorStatuses) responses[status] = { description: ERROR_TEXT[status] ?? 'error', content: { 'application/json': { schema: apiErrorSchema } } };
+  // Express answers a GET 304 when If-None-Match names the ETag of the JSON it would send.
+  if (route.method === 'get' && route.responses[200]?.schema && !route.responses[304]) responses[304] = NOT_MODIFIED_BODY;
+  // A route's own answer for a status (/readyz's 503) is not replaced by the shared one.
+  for (const status of errorStatuses.filter((s) => !route.responses[s])) {
+    const headers = { ETag: HEADERS.errorETag, ...(status === 429 || status === 503 ? { 'Retry-After': HEADERS.retryAfter } : {}), ...route.errorHeaders?.[status] };
+    responses[status] = { description: ERROR_TEXT[status] ?? 'error', headers, content: { 'application/json': { schema: apiErrorSchema } } };
+  }
   registry.registerPath({
     method: route.method,
     path: toOpenApiPath(route.path),
@@ -75,6 +122,10 @@ export function registerRoute(registry: OpenAPIRegistry, route: ApiRoute): void 
     },
     responses,
   });
+}
+
+function declaredHeaders(headers: Record<string, string | ResponseHeader> = {}): Record<string, ResponseHeader> {
+  return Object.fromEntries(Object.entries(headers).map(([name, header]) => [name, typeof header === 'string' ? { description: header, schema: { type: 'string' } } : header]));
 }
 
 /** A multipart file part, as OpenAPI describes uploads. */

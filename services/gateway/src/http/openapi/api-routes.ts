@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  apiErrorSchema,
   assetListQuerySchema,
   assetResourceSchema,
   backendListSchema,
@@ -30,7 +31,7 @@ import {
   workflowVersionResourceSchema,
 } from '@anime/contracts';
 import { createCharacterBodySchema, referenceFieldsSchema, versionBodySchema, versionPatchBodySchema } from '../character-bodies';
-import { filePart, type ApiRoute } from './api-path';
+import { filePart, HEADERS, type ApiRoute, type ResponseHeader } from './api-path';
 
 // Every route of the gateway, as the OpenAPI document describes it. A test checks that this table
 // and the routes Express serves are the same set, and that real answers validate against it.
@@ -40,8 +41,25 @@ const character = z.object({ idOrSlug: z.string().describe('the character: slug 
 const page = <T extends z.ZodType>(item: T, name: string) => z.object({ items: z.array(item), nextCursor: z.uuid().nullable().describe('pass as cursor for the next page; null on the last') }).meta({ id: name });
 const items = <T extends z.ZodType>(item: T, name: string) => z.object({ items: z.array(item) }).meta({ id: name });
 const ok = (description: string, schema?: z.ZodType) => ({ description, schema });
-/** A file download answered from the client's copy: `If-None-Match` (the ETag) or `If-Modified-Since` held. */
-const NOT_MODIFIED = { description: 'not modified: the copy If-None-Match or If-Modified-Since names is current (no body)' };
+/** What a download sends with its bytes (Express's sendFile): validators, ranges, caching, the file name. */
+const fileHeaders = (name: string): Record<string, ResponseHeader> => ({
+  ETag: HEADERS.fileETag,
+  'Last-Modified': HEADERS.lastModified,
+  'Accept-Ranges': HEADERS.acceptRanges,
+  'Cache-Control': HEADERS.fileCacheControl,
+  'Content-Disposition': HEADERS.attachment(name),
+});
+/** A file download's answers: the file, part of it, or the client's copy is current. */
+const download = (name: string, media: string) => ({
+  200: { description: 'the image', media, headers: fileHeaders(name) },
+  206: { description: 'the bytes a Range asked for', media, headers: { ...fileHeaders(name), 'Content-Range': HEADERS.contentRange } },
+  304: { description: 'not modified: the copy If-None-Match or If-Modified-Since names is current (no body)', headers: fileHeaders(name) },
+});
+/** A download's refusals of its conditions: the file's validators were read first, its ranges offered. */
+const downloadErrorHeaders = {
+  412: { 'Accept-Ranges': HEADERS.acceptRanges },
+  416: { 'Accept-Ranges': HEADERS.acceptRanges, 'Content-Range': HEADERS.unsatisfiedRange },
+};
 
 const generationAccepted = z.object({ id: z.uuid(), status: z.literal('queued') }).meta({ id: 'GenerationAccepted' });
 const health = z.object({ status: z.string(), service: z.string() }).passthrough().meta({ id: 'Health' });
@@ -75,8 +93,8 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'get', path: '/api/v1/assets/:id', tags: ['assets'], summary: 'Read an asset', params: id('asset id'), responses: { 200: ok('the asset', assetResourceSchema) }, errors: [400, 404] },
   {
     method: 'get', path: '/api/v1/assets/:id/file', tags: ['assets'], summary: "Download an asset's file (exactly ComfyUI's bytes)",
-    params: id('asset id'), responses: { 200: { description: 'the image', media: 'image/png', headers: { 'Content-Disposition': 'attachment with a safe file name', ETag: 'the sha256' } }, 206: { description: 'the bytes a Range asked for', media: 'image/png' }, 304: NOT_MODIFIED },
-    errors: [400, 404, 409, 410, 412, 416],
+    params: id('asset id'), responses: download('a safe file name', 'image/png'),
+    errors: [400, 404, 409, 410, 412, 416], errorHeaders: downloadErrorHeaders,
   },
   // Characters
   { method: 'get', path: '/api/v1/characters', tags: ['characters'], summary: 'List characters', query: characterListQuerySchema, responses: { 200: ok('a page', page(characterSummarySchema, 'CharacterPage')) }, errors: [400] },
@@ -109,10 +127,23 @@ export const API_ROUTES: ApiRoute[] = [
   },
   {
     method: 'get', path: '/api/v1/characters/:idOrSlug/references/:refId/file', tags: ['characters'], summary: "Download a reference image",
-    params: character.extend({ refId: z.uuid() }), responses: { 200: { description: 'the image', media: 'image/*' }, 206: { description: 'the bytes a Range asked for', media: 'image/*' }, 304: NOT_MODIFIED }, errors: [404, 409, 410, 412, 416],
+    params: character.extend({ refId: z.uuid() }), responses: download('the label as its file name', 'image/*'), errors: [404, 409, 410, 412, 416], errorHeaders: downloadErrorHeaders,
   },
   { method: 'delete', path: '/api/v1/characters/:idOrSlug/references/:refId', tags: ['characters'], summary: 'Detach a reference image', params: character.extend({ refId: z.uuid() }), responses: { 204: { description: 'detached' } }, errors: [404] },
-  { method: 'get', path: '/api/v1/characters/:idOrSlug/export', tags: ['characters'], summary: 'Export a character as a bundle (zip)', params: character, responses: { 200: { description: 'the bundle', media: 'application/zip' } }, errors: [404, 409] },
+  {
+    method: 'get', path: '/api/v1/characters/:idOrSlug/export', tags: ['characters'], summary: 'Export a character as a bundle (zip)', params: character,
+    responses: {
+      200: {
+        description: 'the bundle',
+        media: 'application/zip',
+        headers: {
+          'Content-Disposition': HEADERS.attachment('`<slug>.zip` as the file name'),
+          'X-Bundle-Omitted-References': { description: 'how many of its reference images the bundle leaves out: their files are missing from the library, or of a type bundles do not carry', schema: { type: 'integer', minimum: 0 } },
+        },
+      },
+    },
+    errors: [404, 409],
+  },
   {
     method: 'post', path: '/api/v1/characters/import', tags: ['characters'], summary: 'Import a character bundle',
     query: z.object({ as: z.string().optional().describe('import under this slug') }), body: { schema: z.object({ file: filePart }), contentType: 'multipart/form-data' },
@@ -149,7 +180,16 @@ export const API_ROUTES: ApiRoute[] = [
   },
   // Probes and this document
   { method: 'get', path: '/healthz', tags: ['probes'], open: true, summary: 'Liveness', responses: { 200: ok('alive', health) } },
-  { method: 'get', path: '/readyz', tags: ['probes'], open: true, summary: 'Readiness: PostgreSQL and Redis answer', responses: { 200: ok('ready', health), 503: ok('not ready, and which dependency', health) } },
-  { method: 'get', path: '/metrics', tags: ['probes'], summary: 'Prometheus metrics of the gateway (admin key)', responses: { 200: { description: 'Prometheus text exposition format', media: 'text/plain' } } },
+  {
+    method: 'get', path: '/readyz', tags: ['probes'], open: true, summary: 'Readiness: PostgreSQL and Redis answer',
+    responses: {
+      200: ok('ready', health),
+      503: { description: 'not ready, and which dependency; or database_unavailable (with Retry-After) when PostgreSQL is away', schema: z.union([health, apiErrorSchema]), headers: { 'Retry-After': HEADERS.retryAfter } },
+    },
+  },
+  {
+    method: 'get', path: '/metrics', tags: ['probes'], summary: 'Prometheus metrics of the gateway (admin key)',
+    responses: { 200: { description: 'Prometheus text exposition format', media: 'text/plain', headers: { ETag: HEADERS.bodyETag } }, 304: { description: 'not modified: If-None-Match names the ETag of the current metrics (no body)', headers: { ETag: HEADERS.bodyETag } } },
+  },
   { method: 'get', path: '/api/openapi.json', tags: ['probes'], open: true, summary: 'This document (OpenAPI 3.1)', responses: { 200: ok('the document', z.record(z.string(), z.unknown())) } },
 ];
