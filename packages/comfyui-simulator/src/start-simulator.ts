@@ -15,10 +15,8 @@ import { addPromptRoutes } from './http/routes/prompt-routes';
 import { addQueueRoutes } from './http/routes/queue-routes';
 import { addSimRoutes } from './http/routes/sim-routes';
 import { misbehave, type Misbehaviour, type MisbehaviourRecord } from './http/misbehaviour';
-import { refusedForOrigin } from './http/origin-guard';
-import { sendEmpty } from './http/respond';
+import { originOnlyMiddleware } from './http/origin-guard';
 import { Router } from './http/router';
-import { setServerHeader } from './http/server-headers';
 import type { CustomNodePack } from './nodes/custom-node-packs';
 import type { NodeEnvironment } from './nodes/node-definition';
 import { createNodeRegistry } from './nodes/node-registry';
@@ -159,11 +157,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const router = new Router((error) => log(`request failed: ${(error as Error)?.stack ?? error}`));
   for (const add of [addPromptRoutes, addQueueRoutes, addHistoryRoutes, addFileRoutes, addInfoRoutes, addSimRoutes]) add(router, state);
   const server = createServer((req, res) => {
-    if (refusedForOrigin(req.headers)) {
-      setServerHeader(res);
-      sendEmpty(res, 403, profile.emptyBodyContentType);
-      return;
-    }
+    if (originOnlyMiddleware(req, res, profile.emptyBodyContentType)) return;
     const route = () => void router.handle(req, res).catch((error) => log(`request failed: ${(error as Error)?.stack ?? error}`));
     if (misbehave(state.misbehaviour, req, res, state, misbehaviours, route)) return;
     route();

@@ -27,7 +27,7 @@ type NodeRun = { ok: true } | { ok: false; error: unknown; inputData?: Record<st
 
 /** Runs one prompt the way execution.PromptExecutor does, emitting the same events in the same order. */
 export class PromptExecutor {
-  private readonly cache = new OutputCache();
+  private cache = new OutputCache();
 
   constructor(
     private readonly env: NodeEnvironment,
@@ -36,6 +36,11 @@ export class PromptExecutor {
     private readonly failures: FailureSwitch,
     private readonly profile: ServerProfile,
   ) {}
+
+  /** PromptExecutor.reset (after POST /free with free_memory): a fresh output cache. */
+  reset(): void {
+    this.cache = new OutputCache();
+  }
 
   async execute(item: QueueItem): Promise<ExecutionOutcome> {
     const { promptId, prompt, extraData } = item;

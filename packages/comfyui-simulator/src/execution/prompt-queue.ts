@@ -1,13 +1,24 @@
 import type { HistoryEntry, QueueItem } from '../types';
+import { heapify, heappop, heappush, pyStrLess } from './py-heapq';
 import { queueTuple } from './queue-tuple';
 
 const MAXIMUM_HISTORY_SIZE = 10_000;
 
+/**
+ * The heap's `<` on (number, prompt_id, …) tuples. Two items with the same number and prompt_id (a
+ * reused id posted with an explicit number) would go on to compare the prompt dicts, which raises in
+ * Python; here they are simply not less than each other.
+ */
 function before(a: QueueItem, b: QueueItem): boolean {
-  return a.number < b.number || (a.number === b.number && a.promptId < b.promptId);
+  if (a.number !== b.number) return a.number < b.number;
+  return pyStrLess(a.promptId, b.promptId);
 }
 
-/** execution.PromptQueue: pending items by (number, prompt_id), the running one, and the history. */
+/**
+ * execution.PromptQueue: the pending items in a heapq heap keyed by (number, prompt_id), the running
+ * one, and the history. /queue lists the heap's array as it stands (get_current_queue_volatile copies
+ * self.queue), which is not sorted past its first item.
+ */
 export class PromptQueue {
   private pending: QueueItem[] = [];
   private readonly running = new Map<number, QueueItem>();
@@ -18,13 +29,12 @@ export class PromptQueue {
   constructor(private readonly onUpdated: () => void) {}
 
   put(item: QueueItem): void {
-    const index = this.pending.findIndex((other) => before(item, other));
-    this.pending.splice(index === -1 ? this.pending.length : index, 0, item);
+    heappush(this.pending, item, before);
     this.onUpdated();
   }
 
   take(): { item: QueueItem; taskId: number } | undefined {
-    const item = this.pending.shift();
+    const item = heappop(this.pending, before);
     if (!item) return undefined;
     const taskId = this.taskCounter++;
     this.running.set(taskId, item);
@@ -63,12 +73,18 @@ export class PromptQueue {
     this.onUpdated();
   }
 
-  /** Only pending items can go; a quirk kept from ComfyUI: removing the last one also announces a wipe. */
+  /**
+   * delete_queue_item: the first match in heap order goes, then the heap is rebuilt (pop(x), heapify).
+   * Only pending items can go; a quirk kept from ComfyUI: removing the last one also announces a wipe.
+   */
   deletePending(promptId: unknown): boolean {
     const index = this.pending.findIndex((item) => item.promptId === promptId);
     if (index === -1) return false;
     if (this.pending.length === 1) this.wipe();
-    else this.pending.splice(index, 1);
+    else {
+      this.pending.splice(index, 1);
+      heapify(this.pending, before);
+    }
     this.onUpdated();
     return true;
   }

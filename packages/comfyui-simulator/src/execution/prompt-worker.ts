@@ -7,6 +7,8 @@ export class PromptWorker {
   private loop: Promise<void> | undefined;
   private closed = false;
   private currentPromptId: string | undefined;
+  /** The free_memory flag set by POST /free and not yet applied (unload_models has nothing to unload here). */
+  private freeMemory = false;
 
   constructor(
     private readonly queue: PromptQueue,
@@ -22,9 +24,28 @@ export class PromptWorker {
     this.loop = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.drain());
   }
 
-  /** With a prompt id, only that prompt and only while it runs; without one, whatever runs. */
-  interrupt(promptId?: string): void {
-    if (promptId === undefined || promptId === this.currentPromptId) this.interruptFlag.requested = true;
+  /** nodes.interrupt_processing(): whatever runs (nothing, when idle). */
+  interrupt(): void {
+    this.interruptFlag.requested = true;
+  }
+
+  /** The targeted /interrupt: only while the running prompt's id equals it (`item[1] == prompt_id`, a str only equals a str). */
+  interruptPrompt(promptId: unknown): void {
+    if (this.currentPromptId !== undefined && promptId === this.currentPromptId) this.interruptFlag.requested = true;
+  }
+
+  /**
+   * POST /free with free_memory: PromptQueue.set_flag. The worker reads the flags after each prompt, or
+   * at once when idle (set_flag wakes its wait); free_memory resets the executor, so its output cache is gone.
+   */
+  requestFreeMemory(): void {
+    this.freeMemory = true;
+    if (!this.loop) this.applyFlags();
+  }
+
+  private applyFlags(): void {
+    if (this.freeMemory) this.executor.reset();
+    this.freeMemory = false;
   }
 
   async close(): Promise<void> {
@@ -53,8 +74,10 @@ export class PromptWorker {
         const clientId = typeof item.extraData.client_id === 'string' ? item.extraData.client_id : null;
         if (clientId !== null) this.sink.send('executing', { node: null, prompt_id: item.promptId }, clientId);
         this.sink.setExecution(null, null);
+        this.applyFlags();
       }
     } finally {
+      this.applyFlags();
       this.loop = undefined;
     }
   }

@@ -1,5 +1,7 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
+import { sendEmpty } from './respond';
+import { setServerHeader } from './server-headers';
 
 /** The host and port Python's urllib reads from a netloc ("user@[::1]:8188"), the host lowercased. */
 function splitNetloc(netloc: string): { hostname?: string; port?: number } {
@@ -33,4 +35,24 @@ export function refusedForOrigin(headers: IncomingHttpHeaders): boolean {
   const hostDomain = originParts.port === undefined ? hostParts.hostname : host.toLowerCase();
   const originDomain = hostParts.port === undefined ? originParts.hostname : originNetloc.toLowerCase();
   return isLoopback(hostParts.hostname) && !!hostDomain && !!originDomain && hostDomain !== originDomain;
+}
+
+/**
+ * server.create_origin_only_middleware as a whole, ahead of every route: the 403 above, then any
+ * OPTIONS request (a CORS preflight) answered `web.Response()` — 200, no body — whatever its path,
+ * since aiohttp runs the middlewares even when no route matches. It sits outside the middleware that
+ * adds the Content-Security-Policy, so that answer carries none. Returns true when it answered.
+ */
+export function originOnlyMiddleware(req: IncomingMessage, res: ServerResponse, emptyBodyContentType: string | undefined): boolean {
+  if (refusedForOrigin(req.headers)) {
+    setServerHeader(res);
+    sendEmpty(res, 403, emptyBodyContentType);
+    return true;
+  }
+  if (req.method === 'OPTIONS') {
+    setServerHeader(res);
+    sendEmpty(res, 200, emptyBodyContentType);
+    return true;
+  }
+  return false;
 }

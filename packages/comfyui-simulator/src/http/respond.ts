@@ -51,12 +51,28 @@ export async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * request.text(): the body decoded as UTF-8, strictly (bytes.decode raises UnicodeDecodeError, which
+ * nothing catches, so the answer is a 500). A BOM is kept, as Python's utf-8 codec keeps it. The
+ * charset a Content-Type may name is not honoured: the simulator reads every body as UTF-8.
+ */
+export async function readText(req: IncomingMessage): Promise<string> {
+  const body = await readBody(req);
+  try {
+    return UTF8.decode(body);
+  } catch {
+    throw new BodyError('body is not UTF-8');
+  }
+}
+
 /**
  * request.json(): Python's json.loads, so what is echoed back later (history, /queue, the PNG's prompt)
- * keeps Python's floats and key order. Throws (so the caller answers 500) when the body isn't JSON.
+ * keeps Python's floats and key order. Throws (so the caller answers 500) when the body isn't UTF-8 or JSON.
  */
 export async function readJson(req: IncomingMessage): Promise<unknown> {
-  const text = (await readBody(req)).toString('utf8');
+  const text = await readText(req);
   try {
     return pyJsonLoads(text);
   } catch {

@@ -28,26 +28,41 @@ function chunk(type: string, data: Buffer): Buffer {
 export interface PngInput {
   width: number;
   height: number;
-  /** width * height * 3 bytes, row-major RGB. */
+  /** width * height * 3 bytes, row-major RGB (or width * height * 4, RGBA, when `alpha` is set). */
   rgb: Buffer;
-  /** tEXt chunks in order, as PIL's PngInfo.add_text writes them (before the image data). */
-  text?: Array<[keyword: string, value: string]>;
+  /** `rgb` holds RGBA pixels: the PNG is written with an alpha channel (colour type 6). */
+  alpha?: boolean;
+  /**
+   * Text chunks in order, as PIL's PngInfo.add_text writes them (before the image data): tEXt when the
+   * text is Latin-1, else (or when the entry carries iTXt's language and translated keyword) iTXt.
+   */
+  text?: Array<[keyword: string, value: string, itxt?: { lang: string; tkey: string }]>;
   compressLevel?: number;
 }
 
-export function encodePng({ width, height, rgb, text = [], compressLevel = 4 }: PngInput): Buffer {
+const LATIN1 = /^[\u0000-\u00ff]*$/;
+
+function textChunk([keyword, value, itxt]: [string, string, { lang: string; tkey: string }?]): Buffer {
+  const key = Buffer.from(keyword, 'latin1');
+  if (!itxt && LATIN1.test(value)) return chunk('tEXt', Buffer.concat([key, Buffer.from([0]), Buffer.from(value, 'latin1')]));
+  // Uncompressed iTXt: keyword, NUL, compression flag 0, method 0, language, NUL, translated keyword, NUL, UTF-8 text.
+  const { lang = '', tkey = '' } = itxt ?? {};
+  return chunk('iTXt', Buffer.concat([key, Buffer.from([0, 0, 0]), Buffer.from(lang, 'utf8'), Buffer.from([0]), Buffer.from(tkey, 'utf8'), Buffer.from([0]), Buffer.from(value, 'utf8')]));
+}
+
+export function encodePng({ width, height, rgb, alpha = false, text = [], compressLevel = 4 }: PngInput): Buffer {
   const header = Buffer.alloc(13);
   header.writeUInt32BE(width, 0);
   header.writeUInt32BE(height, 4);
   header[8] = 8; // bit depth
-  header[9] = 2; // colour type RGB
-  const stride = width * 3;
+  header[9] = alpha ? 6 : 2; // colour type RGBA or RGB
+  const stride = width * (alpha ? 4 : 3);
   const raw = Buffer.alloc((stride + 1) * height);
   for (let y = 0; y < height; y++) rgb.copy(raw, y * (stride + 1) + 1, y * stride, (y + 1) * stride);
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
     chunk('IHDR', header),
-    ...text.map(([keyword, value]) => chunk('tEXt', Buffer.concat([Buffer.from(keyword, 'latin1'), Buffer.from([0]), Buffer.from(value, 'latin1')]))),
+    ...text.map(textChunk),
     chunk('IDAT', deflateSync(raw, { level: compressLevel })),
     chunk('IEND', Buffer.alloc(0)),
   ]);

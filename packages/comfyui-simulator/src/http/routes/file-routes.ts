@@ -1,7 +1,9 @@
 import { createReadStream, readFileSync, statSync } from 'node:fs';
-import { readMultipart } from '../../files/multipart';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { maskComposite } from '../../files/mask-composite';
+import { readMultipart, type MultipartForm } from '../../files/multipart';
 import { resolveView } from '../../files/resolve-view';
-import { storeUpload } from '../../files/store-upload';
+import { storeUpload, type SaveImage } from '../../files/store-upload';
 import type { SimulatorState } from '../../simulator-state';
 import { sendEmpty, sendJson, sendServerError } from '../respond';
 import type { Router } from '../router';
@@ -33,24 +35,30 @@ export function addFileRoutes(router: Router, state: SimulatorState): void {
     else createReadStream(target.path).pipe(res);
   });
 
-  router.add('POST', '/upload/image', async (req, res) => {
-    let outcome;
+  const upload = async (req: IncomingMessage, res: ServerResponse, save?: (form: MultipartForm) => SaveImage) => {
+    let form: MultipartForm;
     try {
-      outcome = storeUpload(await readMultipart(req), state.env);
+      form = await readMultipart(req);
     } catch {
       // A body that isn't multipart fails inside aiohttp's post() parser.
       sendEmpty(res, 400, state.profile.emptyBodyContentType);
-      return;
+      return undefined;
     }
-    if (outcome.status === 500) {
-      sendServerError(res);
-      return;
-    }
-    if (outcome.status === 400) {
-      sendEmpty(res, 400, state.profile.emptyBodyContentType);
-      return;
-    }
-    state.uploads.push(outcome.record);
-    sendJson(res, 200, outcome.body);
+    // What raises inside image_upload (a file that can't be written, a mask that can't be applied) is a 500.
+    const outcome = storeUpload(form, state.env, save?.(form));
+    if (outcome.status === 500) sendServerError(res);
+    else if (outcome.status === 400) sendEmpty(res, 400, state.profile.emptyBodyContentType);
+    else sendJson(res, 200, outcome.body);
+    return outcome.status === 200 ? outcome : undefined;
+  };
+
+  router.add('POST', '/upload/image', async (req, res) => {
+    const stored = await upload(req, res);
+    if (stored) state.uploads.push(stored.record);
+  });
+
+  // image_upload with the mask's alpha put onto the image `original_ref` names (mask-composite.ts).
+  router.add('POST', '/upload/mask', async (req, res) => {
+    await upload(req, res, (form) => maskComposite(form, state.env));
   });
 }

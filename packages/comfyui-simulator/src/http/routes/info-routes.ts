@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import { objectInfo } from '../../nodes/object-info';
 import type { SimulatorState } from '../../simulator-state';
 import { SERVER_FEATURES } from '../../ws/server-features';
@@ -27,5 +28,21 @@ export function addInfoRoutes(router: Router, state: SimulatorState): void {
     }
     const files: Record<string, string[]> = { checkpoints: state.env.checkpoints, loras: state.env.loras };
     sendJson(res, 200, files[params.folder] ?? []);
+  });
+
+  // A .safetensors file's __metadata__ (server.view_metadata). 404 without a filename, for another
+  // extension, an unknown folder, a file that isn't there (folder_paths.get_full_path gives None) or
+  // a header without __metadata__. The simulator's models are names without files: each known
+  // checkpoint and LoRA answers the {"format": "pt"} that safetensors files saved from PyTorch carry.
+  router.add('GET', '/view_metadata/:folder', (_req, res, { params, query }) => {
+    const filename = query.get('filename');
+    const files: Record<string, string[]> = { checkpoints: state.env.checkpoints, loras: state.env.loras };
+    // get_full_path: os.path.relpath(os.path.join("/", filename), "/") before looking in the folder.
+    const relative = filename === null ? '' : posix.normalize(`/${filename}`).slice(1);
+    if (filename === null || !filename.endsWith('.safetensors') || !(files[params.folder] ?? []).includes(relative)) {
+      sendEmpty(res, 404, state.profile.emptyBodyContentType);
+      return;
+    }
+    sendJson(res, 200, { format: 'pt' });
   });
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { pyFloat } from '../../python/py-convert';
-import { markFloat, pyDictCopy } from '../../python/py-json-marks';
+import { pyStr } from '../../python/py-format';
+import { markedNumberText, markFloat, pyDictCopy } from '../../python/py-json-marks';
 import type { SimulatorState } from '../../simulator-state';
 import type { ExtraData } from '../../types';
 import { validatePrompt } from '../../validation/validate-prompt';
@@ -9,6 +10,21 @@ import type { Router } from '../router';
 
 /** Keys ComfyUI keeps out of history and /queue (paid API node credentials). */
 const SENSITIVE_EXTRA_DATA_KEYS = ['auth_token_comfy_org', 'api_key_comfy_org'];
+
+/**
+ * `prompt_id = str(json_data.get("prompt_id", uuid.uuid4()))` (0.3.64 and 0.8.0, as from #8189 in
+ * Jul 2025 until #13998 in Jun 2026): a uuid4 only when the key is absent; any value given is str()ed,
+ * so an explicit null becomes the id "None", true "True", 5.0 "5.0". No format is checked: the
+ * canonical-UUID check (400 invalid_prompt_id) and the null-mints-a-uuid rule came with #13998, after
+ * both versions the simulator answers as.
+ */
+function clientPromptId(body: Record<string, unknown>): string {
+  if (!('prompt_id' in body)) return randomUUID();
+  const value = body.prompt_id;
+  // A float literal (5.0) or an int too large for a double keeps its Python text; nan and inf are pyStr's.
+  const marked = typeof value === 'number' && Number.isFinite(value) ? markedNumberText(body, 'prompt_id', value) : undefined;
+  return marked ?? pyStr(value);
+}
 
 export function addPromptRoutes(router: Router, state: SimulatorState): void {
   router.add('GET', '/prompt', (_req, res) => sendJson(res, 200, { exec_info: { queue_remaining: state.queue.tasksRemaining() } }));
@@ -35,7 +51,7 @@ export function addPromptRoutes(router: Router, state: SimulatorState): void {
     const prompt = asObject(body.prompt);
     if (!prompt) throw new Error('prompt is not an object');
     const reused = state.misbehaviour?.kind === 'reuse_prompt_id' ? state.misbehaviour.promptId : undefined;
-    const promptId = reused ?? (body.prompt_id === undefined || body.prompt_id === null ? randomUUID() : String(body.prompt_id));
+    const promptId = reused ?? clientPromptId(body);
 
     const validation = validatePrompt(prompt, state.env, body.partial_execution_targets);
     const extraData: ExtraData = pyDictCopy(asObject(body.extra_data) ?? {});

@@ -1,6 +1,8 @@
 import type { SimulatorState } from '../../simulator-state';
 import { queueTuple } from '../../execution/queue-tuple';
-import { asObject, readBody, readJson, sendEmpty, sendJson } from '../respond';
+import { pyBool } from '../../python/py-convert';
+import { pyJsonLoads } from '../../python/py-json-loads';
+import { asObject, readJson, readText, sendEmpty, sendJson } from '../respond';
 import type { Router } from '../router';
 
 export function addQueueRoutes(router: Router, state: SimulatorState): void {
@@ -17,18 +19,33 @@ export function addQueueRoutes(router: Router, state: SimulatorState): void {
   });
 
   router.add('POST', '/interrupt', async (req, res) => {
+    // request.json(): a body that isn't UTF-8 raises UnicodeDecodeError, which the handler doesn't catch (a 500).
+    const text = await readText(req);
     let parsed: unknown = {};
     try {
-      parsed = JSON.parse((await readBody(req)).toString('utf8'));
+      parsed = pyJsonLoads(text);
     } catch {
-      // No or bad JSON means a global interrupt, as in ComfyUI.
+      // No or bad JSON (a JSONDecodeError) means a global interrupt, as in ComfyUI.
     }
     const body = asObject(parsed);
     // Only a JSONDecodeError is caught there: `json_data.get('prompt_id')` on a list or null raises (a 500).
     if (!body) throw new Error('POST /interrupt body is JSON but not an object');
     state.controls.push({ path: '/interrupt', body, at: new Date().toISOString() });
+    // `if prompt_id:` — a falsy id ([], {}, "", 0, false, null) interrupts globally; any other is
+    // compared with the running prompt's id (`item[1] == prompt_id`), so only that very string matches.
     const promptId = body.prompt_id;
-    state.worker.interrupt(promptId ? String(promptId) : undefined);
+    if (pyBool(promptId)) state.worker.interruptPrompt(promptId);
+    else state.worker.interrupt();
+    sendEmpty(res, 200, state.profile.emptyBodyContentType);
+  });
+
+  // The flags are applied by the worker between prompts (main.prompt_worker): free_memory also drops the
+  // output cache; unload_models (implied by free_memory) has no model to unload here.
+  router.add('POST', '/free', async (req, res) => {
+    const body = asObject(await readJson(req));
+    // `json_data.get(...)` on a list or null raises (a 500).
+    if (!body) throw new Error('POST /free body is JSON but not an object');
+    if (pyBool(body.free_memory)) state.worker.requestFreeMemory();
     sendEmpty(res, 200, state.profile.emptyBodyContentType);
   });
 }
