@@ -1,5 +1,6 @@
 import { startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
 import { ComfyClient, ComfyHttpError, MAX_JSON_ANSWER_BYTES, type ProgressEvent } from '../src';
+import { SILENT_LOGGER } from '../src/types';
 
 const MiB = 1024 * 1024;
 
@@ -45,6 +46,22 @@ describe('ComfyClient facing answers no ComfyUI gives (simulator misbehaving)', 
     sim.misbehave({ kind: 'oversized', path: '/view', bytes: 100 * MiB });
     await expect(client.view({ filename: 'x.png' }, { maxBytes: MiB })).rejects.toThrow(/with more than 1 MiB/);
     expect(sim.misbehaviours.at(-1)!.bytesSent).toBeLessThan(33 * MiB);
+  });
+
+  it('when /queue answers more than the bound while a prompt runs (a busy server: every waiting graph with its UI workflow), then the run is followed to its end by history and events, and /queue is not asked again', async () => {
+    sim.misbehave({ kind: 'oversized', path: '/queue', bytes: 100 * MiB, declared: true });
+    const warnings: string[] = [];
+    const watching = new ComfyClient({ baseUrl: sim.url, log: { ...SILENT_LOGGER, warn: (message) => warnings.push(message) } });
+    try {
+      await watching.connect();
+      // Polled every 20 ms, so /queue is due at once and every fifth poll while 300 steps of 1 ms run.
+      const result = await watching.run(textToImage({ steps: 300, seed: 41 }), { pollIntervalMs: 20 });
+      expect(result.outputs).toHaveLength(1);
+      expect(sim.misbehaviours.filter((r) => r.path === '/queue')).toHaveLength(1);
+      expect(warnings).toEqual(['comfyui /queue is too large to read; following the prompt by its history and events alone']);
+    } finally {
+      watching.close();
+    }
   });
 
   it('when a JSON route answers 200 with a page that is not JSON, then it is a ComfyHttpError saying so, not an empty history or model list', async () => {

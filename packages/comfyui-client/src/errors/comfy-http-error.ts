@@ -14,6 +14,8 @@ export class ComfyHttpError extends Error {
     body: unknown,
     /** What was wrong with the answer, when not its status. */
     message?: string,
+    /** The answer was larger than any real one is, and was not read (ComfyHttp's bound). */
+    readonly tooLarge = false,
   ) {
     super(message ?? `ComfyUI answered ${status} to ${method} ${path}`);
     this.body = boundedBody(body);

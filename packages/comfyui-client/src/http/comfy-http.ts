@@ -76,7 +76,7 @@ export class ComfyHttp {
       const status = (error as { response?: { status?: number } }).response?.status;
       if (status !== undefined && status < 500 && code === 'ERR_BAD_RESPONSE' && /^maxContentLength/.test((error as Error).message)) {
         // Not a network fault to try again: the server answers something no ComfyUI does.
-        throw new ComfyHttpError(method, String(config.url), status, undefined, `ComfyUI at ${this.baseUrl} answered ${what} with more than ${mib(limit)}: no such answer is read`);
+        throw new ComfyHttpError(method, String(config.url), status, undefined, `ComfyUI at ${this.baseUrl} answered ${what} with more than ${mib(limit)}: no such answer is read`, true);
       }
       throw new ComfyUnreachableError(`ComfyUI at ${this.baseUrl} unreachable (${what}: ${code ?? (error as Error).message})`, undefined, { cause: error });
     }

@@ -1,4 +1,5 @@
 import { ComfyExecutionError } from '../errors/comfy-execution-error';
+import { ComfyHttpError } from '../errors/comfy-http-error';
 import { ComfyInterruptedError } from '../errors/comfy-interrupted-error';
 import { ComfyPromptLostError } from '../errors/comfy-prompt-lost-error';
 import { ComfyUnreachableError } from '../errors/comfy-unreachable-error';
@@ -61,6 +62,8 @@ export class PromptFollower {
   private queuedTick: ProgressEvent | undefined;
   private justPosted = false;
   private number: number | undefined;
+  /** /queue answered more than is ever read (a busy server's queue of large graphs): it is not asked again. */
+  private queueUnreadable = false;
 
   constructor(
     private readonly deps: FollowerDeps,
@@ -176,20 +179,40 @@ export class PromptFollower {
     const overdue = this.hint !== undefined && Date.now() - this.hintAt > HISTORY_GRACE_MS;
     if (!overdue && tick % QUEUE_CHECK_EVERY !== 0) return undefined;
 
-    const queue = await this.deps.queue();
-    if (queue.running.some((item) => item.promptId === this.promptId)) {
+    const queue = await this.readableQueue();
+    if (!queue) {
+      // Nothing to tell a deleted prompt by: history and the socket's events go on deciding (and the
+      // caller's own deadline bounds the wait); once a terminal event is overdue, it decides.
+      if (!overdue) return undefined;
+    } else if (queue.running.some((item) => item.promptId === this.promptId)) {
       this.markStarted();
       // Still running after a terminal-looking event: an ExecutionBlocker error lets the run go on.
       if (overdue) this.hint = undefined;
       return undefined;
-    }
-    if (queue.pending.some((item) => item.promptId === this.promptId)) return undefined;
+    } else if (queue.pending.some((item) => item.promptId === this.promptId)) return undefined;
     // History is written before the prompt leaves the queue, so look once more before calling it lost.
     const late = await this.deps.history(this.promptId);
     if (late && this.isOurs(late)) return settleFromHistory(this.promptId, late);
     if (this.hint?.kind === 'error') throw new ComfyExecutionError(this.promptId, this.hint.data);
     if (this.hint?.kind === 'interrupted') throw new ComfyInterruptedError(this.promptId, this.hint.data);
     throw new ComfyPromptLostError(this.promptId, this.hint ? 'finished but has no history entry' : 'is neither queued, running nor in history');
+  }
+
+  /**
+   * /queue, or undefined once it answered more than ComfyHttp reads (every pending prompt's graph
+   * and extra_data, the UI's whole workflow among them, can pass 64 MiB on a busy shared server):
+   * the prompt is then followed without it rather than failed, and it is not fetched again.
+   */
+  private async readableQueue(): Promise<QueueState | undefined> {
+    if (this.queueUnreadable) return undefined;
+    try {
+      return await this.deps.queue();
+    } catch (error) {
+      if (!(error instanceof ComfyHttpError && error.tooLarge)) throw error;
+      this.queueUnreadable = true;
+      this.deps.log.warn('comfyui /queue is too large to read; following the prompt by its history and events alone', { promptId: this.promptId, error: error.message });
+      return undefined;
+    }
   }
 
   private onMessage({ type, data }: ComfyMessage): void {
