@@ -11,6 +11,7 @@ import { reachesProject } from '../http/auth/project-access';
 import { progressRelayLatency } from '@anime/pipeline';
 import { KEY_COLUMNS, toKeyRow, type KeyColumns } from '../data/find-key-row';
 import { authenticateSocket, SOCKET_CALLER, SOCKET_TOKEN } from './authenticate-socket';
+import { LatestTicks } from './latest-ticks';
 import { attachOpsRoom, relayToOpsRoom } from './ops-room';
 
 const JOB_REACH = { name: 'gateway-job-reach', text: `SELECT status::text AS status, project FROM generation_jobs WHERE id = $1::uuid` };
@@ -77,14 +78,17 @@ interface Subscription {
 
 /**
  * Relays job events from Redis pub/sub to Socket.IO clients. On `subscribe` the job's story so far
- * is replayed from PostgreSQL (queued, started, latest progress, terminal), then live events follow;
- * a live event that overlaps the replay is dropped by its seq.
+ * is replayed from PostgreSQL (queued, started, latest progress, terminal), with the latest tick
+ * heard live when it is newer than the stored one, then live events follow; a live event that
+ * overlaps the replay is dropped by its seq.
  */
 export class JobRelay {
   private readonly byJob = new Map<string, Map<string, Subscription>>();
   /** One catch-up at a time; a drop during one runs another after it. */
   private catchingUp = false;
   private catchUpAgain = false;
+  /** Each job's latest tick heard live, which its stored story may not hold yet. */
+  private readonly ticks = new LatestTicks();
 
   constructor(
     private readonly deps: {
@@ -212,7 +216,9 @@ export class JobRelay {
       giveBack();
       return notFound(jobId);
     }
-    for (const envelope of story.events) this.deliver(sub, envelope);
+    // A tick published before this subscription and not stored yet goes in its place by seq.
+    const tick = this.ticks.latest(jobId);
+    for (const envelope of tick ? [...story.events, tick].sort((a, b) => a.seq - b.seq) : story.events) this.deliver(sub, envelope);
     const pending = sub.pending ?? [];
     sub.pending = null;
     for (const envelope of pending.sort((a, b) => a.seq - b.seq)) this.deliver(sub, envelope);
@@ -286,6 +292,7 @@ export class JobRelay {
     }
     const jobId = (envelope.payload as { jobId?: string })?.jobId;
     if (!jobId) return;
+    this.ticks.observe(jobId, envelope);
     for (const sub of this.byJob.get(jobId)?.values() ?? []) {
       if (sub.pending) sub.pending.push(envelope);
       else if (sub.held) sub.held.push(envelope);

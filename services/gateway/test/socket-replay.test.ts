@@ -1,0 +1,99 @@
+import type { Redis } from 'ioredis';
+import { io, type Socket } from 'socket.io-client';
+import type { JobEventEnvelope } from '@anime/contracts';
+import { createRedis, JobEventPublisher, progressEvent } from '@anime/pipeline';
+import { TEST_REDIS_URL, waitFor } from '@anime/testing';
+import { kaiDefinition } from './fixtures';
+import { startTestGateway, type TestGateway } from './start-test-gateway';
+import { LatestTicks } from '../src/socket/latest-ticks';
+
+/**
+ * The orchestrator publishes a job's progress ticks at once and stores the latest only now and then
+ * (and the last with the outputs): a subscriber arriving in between still gets that tick in its
+ * replay, in seq order, since the gateway keeps the latest tick it heard of each job.
+ */
+describe('the replay of a job story to a late subscriber (gateway in-process, PostgreSQL, Redis)', () => {
+  let gateway: TestGateway;
+  let redis: Redis;
+  let events: JobEventPublisher;
+  const sockets: Socket[] = [];
+
+  beforeAll(async () => {
+    gateway = await startTestGateway('socket-replay');
+    expect((await gateway.client().post('/api/v1/characters', { name: 'Kai Nakamura', slug: 'kai', definition: kaiDefinition })).status).toBe(201);
+    redis = createRedis(TEST_REDIS_URL);
+    events = new JobEventPublisher(redis, gateway.queuePrefix);
+  });
+
+  afterAll(async () => {
+    for (const socket of sockets) socket.close();
+    redis?.disconnect();
+    await gateway?.close();
+  });
+
+  async function follower(jobId: string): Promise<{ names: () => string[]; seqs: () => number[]; ack: unknown }> {
+    const socket = io(gateway.baseUrl, { transports: ['websocket'], forceNew: true, reconnection: false, auth: { token: gateway.apiKey } });
+    sockets.push(socket);
+    const seen: { name: string; seq: number }[] = [];
+    socket.onAny((name: string, payload: { seq: number }) => seen.push({ name, seq: payload.seq }));
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('connect_error', reject);
+    });
+    const ack = await socket.timeout(5_000).emitWithAck('subscribe', { jobId });
+    return { names: () => seen.map((e) => e.name), seqs: () => seen.map((e) => e.seq), ack };
+  }
+
+  it('when a tick was published and not stored before a client subscribes, then its replay holds that tick after the stored events, and nothing twice', async () => {
+    const created = await gateway.client().post('/api/v1/generations', { character: 'kai', prompt: 'on a rooftop' });
+    expect(created.status).toBe(202);
+    const jobId: string = created.body.id;
+    // One follower from the start: once it has the tick, the gateway has heard it.
+    const early = await follower(jobId);
+    await waitFor(() => early.names().includes('job:queued'), 'the early follower to get job:queued');
+    // Seqs past the stored job:queued (1), reserved as the orchestrator reserves them (its next event
+    // is numbered after them); the ticks themselves are not stored.
+    await gateway.db.$executeRaw`UPDATE generation_jobs SET "eventSeq" = 7 WHERE id = ${jobId}::uuid`;
+    await events.publishAll([progressEvent(jobId, { value: 3, max: 8, node: '3' }, 6), progressEvent(jobId, { value: 4, max: 8, node: '3' }, 7)]);
+    await waitFor(() => early.seqs().includes(7), 'the early follower to get the second tick');
+
+    const late = await follower(jobId);
+    expect(late.ack).toMatchObject({ ok: true, status: 'queued' });
+    await waitFor(() => late.names().length >= 2, 'the late follower to get its replay');
+    expect(late.names()).toEqual(['job:queued', 'job:progress']);
+    expect(late.seqs()).toEqual([1, 7]);
+
+    // The live story goes on for both, each event once.
+    const canceled = await gateway.client().post(`/api/v1/generations/${jobId}/cancel`);
+    expect(canceled.status).toBe(202);
+    await waitFor(() => late.names().includes('job:canceled') && early.names().includes('job:canceled'), 'both followers to get job:canceled');
+    expect(late.names()).toEqual(['job:queued', 'job:progress', 'job:canceled']);
+    expect(early.names()).toEqual(['job:queued', 'job:progress', 'job:progress', 'job:canceled']);
+  });
+});
+
+describe('LatestTicks', () => {
+  const tick = (jobId: string, seq: number): JobEventEnvelope => progressEvent(jobId, { value: seq, max: 100, node: '3' }, seq);
+  const event = (name: 'job:completed' | 'job:started', jobId: string, seq: number) => ({ name, seq, payload: { jobId, seq } }) as unknown as JobEventEnvelope;
+
+  it('when ticks of a job arrive out of order, then the latest by seq is kept; other events change nothing, and its terminal event forgets it', () => {
+    const ticks = new LatestTicks();
+    ticks.observe('a', tick('a', 5));
+    ticks.observe('a', tick('a', 4));
+    ticks.observe('a', event('job:started', 'a', 9));
+    expect(ticks.latest('a')?.seq).toBe(5);
+    ticks.observe('a', event('job:completed', 'a', 10));
+    expect(ticks.latest('a')).toBeUndefined();
+    expect(ticks.size).toBe(0);
+  });
+
+  it('when more jobs tick than it keeps, then the job that ticked least recently goes first', () => {
+    const ticks = new LatestTicks(2);
+    ticks.observe('a', tick('a', 1));
+    ticks.observe('b', tick('b', 1));
+    ticks.observe('a', tick('a', 2));
+    ticks.observe('c', tick('c', 1));
+    expect([ticks.latest('a')?.seq, ticks.latest('b'), ticks.latest('c')?.seq]).toEqual([2, undefined, 1]);
+    expect(ticks.size).toBe(2);
+  });
+});
