@@ -25,21 +25,37 @@ export interface MintedKey {
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 const PROJECT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-function checkScopes(scopes: readonly string[]): ApiScope[] {
+// The rules of a key's name, scopes and projects, owned here: mintKey applies them, and the CLIs
+// apply them to their flags before they touch the database (a bad value is then a usage error).
+
+/** A key name: refused with `invalid_name`. */
+export function checkKeyName(name: string): string {
+  if (!NAME.test(name)) throw new ApiKeyError('invalid_name', 'a key name is 1-64 letters, digits, ".", "_", ":" or "-", starting with a letter or digit');
+  return name;
+}
+
+/** Known scopes, at least one (`unknown_scope`, `no_scopes`), without repeats. */
+export function checkScopes(scopes: readonly string[]): ApiScope[] {
   const unknown = scopes.filter((s) => !(API_SCOPES as readonly string[]).includes(s));
   if (unknown.length) throw new ApiKeyError('unknown_scope', `unknown scope(s): ${unknown.join(', ')}; scopes are ${API_SCOPES.join(', ')}`);
   if (!scopes.length) throw new ApiKeyError('no_scopes', `a key needs at least one scope (${API_SCOPES.join(', ')})`);
   return [...new Set(scopes)] as ApiScope[];
 }
 
-/** Creates a key and stores only its sha256; a live key with the same name is refused (`name_taken`). */
-export async function mintKey(db: Db, input: NewApiKey): Promise<MintedKey> {
-  if (!NAME.test(input.name)) throw new ApiKeyError('invalid_name', 'a key name is 1-64 letters, digits, ".", "_", ":" or "-", starting with a letter or digit');
-  const scopes = checkScopes(input.scopes);
-  const projects = input.projects ? [...new Set(input.projects)] : null;
-  if (projects && (!projects.length || projects.some((p) => !PROJECT.test(p)))) {
+/** Project names, at least one when given (`invalid_projects`), without repeats; absent or null: every project. */
+export function checkProjects(projects: readonly string[] | null | undefined): string[] | null {
+  const unique = projects ? [...new Set(projects)] : null;
+  if (unique && (!unique.length || unique.some((p) => !PROJECT.test(p)))) {
     throw new ApiKeyError('invalid_projects', 'projects are a non-empty list of names of 1-64 letters, digits, ".", "_" or "-"');
   }
+  return unique;
+}
+
+/** Creates a key and stores only its sha256; a live key with the same name is refused (`name_taken`). */
+export async function mintKey(db: Db, input: NewApiKey): Promise<MintedKey> {
+  checkKeyName(input.name);
+  const scopes = checkScopes(input.scopes);
+  const projects = checkProjects(input.projects);
   const expiresAt = input.expiresAt ?? null;
   if (expiresAt && Number.isNaN(expiresAt.getTime())) throw new ApiKeyError('invalid_expiry', 'the expiry is not a valid date');
   const key = generateKey();

@@ -99,7 +99,11 @@ describe('pnpm apikey:create / list / revoke', () => {
     // Exit 2 for a mistake in the command line (printed with the usage), 1 for a refusal of what it asks.
     const file = path.join(home, 'never-written', 'api-key');
     const cases: [Program, string[], number, RegExp][] = [
-      ['apikey:create', ['--name', 'x', '--scopes', 'read,superuser'], 1, /unknown scope\(s\): superuser/],
+      // A value of a flag that mintKey's rules refuse is a mistake in the command line too, said naming the flag.
+      ['apikey:create', ['--name', 'x', '--scopes', 'read,superuser'], 2, /^apikey:create: --scopes "read,superuser": unknown scope\(s\): superuser; scopes are read, generate/],
+      ['apikey:create', ['--name', 'x', '--scopes', 'read', '--projects', 'demo,bad project!'], 2, /^apikey:create: --projects "demo,bad project!": projects are /],
+      ['apikey:ensure-file', ['--name', 'x', '--scopes', 'read,superuser', '--file', file], 2, /^apikey-ensure-file: --scopes "read,superuser": unknown scope\(s\): superuser/],
+      ['apikey:ensure-file', ['--name', 'bad name!', '--scopes', 'read', '--file', file], 2, /^apikey-ensure-file: --name "bad name!": a key name is /],
       ['apikey:create', ['--name', 'viewer', '--scopes', 'read'], 1, /a live key named "viewer" exists/],
       ['apikey:create', ['--name', 'x', '--scopes', 'read', '--expires', 'next week'], 2, /--expires "next week" is not an ISO date/],
       ['apikey:create', ['--name', 'x', '--scopes', 'read', '--expires', '2001-01-01'], 2, /--expires 2001-01-01 is in the past/],
@@ -107,9 +111,11 @@ describe('pnpm apikey:create / list / revoke', () => {
       ['apikey:create', ['--scopes', 'read'], 2, /--name is required/],
       ['apikey:create', ['--name', 'x'], 2, /--scopes is required/],
       ['apikey:create', ['--name', 'x', '--scopes', 'read', '--bogus'], 2, /Unknown option '--bogus'/],
-      ['apikey:create', ['--name', 'bad name!', '--scopes', 'read'], 1, /a key name is/],
+      ['apikey:create', ['--name', 'bad name!', '--scopes', 'read'], 2, /^apikey:create: --name "bad name!": a key name is 1-64 letters/],
       ['apikey:revoke', ['nobody'], 1, /no live key named "nobody"/],
       ['apikey:revoke', [], 2, /give exactly one key name/],
+      ['apikey:revoke', ['viewer', 'temp'], 2, /give exactly one key name/],
+      ['apikey:revoke', ['--bogus', 'viewer'], 2, /^apikey:revoke: Unknown option '--bogus'/],
       ['apikey:list', ['--jsn'], 2, /Unknown option '--jsn'/],
       ['apikey:list', ['viewer'], 2, /Unexpected argument 'viewer'/],
       // A comma list naming nothing is a mistake in the command line too: its first line names the flag.
@@ -125,6 +131,19 @@ describe('pnpm apikey:create / list / revoke', () => {
     }
     const noDatabase = await cli('apikey:list', [], {});
     expect(noDatabase).toMatchObject({ code: 2, stderr: expect.stringContaining('DATABASE_URL is not set') });
+    // The command line is checked before DATABASE_URL is looked for: its mistake is the one said.
+    for (const [program, args, message] of [
+      ['apikey:create', ['--name', 'x', '--scopes', 'read', '--bogus'], /^apikey:create: Unknown option '--bogus'/],
+      ['apikey:create', ['--name', 'x', '--scopes', 'read,superuser'], /^apikey:create: --scopes "read,superuser": unknown scope/],
+      ['apikey:revoke', ['--bogus', 'viewer'], /^apikey:revoke: Unknown option '--bogus'/],
+      ['apikey:list', ['--jsn'], /^apikey:list: Unknown option '--jsn'/],
+      ['apikey:ensure-file', ['--name', 'x', '--scopes', 'read', '--fil', file], /^apikey-ensure-file: Unknown option '--fil'/],
+      ['apikey:create', ['--name', 'x', '--scopes', 'read'], /^apikey:create: DATABASE_URL is not set/],
+    ] as [Program, string[], RegExp][]) {
+      const { code, stdout, stderr } = await cli(program, args, {});
+      expect({ program, args, code, stderr }).toEqual({ program, args, code: 2, stderr: expect.stringMatching(message) });
+      expect(stdout).toBe('');
+    }
     // A database that cannot be reached, or does not exist: one line saying so, not Prisma's quote of the bundle's code.
     const unreachable = `postgresql://postgres@127.0.0.1:1/anime`;
     const missing = database.url.replace(/\/([^/?]+)(\?|$)/, '/$1_missing$2');

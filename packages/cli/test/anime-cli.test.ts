@@ -154,6 +154,49 @@ describe('anime CLI against the real stack', () => {
     expect(JSON.parse(json.stdout)).toEqual({ items: [expect.objectContaining({ id: cursor })], nextCursor: cursor });
   });
 
+  it('when there are more characters than --limit, then a hint on stderr gives the --cursor of the next page; --json keeps the API page, nextCursor included', async () => {
+    // Kai (seeded) and a second one: pages follow the slug.
+    expect((await fx.api.post('/api/v1/characters', { name: 'Paging Extra', slug: 'zz-paging-extra', definition: { displayName: 'Paging Extra' } })).status).toBe(201);
+    const first = await anime('characters', '--limit', '1');
+    expect(first.code).toBe(0);
+    expect(first.stdout.trimEnd().split('\n')).toEqual([expect.stringMatching(/^SLUG +NAME +CURRENTVERSION/), expect.stringMatching(/^kai-nakamura /)]);
+    const hint = /^more characters past --limit 1: add --cursor ([0-9a-f-]{36}) for the next page, or raise --limit \(at most 200\)$/.exec(first.stderr.trimEnd());
+    expect({ stderr: first.stderr, hint: Boolean(hint) }).toEqual({ stderr: first.stderr, hint: true });
+    const second = await anime('characters', '--limit', '1', '--cursor', hint![1]);
+    expect({ code: second.code, stderr: second.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(second.stdout.trimEnd().split('\n')).toEqual([expect.stringMatching(/^SLUG/), expect.stringMatching(/^zz-paging-extra /)]);
+    // The default (100) holds both: no hint.
+    const all = await anime('characters');
+    expect({ code: all.code, stderr: all.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(all.stdout).toMatch(/^kai-nakamura .*\n^zz-paging-extra /m);
+    const json = await anime('--json', 'characters', '--limit', '1');
+    expect({ code: json.code, stderr: json.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(JSON.parse(json.stdout)).toEqual({ items: [expect.objectContaining({ slug: 'kai-nakamura', id: hint![1] })], nextCursor: hint![1] });
+  });
+
+  it('when jobs or characters get a --limit, --status or --cursor the gateway would refuse, then it is a usage error (exit 2) naming the flag and what it allows, before any request', async () => {
+    // --url at a port nobody listens on: a request would exit 1 with "cannot reach the gateway".
+    const cases: [string[], RegExp][] = [
+      [['jobs', '--limit', '0'], /--limit must be a whole number from 1 to 200$/],
+      [['jobs', '--limit', '201'], /--limit must be a whole number from 1 to 200$/],
+      [['jobs', '--limit', '1.5'], /--limit must be a whole number from 1 to 200$/],
+      [['jobs', '--status', 'done'], /--status must be one of queued, running, completed, failed, canceled$/],
+      [['jobs', '--cursor', 'page-2'], /--cursor must be an id \(a UUID\)/],
+      [['characters', '--limit', '0'], /--limit must be a whole number from 1 to 200$/],
+      [['characters', '--limit', '500'], /--limit must be a whole number from 1 to 200$/],
+      [['characters', '--cursor', 'kai-nakamura'], /--cursor must be an id \(a UUID\)/],
+    ];
+    for (const [args, message] of cases) {
+      const result = await anime('--url', 'http://127.0.0.1:1', ...args);
+      expect({ args, code: result.code, first: result.stderr.split('\n')[0] }).toEqual({ args, code: 2, first: expect.stringMatching(message) });
+      expect(result.stderr).not.toMatch(/cannot reach/);
+      expect(result.stdout).toBe('');
+    }
+    // Within the bounds, they reach the gateway.
+    const statuses = await anime('jobs', '--status', 'canceled', '--limit', '200', '--cursor', '00000000-0000-4000-8000-000000000000');
+    expect({ code: statuses.code, stderr: statuses.stderr }).toEqual({ code: 0, stderr: '' });
+  });
+
   it('when asked for help, given a bad option, an unknown id or a missing key, then it answers plainly with the right exit code', async () => {
     for (const command of ['generate', 'jobs', 'show', 'cancel', 'retry', 'characters', 'backends', 'queues']) {
       const help = await anime(command, '--help');

@@ -5,13 +5,16 @@ import { JOB_STATUSES } from './resources';
 // Query parameters of the REST list routes, declared once: the routes parse with them and the
 // OpenAPI document describes them.
 
+/** The most items one page of a list route holds (`limit`); clients such as the CLI check it before asking. */
+export const MAX_PAGE_LIMIT = 200;
+
 export const generationListQuerySchema = z.object({
   status: z.enum(JOB_STATUSES).optional(),
   project: storableText().max(64).optional(),
   character: storableText().max(200).optional().describe('slug or id'),
   source: storableText().max(64).optional().describe('the producing system'),
   requestId: storableText().max(200).optional().describe("the producer's idempotency key"),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_LIMIT).default(50),
   cursor: z.uuid().optional().describe('nextCursor of the previous page'),
 });
 
@@ -23,20 +26,20 @@ export const assetListQuerySchema = z.object({
   shot: storableText().max(64).optional(),
   character: storableText().max(200).optional().describe('slug or id'),
   version: z.coerce.number().int().min(1).max(999_999_999).optional().describe("the character version's number"),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_LIMIT).default(50),
   cursor: z.uuid().optional().describe('nextCursor of the previous page'),
 });
 
 export const characterListQuerySchema = z.object({
   q: storableText().max(200).optional().describe('part of a name or slug'),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_LIMIT).default(50),
   cursor: z.uuid().optional().describe('nextCursor of the previous page'),
   archived: z.enum(['true', 'false']).default('false').transform((v) => v === 'true').describe('include archived characters'),
 });
 
 /** `GET /api/v1/webhooks/:id/deliveries`: every attempt of the retention (WEBHOOK_LOG_RETENTION_DAYS), newest first, paged like the other lists. */
 export const webhookDeliveryListQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_LIMIT).default(50),
   cursor: z.uuid().optional().describe('nextCursor of the previous page'),
 });
 

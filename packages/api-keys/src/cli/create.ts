@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import { API_SCOPES } from '@anime/contracts';
-import { mintKey } from '../mint-key';
+import { checkKeyName, checkProjects, checkScopes, mintKey } from '../mint-key';
 import { parseExpiry } from './parse-expiry';
-import { nonEmptyCommaList, runCli, UsageError } from './run-cli';
+import { checkedFlag, nonEmptyCommaList, parsedOrUsage, runCli, UsageError } from './run-cli';
 
 const USAGE = `usage: pnpm apikey:create --name <name> --scopes <comma list> [--projects <comma list>] [--expires <ISO date>]
 
@@ -16,24 +16,29 @@ sha256 is stored: the key is shown this once and cannot be shown again.
 
 Use it as: Authorization: Bearer <key>`;
 
-runCli('apikey:create', USAGE, async (db, argv) => {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: argv, options: { name: { type: 'string' }, scopes: { type: 'string' }, projects: { type: 'string' }, expires: { type: 'string' } }, strict: true }));
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  if (!values.name) throw new UsageError('--name is required');
-  if (!values.scopes) throw new UsageError('--scopes is required');
-  const scopes = nonEmptyCommaList('--scopes', values.scopes, `one or more of ${API_SCOPES.join(', ')}, comma-separated`)!;
-  const projects = nonEmptyCommaList('--projects', values.projects, 'one or more project names, comma-separated (leave it out for every project)') ?? null;
-  const minted = await mintKey(db, {
-    name: values.name,
-    scopes,
-    projects,
-    expiresAt: parseExpiry(values.expires),
-  });
-  console.log(`created API key "${minted.name}" (${minted.prefix}…): scopes ${minted.scopes.join(', ')}; projects ${minted.projects?.join(', ') ?? 'all'}; expires ${minted.expiresAt?.toISOString() ?? 'never'}`);
-  console.log('Store it now: it is shown only this once and cannot be shown again.');
-  console.log(minted.key);
-});
+runCli(
+  'apikey:create',
+  USAGE,
+  (argv) => {
+    const { values } = parsedOrUsage(() =>
+      parseArgs({ args: argv, options: { name: { type: 'string' }, scopes: { type: 'string' }, projects: { type: 'string' }, expires: { type: 'string' } }, strict: true }),
+    );
+    if (!values.name) throw new UsageError('--name is required');
+    if (!values.scopes) throw new UsageError('--scopes is required');
+    const scopes = nonEmptyCommaList('--scopes', values.scopes, `one or more of ${API_SCOPES.join(', ')}, comma-separated`)!;
+    const projects = nonEmptyCommaList('--projects', values.projects, 'one or more project names, comma-separated (leave it out for every project)') ?? null;
+    // mintKey's own rules, applied before the database is opened: a bad value is a mistake in the command line.
+    return {
+      name: checkedFlag('--name', values.name, () => checkKeyName(values.name!)),
+      scopes: checkedFlag('--scopes', values.scopes, () => checkScopes(scopes)),
+      projects: values.projects === undefined ? null : checkedFlag('--projects', values.projects, () => checkProjects(projects)),
+      expiresAt: parseExpiry(values.expires),
+    };
+  },
+  async (db, input) => {
+    const minted = await mintKey(db, input);
+    console.log(`created API key "${minted.name}" (${minted.prefix}…): scopes ${minted.scopes.join(', ')}; projects ${minted.projects?.join(', ') ?? 'all'}; expires ${minted.expiresAt?.toISOString() ?? 'never'}`);
+    console.log('Store it now: it is shown only this once and cannot be shown again.');
+    console.log(minted.key);
+  },
+);

@@ -1,6 +1,6 @@
 import { listKeys, type ListedKey } from '../list-keys';
 import { parseArgs } from 'node:util';
-import { runCli, UsageError } from './run-cli';
+import { parsedOrUsage, runCli } from './run-cli';
 
 const USAGE = `usage: pnpm apikey:list [--json]
 
@@ -20,14 +20,13 @@ function table(keys: ListedKey[]): string {
   return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
 }
 
-runCli('apikey:list', USAGE, async (db, argv) => {
-  let json: boolean | undefined;
-  try {
-    ({ values: { json } } = parseArgs({ args: argv, options: { json: { type: 'boolean' } }, strict: true }));
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const keys = await listKeys(db);
-  if (json) console.log(JSON.stringify(keys, null, 2));
-  else console.log(keys.length ? table(keys) : 'no API keys (create one with pnpm apikey:create)');
-});
+runCli(
+  'apikey:list',
+  USAGE,
+  (argv) => parsedOrUsage(() => parseArgs({ args: argv, options: { json: { type: 'boolean' } }, strict: true })).values,
+  async (db, { json }) => {
+    const keys = await listKeys(db);
+    if (json) console.log(JSON.stringify(keys, null, 2));
+    else console.log(keys.length ? table(keys) : 'no API keys (create one with pnpm apikey:create)');
+  },
+);

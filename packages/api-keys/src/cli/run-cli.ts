@@ -5,15 +5,28 @@ import { ApiKeyError } from '../key-errors';
 export class UsageError extends Error {}
 
 /**
- * Runs one API-key command: `--help` prints the usage; DATABASE_URL comes from the environment;
- * a refusal (unknown scope, taken name, …) or a usage mistake is one clear line and a non-zero
- * exit, never a stack trace. Nothing here ever logs a key except the one line `create` prints.
+ * Runs one API-key command: `--help` prints the usage; the command line is parsed and checked
+ * first (`parse`: a mistake in it is a UsageError), then DATABASE_URL comes from the environment;
+ * a refusal (taken name, unknown key, …) or a usage mistake is one clear line and a non-zero exit,
+ * never a stack trace. Nothing here ever logs a key except the one line `create` prints.
  */
-export function runCli(name: string, usage: string, run: (db: Db, argv: string[]) => Promise<void>): void {
+export function runCli<Args>(name: string, usage: string, parse: (argv: string[]) => Args, run: (db: Db, args: Args) => Promise<void>): void {
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) {
     console.log(usage);
     return;
+  }
+  const report = (error: Error): number => {
+    if (error instanceof UsageError) console.error(`${name}: ${error.message}\n\n${usage}`);
+    else if (error instanceof ApiKeyError) console.error(`${name}: ${error.message}`);
+    else console.error(`${name} failed: ${reason(error)}`);
+    return error instanceof UsageError ? 2 : 1;
+  };
+  let args: Args;
+  try {
+    args = parse(argv);
+  } catch (error) {
+    process.exit(report(error as Error));
   }
   const databaseUrl = process.env.DATABASE_URL;
   const problem = databaseUrlProblem(databaseUrl);
@@ -22,20 +35,37 @@ export function runCli(name: string, usage: string, run: (db: Db, argv: string[]
     process.exit(2);
   }
   const db = createDb(databaseUrl, { max: 1 });
-  run(db, argv)
+  run(db, args)
     .then(
       () => 0,
-      (error: Error) => {
-        if (error instanceof UsageError) console.error(`${name}: ${error.message}\n\n${usage}`);
-        else if (error instanceof ApiKeyError) console.error(`${name}: ${error.message}`);
-        else console.error(`${name} failed: ${reason(error)}`);
-        return error instanceof UsageError ? 2 : 1;
-      },
+      (error: Error) => report(error),
     )
     .then(async (code) => {
       await db.$disconnect().catch(() => undefined);
       process.exit(code);
     });
+}
+
+/** What parsing the command line throws (node:util parseArgs' unknown option, missing value, …) is a usage error. */
+export function parsedOrUsage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/**
+ * A flag's value checked by the rule that owns it (mintKey's, which refuses with ApiKeyError):
+ * a value it refuses is a mistake in the command line, said naming the flag.
+ */
+export function checkedFlag<T>(flag: string, value: string, check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (error instanceof ApiKeyError) throw new UsageError(`${flag} ${JSON.stringify(value)}: ${error.message}`);
+    throw error;
+  }
 }
 
 /**

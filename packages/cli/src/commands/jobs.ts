@@ -1,8 +1,9 @@
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
+import { generationListQuerySchema, JOB_STATUSES } from '@anime/contracts';
 import { describeGeneration, type GenerationResource } from '../generation-summary';
 import { printJson, printTable } from '../output';
 import type { CommandContext } from './context';
-import { integer } from './generate';
+import { hintNextPage, withPaging } from './paging';
 
 const list = (g: GenerationResource) => ({
   id: g.id,
@@ -15,23 +16,25 @@ const list = (g: GenerationResource) => ({
   error: g.error?.code,
 });
 
+const status = (value: string): string => {
+  if (!(JOB_STATUSES as readonly string[]).includes(value)) throw new InvalidArgumentError(`--status must be one of ${JOB_STATUSES.join(', ')}`);
+  return value;
+};
+
 export function jobsCommand(context: CommandContext): Command {
-  return new Command('jobs')
+  const command = new Command('jobs')
     .description('list generations, newest first')
-    .option('--status <status>', 'queued | running | completed | failed | canceled')
+    .option('--status <status>', JOB_STATUSES.join(' | '), status)
     .option('--project <name>')
-    .option('--character <slug>')
-    .option('--limit <n>', 'how many (default 20, at most 200)', integer('--limit'), 20)
-    .option('--cursor <id>', 'the next page: the cursor the previous page ended with (its hint, or nextCursor with --json)')
-    .action(async (options) => {
-      const query = new URLSearchParams(Object.entries(options).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)]));
-      const page = await context.api().get<{ items: GenerationResource[]; nextCursor: string | null }>(`/api/v1/generations?${query}`);
-      // With --json the page is printed as the API returned it: its nextCursor says whether there is more.
-      if (context.json()) return printJson(page);
-      printTable(page.items.map(list), ['id', 'status', 'character', 'project', 'progress', 'files', 'created', 'error']);
-      // On stderr, so that stdout stays the table alone.
-      if (page.nextCursor) console.error(`more jobs past --limit ${options.limit}: add --cursor ${page.nextCursor} (same filters) for the next page, or raise --limit (at most 200)`);
-    });
+    .option('--character <slug>');
+  return withPaging(command, 'jobs', 20, generationListQuerySchema).action(async (options) => {
+    const query = new URLSearchParams(Object.entries(options).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)]));
+    const page = await context.api().get<{ items: GenerationResource[]; nextCursor: string | null }>(`/api/v1/generations?${query}`);
+    // With --json the page is printed as the API returned it: its nextCursor says whether there is more.
+    if (context.json()) return printJson(page);
+    printTable(page.items.map(list), ['id', 'status', 'character', 'project', 'progress', 'files', 'created', 'error']);
+    hintNextPage('jobs', options.limit, page.nextCursor, { filters: true });
+  });
 }
 
 export function showCommand(context: CommandContext): Command {

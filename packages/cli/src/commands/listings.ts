@@ -1,6 +1,8 @@
 import { Command } from 'commander';
+import { characterListQuerySchema } from '@anime/contracts';
 import { printJson, printTable } from '../output';
 import type { CommandContext } from './context';
+import { hintNextPage, withPaging } from './paging';
 
 /** A command that lists one collection of the API as a table (or JSON). */
 function listing(name: string, description: string, path: string, rows: (body: any) => Record<string, unknown>[], columns: string[]) {
@@ -12,13 +14,17 @@ function listing(name: string, description: string, path: string, rows: (body: a
     });
 }
 
-export const charactersCommand = listing('characters', 'list characters and their current versions', '/api/v1/characters?limit=100', (b) => b.items, [
-  'slug',
-  'name',
-  'currentVersion',
-  'referenceCount',
-  'archived',
-]);
+/** Characters, a page at a time (by slug) like jobs: a hint on stderr gives the next page's --cursor. */
+export function charactersCommand(context: CommandContext): Command {
+  return withPaging(new Command('characters').description('list characters and their current versions'), 'characters', 100, characterListQuerySchema).action(async (options: { limit: number; cursor?: string }) => {
+    const query = new URLSearchParams({ limit: String(options.limit), ...(options.cursor === undefined ? {} : { cursor: options.cursor }) });
+    const page = await context.api().get<{ items: Record<string, unknown>[]; nextCursor: string | null }>(`/api/v1/characters?${query}`);
+    // With --json the page is printed as the API returned it: its nextCursor says whether there is more.
+    if (context.json()) return printJson(page);
+    printTable(page.items, ['slug', 'name', 'currentVersion', 'referenceCount', 'archived']);
+    hintNextPage('characters', options.limit, page.nextCursor, { filters: false });
+  });
+}
 
 export const backendsCommand = listing('backends', 'list ComfyUI backends: state, load, what they offer', '/api/v1/backends', (b) =>
   b.items.map((x: any) => ({ ...x, checkpoints: x.checkpoints?.length ?? 0, loras: x.loras?.length ?? 0, lastError: x.lastError ?? null })), ['id', 'url', 'state', 'busy', 'queueDepth', 'jobsDone', 'checkpoints', 'loras', 'lastError']);
