@@ -7,8 +7,10 @@ import { apiDocument } from '../src/http/openapi/api-document';
 // file-ranges and request-bodies) call it on every response, so every answer the suite sees is checked.
 
 type Document = ReturnType<typeof apiDocument>;
+/** A header as a response declares it: inline, or a reference to components/headers. */
+type HeaderDeclaration = { schema?: { type?: string } } | { $ref: string };
 interface Operation {
-  responses: Record<string, { content?: Record<string, { schema: object }>; headers?: Record<string, { schema?: { type?: string } }> }>;
+  responses: Record<string, { content?: Record<string, { schema: object }>; headers?: Record<string, HeaderDeclaration> }>;
 }
 
 const document: Document = apiDocument();
@@ -33,7 +35,24 @@ function operationFor(method: string, pathname: string): { template: string; ope
 }
 
 /** Headers an answer may carry only where the document declares them, each with a value its schema allows. */
-export const DECLARED_HEADERS = ['Location', 'ETag', 'Last-Modified', 'Retry-After', 'Content-Range', 'Accept-Ranges', 'X-Bundle-Omitted-References', 'Content-Disposition', 'Cache-Control'];
+export const DECLARED_HEADERS = [
+  'Location',
+  'ETag',
+  'Last-Modified',
+  'Retry-After',
+  'Content-Range',
+  'Accept-Ranges',
+  'X-Bundle-Omitted-References',
+  'Content-Disposition',
+  'Cache-Control',
+  'X-Request-Id',
+  'WWW-Authenticate',
+  'RateLimit-Policy',
+  'RateLimit',
+  'RateLimit-Limit',
+  'RateLimit-Remaining',
+  'RateLimit-Reset',
+];
 
 /** A fetch Headers, axios's headers, or node:http's (lower-case names). */
 export type SeenHeaders = { get(name: string): unknown } | Record<string, unknown>;
@@ -53,7 +72,7 @@ export interface SeenAnswer {
 /** Throws when the answer is not one the document describes for its route and status. */
 export function checkAgainstApiDocument(answer: SeenAnswer): void {
   const pathname = new URL(answer.url, 'http://x').pathname;
-  if (!pathname.startsWith('/api/') && pathname !== '/healthz' && pathname !== '/readyz') return;
+  if (!pathname.startsWith('/api/') && !['/healthz', '/readyz', '/metrics'].includes(pathname)) return;
   if (pathname.startsWith('/api/docs')) return;
   const found = operationFor(answer.method, pathname);
   const where = `${answer.method} ${pathname} → ${answer.status}`;
@@ -78,12 +97,22 @@ function headerValue(headers: SeenHeaders | undefined, name: string): string | u
   return Array.isArray(value) ? value.join(', ') : String(value);
 }
 
-function checkHeaders(where: string, operation: string, declared: Record<string, { schema?: { type?: string } }>, answer: SeenAnswer): void {
+/** The header a declaration names, itself or the one of components/headers it refers to. */
+function resolveHeader(declaration: HeaderDeclaration): { schema?: { type?: string } } {
+  if (!('$ref' in declaration)) return declaration;
+  const name = declaration.$ref.replace(/^#\/components\/headers\//, '');
+  const header = (document.components?.headers as Record<string, { schema?: { type?: string } }> | undefined)?.[name];
+  if (!header) throw new Error(`the OpenAPI document refers to a header it does not declare: ${declaration.$ref}`);
+  return header;
+}
+
+function checkHeaders(where: string, operation: string, declared: Record<string, HeaderDeclaration>, answer: SeenAnswer): void {
   for (const name of DECLARED_HEADERS) {
     const value = headerValue(answer.headers, name) ?? (name === 'Location' ? answer.location ?? undefined : undefined);
     if (value === undefined) continue;
-    const declaration = Object.entries(declared).find(([key]) => key.toLowerCase() === name.toLowerCase())?.[1];
-    if (!declaration) throw new Error(`${where}: sent a ${name} header the document does not declare for ${operation}`);
+    const reference = Object.entries(declared).find(([key]) => key.toLowerCase() === name.toLowerCase())?.[1];
+    if (!reference) throw new Error(`${where}: sent a ${name} header the document does not declare for ${operation}`);
+    const declaration = resolveHeader(reference);
     if (!declaration.schema) continue;
     const typed = declaration.schema.type === 'integer' && /^-?\d+$/.test(value) ? Number(value) : value;
     const key = `${operation} ${answer.status} header ${name}`;

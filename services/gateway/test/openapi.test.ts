@@ -15,6 +15,26 @@ import { startTestGateway, type TestGateway } from './start-test-gateway';
 import { toOpenApiPath } from '../src/http/openapi/api-path';
 import { QUEUE_BOARD_PATH } from '../src/http/admin/queue-board';
 
+type DocumentedResponse = { headers?: Record<string, { $ref?: string; description?: string; schema?: { type: string } }>; content?: Record<string, unknown> };
+
+/** Every response the document describes: operation, status, and the names of the headers it declares. */
+function documentedResponses(document: { paths: Record<string, Record<string, { responses: Record<string, DocumentedResponse> }>> }) {
+  return Object.entries(document.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).flatMap(([method, operation]) =>
+      Object.entries(operation.responses).map(([status, response]) => ({ path, route: `${method.toUpperCase()} ${path}`, status: Number(status), headers: Object.keys(response.headers ?? {}) })),
+    ),
+  );
+}
+
+/** One request with exactly these headers, its answer checked against the document as the clients' are. */
+async function checkedRaw(gw: TestGateway, path: string, headers: Record<string, string> = {}) {
+  const response = await rawRequest(gw.baseUrl, 'GET', path, headers);
+  checkAgainstApiDocument({ method: 'GET', url: path, status: response.status, contentType: String(response.headers['content-type'] ?? ''), body: response.json, headers: response.headers });
+  return response;
+}
+
+const RATE_LIMIT_HEADERS = ['RateLimit-Policy', 'RateLimit', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'];
+
 describe('OpenAPI document (GET /api/openapi.json, /api/docs)', () => {
   let gw: TestGateway;
 
@@ -137,6 +157,122 @@ describe('OpenAPI document (GET /api/openapi.json, /api/docs)', () => {
     const refused = { method: 'GET', url: '/api/v1/characters', status: 429, contentType: 'application/json', body: { error: { code: 'rate_limited', message: 'slow down' } } };
     expect(() => checkAgainstApiDocument({ ...refused, headers: { 'retry-after': '3' } })).not.toThrow();
     expect(() => checkAgainstApiDocument({ ...refused, headers: { 'retry-after': 'soon' } })).toThrow(/Retry-After header \(soon\) does not match/);
+  });
+
+  it('when any answer is given, a refusal or a 404 included, then it carries an X-Request-Id, which the document declares once and on every response', async () => {
+    const { body } = await jsonClient(gw.baseUrl).get('/api/openapi.json');
+    expect(body.components.headers['X-Request-Id']).toMatchObject({ description: expect.any(String), schema: { type: 'string', pattern: '^[\\w.-]{1,100}$' } });
+    const undeclared = documentedResponses(body).filter((r) => !r.headers.includes('X-Request-Id'));
+    expect(undeclared.map((r) => `${r.route} ${r.status}`)).toEqual([]);
+    expect(body.paths['/api/v1/characters'].get.responses['200'].headers['X-Request-Id']).toEqual({ $ref: '#/components/headers/X-Request-Id' });
+    // Real answers, each checked against the document: a read and its 304, a 404, a refused query (before
+    // the key is read), a 401, the probes and this document.
+    await gw.client().post('/api/v1/characters', { name: 'Rin', slug: 'rin', definition: kaiDefinition });
+    const read = await checkedRaw(gw, '/api/v1/characters/rin', { ...gw.authHeaders, 'x-request-id': 'trace-1.2_3' });
+    const answers = [
+      read,
+      await checkedRaw(gw, '/api/v1/characters/rin', { ...gw.authHeaders, 'if-none-match': String(read.headers.etag) }),
+      await checkedRaw(gw, '/api/v1/characters/nobody', gw.authHeaders),
+      await checkedRaw(gw, '/api/v1/characters?q=%ff', gw.authHeaders),
+      await checkedRaw(gw, '/api/v1/characters', { 'x-request-id': 'not an id!' }),
+      await checkedRaw(gw, '/healthz'),
+      await checkedRaw(gw, '/readyz'),
+      await checkedRaw(gw, '/api/openapi.json'),
+    ];
+    expect(answers.map((a) => a.status)).toEqual([200, 304, 404, 400, 401, 200, 200, 200]);
+    for (const answer of answers) expect(answer.headers['x-request-id']).toMatch(/^[\w.-]{1,100}$/);
+    // The client's own id is echoed; one the gateway does not take is replaced by a UUID.
+    expect(read.headers['x-request-id']).toBe('trace-1.2_3');
+    expect(answers[4].headers['x-request-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    const answer = { method: 'GET', url: '/healthz', status: 200, contentType: 'application/json', body: { status: 'ok', service: 'gateway' } };
+    expect(() => checkAgainstApiDocument({ ...answer, headers: { 'x-request-id': 'not an id!' } })).toThrow(/X-Request-Id header \(not an id!\) does not match/);
+  });
+
+  it('when a request is refused for want of a key, then the 401 says how to authenticate (WWW-Authenticate: Bearer), as the document declares on every 401 and only there', async () => {
+    const { body } = await jsonClient(gw.baseUrl).get('/api/openapi.json');
+    expect(body.components.headers['WWW-Authenticate']).toMatchObject({ schema: { type: 'string', enum: ['Bearer realm="api"'] } });
+    const misplaced = documentedResponses(body).filter((r) => r.headers.includes('WWW-Authenticate') !== (r.status === 401));
+    expect(misplaced.map((r) => `${r.route} ${r.status}`)).toEqual([]);
+    expect(documentedResponses(body).filter((r) => r.status === 401).length).toBeGreaterThan(30);
+    // No key, a bad key: on an /api route (through the checking client) and on /metrics.
+    const refusals = [
+      await gw.client(null).get('/api/v1/generations'),
+      await gw.client('not-a-key').post('/api/v1/characters', { name: 'X', slug: 'x', definition: kaiDefinition }),
+    ];
+    for (const refusal of refusals) expect({ status: refusal.status, challenge: refusal.headers.get('www-authenticate') }).toEqual({ status: 401, challenge: 'Bearer realm="api"' });
+    const metrics = await checkedRaw(gw, '/metrics');
+    expect({ status: metrics.status, challenge: metrics.headers['www-authenticate'] }).toEqual({ status: 401, challenge: 'Bearer realm="api"' });
+    const refused = { method: 'GET', url: '/api/v1/generations', status: 401, contentType: 'application/json', body: refusals[0].body };
+    expect(() => checkAgainstApiDocument({ ...refused, headers: { 'www-authenticate': 'Basic realm="x"' } })).toThrow(/WWW-Authenticate header \(Basic realm="x"\) does not match/);
+    expect(() => checkAgainstApiDocument({ ...refused, status: 404, body: { error: { code: 'not_found', message: 'no' } }, headers: { 'www-authenticate': 'Bearer realm="api"' } })).toThrow(
+      /WWW-Authenticate header the document does not declare/,
+    );
+  });
+
+  describe('with the request rate limit at 2 a second and no burst', () => {
+    let limited: TestGateway;
+
+    beforeAll(async () => {
+      limited = await startTestGateway('openapi-limits', { limits: { RATE_LIMIT_RPS: 2, RATE_LIMIT_BURST: 0 } });
+    });
+
+    afterAll(async () => {
+      await limited?.close();
+    });
+
+    it('when an /api route answers, on success or 429, then it carries the RateLimit headers, which the document declares on every answer of every limited route but its 401', async () => {
+      const { body } = await jsonClient(gw.baseUrl).get('/api/openapi.json');
+      // The /api routes are limited once the key is known; the open ones (this document) and /metrics never.
+      const wrong = documentedResponses(body).flatMap((r) => {
+        const limitedRoute = r.path.startsWith('/api/v1/');
+        const expected = limitedRoute && r.status !== 401 ? RATE_LIMIT_HEADERS : [];
+        const declared = r.headers.filter((h) => RATE_LIMIT_HEADERS.includes(h));
+        return declared.length === expected.length ? [] : [`${r.route} ${r.status}: ${declared.join(', ') || 'none'}`];
+      });
+      expect(wrong).toEqual([]);
+      for (const name of RATE_LIMIT_HEADERS) expect(body.components.headers[name]).toMatchObject({ description: expect.any(String), schema: { type: expect.any(String) } });
+      // A burst on a limited gateway, each answer checked against the document by the client.
+      const api = limited.client();
+      const answers = await Promise.all(Array.from({ length: 8 }, () => api.get('/api/v1/schemas')));
+      const statuses = new Set(answers.map((a) => a.status));
+      expect([...statuses].sort()).toEqual([200, 429]);
+      for (const answer of answers) {
+        expect(answer.headers.get('ratelimit-policy')).toBe('"requests";q=2;w=1');
+        expect(answer.headers.get('ratelimit')).toMatch(/^"requests";r=\d+;t=\d+$/);
+        expect(answer.headers.get('ratelimit-limit')).toBe('2');
+      }
+      // No key, no count; the document and /metrics are not limited.
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      const unlimited = [await checkedRaw(limited, '/api/v1/schemas'), await checkedRaw(limited, '/api/openapi.json'), await checkedRaw(limited, '/metrics', limited.authHeaders)];
+      expect(unlimited.map((a) => a.status)).toEqual([401, 200, 200]);
+      for (const answer of unlimited) expect(Object.keys(answer.headers).filter((h) => h.startsWith('ratelimit'))).toEqual([]);
+      // Their values: both limits on a generation, and what the schemas refuse.
+      const accepted = { method: 'POST', url: '/api/v1/generations', status: 202, contentType: 'application/json', body: { id: '6f1d8a52-1d54-4c38-9a53-2c3a5e0e7b11', status: 'queued' } };
+      const both = { 'ratelimit-policy': '"requests";q=20;w=1, "cost";q=1000;w=60', ratelimit: '"requests";r=19;t=1, "cost";r=400;t=60', 'ratelimit-limit': '20', 'ratelimit-remaining': '19', 'ratelimit-reset': '1' };
+      expect(() => checkAgainstApiDocument({ ...accepted, headers: both })).not.toThrow();
+      expect(() => checkAgainstApiDocument({ ...accepted, headers: { ...both, 'ratelimit-policy': '"other";q=1;w=1' } })).toThrow(/RateLimit-Policy header .* does not match/);
+      expect(() => checkAgainstApiDocument({ ...accepted, headers: { ...both, ratelimit: '"requests";r=-1;t=1' } })).toThrow(/RateLimit header .* does not match/);
+      expect(() => checkAgainstApiDocument({ ...accepted, headers: { ...both, 'ratelimit-reset': '0' } })).toThrow(/RateLimit-Reset header \(0\) does not match/);
+      const probe = { method: 'GET', url: '/healthz', status: 200, contentType: 'application/json', body: { status: 'ok', service: 'gateway' } };
+      expect(() => checkAgainstApiDocument({ ...probe, headers: { 'ratelimit-limit': '2' } })).toThrow(/RateLimit-Limit header the document does not declare/);
+    });
+
+    it('when /metrics is asked for, then the document gives the answers it can give: never a 429 (it is not rate limited) nor a 404', async () => {
+      const { body } = await jsonClient(gw.baseUrl).get('/api/openapi.json');
+      expect(Object.keys(body.paths['/metrics'].get.responses).sort()).toEqual(['200', '304', '400', '401', '403', '503']);
+      // Far over the limit the /api routes get: every scrape is served.
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      const scrapes = await Promise.all(Array.from({ length: 8 }, () => checkedRaw(limited, '/metrics', limited.authHeaders)));
+      expect(scrapes.map((s) => s.status)).toEqual(Array(8).fill(200));
+      // Its refusals: a bad query (checked for every route), no key, a key without `admin`.
+      const reader = await limited.mintKey({ scopes: ['read'] });
+      const refusals = [await checkedRaw(limited, '/metrics?x=%ff', limited.authHeaders), await checkedRaw(limited, '/metrics'), await checkedRaw(limited, '/metrics', { authorization: `Bearer ${reader}` })];
+      expect(refusals.map((r) => [r.status, r.json?.error?.code])).toEqual([
+        [400, 'validation_failed'],
+        [401, 'unauthenticated'],
+        [403, 'insufficient_scope'],
+      ]);
+    });
   });
 
   it('when a field is always sent, then the document requires it, even one that may hold any JSON value', async () => {

@@ -4,6 +4,9 @@ import { unauthenticated } from './auth-errors';
 import type { KeyAuthenticator } from './authenticate-key';
 import { bearerToken } from './bearer-token';
 
+/** The challenge of every 401 this sends (`WWW-Authenticate`). */
+export const BEARER_CHALLENGE = 'Bearer realm="api"';
+
 /**
  * Every /api request: a valid key in `Authorization: Bearer`, else 401 with `WWW-Authenticate: Bearer`.
  * `finderFor` may pick, per request, a statement reading the key together with what the request needs
@@ -18,7 +21,7 @@ export function authenticate(authenticateKey: KeyAuthenticator, finderFor?: (req
       const outcome = await authenticateKey(bearerToken(headers[0]), finderFor?.(req, res));
       const ambiguous = headers.length > 1 && ('refused' in outcome || outcome.caller.keyId !== null);
       if (ambiguous || 'refused' in outcome) {
-        res.setHeader('WWW-Authenticate', 'Bearer realm="api"');
+        res.setHeader('WWW-Authenticate', BEARER_CHALLENGE);
         return next(unauthenticated(ambiguous ? `send one Authorization header, not ${headers.length}` : (outcome as { refused: string }).refused));
       }
       res.locals.caller = outcome.caller;

@@ -1,10 +1,13 @@
 import type { Response } from 'express';
 import type { RateLimiterRes } from 'rate-limiter-flexible';
 
+/** The limits the RateLimit headers name: the request rate (every /api route), the generation cost (POST /api/v1/generations). */
+export const RATE_LIMIT_POLICIES = ['requests', 'cost'] as const;
+
 /** Where one named limit stands for this caller, as the RateLimit headers tell it. */
 export interface LimitState {
-  /** The policy name in `RateLimit-Policy` and `RateLimit`: `requests`, `cost`. */
-  policy: string;
+  /** The policy name in `RateLimit-Policy` and `RateLimit`. */
+  policy: (typeof RATE_LIMIT_POLICIES)[number];
   limit: number;
   windowS: number;
   remaining: number;
@@ -12,7 +15,7 @@ export interface LimitState {
   resetS: number;
 }
 
-export function limitState(policy: string, limit: number, windowS: number, res: RateLimiterRes): LimitState {
+export function limitState(policy: LimitState['policy'], limit: number, windowS: number, res: RateLimiterRes): LimitState {
   return { policy, limit, windowS, remaining: Math.max(0, res.remainingPoints), resetS: secondsUntil(res.msBeforeNext) };
 }
 

@@ -1,6 +1,6 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { API_ROUTES } from './api-routes';
-import { registerRoute } from './api-path';
+import { registerRoute, registerSharedHeaders } from './api-path';
 
 let cached: ReturnType<OpenApiGeneratorV31['generateDocument']> | undefined;
 
@@ -13,6 +13,7 @@ export function apiDocument() {
     scheme: 'bearer',
     description: 'An API key (`pnpm apikey:create`), as `Authorization: Bearer <key>`.',
   });
+  registerSharedHeaders(registry);
   for (const route of API_ROUTES) registerRoute(registry, route);
   cached = new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',

@@ -1,7 +1,10 @@
 import type { OpenAPIRegistry, RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { apiErrorSchema } from '@anime/contracts';
+import { BEARER_CHALLENGE } from '../auth/authenticate';
 import { requiredScopes } from '../auth/route-scopes';
+import { RATE_LIMIT_POLICIES } from '../limits/rate-limit-headers';
+import { REQUEST_ID_PATTERN } from '../request-id';
 
 type Method = RouteConfig['method'];
 
@@ -60,8 +63,45 @@ export const HEADERS = {
   attachment: (what: string): ResponseHeader => ({ description: `attachment, with ${what}`, schema: { type: 'string', pattern: '^attachment' } }),
 } satisfies Record<string, ResponseHeader | ((what: string) => ResponseHeader)>;
 
-/** A GET answered from the client's copy: If-None-Match named the current body's ETag. */
-const NOT_MODIFIED_BODY = { description: 'not modified: If-None-Match names the ETag of the current body (no body)', headers: { ETag: HEADERS.bodyETag } };
+const policy = `"(?:${RATE_LIMIT_POLICIES.join('|')})"`;
+/** `<item>` once, or several separated by `, `. */
+const list = (item: string) => `^${item}(?:, ${item})*$`;
+
+/**
+ * Headers sent on (nearly) every answer: each is declared once, in components/headers, and every
+ * answer that may carry it refers to it (registerRoute).
+ */
+export const SHARED_HEADERS = {
+  /** request-id.ts, the app's first middleware: every answer, errors and 404s included. */
+  'X-Request-Id': {
+    description: "the request's id, in every log line of it: the `X-Request-Id` the request sent if it was 1 to 100 letters, digits, `_`, `.` or `-`, else a new UUID",
+    schema: { type: 'string', pattern: REQUEST_ID_PATTERN.source },
+  },
+  /** auth/authenticate.ts, on its 401. */
+  'WWW-Authenticate': { description: 'how to authenticate: an API key as a bearer token', schema: { type: 'string', enum: [BEARER_CHALLENGE] } },
+  // limits/rate-limit-headers.ts: the /api request limiter adds them to every answer once the key is known.
+  'RateLimit-Policy': {
+    description: `the limits this request counted against (draft-ietf-httpapi-ratelimit-headers): \`"requests";q=<requests>;w=<seconds>\`, and on POST /api/v1/generations \`"cost";q=<cost>;w=60\` too`,
+    schema: { type: 'string', pattern: list(`${policy};q=\\d+;w=\\d+`) },
+  },
+  RateLimit: {
+    description: 'where the caller stands against each of those limits: `"<policy>";r=<remaining>;t=<seconds until its window restarts>`',
+    schema: { type: 'string', pattern: list(`${policy};r=\\d+;t=\\d+`) },
+  },
+  'RateLimit-Limit': { description: 'the limit of the policy that refused the request, else of the request rate (requests per second)', schema: { type: 'integer', minimum: 1 } },
+  'RateLimit-Remaining': { description: 'what that limit has left in its window', schema: { type: 'integer', minimum: 0 } },
+  'RateLimit-Reset': { description: 'whole seconds until its window restarts (at least 1)', schema: { type: 'integer', minimum: 1 } },
+} satisfies Record<string, ResponseHeader>;
+
+type SharedHeader = keyof typeof SHARED_HEADERS;
+const RATE_LIMIT_HEADERS: SharedHeader[] = ['RateLimit-Policy', 'RateLimit', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'];
+
+/** Declares SHARED_HEADERS once, as components/headers (before the routes refer to them). */
+export function registerSharedHeaders(registry: OpenAPIRegistry): void {
+  for (const [name, header] of Object.entries(SHARED_HEADERS)) registry.registerComponent('headers', name, header);
+}
+
+const refsTo = (names: SharedHeader[]) => Object.fromEntries(names.map((name) => [name, { $ref: `#/components/headers/${name}` }]));
 
 const ERROR_TEXT: Record<number, string> = {
   400: 'invalid input (validation_failed lists each bad field)',
@@ -86,26 +126,36 @@ export function registerRoute(registry: OpenAPIRegistry, route: ApiRoute): void 
   // Any route may refuse its input (a bad query parameter or path segment) or find PostgreSQL away.
   // The scopes come from the table the gateway enforces, so the document cannot promise other ones.
   const scopes = route.open ? [] : requiredScopes(route.method.toUpperCase(), route.path, {});
-  const authErrors = route.open ? [] : [401, 403, 404, 429];
+  // app.ts rate limits every /api request once its key is known: the open ones (this document) are
+  // answered before, /metrics is mounted beside /api and never limited.
+  const rateLimited = !route.open && route.path.startsWith('/api/');
+  // A key is asked for (401) and its scopes checked (403); an /api route's resource may lie outside
+  // the key's projects (404), and its requests are counted (429). /metrics has no resource and no limit.
+  const authErrors = route.open ? [] : [401, 403, ...(rateLimited ? [404, 429] : [])];
+  // Every answer carries its request id; every answer of a limited route the limits met, but a 401,
+  // refused before the key (which is what is counted) was known.
+  const sharedHeaders = (status: number) => refsTo(['X-Request-Id', ...(status === 401 ? (['WWW-Authenticate'] as const) : rateLimited ? RATE_LIMIT_HEADERS : [])]);
   // A body may be too large, too slow to arrive, or not of the type the route reads.
   const bodyErrors = route.body ? [408, 413, 415] : [];
   const errorStatuses = [...new Set([400, ...(route.errors ?? []), ...authErrors, ...bodyErrors, 503])].sort();
   const responses: RouteConfig['responses'] = {};
   for (const [status, answer] of Object.entries(route.responses)) {
     // res.json gives every JSON answer a weak ETag (a download sets its own and declares it).
-    const headers = { ...(answer.schema ? { ETag: HEADERS.bodyETag } : {}), ...declaredHeaders(answer.headers) };
+    const headers = { ...(answer.schema ? { ETag: HEADERS.bodyETag } : {}), ...declaredHeaders(answer.headers), ...sharedHeaders(Number(status)) };
     responses[Number(status)] = {
       description: answer.description,
-      ...(Object.keys(headers).length ? { headers } : {}),
+      headers,
       ...(answer.schema ? { content: { 'application/json': { schema: answer.schema } } } : {}),
       ...(answer.media ? { content: { [answer.media]: { schema: { type: 'string', format: 'binary' } } } } : {}),
     };
   }
   // Express answers a GET 304 when If-None-Match names the ETag of the JSON it would send.
-  if (route.method === 'get' && route.responses[200]?.schema && !route.responses[304]) responses[304] = NOT_MODIFIED_BODY;
+  if (route.method === 'get' && route.responses[200]?.schema && !route.responses[304]) {
+    responses[304] = { description: 'not modified: If-None-Match names the ETag of the current body (no body)', headers: { ETag: HEADERS.bodyETag, ...sharedHeaders(304) } };
+  }
   // A route's own answer for a status (/readyz's 503) is not replaced by the shared one.
   for (const status of errorStatuses.filter((s) => !route.responses[s])) {
-    const headers = { ETag: HEADERS.errorETag, ...(status === 429 || status === 503 ? { 'Retry-After': HEADERS.retryAfter } : {}), ...route.errorHeaders?.[status] };
+    const headers = { ETag: HEADERS.errorETag, ...(status === 429 || status === 503 ? { 'Retry-After': HEADERS.retryAfter } : {}), ...route.errorHeaders?.[status], ...sharedHeaders(status) };
     responses[status] = { description: ERROR_TEXT[status] ?? 'error', headers, content: { 'application/json': { schema: apiErrorSchema } } };
   }
   registry.registerPath({
