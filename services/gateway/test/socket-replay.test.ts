@@ -70,6 +70,26 @@ describe('the replay of a job story to a late subscriber (gateway in-process, Po
     expect(late.names()).toEqual(['job:queued', 'job:progress', 'job:canceled']);
     expect(early.names()).toEqual(['job:queued', 'job:progress', 'job:progress', 'job:canceled']);
   });
+
+  it('when the stored tick is newer than the one the gateway heard (it missed the later ones), then the replay holds the stored tick alone, not the older one before it', async () => {
+    const created = await gateway.client().post('/api/v1/generations', { character: 'kai', prompt: 'in the rain' });
+    expect(created.status).toBe(202);
+    const jobId: string = created.body.id;
+    const early = await follower(jobId);
+    await waitFor(() => early.names().includes('job:queued'), 'the early follower to get job:queued');
+    await gateway.db.$executeRaw`UPDATE generation_jobs SET "eventSeq" = 8 WHERE id = ${jobId}::uuid`;
+    await events.publishAll([progressEvent(jobId, { value: 3, max: 8, node: '3' }, 6)]);
+    await waitFor(() => early.seqs().includes(6), 'the early follower to get the tick');
+    // A later tick, stored as PROGRESS_LATEST stores one, whose publication this gateway did not hear
+    // (its Redis subscription dropped meanwhile): the tick it kept is the older one.
+    await gateway.db.$executeRaw`UPDATE generation_jobs SET "progressSeq" = 8, "progressValue" = 5, "progressMax" = 8, "progressNode" = '3' WHERE id = ${jobId}::uuid`;
+
+    const late = await follower(jobId);
+    expect(late.ack).toMatchObject({ ok: true, status: 'queued' });
+    await waitFor(() => late.seqs().includes(8), 'the late follower to get the stored tick');
+    expect(late.names()).toEqual(['job:queued', 'job:progress']);
+    expect(late.seqs()).toEqual([1, 8]);
+  });
 });
 
 describe('LatestTicks', () => {

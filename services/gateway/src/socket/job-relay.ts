@@ -41,6 +41,8 @@ interface Story {
   project: string;
   /** Lifecycle events, then the latest progress, in seq order. */
   events: JobEventEnvelope[];
+  /** The seq of the latest tick stored (0 for none), even one a re-opened render no longer shows. */
+  progressSeq: number;
 }
 
 function toStory(jobId: string, job: StoryRow | undefined): Story | null {
@@ -53,7 +55,7 @@ function toStory(jobId: string, job: StoryRow | undefined): Story | null {
       payload: { jobId, value: job.progressValue ?? 0, max: job.progressMax, node: job.progressNode, seq: job.progressSeq },
     });
   }
-  return { status: job.status, project: job.project, events: events.sort((a, b) => a.seq - b.seq) };
+  return { status: job.status, project: job.project, events: events.sort((a, b) => a.seq - b.seq), progressSeq: job.progressSeq ?? 0 };
 }
 
 type SubscribeAnswer = { ok: true; status: string } | { ok: false; error: { code: string; message: string } };
@@ -216,8 +218,10 @@ export class JobRelay {
       giveBack();
       return notFound(jobId);
     }
-    // A tick published before this subscription and not stored yet goes in its place by seq.
-    const tick = this.ticks.latest(jobId);
+    // A tick published before this subscription and not stored yet goes in its place by seq; one
+    // older than the stored tick (the later ones went by while this gateway was not listening) does not.
+    const heard = this.ticks.latest(jobId);
+    const tick = heard && heard.seq > story.progressSeq ? heard : undefined;
     for (const envelope of tick ? [...story.events, tick].sort((a, b) => a.seq - b.seq) : story.events) this.deliver(sub, envelope);
     const pending = sub.pending ?? [];
     sub.pending = null;
