@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isAnswerTooLarge } from './errors/comfy-http-error';
 import { ComfyPromptLostError } from './errors/comfy-prompt-lost-error';
 import { ComfyValidationError } from './errors/comfy-validation-error';
 import { ComfyHttp } from './http/comfy-http';
@@ -164,7 +165,14 @@ export class ComfyClient {
     let unwatch: (() => void) | undefined;
     try {
       if (!(await this.history(promptId))) {
-        const queued = await this.queuedEntry(promptId);
+        const queued = await this.queuedEntry(promptId).catch((error: unknown) => {
+          if (!isAnswerTooLarge(error)) throw error;
+          // A busy server's queue past the bound: the prompt is most likely there, so it is followed
+          // (not resubmitted) by its history and events; the caller's deadline bounds a lost one.
+          follower.withoutQueue(error.message);
+          return 'unreadable' as const;
+        });
+        if (queued === 'unreadable') return await follower.result();
         if (queued) unwatch = this.watchSentAs(queued, follower, options.leases);
         else if (!(await this.history(promptId))) {
           if (!options.resubmit) throw new ComfyPromptLostError(promptId, 'is neither queued, running nor in history');

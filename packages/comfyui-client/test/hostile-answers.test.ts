@@ -64,6 +64,23 @@ describe('ComfyClient facing answers no ComfyUI gives (simulator misbehaving)', 
     }
   });
 
+  it('when /queue answers more than the bound while a restarted client resumes a prompt, then follow() goes on by history and events rather than failing or resubmitting', async () => {
+    const watching = new ComfyClient({ baseUrl: sim.url });
+    try {
+      const { promptId } = await client.submit(textToImage({ steps: 300, seed: 42 }));
+      sim.misbehave({ kind: 'oversized', path: '/queue', bytes: 100 * MiB, declared: true });
+      const queueReads = () => sim.misbehaviours.filter((r) => r.path === '/queue').length;
+      const readsBefore = queueReads();
+      const result = await watching.follow(promptId, { pollIntervalMs: 20, resubmit: textToImage({ steps: 300, seed: 42 }) });
+      expect(result.outputs).toHaveLength(1);
+      // Neither resubmitted nor asked /queue again once it was too large.
+      expect(sim.received.filter((p) => p.promptId === promptId)).toHaveLength(1);
+      expect(queueReads() - readsBefore).toBe(1);
+    } finally {
+      watching.close();
+    }
+  });
+
   it('when a JSON route answers 200 with a page that is not JSON, then it is a ComfyHttpError saying so, not an empty history or model list', async () => {
     sim.misbehave({ kind: 'not_json', path: '/history/' });
     const error = await client.history('p-2').catch((e) => e);

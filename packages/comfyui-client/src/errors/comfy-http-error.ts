@@ -22,6 +22,9 @@ export class ComfyHttpError extends Error {
   }
 }
 
+/** An answer larger than any real one is (ComfyHttp did not read it): a busy server's /queue can be one. */
+export const isAnswerTooLarge = (error: unknown): error is ComfyHttpError => error instanceof ComfyHttpError && error.tooLarge;
+
 const BODY_KEPT = 2_000;
 
 /** A body as kept: small ones as they came, a long text, bytes or JSON value as its first BODY_KEPT characters. */

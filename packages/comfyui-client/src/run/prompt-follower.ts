@@ -1,5 +1,5 @@
 import { ComfyExecutionError } from '../errors/comfy-execution-error';
-import { ComfyHttpError } from '../errors/comfy-http-error';
+import { isAnswerTooLarge } from '../errors/comfy-http-error';
 import { ComfyInterruptedError } from '../errors/comfy-interrupted-error';
 import { ComfyPromptLostError } from '../errors/comfy-prompt-lost-error';
 import { ComfyUnreachableError } from '../errors/comfy-unreachable-error';
@@ -208,11 +208,17 @@ export class PromptFollower {
     try {
       return await this.deps.queue();
     } catch (error) {
-      if (!(error instanceof ComfyHttpError && error.tooLarge)) throw error;
-      this.queueUnreadable = true;
-      this.deps.log.warn('comfyui /queue is too large to read; following the prompt by its history and events alone', { promptId: this.promptId, error: error.message });
+      if (!isAnswerTooLarge(error)) throw error;
+      this.withoutQueue(error.message);
       return undefined;
     }
+  }
+
+  /** /queue is too large to read (`why`): the prompt is followed by its history and events alone. */
+  withoutQueue(why: string): void {
+    if (this.queueUnreadable) return;
+    this.queueUnreadable = true;
+    this.deps.log.warn('comfyui /queue is too large to read; following the prompt by its history and events alone', { promptId: this.promptId, error: why });
   }
 
   private onMessage({ type, data }: ComfyMessage): void {

@@ -1,5 +1,7 @@
-import type { ComfyClient } from '@anime/comfyui-client';
+import { ComfyClient } from '@anime/comfyui-client';
+import { startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
 import { createLogger } from '@anime/logger';
+import { waitFor } from '@anime/testing';
 import { takePromptOff } from './take-prompt-off';
 
 const log = createLogger('orchestrator', 'error');
@@ -45,5 +47,44 @@ describe('takePromptOff', () => {
     const { client, calls } = fakeClient([[[], []]]);
     expect(await takePromptOff(client, 'p', { log })).toBe('confirmed');
     expect(calls).toEqual([]);
+  });
+});
+
+describe('takePromptOff on a backend whose /queue is too large to read (simulator)', () => {
+  let sim: Simulator;
+  let client: ComfyClient;
+
+  beforeAll(async () => {
+    sim = await startSimulator({ stepMs: 5 });
+    client = new ComfyClient({ baseUrl: sim.url });
+  });
+
+  afterAll(async () => {
+    client.close();
+    await sim.close();
+  });
+
+  it('when /queue answers past the bound (a busy server), then a waiting prompt is still deleted, a running one is not interrupted (it cannot be seen), and it returns at once, unconfirmed', async () => {
+    const running = await client.submit(textToImage({ steps: 2000, seed: 1 }));
+    const waiting = await client.submit(textToImage({ steps: 2, seed: 2 }));
+    await waitFor(async () => (await client.queue()).running.some((item) => item.promptId === running.promptId), 'the first prompt to run');
+    sim.misbehave({ kind: 'oversized', path: '/queue', bytes: 100 * 1024 * 1024, declared: true });
+    try {
+      const started = Date.now();
+      expect(await takePromptOff(client, waiting.promptId, { log, graceMs: 10_000 })).toBe('unconfirmed');
+      expect(await takePromptOff(client, running.promptId, { log, graceMs: 10_000 })).toBe('unconfirmed');
+      // Far below the 10 s grace: nothing it could see would change.
+      expect(Date.now() - started).toBeLessThan(3_000);
+    } finally {
+      sim.misbehave(undefined);
+    }
+    expect(sim.controls.map((c) => [c.path, c.body])).toEqual([
+      ['/queue', { delete: [waiting.promptId] }],
+      ['/queue', { delete: [running.promptId] }],
+    ]);
+    const queue = await client.queue();
+    expect(queue.pending).toEqual([]);
+    expect(queue.running.map((item) => item.promptId)).toEqual([running.promptId]);
+    await client.interrupt();
   });
 });

@@ -1,4 +1,4 @@
-import type { ComfyClient } from '@anime/comfyui-client';
+import { isAnswerTooLarge, type ComfyClient } from '@anime/comfyui-client';
 import type { Logger } from '@anime/logger';
 
 /** How long to wait for ComfyUI to let go of an interrupted prompt: it stops at the sampler's next step (4.7 s on CPU). */
@@ -23,7 +23,12 @@ export async function takePromptOff(client: ComfyClient, promptId: string, optio
   let interrupted = false;
   for (;;) {
     try {
-      const { running, pending } = await client.queue();
+      const queue = await client.queue().catch((error: unknown) => {
+        if (isAnswerTooLarge(error)) return undefined;
+        throw error;
+      });
+      if (!queue) return await takeOffUnseen(client, promptId, options.log);
+      const { running, pending } = queue;
       const isRunning = running.some((item) => item.promptId === promptId);
       const isPending = pending.some((item) => item.promptId === promptId);
       if (!isRunning && !isPending) return 'confirmed';
@@ -43,4 +48,16 @@ export async function takePromptOff(client: ComfyClient, promptId: string, optio
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
+}
+
+/**
+ * /queue answered past the client's bound (a busy server: every waiting prompt's graph): the prompt
+ * is deleted from the queue in case it waits there, and confirmed only if its history shows it ended.
+ * Whether it runs cannot be seen, so it is not interrupted (a server older than 2025-09 would stop
+ * whatever runs), and no grace is waited for what cannot be observed.
+ */
+async function takeOffUnseen(client: ComfyClient, promptId: string, log: Logger): Promise<TakeOffOutcome> {
+  log.warn('comfyui /queue is too large to read: the prompt is deleted from the queue, and a running one is left to finish', { promptId, baseUrl: client.baseUrl });
+  await client.deleteFromQueue([promptId]);
+  return (await client.history(promptId)) ? 'confirmed' : 'unconfirmed';
 }
