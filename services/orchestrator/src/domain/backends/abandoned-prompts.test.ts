@@ -1,6 +1,8 @@
-import type { ComfyClient } from '@anime/comfyui-client';
+import { ComfyClient } from '@anime/comfyui-client';
+import { startSimulator, textToImage } from '@anime/comfyui-simulator';
 import type { Db } from '@anime/db';
 import { createLogger } from '@anime/logger';
+import { waitFor } from '@anime/testing';
 import { AbandonedPrompts } from './abandoned-prompts';
 
 describe('AbandonedPrompts (what one process remembers)', () => {
@@ -40,6 +42,35 @@ describe('AbandonedPrompts (what one process remembers)', () => {
     await abandoned.sweep('http://a', client);
     expect(interrupt).toHaveBeenCalledWith('running');
     expect(deleteFromQueue).toHaveBeenCalledWith(['waiting']);
+  });
+
+  it('when the backend is back but its /queue is too large to read (a busy server), then the prompts are deleted from its queue, none is interrupted, and they are forgotten', async () => {
+    const sim = await startSimulator({ stepMs: 5 });
+    const client = new ComfyClient({ baseUrl: sim.url });
+    try {
+      await client.submit(textToImage({ steps: 2000, seed: 1 }), { promptId: 'running' });
+      await client.submit(textToImage({ steps: 2, seed: 2 }), { promptId: 'waiting' });
+      await waitFor(async () => (await client.queue()).running.some((item) => item.promptId === 'running'), 'the first prompt to run');
+      const abandoned = new AbandonedPrompts(
+        dbWithLost([
+          { backend: sim.url, jobId: 'job-1', promptId: 'running', endedMsAgo: 1_000 },
+          { backend: sim.url, jobId: 'job-2', promptId: 'waiting', endedMsAgo: 2_000 },
+        ]),
+        createLogger('orchestrator', 'error'),
+      );
+      expect(await abandoned.restore([sim.url])).toBe(2);
+      sim.misbehave({ kind: 'oversized', path: '/queue', bytes: 100 * 1024 * 1024, declared: true });
+      await abandoned.sweep(sim.url, client);
+      sim.misbehave(undefined);
+      // Restored oldest first.
+      expect(sim.controls.map((c) => [c.path, c.body])).toEqual([['/queue', { delete: ['waiting', 'running'] }]]);
+      expect(abandoned.heldOn(sim.url)).toBe(0);
+      expect((await client.queue()).pending).toEqual([]);
+      await client.interrupt();
+    } finally {
+      client.close();
+      await sim.close();
+    }
   });
 
   it('when restored prompts and those this process abandoned exceed what it keeps, then the oldest are forgotten first, the restored ones kept oldest first ahead of those abandoned meanwhile', async () => {

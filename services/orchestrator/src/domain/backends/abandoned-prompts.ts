@@ -1,4 +1,4 @@
-import type { ComfyClient } from '@anime/comfyui-client';
+import { isAnswerTooLarge, type ComfyClient } from '@anime/comfyui-client';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { findLostPrompts } from './lost-prompts';
@@ -122,7 +122,11 @@ export class AbandonedPrompts {
 
   private async takeOff(url: string, client: ComfyClient, held: Map<string, Abandoned>, ended: Abandoned[], stop?: AbortSignal): Promise<void> {
     stop?.throwIfAborted();
-    const queue = await client.queue();
+    const queue = await client.queue().catch((error: unknown) => {
+      if (isAnswerTooLarge(error)) return undefined;
+      throw error;
+    });
+    if (!queue) return this.takeOffUnseen(url, client, held, ended);
     const running = new Set(queue.running.map((item) => item.promptId));
     const pending = new Set(queue.pending.map((item) => item.promptId));
     const toDelete = ended.filter((p) => pending.has(p.promptId)).map((p) => p.promptId);
@@ -141,6 +145,18 @@ export class AbandonedPrompts {
       // Gone from its queue (ended, taken off, or lost in a restart): nothing more to do.
       if (!running.has(prompt.promptId) && !pending.has(prompt.promptId)) this.forget(held, prompt.promptId);
     }
+  }
+
+  /**
+   * The backend's /queue is past the client's bound (a busy server): the prompts are deleted from
+   * its queue in case they wait there, and forgotten. A running one cannot be seen, so it is not
+   * interrupted (as takePromptOff does): it finishes on its own, its result unused.
+   */
+  private async takeOffUnseen(url: string, client: ComfyClient, held: Map<string, Abandoned>, ended: Abandoned[]): Promise<void> {
+    const promptIds = ended.map((p) => p.promptId);
+    await client.deleteFromQueue(promptIds);
+    for (const promptId of promptIds) this.forget(held, promptId);
+    this.log.warn("deleted abandoned prompts from a backend's queue without seeing it (its /queue is too large to read); a running one is left to finish", { backend: url, promptIds });
   }
 
   private forget(held: Map<string, Abandoned>, promptId: string): void {
