@@ -75,6 +75,28 @@ describe('/upload/mask', () => {
     expect((await uploadMask('m3.png', small, ref)).status).toBe(500);
   });
 
+  it('when the mask claims billions of pixels in a few bytes (or its text inflates past 8 MiB), then it is a 500 at once, nothing is allocated for them, and the server goes on', async () => {
+    // The header says 30,000 × 30,000 (3.6 GB as RGBA): IHDR's width and height are bytes 16-23.
+    const huge = Buffer.from(mask);
+    huge.writeUInt32BE(30_000, 16);
+    huge.writeUInt32BE(30_000, 20);
+    const before = process.memoryUsage().rss;
+    expect((await uploadMask('huge.png', huge, ref)).status).toBe(500);
+    // A text chunk of zeros that inflates to 16 MiB (zTXt: keyword, NUL, method 0, zlib data).
+    const { deflateSync } = await import('node:zlib');
+    const bomb = Buffer.concat([Buffer.from('bomb\0\0', 'latin1'), deflateSync(Buffer.alloc(16 * 1024 * 1024))]);
+    const withBomb = encodePng({ width: W, height: H, rgb: maskRgba, alpha: true });
+    const chunk = Buffer.alloc(12 + bomb.length);
+    chunk.writeUInt32BE(bomb.length, 0);
+    chunk.write('zTXt', 4, 'latin1');
+    bomb.copy(chunk, 8);
+    // After the 8-byte signature and the 25-byte IHDR chunk.
+    const bombed = Buffer.concat([withBomb.subarray(0, 33), chunk, withBomb.subarray(33)]);
+    expect((await uploadMask('bomb.png', bombed, ref)).status).toBe(500);
+    expect(process.memoryUsage().rss - before).toBeLessThan(256 * 1024 * 1024);
+    expect((await uploadMask('after.png', mask, ref)).status).toBe(200);
+  });
+
   it('when the mask lacks the image part, then it is a bare 400 like /upload/image', async () => {
     const form = new FormData();
     form.append('original_ref', JSON.stringify(ref));

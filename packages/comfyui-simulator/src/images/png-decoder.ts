@@ -60,19 +60,28 @@ function unfilter(data: Buffer, offset: number, rowBytes: number, rows: number, 
   return out;
 }
 
+/**
+ * The most pixels decoded (PIL refuses past twice its 89,478,485-pixel MAX_IMAGE_PIXELS; the simulator,
+ * a test server, stops far sooner): 4096², 64 MiB as RGBA. A text chunk inflates to at most 8 MiB.
+ */
+export const MAX_DECODED_PIXELS = 4096 * 4096;
+const MAX_TEXT_BYTES = 8 * 1024 * 1024;
+
+const inflateText = (bytes: Buffer): Buffer => inflateSync(bytes, { maxOutputLength: MAX_TEXT_BYTES });
+
 function readText(type: string, data: Buffer): PngText | undefined {
   const nul = data.indexOf(0);
   const keyword = (nul === -1 ? data : data.subarray(0, nul)).toString('latin1');
   if (!keyword) return undefined;
   const rest = nul === -1 ? Buffer.alloc(0) : data.subarray(nul + 1);
   if (type === 'tEXt') return { keyword, value: rest.toString('latin1') };
-  if (type === 'zTXt') return rest.length ? { keyword, value: inflateSync(rest.subarray(1)).toString('latin1') } : undefined;
+  if (type === 'zTXt') return rest.length ? { keyword, value: inflateText(rest.subarray(1)).toString('latin1') } : undefined;
   if (rest.length < 2) return undefined;
   const [compressed, fields] = [rest[0], rest.subarray(2)];
   const langEnd = fields.indexOf(0);
   const tkeyEnd = fields.indexOf(0, langEnd + 1);
   if (langEnd === -1 || tkeyEnd === -1) return undefined;
-  const value = compressed ? inflateSync(fields.subarray(tkeyEnd + 1)) : fields.subarray(tkeyEnd + 1);
+  const value = compressed ? inflateText(fields.subarray(tkeyEnd + 1)) : fields.subarray(tkeyEnd + 1);
   const utf8 = new TextDecoder('utf-8', { fatal: true });
   try {
     return { keyword, value: utf8.decode(value), itxt: { lang: utf8.decode(fields.subarray(0, langEnd)), tkey: utf8.decode(fields.subarray(langEnd + 1, tkeyEnd)) } };
@@ -110,10 +119,13 @@ export function decodePng(bytes: Buffer): DecodedPng | undefined {
   }
   if (!header || CHANNELS[header.colorType] === undefined) throw new Error('PNG header is missing or unknown');
   const { width, height, depth, colorType } = header;
+  if (!width || !height || width * height > MAX_DECODED_PIXELS) throw new Error(`PNG of ${width} × ${height} pixels: at most ${MAX_DECODED_PIXELS} are decoded`);
   const channels = CHANNELS[colorType];
   const bitsPerPixel = channels * depth;
   const pixelBytes = Math.max(1, bitsPerPixel >> 3);
-  const raw = inflateSync(Buffer.concat(idat));
+  // At most what the rows (each with its filter byte) take, interlaced passes included; more is not read.
+  const rawBytes = (Math.ceil((width * bitsPerPixel) / 8) + 1) * height * 2;
+  const raw = inflateSync(Buffer.concat(idat), { maxOutputLength: rawBytes });
   const maxSample = 2 ** depth - 1;
   const sample = (row: Buffer, index: number): number => {
     if (depth === 16) return row.readUInt16BE(index * 2);
