@@ -218,6 +218,10 @@ export class JobRelay {
       giveBack();
       return notFound(jobId);
     }
+    // Unsubscribed (or disconnected) while the story was read: the client's messages take effect in
+    // the order sent, so nothing of this job follows the unsubscribe's ack, nor doubles the replay of
+    // a subscribe sent after it.
+    if (this.byJob.get(jobId)?.get(socket.id) !== sub) return { ok: true, status: story.status };
     // A tick published before this subscription and not stored yet goes in its place by seq; one
     // older than the stored tick (the later ones went by while this gateway was not listening) does not.
     const heard = this.ticks.latest(jobId);
