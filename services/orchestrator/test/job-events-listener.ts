@@ -7,6 +7,8 @@ export interface PublishedEvent {
   jobId: string;
   name: string;
   seq: number;
+  /** What a Socket.IO client is sent. */
+  payload: Record<string, unknown>;
 }
 
 /** Listens to every job event published under the queue prefix from now on, in the order published. */
@@ -15,7 +17,7 @@ export async function listenToJobEvents(queuePrefix: string): Promise<{ publishe
   const published: PublishedEvent[] = [];
   subscriber.on('message', (_channel, raw) => {
     const { name, seq, payload } = JSON.parse(raw);
-    published.push({ jobId: payload.jobId, name, seq });
+    published.push({ jobId: payload.jobId, name, seq, payload });
   });
   await subscriber.subscribe(jobEventsChannel(queuePrefix));
   return { published, close: () => subscriber.disconnect() };

@@ -1,3 +1,4 @@
+import type { ProgressEvent } from '@anime/comfyui-client';
 import { databaseStatements, type Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import type { JobEventPublisher, JobLifecycle } from '@anime/pipeline';
@@ -151,6 +152,25 @@ describe('PromptNotices (started and progress of one prompt, recorded in order)'
     expect(await notices.settledButLatest()).toEqual({ tick: { value: 3, max: 3, node: '3' }, seq: 6 });
     expect((await publishedFor(id, 4)).map((e) => [e.name, e.seq])).toEqual([['job:started', 3], ['job:progress', 4], ['job:progress', 5], ['job:progress', 6]]);
     expect(await db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ eventSeq: 6 });
+  });
+
+  it("when the client's progress events carry more than the tick (the prompt id, the node's class), then every job:progress goes out with jobId, value, max, node and seq alone, as a replay of the stored tick holds it", async () => {
+    const id = await submitted('client-ticks');
+    const notices = new PromptNotices({ lifecycle, events, log }, id, 'client-ticks');
+    // As ComfyClient's onProgress hands them over (run.ts), not as ProgressTick literals.
+    const tick = (value: number, max: number, node: string): ProgressEvent => ({ promptId: 'client-ticks', node, classType: 'KSampler', value, max });
+    notices.started();
+    // With the started notice (one statement), under a reserved seq (none), past the reservation (a statement of its own).
+    await notices.progress(tick(1, 2, '3'));
+    await notices.progress(tick(2, 2, '3'));
+    await notices.progress(tick(1, 1, '8'));
+    await notices.settled();
+    const ticks = (await publishedFor(id, 4)).filter((e) => e.name === 'job:progress');
+    expect(ticks.map((e) => e.payload)).toEqual([
+      { jobId: id, value: 1, max: 2, node: '3', seq: 4 },
+      { jobId: id, value: 2, max: 2, node: '3', seq: 5 },
+      { jobId: id, value: 1, max: 1, node: '8', seq: 6 },
+    ]);
   });
 
   it('when a prompt ticks more than expected, then the tick past the reservation reserves again by a statement, seqs going on without a gap', async () => {

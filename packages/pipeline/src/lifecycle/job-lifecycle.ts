@@ -311,7 +311,10 @@ export const progressSeqsFor = (tick: ProgressTick): number => reserveCount(tick
 
 /** A progress tick as published (it is not stored in the job's story, so it has no origin). */
 export function progressEvent(jobId: string, progress: ProgressTick, seq: number): JobEventEnvelope<'job:progress'> {
-  return { name: 'job:progress', seq, payload: { jobId, ...progress, seq } };
+  // Field by field: the orchestrator hands over the ComfyUI client's progress events, which carry more
+  // (promptId, classType); a client must get what the replay of the stored tick gives it, no more.
+  const { value, max, node } = progress;
+  return { name: 'job:progress', seq, payload: { jobId, value, max, node, seq } };
 }
 
 /** $1-$5 of SUBMIT and RESUBMIT. */
