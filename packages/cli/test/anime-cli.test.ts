@@ -174,7 +174,7 @@ describe('anime CLI against the real stack', () => {
     expect(JSON.parse(json.stdout)).toEqual({ items: [expect.objectContaining({ slug: 'kai-nakamura', id: hint![1] })], nextCursor: hint![1] });
   });
 
-  it('when jobs or characters get a --limit, --status or --cursor the gateway would refuse, then it is a usage error (exit 2) naming the flag and what it allows, before any request', async () => {
+  it('when jobs or characters get a --limit, --status or --cursor the gateway would refuse, or show, cancel or retry an id that is not one, then it is a usage error (exit 2) naming what it allows, before any request', async () => {
     // --url at a port nobody listens on: a request would exit 1 with "cannot reach the gateway".
     const cases: [string[], RegExp][] = [
       [['jobs', '--limit', '0'], /--limit must be a whole number from 1 to 200$/],
@@ -185,6 +185,9 @@ describe('anime CLI against the real stack', () => {
       [['characters', '--limit', '0'], /--limit must be a whole number from 1 to 200$/],
       [['characters', '--limit', '500'], /--limit must be a whole number from 1 to 200$/],
       [['characters', '--cursor', 'kai-nakamura'], /--cursor must be an id \(a UUID\)/],
+      [['show', 'kai-nakamura'], /a generation id is a UUID/],
+      [['cancel', '12345'], /a generation id is a UUID/],
+      [['retry', 'not-an-id', '--new-seed'], /a generation id is a UUID/],
     ];
     for (const [args, message] of cases) {
       const result = await anime('--url', 'http://127.0.0.1:1', ...args);

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { generationListQuerySchema, JOB_STATUSES } from '@anime/contracts';
+import { generationListQuerySchema, generationResourceSchema, JOB_STATUSES } from '@anime/contracts';
 import { describeGeneration, type GenerationResource } from '../generation-summary';
 import { printJson, printTable } from '../output';
 import type { CommandContext } from './context';
@@ -37,10 +37,16 @@ export function jobsCommand(context: CommandContext): Command {
   });
 }
 
+/** A generation's id as the API gives it (a UUID): anything else is a usage error, before any request. */
+const generationId = (value: string): string => {
+  if (!generationResourceSchema.shape.id.safeParse(value).success) throw new InvalidArgumentError('a generation id is a UUID, as `anime jobs` and `anime generate` print it');
+  return value;
+};
+
 export function showCommand(context: CommandContext): Command {
   return new Command('show')
     .description('show one generation: status, attempts, error and where its files are')
-    .argument('<id>', 'generation id')
+    .argument('<id>', 'generation id', generationId)
     .action(async (id: string) => {
       const api = context.api();
       const generation = await api.get<GenerationResource>(`/api/v1/generations/${encodeURIComponent(id)}`);
@@ -52,7 +58,7 @@ export function showCommand(context: CommandContext): Command {
 export function cancelCommand(context: CommandContext): Command {
   return new Command('cancel')
     .description('cancel a generation that has not ended')
-    .argument('<id>', 'generation id')
+    .argument('<id>', 'generation id', generationId)
     .action(async (id: string) => {
       const generation = await context.api().post<GenerationResource>(`/api/v1/generations/${encodeURIComponent(id)}/cancel`);
       if (context.json()) printJson(generation);
@@ -64,7 +70,7 @@ export function cancelCommand(context: CommandContext): Command {
 export function retryCommand(context: CommandContext): Command {
   return new Command('retry')
     .description('run a failed or canceled generation again')
-    .argument('<id>', 'generation id')
+    .argument('<id>', 'generation id', generationId)
     .option('--new-seed', 'draw a new seed instead of reusing the recorded one')
     .action(async (id: string, options: { newSeed?: boolean }) => {
       const generation = await context.api().post<GenerationResource>(`/api/v1/generations/${encodeURIComponent(id)}/retry`, options.newSeed ? { seed: 'new' } : {});
