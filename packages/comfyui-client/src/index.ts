@@ -5,6 +5,7 @@ export type { ComfyMessage, ComfyMessageType } from './socket/comfy-message';
 export type { SocketState } from './socket/comfy-socket';
 export { comboOptions } from './models/combo-options';
 export { outputFiles, wasCached } from './run/read-history';
+export { readableQueue } from './run/readable-queue';
 export type {
   ApiPrompt,
   ClientIdLeases,

@@ -1,5 +1,5 @@
 export { ComfyExecutionError } from './comfy-execution-error';
-export { ComfyHttpError, isAnswerTooLarge } from './comfy-http-error';
+export { ComfyHttpError } from './comfy-http-error';
 export { ComfyInterruptedError } from './comfy-interrupted-error';
 export { ComfyPromptLostError } from './comfy-prompt-lost-error';
 export { ComfyUnreachableError } from './comfy-unreachable-error';

@@ -1,4 +1,4 @@
-import { isAnswerTooLarge, type ComfyClient } from '@anime/comfyui-client';
+import { readableQueue, type ComfyClient } from '@anime/comfyui-client';
 import type { Logger } from '@anime/logger';
 
 /** How long to wait for ComfyUI to let go of an interrupted prompt: it stops at the sampler's next step (4.7 s on CPU). */
@@ -23,10 +23,7 @@ export async function takePromptOff(client: ComfyClient, promptId: string, optio
   let interrupted = false;
   for (;;) {
     try {
-      const queue = await client.queue().catch((error: unknown) => {
-        if (isAnswerTooLarge(error)) return undefined;
-        throw error;
-      });
+      const queue = await readableQueue(client);
       if (!queue) return await takeOffUnseen(client, promptId, options.log);
       const { running, pending } = queue;
       const isRunning = running.some((item) => item.promptId === promptId);

@@ -1,4 +1,4 @@
-import { isAnswerTooLarge, type ComfyClient } from '@anime/comfyui-client';
+import { readableQueue, type ComfyClient } from '@anime/comfyui-client';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { findLostPrompts } from './lost-prompts';
@@ -122,10 +122,7 @@ export class AbandonedPrompts {
 
   private async takeOff(url: string, client: ComfyClient, held: Map<string, Abandoned>, ended: Abandoned[], stop?: AbortSignal): Promise<void> {
     stop?.throwIfAborted();
-    const queue = await client.queue().catch((error: unknown) => {
-      if (isAnswerTooLarge(error)) return undefined;
-      throw error;
-    });
+    const queue = await readableQueue(client);
     if (!queue) return this.takeOffUnseen(url, client, held, ended);
     const running = new Set(queue.running.map((item) => item.promptId));
     const pending = new Set(queue.pending.map((item) => item.promptId));
