@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { resolveView } from '../files/resolve-view';
+import { PNG_SIGNATURE } from '../images/png-decoder';
 import type { SimulatorState } from '../simulator-state';
 import type { SavedImageRef } from '../types';
 import { sendJson } from './respond';
@@ -56,7 +57,6 @@ export interface MisbehaviourRecord {
   bytesSent: number;
 }
 
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const PAD = Buffer.alloc(64 * 1024, 0x20);
 
 /** Answers the request as the armed misbehaviour says (`route`: the real route's answer); false when it does not apply (the real route answers). */

@@ -16,7 +16,8 @@ export interface DecodedPng {
   text: PngText[];
 }
 
-const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+/** The eight bytes every PNG starts with. */
+export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 /** Adam7: x0, y0, dx, dy of each pass. */
 const ADAM7 = [
@@ -24,7 +25,7 @@ const ADAM7 = [
 ];
 
 export function isPng(bytes: Buffer): boolean {
-  return bytes.length >= 8 && bytes.subarray(0, 8).equals(SIGNATURE);
+  return bytes.length >= 8 && bytes.subarray(0, 8).equals(PNG_SIGNATURE);
 }
 
 function paeth(a: number, b: number, c: number): number {

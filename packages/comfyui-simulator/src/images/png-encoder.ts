@@ -1,4 +1,5 @@
 import { deflateSync } from 'node:zlib';
+import { PNG_SIGNATURE } from './png-decoder';
 
 const CRC_TABLE = (() => {
   const table = new Uint32Array(256);
@@ -60,7 +61,7 @@ export function encodePng({ width, height, rgb, alpha = false, text = [], compre
   const raw = Buffer.alloc((stride + 1) * height);
   for (let y = 0; y < height; y++) rgb.copy(raw, y * (stride + 1) + 1, y * stride, (y + 1) * stride);
   return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    PNG_SIGNATURE,
     chunk('IHDR', header),
     ...text.map(textChunk),
     chunk('IDAT', deflateSync(raw, { level: compressLevel })),
