@@ -5,12 +5,17 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { characterListQuerySchema, generationListQuerySchema } from '@anime/contracts';
 import { REPO_ROOT } from '@anime/stack';
 import { waitFor } from '@anime/testing';
 import { startStackFixture, type StackFixture } from '../../../test/e2e/stack-fixture';
 
 const run = promisify(execFile);
 const CLI = path.join(REPO_ROOT, 'packages/cli/dist/anime.js');
+// The longest text filters the gateway takes, as its list routes declare them.
+const MAX_PROJECT = generationListQuerySchema.shape.project.unwrap().maxLength!;
+const MAX_CHARACTER = generationListQuerySchema.shape.character.unwrap().maxLength!;
+const MAX_SEARCH = characterListQuerySchema.shape.q.unwrap().maxLength!;
 
 jest.setTimeout(120_000);
 
@@ -174,7 +179,32 @@ describe('anime CLI against the real stack', () => {
     expect(JSON.parse(json.stdout)).toEqual({ items: [expect.objectContaining({ slug: 'kai-nakamura', id: hint![1] })], nextCursor: hint![1] });
   });
 
-  it('when jobs or characters get a --limit, --status or --cursor the gateway would refuse, or show, cancel or retry an id that is not one, then it is a usage error (exit 2) naming what it allows, before any request', async () => {
+  it('when characters get --search or --archived, then only the names or slugs holding the text are listed, archived ones only with --archived', async () => {
+    expect((await fx.api.post('/api/v1/characters', { name: 'Filter Aoi', slug: 'filter-aoi', definition: { displayName: 'Filter Aoi' } })).status).toBe(201);
+    expect((await fx.api.delete('/api/v1/characters/filter-aoi')).status).toBe(200);
+    const slugs = (stdout: string) => stdout.trimEnd().split('\n').slice(1).map((line) => line.split(/\s+/)[0]);
+    const kai = await anime('characters', '--search', 'KAI');
+    expect({ code: kai.code, stderr: kai.stderr, slugs: slugs(kai.stdout) }).toEqual({ code: 0, stderr: '', slugs: ['kai-nakamura'] });
+    // Archived: left out unless asked for.
+    expect((await anime('characters', '-q', 'aoi')).stdout).toBe('(none)\n');
+    expect(slugs((await anime('characters')).stdout)).not.toContain('filter-aoi');
+    const archived = await anime('characters', '-q', 'filter aoi', '--archived');
+    expect({ code: archived.code, slugs: slugs(archived.stdout) }).toEqual({ code: 0, slugs: ['filter-aoi'] });
+    expect(archived.stdout).toMatch(/^filter-aoi +Filter Aoi +1 +0 +true$/m);
+    const json = await anime('--json', 'characters', '--search', 'aoi', '--archived');
+    expect(JSON.parse(json.stdout)).toEqual({ items: [expect.objectContaining({ slug: 'filter-aoi', archived: true })], nextCursor: null });
+    // With a filter, the next-page hint says to keep it; following it reaches the next one, past the archived.
+    const first = await anime('characters', '--archived', '--limit', '1');
+    expect(slugs(first.stdout)).toEqual(['filter-aoi']);
+    const hint = /^more characters past --limit 1: add --cursor ([0-9a-f-]{36}) \(same filters\) for the next page/.exec(first.stderr);
+    expect({ stderr: first.stderr, hint: Boolean(hint) }).toEqual({ stderr: first.stderr, hint: true });
+    expect(slugs((await anime('characters', '--archived', '--limit', '1', '--cursor', hint![1])).stdout)).toEqual(['kai-nakamura']);
+    const help = await anime('characters', '--help');
+    expect(help.stdout).toMatch(new RegExp(`-q, --search <text> .*\\(at most ${MAX_SEARCH} characters\\)`, 's'));
+    expect(help.stdout).toMatch(/--archived +include archived characters/);
+  });
+
+  it('when jobs or characters get a --limit, --status, --cursor or a text filter (--project, --character, --search) the gateway would refuse, or show, cancel or retry an id that is not one, then it is a usage error (exit 2) naming what it allows, before any request', async () => {
     // --url at a port nobody listens on: a request would exit 1 with "cannot reach the gateway".
     const cases: [string[], RegExp][] = [
       [['jobs', '--limit', '0'], /--limit must be a whole number from 1 to 200$/],
@@ -185,6 +215,9 @@ describe('anime CLI against the real stack', () => {
       [['characters', '--limit', '0'], /--limit must be a whole number from 1 to 200$/],
       [['characters', '--limit', '500'], /--limit must be a whole number from 1 to 200$/],
       [['characters', '--cursor', 'kai-nakamura'], /--cursor must be an id \(a UUID\)/],
+      [['jobs', '--project', 'p'.repeat(MAX_PROJECT + 1)], new RegExp(`--project must be at most ${MAX_PROJECT} characters$`)],
+      [['jobs', '--character', 'c'.repeat(MAX_CHARACTER + 1)], new RegExp(`--character must be at most ${MAX_CHARACTER} characters$`)],
+      [['characters', '--search', 's'.repeat(MAX_SEARCH + 1)], new RegExp(`--search must be at most ${MAX_SEARCH} characters$`)],
       [['show', 'kai-nakamura'], /a generation id is a UUID/],
       [['cancel', '12345'], /a generation id is a UUID/],
       [['retry', 'not-an-id', '--new-seed'], /a generation id is a UUID/],
@@ -198,6 +231,10 @@ describe('anime CLI against the real stack', () => {
     // Within the bounds, they reach the gateway.
     const statuses = await anime('jobs', '--status', 'canceled', '--limit', '200', '--cursor', '00000000-0000-4000-8000-000000000000');
     expect({ code: statuses.code, stderr: statuses.stderr }).toEqual({ code: 0, stderr: '' });
+    const longest = await anime('jobs', '--project', 'p'.repeat(MAX_PROJECT), '--character', 'c'.repeat(MAX_CHARACTER));
+    expect({ code: longest.code, stdout: longest.stdout, stderr: longest.stderr }).toEqual({ code: 0, stdout: '(none)\n', stderr: '' });
+    const longestSearch = await anime('characters', '--search', 's'.repeat(MAX_SEARCH));
+    expect({ code: longestSearch.code, stdout: longestSearch.stdout, stderr: longestSearch.stderr }).toEqual({ code: 0, stdout: '(none)\n', stderr: '' });
   });
 
   it('when asked for help, given a bad option, an unknown id or a missing key, then it answers plainly with the right exit code', async () => {

@@ -3,7 +3,9 @@ import { generationListQuerySchema, generationResourceSchema, JOB_STATUSES } fro
 import { describeGeneration, type GenerationResource } from '../generation-summary';
 import { printJson, printTable } from '../output';
 import type { CommandContext } from './context';
+import { listQuery } from './list-query';
 import { hintNextPage, withPaging } from './paging';
+import { textFilterOption } from './text-filter';
 
 const list = (g: GenerationResource) => ({
   id: g.id,
@@ -25,11 +27,10 @@ export function jobsCommand(context: CommandContext): Command {
   const command = new Command('jobs')
     .description('list generations, newest first')
     .option('--status <status>', JOB_STATUSES.join(' | '), status)
-    .option('--project <name>')
-    .option('--character <slug>');
+    .addOption(textFilterOption('--project <name>', 'the project', generationListQuerySchema.shape.project))
+    .addOption(textFilterOption('--character <slug>', 'slug or id', generationListQuerySchema.shape.character));
   return withPaging(command, 'jobs', 20, generationListQuerySchema).action(async (options) => {
-    const query = new URLSearchParams(Object.entries(options).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)]));
-    const page = await context.api().get<{ items: GenerationResource[]; nextCursor: string | null }>(`/api/v1/generations?${query}`);
+    const page = await context.api().get<{ items: GenerationResource[]; nextCursor: string | null }>(`/api/v1/generations?${listQuery(options)}`);
     // With --json the page is printed as the API returned it: its nextCursor says whether there is more.
     if (context.json()) return printJson(page);
     printTable(page.items.map(list), ['id', 'status', 'character', 'project', 'progress', 'files', 'created', 'error']);

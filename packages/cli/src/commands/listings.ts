@@ -2,7 +2,9 @@ import { Command } from 'commander';
 import { characterListQuerySchema } from '@anime/contracts';
 import { printJson, printTable } from '../output';
 import type { CommandContext } from './context';
+import { listQuery } from './list-query';
 import { hintNextPage, withPaging } from './paging';
+import { textFilterOption } from './text-filter';
 
 /** A command that lists one collection of the API as a table (or JSON). */
 function listing(name: string, description: string, path: string, rows: (body: any) => Record<string, unknown>[], columns: string[]) {
@@ -16,13 +18,17 @@ function listing(name: string, description: string, path: string, rows: (body: a
 
 /** Characters, a page at a time (by slug) like jobs: a hint on stderr gives the next page's --cursor. */
 export function charactersCommand(context: CommandContext): Command {
-  return withPaging(new Command('characters').description('list characters and their current versions'), 'characters', 100, characterListQuerySchema).action(async (options: { limit: number; cursor?: string }) => {
-    const query = new URLSearchParams({ limit: String(options.limit), ...(options.cursor === undefined ? {} : { cursor: options.cursor }) });
-    const page = await context.api().get<{ items: Record<string, unknown>[]; nextCursor: string | null }>(`/api/v1/characters?${query}`);
+  const command = new Command('characters')
+    .description('list characters and their current versions (archived ones only with --archived)')
+    .addOption(textFilterOption('-q, --search <text>', 'only those whose name or slug contains this text, in any case', characterListQuerySchema.shape.q))
+    .option('--archived', 'include archived characters');
+  return withPaging(command, 'characters', 100, characterListQuerySchema).action(async ({ search, ...options }: { search?: string; archived?: true; limit: number; cursor?: string }) => {
+    // --search is the route's `q`; the other options are its parameters of the same name.
+    const page = await context.api().get<{ items: Record<string, unknown>[]; nextCursor: string | null }>(`/api/v1/characters?${listQuery({ q: search, ...options })}`);
     // With --json the page is printed as the API returned it: its nextCursor says whether there is more.
     if (context.json()) return printJson(page);
     printTable(page.items, ['slug', 'name', 'currentVersion', 'referenceCount', 'archived']);
-    hintNextPage('characters', options.limit, page.nextCursor, { filters: false });
+    hintNextPage('characters', options.limit, page.nextCursor, { filters: search !== undefined || options.archived === true });
   });
 }
 

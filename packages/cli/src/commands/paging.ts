@@ -32,7 +32,7 @@ export function withPaging(command: Command, noun: string, defaultLimit: number,
 
 /**
  * When the page is not the last, says on stderr (stdout stays the table alone) how to get the
- * next one: its `--cursor`, with the same filters when the command has any.
+ * next one: its `--cursor`, with the same filters when `filters` says there are any to repeat.
  */
 export function hintNextPage(noun: string, limit: number, nextCursor: string | null | undefined, options: { filters: boolean }): void {
   if (!nextCursor) return;
