@@ -19,5 +19,6 @@ export * from './operations-resources';
 export * from './api-queries';
 export * from './input-bounds';
 export * from './json-depth';
+export * from './finite-json';
 export * from './json-record';
 export * from './webhooks';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { jsonRecord } from './json-record';
+import { FINITE_NUMBERS_MESSAGE, jsonNumbersAreFinite } from './finite-json';
 import { jsonIsStorable, STORABLE_TEXT_MESSAGE, storableText } from './safe-text';
 
 /**
@@ -76,6 +77,7 @@ export const templateGraphSchema = jsonRecord(storableText().min(1).max(64), gra
   .refine((graph) => Object.keys(graph).length > 0, { message: 'must hold at least one node' })
   .refine((graph) => Object.keys(graph).length <= MAX_NODES, { message: `at most ${MAX_NODES} nodes` })
   .refine(jsonIsStorable, { message: STORABLE_TEXT_MESSAGE })
+  .refine(jsonNumbersAreFinite, { message: FINITE_NUMBERS_MESSAGE })
   .meta({ minProperties: 1, maxProperties: MAX_NODES });
 export type TemplateGraph = z.infer<typeof templateGraphSchema>;
 

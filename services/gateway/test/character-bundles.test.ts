@@ -284,6 +284,14 @@ describe('character bundles', () => {
       return rawZip(sealed(new Map(rin).set('character.json', Buffer.from(JSON.stringify(character)))));
     }
 
+    /** Rin's bundle whose first version's definition holds a key the schema has no field for, set to `1e999` (JSON.parse reads Infinity). */
+    function keptKeyTooLargeForJson(): Buffer {
+      const character = JSON.parse(rin.get('character.json')!.toString());
+      character.versions[0].definition.legacy_strength = 'TOO_LARGE';
+      const text = JSON.stringify(character).replace('"TOO_LARGE"', '1e999');
+      return rawZip(sealed(new Map(rin).set('character.json', Buffer.from(text))));
+    }
+
     const cases: [string, () => Buffer, () => string][] = [
       ['an entry named ../evil.png', () => rawZip([...honest(), { name: '../evil.png', data: face }]), () => '../evil.png'],
       ['an absolute entry /etc/x', () => rawZip([...honest(), { name: '/etc/x', data: Buffer.from('x') }]), () => '/etc/x'],
@@ -307,6 +315,8 @@ describe('character bundles', () => {
       // ISO 8601 allows the year 0000, PostgreSQL's timestamps do not: once a 500 from the insert.
       ['a version dated in the year 0000', () => withCharacter((c) => (c.versions[0].createdAt = '0000-06-01T00:00:00Z')), () => 'versions.0.createdAt'],
       ['a reference dated in the year 0000', () => withCharacter((c) => (c.references[0].createdAt = '0000-01-01T00:00:00Z')), () => 'references.0.createdAt'],
+      // Once stored as null, silently: a kept key bypasses the schema, which refuses Infinity in its own fields.
+      ['a kept definition key holding 1e999', keptKeyTooLargeForJson, () => 'numbers too large for JSON'],
     ];
 
     it.each(cases)('holding %s, then 400 invalid_bundle names it, and no row or file is left behind', async (_what, build, named) => {

@@ -90,6 +90,34 @@ describe('versions by JSON Merge Patch', () => {
     expect(await versions()).toBe(before);
   });
 
+  it('when a patch sets a key an import kept (no schema field) to text with NUL or a lone surrogate, then 400 says the patch produced it, and nothing is written', async () => {
+    await api.post('/api/v1/characters', { name: 'Sora', slug: 'sora', definition: kaiDefinition });
+    const sora = await gateway.db.character.findUniqueOrThrow({ where: { slug: 'sora' } });
+    // As an import writes it: a legacy key the schema has no field for, which a patch carries over.
+    await gateway.db.characterVersion.create({ data: { characterId: sora.id, number: 2, definition: { ...kaiDefinition, voice_notes: 'soft' } } });
+    const soraVersions = () => gateway.db.characterVersion.count({ where: { characterId: sora.id } });
+    for (const value of ['a\u0000b', 'a\ud800b', { tone: '\udc00' }, ['\u0000']]) {
+      const response = await api.post('/api/v1/characters/sora/versions', { basedOn: 2, patch: { definition: { voice_notes: value } } });
+      await expectRefused(response, 'definition', /the patch on version 2 produced an invalid version: .*NUL characters or lone UTF-16 surrogates/);
+    }
+    expect(await soraVersions()).toBe(2);
+    const kept = await api.post('/api/v1/characters/sora/versions', { basedOn: 2, patch: { definition: { voice_notes: 'low 声' } } });
+    expect(kept.status).toBe(201);
+    expect(kept.body.definition.voice_notes).toBe('low 声');
+  });
+
+  it('when a patch sets a key an import kept to a number too large for JSON (1e999, read as Infinity), then 400 instead of storing null', async () => {
+    const sora = await gateway.db.character.findUniqueOrThrow({ where: { slug: 'sora' } });
+    const before = await gateway.db.characterVersion.count({ where: { characterId: sora.id } });
+    const response = await fetch(`${gateway.baseUrl}/api/v1/characters/sora/versions`, {
+      method: 'POST',
+      headers: { ...gateway.authHeaders, 'content-type': 'application/json' },
+      body: '{"basedOn":2,"patch":{"definition":{"voice_notes":{"pitch":1e999}}}}',
+    });
+    await expectRefused({ status: response.status, body: await response.json() }, 'definition', /produced an invalid version: .*too large for JSON/);
+    expect(await gateway.db.characterVersion.count({ where: { characterId: sora.id } })).toBe(before);
+  });
+
   it('when the patch passes a limit, then it is refused exactly as a full definition would be', async () => {
     const before = await versions();
     const many = Object.fromEntries(Array.from({ length: CHARACTER_LIMITS.attributesPerVersion }, (_, i) => [`extra_${i}`, i]));

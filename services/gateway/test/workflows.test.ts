@@ -151,6 +151,17 @@ describe('POST /api/v1/workflows', () => {
     expect(await gateway.db.workflowTemplate.count({ where: { slug: { startsWith: 'proto-' } } })).toBe(0);
   });
 
+  it('when a graph literal is a number too large for JSON (1e999, read as Infinity), then it is 400 validation_failed naming graph, not stored as null', async () => {
+    const body = JSON.stringify({ slug: 'huge-literal', graph: portraitGraph(), params: {} }).replace('"denoise":1', '"denoise":1e999');
+    expect(body).toContain('1e999');
+    const response = await fetch(`${gateway.baseUrl}/api/v1/workflows`, { method: 'POST', headers: { ...gateway.authHeaders, 'content-type': 'application/json' }, body });
+    const answer = (await response.json()) as { error: { code: string; details: unknown } };
+    expect(response.status).toBe(400);
+    expect(answer.error.code).toBe('validation_failed');
+    expect(answer.error.details).toEqual([{ path: 'graph', message: expect.stringContaining('too large for JSON') }]);
+    expect(await gateway.db.workflowTemplate.count({ where: { slug: 'huge-literal' } })).toBe(0);
+  });
+
   it('when the orchestrator has recorded what its backends offer, then registration warns about node classes and models none of them has', async () => {
     const offered = ['CheckpointLoaderSimple', 'CLIPTextEncode', 'EmptyLatentImage', 'KSampler', 'SaveImage'];
     await gateway.db.backend.create({ data: { id: 'b1', url: 'http://gpu-1:8188', state: 'up', checkpoints: ['other.safetensors'], nodeClasses: offered, capabilitiesAt: new Date() } });

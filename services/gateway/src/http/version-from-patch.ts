@@ -1,4 +1,5 @@
 import { applyMergePatch, attributesRecord } from '@anime/characters';
+import { FINITE_NUMBERS_MESSAGE, jsonIsStorable, jsonNumbersAreFinite, STORABLE_TEXT_MESSAGE } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import { ApiError } from './api-error';
 import { keepImportedKeys } from './keep-imported-keys';
@@ -11,7 +12,7 @@ import { parseOr400, zodDetails } from './parse-body';
  * that a full body could not.
  *
  * @throws ApiError 400 `validation_failed`: a malformed patch body, an unknown `basedOn`, or a
- *   result that fails validation (the message says the patch produced it).
+ *   result that fails validation (the message says the patch produced it), kept keys included.
  */
 export async function versionFromPatch(db: Db, character: { id: string; slug: string }, raw: unknown): Promise<VersionBody> {
   const body = parseOr400(versionPatchBodySchema, raw);
@@ -25,12 +26,15 @@ export async function versionFromPatch(db: Db, character: { id: string; slug: st
   }
   const patched = applyMergePatch({ definition: base.definition, attributes: attributesRecord(base.attributes) }, body.patch) as Record<string, unknown>;
   const result = versionBodySchema.safeParse({ definition: patched.definition, attributes: patched.attributes ?? {}, note: body.note });
-  if (result.success) return { ...result.data, definition: keepImportedKeys(result.data.definition, patched.definition, base.definition) as VersionBody['definition'] };
-  const details = zodDetails(result.error);
-  throw new ApiError(
-    400,
-    'validation_failed',
-    `the patch on version ${body.basedOn} produced an invalid version: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`,
-    details,
-  );
+  if (!result.success) throw producedInvalid(body.basedOn, zodDetails(result.error));
+  const definition = keepImportedKeys(result.data.definition, patched.definition, base.definition) as VersionBody['definition'];
+  // The kept keys bypass the schema, so the patch may have set them to what cannot be stored as sent.
+  const keptKeys = (message: string) => producedInvalid(body.basedOn, [{ path: 'definition', message: `keys the schema has no field for (kept from an import) ${message}` }]);
+  if (!jsonIsStorable(definition)) throw keptKeys(STORABLE_TEXT_MESSAGE);
+  if (!jsonNumbersAreFinite(definition)) throw keptKeys(FINITE_NUMBERS_MESSAGE);
+  return { ...result.data, definition };
+}
+
+function producedInvalid(basedOn: number, details: { path: string; message: string }[]): ApiError {
+  return new ApiError(400, 'validation_failed', `the patch on version ${basedOn} produced an invalid version: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`, details);
 }

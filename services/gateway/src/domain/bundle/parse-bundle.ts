@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { assertVersionWithinLimits, CharacterDomainError } from '@anime/characters';
-import { CHARACTER_LIMITS, jsonDeeperThan, jsonIsStorable, MAX_JSON_DEPTH, type CharacterAttributes } from '@anime/contracts';
+import { CHARACTER_LIMITS, FINITE_NUMBERS_MESSAGE, jsonDeeperThan, jsonIsStorable, jsonNumbersAreFinite, MAX_JSON_DEPTH, type CharacterAttributes } from '@anime/contracts';
 import { sha256Hex, sniffImage } from '@anime/media';
 import { versionBodySchema } from '../../http/character-bodies';
 import { zodDetails } from '../../http/parse-body';
@@ -150,6 +150,7 @@ function parseVersion(version: BundleVersion, knownShas: Set<string>): ParsedVer
   if (!body.success) throw invalidBundle(`${where} is invalid: ${describe(body.error)}`, CHARACTER_ENTRY);
   // Keys the schema has no field for are kept, so they too must fit in PostgreSQL text.
   if (!jsonIsStorable(version.definition)) throw invalidBundle(`${where}: the definition holds NUL characters or lone surrogates`, CHARACTER_ENTRY);
+  if (!jsonNumbersAreFinite(version.definition)) throw invalidBundle(`${where}: the definition ${FINITE_NUMBERS_MESSAGE}`, CHARACTER_ENTRY);
   // The writer's own limits, checked now so that a refusal comes before any image is stored.
   try {
     assertVersionWithinLimits({ definition: version.definition, attributes: body.data.attributes });
