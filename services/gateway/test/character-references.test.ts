@@ -186,6 +186,15 @@ describe('character references', () => {
     await rm(path.join(gateway.libraryDir, mio.path));
     expectError(await api.get(`/api/v1/characters/mio/references/${mio.id}/file`), 410, 'reference_file_missing');
   });
+
+  it('when a reference of an archived character is deleted, then 409 character_archived (a status the OpenAPI document declares) and it stays attached', async () => {
+    expect((await api.post('/api/v1/characters', { name: 'ren', slug: 'ren', definition: { displayName: 'ren' } })).status).toBe(201);
+    const uploaded = await api.post('/api/v1/characters/ren/references', form(png(8, 8, 21), { label: 'ren' }));
+    expect(uploaded.status).toBe(201);
+    expect((await api.delete('/api/v1/characters/ren')).status).toBe(200);
+    expectError(await api.delete(`/api/v1/characters/ren/references/${uploaded.body.id}`), 409, 'character_archived');
+    expect((await gateway.db.characterReference.findUniqueOrThrow({ where: { id: uploaded.body.id } })).detachedAt).toBeNull();
+  });
 });
 
 describe('reference file names', () => {

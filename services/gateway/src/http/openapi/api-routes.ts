@@ -129,7 +129,7 @@ export const API_ROUTES: ApiRoute[] = [
     method: 'get', path: '/api/v1/characters/:idOrSlug/references/:refId/file', tags: ['characters'], summary: "Download a reference image",
     params: character.extend({ refId: z.uuid() }), responses: download('the label as its file name', 'image/*'), errors: [404, 409, 410, 412, 416], errorHeaders: downloadErrorHeaders,
   },
-  { method: 'delete', path: '/api/v1/characters/:idOrSlug/references/:refId', tags: ['characters'], summary: 'Detach a reference image', params: character.extend({ refId: z.uuid() }), responses: { 204: { description: 'detached' } }, errors: [404] },
+  { method: 'delete', path: '/api/v1/characters/:idOrSlug/references/:refId', tags: ['characters'], summary: 'Detach a reference image', params: character.extend({ refId: z.uuid() }), responses: { 204: { description: 'detached' } }, errors: [404, 409] },
   {
     method: 'get', path: '/api/v1/characters/:idOrSlug/export', tags: ['characters'], summary: 'Export a character as a bundle (zip)', params: character,
     responses: {
