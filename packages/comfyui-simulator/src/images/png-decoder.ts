@@ -1,4 +1,5 @@
 import { inflateSync } from 'node:zlib';
+import { pngChunks } from './png-chunks';
 
 /** A text chunk as PIL's PngImageFile.text holds it: iTXt ones keep their language and translated keyword. */
 export interface PngText {
@@ -104,11 +105,7 @@ export function decodePng(bytes: Buffer): DecodedPng | undefined {
   let trns: Buffer | undefined;
   const idat: Buffer[] = [];
   const text = new Map<string, PngText>();
-  for (let offset = 8; offset + 8 <= bytes.length; ) {
-    const length = bytes.readUInt32BE(offset);
-    const type = bytes.toString('latin1', offset + 4, offset + 8);
-    const data = bytes.subarray(offset + 8, offset + 8 + length);
-    offset += 12 + length;
+  for (const { type, data } of pngChunks(bytes)) {
     if (type === 'IHDR') header = { width: data.readUInt32BE(0), height: data.readUInt32BE(4), depth: data[8], colorType: data[9], interlace: data[12] };
     else if (type === 'PLTE') palette = data;
     else if (type === 'tRNS') trns = data;
@@ -116,7 +113,7 @@ export function decodePng(bytes: Buffer): DecodedPng | undefined {
     else if (type === 'tEXt' || type === 'zTXt' || type === 'iTXt') {
       const entry = readText(type, data);
       if (entry) text.set(entry.keyword, entry);
-    } else if (type === 'IEND') break;
+    }
   }
   if (!header || CHANNELS[header.colorType] === undefined) throw new Error('PNG header is missing or unknown');
   const { width, height, depth, colorType } = header;

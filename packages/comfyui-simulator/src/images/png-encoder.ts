@@ -1,4 +1,5 @@
 import { deflateSync } from 'node:zlib';
+import { pngChunks } from './png-chunks';
 import { PNG_SIGNATURE } from './png-decoder';
 
 const CRC_TABLE = (() => {
@@ -78,17 +79,10 @@ export function readPngSize(bytes: Buffer): { width: number; height: number } | 
 /** The tEXt chunks of a PNG, keyword → text. */
 export function readPngText(bytes: Buffer): Record<string, string> {
   const out: Record<string, string> = {};
-  let offset = 8;
-  while (offset + 8 <= bytes.length) {
-    const length = bytes.readUInt32BE(offset);
-    const type = bytes.toString('latin1', offset + 4, offset + 8);
-    if (type === 'tEXt') {
-      const data = bytes.subarray(offset + 8, offset + 8 + length);
-      const nul = data.indexOf(0);
-      out[data.toString('latin1', 0, nul)] = data.toString('latin1', nul + 1);
-    }
-    if (type === 'IEND') break;
-    offset += 12 + length;
+  for (const { type, data } of pngChunks(bytes)) {
+    if (type !== 'tEXt') continue;
+    const nul = data.indexOf(0);
+    out[data.toString('latin1', 0, nul)] = data.toString('latin1', nul + 1);
   }
   return out;
 }
