@@ -23,7 +23,7 @@ export interface RecordedUpload {
   bytes: number;
 }
 
-/** A POST /queue or /interrupt as received: which prompts a client took off, and how. */
+/** A POST /queue or /interrupt as received: which prompts a client took off, and how. Only a dict body is kept. */
 export interface RecordedControl {
   path: '/queue' | '/interrupt';
   body: Record<string, unknown>;

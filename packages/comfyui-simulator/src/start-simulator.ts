@@ -14,6 +14,7 @@ import { addInfoRoutes } from './http/routes/info-routes';
 import { addPromptRoutes } from './http/routes/prompt-routes';
 import { addQueueRoutes } from './http/routes/queue-routes';
 import { addSimRoutes } from './http/routes/sim-routes';
+import { addWsRoutes } from './http/routes/ws-routes';
 import { misbehave, type Misbehaviour, type MisbehaviourRecord } from './http/misbehaviour';
 import { originOnlyMiddleware } from './http/origin-guard';
 import { Router } from './http/router';
@@ -155,7 +156,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     received: new RecentRecord(maxRecorded), uploads: new RecentRecord(maxRecorded), controls: new RecentRecord(maxRecorded) };
 
   const router = new Router((error) => log(`request failed: ${(error as Error)?.stack ?? error}`));
-  for (const add of [addPromptRoutes, addQueueRoutes, addHistoryRoutes, addFileRoutes, addInfoRoutes, addSimRoutes]) add(router, state);
+  for (const add of [addPromptRoutes, addQueueRoutes, addHistoryRoutes, addFileRoutes, addInfoRoutes, addSimRoutes, addWsRoutes]) add(router, state);
   const server = createServer((req, res) => {
     if (originOnlyMiddleware(req, res, profile.emptyBodyContentType)) return;
     const route = () => void router.handle(req, res).catch((error) => log(`request failed: ${(error as Error)?.stack ?? error}`));

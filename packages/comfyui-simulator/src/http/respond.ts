@@ -1,6 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pyDecode } from '../python/py-decode';
 import { pyJsonDumps } from '../python/py-json-dumps';
 import { pyJsonLoads } from '../python/py-json-loads';
+import { contentTypeCharset } from './content-type-charset';
+import { clearRouteHeaders } from './server-headers';
 
 const MAX_BODY_BYTES = 100 * 1024 * 1024;
 
@@ -28,12 +31,17 @@ export function sendText(res: ServerResponse, status: number, text: string, cont
   res.end(body);
 }
 
-/** What aiohttp answers when a handler raises, e.g. on a body that isn't JSON. */
+/**
+ * What aiohttp answers when a handler raises, e.g. on a body that isn't JSON: the exception passes
+ * through ComfyUI's middlewares, so the answer has no Content-Security-Policy
+ * (29_non_json_body_post_prompt_response.json).
+ */
 export function sendServerError(res: ServerResponse): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
+  clearRouteHeaders(res);
   res.setHeader('Connection', 'close');
   sendText(res, 500, '500 Internal Server Error\n\nServer got itself in trouble');
 }
@@ -51,25 +59,26 @@ export async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
 /**
- * request.text(): the body decoded as UTF-8, strictly (bytes.decode raises UnicodeDecodeError, which
- * nothing catches, so the answer is a 500). A BOM is kept, as Python's utf-8 codec keeps it. The
- * charset a Content-Type may name is not honoured: the simulator reads every body as UTF-8.
+ * request.text(): the body decoded with the Content-Type's charset, or UTF-8 without one
+ * (`bytes_body.decode(self.charset or "utf-8")`, aiohttp 3.8.4), strictly: bytes the codec can't read
+ * raise UnicodeDecodeError, and a charset Python has no codec for raises LookupError; nothing catches
+ * either, so the answer is a 500. A BOM is kept, as Python's utf-8 codec keeps it. The request's
+ * media type is not looked at: request.json() reads a text/plain body all the same.
  */
 export async function readText(req: IncomingMessage): Promise<string> {
   const body = await readBody(req);
   try {
-    return UTF8.decode(body);
-  } catch {
-    throw new BodyError('body is not UTF-8');
+    return pyDecode(body, contentTypeCharset(req.headers['content-type']) || 'utf-8');
+  } catch (error) {
+    throw new BodyError(`body can't be decoded: ${(error as Error).message}`);
   }
 }
 
 /**
  * request.json(): Python's json.loads, so what is echoed back later (history, /queue, the PNG's prompt)
- * keeps Python's floats and key order. Throws (so the caller answers 500) when the body isn't UTF-8 or JSON.
+ * keeps Python's floats and key order. Throws (so the caller answers 500) when the body can't be
+ * decoded or isn't JSON.
  */
 export async function readJson(req: IncomingMessage): Promise<unknown> {
   const text = await readText(req);

@@ -17,3 +17,8 @@ export function setServerHeader(res: ServerResponse): void {
 export function setRouteHeaders(res: ServerResponse): void {
   res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
 }
+
+/** An answer made of an exception a handler raised: the middleware that sets the header never got it back. */
+export function clearRouteHeaders(res: ServerResponse): void {
+  res.removeHeader('Content-Security-Policy');
+}

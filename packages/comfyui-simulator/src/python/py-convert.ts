@@ -2,7 +2,7 @@ import { PyException } from './py-exception';
 import { pyRepr, pyStr } from './py-format';
 
 /** Python's type() name for a JSON value, as used in TypeError messages. */
-function pyTypeName(value: unknown): string {
+export function pyTypeName(value: unknown): string {
   if (value === null || value === undefined) return 'NoneType';
   if (typeof value === 'boolean') return 'bool';
   if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'float';

@@ -1,5 +1,7 @@
 import type { SimulatorState } from '../../simulator-state';
-import { asObject, readJson, sendEmpty, sendJson } from '../respond';
+import { assertHashable, pyContains, pyGetItem, pyIterate } from '../../python/py-container';
+import { pyBool } from '../../python/py-convert';
+import { readJson, sendEmpty, sendJson } from '../respond';
 import type { Router } from '../router';
 
 function intParam(value: string | null): number | undefined {
@@ -15,10 +17,17 @@ export function addHistoryRoutes(router: Router, state: SimulatorState): void {
 
   router.add('GET', '/history/:promptId', (_req, res, { params }) => sendJson(res, 200, state.queue.getHistory({ promptId: params.promptId })));
 
+  // post_history: post_queue's reading of the body (queue-routes.ts), each id then given to
+  // history.pop(id, None), which raises on a list or a dict (unhashable: a 500, the ids before it gone).
   router.add('POST', '/history', async (req, res) => {
-    const body = asObject(await readJson(req)) ?? {};
-    if (body.clear) state.queue.wipeHistory();
-    if (Array.isArray(body.delete)) for (const promptId of body.delete) state.queue.deleteHistory(promptId);
+    const body = await readJson(req);
+    if (pyContains(body, 'clear') && pyBool(pyGetItem(body, 'clear'))) state.queue.wipeHistory();
+    if (pyContains(body, 'delete')) {
+      for (const promptId of pyIterate(pyGetItem(body, 'delete'))) {
+        assertHashable(promptId);
+        state.queue.deleteHistory(promptId);
+      }
+    }
     sendEmpty(res, 200, state.profile.emptyBodyContentType);
   });
 }

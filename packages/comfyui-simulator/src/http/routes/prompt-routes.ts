@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { pyFloat } from '../../python/py-convert';
+import { pyContains, pyGetItem } from '../../python/py-container';
+import { pyBool, pyFloat } from '../../python/py-convert';
 import { pyStr } from '../../python/py-format';
 import { markedNumberText, markFloat, pyDictCopy } from '../../python/py-json-marks';
 import type { SimulatorState } from '../../simulator-state';
@@ -29,26 +30,32 @@ function clientPromptId(body: Record<string, unknown>): string {
 export function addPromptRoutes(router: Router, state: SimulatorState): void {
   router.add('GET', '/prompt', (_req, res) => sendJson(res, 200, { exec_info: { queue_remaining: state.queue.tasksRemaining() } }));
 
+  // json_data is whatever json.loads gave: `"number" in json_data` and json_data["number"] are Python's
+  // (py-container.ts), so a list or a str without those words is a no_prompt 400 that still advances the
+  // number, `["prompt"]` or `"prompt"` a 500 (indexing a list or str by a str), and null, a number or a
+  // bool a 500 before anything (`in` on them raises TypeError).
   router.add('POST', '/prompt', async (req, res) => {
     const parsed = await readJson(req);
-    const body = Array.isArray(parsed) ? {} : asObject(parsed);
-    if (!body) throw new Error('POST /prompt body is not an object');
 
     let number: number;
-    const numberIsFloat = 'number' in body;
+    const numberIsFloat = pyContains(parsed, 'number');
     if (numberIsFloat) {
-      number = pyFloat(body.number);
+      number = pyFloat(pyGetItem(parsed, 'number'));
     } else {
-      number = body.front ? -state.nextNumber : state.nextNumber;
+      number = state.nextNumber;
+      if (pyContains(parsed, 'front') && pyBool(pyGetItem(parsed, 'front'))) number = -number;
       state.nextNumber += 1;
     }
 
-    if (!('prompt' in body)) {
+    if (!pyContains(parsed, 'prompt')) {
       const error = { type: 'no_prompt', message: 'No prompt provided', details: 'No prompt provided', extra_info: {} };
       sendJson(res, 400, { error, node_errors: {} });
       return;
     }
-    const prompt = asObject(body.prompt);
+    const promptValue = pyGetItem(parsed, 'prompt');
+    // Only a dict gets this far: json_data["prompt"] raised on a list or a str.
+    const body = parsed as Record<string, unknown>;
+    const prompt = asObject(promptValue);
     if (!prompt) throw new Error('prompt is not an object');
     const reused = state.misbehaviour?.kind === 'reuse_prompt_id' ? state.misbehaviour.promptId : undefined;
     const promptId = reused ?? clientPromptId(body);

@@ -1,5 +1,6 @@
 import type { SimulatorState } from '../../simulator-state';
 import { queueTuple } from '../../execution/queue-tuple';
+import { pyContains, pyGetItem, pyIterate } from '../../python/py-container';
 import { pyBool } from '../../python/py-convert';
 import { pyJsonLoads } from '../../python/py-json-loads';
 import { asObject, readJson, readText, sendEmpty, sendJson } from '../respond';
@@ -10,11 +11,17 @@ export function addQueueRoutes(router: Router, state: SimulatorState): void {
     sendJson(res, 200, { queue_running: state.queue.runningItems().map(queueTuple), queue_pending: state.queue.pendingItems().map(queueTuple) }),
   );
 
+  // post_queue on whatever json.loads gave, with Python's `in`, [] and `for` (py-container.ts): a list
+  // or a str is a 200 that does nothing unless it holds "clear" or "delete" (then indexing it raises, a
+  // 500); null, a number or a bool raise at once. `delete` is iterated, so a str deletes by its
+  // characters and a dict by its keys; only an equal str matches a prompt id. A clear done before a
+  // `delete` that can't be iterated stays done.
   router.add('POST', '/queue', async (req, res) => {
-    const body = asObject(await readJson(req)) ?? {};
-    state.controls.push({ path: '/queue', body, at: new Date().toISOString() });
-    if (body.clear) state.queue.wipe();
-    if (Array.isArray(body.delete)) for (const promptId of body.delete) state.queue.deletePending(promptId);
+    const body = await readJson(req);
+    const dict = asObject(body);
+    if (dict) state.controls.push({ path: '/queue', body: dict, at: new Date().toISOString() });
+    if (pyContains(body, 'clear') && pyBool(pyGetItem(body, 'clear'))) state.queue.wipe();
+    if (pyContains(body, 'delete')) for (const promptId of pyIterate(pyGetItem(body, 'delete'))) state.queue.deletePending(promptId);
     sendEmpty(res, 200, state.profile.emptyBodyContentType);
   });
 
