@@ -6,8 +6,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { characterListQuerySchema, generationListQuerySchema } from '@anime/contracts';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { REPO_ROOT } from '@anime/stack';
-import { waitFor } from '@anime/testing';
+import { TEST_REDIS_URL, waitFor } from '@anime/testing';
+import { submit } from '../../../examples/external-producer';
 import { startStackFixture, type StackFixture } from '../../../test/e2e/stack-fixture';
 
 const run = promisify(execFile);
@@ -16,6 +19,7 @@ const CLI = path.join(REPO_ROOT, 'packages/cli/dist/anime.js');
 const MAX_PROJECT = generationListQuerySchema.shape.project.unwrap().maxLength!;
 const MAX_CHARACTER = generationListQuerySchema.shape.character.unwrap().maxLength!;
 const MAX_SEARCH = characterListQuerySchema.shape.q.unwrap().maxLength!;
+const MAX_SOURCE = generationListQuerySchema.shape.source.unwrap().maxLength!;
 
 jest.setTimeout(120_000);
 
@@ -179,6 +183,27 @@ describe('anime CLI against the real stack', () => {
     expect(JSON.parse(json.stdout)).toEqual({ items: [expect.objectContaining({ slug: 'kai-nakamura', id: hint![1] })], nextCursor: hint![1] });
   });
 
+  it('when jobs get --source and --request-id, then only the generations another system produced onto the queue under them are listed', async () => {
+    const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+    const queue = new Queue('generation-requests', { connection, prefix: fx.queuePrefix });
+    const source = 'cli-farm';
+    const requestIds = ['shot-0001', 'shot-0002'];
+    try {
+      for (const requestId of requestIds) await submit(queue, source, requestId, { character: 'kai-nakamura', prompt: `produced ${requestId}`, width: 64, height: 64, steps: 1 });
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
+    await waitFor(async () => (await fx.api.get(`/api/v1/generations?source=${source}`)).data.items.length === 2, 'both produced generations listed', 30_000);
+    const one = await anime('--json', 'jobs', '--source', source, '--request-id', requestIds[1]);
+    expect(one.code).toBe(0);
+    expect(JSON.parse(one.stdout).items.map((g: { source: string; requestId: string }) => [g.source, g.requestId])).toEqual([[source, requestIds[1]]]);
+    const both = await anime('--json', 'jobs', '--source', source);
+    expect(JSON.parse(both.stdout).items.map((g: { requestId: string }) => g.requestId).sort()).toEqual(requestIds);
+    expect((await anime('jobs', '--source', 'no-such-system')).stdout).toBe('(none)\n');
+    expect((await anime('jobs', '--help')).stdout).toMatch(/--source <system> +.*--request-id <key> +/s);
+  });
+
   it('when characters get --search or --archived, then only the names or slugs holding the text are listed, archived ones only with --archived', async () => {
     expect((await fx.api.post('/api/v1/characters', { name: 'Filter Aoi', slug: 'filter-aoi', definition: { displayName: 'Filter Aoi' } })).status).toBe(201);
     expect((await fx.api.delete('/api/v1/characters/filter-aoi')).status).toBe(200);
@@ -218,6 +243,7 @@ describe('anime CLI against the real stack', () => {
       [['jobs', '--project', 'p'.repeat(MAX_PROJECT + 1)], new RegExp(`--project must be at most ${MAX_PROJECT} characters$`)],
       [['jobs', '--character', 'c'.repeat(MAX_CHARACTER + 1)], new RegExp(`--character must be at most ${MAX_CHARACTER} characters$`)],
       [['characters', '--search', 's'.repeat(MAX_SEARCH + 1)], new RegExp(`--search must be at most ${MAX_SEARCH} characters$`)],
+      [['jobs', '--source', 's'.repeat(MAX_SOURCE + 1)], new RegExp(`--source must be at most ${MAX_SOURCE} characters$`)],
       [['show', 'kai-nakamura'], /a generation id is a UUID/],
       [['cancel', '12345'], /a generation id is a UUID/],
       [['retry', 'not-an-id', '--new-seed'], /a generation id is a UUID/],

@@ -28,7 +28,9 @@ export function jobsCommand(context: CommandContext): Command {
     .description('list generations, newest first')
     .option('--status <status>', JOB_STATUSES.join(' | '), status)
     .addOption(textFilterOption('--project <name>', 'the project', generationListQuerySchema.shape.project))
-    .addOption(textFilterOption('--character <slug>', 'slug or id', generationListQuerySchema.shape.character));
+    .addOption(textFilterOption('--character <slug>', 'slug or id', generationListQuerySchema.shape.character))
+    .addOption(textFilterOption('--source <system>', 'the system that produced them onto the queue', generationListQuerySchema.shape.source))
+    .addOption(textFilterOption('--request-id <key>', "that system's idempotency key", generationListQuerySchema.shape.requestId));
   return withPaging(command, 'jobs', 20, generationListQuerySchema).action(async (options) => {
     const page = await context.api().get<{ items: GenerationResource[]; nextCursor: string | null }>(`/api/v1/generations?${listQuery(options)}`);
     // With --json the page is printed as the API returned it: its nextCursor says whether there is more.
