@@ -48,11 +48,12 @@ export const webhookBackoff = (_attemptsMade: number, _type?: string, error?: Er
  * attempt numbers go on from the tries recorded, whatever job carries it. A failure throws so BullMQ
  * retries after the schedule's delay (RetryLaterError); the last try of the schedule gives up; a
  * target the policy refuses is not retried (UnrecoverableError), and a 410 Gone disables the
- * endpoint: neither this message nor any later one is sent to it again.
+ * endpoint: neither this message nor any later one is sent to it again. A try still waiting for its
+ * receiver when the worker closes (its signal aborted) is cut, recorded, and handed back at once.
  */
 export function deliveryProcessor(deps: DeliveryDeps) {
   const schedule = deps.retrySchedule ?? DEFAULT_RETRY_SCHEDULE;
-  return async (job: Job): Promise<{ outcome: string }> => {
+  return async (job: Job, _token?: string, signal?: AbortSignal): Promise<{ outcome: string }> => {
     const parsed = webhookDeliveryMessageSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid webhook-deliveries payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     const message = parsed.data;
@@ -90,13 +91,17 @@ export function deliveryProcessor(deps: DeliveryDeps) {
     const timestamp = Math.floor(Date.now() / 1000);
     const body = JSON.stringify({ type: message.eventType, timestamp: occurredAt, data: generation } satisfies WebhookMessage);
     const headers = { 'webhook-id': messageId, 'webhook-timestamp': String(timestamp), 'webhook-signature': signWebhook(endpoint.secret, messageId, timestamp, body) };
-    const outcome = await sendWebhook(endpoint.url, body, headers, { allow: deps.allow, timeoutMs: deps.timeoutMs, resolve: deps.resolve });
+    // The worker closing before the try began: handed back untried, nothing to record.
+    if (signal?.aborted) throw new RetryLaterError('handed back untried: the worker is closing', 0);
+    const outcome = await sendWebhook(endpoint.url, body, headers, { allow: deps.allow, timeoutMs: deps.timeoutMs, resolve: deps.resolve, signal });
     const gone = outcome.statusCode === GONE;
     const refused = !!outcome.error?.startsWith('refused:');
     const error = gone ? `receiver answered ${GONE} Gone: endpoint disabled, nothing more is sent to it` : outcome.error;
 
     const attempt = owed.attempts + 1;
-    const retryInMs = outcome.ok || gone || refused ? null : nextRetryDelay(schedule, attempt, parseRetryAfter(outcome.retryAfter));
+    // A try the closing worker cut short (its signal) is recorded like any other and made again at
+    // once, by whichever gateway takes the job: not left for the stall check, nor counted as given up.
+    const retryInMs = outcome.ok || gone || refused ? null : outcome.stopped ? 0 : nextRetryDelay(schedule, attempt, parseRetryAfter(outcome.retryAfter));
     const finished = outcome.ok ? 'delivered' : gone ? 'receiver answered 410 Gone' : refused ? 'target refused' : retryInMs === null ? `gave up after ${attempt} tries` : null;
     const at = new Date();
     // The attempt, the message's state and (on 410) the endpoint disabled, together: a database

@@ -13,6 +13,8 @@ export interface SendOptions {
   /** The most of the answer read; the rest is dropped (default 64 KiB). */
   maxResponseBytes?: number;
   resolve?: Resolve;
+  /** The sender stopping (the worker closing): the try is cut short and its outcome says so (`stopped`). */
+  signal?: AbortSignal;
 }
 
 export interface SendOutcome {
@@ -24,9 +26,12 @@ export interface SendOutcome {
   excerpt: string | null;
   /** The answer's Retry-After header, on a 429 or 503 (when the receiver asks to be tried again). */
   retryAfter?: string;
+  /** Cut short by `signal` before an answer came: the receiver may or may not have taken it. */
+  stopped?: true;
 }
 
 const EXCERPT_CHARS = 500;
+const STOPPED = 'cut short: the sender was stopping (its answer, if any, was not read); tried again at once';
 
 /**
  * POSTs one signed message. Redirects are not followed (a 3xx fails the attempt: the signature was
@@ -55,7 +60,7 @@ export async function sendWebhook(rawUrl: string, body: string, headers: Record<
           headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body).toString(), 'user-agent': 'anime-webhooks/1', ...headers },
           lookup: pinnedLookup(options.allow, options.resolve ?? systemResolve),
           agent: false,
-          signal: AbortSignal.timeout(timeoutMs),
+          signal: options.signal ? AbortSignal.any([AbortSignal.timeout(timeoutMs), options.signal]) : AbortSignal.timeout(timeoutMs),
         },
         (response) => {
           const chunks: Buffer[] = [];
@@ -81,7 +86,9 @@ export async function sendWebhook(rawUrl: string, body: string, headers: Record<
           response.on('error', () => finish());
         },
       );
-      request.on('error', (error) => resolve(done({ ok: false, statusCode: null, error: describe(error), excerpt: null })));
+      request.on('error', (error) =>
+        resolve(done(options.signal?.aborted ? { ok: false, statusCode: null, error: STOPPED, excerpt: null, stopped: true } : { ok: false, statusCode: null, error: describe(error), excerpt: null })),
+      );
       request.end(body);
     });
   } catch (error) {

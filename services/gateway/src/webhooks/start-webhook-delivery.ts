@@ -4,13 +4,16 @@ import { WEBHOOK_LOG_RETENTION_DEFAULT_DAYS, type WebhookAllowList } from '@anim
 import { PIPELINE_CATALOG } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
-import { bounded, type PipelineQueues } from '@anime/pipeline';
+import { bounded, closeWorkers, type PipelineQueues } from '@anime/pipeline';
 import { deliveryProcessor, webhookBackoff } from './delivery-processor';
 import { startEventDispatcher } from './event-dispatcher';
 import type { Resolve } from './pinned-lookup';
 import type { RetrySchedule } from './retry-schedule';
 import { pruneWebhookLog } from './webhook-log-retention';
 import { webhookSweep } from './webhook-outbox';
+
+/** How long tries in flight may finish when the gateway stops, before they are cut and handed back. */
+const CLOSE_GRACE_MS = 2_000;
 
 export interface WebhookDeliveryDeps {
   db: Db;
@@ -67,7 +70,9 @@ export async function startWebhookDelivery(deps: WebhookDeliveryDeps): Promise<{
       clearInterval(timer);
       await bounded(sweeping ?? Promise.resolve(), 5_000);
       await dispatcher.stop();
-      await bounded(worker.close(), 5_000);
+      // Tries in flight get 2 s; one still waiting for its receiver then is cut short, recorded and
+      // handed back to the queue (tried again at once), not left active for the stall check (~1 min).
+      await bounded(closeWorkers([worker], CLOSE_GRACE_MS, deps.log), 5_000);
     },
   };
 }
