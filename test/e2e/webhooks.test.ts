@@ -46,6 +46,8 @@ describe('signed webhooks on the real stack (WEBHOOK_ALLOW=127.0.0.1 so the loca
         const path = req.url ?? '/';
         received.push({ path, headers: req.headers, body });
         if (path === '/redirect') return res.writeHead(302, { location: '/redirect-target' }).end();
+        // Never answers the first try of each message (the sender is killed meanwhile), takes the next.
+        if (path === '/hang' && received.filter((r) => r.path === '/hang' && r.headers['webhook-id'] === req.headers['webhook-id']).length === 1) return;
         if (path === '/flaky') {
           // Fails the first two attempts of each message (by webhook-id), then takes it.
           const id = String(req.headers['webhook-id']);
@@ -63,6 +65,7 @@ describe('signed webhooks on the real stack (WEBHOOK_ALLOW=127.0.0.1 so the loca
 
   afterAll(async () => {
     await fx?.close();
+    receiver.closeAllConnections();
     await new Promise((resolve) => receiver.close(resolve));
   });
 
@@ -174,5 +177,27 @@ describe('signed webhooks on the real stack (WEBHOOK_ALLOW=127.0.0.1 so the loca
       return items.length ? items : null;
     }, 'the per-request delivery to be recorded', 10_000, 50);
     expect(deliveries).toEqual([expect.objectContaining({ eventType: 'generation.completed', generationId: created.data.id, attempt: 1, statusCode: 204, succeeded: true, error: null })]);
+  });
+
+  it('when the gateway is killed while a receiver holds a try, then the restarted gateway makes the try again within seconds (its lock lapses in ~15 s), with the same webhook-id', async () => {
+    const hang = await fx.api.post('/api/v1/webhooks', { url: `${base}/hang`, events: ['generation.canceled'] });
+    expect(hang.status).toBe(201);
+    const created = await fx.api.post('/api/v1/generations', { character: 'kai-nakamura', prompt: 'killed mid-delivery', width: 64, height: 64, steps: 50 });
+    expect((await fx.api.post(`/api/v1/generations/${created.data.id}/cancel`)).status).toBe(202);
+    const first = await waitFor(async () => received.find((r) => r.path === '/hang') ?? null, 'the first try to reach the receiver', 30_000, 20);
+    const gateway = fx.stack.services.gateway!;
+    await gateway.stop('SIGKILL');
+    const killedAt = Date.now();
+    await gateway.start();
+    // BullMQ's default lock (30 s, stalls checked every 30 s) made it again only after about a minute.
+    const again = await waitFor(async () => received.filter((r) => r.path === '/hang')[1] ?? null, 'the try made again after the kill', 30_000, 50);
+    expect(Date.now() - killedAt).toBeLessThan(30_000);
+    expect(again.headers['webhook-id']).toBe(first.headers['webhook-id']);
+    expect(verifyStandardWebhook(hang.data.secret, again.headers, again.body)).toBe(true);
+    const deliveries = await waitFor(async () => {
+      const items = (await fx.api.get(`/api/v1/webhooks/${hang.data.id}/deliveries`)).data.items as { succeeded: boolean }[];
+      return items.some((d) => d.succeeded) ? items : null;
+    }, 'the delivery to be recorded', 10_000, 50);
+    expect(deliveries).toEqual([expect.objectContaining({ generationId: created.data.id, succeeded: true, statusCode: 204 })]);
   });
 });

@@ -4,6 +4,7 @@ export * from './job-events';
 export * from './job-control';
 export * from './resources';
 export * from './stage-worker';
+export * from './worker-locks';
 export * from './ops-server';
 export * from './shutdown';
 export * from './worker-service';

@@ -8,6 +8,7 @@ import { storableJobError } from './faults/storable-job-error';
 import { StageRefusedError } from './faults/stage-faults';
 import type { JobEventPublisher } from './job-events';
 import { admitStage } from './lifecycle/admit-stage';
+import { WORKER_LOCKS } from './worker-locks';
 import { JobLifecycle, MAX_GENERATION_EVENTS } from './lifecycle/job-lifecycle';
 import { isActive } from './lifecycle/transitions';
 import { loadGeneration, type GenerationRow } from './lifecycle/load-generation';
@@ -231,9 +232,7 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
       removeOnFail,
       // A crashed worker's job becomes stalled and is retried by another (or the restarted) one
       // within ~15 s; stages are idempotent, so a false stall costs time, not correctness.
-      lockDuration: 10_000,
-      stalledInterval: 5_000,
-      maxStalledCount: 5,
+      ...WORKER_LOCKS,
     },
   );
   worker.on('failed', (job, error) => {

@@ -4,7 +4,7 @@ import { WEBHOOK_LOG_RETENTION_DEFAULT_DAYS, type WebhookAllowList } from '@anim
 import { PIPELINE_CATALOG } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
-import { bounded, closeWorkers, type PipelineQueues } from '@anime/pipeline';
+import { bounded, closeWorkers, WORKER_LOCKS, type PipelineQueues } from '@anime/pipeline';
 import { deliveryProcessor, webhookBackoff } from './delivery-processor';
 import { startEventDispatcher } from './event-dispatcher';
 import type { Resolve } from './pinned-lookup';
@@ -47,6 +47,8 @@ export async function startWebhookDelivery(deps: WebhookDeliveryDeps): Promise<{
     prefix: deps.queuePrefix,
     concurrency: deps.concurrency ?? 8,
     settings: { backoffStrategy: webhookBackoff },
+    // A gateway killed mid-try: its job is made again by another gateway (or the restarted one) within ~15 s.
+    ...WORKER_LOCKS,
   });
   worker.on('error', (error) => deps.log.warn('webhook worker error', { error: error.message }));
   await worker.waitUntilReady();
