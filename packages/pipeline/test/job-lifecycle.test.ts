@@ -45,6 +45,7 @@ describe('JobLifecycle', () => {
     file: (id) => lifecycle.file(id, []),
     fail: (id) => lifecycle.fail(id, { code: 'internal', message: 'boom' }),
     cancel: (id) => lifecycle.cancel(id),
+    cancelAtOnce: (id) => lifecycle.cancelAtOnce(id),
     retryRequest: (id) => lifecycle.retryStage(id, 'generationRequests', 'test'),
     retryRender: (id) => lifecycle.retryStage(id, 'generationRenders', 'test'),
     retryFiling: (id) => lifecycle.retryStage(id, 'assetFiling', 'test'),

@@ -1,6 +1,9 @@
 import { jobControlChannel } from '@anime/contracts';
-import { createRedis, JobLifecycle, MAX_GENERATION_EVENTS } from '@anime/pipeline';
+import type { Db } from '@anime/db';
+import { createLogger } from '@anime/logger';
+import { createRedis, JobControlPublisher, JobEventPublisher, JobLifecycle, MAX_GENERATION_EVENTS } from '@anime/pipeline';
 import { TEST_REDIS_URL, waitFor } from '@anime/testing';
+import { cancelGeneration } from '../src/domain/cancel-generation';
 import { kaiDefinition } from './fixtures';
 import { jsonClient } from './http-client';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
@@ -38,6 +41,53 @@ describe('POST /api/v1/generations/:id/cancel and /retry (gateway alone)', () =>
       expect((await gateway.db.generationJob.findUniqueOrThrow({ where: { id } })).cancelRequestedAt).toEqual(cancelRequestedAt);
     } finally {
       subscriber.disconnect();
+    }
+  });
+
+  /** `db`, except that its first read of the generation is answered only once `meanwhile` ran (what another process did between the read and what follows). */
+  const afterFirstRead = (db: Db, meanwhile: () => Promise<unknown>): Db => {
+    let raced = false;
+    const bound = (target: object, key: PropertyKey) => {
+      const value = Reflect.get(target, key, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    };
+    const jobs = new Proxy(db.generationJob, {
+      get: (target, key) =>
+        key !== 'findUnique'
+          ? bound(target, key)
+          : async (args: Parameters<Db['generationJob']['findUnique']>[0]) => {
+              const row = await target.findUnique(args);
+              if (!raced) {
+                raced = true;
+                await meanwhile();
+              }
+              return row;
+            },
+    });
+    return new Proxy(db, { get: (target, key) => (key === 'generationJob' ? jobs : bound(target, key)) });
+  };
+
+  it('when an orchestrator submits a queued generation between the cancel reading it and applying it, then the prompt in the backend is not canceled behind the orchestrator: the request is recorded and the orchestrator told', async () => {
+    const id = await create();
+    const db = afterFirstRead(gateway.db, () => new JobLifecycle(gateway.db).submit(id, { backend: 'http://gpu-1', promptId: 'p-raced', workflow: {} }));
+    const redis = createRedis(TEST_REDIS_URL, 'worker');
+    const subscriber = createRedis(TEST_REDIS_URL, 'subscriber');
+    const messages: unknown[] = [];
+    subscriber.on('message', (_channel, raw) => messages.push(JSON.parse(raw)));
+    await subscriber.subscribe(jobControlChannel(gateway.queuePrefix));
+    try {
+      const deps = { db, events: new JobEventPublisher(redis, gateway.queuePrefix), control: new JobControlPublisher(redis, gateway.queuePrefix), log: createLogger('gateway', 'error') };
+      await cancelGeneration(deps, id);
+      // Canceled here, the orchestrator would follow its prompt to the end and publish job:submitted after job:canceled.
+      const row = await gateway.db.generationJob.findUniqueOrThrow({ where: { id } });
+      expect(row).toMatchObject({ status: 'running', stage: 'submitted', errorCode: null });
+      expect(row.cancelRequestedAt).not.toBeNull();
+      expect((await gateway.db.jobEvent.findMany({ where: { jobId: id }, orderBy: { seq: 'asc' } })).map((e) => e.type)).toEqual(['job:queued', 'job:submitted']);
+      await waitFor(() => messages.length === 1, 'the control message');
+      expect(messages).toEqual([{ type: 'cancel', generationId: id }]);
+    } finally {
+      subscriber.disconnect();
+      redis.disconnect();
     }
   });
 

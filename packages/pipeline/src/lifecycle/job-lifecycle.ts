@@ -1,10 +1,10 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { queueForStage, type AssetResource, type GenerationRequestBody, type JobConditioning, type JobError, type JobEventEnvelope, type JobEventName, type JobEventPayloads, type StageQueueKey, type RenderOutputs, type StoredWorkflow, type AttemptEndCode, type ReferenceUse } from '@anime/contracts';
-import { isUniqueViolation, readRows, runStatement, type Asset, type Db, type GenerationJob } from '@anime/db';
+import { isUniqueViolation, readRows, runStatement, type Asset, type Db, type GenerationJob, type Statement } from '@anime/db';
 import { json, runNumbering } from './lifecycle-sql';
 
 export { MAX_GENERATION_EVENTS } from './lifecycle-statements';
-import { CANCEL, CLAIM_FILING, CREATE, FAIL, FILE, FILE_WITH_ASSETS, FIND_BY_REQUEST, PROGRESS, PROGRESS_LATEST, RENDER, REOPEN, REQUEST_CANCEL, RERENDER, RESOLVE, RESUBMIT, STAGE_OF, STARTED, STARTED_WITH_PROGRESS, SUBMIT, WITHDRAW_SUBMITTED, CREATED_JOB_FIELDS } from './lifecycle-statements';
+import { CANCEL, CANCEL_AT_ONCE, CLAIM_FILING, CREATE, FAIL, FILE, FILE_WITH_ASSETS, FIND_BY_REQUEST, PROGRESS, PROGRESS_LATEST, RENDER, REOPEN, REQUEST_CANCEL, RERENDER, RESOLVE, RESUBMIT, STAGE_OF, STARTED, STARTED_WITH_PROGRESS, SUBMIT, WITHDRAW_SUBMITTED, CREATED_JOB_FIELDS } from './lifecycle-statements';
 
 /** What resolving a character records on a generation. */
 export interface Resolution {
@@ -228,9 +228,22 @@ export class JobLifecycle {
     return row ? envelope('job:failed', row, payload) : null;
   }
 
+  /** The orchestrator driving the job: its prompt is off the backend, or it has none yet. */
   async cancel(id: string): Promise<JobEventEnvelope<'job:canceled'> | null> {
+    return this.canceled(id, CANCEL);
+  }
+
+  /**
+   * The gateway's cancel, of a job no backend holds (queued, or rendered and awaiting filing). Null
+   * also when it was submitted since it was read: it is in a backend now (requestCancel).
+   */
+  async cancelAtOnce(id: string): Promise<JobEventEnvelope<'job:canceled'> | null> {
+    return this.canceled(id, CANCEL_AT_ONCE);
+  }
+
+  private async canceled(id: string, statement: Statement): Promise<JobEventEnvelope<'job:canceled'> | null> {
     const payload = { jobId: id };
-    const [row] = await runStatement<Recorded>(this.db, CANCEL, [id, 'canceled', 'canceled', false, null, json({ code: 'canceled', message: 'canceled' }), json(payload)]);
+    const [row] = await runStatement<Recorded>(this.db, statement, [id, 'canceled', 'canceled', false, null, json({ code: 'canceled', message: 'canceled' }), json(payload)]);
     return row ? envelope('job:canceled', row, payload) : null;
   }
 

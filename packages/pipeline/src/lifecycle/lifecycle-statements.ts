@@ -253,9 +253,9 @@ SELECT earlier.n AS earlier, j."eventSeq" AS seq, j.source, j."requestId" FROM e
 
 /**
  * $1 id, $2 errorCode, $3 errorMessage, $4 whether errorDetails is given, $5 errorDetails, $6 the
- * open attempt's error, $7 the event's payload. Shared by fail and cancel.
+ * open attempt's error, $7 the event's payload. Shared by fail and both cancels.
  */
-const ending = (name: 'fail' | 'cancel', event: 'job:failed' | 'job:canceled'): Statement => ({
+const ending = (name: 'fail' | 'cancel' | 'cancelAtOnce', event: 'job:failed' | 'job:canceled'): Statement => ({
   name: `lifecycle-${name}`,
   text: `WITH j AS (
   UPDATE generation_jobs SET ${target(name)}, "finishedAt" = ${SQL_NOW}, "errorCode" = $2::text, "errorMessage" = $3::text,
@@ -271,6 +271,7 @@ SELECT "eventSeq" AS seq, source, "requestId" FROM j`,
 });
 export const FAIL = ending('fail', 'job:failed');
 export const CANCEL = ending('cancel', 'job:canceled');
+export const CANCEL_AT_ONCE = ending('cancelAtOnce', 'job:canceled');
 
 /** $1 id. Recorded (again) while the prompt is in a backend. */
 export const REQUEST_CANCEL: Statement = {

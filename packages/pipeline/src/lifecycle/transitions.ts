@@ -42,10 +42,15 @@ export const TRANSITIONS = {
   file: { from: [{ status: 'running', stage: 'rendered' }], to: { status: 'completed', stage: 'filed' }, event: 'job:completed' },
   fail: { from: ACTIVE_STATES, to: { status: 'failed' }, event: 'job:failed' },
   /**
-   * Queued or awaiting filing: at once (the gateway). In a backend: once the orchestrator driving it
-   * has taken the prompt off (cancelRequestedAt records the request meanwhile).
+   * By the orchestrator driving it: in a backend once it has taken the prompt off (cancelRequestedAt
+   * records the request meanwhile), or while it waits for one.
    */
   cancel: { from: ACTIVE_STATES, to: { status: 'canceled' }, event: 'job:canceled' },
+  /**
+   * By the gateway, at once: queued or awaiting filing, never in a backend. A job submitted after the
+   * gateway read it refuses it, and gets requestCancel instead (its prompt is taken off first).
+   */
+  cancelAtOnce: { from: ACTIVE_STATES.filter((s) => s.stage !== 'submitted'), to: { status: 'canceled' }, event: 'job:canceled' },
   /**
    * A failed or canceled generation runs again from the stage it stopped at (REST retry; for a
    * failed one also its stage job retried from a dashboard, see admitStage).

@@ -35,7 +35,8 @@ export async function cancelGeneration(deps: CancelGenerationDeps, id: string): 
       }
       continue;
     }
-    const event = await lifecycle.cancel(id);
+    // Refused for a job submitted since it was read: the next round records the request instead.
+    const event = await lifecycle.cancelAtOnce(id);
     if (event) {
       await boundedHandoff(deps.events.publish(event), deps.log, 'publish the cancel', { generationId: id });
       return;
