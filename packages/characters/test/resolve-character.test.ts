@@ -73,6 +73,12 @@ describe('resolveCharacter', () => {
     await expectDomainError(resolveCharacter(db, '00000000-0000-4000-8000-000000000000'), 'character_not_found', 404);
   });
 
+  it('when slug@N comes padded with spaces, as a padded slug or name may, then version N is still the one pinned', async () => {
+    expect((await resolveCharacter(db, 'kai-nakamura@1 ')).version.number).toBe(1);
+    expect((await resolveCharacter(db, ' kai-nakamura@1\t')).version.number).toBe(1);
+    expect((await resolveCharacter(db, 'Kai Nakamura@1 ')).version.number).toBe(1);
+  });
+
   it('when the version does not exist, then version_not_found (404)', async () => {
     await expectDomainError(resolveCharacter(db, 'kai-nakamura@9'), 'version_not_found', 404);
   });

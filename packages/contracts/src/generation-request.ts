@@ -53,9 +53,13 @@ export const generationRequestBodySchema = z
 export type GenerationRequestBody = z.infer<typeof generationRequestBodySchema>;
 export type GenerationRequestBodyInput = z.input<typeof generationRequestBodySchema>;
 
-/** `character` may be a slug, an id, a display name, or `slug@version`. */
+/**
+ * `character` may be a slug, an id, a display name, or `slug@version`. Spaces around it are not part
+ * of it, so `"kai@2 "` pins version 2 as `" kai"` names kai.
+ */
 export function parseCharacterRef(ref: string): { key: string; version?: number } {
-  const match = /^(.*)@(\d+)$/.exec(ref);
-  if (!match) return { key: ref.trim() };
+  const trimmed = ref.trim();
+  const match = /^(.*)@(\d+)$/.exec(trimmed);
+  if (!match) return { key: trimmed };
   return { key: match[1].trim(), version: Number(match[2]) };
 }

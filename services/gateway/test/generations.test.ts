@@ -50,6 +50,14 @@ describe('POST /api/v1/generations', () => {
     expect(await gateway.db.generationJob.count()).toBe(before);
   });
 
+  it('when slug@N or name@N comes with spaces around it, then version N is pinned, as a padded slug or name is found', async () => {
+    for (const character of ['kai@1 ', ' kai@1\t', 'Kai Nakamura@1 ']) {
+      const response = await api.post('/api/v1/generations', { character, prompt: 'padded' });
+      expect({ character, status: response.status }).toEqual({ character, status: 202 });
+      expect((await api.get(`/api/v1/generations/${response.body.id}`)).body.character).toMatchObject({ slug: 'kai', version: 1 });
+    }
+  });
+
   it('when the character is pinned to a version number past what PostgreSQL holds, then 404 version_not_found, not a 500, and nothing is written', async () => {
     const before = await gateway.db.generationJob.count();
     for (const character of ['kai@2147483648', 'kai@99999999999999999999', 'Kai Nakamura@2147483648']) {
