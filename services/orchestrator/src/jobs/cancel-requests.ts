@@ -64,6 +64,12 @@ export class CancelRequests {
     }
   }
 
+  /** Whether the generation's row records a cancel request: its message may not have arrived yet, nor the check of the column run. */
+  async requested(generationId: string): Promise<boolean> {
+    const row = await this.deps.db.generationJob.findUnique({ where: { id: generationId }, select: { cancelRequestedAt: true } });
+    return !!row?.cancelRequestedAt;
+  }
+
   private async checkColumn(): Promise<void> {
     const ids = [...this.watched.keys()];
     if (!ids.length) return;

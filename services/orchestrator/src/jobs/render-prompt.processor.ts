@@ -229,7 +229,8 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
       // The latest tick not stored yet is stored with the outputs.
       const rendered = await lifecycle.render(jobId, { backend: lease.url, promptId, items: run.outputs }, await notices.settledButLatest());
       deps.pool.recordDone(lease.url);
-      if (!rendered && cancel.aborted) return cancelNow(jobId, 'ComfyUI finished it anyway; its outputs are not filed');
+      // Refused for a cancel request this process has not heard of yet (its message in flight or lost): canceled now, not left at submitted.
+      if (!rendered && (cancel.aborted || (await deps.cancels.requested(jobId)))) return cancelNow(jobId, 'ComfyUI finished it anyway; its outputs are not filed');
       return { kind: 'rendered' };
     } catch (error) {
       // A prompt ComfyUI refused has no job:submitted, and its notices are dropped. With no answer
