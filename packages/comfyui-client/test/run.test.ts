@@ -186,12 +186,21 @@ describe.each(COMFYUI_VERSIONS)('ComfyClient.run against the simulator (simulati
   });
 
   it('when ComfyUI queues a prompt but reports node_errors, then submit throws and the prompt does not run', async () => {
-    const prompt = { ...textToImage({ seed: 11 }), '10': { class_type: 'SaveImage', inputs: { images: ['8', 0] } } };
+    // Long enough that it cannot run to its end before submit takes it off (deleted if still pending,
+    // interrupted if it started): a short one could, on an idle simulator, and read as a success.
+    const prompt = { ...textToImage({ seed: 11, steps: 2000 }), '10': { class_type: 'SaveImage', inputs: { images: ['8', 0] } } };
     const error = await client.submit(prompt).catch((e) => e);
     expect(error).toBeInstanceOf(ComfyValidationError);
     expect(error.promptId).toEqual(expect.any(String));
     expect(error.summary).toBe('node 10 (SaveImage): Required input is missing: filename_prefix');
-    await new Promise((r) => setTimeout(r, 200));
+    // Once ComfyUI holds it no more: never run (no history), or stopped (an error).
+    let held = true;
+    for (let i = 0; i < 400 && held; i++) {
+      const { running, pending } = await client.queue();
+      held = [...running, ...pending].some((entry) => entry.promptId === error.promptId);
+      if (held) await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(held).toBe(false);
     const entry = await client.history(error.promptId);
     expect(entry === undefined || entry.status?.status_str === 'error').toBe(true);
   });
