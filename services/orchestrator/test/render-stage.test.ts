@@ -1,9 +1,10 @@
 import { Job } from 'bullmq';
-import type { Simulator } from '@anime/comfyui-simulator';
+import { textToImage, type Simulator } from '@anime/comfyui-simulator';
 import { generationEventsStream, generationRequestBodySchema, parseGenerationStreamEntry } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import { JobLifecycle, MAX_GENERATION_EVENTS, type RunningService } from '@anime/pipeline';
 import { waitFor } from '@anime/testing';
+import { queuedByAnEarlierProcess } from './earlier-prompt';
 import { listenToJobEvents } from './job-events-listener';
 import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrator-fixture';
 
@@ -45,6 +46,25 @@ describe('render stage (orchestrator in-process, simulator, PostgreSQL, Redis)',
     expect(row.attempts).toHaveLength(1);
     expect(row.attempts[0].finishedAt).not.toBeNull();
     expect(await service.ctx.queues.byKey.assetFiling.getJob(`filing-${id}`)).toBeDefined();
+  });
+
+  it('when a recorded prompt finished on its backend while no process followed it, and its job is picked up past JOB_TIMEOUT_S (a crash, then a long queue), then it is rendered with that prompt\'s outputs, not failed with timeout', async () => {
+    const job = await fx.createdGeneration({ seed: 11 });
+    const workflow = textToImage({ steps: 2, width: 64, height: 64, seed: 11 });
+    // The prompt an orchestrator that died sent: it ran to its end on the backend with nobody following it.
+    const promptId = await queuedByAnEarlierProcess(simulator.url, workflow);
+    await waitFor(async () => ((await (await fetch(`${simulator.url}/history/${promptId}`)).json()) as Record<string, unknown>)[promptId], 'the prompt to finish');
+    await lifecycle.submit(job.id, { backend: simulator.url, promptId, workflow });
+    // Submitted longer ago than JOB_TIMEOUT_S (600 s here): its queue job waited behind others meanwhile.
+    await db.generationJob.update({ where: { id: job.id }, data: { startedAt: new Date(Date.now() - 700_000) } });
+    await service.ctx.queues.enqueueStage({ ...job, stage: 'submitted' });
+
+    const settled = await settledRenderJob(job.id);
+    expect(settled.state).toBe('completed');
+    const row = await generation(job.id);
+    expect(row).toMatchObject({ status: 'running', stage: 'rendered', errorCode: null, promptId });
+    expect(row.outputs).toMatchObject({ backend: simulator.url, promptId, items: [expect.objectContaining({ nodeId: '9' })] });
+    expect(simulator.received.filter((p) => p.promptId === promptId)).toHaveLength(1);
   });
 
   it('when ComfyUI refuses the prompt (400, failed validation), then the generation fails with comfyui_validation and no job:submitted was published or kept: the prompt never entered its queue', async () => {

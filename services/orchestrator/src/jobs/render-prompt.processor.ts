@@ -180,7 +180,9 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
     try {
       const workflow = readWorkflow(generation);
       const promptId = generation.promptId!;
-      const startedAt = generation.startedAt?.getTime() ?? Date.now();
+      // JOB_TIMEOUT_S stops a prompt still running: one that ended well while no process followed it
+      // (ours died, then its queue job waited behind others) is rendered, however late it is picked up.
+      const startedAt = (await finishedWell(lease.client, promptId)) ? Date.now() : (generation.startedAt?.getTime() ?? Date.now());
       // After a crash of ours the backend still holds the prompt, or gets it again (resubmit). After a
       // transient fault there, a prompt it does not hold goes to another capable backend instead.
       return await follow(generation.id, lease, promptId, startedAt, cancel, signal, (options) => lease.client.follow(promptId, { ...options, ...(retried ? {} : { resubmit: workflow }), leases: deps.clientIdLeases }), undefined, samplerSteps(workflow));
@@ -261,4 +263,14 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
 /** ComfyUI answered the POST and refused the prompt (a 4xx, node_errors): it did not queue it. */
 function isRefusal(error: unknown): boolean {
   return error instanceof ComfyValidationError || (error instanceof ComfyHttpError && error.status >= 400 && error.status < 500);
+}
+
+/**
+ * ComfyUI's history holds the prompt as ended without an error (what the client's follow then settles
+ * as rendered). A history that cannot be read (the backend away, an answer past the bound) says no:
+ * following the prompt then copes with it as before.
+ */
+async function finishedWell(client: BackendLease['client'], promptId: string): Promise<boolean> {
+  const entry = await client.history(promptId).catch(() => undefined);
+  return !!entry && (!entry.status || entry.status.status_str === 'success' || entry.status.completed);
 }
