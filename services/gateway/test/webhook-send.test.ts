@@ -1,3 +1,4 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sendWebhook } from '../src/webhooks/send-webhook';
@@ -13,6 +14,13 @@ describe('sending a webhook: the resolved address is checked and connected to, a
       hits += 1;
       req.resume();
       if (req.url === '/silent') return; // never answers
+      if (req.url === '/slow-body') {
+        // Answers 200 at once, then takes its time over the rest of the body.
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('taken');
+        setTimeout(() => res.end(), 5_000).unref();
+        return;
+      }
       if (req.url === '/huge') {
         res.writeHead(500);
         return res.end('x'.repeat(2 * 1024 * 1024));
@@ -60,6 +68,22 @@ describe('sending a webhook: the resolved address is checked and connected to, a
     const huge = await sendWebhook(`http://127.0.0.1:${port}/huge`, '{}', {}, { allow, maxResponseBytes: 1024 });
     expect(huge).toMatchObject({ ok: false, statusCode: 500, error: 'receiver answered 500' });
     expect(huge.excerpt!.length).toBeLessThanOrEqual(500);
+  });
+
+  it('when the sender stops (its signal) after the receiver answered 2xx, while the rest of the answer is still coming, then the try counts as delivered, not as cut short', async () => {
+    const allow = { hosts: [], cidrs: [['127.0.0.1', 32]] as [string, number][] };
+    const stopping = new AbortController();
+    // The answer's status line and headers are in: the sender stops a moment later (the worker closing).
+    const onAnswer = () => setImmediate(() => stopping.abort(new Error('the worker is closing')));
+    subscribe('http.client.response.finish', onAnswer);
+    try {
+      const outcome = await sendWebhook(`http://127.0.0.1:${port}/slow-body`, '{}', {}, { allow, signal: stopping.signal });
+      expect(outcome).toMatchObject({ ok: true, statusCode: 200, error: null });
+      expect(outcome.stopped).toBeUndefined();
+      expect(stopping.signal.aborted).toBe(true);
+    } finally {
+      unsubscribe('http.client.response.finish', onAnswer);
+    }
   });
 
   it('when addresses are judged, then only public unicast passes: private, loopback, link-local, metadata, CGNAT, 0/8, fc00::/7, fe80::/10 and ::1 are refused', () => {

@@ -53,6 +53,8 @@ export async function sendWebhook(rawUrl: string, body: string, headers: Record<
     }
     const client = url.protocol === 'https:' ? https : http;
     return await new Promise<SendOutcome>((resolve) => {
+      // Set once the receiver's status is in: its answer, read up to where it ends or is cut, decides.
+      let answered: (() => void) | undefined;
       const request = client.request(
         url,
         {
@@ -73,6 +75,7 @@ export async function sendWebhook(rawUrl: string, body: string, headers: Record<
             const retryAfter = status === 429 || status === 503 ? response.headers['retry-after'] : undefined;
             resolve(done({ ok, statusCode: status, error, excerpt: excerpt || null, ...(retryAfter ? { retryAfter } : {}) }));
           };
+          answered = finish;
           response.on('data', (chunk: Buffer) => {
             if (read < maxBytes) chunks.push(chunk.subarray(0, maxBytes - read));
             read += chunk.length;
@@ -86,9 +89,11 @@ export async function sendWebhook(rawUrl: string, body: string, headers: Record<
           response.on('error', () => finish());
         },
       );
-      request.on('error', (error) =>
-        resolve(done(options.signal?.aborted ? { ok: false, statusCode: null, error: STOPPED, excerpt: null, stopped: true } : { ok: false, statusCode: null, error: describe(error), excerpt: null })),
-      );
+      request.on('error', (error) => {
+        // Stopped once the receiver's status was in: that status is the try's outcome (a 2xx took the message), not a cut try to make again.
+        if (options.signal?.aborted && answered) return answered();
+        resolve(done(options.signal?.aborted ? { ok: false, statusCode: null, error: STOPPED, excerpt: null, stopped: true } : { ok: false, statusCode: null, error: describe(error), excerpt: null }));
+      });
       request.end(body);
     });
   } catch (error) {
