@@ -4,7 +4,7 @@ export { MAX_FILE_ANSWER_BYTES, MAX_JSON_ANSWER_BYTES } from './http/comfy-http'
 export type { ComfyMessage, ComfyMessageType } from './socket/comfy-message';
 export type { SocketState } from './socket/comfy-socket';
 export { comboOptions } from './models/combo-options';
-export { outputFiles, wasCached } from './run/read-history';
+export { endedWell, outputFiles, wasCached } from './run/read-history';
 export { readableQueue } from './run/readable-queue';
 export type {
   ApiPrompt,

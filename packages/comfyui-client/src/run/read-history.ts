@@ -50,12 +50,21 @@ export function wasCached(entry: HistoryEntry): boolean {
 }
 
 /**
+ * Whether the history entry records a prompt that ended well: a success (which may carry an
+ * execution_error from an ExecutionBlocker), or an entry of a server too old to record a status.
+ */
+export function endedWell(entry: HistoryEntry): boolean {
+  const status = entry.status;
+  return !status || status.status_str === 'success' || status.completed;
+}
+
+/**
  * The outcome recorded in history. An interrupt also reads "error": the last status message tells
- * the two apart. A success may carry an execution_error from an ExecutionBlocker; it is still a success.
+ * the two apart.
  */
 export function settleFromHistory(promptId: string, entry: HistoryEntry): RunResult {
   const status = entry.status;
-  if (!status || status.status_str === 'success' || status.completed) {
+  if (!status || endedWell(entry)) {
     return { promptId, outputs: checkedOutputFiles(promptId, entry), cached: wasCached(entry), history: entry };
   }
   const last = [...(status.messages ?? [])].reverse().find(([type]) => type === 'execution_error' || type === 'execution_interrupted');

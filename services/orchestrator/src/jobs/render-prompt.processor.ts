@@ -1,4 +1,4 @@
-import { ComfyExecutionError, ComfyHttpError, ComfyPromptLostError, ComfyUnreachableError, ComfyValidationError, type ClientIdLeases } from '@anime/comfyui-client';
+import { ComfyExecutionError, ComfyHttpError, ComfyPromptLostError, ComfyUnreachableError, ComfyValidationError, endedWell, type ClientIdLeases } from '@anime/comfyui-client';
 import { generationRequestBodySchema, type AttemptEndCode, type JobEventEnvelope } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
@@ -272,5 +272,5 @@ function isRefusal(error: unknown): boolean {
  */
 async function finishedWell(client: BackendLease['client'], promptId: string): Promise<boolean> {
   const entry = await client.history(promptId).catch(() => undefined);
-  return !!entry && (!entry.status || entry.status.status_str === 'success' || entry.status.completed);
+  return !!entry && endedWell(entry);
 }
