@@ -163,6 +163,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     if (misbehave(state.misbehaviour, req, res, state, misbehaviours, route)) return;
     route();
   });
+  // aiohttp's keepalive_timeout (75 s): an idle connection stays open as long as ComfyUI keeps it, so a
+  // client reusing one within that time (as undici does for 4 s) never meets Node's 5 s close mid-request.
+  server.keepAliveTimeout = 75_000;
   hub.attach(server);
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
