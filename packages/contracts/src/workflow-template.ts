@@ -33,6 +33,15 @@ export const WELL_KNOWN_PARAM_TYPES: Record<string, readonly TemplateParamType[]
 
 export const isFilledParam = (name: string): name is FilledParam => Object.prototype.hasOwnProperty.call(FILLED_PARAMS, name);
 
+/**
+ * Whether the graph a generation runs takes one of the values the system fills: the built-in
+ * txt2img (no template) takes them all; a registered template only those it declares a parameter
+ * for. What it does not take is not applied (its graph keeps its own literal, and without `loras`
+ * none of the character's LoRAs), so routing needs none of it and provenance records none of it.
+ */
+export const graphTakes = (template: { params: Record<string, unknown> } | null | undefined, name: FilledParam): boolean =>
+  !template || Object.prototype.hasOwnProperty.call(template.params, name);
+
 export const REFERENCE_SLOT_KINDS = ['face', 'body', 'outfit', 'style', 'other'] as const;
 
 const paramValue = z.union([storableText().max(4000), z.number().finite(), z.boolean()]);

@@ -6,11 +6,12 @@ import { Job, Queue } from 'bullmq';
 import { ComfyClient } from '@anime/comfyui-client';
 import { startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
 import { fileOrganizerConfigSchema } from '@anime/config';
-import { generationRequestBodySchema, PIPELINE_CATALOG } from '@anime/contracts';
+import { generationRequestBodySchema, PIPELINE_CATALOG, registerWorkflowBodySchema } from '@anime/contracts';
 import { createDb, type Db } from '@anime/db';
 import { createLogger } from '@anime/logger';
 import { createRedis, JobEventPublisher, JobLifecycle, loadGeneration, type RunningService } from '@anime/pipeline';
 import { LocalLibraryStorage, partialPathFor } from '@anime/media';
+import { registerWorkflow } from '@anime/workflows';
 import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, waitFor, type TestDatabase } from '@anime/testing';
 import { libraryPath } from '../src/domain/library-path';
 import { createFileOutputsHandler } from '../src/jobs/file-outputs.processor';
@@ -87,6 +88,44 @@ describe('filing stage (file-organizer in-process, simulator, PostgreSQL, Redis)
     expect(asset.sha256).toBe(sha256(outputBytes));
     const sidecar = JSON.parse(await readFile(path.join(libraryDir, `${asset.path}.json`), 'utf8'));
     expect(sidecar).toMatchObject({ jobId: id, sha256: asset.sha256, comfyui: { backend: simulator.url } });
+    // The built-in txt2img applies the seed, both prompts and the LoRAs.
+    expect(sidecar).toMatchObject({ seed: expect.any(Number), prompt: { positive: 'kainakamura', negative: 'lowres' }, loras: [], template: null });
+  });
+
+  /**
+   * A generation of the Mika Ink character (LoRA inkwash at 0.6) that ran the registered template
+   * `slug` declaring `params`, rendered from its graph as the orchestrator binds it, then filed.
+   */
+  async function filedFromTemplate(slug: string, params: Record<string, unknown>) {
+    const graph = textToImage({ steps: 1, width: 64, height: 64, positive: 'the template\'s own prompt', seed: 7 });
+    await registerWorkflow(db, registerWorkflowBodySchema.parse({ slug, graph, params }));
+    const character = await db.character.create({ data: { slug: `mika-${Date.now()}`, name: 'Mika Ink', currentVersion: 1 } });
+    const version = await db.characterVersion.create({ data: { characterId: character.id, number: 1, definition: { displayName: 'Mika Ink' } } });
+    const body = generationRequestBodySchema.parse({ character: character.slug, prompt: 'x', seed: 1234, workflow: slug, project: 'demo', episode: 'ep01', scene: 'sc002' });
+    const recorded = { ...conditioning, loras: [{ name: 'style/inkwash.safetensors', weight: 0.6 }], workflow: { slug, version: 1, params: {} } };
+    const { job } = await lifecycle.create({ body, source: 'test', resolution: { characterId: character.id, characterVersionId: version.id, conditioning: recorded } });
+    const result = await client.run(graph);
+    await lifecycle.submit(job.id, { backend: simulator.url, promptId: result.promptId, workflow: graph });
+    await lifecycle.render(job.id, { backend: simulator.url, promptId: result.promptId, items: result.outputs });
+    await service.ctx.queues.enqueueStage({ ...job, stage: 'rendered' });
+    const row = await completed(job.id);
+    return JSON.parse(await readFile(path.join(libraryDir, `${row.assets[0].path}.json`), 'utf8'));
+  }
+
+  it('when the template has no loras, prompt, negative or seed parameter, then the sidecar records no LoRA and a null seed and prompts: its graph applied none of them (README: Workflow templates)', async () => {
+    const sidecar = await filedFromTemplate(`bare-${Date.now()}`, { steps: { type: 'int', node: '3', input: 'steps' } });
+    expect(sidecar).toMatchObject({ loras: [], seed: null, prompt: { positive: null, negative: null }, request: { seed: 1234 } });
+    expect(sidecar.workflow['6'].inputs.text).toBe("the template's own prompt");
+  });
+
+  it('when the template declares loras, prompt, negative and seed, then the sidecar records the character\'s LoRAs, the seed and both prompts', async () => {
+    const sidecar = await filedFromTemplate(`full-${Date.now()}`, {
+      prompt: { type: 'string', node: '6', input: 'text' },
+      negative: { type: 'string', node: '7', input: 'text' },
+      seed: { type: 'int', node: '3', input: 'seed' },
+      loras: { type: 'loras', node: '4' },
+    });
+    expect(sidecar).toMatchObject({ loras: [{ name: 'style/inkwash.safetensors', weight: 0.6 }], seed: 1234, prompt: { positive: 'kainakamura', negative: 'lowres' } });
   });
 
   it('when the filing job of a completed generation is retried, then it is refused and nothing is filed twice', async () => {

@@ -1,4 +1,4 @@
-import type { ComfyOutputRef, JobConditioning, ReferenceUsed } from '@anime/contracts';
+import { graphTakes, type ComfyOutputRef, type JobConditioning, type ReferenceUsed } from '@anime/contracts';
 import type { GenerationRow } from '@anime/pipeline';
 
 /** What an Asset's `metadata` holds: how the image was made, beyond its row's columns. */
@@ -12,6 +12,8 @@ export interface SidecarInput {
   job: GenerationRow;
   version: { number: number; character: { id: string; slug: string; name: string } };
   conditioning: JobConditioning;
+  /** The registered template the graph was bound from (its parameter map); null for the built-in txt2img. */
+  template: { params: Record<string, unknown> } | null;
   workflow: unknown;
   metadata: AssetMetadata;
   path: string;
@@ -20,9 +22,13 @@ export interface SidecarInput {
   image: { width: number; height: number; mime: string };
 }
 
-/** The JSON filed beside an image: its provenance, readable without the database. */
+/**
+ * The JSON filed beside an image: its provenance, readable without the database. The seed, prompts
+ * and LoRAs are the ones the graph applied: a template without a `seed`, `prompt` or `negative`
+ * parameter kept its own literal there (null here; `workflow` holds it), and without `loras` none.
+ */
 export function sidecarBytes(input: SidecarInput): Buffer {
-  const { job, version, conditioning, metadata, image } = input;
+  const { job, version, conditioning, template, metadata, image } = input;
   const sidecar = {
     jobId: job.id,
     file: input.path.split('/').pop(),
@@ -34,9 +40,9 @@ export function sidecarBytes(input: SidecarInput): Buffer {
     character: { id: version.character.id, slug: version.character.slug, name: version.character.name, version: version.number, outfit: job.outfit },
     references: metadata.references,
     request: job.request,
-    seed: job.seed === null ? null : Number(job.seed),
-    prompt: { positive: conditioning.positive, negative: conditioning.negative },
-    loras: conditioning.loras,
+    seed: job.seed === null || !graphTakes(template, 'seed') ? null : Number(job.seed),
+    prompt: { positive: graphTakes(template, 'prompt') ? conditioning.positive : null, negative: graphTakes(template, 'negative') ? conditioning.negative : null },
+    loras: graphTakes(template, 'loras') ? conditioning.loras : [],
     // The template version (slug@version and its parameter values) the graph was bound from.
     template: conditioning.workflow ?? null,
     workflow: input.workflow,

@@ -5,6 +5,7 @@ import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { IMAGE_EXTENSIONS, sha256Hex, sniffImage, type LibraryStorage } from '@anime/media';
 import { allows, JobLifecycle, MalformedDataError, OutputUnreadableError, readConditioning, readOutputs, readReferenceUse, readWorkflow, referencesUsed, toAssetResource, type GenerationRow, type JobEventPublisher, type StageHandler, type StageResult, type StageRun } from '@anime/pipeline';
+import { loadTemplateVersion } from '@anime/workflows';
 import { findFiledOutput, newAssetRow, recordFiledOutput, type AssetRow, type FiledOutput } from '../data/asset-rows';
 import { holdFiling, type HeldFiling } from '../data/filing-hold';
 import { libraryPath } from '../domain/library-path';
@@ -96,6 +97,8 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
     const outputs = readOutputs(job);
     const conditioning = readConditioning(job);
     const workflow = readWorkflow(job);
+    // What the template takes decides what the sidecar says was applied (immutable, so as when it rendered).
+    const template = await loadTemplateVersion(deps.db, conditioning);
     const references = referencesUsed(conditioning.references, readReferenceUse(job));
     for (const [index, output] of outputs.items.entries()) {
       // The worker is closing (closeWorkers aborted the signal): the job goes back to its queue, what
@@ -127,7 +130,7 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
       });
       const metadata: AssetMetadata = { outfit: job.outfit, references, comfyui: { backend: outputs.backend, promptId: outputs.promptId, ...output } };
       const size = bytes.length;
-      const sidecarAt = (at: string) => sidecarBytes({ job, version, conditioning, workflow, metadata, path: at, sha256, bytes: size, image: measured });
+      const sidecarAt = (at: string) => sidecarBytes({ job, version, conditioning, template, workflow, metadata, path: at, sha256, bytes: size, image: measured });
       // Both synced, then their folder once, in one task of a synced-write thread: the image and its sidecar land together.
       await deps.storage.writeAll([{ path, bytes }, { path: `${path}.json`, bytes: sidecarAt(path) }]);
       // An earlier try killed mid-write left its temp files; this job alone writes these paths, and its write has landed.

@@ -1,4 +1,4 @@
-import type { ReferenceUse } from '@anime/contracts';
+import { graphTakes, type ReferenceUse } from '@anime/contracts';
 import { NoCapableBackendError, RequestUnsatisfiableError } from '@anime/pipeline';
 import type { BackendLease } from '../domain/backend-pool';
 import type { JobNeeds } from '../domain/backends/route-job';
@@ -30,9 +30,9 @@ export async function placeJob(deps: PrepareWorkflowDeps, job: JobToRender, opti
   const needs: JobNeeds = {
     checkpoint: job.conditioning.checkpoint,
     templateCheckpoint: templateCheckpoint(job.template),
-    loadsCheckpoint: !job.template || !!job.template.params.checkpoint,
+    loadsCheckpoint: graphTakes(job.template, 'checkpoint'),
     // A template without a `loras` parameter applies none of the character's LoRAs, so needs none.
-    loras: !job.template || job.template.params.loras ? job.conditioning.loras.map((l) => l.name) : [],
+    loras: graphTakes(job.template, 'loras') ? job.conditioning.loras.map((l) => l.name) : [],
     nodeClasses: [],
     ipAdapter: required && !job.template,
     prefersIpAdapter: !required && !job.template && (job.conditioning.references?.length ?? 0) > 0 && (deps.ipAdapterWeight ?? DEFAULT_IPADAPTER_WEIGHT) > 0,
