@@ -1,4 +1,5 @@
 import type { Simulator } from '@anime/comfyui-simulator';
+import { PIPELINE_CATALOG } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import { createRedis, JobControlPublisher, type JobLifecycle } from '@anime/pipeline';
 import { TEST_REDIS_URL, waitFor } from '@anime/testing';
@@ -56,5 +57,18 @@ describe('cancel of a render waiting for a backend after its own died (in-proces
     }, 'the generation to be canceled', 5_000);
     expect(canceled.errorCode).toBe('canceled');
     expect(beta.received.filter((p) => JSON.stringify(p.prompt).includes(id))).toEqual([]);
+  });
+
+  it('when a queued job waits for a backend (every one draining) and the gateway cancels it at once, then its render lets go of the wait within seconds, submitting nothing', async () => {
+    for (const sim of [alpha, beta]) await db.backend.updateMany({ where: { id: backendIdFor(sim.url) }, data: { draining: true, drainedAt: new Date() } });
+    const id = await fx.resolvedGeneration({ steps: 2 });
+    const renderJob = () => fx.service.ctx.queues.byKey.generationRenders.getJob(PIPELINE_CATALOG.generationRenders.jobId({ generationId: id })!);
+    await waitFor(async () => (await (await renderJob())?.getState()) === 'active', 'the render to wait for a backend', 10_000);
+    // What the gateway does for a job no backend holds: canceled in the row (cancelAtOnce), then the event; no cancel request.
+    expect(await lifecycle.cancelAtOnce(id)).toBeTruthy();
+    // The wait held a worker slot until a backend came back or JOB_TIMEOUT_S (600 s here) passed.
+    await waitFor(async () => (await (await renderJob())?.getState()) === 'completed', 'the render to let go of its wait', 8_000);
+    expect(await db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'canceled', promptId: null });
+    expect([...alpha.received, ...beta.received].filter((p) => JSON.stringify(p.prompt).includes(id))).toEqual([]);
   });
 });

@@ -11,14 +11,15 @@ export class CancelRequested extends Error {
   }
 }
 
-/** How often the renders this process drives are checked against `cancelRequestedAt`, for a lost message. */
+/** How often the renders this process drives are checked against their rows, for a lost message or a cancel that sent none. */
 const DEFAULT_CHECK_MS = 2_000;
 
 /**
  * Cancel requests for the renders this process drives: each render watches its generation, and the
  * watch aborts when the gateway's message arrives on the control channel or, should that message be
  * lost, when the generation's `cancelRequestedAt` is seen set (checked every few seconds, and by the
- * render itself when it picks the job).
+ * render itself when it picks the job). The same check finds a generation the gateway canceled at
+ * once (no backend held it, so no request and no message): a render still waiting to place it lets go.
  */
 export class CancelRequests {
   private readonly watched = new Map<string, Set<AbortController>>();
@@ -74,7 +75,7 @@ export class CancelRequests {
     const ids = [...this.watched.keys()];
     if (!ids.length) return;
     try {
-      const requested = await this.deps.db.generationJob.findMany({ where: { id: { in: ids }, cancelRequestedAt: { not: null } }, select: { id: true } });
+      const requested = await this.deps.db.generationJob.findMany({ where: { id: { in: ids }, OR: [{ cancelRequestedAt: { not: null } }, { status: 'canceled' }] }, select: { id: true } });
       for (const { id } of requested) this.abort(id);
     } catch (error) {
       this.deps.log.warn('could not check for cancel requests', { error: (error as Error).message });
