@@ -70,7 +70,8 @@ export function webhookRoutes(deps: { db: Db; allow: WebhookAllowList }): Router
 
   router.delete('/:id', async (req, res) => {
     const row = await findOwned(callerOf(res), req.params.id);
-    // Kept (deleted) so its delivery log stays answerable; nothing more is sent to it.
+    // Marked deleted, not removed: its messages and delivery log rows (which reference it) stay until the
+    // retention prunes them. Nothing more is sent to it, and the API answers 404 for it and its log.
     await deps.db.webhookEndpoint.update({ where: { id: row.id }, data: { deletedAt: new Date() } });
     res.status(204).end();
   });
