@@ -13,6 +13,7 @@ import { createPipelineQueues, queueSettingsFrom, type PipelineQueues, type Queu
 import { sweepStage } from './recovery';
 import { createRedis } from './redis';
 import { checkRedisAtStart } from './redis-start-check';
+import { waitForDatabaseAtStart } from './database-start-wait';
 import { createStageWorker, type StageHandler } from './stage-worker';
 
 export interface ServiceContext {
@@ -107,10 +108,10 @@ const OPS_PORT_VARIABLES: Record<ConsumerService, string> = {
 export const consumedQueues = (service: ConsumerService): QueueKey[] => QUEUE_KEYS.filter((key) => PIPELINE_CATALOG[key].consumer === service);
 
 /**
- * The common life of a queue-driven service: wait for PostgreSQL and Redis (migrations are a step
+ * The common life of a queue-driven service: start the ops server (a port or OPS_HOST it cannot
+ * listen on stops it naming the variable), wait for PostgreSQL and Redis (migrations are a step
  * of their own, `pnpm db:migrate`, run before any service starts; a login or database index Redis
- * refuses stops the start naming REDIS_URL), start the ops server (a port or OPS_HOST it cannot
- * listen on stops it naming the variable), run a worker per consumed queue, sweep for lost work;
+ * refuses, or a login or database PostgreSQL refuses, stops the start), run a worker per consumed queue, sweep for lost work;
  * on stop, go unready, give in-flight jobs a short grace (a render left running is resumed after a
  * restart), then close everything, each step bounded so a dependency that is down cannot hold the
  * process.
@@ -123,17 +124,10 @@ export async function startWorkerService<S extends ConsumerService>(options: Wor
     redis.disconnect();
     await bounded(db.$disconnect(), 2_000);
   };
-  try {
-    await db.$queryRaw`SELECT 1`;
-    await checkRedisAtStart(redis);
-  } catch (error) {
-    await closeConnections();
-    throw error;
-  }
-  const queues = createPipelineQueues(redis, options.queuePrefix, options.queueSettings, options.log);
-  const ctx: ServiceContext = { db, redis, queues, events: new JobEventPublisher(redis, options.queuePrefix, options.eventsStreamMaxLength), queuePrefix: options.queuePrefix, log: options.log };
   let ops: OpsServer;
   try {
+    // Listening first: while PostgreSQL or Redis is waited for, /healthz answers (a liveness probe
+    // does not kill a pod that waits) and /readyz says 503.
     ops = await startOpsServer({
       service: options.service,
       port: options.opsPort,
@@ -151,10 +145,19 @@ export async function startWorkerService<S extends ConsumerService>(options: Wor
       log: options.log,
     });
   } catch (error) {
-    await bounded(queues.close(), 2_000);
     await closeConnections();
     throw error;
   }
+  try {
+    await waitForDatabaseAtStart(db, options.log);
+    await checkRedisAtStart(redis);
+  } catch (error) {
+    await closeConnections();
+    await ops.close();
+    throw error;
+  }
+  const queues = createPipelineQueues(redis, options.queuePrefix, options.queueSettings, options.log);
+  const ctx: ServiceContext = { db, redis, queues, events: new JobEventPublisher(redis, options.queuePrefix, options.eventsStreamMaxLength), queuePrefix: options.queuePrefix, log: options.log };
   // Each step bounded: Redis or PostgreSQL being down must not hold the exit.
   const unwatchQueues = watchQueueDepths(queues);
   const closeAll = async () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import { Queue, UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { PIPELINE_CATALOG } from '@anime/contracts';
@@ -68,6 +69,70 @@ describe('a worker service while PostgreSQL is unreachable', () => {
       expect(response.headers.get('referrer-policy')).toBe('no-referrer');
       expect(response.headers.get('x-powered-by')).toBeNull();
     }
+  });
+});
+
+/** A port nothing listens on now, for a service whose ops server must be reached before its start resolves. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('a worker service started while PostgreSQL is unreachable', () => {
+  const queuePrefix = uniqueQueuePrefix('worker-db-at-start');
+  let database: TestDatabase;
+  let proxy: TcpProxy;
+  let service: RunningService | undefined;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('worker-db-at-start');
+    proxy = await startTcpProxy(TEST_POSTGRES);
+  });
+
+  afterAll(async () => {
+    await proxy.accept().catch(() => undefined);
+    await service?.stop();
+    await proxy.close();
+    await database.drop();
+    await removeQueueKeys(queuePrefix);
+  });
+
+  const options = (databaseUrl: string, opsPort: number) => ({
+    service: 'file-organizer' as const,
+    opsPort,
+    databaseUrl,
+    redisUrl: TEST_REDIS_URL,
+    queuePrefix,
+    log,
+    build: async () => ({ handlers: { assetFiling: { run: async () => ({ outcome: 'unused' }) } } }),
+  });
+
+  it('when PostgreSQL does not answer yet, then the service waits for it (alive on /healthz, 503 on /readyz) and is ready once it answers', async () => {
+    await proxy.refuse();
+    const port = await freePort();
+    const starting = startWorkerService(options(proxy.urlFor(database.url), port));
+    let ended: unknown;
+    starting.then(
+      (started) => void (service = started),
+      (error) => void (ended = error),
+    );
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.status === 200, '/healthz while PostgreSQL is away', 10_000);
+    // Several refused tries later, the start is still waiting, not given up.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    expect(ended).toBeUndefined();
+    expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(503);
+    await proxy.accept();
+    await starting;
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, '/readyz to answer 200 once PostgreSQL is back', 10_000);
+  });
+
+  it('when PostgreSQL refuses the database itself (it does not exist), then the start fails at once rather than waiting forever', async () => {
+    const missing = new URL(database.url);
+    missing.pathname = `/${database.name}_missing`;
+    await expect(startWorkerService(options(missing.toString(), 0))).rejects.toThrow();
   });
 });
 
