@@ -90,7 +90,7 @@ describe.each(OVERLAYS)('infra/k8s overlay %s', (overlay) => {
     }
   });
 
-  it('when built, then every ScaledObject targets an existing Deployment and scales on anime_queue_jobs of its queue (waiting|prioritized), and every resource validates against the API schemas', () => {
+  it('when built, then every ScaledObject targets an existing Deployment and scales on anime_queue_jobs of its queue (waiting|prioritized), a query without series being an error (its fallback) not an empty queue, and every resource validates against the API schemas', () => {
     const scaled = ofKind(resources, 'ScaledObject');
     if (overlay === 'production') expect(scaled.map((s) => s.spec.scaleTargetRef.name).sort()).toEqual(['file-organizer', 'orchestrator']);
     const queueOf: Record<string, string> = { orchestrator: 'generation-renders', 'file-organizer': 'asset-filing' };
@@ -100,8 +100,13 @@ describe.each(OVERLAYS)('infra/k8s overlay %s', (overlay) => {
       // KEDA owns their replica count: a Deployment that set one would be reset by every apply.
       expect(deployments.find((d) => d.metadata.name === target)!.spec.replicas).toBeUndefined();
       expect(s.spec.triggers).toEqual([
-        expect.objectContaining({ type: 'prometheus', metadata: expect.objectContaining({ query: expect.stringContaining(`anime_queue_jobs{queue="${queueOf[target]}",state=~"waiting|prioritized"}`) }) }),
+        expect.objectContaining({
+          type: 'prometheus',
+          // KEDA's default (true) reads no series (nothing scraped) as 0 and keeps minReplicaCount whatever the backlog.
+          metadata: expect.objectContaining({ query: expect.stringContaining(`anime_queue_jobs{queue="${queueOf[target]}",state=~"waiting|prioritized"}`), ignoreNullValues: 'false' }),
+        }),
       ]);
+      expect(s.spec.fallback.replicas).toBeGreaterThan(s.spec.minReplicaCount);
     }
     const out = execFileSync(process.execPath, [path.join(ROOT, 'scripts/validate-k8s.mjs'), path.join(ROOT, 'infra/k8s/overlays', overlay)], { encoding: 'utf8' });
     expect(out).toContain(`${resources.length} of ${resources.length} resources valid`);
