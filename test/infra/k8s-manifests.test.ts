@@ -44,7 +44,7 @@ describe.each(OVERLAYS)('infra/k8s overlay %s', (overlay) => {
     expect(resources.filter((r) => r.kind !== 'Namespace' && r.metadata.namespace !== namespace).map((r) => r.kind)).toEqual([]);
   });
 
-  it('when built, then every pod has liveness on /healthz and readiness on /readyz of its port, resources and a non-root read-only security context', () => {
+  it('when built, then every pod has liveness on /healthz and readiness on /readyz of its port, resources, a non-root read-only security context and no service-link variables', () => {
     for (const d of deployments) {
       const [c] = d.spec.template.spec.containers;
       const portName = c.ports[0].name;
@@ -53,6 +53,8 @@ describe.each(OVERLAYS)('infra/k8s overlay %s', (overlay) => {
     }
     for (const { name, spec } of podSpecs) {
       expect([name, spec.securityContext.runAsNonRoot]).toEqual([name, true]);
+      // Service links would set CHARACTER_PORT=tcp://… and the like, the names of the services' own port variables.
+      expect([name, spec.enableServiceLinks]).toEqual([name, false]);
       for (const c of spec.containers) {
         expect([name, c.resources.requests.cpu, c.resources.requests.memory, c.resources.limits.memory].every(Boolean)).toBe(true);
         expect([name, c.securityContext]).toEqual([name, expect.objectContaining({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } })]);
