@@ -98,8 +98,11 @@ export const webhookDeliveries = new Counter({
   registers: [animeRegistry],
 });
 
-/** The rate-limit code calls this for every refusal (`limit`: which limit, e.g. `per_key`, `queue_full`). */
-export function countRateLimitRefusal(limit: string): void {
+/** The limits a refusal is counted under (`anime_rate_limit_refusals_total{limit}`). */
+export type RateLimitName = 'request_rate' | 'generation_cost' | 'queue_depth' | 'queued_per_key' | 'bundle_imports' | 'bodies_in_flight';
+
+/** The gateway's limits call this for every refusal, naming the limit that refused. */
+export function countRateLimitRefusal(limit: RateLimitName): void {
   rateLimitRefusals.inc({ limit });
 }
 
