@@ -20,6 +20,9 @@ const DEFAULT_CHECK_MS = 2_000;
  * lost, when the generation's `cancelRequestedAt` is seen set (checked every few seconds, and by the
  * render itself when it picks the job). The same check finds a generation the gateway canceled at
  * once (no backend held it, so no request and no message): a render still waiting to place it lets go.
+ * A message only says when to look: the row decides, since Redis pub/sub spans every database index
+ * of its server, so a deployment on another index with the same QUEUE_PREFIX publishes on this very
+ * channel, its cancels naming generations of its own database (README, Redis users).
  */
 export class CancelRequests {
   private readonly watched = new Map<string, Set<AbortController>>();
@@ -37,7 +40,10 @@ export class CancelRequests {
         this.deps.log.warn('ignored a malformed job control message', { channel });
         return;
       }
-      this.abort(message.generationId);
+      if (!this.watched.has(message.generationId)) return;
+      this.abortRecorded([message.generationId]).catch((error: Error) =>
+        this.deps.log.warn('could not check a cancel request; the next check of the column applies it', { generationId: message.generationId, error: error.message }),
+      );
     });
     await this.deps.subscriber.subscribe(channel);
     this.timer = setInterval(() => void this.checkColumn(), this.deps.checkEveryMs ?? DEFAULT_CHECK_MS);
@@ -75,11 +81,16 @@ export class CancelRequests {
     const ids = [...this.watched.keys()];
     if (!ids.length) return;
     try {
-      const requested = await this.deps.db.generationJob.findMany({ where: { id: { in: ids }, OR: [{ cancelRequestedAt: { not: null } }, { status: 'canceled' }] }, select: { id: true } });
-      for (const { id } of requested) this.abort(id);
+      await this.abortRecorded(ids);
     } catch (error) {
       this.deps.log.warn('could not check for cancel requests', { error: (error as Error).message });
     }
+  }
+
+  /** Aborts the watches of those generations whose rows record a cancel request, or the cancel itself. */
+  private async abortRecorded(ids: string[]): Promise<void> {
+    const recorded = await this.deps.db.generationJob.findMany({ where: { id: { in: ids }, OR: [{ cancelRequestedAt: { not: null } }, { status: 'canceled' }] }, select: { id: true } });
+    for (const { id } of recorded) this.abort(id);
   }
 
   async stop(): Promise<void> {
