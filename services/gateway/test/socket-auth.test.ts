@@ -21,8 +21,8 @@ afterAll(async () => {
   await gateway?.close();
 });
 
-function connect(token?: unknown): Promise<Socket> {
-  const socket = io(gateway.baseUrl, { transports: ['websocket'], forceNew: true, reconnection: false, ...(token === undefined ? {} : { auth: { token } }) });
+function connect(token?: unknown, on: TestGateway = gateway): Promise<Socket> {
+  const socket = io(on.baseUrl, { transports: ['websocket'], forceNew: true, reconnection: false, ...(token === undefined ? {} : { auth: { token } }) });
   sockets.push(socket);
   return new Promise((resolve, reject) => {
     socket.once('connect', () => resolve(socket));
@@ -89,12 +89,20 @@ describe('Socket.IO with API keys', () => {
   });
 
   it('when a key is revoked after the handshake, then its next subscribe is refused and the connection closed', async () => {
-    const key = await gateway.mintKey({ name: 'revoked-later', scopes: ['read'] });
-    const socket = await connect(key);
-    const created = await gateway.client().post('/api/v1/generations', { character: 'kai', prompt: 'later' });
-    await gateway.db.apiKey.updateMany({ where: { name: 'revoked-later' }, data: { revokedAt: new Date() } });
-    expect(await subscribe(socket, created.body.id)).toMatchObject({ ok: false, error: { code: 'unauthenticated' } });
-    await waitFor(() => socket.disconnected, 'the socket to be disconnected');
+    // A gateway of its own whose periodic re-check of keys does not come first (300 ms above could
+    // close the connection before the subscribe is answered): the subscribe's own check is what is tested.
+    const slowRecheck = await startTestGateway('socket-auth-subscribe-check', { socketKeyRecheckMs: 600_000 });
+    try {
+      expect((await slowRecheck.client().post('/api/v1/characters', { name: 'Kai Nakamura', slug: 'kai', definition: kaiDefinition })).status).toBe(201);
+      const key = await slowRecheck.mintKey({ name: 'revoked-later', scopes: ['read'] });
+      const socket = await connect(key, slowRecheck);
+      const created = await slowRecheck.client().post('/api/v1/generations', { character: 'kai', prompt: 'later' });
+      await slowRecheck.db.apiKey.updateMany({ where: { name: 'revoked-later' }, data: { revokedAt: new Date() } });
+      expect(await subscribe(socket, created.body.id)).toMatchObject({ ok: false, error: { code: 'unauthenticated' } });
+      await waitFor(() => socket.disconnected, 'the socket to be disconnected');
+    } finally {
+      await slowRecheck.close();
+    }
   });
 
   it('when a key is revoked while its connection follows a job, then the connection is closed within the re-check interval and hears nothing more', async () => {
