@@ -24,5 +24,6 @@ export * from './webhook-endpoints';
 export * from './metrics';
 export * from './redis-errors';
 export * from './redis-start-check';
+export * from './database-start-wait';
 export * from './listen-on';
 export * from './library-dir';

@@ -4,16 +4,20 @@ import type { Logger } from '@anime/logger';
 export type ReadinessChecks = Record<string, () => Promise<void>>;
 
 /** The body of a `/readyz` answer. */
-export type ReadinessReport =
-  | { status: 'ready'; service: string }
-  | {
-      status: 'not_ready';
-      service: string;
-      /** The dependencies that did not answer, by name; empty while the service starts or stops. */
-      failing: string[];
-      /** As every error body: a stable code and a sentence, never a driver's message (those go to the log). */
-      error: { code: 'not_ready' | 'database_unavailable'; message: string };
-    };
+export type ReadinessReport = { status: 'ready'; service: string } | NotReadyReport;
+
+/** The body of a 503 `/readyz` answer. */
+export interface NotReadyReport {
+  status: 'not_ready';
+  service: string;
+  /** The dependencies that did not answer, or the one a start waits for, by name; empty while the service starts or stops. */
+  failing: string[];
+  /** As every error body: a stable code and a sentence, never a driver's message (those go to the log). */
+  error: { code: 'not_ready' | 'database_unavailable'; message: string };
+}
+
+/** PostgreSQL away is said as the API says it (`database_unavailable`); anything else is `not_ready`. */
+const notReadyCode = (failing: string[]) => (failing.includes('database') ? 'database_unavailable' : 'not_ready');
 
 /**
  * Runs a service's dependency checks for `/readyz`, side by side, each for at most `timeoutMs`: a
@@ -31,16 +35,23 @@ export async function checkReadiness(service: string, checks: ReadinessChecks, o
     return error !== null;
   });
   if (!failing.length) return { status: 'ready', service };
-  const code = failing.includes('database') ? 'database_unavailable' : 'not_ready';
-  return { status: 'not_ready', service, failing, error: { code, message: `${service} is not ready: ${failing.join(', ')} not answering` } };
+  return { status: 'not_ready', service, failing, error: { code: notReadyCode(failing), message: `${service} is not ready: ${failing.join(', ')} not answering` } };
 }
 
 /** The report of a service that is starting or stopping: it takes no work whatever its dependencies say. */
-export const notReadyWhileStarting = (service: string): ReadinessReport => ({
+export const notReadyWhileStarting = (service: string): NotReadyReport => ({
   status: 'not_ready',
   service,
   failing: [],
   error: { code: 'not_ready', message: `${service} is starting or stopping` },
+});
+
+/** The report of a service whose start waits for a dependency (`database`, `redis`): it is named in `failing`. */
+export const notReadyWaitingFor = (service: string, dependency: string): NotReadyReport => ({
+  status: 'not_ready',
+  service,
+  failing: [dependency],
+  error: { code: notReadyCode([dependency]), message: `${service} is starting: waiting for ${dependency}` },
 });
 
 async function settleWithin(check: () => Promise<void>, timeoutMs: number): Promise<Error | null> {

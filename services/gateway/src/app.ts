@@ -31,6 +31,7 @@ import { edgeMiddleware } from './http/edge/edge-middleware';
 import { DEFAULT_EDGE_SETTINGS, type EdgeSettings } from './http/edge/edge-settings';
 import { OriginPolicy } from './http/edge/origin-policy';
 import { createBoundedServer } from './http/edge/request-deadlines';
+import { listenHost } from './http/listen-host';
 import { createGatewayLimits, type GatewayLimitSettings } from './http/limits/gateway-limits';
 import { queuePressure } from './http/queue-readiness';
 import { keyFinderWithQueueRoom } from './http/limits/queue-room';
@@ -200,9 +201,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     app,
     io,
     followedJobs: () => relay.followedJobs(),
-    listen: async (port, host = '0.0.0.0') => {
-      // Without keys the gateway must not be reachable from the network, whatever it was asked.
-      await listenOn(http, { port, host: authMode === 'off' ? '127.0.0.1' : host, portVariable: 'PORT' });
+    listen: async (port, host) => {
+      await listenOn(http, { port, host: listenHost(authMode, host), portVariable: 'PORT' });
       return (http.address() as { port: number }).port;
     },
     close: async () => {

@@ -2,11 +2,13 @@ import type { GatewayConfig } from '@anime/config';
 import { createDb } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { removeStalePartials } from '@anime/media';
-import { bounded, checkRedisAtStart, createPipelineQueues, createRedis, JobControlPublisher, JobEventPublisher, prepareLibraryDir, queueSettingsFrom, reportRedisErrors } from '@anime/pipeline';
+import { bounded, checkRedisAtStart, createPipelineQueues, createRedis, JobControlPublisher, JobEventPublisher, prepareLibraryDir, queueSettingsFrom, reportRedisErrors, waitForDatabaseAtStart } from '@anime/pipeline';
 import { createGateway } from './app';
 import { removeStaleBundleWorkspaces } from './domain/bundle/bundle-workspace';
 import { createSocketAdapter } from './socket/redis-adapter';
 import { createLimiterRedis } from './http/limits/limiter-redis';
+import { listenHost } from './http/listen-host';
+import { listenWhileStarting } from './http/starting-server';
 import { DEFAULT_RETRY_SCHEDULE } from './webhooks/retry-schedule';
 import { startWebhookDelivery } from './webhooks/start-webhook-delivery';
 
@@ -15,18 +17,33 @@ export interface RunningGateway {
   stop(): Promise<void>;
 }
 
-/** The gateway: REST API and Socket.IO relay on `PORT`. */
+/**
+ * The gateway: REST API and Socket.IO relay on `PORT`. It listens first (a port it cannot listen on
+ * stops it naming PORT): while PostgreSQL and Redis are waited for, `/healthz` answers 200 (a
+ * liveness probe does not kill a pod that waits), `/readyz` 503 naming the one waited for, any
+ * other request 503 (starting-server.ts); a login or database PostgreSQL refuses, or a login or
+ * database index Redis refuses, stops the start. Then the gateway itself takes the port over.
+ */
 export async function startGateway(config: GatewayConfig, log: Logger, host?: string): Promise<RunningGateway> {
   await prepareLibraryDir(config.LIBRARY_DIR);
   // A write killed between open and rename leaves a temp file nothing else would remove.
   log.info('stale partial library files removed', { count: (await removeStalePartials(config.LIBRARY_DIR)).length });
   log.info('stale bundle import workspaces removed', { count: await removeStaleBundleWorkspaces(config.LIBRARY_DIR) });
+  const starting = await listenWhileStarting({ port: config.PORT, host: listenHost(config.AUTH_MODE, host) });
+  log.info('gateway listening while it starts', { port: starting.port });
   const db = createDb(config.DATABASE_URL, { queryTimeoutMs: config.DATABASE_QUERY_TIMEOUT_MS });
   const redis = createRedis(config.REDIS_URL, 'worker', log);
   try {
+    starting.waitingFor('database');
+    await waitForDatabaseAtStart(db, log);
+    starting.waitingFor('redis');
     await checkRedisAtStart(redis);
+    starting.waitingFor(null);
   } catch (error) {
+    // A refused start must not leave connections retrying, nor the port held, in a process that goes on.
     redis.disconnect();
+    await bounded(db.$disconnect(), 2_000);
+    await starting.close();
     throw error;
   }
   const subscriber = createRedis(config.REDIS_URL, 'subscriber', log);
@@ -83,7 +100,9 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
     logRetentionDays: config.WEBHOOK_LOG_RETENTION_DAYS,
     log,
   });
-  const port = await gateway.listen(config.PORT, host);
+  // The port handed over: the answers given while starting stop, the gateway's own begin.
+  await starting.close();
+  const port = await gateway.listen(starting.port, host);
   log.info('gateway listening', { port });
   let stopped: Promise<void> | undefined;
   return {
