@@ -40,7 +40,10 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
     res.json({ status: 'ok', service: options.service });
   });
   app.get('/readyz', async (_req, res) => {
-    const report = ready ? await checkReadiness(options.service, options.checks ?? {}, { log: options.log }) : notReadyWhileStarting(options.service);
+    // Not ready (starting or stopping): the dependencies that do not answer are still named, so a
+    // start that waits for PostgreSQL or Redis says which.
+    const checked = await checkReadiness(options.service, options.checks ?? {}, { log: options.log });
+    const report = ready || checked.status !== 'ready' ? checked : notReadyWhileStarting(options.service);
     res.status(report.status === 'ready' ? 200 : 503).json(report);
   });
   app.get('/metrics', async (_req, res) => {

@@ -123,7 +123,11 @@ describe('a worker service started while PostgreSQL is unreachable', () => {
     // Several refused tries later, the start is still waiting, not given up.
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     expect(ended).toBeUndefined();
-    expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(503);
+    const waiting = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect({ status: waiting.status, body: await waiting.json() }).toEqual({
+      status: 503,
+      body: { status: 'not_ready', service: 'file-organizer', failing: ['database'], error: { code: 'database_unavailable', message: expect.any(String) } },
+    });
     await proxy.accept();
     await starting;
     await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, '/readyz to answer 200 once PostgreSQL is back', 10_000);
