@@ -33,3 +33,23 @@ export function installShutdown(log: Logger, stop: () => Promise<void>, deadline
     run('unhandledRejection', 1);
   });
 }
+
+/**
+ * SIGINT/SIGTERM while the service starts (a start may wait long for PostgreSQL or Redis): exit 0 at
+ * once, nothing having been taken on yet. Without a handler Node would end too, except as PID 1 (a
+ * container's `node …/main.js`): the kernel ignores a signal PID 1 has no handler for, and the pod
+ * waited out its grace period to be killed. Returns what removes the handlers, once the start is
+ * over and installShutdown takes over.
+ */
+export function exitOnSignalWhileStarting(log: Logger): () => void {
+  const exit = (signal: NodeJS.Signals) => {
+    log.info('stopped while starting', { reason: signal });
+    process.exit(0);
+  };
+  process.on('SIGINT', exit);
+  process.on('SIGTERM', exit);
+  return () => {
+    process.off('SIGINT', exit);
+    process.off('SIGTERM', exit);
+  };
+}

@@ -1,12 +1,14 @@
 import { characterConfigSchema, loadConfigOrExit } from '@anime/config';
 import { createLogger } from '@anime/logger';
-import { installShutdown } from '@anime/pipeline';
+import { exitOnSignalWhileStarting, installShutdown } from '@anime/pipeline';
 import { startCharacterService } from './start';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit(characterConfigSchema, 'character');
   const log = createLogger('character', config.LOG_LEVEL);
+  const started = exitOnSignalWhileStarting(log);
   const service = await startCharacterService(config, log);
+  started();
   installShutdown(log, service.stop);
 }
 
