@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { generationEventsStream, JOB_EVENT_NAMES, parseGenerationStreamEntry, WEBHOOK_TYPE_OF_EVENT, type GenerationStreamEntry } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
-import type { PipelineQueues, WebhookEvent } from '@anime/pipeline';
+import { bounded, type PipelineQueues, type WebhookEvent } from '@anime/pipeline';
 import { dispatchEvents, type DispatchEvent } from './webhook-outbox';
 
 
@@ -19,6 +19,12 @@ const BLOCK_MS = 2_000;
 const COALESCE_MS = 50;
 /** An entry read by a gateway that died before XACK is taken over after this long. */
 const CLAIM_IDLE_MS = 30_000;
+/**
+ * How long a stop waits for the loop. A command issued while Redis is away is never settled by
+ * ioredis's `disconnect()` (its reconnection is cancelled, its queue left as is), so the loop may
+ * never end; what it had read and not acknowledged is taken over by another gateway (XAUTOCLAIM).
+ */
+const STOP_WAIT_MS = 2_000;
 /**
  * A consumer of the group idle this long that holds no entry is deleted: else every gateway ever
  * started (each start names a new consumer) stayed in the group for good. It is mostly a gateway
@@ -148,7 +154,7 @@ export function startEventDispatcher(deps: DispatcherDeps): { stop(): Promise<vo
       stopping = true;
       wake();
       deps.redis.disconnect();
-      await running;
+      await bounded(running, STOP_WAIT_MS);
     },
   };
 }
