@@ -41,7 +41,8 @@ describe('webhooks: the consumers of gateways gone leave the consumer group', ()
     for (let i = 0; i < 3; i++) {
       const before = (await consumers().catch(() => [])).length;
       const dispatcher = start();
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // The group is made at the stream's end ('$'): an entry added before it exists is not the group's to read.
+      await waitFor(async () => ((await redis.xinfo('GROUPS', stream).catch(() => [])) as unknown[]).length > 0, 'the consumer group to exist', 10_000);
       await addEntry();
       await waitFor(async () => (await consumers()).length === before + 1 && (await consumers()).every((c) => c.pending === 0), 'the gateway to read and acknowledge the entry', 10_000);
       await dispatcher.stop();
