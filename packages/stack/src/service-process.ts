@@ -155,18 +155,27 @@ export class ServiceProcess {
     this.echo(`[${this.spec.name}] ${line}`);
   }
 
-  /** True once the readiness URL answers 2xx, false if the process exits first. */
+  /**
+   * True once the readiness URL answers 2xx, false if the process exits first. Past `timeoutMs` it
+   * fails, unless the service's last answer named dependencies it waits for (`failing`: PostgreSQL or
+   * Redis not answering yet), as the services do while they wait at start: that wait is theirs to
+   * make, however long the outage, and killing them would only start the same wait again.
+   */
   private async pollReady(child: ChildProcess, timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     while (child.exitCode === null && child.signalCode === null) {
+      let waitingFor: string[] = [];
       try {
         const res = await fetch(this.spec.readyUrl, { signal: AbortSignal.timeout(2_000) });
-        await res.arrayBuffer();
-        if (res.ok) return true;
+        if (res.ok) {
+          await res.arrayBuffer();
+          return true;
+        }
+        waitingFor = failingOf(await res.json().catch(() => null));
       } catch {
         // not listening yet
       }
-      if (Date.now() > deadline) {
+      if (Date.now() > deadline && !waitingFor.length) {
         throw new Error(this.withRunOutput(`${this.spec.name} not ready after ${timeoutMs} ms (${this.spec.readyUrl})`));
       }
       await new Promise((r) => setTimeout(r, 100));
@@ -214,6 +223,12 @@ export class ServiceProcess {
   tail(lines = 40): string {
     return this.output.slice(-lines).join('\n');
   }
+}
+
+/** The dependencies a `/readyz` answer names as not answering (`{ failing: [...] }`), if any. */
+function failingOf(body: unknown): string[] {
+  const failing = (body as { failing?: unknown } | null)?.failing;
+  return Array.isArray(failing) ? failing.filter((name): name is string => typeof name === 'string') : [];
 }
 
 export function describeExit(exit: ExitInfo): string {
