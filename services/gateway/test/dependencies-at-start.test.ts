@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gatewayConfigSchema, loadConfig } from '@anime/config';
 import { createLogger } from '@anime/logger';
+import { freePort } from '@anime/stack';
 import { createTestDatabase, refusedRedisUrls, removeQueueKeys, startTcpProxy, TEST_POSTGRES, TEST_REDIS_URL, uniqueQueuePrefix, waitFor, type TcpProxy, type TestDatabase } from '@anime/testing';
 import { startGateway, type RunningGateway } from '../src/start';
 
@@ -12,15 +12,6 @@ import { startGateway, type RunningGateway } from '../src/start';
 // for, every other request 503 with Retry-After; once the dependency answers, the gateway serves.
 
 const log = createLogger('gateway', 'error');
-
-/** A port nothing listens on now, for a gateway that must be reached before its start resolves. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** The answer, or null when nothing listens. */
 const get = (port: number, route: string) => fetch(`http://127.0.0.1:${port}${route}`).catch(() => null);
