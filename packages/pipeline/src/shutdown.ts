@@ -35,13 +35,24 @@ export function installShutdown(log: Logger, stop: () => Promise<void>, deadline
 }
 
 /**
- * SIGINT/SIGTERM while the service starts (a start may wait long for PostgreSQL or Redis): exit 0 at
- * once, nothing having been taken on yet. Without a handler Node would end too, except as PID 1 (a
- * container's `node …/main.js`): the kernel ignores a signal PID 1 has no handler for, and the pod
- * waited out its grace period to be killed. Returns what removes the handlers, once the start is
- * over and installShutdown takes over.
+ * A service's life in its process: started, then stopped by SIGINT/SIGTERM (installShutdown). A
+ * signal while it starts (a start may wait long for PostgreSQL or Redis) exits 0 at once, nothing
+ * having been taken on yet.
  */
-export function exitOnSignalWhileStarting(log: Logger): () => void {
+export async function runService(log: Logger, start: () => Promise<{ stop(): Promise<void> }>): Promise<void> {
+  const startedNow = exitOnSignalWhileStarting(log);
+  const service = await start();
+  startedNow();
+  installShutdown(log, service.stop);
+}
+
+/**
+ * SIGINT/SIGTERM while the service starts: exit 0. Without a handler Node would end too, except as
+ * PID 1 (a container's `node …/main.js`): the kernel ignores a signal PID 1 has no handler for, and
+ * the pod waited out its grace period to be killed. Returns what removes the handlers, once the
+ * start is over and installShutdown takes over.
+ */
+function exitOnSignalWhileStarting(log: Logger): () => void {
   const exit = (signal: NodeJS.Signals) => {
     log.info('stopped while starting', { reason: signal });
     process.exit(0);

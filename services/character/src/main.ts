@@ -1,15 +1,12 @@
 import { characterConfigSchema, loadConfigOrExit } from '@anime/config';
 import { createLogger } from '@anime/logger';
-import { exitOnSignalWhileStarting, installShutdown } from '@anime/pipeline';
+import { runService } from '@anime/pipeline';
 import { startCharacterService } from './start';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit(characterConfigSchema, 'character');
   const log = createLogger('character', config.LOG_LEVEL);
-  const started = exitOnSignalWhileStarting(log);
-  const service = await startCharacterService(config, log);
-  started();
-  installShutdown(log, service.stop);
+  await runService(log, () => startCharacterService(config, log));
 }
 
 main().catch((error) => {

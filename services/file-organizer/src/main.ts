@@ -1,15 +1,12 @@
 import { fileOrganizerConfigSchema, loadConfigOrExit } from '@anime/config';
 import { createLogger } from '@anime/logger';
-import { exitOnSignalWhileStarting, installShutdown } from '@anime/pipeline';
+import { runService } from '@anime/pipeline';
 import { startFileOrganizer } from './start';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit(fileOrganizerConfigSchema, 'file-organizer');
   const log = createLogger('file-organizer', config.LOG_LEVEL);
-  const started = exitOnSignalWhileStarting(log);
-  const service = await startFileOrganizer(config, log);
-  started();
-  installShutdown(log, service.stop);
+  await runService(log, () => startFileOrganizer(config, log));
 }
 
 main().catch((error) => {
