@@ -8,13 +8,27 @@ import { JOB_STATUSES } from './resources';
 /** The most items one page of a list route holds (`limit`); clients such as the CLI check it before asking. */
 export const MAX_PAGE_LIMIT = 200;
 
+const DIGITS = /^[0-9]+$/;
+
+/**
+ * A whole number given once in digits (`limit=20`). `z.coerce.number()` would read `1e2`, `0x10`
+ * and ` 5` as numbers and a repeated parameter (an array) as NaN.
+ */
+const queryInteger = (min: number, max: number) =>
+  z.preprocess(
+    (value) => (typeof value === 'string' && DIGITS.test(value) ? Number(value) : value),
+    z.number({ error: (issue) => (issue.code === 'invalid_type' ? 'must be a whole number written in digits, given once' : undefined) }).int().min(min).max(max),
+  );
+
+const pageLimit = () => queryInteger(1, MAX_PAGE_LIMIT).default(50);
+
 export const generationListQuerySchema = z.object({
   status: z.enum(JOB_STATUSES).optional(),
   project: storableText().max(64).optional(),
   character: storableText().max(200).optional().describe('slug or id'),
   source: storableText().max(64).optional().describe('the producing system'),
   requestId: storableText().max(200).optional().describe("the producer's idempotency key"),
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE_LIMIT).default(50),
+  limit: pageLimit(),
   cursor: z.uuid().optional().describe('nextCursor of the previous page'),
 });
 
@@ -25,21 +39,21 @@ export const assetListQuerySchema = z.object({
   scene: storableText().max(64).optional(),
   shot: storableText().max(64).optional(),
   character: storableText().max(200).optional().describe('slug or id'),
-  version: z.coerce.number().int().min(1).max(999_999_999).optional().describe("the character version's number"),
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE_LIMIT).default(50),
+  version: queryInteger(1, 999_999_999).optional().describe("the character version's number"),
+  limit: pageLimit(),
   cursor: z.uuid().optional().describe('nextCursor of the previous page'),
 });
 
 export const characterListQuerySchema = z.object({
   q: storableText().max(200).optional().describe('part of a name or slug'),
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE_LIMIT).default(50),
+  limit: pageLimit(),
   cursor: z.uuid().optional().describe('nextCursor of the previous page'),
   archived: z.enum(['true', 'false']).default('false').transform((v) => v === 'true').describe('include archived characters'),
 });
 
 /** `GET /api/v1/webhooks/:id/deliveries`: every attempt of the retention (WEBHOOK_LOG_RETENTION_DAYS), newest first, paged like the other lists. */
 export const webhookDeliveryListQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE_LIMIT).default(50),
+  limit: pageLimit(),
   cursor: z.uuid().optional().describe('nextCursor of the previous page'),
 });
 

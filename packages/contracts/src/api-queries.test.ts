@@ -1,0 +1,27 @@
+import { assetListQuerySchema, generationListQuerySchema, MAX_PAGE_LIMIT } from './api-queries';
+
+describe('list query integers', () => {
+  it('when limit is digits, then it is that number; when absent, then 50', () => {
+    expect(generationListQuerySchema.parse({ limit: '7' }).limit).toBe(7);
+    expect(generationListQuerySchema.parse({ limit: String(MAX_PAGE_LIMIT) }).limit).toBe(MAX_PAGE_LIMIT);
+    expect(generationListQuerySchema.parse({}).limit).toBe(50);
+  });
+
+  it.each([['1e2'], ['0x10'], [' 5'], ['5.0'], [''], ['-3']])('when limit is %j, then it is refused as not digits', (limit) => {
+    const result = generationListQuerySchema.safeParse({ limit });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]).toMatchObject({ path: ['limit'], message: 'must be a whole number written in digits, given once' });
+  });
+
+  it('when limit is given twice, then it is refused as given more than once, not as NaN', () => {
+    const result = generationListQuerySchema.safeParse({ limit: ['1', '2'] });
+    expect(result.error?.issues[0]?.message).toBe('must be a whole number written in digits, given once');
+  });
+
+  it('when limit or version is out of range, then the range is named', () => {
+    expect(generationListQuerySchema.safeParse({ limit: '0' }).error?.issues[0]?.message).toMatch(/>=1/);
+    expect(generationListQuerySchema.safeParse({ limit: '201' }).error?.issues[0]?.message).toMatch(/<=200/);
+    expect(assetListQuerySchema.safeParse({ version: '1e3' }).error?.issues[0]?.path).toEqual(['version']);
+    expect(assetListQuerySchema.parse({ version: '12' }).version).toBe(12);
+  });
+});
