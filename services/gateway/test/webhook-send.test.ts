@@ -86,6 +86,13 @@ describe('sending a webhook: the resolved address is checked and connected to, a
     }
   });
 
+  it('when the receiver answers 2xx at once and the rest of its answer outlasts the timeout, then the try counts as delivered with what was read, not as timed out', async () => {
+    const allow = { hosts: [], cidrs: [['127.0.0.1', 32]] as [string, number][] };
+    const outcome = await sendWebhook(`http://127.0.0.1:${port}/slow-body`, '{}', {}, { allow, timeoutMs: 300 });
+    expect(outcome).toMatchObject({ ok: true, statusCode: 200, error: null, excerpt: 'taken' });
+    expect(outcome.durationMs).toBeLessThan(2_000);
+  });
+
   it('when addresses are judged, then only public unicast passes: private, loopback, link-local, metadata, CGNAT, 0/8, fc00::/7, fe80::/10 and ::1 are refused', () => {
     for (const address of ['10.0.0.1', '172.16.0.1', '192.168.1.1', '127.0.0.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '0.1.2.3', 'fc00::1', 'fd12::1', 'fe80::1', '::1', '::', '224.0.0.1', '::ffff:10.0.0.1']) {
       expect({ address, refused: addressRefusal(address, NO_ALLOW) !== null }).toEqual({ address, refused: true });

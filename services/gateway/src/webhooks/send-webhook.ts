@@ -8,7 +8,7 @@ import { addressRefusal, bareHost, checkScheme, hostAllowed, TargetRefusedError 
 
 export interface SendOptions {
   allow: WebhookAllowList;
-  /** The whole attempt, connect to last byte read (default 10 s). */
+  /** The whole attempt, connect to last byte read (default 10 s); an answer whose status is in by then is judged by that status. */
   timeoutMs?: number;
   /** The most of the answer read; the rest is dropped (default 64 KiB). */
   maxResponseBytes?: number;
@@ -90,8 +90,9 @@ export async function sendWebhook(rawUrl: string, body: string, headers: Record<
         },
       );
       request.on('error', (error) => {
-        // Stopped once the receiver's status was in: that status is the try's outcome (a 2xx took the message), not a cut try to make again.
-        if (options.signal?.aborted && answered) return answered();
+        // Timed out or stopped once the receiver's status was in: that status is the try's outcome (a
+        // 2xx took the message; only the rest of its answer was slow), not a failed or cut try to make again.
+        if (answered) return answered();
         resolve(done(options.signal?.aborted ? { ok: false, statusCode: null, error: STOPPED, excerpt: null, stopped: true } : { ok: false, statusCode: null, error: describe(error), excerpt: null }));
       });
       request.end(body);
