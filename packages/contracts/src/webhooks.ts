@@ -25,6 +25,12 @@ export const webhookUrlSchema = z
   .refine(isStorableText, { message: STORABLE_TEXT_MESSAGE })
   .meta({ format: 'uri' });
 
+/**
+ * The most live endpoints one API key may hold (AUTH_MODE=off's local caller counts as one key):
+ * every event is offered to each endpoint it matches, so their number bounds the work an event costs.
+ */
+export const MAX_WEBHOOKS_PER_KEY = 100;
+
 export const createWebhookBodySchema = z
   .object({
     url: webhookUrlSchema.describe('where events are POSTed; private, loopback and link-local addresses are refused unless WEBHOOK_ALLOW lists them'),

@@ -15,6 +15,7 @@ import {
   generationListQuerySchema,
   generationRequestBodySchema,
   generationResourceSchema,
+  MAX_WEBHOOKS_PER_KEY,
   queueListSchema,
   queueResourceSchema,
   registerWorkflowBodySchema,
@@ -168,8 +169,8 @@ export const API_ROUTES: ApiRoute[] = [
   // Webhooks
   {
     method: 'post', path: '/api/v1/webhooks', tags: ['webhooks'], summary: 'Register a webhook endpoint',
-    description: "Answers its signing `secret` this once. It hears of the events it names for generations of the registering key's projects, signed as Standard Webhooks. Private, loopback and link-local targets are refused unless WEBHOOK_ALLOW lists them.",
-    body: { schema: createWebhookBodySchema }, responses: { 201: { description: 'registered', schema: webhookCreatedSchema, headers: { Location: 'the endpoint' } } }, errors: [400],
+    description: `Answers its signing \`secret\` this once. It hears of the events it names for generations of the registering key's projects, signed as Standard Webhooks. Private, loopback and link-local targets are refused unless WEBHOOK_ALLOW lists them. A key holds at most ${MAX_WEBHOOKS_PER_KEY} endpoints (409 \`too_many_webhooks\`; delete one first).`,
+    body: { schema: createWebhookBodySchema }, responses: { 201: { description: 'registered', schema: webhookCreatedSchema, headers: { Location: 'the endpoint' } } }, errors: [400, 409],
   },
   { method: 'get', path: '/api/v1/webhooks', tags: ['webhooks'], summary: "List the key's webhook endpoints (no secrets)", responses: { 200: ok('the endpoints', items(webhookResourceSchema, 'WebhookList')) } },
   { method: 'get', path: '/api/v1/webhooks/:id', tags: ['webhooks'], summary: 'Read a webhook endpoint (no secret)', params: id('webhook id'), responses: { 200: ok('the endpoint', webhookResourceSchema) }, errors: [400, 404] },

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { createWebhookBodySchema, webhookDeliveryListQuerySchema, type WebhookDeliveryResource, type WebhookEventType, type WebhookResource } from '@anime/contracts';
+import { createWebhookBodySchema, MAX_WEBHOOKS_PER_KEY, webhookDeliveryListQuerySchema, type WebhookDeliveryResource, type WebhookEventType, type WebhookResource } from '@anime/contracts';
 import type { WebhookAllowList } from '@anime/config';
 import type { Db } from '@anime/db';
 import { ApiError, notFound } from '../api-error';
@@ -52,9 +52,20 @@ export function webhookRoutes(deps: { db: Db; allow: WebhookAllowList }): Router
     }
     const caller = callerOf(res);
     const secret = newWebhookSecret();
-    // It hears of the projects its key reaches, as they are now.
-    const row = await deps.db.webhookEndpoint.create({
-      data: { url: body.url, events: body.events, secret, projects: caller.projects ? [...caller.projects] : undefined, apiKeyId: caller.keyId },
+    const row = await deps.db.$transaction(async (tx) => {
+      // One registration of a key at a time, so two at once cannot both pass the count.
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`webhook-endpoints:${caller.keyId ?? 'local'}`}))`;
+      const registered = await tx.webhookEndpoint.count({ where: { apiKeyId: caller.keyId, deletedAt: null } });
+      if (registered >= MAX_WEBHOOKS_PER_KEY) {
+        throw new ApiError(409, 'too_many_webhooks', `this key has ${registered} webhook endpoints: at most ${MAX_WEBHOOKS_PER_KEY} per key; delete one first`, {
+          max: MAX_WEBHOOKS_PER_KEY,
+          registered,
+        });
+      }
+      // It hears of the projects its key reaches, as they are now.
+      return tx.webhookEndpoint.create({
+        data: { url: body.url, events: body.events, secret, projects: caller.projects ? [...caller.projects] : undefined, apiKeyId: caller.keyId },
+      });
     });
     res.status(201).location(`/api/v1/webhooks/${row.id}`).json({ ...toResource(row), secret });
   });
