@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { storableText } from './safe-text';
 import { JOB_STATUSES } from './resources';
+import { MAX_WEBHOOKS_PER_KEY } from './webhooks';
 
 // Query parameters of the REST list routes, declared once: the routes parse with them and the
 // OpenAPI document describes them.
@@ -49,6 +50,15 @@ export const characterListQuerySchema = z.object({
   limit: pageLimit(),
   cursor: z.uuid().optional().describe('nextCursor of the previous page'),
   archived: z.enum(['true', 'false']).default('false').transform((v) => v === 'true').describe('include archived characters'),
+});
+
+/**
+ * `GET /api/v1/webhooks`: oldest first. The default page holds every endpoint one key may have, so
+ * only an admin seeing every key's may need a next page.
+ */
+export const webhookListQuerySchema = z.object({
+  limit: queryInteger(1, MAX_PAGE_LIMIT).default(MAX_WEBHOOKS_PER_KEY),
+  cursor: z.uuid().optional().describe('nextCursor of the previous page'),
 });
 
 /** `GET /api/v1/webhooks/:id/deliveries`: every attempt of the retention (WEBHOOK_LOG_RETENTION_DAYS), newest first, paged like the other lists. */

@@ -4,7 +4,7 @@ import { startTestGateway, type TestGateway } from './start-test-gateway';
 
 // Every event is offered to each endpoint it matches: a key's endpoints are bounded, so one key cannot
 // make each event cost without end.
-describe('webhook endpoints: at most MAX_WEBHOOKS_PER_KEY live ones per key', () => {
+describe('webhook endpoints: at most MAX_WEBHOOKS_PER_KEY live ones per key, listed a page at a time', () => {
   let gateway: TestGateway;
   const allow = { hosts: [], cidrs: [['127.0.0.1', 32]] as [string, number][] };
   const url = 'http://127.0.0.1:9/in';
@@ -55,5 +55,27 @@ describe('webhook endpoints: at most MAX_WEBHOOKS_PER_KEY live ones per key', ()
     const answers = await Promise.all(Array.from({ length: 6 }, () => api.post('/api/v1/webhooks', { url, events: ['generation.failed'] })));
     expect(answers.map((a) => a.status).sort()).toEqual([201, 201, 409, 409, 409, 409]);
     expect(await gateway.db.webhookEndpoint.count({ where: { apiKeyId: keyId, deletedAt: null } })).toBe(MAX_WEBHOOKS_PER_KEY);
+
+    // The default page holds all of one key's endpoints.
+    const listed = await api.get('/api/v1/webhooks');
+    expect(listed.status).toBe(200);
+    expect({ items: listed.body.items.length, nextCursor: listed.body.nextCursor }).toEqual({ items: MAX_WEBHOOKS_PER_KEY, nextCursor: null });
+  });
+
+  it("when an admin lists every key's endpoints, then pages follow one another oldest first, each once, to a last page whose nextCursor is null", async () => {
+    const admin = gateway.client();
+    const live = await gateway.db.webhookEndpoint.findMany({ where: { deletedAt: null }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], select: { id: true } });
+    expect(live.length).toBeGreaterThan(2 * MAX_WEBHOOKS_PER_KEY);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { status: number; body: { items: { id: string }[]; nextCursor: string | null } } = await admin.get(`/api/v1/webhooks?limit=150${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(page.status).toBe(200);
+      expect(page.body.items.length).toBeLessThanOrEqual(150);
+      seen.push(...page.body.items.map((item) => item.id));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(live.map((row) => row.id));
+    expect((await admin.get('/api/v1/webhooks?limit=201')).status).toBe(400);
   });
 });

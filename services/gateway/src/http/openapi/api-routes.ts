@@ -24,6 +24,7 @@ import {
   versionDiffSchema,
   webhookCreatedSchema,
   webhookDeliveryListQuerySchema,
+  webhookListQuerySchema,
   webhookDeliverySchema,
   webhookResourceSchema,
   workflowDetailSchema,
@@ -172,7 +173,10 @@ export const API_ROUTES: ApiRoute[] = [
     description: `Answers its signing \`secret\` this once. It hears of the events it names for generations of the registering key's projects, signed as Standard Webhooks. Private, loopback and link-local targets are refused unless WEBHOOK_ALLOW lists them. A key holds at most ${MAX_WEBHOOKS_PER_KEY} endpoints (409 \`too_many_webhooks\`; delete one first).`,
     body: { schema: createWebhookBodySchema }, responses: { 201: { description: 'registered', schema: webhookCreatedSchema, headers: { Location: 'the endpoint' } } }, errors: [400, 409],
   },
-  { method: 'get', path: '/api/v1/webhooks', tags: ['webhooks'], summary: "List the key's webhook endpoints (no secrets)", responses: { 200: ok('the endpoints', items(webhookResourceSchema, 'WebhookList')) } },
+  {
+    method: 'get', path: '/api/v1/webhooks', tags: ['webhooks'], summary: "List the key's webhook endpoints (no secrets), oldest first",
+    query: webhookListQuerySchema, responses: { 200: ok('a page of endpoints', page(webhookResourceSchema, 'WebhookPage')) }, errors: [400],
+  },
   { method: 'get', path: '/api/v1/webhooks/:id', tags: ['webhooks'], summary: 'Read a webhook endpoint (no secret)', params: id('webhook id'), responses: { 200: ok('the endpoint', webhookResourceSchema) }, errors: [400, 404] },
   { method: 'delete', path: '/api/v1/webhooks/:id', tags: ['webhooks'], summary: 'Delete a webhook endpoint (its delivery log stays)', params: id('webhook id'), responses: { 204: { description: 'deleted' } }, errors: [400, 404] },
   {

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { createWebhookBodySchema, MAX_WEBHOOKS_PER_KEY, webhookDeliveryListQuerySchema, type WebhookDeliveryResource, type WebhookEventType, type WebhookResource } from '@anime/contracts';
+import { createWebhookBodySchema, MAX_WEBHOOKS_PER_KEY, webhookDeliveryListQuerySchema, webhookListQuerySchema, type WebhookDeliveryResource, type WebhookEventType, type WebhookResource } from '@anime/contracts';
 import type { WebhookAllowList } from '@anime/config';
 import type { Db } from '@anime/db';
 import { ApiError, notFound } from '../api-error';
@@ -70,9 +70,17 @@ export function webhookRoutes(deps: { db: Db; allow: WebhookAllowList }): Router
     res.status(201).location(`/api/v1/webhooks/${row.id}`).json({ ...toResource(row), secret });
   });
 
-  router.get('/', async (_req, res) => {
-    const rows = await deps.db.webhookEndpoint.findMany({ where: ownedBy(callerOf(res)), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], take: 1_000 });
-    res.json({ items: rows.map(toResource) });
+  router.get('/', async (req, res) => {
+    const query = parseOr400(webhookListQuerySchema, req.query, 'query');
+    // A page at a time (nextCursor), like the other lists; a cursor deleted meanwhile answers an empty page.
+    const rows = await deps.db.webhookEndpoint.findMany({
+      where: ownedBy(callerOf(res)),
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      take: query.limit + 1,
+      ...(query.cursor ? { cursor: { id: query.cursor }, skip: 1 } : {}),
+    });
+    const endpoints = rows.slice(0, query.limit);
+    res.json({ items: endpoints.map(toResource), nextCursor: rows.length > query.limit ? endpoints[endpoints.length - 1].id : null });
   });
 
   router.get('/:id', async (req, res) => {
