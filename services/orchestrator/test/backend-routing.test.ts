@@ -3,6 +3,7 @@ import { generationRequestBodySchema, type JobConditioning } from '@anime/contra
 import type { Db } from '@anime/db';
 import { createRedis, JobControlPublisher, JobLifecycle, type RunningService } from '@anime/pipeline';
 import { TEST_REDIS_URL, waitFor } from '@anime/testing';
+import { registerWorkflow } from '@anime/workflows';
 import { backendIdFor } from '../src/domain/backends/backend-id';
 import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrator-fixture';
 
@@ -78,6 +79,28 @@ describe('backend pool (orchestrator in-process, two simulators with different m
     expect(failed.errorMessage).toContain('LoRA "nobody-has-this.safetensors"');
     expect(failed.errorDetails).toMatchObject({ missing: ['LoRA "nobody-has-this.safetensors"'] });
     expect(received(alpha, id) + received(beta, id)).toBe(0);
+  });
+
+  it('when a template\'s own LoraLoader names a LoRA one backend has, then its jobs land there (never refused by the other with value_not_in_list); one no backend has fails with no_capable_backend', async () => {
+    const graph = (lora: string) => ({
+      '1': { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'any.safetensors' } },
+      '10': { class_type: 'LoraLoader', inputs: { model: ['1', 0], clip: ['1', 1], lora_name: lora, strength_model: 0.8, strength_clip: 0.8 } },
+      '2': { class_type: 'CLIPTextEncode', inputs: { text: '', clip: ['10', 1] } },
+      '4': { class_type: 'EmptyLatentImage', inputs: { width: 64, height: 64, batch_size: 1 } },
+      '5': { class_type: 'KSampler', inputs: { model: ['10', 0], seed: 1, steps: 2, cfg: 7, sampler_name: 'euler', scheduler: 'normal', positive: ['2', 0], negative: ['2', 0], latent_image: ['4', 0], denoise: 1 } },
+      '6': { class_type: 'VAEDecode', inputs: { samples: ['5', 0], vae: ['1', 2] } },
+      '7': { class_type: 'SaveImage', inputs: { images: ['6', 0], filename_prefix: 'styled' } },
+    });
+    const params = { prompt: { type: 'string' as const, node: '2', input: 'text' }, checkpoint: { type: 'string' as const, node: '1', input: 'ckpt_name' } };
+    await registerWorkflow(db, { slug: 'alpha-styled', graph: graph('alpha-style.safetensors'), params });
+    await registerWorkflow(db, { slug: 'unstyled', graph: graph('nobody-has-this.safetensors'), params });
+    // At once: routing spreads them by load, so without the LoRA among the jobs' needs some would go to beta.
+    const ids = await Promise.all([1, 2, 3].map(() => render({ workflow: { slug: 'alpha-styled', version: 1, params: {} } })));
+    const rendered = await Promise.all(ids.map(settled));
+    expect(rendered.map((g) => [g.stage, g.errorCode, g.backend])).toEqual(rendered.map(() => ['rendered', null, alpha.url]));
+    const failed = await settled(await render({ workflow: { slug: 'unstyled', version: 1, params: {} } }));
+    expect(failed).toMatchObject({ status: 'failed', errorCode: 'no_capable_backend' });
+    expect(failed.errorMessage).toContain('LoRA "nobody-has-this.safetensors"');
   });
 
   it('when nothing names a checkpoint, then the chosen backend\'s first is used, never a placeholder', async () => {

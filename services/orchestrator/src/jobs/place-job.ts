@@ -14,11 +14,14 @@ export interface Placement {
 }
 
 const classesOf = (workflow: Workflow) => [...new Set(Object.values(workflow).map((node) => node.class_type))];
+/** The LoRA files the graph names (a template's own LoraLoader literals as well as the character's chain). */
+const lorasOf = (workflow: Workflow) => [...new Set(Object.values(workflow).flatMap((node) => (typeof node.inputs.lora_name === 'string' ? [node.inputs.lora_name] : [])))];
 
 /**
  * Finds the backend for one attempt and builds the job's graph for it. The graph's node classes
- * are known only once it is built (a template decides them), so a backend lacking one is ruled out
- * and routing runs again knowing them; the pool then refuses or waits as for a missing model.
+ * (and the LoRA files a template's own nodes name) are known only once it is built, so a backend
+ * lacking one is ruled out and routing runs again knowing them; the pool then refuses or waits as
+ * for a missing model.
  * `"references": "required"` on the built-in graph needs a backend with IP-Adapter; a template
  * must feed a reference into one of its image parameters, whatever the backend.
  */
@@ -46,9 +49,13 @@ export async function placeJob(deps: PrepareWorkflowDeps, job: JobToRender, opti
         throw new RequestUnsatisfiableError('"references": "required" but the graph feeds none of the references into the model', { references: referenceUse });
       }
       const classes = classesOf(workflow);
+      const loras = lorasOf(workflow);
       const available = lease.capabilities?.nodeClasses ?? [];
-      if (classes.every((name) => available.includes(name))) return { lease, workflow, referenceUse };
+      const availableLoras = lease.capabilities?.loras ?? [];
+      // A LoRA the backend lacks is refused by ComfyUI (value_not_in_list): routed as a character's LoRA is.
+      if (classes.every((name) => available.includes(name)) && loras.every((name) => availableLoras.includes(name))) return { lease, workflow, referenceUse };
       needs.nodeClasses = [...new Set([...needs.nodeClasses, ...classes])];
+      needs.loras = [...new Set([...needs.loras, ...loras])];
     } catch (error) {
       lease.release();
       throw error;
