@@ -68,6 +68,20 @@ describe('render stage with a registered template (orchestrator in-process, simu
     expect((row.workflow as ReturnType<typeof graph>)['1'].inputs.ckpt_name).toBe(DEFAULT_CHECKPOINTS[0]);
   });
 
+  it('when the graph previews its image beside saving it, then only the saved file is an output; a graph that only previews files its previews', async () => {
+    const both = { ...graph('normal'), '8': { class_type: 'PreviewImage', inputs: { images: ['6', 0] } } };
+    await registerWorkflow(db, { slug: 'previewed', graph: both, params });
+    const saved = await render({ slug: 'previewed', version: 1, params: {} });
+    expect(saved).toMatchObject({ stage: 'rendered', errorCode: null });
+    expect((saved.outputs as { items: { nodeId: string; type: string }[] }).items).toEqual([expect.objectContaining({ nodeId: '7', type: 'output' })]);
+
+    const { '7': _save, ...previewOnly } = both;
+    await registerWorkflow(db, { slug: 'preview-only', graph: previewOnly, params });
+    const previewed = await render({ slug: 'preview-only', version: 1, params: {} });
+    expect(previewed).toMatchObject({ stage: 'rendered', errorCode: null });
+    expect((previewed.outputs as { items: { nodeId: string; type: string }[] }).items).toEqual([expect.objectContaining({ nodeId: '8', type: 'temp' })]);
+  });
+
   it('when the recorded template version is not stored, then the generation fails with workflow_not_found', async () => {
     const row = await render({ slug: 'studio', version: 7, params: {} });
     expect(row).toMatchObject({ status: 'failed', errorCode: 'workflow_not_found' });

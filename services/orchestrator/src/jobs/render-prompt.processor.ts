@@ -222,14 +222,15 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
     try {
       // cancelOnAbort false: stopRender takes the prompt off once and waits for ComfyUI to confirm.
       const run = await start({ onProgress: notices.progress, onStarted: notices.started, signal: stop.signal, cancelOnAbort: false, latestProgressOnly: true });
+      const outputs = filedOutputs(run.outputs);
       // A success with nothing to file would complete the generation with no image; one with
       // thousands would fill the library and every event and resource naming its assets.
-      if (run.outputs.length === 0) throw new ComfyExecutionError(promptId, { exception_message: `ComfyUI reports prompt ${promptId} finished, but its history lists no output file` });
-      if (run.outputs.length > MAX_OUTPUTS_PER_PROMPT) {
-        throw new ComfyExecutionError(promptId, { exception_message: `ComfyUI's history of prompt ${promptId} lists ${run.outputs.length} output files; a generation files at most ${MAX_OUTPUTS_PER_PROMPT}` });
+      if (outputs.length === 0) throw new ComfyExecutionError(promptId, { exception_message: `ComfyUI reports prompt ${promptId} finished, but its history lists no output file` });
+      if (outputs.length > MAX_OUTPUTS_PER_PROMPT) {
+        throw new ComfyExecutionError(promptId, { exception_message: `ComfyUI's history of prompt ${promptId} lists ${outputs.length} output files; a generation files at most ${MAX_OUTPUTS_PER_PROMPT}` });
       }
       // The latest tick not stored yet is stored with the outputs.
-      const rendered = await lifecycle.render(jobId, { backend: lease.url, promptId, items: run.outputs }, await notices.settledButLatest());
+      const rendered = await lifecycle.render(jobId, { backend: lease.url, promptId, items: outputs }, await notices.settledButLatest());
       deps.pool.recordDone(lease.url);
       // Refused for a cancel request this process has not heard of yet (its message in flight or lost): canceled now, not left at submitted.
       if (!rendered && (cancel.aborted || (await deps.cancels.requested(jobId)))) return cancelNow(jobId, 'ComfyUI finished it anyway; its outputs are not filed');
@@ -258,6 +259,17 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
       stop.dispose();
     }
   }
+}
+
+/**
+ * The outputs a generation files. PreviewImage writes to temp/ (`type` temp), which ComfyUI clears
+ * when it restarts: a preview beside a save node (often of the very image saved) is not a result, and
+ * filing it doubled the assets and failed the job when the backend restarted before filing. Previews
+ * are filed only from a graph that saves nothing else (comfyui-protocol.md §9).
+ */
+export function filedOutputs<T extends { type: string }>(outputs: T[]): T[] {
+  const saved = outputs.filter((output) => output.type !== 'temp');
+  return saved.length > 0 ? saved : outputs;
 }
 
 /** ComfyUI answered the POST and refused the prompt (a 4xx, node_errors): it did not queue it. */
