@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { isAnswerTooLarge } from './errors/comfy-http-error';
+import { ComfyHttpError, isAnswerTooLarge } from './errors/comfy-http-error';
 import { ComfyPromptLostError } from './errors/comfy-prompt-lost-error';
 import { ComfyValidationError } from './errors/comfy-validation-error';
 import { ComfyHttp } from './http/comfy-http';
@@ -219,7 +219,16 @@ export class ComfyClient {
    */
   async view(file: { filename: string; subfolder?: string; type?: string }, options: { maxBytes?: number; signal?: AbortSignal } = {}): Promise<Buffer> {
     const params = { filename: file.filename, subfolder: file.subfolder ?? '', type: file.type ?? 'output' };
-    const bytes = await this.http.ok<Buffer>({ url: '/view', params, responseType: 'arraybuffer', maxBytes: options.maxBytes, signal: options.signal });
+    let bytes: Buffer;
+    try {
+      bytes = await this.http.ok<Buffer>({ url: '/view', params, responseType: 'arraybuffer', maxBytes: options.maxBytes, signal: options.signal });
+    } catch (error) {
+      // "answered 404 to GET /view" alone names no file: the job's error says which one (a temp file is gone once ComfyUI restarts).
+      if (!(error instanceof ComfyHttpError)) throw error;
+      const path = params.subfolder ? `${params.subfolder}/${params.filename}` : params.filename;
+      const named = `${params.type} file ${JSON.stringify(path.length > 200 ? `${path.slice(0, 200)}…` : path)}`;
+      throw new ComfyHttpError(error.method, error.path, error.status, error.body, `${error.message} (${named})`, error.tooLarge);
+    }
     // The adapter hands over a Buffer already: no copy of a large image.
     return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes);
   }

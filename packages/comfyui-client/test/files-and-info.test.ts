@@ -37,6 +37,12 @@ describe.each(COMFYUI_VERSIONS)('ComfyClient files and introspection (simulating
     expect(error.status).toBe(404);
   });
 
+  it('when a temp file is gone (ComfyUI clears temp/ when it restarts), then the error names the file, not only the route', async () => {
+    const error = await client.view({ filename: 'ComfyUI_temp_abcde_00001_.png', subfolder: 'jobs/j2', type: 'temp' }).catch((e) => e);
+    expect(error).toBeInstanceOf(ComfyHttpError);
+    expect(error.message).toBe('ComfyUI answered 404 to GET /view (temp file "jobs/j2/ComfyUI_temp_abcde_00001_.png")');
+  });
+
   it('when images are uploaded, then identical bytes keep the name, different bytes are renamed, and LoadImage can use them', async () => {
     const bytes = readFileSync(join(sim.outputDir, sim.received.length ? 'jobs/view' : '', 'img_00001_.png'));
     expect(await client.uploadImage(bytes, 'face.png', { subfolder: 'refs' })).toEqual({ name: 'face.png', subfolder: 'refs', type: 'input' });

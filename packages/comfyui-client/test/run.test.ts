@@ -124,6 +124,14 @@ describe.each(COMFYUI_VERSIONS)('ComfyClient.run against the simulator (simulati
     expect(error.details.exception_message).toMatch(/^Allocation on device \n/);
   });
 
+  it('when a node raises with an empty message (a bare assert), then ComfyExecutionError names the exception type and node instead', async () => {
+    sim.failNext('execution_error', '', 'AssertionError');
+    const error = await client.run(textToImage({ seed: 7 })).catch((e) => e);
+    expect(error).toBeInstanceOf(ComfyExecutionError);
+    expect(error.message).toBe('ComfyUI reported AssertionError in node 3 (KSampler) with no message');
+    expect(error.details.exception_message).toBe('\n');
+  });
+
   it('when a prompt text carries the simulator’s marker, then the error surfaces through the whole run', async () => {
     sim.failNext('execution_error', 'CUDA error: an illegal memory access was encountered');
     const error = await client.run(textToImage({ seed: 6 })).catch((e) => e);

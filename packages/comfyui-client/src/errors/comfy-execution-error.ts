@@ -11,9 +11,18 @@ export class ComfyExecutionError extends Error {
     readonly details: Record<string, any>,
   ) {
     // ComfyUI's message ends with "\n" plus optional tips; the trailing whitespace carries nothing.
-    super(String(details.exception_message ?? 'ComfyUI reported an execution error').trimEnd());
+    super(String(details.exception_message ?? 'ComfyUI reported an execution error').trimEnd() || withoutMessage(details));
     this.nodeId = details.node_id;
     this.nodeType = details.node_type;
     this.exceptionType = details.exception_type;
   }
+}
+
+/**
+ * ComfyUI's exception_message is str(ex): empty for a bare `assert` (AssertionError) or `raise
+ * Exception()`, which left the job's error with no message at all. The exception's type and node say what failed.
+ */
+function withoutMessage(details: Record<string, any>): string {
+  const where = details.node_type ? ` in node ${details.node_id} (${details.node_type})` : '';
+  return `ComfyUI reported ${details.exception_type ? String(details.exception_type) : 'an exception'}${where} with no message`;
 }
