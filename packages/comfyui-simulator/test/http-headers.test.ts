@@ -1,3 +1,6 @@
+import { statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PNG_SIGNATURE } from '../src/images/png-decoder';
 import { startSimulator, type Simulator } from '../src';
 import { capture } from './helpers/captures';
 
@@ -36,6 +39,19 @@ describe.each([
     expect(response.headers.get('content-type')).toBe(emptyContentType);
     expect(response.headers.get('content-security-policy')).toBe(view['Content-Security-Policy']);
     expect(response.headers.get('server')).toBe(view.Server);
+  });
+
+  it('when a file is viewed, then its headers are those of web.FileResponse in 10_probe_view_response_meta.json', async () => {
+    const file = join(sim.outputDir, 'headers.png');
+    writeFileSync(file, PNG_SIGNATURE);
+    const response = await fetch(`${sim.url}/view?filename=headers.png&subfolder=&type=output`);
+    await response.arrayBuffer();
+    const names = [...response.headers.keys()].filter((name) => !['connection', 'keep-alive'].includes(name)).sort();
+    expect(names).toEqual(Object.keys(view).map((name) => name.toLowerCase()).sort());
+    const stat = statSync(file, { bigint: true });
+    expect(response.headers.get('etag')).toBe(`"${stat.mtimeNs.toString(16)}-${stat.size.toString(16)}"`);
+    expect(response.headers.get('last-modified')).toBe(new Date(Number(stat.mtimeMs)).toUTCString());
+    expect(response.headers.get('accept-ranges')).toBe(view['Accept-Ranges']);
   });
 
   it('when a JSON route answers, then its headers are those of 01_get_system_stats.json', async () => {

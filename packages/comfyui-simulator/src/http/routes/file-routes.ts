@@ -23,13 +23,17 @@ export function addFileRoutes(router: Router, state: SimulatorState): void {
       return;
     }
     const disposition = `${target.attachment ? 'attachment; ' : ''}filename="${target.filename.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-    const size = statSync(target.path).size;
+    const stat = statSync(target.path, { bigint: true });
+    const size = Number(stat.size);
     const whole = size <= READ_WHOLE_MAX_BYTES ? readFileSync(target.path) : undefined;
+    // web.FileResponse's headers (10_probe_view_response_meta.json): aiohttp's Etag is mtime_ns-size in hex.
     res.writeHead(200, {
-      'Content-Type': target.contentType,
-      'Content-Length': whole?.length ?? size,
       'Content-Disposition': disposition,
-      'X-Content-Type-Options': 'nosniff',
+      'Content-Type': target.contentType,
+      Etag: `"${stat.mtimeNs.toString(16)}-${stat.size.toString(16)}"`,
+      'Last-Modified': new Date(Number(stat.mtimeMs)).toUTCString(),
+      'Content-Length': whole?.length ?? size,
+      'Accept-Ranges': 'bytes',
     });
     if (whole) res.end(whole);
     else createReadStream(target.path).pipe(res);
