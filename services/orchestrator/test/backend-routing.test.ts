@@ -112,6 +112,23 @@ describe('backend pool (orchestrator in-process, two simulators with different m
     expect(checkpoint).toBe(row.backend === alpha.url ? 'alpha.safetensors' : 'beta.safetensors');
   });
 
+  it('when more jobs than it has places need the one backend that can run them, then it holds at most 1 + BACKEND_PREFETCH of them, and the jobs queued behind them that another backend can run go there at its next free place, not after them all', async () => {
+    const onlyAlpha = [];
+    for (let i = 0; i < 6; i++) onlyAlpha.push(await render({ checkpoint: 'alpha.safetensors' }, 100));
+    const anywhereElse = [await render({ checkpoint: 'beta.safetensors' }), await render({ checkpoint: 'beta.safetensors' })];
+    const rows = await Promise.all([...onlyAlpha, ...anywhereElse].map(settled));
+    expect(rows.map((g) => [g.stage, g.backend])).toEqual([...onlyAlpha.map(() => ['rendered', alpha.url]), ...anywhereElse.map(() => ['rendered', beta.url])]);
+    // Alpha's prompts from this orchestrator at once, from each attempt's submission to its end: never more than its places (BACKEND_PREFETCH 1).
+    const spans = rows.slice(0, 6).map((g) => [g.attempts[0].submittedAt.getTime(), g.attempts[0].finishedAt!.getTime()]);
+    const most = Math.max(...spans.map(([at]) => spans.filter(([from, to]) => from <= at && at < to).length));
+    expect(most).toBeLessThanOrEqual(2);
+    // The alpha jobs waiting for a place hold worker slots but raise the render concurrency, which BullMQ
+    // applies once a render of this process ends: beta's jobs go out after alpha's first job ends, not
+    // behind the six (sent to alpha's own queue, they took every slot until the third ended).
+    const thirdEnd = spans.map(([, to]) => to).sort((a, b) => a - b)[2];
+    for (const g of rows.slice(6)) expect(g.attempts[0].submittedAt.getTime()).toBeLessThan(thirdEnd);
+  });
+
   it('when a backend is drained, then it finishes the job it holds and gets no new one until undrained', async () => {
     const long = await render({ checkpoint: 'alpha.safetensors' }, 60);
     // Started there and not rendered yet (its ticks are stored at most once a second: the attempt's start tells).

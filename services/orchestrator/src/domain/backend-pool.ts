@@ -171,9 +171,11 @@ export class BackendPool {
   /**
    * How many render jobs to hold at once: (1 + BACKEND_PREFETCH) per backend that is up and not
    * draining, plus the jobs waiting for a backend that cannot take them now (they hold a worker slot
-   * but no place). A backend down or draining thus lets no more jobs out of the queue than the others
-   * can take, so a job of higher priority still overtakes what waits there. With no backend taking
-   * jobs, every configured backend's share, as ever (each job then waits up to JOB_TIMEOUT_S).
+   * but no place), at most as many again as every configured backend's share. So jobs that only a
+   * full (or down) backend can run leave the other backends' places to the jobs behind them in the
+   * queue, while a backend down or draining lets few more jobs out of the queue than the others can
+   * take, so a job of higher priority still overtakes what waits there. With no backend taking jobs,
+   * every configured backend's share, as ever (each job then waits up to JOB_TIMEOUT_S).
    */
   readonly renderConcurrency: DynamicConcurrency = {
     current: () => {
@@ -181,7 +183,7 @@ export class BackendPool {
       const configured = Math.max(1, this.backends.length * capacity);
       const usable = this.backends.filter((b) => b.up && !b.draining).length;
       if (!usable) return configured;
-      return Math.max(1, Math.min(configured, usable * capacity + this.waitingJobs));
+      return usable * capacity + Math.min(this.waitingJobs, configured);
     },
     subscribe: (changed) => {
       this.capacityListeners.add(changed);

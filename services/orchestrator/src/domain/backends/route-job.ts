@@ -53,7 +53,7 @@ export interface RouteOptions {
 export type Route =
   /** `checkpoint` is empty when the graph loads none. */
   | { kind: 'run'; url: string; checkpoint: string }
-  /** Some backend could run it, but none that can is up and taking jobs now. */
+  /** Some backend could run it, but none that can is up, taking jobs and with room now. */
   | { kind: 'wait'; reason: string }
   /** No configured backend can ever run it. */
   | { kind: 'none'; message: string; details: NoCapableDetails };
@@ -91,11 +91,12 @@ function missingOn(caps: BackendCapabilities, checkpoint: string | undefined, ne
 
 /**
  * Where a job goes: only to a backend that has its checkpoint, every LoRA and every node class
- * (and IP-Adapter when its references are required),
- * never a draining or down one. Among those, one other than the backend it should avoid (a transient
- * fault there) is preferred, then one with room in its own queue, then (for references "auto") one
- * with IP-Adapter, then the one whose last prompt used the same checkpoint (no model swap), then the
- * least loaded.
+ * (and IP-Adapter when its references are required), never a draining or down one, and only to one
+ * with room in its own queue (fewer than `capacity` prompts of ours): when every capable backend is
+ * full the job waits, so it neither piles into one backend's queue nor holds a place another
+ * backend could use. Among those, one other than the backend it should avoid (a transient fault
+ * there) is preferred, then (for references "auto") one with IP-Adapter, then the one whose last
+ * prompt used the same checkpoint (no model swap), then the least loaded.
  */
 export function routeJob(candidates: RouteCandidate[], needs: JobNeeds, options: RouteOptions): Route {
   const known = candidates.filter((c) => c.capabilities);
@@ -111,12 +112,16 @@ export function routeJob(candidates: RouteCandidate[], needs: JobNeeds, options:
   if (!usable.length) {
     return { kind: 'wait', reason: `every capable backend is down or draining: ${capable.map((c) => `${c.url} (${c.up ? 'draining' : 'down'})`).join(', ')}` };
   }
+  const withRoom = usable.filter((c) => c.load < options.capacity);
+  if (!withRoom.length) {
+    return { kind: 'wait', reason: `every capable backend is full (${options.capacity} prompts each): ${usable.map((c) => c.url).join(', ')}` };
+  }
   const turn = options.turn ?? 0;
   const order = (c: RouteCandidate) => (candidates.indexOf(c) - turn + candidates.length * 1_000) % candidates.length;
   const checkpointOf = (c: RouteCandidate) => (needs.loadsCheckpoint === false ? '' : (checkpoint ?? c.capabilities!.checkpoints[0]));
   const withoutIpAdapter = (c: RouteCandidate) => (needs.prefersIpAdapter && !c.capabilities!.ipAdapter ? 1 : 0);
-  const score = (c: RouteCandidate) => [c.url === needs.avoid ? 1 : 0, c.load >= options.capacity ? 1 : 0, withoutIpAdapter(c), checkpointOf(c) && c.lastCheckpoint === checkpointOf(c) ? 0 : 1, c.load, order(c)];
-  const best = usable.reduce((a, b) => (compare(score(b), score(a)) < 0 ? b : a));
+  const score = (c: RouteCandidate) => [c.url === needs.avoid ? 1 : 0, withoutIpAdapter(c), checkpointOf(c) && c.lastCheckpoint === checkpointOf(c) ? 0 : 1, c.load, order(c)];
+  const best = withRoom.reduce((a, b) => (compare(score(b), score(a)) < 0 ? b : a));
   return { kind: 'run', url: best.url, checkpoint: checkpointOf(best) };
 }
 
