@@ -18,7 +18,7 @@ echo "[setup] seeding the demo character from the legacy fixture"
 pnpm -s db:seed
 # The demo API key lives in a file only this user can read (0600 in a 0700 directory), never on a
 # command line: kept while it still verifies, else the old "demo" key is revoked and a new one minted.
-API_KEY_FILE=${ANIME_API_KEY_FILE:-$HOME/.config/anime/api-key}
+API_KEY_FILE=${ANIME_API_KEY_FILE:-${XDG_CONFIG_HOME:-$HOME/.config}/anime/api-key}
 echo "[setup] demo API key"
 node packages/api-keys/dist/apikey-ensure-file.js --name demo --scopes read,generate,characters:write --file "$API_KEY_FILE"
 echo "[setup] running the main job"

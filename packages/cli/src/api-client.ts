@@ -1,9 +1,20 @@
 import { CliError } from './cli-error';
 import type { Connection } from './connection';
 
+/** How long one request may take, answer included: the gateway's slowest answers take about 20 s. */
+const REQUEST_TIMEOUT_MS = 60_000;
+/** The most an answer may hold (the gateway's largest, a page of 200 generations, is well under 1 MiB). */
+const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+/** The part of an error answer read: its message is printed on one line. */
+const MAX_ERROR_BYTES = 64 * 1024;
+
 /** The gateway's REST API: JSON in, JSON out, every non-2xx a CliError carrying the gateway's own message. */
 export class ApiClient {
-  constructor(private readonly connection: Connection) {}
+  constructor(
+    private readonly connection: Connection,
+    /** How long one request may take, answer included. */
+    private readonly timeoutMs = REQUEST_TIMEOUT_MS,
+  ) {}
 
   get baseUrl(): string {
     return this.connection.baseUrl;
@@ -25,22 +36,40 @@ export class ApiClient {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.connection.key) headers.authorization = `Bearer ${this.connection.key}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
+    // The gateway answers within its own bounds (a database gone silent: 503 after ~10-20 s); one that
+    // does not answer at all (a frozen host, a proxy holding the request) is given up on, not waited
+    // for until Node's 5-minute headers timeout.
+    const signal = AbortSignal.timeout(this.timeoutMs);
     let response: Response;
+    let text: string;
     try {
-      response = await fetch(`${this.connection.baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      response = await fetch(`${this.connection.baseUrl}${path}`, { method, headers, signal, body: body === undefined ? undefined : JSON.stringify(body) });
+      // An error's message is its first part; an answer is bounded as the gateway's own are (a page of
+      // 200 generations is well under 1 MiB): something else at --url streaming without end is refused.
+      text = await readText(response, response.ok ? MAX_ANSWER_BYTES : MAX_ERROR_BYTES, `${method} ${path}`);
     } catch (error) {
+      if (error instanceof CliError) throw error;
+      if (signal.aborted) throw new CliError(`the gateway at ${this.connection.baseUrl} did not answer ${method} ${path.split('?')[0]} within ${this.timeoutMs / 1000} s`);
       throw new CliError(`cannot reach the gateway at ${this.connection.baseUrl} (${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}); is it running? (pnpm start)`);
     }
-    const text = await response.text();
     let parsed: any = null;
+    let isJson = text !== '';
     try {
       parsed = text ? JSON.parse(text) : null;
     } catch {
+      isJson = false;
       parsed = { error: { code: 'not_json', message: text.slice(0, 200) } };
+    }
+    if (response.ok && !isJson) {
+      // Every route the CLI calls answers JSON: a page of HTML (a proxy, another server at --url) is no answer.
+      const type = response.headers.get('content-type') ?? 'no content-type';
+      throw new CliError(`${response.status} from ${this.connection.baseUrl} is not the gateway's JSON (${type}): ${text.slice(0, 200) || '(empty)'}; is --url the gateway?`);
     }
     if (!response.ok) {
       const error = parsed?.error ?? { code: `http_${response.status}`, message: response.statusText };
-      const hint = response.status === 401 ? ` (key from ${this.connection.keySource})` : '';
+      // A refusal for now (429, 503) says when to ask again, as the gateway's Retry-After does.
+      const retryAfter = response.headers.get('retry-after');
+      const hint = response.status === 401 ? ` (key from ${this.connection.keySource})` : retryAfter && /^\d+$/.test(retryAfter) ? ` (retry after ${retryAfter} s)` : '';
       // The gateway's message usually names each bad field already: a detail is added only when it does not.
       const message = String(error.message ?? '');
       const fields = Array.isArray(error.details)
@@ -49,8 +78,31 @@ export class ApiClient {
             .map((d: { path?: string; message?: string }) => `; ${d.path}: ${d.message}`)
             .join('')
         : '';
-      throw new CliError(`${response.status} ${error.code}: ${message}${fields}${hint}`, 1, parsed);
+      throw new CliError(`${response.status} ${error.code}: ${message}${fields}${hint}`, 1, parsed?.error ? parsed : { error });
     }
     return parsed as T;
   }
+}
+
+/**
+ * The body as text, read up to `max` bytes: an error answer is cut there (its start says why); any
+ * other answer over it is refused, never read whole into memory.
+ */
+async function readText(response: Response, max: number, what: string): Promise<string> {
+  if (!response.body) return '';
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    bytes += value.byteLength;
+    if (bytes > max) {
+      await reader.cancel().catch(() => undefined);
+      if (response.ok) throw new CliError(`the answer to ${what} is over ${max} bytes: not the gateway's; is --url the gateway?`);
+      break;
+    }
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }

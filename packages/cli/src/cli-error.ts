@@ -13,5 +13,16 @@ export class CliError extends Error {
 
 /** A message as the one line the CLI promises: ComfyUI's messages and HTML error pages span several. */
 export function oneLine(message: string): string {
-  return message.replace(/\s*\n\s*/g, ' ').trim();
+  return printable(message.replace(/\s*\n\s*/g, ' ').trim());
 }
+
+/**
+ * Text stored by others (a character's name, a prompt, ComfyUI's message) as it may be printed: its
+ * control characters written as escapes (`\n`, `\t`, `\u001b`), so a name holding a newline keeps a
+ * table one row a line, and one holding escape sequences cannot clear or retitle the terminal.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => CONTROL_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+const CONTROL_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };

@@ -47,6 +47,47 @@ describe('resolveConnection reading --key-file', () => {
   });
 });
 
+describe('resolveConnection reading ANIME_API_KEY_FILE', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'anime-key-env-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('when ANIME_API_KEY_FILE names a file (where scripts/setup.sh wrote the key), then its key is used; --key-file and ANIME_API_KEY go first', async () => {
+    await writeFile(path.join(dir, 'setup-key'), 'ak_from_setup\n', { mode: 0o600 });
+    await writeFile(path.join(dir, 'flag-key'), 'ak_from_flag\n', { mode: 0o600 });
+    const env = { ANIME_API_KEY_FILE: path.join(dir, 'setup-key'), ANIME_CONFIG_DIR: '/nonexistent' };
+    expect(resolveConnection({}, env)).toMatchObject({ key: 'ak_from_setup', keySource: path.join(dir, 'setup-key') });
+    expect(resolveConnection({ keyFile: path.join(dir, 'flag-key') }, env)).toMatchObject({ key: 'ak_from_flag' });
+    expect(resolveConnection({}, { ...env, ANIME_API_KEY: 'ak_env' })).toMatchObject({ key: 'ak_env' });
+  });
+
+  it('when ANIME_API_KEY_FILE names a file that cannot be read, then exit 2 naming ANIME_API_KEY_FILE', () => {
+    expect(refusal({}, { ANIME_API_KEY_FILE: path.join(dir, 'missing') })).toMatchObject({ exitCode: 2, message: `cannot read ANIME_API_KEY_FILE ${path.join(dir, 'missing')}: ENOENT` });
+    expect(refusal({}, { ANIME_API_KEY_FILE: '/dev/zero' })).toMatchObject({ exitCode: 2, message: 'ANIME_API_KEY_FILE /dev/zero is not a regular file' });
+  });
+});
+
+describe('resolveConnection checking the key', () => {
+  it('when the key (ANIME_API_KEY or a key file) is not one token of printable ASCII, then exit 2 naming where it came from, never showing it', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'anime-bad-key-'));
+    try {
+      await writeFile(path.join(dir, 'two-keys'), 'ak_first_one\nak_second_one\n', { mode: 0o600 });
+      const fromFile = refusal({ keyFile: path.join(dir, 'two-keys') });
+      expect(fromFile).toMatchObject({ exitCode: 2, message: expect.stringMatching(new RegExp(`^the API key in ${path.join(dir, 'two-keys')} is not one key`)) });
+      expect(fromFile.message).not.toMatch(/ak_first|ak_second/);
+      for (const key of ['ak_with space', 'ak_\u0001ctl', 'ak_ключ']) {
+        const fromEnv = refusal({}, { ANIME_API_KEY: key });
+        expect(fromEnv).toMatchObject({ exitCode: 2, message: expect.stringMatching(/^the API key in ANIME_API_KEY is not one key/) });
+        expect(fromEnv.message).not.toContain(key);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('resolveConnection choosing the gateway', () => {
   it('when --url or ANIME_URL is an http(s) URL, then it is used without its trailing slash; --url first', () => {
     expect(resolveConnection({ url: 'https://studio.example:8443/' }, { ANIME_URL: 'http://other' }).baseUrl).toBe('https://studio.example:8443');
@@ -58,5 +99,16 @@ describe('resolveConnection choosing the gateway', () => {
     expect(refusal({ url: 'foo' })).toMatchObject({ exitCode: 2, message: expect.stringMatching(/^--url "foo" is not an http\(s\) URL/) });
     expect(refusal({ url: 'ftp://gw' })).toMatchObject({ exitCode: 2 });
     expect(refusal({}, { ANIME_URL: 'localhost:8080' })).toMatchObject({ exitCode: 2, message: expect.stringMatching(/^ANIME_URL "localhost:8080" is not an http\(s\) URL/) });
+  });
+
+  it('when --url or ANIME_URL holds a user name or password, a query or a fragment, then exit 2, the password never repeated', () => {
+    const credentials = refusal({ url: 'http://studio:s3cret@gw:8080' });
+    expect(credentials).toMatchObject({ exitCode: 2, message: expect.stringMatching(/^--url holds a user name or password/) });
+    expect(credentials.message).not.toContain('s3cret');
+    expect(refusal({}, { ANIME_URL: 'https://:tok@gw' })).toMatchObject({ exitCode: 2, message: expect.stringMatching(/^ANIME_URL holds a user name or password/) });
+    for (const url of ['http://gw:8080?x=1', 'http://gw:8080/#top', 'http://gw:8080?']) {
+      expect(refusal({ url })).toMatchObject({ exitCode: 2, message: expect.stringMatching(/has a query or fragment/) });
+    }
+    expect(resolveConnection({ url: 'http://gw:8080/anime/' }, {}).baseUrl).toBe('http://gw:8080/anime');
   });
 });

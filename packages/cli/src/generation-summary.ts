@@ -1,4 +1,5 @@
 import type { ApiClient } from './api-client';
+import { oneLine, printable } from './cli-error';
 
 interface Asset {
   path: string;
@@ -39,10 +40,11 @@ export function describeGeneration(api: ApiClient, g: GenerationResource): strin
     `created    ${g.createdAt}${g.finishedAt ? `, finished ${g.finishedAt}` : ''}`,
   ];
   if (g.progress) lines.push(`progress   ${g.progress.value}/${g.progress.max}`);
-  if (g.error) lines.push(`error      ${g.error.code}: ${g.error.message}`);
+  if (g.error) lines.push(`error      ${g.error.code}: ${oneLine(g.error.message)}`);
   for (const attempt of g.attempts ?? []) lines.push(`attempt ${attempt.number}  ${attempt.backend}${attempt.error ? `  ${attempt.error.code}` : ''}`);
   if (g.assets.length) lines.push('files (library path, download):', ...describeAssets(api, g).map((l) => `  ${l}`));
-  return lines.join('\n');
+  // The prompt and the project are text as the user gave it, the error ComfyUI's: one line each, no control character.
+  return lines.map(printable).join('\n');
 }
 
 /**

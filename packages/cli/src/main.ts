@@ -10,7 +10,7 @@ import { cancelCommand, jobsCommand, retryCommand, showCommand } from './command
 const program = new Command('anime')
   .description('The anime production system from the command line (pnpm anime <command>).')
   .option('--url <url>', 'the gateway (default ANIME_URL or http://127.0.0.1:8080)')
-  .option('--key-file <path>', `a file holding the API key (default ANIME_API_KEY, else ${configDir()}/api-key)`)
+  .option('--key-file <path>', `a file holding the API key (default ANIME_API_KEY_FILE, else ${configDir()}/api-key; ANIME_API_KEY, when set, is used instead)`)
   .option('--json', 'print JSON instead of text')
   .showHelpAfterError('(anime --help lists the commands)')
   .exitOverride();
@@ -43,4 +43,27 @@ async function main(): Promise<number> {
   }
 }
 
-void main().then((code) => process.exit(code));
+/** The command's exit code, once it has ended. */
+let ended: number | undefined;
+
+// A reader gone (`anime jobs | head -1`, `anime --json generate --watch | head -1`: EPIPE) ends the
+// command quietly, the rest of its output dropped: with its own exit code when it had ended, else
+// with 141, as SIGPIPE ends other programs. Without this, a --watch cut off threw a stack trace.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => process.exit(ended ?? 141));
+
+/**
+ * Exits with `code` once stdout and stderr have handed the OS all that was written to them: writes to
+ * a pipe are asynchronous, and exiting at once cut piped output short (`anime --json jobs | jq` got
+ * the first 64 KiB, not valid JSON).
+ */
+function exitOnceWritten(code: number): void {
+  ended = code;
+  let pending = 2;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.write('', () => {
+      if (--pending === 0) process.exit(code);
+    });
+  }
+}
+
+void main().then(exitOnceWritten);

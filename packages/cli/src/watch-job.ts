@@ -8,6 +8,13 @@ export interface WatchedEvent {
   payload: { jobId: string; seq: number; [field: string]: unknown };
 }
 
+/** How long a subscribe may go unanswered: the gateway answers within its database's bound (10 s) and more. */
+const SUBSCRIBE_TIMEOUT_MS = 20_000;
+/** Subscribe answers that mean "not now": the gateway's database is away, did not answer in time, or the key's subscribes queue up. */
+const SUBSCRIBE_LATER = ['database_unavailable', 'timeout', 'rate_limited'];
+/** How long before asking again (the gateway's own Retry-After for database_unavailable is 5 s). */
+const SUBSCRIBE_AGAIN_MS = 5_000;
+
 /** The connection to the gateway lost (the client reconnects on its own), then back. */
 export type ConnectionChange = { state: 'lost'; reason: string } | { state: 'back' };
 
@@ -52,12 +59,28 @@ export async function watchJob(api: ApiClient, jobId: string, onEvent: (event: W
         );
       });
       // (Re)subscribing after a reconnection replays what was missed, each event once (by seq).
-      socket.on('connect', async () => {
-        if (lost) onConnection?.({ state: 'back' });
-        lost = false;
-        const ack = await socket.timeout(10_000).emitWithAck(CLIENT_EVENTS.subscribe, { jobId }).catch((error: Error) => ({ ok: false, error: { code: 'timeout', message: error.message } }));
-        if (!ack?.ok) reject(new CliError(`cannot follow ${jobId}: ${ack?.error?.code}: ${ack?.error?.message ?? ''}`.trim()));
-      });
+      const subscribe = async (): Promise<void> => {
+        const ack = await socket.timeout(SUBSCRIBE_TIMEOUT_MS).emitWithAck(CLIENT_EVENTS.subscribe, { jobId }).catch((error: Error) => ({ ok: false, error: { code: 'timeout', message: error.message } }));
+        if (ack?.ok) {
+          if (lost) onConnection?.({ state: 'back' });
+          lost = false;
+          return;
+        }
+        // The gateway's database away (or too slow to answer): a refusal for now, said and waited
+        // through as a gateway restart is, not the end of the watch. It is asked again while this
+        // connection lasts (a new one subscribes anew).
+        if (SUBSCRIBE_LATER.includes(ack?.error?.code)) {
+          if (!lost) onConnection?.({ state: 'lost', reason: ack.error.code });
+          lost = true;
+          const connection = socket.id;
+          setTimeout(() => {
+            if (socket.connected && socket.id === connection) void subscribe();
+          }, SUBSCRIBE_AGAIN_MS);
+          return;
+        }
+        reject(new CliError(`cannot follow ${jobId}: ${ack?.error?.code}: ${ack?.error?.message ?? ''}`.trim()));
+      };
+      socket.on('connect', () => void subscribe());
     });
   } finally {
     socket.close();

@@ -111,6 +111,37 @@ describe('anime CLI against the real stack', () => {
     expect(stdout).toMatch(/^completed: 1 file\(s\) in the library$/m);
   }, 120_000);
 
+  it('when a watch is interrupted (Ctrl-C), then it says the generation goes on and how to cancel it, exits 130, and the generation completes', async () => {
+    const child = spawn(process.execPath, [CLI, 'generate', '-c', 'kai-nakamura', '-p', 'through a ctrl-c', '--steps', '100', '--width', '64', '--height', '64', '--watch'], {
+      env: { ...process.env, ANIME_API_KEY: fx.apiKey, ANIME_URL: fx.stack.gatewayUrl, ANIME_CONFIG_DIR: '/nonexistent' },
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await waitFor(() => /^started on /m.test(stderr), 'the watched prompt to start', 60_000, 50);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    const id = /generation ([0-9a-f-]{36}) queued/.exec(stderr)![1];
+    expect(stderr.trimEnd().split('\n').at(-1)).toBe(`anime: stopped following ${id}; the generation goes on (anime show ${id}; anime cancel ${id} stops it)`);
+    await waitFor(async () => (await fx.api.get(`/api/v1/generations/${id}`)).data.status === 'completed', 'the generation to complete without its watcher', 60_000, 200);
+  });
+
+  it('when the reader of a --json --watch goes away (| head -1), then the CLI ends quietly with 141, as SIGPIPE ends other programs, and the job runs on', async () => {
+    // 100 steps × 30 ms: events keep coming after the reader is gone.
+    const child = spawn(process.execPath, [CLI, '--json', 'generate', '-c', 'kai-nakamura', '-p', 'into a closed pipe', '--steps', '100', '--width', '64', '--height', '64', '--watch'], {
+      env: { ...process.env, ANIME_API_KEY: fx.apiKey, ANIME_URL: fx.stack.gatewayUrl, ANIME_CONFIG_DIR: '/nonexistent' },
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const first = await new Promise<string>((resolve) => child.stdout.once('data', (chunk) => resolve(String(chunk))));
+    child.stdout.destroy();
+    expect(await exited).toBe(141);
+    expect(stderr).toBe('');
+    const { jobId } = JSON.parse(first.split('\n')[0]).payload;
+    await waitFor(async () => (await fx.api.get(`/api/v1/generations/${jobId}`)).data.status === 'completed', 'the job to complete without its watcher', 60_000, 200);
+  });
+
   it('when each command runs with --json, then it prints JSON the API returned; jobs, cancel and retry act on real generations', async () => {
     for (const command of ['characters', 'backends', 'queues', 'jobs']) {
       const result = await anime('--json', command);
@@ -157,6 +188,9 @@ describe('anime CLI against the real stack', () => {
     expect(second.stdout.trimEnd().split('\n')).toHaveLength(2);
     expect(second.stdout).not.toContain(cursor);
     expect((await anime('jobs', '--project', 'paging', '--limit', '2')).stderr).toBe('');
+    // Without filters the hint has none to repeat.
+    const unfiltered = await anime('jobs', '--limit', '1');
+    expect(unfiltered.stderr).toMatch(/^more jobs past --limit 1: add --cursor [0-9a-f-]{36} for the next page, or raise --limit \(at most 200\)\n$/);
     // --json: the API's page as it is, on stdout alone.
     const json = await anime('--json', 'jobs', '--project', 'paging', '--limit', '1');
     expect({ code: json.code, stderr: json.stderr }).toEqual({ code: 0, stderr: '' });

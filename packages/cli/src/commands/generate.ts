@@ -30,22 +30,22 @@ export function generateCommand(context: CommandContext): Command {
     .requiredOption('-c, --character <character>', 'slug, id, name or slug@version')
     .requiredOption('-p, --prompt <text>', 'what to draw')
     .option('--negative <text>', 'what not to draw')
-    .option('--project <name>')
-    .option('--episode <name>')
-    .option('--scene <name>')
-    .option('--shot <name>')
-    .option('--count <n>', 'images (1-16)', integer('--count'))
+    .option('--project <name>', 'library folder level 1 (default: default)')
+    .option('--episode <name>', 'library folder level 2 (default: ep00)')
+    .option('--scene <name>', 'library folder level 3 (default: sc000)')
+    .option('--shot <name>', "a library folder under the character's")
+    .option('--count <n>', 'images (1-16, default 1)', integer('--count'))
     .option('--seed <n>', 'seed (random when absent, recorded)', integer('--seed'))
-    .option('--width <px>', '64-2048, a multiple of 8', integer('--width'))
-    .option('--height <px>', '64-2048, a multiple of 8', integer('--height'))
-    .option('--steps <n>', '1-150', integer('--steps'))
-    .option('--outfit <name>')
-    .option('--workflow <slug[@version]>')
-    .option('--param <name=value>', "a workflow template's parameter (repeatable)", param)
-    .option('--priority <priority>', 'interactive | normal | batch')
-    .option('--references <mode>', 'auto | required (a reference image must condition the image)')
+    .option('--width <px>', '64-2048, a multiple of 8 (default 512)', integer('--width'))
+    .option('--height <px>', '64-2048, a multiple of 8 (default 512)', integer('--height'))
+    .option('--steps <n>', 'sampler steps, 1-150 (default 20)', integer('--steps'))
+    .option('--outfit <name>', "one of the character version's outfits, any case")
+    .option('--workflow <slug[@version]>', 'a registered workflow template (default: the built-in txt2img)')
+    .option('--param <name=value>', 'a workflow template\'s parameter (repeatable); the value is read as JSON when it parses (cfg=9.5, hires=true), else as text: quote a text that parses, label=\'"42"\'', param)
+    .option('--priority <priority>', 'interactive | normal | batch (default normal; interactive needs the generate:interactive scope)')
+    .option('--references <mode>', 'auto | required (a reference image must condition the image; default auto)')
     .option('--webhook <url>', "also send the generation's end to this registered webhook endpoint")
-    .option('-w, --watch', 'follow the job live until it ends; exit 1 when it fails')
+    .option('-w, --watch', 'follow the job live until it ends; exit 1 when it fails or is canceled (Ctrl-C stops following it, exit 130: the generation goes on)')
     .action(async (options) => {
       const api = context.api();
       const { watch, param: params, webhook, ...fields } = options;
@@ -58,12 +58,20 @@ export function generateCommand(context: CommandContext): Command {
       }
       if (!context.json()) console.error(`generation ${created.id} queued`);
       const progress = new ProgressLine();
+      // Ctrl-C stops the watch, not the generation: said (on stderr, also with --json), so that no one
+      // takes it for a cancel.
+      const interrupted = () => {
+        progress.end();
+        process.stderr.write(`anime: stopped following ${created.id}; the generation goes on (anime show ${created.id}; anime cancel ${created.id} stops it)\n`, () => process.exit(130));
+      };
+      process.once('SIGINT', interrupted);
       const terminal = await watchJob(
         api,
         created.id,
         (event) => (context.json() ? console.log(JSON.stringify(event)) : narrate(progress, event)),
         (change) => (context.json() ? undefined : narrateConnection(progress, change)),
       );
+      process.off('SIGINT', interrupted);
       progress.end();
       const generation = await api.get<GenerationResource>(`/api/v1/generations/${created.id}`);
       if (terminal.name !== 'job:completed') {

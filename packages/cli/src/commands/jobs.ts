@@ -36,7 +36,8 @@ export function jobsCommand(context: CommandContext): Command {
     // With --json the page is printed as the API returned it: its nextCursor says whether there is more.
     if (context.json()) return printJson(page);
     printTable(page.items.map(list), ['id', 'status', 'character', 'project', 'progress', 'files', 'created', 'error']);
-    hintNextPage('jobs', options.limit, page.nextCursor, { filters: true });
+    const { limit, cursor, ...filters } = options;
+    hintNextPage('jobs', limit, page.nextCursor, { filters: Object.values(filters).some((value) => value !== undefined) });
   });
 }
 

@@ -1,0 +1,99 @@
+import { spawn } from 'node:child_process';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { REPO_ROOT } from '@anime/stack';
+
+// What the compiled CLI makes of answers the real gateway does not give but a machine at --url may
+// (a proxy's page, an endless body), and of its own output going into a pipe: a local HTTP server
+// stands where the gateway would.
+
+const CLI = path.join(REPO_ROOT, 'packages/cli/dist/anime.js');
+
+jest.setTimeout(60_000);
+
+/** Runs the CLI with stdout and stderr piped (as `anime … | jq` has them); never throws. */
+function anime(url: string, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, '--url', url, ...args], { env: { ...process.env, ANIME_API_KEY: 'ak_test', ANIME_CONFIG_DIR: '/nonexistent' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    // A CLI still running after 20 s is stopped: the test then fails on its exit code, not on jest's timeout.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('anime CLI and what answers at --url', () => {
+  let server: Server;
+  let url: string;
+  let answer: (request: IncomingMessage, response: ServerResponse) => void;
+
+  beforeAll(async () => {
+    server = createServer((request, response) => answer(request, response));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('when --json output far larger than a pipe holds goes into a pipe, then all of it arrives: one valid JSON document', async () => {
+    // 300 generations' worth (~1.5 MB); a process exiting before the pipe took it all left the first 64 KiB.
+    const items = Array.from({ length: 300 }, (_, i) => ({ id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, status: 'completed', prompt: 'x'.repeat(5000), assets: [] }));
+    answer = (_request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ items, nextCursor: null }));
+    const result = await anime(url, '--json', 'jobs');
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(result.stdout.length).toBeGreaterThan(1_000_000);
+    expect(JSON.parse(result.stdout)).toEqual({ items, nextCursor: null });
+  });
+
+  it('when a 2xx answer is not JSON (a page of HTML, an empty body), then it is a failure naming it, exit 1, and --json prints no made-up document', async () => {
+    for (const [type, body] of [['text/html', '<!doctype html>\n<html><body>Studio portal</body></html>'], ['text/plain', '']]) {
+      answer = (_request, response) => response.writeHead(200, { 'content-type': type }).end(body);
+      for (const json of [[], ['--json']]) {
+        const result = await anime(url, ...json, 'jobs');
+        expect({ type, json, code: result.code, stdout: result.stdout }).toEqual({ type, json, code: 1, stdout: '' });
+        expect(result.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(new RegExp(`^anime: 200 from ${url} is not the gateway's JSON \\(${type}\\): `))]);
+      }
+    }
+  });
+
+  it('when an error answer has no body, then --json prints the error as a document of the API\'s shape, not null', async () => {
+    answer = (_request, response) => response.writeHead(500).end();
+    const result = await anime(url, '--json', 'jobs');
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout)).toEqual({ error: { code: 'http_500', message: 'Internal Server Error' } });
+    expect(result.stderr).toBe('anime: 500 http_500: Internal Server Error\n');
+  });
+
+  it('when the gateway answers 503 or 429 with Retry-After, then the one line says when to try again', async () => {
+    answer = (_request, response) =>
+      response.writeHead(503, { 'content-type': 'application/json', 'retry-after': '5' }).end(JSON.stringify({ error: { code: 'database_unavailable', message: 'the database is unavailable; try again shortly' } }));
+    const result = await anime(url, 'jobs');
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 1, stderr: 'anime: 503 database_unavailable: the database is unavailable; try again shortly (retry after 5 s)\n' });
+  });
+
+  it('when an error answer never ends, then the CLI reads only its start and exits 1 at once', async () => {
+    const chunk = Buffer.alloc(1024 * 1024, 'x');
+    answer = (_request, response) => {
+      response.writeHead(502, { 'content-type': 'text/plain' });
+      const more = () => {
+        while (!response.destroyed && response.write(chunk));
+        if (!response.destroyed) response.once('drain', more);
+      };
+      more();
+    };
+    const started = Date.now();
+    const result = await anime(url, 'jobs');
+    expect({ code: result.code, first: result.stderr.split('\n')[0].slice(0, 30) }).toEqual({ code: 1, first: 'anime: 502 not_json: xxxxxxxxx' });
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+});
