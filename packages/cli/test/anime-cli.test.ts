@@ -70,13 +70,12 @@ describe('anime CLI against the real stack', () => {
     expect(result.stderr).toMatch(/comfyui_execution: .+/);
     // ComfyUI's message spans several lines (the simulator's, like the real out-of-memory one): the reason stays one line.
     expect(result.stderr.trimEnd().split('\n').at(-1)).toMatch(/^anime: generation [0-9a-f-]{36} failed: comfyui_execution: \S/);
-    // With --json: each event on a line of its own, then the failed generation once, as one JSON document.
+    // With --json: JSON Lines, each event on a line of its own, then the failed generation once, on the last line.
     const json = await anime('--json', 'generate', '-c', 'kai-nakamura', '-p', '__sim_execution_error__ again', '--width', '64', '--height', '64', '--steps', '2', '--watch');
     expect(json.code).toBe(1);
-    const lines = json.stdout.split('\n');
-    const documentStart = lines.indexOf('{');
-    expect(lines.slice(0, documentStart).map((l) => JSON.parse(l).name)).toContain('job:failed');
-    expect(JSON.parse(lines.slice(documentStart).join('\n'))).toMatchObject({ status: 'failed', error: { code: 'comfyui_execution' } });
+    const documents = json.stdout.trimEnd().split('\n').map((line) => JSON.parse(line));
+    expect(documents.slice(0, -1).map((d) => d.name)).toContain('job:failed');
+    expect(documents.at(-1)).toMatchObject({ status: 'failed', error: { code: 'comfyui_execution' } });
   });
 
   it('when generate is given --references or --webhook, then they reach the REST body, and a refusal is one line naming each bad field', async () => {

@@ -74,13 +74,13 @@ export function generateCommand(context: CommandContext): Command {
       process.off('SIGINT', interrupted);
       progress.end();
       const generation = await api.get<GenerationResource>(`/api/v1/generations/${created.id}`);
+      // With --json a watch prints JSON Lines: each event, then the generation as it ended, one document a line.
+      if (context.json()) console.log(JSON.stringify(generation));
       if (terminal.name !== 'job:completed') {
-        // With --json the generation is printed once, by the error report (main.ts prints its body).
         const error = generation.error ?? (terminal.payload.error as { code: string; message: string } | undefined);
-        throw new CliError(endedWithout(created.id, generation.status, error), 1, context.json() ? generation : undefined);
+        throw new CliError(endedWithout(created.id, generation.status, error), 1);
       }
-      if (context.json()) printJson(generation);
-      else {
+      if (!context.json()) {
         console.log(`completed: ${generation.assets.length} file(s) in the library`);
         for (const line of describeAssets(api, generation)) console.log(`  ${line}`);
       }
