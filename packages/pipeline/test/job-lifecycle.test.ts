@@ -119,6 +119,21 @@ describe('JobLifecycle', () => {
     expect(await db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ backend: 'http://b', promptId: 'other' });
   });
 
+  it("when a job is resubmitted, then the ended attempt's progress goes with it, and its ticks stored late are refused; the new attempt's are kept", async () => {
+    const id = (await lifecycle.create({ body: body(), source: 'test', resolution: resolution() })).job.id;
+    await lifecycle.submit(id, attempt());
+    // Attempt 1 reached 31 of 60, reserving seqs for its next ticks (published, stored later).
+    const tick = await lifecycle.progress(id, { value: 31, max: 60, node: '3' }, 5);
+    expect(tick).not.toBeNull();
+    await lifecycle.resubmit(id, { backend: 'http://b', promptId: 'other', workflow }, 'backend_lost');
+    expect(await db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ progressValue: null, progressMax: null, progressNode: null });
+    expect(await lifecycle.keepProgress(id, { value: 33, max: 60, node: '3' }, tick!.payload.seq + 2)).toBe(false);
+    expect(await db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ progressValue: null });
+    const next = await lifecycle.progress(id, { value: 2, max: 60, node: '3' });
+    expect(next!.payload.seq).toBeGreaterThan(tick!.payload.seq + 4);
+    expect(await db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ progressValue: 2, progressMax: 60 });
+  });
+
   it('when the backend is marked draining, then submit and resubmit to it record nothing and throw BackendDrainingError; another backend takes the prompt', async () => {
     await db.backend.create({ data: { id: 'drainingxxxx', url: 'http://draining', state: 'up', draining: true, drainedAt: new Date() } });
     const id = (await lifecycle.create({ body: body(), source: 'test', resolution: resolution() })).job.id;

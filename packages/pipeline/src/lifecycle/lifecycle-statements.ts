@@ -80,11 +80,16 @@ export const WITHDRAW_SUBMITTED: Statement = {
   text: `DELETE FROM job_events WHERE "jobId" = $1::uuid AND seq = $2::int AND type = 'job:submitted' RETURNING id`,
 };
 
-/** $1-$5 as SUBMIT, $6 the ended attempt's error, $7 retrying payload, $8 submitted payload. */
+/**
+ * $1-$5 as SUBMIT, $6 the ended attempt's error, $7 retrying payload, $8 submitted payload. The ended
+ * attempt's progress goes with it: the new attempt starts from none, and a tick of the old one stored
+ * late (PROGRESS_LATEST, under a seq reserved before) is refused, its seq now below "progressSeq".
+ */
 export const RESUBMIT: Statement = {
   name: 'lifecycle-resubmit',
   text: `WITH ${drainingBackend}, j AS (
   UPDATE generation_jobs SET ${target('resubmit')}, backend = $2::text, "promptId" = $3::text, workflow = $4::jsonb, "referenceUse" = $5::jsonb,
+    "progressValue" = NULL, "progressMax" = NULL, "progressNode" = NULL, "progressSeq" = "eventSeq" + 2,
     "updatedAt" = ${SQL_NOW}, "eventSeq" = "eventSeq" + 2
   WHERE id = $1::uuid AND ${guard('resubmit')} AND NOT (SELECT draining FROM d)
   RETURNING id, "eventSeq", source, "requestId"
