@@ -42,3 +42,41 @@ describe('decodeImage', () => {
     await refusedWith(declaredPng(0xfffffff0, 10), 'invalid');
   });
 });
+
+describe('decodeImage memory', () => {
+  const MiB = 1024 * 1024;
+  const rss = () => process.memoryUsage.rss();
+
+  /** How far the process's RSS rose above where it stood while `work` ran, sampled every 5 ms. */
+  async function peakRise(work: () => Promise<unknown>): Promise<number> {
+    const start = rss();
+    let peak = start;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, rss());
+    }, 5);
+    try {
+      await work();
+    } finally {
+      clearInterval(sampler);
+    }
+    return Math.max(peak, rss()) - start;
+  }
+
+  it('when a 36 MP 16-bit PNG (a format that streams) is decoded, then only a few rows are held, not its 290 MB of pixels', async () => {
+    const png = await sharp({ create: { width: 6000, height: 6000, channels: 4, background: { r: 10, g: 20, b: 30, alpha: 0.5 } } })
+      .toColourspace('rgb16')
+      .png({ compressionLevel: 1 })
+      .toBuffer();
+    const rise = await peakRise(() => decodeImage(png, MAX));
+    expect(rise).toBeLessThan(150 * MiB);
+  }, 60_000);
+
+  it('when four 1.5 KB WebPs of 40 MP each (held whole while decoded, ~300 MB) arrive at once, then they are decoded one at a time', async () => {
+    const webps = await Promise.all(
+      [0, 1, 2, 3].map((i) => sharp({ create: { width: 16_383, height: 2_440, channels: 4, background: { r: i, g: 20, b: 30, alpha: 0.5 } } }).webp({ lossless: true }).toBuffer()),
+    );
+    expect(Math.max(...webps.map((w) => w.length))).toBeLessThan(4_096);
+    const rise = await peakRise(() => Promise.all(webps.map((w) => decodeImage(w, MAX))));
+    expect(rise).toBeLessThan(600 * MiB);
+  }, 120_000);
+});
