@@ -13,6 +13,8 @@ import { KEY_COLUMNS, toKeyRow, type KeyColumns } from '../data/find-key-row';
 import { authenticateSocket, SOCKET_CALLER, SOCKET_TOKEN } from './authenticate-socket';
 import { LatestTicks } from './latest-ticks';
 import { attachOpsRoom, relayToOpsRoom } from './ops-room';
+import { limitUnsentPackets } from './unread-packets-limit';
+import { KeyLanes, SOCKET_BUSY } from './key-lanes';
 
 const JOB_REACH = { name: 'gateway-job-reach', text: `SELECT status::text AS status, project FROM generation_jobs WHERE id = $1::uuid` };
 // The job's row and every lifecycle event it has so far, in seq order: one consistent snapshot.
@@ -91,6 +93,8 @@ export class JobRelay {
   private catchUpAgain = false;
   /** Each job's latest tick heard live, which its stored story may not hold yet. */
   private readonly ticks = new LatestTicks();
+  /** Each key's subscribes and ops:joins, a few at a time: each reads the database. */
+  private readonly lanes = new KeyLanes();
 
   constructor(
     private readonly deps: {
@@ -121,7 +125,8 @@ export class JobRelay {
   }
 
   private attach(socket: Socket): void {
-    attachOpsRoom(socket, this.deps);
+    limitUnsentPackets(socket, this.deps.log);
+    attachOpsRoom(socket, { ...this.deps, lanes: this.lanes });
     // The jobs this connection follows or is being subscribed to: counted against the cap before any await.
     const following = new Set<string>();
     socket.on(CLIENT_EVENTS.subscribe, async (raw: unknown, ack?: (reply: unknown) => void) => {
@@ -188,7 +193,7 @@ export class JobRelay {
 
   private async subscribe(socket: Socket, jobId: string): Promise<SubscribeAnswer> {
     const jobs = this.byJob.get(jobId) ?? new Map<string, Subscription>();
-    if (jobs.has(socket.id)) return this.confirm(socket, jobId);
+    if (jobs.has(socket.id)) return this.lanes.run(socket, () => this.confirm(socket, jobId)) ?? SOCKET_BUSY;
     // Registered before reading the story, so nothing published meanwhile is lost; given back if the
     // key or the job turns out wrong (nothing was sent to the client by then).
     const sub: Subscription = { socket, lastSeq: 0, ended: false, pending: [] };
@@ -198,21 +203,30 @@ export class JobRelay {
       if (jobs.get(socket.id) === sub) jobs.delete(socket.id);
       if (!jobs.size && this.byJob.get(jobId) === jobs) this.byJob.delete(jobId);
     };
-    // The key is read again (one revoked since the handshake stops here) by the statement that reads the story.
+    // The key is read again (one revoked since the handshake stops here) by the statement that reads the
+    // story, in the key's lane: registered first, so an unsubscribe sent meanwhile still takes effect in order.
     let story: Story | null | undefined;
-    const outcome = await this.deps.authenticateKey(socket.data[SOCKET_TOKEN] ?? null, async (keyHash) => {
-      const [row] = await readRows<KeyColumns & StoryRow>(this.deps.db, KEY_AND_STORY, [keyHash, jobId]);
-      story = toStory(jobId, row);
-      return toKeyRow(row);
+    const read = this.lanes.run(socket, async () => {
+      const outcome = await this.deps.authenticateKey(socket.data[SOCKET_TOKEN] ?? null, async (keyHash) => {
+        const [row] = await readRows<KeyColumns & StoryRow>(this.deps.db, KEY_AND_STORY, [keyHash, jobId]);
+        story = toStory(jobId, row);
+        return toKeyRow(row);
+      });
+      // No key was read (AUTH_MODE=off): the story on its own.
+      if ('caller' in outcome && story === undefined) story = toStory(jobId, (await readRows<StoryRow>(this.deps.db, JOB_STORY, [jobId]))[0]);
+      return outcome;
     });
+    if (!read) {
+      giveBack();
+      return SOCKET_BUSY;
+    }
+    const outcome = await read;
     if (!('caller' in outcome)) {
       giveBack();
       return UNAUTHENTICATED;
     }
     const { caller } = outcome;
     socket.data[SOCKET_CALLER] = caller;
-    // No key was read (AUTH_MODE=off): the story on its own.
-    if (story === undefined) story = toStory(jobId, (await readRows<StoryRow>(this.deps.db, JOB_STORY, [jobId]))[0]);
     // Outside the key's reach reads exactly like a job that does not exist: nothing is told about it.
     if (!story || !grants(caller.scopes, 'read') || !reachesProject(caller, story.project)) {
       giveBack();

@@ -3,6 +3,7 @@ import { CLIENT_EVENTS, grants, OPS_ROOM, type JobEventEnvelope } from '@anime/c
 import type { Logger } from '@anime/logger';
 import type { KeyAuthenticator } from '../http/auth/authenticate-key';
 import { SOCKET_TOKEN } from './authenticate-socket';
+import { SOCKET_BUSY, type KeyLanes } from './key-lanes';
 
 type Ack = (reply: unknown) => void;
 
@@ -11,11 +12,14 @@ type Ack = (reply: unknown) => void;
  * key gets `insufficient_scope`. A key limited to projects is refused too: the room tells about
  * every project. The key is read again at join, so one revoked since the handshake cannot join.
  */
-export function attachOpsRoom(socket: Socket, deps: { authenticateKey: KeyAuthenticator; log: Logger }): void {
+export function attachOpsRoom(socket: Socket, deps: { authenticateKey: KeyAuthenticator; log: Logger; lanes: KeyLanes }): void {
   socket.on(CLIENT_EVENTS.opsJoin, async (raw: unknown, ack?: Ack) => {
     const reply = ackOf(raw, ack);
+    // The key is read from the database: in the key's lane, as subscribes are.
+    const turn = deps.lanes.run(socket, () => deps.authenticateKey(socket.data[SOCKET_TOKEN] ?? null));
+    if (!turn) return reply(SOCKET_BUSY);
     try {
-      const outcome = await deps.authenticateKey(socket.data[SOCKET_TOKEN] ?? null);
+      const outcome = await turn;
       if ('refused' in outcome) return reply({ ok: false, error: { code: 'unauthenticated', message: 'the API key is no longer valid' } });
       if (!grants(outcome.caller.scopes, 'admin') || outcome.caller.projects !== null) {
         return reply({ ok: false, error: { code: 'insufficient_scope', message: 'the ops room needs an admin key not limited to projects', details: { scope: 'admin' } } });
