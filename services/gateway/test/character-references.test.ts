@@ -218,3 +218,32 @@ describe('reference file names', () => {
     expect(file.headers.get('content-disposition')).toBe(`attachment; filename="${'x'.repeat(115)}.png"`);
   });
 });
+
+describe('reference upload form fields', () => {
+  const boundary = 'field-bytes-boundary';
+  const upload = (label: Buffer, image: Buffer) =>
+    fetch(`${gateway.baseUrl}/api/v1/characters/mio/references`, {
+      method: 'POST',
+      headers: { ...gateway.authHeaders, 'content-type': `multipart/form-data; boundary=${boundary}` },
+      body: Buffer.concat([
+        Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="label"\r\n\r\n`),
+        label,
+        Buffer.from(`\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="f.png"\r\nContent-Type: image/png\r\n\r\n`),
+        image,
+        Buffer.from(`\r\n--${boundary}--\r\n`),
+      ]),
+    });
+
+  it('when a text field is not valid UTF-8, then 400 validation_failed names it and nothing is stored; UTF-8 arrives whole', async () => {
+    const before = await libraryFiles();
+    for (const bad of [Buffer.from([0x66, 0xff, 0xfe, 0x6f]), Buffer.from([0xc0, 0xaf]), Buffer.from([0xed, 0xa0, 0x80])]) {
+      const refused = await upload(bad, png(3, 3, 42));
+      expect(refused.status).toBe(400);
+      expect(((await refused.json()) as { error: unknown }).error).toEqual({ code: 'validation_failed', message: 'field "label" is not valid UTF-8', details: [{ path: 'label', message: 'is not valid UTF-8' }] });
+    }
+    expect(await libraryFiles()).toEqual(before);
+    const accepted = await upload(Buffer.from('日本 ✓ café'), png(3, 3, 43));
+    expect(accepted.status).toBe(201);
+    expect(((await accepted.json()) as { label: string }).label).toBe('日本 ✓ café');
+  });
+});

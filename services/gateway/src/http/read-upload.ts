@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createWriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -60,6 +61,9 @@ function receiveUpload<F>(req: Request, options: ReadUploadOptions, readFile: Fi
       // Browsers and Node's FormData send a file name as raw UTF-8 bytes in `filename="…"`;
       // busboy's default (latin1) turned `日本.png` into mojibake. `filename*=` still names its own charset.
       defParamCharset: 'utf8',
+      // A field's value arrives as its bytes (latin1 keeps one character per byte) and is decoded here,
+      // so bad UTF-8 is refused as in a JSON body, rather than stored with U+FFFD where the client sent other bytes.
+      defCharset: 'latin1',
       // busboy reports the limit once a file reaches it; one byte more lets a file of exactly the limit through.
       limits: { fileSize: options.maxFileBytes + 1, files: 1, fields: 20, parts: 30, fieldSize: 64 * 1024 },
     });
@@ -77,7 +81,10 @@ function receiveUpload<F>(req: Request, options: ReadUploadOptions, readFile: Fi
 
     parser.on('field', (name, value, info) => {
       if (info.valueTruncated) refuse(new ApiError(400, 'validation_failed', `field "${name}" is too long`, [{ path: name, message: 'too long' }]));
-      fields[name] = value;
+      // A part naming its own charset was decoded by it (a character past U+00FF shows it): kept as it is.
+      const bytes = /[^\u0000-\u00ff]/.test(value) ? null : Buffer.from(value, 'latin1');
+      if (bytes && !isUtf8(bytes)) refuse(new ApiError(400, 'validation_failed', `field "${name}" is not valid UTF-8`, [{ path: name, message: 'is not valid UTF-8' }]));
+      fields[name] = bytes ? bytes.toString('utf8') : value;
     });
     parser.on('file', (name, stream, info) => {
       // A broken form destroys the part with the error the parser also emits; that one is handled.
