@@ -18,6 +18,8 @@ const OUTPUT_CLASSES = new Set(['SaveImage', 'PreviewImage', 'SaveImageWebsocket
 
 /** ComfyUI reads any 2-element list as a link `[nodeId, outputIndex]` (comfyui-protocol.md §8). */
 export const isLinkShaped = (value: unknown): value is [unknown, unknown] => Array.isArray(value) && value.length === 2;
+// Own keys only: a node id or input named "toString" or "constructor" is not Object.prototype's.
+const owns = (object: object, key: string) => Object.prototype.hasOwnProperty.call(object, key);
 const typeName = (value: unknown) => (Array.isArray(value) ? 'list' : value === null ? 'null' : typeof value);
 
 /**
@@ -49,7 +51,7 @@ function checkLinks(graph: TemplateGraph): WorkflowIssue[] {
       const [from, output] = value;
       if (typeof from !== 'string') {
         issues.push({ path, message: `a 2-element list is a link [nodeId, outputIndex] and its node id must be a string (got ${typeName(from)}); wrap a literal list as {"__value__": [...]}` });
-      } else if (!(from in graph)) {
+      } else if (!owns(graph, from)) {
         issues.push({ path, message: `links to node "${from}", which is not in the graph` });
       } else if (typeof output !== 'number' || !Number.isInteger(output) || output < 0) {
         issues.push({ path, message: `links to output ${JSON.stringify(output)} of node "${from}": an output index is an integer ≥ 0` });
@@ -68,7 +70,7 @@ function checkCycles(graph: TemplateGraph): WorkflowIssue[] {
     Object.values(graph[id].inputs)
       .filter(isLinkShaped)
       .map(([from]) => from)
-      .filter((from): from is string => typeof from === 'string' && from in graph && from !== id);
+      .filter((from): from is string => typeof from === 'string' && owns(graph, from) && from !== id);
   const visit = (id: string, trail: string[]): string[] | null => {
     if (state.get(id) === 'done') return null;
     if (state.get(id) === 'visiting') return [...trail.slice(trail.indexOf(id)), id];
@@ -95,12 +97,12 @@ function checkParam(graph: TemplateGraph, name: string, spec: TemplateParamSpec)
   if (wellKnown && !wellKnown.includes(spec.type)) at('type', `"${name}" is a well-known parameter of type ${wellKnown.join(' or ')}`);
   if (spec.type === 'loras' && name !== 'loras') at('type', 'only the parameter named "loras" has type loras');
 
-  const node = graph[spec.node];
+  const node = owns(graph, spec.node) ? graph[spec.node] : undefined;
   if (!node) {
     at('node', `no node "${spec.node}" in the graph`);
   } else if (spec.type !== 'loras') {
     if (spec.input === undefined) at('input', `required: the input of node ${spec.node} (${node.class_type}) the value goes to`);
-    else if (!(spec.input in node.inputs)) at('input', `node ${spec.node} (${node.class_type}) has no input "${spec.input}"; it has ${someNames(Object.keys(node.inputs)) || 'none'}`);
+    else if (!owns(node.inputs, spec.input)) at('input', `node ${spec.node} (${node.class_type}) has no input "${spec.input}"; it has ${someNames(Object.keys(node.inputs)) || 'none'}`);
     else if (isLinkShaped(node.inputs[spec.input])) at('input', `node ${spec.node} input ${spec.input} is a link; a parameter replaces a literal value`);
   }
 
@@ -164,7 +166,7 @@ function templateWarnings(graph: TemplateGraph, params: TemplateParams): Templat
     warnings.push({ code: 'no_output_node', message: `no core output node (${[...OUTPUT_CLASSES].join(', ')}): unless a custom node reports images, there is nothing to file` });
   }
   for (const [name, spec] of Object.entries(params)) {
-    const node = graph[spec.node];
+    const node = owns(graph, spec.node) ? graph[spec.node] : undefined;
     if (spec.type === 'image' && node && node.class_type !== 'LoadImage') {
       warnings.push({ code: 'image_param_not_load_image', node: spec.node, message: `image parameter "${name}" binds node ${spec.node} (${node.class_type}), not a LoadImage` });
     }
