@@ -27,7 +27,7 @@ if ! redis_up; then
   log "starting redis on port $REDIS_PORT"
   $SUDO mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true
   $SUDO redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
-    --dir /tmp --logfile /tmp/anime-redis.log
+    --proto-max-bulk-len 4mb --dir /tmp --logfile /tmp/anime-redis.log
   for _ in $(seq 1 50); do redis_up && break; sleep 0.1; done
 fi
 redis_up || { log "redis did not start"; exit 1; }
