@@ -37,7 +37,9 @@ Test hooks: POST /sim/fail-next {"kind":"execution_error","message":"..."} fails
 GET /sim/uploads lists every successful /upload/image with the sha256 of its bytes;
 GET /sim/prompts lists every accepted POST /prompt (prompt_id, client_id, graph);
 GET /sim/progress lists every progress message sent (prompt id, node, value, max, epoch ms sent);
-GET /sim/controls lists every POST /queue (whose body is a JSON object) and POST /interrupt with its body
+GET /sim/controls lists every POST /queue (whose body is a JSON object) and POST /interrupt with its body;
+POST /sim/models {"checkpoints":[...],"loras":[...]} replaces the model files it has (a list left out stays),
+as files added to or deleted from a running ComfyUI's models folders
 (prompts, uploads and controls: the newest 10,000 of each, as ComfyUI keeps 10,000 history items);
 a CLIPTextEncode text containing __sim_execution_error__ fails its sampler.`;
 

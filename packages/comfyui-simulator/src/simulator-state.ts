@@ -39,6 +39,21 @@ export interface RecordedProgress {
   sentAt: number;
 }
 
+/** The model files of a running simulator (POST /sim/models, simulator.setModels); a list left out stays. */
+export interface SimulatedModels {
+  checkpoints?: string[];
+  loras?: string[];
+}
+
+/**
+ * ComfyUI lists the files present in its models folders at each request (/object_info, /models, a
+ * prompt's validation), so files added or deleted while it runs count from the next request on.
+ */
+export function setModels(env: NodeEnvironment, models: SimulatedModels): void {
+  if (models.checkpoints) env.checkpoints = [...models.checkpoints];
+  if (models.loras) env.loras = [...models.loras];
+}
+
 /** Everything the HTTP routes share. */
 export interface SimulatorState {
   env: NodeEnvironment;

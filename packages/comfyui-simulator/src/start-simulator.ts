@@ -22,7 +22,7 @@ import type { CustomNodePack } from './nodes/custom-node-packs';
 import type { NodeEnvironment } from './nodes/node-definition';
 import { createNodeRegistry } from './nodes/node-registry';
 import { serverProfile, type ComfyuiVersion } from './server-profile';
-import type { RecordedControl, RecordedProgress, RecordedUpload, ReceivedPrompt, SimulatorState } from './simulator-state';
+import { setModels, type RecordedControl, type RecordedProgress, type RecordedUpload, type ReceivedPrompt, type SimulatedModels, type SimulatorState } from './simulator-state';
 import { SocketHub } from './ws/socket-hub';
 
 export interface SimulatorOptions {
@@ -71,6 +71,12 @@ export interface Simulator {
   disconnectSockets(): void;
   /** Arms an answer no real ComfyUI gives (see misbehaviour.ts), or with none, follows the protocol again. */
   misbehave(misbehaviour?: Misbehaviour): void;
+  /**
+   * Replaces the model files it has while it runs (a list not given stays), as files added to or
+   * deleted from a running ComfyUI's models folders: /object_info, /models and prompt validation
+   * see them from the next request on.
+   */
+  setModels(models: SimulatedModels): void;
   /** The oversized answers sent so far, with how many bytes of each left before the client stopped reading. */
   misbehaviours: MisbehaviourRecord[];
   close(): Promise<void>;
@@ -189,6 +195,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     misbehave: (next) => {
       state.misbehaviour = next;
     },
+    setModels: (models) => setModels(env, models),
     misbehaviours,
     close: () =>
       (closing ??= (async () => {

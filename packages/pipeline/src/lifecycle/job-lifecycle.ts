@@ -338,4 +338,5 @@ const attemptEndMessage: Record<AttemptEndCode, string> = {
   prompt_lost: 'the backend lost the prompt',
   backend_lost: 'the backend went down while holding the prompt',
   backend_error: 'the backend failed the prompt with a transient fault (e.g. a 5xx); tried again on another capable backend when there is one',
+  model_missing: 'the backend refused the prompt for a model file it no longer has (deleted or renamed while it ran); the job was routed again',
 };

@@ -3,7 +3,7 @@ import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { NoCapableBackendError, PromptTimedOutError, within, type DynamicConcurrency } from '@anime/pipeline';
 import { AbandonedPrompts } from './backends/abandoned-prompts';
-import { Backend } from './backends/backend';
+import { Backend, CAPABILITIES_RECHECK_MS } from './backends/backend';
 import { BackendStore } from './backends/backend-store';
 import type { BackendCapabilities } from './backends/capabilities';
 import { routeJob, type JobNeeds, type RouteCandidate } from './backends/route-job';
@@ -240,6 +240,7 @@ export class BackendPool {
    */
   async acquire(needs: JobNeeds, options: { deadlineAt: number; signal?: AbortSignal; limitS: number }): Promise<BackendLease> {
     let waiting = false;
+    let rechecked = false;
     try {
       for (;;) {
         // An aborted signal (a cancel, or the worker closing) takes no backend, free or not: nothing is
@@ -252,7 +253,17 @@ export class BackendPool {
           this.turn++;
           return this.lease(this.find(route.url)!, route.checkpoint);
         }
-        if (route.kind === 'none') throw new NoCapableBackendError(route.message, route.details);
+        if (route.kind === 'none') {
+          // A model added to a running backend is known only once its /object_info is read again:
+          // before failing, each backend up is read once, unless it was within CAPABILITIES_RECHECK_MS.
+          if (!rechecked) {
+            rechecked = true;
+            const since = Date.now() - CAPABILITIES_RECHECK_MS;
+            await untilAborted(Promise.all(this.backends.filter((b) => b.up).map((b) => b.recheckCapabilities(since))), options.signal);
+            continue;
+          }
+          throw new NoCapableBackendError(route.message, route.details);
+        }
         if (Date.now() >= options.deadlineAt) throw new PromptTimedOutError(`timed out after ${options.limitS} s (JOB_TIMEOUT_S) waiting for a backend: ${route.reason}`);
         if (!waiting) {
           this.options.log.info('job waits for a backend', { reason: route.reason });
@@ -275,6 +286,22 @@ export class BackendPool {
   acquireExisting(url: string): BackendLease | null {
     const backend = this.find(url);
     return backend ? this.lease(backend, '') : null;
+  }
+
+  /**
+   * ComfyUI refused (value_not_in_list) files the backend's capabilities listed when the prompt was
+   * routed: a model deleted or renamed while it runs. Its /object_info is read again, once for every
+   * job refused meanwhile (unless read since `sentAt`, when the prompt was posted). True when the
+   * backend no longer lists one of `files`, so routing the job again does not pick it for them;
+   * false when it still does (the refusal stands).
+   */
+  async modelsRefused(url: string, files: string[], sentAt: number): Promise<boolean> {
+    const backend = this.find(url);
+    if (!backend || !files.length) return false;
+    await backend.recheckCapabilities(sentAt);
+    if (!backend.capabilities) return false;
+    const listed = new Set([...backend.capabilities.checkpoints, ...backend.capabilities.loras]);
+    return files.some((file) => !listed.has(file));
   }
 
   /** Whether the backend is down, probing it now (a request to it just failed). */
@@ -409,4 +436,15 @@ export class BackendPool {
       signal?.addEventListener('abort', aborted, { once: true });
     });
   }
+}
+
+/** `work`'s result, or the signal's reason once it is aborted (a cancel, a shutdown): the work itself goes on for whoever shares it. */
+function untilAborted<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return work;
+  return new Promise((resolve, reject) => {
+    const aborted = () => reject(signal.reason);
+    if (signal.aborted) return aborted();
+    signal.addEventListener('abort', aborted, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', aborted));
+  });
 }

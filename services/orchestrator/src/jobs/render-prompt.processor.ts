@@ -38,10 +38,16 @@ interface AttemptClock {
   waitStartedAt: number;
   firstSubmittedAt?: number;
   attempts?: number;
+  /** Backends that refused a model they had listed and no longer list it: each sends the job elsewhere once. */
+  modelsGoneOn?: Set<string>;
 }
 
-/** How one attempt ended: rendered, or its backend died under it (the job goes on elsewhere). */
-type AttemptOutcome = { kind: 'rendered' } | { kind: 'lost' } | { kind: 'gone'; outcome: string };
+/**
+ * How one attempt ended: rendered, or it ended without the job (its backend died under it, or no
+ * longer has a model the prompt named): the job goes on elsewhere, the attempt ending with `reason`
+ * (backend_lost when none).
+ */
+type AttemptOutcome = { kind: 'rendered' } | { kind: 'lost'; reason?: AttemptEndCode } | { kind: 'gone'; outcome: string };
 
 /**
  * `generation-renders` → routes the job to a capable backend, builds the workflow, submits it
@@ -99,7 +105,7 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
       if (outcome.kind !== 'lost') return result(outcome);
       if (cancel.aborted) return result(await cancelNow(generation.id, 'its backend was lost: nothing to take off'));
       submitted = true;
-      endReason = 'backend_lost';
+      endReason = outcome.reason ?? 'backend_lost';
     }
   }
 
@@ -158,6 +164,7 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
       const submitted = new SubmittedNotice({ lifecycle, events: deps.events, log: deps.log }, events.at(-1) as JobEventEnvelope<'job:submitted'>, deps.events.publishAll(events.slice(0, -1)));
       deps.pool.recordSubmitted(lease.url, lease.checkpoint);
       clock.firstSubmittedAt ??= Date.now();
+      const sentAt = Date.now();
       return await follow(
         generation.id,
         lease,
@@ -168,10 +175,31 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
         (options) => lease.client.run(workflow, { ...options, promptId, onAccepted: submitted.accepted, extraData: { extra_pnginfo: { generation: { jobId: generation.id } } } }),
         submitted,
         samplerSteps(workflow),
-      );
+      ).catch(async (error) => {
+        if (!signal?.aborted && (await modelsGone(error, lease, sentAt, clock))) return { kind: 'lost', reason: 'model_missing' } as const;
+        throw error;
+      });
     } finally {
       lease.release();
     }
+  }
+
+  /**
+   * ComfyUI refused the prompt (value_not_in_list) for a model file the backend's capabilities listed
+   * when the job was routed there, and once they are read again (one read for every job refused
+   * meanwhile) it no longer lists it: a model deleted or renamed while ComfyUI runs. The job is then
+   * routed again, spending no try: to another backend that has the file, else it waits or fails with
+   * no_capable_backend naming it. Once per backend for a job, so it never loops.
+   */
+  async function modelsGone(error: unknown, lease: BackendLease, sentAt: number, clock: AttemptClock): Promise<boolean> {
+    if (!(error instanceof ComfyValidationError) || error.promptId || !lease.capabilities) return false;
+    const listed = new Set([...lease.capabilities.checkpoints, ...lease.capabilities.loras]);
+    const files = [...new Set(refusedValues(error))].filter((value) => listed.has(value));
+    clock.modelsGoneOn ??= new Set();
+    if (!files.length || clock.modelsGoneOn.has(lease.url) || !(await deps.pool.modelsRefused(lease.url, files, sentAt))) return false;
+    clock.modelsGoneOn.add(lease.url);
+    deps.log.warn('backend no longer has a model the prompt named; routing the job again', { backend: lease.url, files });
+    return true;
   }
 
   /** The recorded prompt on its backend, which is up: followed, or posted again if the backend lost it. */
@@ -270,6 +298,16 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
 export function filedOutputs<T extends { type: string }>(outputs: T[]): T[] {
   const saved = outputs.filter((output) => output.type !== 'temp');
   return saved.length > 0 ? saved : outputs;
+}
+
+/** The values ComfyUI refused as not in an input's list of choices (value_not_in_list: a model file, a sampler name…). */
+function refusedValues(error: ComfyValidationError): string[] {
+  return Object.values(error.nodeErrors).flatMap((node) =>
+    (Array.isArray(node?.errors) ? node.errors : []).flatMap((item) => {
+      const { type, extra_info: info } = (item ?? {}) as { type?: unknown; extra_info?: { received_value?: unknown } };
+      return type === 'value_not_in_list' && typeof info?.received_value === 'string' ? [info.received_value] : [];
+    }),
+  );
 }
 
 /** ComfyUI answered the POST and refused the prompt (a 4xx, node_errors): it did not queue it. */

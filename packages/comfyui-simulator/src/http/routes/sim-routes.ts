@@ -1,4 +1,4 @@
-import type { SimulatorState } from '../../simulator-state';
+import { setModels, type SimulatorState } from '../../simulator-state';
 import { asObject, readJson, sendJson } from '../respond';
 import type { Router } from '../router';
 
@@ -33,6 +33,20 @@ export function addSimRoutes(router: Router, state: SimulatorState): void {
   // Every POST /queue and POST /interrupt so far, in order, with its body.
   router.add('GET', '/sim/controls', (_req, res) => {
     sendJson(res, 200, { controls: state.controls });
+  });
+
+  // The model files it has from now on, as if added to or deleted from its models folders:
+  // {"checkpoints": [...], "loras": [...]}, a list left out stays. Answers the lists it now has.
+  router.add('POST', '/sim/models', async (req, res) => {
+    // A test hook, not ComfyUI's: a body it cannot use is a plain 400, not aiohttp's 500.
+    const body = asObject(await readJson(req).catch(() => undefined));
+    const fileList = (value: unknown) => value === undefined || (Array.isArray(value) && value.every((name) => typeof name === 'string' && name !== ''));
+    if (!body || !fileList(body.checkpoints) || !fileList(body.loras)) {
+      sendJson(res, 400, { error: 'expected a JSON object whose checkpoints and loras are each a list of file names' });
+      return;
+    }
+    setModels(state.env, { checkpoints: body.checkpoints as string[] | undefined, loras: body.loras as string[] | undefined });
+    sendJson(res, 200, { checkpoints: state.env.checkpoints, loras: state.env.loras });
   });
 
   router.add('POST', '/sim/disconnect-sockets', (_req, res) => {

@@ -10,6 +10,11 @@ import type { BackendRecord } from './backend-store';
 const PROBE_TIMEOUT_MS = 2_000;
 /** Capabilities change when someone installs a model or node pack: asked again this often. */
 const CAPABILITIES_REFRESH_MS = 5 * 60_000;
+/**
+ * Reads routing asks for (a model ComfyUI refused, a job no backend is known to be able to run) come
+ * at most this often per backend, however many jobs ask: a caller waits out the rest of the period.
+ */
+export const CAPABILITIES_RECHECK_MS = 5_000;
 /** A probe timing out once can be a busy event loop; twice (or a closed socket too) is down. */
 const FAILURES_TO_DOWN = 2;
 
@@ -40,6 +45,11 @@ export class Backend {
   private failures = 0;
   private lostController = lostSignalController();
   private checking: Promise<boolean> | undefined;
+  /** The /object_info read in flight, which every caller meanwhile shares. */
+  private reading: Promise<void> | undefined;
+  /** The read routing asked for (recheckCapabilities), waiting out CAPABILITIES_RECHECK_MS or in flight; it never rejects. */
+  private rechecking: Promise<void> | undefined;
+  private recheckedAt = 0;
 
   constructor(
     readonly url: string,
@@ -99,11 +109,45 @@ export class Backend {
     return this.up;
   }
 
-  private async refreshCapabilities(): Promise<void> {
+  /** One /object_info read at a time: a caller while one is in flight shares it. */
+  private refreshCapabilities(): Promise<void> {
+    this.reading ??= this.readCapabilities().finally(() => (this.reading = undefined));
+    return this.reading;
+  }
+
+  private async readCapabilities(): Promise<void> {
     // Stamped first, so a slow answer is not asked for again by the next probes.
     this.capabilitiesAt = new Date();
     // The job client: a full /object_info can take seconds on a large install.
     this.capabilities = await fetchCapabilities(this.client);
+  }
+
+  /**
+   * Capabilities from an /object_info read started at `since` (epoch ms) or later: ComfyUI refused
+   * a model they list, or a job needs what no backend is known to have. A read that recent (or one
+   * in flight) is used as it is; else one is made, shared by every caller meanwhile, at most one per
+   * CAPABILITIES_RECHECK_MS. A failed read leaves the capabilities as they were.
+   */
+  async recheckCapabilities(since: number): Promise<void> {
+    for (;;) {
+      await this.reading?.catch(() => undefined);
+      await this.rechecking;
+      if ((this.capabilitiesAt?.getTime() ?? 0) >= since) return;
+      this.rechecking ??= this.recheckOnce().finally(() => (this.rechecking = undefined));
+    }
+  }
+
+  private async recheckOnce(): Promise<void> {
+    const wait = this.recheckedAt + CAPABILITIES_RECHECK_MS - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait).unref());
+    this.recheckedAt = Date.now();
+    try {
+      await this.refreshCapabilities();
+      // Recorded at once, and jobs waiting to learn of a capable backend route again.
+      this.onChange(this);
+    } catch (error) {
+      this.log.warn('could not refresh backend capabilities', { backend: this.url, error: (error as Error).message });
+    }
   }
 
   /** The socket of a backend that was down may sit in a long backoff: dial now. */
