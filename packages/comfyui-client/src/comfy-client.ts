@@ -34,7 +34,10 @@ export interface ComfyClientOptions {
   clientId?: string;
   /** Any subset of debug/info/warn/error (winston, console…); missing levels are dropped. */
   log?: Partial<ClientLogger>;
-  /** Per HTTP request and per WebSocket handshake; default 30 s. */
+  /**
+   * Per HTTP request and per WebSocket handshake; default 30 s. A file (`view`) is not bounded as a
+   * whole: it may go this long without a byte, and take this long plus 1 s per 32 KiB arrived.
+   */
   requestTimeoutMs?: number;
   /**
    * How long the socket may stay silent after a prompt was queued (ComfyUI then broadcasts `status`)

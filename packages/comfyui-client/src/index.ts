@@ -1,6 +1,6 @@
 export { ComfyClient, type ComfyClientOptions } from './comfy-client';
 export * from './errors';
-export { MAX_FILE_ANSWER_BYTES, MAX_JSON_ANSWER_BYTES } from './http/comfy-http';
+export { MAX_FILE_ANSWER_BYTES, MAX_JSON_ANSWER_BYTES, MIN_FILE_BYTES_PER_S } from './http/comfy-http';
 export type { ComfyMessage, ComfyMessageType } from './socket/comfy-message';
 export type { SocketState } from './socket/comfy-socket';
 export { comboOptions } from './models/combo-options';

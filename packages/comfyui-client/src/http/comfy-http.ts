@@ -1,8 +1,9 @@
 import axios, { type AxiosInstance } from 'axios';
 import { ComfyHttpError } from '../errors/comfy-http-error';
+import { ComfyTransferError } from '../errors/comfy-transfer-error';
 import { ComfyUnreachableError } from '../errors/comfy-unreachable-error';
 import { parseComfyJson } from '../parse-comfy-json';
-import { undiciAdapter } from './undici-adapter';
+import { TransferCutError, undiciAdapter, type TransferPace } from './undici-adapter';
 
 /** One request to ComfyUI: a JSON body (or a FormData upload), an answer read as JSON (or bytes). */
 export interface ComfyRequest {
@@ -31,6 +32,14 @@ export const MAX_JSON_ANSWER_BYTES = 64 * 1024 * 1024;
  */
 export const MAX_FILE_ANSWER_BYTES = 64 * 1024 * 1024;
 
+/**
+ * The least average rate a file (a /view answer) may come at: past the request timeout, it may take
+ * 1 s more per 32 KiB arrived. A 4 MB image on a 100 KB/s link (40 s) arrives; the largest file read
+ * (64 MiB) is given at most about 35 minutes; a server that trickles a few bytes now and then is
+ * cut off once the request timeout is over.
+ */
+export const MIN_FILE_BYTES_PER_S = 32 * 1024;
+
 const mib = (bytes: number) => `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MiB`;
 
 export interface ComfyResponse<T> {
@@ -39,7 +48,11 @@ export interface ComfyResponse<T> {
 }
 
 /**
- * axios bound to one ComfyUI. Network failures and 5xx become ComfyUnreachableError; other
+ * axios bound to one ComfyUI. `timeoutMs` bounds a JSON exchange whole; a file (an arraybuffer
+ * answer) is bounded by its pace instead (TransferPace): no byte for `timeoutMs` is a stall, and it
+ * may take `timeoutMs` plus 1 s per MIN_FILE_BYTES_PER_S bytes arrived. A server that does not
+ * answer at all within `timeoutMs`, network failures and 5xx become ComfyUnreachableError; a file
+ * that stalls or comes too slowly is a ComfyTransferError; other
  * statuses are returned to the caller, which knows what a 400 means for its route. A JSON answer is
  * parsed, Python's NaN and Infinity included (a body that is not JSON stays text). Set up for the
  * hot path (per job the orchestrator makes two requests and the file-organizer one): the requests go
@@ -48,8 +61,10 @@ export interface ComfyResponse<T> {
  */
 export class ComfyHttp {
   private readonly axios: AxiosInstance;
+  private readonly filePace: TransferPace;
 
   constructor(readonly baseUrl: string, timeoutMs: number) {
+    this.filePace = { idleMs: timeoutMs, bytesPerSecond: MIN_FILE_BYTES_PER_S };
     this.axios = axios.create({
       adapter: undiciAdapter(baseUrl),
       timeout: timeoutMs,
@@ -68,7 +83,8 @@ export class ComfyHttp {
     const limit = maxBytes ?? (config.responseType === 'arraybuffer' ? MAX_FILE_ANSWER_BYTES : MAX_JSON_ANSWER_BYTES);
     let response: ComfyResponse<T>;
     try {
-      const answer = await this.axios.request<T>({ ...request, maxContentLength: limit });
+      const paced = config.responseType === 'arraybuffer' ? { timeout: 0, pace: this.filePace } : {};
+      const answer = await this.axios.request<T>({ ...request, maxContentLength: limit, ...paced });
       response = { status: answer.status, data: answer.data };
     } catch (error) {
       config.signal?.throwIfAborted();
@@ -78,6 +94,7 @@ export class ComfyHttp {
         // Not a network fault to try again: the server answers something no ComfyUI does.
         throw new ComfyHttpError(method, String(config.url), status, undefined, `ComfyUI at ${this.baseUrl} answered ${what} with more than ${mib(limit)}: no such answer is read`, true);
       }
+      if (error instanceof TransferCutError) throw transferError(this.baseUrl, what, error);
       throw new ComfyUnreachableError(`ComfyUI at ${this.baseUrl} unreachable (${what}: ${code ?? (error as Error).message})`, undefined, { cause: error });
     }
     if (response.status >= 500) {
@@ -108,4 +125,15 @@ export class ComfyHttp {
     }
     return data as T;
   }
+}
+
+/** What a cut transfer did: the request, how much of the answer came, and which bound cut it. */
+function transferError(baseUrl: string, what: string, cut: TransferCutError): ComfyTransferError {
+  const { idleMs, bytesPerSecond } = cut.pace;
+  const got = cut.bytesReceived < 1024 * 1024 ? `${cut.bytesReceived} bytes` : mib(cut.bytesReceived);
+  const message =
+    cut.reason === 'stalled'
+      ? `ComfyUI at ${baseUrl} stalled sending ${what}: no byte for ${idleMs / 1000} s after ${got} of the answer`
+      : `ComfyUI at ${baseUrl} sent ${what} too slowly: ${got} of the answer came in the time allowed (${idleMs / 1000} s plus 1 s per ${bytesPerSecond / 1024} KiB arrived)`;
+  return new ComfyTransferError(message, cut.reason, cut.bytesReceived);
 }

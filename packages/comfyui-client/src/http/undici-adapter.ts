@@ -53,7 +53,7 @@ const DECODERS: Record<string, () => Transform> = { gzip: createGunzip, 'x-gzip'
  * An answer announcing more (Content-Length) is refused before a byte of it is read; one sending
  * more than it announced or than the limit is cut off there.
  */
-async function readBody(body: Readable, encoding: string | undefined, declared: number, limit: number, tooLarge: () => AxiosError): Promise<Buffer> {
+async function readBody(body: Readable, encoding: string | undefined, declared: number, limit: number, tooLarge: () => AxiosError, onChunk?: (bytes: number) => void): Promise<Buffer> {
   if (limit > -1 && declared > limit) {
     // Not read at all: undici reports the abort as an error event, which nobody is left to hear.
     body.once('error', () => undefined);
@@ -80,14 +80,42 @@ async function readBody(body: Readable, encoding: string | undefined, declared: 
     }
     if (!whole) chunks.push(chunk);
     size += chunk.length;
+    onChunk?.(chunk.length);
   }
   if (whole) return size === whole.length ? whole : whole.subarray(0, size);
   return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
 }
 
-/** An undici failure as axios reports one: a timeout as ECONNABORTED, a socket error by its system code. */
-function asAxiosError(error: unknown, config: InternalAxiosRequestConfig, timedOut: boolean): AxiosError {
-  if (timedOut) return new AxiosError(`timeout of ${config.timeout}ms exceeded`, AxiosError.ECONNABORTED, config);
+/**
+ * How long a file answer may take, in place of one timeout for the whole exchange (axios's
+ * `timeout`), which cut a large file on a slow link however steadily it came (ComfyHttp sets it for
+ * /view). Read from the request's config as `pace`.
+ */
+export interface TransferPace {
+  /** No byte for this long (nor a status before it) and the transfer stalled. */
+  idleMs: number;
+  /** The transfer may take idleMs, plus 1 s per this many bytes arrived: slower is too slow. */
+  bytesPerSecond: number;
+}
+
+/** The answer started and then stopped arriving (`stalled`), or came too slowly for its pace (`too_slow`). */
+export class TransferCutError extends AxiosError {
+  constructor(
+    readonly reason: 'stalled' | 'too_slow',
+    readonly bytesReceived: number,
+    readonly pace: TransferPace,
+    config: InternalAxiosRequestConfig,
+  ) {
+    super(reason === 'stalled' ? `no byte for ${pace.idleMs} ms` : `slower than ${pace.bytesPerSecond} bytes/s`, reason === 'stalled' ? 'ERR_TRANSFER_STALLED' : 'ERR_TRANSFER_TOO_SLOW', config);
+  }
+}
+
+type Cut = { kind: 'timeout'; ms: number } | { kind: 'stalled' | 'too_slow'; bytes: number; pace: TransferPace };
+
+/** An undici failure as axios reports one: a timeout (no answer in time) as ECONNABORTED, a cut transfer as TransferCutError, a socket error by its system code. */
+function asAxiosError(error: unknown, config: InternalAxiosRequestConfig, cut: Cut | undefined): AxiosError {
+  if (cut?.kind === 'timeout') return new AxiosError(`timeout of ${cut.ms}ms exceeded`, AxiosError.ECONNABORTED, config);
+  if (cut) return new TransferCutError(cut.kind, cut.bytes, cut.pace, config);
   if (error instanceof AxiosError) {
     error.config ??= config;
     return error;
@@ -111,13 +139,36 @@ function settle(response: AxiosResponse, config: InternalAxiosRequestConfig): Ax
  * JSON transforms and errors, and the transport no longer dominates the orchestrator's and the
  * file-organizer's per-job CPU (three requests per job: the prompt, its history, the image).
  * Paths are relative to the base URL; `timeout` bounds the whole exchange, as in axios (a timer of
- * our own: undici's headersTimeout fires up to a second late); answers are unzipped as axios would.
+ * our own: undici's headersTimeout fires up to a second late), unless the request sets a `pace`
+ * (TransferPace); answers are unzipped as axios would.
  */
 export function undiciAdapter(baseUrl: string, dispatcher: Dispatcher = COMFY_DISPATCHER): AxiosAdapter {
   const target = targetOf(baseUrl);
   return async (config) => {
     const deadline = new AbortController();
-    const timer = config.timeout ? setTimeout(() => deadline.abort(), config.timeout) : undefined;
+    const pace = (config as { pace?: TransferPace }).pace;
+    const started = Date.now();
+    let received = 0;
+    let answered = false;
+    let cut: Cut | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const cutOff = (how: Cut) => {
+      cut = how;
+      deadline.abort();
+    };
+    // Armed again at the status and at each chunk: the next byte is due within idleMs, and the
+    // whole answer within idleMs plus the time its bytes so far earned at the least rate.
+    const arm = () => {
+      clearTimeout(timer);
+      if (!pace) return;
+      const idle = pace.idleMs;
+      const earned = started + pace.idleMs + (received * 1000) / pace.bytesPerSecond - Date.now();
+      // No status yet: the server did not answer at all, as unreachable as one that times out.
+      const how = (): Cut => (!answered ? { kind: 'timeout', ms: idle } : { kind: idle <= earned ? 'stalled' : 'too_slow', bytes: received, pace });
+      timer = setTimeout(() => cutOff(how()), Math.max(0, Math.min(idle, earned)));
+    };
+    if (pace) arm();
+    else if (config.timeout) timer = setTimeout(() => cutOff({ kind: 'timeout', ms: config.timeout! }), config.timeout);
     const signal = config.signal ? AbortSignal.any([deadline.signal, config.signal as AbortSignal]) : deadline.signal;
     try {
       const headers = AxiosHeaders.from(config.headers);
@@ -133,16 +184,24 @@ export function undiciAdapter(baseUrl: string, dispatcher: Dispatcher = COMFY_DI
         body,
         signal,
       });
+      answered = true;
+      arm();
       const responseHeaders = AxiosHeaders.from(answer.headers as Record<string, string>);
       const limit = config.maxContentLength ?? -1;
       const declared = Number(responseHeaders.get('content-length') ?? 0) || 0;
       // axios's own error for it, with the status: its caller tells a too-large answer from a failed connection.
       const tooLarge = () => new AxiosError(`maxContentLength size of ${limit} exceeded`, AxiosError.ERR_BAD_RESPONSE, config, undefined, { data: undefined, status: answer.statusCode, statusText: '', headers: responseHeaders, config });
-      const bytes = await readBody(answer.body, responseHeaders.get('content-encoding') as string | undefined, declared, limit, tooLarge);
+      const onChunk = pace
+        ? (bytes: number) => {
+            received += bytes;
+            arm();
+          }
+        : undefined;
+      const bytes = await readBody(answer.body, responseHeaders.get('content-encoding') as string | undefined, declared, limit, tooLarge, onChunk);
       const data = config.responseType === 'arraybuffer' ? bytes : bytes.toString('utf8');
       return settle({ data, status: answer.statusCode, statusText: '', headers: responseHeaders, config, request: undefined }, config);
     } catch (error) {
-      throw asAxiosError(error, config, deadline.signal.aborted);
+      throw asAxiosError(error, config, deadline.signal.aborted ? cut : undefined);
     } finally {
       clearTimeout(timer);
     }

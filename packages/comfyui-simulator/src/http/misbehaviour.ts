@@ -42,6 +42,12 @@ export type Misbehaviour =
   | { kind: 'answer_lost'; status: number; body: unknown }
   /** GET /view of an existing file answers what `rewrite` makes of its bytes (a cut image: a Content-Length that lied). */
   | { kind: 'view_bytes'; rewrite: (bytes: Buffer) => Buffer }
+  /**
+   * GET /view of an existing file sent as over a slow link: `bytesPerSecond`, in ten chunks a
+   * second, stopping for good (the connection left open) after `stallAfter` bytes when given.
+   * Recorded with the bytes handed to the socket.
+   */
+  | { kind: 'view_paced'; bytesPerSecond: number; stallAfter?: number }
   /** Each `progress` message's data replaced by the messages' data `rewrite` makes of it (none, one or several). */
   | { kind: 'progress'; rewrite: (data: { value: number; max: number; prompt_id: string; node: string }) => unknown[] }
   /**
@@ -98,6 +104,13 @@ export function misbehave(m: Misbehaviour | undefined, req: IncomingMessage, res
     res.end(body);
     return true;
   }
+  if (m.kind === 'view_paced') {
+    if (path !== '/view') return false;
+    const target = resolveView(new URL(req.url ?? '/', 'http://localhost').searchParams, state.env);
+    if (target.status !== 200) return false;
+    sendPaced(res, readFileSync(target.path), target.contentType, m, record);
+    return true;
+  }
   if (!path.startsWith(m.path)) return false;
   if (m.kind === 'json') {
     sendJson(res, 200, m.body);
@@ -126,4 +139,23 @@ export function misbehave(m: Misbehaviour | undefined, req: IncomingMessage, res
   res.on('close', () => res.removeAllListeners('drain'));
   pump();
   return true;
+}
+
+/** A file's bytes at `pace.bytesPerSecond`, cut short (and held open) past `pace.stallAfter`. */
+function sendPaced(res: ServerResponse, bytes: Buffer, contentType: string, pace: { bytesPerSecond: number; stallAfter?: number }, record: MisbehaviourRecord[]): void {
+  res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': bytes.length });
+  const sent: MisbehaviourRecord = { path: '/view', bytesSent: 0 };
+  record.push(sent);
+  const chunk = Math.max(1, Math.floor(pace.bytesPerSecond / 10));
+  const end = Math.min(bytes.length, pace.stallAfter ?? bytes.length);
+  const tick = setInterval(() => {
+    if (res.destroyed) return void clearInterval(tick);
+    const next = Math.min(end, sent.bytesSent + chunk);
+    res.write(bytes.subarray(sent.bytesSent, next));
+    sent.bytesSent = next;
+    if (next < bytes.length && next < end) return;
+    clearInterval(tick);
+    if (next === bytes.length) res.end();
+  }, 100);
+  res.on('close', () => clearInterval(tick));
 }

@@ -1,5 +1,5 @@
 import { CharacterDomainError, type CharacterErrorCode } from '@anime/characters';
-import { ComfyExecutionError, ComfyHttpError, ComfyUnreachableError, ComfyValidationError } from '@anime/comfyui-client';
+import { ComfyExecutionError, ComfyHttpError, ComfyTransferError, ComfyUnreachableError, ComfyValidationError } from '@anime/comfyui-client';
 import { classifyFault } from './classify-fault';
 import { MalformedDataError, OutputUnreadableError, PromptTimedOutError, ReferenceUnavailableError, WorkflowNotFoundError } from './stage-faults';
 
@@ -50,6 +50,11 @@ describe('classifyFault', () => {
   it('when filing meets an unreachable backend or an unknown fault, then the generation fails as filing_failed', () => {
     expect(classifyFault(new ComfyUnreachableError('down'), 'assetFiling').error.code).toBe('filing_failed');
     expect(classifyFault(new Error('disk full'), 'assetFiling')).toMatchObject({ error: { code: 'filing_failed' }, transient: true });
+  });
+
+  it('when a /view transfer stalls or comes too slowly, then filing tries again, and fails as filing_failed with what happened', () => {
+    const stalled = new ComfyTransferError('ComfyUI at http://gpu-1:8188 stalled sending GET /view: no byte for 30 s after 1.5 MiB of the answer', 'stalled', 1_572_864);
+    expect(classifyFault(stalled, 'assetFiling')).toEqual({ error: { code: 'filing_failed', message: stalled.message }, transient: true });
   });
 
   it('when a character fault carries details, then they reach the job error', () => {

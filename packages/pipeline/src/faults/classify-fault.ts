@@ -3,6 +3,7 @@ import {
   ComfyHttpError,
   ComfyInterruptedError,
   ComfyPromptLostError,
+  ComfyTransferError,
   ComfyUnreachableError,
   ComfyValidationError,
 } from '@anime/comfyui-client';
@@ -34,6 +35,7 @@ type FaultKind =
   | 'comfy_validation'
   | 'comfy_execution'
   | 'comfy_unreachable'
+  | 'comfy_transfer'
   | 'comfy_refused'
   | 'comfy_interrupted'
   | 'comfy_prompt_lost'
@@ -74,6 +76,7 @@ function kindOf(error: unknown): FaultKind {
   if (error instanceof ComfyValidationError) return 'comfy_validation';
   if (error instanceof ComfyExecutionError) return 'comfy_execution';
   if (error instanceof ComfyUnreachableError) return 'comfy_unreachable';
+  if (error instanceof ComfyTransferError) return 'comfy_transfer';
   if (error instanceof ComfyHttpError) return 'comfy_refused';
   if (error instanceof ComfyInterruptedError) return 'comfy_interrupted';
   if (error instanceof ComfyPromptLostError) return 'comfy_prompt_lost';
@@ -124,6 +127,8 @@ export function classifyFault(error: unknown, queue: QueueKey): ClassifiedFault 
       return permanent('comfyui_execution', detailsOf(error));
     case 'comfy_unreachable':
     case 'comfy_prompt_lost':
+    // A file that stalled or came too slowly: the next try may find a faster link or an idler server.
+    case 'comfy_transfer':
       // While filing, a backend that cannot serve /view fails the filing, not the render.
       return { error: { code: queue === 'assetFiling' ? 'filing_failed' : 'comfyui_unreachable', message }, transient: true };
     case 'comfy_refused':
