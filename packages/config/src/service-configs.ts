@@ -43,6 +43,7 @@ export type CharacterConfig = z.infer<typeof characterConfigSchema>;
  * most 2^31-1 ms (about 24.8 days); a longer delay fires at once and every render would time out.
  */
 export const JOB_TIMEOUT_MAX_S = 7 * 24 * 3600;
+const jobTimeoutS = z.coerce.number().int().positive().max(JOB_TIMEOUT_MAX_S, `must be at most ${JOB_TIMEOUT_MAX_S} (7 days)`).default(600);
 
 export const orchestratorConfigSchema = z.object({
   ...sharedEnv,
@@ -51,7 +52,7 @@ export const orchestratorConfigSchema = z.object({
   LIBRARY_DIR: libraryDir,
   DEFAULT_CHECKPOINT: z.string().min(1).optional(),
   /** How long a prompt may take from submission before it is interrupted and the job fails with `timeout`. */
-  JOB_TIMEOUT_S: z.coerce.number().int().positive().max(JOB_TIMEOUT_MAX_S, `must be at most ${JOB_TIMEOUT_MAX_S} (7 days)`).default(600),
+  JOB_TIMEOUT_S: jobTimeoutS,
   /** Prompts waiting in each backend's own queue besides the running one; 0: one prompt per backend at a time. */
   BACKEND_PREFETCH: z.coerce.number().int().min(0).default(1),
   /** How strongly a face reference steers the model on backends with IP-Adapter; 0 never uses it. */
@@ -63,5 +64,11 @@ export const fileOrganizerConfigSchema = z.object({
   ...sharedEnv,
   FILE_ORGANIZER_PORT: port(8083),
   LIBRARY_DIR: libraryDir,
+  /**
+   * How long filing waits, without spending its tries, for the backend holding a job's outputs to
+   * come back, counted from when the outputs were recorded (the filing job was queued): as long as a
+   * render waits for a backend.
+   */
+  JOB_TIMEOUT_S: jobTimeoutS,
 });
 export type FileOrganizerConfig = z.infer<typeof fileOrganizerConfigSchema>;

@@ -41,6 +41,13 @@ export interface StageHandler<K extends QueueKey> {
    * crash). Runs before the job ends as 'done' or refused.
    */
   settle?: (generation: GenerationRow, run: StageRun) => Promise<void>;
+  /**
+   * A transient fault `run` threw that the stage waits out without spending a try (the backend
+   * holding its outputs is down, and keeps them across a restart): in how many ms the job runs
+   * again (it is delayed in Redis meanwhile, holding no worker slot), or undefined for BullMQ's
+   * retries to decide as for any transient fault. The stage bounds its own wait.
+   */
+  waitOut?: (error: unknown, generation: GenerationRow, run: StageRun) => Promise<number | undefined>;
 }
 
 /** How long a stage waits before trying again while PostgreSQL is unavailable. */
@@ -99,7 +106,7 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
       if (result.reached && result.reached !== generation.stage) await deps.queues.enqueueStage({ ...generation, stage: result.reached });
       return { generationId, ...result };
     } catch (error) {
-      throw handsBack(run, error) ? await handBack(run, error) : await failOrRetry(run, generationId, error);
+      throw handsBack(run, error) ? await handBack(run, error) : await failOrRetry(run, generation, error);
     }
   }
 
@@ -184,13 +191,23 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
     return new DelayedError();
   }
 
-  /** A transient fault with tries left goes back to BullMQ's backoff; anything else fails the generation. */
-  async function failOrRetry({ job, token }: StageRun, generationId: string, error: unknown): Promise<Error> {
+  /**
+   * A transient fault the stage waits out, or one with tries left, goes back to BullMQ (delayed, or
+   * its backoff); anything else fails the generation.
+   */
+  async function failOrRetry(run: StageRun, generation: GenerationRow, error: unknown): Promise<Error> {
+    const { job, token } = run;
+    const generationId = generation.id;
     if (error instanceof StageRefusedError) return new UnrecoverableError(error.message);
     const fault = classifyFault(error, key);
     // PostgreSQL away is nobody's fault and cannot record a failure: wait, without spending a try.
     if (fault.databaseUnavailable && token) {
       await job.moveToDelayed(Date.now() + DATABASE_RETRY_DELAY_MS, token);
+      return new DelayedError();
+    }
+    const waitMs = fault.transient && token && handler.waitOut ? await handler.waitOut(error, generation, run) : undefined;
+    if (waitMs !== undefined && token) {
+      await job.moveToDelayed(Date.now() + waitMs, token);
       return new DelayedError();
     }
     const tries = job.opts.attempts ?? 1;
@@ -249,7 +266,7 @@ function payloadBytes(data: unknown): number {
 
 /** How a stage job that threw ended, for anime_job_duration_seconds. */
 function durationOutcome(error: unknown): 'failed' | 'deferred' | 'errored' {
-  // Delayed (PostgreSQL away) or handed back (the worker closing): it runs again, its tries untouched.
+  // Delayed (PostgreSQL away, or a fault the stage waits out) or handed back (the worker closing): it runs again, its tries untouched.
   if (error instanceof DelayedError || error instanceof WaitingError) return 'deferred';
   if (error instanceof UnrecoverableError || error instanceof StageRefusedError) return 'failed';
   return 'errored';

@@ -18,7 +18,7 @@ export async function startFileOrganizer(config: FileOrganizerConfig, log: Logge
     build: async (ctx) => {
       const fetchOutput = createOutputFetcher(log);
       return {
-        handlers: { assetFiling: createFileOutputsHandler({ ...ctx, storage: new LocalLibraryStorage(config.LIBRARY_DIR), fetchOutput }) },
+        handlers: { assetFiling: createFileOutputsHandler({ ...ctx, storage: new LocalLibraryStorage(config.LIBRARY_DIR), fetchOutput, backendWait: { limitMs: config.JOB_TIMEOUT_S * 1000 } }) },
         concurrency: { assetFiling: 4 },
         stop: async () => fetchOutput.close(),
       };

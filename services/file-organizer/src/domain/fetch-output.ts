@@ -7,7 +7,8 @@ type OutputFetcher = (backend: string, output: ComfyOutputRef, signal?: AbortSig
 /**
  * Fetches outputs through `/view` of the backend that wrote them, with one HTTP-only ComfyClient
  * per backend (its WebSocket is never opened): its kept-alive connections and its faults
- * (unreachable or a 5xx is ComfyUnreachableError, another status than 200 is ComfyHttpError).
+ * (unreachable or a 5xx is ComfyUnreachableError, another status than 200 is ComfyHttpError, a
+ * file that stalls or trickles is ComfyTransferError).
  * Aborting `signal` cuts the fetch off with the signal's reason.
  */
 export function createOutputFetcher(log?: Logger): OutputFetcher & { close: () => void } {

@@ -4,10 +4,11 @@ import type { AssetResource, ComfyOutputRef, JobEventEnvelope } from '@anime/con
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { IMAGE_EXTENSIONS, sha256Hex, sniffImage, type LibraryStorage } from '@anime/media';
-import { allows, JobLifecycle, MalformedDataError, OutputUnreadableError, readConditioning, readOutputs, readReferenceUse, readWorkflow, referencesUsed, toAssetResource, type GenerationRow, type JobEventPublisher, type StageHandler, type StageResult, type StageRun } from '@anime/pipeline';
+import { allows, JobLifecycle, loadGeneration, MalformedDataError, OutputUnreadableError, readConditioning, readOutputs, readReferenceUse, readWorkflow, referencesUsed, toAssetResource, type GenerationRow, type JobEventPublisher, type StageHandler, type StageResult, type StageRun } from '@anime/pipeline';
 import { loadTemplateVersion } from '@anime/workflows';
 import { findFiledOutput, newAssetRow, recordFiledOutput, type AssetRow, type FiledOutput } from '../data/asset-rows';
 import { holdFiling, type HeldFiling } from '../data/filing-hold';
+import { backendDown, MAX_WAIT_STEP_MS, nextLookInMs, type BackendWait } from '../domain/backend-wait';
 import { libraryPath } from '../domain/library-path';
 import { sidecarBytes, type AssetMetadata } from '../domain/sidecar';
 import { cutShort } from '../domain/whole-image';
@@ -21,6 +22,8 @@ export interface FileOutputsDeps {
   /** The exact bytes ComfyUI wrote, fetched through `/view` of the backend that made them. */
   fetchOutput: (backend: string, output: ComfyOutputRef, signal?: AbortSignal) => Promise<Buffer>;
   log: Logger;
+  /** How long filing waits for a backend that is down (default: 600 s, JOB_TIMEOUT_S's default, looking at most every 15 s). */
+  backendWait?: Partial<BackendWait>;
 }
 
 /**
@@ -57,7 +60,9 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
   // twice the CPU per job. Bounded: forgotten (and listed again) past FOLDERS_REMEMBERED.
   const clearedFolders = new Set<string>();
 
-  return { run: fileOutputs, settle: removeUnfiled };
+  const backendWait: BackendWait = { limitMs: 600_000, maxStepMs: MAX_WAIT_STEP_MS, ...deps.backendWait };
+
+  return { run: fileOutputs, settle: removeUnfiled, waitOut: waitForBackend };
 
   async function fileOutputs(job: GenerationRow, run: StageRun): Promise<StageResult> {
     if (!job.characterVersion || !job.character) throw new MalformedDataError(`generation ${job.id} has no resolved character version`);
@@ -141,6 +146,28 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
       };
       filings.push({ written, sidecarAt });
     }
+  }
+
+  /**
+   * The backend holding the outputs is down (the try that met it removed what it wrote): the job
+   * waits for it in Redis, delayed, holding no worker slot and spending no try, until JOB_TIMEOUT_S
+   * after its filing job was queued; then its tries decide. A generation canceled meanwhile runs
+   * again at once, for its admission to end it.
+   */
+  async function waitForBackend(error: unknown, job: GenerationRow, run: StageRun): Promise<number | undefined> {
+    if (!backendDown(error)) return undefined;
+    const waitedMs = Date.now() - run.job.timestamp;
+    const nextLook = nextLookInMs(waitedMs, backendWait);
+    const meta = { generationId: job.id, waitedS: Math.round(waitedMs / 1000), limitS: Math.round(backendWait.limitMs / 1000), error: error.message };
+    if (nextLook === undefined) {
+      run.log.warn('the backend holding the outputs is still unreachable after the wait (JOB_TIMEOUT_S): the filing spends its tries now', meta);
+      return undefined;
+    }
+    // Read again: the row `job` was read before the try, and a cancel need not wait for the next look.
+    const now = await loadGeneration(deps.db, job.id).catch(() => job);
+    if (!now || !allows('file', now)) return 0;
+    run.log.info('the backend holding the outputs is unreachable: the filing waits for it, its tries untouched', { ...meta, nextLookInMs: nextLook });
+    return nextLook;
   }
 
   /**
