@@ -262,6 +262,24 @@ describe('JobLifecycle', () => {
     expect(await db.jobAttempt.count({ where: { jobId: id } })).toBe(2);
   });
 
+  it('when a filing failed because ComfyUI no longer has the output (404 on /view), then a retry renders it again with the same seed; another filing failure is filed again', async () => {
+    const failedAtFiling = async (details: unknown) => {
+      const id = (await lifecycle.create({ body: body(), source: 'test', resolution: resolution() })).job.id;
+      await lifecycle.submit(id, attempt());
+      expect(await lifecycle.render(id, { backend: 'http://a', promptId: 'p', items: [] })).toBe(true);
+      expect(await lifecycle.fail(id, { code: 'filing_failed', message: 'ComfyUI at http://a answered 404 to GET /view', details })).not.toBeNull();
+      return id;
+    };
+    const gone = await failedAtFiling({ status: 404, request: 'GET /view?filename=x.png&subfolder=&type=temp' });
+    const seed = (await db.generationJob.findUniqueOrThrow({ where: { id: gone } })).seed;
+    expect(await lifecycle.retry(gone, { reason: 'test' })).toMatchObject({ payload: { attempt: 2 } });
+    expect(await db.generationJob.findUniqueOrThrow({ where: { id: gone } })).toMatchObject({ status: 'queued', stage: 'resolved', outputs: null, seed });
+
+    const refused = await failedAtFiling({ status: 500, request: 'GET /view?filename=x.png&subfolder=&type=output' });
+    await lifecycle.retry(refused, { reason: 'test' });
+    expect(await db.generationJob.findUniqueOrThrow({ where: { id: refused } })).toMatchObject({ status: 'running', stage: 'rendered' });
+  });
+
   it('when one source sends the same requestId twice at once, then one generation exists; another source with the same requestId gets its own', async () => {
     const make = (source: string) => lifecycle.create({ body: body(), source, requestId: 'same-key' });
     const results = await Promise.all([make('alpha'), make('alpha'), make('alpha'), make('beta')]);

@@ -264,15 +264,17 @@ export class JobLifecycle {
   /**
    * Runs a failed or canceled generation again from the stage it stopped at, as a new attempt
    * (REST retry); `newSeed` replaces the recorded seed, else the image is rendered with the same one.
-   * One stopped at filing with `newSeed` is rendered again (rerender): its image has the old seed.
+   * One stopped at filing is rendered again (rerender) with `newSeed` (its image has the old seed), or
+   * when its filing failed because ComfyUI no longer has the output file (404 on /view): filing it
+   * again could only fail the same way.
    * The stage is read first to pick the transition; its guard still holds if the row changed since.
    */
   async retry(id: string, options: { reason: string; newSeed?: boolean }): Promise<JobEventEnvelope<'job:retrying'> | null> {
-    const [row] = await readRows<{ stage: GenerationJob['stage'] }>(this.db, STAGE_OF, [id]);
+    const [row] = await readRows<{ stage: GenerationJob['stage']; outputGone: boolean | null }>(this.db, STAGE_OF, [id]);
     const queue = row && queueForStage(row.stage);
     if (!queue) return null;
     const seed = options.newSeed ? randomInt(0, 2 ** 47) : null;
-    if (queue === 'assetFiling' && seed !== null) return this.rerender(id, options.reason, seed);
+    if (queue === 'assetFiling' && (seed !== null || row.outputGone)) return this.rerender(id, options.reason, seed);
     return this.reopen(id, queue, options.reason, seed);
   }
 

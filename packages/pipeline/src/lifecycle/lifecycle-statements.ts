@@ -288,7 +288,9 @@ RETURNING id`,
 
 export const STAGE_OF: Statement = {
   name: 'lifecycle-stage-of',
-  text: `SELECT stage FROM generation_jobs WHERE id = $1::uuid`,
+  // outputGone: its filing failed on ComfyUI's 404 for an output file (a temp file cleared at a restart, a file deleted).
+  text: `SELECT stage, ("errorCode" = 'filing_failed' AND "errorDetails"->>'status' = '404' AND "errorDetails"->>'request' LIKE 'GET /view%') AS "outputGone"
+FROM generation_jobs WHERE id = $1::uuid`,
 };
 
 /**
