@@ -10,12 +10,15 @@ if (mode === 'silent') process.exit(3);
 if (mode === 'lines') { console.error('opening the database'); console.error('fatal: DATABASE_URL refused'); process.exit(4); }
 if (mode === 'no-newline') { process.stderr.write('fatal: half a line'); process.exit(5); }
 if (mode === 'waiting') {
-  // Stands in for the service: its /readyz says it waits for Redis for WAIT_MS, then it is ready.
-  const readyAt = Date.now() + Number(process.env.WAIT_MS);
+  // Stands in for the service: its /readyz says it waits for FAILING for WAIT_MS, then that it is
+  // starting (naming nothing) for STARTING_MS more, as a service finishing its start does, then it is ready.
+  const waitedAt = Date.now() + Number(process.env.WAIT_MS);
+  const readyAt = waitedAt + Number(process.env.STARTING_MS ?? 0);
   require('node:http').createServer((req, res) => {
     const ready = Date.now() >= readyAt;
+    const failing = process.env.FAILING && Date.now() < waitedAt ? [process.env.FAILING] : [];
     res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(ready ? { status: 'ready' } : { status: 'not_ready', failing: process.env.FAILING ? [process.env.FAILING] : [] }));
+    res.end(JSON.stringify(ready ? { status: 'ready' } : { status: 'not_ready', failing }));
   }).listen(Number(process.env.WAIT_PORT), '127.0.0.1');
   setInterval(() => {}, 1000);
 }
@@ -69,17 +72,35 @@ describe('ServiceProcess: a process whose /readyz says it waits for a dependency
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  const waiting = async (failing: string) => {
+  const waiting = async (failing: string, startingMs = 0) => {
     const port = await freePort();
     writeFileSync(preload, PRELOAD);
     // The simulator as the program (on a free port of its own): it runs on and has no /readyz to get in the way.
-    return new ServiceProcess({ name: 'character', program: 'simulator', args: ['--port', '0'], env: { NODE_OPTIONS: `--require ${preload}`, EXIT_MODE: 'waiting', WAIT_MS: '6000', WAIT_PORT: String(port), FAILING: failing }, readyUrl: `http://127.0.0.1:${port}/readyz` });
+    return new ServiceProcess({
+      name: 'character',
+      program: 'simulator',
+      args: ['--port', '0'],
+      env: { NODE_OPTIONS: `--require ${preload}`, EXIT_MODE: 'waiting', WAIT_MS: '6000', STARTING_MS: String(startingMs), WAIT_PORT: String(port), FAILING: failing },
+      readyUrl: `http://127.0.0.1:${port}/readyz`,
+    });
   };
 
   it('when it names what it waits for past the start timeout, then the start waits on until it is ready, not killing it', async () => {
     const service = await waiting('redis');
     try {
       // Past 3 s it names redis (it listens well before), and is ready at 6 s.
+      await service.start(3_000);
+      expect(service.running).toBe(true);
+    } finally {
+      await service.stop('SIGKILL');
+    }
+  });
+
+  it('when the dependency it waited for past the start timeout answers, then the rest of its start gets the timeout again, not a kill at once', async () => {
+    // Names database until 6 s, then starts (naming nothing) until 7.5 s: a gateway restarted during a
+    // PostgreSQL outage over 60 s was killed the moment PostgreSQL came back, then started all over.
+    const service = await waiting('database', 1_500);
+    try {
       await service.start(3_000);
       expect(service.running).toBe(true);
     } finally {

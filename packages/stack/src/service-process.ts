@@ -159,10 +159,12 @@ export class ServiceProcess {
    * True once the readiness URL answers 2xx, false if the process exits first. Past `timeoutMs` it
    * fails, unless the service's last answer named dependencies it waits for (`failing`: PostgreSQL or
    * Redis not answering yet), as the services do while they wait at start: that wait is theirs to
-   * make, however long the outage, and killing them would only start the same wait again.
+   * make, however long the outage, and killing them would only start the same wait again. The
+   * `timeoutMs` counts from the last answer naming one: once the dependency is back, the rest of the
+   * start (the gateway's after PostgreSQL, say) gets the whole of it, not a deadline long past.
    */
   private async pollReady(child: ChildProcess, timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
+    let deadline = Date.now() + timeoutMs;
     while (child.exitCode === null && child.signalCode === null) {
       let waitingFor: string[] = [];
       try {
@@ -175,7 +177,8 @@ export class ServiceProcess {
       } catch {
         // not listening yet
       }
-      if (Date.now() > deadline && !waitingFor.length) {
+      if (waitingFor.length) deadline = Date.now() + timeoutMs;
+      else if (Date.now() > deadline) {
         throw new Error(this.withRunOutput(`${this.spec.name} not ready after ${timeoutMs} ms (${this.spec.readyUrl})`));
       }
       await new Promise((r) => setTimeout(r, 100));
