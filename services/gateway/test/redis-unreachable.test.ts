@@ -1,5 +1,6 @@
 import { startTcpProxy, TEST_REDIS_URL, waitFor, type TcpProxy } from '@anime/testing';
 import { HANDOFF_WAIT_MS } from '../src/domain/bounded-handoff';
+import { QUEUE_REDIS_WAIT_MS } from '../src/http/routes/queues';
 import { kaiDefinition } from './fixtures';
 import { jsonClient } from './http-client';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
@@ -57,11 +58,36 @@ describe('the gateway while Redis is unreachable (PostgreSQL up)', () => {
     expect(retry.ms).toBeLessThan(ANSWER_WITHIN_MS);
   }, 30_000);
 
+  it('when the queues are listed, paused or resumed, then each is answered 503 not_ready with Retry-After within the wait (not held until Redis is back)', async () => {
+    for (const request of [() => api.get('/api/v1/queues'), () => api.post('/api/v1/queues/generation-renders/pause'), () => api.post('/api/v1/queues/generation-renders/resume')]) {
+      const { response, ms } = await timed(request());
+      expect([response.status, response.body.error.code, response.headers.get('retry-after')]).toEqual([503, 'not_ready', '5']);
+      expect(ms).toBeLessThan(QUEUE_REDIS_WAIT_MS + 3_000);
+    }
+  }, 30_000);
+
   it('when Redis is back, then the hand-offs held meanwhile reach the render queue', async () => {
     await proxy.accept();
     const renders = gateway.queues.byKey.generationRenders;
     for (const id of [created, canceled]) {
       await waitFor(async () => ((await renders.getJobState(`render-${id}`)) !== 'unknown' ? true : null), `the render job of ${id}`, 15_000);
     }
+    // The pause refused while Redis was away was not held to take effect now.
+    expect(await renders.isPaused()).toBe(false);
+    expect((await api.get('/api/v1/queues')).status).toBe(200);
+  }, 30_000);
+
+  it('when Redis is silent (a partition), then the queues are answered 503 once the wait is over, and the gateway goes on', async () => {
+    proxy.blackHole();
+    try {
+      const { response, ms } = await timed(api.get('/api/v1/queues'));
+      expect([response.status, response.body.error.code, response.headers.get('retry-after')]).toEqual([503, 'not_ready', '5']);
+      expect(ms).toBeLessThan(QUEUE_REDIS_WAIT_MS + 3_000);
+      // Each queue's wait ended with the one answer (none fires after it was sent).
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    } finally {
+      proxy.heal();
+    }
+    expect((await api.get('/api/v1/queues')).status).toBe(200);
   }, 30_000);
 });

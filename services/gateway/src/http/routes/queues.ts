@@ -1,8 +1,47 @@
-import { Router } from 'express';
+import { Router, type Response } from 'express';
 import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { PIPELINE_CATALOG, QUEUE_KEYS } from '@anime/contracts';
 import type { PipelineQueues } from '@anime/pipeline';
 import { ApiError } from '../api-error';
+
+/**
+ * How long a queue route waits for Redis. The queues' connection holds commands while Redis is away
+ * (a restart, a network cut) rather than failing them, so the answer waited until Redis was back.
+ */
+export const QUEUE_REDIS_WAIT_MS = 2_000;
+/** Seconds a client is asked to wait when Redis is away: a restart takes about that. */
+const REDIS_RETRY_AFTER_S = 5;
+
+const redisAway = () => new ApiError(503, 'not_ready', 'Redis, which holds the queues, is not answering; try again shortly');
+
+/**
+ * A queue route's Redis work, or 503 `not_ready` with `Retry-After` when Redis does not answer within
+ * QUEUE_REDIS_WAIT_MS. Nothing is sent while a queue's connection is down: a pause held until Redis
+ * came back would take effect long after its caller was told it failed.
+ */
+async function withinRedisWait<T>(queues: Queue[], res: Response, work: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(redisAway()), QUEUE_REDIS_WAIT_MS);
+  });
+  const done = (async () => {
+    for (const queue of queues) {
+      // The backend's own client (BullMQ 6's Queue.client is not it): 'reconnecting' while Redis is away.
+      const client = (await queue.getBackend().client) as unknown as Redis;
+      if (client.status !== 'ready') throw redisAway();
+    }
+    return work();
+  })();
+  try {
+    return await Promise.race([done, late]);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 503) res.setHeader('Retry-After', String(REDIS_RETRY_AFTER_S));
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export interface QueueRoutesDeps {
   queues: PipelineQueues;
@@ -35,19 +74,28 @@ export function queueRoutes(deps: QueueRoutesDeps): Router {
   };
 
   router.get('/', async (_req, res) => {
-    res.json({ items: await Promise.all(QUEUE_KEYS.map((key) => describeQueue(PIPELINE_CATALOG[key].name, deps.queues.byKey[key]))) });
+    const queues = QUEUE_KEYS.map((key) => deps.queues.byKey[key]);
+    res.json({ items: await withinRedisWait(queues, res, () => Promise.all(QUEUE_KEYS.map((key) => describeQueue(PIPELINE_CATALOG[key].name, deps.queues.byKey[key])))) });
   });
 
   router.post('/:name/pause', async (req, res) => {
     const queue = byName(req.params.name);
-    await queue.pause();
-    res.json(await describeQueue(req.params.name, queue));
+    res.json(
+      await withinRedisWait([queue], res, async () => {
+        await queue.pause();
+        return describeQueue(req.params.name, queue);
+      }),
+    );
   });
 
   router.post('/:name/resume', async (req, res) => {
     const queue = byName(req.params.name);
-    await queue.resume();
-    res.json(await describeQueue(req.params.name, queue));
+    res.json(
+      await withinRedisWait([queue], res, async () => {
+        await queue.resume();
+        return describeQueue(req.params.name, queue);
+      }),
+    );
   });
 
   return router;
