@@ -65,6 +65,10 @@ describe('render stage (orchestrator in-process, simulator, PostgreSQL, Redis)',
     expect(row).toMatchObject({ status: 'running', stage: 'rendered', errorCode: null, promptId });
     expect(row.outputs).toMatchObject({ backend: simulator.url, promptId, items: [expect.objectContaining({ nodeId: '9' })] });
     expect(simulator.received.filter((p) => p.promptId === promptId)).toHaveLength(1);
+    // Its start, which nobody heard, is in the story before the outputs, once.
+    const story = await db.jobEvent.findMany({ where: { jobId: job.id }, orderBy: { seq: 'asc' } });
+    expect(story.map((e) => e.type)).toEqual(['job:queued', 'job:submitted', 'job:started']);
+    expect((await db.jobAttempt.findFirstOrThrow({ where: { jobId: job.id } })).startedAt).toBeInstanceOf(Date);
   });
 
   it('when ComfyUI refuses the prompt (400, failed validation), then the generation fails with comfyui_validation and no job:submitted was published or kept: the prompt never entered its queue', async () => {

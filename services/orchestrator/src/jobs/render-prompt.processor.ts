@@ -210,7 +210,12 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
       const promptId = generation.promptId!;
       // JOB_TIMEOUT_S stops a prompt still running: one that ended well while no process followed it
       // (ours died, then its queue job waited behind others) is rendered, however late it is picked up.
-      const startedAt = (await finishedWell(lease.client, promptId)) ? Date.now() : (generation.startedAt?.getTime() ?? Date.now());
+      const finished = await finishedWell(lease.client, promptId);
+      const startedAt = finished ? Date.now() : (generation.startedAt?.getTime() ?? Date.now());
+      // ComfyUI tells of a start only while the prompt runs: one that ended unheard (or whose start
+      // could not be recorded, the database away) is recorded as started now, before its outputs;
+      // guarded, so an attempt already started records nothing.
+      if (finished) await deps.events.publishAll([await lifecycle.started(generation.id, promptId)].filter((event) => event !== null));
       // After a crash of ours the backend still holds the prompt, or gets it again (resubmit). After a
       // transient fault there, a prompt it does not hold goes to another capable backend instead.
       return await follow(generation.id, lease, promptId, startedAt, cancel, signal, (options) => lease.client.follow(promptId, { ...options, ...(retried ? {} : { resubmit: workflow }), leases: deps.clientIdLeases }), undefined, samplerSteps(workflow));
