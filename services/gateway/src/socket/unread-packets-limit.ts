@@ -5,11 +5,13 @@ import type { Logger } from '@anime/logger';
  * The most packets a connection may have waiting to be written. Engine.IO queues a connection's
  * packets while its last write has not reached the kernel, without bound: a client that stops reading
  * (and keeps sending `subscribe`/`unsubscribe`, each replaying a job's story) held 850 MB of the
- * gateway within 20 s, until the ping timeout 45 s later. A client that reads never comes near this
- * (the kernel's buffer takes its replays); one that is this far behind is disconnected and may
- * reconnect and subscribe again.
+ * gateway within 20 s, until the ping timeout 45 s later. A client that reads gets a subscribe's
+ * replay in one burst, queued behind the write in flight: up to a story's 1,000 events (the
+ * pipeline's MAX_GENERATION_EVENTS), its tick and the ack, and a key's two subscribes read at once
+ * (KeyLanes) may land together; at 1,000 such a client was cut on every subscribe to a long story.
+ * One that is this far behind is disconnected and may reconnect and subscribe again.
  */
-export const MAX_UNSENT_PACKETS = 1_000;
+export const MAX_UNSENT_PACKETS = 2_500;
 
 /** Disconnects `socket` (dropping what it has not taken) once MAX_UNSENT_PACKETS wait to be written to it. */
 export function limitUnsentPackets(socket: Socket, log: Logger, max = MAX_UNSENT_PACKETS): void {
