@@ -78,4 +78,19 @@ describe('webhook endpoints: at most MAX_WEBHOOKS_PER_KEY live ones per key, lis
     expect(seen).toEqual(live.map((row) => row.id));
     expect((await admin.get('/api/v1/webhooks?limit=201')).status).toBe(400);
   });
+
+  it('when the endpoint a page ended with is deleted before the next page is asked for, then the next page starts with the endpoint after it', async () => {
+    const token = await gateway.mintKey({ scopes: ['generate', 'read'] });
+    const api = gateway.client(token);
+    const created: string[] = [];
+    for (let i = 0; i < 3; i++) created.push((await api.post('/api/v1/webhooks', { url, events: ['generation.completed'] })).body.id);
+    // In the list's order (two may share a millisecond).
+    const ids = (await gateway.db.webhookEndpoint.findMany({ where: { id: { in: created } }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], select: { id: true } })).map((row) => row.id);
+    const first = await api.get('/api/v1/webhooks?limit=1');
+    expect(first.body).toMatchObject({ items: [{ id: ids[0] }], nextCursor: ids[0] });
+    expect((await api.delete(`/api/v1/webhooks/${ids[0]}`)).status).toBe(204);
+    const next = await api.get(`/api/v1/webhooks?limit=1&cursor=${ids[0]}`);
+    expect(next.status).toBe(200);
+    expect(next.body).toMatchObject({ items: [{ id: ids[1] }], nextCursor: ids[1] });
+  });
 });

@@ -72,12 +72,18 @@ export function webhookRoutes(deps: { db: Db; allow: WebhookAllowList }): Router
 
   router.get('/', async (req, res) => {
     const query = parseOr400(webhookListQuerySchema, req.query, 'query');
-    // A page at a time (nextCursor), like the other lists; a cursor deleted meanwhile answers an empty page.
+    // A page at a time (nextCursor), like the other lists: the endpoints after the cursor's, looked up
+    // whatever it is now. Prisma's `cursor` + `skip: 1` skipped a live endpoint whenever the one at the
+    // cursor was deleted (marked, still a row) between two pages. An unknown cursor is past the end.
+    const after = query.cursor ? await deps.db.webhookEndpoint.findUnique({ where: { id: query.cursor }, select: { createdAt: true, id: true } }) : null;
+    if (query.cursor && !after) {
+      res.json({ items: [], nextCursor: null });
+      return;
+    }
     const rows = await deps.db.webhookEndpoint.findMany({
-      where: ownedBy(callerOf(res)),
+      where: { ...ownedBy(callerOf(res)), ...(after ? { OR: [{ createdAt: { gt: after.createdAt } }, { createdAt: after.createdAt, id: { gt: after.id } }] } : {}) },
       orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
       take: query.limit + 1,
-      ...(query.cursor ? { cursor: { id: query.cursor }, skip: 1 } : {}),
     });
     const endpoints = rows.slice(0, query.limit);
     res.json({ items: endpoints.map(toResource), nextCursor: rows.length > query.limit ? endpoints[endpoints.length - 1].id : null });
