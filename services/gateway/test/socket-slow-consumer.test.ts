@@ -5,7 +5,8 @@ import { TEST_REDIS_URL, waitFor } from '@anime/testing';
 import { kaiDefinition } from './fixtures';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
 import { MAX_UNSENT_PACKETS } from '../src/socket/unread-packets-limit';
-import { SOCKET_READS_WAITING_PER_KEY } from '../src/socket/key-lanes';
+import { SOCKET_BUSY, SOCKET_READS_WAITING_PER_KEY } from '../src/socket/key-lanes';
+import { SOCKET_MESSAGE_BURST, SOCKET_SLOW_DOWN } from '../src/socket/incoming-messages-limit';
 
 let gateway: TestGateway;
 let jobId: string;
@@ -64,28 +65,56 @@ describe('a Socket.IO client that does not read what it is sent', () => {
 });
 
 describe('a Socket.IO client that floods subscribes', () => {
-  it(`when one key sends 20,000 subscribes and unsubscribes at once, then REST requests of another key are answered at once, and past ${SOCKET_READS_WAITING_PER_KEY} waiting the subscribes are rate_limited`, async () => {
-    const flooder = await connect();
+  it(`when one key sends 6,000 subscribes and unsubscribes at once over three connections, then REST requests of another key are answered at once, and past ${SOCKET_READS_WAITING_PER_KEY} waiting the subscribes are rate_limited`, async () => {
+    // Three connections of one key, each within its own message rate: the key's lane is what bounds them.
+    const flooders = [await connect(), await connect(), await connect()];
     const answers = new Map<string, number>();
     let answered = 0;
-    for (let i = 0; i < 10_000; i++) {
-      flooder.emit('subscribe', { jobId }, (answer: { ok: boolean; error?: { code: string } }) => {
-        const code = answer.ok ? 'ok' : (answer.error?.code ?? '?');
-        answers.set(code, (answers.get(code) ?? 0) + 1);
-        answered++;
-      });
-      flooder.emit('unsubscribe', { jobId });
+    const perConnection = SOCKET_MESSAGE_BURST / 2 - 1;
+    for (const flooder of flooders) {
+      for (let i = 0; i < perConnection; i++) {
+        flooder.emit('subscribe', { jobId }, (answer: { ok: boolean; error?: { code: string; message: string } }) => {
+          const code = answer.ok ? 'ok' : answer.error?.message === SOCKET_BUSY.error.message ? 'lane_full' : (answer.error?.code ?? '?');
+          answers.set(code, (answers.get(code) ?? 0) + 1);
+          answered++;
+        });
+        flooder.emit('unsubscribe', { jobId });
+      }
     }
-    for (let i = 0; i < 10_000; i++) flooder.emit('ops:join', {});
     const other = gateway.client(await gateway.mintKey({ scopes: ['read'] }));
     // Sent while the flood is being answered: the database is not all the flood's.
     await new Promise((resolve) => setTimeout(resolve, 200));
     const started = Date.now();
     expect((await other.get(`/api/v1/generations/${jobId}`)).status).toBe(200);
     expect(Date.now() - started).toBeLessThan(2_000);
-    await waitFor(() => answered === 10_000, 'every subscribe to be answered', 30_000);
+    await waitFor(() => answered === 3 * perConnection, 'every subscribe to be answered', 30_000);
     expect(answers.get('ok')).toBeGreaterThan(0);
-    expect(answers.get('rate_limited')).toBeGreaterThan(0);
-    expect([...answers.keys()].sort()).toEqual(['ok', 'rate_limited']);
+    expect(answers.get('lane_full')).toBeGreaterThan(0);
+    expect([...answers.keys()].sort()).toEqual(['lane_full', 'ok']);
+  }, 60_000);
+});
+
+describe('a Socket.IO connection that sends messages without pause', () => {
+  it(`when it sends far more than ${SOCKET_MESSAGE_BURST} messages at once, then those over its rate are dropped unread, each ack answered rate_limited at once, and another connection is served as usual`, async () => {
+    const flooder = await connect();
+    const slowDown: number[] = [];
+    const read: number[] = [];
+    let answered = 0;
+    const sent = 3 * SOCKET_MESSAGE_BURST;
+    for (let i = 0; i < sent; i++) {
+      flooder.emit('ops:join', {}, (answer: { ok: boolean; error?: { message: string } }) => {
+        (answer.error?.message === SOCKET_SLOW_DOWN.error.message ? slowDown : read).push(i);
+        answered++;
+      });
+    }
+    await waitFor(() => answered === sent, 'every message to be answered', 30_000);
+    // The first ones (a burst's worth, and what the rate refilled meanwhile) were read; the rest were dropped.
+    expect(read.length).toBeGreaterThanOrEqual(SOCKET_MESSAGE_BURST);
+    expect(slowDown.length).toBeGreaterThan(0);
+    expect(Math.min(...slowDown)).toBeGreaterThanOrEqual(SOCKET_MESSAGE_BURST);
+    expect(flooder.connected).toBe(true);
+    // Another connection's bucket is its own.
+    const other = await connect();
+    expect(await other.timeout(5_000).emitWithAck('ops:join', {})).toEqual({ ok: true });
   }, 60_000);
 });

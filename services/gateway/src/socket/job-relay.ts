@@ -13,6 +13,7 @@ import { KEY_COLUMNS, toKeyRow, type KeyColumns } from '../data/find-key-row';
 import { authenticateSocket, SOCKET_CALLER, SOCKET_TOKEN } from './authenticate-socket';
 import { LatestTicks } from './latest-ticks';
 import { attachOpsRoom, relayToOpsRoom } from './ops-room';
+import { limitIncomingMessages } from './incoming-messages-limit';
 import { limitUnsentPackets } from './unread-packets-limit';
 import { KeyLanes, SOCKET_BUSY } from './key-lanes';
 
@@ -126,6 +127,7 @@ export class JobRelay {
 
   private attach(socket: Socket): void {
     limitUnsentPackets(socket, this.deps.log);
+    limitIncomingMessages(socket);
     attachOpsRoom(socket, { ...this.deps, lanes: this.lanes });
     // The jobs this connection follows or is being subscribed to: counted against the cap before any await.
     const following = new Set<string>();
