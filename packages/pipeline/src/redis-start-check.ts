@@ -22,7 +22,16 @@ export async function checkRedisAtStart(redis: Redis): Promise<void> {
 }
 
 function replyOf(redis: Redis, error: unknown): string {
-  const text = String((error as Error)?.message ?? error);
-  const password = redis.options.password;
-  return password ? text.split(password).join('***') : text;
+  return withoutSecret(String((error as Error)?.message ?? error), redis.options.password);
+}
+
+/**
+ * `text` with each whole-word occurrence of `secret` cut out. Whole words only: a short password
+ * ("p") cut wherever its letters occur turned "WRONGPASS invalid username-password pair" into
+ * "username-***assword ***air", which also showed what it hid.
+ */
+export function withoutSecret(text: string, secret: string | undefined): string {
+  if (!secret) return text;
+  const escaped = secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return text.replace(new RegExp(`(?<![A-Za-z0-9])${escaped}(?![A-Za-z0-9])`, 'g'), '***');
 }
