@@ -24,4 +24,4 @@ node packages/api-keys/dist/apikey-ensure-file.js --name demo --scopes read,gene
 echo "[setup] running the main job"
 pnpm -s demo
 echo "[setup] done. Start the stack with: pnpm start"
-echo "[setup] your API key is in $API_KEY_FILE; use it as: curl -H \"Authorization: Bearer \$(cat $API_KEY_FILE)\" localhost:8080/api/v1/characters"
+echo "[setup] your API key is in $API_KEY_FILE; use it as: curl -H \"Authorization: Bearer \$(cat $API_KEY_FILE)\" localhost:${PORT:-8080}/api/v1/characters"

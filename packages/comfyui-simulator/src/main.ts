@@ -3,7 +3,7 @@ import { CUSTOM_NODE_PACK_NAMES, isCustomNodePack, type CustomNodePack } from '.
 import { COMFYUI_VERSIONS, DEFAULT_COMFYUI_VERSION, isComfyuiVersion, type ComfyuiVersion } from './server-profile';
 import { startSimulator } from './start-simulator';
 
-const HELP = `Usage: tsx packages/comfyui-simulator/src/main.ts [options]
+const HELP = `Usage: node packages/comfyui-simulator/dist/main.js [options]  (or tsx packages/comfyui-simulator/src/main.ts)
 
 A stand-in for a ComfyUI server (HTTP + WebSocket protocol, no GPU).
 

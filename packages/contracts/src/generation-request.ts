@@ -43,7 +43,7 @@ export const generationRequestBodySchema = z
     references: z.enum(REFERENCE_MODES).default('auto').describe('`required`: only a backend that feeds reference images into the model (IP-Adapter) may run it.'),
     /** This generation's terminal event is also POSTed here, through the endpoint registered at this exact URL (see webhookNotRegistered). */
     webhook: z
-      .object({ url: webhookUrlSchema.describe('the http(s) URL of a webhook endpoint registered by the same key') })
+      .object({ url: webhookUrlSchema.describe('the http(s) URL of a webhook endpoint registered by the same key (over REST), or reaching the generation\'s project (a queue message)') })
       .strict()
       .optional()
       .describe("this generation's terminal event is also delivered here: the URL of a webhook endpoint registered (POST /api/v1/webhooks) by the same key, whose secret signs it"),
