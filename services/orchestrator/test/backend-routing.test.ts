@@ -1,5 +1,5 @@
 import type { Simulator } from '@anime/comfyui-simulator';
-import { generationRequestBodySchema, type JobConditioning } from '@anime/contracts';
+import { generationRequestBodySchema, type JobConditioning, type Priority } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import { createRedis, JobControlPublisher, JobLifecycle, type RunningService } from '@anime/pipeline';
 import { TEST_REDIS_URL, waitFor } from '@anime/testing';
@@ -29,8 +29,8 @@ describe('backend pool (orchestrator in-process, two simulators with different m
     await fx?.close();
   });
 
-  async function render(conditioning: Partial<JobConditioning>, steps = 2): Promise<string> {
-    const body = generationRequestBodySchema.parse({ character: 'kai-nakamura', prompt: 'on a rooftop', steps, width: 64, height: 64 });
+  async function render(conditioning: Partial<JobConditioning>, steps = 2, priority: Priority = 'normal'): Promise<string> {
+    const body = generationRequestBodySchema.parse({ character: 'kai-nakamura', prompt: 'on a rooftop', steps, width: 64, height: 64, priority });
     const { job } = await lifecycle.create({ body, source: 'test', resolution: { characterId: version.characterId, characterVersionId: version.id, conditioning: { ...base, ...conditioning } } });
     await service.ctx.queues.enqueueStage(job);
     return job.id;
@@ -127,6 +127,20 @@ describe('backend pool (orchestrator in-process, two simulators with different m
     // behind the six (sent to alpha's own queue, they took every slot until the third ended).
     const thirdEnd = spans.map(([, to]) => to).sort((a, b) => a - b)[2];
     for (const g of rows.slice(6)) expect(g.attempts[0].submittedAt.getTime()).toBeLessThan(thirdEnd);
+  });
+
+  it('when batch jobs wait for the one backend that can run them, then an interactive job for it takes its next free place, ahead of them', async () => {
+    const batch: string[] = [];
+    for (let i = 0; i < 6; i++) batch.push(await render({ checkpoint: 'alpha.safetensors' }, 100, 'batch'));
+    // The orchestrator holds them all (two in alpha, four waiting for a place) before the interactive job comes.
+    await waitFor(async () => (await db.jobAttempt.count({ where: { jobId: { in: batch } } })) >= 2 || null, 'two batch jobs in alpha', 10_000);
+    const interactive = await render({ checkpoint: 'alpha.safetensors' }, 100, 'interactive');
+    const rows = await Promise.all([...batch, interactive].map(settled));
+    const submittedAt = (g: (typeof rows)[number]) => g.attempts[0].submittedAt.getTime();
+    const urgent = rows.pop()!;
+    expect([urgent.stage, urgent.backend]).toEqual(['rendered', alpha.url]);
+    // Only the batch jobs already in alpha, and at most one placed meanwhile, go before it.
+    expect(rows.filter((g) => submittedAt(g) > submittedAt(urgent)).length).toBeGreaterThanOrEqual(3);
   });
 
   it('when a backend is drained, then it finishes the job it holds and gets no new one until undrained', async () => {

@@ -87,4 +87,26 @@ describe('models deleted from or added to a running backend (orchestrator in-pro
     const row = await db.backend.findUniqueOrThrow({ where: { id: backendIdFor(beta.url) } });
     expect(row.loras).toEqual(['fresh.safetensors']);
   });
+
+  it('when a checkpoint is added to a running backend, then a job naming it renders there with it, not with a fallback checkpoint', async () => {
+    await Promise.all([readLongAgo(alpha), readLongAgo(beta)]);
+    beta.setModels({ checkpoints: ['shared.safetensors', 'fresh-xl.safetensors'] });
+    const rendered = await settled(await render({ checkpoint: 'fresh-xl.safetensors' }));
+    expect([rendered.stage, rendered.errorCode, rendered.backend]).toEqual(['rendered', null, beta.url]);
+    const loaders = Object.values(rendered.workflow as Record<string, { class_type: string; inputs: Record<string, unknown> }>).filter((node) => node.class_type === 'CheckpointLoaderSimple');
+    expect(loaders.map((node) => node.inputs.ckpt_name)).toEqual(['fresh-xl.safetensors']);
+  });
+
+  it('when jobs keep naming a checkpoint no backend has, then they fall back and render, and the backends are read again for it once, not every few seconds', async () => {
+    await Promise.all([readLongAgo(alpha), readLongAgo(beta)]);
+    const before = [reads(alpha), reads(beta)];
+    const first = await settled(await render({ checkpoint: 'legacy-only.safetensors' }));
+    expect([first.stage, first.errorCode]).toEqual(['rendered', null]);
+    expect([reads(alpha) - before[0], reads(beta) - before[1]]).toEqual([1, 1]);
+    // Past the period a read may be made again: the same missing checkpoint does not ask for one.
+    await new Promise((resolve) => setTimeout(resolve, RECHECK_MS + 500));
+    const again = await settled(await render({ checkpoint: 'legacy-only.safetensors' }));
+    expect([again.stage, again.errorCode]).toEqual(['rendered', null]);
+    expect([reads(alpha) - before[0], reads(beta) - before[1]]).toEqual([1, 1]);
+  }, 30_000);
 });

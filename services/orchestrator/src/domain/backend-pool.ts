@@ -42,6 +42,10 @@ const JOBS_DONE_FLUSH_MS = 1_000;
  * query): past the 2 s a service's stop is given, which would cut the steps after the pool's close.
  */
 const CLOSE_WAIT_MS = 1_000;
+/** A checkpoint no backend is known to have, which jobs fall back from, reads the backends again at most this often. */
+const FALLBACK_RECHECK_MS = 60_000;
+/** Distinct unmet needs remembered; forgotten (and read for again) past this many. */
+const NEEDS_REMEMBERED = 1_000;
 
 /**
  * The ComfyUI backends of COMFYUI_URLS: health (probes and WebSocket state), cached
@@ -52,7 +56,10 @@ const CLOSE_WAIT_MS = 1_000;
 export class BackendPool {
   private readonly backends: Backend[];
   private readonly store: BackendStore;
-  private readonly waiters = new Set<() => void>();
+  /** When the backends were last read again for needs no backend was known to meet (recheckFor), and that read. */
+  private readonly needsRechecked = new Map<string, { at: number; read: Promise<void> }>();
+  /** Jobs waiting for a backend: each one's wake-up, with its priority rank (PRIORITY_RANK: lower goes first). */
+  private readonly waiters = new Map<() => void, number>();
   private timer: NodeJS.Timeout | undefined;
   private turn = 0;
   /** Jobs finished per backend id, not yet added to `backends.jobsDone`. */
@@ -212,8 +219,13 @@ export class BackendPool {
     this.saving.add(write);
   }
 
+  /**
+   * Wakes every waiting job, the most urgent first (in arrival order within a rank): each routes again
+   * in that order, so a place that just came free goes to an interactive job before the batch jobs
+   * that waited longer, not to whichever began waiting first.
+   */
   private wakeWaiters(): void {
-    for (const wake of [...this.waiters]) wake();
+    for (const [wake] of [...this.waiters].sort((a, b) => a[1] - b[1])) wake();
   }
 
   /** For /readyz: a service that can reach no backend cannot render anything. */
@@ -236,9 +248,10 @@ export class BackendPool {
    * Routes a job to a capable backend and holds it. While capable backends exist but none is up
    * (or all drain), it waits without spending a try, until `deadlineAt` (then PromptTimedOutError);
    * when no configured backend can ever run the job, NoCapableBackendError names what is missing.
-   * An aborted signal rejects with its reason, before or while it waits.
+   * An aborted signal rejects with its reason, before or while it waits; among waiting jobs, a place
+   * goes to the lowest `rank` (the job's PRIORITY_RANK) first.
    */
-  async acquire(needs: JobNeeds, options: { deadlineAt: number; signal?: AbortSignal; limitS: number }): Promise<BackendLease> {
+  async acquire(needs: JobNeeds, options: { deadlineAt: number; signal?: AbortSignal; limitS: number; rank?: number }): Promise<BackendLease> {
     let waiting = false;
     let rechecked = false;
     try {
@@ -249,21 +262,21 @@ export class BackendPool {
         // The cached drain flags: a drain they do not show yet is caught by the submit statement itself
         // (BackendDrainingError), so no read is spent per placement.
         const route = routeJob(this.candidates(), needs, { defaultCheckpoint: this.options.defaultCheckpoint, capacity: 1 + (this.options.prefetch ?? 1), turn: this.turn });
+        // A checkpoint the job names that no backend is known to have is not failed but falls back to another (routeJob).
+        const fallsBack = route.kind === 'run' && needs.loadsCheckpoint !== false && !!needs.checkpoint && route.checkpoint !== needs.checkpoint;
+        if ((route.kind === 'none' || fallsBack) && !rechecked) {
+          // A model added to a running backend is known only once its /object_info is read again:
+          // before failing (or falling back), the backends are read again for what this job needs.
+          rechecked = true;
+          // A job about to fail asks as often as a read may be made; one that falls back (and renders) far less.
+          await untilAborted(this.recheckFor(needs, route.kind === 'none' ? CAPABILITIES_RECHECK_MS : FALLBACK_RECHECK_MS), options.signal);
+          continue;
+        }
         if (route.kind === 'run') {
           this.turn++;
           return this.lease(this.find(route.url)!, route.checkpoint);
         }
-        if (route.kind === 'none') {
-          // A model added to a running backend is known only once its /object_info is read again:
-          // before failing, each backend up is read once, unless it was within CAPABILITIES_RECHECK_MS.
-          if (!rechecked) {
-            rechecked = true;
-            const since = Date.now() - CAPABILITIES_RECHECK_MS;
-            await untilAborted(Promise.all(this.backends.filter((b) => b.up).map((b) => b.recheckCapabilities(since))), options.signal);
-            continue;
-          }
-          throw new NoCapableBackendError(route.message, route.details);
-        }
+        if (route.kind === 'none') throw new NoCapableBackendError(route.message, route.details);
         if (Date.now() >= options.deadlineAt) throw new PromptTimedOutError(`timed out after ${options.limitS} s (JOB_TIMEOUT_S) waiting for a backend: ${route.reason}`);
         if (!waiting) {
           this.options.log.info('job waits for a backend', { reason: route.reason });
@@ -272,7 +285,7 @@ export class BackendPool {
           this.waitingJobs++;
           this.capacityChanged();
         }
-        await this.nextChange(Math.min(options.deadlineAt - Date.now(), this.options.probeEveryMs ?? DEFAULT_PROBE_MS), options.signal);
+        await this.nextChange(Math.min(options.deadlineAt - Date.now(), this.options.probeEveryMs ?? DEFAULT_PROBE_MS), options.signal, options.rank ?? 0);
       }
     } finally {
       if (waiting) {
@@ -280,6 +293,23 @@ export class BackendPool {
         this.capacityChanged();
       }
     }
+  }
+
+  /**
+   * Reads every backend that is up again for what `needs` asks that none is known to have, at most
+   * once per `everyMs` for the same needs (jobs asking meanwhile share that read): a character
+   * naming a checkpoint no backend has falls back and renders, and would otherwise have every
+   * backend's /object_info, megabytes on a large install, read every few seconds for good.
+   */
+  private recheckFor(needs: JobNeeds, everyMs: number): Promise<void> {
+    const key = JSON.stringify([needs.checkpoint ?? null, needs.templateCheckpoint ?? null, [...needs.loras].sort(), [...needs.nodeClasses].sort(), needs.ipAdapter === true]);
+    const last = this.needsRechecked.get(key);
+    if (last && Date.now() - last.at < everyMs) return last.read;
+    if (this.needsRechecked.size >= NEEDS_REMEMBERED) this.needsRechecked.clear();
+    const since = Date.now() - CAPABILITIES_RECHECK_MS;
+    const read = Promise.all(this.backends.filter((b) => b.up).map((b) => b.recheckCapabilities(since))).then(() => undefined);
+    this.needsRechecked.set(key, { at: Date.now(), read });
+    return read;
   }
 
   /** The backend a job already runs on, held again (after a restart); null when it is no longer configured. */
@@ -410,7 +440,7 @@ export class BackendPool {
    * Resolves at the next backend change or after `ms`; rejects with the signal's reason once it is
    * aborted (a cancel, a shutdown), at once if it already is: a job waiting for a backend stops then.
    */
-  private nextChange(ms: number, signal?: AbortSignal): Promise<void> {
+  private nextChange(ms: number, signal: AbortSignal | undefined, rank: number): Promise<void> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) {
         reject(signal.reason);
@@ -432,7 +462,7 @@ export class BackendPool {
         reject(signal!.reason);
       };
       const timer = setTimeout(done, Math.max(0, ms));
-      this.waiters.add(done);
+      this.waiters.set(done, rank);
       signal?.addEventListener('abort', aborted, { once: true });
     });
   }

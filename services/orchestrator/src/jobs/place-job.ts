@@ -1,4 +1,4 @@
-import { graphTakes, type ReferenceUse } from '@anime/contracts';
+import { graphTakes, PRIORITY_RANK, type ReferenceUse } from '@anime/contracts';
 import { NoCapableBackendError, RequestUnsatisfiableError } from '@anime/pipeline';
 import type { BackendLease } from '../domain/backend-pool';
 import type { JobNeeds } from '../domain/backends/route-job';
@@ -42,7 +42,7 @@ export async function placeJob(deps: PrepareWorkflowDeps, job: JobToRender, opti
     avoid: options.avoid,
   };
   for (;;) {
-    const lease = await deps.pool.acquire(needs, options);
+    const lease = await deps.pool.acquire(needs, { ...options, rank: PRIORITY_RANK[job.request.priority] });
     try {
       const { workflow, referenceUse } = await prepareWorkflow(deps, job, lease);
       if (required && !conditionsOnReferences(referenceUse)) {
