@@ -32,6 +32,7 @@ import { DEFAULT_EDGE_SETTINGS, type EdgeSettings } from './http/edge/edge-setti
 import { OriginPolicy } from './http/edge/origin-policy';
 import { createBoundedServer } from './http/edge/request-deadlines';
 import { listenHost } from './http/listen-host';
+import type { HandOverServer } from './http/starting-server';
 import { createGatewayLimits, type GatewayLimitSettings } from './http/limits/gateway-limits';
 import { queuePressure } from './http/queue-readiness';
 import { keyFinderWithQueueRoom } from './http/limits/queue-room';
@@ -95,6 +96,12 @@ export interface GatewayDeps {
   limiterRedis: Redis;
   /** RATE_LIMIT_*, MAX_QUEUED_PER_KEY, MAX_QUEUE_DEPTH; the config's defaults for those absent. */
   limits?: Partial<GatewayLimitSettings>;
+  /**
+   * The server to answer on, already listening and answering the start (starting-server.ts, made
+   * with the same `edge`): the gateway answers there from `takeOver` on. A server of its own, made
+   * here, when absent.
+   */
+  server?: HandOverServer;
 }
 
 export interface Gateway {
@@ -105,6 +112,11 @@ export interface Gateway {
   /** How many jobs the Socket.IO relay holds subscriptions for. */
   followedJobs(): number;
   listen(port: number, host?: string): Promise<number>;
+  /**
+   * Answers on `deps.server` from now on, the start's answers ended at once: the same listening
+   * socket and connections, so no request is refused or cut by the switch. The port.
+   */
+  takeOver(): number;
   close(): Promise<void>;
 }
 
@@ -169,8 +181,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   app.use(notFoundRoute);
   app.use(errorMiddleware(deps.log));
 
-  const http = createBoundedServer(app, edge);
-  const io = new SocketServer(http, {
+  const http = deps.server?.http ?? createBoundedServer(app, edge);
+  const io = new SocketServer({
     cors: { origin: (origin, done) => done(null, origins.isListed(origin)) },
     allowRequest: (req, done) => {
       const refusal = origins.handshakeRefusal(req);
@@ -178,10 +190,17 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     },
     adapter: deps.socketAdapter,
   });
-  // Its own HTTP refusals (a refused handshake, an unknown transport or session) in the error envelope.
-  io.engine.use(engineErrorEnvelope((req) => origins.handshakeRefusal(req)));
-  // Socket.IO writes its HTTP answers itself, past Express and helmet.
-  io.engine.on('headers', (headers: Record<string, string>) => Object.assign(headers, ESSENTIAL_SECURITY_HEADERS));
+  // Socket.IO takes its requests and upgrades on the server once the gateway answers there: at once
+  // on a server of its own (not listening yet); at `takeOver` on the start's, in the same tick as
+  // the app, so neither answers a request while the other does not.
+  const attachSocketIo = () => {
+    io.attach(http);
+    // Its own HTTP refusals (a refused handshake, an unknown transport or session) in the error envelope.
+    io.engine.use(engineErrorEnvelope((req) => origins.handshakeRefusal(req)));
+    // Socket.IO writes its HTTP answers itself, past Express and helmet.
+    io.engine.on('headers', (headers: Record<string, string>) => Object.assign(headers, ESSENTIAL_SECURITY_HEADERS));
+  };
+  if (!deps.server) attachSocketIo();
   const relay = new JobRelay({
     io,
     db: deps.db,
@@ -203,6 +222,12 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     followedJobs: () => relay.followedJobs(),
     listen: async (port, host) => {
       await listenOn(http, { port, host: listenHost(authMode, host), portVariable: 'PORT' });
+      return (http.address() as { port: number }).port;
+    },
+    takeOver: () => {
+      if (!deps.server) throw new Error('the gateway was given no server to take over');
+      deps.server.handOver(app);
+      attachSocketIo();
       return (http.address() as { port: number }).port;
     },
     close: async () => {

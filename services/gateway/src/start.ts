@@ -5,6 +5,7 @@ import { removeStalePartials } from '@anime/media';
 import { bounded, checkRedisAtStart, createPipelineQueues, createRedis, JobControlPublisher, JobEventPublisher, prepareLibraryDir, queueSettingsFrom, reportRedisErrors, waitForDatabaseAtStart } from '@anime/pipeline';
 import { createGateway } from './app';
 import { removeStaleBundleWorkspaces } from './domain/bundle/bundle-workspace';
+import type { EdgeSettings } from './http/edge/edge-settings';
 import { createSocketAdapter } from './socket/redis-adapter';
 import { createLimiterRedis } from './http/limits/limiter-redis';
 import { listenHost } from './http/listen-host';
@@ -22,14 +23,24 @@ export interface RunningGateway {
  * stops it naming PORT): while PostgreSQL and Redis are waited for, `/healthz` answers 200 (a
  * liveness probe does not kill a pod that waits), `/readyz` 503 naming the one waited for, any
  * other request 503 (starting-server.ts); a login or database PostgreSQL refuses, or a login or
- * database index Redis refuses, stops the start. Then the gateway itself takes the port over.
+ * database index Redis refuses, stops the start. Then the gateway itself answers on that server:
+ * the port is never closed, and no connection is cut by the switch.
  */
 export async function startGateway(config: GatewayConfig, log: Logger, host?: string): Promise<RunningGateway> {
   await prepareLibraryDir(config.LIBRARY_DIR);
   // A write killed between open and rename leaves a temp file nothing else would remove.
   log.info('stale partial library files removed', { count: (await removeStalePartials(config.LIBRARY_DIR)).length });
   log.info('stale bundle import workspaces removed', { count: await removeStaleBundleWorkspaces(config.LIBRARY_DIR) });
-  const starting = await listenWhileStarting({ port: config.PORT, host: listenHost(config.AUTH_MODE, host) });
+  // One server from the start on, with the gateway's settings in both phases.
+  const edge: EdgeSettings = {
+    headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
+    keepAliveTimeoutMs: config.HTTP_KEEPALIVE_TIMEOUT_MS,
+    uploadTimeoutMs: config.HTTP_UPLOAD_TIMEOUT_MS,
+    corsOrigins: config.CORS_ORIGINS,
+    allowedHosts: config.ALLOWED_HOSTS,
+  };
+  const starting = await listenWhileStarting({ port: config.PORT, host: listenHost(config.AUTH_MODE, host) }, edge);
   log.info('gateway listening while it starts', { port: starting.port });
   const db = createDb(config.DATABASE_URL, { queryTimeoutMs: config.DATABASE_QUERY_TIMEOUT_MS });
   const redis = createRedis(config.REDIS_URL, 'worker', log);
@@ -79,14 +90,8 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
         await redis.ping();
       },
     },
-    edge: {
-      headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS,
-      requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
-      keepAliveTimeoutMs: config.HTTP_KEEPALIVE_TIMEOUT_MS,
-      uploadTimeoutMs: config.HTTP_UPLOAD_TIMEOUT_MS,
-      corsOrigins: config.CORS_ORIGINS,
-      allowedHosts: config.ALLOWED_HOSTS,
-    },
+    edge,
+    server: starting,
   });
   const webhooks = await startWebhookDelivery({
     db,
@@ -100,9 +105,8 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
     logRetentionDays: config.WEBHOOK_LOG_RETENTION_DAYS,
     log,
   });
-  // The port handed over: the answers given while starting stop, the gateway's own begin.
-  await starting.close();
-  const port = await gateway.listen(starting.port, host);
+  // The server handed over: the answers given while starting stop, the gateway's own begin.
+  const port = gateway.takeOver();
   log.info('gateway listening', { port });
   let stopped: Promise<void> | undefined;
   return {

@@ -1,6 +1,8 @@
-import { createServer } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
 import express from 'express';
 import { listenOn, notReadyWaitingFor, notReadyWhileStarting, securityHeaders, type NotReadyReport } from '@anime/pipeline';
+import type { EdgeSettings } from './edge/edge-settings';
+import { createBoundedServer } from './edge/request-deadlines';
 import { requestId } from './request-id';
 
 /** Seconds a client is asked to wait while the gateway starts: PostgreSQL or Redis coming up takes about that. */
@@ -8,12 +10,20 @@ const STARTING_RETRY_AFTER_S = 5;
 
 export type StartDependency = 'database' | 'redis';
 
-export interface StartingServer {
+/** A server already listening, whose requests the gateway takes over (GatewayDeps.server). */
+export interface HandOverServer {
+  /** The server, made with the gateway's edge settings (createBoundedServer). */
+  http: Server;
+  /** From now on every request, on the connections already open too, is answered by `listener`. */
+  handOver(listener: RequestListener): void;
+}
+
+export interface StartingServer extends HandOverServer {
   /** The port listened on (PORT, or the one given for 0), which the gateway takes over. */
   port: number;
   /** Names the dependency the start now waits for (null: none, the rest of the start runs), in `/readyz`'s `failing` and every other answer's error. */
   waitingFor(dependency: StartDependency | null): void;
-  /** Stops answering, its connections closed, so the gateway can listen on the port. */
+  /** Stops answering, its connections closed: for a start that fails, so the port is let go. */
   close(): Promise<void>;
 }
 
@@ -22,18 +32,16 @@ export interface StartingServer {
  * (the process is alive: a liveness probe must not kill a pod that waits), `/readyz` 503 naming
  * the dependency waited for, and every other request 503 at once with `Retry-After` and that
  * error (`database_unavailable` while PostgreSQL is waited for, else `not_ready`), never held.
- * Each answer closes its connection: none is left to be cut when the gateway takes the port over.
+ * The server is the gateway's own (its edge settings, its listening socket): the gateway takes its
+ * requests over (`handOver`, with Socket.IO's upgrades added then), so the port is never closed and
+ * no connection is cut at the switch (a request under way or a keep-alive connection goes on).
  */
-export async function listenWhileStarting(target: { port: number; host: string }): Promise<StartingServer> {
+export async function listenWhileStarting(target: { port: number; host: string }, edge: EdgeSettings): Promise<StartingServer> {
   let report: NotReadyReport = notReadyWhileStarting('gateway');
   const app = express();
   app.disable('x-powered-by');
   app.use(requestId);
   app.use(securityHeaders());
-  app.use((_req, res, next) => {
-    res.setHeader('Connection', 'close');
-    next();
-  });
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', service: 'gateway' });
   });
@@ -43,12 +51,17 @@ export async function listenWhileStarting(target: { port: number; host: string }
   app.use((_req, res) => {
     res.status(503).set('Retry-After', String(STARTING_RETRY_AFTER_S)).json({ error: report.error });
   });
-  const server = createServer(app);
+  let answer: RequestListener = app;
+  const server = createBoundedServer((req, res) => answer(req, res), edge);
   await listenOn(server, { ...target, portVariable: 'PORT' });
   return {
+    http: server,
     port: (server.address() as { port: number }).port,
     waitingFor: (dependency) => {
       report = dependency ? notReadyWaitingFor('gateway', dependency) : notReadyWhileStarting('gateway');
+    },
+    handOver: (listener) => {
+      answer = listener;
     },
     close: () =>
       new Promise((resolve) => {
