@@ -94,7 +94,7 @@ describe('sending a webhook: the resolved address is checked and connected to, a
   });
 
   it('when addresses are judged, then only public unicast passes: private, loopback, link-local, metadata, CGNAT, 0/8, fc00::/7, fe80::/10 and ::1 are refused', () => {
-    for (const address of ['10.0.0.1', '172.16.0.1', '192.168.1.1', '127.0.0.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '0.1.2.3', 'fc00::1', 'fd12::1', 'fe80::1', '::1', '::', '224.0.0.1', '::ffff:10.0.0.1']) {
+    for (const address of ['10.0.0.1', '172.16.0.1', '192.168.1.1', '127.0.0.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '0.1.2.3', 'fc00::1', 'fd12::1', 'fe80::1', '::1', '::', '224.0.0.1', '::ffff:10.0.0.1', '::7f00:1', '::127.0.0.1', '::a00:1']) {
       expect({ address, refused: addressRefusal(address, NO_ALLOW) !== null }).toEqual({ address, refused: true });
     }
     for (const address of ['93.184.216.34', '8.8.8.8', '2606:4700::1111']) expect(addressRefusal(address, NO_ALLOW)).toBeNull();

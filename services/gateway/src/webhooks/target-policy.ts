@@ -22,13 +22,21 @@ export const NO_ALLOW: WebhookAllowList = { hosts: [], cidrs: [] };
 export function addressRefusal(address: string, allow: WebhookAllowList): string | null {
   if (!ipaddr.isValid(address)) return `"${address}" is not an IP address`;
   const parsed = ipaddr.process(address);
-  const range = parsed.range();
+  const range = ipv4Compatible(parsed) ? 'IPv4-compatible (deprecated, ::/96)' : parsed.range();
   if (range === 'unicast') return null;
   for (const [base, bits] of allow.cidrs) {
     const network = ipaddr.process(base);
     if (network.kind() === parsed.kind() && parsed.match(network, bits)) return null;
   }
   return `${parsed.toString()} is a ${range} address; only public addresses are called unless WEBHOOK_ALLOW lists it`;
+}
+
+/**
+ * `::a.b.c.d` (`http://[::127.0.0.1]/` parses to `::7f00:1`): deprecated IPv4-compatible IPv6, which
+ * ipaddr.js counts as unicast. Its IPv4 part may name a loopback or private address; none is public.
+ */
+function ipv4Compatible(parsed: ipaddr.IPv4 | ipaddr.IPv6): boolean {
+  return parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).parts.slice(0, 6).every((part) => part === 0) && parsed.range() === 'unicast';
 }
 
 export const hostAllowed = (hostname: string, allow: WebhookAllowList) => allow.hosts.includes(hostname.toLowerCase().replace(/\.$/, ''));
