@@ -49,7 +49,13 @@ let ended: number | undefined;
 // A reader gone (`anime jobs | head -1`, `anime --json generate --watch | head -1`: EPIPE) ends the
 // command quietly, the rest of its output dropped: with its own exit code when it had ended, else
 // with 141, as SIGPIPE ends other programs. Without this, a --watch cut off threw a stack trace.
-for (const stream of [process.stdout, process.stderr]) stream.on('error', () => process.exit(ended ?? 141));
+// Output that could not be written otherwise (a full disk: ENOSPC) is a failure, said on stderr, exit 1.
+function outputFailed(stream: NodeJS.WriteStream, error: NodeJS.ErrnoException): never {
+  if (error.code === 'EPIPE') process.exit(ended ?? 141);
+  if (stream === process.stdout) process.stderr.write(`anime: cannot write the output (${error.code ?? error.message})\n`);
+  process.exit(1);
+}
+for (const stream of [process.stdout, process.stderr]) stream.on('error', (error: NodeJS.ErrnoException) => outputFailed(stream, error));
 
 /**
  * Exits with `code` once stdout and stderr have handed the OS all that was written to them: writes to
@@ -60,6 +66,8 @@ function exitOnceWritten(code: number): void {
   ended = code;
   let pending = 2;
   for (const stream of [process.stdout, process.stderr]) {
+    // A write that failed before (console.log swallows its error; the stream keeps it) decides the exit, not `code`.
+    if (stream.errored) outputFailed(stream, stream.errored);
     stream.write('', () => {
       if (--pending === 0) process.exit(code);
     });

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { openSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -53,6 +54,17 @@ describe('anime CLI and what answers at --url', () => {
     expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
     expect(result.stdout.length).toBeGreaterThan(1_000_000);
     expect(JSON.parse(result.stdout)).toEqual({ items, nextCursor: null });
+  });
+
+  it('when the output cannot be written (stdout on a full disk, /dev/full), then the CLI says so and exits 1, not 0', async () => {
+    answer = (_request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ items: [], nextCursor: null }));
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [CLI, '--url', url, '--json', 'jobs'], { env: { ...process.env, ANIME_API_KEY: 'ak_test', ANIME_CONFIG_DIR: '/nonexistent' }, stdio: ['ignore', openSync('/dev/full', 'w'), 'pipe'] });
+      let stderr = '';
+      child.stderr!.on('data', (chunk) => (stderr += chunk));
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+    expect(result).toEqual({ code: 1, stderr: 'anime: cannot write the output (ENOSPC)\n' });
   });
 
   it('when a 2xx answer is not JSON (a page of HTML, an empty body), then it is a failure naming it, exit 1, and --json prints no made-up document', async () => {
