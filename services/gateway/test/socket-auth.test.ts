@@ -68,7 +68,9 @@ describe('Socket.IO with API keys', () => {
       // Live events after the subscribe attempts: the second client is not told about these either.
       expect((await api.post(`/api/v1/generations/${created.body.id}/cancel`)).status).toBe(202);
       if (i === 4) expect((await api.get('/api/v1/generations')).status).toBe(200);
-      // Unsubscribing keeps the first client under its subscription cap.
+      // Unsubscribing keeps the first client under its subscription cap; only once its cancel was heard
+      // (the event comes through Redis, and may come after the cancel's answer: an unsubscribe first ends it).
+      await waitFor(() => firstEvents.some((e) => e.name === 'job:canceled' && e.payload.jobId === created.body.id), `the cancel of job ${i} to reach the first client`);
       await first.timeout(5_000).emitWithAck('unsubscribe', { jobId: created.body.id });
     }
     await waitFor(() => firstEvents.filter((e) => e.name === 'job:canceled').length === 20, 'the first client to see 20 cancels');
