@@ -8,7 +8,7 @@ import { notFound, ApiError } from '../api-error';
 import { callerOf, type Caller } from '../auth/caller';
 import { projectScope, reachesProject } from '../auth/project-access';
 import { attachmentHeader } from '../download-name';
-import { pageFilter } from '../newest-first-page';
+import { pageFilter } from '../keyset-page';
 import { parseOr400 } from '../parse-body';
 
 const idParam = z.string().uuid('must be an asset id (uuid)');

@@ -15,7 +15,7 @@ import { projectNotAllowed } from '../auth/auth-errors';
 import { callerOf, type Caller } from '../auth/caller';
 import { projectScope, reachesProject } from '../auth/project-access';
 import { jsonBodyOnly } from '../json-body-only';
-import { pageFilter } from '../newest-first-page';
+import { pageFilter } from '../keyset-page';
 import { parseOr400 } from '../parse-body';
 
 const idParam = z.string().uuid('must be a generation id (uuid)');

@@ -6,6 +6,7 @@ import type { Db } from '@anime/db';
 import { ApiError, notFound } from '../api-error';
 import { callerOf, type Caller } from '../auth/caller';
 import { jsonBodyOnly } from '../json-body-only';
+import { newerThan, pageFilter } from '../keyset-page';
 import { parseOr400 } from '../parse-body';
 import { newWebhookSecret } from '../../webhooks/sign-webhook';
 import { checkTargetAtRegistration, TargetRefusedError } from '../../webhooks/target-policy';
@@ -73,15 +74,11 @@ export function webhookRoutes(deps: { db: Db; allow: WebhookAllowList }): Router
   router.get('/', async (req, res) => {
     const query = parseOr400(webhookListQuerySchema, req.query, 'query');
     // A page at a time (nextCursor), like the other lists: the endpoints after the cursor's, looked up
-    // whatever it is now. Prisma's `cursor` + `skip: 1` skipped a live endpoint whenever the one at the
-    // cursor was deleted (marked, still a row) between two pages. An unknown cursor is past the end.
-    const after = query.cursor ? await deps.db.webhookEndpoint.findUnique({ where: { id: query.cursor }, select: { createdAt: true, id: true } }) : null;
-    if (query.cursor && !after) {
-      res.json({ items: [], nextCursor: null });
-      return;
-    }
+    // whatever it is now (one deleted between two pages is marked, still a row). An unknown cursor is past the end.
+    const filter = await pageFilter(ownedBy(callerOf(res)), query.cursor, (id) => deps.db.webhookEndpoint.findUnique({ where: { id }, select: { createdAt: true, id: true } }), newerThan);
+    if (!filter) return void res.json({ items: [], nextCursor: null });
     const rows = await deps.db.webhookEndpoint.findMany({
-      where: { ...ownedBy(callerOf(res)), ...(after ? { OR: [{ createdAt: { gt: after.createdAt } }, { createdAt: after.createdAt, id: { gt: after.id } }] } : {}) },
+      where: filter,
       orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
       take: query.limit + 1,
     });
