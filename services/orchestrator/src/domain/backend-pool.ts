@@ -5,7 +5,7 @@ import { NoCapableBackendError, PromptTimedOutError, within, type DynamicConcurr
 import { AbandonedPrompts } from './backends/abandoned-prompts';
 import { Backend, CAPABILITIES_RECHECK_MS } from './backends/backend';
 import { BackendStore } from './backends/backend-store';
-import type { BackendCapabilities } from './backends/capabilities';
+import { modelFilesOf, type BackendCapabilities } from './backends/capabilities';
 import { routeJob, type JobNeeds, type RouteCandidate } from './backends/route-job';
 
 /** A backend held for one job while this process drives a prompt on it. Release it once, when done. */
@@ -330,7 +330,7 @@ export class BackendPool {
     if (!backend || !files.length) return false;
     await backend.recheckCapabilities(sentAt);
     if (!backend.capabilities) return false;
-    const listed = new Set([...backend.capabilities.checkpoints, ...backend.capabilities.loras]);
+    const listed = modelFilesOf(backend.capabilities);
     return files.some((file) => !listed.has(file));
   }
 

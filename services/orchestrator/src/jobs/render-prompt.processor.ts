@@ -5,6 +5,7 @@ import type { Logger } from '@anime/logger';
 import { BackendDrainingError, JobLifecycle, MalformedDataError, PromptTimedOutError, readConditioning, readWorkflow, type GenerationRow, type JobEventPublisher, type StageHandler } from '@anime/pipeline';
 import type { BackendLease } from '../domain/backend-pool';
 import { promptIdFor } from '../domain/prompt-id';
+import { modelFilesOf } from '../domain/backends/capabilities';
 import { samplerSteps } from '../domain/sampler-steps';
 import type { CancelRequests } from './cancel-requests';
 import { linkSignals } from './linked-signal';
@@ -193,7 +194,7 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
    */
   async function modelsGone(error: unknown, lease: BackendLease, sentAt: number, clock: AttemptClock): Promise<boolean> {
     if (!(error instanceof ComfyValidationError) || error.promptId || !lease.capabilities) return false;
-    const listed = new Set([...lease.capabilities.checkpoints, ...lease.capabilities.loras]);
+    const listed = modelFilesOf(lease.capabilities);
     const files = [...new Set(refusedValues(error))].filter((value) => listed.has(value));
     clock.modelsGoneOn ??= new Set();
     if (!files.length || clock.modelsGoneOn.has(lease.url) || !(await deps.pool.modelsRefused(lease.url, files, sentAt))) return false;

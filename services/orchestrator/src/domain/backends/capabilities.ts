@@ -10,6 +10,9 @@ export interface BackendCapabilities {
   ipAdapter: boolean;
 }
 
+/** The model files a backend lists (checkpoints and LoRAs): what a `value_not_in_list` refusal is checked against. */
+export const modelFilesOf = (capabilities: BackendCapabilities): Set<string> => new Set([...capabilities.checkpoints, ...capabilities.loras]);
+
 const IPADAPTER_CLASSES = ['IPAdapterUnifiedLoader', 'IPAdapter'];
 
 /**
