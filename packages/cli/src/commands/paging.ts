@@ -4,15 +4,18 @@ import { MAX_PAGE_LIMIT } from '@anime/contracts';
 // `--limit` and `--cursor` of the commands that list a paged collection of the API (jobs,
 // characters): a value the gateway would refuse is a usage error (exit 2) before any request.
 
-/** A list route's query schema (from @anime/contracts): its `cursor` field is the rule a cursor is checked by. */
+/** A list route's query schema (from @anime/contracts): its `limit` and `cursor` fields are the rules the options are checked by. */
 interface ListQuery {
-  shape: { cursor: { safeParse(value: unknown): { success: boolean } } };
+  shape: {
+    limit: { safeParse(value: unknown): { success: true; data: number } | { success: false } };
+    cursor: { safeParse(value: unknown): { success: boolean } };
+  };
 }
 
-const pageLimit = (value: string): number => {
-  const n = /^\d+$/.test(value) ? Number(value) : NaN;
-  if (!(n >= 1 && n <= MAX_PAGE_LIMIT)) throw new InvalidArgumentError(`--limit must be a whole number from 1 to ${MAX_PAGE_LIMIT}`);
-  return n;
+const pageLimit = (query: ListQuery) => (value: string): number => {
+  const parsed = query.shape.limit.safeParse(value);
+  if (!parsed.success) throw new InvalidArgumentError(`--limit must be a whole number from 1 to ${MAX_PAGE_LIMIT}`);
+  return parsed.data;
 };
 
 const pageCursor = (query: ListQuery) => (value: string): string => {
@@ -21,12 +24,12 @@ const pageCursor = (query: ListQuery) => (value: string): string => {
 };
 
 /**
- * Adds `--limit <n>` (1 to MAX_PAGE_LIMIT, `defaultLimit` when absent) and `--cursor <id>` (checked
- * by the `query` schema the route parses with) to a listing command.
+ * Adds `--limit <n>` (1 to MAX_PAGE_LIMIT, `defaultLimit` when absent) and `--cursor <id>`, both
+ * checked by the `query` schema the route parses with, to a listing command.
  */
 export function withPaging(command: Command, noun: string, defaultLimit: number, query: ListQuery): Command {
   return command
-    .option('--limit <n>', `how many ${noun}, 1 to ${MAX_PAGE_LIMIT}`, pageLimit, defaultLimit)
+    .option('--limit <n>', `how many ${noun}, 1 to ${MAX_PAGE_LIMIT}`, pageLimit(query), defaultLimit)
     .option('--cursor <id>', 'the next page: the cursor the previous page ended with (its hint, or nextCursor with --json)', pageCursor(query));
 }
 
