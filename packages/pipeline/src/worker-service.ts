@@ -15,6 +15,7 @@ import { createRedis } from './redis';
 import { checkRedisAtStart } from './redis-start-check';
 import { waitForDatabaseAtStart } from './database-start-wait';
 import { createStageWorker, type StageHandler } from './stage-worker';
+import { setConcurrency } from './worker-concurrency';
 
 export interface ServiceContext {
   db: Db;
@@ -187,8 +188,8 @@ export async function startWorkerService<S extends ConsumerService>(options: Wor
     const given = concurrency[key];
     if (typeof given !== 'object') return createStageWorker(key as StageQueueKey, handlers[key], deps, { concurrency: given });
     const worker = createStageWorker(key as StageQueueKey, handlers[key], deps, { concurrency: Math.max(1, given.current()) });
-    // BullMQ reads it before each fetch: a lower value takes no new job until enough have finished.
-    unfollow.push(given.subscribe(() => (worker.concurrency = Math.max(1, given.current()))));
+    // A lower value takes no new job until enough have finished; a higher one takes the next at once.
+    unfollow.push(given.subscribe(() => setConcurrency(worker, Math.max(1, given.current()))));
     return worker;
   });
   for (const worker of workers) {
