@@ -20,6 +20,8 @@ describe('ComfyHttp (axios over undici)', () => {
       req.on('end', () => {
         seen.push({ method: req.method, url: req.url, authorization: req.headers.authorization, contentType: req.headers['content-type'], body: Buffer.concat(chunks).toString() });
         if (req.url!.endsWith('/slow')) return void setTimeout(() => res.end('{}'), 1_000);
+        // The status and part of the body, then nothing more (a hung server, a half-open connection).
+        if (req.url!.endsWith('/stalled-body')) return void res.writeHead(200, { 'content-type': 'application/json' }).write('{"a":');
         if (req.url!.endsWith('/boom')) return void res.writeHead(500).end('no');
         if (req.url!.endsWith('/text')) return void res.writeHead(400).end('not json');
         if (req.url!.endsWith('/gzip')) return void res.writeHead(200, { 'content-encoding': 'gzip', 'content-type': 'application/json' }).end(gzipSync('{"zipped":true}'));
@@ -56,6 +58,10 @@ describe('ComfyHttp (axios over undici)', () => {
     const asked = Date.now();
     await expect(client.ok({ url: '/slow' })).rejects.toThrow(/unreachable \(GET \/slow: ECONNABORTED\)/);
     expect(Date.now() - asked).toBeLessThan(800); // the answer comes after 1 s; undici's own timeouts could fire that late
+    // The timeout bounds the whole exchange of a JSON answer, its body too, not only until the status.
+    const stalledAt = Date.now();
+    await expect(client.ok({ url: '/stalled-body' })).rejects.toThrow(/unreachable \(GET \/stalled-body: ECONNABORTED\)/);
+    expect(Date.now() - stalledAt).toBeLessThan(3_000); // it was never cut: the request hung for good
     const gone = new ComfyHttp('http://127.0.0.1:1', 2_000);
     await expect(gone.ok({ url: '/prompt' })).rejects.toThrow(/unreachable \(GET \/prompt: ECONNREFUSED\)/);
   });

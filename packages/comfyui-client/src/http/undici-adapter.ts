@@ -158,9 +158,10 @@ export function undiciAdapter(baseUrl: string, dispatcher: Dispatcher = COMFY_DI
     };
     // Armed again at the status and at each chunk: the next byte is due within idleMs, and the
     // whole answer within idleMs plus the time its bytes so far earned at the least rate.
+    // Without a pace the one timer bounds the whole exchange, the body too: it is left as it is.
     const arm = () => {
-      clearTimeout(timer);
       if (!pace) return;
+      clearTimeout(timer);
       const idle = pace.idleMs;
       const earned = started + pace.idleMs + (received * 1000) / pace.bytesPerSecond - Date.now();
       // No status yet: the server did not answer at all, as unreachable as one that times out.
