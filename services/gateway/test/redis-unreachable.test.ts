@@ -83,11 +83,16 @@ describe('the gateway while Redis is unreachable (PostgreSQL up)', () => {
       const { response, ms } = await timed(api.get('/api/v1/queues'));
       expect([response.status, response.body.error.code, response.headers.get('retry-after')]).toEqual([503, 'not_ready', '5']);
       expect(ms).toBeLessThan(QUEUE_REDIS_WAIT_MS + 3_000);
+      // A pause refused meanwhile is not held to take effect once Redis answers again.
+      const pause = await timed(api.post('/api/v1/queues/generation-renders/pause'));
+      expect([pause.response.status, pause.response.body.error.code]).toEqual([503, 'not_ready']);
+      expect(pause.ms).toBeLessThan(QUEUE_REDIS_WAIT_MS + 3_000);
       // Each queue's wait ended with the one answer (none fires after it was sent).
       await new Promise((resolve) => setTimeout(resolve, 500));
     } finally {
       proxy.heal();
     }
     expect((await api.get('/api/v1/queues')).status).toBe(200);
+    expect(await gateway.queues.byKey.generationRenders.isPaused()).toBe(false);
   }, 30_000);
 });

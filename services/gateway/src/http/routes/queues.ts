@@ -17,20 +17,28 @@ const redisAway = () => new ApiError(503, 'not_ready', 'Redis, which holds the q
 
 /**
  * A queue route's Redis work, or 503 `not_ready` with `Retry-After` when Redis does not answer within
- * QUEUE_REDIS_WAIT_MS. Nothing is sent while a queue's connection is down: a pause held until Redis
- * came back would take effect long after its caller was told it failed.
+ * QUEUE_REDIS_WAIT_MS. Nothing is sent while a queue's connection is down or Redis is silent: a pause
+ * held until Redis came back would take effect long after its caller was told it failed.
  */
 async function withinRedisWait<T>(queues: Queue[], res: Response, work: () => Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
+  let answered = false;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(redisAway()), QUEUE_REDIS_WAIT_MS);
+    timer = setTimeout(() => {
+      answered = true;
+      reject(redisAway());
+    }, QUEUE_REDIS_WAIT_MS);
   });
   const done = (async () => {
     for (const queue of queues) {
       // The backend's own client (BullMQ 6's Queue.client is not it): 'reconnecting' while Redis is away.
       const client = (await queue.getBackend().client) as unknown as Redis;
       if (client.status !== 'ready') throw redisAway();
+      // A connection still 'ready' to a Redis gone silent (a partition) holds commands as well: the
+      // work is sent only once Redis answered, and never after the caller was answered 503.
+      await client.ping();
     }
+    if (answered) throw redisAway();
     return work();
   })();
   try {
