@@ -117,7 +117,9 @@ describe('filing while the backend holding the outputs is down (file-organizer i
     }, 'the filing once the backend is back', 30_000);
     expect(row).toMatchObject({ status: 'completed', stage: 'filed' });
     expect(row.assets.map((a) => a.sha256)).toEqual([sha256(outputBytes)]);
-    // BullMQ counts the try that completed it; the waits counted none.
+    // BullMQ counts the try that completed it; the waits counted none. The row is filed before the
+    // worker reports the job completed to Redis: its count is read once it is.
+    await waitFor(async () => ((await filingJob(id))!.finishedOn ? true : null), 'the filing job to be completed in Redis', 10_000);
     expect((await filingJob(id))!.attemptsMade).toBe(1);
   }, 90_000);
 
