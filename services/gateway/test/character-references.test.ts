@@ -221,12 +221,12 @@ describe('reference file names', () => {
 
 describe('reference upload form fields', () => {
   const boundary = 'field-bytes-boundary';
-  const upload = (label: Buffer, image: Buffer) =>
+  const upload = (label: Buffer, image: Buffer, labelHeaders = '') =>
     fetch(`${gateway.baseUrl}/api/v1/characters/mio/references`, {
       method: 'POST',
       headers: { ...gateway.authHeaders, 'content-type': `multipart/form-data; boundary=${boundary}` },
       body: Buffer.concat([
-        Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="label"\r\n\r\n`),
+        Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="label"\r\n${labelHeaders}\r\n`),
         label,
         Buffer.from(`\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="f.png"\r\nContent-Type: image/png\r\n\r\n`),
         image,
@@ -245,5 +245,11 @@ describe('reference upload form fields', () => {
     const accepted = await upload(Buffer.from('日本 ✓ café'), png(3, 3, 43));
     expect(accepted.status).toBe(201);
     expect(((await accepted.json()) as { label: string }).label).toBe('日本 ✓ café');
+  });
+
+  it('when a text field names its charset (utf-8, as curl -F "label=…;type=text/plain;charset=utf-8" sends it), then its accented text arrives whole, not refused', async () => {
+    const accepted = await upload(Buffer.from('café crème'), png(3, 3, 44), 'Content-Type: text/plain; charset=utf-8\r\n');
+    expect(accepted.status).toBe(201);
+    expect(((await accepted.json()) as { label: string }).label).toBe('café crème');
   });
 });

@@ -1,4 +1,3 @@
-import { isUtf8 } from 'node:buffer';
 import { createWriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -61,9 +60,6 @@ function receiveUpload<F>(req: Request, options: ReadUploadOptions, readFile: Fi
       // Browsers and Node's FormData send a file name as raw UTF-8 bytes in `filename="…"`;
       // busboy's default (latin1) turned `日本.png` into mojibake. `filename*=` still names its own charset.
       defParamCharset: 'utf8',
-      // A field's value arrives as its bytes (latin1 keeps one character per byte) and is decoded here,
-      // so bad UTF-8 is refused as in a JSON body, rather than stored with U+FFFD where the client sent other bytes.
-      defCharset: 'latin1',
       // busboy reports the limit once a file reaches it; one byte more lets a file of exactly the limit through.
       limits: { fileSize: options.maxFileBytes + 1, files: 1, fields: 20, parts: 30, fieldSize: 64 * 1024 },
     });
@@ -81,10 +77,13 @@ function receiveUpload<F>(req: Request, options: ReadUploadOptions, readFile: Fi
 
     parser.on('field', (name, value, info) => {
       if (info.valueTruncated) refuse(new ApiError(400, 'validation_failed', `field "${name}" is too long`, [{ path: name, message: 'too long' }]));
-      // A part naming its own charset was decoded by it (a character past U+00FF shows it): kept as it is.
-      const bytes = /[^\u0000-\u00ff]/.test(value) ? null : Buffer.from(value, 'latin1');
-      if (bytes && !isUtf8(bytes)) refuse(new ApiError(400, 'validation_failed', `field "${name}" is not valid UTF-8`, [{ path: name, message: 'is not valid UTF-8' }]));
-      fields[name] = bytes ? bytes.toString('utf8') : value;
+      // busboy decodes a field by the charset its part names (.NET and Java clients name one), else as
+      // UTF-8, a byte that is not UTF-8 becoming U+FFFD: refused as in a JSON body, rather than stored
+      // with U+FFFD where the client sent other bytes (a U+FFFD it sent as such is refused with them).
+      // Read as latin1 bytes instead, a part naming utf-8 or latin1 that held "café" was refused: busboy
+      // tells a field's text, not the charset it was read in.
+      if (value.includes('\uFFFD')) refuse(new ApiError(400, 'validation_failed', `field "${name}" is not valid UTF-8`, [{ path: name, message: 'is not valid UTF-8' }]));
+      fields[name] = value;
     });
     parser.on('file', (name, stream, info) => {
       // A broken form destroys the part with the error the parser also emits; that one is handled.
