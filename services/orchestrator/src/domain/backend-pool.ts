@@ -58,8 +58,13 @@ export class BackendPool {
   private readonly store: BackendStore;
   /** When the backends were last read again for needs no backend was known to meet (recheckFor), and that read. */
   private readonly needsRechecked = new Map<string, { at: number; read: Promise<void> }>();
-  /** Jobs waiting for a backend: each one's wake-up, with its priority rank (PRIORITY_RANK: lower goes first). */
-  private readonly waiters = new Map<() => void, number>();
+  /**
+   * Jobs waiting for a backend: each one's wake-up, with its priority rank (PRIORITY_RANK: lower goes
+   * first) and when it began to wait (`since`, the order of acquire calls, kept across its own looks again).
+   */
+  private readonly waiters = new Map<() => void, { rank: number; since: number }>();
+  /** Counts acquire calls that began to wait: each one's `since`. */
+  private arrivals = 0;
   private timer: NodeJS.Timeout | undefined;
   private turn = 0;
   /** Jobs finished per backend id, not yet added to `backends.jobsDone`. */
@@ -225,7 +230,9 @@ export class BackendPool {
    * that waited longer, not to whichever began waiting first.
    */
   private wakeWaiters(): void {
-    for (const [wake] of [...this.waiters].sort((a, b) => a[1] - b[1])) wake();
+    // By when each began to wait, not by Map order: a job that looked again on its own timer is
+    // registered anew, and would otherwise go behind the jobs that began to wait after it.
+    for (const [wake] of [...this.waiters].sort(([, a], [, b]) => a.rank - b.rank || a.since - b.since)) wake();
   }
 
   /** For /readyz: a service that can reach no backend cannot render anything. */
@@ -254,6 +261,7 @@ export class BackendPool {
   async acquire(needs: JobNeeds, options: { deadlineAt: number; signal?: AbortSignal; limitS: number; rank?: number }): Promise<BackendLease> {
     let waiting = false;
     let rechecked = false;
+    let since = 0;
     try {
       for (;;) {
         // An aborted signal (a cancel, or the worker closing) takes no backend, free or not: nothing is
@@ -282,10 +290,11 @@ export class BackendPool {
           this.options.log.info('job waits for a backend', { reason: route.reason });
           // It holds a worker slot but takes no backend's room: another job may take that room.
           waiting = true;
+          since = ++this.arrivals;
           this.waitingJobs++;
           this.capacityChanged();
         }
-        await this.nextChange(Math.min(options.deadlineAt - Date.now(), this.options.probeEveryMs ?? DEFAULT_PROBE_MS), options.signal, options.rank ?? 0);
+        await this.nextChange(Math.min(options.deadlineAt - Date.now(), this.options.probeEveryMs ?? DEFAULT_PROBE_MS), options.signal, { rank: options.rank ?? 0, since });
       }
     } finally {
       if (waiting) {
@@ -440,7 +449,7 @@ export class BackendPool {
    * Resolves at the next backend change or after `ms`; rejects with the signal's reason once it is
    * aborted (a cancel, a shutdown), at once if it already is: a job waiting for a backend stops then.
    */
-  private nextChange(ms: number, signal: AbortSignal | undefined, rank: number): Promise<void> {
+  private nextChange(ms: number, signal: AbortSignal | undefined, order: { rank: number; since: number }): Promise<void> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) {
         reject(signal.reason);
@@ -462,7 +471,7 @@ export class BackendPool {
         reject(signal!.reason);
       };
       const timer = setTimeout(done, Math.max(0, ms));
-      this.waiters.set(done, rank);
+      this.waiters.set(done, order);
       signal?.addEventListener('abort', aborted, { once: true });
     });
   }
