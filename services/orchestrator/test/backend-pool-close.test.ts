@@ -101,4 +101,20 @@ describe('BackendPool.close() with a sweep of abandoned prompts in flight (pool 
     expect(simulator.controls).toEqual([]);
     expect(heldQueueReads()).toBe(1);
   });
+
+  it('when close() is called while a read of the models routing asked for waits its turn (one per backend every 5 s), then that read is never sent', async () => {
+    // Every /object_info answered as usual, and counted.
+    simulator.misbehave({ kind: 'held', path: '/object_info', until: Promise.resolve() });
+    pool = new BackendPool({ urls: [simulator.url], db, log, probeEveryMs: 100 });
+    await pool.start();
+    const modelReads = () => simulator.misbehaviours.filter((r) => r.path === '/object_info').length;
+    // A refusal for a model the backend lists: read again at once, then the next asks wait out 5 s.
+    await pool.modelsRefused(simulator.url, ['gone.safetensors'], Date.now());
+    const readsBefore = modelReads();
+    const waiting = pool.modelsRefused(simulator.url, ['gone.safetensors'], Date.now());
+    await pool.close();
+    await Promise.race([waiting, sleep(6_000)]);
+    await sleep(500);
+    expect(modelReads()).toBe(readsBefore);
+  }, 20_000);
 });

@@ -50,6 +50,8 @@ export class Backend {
   /** The read routing asked for (recheckCapabilities), waiting out CAPABILITIES_RECHECK_MS or in flight; it never rejects. */
   private rechecking: Promise<void> | undefined;
   private recheckedAt = 0;
+  /** Closed with its pool: a read routing asked for and still waiting its turn is not sent. */
+  private closed = false;
 
   constructor(
     readonly url: string,
@@ -132,7 +134,7 @@ export class Backend {
     for (;;) {
       await this.reading?.catch(() => undefined);
       await this.rechecking;
-      if ((this.capabilitiesAt?.getTime() ?? 0) >= since) return;
+      if (this.closed || (this.capabilitiesAt?.getTime() ?? 0) >= since) return;
       this.rechecking ??= this.recheckOnce().finally(() => (this.rechecking = undefined));
     }
   }
@@ -140,6 +142,7 @@ export class Backend {
   private async recheckOnce(): Promise<void> {
     const wait = this.recheckedAt + CAPABILITIES_RECHECK_MS - Date.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait).unref());
+    if (this.closed) return;
     this.recheckedAt = Date.now();
     try {
       await this.refreshCapabilities();
@@ -177,6 +180,7 @@ export class Backend {
   }
 
   close(): void {
+    this.closed = true;
     this.client.close();
   }
 }
