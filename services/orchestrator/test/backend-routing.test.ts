@@ -143,6 +143,28 @@ describe('backend pool (orchestrator in-process, two simulators with different m
     expect(rows.filter((g) => submittedAt(g) > submittedAt(urgent)).length).toBeGreaterThanOrEqual(3);
   });
 
+  it('when more batch jobs than every backend\'s places wait for the one backend that can run them, full, then an interactive job queued after them goes before most of them, not after them all', async () => {
+    // Beta drained: alpha is the only backend taking jobs, and the batch jobs wait for its places.
+    await db.backend.update({ where: { id: backendIdFor(beta.url) }, data: { draining: true, drainedAt: new Date() } });
+    await waitFor(() => drainState(beta), 'the orchestrator to see beta draining', 10_000);
+    try {
+      const batch: string[] = [];
+      for (let i = 0; i < 14; i++) batch.push(await render({ checkpoint: 'alpha.safetensors' }, 60, 'batch'));
+      await waitFor(async () => (await db.jobAttempt.count({ where: { jobId: { in: batch } } })) >= 2 || null, 'two batch jobs in alpha', 10_000);
+      const interactive = await render({ checkpoint: 'alpha.safetensors' }, 60, 'interactive');
+      const rows = await Promise.all([...batch, interactive].map(settled));
+      const submittedAt = (g: (typeof rows)[number]) => g.attempts[0].submittedAt.getTime();
+      const urgent = rows.pop()!;
+      expect([urgent.stage, urgent.backend]).toEqual(['rendered', alpha.url]);
+      // Taken from the queue only a few ahead (2 in alpha, at most 4 waiting for its places), not all
+      // 14: those still queued, as the interactive job, go after it.
+      expect(rows.filter((g) => submittedAt(g) > submittedAt(urgent)).length).toBeGreaterThanOrEqual(14 - 2 - 4 - 1);
+    } finally {
+      await db.backend.update({ where: { id: backendIdFor(beta.url) }, data: { draining: false, drainedAt: null } });
+      await waitFor(async () => !(await drainState(beta)), 'beta to take jobs again', 10_000);
+    }
+  });
+
   it('when a backend is drained, then it finishes the job it holds and gets no new one until undrained', async () => {
     const long = await render({ checkpoint: 'alpha.safetensors' }, 60);
     // Started there and not rendered yet (its ticks are stored at most once a second: the attempt's start tells).

@@ -79,4 +79,23 @@ describe('render capacity follows the usable backends (orchestrator in-process, 
     const rows = await rendered([needsBeta, ...forAlpha]);
     expect(rows.find((r) => r.id === needsBeta)!.backend).toBe(beta.url);
   });
+
+  it('when more jobs than every backend’s places wait for a drained backend, then the jobs queued behind them that the other backend can run still go there', async () => {
+    await drain(beta, true);
+    // 8 waiting jobs: more than the (1 + BACKEND_PREFETCH) × 2 backends = 4 the waiting once could add.
+    const needBeta: string[] = [];
+    for (let i = 0; i < 8; i++) needBeta.push(await fx.resolvedGeneration({ prompt: `only beta ${i}`, steps: 1 }, { checkpoint: 'beta.safetensors' }));
+    const forAlpha = [
+      await fx.resolvedGeneration({ prompt: 'alpha after the beta jobs', steps: 1 }, { checkpoint: 'alpha.safetensors' }),
+      await fx.resolvedGeneration({ prompt: 'alpha after the beta jobs, two', steps: 1 }, { checkpoint: 'alpha.safetensors' }),
+    ];
+    // Alpha renders them while beta stays drained (the waiting jobs took every render slot: nothing ran until beta came back).
+    await waitFor(async () => {
+      const rows = await db.generationJob.findMany({ where: { id: { in: forAlpha } } });
+      return rows.every((r) => r.stage === 'rendered') ? rows : null;
+    }, 'the alpha jobs to render while beta is drained', 15_000);
+    await drain(beta, false);
+    const rows = await rendered([...needBeta, ...forAlpha]);
+    expect(rows.filter((r) => needBeta.includes(r.id)).map((r) => r.backend)).toEqual(needBeta.map(() => beta.url));
+  });
 });

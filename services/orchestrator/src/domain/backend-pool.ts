@@ -46,6 +46,14 @@ const CLOSE_WAIT_MS = 1_000;
 const FALLBACK_RECHECK_MS = 60_000;
 /** Distinct unmet needs remembered; forgotten (and read for again) past this many. */
 const NEEDS_REMEMBERED = 1_000;
+/**
+ * The most jobs waiting for a capable backend to be up and taking jobs (down, draining) that each add
+ * a worker slot (renderConcurrency). Bounded by every backend's places instead, a drained backend's
+ * jobs at the head of the queue took every slot and the backends left sat idle until it came back.
+ * Each is a BullMQ job held in memory with its lock, so a queue led by more than this many jobs for a
+ * backend that is down or draining still holds back the jobs behind them.
+ */
+const MAX_WAITING_FOR_BACKEND = 1_000;
 
 /**
  * The ComfyUI backends of COMFYUI_URLS: health (probes and WebSocket state), cached
@@ -77,8 +85,10 @@ export class BackendPool {
   private readonly saved = new Map<string, { state: string; at: number }>();
   /** Row writes still in flight (start() waits for the first probe's). */
   private readonly saving = new Set<Promise<void>>();
-  /** Jobs in acquire() waiting because no capable backend is up and taking jobs. */
-  private waitingJobs = 0;
+  /** Jobs in acquire() waiting for a place on a capable backend that is up but full. */
+  private waitingForRoom = 0;
+  /** Jobs in acquire() waiting because no capable backend is up and taking jobs (down, draining, models unknown). */
+  private waitingForBackend = 0;
   private readonly capacityListeners = new Set<() => void>();
   /** Prompts this process (or, restored at start, an earlier one) left on backends taken for down; taken off them once they are back. */
   private readonly abandoned: AbandonedPrompts;
@@ -183,11 +193,15 @@ export class BackendPool {
   /**
    * How many render jobs to hold at once: (1 + BACKEND_PREFETCH) per backend that is up and not
    * draining, plus the jobs waiting for a backend that cannot take them now (they hold a worker slot
-   * but no place), at most as many again as every configured backend's share. So jobs that only a
-   * full (or down) backend can run leave the other backends' places to the jobs behind them in the
-   * queue, while a backend down or draining lets few more jobs out of the queue than the others can
-   * take, so a job of higher priority still overtakes what waits there. With no backend taking jobs,
-   * every configured backend's share, as ever (each job then waits up to JOB_TIMEOUT_S).
+   * but no place): those waiting for a place on a full backend at most as many again as every
+   * configured backend's share, those waiting for a backend that is down or draining at most
+   * MAX_WAITING_FOR_BACKEND. So jobs that only a full, down or draining backend can run leave the
+   * other backends' places to the jobs behind them in the queue, while jobs for a full backend (each
+   * takes the next place that comes free there, before any job still in Redis) are taken from the
+   * queue only a few ahead, so a job of higher priority that comes later still overtakes what waits
+   * there; jobs for a backend down or draining take no place that comes free, however many wait. With
+   * no backend taking jobs, every configured backend's share, as ever (each job then waits up to
+   * JOB_TIMEOUT_S).
    */
   readonly renderConcurrency: DynamicConcurrency = {
     current: () => {
@@ -195,7 +209,7 @@ export class BackendPool {
       const configured = Math.max(1, this.backends.length * capacity);
       const usable = this.backends.filter((b) => b.up && !b.draining).length;
       if (!usable) return configured;
-      return usable * capacity + Math.min(this.waitingJobs, configured);
+      return usable * capacity + Math.min(this.waitingForRoom, configured) + Math.min(this.waitingForBackend, MAX_WAITING_FOR_BACKEND);
     },
     subscribe: (changed) => {
       this.capacityListeners.add(changed);
@@ -260,6 +274,8 @@ export class BackendPool {
    */
   async acquire(needs: JobNeeds, options: { deadlineAt: number; signal?: AbortSignal; limitS: number; rank?: number }): Promise<BackendLease> {
     let waiting = false;
+    /** What it waits for now (counted in waitingForRoom or waitingForBackend), once it waits. */
+    let waitsForRoom: boolean | undefined;
     let rechecked = false;
     let since = 0;
     try {
@@ -288,20 +304,26 @@ export class BackendPool {
         if (Date.now() >= options.deadlineAt) throw new PromptTimedOutError(`timed out after ${options.limitS} s (JOB_TIMEOUT_S) waiting for a backend: ${route.reason}`);
         if (!waiting) {
           this.options.log.info('job waits for a backend', { reason: route.reason });
-          // It holds a worker slot but takes no backend's room: another job may take that room.
           waiting = true;
           since = ++this.arrivals;
-          this.waitingJobs++;
-          this.capacityChanged();
+        }
+        if (waitsForRoom !== route.full) {
+          // It holds a worker slot but takes no backend's room: another job may take that room.
+          if (waitsForRoom !== undefined) this.countWaiting(waitsForRoom, -1);
+          waitsForRoom = route.full;
+          this.countWaiting(waitsForRoom, 1);
         }
         await this.nextChange(Math.min(options.deadlineAt - Date.now(), this.options.probeEveryMs ?? DEFAULT_PROBE_MS), options.signal, { rank: options.rank ?? 0, since });
       }
     } finally {
-      if (waiting) {
-        this.waitingJobs--;
-        this.capacityChanged();
-      }
+      if (waitsForRoom !== undefined) this.countWaiting(waitsForRoom, -1);
     }
+  }
+
+  private countWaiting(forRoom: boolean, change: 1 | -1): void {
+    if (forRoom) this.waitingForRoom += change;
+    else this.waitingForBackend += change;
+    this.capacityChanged();
   }
 
   /**

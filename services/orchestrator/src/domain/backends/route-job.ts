@@ -53,8 +53,12 @@ export interface RouteOptions {
 export type Route =
   /** `checkpoint` is empty when the graph loads none. */
   | { kind: 'run'; url: string; checkpoint: string }
-  /** Some backend could run it, but none that can is up, taking jobs and with room now. */
-  | { kind: 'wait'; reason: string }
+  /**
+   * Some backend could run it, but none that can is up, taking jobs and with room now. `full`: some
+   * are up and taking jobs, but every one has as many prompts of ours as it may (a place comes free
+   * as one ends); else none is up and taking jobs (down, draining, or its models not known yet).
+   */
+  | { kind: 'wait'; reason: string; full: boolean }
   /** No configured backend can ever run it. */
   | { kind: 'none'; message: string; details: NoCapableDetails };
 
@@ -105,16 +109,16 @@ export function routeJob(candidates: RouteCandidate[], needs: JobNeeds, options:
   const capable = gaps.filter((g) => g.missing.length === 0).map((g) => g.candidate);
   if (!capable.length) {
     const unknown = candidates.filter((c) => !c.capabilities);
-    if (unknown.length) return { kind: 'wait', reason: `no backend known to be capable; waiting to learn the models of ${unknown.map((c) => c.url).join(', ')}` };
+    if (unknown.length) return { kind: 'wait', full: false, reason: `no backend known to be capable; waiting to learn the models of ${unknown.map((c) => c.url).join(', ')}` };
     return noneCapable(candidates, gaps, checkpoint, needs);
   }
   const usable = capable.filter((c) => c.up && !c.draining);
   if (!usable.length) {
-    return { kind: 'wait', reason: `every capable backend is down or draining: ${capable.map((c) => `${c.url} (${c.up ? 'draining' : 'down'})`).join(', ')}` };
+    return { kind: 'wait', full: false, reason: `every capable backend is down or draining: ${capable.map((c) => `${c.url} (${c.up ? 'draining' : 'down'})`).join(', ')}` };
   }
   const withRoom = usable.filter((c) => c.load < options.capacity);
   if (!withRoom.length) {
-    return { kind: 'wait', reason: `every capable backend is full (${options.capacity} prompts each): ${usable.map((c) => c.url).join(', ')}` };
+    return { kind: 'wait', full: true, reason: `every capable backend is full (${options.capacity} prompts each): ${usable.map((c) => c.url).join(', ')}` };
   }
   const turn = options.turn ?? 0;
   const order = (c: RouteCandidate) => (candidates.indexOf(c) - turn + candidates.length * 1_000) % candidates.length;
