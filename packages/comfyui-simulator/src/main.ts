@@ -39,7 +39,9 @@ GET /sim/prompts lists every accepted POST /prompt (prompt_id, client_id, graph)
 GET /sim/progress lists every progress message sent (prompt id, node, value, max, epoch ms sent);
 GET /sim/controls lists every POST /queue (whose body is a JSON object) and POST /interrupt with its body;
 POST /sim/models {"checkpoints":[...],"loras":[...]} replaces the model files it has (a list left out stays),
-as files added to or deleted from a running ComfyUI's models folders
+as files added to or deleted from a running ComfyUI's models folders;
+POST /sim/hang makes the next node to start not return (its prompt stays running, interrupts are not
+honoured, nothing behind it runs: a stuck node or a dead worker thread), POST /sim/hang {"release":true} lets it go on
 (prompts, uploads and controls: the newest 10,000 of each, as ComfyUI keeps 10,000 history items);
 a CLIPTextEncode text containing __sim_execution_error__ fails its sampler.`;
 

@@ -1,4 +1,5 @@
 import type { FailureSwitch } from './execution/failure-switch';
+import type { WorkerHang } from './execution/worker-hang';
 import type { Misbehaviour } from './http/misbehaviour';
 import type { PromptQueue } from './execution/prompt-queue';
 import type { PromptWorker } from './execution/prompt-worker';
@@ -65,6 +66,8 @@ export interface SimulatorState {
   worker: PromptWorker;
   hub: SocketHub;
   failures: FailureSwitch;
+  /** A node that does not return, armed by a test (POST /sim/hang). */
+  hang: WorkerHang;
   received: ReceivedPrompt[];
   uploads: RecordedUpload[];
   controls: RecordedControl[];

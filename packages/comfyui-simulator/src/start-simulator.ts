@@ -8,6 +8,7 @@ import { FailureSwitch } from './execution/failure-switch';
 import { PromptExecutor } from './execution/prompt-executor';
 import { PromptQueue } from './execution/prompt-queue';
 import { PromptWorker } from './execution/prompt-worker';
+import { WorkerHang } from './execution/worker-hang';
 import { addFileRoutes } from './http/routes/file-routes';
 import { addHistoryRoutes } from './http/routes/history-routes';
 import { addInfoRoutes } from './http/routes/info-routes';
@@ -67,6 +68,14 @@ export interface Simulator {
   controls: RecordedControl[];
   /** Makes the next prompt to run fail with an execution_error (an OOM unless a message is given). */
   failNext(kind: 'execution_error', message?: string, exceptionType?: string): void;
+  /**
+   * The next node to start does not return until releaseWorker(): its prompt stays running for good,
+   * interrupts are not honoured, nothing behind it runs, HTTP goes on answering (a node stuck, or the
+   * worker thread dead: comfyui-protocol.md §10).
+   */
+  hangWorker(): void;
+  /** Lets a hung node go on (an interrupt requested meanwhile then takes effect). */
+  releaseWorker(): void;
   /** Drops every WebSocket connection, as a crashed or restarted server would. */
   disconnectSockets(): void;
   /** Arms an answer no real ComfyUI gives (see misbehaviour.ts), or with none, follows the protocol again. */
@@ -141,6 +150,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   queue = new PromptQueue(() => hub.broadcastStatus());
   const interrupt = { requested: false };
   const failures = new FailureSwitch();
+  const hang = new WorkerHang();
   const progressSent: RecordedProgress[] = new RecentRecord(MAX_RECORDED_PROGRESS);
   const misbehaviours: MisbehaviourRecord[] = [];
   // The messages themselves are ComfyUI's; only when each `progress` left is noted beside them.
@@ -156,9 +166,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     },
     setExecution: (clientId, lastNodeId) => hub.setExecution(clientId, lastNodeId),
   };
-  const worker = new PromptWorker(queue, new PromptExecutor(env, sink, interrupt, failures, profile), hub, interrupt, log);
+  const worker = new PromptWorker(queue, new PromptExecutor(env, sink, interrupt, failures, profile, hang), hub, interrupt, log);
   const maxRecorded = options.maxRecorded ?? MAX_RECORDED;
-  const state: SimulatorState = { env, profile, host, port: 0, queue, worker, hub, failures, progressSent, nextNumber: 0, misbehaviour: options.misbehave,
+  const state: SimulatorState = { env, profile, host, port: 0, queue, worker, hub, failures, hang, progressSent, nextNumber: 0, misbehaviour: options.misbehave,
     received: new RecentRecord(maxRecorded), uploads: new RecentRecord(maxRecorded), controls: new RecentRecord(maxRecorded) };
 
   const router = new Router((error) => log(`request failed: ${(error as Error)?.stack ?? error}`));
@@ -191,6 +201,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     uploads: state.uploads,
     controls: state.controls,
     failNext: (_kind, message, exceptionType) => failures.arm(message, exceptionType),
+    hangWorker: () => hang.arm(),
+    releaseWorker: () => hang.disarm(),
     disconnectSockets: () => hub.disconnectAll(),
     misbehave: (next) => {
       state.misbehaviour = next;
@@ -199,6 +211,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     misbehaviours,
     close: () =>
       (closing ??= (async () => {
+        // A hung node would hold the worker's close for good.
+        hang.disarm();
         await hub.close();
         server.closeAllConnections();
         await new Promise<void>((done) => server.close(() => done()));

@@ -27,5 +27,5 @@ export interface JobError {
 }
 
 /** Why one attempt of a render ended without the generation failing (it goes on with a new attempt). */
-export const ATTEMPT_END_CODES = ['backend_removed', 'prompt_lost', 'backend_lost', 'backend_error', 'model_missing'] as const;
+export const ATTEMPT_END_CODES = ['backend_removed', 'prompt_lost', 'backend_lost', 'backend_error', 'model_missing', 'backend_stuck'] as const;
 export type AttemptEndCode = (typeof ATTEMPT_END_CODES)[number];

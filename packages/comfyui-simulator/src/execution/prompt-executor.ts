@@ -7,6 +7,7 @@ import type { EventSink } from './event-sink';
 import type { FailureSwitch } from './failure-switch';
 import { formatCurrentInputs } from './format-inputs';
 import { InterruptedError } from './interrupted-error';
+import { WorkerHang } from './worker-hang';
 import { isLink, OutputCache } from './output-cache';
 import { ProgressRegistry } from './progress-registry';
 import type { ServerProfile } from '../server-profile';
@@ -35,6 +36,7 @@ export class PromptExecutor {
     private readonly interrupt: InterruptFlag,
     private readonly failures: FailureSwitch,
     private readonly profile: ServerProfile,
+    private readonly hang: WorkerHang = new WorkerHang(),
   ) {}
 
   /** PromptExecutor.reset (after POST /free with free_memory): a fresh output cache. */
@@ -86,6 +88,7 @@ export class PromptExecutor {
         this.sink.send('executing', { node: nodeId, display_node: nodeId, prompt_id: promptId }, clientId);
       }
       try {
+        await this.hang.atNodeStart();
         if (this.interrupt.requested) throw new InterruptedError();
         if (nodeId === failAt) throw armed;
         const result = await definition.run({

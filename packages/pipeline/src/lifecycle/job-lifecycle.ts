@@ -341,4 +341,5 @@ const attemptEndMessage: Record<AttemptEndCode, string> = {
   backend_lost: 'the backend went down while holding the prompt',
   backend_error: 'the backend failed the prompt with a transient fault (e.g. a 5xx); tried again on another capable backend when there is one',
   model_missing: 'the backend refused the prompt for a model file it no longer has (deleted or renamed while it ran); the job was routed again',
+  backend_stuck: "the backend's worker went on running another prompt past its interrupt, so nothing queued there runs; the job was routed again",
 };

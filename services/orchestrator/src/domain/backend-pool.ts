@@ -147,7 +147,8 @@ export class BackendPool {
     await Promise.all([...this.backends.map((b) => b.check()), this.refreshDrain().catch(() => undefined)]);
     // Closed meanwhile: what is left to take off waits for the next process (it restores it from PostgreSQL).
     if (this.closing.signal.aborted) return;
-    await Promise.all(this.backends.filter((b) => b.up).map((b) => this.abandoned.sweep(b.url, b.client, this.closing.signal)));
+    // A backend stuck on a prompt still answers: our prompts left waiting behind it are taken off at once.
+    await Promise.all(this.backends.filter((b) => b.up || b.answeringWhileStuck).map((b) => this.abandoned.sweep(b.url, b.client, this.closing.signal)));
   }
 
   /**
@@ -363,6 +364,15 @@ export class BackendPool {
     if (!backend.capabilities) return false;
     const listed = modelFilesOf(backend.capabilities);
     return files.some((file) => !listed.has(file));
+  }
+
+  /**
+   * A prompt of this process went on running past its interrupt there (takePromptOff's 'ignored'):
+   * nothing queued behind it runs, so the backend takes no prompt, and the jobs waiting there go
+   * elsewhere, until ComfyUI no longer runs it.
+   */
+  markStuck(url: string, promptId: string): void {
+    this.find(url)?.markStuck(promptId);
   }
 
   /** Whether the backend is down, probing it now (a request to it just failed). */

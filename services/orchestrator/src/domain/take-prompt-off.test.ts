@@ -35,12 +35,18 @@ describe('takePromptOff', () => {
     expect(calls).toEqual(['delete p', 'interrupt p']);
   });
 
-  it('when ComfyUI never lets go, then exactly one interrupt is sent and it gives up after the grace', async () => {
+  it('when ComfyUI never lets go of the running prompt, then exactly one interrupt is sent and it gives up after the grace: the interrupt was ignored', async () => {
     const { client, calls } = fakeClient([[['p'], []]]);
     const started = Date.now();
-    expect(await takePromptOff(client, 'p', { log, graceMs: 400 })).toBe('unconfirmed');
+    expect(await takePromptOff(client, 'p', { log, graceMs: 400 })).toBe('ignored');
     expect(Date.now() - started).toBeGreaterThanOrEqual(400);
     expect(calls).toEqual(['interrupt p']);
+  });
+
+  it('when the prompt stays waiting in the queue past the grace, then it is unconfirmed, not an ignored interrupt', async () => {
+    const { client, calls } = fakeClient([[['other'], ['p']]]);
+    expect(await takePromptOff(client, 'p', { log, graceMs: 300 })).toBe('unconfirmed');
+    expect(calls).toEqual(['delete p']);
   });
 
   it('when the prompt is already gone, then nothing is sent', async () => {

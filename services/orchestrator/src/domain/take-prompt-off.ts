@@ -9,7 +9,13 @@ export type TakeOffOutcome =
   /** ComfyUI no longer holds the prompt: deleted from its queue, interrupted, or it had already ended. */
   | 'confirmed'
   /** Still there when the grace ran out; the backend will finish it on its own (its result is not used). */
-  | 'unconfirmed';
+  | 'unconfirmed'
+  /**
+   * Interrupted while it ran, and still running when the grace ran out: a node that does not return
+   * to ComfyUI's interrupt checks, or a dead worker thread (comfyui-protocol.md §10). Nothing queued
+   * behind it runs there meanwhile.
+   */
+  | 'ignored';
 
 /**
  * Takes one prompt off a backend, whatever the others there are doing: deleted from ComfyUI's queue
@@ -21,13 +27,15 @@ export async function takePromptOff(client: ComfyClient, promptId: string, optio
   const until = Date.now() + (options.graceMs ?? DEFAULT_STOP_GRACE_MS);
   let deleted = false;
   let interrupted = false;
+  /** Whether the last /queue read showed it running. */
+  let running = false;
   for (;;) {
     try {
       const queue = await readableQueue(client);
       if (!queue) return await takeOffUnseen(client, promptId, options.log);
-      const { running, pending } = queue;
-      const isRunning = running.some((item) => item.promptId === promptId);
-      const isPending = pending.some((item) => item.promptId === promptId);
+      const isRunning = queue.running.some((item) => item.promptId === promptId);
+      const isPending = queue.pending.some((item) => item.promptId === promptId);
+      running = isRunning;
       if (!isRunning && !isPending) return 'confirmed';
       if (isPending && !deleted) {
         deleted = true;
@@ -40,8 +48,8 @@ export async function takePromptOff(client: ComfyClient, promptId: string, optio
       options.log.warn('could not take the prompt off the backend yet', { promptId, baseUrl: client.baseUrl, error: (error as Error).message });
     }
     if (Date.now() >= until) {
-      options.log.warn('the backend still holds the prompt after the grace; going on without it', { promptId, baseUrl: client.baseUrl });
-      return 'unconfirmed';
+      options.log.warn('the backend still holds the prompt after the grace; going on without it', { promptId, baseUrl: client.baseUrl, runningPastInterrupt: interrupted && running });
+      return interrupted && running ? 'ignored' : 'unconfirmed';
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }

@@ -6,6 +6,7 @@ import { BackendDrainingError, JobLifecycle, MalformedDataError, PromptTimedOutE
 import type { BackendLease } from '../domain/backend-pool';
 import { promptIdFor } from '../domain/prompt-id';
 import { modelFilesOf } from '../domain/backends/capabilities';
+import { BackendLostError } from '../domain/backends/backend-lost-error';
 import { samplerSteps } from '../domain/sampler-steps';
 import type { CancelRequests } from './cancel-requests';
 import { linkSignals } from './linked-signal';
@@ -279,13 +280,15 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
       const lost = lease.lost.aborted || (error instanceof ComfyUnreachableError && (await deps.pool.confirmDown(lease.url)));
       const cause = stopCause({ shutdown: signal, cancel, deadline });
       if (cause && !lost) {
-        const stopped = await stopRender({ generationId: jobId, client: lease.client, promptId, lifecycle, events: deps.events, log: deps.log, graceMs: deps.stopGraceMs, limitMs }, cause);
+        const onIgnored = () => deps.pool.markStuck(lease.url, promptId);
+        const stopped = await stopRender({ generationId: jobId, client: lease.client, promptId, lifecycle, events: deps.events, log: deps.log, graceMs: deps.stopGraceMs, limitMs, onIgnored }, cause);
         return { kind: 'gone', outcome: stopped.outcome };
       }
       if (lost) {
         deps.log.warn('backend lost while holding the prompt; trying another', { jobId, backend: lease.url, promptId });
         deps.pool.abandon(lease.url, jobId, promptId);
-        return { kind: 'lost' };
+        const stuck = lease.lost.reason instanceof BackendLostError && lease.lost.reason.stuck;
+        return { kind: 'lost', reason: stuck ? 'backend_stuck' : 'backend_lost' };
       }
       if (cause === 'timeout') throw new PromptTimedOutError(`timed out after ${Math.round(limitMs / 1000)} s (JOB_TIMEOUT_S)`);
       throw error;

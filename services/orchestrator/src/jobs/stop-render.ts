@@ -26,6 +26,8 @@ export interface StopRenderContext {
   log: Logger;
   graceMs?: number;
   limitMs: number;
+  /** The prompt went on running past its interrupt: the backend is stuck on it (BackendPool.markStuck). */
+  onIgnored: () => void;
 }
 
 /**
@@ -35,7 +37,13 @@ export interface StopRenderContext {
  */
 export async function stopRender(ctx: StopRenderContext, cause: StopCause): Promise<StageResult> {
   const outcome = await takePromptOff(ctx.client, ctx.promptId, { log: ctx.log, graceMs: ctx.graceMs });
-  const how = outcome === 'confirmed' ? 'ComfyUI let go of it' : 'ComfyUI had not confirmed within the grace';
+  if (outcome === 'ignored') ctx.onIgnored();
+  const how =
+    outcome === 'confirmed'
+      ? 'ComfyUI let go of it'
+      : outcome === 'ignored'
+        ? 'it went on running after its interrupt: the backend takes no new prompt until it ends'
+        : 'ComfyUI had not confirmed within the grace';
   if (cause === 'cancel') {
     await ctx.events.publishAll([await ctx.lifecycle.cancel(ctx.generationId)]);
     ctx.log.info('render canceled', { generationId: ctx.generationId, promptId: ctx.promptId, confirmed: outcome === 'confirmed' });

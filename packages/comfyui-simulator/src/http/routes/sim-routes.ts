@@ -49,6 +49,19 @@ export function addSimRoutes(router: Router, state: SimulatorState): void {
     sendJson(res, 200, { checkpoints: state.env.checkpoints, loras: state.env.loras });
   });
 
+  // {"release": false} (or no body): the next node to start does not return, as a stuck node or a dead
+  // worker thread (its prompt stays running, interrupts are not honoured); {"release": true} lets it go on.
+  router.add('POST', '/sim/hang', async (req, res) => {
+    const body = asObject(await readJson(req).catch(() => undefined)) ?? {};
+    if (body.release !== undefined && typeof body.release !== 'boolean') {
+      sendJson(res, 400, { error: 'expected {"release": true | false}' });
+      return;
+    }
+    if (body.release) state.hang.disarm();
+    else state.hang.arm();
+    sendJson(res, 200, { hanging: state.hang.hanging });
+  });
+
   router.add('POST', '/sim/disconnect-sockets', (_req, res) => {
     state.hub.disconnectAll();
     sendJson(res, 200, { disconnected: true });

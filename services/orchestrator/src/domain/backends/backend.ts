@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { ComfyClient } from '@anime/comfyui-client';
+import { ComfyClient, readableQueue } from '@anime/comfyui-client';
 import type { Logger } from '@anime/logger';
 import { backendIdFor } from './backend-id';
 import { BackendLostError } from './backend-lost-error';
@@ -43,6 +43,12 @@ export class Backend {
    */
   session = 0;
   private failures = 0;
+  /**
+   * A prompt that went on running past its interrupt (a node that does not return, a dead worker
+   * thread: comfyui-protocol.md §10): nothing queued behind it runs, so the backend is taken for down,
+   * though it answers, until ComfyUI no longer runs it (it ended, or ComfyUI was restarted).
+   */
+  private stuckOn: { promptId: string; since: Date } | undefined;
   private lostController = lostSignalController();
   private checking: Promise<boolean> | undefined;
   /** The /object_info read in flight, which every caller meanwhile shares. */
@@ -86,11 +92,47 @@ export class Backend {
     return this.checking;
   }
 
+  /**
+   * The prompt went on running past its interrupt: the backend is taken for down (the jobs whose
+   * prompts wait behind it there go to another backend) until the prompt no longer runs.
+   */
+  markStuck(promptId: string): void {
+    if (this.stuckOn) return;
+    this.stuckOn = { promptId, since: new Date() };
+    this.lastError = this.stuckMessage();
+    this.setUp(false, this.lastError);
+  }
+
+  /** Whether it answers though taken for down, stuck on a prompt (what it still holds of ours can be taken off). */
+  get answeringWhileStuck(): boolean {
+    return !!this.stuckOn && this.failures === 0;
+  }
+
+  private stuckMessage(): string {
+    const { promptId, since } = this.stuckOn!;
+    return `ComfyUI's worker is stuck: prompt ${promptId} went on running after it was interrupted (since ${since.toISOString()}); no prompt is sent there until it ends or ComfyUI is restarted`;
+  }
+
+  /** Whether ComfyUI still runs the prompt it is stuck on; one that cannot be read says yes. */
+  private async stillStuck(): Promise<boolean> {
+    const queue = await readableQueue(this.probe).catch(() => undefined);
+    return !queue || queue.running.some((item) => item.promptId === this.stuckOn!.promptId);
+  }
+
   private async probeOnce(): Promise<boolean> {
     try {
       await this.probe.systemStats();
       this.failures = 0;
       this.lastSeenAt = new Date();
+      if (this.stuckOn) {
+        if (await this.stillStuck()) {
+          this.lastError = this.stuckMessage();
+          this.onChange(this);
+          return this.up;
+        }
+        this.log.info('backend no longer stuck: ComfyUI let go of the prompt', { backend: this.url, promptId: this.stuckOn.promptId });
+        this.stuckOn = undefined;
+      }
       if (!this.up) {
         // Refreshed on every return to up: the backend may have restarted with other models.
         await this.refreshCapabilities();
@@ -169,7 +211,7 @@ export class Backend {
         this.lostController = lostSignalController();
         this.session++;
       }
-      else this.lostController.abort(new BackendLostError(this.url, reason));
+      else this.lostController.abort(new BackendLostError(this.url, reason, !!this.stuckOn));
     }
     this.onChange(this);
   }

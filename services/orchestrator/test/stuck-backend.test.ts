@@ -1,0 +1,92 @@
+import type { Simulator } from '@anime/comfyui-simulator';
+import type { Db } from '@anime/db';
+import { createRedis, JobControlPublisher, type JobLifecycle } from '@anime/pipeline';
+import { TEST_REDIS_URL, waitFor } from '@anime/testing';
+import { backendIdFor } from '../src/domain/backends/backend-id';
+import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrator-fixture';
+
+/**
+ * A node that does not return, or ComfyUI's worker thread dead while HTTP answers
+ * (comfyui-protocol.md §10): the prompt stays running through its interrupt and nothing queued
+ * behind it runs. The backend is taken for down once an interrupt of ours is ignored, the jobs
+ * waiting there go to another backend, and it takes prompts again once ComfyUI lets go.
+ */
+describe('a backend whose worker is stuck (in-process, two simulators)', () => {
+  let fx: OrchestratorFixture;
+  let db: Db;
+  let lifecycle: JobLifecycle;
+  let alpha: Simulator;
+  let beta: Simulator;
+
+  beforeAll(async () => {
+    fx = await startOrchestratorFixture('stuck-backend', { simulators: [{ stepMs: 20 }, { stepMs: 20 }] });
+    ({ db, lifecycle } = fx);
+    [alpha, beta] = fx.simulators;
+  });
+
+  afterAll(async () => {
+    alpha?.releaseWorker();
+    await fx?.close();
+  });
+
+  const setDraining = async (sim: Simulator, draining: boolean) => {
+    await db.backend.update({ where: { id: backendIdFor(sim.url) }, data: { draining, drainedAt: draining ? new Date() : null } });
+    await waitFor(async () => {
+      const text = await (await fetch(`http://127.0.0.1:${fx.service.ops.port()}/metrics`)).text();
+      return text.includes(`anime_backend_state{backend="${new URL(sim.url).origin}",state="${draining ? 'draining' : 'up'}"} 1`);
+    }, `the orchestrator to see ${sim.url} ${draining ? 'draining' : 'taking jobs'}`, 10_000);
+  };
+  const cancel = async (id: string) => {
+    const publisher = createRedis(TEST_REDIS_URL);
+    try {
+      expect(await lifecycle.requestCancel(id)).toBeTruthy();
+      await new JobControlPublisher(publisher, fx.service.ctx.queuePrefix).requestCancel(id);
+    } finally {
+      publisher.disconnect();
+    }
+  };
+  const promptsFor = (sim: Simulator, id: string) => sim.received.filter((p) => JSON.stringify(p.prompt).includes(id)).length;
+
+  it('when a prompt goes on running past its interrupt, then the backend is recorded down saying so, the job waiting behind it there renders on the other, and new jobs avoid it until ComfyUI lets go', async () => {
+    // Both jobs go to alpha: beta takes none while it drains.
+    await setDraining(beta, true);
+    alpha.hangWorker();
+    const hung = await fx.resolvedGeneration({ steps: 2 });
+    await waitFor(() => db.jobAttempt.findFirst({ where: { jobId: hung, startedAt: { not: null } } }), 'the hung prompt to start on alpha');
+    const behind = await fx.resolvedGeneration({ steps: 2 });
+    await waitFor(() => db.jobAttempt.findFirst({ where: { jobId: behind, backend: alpha.url } }), 'the second job to wait in alpha\'s queue');
+    await setDraining(beta, false);
+
+    await cancel(hung);
+    // The interrupt is ignored: after the 15 s grace the job is canceled, and alpha is taken for down.
+    const canceled = await waitFor(async () => {
+      const g = await db.generationJob.findUniqueOrThrow({ where: { id: hung } });
+      return g.status === 'canceled' ? g : null;
+    }, 'the hung job to be canceled', 25_000);
+    expect(canceled.errorCode).toBe('canceled');
+    const row = await waitFor(() => db.backend.findFirst({ where: { id: backendIdFor(alpha.url), state: 'down' } }), 'alpha to be recorded down', 5_000);
+    expect(row.lastError).toMatch(/^ComfyUI's worker is stuck: prompt \S+ went on running after it was interrupted/);
+
+    // The job that waited behind the hung prompt renders on beta, its alpha attempt ended as lost.
+    const moved = await waitFor(async () => {
+      const g = await db.generationJob.findUniqueOrThrow({ where: { id: behind }, include: { attempts: { orderBy: { number: 'asc' } } } });
+      return g.stage === 'rendered' ? g : null;
+    }, 'the job behind it to render elsewhere', 10_000);
+    expect(moved.attempts.map((a) => [a.backend, (a.error as { code?: string } | null)?.code ?? null])).toEqual([[alpha.url, 'backend_stuck'], [beta.url, null]]);
+    // Taken off alpha's queue meanwhile: it would run there once the worker goes on.
+    await waitFor(async () => !(await (await fetch(`${alpha.url}/queue`)).text()).includes(moved.attempts[0].promptId), 'the moved prompt to be taken off alpha', 10_000);
+
+    const fresh = await Promise.all([fx.resolvedGeneration({ steps: 2 }), fx.resolvedGeneration({ steps: 2 }), fx.resolvedGeneration({ steps: 2 })]);
+    for (const id of fresh) await waitFor(async () => (await db.generationJob.findUniqueOrThrow({ where: { id } })).stage === 'rendered' || null, `job ${id} to render`, 10_000);
+    expect(fresh.map((id) => promptsFor(alpha, id))).toEqual([0, 0, 0]);
+
+    // ComfyUI lets go (the node returns, and honours the interrupt): alpha takes jobs again.
+    alpha.releaseWorker();
+    await waitFor(() => db.backend.findFirst({ where: { id: backendIdFor(alpha.url), state: 'up', lastError: null } }), 'alpha to be recorded up again', 10_000);
+    await setDraining(beta, true);
+    const after = await fx.resolvedGeneration({ steps: 2 });
+    await waitFor(async () => (await db.generationJob.findUniqueOrThrow({ where: { id: after } })).stage === 'rendered' || null, 'a job to render on alpha again', 10_000);
+    expect(promptsFor(alpha, after)).toBe(1);
+    await setDraining(beta, false);
+  });
+});
