@@ -10,11 +10,12 @@ export const webhookRetryDelays = z
     const parts = value.split(',').map((s) => s.trim()).filter(Boolean);
     if (!parts.length) return undefined;
     const delays: number[] = [];
-    for (const part of parts) {
+    for (const [index, part] of parts.entries()) {
       const match = /^(\d+)(ms|s|m|h)$/.exec(part);
       const ms = match ? Number(match[1]) * DURATION_UNIT_MS[match[2]] : NaN;
       if (!(ms >= 0 && ms <= 24 * 3_600_000)) {
-        ctx.addIssue({ code: 'custom', message: `"${part}" is not a duration of 0 to 24h (e.g. 500ms, 5s, 5m, 2h)` });
+        // By its position, never its text: a config error names the variable, not its value.
+        ctx.addIssue({ code: 'custom', message: `entry ${index + 1} of ${parts.length} is not a duration of 0 to 24h (e.g. 500ms, 5s, 5m, 2h)` });
         return z.NEVER;
       }
       delays.push(ms);

@@ -15,4 +15,9 @@ describe('WEBHOOK_RETRY_DELAYS', () => {
       expect(() => loadConfig(gatewayConfigSchema, { ...base, WEBHOOK_RETRY_DELAYS: bad })).toThrow(/WEBHOOK_RETRY_DELAYS/);
     }
   });
+
+  it('when a duration is bad, then the message names its position, never its text (a config error never echoes a value)', () => {
+    expect(() => loadConfig(gatewayConfigSchema, { ...base, WEBHOOK_RETRY_DELAYS: '5s,5zq7Xv' })).toThrow(/WEBHOOK_RETRY_DELAYS: entry 2 of 2 is not a duration/);
+    expect(() => loadConfig(gatewayConfigSchema, { ...base, WEBHOOK_RETRY_DELAYS: '5s,5zq7Xv' })).not.toThrow(/zq7Xv/);
+  });
 });
