@@ -60,6 +60,16 @@ describe('pnpm start: usability', () => {
     for (const variable of ['PORT', 'CHARACTER_PORT', 'ORCHESTRATOR_PORT', 'FILE_ORGANIZER_PORT', 'SIMULATOR_PORT', 'COMFYUI_URLS']) expect(result.stdout).toContain(variable);
   });
 
+  it('when given an unknown option or a stray argument, then it exits 2 naming it, with the usage, and starts nothing (no migration)', async () => {
+    for (const args of [['--bogus'], ['now']]) {
+      const result = await start({ ...(await ports()), DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/nowhere' }, args);
+      expect({ args, code: result.code }).toEqual({ args, code: 2 });
+      expect(result.stderr.split('\n')[0]).toMatch(new RegExp(`^start: .*${args[0].replace(/^-+/, '')}`));
+      expect(result.stderr).toContain('usage: pnpm start');
+      expect(result.stdout).not.toMatch(/applying migrations/);
+    }
+  });
+
   it('when SIMULATOR_PORT is read in the README, then the variables table documents it', async () => {
     const { readFileSync } = await import('node:fs');
     const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');

@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 import { portProblem, runFrom, runProgram, staleBuildSource, type Stack } from '@anime/stack';
 import { withLocalDefaults } from './default-env';
 import { configuredComfyUrls, runStack } from './run-stack';
@@ -22,7 +23,15 @@ function fail(message: string): never {
 }
 
 async function main(): Promise<void> {
-  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  let help: boolean | undefined;
+  try {
+    ({ values: { help } } = parseArgs({ options: { help: { type: 'boolean', short: 'h' } }, strict: true }));
+  } catch (error) {
+    // A mistyped flag must not start the stack (and migrate a database) it was meant to ask about.
+    console.error(`start: ${(error as Error).message}\n\n${HELP}`);
+    process.exit(2);
+  }
+  if (help) {
     console.log(HELP);
     return;
   }
