@@ -4,8 +4,14 @@ export interface PageKey {
   id: string;
 }
 
-/** The rows past a page's key: a filter on `createdAt` and `id`, as Prisma's `where` takes it. */
+/**
+ * The rows past a page's key: a filter on `createdAt` and `id`, as Prisma's `where` takes it. The
+ * bound on `createdAt` alone repeats what the OR says: PostgreSQL takes no index condition from an
+ * OR, so without it a (createdAt, id) index is walked from the newest row, past every row of the
+ * earlier pages (a page deep in a year's 300,000 generations read them all: 640 ms, not 0.4).
+ */
 export interface PastKey {
+  createdAt: { lte: Date } | { gte: Date };
   OR: [{ createdAt: { lt?: Date; gt?: Date } }, { createdAt: Date; id: { lt?: string; gt?: string } }];
 }
 
@@ -16,12 +22,12 @@ export interface PastKey {
  * endpoint deleted) made the next page silently lose a row that still matched.
  */
 export function olderThan(key: PageKey): PastKey {
-  return { OR: [{ createdAt: { lt: key.createdAt } }, { createdAt: key.createdAt, id: { lt: key.id } }] };
+  return { createdAt: { lte: key.createdAt }, OR: [{ createdAt: { lt: key.createdAt } }, { createdAt: key.createdAt, id: { lt: key.id } }] };
 }
 
 /** The rows after `key` in an oldest-first list, as `olderThan` for a newest-first one. */
 export function newerThan(key: PageKey): PastKey {
-  return { OR: [{ createdAt: { gt: key.createdAt } }, { createdAt: key.createdAt, id: { gt: key.id } }] };
+  return { createdAt: { gte: key.createdAt }, OR: [{ createdAt: { gt: key.createdAt } }, { createdAt: key.createdAt, id: { gt: key.id } }] };
 }
 
 /**

@@ -60,13 +60,20 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
 
   router.get('/', async (req, res) => {
     const query = parseOr400(listQuery, req.query, 'query');
+    // The character is looked up first and the list filtered by its id, which the
+    // (characterId, createdAt, id) index serves; filtered through a join on its slug, the list was
+    // walked newest first across every character's generations until a page of its own was found.
+    const characterIds = query.character
+      ? (await deps.db.character.findMany({ where: { OR: [{ slug: query.character }, ...(z.string().uuid().safeParse(query.character).success ? [{ id: query.character }] : [])] }, select: { id: true } })).map((c) => c.id)
+      : null;
+    if (characterIds && !characterIds.length) return void res.json({ items: [], nextCursor: null });
     const where = {
       ...projectScope(callerOf(res)),
       ...(query.status ? { status: query.status as JobStatus } : {}),
       ...(query.project ? { AND: [{ project: query.project }] } : {}),
       ...(query.source ? { source: query.source } : {}),
       ...(query.requestId ? { requestId: query.requestId } : {}),
-      ...(query.character ? { character: { OR: [{ slug: query.character }, ...(z.string().uuid().safeParse(query.character).success ? [{ id: query.character }] : [])] } } : {}),
+      ...(characterIds ? { characterId: { in: characterIds } } : {}),
     };
     // A cursor outside the caller's projects reads as an unknown one (an empty page): else paging
     // from another project's id would tell that it exists, and when it was made.

@@ -1,0 +1,153 @@
+import { createDb, poolOf, type SqlPool } from '@anime/db';
+import { ADMIN_URL } from '@anime/testing';
+import { kaiDefinition } from './fixtures';
+import { startTestGateway, type TestGateway } from './start-test-gateway';
+
+/*
+ * A studio that has run for a year holds hundreds of thousands of generations and assets. A page of
+ * a list must cost about its limit whatever the tables hold: the statement each list request sends
+ * is recorded and run again under EXPLAIN ANALYZE over 20,000 generations (an asset each), and the
+ * rows its plan reads from the listed table stay within a few pages' worth. At 300,000 generations a
+ * sequential scan and sort took 2.6 s a page, and a page deep behind a cursor read every newer row.
+ */
+
+const ROWS = 20_000;
+const LIMIT = 20;
+const MOST_ROWS_READ = 10 * (LIMIT + 1);
+
+interface PlanNode {
+  'Relation Name'?: string;
+  'Actual Rows'?: number;
+  'Actual Loops'?: number;
+  'Rows Removed by Filter'?: number;
+  'Rows Removed by Index Recheck'?: number;
+  Plans?: PlanNode[];
+}
+
+interface Recorded {
+  text: string;
+  values: unknown[];
+}
+
+/** Rows the plan read from `table`: those it returned from its scans and those its filters dropped. */
+const rowsRead = (node: PlanNode, table: string): number =>
+  (node['Relation Name'] === table
+    ? (node['Actual Rows'] ?? 0) * (node['Actual Loops'] ?? 1) + (node['Rows Removed by Filter'] ?? 0) + (node['Rows Removed by Index Recheck'] ?? 0)
+    : 0) + (node.Plans ?? []).reduce((sum, child) => sum + rowsRead(child, table), 0);
+
+let gateway: TestGateway;
+let admin: SqlPool;
+const recorded: Recorded[] = [];
+
+beforeAll(async () => {
+  // Every statement the gateway's connections send (Prisma's through the same node-postgres
+  // clients), patched before any of them connects: each connection keeps the query() it found.
+  const probeDb = createDb(ADMIN_URL, { max: 1 });
+  const probe = await poolOf(probeDb).connect();
+  const prototype = Object.getPrototypeOf(probe) as { query: (...args: unknown[]) => unknown };
+  probe.release();
+  await probeDb.$disconnect();
+  const query = prototype.query;
+  prototype.query = function (this: unknown, ...args: unknown[]) {
+    const config = args[0] as { text?: string; values?: unknown[] };
+    if (typeof config === 'object' && config?.text) recorded.push({ text: config.text, values: config.values ?? [] });
+    return query.apply(this, args);
+  };
+  gateway = await startTestGateway('list-plans');
+  const api = gateway.client();
+  expect((await api.post('/api/v1/characters', { name: 'Kai Nakamura', slug: 'kai', definition: kaiDefinition })).status).toBe(201);
+  expect((await api.post('/api/v1/characters', { name: 'Rin', slug: 'rin', definition: { ...kaiDefinition, displayName: 'Rin' } })).status).toBe(201);
+  admin = poolOf(gateway.db);
+  // A year in a few seconds: one generation a minute, in 5 projects, an episode every 5,000 and a
+  // scene every 500; 10 of them by Rin and 10 from a rarely used source, all among the oldest. Each
+  // has one asset.
+  await admin.query(`
+    INSERT INTO generation_jobs (id, status, stage, source, request, "characterId", "characterVersionId", project, episode, scene, "createdAt", "updatedAt")
+    SELECT gen_random_uuid(), 'completed', 'filed', CASE WHEN i > $1 - 10 THEN 'rare-source' ELSE 'api' END, '{}',
+      v."characterId", v.id, 'p' || (i % 5), 'ep' || (i / 5000), 'sc' || (i / 500), now() - i * interval '1 minute', now()
+    FROM generate_series(1, $1::int) i
+    JOIN characters c ON c.slug = CASE WHEN i > $1 - 10 THEN 'rin' ELSE 'kai' END
+    JOIN character_versions v ON v."characterId" = c.id AND v.number = 1`, [ROWS]);
+  await admin.query(`
+    INSERT INTO assets (id, "jobId", "characterVersionId", "sourceKey", path, sha256, bytes, width, height, mime, project, episode, scene, metadata, "createdAt")
+    SELECT gen_random_uuid(), j.id, j."characterVersionId", 'out', j.id || '.png', md5(j.id::text), 1, 8, 8, 'image/png', j.project, j.episode, j.scene, '{}', j."createdAt"
+    FROM generation_jobs j`);
+  await admin.query('ANALYZE');
+}, 120_000);
+
+afterAll(() => gateway?.close());
+
+/** The list request's page statement (the one ordered by createdAt) and how many rows of `table` its plan reads. */
+async function readsFor(path: string, table: 'generation_jobs' | 'assets' | 'webhook_deliveries', token?: string): Promise<number> {
+  recorded.length = 0;
+  const response = await gateway.client(token).get(path);
+  expect(response.status).toBe(200);
+  const pages = recorded.filter((r) => r.text.includes(`FROM "public"."${table}"`) && /ORDER BY "public"\."\w+"\."createdAt" DESC/.test(r.text));
+  expect(pages).toHaveLength(1);
+  const { rows } = await admin.query({ text: `EXPLAIN (ANALYZE, FORMAT JSON) ${pages[0].text}`, values: pages[0].values });
+  return rowsRead((rows[0]['QUERY PLAN'] as { Plan: PlanNode }[])[0].Plan, table);
+}
+
+describe('a page of a list over a year of generations', () => {
+  it.each([
+    ['every generation', `/api/v1/generations?limit=${LIMIT}`],
+    ['one project', `/api/v1/generations?project=p3&limit=${LIMIT}`],
+    ['a character with a few generations among thousands', `/api/v1/generations?character=rin&limit=${LIMIT}`],
+    ['a source with a few generations among thousands', `/api/v1/generations?source=rare-source&limit=${LIMIT}`],
+  ])('when the list is read for %s, then its page reads about its limit of rows, not the table', async (_, path) => {
+    expect(await readsFor(path, 'generation_jobs')).toBeLessThanOrEqual(MOST_ROWS_READ);
+  });
+
+  it('when a key limited to one project lists generations, then its page reads about its limit of rows', async () => {
+    const key = await gateway.mintKey({ scopes: ['read'], projects: ['p2'] });
+    expect(await readsFor(`/api/v1/generations?limit=${LIMIT}`, 'generation_jobs', key)).toBeLessThanOrEqual(MOST_ROWS_READ);
+  });
+
+  it('when a page deep in the list is read by its cursor, then it reads about its limit of rows, not every newer one', async () => {
+    const { rows } = await admin.query(`SELECT id FROM generation_jobs ORDER BY "createdAt" DESC, id DESC OFFSET 15000 LIMIT 1`);
+    expect(await readsFor(`/api/v1/generations?limit=${LIMIT}&cursor=${rows[0].id}`, 'generation_jobs')).toBeLessThanOrEqual(MOST_ROWS_READ);
+    const { rows: projectRows } = await admin.query(`SELECT id FROM generation_jobs WHERE project = 'p3' ORDER BY "createdAt" DESC, id DESC OFFSET 3000 LIMIT 1`);
+    expect(await readsFor(`/api/v1/generations?project=p3&limit=${LIMIT}&cursor=${projectRows[0].id}`, 'generation_jobs')).toBeLessThanOrEqual(MOST_ROWS_READ);
+  });
+
+  it('when a page deep in the asset list is read by its cursor, then it reads about its limit of rows, not every newer one', async () => {
+    const { rows } = await admin.query(`SELECT id FROM assets ORDER BY "createdAt" DESC, id DESC OFFSET 15000 LIMIT 1`);
+    expect(await readsFor(`/api/v1/assets?limit=${LIMIT}&cursor=${rows[0].id}`, 'assets')).toBeLessThanOrEqual(MOST_ROWS_READ);
+  });
+
+  it('when the assets of an old scene are listed, then the page reads about its limit of rows, not every newer asset of the project', async () => {
+    expect(await readsFor(`/api/v1/assets?project=p3&episode=ep3&scene=sc35&limit=${LIMIT}`, 'assets')).toBeLessThanOrEqual(MOST_ROWS_READ);
+  });
+
+  it.each([
+    ['a character with a few assets among thousands', `/api/v1/assets?character=rin&limit=${LIMIT}`],
+    ['one version of that character', `/api/v1/assets?character=rin&version=1&limit=${LIMIT}`],
+  ])('when the asset list is read for %s, then its page reads about its limit of rows, not the library', async (_, path) => {
+    expect(await readsFor(path, 'assets')).toBeLessThanOrEqual(MOST_ROWS_READ);
+  });
+
+  it('when a page deep in a webhook endpoint\'s delivery log is read by its cursor, then it reads about its limit of rows, not every newer attempt', async () => {
+    const { rows: endpoints } = await admin.query(`INSERT INTO webhook_endpoints (id, url, events, secret) VALUES (gen_random_uuid(), 'https://hooks.example.com/log', '{generation.completed}', 'whsec_x') RETURNING id`);
+    const endpoint = endpoints[0].id as string;
+    await admin.query(
+      `INSERT INTO webhook_deliveries (id, "endpointId", "messageId", "eventType", "generationId", attempt, "statusCode", succeeded, "durationMs", "createdAt")
+       SELECT gen_random_uuid(), $1, j.id || '-10', 'generation.completed', j.id, 1, 200, true, 5, j."createdAt" FROM generation_jobs j`,
+      [endpoint],
+    );
+    await admin.query('ANALYZE webhook_deliveries');
+    const { rows } = await admin.query(`SELECT id FROM webhook_deliveries ORDER BY "createdAt" DESC, attempt DESC, id DESC OFFSET 15000 LIMIT 1`);
+    expect(await readsFor(`/api/v1/webhooks/${endpoint}/deliveries?limit=${LIMIT}&cursor=${rows[0].id}`, 'webhook_deliveries')).toBeLessThanOrEqual(MOST_ROWS_READ);
+  });
+
+  it('when paged to the end by its cursors, then the list holds every generation once, newest first', async () => {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const response = await gateway.client().get(`/api/v1/generations?project=p4&limit=100${cursor ? `&cursor=${cursor}` : ''}`);
+      seen.push(...response.body.items.map((g: { id: string }) => g.id));
+      cursor = response.body.nextCursor;
+    } while (cursor);
+    const { rows } = await admin.query(`SELECT id::text FROM generation_jobs WHERE project = 'p4' ORDER BY "createdAt" DESC, id DESC`);
+    expect(seen).toEqual(rows.map((r: { id: string }) => r.id));
+  });
+});
