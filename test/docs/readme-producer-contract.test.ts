@@ -35,7 +35,7 @@ describe("README's contract for systems that produce onto the queues", () => {
     const rest = section('REST API');
     for (const phrase of ['/api/docs', '/api/openapi.json', '/api/v1/generations?', '/api/v1/assets?', '"basedOn"']) expect(rest).toContain(phrase);
     const cli = section('CLI');
-    for (const phrase of ['pnpm anime --help', '--watch', 'anime jobs', 'anime show', 'anime cancel', 'anime retry', 'anime characters', 'anime backends', 'anime queues', '--json', 'ANIME_API_KEY', '~/.config/anime/api-key', 'ANIME_URL']) {
+    for (const phrase of ['pnpm anime --help', '--watch', 'anime jobs', 'anime show', 'anime cancel', 'anime retry', 'anime characters', 'anime backends', 'anime queues', 'anime character kai-nakamura --versions', 'anime assets', 'anime download', 'anime drain', 'anime pause', 'anime webhooks', 'anime deliveries', '--json', 'ANIME_API_KEY', '~/.config/anime/api-key', 'ANIME_URL']) {
       expect(cli).toContain(phrase);
     }
   });

@@ -32,6 +32,49 @@ export class ApiClient {
     return this.call<T>('POST', path, body);
   }
 
+  /**
+   * A file route's answer (`GET /api/v1/assets/:id/file`), its body left to the caller to stream: never
+   * read whole. Within the request timeout the answer must start; after that its body may take as long
+   * as it keeps coming, and is given up on once no byte arrived for that long. A non-2xx is the
+   * CliError `get` would throw.
+   */
+  async getStream(path: string): Promise<AsyncIterable<Uint8Array>> {
+    const headers: Record<string, string> = this.connection.key ? { authorization: `Bearer ${this.connection.key}` } : {};
+    const abort = new AbortController();
+    let silent = setTimeout(() => abort.abort(), this.timeoutMs);
+    let response: Response;
+    try {
+      response = await fetch(`${this.connection.baseUrl}${path}`, { headers, signal: abort.signal });
+    } catch (error) {
+      clearTimeout(silent);
+      throw this.unreachable(error, abort.signal, 'GET', path);
+    }
+    if (!response.ok) {
+      const text = await readText(response, MAX_ERROR_BYTES, `GET ${path}`).catch(() => '');
+      clearTimeout(silent);
+      throw this.refusal(response, text);
+    }
+    const timeoutMs = this.timeoutMs;
+    const reader = response.body!.getReader();
+    const body = async function* () {
+      try {
+        for (;;) {
+          const { done, value } = await reader.read().catch((error: unknown) => {
+            throw abort.signal.aborted ? new CliError(`the download of ${path} stalled: no data for ${timeoutMs / 1000} s`) : error;
+          });
+          if (done) return;
+          clearTimeout(silent);
+          silent = setTimeout(() => abort.abort(), timeoutMs);
+          yield value;
+        }
+      } finally {
+        clearTimeout(silent);
+        await reader.cancel().catch(() => undefined);
+      }
+    };
+    return body();
+  }
+
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.connection.key) headers.authorization = `Bearer ${this.connection.key}`;
@@ -48,9 +91,7 @@ export class ApiClient {
       // 200 generations is well under 1 MiB): something else at --url streaming without end is refused.
       text = await readText(response, response.ok ? MAX_ANSWER_BYTES : MAX_ERROR_BYTES, `${method} ${path}`);
     } catch (error) {
-      if (error instanceof CliError) throw error;
-      if (signal.aborted) throw new CliError(`the gateway at ${this.connection.baseUrl} did not answer ${method} ${path.split('?')[0]} within ${this.timeoutMs / 1000} s`);
-      throw new CliError(`cannot reach the gateway at ${this.connection.baseUrl} (${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}); is it running? (pnpm start)`);
+      throw this.unreachable(error, signal, method, path);
     }
     let parsed: any = null;
     let isJson = text !== '';
@@ -65,22 +106,38 @@ export class ApiClient {
       const type = response.headers.get('content-type') ?? 'no content-type';
       throw new CliError(`${response.status} from ${this.connection.baseUrl} is not the gateway's JSON (${type}): ${text.slice(0, 200) || '(empty)'}; is --url the gateway?`);
     }
-    if (!response.ok) {
-      const error = parsed?.error ?? { code: `http_${response.status}`, message: response.statusText };
-      // A refusal for now (429, 503) says when to ask again, as the gateway's Retry-After does.
-      const retryAfter = response.headers.get('retry-after');
-      const hint = response.status === 401 ? ` (key from ${this.connection.keySource})` : retryAfter && /^\d+$/.test(retryAfter) ? ` (retry after ${retryAfter} s)` : '';
-      // The gateway's message usually names each bad field already: a detail is added only when it does not.
-      const message = String(error.message ?? '');
-      const fields = Array.isArray(error.details)
-        ? error.details
-            .filter((d: { path?: string; message?: string }) => !message.includes(`${d.path}: ${d.message}`))
-            .map((d: { path?: string; message?: string }) => `; ${d.path}: ${d.message}`)
-            .join('')
-        : '';
-      throw new CliError(`${response.status} ${error.code}: ${message}${fields}${hint}`, 1, parsed?.error ? parsed : { error });
-    }
+    if (!response.ok) throw this.refusal(response, text);
     return parsed as T;
+  }
+
+  /** Why a request got no answer, as the CliError the commands report. */
+  private unreachable(error: unknown, signal: AbortSignal, method: string, path: string): CliError {
+    if (error instanceof CliError) return error;
+    if (signal.aborted) return new CliError(`the gateway at ${this.connection.baseUrl} did not answer ${method} ${path.split('?')[0]} within ${this.timeoutMs / 1000} s`);
+    return new CliError(`cannot reach the gateway at ${this.connection.baseUrl} (${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}); is it running? (pnpm start)`);
+  }
+
+  /** A non-2xx answer (its body's start, `text`) as a CliError carrying the gateway's own message. */
+  private refusal(response: Response, text: string): CliError {
+    let parsed: any;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      parsed = { error: { code: 'not_json', message: text.slice(0, 200) } };
+    }
+    const error = parsed?.error ?? { code: `http_${response.status}`, message: response.statusText };
+    // A refusal for now (429, 503) says when to ask again, as the gateway's Retry-After does.
+    const retryAfter = response.headers.get('retry-after');
+    const hint = response.status === 401 ? ` (key from ${this.connection.keySource})` : retryAfter && /^\d+$/.test(retryAfter) ? ` (retry after ${retryAfter} s)` : '';
+    // The gateway's message usually names each bad field already: a detail is added only when it does not.
+    const message = String(error.message ?? '');
+    const fields = Array.isArray(error.details)
+      ? error.details
+          .filter((d: { path?: string; message?: string }) => !message.includes(`${d.path}: ${d.message}`))
+          .map((d: { path?: string; message?: string }) => `; ${d.path}: ${d.message}`)
+          .join('')
+      : '';
+    return new CliError(`${response.status} ${error.code}: ${message}${fields}${hint}`, 1, parsed?.error ? parsed : { error });
   }
 }
 

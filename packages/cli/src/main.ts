@@ -2,7 +2,12 @@ import { Command, CommanderError } from 'commander';
 import { ApiClient } from './api-client';
 import { CliError, oneLine } from './cli-error';
 import { configDir, resolveConnection } from './connection';
+import { assetsCommand } from './commands/assets';
+import { characterCommand } from './commands/character';
+import { downloadCommand } from './commands/download';
 import { backendsCommand, charactersCommand, queuesCommand } from './commands/listings';
+import { drainCommand, pauseCommand, resumeCommand, undrainCommand } from './commands/operations';
+import { deliveriesCommand, webhooksCommand } from './commands/webhooks';
 import type { CommandContext } from './commands/context';
 import { generateCommand } from './commands/generate';
 import { cancelCommand, jobsCommand, retryCommand, showCommand } from './commands/jobs';
@@ -19,7 +24,12 @@ const context: CommandContext = {
   api: () => new ApiClient(resolveConnection(program.opts())),
   json: () => Boolean(program.opts().json),
 };
-for (const make of [generateCommand, jobsCommand, showCommand, cancelCommand, retryCommand, charactersCommand, backendsCommand, queuesCommand]) {
+for (const make of [
+  generateCommand, jobsCommand, showCommand, cancelCommand, retryCommand,
+  charactersCommand, characterCommand, assetsCommand, downloadCommand,
+  backendsCommand, drainCommand, undrainCommand, queuesCommand, pauseCommand, resumeCommand,
+  webhooksCommand, deliveriesCommand,
+]) {
   const command = make(context);
   program.addCommand(command.exitOverride().showHelpAfterError(`(anime ${command.name()} --help for its options)`));
 }

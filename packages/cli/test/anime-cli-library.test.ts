@@ -1,0 +1,267 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { REPO_ROOT } from '@anime/stack';
+import { waitFor } from '@anime/testing';
+import { startStackFixture, waitForGenerationEnd, type StackFixture } from '../../../test/e2e/stack-fixture';
+
+// The commands of a studio artist (character, assets, download) and of an operator (drain, undrain,
+// pause, resume, webhooks, deliveries), against the real stack as anime-cli.test.ts runs it.
+
+const run = promisify(execFile);
+const CLI = path.join(REPO_ROOT, 'packages/cli/dist/anime.js');
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+jest.setTimeout(120_000);
+
+describe('anime CLI: characters, the library and operations, against the real stack', () => {
+  let fx: StackFixture;
+  let work: string;
+  let receiver: Server;
+  let receiverUrl: string;
+  /** One completed generation's asset. */
+  let asset: { id: string; path: string; sha256: string; bytes: number; character: { version: number } };
+
+  beforeAll(async () => {
+    // A local webhook receiver: WEBHOOK_ALLOW lets the gateway call 127.0.0.1.
+    receiver = createServer((_request, response) => response.writeHead(204).end());
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    fx = await startStackFixture('anime-cli-library', { simulatorStepMs: 10, extraEnv: { WEBHOOK_ALLOW: '127.0.0.1' } });
+    work = await mkdtemp(path.join(tmpdir(), 'anime-cli-library-'));
+    const created = await fx.api.post('/api/v1/generations', { character: 'kai-nakamura', prompt: 'for the library', width: 64, height: 64, steps: 2, project: 'library' });
+    expect(created.status).toBe(202);
+    const ended = await waitForGenerationEnd(fx, created.data.id);
+    expect(ended.status).toBe('completed');
+    asset = ended.assets[0];
+  });
+
+  afterAll(async () => {
+    await fx?.close();
+    await new Promise((resolve) => receiver?.close(resolve));
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  /** Runs the compiled CLI as a user would (in `cwd`, the test's directory by default); never throws. */
+  async function anime(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return animeIn(work, ...args);
+  }
+
+  async function animeIn(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const env = { ...process.env, ANIME_URL: fx.stack.gatewayUrl, ANIME_CONFIG_DIR: '/nonexistent', ANIME_API_KEY: fx.apiKey };
+    try {
+      const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env, cwd });
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const failed = error as { code: number; stdout: string; stderr: string };
+      return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+    }
+  }
+
+  it('when a character is asked for by slug or id, then its current version, attributes and references are shown; --versions lists its versions; an unknown one exits 1 with the API message', async () => {
+    const shown = await anime('character', 'kai-nakamura');
+    expect({ code: shown.code, stderr: shown.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(shown.stdout).toMatch(/^slug +kai-nakamura$/m);
+    expect(shown.stdout).toMatch(/^version +\d+ of \d+, /m);
+    expect(shown.stdout).toMatch(/^display +\S/m);
+    expect(shown.stdout).toMatch(/^attributes:\n(KEY +VALUE|\(none\))$/m);
+    expect(shown.stdout).toMatch(/^references:\n(ID +LABEL +KIND +SIZE +BYTES +MIME +MISSING|\(none\))$/m);
+    const json = JSON.parse((await anime('--json', 'character', 'kai-nakamura')).stdout);
+    expect(json).toMatchObject({ slug: 'kai-nakamura', currentVersion: { number: json.versionCount }, references: expect.any(Array) });
+    expect(shown.stdout).toContain(`\nversion    ${json.versionCount} of ${json.versionCount}, `);
+    // By id, with one more version: --versions lists them all, oldest first, and marks the current one.
+    const next = json.versionCount + 1;
+    expect((await fx.api.post('/api/v1/characters/kai-nakamura/versions', { basedOn: json.versionCount, patch: { definition: { description: 'next' } }, note: 'the next' })).status).toBe(201);
+    const versions = await anime('character', json.id, '--versions');
+    expect({ code: versions.code, stderr: versions.stderr }).toEqual({ code: 0, stderr: '' });
+    const lines = versions.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^VERSION +CREATED +ATTRIBUTES +OUTFITS +NOTE$/);
+    expect(lines.slice(1).map((line) => line.split(/ +/)[0])).toEqual(Array.from({ length: next }, (_, i) => String(i + 1)));
+    expect(lines.at(-1)).toMatch(new RegExp(`^${next} \\* +\\S+Z +\\d+ +\\d+ +the next$`));
+    expect(JSON.parse((await anime('--json', 'character', 'kai-nakamura', '--versions')).stdout).items.map((v: { number: number }) => v.number)).toHaveLength(next);
+    const unknown = await anime('character', 'nobody-here');
+    expect({ code: unknown.code, stdout: unknown.stdout }).toEqual({ code: 1, stdout: '' });
+    expect(unknown.stderr).toMatch(/^anime: 404 \w+: .*nobody-here.*\n$/);
+  });
+
+  it('when the library is listed, then each file shows its path and sha256, filters narrow it, and a page past --limit hints the next', async () => {
+    const listed = await anime('assets', '--project', 'library', '--character', 'kai-nakamura', '--version', String(asset.character.version));
+    expect({ code: listed.code, stderr: listed.stderr }).toEqual({ code: 0, stderr: '' });
+    const [header, row] = listed.stdout.trimEnd().split('\n');
+    expect(header).toMatch(/^ID +CHARACTER +SIZE +BYTES +CREATED +PATH +SHA256$/);
+    expect(row.split(/ +/)).toEqual([asset.id, `kai-nakamura@${asset.character.version}`, '64x64', String(asset.bytes), expect.any(String), asset.path, asset.sha256]);
+    expect((await anime('assets', '--project', 'elsewhere')).stdout).toBe('(none)\n');
+    const json = JSON.parse((await anime('--json', 'assets', '--project', 'library')).stdout);
+    expect(json).toEqual({ items: [expect.objectContaining({ id: asset.id, path: asset.path, sha256: asset.sha256 })], nextCursor: null });
+    // A second file: --limit 1 leaves one for the next page.
+    const second = await fx.api.post('/api/v1/generations', { character: 'kai-nakamura', prompt: 'another', width: 64, height: 64, steps: 1, project: 'library' });
+    expect((await waitForGenerationEnd(fx, second.data.id)).status).toBe('completed');
+    const first = await anime('assets', '--project', 'library', '--limit', '1');
+    expect(first.stderr).toMatch(/^more assets past --limit 1: add --cursor [0-9a-f-]{36} \(same filters\) for the next page/);
+  });
+
+  it('when an asset is downloaded, then its file is written whole and verified, an existing file is kept unless --force, and a file that is not the one the API reports is not kept', async () => {
+    const library = await readFile(path.join(fx.libraryDir, asset.path));
+    // By default: its library file name, in the current directory.
+    const saved = await anime('download', asset.id);
+    const name = path.basename(asset.path);
+    expect({ code: saved.code, stderr: saved.stderr, stdout: saved.stdout }).toEqual({ code: 0, stderr: '', stdout: `${name}  ${asset.bytes} bytes, sha256 ${asset.sha256} verified\n` });
+    expect(sha256(await readFile(path.join(work, name)))).toBe(asset.sha256);
+    expect(await readFile(path.join(work, name))).toEqual(library);
+    // An existing file: refused (exit 1), left as it was; --force replaces it.
+    await writeFile(path.join(work, name), 'mine');
+    const refused = await anime('download', asset.id);
+    expect({ code: refused.code, stderr: refused.stderr }).toEqual({ code: 1, stderr: `anime: ${name} exists; --force overwrites it\n` });
+    expect(await readFile(path.join(work, name), 'utf8')).toBe('mine');
+    expect((await anime('download', asset.id, '--force')).code).toBe(0);
+    expect(sha256(await readFile(path.join(work, name)))).toBe(asset.sha256);
+    // -o: a file, or a directory to put it in; --json says where it went.
+    const json = await anime('--json', 'download', asset.id, '-o', 'copy.png');
+    expect(JSON.parse(json.stdout)).toEqual({ id: asset.id, file: path.join(work, 'copy.png'), bytes: asset.bytes, sha256: asset.sha256 });
+    const into = await mkdtemp(path.join(work, 'into-'));
+    expect((await anime('download', asset.id, '-o', into)).code).toBe(0);
+    expect(await readdir(into)).toEqual([name]);
+    // The library's file changed behind the API's back (same size, other bytes): the download fails naming
+    // both checksums, and nothing is left, neither the target nor a partial file.
+    await writeFile(path.join(fx.libraryDir, asset.path), Buffer.alloc(library.length, 7));
+    try {
+      const before = await readdir(work);
+      const corrupt = await anime('download', asset.id, '-o', 'corrupt.png');
+      expect(corrupt.code).toBe(1);
+      expect(corrupt.stderr).toMatch(new RegExp(`^anime: the file received \\(${asset.bytes} bytes, sha256 [0-9a-f]{64}\\) is not asset ${asset.id} \\(${asset.bytes} bytes, sha256 ${asset.sha256}\\); nothing kept\\n$`));
+      expect(await readdir(work)).toEqual(before);
+      // With --force, the file already there survives a failed download.
+      expect((await anime('download', asset.id, '--force')).code).toBe(1);
+      expect(sha256(await readFile(path.join(work, name)))).toBe(asset.sha256);
+    } finally {
+      await writeFile(path.join(fx.libraryDir, asset.path), library);
+    }
+    // The file gone from the library: the gateway's 410, and no empty file left behind.
+    await rm(path.join(fx.libraryDir, asset.path));
+    try {
+      const gone = await anime('download', asset.id, '-o', 'gone.png');
+      expect({ code: gone.code, stderr: gone.stderr }).toEqual({ code: 1, stderr: expect.stringMatching(/^anime: 410 asset_file_missing: /) });
+      expect(await readdir(work)).not.toContain('gone.png');
+    } finally {
+      await writeFile(path.join(fx.libraryDir, asset.path), library);
+    }
+    const unknown = await anime('download', '00000000-0000-4000-8000-000000000000');
+    expect({ code: unknown.code, stderr: unknown.stderr }).toEqual({ code: 1, stderr: expect.stringMatching(/^anime: 404 not_found: .*asset 00000000-0000-4000-8000-000000000000/) });
+  });
+
+  it('when an operator drains and undrains a backend, or pauses and resumes a queue, then each prints it as it is now; an unknown one exits 1 with the API message', async () => {
+    const [backend] = JSON.parse((await anime('--json', 'backends')).stdout).items;
+    const drained = await anime('drain', backend.id);
+    expect({ code: drained.code, stderr: drained.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(drained.stdout).toMatch(new RegExp(`^${backend.id} draining \\(drained at \\S+\\)  busy `));
+    const undrained = await anime('--json', 'undrain', backend.id);
+    expect(JSON.parse(undrained.stdout)).toMatchObject({ id: backend.id, state: 'up', drainedAt: null });
+    const unknownBackend = await anime('drain', 'no-such-backend');
+    expect({ code: unknownBackend.code, stderr: unknownBackend.stderr }).toEqual({ code: 1, stderr: 'anime: 404 backend_not_found: backend no-such-backend not found\n' });
+
+    const [queue] = JSON.parse((await anime('--json', 'queues')).stdout).items;
+    try {
+      const paused = await anime('pause', queue.name);
+      expect({ code: paused.code, stdout: paused.stdout }).toEqual({ code: 0, stdout: expect.stringMatching(new RegExp(`^${queue.name} paused  waiting \\d+, active \\d+\\n$`)) });
+      expect(JSON.parse((await anime('--json', 'queues')).stdout).items).toContainEqual(expect.objectContaining({ name: queue.name, paused: true }));
+    } finally {
+      const resumed = await anime('--json', 'resume', queue.name);
+      expect(JSON.parse(resumed.stdout)).toMatchObject({ name: queue.name, paused: false });
+    }
+    const unknownQueue = await anime('pause', 'no-such-queue');
+    expect(unknownQueue.code).toBe(1);
+    expect(unknownQueue.stderr).toMatch(new RegExp(`^anime: 404 queue_not_found: no queue "no-such-queue" \\(queues: .*\\b${queue.name}\\b.*\\)\\n$`));
+    // --json: the gateway's error body on stdout.
+    expect(JSON.parse((await anime('--json', 'pause', 'no-such-queue')).stdout)).toMatchObject({ error: { code: 'queue_not_found' } });
+  });
+
+  it('when webhooks are listed, then each endpoint shows its events and never its secret; deliveries lists the attempts to one', async () => {
+    const registered = await fx.api.post('/api/v1/webhooks', { url: receiverUrl, events: ['generation.completed'] });
+    expect(registered.status).toBe(201);
+    const listed = await anime('webhooks');
+    expect({ code: listed.code, stderr: listed.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(listed.stdout).toMatch(new RegExp(`^ID +URL +EVENTS +PROJECTS +CREATED +DISABLED\\n${registered.data.id} +${receiverUrl} +generation.completed +all `));
+    expect(listed.stdout).not.toContain(registered.data.secret);
+    const created = await fx.api.post('/api/v1/generations', { character: 'kai-nakamura', prompt: 'heard of', width: 64, height: 64, steps: 1 });
+    await waitFor(async () => (await fx.api.get(`/api/v1/webhooks/${registered.data.id}/deliveries`)).data.items.length > 0, 'a delivery', 60_000, 200);
+    const deliveries = await anime('deliveries', registered.data.id);
+    expect({ code: deliveries.code, stderr: deliveries.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(deliveries.stdout).toMatch(new RegExp(`^CREATED +EVENT +GENERATION +ATTEMPT +STATUS +OK +MS +ERROR\\n\\S+ +generation.completed +${created.data.id} +1 +204 +true `));
+    expect(JSON.parse((await anime('--json', 'deliveries', registered.data.id)).stdout)).toMatchObject({ items: [{ generationId: created.data.id, succeeded: true }], nextCursor: null });
+    const unknown = await anime('deliveries', '00000000-0000-4000-8000-000000000000');
+    expect({ code: unknown.code, stderr: unknown.stderr }).toEqual({ code: 1, stderr: 'anime: 404 not_found: webhook 00000000-0000-4000-8000-000000000000 not found\n' });
+  });
+
+  it('when a new command gets an id that is not one or an option value the gateway would refuse, then it is a usage error (exit 2) before any request; each has --help', async () => {
+    const cases: [string[], RegExp][] = [
+      [['character', ''], /a character is its slug or id/],
+      [['character', 'k'.repeat(201)], /a character is its slug or id/],
+      [['character', 'kai-nakamura', '--version'], /unknown option '--version'/],
+      [['assets', '--version', '0'], /--version must be a version number/],
+      [['assets', '--version', 'two'], /--version must be a version number/],
+      [['assets', '--limit', '201'], /--limit must be a whole number from 1 to 200$/],
+      [['assets', '--cursor', 'page-2'], /--cursor must be an id \(a UUID\)/],
+      [['assets', '--shot', 's'.repeat(65)], /--shot must be at most 64 characters$/],
+      [['download', 'kai.png'], /an asset id is a UUID/],
+      [['download'], /missing required argument 'asset'/],
+      [['drain', ' '], /a backend is named/],
+      [['pause'], /missing required argument 'queue'/],
+      [['deliveries', 'hook-1'], /a webhook id is a UUID/],
+      [['webhooks', '--limit', '0'], /--limit must be a whole number from 1 to 200$/],
+    ];
+    for (const [args, message] of cases) {
+      const result = await anime('--url', 'http://127.0.0.1:1', ...args);
+      expect({ args, code: result.code, first: result.stderr.split('\n')[0], stdout: result.stdout }).toEqual({ args, code: 2, first: expect.stringMatching(message), stdout: '' });
+    }
+    for (const command of ['character', 'assets', 'download', 'drain', 'undrain', 'pause', 'resume', 'webhooks', 'deliveries']) {
+      const help = await anime(command, '--help');
+      expect({ command, code: help.code, usage: help.stdout.startsWith(`Usage: anime ${command}`) }).toEqual({ command, code: 0, usage: true });
+    }
+  });
+});
+
+describe('anime download and what answers at --url', () => {
+  let server: Server;
+  let url: string;
+  let dir: string;
+  const id = '00000000-0000-4000-8000-000000000001';
+  const bytes = Buffer.from('the real file');
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'anime-download-'));
+    // Reports a 13-byte file, then streams without end.
+    server = createServer((request, response) => {
+      if (!request.url!.endsWith('/file')) return void response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id, path: 'p/e/s/file.png', sha256: sha256(bytes), bytes: bytes.length }));
+      response.writeHead(200, { 'content-type': 'image/png' });
+      const more = () => {
+        while (!response.destroyed && response.write(Buffer.alloc(64 * 1024, 1)));
+        if (!response.destroyed) response.once('drain', more);
+      };
+      more();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('when the file answer runs past the size the API reported (here without end), then the download stops at once, exit 1, and leaves no file', async () => {
+    const started = Date.now();
+    const result = await run(process.execPath, [CLI, '--url', url, 'download', id], { cwd: dir, env: { ...process.env, ANIME_API_KEY: 'ak_test', ANIME_CONFIG_DIR: '/nonexistent' } }).then(
+      () => ({ code: 0, stderr: '' }),
+      (error: { code: number; stderr: string }) => ({ code: error.code, stderr: error.stderr }),
+    );
+    expect(result).toEqual({ code: 1, stderr: `anime: the file is larger than the ${bytes.length} bytes the API reports; nothing kept\n` });
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(await readdir(dir)).toEqual([]);
+  });
+});
