@@ -89,4 +89,23 @@ describe('a backend whose worker is stuck (in-process, two simulators)', () => {
     expect(promptsFor(alpha, after)).toBe(1);
     await setDraining(beta, false);
   });
+
+  it('when the stuck backend is the only one taking the job, then its prompt is taken off there while it waits, and does not run there once ComfyUI lets go', async () => {
+    await setDraining(beta, true);
+    alpha.hangWorker();
+    const hung = await fx.resolvedGeneration({ steps: 2 });
+    await waitFor(() => db.jobAttempt.findFirst({ where: { jobId: hung, startedAt: { not: null } } }), 'the hung prompt to start on alpha');
+    const behind = await fx.resolvedGeneration({ steps: 2 });
+    const waiting = await waitFor(() => db.jobAttempt.findFirst({ where: { jobId: behind, backend: alpha.url } }), 'the second job to wait in alpha\'s queue');
+    await cancel(hung);
+    await waitFor(() => db.backend.findFirst({ where: { id: backendIdFor(alpha.url), state: 'down' } }), 'alpha to be recorded down', 25_000);
+
+    // Beta still drains: the job waits for a place, its attempt on alpha open, but its prompt is
+    // taken off alpha at once. Left there, it ran as soon as alpha let go, ahead of the job's new attempt.
+    await waitFor(async () => !(await (await fetch(`${alpha.url}/queue`)).text()).includes(waiting.promptId), 'the waiting job\'s prompt to be taken off alpha', 10_000);
+    alpha.releaseWorker();
+    await waitFor(async () => (await db.generationJob.findUniqueOrThrow({ where: { id: behind } })).stage === 'rendered' || null, 'the waiting job to render', 15_000);
+    expect(await (await fetch(`${alpha.url}/history/${waiting.promptId}`)).json()).toEqual({});
+    await setDraining(beta, false);
+  });
 });

@@ -383,10 +383,11 @@ export class BackendPool {
 
   /**
    * The job's prompt stays behind on a backend taken for down while the job goes on (or ends): once
-   * the backend is back and the prompt's attempt is over, the prompt is taken off it.
+   * the backend is back and the prompt's attempt is over, the prompt is taken off it; a backend
+   * stuck ahead of it (`stuck`) answers, so it is taken off at the next probe tick.
    */
-  abandon(url: string, jobId: string, promptId: string): void {
-    if (this.find(url)) this.abandoned.add(url, jobId, promptId);
+  abandon(url: string, jobId: string, promptId: string, stuck = false): void {
+    if (this.find(url)) this.abandoned.add(url, jobId, promptId, stuck);
   }
 
   /** The checkpoint of the prompt last sent there: routing prefers it for jobs using the same one. */

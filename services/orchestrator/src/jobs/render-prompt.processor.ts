@@ -286,8 +286,8 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
       }
       if (lost) {
         deps.log.warn('backend lost while holding the prompt; trying another', { jobId, backend: lease.url, promptId });
-        deps.pool.abandon(lease.url, jobId, promptId);
         const stuck = lease.lost.reason instanceof BackendLostError && lease.lost.reason.stuck;
+        deps.pool.abandon(lease.url, jobId, promptId, stuck);
         return { kind: 'lost', reason: stuck ? 'backend_stuck' : 'backend_lost' };
       }
       if (cause === 'timeout') throw new PromptTimedOutError(`timed out after ${Math.round(limitMs / 1000)} s (JOB_TIMEOUT_S)`);

@@ -40,11 +40,16 @@ export class AbandonedPrompts {
     private readonly log: Logger,
   ) {}
 
-  add(url: string, jobId: string, promptId: string): void {
+  /**
+   * `over`: this process follows the prompt no more though its attempt stays open (its backend is
+   * stuck, and the job waits there for a place elsewhere): it is taken off at once, not once the job
+   * is placed again, which may be on this very backend once it lets go, after the prompt has run.
+   */
+  add(url: string, jobId: string, promptId: string, over = false): void {
     let held = this.byBackend.get(url);
     if (!held) this.byBackend.set(url, (held = new Map()));
     if (held.has(promptId)) return;
-    held.set(promptId, { jobId, promptId, at: Date.now(), ended: false, interrupted: false });
+    held.set(promptId, { jobId, promptId, at: Date.now(), ended: over, interrupted: false });
     this.count++;
     if (this.count > MAX_REMEMBERED) this.forgetOldest();
   }
