@@ -36,7 +36,7 @@ describe('BackendStore (the backends table as the orchestrator writes it)', () =
     expect(row).toMatchObject({ state: 'down', busy: false, lastError: 'connect ECONNREFUSED', lastSeenAt: null, checkpoints: ['a.safetensors'], ipAdapter: true, draining: true });
     expect(Math.abs(row.updatedAt.getTime() - Date.now())).toBeLessThan(60_000);
     const loaded = await store.load(['aaaaaaaaaaaa']);
-    expect(loaded.get('aaaaaaaaaaaa')).toEqual({ capabilities: { checkpoints: ['a.safetensors'], loras: ['l.safetensors'], nodeClasses: ['KSampler'], ipAdapter: true }, capabilitiesAt: new Date('2026-11-28T13:00:00.000Z'), lastCheckpoint: 'a.safetensors', draining: true });
+    expect(loaded.get('aaaaaaaaaaaa')).toEqual({ capabilities: { checkpoints: ['a.safetensors'], loras: ['l.safetensors'], nodeClasses: ['KSampler'], ipAdapter: true }, capabilitiesAt: new Date('2026-11-28T13:00:00.000Z'), lastCheckpoint: 'a.safetensors', draining: true, stuck: null });
   });
 
   it('when a new backend is saved without capabilities, then it gets the defaults; finished jobs of several backends are counted at once', async () => {
@@ -46,5 +46,17 @@ describe('BackendStore (the backends table as the orchestrator writes it)', () =
     await store.countDone([['bbbbbbbbbbbb', 1]]);
     const rows = await db.backend.findMany({ orderBy: { id: 'asc' }, select: { id: true, jobsDone: true } });
     expect(rows).toEqual([{ id: 'aaaaaaaaaaaa', jobsDone: 3 }, { id: 'bbbbbbbbbbbb', jobsDone: 3 }]);
+  });
+
+  it('when a backend is recorded stuck on a prompt, then the flags and a load tell it; another prompt does not replace it, and only its own clears it', async () => {
+    await store.markStuck('bbbbbbbbbbbb', 'p-1');
+    await store.markStuck('bbbbbbbbbbbb', 'p-2');
+    expect((await store.flags()).stuck).toEqual(new Map([['bbbbbbbbbbbb', 'p-1']]));
+    expect((await store.load(['aaaaaaaaaaaa', 'bbbbbbbbbbbb'])).get('bbbbbbbbbbbb')!.stuck).toMatchObject({ promptId: 'p-1', since: expect.any(Date) });
+    await store.clearStuck('bbbbbbbbbbbb', 'p-2');
+    expect((await store.flags()).stuck.get('bbbbbbbbbbbb')).toBe('p-1');
+    await store.clearStuck('bbbbbbbbbbbb', 'p-1');
+    expect((await store.flags()).stuck.size).toBe(0);
+    expect(await db.backend.findUniqueOrThrow({ where: { id: 'bbbbbbbbbbbb' } })).toMatchObject({ stuckPromptId: null, stuckSince: null });
   });
 });

@@ -1,7 +1,9 @@
 import type { Simulator } from '@anime/comfyui-simulator';
 import type { Db } from '@anime/db';
+import { createLogger } from '@anime/logger';
 import { createRedis, JobControlPublisher, type JobLifecycle } from '@anime/pipeline';
 import { TEST_REDIS_URL, waitFor } from '@anime/testing';
+import { BackendPool } from '../src/domain/backend-pool';
 import { backendIdFor } from '../src/domain/backends/backend-id';
 import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrator-fixture';
 
@@ -107,5 +109,57 @@ describe('a backend whose worker is stuck (in-process, two simulators)', () => {
     await waitFor(async () => (await db.generationJob.findUniqueOrThrow({ where: { id: behind } })).stage === 'rendered' || null, 'the waiting job to render', 15_000);
     expect(await (await fetch(`${alpha.url}/history/${waiting.promptId}`)).json()).toEqual({});
     await setDraining(beta, false);
+  });
+});
+
+/** Two orchestrators share the backends: the one whose prompt was ignored records it, the other reads it. */
+describe('a stuck backend seen by another orchestrator (in-process, two simulators)', () => {
+  let fx: OrchestratorFixture;
+  let db: Db;
+  let lifecycle: JobLifecycle;
+  let alpha: Simulator;
+  let beta: Simulator;
+  let other: BackendPool | undefined;
+
+  beforeAll(async () => {
+    fx = await startOrchestratorFixture('stuck-shared', { simulators: [{ stepMs: 20 }, { stepMs: 20 }] });
+    ({ db, lifecycle } = fx);
+    [alpha, beta] = fx.simulators;
+  });
+
+  afterAll(async () => {
+    alpha?.releaseWorker();
+    await other?.close();
+    await fx?.close();
+  });
+
+  it('when one orchestrator finds a backend stuck, then another sharing the database takes it for down within a probe tick, keeps its row down, and takes it up again once ComfyUI lets go', async () => {
+    // The other orchestrator's pool: what routes its jobs.
+    other = new BackendPool({ urls: [alpha.url, beta.url], db, log: createLogger('orchestrator', 'error'), probeEveryMs: 300 });
+    await other.start();
+    await db.backend.update({ where: { id: backendIdFor(beta.url) }, data: { draining: true, drainedAt: new Date() } });
+    await waitFor(async () => (await (await fetch(`http://127.0.0.1:${fx.service.ops.port()}/metrics`)).text()).includes(`anime_backend_state{backend="${new URL(beta.url).origin}",state="draining"} 1`), 'beta to be seen draining', 10_000);
+    alpha.hangWorker();
+    const hung = await fx.resolvedGeneration({ steps: 2 });
+    const attempt = await waitFor(() => db.jobAttempt.findFirst({ where: { jobId: hung, startedAt: { not: null } } }), 'the hung prompt to start on alpha');
+    await db.backend.update({ where: { id: backendIdFor(beta.url) }, data: { draining: false, drainedAt: null } });
+    const publisher = createRedis(TEST_REDIS_URL);
+    try {
+      expect(await lifecycle.requestCancel(hung)).toBeTruthy();
+      await new JobControlPublisher(publisher, fx.service.ctx.queuePrefix).requestCancel(hung);
+    } finally {
+      publisher.disconnect();
+    }
+
+    const row = await waitFor(() => db.backend.findFirst({ where: { id: backendIdFor(alpha.url), stuckPromptId: { not: null } } }), 'alpha to be recorded stuck', 25_000);
+    expect(row.stuckPromptId).toBe(attempt.promptId);
+    await waitFor(() => other!.stateOf(alpha.url) === 'down' || null, 'the other orchestrator to take alpha for down', 5_000);
+    // Its probes write alpha's row as the first one does: down, saying why.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(await db.backend.findUniqueOrThrow({ where: { id: backendIdFor(alpha.url) } })).toMatchObject({ state: 'down', lastError: expect.stringMatching(/^ComfyUI's worker is stuck/) });
+
+    alpha.releaseWorker();
+    await waitFor(() => other!.stateOf(alpha.url) === 'up' || null, 'the other orchestrator to take alpha up again', 10_000);
+    await waitFor(() => db.backend.findFirst({ where: { id: backendIdFor(alpha.url), stuckPromptId: null, state: 'up' } }), 'alpha\'s row to be up and not stuck', 10_000);
   });
 });

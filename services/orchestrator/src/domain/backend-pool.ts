@@ -102,7 +102,7 @@ export class BackendPool {
   constructor(private readonly options: BackendPoolOptions) {
     this.store = new BackendStore(options.db);
     this.abandoned = new AbandonedPrompts(options.db, options.log);
-    this.backends = [...new Set(options.urls)].map((url) => new Backend(url, options.log, (backend) => this.changed(backend)));
+    this.backends = [...new Set(options.urls)].map((url) => new Backend(url, options.log, (backend) => this.changed(backend), (backend, promptId, stuck) => this.recordStuck(backend, promptId, stuck)));
   }
 
   /**
@@ -171,7 +171,14 @@ export class BackendPool {
   }
 
   private async readDrain(): Promise<void> {
-    const draining = await this.store.draining();
+    const { draining, stuck } = await this.store.flags();
+    // Stuck as another orchestrator found it: taken for down here too, until this process's own
+    // probe sees ComfyUI no longer run that prompt (a backend it thinks stuck but the row does not
+    // is left to its probe as well).
+    for (const backend of this.backends) {
+      const promptId = stuck.get(backend.id);
+      if (promptId && !backend.stuckPromptId) backend.markStuck(promptId, { seenHere: false });
+    }
     let changed = false;
     for (const backend of this.backends) {
       if (backend.draining !== draining.has(backend.id)) {
@@ -183,6 +190,14 @@ export class BackendPool {
       this.wakeWaiters();
       this.capacityChanged();
     }
+  }
+
+  /** Writes (or clears) the prompt a backend is stuck on in its row, for the other orchestrators' next read of the flags. */
+  private recordStuck(backend: Backend, promptId: string, stuck: boolean): void {
+    const write = (stuck ? this.store.markStuck(backend.id, promptId) : this.store.clearStuck(backend.id, promptId))
+      .catch((error) => void this.options.log.warn('could not record a stuck backend', { backend: backend.url, promptId, stuck, error: (error as Error).message }))
+      .finally(() => this.saving.delete(write));
+    this.saving.add(write);
   }
 
   private changed(backend: Backend): void {

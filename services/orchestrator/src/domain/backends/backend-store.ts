@@ -1,7 +1,26 @@
 import { readRows, runStatement, SQL_NOW, type Db, type Statement } from '@anime/db';
 import type { BackendCapabilities } from './capabilities';
 
-const DRAINING: Statement = { name: 'backends.draining', text: 'SELECT id FROM backends WHERE draining' };
+const FLAGS: Statement = { name: 'backends.flags', text: 'SELECT id, draining, "stuckPromptId" FROM backends WHERE draining OR "stuckPromptId" IS NOT NULL' };
+
+/** $1 id, $2 prompt id: recorded unless another stuck prompt is already. */
+const MARK_STUCK: Statement = {
+  name: 'backends.mark-stuck',
+  text: `UPDATE backends SET "stuckPromptId" = $2, "stuckSince" = ${SQL_NOW}, "updatedAt" = ${SQL_NOW} WHERE id = $1 AND "stuckPromptId" IS NULL`,
+};
+
+/** $1 id, $2 prompt id: cleared only for that prompt (a later one recorded meanwhile stays). */
+const CLEAR_STUCK: Statement = {
+  name: 'backends.clear-stuck',
+  text: `UPDATE backends SET "stuckPromptId" = NULL, "stuckSince" = NULL, "updatedAt" = ${SQL_NOW} WHERE id = $1 AND "stuckPromptId" = $2`,
+};
+
+/** What the orchestrators read of every backend at each probe tick: drain flags (the gateway's) and stuck prompts (theirs). */
+export interface BackendFlags {
+  draining: Set<string>;
+  /** Backend id → the prompt its worker is stuck on. */
+  stuck: Map<string, string>;
+}
 
 const UTC = (param: string) => `(${param}::timestamptz AT TIME ZONE 'UTC')`;
 
@@ -68,6 +87,7 @@ export class BackendStore {
           capabilitiesAt: row.capabilitiesAt,
           lastCheckpoint: row.lastCheckpoint,
           draining: row.draining,
+          stuck: row.stuckPromptId ? { promptId: row.stuckPromptId, since: row.stuckSince ?? new Date() } : null,
         },
       ]),
     );
@@ -96,10 +116,26 @@ export class BackendStore {
     ]);
   }
 
-  /** Ids of backends the gateway marked draining (read at each probe tick, on a backend-changes notice, and after a refused submit). */
-  async draining(): Promise<Set<string>> {
-    const rows = await readRows<{ id: string }>(this.db, DRAINING, []);
-    return new Set(rows.map((r) => r.id));
+  /**
+   * Backends the gateway marked draining, and those an orchestrator found stuck (read at each probe
+   * tick, on a backend-changes notice, and after a refused submit).
+   */
+  async flags(): Promise<BackendFlags> {
+    const rows = await readRows<{ id: string; draining: boolean; stuckPromptId: string | null }>(this.db, FLAGS, []);
+    return {
+      draining: new Set(rows.filter((r) => r.draining).map((r) => r.id)),
+      stuck: new Map(rows.flatMap((r) => (r.stuckPromptId ? [[r.id, r.stuckPromptId] as [string, string]] : []))),
+    };
+  }
+
+  /** Records the prompt the backend's worker is stuck on, for the other orchestrators to read. */
+  async markStuck(id: string, promptId: string): Promise<void> {
+    await runStatement(this.db, MARK_STUCK, [id, promptId]);
+  }
+
+  /** Clears it once ComfyUI no longer runs that prompt. */
+  async clearStuck(id: string, promptId: string): Promise<void> {
+    await runStatement(this.db, CLEAR_STUCK, [id, promptId]);
   }
 
   /** Adds each backend's finished jobs to its counter, in one statement. */

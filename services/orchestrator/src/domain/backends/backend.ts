@@ -63,6 +63,8 @@ export class Backend {
     readonly url: string,
     private readonly log: Logger,
     private readonly onChange: (backend: Backend) => void,
+    /** It was found stuck on a prompt here (`stuck`), or the prompt it was stuck on ended: for the other orchestrators to learn. */
+    private readonly onStuck: (backend: Backend, promptId: string, stuck: boolean) => void = () => undefined,
   ) {
     this.id = backendIdFor(url);
     this.client = new ComfyClient({ baseUrl: url, log });
@@ -79,11 +81,13 @@ export class Backend {
     return this.lostController.signal;
   }
 
-  restore(stored: { capabilities: BackendCapabilities | null; capabilitiesAt: Date | null; lastCheckpoint: string | null; draining: boolean }): void {
+  restore(stored: { capabilities: BackendCapabilities | null; capabilitiesAt: Date | null; lastCheckpoint: string | null; draining: boolean; stuck: { promptId: string; since: Date } | null }): void {
     this.capabilities = stored.capabilities;
     this.capabilitiesAt = stored.capabilitiesAt;
     this.lastCheckpoint = stored.lastCheckpoint;
     this.draining = stored.draining;
+    // Checked by the first probe: ComfyUI may have let go (or restarted) since.
+    this.stuckOn = stored.stuck ?? undefined;
   }
 
   /** Probes once (concurrent callers share it); resolves with whether it is up. */
@@ -96,11 +100,17 @@ export class Backend {
    * The prompt went on running past its interrupt: the backend is taken for down (the jobs whose
    * prompts wait behind it there go to another backend) until the prompt no longer runs.
    */
-  markStuck(promptId: string): void {
+  markStuck(promptId: string, { seenHere = true }: { seenHere?: boolean } = {}): void {
     if (this.stuckOn) return;
     this.stuckOn = { promptId, since: new Date() };
     this.lastError = this.stuckMessage();
     this.setUp(false, this.lastError);
+    if (seenHere) this.onStuck(this, promptId, true);
+  }
+
+  /** The prompt its worker is stuck on, if it is. */
+  get stuckPromptId(): string | undefined {
+    return this.stuckOn?.promptId;
   }
 
   /** Whether it answers though taken for down, stuck on a prompt (what it still holds of ours can be taken off). */
@@ -131,6 +141,7 @@ export class Backend {
           return this.up;
         }
         this.log.info('backend no longer stuck: ComfyUI let go of the prompt', { backend: this.url, promptId: this.stuckOn.promptId });
+        this.onStuck(this, this.stuckOn.promptId, false);
         this.stuckOn = undefined;
       }
       if (!this.up) {
