@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
 import { jobEventsChannel, OPS_ROOM } from '@anime/contracts';
+import { rateLimitRefusals } from '@anime/pipeline';
 import { TEST_REDIS_URL, waitFor } from '@anime/testing';
 import { kaiDefinition } from './fixtures';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
@@ -10,6 +11,8 @@ import { SOCKET_MESSAGE_BURST, SOCKET_SLOW_DOWN } from '../src/socket/incoming-m
 
 let gateway: TestGateway;
 let jobId: string;
+/** anime_rate_limit_refusals_total{limit} as this process (the gateway's) counts it. */
+const refusals = async (limit: string) => (await rateLimitRefusals.get()).values.find((v) => v.labels.limit === limit)?.value ?? 0;
 const clients: Socket[] = [];
 
 beforeAll(async () => {
@@ -68,6 +71,7 @@ describe('a Socket.IO client that floods subscribes', () => {
   it(`when one key sends 6,000 subscribes and unsubscribes at once over three connections, then REST requests of another key are answered at once, and past ${SOCKET_READS_WAITING_PER_KEY} waiting the subscribes are rate_limited`, async () => {
     // Three connections of one key, each within its own message rate: the key's lane is what bounds them.
     const flooders = [await connect(), await connect(), await connect()];
+    const refusedBefore = await refusals('socket_reads_waiting');
     const answers = new Map<string, number>();
     let answered = 0;
     const perConnection = SOCKET_MESSAGE_BURST / 2 - 1;
@@ -91,12 +95,15 @@ describe('a Socket.IO client that floods subscribes', () => {
     expect(answers.get('ok')).toBeGreaterThan(0);
     expect(answers.get('lane_full')).toBeGreaterThan(0);
     expect([...answers.keys()].sort()).toEqual(['lane_full', 'ok']);
+    // Each refusal counted, as the REST limits' are: an operator sees the flood on the dashboard.
+    expect((await refusals('socket_reads_waiting')) - refusedBefore).toBe(answers.get('lane_full'));
   }, 60_000);
 });
 
 describe('a Socket.IO connection that sends messages without pause', () => {
   it(`when it sends far more than ${SOCKET_MESSAGE_BURST} messages at once, then those over its rate are dropped unread, each ack answered rate_limited at once, and another connection is served as usual`, async () => {
     const flooder = await connect();
+    const refusedBefore = await refusals('socket_messages');
     const slowDown: number[] = [];
     const read: number[] = [];
     let answered = 0;
@@ -112,6 +119,7 @@ describe('a Socket.IO connection that sends messages without pause', () => {
     expect(read.length).toBeGreaterThanOrEqual(SOCKET_MESSAGE_BURST);
     expect(slowDown.length).toBeGreaterThan(0);
     expect(Math.min(...slowDown)).toBeGreaterThanOrEqual(SOCKET_MESSAGE_BURST);
+    expect((await refusals('socket_messages')) - refusedBefore).toBe(slowDown.length);
     expect(flooder.connected).toBe(true);
     // Another connection's bucket is its own.
     const other = await connect();

@@ -86,7 +86,7 @@ export const progressRelayLatency = new Histogram({
 
 export const rateLimitRefusals = new Counter({
   name: 'anime_rate_limit_refusals_total',
-  help: 'Requests refused by a limit (429), by which limit refused them.',
+  help: 'Requests (429) and Socket.IO messages (rate_limited) refused by a limit, by which limit refused them.',
   labelNames: ['limit'] as const,
   registers: [animeRegistry],
 });
@@ -99,7 +99,7 @@ export const webhookDeliveries = new Counter({
 });
 
 /** The limits a refusal is counted under (`anime_rate_limit_refusals_total{limit}`). */
-export type RateLimitName = 'request_rate' | 'generation_cost' | 'queue_depth' | 'queued_per_key' | 'bundle_imports' | 'bodies_in_flight';
+export type RateLimitName = 'request_rate' | 'generation_cost' | 'queue_depth' | 'queued_per_key' | 'bundle_imports' | 'bodies_in_flight' | 'socket_messages' | 'socket_reads_waiting';
 
 /** The gateway's limits call this for every refusal, naming the limit that refused. */
 export function countRateLimitRefusal(limit: RateLimitName): void {

@@ -1,4 +1,5 @@
 import type { Socket } from 'socket.io';
+import { countRateLimitRefusal } from '@anime/pipeline';
 
 /**
  * Messages one connection may send a second (`subscribe`, `unsubscribe`, `ops:join`), and how many
@@ -30,6 +31,7 @@ export function limitIncomingMessages(socket: Socket, perSecond = SOCKET_MESSAGE
       tokens -= 1;
       return next();
     }
+    countRateLimitRefusal('socket_messages');
     const ack = packet[packet.length - 1];
     if (typeof ack === 'function') ack(SOCKET_SLOW_DOWN);
   });

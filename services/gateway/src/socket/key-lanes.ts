@@ -1,4 +1,5 @@
 import type { Socket } from 'socket.io';
+import { countRateLimitRefusal } from '@anime/pipeline';
 import type { Caller } from '../http/auth/caller';
 import { SOCKET_CALLER } from './authenticate-socket';
 
@@ -36,7 +37,10 @@ export class KeyLanes {
   run<T>(socket: Socket, work: () => Promise<T>): Promise<T> | null {
     const key = (socket.data[SOCKET_CALLER] as Caller | undefined)?.keyId ?? 'local';
     const lane = this.lanes.get(key) ?? { running: 0, waiting: [] };
-    if (lane.running >= this.concurrency && lane.waiting.length >= this.maxWaiting) return null;
+    if (lane.running >= this.concurrency && lane.waiting.length >= this.maxWaiting) {
+      countRateLimitRefusal('socket_reads_waiting');
+      return null;
+    }
     this.lanes.set(key, lane);
     let turn: Promise<void>;
     if (lane.running < this.concurrency) {
