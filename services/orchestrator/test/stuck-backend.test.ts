@@ -1,11 +1,31 @@
 import type { Simulator } from '@anime/comfyui-simulator';
 import type { Db } from '@anime/db';
 import { createLogger } from '@anime/logger';
-import { createRedis, JobControlPublisher, type JobLifecycle } from '@anime/pipeline';
+import { createRedis, JobControlPublisher } from '@anime/pipeline';
 import { TEST_REDIS_URL, waitFor } from '@anime/testing';
 import { BackendPool } from '../src/domain/backend-pool';
 import { backendIdFor } from '../src/domain/backends/backend-id';
 import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrator-fixture';
+
+/** Drains or undrains a backend as the gateway's route does (the row), and waits for the orchestrator to see it. */
+async function setDraining(fx: OrchestratorFixture, sim: Simulator, draining: boolean): Promise<void> {
+  await fx.db.backend.update({ where: { id: backendIdFor(sim.url) }, data: { draining, drainedAt: draining ? new Date() : null } });
+  await waitFor(async () => {
+    const text = await (await fetch(`http://127.0.0.1:${fx.service.ops.port()}/metrics`)).text();
+    return text.includes(`anime_backend_state{backend="${new URL(sim.url).origin}",state="${draining ? 'draining' : 'up'}"} 1`);
+  }, `the orchestrator to see ${sim.url} ${draining ? 'draining' : 'taking jobs'}`, 10_000);
+}
+
+/** What the gateway does to cancel a generation in a backend: the column, then the message. */
+async function cancel(fx: OrchestratorFixture, id: string): Promise<void> {
+  const publisher = createRedis(TEST_REDIS_URL);
+  try {
+    expect(await fx.lifecycle.requestCancel(id)).toBeTruthy();
+    await new JobControlPublisher(publisher, fx.service.ctx.queuePrefix).requestCancel(id);
+  } finally {
+    publisher.disconnect();
+  }
+}
 
 /**
  * A node that does not return, or ComfyUI's worker thread dead while HTTP answers
@@ -16,13 +36,12 @@ import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrat
 describe('a backend whose worker is stuck (in-process, two simulators)', () => {
   let fx: OrchestratorFixture;
   let db: Db;
-  let lifecycle: JobLifecycle;
   let alpha: Simulator;
   let beta: Simulator;
 
   beforeAll(async () => {
     fx = await startOrchestratorFixture('stuck-backend', { simulators: [{ stepMs: 20 }, { stepMs: 20 }] });
-    ({ db, lifecycle } = fx);
+    ({ db } = fx);
     [alpha, beta] = fx.simulators;
   });
 
@@ -31,35 +50,19 @@ describe('a backend whose worker is stuck (in-process, two simulators)', () => {
     await fx?.close();
   });
 
-  const setDraining = async (sim: Simulator, draining: boolean) => {
-    await db.backend.update({ where: { id: backendIdFor(sim.url) }, data: { draining, drainedAt: draining ? new Date() : null } });
-    await waitFor(async () => {
-      const text = await (await fetch(`http://127.0.0.1:${fx.service.ops.port()}/metrics`)).text();
-      return text.includes(`anime_backend_state{backend="${new URL(sim.url).origin}",state="${draining ? 'draining' : 'up'}"} 1`);
-    }, `the orchestrator to see ${sim.url} ${draining ? 'draining' : 'taking jobs'}`, 10_000);
-  };
-  const cancel = async (id: string) => {
-    const publisher = createRedis(TEST_REDIS_URL);
-    try {
-      expect(await lifecycle.requestCancel(id)).toBeTruthy();
-      await new JobControlPublisher(publisher, fx.service.ctx.queuePrefix).requestCancel(id);
-    } finally {
-      publisher.disconnect();
-    }
-  };
   const promptsFor = (sim: Simulator, id: string) => sim.received.filter((p) => JSON.stringify(p.prompt).includes(id)).length;
 
   it('when a prompt goes on running past its interrupt, then the backend is recorded down saying so, the job waiting behind it there renders on the other, and new jobs avoid it until ComfyUI lets go', async () => {
     // Both jobs go to alpha: beta takes none while it drains.
-    await setDraining(beta, true);
+    await setDraining(fx, beta, true);
     alpha.hangWorker();
     const hung = await fx.resolvedGeneration({ steps: 2 });
     await waitFor(() => db.jobAttempt.findFirst({ where: { jobId: hung, startedAt: { not: null } } }), 'the hung prompt to start on alpha');
     const behind = await fx.resolvedGeneration({ steps: 2 });
     await waitFor(() => db.jobAttempt.findFirst({ where: { jobId: behind, backend: alpha.url } }), 'the second job to wait in alpha\'s queue');
-    await setDraining(beta, false);
+    await setDraining(fx, beta, false);
 
-    await cancel(hung);
+    await cancel(fx, hung);
     // The interrupt is ignored: after the 15 s grace the job is canceled, and alpha is taken for down.
     const canceled = await waitFor(async () => {
       const g = await db.generationJob.findUniqueOrThrow({ where: { id: hung } });
@@ -85,21 +88,21 @@ describe('a backend whose worker is stuck (in-process, two simulators)', () => {
     // ComfyUI lets go (the node returns, and honours the interrupt): alpha takes jobs again.
     alpha.releaseWorker();
     await waitFor(() => db.backend.findFirst({ where: { id: backendIdFor(alpha.url), state: 'up', lastError: null } }), 'alpha to be recorded up again', 10_000);
-    await setDraining(beta, true);
+    await setDraining(fx, beta, true);
     const after = await fx.resolvedGeneration({ steps: 2 });
     await waitFor(async () => (await db.generationJob.findUniqueOrThrow({ where: { id: after } })).stage === 'rendered' || null, 'a job to render on alpha again', 10_000);
     expect(promptsFor(alpha, after)).toBe(1);
-    await setDraining(beta, false);
+    await setDraining(fx, beta, false);
   });
 
   it('when the stuck backend is the only one taking the job, then its prompt is taken off there while it waits, and does not run there once ComfyUI lets go', async () => {
-    await setDraining(beta, true);
+    await setDraining(fx, beta, true);
     alpha.hangWorker();
     const hung = await fx.resolvedGeneration({ steps: 2 });
     await waitFor(() => db.jobAttempt.findFirst({ where: { jobId: hung, startedAt: { not: null } } }), 'the hung prompt to start on alpha');
     const behind = await fx.resolvedGeneration({ steps: 2 });
     const waiting = await waitFor(() => db.jobAttempt.findFirst({ where: { jobId: behind, backend: alpha.url } }), 'the second job to wait in alpha\'s queue');
-    await cancel(hung);
+    await cancel(fx, hung);
     await waitFor(() => db.backend.findFirst({ where: { id: backendIdFor(alpha.url), state: 'down' } }), 'alpha to be recorded down', 25_000);
 
     // Beta still drains: the job waits for a place, its attempt on alpha open, but its prompt is
@@ -108,7 +111,7 @@ describe('a backend whose worker is stuck (in-process, two simulators)', () => {
     alpha.releaseWorker();
     await waitFor(async () => (await db.generationJob.findUniqueOrThrow({ where: { id: behind } })).stage === 'rendered' || null, 'the waiting job to render', 15_000);
     expect(await (await fetch(`${alpha.url}/history/${waiting.promptId}`)).json()).toEqual({});
-    await setDraining(beta, false);
+    await setDraining(fx, beta, false);
   });
 });
 
@@ -116,14 +119,13 @@ describe('a backend whose worker is stuck (in-process, two simulators)', () => {
 describe('a stuck backend seen by another orchestrator (in-process, two simulators)', () => {
   let fx: OrchestratorFixture;
   let db: Db;
-  let lifecycle: JobLifecycle;
   let alpha: Simulator;
   let beta: Simulator;
   let other: BackendPool | undefined;
 
   beforeAll(async () => {
     fx = await startOrchestratorFixture('stuck-shared', { simulators: [{ stepMs: 20 }, { stepMs: 20 }] });
-    ({ db, lifecycle } = fx);
+    ({ db } = fx);
     [alpha, beta] = fx.simulators;
   });
 
@@ -137,19 +139,12 @@ describe('a stuck backend seen by another orchestrator (in-process, two simulato
     // The other orchestrator's pool: what routes its jobs.
     other = new BackendPool({ urls: [alpha.url, beta.url], db, log: createLogger('orchestrator', 'error'), probeEveryMs: 300 });
     await other.start();
-    await db.backend.update({ where: { id: backendIdFor(beta.url) }, data: { draining: true, drainedAt: new Date() } });
-    await waitFor(async () => (await (await fetch(`http://127.0.0.1:${fx.service.ops.port()}/metrics`)).text()).includes(`anime_backend_state{backend="${new URL(beta.url).origin}",state="draining"} 1`), 'beta to be seen draining', 10_000);
+    await setDraining(fx, beta, true);
     alpha.hangWorker();
     const hung = await fx.resolvedGeneration({ steps: 2 });
     const attempt = await waitFor(() => db.jobAttempt.findFirst({ where: { jobId: hung, startedAt: { not: null } } }), 'the hung prompt to start on alpha');
-    await db.backend.update({ where: { id: backendIdFor(beta.url) }, data: { draining: false, drainedAt: null } });
-    const publisher = createRedis(TEST_REDIS_URL);
-    try {
-      expect(await lifecycle.requestCancel(hung)).toBeTruthy();
-      await new JobControlPublisher(publisher, fx.service.ctx.queuePrefix).requestCancel(hung);
-    } finally {
-      publisher.disconnect();
-    }
+    await setDraining(fx, beta, false);
+    await cancel(fx, hung);
 
     const row = await waitFor(() => db.backend.findFirst({ where: { id: backendIdFor(alpha.url), stuckPromptId: { not: null } } }), 'alpha to be recorded stuck', 25_000);
     expect(row.stuckPromptId).toBe(attempt.promptId);
