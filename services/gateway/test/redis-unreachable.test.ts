@@ -32,6 +32,28 @@ const timed = async <T>(request: Promise<T>) => {
 // The answer waits for Redis at most HANDOFF_WAIT_MS, plus the request's own work.
 const ANSWER_WITHIN_MS = HANDOFF_WAIT_MS + 3_000;
 
+describe('the queue routes while Redis is up', () => {
+  it('when the queues are listed, then their one shared connection is pinged once (not once per queue)', async () => {
+    const clients = await Promise.all(Object.values(gateway.queues.byKey).map((queue) => queue.getBackend().client));
+    expect(new Set(clients).size).toBe(1);
+    // BullMQ hands out a proxy of the connection (jest.spyOn would stub the prototype): a property of
+    // its own counts the route's pings, and deleting it gives the connection its own ping back.
+    const client = clients[0] as unknown as { ping: (...args: unknown[]) => Promise<unknown> };
+    const ping = client.ping;
+    let pings = 0;
+    client.ping = (...args) => {
+      pings += 1;
+      return ping(...args);
+    };
+    try {
+      expect((await api.get('/api/v1/queues')).status).toBe(200);
+      expect(pings).toBe(1);
+    } finally {
+      delete (client as { ping?: unknown }).ping;
+    }
+  });
+});
+
 describe('the gateway while Redis is unreachable (PostgreSQL up)', () => {
   let created: string;
   let canceled: string;

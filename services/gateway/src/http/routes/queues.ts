@@ -30,9 +30,10 @@ async function withinRedisWait<T>(queues: Queue[], res: Response, work: () => Pr
     }, QUEUE_REDIS_WAIT_MS);
   });
   const done = (async () => {
-    for (const queue of queues) {
-      // The backend's own client (BullMQ 6's Queue.client is not it): 'reconnecting' while Redis is away.
-      const client = (await queue.getBackend().client) as unknown as Redis;
+    // The backend's own client (BullMQ 6's Queue.client is not it): 'reconnecting' while Redis is away.
+    // The pipeline's queues share one connection: each distinct connection is looked at once.
+    const clients = new Set(await Promise.all(queues.map(async (queue) => (await queue.getBackend().client) as unknown as Redis)));
+    for (const client of clients) {
       if (client.status !== 'ready') throw redisAway();
       // A connection still 'ready' to a Redis gone silent (a partition) holds commands as well: the
       // work is sent only once Redis answered, and never after the caller was answered 503.
