@@ -1,8 +1,15 @@
 import { isStorableText } from '@anime/contracts';
-import type { Character, Db } from '@anime/db';
+import type { Character, Db, Prisma } from '@anime/db';
 import { characterArchived, characterNotFound } from './character-domain-error';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The characters a key names in a list's filter (`?character=`): the one of that slug, and the one
+ * of that id when the key is shaped as an id (the uuid column takes nothing else), as findByIdOrSlug
+ * reads a key.
+ */
+export const characterByIdOrSlug = (idOrSlug: string): Prisma.CharacterWhereInput => ({ OR: [{ slug: idOrSlug }, ...(UUID.test(idOrSlug) ? [{ id: idOrSlug }] : [])] });
 
 /** A character by id, else by slug, archived ones included; null when neither matches. */
 export async function findByIdOrSlug(db: Db, idOrSlug: string): Promise<Character | null> {

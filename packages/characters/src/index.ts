@@ -2,7 +2,7 @@ export { CharacterDomainError, characterArchived, characterNotFound, type Charac
 export { resolveCharacter, type ResolvedCharacter, type ResolvedVersion } from './resolve-character';
 export { buildConditioning, type BuildConditioningInput, type Conditioning, type ConditioningReference } from './build-conditioning';
 export { resolveGeneration, type GenerationCharacterRequest, type ResolvedGeneration } from './resolve-generation';
-export { findByIdOrSlug, findCharacterOr404, findLiveCharacterOr404 } from './find-character';
+export { characterByIdOrSlug, findByIdOrSlug, findCharacterOr404, findLiveCharacterOr404 } from './find-character';
 export { lockCharacter } from './lock-character';
 export { writeVersion, type VersionContent, type VersionWithAttributes, type WriteVersionOptions } from './write-version';
 export { createVersion } from './create-version';

@@ -98,6 +98,19 @@ describe('POST /api/v1/generations', () => {
   });
 });
 
+describe('GET /api/v1/generations?character=', () => {
+  it('when the list is filtered by a character, then its slug and its id each give its generations, and a key naming none gives an empty page', async () => {
+    const kai = (await api.get('/api/v1/characters/kai')).body as { id: string };
+    const posted = await api.post('/api/v1/generations', { character: 'kai', prompt: 'filtered', project: 'by-character' });
+    expect(posted.status).toBe(202);
+    const idsOf = async (character: string) => (await api.get(`/api/v1/generations?project=by-character&character=${encodeURIComponent(character)}`)).body.items.map((g: { id: string }) => g.id);
+    expect(await idsOf('kai')).toEqual([posted.body.id]);
+    expect(await idsOf(kai.id)).toEqual([posted.body.id]);
+    expect(await idsOf(kai.id.toUpperCase())).toEqual([posted.body.id]);
+    for (const nobody of ['nobody', '00000000-0000-4000-8000-000000000000']) expect(await idsOf(nobody)).toEqual([]);
+  });
+});
+
 describe('GET /api/v1/generations paging', () => {
   it('when the generation a cursor points at leaves the filter before the next page, then the next page still starts right after it', async () => {
     const ids: string[] = [];

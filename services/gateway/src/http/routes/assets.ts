@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Router } from 'express';
 import { z } from 'zod';
+import { characterByIdOrSlug } from '@anime/characters';
 import { assetListQuerySchema } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import { toAssetResource } from '@anime/pipeline';
@@ -28,7 +29,6 @@ export function assetRoutes(deps: { db: Db; libraryDir: string }): Router {
 
   router.get('/', async (req, res) => {
     const query = parseOr400(assetListQuerySchema, req.query, 'query');
-    const isId = z.uuid().safeParse(query.character).success;
     // The character's versions are looked up first and the list filtered by their ids, which the
     // (characterVersionId, createdAt, id) index serves; filtered through a join, a character with
     // few assets was found by walking every asset of the library, newest first.
@@ -38,7 +38,7 @@ export function assetRoutes(deps: { db: Db; libraryDir: string }): Router {
             await deps.db.characterVersion.findMany({
               where: {
                 ...(query.version ? { number: query.version } : {}),
-                ...(query.character ? { character: { OR: [{ slug: query.character }, ...(isId ? [{ id: query.character }] : [])] } } : {}),
+                ...(query.character ? { character: characterByIdOrSlug(query.character) } : {}),
               },
               select: { id: true },
             })

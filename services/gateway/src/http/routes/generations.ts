@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { characterByIdOrSlug } from '@anime/characters';
 import { generationListQuerySchema, generationRequestBodySchema, retryGenerationBodySchema, webhookNotRegistered, type JobStatus } from '@anime/contracts';
 import { requestWebhookEndpoint } from '@anime/pipeline';
 import { readGenerationResource, readGenerationResources } from '../../data/generation-resources';
@@ -64,7 +65,7 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
     // (characterId, createdAt, id) index serves; filtered through a join on its slug, the list was
     // walked newest first across every character's generations until a page of its own was found.
     const characterIds = query.character
-      ? (await deps.db.character.findMany({ where: { OR: [{ slug: query.character }, ...(z.string().uuid().safeParse(query.character).success ? [{ id: query.character }] : [])] }, select: { id: true } })).map((c) => c.id)
+      ? (await deps.db.character.findMany({ where: characterByIdOrSlug(query.character), select: { id: true } })).map((c) => c.id)
       : null;
     if (characterIds && !characterIds.length) return void res.json({ items: [], nextCursor: null });
     const where = {
