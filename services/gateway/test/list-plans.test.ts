@@ -16,7 +16,9 @@ const LIMIT = 20;
 const MOST_ROWS_READ = 10 * (LIMIT + 1);
 
 interface PlanNode {
+  'Node Type'?: string;
   'Relation Name'?: string;
+  'Index Name'?: string;
   'Actual Rows'?: number;
   'Actual Loops'?: number;
   'Rows Removed by Filter'?: number;
@@ -34,6 +36,12 @@ const rowsRead = (node: PlanNode, table: string): number =>
   (node['Relation Name'] === table
     ? (node['Actual Rows'] ?? 0) * (node['Actual Loops'] ?? 1) + (node['Rows Removed by Filter'] ?? 0) + (node['Rows Removed by Index Recheck'] ?? 0)
     : 0) + (node.Plans ?? []).reduce((sum, child) => sum + rowsRead(child, table), 0);
+
+/** How the plan reads `table`: each scan of it, as "<node type> <index name>". */
+const scansOf = (node: PlanNode, table: string): string[] => [
+  ...(node['Relation Name'] === table ? [`${node['Node Type']} ${node['Index Name'] ?? ''}`.trim()] : []),
+  ...(node.Plans ?? []).flatMap((child) => scansOf(child, table)),
+];
 
 let gateway: TestGateway;
 let admin: SqlPool;
@@ -59,11 +67,11 @@ beforeAll(async () => {
   expect((await api.post('/api/v1/characters', { name: 'Rin', slug: 'rin', definition: { ...kaiDefinition, displayName: 'Rin' } })).status).toBe(201);
   admin = poolOf(gateway.db);
   // A year in a few seconds: one generation a minute, in 5 projects, an episode every 5,000 and a
-  // scene every 500; 10 of them by Rin and 10 from a rarely used source, all among the oldest. Each
-  // has one asset.
+  // scene every 500; 10 of them by Rin and 10 from a rarely used source, all among the oldest; every
+  // other one with a producer's idempotency key (requestId). Each has one asset.
   await admin.query(`
-    INSERT INTO generation_jobs (id, status, stage, source, request, "characterId", "characterVersionId", project, episode, scene, "createdAt", "updatedAt")
-    SELECT gen_random_uuid(), 'completed', 'filed', CASE WHEN i > $1 - 10 THEN 'rare-source' ELSE 'api' END, '{}',
+    INSERT INTO generation_jobs (id, status, stage, source, "requestId", request, "characterId", "characterVersionId", project, episode, scene, "createdAt", "updatedAt")
+    SELECT gen_random_uuid(), 'completed', 'filed', CASE WHEN i > $1 - 10 THEN 'rare-source' ELSE 'api' END, CASE WHEN i % 2 = 0 THEN 'req-' || i END, '{}',
       v."characterId", v.id, 'p' || (i % 5), 'ep' || (i / 5000), 'sc' || (i / 500), now() - i * interval '1 minute', now()
     FROM generate_series(1, $1::int) i
     JOIN characters c ON c.slug = CASE WHEN i > $1 - 10 THEN 'rin' ELSE 'kai' END
@@ -77,16 +85,21 @@ beforeAll(async () => {
 
 afterAll(() => gateway?.close());
 
-/** The list request's page statement (the one ordered by createdAt) and how many rows of `table` its plan reads. */
-async function readsFor(path: string, table: 'generation_jobs' | 'assets' | 'webhook_deliveries', token?: string): Promise<number> {
+type Table = 'generation_jobs' | 'assets' | 'webhook_deliveries';
+
+/** The plan, as run, of the list request's page statement (the one ordered by createdAt). */
+async function planFor(path: string, table: Table, token?: string): Promise<PlanNode> {
   recorded.length = 0;
   const response = await gateway.client(token).get(path);
   expect(response.status).toBe(200);
   const pages = recorded.filter((r) => r.text.includes(`FROM "public"."${table}"`) && /ORDER BY "public"\."\w+"\."createdAt" DESC/.test(r.text));
   expect(pages).toHaveLength(1);
   const { rows } = await admin.query({ text: `EXPLAIN (ANALYZE, FORMAT JSON) ${pages[0].text}`, values: pages[0].values });
-  return rowsRead((rows[0]['QUERY PLAN'] as { Plan: PlanNode }[])[0].Plan, table);
+  return (rows[0]['QUERY PLAN'] as { Plan: PlanNode }[])[0].Plan;
 }
+
+/** How many rows of `table` the plan of the list request's page statement reads. */
+const readsFor = async (path: string, table: Table, token?: string): Promise<number> => rowsRead(await planFor(path, table, token), table);
 
 describe('a page of a list over a year of generations', () => {
   it.each([
@@ -96,6 +109,12 @@ describe('a page of a list over a year of generations', () => {
     ['a source with a few generations among thousands', `/api/v1/generations?source=rare-source&limit=${LIMIT}`],
   ])('when the list is read for %s, then its page reads about its limit of rows, not the table', async (_, path) => {
     expect(await readsFor(path, 'generation_jobs')).toBeLessThanOrEqual(MOST_ROWS_READ);
+  });
+
+  it('when the list is read by a producer\'s requestId without its source, then the page is a lookup of the requestId index, not a walk of the (source, requestId) key', async () => {
+    const plan = await planFor(`/api/v1/generations?requestId=req-10000&limit=${LIMIT}`, 'generation_jobs');
+    expect(scansOf(plan, 'generation_jobs')).toEqual(['Index Scan generation_jobs_requestId_idx']);
+    expect(rowsRead(plan, 'generation_jobs')).toBe(1);
   });
 
   it('when a key limited to one project lists generations, then its page reads about its limit of rows', async () => {
