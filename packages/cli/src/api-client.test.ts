@@ -30,3 +30,28 @@ describe('ApiClient against a server that does not answer', () => {
     }
   }, 15_000);
 });
+
+describe('ApiClient saying a refusal', () => {
+  let server: Server;
+  let baseUrl: string;
+  let body: unknown;
+  beforeAll(async () => {
+    server = createServer((_request, response) => response.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify(body)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const refusal = () => new ApiClient({ baseUrl, key: null, keySource: 'none' }).post('/api/v1/generations', {}).catch((e: CliError) => e.message);
+
+  it('when a detail only repeats the message (webhook_not_registered), then the line says it once; a detail the message does not name is added', async () => {
+    const message = 'webhook: http://hooks.example/x is not a registered webhook endpoint reaching this project; register it first (POST /api/v1/webhooks), its secret signs the deliveries';
+    body = { error: { code: 'webhook_not_registered', message, details: [{ path: 'webhook.url', message }] } };
+    expect(await refusal()).toBe(`400 webhook_not_registered: ${message}`);
+    body = { error: { code: 'validation_failed', message: 'invalid request body: count: Too small', details: [{ path: 'count', message: 'Too small' }, { path: 'width', message: 'Too small' }] } };
+    expect(await refusal()).toBe('400 validation_failed: invalid request body: count: Too small; width: Too small');
+  });
+});

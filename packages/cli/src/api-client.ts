@@ -60,7 +60,10 @@ export class ApiClient {
       try {
         for (;;) {
           const { done, value } = await reader.read().catch((error: unknown) => {
-            throw abort.signal.aborted ? new CliError(`the download of ${path} stalled: no data for ${timeoutMs / 1000} s`) : error;
+            if (abort.signal.aborted) throw new CliError(`the download of ${path} stalled: no data for ${timeoutMs / 1000} s`);
+            // A connection cut mid-answer: fetch says only "terminated", its cause says how.
+            const cause = (error as Error & { cause?: Error }).cause?.message ?? (error as Error).message;
+            throw new CliError(`the download of ${path} was cut off (${cause})`);
           });
           if (done) return;
           clearTimeout(silent);
@@ -129,11 +132,12 @@ export class ApiClient {
     // A refusal for now (429, 503) says when to ask again, as the gateway's Retry-After does.
     const retryAfter = response.headers.get('retry-after');
     const hint = response.status === 401 ? ` (key from ${this.connection.keySource})` : retryAfter && /^\d+$/.test(retryAfter) ? ` (retry after ${retryAfter} s)` : '';
-    // The gateway's message usually names each bad field already: a detail is added only when it does not.
+    // The gateway's message usually names each bad field already, or is the one detail's message
+    // itself (webhook_not_registered): a detail is added only when it does not.
     const message = String(error.message ?? '');
     const fields = Array.isArray(error.details)
       ? error.details
-          .filter((d: { path?: string; message?: string }) => !message.includes(`${d.path}: ${d.message}`))
+          .filter((d: { path?: string; message?: string }) => d.message !== message && !message.includes(`${d.path}: ${d.message}`))
           .map((d: { path?: string; message?: string }) => `; ${d.path}: ${d.message}`)
           .join('')
       : '';

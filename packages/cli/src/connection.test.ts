@@ -69,6 +69,28 @@ describe('resolveConnection reading ANIME_API_KEY_FILE', () => {
   });
 });
 
+describe('resolveConnection looking for the default key file', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'anime-key-default-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('when there is none, then no key is sent (the gateway says one is needed)', () => {
+    expect(resolveConnection({}, { ANIME_CONFIG_DIR: path.join(dir, 'nothing-here') })).toMatchObject({ key: null });
+  });
+
+  it('when it is there but cannot be a key file (a directory, a file far larger than a key), then exit 2 naming it, not a request without a key that the gateway answers "key from none"', async () => {
+    const asDirectory = path.join(dir, 'as-directory');
+    execFileSync('mkdir', ['-p', path.join(asDirectory, 'api-key')]);
+    const tooLarge = path.join(dir, 'too-large');
+    execFileSync('mkdir', ['-p', tooLarge]);
+    await writeFile(path.join(tooLarge, 'api-key'), Buffer.alloc(8192, 'k'));
+    expect(refusal({}, { ANIME_CONFIG_DIR: asDirectory })).toMatchObject({ exitCode: 2, message: `the default key file ${path.join(asDirectory, 'api-key')} is not a regular file` });
+    expect(refusal({}, { ANIME_CONFIG_DIR: tooLarge })).toMatchObject({ exitCode: 2, message: expect.stringMatching(/^the default key file .*too-large\/api-key is 8192 bytes/) });
+  });
+});
+
 describe('resolveConnection checking the key', () => {
   it('when the key (ANIME_API_KEY or a key file) is not one token of printable ASCII, then exit 2 naming where it came from, never showing it', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'anime-bad-key-'));

@@ -32,12 +32,12 @@ export function resolveConnection(options: { url?: string; keyFile?: string }, e
     return { baseUrl, key: key ? checkedKey(key, file) : null, keySource: file };
   } catch (error) {
     if (error instanceof CliError) throw error;
-    // A file the user named must be there; the default one is only looked for.
-    if (named !== undefined) {
-      const why = error instanceof KeyFileRefused ? error.message : `cannot read ${source} ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
-      throw new CliError(why, 2);
-    }
-    return { baseUrl, key: null, keySource: 'none (set ANIME_API_KEY or run scripts/setup.sh)' };
+    // A file the user named must be there; the default one is only looked for: its absence means no
+    // key, but one that is there and cannot be read (a directory, too large, unreadable) is said, not
+    // passed over for a request without a key that the gateway answers "key from none".
+    const code = (error as NodeJS.ErrnoException).code;
+    if (named === undefined && (code === 'ENOENT' || code === 'ENOTDIR')) return { baseUrl, key: null, keySource: 'none (set ANIME_API_KEY or run scripts/setup.sh)' };
+    throw new CliError(error instanceof KeyFileRefused ? error.message : `cannot read ${source} ${file}: ${code ?? (error as Error).message}`, 2);
   }
 }
 

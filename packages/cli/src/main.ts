@@ -48,6 +48,12 @@ async function main(): Promise<number> {
       console.error(`anime: ${oneLine(error.message)}`);
       return error.exitCode;
     }
+    // An answer of another shape than the gateway's (another server at --url: `{}` for a list) failed
+    // where a command read it: said as that, not only as JavaScript's "Cannot read properties of undefined".
+    if (error instanceof TypeError) {
+      console.error(`anime: the answer is not what this command expects from the gateway (${oneLine(error.message)}); is --url the gateway?`);
+      return 1;
+    }
     console.error(`anime: ${oneLine((error as Error).message)}`);
     return 1;
   }

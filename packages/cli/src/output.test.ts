@@ -26,6 +26,11 @@ describe('text output of what others stored', () => {
     expect(out.split('\n')).toEqual(['SLUG   NAME', 'evil   Evil \\u001b[2J\\u001b]0;pwned\\u0007 Name', 'split  Line\\nBreak\\tTab\\r']);
   });
 
+  it('when a cell holds bidirectional controls (U+202E and its kin), then they are printed as escapes: a name cannot reorder the rest of its row', () => {
+    const out = printed([{ slug: 'spoof', name: 'invoice\u202egnp.exe\u2066x\u2069' }], ['slug', 'name']);
+    expect(out.split('\n')[1]).toBe('spoof  invoice\\u202egnp.exe\\u2066x\\u2069');
+  });
+
   it('when a cell holds CJK characters, kana or emoji (two columns each on a terminal), then the columns after it stay aligned', () => {
     expect([columnsTaken('Kai'), columnsTaken('中村 カイ'), columnsTaken('Zoë 🌸'), columnsTaken('Zoe\u0308')]).toEqual([3, 9, 6, 3]);
     const out = printed(

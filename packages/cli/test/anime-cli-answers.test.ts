@@ -78,6 +78,14 @@ describe('anime CLI and what answers at --url', () => {
     }
   });
 
+  it('when a 2xx JSON answer is not of the gateway\'s shape (`{}` for a list, an item without its fields), then the one line says so, not a JavaScript error', async () => {
+    for (const [args, body] of [[['backends'], {}], [['queues'], { items: null }], [['assets'], { items: [{}], nextCursor: null }], [['character', 'kai'], { items: [] }]] as const) {
+      answer = (_request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      const result = await anime(url, ...args);
+      expect({ args, code: result.code, stderr: result.stderr }).toEqual({ args, code: 1, stderr: expect.stringMatching(/^anime: the answer is not what this command expects from the gateway \(.+\); is --url the gateway\?\n$/) });
+    }
+  });
+
   it('when an error answer has no body, then --json prints the error as a document of the API\'s shape, not null', async () => {
     answer = (_request, response) => response.writeHead(500).end();
     const result = await anime(url, '--json', 'jobs');

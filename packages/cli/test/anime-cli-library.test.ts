@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -263,5 +263,138 @@ describe('anime download and what answers at --url', () => {
     expect(result).toEqual({ code: 1, stderr: `anime: the file is larger than the ${bytes.length} bytes the API reports; nothing kept\n` });
     expect(Date.now() - started).toBeLessThan(15_000);
     expect(await readdir(dir)).toEqual([]);
+  });
+});
+
+describe('anime download against a server of our own: stopped, cut off, lied to', () => {
+  const id = '00000000-0000-4000-8000-000000000002';
+  const bytes = Buffer.alloc(64 * 1024, 3);
+  let server: Server;
+  let url: string;
+  let dir: string;
+  /** What GET /api/v1/assets/:id answers, and how its file answer goes. */
+  let asset: unknown;
+  let file: 'whole' | 'hang' | 'cut' | 'taken';
+  let requests: string[];
+
+  beforeAll(async () => {
+    server = createServer((request, response) => {
+      requests.push(request.url!);
+      if (!request.url!.endsWith('/file')) return void response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(asset));
+      if (file === 'whole') return void response.writeHead(200, { 'content-type': 'image/png' }).end(bytes);
+      if (file === 'taken') {
+        // Someone else writes the target while the download runs.
+        void writeFile(path.join(dir, 'file.png'), 'theirs').then(() => response.writeHead(200, { 'content-type': 'image/png' }).end(bytes));
+        return;
+      }
+      response.writeHead(200, { 'content-type': 'image/png', 'content-length': String(bytes.length) });
+      response.write(bytes.subarray(0, 4096));
+      // 'hang': the rest never comes; 'cut': the connection is closed mid-answer.
+      if (file === 'cut') setTimeout(() => response.destroy(), 100);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'anime-download-own-'));
+    asset = { id, path: 'p/e/s/file.png', sha256: sha256(bytes), bytes: bytes.length };
+    file = 'whole';
+    requests = [];
+  });
+
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const env = () => ({ ...process.env, ANIME_API_KEY: 'ak_test', ANIME_CONFIG_DIR: '/nonexistent' });
+
+  async function anime(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    try {
+      const { stdout, stderr } = await run(process.execPath, [CLI, '--url', url, ...args], { cwd: dir, env: env() });
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const failed = error as { code: number; stdout: string; stderr: string };
+      return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+    }
+  }
+
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+    ['SIGINT', 130],
+  ] as const)('when a download is stopped by %s mid-transfer, then nothing is left: no file under its name, no partial file', async (signal, code) => {
+    file = 'hang';
+    const child = spawn(process.execPath, [CLI, '--url', url, 'download', id, '-o', 'out.png'], { cwd: dir, env: env(), stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode)));
+    // The first bytes are on disk (in the partial file) before it is stopped.
+    await waitFor(async () => (await readdir(dir)).length > 0 && requests.some((r) => r.endsWith('/file')), 'the transfer under way', 10_000, 50);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    child.kill(signal);
+    expect(await exited).toBe(code);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('when the asset answer has no size (or is no asset), then the download is refused before its file is asked for: an endless answer could fill the disk', async () => {
+    for (const answer of [{ id, path: 'p/file.png', sha256: sha256(bytes) }, { id, path: 'p/file.png', sha256: sha256(bytes), bytes: '65536' }, { id, sha256: sha256(bytes), bytes: bytes.length }, []]) {
+      asset = answer;
+      requests = [];
+      const result = await anime('download', id);
+      expect({ answer, code: result.code, stderr: result.stderr, requests }).toEqual({
+        answer,
+        code: 1,
+        stderr: `anime: the answer for asset ${id} is not an asset (its id, path, size and sha256); is --url the gateway?\n`,
+        requests: [`/api/v1/assets/${id}`],
+      });
+      expect(await readdir(dir)).toEqual([]);
+    }
+  });
+
+  it('when the library file name is hidden (.bashrc) or longer than a file name may be, then it is saved as asset-<id>, and nothing else is left', async () => {
+    for (const name of ['.bashrc', `${'x'.repeat(250)}.png`, `${'x'.repeat(300)}.png`]) {
+      asset = { id, path: `p/e/s/${name}`, sha256: sha256(bytes), bytes: bytes.length };
+      const result = await anime('download', id);
+      expect({ name: name.slice(0, 20), code: result.code, stderr: result.stderr }).toEqual({ name: name.slice(0, 20), code: 0, stderr: '' });
+      const saved = Buffer.byteLength(name) <= 255 && !name.startsWith('.') ? name : `asset-${id}`;
+      expect(await readdir(dir)).toEqual([saved]);
+      expect(sha256(await readFile(path.join(dir, saved)))).toBe(sha256(bytes));
+      await rm(path.join(dir, saved));
+    }
+  });
+
+  it('when the connection is cut mid-transfer, then the one line says so and nothing is kept', async () => {
+    file = 'cut';
+    const result = await anime('download', id, '-o', 'out.png');
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 1, stderr: expect.stringMatching(new RegExp(`^anime: the download of /api/v1/assets/${id}/file was cut off \\(.+\\)\\n$`)) });
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('when a file appears at the target while the download runs, then it is kept and the download refused', async () => {
+    file = 'taken';
+    const result = await anime('download', id);
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 1, stderr: 'anime: file.png exists; --force overwrites it\n' });
+    expect(await readdir(dir)).toEqual(['file.png']);
+    expect(await readFile(path.join(dir, 'file.png'), 'utf8')).toBe('theirs');
+  });
+
+  it('when -o is empty, then it is a usage error (exit 2) before any request; when it names a directory that is not there (dir/), then nothing is fetched', async () => {
+    const empty = await anime('download', id, '-o', '');
+    expect({ code: empty.code, first: empty.stderr.split('\n')[0], requests }).toEqual({ code: 2, first: expect.stringMatching(/-o names the file or directory to write/), requests: [] });
+    const missing = await anime('download', id, '-o', 'missing/');
+    expect({ code: missing.code, stderr: missing.stderr, requests }).toEqual({ code: 1, stderr: 'anime: missing/ is not a directory; nothing fetched\n', requests: [`/api/v1/assets/${id}`] });
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('when a character, backend or queue is named . or .., then it is a usage error (exit 2) before any request: the URL would resolve to another route', async () => {
+    for (const args of [['character', '.'], ['--json', 'character', '..'], ['character', '.', '--versions'], ['drain', '.'], ['undrain', '..'], ['pause', '.'], ['resume', '..']]) {
+      requests = [];
+      const result = await anime(...args);
+      expect({ args, code: result.code, stdout: result.stdout, requests }).toEqual({ args, code: 2, stdout: '', requests: [] });
+    }
   });
 });

@@ -4,9 +4,13 @@ import { printable } from '../cli-error';
 import { printJson, printTable } from '../output';
 import type { CommandContext } from './context';
 
-/** A slug or id as the gateway looks one up: at most 200 characters, no control character (it would name nothing). */
+/**
+ * A slug or id as the gateway looks one up: at most 200 characters, no control character (it would
+ * name nothing), not `.` or `..` (a URL path segment the request would resolve away: `character .`
+ * asked for the character list and printed it as a character).
+ */
 const characterKey = (value: string): string => {
-  if (!value || value.length > 200 || /[\u0000-\u001f\u007f]/.test(value)) throw new InvalidArgumentError('a character is its slug or id, as `anime characters` prints them');
+  if (!value || value.length > 200 || /[\u0000-\u001f\u007f]/.test(value) || value === '.' || value === '..') throw new InvalidArgumentError('a character is its slug or id, as `anime characters` prints them');
   return value;
 };
 

@@ -7,8 +7,9 @@ import type { CommandContext } from './context';
 // The operator's switches (admin keys): a backend drained or taken back, a pipeline queue paused or
 // resumed. Each prints what the gateway answered: the backend or queue as it is now.
 
+// Not `.` or `..` either: a URL path segment the request would resolve away (`drain .` posted to another route).
 const named = (what: string) => (value: string): string => {
-  if (!value.trim()) throw new InvalidArgumentError(`a ${what} is named, as \`anime ${what}s\` prints it`);
+  if (!value.trim() || value === '.' || value === '..') throw new InvalidArgumentError(`a ${what} is named, as \`anime ${what}s\` prints it`);
   return value;
 };
 
