@@ -12,7 +12,9 @@ import * as statements from '../src/lifecycle/lifecycle-statements';
  * life: seen in the bench, the submit statement filtering up to 308 rows of a 1,000-job backlog.
  */
 
-const ROW_LOOKUPS = new Set(['generation_jobs_pkey', 'generation_jobs_source_requestId_key']);
+// A producer's request is found by its (source, requestId) key, or by the requestId index (which the
+// planner may prefer for it): either reads the request's own rows.
+const ROW_LOOKUPS = new Set(['generation_jobs_pkey', 'generation_jobs_source_requestId_key', 'generation_jobs_requestId_idx']);
 
 interface PlanNode {
   'Node Type': string;
