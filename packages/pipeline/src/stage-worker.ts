@@ -33,6 +33,13 @@ export interface StageResult {
 export interface StageHandler<K extends QueueKey> {
   /** The generation a message names; for a new request, the handler creates it here. */
   locate?: (payload: QueuePayload<K>, run: StageRun) => Promise<string>;
+  /**
+   * Reads the generation a message names for its admission, in place of loadGeneration (the same
+   * row; null when there is none), so that a stage may take something in the same statement: the
+   * filing claims a generation awaiting filing with its read. Whatever it takes must be what `run`
+   * would take first on the row it reads, since `run` follows when the row admits the stage.
+   */
+  load?: (generationId: string, run: StageRun) => Promise<GenerationRow | null>;
   /** Runs the stage on a generation whose state admits it. */
   run: (generation: GenerationRow, run: StageRun) => Promise<StageResult>;
   /**
@@ -113,7 +120,7 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
   /** The generation a message is about and what the row admits: a stage outcome, or the generation to run the stage on. */
   async function admit(payload: QueuePayload<K>, run: StageRun): Promise<(StageResult & { generationId: string }) | { generationId: string; generation: GenerationRow }> {
     const generationId = handler.locate ? await handler.locate(payload, run) : (payload as { generationId: string }).generationId;
-    const generation = await loadGeneration(deps.db, generationId);
+    const generation = handler.load ? await handler.load(generationId, run) : await loadGeneration(deps.db, generationId);
     if (!generation) throw new UnrecoverableError(`generation ${generationId} does not exist`);
 
     const decision = admitStage(generation, key, run.job.attemptsMade > 0);

@@ -7,7 +7,7 @@ import { ComfyClient } from '@anime/comfyui-client';
 import { startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
 import { fileOrganizerConfigSchema } from '@anime/config';
 import { generationRequestBodySchema, PIPELINE_CATALOG, registerWorkflowBodySchema } from '@anime/contracts';
-import { createDb, type Db } from '@anime/db';
+import { createDb, poolOf, type Db } from '@anime/db';
 import { createLogger } from '@anime/logger';
 import { createRedis, JobEventPublisher, JobLifecycle, loadGeneration, type RunningService } from '@anime/pipeline';
 import { LocalLibraryStorage, partialPathFor } from '@anime/media';
@@ -90,6 +90,35 @@ describe('filing stage (file-organizer in-process, simulator, PostgreSQL, Redis)
     expect(sidecar).toMatchObject({ jobId: id, sha256: asset.sha256, comfyui: { backend: simulator.url } });
     // The built-in txt2img applies the seed, both prompts and the LoRAs.
     expect(sidecar).toMatchObject({ seed: expect.any(Number), prompt: { positive: 'kainakamura', negative: 'lowres' }, loras: [], template: null });
+  });
+
+  it('when a rendered generation is filed through its queue, then the filing costs two statements: the read of the row, which claims the filing, and the record of its Assets with the completion', async () => {
+    const query = jest.spyOn(poolOf(service.ctx.db), 'query');
+    try {
+      const { id } = await renderedGeneration();
+      const row = await completed(id);
+      const named = query.mock.calls
+        .map(([statement]) => statement as unknown as { name?: string; values?: unknown[] })
+        .filter((statement) => statement.name && statement.values?.[0] === id)
+        .map((statement) => statement.name);
+      expect(named).toEqual(['lifecycle-claim-filing-and-load', 'lifecycle-file-with-assets']);
+      // Claimed by the read: the token the completion was recorded under is the one on the row.
+      expect(row.filingToken).toEqual(expect.any(String));
+    } finally {
+      query.mockRestore();
+    }
+  });
+
+  it('when the filing job of a completed generation comes again, then its read of the row claims nothing: the filing keeps the token it was completed under', async () => {
+    const { id } = await renderedGeneration();
+    const row = await completed(id);
+    const queue = service.ctx.queues.byKey.assetFiling;
+    await waitFor(async () => (await queue.getJobState(`filing-${id}`)) === 'completed', 'the filing job to complete');
+    await queue.remove(`filing-${id}`);
+    // A duplicate hand-off (a producer's, or the recovery sweep's): a fresh job, not a retry, so it ends as done.
+    await service.ctx.queues.enqueueStage({ ...row, stage: 'rendered' });
+    await waitFor(async () => (await queue.getJobState(`filing-${id}`)) === 'completed', 'the second filing job to complete');
+    expect(await db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'completed', filingToken: row.filingToken });
   });
 
   /**

@@ -2,9 +2,10 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { queueForStage, type AssetResource, type GenerationRequestBody, type JobConditioning, type JobError, type JobEventEnvelope, type JobEventName, type JobEventPayloads, type StageQueueKey, type RenderOutputs, type StoredWorkflow, type AttemptEndCode, type ReferenceUse } from '@anime/contracts';
 import { isUniqueViolation, readRows, runStatement, type Asset, type Db, type GenerationJob, type Statement } from '@anime/db';
 import { json, runNumbering } from './lifecycle-sql';
+import type { GenerationRow } from './load-generation';
 
 export { MAX_GENERATION_EVENTS } from './lifecycle-statements';
-import { CANCEL, CANCEL_AT_ONCE, CLAIM_FILING, CREATE, FAIL, FILE, FILE_WITH_ASSETS, FIND_BY_REQUEST, PROGRESS, PROGRESS_LATEST, RENDER, REOPEN, REQUEST_CANCEL, RERENDER, RESOLVE, RESUBMIT, STAGE_OF, STARTED, STARTED_WITH_PROGRESS, SUBMIT, WITHDRAW_SUBMITTED, CREATED_JOB_FIELDS } from './lifecycle-statements';
+import { CANCEL, CANCEL_AT_ONCE, CLAIM_FILING, CLAIM_FILING_AND_LOAD, CREATE, FAIL, FILE, FILE_WITH_ASSETS, FIND_BY_REQUEST, PROGRESS, PROGRESS_LATEST, RENDER, REOPEN, REQUEST_CANCEL, RERENDER, RESOLVE, RESUBMIT, STAGE_OF, STARTED, STARTED_WITH_PROGRESS, SUBMIT, WITHDRAW_SUBMITTED, CREATED_JOB_FIELDS } from './lifecycle-statements';
 
 /** What resolving a character records on a generation. */
 export interface Resolution {
@@ -201,6 +202,19 @@ export class JobLifecycle {
    */
   async claimFiling(id: string, token: string): Promise<boolean> {
     return (await runStatement(this.db, CLAIM_FILING, [id, token])).length > 0;
+  }
+
+  /**
+   * claimFiling with the read of the generation's row (loadGeneration's row, null when there is
+   * none), in one statement: the filing stage reads the row it admits this way. `claimed` is false when
+   * the job is not awaiting filing. Run again once when the connection dropped under it, as a read is:
+   * the same token claims what it claimed already, and a claim takes the filing over from any try anyway.
+   */
+  async loadClaimingFiling(id: string, token: string): Promise<{ generation: GenerationRow | null; claimed: boolean }> {
+    const [row] = await readRows<GenerationRow & { claimed: boolean }>(this.db, CLAIM_FILING_AND_LOAD, [id, token]);
+    if (!row) return { generation: null, claimed: false };
+    const { claimed, ...generation } = row;
+    return { generation, claimed };
   }
 
   /** Refused (null) also when `token` is not the filing's owner (claimFiling; none: the filing must be unclaimed). */

@@ -1,6 +1,7 @@
 import type { StageQueueKey } from '@anime/contracts';
 import { SQL_NOW, type Statement } from '@anime/db';
 import { guard, insertEvents, jobColumns, RUNNING_IN_BACKEND, target } from './lifecycle-sql';
+import { generationRowSelect } from './load-generation';
 import { RETRY_TRANSITION, type TransitionName } from './transitions';
 
 /*
@@ -216,6 +217,23 @@ const ownsFiling = (n: number) => `"filingToken" IS NOT DISTINCT FROM $${n}::uui
 export const CLAIM_FILING: Statement = {
   name: 'lifecycle-claim-filing',
   text: `UPDATE generation_jobs SET "filingToken" = $2::uuid WHERE id = $1::uuid AND ${guard('file')} RETURNING id`,
+};
+
+/**
+ * $1 id, $2 the try's token: CLAIM_FILING and the generation's row as loadGeneration reads it, in one
+ * statement (the filing stage's read of the row it admits). `claimed` says whether the claim applied:
+ * the row is then the one the claim wrote, else the row as the statement's snapshot holds it.
+ */
+export const CLAIM_FILING_AND_LOAD: Statement = {
+  name: 'lifecycle-claim-filing-and-load',
+  text: `WITH claim AS (
+  UPDATE generation_jobs SET "filingToken" = $2::uuid WHERE id = $1::uuid AND ${guard('file')} RETURNING ${jobColumns('generation_jobs')}
+), j AS (
+  SELECT claim.*, true AS claimed FROM claim
+  UNION ALL
+  SELECT ${jobColumns('g')}, false FROM generation_jobs g WHERE g.id = $1::uuid AND NOT EXISTS (SELECT 1 FROM claim)
+)
+${generationRowSelect('j', 'j', ', j.claimed')}`,
 };
 
 /** $1 id, $2 completed payload, $3 the filing try's token (null: unclaimed). */

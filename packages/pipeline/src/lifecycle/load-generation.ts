@@ -7,16 +7,22 @@ export type GenerationRow = GenerationJob & {
   characterVersion: { id: string; number: number } | null;
 };
 
+/**
+ * The SELECT of a GenerationRow from `from`, a source of generation_jobs rows named `alias` (the table,
+ * or a CTE with its columns), with `extra` columns after the job's (`, alias.x`).
+ */
+export const generationRowSelect = (alias: string, from: string, extra = '') => `SELECT ${jobColumns(alias)}${extra},
+  CASE WHEN c.id IS NULL THEN NULL ELSE json_build_object('id', c.id, 'slug', c.slug, 'name', c.name) END AS character,
+  CASE WHEN v.id IS NULL THEN NULL ELSE json_build_object('id', v.id, 'number', v.number) END AS "characterVersion"
+FROM ${from}
+LEFT JOIN characters c ON c.id = ${alias}."characterId"
+LEFT JOIN character_versions v ON v.id = ${alias}."characterVersionId"`;
+
 // What `findUnique({ include: { character: { select: { id, slug, name } }, characterVersion: { select: { id, number } } } })`
 // returned, in one statement on the pool instead of three through Prisma's interpreter.
 const LOAD: Statement = {
   name: 'lifecycle-load-generation',
-  text: `SELECT ${jobColumns('j')},
-  CASE WHEN c.id IS NULL THEN NULL ELSE json_build_object('id', c.id, 'slug', c.slug, 'name', c.name) END AS character,
-  CASE WHEN v.id IS NULL THEN NULL ELSE json_build_object('id', v.id, 'number', v.number) END AS "characterVersion"
-FROM generation_jobs j
-LEFT JOIN characters c ON c.id = j."characterId"
-LEFT JOIN character_versions v ON v.id = j."characterVersionId"
+  text: `${generationRowSelect('j', 'generation_jobs j')}
 WHERE j.id = $1::uuid`,
 };
 

@@ -49,8 +49,9 @@ const TAKEN_OVER: StageResult = { outcome: 'another try owns the filing now; thi
  *
  * Two tries may run at once (a try whose queue job went to another instance after its lock expired
  * goes on, as does one whose job Redis lost and the recovery sweep added again), writing the same
- * paths. Each claims the filing before it writes (JobLifecycle.claimFiling); only the owner records
- * or completes it, and files are removed only with the row locked (holdFiling) by the owner or once
+ * paths. Each claims the filing before it writes (with its read of the row,
+ * JobLifecycle.loadClaimingFiling, else JobLifecycle.claimFiling); only the owner records or
+ * completes it, and files are removed only with the row locked (holdFiling) by the owner or once
  * the generation is over. A try another one took over stops without failing the generation.
  */
 export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'assetFiling'> {
@@ -62,14 +63,31 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
 
   const backendWait: BackendWait = { limitMs: 600_000, maxStepMs: MAX_WAIT_STEP_MS, ...deps.backendWait };
 
-  return { run: fileOutputs, settle: removeUnfiled, waitOut: waitForBackend };
+  // The claim a run's read of the row took (loadClaiming), for fileOutputs to file under.
+  const claims = new WeakMap<StageRun, string>();
+
+  return { load: loadClaiming, run: fileOutputs, settle: removeUnfiled, waitOut: waitForBackend };
+
+  /**
+   * The stage worker's read of the row, which claims the filing in the same statement when the
+   * generation awaits filing: the claim fileOutputs would make first on that row, one statement
+   * sooner (a generation in any other state is not claimed, and fileOutputs is not run on it).
+   */
+  async function loadClaiming(generationId: string, run: StageRun): Promise<GenerationRow | null> {
+    const token = randomUUID();
+    const { generation, claimed } = await lifecycle.loadClaimingFiling(generationId, token);
+    if (claimed) claims.set(run, token);
+    return generation;
+  }
 
   async function fileOutputs(job: GenerationRow, run: StageRun): Promise<StageResult> {
+    const claimed = claims.get(run);
+    claims.delete(run);
     if (!job.characterVersion || !job.character) throw new MalformedDataError(`generation ${job.id} has no resolved character version`);
     const version: ResolvedVersion = { ...job.characterVersion, character: job.character };
-    // Before any write: from here an earlier try still running records and removes nothing.
-    const token = randomUUID();
-    if (!(await lifecycle.claimFiling(job.id, token))) return notFiled(job, version, token, [], run.log);
+    // Before any write (claimed with the row's read, or here): from here an earlier try still running records and removes nothing.
+    const token = claimed ?? randomUUID();
+    if (!claimed && !(await lifecycle.claimFiling(job.id, token))) return notFiled(job, version, token, [], run.log);
 
     const filings: Filing[] = [];
     try {
