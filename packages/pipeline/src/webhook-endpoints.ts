@@ -10,15 +10,33 @@ const liveEndpointReaching = (project: string) => `e."deletedAt" IS NULL AND e."
         AND (e."apiKeyId" IS NULL OR (k."revokedAt" IS NULL AND (k."expiresAt" IS NULL OR k."expiresAt" > now())))
         AND (e.projects IS NULL OR ${project} = ANY(e.projects))`;
 
+/**
+ * SQL: the request's own endpoint (requestWebhookEndpoint) of the generation row `j`, as a subquery
+ * (null when its request names no webhook url, or no live endpoint is registered there).
+ */
+const requestEndpointOf = (j: string) => `(SELECT e.id FROM webhook_endpoints e LEFT JOIN api_keys k ON k.id = e."apiKeyId"
+      WHERE e.url = ${j}.request #>> '{webhook,url}' AND ${liveEndpointReaching(`${j}.project`)}
+        AND (${j}."apiKeyId" IS NULL OR e."apiKeyId" = ${j}."apiKeyId")
+      ORDER BY e."createdAt" LIMIT 1)`;
+
+/**
+ * SQL: the endpoints (a uuid[]) an event of webhook type `type` goes to for the generation row `j`,
+ * as endpointsForEvents gives them: the live endpoints that subscribed to the type reaching the
+ * generation's project, oldest first, then the request's own endpoint when it is not among them.
+ * The one definition both endpointsForEvents and the gateway's dispatch (which records the
+ * messages in the same statement) read.
+ */
+export const eventEndpointsSql = (j: string, type: string) => `(SELECT CASE WHEN own.id IS NULL OR own.id = ANY(s.ids) THEN s.ids ELSE s.ids || own.id END
+  FROM (SELECT ARRAY(SELECT e.id FROM webhook_endpoints e LEFT JOIN api_keys k ON k.id = e."apiKeyId"
+      WHERE ${liveEndpointReaching(`${j}.project`)} AND ${type} = ANY(e.events)
+      ORDER BY e."createdAt") AS ids) s
+  LEFT JOIN LATERAL ${requestEndpointOf(j)} own(id) ON true)`;
+
 // The endpoints of several events at once ($1 generation ids, $2 their event types, in step), each
 // read with its generation: `i` is the event's 1-based place in the arrays; a missing generation has no row.
 const ENDPOINTS_FOR_EVENTS: Statement = {
   name: 'webhook-endpoints-for-events',
-  text: `SELECT q.i::int AS i, j.project, j."apiKeyId"::text AS "apiKeyId", j.request #>> '{webhook,url}' AS "requestUrl",
-    ARRAY(SELECT e.id::text FROM webhook_endpoints e LEFT JOIN api_keys k ON k.id = e."apiKeyId"
-      WHERE ${liveEndpointReaching('j.project')}
-        AND q.type = ANY(e.events)
-      ORDER BY e."createdAt") AS endpoints
+  text: `SELECT q.i::int AS i, ${eventEndpointsSql('j', 'q.type')}::text[] AS endpoints
   FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS q(id, type, i)
   JOIN generation_jobs j ON j.id = q.id`,
 };
@@ -46,19 +64,9 @@ export interface WebhookEvent {
  */
 export async function endpointsForEvents(db: Db, events: WebhookEvent[]): Promise<(string[] | null)[]> {
   if (!events.length) return [];
-  const rows = await readRows<{ i: number; project: string; apiKeyId: string | null; requestUrl: string | null; endpoints: string[] }>(db, ENDPOINTS_FOR_EVENTS, [
-    events.map((e) => e.generationId),
-    events.map((e) => e.type),
-  ]);
+  const rows = await readRows<{ i: number; endpoints: string[] }>(db, ENDPOINTS_FOR_EVENTS, [events.map((e) => e.generationId), events.map((e) => e.type)]);
   const found: (string[] | null)[] = events.map(() => null);
-  for (const generation of rows) {
-    const ids = [...generation.endpoints];
-    if (generation.requestUrl) {
-      const own = await requestWebhookEndpoint(db, generation.requestUrl, generation.project, generation.apiKeyId);
-      if (own && !ids.includes(own)) ids.push(own);
-    }
-    found[generation.i - 1] = ids;
-  }
+  for (const { i, endpoints } of rows) found[i - 1] = endpoints;
   return found;
 }
 

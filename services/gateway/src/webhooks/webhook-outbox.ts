@@ -1,7 +1,7 @@
 import { PIPELINE_CATALOG, TERMINAL_EVENTS, WEBHOOK_TYPE_OF_EVENT, type WebhookEventType } from '@anime/contracts';
 import { runStatement, SQL_NOW, type Db, type Statement } from '@anime/db';
 import type { Logger } from '@anime/logger';
-import { endpointsForEvents, RECOVERY_GRACE_MS, type PipelineQueues, type WebhookEvent } from '@anime/pipeline';
+import { eventEndpointsSql, RECOVERY_GRACE_MS, type PipelineQueues, type WebhookEvent } from '@anime/pipeline';
 
 /**
  * PostgreSQL is where webhook messages live, as generations do: Redis keeps nothing on disk, so the
@@ -17,16 +17,25 @@ export type DispatchEvent = WebhookEvent & { seq: number };
 const TERMINAL_TYPES = `(${TERMINAL_EVENTS.map((name) => `'${name}'`).join(', ')})`;
 const ms = (param: string) => `make_interval(secs => ${param}::double precision / 1000)`;
 
-// The messages of several events ($1..$4 in step: endpoint, generation, seq, type), and the events
-// ($5 generations, $6 seqs) marked dispatched, in one statement: both or neither.
-const RECORD_MESSAGES: Statement = {
-  name: 'webhook-record-messages',
-  text: `WITH added AS (
+// Several events ($1 generations, $2 webhook types, $3 seqs, in step): the endpoints each goes to
+// (eventEndpointsSql, as endpointsForEvents reads them), a message recorded for each, and the events
+// marked dispatched, in one statement: all or nothing. `i` is an event's 1-based place in the arrays;
+// an event whose generation does not exist has no row (no message) and is marked dispatched too.
+const DISPATCH: Statement = {
+  name: 'webhook-dispatch-events',
+  text: `WITH q AS (
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[]) WITH ORDINALITY AS q(g, t, s, i)
+  ), found AS (
+    SELECT q.i, q.g, q.t, q.s, ${eventEndpointsSql('j', 'q.t')} AS endpoints FROM q JOIN generation_jobs j ON j.id = q.g
+  ), added AS (
     INSERT INTO webhook_messages ("endpointId", "generationId", seq, "eventType", attempts, "nextAttemptAt", "createdAt", "updatedAt")
-    SELECT m.e, m.g, m.s, m.t, 0, ${SQL_NOW}, ${SQL_NOW}, ${SQL_NOW} FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[]) AS m(e, g, s, t)
-    ON CONFLICT DO NOTHING RETURNING 1)
-  UPDATE job_events SET "webhooksDispatched" = true
-    WHERE ("jobId", seq) IN (SELECT d.g, d.s FROM unnest($5::uuid[], $6::int[]) AS d(g, s)) AND NOT "webhooksDispatched"`,
+    SELECT m.e, f.g, f.s, f.t, 0, ${SQL_NOW}, ${SQL_NOW}, ${SQL_NOW} FROM found f CROSS JOIN LATERAL unnest(f.endpoints) AS m(e)
+    ON CONFLICT DO NOTHING RETURNING 1
+  ), marked AS (
+    UPDATE job_events SET "webhooksDispatched" = true
+    WHERE ("jobId", seq) IN (SELECT q.g, q.s FROM q) AND NOT "webhooksDispatched"
+  )
+  SELECT i::int AS i, endpoints::text[] AS endpoints FROM found`,
 };
 
 // Terminal events older than $1 ms whose messages were never recorded (the stream entry lost, or no gateway read it yet).
@@ -65,25 +74,19 @@ export interface OutboxDeps {
 }
 
 /**
- * Records the messages of terminal events in PostgreSQL (one per endpoint each goes to), marks the
- * events dispatched, then enqueues their delivery jobs. Recorded first: a Redis that refuses or
+ * Records the messages of terminal events in PostgreSQL (one per endpoint each goes to, read by the
+ * same statement) and marks the events dispatched, then enqueues their delivery jobs. Recorded first: a Redis that refuses or
  * loses the jobs loses nothing, the sweep enqueues them. The job id (endpoint, generation, seq)
  * makes a second enqueue of one message a no-op. `all` are every terminal event handled (those
  * going to no endpoint are marked dispatched too).
  */
 export async function dispatchEvents(deps: OutboxDeps, events: DispatchEvent[]): Promise<{ event: DispatchEvent; endpoints: string[] }[]> {
   if (!events.length) return [];
-  const found = await endpointsForEvents(deps.db, events);
-  const dispatched = events.map((event, i) => ({ event, endpoints: found[i] ?? [] }));
+  const rows = await runStatement<{ i: number; endpoints: string[] }>(deps.db, DISPATCH, [events.map((e) => e.generationId), events.map((e) => e.type), events.map((e) => e.seq)]);
+  const found: string[][] = events.map(() => []);
+  for (const { i, endpoints } of rows) found[i - 1] = endpoints;
+  const dispatched = events.map((event, i) => ({ event, endpoints: found[i] }));
   const messages = dispatched.flatMap(({ event, endpoints }) => endpoints.map((endpointId) => ({ endpointId, ...event })));
-  await runStatement(deps.db, RECORD_MESSAGES, [
-    messages.map((m) => m.endpointId),
-    messages.map((m) => m.generationId),
-    messages.map((m) => m.seq),
-    messages.map((m) => m.type),
-    events.map((e) => e.generationId),
-    events.map((e) => e.seq),
-  ]);
   for (const m of messages) {
     await deps.queues.enqueue('webhookDeliveries', { schemaVersion: 1, endpointId: m.endpointId, generationId: m.generationId, eventType: m.type, seq: m.seq });
   }
