@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
 import type { JobEventEnvelope } from '@anime/contracts';
 import { createRedis, JobEventPublisher, progressEvent } from '@anime/pipeline';
+import { poolOf } from '@anime/db';
 import { TEST_REDIS_URL, waitFor } from '@anime/testing';
 import { kaiDefinition } from './fixtures';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
@@ -89,6 +90,71 @@ describe('the replay of a job story to a late subscriber (gateway in-process, Po
     await waitFor(() => late.seqs().includes(8), 'the late follower to get the stored tick');
     expect(late.names()).toEqual(['job:queued', 'job:progress']);
     expect(late.seqs()).toEqual([1, 8]);
+  });
+
+  /**
+   * Subscribes a late follower whose story is read before `meanwhile` runs and handed back only once
+   * the early follower (so the gateway) has heard `heard`; the statements the gateway ran meanwhile.
+   */
+  async function lateFollowerAround(jobId: string, early: Awaited<ReturnType<typeof follower>>, heard: string, meanwhile: () => Promise<void>) {
+    const pool = poolOf(gateway.db);
+    const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
+    let storyRead!: () => void;
+    const reading = new Promise<void>((resolve) => (storyRead = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const spy = jest.spyOn(pool, 'query').mockImplementation((async (...args: unknown[]) => {
+      const result = await query(...args);
+      if ((args[0] as { name?: string }).name === 'gateway-key-and-story') {
+        storyRead();
+        await released;
+      }
+      return result;
+    }) as never);
+    try {
+      const late = follower(jobId);
+      await reading;
+      await meanwhile();
+      await waitFor(() => early.names().includes(heard), `the early follower to get ${heard}`);
+      release();
+      const answer = await late;
+      const statements = spy.mock.calls.map(([statement]) => (statement as { name?: string }).name);
+      return { ...answer, jobReads: statements.filter((name) => name?.startsWith('gateway-job')) };
+    } finally {
+      release();
+      spy.mockRestore();
+    }
+  }
+
+  it('when an event arrives while a subscriber’s story is being read, then it follows the replay, once, and the ack tells the status it left the job in without reading the job again', async () => {
+    const created = await gateway.client().post('/api/v1/generations', { character: 'kai', prompt: 'at dusk' });
+    expect(created.status).toBe(202);
+    const jobId: string = created.body.id;
+    const early = await follower(jobId);
+    await waitFor(() => early.names().includes('job:queued'), 'the early follower to get job:queued');
+    const late = await lateFollowerAround(jobId, early, 'job:canceled', async () => {
+      expect((await gateway.client().post(`/api/v1/generations/${jobId}/cancel`)).status).toBe(202);
+    });
+    expect(late.ack).toMatchObject({ ok: true, status: 'canceled' });
+    await waitFor(() => late.names().includes('job:canceled'), 'the late follower to get job:canceled');
+    expect(late.names()).toEqual(['job:queued', 'job:canceled']);
+    expect(late.jobReads).toEqual([]);
+  });
+
+  it('when the event that arrives while a subscriber’s story is being read is a retry (which does not tell the status it re-opens at), then the ack reads the status again', async () => {
+    const created = await gateway.client().post('/api/v1/generations', { character: 'kai', prompt: 'at dawn' });
+    expect(created.status).toBe(202);
+    const jobId: string = created.body.id;
+    expect((await gateway.client().post(`/api/v1/generations/${jobId}/cancel`)).status).toBe(202);
+    const early = await follower(jobId);
+    await waitFor(() => early.names().includes('job:canceled'), 'the early follower to get job:canceled');
+    const late = await lateFollowerAround(jobId, early, 'job:retrying', async () => {
+      expect((await gateway.client().post(`/api/v1/generations/${jobId}/retry`)).status).toBe(202);
+    });
+    expect(late.ack).toMatchObject({ ok: true, status: 'queued' });
+    await waitFor(() => late.names().includes('job:retrying'), 'the late follower to get job:retrying');
+    expect(late.names()).toEqual(['job:queued', 'job:canceled', 'job:retrying']);
+    expect(late.jobReads).toEqual(['gateway-job-reach']);
   });
 });
 

@@ -61,6 +61,21 @@ function toStory(jobId: string, job: StoryRow | undefined): Story | null {
   return { status: job.status, project: job.project, events: events.sort((a, b) => a.seq - b.seq), progressSeq: job.progressSeq ?? 0 };
 }
 
+/**
+ * The status a job is in once an event of its story was recorded (each transition that changes the
+ * status records one: transitions.ts). Not `job:retrying`: a retry re-opens a job at queued or
+ * running, by the stage it re-opens.
+ */
+const STATUS_AFTER: Partial<Record<JobEventEnvelope['name'], string>> = {
+  'job:queued': 'queued',
+  'job:submitted': 'running',
+  'job:started': 'running',
+  'job:progress': 'running',
+  'job:completed': 'completed',
+  'job:failed': 'failed',
+  'job:canceled': 'canceled',
+};
+
 type SubscribeAnswer = { ok: true; status: string } | { ok: false; error: { code: string; message: string } };
 const UNAUTHENTICATED: SubscribeAnswer = { ok: false, error: { code: 'unauthenticated', message: 'the API key is no longer valid' } };
 const notFound = (jobId: string): SubscribeAnswer => ({ ok: false, error: { code: 'not_found', message: `generation ${jobId} not found` } });
@@ -245,10 +260,15 @@ export class JobRelay {
     for (const envelope of tick ? [...story.events, tick].sort((a, b) => a.seq - b.seq) : story.events) this.deliver(sub, envelope);
     const pending = sub.pending ?? [];
     sub.pending = null;
-    for (const envelope of pending.sort((a, b) => a.seq - b.seq)) this.deliver(sub, envelope);
-    if (!pending.length) return { ok: true, status: story.status };
-    // Events arrived during the replay: the status is read again for the ack. The subscription is
-    // live by now, so a failed read is not a failed subscribe.
+    let latest: JobEventEnvelope | undefined;
+    for (const envelope of pending.sort((a, b) => a.seq - b.seq)) if (this.deliver(sub, envelope)) latest = envelope;
+    if (!latest) return { ok: true, status: story.status };
+    // Events arrived during the replay and went out after it: the ack tells the status the latest of
+    // them left the job in, as its client now knows it. A retry's does not say (it re-opens a job at
+    // queued or running, by its stage): the status is read again. The subscription is live by now,
+    // so a failed read is not a failed subscribe.
+    const after = STATUS_AFTER[latest.name];
+    if (after) return { ok: true, status: after };
     const fresh = await readRows<{ status: string }>(this.deps.db, JOB_REACH, [jobId]).catch(() => []);
     return { ok: true, status: fresh[0]?.status ?? story.status };
   }
@@ -327,13 +347,15 @@ export class JobRelay {
     if (typeof envelope.publishedAt === 'number' && JOB_EVENT_NAMES.includes(envelope.name)) progressRelayLatency.observe({ event: envelope.name }, Math.max(0, Date.now() - envelope.publishedAt) / 1000);
   }
 
-  private deliver(sub: Subscription, envelope: JobEventEnvelope): void {
-    if (envelope.seq <= sub.lastSeq) return;
+  /** Sends the event unless the subscription had it already or has ended; whether it went out. */
+  private deliver(sub: Subscription, envelope: JobEventEnvelope): boolean {
+    if (envelope.seq <= sub.lastSeq) return false;
     // A retried stage re-opens a failed job's story: events follow its terminal one again.
     if (envelope.name === 'job:retrying') sub.ended = false;
-    if (sub.ended) return;
+    if (sub.ended) return false;
     sub.lastSeq = envelope.seq;
     sub.ended = TERMINAL_EVENTS.includes(envelope.name);
     sub.socket.emit(envelope.name, envelope.payload);
+    return true;
   }
 }
