@@ -252,4 +252,14 @@ describe('reference upload form fields', () => {
     expect(accepted.status).toBe(201);
     expect(((await accepted.json()) as { label: string }).label).toBe('café crème');
   });
+
+  it('when a text field names a charset there is no decoder for, then 400 validation_failed names it, and the gateway goes on answering', async () => {
+    const before = await libraryFiles();
+    const refused = await upload(Buffer.from('caf\xe9', 'latin1'), png(3, 3, 45), 'Content-Type: text/plain; charset=x-no-such-charset\r\n');
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: unknown }).error).toEqual({ code: 'validation_failed', message: 'field "label" names a charset that cannot be read', details: [{ path: 'label', message: 'names a charset that cannot be read' }] });
+    expect(await libraryFiles()).toEqual(before);
+    const accepted = await upload(Buffer.from('café'), png(3, 3, 46));
+    expect(accepted.status).toBe(201);
+  });
 });

@@ -75,7 +75,13 @@ function receiveUpload<F>(req: Request, options: ReadUploadOptions, readFile: Fi
       refusal ??= error;
     };
 
-    parser.on('field', (name, value, info) => {
+    parser.on('field', (name, value: string | undefined, info) => {
+      // A charset no decoder is known for (`charset=x-bogus`): busboy hands no text at all. Read on, it
+      // threw in the parser's write, an uncaught exception that stopped the gateway.
+      if (typeof value !== 'string') {
+        refuse(new ApiError(400, 'validation_failed', `field "${name}" names a charset that cannot be read`, [{ path: name, message: 'names a charset that cannot be read' }]));
+        return;
+      }
       if (info.valueTruncated) refuse(new ApiError(400, 'validation_failed', `field "${name}" is too long`, [{ path: name, message: 'too long' }]));
       // busboy decodes a field by the charset its part names (.NET and Java clients name one), else as
       // UTF-8, a byte that is not UTF-8 becoming U+FFFD: refused as in a JSON body, rather than stored
