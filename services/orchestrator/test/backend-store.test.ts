@@ -48,13 +48,15 @@ describe('BackendStore (the backends table as the orchestrator writes it)', () =
     expect(rows).toEqual([{ id: 'aaaaaaaaaaaa', jobsDone: 3 }, { id: 'bbbbbbbbbbbb', jobsDone: 3 }]);
   });
 
-  it('when a backend is recorded stuck on a prompt, then the flags and a load tell it; another prompt does not replace it, and only its own clears it', async () => {
-    await store.markStuck('bbbbbbbbbbbb', 'p-1');
-    await store.markStuck('bbbbbbbbbbbb', 'p-2');
-    expect((await store.flags()).stuck).toEqual(new Map([['bbbbbbbbbbbb', 'p-1']]));
-    expect((await store.load(['aaaaaaaaaaaa', 'bbbbbbbbbbbb'])).get('bbbbbbbbbbbb')!.stuck).toMatchObject({ promptId: 'p-1', since: expect.any(Date) });
+  it('when a backend is recorded stuck on a prompt, then the flags and a load tell it and since when (as recorded); another prompt does not replace it, and only its own clears it', async () => {
+    const since = new Date('2026-11-28T13:20:21.345Z');
+    await store.markStuck('bbbbbbbbbbbb', 'p-1', since);
+    await store.markStuck('bbbbbbbbbbbb', 'p-2', new Date());
+    expect((await store.flags()).stuck).toEqual(new Map([['bbbbbbbbbbbb', { promptId: 'p-1', since }]]));
+    expect((await store.load(['aaaaaaaaaaaa', 'bbbbbbbbbbbb'])).get('bbbbbbbbbbbb')!.stuck).toEqual({ promptId: 'p-1', since });
+    expect(await db.backend.findUniqueOrThrow({ where: { id: 'bbbbbbbbbbbb' } })).toMatchObject({ stuckPromptId: 'p-1', stuckSince: since });
     await store.clearStuck('bbbbbbbbbbbb', 'p-2');
-    expect((await store.flags()).stuck.get('bbbbbbbbbbbb')).toBe('p-1');
+    expect((await store.flags()).stuck.get('bbbbbbbbbbbb')).toEqual({ promptId: 'p-1', since });
     await store.clearStuck('bbbbbbbbbbbb', 'p-1');
     expect((await store.flags()).stuck.size).toBe(0);
     expect(await db.backend.findUniqueOrThrow({ where: { id: 'bbbbbbbbbbbb' } })).toMatchObject({ stuckPromptId: null, stuckSince: null });

@@ -1,10 +1,11 @@
-import type { Simulator } from '@anime/comfyui-simulator';
+import { textToImage, type Simulator } from '@anime/comfyui-simulator';
 import type { Db } from '@anime/db';
 import { createLogger } from '@anime/logger';
 import { createRedis, JobControlPublisher } from '@anime/pipeline';
 import { TEST_REDIS_URL, waitFor } from '@anime/testing';
 import { BackendPool } from '../src/domain/backend-pool';
 import { backendIdFor } from '../src/domain/backends/backend-id';
+import { queuedByAnEarlierProcess } from './earlier-prompt';
 import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrator-fixture';
 
 /** Drains or undrains a backend as the gateway's route does (the row), and waits for the orchestrator to see it. */
@@ -156,5 +157,124 @@ describe('a stuck backend seen by another orchestrator (in-process, two simulato
     alpha.releaseWorker();
     await waitFor(() => other!.stateOf(alpha.url) === 'up' || null, 'the other orchestrator to take alpha up again', 10_000);
     await waitFor(() => db.backend.findFirst({ where: { id: backendIdFor(alpha.url), stuckPromptId: null, state: 'up' } }), 'alpha\'s row to be up and not stuck', 10_000);
+  });
+});
+
+/**
+ * A job picked up with its attempt open on a backend that is stuck (after a restart, or by another
+ * replica once its process died): as when the backend is found stuck under it, its prompt is taken
+ * off there at once, not left to run once ComfyUI lets go while the job waits for a place.
+ */
+describe('a job picked up while its recorded prompt waits on a stuck backend (in-process, one simulator)', () => {
+  let fx: OrchestratorFixture;
+  let alpha: Simulator;
+
+  beforeAll(async () => {
+    fx = await startOrchestratorFixture('stuck-pickup', { simulators: [{ stepMs: 20 }] });
+    [alpha] = fx.simulators;
+  });
+
+  afterAll(async () => {
+    alpha?.releaseWorker();
+    await fx?.close();
+  });
+
+  const queueText = async () => (await fetch(`${alpha.url}/queue`)).text();
+
+  it('when its backend is stuck, then its attempt ends as backend_stuck and its prompt is taken off there while the job waits, never running there', async () => {
+    alpha.hangWorker();
+    const hung = await queuedByAnEarlierProcess(alpha.url, textToImage({ steps: 2, width: 64, height: 64, seed: 11 }));
+    await waitFor(async () => ((await (await fetch(`${alpha.url}/queue`)).json()) as { queue_running: unknown[][] }).queue_running.some((item) => item[1] === hung) || null, 'the hung prompt to run');
+    // As another orchestrator recorded it: this one takes alpha for down at its next read of the flags.
+    await fx.db.backend.update({ where: { id: backendIdFor(alpha.url) }, data: { stuckPromptId: hung, stuckSince: new Date() } });
+    await waitFor(() => fx.db.backend.findFirst({ where: { id: backendIdFor(alpha.url), state: 'down' } }), 'alpha to be taken for down', 10_000);
+
+    // The job as an earlier process left it: submitted on alpha, its prompt waiting behind the hung one.
+    const workflow = textToImage({ steps: 2, width: 64, height: 64, seed: 12 });
+    const promptId = await queuedByAnEarlierProcess(alpha.url, workflow);
+    const job = await fx.createdGeneration({ steps: 2, seed: 12 });
+    await fx.lifecycle.submit(job.id, { backend: alpha.url, promptId, workflow });
+    await fx.service.ctx.queues.enqueueStage({ ...job, stage: 'submitted' });
+
+    await waitFor(async () => !(await queueText()).includes(promptId), "the job's prompt to be taken off alpha while the job waits", 10_000);
+    alpha.releaseWorker();
+    const rendered = await waitFor(async () => {
+      const g = await fx.db.generationJob.findUniqueOrThrow({ where: { id: job.id }, include: { attempts: { orderBy: { number: 'asc' } } } });
+      return g.stage === 'rendered' ? g : null;
+    }, 'the job to render once alpha lets go', 15_000);
+    expect(rendered.attempts[0]).toMatchObject({ promptId, error: { code: 'backend_stuck' } });
+    expect(await (await fetch(`${alpha.url}/history/${promptId}`)).json()).toEqual({});
+    await fx.db.backend.update({ where: { id: backendIdFor(alpha.url) }, data: { stuckPromptId: null, stuckSince: null } });
+  });
+
+  it('when its backend is found stuck while the job follows its recorded prompt there, then that attempt ends as backend_stuck, not backend_lost', async () => {
+    await waitFor(() => fx.db.backend.findFirst({ where: { id: backendIdFor(alpha.url), state: 'up', stuckPromptId: null } }), 'alpha to be up', 10_000);
+    alpha.hangWorker();
+    const hung = await queuedByAnEarlierProcess(alpha.url, textToImage({ steps: 2, width: 64, height: 64, seed: 21 }));
+    await waitFor(async () => ((await (await fetch(`${alpha.url}/queue`)).json()) as { queue_running: unknown[][] }).queue_running.some((item) => item[1] === hung) || null, 'the hung prompt to run');
+    const workflow = textToImage({ steps: 2, width: 64, height: 64, seed: 22 });
+    const promptId = await queuedByAnEarlierProcess(alpha.url, workflow);
+    const job = await fx.createdGeneration({ steps: 2, seed: 22 });
+    await fx.lifecycle.submit(job.id, { backend: alpha.url, promptId, workflow });
+    await fx.service.ctx.queues.enqueueStage({ ...job, stage: 'submitted' });
+    // Alpha is up: the job follows its prompt there, waiting behind the hung one.
+    await waitFor(async () => (await fx.service.ctx.queues.byKey.generationRenders.getActiveCount()) === 1 || null, 'the job to be picked up');
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await fx.db.backend.update({ where: { id: backendIdFor(alpha.url) }, data: { stuckPromptId: hung, stuckSince: new Date() } });
+
+    await waitFor(async () => !(await queueText()).includes(promptId), "the job's prompt to be taken off alpha", 10_000);
+    alpha.releaseWorker();
+    const rendered = await waitFor(async () => {
+      const g = await fx.db.generationJob.findUniqueOrThrow({ where: { id: job.id }, include: { attempts: { orderBy: { number: 'asc' } } } });
+      return g.stage === 'rendered' ? g : null;
+    }, 'the job to render once alpha lets go', 15_000);
+    expect(rendered.attempts[0]).toMatchObject({ promptId, error: { code: 'backend_stuck' } });
+  });
+});
+
+/**
+ * A prompt left on a backend taken for down (a partition) is interrupted once the backend is back
+ * (AbandonedPrompts). One that goes on running past that interrupt holds the backend as a job's own
+ * would: it is taken for down, stuck, not left up with every prompt sent there waiting behind it.
+ */
+describe('an abandoned prompt that ignores its interrupt (in-process, two simulators behind proxies)', () => {
+  let fx: OrchestratorFixture;
+  let alpha: Simulator;
+
+  beforeAll(async () => {
+    fx = await startOrchestratorFixture('stuck-abandoned', { simulators: [{ stepMs: 20 }, { stepMs: 20 }], proxied: true });
+    [alpha] = fx.simulators;
+  });
+
+  afterAll(async () => {
+    for (const proxy of fx?.proxies ?? []) proxy.heal();
+    alpha?.releaseWorker();
+    await fx?.close();
+  });
+
+  it('when the backend comes back running the abandoned prompt through its interrupt, then it is recorded stuck on it, and up again once ComfyUI lets go', async () => {
+    // As COMFYUI_URLS names it (and the orchestrator records it): no trailing slash.
+    const alphaUrl = fx.proxies[0].urlFor(alpha.url).replace(/\/$/, '');
+    const alphaId = backendIdFor(alphaUrl);
+    alpha.hangWorker();
+    const workflow = textToImage({ steps: 2, width: 64, height: 64, seed: 31 });
+    const hung = await queuedByAnEarlierProcess(alpha.url, workflow);
+    await waitFor(async () => ((await (await fetch(`${alpha.url}/queue`)).json()) as { queue_running: unknown[][] }).queue_running.some((item) => item[1] === hung) || null, 'the hung prompt to run');
+    fx.proxies[0].blackHole();
+    await waitFor(() => fx.db.backend.findFirst({ where: { id: alphaId, state: 'down' } }), 'alpha to be taken for down', 20_000);
+
+    // The job as an earlier process left it, its prompt the hung one: it goes on on beta, abandoning the prompt.
+    const job = await fx.createdGeneration({ steps: 2, seed: 31 });
+    await fx.lifecycle.submit(job.id, { backend: alphaUrl, promptId: hung, workflow });
+    await fx.service.ctx.queues.enqueueStage({ ...job, stage: 'submitted' });
+    await waitFor(async () => (await fx.db.generationJob.findUniqueOrThrow({ where: { id: job.id } })).stage === 'rendered' || null, 'the job to render on beta', 15_000);
+
+    fx.proxies[0].heal();
+    await waitFor(() => alpha.controls.some((c) => c.path === '/interrupt' && c.body.prompt_id === hung) || null, 'the abandoned prompt to be interrupted', 15_000);
+    const row = await waitFor(() => fx.db.backend.findFirst({ where: { id: alphaId, stuckPromptId: hung, state: 'down' } }), 'alpha to be recorded stuck on it', 25_000);
+    expect(row.lastError).toMatch(/^ComfyUI's worker is stuck: prompt \S+ went on running after it was interrupted/);
+
+    alpha.releaseWorker();
+    await waitFor(() => fx.db.backend.findFirst({ where: { id: alphaId, stuckPromptId: null, state: 'up' } }), 'alpha to be up again, not stuck', 10_000);
   });
 });

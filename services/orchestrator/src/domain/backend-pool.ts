@@ -101,7 +101,8 @@ export class BackendPool {
 
   constructor(private readonly options: BackendPoolOptions) {
     this.store = new BackendStore(options.db);
-    this.abandoned = new AbandonedPrompts(options.db, options.log);
+    // An abandoned prompt that goes on running past its interrupt holds the backend as a job's own would.
+    this.abandoned = new AbandonedPrompts(options.db, options.log, { onIgnored: (url, promptId) => this.markStuck(url, promptId) });
     this.backends = [...new Set(options.urls)].map((url) => new Backend(url, options.log, (backend) => this.changed(backend), (backend, promptId, stuck) => this.recordStuck(backend, promptId, stuck)));
   }
 
@@ -176,8 +177,8 @@ export class BackendPool {
     // probe sees ComfyUI no longer run that prompt (a backend it thinks stuck but the row does not
     // is left to its probe as well).
     for (const backend of this.backends) {
-      const promptId = stuck.get(backend.id);
-      if (promptId && !backend.stuckPromptId) backend.markStuck(promptId, { seenHere: false });
+      const found = stuck.get(backend.id);
+      if (found && !backend.stuckPromptId) backend.markStuck(found.promptId, { seenHere: false, since: found.since });
     }
     let changed = false;
     for (const backend of this.backends) {
@@ -194,7 +195,7 @@ export class BackendPool {
 
   /** Writes (or clears) the prompt a backend is stuck on in its row, for the other orchestrators' next read of the flags. */
   private recordStuck(backend: Backend, promptId: string, stuck: boolean): void {
-    const write = (stuck ? this.store.markStuck(backend.id, promptId) : this.store.clearStuck(backend.id, promptId))
+    const write = (stuck ? this.store.markStuck(backend.id, promptId, backend.stuckSince ?? new Date()) : this.store.clearStuck(backend.id, promptId))
       .catch((error) => void this.options.log.warn('could not record a stuck backend', { backend: backend.url, promptId, stuck, error: (error as Error).message }))
       .finally(() => this.saving.delete(write));
     this.saving.add(write);
@@ -388,6 +389,11 @@ export class BackendPool {
    */
   markStuck(url: string, promptId: string): void {
     this.find(url)?.markStuck(promptId);
+  }
+
+  /** Whether the backend is taken for down because its worker is stuck on a prompt (markStuck, or another orchestrator's record). */
+  isStuck(url: string): boolean {
+    return !!this.find(url)?.stuckPromptId;
   }
 
   /** Whether the backend is down, probing it now (a request to it just failed). */

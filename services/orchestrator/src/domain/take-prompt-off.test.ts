@@ -43,6 +43,14 @@ describe('takePromptOff', () => {
     expect(calls).toEqual(['interrupt p']);
   });
 
+  it('when the interrupt never reached ComfyUI (its request failed), then a prompt still running at the grace is unconfirmed, not an ignored interrupt: the backend is not taken for stuck', async () => {
+    const { client } = fakeClient([[['p'], []]]);
+    (client as unknown as { interrupt: () => Promise<void> }).interrupt = async () => {
+      throw new Error('socket hang up');
+    };
+    expect(await takePromptOff(client, 'p', { log, graceMs: 300 })).toBe('unconfirmed');
+  });
+
   it('when the prompt stays waiting in the queue past the grace, then it is unconfirmed, not an ignored interrupt', async () => {
     const { client, calls } = fakeClient([[['other'], ['p']]]);
     expect(await takePromptOff(client, 'p', { log, graceMs: 300 })).toBe('unconfirmed');

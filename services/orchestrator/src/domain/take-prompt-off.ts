@@ -27,6 +27,8 @@ export async function takePromptOff(client: ComfyClient, promptId: string, optio
   const until = Date.now() + (options.graceMs ?? DEFAULT_STOP_GRACE_MS);
   let deleted = false;
   let interrupted = false;
+  /** Whether ComfyUI answered the interrupt: one that failed (never reached it) says nothing of a stuck worker. */
+  let interruptAnswered = false;
   /** Whether the last /queue read showed it running. */
   let running = false;
   for (;;) {
@@ -43,13 +45,14 @@ export async function takePromptOff(client: ComfyClient, promptId: string, optio
       } else if (isRunning && !interrupted) {
         interrupted = true;
         await client.interrupt(promptId);
+        interruptAnswered = true;
       }
     } catch (error) {
       options.log.warn('could not take the prompt off the backend yet', { promptId, baseUrl: client.baseUrl, error: (error as Error).message });
     }
     if (Date.now() >= until) {
-      options.log.warn('the backend still holds the prompt after the grace; going on without it', { promptId, baseUrl: client.baseUrl, runningPastInterrupt: interrupted && running });
-      return interrupted && running ? 'ignored' : 'unconfirmed';
+      options.log.warn('the backend still holds the prompt after the grace; going on without it', { promptId, baseUrl: client.baseUrl, runningPastInterrupt: interruptAnswered && running });
+      return interruptAnswered && running ? 'ignored' : 'unconfirmed';
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }

@@ -93,9 +93,14 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
           endReason = 'backend_error';
           avoid = generation.backend;
         } else if (outcome.kind !== 'lost') return result(outcome);
+        else endReason = outcome.reason;
       }
-      endReason ??= state === 'unconfigured' ? 'backend_removed' : 'backend_lost';
-      if (state === 'down') deps.pool.abandon(generation.backend, generation.id, generation.promptId);
+      // Down because its worker is stuck: the prompt waits there behind the stuck one, and is taken off
+      // at once (as when the backend is found stuck under a job), not run once ComfyUI lets go while
+      // the job waits for a place, possibly on that very backend.
+      const stuck = state === 'down' && deps.pool.isStuck(generation.backend);
+      endReason ??= state === 'unconfigured' ? 'backend_removed' : stuck ? 'backend_stuck' : 'backend_lost';
+      if (state === 'down') deps.pool.abandon(generation.backend, generation.id, generation.promptId, stuck);
     }
     if (cancel.aborted) return result(await cancelNow(generation.id, 'its backend is gone: nothing to take off'));
     // Waiting for a backend and the prompt's own run are each bounded by JOB_TIMEOUT_S; a

@@ -44,6 +44,27 @@ describe('AbandonedPrompts (what one process remembers)', () => {
     expect(deleteFromQueue).toHaveBeenCalledWith(['waiting']);
   });
 
+  it('when an abandoned prompt it interrupted goes on running past the grace, then the backend is reported stuck on it, once', async () => {
+    const ignored: [string, string][] = [];
+    const abandoned = new AbandonedPrompts(dbWithLost([{ backend: 'http://a', jobId: 'job-1', promptId: 'hung', endedMsAgo: 1_000 }]), createLogger('orchestrator', 'error'), {
+      graceMs: 200,
+      onIgnored: (url, promptId) => ignored.push([url, promptId]),
+    });
+    await abandoned.restore(['http://a']);
+    const interrupt = jest.fn(async () => undefined);
+    // A node that does not return: the prompt stays running whatever is asked.
+    const client = { queue: async () => ({ running: [{ promptId: 'hung' }], pending: [] }), interrupt, deleteFromQueue: jest.fn(async () => undefined) } as unknown as ComfyClient;
+    await abandoned.sweep('http://a', client);
+    await abandoned.sweep('http://a', client);
+    // Within the grace: a prompt may take a moment to honour its interrupt.
+    expect(ignored).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    await abandoned.sweep('http://a', client);
+    await abandoned.sweep('http://a', client);
+    expect(ignored).toEqual([['http://a', 'hung']]);
+    expect(interrupt).toHaveBeenCalledTimes(1);
+  });
+
   it('when the backend is back but its /queue is too large to read (a busy server), then the prompts are deleted from its queue, none is interrupted, and they are forgotten', async () => {
     const sim = await startSimulator({ stepMs: 5 });
     const client = new ComfyClient({ baseUrl: sim.url });

@@ -1,6 +1,7 @@
 import { readableQueue, type ComfyClient } from '@anime/comfyui-client';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
+import { DEFAULT_STOP_GRACE_MS } from '../take-prompt-off';
 import { findLostPrompts } from './lost-prompts';
 
 /** How long an abandoned prompt is looked for: a backend back after longer has restarted, its queue gone, in all likelihood. */
@@ -17,6 +18,21 @@ interface Abandoned {
   /** Its attempt is over in PostgreSQL: nobody follows the prompt any more. */
   ended: boolean;
   interrupted: boolean;
+  /** When it was interrupted (epoch ms): still running past the grace, it ignored the interrupt. */
+  interruptedAt?: number;
+  /** Reported as ignoring its interrupt (onIgnored), once. */
+  reported?: boolean;
+}
+
+export interface AbandonedPromptsOptions {
+  /**
+   * A prompt interrupted here still runs `graceMs` later (a node that does not return, a dead worker
+   * thread: comfyui-protocol.md §10): nothing queued behind it runs, as when a job's own interrupt is
+   * ignored (takePromptOff's 'ignored'). Called once per prompt.
+   */
+  onIgnored?: (url: string, promptId: string) => void;
+  /** How long an interrupted prompt is given to stop (DEFAULT_STOP_GRACE_MS, as a job's own stop). */
+  graceMs?: number;
 }
 
 /**
@@ -38,6 +54,7 @@ export class AbandonedPrompts {
   constructor(
     private readonly db: Db,
     private readonly log: Logger,
+    private readonly options: AbandonedPromptsOptions = {},
   ) {}
 
   /**
@@ -142,7 +159,13 @@ export class AbandonedPrompts {
         stop?.throwIfAborted();
         await client.interrupt(prompt.promptId);
         prompt.interrupted = true;
+        prompt.interruptedAt = Date.now();
         this.log.info('interrupted an abandoned prompt on a backend back up', { backend: url, promptId: prompt.promptId, jobId: prompt.jobId });
+      } else if (running.has(prompt.promptId) && !prompt.reported && prompt.interruptedAt !== undefined && Date.now() - prompt.interruptedAt >= (this.options.graceMs ?? DEFAULT_STOP_GRACE_MS)) {
+        // Left running, it held the backend for good while every prompt sent there waited behind it.
+        prompt.reported = true;
+        this.log.warn('an abandoned prompt goes on running past its interrupt', { backend: url, promptId: prompt.promptId, jobId: prompt.jobId });
+        this.options.onIgnored?.(url, prompt.promptId);
       }
       // Gone from its queue (ended, taken off, or lost in a restart): nothing more to do.
       if (!running.has(prompt.promptId) && !pending.has(prompt.promptId)) this.forget(held, prompt.promptId);

@@ -1,12 +1,17 @@
 import { readRows, runStatement, SQL_NOW, type Db, type Statement } from '@anime/db';
 import type { BackendCapabilities } from './capabilities';
 
-const FLAGS: Statement = { name: 'backends.flags', text: 'SELECT id, draining, "stuckPromptId" FROM backends WHERE draining OR "stuckPromptId" IS NOT NULL' };
+const FLAGS: Statement = { name: 'backends.flags', text: 'SELECT id, draining, "stuckPromptId", "stuckSince" FROM backends WHERE draining OR "stuckPromptId" IS NOT NULL' };
 
-/** $1 id, $2 prompt id: recorded unless another stuck prompt is already. */
+const UTC = (param: string) => `(${param}::timestamptz AT TIME ZONE 'UTC')`;
+
+/**
+ * $1 id, $2 prompt id, $3 since (ISO): recorded unless another stuck prompt is already. The time is
+ * the one the finding process tells in its lastError, so every orchestrator that reads the row tells the same.
+ */
 const MARK_STUCK: Statement = {
   name: 'backends.mark-stuck',
-  text: `UPDATE backends SET "stuckPromptId" = $2, "stuckSince" = ${SQL_NOW}, "updatedAt" = ${SQL_NOW} WHERE id = $1 AND "stuckPromptId" IS NULL`,
+  text: `UPDATE backends SET "stuckPromptId" = $2, "stuckSince" = ${UTC('$3')}, "updatedAt" = ${SQL_NOW} WHERE id = $1 AND "stuckPromptId" IS NULL`,
 };
 
 /** $1 id, $2 prompt id: cleared only for that prompt (a later one recorded meanwhile stays). */
@@ -18,11 +23,9 @@ const CLEAR_STUCK: Statement = {
 /** What the orchestrators read of every backend at each probe tick: drain flags (the gateway's) and stuck prompts (theirs). */
 export interface BackendFlags {
   draining: Set<string>;
-  /** Backend id → the prompt its worker is stuck on. */
-  stuck: Map<string, string>;
+  /** Backend id → the prompt its worker is stuck on, and since when (as the orchestrator that found it recorded). */
+  stuck: Map<string, { promptId: string; since: Date }>;
 }
-
-const UTC = (param: string) => `(${param}::timestamptz AT TIME ZONE 'UTC')`;
 
 /**
  * $1 id, $2 url, $3 state, $4 busy, $5 inFlight, $6 queueDepth, $7 lastCheckpoint, $8 lastError,
@@ -121,16 +124,17 @@ export class BackendStore {
    * tick, on a backend-changes notice, and after a refused submit).
    */
   async flags(): Promise<BackendFlags> {
-    const rows = await readRows<{ id: string; draining: boolean; stuckPromptId: string | null }>(this.db, FLAGS, []);
+    const rows = await readRows<{ id: string; draining: boolean; stuckPromptId: string | null; stuckSince: Date | null }>(this.db, FLAGS, []);
     return {
       draining: new Set(rows.filter((r) => r.draining).map((r) => r.id)),
-      stuck: new Map(rows.flatMap((r) => (r.stuckPromptId ? [[r.id, r.stuckPromptId] as [string, string]] : []))),
+      // A row without its time (none is written so) is taken as stuck from now, as load() takes it.
+      stuck: new Map(rows.flatMap((r) => (r.stuckPromptId ? [[r.id, { promptId: r.stuckPromptId, since: r.stuckSince ?? new Date() }] as const] : []))),
     };
   }
 
-  /** Records the prompt the backend's worker is stuck on, for the other orchestrators to read. */
-  async markStuck(id: string, promptId: string): Promise<void> {
-    await runStatement(this.db, MARK_STUCK, [id, promptId]);
+  /** Records the prompt the backend's worker is stuck on, and since when, for the other orchestrators to read. */
+  async markStuck(id: string, promptId: string, since: Date): Promise<void> {
+    await runStatement(this.db, MARK_STUCK, [id, promptId, since.toISOString()]);
   }
 
   /** Clears it once ComfyUI no longer runs that prompt. */

@@ -49,6 +49,12 @@ export class Backend {
    * though it answers, until ComfyUI no longer runs it (it ended, or ComfyUI was restarted).
    */
   private stuckOn: { promptId: string; since: Date } | undefined;
+  /**
+   * The last prompt this process saw ComfyUI let go of after it was stuck on it: a read of the rows
+   * made before its clearing was committed (this process's or another's) still names it, and is not
+   * taken for the backend stuck again.
+   */
+  private letGoOf: string | undefined;
   private lostController = lostSignalController();
   private checking: Promise<boolean> | undefined;
   /** The /object_info read in flight, which every caller meanwhile shares. */
@@ -100,9 +106,11 @@ export class Backend {
    * The prompt went on running past its interrupt: the backend is taken for down (the jobs whose
    * prompts wait behind it there go to another backend) until the prompt no longer runs.
    */
-  markStuck(promptId: string, { seenHere = true }: { seenHere?: boolean } = {}): void {
-    if (this.stuckOn) return;
-    this.stuckOn = { promptId, since: new Date() };
+  markStuck(promptId: string, { seenHere = true, since = new Date() }: { seenHere?: boolean; since?: Date } = {}): void {
+    if (this.stuckOn || (!seenHere && promptId === this.letGoOf)) return;
+    // Found here: since now. Read from the row another orchestrator wrote: since when it found it, so
+    // every orchestrator tells (and times) the same.
+    this.stuckOn = { promptId, since };
     this.lastError = this.stuckMessage();
     this.setUp(false, this.lastError);
     if (seenHere) this.onStuck(this, promptId, true);
@@ -111,6 +119,11 @@ export class Backend {
   /** The prompt its worker is stuck on, if it is. */
   get stuckPromptId(): string | undefined {
     return this.stuckOn?.promptId;
+  }
+
+  /** Since when it is stuck on that prompt, if it is. */
+  get stuckSince(): Date | undefined {
+    return this.stuckOn?.since;
   }
 
   /** Whether it answers though taken for down, stuck on a prompt (what it still holds of ours can be taken off). */
@@ -137,11 +150,12 @@ export class Backend {
       if (this.stuckOn) {
         if (await this.stillStuck()) {
           this.lastError = this.stuckMessage();
-          this.onChange(this);
-          return this.up;
+          this.setUp(false, this.lastError);
+          return false;
         }
         this.log.info('backend no longer stuck: ComfyUI let go of the prompt', { backend: this.url, promptId: this.stuckOn.promptId });
         this.onStuck(this, this.stuckOn.promptId, false);
+        this.letGoOf = this.stuckOn.promptId;
         this.stuckOn = undefined;
       }
       if (!this.up) {
@@ -153,6 +167,9 @@ export class Backend {
         this.refreshCapabilities().catch((error) => this.log.warn('could not refresh backend capabilities', { backend: this.url, error: (error as Error).message }));
       }
       this.queueDepth = this.client.queueRemainingFromSocket ?? (await this.probe.queueRemaining());
+      // Found stuck while this probe awaited (an interrupt ignored, another orchestrator's record):
+      // it stays down until a probe sees ComfyUI let go.
+      if (this.stuckOn) return false;
       this.lastError = null;
       this.setUp(true, 'answering');
     } catch (error) {

@@ -1,0 +1,112 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createLogger } from '@anime/logger';
+import { Backend } from './backend';
+
+const log = createLogger('orchestrator', 'error');
+
+/**
+ * A ComfyUI answering HTTP whose worker runs prompt `p` for good (or, once `running` is emptied, runs
+ * nothing). A path in `held` is answered only once its release is called: a probe is caught mid-way.
+ */
+function fakeComfy() {
+  const held = new Map<string, { arrived: Promise<void>; arrive: () => void; release: () => void; released: Promise<void> }>();
+  const state = { running: ['p'] };
+  const hold = (path: string) => {
+    let arrive!: () => void;
+    let release!: () => void;
+    const arrived = new Promise<void>((resolve) => (arrive = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const entry = { arrived, arrive, release, released };
+    held.set(path, entry);
+    return entry;
+  };
+  const answer = async (req: IncomingMessage, res: ServerResponse) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const entry = held.get(path);
+    if (entry) {
+      entry.arrive();
+      await entry.released;
+    }
+    const json = (body: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    if (path === '/system_stats') return json({ system: {}, devices: [] });
+    if (path === '/object_info') return json({ CheckpointLoaderSimple: { input: { required: { ckpt_name: [['a.safetensors']] } } } });
+    if (path === '/queue') return json({ queue_running: state.running.map((id, i) => [i, id, {}, {}, []]), queue_pending: [] });
+    if (path === '/prompt') return json({ exec_info: { queue_remaining: state.running.length } });
+    res.writeHead(404).end();
+  };
+  const server: Server = createServer((req, res) => void answer(req, res));
+  return { server, hold, state, held };
+}
+
+describe('Backend stuck on a prompt', () => {
+  let comfy: ReturnType<typeof fakeComfy>;
+  let url: string;
+  let backend: Backend | undefined;
+
+  beforeEach(async () => {
+    comfy = fakeComfy();
+    await new Promise<void>((resolve) => comfy.server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(comfy.server.address() as AddressInfo).port}`;
+  });
+
+  afterEach(async () => {
+    for (const entry of comfy.held.values()) entry.release();
+    backend?.close();
+    comfy.server.closeAllConnections();
+    await new Promise((resolve) => comfy.server.close(resolve));
+  });
+
+  it('when it is found stuck while a probe of a down backend reads its models, then that probe does not take it for up, nor do the next ones while the prompt runs', async () => {
+    backend = new Backend(url, log, () => undefined);
+    const models = comfy.hold('/object_info');
+    const probe = backend.check();
+    await models.arrived;
+    // Another orchestrator's record, read meanwhile (or an interrupt of ours ignored).
+    backend.markStuck('p', { seenHere: false });
+    models.release();
+    comfy.held.delete('/object_info');
+    expect(await probe).toBe(false);
+    expect(backend.up).toBe(false);
+    expect(await backend.check()).toBe(false);
+    expect(backend.lastError).toMatch(/^ComfyUI's worker is stuck: prompt p/);
+
+    // ComfyUI lets go: up again.
+    comfy.state.running = [];
+    expect(await backend.check()).toBe(true);
+  });
+
+  it('when it is found stuck while a probe of an up backend reads its queue length, then that probe does not take it for up again', async () => {
+    backend = new Backend(url, log, () => undefined);
+    comfy.state.running = [];
+    expect(await backend.check()).toBe(true);
+    comfy.state.running = ['p'];
+    const length = comfy.hold('/prompt');
+    const probe = backend.check();
+    await length.arrived;
+    backend.markStuck('p');
+    length.release();
+    comfy.held.delete('/prompt');
+    expect(await probe).toBe(false);
+    expect(backend.up).toBe(false);
+    expect(await backend.check()).toBe(false);
+  });
+
+  it('when a read of the flags made before this process saw ComfyUI let go of the prompt still shows it stuck, then it is not taken for down again', async () => {
+    const lost: unknown[] = [];
+    backend = new Backend(url, log, () => undefined);
+    comfy.state.running = [];
+    expect(await backend.check()).toBe(true);
+    comfy.state.running = ['p'];
+    backend.markStuck('p');
+    expect(await backend.check()).toBe(false);
+    comfy.state.running = [];
+    expect(await backend.check()).toBe(true);
+    backend.lost.addEventListener('abort', () => lost.push(backend!.lost.reason));
+    // The row still names it (its clearing write not committed when the read was made).
+    backend.markStuck('p', { seenHere: false });
+    expect(backend.up).toBe(true);
+    expect(backend.stuckPromptId).toBeUndefined();
+    expect(lost).toEqual([]);
+  });
+});

@@ -1,0 +1,75 @@
+import { startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
+import { createDb, type Db } from '@anime/db';
+import { createLogger } from '@anime/logger';
+import { createTestDatabase, waitFor, type TestDatabase } from '@anime/testing';
+import { BackendPool } from '../src/domain/backend-pool';
+import { backendIdFor } from '../src/domain/backends/backend-id';
+import { queuedByAnEarlierProcess } from './earlier-prompt';
+
+/** The time a stuck backend's lastError tells: "… (since <ISO>) …". */
+const sinceIn = (lastError: string | null) => /\(since (\S+)\)/.exec(lastError ?? '')?.[1];
+
+/**
+ * A stuck backend's row (stuckPromptId, stuckSince) is what every orchestrator sharing the backend
+ * reads: the time it tells in lastError, and times from, is the one in the row, whichever process
+ * found it stuck.
+ */
+describe('since when a backend is stuck, across orchestrators (pool in-process, simulator, PostgreSQL)', () => {
+  let database: TestDatabase;
+  let db: Db;
+  let simulator: Simulator;
+  let pool: BackendPool | undefined;
+  let running: string;
+  const log = createLogger('orchestrator', 'error');
+
+  beforeAll(async () => {
+    database = await createTestDatabase('stuck-since');
+    db = createDb(database.url, { max: 3 });
+    simulator = await startSimulator({ stepMs: 200 });
+    // A prompt that runs the whole file long: the pool's probes find ComfyUI still running it.
+    running = await queuedByAnEarlierProcess(simulator.url, textToImage({ steps: 300, width: 64, height: 64, seed: 1 }));
+  });
+
+  afterEach(async () => {
+    await pool?.close();
+    pool = undefined;
+    await db.backend.updateMany({ data: { stuckPromptId: null, stuckSince: null } });
+  });
+
+  afterAll(async () => {
+    await simulator?.close();
+    await db?.$disconnect();
+    await database?.drop();
+  });
+
+  const rowOf = () => db.backend.findUniqueOrThrow({ where: { id: backendIdFor(simulator.url) } });
+
+  it('when another orchestrator recorded the backend stuck, then this one takes it for down telling the row\'s stuckSince, not the time it read the row', async () => {
+    pool = new BackendPool({ urls: [simulator.url], db, log, probeEveryMs: 60_000 });
+    await pool.start();
+    expect(pool.stateOf(simulator.url)).toBe('up');
+    const since = new Date(Date.now() - 3_600_000);
+    await db.backend.update({ where: { id: backendIdFor(simulator.url) }, data: { stuckPromptId: running, stuckSince: since } });
+
+    await pool.refreshDrain();
+    expect(pool.stateOf(simulator.url)).toBe('down');
+    const row = await waitFor(async () => {
+      const r = await rowOf();
+      return r.state === 'down' && sinceIn(r.lastError) ? r : null;
+    }, 'the row to be written down, stuck', 5_000);
+    expect(sinceIn(row.lastError)).toBe(since.toISOString());
+    // Still stuck at its own probe (ComfyUI runs the prompt): it stays down.
+    expect(await pool.confirmDown(simulator.url)).toBe(true);
+  });
+
+  it('when this orchestrator finds the backend stuck, then the row records the time its lastError tells, for the others to read', async () => {
+    pool = new BackendPool({ urls: [simulator.url], db, log, probeEveryMs: 60_000 });
+    await pool.start();
+    pool.markStuck(simulator.url, running);
+    const row = await waitFor(async () => {
+      const r = await rowOf();
+      return r.stuckPromptId === running && r.stuckSince && sinceIn(r.lastError) ? r : null;
+    }, 'the row to record the stuck prompt', 5_000);
+    expect(sinceIn(row.lastError)).toBe(row.stuckSince!.toISOString());
+  });
+});
