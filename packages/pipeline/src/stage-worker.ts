@@ -5,7 +5,7 @@ import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { classifyFault } from './faults/classify-fault';
 import { storableJobError } from './faults/storable-job-error';
-import { StageRefusedError } from './faults/stage-faults';
+import { StageDeferredError, StageRefusedError } from './faults/stage-faults';
 import type { JobEventPublisher } from './job-events';
 import { admitStage } from './lifecycle/admit-stage';
 import { WORKER_LOCKS } from './worker-locks';
@@ -199,6 +199,17 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
   }
 
   /**
+   * The stage deferred itself (it began nothing): the job is delayed, its tries untouched, and
+   * whoever may wake it earlier is told (the job's line, outcome deferred, gives the reason). Without
+   * its lock (lost meanwhile) the move throws, and the job is left to the stall check.
+   */
+  async function defer({ job, token }: StageRun, error: StageDeferredError): Promise<Error> {
+    await job.moveToDelayed(Date.now() + error.delayMs, token!);
+    error.onDelayed?.(job);
+    return new DelayedError();
+  }
+
+  /**
    * A transient fault the stage waits out, or one with tries left, goes back to BullMQ (delayed, or
    * its backoff); anything else fails the generation.
    */
@@ -206,6 +217,7 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
     const { job, token } = run;
     const generationId = generation.id;
     if (error instanceof StageRefusedError) return new UnrecoverableError(error.message);
+    if (error instanceof StageDeferredError && token) return defer(run, error);
     const fault = classifyFault(error, key);
     // PostgreSQL away is nobody's fault and cannot record a failure: wait, without spending a try.
     if (fault.databaseUnavailable && token) {

@@ -56,3 +56,20 @@ export class StageRefusedError extends Error {
   readonly name = 'StageRefusedError';
 }
 
+
+/**
+ * The stage cannot go on in this process now and has begun nothing that outlives it (no write, no
+ * prompt): the job goes back to its queue, delayed `delayMs`, its tries untouched and its
+ * generation as it was, so the worker slot it held takes the job behind it. `onDelayed` is told once
+ * the job is delayed, with what can promote it (bring it back before its delay ends).
+ */
+export class StageDeferredError extends Error {
+  readonly name = 'StageDeferredError';
+  constructor(
+    message: string,
+    readonly delayMs: number,
+    readonly onDelayed?: (job: { promote(): Promise<void> }) => void,
+  ) {
+    super(message);
+  }
+}

@@ -1,10 +1,12 @@
 import type { ComfyClient } from '@anime/comfyui-client';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
-import { NoCapableBackendError, PromptTimedOutError, within, type DynamicConcurrency } from '@anime/pipeline';
+import { NoCapableBackendError, PromptTimedOutError, StageDeferredError, within, type DynamicConcurrency } from '@anime/pipeline';
 import { AbandonedPrompts } from './backends/abandoned-prompts';
 import { Backend, CAPABILITIES_RECHECK_MS } from './backends/backend';
 import { BackendStore } from './backends/backend-store';
+import { HandedBackJobs } from './backends/handed-back-jobs';
+import { RoomWaiters, type RoomWaiter } from './backends/room-waiters';
 import { modelFilesOf, type BackendCapabilities } from './backends/capabilities';
 import { routeJob, type JobNeeds, type RouteCandidate } from './backends/route-job';
 
@@ -86,7 +88,11 @@ export class BackendPool {
   /** Row writes still in flight (start() waits for the first probe's). */
   private readonly saving = new Set<Promise<void>>();
   /** Jobs in acquire() waiting for a place on a capable backend that is up but full. */
-  private waitingForRoom = 0;
+  private readonly roomWaiters = new RoomWaiters();
+  /** Jobs handed back to their queue for want of a place to wait for, promoted as places come free. */
+  private readonly handedBack = new HandedBackJobs();
+  /** Backends whose handed-back jobs are to be topped up once this turn's waits settle (refill). */
+  private readonly refilling = new Set<string>();
   /** Jobs in acquire() waiting because no capable backend is up and taking jobs (down, draining, models unknown). */
   private waitingForBackend = 0;
   private readonly capacityListeners = new Set<() => void>();
@@ -205,6 +211,8 @@ export class BackendPool {
     this.save(backend);
     this.wakeWaiters();
     this.capacityChanged();
+    // A backend come back (or taking jobs again) calls for the jobs handed back for it; each probe tops them up too.
+    this.refill(backend.url);
   }
 
   /**
@@ -216,9 +224,10 @@ export class BackendPool {
    * other backends' places to the jobs behind them in the queue, while jobs for a full backend (each
    * takes the next place that comes free there, before any job still in Redis) are taken from the
    * queue only a few ahead, so a job of higher priority that comes later still overtakes what waits
-   * there; jobs for a backend down or draining take no place that comes free, however many wait. With
-   * no backend taking jobs, every configured backend's share, as ever (each job then waits up to
-   * JOB_TIMEOUT_S).
+   * there (acquire hands back to Redis the jobs past as many as a full backend has places, so none
+   * holds a slot that a job for another backend needs); jobs for a backend down or draining take no
+   * place that comes free, however many wait. With no backend taking jobs, every configured backend's
+   * share, as ever (each job then waits up to JOB_TIMEOUT_S).
    */
   readonly renderConcurrency: DynamicConcurrency = {
     current: () => {
@@ -226,7 +235,7 @@ export class BackendPool {
       const configured = Math.max(1, this.backends.length * capacity);
       const usable = this.backends.filter((b) => b.up && !b.draining).length;
       if (!usable) return configured;
-      return usable * capacity + Math.min(this.waitingForRoom, configured) + Math.min(this.waitingForBackend, MAX_WAITING_FOR_BACKEND);
+      return usable * capacity + Math.min(this.roomWaiters.size, configured) + Math.min(this.waitingForBackend, MAX_WAITING_FOR_BACKEND);
     },
     subscribe: (changed) => {
       this.capacityListeners.add(changed);
@@ -288,18 +297,30 @@ export class BackendPool {
    * when no configured backend can ever run the job, NoCapableBackendError names what is missing.
    * An aborted signal rejects with its reason, before or while it waits; among waiting jobs, a place
    * goes to the lowest `rank` (the job's PRIORITY_RANK) first.
+   * A job given `handBackAs` (one that has begun nothing yet) does not wait for a place on full
+   * backends for which as many jobs as they have places already wait: it is refused with
+   * StageDeferredError, handed back to its queue and promoted once a place there is near, rather
+   * than holding a worker slot that a job for another backend needs. A more urgent one (a lower
+   * `rank`) takes the wait of the least urgent such job instead, which is handed back in its place.
    */
-  async acquire(needs: JobNeeds, options: { deadlineAt: number; signal?: AbortSignal; limitS: number; rank?: number }): Promise<BackendLease> {
+  async acquire(needs: JobNeeds, options: { deadlineAt: number; signal?: AbortSignal; limitS: number; rank?: number; handBackAs?: string }): Promise<BackendLease> {
+    const key = options.handBackAs;
+    const self: RoomWaiter = { rank: options.rank ?? 0, since: 0, backends: [], key, evicted: false };
     let waiting = false;
-    /** What it waits for now (counted in waitingForRoom or waitingForBackend), once it waits. */
-    let waitsForRoom: boolean | undefined;
+    /** Counted in waitingForBackend (no capable backend up and taking jobs). */
+    let waitsForBackend = false;
     let rechecked = false;
-    let since = 0;
+    let handedBack = false;
+    if (key) this.handedBack.arrived(key);
     try {
       for (;;) {
         // An aborted signal (a cancel, or the worker closing) takes no backend, free or not: nothing is
         // then prepared or uploaded for an attempt that will not run.
         options.signal?.throwIfAborted();
+        if (self.evicted) {
+          handedBack = true;
+          throw this.handBack(self, 'a more urgent job took its wait for a place');
+        }
         // The cached drain flags: a drain they do not show yet is caught by the submit statement itself
         // (BackendDrainingError), so no read is spent per placement.
         const route = routeJob(this.candidates(), needs, { defaultCheckpoint: this.options.defaultCheckpoint, capacity: 1 + (this.options.prefetch ?? 1), turn: this.turn });
@@ -319,28 +340,77 @@ export class BackendPool {
         }
         if (route.kind === 'none') throw new NoCapableBackendError(route.message, route.details);
         if (Date.now() >= options.deadlineAt) throw new PromptTimedOutError(`timed out after ${options.limitS} s (JOB_TIMEOUT_S) waiting for a backend: ${route.reason}`);
+        // It holds a worker slot but takes no backend's room: another job may take that room.
+        if (route.full) {
+          if (!this.roomWaiters.has(self) && key && !this.mayWaitForRoom(route.backends, self.rank)) {
+            handedBack = true;
+            throw this.handBack({ ...self, backends: route.backends }, `as many jobs already wait for a place as there are places: ${route.reason}`);
+          }
+          self.backends = route.backends;
+          if (!this.roomWaiters.has(self)) {
+            this.roomWaiters.add(self);
+            this.capacityChanged();
+          }
+        } else this.leaveRoomWait(self);
+        if (waitsForBackend !== !route.full) {
+          waitsForBackend = !route.full;
+          this.waitingForBackend += waitsForBackend ? 1 : -1;
+          this.capacityChanged();
+        }
         if (!waiting) {
           this.options.log.info('job waits for a backend', { reason: route.reason });
           waiting = true;
-          since = ++this.arrivals;
+          self.since = ++this.arrivals;
         }
-        if (waitsForRoom !== route.full) {
-          // It holds a worker slot but takes no backend's room: another job may take that room.
-          if (waitsForRoom !== undefined) this.countWaiting(waitsForRoom, -1);
-          waitsForRoom = route.full;
-          this.countWaiting(waitsForRoom, 1);
-        }
-        await this.nextChange(Math.min(options.deadlineAt - Date.now(), this.options.probeEveryMs ?? DEFAULT_PROBE_MS), options.signal, { rank: options.rank ?? 0, since });
+        await this.nextChange(Math.min(options.deadlineAt - Date.now(), this.options.probeEveryMs ?? DEFAULT_PROBE_MS), options.signal, self);
       }
     } finally {
-      if (waitsForRoom !== undefined) this.countWaiting(waitsForRoom, -1);
+      if (waitsForBackend) {
+        this.waitingForBackend--;
+        this.capacityChanged();
+      }
+      this.leaveRoomWait(self);
+      if (key && !handedBack) this.handedBack.forget(key);
     }
   }
 
-  private countWaiting(forRoom: boolean, change: 1 | -1): void {
-    if (forRoom) this.waitingForRoom += change;
-    else this.waitingForBackend += change;
+  /** Whether a job of `rank` may wait here for a place on `backends` (all full); a less urgent one it displaces is woken to be handed back. */
+  private mayWaitForRoom(backends: string[], rank: number): boolean {
+    const { admitted, evicted } = this.roomWaiters.admit(backends, rank, 1 + (this.options.prefetch ?? 1));
+    // Out of the count at once (the job taking its wait is counted instead); it sees it at its next look, now.
+    if (evicted) for (const [wake, order] of this.waiters) if (order === evicted) wake();
+    return admitted;
+  }
+
+  /** The job no longer waits for a place (it got one, waits for something else, or stopped): one handed back may take its turn. */
+  private leaveRoomWait(waiter: RoomWaiter): void {
+    if (!this.roomWaiters.delete(waiter)) return;
     this.capacityChanged();
+    for (const url of waiter.backends) this.refill(url);
+  }
+
+  /** The refusal that hands a job back to its queue, delayed (longer each time it is) unless a place near it promotes it first. */
+  private handBack(waiter: RoomWaiter, why: string): StageDeferredError {
+    const key = waiter.key!;
+    const delayMs = this.handedBack.handingBack(key, waiter.rank, waiter.backends);
+    return new StageDeferredError(`handed back to its queue for ${delayMs} ms at most: ${why}`, delayMs, (job) => this.handedBack.delayed(key, job));
+  }
+
+  /**
+   * Promotes as many jobs handed back for `url` as it lacks waiting for a place there (counting those
+   * promoted and on their way), once the waits and places of this turn have settled: so each place
+   * that comes free there finds a job waiting for it, and no more are brought back than may wait.
+   */
+  private refill(url: string): void {
+    if (!this.handedBack.size || this.refilling.has(url)) return;
+    this.refilling.add(url);
+    setImmediate(() => {
+      this.refilling.delete(url);
+      const backend = this.find(url);
+      if (this.closing.signal.aborted || !backend?.up || backend.draining) return;
+      const capacity = 1 + (this.options.prefetch ?? 1);
+      this.handedBack.promoteFor(url, capacity - this.roomWaiters.countFor(url) - this.handedBack.comingFor(url));
+    });
   }
 
   /**
@@ -495,6 +565,7 @@ export class BackendPool {
         backend.inFlight--;
         // A job waiting because every capable backend was full takes the freed place now, not at the next probe.
         this.wakeWaiters();
+        this.refill(backend.url);
       },
     };
   }

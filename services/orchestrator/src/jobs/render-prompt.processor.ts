@@ -141,7 +141,9 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
   async function attemptOnce(generation: GenerationRow, job: JobToRender, endReason: AttemptEndCode | undefined, clock: AttemptClock, cancel: AbortSignal, signal?: AbortSignal, avoid?: string): Promise<AttemptOutcome | { kind: 'draining' }> {
     let placement: Awaited<ReturnType<typeof placeJob>>;
     try {
-      placement = await placeJob(deps, job, { deadlineAt: clock.waitStartedAt + limitMs, limitS: Math.round(limitMs / 1000), signal: AbortSignal.any([cancel, ...(signal ? [signal] : [])]), avoid });
+      // A first attempt has recorded nothing yet: it may go back to the queue (StageDeferredError) rather than wait long here.
+      const mayHandBack = endReason === undefined;
+      placement = await placeJob(deps, job, { deadlineAt: clock.waitStartedAt + limitMs, limitS: Math.round(limitMs / 1000), signal: AbortSignal.any([cancel, ...(signal ? [signal] : [])]), avoid, mayHandBack });
     } catch (error) {
       if (cancel.aborted && !signal?.aborted) return cancelNow(generation.id, 'it was still waiting for a backend');
       throw error;

@@ -102,7 +102,7 @@ describe('routeJob', () => {
   it('when every capable backend is full, then the job waits (naming them) rather than piling into one; another with room takes it', () => {
     const a = backend('http://a', { load: 2 });
     const b = backend('http://b', { load: 0, capabilities: caps(['b.safetensors']) });
-    expect(routeJob([a, b], needs({ checkpoint: 'a.safetensors' }), options)).toMatchObject({ kind: 'wait', reason: expect.stringContaining('every capable backend is full (2 prompts each): http://a') });
+    expect(routeJob([a, b], needs({ checkpoint: 'a.safetensors' }), options)).toMatchObject({ kind: 'wait', full: true, backends: ['http://a'], reason: expect.stringContaining('every capable backend is full (2 prompts each): http://a') });
     expect(routeJob([a, { ...b, capabilities: caps(['a.safetensors']) }], needs({ checkpoint: 'a.safetensors' }), options)).toMatchObject({ kind: 'run', url: 'http://b' });
     expect(routeJob([a, { ...a, url: 'http://c', load: 1 }], needs({ avoid: 'http://c' }), options)).toMatchObject({ kind: 'run', url: 'http://c' });
   });

@@ -58,7 +58,9 @@ export type Route =
    * are up and taking jobs, but every one has as many prompts of ours as it may (a place comes free
    * as one ends); else none is up and taking jobs (down, draining, or its models not known yet).
    */
-  | { kind: 'wait'; reason: string; full: boolean }
+  | { kind: 'wait'; reason: string; full: false }
+  /** `backends`: the capable ones, up, taking jobs and full (the job takes the first place that comes free on one). */
+  | { kind: 'wait'; reason: string; full: true; backends: string[] }
   /** No configured backend can ever run it. */
   | { kind: 'none'; message: string; details: NoCapableDetails };
 
@@ -118,7 +120,7 @@ export function routeJob(candidates: RouteCandidate[], needs: JobNeeds, options:
   }
   const withRoom = usable.filter((c) => c.load < options.capacity);
   if (!withRoom.length) {
-    return { kind: 'wait', full: true, reason: `every capable backend is full (${options.capacity} prompts each): ${usable.map((c) => c.url).join(', ')}` };
+    return { kind: 'wait', full: true, backends: usable.map((c) => c.url), reason: `every capable backend is full (${options.capacity} prompts each): ${usable.map((c) => c.url).join(', ')}` };
   }
   const turn = options.turn ?? 0;
   const order = (c: RouteCandidate) => (candidates.indexOf(c) - turn + candidates.length * 1_000) % candidates.length;
