@@ -61,4 +61,19 @@ describe('BackendStore (the backends table as the orchestrator writes it)', () =
     expect((await store.flags()).stuck.size).toBe(0);
     expect(await db.backend.findUniqueOrThrow({ where: { id: 'bbbbbbbbbbbb' } })).toMatchObject({ stuckPromptId: null, stuckSince: null });
   });
+
+  it('when a second prompt is recorded replacing the one the backend was stuck on (ComfyUI let go of it), then it replaces it with its time; replacing another prompt than the recorded one does not', async () => {
+    const first = new Date('2026-11-28T13:20:21.345Z');
+    const second = new Date('2026-11-28T13:25:00.000Z');
+    await store.markStuck('bbbbbbbbbbbb', 'p-1', first);
+    await store.markStuck('bbbbbbbbbbbb', 'p-3', new Date(), 'p-9');
+    expect((await store.flags()).stuck.get('bbbbbbbbbbbb')).toEqual({ promptId: 'p-1', since: first });
+    await store.markStuck('bbbbbbbbbbbb', 'p-2', second, 'p-1');
+    expect((await store.flags()).stuck.get('bbbbbbbbbbbb')).toEqual({ promptId: 'p-2', since: second });
+    // The first's clearing, from a process that saw it let go of: the second stays.
+    await store.clearStuck('bbbbbbbbbbbb', 'p-1');
+    expect((await store.flags()).stuck.get('bbbbbbbbbbbb')).toEqual({ promptId: 'p-2', since: second });
+    await store.clearStuck('bbbbbbbbbbbb', 'p-2');
+    expect((await store.flags()).stuck.size).toBe(0);
+  });
 });

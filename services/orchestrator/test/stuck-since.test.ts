@@ -62,6 +62,23 @@ describe('since when a backend is stuck, across orchestrators (pool in-process, 
     expect(await pool.confirmDown(simulator.url)).toBe(true);
   });
 
+  it("when another orchestrator's record names a prompt ComfyUI already let go of (read before it cleared the row), then this one does not take the backend for down, and the jobs it drives there go on", async () => {
+    pool = new BackendPool({ urls: [simulator.url], db, log, probeEveryMs: 60_000 });
+    await pool.start();
+    expect(pool.stateOf(simulator.url)).toBe('up');
+    // A job of this process following its (healthy, running) prompt there.
+    const lease = pool.acquireExisting(simulator.url)!;
+    await db.backend.update({ where: { id: backendIdFor(simulator.url) }, data: { stuckPromptId: 'let-go-of', stuckSince: new Date() } });
+
+    await pool.refreshDrain();
+    await pool.refreshDrain();
+    expect(pool.stateOf(simulator.url)).toBe('up');
+    expect(pool.isStuck(simulator.url)).toBe(false);
+    expect(lease.lost.aborted).toBe(false);
+    lease.release();
+    expect((await rowOf()).state).toBe('up');
+  });
+
   it('when this orchestrator finds the backend stuck, then the row records the time its lastError tells, for the others to read', async () => {
     pool = new BackendPool({ urls: [simulator.url], db, log, probeEveryMs: 60_000 });
     await pool.start();
@@ -71,5 +88,19 @@ describe('since when a backend is stuck, across orchestrators (pool in-process, 
       return r.stuckPromptId === running && r.stuckSince && sinceIn(r.lastError) ? r : null;
     }, 'the row to record the stuck prompt', 5_000);
     expect(sinceIn(row.lastError)).toBe(row.stuckSince!.toISOString());
+  });
+
+  it('when this orchestrator finds a second prompt running past its interrupt while the backend is recorded stuck on a first, then the row names the second, since it was found', async () => {
+    pool = new BackendPool({ urls: [simulator.url], db, log, probeEveryMs: 60_000 });
+    await pool.start();
+    pool.markStuck(simulator.url, 'first');
+    await waitFor(async () => ((await rowOf()).stuckPromptId === 'first' ? true : null), 'the row to record the first', 5_000);
+    // ComfyUI let go of the first, and the next prompt hangs (the one the simulator runs).
+    pool.markStuck(simulator.url, running);
+    const row = await waitFor(async () => {
+      const r = await rowOf();
+      return r.stuckPromptId === running && sinceIn(r.lastError) === r.stuckSince?.toISOString() ? r : null;
+    }, 'the row to name the second', 5_000);
+    expect(row.state).toBe('down');
   });
 });

@@ -109,7 +109,7 @@ export class BackendPool {
     this.store = new BackendStore(options.db);
     // An abandoned prompt that goes on running past its interrupt holds the backend as a job's own would.
     this.abandoned = new AbandonedPrompts(options.db, options.log, { onIgnored: (url, promptId) => this.markStuck(url, promptId) });
-    this.backends = [...new Set(options.urls)].map((url) => new Backend(url, options.log, (backend) => this.changed(backend), (backend, promptId, stuck) => this.recordStuck(backend, promptId, stuck)));
+    this.backends = [...new Set(options.urls)].map((url) => new Backend(url, options.log, (backend) => this.changed(backend), (backend, promptId, stuck, replacing) => this.recordStuck(backend, promptId, stuck, replacing)));
   }
 
   /**
@@ -179,13 +179,6 @@ export class BackendPool {
 
   private async readDrain(): Promise<void> {
     const { draining, stuck } = await this.store.flags();
-    // Stuck as another orchestrator found it: taken for down here too, until this process's own
-    // probe sees ComfyUI no longer run that prompt (a backend it thinks stuck but the row does not
-    // is left to its probe as well).
-    for (const backend of this.backends) {
-      const found = stuck.get(backend.id);
-      if (found && !backend.stuckPromptId) backend.markStuck(found.promptId, { seenHere: false, since: found.since });
-    }
     let changed = false;
     for (const backend of this.backends) {
       if (backend.draining !== draining.has(backend.id)) {
@@ -197,11 +190,24 @@ export class BackendPool {
       this.wakeWaiters();
       this.capacityChanged();
     }
+    // Stuck as another orchestrator found it: taken for down here too once ComfyUI's own queue shows
+    // the prompt still running (the row may be read just after it let go, before the finding process
+    // clears it), until this process's own probe sees ComfyUI no longer run it (a backend it thinks
+    // stuck but the row does not is left to its probe as well). One check per record (adoptStuck).
+    await Promise.all(
+      this.backends.map((backend) => {
+        const found = stuck.get(backend.id);
+        return found && !backend.stuckPromptId ? backend.adoptStuck(found.promptId, found.since) : undefined;
+      }),
+    );
   }
 
-  /** Writes (or clears) the prompt a backend is stuck on in its row, for the other orchestrators' next read of the flags. */
-  private recordStuck(backend: Backend, promptId: string, stuck: boolean): void {
-    const write = (stuck ? this.store.markStuck(backend.id, promptId, backend.stuckSince ?? new Date()) : this.store.clearStuck(backend.id, promptId))
+  /**
+   * Writes (or clears) the prompt a backend is stuck on in its row, for the other orchestrators' next
+   * read of the flags; `replacing`, the prompt it was stuck on before (let go of), is replaced in the same statement.
+   */
+  private recordStuck(backend: Backend, promptId: string, stuck: boolean, replacing?: string): void {
+    const write = (stuck ? this.store.markStuck(backend.id, promptId, backend.stuckSince ?? new Date(), replacing) : this.store.clearStuck(backend.id, promptId))
       .catch((error) => void this.options.log.warn('could not record a stuck backend', { backend: backend.url, promptId, stuck, error: (error as Error).message }))
       .finally(() => this.saving.delete(write));
     this.saving.add(write);

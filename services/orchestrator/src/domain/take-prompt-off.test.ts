@@ -51,6 +51,48 @@ describe('takePromptOff', () => {
     expect(await takePromptOff(client, 'p', { log, graceMs: 300 })).toBe('unconfirmed');
   });
 
+  it('when the interrupt request fails once (a transient error), then it is sent again at the next look within the grace, and the prompt it stops is confirmed gone', async () => {
+    let stopped = false;
+    const { client, calls } = fakeClient([[['p'], []]]);
+    let tries = 0;
+    const fake = client as unknown as { interrupt: (id: string) => Promise<void>; queue: () => Promise<unknown> };
+    fake.interrupt = async (id: string) => {
+      if (++tries === 1) throw new Error('socket hang up');
+      calls.push(`interrupt ${id}`);
+      stopped = true;
+    };
+    fake.queue = async () => ({ running: stopped ? [] : [{ promptId: 'p' }], pending: [] });
+    expect(await takePromptOff(client, 'p', { log, graceMs: 2_000 })).toBe('confirmed');
+    expect(tries).toBe(2);
+    expect(calls).toEqual(['interrupt p']);
+  });
+
+  it('when the interrupt request fails once and ComfyUI then answers it but never lets go, then the interrupt was ignored (answered once, not sent again)', async () => {
+    const { client, calls } = fakeClient([[['p'], []]]);
+    let tries = 0;
+    (client as unknown as { interrupt: (id: string) => Promise<void> }).interrupt = async (id: string) => {
+      if (++tries === 1) throw new Error('socket hang up');
+      calls.push(`interrupt ${id}`);
+    };
+    expect(await takePromptOff(client, 'p', { log, graceMs: 400 })).toBe('ignored');
+    expect(tries).toBe(2);
+    expect(calls).toEqual(['interrupt p']);
+  });
+
+  it('when the delete request fails once, then it is sent again at the next look, and the prompt it takes off is confirmed gone', async () => {
+    let deleted = false;
+    const { client } = fakeClient([[['other'], ['p']]]);
+    let tries = 0;
+    const fake = client as unknown as { deleteFromQueue: (ids: string[]) => Promise<void>; queue: () => Promise<unknown> };
+    fake.deleteFromQueue = async () => {
+      if (++tries === 1) throw new Error('socket hang up');
+      deleted = true;
+    };
+    fake.queue = async () => ({ running: [{ promptId: 'other' }], pending: deleted ? [] : [{ promptId: 'p' }] });
+    expect(await takePromptOff(client, 'p', { log, graceMs: 2_000 })).toBe('confirmed');
+    expect(tries).toBe(2);
+  });
+
   it('when the prompt stays waiting in the queue past the grace, then it is unconfirmed, not an ignored interrupt', async () => {
     const { client, calls } = fakeClient([[['other'], ['p']]]);
     expect(await takePromptOff(client, 'p', { log, graceMs: 300 })).toBe('unconfirmed');

@@ -22,13 +22,17 @@ export type TakeOffOutcome =
  * while it waits there (`POST /queue { delete }`), interrupted once if it runs (`POST /interrupt
  * { prompt_id }`), then waits until ComfyUI's queue no longer holds it, at most `graceMs`. Shared by
  * cancel and JOB_TIMEOUT_S. A prompt moving from pending to running between two looks is interrupted then.
+ * A delete or interrupt whose request failed is sent again at the next look (once answered, not again).
  */
 export async function takePromptOff(client: ComfyClient, promptId: string, options: { log: Logger; graceMs?: number }): Promise<TakeOffOutcome> {
   const until = Date.now() + (options.graceMs ?? DEFAULT_STOP_GRACE_MS);
+  /** Whether ComfyUI answered the delete: one that failed (a transient error) is sent again at the next look. */
   let deleted = false;
+  /**
+   * Whether ComfyUI answered the interrupt: one that failed (never reached it) says nothing of a stuck
+   * worker, and is sent again at the next look that shows the prompt running, within the grace.
+   */
   let interrupted = false;
-  /** Whether ComfyUI answered the interrupt: one that failed (never reached it) says nothing of a stuck worker. */
-  let interruptAnswered = false;
   /** Whether the last /queue read showed it running. */
   let running = false;
   for (;;) {
@@ -40,19 +44,18 @@ export async function takePromptOff(client: ComfyClient, promptId: string, optio
       running = isRunning;
       if (!isRunning && !isPending) return 'confirmed';
       if (isPending && !deleted) {
-        deleted = true;
         await client.deleteFromQueue([promptId]);
+        deleted = true;
       } else if (isRunning && !interrupted) {
-        interrupted = true;
         await client.interrupt(promptId);
-        interruptAnswered = true;
+        interrupted = true;
       }
     } catch (error) {
       options.log.warn('could not take the prompt off the backend yet', { promptId, baseUrl: client.baseUrl, error: (error as Error).message });
     }
     if (Date.now() >= until) {
-      options.log.warn('the backend still holds the prompt after the grace; going on without it', { promptId, baseUrl: client.baseUrl, runningPastInterrupt: interruptAnswered && running });
-      return interruptAnswered && running ? 'ignored' : 'unconfirmed';
+      options.log.warn('the backend still holds the prompt after the grace; going on without it', { promptId, baseUrl: client.baseUrl, runningPastInterrupt: interrupted && running });
+      return interrupted && running ? 'ignored' : 'unconfirmed';
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }

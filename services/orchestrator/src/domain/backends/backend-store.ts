@@ -6,12 +6,13 @@ const FLAGS: Statement = { name: 'backends.flags', text: 'SELECT id, draining, "
 const UTC = (param: string) => `(${param}::timestamptz AT TIME ZONE 'UTC')`;
 
 /**
- * $1 id, $2 prompt id, $3 since (ISO): recorded unless another stuck prompt is already. The time is
- * the one the finding process tells in its lastError, so every orchestrator that reads the row tells the same.
+ * $1 id, $2 prompt id, $3 since (ISO), $4 the prompt it replaces (or null): recorded unless another
+ * stuck prompt than $4 is already. The time is the one the finding process tells in its lastError, so
+ * every orchestrator that reads the row tells the same.
  */
 const MARK_STUCK: Statement = {
   name: 'backends.mark-stuck',
-  text: `UPDATE backends SET "stuckPromptId" = $2, "stuckSince" = ${UTC('$3')}, "updatedAt" = ${SQL_NOW} WHERE id = $1 AND "stuckPromptId" IS NULL`,
+  text: `UPDATE backends SET "stuckPromptId" = $2, "stuckSince" = ${UTC('$3')}, "updatedAt" = ${SQL_NOW} WHERE id = $1 AND ("stuckPromptId" IS NULL OR "stuckPromptId" = $4::text)`,
 };
 
 /** $1 id, $2 prompt id: cleared only for that prompt (a later one recorded meanwhile stays). */
@@ -132,9 +133,12 @@ export class BackendStore {
     };
   }
 
-  /** Records the prompt the backend's worker is stuck on, and since when, for the other orchestrators to read. */
-  async markStuck(id: string, promptId: string, since: Date): Promise<void> {
-    await runStatement(this.db, MARK_STUCK, [id, promptId, since.toISOString()]);
+  /**
+   * Records the prompt the backend's worker is stuck on, and since when, for the other orchestrators
+   * to read; `replacing`: the prompt it was recorded stuck on before, which ComfyUI let go of (a second hang).
+   */
+  async markStuck(id: string, promptId: string, since: Date, replacing?: string): Promise<void> {
+    await runStatement(this.db, MARK_STUCK, [id, promptId, since.toISOString(), replacing ?? null]);
   }
 
   /** Clears it once ComfyUI no longer runs that prompt. */

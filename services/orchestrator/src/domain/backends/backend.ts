@@ -55,6 +55,8 @@ export class Backend {
    * taken for the backend stuck again.
    */
   private letGoOf: string | undefined;
+  /** The check of another orchestrator's stuck record in flight (adoptStuck), which callers meanwhile share. */
+  private adopting: { promptId: string; check: Promise<void> } | undefined;
   private lostController = lostSignalController();
   private checking: Promise<boolean> | undefined;
   /** The /object_info read in flight, which every caller meanwhile shares. */
@@ -69,8 +71,11 @@ export class Backend {
     readonly url: string,
     private readonly log: Logger,
     private readonly onChange: (backend: Backend) => void,
-    /** It was found stuck on a prompt here (`stuck`), or the prompt it was stuck on ended: for the other orchestrators to learn. */
-    private readonly onStuck: (backend: Backend, promptId: string, stuck: boolean) => void = () => undefined,
+    /**
+     * It was found stuck on a prompt here (`stuck`; `replacing` the prompt it was stuck on before), or
+     * the prompt it was stuck on ended: for the other orchestrators to learn.
+     */
+    private readonly onStuck: (backend: Backend, promptId: string, stuck: boolean, replacing?: string) => void = () => undefined,
   ) {
     this.id = backendIdFor(url);
     this.client = new ComfyClient({ baseUrl: url, log });
@@ -105,15 +110,49 @@ export class Backend {
   /**
    * The prompt went on running past its interrupt: the backend is taken for down (the jobs whose
    * prompts wait behind it there go to another backend) until the prompt no longer runs.
+   *
+   * Seen here while taken for stuck on another prompt: ComfyUI runs one prompt at a time, so the one
+   * it was stuck on is let go of and this one holds the worker now (a second hang). It replaces the
+   * first, here and in the row, or the probe would take the backend for up once the first is gone
+   * though the second still holds it. Another orchestrator's record never replaces what this process holds.
    */
   markStuck(promptId: string, { seenHere = true, since = new Date() }: { seenHere?: boolean; since?: Date } = {}): void {
-    if (this.stuckOn || (!seenHere && promptId === this.letGoOf)) return;
+    if (this.stuckOn?.promptId === promptId || (this.stuckOn && !seenHere) || (!seenHere && promptId === this.letGoOf)) return;
+    const replacing = this.stuckOn?.promptId;
+    if (replacing) {
+      this.log.warn('backend stuck on another prompt: ComfyUI let go of the first', { backend: this.url, promptId, replacing });
+      this.letGoOf = replacing;
+    }
     // Found here: since now. Read from the row another orchestrator wrote: since when it found it, so
     // every orchestrator tells (and times) the same.
     this.stuckOn = { promptId, since };
     this.lastError = this.stuckMessage();
     this.setUp(false, this.lastError);
-    if (seenHere) this.onStuck(this, promptId, true);
+    if (seenHere) this.onStuck(this, promptId, true, replacing);
+  }
+
+  /**
+   * Another orchestrator recorded the backend stuck on `promptId` (the shared row), which this process
+   * has not seen: its read of the row may come just after ComfyUI let go of it (the finding process
+   * clears the row only at its next probe). Taken for down only once ComfyUI's own queue shows that
+   * prompt still running (or cannot tell, as the record says): else the leases here would be aborted
+   * and their healthy prompts taken off for nothing. One check per record: callers meanwhile share it,
+   * and one that found it let go of is not made again (letGoOf), nor one once it is taken for stuck.
+   */
+  adoptStuck(promptId: string, since: Date): Promise<void> {
+    if (this.stuckOn || promptId === this.letGoOf) return Promise.resolve();
+    if (this.adopting?.promptId === promptId) return this.adopting.check;
+    const check = this.runs(promptId)
+      .then((runs) => {
+        if (runs !== false) return this.markStuck(promptId, { seenHere: false, since });
+        this.log.info('a stuck record names a prompt ComfyUI no longer runs: the backend is not taken for down', { backend: this.url, promptId });
+        this.letGoOf = promptId;
+      })
+      .finally(() => {
+        if (this.adopting?.check === check) this.adopting = undefined;
+      });
+    this.adopting = { promptId, check };
+    return check;
   }
 
   /** The prompt its worker is stuck on, if it is. */
@@ -136,10 +175,26 @@ export class Backend {
     return `ComfyUI's worker is stuck: prompt ${promptId} went on running after it was interrupted (since ${since.toISOString()}); no prompt is sent there until it ends or ComfyUI is restarted`;
   }
 
-  /** Whether ComfyUI still runs the prompt it is stuck on; one that cannot be read says yes. */
+  /** Whether ComfyUI still runs the prompt it is stuck on; one it cannot tell of (runs) is taken for yes, till the next probe. */
   private async stillStuck(): Promise<boolean> {
+    return (await this.runs(this.stuckOn!.promptId)) !== false;
+  }
+
+  /**
+   * Whether ComfyUI runs the prompt now, from /queue's running part; undefined when it cannot tell.
+   * A /queue it cannot read (past the client's bound: a busy server, or failed) is not taken for
+   * "running": the prompt's history is asked instead, a small answer ComfyUI writes once its worker
+   * is done with a prompt (ended, failed or interrupted), so an entry there means it was let go of.
+   * Without one it runs still, or ComfyUI restarted (both lost): which cannot be told, so undefined.
+   */
+  private async runs(promptId: string): Promise<boolean | undefined> {
     const queue = await readableQueue(this.probe).catch(() => undefined);
-    return !queue || queue.running.some((item) => item.promptId === this.stuckOn!.promptId);
+    if (queue) return queue.running.some((item) => item.promptId === promptId);
+    const ended = await this.probe.history(promptId).then(
+      (entry) => !!entry,
+      () => false,
+    );
+    return ended ? false : undefined;
   }
 
   private async probeOnce(): Promise<boolean> {
