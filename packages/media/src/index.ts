@@ -2,4 +2,5 @@ export * from './sniff-image';
 export * from './library-storage';
 export { sha256Hex } from './sha256';
 export * from './remove-stale-partials';
+export * from './stale-partial-sweep';
 export * from './decode-image';

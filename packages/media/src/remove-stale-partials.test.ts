@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { partialPathFor } from './library-storage';
@@ -52,5 +52,55 @@ describe('removeStalePartials', () => {
 
   it('when the library does not exist yet, then there is nothing to remove', async () => {
     expect(await removeStalePartials(path.join(root, 'missing'))).toEqual([]);
+  });
+
+  it('when links point out of the library or are named like temp files, then they are neither followed nor removed', async () => {
+    const outside = await mkdtemp(path.join(tmpdir(), 'lib-partials-outside-'));
+    try {
+      const target = path.join(outside, 'a.png.abcdef012345.partial');
+      await writeFile(target, 'x');
+      const when = new Date(Date.now() - PARTIAL_GRACE_MS * 10);
+      await utimes(target, when, when);
+      await symlink(outside, path.join(root, 'linked-folder'));
+      await symlink(target, path.join(root, 'b.png.abcdef012345.partial'));
+      expect(await removeStalePartials(root)).toEqual([]);
+      expect((await lstat(path.join(root, 'b.png.abcdef012345.partial'))).isSymbolicLink()).toBe(true);
+      expect(await readdir(outside)).toEqual(['a.png.abcdef012345.partial']);
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('when a temp file or whole folders go while the sweep walks (its writer, another replica), then the sweep goes on past them', async () => {
+    for (const folder of ['a', 'b/deep', 'c/deeper/still']) await put(`${folder}/x.png.00000000000a.partial`, PARTIAL_GRACE_MS * 2);
+    const calls: string[] = [];
+    const removed = await removeStalePartials(root, {
+      // At its first removal, the file is renamed by its writer and the other folders (not walked
+      // yet) are removed by someone else.
+      beforeRemove: async (relative) => {
+        if (calls.push(relative) > 1) return;
+        const walking = relative.split(path.sep)[0];
+        await rm(path.join(root, relative));
+        for (const folder of ['a', 'b', 'c']) if (folder !== walking) await rm(path.join(root, folder), { recursive: true });
+      },
+    });
+    expect(calls).toHaveLength(1);
+    expect(removed).toEqual([]);
+    expect(await files()).toEqual([]);
+  });
+
+  it('when the sweep is aborted, then it stops there and removes nothing more', async () => {
+    for (const folder of ['a', 'b', 'c']) await put(`${folder}/x.png.00000000000a.partial`, PARTIAL_GRACE_MS * 2);
+    const controller = new AbortController();
+    const seen: string[] = [];
+    const removed = await removeStalePartials(root, {
+      signal: controller.signal,
+      beforeRemove: (relative) => {
+        // Aborted just before its second removal: that one and the third stay.
+        if (seen.push(relative) === 2) controller.abort();
+      },
+    });
+    expect(removed).toEqual(seen.slice(0, 1));
+    expect(await files()).toHaveLength(2);
   });
 });

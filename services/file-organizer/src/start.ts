@@ -1,16 +1,19 @@
 import { type FileOrganizerConfig } from '@anime/config';
 import type { Logger } from '@anime/logger';
-import { LocalLibraryStorage, removeStalePartials } from '@anime/media';
+import { LocalLibraryStorage, sweepStalePartialsInBackground, type StalePartialSweepOptions } from '@anime/media';
 import { prepareLibraryDir, sharedServiceOptions, startWorkerService, type RunningService } from '@anime/pipeline';
 import { createOutputFetcher } from './domain/fetch-output';
 import { createFileOutputsHandler } from './jobs/file-outputs.processor';
 
+export interface FileOrganizerOptions {
+  /** The background sweep of stale temp files (tests hold it with `beforeRemove`). */
+  partialSweep?: StalePartialSweepOptions;
+}
+
 /** The file-organizer: files rendered outputs into the library (`asset-filing`). */
-export async function startFileOrganizer(config: FileOrganizerConfig, log: Logger): Promise<RunningService> {
+export async function startFileOrganizer(config: FileOrganizerConfig, log: Logger, options: FileOrganizerOptions = {}): Promise<RunningService> {
   await prepareLibraryDir(config.LIBRARY_DIR);
-  // A write killed between open and rename leaves a temp file nothing else would remove.
-  log.info('stale partial library files removed', { count: (await removeStalePartials(config.LIBRARY_DIR)).length });
-  return startWorkerService({
+  const service = await startWorkerService({
     service: 'file-organizer',
     opsPort: config.FILE_ORGANIZER_PORT,
     ...sharedServiceOptions(config),
@@ -24,4 +27,12 @@ export async function startFileOrganizer(config: FileOrganizerConfig, log: Logge
       };
     },
   });
+  // Once ready: a walk of a library of millions of files must not hold the start.
+  const partials = sweepStalePartialsInBackground(config.LIBRARY_DIR, log, options.partialSweep);
+  return {
+    ...service,
+    stop: async () => {
+      await Promise.all([partials.stop(), service.stop()]);
+    },
+  };
 }

@@ -1,7 +1,7 @@
 import type { GatewayConfig } from '@anime/config';
 import { createDb } from '@anime/db';
 import type { Logger } from '@anime/logger';
-import { removeStalePartials } from '@anime/media';
+import { sweepStalePartialsInBackground, type StalePartialSweepOptions } from '@anime/media';
 import { bounded, checkRedisAtStart, createPipelineQueues, createRedis, JobControlPublisher, JobEventPublisher, prepareLibraryDir, queueSettingsFrom, reportRedisErrors, waitForDatabaseAtStart } from '@anime/pipeline';
 import { createGateway } from './app';
 import { removeStaleBundleWorkspaces } from './domain/bundle/bundle-workspace';
@@ -26,10 +26,8 @@ export interface RunningGateway {
  * database index Redis refuses, stops the start. Then the gateway itself answers on that server:
  * the port is never closed, and no connection is cut by the switch.
  */
-export async function startGateway(config: GatewayConfig, log: Logger, host?: string): Promise<RunningGateway> {
+export async function startGateway(config: GatewayConfig, log: Logger, host?: string, options: { partialSweep?: StalePartialSweepOptions } = {}): Promise<RunningGateway> {
   await prepareLibraryDir(config.LIBRARY_DIR);
-  // A write killed between open and rename leaves a temp file nothing else would remove.
-  log.info('stale partial library files removed', { count: (await removeStalePartials(config.LIBRARY_DIR)).length });
   log.info('stale bundle import workspaces removed', { count: await removeStaleBundleWorkspaces(config.LIBRARY_DIR) });
   // One server from the start on, with the gateway's settings in both phases.
   const edge: EdgeSettings = {
@@ -108,13 +106,15 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
   // The server handed over: the answers given while starting stop, the gateway's own begin.
   const port = gateway.takeOver();
   log.info('gateway listening', { port });
+  // Once it answers: a walk of a library of millions of files must not hold the start.
+  const partials = sweepStalePartialsInBackground(config.LIBRARY_DIR, log, options.partialSweep);
   let stopped: Promise<void> | undefined;
   return {
     port,
     stop: () =>
       (stopped ??= (async () => {
         // Each step bounded: Redis or PostgreSQL being down must not hold the exit.
-        await gateway.close();
+        await Promise.all([partials.stop(), gateway.close()]);
         await webhooks.stop();
         await bounded(queues.close(), 2_000);
         subscriber.disconnect();
