@@ -72,6 +72,28 @@ describe('POST /api/v1/backends/:id/drain and /undrain', () => {
     }
   });
 
+  it('when a draining backend is drained again, then it answers as the first drain did and keeps the first drainedAt', async () => {
+    const first = await api.post('/api/v1/backends/aaaaaaaaaaaa/drain');
+    expect(first.status).toBe(200);
+    const drainedAt = first.body.drainedAt as string;
+    expect(drainedAt).toEqual(expect.any(String));
+    // Past the millisecond the first drain wrote, so a rewritten time would show.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    try {
+      const again = await api.post('/api/v1/backends/aaaaaaaaaaaa/drain');
+      expect(again.status).toBe(200);
+      expect(again.body).toEqual({ ...first.body, lastSeenAt: expect.any(String), drainedAt });
+      expect((await gateway.db.backend.findUniqueOrThrow({ where: { id: 'aaaaaaaaaaaa' } })).drainedAt?.toISOString()).toBe(drainedAt);
+      expect((await api.get('/api/v1/backends')).body.items[0]).toMatchObject({ state: 'draining', drainedAt });
+    } finally {
+      await api.post('/api/v1/backends/aaaaaaaaaaaa/undrain');
+    }
+    // Undrained, a new drain is a new one: its time is its own.
+    const later = await api.post('/api/v1/backends/aaaaaaaaaaaa/drain');
+    expect(Date.parse(later.body.drainedAt)).toBeGreaterThan(Date.parse(drainedAt));
+    await api.post('/api/v1/backends/aaaaaaaaaaaa/undrain');
+  });
+
   it('when a down backend is drained, then it still shows down (it answers nothing either way)', async () => {
     expect((await api.post('/api/v1/backends/bbbbbbbbbbbb/drain')).body.state).toBe('down');
     await api.post('/api/v1/backends/bbbbbbbbbbbb/undrain');

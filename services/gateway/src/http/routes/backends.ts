@@ -19,13 +19,18 @@ export function backendRoutes(deps: { db: Db; control: Pick<JobControlPublisher,
   });
 
   const setDraining = (draining: boolean) => async (req: { params: { id: string } }, res: { json(body: unknown): void }) => {
+    const { id } = req.params;
+    const notFound = () => new ApiError(404, 'backend_not_found', `backend ${id} not found`);
     // PostgreSQL would answer NUL with an error; such an id names nothing anyway.
-    const changed = isStorableText(req.params.id)
-      ? await deps.db.backend.updateMany({ where: { id: req.params.id }, data: { draining, drainedAt: draining ? new Date() : null } })
-      : { count: 0 };
-    if (!changed.count) throw new ApiError(404, 'backend_not_found', `backend ${req.params.id} not found`);
-    await deps.control.backendChanged(req.params.id);
-    res.json(toBackendResource(await deps.db.backend.findUniqueOrThrow({ where: { id: req.params.id } })));
+    if (!isStorableText(id)) throw notFound();
+    // A drain of a backend already draining keeps the time of the first (idempotent): only one not
+    // draining is stamped. Undrain clears both.
+    if (draining) await deps.db.backend.updateMany({ where: { id, draining: false }, data: { draining: true, drainedAt: new Date() } });
+    else await deps.db.backend.updateMany({ where: { id }, data: { draining: false, drainedAt: null } });
+    const row = await deps.db.backend.findUnique({ where: { id } });
+    if (!row) throw notFound();
+    await deps.control.backendChanged(id);
+    res.json(toBackendResource(row));
   };
   router.post('/:id/drain', setDraining(true));
   router.post('/:id/undrain', setDraining(false));
