@@ -30,3 +30,37 @@ export function columnsTaken(text: string): number {
 export function printJson(value: unknown): void {
   console.log(JSON.stringify(value, null, 2));
 }
+
+/**
+ * Prints `{ "items": [...], "nextCursor": null }` exactly as printJson prints that document, the
+ * items written page by page as `pages` yields them: a long list (a character's versions, up to
+ * ~1 MB each) is never held whole. Waits while stdout's reader is behind, so unwritten pages do not
+ * pile up either.
+ */
+export async function printJsonItems(pages: AsyncIterable<unknown[]>): Promise<void> {
+  let count = 0;
+  for await (const items of pages) {
+    for (const item of items) {
+      // An item's lines, indented as JSON.stringify(..., null, 2) indents an element of `items` (a
+      // string in JSON holds no line break, so every line break is the layout's).
+      const text = JSON.stringify(item, null, 2).replace(/\n/g, '\n    ');
+      await writeOut(`${count === 0 ? '{\n  "items": [\n' : ',\n'}    ${text}`);
+      count += 1;
+    }
+  }
+  await writeOut(count === 0 ? '{\n  "items": [],\n  "nextCursor": null\n}\n' : '\n  ],\n  "nextCursor": null\n}\n');
+}
+
+async function writeOut(text: string): Promise<void> {
+  if (process.stdout.write(text)) return;
+  await new Promise<void>((resolve) => {
+    // A reader gone meanwhile (EPIPE) ends the process from main's 'error' handler; 'close' is no drain.
+    const done = () => {
+      process.stdout.off('drain', done);
+      process.stdout.off('close', done);
+      resolve();
+    };
+    process.stdout.once('drain', done);
+    process.stdout.once('close', done);
+  });
+}

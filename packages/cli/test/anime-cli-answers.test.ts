@@ -56,6 +56,63 @@ describe('anime CLI and what answers at --url', () => {
     expect(JSON.parse(result.stdout)).toEqual({ items, nextCursor: null });
   });
 
+  describe('character --versions over a paged version list', () => {
+    const CHARACTER_ID = '00000000-0000-4000-8000-000000000001';
+    const version = (number: number) => ({ number, definition: { displayName: 'Kai', outfits: [{ name: 'jacket', prompt: 'red' }] }, attributes: { take: number }, note: `edit ${number}`, createdAt: '2026-11-30T10:00:00.000Z' });
+    /** A gateway holding `count` versions, answering pages of `limit` (default 50, at most 200) after `cursor`; it records what was asked. */
+    function gatewayWith(count: number, asked: string[], options: { nextCursor?: (last: number) => unknown } = {}) {
+      return (request: IncomingMessage, response: ServerResponse) => {
+        const url = new URL(request.url ?? '/', 'http://gateway');
+        const send = (body: unknown) => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+        if (url.pathname === '/api/v1/characters/kai') return send({ id: CHARACTER_ID, slug: 'kai', name: 'Kai', archived: false, currentVersion: version(count), versionCount: count, references: [] });
+        asked.push(`${url.pathname}${url.search}`);
+        const limit = Number(url.searchParams.get('limit') ?? 50);
+        const after = Number(url.searchParams.get('cursor') ?? 0);
+        const items = Array.from({ length: Math.max(0, Math.min(limit, count - after)) }, (_, i) => version(after + i + 1));
+        const last = items.at(-1)?.number ?? after;
+        send({ items, nextCursor: last < count ? (options.nextCursor ?? String)(last) : null });
+      };
+    }
+
+    it('when the character has more versions than a page, then the table and --json hold every one, the pages asked for by their cursors', async () => {
+      const asked: string[] = [];
+      answer = gatewayWith(120, asked);
+      const table = await anime(url, 'character', 'kai', '--versions');
+      expect({ code: table.code, stderr: table.stderr }).toEqual({ code: 0, stderr: '' });
+      const lines = table.stdout.trimEnd().split('\n');
+      expect(lines[0]).toMatch(/^VERSION +CREATED +ATTRIBUTES +OUTFITS +NOTE$/);
+      expect(lines.slice(1).map((line) => line.split(/ +/)[0])).toEqual(Array.from({ length: 120 }, (_, i) => String(i + 1)));
+      expect(lines.at(-1)).toMatch(/^120 \* +2026-11-30T10:00:00.000Z +1 +1 +edit 120$/);
+      expect(asked).toEqual(['/api/v1/characters/kai/versions?limit=50', '/api/v1/characters/kai/versions?limit=50&cursor=50', '/api/v1/characters/kai/versions?limit=50&cursor=100']);
+
+      const json = await anime(url, '--json', 'character', 'kai', '--versions');
+      expect({ code: json.code, stderr: json.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(json.stdout).toBe(`${JSON.stringify({ items: Array.from({ length: 120 }, (_, i) => version(i + 1)), nextCursor: null }, null, 2)}\n`);
+    });
+
+    it('when the character has few versions, then the output is the one page as the API answers it, as before', async () => {
+      for (const count of [1, 3, 50]) {
+        const asked: string[] = [];
+        answer = gatewayWith(count, asked);
+        const json = await anime(url, '--json', 'character', 'kai', '--versions');
+        expect({ count, code: json.code, stdout: json.stdout }).toEqual({ count, code: 0, stdout: `${JSON.stringify({ items: Array.from({ length: count }, (_, i) => version(i + 1)), nextCursor: null }, null, 2)}\n` });
+        expect(asked).toEqual(['/api/v1/characters/kai/versions?limit=50']);
+      }
+      answer = gatewayWith(0, []);
+      expect((await anime(url, '--json', 'character', 'kai', '--versions')).stdout).toBe(`${JSON.stringify({ items: [], nextCursor: null }, null, 2)}\n`);
+      expect((await anime(url, 'character', 'kai', '--versions')).stdout).toBe('(none)\n');
+    });
+
+    it('when what answers at --url hands back a cursor that does not move on, then the CLI stops with exit 1 instead of asking forever', async () => {
+      const asked: string[] = [];
+      answer = gatewayWith(120, asked, { nextCursor: () => '1' });
+      const result = await anime(url, 'character', 'kai', '--versions');
+      expect({ code: result.code, stdout: result.stdout }).toEqual({ code: 1, stdout: '' });
+      expect(result.stderr).toMatch(/^anime: the version list's nextCursor "1" does not follow the previous page .*is --url the gateway\?\n$/);
+      expect(asked.length).toBeLessThanOrEqual(2);
+    });
+  });
+
   it('when the output cannot be written (stdout on a full disk, /dev/full), then the CLI says so and exits 1, not 0', async () => {
     answer = (_request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ items: [], nextCursor: null }));
     const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {

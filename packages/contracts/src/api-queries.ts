@@ -53,6 +53,16 @@ export const characterListQuerySchema = z.object({
 });
 
 /**
+ * `GET /api/v1/characters/:idOrSlug/versions`: oldest first, paged like the other lists. The cursor
+ * is a version number (the last of the previous page: `nextCursor`), not an id: versions are keyed
+ * by their number within the character, and a number past the last is past the end (an empty page).
+ */
+export const characterVersionListQuerySchema = z.object({
+  limit: pageLimit(),
+  cursor: queryInteger(1, 999_999_999).optional().describe('nextCursor of the previous page: the number of the last version it held'),
+});
+
+/**
  * `GET /api/v1/webhooks`: oldest first. The default page holds every endpoint one key may have, so
  * only an admin seeing every key's may need a next page.
  */

@@ -1,3 +1,4 @@
+import { poolOf } from '@anime/db';
 import { jsonClient } from './http-client';
 import { kaiDefinition } from './fixtures';
 import { png } from './images';
@@ -137,5 +138,93 @@ describe('character versions', () => {
     expect(await linked(withBody)).toEqual(['body']);
     expect(await linked(1)).toEqual([]);
     expect(body.id).toEqual(expect.any(String));
+  });
+});
+
+describe('the version list, paged', () => {
+  // A character edited for most of a year (or by a script): 250 versions, each with two attributes.
+  const VERSIONS = 250;
+  type Page = { items: { number: number; attributes: Record<string, unknown>; note: string | null }[]; nextCursor: string | null };
+  const numbers = (page: Page) => page.items.map((v) => v.number);
+  const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+  beforeAll(async () => {
+    expect((await api.post('/api/v1/characters', { name: 'Many', slug: 'many', definition: kaiDefinition, attributes: { take: 1 } })).status).toBe(201);
+    const sql = poolOf(gateway.db);
+    await sql.query(
+      `INSERT INTO character_versions (id, "characterId", number, definition, note)
+       SELECT gen_random_uuid(), c.id, n, v.definition, 'edit ' || n FROM generate_series(2, $1::int) n
+       JOIN characters c ON c.slug = 'many' JOIN character_versions v ON v."characterId" = c.id AND v.number = 1`,
+      [VERSIONS],
+    );
+    await sql.query(
+      `INSERT INTO character_attributes (id, "versionId", key, type, value)
+       SELECT gen_random_uuid(), v.id, a.key, 'number', to_jsonb(v.number * a.times) FROM character_versions v
+       JOIN characters c ON c.id = v."characterId" AND c.slug = 'many' CROSS JOIN (VALUES ('take', 1), ('twice', 2)) a(key, times) WHERE v.number > 1`,
+    );
+    await sql.query(`UPDATE characters SET "currentVersion" = $1 WHERE slug = 'many'`, [VERSIONS]);
+  });
+
+  it('when a character with few versions is listed, then the answer is every version as before, with nextCursor null', async () => {
+    const response = await api.get('/api/v1/characters/kai/versions');
+    expect(response.status).toBe(200);
+    expect(Object.keys(response.body).sort()).toEqual(['items', 'nextCursor']);
+    expect(response.body.nextCursor).toBeNull();
+    expect(numbers(response.body)).toEqual(range(1, response.body.items.length));
+    expect(response.body.items.length).toBe(await gateway.db.characterVersion.count({ where: { character: { slug: 'kai' } } }));
+  });
+
+  it('when listed without a limit, then the first 50 come, oldest first, and nextCursor names the last of them', async () => {
+    const response = await api.get('/api/v1/characters/many/versions');
+    expect(response.status).toBe(200);
+    expect(numbers(response.body)).toEqual(range(1, 50));
+    expect(response.body.nextCursor).toBe('50');
+    expect(response.body.items[49]).toEqual({ number: 50, definition: expect.objectContaining({ displayName: 'Kai Nakamura' }), attributes: { take: 50, twice: 100 }, note: 'edit 50', createdAt: expect.any(String) });
+  });
+
+  it('when walked by its cursors, then every version comes once, in order, and the last page says there is no more', async () => {
+    const pages: number[][] = [];
+    let cursor: string | null = null;
+    do {
+      const response = await api.get(`/api/v1/characters/many/versions?limit=100${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(response.status).toBe(200);
+      pages.push(numbers(response.body));
+      cursor = response.body.nextCursor;
+    } while (cursor && pages.length < 10);
+    expect(pages.map((p) => p.length)).toEqual([100, 100, 50]);
+    expect(pages.flat()).toEqual(range(1, VERSIONS));
+  });
+
+  it('when a page ends exactly on the last version, then nextCursor is null; past the last, the page is empty', async () => {
+    const tail = await api.get('/api/v1/characters/many/versions?cursor=50&limit=200');
+    expect(numbers(tail.body)).toEqual(range(51, VERSIONS));
+    expect(tail.body.nextCursor).toBeNull();
+    const one = await api.get('/api/v1/characters/many/versions?limit=1&cursor=248');
+    expect([numbers(one.body), one.body.nextCursor]).toEqual([[249], '249']);
+    expect((await api.get(`/api/v1/characters/many/versions?limit=1&cursor=249`)).body).toEqual({ items: [expect.objectContaining({ number: 250 })], nextCursor: null });
+    expect((await api.get(`/api/v1/characters/many/versions?cursor=${VERSIONS}`)).body).toEqual({ items: [], nextCursor: null });
+    expect((await api.get('/api/v1/characters/many/versions?cursor=999999999')).body).toEqual({ items: [], nextCursor: null });
+  });
+
+  it.each([
+    ['limit=0', 'limit'],
+    ['limit=201', 'limit'],
+    ['limit=abc', 'limit'],
+    ['limit=1e2', 'limit'],
+    ['limit=5&limit=6', 'limit'],
+    ['cursor=abc', 'cursor'],
+    ['cursor=0', 'cursor'],
+    ['cursor=-1', 'cursor'],
+    ['cursor=1.5', 'cursor'],
+    ['cursor=1000000000', 'cursor'],
+    ['cursor=3fa85f64-5717-4562-b3fc-2c963f66afa6', 'cursor'],
+  ])('when the list is asked with %s, then 400 validation_failed names it', async (query, field) => {
+    const response = await api.get(`/api/v1/characters/many/versions?${query}`);
+    expectError(response, 400, 'validation_failed');
+    expect(response.body.error.details).toEqual([{ path: field, message: expect.any(String) }]);
+  });
+
+  it('when an unknown character is listed, then 404 character_not_found, paged or not', async () => {
+    expectError(await api.get('/api/v1/characters/nobody/versions?limit=5&cursor=3'), 404, 'character_not_found');
   });
 });

@@ -170,3 +170,58 @@ describe('a page of a list over a year of generations', () => {
     expect(seen).toEqual(rows.map((r: { id: string }) => r.id));
   });
 });
+
+describe("a page of a character's versions, among a thousand", () => {
+  // A character edited daily for years, or by a script: 1,000 versions (the most one may hold), ten attributes each.
+  const VERSIONS = 1000;
+  const ATTRIBUTES = 10;
+
+  beforeAll(async () => {
+    expect((await gateway.client().post('/api/v1/characters', { name: 'Saga', slug: 'saga', definition: kaiDefinition })).status).toBe(201);
+    await admin.query(
+      `INSERT INTO character_versions (id, "characterId", number, definition)
+       SELECT gen_random_uuid(), c.id, n, v.definition FROM generate_series(2, $1::int) n
+       JOIN characters c ON c.slug = 'saga' JOIN character_versions v ON v."characterId" = c.id AND v.number = 1`,
+      [VERSIONS],
+    );
+    await admin.query(
+      `INSERT INTO character_attributes (id, "versionId", key, type, value)
+       SELECT gen_random_uuid(), v.id, 'key_' || a, 'number', to_jsonb(v.number) FROM character_versions v
+       JOIN characters c ON c.id = v."characterId" AND c.slug = 'saga' CROSS JOIN generate_series(1, $1::int) a`,
+      [ATTRIBUTES],
+    );
+    await admin.query(`UPDATE characters SET "currentVersion" = $1 WHERE slug = 'saga'`, [VERSIONS]);
+    await admin.query('ANALYZE character_versions; ANALYZE character_attributes');
+  });
+
+  /** The rows of `table` read by every statement the list request sent to it, as run (its versions come in batches). */
+  async function versionReads(path: string, table: 'character_versions' | 'character_attributes'): Promise<{ rows: number; scans: string[]; numbers: number[] }> {
+    recorded.length = 0;
+    const response = await gateway.client().get(path);
+    expect(response.status).toBe(200);
+    const statements = recorded.filter((r) => r.text.includes(`FROM "public"."${table}"`));
+    expect(statements.length).toBeGreaterThan(0);
+    let rows = 0;
+    const scans: string[] = [];
+    for (const statement of statements) {
+      const { rows: plan } = await admin.query({ text: `EXPLAIN (ANALYZE, FORMAT JSON) ${statement.text}`, values: statement.values });
+      const root = (plan[0]['QUERY PLAN'] as { Plan: PlanNode }[])[0].Plan;
+      rows += rowsRead(root, table);
+      scans.push(...scansOf(root, table));
+    }
+    return { rows, scans, numbers: response.body.items.map((v: { number: number }) => v.number) };
+  }
+
+  it.each([
+    ['the first page', `/api/v1/characters/saga/versions?limit=${LIMIT}`, 1],
+    ['a page deep in its history, by its cursor', `/api/v1/characters/saga/versions?limit=${LIMIT}&cursor=700`, 701],
+    ['the last page', `/api/v1/characters/saga/versions?limit=${LIMIT}&cursor=${VERSIONS - LIMIT}`, VERSIONS - LIMIT + 1],
+  ])('when %s is read, then it reads about its limit of versions (by the (character, number) key) and their attributes, not the character\'s history', async (_, path, first) => {
+    const versions = await versionReads(path, 'character_versions');
+    expect(versions.rows).toBeLessThanOrEqual(LIMIT + 1);
+    expect(new Set(versions.scans)).toEqual(new Set(['Index Scan character_versions_characterId_number_key']));
+    expect((await versionReads(path, 'character_attributes')).rows).toBeLessThanOrEqual(ATTRIBUTES * (LIMIT + 1));
+    expect(versions.numbers).toEqual(Array.from({ length: LIMIT }, (_, i) => first + i));
+  });
+});
+

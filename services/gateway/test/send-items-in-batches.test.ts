@@ -45,6 +45,47 @@ describe('sendItemsInBatches', () => {
       await new Promise((resolve) => server.close(resolve));
     }
   });
+  it('when a page is asked for, then at most its limit is sent, batch by batch, and nextCursor names the last one only when more follow', async () => {
+    const items = Array.from({ length: 45 }, (_, i) => ({ n: i + 1 }));
+    const takes: number[][] = [];
+    let limit = 0;
+    const app = express();
+    app.get('/', (_req, res) => {
+      const asked: number[] = [];
+      takes.push(asked);
+      void sendItemsInBatches(res, {
+        batchSize: 10,
+        nextBatch: async (last: { n: number } | null, take: number) => {
+          asked.push(take);
+          return items.filter((item) => item.n > (last?.n ?? 0)).slice(0, take);
+        },
+        toJson: (item) => item,
+        page: { limit, cursorOf: (item) => String(item.n) },
+      });
+    });
+    const server = http.createServer(app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const page = async (pageLimit: number) => {
+        limit = pageLimit;
+        const answer = await fetch(`http://127.0.0.1:${port}/`);
+        const body = (await answer.json()) as { items: { n: number }[]; nextCursor: string | null };
+        return { numbers: body.items.map((i) => i.n), nextCursor: body.nextCursor, takes: takes.at(-1) };
+      };
+      const upTo = (last: number) => Array.from({ length: last }, (_, i) => i + 1);
+      // The batch holding the limit's last item is read one longer: whether more follow, without another read.
+      expect(await page(20)).toEqual({ numbers: upTo(20), nextCursor: '20', takes: [10, 11] });
+      expect(await page(1)).toEqual({ numbers: [1], nextCursor: '1', takes: [2] });
+      expect(await page(45)).toEqual({ numbers: upTo(45), nextCursor: null, takes: [10, 10, 10, 10, 6] });
+      expect(await page(44)).toEqual({ numbers: upTo(44), nextCursor: '44', takes: [10, 10, 10, 10, 5] });
+      expect(await page(200)).toEqual({ numbers: upTo(45), nextCursor: null, takes: [10, 10, 10, 10, 10] });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('when the client goes away while the next batch is being read, then the answer stops there and holds nothing (it does not wait for a drain that never comes)', async () => {
     const items = Array.from({ length: 30 }, (_, i) => ({ n: i + 1, text: 'x'.repeat(100_000) }));
     let settled = false;

@@ -1,8 +1,9 @@
 import { Command, InvalidArgumentError } from 'commander';
 import type { CharacterDetail, CharacterVersionResource } from '@anime/contracts';
 import { printable } from '../cli-error';
-import { printJson, printTable } from '../output';
+import { printJson, printJsonItems, printTable } from '../output';
 import type { CommandContext } from './context';
+import { versionPages } from './version-pages';
 
 /**
  * A slug or id as the gateway looks one up: at most 200 characters, no control character (it would
@@ -54,15 +55,18 @@ export function characterCommand(context: CommandContext): Command {
   return new Command('character')
     .description('show one character: its current version (definition summary, attributes) and reference images; --versions: its versions')
     .argument('<character>', 'slug or id', characterKey)
-    .option('--versions', 'list its versions instead, oldest first (* marks the current one)')
+    .option('--versions', 'list its versions instead, oldest first (* marks the current one): all of them, asked for a page at a time')
     .action(async (raw: string, options: { versions?: true }) => {
       const key = encodeURIComponent(raw);
       const api = context.api();
       const character = await api.get<CharacterDetail>(`/api/v1/characters/${key}`);
       if (options.versions) {
-        const versions = await api.get<{ items: CharacterVersionResource[] }>(`/api/v1/characters/${key}/versions`);
-        if (context.json()) return printJson(versions);
-        return printTable(versions.items.map(versionRow(character.currentVersion?.number)), ['version', 'created', 'attributes', 'outfits', 'note']);
+        // Every version, a page at a time: --json writes them as they come, `{ items, nextCursor: null }`
+        // as one page of the API; the table holds one small row per version, aligned once all are read.
+        if (context.json()) return printJsonItems(versionPages(api, key));
+        const rows: Record<string, unknown>[] = [];
+        for await (const versions of versionPages(api, key)) rows.push(...versions.map(versionRow(character.currentVersion?.number)));
+        return printTable(rows, ['version', 'created', 'attributes', 'outfits', 'note']);
       }
       if (context.json()) return printJson(character);
       console.log(describeCharacter(character));

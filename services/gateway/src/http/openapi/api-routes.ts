@@ -10,6 +10,7 @@ import {
   characterListQuerySchema,
   characterReferenceResourceSchema,
   characterSummarySchema,
+  characterVersionListQuerySchema,
   characterVersionResourceSchema,
   createWebhookBodySchema,
   generationListQuerySchema,
@@ -40,7 +41,8 @@ import { filePart, HEADERS, type ApiRoute, type ResponseHeader } from './api-pat
 
 const id = (description: string) => z.object({ id: z.uuid().describe(description) });
 const character = z.object({ idOrSlug: z.string().describe('the character: slug or id') });
-const page = <T extends z.ZodType>(item: T, name: string) => z.object({ items: z.array(item), nextCursor: z.uuid().nullable().describe('pass as cursor for the next page; null on the last') }).meta({ id: name });
+const nextCursor = (cursor: z.ZodType) => cursor.nullable().describe('pass as cursor for the next page; null on the last');
+const page = <T extends z.ZodType>(item: T, name: string, cursor: z.ZodType = z.uuid()) => z.object({ items: z.array(item), nextCursor: nextCursor(cursor) }).meta({ id: name });
 const items = <T extends z.ZodType>(item: T, name: string) => z.object({ items: z.array(item) }).meta({ id: name });
 const ok = (description: string, schema?: z.ZodType) => ({ description, schema });
 /** What a download sends with its bytes (Express's sendFile): validators, ranges, caching, the file name. */
@@ -103,7 +105,12 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'post', path: '/api/v1/characters', tags: ['characters'], summary: 'Create a character and its version 1', body: { schema: createCharacterBodySchema }, responses: { 201: { description: 'created', schema: characterDetailSchema, headers: { Location: 'the character' } } }, errors: [400, 409] },
   { method: 'get', path: '/api/v1/characters/:idOrSlug', tags: ['characters'], summary: 'Read a character', params: character, responses: { 200: ok('the character', characterDetailSchema) }, errors: [404] },
   { method: 'delete', path: '/api/v1/characters/:idOrSlug', tags: ['characters'], summary: 'Archive a character (never deleted)', params: character, responses: { 200: ok('archived', characterDetailSchema) }, errors: [404] },
-  { method: 'get', path: '/api/v1/characters/:idOrSlug/versions', tags: ['characters'], summary: "List a character's versions", params: character, responses: { 200: ok('every version', items(characterVersionResourceSchema, 'CharacterVersionList')) }, errors: [404] },
+  {
+    method: 'get', path: '/api/v1/characters/:idOrSlug/versions', tags: ['characters'], summary: "List a character's versions, oldest first",
+    description: 'Paged like the other lists, by version number: `nextCursor` is the number of the last version of the page (as text), null on the last page.',
+    params: character, query: characterVersionListQuerySchema,
+    responses: { 200: ok('a page', page(characterVersionResourceSchema, 'CharacterVersionPage', z.string().regex(/^[1-9][0-9]*$/).describe('a version number'))) }, errors: [400, 404],
+  },
   {
     method: 'post', path: '/api/v1/characters/:idOrSlug/versions', tags: ['characters'], summary: 'Add a version: a full definition, or a JSON Merge Patch of an earlier version',
     description: 'Either `{ definition, attributes?, note? }`, or `{ basedOn: N, patch: { definition?, attributes? }, note? }`: an RFC 7396 JSON Merge Patch of version N (null deletes a key, arrays are replaced whole), validated as a full definition.',

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { attributesRecord, CharacterDomainError, createVersion, diffVersions, findCharacterOr404, findLiveCharacterOr404, type VersionWithAttributes } from '@anime/characters';
+import { characterVersionListQuerySchema } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import { toVersionResource } from '../../domain/character-resources';
 import { isVersionPatchBody, versionBodySchema } from '../character-bodies';
@@ -10,7 +11,7 @@ import { parseOr400 } from '../parse-body';
 import { sendItemsInBatches } from '../send-items-in-batches';
 import { versionFromPatch } from '../version-from-patch';
 
-/** Versions read and sent at once by the list: at most a few MB in memory, whatever the character holds. */
+/** Versions read and sent at once by the list: at most a few MB in memory, whatever the page holds. */
 const VERSION_BATCH = 10;
 
 const versionNumber = z.string().regex(/^[1-9]\d{0,8}$/, 'must be a version number (1, 2, ...)').transform(Number);
@@ -32,19 +33,26 @@ export function characterVersionRoutes(deps: { db: Db }): Router {
     return version;
   };
 
-  // Every version, oldest first: up to CHARACTER_LIMITS.versions of up to ~1 MB each, so read and sent in batches.
+  // A page of versions, oldest first, after the cursor's number (the (characterId, number) key gives
+  // the order, so a page deep in a character's history reads its own rows only). Each version is up to
+  // ~1 MB, so even a page is read and sent in batches.
   router.get('/', async (req, res) => {
+    const query = parseOr400(characterVersionListQuerySchema, req.query, 'query');
     const character = await findCharacterOr404(deps.db, characterParam(req));
+    const after = (last: VersionWithAttributes | null) => last?.number ?? query.cursor;
     await sendItemsInBatches(res, {
       batchSize: VERSION_BATCH,
-      nextBatch: (last: VersionWithAttributes | null) =>
-        deps.db.characterVersion.findMany({
-          where: { characterId: character.id, ...(last ? { number: { gt: last.number } } : {}) },
+      nextBatch: (last: VersionWithAttributes | null, take: number) => {
+        const past = after(last);
+        return deps.db.characterVersion.findMany({
+          where: { characterId: character.id, ...(past !== undefined ? { number: { gt: past } } : {}) },
           orderBy: { number: 'asc' },
-          take: VERSION_BATCH,
+          take,
           include: { attributes: true },
-        }),
+        });
+      },
       toJson: toVersionResource,
+      page: { limit: query.limit, cursorOf: (version) => String(version.number) },
     });
   });
 

@@ -1,0 +1,36 @@
+import type { CharacterVersionResource } from '@anime/contracts';
+import type { ApiClient } from '../api-client';
+import { CliError } from '../cli-error';
+import { listQuery } from './list-query';
+
+/**
+ * Versions asked for at once: the route's default page. A version is up to ~1 MB, so a page stays
+ * within what the CLI reads of one answer (64 MiB), and a character's most (1,000) take 20 requests.
+ */
+export const VERSION_PAGE = 50;
+
+interface VersionPage {
+  items: CharacterVersionResource[];
+  nextCursor?: string | null;
+}
+
+/**
+ * Every version of a character (`key`: its slug or id, URL-encoded), oldest first, a page at a time
+ * by the route's `nextCursor` until it is null: what is held is one page, not the character's
+ * history. A gateway from before the list was paged answers every version and no `nextCursor`: one
+ * page. A cursor that does not move past the previous one (not the gateway at --url) is an error,
+ * not a walk without end.
+ */
+export async function* versionPages(api: ApiClient, key: string): AsyncGenerator<CharacterVersionResource[]> {
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await api.get<VersionPage>(`/api/v1/characters/${key}/versions?${listQuery({ limit: VERSION_PAGE, cursor })}`);
+    yield page.items;
+    const next = page.nextCursor ?? null;
+    if (next === null) return;
+    if (!/^[1-9][0-9]{0,8}$/.test(String(next)) || (cursor !== undefined && Number(next) <= Number(cursor))) {
+      throw new CliError(`the version list's nextCursor ${JSON.stringify(next)} does not follow the previous page (${cursor ?? 'the first'}); is --url the gateway?`);
+    }
+    cursor = String(next);
+  }
+}
