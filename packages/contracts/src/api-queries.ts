@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { storableText } from './safe-text';
 import { JOB_STATUSES } from './resources';
 import { MAX_WEBHOOKS_PER_KEY } from './webhooks';
+import { workflowSlugSchema } from './workflow-template';
 
 // Query parameters of the REST list routes, declared once: the routes parse with them and the
 // OpenAPI document describes them.
@@ -53,13 +54,31 @@ export const characterListQuerySchema = z.object({
 });
 
 /**
- * `GET /api/v1/characters/:idOrSlug/versions`: oldest first, paged like the other lists. The cursor
- * is a version number (the last of the previous page: `nextCursor`), not an id: versions are keyed
- * by their number within the character, and a number past the last is past the end (an empty page).
+ * A list of versions, oldest first, paged like the other lists: a character's
+ * (`GET /api/v1/characters/:idOrSlug/versions`) and a workflow template's
+ * (`GET /api/v1/workflows/:slug/versions`). The cursor is a version number (the last of the previous
+ * page: `nextCursor`), not an id: versions are keyed by their number within their owner, and a
+ * number past the last is past the end (an empty page).
  */
-export const characterVersionListQuerySchema = z.object({
+export const versionListQuerySchema = z.object({
   limit: pageLimit(),
   cursor: queryInteger(1, 999_999_999).optional().describe('nextCursor of the previous page: the number of the last version it held'),
+});
+
+/** `GET /api/v1/characters/:idOrSlug/versions`: see versionListQuerySchema. */
+export const characterVersionListQuerySchema = versionListQuerySchema;
+
+/** `GET /api/v1/workflows/:slug/versions`: see versionListQuerySchema. */
+export const workflowVersionListQuerySchema = versionListQuerySchema;
+
+/**
+ * `GET /api/v1/workflows`: the built-in templates first, then the registered ones by slug, paged
+ * like the other lists. The cursor is the slug of the last template of the previous page
+ * (`nextCursor`): templates are keyed by their slug, and a slug past the last is past the end.
+ */
+export const workflowListQuerySchema = z.object({
+  limit: pageLimit(),
+  cursor: workflowSlugSchema().optional().describe('nextCursor of the previous page: the slug of the last template it held'),
 });
 
 /**

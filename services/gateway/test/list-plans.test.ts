@@ -2,6 +2,7 @@ import { createDb, poolOf, type SqlPool } from '@anime/db';
 import { ADMIN_URL } from '@anime/testing';
 import { kaiDefinition } from './fixtures';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
+import { portraitGraph, portraitParams } from './workflow-template-fixture';
 
 /*
  * A studio that has run for a year holds hundreds of thousands of generations and assets. A page of
@@ -225,3 +226,72 @@ describe("a page of a character's versions, among a thousand", () => {
   });
 });
 
+describe("a page of a workflow template's versions, among a thousand", () => {
+  // A studio's CI registering its graph on every deploy for years: 1,000 versions (a template has no cap).
+  const VERSIONS = 1000;
+
+  beforeAll(async () => {
+    expect((await gateway.client().post('/api/v1/workflows', { slug: 'ci-portrait', graph: portraitGraph(), params: portraitParams() })).status).toBe(201);
+    await admin.query(
+      `INSERT INTO workflow_template_versions (id, "templateId", number, name, graph, params)
+       SELECT gen_random_uuid(), t.id, n, v.name, v.graph, v.params FROM generate_series(2, $1::int) n
+       JOIN workflow_templates t ON t.slug = 'ci-portrait' JOIN workflow_template_versions v ON v."templateId" = t.id AND v.number = 1`,
+      [VERSIONS],
+    );
+    await admin.query(`UPDATE workflow_templates SET "currentVersion" = $1 WHERE slug = 'ci-portrait'`, [VERSIONS]);
+    await admin.query('ANALYZE workflow_template_versions');
+  });
+
+  it.each([
+    ['the first page', `/api/v1/workflows/ci-portrait/versions?limit=${LIMIT}`, 1],
+    ['a page deep in its history, by its cursor', `/api/v1/workflows/ci-portrait/versions?limit=${LIMIT}&cursor=700`, 701],
+    ['the last page', `/api/v1/workflows/ci-portrait/versions?limit=${LIMIT}&cursor=${VERSIONS - LIMIT}`, VERSIONS - LIMIT + 1],
+  ])("when %s is read, then it reads about its limit of versions (by the (template, number) key), not the template's history", async (_, path, first) => {
+    recorded.length = 0;
+    const response = await gateway.client().get(path);
+    expect(response.status).toBe(200);
+    const statements = recorded.filter((r) => r.text.includes('FROM "public"."workflow_template_versions"'));
+    expect(statements.length).toBeGreaterThan(0);
+    let rows = 0;
+    const scans: string[] = [];
+    for (const statement of statements) {
+      const { rows: plan } = await admin.query({ text: `EXPLAIN (ANALYZE, FORMAT JSON) ${statement.text}`, values: statement.values });
+      const root = (plan[0]['QUERY PLAN'] as { Plan: PlanNode }[])[0].Plan;
+      rows += rowsRead(root, 'workflow_template_versions');
+      scans.push(...scansOf(root, 'workflow_template_versions'));
+    }
+    expect(rows).toBeLessThanOrEqual(LIMIT + 1);
+    expect(new Set(scans)).toEqual(new Set(['Index Scan workflow_template_versions_templateId_number_key']));
+    expect(response.body.items.map((v: { number: number }) => v.number)).toEqual(Array.from({ length: LIMIT }, (_, i) => first + i));
+  });
+});
+
+describe('a page of the workflow templates, among thousands', () => {
+  // A studio registering a template per show, scene type and target for years: 3,000 slugs.
+  const TEMPLATES = 3000;
+
+  beforeAll(async () => {
+    await admin.query(
+      `INSERT INTO workflow_templates (id, slug, name, "currentVersion", "updatedAt")
+       SELECT gen_random_uuid(), 'tpl-' || lpad(n::text, 5, '0'), 'Template ' || n, 1, now() FROM generate_series(1, $1::int) n`,
+      [TEMPLATES],
+    );
+    await admin.query('ANALYZE workflow_templates');
+  });
+
+  it.each([
+    ['the first page', `/api/v1/workflows?limit=${LIMIT}`],
+    ['a page deep in the list, by its cursor', `/api/v1/workflows?limit=${LIMIT}&cursor=tpl-02500`],
+  ])('when %s is read, then it reads about its limit of templates by the slug index, not every template', async (_, path) => {
+    recorded.length = 0;
+    const response = await gateway.client().get(path);
+    expect(response.status).toBe(200);
+    const statements = recorded.filter((r) => r.text.includes('FROM "public"."workflow_templates"'));
+    expect(statements).toHaveLength(1);
+    const { rows: plan } = await admin.query({ text: `EXPLAIN (ANALYZE, FORMAT JSON) ${statements[0].text}`, values: statements[0].values });
+    const root = (plan[0]['QUERY PLAN'] as { Plan: PlanNode }[])[0].Plan;
+    expect(rowsRead(root, 'workflow_templates')).toBeLessThanOrEqual(LIMIT + 1);
+    expect(scansOf(root, 'workflow_templates')).toEqual(['Index Scan workflow_templates_slug_key']);
+    expect(response.body.items).toHaveLength(LIMIT);
+  });
+});

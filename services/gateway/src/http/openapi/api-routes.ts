@@ -30,7 +30,9 @@ import {
   webhookResourceSchema,
   workflowDetailSchema,
   workflowListItemSchema,
+  workflowListQuerySchema,
   workflowRegisteredSchema,
+  workflowVersionListQuerySchema,
   workflowVersionResourceSchema,
 } from '@anime/contracts';
 import { createCharacterBodySchema, referenceFieldsSchema, versionBodySchema, versionPatchBodySchema } from '../character-bodies';
@@ -43,6 +45,8 @@ const id = (description: string) => z.object({ id: z.uuid().describe(description
 const character = z.object({ idOrSlug: z.string().describe('the character: slug or id') });
 const nextCursor = (cursor: z.ZodType) => cursor.nullable().describe('pass as cursor for the next page; null on the last');
 const page = <T extends z.ZodType>(item: T, name: string, cursor: z.ZodType = z.uuid()) => z.object({ items: z.array(item), nextCursor: nextCursor(cursor) }).meta({ id: name });
+/** A version list's cursor: the number of the last version of the page, as text. */
+const versionCursor = () => z.string().regex(/^[1-9][0-9]*$/).describe('a version number');
 const items = <T extends z.ZodType>(item: T, name: string) => z.object({ items: z.array(item) }).meta({ id: name });
 const ok = (description: string, schema?: z.ZodType) => ({ description, schema });
 /** What a download sends with its bytes (Express's sendFile): validators, ranges, caching, the file name. */
@@ -109,7 +113,7 @@ export const API_ROUTES: ApiRoute[] = [
     method: 'get', path: '/api/v1/characters/:idOrSlug/versions', tags: ['characters'], summary: "List a character's versions, oldest first",
     description: 'Paged like the other lists, by version number: `nextCursor` is the number of the last version of the page (as text), null on the last page.',
     params: character, query: characterVersionListQuerySchema,
-    responses: { 200: ok('a page', page(characterVersionResourceSchema, 'CharacterVersionPage', z.string().regex(/^[1-9][0-9]*$/).describe('a version number'))) }, errors: [400, 404],
+    responses: { 200: ok('a page', page(characterVersionResourceSchema, 'CharacterVersionPage', versionCursor())) }, errors: [400, 404],
   },
   {
     method: 'post', path: '/api/v1/characters/:idOrSlug/versions', tags: ['characters'], summary: 'Add a version: a full definition, or a JSON Merge Patch of an earlier version',
@@ -161,9 +165,19 @@ export const API_ROUTES: ApiRoute[] = [
   },
   // Workflow templates
   { method: 'post', path: '/api/v1/workflows', tags: ['workflows'], summary: 'Register a workflow template (a new version when the slug exists)', body: { schema: registerWorkflowBodySchema }, responses: { 201: { description: 'registered', schema: workflowRegisteredSchema, headers: { Location: 'the new version' } } }, errors: [400] },
-  { method: 'get', path: '/api/v1/workflows', tags: ['workflows'], summary: 'List workflow templates', responses: { 200: ok('every template', items(workflowListItemSchema, 'WorkflowList')) } },
+  {
+    method: 'get', path: '/api/v1/workflows', tags: ['workflows'], summary: 'List workflow templates: the built-in first, then the registered ones by slug',
+    description: 'Paged like the other lists, by slug: `nextCursor` is the slug of the last template of the page, null on the last page.',
+    query: workflowListQuerySchema,
+    responses: { 200: ok('a page', page(workflowListItemSchema, 'WorkflowPage', z.string().describe('a slug'))) }, errors: [400],
+  },
   { method: 'get', path: '/api/v1/workflows/:slug', tags: ['workflows'], summary: 'Read a workflow template', params: z.object({ slug: z.string() }), responses: { 200: ok('the template', workflowDetailSchema) }, errors: [404] },
-  { method: 'get', path: '/api/v1/workflows/:slug/versions', tags: ['workflows'], summary: "List a template's versions", params: z.object({ slug: z.string() }), responses: { 200: ok('every version', items(workflowVersionResourceSchema, 'WorkflowVersionList')) }, errors: [404] },
+  {
+    method: 'get', path: '/api/v1/workflows/:slug/versions', tags: ['workflows'], summary: "List a template's versions, oldest first",
+    description: 'Paged like the other lists, by version number: `nextCursor` is the number of the last version of the page (as text), null on the last page.',
+    params: z.object({ slug: z.string() }), query: workflowVersionListQuerySchema,
+    responses: { 200: ok('a page', page(workflowVersionResourceSchema, 'WorkflowVersionPage', versionCursor())) }, errors: [400, 404],
+  },
   { method: 'get', path: '/api/v1/workflows/:slug/versions/:number', tags: ['workflows'], summary: 'Read a template version', params: z.object({ slug: z.string(), number: z.string() }), responses: { 200: ok('the version', workflowVersionResourceSchema) }, errors: [400, 404] },
   // Operations
   { method: 'get', path: '/api/v1/backends', tags: ['operations'], summary: 'List the ComfyUI backends', responses: { 200: ok('the pool', backendListSchema) } },

@@ -1,9 +1,10 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { isStorableText, registerWorkflowBodySchema } from '@anime/contracts';
+import { isStorableText, registerWorkflowBodySchema, workflowListQuerySchema, workflowVersionListQuerySchema } from '@anime/contracts';
 import type { Db, WorkflowTemplateVersion } from '@anime/db';
 import { registerWorkflow, WorkflowDomainError, workflowNotFound, type BackendCapabilities } from '@anime/workflows';
-import { builtInDetail, builtInListItems, toWorkflowDetail, toWorkflowListItem, toWorkflowVersionResource } from '../../domain/workflow-resources';
+import { loadWorkflowPage } from '../../domain/workflow-page';
+import { builtInDetail, toWorkflowDetail, toWorkflowVersionResource } from '../../domain/workflow-resources';
 import { jsonBodyOnly } from '../json-body-only';
 import { parseOr400 } from '../parse-body';
 import { sendItemsInBatches } from '../send-items-in-batches';
@@ -17,7 +18,7 @@ export interface WorkflowRouteDeps {
   backendCapabilities?: () => Promise<BackendCapabilities[]>;
 }
 
-/** Versions read and sent at once by the list: a few MB in memory, however many a template has. */
+/** Versions read and sent at once by the list: a few MB in memory, however many the page holds. */
 const VERSION_BATCH = 10;
 
 const versionNumber = z.string().regex(/^[1-9]\d{0,8}$/, 'must be a version number (1, 2, ...)').transform(Number);
@@ -39,9 +40,10 @@ export function workflowRoutes(deps: WorkflowRouteDeps): Router {
       .json({ slug: template.slug, version: version.number, ...toWorkflowVersionResource(version), warnings });
   });
 
-  router.get('/', async (_req, res) => {
-    const templates = await deps.db.workflowTemplate.findMany({ where: { currentVersion: { gt: 0 } }, orderBy: { slug: 'asc' } });
-    res.json({ items: [...builtInListItems(), ...templates.map(toWorkflowListItem)] });
+  // A page of templates: the built-in first, then the registered ones by slug (the cursor a slug).
+  router.get('/', async (req, res) => {
+    const query = parseOr400(workflowListQuerySchema, req.query, 'query');
+    res.json(await loadWorkflowPage(deps.db, query));
   });
 
   router.get('/:slug', async (req, res) => {
@@ -52,20 +54,32 @@ export function workflowRoutes(deps: WorkflowRouteDeps): Router {
     res.json(toWorkflowDetail(template, current));
   });
 
+  // A page of versions, oldest first, after the cursor's number, as a character's are listed. Versions
+  // gather without end (a deploy registering its graph each time), each graph up to ~1 MB: the
+  // (templateId, number) key gives the order, so a page deep in a template's history reads its own
+  // rows only, and even a page is read and sent in batches.
   router.get('/:slug/versions', async (req, res) => {
+    const query = parseOr400(workflowVersionListQuerySchema, req.query, 'query');
     const builtIn = builtInDetail(req.params.slug);
-    if (builtIn) return void res.json({ items: [builtIn.currentVersion] });
+    if (builtIn) {
+      // One version: on the page after no cursor or a smaller number; past it, an empty page.
+      const items = (query.cursor ?? 0) < builtIn.currentVersion.number ? [builtIn.currentVersion] : [];
+      return void res.json({ items, nextCursor: null });
+    }
     const template = await findTemplate(req.params.slug);
-    // Versions gather without end (a deploy registering its graph each time), each graph up to ~1 MB: sent in batches.
+    const after = (last: WorkflowTemplateVersion | null) => last?.number ?? query.cursor;
     await sendItemsInBatches(res, {
       batchSize: VERSION_BATCH,
-      nextBatch: (last: WorkflowTemplateVersion | null) =>
-        deps.db.workflowTemplateVersion.findMany({
-          where: { templateId: template.id, ...(last ? { number: { gt: last.number } } : {}) },
+      nextBatch: (last: WorkflowTemplateVersion | null, take: number) => {
+        const past = after(last);
+        return deps.db.workflowTemplateVersion.findMany({
+          where: { templateId: template.id, ...(past !== undefined ? { number: { gt: past } } : {}) },
           orderBy: { number: 'asc' },
-          take: VERSION_BATCH,
-        }),
+          take,
+        });
+      },
       toJson: toWorkflowVersionResource,
+      page: { limit: query.limit, cursorOf: (version) => String(version.number) },
     });
   });
 
