@@ -119,7 +119,8 @@ function laterStageQueues(key: QueueKey): QueueKey[] {
  * Removes the finished job under `jobId` so the id can be used again. A job still active (the run
  * that just failed or canceled the generation is returning) is waited for, briefly; a waiting or
  * delayed one is kept (it will run the re-opened generation) unless `evenWaiting`: a later stage's
- * job of the earlier run, which would only be refused.
+ * job of the earlier run, which would only be refused. A delayed one kept is promoted: the earlier
+ * run's delay (a render handed back to its queue waits up to 30 s) is not the new run's to wait out.
  */
 async function removeFinished(queue: Queue, jobId: string | undefined, options: { evenWaiting?: boolean } = {}): Promise<void> {
   if (!jobId) return;
@@ -132,6 +133,8 @@ async function removeFinished(queue: Queue, jobId: string | undefined, options: 
       await job.remove().catch(() => undefined);
       return;
     }
+    // Refused once its delay ended meanwhile (it is waiting then): nothing more to do.
+    if (state === 'delayed') await job.promote().catch(() => undefined);
     if (state !== 'active' || Date.now() > until) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

@@ -1,3 +1,4 @@
+import { waitFor } from '@anime/testing';
 import { HAND_BACK_FIRST_DELAY_MS, HAND_BACK_MAX_DELAY_MS, HandedBackJobs } from './handed-back-jobs';
 
 /** A delayed job that records its promotion; `refuse` makes promote() fail as BullMQ's does for a job no longer delayed. */
@@ -41,6 +42,26 @@ describe('HandedBackJobs', () => {
     expect(jobs.comingFor('http://a')).toBe(1);
     await new Promise((resolve) => setImmediate(resolve));
     expect([jobs.comingFor('http://a'), jobs.size]).toEqual([0, 0]);
+  });
+
+  it('when a promotion is refused (a job another orchestrator took since, or one removed), then the next delayed job for that backend is promoted in its place: the place does not wait for its delay', async () => {
+    const jobs = new HandedBackJobs();
+    const promoted: string[] = [];
+    // Handed back first, so promoted first: both taken by another process since (BullMQ refuses their promotion).
+    for (const key of ['taken-elsewhere-1', 'taken-elsewhere-2']) {
+      jobs.handingBack(key, 10, ['http://a']);
+      jobs.delayed(key, job(promoted, key, true));
+    }
+    jobs.handingBack('still-delayed', 10, ['http://a']);
+    jobs.delayed('still-delayed', job(promoted, 'still-delayed'));
+    jobs.handingBack('for-b', 10, ['http://b']);
+    jobs.delayed('for-b', job(promoted, 'for-b'));
+    // The last place on a comes free: one job is to come for it.
+    jobs.promoteFor('http://a', 1);
+    await waitFor(() => promoted.includes('still-delayed') || null, 'the job still delayed to be promoted for the place', 1_000).catch(() => undefined);
+    // Before: ['taken-elsewhere-1'] alone, and the live job waited out its delay (up to 30 s), or one probe (2 s) per place for each such job ahead of it, with http://a idle.
+    expect(promoted).toEqual(['taken-elsewhere-1', 'taken-elsewhere-2', 'still-delayed']);
+    expect([jobs.comingFor('http://a'), jobs.comingFor('http://b'), jobs.size]).toEqual([1, 0, 2]);
   });
 
   it('when a job is back in acquire(), then it cannot be promoted until it is delayed again', () => {

@@ -81,7 +81,8 @@ export class HandedBackJobs {
   /**
    * Promotes up to `count` delayed jobs that could take a place on `url`, the most urgent first. A
    * promotion refused (the job is no longer delayed: its delay ended, another process holds it, it
-   * was removed) forgets it; the next place that comes free promotes another.
+   * was removed) forgets it and promotes the next such job in its place: the place may be the last
+   * to come free there, and must not wait for a delay to end.
    */
   promoteFor(url: string, count: number): void {
     for (let i = 0; i < count; i++) {
@@ -94,10 +95,14 @@ export class HandedBackJobs {
       const [key, entry] = best;
       const job = entry.job!;
       entry.job = undefined;
-      this.coming.set(key, { backends: entry.backends, at: Date.now() });
+      const coming = { backends: entry.backends, at: Date.now() };
+      this.coming.set(key, coming);
       job.promote().catch(() => {
-        this.coming.delete(key);
         if (this.entries.get(key) === entry && !entry.job) this.entries.delete(key);
+        // Back here already (its delay ended meanwhile), it takes the place itself; else the next does.
+        if (this.coming.get(key) !== coming) return;
+        this.coming.delete(key);
+        this.promoteFor(url, 1);
       });
     }
   }
