@@ -1,5 +1,6 @@
 import axios from 'axios';
 import { io, type Socket } from 'socket.io-client';
+import { poolOf } from '@anime/db';
 import { startTcpProxy, TEST_REDIS_URL, waitFor, type TcpProxy } from '@anime/testing';
 import { kaiDefinition } from './fixtures';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
@@ -69,6 +70,41 @@ describe('Socket.IO subscriptions', () => {
     expect(await socket.timeout(5_000).emitWithAck('subscribe', { jobId: next.body.id })).toMatchObject({ ok: true });
     expect((await gateway.client().post(`/api/v1/generations/${next.body.id}/cancel`)).status).toBe(202);
     await waitFor(() => heard.includes('2:job:canceled') && heard.filter((e) => e === '2:job:canceled').length === 2, 'the live job:canceled of the next job', 5_000);
+  }, 30_000);
+
+  it("when a followed job's next event arrives live while the catch-up after a drop is still reading other jobs' stories, then what the job missed during the drop still goes out first, in seq order", async () => {
+    const socket = await connect(gateway.apiKey);
+    const heard: string[] = [];
+    socket.onAny((name: string, payload: { jobId: string; seq: number }) => heard.push(`${payload.jobId}:${payload.seq}:${name}`));
+    // Two followed jobs: the catch-up reads `first`'s story before `later`'s.
+    const first = (await gateway.client().post('/api/v1/generations', { character: 'kai', prompt: 'read first' })).body.id as string;
+    const later = (await gateway.client().post('/api/v1/generations', { character: 'kai', prompt: 'read later' })).body.id as string;
+    for (const jobId of [first, later]) expect(await socket.timeout(5_000).emitWithAck('subscribe', { jobId })).toEqual({ ok: true, status: 'queued' });
+    // Missed: published while the gateway hears nothing.
+    await subscriberLink.refuse();
+    expect((await gateway.client().post(`/api/v1/generations/${later}/cancel`)).status).toBe(202);
+    // The link comes back; while the catch-up reads its first story, `later` is retried: its job:retrying is heard live.
+    const pool = poolOf(gateway.db);
+    const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
+    let retried = false;
+    const spy = jest.spyOn(pool, 'query').mockImplementation((async (...args: unknown[]) => {
+      if ((args[0] as { name?: string }).name === 'gateway-job-story' && !retried) {
+        retried = true;
+        expect((await gateway.client().post(`/api/v1/generations/${later}/retry`)).status).toBe(202);
+        // Long enough for the live job:retrying to reach the relay.
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      return query(...args);
+    }) as never);
+    try {
+      await subscriberLink.accept();
+      await waitFor(() => heard.includes(`${later}:3:job:retrying`), 'the live job:retrying', 10_000);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    } finally {
+      spy.mockRestore();
+    }
+    expect(retried).toBe(true);
+    expect(heard.filter((e) => e.startsWith(later))).toEqual([`${later}:1:job:queued`, `${later}:2:job:canceled`, `${later}:3:job:retrying`]);
   }, 30_000);
 });
 

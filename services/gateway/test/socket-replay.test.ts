@@ -156,6 +156,28 @@ describe('the replay of a job story to a late subscriber (gateway in-process, Po
     expect(late.names()).toEqual(['job:queued', 'job:canceled', 'job:retrying']);
     expect(late.jobReads).toEqual(['gateway-job-reach']);
   });
+
+  it('when job:started and the ticks after it arrive while a subscriber’s story is being read, then the replay sends job:started before the latest tick the gateway heard, not dropped behind it', async () => {
+    const created = await gateway.client().post('/api/v1/generations', { character: 'kai', prompt: 'under the bridge' });
+    expect(created.status).toBe(202);
+    const jobId: string = created.body.id;
+    const early = await follower(jobId);
+    await waitFor(() => early.names().includes('job:queued'), 'the early follower to get job:queued');
+    const late = await lateFollowerAround(jobId, early, 'job:progress', async () => {
+      // As the orchestrator's STARTED does once the story was read: job:started stored (seq 2) with two
+      // seqs reserved for ticks, then published, then the ticks published under the reserved seqs.
+      await gateway.db.$executeRaw`UPDATE generation_jobs SET "eventSeq" = 4 WHERE id = ${jobId}::uuid`;
+      const started = { name: 'job:started', seq: 2, payload: { jobId, seq: 2, backend: 'http://gpu-1:8188', attempt: 1 } } as unknown as JobEventEnvelope;
+      await events.publishAll([started]);
+      await events.publishAll([progressEvent(jobId, { value: 1, max: 2, node: '3' }, 3), progressEvent(jobId, { value: 2, max: 2, node: '3' }, 4)]);
+      await waitFor(() => early.seqs().includes(4), 'the early follower to get the second tick');
+    });
+    await waitFor(() => late.seqs().includes(4), 'the late follower to get the latest tick');
+    // Every event once, in seq order: job:started is not lost to the tick heard meanwhile.
+    expect(late.names()).toEqual(['job:queued', 'job:started', 'job:progress', 'job:progress']);
+    expect(late.seqs()).toEqual([1, 2, 3, 4]);
+    expect(late.ack).toMatchObject({ ok: true, status: 'running' });
+  });
 });
 
 describe('LatestTicks', () => {

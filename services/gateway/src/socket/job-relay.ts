@@ -257,11 +257,14 @@ export class JobRelay {
     // older than the stored tick (the later ones went by while this gateway was not listening) does not.
     const heard = this.ticks.latest(jobId);
     const tick = heard && heard.seq > story.progressSeq ? heard : undefined;
-    for (const envelope of tick ? [...story.events, tick].sort((a, b) => a.seq - b.seq) : story.events) this.deliver(sub, envelope);
-    const pending = sub.pending ?? [];
+    const pending = new Set(sub.pending ?? []);
     sub.pending = null;
+    // One merge by seq: the tick heard may have come in while the story was read, after events it
+    // follows that are pending (job:started): sent first, it would make them look already sent.
     let latest: JobEventEnvelope | undefined;
-    for (const envelope of pending.sort((a, b) => a.seq - b.seq)) if (this.deliver(sub, envelope)) latest = envelope;
+    for (const envelope of [...story.events, ...(tick ? [tick] : []), ...pending].sort((a, b) => a.seq - b.seq)) {
+      if (this.deliver(sub, envelope) && pending.has(envelope)) latest = envelope;
+    }
     if (!latest) return { ok: true, status: story.status };
     // Events arrived during the replay and went out after it: the ack tells the status the latest of
     // them left the job in, as its client now knows it. A retry's does not say (it re-opens a job at
@@ -274,6 +277,9 @@ export class JobRelay {
   }
 
   private requestCatchUp(channel: string): void {
+    // At once, before any await: live events heard from now on wait behind what the catch-up reads of
+    // their job, which it may reach only after many other jobs' stories.
+    this.holdLive();
     if (this.catchingUp) {
       this.catchUpAgain = true;
       return;
@@ -282,6 +288,8 @@ export class JobRelay {
     void (async () => {
       do {
         this.catchUpAgain = false;
+        // Again for a pass after a failed one, which let go of what it held.
+        this.holdLive();
         await this.catchUp(channel).catch((error: unknown) => this.deps.log.warn('catch-up after the Redis subscription dropped failed', { error: (error as Error).message }));
       } while (this.catchUpAgain);
       this.catchingUp = false;
@@ -294,28 +302,42 @@ export class JobRelay {
    * order; live events arriving meanwhile are held and sent after it (each once, by seq).
    */
   private async catchUp(channel: string): Promise<void> {
-    await this.deps.subscriber.subscribe(channel);
-    for (const [jobId, subs] of [...this.byJob]) {
-      const live = [...subs.values()];
-      const holding = live.filter((sub) => !sub.pending && !sub.held);
-      for (const sub of holding) sub.held = [];
-      let story: Story | null = null;
-      try {
-        story = toStory(jobId, (await readRows<StoryRow>(this.deps.db, JOB_STORY, [jobId]))[0]);
-      } finally {
-        for (const sub of live) {
-          // A subscribe still reading its own story sends these after it, sorted, with what it holds.
-          if (sub.pending) sub.pending.push(...(story?.events ?? []));
-          else if (holding.includes(sub)) {
-            const held = sub.held ?? [];
-            sub.held = null;
-            // Unsubscribed meanwhile: nothing more for it.
-            if (this.byJob.get(jobId)?.get(sub.socket.id) !== sub) continue;
-            for (const envelope of [...(story?.events ?? []), ...held].sort((a, b) => a.seq - b.seq)) this.deliver(sub, envelope);
+    const jobs = [...this.byJob];
+    try {
+      await this.deps.subscriber.subscribe(channel);
+      for (const [jobId, subs] of jobs) {
+        const live = [...subs.values()];
+        const holding = live.filter((sub) => !sub.pending);
+        for (const sub of holding) sub.held ??= [];
+        let story: Story | null = null;
+        try {
+          story = toStory(jobId, (await readRows<StoryRow>(this.deps.db, JOB_STORY, [jobId]))[0]);
+        } finally {
+          for (const sub of live) {
+            // A subscribe still reading its own story sends these after it, sorted, with what it holds.
+            if (sub.pending) sub.pending.push(...(story?.events ?? []));
+            else if (holding.includes(sub)) this.release(jobId, sub, story?.events ?? []);
           }
         }
       }
+    } finally {
+      // Not reached (the catch-up failed): what they hold goes out, as it would have without a catch-up.
+      for (const [jobId, subs] of jobs) for (const sub of subs.values()) if (sub.held) this.release(jobId, sub, []);
     }
+  }
+
+  /** Every followed job's subscriptions not replaying hold their live events until the catch-up reaches the job. */
+  private holdLive(): void {
+    for (const subs of this.byJob.values()) for (const sub of subs.values()) if (!sub.pending) sub.held ??= [];
+  }
+
+  /** Sends what a held subscription lacks of `events` and what it held, in seq order, and stops holding. */
+  private release(jobId: string, sub: Subscription, events: JobEventEnvelope[]): void {
+    const held = sub.held ?? [];
+    sub.held = null;
+    // Unsubscribed meanwhile: nothing more for it.
+    if (this.byJob.get(jobId)?.get(sub.socket.id) !== sub) return;
+    for (const envelope of [...events, ...held].sort((a, b) => a.seq - b.seq)) this.deliver(sub, envelope);
   }
 
   /** A subscribe for a job this connection already follows: the key and the job are checked again, nothing replayed. */
