@@ -168,6 +168,33 @@ describe('Backend stuck on a prompt', () => {
     expect(await backend.check()).toBe(true);
     expect(recorded.at(-1)).toEqual(['q', false, undefined]);
   });
+
+  it("when a second prompt is found stuck while a probe reads whether ComfyUI still runs the first, then that probe (the first let go of) neither clears the second nor takes the backend for up", async () => {
+    const recorded: unknown[] = [];
+    backend = new Backend(url, log, () => undefined, (_, promptId, stuck, replacing) => recorded.push([promptId, stuck, replacing]));
+    backend.markStuck('p');
+    // ComfyUI let go of p and runs q; the probe's /queue read is caught mid-way.
+    comfy.state.running = ['q'];
+    const queue = comfy.hold('/queue');
+    const probe = backend.check();
+    await queue.arrived;
+    // q's interrupt ignored meanwhile, seen here.
+    backend.markStuck('q');
+    queue.release();
+    comfy.held.delete('/queue');
+    expect(await probe).toBe(false);
+    expect(backend.up).toBe(false);
+    expect(backend.stuckPromptId).toBe('q');
+    expect(recorded).toEqual([
+      ['p', true, undefined],
+      ['q', true, 'p'],
+    ]);
+    // And q is still told by the next probes: down while it runs, up once ComfyUI lets go of it.
+    expect(await backend.check()).toBe(false);
+    comfy.state.running = [];
+    expect(await backend.check()).toBe(true);
+    expect(recorded.at(-1)).toEqual(['q', false, undefined]);
+  });
 });
 
 /**

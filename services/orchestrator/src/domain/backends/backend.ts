@@ -176,8 +176,8 @@ export class Backend {
   }
 
   /** Whether ComfyUI still runs the prompt it is stuck on; one it cannot tell of (runs) is taken for yes, till the next probe. */
-  private async stillStuck(): Promise<boolean> {
-    return (await this.runs(this.stuckOn!.promptId)) !== false;
+  private async stillStuck(promptId: string): Promise<boolean> {
+    return (await this.runs(promptId)) !== false;
   }
 
   /**
@@ -203,15 +203,20 @@ export class Backend {
       this.failures = 0;
       this.lastSeenAt = new Date();
       if (this.stuckOn) {
-        if (await this.stillStuck()) {
+        const { promptId } = this.stuckOn;
+        const still = await this.stillStuck(promptId);
+        // Replaced while /queue was read (a second hang, markStuck): it is stuck on that one now.
+        if (this.stuckOn && (still || this.stuckOn.promptId !== promptId)) {
           this.lastError = this.stuckMessage();
           this.setUp(false, this.lastError);
           return false;
         }
-        this.log.info('backend no longer stuck: ComfyUI let go of the prompt', { backend: this.url, promptId: this.stuckOn.promptId });
-        this.onStuck(this, this.stuckOn.promptId, false);
-        this.letGoOf = this.stuckOn.promptId;
-        this.stuckOn = undefined;
+        if (this.stuckOn) {
+          this.log.info('backend no longer stuck: ComfyUI let go of the prompt', { backend: this.url, promptId });
+          this.onStuck(this, promptId, false);
+          this.letGoOf = promptId;
+          this.stuckOn = undefined;
+        }
       }
       if (!this.up) {
         // Refreshed on every return to up: the backend may have restarted with other models.
