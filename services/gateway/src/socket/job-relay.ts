@@ -316,13 +316,16 @@ export class JobRelay {
           for (const sub of live) {
             // A subscribe still reading its own story sends these after it, sorted, with what it holds.
             if (sub.pending) sub.pending.push(...(story?.events ?? []));
-            else if (holding.includes(sub)) this.release(jobId, sub, story?.events ?? []);
+            // The link dropped again meanwhile (catchUpAgain): this story may lack what the job published
+            // then, which only the next pass reads; until it does, what is heard live stays held.
+            else if (holding.includes(sub) && !this.catchUpAgain) this.release(jobId, sub, story?.events ?? []);
           }
         }
       }
     } finally {
-      // Not reached (the catch-up failed): what they hold goes out, as it would have without a catch-up.
-      for (const [jobId, subs] of jobs) for (const sub of subs.values()) if (sub.held) this.release(jobId, sub, []);
+      // Not reached (the catch-up failed): what they hold goes out, as it would have without a catch-up;
+      // unless another pass follows (the link dropped again), which reads every followed job's story.
+      if (!this.catchUpAgain) for (const [jobId, subs] of jobs) for (const sub of subs.values()) if (sub.held) this.release(jobId, sub, []);
     }
   }
 
