@@ -94,6 +94,11 @@ interface Subscription {
   pending: JobEventEnvelope[] | null;
   /** Live events that arrived while a catch-up (after the Redis subscription dropped) was being read. */
   held?: JobEventEnvelope[] | null;
+  /**
+   * The Redis subscription came back while the replay was being read, and no catch-up has read the
+   * job's story since: the replay's story may lack what the job published during the outage.
+   */
+  gap?: boolean;
 }
 
 /**
@@ -259,6 +264,15 @@ export class JobRelay {
     const tick = heard && heard.seq > story.progressSeq ? heard : undefined;
     const pending = new Set(sub.pending ?? []);
     sub.pending = null;
+    if (sub.gap) {
+      // The link came back during the read and the catch-up has not read this job since: the story
+      // goes out, and what was heard live waits, held, until the catch-up's read of the job covers
+      // the outage (or the catch-up ends failed), as a followed job's live events do.
+      sub.gap = false;
+      sub.held = [...(tick ? [tick] : []), ...pending];
+      for (const envelope of story.events) this.deliver(sub, envelope);
+      return { ok: true, status: story.status };
+    }
     // One merge by seq: the tick heard may have come in while the story was read, after events it
     // follows that are pending (job:started): sent first, it would make them look already sent.
     let latest: JobEventEnvelope | undefined;
@@ -314,24 +328,45 @@ export class JobRelay {
           story = toStory(jobId, (await readRows<StoryRow>(this.deps.db, JOB_STORY, [jobId]))[0]);
         } finally {
           for (const sub of live) {
-            // A subscribe still reading its own story sends these after it, sorted, with what it holds.
-            if (sub.pending) sub.pending.push(...(story?.events ?? []));
+            // A subscribe still reading its own story sends these after it, sorted, with what it holds:
+            // its own story may have been read before the outage's events were stored.
+            if (sub.pending) {
+              sub.pending.push(...(story?.events ?? []));
+              if (!this.catchUpAgain) sub.gap = false;
+            }
             // The link dropped again meanwhile (catchUpAgain): this story may lack what the job published
-            // then, which only the next pass reads; until it does, what is heard live stays held.
-            else if (holding.includes(sub) && !this.catchUpAgain) this.release(jobId, sub, story?.events ?? []);
+            // then, which only the next pass reads; until it does, what is heard live stays held. Also
+            // one whose replay ended during this read, holding because of a gap: this story covers it.
+            else if (sub.held && !this.catchUpAgain) this.release(jobId, sub, story?.events ?? []);
           }
         }
       }
     } finally {
       // Not reached (the catch-up failed): what they hold goes out, as it would have without a catch-up;
       // unless another pass follows (the link dropped again), which reads every followed job's story.
-      if (!this.catchUpAgain) for (const [jobId, subs] of jobs) for (const sub of subs.values()) if (sub.held) this.release(jobId, sub, []);
+      // A subscribe still reading its story no longer waits for this catch-up once its replay ends.
+      if (!this.catchUpAgain) {
+        for (const [jobId, subs] of jobs) {
+          for (const sub of subs.values()) {
+            sub.gap = false;
+            if (sub.held) this.release(jobId, sub, []);
+          }
+        }
+      }
     }
   }
 
-  /** Every followed job's subscriptions not replaying hold their live events until the catch-up reaches the job. */
+  /**
+   * Every followed job's subscriptions not replaying hold their live events until the catch-up reaches
+   * the job; those replaying are marked, so that their replay's end holds them too unless it did.
+   */
   private holdLive(): void {
-    for (const subs of this.byJob.values()) for (const sub of subs.values()) if (!sub.pending) sub.held ??= [];
+    for (const subs of this.byJob.values()) {
+      for (const sub of subs.values()) {
+        if (sub.pending) sub.gap = true;
+        else sub.held ??= [];
+      }
+    }
   }
 
   /** Sends what a held subscription lacks of `events` and what it held, in seq order, and stops holding. */
