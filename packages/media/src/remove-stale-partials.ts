@@ -25,7 +25,7 @@ export interface RemoveStalePartialsOptions {
 
 /**
  * Removes the temp files (`<file>.<hex>.partial`) that a LocalLibraryStorage write leaves behind
- * when its process dies between open and rename; run after start, in the background
+ * when its process dies between open and rename; run after start and then hourly, in the background
  * (sweepStalePartialsInBackground), by the services that write the library. Only files older than
  * the grace go: the library is never written by one process alone (the gateway stores references,
  * the file-organizer files outputs, and either may run as several replicas), so a younger temp file

@@ -6,7 +6,7 @@ import { createOutputFetcher } from './domain/fetch-output';
 import { createFileOutputsHandler } from './jobs/file-outputs.processor';
 
 export interface FileOrganizerOptions {
-  /** The background sweep of stale temp files (tests hold it with `beforeRemove`). */
+  /** The background sweeps of stale temp files (tests hold them with `beforeRemove`, space them with `intervalMs`). */
   partialSweep?: StalePartialSweepOptions;
 }
 
@@ -27,7 +27,7 @@ export async function startFileOrganizer(config: FileOrganizerConfig, log: Logge
       };
     },
   });
-  // Once ready: a walk of a library of millions of files must not hold the start.
+  // Once ready (a walk of a library of millions of files must not hold the start), then hourly.
   const partials = sweepStalePartialsInBackground(config.LIBRARY_DIR, log, options.partialSweep);
   return {
     ...service,

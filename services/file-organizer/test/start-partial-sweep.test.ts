@@ -53,8 +53,8 @@ describe('file-organizer start and the stale temp files sweep (in-process, Postg
     await removeQueueKeys(queuePrefix);
   });
 
-  const staleFile = async () => {
-    const file = path.join(libraryDir, 'demo/ep01/sc001/kai/kai_v1_job_00.png.0123456789ab.partial');
+  const staleFile = async (relative = 'demo/ep01/sc001/kai/kai_v1_job_00.png.0123456789ab.partial') => {
+    const file = path.join(libraryDir, relative);
     await mkdir(path.dirname(file), { recursive: true });
     await writeFile(file, 'x');
     const when = new Date(Date.now() - PARTIAL_GRACE_MS * 2);
@@ -107,5 +107,21 @@ describe('file-organizer start and the stale temp files sweep (in-process, Postg
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await exists(file)).toBe(true);
     expect(infos).toContain('stale partial library files sweep stopped');
+  });
+
+  it('when the service runs on, then a temp file a killed write leaves after the first sweep is removed by a later one; once stopped, none is', async () => {
+    const swept = () => infos.filter((message) => message === 'stale partial library files removed').length;
+    service = await startFileOrganizer(config(), log, { partialSweep: { intervalMs: 100 } });
+    await waitFor(() => swept() >= 1, 'the sweep after the start');
+    // A filing killed mid-write and re-queued to another path: no write of the same path, no restart.
+    const late = await staleFile('demo/ep01/sc001/kai/kai_v1_job_01.png.0123456789ab.partial');
+    await waitFor(async () => !(await exists(late)), 'a later sweep removing the leftover', 10_000);
+    await service.stop();
+    service = undefined;
+    const sweptAtStop = swept();
+    const afterStop = await staleFile('demo/ep01/sc001/kai/kai_v1_job_02.png.0123456789ab.partial');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(await exists(afterStop)).toBe(true);
+    expect(swept()).toBe(sweptAtStop);
   });
 });

@@ -106,7 +106,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, host?: st
   // The server handed over: the answers given while starting stop, the gateway's own begin.
   const port = gateway.takeOver();
   log.info('gateway listening', { port });
-  // Once it answers: a walk of a library of millions of files must not hold the start.
+  // Once it answers (a walk of a library of millions of files must not hold the start), then hourly.
   const partials = sweepStalePartialsInBackground(config.LIBRARY_DIR, log, options.partialSweep);
   let stopped: Promise<void> | undefined;
   return {

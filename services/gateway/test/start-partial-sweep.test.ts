@@ -52,8 +52,8 @@ describe('gateway start and the stale temp files sweep (in-process, PostgreSQL, 
     await removeQueueKeys(queuePrefix);
   });
 
-  const staleFile = async () => {
-    const file = path.join(libraryDir, 'references/kai/face.png.0123456789ab.partial');
+  const staleFile = async (relative = 'references/kai/face.png.0123456789ab.partial') => {
+    const file = path.join(libraryDir, relative);
     await mkdir(path.dirname(file), { recursive: true });
     await writeFile(file, 'x');
     const when = new Date(Date.now() - PARTIAL_GRACE_MS * 2);
@@ -97,5 +97,21 @@ describe('gateway start and the stale temp files sweep (in-process, PostgreSQL, 
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await exists(file)).toBe(true);
     expect(infos).toContain('stale partial library files sweep stopped');
+  });
+
+  it('when the gateway runs on, then a temp file a killed write leaves after the first sweep is removed by a later one; once stopped, none is', async () => {
+    const swept = () => infos.filter((message) => message === 'stale partial library files removed').length;
+    gateway = await startGateway(config(), log, '127.0.0.1', { partialSweep: { intervalMs: 100 } });
+    await waitFor(() => swept() >= 1, 'the sweep after the start');
+    // No restart follows the killed write: only a later sweep can take its temp file away.
+    const late = await staleFile('references/kai/side.png.0123456789ab.partial');
+    await waitFor(async () => !(await exists(late)), 'a later sweep removing the leftover', 10_000);
+    await gateway.stop();
+    gateway = undefined;
+    const sweptAtStop = swept();
+    const afterStop = await staleFile('references/kai/back.png.0123456789ab.partial');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(await exists(afterStop)).toBe(true);
+    expect(swept()).toBe(sweptAtStop);
   });
 });
