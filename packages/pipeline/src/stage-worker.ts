@@ -200,14 +200,21 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
 
   /**
    * The stage deferred itself (it began nothing): the job is delayed, its tries untouched, and
-   * whoever may wake it earlier is told (the job's line, outcome deferred, gives the reason). Without
-   * its lock (lost meanwhile) the move throws, and the job is left to the stall check.
+   * whoever may wake it earlier is told. Its one line says why (its end, outcome deferred, is
+   * logged at debug). Without its lock (lost meanwhile) the move throws, and the job is left to
+   * the stall check.
    */
-  async function defer({ job, token }: StageRun, error: StageDeferredError): Promise<Error> {
+  async function defer({ job, token, log }: StageRun, error: StageDeferredError): Promise<Error> {
     await job.moveToDelayed(Date.now() + error.delayMs, token!);
     error.onDelayed?.(job);
-    return new DelayedError();
+    log.info('stage job deferred to its queue', { delayMs: error.delayMs, reason: error.message });
+    const delayed = new DelayedError();
+    explained.add(delayed);
+    return delayed;
   }
+
+  /** Ends of stage jobs whose reason a line already gave (a deferral): their own line is at debug. */
+  const explained = new WeakSet<Error>();
 
   /**
    * A transient fault the stage waits out, or one with tries left, goes back to BullMQ (delayed, or
@@ -253,7 +260,7 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
       } catch (error) {
         const outcome = durationOutcome(error);
         const seconds = stopTimer({ outcome });
-        log.info('stage job ended without completing', { outcome, durationMs: Math.round(seconds * 1000), error: (error as Error).message });
+        log.log(explained.has(error as Error) ? 'debug' : 'info', 'stage job ended without completing', { outcome, durationMs: Math.round(seconds * 1000), error: (error as Error).message });
         if (error instanceof StageRefusedError) throw new UnrecoverableError(error.message);
         throw error;
       }

@@ -88,4 +88,32 @@ describe('BackendPool: jobs handed back for want of a place to wait for (pool in
     expect(got).toEqual([]);
     last.release();
   }, 30_000);
+
+  it('when a job back on its own delay finds a place to wait that a job handed back before it (as urgent) could take, then it goes back again and that one is promoted: the first handed back goes first', async () => {
+    // A pool of its own: no job of the test above counts as on its way.
+    const own = new BackendPool({ urls: [simulator.url], db, log: createLogger('orchestrator', 'error'), prefetch: 0 });
+    await own.start();
+    try {
+      const take = (rank: number, handBackAs?: string, signal?: AbortSignal) => own.acquire(needs, { deadlineAt: Date.now() + 30_000, limitS: 30, rank, handBackAs, signal });
+      const held = await take(5);
+      const leaving = new AbortController();
+      const waiting = take(20, 'waiting', leaving.signal);
+      await waitFor(() => own.renderConcurrency.current() === 2 || null, 'a job to wait for the place');
+      const promoted: string[] = [];
+      for (const key of ['first', 'second']) (await refused(take(20, key))).onDelayed!({ promote: async () => void promoted.push(key) });
+      // The waiting job stops waiting: its place to wait is free until the pool tops it up (in the same turn, before any promotion).
+      leaving.abort(new Error('canceled'));
+      await waiting.catch(() => undefined);
+      // 'second' comes back on its own delay first. Before: it took the place to wait, ahead of 'first', which stayed delayed.
+      const tookTheWait = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('it took the place to wait')), 2_000).unref());
+      const again = await refused(Promise.race([take(20, 'second'), tookTheWait]));
+      expect(again.message).toMatch(/handed back before it go first/);
+      again.onDelayed!({ promote: async () => void promoted.push('second') });
+      await waitFor(() => promoted.length > 0 || null, 'a job handed back to be promoted');
+      expect(promoted).toEqual(['first']);
+      held.release();
+    } finally {
+      await own.close();
+    }
+  }, 30_000);
 });

@@ -308,8 +308,12 @@ export class BackendPool {
    * StageDeferredError, handed back to its queue and promoted once a place there is near, rather
    * than holding a worker slot that a job for another backend needs. A more urgent one (a lower
    * `rank`) takes the wait of the least urgent such job instead, which is handed back in its place.
+   * Nor does it take a place to wait for ahead of a job this process handed back that is as urgent
+   * and was handed back before it (or more urgent): it is handed back once more and that one is
+   * promoted, so a job back on its own delay does not overtake the jobs handed back before it.
+   * `jobId` names the job on its log line.
    */
-  async acquire(needs: JobNeeds, options: { deadlineAt: number; signal?: AbortSignal; limitS: number; rank?: number; handBackAs?: string }): Promise<BackendLease> {
+  async acquire(needs: JobNeeds, options: { deadlineAt: number; signal?: AbortSignal; limitS: number; rank?: number; handBackAs?: string; jobId?: string }): Promise<BackendLease> {
     const key = options.handBackAs;
     const self: RoomWaiter = { rank: options.rank ?? 0, since: 0, backends: [], key, evicted: false };
     let waiting = false;
@@ -348,6 +352,14 @@ export class BackendPool {
         if (Date.now() >= options.deadlineAt) throw new PromptTimedOutError(`timed out after ${options.limitS} s (JOB_TIMEOUT_S) waiting for a backend: ${route.reason}`);
         // It holds a worker slot but takes no backend's room: another job may take that room.
         if (route.full) {
+          const withRoom = this.roomWaiters.has(self) || !key ? [] : route.backends.filter((url) => this.roomToWait(url) > 0);
+          if (withRoom.length && this.handedBack.hasAhead(key!, self.rank, withRoom)) {
+            handedBack = true;
+            const error = this.handBack({ ...self, backends: route.backends }, `jobs as urgent handed back before it go first: ${route.reason}`);
+            // The place to wait it leaves is topped up from the jobs handed back, the first of them first.
+            for (const url of withRoom) this.refill(url);
+            throw error;
+          }
           if (!this.roomWaiters.has(self) && key && !this.mayWaitForRoom(route.backends, self.rank)) {
             handedBack = true;
             throw this.handBack({ ...self, backends: route.backends }, `as many jobs already wait for a place as there are places: ${route.reason}`);
@@ -364,7 +376,7 @@ export class BackendPool {
           this.capacityChanged();
         }
         if (!waiting) {
-          this.options.log.info('job waits for a backend', { reason: route.reason });
+          this.options.log.info('job waits for a backend', { jobId: options.jobId, reason: route.reason });
           waiting = true;
           self.since = ++this.arrivals;
         }
@@ -382,7 +394,8 @@ export class BackendPool {
 
   /** Whether a job of `rank` may wait here for a place on `backends` (all full); a less urgent one it displaces is woken to be handed back. */
   private mayWaitForRoom(backends: string[], rank: number): boolean {
-    const { admitted, evicted } = this.roomWaiters.admit(backends, rank, 1 + (this.options.prefetch ?? 1));
+    // Jobs promoted and on their way count as waiting there: the place they come for is theirs.
+    const { admitted, evicted } = this.roomWaiters.admit(backends, rank, 1 + (this.options.prefetch ?? 1), (url) => this.handedBack.comingFor(url));
     // Out of the count at once (the job taking its wait is counted instead); it sees it at its next look, now.
     if (evicted) for (const [wake, order] of this.waiters) if (order === evicted) wake();
     return admitted;
@@ -414,9 +427,13 @@ export class BackendPool {
       this.refilling.delete(url);
       const backend = this.find(url);
       if (this.closing.signal.aborted || !backend?.up || backend.draining) return;
-      const capacity = 1 + (this.options.prefetch ?? 1);
-      this.handedBack.promoteFor(url, capacity - this.roomWaiters.countFor(url) - this.handedBack.comingFor(url));
+      this.handedBack.promoteFor(url, this.roomToWait(url));
     });
+  }
+
+  /** How many more jobs may wait for a place on `url` (promoted jobs on their way count as waiting). */
+  private roomToWait(url: string): number {
+    return 1 + (this.options.prefetch ?? 1) - this.roomWaiters.countFor(url) - this.handedBack.comingFor(url);
   }
 
   /**

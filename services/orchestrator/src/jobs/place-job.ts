@@ -44,7 +44,7 @@ export async function placeJob(deps: PrepareWorkflowDeps, job: JobToRender, opti
     avoid: options.avoid,
   };
   for (;;) {
-    const lease = await deps.pool.acquire(needs, { deadlineAt: options.deadlineAt, limitS: options.limitS, signal: options.signal, rank: PRIORITY_RANK[job.request.priority], handBackAs: options.mayHandBack ? job.id : undefined });
+    const lease = await deps.pool.acquire(needs, { deadlineAt: options.deadlineAt, limitS: options.limitS, signal: options.signal, rank: PRIORITY_RANK[job.request.priority], handBackAs: options.mayHandBack ? job.id : undefined, jobId: job.id });
     try {
       const { workflow, referenceUse } = await prepareWorkflow(deps, job, lease);
       if (required && !conditionsOnReferences(referenceUse)) {

@@ -3,18 +3,34 @@ export interface Promotable {
   promote(): Promise<void>;
 }
 
-/** The first delay of a job handed back; each further hand-back of it doubles it, up to HAND_BACK_MAX_DELAY_MS. */
+/** The first delay of a job handed back; each further hand-back of it doubles it, up to longestDelayMs(). */
 export const HAND_BACK_FIRST_DELAY_MS = 1_000;
 /**
- * The longest a handed-back job stays delayed: it is brought back sooner (promoted) once a place near
- * it comes free here, so the delay only bounds how long one this process cannot promote (another
- * process handed it back, or this one restarted) waits, and how often a deep backlog is read again.
+ * The longest a handed-back job stays delayed while few are handed back: it is brought back sooner
+ * (promoted) once a place near it comes free here, so the delay only bounds how long one this
+ * process cannot promote (another process handed it back, or this one restarted) waits.
  */
 export const HAND_BACK_MAX_DELAY_MS = 30_000;
+/**
+ * How many handed-back jobs per second this process lets come back on their own delay, however
+ * many it holds handed back: past HAND_BACK_RETURNS_PER_S * 30 s of them, the longest delay grows
+ * with their number. Each return that finds no place is handed back again (some 50-60 Redis calls,
+ * a log line); with 30 s for all, a backlog of N cost N/30 of them a second (10,000: ~17k Redis calls/s).
+ */
+export const HAND_BACK_RETURNS_PER_S = 10;
+/**
+ * The longest delay however many are handed back: what a job this process cannot promote (an
+ * earlier process handed it back) waits at most, and bounds the spread of their returns after a restart.
+ */
+export const HAND_BACK_DELAY_CAP_MS = 15 * 60_000;
 /** A promoted job not back in acquire() within this long (another process took it) no longer counts as coming. */
 const PROMOTED_ARRIVAL_MS = 5_000;
-/** Jobs remembered; the ones handed back first are forgotten past this many (they still come back after their delay). */
-const REMEMBERED = 10_000;
+/**
+ * Jobs remembered. Past this many, the last in line (the least urgent, then the last handed back) is
+ * not: the first in line are the ones promoted next. One not remembered comes back after the longest
+ * delay (thousands are ahead of it), and is remembered once it is handed back with room to spare.
+ */
+export const REMEMBERED = 10_000;
 
 interface Entry {
   rank: number;
@@ -24,6 +40,8 @@ interface Entry {
   times: number;
   /** Set while it is delayed in Redis (it can be promoted); unset while a process holds it. */
   job?: Promotable;
+  /** In acquire() here since it was last handed back. */
+  here?: boolean;
 }
 
 /**
@@ -42,17 +60,67 @@ export class HandedBackJobs {
   arrived(key: string): void {
     this.coming.delete(key);
     const entry = this.entries.get(key);
-    if (entry) entry.job = undefined;
+    if (entry) Object.assign(entry, { job: undefined, here: true });
   }
 
   /** The job `key` is handed back once more: how long it stays delayed. */
   handingBack(key: string, rank: number, backends: string[]): number {
+    if (!this.entries.has(key) && this.entries.size >= REMEMBERED) {
+      const last = this.lastInLine();
+      if (!last || last[1].rank <= rank) return this.spread(this.longestDelayMs());
+      this.entries.delete(last[0]);
+    }
     const entry = this.entries.get(key) ?? { rank, backends, times: 0 };
-    Object.assign(entry, { rank, backends, times: entry.times + 1, job: undefined });
+    Object.assign(entry, { rank, backends, times: entry.times + 1, job: undefined, here: false });
     // Kept in its place (the order of its first hand-back) when it is handed back again.
     this.entries.set(key, entry);
-    if (this.entries.size > REMEMBERED) this.entries.delete(this.entries.keys().next().value!);
-    return Math.min(HAND_BACK_FIRST_DELAY_MS * 2 ** (entry.times - 1), HAND_BACK_MAX_DELAY_MS);
+    const longest = this.longestDelayMs();
+    const doubled = HAND_BACK_FIRST_DELAY_MS * 2 ** Math.min(entry.times - 1, 30);
+    return doubled < longest ? doubled : this.spread(longest);
+  }
+
+  /**
+   * A delay of about `longest`: past HAND_BACK_MAX_DELAY_MS, spread ±25% (no more than the cap), as
+   * a deep backlog handed back within seconds would otherwise come back all at once every `longest`.
+   */
+  private spread(longest: number): number {
+    if (longest <= HAND_BACK_MAX_DELAY_MS) return longest;
+    return Math.round(Math.min(longest * (0.75 + Math.random() / 2), HAND_BACK_DELAY_CAP_MS));
+  }
+
+  /**
+   * The longest delay now: HAND_BACK_MAX_DELAY_MS, or as long as returning every job held handed
+   * back takes at HAND_BACK_RETURNS_PER_S, up to HAND_BACK_DELAY_CAP_MS. The jobs are brought back
+   * in order by promotion, as places come free; their own delays only catch what promotion misses.
+   */
+  longestDelayMs(): number {
+    return Math.min(Math.max(HAND_BACK_MAX_DELAY_MS, (this.entries.size * 1_000) / HAND_BACK_RETURNS_PER_S), HAND_BACK_DELAY_CAP_MS);
+  }
+
+  /**
+   * Whether a job delayed here should take a place on one of `backends` before the job `key` of
+   * `rank` does: a more urgent one, or one as urgent handed back before it (all of them, when `key`
+   * was never handed back). A job back on its own delay then goes back again and that one is
+   * promoted, so that within a priority they come back in the order they were first handed back.
+   */
+  hasAhead(key: string, rank: number, backends: string[]): boolean {
+    let reachedSelf = false;
+    for (const [other, entry] of this.entries) {
+      if (other === key) {
+        reachedSelf = true;
+        continue;
+      }
+      if (!entry.job || entry.rank > rank || (entry.rank === rank && reachedSelf)) continue;
+      if (entry.backends.some((url) => backends.includes(url))) return true;
+    }
+    return false;
+  }
+
+  /** The entry promoted last: the least urgent, then the last handed back. */
+  private lastInLine(): [string, Entry] | undefined {
+    let last: [string, Entry] | undefined;
+    for (const item of this.entries) if (!last || item[1].rank >= last[1].rank) last = item;
+    return last;
   }
 
   /** The job `key` is delayed in its queue now: `job` promotes it. */
@@ -67,12 +135,22 @@ export class HandedBackJobs {
     this.coming.delete(key);
   }
 
+  /**
+   * A job promoted and not back here in time: another process took it, or its stage ended without a
+   * render (its generation was canceled). Forgotten, so that no such job stays in the line for good.
+   */
+  private notComing(key: string): void {
+    this.coming.delete(key);
+    const entry = this.entries.get(key);
+    if (entry && !entry.job && !entry.here) this.entries.delete(key);
+  }
+
   /** Promoted jobs on their way that could take a place on `url`. */
   comingFor(url: string): number {
     const now = Date.now();
     let count = 0;
     for (const [key, { backends, at }] of this.coming) {
-      if (now - at > PROMOTED_ARRIVAL_MS) this.coming.delete(key);
+      if (now - at > PROMOTED_ARRIVAL_MS) this.notComing(key);
       else if (backends.includes(url)) count++;
     }
     return count;

@@ -33,4 +33,13 @@ describe('RoomWaiters', () => {
     expect(waiters.admit(['http://a'], 1, 2)).toEqual({ admitted: false });
     expect(failover.evicted).toBe(false);
   });
+
+  it('when jobs promoted for a backend are on their way, then they count as waiting there: a job back on its own delay does not take the place they come for', () => {
+    const waiters = new RoomWaiters();
+    waiters.add(waiter(5, 1, ['http://a']));
+    const coming = (url: string) => (url === 'http://a' ? 1 : 0);
+    expect(waiters.admit(['http://a'], 5, 2)).toEqual({ admitted: true });
+    expect(waiters.admit(['http://a'], 5, 2, coming)).toEqual({ admitted: false });
+    expect(waiters.admit(['http://a', 'http://b'], 5, 2, coming)).toEqual({ admitted: true });
+  });
 });

@@ -46,12 +46,12 @@ export class RoomWaiters {
 
   /**
    * Whether a job of `rank` may wait for a place on `backends` (all full, `capacity` places each):
-   * while fewer wait for one of them than it has places; else by taking the wait of a less urgent job
+   * while fewer wait for one of them than it has places (besides `coming(url)` more on their way); else by taking the wait of a less urgent job
    * for one of them that may be handed back (the least urgent, the last to come), which is marked
    * evicted, no longer counted, and returned in `evicted` for the caller to wake.
    */
-  admit(backends: string[], rank: number, capacity: number): { admitted: boolean; evicted?: RoomWaiter } {
-    if (backends.some((url) => this.countFor(url) < capacity)) return { admitted: true };
+  admit(backends: string[], rank: number, capacity: number, coming: (url: string) => number = () => 0): { admitted: boolean; evicted?: RoomWaiter } {
+    if (backends.some((url) => this.countFor(url) + coming(url) < capacity)) return { admitted: true };
     let victim: RoomWaiter | undefined;
     for (const waiter of this.waiters) {
       if (!waiter.key || waiter.rank <= rank || !waiter.backends.some((url) => backends.includes(url))) continue;
