@@ -11,13 +11,18 @@ const liveEndpointReaching = (project: string) => `e."deletedAt" IS NULL AND e."
         AND (e.projects IS NULL OR ${project} = ANY(e.projects))`;
 
 /**
- * SQL: the request's own endpoint (requestWebhookEndpoint) of the generation row `j`, as a subquery
- * (null when its request names no webhook url, or no live endpoint is registered there).
+ * SQL: the endpoint a request's own webhook `url` is delivered through (requestWebhookEndpoint), for
+ * its `project` and `apiKeyId` (SQL expressions): the oldest live one registered at that URL reaching
+ * the project, by that key when there is one. The one definition the gateway's check of a request
+ * and the dispatch of its events read.
  */
-const requestEndpointOf = (j: string) => `(SELECT e.id FROM webhook_endpoints e LEFT JOIN api_keys k ON k.id = e."apiKeyId"
-      WHERE e.url = ${j}.request #>> '{webhook,url}' AND ${liveEndpointReaching(`${j}.project`)}
-        AND (${j}."apiKeyId" IS NULL OR e."apiKeyId" = ${j}."apiKeyId")
-      ORDER BY e."createdAt" LIMIT 1)`;
+const requestEndpointSql = (url: string, project: string, apiKeyId: string) => `SELECT e.id FROM webhook_endpoints e LEFT JOIN api_keys k ON k.id = e."apiKeyId"
+      WHERE e.url = ${url} AND ${liveEndpointReaching(project)}
+        AND (${apiKeyId} IS NULL OR e."apiKeyId" = ${apiKeyId})
+      ORDER BY e."createdAt" LIMIT 1`;
+
+/** SQL: the request's own endpoint of the generation row `j`, as a subquery (null when its request names no webhook url, or none is registered there). */
+const requestEndpointOf = (j: string) => `(${requestEndpointSql(`${j}.request #>> '{webhook,url}'`, `${j}.project`, `${j}."apiKeyId"`)})`;
 
 /**
  * SQL: the endpoints (a uuid[]) an event of webhook type `type` goes to for the generation row `j`,
@@ -44,10 +49,7 @@ const ENDPOINTS_FOR_EVENTS: Statement = {
 // The endpoint of a request's own webhook url ($1) for its project ($2) and key ($3, null for a queue producer).
 const REQUEST_ENDPOINT: Statement = {
   name: 'webhook-endpoint-of-request',
-  text: `SELECT e.id::text AS id FROM webhook_endpoints e LEFT JOIN api_keys k ON k.id = e."apiKeyId"
-    WHERE e.url = $1 AND ${liveEndpointReaching('$2::text')}
-      AND ($3::uuid IS NULL OR e."apiKeyId" = $3::uuid)
-    ORDER BY e."createdAt" LIMIT 1`,
+  text: requestEndpointSql('$1', '$2::text', '$3::uuid'),
 };
 
 /** An event a webhook type follows: which generation, which type. */
