@@ -237,7 +237,7 @@ export class BackendPool {
    */
   readonly renderConcurrency: DynamicConcurrency = {
     current: () => {
-      const capacity = 1 + (this.options.prefetch ?? 1);
+      const capacity = this.placesPerBackend;
       const configured = Math.max(1, this.backends.length * capacity);
       const usable = this.backends.filter((b) => b.up && !b.draining).length;
       if (!usable) return configured;
@@ -248,6 +248,11 @@ export class BackendPool {
       return () => this.capacityListeners.delete(changed);
     },
   };
+
+  /** Prompts of ours one backend may hold at once: the one it runs and BACKEND_PREFETCH waiting. */
+  private get placesPerBackend(): number {
+    return 1 + (this.options.prefetch ?? 1);
+  }
 
   private capacityChanged(): void {
     for (const listener of [...this.capacityListeners]) listener();
@@ -333,7 +338,7 @@ export class BackendPool {
         }
         // The cached drain flags: a drain they do not show yet is caught by the submit statement itself
         // (BackendDrainingError), so no read is spent per placement.
-        const route = routeJob(this.candidates(), needs, { defaultCheckpoint: this.options.defaultCheckpoint, capacity: 1 + (this.options.prefetch ?? 1), turn: this.turn });
+        const route = routeJob(this.candidates(), needs, { defaultCheckpoint: this.options.defaultCheckpoint, capacity: this.placesPerBackend, turn: this.turn });
         // A checkpoint the job names that no backend is known to have is not failed but falls back to another (routeJob).
         const fallsBack = route.kind === 'run' && needs.loadsCheckpoint !== false && !!needs.checkpoint && route.checkpoint !== needs.checkpoint;
         if ((route.kind === 'none' || fallsBack) && !rechecked) {
@@ -395,7 +400,7 @@ export class BackendPool {
   /** Whether a job of `rank` may wait here for a place on `backends` (all full); a less urgent one it displaces is woken to be handed back. */
   private mayWaitForRoom(backends: string[], rank: number): boolean {
     // Jobs promoted and on their way count as waiting there: the place they come for is theirs.
-    const { admitted, evicted } = this.roomWaiters.admit(backends, rank, 1 + (this.options.prefetch ?? 1), (url) => this.handedBack.comingFor(url));
+    const { admitted, evicted } = this.roomWaiters.admit(backends, rank, this.placesPerBackend, (url) => this.handedBack.comingFor(url));
     // Out of the count at once (the job taking its wait is counted instead); it sees it at its next look, now.
     if (evicted) for (const [wake, order] of this.waiters) if (order === evicted) wake();
     return admitted;
@@ -433,7 +438,7 @@ export class BackendPool {
 
   /** How many more jobs may wait for a place on `url` (promoted jobs on their way count as waiting). */
   private roomToWait(url: string): number {
-    return 1 + (this.options.prefetch ?? 1) - this.roomWaiters.countFor(url) - this.handedBack.comingFor(url);
+    return this.placesPerBackend - this.roomWaiters.countFor(url) - this.handedBack.comingFor(url);
   }
 
   /**
@@ -528,7 +533,7 @@ export class BackendPool {
 
   /** Each backend's state and how full this process keeps it, for the metrics. */
   snapshot(): { url: string; state: 'up' | 'draining' | 'down'; inFlight: number; capacity: number }[] {
-    const capacity = 1 + (this.options.prefetch ?? 1);
+    const capacity = this.placesPerBackend;
     return this.backends.map((b) => ({ url: b.url, state: !b.up ? 'down' : b.draining ? 'draining' : 'up', inFlight: b.inFlight, capacity }));
   }
 
