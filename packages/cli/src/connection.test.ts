@@ -54,13 +54,14 @@ describe('resolveConnection reading ANIME_API_KEY_FILE', () => {
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  it('when ANIME_API_KEY_FILE names a file (where scripts/setup.sh wrote the key), then its key is used; --key-file and ANIME_API_KEY go first', async () => {
+  it('when ANIME_API_KEY_FILE names a file (where scripts/setup.sh wrote the key), then its key is used; --key-file and ANIME_API_KEY go first, and --key-file (on the command line) before ANIME_API_KEY', async () => {
     await writeFile(path.join(dir, 'setup-key'), 'ak_from_setup\n', { mode: 0o600 });
     await writeFile(path.join(dir, 'flag-key'), 'ak_from_flag\n', { mode: 0o600 });
     const env = { ANIME_API_KEY_FILE: path.join(dir, 'setup-key'), ANIME_CONFIG_DIR: '/nonexistent' };
     expect(resolveConnection({}, env)).toMatchObject({ key: 'ak_from_setup', keySource: path.join(dir, 'setup-key') });
     expect(resolveConnection({ keyFile: path.join(dir, 'flag-key') }, env)).toMatchObject({ key: 'ak_from_flag' });
     expect(resolveConnection({}, { ...env, ANIME_API_KEY: 'ak_env' })).toMatchObject({ key: 'ak_env' });
+    expect(resolveConnection({ keyFile: path.join(dir, 'flag-key') }, { ...env, ANIME_API_KEY: 'ak_env' })).toMatchObject({ key: 'ak_from_flag', keySource: path.join(dir, 'flag-key') });
   });
 
   it('when ANIME_API_KEY_FILE names a file that cannot be read, then exit 2 naming ANIME_API_KEY_FILE', () => {

@@ -17,14 +17,15 @@ export interface Connection {
 }
 
 /**
- * The gateway and the key: `--url`, else ANIME_URL, else http://127.0.0.1:8080; the key from
- * ANIME_API_KEY, else the file `--key-file` names, else the file ANIME_API_KEY_FILE names (where
+ * The gateway and the key: `--url`, else ANIME_URL, else http://127.0.0.1:8080; the key from the
+ * file `--key-file` names (given on the command line, it goes before the environment, as `--url`
+ * does), else ANIME_API_KEY, else the file ANIME_API_KEY_FILE names (where
  * `scripts/setup.sh` writes it when set; CliError, exit 2, when a named file cannot be read), else
  * <config dir>/api-key when it exists.
  */
 export function resolveConnection(options: { url?: string; keyFile?: string }, env: NodeJS.ProcessEnv = process.env): Connection {
   const baseUrl = gatewayUrl(options.url, env.ANIME_URL);
-  if (env.ANIME_API_KEY) return { baseUrl, key: checkedKey(env.ANIME_API_KEY.trim(), 'ANIME_API_KEY'), keySource: 'ANIME_API_KEY' };
+  if (env.ANIME_API_KEY && options.keyFile === undefined) return { baseUrl, key: checkedKey(env.ANIME_API_KEY.trim(), 'ANIME_API_KEY'), keySource: 'ANIME_API_KEY' };
   const [named, source] = options.keyFile !== undefined ? [options.keyFile, '--key-file'] : env.ANIME_API_KEY_FILE ? [env.ANIME_API_KEY_FILE, 'ANIME_API_KEY_FILE'] : [undefined, 'the default key file'];
   const file = named ?? path.join(configDir(env), 'api-key');
   try {

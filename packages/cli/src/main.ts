@@ -15,7 +15,7 @@ import { cancelCommand, jobsCommand, retryCommand, showCommand } from './command
 const program = new Command('anime')
   .description('The anime production system from the command line (pnpm anime <command>).')
   .option('--url <url>', 'the gateway (default ANIME_URL or http://127.0.0.1:8080)')
-  .option('--key-file <path>', `a file holding the API key (default ANIME_API_KEY_FILE, else ${configDir()}/api-key; ANIME_API_KEY, when set, is used instead)`)
+  .option('--key-file <path>', `a file holding the API key (default ANIME_API_KEY_FILE, else ${configDir()}/api-key; ANIME_API_KEY, when set and no --key-file is given, is used instead)`)
   .option('--json', 'print JSON instead of text')
   .showHelpAfterError('(anime --help lists the commands)')
   .exitOverride();
