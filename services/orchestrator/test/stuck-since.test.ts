@@ -79,6 +79,36 @@ describe('since when a backend is stuck, across orchestrators (pool in-process, 
     expect((await rowOf()).state).toBe('up');
   });
 
+  it('when the row still names a prompt the orchestrators found ComfyUI let go of (its finder gone, or its clearing failed) and one then finds the backend stuck on another, then the row names that one and the others take the backend for down too', async () => {
+    pool = new BackendPool({ urls: [simulator.url], db, log, probeEveryMs: 60_000 });
+    const other = new BackendPool({ urls: [simulator.url], db, log, probeEveryMs: 60_000 });
+    try {
+      await pool.start();
+      await other.start();
+      // The finder of 'let-go-of' stopped before it could clear its record: the row outlives the hang.
+      await db.backend.update({ where: { id: backendIdFor(simulator.url) }, data: { stuckPromptId: 'let-go-of', stuckSince: new Date() } });
+      await pool.refreshDrain();
+      await other.refreshDrain();
+      expect([pool.isStuck(simulator.url), other.isStuck(simulator.url)]).toEqual([false, false]);
+
+      // The next prompt ComfyUI runs goes on past its interrupt here.
+      pool.markStuck(simulator.url, running);
+      expect(pool.stateOf(simulator.url)).toBe('down');
+      // Before: the row kept 'let-go-of' (MARK_STUCK replaced only the prompt this process itself was
+      // stuck on), and the other orchestrator, which had found that one let go of, kept the backend up
+      // and sent it prompts that waited behind the hang until JOB_TIMEOUT_S failed their jobs.
+      const row = await waitFor(async () => {
+        const r = await rowOf();
+        return r.stuckPromptId === running ? r : null;
+      }, 'the row to name the prompt the backend is stuck on now', 3_000).catch(async () => rowOf());
+      expect(row.stuckPromptId).toBe(running);
+      await other.refreshDrain();
+      expect(other.stateOf(simulator.url)).toBe('down');
+    } finally {
+      await other.close();
+    }
+  });
+
   it('when this orchestrator finds the backend stuck, then the row records the time its lastError tells, for the others to read', async () => {
     pool = new BackendPool({ urls: [simulator.url], db, log, probeEveryMs: 60_000 });
     await pool.start();

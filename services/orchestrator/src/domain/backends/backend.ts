@@ -72,7 +72,7 @@ export class Backend {
     private readonly log: Logger,
     private readonly onChange: (backend: Backend) => void,
     /**
-     * It was found stuck on a prompt here (`stuck`; `replacing` the prompt it was stuck on before), or
+     * It was found stuck on a prompt here (`stuck`; `replacing` the prompt it was stuck on before, or last saw let go of), or
      * the prompt it was stuck on ended: for the other orchestrators to learn.
      */
     private readonly onStuck: (backend: Backend, promptId: string, stuck: boolean, replacing?: string) => void = () => undefined,
@@ -128,7 +128,11 @@ export class Backend {
     this.stuckOn = { promptId, since };
     this.lastError = this.stuckMessage();
     this.setUp(false, this.lastError);
-    if (seenHere) this.onStuck(this, promptId, true, replacing);
+    // Replaces in the row the prompt this process last saw ComfyUI let go of (`replacing`, just set,
+    // or one whose record outlived its hang: its finder stopped before clearing it, or the clearing
+    // failed), or the row, still naming that one, would refuse this one and the other orchestrators
+    // would go on sending prompts to a backend nothing leaves.
+    if (seenHere) this.onStuck(this, promptId, true, this.letGoOf);
   }
 
   /**
