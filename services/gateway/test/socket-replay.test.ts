@@ -178,6 +178,46 @@ describe('the replay of a job story to a late subscriber (gateway in-process, Po
     expect(late.seqs()).toEqual([1, 2, 3, 4]);
     expect(late.ack).toMatchObject({ ok: true, status: 'running' });
   });
+
+  it('when a tick and then the terminal event arrive before a subscriber’s story is read, then the ack tells the terminal status the replay ended on, not the tick’s', async () => {
+    const created = await gateway.client().post('/api/v1/generations', { character: 'kai', prompt: 'by the sea' });
+    expect(created.status).toBe(202);
+    const jobId: string = created.body.id;
+    const early = await follower(jobId);
+    await waitFor(() => early.names().includes('job:queued'), 'the early follower to get job:queued');
+    // The late subscriber is registered, and its story read only once both events were heard: the tick
+    // (never stored) is pending alone, job:canceled is pending and in the story too.
+    const pool = poolOf(gateway.db);
+    const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
+    let storyAsked!: () => void;
+    const asked = new Promise<void>((resolve) => (storyAsked = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const spy = jest.spyOn(pool, 'query').mockImplementation((async (...args: unknown[]) => {
+      if ((args[0] as { name?: string }).name === 'gateway-key-and-story') {
+        storyAsked();
+        await released;
+      }
+      return query(...args);
+    }) as never);
+    try {
+      const late = follower(jobId);
+      await asked;
+      await gateway.db.$executeRaw`UPDATE generation_jobs SET "eventSeq" = 2 WHERE id = ${jobId}::uuid`;
+      await events.publishAll([progressEvent(jobId, { value: 1, max: 8, node: '3' }, 2)]);
+      await waitFor(() => early.seqs().includes(2), 'the early follower to get the tick');
+      expect((await gateway.client().post(`/api/v1/generations/${jobId}/cancel`)).status).toBe(202);
+      await waitFor(() => early.names().includes('job:canceled'), 'the early follower to get job:canceled');
+      release();
+      const answer = await late;
+      await waitFor(() => answer.names().includes('job:canceled'), 'the late follower to get job:canceled');
+      expect(answer.names()).toEqual(['job:queued', 'job:progress', 'job:canceled']);
+      expect(answer.ack).toMatchObject({ ok: true, status: 'canceled' });
+    } finally {
+      release();
+      spy.mockRestore();
+    }
+  });
 });
 
 describe('LatestTicks', () => {

@@ -277,9 +277,11 @@ export class JobRelay {
     // follows that are pending (job:started): sent first, it would make them look already sent.
     let latest: JobEventEnvelope | undefined;
     for (const envelope of [...story.events, ...(tick ? [tick] : []), ...pending].sort((a, b) => a.seq - b.seq)) {
-      if (this.deliver(sub, envelope) && pending.has(envelope)) latest = envelope;
+      if (this.deliver(sub, envelope)) latest = envelope;
     }
-    if (!latest) return { ok: true, status: story.status };
+    // The replay ended on a stored event (one pending too went out as the story's copy, sorted first):
+    // the story's status is the one it left the job in, whatever pending tick went out before it.
+    if (!latest || !pending.has(latest)) return { ok: true, status: story.status };
     // Events arrived during the replay and went out after it: the ack tells the status the latest of
     // them left the job in, as its client now knows it. A retry's does not say (it re-opens a job at
     // queued or running, by its stage): the status is read again. The subscription is live by now,
