@@ -72,6 +72,37 @@ describe('Socket.IO subscriptions', () => {
     await waitFor(() => heard.includes('2:job:canceled') && heard.filter((e) => e === '2:job:canceled').length === 2, 'the live job:canceled of the next job', 5_000);
   }, 30_000);
 
+  it("when PostgreSQL is still away as the gateway's Redis subscription comes back (its catch-up fails), then the terminal event a followed job published during the drop still reaches the subscriber once PostgreSQL answers", async () => {
+    const socket = await connect(gateway.apiKey);
+    const heard: string[] = [];
+    socket.onAny((name: string, payload: { jobId: string; seq: number }) => heard.push(`${payload.seq}:${name}`));
+    const created = await gateway.client().post('/api/v1/generations', { character: 'kai', prompt: 'through a longer blip' });
+    expect(await socket.timeout(5_000).emitWithAck('subscribe', { jobId: created.body.id })).toEqual({ ok: true, status: 'queued' });
+    await subscriberLink.refuse();
+    expect((await gateway.client().post(`/api/v1/generations/${created.body.id}/cancel`)).status).toBe(202);
+    // The catch-up's reads of a job's story fail while PostgreSQL is "away".
+    const pool = poolOf(gateway.db);
+    const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
+    let away = true;
+    let refused = 0;
+    const spy = jest.spyOn(pool, 'query').mockImplementation((async (...args: unknown[]) => {
+      if ((args[0] as { name?: string }).name === 'gateway-job-story' && away) {
+        refused += 1;
+        throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+      }
+      return query(...args);
+    }) as never);
+    try {
+      await subscriberLink.accept();
+      await waitFor(() => refused > 0, 'the catch-up to meet PostgreSQL away', 10_000);
+      away = false;
+      await waitFor(() => heard.includes('2:job:canceled'), 'the job:canceled published during the drop', 10_000);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(heard).toEqual(['1:job:queued', '2:job:canceled']);
+  }, 30_000);
+
   it("when a followed job's next event arrives live while the catch-up after a drop is still reading other jobs' stories, then what the job missed during the drop still goes out first, in seq order", async () => {
     const socket = await connect(gateway.apiKey);
     const heard: string[] = [];

@@ -76,6 +76,10 @@ const STATUS_AFTER: Partial<Record<JobEventEnvelope['name'], string>> = {
   'job:canceled': 'canceled',
 };
 
+/** The wait before a failed catch-up runs again, doubling after each failed pass up to the most. */
+const CATCH_UP_RETRY_FIRST_MS = 1_000;
+const CATCH_UP_RETRY_MAX_MS = 30_000;
+
 type SubscribeAnswer = { ok: true; status: string } | { ok: false; error: { code: string; message: string } };
 const UNAUTHENTICATED: SubscribeAnswer = { ok: false, error: { code: 'unauthenticated', message: 'the API key is no longer valid' } };
 const notFound = (jobId: string): SubscribeAnswer => ({ ok: false, error: { code: 'not_found', message: `generation ${jobId} not found` } });
@@ -112,6 +116,8 @@ export class JobRelay {
   /** One catch-up at a time; a drop during one runs another after it. */
   private catchingUp = false;
   private catchUpAgain = false;
+  /** Ends the wait of a failed catch-up before its next pass at once (the link dropped again meanwhile). */
+  private wakeCatchUp: (() => void) | null = null;
   /** Each job's latest tick heard live, which its stored story may not hold yet. */
   private readonly ticks = new LatestTicks();
   /** Each key's subscribes and ops:joins, a few at a time: each reads the database. */
@@ -298,16 +304,43 @@ export class JobRelay {
     this.holdLive();
     if (this.catchingUp) {
       this.catchUpAgain = true;
+      this.wakeCatchUp?.();
       return;
     }
     this.catchingUp = true;
+    // The gateway stopping closed the subscriber: nothing more to catch up with.
+    const closed = () => this.deps.subscriber.status === 'end';
     void (async () => {
-      do {
+      let retryMs = CATCH_UP_RETRY_FIRST_MS;
+      for (;;) {
         this.catchUpAgain = false;
         // Again for a pass after a failed one, which let go of what it held.
         this.holdLive();
-        await this.catchUp(channel).catch((error: unknown) => this.deps.log.warn('catch-up after the Redis subscription dropped failed', { error: (error as Error).message }));
-      } while (this.catchUpAgain);
+        const failed = await this.catchUp(channel).then(
+          () => false,
+          (error: unknown) => {
+            this.deps.log.warn('catch-up after the Redis subscription dropped failed', { error: (error as Error).message, retryMs });
+            return true;
+          },
+        );
+        if (this.catchUpAgain) continue;
+        // A failed pass (PostgreSQL away) let go of what it held, and what the followed jobs published
+        // during the drop went to nobody: a job that ended then sends nothing more live, and its client
+        // would wait for its end without end. Read again later, each follower sent what it lacks past
+        // what it has, until a pass gets through or the subscriber is closed (the gateway stopping).
+        if (!failed || closed()) break;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, retryMs);
+          timer.unref();
+          this.wakeCatchUp = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wakeCatchUp = null;
+        retryMs = Math.min(retryMs * 2, CATCH_UP_RETRY_MAX_MS);
+        if (closed()) break;
+      }
       this.catchingUp = false;
     })();
   }
