@@ -83,7 +83,7 @@ describe('anime CLI and what answers at --url', () => {
       expect(lines[0]).toMatch(/^VERSION +CREATED +ATTRIBUTES +OUTFITS +NOTE$/);
       expect(lines.slice(1).map((line) => line.split(/ +/)[0])).toEqual(Array.from({ length: 120 }, (_, i) => String(i + 1)));
       expect(lines.at(-1)).toMatch(/^120 \* +2026-11-30T10:00:00.000Z +1 +1 +edit 120$/);
-      expect(asked).toEqual(['/api/v1/characters/kai/versions?limit=50', '/api/v1/characters/kai/versions?limit=50&cursor=50', '/api/v1/characters/kai/versions?limit=50&cursor=100']);
+      expect(asked).toEqual(Array.from({ length: 8 }, (_, i) => `/api/v1/characters/kai/versions?limit=16${i ? `&cursor=${i * 16}` : ''}`));
 
       const json = await anime(url, '--json', 'character', 'kai', '--versions');
       expect({ code: json.code, stderr: json.stderr }).toEqual({ code: 0, stderr: '' });
@@ -91,16 +91,48 @@ describe('anime CLI and what answers at --url', () => {
     });
 
     it('when the character has few versions, then the output is the one page as the API answers it, as before', async () => {
-      for (const count of [1, 3, 50]) {
+      for (const count of [1, 3, 16]) {
         const asked: string[] = [];
         answer = gatewayWith(count, asked);
         const json = await anime(url, '--json', 'character', 'kai', '--versions');
         expect({ count, code: json.code, stdout: json.stdout }).toEqual({ count, code: 0, stdout: `${JSON.stringify({ items: Array.from({ length: count }, (_, i) => version(i + 1)), nextCursor: null }, null, 2)}\n` });
-        expect(asked).toEqual(['/api/v1/characters/kai/versions?limit=50']);
+        expect(asked).toEqual(['/api/v1/characters/kai/versions?limit=16']);
       }
       answer = gatewayWith(0, []);
       expect((await anime(url, '--json', 'character', 'kai', '--versions')).stdout).toBe(`${JSON.stringify({ items: [], nextCursor: null }, null, 2)}\n`);
       expect((await anime(url, 'character', 'kai', '--versions')).stdout).toBe('(none)\n');
+    });
+
+    it('when every version is as large as the gateway lets one be, then --versions still lists them all: no page it asks for is larger than an answer the CLI reads', async () => {
+      // A definition of 1 MiB as JSON (the most the gateway stores) and 200 attributes of 2,000
+      // characters, each written by JSON as 6 bytes (\u0001): ~3.4 MB a version as the gateway answers it.
+      const control = (length: number) => '\u0001'.repeat(length);
+      const definition = { displayName: 'Kai', appearance: { distinguishingFeatures: Array.from({ length: 50 }, () => control(2000)) }, personality: Array.from({ length: 37 }, () => control(2000)) };
+      const attributes = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`a${String(i).padStart(3, '0')}_${'k'.repeat(95)}`, control(2000)]));
+      const rest = JSON.stringify({ definition, attributes, note: null, createdAt: '2026-11-30T10:00:00.000Z' }).slice(1);
+      expect(Buffer.byteLength(JSON.stringify(definition))).toBeLessThanOrEqual(1024 * 1024);
+      const count = 20;
+      const asked: string[] = [];
+      answer = (request, response) => {
+        const url = new URL(request.url ?? '/', 'http://gateway');
+        if (url.pathname === '/api/v1/characters/kai') {
+          return void response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: CHARACTER_ID, slug: 'kai', name: 'Kai', archived: false, currentVersion: version(count), versionCount: count, references: [] }));
+        }
+        asked.push(`${url.pathname}${url.search}`);
+        const limit = Number(url.searchParams.get('limit') ?? 50);
+        const after = Number(url.searchParams.get('cursor') ?? 0);
+        const numbers = Array.from({ length: Math.max(0, Math.min(limit, count - after)) }, (_, i) => after + i + 1);
+        // Written a version at a time, as the gateway streams a page.
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.write('{"items":[');
+        numbers.forEach((number, i) => response.write(`${i ? ',' : ''}{"number":${number},${rest}`));
+        const last = numbers.at(-1) ?? after;
+        response.end(`],"nextCursor":${last < count ? JSON.stringify(String(last)) : 'null'}}`);
+      };
+      const table = await anime(url, 'character', 'kai', '--versions');
+      expect({ code: table.code, stderr: table.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(table.stdout.trimEnd().split('\n').slice(1).map((line) => line.split(/ +/)[0])).toEqual(Array.from({ length: count }, (_, i) => String(i + 1)));
+      expect(asked.length).toBeGreaterThan(1);
     });
 
     it('when what answers at --url hands back a cursor that does not move on, then the CLI stops with exit 1 instead of asking forever', async () => {
