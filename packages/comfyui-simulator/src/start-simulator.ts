@@ -116,6 +116,12 @@ class RecentRecord<T> extends Array<T> {
   }
 }
 
+/** shutil.rmtree(temp_dir, ignore_errors=True), then the folder made again (os.makedirs) for the next files. */
+function emptyFolder(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+}
+
 export const DEFAULT_CHECKPOINTS = ['anime-v1.safetensors', 'sd_xl_base_1.0.safetensors'];
 export const DEFAULT_LORAS = ['style/inkwash.safetensors', 'kai-nakamura.safetensors'];
 
@@ -133,6 +139,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     created.push(dir);
     return dir;
   };
+  // main.cleanup_temp: ComfyUI empties its temp folder when it starts (and again when it exits), so a
+  // restarted server no longer serves the PreviewImage files of the one before.
+  if (options.tempDir) emptyFolder(options.tempDir);
   const env: NodeEnvironment = {
     nodes,
     outputDir: folder(options.outputDir, 'output'),
@@ -218,6 +227,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         await new Promise<void>((done) => server.close(() => done()));
         await worker.close();
         for (const dir of created) rmSync(dir, { recursive: true, force: true });
+        if (options.tempDir) emptyFolder(env.tempDir);
       })()),
   };
 }
