@@ -65,7 +65,9 @@ export class PromptExecutor {
     // `for node_id in prompt`: cached ids are listed in the order the prompt was posted.
     addMessage('execution_cached', { nodes: pyKeys(prompt).filter(isCached), prompt_id: promptId }, false);
 
-    const progress = new ProgressRegistry(promptId, (data) => this.sink.send('progress_state', data, clientId));
+    // WebUIProgressHandler._send_progress_state calls send_sync("progress_state", …) with no sid: every
+    // socket hears every prompt's progress_state, whoever sent the prompt (comfy_execution/progress.py).
+    const progress = new ProgressRegistry(promptId, (data) => this.sink.send('progress_state', data, null));
     const plan = planExecution(prompt, item.outputs, isCached, this.env.nodes, this.profile.cachedOutputReplay);
     const classOf = (nodeId: string) => prompt[nodeId].class_type as string;
     const failAt = armed ? (plan.find((id) => classOf(id) === 'KSampler' && !isCached(id)) ?? plan.find((id) => !isCached(id))) : undefined;

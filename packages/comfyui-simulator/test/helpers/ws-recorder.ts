@@ -6,18 +6,27 @@ export interface WsMessage {
   data: any;
 }
 
-/** A test client socket that keeps every JSON message it receives. */
+/** One frame as received: a JSON message, or a binary frame's bytes. */
+export type WsFrame = { binary: false; message: WsMessage } | { binary: true; bytes: Buffer };
+
+/** A test client socket that keeps every JSON message it receives (and, in `frames`, every frame in order). */
 export class WsRecorder {
   readonly messages: WsMessage[] = [];
+  /** Text and binary frames in the order they came. */
+  readonly frames: WsFrame[] = [];
   /** The text of each message, as sent (messages[i] is raw[i] parsed). */
   readonly raw: string[] = [];
   private waiters: Array<() => void> = [];
 
   private constructor(private readonly socket: WebSocket) {
     socket.on('message', (raw, isBinary) => {
-      if (isBinary) return;
+      if (isBinary) {
+        this.frames.push({ binary: true, bytes: Buffer.from(raw as Buffer) });
+        return;
+      }
       this.raw.push(raw.toString());
       this.messages.push(JSON.parse(raw.toString()));
+      this.frames.push({ binary: false, message: this.messages[this.messages.length - 1] });
       for (const wake of this.waiters) wake();
     });
   }
