@@ -3,6 +3,7 @@ export { CUSTOM_NODE_PACK_NAMES, type CustomNodePack } from './nodes/custom-node
 export type { Misbehaviour, MisbehaviourRecord } from './http/misbehaviour';
 export type { ReceivedPrompt, RecordedControl, RecordedUpload, SimulatedModels } from './simulator-state';
 export { EXECUTION_ERROR_MARKER } from './execution/simulated-failures';
+export { PREVIEW_METHODS, type PreviewMethod } from './execution/latent-preview';
 export { encodePng, readPngText, readPngSize } from './images/png-encoder';
 export type { ApiPrompt, HistoryEntry } from './types';
 export { emptyImageProbe, textToImage } from './sample-workflows';

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { isPreviewMethod, PREVIEW_METHODS, type PreviewMethod } from './execution/latent-preview';
 import { CUSTOM_NODE_PACK_NAMES, isCustomNodePack, type CustomNodePack } from './nodes/custom-node-packs';
 import { COMFYUI_VERSIONS, DEFAULT_COMFYUI_VERSION, isComfyuiVersion, type ComfyuiVersion } from './server-profile';
 import { startSimulator } from './start-simulator';
@@ -11,6 +12,11 @@ Options:
   --port N          port to listen on (env SIM_PORT, default 8188; 0 = any free port)
   --host HOST       address to bind (default 127.0.0.1)
   --step-ms N       time per sampler step in ms (env SIM_STEP_MS, default 50)
+  --preview-method M
+                    ComfyUI's --preview-method (env SIM_PREVIEW_METHOD): none (its default) sends no
+                    preview; auto, latent2rgb or taesd make each sampler step send a JPEG as a binary
+                    WebSocket frame (format 4 to a socket that negotiated supports_preview_metadata,
+                    else format 1). An unknown method exits with status 2
   --output-dir DIR  where SaveImage writes (default: a fresh temp dir)
   --input-dir DIR   where uploads and LoadImage live (default: a fresh temp dir)
   --custom-nodes LIST
@@ -64,6 +70,15 @@ function comfyuiVersion(value: string | undefined): ComfyuiVersion {
   return value;
 }
 
+function previewMethod(value: string | undefined): PreviewMethod {
+  if (value === undefined || value === '') return 'none';
+  if (!isPreviewMethod(value)) {
+    console.error(`--preview-method: unknown method ${value} (known: ${PREVIEW_METHODS.join(', ')})`);
+    process.exit(2);
+  }
+  return value;
+}
+
 function customNodes(value: string | undefined): CustomNodePack[] {
   const names = (value ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '');
   const unknown = names.filter((name) => !isCustomNodePack(name));
@@ -86,6 +101,7 @@ async function main(): Promise<void> {
       port: { type: 'string' },
       host: { type: 'string' },
       'step-ms': { type: 'string' },
+      'preview-method': { type: 'string' },
       'output-dir': { type: 'string' },
       'input-dir': { type: 'string' },
       'custom-nodes': { type: 'string' },
@@ -103,6 +119,7 @@ async function main(): Promise<void> {
     port: integer(values.port ?? process.env.SIM_PORT, '--port', 8188),
     host: values.host,
     stepMs: integer(values['step-ms'] ?? process.env.SIM_STEP_MS, '--step-ms', 50),
+    previewMethod: previewMethod(values['preview-method'] ?? process.env.SIM_PREVIEW_METHOD),
     outputDir: values['output-dir'],
     inputDir: values['input-dir'],
     customNodes: customNodes(values['custom-nodes'] ?? process.env.SIM_CUSTOM_NODES),

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { EventSink } from './execution/event-sink';
 import { FailureSwitch } from './execution/failure-switch';
+import type { PreviewMethod } from './execution/latent-preview';
 import { PromptExecutor } from './execution/prompt-executor';
 import { PromptQueue } from './execution/prompt-queue';
 import { PromptWorker } from './execution/prompt-worker';
@@ -32,6 +33,12 @@ export interface SimulatorOptions {
   host?: string;
   /** Time per sampler step. */
   stepMs?: number;
+  /**
+   * ComfyUI's --preview-method: 'none' (its default, and this one's) sends no preview; any other makes
+   * each sampler step send a JPEG as a binary frame, format 1 or, to a socket that negotiated
+   * supports_preview_metadata, format 4 (comfyui-protocol.md §6.3).
+   */
+  previewMethod?: PreviewMethod;
   outputDir?: string;
   inputDir?: string;
   tempDir?: string;
@@ -148,6 +155,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     inputDir: folder(options.inputDir, 'input'),
     tempDir: folder(options.tempDir, 'temp'),
     stepMs: options.stepMs ?? 50,
+    previewMethod: options.previewMethod ?? 'none',
     checkpoints: options.checkpoints ?? DEFAULT_CHECKPOINTS,
     loras: options.loras ?? DEFAULT_LORAS,
   };
@@ -173,6 +181,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       const { prompt_id: promptId, node, value, max } = data as { prompt_id: string; node: string; value: number; max: number };
       progressSent.push({ promptId, node, value, max, sentAt: performance.timeOrigin + performance.now() });
     },
+    sendBytes: (frame, sid) => hub.sendBytes(frame, sid),
+    supportsFeature: (sid, name) => hub.supportsFeature(sid, name),
     setExecution: (clientId, lastNodeId) => hub.setExecution(clientId, lastNodeId),
   };
   const worker = new PromptWorker(queue, new PromptExecutor(env, sink, interrupt, failures, profile, hang), hub, interrupt, log);

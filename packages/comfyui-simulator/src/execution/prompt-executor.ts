@@ -7,6 +7,7 @@ import type { EventSink } from './event-sink';
 import type { FailureSwitch } from './failure-switch';
 import { formatCurrentInputs } from './format-inputs';
 import { InterruptedError } from './interrupted-error';
+import { LATENT_PREVIEW_JPEG, previewImageFrame, previewWithMetadataFrame } from './latent-preview';
 import { WorkerHang } from './worker-hang';
 import { isLink, OutputCache } from './output-cache';
 import { ProgressRegistry } from './progress-registry';
@@ -100,10 +101,7 @@ export class PromptExecutor {
           extraData,
           inputs: inputData,
           env: this.env,
-          progress: (value, max) => {
-            progress.update(nodeId, value, max);
-            this.sink.send('progress', { value, max, prompt_id: promptId, node: nodeId }, clientId);
-          },
+          progress: (value, max) => this.stepDone(progress, promptId, nodeId, clientId, value, max),
           checkInterrupted: () => {
             if (this.interrupt.requested) throw new InterruptedError();
           },
@@ -156,6 +154,23 @@ export class PromptExecutor {
       meta[nodeId] = { node_id: nodeId, display_node: nodeId, parent_node: null, real_node_id: nodeId };
     }
     return { success, messages, outputs, meta };
+  }
+
+  /**
+   * main.hijack_progress's hook for a sampler step, in its order: update_progress (progress_state to
+   * every socket, then the preview with metadata to a client that negotiated it), `progress`, then the
+   * plain preview to a client that did not. Without a client id the plain preview goes to every socket.
+   */
+  private stepDone(progress: ProgressRegistry, promptId: string, nodeId: string, clientId: string | null, value: number, max: number): void {
+    const preview = this.env.previewMethod === 'none' ? undefined : LATENT_PREVIEW_JPEG;
+    const withMetadata = preview !== undefined && this.sink.supportsFeature(clientId, 'supports_preview_metadata');
+    progress.update(nodeId, value, max);
+    if (preview && withMetadata) {
+      const metadata = { node_id: nodeId, prompt_id: promptId, display_node_id: nodeId, parent_node_id: null, real_node_id: nodeId };
+      this.sink.sendBytes(previewWithMetadataFrame(metadata, preview), clientId);
+    }
+    this.sink.send('progress', { value, max, prompt_id: promptId, node: nodeId }, clientId);
+    if (preview && !withMetadata) this.sink.sendBytes(previewImageFrame(preview), clientId);
   }
 
   /** get_input_data: linked values from upstream results, declared literals, then the hidden inputs. */

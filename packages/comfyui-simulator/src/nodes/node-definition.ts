@@ -1,3 +1,4 @@
+import type { PreviewMethod } from '../execution/latent-preview';
 import type { ApiPrompt, ExtraData, SavedImageRef } from '../types';
 
 export type InputSpec = [type: string | string[], options?: Record<string, unknown>];
@@ -18,6 +19,8 @@ export interface NodeEnvironment {
   inputDir: string;
   tempDir: string;
   stepMs: number;
+  /** --preview-method: whether each sampler step also sends a preview image. */
+  previewMethod: PreviewMethod;
   checkpoints: string[];
   loras: string[];
 }
