@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { SHUTDOWN_DEADLINE_MS } from '@anime/pipeline';
 
 // docker-compose.yml as compose reads it (YAML merge keys resolved): what makes
 // `docker compose up --scale orchestrator=2` work, and what every service must declare.
@@ -78,5 +79,13 @@ describe('docker-compose.yml', () => {
 
   it('when a studio sets DATABASE_QUERY_TIMEOUT_MS in .env, then every service that talks to PostgreSQL gets it', () => {
     for (const name of APP) expect({ name, value: services[name].environment.DATABASE_QUERY_TIMEOUT_MS }).toEqual({ name, value: '${DATABASE_QUERY_TIMEOUT_MS:-}' });
+  });
+
+  it("when compose stops a service, then it waits longer than the service's own shutdown deadline before SIGKILL (Docker's default is 10 s)", () => {
+    const ms = (duration: string | undefined) => {
+      const match = /^(\d+)(ms|s|m)$/.exec(duration ?? '');
+      return match ? Number(match[1]) * { ms: 1, s: 1_000, m: 60_000 }[match[2] as 'ms' | 's' | 'm'] : 10_000;
+    };
+    for (const name of APP) expect({ name, longer: ms(services[name].stop_grace_period) > SHUTDOWN_DEADLINE_MS }).toEqual({ name, longer: true });
   });
 });

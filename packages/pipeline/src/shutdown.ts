@@ -1,10 +1,17 @@
 import type { Logger } from '@anime/logger';
 
 /**
+ * The longest a service takes from SIGTERM to its exit: past it the process exits whatever is still
+ * closing. Whatever stops a container must wait at least this long before SIGKILL (compose's
+ * stop_grace_period, a pod's terminationGracePeriodSeconds: test/infra checks both).
+ */
+export const SHUTDOWN_DEADLINE_MS = 20_000;
+
+/**
  * SIGINT/SIGTERM (and an uncaught exception) run the stop function once, within a deadline,
  * then exit: 0 for a signal, 1 for a crash.
  */
-export function installShutdown(log: Logger, stop: () => Promise<void>, deadlineMs = 20_000): void {
+export function installShutdown(log: Logger, stop: () => Promise<void>, deadlineMs = SHUTDOWN_DEADLINE_MS): void {
   let stopping = false;
   const run = (reason: string, code: number) => {
     if (stopping) return;
