@@ -117,6 +117,16 @@ export class ComfyClient {
     return this.lastQueueRemaining;
   }
 
+  /**
+   * When the last frame came on any of its sockets (its own, or one under another prompt's clientId),
+   * epoch ms; 0 before the first: ComfyUI's event loop sending, its worker at work.
+   */
+  get lastFrameAt(): number {
+    let latest = this.socket.lastFrameAt;
+    for (const { watch } of this.watches.values()) latest = Math.max(latest, watch.lastFrameAt);
+    return latest;
+  }
+
   onMessage(listener: (message: ComfyMessage) => void): () => void {
     return this.socket.onMessage(listener);
   }

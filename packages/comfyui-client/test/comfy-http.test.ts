@@ -66,6 +66,19 @@ describe('ComfyHttp (axios over undici)', () => {
     await expect(gone.ok({ url: '/prompt' })).rejects.toThrow(/unreachable \(GET \/prompt: ECONNREFUSED\)/);
   });
 
+  it('when ComfyUI does not answer in time, then the ComfyUnreachableError says it timed out; refused or a 5xx, it does not', async () => {
+    const failure = (request: Promise<unknown>) => request.then(() => undefined, (error: unknown) => error as ComfyUnreachableError);
+    const client = new ComfyHttp(base, 200);
+    const slow = await failure(client.ok({ url: '/slow' }));
+    const boom = await failure(client.ok({ url: '/boom' }));
+    const refused = await failure(new ComfyHttp('http://127.0.0.1:1', 2_000).ok({ url: '/prompt' }));
+    expect([slow, boom, refused].map((error) => [error instanceof ComfyUnreachableError, error?.timedOut])).toEqual([
+      [true, true],
+      [true, false],
+      [true, false],
+    ]);
+  });
+
   it('when an image is uploaded as FormData, then it arrives as multipart with its boundary, its file name and its bytes', async () => {
     const client = new ComfyHttp(base, 2_000);
     const form = new FormData();

@@ -9,4 +9,12 @@ export class ComfyUnreachableError extends Error {
   ) {
     super(message, options);
   }
+
+  /**
+   * Connected (or still trying to), but nothing answered within the request's timeout: a server busy
+   * or hung, unlike one that refused, reset or answered a 5xx.
+   */
+  get timedOut(): boolean {
+    return (this.cause as { code?: unknown } | undefined)?.code === 'ECONNABORTED';
+  }
 }

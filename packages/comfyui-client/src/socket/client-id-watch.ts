@@ -41,6 +41,11 @@ export class ClientIdWatch {
     return this.socket.isOpen;
   }
 
+  /** When its socket last got a frame from the server, epoch ms; 0 before the first. */
+  get lastFrameAt(): number {
+    return this.socket.lastFrameAt;
+  }
+
   onMessage(listener: (message: ComfyMessage) => void): () => void {
     return this.socket.onMessage(listener);
   }

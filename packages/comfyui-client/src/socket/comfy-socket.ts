@@ -52,6 +52,11 @@ export class ComfySocket {
     return this.socket?.readyState === WebSocket.OPEN;
   }
 
+  /** When the last frame (any: JSON, progress_state, binary) came from the server, epoch ms; 0 before the first. */
+  get lastFrameAt(): number {
+    return this.lastMessageAt;
+  }
+
   /** True between a successful connect() and close(), reconnecting or not. */
   get isRunning(): boolean {
     return this.running;

@@ -55,7 +55,14 @@ export type Misbehaviour =
    * slow to answer, for a test to catch its client with a request in flight. Each held request is
    * recorded (0 bytes) when it arrives.
    */
-  | { kind: 'held'; path: string; until: Promise<unknown> };
+  | { kind: 'held'; path: string; until: Promise<unknown> }
+  /**
+   * Every GET of `path` (exactly) answered as ComfyUI does, `delayMs` late: a route whose handler is
+   * slow while the prompt worker goes on (GET /system_stats asks torch for the device's memory on
+   * aiohttp's event loop, which waits on the GIL or the driver while a checkpoint loads). WebSocket
+   * messages and every other route keep their pace. Each delayed request is recorded (0 bytes) when it arrives.
+   */
+  | { kind: 'delayed'; path: string; delayMs: number };
 
 /** What the armed misbehaviour did: bytes of oversized answers handed to sockets, per request (a held request: 0). */
 export interface MisbehaviourRecord {
@@ -81,6 +88,14 @@ export function misbehave(m: Misbehaviour | undefined, req: IncomingMessage, res
     if (path !== m.path) return false;
     record.push({ path, bytesSent: 0 });
     void m.until.then(route, route);
+    return true;
+  }
+  if (m.kind === 'delayed') {
+    if (path !== m.path) return false;
+    record.push({ path, bytesSent: 0 });
+    const timer = setTimeout(() => !res.destroyed && route(), m.delayMs);
+    // A client that gave up (its timeout) closes the request: nothing is left pending for it.
+    res.once('close', () => clearTimeout(timer));
     return true;
   }
   if (m.kind === 'history_images') {

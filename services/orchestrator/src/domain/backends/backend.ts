@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { ComfyClient, readableQueue } from '@anime/comfyui-client';
+import { ComfyClient, ComfyUnreachableError, readableQueue } from '@anime/comfyui-client';
 import type { Logger } from '@anime/logger';
 import { backendIdFor } from './backend-id';
 import { BackendLostError } from './backend-lost-error';
@@ -17,6 +17,14 @@ const CAPABILITIES_REFRESH_MS = 5 * 60_000;
 export const CAPABILITIES_RECHECK_MS = 5_000;
 /** A probe timing out once can be a busy event loop; twice (or a closed socket too) is down. */
 const FAILURES_TO_DOWN = 2;
+/**
+ * Probes that time out take the backend down only once its (open) socket has been silent this long
+ * too: ComfyUI answers /system_stats on its event loop, asking torch for the device's memory there,
+ * which can take seconds while a checkpoint loads or a node holds the GIL, though its prompt goes on
+ * and sends progress. A frozen ComfyUI is taken for down at most a probe or two (2-4 s) later than by
+ * the probes alone; a closed socket, or a probe refused, reset or answered with a 5xx, as before.
+ */
+export const SOCKET_SILENCE_TO_DOWN_MS = 5_000;
 
 /**
  * One ComfyUI backend: the long-lived client jobs use, its health from /system_stats probes and
@@ -239,10 +247,20 @@ export class Backend {
     } catch (error) {
       this.failures++;
       this.lastError = (error as Error).message;
-      if (this.up && (this.failures >= FAILURES_TO_DOWN || !this.client.connected)) this.setUp(false, this.lastError);
+      if (this.up && this.client.connected && this.failures >= FAILURES_TO_DOWN && this.workingThough(error)) {
+        // Up still, and recorded so: an operator sees why its probes fail.
+        if (this.failures === FAILURES_TO_DOWN) this.log.warn('backend slow to answer its probe while its socket delivers events: taken for busy, not down', { backend: this.url, error: this.lastError });
+        this.lastError = `${this.lastError}; its WebSocket delivered events within the last ${SOCKET_SILENCE_TO_DOWN_MS / 1000} s: busy, not down`;
+        this.onChange(this);
+      } else if (this.up && (this.failures >= FAILURES_TO_DOWN || !this.client.connected)) this.setUp(false, this.lastError);
       else if (!this.up) this.onChange(this);
     }
     return this.up;
+  }
+
+  /** The probe got no answer in time (not refused, reset nor a 5xx), but the socket delivered a frame within SOCKET_SILENCE_TO_DOWN_MS. */
+  private workingThough(error: unknown): boolean {
+    return error instanceof ComfyUnreachableError && error.timedOut && Date.now() - this.client.lastFrameAt <= SOCKET_SILENCE_TO_DOWN_MS;
   }
 
   /** One /object_info read at a time: a caller while one is in flight shares it. */
