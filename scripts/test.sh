@@ -3,6 +3,21 @@
 # integration and end-to-end tests on real PostgreSQL and Redis, with the project's ComfyUI
 # simulator as the only double; the end-to-end stack runs the compiled programs, as production does).
 set -euo pipefail
+case "${1:-}" in
+  -h|--help)
+    cat <<'USAGE'
+usage: pnpm test [JEST ARGUMENTS...]   (or: bash scripts/test.sh ...)
+
+Runs every test: makes sure PostgreSQL and Redis answer (installing or starting them when missing),
+type-checks, builds, validates docker-compose.yml and the Kubernetes overlays, then runs jest
+(unit, integration and end-to-end tests). Arguments are handed to jest (a file, -t "name").
+Exits non-zero when any step or test fails.
+
+  -h, --help   this help
+USAGE
+    exit 0
+    ;;
+esac
 cd "$(dirname "$0")/.."
 bash scripts/ensure-services.sh
 bash scripts/ensure-node-deps.sh
