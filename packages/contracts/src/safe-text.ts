@@ -27,3 +27,23 @@ export function jsonIsStorable(value: unknown): boolean {
   }
   return true;
 }
+
+/** The path to the first key or string inside a JSON value that is not storable, or null when all are. */
+export function unstorablePath(value: unknown, path: (string | number)[] = []): (string | number)[] | null {
+  if (typeof value === 'string') return isStorableText(value) ? null : path;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = unstorablePath(value[i], [...path, i]);
+      if (found) return found;
+    }
+    return null;
+  }
+  if (value && typeof value === 'object') {
+    for (const [key, inner] of Object.entries(value)) {
+      if (!isStorableText(key)) return [...path, key];
+      const found = unstorablePath(inner, [...path, key]);
+      if (found) return found;
+    }
+  }
+  return null;
+}

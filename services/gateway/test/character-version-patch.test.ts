@@ -106,6 +106,18 @@ describe('versions by JSON Merge Patch', () => {
     expect(kept.body.definition.voice_notes).toBe('low 声');
   });
 
+  it('when a patch or a full version carries a key the schema has no field for (and no import kept) with NUL or a lone surrogate, then 400 naming it, and nothing is written', async () => {
+    const before = await versions();
+    // Such keys are dropped from the definition: the version was written anyway (201), the NUL silently lost.
+    const patched = await post({ basedOn: 1, patch: { definition: { 'mood\u0000': 'calm' } } });
+    expect(patched.status).toBe(400);
+    expect(patched.body.error).toMatchObject({ code: 'validation_failed', details: [{ path: 'patch.definition.mood\u0000', message: 'must not contain NUL characters or lone UTF-16 surrogates' }] });
+    const full = await post({ definition: { ...kaiDefinition, mood: 'ca\ud800lm' } });
+    expect(full.status).toBe(400);
+    expect(full.body.error).toMatchObject({ code: 'validation_failed', details: [{ path: 'definition.mood', message: 'must not contain NUL characters or lone UTF-16 surrogates' }] });
+    expect(await versions()).toBe(before);
+  });
+
   it('when a patch sets a key an import kept to a number too large for JSON (1e999, read as Infinity), then 400 instead of storing null', async () => {
     const sora = await gateway.db.character.findUniqueOrThrow({ where: { slug: 'sora' } });
     const before = await gateway.db.characterVersion.count({ where: { characterId: sora.id } });

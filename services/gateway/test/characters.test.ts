@@ -90,6 +90,21 @@ describe('POST /api/v1/characters', () => {
     expect(nul.body.error.details.map((d: { path: string }) => d.path)).toEqual(expect.arrayContaining(['name', 'attributes.note']));
   });
 
+  it('when the definition holds a key the schema has no field for with NUL or a lone surrogate (in the key or its value), then 400 validation_failed naming it, and nothing is written', async () => {
+    const before = await gateway.db.character.count();
+    // The definition schema drops keys it has no field for: these were dropped and the character created (201).
+    for (const [definition, path] of [
+      [{ displayName: 'x', 'mood\u0000': 'calm' }, 'definition.mood\u0000'],
+      [{ displayName: 'x', mood: 'ca\ud800lm' }, 'definition.mood'],
+      [{ displayName: 'x', appearance: { 'tone\udc00': 'warm' } }, 'definition.appearance.tone\udc00'],
+    ] as const) {
+      const response = await api.post('/api/v1/characters', { name: 'Hidden NUL', definition });
+      expectError(response, 400, 'validation_failed');
+      expect(response.body.error.details).toEqual([{ path, message: 'must not contain NUL characters or lone UTF-16 surrogates' }]);
+    }
+    expect(await gateway.db.character.count()).toBe(before);
+  });
+
   it('when the body has a field the API does not know, then 400 validation_failed names it and nothing is written', async () => {
     const before = await gateway.db.character.count();
     const response = await api.post('/api/v1/characters', { name: 'Typo', definition: { displayName: 'Typo' }, atributes: { hair_color: 'black' }, extra: 1 });

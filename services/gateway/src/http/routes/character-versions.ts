@@ -5,6 +5,7 @@ import { characterVersionListQuerySchema } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import { toVersionResource } from '../../domain/character-resources';
 import { isVersionPatchBody, versionBodySchema } from '../character-bodies';
+import { refuseUnstorableBody } from '../refuse-unstorable-body';
 import { characterParam } from '../character-param';
 import { jsonBodyOnly } from '../json-body-only';
 import { parseOr400 } from '../parse-body';
@@ -60,6 +61,7 @@ export function characterVersionRoutes(deps: { db: Db }): Router {
     const character = await findLiveCharacterOr404(deps.db, characterParam(req));
     // Either a full version, or `{ basedOn, patch }`: a JSON Merge Patch of an earlier one.
     const body = isVersionPatchBody(req.body) ? await versionFromPatch(deps.db, character, req.body) : parseOr400(versionBodySchema, req.body ?? {});
+    refuseUnstorableBody(req.body);
     const version = await createVersion(deps.db, character.id, body);
     res.status(201).location(`/api/v1/characters/${character.slug}/versions/${version.number}`).json(toVersionResource(version));
   });

@@ -5,6 +5,7 @@ import type { Db } from '@anime/db';
 import { loadCharacterDetail, loadCharacterSummaries } from '../../domain/character-resources';
 import { createCharacter } from '../../domain/create-character';
 import { createCharacterBodySchema } from '../character-bodies';
+import { refuseUnstorableBody } from '../refuse-unstorable-body';
 import { jsonBodyOnly } from '../json-body-only';
 import { parseOr400 } from '../parse-body';
 import { characterBundleRoutes, type CharacterBundleDeps } from './character-bundles';
@@ -32,6 +33,7 @@ export function characterRoutes(deps: CharacterRoutesDeps): Router {
 
   router.post('/', jsonBodyOnly, async (req, res) => {
     const body = parseOr400(createCharacterBodySchema, req.body ?? {});
+    refuseUnstorableBody(req.body);
     const created = await createCharacter(deps.db, body);
     res.status(201).location(`/api/v1/characters/${created.slug}`).json(await loadCharacterDetail(deps.db, created.id));
   });
