@@ -2,7 +2,8 @@ import path from 'node:path';
 import axios from 'axios';
 import { mintKey, revokeKey } from '@anime/api-keys';
 import { createDb } from '@anime/db';
-import { runStack } from './run-stack';
+import { withLocalDefaults } from './default-env';
+import { runStack, stackPortProblem } from './run-stack';
 
 /**
  * The main job, end to end: start the stack, ask for an image of Kai Nakamura, follow it to
@@ -14,6 +15,10 @@ async function main(): Promise<void> {
     return;
   }
   const verbose = process.argv.includes('--verbose');
+  // A stack already listening there (a pnpm start left running) would answer for this one, whose
+  // services could not listen: the demo then "completed" on that stack, another build or database.
+  const problem = await stackPortProblem(withLocalDefaults());
+  if (problem) throw new Error(problem);
   const { stack, env } = await runStack((line) => {
     if (verbose) console.log(line);
   });

@@ -1,11 +1,21 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { startStack, type Stack, type SupervisorOptions } from '@anime/stack';
+import { portProblem, startStack, type Stack, type SupervisorOptions } from '@anime/stack';
 import { REPO_ROOT, withLocalDefaults } from './default-env';
 
 /** The ComfyUI base URLs configured, or none (then the simulator runs on SIMULATOR_PORT). */
 export function configuredComfyUrls(env: NodeJS.ProcessEnv): string[] {
   return (env.COMFYUI_URLS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/**
+ * Why the stack cannot listen where `env` says (a port taken, not a number, given twice), naming the
+ * port and its variable, or null: the four services' ports, and the simulator's when it runs.
+ */
+export function stackPortProblem(env: NodeJS.ProcessEnv): Promise<string | null> {
+  const simulated = configuredComfyUrls(env).length === 0;
+  const ports = ['PORT', 'CHARACTER_PORT', 'ORCHESTRATOR_PORT', 'FILE_ORGANIZER_PORT', ...(simulated ? ['SIMULATOR_PORT'] : [])];
+  return portProblem(ports.map((variable) => ({ variable, value: env[variable] })));
 }
 
 /** The four services, plus the simulator when COMFYUI_URLS is empty, as child processes. */

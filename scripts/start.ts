@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import { portProblem, runFrom, runProgram, staleBuildSource, type Stack } from '@anime/stack';
+import { runFrom, runProgram, staleBuildSource, type Stack } from '@anime/stack';
 import { withLocalDefaults } from './default-env';
-import { configuredComfyUrls, runStack } from './run-stack';
+import { runStack, stackPortProblem } from './run-stack';
 
 const HELP = `usage: pnpm start
 
@@ -36,11 +36,9 @@ async function main(): Promise<void> {
     return;
   }
   const env = withLocalDefaults();
-  const simulated = configuredComfyUrls(env).length === 0;
-  const ports = ['PORT', 'CHARACTER_PORT', 'ORCHESTRATOR_PORT', 'FILE_ORGANIZER_PORT', ...(simulated ? ['SIMULATOR_PORT'] : [])];
   const stale = runFrom() === 'dist' ? staleBuildSource() : null;
   if (stale) console.error(`warning: ${stale} changed after the last pnpm build; this runs the older build (run pnpm build)`);
-  const problem = await portProblem(ports.map((variable) => ({ variable, value: env[variable] })));
+  const problem = await stackPortProblem(env);
   if (problem) fail(problem);
 
   let stack: Stack | undefined;

@@ -11,6 +11,7 @@ import { deliveriesCommand, webhooksCommand } from './commands/webhooks';
 import type { CommandContext } from './commands/context';
 import { generateCommand } from './commands/generate';
 import { cancelCommand, jobsCommand, retryCommand, showCommand } from './commands/jobs';
+import { invocationDirectory } from './invocation-directory';
 
 const program = new Command('anime')
   .description('The anime production system from the command line (pnpm anime <command>).')
@@ -36,6 +37,8 @@ for (const make of [
 
 async function main(): Promise<number> {
   try {
+    // Relative paths are the user's: `pnpm anime download … -o x.png` typed in a subdirectory writes there, not at the repository's root.
+    process.chdir(invocationDirectory());
     await program.parseAsync(process.argv);
     return 0;
   } catch (error) {

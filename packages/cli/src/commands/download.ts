@@ -15,8 +15,15 @@ const assetId = (value: string): string => {
   return value;
 };
 
+/** The most bytes one name of a path may take (NAME_MAX of Linux's and macOS's file systems). */
+const NAME_MAX_BYTES = 255;
+
 const outputPath = (value: string): string => {
   if (!value) throw new InvalidArgumentError('-o names the file or directory to write (e.g. -o kai.png, -o renders/)');
+  // A name no file system takes (ENAMETOOLONG) is said before anything is asked of the gateway, not
+  // once the whole file was fetched (with --force nothing looked at the name before it was placed).
+  const tooLong = value.split(path.sep).find((name) => Buffer.byteLength(name) > NAME_MAX_BYTES);
+  if (tooLong !== undefined) throw new InvalidArgumentError(`a file or directory name is at most ${NAME_MAX_BYTES} bytes, and one in -o has ${Buffer.byteLength(tooLong)}`);
   return value;
 };
 
