@@ -86,6 +86,8 @@ describe('metrics and logs of a real stack', () => {
     const backend = new URL(fx.stack.comfyUrls[0]).origin;
     expect(texts.orchestrator).toContain(`anime_backend_state{backend="${backend}",state="up"} 1`);
     expect(texts.orchestrator).toMatch(new RegExp(`^anime_backend_busy_ratio\\{backend="${backend.replace(/[.]/g, '\\.')}"\\} [0-9.]+$`, 'm'));
+    // Up and answering: not stuck (the alert rules tell a stuck backend from one that does not answer by it).
+    expect(texts.orchestrator).toContain(`anime_backend_stuck{backend="${backend}"} 0`);
     // HTTP durations by route pattern (never the raw URL) and status; relay latency of job events.
     expect(texts.gateway).toMatch(/^anime_http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/generations",status="202"\} [1-9]/m);
     expect(texts.gateway).toMatch(/^anime_http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/generations\/:id",status="200"\} [1-9]/m);
@@ -94,6 +96,8 @@ describe('metrics and logs of a real stack', () => {
     // Declared for the rate limiter and webhook delivery to increment.
     expect(texts.gateway).toContain('# TYPE anime_rate_limit_refusals_total counter');
     expect(texts.gateway).toContain('# TYPE anime_webhook_deliveries_total counter');
+    expect(texts.gateway).toContain('# TYPE anime_socket_slow_consumer_disconnects_total counter');
+    for (const text of Object.values(texts)) expect(text).toContain('# TYPE anime_generation_failures_total counter');
     // What each process retains, for leak dashboards: a gauge on every service (0 until its first major collection).
     for (const text of Object.values(texts)) expect(text).toMatch(/^anime_heap_after_major_gc_bytes \d+$/m);
   });

@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { QUEUES } from '@anime/contracts';
-import { animeRegistry, BACKEND_STATES, QUEUE_JOB_STATES } from '@anime/pipeline';
+import { JOB_ERROR_CODES, QUEUES } from '@anime/contracts';
+import { animeRegistry, BACKEND_STATES, QUEUE_JOB_STATES, WEBHOOK_DELIVERY_OUTCOMES } from '@anime/pipeline';
 import { exportedMetrics, metricOfSeries } from './exported-metrics';
 import { promqlReferences } from './promql-references';
 
@@ -58,6 +58,8 @@ const LABEL_VALUES: Record<string, Record<string, readonly string[]>> = {
   anime_queue_jobs: { queue: Object.values(QUEUES), state: QUEUE_JOB_STATES },
   anime_job_duration_seconds: { queue: Object.values(QUEUES) },
   anime_backend_state: { state: BACKEND_STATES },
+  anime_generation_failures_total: { code: JOB_ERROR_CODES },
+  anime_webhook_deliveries_total: { outcome: WEBHOOK_DELIVERY_OUTCOMES },
 };
 
 /** Labels Prometheus puts on every series of a target. `instance` is one process; `job` may hold several services (the README's anime-workers holds three). */

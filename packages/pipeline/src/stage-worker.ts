@@ -13,7 +13,7 @@ import { JobLifecycle, MAX_GENERATION_EVENTS } from './lifecycle/job-lifecycle';
 import { isActive } from './lifecycle/transitions';
 import { loadGeneration, type GenerationRow } from './lifecycle/load-generation';
 import { keepJobsFor, type PipelineQueues, type QueueSettings } from './queues';
-import { jobDuration } from './metrics/anime-metrics';
+import { countGenerationFailure, jobDuration } from './metrics/anime-metrics';
 
 export interface StageRun {
   job: Job;
@@ -241,7 +241,10 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
     // ComfyUI's words (and any fault's) made storable and bounded before PostgreSQL, pub/sub, sockets and webhooks get them.
     const stored = storableJobError(fault.error);
     const message = fault.transient ? `${stored.message} (try ${job.attemptsMade + 1} of ${tries})` : stored.message;
-    await deps.events.publishAll([await lifecycle.fail(generationId, { ...stored, message })]);
+    const failed = await lifecycle.fail(generationId, { ...stored, message });
+    // Counted once, by the process that recorded it: a row already settled (null) is not failed again.
+    if (failed) countGenerationFailure(stored.code);
+    await deps.events.publishAll([failed]);
     return new UnrecoverableError(message);
   }
 

@@ -38,6 +38,11 @@ describe('request stage (character service in-process, PostgreSQL, Redis)', () =
     await removeQueueKeys(queuePrefix);
   });
 
+  /** anime_generation_failures_total{code} as the character service's /metrics serves it (0 before its first). */
+  const failuresCounted = async (code: string) => {
+    const text = await (await fetch(`http://127.0.0.1:${service.ops.port()}/metrics`)).text();
+    return Number(new RegExp(`^anime_generation_failures_total\\{code="${code}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  };
   const message = (overrides: Partial<GenerationRequestMessageInput>) => ({ schemaVersion: 1, character: 'kai-nakamura', prompt: 'on a rooftop', ...overrides });
   const settled = (jobs: { id?: string }[]) =>
     waitFor(async () => {
@@ -75,10 +80,13 @@ describe('request stage (character service in-process, PostgreSQL, Redis)', () =
   });
 
   it('when a request fails and its queue job is retried after the character exists, then the stage runs again and resolves', async () => {
+    const failuresBefore = await failuresCounted('character_not_found');
     const added = await requests.add(entry.jobName, message({ source: 'late', requestId: 'needs-yuki', character: 'yuki' }));
     expect(await settled([added])).toEqual(['failed']);
     const failed = await db.generationJob.findFirstOrThrow({ where: { source: 'late', requestId: 'needs-yuki' } });
     expect(failed).toMatchObject({ status: 'failed', stage: 'requested', errorCode: 'character_not_found' });
+    // The service's /metrics counts the failure once, by its code.
+    expect(await failuresCounted('character_not_found')).toBe(failuresBefore + 1);
 
     const yuki = await db.character.create({ data: { slug: 'yuki', name: 'Yuki', currentVersion: 1 } });
     await db.characterVersion.create({ data: { characterId: yuki.id, number: 1, definition: { displayName: 'Yuki' } } });

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
 import { jobEventsChannel, OPS_ROOM } from '@anime/contracts';
-import { rateLimitRefusals } from '@anime/pipeline';
+import { rateLimitRefusals, slowConsumerDisconnects } from '@anime/pipeline';
 import { TEST_REDIS_URL, waitFor } from '@anime/testing';
 import { kaiDefinition } from './fixtures';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
@@ -46,6 +46,7 @@ const connections = () => gateway.gateway.io.engine.clientsCount;
 
 describe('a Socket.IO client that does not read what it is sent', () => {
   it(`when it stops reading while the ops room hears 30 MB of events, then it is disconnected once ${MAX_UNSENT_PACKETS} packets wait for it, while one that reads gets them all`, async () => {
+    const cutBefore = (await slowConsumerDisconnects.get()).values[0]?.value ?? 0;
     const reader = await connect();
     const stalled = await connect();
     let heard = 0;
@@ -64,6 +65,8 @@ describe('a Socket.IO client that does not read what it is sent', () => {
     // The one that reads got every event, and is still connected.
     await waitFor(() => heard === 3_000, 'the reader to get every event', 10_000);
     expect(reader.connected).toBe(true);
+    // Counted for operators (anime_socket_slow_consumer_disconnects_total): the one cut, not the reader.
+    expect((await slowConsumerDisconnects.get()).values[0]?.value).toBe(cutBefore + 1);
   }, 60_000);
 });
 

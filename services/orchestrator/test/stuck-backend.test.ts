@@ -8,6 +8,9 @@ import { backendIdFor } from '../src/domain/backends/backend-id';
 import { queuedByAnEarlierProcess } from './earlier-prompt';
 import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrator-fixture';
 
+/** The orchestrator's /metrics text. */
+const metrics = async (fx: OrchestratorFixture) => (await fetch(`http://127.0.0.1:${fx.service.ops.port()}/metrics`)).text();
+
 /** Drains or undrains a backend as the gateway's route does (the row), and waits for the orchestrator to see it. */
 async function setDraining(fx: OrchestratorFixture, sim: Simulator, draining: boolean): Promise<void> {
   await fx.db.backend.update({ where: { id: backendIdFor(sim.url) }, data: { draining, drainedAt: draining ? new Date() : null } });
@@ -72,6 +75,11 @@ describe('a backend whose worker is stuck (in-process, two simulators)', () => {
     expect(canceled.errorCode).toBe('canceled');
     const row = await waitFor(() => db.backend.findFirst({ where: { id: backendIdFor(alpha.url), state: 'down' } }), 'alpha to be recorded down', 5_000);
     expect(row.lastError).toMatch(/^ComfyUI's worker is stuck: prompt \S+ went on running after it was interrupted/);
+    // Operators tell it from a backend that does not answer: down, and stuck (anime_backend_stuck, which the alert rules read).
+    const scraped = await metrics(fx);
+    expect(scraped).toContain(`anime_backend_state{backend="${new URL(alpha.url).origin}",state="down"} 1`);
+    expect(scraped).toContain(`anime_backend_stuck{backend="${new URL(alpha.url).origin}"} 1`);
+    expect(scraped).toContain(`anime_backend_stuck{backend="${new URL(beta.url).origin}"} 0`);
 
     // The job that waited behind the hung prompt renders on beta, its alpha attempt ended as lost.
     const moved = await waitFor(async () => {
@@ -89,6 +97,7 @@ describe('a backend whose worker is stuck (in-process, two simulators)', () => {
     // ComfyUI lets go (the node returns, and honours the interrupt): alpha takes jobs again.
     alpha.releaseWorker();
     await waitFor(() => db.backend.findFirst({ where: { id: backendIdFor(alpha.url), state: 'up', lastError: null } }), 'alpha to be recorded up again', 10_000);
+    expect(await metrics(fx)).toContain(`anime_backend_stuck{backend="${new URL(alpha.url).origin}"} 0`);
     await setDraining(fx, beta, true);
     const after = await fx.resolvedGeneration({ steps: 2 });
     await waitFor(async () => (await db.generationJob.findUniqueOrThrow({ where: { id: after } })).stage === 'rendered' || null, 'a job to render on alpha again', 10_000);

@@ -1,3 +1,4 @@
+import type { JobErrorCode } from '@anime/contracts';
 import { databaseStatements } from '@anime/db';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { heapAfterMajorCollection } from './heap-after-gc';
@@ -64,13 +65,26 @@ export const backendState = new Gauge({
   help: 'ComfyUI backend state as seen by this orchestrator: 1 for the current state, 0 otherwise.',
   labelNames: ['backend', 'state'] as const,
   registers: [animeRegistry],
-  // Also fills anime_backend_busy_ratio, which is listed after it.
+  // Also fills anime_backend_busy_ratio and anime_backend_stuck, which are listed after it.
   collect: runHook('anime_backend_state'),
 });
 
 export const backendBusyRatio = new Gauge({
   name: 'anime_backend_busy_ratio',
   help: "Prompts this orchestrator drives on a backend, over what it may hold (one running plus BACKEND_PREFETCH).",
+  labelNames: ['backend'] as const,
+  registers: [animeRegistry],
+});
+
+/**
+ * 1 while a backend is taken for down because its ComfyUI worker is stuck on a prompt that went on
+ * running past its interrupt (it answers, but nothing queued there runs until ComfyUI is restarted or
+ * lets go); 0 otherwise. Told apart from a backend that does not answer, which anime_backend_state
+ * alone shows as `down` too. Filled by the anime_backend_state hook.
+ */
+export const backendStuck = new Gauge({
+  name: 'anime_backend_stuck',
+  help: 'ComfyUI backend taken for down because its worker is stuck on a prompt past its interrupt: 1 while it is, 0 otherwise.',
   labelNames: ['backend'] as const,
   registers: [animeRegistry],
 });
@@ -106,10 +120,33 @@ export function countRateLimitRefusal(limit: RateLimitName): void {
   rateLimitRefusals.inc({ limit });
 }
 
-/** Webhook delivery calls this once per attempt (`outcome`: e.g. `delivered`, `failed`, `refused`). */
-export function countWebhookDelivery(outcome: string): void {
+/** How a webhook delivery attempt ended: a 2xx, a failure (retried on its schedule, or given up), a target it may not call. */
+export const WEBHOOK_DELIVERY_OUTCOMES = ['delivered', 'failed', 'refused'] as const;
+
+/** Webhook delivery calls this once per attempt. */
+export function countWebhookDelivery(outcome: (typeof WEBHOOK_DELIVERY_OUTCOMES)[number]): void {
   webhookDeliveries.inc({ outcome });
 }
+
+/** Generations this process recorded failed, by their error code (one of JOB_ERROR_CODES: a bounded set). */
+export const generationFailures = new Counter({
+  name: 'anime_generation_failures_total',
+  help: 'Generations recorded failed by this process, by error code.',
+  labelNames: ['code'] as const,
+  registers: [animeRegistry],
+});
+
+/** A stage calls this once it recorded a generation failed (not when the row was already settled). */
+export function countGenerationFailure(code: JobErrorCode): void {
+  generationFailures.inc({ code });
+}
+
+/** Gateway: Socket.IO connections cut because they did not read what they were sent (limitUnsentPackets). */
+export const slowConsumerDisconnects = new Counter({
+  name: 'anime_socket_slow_consumer_disconnects_total',
+  help: 'Socket.IO connections the gateway disconnected because too many packets waited to be written to them (a client that does not read).',
+  registers: [animeRegistry],
+});
 
 /** Statements this process sent to PostgreSQL (BEGIN/COMMIT included), read from the pools at scrape time. */
 export const dbStatements = new Counter({

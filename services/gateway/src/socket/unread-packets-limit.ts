@@ -1,5 +1,6 @@
 import type { Socket } from 'socket.io';
 import type { Logger } from '@anime/logger';
+import { slowConsumerDisconnects } from '@anime/pipeline';
 
 /**
  * The most packets a connection may have waiting to be written. Engine.IO queues a connection's
@@ -13,7 +14,7 @@ import type { Logger } from '@anime/logger';
  */
 export const MAX_UNSENT_PACKETS = 2_500;
 
-/** Disconnects `socket` (dropping what it has not taken) once MAX_UNSENT_PACKETS wait to be written to it. */
+/** Disconnects `socket` (dropping what it has not taken) once MAX_UNSENT_PACKETS wait to be written to it; counts it in anime_socket_slow_consumer_disconnects_total. */
 export function limitUnsentPackets(socket: Socket, log: Logger, max = MAX_UNSENT_PACKETS): void {
   const conn = socket.conn;
   // Engine.IO's write buffer, counted: each packet is created into it, and a flush hands all of it to the transport.
@@ -26,6 +27,7 @@ export function limitUnsentPackets(socket: Socket, log: Logger, max = MAX_UNSENT
     conn.off('packetCreate', onPacket);
     conn.off('flush', onFlush);
     log.warn('socket disconnected: it does not read what it is sent', { socketId: socket.id, unsentPackets: unsent });
+    slowConsumerDisconnects.inc();
     socket.disconnect(true);
     // Discarded rather than flushed first: closing waits for a drain that never comes, and a websocket's
     // closing handshake for an answer that never comes (30 s, which a gateway's stop waited out too).

@@ -532,9 +532,9 @@ export class BackendPool {
   }
 
   /** Each backend's state and how full this process keeps it, for the metrics. */
-  snapshot(): { url: string; state: 'up' | 'draining' | 'down'; inFlight: number; capacity: number }[] {
+  snapshot(): { url: string; state: 'up' | 'draining' | 'down'; inFlight: number; capacity: number; stuck: boolean }[] {
     const capacity = this.placesPerBackend;
-    return this.backends.map((b) => ({ url: b.url, state: !b.up ? 'down' : b.draining ? 'draining' : 'up', inFlight: b.inFlight, capacity }));
+    return this.backends.map((b) => ({ url: b.url, state: !b.up ? 'down' : b.draining ? 'draining' : 'up', inFlight: b.inFlight, capacity, stuck: b.stuckPromptId !== undefined }));
   }
 
   /** The clientIds the backends' sockets use now (this process's prompts are sent under them). */
