@@ -1,4 +1,4 @@
-import { Queue, type ConnectionOptions, type JobsOptions, type KeepJobs } from 'bullmq';
+import { Job, Queue, type ConnectionOptions, type JobsOptions, type KeepJobs } from 'bullmq';
 import { JOB_STAGES, PIPELINE_CATALOG, PRIORITY_RANK, QUEUE_KEYS, queueForStage, type JobStage, type Priority, type QueueKey, type QueuePayloadInput } from '@anime/contracts';
 import { createLogger, type Logger } from '@anime/logger';
 import { reportRedisErrors } from './redis-errors';
@@ -18,6 +18,12 @@ export interface PipelineQueues {
    * generation that had reached filing): the hand-offs of this run must not find their ids taken.
    */
   enqueueStage(generation: StageRef, options?: { replaceFinished?: boolean }): Promise<QueueKey | null>;
+  /**
+   * Brings forward the job of the stage the generation is at, when it is delayed (a render handed
+   * back to its queue waits up to 15 min): a generation canceled meanwhile then has its job end now
+   * (its stage finds it canceled) instead of lingering delayed. Nothing when no such job is delayed.
+   */
+  promoteStage(generation: { id: string; stage: JobStage }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -102,6 +108,13 @@ export function createPipelineQueues(connection: ConnectionOptions, prefix: stri
       }
       await enqueue(key, payload, { priority: generation.priority as Priority });
       return key;
+    },
+    promoteStage: async (generation) => {
+      const key = queueForStage(generation.stage);
+      const jobId = key && PIPELINE_CATALOG[key].jobId({ schemaVersion: 1, generationId: generation.id } as never);
+      if (!key || !jobId) return;
+      // BullMQ's promotion by id (no read of the job first); it refuses a job not delayed, which is left as it is.
+      await new Job(byKey[key], PIPELINE_CATALOG[key].jobName, null, {}, jobId).promote().catch(() => undefined);
     },
     close: async () => {
       await Promise.all(Object.values(byKey).map((q) => q.close()));

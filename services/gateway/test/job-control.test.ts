@@ -76,7 +76,7 @@ describe('POST /api/v1/generations/:id/cancel and /retry (gateway alone)', () =>
     subscriber.on('message', (_channel, raw) => messages.push(JSON.parse(raw)));
     await subscriber.subscribe(jobControlChannel(gateway.queuePrefix));
     try {
-      const deps = { db, events: new JobEventPublisher(redis, gateway.queuePrefix), control: new JobControlPublisher(redis, gateway.queuePrefix), log: createLogger('gateway', 'error') };
+      const deps = { db, events: new JobEventPublisher(redis, gateway.queuePrefix), control: new JobControlPublisher(redis, gateway.queuePrefix), queues: gateway.queues, log: createLogger('gateway', 'error') };
       await cancelGeneration(deps, id);
       // Canceled here, the orchestrator would follow its prompt to the end and publish job:submitted after job:canceled.
       const row = await gateway.db.generationJob.findUniqueOrThrow({ where: { id } });
@@ -99,6 +99,19 @@ describe('POST /api/v1/generations/:id/cancel and /retry (gateway alone)', () =>
     expect(retried.status).toBe(202);
     expect(retried.body).toMatchObject({ status: 'queued', stage: 'resolved', error: null });
     expect(await gateway.queues.byKey.generationRenders.getJob(`render-${id}`)).toBeTruthy();
+  });
+
+  it('when a queued generation whose render job an orchestrator handed back (delayed) is canceled, then that job is brought forward, to end now rather than once its delay is over', async () => {
+    const id = await create();
+    const renders = gateway.queues.byKey.generationRenders;
+    // As an orchestrator leaves it: handed back to its queue, delayed (with a deep backlog, up to 15 min).
+    await renders.remove(`render-${id}`);
+    await gateway.queues.enqueue('generationRenders', { schemaVersion: 1, generationId: id }, { priority: 'normal', delayMs: 10 * 60_000 });
+    expect(await renders.getJobState(`render-${id}`)).toBe('delayed');
+    const canceled = await api.post(`/api/v1/generations/${id}/cancel`);
+    expect(canceled.body).toMatchObject({ status: 'canceled', stage: 'resolved' });
+    // Before: still delayed, its generation canceled, for the rest of its delay.
+    expect(['waiting', 'prioritized']).toContain(await renders.getJobState(`render-${id}`));
   });
 
   /** Stored events (what a subscribe replays) added as cancel-and-retry rounds add them, until the history holds `total`. */

@@ -6,6 +6,7 @@ import { BackendPool } from './domain/backend-pool';
 import { watchBackendMetrics } from './domain/backend-metrics';
 import { listenForBackendChanges } from './domain/backends/backend-change-notices';
 import { RedisClientIdLeases } from './domain/backends/client-id-leases';
+import { SharedHandBacks } from './domain/backends/shared-hand-backs';
 import { ReferenceStager } from './domain/reference-stager';
 import { CancelRequests } from './jobs/cancel-requests';
 import { createRenderPromptHandler } from './jobs/render-prompt.processor';
@@ -21,7 +22,9 @@ export async function startOrchestrator(config: OrchestratorConfig, log: Logger)
     // Not ready while no backend is up: nothing could be rendered.
     readiness: { comfyui: async () => pool?.assertAnyUp() },
     build: async (ctx) => {
-      pool = new BackendPool({ urls: config.COMFYUI_URLS, db: ctx.db, log, prefetch: config.BACKEND_PREFETCH, defaultCheckpoint: config.DEFAULT_CHECKPOINT });
+      // The render jobs any orchestrator handed back, in line per backend: a place coming free here promotes them.
+      const shared = new SharedHandBacks({ redis: ctx.redis, queue: ctx.queues.byKey.generationRenders, queuePrefix: ctx.queuePrefix, urls: config.COMFYUI_URLS });
+      pool = new BackendPool({ urls: config.COMFYUI_URLS, db: ctx.db, log, prefetch: config.BACKEND_PREFETCH, defaultCheckpoint: config.DEFAULT_CHECKPOINT, shared });
       await pool.start();
       const activePool = pool;
       const unwatchBackends = watchBackendMetrics(activePool);

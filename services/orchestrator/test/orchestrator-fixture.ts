@@ -26,8 +26,13 @@ export interface OrchestratorFixture {
   resolvedGeneration(request?: Partial<GenerationRequestBodyInput>, conditioning?: Partial<JobConditioning>): Promise<string>;
   /** The same generation's row, handed to no queue (a test drives it, or enqueues it at a stage of its choosing). */
   createdGeneration(request?: Partial<GenerationRequestBodyInput>, conditioning?: Partial<JobConditioning>): Promise<CreatedJob>;
-  /** Stops the orchestrator and starts a new one over the same database, queues, library and backends; `service` is then the new one. */
-  restart(): Promise<void>;
+  /**
+   * Stops the orchestrator and starts a new one over the same database, queues, library and backends;
+   * `service` is then the new one. `whileStopped` runs in between, with no orchestrator running.
+   */
+  restart(whileStopped?: () => Promise<void>): Promise<void>;
+  /** Another orchestrator over the same database, queues, library and backends (a second replica); stopped by close() unless stopped before. */
+  startReplica(log?: Logger): Promise<RunningService>;
   close(): Promise<void>;
 }
 
@@ -58,6 +63,7 @@ export async function startOrchestratorFixture(label: string, options: { simulat
   const log = options.log ?? createLogger('orchestrator', 'error');
   const service = await startOrchestrator(config, log);
   const lifecycle = new JobLifecycle(db);
+  const replicas = new Set<RunningService>();
   const fixture: OrchestratorFixture = {
     db,
     lifecycle,
@@ -76,11 +82,26 @@ export async function startOrchestratorFixture(label: string, options: { simulat
       const resolution = { characterId: character.id, characterVersionId: version.id, conditioning: { ...BASE_CONDITIONING, ...conditioning } };
       return (await lifecycle.create({ body, source: 'test', resolution })).job;
     },
-    restart: async () => {
+    restart: async (whileStopped) => {
       await fixture.service.stop();
-      fixture.service = await startOrchestrator(config, log);
+      try {
+        await whileStopped?.();
+      } finally {
+        fixture.service = await startOrchestrator(config, log);
+      }
+    },
+    startReplica: async (replicaLog = log) => {
+      const replica = await startOrchestrator(config, replicaLog);
+      replicas.add(replica);
+      const stop = replica.stop.bind(replica);
+      replica.stop = () => {
+        replicas.delete(replica);
+        return stop();
+      };
+      return replica;
     },
     close: async () => {
+      await Promise.all([...replicas].map((replica) => replica.stop()));
       await fixture.service.stop();
       await Promise.all(proxies.map((p) => p.close()));
       await Promise.all(simulators.map((s) => s.close()));

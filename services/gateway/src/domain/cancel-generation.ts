@@ -1,6 +1,6 @@
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
-import { JobLifecycle, type JobControlPublisher, type JobEventPublisher } from '@anime/pipeline';
+import { JobLifecycle, type JobControlPublisher, type JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
 import { ApiError, notFound } from '../http/api-error';
 import { boundedHandoff } from './bounded-handoff';
 
@@ -8,6 +8,8 @@ export interface CancelGenerationDeps {
   db: Db;
   events: JobEventPublisher;
   control: JobControlPublisher;
+  /** Its stage job, delayed in its queue (a render handed back), is brought forward to end now. */
+  queues: Pick<PipelineQueues, 'promoteStage'>;
   log: Logger;
 }
 
@@ -39,6 +41,8 @@ export async function cancelGeneration(deps: CancelGenerationDeps, id: string): 
     const event = await lifecycle.cancelAtOnce(id);
     if (event) {
       await boundedHandoff(deps.events.publish(event), deps.log, 'publish the cancel', { generationId: id });
+      // A render handed back to its queue stays delayed up to 15 min: it comes now, finds the generation canceled, and ends.
+      await boundedHandoff(deps.queues.promoteStage({ id, stage: job.stage }), deps.log, 'bring the canceled generation\'s queue job forward', { generationId: id });
       return;
     }
   }

@@ -5,7 +5,8 @@ import { NoCapableBackendError, PromptTimedOutError, StageDeferredError, within,
 import { AbandonedPrompts } from './backends/abandoned-prompts';
 import { Backend, CAPABILITIES_RECHECK_MS } from './backends/backend';
 import { BackendStore } from './backends/backend-store';
-import { HandedBackJobs } from './backends/handed-back-jobs';
+import { HandedBackJobs, handBackScore } from './backends/handed-back-jobs';
+import type { SharedHandBacks } from './backends/shared-hand-backs';
 import { RoomWaiters, type RoomWaiter } from './backends/room-waiters';
 import { modelFilesOf, type BackendCapabilities } from './backends/capabilities';
 import { routeJob, type JobNeeds, type RouteCandidate } from './backends/route-job';
@@ -31,6 +32,12 @@ export interface BackendPoolOptions {
   defaultCheckpoint?: string;
   /** How often every backend is probed (/system_stats); a dead one is marked down within two periods. */
   probeEveryMs?: number;
+  /**
+   * The lines of handed-back jobs every orchestrator sharing the queue keeps in Redis: with them, a
+   * place coming free here promotes a job another process (or this one before a restart) handed back.
+   * Without, only the jobs this process handed back are promoted.
+   */
+  shared?: SharedHandBacks;
 }
 
 const DEFAULT_PROBE_MS = 2_000;
@@ -93,6 +100,8 @@ export class BackendPool {
   private readonly handedBack = new HandedBackJobs();
   /** Backends whose handed-back jobs are to be topped up once this turn's waits settle (refill). */
   private readonly refilling = new Set<string>();
+  /** Backends asked to be topped up again while a top-up from the shared lines was in flight. */
+  private readonly refillAgain = new Set<string>();
   /** Jobs in acquire() waiting because no capable backend is up and taking jobs (down, draining, models unknown). */
   private waitingForBackend = 0;
   private readonly capacityListeners = new Set<() => void>();
@@ -154,6 +163,9 @@ export class BackendPool {
     await Promise.all([...this.backends.map((b) => b.check()), this.refreshDrain().catch(() => undefined)]);
     // Closed meanwhile: what is left to take off waits for the next process (it restores it from PostgreSQL).
     if (this.closing.signal.aborted) return;
+    // Jobs another process handed back for a backend with room here (no place of ours came free there
+    // to promote them: this process just started, or has none of its own waiting) come back now.
+    if (this.options.shared) for (const backend of this.backends) this.refill(backend.url);
     // A backend stuck on a prompt still answers: our prompts left waiting behind it are taken off at once.
     await Promise.all(this.backends.filter((b) => b.up || b.answeringWhileStuck).map((b) => this.abandoned.sweep(b.url, b.client, this.closing.signal)));
   }
@@ -316,9 +328,12 @@ export class BackendPool {
    * Nor does it take a place to wait for ahead of a job this process handed back that is as urgent
    * and was handed back before it (or more urgent): it is handed back once more and that one is
    * promoted, so a job back on its own delay does not overtake the jobs handed back before it.
+   * With the shared lines (BackendPoolOptions.shared), a job that may have been handed back before
+   * (`returning`, by default) leaves them as it comes, and the jobs ahead of it are those delayed in
+   * them, whichever process handed them back (read once, when it is about to take a place to wait).
    * `jobId` names the job on its log line.
    */
-  async acquire(needs: JobNeeds, options: { deadlineAt: number; signal?: AbortSignal; limitS: number; rank?: number; handBackAs?: string; jobId?: string }): Promise<BackendLease> {
+  async acquire(needs: JobNeeds, options: { deadlineAt: number; signal?: AbortSignal; limitS: number; rank?: number; handBackAs?: string; returning?: boolean; jobId?: string }): Promise<BackendLease> {
     const key = options.handBackAs;
     const self: RoomWaiter = { rank: options.rank ?? 0, since: 0, backends: [], key, evicted: false };
     let waiting = false;
@@ -328,13 +343,17 @@ export class BackendPool {
     let handedBack = false;
     if (key) this.handedBack.arrived(key);
     try {
+      // Its place in the shared lines, which it leaves: one Redis call, for a job that may have been handed back (a job fresh from the queue is in none).
+      const score = key && options.returning !== false ? await this.arriveShared(key) : undefined;
+      /** The places of the first delayed jobs in the shared lines of the backends it may wait for, once read. */
+      let heads: Map<string, number> | undefined;
       for (;;) {
         // An aborted signal (a cancel, or the worker closing) takes no backend, free or not: nothing is
         // then prepared or uploaded for an attempt that will not run.
         options.signal?.throwIfAborted();
         if (self.evicted) {
           handedBack = true;
-          throw this.handBack(self, 'a more urgent job took its wait for a place');
+          throw this.handBack(self, 'a more urgent job took its wait for a place', score);
         }
         // The cached drain flags: a drain they do not show yet is caught by the submit statement itself
         // (BackendDrainingError), so no read is spent per placement.
@@ -358,16 +377,22 @@ export class BackendPool {
         // It holds a worker slot but takes no backend's room: another job may take that room.
         if (route.full) {
           const withRoom = this.roomWaiters.has(self) || !key ? [] : route.backends.filter((url) => this.roomToWait(url) > 0);
-          if (withRoom.length && this.handedBack.hasAhead(key!, self.rank, withRoom)) {
+          if (withRoom.length && this.options.shared && !heads) {
+            // About to take a place to wait while every backend it could use is full (a backlog): the
+            // lines are read once (one Redis call), and it routes again, as places may have come free meanwhile.
+            heads = await this.sharedHeads(withRoom);
+            continue;
+          }
+          if (withRoom.length && (this.options.shared ? this.aheadInSharedLine(heads!, key!, self.rank, withRoom, score) : this.handedBack.hasAhead(key!, self.rank, withRoom))) {
             handedBack = true;
-            const error = this.handBack({ ...self, backends: route.backends }, `jobs as urgent handed back before it go first: ${route.reason}`);
+            const error = this.handBack({ ...self, backends: route.backends }, `jobs as urgent handed back before it go first: ${route.reason}`, score);
             // The place to wait it leaves is topped up from the jobs handed back, the first of them first.
             for (const url of withRoom) this.refill(url);
             throw error;
           }
           if (!this.roomWaiters.has(self) && key && !this.mayWaitForRoom(route.backends, self.rank)) {
             handedBack = true;
-            throw this.handBack({ ...self, backends: route.backends }, `as many jobs already wait for a place as there are places: ${route.reason}`);
+            throw this.handBack({ ...self, backends: route.backends }, `as many jobs already wait for a place as there are places: ${route.reason}`, score);
           }
           self.backends = route.backends;
           if (!this.roomWaiters.has(self)) {
@@ -413,27 +438,98 @@ export class BackendPool {
     for (const url of waiter.backends) this.refill(url);
   }
 
-  /** The refusal that hands a job back to its queue, delayed (longer each time it is) unless a place near it promotes it first. */
-  private handBack(waiter: RoomWaiter, why: string): StageDeferredError {
+  /**
+   * The refusal that hands a job back to its queue, delayed (longer each time it is) unless a place
+   * near it promotes it first. Once delayed it joins the shared lines of its backends at `score`, the
+   * place it had in them (another process handed it back first), else at the place it has here.
+   */
+  private handBack(waiter: RoomWaiter, why: string, score?: number): StageDeferredError {
     const key = waiter.key!;
-    const delayMs = this.handedBack.handingBack(key, waiter.rank, waiter.backends);
-    return new StageDeferredError(`handed back to its queue for ${delayMs} ms at most: ${why}`, delayMs, (job) => this.handedBack.delayed(key, job));
+    const delayMs = this.handedBack.handingBack(key, waiter.rank, waiter.backends, score);
+    const place = this.handedBack.scoreOf(key) ?? score ?? handBackScore(waiter.rank, Date.now());
+    return new StageDeferredError(`handed back to its queue for ${delayMs} ms at most: ${why}`, delayMs, (job) => {
+      this.handedBack.delayed(key, job);
+      // Joined once delayed, never before: a process that finds it in line and not delayed takes it for on its way.
+      this.options.shared?.record(key, waiter.backends, place).catch((error) => this.options.log.warn('could not put a handed-back job in the shared line; it comes back on its delay', { jobId: key, error: (error as Error).message }));
+    });
+  }
+
+  /** The job `key` is back: it leaves the shared lines; the place it had in them (none without them, or when Redis failed). */
+  private async arriveShared(key: string): Promise<number | undefined> {
+    try {
+      return await this.options.shared?.arrived(key);
+    } catch (error) {
+      this.options.log.warn('could not take a job back out of the shared lines of handed-back jobs', { jobId: key, error: (error as Error).message });
+      return undefined;
+    }
+  }
+
+  /** The places of the first delayed jobs in the shared lines of `urls` (none known when Redis failed: the job goes on as if none were). */
+  private async sharedHeads(urls: string[]): Promise<Map<string, number>> {
+    try {
+      return await this.options.shared!.heads(urls);
+    } catch (error) {
+      this.options.log.warn('could not read the shared lines of handed-back jobs', { error: (error as Error).message });
+      return new Map();
+    }
+  }
+
+  /**
+   * Whether, when the job `key` came back (or, fresh from the queue, first found room to wait), one of
+   * `backends`' shared lines had a delayed job ahead of it (more urgent, or as urgent and handed back
+   * before it, by any process): it then goes back, and that one is promoted (refill). The lines know
+   * what is delayed, wherever it was promoted; this process's own book would not (HandedBackJobs.hasAhead).
+   * Read once: what it found then says nothing of later looks.
+   */
+  private aheadInSharedLine(heads: Map<string, number>, key: string, rank: number, backends: string[], score: number | undefined): boolean {
+    if (!heads.size) return false;
+    const own = score ?? this.handedBack.scoreOf(key) ?? handBackScore(rank, Date.now());
+    const ahead = backends.some((url) => (heads.get(url) ?? Infinity) < own);
+    heads.clear();
+    return ahead;
+  }
+
+  /**
+   * The job `key` ended without coming back for a place (its generation was canceled while it was
+   * handed back): it leaves the lines, here and shared, now rather than once a look finds it ended.
+   */
+  async handedBackEnded(key: string): Promise<void> {
+    this.handedBack.forget(key);
+    await this.options.shared?.remove(key);
   }
 
   /**
    * Promotes as many jobs handed back for `url` as it lacks waiting for a place there (counting those
    * promoted and on their way), once the waits and places of this turn have settled: so each place
    * that comes free there finds a job waiting for it, and no more are brought back than may wait.
+   * With the shared lines, the first in the line of `url`, whichever process handed it back.
    */
   private refill(url: string): void {
-    if (!this.handedBack.size || this.refilling.has(url)) return;
+    if (!this.handedBack.size && !this.options.shared) return;
+    if (this.refilling.has(url)) {
+      // A top-up from the shared lines in flight counted the room before this change: one more follows it.
+      if (this.options.shared) this.refillAgain.add(url);
+      return;
+    }
     this.refilling.add(url);
-    setImmediate(() => {
-      this.refilling.delete(url);
+    setImmediate(() => void this.topUp(url));
+  }
+
+  private async topUp(url: string): Promise<void> {
+    try {
       const backend = this.find(url);
       if (this.closing.signal.aborted || !backend?.up || backend.draining) return;
-      this.handedBack.promoteFor(url, this.roomToWait(url));
-    });
+      const room = this.roomToWait(url);
+      const shared = this.options.shared;
+      if (!shared) return this.handedBack.promoteFor(url, room);
+      if (room <= 0) return;
+      for (const key of await shared.promoteFor(url, room)) this.handedBack.promotedFrom(url, key);
+    } catch (error) {
+      this.options.log.warn('could not promote jobs handed back; they come back on their delay', { backend: url, error: (error as Error).message });
+    } finally {
+      this.refilling.delete(url);
+      if (this.refillAgain.delete(url)) this.refill(url);
+    }
   }
 
   /** How many more jobs may wait for a place on `url` (promoted jobs on their way count as waiting). */

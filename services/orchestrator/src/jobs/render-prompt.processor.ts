@@ -51,6 +51,9 @@ interface AttemptClock {
  */
 type AttemptOutcome = { kind: 'rendered' } | { kind: 'lost'; reason?: AttemptEndCode } | { kind: 'gone'; outcome: string };
 
+/** The job to render, and its queue job: the id it is handed back under, and whether it ran before (it may have been handed back). */
+type QueuedRender = JobToRender & { queued: { queueJobId: string; returning: boolean } };
+
 /**
  * `generation-renders` → routes the job to a capable backend, builds the workflow, submits it
  * under a prompt id recorded in PostgreSQL first (stage `submitted`), follows it to the end and
@@ -71,17 +74,22 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
       if (generation.cancelRequestedAt) deps.cancels.abort(generation.id);
       try {
         // A retry after a transient fault: a prompt no longer on its backend goes to another one.
-        return await render(generation, cancel.signal, signal, job.attemptsMade > 0);
+        // Started before (attemptsStarted counts each time BullMQ took it): it may come back from a hand-back.
+        return await render(generation, cancel.signal, signal, job.attemptsMade > 0, { queueJobId: job.id!, returning: job.attemptsStarted > 1 });
       } finally {
         cancel.dispose();
       }
     },
+    // Its generation canceled while the job was handed back: it ends here, never back in acquire(), so it leaves the lines of handed-back jobs now.
+    settle: async (_generation, { job }) => {
+      if (job.id) await deps.pool.handedBackEnded(job.id);
+    },
   };
 
-  async function render(generation: GenerationRow, cancel: AbortSignal, signal: AbortSignal | undefined, retried: boolean) {
+  async function render(generation: GenerationRow, cancel: AbortSignal, signal: AbortSignal | undefined, retried: boolean, queued: QueuedRender['queued']) {
     const conditioning = readConditioning(generation);
     const template = await loadTemplate(deps.db, conditioning);
-    const job: JobToRender = { id: generation.id, seed: generation.seed, request: generationRequestBodySchema.parse(generation.request), conditioning, characterSlug: generation.character!.slug, template };
+    const job: QueuedRender = { id: generation.id, seed: generation.seed, request: generationRequestBodySchema.parse(generation.request), conditioning, characterSlug: generation.character!.slug, template, queued };
     let submitted = generation.stage === 'submitted';
     let endReason: AttemptEndCode | undefined;
     let avoid: string | undefined;
@@ -130,7 +138,7 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
    * whose drain the cached flags did not show yet refuses the submit: the flags are read again and
    * the job placed anew.
    */
-  async function attempt(generation: GenerationRow, job: JobToRender, endReason: AttemptEndCode | undefined, clock: AttemptClock, cancel: AbortSignal, signal?: AbortSignal, avoid?: string): Promise<AttemptOutcome> {
+  async function attempt(generation: GenerationRow, job: QueuedRender, endReason: AttemptEndCode | undefined, clock: AttemptClock, cancel: AbortSignal, signal?: AbortSignal, avoid?: string): Promise<AttemptOutcome> {
     for (;;) {
       const outcome = await attemptOnce(generation, job, endReason, clock, cancel, signal, avoid);
       if (outcome.kind !== 'draining') return outcome;
@@ -138,12 +146,12 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
     }
   }
 
-  async function attemptOnce(generation: GenerationRow, job: JobToRender, endReason: AttemptEndCode | undefined, clock: AttemptClock, cancel: AbortSignal, signal?: AbortSignal, avoid?: string): Promise<AttemptOutcome | { kind: 'draining' }> {
+  async function attemptOnce(generation: GenerationRow, job: QueuedRender, endReason: AttemptEndCode | undefined, clock: AttemptClock, cancel: AbortSignal, signal?: AbortSignal, avoid?: string): Promise<AttemptOutcome | { kind: 'draining' }> {
     let placement: Awaited<ReturnType<typeof placeJob>>;
     try {
       // A first attempt has recorded nothing yet: it may go back to the queue (StageDeferredError) rather than wait long here.
-      const mayHandBack = endReason === undefined;
-      placement = await placeJob(deps, job, { deadlineAt: clock.waitStartedAt + limitMs, limitS: Math.round(limitMs / 1000), signal: AbortSignal.any([cancel, ...(signal ? [signal] : [])]), avoid, mayHandBack });
+      const handBack = endReason === undefined ? job.queued : undefined;
+      placement = await placeJob(deps, job, { deadlineAt: clock.waitStartedAt + limitMs, limitS: Math.round(limitMs / 1000), signal: AbortSignal.any([cancel, ...(signal ? [signal] : [])]), avoid, handBack });
     } catch (error) {
       if (cancel.aborted && !signal?.aborted) return cancelNow(generation.id, 'it was still waiting for a backend');
       throw error;

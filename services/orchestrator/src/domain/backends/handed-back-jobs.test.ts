@@ -157,6 +157,38 @@ describe('HandedBackJobs', () => {
     }
   });
 
+  it('when a job\'s delay ended and it did not come back here (another process promoted or took it), then it is no longer ahead of anyone, and is forgotten', () => {
+    jest.useFakeTimers({ now: 0 });
+    try {
+      const jobs = new HandedBackJobs();
+      const promoted: string[] = [];
+      const delayMs = jobs.handingBack('taken-elsewhere', 5, ['http://a']);
+      jobs.delayed('taken-elsewhere', job(promoted, 'taken-elsewhere'));
+      expect(jobs.hasAhead('fresh', 5, ['http://a'])).toBe(true);
+      // Its delay over, and the time a promotion takes to arrive: another process has it.
+      jest.setSystemTime(delayMs + 10_000);
+      // Before: still ahead of every job as urgent (only a promotion of its own refused forgot it), and remembered.
+      expect(jobs.hasAhead('fresh', 5, ['http://a'])).toBe(false);
+      jobs.handingBack('next', 5, ['http://a']);
+      expect(jobs.size).toBe(1);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('when this process promotes a job from the shared line (handed back here or elsewhere), then it counts as coming for the backends it waits for, and is no longer delayed here', () => {
+    const jobs = new HandedBackJobs();
+    const promoted: string[] = [];
+    jobs.handingBack('mine', 5, ['http://a', 'http://b']);
+    jobs.delayed('mine', job(promoted, 'mine'));
+    jobs.promotedFrom('http://a', 'mine');
+    jobs.promotedFrom('http://a', 'another-process-handed-it-back');
+    expect([jobs.comingFor('http://a'), jobs.comingFor('http://b')]).toEqual([2, 1]);
+    expect(jobs.hasAhead('fresh', 5, ['http://a'])).toBe(false);
+    jobs.promoteFor('http://a', 1);
+    expect(promoted).toEqual([]);
+  });
+
   it('when a job is back in acquire(), then it cannot be promoted until it is delayed again', () => {
     const jobs = new HandedBackJobs();
     const promoted: string[] = [];

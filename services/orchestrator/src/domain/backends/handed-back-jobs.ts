@@ -7,8 +7,8 @@ export interface Promotable {
 export const HAND_BACK_FIRST_DELAY_MS = 1_000;
 /**
  * The longest a handed-back job stays delayed while few are handed back: it is brought back sooner
- * (promoted) once a place near it comes free here, so the delay only bounds how long one this
- * process cannot promote (another process handed it back, or this one restarted) waits.
+ * (promoted) once a place near it comes free in any process sharing the queue (SharedHandBacks), so
+ * the delay only bounds how long one no process promotes (its line lost, Redis failing) waits.
  */
 export const HAND_BACK_MAX_DELAY_MS = 30_000;
 /**
@@ -19,12 +19,21 @@ export const HAND_BACK_MAX_DELAY_MS = 30_000;
  */
 export const HAND_BACK_RETURNS_PER_S = 10;
 /**
- * The longest delay however many are handed back: what a job this process cannot promote (an
- * earlier process handed it back) waits at most, and bounds the spread of their returns after a restart.
+ * The longest delay however many are handed back: what a job no process promotes waits at most (its
+ * shared line lives a while longer: LINE_TTL_MS).
  */
 export const HAND_BACK_DELAY_CAP_MS = 15 * 60_000;
 /** A promoted job not back in acquire() within this long (another process took it) no longer counts as coming. */
 const PROMOTED_ARRIVAL_MS = 5_000;
+/** How often at most the jobs whose delay ended elsewhere (another process took them) are forgotten. */
+const PRUNE_EVERY_MS = 1_000;
+
+/**
+ * A job's place in line: its priority rank first, then when it was first handed back (ms), as one
+ * number (the order of SharedHandBacks' lines too). Ranks are PRIORITY_RANK (1 to 10); 1e13 ms is
+ * some 300 years, and rank × 1e13 stays an exact double.
+ */
+export const handBackScore = (rank: number, firstAt: number): number => rank * 1e13 + firstAt;
 /**
  * Jobs remembered. Past this many, the last in line (the least urgent, then the last handed back) is
  * not: the first in line are the ones promoted next. One not remembered comes back after the longest
@@ -38,6 +47,10 @@ interface Entry {
   backends: string[];
   /** How often it was handed back (its next delay doubles each time). */
   times: number;
+  /** Its place in line (handBackScore), kept from its first hand-back. */
+  score: number;
+  /** When its last delay ends, and a promotion of it has had time to arrive: past this, unless here, it came back elsewhere. */
+  until: number;
   /** Set while it is delayed in Redis (it can be promoted); unset while a process holds it. */
   job?: Promotable;
   /** In acquire() here since it was last handed back. */
@@ -50,11 +63,14 @@ interface Entry {
  * for a place on one of those backends than it has places, the most urgent of them (lowest rank,
  * then the first handed back) is promoted, so it comes back as the place comes free rather than
  * when its delay ends; promoted jobs still on their way count as waiting, so a place is filled once.
+ * With the shared lines (SharedHandBacks) the lines decide what is promoted and what goes first; this
+ * book then keeps each job's delay, its place in line, and the promoted jobs on their way here.
  */
 export class HandedBackJobs {
   private readonly entries = new Map<string, Entry>();
   /** Promoted and not back yet: each one's backends and when it was promoted. */
   private readonly coming = new Map<string, { backends: string[]; at: number }>();
+  private prunedAt = 0;
 
   /** The job `key` is in acquire() again: it is not delayed, nor still coming. */
   arrived(key: string): void {
@@ -63,20 +79,44 @@ export class HandedBackJobs {
     if (entry) Object.assign(entry, { job: undefined, here: true });
   }
 
-  /** The job `key` is handed back once more: how long it stays delayed. */
-  handingBack(key: string, rank: number, backends: string[]): number {
+  /**
+   * The job `key` is handed back once more: how long it stays delayed. `score`, its place in line
+   * when it had one before this process knew it (another process handed it back first).
+   */
+  handingBack(key: string, rank: number, backends: string[], score?: number): number {
+    this.prune();
     if (!this.entries.has(key) && this.entries.size >= REMEMBERED) {
       const last = this.lastInLine();
       if (!last || last[1].rank <= rank) return this.spread(this.longestDelayMs());
       this.entries.delete(last[0]);
     }
-    const entry = this.entries.get(key) ?? { rank, backends, times: 0 };
+    const entry = this.entries.get(key) ?? { rank, backends, times: 0, score: score ?? handBackScore(rank, Date.now()), until: 0 };
     Object.assign(entry, { rank, backends, times: entry.times + 1, job: undefined, here: false });
     // Kept in its place (the order of its first hand-back) when it is handed back again.
     this.entries.set(key, entry);
     const longest = this.longestDelayMs();
     const doubled = HAND_BACK_FIRST_DELAY_MS * 2 ** Math.min(entry.times - 1, 30);
-    return doubled < longest ? doubled : this.spread(longest);
+    const delayMs = doubled < longest ? doubled : this.spread(longest);
+    entry.until = Date.now() + delayMs + PROMOTED_ARRIVAL_MS;
+    return delayMs;
+  }
+
+  /** The place in line of the job `key` when this process handed it back (handBackScore). */
+  scoreOf(key: string): number | undefined {
+    return this.entries.get(key)?.score;
+  }
+
+  /**
+   * Forgets, at most once per PRUNE_EVERY_MS, the jobs whose delay ended (and whose promotion had
+   * time to arrive) without them coming back here: another process took them. Else, with another
+   * process promoting them from the shared lines, they stayed here as delayed for good, ahead of
+   * every job of their rank, and counted against the longest delay.
+   */
+  private prune(): void {
+    const now = Date.now();
+    if (now - this.prunedAt < PRUNE_EVERY_MS) return;
+    this.prunedAt = now;
+    for (const [key, entry] of this.entries) if (!entry.here && entry.until < now && !this.coming.has(key)) this.entries.delete(key);
   }
 
   /**
@@ -105,12 +145,14 @@ export class HandedBackJobs {
    */
   hasAhead(key: string, rank: number, backends: string[]): boolean {
     let reachedSelf = false;
+    const now = Date.now();
     for (const [other, entry] of this.entries) {
       if (other === key) {
         reachedSelf = true;
         continue;
       }
-      if (!entry.job || entry.rank > rank || (entry.rank === rank && reachedSelf)) continue;
+      // Its delay over, it is no longer delayed: back here (then not in this list as delayed) or taken elsewhere.
+      if (!entry.job || entry.until < now || entry.rank > rank || (entry.rank === rank && reachedSelf)) continue;
       if (entry.backends.some((url) => backends.includes(url))) return true;
     }
     return false;
@@ -143,6 +185,16 @@ export class HandedBackJobs {
     this.coming.delete(key);
     const entry = this.entries.get(key);
     if (entry && !entry.job && !entry.here) this.entries.delete(key);
+  }
+
+  /**
+   * The job `key` was promoted from the shared line of `url` (by this process): it is on its way, and
+   * counts as waiting for a place on the backends it waits for (those known here, else `url`).
+   */
+  promotedFrom(url: string, key: string): void {
+    const entry = this.entries.get(key);
+    if (entry) entry.job = undefined;
+    this.coming.set(key, { backends: entry?.backends ?? [url], at: Date.now() });
   }
 
   /** Promoted jobs on their way that could take a place on `url`. */
