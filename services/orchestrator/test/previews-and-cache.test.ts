@@ -1,4 +1,3 @@
-import { ComfyClient } from '@anime/comfyui-client';
 import { textToImage } from '@anime/comfyui-simulator';
 import type { Db } from '@anime/db';
 import { waitFor } from '@anime/testing';
@@ -6,9 +5,10 @@ import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrat
 
 /**
  * What a real ComfyUI sends that a plain simulator run does not: a JPEG binary frame per sampler step
- * (--preview-method auto, comfyui-protocol.md §6.3), every prompt's progress_state to every socket
- * (comfy_execution/progress.py), and, for a prompt whose sampler result is cached, no executing or
- * progress for the cached nodes at all while /history still lists the new output.
+ * (--preview-method auto, comfyui-protocol.md §6.3), another client's prompt queued with no client_id
+ * (its progress, progress_state and previews go to every socket: comfyui-protocol.md §6.2), and, for
+ * a prompt whose sampler result is cached, no executing or progress for the cached nodes at all while
+ * /history still lists the new output.
  */
 describe('latent previews, foreign progress_state and a cached sampler', () => {
   let fx: OrchestratorFixture;
@@ -32,14 +32,13 @@ describe('latent previews, foreign progress_state and a cached sampler', () => {
 
   it('when its prompt sends previews while another client’s prompt runs on the same ComfyUI, then it renders with its own progress only', async () => {
     const [simulator] = fx.simulators;
-    // Another client of the same server, whose prompt's progress_state (and nothing else) reaches the orchestrator's socket.
-    const other = new ComfyClient({ baseUrl: simulator.url, clientId: 'someone-else' });
-    await other.connect();
-    await other.submit(textToImage({ steps: 40, seed: 999, prefix: 'foreign/img' }));
+    // Another client of the same server queues with no client_id: its progress, progress_state and
+    // previews (format 1) reach the orchestrator's socket too, under a prompt_id it does not follow.
+    const foreign = await fetch(`${simulator.url}/prompt`, { method: 'POST', body: JSON.stringify({ prompt: textToImage({ steps: 40, seed: 999, prefix: 'foreign/img' }) }) });
+    expect(foreign.status).toBe(200);
 
     const id = await fx.resolvedGeneration({ steps: 6, seed: 5 });
     const row = await rendered(id);
-    other.close();
     expect({ status: row.status, stage: row.stage, errorCode: row.errorCode }).toEqual({ status: 'running', stage: 'rendered', errorCode: null });
     expect({ value: row.progressValue, max: row.progressMax }).toEqual({ value: 6, max: 6 });
     expect((row.outputs as { items: unknown[] }).items).toHaveLength(1);

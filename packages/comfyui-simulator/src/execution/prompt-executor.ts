@@ -66,9 +66,10 @@ export class PromptExecutor {
     // `for node_id in prompt`: cached ids are listed in the order the prompt was posted.
     addMessage('execution_cached', { nodes: pyKeys(prompt).filter(isCached), prompt_id: promptId }, false);
 
-    // WebUIProgressHandler._send_progress_state calls send_sync("progress_state", …) with no sid: every
-    // socket hears every prompt's progress_state, whoever sent the prompt (comfy_execution/progress.py).
-    const progress = new ProgressRegistry(promptId, (data) => this.sink.send('progress_state', data, null));
+    // WebUIProgressHandler._send_progress_state sends it to the prompt's client_id (comfy_execution/progress.py,
+    // since Comfy-Org/ComfyUI#9706, 2025-09, before either version simulated): every socket hears it only
+    // when the prompt has no client_id, as `progress`. (Sent with no sid before that, to every socket.)
+    const progress = new ProgressRegistry(promptId, (data) => this.sink.send('progress_state', data, clientId));
     const plan = planExecution(prompt, item.outputs, isCached, this.env.nodes, this.profile.cachedOutputReplay);
     const classOf = (nodeId: string) => prompt[nodeId].class_type as string;
     const failAt = armed ? (plan.find((id) => classOf(id) === 'KSampler' && !isCached(id)) ?? plan.find((id) => !isCached(id))) : undefined;
