@@ -10,6 +10,7 @@ import { PromptExecutor } from './execution/prompt-executor';
 import { PromptQueue } from './execution/prompt-queue';
 import { PromptWorker } from './execution/prompt-worker';
 import { WorkerHang } from './execution/worker-hang';
+import { checkedTempFolder, emptyFolder } from './files/temp-folder';
 import { addFileRoutes } from './http/routes/file-routes';
 import { addHistoryRoutes } from './http/routes/history-routes';
 import { addInfoRoutes } from './http/routes/info-routes';
@@ -123,12 +124,6 @@ class RecentRecord<T> extends Array<T> {
   }
 }
 
-/** shutil.rmtree(temp_dir, ignore_errors=True), then the folder made again (os.makedirs) for the next files. */
-function emptyFolder(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-}
-
 export const DEFAULT_CHECKPOINTS = ['anime-v1.safetensors', 'sd_xl_base_1.0.safetensors'];
 export const DEFAULT_LORAS = ['style/inkwash.safetensors', 'kai-nakamura.safetensors'];
 
@@ -148,7 +143,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   };
   // main.cleanup_temp: ComfyUI empties its temp folder when it starts (and again when it exits), so a
   // restarted server no longer serves the PreviewImage files of the one before.
-  if (options.tempDir) emptyFolder(options.tempDir);
+  if (options.tempDir) emptyFolder(checkedTempFolder(options.tempDir, options));
   const env: NodeEnvironment = {
     nodes,
     outputDir: folder(options.outputDir, 'output'),
