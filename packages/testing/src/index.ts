@@ -5,3 +5,6 @@ export * from './tcp-proxy';
 export * from './terminate-backends';
 export * from './hostile-png';
 export * from './refused-redis-urls';
+export * from './gate';
+export * from './file-exists';
+export * from './stale-partials-library';

@@ -1,4 +1,5 @@
 import { poolOf } from '@anime/db';
+import { BAD_VERSION_PAGE_QUERIES, range, versionNumbers, walkCursorPages } from './cursor-pages';
 import { jsonClient } from './http-client';
 import { kaiDefinition } from './fixtures';
 import { png } from './images';
@@ -144,9 +145,6 @@ describe('character versions', () => {
 describe('the version list, paged', () => {
   // A character edited for most of a year (or by a script): 250 versions, each with two attributes.
   const VERSIONS = 250;
-  type Page = { items: { number: number; attributes: Record<string, unknown>; note: string | null }[]; nextCursor: string | null };
-  const numbers = (page: Page) => page.items.map((v) => v.number);
-  const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
   beforeAll(async () => {
     expect((await api.post('/api/v1/characters', { name: 'Many', slug: 'many', definition: kaiDefinition, attributes: { take: 1 } })).status).toBe(201);
@@ -170,55 +168,36 @@ describe('the version list, paged', () => {
     expect(response.status).toBe(200);
     expect(Object.keys(response.body).sort()).toEqual(['items', 'nextCursor']);
     expect(response.body.nextCursor).toBeNull();
-    expect(numbers(response.body)).toEqual(range(1, response.body.items.length));
+    expect(versionNumbers(response.body)).toEqual(range(1, response.body.items.length));
     expect(response.body.items.length).toBe(await gateway.db.characterVersion.count({ where: { character: { slug: 'kai' } } }));
   });
 
   it('when listed without a limit, then the first 50 come, oldest first, and nextCursor names the last of them', async () => {
     const response = await api.get('/api/v1/characters/many/versions');
     expect(response.status).toBe(200);
-    expect(numbers(response.body)).toEqual(range(1, 50));
+    expect(versionNumbers(response.body)).toEqual(range(1, 50));
     expect(response.body.nextCursor).toBe('50');
     expect(response.body.items[49]).toEqual({ number: 50, definition: expect.objectContaining({ displayName: 'Kai Nakamura' }), attributes: { take: 50, twice: 100 }, note: 'edit 50', createdAt: expect.any(String) });
   });
 
   it('when walked by its cursors, then every version comes once, in order, and the last page says there is no more', async () => {
-    const pages: number[][] = [];
-    let cursor: string | null = null;
-    do {
-      const response = await api.get(`/api/v1/characters/many/versions?limit=100${cursor ? `&cursor=${cursor}` : ''}`);
-      expect(response.status).toBe(200);
-      pages.push(numbers(response.body));
-      cursor = response.body.nextCursor;
-    } while (cursor && pages.length < 10);
+    const pages = await walkCursorPages(api, '/api/v1/characters/many/versions?limit=100', versionNumbers);
     expect(pages.map((p) => p.length)).toEqual([100, 100, 50]);
     expect(pages.flat()).toEqual(range(1, VERSIONS));
   });
 
   it('when a page ends exactly on the last version, then nextCursor is null; past the last, the page is empty', async () => {
     const tail = await api.get('/api/v1/characters/many/versions?cursor=50&limit=200');
-    expect(numbers(tail.body)).toEqual(range(51, VERSIONS));
+    expect(versionNumbers(tail.body)).toEqual(range(51, VERSIONS));
     expect(tail.body.nextCursor).toBeNull();
     const one = await api.get('/api/v1/characters/many/versions?limit=1&cursor=248');
-    expect([numbers(one.body), one.body.nextCursor]).toEqual([[249], '249']);
+    expect([versionNumbers(one.body), one.body.nextCursor]).toEqual([[249], '249']);
     expect((await api.get(`/api/v1/characters/many/versions?limit=1&cursor=249`)).body).toEqual({ items: [expect.objectContaining({ number: 250 })], nextCursor: null });
     expect((await api.get(`/api/v1/characters/many/versions?cursor=${VERSIONS}`)).body).toEqual({ items: [], nextCursor: null });
     expect((await api.get('/api/v1/characters/many/versions?cursor=999999999')).body).toEqual({ items: [], nextCursor: null });
   });
 
-  it.each([
-    ['limit=0', 'limit'],
-    ['limit=201', 'limit'],
-    ['limit=abc', 'limit'],
-    ['limit=1e2', 'limit'],
-    ['limit=5&limit=6', 'limit'],
-    ['cursor=abc', 'cursor'],
-    ['cursor=0', 'cursor'],
-    ['cursor=-1', 'cursor'],
-    ['cursor=1.5', 'cursor'],
-    ['cursor=1000000000', 'cursor'],
-    ['cursor=3fa85f64-5717-4562-b3fc-2c963f66afa6', 'cursor'],
-  ])('when the list is asked with %s, then 400 validation_failed names it', async (query, field) => {
+  it.each(BAD_VERSION_PAGE_QUERIES)('when the list is asked with %s, then 400 validation_failed names it', async (query, field) => {
     const response = await api.get(`/api/v1/characters/many/versions?${query}`);
     expectError(response, 400, 'validation_failed');
     expect(response.body.error.details).toEqual([{ path: field, message: expect.any(String) }]);

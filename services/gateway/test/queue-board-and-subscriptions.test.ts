@@ -1,8 +1,8 @@
 import axios from 'axios';
 import { io, type Socket } from 'socket.io-client';
-import { poolOf } from '@anime/db';
 import { startTcpProxy, TEST_REDIS_URL, waitFor, type TcpProxy } from '@anime/testing';
 import { kaiDefinition } from './fixtures';
+import { aroundStatements } from './pool-statements';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
 
 let gateway: TestGateway;
@@ -31,6 +31,16 @@ function connect(token: string): Promise<Socket> {
   });
 }
 
+/** A new job followed by a new connection, and what the connection hears of it as `seq:name`. */
+async function followNewJob(prompt: string): Promise<{ socket: Socket; heard: string[]; jobId: string }> {
+  const socket = await connect(gateway.apiKey);
+  const heard: string[] = [];
+  socket.onAny((name: string, payload: { jobId: string; seq: number }) => heard.push(`${payload.seq}:${name}`));
+  const created = await gateway.client().post('/api/v1/generations', { character: 'kai', prompt });
+  expect(await socket.timeout(5_000).emitWithAck('subscribe', { jobId: created.body.id })).toEqual({ ok: true, status: 'queued' });
+  return { socket, heard, jobId: created.body.id };
+}
+
 const board = (method: string, path: string) =>
   axios.request({ method, url: `${gateway.baseUrl}/admin/queues/api${path}`, headers: gateway.authHeaders, validateStatus: () => true });
 
@@ -53,14 +63,10 @@ describe('Socket.IO subscriptions', () => {
     expect(gateway.gateway.followedJobs()).toBe(0);
   });
   it("when the gateway's Redis subscription drops while a followed job ends, then the subscriber still gets the terminal event once, after the link is back", async () => {
-    const socket = await connect(gateway.apiKey);
-    const heard: string[] = [];
-    socket.onAny((name: string, payload: { jobId: string; seq: number }) => heard.push(`${payload.seq}:${name}`));
-    const created = await gateway.client().post('/api/v1/generations', { character: 'kai', prompt: 'through a blip' });
-    expect(await socket.timeout(5_000).emitWithAck('subscribe', { jobId: created.body.id })).toEqual({ ok: true, status: 'queued' });
+    const { socket, heard, jobId } = await followNewJob('through a blip');
     // The event is published while the gateway hears nothing: Redis pub/sub keeps no message for it.
     await subscriberLink.refuse();
-    expect((await gateway.client().post(`/api/v1/generations/${created.body.id}/cancel`)).status).toBe(202);
+    expect((await gateway.client().post(`/api/v1/generations/${jobId}/cancel`)).status).toBe(202);
     await subscriberLink.accept();
     await waitFor(() => heard.includes('2:job:canceled'), 'the job:canceled published during the drop', 10_000);
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -73,25 +79,19 @@ describe('Socket.IO subscriptions', () => {
   }, 30_000);
 
   it("when PostgreSQL is still away as the gateway's Redis subscription comes back (its catch-up fails), then the terminal event a followed job published during the drop still reaches the subscriber once PostgreSQL answers", async () => {
-    const socket = await connect(gateway.apiKey);
-    const heard: string[] = [];
-    socket.onAny((name: string, payload: { jobId: string; seq: number }) => heard.push(`${payload.seq}:${name}`));
-    const created = await gateway.client().post('/api/v1/generations', { character: 'kai', prompt: 'through a longer blip' });
-    expect(await socket.timeout(5_000).emitWithAck('subscribe', { jobId: created.body.id })).toEqual({ ok: true, status: 'queued' });
+    const { heard, jobId } = await followNewJob('through a longer blip');
     await subscriberLink.refuse();
-    expect((await gateway.client().post(`/api/v1/generations/${created.body.id}/cancel`)).status).toBe(202);
+    expect((await gateway.client().post(`/api/v1/generations/${jobId}/cancel`)).status).toBe(202);
     // The catch-up's reads of a job's story fail while PostgreSQL is "away".
-    const pool = poolOf(gateway.db);
-    const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
     let away = true;
     let refused = 0;
-    const spy = jest.spyOn(pool, 'query').mockImplementation((async (...args: unknown[]) => {
-      if ((args[0] as { name?: string }).name === 'gateway-job-story' && away) {
+    const spy = aroundStatements(gateway.db, async (name, send) => {
+      if (name === 'gateway-job-story' && away) {
         refused += 1;
         throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
       }
-      return query(...args);
-    }) as never);
+      return send();
+    });
     try {
       await subscriberLink.accept();
       await waitFor(() => refused > 0, 'the catch-up to meet PostgreSQL away', 10_000);
@@ -115,18 +115,16 @@ describe('Socket.IO subscriptions', () => {
     await subscriberLink.refuse();
     expect((await gateway.client().post(`/api/v1/generations/${later}/cancel`)).status).toBe(202);
     // The link comes back; while the catch-up reads its first story, `later` is retried: its job:retrying is heard live.
-    const pool = poolOf(gateway.db);
-    const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
     let retried = false;
-    const spy = jest.spyOn(pool, 'query').mockImplementation((async (...args: unknown[]) => {
-      if ((args[0] as { name?: string }).name === 'gateway-job-story' && !retried) {
+    const spy = aroundStatements(gateway.db, async (name, send) => {
+      if (name === 'gateway-job-story' && !retried) {
         retried = true;
         expect((await gateway.client().post(`/api/v1/generations/${later}/retry`)).status).toBe(202);
         // Long enough for the live job:retrying to reach the relay.
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
-      return query(...args);
-    }) as never);
+      return send();
+    });
     try {
       await subscriberLink.accept();
       await waitFor(() => heard.includes(`${later}:3:job:retrying`), 'the live job:retrying', 10_000);

@@ -2,9 +2,9 @@ import type { Redis } from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
 import type { JobEventEnvelope } from '@anime/contracts';
 import { createRedis, JobEventPublisher, progressEvent } from '@anime/pipeline';
-import { poolOf } from '@anime/db';
 import { TEST_REDIS_URL, waitFor } from '@anime/testing';
 import { kaiDefinition } from './fixtures';
+import { holdStatement } from './pool-statements';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
 import { LatestTicks } from '../src/socket/latest-ticks';
 
@@ -97,32 +97,17 @@ describe('the replay of a job story to a late subscriber (gateway in-process, Po
    * the early follower (so the gateway) has heard `heard`; the statements the gateway ran meanwhile.
    */
   async function lateFollowerAround(jobId: string, early: Awaited<ReturnType<typeof follower>>, heard: string, meanwhile: () => Promise<void>) {
-    const pool = poolOf(gateway.db);
-    const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
-    let storyRead!: () => void;
-    const reading = new Promise<void>((resolve) => (storyRead = resolve));
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    const spy = jest.spyOn(pool, 'query').mockImplementation((async (...args: unknown[]) => {
-      const result = await query(...args);
-      if ((args[0] as { name?: string }).name === 'gateway-key-and-story') {
-        storyRead();
-        await released;
-      }
-      return result;
-    }) as never);
+    const story = holdStatement(gateway.db, 'gateway-key-and-story', 'after-answer');
     try {
       const late = follower(jobId);
-      await reading;
+      await story.reached;
       await meanwhile();
       await waitFor(() => early.names().includes(heard), `the early follower to get ${heard}`);
-      release();
+      story.release();
       const answer = await late;
-      const statements = spy.mock.calls.map(([statement]) => (statement as { name?: string }).name);
-      return { ...answer, jobReads: statements.filter((name) => name?.startsWith('gateway-job')) };
+      return { ...answer, jobReads: story.sent().filter((name) => name?.startsWith('gateway-job')) };
     } finally {
-      release();
-      spy.mockRestore();
+      story.stop();
     }
   }
 
@@ -187,35 +172,22 @@ describe('the replay of a job story to a late subscriber (gateway in-process, Po
     await waitFor(() => early.names().includes('job:queued'), 'the early follower to get job:queued');
     // The late subscriber is registered, and its story read only once both events were heard: the tick
     // (never stored) is pending alone, job:canceled is pending and in the story too.
-    const pool = poolOf(gateway.db);
-    const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
-    let storyAsked!: () => void;
-    const asked = new Promise<void>((resolve) => (storyAsked = resolve));
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    const spy = jest.spyOn(pool, 'query').mockImplementation((async (...args: unknown[]) => {
-      if ((args[0] as { name?: string }).name === 'gateway-key-and-story') {
-        storyAsked();
-        await released;
-      }
-      return query(...args);
-    }) as never);
+    const story = holdStatement(gateway.db, 'gateway-key-and-story', 'before-sending');
     try {
       const late = follower(jobId);
-      await asked;
+      await story.reached;
       await gateway.db.$executeRaw`UPDATE generation_jobs SET "eventSeq" = 2 WHERE id = ${jobId}::uuid`;
       await events.publishAll([progressEvent(jobId, { value: 1, max: 8, node: '3' }, 2)]);
       await waitFor(() => early.seqs().includes(2), 'the early follower to get the tick');
       expect((await gateway.client().post(`/api/v1/generations/${jobId}/cancel`)).status).toBe(202);
       await waitFor(() => early.names().includes('job:canceled'), 'the early follower to get job:canceled');
-      release();
+      story.release();
       const answer = await late;
       await waitFor(() => answer.names().includes('job:canceled'), 'the late follower to get job:canceled');
       expect(answer.names()).toEqual(['job:queued', 'job:progress', 'job:canceled']);
       expect(answer.ack).toMatchObject({ ok: true, status: 'canceled' });
     } finally {
-      release();
-      spy.mockRestore();
+      story.stop();
     }
   });
 });

@@ -1,4 +1,5 @@
 import { poolOf } from '@anime/db';
+import { BAD_VERSION_PAGE_QUERIES, range, versionNumbers, walkCursorPages, type CursorPage } from './cursor-pages';
 import { jsonClient } from './http-client';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
 import { portraitGraph, portraitParams } from './workflow-template-fixture';
@@ -15,9 +16,6 @@ let api: ReturnType<typeof jsonClient>;
 // A template registered on every deploy for months: 120 versions.
 const VERSIONS = 120;
 
-type Page = { items: { number: number; name: string; graph: unknown; params: unknown; note: string | null; createdAt: string | null }[]; nextCursor: string | null };
-const numbers = (page: Page) => page.items.map((v) => v.number);
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 const expectError = (response: { status: number; body: any }, status: number, code: string) => {
   expect(response.status).toBe(status);
   expect(response.body.error.code).toBe(code);
@@ -55,29 +53,22 @@ describe("a workflow template's version list, paged", () => {
   it('when listed without a limit, then the first 50 come, oldest first, and nextCursor names the last of them', async () => {
     const response = await api.get('/api/v1/workflows/deploys/versions');
     expect(response.status).toBe(200);
-    expect(numbers(response.body)).toEqual(range(1, 50));
+    expect(versionNumbers(response.body)).toEqual(range(1, 50));
     expect(response.body.nextCursor).toBe('50');
     expect(response.body.items[49]).toEqual({ number: 50, name: 'deploy 50', graph: portraitGraph(), params: portraitParams(), note: 'deploy 50', createdAt: expect.any(String) });
   });
 
   it('when walked by its cursors, then every version comes once, in order, and the last page says there is no more', async () => {
-    const pages: number[][] = [];
-    let cursor: string | null = null;
-    do {
-      const response = await api.get(`/api/v1/workflows/deploys/versions?limit=50${cursor ? `&cursor=${cursor}` : ''}`);
-      expect(response.status).toBe(200);
-      pages.push(numbers(response.body));
-      cursor = response.body.nextCursor;
-    } while (cursor && pages.length < 10);
+    const pages = await walkCursorPages(api, '/api/v1/workflows/deploys/versions?limit=50', versionNumbers);
     expect(pages.map((p) => p.length)).toEqual([50, 50, 20]);
     expect(pages.flat()).toEqual(range(1, VERSIONS));
   });
 
   it('when a page ends exactly on the last version, then nextCursor is null; past the last, the page is empty', async () => {
     const tail = await api.get('/api/v1/workflows/deploys/versions?cursor=20&limit=200');
-    expect([numbers(tail.body), tail.body.nextCursor]).toEqual([range(21, VERSIONS), null]);
+    expect([versionNumbers(tail.body), tail.body.nextCursor]).toEqual([range(21, VERSIONS), null]);
     const one = await api.get(`/api/v1/workflows/deploys/versions?limit=1&cursor=${VERSIONS - 2}`);
-    expect([numbers(one.body), one.body.nextCursor]).toEqual([[VERSIONS - 1], String(VERSIONS - 1)]);
+    expect([versionNumbers(one.body), one.body.nextCursor]).toEqual([[VERSIONS - 1], String(VERSIONS - 1)]);
     expect((await api.get(`/api/v1/workflows/deploys/versions?limit=1&cursor=${VERSIONS - 1}`)).body).toEqual({ items: [expect.objectContaining({ number: VERSIONS })], nextCursor: null });
     expect((await api.get(`/api/v1/workflows/deploys/versions?cursor=${VERSIONS}`)).body).toEqual({ items: [], nextCursor: null });
     expect((await api.get('/api/v1/workflows/deploys/versions?cursor=999999999')).body).toEqual({ items: [], nextCursor: null });
@@ -91,19 +82,7 @@ describe("a workflow template's version list, paged", () => {
     expectError(await api.get('/api/v1/workflows/txt2img/versions?limit=0'), 400, 'validation_failed');
   });
 
-  it.each([
-    ['limit=0', 'limit'],
-    ['limit=201', 'limit'],
-    ['limit=abc', 'limit'],
-    ['limit=1e2', 'limit'],
-    ['limit=5&limit=6', 'limit'],
-    ['cursor=abc', 'cursor'],
-    ['cursor=0', 'cursor'],
-    ['cursor=-1', 'cursor'],
-    ['cursor=1.5', 'cursor'],
-    ['cursor=1000000000', 'cursor'],
-    ['cursor=3fa85f64-5717-4562-b3fc-2c963f66afa6', 'cursor'],
-  ])('when the list is asked with %s, then 400 validation_failed names it', async (query, field) => {
+  it.each(BAD_VERSION_PAGE_QUERIES)('when the list is asked with %s, then 400 validation_failed names it', async (query, field) => {
     const response = await api.get(`/api/v1/workflows/deploys/versions?${query}`);
     expectError(response, 400, 'validation_failed');
     expect(response.body.error.details).toEqual([{ path: field, message: expect.any(String) }]);
@@ -114,8 +93,7 @@ describe('the template list, paged', () => {
   // A studio with a template per show, scene type and deploy target: 80 registered besides 'pair' and 'deploys'.
   const TEMPLATES = 80;
   const slugs: string[] = [];
-  type TemplatePage = { items: { slug: string; name: string; currentVersion: number; builtIn: boolean }[]; nextCursor: string | null };
-  const slugsOf = (page: TemplatePage) => page.items.map((t) => t.slug);
+  const slugsOf = (page: CursorPage<{ slug: string }>) => page.items.map((t) => t.slug);
 
   beforeAll(async () => {
     await poolOf(gateway.db).query(
@@ -145,14 +123,7 @@ describe('the template list, paged', () => {
 
   it('when walked by its cursors, then every template comes once, in order, and the last page says there is no more', async () => {
     for (const limit of [1, 2, 30, 200]) {
-      const pages: string[][] = [];
-      let cursor: string | null = null;
-      do {
-        const response: { status: number; body: TemplatePage } = await api.get(`/api/v1/workflows?limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`);
-        expect(response.status).toBe(200);
-        pages.push(slugsOf(response.body));
-        cursor = response.body.nextCursor;
-      } while (cursor && pages.length < 100);
+      const pages = await walkCursorPages(api, `/api/v1/workflows?limit=${limit}`, slugsOf, 100);
       expect({ limit, slugs: pages.flat() }).toEqual({ limit, slugs });
       expect(pages.length).toBe(Math.ceil(slugs.length / limit));
     }

@@ -1,8 +1,4 @@
-import { EventEmitter } from 'node:events';
-import { jobEventsChannel } from '@anime/contracts';
-import type { Db } from '@anime/db';
-import { LOCAL_CALLER } from '../http/auth/caller';
-import { JobRelay } from './job-relay';
+import { relayOnFakes, storedEvent as event, type StoredEvent } from './job-relay-on-fakes';
 
 /**
  * A subscribe reads its job's story from PostgreSQL while the Redis link is down, and the link comes
@@ -12,11 +8,8 @@ import { JobRelay } from './job-relay';
  * go out first and the missed ones are dropped by seq.
  */
 describe('JobRelay: a subscribe whose replay is read across a Redis reconnect', () => {
-  const channel = jobEventsChannel('rly');
   const J = '00000000-0000-4000-8000-00000000000a';
   const K = '00000000-0000-4000-8000-00000000000b';
-  const event = (jobId: string, seq: number, name: string) => ({ seq, type: name, payload: { jobId, seq } });
-  const live = (jobId: string, seq: number, name: string) => JSON.stringify({ name, seq, payload: { jobId, seq } });
   const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
 
   /** A read of a job's story that waits until the test opens it (and then fails, if told to); `started` once it began. */
@@ -38,13 +31,14 @@ describe('JobRelay: a subscribe whose replay is read across a Redis reconnect', 
 
   function setUp() {
     // What PostgreSQL holds of each job's story now; the next read of a job waits for its gate, if any.
-    const stories = new Map<string, ReturnType<typeof event>[]>([
+    const stories = new Map<string, StoredEvent[]>([
       [J, [event(J, 1, 'job:queued')]],
       [K, [event(K, 1, 'job:queued')]],
     ]);
     const gates = new Map<string, ReturnType<typeof gate>[]>();
-    const db = {
-      $queryRawUnsafe: async (_text: string, jobId: string) => {
+    const { relay, subscriber, publishLive, following, subscribe } = relayOnFakes({
+      queuePrefix: 'rly',
+      readStory: async (jobId) => {
         // The snapshot is taken when the statement starts, as PostgreSQL's would be.
         const events = [...stories.get(jobId)!];
         const next = gates.get(jobId)?.shift();
@@ -52,28 +46,14 @@ describe('JobRelay: a subscribe whose replay is read across a Redis reconnect', 
           await next.wait();
           if (next.fail) throw new Error('connection terminated');
         }
-        return [{ status: 'queued', project: 'default', progressSeq: 0, progressValue: null, progressMax: null, progressNode: null, events }];
+        return events;
       },
-    } as unknown as Db;
+    });
     const hold = (jobId: string) => {
       const g = gate();
       gates.set(jobId, [...(gates.get(jobId) ?? []), g]);
       return g;
     };
-    const subscriber = Object.assign(new EventEmitter(), { subscribe: async () => 1 });
-    const io = { use: () => undefined, on: () => undefined, sockets: { adapter: { rooms: new Map() } } };
-    const log = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
-    const relay = new JobRelay({
-      io: io as never,
-      db,
-      subscriber: subscriber as never,
-      queuePrefix: 'rly',
-      log: log as never,
-      // AUTH_MODE=off: the story is read on its own.
-      authenticateKey: (async () => ({ caller: LOCAL_CALLER })) as never,
-      maxSubscriptions: 10,
-      maxConnectionsPerKey: 10,
-    });
     const heard: string[] = [];
     const socketOf = (id: string) => ({
       id,
@@ -81,16 +61,12 @@ describe('JobRelay: a subscribe whose replay is read across a Redis reconnect', 
       emit: (name: string, payload: { jobId: string; seq: number }) => heard.push(`${id}/${payload.jobId === J ? 'J' : 'K'}:${payload.seq}:${name}`),
     });
     // K is followed already (its story so far sent), ahead of J in the catch-up's order.
-    const other = socketOf('s0');
-    const byJob = (relay as unknown as { byJob: Map<string, Map<string, unknown>> }).byJob;
-    byJob.set(K, new Map([[other.id, { socket: other, lastSeq: 1, ended: false, pending: null }]]));
-    const subscribe = (socket: ReturnType<typeof socketOf>, jobId: string) =>
-      (relay as unknown as { subscribe: (s: unknown, j: string) => Promise<{ ok: boolean; status?: string }> }).subscribe(socket, jobId);
-    return { relay, subscriber, stories, hold, heard, socket: socketOf('s1'), subscribe };
+    following(K, socketOf('s0'));
+    return { relay, subscriber, publishLive, stories, hold, heard, socket: socketOf('s1'), subscribe };
   }
 
   it("when the subscribe's story was read before the outage's events were stored and it ends before the catch-up reaches the job, then the outage's events go out before the live one heard after the reconnect", async () => {
-    const { relay, subscriber, stories, hold, heard, socket, subscribe } = setUp();
+    const { relay, subscriber, publishLive, stories, hold, heard, socket, subscribe } = setUp();
     await relay.start();
     const replay = hold(J);
     const catchUpOfK = hold(K);
@@ -101,7 +77,7 @@ describe('JobRelay: a subscribe whose replay is read across a Redis reconnect', 
     // Back: the catch-up reads K's story first; J ticks, heard live.
     subscriber.emit('ready');
     await catchUpOfK.started;
-    subscriber.emit('message', channel, live(J, 3, 'job:progress'));
+    publishLive(J, 3, 'job:progress');
     // The replay ends before the catch-up reaches J.
     replay.open();
     expect(await answer).toMatchObject({ ok: true });
@@ -111,7 +87,7 @@ describe('JobRelay: a subscribe whose replay is read across a Redis reconnect', 
   });
 
   it("when the subscribe's replay ends while the catch-up is reading the job's story, then the outage's events still go out before the live one", async () => {
-    const { relay, subscriber, stories, hold, heard, socket, subscribe } = setUp();
+    const { relay, subscriber, publishLive, stories, hold, heard, socket, subscribe } = setUp();
     await relay.start();
     const replay = hold(J);
     const answer = subscribe(socket, J);
@@ -121,7 +97,7 @@ describe('JobRelay: a subscribe whose replay is read across a Redis reconnect', 
     const catchUpOfJ = hold(J);
     subscriber.emit('ready');
     await catchUpOfJ.started;
-    subscriber.emit('message', channel, live(J, 3, 'job:progress'));
+    publishLive(J, 3, 'job:progress');
     replay.open();
     await answer;
     catchUpOfJ.open();
@@ -130,26 +106,26 @@ describe('JobRelay: a subscribe whose replay is read across a Redis reconnect', 
   });
 
   it('when the catch-up reads the job while the subscribe still reads its own story, then the replay sends everything at once, in seq order', async () => {
-    const { relay, subscriber, stories, hold, heard, socket, subscribe } = setUp();
+    const { relay, subscriber, publishLive, stories, hold, heard, socket, subscribe } = setUp();
     await relay.start();
     const replay = hold(J);
     const answer = subscribe(socket, J);
     await replay.started;
     stories.get(J)!.push(event(J, 2, 'job:started'));
     subscriber.emit('ready');
-    subscriber.emit('message', channel, live(J, 3, 'job:progress'));
+    publishLive(J, 3, 'job:progress');
     // The catch-up read J's story (held in the subscription's pending) and is over.
     await settle();
     replay.open();
     await answer;
     // Nothing waits for a catch-up that already covered the outage.
     expect(heard.filter((e) => e.startsWith('s1/'))).toEqual(['s1/J:1:job:queued', 's1/J:2:job:started', 's1/J:3:job:progress']);
-    subscriber.emit('message', channel, live(J, 4, 'job:progress'));
+    publishLive(J, 4, 'job:progress');
     expect(heard.at(-1)).toBe('s1/J:4:job:progress');
   });
 
   it('when the catch-up fails before reaching the job, then what the subscription heard live still goes out after its replay', async () => {
-    const { relay, subscriber, hold, heard, socket, subscribe } = setUp();
+    const { relay, subscriber, publishLive, hold, heard, socket, subscribe } = setUp();
     await relay.start();
     const replay = hold(J);
     const catchUpOfK = hold(K);
@@ -158,19 +134,19 @@ describe('JobRelay: a subscribe whose replay is read across a Redis reconnect', 
     await replay.started;
     subscriber.emit('ready');
     await catchUpOfK.started;
-    subscriber.emit('message', channel, live(J, 2, 'job:started'));
+    publishLive(J, 2, 'job:started');
     replay.open();
     await answer;
     catchUpOfK.open();
     await settle();
     expect(heard.filter((e) => e.startsWith('s1/'))).toEqual(['s1/J:1:job:queued', 's1/J:2:job:started']);
     // Live from then on.
-    subscriber.emit('message', channel, live(J, 3, 'job:progress'));
+    publishLive(J, 3, 'job:progress');
     expect(heard.at(-1)).toBe('s1/J:3:job:progress');
   });
 
   it('when the catch-up fails while the subscribe still reads its story, then the replay does not wait for it', async () => {
-    const { relay, subscriber, hold, heard, socket, subscribe } = setUp();
+    const { relay, subscriber, publishLive, hold, heard, socket, subscribe } = setUp();
     await relay.start();
     const replay = hold(J);
     const catchUpOfK = hold(K);
@@ -179,7 +155,7 @@ describe('JobRelay: a subscribe whose replay is read across a Redis reconnect', 
     await replay.started;
     subscriber.emit('ready');
     await catchUpOfK.started;
-    subscriber.emit('message', channel, live(J, 2, 'job:started'));
+    publishLive(J, 2, 'job:started');
     catchUpOfK.open();
     await settle();
     replay.open();
