@@ -1,4 +1,4 @@
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { API_ROUTES } from '../src/http/openapi/api-routes';
 import { kaiDefinition } from './fixtures';
 import { checkAgainstApiDocument } from './openapi-conformance';
@@ -127,5 +127,90 @@ describe('POSTs without a body', () => {
       const response = await send('POST', path, headers, body);
       expect({ path, status: response.status }).toEqual({ path, status });
     }
+  });
+});
+
+/** An error answer in the contract's shape, saying nothing about an `undefined` field; each details entry of a validation error names its path. */
+function expectClearRefusal(response: RawResponse): void {
+  expect(response.status).toBeGreaterThanOrEqual(400);
+  expect(response.status).toBeLessThan(500);
+  expect(response.json?.error).toEqual(expect.objectContaining({ code: expect.stringMatching(/^[a-z]+(_[a-z]+)*$/), message: expect.any(String) }));
+  expect(response.text).not.toContain('undefined');
+  if (response.json.error.code === 'validation_failed') {
+    expect(response.json.error.details).toEqual(expect.any(Array));
+    for (const entry of response.json.error.details) expect(entry).toEqual({ path: expect.any(String), message: expect.any(String) });
+  }
+}
+
+describe('bodies the JSON parser cannot decompress', () => {
+  const json = '{"character":"kai","prompt":"x"}';
+  const undecodable: [string, string, Buffer | string][] = [
+    ['gzip garbage', 'gzip', 'garbage!!'],
+    ['a truncated gzip stream', 'gzip', gzipSync(json).subarray(0, 10)],
+    ['deflate garbage', 'deflate', 'garbage!!'],
+    ['brotli garbage', 'br', 'garbage!!'],
+  ];
+
+  it.each(undecodable)('when a JSON body is %s, then 400 invalid_content_encoding names the encoding, not a bare "Bad Request"', async (_what, encoding, body) => {
+    const before = await gateway.db.generationJob.count();
+    const response = await send('POST', '/api/v1/generations', { ...JSON_TYPE, 'content-encoding': encoding }, body);
+    expectError(response, 400, 'invalid_content_encoding');
+    expect(response.json.error.message).toBe(`the body could not be decompressed as Content-Encoding "${encoding}"`);
+    expect(await gateway.db.generationJob.count()).toBe(before);
+  });
+
+  it('when the body is well compressed (gzip, deflate, br), then it is read', async () => {
+    for (const [encoding, compress] of [['gzip', gzipSync], ['deflate', deflateSync], ['br', brotliCompressSync]] as const) {
+      expect((await send('POST', '/api/v1/generations', { ...JSON_TYPE, 'content-encoding': encoding }, compress(json))).status).toBe(202);
+    }
+  });
+});
+
+describe('bodies the upload routes cannot read', () => {
+  const uploadRoutes = ['/api/v1/characters/kai/references', '/api/v1/characters/import'];
+  const form = (disposition: string, partType = '') => Buffer.from(`--x\r\nContent-Disposition: form-data${disposition && `; ${disposition}`}\r\n${partType}\r\nabc\r\n--x--\r\n`);
+  const MULTIPART = { 'content-type': 'multipart/form-data; boundary=x' };
+
+  it.each(uploadRoutes)('when %s gets an urlencoded form (with a charset there is no decoder for, or none), then 415 unsupported_media_type asks for multipart, never a field "undefined"', async (path) => {
+    for (const type of ['application/x-www-form-urlencoded; charset=x-bogus', 'application/x-www-form-urlencoded']) {
+      const response = await send('POST', path, { 'content-type': type }, 'label=abc&kind=face');
+      expectError(response, 415, 'unsupported_media_type');
+      expect(response.json.error).toEqual({ code: 'unsupported_media_type', message: 'send multipart/form-data with the file in a "file" part', details: { accepted: ['multipart/form-data'] } });
+    }
+  });
+
+  it.each(uploadRoutes)('when %s gets a compressed multipart body, then 415 unsupported_media_type names the encoding, not "Unexpected end of form"', async (path) => {
+    const response = await send('POST', path, { ...MULTIPART, 'content-encoding': 'gzip' }, gzipSync(form('name="file"; filename="a.png"')));
+    expectError(response, 415, 'unsupported_media_type');
+    expect(response.json.error.message).toBe('an upload is read as sent: Content-Encoding "gzip" is not supported');
+  });
+
+  it('when a multipart field has no name and a charset there is no decoder for, then it is dropped as a nameless file part is: the refusal is about the missing file', async () => {
+    const response = await send('POST', uploadRoutes[0], MULTIPART, form('', 'Content-Type: text/plain; charset=x-bogus\r\n'));
+    expectClearRefusal(response);
+    expect(response.json.error.details).toEqual([{ path: 'file', message: expect.stringContaining('required') }]);
+  });
+});
+
+describe('every kind of body the parsers refuse', () => {
+  const json = '{"character":"kai","prompt":"x"}';
+  const refused: [string, string, Record<string, string>, Buffer | string, number][] = [
+    ['a form with a charset there is no decoder for, to an upload route', '/api/v1/characters/kai/references', { 'content-type': 'application/x-www-form-urlencoded; charset=x-bogus' }, 'label=abc', 415],
+    ['a form with a charset there is no decoder for, to a JSON route', '/api/v1/generations', { 'content-type': 'application/x-www-form-urlencoded; charset=x-bogus' }, 'character=kai', 415],
+    ['text with a charset there is no decoder for, to an upload route', '/api/v1/characters/kai/references', { 'content-type': 'text/plain; charset=x-bogus' }, 'abc', 415],
+    ['JSON with a charset there is no decoder for', '/api/v1/generations', { 'content-type': 'application/json; charset=x-bogus' }, json, 415],
+    ['JSON in an unknown content-encoding', '/api/v1/generations', { ...JSON_TYPE, 'content-encoding': 'snappy' }, json, 415],
+    ['JSON in gzip garbage', '/api/v1/generations', { ...JSON_TYPE, 'content-encoding': 'gzip' }, 'garbage!!', 400],
+    ['JSON in deflate garbage', '/api/v1/generations', { ...JSON_TYPE, 'content-encoding': 'deflate' }, 'garbage!!', 400],
+    ['JSON that inflates past the limit', '/api/v1/generations', { ...JSON_TYPE, 'content-encoding': 'gzip' }, gzipSync(Buffer.alloc(5_000_000, 32)), 413],
+    ['JSON past the limit, with Content-Length', '/api/v1/generations', JSON_TYPE, Buffer.alloc(2_000_000, 32), 413],
+    ['JSON past the limit, chunked', '/api/v1/generations', { ...JSON_TYPE, 'transfer-encoding': 'chunked' }, Buffer.alloc(2_000_000, 32), 413],
+    ['a multipart form whose field has no name and an unreadable charset', '/api/v1/characters/kai/references', { 'content-type': 'multipart/form-data; boundary=x' }, '--x\r\nContent-Disposition: form-data\r\nContent-Type: text/plain; charset=x-bogus\r\n\r\nabc\r\n--x--\r\n', 400],
+  ];
+
+  it.each(refused)('when the body is %s, then a clear 4xx in the error envelope', async (_what, path, headers, body, status) => {
+    const response = await send('POST', path, headers, body);
+    expect(response.status).toBe(status);
+    expectClearRefusal(response);
   });
 });

@@ -6,6 +6,7 @@ import { isDatabaseUnavailable } from '@anime/db';
 import { WorkflowDomainError } from '@anime/workflows';
 import { ApiError } from './api-error';
 import { errorCodeForStatus } from './status-error-code';
+import { undecodableBodyEncoding } from './undecodable-body';
 
 /** Seconds a client is asked to wait when PostgreSQL is away: a restart or failover takes about that. */
 export const DATABASE_RETRY_AFTER_S = 5;
@@ -32,6 +33,7 @@ function unparsedBodyMessage(body: unknown): string {
 export function errorMiddleware(log: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
     const parserError = error as BodyParserError;
+    const undecodableEncoding = undecodableBodyEncoding(error, req);
     let status = 500;
     let body: { code: string; message: string; details?: unknown };
     if (error instanceof ApiError) {
@@ -50,6 +52,9 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
     } else if (parserError.type === 'entity.too.large') {
       status = 413;
       body = { code: 'payload_too_large', message: 'request body is too large' };
+    } else if (undecodableEncoding !== null) {
+      status = 400;
+      body = { code: 'invalid_content_encoding', message: `the body could not be decompressed as Content-Encoding "${undecodableEncoding}"` };
     } else if (parserError.expose && parserError.status && parserError.status < 500) {
       status = parserError.status;
       body = { code: errorCodeForStatus(parserError.status), message: parserError.message };

@@ -53,6 +53,15 @@ export function saveUpload(req: Request, options: ReadUploadOptions & { path: st
 type FileReader<F> = (stream: Readable, filename: string, refused: () => boolean) => Promise<F>;
 
 function receiveUpload<F>(req: Request, options: ReadUploadOptions, readFile: FileReader<F>): Promise<Upload<F>> {
+  const wrongType = new ApiError(415, 'unsupported_media_type', `send multipart/form-data with the file in a "${options.fileField}" part`, { accepted: ['multipart/form-data'] });
+  // busboy also reads an urlencoded form, which can hold no file: its fields were checked as if they
+  // came with one (a bogus charset answered 'field "undefined"'). `false`, not null: a body is there.
+  if (req.is('multipart/form-data') === false) return Promise.reject(wrongType);
+  // busboy reads the bytes as sent: a compressed form failed as "Unexpected end of form".
+  const encoding = req.headers['content-encoding']?.trim().toLowerCase() || 'identity';
+  if (encoding !== 'identity') {
+    return Promise.reject(new ApiError(415, 'unsupported_media_type', `an upload is read as sent: Content-Encoding "${encoding}" is not supported`, { accepted: ['identity'] }));
+  }
   let parser: busboy.Busboy;
   try {
     parser = busboy({
@@ -64,7 +73,7 @@ function receiveUpload<F>(req: Request, options: ReadUploadOptions, readFile: Fi
       limits: { fileSize: options.maxFileBytes + 1, files: 1, fields: 20, parts: 30, fieldSize: 64 * 1024 },
     });
   } catch {
-    return Promise.reject(new ApiError(415, 'unsupported_media_type', `send multipart/form-data with the file in a "${options.fileField}" part`));
+    return Promise.reject(wrongType);
   }
 
   return new Promise((resolve, reject) => {
@@ -75,7 +84,9 @@ function receiveUpload<F>(req: Request, options: ReadUploadOptions, readFile: Fi
       refusal ??= error;
     };
 
-    parser.on('field', (name, value: string | undefined, info) => {
+    parser.on('field', (name: string | undefined, value: string | undefined, info) => {
+      // A part without a name in its Content-Disposition: no field of the form, dropped as a nameless file part is.
+      if (typeof name !== 'string') return;
       // A charset no decoder is known for (`charset=x-bogus`): busboy hands no text at all. Read on, it
       // threw in the parser's write, an uncaught exception that stopped the gateway.
       if (typeof value !== 'string') {
