@@ -1,4 +1,4 @@
-import { printable } from './cli-error';
+import { CliError, printable } from './cli-error';
 
 /** Prints rows as aligned columns, or the raw value as JSON with --json. */
 export function printTable(rows: Record<string, unknown>[], columns: string[]): void {
@@ -32,23 +32,57 @@ export function printJson(value: unknown): void {
 }
 
 /**
- * Prints `{ "items": [...], "nextCursor": null }` exactly as printJson prints that document, the
- * items written page by page as `pages` yields them: a long list (a character's versions, up to
- * ~1 MB each) is never held whole. Waits while stdout's reader is behind, so unwritten pages do not
- * pile up either.
+ * The most of a `printJsonItems` document held back until its last page has come: as much as one
+ * answer the CLI reads (api-client's MAX_ANSWER_BYTES), counted in UTF-16 units as JavaScript's strings are.
  */
-export async function printJsonItems(pages: AsyncIterable<unknown[]>): Promise<void> {
+export const HELD_JSON_CHARS = 64 * 1024 * 1024;
+
+/**
+ * Prints `{ "items": [...], "nextCursor": null }` exactly as printJson prints that document, the
+ * items taken page by page as `pages` yields them: a long list (a character's versions, up to ~3.4 MB
+ * each) is never held whole. Up to `holdChars` of it is held until the last page has come, so a walk
+ * that fails there prints nothing of the document: stdout holds only what any failed command prints
+ * (with --json, the gateway's error body). Past that it is written as it comes, waiting while
+ * stdout's reader is behind; a walk failing then leaves the document unfinished, never one that
+ * parses as the whole list, and the error says so (without the error body, which would follow the
+ * unfinished document on stdout).
+ */
+export async function printJsonItems(pages: AsyncIterable<unknown[]>, holdChars = HELD_JSON_CHARS): Promise<void> {
   let count = 0;
-  for await (const items of pages) {
-    for (const item of items) {
-      // An item's lines, indented as JSON.stringify(..., null, 2) indents an element of `items` (a
-      // string in JSON holds no line break, so every line break is the layout's).
-      const text = JSON.stringify(item, null, 2).replace(/\n/g, '\n    ');
-      await writeOut(`${count === 0 ? '{\n  "items": [\n' : ',\n'}    ${text}`);
-      count += 1;
+  let held: string[] | null = [];
+  let heldChars = 0;
+  const emit = async (text: string) => {
+    if (held === null) return writeOut(text);
+    held.push(text);
+    heldChars += text.length;
+    if (heldChars <= holdChars) return;
+    const parts = held;
+    held = null;
+    for (const part of parts) await writeOut(part);
+  };
+  try {
+    for await (const items of pages) {
+      for (const item of items) {
+        // An item's lines, indented as JSON.stringify(..., null, 2) indents an element of `items` (a
+        // string in JSON holds no line break, so every line break is the layout's).
+        const text = JSON.stringify(item, null, 2).replace(/\n/g, '\n    ');
+        await emit(`${count === 0 ? '{\n  "items": [\n' : ',\n'}    ${text}`);
+        count += 1;
+      }
     }
+  } catch (error) {
+    throw held === null ? cutShort(error, count) : error;
   }
-  await writeOut(count === 0 ? '{\n  "items": [],\n  "nextCursor": null\n}\n' : '\n  ],\n  "nextCursor": null\n}\n');
+  await emit(count === 0 ? '{\n  "items": [],\n  "nextCursor": null\n}\n' : '\n  ],\n  "nextCursor": null\n}\n');
+  for (const part of held ?? []) await writeOut(part);
+}
+
+/** A failure after `count` items were written: said with it that stdout holds an unfinished document. */
+function cutShort(error: unknown, count: number): unknown {
+  const note = `stdout holds the first ${count} items of an unfinished JSON document`;
+  if (error instanceof CliError) return new CliError(`${error.message}; ${note}`, error.exitCode);
+  if (error instanceof Error) error.message = `${error.message}; ${note}`;
+  return error;
 }
 
 async function writeOut(text: string): Promise<void> {

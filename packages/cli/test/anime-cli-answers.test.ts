@@ -135,6 +135,26 @@ describe('anime CLI and what answers at --url', () => {
       expect(asked.length).toBeGreaterThan(1);
     });
 
+    it('when a page fails midway (a 503 on page 2, a connection cut on page 3), then --json prints no list document, only what a failed command prints, and the table nothing; exit 1 saying why', async () => {
+      const refusal = { error: { code: 'database_unavailable', message: 'the database is unavailable; try again shortly' } };
+      const failing = (cursor: string, fail: (response: ServerResponse) => void) => {
+        const pages = gatewayWith(120, []);
+        return (request: IncomingMessage, response: ServerResponse) => (new URL(request.url ?? '/', 'http://gateway').searchParams.get('cursor') === cursor ? fail(response) : pages(request, response));
+      };
+      answer = failing('16', (response) => response.writeHead(503, { 'content-type': 'application/json', 'retry-after': '5' }).end(JSON.stringify(refusal)));
+      const refused = await anime(url, '--json', 'character', 'kai', '--versions');
+      expect({ code: refused.code, stderr: refused.stderr }).toEqual({ code: 1, stderr: 'anime: 503 database_unavailable: the database is unavailable; try again shortly (retry after 5 s)\n' });
+      // The gateway's error body alone, as --json prints any refusal: no half list before it.
+      expect(JSON.parse(refused.stdout)).toEqual(refusal);
+
+      answer = failing('32', (response) => response.socket?.destroy());
+      const cut = await anime(url, '--json', 'character', 'kai', '--versions');
+      expect({ code: cut.code, stdout: cut.stdout }).toEqual({ code: 1, stdout: '' });
+      expect(cut.stderr).toMatch(/^anime: cannot reach the gateway at .*\n$/);
+      const table = await anime(url, 'character', 'kai', '--versions');
+      expect({ code: table.code, stdout: table.stdout }).toEqual({ code: 1, stdout: '' });
+    });
+
     it('when what answers at --url hands back a cursor that does not move on, then the CLI stops with exit 1 instead of asking forever', async () => {
       const asked: string[] = [];
       answer = gatewayWith(120, asked, { nextCursor: () => '1' });

@@ -55,14 +55,18 @@ export function characterCommand(context: CommandContext): Command {
   return new Command('character')
     .description('show one character: its current version (definition summary, attributes) and reference images; --versions: its versions')
     .argument('<character>', 'slug or id', characterKey)
-    .option('--versions', 'list its versions instead, oldest first (* marks the current one): all of them, asked for a page at a time')
+    .option(
+      '--versions',
+      'list its versions instead, oldest first (* marks the current one): all of them, asked for a page at a time; should a page fail, exit 1 and no table, and with --json no list document (past 64 MiB of it, an unfinished one, as stderr says)',
+    )
     .action(async (raw: string, options: { versions?: true }) => {
       const key = encodeURIComponent(raw);
       const api = context.api();
       const character = await api.get<CharacterDetail>(`/api/v1/characters/${key}`);
       if (options.versions) {
-        // Every version, a page at a time: --json writes them as they come, `{ items, nextCursor: null }`
-        // as one page of the API; the table holds one small row per version, aligned once all are read.
+        // Every version, a page at a time: --json prints `{ items, nextCursor: null }` as one page of the
+        // API, held until the last page has come up to 64 MiB, then written as it comes (printJsonItems);
+        // the table holds one small row per version, aligned once all are read.
         if (context.json()) return printJsonItems(versionPages(api, key));
         const rows: Record<string, unknown>[] = [];
         for await (const versions of versionPages(api, key)) rows.push(...versions.map(versionRow(character.currentVersion?.number)));
