@@ -331,9 +331,11 @@ export class BackendPool {
    * With the shared lines (BackendPoolOptions.shared), a job that may have been handed back before
    * (`returning`, by default) leaves them as it comes, and the jobs ahead of it are those delayed in
    * them, whichever process handed them back (read once, when it is about to take a place to wait).
+   * `handedBackBefore`: how often its queue job may have been handed back before, by any process (its
+   * earlier starts): its delay doubles from there, not from the first delay in a process that did not hand it back.
    * `jobId` names the job on its log line.
    */
-  async acquire(needs: JobNeeds, options: { deadlineAt: number; signal?: AbortSignal; limitS: number; rank?: number; handBackAs?: string; returning?: boolean; jobId?: string }): Promise<BackendLease> {
+  async acquire(needs: JobNeeds, options: { deadlineAt: number; signal?: AbortSignal; limitS: number; rank?: number; handBackAs?: string; returning?: boolean; handedBackBefore?: number; jobId?: string }): Promise<BackendLease> {
     const key = options.handBackAs;
     const self: RoomWaiter = { rank: options.rank ?? 0, since: 0, backends: [], key, evicted: false };
     let waiting = false;
@@ -353,7 +355,7 @@ export class BackendPool {
         options.signal?.throwIfAborted();
         if (self.evicted) {
           handedBack = true;
-          throw this.handBack(self, 'a more urgent job took its wait for a place', score);
+          throw this.handBack(self, 'a more urgent job took its wait for a place', score, options.handedBackBefore);
         }
         // The cached drain flags: a drain they do not show yet is caught by the submit statement itself
         // (BackendDrainingError), so no read is spent per placement.
@@ -385,14 +387,14 @@ export class BackendPool {
           }
           if (withRoom.length && (this.options.shared ? this.aheadInSharedLine(heads!, key!, self.rank, withRoom, score) : this.handedBack.hasAhead(key!, self.rank, withRoom))) {
             handedBack = true;
-            const error = this.handBack({ ...self, backends: route.backends }, `jobs as urgent handed back before it go first: ${route.reason}`, score);
+            const error = this.handBack({ ...self, backends: route.backends }, `jobs as urgent handed back before it go first: ${route.reason}`, score, options.handedBackBefore);
             // The place to wait it leaves is topped up from the jobs handed back, the first of them first.
             for (const url of withRoom) this.refill(url);
             throw error;
           }
           if (!this.roomWaiters.has(self) && key && !this.mayWaitForRoom(route.backends, self.rank)) {
             handedBack = true;
-            throw this.handBack({ ...self, backends: route.backends }, `as many jobs already wait for a place as there are places: ${route.reason}`, score);
+            throw this.handBack({ ...self, backends: route.backends }, `as many jobs already wait for a place as there are places: ${route.reason}`, score, options.handedBackBefore);
           }
           self.backends = route.backends;
           if (!this.roomWaiters.has(self)) {
@@ -442,10 +444,11 @@ export class BackendPool {
    * The refusal that hands a job back to its queue, delayed (longer each time it is) unless a place
    * near it promotes it first. Once delayed it joins the shared lines of its backends at `score`, the
    * place it had in them (another process handed it back first), else at the place it has here.
+   * `before`: how often it may have been handed back before, by any process.
    */
-  private handBack(waiter: RoomWaiter, why: string, score?: number): StageDeferredError {
+  private handBack(waiter: RoomWaiter, why: string, score?: number, before?: number): StageDeferredError {
     const key = waiter.key!;
-    const delayMs = this.handedBack.handingBack(key, waiter.rank, waiter.backends, score);
+    const delayMs = this.handedBack.handingBack(key, waiter.rank, waiter.backends, score, before);
     const place = this.handedBack.scoreOf(key) ?? score ?? handBackScore(waiter.rank, Date.now());
     return new StageDeferredError(`handed back to its queue for ${delayMs} ms at most: ${why}`, delayMs, (job) => {
       this.handedBack.delayed(key, job);

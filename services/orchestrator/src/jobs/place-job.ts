@@ -26,9 +26,9 @@ const lorasOf = (workflow: Workflow) => [...new Set(Object.values(workflow).flat
  * must feed a reference into one of its image parameters, whatever the backend.
  * `handBack`: nothing of the job has begun, so rather than wait behind as many jobs as the full
  * backends it needs have places, it may be handed back to its queue (BackendPool.acquire): its
- * queue job's id, and whether it may have been handed back before (it ran before).
+ * queue job's id, whether it may have been handed back before (it ran before), and how often at most.
  */
-export async function placeJob(deps: PrepareWorkflowDeps, job: JobToRender, options: { deadlineAt: number; limitS: number; signal?: AbortSignal; avoid?: string; handBack?: { queueJobId: string; returning: boolean } }): Promise<Placement> {
+export async function placeJob(deps: PrepareWorkflowDeps, job: JobToRender, options: { deadlineAt: number; limitS: number; signal?: AbortSignal; avoid?: string; handBack?: { queueJobId: string; returning: boolean; handedBackBefore: number } }): Promise<Placement> {
   const required = job.request.references === 'required';
   if (required && !job.template && (deps.ipAdapterWeight ?? DEFAULT_IPADAPTER_WEIGHT) <= 0) {
     throw new NoCapableBackendError('"references": "required" but IP-Adapter is disabled here (IPADAPTER_WEIGHT=0), so no backend can condition on a reference', { missing: ['IP-Adapter (IPADAPTER_WEIGHT is 0)'] });
@@ -45,7 +45,7 @@ export async function placeJob(deps: PrepareWorkflowDeps, job: JobToRender, opti
     avoid: options.avoid,
   };
   for (;;) {
-    const lease = await deps.pool.acquire(needs, { deadlineAt: options.deadlineAt, limitS: options.limitS, signal: options.signal, rank: PRIORITY_RANK[job.request.priority], handBackAs: options.handBack?.queueJobId, returning: options.handBack?.returning, jobId: job.id });
+    const lease = await deps.pool.acquire(needs, { deadlineAt: options.deadlineAt, limitS: options.limitS, signal: options.signal, rank: PRIORITY_RANK[job.request.priority], handBackAs: options.handBack?.queueJobId, returning: options.handBack?.returning, handedBackBefore: options.handBack?.handedBackBefore, jobId: job.id });
     try {
       const { workflow, referenceUse } = await prepareWorkflow(deps, job, lease);
       if (required && !conditionsOnReferences(referenceUse)) {

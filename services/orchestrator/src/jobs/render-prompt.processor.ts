@@ -51,8 +51,8 @@ interface AttemptClock {
  */
 type AttemptOutcome = { kind: 'rendered' } | { kind: 'lost'; reason?: AttemptEndCode } | { kind: 'gone'; outcome: string };
 
-/** The job to render, and its queue job: the id it is handed back under, and whether it ran before (it may have been handed back). */
-type QueuedRender = JobToRender & { queued: { queueJobId: string; returning: boolean } };
+/** The job to render, and its queue job: the id it is handed back under, whether it ran before (it may have been handed back), and how often. */
+type QueuedRender = JobToRender & { queued: { queueJobId: string; returning: boolean; handedBackBefore: number } };
 
 /**
  * `generation-renders` → routes the job to a capable backend, builds the workflow, submits it
@@ -75,7 +75,7 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
       try {
         // A retry after a transient fault: a prompt no longer on its backend goes to another one.
         // Started before (attemptsStarted counts each time BullMQ took it): it may come back from a hand-back.
-        return await render(generation, cancel.signal, signal, job.attemptsMade > 0, { queueJobId: job.id!, returning: job.attemptsStarted > 1 });
+        return await render(generation, cancel.signal, signal, job.attemptsMade > 0, { queueJobId: job.id!, returning: job.attemptsStarted > 1, handedBackBefore: Math.max(0, job.attemptsStarted - 1) });
       } finally {
         cancel.dispose();
       }

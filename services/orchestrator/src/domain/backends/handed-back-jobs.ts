@@ -81,9 +81,11 @@ export class HandedBackJobs {
 
   /**
    * The job `key` is handed back once more: how long it stays delayed. `score`, its place in line
-   * when it had one before this process knew it (another process handed it back first).
+   * when it had one before this process knew it (another process handed it back first); `before`,
+   * how often it may have been handed back before by any process (this one counts only its own, and
+   * forgets a job another process took: its delay would start again from the first).
    */
-  handingBack(key: string, rank: number, backends: string[], score?: number): number {
+  handingBack(key: string, rank: number, backends: string[], score?: number, before = 0): number {
     this.prune();
     if (!this.entries.has(key) && this.entries.size >= REMEMBERED) {
       const last = this.lastInLine();
@@ -91,7 +93,7 @@ export class HandedBackJobs {
       this.entries.delete(last[0]);
     }
     const entry = this.entries.get(key) ?? { rank, backends, times: 0, score: score ?? handBackScore(rank, Date.now()), until: 0 };
-    Object.assign(entry, { rank, backends, times: entry.times + 1, job: undefined, here: false });
+    Object.assign(entry, { rank, backends, times: Math.max(entry.times, before) + 1, job: undefined, here: false });
     // Kept in its place (the order of its first hand-back) when it is handed back again.
     this.entries.set(key, entry);
     const longest = this.longestDelayMs();
