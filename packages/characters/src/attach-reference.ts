@@ -24,7 +24,8 @@ export interface AttachedReference {
 
 /**
  * Attaches an image to a character. The same bytes twice give back the reference already there;
- * bytes once detached are attached again under the new label and kind, at the file they had.
+ * bytes once detached are attached again under the new label and kind, at the file they had. Either
+ * way the file is written back when it is gone or altered, and a reference marked missing is cleared.
  * The character must have room (assertRoomForReferences): checked before the file is written, and
  * again with the character locked, so concurrent uploads cannot pass the limit together.
  *
@@ -34,7 +35,7 @@ export interface AttachedReference {
 export async function attachReference(deps: { db: Db; storage: LibraryStorage }, character: Character, input: AttachReferenceInput): Promise<AttachedReference> {
   const key = { characterId_sha256: { characterId: character.id, sha256: sha256Hex(input.bytes) } };
   const existing = await deps.db.characterReference.findUnique({ where: key });
-  if (existing && !existing.detachedAt) return { reference: existing, created: false };
+  if (existing && !existing.detachedAt) return { reference: await restoreFile(deps, character, existing, input), created: false };
   const growth = { attached: 1, stored: existing ? 0 : 1 };
   await assertRoomForReferences(deps.db, character, growth);
 
@@ -47,11 +48,23 @@ export async function attachReference(deps: { db: Db; storage: LibraryStorage },
       if (current && !current.detachedAt) return { reference: current, created: false };
       await assertRoomForReferences(tx, character, { attached: 1, stored: current ? 0 : 1 });
       const reference = current
-        ? await tx.characterReference.update({ where: { id: current.id }, data: { detachedAt: null, label: input.label, kind: input.kind } })
+        ? await tx.characterReference.update({ where: { id: current.id }, data: { detachedAt: null, label: input.label, kind: input.kind, missing: false } })
         : await tx.characterReference.create({ data: { characterId: character.id, label: input.label, kind: input.kind, ...file } });
       return { reference, created: true };
     },
     // Waiting for the row lock counts against the timeout; a burst of uploads must not expire.
     { maxWait: 10_000, timeout: 30_000 },
   );
+}
+
+/**
+ * The reference already attached, its file written again when it is gone or no longer has these
+ * bytes (storeReferenceFile hashes what is there), and its missing mark cleared: uploading the image
+ * again is how a studio repairs a reference found missing.
+ */
+async function restoreFile(deps: { db: Db; storage: LibraryStorage }, character: Character, existing: CharacterReference, input: AttachReferenceInput): Promise<CharacterReference> {
+  await storeReferenceFile(deps.storage, { bytes: input.bytes, characterSlug: character.slug, label: input.label, path: existing.path, decoded: input.decoded });
+  if (!existing.missing) return existing;
+  await deps.db.characterReference.updateMany({ where: { id: existing.id, sha256: existing.sha256, missing: true }, data: { missing: false } });
+  return { ...existing, missing: false };
 }

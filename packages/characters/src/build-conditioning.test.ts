@@ -141,13 +141,23 @@ describe('buildConditioning', () => {
     expect(result.positive).not.toMatch(/Black hair/);
   });
 
-  it('when a reference is missing its file, then it is left out', () => {
+  it('when a reference never had its file (the legacy import found no image), then it is left out', () => {
     const result = buildConditioning({
       definition: kai,
       attributes: {},
       userPrompt: 'x',
-      references: [reference, { ...reference, id: 'r2', missing: true }],
+      references: [reference, { ...reference, id: 'r2', sha256: 'missing:legacy-reference-7', missing: true }],
     });
     expect(result.references.map((r) => r.id)).toEqual(['r1']);
+  });
+
+  it('when a stored reference has since been found missing, then it stays, so the job fails on it rather than rendering without it', () => {
+    const result = buildConditioning({
+      definition: kai,
+      attributes: {},
+      userPrompt: 'x',
+      references: [reference, { ...reference, id: 'r2', sha256: 'b'.repeat(64), missing: true }],
+    });
+    expect(result.references.map((r) => r.id)).toEqual(['r1', 'r2']);
   });
 });

@@ -1,5 +1,6 @@
 import { characterDefinitionSchema, type CharacterAttributes, type CharacterDefinitionInput, type ConditioningReference, type JobConditioning } from '@anime/contracts';
 import { CharacterDomainError } from './character-domain-error';
+import { isNeverStoredReference } from './never-stored-reference';
 
 export interface ConditioningReferenceInput extends ConditioningReference {
   missing?: boolean;
@@ -31,7 +32,9 @@ export type Conditioning = JobConditioning;
  * Every part is split on commas into tags, trimmed, and a tag seen before (case-insensitively)
  * is dropped, so the first mention wins and the character's identity stays ahead of the user's words.
  * Negative prompt: the definition's `prompt.negative`, then the user's negative, deduplicated the same way.
- * References marked missing (their file was never found) are left out: a workflow cannot load them.
+ * References whose file the library never held (isNeverStoredReference) are left out: a workflow
+ * cannot load them. One stored once and found missing since stays: the job fails on it with
+ * `reference_unavailable` until its file is back, so no image is made without it unnoticed.
  *
  * @throws CharacterDomainError `outfit_not_found` when `outfit` names none of the definition's outfits;
  *   `details.available` lists the names there are.
@@ -56,7 +59,7 @@ export function buildConditioning(input: BuildConditioningInput): Conditioning {
     loras: definition.loras.map(({ name, weight }) => ({ name, weight })),
     ...(definition.checkpoint ? { checkpoint: definition.checkpoint } : {}),
     references: input.references
-      .filter((ref) => !ref.missing)
+      .filter((ref) => !isNeverStoredReference(ref))
       .map(({ id, label, kind, sha256, path }) => ({ id, label, kind, sha256, path })),
     outfit: outfit?.name ?? null,
   };

@@ -12,6 +12,7 @@ export { createCharacter, type NewCharacter } from './create-character';
 export { storeReferenceFile, type ReferenceFileFacts, type StoreReferenceFileInput, type StoredReferenceFile } from './store-reference-file';
 export { attachReference, REFERENCE_IMAGE_MIMES, type AttachReferenceInput, type AttachedReference } from './attach-reference';
 export { referenceFilePath, type ReferenceFileName } from './reference-file-path';
+export { isNeverStoredReference } from './never-stored-reference';
 export { safeName } from './safe-name';
 export { attributeRows, attributesRecord, type AttributeType } from './attribute-rows';
 export { diffJson, diffVersions, type Change, type DiffableVersion } from './diff-versions';

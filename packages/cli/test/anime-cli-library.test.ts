@@ -89,6 +89,28 @@ describe('anime CLI: characters, the library and operations, against the real st
     expect(unknown.stderr).toMatch(/^anime: 404 \w+: .*nobody-here.*\n$/);
   });
 
+  it('when a reference file is deleted from the library, then the generation needing it fails with reference_unavailable and `anime character` shows it missing; uploading the image again clears it', async () => {
+    const image = await readFile(path.join(REPO_ROOT, 'services/character/fixtures/legacy/images/sakura.png'));
+    const row = await fx.db.characterReference.findFirstOrThrow({ where: { character: { slug: 'kai-nakamura' }, sha256: sha256(image), detachedAt: null } });
+    const missingOf = async () => JSON.parse((await anime('--json', 'character', 'kai-nakamura')).stdout).references.find((r: { id: string }) => r.id === row.id).missing;
+    expect(await missingOf()).toBe(false);
+    await rm(path.join(fx.libraryDir, row.path));
+    const created = await fx.api.post('/api/v1/generations', { character: 'kai-nakamura', prompt: 'without its face', width: 64, height: 64, steps: 2 });
+    expect(created.status).toBe(202);
+    const ended = await waitForGenerationEnd(fx, created.data.id);
+    expect({ status: ended.status, code: ended.error?.code }).toEqual({ status: 'failed', code: 'reference_unavailable' });
+    expect(await missingOf()).toBe(true);
+    expect((await anime('character', 'kai-nakamura')).stdout).toMatch(new RegExp(`^${row.id} .* true$`, 'm'));
+
+    const form = new FormData();
+    form.set('label', row.label);
+    form.set('file', new Blob([image], { type: 'image/png' }), 'sakura.png');
+    const again = await fx.api.post('/api/v1/characters/kai-nakamura/references', form);
+    expect({ status: again.status, id: again.data.id, missing: again.data.missing }).toEqual({ status: 200, id: row.id, missing: false });
+    expect(sha256(await readFile(path.join(fx.libraryDir, row.path)))).toBe(row.sha256);
+    expect(await missingOf()).toBe(false);
+  });
+
   it('when the library is listed, then each file shows its path and sha256, filters narrow it, and a page past --limit hints the next', async () => {
     const listed = await anime('assets', '--project', 'library', '--character', 'kai-nakamura', '--version', String(asset.character.version));
     expect({ code: listed.code, stderr: listed.stderr }).toEqual({ code: 0, stderr: '' });

@@ -27,3 +27,4 @@ export * from './redis-start-check';
 export * from './database-start-wait';
 export * from './listen-on';
 export * from './library-dir';
+export * from './reference-file-state';

@@ -392,6 +392,13 @@ describe('character bundles', () => {
       expectError(broken, 409, 'bundle_incomplete');
       expect(broken.body.error.details).toEqual({ referenceId: row.id });
     });
+
+    it('then a file found gone and marked missing is still not left out of the export quietly: 409 bundle_incomplete until it is back', async () => {
+      const row = await source.db.characterReference.findFirstOrThrow({ where: { character: { slug: 'sora' }, label: 'gone' } });
+      expect((await sourceApi.get('/api/v1/characters/sora')).body.references).toContainEqual(expect.objectContaining({ id: row.id, missing: true }));
+      expect((await source.db.characterReference.findUniqueOrThrow({ where: { id: row.id } })).missing).toBe(true);
+      expectError(await sourceApi.get('/api/v1/characters/sora/export'), 409, 'bundle_incomplete');
+    });
   });
 
   it('when the character is unknown, then export is 404 character_not_found', async () => {

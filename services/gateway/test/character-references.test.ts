@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { appendFile, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { sha256Hex } from '@anime/media';
 import { jsonClient } from './http-client';
@@ -194,6 +194,63 @@ describe('character references', () => {
     expect((await api.delete('/api/v1/characters/ren')).status).toBe(200);
     expectError(await api.delete(`/api/v1/characters/ren/references/${uploaded.body.id}`), 409, 'character_archived');
     expect((await gateway.db.characterReference.findUniqueOrThrow({ where: { id: uploaded.body.id } })).detachedAt).toBeNull();
+  });
+});
+
+describe('a reference whose file is lost from the library', () => {
+  const bytes = png(24, 24, 31);
+  let id: string;
+  let file: string;
+  let fileUrl: string;
+  const rowMissing = async () => (await gateway.db.characterReference.findUniqueOrThrow({ where: { id } })).missing;
+  const seenMissing = async () => ({
+    detail: (await api.get('/api/v1/characters/aya')).body.references.map((r: { id: string; missing: boolean }) => [r.id, r.missing]),
+    list: (await api.get('/api/v1/characters/aya/references')).body.items.map((r: { id: string; missing: boolean }) => [r.id, r.missing]),
+  });
+  const fetchFile = () => fetch(`${gateway.baseUrl}${fileUrl}`, { headers: gateway.authHeaders });
+
+  beforeAll(async () => {
+    expect((await api.post('/api/v1/characters', { name: 'aya', slug: 'aya', definition: { displayName: 'aya' } })).status).toBe(201);
+    const uploaded = await api.post('/api/v1/characters/aya/references', form(bytes, { label: 'aya', kind: 'face' }));
+    expect(uploaded.status).toBe(201);
+    id = uploaded.body.id;
+    fileUrl = uploaded.body.url;
+    file = path.join(gateway.libraryDir, (await gateway.db.characterReference.findUniqueOrThrow({ where: { id } })).path);
+  });
+
+  it('when the file is deleted and then fetched, then 410 reference_file_missing and the reference is recorded missing', async () => {
+    await rm(file);
+    expectError(await api.get(fileUrl), 410, 'reference_file_missing');
+    expect(await rowMissing()).toBe(true);
+    expect(await seenMissing()).toEqual({ detail: [[id, true]], list: [[id, true]] });
+  });
+
+  it('when the same bytes are uploaded again, then the file is back, missing is false and the file is served', async () => {
+    const again = await api.post('/api/v1/characters/aya/references', form(bytes, { label: 'aya again' }));
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(expect.objectContaining({ id, missing: false }));
+    expect(await readFile(file)).toEqual(bytes);
+    expect(await rowMissing()).toBe(false);
+    expect(await seenMissing()).toEqual({ detail: [[id, false]], list: [[id, false]] });
+    const served = await fetchFile();
+    expect(served.status).toBe(200);
+    expect(Buffer.from(await served.arrayBuffer())).toEqual(bytes);
+  });
+
+  it('when the file is deleted, then the detail says missing: true before anything fetched it or a generation failed on it', async () => {
+    await rm(file);
+    expect(await seenMissing()).toEqual({ detail: [[id, true]], list: [[id, true]] });
+    expect(await rowMissing()).toBe(true);
+    expect((await api.post('/api/v1/characters/aya/references', form(bytes, { label: 'aya' }))).body).toEqual(expect.objectContaining({ id, missing: false }));
+  });
+
+  it('when the file is altered behind the library\'s back, then it is not served under the old sha256 (410) and the detail says missing', async () => {
+    await appendFile(file, 'one more byte');
+    expectError(await api.get(fileUrl), 410, 'reference_file_missing');
+    expect(await seenMissing()).toEqual({ detail: [[id, true]], list: [[id, true]] });
+    // Uploading the bytes again writes them back over the altered file.
+    expect((await api.post('/api/v1/characters/aya/references', form(bytes, { label: 'aya' }))).body).toEqual(expect.objectContaining({ id, missing: false }));
+    expect(await readFile(file)).toEqual(bytes);
   });
 });
 

@@ -116,4 +116,30 @@ describe('ReferenceStager', () => {
     await rename(`${file}.moved`, file);
     expect(await stager.stage(simulator.url, client, [sakura])).toHaveLength(1);
   });
+
+  it('when a reference file is found gone or altered, then its row is marked missing; found intact again, the mark is cleared', async () => {
+    const bytes = Buffer.concat([PNG_A, Buffer.from('yuki')]);
+    const character = await db.character.create({ data: { slug: 'yuki', name: 'Yuki' } });
+    const row = await db.characterReference.create({
+      data: { characterId: character.id, label: 'Yuki', kind: 'face', path: 'references/yuki/yuki.png', sha256: sha256Hex(bytes), bytes: bytes.length, mime: 'image/png' },
+    });
+    const yuki: ReferenceToStage = { id: row.id, label: row.label, kind: row.kind, sha256: row.sha256, path: row.path };
+    const file = path.join(libraryDir, row.path);
+    const isMissing = async () => (await db.characterReference.findUniqueOrThrow({ where: { id: row.id } })).missing;
+    const stager = newStager();
+
+    // Never written: gone.
+    await expect(stager.stage(simulator.url, client, [yuki])).rejects.toThrow(/missing from the library/);
+    expect(await isMissing()).toBe(true);
+    await new LocalLibraryStorage(libraryDir).write(row.path, bytes);
+    expect(await stager.stage(simulator.url, client, [yuki])).toHaveLength(1);
+    expect(await isMissing()).toBe(false);
+    // Altered behind the library's back.
+    await appendFile(file, 'one more byte');
+    await expect(stager.stage(simulator.url, client, [yuki])).rejects.toThrow(/no longer has sha256/);
+    expect(await isMissing()).toBe(true);
+    await writeFile(file, bytes);
+    expect(await newStager().stage(simulator.url, client, [yuki])).toHaveLength(1);
+    expect(await isMissing()).toBe(false);
+  });
 });

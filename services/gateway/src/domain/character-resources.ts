@@ -1,6 +1,8 @@
 import { attributesRecord, type VersionWithAttributes } from '@anime/characters';
 import type { CharacterAttributes, CharacterDetail, CharacterReferenceResource, CharacterSummary, CharacterVersionResource } from '@anime/contracts';
 import { literalLikePattern, type CharacterReference, type Db } from '@anime/db';
+import type { LibraryStorage } from '@anime/media';
+import { noticeLostReferenceFiles } from './lost-reference-files';
 
 export function toVersionResource(version: VersionWithAttributes): CharacterVersionResource {
   return {
@@ -61,7 +63,9 @@ export async function loadCharacterSummaries(db: Db, options: { q?: string; limi
   };
 }
 
-export async function loadCharacterDetail(db: Db, characterId: string): Promise<CharacterDetail> {
+/** The character as the contract shows it; its references' files are checked for being lost (noticeLostReferenceFiles). */
+export async function loadCharacterDetail(deps: { db: Db; storage: LibraryStorage }, characterId: string): Promise<CharacterDetail> {
+  const { db } = deps;
   const character = await db.character.findUniqueOrThrow({
     where: { id: characterId },
     include: {
@@ -80,6 +84,6 @@ export async function loadCharacterDetail(db: Db, characterId: string): Promise<
     archived: character.archivedAt !== null,
     currentVersion: current ? toVersionResource(current) : null,
     versionCount: character._count.versions,
-    references: character.references.map((r) => toReferenceResource(character.slug, r)),
+    references: (await noticeLostReferenceFiles(deps, character.references)).map((r) => toReferenceResource(character.slug, r)),
   };
 }

@@ -3,11 +3,13 @@ import { ComfyHttpError, type ComfyClient } from '@anime/comfyui-client';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { sha256Hex, type LibraryStorage } from '@anime/media';
-import { ReferenceUnavailableError } from '@anime/pipeline';
+import { recordReferenceFileFound, recordReferenceFileMissing, ReferenceUnavailableError } from '@anime/pipeline';
 import type { StagedReference } from './build-workflow';
 
 /** A reference image the job's character version uses (from its recorded conditioning). */
 export interface ReferenceToStage {
+  /** The reference row (`character_references.id`), as the conditioning records it: marked missing when its file is found gone or altered. */
+  id?: string;
   sha256: string;
   kind: string;
   label: string;
@@ -136,13 +138,22 @@ export class ReferenceStager {
   /**
    * The library file is there, unchanged since its bytes were last seen to have the reference's
    * sha256; else it is read and checked, and its bytes returned (an upload that follows needs them).
+   * Read and found intact, a reference marked missing is cleared (a file put back by hand).
    */
   private async checkLibraryFile(reference: ReferenceToStage): Promise<Buffer | undefined> {
-    const now = await this.deps.storage.version(reference.path).catch(() => null);
-    if (!now) throw new ReferenceUnavailableError(`reference "${reference.label}" is missing from the library (${reference.path})`, reference);
+    let now: { bytes: number; modifiedMs: number } | null;
+    try {
+      now = await this.deps.storage.version(reference.path);
+    } catch (error) {
+      const message = `reference "${reference.label}" cannot be read from the library (${reference.path}): ${(error as Error).message}`;
+      throw isGone(error) ? await this.lost(reference, message) : new ReferenceUnavailableError(message, reference);
+    }
+    if (!now) throw await this.lost(reference, `reference "${reference.label}" is missing from the library (${reference.path})`);
     const seen = this.verified.get(reference.path);
     if (seen && seen.sha256 === reference.sha256 && seen.bytes === now.bytes && seen.modifiedMs === now.modifiedMs) return undefined;
     const bytes = await this.readVerified(reference);
+    // Before it is remembered: a failure here has the next job check (and clear) again.
+    if (reference.id) await recordReferenceFileFound(this.deps.db, { id: reference.id, sha256: reference.sha256 });
     // Remembered with the version read before the bytes: a change landing between the two makes the next job hash it again.
     this.verified.delete(reference.path);
     if (this.verified.size >= MAX_VERIFIED) this.verified.delete(this.verified.keys().next().value!);
@@ -155,15 +166,32 @@ export class ReferenceStager {
     try {
       bytes = await this.deps.storage.read(reference.path);
     } catch (error) {
-      throw new ReferenceUnavailableError(`reference "${reference.label}" cannot be read from the library (${reference.path}): ${(error as Error).message}`, reference);
+      const message = `reference "${reference.label}" cannot be read from the library (${reference.path}): ${(error as Error).message}`;
+      // Gone between the stat and the read; any other fault (permissions, I/O) says nothing of the file.
+      throw isGone(error) ? await this.lost(reference, message) : new ReferenceUnavailableError(message, reference);
     }
     if (sha256Hex(bytes) !== reference.sha256) {
       this.verified.delete(reference.path);
-      throw new ReferenceUnavailableError(`reference "${reference.label}" at ${reference.path} no longer has sha256 ${reference.sha256}`, reference);
+      throw await this.lost(reference, `reference "${reference.label}" at ${reference.path} no longer has sha256 ${reference.sha256}`);
     }
     return bytes;
   }
+
+  /**
+   * The verdict for a file gone or altered, recorded first on the reference's row so the character's
+   * detail says it is missing. The job fails with the verdict even if recording does not happen.
+   */
+  private async lost(reference: ReferenceToStage, message: string): Promise<ReferenceUnavailableError> {
+    if (reference.id) {
+      await recordReferenceFileMissing(this.deps.db, { id: reference.id, sha256: reference.sha256 }).catch((error: unknown) =>
+        this.deps.log.warn('could not record a reference missing', { referenceId: reference.id, error: (error as Error).message }),
+      );
+    }
+    return new ReferenceUnavailableError(message, reference);
+  }
 }
+
+const isGone = (error: unknown) => ['ENOENT', 'ENOTDIR', 'EISDIR'].includes((error as NodeJS.ErrnoException).code ?? '');
 
 function imageName(subfolder: string, name: string): string {
   return subfolder ? `${subfolder}/${name}` : name;

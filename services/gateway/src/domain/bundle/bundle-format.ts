@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isNeverStoredReference } from '@anime/characters';
 import { CHARACTER_LIMITS, storableText } from '@anime/contracts';
 import { REFERENCE_KINDS } from '../../http/character-bodies';
 
@@ -18,12 +19,14 @@ export const BUNDLE_IMAGE_EXTENSIONS = { 'image/png': 'png', 'image/jpeg': 'jpg'
 export type BundleImageMime = keyof typeof BUNDLE_IMAGE_EXTENSIONS;
 
 /**
- * Whether a reference travels in bundles: one the library has bytes for, of a type an upload
- * could have. The legacy importer also records missing images and other types (GIF); those stay
- * behind, on export and when versions are compared on import alike.
+ * Whether a reference travels in bundles: one the library was given bytes for, of a type an upload
+ * could have. The legacy importer also records images it never found and other types (GIF); those
+ * stay behind, on export and when versions are compared on import alike. A stored reference found
+ * missing since is still carried: its export fails with `bundle_incomplete` until its file is back,
+ * as before anyone noticed, rather than leaving it out of the versions made with it.
  */
-export const isBundleable = <R extends { missing: boolean; mime: string }>(reference: R): reference is R & { mime: BundleImageMime } =>
-  !reference.missing && Object.hasOwn(BUNDLE_IMAGE_EXTENSIONS, reference.mime);
+export const isBundleable = <R extends { missing: boolean; sha256: string; mime: string }>(reference: R): reference is R & { mime: BundleImageMime } =>
+  !isNeverStoredReference(reference) && Object.hasOwn(BUNDLE_IMAGE_EXTENSIONS, reference.mime);
 
 /** The only name a reference's bytes may have inside a bundle. */
 export const referenceEntryName = (sha256: string, mime: BundleImageMime) => `${REFERENCES_DIR}${sha256}.${BUNDLE_IMAGE_EXTENSIONS[mime]}`;

@@ -22,7 +22,7 @@ export type BundleFile = { path: string; bytes: Buffer } | { path: string; sourc
 export interface CollectedBundle {
   /** The manifest first, then character.json, then the reference images. */
   files: BundleFile[];
-  /** References left behind: marked missing, or of a type bundles do not carry. */
+  /** References left behind: images the legacy import never found, or of a type bundles do not carry. */
   omittedReferences: number;
 }
 

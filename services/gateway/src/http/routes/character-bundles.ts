@@ -79,7 +79,7 @@ export function characterBundleRoutes(deps: CharacterBundleDeps): Router {
         maxReferencePixels: deps.referenceMaxPixels,
       });
       const result = await importBundle({ db: deps.db, storage }, bundle, { as: query.as });
-      const character = await loadCharacterDetail(deps.db, result.characterId);
+      const character = await loadCharacterDetail({ db: deps.db, storage }, result.characterId);
       const changed = result.created || result.versionsAdded.length > 0 || result.referencesAdded > 0;
       answer = {
         status: changed ? 201 : 200,

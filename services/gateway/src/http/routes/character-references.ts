@@ -3,8 +3,10 @@ import { Router } from 'express';
 import { attachReference, findCharacterOr404, findLiveCharacterOr404, REFERENCE_IMAGE_MIMES } from '@anime/characters';
 import type { Db } from '@anime/db';
 import { decodeImage, LocalLibraryStorage, sniffImage, UnsafeLibraryPathError } from '@anime/media';
+import { recordReferenceFileMissing } from '@anime/pipeline';
 import { toReferenceResource } from '../../domain/character-resources';
 import { findAttachedReferenceOr404 } from '../../domain/find-reference';
+import { isReferenceFileLost, noticeLostReferenceFiles } from '../../domain/lost-reference-files';
 import { ApiError } from '../api-error';
 import { attachmentHeader } from '../download-name';
 import { referenceFieldsSchema } from '../character-bodies';
@@ -23,7 +25,7 @@ export function characterReferenceRoutes(deps: { db: Db; libraryDir: string; ref
       where: { characterId: character.id, detachedAt: null },
       orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
     });
-    res.json({ items: references.map((r) => toReferenceResource(character.slug, r)) });
+    res.json({ items: (await noticeLostReferenceFiles({ db: deps.db, storage }, references)).map((r) => toReferenceResource(character.slug, r)) });
   });
 
   router.post('/', async (req, res) => {
@@ -56,6 +58,12 @@ export function characterReferenceRoutes(deps: { db: Db; libraryDir: string; ref
     const reference = await findAttachedReferenceOr404(deps.db, character.id, req.params.refId);
     const missing = new ApiError(410, 'reference_file_missing', `the file of reference ${reference.id} is missing from the library`);
     if (reference.missing) throw missing;
+    // Deleted or altered (another size): recorded, and never served under the sha256 it no longer has.
+    const lost = async () => {
+      await recordReferenceFileMissing(deps.db, reference);
+      return missing;
+    };
+    if (await isReferenceFileLost(storage, reference)) throw await lost();
     let absolute: string;
     try {
       absolute = storage.locate(reference.path);
@@ -69,7 +77,7 @@ export function characterReferenceRoutes(deps: { db: Db; libraryDir: string; ref
     await new Promise<void>((resolve, reject) =>
       res.sendFile(absolute, { dotfiles: 'allow', headers: { 'Cache-Control': 'private, max-age=31536000, immutable' } }, (error) => {
         if (!error) return resolve();
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return reject(missing);
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return lost().then(reject, reject);
         reject(error);
       }),
     );

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { findCharacterOr404 } from '@anime/characters';
 import { characterListQuerySchema } from '@anime/contracts';
 import type { Db } from '@anime/db';
+import { LocalLibraryStorage } from '@anime/media';
 import { loadCharacterDetail, loadCharacterSummaries } from '../../domain/character-resources';
 import { createCharacter } from '../../domain/create-character';
 import { createCharacterBodySchema } from '../character-bodies';
@@ -24,6 +25,7 @@ export interface CharacterRoutesDeps extends CharacterBundleDeps {
 /** Characters read from the database (never static data). */
 export function characterRoutes(deps: CharacterRoutesDeps): Router {
   const router = Router();
+  const files = { db: deps.db, storage: new LocalLibraryStorage(deps.libraryDir) };
   router.use(characterBundleRoutes(deps));
 
   router.get('/', async (req, res) => {
@@ -35,19 +37,19 @@ export function characterRoutes(deps: CharacterRoutesDeps): Router {
     const body = parseOr400(createCharacterBodySchema, req.body ?? {});
     refuseUnstorableBody(req.body);
     const created = await createCharacter(deps.db, body);
-    res.status(201).location(`/api/v1/characters/${created.slug}`).json(await loadCharacterDetail(deps.db, created.id));
+    res.status(201).location(`/api/v1/characters/${created.slug}`).json(await loadCharacterDetail(files, created.id));
   });
 
   router.get('/:idOrSlug', async (req, res) => {
     const character = await findCharacterOr404(deps.db, req.params.idOrSlug);
-    res.json(await loadCharacterDetail(deps.db, character.id));
+    res.json(await loadCharacterDetail(files, character.id));
   });
 
   // Archiving, never deleting: versions, jobs and assets keep pointing at the character.
   router.delete('/:idOrSlug', async (req, res) => {
     const character = await findCharacterOr404(deps.db, req.params.idOrSlug);
     await deps.db.character.updateMany({ where: { id: character.id, archivedAt: null }, data: { archivedAt: new Date() } });
-    res.json(await loadCharacterDetail(deps.db, character.id));
+    res.json(await loadCharacterDetail(files, character.id));
   });
 
   router.use('/:idOrSlug/versions', characterVersionRoutes(deps));
