@@ -40,12 +40,23 @@ export interface OrchestratorFixture {
  * The orchestrator in-process over a database, queue prefix and library of its own, driving the
  * given simulators (in-process too), with one character to resolve generations against.
  */
-export async function startOrchestratorFixture(label: string, options: { simulators: SimulatorOptions[]; env?: Record<string, string>; proxied?: boolean; log?: Logger }): Promise<OrchestratorFixture> {
+export async function startOrchestratorFixture(
+  label: string,
+  options: {
+    simulators: SimulatorOptions[];
+    /** Simulators another fixture started (another deployment's ComfyUI, shared): driven first, and left running by close(). */
+    sharing?: Simulator[];
+    env?: Record<string, string>;
+    proxied?: boolean;
+    log?: Logger;
+  },
+): Promise<OrchestratorFixture> {
   const database: TestDatabase = await createTestDatabase(label);
   const db = createDb(database.url, { max: 3 });
   const queuePrefix = uniqueQueuePrefix(label);
   const libraryDir = await mkdtemp(path.join(tmpdir(), `${label}-library-`));
-  const simulators = await Promise.all(options.simulators.map((o) => startSimulator(o)));
+  const own = await Promise.all(options.simulators.map((o) => startSimulator(o)));
+  const simulators = [...(options.sharing ?? []), ...own];
   const proxies = options.proxied ? await Promise.all(simulators.map((s) => startTcpProxy({ host: '127.0.0.1', port: s.port }))) : [];
   const backendUrls = options.proxied ? simulators.map((s, i) => proxies[i].urlFor(s.url)) : simulators.map((s) => s.url);
   const character = await db.character.create({ data: { slug: 'kai-nakamura', name: 'Kai Nakamura', currentVersion: 1 } });
@@ -104,7 +115,7 @@ export async function startOrchestratorFixture(label: string, options: { simulat
       await Promise.all([...replicas].map((replica) => replica.stop()));
       await fixture.service.stop();
       await Promise.all(proxies.map((p) => p.close()));
-      await Promise.all(simulators.map((s) => s.close()));
+      await Promise.all(own.map((s) => s.close()));
       await db.$disconnect();
       await database.drop();
       await removeQueueKeys(queuePrefix);

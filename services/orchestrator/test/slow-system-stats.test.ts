@@ -2,29 +2,11 @@ import type { Simulator } from '@anime/comfyui-simulator';
 import type { Db } from '@anime/db';
 import { waitFor } from '@anime/testing';
 import { backendIdFor } from '../src/domain/backends/backend-id';
+import { backendStatesWhile } from './backend-states-while';
 import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrator-fixture';
 
 /** Past the health probe's 2 s bound: what a real ComfyUI's GET /system_stats can take while a checkpoint loads or a node holds the GIL. */
 const SLOW_STATS_MS = 3_000;
-
-/** Every state the backend's row went through while `during` ran (sampled every 100 ms). */
-async function statesWhile<T>(db: Db, backendId: string, during: () => Promise<T>): Promise<{ value: T; states: string[] }> {
-  const states: string[] = [];
-  let watching = true;
-  const watch = (async () => {
-    while (watching) {
-      const row = await db.backend.findUnique({ where: { id: backendId } });
-      if (row && states.at(-1) !== row.state) states.push(row.state);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  })();
-  try {
-    return { value: await during(), states };
-  } finally {
-    watching = false;
-    await watch;
-  }
-}
 
 /** The prompts a simulator received for the generation (its id is in each prompt it is sent). */
 const promptsFor = (sim: Simulator, id: string) => sim.received.filter((p) => JSON.stringify(p.prompt).includes(id)).length;
@@ -59,7 +41,7 @@ describe('a backend whose /system_stats is slow while its prompt runs and report
       const other = fx.simulators.find((s) => s !== busy)!;
       busy.misbehave({ kind: 'delayed', path: '/system_stats', delayMs: SLOW_STATS_MS });
 
-      const { value: row, states } = await statesWhile(db, backendIdFor(busy.url), () =>
+      const { value: row, states } = await backendStatesWhile(db, backendIdFor(busy.url), () =>
         waitFor(async () => {
           const g = await db.generationJob.findUniqueOrThrow({ where: { id }, include: { attempts: { orderBy: { number: 'asc' } } } });
           return g.stage === 'rendered' || g.status === 'failed' ? g : null;

@@ -4,6 +4,7 @@ import type { Logger } from '@anime/logger';
 import { backendIdFor } from './backend-id';
 import { BackendLostError } from './backend-lost-error';
 import { fetchCapabilities, type BackendCapabilities } from './capabilities';
+import { runningPrompt } from './running-prompt';
 import type { BackendRecord } from './backend-store';
 
 /** A probe must answer fast: a dead backend is to be noticed within ~10 s (two failed probes 2 s apart). */
@@ -23,6 +24,12 @@ const FAILURES_TO_DOWN = 2;
  * which can take seconds while a checkpoint loads or a node holds the GIL, though its prompt goes on
  * and sends progress. A frozen ComfyUI is taken for down at most a probe or two (2-4 s) later than by
  * the probes alone; a closed socket, or a probe refused, reset or answered with a 5xx, as before.
+ *
+ * Only frames to this process's sockets are heard: ComfyUI sends a prompt's events to the client that
+ * queued it, and `status` only when its queue changes. While another client's prompt runs there (another
+ * orchestrator sharing the ComfyUI), ours wait silent; so a silent socket is not taken for a frozen
+ * ComfyUI either until its GET /queue (which asks torch nothing) fails to name a running prompt
+ * within the probe's timeout too.
  */
 export const SOCKET_SILENCE_TO_DOWN_MS = 5_000;
 
@@ -51,6 +58,8 @@ export class Backend {
    */
   session = 0;
   private failures = 0;
+  /** The last probe got no answer in time (not refused, reset nor a 5xx): the next may be the one that decides. */
+  private lastProbeTimedOut = false;
   /**
    * A prompt that went on running past its interrupt (a node that does not return, a dead worker
    * thread: comfyui-protocol.md §10): nothing queued behind it runs, so the backend is taken for down,
@@ -210,9 +219,12 @@ export class Backend {
   }
 
   private async probeOnce(): Promise<boolean> {
+    // Asked alongside the probe, not after it: a frozen ComfyUI is not given the /queue's timeout on top of the probe's.
+    const running = this.queueAskedAlongside() ? runningPrompt(this.probe) : undefined;
     try {
       await this.probe.systemStats();
       this.failures = 0;
+      this.lastProbeTimedOut = false;
       this.lastSeenAt = new Date();
       if (this.stuckOn) {
         const { promptId } = this.stuckOn;
@@ -246,21 +258,39 @@ export class Backend {
       this.setUp(true, 'answering');
     } catch (error) {
       this.failures++;
-      this.lastError = (error as Error).message;
-      if (this.up && this.client.connected && this.failures >= FAILURES_TO_DOWN && this.workingThough(error)) {
+      this.lastProbeTimedOut = error instanceof ComfyUnreachableError && error.timedOut;
+      const failure = (this.lastError = (error as Error).message);
+      const busy = this.up && this.client.connected && this.failures >= FAILURES_TO_DOWN && this.lastProbeTimedOut ? await this.workingThough(running) : undefined;
+      // Connected still: a socket closed while /queue was asked is a ComfyUI gone.
+      if (busy && this.up && this.client.connected) {
         // Up still, and recorded so: an operator sees why its probes fail.
-        if (this.failures === FAILURES_TO_DOWN) this.log.warn('backend slow to answer its probe while its socket delivers events: taken for busy, not down', { backend: this.url, error: this.lastError });
-        this.lastError = `${this.lastError}; its WebSocket delivered events within the last ${SOCKET_SILENCE_TO_DOWN_MS / 1000} s: busy, not down`;
+        if (this.failures === FAILURES_TO_DOWN) this.log.warn('backend slow to answer its probe, though it works: taken for busy, not down', { backend: this.url, error: failure, busy });
+        this.lastError = `${failure}; ${busy}: busy, not down`;
         this.onChange(this);
-      } else if (this.up && (this.failures >= FAILURES_TO_DOWN || !this.client.connected)) this.setUp(false, this.lastError);
+      } else if (this.up && (this.failures >= FAILURES_TO_DOWN || !this.client.connected)) this.setUp(false, failure);
       else if (!this.up) this.onChange(this);
     }
     return this.up;
   }
 
-  /** The probe got no answer in time (not refused, reset nor a 5xx), but the socket delivered a frame within SOCKET_SILENCE_TO_DOWN_MS. */
-  private workingThough(error: unknown): boolean {
-    return error instanceof ComfyUnreachableError && error.timedOut && Date.now() - this.client.lastFrameAt <= SOCKET_SILENCE_TO_DOWN_MS;
+  /**
+   * The probe about to start decides, should it time out too (the last one did), and by then the
+   * socket will have been silent past SOCKET_SILENCE_TO_DOWN_MS: /queue is asked meanwhile, so at
+   * most one /queue per probe, and only after a probe timed out.
+   */
+  private queueAskedAlongside(): boolean {
+    return this.up && this.client.connected && this.lastProbeTimedOut && this.failures + 1 >= FAILURES_TO_DOWN && Date.now() + PROBE_TIMEOUT_MS - this.client.lastFrameAt > SOCKET_SILENCE_TO_DOWN_MS;
+  }
+
+  /**
+   * Why a backend whose probe got no answer in time (not refused, reset nor a 5xx) works though: its
+   * socket delivered a frame within SOCKET_SILENCE_TO_DOWN_MS, or else its /queue (`running`, asked
+   * alongside the probe; now if it was not) names a prompt running. Undefined when neither.
+   */
+  private async workingThough(running: Promise<string | undefined> | undefined): Promise<string | undefined> {
+    if (Date.now() - this.client.lastFrameAt <= SOCKET_SILENCE_TO_DOWN_MS) return `its WebSocket delivered events within the last ${SOCKET_SILENCE_TO_DOWN_MS / 1000} s`;
+    const promptId = await (running ?? runningPrompt(this.probe));
+    return promptId === undefined ? undefined : `its socket silent, GET /queue answered with prompt ${promptId} running`;
   }
 
   /** One /object_info read at a time: a caller while one is in flight shares it. */
