@@ -17,23 +17,43 @@ const HEAD_SCAN = 32;
 /** Looks again for the next delayed job when the promotion of one picked is refused (another process took it first). */
 const PICK_ROUNDS = 4;
 
-/** Adds the job to each line it waits in, keeping the place it had (NX); every line it joins lives LINE_TTL_MS from now. */
-const RECORD = `for _, line in ipairs(KEYS) do
-  redis.call('zadd', line, 'NX', ARGV[2], ARGV[1])
-  redis.call('pexpire', line, ARGV[3])
+/**
+ * Adds the job to each line it waits in (KEYS after the first), keeping the place it had (NX), and
+ * names those lines in the set KEYS[1] (every line recorded in); each lives LINE_TTL_MS from now.
+ */
+const RECORD = `for i = 2, #KEYS do
+  redis.call('zadd', KEYS[i], 'NX', ARGV[2], ARGV[1])
+  redis.call('pexpire', KEYS[i], ARGV[3])
+  redis.call('sadd', KEYS[1], KEYS[i])
 end
+redis.call('pexpire', KEYS[1], ARGV[3])
 return 0`;
 
+/**
+ * The lines to take a job out of: this process's (KEYS after the first) and every line named in the
+ * set KEYS[1], so one recorded by a process with other backends (another COMFYUI_URLS) is left too.
+ */
+const LINES = `local lines = {}
+for i = 2, #KEYS do lines[#lines + 1] = KEYS[i] end
+for _, line in ipairs(redis.call('smembers', KEYS[1])) do lines[#lines + 1] = line end
+`;
+
+/** A line left empty (Redis deleted it) is no longer named in KEYS[1], which goes with the last. */
+const FORGET_EMPTY = `for _, line in ipairs(lines) do
+  if redis.call('exists', line) == 0 then redis.call('srem', KEYS[1], line) end
+end
+`;
+
 /** Takes the job out of every line (it is back in a process), returning the place it had (the lowest), or '' when it was in none. */
-const ARRIVE = `local own = false
-for _, line in ipairs(KEYS) do
+const ARRIVE = `${LINES}local own = false
+for _, line in ipairs(lines) do
   local score = redis.call('zscore', line, ARGV[1])
   if score then
     if not own or tonumber(score) < tonumber(own) then own = score end
     redis.call('zrem', line, ARGV[1])
   end
 end
-return own or ''`;
+${FORGET_EMPTY}return own or ''`;
 
 /**
  * Per line after KEYS[1] (the queue's delayed set), the place of the first job in it still delayed
@@ -71,8 +91,8 @@ for _, member in ipairs(members) do
 end
 return picked`;
 
-const REMOVE = `for _, line in ipairs(KEYS) do redis.call('zrem', line, ARGV[1]) end
-return 0`;
+const REMOVE = `${LINES}for _, line in ipairs(lines) do redis.call('zrem', line, ARGV[1]) end
+${FORGET_EMPTY}return 0`;
 
 /**
  * The render jobs handed back to their queue by every orchestrator sharing it, as a line per backend
@@ -102,16 +122,21 @@ export class SharedHandBacks {
     return `${this.deps.queuePrefix}:handed-back:${backendIdFor(url)}`;
   }
 
+  /** The set naming every line a job was recorded in (by any process), for leaving lines of backends this process does not have. */
+  private get linesKey(): string {
+    return `${this.deps.queuePrefix}:handed-back:lines`;
+  }
+
   /** The job `jobId`, delayed now, joins the lines of `backends` at `score` (or keeps the place it has there). */
   async record(jobId: string, backends: string[], score: number): Promise<void> {
     if (!backends.length) return;
-    await this.deps.redis.eval(RECORD, backends.length, ...backends.map((url) => this.lineOf(url)), jobId, String(score), String(LINE_TTL_MS));
+    await this.deps.redis.eval(RECORD, backends.length + 1, this.linesKey, ...backends.map((url) => this.lineOf(url)), jobId, String(score), String(LINE_TTL_MS));
   }
 
   /** The job `jobId` is back in acquire(): it leaves every line; the place it had in them, if any. */
   async arrived(jobId: string): Promise<number | undefined> {
     const { urls } = this.deps;
-    const own = (await this.deps.redis.eval(ARRIVE, urls.length, ...urls.map((url) => this.lineOf(url)), jobId)) as string;
+    const own = (await this.deps.redis.eval(ARRIVE, urls.length + 1, this.linesKey, ...urls.map((url) => this.lineOf(url)), jobId)) as string;
     return own ? Number(own) : undefined;
   }
 
@@ -149,6 +174,6 @@ export class SharedHandBacks {
 
   /** The job `jobId` ended without coming back (its generation was canceled): it leaves every line. */
   async remove(jobId: string): Promise<void> {
-    await this.deps.redis.eval(REMOVE, this.deps.urls.length, ...this.deps.urls.map((url) => this.lineOf(url)), jobId);
+    await this.deps.redis.eval(REMOVE, this.deps.urls.length + 1, this.linesKey, ...this.deps.urls.map((url) => this.lineOf(url)), jobId);
   }
 }
