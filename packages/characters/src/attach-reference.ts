@@ -59,12 +59,13 @@ export async function attachReference(deps: { db: Db; storage: LibraryStorage },
 
 /**
  * The reference already attached, its file written again when it is gone or no longer has these
- * bytes (storeReferenceFile hashes what is there), and its missing mark cleared: uploading the image
- * again is how a studio repairs a reference found missing.
+ * bytes (storeReferenceFile hashes what is there), and its missing mark cleared once the file is
+ * there: uploading the image again is how a studio repairs a reference found missing.
  */
 async function restoreFile(deps: { db: Db; storage: LibraryStorage }, character: Character, existing: CharacterReference, input: AttachReferenceInput): Promise<CharacterReference> {
   await storeReferenceFile(deps.storage, { bytes: input.bytes, characterSlug: character.slug, label: input.label, path: existing.path, decoded: input.decoded });
-  if (!existing.missing) return existing;
+  // Cleared whatever the row said when read: a look that found the file gone may have marked it
+  // since, before the write above put the file back (a guarded UPDATE, matching nothing when unmarked).
   await deps.db.characterReference.updateMany({ where: { id: existing.id, sha256: existing.sha256, missing: true }, data: { missing: false } });
   return { ...existing, missing: false };
 }

@@ -142,4 +142,27 @@ describe('ReferenceStager', () => {
     expect(await newStager().stage(simulator.url, client, [yuki])).toHaveLength(1);
     expect(await isMissing()).toBe(false);
   });
+
+  it('when the file is found gone and a re-upload writes it back (finding no mark to clear) before the staging records the mark, then the reference ends not missing', async () => {
+    const bytes = Buffer.concat([PNG_A, Buffer.from('nana')]);
+    const character = await db.character.create({ data: { slug: 'nana', name: 'Nana' } });
+    const row = await db.characterReference.create({
+      data: { characterId: character.id, label: 'Nana', kind: 'face', path: 'references/nana/nana.png', sha256: sha256Hex(bytes), bytes: bytes.length, mime: 'image/png' },
+    });
+    const nana: ReferenceToStage = { id: row.id, label: row.label, kind: row.kind, sha256: row.sha256, path: row.path };
+    const storage = new LocalLibraryStorage(libraryDir);
+    // The staging's stat finds nothing; the re-upload then writes the file and clears a mark not set yet.
+    const racing = Object.assign(Object.create(storage) as LocalLibraryStorage, {
+      version: async (relativePath: string) => {
+        const seen = await storage.version(relativePath);
+        await storage.write(relativePath, bytes);
+        await db.characterReference.updateMany({ where: { id: row.id, missing: true }, data: { missing: false } });
+        return seen;
+      },
+    });
+
+    await expect(new ReferenceStager({ db, storage: racing, log }).stage(simulator.url, client, [nana])).rejects.toThrow(/missing from the library/);
+    // The file is there with its bytes: a mark left set would 410 its file route until another upload.
+    expect((await db.characterReference.findUniqueOrThrow({ where: { id: row.id } })).missing).toBe(false);
+  });
 });

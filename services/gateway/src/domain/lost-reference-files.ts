@@ -1,6 +1,6 @@
 import type { CharacterReference, Db } from '@anime/db';
 import type { LibraryStorage } from '@anime/media';
-import { recordReferenceFileMissing } from '@anime/pipeline';
+import { recordReferenceFileFound, recordReferenceFileMissing } from '@anime/pipeline';
 
 /**
  * Whether a reference's file is lost, at the cost of one stat: nothing (or no file) at its path, or
@@ -28,8 +28,34 @@ export async function noticeLostReferenceFiles(deps: { db: Db; storage: LibraryS
   return Promise.all(
     references.map(async (reference) => {
       if (reference.missing || !(await isReferenceFileLost(deps.storage, reference))) return reference;
-      await recordReferenceFileMissing(deps.db, reference);
-      return { ...reference, missing: true };
+      return (await recordLostReferenceFile(deps, reference)) ? { ...reference, missing: true } : reference;
     }),
   );
+}
+
+/**
+ * Records a reference whose file was found lost missing, unless the file is back once the mark is
+ * set: a re-upload that wrote it between the look and the mark found no mark to clear, and a mark
+ * left set would stay (the file route answers 410 on it without looking) until another upload or a
+ * staging. The file looked at again after the mark, so a write landing before it is seen and one
+ * landing after it is followed by the upload's own clearing. Whether the reference is missing now.
+ */
+export async function recordLostReferenceFile(deps: { db: Db; storage: LibraryStorage }, reference: CharacterReference): Promise<boolean> {
+  if (!(await recordReferenceFileMissing(deps.db, reference))) return true;
+  if (await isReferenceFileLost(deps.storage, reference)) return true;
+  await recordReferenceFileFound(deps.db, reference);
+  return false;
+}
+
+/**
+ * Whether a reference marked missing has its file back as recorded: its size, then its sha256 (read
+ * only at the recorded size, which its upload bounded). Found so, the mark is cleared: one set while
+ * the library was away (a volume not mounted answers every stat with nothing) or by a look racing a
+ * re-upload does not keep the file from being served until the image is uploaded again.
+ */
+export async function recordReferenceFileBack(deps: { db: Db; storage: LibraryStorage }, reference: CharacterReference): Promise<boolean> {
+  if (await isReferenceFileLost(deps.storage, reference)) return false;
+  if ((await deps.storage.sha256(reference.path).catch(() => null)) !== reference.sha256) return false;
+  await recordReferenceFileFound(deps.db, reference);
+  return true;
 }

@@ -183,11 +183,24 @@ export class ReferenceStager {
    */
   private async lost(reference: ReferenceToStage, message: string): Promise<ReferenceUnavailableError> {
     if (reference.id) {
-      await recordReferenceFileMissing(this.deps.db, { id: reference.id, sha256: reference.sha256 }).catch((error: unknown) =>
-        this.deps.log.warn('could not record a reference missing', { referenceId: reference.id, error: (error as Error).message }),
-      );
+      const owner = { id: reference.id, sha256: reference.sha256 };
+      try {
+        // Read again once marked: a re-upload that wrote the file back between the look and the mark
+        // found no mark to clear, and one left set stays until another upload or staging.
+        if ((await recordReferenceFileMissing(this.deps.db, owner)) && (await this.intact(reference))) await recordReferenceFileFound(this.deps.db, owner);
+      } catch (error) {
+        this.deps.log.warn('could not record a reference missing', { referenceId: reference.id, error: (error as Error).message });
+      }
     }
     return new ReferenceUnavailableError(message, reference);
+  }
+
+  /** Whether the library file has the reference's sha256 now (a read failing: no). */
+  private intact(reference: ReferenceToStage): Promise<boolean> {
+    return this.deps.storage.read(reference.path).then(
+      (bytes) => sha256Hex(bytes) === reference.sha256,
+      () => false,
+    );
   }
 }
 

@@ -3,10 +3,9 @@ import { Router } from 'express';
 import { attachReference, findCharacterOr404, findLiveCharacterOr404, REFERENCE_IMAGE_MIMES } from '@anime/characters';
 import type { Db } from '@anime/db';
 import { decodeImage, LocalLibraryStorage, sniffImage, UnsafeLibraryPathError } from '@anime/media';
-import { recordReferenceFileMissing } from '@anime/pipeline';
 import { toReferenceResource } from '../../domain/character-resources';
 import { findAttachedReferenceOr404 } from '../../domain/find-reference';
-import { isReferenceFileLost, noticeLostReferenceFiles } from '../../domain/lost-reference-files';
+import { isReferenceFileLost, noticeLostReferenceFiles, recordLostReferenceFile, recordReferenceFileBack } from '../../domain/lost-reference-files';
 import { ApiError } from '../api-error';
 import { attachmentHeader } from '../download-name';
 import { referenceFieldsSchema } from '../character-bodies';
@@ -57,10 +56,11 @@ export function characterReferenceRoutes(deps: { db: Db; libraryDir: string; ref
     const character = await findCharacterOr404(deps.db, characterParam(req));
     const reference = await findAttachedReferenceOr404(deps.db, character.id, req.params.refId);
     const missing = new ApiError(410, 'reference_file_missing', `the file of reference ${reference.id} is missing from the library`);
-    if (reference.missing) throw missing;
+    // Marked missing: served only once its file is read back with its sha256 (the mark then cleared).
+    if (reference.missing && !(await recordReferenceFileBack({ db: deps.db, storage }, reference))) throw missing;
     // Deleted or altered (another size): recorded, and never served under the sha256 it no longer has.
     const lost = async () => {
-      await recordReferenceFileMissing(deps.db, reference);
+      await recordLostReferenceFile({ db: deps.db, storage }, reference);
       return missing;
     };
     if (await isReferenceFileLost(storage, reference)) throw await lost();
