@@ -48,7 +48,8 @@ describe('hand-back delays of a job handed back by one orchestrator, then anothe
     };
     /** Consecutive hand-backs of one job by different processes. */
     const switches = () => handBacks().flatMap((seq) => seq.slice(1).map((line, i) => [seq[i], line] as const).filter(([before, after]) => before.from !== after.from));
-    await waitFor(() => switches().length >= 4 || null, 'jobs handed back by one process, then by the other', 40_000);
+    // Three are enough to tell (before, every one was shorter); the wait is generous, as a loaded machine slows the renders that free places.
+    await waitFor(() => switches().length >= 3 || null, 'jobs handed back by one process, then by the other', 90_000);
 
     const shorter = switches()
       .filter(([before, after]) => after.delayMs! < Math.min(2 * before.delayMs!, HAND_BACK_MAX_DELAY_MS))
@@ -56,5 +57,5 @@ describe('hand-back delays of a job handed back by one orchestrator, then anothe
     console.log(`hand-back delays: ${switches().length} hand-backs by another process than the one before; ${shorter.length} shorter than twice the one before`);
     // Before: the other process started the job's delays again from 1 s (e.g. 4000 ms by first, then 1000 ms by replica).
     expect(shorter).toEqual([]);
-  }, 60_000);
+  }, 120_000);
 });
