@@ -2,16 +2,8 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalLibraryStorage, sha256Hex } from '@anime/media';
+import { pngHeader } from '@anime/testing';
 import { storeReferenceFile } from './store-reference-file';
-
-// Signature and IHDR size fields are all the sniffer reads; the rest need not decode.
-function pngHeader(width: number, height: number, fill = 0): Buffer {
-  const bytes = Buffer.alloc(40, fill);
-  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(bytes);
-  bytes.writeUInt32BE(width, 16);
-  bytes.writeUInt32BE(height, 20);
-  return bytes;
-}
 
 let library: string;
 let storage: LocalLibraryStorage;

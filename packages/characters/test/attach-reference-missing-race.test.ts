@@ -3,22 +3,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createDb, type Db } from '@anime/db';
 import { LocalLibraryStorage } from '@anime/media';
-import { createTestDatabase, type TestDatabase } from '@anime/testing';
+import { createTestDatabase, pngHeader, type TestDatabase } from '@anime/testing';
 import { attachReference } from '../src/attach-reference';
 import { createCharacter } from '../src/create-character';
 
 let database: TestDatabase;
 let db: Db;
 let library: string;
-
-// Signature and IHDR size fields are all the sniffer reads; the rest need not decode.
-function pngHeader(width: number, height: number, fill = 0): Buffer {
-  const bytes = Buffer.alloc(40, fill);
-  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(bytes);
-  bytes.writeUInt32BE(width, 16);
-  bytes.writeUInt32BE(height, 20);
-  return bytes;
-}
 
 beforeAll(async () => {
   database = await createTestDatabase('attach-missing-race');

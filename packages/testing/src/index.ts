@@ -8,3 +8,4 @@ export * from './refused-redis-urls';
 export * from './gate';
 export * from './file-exists';
 export * from './stale-partials-library';
+export * from './png-header';

@@ -4,21 +4,12 @@ import path from 'node:path';
 import { attachReference, createCharacter } from '@anime/characters';
 import { createDb, type CharacterReference, type Db } from '@anime/db';
 import { LocalLibraryStorage } from '@anime/media';
-import { createTestDatabase, type TestDatabase } from '@anime/testing';
+import { createTestDatabase, pngHeader, type TestDatabase } from '@anime/testing';
 import { noticeLostReferenceFiles } from '../src/domain/lost-reference-files';
 
 let database: TestDatabase;
 let db: Db;
 let library: string;
-
-// Signature and IHDR size fields are all the sniffer reads; the rest need not decode.
-function pngHeader(width: number, height: number, fill = 0): Buffer {
-  const bytes = Buffer.alloc(40, fill);
-  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(bytes);
-  bytes.writeUInt32BE(width, 16);
-  bytes.writeUInt32BE(height, 20);
-  return bytes;
-}
 
 beforeAll(async () => {
   database = await createTestDatabase('lost-reference-race');
