@@ -1,21 +1,19 @@
-import { isStorableText } from '@anime/contracts';
+import { isStorableText, isUuidText } from '@anime/contracts';
 import type { Character, Db, Prisma } from '@anime/db';
 import { characterArchived, characterNotFound } from './character-domain-error';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The characters a key names in a list's filter (`?character=`): the one of that slug, and the one
  * of that id when the key is shaped as an id (the uuid column takes nothing else), as findByIdOrSlug
  * reads a key.
  */
-export const characterByIdOrSlug = (idOrSlug: string): Prisma.CharacterWhereInput => ({ OR: [{ slug: idOrSlug }, ...(UUID.test(idOrSlug) ? [{ id: idOrSlug }] : [])] });
+export const characterByIdOrSlug = (idOrSlug: string): Prisma.CharacterWhereInput => ({ OR: [{ slug: idOrSlug }, ...(isUuidText(idOrSlug) ? [{ id: idOrSlug }] : [])] });
 
 /** A character by id, else by slug, archived ones included; null when neither matches. */
 export async function findByIdOrSlug(db: Db, idOrSlug: string): Promise<Character | null> {
   // PostgreSQL would answer NUL or a lone surrogate with an error; such a key names nothing anyway.
   if (!idOrSlug || !isStorableText(idOrSlug)) return null;
-  const byId = UUID.test(idOrSlug) ? await db.character.findUnique({ where: { id: idOrSlug } }) : null;
+  const byId = isUuidText(idOrSlug) ? await db.character.findUnique({ where: { id: idOrSlug } }) : null;
   return byId ?? (await db.character.findUnique({ where: { slug: idOrSlug } }));
 }
 

@@ -22,3 +22,4 @@ export * from './json-depth';
 export * from './finite-json';
 export * from './json-record';
 export * from './webhooks';
+export * from './uuid-text';

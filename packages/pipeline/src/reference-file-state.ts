@@ -1,7 +1,5 @@
+import { isUuidText } from '@anime/contracts';
 import type { Db } from '@anime/db';
-
-/** `character_references.id` is a UUID column: any other id names no row, and PostgreSQL would refuse the statement. */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The reference row a library file belongs to: its id, and the sha256 its file must have. */
 export interface ReferenceFileOwner {
@@ -16,7 +14,7 @@ export interface ReferenceFileOwner {
  * @returns whether this call set the mark
  */
 export async function recordReferenceFileMissing(db: Db, reference: ReferenceFileOwner): Promise<boolean> {
-  if (!UUID.test(reference.id)) return false;
+  if (!isUuidText(reference.id)) return false;
   const { count } = await db.characterReference.updateMany({ where: { id: reference.id, sha256: reference.sha256, missing: false }, data: { missing: true } });
   return count > 0;
 }
@@ -28,7 +26,7 @@ export async function recordReferenceFileMissing(db: Db, reference: ReferenceFil
  * @returns whether this call cleared the mark
  */
 export async function recordReferenceFileFound(db: Db, reference: ReferenceFileOwner): Promise<boolean> {
-  if (!UUID.test(reference.id)) return false;
+  if (!isUuidText(reference.id)) return false;
   const { count } = await db.characterReference.updateMany({ where: { id: reference.id, sha256: reference.sha256, missing: true }, data: { missing: false } });
   return count > 0;
 }

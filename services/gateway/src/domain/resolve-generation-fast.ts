@@ -1,8 +1,7 @@
 import { buildConditioning, CharacterDomainError, resolveGeneration, type GenerationCharacterRequest } from '@anime/characters';
-import { isStorableText, parseCharacterRef, type JobConditioning } from '@anime/contracts';
+import { isStorableText, isUuidText, parseCharacterRef, type JobConditioning } from '@anime/contracts';
 import { readRows, type Db } from '@anime/db';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_INT4 = 2_147_483_647;
 
 export interface FastResolution {
@@ -50,7 +49,7 @@ const RESOLVE_PINNED = { name: 'gateway-resolve-character-pinned', text: resolve
 export async function resolveGenerationFast(db: Db, request: GenerationCharacterRequest): Promise<FastResolution> {
   const { key, version: wanted } = parseCharacterRef(request.character);
   if (!key || !isStorableText(key) || (wanted !== undefined && wanted > MAX_INT4)) return resolveGeneration(db, request);
-  const id = UUID.test(key) ? key : null;
+  const id = isUuidText(key) ? key : null;
   const [row] = await readRows<Row>(db, wanted === undefined ? RESOLVE_CURRENT : RESOLVE_PINNED, wanted === undefined ? [id, key] : [id, key, wanted]);
   if (!row || row.archived || row.versionId === null || row.versionNumber === null) return resolveGeneration(db, request);
   const references = (row.references ?? []).sort((a, b) => a.createdAt - b.createdAt || a.label.localeCompare(b.label));

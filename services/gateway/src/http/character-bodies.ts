@@ -1,7 +1,5 @@
 import { z } from 'zod';
-import { attributesSchema, CHARACTER_LIMITS, characterDefinitionSchema, isStorableText, jsonRecord, STORABLE_TEXT_MESSAGE, storableText } from '@anime/contracts';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { attributesSchema, CHARACTER_LIMITS, characterDefinitionSchema, isStorableText, isUuidText, jsonRecord, STORABLE_TEXT_MESSAGE, storableText } from '@anime/contracts';
 
 // Slugs become directory names under the library and share the URL segment with ids.
 export const slugSchema = z
@@ -9,7 +7,7 @@ export const slugSchema = z
   .min(1)
   .max(64)
   .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'use lower-case letters, digits and single dashes (kebab-case)')
-  .refine((slug) => !UUID.test(slug), 'must not look like an id (uuid)');
+  .refine((slug) => !isUuidText(slug), 'must not look like an id (uuid)');
 
 // The contract's value schema accepts any string; PostgreSQL cannot store NUL or lone surrogates.
 const storableAttributes = attributesSchema.superRefine((attributes, ctx) => {
