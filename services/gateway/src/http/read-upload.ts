@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
 import type { Request } from 'express';
 import { ApiError } from './api-error';
+import { bodyEncoding } from './body-encoding';
 
 export interface Upload<F = { bytes: Buffer; filename: string }> {
   fields: Record<string, string>;
@@ -58,7 +59,7 @@ function receiveUpload<F>(req: Request, options: ReadUploadOptions, readFile: Fi
   // came with one (a bogus charset answered 'field "undefined"'). `false`, not null: a body is there.
   if (req.is('multipart/form-data') === false) return Promise.reject(wrongType);
   // busboy reads the bytes as sent: a compressed form failed as "Unexpected end of form".
-  const encoding = req.headers['content-encoding']?.trim().toLowerCase() || 'identity';
+  const encoding = bodyEncoding(req);
   if (encoding !== 'identity') {
     return Promise.reject(new ApiError(415, 'unsupported_media_type', `an upload is read as sent: Content-Encoding "${encoding}" is not supported`, { accepted: ['identity'] }));
   }
