@@ -4,7 +4,7 @@ import type { Connection } from './connection';
 /** How long one request may take, answer included: the gateway's slowest answers take about 20 s. */
 const REQUEST_TIMEOUT_MS = 60_000;
 /** The most an answer may hold (the gateway's largest, a page of 200 generations, is well under 1 MiB). */
-const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 /** The part of an error answer read: its message is printed on one line. */
 const MAX_ERROR_BYTES = 64 * 1024;
 

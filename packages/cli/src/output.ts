@@ -1,3 +1,4 @@
+import { MAX_ANSWER_BYTES } from './api-client';
 import { CliError, printable } from './cli-error';
 
 /** Prints rows as aligned columns, or the raw value as JSON with --json. */
@@ -33,9 +34,9 @@ export function printJson(value: unknown): void {
 
 /**
  * The most of a `printJsonItems` document held back until its last page has come: as much as one
- * answer the CLI reads (api-client's MAX_ANSWER_BYTES), counted in UTF-16 units as JavaScript's strings are.
+ * answer the CLI reads (MAX_ANSWER_BYTES), counted in UTF-16 units as JavaScript's strings are.
  */
-export const HELD_JSON_CHARS = 64 * 1024 * 1024;
+export const HELD_JSON_CHARS = MAX_ANSWER_BYTES;
 
 /**
  * Prints `{ "items": [...], "nextCursor": null }` exactly as printJson prints that document, the
