@@ -14,8 +14,9 @@ export const HAND_BACK_MAX_DELAY_MS = 30_000;
 /**
  * How many handed-back jobs per second this process lets come back on their own delay, however
  * many it holds handed back: past HAND_BACK_RETURNS_PER_S * 30 s of them, the longest delay grows
- * with their number. Each return that finds no place is handed back again (some 50-60 Redis calls,
- * a log line); with 30 s for all, a backlog of N cost N/30 of them a second (10,000: ~17k Redis calls/s).
+ * with their number. Each return that finds no place is handed back again (some 75-115 Redis calls
+ * with the shared lines, scripts' own included, and a log line); with 30 s for all, a backlog of N
+ * cost N/30 of them a second (10,000: ~30k Redis calls/s).
  */
 export const HAND_BACK_RETURNS_PER_S = 10;
 /**
