@@ -1,5 +1,6 @@
 export * from './redis';
 export * from './queues';
+export * from './promote-delayed-job';
 export * from './job-events';
 export * from './job-control';
 export * from './resources';

@@ -1,6 +1,7 @@
-import { Job, Queue, type ConnectionOptions, type JobsOptions, type KeepJobs } from 'bullmq';
+import { Queue, type ConnectionOptions, type JobsOptions, type KeepJobs } from 'bullmq';
 import { JOB_STAGES, PIPELINE_CATALOG, PRIORITY_RANK, QUEUE_KEYS, queueForStage, type JobStage, type Priority, type QueueKey, type QueuePayloadInput } from '@anime/contracts';
 import { createLogger, type Logger } from '@anime/logger';
+import { promoteDelayedJob } from './promote-delayed-job';
 import { reportRedisErrors } from './redis-errors';
 
 export type PipelineQueueMap = { [K in QueueKey]: Queue };
@@ -113,8 +114,8 @@ export function createPipelineQueues(connection: ConnectionOptions, prefix: stri
       const key = queueForStage(generation.stage);
       const jobId = key && PIPELINE_CATALOG[key].jobId({ schemaVersion: 1, generationId: generation.id } as never);
       if (!key || !jobId) return;
-      // BullMQ's promotion by id (no read of the job first); it refuses a job not delayed, which is left as it is.
-      await new Job(byKey[key], PIPELINE_CATALOG[key].jobName, null, {}, jobId).promote().catch(() => undefined);
+      // A job not delayed is left as it is.
+      await promoteDelayedJob(byKey[key], jobId);
     },
     close: async () => {
       await Promise.all(Object.values(byKey).map((q) => q.close()));

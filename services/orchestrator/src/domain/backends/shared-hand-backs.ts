@@ -1,4 +1,5 @@
-import { Job, type Queue } from 'bullmq';
+import { promoteDelayedJob } from '@anime/pipeline';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { backendIdFor } from './backend-id';
 import { HAND_BACK_DELAY_CAP_MS } from './handed-back-jobs';
@@ -161,12 +162,8 @@ export class SharedHandBacks {
       const picked = (await this.deps.redis.eval(PICK, 2, this.lineOf(url), this.deps.queue.keys.delayed, String(count - promoted.length), String(HEAD_SCAN), this.deps.queue.toKey(''))) as string[];
       if (!picked.length) break;
       for (const jobId of picked) {
-        // BullMQ's own promotion by id (no read of the job first): it refuses a job no longer delayed.
-        const promotedNow = await new Job(this.deps.queue, '', null, {}, jobId).promote().then(
-          () => true,
-          () => false,
-        );
-        if (promotedNow) promoted.push(jobId);
+        // Refused for a job no longer delayed: the next in line takes its place.
+        if (await promoteDelayedJob(this.deps.queue, jobId)) promoted.push(jobId);
       }
     }
     return promoted;
