@@ -2,6 +2,7 @@ import path from 'node:path';
 import { storeReferenceFile } from '@anime/characters';
 import type { Db } from '@anime/db';
 import { LocalLibraryStorage, sha256Hex } from '@anime/media';
+import { recordReferenceFileFound } from '@anime/pipeline';
 import type { CharacterPlan } from './plan-character';
 import { readLegacyImage } from './read-legacy-image';
 
@@ -13,9 +14,10 @@ export interface RestoreOptions {
 
 /**
  * For a character imported before: puts back, from the legacy images, any reference file that is
- * gone from the library (a new checkout, a wiped LIBRARY_DIR) at the path its row records. Rows
- * are not touched; files already there with the recorded sha256 are left alone. Returns the
- * library paths restored (on a dry run: that would be).
+ * gone from the library (a new checkout, a wiped LIBRARY_DIR) at the path its row records; files
+ * already there with the recorded sha256 are left alone. A row's `missing` mark (set by whoever found
+ * the file gone meanwhile: the gateway, the orchestrator's staging) is cleared, the file now holding
+ * its bytes; nothing else of a row is touched. Returns the library paths restored (on a dry run: that would be).
  */
 export async function restoreReferenceFiles(db: Db, character: { id: string; slug: string }, plan: CharacterPlan, options: RestoreOptions): Promise<string[]> {
   const storage = new LocalLibraryStorage(options.libraryDir);
@@ -28,6 +30,7 @@ export async function restoreReferenceFiles(db: Db, character: { id: string; slu
     if (!row) continue;
     const file = await storeReferenceFile(storage, { bytes: image.bytes, characterSlug: character.slug, label: row.label, path: row.path, dryRun: options.dryRun });
     if (file.isNew) restored.push(row.path);
+    if (!options.dryRun) await recordReferenceFileFound(db, row);
   }
   return restored;
 }
