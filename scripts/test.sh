@@ -3,7 +3,10 @@
 # integration and end-to-end tests on real PostgreSQL and Redis, with the project's ComfyUI
 # simulator as the only double; the end-to-end stack runs the compiled programs, as production does).
 set -euo pipefail
-case "${1:-}" in
+# `pnpm test -- --help` (the npm habit) hands the script its `--` too: the flag is the one after it.
+first_arg="${1:-}"
+if [ "$first_arg" = "--" ]; then first_arg="${2:-}"; fi
+case "$first_arg" in
   -h|--help)
     cat <<'USAGE'
 usage: pnpm test [JEST ARGUMENTS...]   (or: bash scripts/test.sh ...)

@@ -62,10 +62,11 @@ describe('a DATABASE_URL that is not a PostgreSQL URL', () => {
 // CONTRACT (Commands): `pnpm test` prints --help too. It ran every step (services, type-check,
 // build, compose, k8s) and only then handed --help to jest, minutes later.
 describe('pnpm test', () => {
-  it('when asked for help with --help or -h, then it prints its usage and exits 0 without running a step', async () => {
-    for (const flag of ['--help', '-h']) {
+  // `pnpm test -- --help` (the npm habit) hands the script `--` first: it ran every step too.
+  it('when asked for help with --help or -h (after a `--` too), then it prints its usage and exits 0 without running a step', async () => {
+    for (const flag of [['--help'], ['-h'], ['--', '--help'], ['--', '-h']]) {
       const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        execFile('bash', [path.join(REPO_ROOT, 'scripts', 'test.sh'), flag], { env: { PATH: process.env.PATH, ...NOWHERE }, timeout: 10_000, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
+        execFile('bash', [path.join(REPO_ROOT, 'scripts', 'test.sh'), ...flag], { env: { PATH: process.env.PATH, ...NOWHERE }, timeout: 10_000, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
           resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
         });
       });
