@@ -23,6 +23,8 @@ describe("webhooks: whatever a receiver answers, each attempt is recorded and a 
       req.resume();
       // A 200 whose body holds NUL bytes (binary, or a careless framework): PostgreSQL text cannot hold them.
       if (req.url === '/nul') return res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(Buffer.from([0x6f, 0x6b, 0x00, 0xff, 0x00]));
+      // Switches protocols instead of answering (a WebSocket server at the URL, or a hostile one).
+      if (req.url === '/switching') return void req.socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
       res.writeHead(204).end();
     });
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
@@ -60,6 +62,23 @@ describe("webhooks: whatever a receiver answers, each attempt is recorded and a 
     expect(listed.body.items[0]).toMatchObject({ eventType: 'generation.canceled', generationId: created.body.id, attempt: 1, statusCode: 200, succeeded: true, error: null });
     const stored = await gateway.db.webhookDelivery.findFirstOrThrow({ where: { endpointId: endpoint.id } });
     expect(stored.responseExcerpt).toBe('ok\uFFFD\uFFFD\uFFFD');
+  });
+
+  it('when the receiver answers 101 Switching Protocols, then the try ends at once as a failed try (status 101) to be made again, rather than holding a delivery slot for ever', async () => {
+    const endpoint = await gateway.db.webhookEndpoint.create({ data: { url: `http://127.0.0.1:${port}/switching`, events: ['generation.canceled'], secret: newWebhookSecret() } });
+    const api = gateway.client();
+    const created = await api.post('/api/v1/generations', { character: 'kai', prompt: 'switching' });
+    expect((await api.post(`/api/v1/generations/${created.body.id}/cancel`)).status).toBe(202);
+
+    // Well within the 10 s a try may take: the answer came at once.
+    const attempt = await waitFor(() => gateway.db.webhookDelivery.findFirst({ where: { endpointId: endpoint.id } }), 'the 101 try to be recorded', 8_000, 50);
+    expect(attempt).toMatchObject({ attempt: 1, statusCode: 101, succeeded: false });
+    expect(attempt.error).toMatch(/101/);
+    expect(attempt.durationMs).toBeLessThan(5_000);
+    const message = await gateway.db.webhookMessage.findFirstOrThrow({ where: { endpointId: endpoint.id } });
+    expect(message).toMatchObject({ attempts: 1, finishedAt: null });
+    const job = (await gateway.queues.byKey.webhookDeliveries.getJobs(['delayed', 'waiting', 'active'])).find((j) => j.data.endpointId === endpoint.id);
+    expect(await job?.getState()).toBe('delayed');
   });
 
   it('when an endpoint has more attempts than one page holds, then the deliveries list pages newest first with limit and nextCursor, and every attempt is reachable', async () => {

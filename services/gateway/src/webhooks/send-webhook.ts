@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { isIP } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import type { WebhookAllowList } from '@anime/config';
 import { toStorableText } from '@anime/contracts';
 import { pinnedLookup, systemResolve, type Resolve } from './pinned-lookup';
@@ -89,6 +89,14 @@ export async function sendWebhook(rawUrl: string, body: string, headers: Record<
           response.on('error', () => finish());
         },
       );
+      // A 101 Switching Protocols (with an Upgrade header) never reaches the response callback: Node
+      // hands it to 'upgrade' listeners only and, with none, drops the socket without an error or a
+      // timeout firing on the request, so the try (and a delivery slot) waited for ever.
+      request.on('upgrade', (response: http.IncomingMessage, socket: Socket) => {
+        socket.destroy();
+        const status = response.statusCode ?? 101;
+        resolve(done({ ok: false, statusCode: status, error: `receiver answered ${status} (switching protocols), not an answer to a webhook`, excerpt: null }));
+      });
       request.on('error', (error) => {
         // Timed out or stopped once the receiver's status was in: that status is the try's outcome (a
         // 2xx took the message; only the rest of its answer was slow), not a failed or cut try to make again.
