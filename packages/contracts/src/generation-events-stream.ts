@@ -22,7 +22,9 @@ const STREAMED_EVENTS = JOB_EVENT_NAMES.filter((name) => name !== 'job:progress'
 export const generationStreamEntrySchema = z.object({
   event: z.enum(STREAMED_EVENTS as [string, ...string[]]).describe('the lifecycle event, as on Socket.IO: job:queued, job:submitted, job:started, job:retrying, job:completed, job:failed, job:canceled'),
   generationId: z.uuid(),
-  seq: z.coerce.number().int().positive().describe('increasing per generation; order and de-duplicate by it'),
+  // At most PostgreSQL's integer (job_events.seq): a larger one, which only a foreign writer can put
+  // there, is an unreadable entry (skipped), not one that fails the read it came in for good.
+  seq: z.coerce.number().int().positive().max(2_147_483_647).describe('increasing per generation; order and de-duplicate by it'),
   source: z.string().describe('the producer that asked for the generation (api for REST)'),
   requestId: z.string().describe("the producer's idempotency key; empty when it gave none"),
   data: z.string().transform((text) => JSON.parse(text) as Record<string, unknown>).describe('the event payload as JSON (job:completed carries its assets)'),
