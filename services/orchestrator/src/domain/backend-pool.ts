@@ -498,7 +498,12 @@ export class BackendPool {
    */
   async handedBackEnded(key: string): Promise<void> {
     this.handedBack.forget(key);
-    await this.options.shared?.remove(key);
+    try {
+      await this.options.shared?.remove(key);
+    } catch (error) {
+      // Not the job's failure (the stage's settle awaits this): a job left in a line is dropped once a look reaches it, or with the line.
+      this.options.log.warn('could not take an ended job out of the shared lines of handed-back jobs', { jobId: key, error: (error as Error).message });
+    }
   }
 
   /**
