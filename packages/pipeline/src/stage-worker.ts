@@ -98,6 +98,7 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
     }
     const payload = parsed.data as QueuePayload<K>;
     const run: StageRun = { job, log, signal, token };
+    if (await backBehindMoreUrgent(run)) throw new WaitingError();
     let admitted: Awaited<ReturnType<typeof admit>>;
     try {
       admitted = await admit(payload, run);
@@ -184,6 +185,30 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
     await wakeIdleWorkers().catch((wakeError) => log.warn('handed the job back, but could not wake idle workers; they see it within 5 s', { error: (wakeError as Error).message }));
     log.info('handed the job back to its queue: the worker is closing', { error: error instanceof Error ? error.message : String(error) });
     return new WaitingError();
+  }
+
+  /**
+   * BullMQ 6.7's stall check (the process holding the job died) puts the job back on the plain wait
+   * list whatever its priority, and workers take that list before any prioritized job: once every
+   * orchestrator was killed, the batch jobs they held came back ahead of every interactive job
+   * waiting. A job that stalled before and finds a more urgent one waiting goes back to the front of
+   * its own priority (moveToWait), before anything is run. Else (or on any Redis error) it runs.
+   */
+  async function backBehindMoreUrgent({ job, token, log }: StageRun): Promise<boolean> {
+    if (!token || !job.stalledCounter || !job.priority) return false;
+    try {
+      const client = (await worker.getBackend().client) as unknown as Redis;
+      const [, score] = await client.zrange(worker.keys.prioritized, '0', '0', 'WITHSCORES');
+      // A prioritized job's score is its priority × 2^32 plus a counter.
+      if (score === undefined || Math.floor(Number(score) / 0x100000000) >= job.priority) return false;
+      await job.moveToWait(token);
+    } catch (error) {
+      log.warn('could not put a job back by the stall check behind more urgent jobs; it runs now', { error: (error as Error).message });
+      return false;
+    }
+    await wakeIdleWorkers().catch((wakeError) => log.warn('put the job back, but could not wake idle workers; they see it within 5 s', { error: (wakeError as Error).message }));
+    log.info('a job the stall check put back went behind more urgent jobs waiting', { priority: job.priority });
+    return true;
   }
 
   async function wakeIdleWorkers(): Promise<void> {

@@ -1,0 +1,73 @@
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { createLogger } from '@anime/logger';
+import { createPipelineQueues, createRedis, type PipelineQueues } from '@anime/pipeline';
+import { TEST_REDIS_URL, waitFor } from '@anime/testing';
+import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrator-fixture';
+
+/**
+ * Every orchestrator killed: the render jobs they held (active, their locks lapsing) are moved back
+ * by BullMQ's stall check, which pushes them on the plain wait list whatever their priority (BullMQ
+ * 6.7's moveStalledJobsToWait), and a worker takes that list before any prioritized job. So a batch
+ * job one held came back ahead of every interactive job waiting, and took the free backend first.
+ */
+describe('a stalled batch render job and a waiting interactive one, after every orchestrator was killed (orchestrator in-process, simulator, Redis, PostgreSQL)', () => {
+  let fx: OrchestratorFixture;
+  let redis: Redis;
+
+  beforeAll(async () => {
+    // One place (BACKEND_PREFETCH 0): one job renders at a time, so the order is the order they start.
+    fx = await startOrchestratorFixture('rvo-stalled-priority', { simulators: [{ stepMs: 50 }], env: { BACKEND_PREFETCH: '0' } });
+    redis = createRedis(TEST_REDIS_URL);
+  });
+
+  afterAll(async () => {
+    await fx?.close();
+    await redis?.quit();
+  });
+
+  it('when the stall check has put a batch job back while an interactive one waits, then the interactive one starts first', async () => {
+    const queuePrefix = fx.service.ctx.queuePrefix;
+    let batch = '';
+    let interactive = '';
+    await fx.restart(async () => {
+      const queues: PipelineQueues = createPipelineQueues(redis, queuePrefix, {}, createLogger('rvo-stalled-test', 'error'));
+      const renders = queues.byKey.generationRenders;
+      // A killed orchestrator's worker: it took the batch job (its lock short, never renewed) and died.
+      const deadConnection = createRedis(TEST_REDIS_URL, 'worker');
+      const dead = new Worker(renders.name, null, { connection: deadConnection, prefix: queuePrefix, lockDuration: 200, autorun: false });
+      try {
+        const batchJob = await fx.createdGeneration({ prompt: 'batch', priority: 'batch' });
+        batch = batchJob.id;
+        await queues.enqueueStage(batchJob);
+        const taken = await dead.getNextJob('dead-token');
+        expect(taken?.data.generationId).toBe(batch);
+        const interactiveJob = await fx.createdGeneration({ prompt: 'interactive', priority: 'interactive' });
+        interactive = interactiveJob.id;
+        await queues.enqueueStage(interactiveJob);
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        // BullMQ's own stall check, twice (the first marks the active jobs, the second moves those whose lock lapsed), as the next worker to start runs it.
+        // (Its throttle key cleared first: the stopped orchestrator's last check set it for 5 s.)
+        const check = async () => {
+          await redis.del(renders.toKey('stalled-check'));
+          await (dead as unknown as { moveStalledJobsToWait(): Promise<void> }).moveStalledJobsToWait();
+        };
+        await check();
+        await check();
+        expect(await renders.getJobCounts('active', 'wait', 'prioritized')).toEqual({ active: 0, wait: 1, prioritized: 1 });
+      } finally {
+        await dead.close();
+        await deadConnection.quit();
+        await queues.close();
+      }
+    });
+
+    const submittedAt = async (jobId: string) => (await fx.db.jobAttempt.findFirst({ where: { jobId }, orderBy: { number: 'asc' } }))?.submittedAt ?? null;
+    const [first, second] = await waitFor(async () => {
+      const both = await Promise.all([submittedAt(interactive), submittedAt(batch)]);
+      return both.every(Boolean) ? (both as Date[]) : null;
+    }, 'both jobs to be submitted', 30_000);
+    // Before: the batch job went first (it was on the wait list, taken before any prioritized job).
+    expect(first.getTime()).toBeLessThan(second.getTime());
+  }, 60_000);
+});
