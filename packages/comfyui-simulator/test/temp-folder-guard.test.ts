@@ -29,6 +29,16 @@ describe('a temp folder that holds what the caller keeps', () => {
     expect([readdirSync(outputDir), readdirSync(inputDir)]).toEqual([['kept.png'], ['reference.png']]);
   });
 
+  it('when the output folder inside tempDir has a name beginning with two dots, then the start is refused too and its files stay', async () => {
+    // Before: relative(tempDir, output) was "..output", taken for a path leading out of tempDir, and the folder was emptied.
+    const outputDir = join(root, '..output');
+    mkdirSync(outputDir);
+    writeFileSync(join(outputDir, 'kept.png'), 'x');
+
+    await expect(startSimulator({ tempDir: root, outputDir, stepMs: 1 })).rejects.toThrow(/holds the output folder/);
+    expect(readdirSync(outputDir)).toEqual(['kept.png']);
+  });
+
   it('when tempDir is a folder of its own beside them, then it is emptied as before', async () => {
     const tempDir = join(root, 'temp');
     mkdirSync(tempDir);

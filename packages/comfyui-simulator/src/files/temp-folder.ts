@@ -1,10 +1,11 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { relative, resolve, isAbsolute } from 'node:path';
+import { relative, resolve, isAbsolute, sep } from 'node:path';
 
 const holds = (folder: string, inner: string) => {
   const path = relative(folder, inner);
-  return path === '' || (!path.startsWith('..') && !isAbsolute(path));
+  // Out of `folder` only through a '..' segment: a folder inside named '..output' is held.
+  return path === '' || (path !== '..' && !path.startsWith(`..${sep}`) && !isAbsolute(path));
 };
 
 /**
