@@ -4,3 +4,4 @@ export { sha256Hex } from './sha256';
 export * from './remove-stale-partials';
 export * from './stale-partial-sweep';
 export * from './decode-image';
+export * from './library-refusal';

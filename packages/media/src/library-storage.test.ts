@@ -1,6 +1,8 @@
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { withFileSizeLimit } from '@anime/testing';
+import { libraryRefusal } from './library-refusal';
 import { LocalLibraryStorage, partialPathFor, UnsafeLibraryPathError } from './library-storage';
 import { sha256Hex } from './sha256';
 
@@ -69,5 +71,17 @@ describe('LocalLibraryStorage', () => {
     for (let i = 0; i < bytes.length; i += 4096) bytes[i] = i % 251;
     await storage.writeAll([{ path: 'p/e/s/kai/big.png', bytes }]);
     expect(await storage.sha256('p/e/s/kai/big.png')).toBe(sha256Hex(bytes));
+  });
+
+  it('when the disk refuses a write half-way (over a file-size limit), then it fails as a library refusal and leaves no temp file holding what landed', async () => {
+    await storage.write('p/e/s/kai/kept.png', Buffer.from('kept'));
+    const bytes = Buffer.alloc(64 * 1024, 7);
+    const error = await withFileSizeLimit(8 * 1024, () => storage.writeAll([{ path: 'p/e/s/kai/a.png', bytes }, { path: 'p/e/s/kai/a.png.json', bytes: Buffer.from('{}') }]).catch((e: unknown) => e));
+    expect(libraryRefusal(error)?.code).toBe('EFBIG');
+    expect(await readdir(path.join(root, 'p/e/s/kai'))).toEqual(['kept.png']);
+    await storage.write('p/e/s/kai/b.png', Buffer.from('b'));
+    await expect(withFileSizeLimit(4 * 1024, () => storage.write('p/e/s/kai/b.png', bytes))).rejects.toMatchObject({ code: 'EFBIG' });
+    expect((await readdir(path.join(root, 'p/e/s/kai'))).sort()).toEqual(['b.png', 'kept.png']);
+    expect(await storage.sha256('p/e/s/kai/b.png')).toBe(sha256Hex(Buffer.from('b')));
   });
 });

@@ -32,14 +32,17 @@ function writeAll(fd, bytes) {
 function writeSynced(file) {
   const fd = fs.openSync(file.temp, 'w');
   try {
-    writeAll(fd, file.bytes);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  try {
+    try {
+      writeAll(fd, file.bytes);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
     fs.renameSync(file.temp, file.target);
   } catch (error) {
+    // A write refused half-way (ENOSPC, EDQUOT, EFBIG, EIO) leaves a temp file holding what did
+    // land: kept, each try of a full disk would fill it further, and the space would come back
+    // only with the sweep of stale partials.
     fs.rmSync(file.temp, { force: true });
     throw error;
   }

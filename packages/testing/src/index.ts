@@ -9,3 +9,4 @@ export * from './gate';
 export * from './file-exists';
 export * from './stale-partials-library';
 export * from './png-header';
+export * from './file-size-limit';

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import type { AssetResource, ComfyOutputRef, JobEventEnvelope } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
-import { IMAGE_EXTENSIONS, sha256Hex, sniffImage, type LibraryStorage } from '@anime/media';
+import { IMAGE_EXTENSIONS, libraryRefusal, sha256Hex, sniffImage, type LibraryStorage } from '@anime/media';
 import { allows, JobLifecycle, loadGeneration, MalformedDataError, OutputUnreadableError, readConditioning, readOutputs, readReferenceUse, readWorkflow, referencesUsed, toAssetResource, type GenerationRow, type JobEventPublisher, type StageHandler, type StageResult, type StageRun } from '@anime/pipeline';
 import { loadTemplateVersion } from '@anime/workflows';
 import { findFiledOutput, newAssetRow, recordFiledOutput, type AssetRow, type FiledOutput } from '../data/asset-rows';
@@ -167,24 +167,27 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
   }
 
   /**
-   * The backend holding the outputs is down (the try that met it removed what it wrote): the job
-   * waits for it in Redis, delayed, holding no worker slot and spending no try, until JOB_TIMEOUT_S
-   * after its filing job was queued; then its tries decide. A generation canceled meanwhile runs
-   * again at once, for its admission to end it.
+   * The backend holding the outputs is down, or the library refuses writes (full, read-only, not
+   * writable: an operator's fix, which five tries within 15 s would not wait for); the try that met
+   * it removed what it wrote. The job waits in Redis, delayed, holding no worker slot and spending
+   * no try, until JOB_TIMEOUT_S after its filing job was queued; then its tries decide. A generation
+   * canceled meanwhile runs again at once, for its admission to end it.
    */
   async function waitForBackend(error: unknown, job: GenerationRow, run: StageRun): Promise<number | undefined> {
-    if (!backendDown(error)) return undefined;
+    const refusal = libraryRefusal(error);
+    if (!backendDown(error) && !refusal) return undefined;
+    const what = refusal ? `the library refuses writes (${refusal.code}: ${refusal.reason})` : 'the backend holding the outputs is unreachable';
     const waitedMs = Date.now() - run.job.timestamp;
     const nextLook = nextLookInMs(waitedMs, backendWait);
-    const meta = { generationId: job.id, waitedS: Math.round(waitedMs / 1000), limitS: Math.round(backendWait.limitMs / 1000), error: error.message };
+    const meta = { generationId: job.id, waitedS: Math.round(waitedMs / 1000), limitS: Math.round(backendWait.limitMs / 1000), error: (error as Error).message };
     if (nextLook === undefined) {
-      run.log.warn('the backend holding the outputs is still unreachable after the wait (JOB_TIMEOUT_S): the filing spends its tries now', meta);
+      run.log.warn(`${what}, still after the wait (JOB_TIMEOUT_S): the filing spends its tries now`, meta);
       return undefined;
     }
     // Read again: the row `job` was read before the try, and a cancel need not wait for the next look.
     const now = await loadGeneration(deps.db, job.id).catch(() => job);
     if (!now || !allows('file', now)) return 0;
-    run.log.info('the backend holding the outputs is unreachable: the filing waits for it, its tries untouched', { ...meta, nextLookInMs: nextLook });
+    run.log.info(`${what}: the filing waits, its tries untouched`, { ...meta, nextLookInMs: nextLook });
     return nextLook;
   }
 

@@ -3,6 +3,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { CharacterDomainError } from '@anime/characters';
 import type { Logger } from '@anime/logger';
 import { isDatabaseUnavailable } from '@anime/db';
+import { libraryRefusal } from '@anime/media';
 import { WorkflowDomainError } from '@anime/workflows';
 import { ApiError } from './api-error';
 import { errorCodeForStatus } from './status-error-code';
@@ -10,6 +11,8 @@ import { undecodableBodyEncoding } from './undecodable-body';
 
 /** Seconds a client is asked to wait when PostgreSQL is away: a restart or failover takes about that. */
 export const DATABASE_RETRY_AFTER_S = 5;
+/** Seconds a client is asked to wait when the library refuses writes: an operator has to free or remount it. */
+export const LIBRARY_RETRY_AFTER_S = 60;
 
 interface BodyParserError { type?: string; status?: number; expose?: boolean; message: string; body?: unknown }
 
@@ -64,6 +67,14 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
       res.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_S));
       log.warn('database unavailable', { requestId: res.locals.requestId, path: req.path, error: (error as Error).message?.split('\n').at(-1) });
       body = { code: 'database_unavailable', message: 'the database is unavailable; try again shortly' };
+    } else if (libraryRefusal(error)) {
+      // The library volume is full, read-only or not writable (an upload, an import): an outage an
+      // operator fixes, not a bug; what was being stored was not (the temp file is removed).
+      const refusal = libraryRefusal(error)!;
+      status = 503;
+      res.setHeader('Retry-After', String(LIBRARY_RETRY_AFTER_S));
+      log.warn('library refuses writes', { requestId: res.locals.requestId, path: req.path, code: refusal.code, error: (error as Error).message });
+      body = { code: 'library_unavailable', message: `the library cannot store files now: ${refusal.reason} (${refusal.code}); try again once it is fixed`, details: { reason: refusal.code } };
     } else {
       const errorId = randomUUID();
       log.error('unexpected error', { errorId, requestId: res.locals.requestId, path: req.path, error: (error as Error).message, stack: (error as Error).stack });

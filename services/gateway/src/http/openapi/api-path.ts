@@ -116,7 +116,7 @@ const ERROR_TEXT: Record<number, string> = {
   415: 'unsupported_media_type: a JSON body not sent as application/json (or in a charset or encoding the gateway cannot read), or an upload that is not the multipart form or image asked for',
   416: 'range_not_satisfiable: the Range lies outside the file',
   429: 'rate_limited or queue_full (Retry-After says when to try again)',
-  503: 'database_unavailable (Retry-After); not_ready (Retry-After) while the gateway starts and waits for Redis, or, on the queue routes, while Redis does not answer',
+  503: 'database_unavailable (Retry-After); not_ready (Retry-After) while the gateway starts and waits for Redis, or, on the queue routes, while Redis does not answer; library_unavailable (Retry-After, details.reason the errno: ENOSPC, EROFS, EACCES…) when the library volume refuses a write',
 };
 
 /** `/a/:id/b` → `/a/{id}/b`. */

@@ -1,0 +1,29 @@
+/**
+ * The errno codes with which a file system refuses a write for as long as an operator leaves it so:
+ * full (ENOSPC), over a quota (EDQUOT), over a file-size limit (EFBIG: the process's RLIMIT_FSIZE,
+ * systemd's LimitFSIZE), mounted read-only (EROFS), or a folder the service may not write (EACCES,
+ * EPERM). None is the fault of the job being written: the same write succeeds once the volume is
+ * fixed, so a filing waits rather than fails, and an upload is answered as an outage, not a bug.
+ */
+const REFUSALS: Record<string, string> = {
+  ENOSPC: 'the library volume is full',
+  EDQUOT: 'the library volume is over its quota',
+  EFBIG: 'the file is over a file-size limit of the library or the process',
+  EROFS: 'the library volume is read-only',
+  EACCES: 'the library folder may not be written by this process',
+  EPERM: 'the library folder may not be written by this process',
+};
+
+export interface LibraryRefusal {
+  /** The errno code, e.g. `ENOSPC`. */
+  code: string;
+  /** What it means for the library, in a sentence an operator acts on. */
+  reason: string;
+}
+
+/** The refusal a file-system error is, or null for any other error (a bug, a missing file). */
+export function libraryRefusal(error: unknown): LibraryRefusal | null {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  if (typeof code !== 'string' || !Object.hasOwn(REFUSALS, code)) return null;
+  return { code, reason: REFUSALS[code]! };
+}
