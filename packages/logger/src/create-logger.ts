@@ -1,4 +1,5 @@
 import winston from 'winston';
+import { redactUrlCredentialsInText } from './redact-url-credentials';
 
 export type Logger = winston.Logger;
 
@@ -9,6 +10,19 @@ const redact = winston.format((info) => {
   for (const key of Object.keys(info)) {
     if (SECRET_KEYS.test(key)) info[key] = '[redacted]';
   }
+  return info;
+});
+
+const MESSAGE = Symbol.for('message');
+
+/**
+ * The written line without a URL's credentials, wherever the URL sits (a message, a value, an error's
+ * stack): REDIS_URL, DATABASE_URL and COMFYUI_URLS may hold a password, and the errors naming them
+ * are logged. Run on the serialized line, last, so nested values and formatted errors are covered too.
+ */
+const redactUrls = winston.format((info) => {
+  const line = info[MESSAGE];
+  if (typeof line === 'string') info[MESSAGE] = redactUrlCredentialsInText(line);
   return info;
 });
 
@@ -27,6 +41,7 @@ export function createLogger(service: string, level = process.env.LOG_LEVEL ?? '
       winston.format.errors({ stack: true }),
       winston.format.timestamp(),
       winston.format.json(),
+      redactUrls(),
     ),
     transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn'] })],
   });
