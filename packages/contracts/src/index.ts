@@ -22,4 +22,5 @@ export * from './json-depth';
 export * from './finite-json';
 export * from './json-record';
 export * from './webhooks';
+export * from './url-credentials';
 export * from './uuid-text';

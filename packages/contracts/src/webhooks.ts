@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isStorableText, STORABLE_TEXT_MESSAGE } from './safe-text';
+import { hasUrlCredentials } from './url-credentials';
 
 /** The terminal lifecycle events a webhook endpoint can ask for, by their webhook type names. */
 export const WEBHOOK_EVENT_TYPES = ['generation.completed', 'generation.failed', 'generation.canceled'] as const;
@@ -16,12 +17,20 @@ export const WEBHOOK_TYPE_OF_EVENT: Record<string, WebhookEventType | undefined>
 // published schemas too (no `i` flag there, hence the classes). The URL parser percent-encodes NUL
 // and lone surrogates, but the string stored is the one sent, so it must be storable text itself.
 const HTTP_URL = /^[Hh][Tt][Tt][Pp][Ss]?:\/\//;
+// No user name or password: an endpoint's URL is listed to its key and to admins (every key's), logged
+// and copied into generations' requests, so a password there would be shown to all of them. Standard
+// Webhooks' signature is how a receiver knows the sender. The pattern (no `@` before the host ends) says
+// it in the published schemas; the refine, on the parsed URL, is the exact rule.
+const NO_CREDENTIALS = /^[^:]*:[\/\\]*[^@\/\\?#]*(?:[\/\\?#]|$)/;
+const NO_CREDENTIALS_MESSAGE = 'must not hold a user name or password (the webhook-signature header authenticates deliveries)';
 
 /** An http(s) URL that a webhook endpoint is registered at (and a request's `webhook.url` names). */
 export const webhookUrlSchema = z
   .url({ protocol: /^https?$/, error: 'must be an http(s) URL', abort: true })
   .max(2000)
   .regex(HTTP_URL, 'must be an http(s) URL')
+  .regex(NO_CREDENTIALS, { message: NO_CREDENTIALS_MESSAGE, abort: true })
+  .refine((url) => !hasUrlCredentials(url), { message: NO_CREDENTIALS_MESSAGE, abort: true })
   .refine(isStorableText, { message: STORABLE_TEXT_MESSAGE })
   .meta({ format: 'uri' });
 

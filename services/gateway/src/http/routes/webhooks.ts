@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { createWebhookBodySchema, MAX_WEBHOOKS_PER_KEY, webhookDeliveryListQuerySchema, webhookListQuerySchema, type WebhookDeliveryResource, type WebhookEventType, type WebhookResource } from '@anime/contracts';
 import type { WebhookAllowList } from '@anime/config';
 import type { Db } from '@anime/db';
+import { redactUrlCredentialsInText } from '@anime/logger';
 import { ApiError, notFound } from '../api-error';
 import { callerOf, type Caller } from '../auth/caller';
 import { jsonBodyOnly } from '../json-body-only';
@@ -17,7 +18,8 @@ type EndpointRow = NonNullable<Awaited<ReturnType<Db['webhookEndpoint']['findFir
 
 const toResource = (row: EndpointRow): WebhookResource => ({
   id: row.id,
-  url: row.url,
+  // Registration refuses credentials in a URL; one stored before it did is kept for sending, never shown.
+  url: redactUrlCredentialsInText(row.url),
   events: row.events as WebhookEventType[],
   // Prisma reads a NULL text[] as an empty list; no endpoint is stored with an empty one.
   projects: row.projects?.length ? row.projects : null,
