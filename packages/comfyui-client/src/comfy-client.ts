@@ -189,7 +189,7 @@ export class ComfyClient {
         if (queued) unwatch = this.watchSentAs(queued, follower, options.leases);
         else if (!(await this.history(promptId))) {
           if (!options.resubmit) throw new ComfyPromptLostError(promptId, 'is neither queued, running nor in history');
-          this.log.info('comfyui prompt unknown to the server, resubmitting', { promptId, baseUrl: this.baseUrl });
+          this.log.info('comfyui prompt unknown to the server, resubmitting', { promptId, baseUrl: this.http.shownUrl });
           await this.submit(options.resubmit, { promptId, extraData: options.extraData });
         }
       }
@@ -254,7 +254,7 @@ export class ComfyClient {
     if (options.overwrite) form.append('overwrite', 'true');
     if (options.type) form.append('type', options.type);
     const answer = await this.http.okObject<Record<string, unknown>>({ method: 'post', url: '/upload/image', data: form });
-    return uploadResult(answer, options.type ?? 'input', this.baseUrl);
+    return uploadResult(answer, options.type ?? 'input', this.http.shownUrl);
   }
 
   /** With an id, stops that prompt only if it is running; without, whatever is running. */

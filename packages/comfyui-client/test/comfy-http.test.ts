@@ -43,6 +43,19 @@ describe('ComfyHttp (axios over undici)', () => {
     expect(seen).toEqual([{ method: 'POST', url: '/comfy/prompt?a=1+2', authorization: `Basic ${Buffer.from('user:p@ss').toString('base64')}`, contentType: 'application/json', body: '{"prompt":{"x":1}}' }]);
   });
 
+  it('when the base URL has credentials, then no error message quotes them: the URL shows *** in their place', async () => {
+    const withCredentials = (url: string) => `${url.replace('http://', 'http://comfy:Pr0xyPw@')}/comfy`;
+    const failures = await Promise.all([
+      new ComfyHttp(withCredentials(base), 2_000).ok({ url: '/boom' }),
+      new ComfyHttp(withCredentials(base), 2_000).ok({ url: '/text' }),
+      new ComfyHttp(withCredentials('http://127.0.0.1:1'), 2_000).ok({ url: '/prompt' }),
+    ].map((request) => request.then(() => new Error('answered'), (error: Error) => error)));
+    expect(failures.map((error) => error.name)).toEqual(['ComfyUnreachableError', 'ComfyHttpError', 'ComfyUnreachableError']);
+    for (const error of failures) expect(`${error.message} ${error.stack}`).not.toContain('Pr0xyPw');
+    expect(failures[0].message).toBe(`ComfyUI at ${base.replace('http://', 'http://***@')}/comfy answered 500 to GET /boom`);
+    expect(failures[2].message).toMatch(/^ComfyUI at http:\/\/\*\*\*@127\.0\.0\.1:1\/comfy unreachable/);
+  });
+
   it('when the answer is not JSON, compressed or bytes, then it comes back as text, unzipped or as a Buffer', async () => {
     const client = new ComfyHttp(base, 2_000);
     expect(await client.request({ url: '/text' })).toEqual({ status: 400, data: 'not json' });

@@ -1,5 +1,6 @@
 import { BUILT_IN_WORKFLOWS, jobConditioningSchema, referenceUseSchema, type ReferenceUse, type AssetResource, type GenerationResource, type JobStatus, type ReferenceUsed } from '@anime/contracts';
 import type { Db, GenerationJob, JobAttempt } from '@anime/db';
+import { redactUrlCredentialsInText } from '@anime/logger';
 
 type AssetRow = NonNullable<Awaited<ReturnType<Db['asset']['findFirst']>>>;
 interface VersionInfo { number: number; character: { id: string; slug: string } }
@@ -69,7 +70,7 @@ export function toGenerationResource(job: GenerationResourceRow, assets: AssetRe
     stage: job.stage,
     progress: job.progressMax === null ? null : { value: job.progressValue ?? 0, max: job.progressMax, node: job.progressNode },
     error: job.errorCode
-      ? { code: job.errorCode as never, message: job.errorMessage ?? '', ...(job.errorDetails === null ? {} : { details: job.errorDetails }) }
+      ? { code: job.errorCode as never, message: redactUrlCredentialsInText(job.errorMessage ?? ''), ...(job.errorDetails === null ? {} : { details: job.errorDetails }) }
       : null,
     character: job.character ? { ...job.character, version: job.characterVersion?.number ?? null } : null,
     outfit: job.outfit,
@@ -80,16 +81,18 @@ export function toGenerationResource(job: GenerationResourceRow, assets: AssetRe
     source: job.source,
     requestId: job.requestId,
     seed: job.seed === null ? null : Number(job.seed),
-    backend: job.backend,
+    // COMFYUI_URLS may carry a password, which the rows keep (the file-organizer fetches with it) and
+    // messages quote (`ComfyUI at <url> unreachable`): every reader of a generation sees it as ***.
+    backend: job.backend === null ? null : redactUrlCredentialsInText(job.backend),
     promptId: job.promptId,
     attempts: job.attempts.map((a) => ({
       number: a.number,
-      backend: a.backend,
+      backend: redactUrlCredentialsInText(a.backend),
       promptId: a.promptId,
       submittedAt: a.submittedAt.toISOString(),
       startedAt: iso(a.startedAt),
       finishedAt: iso(a.finishedAt),
-      error: a.error,
+      error: withoutUrlCredentials(a.error),
     })),
     assets,
     createdAt: job.createdAt.toISOString(),
@@ -118,4 +121,10 @@ function workflowUsed(conditioning: unknown): GenerationResource['workflow'] {
   if (!parsed.success) return null;
   const builtIn = BUILT_IN_WORKFLOWS[0];
   return parsed.data.workflow ?? { slug: builtIn.slug, version: builtIn.version, params: {} };
+}
+
+/** An attempt's recorded error ({ code, message }, JSON) with no URL's credentials in its message. */
+function withoutUrlCredentials<T>(error: T): T {
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' && message.includes('://') ? { ...error, message: redactUrlCredentialsInText(message) } : error;
 }

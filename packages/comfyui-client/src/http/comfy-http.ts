@@ -4,6 +4,7 @@ import { ComfyTransferError } from '../errors/comfy-transfer-error';
 import { ComfyUnreachableError } from '../errors/comfy-unreachable-error';
 import { parseComfyJson } from '../parse-comfy-json';
 import { TransferCutError, undiciAdapter, type TransferPace } from './undici-adapter';
+import { shownUrl } from './shown-url';
 
 /** One request to ComfyUI: a JSON body (or a FormData upload), an answer read as JSON (or bytes). */
 export interface ComfyRequest {
@@ -62,8 +63,11 @@ export interface ComfyResponse<T> {
 export class ComfyHttp {
   private readonly axios: AxiosInstance;
   private readonly filePace: TransferPace;
+  /** `baseUrl` as the messages quote it (credentials as ***). */
+  readonly shownUrl: string;
 
   constructor(readonly baseUrl: string, timeoutMs: number) {
+    this.shownUrl = shownUrl(baseUrl);
     this.filePace = { idleMs: timeoutMs, bytesPerSecond: MIN_FILE_BYTES_PER_S };
     this.axios = axios.create({
       adapter: undiciAdapter(baseUrl),
@@ -92,13 +96,13 @@ export class ComfyHttp {
       const status = (error as { response?: { status?: number } }).response?.status;
       if (status !== undefined && status < 500 && code === 'ERR_BAD_RESPONSE' && /^maxContentLength/.test((error as Error).message)) {
         // Not a network fault to try again: the server answers something no ComfyUI does.
-        throw new ComfyHttpError(method, String(config.url), status, undefined, `ComfyUI at ${this.baseUrl} answered ${what} with more than ${mib(limit)}: no such answer is read`, true);
+        throw new ComfyHttpError(method, String(config.url), status, undefined, `ComfyUI at ${this.shownUrl} answered ${what} with more than ${mib(limit)}: no such answer is read`, true);
       }
-      if (error instanceof TransferCutError) throw transferError(this.baseUrl, what, error);
-      throw new ComfyUnreachableError(`ComfyUI at ${this.baseUrl} unreachable (${what}: ${code ?? (error as Error).message})`, undefined, { cause: error });
+      if (error instanceof TransferCutError) throw transferError(this.shownUrl, what, error);
+      throw new ComfyUnreachableError(`ComfyUI at ${this.shownUrl} unreachable (${what}: ${code ?? (error as Error).message})`, undefined, { cause: error });
     }
     if (response.status >= 500) {
-      throw new ComfyUnreachableError(`ComfyUI at ${this.baseUrl} answered ${response.status} to ${what}`, response.status);
+      throw new ComfyUnreachableError(`ComfyUI at ${this.shownUrl} answered ${response.status} to ${what}`, response.status);
     }
     return response;
   }
@@ -110,7 +114,7 @@ export class ComfyHttp {
     if (response.status !== 200) throw new ComfyHttpError(method, String(config.url), response.status, response.data);
     // parseComfyJson hands back text that is not JSON: a proxy's page, a server that is not ComfyUI.
     if (config.responseType !== 'arraybuffer' && typeof response.data === 'string' && response.data.trim() !== '') {
-      throw new ComfyHttpError(method, String(config.url), 200, response.data, `ComfyUI at ${this.baseUrl} answered ${method} ${config.url} with a body that is not JSON`);
+      throw new ComfyHttpError(method, String(config.url), 200, response.data, `ComfyUI at ${this.shownUrl} answered ${method} ${config.url} with a body that is not JSON`);
     }
     return response.data;
   }
@@ -121,7 +125,7 @@ export class ComfyHttp {
     if (typeof data !== 'object' || data === null || Array.isArray(data)) {
       const method = (config.method ?? 'get').toUpperCase();
       const what = data === null ? 'null' : Array.isArray(data) ? 'an array' : typeof data === 'string' ? 'nothing' : `a ${typeof data}`;
-      throw new ComfyHttpError(method, String(config.url), 200, data, `ComfyUI at ${this.baseUrl} answered ${method} ${config.url} with ${what} where a JSON object is due`);
+      throw new ComfyHttpError(method, String(config.url), 200, data, `ComfyUI at ${this.shownUrl} answered ${method} ${config.url} with ${what} where a JSON object is due`);
     }
     return data as T;
   }

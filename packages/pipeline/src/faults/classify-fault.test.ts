@@ -1,7 +1,7 @@
 import { CharacterDomainError, type CharacterErrorCode } from '@anime/characters';
 import { ComfyExecutionError, ComfyHttpError, ComfyTransferError, ComfyUnreachableError, ComfyValidationError } from '@anime/comfyui-client';
 import { classifyFault } from './classify-fault';
-import { MalformedDataError, OutputUnreadableError, PromptTimedOutError, ReferenceUnavailableError, WorkflowNotFoundError } from './stage-faults';
+import { MalformedDataError, NoCapableBackendError, OutputUnreadableError, PromptTimedOutError, ReferenceUnavailableError, WorkflowNotFoundError } from './stage-faults';
 
 const characterFault = (code: CharacterErrorCode) => new CharacterDomainError(code, `character says ${code}`, { ref: 'x' });
 
@@ -29,6 +29,22 @@ describe('classifyFault', () => {
       return [fault.error.code, fault.transient];
     });
     expect(seen).toEqual(cases.map(([, code, transient]) => [code, transient]));
+  });
+
+  it('when a fault quotes a backend URL holding credentials (COMFYUI_URLS), then the job error, message and details, shows *** in their place', () => {
+    const url = 'http://comfy:Pr0xyPw@gpu-1:8188';
+    const faults = [
+      classifyFault(new ComfyUnreachableError(`ComfyUI at ${url} unreachable (GET /queue: ECONNREFUSED)`), 'generationRenders'),
+      classifyFault(new NoCapableBackendError(`no backend has ckpt.safetensors (of 1 backend: ${url})`, { missing: ['ckpt.safetensors'], backends: [{ url, missing: ['ckpt.safetensors'] }] }), 'generationRenders'),
+      classifyFault(new Error(`backend ${url} went down: socket closed`), 'generationRenders'),
+    ];
+    expect(JSON.stringify(faults)).not.toContain('Pr0xyPw');
+    expect(faults.map((fault) => fault.error.message)).toEqual([
+      'ComfyUI at http://***@gpu-1:8188 unreachable (GET /queue: ECONNREFUSED)',
+      'no backend has ckpt.safetensors (of 1 backend: http://***@gpu-1:8188)',
+      'backend http://***@gpu-1:8188 went down: socket closed',
+    ]);
+    expect(faults[1].error.details).toEqual({ missing: ['ckpt.safetensors'], backends: [{ url: 'http://***@gpu-1:8188', missing: ['ckpt.safetensors'] }] });
   });
 
   it('when ComfyUI refuses the connection, then it is unreachable, not the database; a terminated PostgreSQL session is the database', () => {

@@ -10,6 +10,7 @@ import {
 import { CharacterDomainError, type CharacterErrorCode } from '@anime/characters';
 import type { JobError, QueueKey } from '@anime/contracts';
 import { isDatabaseUnavailable } from '@anime/db';
+import { redactUrlCredentialsInText } from '@anime/logger';
 import {
   MalformedDataError,
   NoCapableBackendError,
@@ -93,8 +94,17 @@ function kindOf(error: unknown): FaultKind {
   return 'unknown';
 }
 
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
-const detailsOf = (error: unknown) => (error as { details?: unknown })?.details;
+// A message may quote a backend's URL, which COMFYUI_URLS may give a password: the job error is shown to
+// every reader of the generation, in its events and on the generation-events stream.
+const messageOf = (error: unknown) => redactUrlCredentialsInText(error instanceof Error ? error.message : String(error));
+const detailsOf = (error: unknown) => withoutUrlCredentials((error as { details?: unknown })?.details);
+
+/** JSON details (no_capable_backend's list names each backend by URL) with no URL's credentials. */
+function withoutUrlCredentials(details: unknown): unknown {
+  if (details === undefined || details === null) return details;
+  const json = JSON.stringify(details);
+  return json.includes('@') ? JSON.parse(redactUrlCredentialsInText(json)) : details;
+}
 
 // Enough of a refusal's body to say why; a /view answer comes as bytes, which would be stored as { type: 'Buffer', data }.
 const REFUSAL_BODY_CHARS = 2_000;

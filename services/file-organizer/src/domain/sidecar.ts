@@ -1,4 +1,5 @@
 import { graphTakes, type ComfyOutputRef, type JobConditioning, type ReferenceUsed } from '@anime/contracts';
+import { redactUrlCredentialsInText } from '@anime/logger';
 import type { GenerationRow } from '@anime/pipeline';
 
 /** What an Asset's `metadata` holds: how the image was made, beyond its row's columns. */
@@ -46,7 +47,8 @@ export function sidecarBytes(input: SidecarInput): Buffer {
     // The template version (slug@version and its parameter values) the graph was bound from.
     template: conditioning.workflow ?? null,
     workflow: input.workflow,
-    comfyui: metadata.comfyui,
+    // Whoever reads the library reads this: a backend's credentials (COMFYUI_URLS) show as ***.
+    comfyui: { ...metadata.comfyui, backend: redactUrlCredentialsInText(metadata.comfyui.backend) },
     filedAt: new Date().toISOString(),
   };
   return Buffer.from(JSON.stringify(sidecar, null, 2));
