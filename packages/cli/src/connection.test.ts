@@ -129,6 +129,12 @@ describe('resolveConnection choosing the gateway', () => {
     expect(credentials).toMatchObject({ exitCode: 2, message: expect.stringMatching(/^--url holds a user name or password/) });
     expect(credentials.message).not.toContain('s3cret');
     expect(refusal({}, { ANIME_URL: 'https://:tok@gw' })).toMatchObject({ exitCode: 2, message: expect.stringMatching(/^ANIME_URL holds a user name or password/) });
+    // Not http(s), or no URL at all (a typo'd scheme): the password is not repeated either.
+    for (const url of ['ws://studio:s3cret@gw:8080', 'ftp://studio:s3cret@gw', 'https//studio:s3cret@gw:8080', 'studio:s3cret@gw:8080']) {
+      const refused = refusal({ url });
+      expect({ url, exitCode: refused.exitCode }).toEqual({ url, exitCode: 2 });
+      expect(refused.message).not.toContain('s3cret');
+    }
     for (const url of ['http://gw:8080?x=1', 'http://gw:8080/#top', 'http://gw:8080?']) {
       expect(refusal({ url })).toMatchObject({ exitCode: 2, message: expect.stringMatching(/has a query or fragment/) });
     }

@@ -57,10 +57,13 @@ function checkedKey(key: string, source: string): string {
 function gatewayUrl(flag: string | undefined, fromEnv: string | undefined): string {
   const [value, source] = flag !== undefined ? [flag, '--url'] : fromEnv ? [fromEnv, 'ANIME_URL'] : ['http://127.0.0.1:8080', 'the default'];
   const url = URL.canParse(value) ? new URL(value) : undefined;
-  if (url?.protocol !== 'http:' && url?.protocol !== 'https:') throw new CliError(`${source} ${JSON.stringify(value)} is not an http(s) URL (e.g. http://127.0.0.1:8080)`, 2);
-  // The API paths are appended to it: a query or fragment would swallow them. A user name or password
-  // is none the gateway reads (the key is), and would be printed back in messages: refused, unshown.
-  if (url.username || url.password) throw new CliError(`${source} holds a user name or password: the gateway takes an API key instead (ANIME_API_KEY or --key-file)`, 2);
+  // A user name or password is none the gateway reads (the key is), and would be printed back in
+  // messages: refused, unshown, whatever the scheme. A value with an `@` that is no URL at all (a typo'd
+  // scheme) may hold one too: it is not quoted either.
+  if (url?.username || url?.password) throw new CliError(`${source} holds a user name or password: the gateway takes an API key instead (ANIME_API_KEY or --key-file)`, 2);
+  const quoted = value.includes('@') ? '' : ` ${JSON.stringify(value)}`;
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:') throw new CliError(`${source}${quoted} is not an http(s) URL (e.g. http://127.0.0.1:8080)`, 2);
+  // The API paths are appended to it: a query or fragment would swallow them.
   if (url.search || url.hash || value.includes('?') || value.includes('#')) throw new CliError(`${source} ${JSON.stringify(value)} has a query or fragment: give the gateway's base URL (e.g. http://127.0.0.1:8080)`, 2);
   return value.replace(/\/+$/, '');
 }
