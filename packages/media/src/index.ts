@@ -5,3 +5,4 @@ export * from './remove-stale-partials';
 export * from './stale-partial-sweep';
 export * from './decode-image';
 export * from './library-refusal';
+export { makeFolder } from './make-folder';

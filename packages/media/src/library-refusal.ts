@@ -1,9 +1,11 @@
 /**
  * The errno codes with which a file system refuses a write for as long as an operator leaves it so:
  * full (ENOSPC), over a quota (EDQUOT), over a file-size limit (EFBIG: the process's RLIMIT_FSIZE,
- * systemd's LimitFSIZE), mounted read-only (EROFS), or a folder the service may not write (EACCES,
- * EPERM). None is the fault of the job being written: the same write succeeds once the volume is
- * fixed, so a filing waits rather than fails, and an upload is answered as an outage, not a bug.
+ * systemd's LimitFSIZE), mounted read-only (EROFS), a folder the service may not write (EACCES,
+ * EPERM), or a file or a dangling link standing where the library keeps a folder (ENOTDIR: the
+ * folder cannot be made until someone moves it). None is the fault of the job being written: the
+ * same write succeeds once the volume is fixed, so a filing waits rather than fails, and an upload
+ * is answered as an outage, not a bug.
  */
 const REFUSALS: Record<string, string> = {
   ENOSPC: 'the library volume is full',
@@ -12,6 +14,7 @@ const REFUSALS: Record<string, string> = {
   EROFS: 'the library volume is read-only',
   EACCES: 'the library folder may not be written by this process',
   EPERM: 'the library folder may not be written by this process',
+  ENOTDIR: 'a file or a dangling link stands where the library keeps a folder',
 };
 
 export interface LibraryRefusal {

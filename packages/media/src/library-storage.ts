@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { makeFolder } from './make-folder';
 import { SyncedWriteThreads } from './synced-write-threads';
 
 /**
@@ -87,7 +88,7 @@ export class LocalLibraryStorage implements LibraryStorage {
   /** mkdir -p, once per folder while it is known to exist (the library's folders are few and stay; a write makes one again that vanished). */
   private async makeFolder(folder: string): Promise<void> {
     if (this.madeFolders.has(folder)) return;
-    await mkdir(folder, { recursive: true });
+    await makeFolder(folder);
     if (this.madeFolders.size >= FOLDERS_REMEMBERED) this.madeFolders.clear();
     this.madeFolders.add(folder);
   }

@@ -36,6 +36,13 @@ describe('prepareLibraryDir', () => {
     }
   });
 
+  it('when the directory would lie below /proc, then it fails naming LIBRARY_DIR at once, rather than never settling', async () => {
+    const dir = `/proc/library-dir-${process.pid}/library`;
+    const pending = new Promise((resolve) => setTimeout(() => resolve('still pending'), 2_000).unref());
+    const error = await Promise.race([refusal(dir), pending]);
+    expect((error as Error | null)?.message).toBe('LIBRARY_DIR: cannot create the library directory (ENOENT)');
+  });
+
   it('when the directory exists but cannot be written, then it fails naming LIBRARY_DIR, not the path', async () => {
     // root writes through mode bits; /proc/self is a directory no one can create files in.
     const dir = process.getuid?.() === 0 ? '/proc/self' : path.join(scratch, 'read-only');

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { makeFolder } from '@anime/media';
 
 /**
  * For the services that write the library: creates LIBRARY_DIR and proves it writable by writing
@@ -10,7 +11,7 @@ import path from 'node:path';
  */
 export async function prepareLibraryDir(dir: string): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true });
+    await makeFolder(dir);
   } catch (error) {
     throw new Error(`LIBRARY_DIR: cannot create the library directory (${codeOf(error)})`);
   }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Job } from 'bullmq';
@@ -56,10 +56,10 @@ describe('filing while the library refuses writes (file-organizer in-process, si
   });
 
   /** A generation whose prompt really ran on the simulator, recorded as rendered; its filing job is queued. */
-  async function rendered(): Promise<{ id: string; outputBytes: Buffer }> {
+  async function rendered(project = 'full'): Promise<{ id: string; outputBytes: Buffer }> {
     const character = await db.character.create({ data: { slug: `kai-${Date.now()}`, name: 'Kai', currentVersion: 1 } });
     const version = await db.characterVersion.create({ data: { characterId: character.id, number: 1, definition: { displayName: 'Kai' } } });
-    const body = generationRequestBodySchema.parse({ character: character.slug, prompt: 'x', project: 'full', episode: 'ep01', scene: 'sc001' });
+    const body = generationRequestBodySchema.parse({ character: character.slug, prompt: 'x', project, episode: 'ep01', scene: 'sc001' });
     const { job } = await lifecycle.create({ body, source: 'test', resolution: { characterId: character.id, characterVersionId: version.id, conditioning } });
     const workflow = textToImage({ steps: 1, width: 64, height: 64, seed: Math.floor(Math.random() * 1e9) });
     const client = new ComfyClient({ baseUrl: simulator.url, log });
@@ -99,5 +99,27 @@ describe('filing while the library refuses writes (file-organizer in-process, si
     const [asset] = row.assets;
     expect(await filesOfJob(id)).toEqual([asset.path, `${asset.path}.json`].map((p) => path.normalize(p)).sort());
     expect(sha256(await readFile(path.join(libraryDir, asset.path)))).toBe(asset.sha256);
+  }, 90_000);
+
+  // Its folders cannot be made: on a read-only volume that is EROFS, which Node's recursive mkdir
+  // reported as ENOENT (a fault: the tries were spent); a blocked path needs no mount to build.
+  it('when a file stands where the filing\'s project folder goes, then the filing waits (no try spent) and files once it is moved', async () => {
+    const blocking = path.join(libraryDir, 'blocked');
+    await writeFile(blocking, 'not a folder');
+    const { id } = await rendered('blocked');
+    // 20 s: past the ~15 s in which five tries were spent and the generation failed.
+    const until = Date.now() + 20_000;
+    while (Date.now() < until) {
+      expect(await generation(id)).toMatchObject({ status: 'running', stage: 'rendered', errorCode: null });
+      await sleep(500);
+    }
+    expect((await filingJob(id))!.attemptsMade).toBe(0);
+
+    await rm(blocking);
+    const row = await waitFor(async () => {
+      const g = await generation(id);
+      return g.status !== 'running' ? g : null;
+    }, 'the filing once the folder can be made', 30_000);
+    expect(row).toMatchObject({ status: 'completed', stage: 'filed', errorCode: null });
   }, 90_000);
 });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { makeFolder } from '@anime/media';
 
 /** Where imports keep their upload and inflated entries: inside the library, so on its disk, never in memory. */
 export const IMPORTS_DIR = path.join('.tmp', 'imports');
@@ -19,7 +20,7 @@ export interface BundleWorkspace {
 /** A fresh directory for one import under `<libraryDir>/.tmp/imports/`. */
 export async function createBundleWorkspace(libraryDir: string): Promise<BundleWorkspace> {
   const dir = path.join(libraryDir, IMPORTS_DIR, randomUUID());
-  await mkdir(dir, { recursive: true });
+  await makeFolder(dir);
   return {
     dir,
     file: (name) => path.join(dir, name),
