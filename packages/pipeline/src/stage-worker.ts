@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { classifyFault } from './faults/classify-fault';
+import { queueVisibleError } from './faults/queue-visible-error';
 import { storableJobError } from './faults/storable-job-error';
 import { StageDeferredError, StageRefusedError } from './faults/stage-faults';
 import type { JobEventPublisher } from './job-events';
@@ -289,8 +290,8 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
         const outcome = durationOutcome(error);
         const seconds = stopTimer({ outcome });
         log.log(explained.has(error as Error) ? 'debug' : 'info', 'stage job ended without completing', { outcome, durationMs: Math.round(seconds * 1000), error: (error as Error).message });
-        if (error instanceof StageRefusedError) throw new UnrecoverableError(error.message);
-        throw error;
+        // What BullMQ keeps of it (failedReason, stacktrace) names no URL's credentials, the class unchanged.
+        throw queueVisibleError(error instanceof StageRefusedError ? new UnrecoverableError(error.message) : error);
       }
     },
     {
