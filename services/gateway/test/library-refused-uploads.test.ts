@@ -57,3 +57,41 @@ describe('uploads while the library refuses writes', () => {
     expect(stored.body).toMatchObject({ sha256: sha256Hex(image), missing: false });
   });
 });
+
+/**
+ * A file the process may not READ (EACCES on open for reading) is no refusal to store: the library
+ * still takes writes, and "cannot store files now" would send the operator to free a volume that is
+ * fine. The test runs as root, which reads any mode; a write-only sysfs attribute (every bus has a
+ * `uevent` one, 4 KB by stat) is refused to root too, so the reference's file is made a link to one.
+ */
+describe('downloads of a file the process may not read', () => {
+  it('when a reference file answers EACCES on reading, then the download is a 500 internal (an error id), not 503 library_unavailable', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const { rm, symlink } = await import('node:fs/promises');
+    const unreadable = readdirSync('/sys/bus')
+      .map((bus) => `/sys/bus/${bus}/uevent`)
+      .find((file) => {
+        try {
+          readFileSync(file);
+          return false;
+        } catch (error) {
+          return (error as NodeJS.ErrnoException).code === 'EACCES';
+        }
+      });
+    expect(unreadable).toBeDefined();
+    const stored = await upload(noisePng());
+    expect(stored.status).toBe(201);
+    const id = (stored.body as { id: string }).id;
+    const row = await gateway.db.characterReference.findUniqueOrThrow({ where: { id } });
+    // The size check (a file changed behind the library's back) sees the link's target: 4096 bytes.
+    await gateway.db.characterReference.update({ where: { id }, data: { bytes: 4096 } });
+    const file = path.join(gateway.libraryDir, row.path);
+    await rm(file);
+    await symlink(unreadable!, file);
+
+    // Plain fetch: the API document lists no 500 for a download (any route may answer one).
+    const answer = await fetch(`${gateway.baseUrl}/api/v1/characters/kai/references/${id}/file`, { headers: gateway.authHeaders });
+    expect({ status: answer.status, retryAfter: answer.headers.get('retry-after') }).toEqual({ status: 500, retryAfter: null });
+    expect(await answer.json()).toMatchObject({ error: { code: 'internal', message: expect.stringContaining('unexpected error (id ') } });
+  });
+});

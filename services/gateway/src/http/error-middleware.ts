@@ -67,7 +67,9 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
       res.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_S));
       log.warn('database unavailable', { requestId: res.locals.requestId, path: req.path, error: (error as Error).message?.split('\n').at(-1) });
       body = { code: 'database_unavailable', message: 'the database is unavailable; try again shortly' };
-    } else if (libraryRefusal(error)) {
+    } else if (req.method !== 'GET' && req.method !== 'HEAD' && libraryRefusal(error)) {
+      // Not on a read: EACCES/EPERM there is a file this process may not read (a 500 with its id),
+      // and no GET or HEAD writes to the library.
       // The library volume is full, read-only or not writable (an upload, an import): an outage an
       // operator fixes, not a bug; what was being stored was not (the temp file is removed).
       const refusal = libraryRefusal(error)!;
