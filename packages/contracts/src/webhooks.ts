@@ -21,7 +21,9 @@ const HTTP_URL = /^[Hh][Tt][Tt][Pp][Ss]?:\/\//;
 // and copied into generations' requests, so a password there would be shown to all of them. Standard
 // Webhooks' signature is how a receiver knows the sender. The pattern (no `@` before the host ends) says
 // it in the published schemas; the refine, on the parsed URL, is the exact rule.
-const NO_CREDENTIALS = /^[^:]*:[\/\\]*[^@\/\\?#]*(?:[\/\\?#]|$)/;
+// The look-ahead makes the slashes after the scheme all taken: else one `/` of `//` was enough for the
+// pattern to match any URL, `https://u:p@h` too.
+const NO_CREDENTIALS = /^[^:]*:[\/\\]*(?![\/\\])[^@\/\\?#]*(?:[\/\\?#]|$)/;
 const NO_CREDENTIALS_MESSAGE = 'must not hold a user name or password (the webhook-signature header authenticates deliveries)';
 
 /** An http(s) URL that a webhook endpoint is registered at (and a request's `webhook.url` names). */
