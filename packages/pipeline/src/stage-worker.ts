@@ -201,7 +201,8 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
       const client = (await worker.getBackend().client) as unknown as Redis;
       const [, score] = await client.zrange(worker.keys.prioritized, '0', '0', 'WITHSCORES');
       // A prioritized job's score is its priority × 2^32 plus a counter.
-      if (score === undefined || Math.floor(Number(score) / 0x100000000) >= job.priority) return false;
+      const urgentPrioritized = score !== undefined && Math.floor(Number(score) / 0x100000000) < job.priority;
+      if (!urgentPrioritized && !(await moreUrgentOnWaitList(client, job.priority))) return false;
       await job.moveToWait(token);
     } catch (error) {
       log.warn('could not put a job back by the stall check behind more urgent jobs; it runs now', { error: (error as Error).message });
@@ -210,6 +211,19 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
     await wakeIdleWorkers().catch((wakeError) => log.warn('put the job back, but could not wake idle workers; they see it within 5 s', { error: (wakeError as Error).message }));
     log.info('a job the stall check put back went behind more urgent jobs waiting', { priority: job.priority });
     return true;
+  }
+
+  /**
+   * The stall check put back every job the killed processes held, interactive ones too, on the wait
+   * list, which workers take before any prioritized job: a more urgent job there is taken next once
+   * this one is prioritized again. (Our producers give every job a priority, so the list holds only
+   * jobs put back so; a few are read.)
+   */
+  async function moreUrgentOnWaitList(client: Redis, priority: number): Promise<boolean> {
+    const ids = await client.lrange(worker.keys.wait, 0, 99);
+    if (ids.length === 0) return false;
+    const priorities = await Promise.all(ids.map((id) => client.hget(worker.toKey(id), 'priority')));
+    return priorities.some((p) => Number(p) > 0 && Number(p) < priority);
   }
 
   async function wakeIdleWorkers(): Promise<void> {

@@ -70,4 +70,53 @@ describe('a stalled batch render job and a waiting interactive one, after every 
     // Before: the batch job went first (it was on the wait list, taken before any prioritized job).
     expect(first.getTime()).toBeLessThan(second.getTime());
   }, 60_000);
+
+  it('when the stall check has put back both a batch job and an interactive one (both held by the killed orchestrators), then the interactive one starts first', async () => {
+    const queuePrefix = fx.service.ctx.queuePrefix;
+    let batch = '';
+    let interactive = '';
+    await fx.restart(async () => {
+      const queues: PipelineQueues = createPipelineQueues(redis, queuePrefix, {}, createLogger('rvo-stalled-test', 'error'));
+      const renders = queues.byKey.generationRenders;
+      const deadConnection = createRedis(TEST_REDIS_URL, 'worker');
+      const dead = new Worker(renders.name, null, { connection: deadConnection, prefix: queuePrefix, lockDuration: 200, autorun: false });
+      try {
+        const batchJob = await fx.createdGeneration({ prompt: 'batch held', priority: 'batch' });
+        batch = batchJob.id;
+        await queues.enqueueStage(batchJob);
+        expect((await dead.getNextJob('dead-token'))?.data.generationId).toBe(batch);
+        const interactiveJob = await fx.createdGeneration({ prompt: 'interactive held', priority: 'interactive' });
+        interactive = interactiveJob.id;
+        await queues.enqueueStage(interactiveJob);
+        expect((await dead.getNextJob('dead-token'))?.data.generationId).toBe(interactive);
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        const check = async () => {
+          await redis.del(renders.toKey('stalled-check'));
+          await (dead as unknown as { moveStalledJobsToWait(): Promise<void> }).moveStalledJobsToWait();
+        };
+        await check();
+        await check();
+        expect(await renders.getJobCounts('active', 'wait', 'prioritized')).toEqual({ active: 0, wait: 2, prioritized: 0 });
+        // Both on the plain wait list, in the order of a Redis set's members (either may come first):
+        // the batch one is put at the tail, where workers take from, as the stall check may leave it.
+        const waitKey = renders.toKey('wait');
+        const ids = await redis.lrange(waitKey, 0, -1);
+        const batchId = (await Promise.all(ids.map(async (id) => ((await renders.getJob(id))?.data.generationId === batch ? id : null)))).find(Boolean)!;
+        await redis.lrem(waitKey, 1, batchId);
+        await redis.rpush(waitKey, batchId);
+        expect((await renders.getJob((await redis.lindex(waitKey, -1))!))?.data.generationId).toBe(batch);
+      } finally {
+        await dead.close();
+        await deadConnection.quit();
+        await queues.close();
+      }
+    });
+
+    const submittedAt = async (jobId: string) => (await fx.db.jobAttempt.findFirst({ where: { jobId }, orderBy: { number: 'asc' } }))?.submittedAt ?? null;
+    const [first, second] = await waitFor(async () => {
+      const both = await Promise.all([submittedAt(interactive), submittedAt(batch)]);
+      return both.every(Boolean) ? (both as Date[]) : null;
+    }, 'both jobs to be submitted', 30_000);
+    expect(first.getTime()).toBeLessThan(second.getTime());
+  }, 60_000);
 });
