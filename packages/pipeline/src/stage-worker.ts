@@ -217,13 +217,12 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
    * The stall check put back every job the killed processes held, interactive ones too, on the wait
    * list, which workers take before any prioritized job: a more urgent job there is taken next once
    * this one is prioritized again. (Our producers give every job a priority, so the list holds only
-   * jobs put back so; a few are read.)
+   * jobs put back so.) The whole list is read, in Redis: a killed orchestrator may have held up to
+   * 1,000 jobs waiting for a backend, and a more urgent one anywhere on it is taken before this one
+   * if this one goes back (the list empties before any prioritized job is taken).
    */
   async function moreUrgentOnWaitList(client: Redis, priority: number): Promise<boolean> {
-    const ids = await client.lrange(worker.keys.wait, 0, 99);
-    if (ids.length === 0) return false;
-    const priorities = await Promise.all(ids.map((id) => client.hget(worker.toKey(id), 'priority')));
-    return priorities.some((p) => Number(p) > 0 && Number(p) < priority);
+    return (await client.eval(MORE_URGENT_ON_WAIT_LIST, 1, worker.keys.wait, worker.toKey(''), priority)) === 1;
   }
 
   async function wakeIdleWorkers(): Promise<void> {
@@ -327,6 +326,16 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
   worker.on('error', (error) => deps.log.error('worker error', { queue: entry.name, error: error.message }));
   return worker;
 }
+
+/** 1 when a job on the wait list (KEYS[1]) has a priority above 0 and below ARGV[2]; ARGV[1] is the job-key prefix. */
+const MORE_URGENT_ON_WAIT_LIST = `
+local ids = redis.call('LRANGE', KEYS[1], 0, -1)
+local priority = tonumber(ARGV[2])
+for i = #ids, 1, -1 do
+  local p = tonumber(redis.call('HGET', ARGV[1] .. ids[i], 'priority')) or 0
+  if p > 0 and p < priority then return 1 end
+end
+return 0`;
 
 /** The message's size as stored in Redis (BullMQ keeps job data as JSON text). */
 function payloadBytes(data: unknown): number {

@@ -119,4 +119,56 @@ describe('a stalled batch render job and a waiting interactive one, after every 
     }, 'both jobs to be submitted', 30_000);
     expect(first.getTime()).toBeLessThan(second.getTime());
   }, 60_000);
+
+  it('when the stall check has put back more than a hundred jobs, the interactive one past the hundredth from the head, then the batch job taken first still goes behind it', async () => {
+    const queuePrefix = fx.service.ctx.queuePrefix;
+    const batches: string[] = [];
+    let interactive = '';
+    await fx.restart(async () => {
+      const queues: PipelineQueues = createPipelineQueues(redis, queuePrefix, {}, createLogger('rvo-stalled-test', 'error'));
+      const renders = queues.byKey.generationRenders;
+      const deadConnection = createRedis(TEST_REDIS_URL, 'worker');
+      const dead = new Worker(renders.name, null, { connection: deadConnection, prefix: queuePrefix, lockDuration: 200, autorun: false });
+      try {
+        // The killed orchestrators held them all (jobs waiting for a backend that is down are held too, up to 1,000).
+        for (let n = 0; n < 101; n++) {
+          const job = await fx.createdGeneration({ prompt: `batch held ${n}`, priority: 'batch' });
+          batches.push(job.id);
+          await queues.enqueueStage(job);
+        }
+        const interactiveJob = await fx.createdGeneration({ prompt: 'interactive held among many', priority: 'interactive' });
+        interactive = interactiveJob.id;
+        await queues.enqueueStage(interactiveJob);
+        for (let n = 0; n < 102; n++) expect(await dead.getNextJob('dead-token')).toBeDefined();
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        const check = async () => {
+          await redis.del(renders.toKey('stalled-check'));
+          await (dead as unknown as { moveStalledJobsToWait(): Promise<void> }).moveStalledJobsToWait();
+        };
+        await check();
+        await check();
+        expect(await renders.getJobCounts('active', 'wait', 'prioritized')).toEqual({ active: 0, wait: 102, prioritized: 0 });
+        // The stall check pushes them on the list's tail (RPUSH), in a Redis set's order, and workers take
+        // from the tail (RPOPLPUSH): here the interactive job sits 101st from the head, a batch job at the tail.
+        const waitKey = renders.toKey('wait');
+        const ids = await redis.lrange(waitKey, 0, -1);
+        const interactiveId = (await Promise.all(ids.map(async (id) => ((await renders.getJob(id))?.data.generationId === interactive ? id : null)))).find(Boolean)!;
+        const others = ids.filter((id) => id !== interactiveId);
+        await redis.multi().del(waitKey).rpush(waitKey, ...others.slice(0, 100), interactiveId, ...others.slice(100)).exec();
+        expect(await redis.lindex(waitKey, 100)).toBe(interactiveId);
+      } finally {
+        await dead.close();
+        await deadConnection.quit();
+        await queues.close();
+      }
+    });
+
+    const firstAttempt = await waitFor(
+      async () => fx.db.jobAttempt.findFirst({ where: { jobId: { in: [interactive, ...batches] } }, orderBy: { submittedAt: 'asc' } }),
+      'a held job to be submitted',
+      30_000,
+    );
+    // Before: the batch job at the tail read only the list's first hundred (all batch) and went first.
+    expect(firstAttempt.jobId).toBe(interactive);
+  }, 90_000);
 });
