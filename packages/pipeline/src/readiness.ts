@@ -25,17 +25,41 @@ const notReadyCode = (failing: string[]) => (failing.includes('database') ? 'dat
  * reconnects). The answer names which dependency failed; the cause (a driver's message, which may
  * carry host names or credentials) goes to the log only.
  */
-export async function checkReadiness(service: string, checks: ReadinessChecks, options: { timeoutMs?: number; log?: Logger } = {}): Promise<ReadinessReport> {
+export async function checkReadiness(service: string, checks: ReadinessChecks, options: { timeoutMs?: number; log?: Logger; now?: () => number } = {}): Promise<ReadinessReport> {
   const timeoutMs = options.timeoutMs ?? 2_000;
   const names = Object.keys(checks);
   const results = await Promise.all(names.map((name) => settleWithin(checks[name], timeoutMs)));
   const failing = names.filter((name, i) => {
     const error = results[i];
-    if (error) options.log?.warn('readiness check failed', { dependency: name, error: error.message });
+    if (options.log) logCheck(options.log, name, error, (options.now ?? Date.now)());
     return error !== null;
   });
   if (!failing.length) return { status: 'ready', service };
   return { status: 'not_ready', service, failing, error: { code: notReadyCode(failing), message: `${service} is not ready: ${failing.join(', ')} not answering` } };
+}
+
+/** The same failure of one dependency is logged at warn once per this long; the probes between at debug. */
+const REPEAT_AFTER_MS = 60_000;
+
+/**
+ * The failures each logger (a service's) last logged at warn, by dependency. Probes come every few
+ * seconds (each kubelet probe, each load balancer's health check): a dependency down for an hour
+ * used to log a warn line per probe. Kept per logger, so no caller holds the state.
+ */
+const lastWarned = new WeakMap<Logger, Map<string, { message: string; at: number }>>();
+
+function logCheck(log: Logger, dependency: string, error: Error | null, at: number): void {
+  let warned = lastWarned.get(log);
+  if (!warned) lastWarned.set(log, (warned = new Map()));
+  const last = warned.get(dependency);
+  if (!error) {
+    if (last) log.info('readiness check passes again', { dependency });
+    warned.delete(dependency);
+    return;
+  }
+  const repeat = last && last.message === error.message && at - last.at < REPEAT_AFTER_MS;
+  if (!repeat) warned.set(dependency, { message: error.message, at });
+  log.log(repeat ? 'debug' : 'warn', 'readiness check failed', { dependency, error: error.message });
 }
 
 /** The report of a service that is starting or stopping: it takes no work whatever its dependencies say. */

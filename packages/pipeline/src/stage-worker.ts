@@ -3,6 +3,7 @@ import { MAX_QUEUE_PAYLOAD_BYTES, PIPELINE_CATALOG, type JobStage, type QueueKey
 import type { Redis } from 'ioredis';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
+import { createDatabaseWaitLog } from './database-wait-log';
 import { classifyFault } from './faults/classify-fault';
 import { queueVisibleError } from './faults/queue-visible-error';
 import { storableJobError } from './faults/storable-job-error';
@@ -231,10 +232,18 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
   }
 
   /** PostgreSQL away before the stage ran: the job is delayed, its tries untouched; any other fault is thrown as it is. */
-  async function deferWhileDatabaseAway({ job, token }: StageRun, error: unknown): Promise<Error> {
-    if (!token || !classifyFault(error, key).databaseUnavailable) return error as Error;
-    await job.moveToDelayed(Date.now() + DATABASE_RETRY_DELAY_MS, token);
-    return new DelayedError();
+  async function deferWhileDatabaseAway(run: StageRun, error: unknown): Promise<Error> {
+    if (!run.token || !classifyFault(error, key).databaseUnavailable) return error as Error;
+    return waitForDatabase(run, error);
+  }
+
+  /** PostgreSQL away: the job comes back in 5 s, its tries untouched; databaseWait says so, once a minute per worker. */
+  async function waitForDatabase({ job, token, log }: StageRun, error: unknown): Promise<Error> {
+    await job.moveToDelayed(Date.now() + DATABASE_RETRY_DELAY_MS, token!);
+    databaseWait(log, error);
+    const delayed = new DelayedError();
+    explained.add(delayed);
+    return delayed;
   }
 
   /**
@@ -254,6 +263,7 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
 
   /** Ends of stage jobs whose reason a line already gave (a deferral): their own line is at debug. */
   const explained = new WeakSet<Error>();
+  const databaseWait = createDatabaseWaitLog(entry.name, DATABASE_RETRY_DELAY_MS);
 
   /**
    * A transient fault the stage waits out, or one with tries left, goes back to BullMQ (delayed, or
@@ -266,14 +276,14 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
     if (error instanceof StageDeferredError && token) return defer(run, error);
     const fault = classifyFault(error, key);
     // PostgreSQL away is nobody's fault and cannot record a failure: wait, without spending a try.
-    if (fault.databaseUnavailable && token) {
-      await job.moveToDelayed(Date.now() + DATABASE_RETRY_DELAY_MS, token);
-      return new DelayedError();
-    }
+    if (fault.databaseUnavailable && token) return waitForDatabase(run, error);
     const waitMs = fault.transient && token && handler.waitOut ? await handler.waitOut(error, generation, run) : undefined;
     if (waitMs !== undefined && token) {
       await job.moveToDelayed(Date.now() + waitMs, token);
-      return new DelayedError();
+      // The stage's waitOut said why (its wait's first look at info, later ones at debug).
+      const delayed = new DelayedError();
+      explained.add(delayed);
+      return delayed;
     }
     const tries = job.opts.attempts ?? 1;
     if (fault.transient && job.attemptsMade + 1 < tries) return error as Error;

@@ -10,6 +10,7 @@ import { findFiledOutput, newAssetRow, recordFiledOutput, type AssetRow, type Fi
 import { holdFiling, type HeldFiling } from '../data/filing-hold';
 import { backendDown, MAX_WAIT_STEP_MS, nextLookInMs, type BackendWait } from '../domain/backend-wait';
 import { libraryPath } from '../domain/library-path';
+import { createWaitLog } from '../domain/wait-log';
 import { sidecarBytes, type AssetMetadata } from '../domain/sidecar';
 import { cutShort } from '../domain/whole-image';
 
@@ -62,6 +63,8 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
   const clearedFolders = new Set<string>();
 
   const backendWait: BackendWait = { limitMs: 600_000, maxStepMs: MAX_WAIT_STEP_MS, ...deps.backendWait };
+  // A filing's first wait at info, its later looks at debug, and how many wait once a minute.
+  const waitLog = createWaitLog(deps.log);
 
   // The claim a run's read of the row took (loadClaiming), for fileOutputs to file under.
   const claims = new WeakMap<StageRun, string>();
@@ -109,6 +112,7 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
     }
     if (!completed) return notFiled(job, version, token, writtenPaths(filings), run.log);
     await deps.events.publishAll([completed]);
+    waitLog.end(job.id);
     run.log.info('filed outputs', { generationId: job.id, count: filings.length });
     return { outcome: `filed ${filings.length}`, reached: 'filed' };
   }
@@ -181,13 +185,17 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
     const nextLook = nextLookInMs(waitedMs, backendWait);
     const meta = { generationId: job.id, waitedS: Math.round(waitedMs / 1000), limitS: Math.round(backendWait.limitMs / 1000), error: (error as Error).message };
     if (nextLook === undefined) {
+      waitLog.end(job.id);
       run.log.warn(`${what}, still after the wait (JOB_TIMEOUT_S): the filing spends its tries now`, meta);
       return undefined;
     }
     // Read again: the row `job` was read before the try, and a cancel need not wait for the next look.
     const now = await loadGeneration(deps.db, job.id).catch(() => job);
-    if (!now || !allows('file', now)) return 0;
-    run.log.info(`${what}: the filing waits, its tries untouched`, { ...meta, nextLookInMs: nextLook });
+    if (!now || !allows('file', now)) {
+      waitLog.end(job.id);
+      return 0;
+    }
+    waitLog.look(run.log, job.id, what, `${what}: the filing waits, its tries untouched`, { ...meta, nextLookInMs: nextLook });
     return nextLook;
   }
 
@@ -231,7 +239,10 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
       });
       return done ?? 'kept';
     } catch (error) {
-      log.warn('could not remove the files of a failed filing; the next try writes them again', { generationId: job.id, error: (error as Error).message });
+      // Refused as this try's writes were (read-only, a file where a folder goes), having written
+      // nothing: the filing's wait says so, and a warn a look would repeat it for each filing.
+      const refusedAsTheWrites = libraryRefusal(error) && writtenPaths(filings).length === 0;
+      log.log(refusedAsTheWrites ? 'debug' : 'warn', 'could not remove the files of a failed filing; the next try writes them again', { generationId: job.id, error: (error as Error).message });
       return 'kept';
     }
   }
