@@ -4,7 +4,9 @@ import { startTestGateway, type TestGateway } from './start-test-gateway';
 let gw: TestGateway;
 
 beforeAll(async () => {
-  gw = await startTestGateway('gateway-metrics', { limits: {} });
+  // A tight request rate (2 a second, no burst): 100 requests at once pass it even on a loaded machine,
+  // where the defaults (20/s + 40 per 10 s) let 100 requests spread over ~3 s through unrefused.
+  gw = await startTestGateway('gateway-metrics', { limits: { RATE_LIMIT_RPS: 2, RATE_LIMIT_BURST: 0 } });
 });
 afterAll(() => gw?.close());
 
