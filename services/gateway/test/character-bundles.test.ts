@@ -310,6 +310,12 @@ describe('character bundles', () => {
       ['a text file declared as a PNG', textDeclaredAsPng, () => 'is declared image/png'],
       ['a file the manifest does not list', () => rawZip([...honest(), { name: 'notes.txt', data: Buffer.from('hello') }]), () => 'notes.txt'],
       ['the same entry twice', () => rawZip([...honest(), honest()[1]]), () => 'appears twice'],
+      ['a manifest listing a file the archive does not hold', () => rawZip(honest().filter((e) => e.name !== rinPng)), () => rinPng],
+      [
+        'a manifest.json of 17 MiB (whitespace, deflated small)',
+        () => rawZip([{ ...honest()[0], data: Buffer.concat([honest()[0].data!, Buffer.alloc(17 * 1024 * 1024, 0x20)]), method: 8 }, ...honest().slice(1)]),
+        () => 'manifest.json',
+      ],
       ['no manifest', () => rawZip(honest().slice(1)), () => 'manifest.json'],
       ['no zip at all', () => Buffer.from('PK? not really a zip'), () => 'not a readable zip'],
       // ISO 8601 allows the year 0000, PostgreSQL's timestamps do not: once a 500 from the insert.
@@ -390,7 +396,7 @@ describe('character bundles', () => {
       await rm(path.join(source.libraryDir, row.path));
       const broken = await sourceApi.get('/api/v1/characters/sora/export');
       expectError(broken, 409, 'bundle_incomplete');
-      expect(broken.body.error.details).toEqual({ referenceId: row.id });
+      expect(broken.body.error.details).toEqual({ referenceId: row.id, references: [{ id: row.id, label: 'gone', sha256: row.sha256, reason: 'gone' }] });
     });
 
     it('then a file found gone and marked missing is still not left out of the export quietly: 409 bundle_incomplete until it is back', async () => {

@@ -43,6 +43,7 @@ export const DECLARED_HEADERS = [
   'Content-Range',
   'Accept-Ranges',
   'X-Bundle-Omitted-References',
+  'X-Bundle-Restored-References',
   'Content-Disposition',
   'Cache-Control',
   'X-Request-Id',

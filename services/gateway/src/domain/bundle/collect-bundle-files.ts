@@ -1,6 +1,4 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import type { Character, CharacterReference, Db } from '@anime/db';
+import type { Character, Db } from '@anime/db';
 import { sha256Hex, type LibraryStorage } from '@anime/media';
 import { ApiError } from '../../http/api-error';
 import {
@@ -14,6 +12,7 @@ import {
   type BundleManifest,
   type BundleVersion,
 } from './bundle-format';
+import { checkReferenceFiles } from './check-reference-files';
 import { MAX_BUNDLE_DOCUMENT_BYTES } from './read-bundle';
 
 /** A file of the bundle: bytes made here (manifest.json, character.json), or an image streamed from the library. */
@@ -32,7 +31,8 @@ const VERSION_BATCH = 10;
 /**
  * Everything a character's bundle holds, archived characters included: all versions with their
  * attributes and references, and each reference image, checked against its recorded hash and size
- * now and streamed from the library into the zip later, so no image is held in memory. character.json
+ * now (checkReferenceFiles: a lost one is marked missing and the export is 409 `bundle_incomplete`)
+ * and streamed from the library into the zip later, so no image is held in memory. character.json
  * may hold at most MAX_BUNDLE_DOCUMENT_BYTES, what an import reads: beyond, 409 `bundle_too_large`.
  */
 export async function collectBundleFiles(deps: { db: Db; storage: LibraryStorage }, character: Character): Promise<CollectedBundle> {
@@ -41,8 +41,8 @@ export async function collectBundleFiles(deps: { db: Db; storage: LibraryStorage
   const carriedShas = new Set(carried.map((r) => r.sha256));
   // Versions first: a refusal for their size comes before any image is read.
   const versions = await bundleVersions(deps.db, character, carriedShas);
-  const images: BundleFile[] = [];
-  for (const reference of carried) images.push({ path: referenceEntryName(reference.sha256, reference.mime), source: await checkedReference(deps.storage, reference) });
+  const sources = await checkReferenceFiles(deps, carried);
+  const images: BundleFile[] = carried.map((reference, i) => ({ path: referenceEntryName(reference.sha256, reference.mime), source: sources[i] }));
 
   const document: BundleCharacter = {
     id: character.id,
@@ -116,28 +116,5 @@ const bundleTooLarge = (character: Character) =>
     `the versions of character ${character.slug} take more than ${MAX_BUNDLE_DOCUMENT_BYTES} bytes as ${CHARACTER_ENTRY}, the most a bundle may hold (an import reads it whole)`,
     { entry: CHARACTER_ENTRY, maxBytes: MAX_BUNDLE_DOCUMENT_BYTES },
   );
-
-/**
- * Where a reference's file lies, once its bytes were hashed (streamed) against what was recorded: a
- * file gone or changed behind the library's back would make a bundle its own import refuses.
- */
-async function checkedReference(storage: LibraryStorage, reference: CharacterReference): Promise<string> {
-  const incomplete = new ApiError(409, 'bundle_incomplete', `the file of reference ${reference.id} is missing from the library or no longer matches its sha256`, {
-    referenceId: reference.id,
-  });
-  try {
-    const absolute = storage.locate(reference.path);
-    const hash = createHash('sha256');
-    let size = 0;
-    for await (const chunk of createReadStream(absolute)) {
-      hash.update(chunk as Buffer);
-      size += (chunk as Buffer).length;
-    }
-    if (size === reference.bytes && hash.digest('hex') === reference.sha256) return absolute;
-  } catch {
-    // Gone, unreadable or outside the library: the same answer.
-  }
-  throw incomplete;
-}
 
 const jsonBytes = (value: unknown) => Buffer.from(`${JSON.stringify(value, null, 2)}\n`, 'utf8');

@@ -15,20 +15,23 @@ export interface ImportResult {
   /** The numbers the imported versions got here, oldest first. */
   versionsAdded: number[];
   referencesAdded: number;
+  /** References the character had whose library file was gone or altered, written back from the bundle. */
+  referencesRestored: number;
 }
 
 /**
  * Imports a bundle already checked whole by parseBundle. Importing the same bundle again finds
- * every version's content and every image already there, and writes nothing.
+ * every version's content and every image already there, and writes nothing, unless an image's
+ * library file was gone or altered meanwhile: that one is written back and its missing mark cleared.
  */
 export async function importBundle(deps: { db: Db; storage: LibraryStorage }, bundle: ParsedBundle, options: { as?: string } = {}): Promise<ImportResult> {
   const target = await resolveImportTarget(deps.db, bundle, options.as);
   // Before any file is written; checked again with the character locked.
   await assertRoomForBundle(deps.db, target, bundle);
-  const paths = await storeReferenceFiles(deps, target, bundle.references);
+  const files = await storeReferenceFiles(deps, target, bundle.references);
   try {
-    const written = await deps.db.$transaction((tx) => writeBundleRows(tx, target, bundle, paths), { maxWait: 10_000, timeout: 60_000 });
-    return { characterId: target.id, created: target.kind === 'create', ...written };
+    const written = await deps.db.$transaction((tx) => writeBundleRows(tx, target, bundle, files.paths), { maxWait: 10_000, timeout: 60_000 });
+    return { characterId: target.id, created: target.kind === 'create', ...written, referencesRestored: files.restored };
   } catch (error) {
     // Another request took the id or the slug between the check and the insert.
     if (isUniqueViolation(error)) {

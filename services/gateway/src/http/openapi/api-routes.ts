@@ -69,6 +69,10 @@ const downloadErrorHeaders = {
   416: { 'Accept-Ranges': HEADERS.acceptRanges, 'Content-Range': HEADERS.unsatisfiedRange },
 };
 
+const restoredReferencesHeader: ResponseHeader = {
+  description: 'how many references the character already had whose library file was gone or altered, written back from the bundle (their missing mark cleared)',
+  schema: { type: 'integer', minimum: 0 },
+};
 const generationAccepted = z.object({ id: z.uuid(), status: z.literal('queued') }).meta({ id: 'GenerationAccepted' });
 const health = z.object({ status: z.string(), service: z.string() }).passthrough().meta({ id: 'Health' });
 
@@ -160,7 +164,10 @@ export const API_ROUTES: ApiRoute[] = [
   {
     method: 'post', path: '/api/v1/characters/import', tags: ['characters'], summary: 'Import a character bundle',
     query: z.object({ as: z.string().optional().describe('import under this slug') }), body: { schema: z.object({ file: filePart }), contentType: 'multipart/form-data' },
-    responses: { 201: { description: 'imported', schema: bundleImportResultSchema, headers: { Location: 'the character' } }, 200: { description: 'nothing new', schema: bundleImportResultSchema, headers: { Location: 'the character' } } },
+    responses: {
+      201: { description: 'imported', schema: bundleImportResultSchema, headers: { Location: 'the character', 'X-Bundle-Restored-References': restoredReferencesHeader } },
+      200: { description: 'nothing new', schema: bundleImportResultSchema, headers: { Location: 'the character', 'X-Bundle-Restored-References': restoredReferencesHeader } },
+    },
     errors: [400, 409, 413, 415],
   },
   // Workflow templates

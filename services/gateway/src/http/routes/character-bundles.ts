@@ -64,7 +64,7 @@ export function characterBundleRoutes(deps: CharacterBundleDeps): Router {
       throw error;
     });
     // Answered only once the workspace is gone, so a client that looks at the library next sees no trace of it.
-    let answer: { status: number; location: string; body: unknown };
+    let answer: { status: number; location: string; body: unknown; restored: number };
     try {
       const upload = await saveUpload(req, { fileField: 'file', maxFileBytes: deps.bundleMaxBytes, path: workspace.file('upload.zip') });
       if (!upload.file) {
@@ -85,11 +85,14 @@ export function characterBundleRoutes(deps: CharacterBundleDeps): Router {
         status: changed ? 201 : 200,
         location: `/api/v1/characters/${encodeURIComponent(character.slug)}`,
         body: { character, created: result.created, versionsAdded: result.versionsAdded, referencesAdded: result.referencesAdded },
+        restored: result.referencesRestored,
       };
     } finally {
       await workspace.dispose();
       release();
     }
+    // A header, as the export's omitted count: the body keeps its documented shape.
+    res.setHeader('X-Bundle-Restored-References', String(answer.restored));
     res.status(answer.status).location(answer.location).json(answer.body);
   });
 
