@@ -206,6 +206,8 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
    * whatever image type each was, with any Asset row of it.
    */
   async function removeUnfiled(job: GenerationRow, run: StageRun): Promise<void> {
+    // Canceled or failed while its job was delayed: its wait ends here, not in a look.
+    waitLog.end(job.id);
     if (job.status === 'completed' || !job.outputs || !job.characterVersion || !job.character) return;
     const paths = outputPaths(job, { ...job.characterVersion, character: job.character });
     await holdFiling(deps.db, job.id, null, async (held) => {
@@ -252,6 +254,7 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
    * or it was canceled (or failed) meanwhile, and then nothing stays filed for it.
    */
   async function notFiled(job: GenerationRow, version: ResolvedVersion, token: string, written: string[], log: Logger): Promise<StageResult> {
+    waitLog.end(job.id);
     const ended = await holdFiling(deps.db, job.id, token, async (held): Promise<StageResult> => {
       // Another try filed it first (the same paths, the same bytes): nothing to undo.
       if (held.status === 'completed') return { outcome: 'filed by another try' };
