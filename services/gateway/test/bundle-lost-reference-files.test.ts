@@ -117,3 +117,24 @@ describe('a character whose reference files are gone or altered in the library',
     expect((await gateway.db.characterReference.findUniqueOrThrow({ where: { id: frontRow.id } })).missing).toBe(false);
   });
 });
+
+describe('a character one of whose references records a path outside the library (a legacy row)', () => {
+  it('when a bundle carrying its bytes is imported (merge), then nothing is written outside the library, that row is left alone, and the import answers as usual', async () => {
+    const [frontRow, sideRow] = await rows();
+    await writeFile(path.join(gateway.libraryDir, frontRow.path), front);
+    await writeFile(path.join(gateway.libraryDir, sideRow.path), side);
+    const outside = `../${path.basename(gateway.libraryDir)}-outside/front.png`;
+    await gateway.db.characterReference.update({ where: { id: frontRow.id }, data: { path: outside, missing: true } });
+    try {
+      const response = await importZip(healthyZip);
+      // Before: 500 (the restore wrote at the row's path, which the library storage refuses).
+      expect(response.status).toBe(200);
+      expect(response.headers.get('x-bundle-restored-references')).toBe('0');
+      expect(await readFile(path.join(gateway.libraryDir, outside)).catch(() => null)).toBeNull();
+      expect((await gateway.db.characterReference.findUniqueOrThrow({ where: { id: frontRow.id } })).missing).toBe(true);
+    } finally {
+      await gateway.db.characterReference.update({ where: { id: frontRow.id }, data: { path: frontRow.path, missing: false } });
+      await rm(path.join(gateway.libraryDir, '..', `${path.basename(gateway.libraryDir)}-outside`), { recursive: true, force: true });
+    }
+  });
+});

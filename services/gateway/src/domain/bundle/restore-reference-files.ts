@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { CharacterReference, Db } from '@anime/db';
-import type { LibraryStorage } from '@anime/media';
+import { UnsafeLibraryPathError, type LibraryStorage } from '@anime/media';
 import { recordReferenceFileFound } from '@anime/pipeline';
 import { isReferenceFileLost } from '../lost-reference-files';
 import type { ParsedReference } from './parse-bundle';
@@ -19,7 +19,9 @@ export async function restoreReferenceFiles(deps: { db: Db; storage: LibraryStor
   let restored = 0;
   for (const reference of references) {
     const row = bySha.get(reference.meta.sha256);
-    if (!row) continue;
+    // A row recording a path outside the library (a legacy one; its file route answers 409
+    // reference_path_invalid) is left alone: nothing is written there, and its mark stays.
+    if (!row || outsideLibrary(deps.storage, row.path)) continue;
     if (!(await isIntact(deps.storage, row))) {
       // One image in memory at a time, at most REFERENCE_MAX_BYTES: the bundle's own limit per entry.
       await deps.storage.write(row.path, await readFile(reference.path));
@@ -35,4 +37,14 @@ export async function restoreReferenceFiles(deps: { db: Db; storage: LibraryStor
 async function isIntact(storage: LibraryStorage, row: CharacterReference): Promise<boolean> {
   if (await isReferenceFileLost(storage, row)) return false;
   return (await storage.sha256(row.path).catch(() => null)) === row.sha256;
+}
+
+function outsideLibrary(storage: LibraryStorage, relativePath: string): boolean {
+  try {
+    storage.locate(relativePath);
+    return false;
+  } catch (error) {
+    if (error instanceof UnsafeLibraryPathError) return true;
+    throw error;
+  }
 }
