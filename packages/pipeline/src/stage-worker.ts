@@ -248,14 +248,14 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
 
   /**
    * The stage deferred itself (it began nothing): the job is delayed, its tries untouched, and
-   * whoever may wake it earlier is told. Its one line says why (its end, outcome deferred, is
-   * logged at debug). Without its lock (lost meanwhile) the move throws, and the job is left to
+   * whoever may wake it earlier is told. Its one line says why, at the level the stage chose (its
+   * end, outcome deferred, is logged at debug). Without its lock (lost meanwhile) the move throws, and the job is left to
    * the stall check.
    */
   async function defer({ job, token, log }: StageRun, error: StageDeferredError): Promise<Error> {
     await job.moveToDelayed(Date.now() + error.delayMs, token!);
     error.onDelayed?.(job);
-    log.info('stage job deferred to its queue', { delayMs: error.delayMs, reason: error.message });
+    log.log(error.logAt, 'stage job deferred to its queue', { delayMs: error.delayMs, reason: error.message });
     const delayed = new DelayedError();
     explained.add(delayed);
     return delayed;

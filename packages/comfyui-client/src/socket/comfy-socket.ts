@@ -29,6 +29,8 @@ export class ComfySocket {
   private readonly stateListeners = new Set<(state: SocketState) => void>();
   private running = false;
   private backoffMs = MIN_BACKOFF_MS;
+  /** Dials since the socket was last open that did not open it (its reconnects during an outage). */
+  private failedDials = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private opened: Promise<void> | undefined;
@@ -131,6 +133,7 @@ export class ComfySocket {
     this.socket = socket;
     socket.on('open', () => {
       this.backoffMs = MIN_BACKOFF_MS;
+      this.failedDials = 0;
       this.startHeartbeat(socket);
       this.log.debug('comfyui socket open', { url: this.url });
       this.emitState('open');
@@ -157,7 +160,11 @@ export class ComfySocket {
   private scheduleReconnect(): void {
     const delay = this.backoffMs * (0.75 + Math.random() * 0.5);
     this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
-    this.log.warn('comfyui socket closed, reconnecting', { url: this.url, delayMs: Math.round(delay) });
+    // The close says so at warn; each redial that fails after it (every 10 s at most, for as long as
+    // ComfyUI is away) at debug: the backend's own state (down, then up) tells the rest of an outage.
+    if (this.failedDials === 0) this.log.warn('comfyui socket closed, reconnecting', { url: this.url, delayMs: Math.round(delay) });
+    else this.log.debug('comfyui socket still closed, reconnecting', { url: this.url, delayMs: Math.round(delay), failedDials: this.failedDials });
+    this.failedDials++;
     this.reconnectTimer = setTimeout(() => {
       if (this.running) this.dial();
     }, delay);

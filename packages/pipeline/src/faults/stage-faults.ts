@@ -69,6 +69,12 @@ export class StageDeferredError extends Error {
     message: string,
     readonly delayMs: number,
     readonly onDelayed?: (job: { promote(): Promise<void> }) => void,
+    /**
+     * The level of the job's "stage job deferred to its queue" line: debug for a deferral the
+     * stage's own log already accounts for (a render job handed back again, which the orchestrator
+     * counts in a summary line a minute), so a deep backlog does not write an info line per return.
+     */
+    readonly logAt: 'info' | 'debug' = 'info',
   ) {
     super(message);
   }

@@ -5,6 +5,7 @@ import { NoCapableBackendError, PromptTimedOutError, StageDeferredError, within,
 import { AbandonedPrompts } from './backends/abandoned-prompts';
 import { Backend, CAPABILITIES_RECHECK_MS } from './backends/backend';
 import { BackendStore } from './backends/backend-store';
+import { createHandBackLog, type HandBackLog } from './backends/hand-back-log';
 import { HandedBackJobs, handBackScore } from './backends/handed-back-jobs';
 import type { SharedHandBacks } from './backends/shared-hand-backs';
 import { RoomWaiters, type RoomWaiter } from './backends/room-waiters';
@@ -98,6 +99,8 @@ export class BackendPool {
   private readonly roomWaiters = new RoomWaiters();
   /** Jobs handed back to their queue for want of a place to wait for, promoted as places come free. */
   private readonly handedBack = new HandedBackJobs();
+  /** Their lines: a job's first hand-back at info, later ones at debug, and how many wait once a minute. */
+  private readonly handBackLog: HandBackLog;
   /** Backends whose handed-back jobs are to be topped up once this turn's waits settle (refill). */
   private readonly refilling = new Set<string>();
   /** Backends asked to be topped up again while a top-up from the shared lines was in flight. */
@@ -116,6 +119,7 @@ export class BackendPool {
 
   constructor(private readonly options: BackendPoolOptions) {
     this.store = new BackendStore(options.db);
+    this.handBackLog = createHandBackLog(options.log);
     // An abandoned prompt that goes on running past its interrupt holds the backend as a job's own would.
     this.abandoned = new AbandonedPrompts(options.db, options.log, { onIgnored: (url, promptId) => this.markStuck(url, promptId) });
     this.backends = [...new Set(options.urls)].map((url) => new Backend(url, options.log, (backend) => this.changed(backend), (backend, promptId, stuck, replacing) => this.recordStuck(backend, promptId, stuck, replacing)));
@@ -450,11 +454,19 @@ export class BackendPool {
     const key = waiter.key!;
     const delayMs = this.handedBack.handingBack(key, waiter.rank, waiter.backends, score, before);
     const place = this.handedBack.scoreOf(key) ?? score ?? handBackScore(waiter.rank, Date.now());
-    return new StageDeferredError(`handed back to its queue for ${delayMs} ms at most: ${why}`, delayMs, (job) => {
-      this.handedBack.delayed(key, job);
-      // Joined once delayed, never before: a process that finds it in line and not delayed takes it for on its way.
-      this.options.shared?.record(key, waiter.backends, place).catch((error) => this.options.log.warn('could not put a handed-back job in the shared line; it comes back on its delay', { jobId: key, error: (error as Error).message }));
-    });
+    // Its first hand-back by any process (as far as its queue job's starts tell) is news; the later ones a summary counts.
+    const first = (this.handedBack.timesOf(key) ?? (before ?? 0) + 1) === 1;
+    return new StageDeferredError(
+      `handed back to its queue for ${delayMs} ms at most: ${why}`,
+      delayMs,
+      (job) => {
+        this.handedBack.delayed(key, job);
+        // Joined once delayed, never before: a process that finds it in line and not delayed takes it for on its way.
+        this.options.shared?.record(key, waiter.backends, place).catch((error) => this.options.log.warn('could not put a handed-back job in the shared line; it comes back on its delay', { jobId: key, error: (error as Error).message }));
+        this.handBackLog.handedBack(first, () => ({ waiting: this.handedBack.size, backends: this.handedBack.waitingFor(), longestDelayMs: this.handedBack.longestDelayMs() }));
+      },
+      first ? 'info' : 'debug',
+    );
   }
 
   /** The job `key` is back: it leaves the shared lines; the place it had in them (none without them, or when Redis failed). */

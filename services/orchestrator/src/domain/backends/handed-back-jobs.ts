@@ -104,6 +104,18 @@ export class HandedBackJobs {
     return delayMs;
   }
 
+  /** How often the job `key` was handed back, by any process as far as known here (its last hand-back included); undefined when not remembered. */
+  timesOf(key: string): number | undefined {
+    return this.entries.get(key)?.times;
+  }
+
+  /** Per backend, how many of the jobs held handed back (delayed, on their way, or back and waiting) could take a place there. */
+  waitingFor(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const { backends } of this.entries.values()) for (const url of backends) counts[url] = (counts[url] ?? 0) + 1;
+    return counts;
+  }
+
   /** The place in line of the job `key` when this process handed it back (handBackScore). */
   scoreOf(key: string): number | undefined {
     return this.entries.get(key)?.score;
