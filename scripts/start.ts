@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { runFrom, runProgram, staleBuildSource, type Stack } from '@anime/stack';
 import { withLocalDefaults } from './default-env';
 import { runStack, stackPortProblem } from './run-stack';
+import { shownUrl, stackReadyLine } from './stack-lines';
 
 const HELP = `usage: pnpm start
 
@@ -59,7 +60,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  console.log(`applying migrations to ${redactUrl(env.DATABASE_URL!)} (running ${runFrom()})`);
+  console.log(`applying migrations to ${shownUrl(env.DATABASE_URL!, '(DATABASE_URL)')} (running ${runFrom()})`);
   const migrated = await runProgram('db:migrate', [], { DATABASE_URL: env.DATABASE_URL });
   if (migrated !== 0) fail(`db:migrate exited with code ${migrated}`);
   if (signalled) process.exit(0);
@@ -70,23 +71,12 @@ async function main(): Promise<void> {
       supervise: { report: (line) => console.error(line) },
     })
   ).stack;
-  console.log(`\nstack ready: gateway ${stack.gatewayUrl}, ComfyUI ${stack.comfyUrls.join(', ')}\n`);
+  console.log(`\n${stackReadyLine(stack.gatewayUrl, stack.comfyUrls)}\n`);
   if (signalled) return void stop(0);
   void stack.supervisor!.gaveUp.then((giveUp) => {
     console.error(`[supervisor] ${giveUp.service} failed ${giveUp.failures} times (last: ${giveUp.reason}): stopping the stack`);
     void stop(1);
   });
-}
-
-/** The database URL without its password, for the log. */
-function redactUrl(value: string): string {
-  try {
-    const url = new URL(value);
-    if (url.password) url.password = '***';
-    return url.toString();
-  } catch {
-    return '(DATABASE_URL)';
-  }
 }
 
 main().catch((error) => fail((error as Error).message));

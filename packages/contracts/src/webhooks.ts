@@ -44,7 +44,7 @@ export const MAX_WEBHOOKS_PER_KEY = 100;
 
 export const createWebhookBodySchema = z
   .object({
-    url: webhookUrlSchema.describe('where events are POSTed; private, loopback and link-local addresses are refused unless WEBHOOK_ALLOW lists them'),
+    url: webhookUrlSchema.describe('where events are POSTed: http(s), without a user name or password (the webhook-signature header authenticates deliveries); private, loopback and link-local addresses are refused unless WEBHOOK_ALLOW lists them'),
     events: z
       .array(z.enum(WEBHOOK_EVENT_TYPES))
       .min(1, 'name at least one event')

@@ -28,6 +28,8 @@ export interface ApiRoute {
   responses: Record<number, { description: string; schema?: z.ZodType; media?: string; headers?: Record<string, string | ResponseHeader> }>;
   /** The error answers this route can give (the shared Error body). */
   errors?: number[];
+  /** What this route's error answers may be besides the shared text of their status (a code only it answers, its details). */
+  errorNotes?: Partial<Record<number, string>>;
   /** Headers some of this route's error answers carry besides the ones every route's do (ETag; Retry-After on 429 and 503). */
   errorHeaders?: Partial<Record<number, Record<string, ResponseHeader>>>;
 }
@@ -116,8 +118,14 @@ const ERROR_TEXT: Record<number, string> = {
   415: 'unsupported_media_type: a JSON body not sent as application/json (or in a charset or encoding the gateway cannot read), or an upload that is not the multipart form or image asked for',
   416: 'range_not_satisfiable: the Range lies outside the file',
   429: 'rate_limited or queue_full (Retry-After says when to try again)',
-  503: 'database_unavailable (Retry-After); not_ready (Retry-After) while the gateway starts and waits for Redis, or, on the queue routes, while Redis does not answer; library_unavailable (Retry-After, details.reason the errno: ENOSPC, EROFS, EACCES…) when the library volume refuses a write',
+  503: 'database_unavailable (Retry-After); not_ready (Retry-After) while the gateway starts and waits for Redis, or, on the queue routes, while Redis does not answer',
 };
+
+/**
+ * The 503 of the routes that write to the library (an upload, an import): error-middleware.ts answers
+ * library_unavailable on any route but a GET or HEAD, and only these write files.
+ */
+export const LIBRARY_UNAVAILABLE_NOTE = 'library_unavailable (Retry-After: 60, details.reason the errno: ENOSPC, EDQUOT, EFBIG, EROFS, EACCES, EPERM, ENOTDIR) when the library volume refuses the write; nothing is stored';
 
 /** `/a/:id/b` → `/a/{id}/b`. */
 export const toOpenApiPath = (expressPath: string) => expressPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
@@ -156,7 +164,8 @@ export function registerRoute(registry: OpenAPIRegistry, route: ApiRoute): void 
   // A route's own answer for a status (/readyz's 503) is not replaced by the shared one.
   for (const status of errorStatuses.filter((s) => !route.responses[s])) {
     const headers = { ETag: HEADERS.errorETag, ...(status === 429 || status === 503 ? { 'Retry-After': HEADERS.retryAfter } : {}), ...route.errorHeaders?.[status], ...sharedHeaders(status) };
-    responses[status] = { description: ERROR_TEXT[status] ?? 'error', headers, content: { 'application/json': { schema: apiErrorSchema } } };
+    const description = [ERROR_TEXT[status] ?? 'error', route.errorNotes?.[status]].filter(Boolean).join('; ');
+    responses[status] = { description, headers, content: { 'application/json': { schema: apiErrorSchema } } };
   }
   registry.registerPath({
     method: route.method,

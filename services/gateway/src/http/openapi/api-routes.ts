@@ -36,7 +36,7 @@ import {
   workflowVersionResourceSchema,
 } from '@anime/contracts';
 import { createCharacterBodySchema, referenceFieldsSchema, versionBodySchema, versionPatchBodySchema } from '../character-bodies';
-import { filePart, HEADERS, type ApiRoute, type ResponseHeader } from './api-path';
+import { filePart, HEADERS, LIBRARY_UNAVAILABLE_NOTE, type ApiRoute, type ResponseHeader } from './api-path';
 
 // Every route of the gateway, as the OpenAPI document describes it. A test checks that this table
 // and the routes Express serves are the same set, and that real answers validate against it.
@@ -141,6 +141,7 @@ export const API_ROUTES: ApiRoute[] = [
       200: { description: 'the same image was already attached', schema: characterReferenceResourceSchema, headers: { Location: 'its file' } },
     },
     errors: [400, 404, 409, 413, 415],
+    errorNotes: { 503: LIBRARY_UNAVAILABLE_NOTE },
   },
   {
     method: 'get', path: '/api/v1/characters/:idOrSlug/references/:refId/file', tags: ['characters'], summary: "Download a reference image",
@@ -160,6 +161,9 @@ export const API_ROUTES: ApiRoute[] = [
       },
     },
     errors: [404, 409],
+    errorNotes: {
+      409: 'bundle_incomplete: the library files of references the bundle carries are gone, altered or unreadable; details.references lists each ([{ id, label, sha256, reason: "gone" | "altered" | "unreadable" }]), details.referenceId the first, and the gone or altered ones are marked missing. bundle_too_large: its versions take more than 16 MiB as character.json',
+    },
   },
   {
     method: 'post', path: '/api/v1/characters/import', tags: ['characters'], summary: 'Import a character bundle',
@@ -169,6 +173,7 @@ export const API_ROUTES: ApiRoute[] = [
       200: { description: 'nothing new', schema: bundleImportResultSchema, headers: { Location: 'the character', 'X-Bundle-Restored-References': restoredReferencesHeader } },
     },
     errors: [400, 409, 413, 415],
+    errorNotes: { 503: LIBRARY_UNAVAILABLE_NOTE },
   },
   // Workflow templates
   { method: 'post', path: '/api/v1/workflows', tags: ['workflows'], summary: 'Register a workflow template (a new version when the slug exists)', body: { schema: registerWorkflowBodySchema }, responses: { 201: { description: 'registered', schema: workflowRegisteredSchema, headers: { Location: 'the new version' } } }, errors: [400] },
