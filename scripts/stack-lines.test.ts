@@ -15,4 +15,17 @@ describe('pnpm start: the URLs it prints', () => {
     expect(shownUrl('postgresql://db:5432/anime', '(DATABASE_URL)')).toBe('postgresql://db:5432/anime');
     expect(shownUrl('not a url', '(DATABASE_URL)')).toBe('(DATABASE_URL)');
   });
+
+  it('when a URL the parser reads leniently carries credentials (one slash, none, backslashes), then they are not printed either', () => {
+    // Before: `http:/opsuser:s3cret@gpu-1:8188` and the others were printed as they are, password included.
+    for (const value of ['http:/opsuser:s3cret@gpu-1:8188', 'http:opsuser:s3cret@gpu-1:8188', 'http:\\\\opsuser:s3cret@gpu-1:8188']) {
+      expect(shownUrl(value, '(COMFYUI_URLS)')).not.toContain('s3cret');
+    }
+  });
+
+  it("when a URL with credentials has an '@' in its path, then only the credentials are hidden, its host still shown", () => {
+    expect(shownUrl('http://opsuser:s3cret@gpu-1:8188/a@b', '(COMFYUI_URLS)')).toBe('http://***@gpu-1:8188/a@b');
+    // Before: 'http://***@b', the host gone (a backslash is a path separator to the parser).
+    expect(shownUrl('http://opsuser:s3cret@gpu-1:8188\\a@b', '(COMFYUI_URLS)')).toBe('http://***@gpu-1:8188\\a@b');
+  });
 });

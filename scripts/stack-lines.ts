@@ -7,7 +7,11 @@ export function shownUrl(value: string, fallback: string): string {
   try {
     const url = new URL(value);
     if (!url.username && !url.password) return value;
-    return value.replace(/^([^:]+:\/\/)[^/?#]*@/, '$1***@');
+    // A backslash ends the user information as a slash does (the parser reads it as one in http(s)).
+    const shown = value.replace(/^([^:]+:\/\/)[^/?#\\]*@/, '$1***@');
+    // A URL the parser reads leniently (`http:/user:pw@host`, `http:user:pw@host`) escapes the pattern: not printed.
+    const again = new URL(shown);
+    return again.username === '***' && !again.password && again.host === url.host ? shown : fallback;
   } catch {
     return fallback;
   }
