@@ -1,21 +1,13 @@
+// The file itself, not the package's index: `pnpm start`'s bundle loads no third-party package (the
+// root package.json declares none), and the index of @anime/contracts loads zod.
+import { shownUrl } from '@anime/contracts/src/shown-url';
+
 /**
- * A URL as `pnpm start` prints it: its user name and password as `***` (`postgresql://***@host/db`),
- * as the services' logs write them. DATABASE_URL and COMFYUI_URLS may carry a password (a proxy's
- * Basic auth for ComfyUI), and this output lands in terminals, CI logs and journald.
+ * A URL as `pnpm start` prints it (the migrations' DATABASE_URL, COMFYUI_URLS in the ready line):
+ * its user name and password as `***`, as the services' log lines write them; one it cannot show so
+ * is printed as `fallback`. This output lands in terminals, CI logs and journald.
  */
-export function shownUrl(value: string, fallback: string): string {
-  try {
-    const url = new URL(value);
-    if (!url.username && !url.password) return value;
-    // A backslash ends the user information as a slash does (the parser reads it as one in http(s)).
-    const shown = value.replace(/^([^:]+:\/\/)[^/?#\\]*@/, '$1***@');
-    // A URL the parser reads leniently (`http:/user:pw@host`, `http:user:pw@host`) escapes the pattern: not printed.
-    const again = new URL(shown);
-    return again.username === '***' && !again.password && again.host === url.host ? shown : fallback;
-  } catch {
-    return fallback;
-  }
-}
+export { shownUrl };
 
 /** The line that says the stack is up, and where. */
 export function stackReadyLine(gatewayUrl: string, comfyUrls: string[]): string {

@@ -24,3 +24,5 @@ export * from './json-record';
 export * from './webhooks';
 export * from './url-credentials';
 export * from './uuid-text';
+export * from './redact-url-credentials';
+export * from './shown-url';

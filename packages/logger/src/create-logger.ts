@@ -1,5 +1,5 @@
+import { redactUrlCredentialsInText } from '@anime/contracts';
 import winston from 'winston';
-import { redactUrlCredentialsInText } from './redact-url-credentials';
 
 export type Logger = winston.Logger;
 

@@ -1,2 +1,3 @@
 export { createLogger, type Logger } from './create-logger';
-export { redactUrlCredentialsInText } from './redact-url-credentials';
+// The one masker of URL credentials lives in @anime/contracts (the client and `pnpm start` use it too).
+export { redactUrlCredentialsInText } from '@anime/contracts';

@@ -1,10 +1,10 @@
+import { shownUrl } from '@anime/contracts';
 import axios, { type AxiosInstance } from 'axios';
 import { ComfyHttpError } from '../errors/comfy-http-error';
 import { ComfyTransferError } from '../errors/comfy-transfer-error';
 import { ComfyUnreachableError } from '../errors/comfy-unreachable-error';
 import { parseComfyJson } from '../parse-comfy-json';
 import { TransferCutError, undiciAdapter, type TransferPace } from './undici-adapter';
-import { shownUrl } from './shown-url';
 
 /** One request to ComfyUI: a JSON body (or a FormData upload), an answer read as JSON (or bytes). */
 export interface ComfyRequest {
@@ -67,7 +67,7 @@ export class ComfyHttp {
   readonly shownUrl: string;
 
   constructor(readonly baseUrl: string, timeoutMs: number) {
-    this.shownUrl = shownUrl(baseUrl);
+    this.shownUrl = shownUrl(baseUrl, '(a URL not shown)');
     this.filePace = { idleMs: timeoutMs, bytesPerSecond: MIN_FILE_BYTES_PER_S };
     this.axios = axios.create({
       adapter: undiciAdapter(baseUrl),
