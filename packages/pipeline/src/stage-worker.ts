@@ -12,6 +12,7 @@ import type { JobEventPublisher } from './job-events';
 import { admitStage } from './lifecycle/admit-stage';
 import { WORKER_LOCKS } from './worker-locks';
 import { JobLifecycle, MAX_GENERATION_EVENTS } from './lifecycle/job-lifecycle';
+import { moreUrgentWaiting } from './more-urgent-waiting';
 import { isActive } from './lifecycle/transitions';
 import { loadGeneration, type GenerationRow } from './lifecycle/load-generation';
 import { keepJobsFor, type PipelineQueues, type QueueSettings } from './queues';
@@ -193,17 +194,15 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
    * BullMQ 6.7's stall check (the process holding the job died) puts the job back on the plain wait
    * list whatever its priority, and workers take that list before any prioritized job: once every
    * orchestrator was killed, the batch jobs they held came back ahead of every interactive job
-   * waiting. A job that stalled before and finds a more urgent one waiting goes back to the front of
-   * its own priority (moveToWait), before anything is run. Else (or on any Redis error) it runs.
+   * waiting. A job that stalled before and finds a more urgent one waiting (or a wait list too long
+   * to read whole: moreUrgentWaiting, one script) goes back to the front of its own priority
+   * (moveToWait), before anything is run. Else (or on any Redis error) it runs.
    */
   async function backBehindMoreUrgent({ job, token, log }: StageRun): Promise<boolean> {
     if (!token || !job.stalledCounter || !job.priority) return false;
     try {
       const client = (await worker.getBackend().client) as unknown as Redis;
-      const [, score] = await client.zrange(worker.keys.prioritized, '0', '0', 'WITHSCORES');
-      // A prioritized job's score is its priority × 2^32 plus a counter.
-      const urgentPrioritized = score !== undefined && Math.floor(Number(score) / 0x100000000) < job.priority;
-      if (!urgentPrioritized && !(await moreUrgentOnWaitList(client, job.priority))) return false;
+      if (!(await moreUrgentWaiting(client, { prioritized: worker.keys.prioritized, wait: worker.keys.wait, jobPrefix: worker.toKey('') }, job.priority))) return false;
       await job.moveToWait(token);
     } catch (error) {
       log.warn('could not put a job back by the stall check behind more urgent jobs; it runs now', { error: (error as Error).message });
@@ -212,18 +211,6 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
     await wakeIdleWorkers().catch((wakeError) => log.warn('put the job back, but could not wake idle workers; they see it within 5 s', { error: (wakeError as Error).message }));
     log.info('a job the stall check put back went behind more urgent jobs waiting', { priority: job.priority });
     return true;
-  }
-
-  /**
-   * The stall check put back every job the killed processes held, interactive ones too, on the wait
-   * list, which workers take before any prioritized job: a more urgent job there is taken next once
-   * this one is prioritized again. (Our producers give every job a priority, so the list holds only
-   * jobs put back so.) The whole list is read, in Redis: a killed orchestrator may have held up to
-   * 1,000 jobs waiting for a backend, and a more urgent one anywhere on it is taken before this one
-   * if this one goes back (the list empties before any prioritized job is taken).
-   */
-  async function moreUrgentOnWaitList(client: Redis, priority: number): Promise<boolean> {
-    return (await client.eval(MORE_URGENT_ON_WAIT_LIST, 1, worker.keys.wait, worker.toKey(''), priority)) === 1;
   }
 
   async function wakeIdleWorkers(): Promise<void> {
@@ -336,16 +323,6 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
   worker.on('error', (error) => deps.log.error('worker error', { queue: entry.name, error: error.message }));
   return worker;
 }
-
-/** 1 when a job on the wait list (KEYS[1]) has a priority above 0 and below ARGV[2]; ARGV[1] is the job-key prefix. */
-const MORE_URGENT_ON_WAIT_LIST = `
-local ids = redis.call('LRANGE', KEYS[1], 0, -1)
-local priority = tonumber(ARGV[2])
-for i = #ids, 1, -1 do
-  local p = tonumber(redis.call('HGET', ARGV[1] .. ids[i], 'priority')) or 0
-  if p > 0 and p < priority then return 1 end
-end
-return 0`;
 
 /** The message's size as stored in Redis (BullMQ keeps job data as JSON text). */
 function payloadBytes(data: unknown): number {
