@@ -1,6 +1,5 @@
 import { createWriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
 import type { Request } from 'express';
 import { ApiError } from './api-error';
@@ -46,8 +45,37 @@ export function saveUpload(req: Request, options: ReadUploadOptions & { path: st
     stream.on('data', (chunk: Buffer) => {
       bytes += chunk.length;
     });
-    await pipeline(stream, createWriteStream(options.path, { flags: 'wx' }));
+    await writeOrDrain(stream, options.path);
     return { path: options.path, bytes, filename };
+  });
+}
+
+/**
+ * Writes the file part to `path`. A write refused (the library volume full, read-only) rejects at
+ * once, and the rest of the part is read and dropped: busboy reads the body on only while its file
+ * part is read, so the part destroyed by a pipeline left the parser waiting for ever, and the
+ * request with it (no answer, its import slot and workspace held until the client gave up).
+ */
+function writeOrDrain(stream: Readable, path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const out = createWriteStream(path, { flags: 'wx' });
+    out.on('error', (error) => {
+      stream.unpipe(out);
+      stream.resume();
+      reject(error);
+    });
+    // Settled once the file is closed (what a pipeline waited for); after an error it rejected already.
+    out.on('close', () => resolve());
+    // The part cut (a broken form, the client gone): the file is closed, not left open waiting for bytes.
+    const cut = (error: Error) => {
+      out.destroy();
+      reject(error);
+    };
+    stream.on('error', cut);
+    stream.on('close', () => {
+      if (!stream.readableEnded) cut(new Error('the file part ended before its end'));
+    });
+    stream.pipe(out);
   });
 }
 
