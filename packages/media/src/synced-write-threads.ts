@@ -10,7 +10,7 @@ export interface SyncedFile {
 /**
  * The threads' program, plain JavaScript run with `eval` so a bundled service needs no file beside
  * it. One task: each file written to its temp file (open, write all, fsync, close) and renamed onto
- * its target, its folder made again when it vanished since; then each folder fsynced, so the
+ * its target, its folder made again when it vanished since (as makeFolder makes one); then each folder fsynced, so the
  * renames too survive a crash of the machine (a folder that cannot be opened, or a file system that
  * refuses fsync on one, EINVAL, is left: the files themselves are synced).
  *
@@ -48,12 +48,44 @@ function writeSynced(file) {
   }
 }
 
+// makeFolder (make-folder.ts), synchronously: each missing folder made once, from the top, the first
+// refusal thrown as it is. Node's recursive mkdir answered ENOENT for a dangling link where the folder
+// goes (a library refusal, ENOTDIR, when makeFolder meets it) and for a read-only volume (EROFS).
+function makeFolder(folder) {
+  try {
+    fs.mkdirSync(folder);
+    return;
+  } catch (error) {
+    if (error.code === 'EEXIST') return assertFolder(folder, error);
+    if (error.code !== 'ENOENT' || path.dirname(folder) === folder) throw error;
+  }
+  makeFolder(path.dirname(folder));
+  try {
+    fs.mkdirSync(folder);
+  } catch (error) {
+    if (error.code === 'EEXIST') return assertFolder(folder, error);
+    throw error;
+  }
+}
+
+function assertFolder(folder, exists) {
+  let what;
+  try {
+    if (fs.statSync(folder).isDirectory()) return;
+    what = 'a file';
+  } catch (error) {
+    if (error.code !== 'ENOENT') throw error;
+    what = 'a link to nothing';
+  }
+  throw Object.assign(new Error('ENOTDIR: not a directory (' + what + ' stands there), mkdir "' + folder + '"', { cause: exists }), { code: 'ENOTDIR', syscall: 'mkdir', path: folder });
+}
+
 function writeInFolder(file) {
   try {
     writeSynced(file);
   } catch (error) {
     if (error.code !== 'ENOENT') throw error;
-    fs.mkdirSync(path.dirname(file.target), { recursive: true });
+    makeFolder(path.dirname(file.target));
     writeSynced(file);
   }
 }
