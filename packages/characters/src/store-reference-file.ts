@@ -40,7 +40,24 @@ export async function storeReferenceFile(storage: LibraryStorage, input: StoreRe
   const path = input.path ?? referenceFilePath({ characterSlug: input.characterSlug, sha256, label: input.label, extension: image.extension });
   const facts = { path, sha256, bytes: input.bytes.length, width: image.width, height: image.height, mime: image.mime };
   // The name carries the hash, so a file already there with the right hash is these very bytes.
-  if ((await storage.sha256(path)) === sha256) return { ...facts, isNew: false };
+  if ((await hashThere(storage, path)) === sha256) return { ...facts, isNew: false };
   if (!input.dryRun) await storage.write(path, input.bytes);
   return { ...facts, isNew: true };
+}
+
+/**
+ * The sha256 of what the library holds at `path`, or null when it holds no readable file there: none,
+ * a folder (EISDIR), or a file this process may not read (EACCES, EPERM, an I/O error). A read refused
+ * says nothing of the library taking writes, so it is no outage of its own: the bytes are written over
+ * it as over a missing file, and the write alone says whether the library refuses them (a folder
+ * standing there, a volume full or read-only: the caller's library_unavailable). Only file-system
+ * errors are taken so; any other (a path outside the library) is thrown.
+ */
+async function hashThere(storage: LibraryStorage, path: string): Promise<string | null> {
+  try {
+    return await storage.sha256(path);
+  } catch (error) {
+    if (typeof (error as NodeJS.ErrnoException | null)?.code === 'string') return null;
+    throw error;
+  }
 }

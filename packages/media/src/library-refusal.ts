@@ -2,8 +2,11 @@
  * The errno codes with which a file system refuses a write for as long as an operator leaves it so:
  * full (ENOSPC), over a quota (EDQUOT), over a file-size limit (EFBIG: the process's RLIMIT_FSIZE,
  * systemd's LimitFSIZE), mounted read-only (EROFS), a folder the service may not write (EACCES,
- * EPERM), or a file or a dangling link standing where the library keeps a folder (ENOTDIR: the
- * folder cannot be made until someone moves it). None is the fault of the job being written: the
+ * EPERM), a file or a dangling link standing where the library keeps a folder (ENOTDIR: the
+ * folder cannot be made until someone moves it), or a folder standing where the library keeps a
+ * file (EISDIR: the rename of a written file onto it fails until someone moves it). Only a write's
+ * refusal is one: a caller that reads a library file takes a failed read as the file not being
+ * readable there (a missing reference), never as the library refusing writes. None is the fault of the job being written: the
  * same write succeeds once the volume is fixed, so a filing waits rather than fails, and an upload
  * is answered as an outage, not a bug.
  */
@@ -15,6 +18,7 @@ const REFUSALS: Record<string, string> = {
   EACCES: 'the library folder may not be written by this process',
   EPERM: 'the library folder may not be written by this process',
   ENOTDIR: 'a file or a dangling link stands where the library keeps a folder',
+  EISDIR: 'a folder stands where the library keeps a file',
 };
 
 export interface LibraryRefusal {

@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { ConditioningReference } from '@anime/contracts';
 import { LocalLibraryStorage, sha256Hex } from '@anime/media';
@@ -39,6 +39,23 @@ describe('a reference whose library file is lost (orchestrator in-process, real 
     expect(await markedMissing()).toBe(true);
 
     await new LocalLibraryStorage(f.libraryDir).write(reference.path, BYTES);
+    const rendered = await settled(await f.resolvedGeneration({}, { references: [reference] }));
+    expect(rendered).toMatchObject({ stage: 'rendered' });
+    expect(await markedMissing()).toBe(false);
+  });
+
+  it('when a folder stands where the file was, then the job fails with reference_unavailable as for a deleted file (no fault of the stage), and the reference is recorded missing', async () => {
+    const file = path.join(f.libraryDir, reference.path);
+    await rm(file);
+    await mkdir(path.join(file, 'inside'), { recursive: true });
+    try {
+      const failed = await settled(await f.resolvedGeneration({}, { references: [reference] }));
+      expect({ status: failed.status, errorCode: failed.errorCode }).toEqual({ status: 'failed', errorCode: 'reference_unavailable' });
+      expect(await markedMissing()).toBe(true);
+    } finally {
+      await rm(file, { recursive: true, force: true });
+      await new LocalLibraryStorage(f.libraryDir).write(reference.path, BYTES);
+    }
     const rendered = await settled(await f.resolvedGeneration({}, { references: [reference] }));
     expect(rendered).toMatchObject({ stage: 'rendered' });
     expect(await markedMissing()).toBe(false);

@@ -125,7 +125,7 @@ const ERROR_TEXT: Record<number, string> = {
  * The 503 of the routes that write to the library (an upload, an import): error-middleware.ts answers
  * library_unavailable on any route but a GET or HEAD, and only these write files.
  */
-export const LIBRARY_UNAVAILABLE_NOTE = 'library_unavailable (Retry-After: 60, details.reason the errno: ENOSPC, EDQUOT, EFBIG, EROFS, EACCES, EPERM, ENOTDIR) when the library volume refuses the write; nothing is stored';
+export const LIBRARY_UNAVAILABLE_NOTE = 'library_unavailable (Retry-After: 60, details.reason the errno: ENOSPC, EDQUOT, EFBIG, EROFS, EACCES, EPERM, ENOTDIR, EISDIR) when the library volume refuses the write; nothing is stored';
 
 /** `/a/:id/b` → `/a/{id}/b`. */
 export const toOpenApiPath = (expressPath: string) => expressPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
