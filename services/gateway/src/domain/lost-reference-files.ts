@@ -1,21 +1,25 @@
 import type { CharacterReference, Db } from '@anime/db';
 import type { LibraryStorage } from '@anime/media';
-import { recordReferenceFileFound, recordReferenceFileMissing } from '@anime/pipeline';
+import { recordReferenceFileFound, recordReferenceFileMissing, within } from '@anime/pipeline';
+
+/** How long one look at a reference's file (a stat) may take before it is taken as no answer. */
+export const REFERENCE_LOOK_TIMEOUT_MS = 2_000;
 
 /**
  * Whether a reference's file is lost, at the cost of one stat: nothing (or no file) at its path, or
  * a file of another size than recorded, was deleted or altered. A file of the right size is taken as
  * present; only reading it tells a same-size alteration, which the orchestrator does before every job
  * and a bundle export before packing it. A stat that fails otherwise (permissions, I/O, a path
- * outside the library) says nothing of the file: not lost.
+ * outside the library) says nothing of the file: not lost. Nor does one that has not answered within
+ * REFERENCE_LOOK_TIMEOUT_MS (a hung mount): the request goes on without it (the stat itself, which
+ * nothing can cancel, keeps its libuv thread until the file system answers).
  */
 export async function isReferenceFileLost(storage: LibraryStorage, reference: CharacterReference): Promise<boolean> {
-  try {
-    const now = await storage.version(reference.path);
-    return now === null || now.bytes !== reference.bytes;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ENOTDIR';
-  }
+  const look = storage.version(reference.path).then(
+    (now) => now === null || now.bytes !== reference.bytes,
+    (error: unknown) => (error as NodeJS.ErrnoException).code === 'ENOTDIR',
+  );
+  return (await within(look, REFERENCE_LOOK_TIMEOUT_MS)) ?? false;
 }
 
 /**
