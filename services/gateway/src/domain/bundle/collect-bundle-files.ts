@@ -13,10 +13,14 @@ import {
   type BundleVersion,
 } from './bundle-format';
 import { checkReferenceFiles } from './check-reference-files';
+import type { ExpectedFile } from './verified-file-stream';
 import { MAX_BUNDLE_DOCUMENT_BYTES } from './read-bundle';
 
-/** A file of the bundle: bytes made here (manifest.json, character.json), or an image streamed from the library. */
-export type BundleFile = { path: string; bytes: Buffer } | { path: string; source: string };
+/**
+ * A file of the bundle: bytes made here (manifest.json, character.json), or an image streamed from
+ * the library, checked as it streams against what its reference records (verifiedFileStream).
+ */
+export type BundleFile = { path: string; bytes: Buffer } | ({ path: string; source: string } & ExpectedFile);
 
 export interface CollectedBundle {
   /** The manifest first, then character.json, then the reference images. */
@@ -32,7 +36,8 @@ const VERSION_BATCH = 10;
  * Everything a character's bundle holds, archived characters included: all versions with their
  * attributes and references, and each reference image, checked against its recorded hash and size
  * now (checkReferenceFiles: a lost one is marked missing and the export is 409 `bundle_incomplete`)
- * and streamed from the library into the zip later, so no image is held in memory. character.json
+ * and streamed from the library into the zip later, so no image is held in memory, checked again
+ * as it streams (zipFiles: one changed meanwhile cuts the export). character.json
  * may hold at most MAX_BUNDLE_DOCUMENT_BYTES, what an import reads: beyond, 409 `bundle_too_large`.
  */
 export async function collectBundleFiles(deps: { db: Db; storage: LibraryStorage }, character: Character): Promise<CollectedBundle> {
@@ -42,7 +47,13 @@ export async function collectBundleFiles(deps: { db: Db; storage: LibraryStorage
   // Versions first: a refusal for their size comes before any image is read.
   const versions = await bundleVersions(deps.db, character, carriedShas);
   const sources = await checkReferenceFiles(deps, carried);
-  const images: BundleFile[] = carried.map((reference, i) => ({ path: referenceEntryName(reference.sha256, reference.mime), source: sources[i] }));
+  const images: BundleFile[] = carried.map((reference, i) => ({
+    path: referenceEntryName(reference.sha256, reference.mime),
+    source: sources[i],
+    referenceId: reference.id,
+    sha256: reference.sha256,
+    size: reference.bytes,
+  }));
 
   const document: BundleCharacter = {
     id: character.id,

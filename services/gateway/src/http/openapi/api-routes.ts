@@ -152,7 +152,7 @@ export const API_ROUTES: ApiRoute[] = [
     method: 'get', path: '/api/v1/characters/:idOrSlug/export', tags: ['characters'], summary: 'Export a character as a bundle (zip)', params: character,
     responses: {
       200: {
-        description: 'the bundle',
+        description: 'the bundle. Each image is checked again against its recorded size and sha256 as it streams: one that changes in the library meanwhile cuts the connection before the zip ends (the 200 already sent, what arrived does not parse as a zip); the next export answers 409 bundle_incomplete for it',
         media: 'application/zip',
         headers: {
           'Content-Disposition': HEADERS.attachment('`<slug>.zip` as the file name'),
