@@ -1,4 +1,4 @@
-import type { Logger } from '@anime/logger';
+import { LineEvery, type Logger } from '@anime/logger';
 
 /** How often at most a stage worker says its jobs wait for PostgreSQL, while they do. */
 export const DATABASE_WAIT_LINE_EVERY_MS = 60_000;
@@ -10,18 +10,15 @@ export const DATABASE_WAIT_LINE_EVERY_MS = 60_000;
  * jobs were put back since the last, and each put-back is at debug.
  */
 export function createDatabaseWaitLog(queue: string, retryMs: number, now: () => number = Date.now) {
-  let lineAt: number | undefined;
-  let since = 0;
+  // The first put-back at once, then at most one line per interval.
+  const lines = new LineEvery(DATABASE_WAIT_LINE_EVERY_MS, { now, atOnce: true });
   return (log: Logger, error: unknown): void => {
-    since += 1;
-    const at = now();
     const meta = { error: (error as Error)?.message ?? String(error), retryMs };
-    if (lineAt !== undefined && at - lineAt < DATABASE_WAIT_LINE_EVERY_MS) {
+    const line = lines.occur();
+    if (!line) {
       log.debug('stage job waits for PostgreSQL', meta);
       return;
     }
-    log.warn('PostgreSQL unavailable: stage jobs wait for it, no try spent', { ...meta, queue, jobsPutBack: since, everyS: DATABASE_WAIT_LINE_EVERY_MS / 1000 });
-    lineAt = at;
-    since = 0;
+    log.warn('PostgreSQL unavailable: stage jobs wait for it, no try spent', { ...meta, queue, jobsPutBack: line.occurrences, everyS: DATABASE_WAIT_LINE_EVERY_MS / 1000 });
   };
 }

@@ -1,4 +1,4 @@
-import type { Logger } from '@anime/logger';
+import { FirstOccurrences, type Logger } from '@anime/logger';
 
 /** A service's dependencies by name (`database`, `redis`, `comfyui`, …), each throwing when it does not answer. */
 export type ReadinessChecks = Record<string, () => Promise<void>>;
@@ -42,24 +42,21 @@ export async function checkReadiness(service: string, checks: ReadinessChecks, o
 const REPEAT_AFTER_MS = 60_000;
 
 /**
- * The failures each logger (a service's) last logged at warn, by dependency. Probes come every few
- * seconds (each kubelet probe, each load balancer's health check): a dependency down for an hour
- * used to log a warn line per probe. Kept per logger, so no caller holds the state.
+ * The failures each logger (a service's) last logged at warn, by dependency (the same error again
+ * within REPEAT_AFTER_MS is a repeat). Probes come every few seconds (each kubelet probe, each load
+ * balancer's health check): a dependency down for an hour used to log a warn line per probe. Kept
+ * per logger, so no caller holds the state.
  */
-const lastWarned = new WeakMap<Logger, Map<string, { message: string; at: number }>>();
+const lastWarned = new WeakMap<Logger, FirstOccurrences>();
 
 function logCheck(log: Logger, dependency: string, error: Error | null, at: number): void {
   let warned = lastWarned.get(log);
-  if (!warned) lastWarned.set(log, (warned = new Map()));
-  const last = warned.get(dependency);
+  if (!warned) lastWarned.set(log, (warned = new FirstOccurrences({ repeatAfterMs: REPEAT_AFTER_MS })));
   if (!error) {
-    if (last) log.info('readiness check passes again', { dependency });
-    warned.delete(dependency);
+    if (warned.forget(dependency)) log.info('readiness check passes again', { dependency });
     return;
   }
-  const repeat = last && last.message === error.message && at - last.at < REPEAT_AFTER_MS;
-  if (!repeat) warned.set(dependency, { message: error.message, at });
-  log.log(repeat ? 'debug' : 'warn', 'readiness check failed', { dependency, error: error.message });
+  log.log(warned.occur(dependency, error.message, at) ? 'warn' : 'debug', 'readiness check failed', { dependency, error: error.message });
 }
 
 /** The report of a service that is starting or stopping: it takes no work whatever its dependencies say. */

@@ -1,4 +1,4 @@
-import type { Logger } from '@anime/logger';
+import { FirstOccurrences, LineEvery, type Logger } from '@anime/logger';
 
 /** How often at most a process says how many filings wait, while any do. */
 export const WAIT_SUMMARY_INTERVAL_MS = 60_000;
@@ -21,37 +21,24 @@ export interface WaitLog {
 
 export function createWaitLog(log: Logger, options: { intervalMs?: number; now?: () => number } = {}): WaitLog {
   const intervalMs = options.intervalMs ?? WAIT_SUMMARY_INTERVAL_MS;
-  const now = options.now ?? Date.now;
-  // Filing id → its reason and last look; a Map keeps insertion order, so the first key is the oldest.
-  const waiting = new Map<string, { reason: string; at: number }>();
-  let summarySince: number | undefined;
+  // Filing id → its reason: a new reason (the backend came back, then the library refused) is news too.
+  const waiting = new FirstOccurrences({ now: options.now, remembered: REMEMBERED });
+  // From the first look on (again once none waits), a summary once per interval.
+  const summary = new LineEvery(intervalMs, { now: options.now, atOnce: false });
 
-  function summarize(at: number): void {
-    if (summarySince === undefined) summarySince = at;
-    if (at - summarySince < intervalMs) return;
-    summarySince = at;
-    const counts = new Map<string, number>();
-    for (const [id, seen] of waiting) {
-      if (at - seen.at > FORGOTTEN_AFTER_MS) waiting.delete(id);
-      else counts.set(seen.reason, (counts.get(seen.reason) ?? 0) + 1);
-    }
-    for (const [reason, count] of counts) log.info(`${count} ${count === 1 ? 'filing waits' : 'filings wait'}: ${reason}`, { waiting: count, reason, everyS: Math.round(intervalMs / 1000) });
+  function summarize(): void {
+    if (!summary.occur()) return;
+    for (const [reason, count] of waiting.sweep(FORGOTTEN_AFTER_MS)) log.info(`${count} ${count === 1 ? 'filing waits' : 'filings wait'}: ${reason}`, { waiting: count, reason, everyS: Math.round(intervalMs / 1000) });
   }
 
   return {
     look(jobLog, id, reason, message, meta) {
-      const at = now();
-      // A new reason (the backend came back, then the library refused) is news too.
-      const first = waiting.get(id)?.reason !== reason;
-      waiting.delete(id);
-      waiting.set(id, { reason, at });
-      if (waiting.size > REMEMBERED) waiting.delete(waiting.keys().next().value!);
-      jobLog.log(first ? 'info' : 'debug', message, meta);
-      summarize(at);
+      jobLog.log(waiting.occur(id, reason) ? 'info' : 'debug', message, meta);
+      summarize();
     },
     end(id) {
-      waiting.delete(id);
-      if (waiting.size === 0) summarySince = undefined;
+      waiting.forget(id);
+      if (waiting.size === 0) summary.reset();
     },
   };
 }

@@ -347,10 +347,18 @@ export class BackendPool {
     let waitsForBackend = false;
     let rechecked = false;
     let handedBack = false;
+    // Handed back by this process, and no place since (as far as its book remembers).
+    const handedBackHere = key !== undefined && this.handedBack.timesOf(key) !== undefined;
     if (key) this.handedBack.arrived(key);
     try {
       // Its place in the shared lines, which it leaves: one Redis call, for a job that may have been handed back (a job fresh from the queue is in none).
-      const score = key && options.returning !== false ? await this.arriveShared(key) : undefined;
+      const shared = key && options.returning !== false ? await this.arriveShared(key) : undefined;
+      const score = shared?.score;
+      // Back from a hand-back (by any process): the shared lines tell, when they answered (a job is in
+      // them from its hand-back until it comes back), else this process's book. Not the queue job's
+      // starts: a retry, a stall or a wait for PostgreSQL start it again too, and its first hand-back
+      // after them was taken for a later one (at debug). A hand-back of a job not back from one is news.
+      const returned = shared?.answered ? score !== undefined : handedBackHere;
       /** The places of the first delayed jobs in the shared lines of the backends it may wait for, once read. */
       let heads: Map<string, number> | undefined;
       for (;;) {
@@ -359,7 +367,7 @@ export class BackendPool {
         options.signal?.throwIfAborted();
         if (self.evicted) {
           handedBack = true;
-          throw this.handBack(self, 'a more urgent job took its wait for a place', score, options.handedBackBefore);
+          throw this.handBack(self, 'a more urgent job took its wait for a place', score, options.handedBackBefore, !returned);
         }
         // The cached drain flags: a drain they do not show yet is caught by the submit statement itself
         // (BackendDrainingError), so no read is spent per placement.
@@ -391,14 +399,14 @@ export class BackendPool {
           }
           if (withRoom.length && (this.options.shared ? this.aheadInSharedLine(heads!, key!, self.rank, withRoom, score) : this.handedBack.hasAhead(key!, self.rank, withRoom))) {
             handedBack = true;
-            const error = this.handBack({ ...self, backends: route.backends }, `jobs as urgent handed back before it go first: ${route.reason}`, score, options.handedBackBefore);
+            const error = this.handBack({ ...self, backends: route.backends }, `jobs as urgent handed back before it go first: ${route.reason}`, score, options.handedBackBefore, !returned);
             // The place to wait it leaves is topped up from the jobs handed back, the first of them first.
             for (const url of withRoom) this.refill(url);
             throw error;
           }
           if (!this.roomWaiters.has(self) && key && !this.mayWaitForRoom(route.backends, self.rank)) {
             handedBack = true;
-            throw this.handBack({ ...self, backends: route.backends }, `as many jobs already wait for a place as there are places: ${route.reason}`, score, options.handedBackBefore);
+            throw this.handBack({ ...self, backends: route.backends }, `as many jobs already wait for a place as there are places: ${route.reason}`, score, options.handedBackBefore, !returned);
           }
           self.backends = route.backends;
           if (!this.roomWaiters.has(self)) {
@@ -448,14 +456,14 @@ export class BackendPool {
    * The refusal that hands a job back to its queue, delayed (longer each time it is) unless a place
    * near it promotes it first. Once delayed it joins the shared lines of its backends at `score`, the
    * place it had in them (another process handed it back first), else at the place it has here.
-   * `before`: how often it may have been handed back before, by any process.
+   * `before`: how often it may have been handed back before, by any process (its delay doubles from
+   * there). `first`: it is not back from a hand-back, so its line is at info (else at debug, counted in
+   * the summary a minute).
    */
-  private handBack(waiter: RoomWaiter, why: string, score?: number, before?: number): StageDeferredError {
+  private handBack(waiter: RoomWaiter, why: string, score: number | undefined, before: number | undefined, first: boolean): StageDeferredError {
     const key = waiter.key!;
     const delayMs = this.handedBack.handingBack(key, waiter.rank, waiter.backends, score, before);
     const place = this.handedBack.scoreOf(key) ?? score ?? handBackScore(waiter.rank, Date.now());
-    // Its first hand-back by any process (as far as its queue job's starts tell) is news; the later ones a summary counts.
-    const first = (this.handedBack.timesOf(key) ?? (before ?? 0) + 1) === 1;
     return new StageDeferredError(
       `handed back to its queue for ${delayMs} ms at most: ${why}`,
       delayMs,
@@ -469,13 +477,17 @@ export class BackendPool {
     );
   }
 
-  /** The job `key` is back: it leaves the shared lines; the place it had in them (none without them, or when Redis failed). */
-  private async arriveShared(key: string): Promise<number | undefined> {
+  /**
+   * The job `key` is back: it leaves the shared lines; the place it had in them (none when it was in
+   * none), and whether they `answered` (not without them, nor when Redis failed).
+   */
+  private async arriveShared(key: string): Promise<{ score?: number; answered: boolean }> {
+    if (!this.options.shared) return { answered: false };
     try {
-      return await this.options.shared?.arrived(key);
+      return { score: await this.options.shared.arrived(key), answered: true };
     } catch (error) {
       this.options.log.warn('could not take a job back out of the shared lines of handed-back jobs', { jobId: key, error: (error as Error).message });
-      return undefined;
+      return { answered: false };
     }
   }
 

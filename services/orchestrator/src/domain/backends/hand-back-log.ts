@@ -1,4 +1,4 @@
-import type { Logger } from '@anime/logger';
+import { LineEvery, type Logger } from '@anime/logger';
 
 /** How often at most a process says how many render jobs it holds handed back, while it hands jobs back. */
 export const HAND_BACK_SUMMARY_EVERY_MS = 60_000;
@@ -15,9 +15,9 @@ export interface HandedBackState {
 
 export interface HandBackLog {
   /**
-   * A render job was handed back (delayed in its queue): `first`, its first hand-back (by any
-   * process, as far as its queue job tells). At most once per interval, on a hand-back, one info line
-   * says how many wait; `state` is read only then.
+   * A render job was handed back (delayed in its queue): `first`, it was not back from a hand-back
+   * (by any process): fresh from its queue, or back from a retry, a stall or a place it had. At most
+   * once per interval, on a hand-back, one info line says how many wait; `state` is read only then.
    */
   handedBack(first: boolean, state: () => HandedBackState): void;
 }
@@ -32,29 +32,14 @@ export interface HandBackLog {
  */
 export function createHandBackLog(log: Logger, options: { everyMs?: number; now?: () => number } = {}): HandBackLog {
   const everyMs = options.everyMs ?? HAND_BACK_SUMMARY_EVERY_MS;
-  const now = options.now ?? Date.now;
-  let since: number | undefined;
-  let lastAt = 0;
-  let handBacks = 0;
-  let firsts = 0;
+  const lines = new LineEvery<'firsts'>(everyMs, { now: options.now, atOnce: false, restartWhenIdle: true });
   return {
     handedBack(first, state) {
-      const at = now();
-      if (since === undefined || at - lastAt > everyMs) {
-        since = at;
-        handBacks = 0;
-        firsts = 0;
-      }
-      lastAt = at;
-      handBacks++;
-      if (first) firsts++;
-      if (at - since < everyMs) return;
+      const line = lines.occur({ firsts: first ? 1 : 0 });
+      if (!line) return;
       const { waiting, backends, longestDelayMs } = state();
       const jobs = waiting === 1 ? 'render job waits' : 'render jobs wait';
-      log.info(`${waiting} ${jobs} for a backend place`, { waiting, backends, handBacks, firstHandBacks: firsts, longestDelayMs, everyS: Math.round(everyMs / 1000) });
-      since = at;
-      handBacks = 0;
-      firsts = 0;
+      log.info(`${waiting} ${jobs} for a backend place`, { waiting, backends, handBacks: line.occurrences, firstHandBacks: line.firsts ?? 0, longestDelayMs, everyS: Math.round(everyMs / 1000) });
     },
   };
 }
