@@ -6,4 +6,5 @@ export * from './generated/prisma/client';
 export { isUniqueViolation } from './unique-violation';
 export { literalLikePattern } from './like-pattern';
 export { readRows, runStatement, SQL_NOW, type Statement } from './statements';
+export { inLockedTransaction, type LockedTransaction } from './locked-transaction';
 export { databaseUrlProblem } from './database-url';

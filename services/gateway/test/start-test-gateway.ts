@@ -47,6 +47,8 @@ export async function startTestGateway(
     redisVia?: (redisUrl: string) => string;
     /** Where to listen (default 127.0.0.1). */
     host?: string;
+    /** Another gateway's database, as a second replica shares it (that gateway drops it; this one leaves it). */
+    database?: TestDatabase;
     /** Another gateway's prefix, to share its job events and (with `socketAdapter`) its Socket.IO rooms. */
     queuePrefix?: string;
     /** Socket.IO on the Redis adapter, as the gateway runs in production (scale-out tests). */
@@ -55,11 +57,11 @@ export async function startTestGateway(
     queryTimeoutMs?: number;
   } = {},
 ): Promise<TestGateway> {
-  const { connectVia, limiterRedisVia, subscriberRedisVia, redisVia, host = '127.0.0.1', queuePrefix: sharedPrefix, socketAdapter: withAdapter, queryTimeoutMs, ...settings } = options;
+  const { connectVia, limiterRedisVia, subscriberRedisVia, redisVia, host = '127.0.0.1', database: sharedDatabase, queuePrefix: sharedPrefix, socketAdapter: withAdapter, queryTimeoutMs, ...settings } = options;
   // A test sends requests back to back, faster on a quiet machine than any client: the request rate
   // limit (20/s + 40 per 10 s) is lifted unless the test names its limits (`limits: {}` keeps the defaults).
   const limits = { ...settings, limits: settings.limits ?? { RATE_LIMIT_RPS: 1_000_000 } };
-  const database = await createTestDatabase(label);
+  const database = sharedDatabase ?? (await createTestDatabase(label));
   const db = createDb(connectVia ? connectVia(database.url) : database.url, { max: 5, queryTimeoutMs });
   const redis = createRedis(redisVia ? redisVia(TEST_REDIS_URL) : TEST_REDIS_URL, 'worker');
   const subscriber = createRedis(subscriberRedisVia ? subscriberRedisVia(TEST_REDIS_URL) : TEST_REDIS_URL, 'subscriber');
@@ -95,7 +97,8 @@ export async function startTestGateway(
   const baseUrl = `http://127.0.0.1:${port}`;
   let minted = 0;
   const mint = async (input: Partial<NewApiKey> & Pick<NewApiKey, 'scopes'>) => (await mintKey(db, { name: `test-${++minted}`, ...input })).key;
-  const apiKey = await mint({ name: 'test-admin', scopes: ['admin'] });
+  // Key names are unique among live keys: a replica on another gateway's database mints its admin under its own.
+  const apiKey = await mint({ name: sharedDatabase ? `test-admin-${label}` : 'test-admin', scopes: ['admin'] });
   return {
     apiKey,
     authHeaders: { authorization: `Bearer ${apiKey}` },
@@ -120,7 +123,7 @@ export async function startTestGateway(
       limiterRedis.disconnect();
       await redis.quit();
       await db.$disconnect();
-      await database.drop();
+      if (!sharedDatabase) await database.drop();
       await rm(libraryDir, { recursive: true, force: true });
     },
   };

@@ -1,11 +1,11 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { queueForStage, type AssetResource, type GenerationRequestBody, type JobConditioning, type JobError, type JobEventEnvelope, type JobEventName, type JobEventPayloads, type StageQueueKey, type RenderOutputs, type StoredWorkflow, type AttemptEndCode, type ReferenceUse } from '@anime/contracts';
-import { isUniqueViolation, readRows, runStatement, type Asset, type Db, type GenerationJob, type Statement } from '@anime/db';
+import { inLockedTransaction, isUniqueViolation, readRows, runStatement, type Asset, type Db, type GenerationJob, type Statement } from '@anime/db';
 import { json, runNumbering } from './lifecycle-sql';
 import type { GenerationRow } from './load-generation';
 
 export { MAX_GENERATION_EVENTS } from './lifecycle-statements';
-import { CANCEL, CANCEL_AT_ONCE, CLAIM_FILING, CLAIM_FILING_AND_LOAD, CREATE, FAIL, FILE, FILE_WITH_ASSETS, FIND_BY_REQUEST, PROGRESS, PROGRESS_LATEST, RENDER, REOPEN, REQUEST_CANCEL, RERENDER, RESOLVE, RESUBMIT, STAGE_OF, STARTED, STARTED_WITH_PROGRESS, SUBMIT, WITHDRAW_SUBMITTED, CREATED_JOB_FIELDS } from './lifecycle-statements';
+import { ACTIVE_OF, CANCEL, CANCEL_AT_ONCE, CLAIM_FILING, CLAIM_FILING_AND_LOAD, CREATE, CREATE_WITHIN_CAP, FAIL, OWNER_OF, FILE, FILE_WITH_ASSETS, FIND_BY_REQUEST, PROGRESS, PROGRESS_LATEST, RENDER, REOPEN, REQUEST_CANCEL, RERENDER, RESOLVE, RESUBMIT, STAGE_OF, STARTED, STARTED_WITH_PROGRESS, SUBMIT, WITHDRAW_SUBMITTED, CREATED_JOB_FIELDS } from './lifecycle-statements';
 
 /** What resolving a character records on a generation. */
 export interface Resolution {
@@ -68,6 +68,12 @@ const envelope = <N extends JobEventName>(name: N, row: Recorded, payload: JobEv
 export class JobLifecycle {
   constructor(private readonly db: Db) {}
 
+  /** Statements on the pool: reads retried once on a dropped connection (readRows), writes not. */
+  private readonly onPool = {
+    read: <Row>(statement: Statement, values: unknown[]) => readRows<Row>(this.db, statement, values),
+    write: <Row>(statement: Statement, values: unknown[]) => runStatement<Row>(this.db, statement, values),
+  };
+
   /**
    * Writes a new generation with its `job:queued` event, or returns the one its producer already
    * made under the same (source, requestId) — also when two producers race: the unique key decides.
@@ -85,6 +91,24 @@ export class JobLifecycle {
     const winner = input.requestId ? (await readRows<CreatedJob>(this.db, FIND_BY_REQUEST, [input.source, input.requestId]))[0] : undefined;
     if (!winner) throw refused ?? new Error(`generation ${input.source}/${input.requestId} was neither created nor found`);
     return { job: winner, created: false as const, event: null };
+  }
+
+  /**
+   * As create, but only while the caller the generation counts for (its key, or with no key its
+   * producer's keyless generations) has fewer than `cap` queued or running; `full` (nothing
+   * written) otherwise. The count and the insert run under the caller's queue lock (see
+   * queueLockOf), so concurrent creators — in any process on the database — cannot both pass the
+   * count: the cap holds exactly.
+   */
+  async createWithinCap(input: NewGeneration, cap: number): Promise<Created | { full: true }> {
+    const keyed = input.apiKeyId ? 'keyed' : 'keyless';
+    const [job] = await inLockedTransaction(this.db, queueLockOf(input.apiKeyId ?? null, input.source), (tx) =>
+      tx.run<CreatedJob>(CREATE_WITHIN_CAP[keyed], [...this.insertValues(input), cap]),
+    );
+    if (job) return { job, created: true as const, event: envelope('job:queued', { seq: 1, source: job.source, requestId: job.requestId }, { jobId: job.id }) };
+    // Nothing inserted: a duplicate of its producer's (source, requestId), or no room.
+    const winner = input.requestId ? (await readRows<CreatedJob>(this.db, FIND_BY_REQUEST, [input.source, input.requestId]))[0] : undefined;
+    return winner ? { job: winner, created: false as const, event: null } : { full: true };
   }
 
   private insertValues(input: NewGeneration): unknown[] {
@@ -272,7 +296,7 @@ export class JobLifecycle {
 
   /** Re-opens a failed generation at the stage `queue` runs, clearing its error. */
   async retryStage(id: string, queue: StageQueueKey, reason: string): Promise<JobEventEnvelope<'job:retrying'> | null> {
-    return this.reopen(id, queue, reason, null);
+    return this.reopen(this.onPool.write, id, queue, reason, null);
   }
 
   /**
@@ -284,24 +308,54 @@ export class JobLifecycle {
    * The stage is read first to pick the transition; its guard still holds if the row changed since.
    */
   async retry(id: string, options: { reason: string; newSeed?: boolean }): Promise<JobEventEnvelope<'job:retrying'> | null> {
-    const [row] = await readRows<{ stage: GenerationJob['stage']; outputGone: boolean | null }>(this.db, STAGE_OF, [id]);
+    return this.retryOn(this.onPool, id, options);
+  }
+
+  /**
+   * As retry, but only while the caller the generation counts for (its key, or its producer's
+   * keyless generations) has fewer than `cap` queued or running, counted under that caller's queue
+   * lock as createWithinCap counts: `full` (nothing changed) otherwise. A generation of a queue
+   * producer (no key, not `countedSource`) counts for no cap and is retried as retry does.
+   */
+  async retryWithinCap(id: string, options: { reason: string; newSeed?: boolean }, cap: number, countedSource: string): Promise<JobEventEnvelope<'job:retrying'> | null | { full: true }> {
+    const [owner] = await readRows<{ apiKeyId: string | null; source: string }>(this.db, OWNER_OF, [id]);
+    if (!owner) return null;
+    if (!owner.apiKeyId && owner.source !== countedSource) return this.retry(id, options);
+    return inLockedTransaction(this.db, queueLockOf(owner.apiKeyId, owner.source), async (tx) => {
+      const [{ active }] = await tx.run<{ active: number }>(owner.apiKeyId ? ACTIVE_OF.keyed : ACTIVE_OF.keyless, [owner.apiKeyId ?? owner.source, cap]);
+      if (active >= cap) return { full: true as const };
+      return this.retryOn({ read: tx.run, write: tx.run }, id, options);
+    });
+  }
+
+  private async retryOn(run: { read: RunStatement; write: RunStatement }, id: string, options: { reason: string; newSeed?: boolean }): Promise<JobEventEnvelope<'job:retrying'> | null> {
+    const [row] = await run.read<{ stage: GenerationJob['stage']; outputGone: boolean | null }>(STAGE_OF, [id]);
     const queue = row && queueForStage(row.stage);
     if (!queue) return null;
     const seed = options.newSeed ? randomInt(0, 2 ** 47) : null;
-    if (queue === 'assetFiling' && (seed !== null || row.outputGone)) return this.rerender(id, options.reason, seed);
-    return this.reopen(id, queue, options.reason, seed);
+    if (queue === 'assetFiling' && (seed !== null || row.outputGone)) return this.reopen(run.write, id, 'generationRenders', options.reason, seed, RERENDER);
+    return this.reopen(run.write, id, queue, options.reason, seed);
   }
 
   /** A failed or canceled generation stopped at filing goes back to its render, with `seed` when given, as a new attempt. */
   async rerender(id: string, reason: string, seed: number | null = null): Promise<JobEventEnvelope<'job:retrying'> | null> {
-    return this.reopen(id, 'generationRenders', reason, seed, RERENDER);
+    return this.reopen(this.onPool.write, id, 'generationRenders', reason, seed, RERENDER);
   }
 
-  private async reopen(id: string, queue: StageQueueKey, reason: string, seed: number | null, statement = REOPEN[queue]) {
-    const [row] = await runStatement<Recorded & { attempt: number }>(this.db, statement, [id, json({ jobId: id, reason }), seed === null ? null : String(seed)]);
+  private async reopen(run: RunStatement, id: string, queue: StageQueueKey, reason: string, seed: number | null, statement = REOPEN[queue]) {
+    const [row] = await run<Recorded & { attempt: number }>(statement, [id, json({ jobId: id, reason }), seed === null ? null : String(seed)]);
     return row ? envelope('job:retrying', row, { jobId: id, reason, attempt: row.attempt }) : null;
   }
 }
+
+/** Runs one statement: on the pool, or on a transaction's connection. */
+type RunStatement = <Row>(statement: Statement, values: unknown[]) => Promise<Row[]>;
+
+/**
+ * The advisory lock name under which a caller's generations are counted and admitted against its
+ * queue cap (MAX_QUEUED_PER_KEY): one per key, one per producer for keyless generations.
+ */
+export const queueLockOf = (apiKeyId: string | null, source: string): string => (apiKeyId ? `generation-queue:key:${apiKeyId}` : `generation-queue:keyless:${source}`);
 
 /** A prompt was not recorded because its backend is marked draining: place the job elsewhere (or wait). */
 export class BackendDrainingError extends Error {

@@ -15,20 +15,56 @@ import { RETRY_TRANSITION, type TransitionName } from './transitions';
 export const CREATED_JOB_FIELDS = ['id', 'source', 'requestId', 'correlationId', 'status', 'stage', 'priority', 'createdAt'] as const;
 const createdJobColumns = (alias: string) => CREATED_JOB_FIELDS.map((c) => `${alias}."${c}"`).join(', ');
 
-/** $1 id, $2 source, $3 requestId, $4 correlationId, $5 apiKeyId, $6 stage, $7 priority, $8 request, $9 seed, $10-$13 project..shot, $14-$17 resolution. */
-export const CREATE: Statement = {
-  name: 'lifecycle-create',
+/** A new generation's values: $1 id, $2 source, $3 requestId, $4 correlationId, $5 apiKeyId, $6 stage, $7 priority, $8 request, $9 seed, $10-$13 project..shot, $14-$17 resolution. */
+const NEW_JOB = `$1::uuid, $2::text, $3::text, $4::text, $5::uuid, 'queued', $6::"JobStage", $7::text, $8::jsonb, $9::bigint, $10::text, $11::text, $12::text, $13::text,
+    $14::uuid, $15::uuid, $16::text, $17::jsonb, CASE WHEN $6::"JobStage" = 'resolved' THEN ${SQL_NOW} END, 1, ${SQL_NOW}, ${SQL_NOW}`;
+
+/** Inserts `rows` (NEW_JOB's values, or none) as a generation with its job:queued event; returns the row inserted. */
+const createFrom = (name: string, rows: string): Statement => ({
+  name,
   text: `WITH j AS (
   INSERT INTO generation_jobs (id, source, "requestId", "correlationId", "apiKeyId", status, stage, priority, request, seed, project, episode, scene, shot,
     "characterId", "characterVersionId", outfit, conditioning, "resolvedAt", "eventSeq", "createdAt", "updatedAt")
-  VALUES ($1::uuid, $2, $3, $4, $5::uuid, 'queued', $6::"JobStage", $7, $8::jsonb, $9::bigint, $10, $11, $12, $13,
-    $14::uuid, $15::uuid, $16, $17::jsonb, CASE WHEN $6::"JobStage" = 'resolved' THEN ${SQL_NOW} END, 1, ${SQL_NOW}, ${SQL_NOW})
+  ${rows}
   ON CONFLICT (source, "requestId") DO NOTHING
   RETURNING ${createdJobColumns('generation_jobs')}
 ), e AS (
   ${insertEvents(`SELECT j.id AS "jobId", 1 AS seq, 'job:queued' AS type, jsonb_build_object('jobId', j.id) AS payload FROM j`)}
 )
 SELECT * FROM j`,
+});
+
+/** NEW_JOB's values: $1..$17. */
+export const CREATE: Statement = createFrom('lifecycle-create', `VALUES (${NEW_JOB})`);
+
+/**
+ * The generations not yet terminal (queued or running) a key has (`of.key`, on the (apiKeyId,
+ * status) index), or with no key the keyless ones of a producer (`of.source`). An index range
+ * stopped at `cap`, so never more than the cap is counted. Keyed and keyless are two texts, not one
+ * condition on a null key: a prepared statement's generic plan could not pick the index for that.
+ */
+const activeOf = (of: { key: string } | { source: string }, cap: string) => `(SELECT count(*) FROM (
+    SELECT 1 FROM generation_jobs WHERE ${'key' in of ? `"apiKeyId" = ${of.key}` : `"apiKeyId" IS NULL AND source = ${of.source}`} AND status IN ('queued', 'running')
+    LIMIT ${cap}) AS active)::int`;
+
+/**
+ * CREATE ($1..$17), only while its caller (its key $5, or without one its producer $2) has fewer
+ * than $18 generations queued or running; else nothing is written and no row is returned. Exact
+ * only under the caller's queue lock (JobLifecycle.createWithinCap): the lock is taken by an
+ * earlier statement, so this one's snapshot holds all that the lock's earlier holders committed.
+ */
+export const CREATE_WITHIN_CAP: Record<'keyed' | 'keyless', Statement> = {
+  keyed: createFrom('lifecycle-create-within-cap', `SELECT ${NEW_JOB} WHERE ${activeOf({ key: '$5::uuid' }, '$18::int')} < $18::int`),
+  keyless: createFrom('lifecycle-create-within-cap-keyless', `SELECT ${NEW_JOB} WHERE ${activeOf({ source: '$2' }, '$18::int')} < $18::int`),
+};
+
+/** $1 id: whose share of the queue the generation counts in (its key; keyless, its producer). */
+export const OWNER_OF: Statement = { name: 'lifecycle-owner-of', text: `SELECT "apiKeyId", source FROM generation_jobs WHERE id = $1::uuid` };
+
+/** $1 the key (keyed) or the producer (keyless), $2 the cap: its generations queued or running, counted up to the cap. */
+export const ACTIVE_OF: Record<'keyed' | 'keyless', Statement> = {
+  keyed: { name: 'lifecycle-active-of-key', text: `SELECT ${activeOf({ key: '$1::uuid' }, '$2::int')} AS active` },
+  keyless: { name: 'lifecycle-active-keyless', text: `SELECT ${activeOf({ source: '$1::text' }, '$2::int')} AS active` },
 };
 
 export const FIND_BY_REQUEST: Statement = {

@@ -4,6 +4,7 @@ import { JobLifecycle, type JobEventPublisher, type PipelineQueues, type Resolut
 import type { Logger } from '@anime/logger';
 import { resolveWorkflowRequest } from '@anime/workflows';
 import { boundedHandoff } from './bounded-handoff';
+import { keyQueueFull } from './queue-pressure';
 import { resolveGenerationFast } from './resolve-generation-fast';
 
 export interface CreateGenerationDeps {
@@ -32,14 +33,25 @@ export async function resolveGenerationRequest(deps: Pick<CreateGenerationDeps, 
 }
 
 /**
- * Writes the generation already resolved, with its first event, then hands it straight to
+ * Writes the generation already resolved, with its first event, while its caller has fewer than
+ * `maxQueuedPerKey` queued or running (else QueueFullError, nothing written), then hands it straight to
  * `generation-renders`. The event and the hand-off go out together on the one Redis connection,
  * in that order (so `job:queued` is published before anything can start the job). If Redis
  * refuses the hand-off, or does not answer within HANDOFF_WAIT_MS, the generation is still safe in
  * PostgreSQL and the recovery sweep enqueues it, so the caller gets its 202 either way.
  */
-export async function writeGeneration(deps: CreateGenerationDeps, body: GenerationRequestBody, resolved: ResolvedGeneration, correlationId?: string, apiKeyId?: string | null) {
-  const { job, event } = await new JobLifecycle(deps.db).create({ body, source: 'api', correlationId, apiKeyId, resolution: resolved.resolution });
+export async function writeGeneration(
+  deps: CreateGenerationDeps,
+  body: GenerationRequestBody,
+  resolved: ResolvedGeneration,
+  correlationId: string | undefined,
+  apiKeyId: string | null,
+  maxQueuedPerKey: number,
+) {
+  // Counted and inserted under the caller's queue lock: MAX_QUEUED_PER_KEY holds across racing requests and gateways (429 queue_full, nothing written).
+  const created = await new JobLifecycle(deps.db).createWithinCap({ body, source: 'api', correlationId, apiKeyId, resolution: resolved.resolution }, maxQueuedPerKey);
+  if ('full' in created) throw keyQueueFull(maxQueuedPerKey);
+  const { job, event } = created;
   const published = deps.events.publishAll([event]);
   const enqueued = deps.queues.enqueueStage(job);
   // Committed: the 202 does not wait for a Redis that is away (see boundedHandoff).

@@ -56,21 +56,26 @@ export async function readQueueRoom(db: Db, caps: QueueCaps, keyId: string | nul
   return room;
 }
 
+/** 429 queue_full, scope `key`: the caller's generations queued or running are at MAX_QUEUED_PER_KEY. */
+export function keyQueueFull(maxQueuedPerKey: number): QueueFullError {
+  return new QueueFullError(`this key already has ${maxQueuedPerKey} generations queued or running, its limit; retry once some finish`, {
+    scope: 'key',
+    limit: maxQueuedPerKey,
+    retryAfterS: QUEUE_FULL_RETRY_AFTER_S,
+  });
+}
+
 /**
- * Refuses a new (or retried) generation when the queue, or this key's share of it, is full by
- * these counts. Counts are read, not reserved: requests racing each other may overshoot a cap by
- * how many are in flight at once, which the per-second rate limit keeps small (and see
- * QueueRoomBounds for the counts a process vouches for between readings).
+ * Refuses a new (or retried) generation early (before its cost is charged and its request
+ * resolved) when the queue, or this key's share of it, is full by these counts. For the key's
+ * share this is a pre-check: the write itself counts again under the key's lock
+ * (JobLifecycle.createWithinCap), which is what holds MAX_QUEUED_PER_KEY exactly against racing
+ * requests and other gateways. MAX_QUEUE_DEPTH is held by these counts alone: requests racing each
+ * other may overshoot it by how many are in flight at once (and see QueueRoomBounds).
  */
 export function assertQueueRoom(caps: QueueCaps, room: QueueRoom): void {
   if (room.depth >= caps.maxQueueDepth) {
     throw new QueueFullError(`the queue holds ${caps.maxQueueDepth} waiting generations, its limit; retry later`, { scope: 'global', limit: caps.maxQueueDepth, retryAfterS: QUEUE_FULL_RETRY_AFTER_S });
   }
-  if (room.ofKey >= caps.maxQueuedPerKey) {
-    throw new QueueFullError(`this key already has ${caps.maxQueuedPerKey} generations queued or running, its limit; retry once some finish`, {
-      scope: 'key',
-      limit: caps.maxQueuedPerKey,
-      retryAfterS: QUEUE_FULL_RETRY_AFTER_S,
-    });
-  }
+  if (room.ofKey >= caps.maxQueuedPerKey) throw keyQueueFull(caps.maxQueuedPerKey);
 }

@@ -25,9 +25,11 @@ interface Reading {
  * see, so in one process the bounds are never below the truth: while they leave room, the
  * generation is admitted without counting; once they say full, or have aged, the counts are read
  * again, so a queue that has room again is seen at once. What a bound cannot see is another
- * process admitting meanwhile (another gateway replica, a queue producer): by at most what those
- * admit in QUEUE_ROOM_READING_MS, which their own rate limits bound, the queue can pass a cap, as
- * requests racing one another already could with counts read each time.
+ * process admitting meanwhile (another gateway replica, a queue producer): so the bounds are an
+ * early check only. MAX_QUEUED_PER_KEY is held exactly where a generation is written, counted
+ * again under the key's lock (JobLifecycle.createWithinCap); MAX_QUEUE_DEPTH rests on these bounds
+ * alone, and can be passed by what other processes admit in QUEUE_ROOM_READING_MS (which their own
+ * rate limits bound), as requests racing one another already could with counts read each time.
  */
 export class QueueRoomBounds {
   private depth: Reading | undefined;
@@ -76,6 +78,12 @@ export class QueueRoomBounds {
     if (this.depth) this.depth.count++;
     const mine = this.ofKey.get(key);
     if (mine) mine.count++;
+  }
+
+  /** The key's share was found full by an exact count (under its lock): its bound says so until read again. */
+  full(key: string): void {
+    const mine = this.ofKey.get(key);
+    if (mine) mine.count = Math.max(mine.count, this.caps.maxQueuedPerKey);
   }
 
   private forgetStale(at: number): void {

@@ -5,6 +5,7 @@ import type { GenerationResource } from '@anime/contracts';
 import { readGenerationResource } from '../data/generation-resources';
 import { ApiError, notFound } from '../http/api-error';
 import { boundedHandoff } from './bounded-handoff';
+import { keyQueueFull } from './queue-pressure';
 
 export interface RetryGenerationDeps {
   db: Db;
@@ -15,15 +16,19 @@ export interface RetryGenerationDeps {
 
 /**
  * Runs a failed or canceled generation again as a new attempt under the same id, from the stage it
- * stopped at (same seed unless `newSeed`), and hands it to that stage's queue. Anything else is
+ * stopped at (same seed unless `newSeed`), and hands it to that stage's queue; 429 queue_full when
+ * the key it counts for already has `maxQueuedPerKey` queued or running. Anything else is
  * 409 `not_retryable`, as is one whose history reached MAX_GENERATION_EVENTS (a cancel-and-retry
  * loop would grow it, and every subscribe's replay, without end). If Redis refuses the hand-off, the recovery sweep enqueues it.
  * Answers the generation as the retry left it (queued), read before the hand-off: once handed off,
  * a worker may already have moved it on, and the answer must not depend on that race.
  */
-export async function retryGeneration(deps: RetryGenerationDeps, id: string, options: { newSeed: boolean }): Promise<GenerationResource> {
+export async function retryGeneration(deps: RetryGenerationDeps, id: string, options: { newSeed: boolean; maxQueuedPerKey: number }): Promise<GenerationResource> {
   const lifecycle = new JobLifecycle(deps.db);
-  const event = await lifecycle.retry(id, { reason: 'retry requested over the API', newSeed: options.newSeed });
+  // Counted and re-opened under the queue lock of the key it counts for, as a new generation is: 429 queue_full, nothing changed, at the cap.
+  const retried = await lifecycle.retryWithinCap(id, { reason: 'retry requested over the API', newSeed: options.newSeed }, options.maxQueuedPerKey, 'api');
+  if (retried && 'full' in retried) throw keyQueueFull(options.maxQueuedPerKey);
+  const event = retried;
   const job = await deps.db.generationJob.findUnique({ where: { id }, select: { id: true, status: true, stage: true, priority: true, correlationId: true } });
   if (!job) throw notFound(`generation ${id}`);
   // Its stored events (what a subscribe replays), not "eventSeq", which counts progress seqs too.

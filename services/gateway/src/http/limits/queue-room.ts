@@ -57,11 +57,21 @@ export async function requireQueueRoom(res: Response, db: Db, bounds: QueueRoomB
   try {
     assertQueueRoom(bounds.caps, room);
   } catch (error) {
-    if (error instanceof QueueFullError) {
-      res.setHeader('Retry-After', String(QUEUE_FULL_RETRY_AFTER_S));
-      countRateLimitRefusal((error.details as { scope?: string } | undefined)?.scope === 'global' ? 'queue_depth' : 'queued_per_key');
-    }
-    throw error;
+    throw answerQueueFull(res, bounds, error);
   }
   bounds.admitted(key);
+}
+
+/**
+ * What a queue_full refusal adds to its answer, wherever it was decided (the early check, or the
+ * write that counted under the key's lock): `Retry-After`, the refusal counted, and a full key's
+ * bounds marked full (its next admission counts again). Any other error passes unchanged.
+ */
+export function answerQueueFull(res: Response, bounds: QueueRoomBounds, error: unknown): unknown {
+  if (!(error instanceof QueueFullError)) return error;
+  res.setHeader('Retry-After', String(QUEUE_FULL_RETRY_AFTER_S));
+  const scope = (error.details as { scope?: string } | undefined)?.scope;
+  countRateLimitRefusal(scope === 'global' ? 'queue_depth' : 'queued_per_key');
+  if (scope === 'key') bounds.full(callerOf(res).keyId ?? '');
+  return error;
 }

@@ -10,7 +10,7 @@ import { retryGeneration } from '../../domain/retry-generation';
 import type { Db } from '@anime/db';
 import { ApiError, notFound } from '../api-error';
 import type { GatewayLimits } from '../limits/gateway-limits';
-import { requireQueueRoom } from '../limits/queue-room';
+import { answerQueueFull, requireQueueRoom } from '../limits/queue-room';
 import { generationReadWithKey } from './generation-pre-read';
 import { projectNotAllowed } from '../auth/auth-errors';
 import { callerOf, type Caller } from '../auth/caller';
@@ -52,9 +52,10 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
       await charge.refund();
       throw resolved.reason;
     }
-    const created = await writeGeneration(deps, body, resolved.value, res.locals.requestId, caller.keyId).catch(async (error: unknown) => {
+    // Counted again under the key's lock as it is written: a 429 queue_full there writes nothing and gives the points back.
+    const created = await writeGeneration(deps, body, resolved.value, res.locals.requestId, caller.keyId, deps.limits.queueCaps.maxQueuedPerKey).catch(async (error: unknown) => {
       await charge.refund();
-      throw error;
+      throw answerQueueFull(res, deps.limits.queueRoom, error);
     });
     res.status(202).location(`/api/v1/generations/${created.id}`).json({ id: created.id, status: created.status });
   });
@@ -111,7 +112,10 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
     // Only a retry that would queue again waits for room: a missing or active one keeps its 404 or 409.
     const current = await deps.db.generationJob.findUnique({ where: { id }, select: { status: true } });
     if (current?.status === 'failed' || current?.status === 'canceled') await requireQueueRoom(res, deps.db, deps.limits.queueRoom);
-    res.status(202).json(await retryGeneration(deps, id, { newSeed: body.seed === 'new' }));
+    const retried = await retryGeneration(deps, id, { newSeed: body.seed === 'new', maxQueuedPerKey: deps.limits.queueCaps.maxQueuedPerKey }).catch((error: unknown) => {
+      throw answerQueueFull(res, deps.limits.queueRoom, error);
+    });
+    res.status(202).json(retried);
   });
 
   return router;
