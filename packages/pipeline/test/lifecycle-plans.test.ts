@@ -17,7 +17,7 @@ import * as statements from '../src/lifecycle/lifecycle-statements';
 const ROW_LOOKUPS = new Set(['generation_jobs_pkey', 'generation_jobs_source_requestId_key', 'generation_jobs_requestId_idx']);
 // The statements that count a key's generations queued or running against its queue cap
 // (MAX_QUEUED_PER_KEY) read that key's range of the (apiKeyId, status) index, stopped at the cap.
-const KEY_COUNTS = new Set(['lifecycle-active-of-key', 'lifecycle-create-within-cap']);
+const KEY_COUNTS = new Set(['lifecycle-active-of-key']);
 const KEY_RANGE = 'generation_jobs_apiKeyId_status_idx';
 
 interface PlanNode {

@@ -96,15 +96,13 @@ export class JobLifecycle {
   /**
    * As create, but only while the caller the generation counts for (its key, or with no key its
    * producer's keyless generations) has fewer than `cap` queued or running; `full` (nothing
-   * written) otherwise. The count and the insert run under the caller's queue lock (see
-   * queueLockOf), so concurrent creators — in any process on the database — cannot both pass the
-   * count: the cap holds exactly.
+   * written) otherwise. One statement: its count runs under the caller's queue lock (queueLockOf),
+   * so concurrent creators — in any process on the database — cannot both pass it: the cap holds
+   * exactly, at the cost of a count stopped at the cap (CREATE_WITHIN_CAP).
    */
   async createWithinCap(input: NewGeneration, cap: number): Promise<Created | { full: true }> {
-    const keyed = input.apiKeyId ? 'keyed' : 'keyless';
-    const [job] = await inLockedTransaction(this.db, queueLockOf(input.apiKeyId ?? null, input.source), (tx) =>
-      tx.run<CreatedJob>(CREATE_WITHIN_CAP[keyed], [...this.insertValues(input), cap]),
-    );
+    const lock = queueLockOf(input.apiKeyId ?? null, input.source);
+    const [job] = await runStatement<CreatedJob>(this.db, CREATE_WITHIN_CAP, [...this.insertValues(input), lock, cap]);
     if (job) return { job, created: true as const, event: envelope('job:queued', { seq: 1, source: job.source, requestId: job.requestId }, { jobId: job.id }) };
     // Nothing inserted: a duplicate of its producer's (source, requestId), or no room.
     const winner = input.requestId ? (await readRows<CreatedJob>(this.db, FIND_BY_REQUEST, [input.source, input.requestId]))[0] : undefined;

@@ -49,14 +49,15 @@ const activeOf = (of: { key: string } | { source: string }, cap: string) => `(SE
 
 /**
  * CREATE ($1..$17), only while its caller (its key $5, or without one its producer $2) has fewer
- * than $18 generations queued or running; else nothing is written and no row is returned. Exact
- * only under the caller's queue lock (JobLifecycle.createWithinCap): the lock is taken by an
- * earlier statement, so this one's snapshot holds all that the lock's earlier holders committed.
+ * than $19 generations queued or running; else nothing is written and no row is returned. One
+ * statement, exact: generation_queue_has_room (a migration's function) takes the caller's queue lock
+ * $18 (queueLockOf) for the statement's transaction, then counts with a snapshot taken after it was
+ * granted, so it sees all that the lock's earlier holders committed.
  */
-export const CREATE_WITHIN_CAP: Record<'keyed' | 'keyless', Statement> = {
-  keyed: createFrom('lifecycle-create-within-cap', `SELECT ${NEW_JOB} WHERE ${activeOf({ key: '$5::uuid' }, '$18::int')} < $18::int`),
-  keyless: createFrom('lifecycle-create-within-cap-keyless', `SELECT ${NEW_JOB} WHERE ${activeOf({ source: '$2' }, '$18::int')} < $18::int`),
-};
+export const CREATE_WITHIN_CAP: Statement = createFrom(
+  'lifecycle-create-within-cap',
+  `SELECT ${NEW_JOB} WHERE generation_queue_has_room($18::text, $5::uuid, $2::text, $19::int)`,
+);
 
 /** $1 id: whose share of the queue the generation counts in (its key; keyless, its producer). */
 export const OWNER_OF: Statement = { name: 'lifecycle-owner-of', text: `SELECT "apiKeyId", source FROM generation_jobs WHERE id = $1::uuid` };
