@@ -72,6 +72,8 @@ export interface StageWorkerDeps {
   log: Logger;
   /** QUEUE_KEEP_COMPLETED_S / QUEUE_KEEP_FAILED_S: also applied to jobs added without removal options (other systems' plain Queue.add). */
   queueSettings?: QueueSettings;
+  /** How long a job put back while PostgreSQL is away waits before it runs again (default DATABASE_RETRY_DELAY_MS, 5 s; tests shorten it). */
+  databaseRetryDelayMs?: number;
 }
 
 /**
@@ -85,6 +87,7 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
   // What every producer of ours sets on its jobs; BullMQ otherwise keeps a job added without them for good.
   const { removeOnComplete, removeOnFail } = keepJobsFor(deps.queueSettings);
   const lifecycle = new JobLifecycle(deps.db);
+  const databaseRetryDelayMs = deps.databaseRetryDelayMs ?? DATABASE_RETRY_DELAY_MS;
 
   async function process(job: Job, log: Logger, token?: string, signal?: AbortSignal): Promise<StageResult & { generationId: string }> {
     // Checked before the schema: parsing a huge message is the unbounded work this refuses.
@@ -224,9 +227,9 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
     return waitForDatabase(run, error);
   }
 
-  /** PostgreSQL away: the job comes back in 5 s, its tries untouched; databaseWait says so, once a minute per worker. */
+  /** PostgreSQL away: the job comes back in 5 s (databaseRetryDelayMs), its tries untouched; databaseWait says so, once a minute per worker. */
   async function waitForDatabase({ job, token, log }: StageRun, error: unknown): Promise<Error> {
-    await job.moveToDelayed(Date.now() + DATABASE_RETRY_DELAY_MS, token!);
+    await job.moveToDelayed(Date.now() + databaseRetryDelayMs, token!);
     databaseWait(log, error);
     const delayed = new DelayedError();
     explained.add(delayed);
@@ -250,7 +253,7 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
 
   /** Ends of stage jobs whose reason a line already gave (a deferral): their own line is at debug. */
   const explained = new WeakSet<Error>();
-  const databaseWait = createDatabaseWaitLog(entry.name, DATABASE_RETRY_DELAY_MS);
+  const databaseWait = createDatabaseWaitLog(entry.name, databaseRetryDelayMs);
 
   /**
    * A transient fault the stage waits out, or one with tries left, goes back to BullMQ (delayed, or

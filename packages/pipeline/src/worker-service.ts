@@ -49,6 +49,8 @@ export interface WorkerServiceOptions<S extends ConsumerService> {
   recoverEveryMs?: number;
   /** How long a stop waits for jobs in flight before leaving them to a restarted worker (default 2 s). */
   closeGraceMs?: number;
+  /** How long a stage job put back while PostgreSQL is away waits before it runs again (default 5 s; tests shorten it). */
+  databaseRetryDelayMs?: number;
   /** Checks of the service's own besides `database` and `redis` for `/readyz`, by dependency name (e.g. `comfyui`); each throws when not ready. */
   readiness?: ReadinessChecks;
 }
@@ -181,7 +183,7 @@ export async function startWorkerService<S extends ConsumerService>(options: Wor
     throw error;
   }
   const handlers = built.handlers as Record<string, StageHandler<StageQueueKey>>;
-  const deps = { db, queues, events: ctx.events, connection: redis, prefix: options.queuePrefix, log: options.log, queueSettings: options.queueSettings };
+  const deps = { db, queues, events: ctx.events, connection: redis, prefix: options.queuePrefix, log: options.log, queueSettings: options.queueSettings, databaseRetryDelayMs: options.databaseRetryDelayMs };
   const concurrency = (built.concurrency ?? {}) as Partial<Record<QueueKey, number | DynamicConcurrency>>;
   const unfollow: (() => void)[] = [];
   const workers: Worker[] = consumed.map((key) => {

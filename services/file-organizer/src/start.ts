@@ -8,6 +8,10 @@ import { createFileOutputsHandler } from './jobs/file-outputs.processor';
 export interface FileOrganizerOptions {
   /** The background sweeps of stale temp files (tests hold them with `beforeRemove`, space them with `intervalMs`). */
   partialSweep?: StalePartialSweepOptions;
+  /** The longest time between two looks of a filing that waits for its backend or the library (default 15 s; tests shorten it). */
+  waitStepMs?: number;
+  /** How long a filing job put back while PostgreSQL is away waits before it runs again (default 5 s; tests shorten it). */
+  databaseRetryDelayMs?: number;
 }
 
 /** The file-organizer: files rendered outputs into the library (`asset-filing`). */
@@ -17,11 +21,12 @@ export async function startFileOrganizer(config: FileOrganizerConfig, log: Logge
     service: 'file-organizer',
     opsPort: config.FILE_ORGANIZER_PORT,
     ...sharedServiceOptions(config),
+    databaseRetryDelayMs: options.databaseRetryDelayMs,
     log,
     build: async (ctx) => {
       const fetchOutput = createOutputFetcher(log);
       return {
-        handlers: { assetFiling: createFileOutputsHandler({ ...ctx, storage: new LocalLibraryStorage(config.LIBRARY_DIR), fetchOutput, backendWait: { limitMs: config.JOB_TIMEOUT_S * 1000 } }) },
+        handlers: { assetFiling: createFileOutputsHandler({ ...ctx, storage: new LocalLibraryStorage(config.LIBRARY_DIR), fetchOutput, backendWait: { limitMs: config.JOB_TIMEOUT_S * 1000, ...(options.waitStepMs ? { maxStepMs: options.waitStepMs } : {}) } }) },
         concurrency: { assetFiling: 4 },
         stop: async () => fetchOutput.close(),
       };

@@ -1,0 +1,139 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ComfyClient } from '@anime/comfyui-client';
+import { startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
+import { fileOrganizerConfigSchema } from '@anime/config';
+import { generationRequestBodySchema, PIPELINE_CATALOG, PRIORITY_RANK, type Priority } from '@anime/contracts';
+import { createDb, type Db } from '@anime/db';
+import { createLogger } from '@anime/logger';
+import { JobLifecycle, type CreatedJob, type RunningService } from '@anime/pipeline';
+import { createTestDatabase, removeQueueKeys, startTcpProxy, TEST_POSTGRES, TEST_REDIS_URL, uniqueQueuePrefix, type TcpProxy, type TestDatabase } from '@anime/testing';
+import { startFileOrganizer, type FileOrganizerOptions } from '../src/start';
+
+/** A line the file-organizer logged, as winston hands it on. */
+export type LogLine = { level: string; message: string; [key: string]: unknown };
+
+const CONDITIONING = { positive: 'kainakamura', negative: 'lowres', loras: [], references: [], outfit: null };
+
+export interface FilingFixture {
+  /** The test's own connection (never through `proxy`). */
+  db: Db;
+  lifecycle: JobLifecycle;
+  simulator: Simulator;
+  service: RunningService;
+  libraryDir: string;
+  /** With `proxiedDatabase`: the TCP proxy between the service and PostgreSQL, to cut and restore. */
+  proxy: TcpProxy | null;
+  /** Every line the service logged, debug included, with `captureLog` (empty otherwise); a test splices it. */
+  lines: LogLine[];
+  /** A generation whose prompt really ran on the simulator, recorded as rendered (its filing job not yet queued), and its output's bytes. */
+  rendered(project?: string): Promise<{ job: CreatedJob; outputBytes: Buffer }>;
+  /**
+   * Queues the generation's filing job, as the orchestrator hands it on (with the `triesBackoffMs`
+   * schedule, if given); with `replaceFinished`, as the gateway's retry does (an earlier run's
+   * finished job under the same id removed first).
+   */
+  enqueue(job: CreatedJob, options?: { replaceFinished?: boolean }): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface FilingFixtureOptions {
+  /** Capture the service's lines at debug into `lines` (otherwise it logs errors only, to the console). */
+  captureLog?: boolean;
+  /** Put a TCP proxy between the service and PostgreSQL (`proxy`). */
+  proxiedDatabase?: boolean;
+  /** The service's own options: waitStepMs, databaseRetryDelayMs... */
+  service?: FileOrganizerOptions;
+  /**
+   * The filing job's tries keep their number (five) but back off from this many ms instead of the
+   * catalog's 1 s (1 s, 2 s, 4 s, 8 s: some 15 s in all), so a test sees them all spent, or not, in
+   * a fraction of a second.
+   */
+  triesBackoffMs?: number;
+}
+
+/**
+ * The file-organizer in-process over a database, queue prefix and library of its own, with a
+ * simulator whose prompts make the outputs to file.
+ */
+export async function startFilingFixture(label: string, options: FilingFixtureOptions = {}): Promise<FilingFixture> {
+  const database: TestDatabase = await createTestDatabase(label);
+  const db = createDb(database.url, { max: 3 });
+  const queuePrefix = uniqueQueuePrefix(label);
+  const libraryDir = await mkdtemp(path.join(tmpdir(), `${label}-library-`));
+  const outputDir = await mkdtemp(path.join(tmpdir(), `${label}-output-`));
+  const simulator = await startSimulator({ stepMs: 1, port: 0, outputDir });
+  const client = new ComfyClient({ baseUrl: simulator.url, log: createLogger('test', 'error') });
+  const proxy = options.proxiedDatabase ? await startTcpProxy(TEST_POSTGRES) : null;
+  const lines: LogLine[] = [];
+  const log = createLogger('file-organizer', options.captureLog ? 'debug' : 'error');
+  if (options.captureLog) {
+    for (const transport of log.transports) transport.silent = true;
+    log.on('data', (line: LogLine) => lines.push(line));
+  }
+  const config = fileOrganizerConfigSchema.parse({
+    DATABASE_URL: proxy ? proxy.urlFor(database.url) : database.url,
+    REDIS_URL: TEST_REDIS_URL,
+    QUEUE_PREFIX: queuePrefix,
+    LIBRARY_DIR: libraryDir,
+    FILE_ORGANIZER_PORT: '0',
+  });
+  const service = await startFileOrganizer(config, log, options.service);
+  const lifecycle = new JobLifecycle(db);
+  let characters = 0;
+
+  return {
+    db,
+    lifecycle,
+    simulator,
+    service,
+    libraryDir,
+    proxy,
+    lines,
+    rendered: async (project = 'demo') => {
+      const slug = `kai-${Date.now()}-${++characters}`;
+      const character = await db.character.create({ data: { slug, name: 'Kai', currentVersion: 1 } });
+      const version = await db.characterVersion.create({ data: { characterId: character.id, number: 1, definition: { displayName: 'Kai' } } });
+      const body = generationRequestBodySchema.parse({ character: slug, prompt: 'x', project, episode: 'ep01', scene: 'sc001' });
+      const { job } = await lifecycle.create({ body, source: 'test', resolution: { characterId: character.id, characterVersionId: version.id, conditioning: CONDITIONING } });
+      const workflow = textToImage({ steps: 1, width: 64, height: 64, seed: Math.floor(Math.random() * 1e9) });
+      const result = await client.run(workflow);
+      await lifecycle.submit(job.id, { backend: simulator.url, promptId: result.promptId, workflow });
+      await lifecycle.render(job.id, { backend: simulator.url, promptId: result.promptId, items: result.outputs });
+      const output = result.outputs[0];
+      const outputBytes = await readFile(path.join(outputDir, output.subfolder, output.filename));
+      return { job, outputBytes };
+    },
+    enqueue: async (job, { replaceFinished = false } = {}) => {
+      if (!options.triesBackoffMs) {
+        await service.ctx.queues.enqueueStage({ ...job, stage: 'rendered' }, { replaceFinished });
+        return;
+      }
+      // As enqueueStage adds it (the queue's defaults, the catalog's id), its backoff alone shortened.
+      const entry = PIPELINE_CATALOG.assetFiling;
+      const queue = service.ctx.queues.byKey.assetFiling;
+      const payload = { schemaVersion: 1 as const, generationId: job.id, ...(job.correlationId ? { correlationId: job.correlationId } : {}) };
+      const jobId = entry.jobId(payload);
+      const finished = replaceFinished ? await queue.getJob(jobId!) : undefined;
+      if (finished && ['completed', 'failed'].includes(await finished.getState())) await finished.remove();
+      await queue.add(entry.jobName, payload, {
+        jobId,
+        priority: PRIORITY_RANK[job.priority as Priority],
+        backoff: { type: 'exponential', delay: options.triesBackoffMs },
+      });
+    },
+    close: async () => {
+      await proxy?.accept();
+      await service.stop();
+      await proxy?.close();
+      client.close();
+      await simulator.close();
+      await db.$disconnect();
+      await database.drop();
+      await removeQueueKeys(queuePrefix);
+      await rm(libraryDir, { recursive: true, force: true });
+      await rm(outputDir, { recursive: true, force: true });
+    },
+  };
+}
