@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { withFileSizeLimit } from '@anime/testing';
@@ -83,5 +83,17 @@ describe('LocalLibraryStorage', () => {
     await expect(withFileSizeLimit(4 * 1024, () => storage.write('p/e/s/kai/b.png', bytes))).rejects.toMatchObject({ code: 'EFBIG' });
     expect((await readdir(path.join(root, 'p/e/s/kai'))).sort()).toEqual(['b.png', 'kept.png']);
     expect(await storage.sha256('p/e/s/kai/b.png')).toBe(sha256Hex(Buffer.from('b')));
+  });
+
+  it('when a file or a dangling link stands where a folder of the path goes, then remove and removeLeftovers find nothing to remove (a canceled filing blocked there spent every try on ENOTDIR)', async () => {
+    await mkdir(path.join(root, 'p/e'), { recursive: true });
+    await writeFile(path.join(root, 'p/e/s'), 'a file, not a folder');
+    await symlink(path.join(root, 'nowhere'), path.join(root, 'p/e/t'));
+    for (const blocked of ['p/e/s/kai/a.png', 'p/e/t/kai/a.png']) {
+      await expect(storage.remove(blocked)).resolves.toBeUndefined();
+      await expect(storage.removeLeftovers(blocked, `${blocked}.json`)).resolves.toEqual([]);
+    }
+    // Other errors still fail: a path outside the library.
+    await expect(storage.remove('../outside.png')).rejects.toBeInstanceOf(UnsafeLibraryPathError);
   });
 });

@@ -127,7 +127,12 @@ export class LocalLibraryStorage implements LibraryStorage {
   }
 
   async remove(relativePath: string): Promise<void> {
-    await rm(this.locate(relativePath), { force: true });
+    try {
+      await rm(this.locate(relativePath), { force: true });
+    } catch (error) {
+      // A file (or a dangling link) where a folder of the path goes: nothing can be there to remove.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOTDIR') throw error;
+    }
   }
 
   async removeLeftovers(...relativePaths: string[]): Promise<string[]> {
@@ -143,7 +148,8 @@ export class LocalLibraryStorage implements LibraryStorage {
       try {
         names = await readdir(folder);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        // No folder there (ENOENT), or a file or a dangling link where it goes (ENOTDIR): nothing left in it.
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') continue;
         throw error;
       }
       const leftovers = names.filter((name) => PARTIAL_FILE.test(name) && bases.some((base) => name.startsWith(`${base}.`) && name.length === base.length + PARTIAL_SUFFIX_LENGTH));
