@@ -79,9 +79,11 @@ async function importOne(character: LegacyCharacter, options: ImportLegacyOption
     const existing = await options.targetDb.character.findUnique({ where: { legacyId: result.legacyId } });
     if (existing) {
       log.info(`${character.name} (${result.legacyId}) was already imported as ${existing.slug}`);
-      const restored = await restoreReferenceFiles(options.targetDb, existing, planCharacter(character), options);
+      const { restored, outsideLibrary } = await restoreReferenceFiles(options.targetDb, existing, planCharacter(character), options);
       for (const file of restored) log.warn(`${options.dryRun ? 'would restore' : 'restored'} missing library file ${file}`);
+      for (const warning of outsideLibrary) log.warn(warning);
       report.restoredFiles.push(...restored);
+      report.warnings.push(...outsideLibrary);
       return { ...result, status: 'already_imported', slug: existing.slug, characterId: existing.id, currentVersion: existing.currentVersion };
     }
     const planned = planCharacter(character);
