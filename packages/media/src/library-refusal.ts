@@ -2,8 +2,8 @@
  * The errno codes with which a file system refuses a write for as long as an operator leaves it so:
  * full (ENOSPC), over a quota (EDQUOT), over a file-size limit (EFBIG: the process's RLIMIT_FSIZE,
  * systemd's LimitFSIZE), mounted read-only (EROFS), a folder the service may not write (EACCES,
- * EPERM), a file or a dangling link standing where the library keeps a folder (ENOTDIR: the
- * folder cannot be made until someone moves it), or a folder standing where the library keeps a
+ * EPERM), a file, a dangling link or a loop of links standing where the library keeps a folder
+ * (ENOTDIR, as makeFolder reports each: the folder cannot be made until someone moves it), or a folder standing where the library keeps a
  * file (EISDIR: the rename of a written file onto it fails until someone moves it). Only a write's
  * refusal is one: a caller that reads a library file takes a failed read as the file not being
  * readable there (a missing reference), never as the library refusing writes. None is the fault of the job being written: the
@@ -17,7 +17,7 @@ const REFUSALS: Record<string, string> = {
   EROFS: 'the library volume is read-only',
   EACCES: 'the library folder may not be written by this process',
   EPERM: 'the library folder may not be written by this process',
-  ENOTDIR: 'a file or a dangling link stands where the library keeps a folder',
+  ENOTDIR: 'a file, a dangling link or a loop of links stands where the library keeps a folder',
   EISDIR: 'a folder stands where the library keeps a file',
 };
 

@@ -41,6 +41,20 @@ describe('LocalLibraryStorage, a folder it made replaced since', () => {
     expect(libraryRefusal(written)?.code).toBe('ENOTDIR');
   });
 
+  it('when a loop of links stands where it was, then write and writeAll fail as a library refusal (ENOTDIR), and write again once the link is gone', async () => {
+    await symlink('e', path.join(root, 'p/e'));
+    // Before: the thread's open answered ELOOP, no refusal (a 500 on an upload, a filing's tries spent).
+    const written = await storage.write('p/e/kai/b.png', Buffer.from('b')).catch((error: unknown) => error);
+    expect(libraryRefusal(written)?.code).toBe('ENOTDIR');
+    expect(String((written as Error).message)).toContain('a loop of links');
+    const all = await storage.writeAll([{ path: 'p/e/kai/c.png', bytes: Buffer.from('c') }]).catch((error: unknown) => error);
+    expect(libraryRefusal(all)?.code).toBe('ENOTDIR');
+
+    await rm(path.join(root, 'p/e'));
+    await storage.write('p/e/kai/b.png', Buffer.from('b'));
+    expect(await storage.sha256('p/e/kai/b.png')).toBe(sha256Hex(Buffer.from('b')));
+  });
+
   it('when it is simply gone, then the write makes it again', async () => {
     await storage.write('p/e/kai/b.png', Buffer.from('b'));
     expect(await storage.sha256('p/e/kai/b.png')).toBe(sha256Hex(Buffer.from('b')));

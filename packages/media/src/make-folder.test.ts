@@ -36,6 +36,13 @@ describe('makeFolder', () => {
   it.each([
     ['a file', (at: string) => writeFile(at, 'not a folder')],
     ['a dangling link', (at: string) => symlink(path.join(at, '..', 'nowhere'), at)],
+    // Before: ELOOP as it came (no refusal: a 500 on an upload, a filing's tries spent).
+    ['a loop of links', (at: string) => symlink(path.basename(at), at)],
+    ['a link into a loop of links', async (at: string) => {
+      await symlink('loop-b', path.join(at, '..', 'loop-a'));
+      await symlink('loop-a', path.join(at, '..', 'loop-b'));
+      await symlink('loop-a', at);
+    }],
   ])('when %s stands where a folder goes, then it fails with ENOTDIR, which is a refusal of the library', async (_what, put) => {
     const blocked = path.join(root, '.tmp');
     await put(blocked);

@@ -17,6 +17,7 @@ export async function makeFolder(folder: string): Promise<void> {
     return;
   } catch (error) {
     if (codeOf(error) === 'EEXIST') return assertFolder(folder, error);
+    if (codeOf(error) === 'ELOOP') throw notAFolder(folder, 'a loop of links stands on its path', error);
     if (codeOf(error) !== 'ENOENT' || path.dirname(folder) === folder) throw error;
   }
   await makeFolder(path.dirname(folder));
@@ -25,25 +26,31 @@ export async function makeFolder(folder: string): Promise<void> {
   } catch (error) {
     // Another process may have made it meanwhile; an ENOENT now (its parent exists) is thrown as it is.
     if (codeOf(error) === 'EEXIST') return assertFolder(folder, error);
+    if (codeOf(error) === 'ELOOP') throw notAFolder(folder, 'a loop of links stands on its path', error);
     throw error;
   }
 }
 
-/** What stands at `folder` is a folder (through a link), or an ENOTDIR naming it: a file, or a link to nothing. */
+/**
+ * What stands at `folder` is a folder (through a link), or an ENOTDIR naming it: a file, a link to
+ * nothing, or a loop of links (ELOOP, which is no refusal by its own code: the operator removes the
+ * link as they would a dangling one).
+ */
 async function assertFolder(folder: string, exists: unknown): Promise<void> {
   let what: string;
   try {
     if ((await stat(folder)).isDirectory()) return;
     what = 'a file';
   } catch (error) {
-    if (codeOf(error) !== 'ENOENT') throw error;
-    what = 'a link to nothing';
+    if (codeOf(error) === 'ELOOP') what = 'a loop of links';
+    else if (codeOf(error) === 'ENOENT') what = 'a link to nothing';
+    else throw error;
   }
-  throw Object.assign(new Error(`ENOTDIR: not a directory (${what} stands there), mkdir '${folder}'`, { cause: exists }), {
-    code: 'ENOTDIR',
-    syscall: 'mkdir',
-    path: folder,
-  });
+  throw notAFolder(folder, `${what} stands there`, exists);
 }
+
+/** The ENOTDIR refusal (library-refusal.ts) of a folder that cannot be made: `what` says why. */
+const notAFolder = (folder: string, what: string, cause: unknown) =>
+  Object.assign(new Error(`ENOTDIR: not a directory (${what}), mkdir '${folder}'`, { cause }), { code: 'ENOTDIR', syscall: 'mkdir', path: folder });
 
 const codeOf = (error: unknown) => (error as NodeJS.ErrnoException | null)?.code;

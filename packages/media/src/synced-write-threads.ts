@@ -50,13 +50,15 @@ function writeSynced(file) {
 
 // makeFolder (make-folder.ts), synchronously: each missing folder made once, from the top, the first
 // refusal thrown as it is. Node's recursive mkdir answered ENOENT for a dangling link where the folder
-// goes (a library refusal, ENOTDIR, when makeFolder meets it) and for a read-only volume (EROFS).
+// goes (a library refusal, ENOTDIR, when makeFolder meets it) and for a read-only volume (EROFS); a
+// loop of links there (ELOOP) is the same ENOTDIR refusal.
 function makeFolder(folder) {
   try {
     fs.mkdirSync(folder);
     return;
   } catch (error) {
     if (error.code === 'EEXIST') return assertFolder(folder, error);
+    if (error.code === 'ELOOP') throw notAFolder(folder, 'a loop of links stands on its path', error);
     if (error.code !== 'ENOENT' || path.dirname(folder) === folder) throw error;
   }
   makeFolder(path.dirname(folder));
@@ -64,6 +66,7 @@ function makeFolder(folder) {
     fs.mkdirSync(folder);
   } catch (error) {
     if (error.code === 'EEXIST') return assertFolder(folder, error);
+    if (error.code === 'ELOOP') throw notAFolder(folder, 'a loop of links stands on its path', error);
     throw error;
   }
 }
@@ -74,17 +77,24 @@ function assertFolder(folder, exists) {
     if (fs.statSync(folder).isDirectory()) return;
     what = 'a file';
   } catch (error) {
-    if (error.code !== 'ENOENT') throw error;
-    what = 'a link to nothing';
+    if (error.code === 'ELOOP') what = 'a loop of links';
+    else if (error.code === 'ENOENT') what = 'a link to nothing';
+    else throw error;
   }
-  throw Object.assign(new Error('ENOTDIR: not a directory (' + what + ' stands there), mkdir "' + folder + '"', { cause: exists }), { code: 'ENOTDIR', syscall: 'mkdir', path: folder });
+  throw notAFolder(folder, what + ' stands there', exists);
 }
 
+function notAFolder(folder, what, cause) {
+  return Object.assign(new Error('ENOTDIR: not a directory (' + what + '), mkdir "' + folder + '"', { cause }), { code: 'ENOTDIR', syscall: 'mkdir', path: folder });
+}
+
+// A folder gone since (ENOENT) is made again; a loop of links in its place (ELOOP) is then the ENOTDIR
+// refusal makeFolder throws.
 function writeInFolder(file) {
   try {
     writeSynced(file);
   } catch (error) {
-    if (error.code !== 'ENOENT') throw error;
+    if (error.code !== 'ENOENT' && error.code !== 'ELOOP') throw error;
     makeFolder(path.dirname(file.target));
     writeSynced(file);
   }

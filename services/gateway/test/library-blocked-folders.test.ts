@@ -65,4 +65,17 @@ describe('writes while a folder of the library cannot be made', () => {
     await rm(blocking);
     expect((await uploadReference()).status).toBe(201);
   });
+
+  it('when a loop of links stands where imports keep their workspace (.tmp), then a bundle import is 503 library_unavailable (ENOTDIR), not a 500 (ELOOP), and succeeds once it is removed', async () => {
+    const blocking = path.join(gateway.libraryDir, '.tmp');
+    await rm(blocking, { recursive: true, force: true });
+    await symlink('.tmp', blocking);
+    const refused = await importAs('kai-loop');
+    expect({ status: refused.status, body: refused.body }).toEqual(refusedAsNotDirectory);
+    expect(refused.body.error.message).toContain('a loop of links');
+    expect(await gateway.db.character.count({ where: { slug: 'kai-loop' } })).toBe(0);
+
+    await rm(blocking);
+    expect((await importAs('kai-loop')).status).toBe(201);
+  });
 });
