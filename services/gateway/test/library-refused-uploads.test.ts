@@ -61,11 +61,13 @@ describe('uploads while the library refuses writes', () => {
 /**
  * A file the process may not READ (EACCES on open for reading) is no refusal to store: the library
  * still takes writes, and "cannot store files now" would send the operator to free a volume that is
- * fine. The test runs as root, which reads any mode; a write-only sysfs attribute (every bus has a
- * `uevent` one, 4 KB by stat) is refused to root too, so the reference's file is made a link to one.
+ * fine. Nor is it a bug (a 500) or a lost file (the image may be intact, the permission wrong): it is
+ * 503 library_unreadable. The test runs as root, which reads any mode; a write-only sysfs attribute
+ * (every bus has a `uevent` one, 4 KB by stat) is refused to root too, so the reference's file is made
+ * a link to one. (services/gateway/test/library-file-unreadable.test.ts: the asset route, ELOOP.)
  */
 describe('downloads of a file the process may not read', () => {
-  it('when a reference file answers EACCES on reading, then the download is a 500 internal (an error id), not 503 library_unavailable', async () => {
+  it('when a reference file answers EACCES on reading, then the download is 503 library_unreadable with Retry-After, not 503 library_unavailable nor a 500, and the reference is not marked missing', async () => {
     const { readdirSync, readFileSync } = await import('node:fs');
     const { rm, symlink } = await import('node:fs/promises');
     const unreadable = readdirSync('/sys/bus')
@@ -89,9 +91,12 @@ describe('downloads of a file the process may not read', () => {
     await rm(file);
     await symlink(unreadable!, file);
 
-    // Plain fetch: the API document lists no 500 for a download (any route may answer one).
     const answer = await fetch(`${gateway.baseUrl}/api/v1/characters/kai/references/${id}/file`, { headers: gateway.authHeaders });
-    expect({ status: answer.status, retryAfter: answer.headers.get('retry-after') }).toEqual({ status: 500, retryAfter: null });
-    expect(await answer.json()).toMatchObject({ error: { code: 'internal', message: expect.stringContaining('unexpected error (id ') } });
+    // Before: 500 internal "unexpected error (id …)".
+    expect({ status: answer.status, retryAfter: answer.headers.get('retry-after') }).toEqual({ status: 503, retryAfter: '60' });
+    expect(await answer.json()).toEqual({
+      error: { code: 'library_unreadable', message: expect.stringContaining('may not read the file'), details: { reason: 'EACCES' } },
+    });
+    expect((await gateway.db.characterReference.findUniqueOrThrow({ where: { id } })).missing).toBe(false);
   });
 });

@@ -23,6 +23,17 @@ describe('OpenAPI error answers, route by route', () => {
     expect(naming.sort()).toEqual(writers.sort());
   });
 
+  it('when a route downloads a library file (an asset, a reference), then its 503 names library_unreadable with Retry-After and details.reason; no other route names it', () => {
+    const downloads = ['GET /api/v1/assets/{id}/file', 'GET /api/v1/characters/{idOrSlug}/references/{refId}/file'];
+    for (const route of downloads) {
+      const answer = operation(route).responses['503'];
+      expect({ route, description: answer.description }).toEqual({ route, description: expect.stringMatching(/library_unreadable \(Retry-After: 60, details\.reason the errno: EACCES, EPERM, EIO, ELOOP\)/) });
+      expect(answer.headers).toHaveProperty('Retry-After');
+    }
+    const naming = operations.filter((o) => o.operation.responses['503']?.description.includes('library_unreadable')).map((o) => o.route);
+    expect(naming.sort()).toEqual(downloads.sort());
+  });
+
   it('when an export finds reference files lost, then its 409 says bundle_incomplete and the shape of details.references', () => {
     const description = operation('GET /api/v1/characters/{idOrSlug}/export').responses['409'].description;
     expect(description).toContain('bundle_incomplete');

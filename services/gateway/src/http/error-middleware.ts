@@ -5,13 +5,15 @@ import type { Logger } from '@anime/logger';
 import { isDatabaseUnavailable } from '@anime/db';
 import { libraryRefusal } from '@anime/media';
 import { WorkflowDomainError } from '@anime/workflows';
+import { LibraryNotAnsweringError } from '../domain/library-not-answering';
 import { ApiError } from './api-error';
+import { LibraryFileUnreadableError } from './library-file-unreadable';
 import { errorCodeForStatus } from './status-error-code';
 import { undecodableBodyEncoding } from './undecodable-body';
 
 /** Seconds a client is asked to wait when PostgreSQL is away: a restart or failover takes about that. */
 export const DATABASE_RETRY_AFTER_S = 5;
-/** Seconds a client is asked to wait when the library refuses writes: an operator has to free or remount it. */
+/** Seconds a client is asked to wait when the library refuses writes or a download's read: an operator has to free, remount or fix it. */
 export const LIBRARY_RETRY_AFTER_S = 60;
 
 interface BodyParserError { type?: string; status?: number; expose?: boolean; message: string; body?: unknown }
@@ -67,9 +69,25 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
       res.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_S));
       log.warn('database unavailable', { requestId: res.locals.requestId, path: req.path, error: (error as Error).message?.split('\n').at(-1) });
       body = { code: 'database_unavailable', message: 'the database is unavailable; try again shortly' };
+    } else if (error instanceof LibraryFileUnreadableError) {
+      // A download's file the gateway may not read (EACCES, EPERM, EIO, ELOOP): an operator fixes the
+      // permission or the volume; the file may be fine, so nothing was marked missing.
+      status = 503;
+      res.setHeader('Retry-After', String(LIBRARY_RETRY_AFTER_S));
+      // sendFile offered ranges (or the one asked for) of a file it then could not read (a 412 or 416 keeps them).
+      for (const header of ['Accept-Ranges', 'Content-Range']) res.removeHeader(header);
+      log.warn('library file unreadable', { requestId: res.locals.requestId, path: req.path, code: error.reason, error: error.message });
+      body = { code: 'library_unreadable', message: error.message, details: { reason: error.reason } };
+    } else if (error instanceof LibraryNotAnsweringError) {
+      // A read an import needed did not answer in time (a hung mount): an outage, answered before
+      // anything of the import was recorded.
+      status = 503;
+      res.setHeader('Retry-After', String(LIBRARY_RETRY_AFTER_S));
+      log.warn('library not answering', { requestId: res.locals.requestId, path: req.path, code: error.reason, error: error.message });
+      body = { code: 'library_unavailable', message: `the library cannot store files now: ${error.message} (${error.reason}); the import was not recorded; try again once it answers`, details: { reason: error.reason } };
     } else if (req.method !== 'GET' && req.method !== 'HEAD' && libraryRefusal(error)) {
-      // Not on a read: EACCES/EPERM there is a file this process may not read (a 500 with its id),
-      // and no GET or HEAD writes to the library.
+      // Not on a read: EACCES/EPERM there is a file this process may not read (a download answers
+      // library_unreadable, above), and no GET or HEAD writes to the library.
       // The library volume is full, read-only or not writable (an upload, an import): an outage an
       // operator fixes, not a bug; what was being stored was not (the temp file is removed).
       const refusal = libraryRefusal(error)!;

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import type { CharacterReference, Db } from '@anime/db';
 import { UnsafeLibraryPathError, type LibraryStorage } from '@anime/media';
-import { recordReferenceFileFound } from '@anime/pipeline';
+import { recordReferenceFileFound, within } from '@anime/pipeline';
+import { LibraryNotAnsweringError } from '../library-not-answering';
 import { isReferenceFileLost } from '../lost-reference-files';
 import type { ParsedReference } from './parse-bundle';
 
@@ -33,10 +34,32 @@ export async function restoreReferenceFiles(deps: { db: Db; storage: LibraryStor
   return restored;
 }
 
-/** The file at the row's path has its recorded size (a stat), then its sha256 (read only at that size). */
+/** What a hash of a reference file may take at the least: an open and a first read on a cold or spun-down disk, behind other work on libuv's 4 threads. */
+const HASH_BASE_MS = 5_000;
+/** The slowest read a working library is taken to manage: far below any disk or network mount that answers (a degraded NFS mount over 100 Mbit/s reads ~10 MiB/s). */
+const HASH_FLOOR_BYTES_PER_S = 1024 * 1024;
+
+/**
+ * How long the hash of a reference file of `bytes` may take before the library is taken as not
+ * answering: a hash reads the whole file, so the bound grows with it, HASH_BASE_MS plus 1 ms per KiB
+ * (5 s for a small image, 25 s at REFERENCE_MAX_BYTES' default of 20 MiB). Generous on purpose: a
+ * slow volume still gets its files checked, and only one that stopped answering fails the import.
+ */
+export const referenceHashTimeoutMs = (bytes: number): number => HASH_BASE_MS + Math.ceil((Math.max(0, bytes) * 1000) / HASH_FLOOR_BYTES_PER_S);
+
+/**
+ * The file at the row's path has its recorded size (a stat, bounded by isReferenceFileLost), then its
+ * sha256. The hash reads the file whole: bounded by referenceHashTimeoutMs of the recorded size (a
+ * stat that got no answer says nothing of the size), past which LibraryNotAnsweringError fails the
+ * import (503, the import not recorded) rather than waiting on a hung mount for good; a read that fails
+ * otherwise is a file not intact, written back.
+ */
 async function isIntact(storage: LibraryStorage, row: CharacterReference): Promise<boolean> {
   if (await isReferenceFileLost(storage, row)) return false;
-  return (await storage.sha256(row.path).catch(() => null)) === row.sha256;
+  const timeoutMs = referenceHashTimeoutMs(row.bytes);
+  const hashed = await within(storage.sha256(row.path).then((sha256) => ({ sha256 }), () => ({ sha256: null })), timeoutMs);
+  if (!hashed) throw new LibraryNotAnsweringError(row.path, timeoutMs);
+  return hashed.sha256 === row.sha256;
 }
 
 function outsideLibrary(storage: LibraryStorage, relativePath: string): boolean {

@@ -127,6 +127,12 @@ const ERROR_TEXT: Record<number, string> = {
  */
 export const LIBRARY_UNAVAILABLE_NOTE = 'library_unavailable (Retry-After: 60, details.reason the errno: ENOSPC, EDQUOT, EFBIG, EROFS, EACCES, EPERM, ENOTDIR, EISDIR) when the library volume refuses the write; nothing is stored';
 
+/**
+ * The 503 of the download routes: a library file the gateway may not read (error-middleware.ts,
+ * library-file-unreadable.ts). The file may be intact: it is not marked missing.
+ */
+export const LIBRARY_UNREADABLE_NOTE = 'library_unreadable (Retry-After: 60, details.reason the errno: EACCES, EPERM, EIO, ELOOP) when the library file is there but the gateway may not read it (its permissions, the volume); it is not marked missing, and downloads again once an operator fixes it';
+
 /** `/a/:id/b` → `/a/{id}/b`. */
 export const toOpenApiPath = (expressPath: string) => expressPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 

@@ -36,7 +36,7 @@ import {
   workflowVersionResourceSchema,
 } from '@anime/contracts';
 import { createCharacterBodySchema, referenceFieldsSchema, versionBodySchema, versionPatchBodySchema } from '../character-bodies';
-import { filePart, HEADERS, LIBRARY_UNAVAILABLE_NOTE, type ApiRoute, type ResponseHeader } from './api-path';
+import { filePart, HEADERS, LIBRARY_UNAVAILABLE_NOTE, LIBRARY_UNREADABLE_NOTE, type ApiRoute, type ResponseHeader } from './api-path';
 
 // Every route of the gateway, as the OpenAPI document describes it. A test checks that this table
 // and the routes Express serves are the same set, and that real answers validate against it.
@@ -107,6 +107,7 @@ export const API_ROUTES: ApiRoute[] = [
     method: 'get', path: '/api/v1/assets/:id/file', tags: ['assets'], summary: "Download an asset's file (exactly ComfyUI's bytes)",
     params: id('asset id'), responses: download('a safe file name', 'image/png'),
     errors: [400, 404, 409, 410, 412, 416], errorHeaders: downloadErrorHeaders,
+    errorNotes: { 410: 'asset_file_missing: no file at its library path (or a folder there)', 503: LIBRARY_UNREADABLE_NOTE },
   },
   // Characters
   { method: 'get', path: '/api/v1/characters', tags: ['characters'], summary: 'List characters', query: characterListQuerySchema, responses: { 200: ok('a page', page(characterSummarySchema, 'CharacterPage')) }, errors: [400] },
@@ -146,6 +147,7 @@ export const API_ROUTES: ApiRoute[] = [
   {
     method: 'get', path: '/api/v1/characters/:idOrSlug/references/:refId/file', tags: ['characters'], summary: "Download a reference image",
     params: character.extend({ refId: z.uuid() }), responses: download('the label as its file name', 'image/*'), errors: [404, 409, 410, 412, 416], errorHeaders: downloadErrorHeaders,
+    errorNotes: { 503: LIBRARY_UNREADABLE_NOTE },
   },
   { method: 'delete', path: '/api/v1/characters/:idOrSlug/references/:refId', tags: ['characters'], summary: 'Detach a reference image', params: character.extend({ refId: z.uuid() }), responses: { 204: { description: 'detached' } }, errors: [404, 409] },
   {
@@ -173,7 +175,7 @@ export const API_ROUTES: ApiRoute[] = [
       200: { description: 'nothing new', schema: bundleImportResultSchema, headers: { Location: 'the character', 'X-Bundle-Restored-References': restoredReferencesHeader } },
     },
     errors: [400, 409, 413, 415],
-    errorNotes: { 503: LIBRARY_UNAVAILABLE_NOTE },
+    errorNotes: { 503: `${LIBRARY_UNAVAILABLE_NOTE}; or details.reason ETIMEDOUT when a library file of a reference the character already has does not answer its hash within 5 s plus 1 s per MiB (a hung mount): the import is not recorded` },
   },
   // Workflow templates
   { method: 'post', path: '/api/v1/workflows', tags: ['workflows'], summary: 'Register a workflow template (a new version when the slug exists)', body: { schema: registerWorkflowBodySchema }, responses: { 201: { description: 'registered', schema: workflowRegisteredSchema, headers: { Location: 'the new version' } } }, errors: [400] },

@@ -10,9 +10,12 @@ import { callerOf, type Caller } from '../auth/caller';
 import { projectScope, reachesProject } from '../auth/project-access';
 import { attachmentHeader } from '../download-name';
 import { pageFilter } from '../keyset-page';
+import { libraryFileUnreadable } from '../library-file-unreadable';
 import { parseOr400 } from '../parse-body';
 
 const idParam = z.string().uuid('must be an asset id (uuid)');
+/** What sendFile fails with where no file stands at an asset's path. */
+const NO_FILE = ['ENOENT', 'ENOTDIR', 'EISDIR'];
 const INCLUDE = { characterVersion: { select: { number: true, character: { select: { id: true, slug: true } } } } } as const;
 
 export function assetRoutes(deps: { db: Db; libraryDir: string }): Router {
@@ -77,8 +80,9 @@ export function assetRoutes(deps: { db: Db; libraryDir: string }): Router {
     await new Promise<void>((resolve, reject) =>
       res.sendFile(absolute, { dotfiles: 'allow', headers: { 'Cache-Control': 'private, max-age=31536000, immutable' } }, (error) => {
         if (!error) return resolve();
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return reject(new ApiError(410, 'asset_file_missing', `the file of asset ${asset.id} is missing from the library`));
-        reject(error);
+        // Nothing at its path, a folder there (EISDIR), or a file where one of its folders goes (ENOTDIR).
+        if (NO_FILE.includes((error as NodeJS.ErrnoException).code ?? '')) return reject(new ApiError(410, 'asset_file_missing', `the file of asset ${asset.id} is missing from the library`));
+        reject(libraryFileUnreadable(error, `the file of asset ${asset.id}`) ?? error);
       }),
     );
   });

@@ -11,6 +11,7 @@ import { attachmentHeader } from '../download-name';
 import { referenceFieldsSchema } from '../character-bodies';
 import { characterParam } from '../character-param';
 import { imageRefusal } from '../image-refusal';
+import { libraryFileUnreadable } from '../library-file-unreadable';
 import { zodDetails } from '../parse-body';
 import { readUpload } from '../read-upload';
 
@@ -77,8 +78,10 @@ export function characterReferenceRoutes(deps: { db: Db; libraryDir: string; ref
     await new Promise<void>((resolve, reject) =>
       res.sendFile(absolute, { dotfiles: 'allow', headers: { 'Cache-Control': 'private, max-age=31536000, immutable' } }, (error) => {
         if (!error) return resolve();
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return lost().then(reject, reject);
-        reject(error);
+        // Gone since the look above (or a folder, or a file where one of its folders goes): lost.
+        if (['ENOENT', 'ENOTDIR', 'EISDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) return lost().then(reject, reject);
+        // A file it may not read says nothing of the image: not marked missing.
+        reject(libraryFileUnreadable(error, `the file of reference ${reference.id}`) ?? error);
       }),
     );
   });
