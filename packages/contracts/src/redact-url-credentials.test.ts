@@ -7,10 +7,10 @@ const before = (text: string) => (text.includes('://') ? text.replace(BEFORE, '$
 
 /**
  * The rule, restated as a plain pattern (fine on short texts, not linear): after `://` the authority
- * runs to whitespace, `/`, `?`, `#`, a backslash that starts no JSON escape, or a quote that closes a
+ * runs to whitespace, `/`, `?`, `#`, a backslash that starts no JSON escape, or a `"` that closes a
  * JSON key, value or list item (`",` `"}` `"]` `":`); what stands before its last `@` is `***`.
  */
-const AUTHORITY = /(?:[^\s/?#\\"']|\\[\\bfnrtu]|\\?"(?![,}\]:])|'(?![,}\]:]))*/y;
+const AUTHORITY = /(?:[^\s/?#\\"]|\\[\\bfnrtu]|\\?"(?![,}\]:]))*/y;
 function byRule(text: string): string {
   let shown = '';
   let copied = 0;

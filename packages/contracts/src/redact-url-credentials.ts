@@ -8,6 +8,8 @@
  * a backslash that starts no JSON escape (a path separator to that parser), or to a quote that closes
  * a JSON key, value or list item (`",` `"}` `"]` `":`, escaped or not: a URL without credentials
  * before an e-mail address in the next JSON value is kept, and a redacted JSON text still parses).
+ * A single quote closes nothing in JSON, and a password may hold one before `,` or `:` unencoded
+ * (RFC 3986 sub-delims; encodeURIComponent leaves `'`): it never ends the authority.
  * What stands before its last `@` is the user information (a password may hold an unencoded `@`)
  * and becomes `***`. Any other quote, a bracket, an angle bracket or a JSON escape (`\"` in a log
  * line) is part of the password, so hidden with it: where the text is ambiguous, too much is hidden
@@ -37,7 +39,7 @@ export function redactUrlCredentialsInText(text: string): string {
 
 /** JSON's escapes after a backslash (`\"`, `\\`, `\n`, `\u00e9`…): part of a password in a log line (`\/` is a '/', so an end). */
 const JSON_ESCAPE = new Set(['"', '\\', 'b', 'f', 'n', 'r', 't', 'u']);
-/** What follows a quote that closes a JSON key, a JSON value or a list item: no `***` ever swallows one, so JSON stays JSON. */
+/** What follows a `"` that closes a JSON key, a JSON value or a list item: no `***` ever swallows one, so JSON stays JSON. */
 const AFTER_CLOSING_QUOTE = new Set([',', '}', ']', ':']);
 const SPACE = /\s/;
 
@@ -52,7 +54,7 @@ function lastAtOfAuthority(text: string, start: number): number {
       const next = text[i + 1];
       if (next === undefined || !JSON_ESCAPE.has(next)) break;
       if (next === '\\') i++;
-    } else if (c === '"' || c === "'") {
+    } else if (c === '"') {
       if (AFTER_CLOSING_QUOTE.has(text[i + 1]!)) break;
     } else if ((c <= ' ' || c >= '\u0080') && SPACE.test(c)) break;
   }
