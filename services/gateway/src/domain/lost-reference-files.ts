@@ -12,15 +12,28 @@ export const REFERENCE_LOOK_TIMEOUT_MS = 2_000;
  * and a bundle export before packing it. A stat that fails otherwise (permissions, I/O, a path
  * outside the library) says nothing of the file: not lost. Nor does one that has not answered within
  * REFERENCE_LOOK_TIMEOUT_MS (a hung mount): the request goes on without it (the stat itself, which
- * nothing can cancel, keeps its libuv thread until the file system answers).
+ * nothing can cancel, keeps its libuv thread until the file system answers), and until it answers a
+ * look at the same file queues no other stat and says nothing at once.
  */
 export async function isReferenceFileLost(storage: LibraryStorage, reference: CharacterReference): Promise<boolean> {
+  // A look at this file still unanswered past the timeout: no answer now either, and no stat queued
+  // behind it (each request queued one per reference for as long as the mount hung, and waited again).
+  if (unansweredLooks.get(storage)?.has(reference.path)) return false;
   const look = storage.version(reference.path).then(
     (now) => now === null || now.bytes !== reference.bytes,
     (error: unknown) => (error as NodeJS.ErrnoException).code === 'ENOTDIR',
   );
-  return (await within(look, REFERENCE_LOOK_TIMEOUT_MS)) ?? false;
+  const lost = await within(look, REFERENCE_LOOK_TIMEOUT_MS);
+  if (lost !== undefined) return lost;
+  let unanswered = unansweredLooks.get(storage);
+  if (!unanswered) unansweredLooks.set(storage, (unanswered = new Set()));
+  const hung = unanswered.add(reference.path);
+  void look.finally(() => hung.delete(reference.path));
+  return false;
 }
+
+/** Per library, the paths whose last look has not answered within REFERENCE_LOOK_TIMEOUT_MS, until it does. */
+const unansweredLooks = new WeakMap<LibraryStorage, Set<string>>();
 
 /**
  * The references as the library holds them now: one not yet marked missing whose file is lost
