@@ -1,4 +1,4 @@
-import { assetListQuerySchema, generationListQuerySchema, MAX_PAGE_LIMIT } from './api-queries';
+import { assetListQuerySchema, generationListQuerySchema, MAX_PAGE_LIMIT, parseCharacterFilter } from './api-queries';
 
 describe('list query integers', () => {
   it('when limit is digits, then it is that number; when absent, then 50', () => {
@@ -23,5 +23,17 @@ describe('list query integers', () => {
     expect(generationListQuerySchema.safeParse({ limit: '201' }).error?.issues[0]?.message).toMatch(/<=200/);
     expect(assetListQuerySchema.safeParse({ version: '1e3' }).error?.issues[0]?.path).toEqual(['version']);
     expect(assetListQuerySchema.parse({ version: '12' }).version).toBe(12);
+  });
+
+  it('when character names a version with @N, then it parses to the slug or id and N; any other @ is refused naming character', () => {
+    expect(parseCharacterFilter('kai')).toEqual({ idOrSlug: 'kai' });
+    expect(parseCharacterFilter('kai@12')).toEqual({ idOrSlug: 'kai', version: 12 });
+    for (const character of ['kai', 'kai@1', 'kai@999999999', '']) expect(generationListQuerySchema.safeParse({ character }).success).toBe(true);
+    for (const character of ['kai@', 'kai@0', 'kai@01', 'kai@x', 'kai@1@2', '@1', 'kai@1000000000']) {
+      expect(generationListQuerySchema.safeParse({ character }).error?.issues[0]?.path).toEqual(['character']);
+      expect(assetListQuerySchema.safeParse({ character }).error?.issues[0]?.path).toEqual(['character']);
+    }
+    expect(assetListQuerySchema.safeParse({ character: 'kai@2', version: '2' }).success).toBe(true);
+    expect(assetListQuerySchema.safeParse({ character: 'kai@2', version: '3' }).error?.issues[0]?.path).toEqual(['version']);
   });
 });

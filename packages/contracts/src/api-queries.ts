@@ -24,10 +24,29 @@ const queryInteger = (min: number, max: number) =>
 
 const pageLimit = () => queryInteger(1, MAX_PAGE_LIMIT).default(50);
 
+/** The largest character version number a list filter takes (`version=`, `character=slug@N`). */
+const MAX_FILTER_VERSION = 999_999_999;
+
+/**
+ * A list's `character`: a slug or id, alone or with `@N` for version N, the form a generation names
+ * its character in (`"character": "kai@2"`). Slugs and ids hold no `@`, so any other `@` is a mistake
+ * (`kai@latest`, `kai@0`), refused rather than read as a slug no character has (an empty page).
+ */
+const characterFilter = () =>
+  storableText()
+    .max(200)
+    .regex(/^(?:[^@]+(?:@[1-9][0-9]{0,8})?)?$/, 'must be a slug or id, or slug@N / id@N for version N (a whole number from 1, in digits)');
+
+/** A list's `character` (as characterFilter checked it): the slug or id, and the version after `@` if any. */
+export function parseCharacterFilter(character: string): { idOrSlug: string; version?: number } {
+  const at = character.lastIndexOf('@');
+  return at < 0 ? { idOrSlug: character } : { idOrSlug: character.slice(0, at), version: Number(character.slice(at + 1)) };
+}
+
 export const generationListQuerySchema = z.object({
   status: z.enum(JOB_STATUSES).optional(),
   project: storableText().max(64).optional(),
-  character: storableText().max(200).optional().describe('slug or id'),
+  character: characterFilter().optional().describe('slug or id; `slug@N` or `id@N`: made with version N'),
   source: storableText().max(64).optional().describe('the producing system'),
   requestId: storableText().max(200).optional().describe("the producer's idempotency key"),
   limit: pageLimit(),
@@ -40,10 +59,15 @@ export const assetListQuerySchema = z.object({
   episode: storableText().max(64).optional(),
   scene: storableText().max(64).optional(),
   shot: storableText().max(64).optional(),
-  character: storableText().max(200).optional().describe('slug or id'),
-  version: queryInteger(1, 999_999_999).optional().describe("the character version's number"),
+  character: characterFilter().optional().describe('slug or id; `slug@N` or `id@N`: of version N, as `version=N`'),
+  version: queryInteger(1, MAX_FILTER_VERSION).optional().describe("the character version's number"),
   limit: pageLimit(),
   cursor: z.uuid().optional().describe('nextCursor of the previous page'),
+}).superRefine((query, context) => {
+  const pinned = query.character ? parseCharacterFilter(query.character).version : undefined;
+  if (pinned !== undefined && query.version !== undefined && pinned !== query.version) {
+    context.addIssue({ code: 'custom', path: ['version'], message: `character ${query.character} names version ${pinned}: give the version once, in character or in version` });
+  }
 });
 
 export const characterListQuerySchema = z.object({

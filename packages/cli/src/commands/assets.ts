@@ -31,7 +31,7 @@ export function assetsCommand(context: CommandContext): Command {
     .addOption(textFilterOption('--episode <name>', 'the episode', shape.episode))
     .addOption(textFilterOption('--scene <name>', 'the scene', shape.scene))
     .addOption(textFilterOption('--shot <name>', 'the shot', shape.shot))
-    .addOption(textFilterOption('--character <slug>', 'slug or id', shape.character))
+    .addOption(textFilterOption('--character <slug>', 'slug or id; slug@N: of its version N, as --version N', shape.character))
     .option('--version <n>', "the character version's number (with or without --character)", versionNumber);
   return withPaging(command, 'assets', 50, assetListQuerySchema).action(async (options) => {
     const page = await context.api().get<{ items: AssetResource[]; nextCursor: string | null }>(`/api/v1/assets?${listQuery(options)}`);

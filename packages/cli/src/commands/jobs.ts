@@ -28,7 +28,7 @@ export function jobsCommand(context: CommandContext): Command {
     .description('list generations, newest first')
     .option('--status <status>', JOB_STATUSES.join(' | '), status)
     .addOption(textFilterOption('--project <name>', 'the project', generationListQuerySchema.shape.project))
-    .addOption(textFilterOption('--character <slug>', 'slug or id', generationListQuerySchema.shape.character))
+    .addOption(textFilterOption('--character <slug>', 'slug or id; slug@N: made with its version N', generationListQuerySchema.shape.character))
     .addOption(textFilterOption('--source <system>', 'the system that produced them onto the queue', generationListQuerySchema.shape.source))
     .addOption(textFilterOption('--request-id <key>', "that system's idempotency key", generationListQuerySchema.shape.requestId));
   return withPaging(command, 'jobs', 20, generationListQuerySchema).action(async (options) => {

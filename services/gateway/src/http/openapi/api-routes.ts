@@ -85,7 +85,11 @@ export const API_ROUTES: ApiRoute[] = [
     responses: { 202: { description: 'queued', schema: generationAccepted, headers: { Location: 'the generation' } } },
     errors: [400, 404, 409],
   },
-  { method: 'get', path: '/api/v1/generations', tags: ['generations'], summary: 'List generations, newest first', query: generationListQuerySchema, responses: { 200: ok('a page', page(generationResourceSchema, 'GenerationPage')) }, errors: [400] },
+  {
+    method: 'get', path: '/api/v1/generations', tags: ['generations'], summary: 'List generations, newest first',
+    description: 'Every filter is exact; `character` is a slug or id, or `slug@N` / `id@N` for the generations made with its version N (another `@` is a 400). `cursor` is the `nextCursor` of the previous page: one that is not an id is a 400; an id naming no generation the key sees is an empty page. A key limited to projects sees only their generations.',
+    query: generationListQuerySchema, responses: { 200: ok('a page', page(generationResourceSchema, 'GenerationPage')) }, errors: [400],
+  },
   { method: 'get', path: '/api/v1/generations/:id', tags: ['generations'], summary: 'Read a generation', params: id('generation id'), responses: { 200: ok('the generation', generationResourceSchema) }, errors: [400, 404] },
   {
     method: 'post', path: '/api/v1/generations/:id/cancel', tags: ['generations'], summary: 'Cancel a generation',
@@ -99,7 +103,7 @@ export const API_ROUTES: ApiRoute[] = [
   // Assets
   {
     method: 'get', path: '/api/v1/assets', tags: ['assets'], summary: 'List assets, newest first',
-    description: 'Every filter is exact; `character` is a slug or id, `version` its version number. A key limited to projects sees only their assets.',
+    description: 'Every filter is exact; `character` is a slug or id, `version` its version number; `character=slug@N` is `character=slug&version=N` (a `version` naming another number, or another `@`, is a 400). `cursor` is the `nextCursor` of the previous page: one that is not an id is a 400; an id naming no asset the key sees (one removed meanwhile too) is an empty page. A key limited to projects sees only their assets.',
     query: assetListQuerySchema, responses: { 200: ok('a page', page(assetResourceSchema, 'AssetPage')) }, errors: [400],
   },
   { method: 'get', path: '/api/v1/assets/:id', tags: ['assets'], summary: 'Read an asset', params: id('asset id'), responses: { 200: ok('the asset', assetResourceSchema) }, errors: [400, 404] },

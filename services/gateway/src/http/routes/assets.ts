@@ -1,13 +1,13 @@
 import path from 'node:path';
 import { Router } from 'express';
 import { z } from 'zod';
-import { characterByIdOrSlug } from '@anime/characters';
-import { assetListQuerySchema } from '@anime/contracts';
+import { assetListQuerySchema, parseCharacterFilter } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import { toAssetResource } from '@anime/pipeline';
 import { notFound, ApiError } from '../api-error';
 import { callerOf, type Caller } from '../auth/caller';
 import { projectScope, reachesProject } from '../auth/project-access';
+import { characterVersionsNamed } from '../character-versions-named';
 import { attachmentHeader } from '../download-name';
 import { pageFilter } from '../keyset-page';
 import { libraryFileUnreadable } from '../library-file-unreadable';
@@ -35,18 +35,10 @@ export function assetRoutes(deps: { db: Db; libraryDir: string }): Router {
     // The character's versions are looked up first and the list filtered by their ids, which the
     // (characterVersionId, createdAt, id) index serves; filtered through a join, a character with
     // few assets was found by walking every asset of the library, newest first.
-    const versionIds =
-      query.character || query.version
-        ? (
-            await deps.db.characterVersion.findMany({
-              where: {
-                ...(query.version ? { number: query.version } : {}),
-                ...(query.character ? { character: characterByIdOrSlug(query.character) } : {}),
-              },
-              select: { id: true },
-            })
-          ).map((v) => v.id)
-        : null;
+    // `character=kai@2` is `character=kai&version=2` (the schema refuses the two disagreeing).
+    const character = query.character ? parseCharacterFilter(query.character) : undefined;
+    const version = query.version ?? character?.version;
+    const versionIds = character || version ? (await characterVersionsNamed(deps.db, character?.idOrSlug, version)).map((v) => v.id) : null;
     if (versionIds && !versionIds.length) return void res.json({ items: [], nextCursor: null });
     const where = {
       ...projectScope(callerOf(res)),

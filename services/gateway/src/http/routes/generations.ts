@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { characterByIdOrSlug } from '@anime/characters';
-import { generationListQuerySchema, generationRequestBodySchema, retryGenerationBodySchema, webhookNotRegistered, type JobStatus } from '@anime/contracts';
+import { generationListQuerySchema, generationRequestBodySchema, parseCharacterFilter, retryGenerationBodySchema, webhookNotRegistered, type JobStatus } from '@anime/contracts';
 import { requestWebhookEndpoint } from '@anime/pipeline';
 import { readGenerationResource, readGenerationResources } from '../../data/generation-resources';
 import { cancelGeneration, type CancelGenerationDeps } from '../../domain/cancel-generation';
@@ -9,6 +9,7 @@ import { resolveGenerationRequest, writeGeneration, type CreateGenerationDeps } 
 import { retryGeneration } from '../../domain/retry-generation';
 import type { Db } from '@anime/db';
 import { ApiError, notFound } from '../api-error';
+import { characterVersionsNamed } from '../character-versions-named';
 import type { GatewayLimits } from '../limits/gateway-limits';
 import { answerQueueFull, requireQueueRoom } from '../limits/queue-room';
 import { generationReadWithKey } from './generation-pre-read';
@@ -65,9 +66,15 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
     // The character is looked up first and the list filtered by its id, which the
     // (characterId, createdAt, id) index serves; filtered through a join on its slug, the list was
     // walked newest first across every character's generations until a page of its own was found.
-    const characterIds = query.character
-      ? (await deps.db.character.findMany({ where: characterByIdOrSlug(query.character), select: { id: true } })).map((c) => c.id)
-      : null;
+    // With `@N` (`character=kai@2`, as a generation names it), the generations made with version N:
+    // filtered by the character's id too, so the same index serves.
+    const character = query.character ? parseCharacterFilter(query.character) : undefined;
+    const versions = character?.version === undefined ? null : await characterVersionsNamed(deps.db, character.idOrSlug, character.version);
+    const characterIds = versions
+      ? [...new Set(versions.map((v) => v.characterId))]
+      : character
+        ? (await deps.db.character.findMany({ where: characterByIdOrSlug(character.idOrSlug), select: { id: true } })).map((c) => c.id)
+        : null;
     if (characterIds && !characterIds.length) return void res.json({ items: [], nextCursor: null });
     const where = {
       ...projectScope(callerOf(res)),
@@ -76,6 +83,7 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
       ...(query.source ? { source: query.source } : {}),
       ...(query.requestId ? { requestId: query.requestId } : {}),
       ...(characterIds ? { characterId: { in: characterIds } } : {}),
+      ...(versions ? { characterVersionId: { in: versions.map((v) => v.id) } } : {}),
     };
     // A cursor outside the caller's projects reads as an unknown one (an empty page): else paging
     // from another project's id would tell that it exists, and when it was made.
