@@ -11,8 +11,19 @@ import { ReferenceStager } from './domain/reference-stager';
 import { CancelRequests } from './jobs/cancel-requests';
 import { createRenderPromptHandler } from './jobs/render-prompt.processor';
 
+/**
+ * Waits the orchestrator keeps to itself (no variable sets them): the tests shorten them, so a case
+ * that waits one out does not take the production length. Unset, each keeps its default.
+ */
+export interface OrchestratorTimings {
+  /** How long a prompt that is stopped (cancel, JOB_TIMEOUT_S, an abandoned one) is given to leave its backend (DEFAULT_STOP_GRACE_MS, 15 s). */
+  stopGraceMs?: number;
+  /** How often every backend is probed and the drain flags read (2 s). */
+  probeEveryMs?: number;
+}
+
 /** The orchestrator: drives ComfyUI backends for resolved generations (`generation-renders`). */
-export async function startOrchestrator(config: OrchestratorConfig, log: Logger): Promise<RunningService> {
+export async function startOrchestrator(config: OrchestratorConfig, log: Logger, timings: OrchestratorTimings = {}): Promise<RunningService> {
   let pool: BackendPool | undefined;
   return startWorkerService({
     service: 'orchestrator',
@@ -24,7 +35,7 @@ export async function startOrchestrator(config: OrchestratorConfig, log: Logger)
     build: async (ctx) => {
       // The render jobs any orchestrator handed back, in line per backend: a place coming free here promotes them.
       const shared = new SharedHandBacks({ redis: ctx.redis, queue: ctx.queues.byKey.generationRenders, queuePrefix: ctx.queuePrefix, urls: config.COMFYUI_URLS });
-      pool = new BackendPool({ urls: config.COMFYUI_URLS, db: ctx.db, log, prefetch: config.BACKEND_PREFETCH, defaultCheckpoint: config.DEFAULT_CHECKPOINT, shared });
+      pool = new BackendPool({ urls: config.COMFYUI_URLS, db: ctx.db, log, prefetch: config.BACKEND_PREFETCH, defaultCheckpoint: config.DEFAULT_CHECKPOINT, shared, probeEveryMs: timings.probeEveryMs, stopGraceMs: timings.stopGraceMs });
       await pool.start();
       const activePool = pool;
       const unwatchBackends = watchBackendMetrics(activePool);
@@ -47,6 +58,7 @@ export async function startOrchestrator(config: OrchestratorConfig, log: Logger)
         defaultCheckpoint: config.DEFAULT_CHECKPOINT,
         ipAdapterWeight: config.IPADAPTER_WEIGHT,
         jobTimeoutMs: config.JOB_TIMEOUT_S * 1000,
+        stopGraceMs: timings.stopGraceMs,
         cancels,
         clientIdLeases,
       });

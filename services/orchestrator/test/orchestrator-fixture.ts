@@ -8,7 +8,7 @@ import { createDb, type Db } from '@anime/db';
 import { createLogger, type Logger } from '@anime/logger';
 import { JobLifecycle, type CreatedJob, type RunningService } from '@anime/pipeline';
 import { createTestDatabase, removeQueueKeys, startTcpProxy, TEST_REDIS_URL, uniqueQueuePrefix, type TcpProxy, type TestDatabase } from '@anime/testing';
-import { startOrchestrator } from '../src/start';
+import { startOrchestrator, type OrchestratorTimings } from '../src/start';
 
 const BASE_CONDITIONING: JobConditioning = { positive: 'kainakamura, 1boy', negative: 'lowres', loras: [], references: [], outfit: null };
 
@@ -49,6 +49,8 @@ export async function startOrchestratorFixture(
     env?: Record<string, string>;
     proxied?: boolean;
     log?: Logger;
+    /** Shorter waits than production's (the stop grace, the probe period), for the orchestrator and every restart or replica of it. */
+    timings?: OrchestratorTimings;
   },
 ): Promise<OrchestratorFixture> {
   const database: TestDatabase = await createTestDatabase(label);
@@ -72,7 +74,7 @@ export async function startOrchestratorFixture(
     ...options.env,
   });
   const log = options.log ?? createLogger('orchestrator', 'error');
-  const service = await startOrchestrator(config, log);
+  const service = await startOrchestrator(config, log, options.timings);
   const lifecycle = new JobLifecycle(db);
   const replicas = new Set<RunningService>();
   const fixture: OrchestratorFixture = {
@@ -98,11 +100,11 @@ export async function startOrchestratorFixture(
       try {
         await whileStopped?.();
       } finally {
-        fixture.service = await startOrchestrator(config, log);
+        fixture.service = await startOrchestrator(config, log, options.timings);
       }
     },
     startReplica: async (replicaLog = log) => {
-      const replica = await startOrchestrator(config, replicaLog);
+      const replica = await startOrchestrator(config, replicaLog, options.timings);
       replicas.add(replica);
       const stop = replica.stop.bind(replica);
       replica.stop = () => {

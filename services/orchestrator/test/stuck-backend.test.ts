@@ -5,15 +5,29 @@ import { createRedis, JobControlPublisher } from '@anime/pipeline';
 import { TEST_REDIS_URL, waitFor } from '@anime/testing';
 import { BackendPool } from '../src/domain/backend-pool';
 import { backendIdFor } from '../src/domain/backends/backend-id';
+import { DEFAULT_STOP_GRACE_MS } from '../src/domain/take-prompt-off';
 import { queuedByAnEarlierProcess } from './earlier-prompt';
 import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrator-fixture';
 
 /** The orchestrator's /metrics text. */
 const metrics = async (fx: OrchestratorFixture) => (await fetch(`http://127.0.0.1:${fx.service.ops.port()}/metrics`)).text();
 
-/** Drains or undrains a backend as the gateway's route does (the row), and waits for the orchestrator to see it. */
+/**
+ * The grace an interrupted prompt is given here (production's is 15 s): the hung worker holds its
+ * prompt until the test releases it, so it outlasts any grace; a shorter one only ends the wait sooner.
+ * The backends are probed (and the stuck flags read) every 500 ms, not 2 s: what a tick finds, found sooner.
+ */
+const timings = { stopGraceMs: 2_000, probeEveryMs: 500 };
+
+/** Drains or undrains a backend as the gateway's route does (the row, then the backend-changes notice), and waits for the orchestrator to see it. */
 async function setDraining(fx: OrchestratorFixture, sim: Simulator, draining: boolean): Promise<void> {
   await fx.db.backend.update({ where: { id: backendIdFor(sim.url) }, data: { draining, drainedAt: draining ? new Date() : null } });
+  const publisher = createRedis(TEST_REDIS_URL);
+  try {
+    await new JobControlPublisher(publisher, fx.service.ctx.queuePrefix).backendChanged(backendIdFor(sim.url));
+  } finally {
+    publisher.disconnect();
+  }
   await waitFor(async () => {
     const text = await (await fetch(`http://127.0.0.1:${fx.service.ops.port()}/metrics`)).text();
     return text.includes(`anime_backend_state{backend="${new URL(sim.url).origin}",state="${draining ? 'draining' : 'up'}"} 1`);
@@ -44,7 +58,7 @@ describe('a backend whose worker is stuck (in-process, two simulators)', () => {
   let beta: Simulator;
 
   beforeAll(async () => {
-    fx = await startOrchestratorFixture('stuck-backend', { simulators: [{ stepMs: 20 }, { stepMs: 20 }] });
+    fx = await startOrchestratorFixture('stuck-backend', { simulators: [{ stepMs: 20 }, { stepMs: 20 }], timings });
     ({ db } = fx);
     [alpha, beta] = fx.simulators;
   });
@@ -66,13 +80,18 @@ describe('a backend whose worker is stuck (in-process, two simulators)', () => {
     await waitFor(() => db.jobAttempt.findFirst({ where: { jobId: behind, backend: alpha.url } }), 'the second job to wait in alpha\'s queue');
     await setDraining(fx, beta, false);
 
+    const canceledAt = Date.now();
     await cancel(fx, hung);
-    // The interrupt is ignored: after the 15 s grace the job is canceled, and alpha is taken for down.
+    // The interrupt is ignored: after the grace (not before) the job is canceled, and alpha is taken for down.
     const canceled = await waitFor(async () => {
       const g = await db.generationJob.findUniqueOrThrow({ where: { id: hung } });
       return g.status === 'canceled' ? g : null;
     }, 'the hung job to be canceled', 25_000);
     expect(canceled.errorCode).toBe('canceled');
+    // The grace given is the one the orchestrator was started with, not production's.
+    const waited = Date.now() - canceledAt;
+    expect(waited).toBeGreaterThanOrEqual(timings.stopGraceMs);
+    expect(waited).toBeLessThan(DEFAULT_STOP_GRACE_MS);
     const row = await waitFor(() => db.backend.findFirst({ where: { id: backendIdFor(alpha.url), state: 'down' } }), 'alpha to be recorded down', 5_000);
     expect(row.lastError).toMatch(/^ComfyUI's worker is stuck: prompt \S+ went on running after it was interrupted/);
     // Operators tell it from a backend that does not answer: down, and stuck (anime_backend_stuck, which the alert rules read).
@@ -134,7 +153,7 @@ describe('a stuck backend seen by another orchestrator (in-process, two simulato
   let other: BackendPool | undefined;
 
   beforeAll(async () => {
-    fx = await startOrchestratorFixture('stuck-shared', { simulators: [{ stepMs: 20 }, { stepMs: 20 }] });
+    fx = await startOrchestratorFixture('stuck-shared', { simulators: [{ stepMs: 20 }, { stepMs: 20 }], timings });
     ({ db } = fx);
     [alpha, beta] = fx.simulators;
   });
@@ -179,7 +198,7 @@ describe('a job picked up while its recorded prompt waits on a stuck backend (in
   let alpha: Simulator;
 
   beforeAll(async () => {
-    fx = await startOrchestratorFixture('stuck-pickup', { simulators: [{ stepMs: 20 }] });
+    fx = await startOrchestratorFixture('stuck-pickup', { simulators: [{ stepMs: 20 }], timings });
     [alpha] = fx.simulators;
   });
 
@@ -251,7 +270,7 @@ describe('an abandoned prompt that ignores its interrupt (in-process, two simula
   let alpha: Simulator;
 
   beforeAll(async () => {
-    fx = await startOrchestratorFixture('stuck-abandoned', { simulators: [{ stepMs: 20 }, { stepMs: 20 }], proxied: true });
+    fx = await startOrchestratorFixture('stuck-abandoned', { simulators: [{ stepMs: 20 }, { stepMs: 20 }], proxied: true, timings });
     [alpha] = fx.simulators;
   });
 

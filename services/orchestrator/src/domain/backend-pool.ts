@@ -33,6 +33,8 @@ export interface BackendPoolOptions {
   defaultCheckpoint?: string;
   /** How often every backend is probed (/system_stats); a dead one is marked down within two periods. */
   probeEveryMs?: number;
+  /** How long an interrupted abandoned prompt is given to stop before the backend is taken for stuck (DEFAULT_STOP_GRACE_MS). */
+  stopGraceMs?: number;
   /**
    * The lines of handed-back jobs every orchestrator sharing the queue keeps in Redis: with them, a
    * place coming free here promotes a job another process (or this one before a restart) handed back.
@@ -121,7 +123,7 @@ export class BackendPool {
     this.store = new BackendStore(options.db);
     this.handBackLog = createHandBackLog(options.log);
     // An abandoned prompt that goes on running past its interrupt holds the backend as a job's own would.
-    this.abandoned = new AbandonedPrompts(options.db, options.log, { onIgnored: (url, promptId) => this.markStuck(url, promptId) });
+    this.abandoned = new AbandonedPrompts(options.db, options.log, { onIgnored: (url, promptId) => this.markStuck(url, promptId), graceMs: options.stopGraceMs });
     this.backends = [...new Set(options.urls)].map((url) => new Backend(url, options.log, (backend) => this.changed(backend), (backend, promptId, stuck, replacing) => this.recordStuck(backend, promptId, stuck, replacing)));
   }
 
