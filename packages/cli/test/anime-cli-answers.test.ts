@@ -179,20 +179,37 @@ describe('anime CLI and what answers at --url', () => {
   it('when a 2xx answer is not JSON (a page of HTML, an empty body), then it is a failure naming it, exit 1, and --json prints no made-up document', async () => {
     for (const [type, body] of [['text/html', '<!doctype html>\n<html><body>Studio portal</body></html>'], ['text/plain', '']]) {
       answer = (_request, response) => response.writeHead(200, { 'content-type': type }).end(body);
-      for (const json of [[], ['--json']]) {
-        const result = await anime(url, ...json, 'jobs');
+      // The table and --json, side by side against the same answer.
+      const modes = [[], ['--json']];
+      const results = await Promise.all(modes.map((json) => anime(url, ...json, 'jobs')));
+      modes.forEach((json, i) => {
+        const result = results[i];
         expect({ type, json, code: result.code, stdout: result.stdout }).toEqual({ type, json, code: 1, stdout: '' });
         expect(result.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(new RegExp(`^anime: 200 from ${url} is not the gateway's JSON \\(${type}\\): `))]);
-      }
+      });
     }
   });
 
   it('when a 2xx JSON answer is not of the gateway\'s shape (`{}` for a list, an item without its fields), then the one line says so, not a JavaScript error', async () => {
-    for (const [args, body] of [[['backends'], {}], [['queues'], { items: null }], [['assets'], { items: [{}], nextCursor: null }], [['character', 'kai'], { items: [] }]] as const) {
-      answer = (_request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-      const result = await anime(url, ...args);
+    // Each command asks its own path: one server answers each its body, and the four run side by side.
+    const cases = [
+      [['backends'], '/api/v1/backends', {}],
+      [['queues'], '/api/v1/queues', { items: null }],
+      [['assets'], '/api/v1/assets', { items: [{}], nextCursor: null }],
+      [['character', 'kai'], '/api/v1/characters/kai', { items: [] }],
+    ] as const;
+    // Any other path is answered 404, which no case expects.
+    answer = (request, response) => {
+      const pathname = new URL(request.url ?? '/', 'http://gateway').pathname;
+      const body = cases.find(([, path]) => path === pathname)?.[2];
+      if (!body) return void response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', message: pathname } }));
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    };
+    const results = await Promise.all(cases.map(([args]) => anime(url, ...args)));
+    cases.forEach(([args], i) => {
+      const result = results[i];
       expect({ args, code: result.code, stderr: result.stderr }).toEqual({ args, code: 1, stderr: expect.stringMatching(/^anime: the answer is not what this command expects from the gateway \(.+\); is --url the gateway\?\n$/) });
-    }
+    });
   });
 
   it('when an error answer has no body, then --json prints the error as a document of the API\'s shape, not null', async () => {

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { REPO_ROOT } from '@anime/stack';
 import { waitFor } from '@anime/testing';
 import { startStackFixture, waitForGenerationEnd, type StackFixture } from '../../../test/e2e/stack-fixture';
+import { mapAtMost } from './at-most';
 
 // The commands of a studio artist (character, assets, download) and of an operator (drain, undrain,
 // pause, resume, webhooks, deliveries), against the real stack as anime-cli.test.ts runs it.
@@ -64,27 +65,26 @@ describe('anime CLI: characters, the library and operations, against the real st
   }
 
   it('when a character is asked for by slug or id, then its current version, attributes and references are shown; --versions lists its versions; an unknown one exits 1 with the API message', async () => {
-    const shown = await anime('character', 'kai-nakamura');
+    const [shown, shownJson, unknown] = await Promise.all([anime('character', 'kai-nakamura'), anime('--json', 'character', 'kai-nakamura'), anime('character', 'nobody-here')]);
     expect({ code: shown.code, stderr: shown.stderr }).toEqual({ code: 0, stderr: '' });
     expect(shown.stdout).toMatch(/^slug +kai-nakamura$/m);
     expect(shown.stdout).toMatch(/^version +\d+ of \d+, /m);
     expect(shown.stdout).toMatch(/^display +\S/m);
     expect(shown.stdout).toMatch(/^attributes:\n(KEY +VALUE|\(none\))$/m);
     expect(shown.stdout).toMatch(/^references:\n(ID +LABEL +KIND +SIZE +BYTES +MIME +MISSING|\(none\))$/m);
-    const json = JSON.parse((await anime('--json', 'character', 'kai-nakamura')).stdout);
+    const json = JSON.parse(shownJson.stdout);
     expect(json).toMatchObject({ slug: 'kai-nakamura', currentVersion: { number: json.versionCount }, references: expect.any(Array) });
     expect(shown.stdout).toContain(`\nversion    ${json.versionCount} of ${json.versionCount}, `);
     // By id, with one more version: --versions lists them all, oldest first, and marks the current one.
     const next = json.versionCount + 1;
     expect((await fx.api.post('/api/v1/characters/kai-nakamura/versions', { basedOn: json.versionCount, patch: { definition: { description: 'next' } }, note: 'the next' })).status).toBe(201);
-    const versions = await anime('character', json.id, '--versions');
+    const [versions, versionsJson] = await Promise.all([anime('character', json.id, '--versions'), anime('--json', 'character', 'kai-nakamura', '--versions')]);
     expect({ code: versions.code, stderr: versions.stderr }).toEqual({ code: 0, stderr: '' });
     const lines = versions.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^VERSION +CREATED +ATTRIBUTES +OUTFITS +NOTE$/);
     expect(lines.slice(1).map((line) => line.split(/ +/)[0])).toEqual(Array.from({ length: next }, (_, i) => String(i + 1)));
     expect(lines.at(-1)).toMatch(new RegExp(`^${next} \\* +\\S+Z +\\d+ +\\d+ +the next$`));
-    expect(JSON.parse((await anime('--json', 'character', 'kai-nakamura', '--versions')).stdout).items.map((v: { number: number }) => v.number)).toHaveLength(next);
-    const unknown = await anime('character', 'nobody-here');
+    expect(JSON.parse(versionsJson.stdout).items.map((v: { number: number }) => v.number)).toHaveLength(next);
     expect({ code: unknown.code, stdout: unknown.stdout }).toEqual({ code: 1, stdout: '' });
     expect(unknown.stderr).toMatch(/^anime: 404 \w+: .*nobody-here.*\n$/);
   });
@@ -112,13 +112,17 @@ describe('anime CLI: characters, the library and operations, against the real st
   });
 
   it('when the library is listed, then each file shows its path and sha256, filters narrow it, and a page past --limit hints the next', async () => {
-    const listed = await anime('assets', '--project', 'library', '--character', 'kai-nakamura', '--version', String(asset.character.version));
+    const [listed, elsewhere, listedJson] = await Promise.all([
+      anime('assets', '--project', 'library', '--character', 'kai-nakamura', '--version', String(asset.character.version)),
+      anime('assets', '--project', 'elsewhere'),
+      anime('--json', 'assets', '--project', 'library'),
+    ]);
     expect({ code: listed.code, stderr: listed.stderr }).toEqual({ code: 0, stderr: '' });
     const [header, row] = listed.stdout.trimEnd().split('\n');
     expect(header).toMatch(/^ID +CHARACTER +SIZE +BYTES +CREATED +PATH +SHA256$/);
     expect(row.split(/ +/)).toEqual([asset.id, `kai-nakamura@${asset.character.version}`, '64x64', String(asset.bytes), expect.any(String), asset.path, asset.sha256]);
-    expect((await anime('assets', '--project', 'elsewhere')).stdout).toBe('(none)\n');
-    const json = JSON.parse((await anime('--json', 'assets', '--project', 'library')).stdout);
+    expect(elsewhere.stdout).toBe('(none)\n');
+    const json = JSON.parse(listedJson.stdout);
     expect(json).toEqual({ items: [expect.objectContaining({ id: asset.id, path: asset.path, sha256: asset.sha256 })], nextCursor: null });
     // A second file: --limit 1 leaves one for the next page.
     const second = await fx.api.post('/api/v1/generations', { character: 'kai-nakamura', prompt: 'another', width: 64, height: 64, steps: 1, project: 'library' });
@@ -177,29 +181,40 @@ describe('anime CLI: characters, the library and operations, against the real st
   });
 
   it('when an operator drains and undrains a backend, or pauses and resumes a queue, then each prints it as it is now; an unknown one exits 1 with the API message', async () => {
-    const [backend] = JSON.parse((await anime('--json', 'backends')).stdout).items;
-    const drained = await anime('drain', backend.id);
-    expect({ code: drained.code, stderr: drained.stderr }).toEqual({ code: 0, stderr: '' });
-    expect(drained.stdout).toMatch(new RegExp(`^${backend.id} draining \\(drained at \\S+\\)  busy `));
-    const undrained = await anime('--json', 'undrain', backend.id);
-    expect(JSON.parse(undrained.stdout)).toMatchObject({ id: backend.id, state: 'up', drainedAt: null });
-    const unknownBackend = await anime('drain', 'no-such-backend');
+    // The lists and the unknown names first, side by side.
+    const [backends, queues, unknownBackend, unknownQueue, unknownQueueJson] = await mapAtMost(
+      [['--json', 'backends'], ['--json', 'queues'], ['drain', 'no-such-backend'], ['pause', 'no-such-queue'], ['--json', 'pause', 'no-such-queue']],
+      (args) => anime(...args),
+      5,
+    );
+    const [backend] = JSON.parse(backends.stdout).items;
+    const [queue] = JSON.parse(queues.stdout).items;
     expect({ code: unknownBackend.code, stderr: unknownBackend.stderr }).toEqual({ code: 1, stderr: 'anime: 404 backend_not_found: backend no-such-backend not found\n' });
-
-    const [queue] = JSON.parse((await anime('--json', 'queues')).stdout).items;
-    try {
-      const paused = await anime('pause', queue.name);
-      expect({ code: paused.code, stdout: paused.stdout }).toEqual({ code: 0, stdout: expect.stringMatching(new RegExp(`^${queue.name} paused  waiting \\d+, active \\d+\\n$`)) });
-      expect(JSON.parse((await anime('--json', 'queues')).stdout).items).toContainEqual(expect.objectContaining({ name: queue.name, paused: true }));
-    } finally {
-      const resumed = await anime('--json', 'resume', queue.name);
-      expect(JSON.parse(resumed.stdout)).toMatchObject({ name: queue.name, paused: false });
-    }
-    const unknownQueue = await anime('pause', 'no-such-queue');
     expect(unknownQueue.code).toBe(1);
     expect(unknownQueue.stderr).toMatch(new RegExp(`^anime: 404 queue_not_found: no queue "no-such-queue" \\(queues: .*\\b${queue.name}\\b.*\\)\\n$`));
     // --json: the gateway's error body on stdout.
-    expect(JSON.parse((await anime('--json', 'pause', 'no-such-queue')).stdout)).toMatchObject({ error: { code: 'queue_not_found' } });
+    expect(JSON.parse(unknownQueueJson.stdout)).toMatchObject({ error: { code: 'queue_not_found' } });
+
+    // The backend's drain and the queue's pause, one beside the other (each in its own order).
+    const drainAndUndrain = async () => {
+      const drained = await anime('drain', backend.id);
+      expect({ code: drained.code, stderr: drained.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(drained.stdout).toMatch(new RegExp(`^${backend.id} draining \\(drained at \\S+\\)  busy `));
+      const undrained = await anime('--json', 'undrain', backend.id);
+      expect(JSON.parse(undrained.stdout)).toMatchObject({ id: backend.id, state: 'up', drainedAt: null });
+    };
+    const pauseAndResume = async () => {
+      try {
+        const paused = await anime('pause', queue.name);
+        expect({ code: paused.code, stdout: paused.stdout }).toEqual({ code: 0, stdout: expect.stringMatching(new RegExp(`^${queue.name} paused  waiting \\d+, active \\d+\\n$`)) });
+        expect(JSON.parse((await anime('--json', 'queues')).stdout).items).toContainEqual(expect.objectContaining({ name: queue.name, paused: true }));
+      } finally {
+        const resumed = await anime('--json', 'resume', queue.name);
+        expect(JSON.parse(resumed.stdout)).toMatchObject({ name: queue.name, paused: false });
+      }
+    };
+    // Both run to their end (the queue resumed) before a failure of either is reported.
+    for (const outcome of await Promise.allSettled([drainAndUndrain(), pauseAndResume()])) if (outcome.status === 'rejected') throw outcome.reason;
   });
 
   it('when webhooks are listed, then each endpoint shows its events and never its secret; deliveries lists the attempts to one', async () => {
@@ -211,11 +226,14 @@ describe('anime CLI: characters, the library and operations, against the real st
     expect(listed.stdout).not.toContain(registered.data.secret);
     const created = await fx.api.post('/api/v1/generations', { character: 'kai-nakamura', prompt: 'heard of', width: 64, height: 64, steps: 1 });
     await waitFor(async () => (await fx.api.get(`/api/v1/webhooks/${registered.data.id}/deliveries`)).data.items.length > 0, 'a delivery', 60_000, 200);
-    const deliveries = await anime('deliveries', registered.data.id);
+    const [deliveries, deliveriesJson, unknown] = await Promise.all([
+      anime('deliveries', registered.data.id),
+      anime('--json', 'deliveries', registered.data.id),
+      anime('deliveries', '00000000-0000-4000-8000-000000000000'),
+    ]);
     expect({ code: deliveries.code, stderr: deliveries.stderr }).toEqual({ code: 0, stderr: '' });
     expect(deliveries.stdout).toMatch(new RegExp(`^CREATED +EVENT +GENERATION +ATTEMPT +STATUS +OK +MS +ERROR\\n\\S+ +generation.completed +${created.data.id} +1 +204 +true `));
-    expect(JSON.parse((await anime('--json', 'deliveries', registered.data.id)).stdout)).toMatchObject({ items: [{ generationId: created.data.id, succeeded: true }], nextCursor: null });
-    const unknown = await anime('deliveries', '00000000-0000-4000-8000-000000000000');
+    expect(JSON.parse(deliveriesJson.stdout)).toMatchObject({ items: [{ generationId: created.data.id, succeeded: true }], nextCursor: null });
     expect({ code: unknown.code, stderr: unknown.stderr }).toEqual({ code: 1, stderr: 'anime: 404 not_found: webhook 00000000-0000-4000-8000-000000000000 not found\n' });
   });
 
@@ -236,14 +254,17 @@ describe('anime CLI: characters, the library and operations, against the real st
       [['deliveries', 'hook-1'], /a webhook id is a UUID/],
       [['webhooks', '--limit', '0'], /--limit must be a whole number from 1 to 200$/],
     ];
-    for (const [args, message] of cases) {
-      const result = await anime('--url', 'http://127.0.0.1:1', ...args);
+    const commands = ['character', 'assets', 'download', 'drain', 'undrain', 'pause', 'resume', 'webhooks', 'deliveries'];
+    // Each its own process, a few at a time; checked in order.
+    const results = await mapAtMost([...cases.map(([args]) => ['--url', 'http://127.0.0.1:1', ...args]), ...commands.map((command) => [command, '--help'])], (args) => anime(...args));
+    cases.forEach(([args, message], i) => {
+      const result = results[i];
       expect({ args, code: result.code, first: result.stderr.split('\n')[0], stdout: result.stdout }).toEqual({ args, code: 2, first: expect.stringMatching(message), stdout: '' });
-    }
-    for (const command of ['character', 'assets', 'download', 'drain', 'undrain', 'pause', 'resume', 'webhooks', 'deliveries']) {
-      const help = await anime(command, '--help');
+    });
+    commands.forEach((command, i) => {
+      const help = results[cases.length + i];
       expect({ command, code: help.code, usage: help.stdout.startsWith(`Usage: anime ${command}`) }).toEqual({ command, code: 0, usage: true });
-    }
+    });
   });
 });
 
@@ -413,10 +434,10 @@ describe('anime download against a server of our own: stopped, cut off, lied to'
   });
 
   it('when a character, backend or queue is named . or .., then it is a usage error (exit 2) before any request: the URL would resolve to another route', async () => {
-    for (const args of [['character', '.'], ['--json', 'character', '..'], ['character', '.', '--versions'], ['drain', '.'], ['undrain', '..'], ['pause', '.'], ['resume', '..']]) {
-      requests = [];
-      const result = await anime(...args);
-      expect({ args, code: result.code, stdout: result.stdout, requests }).toEqual({ args, code: 2, stdout: '', requests: [] });
-    }
+    const cases = [['character', '.'], ['--json', 'character', '..'], ['character', '.', '--versions'], ['drain', '.'], ['undrain', '..'], ['pause', '.'], ['resume', '..']];
+    // Each its own process, a few at a time: none may ask the server anything.
+    const results = await mapAtMost(cases, (args) => anime(...args));
+    cases.forEach((args, i) => expect({ args, code: results[i].code, stdout: results[i].stdout }).toEqual({ args, code: 2, stdout: '' }));
+    expect(requests).toEqual([]);
   });
 });

@@ -12,6 +12,7 @@ import { REPO_ROOT } from '@anime/stack';
 import { TEST_REDIS_URL, waitFor } from '@anime/testing';
 import { submit } from '../../../examples/external-producer';
 import { startStackFixture, type StackFixture } from '../../../test/e2e/stack-fixture';
+import { mapAtMost } from './at-most';
 
 const run = promisify(execFile);
 const CLI = path.join(REPO_ROOT, 'packages/cli/dist/anime.js');
@@ -65,13 +66,16 @@ describe('anime CLI against the real stack', () => {
   });
 
   it("when a watched generation fails, then it exits 1 with ComfyUI's own message", async () => {
-    const result = await anime('generate', '-c', 'kai-nakamura', '-p', '__sim_execution_error__ please', '--width', '64', '--height', '64', '--steps', '2', '--watch');
+    // Two failing generations, watched side by side: as a table, and with --json.
+    const [result, json] = await Promise.all([
+      anime('generate', '-c', 'kai-nakamura', '-p', '__sim_execution_error__ please', '--width', '64', '--height', '64', '--steps', '2', '--watch'),
+      anime('--json', 'generate', '-c', 'kai-nakamura', '-p', '__sim_execution_error__ again', '--width', '64', '--height', '64', '--steps', '2', '--watch'),
+    ]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/comfyui_execution: .+/);
     // ComfyUI's message spans several lines (the simulator's, like the real out-of-memory one): the reason stays one line.
     expect(result.stderr.trimEnd().split('\n').at(-1)).toMatch(/^anime: generation [0-9a-f-]{36} failed: comfyui_execution: \S/);
     // With --json: JSON Lines, each event on a line of its own, then the failed generation once, on the last line.
-    const json = await anime('--json', 'generate', '-c', 'kai-nakamura', '-p', '__sim_execution_error__ again', '--width', '64', '--height', '64', '--steps', '2', '--watch');
     expect(json.code).toBe(1);
     const documents = json.stdout.trimEnd().split('\n').map((line) => JSON.parse(line));
     expect(documents.slice(0, -1).map((d) => d.name)).toContain('job:failed');
@@ -79,13 +83,15 @@ describe('anime CLI against the real stack', () => {
   });
 
   it('when generate is given --references or --webhook, then they reach the REST body, and a refusal is one line naming each bad field', async () => {
-    const badMode = await anime('generate', '-c', 'kai-nakamura', '-p', 'x', '--references', 'sometimes');
+    const [badMode, unregistered, several] = await Promise.all([
+      anime('generate', '-c', 'kai-nakamura', '-p', 'x', '--references', 'sometimes'),
+      anime('generate', '-c', 'kai-nakamura', '-p', 'x', '--references', 'auto', '--webhook', 'https://hooks.example.com/anime'),
+      anime('generate', '-c', 'kai-nakamura', '-p', 'x', '--count', '99', '--width', '7'),
+    ]);
     expect(badMode.code).toBe(1);
     expect(badMode.stderr).toMatch(/^anime: 400 validation_failed: .*references/);
-    const unregistered = await anime('generate', '-c', 'kai-nakamura', '-p', 'x', '--references', 'auto', '--webhook', 'https://hooks.example.com/anime');
     expect(unregistered.code).toBe(1);
     expect(unregistered.stderr).toMatch(/^anime: 400 webhook_not_registered: /);
-    const several = await anime('generate', '-c', 'kai-nakamura', '-p', 'x', '--count', '99', '--width', '7');
     expect(several.code).toBe(1);
     expect(several.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(several.stderr).toMatch(/count: .*width: /);
@@ -142,11 +148,12 @@ describe('anime CLI against the real stack', () => {
   });
 
   it('when each command runs with --json, then it prints JSON the API returned; jobs, cancel and retry act on real generations', async () => {
-    for (const command of ['characters', 'backends', 'queues', 'jobs']) {
-      const result = await anime('--json', command);
-      expect({ command, code: result.code }).toEqual({ command, code: 0 });
-      expect(JSON.parse(result.stdout)).toHaveProperty('items');
-    }
+    const commands = ['characters', 'backends', 'queues', 'jobs'];
+    const results = await mapAtMost(commands, (command) => anime('--json', command));
+    commands.forEach((command, i) => {
+      expect({ command, code: results[i].code }).toEqual({ command, code: 0 });
+      expect(JSON.parse(results[i].stdout)).toHaveProperty('items');
+    });
     // 150 steps × 30 ms: the job must still be running when the next CLI process (a Node start,
     // over a second on a loaded 2-core machine) asks to cancel it; 40 steps once finished first.
     const created = JSON.parse((await anime('--json', 'generate', '-c', 'kai-nakamura', '-p', 'long one', '--steps', '150', '--width', '64', '--height', '64')).stdout);
@@ -154,18 +161,21 @@ describe('anime CLI against the real stack', () => {
     const canceled = await anime('cancel', created.id);
     expect(canceled.code).toBe(0);
     expect(canceled.stdout).toMatch(new RegExp(`^${created.id} (canceled|cancel requested)`));
-    await waitFor(async () => JSON.parse((await anime('--json', 'show', created.id)).stdout).status === 'canceled', 'the cancel', 30_000, 200);
+    // Waited for through the API (a CLI process per look spent a Node start every 200 ms), then shown by the CLI.
+    await waitFor(async () => (await fx.api.get(`/api/v1/generations/${created.id}`)).data.status === 'canceled', 'the cancel', 30_000, 200);
+    expect(JSON.parse((await anime('--json', 'show', created.id)).stdout)).toMatchObject({ id: created.id, status: 'canceled' });
     expect((await anime('cancel', created.id)).stdout).toBe(`${created.id} canceled\n`); // repeating is harmless
     const retried = await anime('--json', 'retry', created.id, '--new-seed');
     expect(retried.code).toBe(0);
     expect(JSON.parse(retried.stdout)).toMatchObject({ id: created.id, status: 'queued' });
-    await waitFor(async () => JSON.parse((await anime('--json', 'show', created.id)).stdout).status === 'completed', 'the retried job', 60_000, 200);
+    await waitFor(async () => (await fx.api.get(`/api/v1/generations/${created.id}`)).data.status === 'completed', 'the retried job', 60_000, 200);
+    expect(JSON.parse((await anime('--json', 'show', created.id)).stdout)).toMatchObject({ id: created.id, status: 'completed' });
     const late = await anime('cancel', created.id);
     expect(late.code).toBe(1);
     expect(late.stderr).toMatch(/409 not_cancelable/);
     // What README says each listing shows: a backend's state, load, checkpoints and LoRAs.
-    expect((await anime('backends')).stdout).toMatch(/^ID +URL +STATE +BUSY +QUEUEDEPTH +JOBSDONE +CHECKPOINTS +LORAS +LASTERROR\n.*\bup\b/);
-    const listed = await anime('jobs', '--limit', '50');
+    const [backends, listed] = await Promise.all([anime('backends'), anime('jobs', '--limit', '50')]);
+    expect(backends.stdout).toMatch(/^ID +URL +STATE +BUSY +QUEUEDEPTH +JOBSDONE +CHECKPOINTS +LORAS +LASTERROR\n.*\bup\b/);
     expect(listed.stdout).toMatch(/^ID +STATUS +CHARACTER/);
     expect(listed.stdout).toContain(created.id);
   }, 120_000);
@@ -174,7 +184,13 @@ describe('anime CLI against the real stack', () => {
     for (const prompt of ['page one', 'page two']) {
       expect((await fx.api.post('/api/v1/generations', { character: 'kai-nakamura', prompt, width: 64, height: 64, steps: 1, project: 'paging' })).status).toBe(202);
     }
-    const first = await anime('jobs', '--project', 'paging', '--limit', '1');
+    // The looks that need no cursor, side by side.
+    const [first, both, unfiltered, json] = await Promise.all([
+      anime('jobs', '--project', 'paging', '--limit', '1'),
+      anime('jobs', '--project', 'paging', '--limit', '2'),
+      anime('jobs', '--limit', '1'),
+      anime('--json', 'jobs', '--project', 'paging', '--limit', '1'),
+    ]);
     expect(first.code).toBe(0);
     expect(first.stdout.trimEnd().split('\n')).toEqual([expect.stringMatching(/^ID +STATUS/), expect.stringMatching(/^[0-9a-f-]{36} /)]);
     const hint = /^more jobs past --limit 1: add --cursor ([0-9a-f-]{36}) \(same filters\) for the next page, or raise --limit \(at most 200\)$/.exec(first.stderr.trimEnd());
@@ -186,12 +202,10 @@ describe('anime CLI against the real stack', () => {
     expect({ code: second.code, stderr: second.stderr }).toEqual({ code: 0, stderr: '' });
     expect(second.stdout.trimEnd().split('\n')).toHaveLength(2);
     expect(second.stdout).not.toContain(cursor);
-    expect((await anime('jobs', '--project', 'paging', '--limit', '2')).stderr).toBe('');
+    expect(both.stderr).toBe('');
     // Without filters the hint has none to repeat.
-    const unfiltered = await anime('jobs', '--limit', '1');
     expect(unfiltered.stderr).toMatch(/^more jobs past --limit 1: add --cursor [0-9a-f-]{36} for the next page, or raise --limit \(at most 200\)\n$/);
     // --json: the API's page as it is, on stdout alone.
-    const json = await anime('--json', 'jobs', '--project', 'paging', '--limit', '1');
     expect({ code: json.code, stderr: json.stderr }).toEqual({ code: 0, stderr: '' });
     expect(JSON.parse(json.stdout)).toEqual({ items: [expect.objectContaining({ id: cursor })], nextCursor: cursor });
   });
@@ -199,7 +213,7 @@ describe('anime CLI against the real stack', () => {
   it('when there are more characters than --limit, then a hint on stderr gives the --cursor of the next page; --json keeps the API page, nextCursor included', async () => {
     // Kai (seeded) and a second one: pages follow the slug.
     expect((await fx.api.post('/api/v1/characters', { name: 'Paging Extra', slug: 'zz-paging-extra', definition: { displayName: 'Paging Extra' } })).status).toBe(201);
-    const first = await anime('characters', '--limit', '1');
+    const [first, all, json] = await Promise.all([anime('characters', '--limit', '1'), anime('characters'), anime('--json', 'characters', '--limit', '1')]);
     expect(first.code).toBe(0);
     expect(first.stdout.trimEnd().split('\n')).toEqual([expect.stringMatching(/^SLUG +NAME +CURRENTVERSION/), expect.stringMatching(/^kai-nakamura /)]);
     const hint = /^more characters past --limit 1: add --cursor ([0-9a-f-]{36}) for the next page, or raise --limit \(at most 200\)$/.exec(first.stderr.trimEnd());
@@ -208,10 +222,8 @@ describe('anime CLI against the real stack', () => {
     expect({ code: second.code, stderr: second.stderr }).toEqual({ code: 0, stderr: '' });
     expect(second.stdout.trimEnd().split('\n')).toEqual([expect.stringMatching(/^SLUG/), expect.stringMatching(/^zz-paging-extra /)]);
     // The default (100) holds both: no hint.
-    const all = await anime('characters');
     expect({ code: all.code, stderr: all.stderr }).toEqual({ code: 0, stderr: '' });
     expect(all.stdout).toMatch(/^kai-nakamura .*\n^zz-paging-extra /m);
-    const json = await anime('--json', 'characters', '--limit', '1');
     expect({ code: json.code, stderr: json.stderr }).toEqual({ code: 0, stderr: '' });
     expect(JSON.parse(json.stdout)).toEqual({ items: [expect.objectContaining({ slug: 'kai-nakamura', id: hint![1] })], nextCursor: hint![1] });
   });
@@ -228,36 +240,48 @@ describe('anime CLI against the real stack', () => {
       connection.disconnect();
     }
     await waitFor(async () => (await fx.api.get(`/api/v1/generations?source=${source}`)).data.items.length === 2, 'both produced generations listed', 30_000);
-    const one = await anime('--json', 'jobs', '--source', source, '--request-id', requestIds[1]);
+    const [one, both, none, help] = await Promise.all([
+      anime('--json', 'jobs', '--source', source, '--request-id', requestIds[1]),
+      anime('--json', 'jobs', '--source', source),
+      anime('jobs', '--source', 'no-such-system'),
+      anime('jobs', '--help'),
+    ]);
     expect(one.code).toBe(0);
     expect(JSON.parse(one.stdout).items.map((g: { source: string; requestId: string }) => [g.source, g.requestId])).toEqual([[source, requestIds[1]]]);
-    const both = await anime('--json', 'jobs', '--source', source);
     expect(JSON.parse(both.stdout).items.map((g: { requestId: string }) => g.requestId).sort()).toEqual(requestIds);
-    expect((await anime('jobs', '--source', 'no-such-system')).stdout).toBe('(none)\n');
-    expect((await anime('jobs', '--help')).stdout).toMatch(/--source <system> +.*--request-id <key> +/s);
+    expect(none.stdout).toBe('(none)\n');
+    expect(help.stdout).toMatch(/--source <system> +.*--request-id <key> +/s);
   });
 
   it('when characters get --search or --archived, then only the names or slugs holding the text are listed, archived ones only with --archived', async () => {
     expect((await fx.api.post('/api/v1/characters', { name: 'Filter Aoi', slug: 'filter-aoi', definition: { displayName: 'Filter Aoi' } })).status).toBe(201);
     expect((await fx.api.delete('/api/v1/characters/filter-aoi')).status).toBe(200);
     const slugs = (stdout: string) => stdout.trimEnd().split('\n').slice(1).map((line) => line.split(/\s+/)[0]);
-    const kai = await anime('characters', '--search', 'KAI');
+    // The looks that need no cursor, side by side.
+    const [kai, unarchived, all, archived, json, first, help] = await mapAtMost(
+      [
+        ['characters', '--search', 'KAI'],
+        ['characters', '-q', 'aoi'],
+        ['characters'],
+        ['characters', '-q', 'filter aoi', '--archived'],
+        ['--json', 'characters', '--search', 'aoi', '--archived'],
+        ['characters', '--archived', '--limit', '1'],
+        ['characters', '--help'],
+      ],
+      (args) => anime(...args),
+    );
     expect({ code: kai.code, stderr: kai.stderr, slugs: slugs(kai.stdout) }).toEqual({ code: 0, stderr: '', slugs: ['kai-nakamura'] });
     // Archived: left out unless asked for.
-    expect((await anime('characters', '-q', 'aoi')).stdout).toBe('(none)\n');
-    expect(slugs((await anime('characters')).stdout)).not.toContain('filter-aoi');
-    const archived = await anime('characters', '-q', 'filter aoi', '--archived');
+    expect(unarchived.stdout).toBe('(none)\n');
+    expect(slugs(all.stdout)).not.toContain('filter-aoi');
     expect({ code: archived.code, slugs: slugs(archived.stdout) }).toEqual({ code: 0, slugs: ['filter-aoi'] });
     expect(archived.stdout).toMatch(/^filter-aoi +Filter Aoi +1 +0 +true$/m);
-    const json = await anime('--json', 'characters', '--search', 'aoi', '--archived');
     expect(JSON.parse(json.stdout)).toEqual({ items: [expect.objectContaining({ slug: 'filter-aoi', archived: true })], nextCursor: null });
     // With a filter, the next-page hint says to keep it; following it reaches the next one, past the archived.
-    const first = await anime('characters', '--archived', '--limit', '1');
     expect(slugs(first.stdout)).toEqual(['filter-aoi']);
     const hint = /^more characters past --limit 1: add --cursor ([0-9a-f-]{36}) \(same filters\) for the next page/.exec(first.stderr);
     expect({ stderr: first.stderr, hint: Boolean(hint) }).toEqual({ stderr: first.stderr, hint: true });
     expect(slugs((await anime('characters', '--archived', '--limit', '1', '--cursor', hint![1])).stdout)).toEqual(['kai-nakamura']);
-    const help = await anime('characters', '--help');
     expect(help.stdout).toMatch(new RegExp(`-q, --search <text> .*\\(at most ${MAX_SEARCH} characters\\)`, 's'));
     expect(help.stdout).toMatch(/--archived +include archived characters/);
   });
@@ -281,50 +305,69 @@ describe('anime CLI against the real stack', () => {
       [['cancel', '12345'], /a generation id is a UUID/],
       [['retry', 'not-an-id', '--new-seed'], /a generation id is a UUID/],
     ];
-    for (const [args, message] of cases) {
-      const result = await anime('--url', 'http://127.0.0.1:1', ...args);
+    // Each its own process, a few at a time; checked in order.
+    const results = await mapAtMost(cases, ([args]) => anime('--url', 'http://127.0.0.1:1', ...args));
+    cases.forEach(([args, message], i) => {
+      const result = results[i];
       expect({ args, code: result.code, first: result.stderr.split('\n')[0] }).toEqual({ args, code: 2, first: expect.stringMatching(message) });
       expect(result.stderr).not.toMatch(/cannot reach/);
       expect(result.stdout).toBe('');
-    }
+    });
     // Within the bounds, they reach the gateway.
-    const statuses = await anime('jobs', '--status', 'canceled', '--limit', '200', '--cursor', '00000000-0000-4000-8000-000000000000');
+    const [statuses, longest, longestSearch] = await Promise.all([
+      anime('jobs', '--status', 'canceled', '--limit', '200', '--cursor', '00000000-0000-4000-8000-000000000000'),
+      anime('jobs', '--project', 'p'.repeat(MAX_PROJECT), '--character', 'c'.repeat(MAX_CHARACTER)),
+      anime('characters', '--search', 's'.repeat(MAX_SEARCH)),
+    ]);
     expect({ code: statuses.code, stderr: statuses.stderr }).toEqual({ code: 0, stderr: '' });
-    const longest = await anime('jobs', '--project', 'p'.repeat(MAX_PROJECT), '--character', 'c'.repeat(MAX_CHARACTER));
     expect({ code: longest.code, stdout: longest.stdout, stderr: longest.stderr }).toEqual({ code: 0, stdout: '(none)\n', stderr: '' });
-    const longestSearch = await anime('characters', '--search', 's'.repeat(MAX_SEARCH));
     expect({ code: longestSearch.code, stdout: longestSearch.stdout, stderr: longestSearch.stderr }).toEqual({ code: 0, stdout: '(none)\n', stderr: '' });
   });
 
   it('when asked for help, given a bad option, an unknown id or a missing key, then it answers plainly with the right exit code', async () => {
-    for (const command of ['generate', 'jobs', 'show', 'cancel', 'retry', 'characters', 'backends', 'queues']) {
-      const help = await anime(command, '--help');
-      expect({ command, code: help.code, usage: help.stdout.startsWith(`Usage: anime ${command}`) }).toEqual({ command, code: 0, usage: true });
-    }
-    expect((await anime('generate', '-c', 'kai-nakamura', '-p', 'x', '--count', 'many')).code).toBe(2);
-    expect((await anime('frobnicate')).code).toBe(2);
-    const missing = await anime('show', '00000000-0000-4000-8000-000000000000');
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/404 not_found/);
-    expect(missing.stderr).not.toMatch(/\n\s+at /);
-    const keyless = await animeWith({ ANIME_API_KEY: '' }, 'jobs');
-    expect(keyless.code).toBe(1);
-    expect(keyless.stderr).toMatch(/401 unauthenticated: .*\(key from none/);
-    const namedButMissing = await animeWith({ ANIME_API_KEY: '' }, '--key-file', '/nonexistent/api-key', 'jobs');
-    expect(namedButMissing.code).toBe(2);
-    expect(namedButMissing.stderr).toMatch(/cannot read --key-file \/nonexistent\/api-key: ENOENT/);
+    const commands = ['generate', 'jobs', 'show', 'cancel', 'retry', 'characters', 'backends', 'queues'];
     // The key file lives only as long as the command that reads it: a test leaves no key behind in /tmp.
     const keyDir = await mkdtemp(path.join(tmpdir(), 'anime-config-'));
     await writeFile(path.join(keyDir, 'api-key'), `${fx.apiKey}\n`, { mode: 0o600 });
-    const fromFile = await animeWith({ ANIME_API_KEY: '', ANIME_CONFIG_DIR: keyDir }, '--json', 'characters').finally(() => rm(keyDir, { recursive: true, force: true }));
-    expect(fromFile.code).toBe(0);
-    const unreachable = await anime('--url', 'http://127.0.0.1:1', 'jobs');
-    expect(unreachable.code).toBe(1);
-    expect(unreachable.stderr).toMatch(/cannot reach the gateway/);
-    // Something else answering at --url (a proxy's HTML error page): one line too.
+    // Something else answering at --url (a proxy's HTML error page).
     const proxy = createServer((_request, response) => response.writeHead(502, { 'content-type': 'text/html' }).end('<html>\n<body>\n<h1>502 Bad Gateway</h1>\n</body>\n</html>\n'));
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    const proxied = await anime('--url', `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, 'jobs').finally(() => proxy.close());
+    // Each its own process, a few at a time; checked in order below.
+    const results = await mapAtMost(
+      [
+        ...commands.map((command) => () => anime(command, '--help')),
+        () => anime('generate', '-c', 'kai-nakamura', '-p', 'x', '--count', 'many'),
+        () => anime('frobnicate'),
+        () => anime('show', '00000000-0000-4000-8000-000000000000'),
+        () => animeWith({ ANIME_API_KEY: '' }, 'jobs'),
+        () => animeWith({ ANIME_API_KEY: '' }, '--key-file', '/nonexistent/api-key', 'jobs'),
+        () => animeWith({ ANIME_API_KEY: '', ANIME_CONFIG_DIR: keyDir }, '--json', 'characters'),
+        () => anime('--url', 'http://127.0.0.1:1', 'jobs'),
+        () => anime('--url', `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, 'jobs'),
+      ],
+      (command) => command(),
+    ).finally(async () => {
+      proxy.close();
+      await rm(keyDir, { recursive: true, force: true });
+    });
+    const helps = results.slice(0, commands.length);
+    const [badCount, unknownCommand, missing, keyless, namedButMissing, fromFile, unreachable, proxied] = results.slice(commands.length);
+    commands.forEach((command, i) => {
+      expect({ command, code: helps[i].code, usage: helps[i].stdout.startsWith(`Usage: anime ${command}`) }).toEqual({ command, code: 0, usage: true });
+    });
+    expect(badCount.code).toBe(2);
+    expect(unknownCommand.code).toBe(2);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/404 not_found/);
+    expect(missing.stderr).not.toMatch(/\n\s+at /);
+    expect(keyless.code).toBe(1);
+    expect(keyless.stderr).toMatch(/401 unauthenticated: .*\(key from none/);
+    expect(namedButMissing.code).toBe(2);
+    expect(namedButMissing.stderr).toMatch(/cannot read --key-file \/nonexistent\/api-key: ENOENT/);
+    expect(fromFile.code).toBe(0);
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toMatch(/cannot reach the gateway/);
+    // The proxy's page: one line too.
     expect(proxied.code).toBe(1);
     expect(proxied.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/^anime: 502 not_json: <html> <body> <h1>502 Bad Gateway/)]);
   });
