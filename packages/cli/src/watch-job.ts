@@ -1,4 +1,4 @@
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { CLIENT_EVENTS, JOB_EVENT_NAMES, TERMINAL_EVENTS, type JobEventName } from '@anime/contracts';
 import { CliError } from './cli-error';
 import type { ApiClient } from './api-client';
@@ -24,6 +24,8 @@ export type ConnectionChange = { state: 'lost'; reason: string } | { state: 'bac
  * gateway goes away and comes back (a restart), so a silent wait is never mistaken for a hang.
  */
 export async function watchJob(api: ApiClient, jobId: string, onEvent: (event: WatchedEvent) => void, onConnection?: (change: ConnectionChange) => void): Promise<WatchedEvent> {
+  // Loaded here, not at the top: only a watch needs it, and it cost every command ~30 ms of start.
+  const { io } = await import('socket.io-client');
   const socket: Socket = io(api.baseUrl, { transports: ['websocket'], reconnection: true, auth: api.key ? { token: api.key } : {} });
   try {
     return await new Promise<WatchedEvent>((resolve, reject) => {
