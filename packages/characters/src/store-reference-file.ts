@@ -1,4 +1,4 @@
-import { sha256Hex, sniffImage, type LibraryStorage } from '@anime/media';
+import { answeredWithin, libraryReadTimeoutMs, LibraryNotAnsweringError, sha256Hex, sniffImage, type LibraryStorage } from '@anime/media';
 import { referenceFilePath } from './reference-file-path';
 
 export interface StoreReferenceFileInput {
@@ -40,7 +40,7 @@ export async function storeReferenceFile(storage: LibraryStorage, input: StoreRe
   const path = input.path ?? referenceFilePath({ characterSlug: input.characterSlug, sha256, label: input.label, extension: image.extension });
   const facts = { path, sha256, bytes: input.bytes.length, width: image.width, height: image.height, mime: image.mime };
   // The name carries the hash, so a file already there with the right hash is these very bytes.
-  if ((await hashThere(storage, path)) === sha256) return { ...facts, isNew: false };
+  if ((await hashThere(storage, path, input.bytes.length)) === sha256) return { ...facts, isNew: false };
   if (!input.dryRun) await storage.write(path, input.bytes);
   return { ...facts, isNew: true };
 }
@@ -51,12 +51,16 @@ export async function storeReferenceFile(storage: LibraryStorage, input: StoreRe
  * says nothing of the library taking writes, so it is no outage of its own: the bytes are written over
  * it as over a missing file, and the write alone says whether the library refuses them (a folder
  * standing there, a volume full or read-only: the caller's library_unavailable). Only file-system
- * errors are taken so; any other (a path outside the library) is thrown.
+ * errors are taken so; any other (a path outside the library) is thrown. A read that has not answered
+ * within libraryReadTimeoutMs of the size being stored (only a file of that size can hold these
+ * bytes; a hung mount) throws LibraryNotAnsweringError: nothing is written (the write would hang as
+ * well), and the gateway answers the upload 503 library_unavailable, ETIMEDOUT.
  */
-async function hashThere(storage: LibraryStorage, path: string): Promise<string | null> {
+async function hashThere(storage: LibraryStorage, path: string, bytes: number): Promise<string | null> {
   try {
-    return await storage.sha256(path);
+    return await answeredWithin(storage.sha256(path), path, libraryReadTimeoutMs(bytes));
   } catch (error) {
+    if (error instanceof LibraryNotAnsweringError) throw error;
     if (typeof (error as NodeJS.ErrnoException | null)?.code === 'string') return null;
     throw error;
   }

@@ -6,3 +6,4 @@ export * from './stale-partial-sweep';
 export * from './decode-image';
 export * from './library-refusal';
 export { makeFolder } from './make-folder';
+export * from './library-not-answering';

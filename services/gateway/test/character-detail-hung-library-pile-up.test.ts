@@ -1,9 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { closeSync, constants, openSync } from 'node:fs';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { REFERENCE_LOOK_TIMEOUT_MS } from '../src/domain/lost-reference-files';
+import { holdEveryPoolThread } from './hold-pool-threads';
 import { png } from './images';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
 
@@ -36,31 +35,6 @@ afterAll(async () => {
   await rm(fifoDir, { recursive: true, force: true });
 });
 
-/** Holds every libuv pool thread until the returned release is called. */
-async function holdEveryPoolThread(): Promise<() => Promise<void>> {
-  const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
-  const fifos = Array.from({ length: threads }, (_, i) => path.join(fifoDir, `hold-${i}`));
-  for (const fifo of fifos) execFileSync('mkfifo', [fifo]);
-  const readers = fifos.map((fifo) => open(fifo, 'r'));
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  return async () => {
-    const writers: number[] = [];
-    for (const fifo of fifos) {
-      for (;;) {
-        try {
-          writers.push(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
-          break;
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code !== 'ENXIO') throw error;
-          await new Promise((resolve) => setTimeout(resolve, 10));
-        }
-      }
-    }
-    for (const reader of await Promise.all(readers)) await reader.close();
-    for (const fd of writers) closeSync(fd);
-  };
-}
-
 /** File-system requests of this process (the gateway runs in it) not answered yet. */
 const pendingFsRequests = () => process.getActiveResourcesInfo().filter((what) => what.startsWith('FSReq')).length;
 
@@ -74,7 +48,7 @@ async function detail(): Promise<{ ms: number; missing: [string, boolean][] }> {
 
 describe('the character detail, asked again and again while the library does not answer', () => {
   it('when the stats of its reference files got no answer, then later requests queue no more stats for them and answer at once; once the library answers, files are looked at again', async () => {
-    const release = await holdEveryPoolThread();
+    const release = await holdEveryPoolThread(fifoDir);
     let pendingAfterFirst: number;
     try {
       const first = await detail();

@@ -1,9 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { closeSync, constants, openSync } from 'node:fs';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { REFERENCE_LOOK_TIMEOUT_MS } from '../src/domain/lost-reference-files';
+import { holdEveryPoolThread } from './hold-pool-threads';
 import { jsonClient } from './http-client';
 import { png } from './images';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
@@ -37,37 +36,9 @@ afterAll(async () => {
   await rm(fifoDir, { recursive: true, force: true });
 });
 
-/** Holds every libuv pool thread until `release` is called: each blocked opening a FIFO for reading. */
-async function holdEveryPoolThread(): Promise<() => Promise<void>> {
-  const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
-  const fifos = Array.from({ length: threads }, (_, i) => path.join(fifoDir, `hold-${i}`));
-  for (const fifo of fifos) execFileSync('mkfifo', [fifo]);
-  const readers = fifos.map((fifo) => open(fifo, 'r'));
-  // Opened from the main thread (not the pool, which is held): it succeeds once a reader waits.
-  const writers: number[] = [];
-  const openWriter = async (fifo: string) => {
-    for (;;) {
-      try {
-        return openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENXIO') throw error;
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-    }
-  };
-  // Every reader is blocked in its open once a writer could be opened... which would free it: so
-  // only wait until the pool is seen held (a stat queued behind the readers does not settle).
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  return async () => {
-    for (const fifo of fifos) writers.push(await openWriter(fifo));
-    for (const reader of await Promise.all(readers)) await reader.close();
-    for (const fd of writers) closeSync(fd);
-  };
-}
-
 describe('the character detail while the library does not answer', () => {
   it('when every stat of its reference files hangs, then the detail still answers 200 within the look timeout, its references as recorded', async () => {
-    const release = await holdEveryPoolThread();
+    const release = await holdEveryPoolThread(fifoDir);
     try {
       const started = Date.now();
       // Before: no answer at all (the fetch is cut after 10 s).

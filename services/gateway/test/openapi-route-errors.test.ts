@@ -34,6 +34,13 @@ describe('OpenAPI error answers, route by route', () => {
     expect(naming.sort()).toEqual(downloads.sort());
   });
 
+  it('when a library read does not answer in time (a hung mount), then the upload, the import and both downloads name details.reason ETIMEDOUT in their 503', () => {
+    const routes = ['POST /api/v1/characters/{idOrSlug}/references', 'POST /api/v1/characters/import', 'GET /api/v1/assets/{id}/file', 'GET /api/v1/characters/{idOrSlug}/references/{refId}/file'];
+    for (const route of routes) {
+      expect({ route, description: operation(route).responses['503'].description }).toEqual({ route, description: expect.stringContaining('details.reason ETIMEDOUT') });
+    }
+  });
+
   it('when an export finds reference files lost, then its 409 says bundle_incomplete and the shape of details.references', () => {
     const description = operation('GET /api/v1/characters/{idOrSlug}/export').responses['409'].description;
     expect(description).toContain('bundle_incomplete');

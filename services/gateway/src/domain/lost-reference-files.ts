@@ -1,5 +1,5 @@
 import type { CharacterReference, Db } from '@anime/db';
-import type { LibraryStorage } from '@anime/media';
+import { answeredWithin, libraryReadTimeoutMs, type LibraryStorage } from '@anime/media';
 import { recordReferenceFileFound, recordReferenceFileMissing, within } from '@anime/pipeline';
 
 /** How long one look at a reference's file (a stat) may take before it is taken as no answer. */
@@ -68,11 +68,15 @@ export async function recordLostReferenceFile(deps: { db: Db; storage: LibrarySt
  * Whether a reference marked missing has its file back as recorded: its size, then its sha256 (read
  * only at the recorded size, which its upload bounded). Found so, the mark is cleared: one set while
  * the library was away (a volume not mounted answers every stat with nothing) or by a look racing a
- * re-upload does not keep the file from being served until the image is uploaded again.
+ * re-upload does not keep the file from being served until the image is uploaded again. A read of it
+ * that has not answered within libraryReadTimeoutMs of the recorded size (a hung mount) throws
+ * LibraryNotAnsweringError, the mark kept: nothing tells whether the file is back (a download answers
+ * 503 library_unreadable, ETIMEDOUT); a read that fails otherwise is a file not back.
  */
 export async function recordReferenceFileBack(deps: { db: Db; storage: LibraryStorage }, reference: CharacterReference): Promise<boolean> {
   if (await isReferenceFileLost(deps.storage, reference)) return false;
-  if ((await deps.storage.sha256(reference.path).catch(() => null)) !== reference.sha256) return false;
+  const read = deps.storage.sha256(reference.path).catch(() => null);
+  if ((await answeredWithin(read, reference.path, libraryReadTimeoutMs(reference.bytes))) !== reference.sha256) return false;
   await recordReferenceFileFound(deps.db, reference);
   return true;
 }

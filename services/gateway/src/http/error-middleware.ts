@@ -16,6 +16,9 @@ export const DATABASE_RETRY_AFTER_S = 5;
 /** Seconds a client is asked to wait when the library refuses writes or a download's read: an operator has to free, remount or fix it. */
 export const LIBRARY_RETRY_AFTER_S = 60;
 
+/** A GET or HEAD: no such route writes to the library. */
+const isRead = (method: string) => method === 'GET' || method === 'HEAD';
+
 interface BodyParserError { type?: string; status?: number; expose?: boolean; message: string; body?: unknown }
 
 /**
@@ -69,23 +72,25 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
       res.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_S));
       log.warn('database unavailable', { requestId: res.locals.requestId, path: req.path, error: (error as Error).message?.split('\n').at(-1) });
       body = { code: 'database_unavailable', message: 'the database is unavailable; try again shortly' };
-    } else if (error instanceof LibraryFileUnreadableError) {
-      // A download's file the gateway may not read (EACCES, EPERM, EIO, ELOOP): an operator fixes the
-      // permission or the volume; the file may be fine, so nothing was marked missing.
+    } else if (error instanceof LibraryFileUnreadableError || (isRead(req.method) && error instanceof LibraryNotAnsweringError)) {
+      // A download's file the gateway may not read (EACCES, EPERM, EIO, ELOOP), or whose read did not
+      // answer in time (ETIMEDOUT: a hung mount): an operator fixes the permission, the volume or the
+      // mount; the file may be fine, so nothing was marked missing.
       status = 503;
       res.setHeader('Retry-After', String(LIBRARY_RETRY_AFTER_S));
       // sendFile offered ranges (or the one asked for) of a file it then could not read (a 412 or 416 keeps them).
       for (const header of ['Accept-Ranges', 'Content-Range']) res.removeHeader(header);
-      log.warn('library file unreadable', { requestId: res.locals.requestId, path: req.path, code: error.reason, error: error.message });
-      body = { code: 'library_unreadable', message: error.message, details: { reason: error.reason } };
+      const message = error instanceof LibraryFileUnreadableError ? error.message : `${error.message}: the file cannot be read from the library now (${error.reason}); it is not marked missing; try again once the library answers`;
+      log.warn(error instanceof LibraryFileUnreadableError ? 'library file unreadable' : 'library not answering', { requestId: res.locals.requestId, path: req.path, code: error.reason, error: error.message });
+      body = { code: 'library_unreadable', message, details: { reason: error.reason } };
     } else if (error instanceof LibraryNotAnsweringError) {
-      // A read an import needed did not answer in time (a hung mount): an outage, answered before
-      // anything of the import was recorded.
+      // A read a write route needed (an upload's or an import's look at a file already there) did not
+      // answer in time (a hung mount): an outage, answered before anything was stored or recorded.
       status = 503;
       res.setHeader('Retry-After', String(LIBRARY_RETRY_AFTER_S));
       log.warn('library not answering', { requestId: res.locals.requestId, path: req.path, code: error.reason, error: error.message });
-      body = { code: 'library_unavailable', message: `the library cannot store files now: ${error.message} (${error.reason}); the import was not recorded; try again once it answers`, details: { reason: error.reason } };
-    } else if (req.method !== 'GET' && req.method !== 'HEAD' && libraryRefusal(error)) {
+      body = { code: 'library_unavailable', message: `the library cannot store files now: ${error.message} (${error.reason}); nothing was stored; try again once it answers`, details: { reason: error.reason } };
+    } else if (!isRead(req.method) && libraryRefusal(error)) {
       // Not on a read: EACCES/EPERM there is a file this process may not read (a download answers
       // library_unreadable, above), and no GET or HEAD writes to the library.
       // The library volume is full, read-only or not writable (an upload, an import): an outage an

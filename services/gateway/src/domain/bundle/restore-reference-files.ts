@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { CharacterReference, Db } from '@anime/db';
-import { UnsafeLibraryPathError, type LibraryStorage } from '@anime/media';
+import { libraryReadTimeoutMs, UnsafeLibraryPathError, type LibraryStorage } from '@anime/media';
 import { recordReferenceFileFound, within } from '@anime/pipeline';
 import { LibraryNotAnsweringError } from '../library-not-answering';
 import { isReferenceFileLost } from '../lost-reference-files';
@@ -34,18 +34,13 @@ export async function restoreReferenceFiles(deps: { db: Db; storage: LibraryStor
   return restored;
 }
 
-/** What a hash of a reference file may take at the least: an open and a first read on a cold or spun-down disk, behind other work on libuv's 4 threads. */
-const HASH_BASE_MS = 5_000;
-/** The slowest read a working library is taken to manage: far below any disk or network mount that answers (a degraded NFS mount over 100 Mbit/s reads ~10 MiB/s). */
-const HASH_FLOOR_BYTES_PER_S = 1024 * 1024;
-
 /**
  * How long the hash of a reference file of `bytes` may take before the library is taken as not
- * answering: a hash reads the whole file, so the bound grows with it, HASH_BASE_MS plus 1 ms per KiB
- * (5 s for a small image, 25 s at REFERENCE_MAX_BYTES' default of 20 MiB). Generous on purpose: a
- * slow volume still gets its files checked, and only one that stopped answering fails the import.
+ * answering (libraryReadTimeoutMs: 5 s plus 1 ms per KiB, 25 s at REFERENCE_MAX_BYTES' default of
+ * 20 MiB). Generous on purpose: a slow volume still gets its files checked, and only one that
+ * stopped answering fails the import.
  */
-export const referenceHashTimeoutMs = (bytes: number): number => HASH_BASE_MS + Math.ceil((Math.max(0, bytes) * 1000) / HASH_FLOOR_BYTES_PER_S);
+export const referenceHashTimeoutMs = libraryReadTimeoutMs;
 
 /**
  * The file at the row's path has its recorded size (a stat, bounded by isReferenceFileLost), then its

@@ -133,6 +133,16 @@ export const LIBRARY_UNAVAILABLE_NOTE = 'library_unavailable (Retry-After: 60, d
  */
 export const LIBRARY_UNREADABLE_NOTE = 'library_unreadable (Retry-After: 60, details.reason the errno: EACCES, EPERM, EIO, ELOOP) when the library file is there but the gateway may not read it (its permissions, the volume); it is not marked missing, and downloads again once an operator fixes it';
 
+/**
+ * The 503 of a read that did not answer in time (a hung mount: LibraryNotAnsweringError): the same
+ * code as the route's other library 503, details.reason ETIMEDOUT. The bounds are
+ * packages/media/src/library-not-answering.ts' (LIBRARY_READ_BASE_MS, libraryReadTimeoutMs).
+ */
+export const LIBRARY_NOT_ANSWERING_NOTES = {
+  upload: 'or details.reason ETIMEDOUT when the file already at the image’s library path does not answer its hash within 5 s plus 1 s per MiB of the image (a hung mount): nothing is stored',
+  download: 'or details.reason ETIMEDOUT when the library does not answer (a hung mount): nothing of the file sent within 5 s of starting to send it (after a reference’s look at its file, at most 2 s), or, for a reference marked missing, its read-back not done within 5 s plus 1 s per MiB; nothing is marked missing',
+} as const;
+
 /** `/a/:id/b` → `/a/{id}/b`. */
 export const toOpenApiPath = (expressPath: string) => expressPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 

@@ -36,7 +36,7 @@ import {
   workflowVersionResourceSchema,
 } from '@anime/contracts';
 import { createCharacterBodySchema, referenceFieldsSchema, versionBodySchema, versionPatchBodySchema } from '../character-bodies';
-import { filePart, HEADERS, LIBRARY_UNAVAILABLE_NOTE, LIBRARY_UNREADABLE_NOTE, type ApiRoute, type ResponseHeader } from './api-path';
+import { filePart, HEADERS, LIBRARY_NOT_ANSWERING_NOTES, LIBRARY_UNAVAILABLE_NOTE, LIBRARY_UNREADABLE_NOTE, type ApiRoute, type ResponseHeader } from './api-path';
 
 // Every route of the gateway, as the OpenAPI document describes it. A test checks that this table
 // and the routes Express serves are the same set, and that real answers validate against it.
@@ -111,7 +111,7 @@ export const API_ROUTES: ApiRoute[] = [
     method: 'get', path: '/api/v1/assets/:id/file', tags: ['assets'], summary: "Download an asset's file (exactly ComfyUI's bytes)",
     params: id('asset id'), responses: download('a safe file name', 'image/png'),
     errors: [400, 404, 409, 410, 412, 416], errorHeaders: downloadErrorHeaders,
-    errorNotes: { 410: 'asset_file_missing: no file at its library path (or a folder there)', 503: LIBRARY_UNREADABLE_NOTE },
+    errorNotes: { 410: 'asset_file_missing: no file at its library path (or a folder there)', 503: `${LIBRARY_UNREADABLE_NOTE}; ${LIBRARY_NOT_ANSWERING_NOTES.download}` },
   },
   // Characters
   { method: 'get', path: '/api/v1/characters', tags: ['characters'], summary: 'List characters', query: characterListQuerySchema, responses: { 200: ok('a page', page(characterSummarySchema, 'CharacterPage')) }, errors: [400] },
@@ -146,12 +146,12 @@ export const API_ROUTES: ApiRoute[] = [
       200: { description: 'the same image was already attached', schema: characterReferenceResourceSchema, headers: { Location: 'its file' } },
     },
     errors: [400, 404, 409, 413, 415],
-    errorNotes: { 503: LIBRARY_UNAVAILABLE_NOTE },
+    errorNotes: { 503: `${LIBRARY_UNAVAILABLE_NOTE}; ${LIBRARY_NOT_ANSWERING_NOTES.upload}` },
   },
   {
     method: 'get', path: '/api/v1/characters/:idOrSlug/references/:refId/file', tags: ['characters'], summary: "Download a reference image",
     params: character.extend({ refId: z.uuid() }), responses: download('the label as its file name', 'image/*'), errors: [404, 409, 410, 412, 416], errorHeaders: downloadErrorHeaders,
-    errorNotes: { 503: LIBRARY_UNREADABLE_NOTE },
+    errorNotes: { 503: `${LIBRARY_UNREADABLE_NOTE}; ${LIBRARY_NOT_ANSWERING_NOTES.download}` },
   },
   { method: 'delete', path: '/api/v1/characters/:idOrSlug/references/:refId', tags: ['characters'], summary: 'Detach a reference image', params: character.extend({ refId: z.uuid() }), responses: { 204: { description: 'detached' } }, errors: [404, 409] },
   {

@@ -12,6 +12,7 @@ import { attachmentHeader } from '../download-name';
 import { pageFilter } from '../keyset-page';
 import { libraryFileUnreadable } from '../library-file-unreadable';
 import { parseOr400 } from '../parse-body';
+import { sendLibraryFile } from '../send-library-file';
 
 const idParam = z.string().uuid('must be an asset id (uuid)');
 /** What sendFile fails with where no file stands at an asset's path. */
@@ -69,14 +70,12 @@ export function assetRoutes(deps: { db: Db; libraryDir: string }): Router {
     res.setHeader('ETag', `"${asset.sha256}"`);
     res.setHeader('Content-Disposition', attachmentHeader(path.basename(asset.path), `asset-${asset.id}`));
     res.type(asset.mime);
-    await new Promise<void>((resolve, reject) =>
-      res.sendFile(absolute, { dotfiles: 'allow', headers: { 'Cache-Control': 'private, max-age=31536000, immutable' } }, (error) => {
-        if (!error) return resolve();
-        // Nothing at its path, a folder there (EISDIR), or a file where one of its folders goes (ENOTDIR).
-        if (NO_FILE.includes((error as NodeJS.ErrnoException).code ?? '')) return reject(new ApiError(410, 'asset_file_missing', `the file of asset ${asset.id} is missing from the library`));
-        reject(libraryFileUnreadable(error, `the file of asset ${asset.id}`) ?? error);
-      }),
-    );
+    // Bounded: a file not answering (a hung mount) is LibraryNotAnsweringError, passed on as it is.
+    await sendLibraryFile(res, absolute, asset.path).catch((error: unknown) => {
+      // Nothing at its path, a folder there (EISDIR), or a file where one of its folders goes (ENOTDIR).
+      if (NO_FILE.includes((error as NodeJS.ErrnoException).code ?? '')) throw new ApiError(410, 'asset_file_missing', `the file of asset ${asset.id} is missing from the library`);
+      throw libraryFileUnreadable(error, `the file of asset ${asset.id}`) ?? error;
+    });
   });
 
   return router;

@@ -14,6 +14,7 @@ import { imageRefusal } from '../image-refusal';
 import { libraryFileUnreadable } from '../library-file-unreadable';
 import { zodDetails } from '../parse-body';
 import { readUpload } from '../read-upload';
+import { sendLibraryFile } from '../send-library-file';
 
 export function characterReferenceRoutes(deps: { db: Db; libraryDir: string; referenceMaxBytes: number; referenceMaxPixels: number }): Router {
   const router = Router({ mergeParams: true });
@@ -75,15 +76,13 @@ export function characterReferenceRoutes(deps: { db: Db; libraryDir: string; ref
     res.setHeader('ETag', `"${reference.sha256}"`);
     res.setHeader('Content-Disposition', attachmentHeader(`${reference.label}${path.extname(reference.path)}`, `reference-${reference.id}`));
     res.type(reference.mime);
-    await new Promise<void>((resolve, reject) =>
-      res.sendFile(absolute, { dotfiles: 'allow', headers: { 'Cache-Control': 'private, max-age=31536000, immutable' } }, (error) => {
-        if (!error) return resolve();
-        // Gone since the look above (or a folder, or a file where one of its folders goes): lost.
-        if (['ENOENT', 'ENOTDIR', 'EISDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) return lost().then(reject, reject);
-        // A file it may not read says nothing of the image: not marked missing.
-        reject(libraryFileUnreadable(error, `the file of reference ${reference.id}`) ?? error);
-      }),
-    );
+    // Bounded: a file not answering (a hung mount) is LibraryNotAnsweringError, passed on as it is and marking nothing.
+    await sendLibraryFile(res, absolute, reference.path).catch(async (error: unknown) => {
+      // Gone since the look above (or a folder, or a file where one of its folders goes): lost.
+      if (['ENOENT', 'ENOTDIR', 'EISDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) throw await lost();
+      // A file it may not read says nothing of the image: not marked missing.
+      throw libraryFileUnreadable(error, `the file of reference ${reference.id}`) ?? error;
+    });
   });
 
   // Detaching, not deleting: versions and assets made with the reference still point at its file.
