@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { mintKey, type NewApiKey } from '@anime/api-keys';
 import { createDb, type Db } from '@anime/db';
-import { createLogger } from '@anime/logger';
+import { createLogger, type Logger } from '@anime/logger';
 import { createPipelineQueues, createRedis, JobControlPublisher, JobEventPublisher, type PipelineQueues } from '@anime/pipeline';
 import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, type TestDatabase } from '@anime/testing';
 import { createGateway, type Gateway, type GatewayDeps } from '../src/app';
@@ -55,9 +55,11 @@ export async function startTestGateway(
     socketAdapter?: boolean;
     /** DATABASE_QUERY_TIMEOUT_MS of the gateway's connections (default 10 s). */
     queryTimeoutMs?: number;
+    /** The gateway's logger (default: errors only, to the console). */
+    log?: Logger;
   } = {},
 ): Promise<TestGateway> {
-  const { connectVia, limiterRedisVia, subscriberRedisVia, redisVia, host = '127.0.0.1', database: sharedDatabase, queuePrefix: sharedPrefix, socketAdapter: withAdapter, queryTimeoutMs, ...settings } = options;
+  const { connectVia, limiterRedisVia, subscriberRedisVia, redisVia, host = '127.0.0.1', database: sharedDatabase, queuePrefix: sharedPrefix, socketAdapter: withAdapter, queryTimeoutMs, log, ...settings } = options;
   // A test sends requests back to back, faster on a quiet machine than any client: the request rate
   // limit (20/s + 40 per 10 s) is lifted unless the test names its limits (`limits: {}` keeps the defaults).
   const limits = { ...settings, limits: settings.limits ?? { RATE_LIMIT_RPS: 1_000_000 } };
@@ -81,7 +83,7 @@ export async function startTestGateway(
     limiterRedis,
     ...limits,
     socketAdapter: socketAdapter?.adapter,
-    log: createLogger('gateway', 'error'),
+    log: log ?? createLogger('gateway', 'error'),
     // As services/gateway/src/start.ts checks them.
     readiness: {
       database: async () => {

@@ -30,6 +30,11 @@ export function sendLibraryFile(res: Response, absolute: string, relativePath: s
       if (res.headersSent || res.writableEnded) return;
       settle(new LibraryNotAnsweringError(relativePath, DOWNLOAD_START_TIMEOUT_MS));
     }, DOWNLOAD_START_TIMEOUT_MS);
-    res.sendFile(absolute, SEND_OPTIONS, (error) => settle(error));
+    // A client gone half-way (ECONNABORTED: a closed tab, a canceled download) leaves nothing to
+    // answer and is no fault here: settled as sent, not passed on as an unexpected error.
+    res.sendFile(absolute, SEND_OPTIONS, (error) => settle(isClientGone(error) ? undefined : error));
   });
 }
+
+/** What sendFile reports when the client left before the file was sent whole. */
+const isClientGone = (error: unknown): boolean => ['ECONNABORTED', 'ECONNRESET', 'EPIPE'].includes((error as NodeJS.ErrnoException | undefined)?.code ?? '');
