@@ -20,6 +20,7 @@ export function databaseStatements(): number {
 export type SqlPool = pg.Pool;
 
 const pools = new WeakMap<Db, SqlPool>();
+const queryTimeouts = new WeakMap<Db, number>();
 
 /**
  * The pool under `db`, for hot-path statements that skip Prisma's query interpreter (a parameterized
@@ -29,6 +30,11 @@ export function poolOf(db: Db): SqlPool {
   const pool = pools.get(db);
   if (!pool) throw new Error('poolOf: this Db was not made by createDb');
   return pool;
+}
+
+/** How long a statement on `db` may go unanswered (createDb's queryTimeoutMs). */
+export function queryTimeoutOf(db: Db): number {
+  return queryTimeouts.get(db) ?? DEFAULT_QUERY_TIMEOUT_MS;
 }
 
 const { TIMESTAMP, INT8 } = pg.types.builtins;
@@ -60,6 +66,17 @@ export const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
 // would otherwise run it to the end), yet never cuts one first, so a timeout always reads the same.
 const STATEMENT_TIMEOUT_MARGIN_MS = 1_000;
 
+/**
+ * How long a statement may wait for a lock (a row's, or an advisory lock such as a key's queue lock):
+ * less than the client's limit, so PostgreSQL gives up the wait (55P03, unavailable) before the client
+ * does. A wait outliving the client's timeout ran on unseen: once the lock came free (before
+ * statement_timeout) its INSERT went ahead and committed, a generation written for a client that
+ * had been answered 503.
+ */
+export function lockTimeoutOf(queryTimeoutMs: number): number {
+  return queryTimeoutMs - Math.min(STATEMENT_TIMEOUT_MARGIN_MS, Math.floor(queryTimeoutMs / 4));
+}
+
 export interface CreateDbOptions {
   max?: number;
   /** How long a statement may go unanswered before it fails as unavailable and its connection is closed (default DEFAULT_QUERY_TIMEOUT_MS). */
@@ -85,6 +102,7 @@ export function createDb(databaseUrl: string, options: CreateDbOptions = {}): Db
     keepAliveInitialDelayMillis: 10_000,
     query_timeout: queryTimeoutMs,
     statement_timeout: queryTimeoutMs + STATEMENT_TIMEOUT_MARGIN_MS,
+    lock_timeout: lockTimeoutOf(queryTimeoutMs),
     types: PRISMA_LIKE_TYPES,
   });
   // pg-pool hands a new client to a promise-based `connect()` (the adapter's transactions) with no
@@ -119,6 +137,7 @@ export function createDb(databaseUrl: string, options: CreateDbOptions = {}): Db
   const adapter = new PrismaPg(pool, { disposeExternalPool: true });
   const db = retryReadsOnce(new PrismaClient({ adapter }));
   pools.set(db, pool);
+  queryTimeouts.set(db, queryTimeoutMs);
   return db;
 }
 

@@ -11,7 +11,8 @@
  * - node-postgres' own plain Errors ("Connection terminated unexpectedly", "Client has encountered
  *   a connection error and is not queryable", a pool connect timeout, a statement past query_timeout)
  *   and socket errnos;
- * - a statement the server canceled (57014: past statement_timeout, or pg_cancel_backend).
+ * - a statement the server canceled (57014: past statement_timeout, or pg_cancel_backend) or whose
+ *   lock wait it ended (55P03: past lock_timeout).
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
   return causes(error).some(looksUnavailable);
@@ -23,8 +24,9 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2028']);
 // Class 08 is "connection exception"; 57P01 admin_shutdown (pg_terminate_backend), 57P02 crash_shutdown,
 // 57P03 cannot_connect_now (starting or in recovery), 57P05 idle_session_timeout, 53300 too_many_connections,
-// 57014 query_canceled (statement_timeout, pg_cancel_backend): the server could not finish it now, not a fault of the query.
-const SQLSTATES = new Set(['57P01', '57P02', '57P03', '57P05', '53300', '57014']);
+// 57014 query_canceled (statement_timeout, pg_cancel_backend), 55P03 lock_not_available (a lock held past lock_timeout,
+// which createDb sets below the query timeout): the server could not finish it now, not a fault of the query.
+const SQLSTATES = new Set(['57P01', '57P02', '57P03', '57P05', '53300', '57014', '55P03']);
 const ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
 const ERRNOS = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
 // node-postgres' words for a statement past query_timeout (createDb closes its connection).

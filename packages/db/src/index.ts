@@ -7,4 +7,5 @@ export { isUniqueViolation } from './unique-violation';
 export { literalLikePattern } from './like-pattern';
 export { readRows, runStatement, SQL_NOW, type Statement } from './statements';
 export { inLockedTransaction, type LockedTransaction } from './locked-transaction';
+export { LockBusyError, oneWaiterPerLock } from './one-waiter-per-lock';
 export { databaseUrlProblem } from './database-url';

@@ -1,6 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { queueForStage, type AssetResource, type GenerationRequestBody, type JobConditioning, type JobError, type JobEventEnvelope, type JobEventName, type JobEventPayloads, type StageQueueKey, type RenderOutputs, type StoredWorkflow, type AttemptEndCode, type ReferenceUse } from '@anime/contracts';
-import { inLockedTransaction, isUniqueViolation, readRows, runStatement, type Asset, type Db, type GenerationJob, type Statement } from '@anime/db';
+import { inLockedTransaction, isUniqueViolation, oneWaiterPerLock, readRows, runStatement, type Asset, type Db, type GenerationJob, type Statement } from '@anime/db';
 import { json, runNumbering } from './lifecycle-sql';
 import type { GenerationRow } from './load-generation';
 
@@ -98,11 +98,14 @@ export class JobLifecycle {
    * producer's keyless generations) has fewer than `cap` queued or running; `full` (nothing
    * written) otherwise. One statement: its count runs under the caller's queue lock (queueLockOf),
    * so concurrent creators — in any process on the database — cannot both pass it: the cap holds
-   * exactly, at the cost of a count stopped at the cap (CREATE_WITHIN_CAP).
+   * exactly, at the cost of a count stopped at the cap (CREATE_WITHIN_CAP). In this process, one
+   * statement per lock at a time waits for it (oneWaiterPerLock), so a held lock ties up one pooled
+   * connection, not all of them.
    */
   async createWithinCap(input: NewGeneration, cap: number): Promise<Created | { full: true }> {
     const lock = queueLockOf(input.apiKeyId ?? null, input.source);
-    const [job] = await runStatement<CreatedJob>(this.db, CREATE_WITHIN_CAP, [...this.insertValues(input), lock, cap]);
+    const values = [...this.insertValues(input), lock, cap];
+    const [job] = await oneWaiterPerLock(this.db, lock, () => runStatement<CreatedJob>(this.db, CREATE_WITHIN_CAP, values));
     if (job) return { job, created: true as const, event: envelope('job:queued', { seq: 1, source: job.source, requestId: job.requestId }, { jobId: job.id }) };
     // Nothing inserted: a duplicate of its producer's (source, requestId), or no room.
     const winner = input.requestId ? (await readRows<CreatedJob>(this.db, FIND_BY_REQUEST, [input.source, input.requestId]))[0] : undefined;
