@@ -112,9 +112,12 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
     }
     if (cancel.aborted) return result(await cancelNow(generation.id, 'its backend is gone: nothing to take off'));
     // Waiting for a backend and the prompt's own run are each bounded by JOB_TIMEOUT_S; a
-    // failover keeps the clock of the first submission.
+    // failover keeps the clock of the first submission of its attempt (one in flight: `submitted`).
+    // A retry is a new attempt, with a clock of its own: its row still holds the last attempt's
+    // start, which timed it out at once when retried later than JOB_TIMEOUT_S.
     // A generation never submitted (no prompt id recorded) has no attempt yet: its first needs no count.
-    const clock: AttemptClock = { waitStartedAt: Date.now(), firstSubmittedAt: generation.startedAt?.getTime(), attempts: generation.promptId ? undefined : 0 };
+    const inFlightSince = generation.stage === 'submitted' ? generation.startedAt?.getTime() : undefined;
+    const clock: AttemptClock = { waitStartedAt: Date.now(), firstSubmittedAt: inFlightSince, attempts: generation.promptId ? undefined : 0 };
     for (;;) {
       const outcome = await attempt(generation, job, submitted ? (endReason ?? 'backend_lost') : undefined, clock, cancel, signal, avoid);
       if (outcome.kind !== 'lost') return result(outcome);
