@@ -40,6 +40,20 @@ export const PARTIAL_FILE = /\.[0-9a-f]{12}\.partial$/;
 // `.<12 hex>.partial`: what partialPathFor adds to its target's name.
 const PARTIAL_SUFFIX_LENGTH = 1 + 12 + '.partial'.length;
 
+/**
+ * Whether `relativePath` (a row's, a bundle's) lies outside the library, where no storage call
+ * may reach: a restore skips such a row rather than fail on it (UnsafeLibraryPathError).
+ */
+export function isOutsideLibrary(storage: Pick<LibraryStorage, 'locate'>, relativePath: string): boolean {
+  try {
+    storage.locate(relativePath);
+    return false;
+  } catch (error) {
+    if (error instanceof UnsafeLibraryPathError) return true;
+    throw error;
+  }
+}
+
 export class UnsafeLibraryPathError extends Error {
   constructor(relativePath: string) {
     super(`refusing a library path outside LIBRARY_DIR: ${JSON.stringify(relativePath)}`);

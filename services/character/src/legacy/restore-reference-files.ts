@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { storeReferenceFile } from '@anime/characters';
 import type { Db } from '@anime/db';
-import { LocalLibraryStorage, sha256Hex, UnsafeLibraryPathError } from '@anime/media';
+import { isOutsideLibrary, LocalLibraryStorage, sha256Hex } from '@anime/media';
 import { recordReferenceFileFound } from '@anime/pipeline';
 import type { CharacterPlan } from './plan-character';
 import { readLegacyImage } from './read-legacy-image';
@@ -38,7 +38,7 @@ export async function restoreReferenceFiles(db: Db, character: { id: string; slu
     if (!image.found) continue; // reported as missing by the import that created the row
     const row = await db.characterReference.findUnique({ where: { characterId_sha256: { characterId: character.id, sha256: sha256Hex(image.bytes) } } });
     if (!row) continue;
-    if (outsideLibrary(storage, row.path)) {
+    if (isOutsideLibrary(storage, row.path)) {
       result.outsideLibrary.push(`reference ${row.id} (${row.label}) of ${character.slug} records a path outside the library, ${JSON.stringify(row.path)}: its file is not restored`);
       continue;
     }
@@ -47,14 +47,4 @@ export async function restoreReferenceFiles(db: Db, character: { id: string; slu
     if (!options.dryRun) await recordReferenceFileFound(db, row);
   }
   return result;
-}
-
-function outsideLibrary(storage: LocalLibraryStorage, relativePath: string): boolean {
-  try {
-    storage.locate(relativePath);
-    return false;
-  } catch (error) {
-    if (error instanceof UnsafeLibraryPathError) return true;
-    throw error;
-  }
 }

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { CharacterReference, Db } from '@anime/db';
-import { libraryReadTimeoutMs, UnsafeLibraryPathError, type LibraryStorage } from '@anime/media';
+import { isOutsideLibrary, libraryReadTimeoutMs, type LibraryStorage } from '@anime/media';
 import { recordReferenceFileFound, within } from '@anime/pipeline';
 import { LibraryNotAnsweringError } from '../library-not-answering';
 import { isReferenceFileLost } from '../lost-reference-files';
@@ -22,7 +22,7 @@ export async function restoreReferenceFiles(deps: { db: Db; storage: LibraryStor
     const row = bySha.get(reference.meta.sha256);
     // A row recording a path outside the library (a legacy one; its file route answers 409
     // reference_path_invalid) is left alone: nothing is written there, and its mark stays.
-    if (!row || outsideLibrary(deps.storage, row.path)) continue;
+    if (!row || isOutsideLibrary(deps.storage, row.path)) continue;
     if (!(await isIntact(deps.storage, row))) {
       // One image in memory at a time, at most REFERENCE_MAX_BYTES: the bundle's own limit per entry.
       await deps.storage.write(row.path, await readFile(reference.path));
@@ -55,14 +55,4 @@ async function isIntact(storage: LibraryStorage, row: CharacterReference): Promi
   const hashed = await within(storage.sha256(row.path).then((sha256) => ({ sha256 }), () => ({ sha256: null })), timeoutMs);
   if (!hashed) throw new LibraryNotAnsweringError(row.path, timeoutMs);
   return hashed.sha256 === row.sha256;
-}
-
-function outsideLibrary(storage: LibraryStorage, relativePath: string): boolean {
-  try {
-    storage.locate(relativePath);
-    return false;
-  } catch (error) {
-    if (error instanceof UnsafeLibraryPathError) return true;
-    throw error;
-  }
 }
