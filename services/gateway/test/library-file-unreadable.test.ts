@@ -1,4 +1,3 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { sha256Hex } from '@anime/media';
@@ -6,6 +5,7 @@ import { kaiDefinition } from './fixtures';
 import { png } from './images';
 import { checkAgainstApiDocument } from './openapi-conformance';
 import { rawRequest, type RawResponse } from './raw-request';
+import { UNREADABLE_FILE } from './unreadable-file';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
 
 // A library file the gateway may not read (EACCES/EPERM: its permissions, a security policy; EIO: the
@@ -20,16 +20,7 @@ const urls: Record<'asset' | 'reference', string> = { asset: '', reference: '' }
 const files: Record<'asset' | 'reference', string> = { asset: '', reference: '' };
 let referenceId = '';
 
-const unreadable = readdirSync('/sys/bus')
-  .map((bus) => `/sys/bus/${bus}/uevent`)
-  .find((file) => {
-    try {
-      readFileSync(file);
-      return false;
-    } catch (error) {
-      return (error as NodeJS.ErrnoException).code === 'EACCES';
-    }
-  });
+const unreadable = UNREADABLE_FILE;
 
 beforeAll(async () => {
   gateway = await startTestGateway('fixh-unreadable-file');

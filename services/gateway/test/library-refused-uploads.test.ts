@@ -5,6 +5,7 @@ import { encodePng } from '@anime/comfyui-simulator';
 import { sha256Hex } from '@anime/media';
 import { withFileSizeLimit } from '@anime/testing';
 import { jsonClient } from './http-client';
+import { UNREADABLE_FILE } from './unreadable-file';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
 
 let gateway: TestGateway;
@@ -68,18 +69,8 @@ describe('uploads while the library refuses writes', () => {
  */
 describe('downloads of a file the process may not read', () => {
   it('when a reference file answers EACCES on reading, then the download is 503 library_unreadable with Retry-After, not 503 library_unavailable nor a 500, and the reference is not marked missing', async () => {
-    const { readdirSync, readFileSync } = await import('node:fs');
     const { rm, symlink } = await import('node:fs/promises');
-    const unreadable = readdirSync('/sys/bus')
-      .map((bus) => `/sys/bus/${bus}/uevent`)
-      .find((file) => {
-        try {
-          readFileSync(file);
-          return false;
-        } catch (error) {
-          return (error as NodeJS.ErrnoException).code === 'EACCES';
-        }
-      });
+    const unreadable = UNREADABLE_FILE;
     expect(unreadable).toBeDefined();
     const stored = await upload(noisePng());
     expect(stored.status).toBe(201);

@@ -1,9 +1,9 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { lstat, readFile, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { sha256Hex } from '@anime/media';
 import { jsonClient, type JsonResponse } from './http-client';
 import { png } from './images';
+import { UNREADABLE_FILE } from './unreadable-file';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
 
 // A reference file this process may not READ (EACCES on open) while the library still takes writes:
@@ -17,16 +17,7 @@ let gateway: TestGateway;
 let api: ReturnType<typeof jsonClient>;
 const front = png(20, 30, 51);
 
-const unreadable = readdirSync('/sys/bus')
-  .map((bus) => `/sys/bus/${bus}/uevent`)
-  .find((file) => {
-    try {
-      readFileSync(file);
-      return false;
-    } catch (error) {
-      return (error as NodeJS.ErrnoException).code === 'EACCES';
-    }
-  });
+const unreadable = UNREADABLE_FILE;
 
 function upload(bytes: Buffer, label: string): Promise<JsonResponse> {
   const form = new FormData();
