@@ -21,6 +21,17 @@ const RSS_GROWTH_BOUND_MIB = 150;
  * 168 MiB after 30 s idle. The loop ends as soon as the bound holds.
  */
 const RSS_SETTLE_MS = 120_000;
+/**
+ * The gateway's keep-alive idle timeout in this stack: longer than the whole test, so the gateway
+ * closes no idle connection while the fuzz runs. With the default 5 s (the gateway closes an idle
+ * connection after 6 s: Node adds 1 s), fetch (undici) drops one after 3 s (`Keep-Alive: timeout=5`
+ * less its 2 s margin), by a timer: a client process stalled past that margin (a loaded machine; a
+ * 7 s SIGSTOP of jest reproduces it) reuses a connection the gateway has just closed, and that
+ * request, which never reached the gateway, fails with "SocketError: other side closed" (or EPIPE,
+ * ECONNRESET). The race is HTTP/1.1 keep-alive's own, not what this test looks at; the gateway's idle
+ * timeout is covered by its edge tests (services/gateway/test/slow-clients.test.ts).
+ */
+const KEEP_ALIVE_MS = 600_000;
 
 jest.setTimeout(360_000);
 
@@ -32,7 +43,7 @@ describe('route fuzzing (issue #15)', () => {
     fx = await startStackFixture('route-fuzz', {
       simulatorStepMs: 1,
       // Limits high enough that requests reach the routes instead of stopping at the limiter.
-      extraEnv: { RATE_LIMIT_RPS: '100000', RATE_LIMIT_COST_PER_MIN: '1000000000000000', MAX_QUEUED_PER_KEY: '100000', MAX_QUEUE_DEPTH: '100000' },
+      extraEnv: { HTTP_KEEPALIVE_TIMEOUT_MS: String(KEEP_ALIVE_MS), RATE_LIMIT_RPS: '100000', RATE_LIMIT_COST_PER_MIN: '1000000000000000', MAX_QUEUED_PER_KEY: '100000', MAX_QUEUE_DEPTH: '100000' },
     });
     const admin = await mintKeyWithCli(fx.databaseUrl, { name: 'fuzz-admin', scopes: 'admin' });
     const reader = await mintKeyWithCli(fx.databaseUrl, { name: 'fuzz-reader', scopes: 'read' });
