@@ -41,6 +41,16 @@ export function isQueryTimeout(error: unknown): boolean {
   return causes(error).some((e) => typeof e.message === 'string' && e.message.includes(QUERY_TIMEOUT_MESSAGE));
 }
 
+/**
+ * Whether an error is a wait that ran out: past the query timeout (isQueryTimeout), or a lock wait
+ * PostgreSQL ended past lock_timeout (55P03). Unavailable, but not worth sending again at once: the
+ * same wait would most likely follow, and the caller would wait twice, past the query timeout.
+ */
+export function isWaitExpired(error: unknown): boolean {
+  return isQueryTimeout(error) || causes(error).some((e) => e.code === LOCK_NOT_AVAILABLE || e.originalCode === LOCK_NOT_AVAILABLE);
+}
+const LOCK_NOT_AVAILABLE = '55P03';
+
 interface ErrorLike {
   code?: unknown;
   errorCode?: unknown;

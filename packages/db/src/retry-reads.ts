@@ -1,5 +1,5 @@
 import type { PrismaClient } from './generated/prisma/client';
-import { isDatabaseUnavailable, isQueryTimeout } from './database-unavailable';
+import { isDatabaseUnavailable, isWaitExpired } from './database-unavailable';
 
 const READ_OPERATIONS = new Set(['findUnique', 'findUniqueOrThrow', 'findFirst', 'findFirstOrThrow', 'findMany', 'count', 'aggregate', 'groupBy']);
 
@@ -27,7 +27,8 @@ export function isIdempotentRead(operation: string, args: unknown): boolean {
  * on a fresh one. Writes are never retried (the first may have committed before the connection
  * died), nor is anything inside a transaction (its connection, and so the transaction, is gone),
  * nor a read the server left unanswered past the query timeout: a server that is silent (a
- * partition) would hold the caller for a second full timeout before the same answer.
+ * partition) would hold the caller for a second full timeout before the same answer; nor one whose
+ * lock wait ran out (lock_timeout, 55P03): a second wait on the same lock would follow.
  */
 export function retryReadsOnce(client: PrismaClient, onRetry?: (operation: string, model: string | undefined) => void): PrismaClient {
   const extended = client.$extends({
@@ -40,7 +41,7 @@ export function retryReadsOnce(client: PrismaClient, onRetry?: (operation: strin
         } catch (error) {
           // Not public API, but the only sign of a transaction: Prisma sets it for interactive and batch ones.
           const inTransaction = (params as { __internalParams?: { transaction?: unknown } }).__internalParams?.transaction !== undefined;
-          if (inTransaction || !isDatabaseUnavailable(error) || isQueryTimeout(error) || !isIdempotentRead(operation, args)) throw error;
+          if (inTransaction || !isDatabaseUnavailable(error) || isWaitExpired(error) || !isIdempotentRead(operation, args)) throw error;
           onRetry?.(operation, model);
           return query(args);
         }

@@ -1,6 +1,6 @@
 import type { Db } from './create-db';
 import { poolOf, type SqlPool } from './create-db';
-import { isDatabaseUnavailable, isQueryTimeout } from './database-unavailable';
+import { isDatabaseUnavailable, isWaitExpired } from './database-unavailable';
 
 /** Now, as Prisma writes timestamps: a `timestamp(3)` column holding UTC. For statement texts. */
 export const SQL_NOW = `timezone('UTC', now())`;
@@ -44,7 +44,7 @@ export async function readRows<Row>(db: Db, statement: Statement, values: unknow
   try {
     return await runStatement<Row>(db, statement, values);
   } catch (error) {
-    if (!isDatabaseUnavailable(error) || isQueryTimeout(error)) throw error;
+    if (!isDatabaseUnavailable(error) || isWaitExpired(error)) throw error;
     return runStatement<Row>(db, statement, values);
   }
 }
