@@ -319,8 +319,9 @@ export class JobLifecycle {
    * producer (no key, not `countedSource`) counts for no cap and is retried as retry does.
    */
   async retryWithinCap(id: string, options: { reason: string; newSeed?: boolean }, cap: number, countedSource: string): Promise<JobEventEnvelope<'job:retrying'> | null | { full: true }> {
-    const [owner] = await readRows<{ apiKeyId: string | null; source: string }>(this.db, OWNER_OF, [id]);
-    if (!owner) return null;
+    const [owner] = await readRows<{ apiKeyId: string | null; source: string; reopenable: boolean }>(this.db, OWNER_OF, [id]);
+    // One that is not failed or canceled is not retried (null), whatever room its key has: not `full`.
+    if (!owner?.reopenable) return null;
     if (!owner.apiKeyId && owner.source !== countedSource) return this.retry(id, options);
     return inLockedTransaction(this.db, queueLockOf(owner.apiKeyId, owner.source), async (tx) => {
       const [{ active }] = await tx.run<{ active: number }>(owner.apiKeyId ? ACTIVE_OF.keyed : ACTIVE_OF.keyless, [owner.apiKeyId ?? owner.source, cap]);

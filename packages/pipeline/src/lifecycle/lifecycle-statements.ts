@@ -59,8 +59,11 @@ export const CREATE_WITHIN_CAP: Statement = createFrom(
   `SELECT ${NEW_JOB} WHERE generation_queue_has_room($18::text, $5::uuid, $2::text, $19::int)`,
 );
 
-/** $1 id: whose share of the queue the generation counts in (its key; keyless, its producer). */
-export const OWNER_OF: Statement = { name: 'lifecycle-owner-of', text: `SELECT "apiKeyId", source FROM generation_jobs WHERE id = $1::uuid` };
+/** $1 id: whose share of the queue the generation counts in (its key; keyless, its producer), and whether it could be re-opened (failed or canceled). */
+export const OWNER_OF: Statement = {
+  name: 'lifecycle-owner-of',
+  text: `SELECT "apiKeyId", source, status IN ('failed', 'canceled') AS reopenable FROM generation_jobs WHERE id = $1::uuid`,
+};
 
 /** $1 the key (keyed) or the producer (keyless), $2 the cap: its generations queued or running, counted up to the cap. */
 export const ACTIVE_OF: Record<'keyed' | 'keyless', Statement> = {

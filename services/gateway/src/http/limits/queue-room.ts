@@ -42,9 +42,12 @@ export function keyFinderWithQueueRoom(db: Db, bounds: QueueRoomBounds): (req: R
  * 429 `queue_full` with `Retry-After` when the queue, or the caller's share of it, is full: a place
  * the bounds vouched for passes; else the counts this request read with its key
  * (keyFinderWithQueueRoom), or read now, decide, and an admission counts on the bounds.
+ * `share`: the key whose share the generation counts in when that is not the caller's (a retry
+ * counts in its owner's: a key at its cap may still retry another key's generation, and a key with
+ * room may not add to a full key's share).
  */
-export async function requireQueueRoom(res: Response, db: Db, bounds: QueueRoomBounds): Promise<void> {
-  const keyId = callerOf(res).keyId;
+export async function requireQueueRoom(res: Response, db: Db, bounds: QueueRoomBounds, share?: { keyId: string | null }): Promise<void> {
+  const keyId = share ? share.keyId : callerOf(res).keyId;
   const key = keyId ?? '';
   const preRead = res.locals[PRE_READ] as PreRead | undefined;
   if (preRead?.reserved) return;
@@ -67,11 +70,11 @@ export async function requireQueueRoom(res: Response, db: Db, bounds: QueueRoomB
  * write that counted under the key's lock): `Retry-After`, the refusal counted, and a full key's
  * bounds marked full (its next admission counts again). Any other error passes unchanged.
  */
-export function answerQueueFull(res: Response, bounds: QueueRoomBounds, error: unknown): unknown {
+export function answerQueueFull(res: Response, bounds: QueueRoomBounds, error: unknown, share?: { keyId: string | null }): unknown {
   if (!(error instanceof QueueFullError)) return error;
   res.setHeader('Retry-After', String(QUEUE_FULL_RETRY_AFTER_S));
   const scope = (error.details as { scope?: string } | undefined)?.scope;
   countRateLimitRefusal(scope === 'global' ? 'queue_depth' : 'queued_per_key');
-  if (scope === 'key') bounds.full(callerOf(res).keyId ?? '');
+  if (scope === 'key') bounds.full((share ? share.keyId : callerOf(res).keyId) ?? '');
   return error;
 }

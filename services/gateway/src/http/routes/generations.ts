@@ -118,10 +118,12 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
     const body = parseOr400(retryGenerationBodySchema, req.body ?? {});
     await requireVisible(deps.db, callerOf(res), id);
     // Only a retry that would queue again waits for room: a missing or active one keeps its 404 or 409.
-    const current = await deps.db.generationJob.findUnique({ where: { id }, select: { status: true } });
-    if (current?.status === 'failed' || current?.status === 'canceled') await requireQueueRoom(res, deps.db, deps.limits.queueRoom);
+    const current = await deps.db.generationJob.findUnique({ where: { id }, select: { status: true, apiKeyId: true } });
+    // It counts in its owner's share (the key that made it), not the caller's: checked early against that one.
+    const share = { keyId: current?.apiKeyId ?? null };
+    if (current?.status === 'failed' || current?.status === 'canceled') await requireQueueRoom(res, deps.db, deps.limits.queueRoom, share);
     const retried = await retryGeneration(deps, id, { newSeed: body.seed === 'new', maxQueuedPerKey: deps.limits.queueCaps.maxQueuedPerKey }).catch((error: unknown) => {
-      throw answerQueueFull(res, deps.limits.queueRoom, error);
+      throw answerQueueFull(res, deps.limits.queueRoom, error, share);
     });
     res.status(202).json(retried);
   });
