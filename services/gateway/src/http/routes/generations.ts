@@ -67,7 +67,7 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
     // (characterId, createdAt, id) index serves; filtered through a join on its slug, the list was
     // walked newest first across every character's generations until a page of its own was found.
     // With `@N` (`character=kai@2`, as a generation names it), the generations made with version N:
-    // filtered by the character's id too, so the same index serves.
+    // filtered on the version's (characterVersionId, createdAt, id) index, and by the character's id too.
     const character = query.character ? parseCharacterFilter(query.character) : undefined;
     const versions = character?.version === undefined ? null : await characterVersionsNamed(deps.db, character.idOrSlug, character.version);
     const characterIds = versions
