@@ -29,7 +29,8 @@ export class LockBusyError extends Error {
  *
  * A call waits here at most the lock timeout (lockTimeoutOf); when the call before it found the
  * lock busy (its wait timed out) it fails the same way at once rather than wait on the same lock
- * again: every waiter is answered within the query timeout. After any other failure (a connection
+ * again. So a waiter is answered within about twice the lock timeout (its wait here, then its own
+ * statement's on PostgreSQL), not within the query timeout. After any other failure (a connection
  * dropped by a restart) the next call tries for itself.
  */
 export async function oneWaiterPerLock<T>(db: Db, lock: string, work: () => Promise<T>): Promise<T> {
