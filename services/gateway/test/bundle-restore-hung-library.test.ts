@@ -6,7 +6,7 @@ import { createLogger } from '@anime/logger';
 import { LocalLibraryStorage } from '@anime/media';
 import type { ParsedReference } from '../src/domain/bundle/parse-bundle';
 import { referenceHashTimeoutMs, restoreReferenceFiles } from '../src/domain/bundle/restore-reference-files';
-import { LibraryNotAnsweringError } from '../src/domain/library-not-answering';
+import { LibraryNotAnsweringError } from '@anime/media';
 import { errorMiddleware } from '../src/http/error-middleware';
 import { holdEveryPoolThread } from './hold-pool-threads';
 import { jsonClient } from './http-client';

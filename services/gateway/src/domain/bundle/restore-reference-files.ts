@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { CharacterReference, Db } from '@anime/db';
-import { isOutsideLibrary, libraryReadTimeoutMs, type LibraryStorage } from '@anime/media';
-import { recordReferenceFileFound, within } from '@anime/pipeline';
-import { LibraryNotAnsweringError } from '../library-not-answering';
+import { answeredWithin, isOutsideLibrary, libraryReadTimeoutMs, type LibraryStorage } from '@anime/media';
+import { recordReferenceFileFound } from '@anime/pipeline';
 import { isReferenceFileLost } from '../lost-reference-files';
 import type { ParsedReference } from './parse-bundle';
 
@@ -51,8 +50,5 @@ export const referenceHashTimeoutMs = libraryReadTimeoutMs;
  */
 async function isIntact(storage: LibraryStorage, row: CharacterReference): Promise<boolean> {
   if (await isReferenceFileLost(storage, row)) return false;
-  const timeoutMs = referenceHashTimeoutMs(row.bytes);
-  const hashed = await within(storage.sha256(row.path).then((sha256) => ({ sha256 }), () => ({ sha256: null })), timeoutMs);
-  if (!hashed) throw new LibraryNotAnsweringError(row.path, timeoutMs);
-  return hashed.sha256 === row.sha256;
+  return (await answeredWithin(storage.sha256(row.path).catch(() => null), row.path, referenceHashTimeoutMs(row.bytes))) === row.sha256;
 }
