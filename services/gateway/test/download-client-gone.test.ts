@@ -1,8 +1,6 @@
 import { request } from 'node:http';
-import { mkdir, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { createLogger } from '@anime/logger';
-import { sha256Hex } from '@anime/media';
+import { filedAsset } from './filed-asset';
 import { kaiDefinition } from './fixtures';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
 
@@ -22,18 +20,7 @@ beforeAll(async () => {
   gateway = await startTestGateway('download-client-gone', { log });
   const api = gateway.client();
   expect((await api.post('/api/v1/characters', { name: 'Kai Nakamura', slug: 'kai', definition: kaiDefinition })).status).toBe(201);
-  const created = await api.post('/api/v1/generations', { character: 'kai', prompt: 'gone' });
-  const job = await gateway.db.generationJob.findUniqueOrThrow({ where: { id: created.body.id } });
-  await mkdir(path.join(gateway.libraryDir, 'default'), { recursive: true });
-  const big = Buffer.alloc(bytes, 9);
-  await writeFile(path.join(gateway.libraryDir, 'default', `${job.id}.png`), big);
-  const asset = await gateway.db.asset.create({
-    data: {
-      jobId: job.id, characterVersionId: job.characterVersionId!, sourceKey: 'out-1', path: `default/${job.id}.png`, sha256: sha256Hex(big),
-      bytes: big.length, width: 16, height: 16, mime: 'image/png', project: 'default', episode: 'ep00', scene: 'sc000', metadata: {},
-    },
-  });
-  assetUrl = `/api/v1/assets/${asset.id}/file`;
+  ({ url: assetUrl } = await filedAsset(gateway, 'kai', Buffer.alloc(bytes, 9)));
 });
 afterAll(async () => {
   await gateway?.close();

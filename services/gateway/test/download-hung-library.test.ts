@@ -2,13 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { sha256Hex } from '@anime/media';
 import { referenceHashTimeoutMs } from '../src/domain/bundle/restore-reference-files';
 import { REFERENCE_LOOK_TIMEOUT_MS } from '../src/domain/lost-reference-files';
 import { DOWNLOAD_START_TIMEOUT_MS } from '../src/http/send-library-file';
+import { filedAsset } from './filed-asset';
 import { kaiDefinition } from './fixtures';
 import { holdEveryPoolThread } from './hold-pool-threads';
 import { png } from './images';
@@ -35,19 +35,7 @@ beforeAll(async () => {
   const api = gateway.client();
   expect((await api.post('/api/v1/characters', { name: 'Kai Nakamura', slug: 'kai', definition: kaiDefinition })).status).toBe(201);
   // An asset as the file-organizer files it: a row and its file in the library.
-  const created = await api.post('/api/v1/generations', { character: 'kai', prompt: 'hung' });
-  const job = await gateway.db.generationJob.findUniqueOrThrow({ where: { id: created.body.id } });
-  await mkdir(path.join(gateway.libraryDir, 'default'), { recursive: true });
-  const big = Buffer.alloc(32 * 1024 * 1024, 7);
-  assetFile = path.join(gateway.libraryDir, 'default', `${job.id}.png`);
-  await writeFile(assetFile, big);
-  const asset = await gateway.db.asset.create({
-    data: {
-      jobId: job.id, characterVersionId: job.characterVersionId!, sourceKey: 'out-1', path: `default/${job.id}.png`, sha256: sha256Hex(big),
-      bytes: big.length, width: 16, height: 16, mime: 'image/png', project: 'default', episode: 'ep00', scene: 'sc000', metadata: {},
-    },
-  });
-  urls.asset = `/api/v1/assets/${asset.id}/file`;
+  ({ url: urls.asset, file: assetFile } = await filedAsset(gateway, 'kai', Buffer.alloc(32 * 1024 * 1024, 7)));
   const form = new FormData();
   form.set('file', new Blob([image], { type: 'image/png' }), 'front.png');
   const reference = (await api.post('/api/v1/characters/kai/references', form)).body;

@@ -1,6 +1,7 @@
 import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { sha256Hex } from '@anime/media';
+import { filedAsset } from './filed-asset';
 import { kaiDefinition } from './fixtures';
 import { png } from './images';
 import { checkAgainstApiDocument } from './openapi-conformance';
@@ -27,18 +28,7 @@ beforeAll(async () => {
   const api = gateway.client();
   expect((await api.post('/api/v1/characters', { name: 'Kai Nakamura', slug: 'kai', definition: kaiDefinition })).status).toBe(201);
   // An asset as the file-organizer files it: a row and its file in the library.
-  const created = await api.post('/api/v1/generations', { character: 'kai', prompt: 'unreadable' });
-  const job = await gateway.db.generationJob.findUniqueOrThrow({ where: { id: created.body.id } });
-  await mkdir(path.join(gateway.libraryDir, 'default'), { recursive: true });
-  files.asset = path.join(gateway.libraryDir, 'default', `${job.id}.png`);
-  await writeFile(files.asset, image);
-  const asset = await gateway.db.asset.create({
-    data: {
-      jobId: job.id, characterVersionId: job.characterVersionId!, sourceKey: 'out-1', path: `default/${job.id}.png`, sha256: sha256Hex(image),
-      bytes: image.length, width: 16, height: 16, mime: 'image/png', project: 'default', episode: 'ep00', scene: 'sc000', metadata: {},
-    },
-  });
-  urls.asset = `/api/v1/assets/${asset.id}/file`;
+  ({ url: urls.asset, file: files.asset } = await filedAsset(gateway, 'kai', image));
   const form = new FormData();
   form.set('file', new Blob([image], { type: 'image/png' }), 'front.png');
   const reference = (await api.post('/api/v1/characters/kai/references', form)).body;
