@@ -7,16 +7,20 @@ const before = (text: string) => (text.includes('://') ? text.replace(BEFORE, '$
 
 /**
  * The rule, restated as a plain pattern (fine on short texts, not linear): after `://` the authority
- * runs to whitespace, `/`, `?`, `#`, a backslash that starts no JSON escape, or a `"` that closes a
+ * runs to whitespace, `/`, `?`, `#`, a backslash that starts no JSON escape after a special scheme
+ * (http, https, ws, wss, ftp, file; after another a backslash is part of it), or a `"` that closes a
  * JSON key, value or list item (`",` `"}` `"]` `":`); what stands before its last `@` is `***`.
  */
 const AUTHORITY = /(?:[^\s/?#\\"]|\\[\\bfnrtu]|\\?"(?![,}\]:]))*/y;
+const AUTHORITY_AFTER_OTHER_SCHEME = /(?:[^\s/?#\\"]|\\\\|\\(?!\\)|\\?"(?![,}\]:]))*/y;
+const SPECIAL = /(?:^|[^a-z0-9+.-])(?:https?|wss?|ftp|file)$/i;
 function byRule(text: string): string {
   let shown = '';
   let copied = 0;
   for (let at = text.indexOf('://'); at !== -1; at = text.indexOf('://', at + 1)) {
-    AUTHORITY.lastIndex = at + 3;
-    const authority = AUTHORITY.exec(text)![0];
+    const pattern = SPECIAL.test(text.slice(0, at)) ? AUTHORITY : AUTHORITY_AFTER_OTHER_SCHEME;
+    pattern.lastIndex = at + 3;
+    const authority = pattern.exec(text)![0];
     if (!authority.includes('@')) continue;
     shown += `${text.slice(copied, at + 3)}***`;
     copied = at + 3 + authority.lastIndexOf('@');

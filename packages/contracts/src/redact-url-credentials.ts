@@ -5,7 +5,9 @@
  * The one masker of URL credentials: log lines, stored messages, `pnpm start`'s output, ComfyUI's errors.
  *
  * After each `://` the authority runs to whitespace, `/`, `?` or `#` (as the WHATWG parser ends it), to
- * a backslash that starts no JSON escape (a path separator to that parser), or to a quote that closes
+ * a backslash that starts no JSON escape after a special scheme (http, https, ws, wss, ftp, file: a
+ * path separator there; after any other, `postgresql://` or `redis://`, node-postgres reads it as
+ * part of the password), or to a quote that closes
  * a JSON key, value or list item (`",` `"}` `"]` `":`, escaped or not: a URL without credentials
  * before an e-mail address in the next JSON value is kept, and a redacted JSON text still parses).
  * A single quote closes nothing in JSON, and a password may hold one before `,` or `:` unencoded
@@ -27,7 +29,7 @@ export function redactUrlCredentialsInText(text: string): string {
   let copied = 0;
   while (separator !== -1) {
     const start = separator + 3;
-    const lastAt = lastAtOfAuthority(text, start);
+    const lastAt = lastAtOfAuthority(text, start, SPECIAL_SCHEME.test(text.slice(Math.max(0, separator - 6), separator)));
     if (lastAt !== -1) {
       shown += `${text.slice(copied, start)}***`;
       copied = lastAt;
@@ -37,14 +39,22 @@ export function redactUrlCredentialsInText(text: string): string {
   return shown + text.slice(copied);
 }
 
+/**
+ * The WHATWG parser's special schemes, ending the text before a `://` (at most 6 characters of it:
+ * one before the longest, so `xhttp` is not taken for `http`).
+ */
+const SPECIAL_SCHEME = /(?:^|[^a-z0-9+.-])(?:https?|wss?|ftp|file)$/i;
 /** JSON's escapes after a backslash (`\"`, `\\`, `\n`, `\u00e9`…): part of a password in a log line (`\/` is a '/', so an end). */
 const JSON_ESCAPE = new Set(['"', '\\', 'b', 'f', 'n', 'r', 't', 'u']);
 /** What follows a `"` that closes a JSON key, a JSON value or a list item: no `***` ever swallows one, so JSON stays JSON. */
 const AFTER_CLOSING_QUOTE = new Set([',', '}', ']', ':']);
 const SPACE = /\s/;
 
-/** The index of the last `@` in the authority that starts at `start`, or -1 when it has none. */
-function lastAtOfAuthority(text: string, start: number): number {
+/**
+ * The index of the last `@` in the authority that starts at `start`, or -1 when it has none.
+ * `special`: its scheme is one where a backslash (not a JSON escape) is a path separator.
+ */
+function lastAtOfAuthority(text: string, start: number, special: boolean): number {
   let lastAt = -1;
   for (let i = start; i < text.length; i++) {
     const c = text[i]!;
@@ -52,7 +62,7 @@ function lastAtOfAuthority(text: string, start: number): number {
     else if (c === '/' || c === '?' || c === '#') break;
     else if (c === '\\') {
       const next = text[i + 1];
-      if (next === undefined || !JSON_ESCAPE.has(next)) break;
+      if (special && (next === undefined || !JSON_ESCAPE.has(next))) break;
       if (next === '\\') i++;
     } else if (c === '"') {
       if (AFTER_CLOSING_QUOTE.has(text[i + 1]!)) break;
