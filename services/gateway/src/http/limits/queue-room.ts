@@ -4,7 +4,7 @@ import type { Db } from '@anime/db';
 import { countRateLimitRefusal } from '@anime/pipeline';
 import { keyAndQueueRoomFinder } from '../../data/find-key-with-queue-room';
 import { keyRowFinder } from '../../data/find-key-row';
-import { assertQueueRoom, QUEUE_FULL_RETRY_AFTER_S, QueueFullError, readQueueRoom, type QueueRoom } from '../../domain/queue-pressure';
+import { assertQueueRoom, QUEUE_FULL_RETRY_AFTER_S, QueueFullError, queueDepth, readQueueRoom, type QueueRoom } from '../../domain/queue-pressure';
 import type { QueueRoomBounds } from '../../domain/queue-room-bounds';
 import { callerOf } from '../auth/caller';
 
@@ -63,6 +63,19 @@ export async function requireQueueRoom(res: Response, db: Db, bounds: QueueRoomB
     throw answerQueueFull(res, bounds, error);
   }
   bounds.admitted(key);
+}
+
+/**
+ * 429 `queue_full` (scope `global`) with `Retry-After` when MAX_QUEUE_DEPTH generations wait: the
+ * early check of a retry that counts in no key's share (a queue producer's generation), which
+ * MAX_QUEUED_PER_KEY does not bound, whoever asks for it.
+ */
+export async function requireQueueDepthRoom(res: Response, db: Db, bounds: QueueRoomBounds): Promise<void> {
+  try {
+    assertQueueRoom(bounds.caps, { depth: await queueDepth(db, bounds.caps.maxQueueDepth), ofKey: 0 });
+  } catch (error) {
+    throw answerQueueFull(res, bounds, error);
+  }
 }
 
 /**
