@@ -151,7 +151,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   app.use('/api', authorize);
 
   app.use(metricsRoutes(authenticateKey));
-  app.use(QUEUE_BOARD_PATH, queueBoard({ queues: deps.queues, authenticateKey }));
+  app.use(QUEUE_BOARD_PATH, queueBoard({ ...deps, queueRoom: limits.queueRoom, authenticateKey }));
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', service: 'gateway' });
   });

@@ -23,10 +23,10 @@ export interface RetryGenerationDeps {
  * Answers the generation as the retry left it (queued), read before the hand-off: once handed off,
  * a worker may already have moved it on, and the answer must not depend on that race.
  */
-export async function retryGeneration(deps: RetryGenerationDeps, id: string, options: { newSeed: boolean; maxQueuedPerKey: number }): Promise<GenerationResource> {
+export async function retryGeneration(deps: RetryGenerationDeps, id: string, options: { newSeed: boolean; maxQueuedPerKey: number; reason?: string }): Promise<GenerationResource> {
   const lifecycle = new JobLifecycle(deps.db);
   // Counted and re-opened under the queue lock of the key it counts for, as a new generation is: 429 queue_full, nothing changed, at the cap.
-  const retried = await lifecycle.retryWithinCap(id, { reason: 'retry requested over the API', newSeed: options.newSeed }, options.maxQueuedPerKey, 'api');
+  const retried = await lifecycle.retryWithinCap(id, { reason: options.reason ?? 'retry requested over the API', newSeed: options.newSeed }, options.maxQueuedPerKey, 'api');
   if (retried && 'full' in retried) throw keyQueueFull(options.maxQueuedPerKey);
   const event = retried;
   const job = await deps.db.generationJob.findUnique({ where: { id }, select: { id: true, status: true, stage: true, priority: true, correlationId: true } });

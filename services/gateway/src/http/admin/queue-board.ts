@@ -9,6 +9,8 @@ import { insufficientScope, unauthenticated } from '../auth/auth-errors';
 import type { KeyAuthenticator } from '../auth/authenticate-key';
 import { pagePolicy } from '../edge/page-policy';
 import { boardCredential } from './board-credential';
+import { boardAddGuard } from './board-add-guard';
+import { boardRetry, type BoardRetryDeps } from './board-retry';
 
 /** Where bull-board is served. Not part of the REST API (a UI and its private calls): outside the OpenAPI document. */
 export const QUEUE_BOARD_PATH = '/admin/queues';
@@ -70,13 +72,14 @@ function withErrorEnvelope(body: unknown): unknown {
  * bull-board over every queue of the pipeline catalog. An admin key gets the full board (retry,
  * remove, pause, …); a key with `read` gets the same board in bull-board's read-only mode, and
  * anything but a read is refused before the board sees it; no key is a 401 asking for HTTP Basic.
- * A retry from the board is BullMQ's `job.retry()`: the stage worker sees a job with attempts made
- * and re-opens the generation (admitStage → reopen), so a retried failed stage re-runs it.
+ * A retry from the board (one job, or all of a status) of a stage job is the generation's retry, as
+ * over REST (boardRetry): its owner's queue cap, 409 for a generation it cannot run again; adding
+ * a stage job for a generation that exists is refused (boardAddGuard).
  */
-export function queueBoard(deps: { queues: PipelineQueues; authenticateKey: KeyAuthenticator }): Router {
+export function queueBoard(deps: BoardRetryDeps & { authenticateKey: KeyAuthenticator }): Router {
   const full = boardRouter(deps.queues, false);
   const readOnly = boardRouter(deps.queues, true);
-  const guard = promoteGuard(deps.queues);
+  const guard = Router().use(promoteGuard(deps.queues), boardRetry(deps), boardAddGuard(deps));
   const router = Router();
   router.use(async (req, res, next) => {
     try {

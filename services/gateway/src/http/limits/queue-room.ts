@@ -79,6 +79,17 @@ export async function requireQueueDepthRoom(res: Response, db: Db, bounds: Queue
 }
 
 /**
+ * The early room check of a retry, in the share its generation counts in as the locked retry
+ * (JobLifecycle.retryWithinCap) counts it: its owner's key's; with none, the API's keyless share
+ * (`source` 'api'); a queue producer's generation (no key, another source) in no share, so only
+ * MAX_QUEUE_DEPTH applies.
+ */
+export function requireRetryRoom(res: Response, db: Db, bounds: QueueRoomBounds, owner: { apiKeyId: string | null; source: string }): Promise<void> {
+  if (owner.apiKeyId === null && owner.source !== 'api') return requireQueueDepthRoom(res, db, bounds);
+  return requireQueueRoom(res, db, bounds, { keyId: owner.apiKeyId });
+}
+
+/**
  * What a queue_full refusal adds to its answer, wherever it was decided (the early check, or the
  * write that counted under the key's lock): `Retry-After`, the refusal counted, and a full key's
  * bounds marked full (its next admission counts again). Any other error passes unchanged.

@@ -11,7 +11,7 @@ import type { Db } from '@anime/db';
 import { ApiError, notFound } from '../api-error';
 import { characterVersionsNamed } from '../character-versions-named';
 import type { GatewayLimits } from '../limits/gateway-limits';
-import { answerQueueFull, requireQueueDepthRoom, requireQueueRoom } from '../limits/queue-room';
+import { answerQueueFull, requireQueueRoom, requireRetryRoom } from '../limits/queue-room';
 import { generationReadWithKey } from './generation-pre-read';
 import { projectNotAllowed } from '../auth/auth-errors';
 import { callerOf, type Caller } from '../auth/caller';
@@ -121,11 +121,7 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
     const current = await deps.db.generationJob.findUnique({ where: { id }, select: { status: true, apiKeyId: true, source: true } });
     // It counts in its owner's share (the key that made it), not the caller's: checked early against that one.
     const share = { keyId: current?.apiKeyId ?? null };
-    // A queue producer's (no key, not made over the API: source 'api') counts in no share, as retryWithinCap counts it: only the queue's depth applies.
-    const counted = current?.apiKeyId != null || current?.source === 'api';
-    if (current?.status === 'failed' || current?.status === 'canceled') {
-      await (counted ? requireQueueRoom(res, deps.db, deps.limits.queueRoom, share) : requireQueueDepthRoom(res, deps.db, deps.limits.queueRoom));
-    }
+    if (current?.status === 'failed' || current?.status === 'canceled') await requireRetryRoom(res, deps.db, deps.limits.queueRoom, current);
     const retried = await retryGeneration(deps, id, { newSeed: body.seed === 'new', maxQueuedPerKey: deps.limits.queueCaps.maxQueuedPerKey }).catch((error: unknown) => {
       throw answerQueueFull(res, deps.limits.queueRoom, error, share);
     });
