@@ -7,3 +7,4 @@ export * from './decode-image';
 export * from './library-refusal';
 export { makeFolder } from './make-folder';
 export * from './library-not-answering';
+export * from './library-read-stall';

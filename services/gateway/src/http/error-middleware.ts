@@ -43,6 +43,9 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
     const undecodableEncoding = undecodableBodyEncoding(error, req);
     let status = 500;
     let body: { code: string; message: string; details?: unknown };
+    // Headers of the answer, set only if it can still be given (a download cut half-way cannot).
+    let retryAfterS: number | undefined;
+    let dropRanges = false;
     if (error instanceof ApiError) {
       status = error.status;
       body = { code: error.code, message: error.message, details: error.details };
@@ -68,7 +71,7 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
     } else if (isDatabaseUnavailable(error)) {
       // An outage, not a bug: the client may try again, and the cause is logged without a stack.
       status = 503;
-      res.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_S));
+      retryAfterS = DATABASE_RETRY_AFTER_S;
       log.warn('database unavailable', { requestId: res.locals.requestId, path: req.path, error: (error as Error).message?.split('\n').at(-1) });
       body = { code: 'database_unavailable', message: 'the database is unavailable; try again shortly' };
     } else if (error instanceof LibraryFileUnreadableError || (isRead(req.method) && error instanceof LibraryNotAnsweringError)) {
@@ -76,17 +79,19 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
       // answer in time (ETIMEDOUT: a hung mount): an operator fixes the permission, the volume or the
       // mount; the file may be fine, so nothing was marked missing.
       status = 503;
-      res.setHeader('Retry-After', String(LIBRARY_RETRY_AFTER_S));
+      retryAfterS = LIBRARY_RETRY_AFTER_S;
       // sendFile offered ranges (or the one asked for) of a file it then could not read (a 412 or 416 keeps them).
-      for (const header of ['Accept-Ranges', 'Content-Range']) res.removeHeader(header);
+      dropRanges = true;
       const message = error instanceof LibraryFileUnreadableError ? error.message : `${error.message}: the file cannot be read from the library now (${error.reason}); it is not marked missing; try again once the library answers`;
-      log.warn(error instanceof LibraryFileUnreadableError ? 'library file unreadable' : 'library not answering', { requestId: res.locals.requestId, path: req.path, code: error.reason, error: error.message });
+      const title = error instanceof LibraryFileUnreadableError ? 'library file unreadable' : 'library not answering';
+      // Once the file's headers went out, the answer is cut below: said in the line, the one it gets.
+      log.warn(res.headersSent ? `${title}: download cut mid-stream` : title, { requestId: res.locals.requestId, path: req.path, code: error.reason, error: error.message });
       body = { code: 'library_unreadable', message, details: { reason: error.reason } };
     } else if (error instanceof LibraryNotAnsweringError) {
       // A read a write route needed (an upload's or an import's look at a file already there) did not
       // answer in time (a hung mount): an outage, answered before anything was stored or recorded.
       status = 503;
-      res.setHeader('Retry-After', String(LIBRARY_RETRY_AFTER_S));
+      retryAfterS = LIBRARY_RETRY_AFTER_S;
       log.warn('library not answering', { requestId: res.locals.requestId, path: req.path, code: error.reason, error: error.message });
       body = { code: 'library_unavailable', message: `the library cannot store files now: ${error.message} (${error.reason}); nothing was stored; try again once it answers`, details: { reason: error.reason } };
     } else if (!isRead(req.method) && libraryRefusal(error)) {
@@ -96,7 +101,7 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
       // operator fixes, not a bug; what was being stored was not (the temp file is removed).
       const refusal = libraryRefusal(error)!;
       status = 503;
-      res.setHeader('Retry-After', String(LIBRARY_RETRY_AFTER_S));
+      retryAfterS = LIBRARY_RETRY_AFTER_S;
       log.warn('library refuses writes', { requestId: res.locals.requestId, path: req.path, code: refusal.code, error: (error as Error).message });
       body = { code: 'library_unavailable', message: `the library cannot store files now: ${refusal.reason} (${refusal.code}); try again once it is fixed`, details: { reason: refusal.code } };
     } else {
@@ -110,6 +115,8 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
       res.destroy();
       return;
     }
+    if (retryAfterS !== undefined) res.setHeader('Retry-After', String(retryAfterS));
+    if (dropRanges) for (const header of ['Accept-Ranges', 'Content-Range']) res.removeHeader(header);
     // A download route may have set its file's type and caching before failing: the error is JSON.
     for (const header of ['Content-Type', 'Content-Disposition', 'ETag', 'Cache-Control', 'Last-Modified']) res.removeHeader(header);
     res.status(status).json({ error: body });

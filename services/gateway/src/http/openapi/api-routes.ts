@@ -158,7 +158,7 @@ export const API_ROUTES: ApiRoute[] = [
     method: 'get', path: '/api/v1/characters/:idOrSlug/export', tags: ['characters'], summary: 'Export a character as a bundle (zip)', params: character,
     responses: {
       200: {
-        description: 'the bundle. Each image is checked again against its recorded size and sha256 as it streams: one that changes in the library meanwhile cuts the connection before the zip ends (the 200 already sent, what arrived does not parse as a zip); the next export answers 409 bundle_incomplete for it',
+        description: 'the bundle. Each image is checked again against its recorded size and sha256 as it streams: one that changes in the library meanwhile cuts the connection before the zip ends (the 200 already sent, what arrived does not parse as a zip); the next export answers 409 bundle_incomplete for it. An image whose library read gives no byte for 5 s while the zip waits for it (a hung mount) cuts the connection the same way',
         media: 'application/zip',
         headers: {
           'Content-Disposition': HEADERS.attachment('`<slug>.zip` as the file name'),
