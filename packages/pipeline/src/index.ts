@@ -6,6 +6,7 @@ export * from './job-control';
 export * from './resources';
 export * from './stage-worker';
 export * from './worker-locks';
+export * from './unreadable-job-data';
 export * from './ops-server';
 export * from './shutdown';
 export * from './worker-service';

@@ -1,5 +1,5 @@
-import { DelayedError, UnrecoverableError, WaitingError, Worker, type ConnectionOptions, type Job } from 'bullmq';
-import { MAX_QUEUE_PAYLOAD_BYTES, PIPELINE_CATALOG, type JobStage, type QueueKey, type QueuePayload, type StageQueueKey } from '@anime/contracts';
+import { DelayedError, UnrecoverableError, WaitingError, type ConnectionOptions, type Job, type Worker } from 'bullmq';
+import { jsonDeeperThan, MAX_JSON_DEPTH, MAX_QUEUE_PAYLOAD_BYTES, PIPELINE_CATALOG, type JobStage, type QueueKey, type QueuePayload, type StageQueueKey } from '@anime/contracts';
 import type { Redis } from 'ioredis';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
@@ -17,6 +17,7 @@ import { isActive } from './lifecycle/transitions';
 import { loadGeneration, type GenerationRow } from './lifecycle/load-generation';
 import { keepJobsFor, type PipelineQueues, type QueueSettings } from './queues';
 import { countGenerationFailure, jobDuration } from './metrics/anime-metrics';
+import { keepRefusedDataReadable, ReadableJobsWorker, unreadableJobData } from './unreadable-job-data';
 
 export interface StageRun {
   job: Job;
@@ -90,12 +91,16 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
   const databaseRetryDelayMs = deps.databaseRetryDelayMs ?? DATABASE_RETRY_DELAY_MS;
 
   async function process(job: Job, log: Logger, token?: string, signal?: AbortSignal): Promise<StageResult & { generationId: string }> {
+    // What BullMQ could not read at all is refused as an invalid message is. (A job's name decides
+    // nothing: the queue says what a message is, and a producer may name its jobs as it likes.)
+    const unreadable = unreadableJobData(job);
+    if (unreadable !== undefined) await refuse(job, 'rejected unreadable payload', `not JSON (${unreadable.error})`, { keep: unreadable.text });
+    // Before its size: JSON.stringify (and the schema's walk) would overflow the stack on it, a fault BullMQ retries.
+    if (jsonDeeperThan(job.data)) await refuse(job, 'rejected deeply nested payload', `nested deeper than ${MAX_JSON_DEPTH} levels`, { keep: `(not kept: nested deeper than ${MAX_JSON_DEPTH} levels)` });
     // Checked before the schema: parsing a huge message is the unbounded work this refuses.
-    const bytes = payloadBytes(job.data);
-    if (bytes > MAX_QUEUE_PAYLOAD_BYTES) {
-      deps.log.warn('rejected oversized payload', { queue: entry.name, jobId: job.id, bytes });
-      throw new UnrecoverableError(`invalid ${entry.name} payload: ${bytes} bytes, more than the limit of ${MAX_QUEUE_PAYLOAD_BYTES}`);
-    }
+    const text = JSON.stringify(job.data ?? null) ?? '';
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes > MAX_QUEUE_PAYLOAD_BYTES) await refuse(job, 'rejected oversized payload', `${bytes} bytes, more than the limit of ${MAX_QUEUE_PAYLOAD_BYTES}`, { bytes, keep: text });
     const parsed = entry.schema.safeParse(job.data);
     if (!parsed.success) {
       const problems = describeIssues(parsed.error.issues);
@@ -122,6 +127,16 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
     } catch (error) {
       throw handsBack(run, error) ? await handBack(run, error) : await failOrRetry(run, generation, error);
     }
+  }
+
+  /**
+   * A message refused before its schema is checked: one warn line, and the job fails at once,
+   * unretried; what it held that Redis should not keep as it is (`keep`) is replaced by that text, cut short.
+   */
+  async function refuse(job: Job, line: string, why: string, { keep, ...meta }: { keep?: string; bytes?: number } = {}): Promise<never> {
+    deps.log.warn(line, { queue: entry.name, jobId: job.id, ...meta });
+    if (keep !== undefined) await keepRefusedDataReadable(job, keep);
+    throw new UnrecoverableError(`invalid ${entry.name} payload: ${why}`);
   }
 
   /** The generation a message is about and what the row admits: a stage outcome, or the generation to run the stage on. */
@@ -287,7 +302,7 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
     return new UnrecoverableError(message);
   }
 
-  const worker = new Worker(
+  const worker = new ReadableJobsWorker(
     entry.name,
     async (job, token, signal) => {
       const correlationId = (job.data as { correlationId?: string })?.correlationId;
@@ -325,11 +340,6 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
   });
   worker.on('error', (error) => deps.log.error('worker error', { queue: entry.name, error: error.message }));
   return worker;
-}
-
-/** The message's size as stored in Redis (BullMQ keeps job data as JSON text). */
-function payloadBytes(data: unknown): number {
-  return Buffer.byteLength(JSON.stringify(data ?? null) ?? '', 'utf8');
 }
 
 /** How a stage job that threw ended, for anime_job_duration_seconds. */

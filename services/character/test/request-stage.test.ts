@@ -162,6 +162,8 @@ describe('request stage (character service in-process, PostgreSQL, Redis)', () =
     const job = (await requests.getJob(added.id!))!;
     expect(job.attemptsMade).toBe(1);
     expect(job.failedReason).toMatch(/more than the limit of 65536/);
+    // Redis keeps the failed job for days, not its 400 KB: the first 4 KiB of it, as a string.
+    expect(job.data).toBe(JSON.stringify(huge).slice(0, 4_096));
     expect(await db.generationJob.count({ where: { source: 'farm', requestId: 'huge' } })).toBe(0);
   });
 
