@@ -16,6 +16,7 @@ import { attachOpsRoom, relayToOpsRoom } from './ops-room';
 import { limitIncomingMessages } from './incoming-messages-limit';
 import { limitUnsentPackets } from './unread-packets-limit';
 import { KeyLanes, SOCKET_BUSY } from './key-lanes';
+import { messageArgs, refuseUnknownEvents } from './message-args';
 
 const JOB_REACH = { name: 'gateway-job-reach', text: `SELECT status::text AS status, project FROM generation_jobs WHERE id = $1::uuid` };
 // The job's row and every lifecycle event it has so far, in seq order: one consistent snapshot.
@@ -154,12 +155,13 @@ export class JobRelay {
   private attach(socket: Socket): void {
     limitUnsentPackets(socket, this.deps.log);
     limitIncomingMessages(socket);
+    refuseUnknownEvents(socket);
     attachOpsRoom(socket, { ...this.deps, lanes: this.lanes });
     // The jobs this connection follows or is being subscribed to: counted against the cap before any await.
     const following = new Set<string>();
-    socket.on(CLIENT_EVENTS.subscribe, async (raw: unknown, ack?: (reply: unknown) => void) => {
-      const reply = typeof ack === 'function' ? ack : () => undefined;
-      const parsed = subscribeMessage.safeParse(raw);
+    socket.on(CLIENT_EVENTS.subscribe, async (...args: unknown[]) => {
+      const { payload, reply } = messageArgs(args);
+      const parsed = subscribeMessage.safeParse(payload);
       if (!parsed.success) return reply({ ok: false, error: { code: 'validation_failed', message: 'subscribe needs { jobId: <uuid> }' } });
       const { jobId } = parsed.data;
       if (!following.has(jobId) && following.size >= this.deps.maxSubscriptions) {
@@ -186,13 +188,14 @@ export class JobRelay {
         reply({ ok: false, error: { code: 'internal', message: 'could not subscribe' } });
       }
     });
-    socket.on(CLIENT_EVENTS.unsubscribe, (raw: unknown, ack?: (reply: unknown) => void) => {
-      const parsed = subscribeMessage.safeParse(raw);
+    socket.on(CLIENT_EVENTS.unsubscribe, (...args: unknown[]) => {
+      const { payload, reply } = messageArgs(args);
+      const parsed = subscribeMessage.safeParse(payload);
       if (parsed.success) {
         this.drop(parsed.data.jobId, socket.id);
         following.delete(parsed.data.jobId);
       }
-      if (typeof ack === 'function') ack(parsed.success ? { ok: true } : { ok: false, error: { code: 'validation_failed', message: 'unsubscribe needs { jobId: <uuid> }' } });
+      reply(parsed.success ? { ok: true } : { ok: false, error: { code: 'validation_failed', message: 'unsubscribe needs { jobId: <uuid> }' } });
     });
     // Only the jobs this connection follows (at most SOCKET_MAX_SUBSCRIPTIONS), not every job followed here.
     socket.on('disconnect', () => {

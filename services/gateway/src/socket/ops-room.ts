@@ -4,8 +4,7 @@ import type { Logger } from '@anime/logger';
 import type { KeyAuthenticator } from '../http/auth/authenticate-key';
 import { SOCKET_TOKEN } from './authenticate-socket';
 import { SOCKET_BUSY, type KeyLanes } from './key-lanes';
-
-type Ack = (reply: unknown) => void;
+import { messageArgs } from './message-args';
 
 /**
  * `ops:join` puts an admin connection in the `ops` room, which hears every job's events; any other
@@ -13,8 +12,8 @@ type Ack = (reply: unknown) => void;
  * every project. The key is read again at join, so one revoked since the handshake cannot join.
  */
 export function attachOpsRoom(socket: Socket, deps: { authenticateKey: KeyAuthenticator; log: Logger; lanes: KeyLanes }): void {
-  socket.on(CLIENT_EVENTS.opsJoin, async (raw: unknown, ack?: Ack) => {
-    const reply = ackOf(raw, ack);
+  socket.on(CLIENT_EVENTS.opsJoin, async (...args: unknown[]) => {
+    const { reply } = messageArgs(args);
     // The key is read from the database: in the key's lane, as subscribes are.
     const turn = deps.lanes.run(socket, () => deps.authenticateKey(socket.data[SOCKET_TOKEN] ?? null));
     if (!turn) return reply(SOCKET_BUSY);
@@ -31,20 +30,10 @@ export function attachOpsRoom(socket: Socket, deps: { authenticateKey: KeyAuthen
       reply({ ok: false, error: { code: 'database_unavailable', message: 'could not check the API key; try again shortly' } });
     }
   });
-  socket.on(CLIENT_EVENTS.opsLeave, async (raw: unknown, ack?: Ack) => {
+  socket.on(CLIENT_EVENTS.opsLeave, async (...args: unknown[]) => {
     await socket.leave(OPS_ROOM);
-    ackOf(raw, ack)({ ok: true });
+    messageArgs(args).reply({ ok: true });
   });
-}
-
-/**
- * The acknowledgement of an event that carries no data: `emitWithAck('ops:join', {})` sends it
- * second, `emitWithAck('ops:join')` (or `emit('ops:join', cb)`) first. Either is answered.
- */
-function ackOf(raw: unknown, ack: unknown): Ack {
-  if (typeof ack === 'function') return ack as Ack;
-  if (typeof raw === 'function') return raw as Ack;
-  return () => undefined;
 }
 
 /**
