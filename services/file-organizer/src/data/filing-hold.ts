@@ -11,6 +11,8 @@ export interface HeldFiling {
   recorded: Set<string>;
   /** Deletes the job's Asset rows, in the hold. */
   forgetAssets(): Promise<void>;
+  /** Clears the filing's claim, in the hold: an ended generation's filing is settled, and the recovery sweep leaves it alone. */
+  releaseClaim(): Promise<void>;
 }
 
 const LOCK: Statement = {
@@ -19,6 +21,7 @@ const LOCK: Statement = {
 };
 const RECORDED: Statement = { name: 'filing-hold.recorded', text: `SELECT path FROM assets WHERE "jobId" = $1::uuid` };
 const FORGET: Statement = { name: 'filing-hold.forget-assets', text: `DELETE FROM assets WHERE "jobId" = $1::uuid` };
+const RELEASE: Statement = { name: 'filing-hold.release-claim', text: `UPDATE generation_jobs SET "filingToken" = NULL WHERE id = $1::uuid` };
 
 /**
  * Runs `work` (removing library files) with the generation's row locked, in a transaction: no claim
@@ -39,7 +42,8 @@ export async function holdFiling<T>(db: Db, id: string, token: string | null, wo
       // After the lock, in a statement of its own: its snapshot sees what a filing we waited for recorded.
       const recorded = new Set((await client.query<{ path: string }>({ ...RECORDED, values: [id] })).rows.map((r) => r.path));
       const forgetAssets = async () => void (await client.query({ ...FORGET, values: [id] }));
-      result = await work({ ...row, recorded, forgetAssets });
+      const releaseClaim = async () => void (await client.query({ ...RELEASE, values: [id] }));
+      result = await work({ ...row, recorded, forgetAssets, releaseClaim });
     }
     await client.query('COMMIT');
     reusable = true;

@@ -341,13 +341,18 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
     }
   }
 
-  /** With the row held (a generation that is over): removes the job's Asset rows and their files, and the files at `written` (recorded or not). */
+  /**
+   * With the row held (a generation that is over): removes the job's Asset rows and their files, and
+   * the files at `written` (recorded or not), then the filing's claim (committed with the hold, so only
+   * once the files are gone), which the recovery sweep looks for (findStranded).
+   */
   async function unfile(held: HeldFiling, jobId: string, written: string[], log: Logger, why: string): Promise<void> {
     await held.forgetAssets();
     const paths = [...new Set([...held.recorded, ...written])];
     await removeFiles(paths);
     // Each folder listed once for all the paths in it.
     await deps.storage.removeLeftovers(...paths.flatMap((path) => [path, `${path}.json`]));
+    await held.releaseClaim();
     log.info(`${why}: its files were removed`, { generationId: jobId, paths: paths.length });
   }
 }
