@@ -51,6 +51,24 @@ describe('storeReferenceFile', () => {
     expect(await readFile(target)).toEqual(bytes);
   });
 
+  it('when a file of tens of MiB stands at the path (its look hashed as a stream), then the same bytes are kept as they are and other bytes of the same size are written over it', async () => {
+    const bytes = Buffer.concat([pngHeader(8, 8), Buffer.alloc(40 * 1024 * 1024)]);
+    for (let i = 64; i < bytes.length; i += 4099) bytes[i] = i % 253;
+    const target = path.join(library, 'references', 'kai', 'large.png');
+    await mkdir(path.dirname(target), { recursive: true });
+    await writeFile(target, bytes);
+    const before = await stat(target);
+    const same = await storeReferenceFile(storage, { bytes, characterSlug: 'kai', label: 'large', path: 'references/kai/large.png' });
+    expect(same).toMatchObject({ sha256: sha256Hex(bytes), bytes: bytes.length, isNew: false });
+    expect(await stat(target)).toMatchObject({ ino: before.ino, mtimeMs: before.mtimeMs });
+
+    const other = Buffer.from(bytes);
+    other[other.length - 1] ^= 0xff;
+    const replaced = await storeReferenceFile(storage, { bytes: other, characterSlug: 'kai', label: 'large', path: 'references/kai/large.png' });
+    expect(replaced).toMatchObject({ sha256: sha256Hex(other), isNew: true });
+    expect(sha256Hex(await readFile(target))).toBe(sha256Hex(other));
+  });
+
   it('when it is a dry run, then the facts are reported and nothing is written', async () => {
     const stored = await storeReferenceFile(storage, { bytes: pngHeader(8, 8), characterSlug: 'kai', label: 'a', dryRun: true });
     expect(stored.isNew).toBe(true);

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { makeFolder } from './make-folder';
@@ -61,6 +62,9 @@ export class UnsafeLibraryPathError extends Error {
   }
 }
 
+/** The read size of a hash (sha256): what it holds of a file at a time. */
+const HASH_CHUNK_BYTES = 256 * 1024;
+
 /** Folders a LocalLibraryStorage remembers having made; forgotten (and made again) past this many. */
 const FOLDERS_REMEMBERED = 10_000;
 
@@ -111,9 +115,14 @@ export class LocalLibraryStorage implements LibraryStorage {
     return readFile(this.locate(relativePath));
   }
 
+  /** Read as a stream, a chunk at a time: its memory stays flat whatever the file's size. */
   async sha256(relativePath: string): Promise<string | null> {
+    const absolute = this.locate(relativePath);
     try {
-      return createHash('sha256').update(await this.read(relativePath)).digest('hex');
+      const hash = createHash('sha256');
+      // Ended early (an error), the loop destroys the stream, which closes its file.
+      for await (const chunk of createReadStream(absolute, { highWaterMark: HASH_CHUNK_BYTES })) hash.update(chunk as Buffer);
+      return hash.digest('hex');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw error;
