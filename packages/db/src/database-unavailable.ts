@@ -15,8 +15,29 @@
  *   lock wait it ended (55P03: past lock_timeout).
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  return causes(error).some(looksUnavailable);
+  // A file system's errno (ETIMEDOUT from a soft network mount, say) shares a code with a socket's:
+  // it is never PostgreSQL away.
+  return causes(error).some((e) => !isFileSystemError(e) && looksUnavailable(e));
 }
+
+/**
+ * Whether an error is one a file-system call failed with (a library file's read or write), never a
+ * database connection's: it names a `path` (a socket's error names an `address`), or its `syscall` is
+ * one only a file system is asked (an open, a stat, a mkdir…). A `read` or `write` naming no path is
+ * not taken as one: a socket's read fails with that syscall too (ECONNRESET, a TCP keepalive's ETIMEDOUT).
+ */
+export function isFileSystemError(error: unknown): boolean {
+  if (!error || typeof error !== 'object') return false;
+  const { path, syscall } = error as { path?: unknown; syscall?: unknown };
+  return typeof path === 'string' || (typeof syscall === 'string' && FILE_SYSTEM_CALLS.has(syscall));
+}
+// libuv's names of the file-system calls (Node's `syscall` of an fs error), less `read` and `write`.
+const FILE_SYSTEM_CALLS = new Set([
+  'open', 'close', 'stat', 'lstat', 'fstat', 'statfs', 'access', 'scandir', 'opendir', 'readdir', 'closedir',
+  'mkdir', 'mkdtemp', 'rmdir', 'rm', 'unlink', 'rename', 'copyfile', 'cp', 'link', 'symlink', 'readlink', 'realpath',
+  'chmod', 'fchmod', 'lchmod', 'chown', 'fchown', 'lchown', 'utime', 'futime', 'lutime', 'fsync', 'fdatasync',
+  'ftruncate', 'truncate', 'watch',
+]);
 
 // P1001 can't reach, P1002 reach timed out, P1008 operation timed out, P1017 server closed the connection,
 // P2028 a transaction could not start (or ran out of time) while every pooled connection was busy:

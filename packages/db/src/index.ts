@@ -1,5 +1,5 @@
 export { createDb, databaseStatements, DEFAULT_QUERY_TIMEOUT_MS, poolOf, type CreateDbOptions, type Db, type SqlPool } from './create-db';
-export { isDatabaseUnavailable, isQueryTimeout } from './database-unavailable';
+export { isDatabaseUnavailable, isFileSystemError, isQueryTimeout } from './database-unavailable';
 export { isIdempotentRead, retryReadsOnce } from './retry-reads';
 export { migrate, ensureDatabase, listMigrations, pendingMigrations, MIGRATIONS_DIR } from './migrate';
 export * from './generated/prisma/client';

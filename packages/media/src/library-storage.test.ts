@@ -78,6 +78,8 @@ describe('LocalLibraryStorage', () => {
     const bytes = Buffer.alloc(64 * 1024, 7);
     const error = await withFileSizeLimit(8 * 1024, () => storage.writeAll([{ path: 'p/e/s/kai/a.png', bytes }, { path: 'p/e/s/kai/a.png.json', bytes: Buffer.from('{}') }]).catch((e: unknown) => e));
     expect(libraryRefusal(error)?.code).toBe('EFBIG');
+    // Its write (by descriptor) named no path, as a socket's would not: the file's is given.
+    expect(error).toMatchObject({ syscall: 'write', path: expect.stringMatching(/a\.png\.[0-9a-f]{12}\.partial$/) });
     expect(await readdir(path.join(root, 'p/e/s/kai'))).toEqual(['kept.png']);
     await storage.write('p/e/s/kai/b.png', Buffer.from('b'));
     await expect(withFileSizeLimit(4 * 1024, () => storage.write('p/e/s/kai/b.png', bytes))).rejects.toMatchObject({ code: 'EFBIG' });

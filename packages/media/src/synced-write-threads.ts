@@ -44,6 +44,9 @@ function writeSynced(file) {
     // land: kept, each try of a full disk would fill it further, and the space would come back
     // only with the sweep of stale partials.
     fs.rmSync(file.temp, { force: true });
+    // A write or a read by descriptor names no path, as a socket's would not: named here, its file's
+    // error is never taken for a database connection's (ETIMEDOUT from a network mount).
+    if (error && typeof error === 'object' && error.path === undefined) error.path = file.temp;
     throw error;
   }
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { CharacterDomainError } from '@anime/characters';
 import type { Logger } from '@anime/logger';
-import { isDatabaseUnavailable } from '@anime/db';
+import { isDatabaseUnavailable, isFileSystemError } from '@anime/db';
 import { LibraryNotAnsweringError, libraryRefusal } from '@anime/media';
 import { WorkflowDomainError } from '@anime/workflows';
 import { ApiError } from './api-error';
@@ -17,6 +17,16 @@ export const LIBRARY_RETRY_AFTER_S = 60;
 
 /** A GET or HEAD: no such route writes to the library. */
 const isRead = (method: string) => method === 'GET' || method === 'HEAD';
+
+/**
+ * A library file-system call the volume did not answer in time by its own bound (ETIMEDOUT: a soft
+ * NFS mount giving up on a read or a write), which reached here as it was thrown: the library not
+ * answering, as LibraryNotAnsweringError is when the gateway's bound runs out first. Never a database
+ * outage (isDatabaseUnavailable leaves file-system errors out).
+ */
+const isLibraryTimeout = (error: unknown) => isFileSystemError(error) && (error as NodeJS.ErrnoException).code === 'ETIMEDOUT';
+/** What is said of it: its own message names the absolute path on the gateway's volume. */
+const LIBRARY_TIMEOUT_MESSAGE = 'the library volume did not answer in time (a network mount timed out)';
 
 interface BodyParserError { type?: string; status?: number; expose?: boolean; message: string; body?: unknown }
 
@@ -74,26 +84,33 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
       retryAfterS = DATABASE_RETRY_AFTER_S;
       log.warn('database unavailable', { requestId: res.locals.requestId, path: req.path, error: (error as Error).message?.split('\n').at(-1) });
       body = { code: 'database_unavailable', message: 'the database is unavailable; try again shortly' };
-    } else if (error instanceof LibraryFileUnreadableError || (isRead(req.method) && error instanceof LibraryNotAnsweringError)) {
+    } else if (error instanceof LibraryFileUnreadableError || (isRead(req.method) && (error instanceof LibraryNotAnsweringError || isLibraryTimeout(error)))) {
       // A download's file the gateway may not read (EACCES, EPERM, EIO, ELOOP), or whose read did not
-      // answer in time (ETIMEDOUT: a hung mount): an operator fixes the permission, the volume or the
-      // mount; the file may be fine, so nothing was marked missing.
+      // answer in time (ETIMEDOUT: a hung mount, or a network mount's own timeout): an operator fixes
+      // the permission, the volume or the mount; the file may be fine, so nothing was marked missing.
       status = 503;
       retryAfterS = LIBRARY_RETRY_AFTER_S;
       // sendFile offered ranges (or the one asked for) of a file it then could not read (a 412 or 416 keeps them).
       dropRanges = true;
-      const message = error instanceof LibraryFileUnreadableError ? error.message : `${error.message}: the file cannot be read from the library now (${error.reason}); it is not marked missing; try again once the library answers`;
+      const reason = error instanceof LibraryFileUnreadableError || error instanceof LibraryNotAnsweringError ? error.reason : 'ETIMEDOUT';
+      const said = error instanceof LibraryNotAnsweringError ? error.message : LIBRARY_TIMEOUT_MESSAGE;
+      const message = error instanceof LibraryFileUnreadableError ? error.message : `${said}: the file cannot be read from the library now (${reason}); it is not marked missing; try again once the library answers`;
       const title = error instanceof LibraryFileUnreadableError ? 'library file unreadable' : 'library not answering';
       // Once the file's headers went out, the answer is cut below: said in the line, the one it gets.
-      log.warn(res.headersSent ? `${title}: download cut mid-stream` : title, { requestId: res.locals.requestId, path: req.path, code: error.reason, error: error.message });
-      body = { code: 'library_unreadable', message, details: { reason: error.reason } };
-    } else if (error instanceof LibraryNotAnsweringError) {
+      log.warn(res.headersSent ? `${title}: download cut mid-stream` : title, { requestId: res.locals.requestId, path: req.path, code: reason, error: (error as Error).message });
+      body = { code: 'library_unreadable', message, details: { reason } };
+    } else if (error instanceof LibraryNotAnsweringError || isLibraryTimeout(error)) {
       // A read a write route needed (an upload's or an import's look at a file already there) did not
-      // answer in time (a hung mount): an outage, answered before anything was stored or recorded.
+      // answer in time (a hung mount), or a network mount timed out a call of the write itself: an
+      // outage, answered before anything was recorded.
       status = 503;
       retryAfterS = LIBRARY_RETRY_AFTER_S;
-      log.warn('library not answering', { requestId: res.locals.requestId, path: req.path, code: error.reason, error: error.message });
-      body = { code: 'library_unavailable', message: `the library cannot store files now: ${error.message} (${error.reason}); nothing was stored; try again once it answers`, details: { reason: error.reason } };
+      const reason = error instanceof LibraryNotAnsweringError ? error.reason : 'ETIMEDOUT';
+      const said = error instanceof LibraryNotAnsweringError ? error.message : LIBRARY_TIMEOUT_MESSAGE;
+      log.warn('library not answering', { requestId: res.locals.requestId, path: req.path, code: reason, error: (error as Error).message });
+      // A write the mount timed out half-way may leave its temp file (its removal timed out too), never a row.
+      const kept = error instanceof LibraryNotAnsweringError ? 'nothing was stored' : 'nothing was recorded';
+      body = { code: 'library_unavailable', message: `the library cannot store files now: ${said} (${reason}); ${kept}; try again once it answers`, details: { reason } };
     } else if (!isRead(req.method) && libraryRefusal(error)) {
       // Not on a read: EACCES/EPERM there is a file this process may not read (a download answers
       // library_unreadable, above), and no GET or HEAD writes to the library.

@@ -1,7 +1,9 @@
 /**
  * The errno codes with which a file system refuses to READ a library file that is (or may be)
  * there: the gateway may not read it (EACCES, EPERM: its mode, its owner, a security policy), the
- * volume fails to (EIO), or a loop of links stands at its path (ELOOP). None says the image is gone
+ * volume fails to (EIO), a loop of links stands at its path (ELOOP), or the volume did not answer
+ * the read in time (ETIMEDOUT: a soft network mount giving up, as the gateway's own bound does when a
+ * hung mount never answers, LibraryNotAnsweringError, answered the same). None says the image is gone
  * (the file may be fine and the permission wrong): a download answers 503 `library_unreadable`,
  * an outage an operator fixes, and nothing is marked missing.
  */
@@ -10,6 +12,7 @@ const UNREADABLE: Record<string, string> = {
   EPERM: 'the gateway may not read the file (its permissions or a security policy)',
   EIO: 'the library volume fails to read the file (an I/O error)',
   ELOOP: 'a loop of symbolic links stands at the file’s path',
+  ETIMEDOUT: 'the library volume did not answer the read in time (a network mount timed out)',
 };
 
 /** A library file a download could not read; error-middleware.ts answers it 503 `library_unreadable`. */

@@ -139,8 +139,8 @@ export const LIBRARY_UNREADABLE_NOTE = 'library_unreadable (Retry-After: 60, det
  * packages/media/src/library-not-answering.ts' (LIBRARY_READ_BASE_MS, libraryReadTimeoutMs).
  */
 export const LIBRARY_NOT_ANSWERING_NOTES = {
-  upload: 'or details.reason ETIMEDOUT when the file already at the image’s library path does not answer its hash within 5 s plus 1 s per MiB of the image (a hung mount): nothing is stored',
-  download: 'or details.reason ETIMEDOUT when the library does not answer (a hung mount): nothing of the file sent within 5 s of starting to send it (after a reference’s look at its file, at most 2 s), or, for a reference marked missing, its read-back not done within 5 s plus 1 s per MiB; nothing is marked missing. A download already streaming whose file then gives no byte for 5 s while the client waits has its connection cut instead (fewer bytes than its Content-Length)',
+  upload: 'or details.reason ETIMEDOUT when the file already at the image’s library path does not answer its hash within 5 s plus 1 s per MiB of the image (a hung mount), or a network mount times out the write: nothing is stored',
+  download: 'or details.reason ETIMEDOUT when the library does not answer (a hung mount, or a network mount timing the read out): nothing of the file sent within 5 s of starting to send it (after a reference’s look at its file, at most 2 s), or, for a reference marked missing, its read-back not done within 5 s plus 1 s per MiB; nothing is marked missing. A download already streaming whose file then gives no byte for 5 s while the client waits has its connection cut instead (fewer bytes than its Content-Length)',
 } as const;
 
 /** `/a/:id/b` → `/a/{id}/b`. */
