@@ -39,4 +39,86 @@ describe('watchJob when the gateway cannot follow the job for now', () => {
       http.closeAllConnections();
     }
   }, 20_000);
+
+  it("when the handshake is refused database_unavailable (the gateway could not check the key: its PostgreSQL away), then it is said and tried again, and the watch goes on to the end", async () => {
+    // The gateway's side: its key check (the Socket.IO middleware) meets a database outage once, then lets the connection in.
+    const http = createServer();
+    const io = new Server(http);
+    let handshakes = 0;
+    io.use((_socket, next) => {
+      if (++handshakes > 1) return next();
+      const error = new Error('unavailable') as Error & { data?: unknown };
+      error.data = { code: 'database_unavailable', message: 'could not check the API key; try again shortly' };
+      next(error);
+    });
+    io.on('connection', (socket) => {
+      socket.on('subscribe', (_message: unknown, ack: (reply: unknown) => void) => {
+        ack({ ok: true, status: 'running' });
+        socket.emit('job:queued', { jobId: JOB, seq: 1 });
+        socket.emit('job:completed', { jobId: JOB, seq: 2, assets: [] });
+      });
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const api = new ApiClient({ baseUrl: `http://127.0.0.1:${(http.address() as AddressInfo).port}`, key: 'ak_test', keySource: 'test' });
+    const changes: ConnectionChange[] = [];
+    try {
+      const terminal = await watchJob(api, JOB, () => undefined, (change) => changes.push(change));
+      expect(terminal.name).toBe('job:completed');
+      expect(handshakes).toBe(2);
+      expect(changes).toEqual([{ state: 'lost', reason: 'database_unavailable' }, { state: 'back' }]);
+    } finally {
+      const closed = new Promise((resolve) => io.close(resolve));
+      http.closeAllConnections();
+      await closed;
+    }
+  }, 20_000);
+});
+
+describe('watchJob when the job ended while the gateway was away', () => {
+  it('when the replay after a reconnection ends the job before the subscribe is answered, then the watch still says it got the gateway back', async () => {
+    // The gateway's side: the first connection follows the job until the transport is cut (a restart);
+    // the next one replays the story, terminal event included, and its ack comes after it, in a later
+    // read (a loaded gateway, or one that reads the status again before answering).
+    const http = createServer();
+    const io = new Server(http);
+    let connections = 0;
+    const timers: NodeJS.Timeout[] = [];
+    io.on('connection', (socket) => {
+      const connection = ++connections;
+      socket.on('subscribe', (_message: unknown, ack: (reply: unknown) => void) => {
+        if (connection === 1) {
+          ack({ ok: true, status: 'running' });
+          socket.emit('job:started', { jobId: JOB, seq: 2, backend: 'http://comfy' });
+          timers.push(setTimeout(() => socket.conn.close(), 50));
+          return;
+        }
+        socket.emit('job:queued', { jobId: JOB, seq: 1 });
+        socket.emit('job:started', { jobId: JOB, seq: 2, backend: 'http://comfy' });
+        socket.emit('job:completed', { jobId: JOB, seq: 3, assets: [] });
+        timers.push(setTimeout(() => ack({ ok: true, status: 'completed' }), 200));
+      });
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const api = new ApiClient({ baseUrl: `http://127.0.0.1:${(http.address() as AddressInfo).port}`, key: 'ak_test', keySource: 'test' });
+    const story: string[] = [];
+    try {
+      const terminal = await watchJob(
+        api,
+        JOB,
+        (event) => story.push(event.name),
+        (change) => story.push(change.state === 'lost' ? `lost (${change.reason})` : 'back'),
+      );
+      expect(terminal.name).toBe('job:completed');
+      // Nothing more is said once the watch has ended (the answer it no longer waits for included).
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(connections).toBe(2);
+      // Said in the order it happened: lost, back, then what was missed (each event once), then the end.
+      expect(story).toEqual(['job:started', 'lost (transport close)', 'back', 'job:completed']);
+    } finally {
+      timers.forEach(clearTimeout);
+      const closed = new Promise((resolve) => io.close(resolve));
+      http.closeAllConnections();
+      await closed;
+    }
+  }, 20_000);
 });

@@ -10,9 +10,12 @@ export interface WatchedEvent {
 
 /** How long a subscribe may go unanswered: the gateway answers within its database's bound (10 s) and more. */
 const SUBSCRIBE_TIMEOUT_MS = 20_000;
-/** Subscribe answers that mean "not now": the gateway's database is away, did not answer in time, or the key's subscribes queue up. */
+/**
+ * Subscribe answers (and handshake refusals) that mean "not now": the gateway's database is away, did
+ * not answer in time, or the key's subscribes queue up.
+ */
 const SUBSCRIBE_LATER = ['database_unavailable', 'timeout', 'rate_limited'];
-/** How long before asking again (the gateway's own Retry-After for database_unavailable is 5 s). */
+/** How long before asking (or connecting) again (the gateway's own Retry-After for database_unavailable is 5 s). */
 const SUBSCRIBE_AGAIN_MS = 5_000;
 
 /** The connection to the gateway lost (the client reconnects on its own), then back. */
@@ -27,23 +30,43 @@ export async function watchJob(api: ApiClient, jobId: string, onEvent: (event: W
   // Loaded here, not at the top: only a watch needs it, and it cost every command ~30 ms of start.
   const { io } = await import('socket.io-client');
   const socket: Socket = io(api.baseUrl, { transports: ['websocket'], reconnection: true, auth: api.key ? { token: api.key } : {} });
+  let connectAgain: NodeJS.Timeout | undefined;
   try {
     return await new Promise<WatchedEvent>((resolve, reject) => {
       let lastSeq = 0;
+      let lost = false;
+      const back = () => {
+        if (lost) onConnection?.({ state: 'back' });
+        lost = false;
+      };
       for (const name of JOB_EVENT_NAMES) {
         socket.on(name, (payload: WatchedEvent['payload']) => {
-          if (payload?.jobId !== jobId || payload.seq <= lastSeq) return;
+          if (payload?.jobId !== jobId) return;
+          // The job's story coming in again (the replay, before the subscribe's answer): the gateway is
+          // back. Said first, so that it is said at all when the replay ends the job: the watch closes
+          // the connection then, and an answer still on its way is never read.
+          back();
+          if (payload.seq <= lastSeq) return;
           lastSeq = payload.seq;
           const event = { name, payload };
           onEvent(event);
           if (TERMINAL_EVENTS.includes(name)) resolve(event);
         });
       }
-      socket.on('connect_error', (error) => {
-        // Refusals are final; a gateway restarting is retried by the client.
-        if (!socket.active) reject(new CliError(`cannot follow ${jobId} over Socket.IO: ${error.message}`));
+      socket.on('connect_error', (error: Error & { data?: { code?: string } }) => {
+        // A gateway restarting is retried by the client.
+        if (socket.active) return;
+        // The gateway could not check the key for now (its database away, at the first connection or a
+        // reconnection): said and tried again, as a subscribe refused for now is. Other refusals are final.
+        const code = error.data?.code;
+        if (code && SUBSCRIBE_LATER.includes(code)) {
+          if (!lost) onConnection?.({ state: 'lost', reason: code });
+          lost = true;
+          connectAgain = setTimeout(() => socket.connect(), SUBSCRIBE_AGAIN_MS);
+          return;
+        }
+        reject(new CliError(`cannot follow ${jobId} over Socket.IO: ${error.message}`));
       });
-      let lost = false;
       // The gateway closes a connection whose key was revoked or expired since the handshake, and the
       // client never reconnects after that: without this the watch would wait forever (or, with nothing
       // else keeping the process alive, exit 0). REST says why (a 401 naming revoked or expired).
@@ -63,11 +86,10 @@ export async function watchJob(api: ApiClient, jobId: string, onEvent: (event: W
       // (Re)subscribing after a reconnection replays what was missed, each event once (by seq).
       const subscribe = async (): Promise<void> => {
         const ack = await socket.timeout(SUBSCRIBE_TIMEOUT_MS).emitWithAck(CLIENT_EVENTS.subscribe, { jobId }).catch((error: Error) => ({ ok: false, error: { code: 'timeout', message: error.message } }));
-        if (ack?.ok) {
-          if (lost) onConnection?.({ state: 'back' });
-          lost = false;
-          return;
-        }
+        // The connection closed for good while the answer was awaited (the watch ended, a replay having
+        // brought the terminal event first, or the gateway closed it): nothing more to say or ask.
+        if (!socket.active) return;
+        if (ack?.ok) return back();
         // The gateway's database away (or too slow to answer): a refusal for now, said and waited
         // through as a gateway restart is, not the end of the watch. It is asked again while this
         // connection lasts (a new one subscribes anew).
@@ -85,6 +107,7 @@ export async function watchJob(api: ApiClient, jobId: string, onEvent: (event: W
       socket.on('connect', () => void subscribe());
     });
   } finally {
+    clearTimeout(connectAgain);
     socket.close();
   }
 }
