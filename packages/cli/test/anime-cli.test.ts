@@ -98,8 +98,15 @@ describe('anime CLI against the real stack', () => {
   });
 
   it('when the gateway restarts during a watch, then the watch says it lost the gateway and got it back, and still ends with the files', async () => {
-    // 100 steps × 30 ms: still rendering while the gateway stops and starts again.
-    const child = spawn(process.execPath, [CLI, 'generate', '-c', 'kai-nakamura', '-p', 'through a restart', '--steps', '100', '--width', '64', '--height', '64', '--watch'], {
+    // The job is held at its first node (the simulator's hang) until the watch has said it lost the
+    // gateway, and ends while the gateway is away: whatever the load (a Node start and a subscribe can
+    // take seconds on a loaded 2-core machine, as long as a render), the watch is still following a
+    // running job when the gateway stops, and learns of the end only from the replay after it reconnects.
+    const [backend] = fx.stack.comfyUrls;
+    const gateway = fx.stack.services.gateway!;
+    const hang = (release: boolean) => fetch(`${backend}/sim/hang`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ release }) });
+    expect((await hang(false)).status).toBe(200);
+    const child = spawn(process.execPath, [CLI, 'generate', '-c', 'kai-nakamura', '-p', 'through a restart', '--steps', '5', '--width', '64', '--height', '64', '--watch'], {
       env: { ...process.env, ANIME_API_KEY: fx.apiKey, ANIME_URL: fx.stack.gatewayUrl, ANIME_CONFIG_DIR: '/nonexistent' },
     });
     let stdout = '';
@@ -107,8 +114,18 @@ describe('anime CLI against the real stack', () => {
     child.stdout.on('data', (chunk) => (stdout += chunk));
     child.stderr.on('data', (chunk) => (stderr += chunk));
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-    await waitFor(() => /^started on /m.test(stderr), 'the watched prompt to start', 60_000, 50);
-    await fx.stack.services.gateway!.restart();
+    try {
+      await waitFor(() => /^started on /m.test(stderr), 'the watched prompt to start', 60_000, 50);
+      const id = /generation ([0-9a-f-]{36}) queued/.exec(stderr)![1];
+      await gateway.stop();
+      await waitFor(() => /^lost the gateway /m.test(stderr), 'the watch to say it lost the gateway', 30_000, 50);
+      await hang(true);
+      await waitFor(async () => (await fx.db.generationJob.findUnique({ where: { id } }))?.status === 'completed', 'the job to complete while the gateway is away', 60_000, 100);
+      await gateway.start();
+    } finally {
+      await hang(true);
+      if (!gateway.running) await gateway.start();
+    }
     expect(await exited).toBe(0);
     expect(stderr).toMatch(/^lost the gateway \((transport close|transport error|ping timeout)\); reconnecting…$/m);
     expect(stderr).toMatch(/^reconnected to the gateway; catching up$/m);
