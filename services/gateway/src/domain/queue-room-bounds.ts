@@ -80,6 +80,17 @@ export class QueueRoomBounds {
     if (mine) mine.count++;
   }
 
+  /**
+   * A generation admitted on an exact count of the depth alone (the retry of a queue producer's
+   * generation, in no key's share): the depth bound is that count with it added, so what the bounds
+   * vouch for next counts its place (and the places a bound still fresh counted, not yet written).
+   */
+  admittedOnDepth(depth: number): void {
+    const at = this.now();
+    const held = this.depth && at - this.depth.readAt <= this.readingMs ? this.depth.count : 0;
+    this.depth = { count: Math.max(held, depth) + 1, readAt: at };
+  }
+
   /** The key's share was found full by an exact count (under its lock): its bound says so until read again. */
   full(key: string): void {
     const mine = this.ofKey.get(key);

@@ -71,11 +71,14 @@ export async function requireQueueRoom(res: Response, db: Db, bounds: QueueRoomB
  * MAX_QUEUED_PER_KEY does not bound, whoever asks for it.
  */
 export async function requireQueueDepthRoom(res: Response, db: Db, bounds: QueueRoomBounds): Promise<void> {
+  const depth = await queueDepth(db, bounds.caps.maxQueueDepth);
   try {
-    assertQueueRoom(bounds.caps, { depth: await queueDepth(db, bounds.caps.maxQueueDepth), ofKey: 0 });
+    assertQueueRoom(bounds.caps, { depth, ofKey: 0 });
   } catch (error) {
     throw answerQueueFull(res, bounds, error);
   }
+  // Its place counts on the bounds, as any admission's: the next one they vouch for sees it.
+  bounds.admittedOnDepth(depth);
 }
 
 /**
