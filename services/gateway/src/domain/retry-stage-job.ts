@@ -1,4 +1,4 @@
-import { PIPELINE_CATALOG, QUEUE_KEYS, type JobStage, type JobStatus, type StageQueueKey } from '@anime/contracts';
+import { generationRequestMessageSchema, PIPELINE_CATALOG, QUEUE_KEYS, type JobStage, type JobStatus, type StageQueueKey } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import { admitStage } from '@anime/pipeline';
 import { ApiError } from '../http/api-error';
@@ -16,6 +16,8 @@ export interface StageJobGeneration {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SELECT = { id: true, status: true, stage: true, errorCode: true, apiKeyId: true, source: true } as const;
+/** A producer's request's key, as the message schema takes it. */
+const REQUEST_KEY = generationRequestMessageSchema.pick({ source: true, requestId: true }).strip();
 
 /** The stage queue (one that carries a generation's stages) by its BullMQ name; null for any other. */
 export function stageQueueNamed(name: string): StageQueueKey | null {
@@ -33,10 +35,11 @@ export async function generationOfStageJob(db: Db, data: unknown): Promise<Stage
     const byId = await db.generationJob.findUnique({ where: { id: message.generationId }, select: SELECT });
     if (byId) return byId;
   }
-  if (typeof message.requestId !== 'string') return null;
-  // As the message schema defaults it.
-  const source = typeof message.source === 'string' ? message.source : 'queue';
-  return db.generationJob.findFirst({ where: { source, requestId: message.requestId }, select: SELECT });
+  // Read as its worker reads them (the default source 'queue'): a pair it refuses made no generation,
+  // and may not even be compared in PostgreSQL (a NUL in the requestId).
+  const request = REQUEST_KEY.safeParse(message);
+  if (!request.success || request.data.requestId === undefined) return null;
+  return db.generationJob.findFirst({ where: { source: request.data.source, requestId: request.data.requestId }, select: SELECT });
 }
 
 /**

@@ -1,0 +1,52 @@
+import axios from 'axios';
+import { UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { createRedis } from '@anime/pipeline';
+import { TEST_REDIS_URL, waitFor } from '@anime/testing';
+import { startTestGateway, type TestGateway } from './start-test-gateway';
+
+// bull-board's retry and add on generation-requests look up the generation a message names by its
+// producer's (source, requestId). A message its worker refuses for those fields (a requestId holding
+// a NUL, which PostgreSQL cannot even compare, or a source not of the form the schema takes) names
+// no generation: it is bull-board's, not a 500 that ends a retry-all half-way.
+let gw: TestGateway;
+let redis: Redis;
+
+beforeAll(async () => {
+  gw = await startTestGateway('r34i-board-unstorable');
+  redis = createRedis(TEST_REDIS_URL, 'worker');
+});
+afterAll(async () => {
+  redis?.disconnect();
+  await gw?.close();
+});
+
+const requests = () => gw.queues.byKey.generationRequests;
+const board = (method: string, path: string, data?: unknown) =>
+  axios.request({ method, url: `${gw.baseUrl}/admin/queues/api/queues/generation-requests${path}`, data, headers: gw.authHeaders, validateStatus: () => true });
+const unstorable = { schemaVersion: 1, source: 'farm', requestId: 'shot\u00001', character: 'kai', prompt: 'x' };
+const badSource = { schemaVersion: 1, source: 'farm\u0000', requestId: 'shot-2', character: 'kai', prompt: 'x' };
+
+it('when an admin adds a request message whose requestId holds a NUL, then bull-board adds it (not a 500)', async () => {
+  const added = await board('post', '/add', { name: 'resolveCharacter', data: unstorable, options: {} });
+  // Before: 500 internal (PostgreSQL: invalid byte sequence for encoding "UTF8": 0x00).
+  expect(added.status).toBe(200);
+  await requests().remove(added.data.job.id);
+});
+
+it('when an admin retries all failed requests and one names an unstorable requestId or source, then each is retried as bull-board does (not a 500 half-way)', async () => {
+  const jobs = [await requests().add('resolveCharacter', unstorable as never), await requests().add('resolveCharacter', badSource as never)];
+  const worker = new Worker(requests().name, async () => {
+    throw new UnrecoverableError('refused by the test');
+  }, { connection: redis, prefix: gw.queuePrefix });
+  try {
+    await waitFor(async () => (await requests().getJobCounts('failed')).failed === 2, 'both to fail', 10_000);
+  } finally {
+    await worker.close();
+  }
+  const answer = await board('put', '/retry/failed');
+  // Before: 500 internal, nothing retried.
+  expect({ status: answer.status, body: answer.data }).toEqual({ status: 200, body: { retried: 2, skipped: 0, refused: {} } });
+  for (const job of jobs) expect(await requests().getJobState(job.id!)).toBe('waiting');
+  await requests().obliterate({ force: true });
+});
