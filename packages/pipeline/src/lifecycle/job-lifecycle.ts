@@ -325,8 +325,11 @@ export class JobLifecycle {
     if (!owner.apiKeyId && owner.source !== countedSource) return this.retry(id, options);
     return inLockedTransaction(this.db, queueLockOf(owner.apiKeyId, owner.source), async (tx) => {
       const [{ active }] = await tx.run<{ active: number }>(owner.apiKeyId ? ACTIVE_OF.keyed : ACTIVE_OF.keyless, [owner.apiKeyId ?? owner.source, cap]);
-      if (active >= cap) return { full: true as const };
-      return this.retryOn({ read: tx.run, write: tx.run }, id, options);
+      if (active < cap) return this.retryOn({ read: tx.run, write: tx.run }, id, options);
+      // The count decides only for one still reopenable: a racing retry that re-opened it while this
+      // one waited for the lock filled the share with it, and a retry of an active one is null, not `full`.
+      const [still] = await tx.run<{ reopenable: boolean }>(OWNER_OF, [id]);
+      return still?.reopenable ? { full: true as const } : null;
     });
   }
 

@@ -48,6 +48,16 @@ export function keyFinderWithQueueRoom(db: Db, bounds: QueueRoomBounds): (req: R
  */
 export async function requireQueueRoom(res: Response, db: Db, bounds: QueueRoomBounds, share?: { keyId: string | null }): Promise<void> {
   const keyId = share ? share.keyId : callerOf(res).keyId;
+  try {
+    await takeQueueRoom(res, db, bounds, keyId);
+  } catch (error) {
+    // The share counted is the one found full: the owner's for a retry, not the caller's.
+    throw answerQueueFull(res, bounds, error, { keyId });
+  }
+}
+
+/** requireQueueRoom's check in `keyId`'s share, its refusal (QueueFullError) not yet answered. */
+async function takeQueueRoom(res: Response, db: Db, bounds: QueueRoomBounds, keyId: string | null): Promise<void> {
   const key = keyId ?? '';
   const preRead = res.locals[PRE_READ] as PreRead | undefined;
   if (preRead?.reserved) return;
@@ -57,26 +67,18 @@ export async function requireQueueRoom(res: Response, db: Db, bounds: QueueRoomB
     room = await readQueueRoom(db, bounds.caps, keyId);
     bounds.record(key, room);
   }
-  try {
-    assertQueueRoom(bounds.caps, room);
-  } catch (error) {
-    throw answerQueueFull(res, bounds, error);
-  }
+  assertQueueRoom(bounds.caps, room);
   bounds.admitted(key);
 }
 
 /**
- * 429 `queue_full` (scope `global`) with `Retry-After` when MAX_QUEUE_DEPTH generations wait: the
- * early check of a retry that counts in no key's share (a queue producer's generation), which
- * MAX_QUEUED_PER_KEY does not bound, whoever asks for it.
+ * The early check of a retry that counts in no key's share (a queue producer's generation), which
+ * MAX_QUEUED_PER_KEY does not bound, whoever asks for it: a QueueFullError (scope `global`) when
+ * MAX_QUEUE_DEPTH generations wait.
  */
-export async function requireQueueDepthRoom(res: Response, db: Db, bounds: QueueRoomBounds): Promise<void> {
+async function takeDepthRoom(db: Db, bounds: QueueRoomBounds): Promise<void> {
   const depth = await queueDepth(db, bounds.caps.maxQueueDepth);
-  try {
-    assertQueueRoom(bounds.caps, { depth, ofKey: 0 });
-  } catch (error) {
-    throw answerQueueFull(res, bounds, error);
-  }
+  assertQueueRoom(bounds.caps, { depth, ofKey: 0 });
   // Its place counts on the bounds, as any admission's: the next one they vouch for sees it.
   bounds.admittedOnDepth(depth);
 }
@@ -85,11 +87,25 @@ export async function requireQueueDepthRoom(res: Response, db: Db, bounds: Queue
  * The early room check of a retry, in the share its generation counts in as the locked retry
  * (JobLifecycle.retryWithinCap) counts it: its owner's key's; with none, the API's keyless share
  * (`source` 'api'); a queue producer's generation (no key, another source) in no share, so only
- * MAX_QUEUE_DEPTH applies.
+ * MAX_QUEUE_DEPTH applies. A full count is a refusal only while the generation is still failed or
+ * canceled: a racing retry that re-opened it meanwhile (its place is what filled the share) leaves
+ * nothing to queue, and this one passes to the locked retry, which answers it as a retry of an
+ * active generation (409 not_retryable), never 429.
  */
-export function requireRetryRoom(res: Response, db: Db, bounds: QueueRoomBounds, owner: { apiKeyId: string | null; source: string }): Promise<void> {
-  if (owner.apiKeyId === null && owner.source !== 'api') return requireQueueDepthRoom(res, db, bounds);
-  return requireQueueRoom(res, db, bounds, { keyId: owner.apiKeyId });
+export async function requireRetryRoom(res: Response, db: Db, bounds: QueueRoomBounds, generation: { id: string; apiKeyId: string | null; source: string }): Promise<void> {
+  const share = generation.apiKeyId === null && generation.source !== 'api' ? undefined : { keyId: generation.apiKeyId };
+  try {
+    await (share ? takeQueueRoom(res, db, bounds, share.keyId) : takeDepthRoom(db, bounds));
+  } catch (error) {
+    if (error instanceof QueueFullError && !(await stillReopenable(db, generation.id))) return;
+    throw answerQueueFull(res, bounds, error, share);
+  }
+}
+
+/** Whether the generation is (still) failed or canceled, what a retry re-opens. */
+async function stillReopenable(db: Db, id: string): Promise<boolean> {
+  const now = await db.generationJob.findUnique({ where: { id }, select: { status: true } });
+  return now?.status === 'failed' || now?.status === 'canceled';
 }
 
 /**

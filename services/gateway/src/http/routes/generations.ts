@@ -118,7 +118,7 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
     const body = parseOr400(retryGenerationBodySchema, req.body ?? {});
     await requireVisible(deps.db, callerOf(res), id);
     // Only a retry that would queue again waits for room: a missing or active one keeps its 404 or 409.
-    const current = await deps.db.generationJob.findUnique({ where: { id }, select: { status: true, apiKeyId: true, source: true } });
+    const current = await deps.db.generationJob.findUnique({ where: { id }, select: { id: true, status: true, apiKeyId: true, source: true } });
     // It counts in its owner's share (the key that made it), not the caller's: checked early against that one.
     const share = { keyId: current?.apiKeyId ?? null };
     if (current?.status === 'failed' || current?.status === 'canceled') await requireRetryRoom(res, deps.db, deps.limits.queueRoom, current);
