@@ -1,5 +1,6 @@
 import { CliError } from './cli-error';
 import type { Connection } from './connection';
+import { awayStatus, connectionLost, GatewayAwayError, retryAfterMs } from './gateway-away';
 
 /** How long one request may take, answer included: the gateway's slowest answers take about 20 s. */
 const REQUEST_TIMEOUT_MS = 60_000;
@@ -117,7 +118,10 @@ export class ApiClient {
   private unreachable(error: unknown, signal: AbortSignal, method: string, path: string): CliError {
     if (error instanceof CliError) return error;
     if (signal.aborted) return new CliError(`the gateway at ${this.connection.baseUrl} did not answer ${method} ${path.split('?')[0]} within ${this.timeoutMs / 1000} s`);
-    return new CliError(`cannot reach the gateway at ${this.connection.baseUrl} (${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}); is it running? (pnpm start)`);
+    const cause = (error as Error & { cause?: Error }).cause?.message ?? (error as Error).message;
+    const message = `cannot reach the gateway at ${this.connection.baseUrl} (${cause}); is it running? (pnpm start)`;
+    // Refused or cut (a restart): the same error, marked so that a caller may ask again.
+    return connectionLost(error) ? new GatewayAwayError(message, cause) : new CliError(message);
   }
 
   /** A non-2xx answer (its body's start, `text`) as a CliError carrying the gateway's own message. */
@@ -141,7 +145,11 @@ export class ApiClient {
           .map((d: { path?: string; message?: string }) => `; ${d.path}: ${d.message}`)
           .join('')
       : '';
-    return new CliError(`${response.status} ${error.code}: ${message}${fields}${hint}`, 1, parsed?.error ? parsed : { error });
+    const said = `${response.status} ${error.code}: ${message}${fields}${hint}`;
+    const body = parsed?.error ? parsed : { error };
+    // 502, 503, 504 (a restart, the proxy in front of it): the same error, marked so that a caller may ask again.
+    if (awayStatus(response.status)) return new GatewayAwayError(said, `${response.status} ${error.code}`, body, retryAfterMs(retryAfter));
+    return new CliError(said, 1, body);
   }
 }
 

@@ -3,6 +3,7 @@ import { CliError, oneLine } from '../cli-error';
 import { describeAssets, endedWithout, type GenerationResource } from '../generation-summary';
 import { printJson } from '../output';
 import { ProgressLine } from '../progress-line';
+import { getThroughRestart } from '../read-through-restart';
 import { watchJob, type ConnectionChange, type WatchedEvent } from '../watch-job';
 import type { CommandContext } from './context';
 
@@ -73,7 +74,13 @@ export function generateCommand(context: CommandContext): Command {
       );
       process.off('SIGINT', interrupted);
       progress.end();
-      const generation = await api.get<GenerationResource>(`/api/v1/generations/${created.id}`);
+      // The job has ended; a gateway restarting right now (a deploy) is waited through here too, for a
+      // bounded time, rather than taking the generation's end for a failure. Said once.
+      const generation = await getThroughRestart<GenerationResource>(api, `/api/v1/generations/${created.id}`, {
+        onWaiting: (reason, withinMs) => {
+          if (!context.json()) console.error(`the gateway is away (${oneLine(reason)}); waiting up to ${withinMs / 1000} s to read how ${created.id} ended…`);
+        },
+      });
       // With --json a watch prints JSON Lines: each event, then the generation as it ended, one document a line.
       if (context.json()) console.log(JSON.stringify(generation));
       if (terminal.name !== 'job:completed') {
