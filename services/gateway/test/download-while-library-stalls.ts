@@ -10,6 +10,8 @@ export interface StalledDownload {
   body: Buffer;
   /** From the client reading on (the library already stalled) to the ending. */
   endedAfterMs: number;
+  /** Ms from when the pool threads began to be held (the earliest a read can stall) to the end: what the lower bound of a cut is measured from. */
+  endedSinceHoldMs: number;
   /** Frees the pool threads held (the library answers again). */
   release(): Promise<void>;
 }
@@ -33,13 +35,14 @@ export async function downloadWhileLibraryStalls(gateway: TestGateway, url: stri
         res.pause();
         const chunks: Buffer[] = [];
         let readingOn = 0;
+        let holding = 0;
         let settled = false;
         const finish = (ending: StalledDownload['ending']) => {
           if (settled) return;
           settled = true;
           clearTimeout(giveUp);
           if (ending === 'no end') req.destroy();
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, ending, body: Buffer.concat(chunks), endedAfterMs: Date.now() - readingOn, release: release! });
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, ending, body: Buffer.concat(chunks), endedAfterMs: Date.now() - readingOn, endedSinceHoldMs: Date.now() - holding, release: release! });
         };
         let giveUp: NodeJS.Timeout | undefined;
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -49,6 +52,8 @@ export async function downloadWhileLibraryStalls(gateway: TestGateway, url: stri
         res.on('close', () => finish(res.complete ? 'end' : 'aborted'));
         // The gateway fills the socket's buffers, then its file stream waits, paused, for this client.
         setTimeout(() => {
+          // A read the gateway asked for meanwhile (the socket drained a little) stalls from here on.
+          holding = Date.now();
           holdEveryPoolThread(fifoDir).then((held) => {
             release = held;
             readingOn = Date.now();
