@@ -2,10 +2,10 @@ import type { Job } from 'bullmq';
 import { Router, type Response } from 'express';
 import { PIPELINE_CATALOG, type StageQueueKey } from '@anime/contracts';
 import { generationOfStageJob, stageJobRetryRefusal, stageQueueNamed } from '../../domain/retry-stage-job';
-import { retryGeneration, type RetryGenerationDeps } from '../../domain/retry-generation';
+import type { RetryGenerationDeps } from '../../domain/retry-generation';
 import type { QueueRoomBounds } from '../../domain/queue-room-bounds';
 import { ApiError } from '../api-error';
-import { answerQueueFull, requireRetryRoom } from '../limits/queue-room';
+import { retryWithinRoom } from '../limits/retry-within-room';
 
 export interface BoardRetryDeps extends RetryGenerationDeps {
   /** The gateway's queue room (MAX_QUEUED_PER_KEY, MAX_QUEUE_DEPTH), as the REST retry checks it. */
@@ -27,12 +27,7 @@ async function retryStageJob(deps: BoardRetryDeps, res: Response, queue: StageQu
   if (!generation) return 'passed';
   const refusal = stageJobRetryRefusal(generation, queue);
   if (refusal) throw refusal;
-  const share = { keyId: generation.apiKeyId };
-  await requireRetryRoom(res, deps.db, deps.queueRoom, generation);
-  const reason = `its ${PIPELINE_CATALOG[queue].name} job was retried from the queue board`;
-  await retryGeneration(deps, generation.id, { newSeed: false, maxQueuedPerKey: deps.queueRoom.caps.maxQueuedPerKey, reason }).catch((error: unknown) => {
-    throw answerQueueFull(res, deps.queueRoom, error, share);
-  });
+  await retryWithinRoom(res, deps, deps.queueRoom, generation.id, generation, { newSeed: false, reason: `its ${PIPELINE_CATALOG[queue].name} job was retried from the queue board` });
   return 'retried';
 }
 

@@ -6,12 +6,12 @@ import { requestWebhookEndpoint } from '@anime/pipeline';
 import { readGenerationResource, readGenerationResources } from '../../data/generation-resources';
 import { cancelGeneration, type CancelGenerationDeps } from '../../domain/cancel-generation';
 import { resolveGenerationRequest, writeGeneration, type CreateGenerationDeps } from '../../domain/create-generation';
-import { retryGeneration } from '../../domain/retry-generation';
 import type { Db } from '@anime/db';
 import { ApiError, notFound } from '../api-error';
 import { characterVersionsNamed } from '../character-versions-named';
 import type { GatewayLimits } from '../limits/gateway-limits';
-import { answerQueueFull, requireQueueRoom, requireRetryRoom } from '../limits/queue-room';
+import { answerQueueFull, requireQueueRoom } from '../limits/queue-room';
+import { retryWithinRoom } from '../limits/retry-within-room';
 import { generationReadWithKey } from './generation-pre-read';
 import { projectNotAllowed } from '../auth/auth-errors';
 import { callerOf, type Caller } from '../auth/caller';
@@ -117,15 +117,8 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
     const id = parseOr400(idParam, req.params.id, 'generation id', 'id');
     const body = parseOr400(retryGenerationBodySchema, req.body ?? {});
     await requireVisible(deps.db, callerOf(res), id);
-    // Only a retry that would queue again waits for room: a missing or active one keeps its 404 or 409.
     const current = await deps.db.generationJob.findUnique({ where: { id }, select: { id: true, status: true, apiKeyId: true, source: true } });
-    // It counts in its owner's share (the key that made it), not the caller's: checked early against that one.
-    const share = { keyId: current?.apiKeyId ?? null };
-    if (current?.status === 'failed' || current?.status === 'canceled') await requireRetryRoom(res, deps.db, deps.limits.queueRoom, current);
-    const retried = await retryGeneration(deps, id, { newSeed: body.seed === 'new', maxQueuedPerKey: deps.limits.queueCaps.maxQueuedPerKey }).catch((error: unknown) => {
-      throw answerQueueFull(res, deps.limits.queueRoom, error, share);
-    });
-    res.status(202).json(retried);
+    res.status(202).json(await retryWithinRoom(res, deps, deps.limits.queueRoom, id, current, { newSeed: body.seed === 'new' }));
   });
 
   return router;
