@@ -50,3 +50,23 @@ it('when an admin retries all failed requests and one names an unstorable reques
   for (const job of jobs) expect(await requests().getJobState(job.id!)).toBe('waiting');
   await requests().obliterate({ force: true });
 });
+
+it('when two admins retry all failed requests at once, then each job is retried once and neither answer is a 500 for a job the other moved first', async () => {
+  const count = 120;
+  for (let i = 0; i < count; i += 1) await requests().add('resolveCharacter', { ...unstorable, requestId: `race\u0000${i}` } as never);
+  const worker = new Worker(requests().name, async () => {
+    throw new UnrecoverableError('refused by the test');
+  }, { connection: redis, prefix: gw.queuePrefix });
+  try {
+    await waitFor(async () => (await requests().getJobCounts('failed')).failed === count, 'every request to fail', 30_000);
+  } finally {
+    await worker.close();
+  }
+  const answers = await Promise.all([board('put', '/retry/failed'), board('put', '/retry/failed')]);
+  // Before: BullMQ refused the retry of a job the other "retry all" had just moved ("not in the failed
+  // state"), and that refusal left the loop as 500 internal.
+  expect(answers.map((answer) => answer.status)).toEqual([200, 200]);
+  expect(answers[0].data.retried + answers[1].data.retried).toBe(count);
+  expect((await requests().getJobCounts('waiting')).waiting).toBe(count);
+  await requests().obliterate({ force: true });
+}, 60_000);

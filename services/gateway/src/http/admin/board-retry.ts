@@ -32,6 +32,21 @@ async function retryStageJob(deps: BoardRetryDeps, res: Response, queue: StageQu
 }
 
 /**
+ * BullMQ's own retry of a finished job (one naming no generation), for "retry all": false when the job
+ * left `status` since it was looked at (another retry took it, or it was removed), which BullMQ
+ * refuses; it is skipped as one found so before. Any other failure is thrown.
+ */
+async function retriedByBullMq(job: Job, status: 'failed' | 'completed'): Promise<boolean> {
+  try {
+    await job.retry(status);
+    return true;
+  } catch (error) {
+    if ((await job.getState()) !== status) return false;
+    throw error;
+  }
+}
+
+/**
  * bull-board's retry of one job (PUT …/:queueName/:jobId/retry) and of every job of a status
  * (PUT …/:queueName/retry/:queueStatus) on a stage queue, through the generation's lifecycle
  * (retryStageJob) rather than BullMQ's `job.retry()`, which let the stage worker re-open a failed
@@ -69,7 +84,7 @@ export function boardRetry(deps: BoardRetryDeps): Router {
         const job = await jobs.getJob(id);
         if (!job || (await job.getState()) !== status) continue;
         try {
-          if ((await retryStageJob(deps, res, queue, job)) === 'passed') await job.retry(status as 'failed' | 'completed');
+          if ((await retryStageJob(deps, res, queue, job)) === 'passed' && !(await retriedByBullMq(job, status as 'failed' | 'completed'))) continue;
           retried += 1;
         } catch (error) {
           if (!(error instanceof ApiError) || error.status >= 500) throw error;
