@@ -1,11 +1,8 @@
-import { Queue } from 'bullmq';
-import { characterConfigSchema } from '@anime/config';
+import type { Queue } from 'bullmq';
 import { PIPELINE_CATALOG } from '@anime/contracts';
-import { createDb, type Db } from '@anime/db';
-import { createLogger } from '@anime/logger';
-import { createRedis, type RunningService } from '@anime/pipeline';
-import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, waitFor, type TestDatabase } from '@anime/testing';
-import { startCharacterService } from '../src/start';
+import type { Db } from '@anime/db';
+import { waitFor } from '@anime/testing';
+import { startRequestStage, type RequestStage } from './start-request-stage';
 
 /**
  * Messages a plain Queue.add cannot make, written by other systems straight into the job's hash (a
@@ -13,32 +10,19 @@ import { startCharacterService } from '../src/start';
  * each is refused once, unretried, naming why, and the messages after it go on.
  */
 describe('request stage: messages BullMQ cannot read as they are', () => {
-  let database: TestDatabase;
+  let stage: RequestStage;
   let db: Db;
-  let service: RunningService;
   let requests: Queue;
-  const redis = createRedis(TEST_REDIS_URL);
-  const queuePrefix = uniqueQueuePrefix('unreadable-messages');
+  let redis: RequestStage['redis'];
+  let queuePrefix: string;
   const entry = PIPELINE_CATALOG.generationRequests;
 
   beforeAll(async () => {
-    database = await createTestDatabase('unreadable-messages');
-    db = createDb(database.url, { max: 3 });
-    const character = await db.character.create({ data: { slug: 'kai-nakamura', name: 'Kai Nakamura', currentVersion: 1 } });
-    await db.characterVersion.create({ data: { characterId: character.id, number: 1, definition: { displayName: 'Kai Nakamura', triggerWords: ['kainakamura'] } } });
-    const config = characterConfigSchema.parse({ DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: queuePrefix, CHARACTER_PORT: '0' });
-    service = await startCharacterService(config, createLogger('character', 'error'));
-    requests = new Queue(entry.name, { connection: redis, prefix: queuePrefix });
+    stage = await startRequestStage('unreadable-messages', [['kai-nakamura', 'Kai Nakamura', 'kainakamura']]);
+    ({ db, requests, redis, queuePrefix } = stage);
   });
 
-  afterAll(async () => {
-    await service.stop();
-    await requests.close();
-    redis.disconnect();
-    await db.$disconnect();
-    await database.drop();
-    await removeQueueKeys(queuePrefix);
-  });
+  afterAll(() => stage?.stop());
 
   const message = (requestId: string) => ({ schemaVersion: 1, character: 'kai-nakamura', prompt: 'on a rooftop', source: 'raw', requestId });
 

@@ -1,42 +1,24 @@
-import { Queue } from 'bullmq';
-import { characterConfigSchema } from '@anime/config';
+import type { Queue } from 'bullmq';
 import { generationRequestBodySchema, PIPELINE_CATALOG, type GenerationRequestMessageInput } from '@anime/contracts';
-import { createDb, type Db } from '@anime/db';
-import { createLogger } from '@anime/logger';
-import { createRedis, JobLifecycle, type RunningService } from '@anime/pipeline';
-import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, waitFor, type TestDatabase } from '@anime/testing';
+import type { Db } from '@anime/db';
+import { JobLifecycle, type RunningService } from '@anime/pipeline';
+import { waitFor } from '@anime/testing';
 import { registerWorkflow } from '@anime/workflows';
-import { startCharacterService } from '../src/start';
+import { startRequestStage, type RequestStage } from './start-request-stage';
 
 describe('request stage (character service in-process, PostgreSQL, Redis)', () => {
-  let database: TestDatabase;
+  let stage: RequestStage;
   let db: Db;
   let service: RunningService;
   let requests: Queue;
-  const redis = createRedis(TEST_REDIS_URL);
-  const queuePrefix = uniqueQueuePrefix('request-stage');
   const entry = PIPELINE_CATALOG.generationRequests;
 
   beforeAll(async () => {
-    database = await createTestDatabase('request-stage');
-    db = createDb(database.url, { max: 3 });
-    for (const [slug, name, trigger] of [['kai-nakamura', 'Kai Nakamura', 'kainakamura'], ['hiroshi', 'Hiroshi', 'hiroshiboy']]) {
-      const character = await db.character.create({ data: { slug, name, currentVersion: 1 } });
-      await db.characterVersion.create({ data: { characterId: character.id, number: 1, definition: { displayName: name, triggerWords: [trigger] } } });
-    }
-    const config = characterConfigSchema.parse({ DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: queuePrefix, CHARACTER_PORT: '0' });
-    service = await startCharacterService(config, createLogger('character', 'error'));
-    requests = new Queue(entry.name, { connection: redis, prefix: queuePrefix });
+    stage = await startRequestStage('request-stage', [['kai-nakamura', 'Kai Nakamura', 'kainakamura'], ['hiroshi', 'Hiroshi', 'hiroshiboy']]);
+    ({ db, service, requests } = stage);
   });
 
-  afterAll(async () => {
-    await service.stop();
-    await requests.close();
-    redis.disconnect();
-    await db.$disconnect();
-    await database.drop();
-    await removeQueueKeys(queuePrefix);
-  });
+  afterAll(() => stage?.stop());
 
   /** anime_generation_failures_total{code} as the character service's /metrics serves it (0 before its first). */
   const failuresCounted = async (code: string) => {

@@ -1,10 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
-import { request, type IncomingMessage } from 'node:http';
 import path from 'node:path';
-import { encodePng } from '@anime/comfyui-simulator';
 import { sha256Hex } from '@anime/media';
-import { jsonClient } from './http-client';
+import { downloadPausedWhile } from './paused-download';
+import { makeSoraWithNoiseReferences } from './sora-with-noise-references';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
 import { unzip } from './unzip';
 
@@ -13,22 +11,11 @@ import { unzip } from './unzip';
 // tell: the connection is destroyed (never ended cleanly) before the zip's central directory, so what
 // arrived does not parse as a zip; never a whole, valid archive holding other bytes than its manifest says.
 let gateway: TestGateway;
-let api: ReturnType<typeof jsonClient>;
 const IMAGES = 5;
-
-/** A 1024×1024 PNG of noise: some 3 MB, so the whole zip (~15 MB) is more than a paused client's socket buffers hold. */
-const noisePng = () => encodePng({ width: 1024, height: 1024, rgb: randomBytes(1024 * 1024 * 3) });
 
 beforeAll(async () => {
   gateway = await startTestGateway('fixc-export-changed');
-  api = gateway.client();
-  expect((await api.post('/api/v1/characters', { name: 'Sora', slug: 'sora', definition: { displayName: 'Sora' } })).status).toBe(201);
-  for (let i = 0; i < IMAGES; i++) {
-    const form = new FormData();
-    form.set('file', new Blob([noisePng()]), `ref-${i}.png`);
-    form.set('label', `ref-${i}`);
-    expect((await api.post('/api/v1/characters/sora/references', form)).status).toBe(201);
-  }
+  await makeSoraWithNoiseReferences(gateway, IMAGES);
 }, 60_000);
 afterAll(() => gateway?.close());
 
@@ -39,34 +26,10 @@ const lastFile = async () => {
 
 /**
  * GET the export with a plain HTTP client that stops reading once the 200 has arrived, lets
- * `meanwhile` change the library, then reads on: how the answer ended, and every byte received.
+ * `meanwhile` change the library (after 1 s: the server has streamed until the socket's buffers are
+ * full, and waits for this client), then reads on: how the answer ended, and every byte received.
  */
-function exportWhile(meanwhile: () => Promise<void>): Promise<{ status: number; ending: 'end' | 'aborted'; body: Buffer }> {
-  const url = new URL('/api/v1/characters/sora/export', gateway.baseUrl);
-  return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path: url.pathname, headers: gateway.authHeaders, agent: false }, (res: IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      let settled = false;
-      const finish = (ending: 'end' | 'aborted') => {
-        if (settled) return;
-        settled = true;
-        resolve({ status: res.statusCode ?? 0, ending, body: Buffer.concat(chunks) });
-      };
-      res.pause();
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => finish(res.complete ? 'end' : 'aborted'));
-      res.on('aborted', () => finish('aborted'));
-      res.on('error', () => finish('aborted'));
-      res.on('close', () => finish(res.complete ? 'end' : 'aborted'));
-      // The server streams until the socket's buffers are full, then waits for this client.
-      setTimeout(() => {
-        meanwhile().then(() => res.resume(), reject);
-      }, 1_000);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const exportWhile = (meanwhile: () => Promise<void>) => downloadPausedWhile(gateway, '/api/v1/characters/sora/export', { pauseMs: 1_000 }, meanwhile);
 
 describe('an export whose reference file changes while it streams', () => {
   it('when the last image is altered in place (same size, other bytes), then the connection is cut, not ended, and what arrived is no zip', async () => {

@@ -1,12 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { encodePng } from '@anime/comfyui-simulator';
 import { createLogger } from '@anime/logger';
 import { sha256Hex } from '@anime/media';
 import { DOWNLOAD_STALL_TIMEOUT_MS } from '../src/http/send-library-file';
 import { downloadWhileLibraryStalls } from './download-while-library-stalls';
+import { makeSoraWithNoiseReferences } from './sora-with-noise-references';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
 import { unzip } from './unzip';
 
@@ -21,23 +20,13 @@ let fifoDir: string;
 const lines: LogLine[] = [];
 const IMAGES = 5;
 
-/** A 1024×1024 PNG of noise: some 3 MB, so the whole zip (~15 MB) is more than a paused client's socket buffers hold. */
-const noisePng = () => encodePng({ width: 1024, height: 1024, rgb: randomBytes(1024 * 1024 * 3) });
-
 beforeAll(async () => {
   const log = createLogger('gateway', 'debug');
   for (const transport of log.transports) transport.silent = true;
   log.on('data', (line: LogLine) => lines.push(line));
   gateway = await startTestGateway('stall-export', { log });
   fifoDir = await mkdtemp(path.join(tmpdir(), 'stall-export-'));
-  const api = gateway.client();
-  expect((await api.post('/api/v1/characters', { name: 'Sora', slug: 'sora', definition: { displayName: 'Sora' } })).status).toBe(201);
-  for (let i = 0; i < IMAGES; i++) {
-    const form = new FormData();
-    form.set('file', new Blob([noisePng()]), `ref-${i}.png`);
-    form.set('label', `ref-${i}`);
-    expect((await api.post('/api/v1/characters/sora/references', form)).status).toBe(201);
-  }
+  await makeSoraWithNoiseReferences(gateway, IMAGES);
 }, 60_000);
 afterAll(async () => {
   await gateway?.close();

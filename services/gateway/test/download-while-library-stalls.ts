@@ -1,5 +1,6 @@
-import { request, type IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { holdEveryPoolThread } from './hold-pool-threads';
+import { downloadPausedWhile } from './paused-download';
 import type { TestGateway } from './start-test-gateway';
 
 export interface StalledDownload {
@@ -22,52 +23,18 @@ export interface StalledDownload {
  * headers arrived, so the gateway streams until the socket's buffers are full and waits; then every
  * libuv pool thread is held (holdEveryPoolThread, fifos made in `fifoDir`), so the gateway's next
  * read of the file does not answer; then the client reads on. How the answer ended, what arrived,
- * and when; the threads stay held until `release` (freed at once if this fails).
+ * and when; the threads stay held until `release`.
  */
 export async function downloadWhileLibraryStalls(gateway: TestGateway, url: string, fifoDir: string, giveUpMs: number, headers: Record<string, string> = {}): Promise<StalledDownload> {
-  const target = new URL(url, gateway.baseUrl);
-  let release: (() => Promise<void>) | undefined;
-  try {
-    return await new Promise<StalledDownload>((resolve, reject) => {
-      let answered = false;
-      const req = request({ host: target.hostname, port: target.port, path: target.pathname, headers: { ...gateway.authHeaders, ...headers }, agent: false }, (res) => {
-        answered = true;
-        res.pause();
-        const chunks: Buffer[] = [];
-        let readingOn = 0;
-        let holding = 0;
-        let settled = false;
-        const finish = (ending: StalledDownload['ending']) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(giveUp);
-          if (ending === 'no end') req.destroy();
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, ending, body: Buffer.concat(chunks), endedAfterMs: Date.now() - readingOn, endedSinceHoldMs: Date.now() - holding, release: release! });
-        };
-        let giveUp: NodeJS.Timeout | undefined;
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => finish(res.complete ? 'end' : 'aborted'));
-        res.on('aborted', () => finish('aborted'));
-        res.on('error', () => finish('aborted'));
-        res.on('close', () => finish(res.complete ? 'end' : 'aborted'));
-        // The gateway fills the socket's buffers, then its file stream waits, paused, for this client.
-        setTimeout(() => {
-          // A read the gateway asked for meanwhile (the socket drained a little) stalls from here on.
-          holding = Date.now();
-          holdEveryPoolThread(fifoDir).then((held) => {
-            release = held;
-            readingOn = Date.now();
-            giveUp = setTimeout(() => finish('no end'), giveUpMs);
-            res.resume();
-          }, reject);
-        }, 500);
-      });
-      // Once the answer began, a cut connection is what `res` reports.
-      req.on('error', (error) => (answered ? undefined : reject(error)));
-      req.end();
-    });
-  } catch (error) {
-    await release?.();
-    throw error;
-  }
+  // After 500 ms the gateway has filled the socket's buffers; a read it asked for meanwhile (the socket drained a little) stalls from the hold on.
+  const answer = await downloadPausedWhile(gateway, url, { pauseMs: 500, giveUpMs, headers }, () => holdEveryPoolThread(fifoDir));
+  return {
+    status: answer.status,
+    headers: answer.headers,
+    ending: answer.ending,
+    body: answer.body,
+    endedAfterMs: answer.endedAt - answer.readOnAt,
+    endedSinceHoldMs: answer.endedAt - answer.meanwhileAt,
+    release: answer.meanwhile!,
+  };
 }

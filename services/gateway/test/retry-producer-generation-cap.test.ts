@@ -1,5 +1,5 @@
-import { kaiDefinition } from './fixtures';
 import { jsonClient } from './http-client';
+import { failedProducerGeneration, startProducerRetryGateway } from './producer-retry-gateway';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
 
 // A generation a queue producer made (no key, its own source) counts in no caller's share of the
@@ -13,9 +13,7 @@ let gw: TestGateway;
 let api: ReturnType<typeof jsonClient>;
 
 beforeAll(async () => {
-  gw = await startTestGateway('r34aretryproducer', { authMode: 'off', limits });
-  api = jsonClient(gw.baseUrl);
-  expect((await api.post('/api/v1/characters', { name: 'Kai Nakamura', slug: 'kai', definition: kaiDefinition })).status).toBe(201);
+  ({ gw, api } = await startProducerRetryGateway('r34aretryproducer', limits));
 });
 afterAll(async () => {
   await gw?.close();
@@ -23,18 +21,15 @@ afterAll(async () => {
 
 describe('retrying a queue producer’s generation while the local caller is at its cap', () => {
   it('when the local caller has MAX_QUEUED_PER_KEY queued and retries a failed generation of a producer, then it is retried (202), not 429 for the caller’s share', async () => {
-    // A generation of the producer `render-farm` (written over the API, then made the producer's), failed.
-    const made = await api.post('/api/v1/generations', { character: 'kai', prompt: 'farm' });
-    expect(made.status).toBe(202);
-    await gw.db.generationJob.update({ where: { id: made.body.id }, data: { source: 'render-farm', requestId: 'shot-1', status: 'failed', errorCode: 'timeout', errorMessage: 'test' } });
+    const farmGeneration = await failedProducerGeneration(gw, api);
     // The local caller at its cap.
     expect((await api.post('/api/v1/generations', { character: 'kai', prompt: 'mine' })).status).toBe(202);
     expect((await api.post('/api/v1/generations', { character: 'kai', prompt: 'over' })).status).toBe(429);
 
-    const retried = await api.post(`/api/v1/generations/${made.body.id}/retry`);
+    const retried = await api.post(`/api/v1/generations/${farmGeneration}/retry`);
     // Before: 429 queue_full (scope key), the local caller's share counted for another's generation.
     expect(retried.status).toBe(202);
-    expect((await gw.db.generationJob.findUniqueOrThrow({ where: { id: made.body.id } })).status).toBe('queued');
+    expect((await gw.db.generationJob.findUniqueOrThrow({ where: { id: farmGeneration } })).status).toBe('queued');
   }, 60_000);
 
   it('when the queue itself is full, then the retry of a producer’s generation is still 429 queue_full (scope global)', async () => {

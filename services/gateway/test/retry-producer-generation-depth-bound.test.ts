@@ -1,7 +1,7 @@
 import { QUEUE_ROOM_READING_MS } from '../src/domain/queue-room-bounds';
-import { kaiDefinition } from './fixtures';
-import { jsonClient } from './http-client';
-import { startTestGateway, type TestGateway } from './start-test-gateway';
+import type { jsonClient } from './http-client';
+import { failedProducerGeneration, startProducerRetryGateway } from './producer-retry-gateway';
+import type { TestGateway } from './start-test-gateway';
 
 // The retry of a queue producer's generation is checked against MAX_QUEUE_DEPTH alone, by an exact
 // count: the place it takes must reach the process's bounds (QueueRoomBounds), which vouch for the
@@ -15,25 +15,20 @@ let gw: TestGateway;
 let api: ReturnType<typeof jsonClient>;
 
 beforeAll(async () => {
-  gw = await startTestGateway('r34iretrydepthbound', { authMode: 'off', limits });
-  api = jsonClient(gw.baseUrl);
-  expect((await api.post('/api/v1/characters', { name: 'Kai Nakamura', slug: 'kai', definition: kaiDefinition })).status).toBe(201);
+  ({ gw, api } = await startProducerRetryGateway('r34iretrydepthbound', limits));
 });
 afterAll(async () => {
   await gw?.close();
 });
 
 it('when a producer’s generation is retried between two new generations, then the queue never holds more than MAX_QUEUE_DEPTH: the second is 429 queue_full (scope global)', async () => {
-  // A generation of the producer `render-farm` (written over the API, then made the producer's), failed.
-  const made = await api.post('/api/v1/generations', { character: 'kai', prompt: 'farm' });
-  expect(made.status).toBe(202);
-  await gw.db.generationJob.update({ where: { id: made.body.id }, data: { source: 'render-farm', requestId: 'shot-1', status: 'failed', errorCode: 'timeout', errorMessage: 'test' } });
+  const farmGeneration = await failedProducerGeneration(gw, api);
   // What the bounds read so far has aged: the next admission reads the counts again.
   await new Promise((resolve) => setTimeout(resolve, QUEUE_ROOM_READING_MS + 200));
   const queued = () => gw.db.generationJob.count({ where: { status: 'queued' } });
 
   expect((await api.post('/api/v1/generations', { character: 'kai', prompt: 'first' })).status).toBe(202);
-  expect((await api.post(`/api/v1/generations/${made.body.id}/retry`)).status).toBe(202);
+  expect((await api.post(`/api/v1/generations/${farmGeneration}/retry`)).status).toBe(202);
   expect(await queued()).toBe(2);
   const over = await api.post('/api/v1/generations', { character: 'kai', prompt: 'over' });
   // Before: 202, admitted on the bounds' depth of 1 (the retry's place left out), 3 queued.
