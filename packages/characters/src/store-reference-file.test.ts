@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalLibraryStorage, sha256Hex } from '@anime/media';
@@ -67,6 +67,32 @@ describe('storeReferenceFile', () => {
     const replaced = await storeReferenceFile(storage, { bytes: other, characterSlug: 'kai', label: 'large', path: 'references/kai/large.png' });
     expect(replaced).toMatchObject({ sha256: sha256Hex(other), isNew: true });
     expect(sha256Hex(await readFile(target))).toBe(sha256Hex(other));
+  });
+
+  it('when a regular file of another size stands at the path (1 GiB, sparse), then it is not hashed (its size says it is not these bytes) and the bytes are written over it', async () => {
+    const bytes = pngHeader(8, 8);
+    const target = path.join(library, 'references', 'kai', 'oversized.png');
+    await mkdir(path.dirname(target), { recursive: true });
+    await writeFile(target, '');
+    await truncate(target, 1024 * 1024 * 1024);
+    const hashed: string[] = [];
+    const sha256 = storage.sha256.bind(storage);
+    storage.sha256 = (relativePath) => (hashed.push(relativePath), sha256(relativePath));
+    const stored = await storeReferenceFile(storage, { bytes, characterSlug: 'kai', label: 'x', path: 'references/kai/oversized.png' });
+    // Before: the whole gigabyte hashed (past the 5 s bound on a slow volume: 503 library_unavailable for a library that works).
+    expect(hashed).toEqual([]);
+    expect(stored).toMatchObject({ sha256: sha256Hex(bytes), isNew: true });
+    expect(await readFile(target)).toEqual(bytes);
+  });
+
+  it('when a file of the same size stands at the path, then it is still hashed: other bytes are written over it, the same ones kept', async () => {
+    const bytes = pngHeader(8, 8);
+    const target = path.join(library, 'references', 'kai', 'same-size.png');
+    await mkdir(path.dirname(target), { recursive: true });
+    await writeFile(target, Buffer.alloc(bytes.length, 7));
+    expect(await storeReferenceFile(storage, { bytes, characterSlug: 'kai', label: 'x', path: 'references/kai/same-size.png' })).toMatchObject({ isNew: true });
+    expect(await readFile(target)).toEqual(bytes);
+    expect(await storeReferenceFile(storage, { bytes, characterSlug: 'kai', label: 'x', path: 'references/kai/same-size.png' })).toMatchObject({ isNew: false });
   });
 
   it('when it is a dry run, then the facts are reported and nothing is written', async () => {

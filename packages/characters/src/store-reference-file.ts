@@ -1,4 +1,4 @@
-import { answeredWithin, libraryReadTimeoutMs, LibraryNotAnsweringError, sha256Hex, sniffImage, type LibraryStorage } from '@anime/media';
+import { answeredWithin, LIBRARY_READ_BASE_MS, libraryReadTimeoutMs, LibraryNotAnsweringError, sha256Hex, sniffImage, type LibraryStorage } from '@anime/media';
 import { referenceFilePath } from './reference-file-path';
 
 export interface StoreReferenceFileInput {
@@ -47,7 +47,10 @@ export async function storeReferenceFile(storage: LibraryStorage, input: StoreRe
 
 /**
  * The sha256 of what the library holds at `path`, or null when it holds no readable file there: none,
- * a folder (EISDIR), or a file this process may not read (EACCES, EPERM, an I/O error). A read refused
+ * a folder (EISDIR), or a file this process may not read (EACCES, EPERM, an I/O error); or null, unread,
+ * when the regular file there is not of the size being stored (its stat first, one call): it cannot hold these
+ * bytes, and hashing a larger one whole (a file gigabytes long standing there) would run past the
+ * bound below, answering 503 library_unavailable for a library that works. A read refused
  * says nothing of the library taking writes, so it is no outage of its own: the bytes are written over
  * it as over a missing file, and the write alone says whether the library refuses them (a folder
  * standing there, a volume full or read-only: the caller's library_unavailable). Only file-system
@@ -58,6 +61,9 @@ export async function storeReferenceFile(storage: LibraryStorage, input: StoreRe
  */
 async function hashThere(storage: LibraryStorage, path: string, bytes: number): Promise<string | null> {
   try {
+    const there = await answeredWithin(storage.version(path), path, LIBRARY_READ_BASE_MS);
+    // No regular file there (none, a folder, a FIFO): hashed as before, which says which.
+    if (there && there.bytes !== bytes) return null;
     return await answeredWithin(storage.sha256(path), path, libraryReadTimeoutMs(bytes));
   } catch (error) {
     if (error instanceof LibraryNotAnsweringError) throw error;

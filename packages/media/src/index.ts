@@ -8,3 +8,5 @@ export * from './library-refusal';
 export { makeFolder } from './make-folder';
 export * from './library-not-answering';
 export * from './library-read-stall';
+export * from './library-write-bound';
+export { SyncedWriteThreads } from './synced-write-threads';

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { libraryWriteTimeoutMs, writeAnsweredWithin } from './library-write-bound';
 import { makeFolder } from './make-folder';
 import { SyncedWriteThreads } from './synced-write-threads';
 
@@ -72,12 +73,32 @@ let threads: SyncedWriteThreads | undefined;
 /** The process's synced-write threads, shared by every LocalLibraryStorage of it. */
 const syncedWrites = () => (threads ??= new SyncedWriteThreads());
 
+export interface LocalLibraryStorageOptions {
+  /** How long a write step of so many bytes may go unanswered (default libraryWriteTimeoutMs; tests shorten it). */
+  writeTimeoutMs?: (bytes: number) => number;
+  /** The synced-write threads to write through (default: the process's, shared by every LocalLibraryStorage). */
+  threads?: SyncedWriteThreads;
+}
+
+/**
+ * The library on a local (or mounted) folder. Each step of a write (making its folder, writing and
+ * syncing its files, removing a file) is bounded by `writeTimeoutMs`: on a hung mount it fails with
+ * LibraryWriteNotAnsweringError (ETIMEDOUT) instead of never settling, so its caller (a filing, an
+ * upload) lets go of what it holds and tries again later. The call left behind cannot be canceled:
+ * it keeps its thread (one of libuv's four, or a synced-write thread) until the mount answers.
+ * Reads are bounded by their callers (answeredWithin, watchLibraryReadStall), who know the size.
+ */
 export class LocalLibraryStorage implements LibraryStorage {
   private readonly root: string;
   private readonly madeFolders = new Set<string>();
+  private readonly writeTimeoutMs: (bytes: number) => number;
+  private readonly threads: () => SyncedWriteThreads;
 
-  constructor(root: string) {
+  constructor(root: string, options: LocalLibraryStorageOptions = {}) {
     this.root = path.resolve(root);
+    this.writeTimeoutMs = options.writeTimeoutMs ?? libraryWriteTimeoutMs;
+    const own = options.threads;
+    this.threads = own ? () => own : syncedWrites;
   }
 
   locate(relativePath: string): string {
@@ -90,25 +111,31 @@ export class LocalLibraryStorage implements LibraryStorage {
   async write(relativePath: string, bytes: Buffer): Promise<void> {
     const target = this.locate(relativePath);
     await this.makeFolder(path.dirname(target));
-    await syncedWrites().run([{ temp: partialPathFor(target), target, bytes }], []);
+    await this.threads().run([{ temp: partialPathFor(target), target, bytes }], [], this.writeTimeoutMs(bytes.length));
   }
 
   async writeAll(files: { path: string; bytes: Buffer }[]): Promise<void> {
     const targets = files.map((file) => ({ target: this.locate(file.path), bytes: file.bytes }));
     const folders = [...new Set(targets.map((t) => path.dirname(t.target)))];
     await Promise.all(folders.map((folder) => this.makeFolder(folder)));
-    await syncedWrites().run(
+    await this.threads().run(
       targets.map((t) => ({ temp: partialPathFor(t.target), target: t.target, bytes: t.bytes })),
       folders,
+      this.writeTimeoutMs(targets.reduce((sum, t) => sum + t.bytes.length, 0)),
     );
   }
 
   /** mkdir -p, once per folder while it is known to exist (the library's folders are few and stay; a write makes one again that vanished). */
   private async makeFolder(folder: string): Promise<void> {
     if (this.madeFolders.has(folder)) return;
-    await makeFolder(folder);
+    await this.bounded(makeFolder(folder), 'mkdir', folder);
     if (this.madeFolders.size >= FOLDERS_REMEMBERED) this.madeFolders.clear();
     this.madeFolders.add(folder);
+  }
+
+  /** A write step of no size of its own (a mkdir, a listing, a removal), bounded as writes are. */
+  private bounded<T>(step: Promise<T>, syscall: string, absolute: string): Promise<T> {
+    return writeAnsweredWithin(step, syscall, absolute, this.writeTimeoutMs(0));
   }
 
   read(relativePath: string): Promise<Buffer> {
@@ -151,7 +178,8 @@ export class LocalLibraryStorage implements LibraryStorage {
 
   async remove(relativePath: string): Promise<void> {
     try {
-      await rm(this.locate(relativePath), { force: true });
+      const absolute = this.locate(relativePath);
+      await this.bounded(rm(absolute, { force: true }), 'unlink', absolute);
     } catch (error) {
       // A file (or a dangling link) where a folder of the path goes: nothing can be there to remove.
       if ((error as NodeJS.ErrnoException).code !== 'ENOTDIR') throw error;
@@ -169,14 +197,14 @@ export class LocalLibraryStorage implements LibraryStorage {
     for (const [folder, bases] of byFolder) {
       let names: string[];
       try {
-        names = await readdir(folder);
+        names = await this.bounded(readdir(folder), 'scandir', folder);
       } catch (error) {
         // No folder there (ENOENT), or a file or a dangling link where it goes (ENOTDIR): nothing left in it.
         if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') continue;
         throw error;
       }
       const leftovers = names.filter((name) => PARTIAL_FILE.test(name) && bases.some((base) => name.startsWith(`${base}.`) && name.length === base.length + PARTIAL_SUFFIX_LENGTH));
-      for (const name of leftovers) await rm(path.join(folder, name), { force: true });
+      for (const name of leftovers) await this.bounded(rm(path.join(folder, name), { force: true }), 'unlink', path.join(folder, name));
       removed.push(...leftovers.map((name) => path.relative(this.root, path.join(folder, name))));
     }
     return removed;

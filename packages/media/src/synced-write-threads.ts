@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { LibraryWriteNotAnsweringError } from './library-write-bound';
 
 /** One file of a synced write: the temp file it goes through, then the target it is renamed onto. */
 export interface SyncedFile {
@@ -29,7 +30,15 @@ function writeAll(fd, bytes) {
   while (written < bytes.length) written += fs.writeSync(fd, bytes, written, bytes.length - written, written);
 }
 
+// The task's caller gave up on it (its bound ran out while a call hung): what is left of it is not
+// done, so a write that answers late never lands a file after its filing has failed and moved on.
+let abandoned = null;
+function throwIfAbandoned() {
+  if (abandoned && Atomics.load(abandoned, 0) === 1) throw Object.assign(new Error('the synced write was abandoned by its caller'), { code: 'EABANDONED' });
+}
+
 function writeSynced(file) {
+  throwIfAbandoned();
   const fd = fs.openSync(file.temp, 'w');
   try {
     try {
@@ -38,6 +47,7 @@ function writeSynced(file) {
     } finally {
       fs.closeSync(fd);
     }
+    throwIfAbandoned();
     fs.renameSync(file.temp, file.target);
   } catch (error) {
     // A write refused half-way (ENOSPC, EDQUOT, EFBIG, EIO) leaves a temp file holding what did
@@ -119,7 +129,8 @@ function syncFolder(folder) {
   }
 }
 
-parentPort.on('message', ({ files, folders }) => {
+parentPort.on('message', ({ files, folders, abandonedFlag }) => {
+  abandoned = abandonedFlag ? new Int32Array(abandonedFlag) : null;
   try {
     for (const file of files) writeInFolder(file);
     for (const folder of folders) syncFolder(folder);
@@ -141,6 +152,15 @@ interface Task {
   folders: string[];
   resolve: () => void;
   reject: (error: Error) => void;
+  /** How long the task may go unanswered (see run); Infinity: unbounded. */
+  boundMs: number;
+  /** Queued: since when it waits; given to a thread: since when it runs there. */
+  since: number;
+  timer?: NodeJS.Timeout;
+  /** Set to 1 (by its bound) for the thread to leave what remains of the task undone. */
+  abandoned: Int32Array;
+  /** Resolved, rejected or given up on: a late answer of its thread settles nothing. */
+  settled: boolean;
 }
 
 interface Reply {
@@ -164,6 +184,8 @@ export class SyncedWriteThreads {
   private readonly idle: Worker[] = [];
   private readonly busy = new Map<Worker, Task>();
   private readonly queued: Task[] = [];
+  /** When a thread last answered a task: a queued task is not stalled while the threads ahead of it still answer. */
+  private lastAnswerAt = Date.now();
 
   constructor(private readonly max = SYNCED_WRITE_THREADS) {}
 
@@ -172,14 +194,46 @@ export class SyncedWriteThreads {
     return this.idle.length + this.busy.size;
   }
 
-  /** Writes `files` (each through its temp file, synced, renamed), then syncs `folders`. */
-  run(files: SyncedFile[], folders: string[]): Promise<void> {
+  /**
+   * Writes `files` (each through its temp file, synced, renamed), then syncs `folders`. Bounded by
+   * `boundMs` (a hung mount): a task a thread has not answered `boundMs` after it began there, or
+   * that waited queued that long while no thread answered any task, fails with
+   * LibraryWriteNotAnsweringError (ETIMEDOUT, naming the first file's target). A queued one is
+   * dropped; a running one is abandoned: its thread, stuck in a call that nothing can cancel (a
+   * blocked open, write or fsync keeps the thread in the kernel until the mount answers, and
+   * Worker.terminate cannot interrupt it), is not reclaimed nor replaced (each try of a hung mount would
+   * leak one more), stops holding the process open, and once answered does no more of the task
+   * (no rename: no file lands after its caller failed) and serves the next.
+   */
+  run(files: SyncedFile[], folders: string[], boundMs = Infinity): Promise<void> {
     return new Promise((resolve, reject) => {
-      const task = { files, folders, resolve, reject };
+      const abandoned = new Int32Array(new SharedArrayBuffer(4));
+      const task: Task = { files, folders, resolve, reject, boundMs, since: Date.now(), abandoned, settled: false };
       const thread = this.idle.pop() ?? (this.busy.size < this.max ? this.start() : undefined);
-      if (thread) this.give(thread, task);
-      else this.queued.push(task);
+      if (thread) return this.give(thread, task);
+      this.queued.push(task);
+      this.arm(task, boundMs);
     });
+  }
+
+  /** Looks at `task` in `ms` (unless bounded by Infinity): given up on if it is still unanswered past its bound. */
+  private arm(task: Task, ms: number): void {
+    if (!Number.isFinite(task.boundMs)) return;
+    task.timer = setTimeout(() => this.look(task), Math.max(1, ms));
+  }
+
+  private look(task: Task): void {
+    if (task.settled) return;
+    const queuedAt = this.queued.indexOf(task);
+    // Queued: the wait counts from the threads' last answer, as long as they answer it is a busy volume.
+    const since = queuedAt >= 0 ? Math.max(task.since, this.lastAnswerAt) : task.since;
+    const left = since + task.boundMs - Date.now();
+    if (left > 0) return this.arm(task, left);
+    if (queuedAt >= 0) this.queued.splice(queuedAt, 1);
+    task.settled = true;
+    Atomics.store(task.abandoned, 0, 1);
+    for (const [thread, held] of this.busy) if (held === task) thread.unref();
+    task.reject(new LibraryWriteNotAnsweringError('write', task.files[0]?.target ?? task.folders[0] ?? '', task.boundMs));
   }
 
   private start(): Worker {
@@ -191,18 +245,30 @@ export class SyncedWriteThreads {
   }
 
   private give(thread: Worker, task: Task): void {
+    clearTimeout(task.timer);
+    task.since = Date.now();
     this.busy.set(thread, task);
     thread.ref();
-    thread.postMessage({ files: task.files, folders: task.folders });
+    thread.postMessage({ files: task.files, folders: task.folders, abandonedFlag: task.abandoned.buffer });
+    this.arm(task, task.boundMs);
   }
 
   private settle(thread: Worker, reply: Reply): void {
     const task = this.busy.get(thread);
     if (!task) return;
     this.busy.delete(thread);
-    if (reply.ok) task.resolve();
-    else task.reject(errorFromReply(reply.error ?? { message: 'a synced write failed' }));
+    this.lastAnswerAt = Date.now();
+    this.end(task, reply.ok ? undefined : errorFromReply(reply.error ?? { message: 'a synced write failed' }));
     this.next(thread);
+  }
+
+  /** Resolves the task, or rejects it with `error`, unless it was given up on already. */
+  private end(task: Task, error?: Error): void {
+    clearTimeout(task.timer);
+    if (task.settled) return;
+    task.settled = true;
+    if (error) task.reject(error);
+    else task.resolve();
   }
 
   /** The next queued task goes to this thread; with none, it waits idle without holding the process open. */
@@ -218,7 +284,7 @@ export class SyncedWriteThreads {
     this.busy.delete(thread);
     const at = this.idle.indexOf(thread);
     if (at >= 0) this.idle.splice(at, 1);
-    task?.reject(error);
+    if (task) this.end(task, error);
     // A thread that errs also exits: only the first of the two takes its place for a queued task.
     if (this.queued.length && this.busy.size < this.max) this.give(this.start(), this.queued.shift()!);
   }

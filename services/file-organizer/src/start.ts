@@ -1,6 +1,6 @@
 import { type FileOrganizerConfig } from '@anime/config';
 import type { Logger } from '@anime/logger';
-import { LocalLibraryStorage, sweepStalePartialsInBackground, type StalePartialSweepOptions } from '@anime/media';
+import { LocalLibraryStorage, sweepStalePartialsInBackground, type LocalLibraryStorageOptions, type StalePartialSweepOptions } from '@anime/media';
 import { prepareLibraryDir, sharedServiceOptions, startWorkerService, type RunningService } from '@anime/pipeline';
 import { createOutputFetcher } from './domain/fetch-output';
 import { createFileOutputsHandler } from './jobs/file-outputs.processor';
@@ -12,6 +12,8 @@ export interface FileOrganizerOptions {
   waitStepMs?: number;
   /** How long a filing job put back while PostgreSQL is away waits before it runs again (default 5 s; tests shorten it). */
   databaseRetryDelayMs?: number;
+  /** How the library's writes are bounded and made (tests shorten the bound and hold the threads, as a hung mount would). */
+  library?: LocalLibraryStorageOptions;
 }
 
 /** The file-organizer: files rendered outputs into the library (`asset-filing`). */
@@ -26,7 +28,7 @@ export async function startFileOrganizer(config: FileOrganizerConfig, log: Logge
     build: async (ctx) => {
       const fetchOutput = createOutputFetcher(log);
       return {
-        handlers: { assetFiling: createFileOutputsHandler({ ...ctx, storage: new LocalLibraryStorage(config.LIBRARY_DIR), fetchOutput, backendWait: { limitMs: config.JOB_TIMEOUT_S * 1000, ...(options.waitStepMs ? { maxStepMs: options.waitStepMs } : {}) } }) },
+        handlers: { assetFiling: createFileOutputsHandler({ ...ctx, storage: new LocalLibraryStorage(config.LIBRARY_DIR, options.library), fetchOutput, backendWait: { limitMs: config.JOB_TIMEOUT_S * 1000, ...(options.waitStepMs ? { maxStepMs: options.waitStepMs } : {}) } }) },
         concurrency: { assetFiling: 4 },
         stop: async () => fetchOutput.close(),
       };

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Job } from 'bullmq';
@@ -54,11 +54,11 @@ describe('filing records (handler in-process, simulator, PostgreSQL, Redis)', ()
     await removeQueueKeys(queuePrefix);
   });
 
-  const handlerWith = (fetchOutput?: FileOutputsDeps['fetchOutput']) =>
+  const handlerWith = (fetchOutput?: FileOutputsDeps['fetchOutput'], storage = new LocalLibraryStorage(libraryDir)) =>
     createFileOutputsHandler({
       db,
       events: new JobEventPublisher(redis, queuePrefix),
-      storage: new LocalLibraryStorage(libraryDir),
+      storage,
       log,
       fetchOutput: fetchOutput ?? ((_backend, output) => readFile(path.join(simulator.outputDir, output.subfolder, output.filename))),
     });
@@ -139,6 +139,25 @@ describe('filing records (handler in-process, simulator, PostgreSQL, Redis)', ()
     expect((await gone.run((await loadGeneration(db, id))!, firstTry)).reached).toBe('filed');
     const event = await db.jobEvent.findFirstOrThrow({ where: { jobId: id, type: 'job:completed' } });
     expect((event.payload as { assets: { id: string }[] }).assets.map((a) => a.id)).toEqual([earlier.id]);
+  });
+
+  it('when the output is gone from the backend and the file at the earlier record\'s path is of another size (1 GiB, sparse), then it is not hashed (not intact by its size) and the fetch fault stands', async () => {
+    const { id, bytes, target, sourceKey } = await rendered('sc006');
+    await mkdir(path.dirname(path.join(libraryDir, target)), { recursive: true });
+    await writeFile(path.join(libraryDir, target), '');
+    await truncate(path.join(libraryDir, target), 1024 * 1024 * 1024);
+    await recordedEarlier(id, sourceKey, target, bytes);
+    const storage = new LocalLibraryStorage(libraryDir);
+    const hashed: string[] = [];
+    const sha256Of = storage.sha256.bind(storage);
+    storage.sha256 = (relativePath) => (hashed.push(relativePath), sha256Of(relativePath));
+    const gone = handlerWith(async () => {
+      throw new Error('404 from /view');
+    }, storage);
+    await expect(gone.run((await loadGeneration(db, id))!, firstTry)).rejects.toThrow('404 from /view');
+    // Before: the whole gigabyte was hashed to find it was not the image.
+    expect(hashed).toEqual([]);
+    expect(await db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'running', stage: 'rendered' });
   });
 
   it('when the output is gone from the backend and nothing was filed before, then the fetch fault stands and nothing is recorded', async () => {

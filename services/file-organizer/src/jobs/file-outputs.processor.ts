@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import type { AssetResource, ComfyOutputRef, JobEventEnvelope } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
-import { IMAGE_EXTENSIONS, libraryRefusal, sha256Hex, sniffImage, type LibraryStorage } from '@anime/media';
+import { answeredWithin, IMAGE_EXTENSIONS, isLibraryNotAnswering, LIBRARY_READ_BASE_MS, libraryReadTimeoutMs, libraryRefusal, sha256Hex, sniffImage, type LibraryStorage } from '@anime/media';
 import { allows, JobLifecycle, loadGeneration, MalformedDataError, OutputUnreadableError, readConditioning, readOutputs, readReferenceUse, readWorkflow, referencesUsed, toAssetResource, type GenerationRow, type JobEventPublisher, type StageHandler, type StageResult, type StageRun } from '@anime/pipeline';
 import { loadTemplateVersion } from '@anime/workflows';
 import { findFiledOutput, newAssetRow, recordFiledOutput, type AssetRow, type FiledOutput } from '../data/asset-rows';
@@ -172,15 +172,22 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
 
   /**
    * The backend holding the outputs is down, or the library refuses writes (full, read-only, not
-   * writable: an operator's fix, which five tries within 15 s would not wait for); the try that met
-   * it removed what it wrote. The job waits in Redis, delayed, holding no worker slot and spending
-   * no try, until JOB_TIMEOUT_S after its filing job was queued; then its tries decide. A generation
-   * canceled meanwhile runs again at once, for its admission to end it.
+   * writable: an operator's fix, which five tries within 15 s would not wait for) or does not answer
+   * (a hung mount: a write step past its bound, LocalLibraryStorage, a read past answeredWithin's, or
+   * a soft mount's own ETIMEDOUT); the try that met it removed what it wrote, or tried to. The job
+   * waits in Redis, delayed, holding no worker slot and spending no try, until JOB_TIMEOUT_S after its
+   * filing job was queued; then its tries decide. A generation canceled meanwhile runs again at once,
+   * for its admission to end it.
    */
   async function waitForBackend(error: unknown, job: GenerationRow, run: StageRun): Promise<number | undefined> {
     const refusal = libraryRefusal(error);
-    if (!backendDown(error) && !refusal) return undefined;
-    const what = refusal ? `the library refuses writes (${refusal.code}: ${refusal.reason})` : 'the backend holding the outputs is unreachable';
+    const notAnswering = !refusal && isLibraryNotAnswering(error);
+    if (!backendDown(error) && !refusal && !notAnswering) return undefined;
+    const what = refusal
+      ? `the library refuses writes (${refusal.code}: ${refusal.reason})`
+      : notAnswering
+        ? 'the library does not answer (ETIMEDOUT: a hung mount?)'
+        : 'the backend holding the outputs is unreachable';
     const waitedMs = Date.now() - run.job.timestamp;
     const nextLook = nextLookInMs(waitedMs, backendWait);
     const meta = { generationId: job.id, waitedS: Math.round(waitedMs / 1000), limitS: Math.round(backendWait.limitMs / 1000), error: (error as Error).message };
@@ -241,9 +248,10 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
       });
       return done ?? 'kept';
     } catch (error) {
-      // Refused as this try's writes were (read-only, a file where a folder goes), having written
-      // nothing: the filing's wait says so, and a warn a look would repeat it for each filing.
-      const refusedAsTheWrites = libraryRefusal(error) && writtenPaths(filings).length === 0;
+      // Refused as this try's writes were (read-only, a file where a folder goes), or not answered (a
+      // hung mount), having written nothing: the filing's wait says so, and a warn a look would repeat
+      // it for each filing.
+      const refusedAsTheWrites = (libraryRefusal(error) || isLibraryNotAnswering(error)) && writtenPaths(filings).length === 0;
       log.log(refusedAsTheWrites ? 'debug' : 'warn', 'could not remove the files of a failed filing; the next try writes them again', { generationId: job.id, error: (error as Error).message });
       return 'kept';
     }
@@ -282,10 +290,18 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
     return fileOverEarlierRecords(job, version, filings, token);
   }
 
-  /** An output an earlier filing recorded whose file is still intact, if any. */
+  /**
+   * An output an earlier filing recorded whose file is still intact, if any: of the recorded size (a
+   * stat first: a file of another size is not it, and hashing a large one whole would outlast the
+   * bound), then of the recorded hash. A read the file system refuses fails the try, as does one the
+   * library does not answer within its bound (LibraryNotAnsweringError: the filing waits for it).
+   */
   async function keptEarlierFiling(jobId: string, sourceKey: string): Promise<AssetRow | null> {
     const existing = await findFiledOutput(deps.db, jobId, sourceKey);
-    return existing && (await deps.storage.sha256(existing.path)) === existing.sha256 ? existing : null;
+    if (!existing) return null;
+    const there = await answeredWithin(deps.storage.version(existing.path), existing.path, LIBRARY_READ_BASE_MS);
+    if (!there || there.bytes !== existing.bytes) return null;
+    return (await answeredWithin(deps.storage.sha256(existing.path), existing.path, libraryReadTimeoutMs(existing.bytes))) === existing.sha256 ? existing : null;
   }
 
   /**
