@@ -39,6 +39,7 @@ import { keyFinderWithQueueRoom } from './http/limits/queue-room';
 import { keyFinderWithGeneration } from './http/routes/generation-pre-read';
 import { JobRelay } from './socket/job-relay';
 import { engineErrorEnvelope } from './socket/engine-error-envelope';
+import { handshakeParser } from './socket/handshake-parser';
 import { NO_ALLOW } from './webhooks/target-policy';
 import { revalidateSockets } from './socket/revalidate-sockets';
 import type { BackendCapabilities } from '@anime/workflows';
@@ -189,6 +190,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       done(refusal?.message ?? null, !refusal);
     },
     adapter: deps.socketAdapter,
+    // A handshake whose auth is no object is refused with a connect_error, not closed without a word.
+    parser: handshakeParser,
   });
   // Socket.IO takes its requests and upgrades on the server once the gateway answers there: at once
   // on a server of its own (not listening yet); at `takeOver` on the start's, in the same tick as

@@ -7,6 +7,7 @@ import { startTestGateway, type TestGateway } from './start-test-gateway';
 import type { Caller } from '../src/http/auth/caller';
 import type { KeyAuthenticator } from '../src/http/auth/authenticate-key';
 import { authenticateSocket } from '../src/socket/authenticate-socket';
+import { sendRawConnect } from './raw-socket-io-connect';
 
 const MAX_SUBSCRIPTIONS = 5;
 let gateway: TestGateway;
@@ -48,6 +49,20 @@ describe('Socket.IO with API keys', () => {
     const revoked = await gateway.mintKey({ name: 'socket-revoked', scopes: ['read'] });
     await gateway.db.apiKey.updateMany({ where: { name: 'socket-revoked' }, data: { revokedAt: new Date() } });
     await expect(connect(revoked)).rejects.toThrow('unauthenticated');
+  });
+
+  it('when a handshake\'s auth is not an object (a string, a number, true, an array, null, or not JSON), then it is refused with connect_error "unauthenticated" saying so, not closed without a word', async () => {
+    // (`4042` would be read as an ack id 42 and no auth at all, so the number is negative.)
+    for (const auth of ['"ak_token"', '-42', 'true', `["${gateway.apiKey}"]`, 'null', '{"token":']) {
+      const answer = await sendRawConnect(gateway.baseUrl, `40${auth}`);
+      expect({ auth, answer }).toEqual({ auth, answer: { packet: expect.stringMatching(/^44/) } });
+      const refusal = JSON.parse((answer as { packet: string }).packet.slice(2));
+      expect(refusal).toEqual({ message: 'unauthenticated', data: { code: 'unauthenticated', message: expect.stringMatching(/auth must be an object.*token/) } });
+    }
+    // An object is read as before: a valid key connects, a bad one is refused as any bad key is.
+    expect(await sendRawConnect(gateway.baseUrl, `40${JSON.stringify({ token: gateway.apiKey })}`)).toEqual({ packet: expect.stringMatching(/^40\{"sid":/) });
+    const bad = await sendRawConnect(gateway.baseUrl, '40{"token":"nope"}');
+    expect(JSON.parse((bad as { packet: string }).packet.slice(2))).toMatchObject({ message: 'unauthenticated', data: { code: 'unauthenticated' } });
   });
 
   it("when a second key's client listens, then it receives nothing of the first key's jobs across 20 jobs, and its subscribe to them is not_found", async () => {

@@ -1,5 +1,6 @@
 import type { Socket } from 'socket.io';
 import type { KeyAuthenticator } from '../http/auth/authenticate-key';
+import { isUnreadableAuth } from './handshake-parser';
 
 /** Where a connection keeps its caller and its key (in memory only, never logged). */
 export const SOCKET_CALLER = 'caller';
@@ -10,6 +11,8 @@ export const SOCKET_TOKEN = 'token';
  * client gets `connect_error` with the message `unauthenticated` and no connection. A key holding
  * `maxConnectionsPerKey` connections to this gateway already gets `too_many_connections`: each costs
  * memory here and may follow SOCKET_MAX_SUBSCRIPTIONS jobs, so one key must not open them without end.
+ * A handshake whose auth is no object (handshakeParser marks it) is refused `unauthenticated` too,
+ * saying what the auth must be: no key can be read from it.
  */
 export function authenticateSocket(authenticateKey: KeyAuthenticator, maxConnectionsPerKey = Infinity) {
   const connections = new Map<string, number>();
@@ -25,6 +28,11 @@ export function authenticateSocket(authenticateKey: KeyAuthenticator, maxConnect
     });
   };
   return (socket: Socket, next: (error?: Error) => void): void => {
+    if (isUnreadableAuth(socket.handshake.auth)) {
+      const error = new Error('unauthenticated') as Error & { data?: unknown };
+      error.data = { code: 'unauthenticated', message: 'the handshake\'s auth must be an object holding the API key: io(url, { auth: { token: "<API key>" } })' };
+      return next(error);
+    }
     const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
     const presented = typeof token === 'string' ? token : null;
     authenticateKey(presented).then(
