@@ -6,28 +6,41 @@ import { watchJob, type ConnectionChange } from './watch-job';
 
 const JOB = '00000000-0000-4000-8000-000000000001';
 
+/** A fake gateway's Socket.IO side on a port of its own, `serve` set up on it before it listens: a client of it, and how to stop it. */
+async function fakeGateway(serve: (io: Server) => void): Promise<{ api: ApiClient; stop: () => Promise<void> }> {
+  const http = createServer();
+  const io = new Server(http);
+  serve(io);
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const api = new ApiClient({ baseUrl: `http://127.0.0.1:${(http.address() as AddressInfo).port}`, key: 'ak_test', keySource: 'test' });
+  const stop = async () => {
+    const closed = new Promise((resolve) => io.close(resolve));
+    http.closeAllConnections();
+    await closed;
+  };
+  return { api, stop };
+}
+
 describe('watchJob when the gateway cannot follow the job for now', () => {
   it('when subscribe is answered database_unavailable (the gateway\'s PostgreSQL away), then it is said and asked again, and the watch goes on to the end', async () => {
     // The gateway's side of the protocol: the first subscribe meets a database outage, the next one replays the story.
-    const http = createServer();
-    const io = new Server(http);
     const answers = [
       { ok: false, error: { code: 'database_unavailable', message: 'the database is unavailable; try again shortly' } },
       { ok: true, status: 'running' },
     ];
     let subscribes = 0;
-    io.on('connection', (socket) => {
-      socket.on('subscribe', (_message: unknown, ack: (reply: unknown) => void) => {
-        const answer = answers[Math.min(subscribes++, answers.length - 1)];
-        ack(answer);
-        if (answer.ok) {
-          socket.emit('job:queued', { jobId: JOB, seq: 1 });
-          socket.emit('job:completed', { jobId: JOB, seq: 2, assets: [] });
-        }
-      });
-    });
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    const api = new ApiClient({ baseUrl: `http://127.0.0.1:${(http.address() as AddressInfo).port}`, key: 'ak_test', keySource: 'test' });
+    const { api, stop } = await fakeGateway((io) =>
+      io.on('connection', (socket) => {
+        socket.on('subscribe', (_message: unknown, ack: (reply: unknown) => void) => {
+          const answer = answers[Math.min(subscribes++, answers.length - 1)];
+          ack(answer);
+          if (answer.ok) {
+            socket.emit('job:queued', { jobId: JOB, seq: 1 });
+            socket.emit('job:completed', { jobId: JOB, seq: 2, assets: [] });
+          }
+        });
+      }),
+    );
     const changes: ConnectionChange[] = [];
     try {
       const terminal = await watchJob(api, JOB, () => undefined, (change) => changes.push(change));
@@ -35,20 +48,48 @@ describe('watchJob when the gateway cannot follow the job for now', () => {
       expect(subscribes).toBe(2);
       expect(changes).toEqual([{ state: 'lost', reason: 'database_unavailable' }, { state: 'back' }]);
     } finally {
-      io.close();
-      http.closeAllConnections();
+      await stop();
     }
   }, 20_000);
 
   it("when the handshake is refused database_unavailable (the gateway could not check the key: its PostgreSQL away), then it is said and tried again, and the watch goes on to the end", async () => {
     // The gateway's side: its key check (the Socket.IO middleware) meets a database outage once, then lets the connection in.
+    let handshakes = 0;
+    const { api, stop } = await fakeGateway((io) => {
+      io.use((_socket, next) => {
+        if (++handshakes > 1) return next();
+        const error = new Error('unavailable') as Error & { data?: unknown };
+        error.data = { code: 'database_unavailable', message: 'could not check the API key; try again shortly' };
+        next(error);
+      });
+      io.on('connection', (socket) => {
+        socket.on('subscribe', (_message: unknown, ack: (reply: unknown) => void) => {
+          ack({ ok: true, status: 'running' });
+          socket.emit('job:queued', { jobId: JOB, seq: 1 });
+          socket.emit('job:completed', { jobId: JOB, seq: 2, assets: [] });
+        });
+      });
+    });
+    const changes: ConnectionChange[] = [];
+    try {
+      const terminal = await watchJob(api, JOB, () => undefined, (change) => changes.push(change));
+      expect(terminal.name).toBe('job:completed');
+      expect(handshakes).toBe(2);
+      expect(changes).toEqual([{ state: 'lost', reason: 'database_unavailable' }, { state: 'back' }]);
+    } finally {
+      await stop();
+    }
+  }, 20_000);
+
+  it("when the handshake is refused too_many_connections (the key's other clients hold all its connections for now), then it is said and tried again, as database_unavailable is, and the watch goes on to the end", async () => {
+    // The gateway's side: the key is at SOCKET_MAX_CONNECTIONS_PER_KEY for the first handshake, then one of its connections closes.
     const http = createServer();
     const io = new Server(http);
     let handshakes = 0;
     io.use((_socket, next) => {
       if (++handshakes > 1) return next();
-      const error = new Error('unavailable') as Error & { data?: unknown };
-      error.data = { code: 'database_unavailable', message: 'could not check the API key; try again shortly' };
+      const error = new Error('too_many_connections') as Error & { data?: unknown };
+      error.data = { code: 'too_many_connections', message: 'this API key has 500 connections open to this gateway, at most 500 (SOCKET_MAX_CONNECTIONS_PER_KEY); close one first' };
       next(error);
     });
     io.on('connection', (socket) => {
@@ -65,7 +106,7 @@ describe('watchJob when the gateway cannot follow the job for now', () => {
       const terminal = await watchJob(api, JOB, () => undefined, (change) => changes.push(change));
       expect(terminal.name).toBe('job:completed');
       expect(handshakes).toBe(2);
-      expect(changes).toEqual([{ state: 'lost', reason: 'database_unavailable' }, { state: 'back' }]);
+      expect(changes).toEqual([{ state: 'lost', reason: 'too_many_connections' }, { state: 'back' }]);
     } finally {
       const closed = new Promise((resolve) => io.close(resolve));
       http.closeAllConnections();
@@ -79,27 +120,25 @@ describe('watchJob when the job ended while the gateway was away', () => {
     // The gateway's side: the first connection follows the job until the transport is cut (a restart);
     // the next one replays the story, terminal event included, and its ack comes after it, in a later
     // read (a loaded gateway, or one that reads the status again before answering).
-    const http = createServer();
-    const io = new Server(http);
     let connections = 0;
     const timers: NodeJS.Timeout[] = [];
-    io.on('connection', (socket) => {
-      const connection = ++connections;
-      socket.on('subscribe', (_message: unknown, ack: (reply: unknown) => void) => {
-        if (connection === 1) {
-          ack({ ok: true, status: 'running' });
+    const { api, stop } = await fakeGateway((io) =>
+      io.on('connection', (socket) => {
+        const connection = ++connections;
+        socket.on('subscribe', (_message: unknown, ack: (reply: unknown) => void) => {
+          if (connection === 1) {
+            ack({ ok: true, status: 'running' });
+            socket.emit('job:started', { jobId: JOB, seq: 2, backend: 'http://comfy' });
+            timers.push(setTimeout(() => socket.conn.close(), 50));
+            return;
+          }
+          socket.emit('job:queued', { jobId: JOB, seq: 1 });
           socket.emit('job:started', { jobId: JOB, seq: 2, backend: 'http://comfy' });
-          timers.push(setTimeout(() => socket.conn.close(), 50));
-          return;
-        }
-        socket.emit('job:queued', { jobId: JOB, seq: 1 });
-        socket.emit('job:started', { jobId: JOB, seq: 2, backend: 'http://comfy' });
-        socket.emit('job:completed', { jobId: JOB, seq: 3, assets: [] });
-        timers.push(setTimeout(() => ack({ ok: true, status: 'completed' }), 200));
-      });
-    });
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    const api = new ApiClient({ baseUrl: `http://127.0.0.1:${(http.address() as AddressInfo).port}`, key: 'ak_test', keySource: 'test' });
+          socket.emit('job:completed', { jobId: JOB, seq: 3, assets: [] });
+          timers.push(setTimeout(() => ack({ ok: true, status: 'completed' }), 200));
+        });
+      }),
+    );
     const story: string[] = [];
     try {
       const terminal = await watchJob(
@@ -116,9 +155,7 @@ describe('watchJob when the job ended while the gateway was away', () => {
       expect(story).toEqual(['job:started', 'lost (transport close)', 'back', 'job:completed']);
     } finally {
       timers.forEach(clearTimeout);
-      const closed = new Promise((resolve) => io.close(resolve));
-      http.closeAllConnections();
-      await closed;
+      await stop();
     }
   }, 20_000);
 });

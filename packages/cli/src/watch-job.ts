@@ -15,6 +15,11 @@ const SUBSCRIBE_TIMEOUT_MS = 20_000;
  * not answer in time, or the key's subscribes queue up.
  */
 const SUBSCRIBE_LATER = ['database_unavailable', 'timeout', 'rate_limited'];
+/**
+ * Handshake refusals that mean "not now": those of a subscribe, and the key holding all the
+ * connections it may (SOCKET_MAX_CONNECTIONS_PER_KEY) for now: its other clients close theirs.
+ */
+const CONNECT_LATER = [...SUBSCRIBE_LATER, 'too_many_connections'];
 /** How long before asking (or connecting) again (the gateway's own Retry-After for database_unavailable is 5 s). */
 const SUBSCRIBE_AGAIN_MS = 5_000;
 
@@ -57,9 +62,10 @@ export async function watchJob(api: ApiClient, jobId: string, onEvent: (event: W
         // A gateway restarting is retried by the client.
         if (socket.active) return;
         // The gateway could not check the key for now (its database away, at the first connection or a
-        // reconnection): said and tried again, as a subscribe refused for now is. Other refusals are final.
+        // reconnection), or the key's connections are all taken for now: said and tried again, as a
+        // subscribe refused for now is. Other refusals are final.
         const code = error.data?.code;
-        if (code && SUBSCRIBE_LATER.includes(code)) {
+        if (code && CONNECT_LATER.includes(code)) {
           if (!lost) onConnection?.({ state: 'lost', reason: code });
           lost = true;
           connectAgain = setTimeout(() => socket.connect(), SUBSCRIBE_AGAIN_MS);

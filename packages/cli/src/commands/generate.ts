@@ -74,13 +74,18 @@ export function generateCommand(context: CommandContext): Command {
       );
       process.off('SIGINT', interrupted);
       progress.end();
+      // Ctrl-C while that read waits: said (how to look the job up later), exit 130 as above.
+      const stoppedReading = () => {
+        process.stderr.write(`anime: stopped waiting to read how ${created.id} ended; the generation has ended (anime show ${created.id} tells how)\n`, () => process.exit(130));
+      };
+      process.once('SIGINT', stoppedReading);
       // The job has ended; a gateway restarting right now (a deploy) is waited through here too, for a
       // bounded time, rather than taking the generation's end for a failure. Said once.
       const generation = await getThroughRestart<GenerationResource>(api, `/api/v1/generations/${created.id}`, {
         onWaiting: (reason, withinMs) => {
           if (!context.json()) console.error(`the gateway is away (${oneLine(reason)}); waiting up to ${withinMs / 1000} s to read how ${created.id} ended…`);
         },
-      });
+      }).finally(() => process.off('SIGINT', stoppedReading));
       // With --json a watch prints JSON Lines: each event, then the generation as it ended, one document a line.
       if (context.json()) console.log(JSON.stringify(generation));
       if (terminal.name !== 'job:completed') {
