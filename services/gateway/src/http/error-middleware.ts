@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { CharacterDomainError } from '@anime/characters';
 import type { Logger } from '@anime/logger';
-import { isDatabaseUnavailable, isFileSystemError } from '@anime/db';
+import { isDatabaseUnavailable } from '@anime/db';
 import { LibraryNotAnsweringError, libraryRefusal } from '@anime/media';
 import { WorkflowDomainError } from '@anime/workflows';
 import { ApiError } from './api-error';
 import { LibraryFileUnreadableError } from './library-file-unreadable';
+import { isLibraryTimeout, libraryTimeout } from './library-timeout';
 import { errorCodeForStatus } from './status-error-code';
 import { undecodableBodyEncoding } from './undecodable-body';
 
@@ -17,16 +18,6 @@ export const LIBRARY_RETRY_AFTER_S = 60;
 
 /** A GET or HEAD: no such route writes to the library. */
 const isRead = (method: string) => method === 'GET' || method === 'HEAD';
-
-/**
- * A library file-system call the volume did not answer in time by its own bound (ETIMEDOUT: a soft
- * NFS mount giving up on a read or a write), which reached here as it was thrown: the library not
- * answering, as LibraryNotAnsweringError is when the gateway's bound runs out first. Never a database
- * outage (isDatabaseUnavailable leaves file-system errors out).
- */
-const isLibraryTimeout = (error: unknown) => isFileSystemError(error) && (error as NodeJS.ErrnoException).code === 'ETIMEDOUT';
-/** What is said of it: its own message names the absolute path on the gateway's volume. */
-const LIBRARY_TIMEOUT_MESSAGE = 'the library volume did not answer in time (a network mount timed out)';
 
 interface BodyParserError { type?: string; status?: number; expose?: boolean; message: string; body?: unknown }
 
@@ -92,10 +83,10 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
       retryAfterS = LIBRARY_RETRY_AFTER_S;
       // sendFile offered ranges (or the one asked for) of a file it then could not read (a 412 or 416 keeps them).
       dropRanges = true;
-      const reason = error instanceof LibraryFileUnreadableError || error instanceof LibraryNotAnsweringError ? error.reason : 'ETIMEDOUT';
-      const said = error instanceof LibraryNotAnsweringError ? error.message : LIBRARY_TIMEOUT_MESSAGE;
-      const message = error instanceof LibraryFileUnreadableError ? error.message : `${said}: the file cannot be read from the library now (${reason}); it is not marked missing; try again once the library answers`;
-      const title = error instanceof LibraryFileUnreadableError ? 'library file unreadable' : 'library not answering';
+      const unreadable = error instanceof LibraryFileUnreadableError;
+      const { reason, said } = unreadable ? { reason: error.reason, said: error.message } : libraryTimeout(error);
+      const message = unreadable ? said : `${said}: the file cannot be read from the library now (${reason}); it is not marked missing; try again once the library answers`;
+      const title = unreadable ? 'library file unreadable' : 'library not answering';
       // Once the file's headers went out, the answer is cut below: said in the line, the one it gets.
       log.warn(res.headersSent ? `${title}: download cut mid-stream` : title, { requestId: res.locals.requestId, path: req.path, code: reason, error: (error as Error).message });
       body = { code: 'library_unreadable', message, details: { reason } };
@@ -105,8 +96,7 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
       // outage, answered before anything was recorded.
       status = 503;
       retryAfterS = LIBRARY_RETRY_AFTER_S;
-      const reason = error instanceof LibraryNotAnsweringError ? error.reason : 'ETIMEDOUT';
-      const said = error instanceof LibraryNotAnsweringError ? error.message : LIBRARY_TIMEOUT_MESSAGE;
+      const { reason, said } = libraryTimeout(error);
       log.warn('library not answering', { requestId: res.locals.requestId, path: req.path, code: reason, error: (error as Error).message });
       // A write the mount timed out half-way may leave its temp file (its removal timed out too), never a row.
       const kept = error instanceof LibraryNotAnsweringError ? 'nothing was stored' : 'nothing was recorded';
