@@ -8,4 +8,6 @@ module.exports = {
   globalSetup: '<rootDir>/scripts/jest-global-setup.js',
   testTimeout: 60_000,
   maxWorkers: 2,
+  // The default reporter, then the slowest test files of the run (scripts/jest-slowest-suites.js).
+  reporters: ['default', '<rootDir>/scripts/jest-slowest-suites.js'],
 };
