@@ -5,7 +5,8 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Job } from 'bullmq';
-import { SyncedWriteThreads } from '@anime/media';
+import { poolOf } from '@anime/db';
+import { LibraryWriteNotAnsweringError, LocalLibraryStorage, SyncedWriteThreads } from '@anime/media';
 import { waitFor } from '@anime/testing';
 import { startFilingFixture, type FilingFixture } from './start-filing-fixture';
 
@@ -87,5 +88,60 @@ describe('filing while the library does not answer writes (file-organizer in-pro
     expect(await filesOfJob(id)).toEqual([asset.path, `${asset.path}.json`].map((p) => path.normalize(p)).sort());
     expect(sha256(await readFile(path.join(fx.libraryDir, asset.path)))).toBe(asset.sha256);
     expect(await fx.db.asset.count({ where: { jobId: id } })).toBe(1);
+  }, 60_000);
+
+  /** Whether the generation's row can be locked within 150 ms (as a cancel's UPDATE would need it, within its lock_timeout). */
+  async function rowFree(id: string): Promise<boolean> {
+    const client = await poolOf(fx.db).connect();
+    try {
+      await client.query('BEGIN');
+      await client.query("SET LOCAL lock_timeout = '150ms'");
+      await client.query('SELECT id FROM generation_jobs WHERE id = $1::uuid FOR UPDATE', [id]);
+      return true;
+    } catch (error) {
+      if ((error as { code?: string }).code === '55P03') return false;
+      throw error;
+    } finally {
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release();
+    }
+  }
+
+  it('when a write hangs, then the try that met it does not hold the generation\'s row while it waits on removals the library does not answer either (a cancel meanwhile is not refused for a lock)', async () => {
+    const { job } = await fx.rendered('hung-row');
+    const { id } = job;
+    const fifo2 = path.join(fifoDir, 'hung-row.fifo');
+    execFileSync('mkfifo', [fifo2]);
+    let reader2: number | undefined;
+    const held = threads.run([{ temp: fifo2, target: path.join(fifoDir, 'held-row.png'), bytes: Buffer.from('x') }], []).catch(() => undefined);
+    // The removals of a hung mount: each fails after its bound (ETIMEDOUT), as LocalLibraryStorage's do.
+    const original = LocalLibraryStorage.prototype.remove;
+    const removal = jest.spyOn(LocalLibraryStorage.prototype, 'remove').mockImplementation(
+      (relativePath: string) => new Promise((_, reject) => setTimeout(() => reject(new LibraryWriteNotAnsweringError('unlink', relativePath, WRITE_BOUND_MS)), WRITE_BOUND_MS)),
+    );
+    try {
+      await fx.enqueue(job);
+      await waitFor(async () => (await (await filingJob(id))?.getState()) === 'delayed', 'the filing job put back, delayed, while the library hangs', HUNG_FOR_MS);
+      const locked: number[] = [];
+      const until = Date.now() + 2_500;
+      while (Date.now() < until) {
+        // Before: each try held the row for the bound of its first removal (30 s in production, past lock_timeout).
+        if (!(await rowFree(id))) locked.push(Date.now());
+        await sleep(40);
+      }
+      expect(locked).toEqual([]);
+    } finally {
+      removal.mockRestore();
+      expect(LocalLibraryStorage.prototype.remove).toBe(original);
+      reader2 = openSync(fifo2, constants.O_RDONLY | constants.O_NONBLOCK);
+      await held;
+    }
+    const row = await waitFor(async () => {
+      const g = await generation(id);
+      return g.status !== 'running' ? g : null;
+    }, 'the filing once the library answers again', 30_000);
+    closeSync(reader2);
+    expect(row).toMatchObject({ status: 'completed', stage: 'filed', errorCode: null });
+    expect(await filesOfJob(id)).toHaveLength(2);
   }, 60_000);
 });

@@ -98,7 +98,7 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
     } catch (error) {
       // A try that fails keeps nothing it wrote: a later try writes the same paths again, and a
       // generation that fails here leaves no file behind.
-      if ((await removeUnrecorded(job, version, token, filings, run.log)) === 'taken over') return takenOver(job, run.log);
+      if ((await removeUnrecorded(job, version, token, filings, run.log, error)) === 'taken over') return takenOver(job, run.log);
       throw error;
     }
 
@@ -107,7 +107,7 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
       completed = await completeFiling(job, version, filings, token);
     } catch (error) {
       // Recording failed (a fault of the database, or of what ComfyUI listed): the files no row records go too.
-      if ((await removeUnrecorded(job, version, token, filings, run.log)) === 'taken over') return takenOver(job, run.log);
+      if ((await removeUnrecorded(job, version, token, filings, run.log, error)) === 'taken over') return takenOver(job, run.log);
       throw error;
     }
     if (!completed) return notFiled(job, version, token, writtenPaths(filings), run.log);
@@ -174,7 +174,8 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
    * The backend holding the outputs is down, or the library refuses writes (full, read-only, not
    * writable: an operator's fix, which five tries within 15 s would not wait for) or does not answer
    * (a hung mount: a write step past its bound, LocalLibraryStorage, a read past answeredWithin's, or
-   * a soft mount's own ETIMEDOUT); the try that met it removed what it wrote, or tried to. The job
+   * a soft mount's own ETIMEDOUT); the try that met it removed what it wrote, or tried to (not when
+   * the library does not answer: see removeUnrecorded). The job
    * waits in Redis, delayed, holding no worker slot and spending no try, until JOB_TIMEOUT_S after its
    * filing job was queued; then its tries decide. A generation canceled meanwhile runs again at once,
    * for its admission to end it.
@@ -236,13 +237,19 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
   /**
    * After a try failed: removes the files of the job's outputs that no Asset row records (an earlier
    * filing's rows keep theirs), this try's and any an earlier try still running wrote. Unless another
-   * try owns the filing now ('taken over'): those paths are its own to write, record or remove.
+   * try owns the filing now ('taken over'): those paths are its own to write, record or remove. Nor
+   * when the try failed for the library not answering (`cause`, a hung mount): its removals would not
+   * be answered either, and each would hold the row locked for its bound (30 s, past the lock_timeout
+   * of a cancel or a retry of the generation, answered 503 meanwhile); the files stay for the next
+   * try, which writes the same paths over them, or for the admission of a generation canceled.
    */
-  async function removeUnrecorded(job: GenerationRow, version: ResolvedVersion, token: string, filings: Filing[], log: Logger): Promise<'removed' | 'taken over' | 'kept'> {
+  async function removeUnrecorded(job: GenerationRow, version: ResolvedVersion, token: string, filings: Filing[], log: Logger, cause: unknown): Promise<'removed' | 'taken over' | 'kept'> {
     try {
       const paths = [...new Set([...outputPaths(job, version), ...writtenPaths(filings)])];
+      const libraryAway = isLibraryNotAnswering(cause);
       const done = await holdFiling(deps.db, job.id, token, async (held) => {
         if (!held.owner && allows('file', held)) return 'taken over' as const;
+        if (libraryAway) return 'kept' as const;
         await removeFiles(paths.filter((path) => !held.recorded.has(path)));
         return 'removed' as const;
       });
