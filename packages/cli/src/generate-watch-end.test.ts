@@ -128,6 +128,29 @@ describe('anime generate --watch when the gateway goes away once the job has end
   });
 });
 
+describe('anime generate --watch when the watch itself fails', () => {
+  it('when the handshake is refused for good (unauthenticated), then the command fails with it and leaves no Ctrl-C handler of the watch installed', async () => {
+    const http = createServer((request, response) => {
+      if (request.method === 'POST') return answer(response, 201, { id: JOB, status: 'queued' });
+      answer(response, 404, { error: { code: 'not_found', message: 'no such generation' } });
+    });
+    const io = new Server(http);
+    io.use((_socket, next) => next(Object.assign(new Error('unauthenticated'), { data: { code: 'unauthenticated', message: 'the API key is revoked' } })));
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const before = process.listeners('SIGINT');
+    try {
+      const result = await watchGenerate((http.address() as AddressInfo).port);
+      expect(result.error?.message).toBe(`cannot follow ${JOB} over Socket.IO: unauthenticated`);
+      // Before: the watch's handler stayed, and a later Ctrl-C said "stopped following" for a watch long over.
+      expect(process.listeners('SIGINT')).toEqual(before);
+    } finally {
+      const closed = new Promise((resolve) => io.close(resolve));
+      http.closeAllConnections();
+      await closed;
+    }
+  });
+});
+
 describe('getThroughRestart', () => {
   it('when the gateway stays away past the bound, then the read gives up with the error it would have had at once, said waiting once', async () => {
     // A port nobody listens on: every try is refused.

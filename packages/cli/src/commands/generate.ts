@@ -66,14 +66,19 @@ export function generateCommand(context: CommandContext): Command {
         process.stderr.write(`anime: stopped following ${created.id}; the generation goes on (anime show ${created.id}; anime cancel ${created.id} stops it)\n`, () => process.exit(130));
       };
       process.once('SIGINT', interrupted);
-      const terminal = await watchJob(
-        api,
-        created.id,
-        (event) => (context.json() ? console.log(JSON.stringify(event)) : narrate(progress, event)),
-        (change) => (context.json() ? undefined : narrateConnection(progress, change)),
-      );
-      process.off('SIGINT', interrupted);
-      progress.end();
+      let terminal: WatchedEvent;
+      try {
+        terminal = await watchJob(
+          api,
+          created.id,
+          (event) => (context.json() ? console.log(JSON.stringify(event)) : narrate(progress, event)),
+          (change) => (context.json() ? undefined : narrateConnection(progress, change)),
+        );
+      } finally {
+        // Ended or failed (a refusal for good): no Ctrl-C of the watch after it, and its bar ended before any error.
+        process.off('SIGINT', interrupted);
+        progress.end();
+      }
       // Ctrl-C while that read waits: said (how to look the job up later), exit 130 as above.
       const stoppedReading = () => {
         process.stderr.write(`anime: stopped waiting to read how ${created.id} ended; the generation has ended (anime show ${created.id} tells how)\n`, () => process.exit(130));
