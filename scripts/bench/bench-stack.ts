@@ -4,6 +4,7 @@ import { createDb } from '@anime/db';
 import { startSimulatorProcess, startStack, type AppService, type SimulatorProcess, type Stack } from '@anime/stack';
 import { createTestDatabase, removeQueueKeys, uniqueQueuePrefix, type TestDatabase } from '@anime/testing';
 import { scratchFolder } from './scratch-root';
+import { serviceNodeOptions } from './service-node-options';
 import type { MetricsEndpoint } from './service-metrics';
 import { withTimeout } from './waits';
 
@@ -80,7 +81,7 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
         // The backlog is submitted as fast as the gateway answers, from one address and one
         // connection that follows every job of it: the bench measures the pipeline, not the
         // per-client limits, so they are lifted out of its way.
-        extraEnv: { RATE_LIMIT_RPS: '1000000', MAX_QUEUED_PER_KEY: '1000000', MAX_QUEUE_DEPTH: '1000000', SOCKET_MAX_SUBSCRIPTIONS: '1000000', ...options.env },
+        extraEnv: { RATE_LIMIT_RPS: '1000000', MAX_QUEUED_PER_KEY: '1000000', MAX_QUEUE_DEPTH: '1000000', SOCKET_MAX_SUBSCRIPTIONS: '1000000', ...serviceNodeOptions(), ...options.env },
       }),
       options.timeoutMs,
       'the four services to start',

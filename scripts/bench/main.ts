@@ -57,7 +57,13 @@ Scenarios (all by default):
                           a run in which no job completes (default 120)
   --out FILE              write the report as Markdown (default docs/benchmarks.md, or
                           docs/benchmarks-soak.md with --soak; "-" for none)
-  -h, --help              this help`;
+  -h, --help              this help
+
+Environment:
+  BENCH_SERVICE_NODE_OPTIONS  Node flags added to the four services' NODE_OPTIONS only. A CPU
+                          profile of each (NODE_OPTIONS refuses --cpu-prof): "--require
+                          <abs path>/scripts/bench/cpu-profile-preload.cjs" with
+                          CPU_PROFILE_DIR=/tmp/profiles (written when the service stops)`;
 
 function log(line: string): void {
   console.error(`bench: ${line}`);
