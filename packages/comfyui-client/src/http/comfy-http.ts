@@ -1,9 +1,10 @@
 import { shownUrl } from '@anime/contracts';
-import axios, { type AxiosInstance } from 'axios';
+import type { AxiosAdapter } from 'axios';
 import { ComfyHttpError } from '../errors/comfy-http-error';
 import { ComfyTransferError } from '../errors/comfy-transfer-error';
 import { ComfyUnreachableError } from '../errors/comfy-unreachable-error';
 import { parseComfyJson } from '../parse-comfy-json';
+import { requestThroughAdapter } from './adapter-request';
 import { TransferCutError, undiciAdapter, type TransferPace } from './undici-adapter';
 
 /** One request to ComfyUI: a JSON body (or a FormData upload), an answer read as JSON (or bytes). */
@@ -49,7 +50,8 @@ export interface ComfyResponse<T> {
 }
 
 /**
- * axios bound to one ComfyUI. `timeoutMs` bounds a JSON exchange whole; a file (an arraybuffer
+ * undiciAdapter bound to one ComfyUI, called without axios's request pipeline in front of it
+ * (requestThroughAdapter). `timeoutMs` bounds a JSON exchange whole; a file (an arraybuffer
  * answer) is bounded by its pace instead (TransferPace): no byte for `timeoutMs` is a stall, and it
  * may take `timeoutMs` plus 1 s per MIN_FILE_BYTES_PER_S bytes arrived. A server that does not
  * answer at all within `timeoutMs`, network failures and 5xx become ComfyUnreachableError; a file
@@ -61,7 +63,8 @@ export interface ComfyResponse<T> {
  * is followed (ComfyUI's API has none).
  */
 export class ComfyHttp {
-  private readonly axios: AxiosInstance;
+  private readonly adapter: AxiosAdapter;
+  private readonly timeoutMs: number;
   private readonly filePace: TransferPace;
   /** `baseUrl` as the messages quote it (credentials as ***). */
   readonly shownUrl: string;
@@ -69,15 +72,8 @@ export class ComfyHttp {
   constructor(readonly baseUrl: string, timeoutMs: number) {
     this.shownUrl = shownUrl(baseUrl, '(a URL not shown)');
     this.filePace = { idleMs: timeoutMs, bytesPerSecond: MIN_FILE_BYTES_PER_S };
-    this.axios = axios.create({
-      adapter: undiciAdapter(baseUrl),
-      timeout: timeoutMs,
-      validateStatus: () => true,
-      // Read by undiciAdapter; each request sets its own (ComfyRequest.maxBytes).
-      maxContentLength: MAX_JSON_ANSWER_BYTES,
-      // In place of axios's own JSON parse: ComfyUI's JSON may hold Python's NaN (parseComfyJson).
-      transformResponse: (data: unknown) => (typeof data === 'string' ? parseComfyJson(data) : data),
-    });
+    this.adapter = undiciAdapter(baseUrl);
+    this.timeoutMs = timeoutMs;
   }
 
   async request<T = any>(config: ComfyRequest): Promise<ComfyResponse<T>> {
@@ -88,8 +84,9 @@ export class ComfyHttp {
     let response: ComfyResponse<T>;
     try {
       const paced = config.responseType === 'arraybuffer' ? { timeout: 0, pace: this.filePace } : {};
-      const answer = await this.axios.request<T>({ ...request, maxContentLength: limit, ...paced });
-      response = { status: answer.status, data: answer.data };
+      const answer = await requestThroughAdapter(this.adapter, { ...request, timeout: this.timeoutMs, maxContentLength: limit, ...paced });
+      // In place of axios's own JSON parse: ComfyUI's JSON may hold Python's NaN (parseComfyJson).
+      response = { status: answer.status, data: (typeof answer.data === 'string' ? parseComfyJson(answer.data) : answer.data) as T };
     } catch (error) {
       config.signal?.throwIfAborted();
       const code = (error as { code?: string }).code;

@@ -135,9 +135,10 @@ function settle(response: AxiosResponse, config: InternalAxiosRequestConfig): Ax
 /**
  * axios's transport for one ComfyUI, on undici instead of node:http. Measured with the same
  * request and answer on this machine, a request cost 0.24-0.42 ms of CPU through axios's own http
- * adapter, 0.10-0.16 through this one and 0.04-0.07 through undici alone: axios keeps its config,
- * JSON transforms and errors, and the transport no longer dominates the orchestrator's and the
- * file-organizer's per-job CPU (three requests per job: the prompt, its history, the image).
+ * adapter, 0.10-0.16 through this one and 0.04-0.07 through undici alone: the transport no longer
+ * dominates the orchestrator's and the file-organizer's per-job CPU (three requests per job: the
+ * prompt, its history, the image). ComfyHttp calls it without axios's request pipeline
+ * (requestThroughAdapter); axios's errors are kept, and an axios instance may still use it.
  * Paths are relative to the base URL; `timeout` bounds the whole exchange, as in axios (a timer of
  * our own: undici's headersTimeout fires up to a second late), unless the request sets a `pace`
  * (TransferPace); answers are unzipped as axios would.
@@ -187,9 +188,11 @@ export function undiciAdapter(baseUrl: string, dispatcher: Dispatcher = COMFY_DI
       });
       answered = true;
       arm();
-      const responseHeaders = AxiosHeaders.from(answer.headers as Record<string, string>);
+      // As undici gives them (names in lower case): axios makes its AxiosHeaders of them once the
+      // adapter answers, and ComfyHttp, which calls the adapter itself, reads none of them.
+      const responseHeaders = answer.headers as Record<string, string>;
       const limit = config.maxContentLength ?? -1;
-      const declared = Number(responseHeaders.get('content-length') ?? 0) || 0;
+      const declared = Number(responseHeaders['content-length'] ?? 0) || 0;
       // axios's own error for it, with the status: its caller tells a too-large answer from a failed connection.
       const tooLarge = () => new AxiosError(`maxContentLength size of ${limit} exceeded`, AxiosError.ERR_BAD_RESPONSE, config, undefined, { data: undefined, status: answer.statusCode, statusText: '', headers: responseHeaders, config });
       const onChunk = pace
@@ -198,7 +201,7 @@ export function undiciAdapter(baseUrl: string, dispatcher: Dispatcher = COMFY_DI
             arm();
           }
         : undefined;
-      const bytes = await readBody(answer.body, responseHeaders.get('content-encoding') as string | undefined, declared, limit, tooLarge, onChunk);
+      const bytes = await readBody(answer.body, responseHeaders['content-encoding'], declared, limit, tooLarge, onChunk);
       const data = config.responseType === 'arraybuffer' ? bytes : bytes.toString('utf8');
       return settle({ data, status: answer.statusCode, statusText: '', headers: responseHeaders, config, request: undefined }, config);
     } catch (error) {
