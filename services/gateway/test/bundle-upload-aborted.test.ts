@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { readdir, readlink } from 'node:fs/promises';
+import { access, readdir, readlink } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { withFileSizeLimit } from '@anime/testing';
+import { IMPORTS_DIR } from '../src/domain/bundle/bundle-workspace';
 import { startTestGateway, type TestGateway } from './start-test-gateway';
 
 let gateway: TestGateway;
@@ -35,9 +36,12 @@ async function abortedImport(announced: number, sent: number): Promise<void> {
   req.on('error', () => undefined);
   req.write(head);
   for (let left = sent; left > 0; left -= 64 * 1024) req.write(randomBytes(Math.min(left, 64 * 1024)));
-  // Let the gateway read (and write) what was sent before the client goes.
+  // Let the gateway read (and write) what was sent before the client goes: at least 300 ms, and until
+  // it began the import (its workspace made), which a loaded machine can delay past those 300 ms.
   await new Promise((resolve) => setTimeout(resolve, 300));
+  const began = await eventually(() => access(path.join(gateway.libraryDir, IMPORTS_DIR)).then(() => true, () => false), true, 10_000);
   req.destroy();
+  if (!began) throw new Error('the gateway never began the import (no workspace under .tmp/imports within 10 s)');
 }
 
 /** What the next import is answered (the one slot free: 400 invalid_bundle for bytes that are no zip; held: 429). */
