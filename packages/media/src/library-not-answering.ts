@@ -36,13 +36,22 @@ export const libraryReadTimeoutMs = (bytes: number): number => LIBRARY_READ_BASE
  * `read`'s answer (or its failure), unless it takes longer than `ms`: then LibraryNotAnsweringError
  * naming `relativePath`. The timer is cleared either way; a read left behind settles unobserved.
  */
-export async function answeredWithin<T>(read: Promise<T>, relativePath: string, ms: number): Promise<T> {
+export function answeredWithin<T>(read: Promise<T>, relativePath: string, ms: number): Promise<T> {
+  return settledWithin(read, ms, () => new LibraryNotAnsweringError(relativePath, ms));
+}
+
+/**
+ * `step`'s answer (or its failure), unless it takes longer than `ms`: then the error `late` makes. The
+ * timer is cleared either way; a step left behind settles unobserved. The bound of both library
+ * reads (answeredWithin) and writes (writeAnsweredWithin).
+ */
+export async function settledWithin<T>(step: Promise<T>, ms: number, late: () => Error): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new LibraryNotAnsweringError(relativePath, ms)), ms);
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(late()), ms);
   });
   try {
-    return await Promise.race([read, late]);
+    return await Promise.race([step, timedOut]);
   } finally {
     clearTimeout(timer);
   }

@@ -1,4 +1,4 @@
-import { LibraryNotAnsweringError } from './library-not-answering';
+import { LibraryNotAnsweringError, settledWithin } from './library-not-answering';
 
 /**
  * What a step of a library write (making its folder, writing and syncing its files, removing one) may
@@ -51,14 +51,6 @@ export function isLibraryNotAnswering(error: unknown): boolean {
  * `step`'s answer (or its failure), unless it takes longer than `ms`: then LibraryWriteNotAnsweringError
  * naming `syscall` and `path`. The timer is cleared either way; a step left behind settles unobserved.
  */
-export async function writeAnsweredWithin<T>(step: Promise<T>, syscall: string, path: string, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new LibraryWriteNotAnsweringError(syscall, path, ms)), ms);
-  });
-  try {
-    return await Promise.race([step, late]);
-  } finally {
-    clearTimeout(timer);
-  }
+export function writeAnsweredWithin<T>(step: Promise<T>, syscall: string, path: string, ms: number): Promise<T> {
+  return settledWithin(step, ms, () => new LibraryWriteNotAnsweringError(syscall, path, ms));
 }
