@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { closeSync, constants, openSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,7 +11,7 @@ import { startSimulator, textToImage, type Simulator } from '@anime/comfyui-simu
 import { generationRequestBodySchema } from '@anime/contracts';
 import { createDb, databaseStatements, poolOf, type Db } from '@anime/db';
 import { createLogger } from '@anime/logger';
-import { LocalLibraryStorage } from '@anime/media';
+import { LibraryNotAnsweringError, libraryReadTimeoutMs, LocalLibraryStorage } from '@anime/media';
 import { createRedis, JobEventPublisher, JobLifecycle, loadAssetResources, loadGeneration } from '@anime/pipeline';
 import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, type TestDatabase } from '@anime/testing';
 import { libraryPath } from '../src/domain/library-path';
@@ -128,6 +130,33 @@ describe('filing records (handler in-process, simulator, PostgreSQL, Redis)', ()
     expect(JSON.parse(await readFile(path.join(libraryDir, `${elsewhere}.json`), 'utf8'))).toMatchObject({ jobId: id, file: path.basename(elsewhere), sha256: sha256(bytes) });
     expect(await folderOf(target)).toEqual([]);
   });
+
+  it('when an earlier record names another path and the library stops answering the read of what this try wrote, then the try fails within the read bound (the library not answering), not hanging on with its slot', async () => {
+    const { id, bytes, target, sourceKey } = await rendered('sc007');
+    await recordedEarlier(id, sourceKey, `records/ep01/sc007/elsewhere/${path.basename(target)}`, Buffer.from('what a cut write left'));
+    // A hung mount's read: an open of a FIFO no writer has opened blocks in a libuv thread, as a read of a hung NFS mount blocks in the kernel.
+    const fifo = path.join(libraryDir, 'hung-read.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const storage = new LocalLibraryStorage(libraryDir);
+    storage.read = () => readFile(fifo);
+    const started = Date.now();
+    let limit: NodeJS.Timeout | undefined;
+    try {
+      // Before: the read was not bounded, and the try (its job active, its worker slot held) waited for as long as the mount hung.
+      const outcome = await Promise.race([
+        handlerWith(undefined, storage).run((await loadGeneration(db, id))!, firstTry).then(() => 'filed', (error: unknown) => error),
+        new Promise((resolve) => (limit = setTimeout(() => resolve('still waiting'), libraryReadTimeoutMs(bytes.length) + 10_000))),
+      ]);
+      expect(outcome).toBeInstanceOf(LibraryNotAnsweringError);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(libraryReadTimeoutMs(bytes.length) - 50);
+      expect(await db.generationJob.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'running', stage: 'rendered' });
+    } finally {
+      clearTimeout(limit);
+      // The mount answering: the read left behind ends (EOF), freeing its libuv thread.
+      closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+      await rm(fifo, { force: true });
+    }
+  }, 30_000);
 
   it('when the output is gone from the backend but an earlier filing recorded it intact, then the job completes with that record', async () => {
     const { id, bytes, target, sourceKey } = await rendered('sc004');

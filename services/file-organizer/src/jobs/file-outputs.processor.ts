@@ -326,7 +326,8 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
       let output = filing.written;
       const existing = await findFiledOutput(deps.db, job.id, output.sourceKey);
       if (existing && existing.path !== output.path) {
-        const bytes = await deps.storage.read(output.path);
+        // Bounded as every library read of a filing is: on a hung mount the try fails (the filing waits) rather than holding its slot.
+        const bytes = await answeredWithin(deps.storage.read(output.path), output.path, libraryReadTimeoutMs(output.bytes));
         await deps.storage.writeAll([{ path: existing.path, bytes }, { path: `${existing.path}.json`, bytes: filing.sidecarAt(existing.path) }]);
         await removeLeftovers(existing.path);
         await deps.storage.remove(output.path);
