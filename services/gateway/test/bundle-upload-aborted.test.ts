@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { access, readdir, readlink } from 'node:fs/promises';
+import { readdir, readlink } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { withFileSizeLimit } from '@anime/testing';
@@ -39,7 +39,8 @@ async function abortedImport(announced: number, sent: number): Promise<void> {
   // Let the gateway read (and write) what was sent before the client goes: at least 300 ms, and until
   // it began the import (its workspace made), which a loaded machine can delay past those 300 ms.
   await new Promise((resolve) => setTimeout(resolve, 300));
-  const began = await eventually(() => access(path.join(gateway.libraryDir, IMPORTS_DIR)).then(() => true, () => false), true, 10_000);
+  // A workspace in .tmp/imports, not the folder itself: that stays once an earlier import made it.
+  const began = await eventually(() => readdir(path.join(gateway.libraryDir, IMPORTS_DIR)).then((names) => names.length > 0, () => false), true, 10_000);
   req.destroy();
   if (!began) throw new Error('the gateway never began the import (no workspace under .tmp/imports within 10 s)');
 }
