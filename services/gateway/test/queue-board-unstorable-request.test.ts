@@ -70,3 +70,24 @@ it('when two admins retry all failed requests at once, then each job is retried 
   expect((await requests().getJobCounts('waiting')).waiting).toBe(count);
   await requests().obliterate({ force: true });
 }, 60_000);
+
+it('when two admins retry all failed requests at once while a worker fails each retried job again at once, then neither answer is a 500', async () => {
+  const count = 200;
+  for (let i = 0; i < count; i += 1) await requests().add('resolveCharacter', { ...unstorable, requestId: `refail\u0000${i}` } as never);
+  const worker = new Worker(requests().name, async () => {
+    throw new UnrecoverableError('refused by the test');
+  }, { connection: redis, prefix: gw.queuePrefix, concurrency: 50 });
+  try {
+    await waitFor(async () => (await requests().getJobCounts('failed')).failed === count, 'every request to fail', 30_000);
+    const answers = await Promise.all([board('put', '/retry/failed'), board('put', '/retry/failed')]);
+    // Before: a job the other "retry all" had moved was refused by BullMQ ("not in the failed state"),
+    // and a look at its state afterwards found it failed again (the worker had run it meanwhile), so
+    // the refusal was thrown and the answer was 500 internal.
+    expect(answers.map((answer) => ({ status: answer.status, code: answer.data?.error?.code }))).toEqual([{ status: 200, code: undefined }, { status: 200, code: undefined }]);
+    // Each job was retried at least once (one retried twice: failed again before the other got to it).
+    expect(answers[0].data.retried + answers[1].data.retried).toBeGreaterThanOrEqual(count);
+  } finally {
+    await worker.close();
+  }
+  await requests().obliterate({ force: true });
+}, 60_000);

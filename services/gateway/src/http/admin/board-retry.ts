@@ -1,4 +1,4 @@
-import type { Job } from 'bullmq';
+import { ErrorCode, type Job } from 'bullmq';
 import { Router, type Response } from 'express';
 import { PIPELINE_CATALOG, type StageQueueKey } from '@anime/contracts';
 import { generationOfStageJob, stageJobRetryRefusal, stageQueueNamed } from '../../domain/retry-stage-job';
@@ -34,14 +34,17 @@ async function retryStageJob(deps: BoardRetryDeps, res: Response, queue: StageQu
 /**
  * BullMQ's own retry of a finished job (one naming no generation), for "retry all": false when the job
  * left `status` since it was looked at (another retry took it, or it was removed), which BullMQ
- * refuses; it is skipped as one found so before. Any other failure is thrown.
+ * refuses with its JobNotInState or JobNotExist code; it is skipped as one found so before. The code,
+ * not a later read of the job's state: the job another retry took may have failed again by then.
+ * Any other failure is thrown.
  */
 async function retriedByBullMq(job: Job, status: 'failed' | 'completed'): Promise<boolean> {
   try {
     await job.retry(status);
     return true;
   } catch (error) {
-    if ((await job.getState()) !== status) return false;
+    const code = (error as { code?: unknown }).code;
+    if (code === ErrorCode.JobNotInState || code === ErrorCode.JobNotExist) return false;
     throw error;
   }
 }
