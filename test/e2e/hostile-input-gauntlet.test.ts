@@ -9,6 +9,7 @@ import { unzip } from '../../services/gateway/test/unzip';
 import { recordingApi, type Answer } from './hostile/api-recorder';
 import { listeningAddresses } from './hostile/listening-addresses';
 import { mintKeyWithCli, revokeKeyWithCli } from './hostile/mint-key-cli';
+import { cpuMs } from '../../scripts/bench/process-memory';
 import { peakRssDuring } from './hostile/process-memory';
 import { slowSockets } from './hostile/slow-sockets';
 import { hostileBundles } from './hostile/zip-bombs';
@@ -223,18 +224,24 @@ describe('hostile-input gauntlet (issue #15 security probe, on the real stack)',
     expect((await api.get('/api/v1/characters/kai-copy', { key: keys.admin })).status).toBe(404);
   });
 
-  it('when a version carries 60,000 attributes, then it is a 400 naming the limit in under a second', async () => {
+  it('when a version carries 60,000 attributes, then it is a 400 naming the limit, costing the gateway under a second', async () => {
     const attributes = Object.fromEntries(Array.from({ length: 60_000 }, (_, i) => [`a${i}`, i]));
     for (const [route, body] of [
       ['/api/v1/characters', { name: 'Many Attributes', definition: {}, attributes }],
       ['/api/v1/characters/kai-nakamura/versions', { definition: {}, attributes }],
     ] as const) {
+      const cpuBefore = (await cpuMs(gatewayPid()))!;
       const started = Date.now();
       const answer = await api.post(route, { key: keys.admin, body });
       const took = Date.now() - started;
+      const gatewayCpuMs = (await cpuMs(gatewayPid()))! - cpuBefore;
       expect({ route, status: answer.status, code: answer.body.error?.code }).toEqual({ route, status: 400, code: 'validation_failed' });
       expect(answer.body.error.message).toMatch(/200/);
-      expect(took).toBeLessThan(1_000);
+      // The cost is the gateway's own CPU (10 ms resolution): the wall time on a loaded 2-core CI
+      // machine also holds other processes' turns (a run at load 7 took 1,004 ms), so it only
+      // bounds a hang.
+      expect(gatewayCpuMs).toBeLessThan(1_000);
+      expect(took).toBeLessThan(5_000);
     }
   });
 
