@@ -53,14 +53,23 @@ const DECODERS: Record<string, () => Transform> = { gzip: createGunzip, 'x-gzip'
  * An answer announcing more (Content-Length) is refused before a byte of it is read; one sending
  * more than it announced or than the limit is cut off there.
  */
-async function readBody(body: Readable, encoding: string | undefined, declared: number, limit: number, tooLarge: () => AxiosError, onChunk?: (bytes: number) => void): Promise<Buffer> {
-  if (limit > -1 && declared > limit) {
-    // Not read at all: undici reports the abort as an error event, which nobody is left to hear.
+async function readBody(body: Readable, encoding: string | string[] | undefined, declared: number, limit: number, tooLarge: () => AxiosError, onChunk?: (bytes: number) => void): Promise<Buffer> {
+  try {
+    return await readBodyOnce(body, encoding, declared, limit, tooLarge, onChunk);
+  } catch (error) {
+    // A body left unread holds its connection busy in the pool (undici's bodyTimeout: 5 minutes).
     body.once('error', () => undefined);
     body.destroy();
-    throw tooLarge();
+    throw error;
   }
-  const decoder = encoding ? DECODERS[encoding.trim().toLowerCase()] : undefined;
+}
+
+async function readBodyOnce(body: Readable, encoding: string | string[] | undefined, declared: number, limit: number, tooLarge: () => AxiosError, onChunk?: (bytes: number) => void): Promise<Buffer> {
+  if (limit > -1 && declared > limit) throw tooLarge();
+  // Content-Encoding sent twice comes as an array: one header, as node:http joins it (axios then
+  // decoded nothing), and no decoder matches such a list.
+  const named = Array.isArray(encoding) ? encoding.join(', ') : encoding;
+  const decoder = named ? DECODERS[named.trim().toLowerCase()] : undefined;
   const stream = (decoder ? pipeline(body, decoder(), () => undefined) : body) as AsyncIterable<Buffer>;
   // An announced length (ComfyUI's /view: a FileResponse) is read into one buffer of that size: an
   // image costs its size once, not twice (its chunks, then their concatenation).
@@ -68,10 +77,7 @@ async function readBody(body: Readable, encoding: string | undefined, declared: 
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stream) {
-    if (limit > -1 && size + chunk.length > limit) {
-      body.destroy();
-      throw tooLarge();
-    }
+    if (limit > -1 && size + chunk.length > limit) throw tooLarge();
     if (whole && size + chunk.length <= whole.length) chunk.copy(whole, size);
     else if (whole) {
       // More than announced (undici normally refuses that first): gathered as chunks after all.
@@ -201,7 +207,7 @@ export function undiciAdapter(baseUrl: string, dispatcher: Dispatcher = COMFY_DI
             arm();
           }
         : undefined;
-      const bytes = await readBody(answer.body, responseHeaders['content-encoding'], declared, limit, tooLarge, onChunk);
+      const bytes = await readBody(answer.body, answer.headers['content-encoding'], declared, limit, tooLarge, onChunk);
       const data = config.responseType === 'arraybuffer' ? bytes : bytes.toString('utf8');
       return settle({ data, status: answer.statusCode, statusText: '', headers: responseHeaders, config, request: undefined }, config);
     } catch (error) {
