@@ -1,7 +1,7 @@
 import { ComfyExecutionError } from '../errors/comfy-execution-error';
 import { ComfyHttpError } from '../errors/comfy-http-error';
 import { ComfyInterruptedError } from '../errors/comfy-interrupted-error';
-import type { HistoryEntry, OutputFile, RunResult } from '../types';
+import type { HistoryEntry, OutputFile, RunResult, StatusMessage } from '../types';
 
 /**
  * Every file named by the output nodes' UI dicts (images, gifs, audio…), each once (a file a node
@@ -30,11 +30,15 @@ export function outputFiles(entry: HistoryEntry): OutputFile[] {
 /** NUL or a lone UTF-16 surrogate: no file name or node id has them, and PostgreSQL cannot store them in JSON. */
 export const UNNAMEABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const shown = (text: string) => JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text);
+/** Longer than any path a file system gives a file in ComfyUI's folders (Linux: 4096 bytes for a whole path). */
+const MAX_OUTPUT_NAME_CHARS = 4_096;
+/** No file has such a name: NUL, a lone surrogate, or longer than any path (which would be stored, sent in every event and asked of /view). */
+const unnameable = (text: string) => text.length > MAX_OUTPUT_NAME_CHARS || UNNAMEABLE.test(text);
 
 /** A history entry's output files; one that no file could be named by is ComfyUI breaking the protocol. */
 function checkedOutputFiles(promptId: string, entry: HistoryEntry): OutputFile[] {
   const files = outputFiles(entry);
-  const bad = files.find((file) => UNNAMEABLE.test(file.nodeId) || UNNAMEABLE.test(file.filename) || UNNAMEABLE.test(file.subfolder) || UNNAMEABLE.test(file.type) || file.filename === '');
+  const bad = files.find((file) => unnameable(file.nodeId) || unnameable(file.filename) || unnameable(file.subfolder) || unnameable(file.type) || file.filename === '');
   if (bad) {
     const path = `/history/${promptId}`;
     throw new ComfyHttpError('GET', path, 200, undefined, `ComfyUI's history of prompt ${promptId} lists an output of node ${bad.nodeId} that names no file it could serve (${shown(bad.filename)} in ${shown(bad.subfolder)})`);
@@ -42,9 +46,19 @@ function checkedOutputFiles(promptId: string, entry: HistoryEntry): OutputFile[]
   return files;
 }
 
+/**
+ * The status messages of a history entry, each `[type, data]` as ComfyUI records them. A list of
+ * another shape (not an array, items that are not pairs) is no server's: it is read as no message,
+ * rather than failing the follow with a TypeError (an internal error, tried again and again).
+ */
+function statusMessages(entry: HistoryEntry): StatusMessage[] {
+  const messages: unknown = entry.status?.messages;
+  return Array.isArray(messages) ? messages.filter((message): message is StatusMessage => Array.isArray(message) && typeof message[0] === 'string') : [];
+}
+
 /** True when every output node was served from ComfyUI's cache (its execution_cached list). */
 export function wasCached(entry: HistoryEntry): boolean {
-  const cached = entry.status?.messages?.find(([type]) => type === 'execution_cached')?.[1]?.nodes;
+  const cached = statusMessages(entry).find(([type]) => type === 'execution_cached')?.[1]?.nodes;
   const outputs = Object.keys(entry.outputs ?? {});
   return Array.isArray(cached) && outputs.length > 0 && outputs.every((id) => cached.includes(id));
 }
@@ -67,7 +81,7 @@ export function settleFromHistory(promptId: string, entry: HistoryEntry): RunRes
   if (!status || endedWell(entry)) {
     return { promptId, outputs: checkedOutputFiles(promptId, entry), cached: wasCached(entry), history: entry };
   }
-  const last = [...(status.messages ?? [])].reverse().find(([type]) => type === 'execution_error' || type === 'execution_interrupted');
+  const last = statusMessages(entry).reverse().find(([type]) => type === 'execution_error' || type === 'execution_interrupted');
   if (last?.[0] === 'execution_interrupted') throw new ComfyInterruptedError(promptId, last[1]);
   throw new ComfyExecutionError(promptId, last?.[1] ?? { exception_message: `ComfyUI reports prompt ${promptId} failed without an error message` });
 }

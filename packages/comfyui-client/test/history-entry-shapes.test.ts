@@ -1,0 +1,62 @@
+import { startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
+import { ComfyClient, ComfyExecutionError, ComfyHttpError } from '../src';
+
+/**
+ * A history entry of another shape than ComfyUI's (a broken server or proxy, the simulator
+ * answering JSON of that shape). Status messages that are not `[type, data]` pairs: the run still
+ * ends as the entry's status says, never with a TypeError (which the orchestrator takes for an
+ * internal fault and tries again). An output named longer than any path: the run fails saying so,
+ * rather than the name being stored, sent in every event and asked of /view.
+ */
+describe('ComfyClient reading history entries of the wrong shape (simulator misbehaving)', () => {
+  let sim: Simulator;
+  let client: ComfyClient;
+
+  beforeAll(async () => {
+    sim = await startSimulator({ stepMs: 1 });
+    client = new ComfyClient({ baseUrl: sim.url });
+    await client.connect();
+  });
+
+  afterEach(() => sim.misbehave(undefined));
+
+  afterAll(async () => {
+    client.close();
+    await sim.close();
+  });
+
+  const image = { filename: 'img_00001_.png', subfolder: 'jobs/x', type: 'output' };
+  const run = (promptId: string, entry: unknown) => {
+    sim.misbehave({ kind: 'json', path: '/history/', body: { [promptId]: entry } });
+    return client.run(textToImage({ seed: 1, steps: 1, width: 64, height: 64 }), { promptId, pollIntervalMs: 20 }).catch((error: unknown) => error);
+  };
+
+  it('when a success lists its messages as text, a number or items that are not pairs, then the run ends with its outputs', async () => {
+    for (const [i, messages] of ['oops', 7, [5, null, 'x', [3, {}]]].entries()) {
+      const result = await run(`shape-ok-${i}`, { status: { status_str: 'success', completed: true, messages }, outputs: { '9': { images: [image] } } });
+      expect(result).toMatchObject({ promptId: `shape-ok-${i}`, outputs: [{ nodeId: '9', ...image }], cached: false });
+    }
+  });
+
+  it('when an error lists such messages, then the run fails with a ComfyExecutionError, with ComfyUI\'s message when a well-formed one is among them', async () => {
+    const bare = await run('shape-error-0', { status: { status_str: 'error', completed: false, messages: 5 }, outputs: {} });
+    expect(bare).toBeInstanceOf(ComfyExecutionError);
+    expect((bare as Error).message).toBe('ComfyUI reports prompt shape-error-0 failed without an error message');
+    const named = await run('shape-error-1', { status: { status_str: 'error', completed: false, messages: [null, 5, ['execution_error', { node_type: 'KSampler', exception_message: 'CUDA out of memory' }]] }, outputs: {} });
+    expect(named).toBeInstanceOf(ComfyExecutionError);
+    expect((named as Error).message).toMatch(/CUDA out of memory/);
+  });
+
+  it('when an output\'s file name or subfolder is longer than any path (megabytes), then the run fails with a ComfyHttpError naming its node, the name cut', async () => {
+    const long = 'a'.repeat(1024 * 1024);
+    for (const [i, file] of [{ ...image, filename: `${long}.png` }, { ...image, subfolder: long }].entries()) {
+      const error = await run(`shape-long-${i}`, { status: { status_str: 'success', completed: true, messages: [] }, outputs: { '9': { images: [file] } } });
+      expect(error).toBeInstanceOf(ComfyHttpError);
+      expect((error as Error).message).toMatch(new RegExp(`^ComfyUI's history of prompt shape-long-${i} lists an output of node 9 that names no file it could serve \\("a{0,200}`));
+      expect((error as Error).message.length).toBeLessThan(1_000);
+    }
+    // A long real path (a deep subfolder) is still a file.
+    const deep = { ...image, subfolder: Array.from({ length: 40 }, (_, i) => `level-${i}`).join('/') };
+    expect(await run('shape-long-ok', { status: { status_str: 'success', completed: true, messages: [] }, outputs: { '9': { images: [deep] } } })).toMatchObject({ outputs: [{ nodeId: '9', ...deep }] });
+  });
+});
