@@ -17,4 +17,12 @@ describe('summarizeValidation', () => {
   it('when details repeat the message (no_prompt), then the message stands alone', () => {
     expect(summarizeValidation({ error: { type: 'no_prompt', message: 'No prompt provided', details: 'No prompt provided' }, node_errors: {} })).toBe('No prompt provided');
   });
+
+  it('when node_errors hold null, text or numbers where ComfyUI has objects (a broken server), then what is there is summarized and nothing throws', () => {
+    const body = {
+      error: { type: 'prompt_outputs_failed_validation', message: 'Prompt outputs failed validation', details: '' },
+      node_errors: { '4': null, '5': 'oops', '6': { class_type: 'KSampler', errors: 'bad' }, '7': { class_type: 'EmptyImage', errors: [null, 5, { message: 'Required input is missing', details: 'color' }] } },
+    };
+    expect(summarizeValidation(body)).toBe('node 4 (unknown); node 5 (unknown); node 6 (KSampler); node 7 (EmptyImage): Required input is missing: color');
+  });
 });
