@@ -10,9 +10,12 @@ export async function submitPrompt(http: ComfyHttp, clientId: string, prompt: Ap
   if (options.extraData !== undefined) body.extra_data = options.extraData;
   if (options.front) body.front = true;
   const response = await http.request({ method: 'post', url: '/prompt', data: body });
-  if (response.status === 400) throw new ComfyValidationError(response.data);
-  if (response.status !== 200 || typeof response.data?.prompt_id !== 'string') {
-    throw new ComfyHttpError('POST', '/prompt', response.status, response.data);
+  // ComfyUI's refusal is a JSON object; a 400 page of a proxy before it (text, HTML) is no verdict on the prompt.
+  const refusal = response.data !== null && typeof response.data === 'object' && !Array.isArray(response.data);
+  if (response.status === 400 && refusal) throw new ComfyValidationError(response.data);
+  if (response.status !== 200) throw new ComfyHttpError('POST', '/prompt', response.status, response.data);
+  if (typeof response.data?.prompt_id !== 'string') {
+    throw new ComfyHttpError('POST', '/prompt', 200, response.data, `ComfyUI at ${http.shownUrl} answered POST /prompt without a prompt_id`);
   }
   const { prompt_id: promptId, number, node_errors: nodeErrors } = response.data;
   const hasNodeErrors = nodeErrors && typeof nodeErrors === 'object' && Object.keys(nodeErrors).length > 0;
