@@ -65,6 +65,12 @@ function sentClientId(entry: QueueEntry): string | undefined {
   return typeof id === 'string' && id.length > 0 && id.length <= MAX_CLIENT_ID_CHARS ? id : undefined;
 }
 
+/** The largest queue length taken for one (a backend's row keeps it as a 32-bit integer). */
+const MAX_QUEUE_COUNT = 2_147_483_647;
+
+/** queue_remaining as ComfyUI sends it, a whole number 0 ≤ n; undefined for anything else (text, a fraction, NaN, a negative, too large). */
+const queueCount = (value: unknown): number | undefined => (Number.isInteger(value) && (value as number) >= 0 && (value as number) <= MAX_QUEUE_COUNT ? (value as number) : undefined);
+
 /** The one module that speaks ComfyUI's HTTP + WebSocket protocol, for one ComfyUI server. */
 export class ComfyClient {
   readonly baseUrl: string;
@@ -88,7 +94,8 @@ export class ComfyClient {
     this.wsUrl = `${this.baseUrl.replace(/^http/, 'ws')}/ws`;
     this.socket = new ComfySocket(this.wsUrl, options.clientId ?? randomUUID(), timeoutMs, this.log);
     this.socket.onMessage((message) => {
-      if (message.type === 'status') this.lastQueueRemaining = message.data.status?.exec_info?.queue_remaining;
+      // Anything but a count is no server's: the caller then asks GET /prompt.
+      if (message.type === 'status') this.lastQueueRemaining = queueCount(message.data.status?.exec_info?.queue_remaining);
     });
   }
 
@@ -285,8 +292,10 @@ export class ComfyClient {
 
   /** Pending plus running prompts. */
   async queueRemaining(): Promise<number> {
-    const body = await this.http.okObject<{ exec_info?: { queue_remaining?: number } }>({ url: '/prompt' });
-    return Number(body.exec_info?.queue_remaining ?? 0);
+    const body = await this.http.okObject<{ exec_info?: { queue_remaining?: unknown } }>({ url: '/prompt' });
+    const count = queueCount(body.exec_info?.queue_remaining ?? 0);
+    if (count === undefined) throw new ComfyHttpError('GET', '/prompt', 200, body, `ComfyUI at ${this.http.shownUrl} answered GET /prompt with a queue_remaining that is not a count`);
+    return count;
   }
 
   async systemStats(): Promise<Record<string, any>> {
