@@ -10,6 +10,13 @@ const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 10_000;
 const HEARTBEAT_MS = 20_000;
 /**
+ * How long a socket must stay open to count as a recovery: backoff and the warn line start over
+ * only then. A server that drops each socket at once (a ping flood ws ends after 60 pongs unsent,
+ * a frame past MAX_FRAME_BYTES, a proxy closing upgrades) is redialled with growing backoff, not
+ * every 250 ms with a warn line and a probe each time.
+ */
+const STEADY_OPEN_MS = 2_000;
+/**
  * The largest frame read: a frame of ComfyUI's is a few KB (an `executed` of hundreds of images, a
  * progress_state of a large graph: about a MB; a latent preview is at most 512 px). A larger one
  * closes the socket (1009), which reconnects; ws's own default (100 MiB) let one frame cost the
@@ -31,6 +38,8 @@ export class ComfySocket {
   private backoffMs = MIN_BACKOFF_MS;
   /** Dials since the socket was last open that did not open it (its reconnects during an outage). */
   private failedDials = 0;
+  /** When the current socket opened, epoch ms; 0 while none is open. */
+  private openedAt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private opened: Promise<void> | undefined;
@@ -132,8 +141,7 @@ export class ComfySocket {
     const socket = new WebSocket(`${this.url}?clientId=${encodeURIComponent(this.currentClientId)}`, { handshakeTimeout: this.handshakeTimeoutMs, maxPayload: MAX_FRAME_BYTES });
     this.socket = socket;
     socket.on('open', () => {
-      this.backoffMs = MIN_BACKOFF_MS;
-      this.failedDials = 0;
+      this.openedAt = Date.now();
       this.startHeartbeat(socket);
       this.log.debug('comfyui socket open', { url: this.url });
       this.emitState('open');
@@ -150,6 +158,11 @@ export class ComfySocket {
     socket.on('error', (error) => this.log.debug('comfyui socket error', { url: this.url, error: error.message }));
     socket.on('close', () => {
       clearInterval(this.heartbeat);
+      if (this.openedAt && Date.now() - this.openedAt >= STEADY_OPEN_MS) {
+        this.backoffMs = MIN_BACKOFF_MS;
+        this.failedDials = 0;
+      }
+      this.openedAt = 0;
       if (this.socket === socket) this.socket = undefined;
       this.emitState('closed');
       if (this.running) this.scheduleReconnect();
