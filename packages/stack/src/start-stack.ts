@@ -99,8 +99,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     for (const name of APP_SERVICES) {
       services[name] = new ServiceProcess({ name, program: name, env, readyUrl: readyUrls[name], port: { value: ports[name], variable: PORT_VARIABLES[name] } }, echo);
     }
-    // Sequential on purpose: 2 cores, and a failure names the first service that could not start.
-    for (const name of APP_SERVICES) await services[name]!.start();
+    // All at once: a service's start is mostly waiting (its modules read from disk, its connections
+    // made, its readiness polled every 100 ms), so four in a row took about four times one (10 s on
+    // 2 cores, against 4 s). The first failure ends the start; the rest are stopped below.
+    await Promise.all(APP_SERVICES.map((name) => services[name]!.start()));
     const supervised = [...APP_SERVICES, 'simulator' as const].map((name) => services[name]).filter((s): s is ServiceProcess => !!s);
     const supervisor = options.supervise ? new Supervisor(supervised, options.supervise) : undefined;
     const extraInstances: StackInstance[] = [];
