@@ -1,5 +1,5 @@
 import { coresBusyPercent, cpuCeiling, figureTable, formatValue, growthPercent, measuredText, scalingEfficiency, verdict, type Figure } from './figures';
-import { commandOfStat, contextSwitches, contextSwitchesFromStatus, cpuMsFromStat, cpuMsOfCommand, cpuMsWithChildrenFromStat } from './process-memory';
+import { commandOfStat, contextSwitches, contextSwitchesFromStatus, cpuMsFromStat, cpuMsOfProcessTree, cpuMsWithChildrenFromStat, parentOfStat } from './process-memory';
 import { commandCallsFromInfo, commandsPerJob } from './redis-commands';
 import { idleGaps, progressLatencies } from './prompt-timings';
 import { parseBenchArgs } from './bench-args';
@@ -106,13 +106,15 @@ describe('reading the measurements', () => {
     expect(cpuMsFromStat(stat)).toBe(12900);
   });
 
-  it('when a store is measured from /proc, then reaped children count (an exited connection backend lands in its postmaster), and processes are matched by command', async () => {
+  it('when a store is measured from /proc, then reaped children count (an exited connection backend lands in its postmaster), and a process is found with its parent and command', async () => {
     const postmaster = '2195 (postgres) S 1 2195 2195 0 -1 4194560 9126 0 0 0 1234 56 700 44 20 0 1 0 123456 1 2 3';
     expect(cpuMsWithChildrenFromStat(postmaster)).toBe(20340);
     expect(commandOfStat('4242 (node dist/ma) in) S 1')).toBe('node dist/ma) in');
-    // This process is a `node` (jest's worker): counting every node of the machine includes at least its own CPU.
-    expect(await cpuMsOfCommand('node')).toBeGreaterThan(0);
-    expect(await cpuMsOfCommand('no-such-command-here')).toBe(0);
+    expect(parentOfStat('4242 (node dist/ma) in) S 17 4242')).toBe(17);
+    // This process (jest's worker) has used CPU; a process that is not there reads as unknown.
+    expect(await cpuMsOfProcessTree(process.pid)).toBeGreaterThan(0);
+    expect(await cpuMsOfProcessTree(2 ** 30)).toBeNull();
+    expect(await cpuMsOfProcessTree(null)).toBeNull();
   });
 
   it('when context switches are read, then voluntary and forced ones of every thread count, from /proc', async () => {

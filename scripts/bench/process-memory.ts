@@ -47,20 +47,38 @@ export function cpuMsWithChildrenFromStat(stat: string): number {
 /** The command name of /proc/<pid>/stat (field 2, between the first '(' and the last ')'). */
 export const commandOfStat = (stat: string) => stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
 
+/** The parent's pid of /proc/<pid>/stat (field 4). */
+export function parentOfStat(stat: string): number {
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+/** A process and every process under it, alive now (from /proc): its pid first; null when it is not running. */
+export async function processTree(root: number): Promise<{ pid: number; command: string; stat: string }[] | null> {
+  const rootStat = await readFile(`/proc/${root}/stat`, 'utf8').catch(() => null);
+  if (rootStat === null) return null;
+  const children = new Map<number, { pid: number; command: string; stat: string }[]>();
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => null);
+    if (stat === null) continue;
+    const parent = parentOfStat(stat);
+    children.set(parent, [...(children.get(parent) ?? []), { pid: Number(entry), command: commandOfStat(stat), stat }]);
+  }
+  const tree = [{ pid: root, command: commandOfStat(rootStat), stat: rootStat }];
+  for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i].pid) ?? []));
+  return tree;
+}
+
 /**
- * CPU time used so far in ms by every process of this machine whose command is `command` (e.g. all
- * of PostgreSQL's processes), with the children they reaped: a connection's backend that exits is
- * then counted in its postmaster. Null when /proc cannot be read.
+ * CPU time used so far in ms by one server: its process and every process under it (a postmaster's
+ * backends and background workers), each with the children it reaped: a connection's backend that
+ * exited is counted in its postmaster. Null when the process is not running or /proc cannot be read.
  */
-export async function cpuMsOfCommand(command: string): Promise<number | null> {
+export async function cpuMsOfProcessTree(root: number | null): Promise<number | null> {
+  if (root === null) return null;
   try {
-    const pids = (await readdir('/proc')).filter((entry) => /^\d+$/.test(entry));
-    let total = 0;
-    for (const pid of pids) {
-      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
-      if (stat !== null && commandOfStat(stat) === command) total += cpuMsWithChildrenFromStat(stat);
-    }
-    return total;
+    const tree = await processTree(root);
+    return tree === null ? null : tree.reduce((total, p) => total + cpuMsWithChildrenFromStat(p.stat), 0);
   } catch {
     return null;
   }

@@ -2,14 +2,15 @@ import { Queue, Worker } from 'bullmq';
 import { createDb, runStatement, type Db, type Statement } from '@anime/db';
 import { createRedis } from '@anime/pipeline';
 import { removeQueueKeys } from '@anime/testing';
-import { cpuMsOfCommand, ownCpuMs } from './process-memory';
+import { ownCpuMs } from './process-memory';
 import { deltaPer } from './stats';
+import { storeProcesses, storesCpuMs } from './store-processes';
 
 /** What carrying jobs through the queues and the database alone costs, in one process. */
 export interface QueueFloor {
   jobs: number;
   jobsPerSecond: number;
-  /** This process (process.cpuUsage), PostgreSQL's and Redis's processes (from /proc), per job. */
+  /** This process (process.cpuUsage), the processes of the PostgreSQL and Redis servers it uses (from /proc), per job. */
   processCpuMsPerJob: number;
   postgresCpuMsPerJob: number | null;
   redisCpuMsPerJob: number | null;
@@ -69,7 +70,8 @@ export async function queueFloor(options: { databaseUrl: string; redisUrl: strin
     );
     await Promise.all(workers.map((w) => w.waitUntilReady()));
 
-    const [postgresBefore, redisBefore] = await Promise.all([cpuMsOfCommand('postgres'), cpuMsOfCommand('redis-server')]);
+    const stores = await storeProcesses(options.databaseUrl, options.redisUrl);
+    const { postgres: postgresBefore, redis: redisBefore } = await storesCpuMs(stores);
     const cpuBefore = ownCpuMs();
     const started = performance.now();
     const requests = Array.from({ length: options.count }, (_, i) => ({ name: 'request', data: { request: { character: 'kai-nakamura', prompt: 'on a rooftop', seed: i } }, opts: RETENTION }));
@@ -77,7 +79,7 @@ export async function queueFloor(options: { databaseUrl: string; redisUrl: strin
     await finished;
     const wallMs = performance.now() - started;
     const cpuAfter = ownCpuMs();
-    const [postgresAfter, redisAfter] = await Promise.all([cpuMsOfCommand('postgres'), cpuMsOfCommand('redis-server')]);
+    const { postgres: postgresAfter, redis: redisAfter } = await storesCpuMs(stores);
     return {
       jobs: options.count,
       jobsPerSecond: options.count / (wallMs / 1000),

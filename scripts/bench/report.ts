@@ -167,7 +167,7 @@ function overheadSection(o: OverheadResult): string[] {
 
 function useTables(use: BacklogResult['use'], label: string): string[] {
   return [
-    `CPU and database statements per job over the ${label} window (${use.jobs} jobs; CPU from each service's \`process_cpu_seconds_total\`, i.e. process.cpuUsage user + system; statements from \`anime_db_statements_total\`; GC pauses, part of that CPU, from \`nodejs_gc_duration_seconds\`; context switches of every thread from /proc):`,
+    `CPU and database statements per job over the ${label} window (${use.jobs} jobs; CPU from each service's \`process_cpu_seconds_total\`, i.e. process.cpuUsage user + system; statements from \`anime_db_statements_total\`; GC pauses, part of that CPU, from \`nodejs_gc_duration_seconds\`; context switches of every thread from /proc; PostgreSQL and Redis are the processes of the two servers the bench uses, from /proc: the postmaster its database connection reaches (the parent of \`pg_backend_pid()\`) with every process under it and the backends it reaped, and the redis-server of INFO server's \`process_id\`, not other PostgreSQL or Redis servers of the machine):`,
     '',
     '| service | CPU per job | of which GC pauses | statements per job | context switches per job | RSS before | RSS after |',
     '|---|---|---|---|---|---|---|',
@@ -235,7 +235,7 @@ function floorLines(t: ThroughputResult, m: Machine): string[] {
   const leanest = (t.direct.simulatorsCpuMsPerJob ?? 0) + t.direct.clientCpuMsPerJob + floorCpu + (filing?.cpuMsPerFiling ?? 0);
   const needed = Math.max(THROUGHPUT_TARGET, (THROUGHPUT_VS_DIRECT_TARGET / 100) * t.direct.jobsPerSecond);
   return [
-    `The queue and database floor (the limit the issue names: ${QUEUE_FLOOR_HOPS} BullMQ hops with ${QUEUE_FLOOR_STATEMENTS_PER_JOB} PostgreSQL statements per job, ids alone on the queues, in one process; no HTTP, ComfyUI, files or events), same Redis and PostgreSQL, ${f.jobs} jobs: ${num(f.jobsPerSecond)} jobs/s; its process ${num(f.processCpuMsPerJob, 2)} ms CPU per job, PostgreSQL ${num(f.postgresCpuMsPerJob, 2)}, Redis ${num(f.redisCpuMsPerJob, 2)}.`,
+    `The queue and database floor (the limit the issue names: ${QUEUE_FLOOR_HOPS} BullMQ hops with ${QUEUE_FLOOR_STATEMENTS_PER_JOB} PostgreSQL statements per job, ids alone on the queues, in one process; no HTTP, ComfyUI, files or events), same Redis and PostgreSQL (the CPU of those two servers' processes alone), ${f.jobs} jobs: ${num(f.jobsPerSecond)} jobs/s; its process ${num(f.processCpuMsPerJob, 2)} ms CPU per job, PostgreSQL ${num(f.postgresCpuMsPerJob, 2)}, Redis ${num(f.redisCpuMsPerJob, 2)}.`,
     ...(filing
       ? [
           `The filing floor (an image of ${filing.imageBytes} bytes and its sidecar of ${filing.sidecarBytes} bytes, as the pipeline filed them, written ${filing.filings} times as the file-organizer writes them: temp file, fsync, rename, then the folder synced; in one process, on the library's file system, with no HTTP, hashing or database): ${num(filing.cpuMsPerFiling, 2)} ms of CPU per filing, the kernel's file system work included.`,

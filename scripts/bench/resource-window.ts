@@ -1,8 +1,9 @@
 import type { AppService } from '@anime/stack';
 import type { BenchStack } from './bench-stack';
-import { contextSwitches, cpuMs, cpuMsOfCommand, ownCpuMs, rssMiB } from './process-memory';
+import { contextSwitches, cpuMs, ownCpuMs, rssMiB } from './process-memory';
 import { commandsPerJob, redisCommandCalls } from './redis-commands';
 import { readCounters, type ServiceCounters } from './service-metrics';
+import { storeProcesses, storesCpuMs, type StoreProcesses } from './store-processes';
 import { deltaPer, sumKnown } from './stats';
 
 interface Snapshot {
@@ -36,7 +37,7 @@ export interface WindowUse {
   totalStatementsPerJob: number;
   simulatorsCpuMsPerJob: number | null;
   clientCpuMsPerJob: number;
-  /** Every PostgreSQL and Redis process of the machine (from /proc): the bench's share when it runs alone. */
+  /** The processes of the PostgreSQL server and the Redis server the bench uses (from /proc; a postmaster's backends and workers with it), not other servers of the machine. */
   postgresCpuMsPerJob: number | null;
   redisCpuMsPerJob: number | null;
   /** Commands Redis ran per job, by command, the most frequent first (INFO commandstats). */
@@ -49,7 +50,7 @@ export async function simulatorsCpuMs(bench: BenchStack): Promise<number | null>
   return sumKnown(each);
 }
 
-async function snapshot(bench: BenchStack): Promise<Snapshot> {
+async function snapshot(bench: BenchStack, stores: StoreProcesses): Promise<Snapshot> {
   const services = {} as Record<AppService, ServiceCounters>;
   const rss = {} as Record<AppService, number | null>;
   const switches = {} as Record<AppService, number | null>;
@@ -61,7 +62,7 @@ async function snapshot(bench: BenchStack): Promise<Snapshot> {
     }),
   );
   const redisCalls = await redisCommandCalls(bench.redisUrl);
-  const [postgresCpuMs, redisCpuMs] = await Promise.all([cpuMsOfCommand('postgres'), cpuMsOfCommand('redis-server')]);
+  const { postgres: postgresCpuMs, redis: redisCpuMs } = await storesCpuMs(stores);
   const clientCpuMs = ownCpuMs();
   return {
     services,
@@ -87,9 +88,10 @@ export function gcMsPer(before: number, after: number, units: number): number | 
 
 /** Counters read before `work` and after it: CPU (process_cpu_seconds_total), GC pauses, statements, RSS, context switches, Redis commands. */
 export async function measureWindow<T>(bench: BenchStack, jobs: (result: T) => number, work: () => Promise<T>): Promise<{ result: T; use: WindowUse }> {
-  const before = await snapshot(bench);
+  const stores = await storeProcesses(bench.databaseUrl, bench.redisUrl);
+  const before = await snapshot(bench, stores);
   const result = await work();
-  const after = await snapshot(bench);
+  const after = await snapshot(bench, stores);
   const n = jobs(result);
   const services = bench.services.map(({ name }) => ({
     service: name,
