@@ -31,6 +31,8 @@ describe('the queue-room count under statistics taken while a backlog was queued
        FROM generate_series(1, ${HISTORY}) g`,
       [key],
     );
+    // The statistics stay as ANALYZE left them for the whole test.
+    await pool.query('ALTER TABLE generation_jobs SET (autovacuum_enabled = false)');
     await pool.query('ANALYZE generation_jobs');
     await pool.query(`UPDATE generation_jobs SET status = 'completed', stage = 'filed'`);
   });
@@ -71,5 +73,29 @@ describe('the queue-room count under statistics taken while a backlog was queued
     expect(await lifecycle.createWithinCap({ body: body(), source: 'producer-b' }, 1)).toMatchObject({ created: true });
     const { rows: counted } = await poolOf(db).query(`SELECT count(*) FILTER (WHERE status = 'queued')::int AS queued FROM generation_jobs`);
     expect(counted[0].queued).toBe(6);
+  });
+
+  it("when failed generations are retried within their key's cap, then the count of the key's active ones reads the (apiKeyId, status) index, never the whole table, and the cap still holds exactly", async () => {
+    const lifecycle = new JobLifecycle(db);
+    const pool = poolOf(db);
+    // Sequential scans of generation_jobs so far: the pool's one backend flushes its counts first.
+    const seqScans = async () => {
+      await pool.query('SELECT pg_stat_force_next_flush()');
+      return (await pool.query(`SELECT seq_scan::int AS n FROM pg_stat_user_tables WHERE relname = 'generation_jobs'`)).rows[0].n as number;
+    };
+    await pool.query(`UPDATE generation_jobs SET status = 'completed', stage = 'filed'`);
+    const failed: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const made = await lifecycle.create({ body: body(), source: 'api', apiKeyId: key });
+      failed.push(made.job.id);
+    }
+    await pool.query(`UPDATE generation_jobs SET status = 'failed' WHERE id = ANY($1::uuid[])`, [failed]);
+    const before = await seqScans();
+    // Past the plan cache's five custom plans: the plan a long-lived connection keeps.
+    for (const id of failed.slice(0, 7)) expect(await lifecycle.retryWithinCap(id, { reason: 'again' }, 1_000, 'api')).toMatchObject({ name: 'job:retrying' });
+    expect((await seqScans()) - before).toBe(0);
+    // Seven active now: a cap of seven is full, one of eight is not.
+    expect(await lifecycle.retryWithinCap(failed[7], { reason: 'again' }, 7, 'api')).toEqual({ full: true });
+    expect(await lifecycle.retryWithinCap(failed[7], { reason: 'again' }, 8, 'api')).toMatchObject({ name: 'job:retrying' });
   });
 });

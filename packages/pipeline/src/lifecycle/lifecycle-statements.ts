@@ -38,16 +38,6 @@ SELECT * FROM j`,
 export const CREATE: Statement = createFrom('lifecycle-create', `VALUES (${NEW_JOB})`);
 
 /**
- * The generations not yet terminal (queued or running) a key has (`of.key`, on the (apiKeyId,
- * status) index), or with no key the keyless ones of a producer (`of.source`). An index range
- * stopped at `cap`, so never more than the cap is counted. Keyed and keyless are two texts, not one
- * condition on a null key: a prepared statement's generic plan could not pick the index for that.
- */
-const activeOf = (of: { key: string } | { source: string }, cap: string) => `(SELECT count(*) FROM (
-    SELECT 1 FROM generation_jobs WHERE ${'key' in of ? `"apiKeyId" = ${of.key}` : `"apiKeyId" IS NULL AND source = ${of.source}`} AND status IN ('queued', 'running')
-    LIMIT ${cap}) AS active)::int`;
-
-/**
  * CREATE ($1..$17), only while its caller (its key $5, or without one its producer $2) has fewer
  * than $19 generations queued or running; else nothing is written and no row is returned. One
  * statement, exact: generation_queue_has_room (a migration's function) takes the caller's queue lock
@@ -65,10 +55,15 @@ export const OWNER_OF: Statement = {
   text: `SELECT "apiKeyId", source, status IN ('failed', 'canceled') AS reopenable FROM generation_jobs WHERE id = $1::uuid`,
 };
 
-/** $1 the key (keyed) or the producer (keyless), $2 the cap: its generations queued or running, counted up to the cap. */
+/**
+ * $1 the key (keyed) or the producer (keyless), $2 the cap: its generations queued or running,
+ * counted up to the cap in generation_active_count (a migration's function), on the (apiKeyId,
+ * status) index whatever the statistics say (a count written here was read as a whole-table scan
+ * under statistics taken while a backlog was queued).
+ */
 export const ACTIVE_OF: Record<'keyed' | 'keyless', Statement> = {
-  keyed: { name: 'lifecycle-active-of-key', text: `SELECT ${activeOf({ key: '$1::uuid' }, '$2::int')} AS active` },
-  keyless: { name: 'lifecycle-active-keyless', text: `SELECT ${activeOf({ source: '$1::text' }, '$2::int')} AS active` },
+  keyed: { name: 'lifecycle-active-of-key', text: `SELECT generation_active_count($1::uuid, NULL, $2::int) AS active` },
+  keyless: { name: 'lifecycle-active-keyless', text: `SELECT generation_active_count(NULL, $1::text, $2::int) AS active` },
 };
 
 export const FIND_BY_REQUEST: Statement = {

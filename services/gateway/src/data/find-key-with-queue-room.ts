@@ -7,7 +7,7 @@ import { KEY_COLUMNS, toKeyRow, type KeyColumns } from './find-key-row';
 // a new generation's key lookup and queue check in one statement.
 const KEY_AND_QUEUE_ROOM = {
   name: 'gateway-key-and-queue-room',
-  text: `SELECT ${KEY_COLUMNS}, ${queueRoomColumns(`"apiKeyId" = k.id`, '$2', '$3')} FROM api_keys k WHERE k."keyHash" = $1`,
+  text: `SELECT ${KEY_COLUMNS}, ${queueRoomColumns('k.id', 'NULL', '$2', '$3')} FROM api_keys k WHERE k."keyHash" = $1`,
 };
 
 /**

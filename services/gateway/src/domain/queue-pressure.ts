@@ -17,9 +17,12 @@ export class QueueFullError extends ApiError {
   }
 }
 
+const QUEUE_DEPTH = { name: 'gateway-queue-depth', text: 'SELECT generation_queue_depth($1::int) AS depth' };
+
 /** Generations waiting for a backend; counted up to `upTo` at most when given (an index range, cheap). */
-export function queueDepth(db: Db, upTo?: number): Promise<number> {
-  return db.generationJob.count({ where: { status: 'queued' }, ...(upTo ? { take: upTo } : {}) });
+export async function queueDepth(db: Db, upTo?: number): Promise<number> {
+  const [{ depth }] = await readRows<{ depth: number }>(db, QUEUE_DEPTH, [upTo || null]);
+  return depth;
 }
 
 /** What the queue holds now, each count stopped at its cap. */
@@ -32,15 +35,18 @@ export interface QueueRoom {
 
 /**
  * Both counts as two columns, each an index range stopped at its cap (so never more than the cap is
- * counted): waiting generations on (status, createdAt), the key's on (apiKeyId, status). `ofKey` is
- * the condition picking the key's generations; `depthCap` and `keyCap` the parameters holding the caps.
+ * counted): waiting generations on (status, createdAt), the key's on (apiKeyId, status), in a
+ * migration's functions (generation_queue_depth, generation_active_count) that keep them on those
+ * indexes whatever the statistics say: written here, the planner read each as a whole-table scan
+ * under statistics taken while a backlog was queued. `apiKey` is the key's id (SQL), or NULL with
+ * `producer` the source whose keyless generations count; `depthCap` and `keyCap` the parameters
+ * holding the caps.
  */
-export const queueRoomColumns = (ofKey: string, depthCap: string, keyCap: string) => `
-  (SELECT count(*) FROM (SELECT 1 FROM generation_jobs WHERE status = 'queued' LIMIT ${depthCap}) AS waiting)::int AS depth,
-  (SELECT count(*) FROM (SELECT 1 FROM generation_jobs WHERE ${ofKey} AND status IN ('queued', 'running') LIMIT ${keyCap}) AS mine)::int AS "ofKey"`;
+export const queueRoomColumns = (apiKey: string, producer: string, depthCap: string, keyCap: string) => `
+  generation_queue_depth(${depthCap}::int) AS depth, generation_active_count(${apiKey}, ${producer}, ${keyCap}::int) AS "ofKey"`;
 // The local caller of AUTH_MODE=off (no key) counts the keyless generations made over the API.
-const QUEUE_ROOM_OF_KEY = { name: 'gateway-queue-room-of-key', text: `SELECT ${queueRoomColumns(`"apiKeyId" = $3::uuid`, '$1', '$2')}` };
-const QUEUE_ROOM_KEYLESS = { name: 'gateway-queue-room-keyless', text: `SELECT ${queueRoomColumns(`"apiKeyId" IS NULL AND source = 'api'`, '$1', '$2')}` };
+const QUEUE_ROOM_OF_KEY = { name: 'gateway-queue-room-of-key', text: `SELECT ${queueRoomColumns('$3::uuid', 'NULL', '$1', '$2')}` };
+const QUEUE_ROOM_KEYLESS = { name: 'gateway-queue-room-keyless', text: `SELECT ${queueRoomColumns('NULL', `'api'`, '$1', '$2')}` };
 
 /**
  * The queue's counts for a new (or retried) generation, read exactly in one statement that
