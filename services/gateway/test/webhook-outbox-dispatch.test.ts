@@ -83,6 +83,33 @@ describe('dispatchEvents (the webhook outbox records a batch in one statement)',
     expect(await db.webhookMessage.count()).toBe(expected.length);
   });
 
+  it('when a connection dispatches batch after batch, then the statement is planned once for them all (a generic plan), not once per batch, and still records each batch', async () => {
+    // One connection: the prepared statement and its plans are that connection's.
+    const single = createDb(database.url, { max: 1 });
+    try {
+      const plans = await endpoint('https://hooks.example/plans', ['generation.canceled'], ['plans']);
+      const before = await single.webhookMessage.count();
+      let messages = 0;
+      // Batches of one to three events, as the dispatcher's reads and the sweep's pages come.
+      for (let batch = 0; batch < 12; batch++) {
+        const made = await Promise.all(Array.from({ length: 1 + (batch % 3) }, () => canceled('plans')));
+        const dispatched = await dispatchEvents({ db: single, queues, log }, made.map((m) => ({ generationId: m.id, seq: m.seq, type: 'generation.canceled' as const })));
+        expect(dispatched).toHaveLength(made.length);
+        for (const d of dispatched) expect(d.endpoints).toContain(plans);
+        messages += dispatched.reduce((n, d) => n + d.endpoints.length, 0);
+      }
+      expect((await single.webhookMessage.count()) - before).toBe(messages);
+      const { rows } = await poolOf(single).query(`SELECT generic_plans::int AS generic, custom_plans::int AS custom FROM pg_prepared_statements WHERE name = 'webhook-dispatch-events'`);
+      // PostgreSQL plans the first five executions for their values; a statement whose generic plan
+      // is never chosen is planned again on every execution (about a millisecond for this one).
+      expect(rows).toEqual([{ generic: expect.any(Number), custom: expect.any(Number) }]);
+      expect(rows[0].custom).toBeLessThanOrEqual(5);
+      expect(rows[0].generic).toBeGreaterThanOrEqual(1);
+    } finally {
+      await single.$disconnect();
+    }
+  });
+
   it('when the batch is empty, then nothing is sent to PostgreSQL', async () => {
     const query = jest.spyOn(poolOf(db), 'query');
     try {
