@@ -36,7 +36,7 @@ export class ComfySocket {
   private readonly stateListeners = new Set<(state: SocketState) => void>();
   private running = false;
   private backoffMs = MIN_BACKOFF_MS;
-  /** Dials since the socket was last open that did not open it (its reconnects during an outage). */
+  /** Redials since a socket last stayed open STEADY_OPEN_MS (its reconnects during an outage, or while each socket is dropped at once). */
   private failedDials = 0;
   /** When the current socket opened, epoch ms; 0 while none is open. */
   private openedAt = 0;
