@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, utimesSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { accessSync, closeSync, constants, mkdirSync, openSync, statSync, utimesSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -9,6 +9,21 @@ import { promisify } from 'node:util';
 const FOLDERS = [5, 10, 10];
 const FILES_PER_DIR = 100;
 const MB = 1024 * 1024;
+
+/**
+ * Where the tree is made: a RAM file system (/dev/shm) where there is one. Making and removing 50,000
+ * files on a disk's journaled file system took 8-15 s of a loaded CI's time (outside the test); in RAM,
+ * under 1 s. What the sweep keeps alive is the same on either: it holds names, whatever holds the files.
+ */
+function treeBase(): string {
+  try {
+    if (!statSync('/dev/shm').isDirectory()) return tmpdir();
+    accessSync('/dev/shm', constants.W_OK);
+    return '/dev/shm';
+  } catch {
+    return tmpdir();
+  }
+}
 
 /**
  * A year's library holds millions of files: the sweep must hold what one folder's read needs, not
@@ -21,7 +36,7 @@ describe('removeStalePartials over a large library', () => {
   let root: string;
   const stalePaths: string[] = [];
   beforeAll(async () => {
-    root = await mkdtemp(path.join(tmpdir(), 'lib-partials-large-'));
+    root = await mkdtemp(path.join(treeBase(), 'lib-partials-large-'));
     const old = new Date(Date.now() - 24 * 3600_000);
     for (let a = 0; a < FOLDERS[0]; a++) {
       for (let b = 0; b < FOLDERS[1]; b++) {
@@ -37,7 +52,8 @@ describe('removeStalePartials over a large library', () => {
       }
     }
   }, 120_000);
-  afterAll(() => rm(root, { recursive: true, force: true }));
+  // rm -rf: Node's recursive rm walks the 50,000 files in JavaScript, twice as long.
+  afterAll(() => (root ? promisify(execFile)('rm', ['-rf', root]) : undefined));
 
   it('when it walks 50,000 files, then what it keeps alive stays under 3 MB all the way (0.5 MB measured) (the whole-tree listing kept 5 MB)', async () => {
     const script = path.join(__dirname, '..', 'test', 'fixtures', 'sweep-heap.ts');
