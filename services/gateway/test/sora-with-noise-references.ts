@@ -2,8 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { encodePng } from '@anime/comfyui-simulator';
 import type { TestGateway } from './start-test-gateway';
 
-/** A 1024×1024 PNG of noise: some 3 MB, so a zip of five (~15 MB) is more than a paused client's socket buffers hold. */
-const noisePng = () => encodePng({ width: 1024, height: 1024, rgb: randomBytes(1024 * 1024 * 3) });
+/**
+ * A 1024×1024 PNG of noise: some 3 MB, so a zip of five (~15 MB) is more than a paused client's socket
+ * buffers hold. Stored uncompressed (level 0): noise does not compress, so the bytes are as many, and
+ * deflating five of them took 2-3 s of the file's setup on a loaded machine.
+ */
+const noisePng = () => encodePng({ width: 1024, height: 1024, rgb: randomBytes(1024 * 1024 * 3), compressLevel: 0 });
 
 /** Makes the character `sora` in `gateway`, with `images` reference images of noise (ref-0 … ref-N, in that order): an export too large to stream at once. */
 export async function makeSoraWithNoiseReferences(gateway: TestGateway, images: number): Promise<void> {
