@@ -184,9 +184,10 @@ describe('API keys on the REST API', () => {
   });
 });
 
+// Each on the file's database (the main gateway's): what they check is where they listen, not what the database holds.
 describe('AUTH_MODE=off', () => {
   it('when auth is off, then the gateway listens on 127.0.0.1 only (even when asked for 0.0.0.0) and answers without a key', async () => {
-    const open = await startTestGateway('auth-off', { authMode: 'off', host: '0.0.0.0' });
+    const open = await startTestGateway('auth-off', { authMode: 'off', host: '0.0.0.0', database: gateway.database });
     try {
       expect(open.address).toBe('127.0.0.1');
       const response = await jsonClient(open.baseUrl, null).get('/api/v1/characters');
@@ -197,7 +198,7 @@ describe('AUTH_MODE=off', () => {
   });
 
   it('when auth is on (the default), then the gateway listens where it was asked', async () => {
-    const on = await startTestGateway('auth-on-host', { host: '0.0.0.0' });
+    const on = await startTestGateway('auth-on-host', { host: '0.0.0.0', database: gateway.database });
     try {
       expect(on.address).toBe('0.0.0.0');
     } finally {
