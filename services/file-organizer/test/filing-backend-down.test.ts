@@ -6,22 +6,33 @@ import { Job } from 'bullmq';
 import { ComfyClient } from '@anime/comfyui-client';
 import { startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
 import { fileOrganizerConfigSchema } from '@anime/config';
-import { generationRequestBodySchema } from '@anime/contracts';
+import { generationRequestBodySchema, PIPELINE_CATALOG, PRIORITY_RANK, type Priority } from '@anime/contracts';
 import { createDb, type Db } from '@anime/db';
 import { createLogger } from '@anime/logger';
 import { JobLifecycle, type RunningService } from '@anime/pipeline';
 import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, waitFor, type TestDatabase } from '@anime/testing';
-import { startFileOrganizer } from '../src/start';
+import { startFileOrganizer, type FileOrganizerOptions } from '../src/start';
 
 const log = createLogger('file-organizer', 'error');
 const conditioning = { positive: 'kainakamura', negative: 'lowres', loras: [], references: [], outfit: null };
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** How often at most a waiting filing looks again here (15 s in production). */
+const WAIT_STEP_MS = 500;
+/**
+ * The filing job's five tries back off from 20 ms here (the catalog's 1 s in production: 1 s, 2 s,
+ * 4 s, 8 s, some 15 s in all), so they are all spent, were they spent, in about 0.3 s.
+ */
+const TRIES_BACKOFF_MS = 20;
+/** How long the filing is watched waiting: far past its tries' 0.3 s, and some eight looks. */
+const WATCHED_MS = 4_000;
+const serviceOptions: FileOrganizerOptions = { waitStepMs: WAIT_STEP_MS };
+
 /**
  * The backend that rendered a generation goes down before its outputs are filed (the simulator
  * closed, then started again on the same port over the same output folder, as a restarted ComfyUI
- * keeps its files on disk). Filing's five tries with their backoff last about 15 s.
+ * keeps its files on disk).
  */
 describe('filing while the backend holding the outputs is down (file-organizer in-process, simulator, PostgreSQL, Redis)', () => {
   let database: TestDatabase;
@@ -55,7 +66,7 @@ describe('filing while the backend holding the outputs is down (file-organizer i
     port = 0;
     await backendUp();
     config = fileOrganizerConfigSchema.parse({ DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: queuePrefix, LIBRARY_DIR: libraryDir, FILE_ORGANIZER_PORT: '0' });
-    service = await startFileOrganizer(config, log);
+    service = await startFileOrganizer(config, log, serviceOptions);
   });
 
   afterAll(async () => {
@@ -83,7 +94,14 @@ describe('filing while the backend holding the outputs is down (file-organizer i
     const output = result.outputs[0];
     const outputBytes = await readFile(path.join(outputDir, output.subfolder, output.filename));
     await backendDown();
-    await service.ctx.queues.enqueueStage({ ...job, stage: 'rendered' });
+    // As enqueueStage adds it (the queue's defaults, the catalog's id), its backoff alone shortened.
+    const entry = PIPELINE_CATALOG.assetFiling;
+    const payload = { schemaVersion: 1 as const, generationId: job.id, ...(job.correlationId ? { correlationId: job.correlationId } : {}) };
+    await service.ctx.queues.byKey.assetFiling.add(entry.jobName, payload, {
+      jobId: entry.jobId(payload),
+      priority: PRIORITY_RANK[job.priority as Priority],
+      backoff: { type: 'exponential', delay: TRIES_BACKOFF_MS },
+    });
     return { id: job.id, outputBytes };
   }
 
@@ -93,8 +111,8 @@ describe('filing while the backend holding the outputs is down (file-organizer i
 
   it('when the backend is down longer than the tries last, then the filing waits (delayed, no try spent, no worker slot held) through a restart of the service, and files once the backend is back with its files', async () => {
     const { id, outputBytes } = await renderedThenBackendDown();
-    // 20 s: past the ~15 s in which five tries were spent and the generation failed.
-    const until = Date.now() + 20_000;
+    // Far past the time in which five tries would have been spent and the generation failed.
+    const until = Date.now() + WATCHED_MS;
     while (Date.now() < until) {
       expect(await generation(id)).toMatchObject({ status: 'running', stage: 'rendered', errorCode: null });
       await sleep(500);
@@ -111,7 +129,7 @@ describe('filing while the backend holding the outputs is down (file-organizer i
     await service.stop();
     expect(Date.now() - stopping).toBeLessThan(3_000);
     await backendUp();
-    service = await startFileOrganizer(config, log);
+    service = await startFileOrganizer(config, log, serviceOptions);
 
     const row = await waitFor(async () => {
       const g = await generation(id);
@@ -129,7 +147,7 @@ describe('filing while the backend holding the outputs is down (file-organizer i
     const { id } = await renderedThenBackendDown();
     await waitFor(async () => (await (await filingJob(id))?.getState()) === 'delayed', 'the filing to wait for the backend');
     await lifecycle.cancel(id);
-    // Ended at its next look (at most 15 s later), by its admission; not failed, no try spent.
+    // Ended at its next look (at most WAIT_STEP_MS later here, 15 s in production), by its admission; not failed, no try spent.
     await waitFor(async () => (await (await filingJob(id))?.getState()) === 'completed', 'the filing job to end', 20_000);
     expect(await generation(id)).toMatchObject({ status: 'canceled', stage: 'rendered', assets: [] });
     expect(await filesOfJob(id)).toEqual([]);
@@ -137,7 +155,7 @@ describe('filing while the backend holding the outputs is down (file-organizer i
 
   it('when the backend stays down past JOB_TIMEOUT_S from when the outputs were recorded, then the filing spends its tries and fails with filing_failed saying the backend is unreachable', async () => {
     await service.stop();
-    service = await startFileOrganizer({ ...config, JOB_TIMEOUT_S: 3 }, log);
+    service = await startFileOrganizer({ ...config, JOB_TIMEOUT_S: 3 }, log, serviceOptions);
     const { id } = await renderedThenBackendDown();
     const failed = await waitFor(async () => {
       const g = await generation(id);
