@@ -20,6 +20,8 @@ export interface OrchestratorTimings {
   stopGraceMs?: number;
   /** How often every backend is probed and the drain flags read (2 s). */
   probeEveryMs?: number;
+  /** How often at most a backend's /object_info is read again for what routing asks (CAPABILITIES_RECHECK_MS, 5 s). */
+  capabilitiesRecheckMs?: number;
 }
 
 /** The orchestrator: drives ComfyUI backends for resolved generations (`generation-renders`). */
@@ -35,7 +37,7 @@ export async function startOrchestrator(config: OrchestratorConfig, log: Logger,
     build: async (ctx) => {
       // The render jobs any orchestrator handed back, in line per backend: a place coming free here promotes them.
       const shared = new SharedHandBacks({ redis: ctx.redis, queue: ctx.queues.byKey.generationRenders, queuePrefix: ctx.queuePrefix, urls: config.COMFYUI_URLS });
-      pool = new BackendPool({ urls: config.COMFYUI_URLS, db: ctx.db, log, prefetch: config.BACKEND_PREFETCH, defaultCheckpoint: config.DEFAULT_CHECKPOINT, shared, probeEveryMs: timings.probeEveryMs, stopGraceMs: timings.stopGraceMs });
+      pool = new BackendPool({ urls: config.COMFYUI_URLS, db: ctx.db, log, prefetch: config.BACKEND_PREFETCH, defaultCheckpoint: config.DEFAULT_CHECKPOINT, shared, probeEveryMs: timings.probeEveryMs, stopGraceMs: timings.stopGraceMs, capabilitiesRecheckMs: timings.capabilitiesRecheckMs });
       await pool.start();
       const activePool = pool;
       const unwatchBackends = watchBackendMetrics(activePool);

@@ -35,6 +35,8 @@ export interface BackendPoolOptions {
   probeEveryMs?: number;
   /** How long an interrupted abandoned prompt is given to stop before the backend is taken for stuck (DEFAULT_STOP_GRACE_MS). */
   stopGraceMs?: number;
+  /** How often at most each backend's /object_info is read again for what routing asks (CAPABILITIES_RECHECK_MS). */
+  capabilitiesRecheckMs?: number;
   /**
    * The lines of handed-back jobs every orchestrator sharing the queue keeps in Redis: with them, a
    * place coming free here promotes a job another process (or this one before a restart) handed back.
@@ -119,12 +121,17 @@ export class BackendPool {
   /** Aborted by close(): no tick starts, and a sweep in flight sends no further request. */
   private readonly closing = new AbortController();
 
+  /** How often at most a backend's /object_info is read again for what routing asks. */
+  private get recheckMs(): number {
+    return this.options.capabilitiesRecheckMs ?? CAPABILITIES_RECHECK_MS;
+  }
+
   constructor(private readonly options: BackendPoolOptions) {
     this.store = new BackendStore(options.db);
     this.handBackLog = createHandBackLog(options.log);
     // An abandoned prompt that goes on running past its interrupt holds the backend as a job's own would.
     this.abandoned = new AbandonedPrompts(options.db, options.log, { onIgnored: (url, promptId) => this.markStuck(url, promptId), graceMs: options.stopGraceMs });
-    this.backends = [...new Set(options.urls)].map((url) => new Backend(url, options.log, (backend) => this.changed(backend), (backend, promptId, stuck, replacing) => this.recordStuck(backend, promptId, stuck, replacing)));
+    this.backends = [...new Set(options.urls)].map((url) => new Backend(url, options.log, (backend) => this.changed(backend), (backend, promptId, stuck, replacing) => this.recordStuck(backend, promptId, stuck, replacing), this.recheckMs));
   }
 
   /**
@@ -381,7 +388,7 @@ export class BackendPool {
           // before failing (or falling back), the backends are read again for what this job needs.
           rechecked = true;
           // A job about to fail asks as often as a read may be made; one that falls back (and renders) far less.
-          await untilAborted(this.recheckFor(needs, route.kind === 'none' ? CAPABILITIES_RECHECK_MS : FALLBACK_RECHECK_MS), options.signal);
+          await untilAborted(this.recheckFor(needs, route.kind === 'none' ? this.recheckMs : FALLBACK_RECHECK_MS), options.signal);
           continue;
         }
         if (route.kind === 'run') {
@@ -582,7 +589,7 @@ export class BackendPool {
     const last = this.needsRechecked.get(key);
     if (last && Date.now() - last.at < everyMs) return last.read;
     if (this.needsRechecked.size >= NEEDS_REMEMBERED) this.needsRechecked.clear();
-    const since = Date.now() - CAPABILITIES_RECHECK_MS;
+    const since = Date.now() - this.recheckMs;
     const read = Promise.all(this.backends.filter((b) => b.up).map((b) => b.recheckCapabilities(since))).then(() => undefined);
     this.needsRechecked.set(key, { at: Date.now(), read });
     return read;

@@ -93,6 +93,8 @@ export class Backend {
      * the prompt it was stuck on ended: for the other orchestrators to learn.
      */
     private readonly onStuck: (backend: Backend, promptId: string, stuck: boolean, replacing?: string) => void = () => undefined,
+    /** How often at most a read routing asks for is made (CAPABILITIES_RECHECK_MS). */
+    private readonly recheckEveryMs = CAPABILITIES_RECHECK_MS,
   ) {
     this.id = backendIdFor(url);
     this.client = new ComfyClient({ baseUrl: url, log });
@@ -322,7 +324,7 @@ export class Backend {
   }
 
   private async recheckOnce(): Promise<void> {
-    const wait = this.recheckedAt + CAPABILITIES_RECHECK_MS - Date.now();
+    const wait = this.recheckedAt + this.recheckEveryMs - Date.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait).unref());
     if (this.closed) return;
     this.recheckedAt = Date.now();
