@@ -1,6 +1,7 @@
 import type { Simulator } from '@anime/comfyui-simulator';
 import type { Db } from '@anime/db';
-import { waitFor } from '@anime/testing';
+import { createRedis, JobControlPublisher } from '@anime/pipeline';
+import { TEST_REDIS_URL, waitFor } from '@anime/testing';
 import { backendIdFor } from '../src/domain/backends/backend-id';
 import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrator-fixture';
 
@@ -34,9 +35,16 @@ describe('render capacity follows the usable backends (orchestrator in-process, 
     await fx?.close();
   });
 
+  /** Drains or undrains the backend as the gateway's route does (the row, then the backend-changes notice), and waits for the orchestrator to see it. */
   const drain = async (sim: Simulator, draining: boolean) => {
     await db.backend.update({ where: { id: backendIdFor(sim.url) }, data: { draining, drainedAt: draining ? new Date() : null } });
-    // The orchestrator reads the flags every 2 s (a notice would be sooner): its metrics tell.
+    const publisher = createRedis(TEST_REDIS_URL);
+    try {
+      await new JobControlPublisher(publisher, fx.service.ctx.queuePrefix).backendChanged(backendIdFor(sim.url));
+    } finally {
+      publisher.disconnect();
+    }
+    // Read at once on the notice (else at the periodic read, every 2 s): its metrics tell.
     await waitFor(async () => {
       const text = await (await fetch(`http://127.0.0.1:${fx.service.ops.port()}/metrics`)).text();
       return text.includes(`anime_backend_state{backend="${new URL(sim.url).origin}",state="draining"} ${draining ? 1 : 0}`);
