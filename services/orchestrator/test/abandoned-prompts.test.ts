@@ -7,6 +7,13 @@ import { queuedByAnEarlierProcess } from './earlier-prompt';
 import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrator-fixture';
 
 /**
+ * The backends are probed (and what was abandoned on them swept) every 500 ms here, not 2 s: a
+ * backend back up is found so, and its abandoned prompts taken off, sooner. Each probe keeps its
+ * own 2 s bound, so a cut-off backend is taken for down as in production.
+ */
+const timings = { probeEveryMs: 500 };
+
+/**
  * The simulators drop every prompt, straight (not through the proxies), and the render jobs end:
  * nothing is left running when the orchestrator stops (no 2 s grace and hand-back to wait for).
  * A global clear and interrupt, not prompt by prompt: a cleanup by prompt id left a render active
@@ -46,7 +53,7 @@ describe('prompts abandoned on a backend taken for down (orchestrator in-process
     for (const transport of log.transports) transport.silent = true;
     log.on('data', (info: { message: string }) => logged.push(info.message));
     // 150 steps of 200 ms: the first attempts' prompts still run, or wait, when the partition heals.
-    fx = await startOrchestratorFixture('abandoned-prompts', { simulators: [{ stepMs: 200 }], proxied: true, env: { BACKEND_PREFETCH: '1' }, log });
+    fx = await startOrchestratorFixture('abandoned-prompts', { simulators: [{ stepMs: 200 }], proxied: true, env: { BACKEND_PREFETCH: '1' }, log, timings });
     ({ db } = fx);
     [simulator] = fx.simulators;
     [proxy] = fx.proxies;
@@ -136,7 +143,7 @@ describe('prompts abandoned by an orchestrator that restarted before the backend
 
   beforeEach(async () => {
     // 150 steps of 200 ms: the abandoned prompt still runs when the partition heals.
-    fx = await startOrchestratorFixture('abandoned-restart', { simulators: [{ stepMs: 200 }, { stepMs: 200 }], proxied: true, env: { BACKEND_PREFETCH: '1' } });
+    fx = await startOrchestratorFixture('abandoned-restart', { simulators: [{ stepMs: 200 }, { stepMs: 200 }], proxied: true, env: { BACKEND_PREFETCH: '1' }, timings });
     ({ db } = fx);
   });
 
@@ -193,7 +200,7 @@ describe('a prompt left by a job that failed while its only backend was cut off,
 
   beforeEach(async () => {
     // 150 steps of 200 ms: the prompt still runs when the partition heals.
-    fx = await startOrchestratorFixture('abandoned-timeout', { simulators: [{ stepMs: 200 }], proxied: true, env: { JOB_TIMEOUT_S: '8' } });
+    fx = await startOrchestratorFixture('abandoned-timeout', { simulators: [{ stepMs: 200 }], proxied: true, env: { JOB_TIMEOUT_S: '8' }, timings });
   });
 
   afterEach(async () => {
