@@ -37,7 +37,8 @@ describe('the log lines of render jobs handed back (orchestrator in-process, a s
   it('when a deep backlog for one backend is handed back again and again, then each job\'s first hand-back is one info line naming it and why, the later ones are at debug, its stage ends are at debug, and each wait names its job', async () => {
     const started = Date.now();
     const backlog: string[] = [];
-    for (let i = 0; i < 40; i++) backlog.push(await fx.resolvedGeneration({ prompt: `alpha ${i}`, steps: 3 }, { checkpoint: 'alpha.safetensors' }));
+    // 20 jobs for one place (3 steps × 60 ms each): the last wait seconds, handed back several times each.
+    for (let i = 0; i < 20; i++) backlog.push(await fx.resolvedGeneration({ prompt: `alpha ${i}`, steps: 3 }, { checkpoint: 'alpha.safetensors' }));
     await waitFor(async () => {
       const rows = await fx.db.generationJob.findMany({ where: { id: { in: backlog } } });
       return rows.every((g) => g.stage === 'rendered' || g.status === 'failed') || null;
