@@ -51,6 +51,9 @@ describe('anime CLI against the real stack', () => {
     }
   }
 
+  /** Holds the simulator's next node (the job stays running, whatever the load) until called with release. */
+  const hang = (release: boolean) => fetch(`${fx.stack.comfyUrls[0]}/sim/hang`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ release }) });
+
   it('when a generation is watched, then progress lines are drawn, it exits 0 and prints where each file landed in the library', async () => {
     const result = await anime('generate', '--character', 'kai-nakamura', '--prompt', 'walking in the rain', '--width', '64', '--height', '64', '--steps', '5', '--watch');
     expect(result).toMatchObject({ code: 0 });
@@ -102,9 +105,7 @@ describe('anime CLI against the real stack', () => {
     // gateway, and ends while the gateway is away: whatever the load (a Node start and a subscribe can
     // take seconds on a loaded 2-core machine, as long as a render), the watch is still following a
     // running job when the gateway stops, and learns of the end only from the replay after it reconnects.
-    const [backend] = fx.stack.comfyUrls;
     const gateway = fx.stack.services.gateway!;
-    const hang = (release: boolean) => fetch(`${backend}/sim/hang`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ release }) });
     expect((await hang(false)).status).toBe(200);
     const child = spawn(process.execPath, [CLI, 'generate', '-c', 'kai-nakamura', '-p', 'through a restart', '--steps', '5', '--width', '64', '--height', '64', '--watch'], {
       env: { ...process.env, ANIME_API_KEY: fx.apiKey, ANIME_URL: fx.stack.gatewayUrl, ANIME_CONFIG_DIR: '/nonexistent' },
@@ -134,15 +135,22 @@ describe('anime CLI against the real stack', () => {
   }, 120_000);
 
   it('when a watch is interrupted (Ctrl-C), then it says the generation goes on and how to cancel it, exits 130, and the generation completes', async () => {
-    const child = spawn(process.execPath, [CLI, 'generate', '-c', 'kai-nakamura', '-p', 'through a ctrl-c', '--steps', '100', '--width', '64', '--height', '64', '--watch'], {
-      env: { ...process.env, ANIME_API_KEY: fx.apiKey, ANIME_URL: fx.stack.gatewayUrl, ANIME_CONFIG_DIR: '/nonexistent' },
-    });
+    // The job is held at its first node until the watch has exited: still running when Ctrl-C comes,
+    // whatever the load (100 steps × 30 ms gave it 3 s, then took them to complete).
+    expect((await hang(false)).status).toBe(200);
     let stderr = '';
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-    await waitFor(() => /^started on /m.test(stderr), 'the watched prompt to start', 60_000, 50);
-    child.kill('SIGINT');
-    expect(await exited).toBe(130);
+    try {
+      const child = spawn(process.execPath, [CLI, 'generate', '-c', 'kai-nakamura', '-p', 'through a ctrl-c', '--steps', '5', '--width', '64', '--height', '64', '--watch'], {
+        env: { ...process.env, ANIME_API_KEY: fx.apiKey, ANIME_URL: fx.stack.gatewayUrl, ANIME_CONFIG_DIR: '/nonexistent' },
+      });
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+      await waitFor(() => /^started on /m.test(stderr), 'the watched prompt to start', 60_000, 50);
+      child.kill('SIGINT');
+      expect(await exited).toBe(130);
+    } finally {
+      await hang(true);
+    }
     const id = /generation ([0-9a-f-]{36}) queued/.exec(stderr)![1];
     expect(stderr.trimEnd().split('\n').at(-1)).toBe(`anime: stopped following ${id}; the generation goes on (anime show ${id}; anime cancel ${id} stops it)`);
     await waitFor(async () => (await fx.api.get(`/api/v1/generations/${id}`)).data.status === 'completed', 'the generation to complete without its watcher', 60_000, 200);
