@@ -6,12 +6,13 @@ import { Job } from 'bullmq';
 import { ComfyClient } from '@anime/comfyui-client';
 import { startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
 import { fileOrganizerConfigSchema } from '@anime/config';
-import { generationRequestBodySchema, PIPELINE_CATALOG, PRIORITY_RANK, type Priority } from '@anime/contracts';
+import { generationRequestBodySchema } from '@anime/contracts';
 import { createDb, type Db } from '@anime/db';
 import { createLogger } from '@anime/logger';
 import { JobLifecycle, type RunningService } from '@anime/pipeline';
 import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, waitFor, type TestDatabase } from '@anime/testing';
 import { startFileOrganizer, type FileOrganizerOptions } from '../src/start';
+import { enqueueFiling } from './enqueue-filing';
 
 const log = createLogger('file-organizer', 'error');
 const conditioning = { positive: 'kainakamura', negative: 'lowres', loras: [], references: [], outfit: null };
@@ -94,14 +95,7 @@ describe('filing while the backend holding the outputs is down (file-organizer i
     const output = result.outputs[0];
     const outputBytes = await readFile(path.join(outputDir, output.subfolder, output.filename));
     await backendDown();
-    // As enqueueStage adds it (the queue's defaults, the catalog's id), its backoff alone shortened.
-    const entry = PIPELINE_CATALOG.assetFiling;
-    const payload = { schemaVersion: 1 as const, generationId: job.id, ...(job.correlationId ? { correlationId: job.correlationId } : {}) };
-    await service.ctx.queues.byKey.assetFiling.add(entry.jobName, payload, {
-      jobId: entry.jobId(payload),
-      priority: PRIORITY_RANK[job.priority as Priority],
-      backoff: { type: 'exponential', delay: TRIES_BACKOFF_MS },
-    });
+    await enqueueFiling(service.ctx.queues, job, { triesBackoffMs: TRIES_BACKOFF_MS });
     return { id: job.id, outputBytes };
   }
 

@@ -4,12 +4,13 @@ import path from 'node:path';
 import { ComfyClient } from '@anime/comfyui-client';
 import { startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
 import { fileOrganizerConfigSchema } from '@anime/config';
-import { generationRequestBodySchema, PIPELINE_CATALOG, PRIORITY_RANK, type Priority } from '@anime/contracts';
+import { generationRequestBodySchema } from '@anime/contracts';
 import { createDb, type Db } from '@anime/db';
 import { createLogger } from '@anime/logger';
 import { JobLifecycle, type CreatedJob, type RunningService } from '@anime/pipeline';
 import { createTestDatabase, removeQueueKeys, startTcpProxy, TEST_POSTGRES, TEST_REDIS_URL, uniqueQueuePrefix, type TcpProxy, type TestDatabase } from '@anime/testing';
 import { startFileOrganizer, type FileOrganizerOptions } from '../src/start';
+import { enqueueFiling, type EnqueueFilingOptions } from './enqueue-filing';
 
 /** A line the file-organizer logged, as winston hands it on. */
 export type LogLine = { level: string; message: string; [key: string]: unknown };
@@ -45,12 +46,8 @@ export interface FilingFixtureOptions {
   proxiedDatabase?: boolean;
   /** The service's own options: waitStepMs, databaseRetryDelayMs... */
   service?: FileOrganizerOptions;
-  /**
-   * The filing job's tries keep their number (five) but back off from this many ms instead of the
-   * catalog's 1 s (1 s, 2 s, 4 s, 8 s: some 15 s in all), so a test sees them all spent, or not, in
-   * a fraction of a second.
-   */
-  triesBackoffMs?: number;
+  /** Its tries' backoff, shortened for the test (enqueueFiling's triesBackoffMs). */
+  triesBackoffMs?: EnqueueFilingOptions['triesBackoffMs'];
 }
 
 /**
@@ -105,24 +102,7 @@ export async function startFilingFixture(label: string, options: FilingFixtureOp
       const outputBytes = await readFile(path.join(outputDir, output.subfolder, output.filename));
       return { job, outputBytes };
     },
-    enqueue: async (job, { replaceFinished = false } = {}) => {
-      if (!options.triesBackoffMs) {
-        await service.ctx.queues.enqueueStage({ ...job, stage: 'rendered' }, { replaceFinished });
-        return;
-      }
-      // As enqueueStage adds it (the queue's defaults, the catalog's id), its backoff alone shortened.
-      const entry = PIPELINE_CATALOG.assetFiling;
-      const queue = service.ctx.queues.byKey.assetFiling;
-      const payload = { schemaVersion: 1 as const, generationId: job.id, ...(job.correlationId ? { correlationId: job.correlationId } : {}) };
-      const jobId = entry.jobId(payload);
-      const finished = replaceFinished ? await queue.getJob(jobId!) : undefined;
-      if (finished && ['completed', 'failed'].includes(await finished.getState())) await finished.remove();
-      await queue.add(entry.jobName, payload, {
-        jobId,
-        priority: PRIORITY_RANK[job.priority as Priority],
-        backoff: { type: 'exponential', delay: options.triesBackoffMs },
-      });
-    },
+    enqueue: (job, { replaceFinished = false } = {}) => enqueueFiling(service.ctx.queues, job, { triesBackoffMs: options.triesBackoffMs, replaceFinished }),
     close: async () => {
       await proxy?.accept();
       await service.stop();
