@@ -1,10 +1,12 @@
+import { isJsonObject } from '../json-object';
+
 interface ValidationItem {
   message?: string;
   details?: string;
 }
 
 /** An object's fields, or none: a broken server's node_errors may hold null, text or numbers where ComfyUI has objects. */
-const fieldsOf = (value: unknown): Record<string, unknown> => (value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {});
+const fieldsOf = (value: unknown): Record<string, unknown> => (isJsonObject(value) ? value : {});
 
 function messageWithDetails(item: unknown): string {
   const { message = '', details = '' } = fieldsOf(item) as ValidationItem;

@@ -3,6 +3,7 @@ import type { AxiosAdapter } from 'axios';
 import { ComfyHttpError } from '../errors/comfy-http-error';
 import { ComfyTransferError } from '../errors/comfy-transfer-error';
 import { ComfyUnreachableError } from '../errors/comfy-unreachable-error';
+import { isJsonObject } from '../json-object';
 import { parseComfyJson } from '../parse-comfy-json';
 import { requestThroughAdapter } from './adapter-request';
 import { TransferCutError, undiciAdapter, type TransferPace } from './undici-adapter';
@@ -119,7 +120,7 @@ export class ComfyHttp {
   /** As ok(), for the routes whose answer is a JSON object (/history, /queue, /object_info…): anything else is a ComfyHttpError. */
   async okObject<T extends object = Record<string, any>>(config: ComfyRequest): Promise<T> {
     const data = await this.ok<unknown>(config);
-    if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    if (!isJsonObject(data)) {
       const method = (config.method ?? 'get').toUpperCase();
       const what = data === null ? 'null' : Array.isArray(data) ? 'an array' : typeof data === 'string' ? 'nothing' : `a ${typeof data}`;
       throw new ComfyHttpError(method, String(config.url), 200, data, `ComfyUI at ${this.shownUrl} answered ${method} ${config.url} with ${what} where a JSON object is due`);

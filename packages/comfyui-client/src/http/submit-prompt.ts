@@ -1,5 +1,6 @@
 import { ComfyHttpError } from '../errors/comfy-http-error';
 import { ComfyValidationError } from '../errors/comfy-validation-error';
+import { isJsonObject } from '../json-object';
 import type { ApiPrompt, SubmitOptions, SubmitResult } from '../types';
 import type { ComfyHttp } from './comfy-http';
 
@@ -11,8 +12,7 @@ export async function submitPrompt(http: ComfyHttp, clientId: string, prompt: Ap
   if (options.front) body.front = true;
   const response = await http.request({ method: 'post', url: '/prompt', data: body });
   // ComfyUI's refusal is a JSON object; a 400 page of a proxy before it (text, HTML) is no verdict on the prompt.
-  const refusal = response.data !== null && typeof response.data === 'object' && !Array.isArray(response.data);
-  if (response.status === 400 && refusal) throw new ComfyValidationError(response.data);
+  if (response.status === 400 && isJsonObject(response.data)) throw new ComfyValidationError(response.data);
   if (response.status !== 200) throw new ComfyHttpError('POST', '/prompt', response.status, response.data);
   if (typeof response.data?.prompt_id !== 'string') {
     throw new ComfyHttpError('POST', '/prompt', 200, response.data, `ComfyUI at ${http.shownUrl} answered POST /prompt without a prompt_id`);
