@@ -15,10 +15,15 @@ export async function rssMiB(pid: number | undefined): Promise<number | null> {
 // USER_HZ: the unit of /proc/<pid>/stat's times; 100 on every Linux this runs on (getconf CLK_TCK).
 const CLOCK_TICKS_PER_SECOND = 100;
 
+/**
+ * The fields of /proc/<pid>/stat after the command name, from field 3 (state) on: field n is at
+ * index n - 3. The command name (field 2) may hold spaces and parentheses: they follow its last ')'.
+ */
+const fieldsAfterCommand = (stat: string): string[] => stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+
 /** utime + stime of /proc/<pid>/stat (fields 14 and 15) in ms: process.cpuUsage's user + system, seen from outside. */
 export function cpuMsFromStat(stat: string): number {
-  // The command name (field 2) may hold spaces and parentheses: the fields after it follow its last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = fieldsAfterCommand(stat);
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 
@@ -40,7 +45,7 @@ export async function cpuMs(pid: number | undefined): Promise<number | null> {
 
 /** utime + stime + cutime + cstime of /proc/<pid>/stat in ms: the process and the children it reaped. */
 export function cpuMsWithChildrenFromStat(stat: string): number {
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = fieldsAfterCommand(stat);
   return ((Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 
@@ -49,7 +54,7 @@ export const commandOfStat = (stat: string) => stat.slice(stat.indexOf('(') + 1,
 
 /** The parent's pid of /proc/<pid>/stat (field 4). */
 export function parentOfStat(stat: string): number {
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  return Number(fieldsAfterCommand(stat)[1]);
 }
 
 /** A process and every process under it, alive now (from /proc): its pid first; null when it is not running. */
@@ -62,7 +67,9 @@ export async function processTree(root: number): Promise<{ pid: number; command:
     const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => null);
     if (stat === null) continue;
     const parent = parentOfStat(stat);
-    children.set(parent, [...(children.get(parent) ?? []), { pid: Number(entry), command: commandOfStat(stat), stat }]);
+    const siblings = children.get(parent) ?? [];
+    siblings.push({ pid: Number(entry), command: commandOfStat(stat), stat });
+    children.set(parent, siblings);
   }
   const tree = [{ pid: root, command: commandOfStat(rootStat), stat: rootStat }];
   for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i].pid) ?? []));
