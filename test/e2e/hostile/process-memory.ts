@@ -1,11 +1,10 @@
-import { readFile } from 'node:fs/promises';
+import { rssMiB } from '../../../scripts/bench/process-memory';
 
-/** A process's resident set size in bytes, read from /proc (Linux). */
+/** A process's resident set size in bytes, read from /proc (Linux) by the bench's reader; throws when it cannot be read. */
 export async function rssOf(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kib = /^VmRSS:\s+(\d+) kB$/m.exec(status);
-  if (!kib) throw new Error(`no VmRSS for process ${pid}`);
-  return Number(kib[1]) * 1024;
+  const mib = await rssMiB(pid);
+  if (mib === null) throw new Error(`no VmRSS for process ${pid}`);
+  return mib * 1024 * 1024;
 }
 
 /** Samples a process's RSS every `everyMs` while `work` runs; returns the work's result, the RSS before and the peak. */
