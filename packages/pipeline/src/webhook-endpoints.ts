@@ -25,26 +25,16 @@ const requestEndpointSql = (url: string, project: string, apiKeyId: string) => `
 const requestEndpointOf = (j: string) => `(${requestEndpointSql(`${j}.request #>> '{webhook,url}'`, `${j}.project`, `${j}."apiKeyId"`)})`;
 
 /**
- * SQL: the endpoints (a uuid[]) an event of webhook type `type` goes to for the generation row `j`,
- * as endpointsForEvents gives them: the live endpoints that subscribed to the type reaching the
- * generation's project, oldest first, then the request's own endpoint when it is not among them.
- * The one definition both endpointsForEvents and the gateway's dispatch (which records the
- * messages in the same statement) read.
+ * SQL: the endpoints (a uuid[]) an event of webhook type `type` goes to for the generation row `j`:
+ * the live endpoints that subscribed to the type reaching the generation's project, oldest first,
+ * then the request's own endpoint when it is not among them. The gateway's dispatch reads it and
+ * records the messages in the same statement.
  */
 export const eventEndpointsSql = (j: string, type: string) => `(SELECT CASE WHEN own.id IS NULL OR own.id = ANY(s.ids) THEN s.ids ELSE s.ids || own.id END
   FROM (SELECT ARRAY(SELECT e.id FROM webhook_endpoints e LEFT JOIN api_keys k ON k.id = e."apiKeyId"
       WHERE ${liveEndpointReaching(`${j}.project`)} AND ${type} = ANY(e.events)
       ORDER BY e."createdAt") AS ids) s
   LEFT JOIN LATERAL ${requestEndpointOf(j)} own(id) ON true)`;
-
-// The endpoints of several events at once ($1 generation ids, $2 their event types, in step), each
-// read with its generation: `i` is the event's 1-based place in the arrays; a missing generation has no row.
-const ENDPOINTS_FOR_EVENTS: Statement = {
-  name: 'webhook-endpoints-for-events',
-  text: `SELECT q.i::int AS i, ${eventEndpointsSql('j', 'q.type')}::text[] AS endpoints
-  FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS q(id, type, i)
-  JOIN generation_jobs j ON j.id = q.id`,
-};
 
 // The endpoint of a request's own webhook url ($1) for its project ($2) and key ($3, null for a queue producer).
 const REQUEST_ENDPOINT: Statement = {
@@ -56,25 +46,6 @@ const REQUEST_ENDPOINT: Statement = {
 export interface WebhookEvent {
   generationId: string;
   type: WebhookEventType;
-}
-
-/**
- * The endpoints each event goes to (in the order given), read in one statement: live endpoints
- * (not deleted, their key neither revoked nor expired) reaching the generation's project, that
- * subscribed to the event type, plus the endpoint a request's own `webhook.url` names (see
- * requestWebhookEndpoint), whatever it subscribed to. Null for an event whose generation does not exist.
- */
-export async function endpointsForEvents(db: Db, events: WebhookEvent[]): Promise<(string[] | null)[]> {
-  if (!events.length) return [];
-  const rows = await readRows<{ i: number; endpoints: string[] }>(db, ENDPOINTS_FOR_EVENTS, [events.map((e) => e.generationId), events.map((e) => e.type)]);
-  const found: (string[] | null)[] = events.map(() => null);
-  for (const { i, endpoints } of rows) found[i - 1] = endpoints;
-  return found;
-}
-
-/** endpointsForEvents for one event. */
-export async function endpointsForEvent(db: Db, generationId: string, type: WebhookEventType): Promise<string[] | null> {
-  return (await endpointsForEvents(db, [{ generationId, type }]))[0];
 }
 
 /**

@@ -48,6 +48,8 @@ describe('dispatchEvents (the webhook outbox records a batch in one statement)',
     const own = await endpoint('https://hooks.example/own', [], null, key.id);
     // Registered by another key: not the own endpoint of a generation of `key`.
     await endpoint('https://hooks.example/own', [], null);
+    // Deleted: no longer live, though it subscribed to the type everywhere.
+    await db.webhookEndpoint.update({ where: { id: await endpoint('https://hooks.example/gone', ['generation.canceled'], null) }, data: { deletedAt: new Date() } });
     const alpha = await canceled('alpha', 'https://hooks.example/all');
     const beta = await canceled('beta', 'https://hooks.example/own', key.id);
     const quiet = await canceled('gamma');

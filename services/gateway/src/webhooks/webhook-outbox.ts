@@ -18,7 +18,7 @@ const TERMINAL_TYPES = `(${TERMINAL_EVENTS.map((name) => `'${name}'`).join(', ')
 const ms = (param: string) => `make_interval(secs => ${param}::double precision / 1000)`;
 
 // Several events ($1 generations, $2 webhook types, $3 seqs, in step): the endpoints each goes to
-// (eventEndpointsSql, as endpointsForEvents reads them), a message recorded for each, and the events
+// (eventEndpointsSql), a message recorded for each, and the events
 // marked dispatched, in one statement: all or nothing. `i` is an event's 1-based place in the arrays;
 // an event whose generation does not exist has no row (no message) and is marked dispatched too.
 // Each array is read through a sub-select: planned for its values, unnest's row estimate was the
