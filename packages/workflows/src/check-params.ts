@@ -1,4 +1,4 @@
-import { isFilledParam, type GenerationParams, type TemplateParamValue, type TemplateParams, type WorkflowRef } from '@anime/contracts';
+import { formatWorkflowRef, isFilledParam, type GenerationParams, type TemplateParamValue, type TemplateParams, type WorkflowRef } from '@anime/contracts';
 import { valueProblem } from './validate-template';
 import { someNames, type WorkflowIssue } from './workflow-domain-error';
 
@@ -11,7 +11,7 @@ import { someNames, type WorkflowIssue } from './workflow-domain-error';
 export function checkParams(ref: WorkflowRef, declared: TemplateParams, given: GenerationParams = {}): { values: Record<string, TemplateParamValue>; issues: WorkflowIssue[] } {
   const issues: WorkflowIssue[] = [];
   const values: Record<string, TemplateParamValue> = {};
-  const label = `${ref.slug}@${ref.version}`;
+  const label = formatWorkflowRef(ref);
   const settable = Object.entries(declared).filter(([n, s]) => !isFilledParam(n) && s.type !== 'image' && s.type !== 'loras').map(([n]) => n);
   for (const [name, value] of Object.entries(given)) {
     const spec = Object.prototype.hasOwnProperty.call(declared, name) ? declared[name] : undefined;

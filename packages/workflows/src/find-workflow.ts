@@ -1,6 +1,7 @@
 import {
   BUILT_IN_WORKFLOWS,
   findBuiltInWorkflow,
+  formatWorkflowRef,
   parseWorkflowRef,
   templateGraphSchema,
   templateParamsSchema,
@@ -30,7 +31,8 @@ export async function findWorkflow(db: Db, ref: string): Promise<ChosenWorkflow>
   const number = parsed?.version ?? template?.currentVersion;
   const version = template && number ? await db.workflowTemplateVersion.findUnique({ where: { templateId_number: { templateId: template.id, number } } }) : null;
   if (!template || !version) throw await workflowNotFound(db, ref);
-  return { builtIn: false, ref: { slug: template.slug, version: version.number }, ...readTemplateVersion(version, `${template.slug}@${version.number}`) };
+  const chosen = { slug: template.slug, version: version.number };
+  return { builtIn: false, ref: chosen, ...readTemplateVersion(version, formatWorkflowRef(chosen)) };
 }
 
 /** A stored version's graph and parameter map, parsed: they were validated when registered. */
@@ -44,6 +46,6 @@ export function readTemplateVersion(row: { graph: unknown; params: unknown }, la
 /** The refusal of an unknown workflow, listing what exists (`slug@current` of each). */
 export async function workflowNotFound(db: Db, ref: string): Promise<WorkflowDomainError> {
   const stored = await db.workflowTemplate.findMany({ where: { currentVersion: { gt: 0 } }, orderBy: { slug: 'asc' }, take: 50, select: { slug: true, currentVersion: true } });
-  const available = [...BUILT_IN_WORKFLOWS.map((w) => `${w.slug}@${w.version}`), ...stored.map((t) => `${t.slug}@${t.currentVersion}`)];
+  const available = [...BUILT_IN_WORKFLOWS.map(formatWorkflowRef), ...stored.map((t) => formatWorkflowRef({ slug: t.slug, version: t.currentVersion }))];
   return new WorkflowDomainError('workflow_not_found', `no workflow "${ref}"; available: ${available.join(', ')}`, { workflow: ref, available });
 }

@@ -1,4 +1,4 @@
-import { isBuiltInWorkflow, type JobConditioning, type TemplateGraph, type TemplateParams, type WorkflowRef } from '@anime/contracts';
+import { formatWorkflowRef, isBuiltInWorkflow, type JobConditioning, type TemplateGraph, type TemplateParams, type WorkflowRef } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import { readTemplateVersion } from './find-workflow';
 import { WorkflowDomainError } from './workflow-domain-error';
@@ -22,7 +22,7 @@ export async function loadTemplateVersion(db: Db, conditioning: Pick<JobConditio
   const chosen = conditioning.workflow;
   if (!chosen || isBuiltInWorkflow(chosen)) return null;
   const row = await db.workflowTemplateVersion.findFirst({ where: { number: chosen.version, template: { slug: chosen.slug } } });
-  const label = `${chosen.slug}@${chosen.version}`;
+  const label = formatWorkflowRef(chosen);
   if (!row) throw new WorkflowDomainError('workflow_not_found', `workflow ${label}, recorded on the generation, is not stored`, { workflow: label, available: [] });
   return { ref: { slug: chosen.slug, version: chosen.version }, ...readTemplateVersion(row, label), values: chosen.params };
 }
