@@ -47,6 +47,17 @@ describe('ComfyClient reading history entries of the wrong shape (simulator misb
     expect((named as Error).message).toMatch(/CUDA out of memory/);
   });
 
+  it('when an error\'s last message is an interruption or error pair whose data is null, text or a number, then the run fails with a ComfyExecutionError, not a TypeError', async () => {
+    for (const [i, data] of [null, 'oops', 7].entries()) {
+      for (const type of ['execution_interrupted', 'execution_error']) {
+        const promptId = `shape-data-${type}-${i}`;
+        const error = await run(promptId, { status: { status_str: 'error', completed: false, messages: [['execution_start', { prompt_id: promptId }], [type, data]] }, outputs: {} });
+        expect(error).toBeInstanceOf(ComfyExecutionError);
+        expect((error as Error).message).toBe(`ComfyUI reports prompt ${promptId} failed without an error message`);
+      }
+    }
+  });
+
   it('when an output\'s file name or subfolder is longer than any path (megabytes), then the run fails with a ComfyHttpError naming its node, the name cut', async () => {
     const long = 'a'.repeat(1024 * 1024);
     for (const [i, file] of [{ ...image, filename: `${long}.png` }, { ...image, subfolder: long }].entries()) {
@@ -55,6 +66,11 @@ describe('ComfyClient reading history entries of the wrong shape (simulator misb
       expect((error as Error).message).toMatch(new RegExp(`^ComfyUI's history of prompt shape-long-${i} lists an output of node 9 that names no file it could serve \\("a{0,200}`));
       expect((error as Error).message.length).toBeLessThan(1_000);
     }
+    // A node id as long: the run fails alike, the id cut in the message too (the message is logged as it is).
+    const longNode = await run('shape-long-node', { status: { status_str: 'success', completed: true, messages: [] }, outputs: { [long]: { images: [image] } } });
+    expect(longNode).toBeInstanceOf(ComfyHttpError);
+    expect((longNode as Error).message).toMatch(/^ComfyUI's history of prompt shape-long-node lists an output of node a{200}… that names no file it could serve/);
+    expect((longNode as Error).message.length).toBeLessThan(1_000);
     // A long real path (a deep subfolder) is still a file.
     const deep = { ...image, subfolder: Array.from({ length: 40 }, (_, i) => `level-${i}`).join('/') };
     expect(await run('shape-long-ok', { status: { status_str: 'success', completed: true, messages: [] }, outputs: { '9': { images: [deep] } } })).toMatchObject({ outputs: [{ nodeId: '9', ...deep }] });

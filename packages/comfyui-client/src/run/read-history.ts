@@ -1,6 +1,7 @@
 import { ComfyExecutionError } from '../errors/comfy-execution-error';
 import { ComfyHttpError } from '../errors/comfy-http-error';
 import { ComfyInterruptedError } from '../errors/comfy-interrupted-error';
+import { isJsonObject } from '../json-object';
 import type { HistoryEntry, OutputFile, RunResult, StatusMessage } from '../types';
 
 /**
@@ -29,7 +30,9 @@ export function outputFiles(entry: HistoryEntry): OutputFile[] {
 
 /** NUL or a lone UTF-16 surrogate: no file name or node id has them, and PostgreSQL cannot store them in JSON. */
 export const UNNAMEABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const shown = (text: string) => JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text);
+/** At most 200 characters of a name the server sent, for a message (which is logged as it is). */
+const cut = (text: string) => (text.length > 200 ? `${text.slice(0, 200)}…` : text);
+const shown = (text: string) => JSON.stringify(cut(text));
 /** Longer than any path a file system gives a file in ComfyUI's folders (Linux: 4096 bytes for a whole path). */
 const MAX_OUTPUT_NAME_CHARS = 4_096;
 /** No file has such a name: NUL, a lone surrogate, or longer than any path (which would be stored, sent in every event and asked of /view). */
@@ -41,19 +44,20 @@ function checkedOutputFiles(promptId: string, entry: HistoryEntry): OutputFile[]
   const bad = files.find((file) => unnameable(file.nodeId) || unnameable(file.filename) || unnameable(file.subfolder) || unnameable(file.type) || file.filename === '');
   if (bad) {
     const path = `/history/${promptId}`;
-    throw new ComfyHttpError('GET', path, 200, undefined, `ComfyUI's history of prompt ${promptId} lists an output of node ${bad.nodeId} that names no file it could serve (${shown(bad.filename)} in ${shown(bad.subfolder)})`);
+    throw new ComfyHttpError('GET', path, 200, undefined, `ComfyUI's history of prompt ${promptId} lists an output of node ${cut(bad.nodeId)} that names no file it could serve (${shown(bad.filename)} in ${shown(bad.subfolder)})`);
   }
   return files;
 }
 
 /**
- * The status messages of a history entry, each `[type, data]` as ComfyUI records them. A list of
- * another shape (not an array, items that are not pairs) is no server's: it is read as no message,
- * rather than failing the follow with a TypeError (an internal error, tried again and again).
+ * The status messages of a history entry, each `[type, data]` as ComfyUI records them (its data an
+ * object, as a socket frame's must be). A list of another shape (not an array, items that are not
+ * such pairs) is no server's: it is read as no message, rather than failing the follow with a
+ * TypeError (an internal error, tried again and again).
  */
 function statusMessages(entry: HistoryEntry): StatusMessage[] {
   const messages: unknown = entry.status?.messages;
-  return Array.isArray(messages) ? messages.filter((message): message is StatusMessage => Array.isArray(message) && typeof message[0] === 'string') : [];
+  return Array.isArray(messages) ? messages.filter((message): message is StatusMessage => Array.isArray(message) && typeof message[0] === 'string' && isJsonObject(message[1])) : [];
 }
 
 /** True when every output node was served from ComfyUI's cache (its execution_cached list). */
