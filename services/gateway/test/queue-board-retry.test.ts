@@ -97,6 +97,19 @@ describe("bull-board's retry of a stage job goes through the generation's lifecy
     expect(retrying.payload).toMatchObject({ reason: 'its generation-renders job was retried from the queue board', attempt: 1 });
   });
 
+  it('when admins retry the failed render job of a failed generation at once (two operators, a double click), then one retry is 204, the others a 4xx, and the generation runs again once', async () => {
+    const id = await failedGeneration('board retry clicked twice');
+    failing.delete(id);
+    const answers = await Promise.all(Array.from({ length: 8 }, () => board('put', `/queues/generation-renders/render-${id}/retry`)));
+    const outcomes = answers.map((answer) => (answer.status === 204 ? '204' : `${answer.status} ${answer.data.error?.code}`));
+    expect(outcomes.filter((outcome) => outcome === '204')).toHaveLength(1);
+    expect(outcomes.filter((outcome) => outcome !== '204' && !['409 not_retryable', '400 job_not_retriable', '409 job_state_changed'].includes(outcome))).toEqual([]);
+    await waitFor(() => ran.filter((r) => r === id).length === 2, 'the retried render to run', 10_000);
+    await settle();
+    expect(ran.filter((r) => r === id)).toHaveLength(2);
+    expect(await eventsOf(id)).toEqual(['job:queued', 'job:failed', 'job:retrying']);
+  });
+
   it('when an admin retries the completed render job of a generation that failed later, at filing, then it is 409 not_retryable naming the asset-filing job to retry instead, and nothing runs', async () => {
     const id = await queuedGeneration('failed at filing');
     await gw.db.generationJob.update({ where: { id }, data: { status: 'failed', stage: 'rendered', errorCode: 'filing_failed', errorMessage: 'test' } });

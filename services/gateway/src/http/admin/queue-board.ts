@@ -1,7 +1,7 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import { grants, PIPELINE_CATALOG, QUEUE_KEYS } from '@anime/contracts';
+import { grants, QUEUE_KEYS } from '@anime/contracts';
 import type { PipelineQueues } from '@anime/pipeline';
 import { Router, type RequestHandler } from 'express';
 import { ApiError } from '../api-error';
@@ -10,6 +10,7 @@ import type { KeyAuthenticator } from '../auth/authenticate-key';
 import { pagePolicy } from '../edge/page-policy';
 import { boardCredential } from './board-credential';
 import { boardAddGuard } from './board-add-guard';
+import { boardPromote } from './board-promote';
 import { boardRetry, type BoardRetryDeps } from './board-retry';
 
 /** Where bull-board is served. Not part of the REST API (a UI and its private calls): outside the OpenAPI document. */
@@ -32,29 +33,6 @@ function boardRouter(queues: PipelineQueues, readOnlyMode: boolean): RequestHand
 }
 
 /**
- * bull-board's promote of a job that is not delayed (the board showed it delayed, then BullMQ moved
- * it on) throws inside bull-board, which answers 500; this answers 409 `job_not_delayed` first.
- * An unknown queue or job is left to bull-board (404).
- */
-function promoteGuard(queues: PipelineQueues): Router {
-  const guard = Router();
-  guard.put('/api/queues/:queueName/:jobId/promote', async (req, _res, next) => {
-    try {
-      const key = QUEUE_KEYS.find((k) => PIPELINE_CATALOG[k].name === req.params.queueName);
-      const job = key ? await queues.byKey[key].getJob(req.params.jobId) : undefined;
-      const state = job ? await job.getState() : 'delayed';
-      if (state !== 'delayed') {
-        return next(new ApiError(409, 'job_not_delayed', `job ${req.params.jobId} is ${state}, not delayed: only a delayed job can be promoted`, { state }));
-      }
-      next();
-    } catch (error) {
-      next(error);
-    }
-  });
-  return guard;
-}
-
-/**
  * bull-board answers its own refusals `{ error: { key: 'ERRORS.QUEUE_NOT_FOUND', options? } }` for its
  * page to translate; the gateway's envelope (`code`, `message`) is added beside the key.
  */
@@ -74,12 +52,14 @@ function withErrorEnvelope(body: unknown): unknown {
  * anything but a read is refused before the board sees it; no key is a 401 asking for HTTP Basic.
  * A retry from the board (one job, or all of a status) of a stage job is the generation's retry, as
  * over REST (boardRetry): its owner's queue cap, 409 for a generation it cannot run again; adding
- * a stage job for a generation that exists is refused (boardAddGuard).
+ * a stage job for a generation that exists is refused (boardAddGuard). A retry or promote of a job
+ * that moved since the board showed it (another admin's, a double click) is a 409, not bull-board's
+ * 500 (boardRetry, boardPromote).
  */
 export function queueBoard(deps: BoardRetryDeps & { authenticateKey: KeyAuthenticator }): Router {
   const full = boardRouter(deps.queues, false);
   const readOnly = boardRouter(deps.queues, true);
-  const guard = Router().use(promoteGuard(deps.queues), boardRetry(deps), boardAddGuard(deps));
+  const guard = Router().use(boardPromote(deps.queues), boardRetry(deps), boardAddGuard(deps));
   const router = Router();
   router.use(async (req, res, next) => {
     try {
