@@ -142,6 +142,11 @@ export type QueuePayloadInput<K extends QueueKey> = z.input<(typeof PIPELINE_CAT
 /** Queue names by key, for dashboards and docs. */
 export const QUEUES = Object.fromEntries(QUEUE_KEYS.map((k) => [k, PIPELINE_CATALOG[k].name])) as { [K in QueueKey]: (typeof PIPELINE_CATALOG)[K]['name'] };
 
+/** The queue of the catalog by its BullMQ name (a dashboard's, an operator's); null for none. */
+export function queueKeyNamed(name: string): QueueKey | null {
+  return QUEUE_KEYS.find((key) => PIPELINE_CATALOG[key].name === name) ?? null;
+}
+
 /** The queues a service consumes: a service must handle each of them (checked at compile time and at start). */
 export type QueuesOf<S extends ConsumerService> = { [K in QueueKey]: (typeof PIPELINE_CATALOG)[K]['consumer'] extends S ? K : never }[QueueKey];
 

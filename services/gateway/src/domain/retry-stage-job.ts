@@ -1,4 +1,4 @@
-import { generationRequestMessageSchema, PIPELINE_CATALOG, QUEUE_KEYS, type JobStage, type JobStatus, type QueueKey, type StageQueueKey } from '@anime/contracts';
+import { generationRequestMessageSchema, PIPELINE_CATALOG, queueKeyNamed, type JobStage, type JobStatus, type QueueKey, type StageQueueKey } from '@anime/contracts';
 import type { Db } from '@anime/db';
 import { admitStage } from '@anime/pipeline';
 import { ApiError } from '../http/api-error';
@@ -19,11 +19,6 @@ const SELECT = { id: true, status: true, stage: true, errorCode: true, apiKeyId:
 /** A producer's request's key, as the message schema takes it. */
 const REQUEST_KEY = generationRequestMessageSchema.pick({ source: true, requestId: true }).strip();
 
-/** The queue of the pipeline catalog by its BullMQ name; null for none. */
-export function queueNamed(name: string): QueueKey | null {
-  return QUEUE_KEYS.find((key) => PIPELINE_CATALOG[key].name === name) ?? null;
-}
-
 /** Whether a queue carries a generation's stages (webhook deliveries carry none). */
 export function isStageQueue(key: QueueKey): key is StageQueueKey {
   return PIPELINE_CATALOG[key].stages.length > 0;
@@ -31,7 +26,7 @@ export function isStageQueue(key: QueueKey): key is StageQueueKey {
 
 /** The stage queue (one that carries a generation's stages) by its BullMQ name; null for any other. */
 export function stageQueueNamed(name: string): StageQueueKey | null {
-  const key = queueNamed(name);
+  const key = queueKeyNamed(name);
   return key && isStageQueue(key) ? key : null;
 }
 

@@ -1,6 +1,6 @@
+import { queueKeyNamed } from '@anime/contracts';
 import type { PipelineQueues } from '@anime/pipeline';
 import { Router } from 'express';
-import { queueNamed } from '../../domain/retry-stage-job';
 import { ApiError } from '../api-error';
 import { jobMovedRefusal } from './job-moved-refusal';
 
@@ -15,7 +15,7 @@ export function boardPromote(queues: PipelineQueues): Router {
   const guard = Router();
   guard.put('/api/queues/:queueName/:jobId/promote', async (req, res, next) => {
     try {
-      const key = queueNamed(req.params.queueName);
+      const key = queueKeyNamed(req.params.queueName);
       const job = key ? await queues.byKey[key].getJob(req.params.jobId) : undefined;
       if (!job) return next();
       const state = await job.getState();

@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import { Router, type Response } from 'express';
-import { PIPELINE_CATALOG, type QueueKey, type StageQueueKey } from '@anime/contracts';
-import { generationOfStageJob, isStageQueue, queueNamed, stageJobRetryRefusal } from '../../domain/retry-stage-job';
+import { PIPELINE_CATALOG, queueKeyNamed, type QueueKey, type StageQueueKey } from '@anime/contracts';
+import { generationOfStageJob, isStageQueue, stageJobRetryRefusal } from '../../domain/retry-stage-job';
 import type { RetryGenerationDeps } from '../../domain/retry-generation';
 import type { QueueRoomBounds } from '../../domain/queue-room-bounds';
 import { ApiError } from '../api-error';
@@ -67,7 +67,7 @@ export function boardRetry(deps: BoardRetryDeps): Router {
   const guard = Router();
   guard.put('/api/queues/:queueName/:jobId/retry', async (req, res, next) => {
     try {
-      const queue = queueNamed(req.params.queueName);
+      const queue = queueKeyNamed(req.params.queueName);
       const job = queue ? await deps.queues.byKey[queue].getJob(req.params.jobId) : undefined;
       const state = job ? await job.getState() : 'unknown';
       if (!queue || !job || !isFinished(state)) return next();
@@ -84,7 +84,7 @@ export function boardRetry(deps: BoardRetryDeps): Router {
   // the status since it was listed (another retry took it) is skipped as one found so before.
   guard.put('/api/queues/:queueName/retry/:queueStatus', async (req, res, next) => {
     try {
-      const queue = queueNamed(req.params.queueName);
+      const queue = queueKeyNamed(req.params.queueName);
       const status = req.params.queueStatus;
       if (!queue || !isFinished(status)) return next();
       const jobs = deps.queues.byKey[queue];

@@ -1,7 +1,7 @@
 import { Router, type Response } from 'express';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { PIPELINE_CATALOG, QUEUE_KEYS } from '@anime/contracts';
+import { PIPELINE_CATALOG, QUEUE_KEYS, queueKeyNamed } from '@anime/contracts';
 import type { PipelineQueues } from '@anime/pipeline';
 import { ApiError } from '../api-error';
 
@@ -77,7 +77,7 @@ async function describeQueue(name: string, queue: Queue) {
 export function queueRoutes(deps: QueueRoutesDeps): Router {
   const router = Router();
   const byName = (name: string) => {
-    const key = QUEUE_KEYS.find((k) => PIPELINE_CATALOG[k].name === name);
+    const key = queueKeyNamed(name);
     if (!key) throw new ApiError(404, 'queue_not_found', `no queue "${name}"`, { available: QUEUE_KEYS.map((k) => PIPELINE_CATALOG[k].name) });
     return deps.queues.byKey[key];
   };
