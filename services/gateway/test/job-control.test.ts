@@ -101,6 +101,28 @@ describe('POST /api/v1/generations/:id/cancel and /retry (gateway alone)', () =>
     expect(await gateway.queues.byKey.generationRenders.getJob(`render-${id}`)).toBeTruthy();
   });
 
+  it('when a generation has ended, then canceling a canceled one again is 202 (repeating is harmless: #14), a failed one 409 not_cancelable naming its status, and neither row changes', async () => {
+    const canceled = await create();
+    expect((await api.post(`/api/v1/generations/${canceled}/cancel`)).status).toBe(202);
+    const lifecycle = new JobLifecycle(gateway.db);
+    const failed = await create();
+    await lifecycle.submit(failed, { backend: 'http://gpu-1', promptId: 'p-failed', workflow: {} });
+    await lifecycle.fail(failed, { code: 'comfyui_execution', message: 'CUDA out of memory' });
+    const unchanged = async (id: string, cancelAgain: () => Promise<void>) => {
+      const before = await gateway.db.generationJob.findUniqueOrThrow({ where: { id } });
+      await cancelAgain();
+      expect(await gateway.db.generationJob.findUniqueOrThrow({ where: { id } })).toEqual(before);
+    };
+    await unchanged(canceled, async () => {
+      const again = await api.post(`/api/v1/generations/${canceled}/cancel`);
+      expect({ status: again.status, generation: again.body.status }).toEqual({ status: 202, generation: 'canceled' });
+    });
+    await unchanged(failed, async () => {
+      const again = await api.post(`/api/v1/generations/${failed}/cancel`);
+      expect({ status: again.status, error: again.body.error }).toEqual({ status: 409, error: { code: 'not_cancelable', message: expect.any(String), details: { status: 'failed' } } });
+    });
+  });
+
   it('when a queued generation whose render job an orchestrator handed back (delayed) is canceled, then that job is brought forward, to end now rather than once its delay is over', async () => {
     const id = await create();
     const renders = gateway.queues.byKey.generationRenders;
