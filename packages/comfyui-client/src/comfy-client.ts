@@ -7,6 +7,7 @@ import { submitPrompt } from './http/submit-prompt';
 import { uploadResult } from './http/upload-result';
 import { comboOptions } from './models/combo-options';
 import { PromptFollower } from './run/prompt-follower';
+import { shown } from './server-text';
 import { ClientIdWatch } from './socket/client-id-watch';
 import type { ComfyMessage } from './socket/comfy-message';
 import { ComfySocket, type SocketState } from './socket/comfy-socket';
@@ -246,7 +247,7 @@ export class ComfyClient {
       // "answered 404 to GET /view" alone names no file: the job's error says which one (a temp file is gone once ComfyUI restarts).
       if (!(error instanceof ComfyHttpError)) throw error;
       const path = params.subfolder ? `${params.subfolder}/${params.filename}` : params.filename;
-      const named = `${params.type} file ${JSON.stringify(path.length > 200 ? `${path.slice(0, 200)}…` : path)}`;
+      const named = `${params.type} file ${shown(path)}`;
       throw new ComfyHttpError(error.method, error.path, error.status, error.body, `${error.message} (${named})`, error.tooLarge);
     }
     // The adapter hands over a Buffer already: no copy of a large image.

@@ -1,3 +1,5 @@
+import { optionalServerText, serverText, WORDS_CHARS } from '../server-text';
+
 /** A node raised while the prompt ran (ComfyUI's execution_error). */
 export class ComfyExecutionError extends Error {
   readonly name = 'ComfyExecutionError';
@@ -11,10 +13,10 @@ export class ComfyExecutionError extends Error {
     readonly details: Record<string, any>,
   ) {
     // ComfyUI's message ends with "\n" plus optional tips; the trailing whitespace carries nothing.
-    super(String(details.exception_message ?? 'ComfyUI reported an execution error').trimEnd() || withoutMessage(details));
-    this.nodeId = details.node_id;
-    this.nodeType = details.node_type;
-    this.exceptionType = details.exception_type;
+    super(serverText(details.exception_message ?? 'ComfyUI reported an execution error', WORDS_CHARS).trimEnd() || withoutMessage(details));
+    this.nodeId = optionalServerText(details.node_id);
+    this.nodeType = optionalServerText(details.node_type);
+    this.exceptionType = optionalServerText(details.exception_type);
   }
 }
 
@@ -23,6 +25,6 @@ export class ComfyExecutionError extends Error {
  * Exception()`, which left the job's error with no message at all. The exception's type and node say what failed.
  */
 function withoutMessage(details: Record<string, any>): string {
-  const where = details.node_type ? ` in node ${details.node_id} (${details.node_type})` : '';
-  return `ComfyUI reported ${details.exception_type ? String(details.exception_type) : 'an exception'}${where} with no message`;
+  const where = details.node_type ? ` in node ${serverText(details.node_id)} (${serverText(details.node_type)})` : '';
+  return `ComfyUI reported ${details.exception_type ? serverText(details.exception_type) : 'an exception'}${where} with no message`;
 }

@@ -1,3 +1,5 @@
+import { cut } from '../server-text';
+
 /**
  * An unexpected answer from ComfyUI, other than a prompt validation failure: a 4xx, or a 200 whose
  * body breaks the protocol (not JSON where JSON is due, larger than any real answer is).
@@ -30,7 +32,7 @@ const BODY_KEPT = 2_000;
 /** A body as kept: small ones as they came, a long text, bytes or JSON value as its first BODY_KEPT characters. */
 function boundedBody(body: unknown): unknown {
   if (body === undefined || body === null) return body;
-  if (typeof body === 'string') return body.length > BODY_KEPT ? `${body.slice(0, BODY_KEPT)}…` : body;
+  if (typeof body === 'string') return cut(body, BODY_KEPT);
   if (Buffer.isBuffer(body) || body instanceof ArrayBuffer || ArrayBuffer.isView(body)) {
     const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body as ArrayBuffer);
     return bytes.length > BODY_KEPT ? Buffer.from(bytes.subarray(0, BODY_KEPT)) : body;
@@ -42,5 +44,5 @@ function boundedBody(body: unknown): unknown {
   } catch {
     return undefined;
   }
-  return text !== undefined && text.length > BODY_KEPT ? `${text.slice(0, BODY_KEPT)}…` : body;
+  return text !== undefined && text.length > BODY_KEPT ? cut(text, BODY_KEPT) : body;
 }

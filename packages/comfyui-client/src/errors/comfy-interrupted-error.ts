@@ -1,3 +1,5 @@
+import { optionalServerText, serverText } from '../server-text';
+
 /** The prompt was stopped by /interrupt (ours or anyone's) before it finished. */
 export class ComfyInterruptedError extends Error {
   readonly name = 'ComfyInterruptedError';
@@ -8,8 +10,8 @@ export class ComfyInterruptedError extends Error {
     readonly promptId: string,
     readonly details: Record<string, any> = {},
   ) {
-    super(`ComfyUI interrupted prompt ${promptId}${details.node_type ? ` at node ${details.node_id} (${details.node_type})` : ''}`);
-    this.nodeId = details.node_id;
-    this.nodeType = details.node_type;
+    super(`ComfyUI interrupted prompt ${promptId}${details.node_type ? ` at node ${serverText(details.node_id)} (${serverText(details.node_type)})` : ''}`);
+    this.nodeId = optionalServerText(details.node_id);
+    this.nodeType = optionalServerText(details.node_type);
   }
 }

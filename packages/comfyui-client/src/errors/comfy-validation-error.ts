@@ -1,3 +1,4 @@
+import { cut } from '../server-text';
 import { summarizeValidation } from './summarize-validation';
 
 /** ComfyUI refused the prompt (HTTP 400, or 200 with node_errors). Not worth retrying unchanged. */
@@ -13,7 +14,7 @@ export class ComfyValidationError extends Error {
     /** Set when ComfyUI queued the prompt anyway (200 with node_errors). */
     readonly promptId?: string,
   ) {
-    const type = typeof body?.error?.type === 'string' ? body.error.type : typeof body?.error === 'string' ? body.error : 'node_errors';
+    const type = cut(typeof body?.error?.type === 'string' ? body.error.type : typeof body?.error === 'string' ? body.error : 'node_errors');
     const summary = summarizeValidation(body);
     super(`ComfyUI rejected the prompt (${type}): ${summary}`);
     this.type = type;

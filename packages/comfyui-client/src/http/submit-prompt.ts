@@ -1,6 +1,7 @@
 import { ComfyHttpError } from '../errors/comfy-http-error';
 import { ComfyValidationError } from '../errors/comfy-validation-error';
 import { isJsonObject } from '../json-object';
+import { serverText } from '../server-text';
 import type { ApiPrompt, SubmitOptions, SubmitResult } from '../types';
 import type { ComfyHttp } from './comfy-http';
 
@@ -19,5 +20,5 @@ export async function submitPrompt(http: ComfyHttp, clientId: string, prompt: Ap
   }
   const { prompt_id: promptId, number, node_errors: nodeErrors } = response.data;
   const hasNodeErrors = nodeErrors && typeof nodeErrors === 'object' && Object.keys(nodeErrors).length > 0;
-  return { promptId, number: Number(number), nodeErrors: hasNodeErrors ? nodeErrors : undefined };
+  return { promptId, number: typeof number === 'number' ? number : Number(serverText(number)), nodeErrors: hasNodeErrors ? nodeErrors : undefined };
 }

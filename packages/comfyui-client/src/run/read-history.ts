@@ -2,7 +2,11 @@ import { ComfyExecutionError } from '../errors/comfy-execution-error';
 import { ComfyHttpError } from '../errors/comfy-http-error';
 import { ComfyInterruptedError } from '../errors/comfy-interrupted-error';
 import { isJsonObject } from '../json-object';
+import { cut, serverText, shown } from '../server-text';
 import type { HistoryEntry, OutputFile, RunResult, StatusMessage } from '../types';
+
+/** A file's subfolder or type as text: a string as it is (a long one is unnameable, below), a missing one as `absent`. */
+const fileField = (value: unknown, absent: string): string => (typeof value === 'string' ? value : serverText(value ?? absent));
 
 /**
  * Every file named by the output nodes' UI dicts (images, gifs, audio…), each once (a file a node
@@ -16,7 +20,7 @@ export function outputFiles(entry: HistoryEntry): OutputFile[] {
       if (!Array.isArray(items)) continue;
       for (const item of items) {
         if (item && typeof item === 'object' && typeof item.filename === 'string') {
-          const file = { nodeId, filename: item.filename, subfolder: String(item.subfolder ?? ''), type: String(item.type ?? 'output') };
+          const file = { nodeId, filename: item.filename, subfolder: fileField(item.subfolder, ''), type: fileField(item.type, 'output') };
           const key = JSON.stringify([file.nodeId, file.type, file.subfolder, file.filename]);
           if (seen.has(key)) continue;
           seen.add(key);
@@ -30,9 +34,6 @@ export function outputFiles(entry: HistoryEntry): OutputFile[] {
 
 /** NUL or a lone UTF-16 surrogate: no file name or node id has them, and PostgreSQL cannot store them in JSON. */
 export const UNNAMEABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-/** At most 200 characters of a name the server sent, for a message (which is logged as it is). */
-const cut = (text: string) => (text.length > 200 ? `${text.slice(0, 200)}…` : text);
-const shown = (text: string) => JSON.stringify(cut(text));
 /** Longer than any path a file system gives a file in ComfyUI's folders (Linux: 4096 bytes for a whole path). */
 const MAX_OUTPUT_NAME_CHARS = 4_096;
 /** No file has such a name: NUL, a lone surrogate, or longer than any path (which would be stored, sent in every event and asked of /view). */
