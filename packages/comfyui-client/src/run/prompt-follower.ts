@@ -17,7 +17,10 @@ export interface FollowerDeps {
   log: ClientLogger;
 }
 
-/** Right after a terminal event, history is polled this fast, for this long (it lags execution_success). */
+/**
+ * Right after a terminal event, history is polled this fast, for this long (it lags execution_success).
+ * Also the least time between two looks, however many events wake the follower meanwhile.
+ */
 const FAST_POLL_MS = 50;
 const HISTORY_GRACE_MS = 5_000;
 /** Every this many slow polls, /queue is checked so a deleted prompt doesn't leave us waiting forever. */
@@ -54,7 +57,14 @@ function progressStep(data: Record<string, any>): { node: string; value: number;
 export class PromptFollower {
   private readonly unsubscribes: (() => void)[];
   private hint: Hint | undefined;
+  /** When the standing hint was first given: its grace counts from there, however often the server repeats it. */
   private hintAt = 0;
+  /**
+   * A terminal event's grace ran out with the prompt still running (a server repeating `executing
+   * {node: null}`, an ExecutionBlocker's error whose run went on): later terminal events are kept for
+   * their details, but no longer taken to mean history is due, to be asked for at once and fast.
+   */
+  private hintsMisled = false;
   private started = false;
   private callbacks: Promise<void> = Promise.resolve();
   private wake: (() => void) | undefined;
@@ -154,7 +164,7 @@ export class PromptFollower {
     const pollMs = this.options.pollIntervalMs ?? 1_000;
     const unreachableMs = this.options.unreachableTimeoutMs ?? 60_000;
     let unreachableSince: number | undefined;
-    if (this.justPosted && !this.hint && this.deps.socketOpen?.()) await this.sleep(pollMs);
+    if (this.justPosted && !this.hint && this.deps.socketOpen?.()) await this.sleep(pollMs, 0);
     for (let tick = 0; !signal?.aborted; tick++) {
       try {
         const settled = await this.check(tick);
@@ -166,7 +176,7 @@ export class PromptFollower {
         if (Date.now() - unreachableSince > unreachableMs) throw error;
         this.deps.log.warn('comfyui unreachable while following a prompt', { promptId: this.promptId, error: error.message });
       }
-      await this.sleep(this.hint ? FAST_POLL_MS : pollMs);
+      await this.sleep(this.hint && !this.hintsMisled ? FAST_POLL_MS : pollMs);
     }
     // The abort handler rejects the race; this value is never seen.
     return new Promise<never>(() => undefined);
@@ -187,7 +197,10 @@ export class PromptFollower {
     } else if (queue.running.some((item) => item.promptId === this.promptId)) {
       this.markStarted();
       // Still running after a terminal-looking event: an ExecutionBlocker error lets the run go on.
-      if (overdue) this.hint = undefined;
+      if (overdue) {
+        this.hint = undefined;
+        this.hintsMisled = true;
+      }
       return undefined;
     } else if (queue.pending.some((item) => item.promptId === this.promptId)) return undefined;
     // History is written before the prompt leaves the queue, so look once more before calling it lost.
@@ -277,9 +290,12 @@ export class PromptFollower {
   private setHint(hint: Hint): void {
     // executing{node:null} follows the error/interrupt event; keep the event, it carries the details.
     if (hint.kind === 'done' && (this.hint?.kind === 'error' || this.hint?.kind === 'interrupted')) return;
+    const news = this.hint?.kind !== hint.kind;
+    // The grace is the history's lag behind the first terminal event: a repeat must not put it off.
+    if (!this.hint) this.hintAt = Date.now();
     this.hint = hint;
-    this.hintAt = Date.now();
-    this.wake?.();
+    // A repeat tells nothing new (waking on each asked /history once per frame, back to back).
+    if (news && !this.hintsMisled) this.wake?.();
   }
 
   private markStarted(): void {
@@ -302,14 +318,26 @@ export class PromptFollower {
     await Promise.race([this.callbacks, new Promise((resolve) => setTimeout(resolve, CALLBACK_DRAIN_MS).unref())]);
   }
 
-  private sleep(ms: number): Promise<void> {
+  /**
+   * Waits `ms`, or less when woken (an event, an abort), though not less than `least` (FAST_POLL_MS
+   * after the last look): a stream of events wakes the follower at most that often.
+   */
+  private sleep(ms: number, least = FAST_POLL_MS): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
+      const earliest = Date.now() + Math.min(ms, least);
+      let timer = setTimeout(done, ms);
+      let hurried = false;
       function done() {
+        hurried = true;
         clearTimeout(timer);
         resolve();
       }
-      this.wake = done;
+      this.wake = () => {
+        if (hurried) return;
+        hurried = true;
+        clearTimeout(timer);
+        timer = setTimeout(done, Math.max(0, earliest - Date.now()));
+      };
     });
   }
 }

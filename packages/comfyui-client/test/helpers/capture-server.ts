@@ -25,6 +25,8 @@ export interface ReplayCase {
   silent?: boolean;
   /** Per-frame pause (ms) once the answer to the POST is sent; 0 sends them all at once. */
   frameGapMs?: number;
+  /** /history stays `{}`, and /queue lists the prompt running, this long after its terminal event (a server slow to write history). */
+  historyLagMs?: number;
 }
 
 interface Live {
@@ -142,6 +144,13 @@ export class CaptureServer {
       raw: swapId(m.raw, capturedId, promptId),
       terminal: ['execution_success', 'execution_error', 'execution_interrupted'].includes(m.data.type),
     }));
+    let ending = false;
+    const end = () => {
+      if (ending) return;
+      ending = true;
+      if (chosen.historyLagMs) setTimeout(() => (live.done = true), chosen.historyLagMs);
+      else live.done = true;
+    };
     void (async () => {
       if (!chosen.silent) this.send(live.clientId, chosen.before?.(promptId) ?? []);
       for (const [index, frame] of frames.entries()) {
@@ -151,9 +160,9 @@ export class CaptureServer {
           this.send(live.clientId, chosen.between?.(promptId, index) ?? []);
         }
         // As the real server: the history entry is written after the terminal event, before the last status.
-        if (frame.terminal) live.done = true;
+        if (frame.terminal) end();
       }
-      live.done = true;
+      end();
     })();
   }
 }
