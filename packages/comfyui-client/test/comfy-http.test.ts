@@ -25,6 +25,13 @@ describe('ComfyHttp (axios over undici)', () => {
         if (req.url!.endsWith('/boom')) return void res.writeHead(500).end('no');
         if (req.url!.endsWith('/text')) return void res.writeHead(400).end('not json');
         if (req.url!.endsWith('/gzip')) return void res.writeHead(200, { 'content-encoding': 'gzip', 'content-type': 'application/json' }).end(gzipSync('{"zipped":true}'));
+        // Labelled compressed, and not: nothing at all (announced, or in chunks), plain text, a cut stream, a proxy's 502 page.
+        if (req.url!.endsWith('/gzip-empty')) return void res.writeHead(200, { 'content-encoding': 'gzip', 'content-length': 0 }).end();
+        if (req.url!.endsWith('/br-empty-chunked')) return void res.writeHead(200, { 'content-encoding': 'br', 'transfer-encoding': 'chunked' }).end();
+        if (req.url!.endsWith('/gzip-plain')) return void res.writeHead(200, { 'content-encoding': 'gzip', 'content-type': 'application/json' }).end('{"plain":true}');
+        if (req.url!.endsWith('/br-plain')) return void res.writeHead(200, { 'content-encoding': 'br' }).end('{"plain":true}');
+        if (req.url!.endsWith('/gzip-cut')) return void res.writeHead(200, { 'content-encoding': 'gzip' }).end(gzipSync('{"zipped":true}').subarray(0, 12));
+        if (req.url!.endsWith('/gzip-502')) return void res.writeHead(502, { 'content-encoding': 'gzip' }).end('Bad Gateway');
         if (req.url!.endsWith('/bytes')) return void res.end(Buffer.from([0, 1, 2, 255]));
         if (req.url!.endsWith('/brotli')) return void res.writeHead(200, { 'content-encoding': 'br' }).end(brotliCompressSync('{"brotli":true}'));
         if (req.url!.endsWith('/missing')) return void res.writeHead(404).end('{"error":"none"}');
@@ -63,6 +70,29 @@ describe('ComfyHttp (axios over undici)', () => {
     expect(await client.ok({ url: '/gzip' })).toEqual({ zipped: true });
     expect(await client.ok({ url: '/brotli' })).toEqual({ brotli: true });
     expect([...(await client.ok<Buffer>({ url: '/bytes', responseType: 'arraybuffer' }))]).toEqual([0, 1, 2, 255]);
+  });
+
+  it('when an answer labelled compressed has no body, then it is an empty body, as axios read it', async () => {
+    const client = new ComfyHttp(base, 2_000);
+    expect(await client.request({ url: '/gzip-empty' })).toEqual({ status: 200, data: '' });
+    expect(await client.request({ url: '/br-empty-chunked' })).toEqual({ status: 200, data: '' });
+    expect((await client.ok<Buffer>({ url: '/gzip-empty', responseType: 'arraybuffer' })).length).toBe(0);
+  });
+
+  it('when a body labelled gzip (or br) is not (plain text, a cut stream), then it is a ComfyHttpError naming the encoding, not unreachable; a 5xx stays unreachable', async () => {
+    const client = new ComfyHttp(base, 2_000);
+    const plain = await client.ok({ url: '/gzip-plain' }).catch((e) => e);
+    expect(plain).toBeInstanceOf(ComfyHttpError);
+    expect(plain).toMatchObject({ status: 200, method: 'GET', path: '/gzip-plain' });
+    expect(plain.message).toBe(`ComfyUI at ${base} answered GET /gzip-plain with a body that is not gzip as its Content-Encoding says (incorrect header check)`);
+    await expect(client.ok({ url: '/gzip-cut', responseType: 'arraybuffer' })).rejects.toMatchObject({
+      name: 'ComfyHttpError',
+      message: `ComfyUI at ${base} answered GET /gzip-cut with a body that is not gzip as its Content-Encoding says (unexpected end of file)`,
+    });
+    await expect(client.ok({ url: '/br-plain' })).rejects.toMatchObject({ name: 'ComfyHttpError', message: `ComfyUI at ${base} answered GET /br-plain with a body that is not br as its Content-Encoding says (Decompression failed)` });
+    await expect(client.ok({ url: '/gzip-502' })).rejects.toMatchObject({ name: 'ComfyUnreachableError', status: 502, message: `ComfyUI at ${base} answered 502 to GET /gzip-502` });
+    // The connection of an answer given up is not left busy: the next request is answered.
+    expect(await client.ok({ url: '/gzip' })).toEqual({ zipped: true });
   });
 
   it('when ComfyUI answers 5xx, is too slow or is not there, then ComfyUnreachableError says which', async () => {

@@ -6,7 +6,7 @@ import { ComfyUnreachableError } from '../errors/comfy-unreachable-error';
 import { isJsonObject } from '../json-object';
 import { parseComfyJson } from '../parse-comfy-json';
 import { requestThroughAdapter } from './adapter-request';
-import { TransferCutError, undiciAdapter, type TransferPace } from './undici-adapter';
+import { TransferCutError, undiciAdapter, UndecodableBodyError, type TransferPace } from './undici-adapter';
 
 /** One request to ComfyUI: a JSON body (or a FormData upload), an answer read as JSON (or bytes). */
 export interface ComfyRequest {
@@ -56,7 +56,8 @@ export interface ComfyResponse<T> {
  * answer) is bounded by its pace instead (TransferPace): no byte for `timeoutMs` is a stall, and it
  * may take `timeoutMs` plus 1 s per MIN_FILE_BYTES_PER_S bytes arrived. A server that does not
  * answer at all within `timeoutMs`, network failures and 5xx become ComfyUnreachableError; a file
- * that stalls or comes too slowly is a ComfyTransferError; other
+ * that stalls or comes too slowly is a ComfyTransferError; a body that is not in the Content-Encoding
+ * it names is a ComfyHttpError (an empty one is read as empty, as axios did); other
  * statuses are returned to the caller, which knows what a 400 means for its route. A JSON answer is
  * parsed, Python's NaN and Infinity included (a body that is not JSON stays text). Set up for the
  * hot path (per job the orchestrator makes two requests and the file-organizer one): the requests go
@@ -97,12 +98,21 @@ export class ComfyHttp {
         throw new ComfyHttpError(method, String(config.url), status, undefined, `ComfyUI at ${this.shownUrl} answered ${what} with more than ${mib(limit)}: no such answer is read`, true);
       }
       if (error instanceof TransferCutError) throw transferError(this.shownUrl, what, error);
+      if (error instanceof UndecodableBodyError) {
+        const { status } = error.response!;
+        if (status >= 500) throw this.serverFailed(status, what);
+        // Answered, with a body that is not in the encoding it names: malformed, as a page that is not JSON is.
+        throw new ComfyHttpError(method, String(config.url), status, undefined, `ComfyUI at ${this.shownUrl} answered ${what} with a body that is not ${error.encoding} as its Content-Encoding says (${error.reason})`);
+      }
       throw new ComfyUnreachableError(`ComfyUI at ${this.shownUrl} unreachable (${what}: ${code ?? (error as Error).message})`, undefined, { cause: error });
     }
-    if (response.status >= 500) {
-      throw new ComfyUnreachableError(`ComfyUI at ${this.shownUrl} answered ${response.status} to ${what}`, response.status);
-    }
+    if (response.status >= 500) throw this.serverFailed(response.status, what);
     return response;
+  }
+
+  /** A 5xx, whatever its body: ComfyUI (or a proxy before it) failed, and another try may find it well. */
+  private serverFailed(status: number, what: string): ComfyUnreachableError {
+    return new ComfyUnreachableError(`ComfyUI at ${this.shownUrl} answered ${status} to ${what}`, status);
   }
 
   /** A request whose only acceptable answer is 200: JSON (or nothing), or bytes when asked for. */

@@ -48,14 +48,36 @@ async function bodyOf(data: unknown, headers: AxiosHeaders): Promise<string | Bu
 
 const DECODERS: Record<string, () => Transform> = { gzip: createGunzip, 'x-gzip': createGunzip, deflate: createInflate, br: createBrotliDecompress };
 
+/** zlib's own refusal of its input (Z_DATA_ERROR, Z_BUF_ERROR for a cut stream, brotli's ERR__ERROR_…), not a failed transfer. */
+function isDecodeFailure(error: unknown): error is Error & { code: string } {
+  const { code, errno } = (error ?? {}) as { code?: unknown; errno?: unknown };
+  return typeof errno === 'number' && typeof code === 'string' && /^(Z_|ERR__)/.test(code);
+}
+
+/**
+ * The answer's body is not in the Content-Encoding it names (plain text labelled gzip, a cut
+ * stream): the server answered, with something malformed, rather than failed to (axios passed
+ * zlib's error on, which read as a failed connection).
+ */
+export class UndecodableBodyError extends AxiosError {
+  constructor(
+    readonly encoding: string,
+    readonly reason: string,
+    config: InternalAxiosRequestConfig,
+    response: AxiosResponse,
+  ) {
+    super(`the body is not ${encoding} as its Content-Encoding says (${reason})`, AxiosError.ERR_BAD_RESPONSE, config, undefined, response);
+  }
+}
+
 /**
  * The whole answer, decoded, up to `limit` bytes (axios's maxContentLength: -1 or Infinity for none).
  * An answer announcing more (Content-Length) is refused before a byte of it is read; one sending
  * more than it announced or than the limit is cut off there.
  */
-async function readBody(body: Readable, encoding: string | string[] | undefined, declared: number, limit: number, tooLarge: () => AxiosError, onChunk?: (bytes: number) => void): Promise<Buffer> {
+async function readBody(body: Readable, encoding: string | string[] | undefined, declared: number, limit: number, refuse: Refusals, onChunk?: (bytes: number) => void): Promise<Buffer> {
   try {
-    return await readBodyOnce(body, encoding, declared, limit, tooLarge, onChunk);
+    return await readBodyOnce(body, encoding, declared, limit, refuse, onChunk);
   } catch (error) {
     // A body left unread holds its connection busy in the pool (undici's bodyTimeout: 5 minutes).
     body.once('error', () => undefined);
@@ -64,16 +86,37 @@ async function readBody(body: Readable, encoding: string | string[] | undefined,
   }
 }
 
-async function readBodyOnce(body: Readable, encoding: string | string[] | undefined, declared: number, limit: number, tooLarge: () => AxiosError, onChunk?: (bytes: number) => void): Promise<Buffer> {
-  if (limit > -1 && declared > limit) throw tooLarge();
+async function readBodyOnce(body: Readable, encoding: string | string[] | undefined, declared: number, limit: number, refuse: Refusals, onChunk?: (bytes: number) => void): Promise<Buffer> {
+  if (limit > -1 && declared > limit) throw refuse.tooLarge();
   // Content-Encoding sent twice comes as an array: one header, as node:http joins it (axios then
   // decoded nothing), and no decoder matches such a list.
-  const named = Array.isArray(encoding) ? encoding.join(', ') : encoding;
-  const decoder = named ? DECODERS[named.trim().toLowerCase()] : undefined;
-  const stream = (decoder ? pipeline(body, decoder(), () => undefined) : body) as AsyncIterable<Buffer>;
+  const named = (Array.isArray(encoding) ? encoding.join(', ') : encoding)?.trim().toLowerCase();
+  const decode = named ? DECODERS[named] : undefined;
+  if (!decode) return gather(body, declared, limit, refuse.tooLarge, onChunk);
+  const decoded = pipeline(body, decode(), () => undefined);
+  let sent = 0;
+  body.on('data', (chunk: Buffer) => (sent += chunk.length));
+  try {
+    return await gather(decoded, 0, limit, refuse.tooLarge, onChunk);
+  } catch (error) {
+    if (!isDecodeFailure(error)) throw error;
+    // No byte to decode: an empty body, whatever it is labelled (axios read it so).
+    if (sent === 0) return Buffer.alloc(0);
+    throw refuse.undecodable(named!, error.message);
+  }
+}
+
+/** What readBody throws for an answer it refuses: larger than the limit, or not in its Content-Encoding. */
+interface Refusals {
+  tooLarge(): AxiosError;
+  undecodable(encoding: string, reason: string): AxiosError;
+}
+
+/** A stream's bytes, up to `limit`; `declared` of them (a Content-Length, of a body read as sent) go into one buffer. */
+async function gather(stream: AsyncIterable<Buffer>, declared: number, limit: number, tooLarge: () => AxiosError, onChunk?: (bytes: number) => void): Promise<Buffer> {
   // An announced length (ComfyUI's /view: a FileResponse) is read into one buffer of that size: an
   // image costs its size once, not twice (its chunks, then their concatenation).
-  let whole = !decoder && declared > 0 ? Buffer.allocUnsafe(declared) : undefined;
+  let whole = declared > 0 ? Buffer.allocUnsafe(declared) : undefined;
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stream) {
@@ -199,15 +242,19 @@ export function undiciAdapter(baseUrl: string, dispatcher: Dispatcher = COMFY_DI
       const responseHeaders = answer.headers as Record<string, string>;
       const limit = config.maxContentLength ?? -1;
       const declared = Number(responseHeaders['content-length'] ?? 0) || 0;
-      // axios's own error for it, with the status: its caller tells a too-large answer from a failed connection.
-      const tooLarge = () => new AxiosError(`maxContentLength size of ${limit} exceeded`, AxiosError.ERR_BAD_RESPONSE, config, undefined, { data: undefined, status: answer.statusCode, statusText: '', headers: responseHeaders, config });
+      const statusOnly: AxiosResponse = { data: undefined, status: answer.statusCode, statusText: '', headers: responseHeaders, config };
+      const refuse: Refusals = {
+        // axios's own error for it, with the status: its caller tells a too-large answer from a failed connection.
+        tooLarge: () => new AxiosError(`maxContentLength size of ${limit} exceeded`, AxiosError.ERR_BAD_RESPONSE, config, undefined, statusOnly),
+        undecodable: (encoding, reason) => new UndecodableBodyError(encoding, reason, config, statusOnly),
+      };
       const onChunk = pace
         ? (bytes: number) => {
             received += bytes;
             arm();
           }
         : undefined;
-      const bytes = await readBody(answer.body, answer.headers['content-encoding'], declared, limit, tooLarge, onChunk);
+      const bytes = await readBody(answer.body, answer.headers['content-encoding'], declared, limit, refuse, onChunk);
       const data = config.responseType === 'arraybuffer' ? bytes : bytes.toString('utf8');
       return settle({ data, status: answer.statusCode, statusText: '', headers: responseHeaders, config, request: undefined }, config);
     } catch (error) {
