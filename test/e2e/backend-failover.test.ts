@@ -1,3 +1,4 @@
+import { loadGeneration } from '@anime/pipeline';
 import { startSimulatorProcess, type SimulatorProcess } from '@anime/stack';
 import { waitFor } from '@anime/testing';
 import { expectCompletedOnce } from './expect-completed-once';
@@ -49,7 +50,7 @@ describe('backend pool: a backend killed mid-prompt, and every backend down', ()
     expect([onA.status, onA.backend, onB.status, onB.backend]).toEqual(['completed', simulators[0].url, 'completed', simulators[1].url]);
     // Both simulators list anime-v1.safetensors first: the missing name is never sent to ComfyUI.
     expect(fallback.status).toBe('completed');
-    const graph = (await fx.db.generationJob.findUniqueOrThrow({ where: { id: g } })).workflow as Record<string, { class_type: string; inputs: Record<string, unknown> }>;
+    const graph = (await loadGeneration(fx.db, g))!.workflow as Record<string, { class_type: string; inputs: Record<string, unknown> }>;
     expect(Object.values(graph).filter((node) => node.class_type === 'CheckpointLoaderSimple').map((node) => node.inputs.ckpt_name)).toEqual(['anime-v1.safetensors']);
     expect(none).toMatchObject({ status: 'failed', error: { code: 'no_capable_backend', message: expect.stringContaining('LoRA "delta-nobody.safetensors"') }, attempts: [] });
     expect((await backends()).find((item) => item.url === simulators[1].url)).toMatchObject({ checkpoints: ['anime-v1.safetensors', 'beta-only.safetensors'], loras: [] });

@@ -1,4 +1,5 @@
 import axios from 'axios';
+import { loadGeneration } from '@anime/pipeline';
 import { startSimulatorProcess, type SimulatorProcess } from '@anime/stack';
 import { startPromptRefusingProxy } from './prompt-refusing-proxy';
 import { startStackFixture, waitForGenerationEnd, type StackFixture } from './stack-fixture';
@@ -36,7 +37,6 @@ describe('render retries after a transient fault', () => {
     // Each attempt keeps the graph it sent; the one that rendered is what the generation shows.
     const attempts = await fx.db.jobAttempt.findMany({ where: { jobId: done.id }, orderBy: { number: 'asc' } });
     expect(attempts.every((a) => a.workflow !== null)).toBe(true);
-    const row = await fx.db.generationJob.findUniqueOrThrow({ where: { id: done.id } });
-    expect(attempts[1].workflow).toEqual(row.workflow);
+    expect(attempts[1].workflow).toEqual((await loadGeneration(fx.db, done.id))!.workflow);
   });
 });

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ComfyClient } from '@anime/comfyui-client';
 import { encodePng } from '@anime/comfyui-simulator';
+import { loadGeneration } from '@anime/pipeline';
 import { portraitGraph, portraitParams } from '../../services/gateway/test/workflow-template-fixture';
 import { startStackFixture, waitForGenerationEnd, type StackFixture } from './stack-fixture';
 
@@ -81,7 +82,7 @@ describe('workflow templates through the whole stack', () => {
     expect(received['20'].inputs.image).toEqual(expect.stringContaining(`anime-ref-${face.sha256}`));
 
     // What was sent is what the generation stores, and the chosen version is recorded for a retry.
-    const row = await fx.db.generationJob.findUniqueOrThrow({ where: { id: res.data.id } });
+    const row = (await loadGeneration(fx.db, res.data.id))!;
     // ComfyUI adds `is_changed` (the file's hash) to LoadImage nodes of the prompt it keeps; the rest is as sent.
     const withoutIsChanged = Object.fromEntries(Object.entries(received).map(([id, node]) => {
       const { is_changed: _hash, ...sent } = node as typeof node & { is_changed?: unknown };

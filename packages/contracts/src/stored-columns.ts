@@ -32,7 +32,7 @@ export const jobConditioningSchema = z.object({
 });
 export type JobConditioning = z.infer<typeof jobConditioningSchema>;
 
-/** An API-format ComfyUI graph as submitted (`generation_jobs.workflow`): node id → node. */
+/** An API-format ComfyUI graph as submitted (`job_attempts.workflow`): node id → node. */
 export const storedWorkflowSchema = z.record(
   z.string(),
   z.object({ class_type: z.string(), inputs: z.record(z.string(), z.unknown()), _meta: z.object({ title: z.string().optional() }).optional() }),

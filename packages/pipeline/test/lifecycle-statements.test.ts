@@ -201,4 +201,30 @@ describe('JobLifecycle statements', () => {
     expect(await loadGeneration(db, without)).toEqual(await db.generationJob.findUnique({ where: { id: without }, include }));
     expect(await loadGeneration(db, '00000000-0000-4000-8000-000000000000')).toBeNull();
   });
+
+  it("when attempts are submitted, then each graph is stored once, on its attempt (the job's row, rewritten at every change, carries no copy), and the row the stages read has the latest attempt's", async () => {
+    const id = await resolved();
+    const other = { '1': { class_type: 'EmptyImage', inputs: { width: 64 } }, '2': { class_type: 'SaveImage', inputs: { images: ['1', 0] } } };
+    const stored = async () => (await poolOf(db).query<{ job: unknown; attempts: unknown[] }>(
+      `SELECT j.workflow AS job, (SELECT json_agg(a.workflow ORDER BY a.number) FROM job_attempts a WHERE a."jobId" = j.id) AS attempts FROM generation_jobs j WHERE j.id = $1`, [id])).rows[0];
+    expect((await loadGeneration(db, id))?.workflow).toBeNull();
+    await lifecycle.submit(id, { backend: 'http://a', promptId: `w1-${id}`, workflow });
+    expect(await stored()).toEqual({ job: null, attempts: [workflow] });
+    expect((await loadGeneration(db, id))?.workflow).toEqual(workflow);
+    await lifecycle.resubmit(id, { backend: 'http://b', promptId: `w2-${id}`, workflow: other }, 'backend_lost');
+    expect(await stored()).toEqual({ job: null, attempts: [workflow, other] });
+    expect((await loadGeneration(db, id))?.workflow).toEqual(other);
+    await lifecycle.render(id, { backend: 'http://b', promptId: `w2-${id}`, items: [] });
+    expect((await lifecycle.loadClaimingFiling(id, crypto.randomUUID())).generation?.workflow).toEqual(other);
+  });
+
+  it("when a row is from before attempts recorded their graph (the job's row holds it, its attempts none), then the row the stages read still has it", async () => {
+    const id = await resolved();
+    await lifecycle.submit(id, { backend: 'http://a', promptId: `old-${id}`, workflow });
+    await poolOf(db).query(`UPDATE job_attempts SET workflow = NULL WHERE "jobId" = $1`, [id]);
+    await poolOf(db).query(`UPDATE generation_jobs SET workflow = $2::jsonb WHERE id = $1`, [id, JSON.stringify(workflow)]);
+    expect((await loadGeneration(db, id))?.workflow).toEqual(workflow);
+    await lifecycle.render(id, { backend: 'http://a', promptId: `old-${id}`, items: [] });
+    expect((await lifecycle.loadClaimingFiling(id, crypto.randomUUID())).generation?.workflow).toEqual(workflow);
+  });
 });

@@ -1,6 +1,6 @@
 import type { Simulator } from '@anime/comfyui-simulator';
 import type { Db } from '@anime/db';
-import { JOB_ERROR_DETAILS_MAX_CHARS, JOB_ERROR_MESSAGE_MAX_CHARS } from '@anime/pipeline';
+import { JOB_ERROR_DETAILS_MAX_CHARS, JOB_ERROR_MESSAGE_MAX_CHARS, loadGeneration } from '@anime/pipeline';
 import { waitFor } from '@anime/testing';
 import { listenToJobEvents } from './job-events-listener';
 import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrator-fixture';
@@ -193,7 +193,7 @@ describe('render stage on a ComfyUI listing model names PostgreSQL cannot store 
   it('when /object_info lists checkpoints and LoRAs with NUL or a lone surrogate, then those are ignored: the backend row is written and the job renders with a real checkpoint', async () => {
     const id = await fx.resolvedGeneration({ seed: 21 });
     const row = await waitFor(async () => {
-      const g = await fx.db.generationJob.findUniqueOrThrow({ where: { id } });
+      const g = (await loadGeneration(fx.db, id))!;
       return g.stage === 'rendered' || g.status === 'failed' ? g : null;
     }, 'the render to end', 30_000);
     expect(row).toMatchObject({ stage: 'rendered', errorCode: null });

@@ -93,7 +93,7 @@ describe('models deleted from or added to a running backend (orchestrator in-pro
     beta.setModels({ checkpoints: ['shared.safetensors', 'fresh-xl.safetensors'] });
     const rendered = await settled(await render({ checkpoint: 'fresh-xl.safetensors' }));
     expect([rendered.stage, rendered.errorCode, rendered.backend]).toEqual(['rendered', null, beta.url]);
-    const loaders = Object.values(rendered.workflow as Record<string, { class_type: string; inputs: Record<string, unknown> }>).filter((node) => node.class_type === 'CheckpointLoaderSimple');
+    const loaders = Object.values(rendered.attempts.at(-1)!.workflow as Record<string, { class_type: string; inputs: Record<string, unknown> }>).filter((node) => node.class_type === 'CheckpointLoaderSimple');
     expect(loaders.map((node) => node.inputs.ckpt_name)).toEqual(['fresh-xl.safetensors']);
   });
 

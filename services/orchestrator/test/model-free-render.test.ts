@@ -1,4 +1,5 @@
 import type { JobConditioning } from '@anime/contracts';
+import { loadGeneration } from '@anime/pipeline';
 import { waitFor } from '@anime/testing';
 import { registerWorkflow } from '@anime/workflows';
 import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrator-fixture';
@@ -24,7 +25,7 @@ describe('a graph that loads no model, on a ComfyUI that has no models (orchestr
 
   const ended = (id: string) =>
     waitFor(async () => {
-      const row = await fx.db.generationJob.findUniqueOrThrow({ where: { id } });
+      const row = (await loadGeneration(fx.db, id))!;
       return row.stage === 'rendered' || row.status === 'failed' ? row : null;
     }, 'the render to end');
 

@@ -1,7 +1,7 @@
 import type { Simulator, SimulatorOptions } from '@anime/comfyui-simulator';
 import type { ConditioningReference, JobConditioning } from '@anime/contracts';
 import { LocalLibraryStorage, sha256Hex } from '@anime/media';
-import { loadGenerationResource } from '@anime/pipeline';
+import { loadGeneration, loadGenerationResource } from '@anime/pipeline';
 import { waitFor } from '@anime/testing';
 import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrator-fixture';
 
@@ -64,7 +64,7 @@ describe('references that condition (orchestrator in-process, one backend with I
       { id: 'ref-turnaround', label: 'side view', kind: 'turnaround', sha256: f.references[2].sha256, applied: false, appliedHow: { reason: 'not_used' } },
     ]);
     // What the record says is what the graph does: IPAdapter reads the face's LoadImage.
-    const graph = (await f.db.generationJob.findUniqueOrThrow({ where: { id } })).workflow as Record<string, { class_type: string; inputs: Record<string, unknown> }>;
+    const graph = (await loadGeneration(f.db, id))!.workflow as Record<string, { class_type: string; inputs: Record<string, unknown> }>;
     const ipAdapter = Object.values(graph).find((n) => n.class_type === 'IPAdapter')!;
     const [imageNode] = ipAdapter.inputs.image as [string, number];
     expect(graph[imageNode].inputs.image).toContain(f.references[1].sha256);

@@ -1,6 +1,6 @@
 import { generationRequestBodySchema, type JobConditioning } from '@anime/contracts';
 import type { Db } from '@anime/db';
-import { JobLifecycle, type RunningService } from '@anime/pipeline';
+import { JobLifecycle, loadGeneration, type RunningService } from '@anime/pipeline';
 import { waitFor } from '@anime/testing';
 import { registerWorkflow } from '@anime/workflows';
 import { DEFAULT_CHECKPOINTS } from '@anime/comfyui-simulator';
@@ -42,7 +42,8 @@ describe('render stage with a registered template (orchestrator in-process, simu
     const { job } = await new JobLifecycle(db).create({ body, source: 'test', resolution: { ...resolution, conditioning } });
     await service.ctx.queues.enqueueStage(job);
     return waitFor(async () => {
-      const row = await db.generationJob.findUniqueOrThrow({ where: { id: job.id } });
+      // The row as the stages read it: its workflow is the graph its latest attempt sent.
+      const row = (await loadGeneration(db, job.id))!;
       return row.stage === 'rendered' || row.status === 'failed' ? row : null;
     }, 'the render to end');
   }

@@ -46,8 +46,10 @@ export function target(name: TransitionName): string {
  * generation_jobs' columns as Prisma's model lists them (no field is @map-ped), so a row read here
  * is the row Prisma reads. Named, never `*`: a column a migration adds under a running process
  * would change a prepared statement's result type, which PostgreSQL refuses until reconnecting.
+ * `computed`: an expression (ending `AS "<column>"`) read in place of a column.
  */
-export const jobColumns = (alias: string) => Object.values(Prisma.GenerationJobScalarFieldEnum).map((c) => `${alias}."${c}"`).join(', ');
+export const jobColumns = (alias: string, computed: Partial<Record<Prisma.GenerationJobScalarFieldEnum, string>> = {}) =>
+  Object.values(Prisma.GenerationJobScalarFieldEnum).map((c) => computed[c] ?? `${alias}."${c}"`).join(', ');
 
 /** A job_events row for each (seq, type, payload) the SELECT after it yields; the payload gets its seq. */
 export const insertEvents = (select: string) => `INSERT INTO job_events (id, "jobId", seq, type, payload, "createdAt")

@@ -96,11 +96,15 @@ const drainingBackend = `d AS (SELECT EXISTS (SELECT 1 FROM backends WHERE url =
 /** One row: the recorded attempt's seq and number (null when nothing was recorded), and whether the backend drains. */
 const recordedOrDraining = `SELECT n."eventSeq" AS seq, n.source, n."requestId", n.number, d.draining FROM d LEFT JOIN n ON true`;
 
-/** $1 id, $2 backend, $3 promptId, $4 workflow, $5 referenceUse, $6 submitted payload. */
+/**
+ * $1 id, $2 backend, $3 promptId, $4 workflow, $5 referenceUse, $6 submitted payload. The graph ($4,
+ * a few KB) is written once, on the attempt's row: the job's row, rewritten by every later change of
+ * the job, does not carry a copy (its latest attempt's is read in its place: load-generation.ts).
+ */
 export const SUBMIT: Statement = {
   name: 'lifecycle-submit',
   text: `WITH ${drainingBackend}, j AS (
-  UPDATE generation_jobs SET ${target('submit')}, backend = $2::text, "promptId" = $3::text, workflow = $4::jsonb, "referenceUse" = $5::jsonb,
+  UPDATE generation_jobs SET ${target('submit')}, backend = $2::text, "promptId" = $3::text, "referenceUse" = $5::jsonb,
     "startedAt" = ${SQL_NOW}, "updatedAt" = ${SQL_NOW}, "eventSeq" = "eventSeq" + 1
   WHERE id = $1::uuid AND ${guard('submit')} AND NOT (SELECT draining FROM d)
   RETURNING id, "eventSeq", source, "requestId"
@@ -124,7 +128,7 @@ export const WITHDRAW_SUBMITTED: Statement = {
 export const RESUBMIT: Statement = {
   name: 'lifecycle-resubmit',
   text: `WITH ${drainingBackend}, j AS (
-  UPDATE generation_jobs SET ${target('resubmit')}, backend = $2::text, "promptId" = $3::text, workflow = $4::jsonb, "referenceUse" = $5::jsonb,
+  UPDATE generation_jobs SET ${target('resubmit')}, backend = $2::text, "promptId" = $3::text, "referenceUse" = $5::jsonb,
     "progressValue" = NULL, "progressMax" = NULL, "progressNode" = NULL, "progressSeq" = "eventSeq" + 2,
     "updatedAt" = ${SQL_NOW}, "eventSeq" = "eventSeq" + 2
   WHERE id = $1::uuid AND ${guard('resubmit')} AND NOT (SELECT draining FROM d)
