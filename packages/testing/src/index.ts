@@ -8,5 +8,6 @@ export * from './refused-redis-urls';
 export * from './gate';
 export * from './file-exists';
 export * from './stale-partials-library';
+export * from './stale-partials-sweep-suite';
 export * from './png-header';
 export * from './file-size-limit';

@@ -2,7 +2,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { createEmptyDatabase, type TestDatabase } from '@anime/testing';
+import { createDb, type Db } from '@anime/db';
+import { createEmptyDatabase, createTestDatabase, type TestDatabase } from '@anime/testing';
+import { importLegacy, type ImportLegacyOptions } from '../src/legacy/import-legacy';
+import type { ImportReport } from '../src/legacy/import-report';
 import { LEGACY_FIXTURE_DIR } from '../src/legacy/seed-demo';
 
 /** A database of its own holding the legacy fixture, as the original system left it. */
@@ -37,4 +40,54 @@ export function collectingLog(): { lines: string[]; info(m: string): void; warn(
     warn: (m) => lines.push(`warn: ${m}`),
     error: (m) => lines.push(`error: ${m}`),
   };
+}
+
+/** The legacy fixture imported once into a database and library of the test file's own, for tests of a re-run. */
+export interface ImportedLegacy {
+  /** The target database the fixture was imported into. */
+  readonly db: Db;
+  /** The library its reference files were copied into. */
+  readonly libraryDir: string;
+  /** Runs the import again, from the same legacy database into the same target and library. */
+  rerun(options?: Pick<ImportLegacyOptions, 'dryRun' | 'log'>): Promise<ImportReport>;
+}
+
+/**
+ * Sets up, in the calling file or `describe`, the legacy database, the target database and the
+ * library, imports the fixture once (beforeAll), and removes them all after (afterAll).
+ */
+export function useImportedLegacy(label: string): ImportedLegacy {
+  let legacy: TestDatabase | undefined;
+  let target: TestDatabase | undefined;
+  let db: Db | undefined;
+  let library: TempDir | undefined;
+
+  const imported: ImportedLegacy = {
+    get db() {
+      if (!db) throw new Error('the target database is created in beforeAll');
+      return db;
+    },
+    get libraryDir() {
+      if (!library) throw new Error('the library is created in beforeAll');
+      return library.path;
+    },
+    rerun: ({ dryRun = false, log } = {}) =>
+      importLegacy({ fromUrl: legacy!.url, targetDb: imported.db, libraryDir: imported.libraryDir, imagesRoot: LEGACY_FIXTURE_DIR, dryRun, log }),
+  };
+
+  beforeAll(async () => {
+    legacy = await createLegacyDatabase();
+    target = await createTestDatabase(label);
+    db = createDb(target.url, { max: 2 });
+    library = await createTempDir(label);
+    await imported.rerun();
+  });
+  afterAll(async () => {
+    await db?.$disconnect();
+    await target?.drop();
+    await legacy?.drop();
+    await library?.remove();
+  });
+
+  return imported;
 }

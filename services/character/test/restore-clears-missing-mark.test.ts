@@ -1,42 +1,21 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { createDb, type Db } from '@anime/db';
 import { recordReferenceFileMissing } from '@anime/pipeline';
-import { createTestDatabase, type TestDatabase } from '@anime/testing';
-import { importLegacy } from '../src/legacy/import-legacy';
-import { LEGACY_FIXTURE_DIR } from '../src/legacy/seed-demo';
-import { createLegacyDatabase, createTempDir, type TempDir } from './legacy-fixture';
+import { useImportedLegacy } from './legacy-fixture';
 
 // The gateway (character detail, reference list, file route) and the orchestrator's staging mark a
 // reference missing once its file is found gone (recordReferenceFileMissing). Re-running the legacy
 // import is how a wiped library gets its files back: it writes the bytes with the row's sha256, so
 // the mark it finds must go too, or the detail says `missing: true` of a file that is there.
 
-let legacy: TestDatabase;
-let target: TestDatabase;
-let db: Db;
-let library: TempDir;
-const run = (dryRun = false) => importLegacy({ fromUrl: legacy.url, targetDb: db, libraryDir: library.path, imagesRoot: LEGACY_FIXTURE_DIR, dryRun });
-
-beforeAll(async () => {
-  legacy = await createLegacyDatabase();
-  target = await createTestDatabase('rvgrestoremark');
-  db = createDb(target.url, { max: 2 });
-  library = await createTempDir('rvg-restore-mark');
-  await run();
-});
-
-afterAll(async () => {
-  await db?.$disconnect();
-  await target?.drop();
-  await legacy?.drop();
-  await library?.remove();
-});
+const imported = useImportedLegacy('rvg-restore-mark');
+const run = (dryRun = false) => imported.rerun({ dryRun });
 
 describe('importLegacy re-run on a library that lost a reference file found missing since', () => {
   it('when the file was gone and marked missing, then a dry run leaves the mark and the re-run that puts the file back clears it', async () => {
+    const { db } = imported;
     const sakura = await db.characterReference.findFirstOrThrow({ where: { label: 'Sakura' } });
-    await rm(path.join(library.path, sakura.path));
+    await rm(path.join(imported.libraryDir, sakura.path));
     expect(await recordReferenceFileMissing(db, sakura)).toBe(true);
 
     await run(true);
@@ -47,6 +26,7 @@ describe('importLegacy re-run on a library that lost a reference file found miss
   });
 
   it('when the file is there intact but was marked while the library was away, then a re-run (which hashes it) clears the mark', async () => {
+    const { db } = imported;
     const sakura = await db.characterReference.update({ where: { id: (await db.characterReference.findFirstOrThrow({ where: { label: 'Sakura' } })).id }, data: { missing: false } });
     expect(await recordReferenceFileMissing(db, sakura)).toBe(true);
     expect((await run()).restoredFiles).toEqual([]);

@@ -1,48 +1,26 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { createDb, type Db } from '@anime/db';
-import { createTestDatabase, type TestDatabase } from '@anime/testing';
-import { importLegacy } from '../src/legacy/import-legacy';
-import { LEGACY_FIXTURE_DIR } from '../src/legacy/seed-demo';
-import { collectingLog, createLegacyDatabase, createTempDir, type TempDir } from './legacy-fixture';
+import { collectingLog, useImportedLegacy } from './legacy-fixture';
 
 // A re-run of the legacy import puts back reference files gone from the library at the path each row
 // records. A row recording a path outside the library (an old or hand-edited one; the gateway's file
 // route answers 409 reference_path_invalid for it, and its bundle restore skips it) threw
 // UnsafeLibraryPathError: the whole character reported failed, its other files not put back.
 
-let legacy: TestDatabase;
-let target: TestDatabase;
-let db: Db;
-let library: TempDir;
-const run = (dryRun = false, log = collectingLog()) => importLegacy({ fromUrl: legacy.url, targetDb: db, libraryDir: library.path, imagesRoot: LEGACY_FIXTURE_DIR, dryRun, log });
-
-beforeAll(async () => {
-  legacy = await createLegacyDatabase();
-  target = await createTestDatabase('fixhrestoreoutside');
-  db = createDb(target.url, { max: 2 });
-  library = await createTempDir('fixh-restore-outside');
-  await run();
-});
-
-afterAll(async () => {
-  await db?.$disconnect();
-  await target?.drop();
-  await legacy?.drop();
-  await library?.remove();
-});
+const imported = useImportedLegacy('fixh-restore-outside');
 
 describe('importLegacy re-run where a reference row records a path outside the library', () => {
   it.each(['../outside/sakura.png', '/tmp/fixh-outside-sakura.png'])('when the row records %s, then the character is not failed: that row is left alone with a warning (nothing written there, its mark kept), and the others are put back', async (outside) => {
+    const { db, libraryDir } = imported;
     const references = await db.characterReference.findMany({ orderBy: { label: 'asc' } });
     const sakura = references.find((r) => r.label === 'Sakura')!;
     const other = references.find((r) => r.characterId === sakura.characterId && r.id !== sakura.id) ?? references.find((r) => r.id !== sakura.id)!;
     const inside = sakura.path;
     await db.characterReference.update({ where: { id: sakura.id }, data: { path: outside, missing: true } });
-    await rm(path.join(library.path, other.path));
+    await rm(path.join(libraryDir, other.path));
     try {
       const log = collectingLog();
-      const report = await run(false, log);
+      const report = await imported.rerun({ log });
       // Before: UnsafeLibraryPathError, the character reported failed.
       expect(report.failed).toBe(false);
       expect(report.characters.every((c) => c.status === 'already_imported')).toBe(true);
@@ -53,7 +31,7 @@ describe('importLegacy re-run where a reference row records a path outside the l
       const row = await db.characterReference.findUniqueOrThrow({ where: { id: sakura.id } });
       expect({ path: row.path, missing: row.missing }).toEqual({ path: outside, missing: true });
       const { stat } = await import('node:fs/promises');
-      await expect(stat(path.resolve(library.path, outside))).rejects.toMatchObject({ code: 'ENOENT' });
+      await expect(stat(path.resolve(libraryDir, outside))).rejects.toMatchObject({ code: 'ENOENT' });
     } finally {
       await db.characterReference.update({ where: { id: sakura.id }, data: { path: inside, missing: false } });
     }

@@ -1,31 +1,20 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Job } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { ComfyClient } from '@anime/comfyui-client';
-import { startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
-import { generationRequestBodySchema, type ComfyOutputRef } from '@anime/contracts';
 import { createDb, poolOf, type Db } from '@anime/db';
 import { createLogger } from '@anime/logger';
 import { LocalLibraryStorage, type LibraryStorage } from '@anime/media';
-import { createRedis, JobEventPublisher, JobLifecycle, loadGeneration, type StageResult } from '@anime/pipeline';
-import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, type TestDatabase } from '@anime/testing';
-import { createFileOutputsHandler, type FileOutputsDeps } from '../src/jobs/file-outputs.processor';
+import { loadGeneration, type StageResult } from '@anime/pipeline';
+import { gate } from '@anime/testing';
+import type { FileOutputsDeps } from '../src/jobs/file-outputs.processor';
+import { startFilingHandlerFixture, type FilingHandlerFixture } from './filing-handler-fixture';
 
 const log = createLogger('file-organizer', 'error');
-const conditioning = { positive: 'kainakamura', negative: 'lowres', loras: [], references: [], outfit: null };
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 /** The BullMQ job as a worker sees it: first delivered, or handed over after its lock expired (stalled). */
 const firstTry = (): Job => ({ attemptsMade: 0, stalledCounter: 0 }) as Job;
 const takenOver = (): Job => ({ attemptsMade: 0, stalledCounter: 1 }) as Job;
-
-function gate(): { open: () => void; opened: Promise<void> } {
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  return { open, opened };
-}
 
 /**
  * Two file-organizer instances (their own pool, handler and storage each) filing one generation at
@@ -35,76 +24,51 @@ function gate(): { open: () => void; opened: Promise<void> } {
  * handler's own seams, to interleave the two tries deterministically.
  */
 describe('filing taken over by another instance (two handlers, simulator, PostgreSQL, Redis)', () => {
-  let database: TestDatabase;
+  let fx: FilingHandlerFixture;
   let db: Db;
   let dbOfB: Db;
-  let redis: Redis;
-  let simulator: Simulator;
-  let client: ComfyClient;
-  let libraryDir: string;
-  let lifecycle: JobLifecycle;
-  let character: { id: string; slug: string };
-  let versionId: string;
-  const queuePrefix = uniqueQueuePrefix('filing-takeover');
 
   beforeAll(async () => {
-    database = await createTestDatabase('filing-takeover');
-    db = createDb(database.url, { max: 3 });
-    dbOfB = createDb(database.url, { max: 3 });
-    redis = createRedis(TEST_REDIS_URL);
-    lifecycle = new JobLifecycle(db);
-    libraryDir = await mkdtemp(path.join(tmpdir(), 'filing-takeover-library-'));
-    simulator = await startSimulator({ stepMs: 1 });
-    client = new ComfyClient({ baseUrl: simulator.url, log });
-    character = await db.character.create({ data: { slug: 'kai-takeover', name: 'Kai', currentVersion: 1 } });
-    versionId = (await db.characterVersion.create({ data: { characterId: character.id, number: 1, definition: { displayName: 'Kai' } } })).id;
+    fx = await startFilingHandlerFixture('filing-takeover', 'kai-takeover');
+    db = fx.db;
+    dbOfB = createDb(fx.databaseUrl, { max: 3 });
   });
 
   afterAll(async () => {
-    client.close();
-    await simulator.close();
-    redis.disconnect();
-    for (const each of [db, dbOfB]) {
-      await each.$disconnect();
-      // $disconnect ends the pool only when Prisma itself connected; B's statements all ran on the pool.
-      if (!poolOf(each).ended) await poolOf(each).end();
-    }
-    await database.drop();
-    await rm(libraryDir, { recursive: true, force: true });
-    await removeQueueKeys(queuePrefix);
+    await dbOfB?.$disconnect();
+    // $disconnect ends the pool only when Prisma itself connected; B's statements all ran on the pool.
+    if (dbOfB && !poolOf(dbOfB).ended) await poolOf(dbOfB).end();
+    await fx?.close();
   });
-
-  const fromSimulator = (output: ComfyOutputRef) => readFile(path.join(simulator.outputDir, output.subfolder, output.filename));
 
   /** One instance's filing handler; `afterWrite` runs after each output (image and sidecar) landed, with its count so far. */
   const instance = (instanceDb: Db, options: { afterWrite?: (writes: number) => Promise<void>; fetchOutput?: FileOutputsDeps['fetchOutput'] } = {}) => {
-    const storage: LibraryStorage = new LocalLibraryStorage(libraryDir);
+    const storage: LibraryStorage = new LocalLibraryStorage(fx.libraryDir);
     const writeAll = storage.writeAll.bind(storage);
     let writes = 0;
     storage.writeAll = async (files) => {
       await writeAll(files);
       await options.afterWrite?.(++writes);
     };
-    return createFileOutputsHandler({
-      db: instanceDb,
-      events: new JobEventPublisher(redis, queuePrefix),
-      storage,
-      log,
-      fetchOutput: options.fetchOutput ?? ((_backend, output) => fromSimulator(output)),
+    return fx.handler({ db: instanceDb, storage, fetchOutput: options.fetchOutput });
+  };
+
+  /** Instance A over `db`, held once it has written both images (and their sidecars), until `mayRecord` opens. */
+  const heldAfterWritingAll = () => {
+    const wroteAll = gate();
+    const mayRecord = gate();
+    const handler = instance(db, {
+      afterWrite: async (writes) => {
+        if (writes < 2) return;
+        wroteAll.open();
+        await mayRecord.opened;
+      },
     });
+    return { handler, wroteAll, mayRecord };
   };
 
   /** A generation whose prompt (two images) ran on the simulator, recorded as rendered. */
-  async function rendered(scene: string): Promise<string> {
-    const body = generationRequestBodySchema.parse({ character: character.slug, prompt: 'x', project: 'takeover', episode: 'ep01', scene });
-    const { job } = await lifecycle.create({ body, source: 'test', resolution: { characterId: character.id, characterVersionId: versionId, conditioning } });
-    const workflow = textToImage({ steps: 1, width: 64, height: 64, batch: 2, seed: Math.floor(Math.random() * 1e9) });
-    const result = await client.run(workflow);
-    expect(result.outputs).toHaveLength(2);
-    await lifecycle.submit(job.id, { backend: simulator.url, promptId: result.promptId, workflow });
-    await lifecycle.render(job.id, { backend: simulator.url, promptId: result.promptId, items: result.outputs });
-    return job.id;
-  }
+  const rendered = async (scene: string) => (await fx.rendered('takeover', scene, 2)).id;
 
   const generation = async (id: string) => (await loadGeneration(db, id))!;
 
@@ -112,15 +76,15 @@ describe('filing taken over by another instance (two handlers, simulator, Postgr
   async function missingFiles(id: string): Promise<string[]> {
     const missing: string[] = [];
     for (const asset of await db.asset.findMany({ where: { jobId: id } })) {
-      const bytes = await readFile(path.join(libraryDir, asset.path)).catch(() => null);
+      const bytes = await readFile(path.join(fx.libraryDir, asset.path)).catch(() => null);
       if (!bytes || sha256(bytes) !== asset.sha256) missing.push(asset.path);
-      if (!(await readFile(path.join(libraryDir, `${asset.path}.json`)).catch(() => null))) missing.push(`${asset.path}.json`);
+      if (!(await readFile(path.join(fx.libraryDir, `${asset.path}.json`)).catch(() => null))) missing.push(`${asset.path}.json`);
     }
     return missing;
   }
 
   /** Every file of the job's outputs in the library, temp files included. */
-  const filesOfJob = async (id: string) => (await readdir(libraryDir, { recursive: true })).filter((name) => name.includes(id)).map((name) => name.split('/').pop()!).sort();
+  const filesOfJob = async (id: string) => (await readdir(fx.libraryDir, { recursive: true })).filter((name) => name.includes(id)).map((name) => name.split('/').pop()!).sort();
 
   const settled = (run: Promise<StageResult>) => run.then((result) => ({ result }), (error: Error) => ({ error }));
 
@@ -137,7 +101,7 @@ describe('filing taken over by another instance (two handlers, simulator, Postgr
         if (writes === 1) aWroteFirst.open();
       },
       fetchOutput: async (_backend, output) => {
-        if (++fetchesOfA === 1) return fromSimulator(output);
+        if (++fetchesOfA === 1) return fx.fromSimulator(output);
         await bWroteAll.opened;
         throw new Error('socket hang up');
       },
@@ -170,20 +134,12 @@ describe('filing taken over by another instance (two handlers, simulator, Postgr
 
   it('when the instance that took the filing over fails while the earlier try is about to record, then the earlier try records nothing, and the next try files the generation whole', async () => {
     const id = await rendered('sc002');
-    const aWroteAll = gate();
-    const aMayRecord = gate();
-    const a = instance(db, {
-      afterWrite: async (writes) => {
-        if (writes < 2) return;
-        aWroteAll.open();
-        await aMayRecord.opened;
-      },
-    });
+    const { handler: a, wroteAll: aWroteAll, mayRecord: aMayRecord } = heldAfterWritingAll();
     // Instance B: writes the first image, then its fetch of the second fails.
     let fetchesOfB = 0;
     const b = instance(dbOfB, {
       fetchOutput: async (_backend, output) => {
-        if (++fetchesOfB === 1) return fromSimulator(output);
+        if (++fetchesOfB === 1) return fx.fromSimulator(output);
         throw new Error('socket hang up');
       },
     });
@@ -210,15 +166,7 @@ describe('filing taken over by another instance (two handlers, simulator, Postgr
   });
   it('when the instance that took the filing over fails before writing anything, then it removes what the earlier try wrote, and the earlier try records nothing', async () => {
     const id = await rendered('sc003');
-    const aWroteAll = gate();
-    const aMayRecord = gate();
-    const a = instance(db, {
-      afterWrite: async (writes) => {
-        if (writes < 2) return;
-        aWroteAll.open();
-        await aMayRecord.opened;
-      },
-    });
+    const { handler: a, wroteAll: aWroteAll, mayRecord: aMayRecord } = heldAfterWritingAll();
     const b = instance(dbOfB, {
       fetchOutput: async () => {
         throw new Error('socket hang up');

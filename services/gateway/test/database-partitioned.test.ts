@@ -1,17 +1,11 @@
-import { io, type Socket } from 'socket.io-client';
-import { startTcpProxy, TEST_POSTGRES, waitFor, type TcpProxy } from '@anime/testing';
-import { kaiDefinition } from './fixtures';
-import { jsonClient, type JsonResponse } from './http-client';
-import { startTestGateway, type TestGateway } from './start-test-gateway';
+import { waitFor } from '@anime/testing';
+import { startGatewayBehindDatabaseProxy, type GatewayBehindDatabaseProxy } from './gateway-behind-database-proxy';
+import type { JsonResponse } from './http-client';
 
 // Far beyond the bound a request is held for (the query timeout, 10 s): past it, the request hung.
 const NO_ANSWER_MS = 40_000;
 
-let proxy: TcpProxy;
-let gateway: TestGateway;
-let api: ReturnType<typeof jsonClient>;
-let socket: Socket;
-let generationId: string;
+let fixture: GatewayBehindDatabaseProxy;
 
 /** The answer, or a failure naming the request when none came within NO_ANSWER_MS; logs how long it took. */
 async function answered(what: string, request: Promise<JsonResponse>): Promise<JsonResponse> {
@@ -30,23 +24,9 @@ async function answered(what: string, request: Promise<JsonResponse>): Promise<J
 }
 
 beforeAll(async () => {
-  proxy = await startTcpProxy(TEST_POSTGRES);
-  gateway = await startTestGateway('db-partitioned', { connectVia: (url) => proxy.urlFor(url) });
-  api = gateway.client();
-  expect((await api.post('/api/v1/characters', { name: 'Kai Nakamura', slug: 'kai', definition: kaiDefinition })).status).toBe(201);
-  generationId = (await api.post('/api/v1/generations', { character: 'kai', prompt: 'on a rooftop' })).body.id;
-  socket = io(gateway.baseUrl, { transports: ['websocket'], forceNew: true, auth: { token: gateway.apiKey } });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', () => resolve());
-    socket.once('connect_error', reject);
-  });
+  fixture = await startGatewayBehindDatabaseProxy('db-partitioned');
 });
-afterAll(async () => {
-  socket?.disconnect();
-  proxy?.heal();
-  await gateway?.close();
-  await proxy?.close();
-});
+afterAll(() => fixture?.close());
 
 const expectDatabaseUnavailable = (response: JsonResponse) => {
   expect(response.status).toBe(503);
@@ -56,6 +36,7 @@ const expectDatabaseUnavailable = (response: JsonResponse) => {
 
 describe('the gateway while PostgreSQL stops answering without closing its connections (a partition, a frozen host)', () => {
   it('when requests meet the silent database, then each is answered 503 database_unavailable with Retry-After, not held, and so are the ones after them', async () => {
+    const { api, proxy, socket, generationId } = fixture;
     // Pooled connections that were in use a moment ago: the partition finds them open.
     expect((await api.get(`/api/v1/generations/${generationId}`)).status).toBe(200);
     proxy.blackHole();
@@ -78,6 +59,7 @@ describe('the gateway while PostgreSQL stops answering without closing its conne
   }, 3 * NO_ANSWER_MS);
 
   it('when the partition heals, then reads, writes and /readyz answer again without a restart', async () => {
+    const { api, proxy, socket, generationId } = fixture;
     proxy.heal();
     await waitFor(async () => (await api.get('/readyz')).status === 200, '/readyz to answer 200', 20_000);
     expect((await api.get(`/api/v1/generations/${generationId}`)).status).toBe(200);

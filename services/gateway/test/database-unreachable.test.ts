@@ -1,43 +1,24 @@
-import { io, type Socket } from 'socket.io-client';
-import { startTcpProxy, TEST_POSTGRES, waitFor, type TcpProxy } from '@anime/testing';
-import { kaiDefinition } from './fixtures';
-import { jsonClient } from './http-client';
-import { startTestGateway, type TestGateway } from './start-test-gateway';
+import { waitFor } from '@anime/testing';
+import { startGatewayBehindDatabaseProxy, type GatewayBehindDatabaseProxy } from './gateway-behind-database-proxy';
 
-let proxy: TcpProxy;
-let gateway: TestGateway;
-let api: ReturnType<typeof jsonClient>;
-let socket: Socket;
-let generationId: string;
+let fixture: GatewayBehindDatabaseProxy;
 
 beforeAll(async () => {
-  proxy = await startTcpProxy(TEST_POSTGRES);
-  gateway = await startTestGateway('db-unreachable', { connectVia: (url) => proxy.urlFor(url) });
-  api = gateway.client();
-  expect((await api.post('/api/v1/characters', { name: 'Kai Nakamura', slug: 'kai', definition: kaiDefinition })).status).toBe(201);
-  generationId = (await api.post('/api/v1/generations', { character: 'kai', prompt: 'on a rooftop' })).body.id;
-  socket = io(gateway.baseUrl, { transports: ['websocket'], forceNew: true, auth: { token: gateway.apiKey } });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', () => resolve());
-    socket.once('connect_error', reject);
-  });
+  fixture = await startGatewayBehindDatabaseProxy('db-unreachable');
 });
-afterAll(async () => {
-  socket?.disconnect();
-  await proxy?.accept();
-  await gateway?.close();
-  await proxy?.close();
-});
+afterAll(() => fixture?.close());
 
-const subscribe = () => socket.timeout(10_000).emitWithAck('subscribe', { jobId: generationId });
+const subscribe = () => fixture.socket.timeout(10_000).emitWithAck('subscribe', { jobId: fixture.generationId });
 
 describe('the gateway while PostgreSQL is unreachable', () => {
   it('when PostgreSQL answers, then reads and /readyz answer 200', async () => {
+    const { api, generationId } = fixture;
     expect((await api.get(`/api/v1/generations/${generationId}`)).status).toBe(200);
     expect((await api.get('/readyz')).status).toBe(200);
   });
 
   it('when PostgreSQL goes away, then reads and writes answer 503 database_unavailable with Retry-After, /readyz 503, subscribe acks database_unavailable', async () => {
+    const { api, proxy, generationId } = fixture;
     await proxy.refuse();
     for (const response of [
       await api.get(`/api/v1/generations/${generationId}`),
@@ -57,6 +38,7 @@ describe('the gateway while PostgreSQL is unreachable', () => {
   });
 
   it('when PostgreSQL is back, then the same requests answer 200 again and subscribe acks ok', async () => {
+    const { api, proxy, generationId } = fixture;
     await proxy.accept();
     await waitFor(async () => (await api.get('/readyz')).status === 200, '/readyz to answer 200', 10_000);
     expect((await api.get(`/api/v1/generations/${generationId}`)).status).toBe(200);

@@ -1,13 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { startSimulator, type Simulator } from '@anime/comfyui-simulator';
-import { createDb, type Db } from '@anime/db';
-import { createLogger } from '@anime/logger';
-import { createPipelineQueues, createRedis, StageDeferredError, type PipelineQueues } from '@anime/pipeline';
-import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, waitFor, type TestDatabase } from '@anime/testing';
-import { BackendPool, type BackendLease } from '../src/domain/backend-pool';
-import { SharedHandBacks } from '../src/domain/backends/shared-hand-backs';
+import { StageDeferredError } from '@anime/pipeline';
+import { waitFor } from '@anime/testing';
+import type { BackendLease, BackendPool } from '../src/domain/backend-pool';
+import { startBackendPoolsFixture, type BackendPoolsFixture } from './backend-pools-fixture';
 
 /**
  * A render job's first hand-back is one info line ("stage job deferred to its queue", at the level
@@ -20,35 +16,18 @@ import { SharedHandBacks } from '../src/domain/backends/shared-hand-backs';
  * answer, this process handed it back and it has had no place since.
  */
 describe('the first hand-back of a render job, after a retry or a stall too (two pools in-process, simulator, Redis, PostgreSQL)', () => {
-  const queuePrefix = uniqueQueuePrefix('logG-first-hand-back');
-  let database: TestDatabase;
-  let db: Db;
-  let simulator: Simulator;
-  let redis: Redis;
-  let queues: PipelineQueues;
-  const pools: BackendPool[] = [];
+  let fx: BackendPoolsFixture;
   const leases: Promise<BackendLease>[] = [];
 
   beforeAll(async () => {
-    database = await createTestDatabase('logG-first-hand-back');
-    db = createDb(database.url, { max: 3 });
-    simulator = await startSimulator({ stepMs: 1 });
-    redis = createRedis(TEST_REDIS_URL);
-    queues = createPipelineQueues(redis, queuePrefix, {}, createLogger('logG-first-hand-back-test', 'error'));
+    fx = await startBackendPoolsFixture('logG-first-hand-back');
   });
 
   afterAll(async () => {
     for (const lease of leases) (await lease).release();
-    await Promise.all(pools.map((pool) => pool.close()));
-    await queues?.close();
-    await redis?.quit();
-    await simulator?.close();
-    await db?.$disconnect();
-    await database?.drop();
-    await removeQueueKeys(queuePrefix);
+    await fx?.close();
   });
 
-  const renders = () => queues.byKey.generationRenders;
   const needs = { loras: [], nodeClasses: [] };
   /** What the render processor passes for a queue job BullMQ started `starts` times (attemptsStarted). */
   const asStarted = (starts: number) => ({ returning: starts > 1, handedBackBefore: Math.max(0, starts - 1) });
@@ -56,9 +35,7 @@ describe('the first hand-back of a render job, after a retry or a stall too (two
 
   /** A process (pool) with one place (BACKEND_PREFETCH 0), taken, and a job waiting for it: the next job of a key is handed back. */
   const fullPool = async (shared: boolean) => {
-    const pool = new BackendPool({ urls: [simulator.url], db, log: createLogger('orchestrator', 'error'), prefetch: 0, probeEveryMs: 60_000, shared: shared ? new SharedHandBacks({ redis, queue: renders(), queuePrefix, urls: [simulator.url] }) : undefined });
-    await pool.start();
-    pools.push(pool);
+    const pool = await fx.startPool(shared ? {} : { shared: null });
     leases.push(acquire(pool, 5));
     await waitFor(() => pool.renderConcurrency.current() === 1 || null, 'the place to be taken');
     leases.push(acquire(pool, 5, `render-${randomUUID()}`));
@@ -73,12 +50,12 @@ describe('the first hand-back of a render job, after a retry or a stall too (two
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(StageDeferredError);
-    const job = (await renders().getJob(`render-${generationId}`)) ?? ((await queues.enqueue('generationRenders', { schemaVersion: 1, generationId }, { priority: 'batch', delayMs: 10 * 60_000 })) as Job);
+    const job = (await fx.renders().getJob(`render-${generationId}`)) ?? ((await fx.queues.enqueue('generationRenders', { schemaVersion: 1, generationId }, { priority: 'batch', delayMs: 10 * 60_000 })) as Job);
     (error as StageDeferredError).onDelayed!(job);
     return (error as StageDeferredError).logAt;
   };
   /** Whether the job `key` is in the shared line of the backend (null when not, for waitFor). */
-  const inLine = (key: string) => async () => (await redis.zscore(new SharedHandBacks({ redis, queue: renders(), queuePrefix, urls: [simulator.url] }).lineOf(simulator.url), key)) !== null || null;
+  const inLine = (key: string) => async () => (await fx.redis.zscore(fx.shared().lineOf(fx.simulators[0].url), key)) !== null || null;
 
   it('when a job retried (or put back by the stall check) before it was ever handed back is handed back, then that first hand-back is at info; its next ones, by this process or another, at debug; and after a place and a retry, its first again at info', async () => {
     const first = await fullPool(true);
@@ -94,9 +71,7 @@ describe('the first hand-back of a render job, after a retry or a stall too (two
     expect(await handBack(first, id, 4)).toBe('debug');
     await waitFor(inLine(`render-${id}`), 'the job to be in the shared line again');
     // It comes back to a process with room (it leaves the line), gets a place, fails on it, and is retried.
-    const roomy = new BackendPool({ urls: [simulator.url], db, log: createLogger('orchestrator', 'error'), prefetch: 0, probeEveryMs: 60_000, shared: new SharedHandBacks({ redis, queue: renders(), queuePrefix, urls: [simulator.url] }) });
-    await roomy.start();
-    pools.push(roomy);
+    const roomy = await fx.startPool();
     (await acquire(roomy, 10, `render-${id}`, 5)).release();
     expect(await inLine(`render-${id}`)()).toBeNull();
     // Before: debug (started 6 times).

@@ -1,12 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import { startSimulator, type Simulator } from '@anime/comfyui-simulator';
-import { createDb, type Db } from '@anime/db';
 import { createLogger } from '@anime/logger';
-import { createPipelineQueues, createRedis, type PipelineQueues } from '@anime/pipeline';
-import { createTestDatabase, removeQueueKeys, TEST_REDIS_URL, uniqueQueuePrefix, type TestDatabase } from '@anime/testing';
-import { BackendPool } from '../src/domain/backend-pool';
+import { createRedis } from '@anime/pipeline';
+import { TEST_REDIS_URL } from '@anime/testing';
 import { SharedHandBacks } from '../src/domain/backends/shared-hand-backs';
+import { startBackendPoolsFixture, type BackendPoolsFixture } from './backend-pools-fixture';
 
 /**
  * A render job whose generation was canceled while it was handed back ends in its stage's settle,
@@ -15,31 +12,13 @@ import { SharedHandBacks } from '../src/domain/backends/shared-hand-backs';
  * the settle throw, which fails the job's attempt (retried, then failed in BullMQ) instead of ending it.
  */
 describe('BackendPool.handedBackEnded while the shared lines cannot be reached (simulator, Redis, PostgreSQL)', () => {
-  const queuePrefix = uniqueQueuePrefix('rvo-ended');
-  let database: TestDatabase;
-  let db: Db;
-  let simulator: Simulator;
-  let redis: Redis;
-  let queues: PipelineQueues;
-  let pool: BackendPool | undefined;
+  let fx: BackendPoolsFixture;
 
   beforeAll(async () => {
-    database = await createTestDatabase('rvo-ended');
-    db = createDb(database.url, { max: 3 });
-    simulator = await startSimulator({ stepMs: 1 });
-    redis = createRedis(TEST_REDIS_URL);
-    queues = createPipelineQueues(redis, queuePrefix, {}, createLogger('rvo-ended-test', 'error'));
+    fx = await startBackendPoolsFixture('rvo-ended');
   });
 
-  afterAll(async () => {
-    await pool?.close();
-    await queues?.close();
-    await redis?.quit();
-    await simulator?.close();
-    await db?.$disconnect();
-    await database?.drop();
-    await removeQueueKeys(queuePrefix);
-  });
+  afterAll(() => fx?.close());
 
   it('when the Redis call that takes a canceled job out of the lines fails, then handedBackEnded still resolves (the failure logged)', async () => {
     // The lines' own connection, closed: every call on it fails as a Redis outage or reset does.
@@ -49,9 +28,8 @@ describe('BackendPool.handedBackEnded while the shared lines cannot be reached (
     const log = createLogger('orchestrator', 'warn');
     for (const transport of log.transports) transport.silent = true;
     log.on('data', (line: { level: string; message: string }) => void (line.level === 'warn' && warnings.push(line.message)));
-    const shared = new SharedHandBacks({ redis: broken, queue: queues.byKey.generationRenders, queuePrefix, urls: [simulator.url] });
-    pool = new BackendPool({ urls: [simulator.url], db, log, prefetch: 0, probeEveryMs: 60_000, shared });
-    await pool.start();
+    const shared = new SharedHandBacks({ redis: broken, queue: fx.renders(), queuePrefix: fx.queuePrefix, urls: [fx.simulators[0].url] });
+    const pool = await fx.startPool({ shared, log });
 
     // Before: it rejected with the Redis error ("Connection is closed."), and the settle threw it.
     await expect(pool.handedBackEnded(`render-${randomUUID()}`)).resolves.toBeUndefined();

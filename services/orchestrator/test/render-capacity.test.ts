@@ -1,9 +1,8 @@
 import type { Simulator } from '@anime/comfyui-simulator';
 import type { Db } from '@anime/db';
-import { createRedis, JobControlPublisher } from '@anime/pipeline';
-import { TEST_REDIS_URL, waitFor } from '@anime/testing';
-import { backendIdFor } from '../src/domain/backends/backend-id';
+import { waitFor } from '@anime/testing';
 import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrator-fixture';
+import { setBackendDraining } from './set-backend-draining';
 
 const PREFETCH = 1;
 
@@ -35,21 +34,7 @@ describe('render capacity follows the usable backends (orchestrator in-process, 
     await fx?.close();
   });
 
-  /** Drains or undrains the backend as the gateway's route does (the row, then the backend-changes notice), and waits for the orchestrator to see it. */
-  const drain = async (sim: Simulator, draining: boolean) => {
-    await db.backend.update({ where: { id: backendIdFor(sim.url) }, data: { draining, drainedAt: draining ? new Date() : null } });
-    const publisher = createRedis(TEST_REDIS_URL);
-    try {
-      await new JobControlPublisher(publisher, fx.service.ctx.queuePrefix).backendChanged(backendIdFor(sim.url));
-    } finally {
-      publisher.disconnect();
-    }
-    // Read at once on the notice (else at the periodic read, every 2 s): its metrics tell.
-    await waitFor(async () => {
-      const text = await (await fetch(`http://127.0.0.1:${fx.service.ops.port()}/metrics`)).text();
-      return text.includes(`anime_backend_state{backend="${new URL(sim.url).origin}",state="draining"} ${draining ? 1 : 0}`);
-    }, `the orchestrator to see ${sim.url} ${draining ? 'draining' : 'taking jobs'}`, 10_000);
-  };
+  const drain = (sim: Simulator, draining: boolean) => setBackendDraining(fx, sim, draining);
   const heldBy = (sim: Simulator, ids: string[]) => ids.filter((id) => sim.received.some((p) => JSON.stringify(p.prompt).includes(id))).length;
   const rendered = (ids: string[]) =>
     waitFor(async () => {

@@ -8,6 +8,7 @@ import { backendIdFor } from '../src/domain/backends/backend-id';
 import { DEFAULT_STOP_GRACE_MS } from '../src/domain/take-prompt-off';
 import { queuedByAnEarlierProcess } from './earlier-prompt';
 import { startOrchestratorFixture, type OrchestratorFixture } from './orchestrator-fixture';
+import { setBackendDraining } from './set-backend-draining';
 
 /** The orchestrator's /metrics text. */
 const metrics = async (fx: OrchestratorFixture) => (await fetch(`http://127.0.0.1:${fx.service.ops.port()}/metrics`)).text();
@@ -19,21 +20,6 @@ const metrics = async (fx: OrchestratorFixture) => (await fetch(`http://127.0.0.
  */
 const timings = { stopGraceMs: 2_000, probeEveryMs: 500 };
 
-/** Drains or undrains a backend as the gateway's route does (the row, then the backend-changes notice), and waits for the orchestrator to see it. */
-async function setDraining(fx: OrchestratorFixture, sim: Simulator, draining: boolean): Promise<void> {
-  await fx.db.backend.update({ where: { id: backendIdFor(sim.url) }, data: { draining, drainedAt: draining ? new Date() : null } });
-  const publisher = createRedis(TEST_REDIS_URL);
-  try {
-    await new JobControlPublisher(publisher, fx.service.ctx.queuePrefix).backendChanged(backendIdFor(sim.url));
-  } finally {
-    publisher.disconnect();
-  }
-  await waitFor(async () => {
-    const text = await (await fetch(`http://127.0.0.1:${fx.service.ops.port()}/metrics`)).text();
-    return text.includes(`anime_backend_state{backend="${new URL(sim.url).origin}",state="${draining ? 'draining' : 'up'}"} 1`);
-  }, `the orchestrator to see ${sim.url} ${draining ? 'draining' : 'taking jobs'}`, 10_000);
-}
-
 /** What the gateway does to cancel a generation in a backend: the column, then the message. */
 async function cancel(fx: OrchestratorFixture, id: string): Promise<void> {
   const publisher = createRedis(TEST_REDIS_URL);
@@ -43,6 +29,25 @@ async function cancel(fx: OrchestratorFixture, id: string): Promise<void> {
   } finally {
     publisher.disconnect();
   }
+}
+
+/**
+ * With `other` draining (so the jobs go to `stuck`), `stuck`'s worker hung, and a generation's
+ * prompt running there, never to end: the generation's id and its attempt. `other` is left draining.
+ */
+async function promptHungOn(fx: OrchestratorFixture, stuck: Simulator, other: Simulator) {
+  await setBackendDraining(fx, other, true);
+  stuck.hangWorker();
+  const hung = await fx.resolvedGeneration({ steps: 2 });
+  const attempt = await waitFor(() => fx.db.jobAttempt.findFirst({ where: { jobId: hung, startedAt: { not: null } } }), `the hung prompt to start on ${stuck.url}`);
+  return { hung, attempt };
+}
+
+/** A generation whose prompt waits in `stuck`'s queue, behind the hung one: its id and its attempt there. */
+async function waitingBehindOn(fx: OrchestratorFixture, stuck: Simulator) {
+  const behind = await fx.resolvedGeneration({ steps: 2 });
+  const waiting = await waitFor(() => fx.db.jobAttempt.findFirst({ where: { jobId: behind, backend: stuck.url } }), `the second job to wait in the queue of ${stuck.url}`);
+  return { behind, waiting };
 }
 
 /**
@@ -72,13 +77,9 @@ describe('a backend whose worker is stuck (in-process, two simulators)', () => {
 
   it('when a prompt goes on running past its interrupt, then the backend is recorded down saying so, the job waiting behind it there renders on the other, and new jobs avoid it until ComfyUI lets go', async () => {
     // Both jobs go to alpha: beta takes none while it drains.
-    await setDraining(fx, beta, true);
-    alpha.hangWorker();
-    const hung = await fx.resolvedGeneration({ steps: 2 });
-    await waitFor(() => db.jobAttempt.findFirst({ where: { jobId: hung, startedAt: { not: null } } }), 'the hung prompt to start on alpha');
-    const behind = await fx.resolvedGeneration({ steps: 2 });
-    await waitFor(() => db.jobAttempt.findFirst({ where: { jobId: behind, backend: alpha.url } }), 'the second job to wait in alpha\'s queue');
-    await setDraining(fx, beta, false);
+    const { hung } = await promptHungOn(fx, alpha, beta);
+    const { behind } = await waitingBehindOn(fx, alpha);
+    await setBackendDraining(fx, beta, false);
 
     const canceledAt = Date.now();
     await cancel(fx, hung);
@@ -117,20 +118,16 @@ describe('a backend whose worker is stuck (in-process, two simulators)', () => {
     alpha.releaseWorker();
     await waitFor(() => db.backend.findFirst({ where: { id: backendIdFor(alpha.url), state: 'up', lastError: null } }), 'alpha to be recorded up again', 10_000);
     expect(await metrics(fx)).toContain(`anime_backend_stuck{backend="${new URL(alpha.url).origin}"} 0`);
-    await setDraining(fx, beta, true);
+    await setBackendDraining(fx, beta, true);
     const after = await fx.resolvedGeneration({ steps: 2 });
     await waitFor(async () => (await db.generationJob.findUniqueOrThrow({ where: { id: after } })).stage === 'rendered' || null, 'a job to render on alpha again', 10_000);
     expect(promptsFor(alpha, after)).toBe(1);
-    await setDraining(fx, beta, false);
+    await setBackendDraining(fx, beta, false);
   });
 
   it('when the stuck backend is the only one taking the job, then its prompt is taken off there while it waits, and does not run there once ComfyUI lets go', async () => {
-    await setDraining(fx, beta, true);
-    alpha.hangWorker();
-    const hung = await fx.resolvedGeneration({ steps: 2 });
-    await waitFor(() => db.jobAttempt.findFirst({ where: { jobId: hung, startedAt: { not: null } } }), 'the hung prompt to start on alpha');
-    const behind = await fx.resolvedGeneration({ steps: 2 });
-    const waiting = await waitFor(() => db.jobAttempt.findFirst({ where: { jobId: behind, backend: alpha.url } }), 'the second job to wait in alpha\'s queue');
+    const { hung } = await promptHungOn(fx, alpha, beta);
+    const { behind, waiting } = await waitingBehindOn(fx, alpha);
     await cancel(fx, hung);
     await waitFor(() => db.backend.findFirst({ where: { id: backendIdFor(alpha.url), state: 'down' } }), 'alpha to be recorded down', 25_000);
 
@@ -140,7 +137,7 @@ describe('a backend whose worker is stuck (in-process, two simulators)', () => {
     alpha.releaseWorker();
     await waitFor(async () => (await db.generationJob.findUniqueOrThrow({ where: { id: behind } })).stage === 'rendered' || null, 'the waiting job to render', 15_000);
     expect(await (await fetch(`${alpha.url}/history/${waiting.promptId}`)).json()).toEqual({});
-    await setDraining(fx, beta, false);
+    await setBackendDraining(fx, beta, false);
   });
 });
 
@@ -168,11 +165,8 @@ describe('a stuck backend seen by another orchestrator (in-process, two simulato
     // The other orchestrator's pool: what routes its jobs.
     other = new BackendPool({ urls: [alpha.url, beta.url], db, log: createLogger('orchestrator', 'error'), probeEveryMs: 300 });
     await other.start();
-    await setDraining(fx, beta, true);
-    alpha.hangWorker();
-    const hung = await fx.resolvedGeneration({ steps: 2 });
-    const attempt = await waitFor(() => db.jobAttempt.findFirst({ where: { jobId: hung, startedAt: { not: null } } }), 'the hung prompt to start on alpha');
-    await setDraining(fx, beta, false);
+    const { hung, attempt } = await promptHungOn(fx, alpha, beta);
+    await setBackendDraining(fx, beta, false);
     await cancel(fx, hung);
 
     const row = await waitFor(() => db.backend.findFirst({ where: { id: backendIdFor(alpha.url), stuckPromptId: { not: null } } }), 'alpha to be recorded stuck', 25_000);
@@ -208,55 +202,58 @@ describe('a job picked up while its recorded prompt waits on a stuck backend (in
   });
 
   const queueText = async () => (await fetch(`${alpha.url}/queue`)).text();
+  /** Alpha's worker hung, running a prompt an earlier process queued there (made with `seed`): its prompt id. */
+  const hungPrompt = async (seed: number) => {
+    alpha.hangWorker();
+    const hung = await queuedByAnEarlierProcess(alpha.url, textToImage({ steps: 2, width: 64, height: 64, seed }));
+    await waitFor(async () => ((await (await fetch(`${alpha.url}/queue`)).json()) as { queue_running: unknown[][] }).queue_running.some((item) => item[1] === hung) || null, 'the hung prompt to run');
+    return hung;
+  };
+  /** A job as an earlier process left it (made with `seed`): submitted on alpha, its prompt queued there, the job handed to the render queue. */
+  const submittedByAnEarlierProcess = async (seed: number) => {
+    const workflow = textToImage({ steps: 2, width: 64, height: 64, seed });
+    const promptId = await queuedByAnEarlierProcess(alpha.url, workflow);
+    const job = await fx.createdGeneration({ steps: 2, seed });
+    await fx.lifecycle.submit(job.id, { backend: alpha.url, promptId, workflow });
+    await fx.service.ctx.queues.enqueueStage({ ...job, stage: 'submitted' });
+    return { job, promptId };
+  };
+  /** Once alpha lets go, the job rendered: its first attempt, the one on alpha. */
+  const firstAttemptOnceAlphaLetsGo = async (jobId: string) => {
+    alpha.releaseWorker();
+    const rendered = await waitFor(async () => {
+      const g = await fx.db.generationJob.findUniqueOrThrow({ where: { id: jobId }, include: { attempts: { orderBy: { number: 'asc' } } } });
+      return g.stage === 'rendered' ? g : null;
+    }, 'the job to render once alpha lets go', 15_000);
+    return rendered.attempts[0];
+  };
 
   it('when its backend is stuck, then its attempt ends as backend_stuck and its prompt is taken off there while the job waits, never running there', async () => {
-    alpha.hangWorker();
-    const hung = await queuedByAnEarlierProcess(alpha.url, textToImage({ steps: 2, width: 64, height: 64, seed: 11 }));
-    await waitFor(async () => ((await (await fetch(`${alpha.url}/queue`)).json()) as { queue_running: unknown[][] }).queue_running.some((item) => item[1] === hung) || null, 'the hung prompt to run');
+    const hung = await hungPrompt(11);
     // As another orchestrator recorded it: this one takes alpha for down at its next read of the flags.
     await fx.db.backend.update({ where: { id: backendIdFor(alpha.url) }, data: { stuckPromptId: hung, stuckSince: new Date() } });
     await waitFor(() => fx.db.backend.findFirst({ where: { id: backendIdFor(alpha.url), state: 'down' } }), 'alpha to be taken for down', 10_000);
 
     // The job as an earlier process left it: submitted on alpha, its prompt waiting behind the hung one.
-    const workflow = textToImage({ steps: 2, width: 64, height: 64, seed: 12 });
-    const promptId = await queuedByAnEarlierProcess(alpha.url, workflow);
-    const job = await fx.createdGeneration({ steps: 2, seed: 12 });
-    await fx.lifecycle.submit(job.id, { backend: alpha.url, promptId, workflow });
-    await fx.service.ctx.queues.enqueueStage({ ...job, stage: 'submitted' });
+    const { job, promptId } = await submittedByAnEarlierProcess(12);
 
     await waitFor(async () => !(await queueText()).includes(promptId), "the job's prompt to be taken off alpha while the job waits", 10_000);
-    alpha.releaseWorker();
-    const rendered = await waitFor(async () => {
-      const g = await fx.db.generationJob.findUniqueOrThrow({ where: { id: job.id }, include: { attempts: { orderBy: { number: 'asc' } } } });
-      return g.stage === 'rendered' ? g : null;
-    }, 'the job to render once alpha lets go', 15_000);
-    expect(rendered.attempts[0]).toMatchObject({ promptId, error: { code: 'backend_stuck' } });
+    expect(await firstAttemptOnceAlphaLetsGo(job.id)).toMatchObject({ promptId, error: { code: 'backend_stuck' } });
     expect(await (await fetch(`${alpha.url}/history/${promptId}`)).json()).toEqual({});
     await fx.db.backend.update({ where: { id: backendIdFor(alpha.url) }, data: { stuckPromptId: null, stuckSince: null } });
   });
 
   it('when its backend is found stuck while the job follows its recorded prompt there, then that attempt ends as backend_stuck, not backend_lost', async () => {
     await waitFor(() => fx.db.backend.findFirst({ where: { id: backendIdFor(alpha.url), state: 'up', stuckPromptId: null } }), 'alpha to be up', 10_000);
-    alpha.hangWorker();
-    const hung = await queuedByAnEarlierProcess(alpha.url, textToImage({ steps: 2, width: 64, height: 64, seed: 21 }));
-    await waitFor(async () => ((await (await fetch(`${alpha.url}/queue`)).json()) as { queue_running: unknown[][] }).queue_running.some((item) => item[1] === hung) || null, 'the hung prompt to run');
-    const workflow = textToImage({ steps: 2, width: 64, height: 64, seed: 22 });
-    const promptId = await queuedByAnEarlierProcess(alpha.url, workflow);
-    const job = await fx.createdGeneration({ steps: 2, seed: 22 });
-    await fx.lifecycle.submit(job.id, { backend: alpha.url, promptId, workflow });
-    await fx.service.ctx.queues.enqueueStage({ ...job, stage: 'submitted' });
+    const hung = await hungPrompt(21);
+    const { job, promptId } = await submittedByAnEarlierProcess(22);
     // Alpha is up: the job follows its prompt there, waiting behind the hung one.
     await waitFor(async () => (await fx.service.ctx.queues.byKey.generationRenders.getActiveCount()) === 1 || null, 'the job to be picked up');
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     await fx.db.backend.update({ where: { id: backendIdFor(alpha.url) }, data: { stuckPromptId: hung, stuckSince: new Date() } });
 
     await waitFor(async () => !(await queueText()).includes(promptId), "the job's prompt to be taken off alpha", 10_000);
-    alpha.releaseWorker();
-    const rendered = await waitFor(async () => {
-      const g = await fx.db.generationJob.findUniqueOrThrow({ where: { id: job.id }, include: { attempts: { orderBy: { number: 'asc' } } } });
-      return g.stage === 'rendered' ? g : null;
-    }, 'the job to render once alpha lets go', 15_000);
-    expect(rendered.attempts[0]).toMatchObject({ promptId, error: { code: 'backend_stuck' } });
+    expect(await firstAttemptOnceAlphaLetsGo(job.id)).toMatchObject({ promptId, error: { code: 'backend_stuck' } });
   });
 });
 
