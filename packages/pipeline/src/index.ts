@@ -18,6 +18,7 @@ export * from './lifecycle/job-lifecycle';
 export * from './lifecycle/load-generation';
 export * from './lifecycle/stored-columns';
 export * from './lifecycle/find-stranded';
+export * from './lifecycle/filing-fence';
 export * from './bounded';
 export * from './close-workers';
 export * from './readiness';

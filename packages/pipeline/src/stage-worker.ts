@@ -49,7 +49,8 @@ export interface StageHandler<K extends QueueKey> {
   /**
    * A job of this queue came for a generation that is over without this stage's work (canceled or
    * failed): undoes what an earlier try may have left outside the database (files written before a
-   * crash). Runs before the job ends as 'done' or refused.
+   * crash). Runs before the job ends as 'done' or refused; a StageDeferredError it throws (the
+   * generation re-opened meanwhile) delays the job instead, its tries untouched, to admit it again.
    */
   settle?: (generation: GenerationRow, run: StageRun) => Promise<void>;
   /**
@@ -114,6 +115,8 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
     try {
       admitted = await admit(payload, run);
     } catch (error) {
+      // The stage deferred itself while settling (a generation re-opened meanwhile: its job runs it again).
+      if (error instanceof StageDeferredError && run.token) throw await defer(run, error);
       // Finding, creating or reading the generation met PostgreSQL away: the message waits without
       // spending a try (a producer's message may have no retries at all, and has no row yet to sweep back).
       throw handsBack(run, error) ? await handBack(run, error) : await deferWhileDatabaseAway(run, error);

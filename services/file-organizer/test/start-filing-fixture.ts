@@ -20,6 +20,8 @@ const CONDITIONING = { positive: 'kainakamura', negative: 'lowres', loras: [], r
 export interface FilingFixture {
   /** The test's own connection (never through `proxy`). */
   db: Db;
+  /** The test database's URL, for a connection of the test's own settings (a gateway's, say). */
+  databaseUrl: string;
   lifecycle: JobLifecycle;
   simulator: Simulator;
   service: RunningService;
@@ -82,6 +84,7 @@ export async function startFilingFixture(label: string, options: FilingFixtureOp
 
   return {
     db,
+    databaseUrl: database.url,
     lifecycle,
     simulator,
     service,

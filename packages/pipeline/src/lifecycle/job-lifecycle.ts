@@ -1,6 +1,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { queueForStage, type AssetResource, type GenerationRequestBody, type JobConditioning, type JobError, type JobEventEnvelope, type JobEventName, type JobEventPayloads, type StageQueueKey, type RenderOutputs, type StoredWorkflow, type AttemptEndCode, type ReferenceUse } from '@anime/contracts';
 import { inLockedTransaction, isUniqueViolation, oneWaiterPerLock, readRows, runStatement, type Asset, type Db, type GenerationJob, type Statement } from '@anime/db';
+import { FilingFencedError } from './filing-fence';
 import { json, runNumbering } from './lifecycle-sql';
 import type { GenerationRow } from './load-generation';
 
@@ -223,17 +224,21 @@ export class JobLifecycle {
 
   /**
    * A filing try takes the rendered job's filing over before it writes a file: from then on only
-   * `token` records it (`file`, `fileWithAssets`). False when the job is not awaiting filing.
+   * `token` records it (`file`, `fileWithAssets`). False when the job is not awaiting filing;
+   * FilingFencedError when it is, but a removal of its files holds the filing fenced (the try waits).
    */
   async claimFiling(id: string, token: string): Promise<boolean> {
-    return (await runStatement(this.db, CLAIM_FILING, [id, token])).length > 0;
+    const [row] = await runStatement<{ claimed: boolean; fenced: boolean }>(this.db, CLAIM_FILING, [id, token]);
+    if (row.fenced) throw new FilingFencedError(id);
+    return row.claimed;
   }
 
   /**
    * claimFiling with the read of the generation's row (loadGeneration's row, null when there is
    * none), in one statement: the filing stage reads the row it admits this way. `claimed` is false when
-   * the job is not awaiting filing. Run again once when the connection dropped under it, as a read is:
-   * the same token claims what it claimed already, and a claim takes the filing over from any try anyway.
+   * the job is not awaiting filing, or its filing is fenced (claimFiling then says so). Run again once
+   * when the connection dropped under it, as a read is: the same token claims what it claimed
+   * already, and a claim takes the filing over from any try anyway.
    */
   async loadClaimingFiling(id: string, token: string): Promise<{ generation: GenerationRow | null; claimed: boolean }> {
     const [row] = await readRows<GenerationRow & { claimed: boolean }>(this.db, CLAIM_FILING_AND_LOAD, [id, token]);

@@ -1,6 +1,7 @@
 import type { StageQueueKey } from '@anime/contracts';
 import { SQL_NOW, type Statement } from '@anime/db';
 import { guard, insertEvents, jobColumns, RUNNING_IN_BACKEND, target } from './lifecycle-sql';
+import { filingFenceKey } from './filing-fence';
 import { generationRowSelect } from './load-generation';
 import { RETRY_TRANSITION, type TransitionName } from './transitions';
 
@@ -248,25 +249,34 @@ SELECT id FROM j`,
  */
 const ownsFiling = (n: number) => `"filingToken" IS NOT DISTINCT FROM $${n}::uuid`;
 
+/** The filing fence of $1 is free (no removal of its files holds it), tried shared for the statement's transaction. */
+const FENCE_FREE = `fence AS MATERIALIZED (SELECT pg_try_advisory_xact_lock_shared(${filingFenceKey('$1')}) AS free)`;
+
 /**
  * $1 id, $2 the try's token. Not a transition: a filing try takes the rendered job's filing over
  * (from any earlier try) before it writes a file, so an earlier try still running (its queue job
- * handed to another instance) sees it no longer owns the paths both write.
+ * handed to another instance) sees it no longer owns the paths both write. Refused while a removal
+ * of the job's files holds its filing fence (filing-fence.ts): `fenced` says so, for a job awaiting filing.
  */
 export const CLAIM_FILING: Statement = {
   name: 'lifecycle-claim-filing',
-  text: `UPDATE generation_jobs SET "filingToken" = $2::uuid WHERE id = $1::uuid AND ${guard('file')} RETURNING id`,
+  text: `WITH ${FENCE_FREE}, claim AS (
+  UPDATE generation_jobs SET "filingToken" = $2::uuid WHERE id = $1::uuid AND ${guard('file')} AND (SELECT free FROM fence) RETURNING id
+)
+SELECT EXISTS (SELECT 1 FROM claim) AS claimed,
+  NOT (SELECT free FROM fence) AND EXISTS (SELECT 1 FROM generation_jobs WHERE id = $1::uuid AND ${guard('file')}) AS fenced`,
 };
 
 /**
  * $1 id, $2 the try's token: CLAIM_FILING and the generation's row as loadGeneration reads it, in one
- * statement (the filing stage's read of the row it admits). `claimed` says whether the claim applied:
- * the row is then the one the claim wrote, else the row as the statement's snapshot holds it.
+ * statement (the filing stage's read of the row it admits). `claimed` says whether the claim applied
+ * (not while the filing is fenced): the row is then the one the claim wrote, else the row as the
+ * statement's snapshot holds it.
  */
 export const CLAIM_FILING_AND_LOAD: Statement = {
   name: 'lifecycle-claim-filing-and-load',
-  text: `WITH claim AS (
-  UPDATE generation_jobs SET "filingToken" = $2::uuid WHERE id = $1::uuid AND ${guard('file')} RETURNING ${jobColumns('generation_jobs')}
+  text: `WITH ${FENCE_FREE}, claim AS (
+  UPDATE generation_jobs SET "filingToken" = $2::uuid WHERE id = $1::uuid AND ${guard('file')} AND (SELECT free FROM fence) RETURNING ${jobColumns('generation_jobs')}
 ), j AS (
   SELECT claim.*, true AS claimed FROM claim
   UNION ALL

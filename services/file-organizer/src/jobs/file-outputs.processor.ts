@@ -4,10 +4,10 @@ import type { AssetResource, ComfyOutputRef, JobEventEnvelope } from '@anime/con
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
 import { answeredWithin, IMAGE_EXTENSIONS, isLibraryNotAnswering, LIBRARY_READ_BASE_MS, libraryReadTimeoutMs, libraryRefusal, sha256Hex, sniffImage, type LibraryStorage } from '@anime/media';
-import { allows, JobLifecycle, loadGeneration, MalformedDataError, OutputUnreadableError, readConditioning, readOutputs, readReferenceUse, readWorkflow, referencesUsed, toAssetResource, type GenerationRow, type JobEventPublisher, type StageHandler, type StageResult, type StageRun } from '@anime/pipeline';
+import { allows, FilingFencedError, JobLifecycle, loadGeneration, MalformedDataError, OutputUnreadableError, readConditioning, readOutputs, readReferenceUse, readWorkflow, referencesUsed, StageDeferredError, toAssetResource, type GenerationRow, type JobEventPublisher, type StageHandler, type StageResult, type StageRun } from '@anime/pipeline';
 import { loadTemplateVersion } from '@anime/workflows';
 import { findFiledOutput, newAssetRow, recordFiledOutput, type AssetRow, type FiledOutput } from '../data/asset-rows';
-import { holdFiling, type HeldFiling } from '../data/filing-hold';
+import { fenceFiling, holdFiling, type HeldFiling } from '../data/filing-hold';
 import { backendDown, MAX_WAIT_STEP_MS, nextLookInMs, type BackendWait } from '../domain/backend-wait';
 import { libraryPath } from '../domain/library-path';
 import { createWaitLog } from '../domain/wait-log';
@@ -15,6 +15,8 @@ import { sidecarBytes, type AssetMetadata } from '../domain/sidecar';
 import { cutShort } from '../domain/whole-image';
 
 const FOLDERS_REMEMBERED = 10_000;
+/** How soon a try whose claim a removal of the job's files fenced off looks again (a removal on a hung mount lasts its bound, 30 s). */
+const FENCED_LOOK_MS = 1_000;
 
 export interface FileOutputsDeps {
   db: Db;
@@ -42,6 +44,9 @@ const writtenPaths = (filings: Filing[]) => filings.flatMap((f) => ('written' in
 /** How a try ends that finds another try owns the filing now: not a failure of the generation's filing. */
 const TAKEN_OVER: StageResult = { outcome: 'another try owns the filing now; this one stopped' };
 
+/** What unfile is told to do by the row it locked: settle without removing anything, or remove the filing, then answer `then`. */
+type Unfiling<T> = { settled: T } | { unfile: string; then: T };
+
 /**
  * `asset-filing` → copies each output of a finished prompt into the library (file + sidecar JSON),
  * then records an Asset per output and completes the job in one statement: a crash records both or
@@ -52,8 +57,9 @@ const TAKEN_OVER: StageResult = { outcome: 'another try owns the filing now; thi
  * goes on, as does one whose job Redis lost and the recovery sweep added again), writing the same
  * paths. Each claims the filing before it writes (with its read of the row,
  * JobLifecycle.loadClaimingFiling, else JobLifecycle.claimFiling); only the owner records or
- * completes it, and files are removed only with the row locked (holdFiling) by the owner or once
- * the generation is over. A try another one took over stops without failing the generation.
+ * completes it, and files are removed only with the filing fenced (fenceFiling: no try claims it
+ * meanwhile), by the owner or once the generation is over, deciding with the row locked (holdFiling)
+ * but never holding it while files go. A try another one took over stops without failing the generation.
  */
 export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'assetFiling'> {
   const lifecycle = new JobLifecycle(deps.db);
@@ -90,7 +96,7 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
     const version: ResolvedVersion = { ...job.characterVersion, character: job.character };
     // Before any write (claimed with the row's read, or here): from here an earlier try still running records and removes nothing.
     const token = claimed ?? randomUUID();
-    if (!claimed && !(await lifecycle.claimFiling(job.id, token))) return notFiled(job, version, token, [], run.log);
+    if (!claimed && !(await claimFiling(job.id, token))) return notFiled(job, version, token, [], run.log);
 
     const filings: Filing[] = [];
     try {
@@ -115,6 +121,19 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
     waitLog.end(job.id);
     run.log.info('filed outputs', { generationId: job.id, count: filings.length });
     return { outcome: `filed ${filings.length}`, reached: 'filed' };
+  }
+
+  /**
+   * lifecycle.claimFiling, or a wait while a removal of the job's files (an earlier filing's, its
+   * generation canceled, then retried) holds the filing fenced: the job is delayed, its tries untouched.
+   */
+  async function claimFiling(id: string, token: string): Promise<boolean> {
+    try {
+      return await lifecycle.claimFiling(id, token);
+    } catch (error) {
+      if (error instanceof FilingFencedError) throw new StageDeferredError(`${error.message}: the filing waits for them`, FENCED_LOOK_MS, undefined, 'debug');
+      throw error;
+    }
   }
 
   /** Fetches and writes each output of the job (file, then sidecar), pushing each onto `filings` as it lands. */
@@ -218,11 +237,10 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
     waitLog.end(job.id);
     if (job.status === 'completed' || !job.outputs || !job.characterVersion || !job.character) return;
     const paths = outputPaths(job, { ...job.characterVersion, character: job.character });
-    await holdFiling(deps.db, job.id, null, async (held) => {
+    await unfile(job.id, null, paths, run.log, (held): Unfiling<void> =>
       // Re-opened since it was read (a retry): its filing is a try's again.
-      if (held.status !== 'canceled' && held.status !== 'failed') return;
-      await unfile(held, job.id, paths, run.log, `generation ${held.status} before it was filed`);
-    });
+      held.status !== 'canceled' && held.status !== 'failed' ? { settled: undefined } : { unfile: `generation ${held.status} before it was filed`, then: undefined },
+    );
   }
 
   /** Every path an output of the job may be filed at (its image type decides the extension). */
@@ -239,18 +257,22 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
    * filing's rows keep theirs), this try's and any an earlier try still running wrote. Unless another
    * try owns the filing now ('taken over'): those paths are its own to write, record or remove. Nor
    * when the try failed for the library not answering (`cause`, a hung mount): its removals would not
-   * be answered either, and each would hold the row locked for its bound (30 s, past the lock_timeout
-   * of a cancel or a retry of the generation, answered 503 meanwhile); the files stay for the next
-   * try, which writes the same paths over them, or for the admission of a generation canceled.
+   * be answered either, and each would wait out its bound (30 s) holding the worker's slot and the
+   * filing fenced; the files stay for the next try, which writes the same paths over them, or for
+   * the admission of a generation canceled. Removed in the filing's fence (fenceFiling), not with
+   * the row held: no try claims the filing meanwhile, and a retry or a cancel of the generation does
+   * not wait for the removals (it waited past its lock_timeout, answered 503).
    */
   async function removeUnrecorded(job: GenerationRow, version: ResolvedVersion, token: string, filings: Filing[], log: Logger, cause: unknown): Promise<'removed' | 'taken over' | 'kept'> {
     try {
       const paths = [...new Set([...outputPaths(job, version), ...writtenPaths(filings)])];
-      const libraryAway = isLibraryNotAnswering(cause);
-      const done = await holdFiling(deps.db, job.id, token, async (held) => {
-        if (!held.owner && allows('file', held)) return 'taken over' as const;
-        if (libraryAway) return 'kept' as const;
-        await removeFiles(paths.filter((path) => !held.recorded.has(path)));
+      const takenOver = (held: HeldFiling) => !held.owner && allows('file', held);
+      if (isLibraryNotAnswering(cause)) return (await holdFiling(deps.db, job.id, token, async (held) => (takenOver(held) ? 'taken over' : 'kept'))) ?? 'kept';
+      const done = await fenceFiling(deps.db, job.id, async ({ hold, lost }) => {
+        const recorded = await hold(token, async (held) => (takenOver(held) ? ('taken over' as const) : held.recorded));
+        if (recorded === null || recorded === 'taken over') return recorded;
+        // Only this try records the filing (the owner), or none does (the generation is over): `recorded` holds.
+        await removeFiles(paths.filter((path) => !recorded.has(path)), lost);
         return 'removed' as const;
       });
       return done ?? 'kept';
@@ -270,12 +292,11 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
    */
   async function notFiled(job: GenerationRow, version: ResolvedVersion, token: string, written: string[], log: Logger): Promise<StageResult> {
     waitLog.end(job.id);
-    const ended = await holdFiling(deps.db, job.id, token, async (held): Promise<StageResult> => {
+    const ended = await unfile(job.id, token, [...outputPaths(job, version), ...written], log, (held): Unfiling<StageResult> => {
       // Another try filed it first (the same paths, the same bytes): nothing to undo.
-      if (held.status === 'completed') return { outcome: 'filed by another try' };
-      if (allows('file', held)) return TAKEN_OVER;
-      await unfile(held, job.id, [...outputPaths(job, version), ...written], log, `generation ${held.status} while filing`);
-      return { outcome: `${held.status} while filing; nothing filed` };
+      if (held.status === 'completed') return { settled: { outcome: 'filed by another try' } };
+      if (allows('file', held)) return { settled: TAKEN_OVER };
+      return { unfile: `generation ${held.status} while filing`, then: { outcome: `${held.status} while filing; nothing filed` } };
     });
     if (ended) return ended;
     await removeFiles(written);
@@ -357,26 +378,60 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
     if (removed.length) deps.log.info('removed temp files an interrupted filing left', { files: removed });
   }
 
-  /** Each file and its sidecar. */
-  async function removeFiles(paths: string[]): Promise<void> {
-    for (const path of paths) {
-      await deps.storage.remove(path);
-      await deps.storage.remove(`${path}.json`);
+  /** Each file and its sidecar; none once `fence` is aborted (lost: a try may write these paths now). */
+  async function removeFiles(paths: string[], fence?: AbortSignal): Promise<void> {
+    for (const file of paths.flatMap((path) => [path, `${path}.json`])) {
+      fence?.throwIfAborted();
+      await deps.storage.remove(file);
     }
   }
 
   /**
-   * With the row held (a generation that is over): removes the job's Asset rows and their files, and
-   * the files at `written` (recorded or not), then the filing's claim (committed with the hold, so only
-   * once the files are gone), which the recovery sweep looks for (findStranded).
+   * A generation that is over: removes the job's Asset rows and their files, and the files at
+   * `written` (recorded or not), unless `decide`, told the row as it is once locked, settles
+   * otherwise (its answer is returned, nothing removed). Null when the generation is gone.
+   *
+   * The files go without the row held: on a hung mount each removal waits out its bound (30 s), and
+   * a retry or a cancel of the generation meanwhile would wait for the row past its lock_timeout
+   * (answered 503). In the filing's fence instead (fenceFiling): no try claims the filing until the
+   * removal is done, so a retry's filing never writes a path before this removal has let go of it
+   * (it waits, its tries untouched). Three steps, each safe to die after:
+   * - with the row locked, the removal takes the filing's claim (a token of its own): a try that
+   *   claimed it before records nothing from then on, and the claim marks the filing unsettled for
+   *   the recovery sweep (findStranded) should this process die before the end;
+   * - the files are removed, the row free;
+   * - with the row locked again, the claim still the removal's (no try claimed since: fenced), the
+   *   Asset rows go (only now: a removal cut short is done again from them) and the claim is cleared.
+   * A generation retried meanwhile is filed by this job, deferred (StageDeferredError) to run again.
    */
-  async function unfile(held: HeldFiling, jobId: string, written: string[], log: Logger, why: string): Promise<void> {
-    await held.forgetAssets();
-    const paths = [...new Set([...held.recorded, ...written])];
-    await removeFiles(paths);
-    // Each folder listed once for all the paths in it.
-    await deps.storage.removeLeftovers(...paths.flatMap((path) => [path, `${path}.json`]));
-    await held.releaseClaim();
-    log.info(`${why}: its files were removed`, { generationId: jobId, paths: paths.length });
+  async function unfile<T>(jobId: string, token: string | null, written: string[], log: Logger, decide: (held: HeldFiling) => Unfiling<T>): Promise<T | null> {
+    return fenceFiling(deps.db, jobId, async ({ hold, lost }) => {
+      const removal = randomUUID();
+      const begun = await hold(token, async (held) => {
+        const decided = decide(held);
+        if ('unfile' in decided) await held.takeClaim(removal);
+        return { decided, recorded: held.recorded };
+      });
+      if (!begun) return null;
+      const { decided, recorded } = begun;
+      if ('settled' in decided) return decided.settled;
+      const paths = [...new Set([...recorded, ...written])];
+      await removeFiles(paths, lost);
+      lost.throwIfAborted();
+      // Each folder listed once for all the paths in it.
+      await deps.storage.removeLeftovers(...paths.flatMap((path) => [path, `${path}.json`]));
+      const reopened = await hold(removal, async (held) => {
+        if (held.owner) {
+          await held.forgetAssets();
+          await held.releaseClaim();
+        }
+        return allows('file', held);
+      });
+      log.info(`${decided.unfile}: its files were removed`, { generationId: jobId, paths: paths.length });
+      // Retried meanwhile (the retry answered at once): its hand-off found this job still active and
+      // added none, so this one files it, admitted again at once, its tries untouched.
+      if (reopened) throw new StageDeferredError(`generation ${jobId} was retried while its files were removed: its filing runs now`, 0);
+      return decided.then;
+    });
   }
 }
