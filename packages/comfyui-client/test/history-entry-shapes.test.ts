@@ -5,8 +5,9 @@ import { ComfyClient, ComfyExecutionError, ComfyHttpError } from '../src';
  * A history entry of another shape than ComfyUI's (a broken server or proxy, the simulator
  * answering JSON of that shape). Status messages that are not `[type, data]` pairs: the run still
  * ends as the entry's status says, never with a TypeError (which the orchestrator takes for an
- * internal fault and tries again). An output named longer than any path: the run fails saying so,
- * rather than the name being stored, sent in every event and asked of /view.
+ * internal fault and tries again). An output named longer than any path, or with a subfolder or
+ * type that is not text: the run fails saying so, rather than the name being stored, sent in every
+ * event and asked of /view.
  */
 describe('ComfyClient reading history entries of the wrong shape (simulator misbehaving)', () => {
   let sim: Simulator;
@@ -74,5 +75,23 @@ describe('ComfyClient reading history entries of the wrong shape (simulator misb
     // A long real path (a deep subfolder) is still a file.
     const deep = { ...image, subfolder: Array.from({ length: 40 }, (_, i) => `level-${i}`).join('/') };
     expect(await run('shape-long-ok', { status: { status_str: 'success', completed: true, messages: [] }, outputs: { '9': { images: [deep] } } })).toMatchObject({ outputs: [{ nodeId: '9', ...deep }] });
+  });
+
+  it('when an output\'s subfolder or type is not text (an object, a number, a list), then the run fails at once with a ComfyHttpError naming its node, not a file named by its JSON that /view would refuse', async () => {
+    const odd: Array<[Record<string, unknown>, string]> = [
+      [{ ...image, subfolder: { path: 'jobs/x' } }, '{\\"path\\":\\"jobs/x\\"}'],
+      [{ ...image, subfolder: 7 }, '7'],
+      [{ ...image, type: ['output'] }, 'jobs/x'],
+      [{ ...image, type: 0 }, 'jobs/x'],
+    ];
+    for (const [i, [file, subfolder]] of odd.entries()) {
+      // Listed after a well-named file: one output no file could be named by fails the run.
+      const error = await run(`shape-field-${i}`, { status: { status_str: 'success', completed: true, messages: [] }, outputs: { '9': { images: [image, file] } } });
+      expect(error).toBeInstanceOf(ComfyHttpError);
+      expect((error as Error).message).toBe(`ComfyUI's history of prompt shape-field-${i} lists an output of node 9 that names no file it could serve ("img_00001_.png" in "${subfolder}")`);
+    }
+    // A subfolder or type left out (or null) is ComfyUI's default, as before: '' and output.
+    const bare = await run('shape-field-absent', { status: { status_str: 'success', completed: true, messages: [] }, outputs: { '9': { images: [{ filename: 'a.png' }, { filename: 'b.png', subfolder: null, type: null }] } } });
+    expect(bare).toMatchObject({ outputs: [{ nodeId: '9', filename: 'a.png', subfolder: '', type: 'output' }, { nodeId: '9', filename: 'b.png', subfolder: '', type: 'output' }] });
   });
 });

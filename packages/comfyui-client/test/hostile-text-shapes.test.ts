@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
 import { WebSocketServer } from 'ws';
-import { ComfyClient, ComfyExecutionError, ComfyInterruptedError, ComfyValidationError } from '../src';
+import { ComfyClient, ComfyExecutionError, ComfyHttpError, ComfyInterruptedError, ComfyValidationError } from '../src';
 
 /**
  * JSON no ComfyUI sends where ComfyUI sends text: an object whose own key is `toString` or
@@ -100,10 +100,11 @@ describe('ComfyClient given objects where ComfyUI sends text (simulator misbehav
     expect(interrupted).toMatchObject({ message: 'ComfyUI interrupted prompt text-shapes-interrupted at node {"valueOf":1,"toString":"x"} ({"toString":1})', nodeId: '{"valueOf":1,"toString":"x"}', nodeType: '{"toString":1}' });
   });
 
-  it('when an output\'s subfolder or type is such an object, then the run ends with the file named by that JSON text (which /view will not serve), not a TypeError', async () => {
+  it('when an output\'s subfolder or type is such an object, then the run fails with a ComfyHttpError showing it, not a TypeError', async () => {
     const file = { filename: 'img_00001_.png', subfolder: HOSTILE, type: HOSTILE_TOO };
     const result = await failedRun('text-shapes-output', { status: { status_str: 'success', completed: true, messages: [] }, outputs: { '9': { images: [file] } } });
-    expect(result).toMatchObject({ outputs: [{ nodeId: '9', filename: 'img_00001_.png', subfolder: '{"toString":1}', type: '{"valueOf":1,"toString":"x"}' }] });
+    expect(result).toBeInstanceOf(ComfyHttpError);
+    expect((result as Error).message).toBe('ComfyUI\'s history of prompt text-shapes-output lists an output of node 9 that names no file it could serve ("img_00001_.png" in "{\\"toString\\":1}")');
   });
 });
 

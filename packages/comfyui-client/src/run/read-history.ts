@@ -5,29 +5,49 @@ import { isJsonObject } from '../json-object';
 import { cut, serverText, shown } from '../server-text';
 import type { HistoryEntry, OutputFile, RunResult, StatusMessage } from '../types';
 
-/** A file's subfolder or type as text: a string as it is (a long one is unnameable, below), a missing one as `absent`. */
-const fileField = (value: unknown, absent: string): string => (typeof value === 'string' ? value : serverText(value ?? absent));
-
 /**
- * Every file named by the output nodes' UI dicts (images, gifs, audio…), each once (a file a node
- * lists twice is one file); entries without a filename aren't files.
+ * An output item as listed: a file name, and its subfolder and type as sent. ComfyUI sends them as
+ * text (a missing one is '' and 'output'); anything else names no file it could serve.
  */
-export function outputFiles(entry: HistoryEntry): OutputFile[] {
-  const files: OutputFile[] = [];
-  const seen = new Set<string>();
+interface ListedOutput {
+  nodeId: string;
+  filename: string;
+  subfolder: unknown;
+  type: unknown;
+}
+
+/** Every item of the output nodes' UI dicts (images, gifs, audio…) with a file name; entries without one aren't files. */
+function listedOutputs(entry: HistoryEntry): ListedOutput[] {
+  const listed: ListedOutput[] = [];
   for (const [nodeId, ui] of Object.entries(entry.outputs ?? {})) {
     for (const items of Object.values(ui ?? {})) {
       if (!Array.isArray(items)) continue;
       for (const item of items) {
-        if (item && typeof item === 'object' && typeof item.filename === 'string') {
-          const file = { nodeId, filename: item.filename, subfolder: fileField(item.subfolder, ''), type: fileField(item.type, 'output') };
-          const key = JSON.stringify([file.nodeId, file.type, file.subfolder, file.filename]);
-          if (seen.has(key)) continue;
-          seen.add(key);
-          files.push(file);
-        }
+        if (item && typeof item === 'object' && typeof item.filename === 'string') listed.push({ nodeId, filename: item.filename, subfolder: item.subfolder ?? '', type: item.type ?? 'output' });
       }
     }
+  }
+  return listed;
+}
+
+/** The file a listed item names; none when its subfolder or type is not text (an object, a number). */
+const namedFile = ({ nodeId, filename, subfolder, type }: ListedOutput): OutputFile | undefined =>
+  typeof subfolder === 'string' && typeof type === 'string' ? { nodeId, filename, subfolder, type } : undefined;
+
+/**
+ * Every file named by the output nodes' UI dicts, each once (a file a node lists twice is one
+ * file); entries without a filename, or with a subfolder or type that is not text, aren't files.
+ */
+export function outputFiles(entry: HistoryEntry): OutputFile[] {
+  const files: OutputFile[] = [];
+  const seen = new Set<string>();
+  for (const listed of listedOutputs(entry)) {
+    const file = namedFile(listed);
+    if (!file) continue;
+    const key = JSON.stringify([file.nodeId, file.type, file.subfolder, file.filename]);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    files.push(file);
   }
   return files;
 }
@@ -39,15 +59,17 @@ const MAX_OUTPUT_NAME_CHARS = 4_096;
 /** No file has such a name: NUL, a lone surrogate, or longer than any path (which would be stored, sent in every event and asked of /view). */
 const unnameable = (text: string) => text.length > MAX_OUTPUT_NAME_CHARS || UNNAMEABLE.test(text);
 
-/** A history entry's output files; one that no file could be named by is ComfyUI breaking the protocol. */
+/** A history entry's output files; an output that no file could be named by (a subfolder or type not text, a name no file has) is ComfyUI breaking the protocol. */
 function checkedOutputFiles(promptId: string, entry: HistoryEntry): OutputFile[] {
-  const files = outputFiles(entry);
-  const bad = files.find((file) => unnameable(file.nodeId) || unnameable(file.filename) || unnameable(file.subfolder) || unnameable(file.type) || file.filename === '');
+  const bad = listedOutputs(entry).find((listed) => {
+    const file = namedFile(listed);
+    return !file || unnameable(file.nodeId) || unnameable(file.filename) || unnameable(file.subfolder) || unnameable(file.type) || file.filename === '';
+  });
   if (bad) {
     const path = `/history/${promptId}`;
-    throw new ComfyHttpError('GET', path, 200, undefined, `ComfyUI's history of prompt ${promptId} lists an output of node ${cut(bad.nodeId)} that names no file it could serve (${shown(bad.filename)} in ${shown(bad.subfolder)})`);
+    throw new ComfyHttpError('GET', path, 200, undefined, `ComfyUI's history of prompt ${promptId} lists an output of node ${cut(bad.nodeId)} that names no file it could serve (${shown(bad.filename)} in ${shown(serverText(bad.subfolder))})`);
   }
-  return files;
+  return outputFiles(entry);
 }
 
 /**
