@@ -3,6 +3,7 @@ import { ComfyHttpError, isAnswerTooLarge } from './errors/comfy-http-error';
 import { ComfyPromptLostError } from './errors/comfy-prompt-lost-error';
 import { ComfyValidationError } from './errors/comfy-validation-error';
 import { ComfyHttp } from './http/comfy-http';
+import { queueState } from './http/queue-state';
 import { submitPrompt } from './http/submit-prompt';
 import { uploadResult } from './http/upload-result';
 import { comboOptions } from './models/combo-options';
@@ -51,10 +52,6 @@ function boundLogger(log: Partial<ClientLogger> | undefined): ClientLogger {
   if (!log) return SILENT_LOGGER;
   const level = (name: keyof ClientLogger) => (message: string, meta?: Record<string, unknown>) => void log[name]?.call(log, message, meta);
   return { debug: level('debug'), info: level('info'), warn: level('warn'), error: level('error') };
-}
-
-function queueEntry(item: any[]): QueueEntry {
-  return { number: item[0], promptId: item[1], prompt: item[2], extraData: item[3] ?? {}, outputsToExecute: item[4] ?? [] };
 }
 
 /** The longest clientId a socket is opened under: the id comes from the server's /queue answer. */
@@ -287,8 +284,7 @@ export class ComfyClient {
   }
 
   async queue(): Promise<QueueState> {
-    const body = await this.http.okObject<{ queue_running?: any[][]; queue_pending?: any[][] }>({ url: '/queue' });
-    return { running: (body.queue_running ?? []).map(queueEntry), pending: (body.queue_pending ?? []).map(queueEntry) };
+    return queueState(await this.http.okObject({ url: '/queue' }), this.http.shownUrl);
   }
 
   /** Pending plus running prompts. */
