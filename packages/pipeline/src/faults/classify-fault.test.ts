@@ -1,6 +1,7 @@
 import { CharacterDomainError, type CharacterErrorCode } from '@anime/characters';
 import { ComfyExecutionError, ComfyHttpError, ComfyTransferError, ComfyUnreachableError, ComfyValidationError } from '@anime/comfyui-client';
 import { classifyFault } from './classify-fault';
+import { storableJobError } from './storable-job-error';
 import { MalformedDataError, NoCapableBackendError, OutputUnreadableError, PromptTimedOutError, ReferenceUnavailableError, WorkflowNotFoundError } from './stage-faults';
 
 const characterFault = (code: CharacterErrorCode) => new CharacterDomainError(code, `character says ${code}`, { ref: 'x' });
@@ -71,6 +72,19 @@ describe('classifyFault', () => {
   it('when a /view transfer stalls or comes too slowly, then filing tries again, and fails as filing_failed with what happened', () => {
     const stalled = new ComfyTransferError('ComfyUI at http://gpu-1:8188 stalled sending GET /view: no byte for 30 s after 1.5 MiB of the answer', 'stalled', 1_572_864);
     expect(classifyFault(stalled, 'assetFiling')).toEqual({ error: { code: 'filing_failed', message: stalled.message }, transient: true });
+  });
+
+  it('when a ComfyUI error\'s details hold JSON nested past the call stack (which JSON.parse reads), then it is comfyui_execution with its details cut as stored, credentials still hidden, not a RangeError', () => {
+    const url = 'http://comfy:Pr0xyPw@gpu-1:8188';
+    const deep = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
+    const details = JSON.parse(`{"exception_message": ${deep}, "node_type": "KSampler", "url": ${JSON.stringify(url)}}`) as Record<string, unknown>;
+    const fault = classifyFault(new ComfyExecutionError('p1', details), 'generationRenders');
+    expect(fault).toMatchObject({ error: { code: 'comfyui_execution', message: '(a value that cannot be shown)' }, transient: false });
+    const kept = fault.error.details as Record<string, unknown>;
+    expect(kept).toMatchObject({ node_type: 'KSampler', url: 'http://***@gpu-1:8188' });
+    expect(JSON.stringify(kept.exception_message)).toContain('nested deeper than 20 levels');
+    // Already within the stored bound: storing it keeps it as it is.
+    expect(storableJobError(fault.error)).toEqual(fault.error);
   });
 
   it('when a character fault carries details, then they reach the job error', () => {

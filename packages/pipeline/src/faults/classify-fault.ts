@@ -20,6 +20,7 @@ import {
   RequestUnsatisfiableError,
   WorkflowNotFoundError,
 } from './stage-faults';
+import { storableDetails } from './storable-job-error';
 
 /**
  * What a fault means for its generation: the job error it fails with, and whether trying the
@@ -99,11 +100,21 @@ function kindOf(error: unknown): FaultKind {
 const messageOf = (error: unknown) => redactUrlCredentialsInText(error instanceof Error ? error.message : String(error));
 const detailsOf = (error: unknown) => withoutUrlCredentials((error as { details?: unknown })?.details);
 
-/** JSON details (no_capable_backend's list names each backend by URL) with no URL's credentials. */
+/**
+ * JSON details (no_capable_backend's list names each backend by URL) with no URL's credentials.
+ * Details JSON cannot write (a ComfyUI error's, nested past the call stack: a RangeError, which
+ * would be taken for an internal fault and tried again) are first cut as they will be stored.
+ */
 function withoutUrlCredentials(details: unknown): unknown {
   if (details === undefined || details === null) return details;
-  const json = JSON.stringify(details);
-  return json.includes('@') ? JSON.parse(redactUrlCredentialsInText(json)) : details;
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(details);
+  } catch {
+    details = storableDetails(details);
+    json = JSON.stringify(details);
+  }
+  return json?.includes('@') ? JSON.parse(redactUrlCredentialsInText(json)) : details;
 }
 
 // Enough of a refusal's body to say why; a /view answer comes as bytes, which would be stored as { type: 'Buffer', data }.

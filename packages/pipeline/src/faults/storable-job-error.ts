@@ -32,8 +32,19 @@ type Budget = { left: number };
 export function storableJobError(error: JobError): JobError {
   const message = boundedText(error.message, JOB_ERROR_MESSAGE_MAX_CHARS);
   if (error.details === undefined) return { code: error.code, message };
-  const details = keep(error.details, { left: JOB_ERROR_DETAILS_MAX_CHARS }, 0);
-  return { code: error.code, message, ...(details === OMITTED ? {} : { details }) };
+  const details = storableDetails(error.details);
+  return { code: error.code, message, ...(details === undefined ? {} : { details }) };
+}
+
+/**
+ * A job error's details as storableJobError keeps them: storable, within about
+ * JOB_ERROR_DETAILS_MAX_CHARS and DETAILS_MAX_DEPTH levels deep, so JSON.stringify can always write
+ * them (it throws a RangeError on values nested past the call stack, which JSON.parse reads);
+ * undefined when nothing of them fits or JSON has none (a function).
+ */
+export function storableDetails(details: unknown): unknown {
+  const kept = keep(details, { left: JOB_ERROR_DETAILS_MAX_CHARS }, 0);
+  return kept === OMITTED ? undefined : kept;
 }
 
 /** Text made storable and cut to `max` characters (never inside a surrogate pair), with a marker saying how much was left out. */
