@@ -1,5 +1,6 @@
 import { startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
 import { ComfyClient, ComfyExecutionError, ComfyHttpError } from '../src';
+import { useMisbehavingSimulator } from './helpers/misbehaving-simulator';
 
 /**
  * A history entry of another shape than ComfyUI's (a broken server or proxy, the simulator
@@ -10,26 +11,12 @@ import { ComfyClient, ComfyExecutionError, ComfyHttpError } from '../src';
  * event and asked of /view.
  */
 describe('ComfyClient reading history entries of the wrong shape (simulator misbehaving)', () => {
-  let sim: Simulator;
-  let client: ComfyClient;
-
-  beforeAll(async () => {
-    sim = await startSimulator({ stepMs: 1 });
-    client = new ComfyClient({ baseUrl: sim.url });
-    await client.connect();
-  });
-
-  afterEach(() => sim.misbehave(undefined));
-
-  afterAll(async () => {
-    client.close();
-    await sim.close();
-  });
+  const fx = useMisbehavingSimulator();
 
   const image = { filename: 'img_00001_.png', subfolder: 'jobs/x', type: 'output' };
   const run = (promptId: string, entry: unknown) => {
-    sim.misbehave({ kind: 'json', path: '/history/', body: { [promptId]: entry } });
-    return client.run(textToImage({ seed: 1, steps: 1, width: 64, height: 64 }), { promptId, pollIntervalMs: 20 }).catch((error: unknown) => error);
+    fx.sim.misbehave({ kind: 'json', path: '/history/', body: { [promptId]: entry } });
+    return fx.client.run(textToImage({ seed: 1, steps: 1, width: 64, height: 64 }), { promptId, pollIntervalMs: 20 }).catch((error: unknown) => error);
   };
 
   it('when a success lists its messages as text, a number or items that are not pairs, then the run ends with its outputs', async () => {

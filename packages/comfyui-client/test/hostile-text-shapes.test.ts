@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
 import { WebSocketServer } from 'ws';
 import { ComfyClient, ComfyExecutionError, ComfyHttpError, ComfyInterruptedError, ComfyValidationError } from '../src';
+import { useMisbehavingSimulator } from './helpers/misbehaving-simulator';
 
 /**
  * JSON no ComfyUI sends where ComfyUI sends text: an object whose own key is `toString` or
@@ -20,25 +21,11 @@ const HUGE = 'A'.repeat(1024 * 1024);
 const graph = textToImage({ seed: 1, steps: 1, width: 64, height: 64 });
 
 describe('ComfyClient given objects where ComfyUI sends text (simulator misbehaving)', () => {
-  let sim: Simulator;
-  let client: ComfyClient;
-
-  beforeAll(async () => {
-    sim = await startSimulator({ stepMs: 1 });
-    client = new ComfyClient({ baseUrl: sim.url });
-    await client.connect();
-  });
-
-  afterEach(() => sim.misbehave(undefined));
-
-  afterAll(async () => {
-    client.close();
-    await sim.close();
-  });
+  const fx = useMisbehavingSimulator();
 
   const failedRun = (promptId: string, entry: unknown) => {
-    sim.misbehave({ kind: 'json', path: '/history/', body: { [promptId]: entry } });
-    return client.run(graph, { promptId, pollIntervalMs: 20 }).catch((error: unknown) => error);
+    fx.sim.misbehave({ kind: 'json', path: '/history/', body: { [promptId]: entry } });
+    return fx.client.run(graph, { promptId, pollIntervalMs: 20 }).catch((error: unknown) => error);
   };
   const erred = (promptId: string, type: string, data: unknown) => failedRun(promptId, { status: { status_str: 'error', completed: false, messages: [['execution_start', { prompt_id: promptId }], [type, data]] }, outputs: {} });
 
@@ -50,32 +37,32 @@ describe('ComfyClient given objects where ComfyUI sends text (simulator misbehav
         '5': { class_type: 'EmptyImage', errors: [{ message: 'Required input is missing', details: HOSTILE_TOO }] },
       },
     };
-    sim.misbehave({ kind: 'post_answer', status: 400, body });
-    const refused = await client.submit(graph).catch((e) => e);
+    fx.sim.misbehave({ kind: 'post_answer', status: 400, body });
+    const refused = await fx.client.submit(graph).catch((e) => e);
     expect(refused).toBeInstanceOf(ComfyValidationError);
     expect(refused.summary).toBe('node 4 ({"toString":1}): {"valueOf":1,"toString":"x"}: {"toString":1}; node 5 (EmptyImage): Required input is missing: {"valueOf":1,"toString":"x"}');
 
-    sim.misbehave({ kind: 'post_answer', status: 400, body: { error: { type: 'invalid_prompt', message: HOSTILE, details: HOSTILE_TOO }, node_errors: {} } });
-    const bare = await client.submit(graph).catch((e) => e);
+    fx.sim.misbehave({ kind: 'post_answer', status: 400, body: { error: { type: 'invalid_prompt', message: HOSTILE, details: HOSTILE_TOO }, node_errors: {} } });
+    const bare = await fx.client.submit(graph).catch((e) => e);
     expect(bare).toBeInstanceOf(ComfyValidationError);
     expect(bare.message).toBe('ComfyUI rejected the prompt (invalid_prompt): {"toString":1}: {"valueOf":1,"toString":"x"}');
 
     // Megabytes of class name and message: the summary is bounded (it becomes the job's message, and is logged).
-    sim.misbehave({ kind: 'post_answer', status: 400, body: { error: { type: HUGE }, node_errors: { [HUGE]: { class_type: HUGE, errors: [{ message: HUGE }] } } } });
-    const long = await client.submit(graph).catch((e) => e);
+    fx.sim.misbehave({ kind: 'post_answer', status: 400, body: { error: { type: HUGE }, node_errors: { [HUGE]: { class_type: HUGE, errors: [{ message: HUGE }] } } } });
+    const long = await fx.client.submit(graph).catch((e) => e);
     expect(long).toBeInstanceOf(ComfyValidationError);
     expect(long.summary).toMatch(/^node A{200}… \(A{200}…\): A+…$/);
     expect(long.message.length).toBeLessThan(17_000);
   });
 
   it('when /prompt queues the prompt (200) but lists node_errors of such objects, or a number that is one, then it is a ComfyValidationError, or the prompt is queued with no number', async () => {
-    sim.misbehave({ kind: 'post_answer', status: 200, body: { prompt_id: 'text-shapes-200', number: 3, node_errors: { '4': { class_type: HOSTILE, errors: [{ message: HOSTILE }] } } } });
-    const refused = await client.submit(graph).catch((e) => e);
+    fx.sim.misbehave({ kind: 'post_answer', status: 200, body: { prompt_id: 'text-shapes-200', number: 3, node_errors: { '4': { class_type: HOSTILE, errors: [{ message: HOSTILE }] } } } });
+    const refused = await fx.client.submit(graph).catch((e) => e);
     expect(refused).toBeInstanceOf(ComfyValidationError);
     expect(refused.message).toBe('ComfyUI rejected the prompt (node_errors): node 4 ({"toString":1}): {"toString":1}');
 
-    sim.misbehave({ kind: 'post_answer', status: 200, body: { prompt_id: 'text-shapes-number', number: HOSTILE, node_errors: {} } });
-    expect(await client.submit(graph)).toEqual({ promptId: 'text-shapes-number', number: Number.NaN });
+    fx.sim.misbehave({ kind: 'post_answer', status: 200, body: { prompt_id: 'text-shapes-number', number: HOSTILE, node_errors: {} } });
+    expect(await fx.client.submit(graph)).toEqual({ promptId: 'text-shapes-number', number: Number.NaN });
   });
 
   it('when an execution_error in history holds such objects (message, node, class, exception type), then the run fails with a ComfyExecutionError showing them', async () => {

@@ -1,5 +1,6 @@
 import { startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
 import { ComfyClient, ComfyHttpError } from '../src';
+import { useMisbehavingSimulator } from './helpers/misbehaving-simulator';
 
 /**
  * GET /queue answering lists of another shape than ComfyUI's `[number, prompt_id, prompt,
@@ -8,21 +9,7 @@ import { ComfyClient, ComfyHttpError } from '../src';
  * for an internal fault of ours and tries again), nor a short queue that would call a prompt lost.
  */
 describe('ComfyClient reading /queue answers of the wrong shape (simulator misbehaving)', () => {
-  let sim: Simulator;
-  let client: ComfyClient;
-
-  beforeAll(async () => {
-    sim = await startSimulator({ stepMs: 1 });
-    client = new ComfyClient({ baseUrl: sim.url });
-    await client.connect();
-  });
-
-  afterEach(() => sim.misbehave(undefined));
-
-  afterAll(async () => {
-    client.close();
-    await sim.close();
-  });
+  const fx = useMisbehavingSimulator();
 
   const item = (promptId: string) => [1, promptId, {}, { client_id: 'c-1' }, ['9']];
 
@@ -38,25 +25,25 @@ describe('ComfyClient reading /queue answers of the wrong shape (simulator misbe
       ['queue_running', [[1, { id: 'p-1' }, {}, {}, []]]],
     ];
     for (const [key, list] of odd) {
-      sim.misbehave({ kind: 'json', path: '/queue', body: { queue_running: [], queue_pending: [], [key]: list } });
-      const error = await client.queue().catch((e: unknown) => e);
+      fx.sim.misbehave({ kind: 'json', path: '/queue', body: { queue_running: [], queue_pending: [], [key]: list } });
+      const error = await fx.client.queue().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ComfyHttpError);
-      expect((error as Error).message).toBe(`ComfyUI at ${sim.url} answered GET /queue with a ${key} that is not a list of queued prompts`);
+      expect((error as Error).message).toBe(`ComfyUI at ${fx.sim.url} answered GET /queue with a ${key} that is not a list of queued prompts`);
     }
   });
 
   it('when items carry odd extra_data or outputs, or a list is left out, then /queue is read as far as it goes', async () => {
-    sim.misbehave({ kind: 'json', path: '/queue', body: { queue_running: [[4, 'p-run', {}, 'oops', 5]] } });
-    expect(await client.queue()).toEqual({ running: [{ number: 4, promptId: 'p-run', prompt: {}, extraData: {}, outputsToExecute: [] }], pending: [] });
-    sim.misbehave({ kind: 'json', path: '/queue', body: { queue_pending: [item('p-wait')] } });
-    expect(await client.queue()).toEqual({ running: [], pending: [{ number: 1, promptId: 'p-wait', prompt: {}, extraData: { client_id: 'c-1' }, outputsToExecute: ['9'] }] });
+    fx.sim.misbehave({ kind: 'json', path: '/queue', body: { queue_running: [[4, 'p-run', {}, 'oops', 5]] } });
+    expect(await fx.client.queue()).toEqual({ running: [{ number: 4, promptId: 'p-run', prompt: {}, extraData: {}, outputsToExecute: [] }], pending: [] });
+    fx.sim.misbehave({ kind: 'json', path: '/queue', body: { queue_pending: [item('p-wait')] } });
+    expect(await fx.client.queue()).toEqual({ running: [], pending: [{ number: 1, promptId: 'p-wait', prompt: {}, extraData: { client_id: 'c-1' }, outputsToExecute: ['9'] }] });
   });
 
   it('when /queue lists such items while a prompt is followed, then the run fails with that ComfyHttpError, not a TypeError', async () => {
-    sim.misbehave({ kind: 'json', path: '/queue', body: { queue_running: [null], queue_pending: [] } });
+    fx.sim.misbehave({ kind: 'json', path: '/queue', body: { queue_running: [null], queue_pending: [] } });
     // 300 steps of 1 ms: history has no entry when /queue is first asked (at once).
-    const error = await client.run(textToImage({ seed: 1, steps: 300, width: 64, height: 64 }), { pollIntervalMs: 20 }).catch((e: unknown) => e);
+    const error = await fx.client.run(textToImage({ seed: 1, steps: 300, width: 64, height: 64 }), { pollIntervalMs: 20 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ComfyHttpError);
-    expect((error as Error).message).toBe(`ComfyUI at ${sim.url} answered GET /queue with a queue_running that is not a list of queued prompts`);
+    expect((error as Error).message).toBe(`ComfyUI at ${fx.sim.url} answered GET /queue with a queue_running that is not a list of queued prompts`);
   });
 });
