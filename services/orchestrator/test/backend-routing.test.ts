@@ -106,7 +106,7 @@ describe('backend pool (orchestrator in-process, two simulators with different m
   it('when nothing names a checkpoint, then the chosen backend\'s first is used, never a placeholder', async () => {
     const id = await render({});
     const row = await settled(id);
-    const graph = row.workflow as Record<string, { class_type: string; inputs: { ckpt_name?: string } }>;
+    const graph = row.attempts.at(-1)!.workflow as Record<string, { class_type: string; inputs: { ckpt_name?: string } }>;
     const checkpoint = Object.values(graph).find((n) => n.class_type === 'CheckpointLoaderSimple')!.inputs.ckpt_name;
     expect(row.stage).toBe('rendered');
     expect(checkpoint).toBe(row.backend === alpha.url ? 'alpha.safetensors' : 'beta.safetensors');
