@@ -48,6 +48,8 @@ export async function startOrchestratorFixture(
     sharing?: Simulator[];
     env?: Record<string, string>;
     proxied?: boolean;
+    /** More COMFYUI_URLS after the simulators', where nothing answers (a closed port, say). */
+    unreachableUrls?: string[];
     log?: Logger;
     /** Shorter waits than production's (the stop grace, the probe period), for the orchestrator and every restart or replica of it. */
     timings?: OrchestratorTimings;
@@ -67,7 +69,7 @@ export async function startOrchestratorFixture(
     DATABASE_URL: database.url,
     REDIS_URL: TEST_REDIS_URL,
     QUEUE_PREFIX: queuePrefix,
-    COMFYUI_URLS: backendUrls.join(','),
+    COMFYUI_URLS: [...backendUrls, ...(options.unreachableUrls ?? [])].join(','),
     LIBRARY_DIR: libraryDir,
     ORCHESTRATOR_PORT: '0',
     JOB_MAX_ATTEMPTS: '1',

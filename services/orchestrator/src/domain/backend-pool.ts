@@ -708,6 +708,7 @@ export class BackendPool {
       up: b.up,
       draining: b.draining,
       capabilities: b.capabilities,
+      unreachable: b.up ? undefined : b.unreachableBecause,
       // Our own prompts only: ComfyUI's queue_remaining lags its take/finish of them, and a
       // backend that looked full a moment too long left the other to take every job (pnpm bench).
       load: b.inFlight,

@@ -53,6 +53,11 @@ export class Backend {
   lastError: string | null = null;
   lastSeenAt: Date | null = null;
   /**
+   * Why its last probe got no answer (refused, timed out, a read that failed), undefined since one
+   * answered and before the first ends: routing tells a dead URL from one it has not asked yet.
+   */
+  unreachableBecause: string | undefined;
+  /**
    * Grows each time the socket (re)opens or the backend comes back up: a restarted ComfyUI may have
    * lost its input/ folder, so what was checked there in an earlier session is checked again.
    */
@@ -225,6 +230,7 @@ export class Backend {
     const running = this.queueAskedAlongside() ? runningPrompt(this.probe) : undefined;
     try {
       await this.probe.systemStats();
+      this.unreachableBecause = undefined;
       this.failures = 0;
       this.lastProbeTimedOut = false;
       this.lastSeenAt = new Date();
@@ -262,6 +268,7 @@ export class Backend {
       this.failures++;
       this.lastProbeTimedOut = error instanceof ComfyUnreachableError && error.timedOut;
       const failure = (this.lastError = (error as Error).message);
+      this.unreachableBecause = failure;
       const busy = this.up && this.client.connected && this.failures >= FAILURES_TO_DOWN && this.lastProbeTimedOut ? await this.workingThough(running) : undefined;
       // Connected still: a socket closed while /queue was asked is a ComfyUI gone.
       if (busy && this.up && this.client.connected) {

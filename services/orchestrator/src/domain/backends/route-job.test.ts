@@ -45,6 +45,32 @@ describe('routeJob', () => {
     expect(routeJob([backend('http://a', { capabilities: null, up: false })], needs({ checkpoint: 'q' }), options).kind).toBe('wait');
   });
 
+  it('when a backend whose models are unknown is down (its probe got no answer) and none that answers can run the job, then it is refused naming what is missing and the backend it could not ask', () => {
+    const dead = backend('http://dead', { capabilities: null, up: false, unreachable: 'connect ECONNREFUSED 127.0.0.1:9' });
+    const route = routeJob([backend('http://a'), backend('http://b'), dead], needs({ loras: ['nobody.safetensors'] }), options);
+    expect(route).toMatchObject({
+      kind: 'none',
+      details: { missing: ['LoRA "nobody.safetensors"'], backends: [{ url: 'http://a' }, { url: 'http://b' }], unreachable: [{ url: 'http://dead', error: 'connect ECONNREFUSED 127.0.0.1:9' }] },
+    });
+    expect(route.kind === 'none' && route.message).toBe('no backend with known models has LoRA "nobody.safetensors" (of 2 backends: http://a, http://b); could not ask http://dead (unreachable, its models unknown: connect ECONNREFUSED 127.0.0.1:9)');
+    // One that can run it is used, the dead one notwithstanding; with none unreachable the message is as ever.
+    expect(routeJob([backend('http://a'), dead], needs(), options)).toMatchObject({ kind: 'run', url: 'http://a' });
+    const plain = routeJob([backend('http://a')], needs({ loras: ['nobody.safetensors'] }), options);
+    expect(plain).toMatchObject({ kind: 'none', message: 'no backend has LoRA "nobody.safetensors" (of 1 backend: http://a)', details: { unreachable: [] } });
+  });
+
+  it('when a backend whose models are unknown has not been probed yet, answers while its models are read, or no backend answers at all, then the job waits rather than fail', () => {
+    const lacking = backend('http://a');
+    const dead = backend('http://dead', { capabilities: null, up: false, unreachable: 'connect ECONNREFUSED' });
+    const wants = needs({ loras: ['nobody.safetensors'] });
+    // Not probed yet (up false, no failure known), or answering though its models are not known yet.
+    expect(routeJob([lacking, backend('http://new', { capabilities: null, up: false })], wants, options)).toMatchObject({ kind: 'wait', full: false, reason: expect.stringContaining('waiting to learn the models of http://new') });
+    expect(routeJob([lacking, dead, backend('http://new', { capabilities: null, up: true })], wants, options).kind).toBe('wait');
+    // Nothing answers (every ComfyUI still starting): the stored models of a down one do not fail it either.
+    expect(routeJob([dead], wants, options).kind).toBe('wait');
+    expect(routeJob([backend('http://a', { up: false, unreachable: 'timed out' }), dead], wants, options).kind).toBe('wait');
+  });
+
   it('when nothing names a checkpoint, then DEFAULT_CHECKPOINT is required, else each backend\'s first is used', () => {
     const pool = [backend('http://a', { capabilities: caps(['a.safetensors']) }), backend('http://b', { capabilities: caps(['b.safetensors', 'd.safetensors']) })];
     expect(routeJob(pool, needs(), { ...options, defaultCheckpoint: 'd.safetensors' })).toEqual({ kind: 'run', url: 'http://b', checkpoint: 'd.safetensors' });

@@ -37,6 +37,11 @@ export interface RouteCandidate {
   draining: boolean;
   /** Null until the backend has answered once (or its last known capabilities were stored). */
   capabilities: BackendCapabilities | null;
+  /**
+   * Why its last probe got no answer (refused, timed out, /object_info unreadable): set only while it
+   * is down for that, never before its first probe ends nor while it answers (a stuck ComfyUI does).
+   */
+  unreachable?: string;
   /** Prompts this orchestrator holds there (in flight). */
   load: number;
   lastCheckpoint: string | null;
@@ -61,7 +66,10 @@ export type Route =
   | { kind: 'wait'; reason: string; full: false }
   /** `backends`: the capable ones, up, taking jobs and full (the job takes the first place that comes free on one). */
   | { kind: 'wait'; reason: string; full: true; backends: string[] }
-  /** No configured backend can ever run it. */
+  /**
+   * No configured backend can ever run it; or none that answers can, and every one whose models are
+   * unknown cannot be asked (`details.unreachable`).
+   */
   | { kind: 'none'; message: string; details: NoCapableDetails };
 
 export interface NoCapableDetails {
@@ -72,6 +80,8 @@ export interface NoCapableDetails {
   /** Items no backend has at all. */
   missing: string[];
   backends: { url: string; missing: string[] }[];
+  /** Backends whose models are unknown because they do not answer (so not in `backends`), and why. */
+  unreachable: { url: string; error: string }[];
 }
 
 /**
@@ -102,7 +112,9 @@ function missingOn(caps: BackendCapabilities, checkpoint: string | undefined, ne
  * full the job waits, so it neither piles into one backend's queue nor holds a place another
  * backend could use. Among those, one other than the backend it should avoid (a transient fault
  * there) is preferred, then (for references "auto") one with IP-Adapter, then the one whose last
- * prompt used the same checkpoint (no model swap), then the least loaded.
+ * prompt used the same checkpoint (no model swap), then the least loaded. No backend known to be
+ * capable while one's models are unknown waits to learn them, unless each such one is down (its probe
+ * got no answer) and another answers: the job then fails naming them too (a dead URL never answers).
  */
 export function routeJob(candidates: RouteCandidate[], needs: JobNeeds, options: RouteOptions): Route {
   const known = candidates.filter((c) => c.capabilities);
@@ -111,8 +123,13 @@ export function routeJob(candidates: RouteCandidate[], needs: JobNeeds, options:
   const capable = gaps.filter((g) => g.missing.length === 0).map((g) => g.candidate);
   if (!capable.length) {
     const unknown = candidates.filter((c) => !c.capabilities);
-    if (unknown.length) return { kind: 'wait', full: false, reason: `no backend known to be capable; waiting to learn the models of ${unknown.map((c) => c.url).join(', ')}` };
-    return noneCapable(candidates, gaps, checkpoint, needs);
+    const unreachable = unknown.filter((c) => !c.up && c.unreachable);
+    // Waiting for a dead URL to answer would last until JOB_TIMEOUT_S: once a backend answers and
+    // none that does can run it, the ones that cannot be asked fail it. With none answering (all
+    // still starting, say), it waits for them, as for one whose models are still being read.
+    const learning = unreachable.length < unknown.length || !known.some((c) => c.up);
+    if (unknown.length && learning) return { kind: 'wait', full: false, reason: `no backend known to be capable; waiting to learn the models of ${unknown.map((c) => c.url).join(', ')}` };
+    return noneCapable(candidates, gaps, checkpoint, needs, unreachable);
   }
   const usable = capable.filter((c) => c.up && !c.draining);
   if (!usable.length) {
@@ -136,17 +153,27 @@ function compare(a: number[], b: number[]): number {
   return 0;
 }
 
-function noneCapable(all: RouteCandidate[], gaps: { candidate: RouteCandidate; missing: string[] }[], checkpoint: string | undefined, needs: JobNeeds): Route {
+function noneCapable(all: RouteCandidate[], gaps: { candidate: RouteCandidate; missing: string[] }[], checkpoint: string | undefined, needs: JobNeeds, unreachable: RouteCandidate[]): Route {
   // What no backend has at all names the problem best; else each backend's own gap.
   const missing = [...new Set(gaps.flatMap((g) => g.missing))].filter((item) => gaps.every((g) => g.missing.includes(item)));
-  const message = !all.length
+  const which = unreachable.length ? 'no backend with known models' : 'no backend';
+  const gapsMessage = !all.length
     ? 'no backend is configured'
     : missing.length
-      ? `no backend has ${missing.join(', ')} (of ${gaps.length} backend${gaps.length === 1 ? '' : 's'}: ${gaps.map((g) => g.candidate.url).join(', ')})`
-      : `no backend has everything the job needs: ${gaps.map((g) => `${g.candidate.url} lacks ${g.missing.join(', ')}`).join('; ')}`;
+      ? `${which} has ${missing.join(', ')} (of ${gaps.length} backend${gaps.length === 1 ? '' : 's'}: ${gaps.map((g) => g.candidate.url).join(', ')})`
+      : `${which} has everything the job needs: ${gaps.map((g) => `${g.candidate.url} lacks ${g.missing.join(', ')}`).join('; ')}`;
+  const unreachableMessage = unreachable.length ? `; could not ask ${unreachable.map((c) => `${c.url} (unreachable, its models unknown: ${c.unreachable})`).join(', ')}` : '';
   return {
     kind: 'none',
-    message,
-    details: { checkpoint: checkpoint ?? null, loras: needs.loras, nodeClasses: needs.nodeClasses, ipAdapter: !!needs.ipAdapter, missing, backends: gaps.map((g) => ({ url: g.candidate.url, missing: g.missing })) },
+    message: gapsMessage + unreachableMessage,
+    details: {
+      checkpoint: checkpoint ?? null,
+      loras: needs.loras,
+      nodeClasses: needs.nodeClasses,
+      ipAdapter: !!needs.ipAdapter,
+      missing,
+      backends: gaps.map((g) => ({ url: g.candidate.url, missing: g.missing })),
+      unreachable: unreachable.map((c) => ({ url: c.url, error: c.unreachable! })),
+    },
   };
 }
