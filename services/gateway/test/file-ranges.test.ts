@@ -18,6 +18,14 @@ beforeAll(async () => {
   gateway = await startTestGateway('file-ranges');
   const api = gateway.client();
   expect((await api.post('/api/v1/characters', { name: 'Kai Nakamura', slug: 'kai', definition: kaiDefinition })).status).toBe(201);
+  // The upload first, right after the request before it: its keep-alive connection is not left idle
+  // while the test writes the asset (under load, past the client's keep-alive, the gateway closed it
+  // as the upload was sent: ECONNRESET).
+  const form = new FormData();
+  form.set('file', new Blob([image], { type: 'image/png' }), 'front.png');
+  const reference = (await api.post('/api/v1/characters/kai/references', form)).body;
+  files.reference = reference.url;
+  rows.reference = reference.id;
   // An asset as the file-organizer files it: a row and its file in the library.
   const created = await api.post('/api/v1/generations', { character: 'kai', prompt: 'ranges' });
   const job = await gateway.db.generationJob.findUniqueOrThrow({ where: { id: created.body.id } });
@@ -31,11 +39,6 @@ beforeAll(async () => {
   });
   files.asset = `/api/v1/assets/${asset.id}/file`;
   rows.asset = asset.id;
-  const form = new FormData();
-  form.set('file', new Blob([image], { type: 'image/png' }), 'front.png');
-  const reference = (await api.post('/api/v1/characters/kai/references', form)).body;
-  files.reference = reference.url;
-  rows.reference = reference.id;
 });
 afterAll(() => gateway?.close());
 
