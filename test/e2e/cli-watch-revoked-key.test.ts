@@ -1,4 +1,5 @@
 import { revokeKey } from '@anime/api-keys';
+import { waitFor } from '@anime/testing';
 import { kaiDefinition } from '../../services/gateway/test/fixtures';
 import { startTestGateway, type TestGateway } from '../../services/gateway/test/start-test-gateway';
 import { ApiClient } from '../../packages/cli/src/api-client';
@@ -31,7 +32,8 @@ it('when the key of a running --watch is revoked, then the watch fails with the 
     () => 'ended',
     (error: unknown) => error,
   );
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  // Connected and subscribed once the job's history is replayed (under load, well past half a second).
+  await waitFor(() => events.length > 0, 'the watch to replay the queued job', 10_000);
   expect(events.map((e) => e.name)).toEqual(['job:queued']);
   await revokeKey(gateway.db, 'watcher');
   let timer: NodeJS.Timeout | undefined;
