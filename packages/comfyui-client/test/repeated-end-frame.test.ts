@@ -64,7 +64,7 @@ describe('ComfyClient facing a server repeating the end of a prompt (captured fr
     expect(historyAsks(promptId)).toBeLessThanOrEqual(1_500 / 50 + 5);
   });
 
-  it('when the server alternates execution_success and the end frame, then each still wakes no look sooner than 50 ms after the last', async () => {
+  it('when the server alternates execution_success and the end frame, then each kind wakes the follower once and /history is asked at most every 50 ms meanwhile, not once per frame', async () => {
     const promptId = randomUUID();
     const posted = replayRepeatingEnd(1_500, [successFrame, endFrame]);
     const result = await client.run(probe(), { promptId, pollIntervalMs: 5_000 });

@@ -17,10 +17,7 @@ export interface FollowerDeps {
   log: ClientLogger;
 }
 
-/**
- * Right after a terminal event, history is polled this fast, for this long (it lags execution_success).
- * Also the least time between two looks, however many events wake the follower meanwhile.
- */
+/** Right after a terminal event, history is polled this fast, for this long (it lags execution_success). */
 const FAST_POLL_MS = 50;
 const HISTORY_GRACE_MS = 5_000;
 /** Every this many slow polls, /queue is checked so a deleted prompt doesn't leave us waiting forever. */
@@ -57,6 +54,8 @@ function progressStep(data: Record<string, any>): { node: string; value: number;
 export class PromptFollower {
   private readonly unsubscribes: (() => void)[];
   private hint: Hint | undefined;
+  /** The kinds of terminal event that have woken the follower: each does once. */
+  private readonly wokenBy = new Set<Hint['kind']>();
   /** When the standing hint was first given: its grace counts from there, however often the server repeats it. */
   private hintAt = 0;
   /**
@@ -164,7 +163,7 @@ export class PromptFollower {
     const pollMs = this.options.pollIntervalMs ?? 1_000;
     const unreachableMs = this.options.unreachableTimeoutMs ?? 60_000;
     let unreachableSince: number | undefined;
-    if (this.justPosted && !this.hint && this.deps.socketOpen?.()) await this.sleep(pollMs, 0);
+    if (this.justPosted && !this.hint && this.deps.socketOpen?.()) await this.sleep(pollMs);
     for (let tick = 0; !signal?.aborted; tick++) {
       try {
         const settled = await this.check(tick);
@@ -290,12 +289,15 @@ export class PromptFollower {
   private setHint(hint: Hint): void {
     // executing{node:null} follows the error/interrupt event; keep the event, it carries the details.
     if (hint.kind === 'done' && (this.hint?.kind === 'error' || this.hint?.kind === 'interrupted')) return;
-    const news = this.hint?.kind !== hint.kind;
     // The grace is the history's lag behind the first terminal event: a repeat must not put it off.
     if (!this.hint) this.hintAt = Date.now();
     this.hint = hint;
-    // A repeat tells nothing new (waking on each asked /history once per frame, back to back).
-    if (news && !this.hintsMisled) this.wake?.();
+    // Each kind wakes the follower once (execution_success, then executing {node: null} once the
+    // history is written: each looked at at once). A repeat, or kinds alternating, tell nothing new:
+    // waking on each asked /history once per frame, back to back; the fast polls look meanwhile.
+    if (this.wokenBy.has(hint.kind) || this.hintsMisled) return;
+    this.wokenBy.add(hint.kind);
+    this.wake?.();
   }
 
   private markStarted(): void {
@@ -318,26 +320,14 @@ export class PromptFollower {
     await Promise.race([this.callbacks, new Promise((resolve) => setTimeout(resolve, CALLBACK_DRAIN_MS).unref())]);
   }
 
-  /**
-   * Waits `ms`, or less when woken (an event, an abort), though not less than `least` (FAST_POLL_MS
-   * after the last look): a stream of events wakes the follower at most that often.
-   */
-  private sleep(ms: number, least = FAST_POLL_MS): Promise<void> {
+  private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const earliest = Date.now() + Math.min(ms, least);
-      let timer = setTimeout(done, ms);
-      let hurried = false;
+      const timer = setTimeout(done, ms);
       function done() {
-        hurried = true;
         clearTimeout(timer);
         resolve();
       }
-      this.wake = () => {
-        if (hurried) return;
-        hurried = true;
-        clearTimeout(timer);
-        timer = setTimeout(done, Math.max(0, earliest - Date.now()));
-      };
+      this.wake = done;
     });
   }
 }
