@@ -1,9 +1,7 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
-import { WebSocketServer } from 'ws';
 import { ComfyClient, ComfyExecutionError, ComfyHttpError, ComfyInterruptedError, ComfyValidationError } from '../src';
 import { useMisbehavingSimulator } from './helpers/misbehaving-simulator';
+import { startStandInServer, type StandInServer } from './helpers/stand-in-server';
 
 /**
  * JSON no ComfyUI sends where ComfyUI sends text: an object whose own key is `toString` or
@@ -102,8 +100,8 @@ describe('ComfyClient given objects where ComfyUI sends text (simulator misbehav
  * with JSON.stringify, which cannot write those arrays).
  */
 describe('ComfyClient given socket frames holding objects where ComfyUI sends text (node:http and ws stand-in)', () => {
-  let server: http.Server;
-  let sockets: WebSocketServer;
+  let standIn: StandInServer;
+  let sockets: StandInServer['sockets'];
   let base: string;
   /** The frame that ends the prompt, as text. */
   let frame: (promptId: string) => string;
@@ -111,7 +109,7 @@ describe('ComfyClient given socket frames holding objects where ComfyUI sends te
   let refusal: string | undefined;
 
   beforeAll(async () => {
-    server = http.createServer((req, res) => {
+    standIn = await startStandInServer((req, res) => {
       const send = (body: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       if (req.method === 'POST' && req.url === '/prompt') {
         let text = '';
@@ -131,16 +129,10 @@ describe('ComfyClient given socket frames holding objects where ComfyUI sends te
       if (req.url?.startsWith('/queue')) return send({ queue_running: [], queue_pending: [] });
       send({});
     });
-    sockets = new WebSocketServer({ server, path: '/ws' });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    ({ sockets, base } = standIn);
   });
 
-  afterAll(async () => {
-    for (const socket of sockets.clients) socket.terminate();
-    await new Promise((resolve) => sockets.close(resolve));
-    await new Promise((resolve) => server.close(resolve));
-  });
+  afterAll(() => standIn?.close());
 
   // A long poll interval: the run is ended by its frames, the first look waiting for them.
   const run = (client: ComfyClient) => client.run(graph, { pollIntervalMs: 5_000 }).catch((e) => e);

@@ -1,7 +1,6 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { ComfyClient, ComfyHttpError } from '../src';
+import { startStandInServer, type StandInServer } from './helpers/stand-in-server';
 
 /**
  * queue_remaining that is not a count (text, a fraction, a negative, past any queue): what a broken
@@ -10,22 +9,16 @@ import { ComfyClient, ComfyHttpError } from '../src';
  * write of that backend's state); the socket's is ignored, the route's is a ComfyHttpError.
  */
 describe('ComfyClient given a queue_remaining that is not a count (node:http and ws stand-in)', () => {
-  let server: http.Server;
-  let sockets: WebSocketServer;
+  let standIn: StandInServer;
+  let sockets: StandInServer['sockets'];
   let base: string;
   let remaining: unknown;
 
   beforeAll(async () => {
-    server = http.createServer((req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ exec_info: { queue_remaining: remaining } })));
-    sockets = new WebSocketServer({ server, path: '/ws' });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    standIn = await startStandInServer((req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ exec_info: { queue_remaining: remaining } })));
+    ({ sockets, base } = standIn);
   });
-  afterAll(async () => {
-    for (const socket of sockets.clients) socket.terminate();
-    await new Promise((resolve) => sockets.close(resolve));
-    await new Promise((resolve) => server.close(resolve));
-  });
+  afterAll(() => standIn?.close());
 
   const status = (socket: WebSocket, value: unknown) => socket.send(JSON.stringify({ type: 'status', data: { status: { exec_info: { queue_remaining: value } } } }));
 
