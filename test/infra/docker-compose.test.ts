@@ -68,7 +68,7 @@ describe('docker-compose.yml', () => {
   });
 
   it("when a studio sets the orchestrator's job settings or WEBHOOK_ALLOW in .env, then they reach the services that read them", () => {
-    for (const variable of ['DEFAULT_CHECKPOINT', 'BACKEND_PREFETCH', 'JOB_TIMEOUT_S', 'JOB_MAX_ATTEMPTS', 'IPADAPTER_WEIGHT', 'WEBHOOK_ALLOW']) {
+    for (const variable of ['DEFAULT_CHECKPOINT', 'BACKEND_PREFETCH', 'BACKEND_UNREACHABLE_GRACE_S', 'JOB_TIMEOUT_S', 'JOB_MAX_ATTEMPTS', 'IPADAPTER_WEIGHT', 'WEBHOOK_ALLOW']) {
       expect({ variable, value: services.orchestrator.environment[variable] }).toEqual({ variable, value: `\${${variable}:-}` });
     }
     for (const name of APP) expect({ name, value: services[name].environment.WEBHOOK_ALLOW }).toEqual({ name, value: '${WEBHOOK_ALLOW:-}' });

@@ -12,6 +12,8 @@ type Schema = (typeof SCHEMAS)[keyof typeof SCHEMAS];
 /** Every duration variable, the schema that reads it, and its unit in ms; `timer` when a setTimeout/AbortSignal.timeout waits that long. */
 const DURATIONS: { variable: string; schema: Schema; unitMs: number; timer: boolean }[] = [
   { variable: 'JOB_TIMEOUT_S', schema: orchestratorConfigSchema, unitMs: 1000, timer: true },
+  // Compared with how long a backend has not answered, never a timer; bounded all the same.
+  { variable: 'BACKEND_UNREACHABLE_GRACE_S', schema: orchestratorConfigSchema, unitMs: 1000, timer: false },
   { variable: 'RECOVERY_SWEEP_MS', schema: characterConfigSchema, unitMs: 1, timer: true },
   { variable: 'DATABASE_QUERY_TIMEOUT_MS', schema: characterConfigSchema, unitMs: 1, timer: true },
   { variable: 'HTTP_HEADERS_TIMEOUT_MS', schema: gatewayConfigSchema, unitMs: 1, timer: true },

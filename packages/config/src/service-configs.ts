@@ -55,6 +55,13 @@ export const orchestratorConfigSchema = z.object({
   JOB_TIMEOUT_S: jobTimeoutS,
   /** Prompts waiting in each backend's own queue besides the running one; 0: one prompt per backend at a time. */
   BACKEND_PREFETCH: z.coerce.number().int().min(0).default(1),
+  /**
+   * How long a backend whose models are unknown may fail to answer (never since the orchestrator
+   * started, or since its failing began) before it is given up on: until then a job that only it may
+   * be able to run waits for it (a ComfyUI slower to start than its peers); after, it fails with
+   * `no_capable_backend` naming it. 0 gives up at its first failed probe.
+   */
+  BACKEND_UNREACHABLE_GRACE_S: z.coerce.number().int().min(0).max(JOB_TIMEOUT_MAX_S, `must be at most ${JOB_TIMEOUT_MAX_S} (7 days)`).default(60),
   /** How strongly a face reference steers the model on backends with IP-Adapter; 0 never uses it. */
   IPADAPTER_WEIGHT: z.coerce.number().min(0).max(3).default(0.7),
 });

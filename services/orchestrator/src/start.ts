@@ -37,7 +37,7 @@ export async function startOrchestrator(config: OrchestratorConfig, log: Logger,
     build: async (ctx) => {
       // The render jobs any orchestrator handed back, in line per backend: a place coming free here promotes them.
       const shared = new SharedHandBacks({ redis: ctx.redis, queue: ctx.queues.byKey.generationRenders, queuePrefix: ctx.queuePrefix, urls: config.COMFYUI_URLS });
-      pool = new BackendPool({ urls: config.COMFYUI_URLS, db: ctx.db, log, prefetch: config.BACKEND_PREFETCH, defaultCheckpoint: config.DEFAULT_CHECKPOINT, shared, probeEveryMs: timings.probeEveryMs, stopGraceMs: timings.stopGraceMs, capabilitiesRecheckMs: timings.capabilitiesRecheckMs });
+      pool = new BackendPool({ urls: config.COMFYUI_URLS, db: ctx.db, log, prefetch: config.BACKEND_PREFETCH, defaultCheckpoint: config.DEFAULT_CHECKPOINT, shared, probeEveryMs: timings.probeEveryMs, stopGraceMs: timings.stopGraceMs, capabilitiesRecheckMs: timings.capabilitiesRecheckMs, unreachableGraceMs: config.BACKEND_UNREACHABLE_GRACE_S * 1000 });
       await pool.start();
       const activePool = pool;
       const unwatchBackends = watchBackendMetrics(activePool);

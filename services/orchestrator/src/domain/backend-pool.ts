@@ -38,6 +38,12 @@ export interface BackendPoolOptions {
   /** How often at most each backend's /object_info is read again for what routing asks (CAPABILITIES_RECHECK_MS). */
   capabilitiesRecheckMs?: number;
   /**
+   * BACKEND_UNREACHABLE_GRACE_S in ms: how long a backend whose models are unknown may fail to answer
+   * (never since start, or since its failing began) before a job only it may be able to run fails
+   * with no_capable_backend naming it, rather than waiting for it (DEFAULT_UNREACHABLE_GRACE_MS).
+   */
+  unreachableGraceMs?: number;
+  /**
    * The lines of handed-back jobs every orchestrator sharing the queue keeps in Redis: with them, a
    * place coming free here promotes a job another process (or this one before a restart) handed back.
    * Without, only the jobs this process handed back are promoted.
@@ -46,6 +52,12 @@ export interface BackendPoolOptions {
 }
 
 const DEFAULT_PROBE_MS = 2_000;
+/**
+ * BACKEND_UNREACHABLE_GRACE_S's default, 60 s: a ComfyUI's first start with many custom nodes takes
+ * 30-90 s (importing them, before it listens), while a dead URL is told within two probes (~4 s); a
+ * job only a backend still starting may run waits for it this long, not JOB_TIMEOUT_S.
+ */
+export const DEFAULT_UNREACHABLE_GRACE_MS = 60_000;
 /** A probe that changes nothing but lastSeenAt rewrites the row only this often. */
 const LAST_SEEN_EVERY_MS = 30_000;
 /** How often finished-job counts are added to `backends.jobsDone`: one statement per period for all backends, not one per job. */
@@ -708,7 +720,8 @@ export class BackendPool {
       up: b.up,
       draining: b.draining,
       capabilities: b.capabilities,
-      unreachable: b.up ? undefined : b.unreachableBecause,
+      // Given up on only past the grace: a ComfyUI slower to start than its peers is waited for.
+      unreachable: b.unreachableFor(this.options.unreachableGraceMs ?? DEFAULT_UNREACHABLE_GRACE_MS),
       // Our own prompts only: ComfyUI's queue_remaining lags its take/finish of them, and a
       // backend that looked full a moment too long left the other to take every job (pnpm bench).
       load: b.inFlight,

@@ -58,6 +58,13 @@ export class Backend {
    */
   unreachableBecause: string | undefined;
   /**
+   * When the probe that began its present run of failed probes started (epoch ms), undefined while it
+   * answers and before its first probe ends: since when it has not answered (never, since this process
+   * started, if it never has). Routing gives up on a backend whose models are unknown only once this
+   * is at least BACKEND_UNREACHABLE_GRACE_S ago, so a ComfyUI slower to start than its peers is waited for.
+   */
+  failingSince: number | undefined;
+  /**
    * Grows each time the socket (re)opens or the backend comes back up: a restarted ComfyUI may have
    * lost its input/ folder, so what was checked there in an earlier session is checked again.
    */
@@ -123,6 +130,14 @@ export class Backend {
     this.draining = stored.draining;
     // Checked by the first probe: ComfyUI may have let go (or restarted) since.
     this.stuckOn = stored.stuck ?? undefined;
+  }
+
+  /**
+   * Why it does not answer, once it has been down for that for at least `graceMs` (failingSince):
+   * undefined while it is up, before its first probe ends, or within the grace.
+   */
+  unreachableFor(graceMs: number, now = Date.now()): string | undefined {
+    return !this.up && this.failingSince !== undefined && now - this.failingSince >= graceMs ? this.unreachableBecause : undefined;
   }
 
   /** Probes once (concurrent callers share it); resolves with whether it is up. */
@@ -228,6 +243,7 @@ export class Backend {
   private async probeOnce(): Promise<boolean> {
     // Asked alongside the probe, not after it: a frozen ComfyUI is not given the /queue's timeout on top of the probe's.
     const running = this.queueAskedAlongside() ? runningPrompt(this.probe) : undefined;
+    const startedAt = Date.now();
     try {
       await this.probe.systemStats();
       this.unreachableBecause = undefined;
@@ -239,6 +255,7 @@ export class Backend {
         const still = await this.stillStuck(promptId);
         // Replaced while /queue was read (a second hang, markStuck): it is stuck on that one now.
         if (this.stuckOn && (still || this.stuckOn.promptId !== promptId)) {
+          this.failingSince = undefined;
           this.lastError = this.stuckMessage();
           this.setUp(false, this.lastError);
           return false;
@@ -259,6 +276,8 @@ export class Backend {
         this.refreshCapabilities().catch((error) => this.log.warn('could not refresh backend capabilities', { backend: this.url, error: (error as Error).message }));
       }
       this.queueDepth = this.client.queueRemainingFromSocket ?? (await this.probe.queueRemaining());
+      // Answered in full (a backend answering /system_stats whose /object_info fails goes on failing).
+      this.failingSince = undefined;
       // Found stuck while this probe awaited (an interrupt ignored, another orchestrator's record):
       // it stays down until a probe sees ComfyUI let go.
       if (this.stuckOn) return false;
@@ -269,6 +288,7 @@ export class Backend {
       this.lastProbeTimedOut = error instanceof ComfyUnreachableError && error.timedOut;
       const failure = (this.lastError = (error as Error).message);
       this.unreachableBecause = failure;
+      this.failingSince ??= startedAt;
       const busy = this.up && this.client.connected && this.failures >= FAILURES_TO_DOWN && this.lastProbeTimedOut ? await this.workingThough(running) : undefined;
       // Connected still: a socket closed while /queue was asked is a ComfyUI gone.
       if (busy && this.up && this.client.connected) {

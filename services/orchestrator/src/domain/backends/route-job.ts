@@ -38,8 +38,10 @@ export interface RouteCandidate {
   /** Null until the backend has answered once (or its last known capabilities were stored). */
   capabilities: BackendCapabilities | null;
   /**
-   * Why its last probe got no answer (refused, timed out, /object_info unreadable): set only while it
-   * is down for that, never before its first probe ends nor while it answers (a stuck ComfyUI does).
+   * Why its last probe got no answer (refused, timed out, /object_info unreadable): set only once it
+   * has been down for that for BACKEND_UNREACHABLE_GRACE_S (never answered since the orchestrator
+   * started, or failing since), never before, nor while it answers (a stuck ComfyUI does): a ComfyUI
+   * merely slower to start than its peers is waited for, a dead URL given up on.
    */
   unreachable?: string;
   /** Prompts this orchestrator holds there (in flight). */
@@ -68,7 +70,7 @@ export type Route =
   | { kind: 'wait'; reason: string; full: true; backends: string[] }
   /**
    * No configured backend can ever run it; or none that answers can, and every one whose models are
-   * unknown cannot be asked (`details.unreachable`).
+   * unknown cannot be asked, past its grace (`details.unreachable`).
    */
   | { kind: 'none'; message: string; details: NoCapableDetails };
 
@@ -80,7 +82,7 @@ export interface NoCapableDetails {
   /** Items no backend has at all. */
   missing: string[];
   backends: { url: string; missing: string[] }[];
-  /** Backends whose models are unknown because they do not answer (so not in `backends`), and why. */
+  /** Backends whose models are unknown because they have not answered for their grace (so not in `backends`), and why. */
   unreachable: { url: string; error: string }[];
 }
 
@@ -113,8 +115,11 @@ function missingOn(caps: BackendCapabilities, checkpoint: string | undefined, ne
  * backend could use. Among those, one other than the backend it should avoid (a transient fault
  * there) is preferred, then (for references "auto") one with IP-Adapter, then the one whose last
  * prompt used the same checkpoint (no model swap), then the least loaded. No backend known to be
- * capable while one's models are unknown waits to learn them, unless each such one is down (its probe
- * got no answer) and another answers: the job then fails naming them too (a dead URL never answers).
+ * capable while one's models are unknown waits to learn them, unless each such one has been down (its
+ * probes got no answer) past its grace (`unreachable`) and another answers: the job then fails naming
+ * them too (a dead URL never answers). An unknown backend might have any model or node class, so
+ * within its grace every job no known backend can run waits; one no backend can run with every
+ * backend's models known (or the unknown ones given up on) fails at once.
  */
 export function routeJob(candidates: RouteCandidate[], needs: JobNeeds, options: RouteOptions): Route {
   const known = candidates.filter((c) => c.capabilities);
@@ -125,8 +130,9 @@ export function routeJob(candidates: RouteCandidate[], needs: JobNeeds, options:
     const unknown = candidates.filter((c) => !c.capabilities);
     const unreachable = unknown.filter((c) => !c.up && c.unreachable);
     // Waiting for a dead URL to answer would last until JOB_TIMEOUT_S: once a backend answers and
-    // none that does can run it, the ones that cannot be asked fail it. With none answering (all
-    // still starting, say), it waits for them, as for one whose models are still being read.
+    // none that does can run it, the ones that have not answered for their grace fail it. Within it
+    // (a ComfyUI slower to start than its peers), or with none answering (all still starting, say),
+    // it waits for them, as for one whose models are still being read.
     const learning = unreachable.length < unknown.length || !known.some((c) => c.up);
     if (unknown.length && learning) return { kind: 'wait', full: false, reason: `no backend known to be capable; waiting to learn the models of ${unknown.map((c) => c.url).join(', ')}` };
     return noneCapable(candidates, gaps, checkpoint, needs, unreachable);
