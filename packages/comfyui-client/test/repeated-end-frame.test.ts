@@ -91,4 +91,31 @@ describe('ComfyClient facing a server repeating the end of a prompt (captured fr
     // 1.4 s past the grace at one ask per 500 ms (a fresh grace opened by the next repeat would ask every 50 ms).
     expect(historyAsks(promptId) - inGrace).toBeLessThanOrEqual(5);
   });
+
+  it('when /queue lists the prompt pending (not started) past the grace of its end frame, then past the grace /history and /queue are asked at the poll interval, not both every 50 ms until the entry comes', async () => {
+    const promptId = randomUUID();
+    const queueAsks = () => server.requests.filter((r) => r.url === '/queue').length;
+    const posted = new Promise<number>((resolve) => {
+      server.replay({
+        name: '10_probe',
+        historyLagMs: 7_000,
+        lagListed: 'pending',
+        before: () => {
+          resolve(Date.now());
+          return [];
+        },
+      });
+    });
+    const running = client.run(probe(), { promptId, pollIntervalMs: 500 });
+    const start = await posted;
+    await new Promise((resolve) => setTimeout(resolve, 5_600 - (Date.now() - start)));
+    const inGrace = { history: historyAsks(promptId), queue: queueAsks() };
+    const result = await running;
+    expect(result.outputs).toHaveLength(1);
+    expect(Date.now() - start).toBeLessThan(7_000 + 500 + 1_000);
+    // 1.4 s past the grace at one look per 500 ms. Before: the end frame stayed the hint while the
+    // prompt was listed pending, so every 50 ms /history and (the grace over) /queue were asked, until the job's timeout.
+    expect(historyAsks(promptId) - inGrace.history).toBeLessThanOrEqual(5);
+    expect(queueAsks() - inGrace.queue).toBeLessThanOrEqual(5);
+  });
 });

@@ -59,8 +59,8 @@ export class PromptFollower {
   /** When the standing hint was first given: its grace counts from there, however often the server repeats it. */
   private hintAt = 0;
   /**
-   * A terminal event's grace ran out with the prompt still running (a server repeating `executing
-   * {node: null}`, an ExecutionBlocker's error whose run went on): later terminal events are kept for
+   * A terminal event's grace ran out with the prompt still running or pending (a server repeating
+   * `executing {node: null}`, an ExecutionBlocker's error whose run went on): later terminal events are kept for
    * their details, but no longer taken to mean history is due, to be asked for at once and fast.
    */
   private hintsMisled = false;
@@ -196,12 +196,14 @@ export class PromptFollower {
     } else if (queue.running.some((item) => item.promptId === this.promptId)) {
       this.markStarted();
       // Still running after a terminal-looking event: an ExecutionBlocker error lets the run go on.
-      if (overdue) {
-        this.hint = undefined;
-        this.hintsMisled = true;
-      }
+      if (overdue) this.misledByHints();
       return undefined;
-    } else if (queue.pending.some((item) => item.promptId === this.promptId)) return undefined;
+    } else if (queue.pending.some((item) => item.promptId === this.promptId)) {
+      // Not even started after a terminal-looking event (a broken server's): it misled as well, or
+      // /history and /queue would be asked every 50 ms until the job's timeout.
+      if (overdue) this.misledByHints();
+      return undefined;
+    }
     // History is written before the prompt leaves the queue, so look once more before calling it lost.
     const late = await this.deps.history(this.promptId);
     if (late && this.isOurs(late)) return settleFromHistory(this.promptId, late);
@@ -284,6 +286,12 @@ export class PromptFollower {
         this.setHint({ kind: 'interrupted', data });
         break;
     }
+  }
+
+  /** A terminal event's grace ran out with the prompt still queued: see hintsMisled. */
+  private misledByHints(): void {
+    this.hint = undefined;
+    this.hintsMisled = true;
   }
 
   private setHint(hint: Hint): void {

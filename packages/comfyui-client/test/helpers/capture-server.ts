@@ -27,6 +27,8 @@ export interface ReplayCase {
   frameGapMs?: number;
   /** /history stays `{}`, and /queue lists the prompt running, this long after its terminal event (a server slow to write history). */
   historyLagMs?: number;
+  /** Where /queue lists the prompt meanwhile: running (as a server slow to write history), or pending (a broken server's terminal event for a prompt it has not started). */
+  lagListed?: 'running' | 'pending';
 }
 
 interface Live {
@@ -35,6 +37,7 @@ interface Live {
   name: string;
   done: boolean;
   clientId: string;
+  listed: 'running' | 'pending';
 }
 
 /**
@@ -112,8 +115,8 @@ export class CaptureServer {
       return json(200, swapId(capture(`${live.name}_history.json`).raw_body, live.capturedId, live.promptId));
     }
     if (req.method === 'GET' && url.pathname === '/queue') {
-      const running = [...this.live.values()].filter((l) => !l.done).map((l) => [0, l.promptId, {}, { client_id: l.clientId }, []]);
-      return json(200, JSON.stringify({ queue_running: running, queue_pending: [] }));
+      const listed = (where: Live['listed']) => [...this.live.values()].filter((l) => !l.done && l.listed === where).map((l) => [0, l.promptId, {}, { client_id: l.clientId }, []]);
+      return json(200, JSON.stringify({ queue_running: listed('running'), queue_pending: listed('pending') }));
     }
     if (req.method === 'GET' && url.pathname === '/view') {
       const meta = capture('10_probe_view_response_meta.json');
@@ -138,7 +141,7 @@ export class CaptureServer {
     res.end(swapId(text, capturedId, promptId));
     if (captured.status !== 200) return;
 
-    const live: Live = { promptId, capturedId, name: chosen.name, done: false, clientId: ask.client_id };
+    const live: Live = { promptId, capturedId, name: chosen.name, done: false, clientId: ask.client_id, listed: chosen.lagListed ?? 'running' };
     this.live.set(promptId, live);
     const frames: Array<{ raw: string; terminal: boolean }> = capture(`${chosen.name}_ws_messages.json`).map((m: any) => ({
       raw: swapId(m.raw, capturedId, promptId),
