@@ -4,7 +4,7 @@ import type { Logger } from '@anime/logger';
 import { NoCapableBackendError, PromptTimedOutError, StageDeferredError, within, type DynamicConcurrency } from '@anime/pipeline';
 import { AbandonedPrompts } from './backends/abandoned-prompts';
 import { Backend, CAPABILITIES_RECHECK_MS } from './backends/backend';
-import { BackendStore } from './backends/backend-store';
+import { BackendStore, type BackendRecord } from './backends/backend-store';
 import { createHandBackLog, type HandBackLog } from './backends/hand-back-log';
 import { HandedBackJobs, handBackScore } from './backends/handed-back-jobs';
 import type { SharedHandBacks } from './backends/shared-hand-backs';
@@ -111,6 +111,16 @@ export class BackendPool {
   private readonly saved = new Map<string, { state: string; at: number }>();
   /** Row writes still in flight (start() waits for the first probe's). */
   private readonly saving = new Set<Promise<void>>();
+  /**
+   * Per backend id: the last of its row's writes, each started once the one before it ended. Issued
+   * at once on whichever pooled connection is free, a write could commit after a later one (its
+   * connection still opening, its server process not yet scheduled on a loaded host): the row then
+   * told the earlier state (up) while this process held the later (down, stuck), and went on telling
+   * it, the later state being the one last saved.
+   */
+  private readonly rowWrites = new Map<string, Promise<void>>();
+  /** Per backend id: the state to write once its row's write in flight ends (the latest wins: one write, not a backlog). */
+  private readonly unsaved = new Map<string, BackendRecord>();
   /** Jobs in acquire() waiting for a place on a capable backend that is up but full. */
   private readonly roomWaiters = new RoomWaiters();
   /** Jobs handed back to their queue for want of a place to wait for, promoted as places come free. */
@@ -244,10 +254,22 @@ export class BackendPool {
    * read of the flags; `replacing`, the prompt it was stuck on before (let go of), is replaced in the same statement.
    */
   private recordStuck(backend: Backend, promptId: string, stuck: boolean, replacing?: string): void {
-    const write = (stuck ? this.store.markStuck(backend.id, promptId, backend.stuckSince ?? new Date(), replacing) : this.store.clearStuck(backend.id, promptId))
-      .catch((error) => void this.options.log.warn('could not record a stuck backend', { backend: backend.url, promptId, stuck, error: (error as Error).message }))
-      .finally(() => this.saving.delete(write));
-    this.saving.add(write);
+    const since = backend.stuckSince ?? new Date();
+    this.writeRow(backend.id, () =>
+      (stuck ? this.store.markStuck(backend.id, promptId, since, replacing) : this.store.clearStuck(backend.id, promptId)).catch(
+        (error) => void this.options.log.warn('could not record a stuck backend', { backend: backend.url, promptId, stuck, error: (error as Error).message }),
+      ),
+    );
+  }
+
+  /** Runs `write` (which never rejects) once the backend's row writes issued before it have ended: the row ends as the last one issued. */
+  private writeRow(id: string, write: () => Promise<void>): void {
+    const done: Promise<void> = (this.rowWrites.get(id) ?? Promise.resolve()).then(write).finally(() => {
+      this.saving.delete(done);
+      if (this.rowWrites.get(id) === done) this.rowWrites.delete(id);
+    });
+    this.rowWrites.set(id, done);
+    this.saving.add(done);
   }
 
   private changed(backend: Backend): void {
@@ -302,14 +324,18 @@ export class BackendPool {
     const last = this.saved.get(backend.id);
     if (last && last.state === state && Date.now() - last.at < LAST_SEEN_EVERY_MS) return;
     this.saved.set(backend.id, { state, at: Date.now() });
-    const write = this.store
-      .save(record)
-      .catch((error) => {
+    // A write already waiting its turn writes this state instead.
+    const waiting = this.unsaved.has(backend.id);
+    this.unsaved.set(backend.id, record);
+    if (waiting) return;
+    this.writeRow(backend.id, async () => {
+      const latest = this.unsaved.get(backend.id)!;
+      this.unsaved.delete(backend.id);
+      await this.store.save(latest).catch((error) => {
         this.saved.delete(backend.id);
         this.options.log.warn('could not record backend state', { backend: backend.url, error: (error as Error).message });
-      })
-      .finally(() => this.saving.delete(write));
-    this.saving.add(write);
+      });
+    });
   }
 
   /**
