@@ -29,6 +29,11 @@ export class LibraryWriteNotAnsweringError extends Error {
     readonly syscall: string,
     readonly path: string,
     readonly waitedMs: number,
+    /**
+     * The step left behind, settled (either way) once the volume answers it, when known: a removal
+     * the kernel still carries out then, by name, whatever file is at its path by that time.
+     */
+    readonly leftBehind?: Promise<void>,
   ) {
     super(`ETIMEDOUT: the library volume did not answer a ${syscall} within ${(waitedMs / 1000).toFixed(1)} s (a hung mount?), ${syscall} '${path}'`);
     this.name = 'LibraryWriteNotAnsweringError';
@@ -47,10 +52,12 @@ export function isLibraryNotAnswering(error: unknown): boolean {
   return code === 'ETIMEDOUT' && typeof path === 'string';
 }
 
+const noop = () => undefined;
+
 /**
  * `step`'s answer (or its failure), unless it takes longer than `ms`: then LibraryWriteNotAnsweringError
- * naming `syscall` and `path`. The timer is cleared either way; a step left behind settles unobserved.
+ * naming `syscall` and `path`, and the step left behind as `leftBehind`. The timer is cleared either way.
  */
 export function writeAnsweredWithin<T>(step: Promise<T>, syscall: string, path: string, ms: number): Promise<T> {
-  return settledWithin(step, ms, () => new LibraryWriteNotAnsweringError(syscall, path, ms));
+  return settledWithin(step, ms, () => new LibraryWriteNotAnsweringError(syscall, path, ms, step.then(noop, noop)));
 }

@@ -13,7 +13,7 @@ export interface StrandedCursor {
  * files and been killed before recording them, and with its queue job lost (a Redis restart) nothing
  * else comes to remove them. Their filing job's admission settles them (removes what no Asset
  * records, and the claim with it), so each is swept once. (A failed one is not: a fresh filing job
- * would re-open it, and the try that failed it removed what it wrote.)
+ * would re-open it; the file-organizer's own sweep of failed filings removes what one left.)
  */
 const UNSETTLED_FILING = { status: 'canceled' as const, stage: 'rendered' as const, filingToken: { not: null } };
 

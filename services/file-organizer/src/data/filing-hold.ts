@@ -25,6 +25,12 @@ export type HoldInFence = <T>(token: string | null, work: (held: HeldFiling) => 
 export interface Fenced {
   hold: HoldInFence;
   lost: AbortSignal;
+  /**
+   * Keeps the fence, once `work` settled, until `step` settles too: a removal the library did not
+   * answer within its bound, which the kernel still carries out once the volume answers, by name.
+   * Let go before, a try could claim the filing and write the path, and the late unlink remove its file.
+   */
+  keepUntil(step: Promise<void>): void;
 }
 
 const LOCK: Statement = {
@@ -85,14 +91,20 @@ export async function fenceFiling<T>(db: Db, id: string, work: (fenced: Fenced) 
   const onLost = () => lost.abort(new Error(`the filing fence of generation ${id} was lost with its connection`));
   client.on('error', onLost);
   client.on('end', onLost);
-  try {
-    return await work({ hold: (token, held) => holdOn(client, id, token, held), lost: lost.signal });
-  } finally {
+  const kept: Promise<void>[] = [];
+  const letGo = async () => {
     client.off('error', onLost);
     client.off('end', onLost);
     // Not let go (the connection failed under it): the connection is closed, and the fence with it.
     await client.query({ ...UNFENCE, values: [id] }).catch(() => broken.add(client));
     client.release(broken.has(client));
+  };
+  try {
+    return await work({ hold: (token, held) => holdOn(client, id, token, held), lost: lost.signal, keepUntil: (step) => void kept.push(step) });
+  } finally {
+    // Steps left behind: `work` is over (its worker slot free), the fence (and its connection) kept until they land.
+    if (kept.length) void Promise.all(kept).then(letGo);
+    else await letGo();
   }
 }
 

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
 import type { AssetResource, ComfyOutputRef, JobEventEnvelope } from '@anime/contracts';
-import type { Db } from '@anime/db';
+import { isDatabaseUnavailable, type Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
-import { answeredWithin, IMAGE_EXTENSIONS, isLibraryNotAnswering, LIBRARY_READ_BASE_MS, libraryReadTimeoutMs, libraryRefusal, sha256Hex, sniffImage, type LibraryStorage } from '@anime/media';
+import { answeredWithin, IMAGE_EXTENSIONS, isLibraryNotAnswering, LIBRARY_READ_BASE_MS, LibraryWriteNotAnsweringError, libraryReadTimeoutMs, libraryRefusal, sha256Hex, sniffImage, type LibraryStorage } from '@anime/media';
 import { allows, FilingFencedError, JobLifecycle, loadGeneration, MalformedDataError, OutputUnreadableError, readConditioning, readOutputs, readReferenceUse, readWorkflow, referencesUsed, StageDeferredError, toAssetResource, type GenerationRow, type JobEventPublisher, type StageHandler, type StageResult, type StageRun } from '@anime/pipeline';
 import { loadTemplateVersion } from '@anime/workflows';
 import { findFiledOutput, newAssetRow, recordFiledOutput, type AssetRow, type FiledOutput } from '../data/asset-rows';
-import { fenceFiling, holdFiling, type HeldFiling } from '../data/filing-hold';
+import { fenceFiling, holdFiling, type Fenced, type HeldFiling } from '../data/filing-hold';
 import { backendDown, MAX_WAIT_STEP_MS, nextLookInMs, type BackendWait } from '../domain/backend-wait';
 import { libraryPath } from '../domain/library-path';
 import { createWaitLog } from '../domain/wait-log';
@@ -17,6 +17,16 @@ import { cutShort } from '../domain/whole-image';
 const FOLDERS_REMEMBERED = 10_000;
 /** How soon a try whose claim a removal of the job's files fenced off looks again (a removal on a hung mount lasts its bound, 30 s). */
 const FENCED_LOOK_MS = 1_000;
+/** A failed generation's unsettled filing is swept once untouched this long (a try failing it may still be removing its files). */
+export const FAILED_FILING_GRACE_MS = 10_000;
+const FAILED_FILING_PAGE = 200;
+/** How many removals left behind on a hung mount may each keep their filing fenced (and a connection) before no more removals are made. */
+const MAX_REMOVALS_LEFT_BEHIND = 2;
+/** Failed awaiting filing, a claim still set: the filing's files may still be in the library (sweepFailedFilings). */
+const UNSETTLED_FAILED_FILING = { status: 'failed' as const, stage: 'rendered' as const, filingToken: { not: null } };
+
+/** The filing stage's handler, and the sweep of failed generations' unsettled filings the service runs beside it. */
+export type FileOutputsHandler = StageHandler<'assetFiling'> & { sweepFailedFilings(graceMs?: number, signal?: AbortSignal): Promise<number> };
 
 export interface FileOutputsDeps {
   db: Db;
@@ -61,7 +71,7 @@ type Unfiling<T> = { settled: T } | { unfile: string; then: T };
  * meanwhile), by the owner or once the generation is over, deciding with the row locked (holdFiling)
  * but never holding it while files go. A try another one took over stops without failing the generation.
  */
-export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'assetFiling'> {
+export function createFileOutputsHandler(deps: FileOutputsDeps): FileOutputsHandler {
   const lifecycle = new JobLifecycle(deps.db);
   // Library folders this process has already cleared of temp files: listing one on every filing
   // made filing O(files in the folder) — 10,000 images of one scene cost the soak +43 % RSS and
@@ -74,8 +84,57 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
 
   // The claim a run's read of the row took (loadClaiming), for fileOutputs to file under.
   const claims = new WeakMap<StageRun, string>();
+  // Removals that timed out whose unlink the kernel may still carry out, each keeping its filing's fence (removeFiles).
+  let removalsLeftBehind = 0;
 
-  return { load: loadClaiming, run: fileOutputs, settle: removeUnfiled, waitOut: waitForBackend };
+  return { load: loadClaiming, run: fileOutputs, settle: removeUnfiled, waitOut: waitForBackend, sweepFailedFilings };
+
+  /**
+   * The generations that failed at filing with their filing unsettled (a claim still set), untouched
+   * for `graceMs`: each may hold files of its own in the library that nothing else removes. Their
+   * filing job's admission cannot settle them as it does a canceled one's (a filing job re-opens a
+   * failed generation: admitStage), so they are settled here, by the same three-step removal
+   * (unfile): the claim taken, the files (and any Asset rows) removed, the claim cleared, each step
+   * safe to die after (the claim stays set until the end, for the next sweep). Ways to get here: a
+   * try failed while the library did not answer (its files kept for the next try, then its tries
+   * ran out), a try whose removal of its files failed, a try killed after writing once another try
+   * failed the generation, a removal of a failed generation's files killed between its steps. A
+   * generation retried meanwhile is left to its retry's filing (which waits for the fence). Stops
+   * between two generations once `signal` is aborted. Returns how many were settled.
+   */
+  async function sweepFailedFilings(graceMs: number = FAILED_FILING_GRACE_MS, signal?: AbortSignal): Promise<number> {
+    const before = new Date(Date.now() - graceMs);
+    let settled = 0;
+    let after: string | undefined;
+    for (;;) {
+      const page = await deps.db.generationJob.findMany({
+        where: { ...UNSETTLED_FAILED_FILING, updatedAt: { lt: before }, ...(after ? { id: { gt: after } } : {}) },
+        select: { id: true },
+        orderBy: { id: 'asc' },
+        take: FAILED_FILING_PAGE,
+      });
+      for (const { id } of page) {
+        if (signal?.aborted) return settled;
+        const job = await loadGeneration(deps.db, id);
+        if (!job || job.status !== 'failed' || !job.outputs || !job.characterVersion || !job.character) continue;
+        const paths = outputPaths(job, { ...job.characterVersion, character: job.character });
+        try {
+          const done = await unfile(id, null, paths, deps.log, (held): Unfiling<boolean> =>
+            held.status === 'failed' && held.stage === 'rendered' ? { unfile: 'generation failed while filing', then: true } : { settled: false },
+          );
+          if (done) settled++;
+        } catch (error) {
+          // Retried while its files went: the retry's filing (fenced meanwhile) files it now.
+          if (error instanceof StageDeferredError) continue;
+          // The library or PostgreSQL away: so for the rest too; the next sweep tries again.
+          if (isLibraryNotAnswering(error) || libraryRefusal(error) || isDatabaseUnavailable(error)) throw error;
+          deps.log.warn('could not remove the files of a generation that failed while filing; the next sweep tries again', { generationId: id, error: (error as Error).message });
+        }
+      }
+      if (page.length < FAILED_FILING_PAGE) return settled;
+      after = page[page.length - 1].id;
+    }
+  }
 
   /**
    * The stage worker's read of the row, which claims the filing in the same statement when the
@@ -268,11 +327,11 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
       const paths = [...new Set([...outputPaths(job, version), ...writtenPaths(filings)])];
       const takenOver = (held: HeldFiling) => !held.owner && allows('file', held);
       if (isLibraryNotAnswering(cause)) return (await holdFiling(deps.db, job.id, token, async (held) => (takenOver(held) ? 'taken over' : 'kept'))) ?? 'kept';
-      const done = await fenceFiling(deps.db, job.id, async ({ hold, lost }) => {
-        const recorded = await hold(token, async (held) => (takenOver(held) ? ('taken over' as const) : held.recorded));
+      const done = await fenceFiling(deps.db, job.id, async (fenced) => {
+        const recorded = await fenced.hold(token, async (held) => (takenOver(held) ? ('taken over' as const) : held.recorded));
         if (recorded === null || recorded === 'taken over') return recorded;
         // Only this try records the filing (the owner), or none does (the generation is over): `recorded` holds.
-        await removeFiles(paths.filter((path) => !recorded.has(path)), lost);
+        await removeFiles(paths.filter((path) => !recorded.has(path)), fenced);
         return 'removed' as const;
       });
       return done ?? 'kept';
@@ -378,11 +437,30 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
     if (removed.length) deps.log.info('removed temp files an interrupted filing left', { files: removed });
   }
 
-  /** Each file and its sidecar; none once `fence` is aborted (lost: a try may write these paths now). */
-  async function removeFiles(paths: string[], fence?: AbortSignal): Promise<void> {
+  /**
+   * Each file and its sidecar; none once the fence is lost (a try may write these paths now). A
+   * removal the library does not answer within its bound is still carried out by the kernel once the
+   * volume answers, by name: the fence is kept until it lands (Fenced.keepUntil), or a retry's filing
+   * could write the path first and lose its file to it (library paths are fixed per job).
+   */
+  async function removeFiles(paths: string[], fence?: Fenced): Promise<void> {
     for (const file of paths.flatMap((path) => [path, `${path}.json`])) {
-      fence?.throwIfAborted();
-      await deps.storage.remove(file);
+      fence?.lost.throwIfAborted();
+      // Each fence kept holds a connection of the pool (and each unlink left behind a libuv thread): past a few, the mount hangs, and no more are made.
+      if (fence && removalsLeftBehind >= MAX_REMOVALS_LEFT_BEHIND) {
+        throw Object.assign(new Error(`ETIMEDOUT: ${removalsLeftBehind} removals of the library are still unanswered (a hung mount?); not removing '${file}' now`), { code: 'ETIMEDOUT', syscall: 'unlink', path: file });
+      }
+      try {
+        await deps.storage.remove(file);
+      } catch (error) {
+        const leftBehind = error instanceof LibraryWriteNotAnsweringError ? error.leftBehind : undefined;
+        if (fence && leftBehind) {
+          removalsLeftBehind++;
+          fence.keepUntil(leftBehind.finally(() => removalsLeftBehind--));
+          deps.log.info('a removal the library did not answer may still land: the filing stays fenced until it does', { path: file });
+        }
+        throw error;
+      }
     }
   }
 
@@ -405,7 +483,8 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
    * A generation retried meanwhile is filed by this job, deferred (StageDeferredError) to run again.
    */
   async function unfile<T>(jobId: string, token: string | null, written: string[], log: Logger, decide: (held: HeldFiling) => Unfiling<T>): Promise<T | null> {
-    return fenceFiling(deps.db, jobId, async ({ hold, lost }) => {
+    return fenceFiling(deps.db, jobId, async (fenced) => {
+      const { hold, lost } = fenced;
       const removal = randomUUID();
       const begun = await hold(token, async (held) => {
         const decided = decide(held);
@@ -416,7 +495,7 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): StageHandler<'a
       const { decided, recorded } = begun;
       if ('settled' in decided) return decided.settled;
       const paths = [...new Set([...recorded, ...written])];
-      await removeFiles(paths, lost);
+      await removeFiles(paths, fenced);
       lost.throwIfAborted();
       // Each folder listed once for all the paths in it.
       await deps.storage.removeLeftovers(...paths.flatMap((path) => [path, `${path}.json`]));
