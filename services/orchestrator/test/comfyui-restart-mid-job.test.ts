@@ -16,6 +16,8 @@ describe('ComfyUI restarting under a running prompt', () => {
   let fx: OrchestratorFixture;
   let db: Db;
   let folders: string;
+  // The server started on the old one's port: not the fixture's own, so fx.close() leaves it running.
+  let restarted: Simulator | undefined;
 
   beforeAll(async () => {
     folders = await mkdtemp(path.join(tmpdir(), 'restart-mid-job-'));
@@ -26,6 +28,7 @@ describe('ComfyUI restarting under a running prompt', () => {
 
   afterAll(async () => {
     await fx?.close();
+    await restarted?.close();
     await rm(folders, { recursive: true, force: true });
   });
 
@@ -39,6 +42,7 @@ describe('ComfyUI restarting under a running prompt', () => {
 
     await before.close();
     const after: Simulator = await startSimulator({ port, outputDir, inputDir, tempDir, stepMs: 1 });
+    restarted = after;
     fx.simulators[0] = after;
 
     const row = await waitFor(async () => {
