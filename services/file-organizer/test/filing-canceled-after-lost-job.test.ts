@@ -1,9 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { access, mkdir, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import { access } from 'node:fs/promises';
 import { sweepStage } from '@anime/pipeline';
 import { waitFor } from '@anime/testing';
-import { libraryPath } from '../src/domain/library-path';
 import { startFilingFixture, type FilingFixture } from './start-filing-fixture';
 
 const exists = (file: string) => access(file).then(() => true, () => false);
@@ -27,17 +24,7 @@ describe('a canceled generation whose killed filing left files and whose queue j
   });
 
   /** A rendered generation as a killed filing try leaves it: claimed, its output and sidecar written at their library path, nothing recorded. */
-  async function leftByKilledFiling() {
-    const { job, outputBytes } = await fx.rendered();
-    const row = await fx.db.generationJob.findUniqueOrThrow({ where: { id: job.id }, include: { character: true, characterVersion: true } });
-    expect(await fx.lifecycle.claimFiling(job.id, randomUUID())).toBe(true);
-    const relative = libraryPath({ project: row.project, episode: row.episode, scene: row.scene, shot: row.shot, characterSlug: row.character!.slug, version: row.characterVersion!.number, jobId: job.id, index: 0, extension: 'png' });
-    const file = path.join(fx.libraryDir, relative);
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, outputBytes);
-    await writeFile(`${file}.json`, '{}');
-    return { job, file };
-  }
+  const leftByKilledFiling = () => fx.writtenByKilledTry();
 
   /** As the sweep finds it once the recovery grace has passed. */
   const untouchedForAMinute = (id: string) => fx.db.$executeRaw`UPDATE generation_jobs SET "updatedAt" = now() - interval '1 minute' WHERE id = ${id}::uuid`;

@@ -1,10 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LocalLibraryStorage } from '@anime/media';
-import { sweepStage, type CreatedJob } from '@anime/pipeline';
+import { sweepStage } from '@anime/pipeline';
 import { fileExists, waitFor } from '@anime/testing';
-import { libraryPath } from '../src/domain/library-path';
 import { startFilingFixture, type FilingFixture } from './start-filing-fixture';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
@@ -43,23 +42,8 @@ describe('the files of a generation that failed while filing (file-organizer in-
   const generation = (id: string) => fx.db.generationJob.findUniqueOrThrow({ where: { id }, include: { assets: true } });
   const filesOfJob = async (jobId: string) => (await readdir(fx.libraryDir, { recursive: true })).filter((name) => name.includes(jobId)).sort();
 
-  /** Where output `index` of the generation is filed (a png). */
-  async function outputFile(id: string, index = 0): Promise<{ relative: string; file: string }> {
-    const row = await fx.db.generationJob.findUniqueOrThrow({ where: { id }, include: { character: true, characterVersion: true } });
-    const relative = libraryPath({ project: row.project, episode: row.episode, scene: row.scene, shot: row.shot, characterSlug: row.character!.slug, version: row.characterVersion!.number, jobId: id, index, extension: 'png' });
-    return { relative, file: path.join(fx.libraryDir, relative) };
-  }
-
-  /** A rendered generation as a filing try killed after its writes leaves it (claimed, image and sidecar written, nothing recorded). */
-  async function writtenByKilledTry(): Promise<{ job: CreatedJob; file: string; relative: string; outputBytes: Buffer }> {
-    const { job, outputBytes } = await fx.rendered();
-    expect(await fx.lifecycle.claimFiling(job.id, randomUUID())).toBe(true);
-    const { file, relative } = await outputFile(job.id);
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, outputBytes);
-    await writeFile(`${file}.json`, '{}');
-    return { job, file, relative, outputBytes };
-  }
+  const outputFile = (id: string, index?: number) => fx.outputFile(id, index);
+  const writtenByKilledTry = () => fx.writtenByKilledTry();
 
   const swept = (id: string) => waitFor(async () => (await generation(id)).filingToken === null, 'the failed filing swept, its claim cleared', 10_000);
 

@@ -1,12 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Job } from 'bullmq';
 import { createDb, poolOf, type Db } from '@anime/db';
 import { LocalLibraryStorage } from '@anime/media';
 import { FilingFencedError, JobLifecycle, sweepStage, type CreatedJob } from '@anime/pipeline';
 import { fileExists, gate, waitFor } from '@anime/testing';
-import { libraryPath } from '../src/domain/library-path';
 import { startFilingFixture, type FilingFixture } from './start-filing-fixture';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
@@ -49,15 +48,8 @@ describe('a canceled generation\'s files removed while the library hangs (file-o
 
   /** A rendered generation as a killed filing try leaves it (claimed, its image and sidecar written, nothing recorded), then canceled. */
   async function canceledAfterKilledFiling(): Promise<{ job: CreatedJob; file: string; killedToken: string }> {
-    const { job, outputBytes } = await fx.rendered();
-    const row = await fx.db.generationJob.findUniqueOrThrow({ where: { id: job.id }, include: { character: true, characterVersion: true } });
     const killedToken = randomUUID();
-    expect(await fx.lifecycle.claimFiling(job.id, killedToken)).toBe(true);
-    const relative = libraryPath({ project: row.project, episode: row.episode, scene: row.scene, shot: row.shot, characterSlug: row.character!.slug, version: row.characterVersion!.number, jobId: job.id, index: 0, extension: 'png' });
-    const file = path.join(fx.libraryDir, relative);
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, outputBytes);
-    await writeFile(`${file}.json`, '{}');
+    const { job, file } = await fx.writtenByKilledTry(killedToken);
     expect(await fx.lifecycle.cancelAtOnce(job.id)).not.toBeNull();
     return { job, file, killedToken };
   }

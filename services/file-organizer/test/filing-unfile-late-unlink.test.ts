@@ -1,10 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LibraryWriteNotAnsweringError, LocalLibraryStorage } from '@anime/media';
 import { FilingFencedError, type CreatedJob } from '@anime/pipeline';
 import { fileExists, gate, waitFor } from '@anime/testing';
-import { libraryPath } from '../src/domain/library-path';
 import { startFilingFixture, type FilingFixture } from './start-filing-fixture';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
@@ -40,14 +39,7 @@ describe('a removal that timed out on a hung mount and lands later (file-organiz
   const generation = (id: string) => fx.db.generationJob.findUniqueOrThrow({ where: { id }, include: { assets: true } });
 
   async function canceledAfterKilledFiling(): Promise<{ job: CreatedJob; file: string }> {
-    const { job, outputBytes } = await fx.rendered();
-    const row = await fx.db.generationJob.findUniqueOrThrow({ where: { id: job.id }, include: { character: true, characterVersion: true } });
-    expect(await fx.lifecycle.claimFiling(job.id, randomUUID())).toBe(true);
-    const relative = libraryPath({ project: row.project, episode: row.episode, scene: row.scene, shot: row.shot, characterSlug: row.character!.slug, version: row.characterVersion!.number, jobId: job.id, index: 0, extension: 'png' });
-    const file = path.join(fx.libraryDir, relative);
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, outputBytes);
-    await writeFile(`${file}.json`, '{}');
+    const { job, file } = await fx.writtenByKilledTry();
     expect(await fx.lifecycle.cancelAtOnce(job.id)).not.toBeNull();
     return { job, file };
   }

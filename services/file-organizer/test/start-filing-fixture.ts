@@ -1,4 +1,5 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ComfyClient } from '@anime/comfyui-client';
@@ -9,6 +10,7 @@ import { createDb, type Db } from '@anime/db';
 import { createLogger } from '@anime/logger';
 import { JobLifecycle, type CreatedJob, type RunningService } from '@anime/pipeline';
 import { createTestDatabase, removeQueueKeys, startTcpProxy, TEST_POSTGRES, TEST_REDIS_URL, uniqueQueuePrefix, type TcpProxy, type TestDatabase } from '@anime/testing';
+import { libraryPath } from '../src/domain/library-path';
 import { startFileOrganizer, type FileOrganizerOptions } from '../src/start';
 import { enqueueFiling, type EnqueueFilingOptions } from './enqueue-filing';
 
@@ -32,6 +34,13 @@ export interface FilingFixture {
   lines: LogLine[];
   /** A generation whose prompt really ran on the simulator, recorded as rendered (its filing job not yet queued), and its output's bytes. */
   rendered(project?: string): Promise<{ job: CreatedJob; outputBytes: Buffer }>;
+  /** Where output `index` of the generation is filed (a png): relative to the library, and its full path. */
+  outputFile(id: string, index?: number): Promise<{ relative: string; file: string }>;
+  /**
+   * A rendered generation as a filing try killed after its writes leaves it: its filing claimed (under
+   * `token`), its image and sidecar written at their library path, nothing recorded.
+   */
+  writtenByKilledTry(token?: string): Promise<{ job: CreatedJob; outputBytes: Buffer; relative: string; file: string }>;
   /**
    * Queues the generation's filing job, as the orchestrator hands it on (with the `triesBackoffMs`
    * schedule, if given); with `replaceFinished`, as the gateway's retry does (an earlier run's
@@ -82,7 +91,13 @@ export async function startFilingFixture(label: string, options: FilingFixtureOp
   const lifecycle = new JobLifecycle(db);
   let characters = 0;
 
-  return {
+  async function outputFile(id: string, index = 0): Promise<{ relative: string; file: string }> {
+    const row = await db.generationJob.findUniqueOrThrow({ where: { id }, include: { character: true, characterVersion: true } });
+    const relative = libraryPath({ project: row.project, episode: row.episode, scene: row.scene, shot: row.shot, characterSlug: row.character!.slug, version: row.characterVersion!.number, jobId: id, index, extension: 'png' });
+    return { relative, file: path.join(libraryDir, relative) };
+  }
+
+  const fixture: FilingFixture = {
     db,
     databaseUrl: database.url,
     lifecycle,
@@ -105,6 +120,16 @@ export async function startFilingFixture(label: string, options: FilingFixtureOp
       const outputBytes = await readFile(path.join(outputDir, output.subfolder, output.filename));
       return { job, outputBytes };
     },
+    outputFile,
+    writtenByKilledTry: async (token = randomUUID()) => {
+      const { job, outputBytes } = await fixture.rendered();
+      if (!(await lifecycle.claimFiling(job.id, token))) throw new Error(`could not claim the filing of ${job.id}`);
+      const { relative, file } = await outputFile(job.id);
+      await mkdir(path.dirname(file), { recursive: true });
+      await writeFile(file, outputBytes);
+      await writeFile(`${file}.json`, '{}');
+      return { job, outputBytes, relative, file };
+    },
     enqueue: (job, { replaceFinished = false } = {}) => enqueueFiling(service.ctx.queues, job, { triesBackoffMs: options.triesBackoffMs, replaceFinished }),
     close: async () => {
       await proxy?.accept();
@@ -119,4 +144,5 @@ export async function startFilingFixture(label: string, options: FilingFixtureOp
       await rm(outputDir, { recursive: true, force: true });
     },
   };
+  return fixture;
 }
