@@ -199,6 +199,8 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): FileOutputsHand
   async function fileEach(job: GenerationRow, version: ResolvedVersion, run: StageRun, filings: Filing[]): Promise<void> {
     // A try after a fault or a crash (BullMQ counts a stalled job) may follow a write cut short.
     const mayFollowCutWrite = run.job.attemptsMade > 0 || (run.job.stalledCounter ?? 0) > 0;
+    // Folders this try listed for an earlier output: listed again for each later one (removeLeftovers).
+    const listedByThisTry = new Set<string>();
     const outputs = readOutputs(job);
     const conditioning = readConditioning(job);
     const workflow = readWorkflow(job);
@@ -239,7 +241,7 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): FileOutputsHand
       // Both synced, then their folder once, in one task of a synced-write thread: the image and its sidecar land together.
       await deps.storage.writeAll([{ path, bytes }, { path: `${path}.json`, bytes: sidecarAt(path) }]);
       // An earlier try killed mid-write left its temp files; this job alone writes these paths, and its write has landed.
-      await removeLeftovers(path, mayFollowCutWrite);
+      await removeLeftovers(path, mayFollowCutWrite, listedByThisTry);
       const written: FiledOutput = {
         jobId: job.id, characterVersionId: version.id, sourceKey, path, sha256, bytes: size, ...measured,
         project: job.project, episode: job.episode, scene: job.scene, shot: job.shot, metadata,
@@ -425,12 +427,17 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): FileOutputsHand
   /**
    * Removes the temp files a killed write of `path` left beside it: when the folder was not listed
    * since this process started (a restart, or another instance's crash before), or when this try may
-   * follow a cut write. What neither covers (two instances, a crash, and the generation re-queued by
-   * the recovery sweep rather than BullMQ) is removed by the startup sweep of stale partials.
+   * follow a cut write. A try that listed the folder for one output lists it again for each later one
+   * (`listedByThisTry`): each listing removes only the temp files of the path just written, so the
+   * later outputs' (a try killed writing the third, the job re-queued by the recovery sweep, its
+   * counters fresh) stayed until the hourly sweep of stale partials. What none of this covers (two
+   * instances, a crash, and the generation re-queued by the recovery sweep rather than BullMQ) is
+   * removed by that sweep.
    */
-  async function removeLeftovers(path: string, mayFollowCutWrite = true): Promise<void> {
+  async function removeLeftovers(path: string, mayFollowCutWrite = true, listedByThisTry?: Set<string>): Promise<void> {
     const folder = dirname(path);
-    if (!mayFollowCutWrite && clearedFolders.has(folder)) return;
+    if (!mayFollowCutWrite && clearedFolders.has(folder) && !listedByThisTry?.has(folder)) return;
+    listedByThisTry?.add(folder);
     if (clearedFolders.size >= FOLDERS_REMEMBERED) clearedFolders.clear();
     clearedFolders.add(folder);
     const removed = await deps.storage.removeLeftovers(path, `${path}.json`);
