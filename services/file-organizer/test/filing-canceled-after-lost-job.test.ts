@@ -23,14 +23,11 @@ describe('a canceled generation whose killed filing left files and whose queue j
     await fx?.close();
   });
 
-  /** A rendered generation as a killed filing try leaves it: claimed, its output and sidecar written at their library path, nothing recorded. */
-  const leftByKilledFiling = () => fx.writtenByKilledTry();
-
   /** As the sweep finds it once the recovery grace has passed. */
   const untouchedForAMinute = (id: string) => fx.db.$executeRaw`UPDATE generation_jobs SET "updatedAt" = now() - interval '1 minute' WHERE id = ${id}::uuid`;
 
   it('when it is canceled with no queue job left, then the recovery sweep has its files removed, once', async () => {
-    const { job, file } = await leftByKilledFiling();
+    const { job, file } = await fx.writtenByKilledTry();
     expect(await fx.lifecycle.cancelAtOnce(job.id)).not.toBeNull();
     await untouchedForAMinute(job.id);
 

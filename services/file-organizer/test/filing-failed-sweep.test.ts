@@ -1,12 +1,11 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { LocalLibraryStorage } from '@anime/media';
+import { LocalLibraryStorage, sha256Hex } from '@anime/media';
 import { sweepStage } from '@anime/pipeline';
 import { fileExists, waitFor } from '@anime/testing';
 import { startFilingFixture, type FilingFixture } from './start-filing-fixture';
 
-const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The sweep of failed filings looks this often here (RECOVERY_SWEEP_MS, 30 s by default). */
@@ -39,16 +38,13 @@ describe('the files of a generation that failed while filing (file-organizer in-
 
   afterEach(() => jest.restoreAllMocks());
 
-  const generation = (id: string) => fx.db.generationJob.findUniqueOrThrow({ where: { id }, include: { assets: true } });
+  const generation = (id: string) => fx.generation(id);
   const filesOfJob = async (jobId: string) => (await readdir(fx.libraryDir, { recursive: true })).filter((name) => name.includes(jobId)).sort();
-
-  const outputFile = (id: string, index?: number) => fx.outputFile(id, index);
-  const writtenByKilledTry = () => fx.writtenByKilledTry();
 
   const swept = (id: string) => waitFor(async () => (await generation(id)).filingToken === null, 'the failed filing swept, its claim cleared', 10_000);
 
   it('when a try writes, is killed, and another try fails the generation, then its files are removed, once, and a retry files it afresh, once', async () => {
-    const { job, file } = await writtenByKilledTry();
+    const { job, file } = await fx.writtenByKilledTry();
     // Another try (the killed one's job handed on) claims the filing and fails it: its outputs are none of its own to remove.
     expect(await fx.lifecycle.claimFiling(job.id, randomUUID())).toBe(true);
     expect(await fx.lifecycle.fail(job.id, { code: 'filing_failed', message: 'the try gave up' })).not.toBeNull();
@@ -65,13 +61,10 @@ describe('the files of a generation that failed while filing (file-organizer in-
     // A retry over the API files it afresh: one Asset, its file whole.
     expect(await fx.lifecycle.retry(job.id, { reason: 'retry requested over the API' })).not.toBeNull();
     await fx.enqueue(job, { replaceFinished: true });
-    const row = await waitFor(async () => {
-      const g = await generation(job.id);
-      return g.status === 'completed' ? g : null;
-    }, 'the retried generation filed', 20_000);
+    const row = await fx.completed(job.id, 20_000);
     expect(row.assets).toHaveLength(1);
     expect(path.join(fx.libraryDir, row.assets[0].path)).toBe(file);
-    expect(sha256(await readFile(file))).toBe(row.assets[0].sha256);
+    expect(sha256Hex(await readFile(file))).toBe(row.assets[0].sha256);
     expect(await fileExists(`${file}.json`)).toBe(true);
     // Completed: no later sweep touches it.
     await sleep(SWEEP_EVERY_MS + SWEEP_GRACE_MS + 200);
@@ -79,12 +72,12 @@ describe('the files of a generation that failed while filing (file-organizer in-
   }, 60_000);
 
   it('when a removal of a failed generation\'s files dies between its steps (its claim taken, files and Asset rows left), then the sweep does it again, rows and all', async () => {
-    const { job, file, relative, outputBytes } = await writtenByKilledTry();
+    const { job, file, relative, outputBytes } = await fx.writtenByKilledTry();
     const row = await fx.db.generationJob.findUniqueOrThrow({ where: { id: job.id } });
     // An Asset row an earlier filing recorded (one by one) for it.
     await fx.db.asset.create({
       data: {
-        jobId: job.id, characterVersionId: row.characterVersionId!, sourceKey: 'SaveImage/output//earlier.png', path: relative, sha256: sha256(outputBytes),
+        jobId: job.id, characterVersionId: row.characterVersionId!, sourceKey: 'SaveImage/output//earlier.png', path: relative, sha256: sha256Hex(outputBytes),
         bytes: outputBytes.length, width: 64, height: 64, mime: 'image/png', project: row.project, episode: row.episode, scene: row.scene, shot: row.shot, metadata: {},
       },
     });
@@ -104,7 +97,7 @@ describe('the files of a generation that failed while filing (file-organizer in-
     const row = await fx.db.generationJob.findUniqueOrThrow({ where: { id: job.id } });
     const outputs = row.outputs as { items: Array<{ filename: string }> };
     await fx.db.generationJob.update({ where: { id: job.id }, data: { outputs: { ...outputs, items: [...outputs.items, { ...outputs.items[0], filename: `gone_${randomUUID()}.png` }] } } });
-    const { file } = await outputFile(job.id, 0);
+    const { file } = await fx.outputFile(job.id, 0);
     // The library refuses the removals for a while (a flaky mount): the try's own removal of its files fails.
     const original = LocalLibraryStorage.prototype.remove;
     let refusing = true;
@@ -118,7 +111,7 @@ describe('the files of a generation that failed while filing (file-organizer in-
       return g.status === 'failed' ? g : null;
     }, 'the filing failed', 20_000);
     expect(failed).toMatchObject({ stage: 'rendered', errorCode: 'filing_failed', assets: [] });
-    expect(sha256(await readFile(file))).toBe(sha256(outputBytes));
+    expect(sha256Hex(await readFile(file))).toBe(sha256Hex(outputBytes));
 
     refusing = false;
     await swept(job.id);

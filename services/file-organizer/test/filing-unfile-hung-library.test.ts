@@ -43,7 +43,7 @@ describe('a canceled generation\'s files removed while the library hangs (file-o
 
   afterEach(() => jest.restoreAllMocks());
 
-  const generation = (id: string) => fx.db.generationJob.findUniqueOrThrow({ where: { id }, include: { assets: true } });
+  const generation = (id: string) => fx.generation(id);
   const filingJob = (id: string) => Job.fromId(fx.service.ctx.queues.byKey.assetFiling, `filing-${id}`);
 
   /** A rendered generation as a killed filing try leaves it (claimed, its image and sidecar written, nothing recorded), then canceled. */
@@ -83,10 +83,7 @@ describe('a canceled generation\'s files removed while the library hangs (file-o
   }
 
   async function filedOnce(id: string) {
-    const row = await waitFor(async () => {
-      const g = await generation(id);
-      return g.status === 'completed' ? g : null;
-    }, 'the retried generation filed', 30_000);
+    const row = await fx.completed(id, 30_000);
     expect(row).toMatchObject({ stage: 'filed', errorCode: null });
     expect(row.assets).toHaveLength(1);
     const [asset] = row.assets;

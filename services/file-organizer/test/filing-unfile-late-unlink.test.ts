@@ -1,12 +1,11 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { LibraryWriteNotAnsweringError, LocalLibraryStorage } from '@anime/media';
+import { LibraryWriteNotAnsweringError, LocalLibraryStorage, sha256Hex } from '@anime/media';
 import { FilingFencedError, type CreatedJob } from '@anime/pipeline';
 import { fileExists, gate, waitFor } from '@anime/testing';
 import { startFilingFixture, type FilingFixture } from './start-filing-fixture';
 
-const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const noop = () => undefined;
 
@@ -35,8 +34,6 @@ describe('a removal that timed out on a hung mount and lands later (file-organiz
   });
 
   afterEach(() => jest.restoreAllMocks());
-
-  const generation = (id: string) => fx.db.generationJob.findUniqueOrThrow({ where: { id }, include: { assets: true } });
 
   async function canceledAfterKilledFiling(): Promise<{ job: CreatedJob; file: string }> {
     const { job, file } = await fx.writtenByKilledTry();
@@ -83,18 +80,15 @@ describe('a removal that timed out on a hung mount and lands later (file-organiz
     await sleep(HUNG_FOR_MS);
     // Before: the fence was let go with the timeout; a claim (the retry's filing) went through, and it filed.
     await expect(fx.lifecycle.claimFiling(job.id, randomUUID())).rejects.toBeInstanceOf(FilingFencedError);
-    expect(await generation(job.id)).toMatchObject({ status: 'running', stage: 'rendered', assets: [] });
+    expect(await fx.generation(job.id)).toMatchObject({ status: 'running', stage: 'rendered', assets: [] });
 
     // The mount answers: the unlinks left behind land, then the retry files.
     await mount.answer();
-    const row = await waitFor(async () => {
-      const g = await generation(job.id);
-      return g.status === 'completed' ? g : null;
-    }, 'the retried generation filed', 20_000);
+    const row = await fx.completed(job.id, 20_000);
     expect(row.assets).toHaveLength(1);
     expect(path.join(fx.libraryDir, row.assets[0].path)).toBe(file);
     expect(await fileExists(file)).toBe(true);
-    expect(sha256(await readFile(file))).toBe(row.assets[0].sha256);
+    expect(sha256Hex(await readFile(file))).toBe(row.assets[0].sha256);
     expect(await fileExists(`${file}.json`)).toBe(true);
   }, 60_000);
 });

@@ -6,16 +6,19 @@ import { ComfyClient } from '@anime/comfyui-client';
 import { startSimulator, textToImage, type Simulator } from '@anime/comfyui-simulator';
 import { fileOrganizerConfigSchema } from '@anime/config';
 import { generationRequestBodySchema } from '@anime/contracts';
-import { createDb, type Db } from '@anime/db';
+import { createDb, type Db, type Prisma } from '@anime/db';
 import { createLogger } from '@anime/logger';
 import { JobLifecycle, type CreatedJob, type RunningService } from '@anime/pipeline';
-import { createTestDatabase, removeQueueKeys, startTcpProxy, TEST_POSTGRES, TEST_REDIS_URL, uniqueQueuePrefix, type TcpProxy, type TestDatabase } from '@anime/testing';
+import { createTestDatabase, removeQueueKeys, startTcpProxy, TEST_POSTGRES, TEST_REDIS_URL, uniqueQueuePrefix, waitFor, type TcpProxy, type TestDatabase } from '@anime/testing';
 import { libraryPath } from '../src/domain/library-path';
 import { startFileOrganizer, type FileOrganizerOptions } from '../src/start';
 import { enqueueFiling, type EnqueueFilingOptions } from './enqueue-filing';
 
 /** A line the file-organizer logged, as winston hands it on. */
 export type LogLine = { level: string; message: string; [key: string]: unknown };
+
+/** A generation's row with its Asset rows. */
+export type GenerationWithAssets = Prisma.GenerationJobGetPayload<{ include: { assets: true } }>;
 
 const CONDITIONING = { positive: 'kainakamura', negative: 'lowres', loras: [], references: [], outfit: null };
 
@@ -34,6 +37,10 @@ export interface FilingFixture {
   lines: LogLine[];
   /** A generation whose prompt really ran on the simulator, recorded as rendered (its filing job not yet queued), and its output's bytes. */
   rendered(project?: string): Promise<{ job: CreatedJob; outputBytes: Buffer }>;
+  /** The generation's row with its Asset rows. */
+  generation(id: string): Promise<GenerationWithAssets>;
+  /** Waits up to `timeoutMs` for the generation to complete: its row with its Asset rows. */
+  completed(id: string, timeoutMs: number): Promise<GenerationWithAssets>;
   /** Where output `index` of the generation is filed (a png): relative to the library, and its full path. */
   outputFile(id: string, index?: number): Promise<{ relative: string; file: string }>;
   /**
@@ -91,6 +98,8 @@ export async function startFilingFixture(label: string, options: FilingFixtureOp
   const lifecycle = new JobLifecycle(db);
   let characters = 0;
 
+  const generation = (id: string) => db.generationJob.findUniqueOrThrow({ where: { id }, include: { assets: true } });
+
   async function outputFile(id: string, index = 0): Promise<{ relative: string; file: string }> {
     const row = await db.generationJob.findUniqueOrThrow({ where: { id }, include: { character: true, characterVersion: true } });
     const relative = libraryPath({ project: row.project, episode: row.episode, scene: row.scene, shot: row.shot, characterSlug: row.character!.slug, version: row.characterVersion!.number, jobId: id, index, extension: 'png' });
@@ -120,6 +129,12 @@ export async function startFilingFixture(label: string, options: FilingFixtureOp
       const outputBytes = await readFile(path.join(outputDir, output.subfolder, output.filename));
       return { job, outputBytes };
     },
+    generation,
+    completed: (id, timeoutMs) =>
+      waitFor(async () => {
+        const row = await generation(id);
+        return row.status === 'completed' ? row : null;
+      }, `generation ${id} to complete`, timeoutMs),
     outputFile,
     writtenByKilledTry: async (token = randomUUID()) => {
       const { job, outputBytes } = await fixture.rendered();
