@@ -68,12 +68,15 @@ describe('prompts abandoned on a backend taken for down (orchestrator in-process
   const attempts = (id: string) => db.jobAttempt.findMany({ where: { jobId: id }, orderBy: { number: 'asc' } });
 
   it('when the partition heals, then the prompt that ran is interrupted and the one that waited is taken off too, while the jobs go on with new attempts', async () => {
+    // The second generation is handed over only once the first one's prompt runs: handed over
+    // together, the two jobs race to the backend, and under load the second one's prompt could be
+    // the one that runs (for 30 s) while the first one's waits.
     const running = await fx.resolvedGeneration({ steps: 150, seed: 1 });
-    const waiting = await fx.resolvedGeneration({ steps: 150, seed: 2 });
     const [first] = await waitFor(async () => {
       const a = await attempts(running);
       return a[0]?.startedAt ? a : null;
     }, 'the first prompt to start');
+    const waiting = await fx.resolvedGeneration({ steps: 150, seed: 2 });
     const [second] = await waitFor(async () => {
       const a = await attempts(waiting);
       return a.length ? a : null;
