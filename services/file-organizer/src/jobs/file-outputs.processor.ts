@@ -117,8 +117,9 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): FileOutputsHand
         if (signal?.aborted) return settled;
         const job = await loadGeneration(deps.db, id);
         if (!job || job.status !== 'failed' || !job.outputs || !job.characterVersion || !job.character) continue;
-        const paths = outputPaths(job, { ...job.characterVersion, character: job.character });
         try {
+          // In the try: outputs that cannot be read (MalformedDataError) stop this generation's removal, not the sweep's.
+          const paths = outputPaths(job, { ...job.characterVersion, character: job.character });
           const done = await unfile(id, null, paths, deps.log, (held): Unfiling<boolean> =>
             held.status === 'failed' && held.stage === 'rendered' ? { unfile: 'generation failed while filing', then: true } : { settled: false },
           );
