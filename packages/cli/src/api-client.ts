@@ -29,8 +29,9 @@ export class ApiClient {
     return this.call<T>('GET', path);
   }
 
-  post<T = any>(path: string, body?: unknown): Promise<T> {
-    return this.call<T>('POST', path, body);
+  /** `headers`: request headers besides the ones every call sends (an Idempotency-Key). */
+  post<T = any>(path: string, body?: unknown, headers?: Record<string, string>): Promise<T> {
+    return this.call<T>('POST', path, body, headers);
   }
 
   /**
@@ -79,8 +80,8 @@ export class ApiClient {
     return body();
   }
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json' };
+  private async call<T>(method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<T> {
+    const headers: Record<string, string> = { ...extraHeaders, accept: 'application/json' };
     if (this.connection.key) headers.authorization = `Bearer ${this.connection.key}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     // The gateway answers within its own bounds (a database gone silent: 503 after ~10-20 s); one that

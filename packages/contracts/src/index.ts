@@ -1,6 +1,7 @@
 export * from './safe-text';
 export * from './character-definition';
 export * from './generation-request';
+export * from './idempotency-key';
 export * from './job-stages';
 export * from './pipeline-catalog';
 export * from './job-errors';

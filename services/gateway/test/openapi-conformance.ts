@@ -53,6 +53,7 @@ export const DECLARED_HEADERS = [
   'RateLimit-Limit',
   'RateLimit-Remaining',
   'RateLimit-Reset',
+  'Idempotent-Replayed',
 ];
 
 /** A fetch Headers, axios's headers, or node:http's (lower-case names). */

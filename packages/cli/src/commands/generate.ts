@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { IDEMPOTENCY_KEY_HEADER, idempotencyKeySchema } from '@anime/contracts';
 import { CliError, oneLine } from '../cli-error';
 import { describeAssets, endedWithout, type GenerationResource } from '../generation-summary';
 import { printJson } from '../output';
@@ -11,6 +12,17 @@ export const integer = (name: string) => (value: string) => {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be a whole number`);
   return Number(value);
 };
+
+/** An Idempotency-Key as the gateway takes it (1-200 characters of text), else a command-line mistake. */
+const idempotencyKey = (value: string) => {
+  const parsed = idempotencyKeySchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const [issue] = parsed.error.issues;
+  throw new InvalidArgumentError(issue.code === 'too_small' ? 'must not be empty' : issue.code === 'too_big' ? 'must be at most 200 characters' : issue.message);
+};
+
+/** The key as a header value: its UTF-8 bytes, which fetch sends one per Latin-1 character (and the gateway reads back as UTF-8). */
+const asHeaderValue = (key: string) => Buffer.from(key, 'utf8').toString('latin1');
 
 const param = (value: string, previous: Record<string, unknown> = {}) => {
   const at = value.indexOf('=');
@@ -46,18 +58,20 @@ export function generateCommand(context: CommandContext): Command {
     .option('--priority <priority>', 'interactive | normal | batch (default normal; interactive needs the generate:interactive scope)')
     .option('--references <mode>', 'auto | required (a reference image must condition the image; default auto)')
     .option('--webhook <url>', "also send the generation's end to this registered webhook endpoint")
+    .option('--idempotency-key <key>', 'makes the command safe to run again after a lost answer: the same key with the same options gives back the generation it made, not a second one (1-200 characters; a fresh key per new generation)', idempotencyKey)
     .option('-w, --watch', 'follow the job live until it ends; exit 1 when it fails or is canceled (Ctrl-C stops following it, exit 130: the generation goes on)')
     .action(async (options) => {
       const api = context.api();
-      const { watch, param: params, webhook, ...fields } = options;
+      const { watch, param: params, webhook, idempotencyKey: key, ...fields } = options;
       const body = Object.fromEntries(Object.entries({ ...fields, params, webhook: webhook === undefined ? undefined : { url: webhook } }).filter(([, v]) => v !== undefined));
-      const created = await api.post<{ id: string; status: string }>('/api/v1/generations', body);
+      const created = await api.post<{ id: string; status: string }>('/api/v1/generations', body, key === undefined ? undefined : { [IDEMPOTENCY_KEY_HEADER]: asHeaderValue(key) });
       if (!watch) {
         if (context.json()) printJson(created);
         else console.log(`${created.id} ${created.status}  (follow it: anime show ${created.id}, or use --watch)`);
         return;
       }
-      if (!context.json()) console.error(`generation ${created.id} queued`);
+      // `queued`; or, given back for an --idempotency-key used before, where that generation stands.
+      if (!context.json()) console.error(`generation ${created.id} ${created.status}`);
       const progress = new ProgressLine();
       // Ctrl-C stops the watch, not the generation: said (on stderr, also with --json), so that no one
       // takes it for a cancel.

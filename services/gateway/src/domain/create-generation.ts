@@ -39,6 +39,11 @@ export async function resolveGenerationRequest(deps: Pick<CreateGenerationDeps, 
  * in that order (so `job:queued` is published before anything can start the job). If Redis
  * refuses the hand-off, or does not answer within HANDOFF_WAIT_MS, the generation is still safe in
  * PostgreSQL and the recovery sweep enqueues it, so the caller gets its 202 either way.
+ *
+ * `idempotencyKey` is stored as its requestId (source `api`): when a racing request with the key
+ * committed first, the unique (source, requestId) index lets nothing be written, and that
+ * generation comes back `existing` (not yet checked against this caller and body: replayOf),
+ * nothing published or queued. At the caller's cap, too: the key's generation is found, not refused.
  */
 export async function writeGeneration(
   deps: CreateGenerationDeps,
@@ -47,10 +52,12 @@ export async function writeGeneration(
   correlationId: string | undefined,
   apiKeyId: string | null,
   maxQueuedPerKey: number,
-) {
+  idempotencyKey?: string,
+): Promise<{ id: string; status: 'queued'; version: number; existing?: false } | { id: string; existing: true }> {
   // Counted and inserted under the caller's queue lock: MAX_QUEUED_PER_KEY holds across racing requests and gateways (429 queue_full, nothing written).
-  const created = await new JobLifecycle(deps.db).createWithinCap({ body, source: 'api', correlationId, apiKeyId, resolution: resolved.resolution }, maxQueuedPerKey);
+  const created = await new JobLifecycle(deps.db).createWithinCap({ body, source: 'api', requestId: idempotencyKey, correlationId, apiKeyId, resolution: resolved.resolution }, maxQueuedPerKey);
   if ('full' in created) throw keyQueueFull(maxQueuedPerKey);
+  if (!created.created) return { id: created.job.id, existing: true };
   const { job, event } = created;
   const published = deps.events.publishAll([event]);
   const enqueued = deps.queues.enqueueStage(job);

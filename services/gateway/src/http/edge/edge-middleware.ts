@@ -5,7 +5,7 @@ import { ApiError } from '../api-error';
 import type { OriginPolicy } from './origin-policy';
 
 // Headers a browser page may read from answers: where a resource is, when to retry, what it is.
-export const EXPOSED_HEADERS = ['Location', 'Retry-After', 'RateLimit', 'RateLimit-Policy', 'X-Request-Id', 'Content-Disposition', 'ETag', 'X-Bundle-Omitted-References', 'X-Bundle-Restored-References'];
+export const EXPOSED_HEADERS = ['Location', 'Retry-After', 'RateLimit', 'RateLimit-Policy', 'X-Request-Id', 'Content-Disposition', 'ETag', 'X-Bundle-Omitted-References', 'X-Bundle-Restored-References', 'Idempotent-Replayed'];
 
 /** Before any route: security headers on every answer, the Host and Origin rules, then CORS for listed origins. */
 export function edgeMiddleware(policy: OriginPolicy): Router {

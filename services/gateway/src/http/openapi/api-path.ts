@@ -20,6 +20,8 @@ export interface ApiRoute {
   open?: boolean;
   params?: z.ZodObject;
   query?: z.ZodObject;
+  /** Request headers the route reads besides Authorization (by their names). */
+  headers?: z.ZodObject;
   body?: { schema: z.ZodType; contentType?: 'application/json' | 'multipart/form-data' };
   /**
    * Success answers by status: a JSON schema, or a media type for files. Their headers: a description
@@ -117,6 +119,7 @@ const ERROR_TEXT: Record<number, string> = {
   413: 'payload_too_large',
   415: 'unsupported_media_type: a JSON body not sent as application/json (or in a charset or encoding the gateway cannot read), or an upload that is not the multipart form or image asked for',
   416: 'range_not_satisfiable: the Range lies outside the file',
+  422: 'the request is well formed but cannot be accepted as sent',
   429: 'rate_limited or queue_full (Retry-After says when to try again)',
   503: 'database_unavailable (Retry-After); not_ready (Retry-After) while the gateway starts and waits for Redis, or, on the queue routes, while Redis does not answer',
 };
@@ -193,6 +196,7 @@ export function registerRoute(registry: OpenAPIRegistry, route: ApiRoute): void 
     request: {
       ...(route.params ? { params: route.params } : {}),
       ...(route.query ? { query: route.query } : {}),
+      ...(route.headers ? { headers: route.headers } : {}),
       ...(route.body ? { body: { required: true, content: { [route.body.contentType ?? 'application/json']: { schema: route.body.schema } } } } : {}),
     },
     responses,

@@ -15,6 +15,11 @@ import {
   createWebhookBodySchema,
   generationListQuerySchema,
   generationRequestBodySchema,
+  generationRequestHeadersSchema,
+  IDEMPOTENCY_KEY_HEADER,
+  IDEMPOTENCY_KEY_REUSED,
+  IDEMPOTENT_REPLAYED_HEADER,
+  JOB_STATUSES,
   generationResourceSchema,
   MAX_WEBHOOKS_PER_KEY,
   queueListSchema,
@@ -73,17 +78,28 @@ const restoredReferencesHeader: ResponseHeader = {
   description: 'how many references the character already had whose library file was gone or altered, written back from the bundle (their missing mark cleared)',
   schema: { type: 'integer', minimum: 0 },
 };
-const generationAccepted = z.object({ id: z.uuid(), status: z.literal('queued') }).meta({ id: 'GenerationAccepted' });
+const generationAccepted = z
+  .object({ id: z.uuid(), status: z.enum(JOB_STATUSES).describe('`queued`; for a repeat of an `Idempotency-Key`, the generation\'s current status') })
+  .meta({ id: 'GenerationAccepted' });
+const idempotentReplayedHeader: ResponseHeader = {
+  description: `\`true\` when the answer gives back the generation an earlier request with the same \`${IDEMPOTENCY_KEY_HEADER}\` made (nothing new was written or queued); absent otherwise`,
+  schema: { type: 'string', enum: ['true'] },
+};
 const health = z.object({ status: z.string(), service: z.string() }).passthrough().meta({ id: 'Health' });
 
 export const API_ROUTES: ApiRoute[] = [
   // Generations
   {
     method: 'post', path: '/api/v1/generations', tags: ['generations'], summary: 'Create a generation of a character',
-    description: 'Queues it and answers at once; follow it over Socket.IO (`subscribe { jobId }`) or by polling its Location. `priority: "interactive"` also needs `generate:interactive`. `webhook.url` must be the URL of a webhook endpoint this key registered (else 400 `webhook_not_registered`); the generation\'s terminal event is then delivered there, signed with that endpoint\'s secret.',
+    description: 'Queues it and answers at once; follow it over Socket.IO (`subscribe { jobId }`) or by polling its Location. `priority: "interactive"` also needs `generate:interactive`. `webhook.url` must be the URL of a webhook endpoint this key registered (else 400 `webhook_not_registered`); the generation\'s terminal event is then delivered there, signed with that endpoint\'s secret. An `Idempotency-Key` header makes the request safe to repeat after a lost answer: the same key again from the same API key with the same body gives back the same generation (`Idempotent-Replayed: true`), not a second one.',
+    headers: generationRequestHeadersSchema,
     body: { schema: generationRequestBodySchema },
-    responses: { 202: { description: 'queued', schema: generationAccepted, headers: { Location: 'the generation' } } },
-    errors: [400, 404, 409],
+    responses: { 202: { description: 'queued; or, for a repeat of an `Idempotency-Key`, the generation it made', schema: generationAccepted, headers: { Location: 'the generation', [IDEMPOTENT_REPLAYED_HEADER]: idempotentReplayedHeader } } },
+    errors: [400, 404, 409, 422],
+    errorNotes: {
+      400: `validation_failed naming \`${IDEMPOTENCY_KEY_HEADER}\` when that header is not 1 to 200 characters of UTF-8 text, or is sent twice`,
+      422: `${IDEMPOTENCY_KEY_REUSED}: the \`${IDEMPOTENCY_KEY_HEADER}\` was already used by another API key, or with a different request body; nothing is written`,
+    },
   },
   {
     method: 'get', path: '/api/v1/generations', tags: ['generations'], summary: 'List generations, newest first',

@@ -1,11 +1,12 @@
-import { Router } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { characterByIdOrSlug } from '@anime/characters';
-import { generationListQuerySchema, generationRequestBodySchema, parseCharacterFilter, retryGenerationBodySchema, webhookNotRegistered, type JobStatus } from '@anime/contracts';
+import { generationListQuerySchema, generationRequestBodySchema, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, parseCharacterFilter, retryGenerationBodySchema, webhookNotRegistered, type GenerationRequestBody, type JobStatus } from '@anime/contracts';
 import { requestWebhookEndpoint } from '@anime/pipeline';
 import { readGenerationResource, readGenerationResources } from '../../data/generation-resources';
 import { cancelGeneration, type CancelGenerationDeps } from '../../domain/cancel-generation';
 import { resolveGenerationRequest, writeGeneration, type CreateGenerationDeps } from '../../domain/create-generation';
+import { findKeyedGeneration, replayOf } from '../../domain/idempotent-generation';
 import type { Db } from '@anime/db';
 import { ApiError, notFound } from '../api-error';
 import { characterVersionsNamed } from '../character-versions-named';
@@ -16,12 +17,19 @@ import { generationReadWithKey } from './generation-pre-read';
 import { projectNotAllowed } from '../auth/auth-errors';
 import { callerOf, type Caller } from '../auth/caller';
 import { projectScope, reachesProject } from '../auth/project-access';
+import { idempotencyKeyOf } from '../idempotency-key';
 import { jsonBodyOnly } from '../json-body-only';
 import { pageFilter } from '../keyset-page';
 import { parseOr400 } from '../parse-body';
 
 const idParam = z.string().uuid('must be a generation id (uuid)');
 const listQuery = generationListQuerySchema;
+
+/** 202 with the generation's id, status and Location; a repeat of an Idempotency-Key says it is one. */
+function accepted(res: Response, generation: { id: string; status: JobStatus }, replay: boolean): void {
+  if (replay) res.setHeader(IDEMPOTENT_REPLAYED_HEADER, 'true');
+  res.status(202).location(`/api/v1/generations/${generation.id}`).json({ id: generation.id, status: generation.status });
+}
 
 /** A generation outside the caller's projects answers exactly as one that does not exist. */
 async function requireVisible(db: Db, caller: Caller, id: string): Promise<void> {
@@ -33,10 +41,11 @@ async function requireVisible(db: Db, caller: Caller, id: string): Promise<void>
 export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDeps & { limits: GatewayLimits }): Router {
   const router = Router();
 
-  router.post('/', jsonBodyOnly, async (req, res) => {
-    const body = parseOr400(generationRequestBodySchema, req.body ?? {});
-    const caller = callerOf(res);
-    if (!reachesProject(caller, body.project)) throw projectNotAllowed(body.project);
+  /**
+   * A new generation: checked, charged and written (the work before this route took an Idempotency-Key).
+   * `existing`: a racing request with the same key wrote its generation first; nothing was written or charged.
+   */
+  async function newGeneration(req: Request, res: Response, body: GenerationRequestBody, caller: Caller, idempotencyKey: string | undefined) {
     if (body.webhook && !(await requestWebhookEndpoint(deps.db, body.webhook.url, body.project, caller.keyId))) {
       const message = webhookNotRegistered(body.webhook.url);
       throw new ApiError(400, 'webhook_not_registered', message, [{ path: 'webhook.url', message }]);
@@ -54,11 +63,46 @@ export function generationRoutes(deps: CreateGenerationDeps & CancelGenerationDe
       throw resolved.reason;
     }
     // Counted again under the key's lock as it is written: a 429 queue_full there writes nothing and gives the points back.
-    const created = await writeGeneration(deps, body, resolved.value, res.locals.requestId, caller.keyId, deps.limits.queueCaps.maxQueuedPerKey).catch(async (error: unknown) => {
+    const written = await writeGeneration(deps, body, resolved.value, res.locals.requestId, caller.keyId, deps.limits.queueCaps.maxQueuedPerKey, idempotencyKey).catch(async (error: unknown) => {
       await charge.refund();
       throw answerQueueFull(res, deps.limits.queueRoom, error);
     });
-    res.status(202).location(`/api/v1/generations/${created.id}`).json({ id: created.id, status: created.status });
+    if (written.existing) await charge.refund();
+    return written;
+  }
+
+  /** The generation the request's Idempotency-Key made, as a repeat of that request gets it (replayOf: else 422). */
+  async function replayed(body: GenerationRequestBody, caller: Caller, idempotencyKey: string) {
+    const earlier = await findKeyedGeneration(deps.db, idempotencyKey);
+    return earlier ? replayOf(earlier, caller.keyId, body) : null;
+  }
+
+  router.post('/', jsonBodyOnly, async (req, res) => {
+    const body = parseOr400(generationRequestBodySchema, req.body ?? {});
+    const idempotencyKey = idempotencyKeyOf(req);
+    const caller = callerOf(res);
+    if (!reachesProject(caller, body.project)) throw projectNotAllowed(body.project);
+    // A repeat is answered from the generation its key made before any limit or check a new one
+    // pays: nothing written, queued or charged, and no queue_full at the key's cap. No key, no read.
+    const repeat = idempotencyKey === undefined ? null : await replayed(body, caller, idempotencyKey);
+    if (repeat) return void accepted(res, repeat, true);
+    let written: Awaited<ReturnType<typeof newGeneration>>;
+    try {
+      written = await newGeneration(req, res, body, caller, idempotencyKey);
+    } catch (error) {
+      // A repeat racing the request that makes the key's generation may be refused the place or the
+      // points that request took (429): once that generation is there, it is answered as a repeat.
+      if (idempotencyKey === undefined || !(error instanceof ApiError && error.status === 429)) throw error;
+      const raced = await replayed(body, caller, idempotencyKey);
+      if (!raced) throw error;
+      res.removeHeader('Retry-After');
+      return void accepted(res, raced, true);
+    }
+    if (!written.existing) return void accepted(res, written, false);
+    // Written by a racing request with the key meanwhile (the unique index decided): the same checks as any repeat.
+    const raced = await replayed(body, caller, idempotencyKey!);
+    if (!raced) throw new Error(`generation ${written.id} of ${IDEMPOTENCY_KEY_HEADER} was found by the write but not read back`);
+    accepted(res, raced, true);
   });
 
   router.get('/', async (req, res) => {
