@@ -3,6 +3,7 @@ import { IDEMPOTENCY_KEY_HEADER, idempotencyKeySchema } from '@anime/contracts';
 import { ApiError } from './api-error';
 import { parseOr400 } from './parse-body';
 
+const HEADER_NAME = IDEMPOTENCY_KEY_HEADER.toLowerCase();
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 const refused = (message: string) => new ApiError(400, 'validation_failed', `invalid ${IDEMPOTENCY_KEY_HEADER} header: ${message}`, [{ path: IDEMPOTENCY_KEY_HEADER, message }]);
@@ -14,7 +15,9 @@ const refused = (message: string) => new ApiError(400, 'validation_failed', `inv
  * key sent twice, or one outside the contract's bounds: 400 validation_failed naming the header.
  */
 export function idempotencyKeyOf(req: Request): string | undefined {
-  const sent = req.headersDistinct[IDEMPOTENCY_KEY_HEADER.toLowerCase()];
+  // headersDistinct is built on first use: not on the hot path of a request without the header.
+  if (req.headers[HEADER_NAME] === undefined) return undefined;
+  const sent = req.headersDistinct[HEADER_NAME];
   if (!sent) return undefined;
   // Node joins repeated headers with ", ", which would make two keys one.
   if (sent.length > 1) throw refused('send it once');
