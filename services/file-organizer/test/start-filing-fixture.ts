@@ -66,6 +66,8 @@ export interface FilingFixtureOptions {
   service?: FileOrganizerOptions;
   /** Its tries' backoff, shortened for the test (enqueueFiling's triesBackoffMs). */
   triesBackoffMs?: EnqueueFilingOptions['triesBackoffMs'];
+  /** JOB_TIMEOUT_S, shortened for the test: how long a filing waits for a backend or a library that does not answer (600 s by default). */
+  jobTimeoutS?: number;
 }
 
 /**
@@ -93,6 +95,7 @@ export async function startFilingFixture(label: string, options: FilingFixtureOp
     QUEUE_PREFIX: queuePrefix,
     LIBRARY_DIR: libraryDir,
     FILE_ORGANIZER_PORT: '0',
+    ...(options.jobTimeoutS ? { JOB_TIMEOUT_S: String(options.jobTimeoutS) } : {}),
   });
   const service = await startFileOrganizer(config, log, options.service);
   const lifecycle = new JobLifecycle(db);

@@ -15,7 +15,7 @@ import { sidecarBytes, type AssetMetadata } from '../domain/sidecar';
 import { cutShort } from '../domain/whole-image';
 
 const FOLDERS_REMEMBERED = 10_000;
-/** How soon a try whose claim a removal of the job's files fenced off looks again (a removal on a hung mount lasts its bound, 30 s). */
+/** How soon a try whose claim a removal of the job's files fenced off looks again (a removal on a hung mount lasts its bound, 30 s; one whose late unlink is awaited, up to JOB_TIMEOUT_S: see claimFiling). */
 const FENCED_LOOK_MS = 1_000;
 /** A failed generation's unsettled filing is swept once untouched this long (a try failing it may still be removing its files). */
 export const FAILED_FILING_GRACE_MS = 10_000;
@@ -156,7 +156,7 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): FileOutputsHand
     const version: ResolvedVersion = { ...job.characterVersion, character: job.character };
     // Before any write (claimed with the row's read, or here): from here an earlier try still running records and removes nothing.
     const token = claimed ?? randomUUID();
-    if (!claimed && !(await claimFiling(job.id, token))) return notFiled(job, version, token, [], run.log);
+    if (!claimed && !(await claimFiling(job, version, token, run))) return notFiled(job, version, token, [], run.log);
 
     const filings: Filing[] = [];
     try {
@@ -186,13 +186,24 @@ export function createFileOutputsHandler(deps: FileOutputsDeps): FileOutputsHand
   /**
    * lifecycle.claimFiling, or a wait while a removal of the job's files (an earlier filing's, its
    * generation canceled, then retried) holds the filing fenced: the job is delayed, its tries untouched.
+   * A removal the library did not answer keeps the fence until its late unlink lands (Fenced.keepUntil),
+   * on a hard-hung mount for hours: so the wait is the one a filing gets from a library that does not
+   * answer, JOB_TIMEOUT_S after its filing job was queued (waitForBackend). Past it the try fails as a
+   * write to the hung mount does (ETIMEDOUT, naming the job's folder), having written nothing (the
+   * fence still keeps every try off the paths): waitForBackend finds the wait over, and its tries
+   * decide, each claiming again (the fence let go meanwhile, the filing goes on), the last failing
+   * the generation (filing_failed).
    */
-  async function claimFiling(id: string, token: string): Promise<boolean> {
+  async function claimFiling(job: GenerationRow, version: ResolvedVersion, token: string, run: StageRun): Promise<boolean> {
     try {
-      return await lifecycle.claimFiling(id, token);
+      return await lifecycle.claimFiling(job.id, token);
     } catch (error) {
-      if (error instanceof FilingFencedError) throw new StageDeferredError(`${error.message}: the filing waits for them`, FENCED_LOOK_MS, undefined, 'debug');
-      throw error;
+      if (!(error instanceof FilingFencedError)) throw error;
+      const waitedMs = Date.now() - run.job.timestamp;
+      const left = backendWait.limitMs - waitedMs;
+      if (left > 0) throw new StageDeferredError(`${error.message}: the filing waits for them`, Math.min(FENCED_LOOK_MS, left), undefined, 'debug');
+      const folder = dirname(outputPaths(job, version)[0] ?? '');
+      throw Object.assign(new Error(`ETIMEDOUT: ${error.message}, still after ${Math.round(waitedMs / 1000)} s (a removal the library did not answer may still land: a hung mount?)`), { code: 'ETIMEDOUT', syscall: 'unlink', path: folder });
     }
   }
 
