@@ -111,7 +111,7 @@ export const backendResourceSchema = z
     state: z.enum(['up', 'draining', 'down']).describe('down: not answering; draining: answering but taking no new job; up: taking jobs'),
     busy: z.boolean().describe('it holds work: a prompt running or queued there, or a job the orchestrator drives on it'),
     inFlight: z.number().int().describe('prompts the orchestrator drives on it right now'),
-    queueDepth: z.number().int().describe("ComfyUI's queue_remaining (pending + running), as last seen"),
+    queueDepth: z.number().int().describe("ComfyUI's queue_remaining (pending + running), as last seen while it answers; 0 while down and not answering (its queue is not known)"),
     jobsDone: z.number().int(),
     lastError: z.string().nullable(),
     lastSeenAt: isoDate.nullable(),

@@ -48,6 +48,12 @@ export class Backend {
   capabilities: BackendCapabilities | null = null;
   capabilitiesAt: Date | null = null;
   inFlight = 0;
+  /**
+   * ComfyUI's queue_remaining as its last answering probe saw it; 0 once a probe fails and it is
+   * down: what a backend that does not answer holds is not known (a restarted ComfyUI has lost its
+   * queue), and the row must not go on telling work that is not known to be there. A backend down
+   * because it is stuck answers still, and tells its queue as it is.
+   */
   queueDepth = 0;
   lastCheckpoint: string | null = null;
   lastError: string | null = null;
@@ -256,6 +262,8 @@ export class Backend {
         // Replaced while /queue was read (a second hang, markStuck): it is stuck on that one now.
         if (this.stuckOn && (still || this.stuckOn.promptId !== promptId)) {
           this.failingSince = undefined;
+          // It answers: its queue is known (the stuck prompt, and what waits behind it). One it cannot read keeps the last seen.
+          this.queueDepth = this.client.queueRemainingFromSocket ?? (await this.probe.queueRemaining().catch(() => this.queueDepth));
           this.lastError = this.stuckMessage();
           this.setUp(false, this.lastError);
           return false;
@@ -296,8 +304,13 @@ export class Backend {
         if (this.failures === FAILURES_TO_DOWN) this.log.warn('backend slow to answer its probe, though it works: taken for busy, not down', { backend: this.url, error: failure, busy });
         this.lastError = `${failure}; ${busy}: busy, not down`;
         this.onChange(this);
-      } else if (this.up && (this.failures >= FAILURES_TO_DOWN || !this.client.connected)) this.setUp(false, failure);
-      else if (!this.up) this.onChange(this);
+      } else if (this.up && (this.failures >= FAILURES_TO_DOWN || !this.client.connected)) {
+        this.queueDepth = 0;
+        this.setUp(false, failure);
+      } else if (!this.up) {
+        this.queueDepth = 0;
+        this.onChange(this);
+      }
     }
     return this.up;
   }
