@@ -7,11 +7,13 @@ import { takePromptOff } from './take-prompt-off';
 const log = createLogger('orchestrator', 'error');
 
 /** A ComfyClient stand-in whose queue follows a script of [running, pending] looks, then stays on the last. */
-function fakeClient(looks: [string[], string[]][]) {
+function fakeClient(looks: [string[], string[]][], ended: string[] = []) {
   const calls: string[] = [];
   let look = 0;
   const client = {
     baseUrl: 'http://fake',
+    // ComfyUI's history holds what ran (ended, failed or interrupted): never a prompt deleted while it waited, nor one it lost.
+    history: async (id: string) => (ended.includes(id) || calls.includes(`interrupt ${id}`) ? { prompt: [0, id], outputs: {}, status: { completed: true } } : undefined),
     queue: async () => {
       const [running, pending] = looks[Math.min(look++, looks.length - 1)];
       return { running: running.map((promptId) => ({ promptId })), pending: pending.map((promptId) => ({ promptId })) };
@@ -23,15 +25,15 @@ function fakeClient(looks: [string[], string[]][]) {
 }
 
 describe('takePromptOff', () => {
-  it('when the prompt waits in the queue, then it is deleted once and confirmed once gone; the prompt beside it is untouched', async () => {
+  it('when the prompt waits in the queue, then it is deleted once and told deleted (before it ran) once gone; the prompt beside it is untouched', async () => {
     const { client, calls } = fakeClient([[['other'], ['p']], [['other'], ['p']], [['other'], []]]);
-    expect(await takePromptOff(client, 'p', { log })).toBe('confirmed');
+    expect(await takePromptOff(client, 'p', { log })).toBe('deleted');
     expect(calls).toEqual(['delete p']);
   });
 
   it('when the prompt starts running between two looks, then it is interrupted once after the delete missed it', async () => {
     const { client, calls } = fakeClient([[[], ['p']], [['p'], []], [['p'], []], [[], []]]);
-    expect(await takePromptOff(client, 'p', { log })).toBe('confirmed');
+    expect(await takePromptOff(client, 'p', { log })).toBe('interrupted');
     expect(calls).toEqual(['delete p', 'interrupt p']);
   });
 
@@ -62,7 +64,7 @@ describe('takePromptOff', () => {
       stopped = true;
     };
     fake.queue = async () => ({ running: stopped ? [] : [{ promptId: 'p' }], pending: [] });
-    expect(await takePromptOff(client, 'p', { log, graceMs: 2_000 })).toBe('confirmed');
+    expect(await takePromptOff(client, 'p', { log, graceMs: 2_000 })).toBe('interrupted');
     expect(tries).toBe(2);
     expect(calls).toEqual(['interrupt p']);
   });
@@ -89,7 +91,7 @@ describe('takePromptOff', () => {
       deleted = true;
     };
     fake.queue = async () => ({ running: [{ promptId: 'other' }], pending: deleted ? [] : [{ promptId: 'p' }] });
-    expect(await takePromptOff(client, 'p', { log, graceMs: 2_000 })).toBe('confirmed');
+    expect(await takePromptOff(client, 'p', { log, graceMs: 2_000 })).toBe('deleted');
     expect(tries).toBe(2);
   });
 
@@ -99,9 +101,15 @@ describe('takePromptOff', () => {
     expect(calls).toEqual(['delete p']);
   });
 
-  it('when the prompt is already gone, then nothing is sent', async () => {
-    const { client, calls } = fakeClient([[[], []]]);
-    expect(await takePromptOff(client, 'p', { log })).toBe('confirmed');
+  it('when the prompt had already ended (in its history), then nothing is sent and it is told ended', async () => {
+    const { client, calls } = fakeClient([[[], []]], ['p']);
+    expect(await takePromptOff(client, 'p', { log })).toBe('ended');
+    expect(calls).toEqual([]);
+  });
+
+  it('when ComfyUI does not know the prompt (neither queued, running nor in its history: lost in a restart), then nothing is sent and it is told lost, not let go of', async () => {
+    const { client, calls } = fakeClient([[['other'], []]]);
+    expect(await takePromptOff(client, 'p', { log })).toBe('lost');
     expect(calls).toEqual([]);
   });
 });

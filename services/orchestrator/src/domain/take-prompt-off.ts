@@ -6,8 +6,18 @@ export const DEFAULT_STOP_GRACE_MS = 15_000;
 const POLL_MS = 100;
 
 export type TakeOffOutcome =
-  /** ComfyUI no longer holds the prompt: deleted from its queue, interrupted, or it had already ended. */
-  | 'confirmed'
+  /** It waited in ComfyUI's queue, and was deleted from it before it ran. */
+  | 'deleted'
+  /** It ran, was interrupted, and ComfyUI let go of it. */
+  | 'interrupted'
+  /** It was no longer queued nor running with nothing of ours sent, and ComfyUI's history holds it: it had ended on its own. */
+  | 'ended'
+  /**
+   * ComfyUI does not know the prompt: neither queued, running nor in its history, with nothing of
+   * ours sent. It was lost there (a restarted ComfyUI has lost its queue and history), so nothing was
+   * taken off; ComfyUI never let go of anything.
+   */
+  | 'lost'
   /** Still there when the grace ran out; the backend will finish it on its own (its result is not used). */
   | 'unconfirmed'
   /**
@@ -16,6 +26,9 @@ export type TakeOffOutcome =
    * behind it runs there meanwhile.
    */
   | 'ignored';
+
+/** ComfyUI no longer holds the prompt (whatever the reason): the backend is free of it. */
+export const isOffTheBackend = (outcome: TakeOffOutcome): boolean => outcome !== 'unconfirmed' && outcome !== 'ignored';
 
 /**
  * Takes one prompt off a backend, whatever the others there are doing: deleted from ComfyUI's queue
@@ -35,6 +48,8 @@ export async function takePromptOff(client: ComfyClient, promptId: string, optio
   let interrupted = false;
   /** Whether the last /queue read showed it running. */
   let running = false;
+  /** Whether a delete was sent, answered or not (one whose answer was lost may still have taken it off). */
+  let deleteSent = false;
   for (;;) {
     try {
       const queue = await readableQueue(client);
@@ -42,8 +57,9 @@ export async function takePromptOff(client: ComfyClient, promptId: string, optio
       const isRunning = queue.running.some((item) => item.promptId === promptId);
       const isPending = queue.pending.some((item) => item.promptId === promptId);
       running = isRunning;
-      if (!isRunning && !isPending) return 'confirmed';
+      if (!isRunning && !isPending) return interrupted ? 'interrupted' : await whyGone(client, promptId, deleteSent);
       if (isPending && !deleted) {
+        deleteSent = true;
         await client.deleteFromQueue([promptId]);
         deleted = true;
       } else if (isRunning && !interrupted) {
@@ -62,13 +78,24 @@ export async function takePromptOff(client: ComfyClient, promptId: string, optio
 }
 
 /**
+ * Gone from ComfyUI's queue with no interrupt of ours answered: its history tells a prompt that ran
+ * to its end from one that never ran. One that never ran was deleted by us (`deleteSent`), or else
+ * lost: ComfyUI never held it, or lost it (a restart empties both its queue and its history). A
+ * history that cannot be read is thrown, and the next look asks again.
+ */
+async function whyGone(client: ComfyClient, promptId: string, deleteSent: boolean): Promise<'ended' | 'deleted' | 'lost'> {
+  if (await client.history(promptId)) return 'ended';
+  return deleteSent ? 'deleted' : 'lost';
+}
+
+/**
  * /queue answered past the client's bound (a busy server: every waiting prompt's graph): the prompt
- * is deleted from the queue in case it waits there, and confirmed only if its history shows it ended.
+ * is deleted from the queue in case it waits there, and told gone (ended) only if its history shows it ended.
  * Whether it runs cannot be seen, so it is not interrupted (a server older than 2025-09 would stop
  * whatever runs), and no grace is waited for what cannot be observed.
  */
 async function takeOffUnseen(client: ComfyClient, promptId: string, log: Logger): Promise<TakeOffOutcome> {
   log.warn('comfyui /queue is too large to read: the prompt is deleted from the queue, and a running one is left to finish', { promptId, baseUrl: client.baseUrl });
   await client.deleteFromQueue([promptId]);
-  return (await client.history(promptId)) ? 'confirmed' : 'unconfirmed';
+  return (await client.history(promptId)) ? 'ended' : 'unconfirmed';
 }

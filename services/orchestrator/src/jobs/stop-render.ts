@@ -1,7 +1,7 @@
 import type { ComfyClient } from '@anime/comfyui-client';
 import type { Logger } from '@anime/logger';
 import { PromptTimedOutError, type JobEventPublisher, type JobLifecycle, type StageResult } from '@anime/pipeline';
-import { takePromptOff } from '../domain/take-prompt-off';
+import { isOffTheBackend, takePromptOff, type TakeOffOutcome } from '../domain/take-prompt-off';
 import { CancelRequested } from './cancel-requests';
 
 export type StopCause = 'cancel' | 'timeout';
@@ -38,16 +38,25 @@ export interface StopRenderContext {
 export async function stopRender(ctx: StopRenderContext, cause: StopCause): Promise<StageResult> {
   const outcome = await takePromptOff(ctx.client, ctx.promptId, { log: ctx.log, graceMs: ctx.graceMs });
   if (outcome === 'ignored') ctx.onIgnored();
-  const how =
-    outcome === 'confirmed'
-      ? 'ComfyUI let go of it'
-      : outcome === 'ignored'
-        ? 'it went on running after its interrupt: the backend takes no new prompt until it ends'
-        : 'ComfyUI had not confirmed within the grace';
+  const how = HOW[outcome];
   if (cause === 'cancel') {
     await ctx.events.publishAll([await ctx.lifecycle.cancel(ctx.generationId)]);
-    ctx.log.info('render canceled', { generationId: ctx.generationId, promptId: ctx.promptId, confirmed: outcome === 'confirmed' });
+    ctx.log.info('render canceled', { generationId: ctx.generationId, promptId: ctx.promptId, confirmed: isOffTheBackend(outcome), outcome });
     return { outcome: `canceled; ${how}` };
   }
-  throw new PromptTimedOutError(`timed out after ${Math.round(ctx.limitMs / 1000)} s (JOB_TIMEOUT_S); the prompt was taken off ${ctx.client.baseUrl} (${how})`);
+  if (outcome === 'lost') ctx.log.warn('timed out on a prompt its backend no longer had: lost there (a restart?) before anything noticed', { generationId: ctx.generationId, promptId: ctx.promptId, backend: ctx.client.baseUrl });
+  const limit = `timed out after ${Math.round(ctx.limitMs / 1000)} s (JOB_TIMEOUT_S)`;
+  // Nothing was taken off a prompt the backend did not have, nor of one that had ended: said so, not "taken off".
+  if (outcome === 'lost' || outcome === 'ended') throw new PromptTimedOutError(`${limit}; nothing was taken off ${ctx.client.baseUrl}: ${how}`);
+  throw new PromptTimedOutError(`${limit}; the prompt was taken off ${ctx.client.baseUrl} (${how})`);
 }
+
+/** What became of the prompt, as the job's error and a cancel's outcome tell it. */
+const HOW: Record<TakeOffOutcome, string> = {
+  interrupted: 'interrupted: ComfyUI let go of it',
+  deleted: 'deleted from its queue before it ran',
+  ended: 'the prompt had ended already',
+  lost: 'ComfyUI no longer had the prompt: neither queued, running nor in its history (lost there, as when ComfyUI restarts)',
+  ignored: 'it went on running after its interrupt: the backend takes no new prompt until it ends',
+  unconfirmed: 'ComfyUI had not confirmed within the grace',
+};
