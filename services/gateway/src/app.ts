@@ -236,6 +236,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     close: async () => {
       unwatchQueues();
       stopRevalidating();
+      relay.stop();
       const cut = setTimeout(() => http.closeAllConnections(), CLOSE_GRACE_MS);
       await new Promise<void>((resolve) => io.close(() => resolve()));
       if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));

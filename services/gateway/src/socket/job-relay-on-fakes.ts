@@ -24,11 +24,16 @@ export interface RelayOnFakesOptions {
   queuePrefix: string;
   /** What a read of the job's story returns (its events), once it may; every other column is a queued job's. */
   readStory: (jobId: string) => Promise<StoredEvent[]>;
+  /** Which of the given jobs PostgreSQL holds as over (the quiet check's question); none unless given. */
+  readEnded?: (jobIds: string[]) => Promise<string[]>;
+  /** JobRelay's quietCheckMs. */
+  quietCheckMs?: number;
 }
 
-export function relayOnFakes({ queuePrefix, readStory }: RelayOnFakesOptions) {
+export function relayOnFakes({ queuePrefix, readStory, readEnded, quietCheckMs }: RelayOnFakesOptions) {
   const db = {
-    $queryRawUnsafe: async (_text: string, jobId: string) => {
+    $queryRawUnsafe: async (_text: string, jobId: string | string[]) => {
+      if (Array.isArray(jobId)) return (await (readEnded ?? (async () => []))(jobId)).map((id) => ({ id }));
       const events = await readStory(jobId);
       return [{ status: 'queued', project: 'default', progressSeq: 0, progressValue: null, progressMax: null, progressNode: null, events }];
     },
@@ -46,6 +51,7 @@ export function relayOnFakes({ queuePrefix, readStory }: RelayOnFakesOptions) {
     authenticateKey: (async () => ({ caller: LOCAL_CALLER })) as never,
     maxSubscriptions: 10,
     maxConnectionsPerKey: 10,
+    quietCheckMs,
   });
   const internals = relay as unknown as {
     byJob: Map<string, Map<string, unknown>>;

@@ -23,6 +23,8 @@ const JOB_REACH = { name: 'gateway-job-reach', text: `SELECT status::text AS sta
 const STORY_COLUMNS = `j.status::text AS status, j.project, j."progressSeq", j."progressValue", j."progressMax", j."progressNode",
   (SELECT json_agg(json_build_object('seq', e.seq, 'type', e.type, 'payload', e.payload) ORDER BY e.seq) FROM job_events e WHERE e."jobId" = j.id) AS events`;
 const JOB_STORY = { name: 'gateway-job-story', text: `SELECT ${STORY_COLUMNS} FROM generation_jobs j WHERE j.id = $1::uuid` };
+// Which of the given jobs are over: the quiet check reads the story only of those.
+const JOBS_ENDED = { name: 'gateway-jobs-ended', text: `SELECT id::text AS id FROM generation_jobs WHERE id = ANY($1::uuid[]) AND status IN ('completed', 'failed', 'canceled')` };
 // The same with the connection's key ($1 its hash), so a subscribe is one statement.
 const KEY_AND_STORY = {
   name: 'gateway-key-and-story',
@@ -77,6 +79,13 @@ const STATUS_AFTER: Partial<Record<JobEventEnvelope['name'], string>> = {
   'job:canceled': 'canceled',
 };
 
+/**
+ * How long a followed job may go without an event before the relay asks PostgreSQL whether it is
+ * over (QUIET_CHECK_MS), and how many such jobs one check asks about at most.
+ */
+const QUIET_CHECK_MS = 15_000;
+const QUIET_CHECK_MAX_JOBS = 1_000;
+
 /** The wait before a failed catch-up runs again, doubling after each failed pass up to the most. */
 const CATCH_UP_RETRY_FIRST_MS = 1_000;
 const CATCH_UP_RETRY_MAX_MS = 30_000;
@@ -104,6 +113,8 @@ interface Subscription {
    * job's story since: the replay's story may lack what the job published during the outage.
    */
   gap?: boolean;
+  /** When an event last went out to it (Date.now()); unset: never since it was registered. */
+  sentAt?: number;
 }
 
 /**
@@ -123,6 +134,8 @@ export class JobRelay {
   private readonly ticks = new LatestTicks();
   /** Each key's subscribes and ops:joins, a few at a time: each reads the database. */
   private readonly lanes = new KeyLanes();
+  private quietTimer: NodeJS.Timeout | null = null;
+  private checkingQuiet = false;
 
   constructor(
     private readonly deps: {
@@ -136,6 +149,8 @@ export class JobRelay {
       maxSubscriptions: number;
       /** SOCKET_MAX_CONNECTIONS_PER_KEY: connections one key may hold to this gateway at once. */
       maxConnectionsPerKey: number;
+      /** How long a followed job may stay quiet before the relay asks whether it ended unheard (QUIET_CHECK_MS, 15 s; tests shorten it). */
+      quietCheckMs?: number;
     },
   ) {}
 
@@ -150,6 +165,49 @@ export class JobRelay {
     this.deps.subscriber.on('ready', () => this.requestCatchUp(channel));
     this.deps.io.use(authenticateSocket(this.deps.authenticateKey, this.deps.maxConnectionsPerKey));
     this.deps.io.on('connection', (socket) => this.attach(socket));
+    this.quietTimer = setInterval(() => void this.checkQuiet(), this.deps.quietCheckMs ?? QUIET_CHECK_MS);
+    this.quietTimer.unref();
+  }
+
+  /** Stops the quiet check (the gateway closing). */
+  stop(): void {
+    if (this.quietTimer) clearInterval(this.quietTimer);
+    this.quietTimer = null;
+  }
+
+  /**
+   * A transition's event can be stored and never published: its statement committed after the
+   * service that sent it stopped waiting (PostgreSQL frozen or cut off past the query timeout: the
+   * service took it as not done, and its next try found the job already over), or the service died
+   * between the commit and the publish. Nothing of the job is heard live after its end, so a follower
+   * would wait for it for as long as it stays connected (`anime generate --watch` forever). Followed
+   * jobs quiet for a while are asked about, in one statement; of those over, the story is read and
+   * what a follower lacks goes out, in seq order, each once. Not during a catch-up, which reads every
+   * followed job's story itself, nor for a subscription replaying or holding.
+   */
+  private async checkQuiet(): Promise<void> {
+    if (this.checkingQuiet || this.catchingUp) return;
+    const quietMs = this.deps.quietCheckMs ?? QUIET_CHECK_MS;
+    const now = Date.now();
+    const idle = (sub: Subscription) => !sub.ended && !sub.pending && !sub.held && now - (sub.sentAt ?? 0) >= quietMs;
+    const quiet = [...this.byJob].filter(([, subs]) => [...subs.values()].some(idle)).map(([jobId]) => jobId).slice(0, QUIET_CHECK_MAX_JOBS);
+    if (!quiet.length) return;
+    this.checkingQuiet = true;
+    try {
+      const ended = await readRows<{ id: string }>(this.deps.db, JOBS_ENDED, [quiet]);
+      for (const { id } of ended) {
+        if (this.catchingUp) break;
+        const story = toStory(id, (await readRows<StoryRow>(this.deps.db, JOB_STORY, [id]))[0]);
+        for (const sub of this.byJob.get(id)?.values() ?? []) {
+          if (sub.pending || sub.held) continue;
+          for (const envelope of story?.events ?? []) this.deliver(sub, envelope);
+        }
+      }
+    } catch (error) {
+      this.deps.log.warn('could not check quiet followed jobs for an end not heard; the next check tries again', { error: (error as Error).message });
+    } finally {
+      this.checkingQuiet = false;
+    }
   }
 
   private attach(socket: Socket): void {
@@ -453,6 +511,7 @@ export class JobRelay {
     if (sub.ended) return false;
     sub.lastSeq = envelope.seq;
     sub.ended = TERMINAL_EVENTS.includes(envelope.name);
+    sub.sentAt = Date.now();
     sub.socket.emit(envelope.name, envelope.payload);
     return true;
   }
