@@ -415,7 +415,7 @@ const attemptValues = (id: string, a: Attempt) => [id, a.backend, a.promptId, js
 
 const attemptEndMessage: Record<AttemptEndCode, string> = {
   backend_removed: 'the backend is no longer configured',
-  prompt_lost: 'the backend lost the prompt',
+  prompt_lost: 'the backend lost the prompt: it was neither queued, running nor in its history (as when ComfyUI restarts); tried again on another capable backend when there is one',
   backend_lost: 'the backend went down while holding the prompt',
   backend_error: 'the backend failed the prompt with a transient fault (e.g. a 5xx); tried again on another capable backend when there is one',
   model_missing: 'the backend refused the prompt for a model file it no longer has (deleted or renamed while it ran); the job was routed again',

@@ -15,7 +15,7 @@ import { PromptNotices } from './prompt-notices';
 import { SubmittedNotice } from './submitted-notice';
 import { placeJob } from './place-job';
 import type { JobToRender, PrepareWorkflowDeps } from './prepare-workflow';
-import { stopCause, stopRender } from './stop-render';
+import { lostPromptTimedOut, stopCause, stopRender, timedOutAfter } from './stop-render';
 
 export interface RenderPromptDeps extends PrepareWorkflowDeps {
   db: Db;
@@ -39,6 +39,8 @@ export const MAX_OUTPUTS_PER_PROMPT = 1_000;
 interface AttemptClock {
   waitStartedAt: number;
   firstSubmittedAt?: number;
+  /** The backend of the open attempt (the last one recorded), once there is one. */
+  backend?: string;
   attempts?: number;
   /** Backends that refused a model they had listed and no longer list it: each sends the job elsewhere once. */
   modelsGoneOn?: Set<string>;
@@ -75,7 +77,7 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
       try {
         // A retry after a transient fault: a prompt no longer on its backend goes to another one.
         // Started before (attemptsStarted counts each time BullMQ took it): it may come back from a hand-back.
-        return await render(generation, cancel.signal, signal, job.attemptsMade > 0, { queueJobId: job.id!, returning: job.attemptsStarted > 1, handedBackBefore: Math.max(0, job.attemptsStarted - 1) });
+        return await render(generation, cancel.signal, signal, job.attemptsMade > 0 ? lastTryEnded(job.failedReason, generation.promptId) : false, { queueJobId: job.id!, returning: job.attemptsStarted > 1, handedBackBefore: Math.max(0, job.attemptsStarted - 1) });
       } finally {
         cancel.dispose();
       }
@@ -86,7 +88,8 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
     },
   };
 
-  async function render(generation: GenerationRow, cancel: AbortSignal, signal: AbortSignal | undefined, retried: boolean, queued: QueuedRender['queued']) {
+  /** `retried`: how the last try of the queue job ended, when it had one (false: this is its first). */
+  async function render(generation: GenerationRow, cancel: AbortSignal, signal: AbortSignal | undefined, retried: LastTry | false, queued: QueuedRender['queued']) {
     const conditioning = readConditioning(generation);
     const template = await loadTemplate(deps.db, conditioning);
     const job: QueuedRender = { id: generation.id, seed: generation.seed, request: generationRequestBodySchema.parse(generation.request), conditioning, characterSlug: generation.character!.slug, template, queued };
@@ -96,9 +99,11 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
     if (submitted && generation.backend && generation.promptId) {
       const state = deps.pool.stateOf(generation.backend);
       if (state === 'up') {
-        const outcome = await resume(generation, cancel, signal, retried);
+        const outcome = await resume(generation, cancel, signal, !!retried);
         if (outcome.kind === 'failed_here') {
-          endReason = 'backend_error';
+          // Its backend does not hold the prompt: lost there (the last try found it gone, as after a
+          // ComfyUI restart), or never queued (the last try's POST met a transient fault, a 5xx).
+          endReason = retried === 'prompt_lost' ? 'prompt_lost' : 'backend_error';
           avoid = generation.backend;
         } else if (outcome.kind !== 'lost') return result(outcome);
         else endReason = outcome.reason;
@@ -117,7 +122,7 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
     // start, which timed it out at once when retried later than JOB_TIMEOUT_S.
     // A generation never submitted (no prompt id recorded) has no attempt yet: its first needs no count.
     const inFlightSince = generation.stage === 'submitted' ? generation.startedAt?.getTime() : undefined;
-    const clock: AttemptClock = { waitStartedAt: Date.now(), firstSubmittedAt: inFlightSince, attempts: generation.promptId ? undefined : 0 };
+    const clock: AttemptClock = { waitStartedAt: Date.now(), firstSubmittedAt: inFlightSince, backend: generation.backend ?? undefined, attempts: generation.promptId ? undefined : 0 };
     for (;;) {
       const outcome = await attempt(generation, job, submitted ? (endReason ?? 'backend_lost') : undefined, clock, cancel, signal, avoid);
       if (outcome.kind !== 'lost') return result(outcome);
@@ -150,17 +155,25 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
   }
 
   async function attemptOnce(generation: GenerationRow, job: QueuedRender, endReason: AttemptEndCode | undefined, clock: AttemptClock, cancel: AbortSignal, signal?: AbortSignal, avoid?: string): Promise<AttemptOutcome | { kind: 'draining' }> {
+    // A new attempt after the open one ended (its prompt lost, its backend gone) is followed within
+    // JOB_TIMEOUT_S of the first submission: past that it is not posted (the deadline would take it
+    // off at once), nor waited for; the job ends with timeout, the open attempt with the job's error.
+    const repostBy = endReason && clock.firstSubmittedAt !== undefined ? clock.firstSubmittedAt + limitMs : Infinity;
+    if (Date.now() >= repostBy) throw repostTimedOut(endReason!, clock);
     let placement: Awaited<ReturnType<typeof placeJob>>;
     try {
       // A first attempt has recorded nothing yet: it may go back to the queue (StageDeferredError) rather than wait long here.
       const handBack = endReason === undefined ? job.queued : undefined;
-      placement = await placeJob(deps, job, { deadlineAt: clock.waitStartedAt + limitMs, limitS: Math.round(limitMs / 1000), signal: AbortSignal.any([cancel, ...(signal ? [signal] : [])]), avoid, handBack });
+      placement = await placeJob(deps, job, { deadlineAt: Math.min(clock.waitStartedAt + limitMs, repostBy), limitS: Math.round(limitMs / 1000), signal: AbortSignal.any([cancel, ...(signal ? [signal] : [])]), avoid, handBack });
     } catch (error) {
       if (cancel.aborted && !signal?.aborted) return cancelNow(generation.id, 'it was still waiting for a backend');
+      // Its prompt lost, it waited for a place to post it again: told as a lost prompt's timeout.
+      if (error instanceof PromptTimedOutError && Date.now() >= repostBy && lostPrompt(endReason!)) throw repostTimedOut(endReason!, clock);
       throw error;
     }
     const { lease, workflow, referenceUse } = placement;
     try {
+      if (Date.now() >= repostBy) throw repostTimedOut(endReason!, clock);
       const number = (clock.attempts ?? (await deps.db.jobAttempt.count({ where: { jobId: generation.id } }))) + 1;
       const promptId = promptIdFor(generation.id, number);
       const record = { backend: lease.url, promptId, workflow, referenceUse };
@@ -177,6 +190,7 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
       }
       if (!events.length) return { kind: 'gone', outcome: endReason ? 'resubmitted elsewhere' : 'submitted elsewhere' };
       clock.attempts = number;
+      clock.backend = lease.url;
       // job:retrying is published at once, job:submitted once ComfyUI has queued the prompt; neither
       // is awaited before the prompt is posted (one Redis round trip less on the way to the
       // backend): the commands are on the publisher's one connection, ahead of any later event of
@@ -202,6 +216,17 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
     } finally {
       lease.release();
     }
+  }
+
+  /**
+   * JOB_TIMEOUT_S ran out before the next attempt was posted: a prompt its backend no longer had
+   * (found lost on a retry) is told as the timeout of a lost prompt is; another end (its backend
+   * down, removed, stuck, a model gone) names how the open attempt ended.
+   */
+  function repostTimedOut(endReason: AttemptEndCode, clock: AttemptClock): PromptTimedOutError {
+    const backend = clock.backend ?? 'its backend';
+    if (lostPrompt(endReason)) return lostPromptTimedOut(limitMs, backend);
+    return new PromptTimedOutError(`${timedOutAfter(limitMs)}; its attempt on ${backend} ended (${endReason}) and the time was up before the prompt could be posted again`);
   }
 
   /**
@@ -236,9 +261,11 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
       // could not be recorded, the database away) is recorded as started now, before its outputs;
       // guarded, so an attempt already started records nothing.
       if (finished) await deps.events.publishAll([await lifecycle.started(generation.id, promptId)].filter((event) => event !== null));
-      // After a crash of ours the backend still holds the prompt, or gets it again (resubmit). After a
-      // transient fault there, a prompt it does not hold goes to another capable backend instead.
-      return await follow(generation.id, lease, promptId, startedAt, cancel, signal, (options) => lease.client.follow(promptId, { ...options, ...(retried ? {} : { resubmit: workflow }), leases: deps.clientIdLeases }), undefined, samplerSteps(workflow));
+      // After a crash of ours the backend still holds the prompt, or gets it again (resubmit), unless
+      // JOB_TIMEOUT_S has run out (the deadline would take it off at once): it then times out as a
+      // lost prompt. After a transient fault there, a prompt it does not hold goes to another capable backend instead.
+      const resubmit = retried || Date.now() >= startedAt + limitMs ? {} : { resubmit: workflow };
+      return await follow(generation.id, lease, promptId, startedAt, cancel, signal, (options) => lease.client.follow(promptId, { ...options, ...resubmit, leases: deps.clientIdLeases }), undefined, samplerSteps(workflow));
     } catch (error) {
       if (retried && error instanceof ComfyPromptLostError) return { kind: 'failed_here' };
       throw error;
@@ -314,6 +341,20 @@ export function createRenderPromptHandler(deps: RenderPromptDeps): StageHandler<
       stop.dispose();
     }
   }
+}
+
+/** The open attempt ended because its backend does not hold the prompt (found so on a retry): lost, or never queued. */
+const lostPrompt = (endReason: AttemptEndCode) => endReason === 'prompt_lost' || endReason === 'backend_error';
+
+/** How the last try of a retried render ended: its backend lost the prompt, or another transient fault. */
+type LastTry = 'prompt_lost' | 'transient_fault';
+
+/**
+ * How the last try ended, from the reason BullMQ kept of it: the follower found the prompt gone from
+ * its backend (ComfyPromptLostError for that prompt: ComfyUI had queued it, then no longer had it).
+ */
+function lastTryEnded(failedReason: string | undefined, promptId: string | null): LastTry {
+  return promptId && failedReason?.startsWith(new ComfyPromptLostError(promptId, '').message) ? 'prompt_lost' : 'transient_fault';
 }
 
 /**

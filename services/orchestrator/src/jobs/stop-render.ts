@@ -45,11 +45,21 @@ export async function stopRender(ctx: StopRenderContext, cause: StopCause): Prom
     return { outcome: `canceled; ${how}` };
   }
   if (outcome === 'lost') ctx.log.warn('timed out on a prompt its backend no longer had: lost there (a restart?) before anything noticed', { generationId: ctx.generationId, promptId: ctx.promptId, backend: ctx.client.baseUrl });
-  const limit = `timed out after ${Math.round(ctx.limitMs / 1000)} s (JOB_TIMEOUT_S)`;
   // Nothing was taken off a prompt the backend did not have, nor of one that had ended: said so, not "taken off".
-  if (outcome === 'lost' || outcome === 'ended') throw new PromptTimedOutError(`${limit}; nothing was taken off ${ctx.client.baseUrl}: ${how}`);
-  throw new PromptTimedOutError(`${limit}; the prompt was taken off ${ctx.client.baseUrl} (${how})`);
+  if (outcome === 'lost' || outcome === 'ended') throw new PromptTimedOutError(`${timedOutAfter(ctx.limitMs)}; nothing was taken off ${ctx.client.baseUrl}: ${how}`);
+  throw new PromptTimedOutError(`${timedOutAfter(ctx.limitMs)}; the prompt was taken off ${ctx.client.baseUrl} (${how})`);
 }
+
+/**
+ * The timeout of a job whose prompt its backend no longer had (lost there, as when ComfyUI restarts),
+ * found once JOB_TIMEOUT_S had run out: worded as stopRender's for a lost prompt. The job ends so
+ * rather than post the prompt again, which the deadline would take off at once.
+ */
+export function lostPromptTimedOut(limitMs: number, backend: string): PromptTimedOutError {
+  return new PromptTimedOutError(`${timedOutAfter(limitMs)}; nothing was taken off ${backend}: ${HOW.lost}`);
+}
+
+export const timedOutAfter = (limitMs: number): string => `timed out after ${Math.round(limitMs / 1000)} s (JOB_TIMEOUT_S)`;
 
 /** What became of the prompt, as the job's error and a cancel's outcome tell it. */
 const HOW: Record<TakeOffOutcome, string> = {
