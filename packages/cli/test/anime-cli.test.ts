@@ -85,6 +85,27 @@ describe('anime CLI against the real stack', () => {
     expect(documents.at(-1)).toMatchObject({ status: 'failed', error: { code: 'comfyui_execution' } });
   });
 
+  it('when generate is run again with the same --idempotency-key and options, then it prints the same generation and one is made; other options with the key are refused (422), a bad key is a command-line mistake', async () => {
+    const args = ['generate', '-c', 'kai-nakamura', '-p', 'on a rooftop', '--width', '64', '--height', '64', '--steps', '2', '--idempotency-key', 'clé-7'];
+    const first = await anime('--json', ...args);
+    expect({ code: first.code, stderr: first.stderr }).toEqual({ code: 0, stderr: '' });
+    const again = await anime('--json', ...args);
+    expect(again.code).toBe(0);
+    const made = JSON.parse(first.stdout) as { id: string };
+    expect(JSON.parse(again.stdout).id).toBe(made.id);
+    // The key is the generation's requestId (UTF-8 text kept as written): one generation holds it.
+    const listed = await anime('--json', 'jobs', '--request-id', 'clé-7');
+    expect((JSON.parse(listed.stdout) as { items: { id: string }[] }).items.map((item) => item.id)).toEqual([made.id]);
+    const other = await anime('generate', '-c', 'kai-nakamura', '-p', 'somewhere else', '--width', '64', '--height', '64', '--steps', '2', '--idempotency-key', 'clé-7');
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/^anime: 422 idempotency_key_reused: .*used for a different request/);
+    for (const key of ['', 'k'.repeat(201)]) {
+      const bad = await anime('generate', '-c', 'kai-nakamura', '-p', 'x', '--idempotency-key', key);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(key ? /at most 200 characters/ : /must not be empty/);
+    }
+  });
+
   it('when generate is given --references or --webhook, then they reach the REST body, and a refusal is one line naming each bad field', async () => {
     const [badMode, unregistered, several] = await Promise.all([
       anime('generate', '-c', 'kai-nakamura', '-p', 'x', '--references', 'sometimes'),
