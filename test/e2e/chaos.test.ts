@@ -11,6 +11,16 @@ const QUEUE_JOBS = 20;
 // Kills go on this long, the Redis wipe at about half of it.
 const CHAOS_MS = 30_000;
 const KILL_EVERY_MS = [1_000, 2_500] as const;
+/**
+ * By this long after the start, the chaos is over (its last restarts included) and every generation
+ * ended: the two waits that follow the chaos (the producers' late resends, then the generations'
+ * ends) share this one deadline, so neither can outlast jest's bound on the test, which adds
+ * CHECKS_MS for the reads of the database and the library after them. Were each wait given 60 s of
+ * its own, the two of them after 30 s of chaos would run past that bound, and a slow run would
+ * fail on jest's bare timeout, not on the wait saying what it still waited for.
+ */
+const RUN_MS = CHAOS_MS + 120_000;
+const CHECKS_MS = 15_000;
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const between = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo + 1));
@@ -44,6 +54,8 @@ describe('chaos: services killed or stopped at random and Redis emptied while 60
 
   it('when services die and Redis is emptied mid-run, then every job completes once with exactly its assets and the library holds nothing else', async () => {
     const t0 = Date.now();
+    // What is left of RUN_MS (at least one look, even past it: a wait then fails saying what it waited for).
+    const runLeft = () => Math.max(1, t0 + RUN_MS - Date.now());
     const plan: Planned[] = Array.from({ length: JOBS }, (_, n) => ({
       n,
       via: n % 3 === 2 && n / 3 < QUEUE_JOBS ? 'queue' : 'rest',
@@ -126,14 +138,14 @@ describe('chaos: services killed or stopped at random and Redis emptied while 60
         for (const p of missing) await queue.add('resolveCharacter', message(p));
         resends += missing.length;
         return missing.length ? null : rows;
-      }, 'a generation for every queued request', 60_000, 3_000);
+      }, 'a generation for every queued request', runLeft(), 3_000);
       expect(queueRows.map((r) => r.requestId).sort()).toEqual(queuePlans.map((p) => `chaos-${p.n}`).sort());
       expect(new Set(restIds.values()).size).toBe(plan.filter((p) => p.via === 'rest').length);
 
       const jobs = await waitFor(async () => {
         const rows = await fx.db.generationJob.findMany({ where: { project: 'chaos' } });
         return rows.every((r) => TERMINAL_STATUSES.includes(r.status)) ? rows : null;
-      }, 'every generation to end', 60_000, 500);
+      }, 'every generation to end', runLeft(), 500);
       const elapsed = Date.now() - t0;
       console.log(`chaos: ${jobs.length} generations (${restIds.size} REST, ${queueRows.length} queue, ${jobs.length - restIds.size - queueRows.length} extra from REST responses lost to a kill, ${restRetries} REST retries, ${resends} late queue resends), ${kills.length} stops (${kills.join(', ')}), Redis emptied once with ${inFlightAtWipe} unfinished, all ended after ${elapsed} ms`);
 
@@ -162,5 +174,5 @@ describe('chaos: services killed or stopped at random and Redis emptied while 60
       await queue.close();
       connection.disconnect();
     }
-  }, 110_000);
+  }, RUN_MS + CHECKS_MS);
 });
