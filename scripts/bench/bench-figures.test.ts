@@ -323,7 +323,7 @@ describe('the report', () => {
 
   it('when the overhead and scaling stacks ran, then the report names the warm-up each had, or a cold stack', () => {
     const summary = summarize([40]);
-    const overhead = { jobs: 50, overhead: summary, execution: summary, stages: [], progress: { latency: summary, sent: 0, received: 0 }, retried: {}, unsettled: summary, settling: { ms: 4000, busy: 0.05, checkpointed: true } };
+    const overhead = { jobs: 50, overhead: summary, execution: summary, stages: [], progress: { latency: summary, sent: 0, received: 0 }, retried: {} };
     const use = { jobs: 30, services: [], totalCpuMsPerJob: 40, totalStatementsPerJob: 10, simulatorsCpuMsPerJob: 7, clientCpuMsPerJob: 2.5, postgresCpuMsPerJob: 6, redisCpuMsPerJob: 1.5 };
     const scaling = [{ backends: 1, jobs: 30, throughput: 4.7, idleGap: summary, gaps: [0], execution: summary, progress: { latency: summary, sent: 0, received: 0 }, use, retried: {} }];
     const warm = renderReport({ machine, args: parseBenchArgs(['--only', 'overhead,scaling', '--backends', '1', '--warm-up', '200']), services: 'test', overhead, scaling });

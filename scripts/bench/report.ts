@@ -7,7 +7,6 @@ import { machineSpeedLine, type MachineSpeed } from './machine-speed';
 import type { FilingFloor } from './filing-floor';
 import { QUEUE_FLOOR_HOPS, QUEUE_FLOOR_STATEMENTS_PER_JOB, type QueueFloor } from './queue-floor';
 import type { OverheadResult } from './scenario-overhead';
-import { SETTLED_BUSY } from './settle';
 import type { HeapWindow, MemoryWindow } from './memory-windows';
 import type { SoakResult } from './scenario-soak';
 import { ms, sumKnown, summarize } from './stats';
@@ -154,7 +153,6 @@ function overheadSection(o: OverheadResult): string[] {
     `## Overhead and progress (${o.jobs} sequential jobs, one backend)`,
     '',
     `Overhead (client-seen latency − backend execution): p50 ${ms(o.overhead.p50)}, p95 ${ms(o.overhead.p95)}, p99 ${ms(o.overhead.p99)}, max ${ms(o.overhead.max)}; backend execution p50 ${ms(o.execution.p50)}.`,
-    settlingLine(o),
     `Progress: ${p.received} of ${p.sent} \`progress\` messages the simulator sent reached the client as \`job:progress\` (the pipeline may collapse ticks: only the latest value matters); latency p50 ${ms(p.latency.p50)}, p95 ${ms(p.latency.p95)}, p99 ${ms(p.latency.p99)}, max ${ms(p.latency.max)}.`,
     '',
     'Where a sequential job spends its time (p50 of each stage, from the timestamps PostgreSQL and the backend recorded):',
@@ -165,19 +163,6 @@ function overheadSection(o: OverheadResult): string[] {
     '',
     ...retriedLine(o.retried),
   ];
-}
-
-/** How the overhead figure was taken after the warm-up burst, and what the same jobs cost before the machine settled. */
-export function settlingLine(o: Pick<OverheadResult, 'jobs' | 'unsettled' | 'settling'>): string {
-  const { settling, unsettled } = o;
-  const steps = ['the file system synced', 'the bench database vacuumed', settling.checkpointed ? 'PostgreSQL checkpointed' : 'no checkpoint (it needs a superuser)'];
-  const percent = (share: number) => `${(share * 100).toFixed(0)} %`;
-  const seconds = `${(settling.ms / 1000).toFixed(1)} s`;
-  const quiet = settling.busy < SETTLED_BUSY ? `the cores under ${percent(SETTLED_BUSY)} busy over a second` : `the cores still ${percent(settling.busy)} busy when the wait's bound ran out`;
-  return (
-    `These jobs ran once the aftermath of the jobs before them had passed (${steps.join(', ')}, then ${quiet}; ${seconds} in all). ` +
-    `The same ${o.jobs} sequential jobs run straight after the warm-up, as this figure was taken until round 38, shared the machine with the disk writes, autovacuum and checkpoint it left: overhead p50 ${ms(unsettled.p50)}, p99 ${ms(unsettled.p99)}.`
-  );
 }
 
 function useTables(use: BacklogResult['use'], label: string): string[] {
