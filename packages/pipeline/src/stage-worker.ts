@@ -1,5 +1,5 @@
 import { DelayedError, UnrecoverableError, WaitingError, type ConnectionOptions, type Job, type Worker } from 'bullmq';
-import { jsonDeeperThan, MAX_JSON_DEPTH, MAX_QUEUE_PAYLOAD_BYTES, PIPELINE_CATALOG, type JobStage, type QueueKey, type QueuePayload, type StageQueueKey } from '@anime/contracts';
+import { jsonDeeperThan, MAX_JSON_DEPTH, MAX_QUEUE_PAYLOAD_BYTES, PIPELINE_CATALOG, type JobError, type JobStage, type QueueKey, type QueuePayload, type StageQueueKey } from '@anime/contracts';
 import type { Redis } from 'ioredis';
 import type { Db } from '@anime/db';
 import type { Logger } from '@anime/logger';
@@ -65,6 +65,21 @@ export interface StageHandler<K extends QueueKey> {
 /** How long a stage waits before trying again while PostgreSQL is unavailable. */
 const DATABASE_RETRY_DELAY_MS = 5_000;
 
+/**
+ * The field of a stage job's hash in Redis (beside BullMQ's own, removed with the job) that holds the
+ * failure it waits to record while PostgreSQL is away (recordFailure): the job's message is a
+ * producer's, checked against its queue's strict schema, so it is not kept there.
+ */
+const PENDING_FAILURE_FIELD = 'animePendingFailure';
+
+/** A generation's failure a stage job is recording: `since`, the seq the job admitted it at; `attemptsMade`, the job's then. */
+interface PendingFailure {
+  generationId: string;
+  error: JobError;
+  since: number;
+  attemptsMade: number;
+}
+
 export interface StageWorkerDeps {
   db: Db;
   queues: PipelineQueues;
@@ -111,6 +126,9 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
     const payload = parsed.data as QueuePayload<K>;
     const run: StageRun = { job, log, signal, token };
     if (await backBehindMoreUrgent(run)) throw new WaitingError();
+    // Back from waiting out PostgreSQL while it recorded its generation's failure: it records that, and runs nothing.
+    const ended = await endPendingFailure(run);
+    if (ended) throw ended;
     let admitted: Awaited<ReturnType<typeof admit>>;
     try {
       admitted = await admit(payload, run);
@@ -298,11 +316,91 @@ export function createStageWorker<K extends StageQueueKey>(key: K, handler: Stag
     // ComfyUI's words (and any fault's) made storable and bounded before PostgreSQL, pub/sub, sockets and webhooks get them.
     const stored = storableJobError(fault.error);
     const message = fault.transient ? `${stored.message} (try ${job.attemptsMade + 1} of ${tries})` : stored.message;
-    const failed = await lifecycle.fail(generationId, { ...stored, message });
+    return recordFailure(run, { generationId, error: { ...stored, message }, since: generation.eventSeq, attemptsMade: job.attemptsMade });
+  }
+
+  /**
+   * Records the generation's failure, and the job ends failed, unretried. PostgreSQL away while it
+   * is recorded (unreachable, or the statement outliving DATABASE_QUERY_TIMEOUT_MS: it may still
+   * commit) is waited out as anywhere else, its tries untouched, the failure kept with the job
+   * (PENDING_FAILURE_FIELD): the job comes back to record it (endPendingFailure), not to run its stage
+   * again. Before, the timeout was the job's own error: BullMQ spent a try, and its retry re-opened the
+   * generation the failure had failed on commit (admitStage) and rendered it again.
+   */
+  async function recordFailure(run: StageRun, pending: PendingFailure): Promise<Error> {
+    const { generationId, error, since } = pending;
+    let failed: Awaited<ReturnType<JobLifecycle['fail']>>;
+    try {
+      // Not if the generation ended since it was admitted: a failure that landed unseen is not recorded
+      // twice, nor a run re-opened since (a REST retry) failed for this one.
+      failed = await lifecycle.fail(generationId, error, { unlessEndedSince: since });
+    } catch (dbError) {
+      if (!run.token || !classifyFault(dbError, key).databaseUnavailable) throw dbError;
+      await keepPendingFailure(run.job, pending);
+      return waitForDatabase(run, dbError);
+    }
     // Counted once, by the process that recorded it: a row already settled (null) is not failed again.
-    if (failed) countGenerationFailure(stored.code);
+    if (failed) countGenerationFailure(error.code);
     await deps.events.publishAll([failed]);
-    return new UnrecoverableError(message);
+    return new UnrecoverableError(error.message);
+  }
+
+  /**
+   * A job back from waiting out PostgreSQL while recording its generation's failure records it
+   * (recordFailure, guarded by the seq the job was admitted at), and ends failed as it would have,
+   * without running its stage again: the failure had landed unseen (it is not recorded twice; its
+   * stored end reaches followers through the gateway's quiet check and webhooks through their
+   * recovery sweep, as the filing's "already completed" does), or had not (it is recorded now). Null,
+   * and the job goes on as any, when it kept no failure, or when the generation was re-opened since
+   * (a REST retry, which keeps this delayed job to run it). A failure kept by an earlier run of the job
+   * (its attemptsMade since moved on: it ended, and was retried from a dashboard) is not this run's.
+   */
+  async function endPendingFailure(run: StageRun): Promise<Error | null> {
+    const { job } = run;
+    // Only a job started before can have waited: one Redis read, not one per job.
+    if (job.attemptsStarted <= 1) return null;
+    const pending = await readPendingFailure(job);
+    if (!pending) return null;
+    if (pending.attemptsMade !== job.attemptsMade) {
+      await dropPendingFailure(job);
+      return null;
+    }
+    let generation: GenerationRow | null;
+    let ended: Error;
+    try {
+      ended = await recordFailure(run, pending);
+      if (ended instanceof DelayedError) return ended;
+      generation = await loadGeneration(deps.db, pending.generationId);
+    } catch (error) {
+      // PostgreSQL away while the generation is read: waited out too, the failure still kept.
+      throw await deferWhileDatabaseAway(run, error);
+    }
+    await dropPendingFailure(job);
+    // Re-opened since its failure landed: this job runs the new run (admit), as removeFinished kept it to.
+    if (generation && isActive(generation)) return null;
+    return ended;
+  }
+
+  async function keepPendingFailure(job: Job, pending: PendingFailure): Promise<void> {
+    const client = (await worker.getBackend().client) as unknown as Redis;
+    await client.hset(worker.toKey(job.id!), PENDING_FAILURE_FIELD, JSON.stringify(pending));
+  }
+
+  async function readPendingFailure(job: Job): Promise<PendingFailure | null> {
+    const client = (await worker.getBackend().client) as unknown as Redis;
+    const text = await client.hget(worker.toKey(job.id!), PENDING_FAILURE_FIELD);
+    if (!text) return null;
+    try {
+      return JSON.parse(text) as PendingFailure;
+    } catch {
+      return null;
+    }
+  }
+
+  async function dropPendingFailure(job: Job): Promise<void> {
+    const client = (await worker.getBackend().client) as unknown as Redis;
+    // Left behind, it is told from this run's by attemptsMade (endPendingFailure).
+    await client.hdel(worker.toKey(job.id!), PENDING_FAILURE_FIELD).catch(() => undefined);
   }
 
   const worker = new ReadableJobsWorker(

@@ -265,10 +265,14 @@ export class JobLifecycle {
     return { completed: row.seq === null ? null : envelope('job:completed', { ...row, seq: row.seq }, payload), earlier: row.earlier };
   }
 
-  async fail(id: string, error: JobError): Promise<JobEventEnvelope<'job:failed'> | null> {
+  /**
+   * Null when the guard refused: the generation is not queued or running, or (`unlessEndedSince`, a
+   * seq of its) it ended after that seq, even if it was re-opened since (FAIL).
+   */
+  async fail(id: string, error: JobError, options: { unlessEndedSince?: number } = {}): Promise<JobEventEnvelope<'job:failed'> | null> {
     const summary = { code: error.code, message: error.message };
     const payload = { jobId: id, error: summary };
-    const [row] = await runStatement<Recorded>(this.db, FAIL, [id, error.code, error.message, error.details !== undefined, json(error.details), json(summary), json(payload)]);
+    const [row] = await runStatement<Recorded>(this.db, FAIL, [id, error.code, error.message, error.details !== undefined, json(error.details), json(summary), json(payload), options.unlessEndedSince ?? null]);
     return row ? envelope('job:failed', row, payload) : null;
   }
 

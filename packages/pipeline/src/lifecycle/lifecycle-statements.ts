@@ -325,14 +325,14 @@ SELECT earlier.n AS earlier, j."eventSeq" AS seq, j.source, j."requestId" FROM e
 
 /**
  * $1 id, $2 errorCode, $3 errorMessage, $4 whether errorDetails is given, $5 errorDetails, $6 the
- * open attempt's error, $7 the event's payload. Shared by fail and both cancels.
+ * open attempt's error, $7 the event's payload. Shared by fail and both cancels; `also`, a further guard.
  */
-const ending = (name: 'fail' | 'cancel' | 'cancelAtOnce', event: 'job:failed' | 'job:canceled'): Statement => ({
+const ending = (name: 'fail' | 'cancel' | 'cancelAtOnce', event: 'job:failed' | 'job:canceled', also = ''): Statement => ({
   name: `lifecycle-${name}`,
   text: `WITH j AS (
   UPDATE generation_jobs SET ${target(name)}, "finishedAt" = ${SQL_NOW}, "errorCode" = $2::text, "errorMessage" = $3::text,
     "errorDetails" = CASE WHEN $4::boolean THEN $5::jsonb ELSE "errorDetails" END, "updatedAt" = ${SQL_NOW}, "eventSeq" = "eventSeq" + 1
-  WHERE id = $1::uuid AND ${guard(name)}
+  WHERE id = $1::uuid AND ${guard(name)}${also}
   RETURNING id, "eventSeq", source, "requestId"
 ), ended AS (
   UPDATE job_attempts t SET "finishedAt" = ${SQL_NOW}, error = $6::jsonb FROM j WHERE t."jobId" = j.id AND t."finishedAt" IS NULL
@@ -341,7 +341,18 @@ const ending = (name: 'fail' | 'cancel' | 'cancelAtOnce', event: 'job:failed' | 
 )
 SELECT "eventSeq" AS seq, source, "requestId" FROM j`,
 });
-export const FAIL = ending('fail', 'job:failed');
+/**
+ * $8 a seq of the generation, or null. Given, the failure is recorded only if the generation has not
+ * ended since (no job:completed, job:failed nor job:canceled after that seq): still in the run that seq
+ * is of. A stage job that could not learn whether its failure landed (the statement outlived its
+ * caller's timeout) records it again with the seq it was admitted at: a failure that landed meanwhile
+ * is not recorded twice, nor is a run re-opened since (a REST retry) failed for the run before it.
+ */
+export const FAIL = ending(
+  'fail',
+  'job:failed',
+  ` AND ($8::int IS NULL OR NOT EXISTS (SELECT 1 FROM job_events e WHERE e."jobId" = $1::uuid AND e.seq > $8::int AND e.type IN ('job:completed', 'job:failed', 'job:canceled')))`,
+);
 export const CANCEL = ending('cancel', 'job:canceled');
 export const CANCEL_AT_ONCE = ending('cancelAtOnce', 'job:canceled');
 
