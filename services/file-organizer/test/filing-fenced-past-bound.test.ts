@@ -1,11 +1,10 @@
 import { readFile, stat } from 'node:fs/promises';
 import { Job } from 'bullmq';
-import { LibraryWriteNotAnsweringError, LocalLibraryStorage } from '@anime/media';
-import { fileExists, gate, waitFor } from '@anime/testing';
+import { fileExists, waitFor } from '@anime/testing';
+import { hungRemovals } from './hung-removals';
 import { startFilingFixture, type FilingFixture } from './start-filing-fixture';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const noop = () => undefined;
 
 /** A removal's bound here (30 s in production): long enough for the retry to land while the removal is under way. */
 const REMOVAL_BOUND_MS = 1_000;
@@ -43,35 +42,11 @@ describe('a retried filing fenced by a removal the hung mount does not answer (f
   const filingJob = (id: string) => Job.fromId(fx.service.ctx.queues.byKey.assetFiling, `filing-${id}`);
   const stillRunning = async (id: string) => expect(await fx.generation(id)).toMatchObject({ status: 'running', stage: 'rendered', errorCode: null, assets: [] });
 
-  /** Every library removal times out after its bound while the mount hangs, as LocalLibraryStorage's do, and is carried out (the real unlink) once it answers. */
-  function hungRemovals() {
-    const original = LocalLibraryStorage.prototype.remove;
-    const answered = gate();
-    let hung = true;
-    const late: Promise<void>[] = [];
-    const spy = jest.spyOn(LocalLibraryStorage.prototype, 'remove').mockImplementation(async function (this: LocalLibraryStorage, relativePath: string) {
-      if (!hung) return original.call(this, relativePath);
-      const leftBehind = answered.opened.then(() => original.call(this, relativePath)).then(noop, noop);
-      late.push(leftBehind);
-      await sleep(REMOVAL_BOUND_MS);
-      throw Object.assign(new LibraryWriteNotAnsweringError('unlink', relativePath, REMOVAL_BOUND_MS), { leftBehind });
-    });
-    return {
-      late,
-      answer: async () => {
-        hung = false;
-        answered.open();
-        await Promise.all(late);
-        spy.mockRestore();
-      },
-    };
-  }
-
   it('when the fence outlasts JOB_TIMEOUT_S, then the filing stops waiting and fails as one on a hung library does (filing_failed, its tries spent), having written nothing', async () => {
     const { job, file } = await fx.writtenByKilledTry();
     expect(await fx.lifecycle.cancelAtOnce(job.id)).not.toBeNull();
     const killedTrys = await stat(file);
-    mount = hungRemovals();
+    mount = hungRemovals(REMOVAL_BOUND_MS);
     await fx.enqueue(job);
     const queuedAt = (await filingJob(job.id))!.timestamp;
     await waitFor(() => mount!.late.length > 0, 'the removal of the canceled generation\'s files to hang on the library');

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { LibraryWriteNotAnsweringError, LocalLibraryStorage, sha256Hex } from '@anime/media';
+import { sha256Hex } from '@anime/media';
 import { FilingFencedError, type CreatedJob } from '@anime/pipeline';
-import { fileExists, gate, waitFor } from '@anime/testing';
+import { fileExists, waitFor } from '@anime/testing';
+import { hungRemovals } from './hung-removals';
 import { startFilingFixture, type FilingFixture } from './start-filing-fixture';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const noop = () => undefined;
 
 /** A removal's bound here (30 s in production). */
 const REMOVAL_BOUND_MS = 300;
@@ -41,35 +41,9 @@ describe('a removal that timed out on a hung mount and lands later (file-organiz
     return { job, file };
   }
 
-  /**
-   * Every library removal times out after its bound while the mount hangs, as LocalLibraryStorage's
-   * do, and is carried out (the real unlink) once the mount answers again.
-   */
-  function hungRemovals() {
-    const original = LocalLibraryStorage.prototype.remove;
-    const mount = gate();
-    let hung = true;
-    const late: Promise<void>[] = [];
-    jest.spyOn(LocalLibraryStorage.prototype, 'remove').mockImplementation(async function (this: LocalLibraryStorage, relativePath: string) {
-      if (!hung) return original.call(this, relativePath);
-      const leftBehind = mount.opened.then(() => original.call(this, relativePath)).then(noop, noop);
-      late.push(leftBehind);
-      await sleep(REMOVAL_BOUND_MS);
-      throw Object.assign(new LibraryWriteNotAnsweringError('unlink', relativePath, REMOVAL_BOUND_MS), { leftBehind });
-    });
-    return {
-      late,
-      answer: async () => {
-        hung = false;
-        mount.open();
-        await Promise.all(late);
-      },
-    };
-  }
-
   it('when the generation is retried meanwhile, then no filing writes its paths until the late unlink landed, and the retry\'s file stays', async () => {
     const { job, file } = await canceledAfterKilledFiling();
-    const mount = hungRemovals();
+    const mount = hungRemovals(REMOVAL_BOUND_MS);
     await fx.enqueue(job);
     await waitFor(() => mount.late.length > 0, 'the removal to hang on the library');
     await sleep(REMOVAL_BOUND_MS + 200);
