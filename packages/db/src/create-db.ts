@@ -120,6 +120,11 @@ export function createDb(databaseUrl: string, options: CreateDbOptions = {}): Db
   // delivers ReadyForQuery and its FATAL in one packet, and the unhandled 'error' crashed the
   // process (reproduced with pg_terminate_backend in a loop). A listener for the client's whole
   // life closes that window; the error still fails the client's queries and the pool discards it.
+  // An idle client's error (its backend terminated: a server restart, pg_terminate_backend, a
+  // database dropped WITH (FORCE)) is re-emitted on the pool, and an 'error' no one listens to is
+  // thrown: Prisma's adapter listens only once Prisma has connected, so a pool used before that
+  // (poolOf) crashed its process. The pool has already let the client go; the next statement opens another.
+  pool.on('error', () => undefined);
   pool.on('connect', (client) => {
     client.on('error', () => undefined);
     // Every statement goes through a pooled client's query(), pool.query() included: counted here once.
