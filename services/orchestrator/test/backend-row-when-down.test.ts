@@ -31,22 +31,31 @@ describe('the backends row of a backend that went down', () => {
     await database?.drop();
   });
 
-  it('when a backend holding prompts stops answering, then its row tells it down with no queue and not busy (nothing of ours runs there), and up and idle once it is back with a fresh queue', async () => {
+  /**
+   * A simulator of its own behind a pool probing it every 200 ms, holding two prompts of another
+   * process (the first runs for good, the second waits behind it), once the row tells them.
+   */
+  async function backendHoldingTwoPrompts(seeds: [number, number]) {
+    await pool?.close();
+    await sim?.close();
     sim = await startSimulator({ stepMs: 20 });
     const url = sim.url;
     const id = backendIdFor(url);
     pool = new BackendPool({ urls: [url], db, log: createLogger('orchestrator', 'error'), probeEveryMs: 200 });
     await pool.start();
-
-    // Two prompts of another process: one runs for good, one waits behind it.
     sim.hangWorker();
-    await queuedByAnEarlierProcess(url, textToImage({ steps: 2, width: 64, height: 64, seed: 1 }));
-    await queuedByAnEarlierProcess(url, textToImage({ steps: 2, width: 64, height: 64, seed: 2 }));
+    const hung = await queuedByAnEarlierProcess(url, textToImage({ steps: 2, width: 64, height: 64, seed: seeds[0] }));
+    const waiting = await queuedByAnEarlierProcess(url, textToImage({ steps: 2, width: 64, height: 64, seed: seeds[1] }));
     const busyUp = await waitFor(() => db.backend.findFirst({ where: { id, state: 'up', queueDepth: 2 } }), 'the row to tell the backend up with its two prompts', 5_000);
+    return { simulator: sim, url, id, hung, waiting, busyUp };
+  }
+
+  it('when a backend holding prompts stops answering, then its row tells it down with no queue and not busy (nothing of ours runs there), and up and idle once it is back with a fresh queue', async () => {
+    const { simulator, url, id, busyUp } = await backendHoldingTwoPrompts([1, 2]);
     expect(busyUp).toMatchObject({ busy: true, inFlight: 0 });
 
     // ComfyUI goes away (killed, or restarting with a fresh queue), its prompts still queued.
-    await sim.close();
+    await simulator.close();
     sim = undefined;
 
     const down = await waitFor(() => db.backend.findFirst({ where: { id, state: 'down' } }), 'the row to tell the backend down', 10_000);
@@ -62,18 +71,7 @@ describe('the backends row of a backend that went down', () => {
   });
 
   it('when a backend is down because its worker is stuck, then it answers still and its row tells its queue as it is now, not as it was when it got stuck', async () => {
-    await pool?.close();
-    await sim?.close();
-    sim = await startSimulator({ stepMs: 20 });
-    const url = sim.url;
-    const id = backendIdFor(url);
-    pool = new BackendPool({ urls: [url], db, log: createLogger('orchestrator', 'error'), probeEveryMs: 200 });
-    await pool.start();
-
-    sim.hangWorker();
-    const hung = await queuedByAnEarlierProcess(url, textToImage({ steps: 2, width: 64, height: 64, seed: 3 }));
-    const waiting = await queuedByAnEarlierProcess(url, textToImage({ steps: 2, width: 64, height: 64, seed: 4 }));
-    await waitFor(() => db.backend.findFirst({ where: { id, state: 'up', queueDepth: 2 } }), 'the row to tell the backend up with its two prompts', 5_000);
+    const { url, id, hung, waiting } = await backendHoldingTwoPrompts([3, 4]);
 
     // Another orchestrator found it stuck on the hung prompt: this pool takes it for down too.
     await db.backend.update({ where: { id }, data: { stuckPromptId: hung, stuckSince: new Date() } });
